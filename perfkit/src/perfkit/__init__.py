@@ -1,0 +1,1 @@
+"""perfkit: the shared performance harness."""
