@@ -1,0 +1,218 @@
+"""One interface over serial, thread, process and Dask execution, with LPT scheduling.
+
+Work is a list of :class:`Task` (a key, a picklable payload, an estimated cost). Tasks are handed
+out heaviest first, so the next free worker always takes the next heaviest unit (longest
+processing time first), and results come back keyed by task, in the order the tasks were given:
+the output never depends on completion order, worker count or executor.
+
+Randomness belongs to the work item: :func:`rng_for` derives a stream from (root seed, item key)
+through ``SeedSequence`` and Philox, never from a worker or batch.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+EXECUTORS = ("serial", "threads", "processes", "dask")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: ``fn(payload)`` is run for it; ``cost`` orders the schedule (heaviest first)."""
+
+    key: str
+    payload: Any = None
+    cost: float = 1.0
+
+
+@dataclass
+class TaskResult:
+    """What one task returned, with where and when it ran (unix seconds, comparable across processes)."""
+
+    key: str
+    value: Any
+    elapsed_s: float
+    worker: str
+    started_s: float
+    finished_s: float
+    extra: dict = field(default_factory=dict)
+
+
+def lpt_order(tasks: Sequence[Task]) -> list[Task]:
+    """Tasks sorted heaviest first; ties broken by key so the order is reproducible."""
+    return sorted(tasks, key=lambda t: (-float(t.cost), str(t.key)))
+
+
+def _limit_numba_threads() -> None:
+    """Keep process/Dask workers to one Numba thread each so they do not oversubscribe the cores."""
+    os.environ["NUMBA_NUM_THREADS"] = "1"
+    import sys
+
+    if "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(1)
+
+
+def _run_task(fn: Callable, key: str, payload: Any, in_worker_process: bool) -> TaskResult:
+    if in_worker_process:
+        _limit_numba_threads()
+    started = time.time()
+    t0 = time.perf_counter()
+    value = fn(payload)
+    elapsed = time.perf_counter() - t0
+    worker = f"pid-{os.getpid()}" if in_worker_process else f"{os.getpid()}-{threading.current_thread().name}"
+    return TaskResult(key, value, elapsed, worker, started, started + elapsed)
+
+
+def map_tasks(
+    fn: Callable[[Any], Any],
+    tasks: Iterable[Task],
+    *,
+    executor: str = "serial",
+    workers: int = 1,
+    scheduler: str | None = None,
+    on_result: Callable[[TaskResult], None] | None = None,
+) -> dict[str, TaskResult]:
+    """Run ``fn(task.payload)`` for every task; return ``{key: TaskResult}`` in the order of ``tasks``.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level (picklable) function of one argument.
+    tasks : iterable of Task
+        Keys must be unique.
+    executor : {"serial", "threads", "processes", "dask"}
+        ``dask`` with ``scheduler=None`` starts a local cluster of ``workers`` single-threaded
+        processes; with a scheduler address (``tcp://host:8786``) it uses that cluster.
+    workers : int
+        Parallel workers (ignored by ``serial``).
+    on_result : callable, optional
+        Called in the calling thread as each task completes (progress, telemetry).
+    """
+    tasks = list(tasks)
+    keys = [t.key for t in tasks]
+    if len(set(keys)) != len(keys):
+        raise ValueError("map_tasks: task keys must be unique")
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    ordered = lpt_order(tasks)
+    done: dict[str, TaskResult] = {}
+
+    def collect(result: TaskResult) -> None:
+        done[result.key] = result
+        if on_result is not None:
+            on_result(result)
+
+    if executor == "serial":
+        for t in ordered:
+            collect(_run_task(fn, t.key, t.payload, False))
+    elif executor == "threads":
+        with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfkit") as pool:
+            _drain(pool, fn, ordered, collect, in_worker_process=False)
+    elif executor == "processes":
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_limit_numba_threads) as pool:
+            _drain(pool, fn, ordered, collect, in_worker_process=True)
+    else:
+        _run_dask(fn, ordered, collect, workers, scheduler)
+    return {k: done[k] for k in keys}
+
+
+def _drain(pool: cf.Executor, fn, ordered: list[Task], collect, *, in_worker_process: bool) -> None:
+    futures = {pool.submit(_run_task, fn, t.key, t.payload, in_worker_process): t.key for t in ordered}
+    try:
+        for fut in cf.as_completed(futures):
+            try:
+                collect(fut.result())
+            except BaseException as exc:
+                exc.add_note(f"in task {futures[fut]!r}")
+                raise
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
+        raise
+
+
+def _run_dask(fn, ordered: list[Task], collect, workers: int, scheduler: str | None) -> None:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env={"NUMBA_NUM_THREADS": "1"},
+        )
+    client = Client(cluster if cluster is not None else scheduler, set_as_default=False)
+    try:
+        futures = {}
+        for rank, t in enumerate(ordered):
+            # Higher priority runs first: keep the LPT order.
+            fut = client.submit(_run_task, fn, t.key, t.payload, True, priority=len(ordered) - rank, pure=False)
+            futures[fut] = t.key
+        for fut in as_completed(list(futures), loop=client.loop):
+            try:
+                collect(fut.result())
+            except BaseException as exc:
+                exc.add_note(f"in task {futures[fut]!r}")
+                raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def worker_utilisation(results: Iterable[TaskResult], wall_s: float, workers: int) -> dict:
+    """Busy seconds per worker, total idle seconds and the idle fraction of ``workers * wall_s``."""
+    busy: dict[str, float] = {}
+    for r in results:
+        busy[r.worker] = busy.get(r.worker, 0.0) + r.elapsed_s
+    capacity = max(wall_s, 1e-12) * workers
+    total_busy = sum(busy.values())
+    idle = max(capacity - total_busy, 0.0)
+    return {
+        "workers": workers,
+        "wall_s": wall_s,
+        "busy_s": dict(sorted(busy.items())),
+        "idle_s": idle,
+        "idle_fraction": idle / capacity,
+    }
+
+
+def _key_int(part: int | str | bytes) -> int:
+    if isinstance(part, (int, np.integer)):
+        if part < 0:
+            raise ValueError("rng key parts must be non-negative integers or strings")
+        return int(part)
+    data = part.encode() if isinstance(part, str) else bytes(part)
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def seed_sequence_for(seed: int, *key: int | str) -> np.random.SeedSequence:
+    """``SeedSequence(seed, spawn_key=key)``: strings are hashed to 64-bit integers (stable across runs)."""
+    return np.random.SeedSequence(entropy=int(seed), spawn_key=tuple(_key_int(k) for k in key))
+
+
+def rng_for(seed: int, *key: int | str) -> np.random.Generator:
+    """A Philox generator for one work item, identical whichever worker or batch runs it."""
+    return np.random.Generator(np.random.Philox(seed_sequence_for(seed, *key)))
+
+
+def seed_for(seed: int, *key: int | str) -> int:
+    """A 64-bit integer seed for one work item (for code that seeds its own generator)."""
+    return int(seed_sequence_for(seed, *key).generate_state(1, np.uint64)[0])

@@ -1,0 +1,62 @@
+"""cProfile capture: a ``.pstats`` file plus the top functions by cumulative time as JSON and a table."""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import json
+import os
+import pstats
+from collections.abc import Iterator
+from pathlib import Path
+
+TOP_N = 30
+
+
+def top_functions(stats: pstats.Stats, n: int = TOP_N) -> list[dict]:
+    """The ``n`` functions with the largest cumulative time: location, calls, tottime, cumtime."""
+    rows = []
+    for (filename, line, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():
+        rows.append(
+            {
+                "function": f"{filename}:{line}:{func}",
+                "file": filename,
+                "line": line,
+                "name": func,
+                "calls": ncalls,
+                "tottime_s": tottime,
+                "cumtime_s": cumtime,
+            }
+        )
+    rows.sort(key=lambda r: (-r["cumtime_s"], r["function"]))
+    return rows[:n]
+
+
+def format_top(rows: list[dict]) -> str:
+    """A plain-text table of :func:`top_functions` rows."""
+    lines = [f"{'cumtime_s':>10} {'tottime_s':>10} {'calls':>10}  function"]
+    for r in rows:
+        lines.append(f"{r['cumtime_s']:10.4f} {r['tottime_s']:10.4f} {r['calls']:10d}  {r['function']}")
+    return "\n".join(lines)
+
+
+def write_profile(profiler: cProfile.Profile, path: str | os.PathLike, n: int = TOP_N) -> list[dict]:
+    """Save ``profiler`` to ``path`` (pstats) and ``profile_top.json`` beside it; return the top rows."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profiler.dump_stats(str(path))
+    rows = top_functions(pstats.Stats(str(path)), n)
+    (path.parent / "profile_top.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    return rows
+
+
+@contextlib.contextmanager
+def profile(path: str | os.PathLike, n: int = TOP_N) -> Iterator[cProfile.Profile]:
+    """Profile the block with cProfile; on exit (also on failure) write ``path`` and ``profile_top.json``."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield profiler
+    finally:
+        profiler.disable()
+        write_profile(profiler, path, n)
