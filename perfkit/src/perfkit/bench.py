@@ -7,6 +7,7 @@ is reported apart as warm-up (JIT compilation, caches) and left out of the stead
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -108,7 +109,9 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def measure(fn: Callable[[], object], *, warmup: int = 1, repeats: int = 5, units=None, unit_name="items") -> Timing:
+def measure(
+    fn: Callable[[], object], *, warmup: int = 1, repeats: int = 5, units=None, unit_name="items"
+) -> Timing:
     """Time ``fn()``: ``warmup`` calls reported apart, then ``repeats`` steady-state calls."""
     warm = [_timed(fn) for _ in range(warmup)]
     return Timing([_timed(fn) for _ in range(repeats)], warm)
@@ -174,10 +177,8 @@ def summary_row(pipeline: str, name: str, summary_dir: str | os.PathLike | None 
     path = directory / f"{pipeline}.json"
     doc = {"pipeline": pipeline, "rows": []}
     if path.exists():
-        try:
+        with contextlib.suppress(json.JSONDecodeError):
             doc = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            pass
     rows = [r for r in doc.get("rows", []) if r.get("name") != name]
     rows.append({"name": name, **figures})
     write_json_atomic(path, {"pipeline": pipeline, "updated": _now(), "rows": rows})

@@ -57,7 +57,11 @@ class _ColumnStream:
         self.lengths = _hasher()  # per-row lengths of strings/binary/lists, int64
         value_type = dtype.value_type if pa.types.is_dictionary(dtype) else dtype
         self.children: list[_ColumnStream] = []
-        if pa.types.is_list(value_type) or pa.types.is_large_list(value_type) or pa.types.is_fixed_size_list(value_type):
+        if (
+            pa.types.is_list(value_type)
+            or pa.types.is_large_list(value_type)
+            or pa.types.is_fixed_size_list(value_type)
+        ):
             self.children = [_ColumnStream(value_type.value_type)]
         elif pa.types.is_struct(value_type):
             self.children = [_ColumnStream(value_type.field(i).type) for i in range(value_type.num_fields)]
@@ -71,7 +75,12 @@ class _ColumnStream:
             self.nulls.update(null_rows.tobytes())
         self.rows += n
         t = arr.type
-        if pa.types.is_string(t) or pa.types.is_binary(t) or pa.types.is_large_string(t) or pa.types.is_large_binary(t):
+        if (
+            pa.types.is_string(t)
+            or pa.types.is_binary(t)
+            or pa.types.is_large_string(t)
+            or pa.types.is_large_binary(t)
+        ):
             if arr.null_count:
                 arr = arr.fill_null(b"" if pa.types.is_binary(t) or pa.types.is_large_binary(t) else "")
             off_type = np.int64 if (pa.types.is_large_string(t) or pa.types.is_large_binary(t)) else np.int32
@@ -237,4 +246,6 @@ def digest_path(path: str | os.PathLike) -> str:
                 source.seek(0)
                 table = pa.ipc.open_stream(source).read_all()
         return digest_table(table)
-    raise ValueError(f"{path}: unsupported file type {suffix or '(none)'} (want .parquet, a directory, .arrow/.feather, .npy)")
+    raise ValueError(
+        f"{path}: unsupported file type {suffix or '(none)'} (want .parquet, a directory, .arrow/.feather, .npy)"
+    )

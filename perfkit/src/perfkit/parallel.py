@@ -124,7 +124,9 @@ def map_tasks(
             _drain(pool, fn, ordered, collect, in_worker_process=False)
     elif executor == "processes":
         ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_limit_numba_threads) as pool:
+        with cf.ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_limit_numba_threads
+        ) as pool:
             _drain(pool, fn, ordered, collect, in_worker_process=True)
     else:
         _run_dask(fn, ordered, collect, workers, scheduler)
@@ -163,7 +165,9 @@ def _run_dask(fn, ordered: list[Task], collect, workers: int, scheduler: str | N
         futures = {}
         for rank, t in enumerate(ordered):
             # Higher priority runs first: keep the LPT order.
-            fut = client.submit(_run_task, fn, t.key, t.payload, True, priority=len(ordered) - rank, pure=False)
+            fut = client.submit(
+                _run_task, fn, t.key, t.payload, True, priority=len(ordered) - rank, pure=False
+            )
             futures[fut] = t.key
         for fut in as_completed(list(futures), loop=client.loop):
             try:

@@ -93,7 +93,7 @@ class Run:
         self._started = _utc_now()
         self._t0 = time.perf_counter()
         # A live log users can `tail -f`; rewritten atomically, whole, on exit.
-        self._live = open(self.events_path, "w", encoding="utf-8")  # noqa: SIM115 (closed in __exit__)
+        self._live = open(self.events_path, "w", encoding="utf-8")
         self._event("run_start", pipeline=self.pipeline)
         return self
 
@@ -108,7 +108,9 @@ class Run:
         if self._live is not None:
             self._live.close()
             self._live = None
-        write_text_atomic(self.events_path, "".join(json.dumps(e, default=_jsonable) + "\n" for e in self._events))
+        write_text_atomic(
+            self.events_path, "".join(json.dumps(e, default=_jsonable) + "\n" for e in self._events)
+        )
         write_json_atomic(self.report_path, self.report)
         return False  # never swallow the exception
 
@@ -203,7 +205,9 @@ class Run:
         quantiles = {"count": int(times.size), "median_s": None, "p90_s": None, "max_s": None}
         if times.size:
             quantiles.update(
-                median_s=float(np.median(times)), p90_s=float(np.quantile(times, 0.9)), max_s=float(times.max())
+                median_s=float(np.median(times)),
+                p90_s=float(np.quantile(times, 0.9)),
+                max_s=float(times.max()),
             )
         top = sorted(items.items(), key=lambda kv: (-kv[1]["elapsed_s"], kv[0]))[:TOP_ITEMS]
         return {

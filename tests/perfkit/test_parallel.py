@@ -1,0 +1,84 @@
+"""perfkit.parallel: identical results for any worker count and executor; LPT order; keyed RNG."""
+
+import sys
+from pathlib import Path
+
+import pytest
+from perfkit.parallel import Task, lpt_order, map_tasks, rng_for, seed_for, worker_utilisation
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _tasks import draw, fail_on
+
+TASKS = [Task(key=f"item-{i}", payload=(42, f"item-{i}", 5), cost=(i * 7) % 11) for i in range(9)]
+
+
+def _values(results):
+    return {k: r.value[0] for k, r in results.items()}
+
+
+@pytest.fixture(scope="module")
+def serial_values():
+    return _values(map_tasks(draw, TASKS, executor="serial"))
+
+
+@pytest.mark.parametrize(
+    ("executor", "workers"), [("threads", 1), ("threads", 2), ("threads", 4), ("processes", 2)]
+)
+def test_results_identical_for_any_workers_and_executor(serial_values, executor, workers):
+    results = map_tasks(draw, TASKS, executor=executor, workers=workers)
+    assert list(results) == [t.key for t in TASKS]  # task order, not completion order
+    assert _values(results) == serial_values
+
+
+def test_process_workers_run_numba_single_threaded():
+    results = map_tasks(draw, TASKS[:2], executor="processes", workers=2)
+    assert {r.value[1] for r in results.values()} == {"1"}
+
+
+@pytest.mark.xdist_group("dask")
+def test_dask_local_cluster_gives_identical_results(serial_values):
+    results = map_tasks(draw, TASKS, executor="dask", workers=2)
+    assert _values(results) == serial_values
+    assert all(r.worker.startswith("pid-") for r in results.values())
+
+
+def test_lpt_order_is_heaviest_first_with_stable_ties():
+    order = [t.key for t in lpt_order([Task("b", cost=1), Task("a", cost=1), Task("c", cost=5)])]
+    assert order == ["c", "a", "b"]
+
+
+def test_serial_runs_in_lpt_order_and_reports_each_result():
+    seen = []
+    map_tasks(
+        fail_on, [Task("light", 1, cost=1), Task("heavy", 2, cost=9)], on_result=lambda r: seen.append(r.key)
+    )
+    assert seen == ["heavy", "light"]
+
+
+def test_task_errors_propagate_with_their_type_and_key():
+    with pytest.raises(ValueError, match="bad payload") as info:
+        map_tasks(fail_on, [Task("ok", 1), Task("x", "bad")], executor="threads", workers=2)
+    assert any("'x'" in note for note in info.value.__notes__)
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="unknown executor"):
+        map_tasks(draw, TASKS, executor="gpu")
+    with pytest.raises(ValueError, match="unique"):
+        map_tasks(draw, [Task("a"), Task("a")])
+
+
+def test_rng_streams_are_keyed_by_item_not_order():
+    a = rng_for(7, "USA", 3).random(4)
+    assert (rng_for(7, "USA", 3).random(4) == a).all()
+    assert not (rng_for(7, "USA", 4).random(4) == a).any()
+    assert not (rng_for(8, "USA", 3).random(4) == a).any()
+    assert seed_for(7, 1) == seed_for(7, 1) != seed_for(7, 2)
+    with pytest.raises(ValueError):
+        rng_for(1, -1)
+
+
+def test_worker_utilisation_counts_idle_time():
+    results = map_tasks(fail_on, [Task("a", 1), Task("b", 2)], executor="serial")
+    stats = worker_utilisation(results.values(), wall_s=1.0, workers=2)
+    assert 0.99 < stats["idle_fraction"] <= 1.0 and stats["workers"] == 2

@@ -1,0 +1,67 @@
+"""perfkit.Run: the report and event log, on success and on failure."""
+
+import json
+
+import pytest
+
+import perfkit
+
+
+def _read(path):
+    return json.loads(path.read_text())
+
+
+def test_report_has_every_contract_field(tmp_path):
+    with perfkit.Run("demo", tmp_path, {"n": 3}) as run:
+        with run.stage("load"):
+            pass
+        with run.stage("load"):
+            pass
+        for i in range(12):
+            with run.item(f"item-{i:02d}", rows=i) as item:
+                item["rows"] += 1
+        run.add_item("remote", 5.0, worker="pid-1", rows=7)
+        run.count("rows", 10)
+        run.count("rows", 5)
+        run.result("per_item", {"a": 1})
+        run.metric("rows_per_s", 123.0)
+        run.histogram("attempts", [1, 1, 2, 5])
+        run.receipt("out", perfkit.digest_array([1, 2, 3]))
+    report = _read(tmp_path / "run_report.json")
+    assert report["schema_version"] == perfkit.SCHEMA_VERSION == 1
+    assert report["status"] == "ok" and report["error"] is None
+    assert report["config"] == {"n": 3}
+    assert report["stages"]["load"]["calls"] == 2
+    assert report["items"]["item-03"]["counters"] == {"rows": 4}
+    assert report["counters"] == {"rows": 15}
+    assert report["results"] == {"per_item": {"a": 1}}
+    assert report["metrics"] == {"rows_per_s": 123.0}
+    assert len(report["top_items"]) == 10 and report["top_items"][0]["key"] == "remote"
+    assert report["item_time_quantiles"]["count"] == 13 and report["item_time_quantiles"]["max_s"] >= 5.0
+    hist = report["histograms"]["attempts"]
+    assert hist["count"] == 4 and hist["max"] == 5 and sum(hist["counts"]) == 4 and hist["result"] is False
+    assert report["receipts"]["out"]["digest"].startswith("blake2b-256/v1:")
+    assert report["receipts"]["out"]["digest_version"] == 1
+    assert report["peak_rss_bytes"] > 1_000_000
+    for key in ("cpu_count", "python", "numpy", "numba", "pyarrow"):
+        assert key in report["host"]
+    assert "git_revision" in report
+
+
+def test_events_log_has_item_start_and_complete(tmp_path):
+    with perfkit.Run("demo", tmp_path, {}) as run, run.item("USA", tiles=3):
+        pass
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds == ["run_start", "item_start", "item_complete", "run_complete"]
+    assert events[2]["key"] == "USA" and events[2]["counters"] == {"tiles": 3}
+
+
+def test_failed_run_still_writes_a_failed_report(tmp_path):
+    with pytest.raises(ZeroDivisionError), perfkit.Run("demo", tmp_path, {}) as run, run.stage("compute"):
+        1 / 0  # noqa: B018
+    report = _read(tmp_path / "run_report.json")
+    assert report["status"] == "failed"
+    assert report["error"].startswith("ZeroDivisionError")
+    assert report["stages"]["compute"]["calls"] == 1
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
