@@ -3,8 +3,9 @@
 SHELL := /bin/bash
 
 PYTHON ?= python3
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
-RUN := $(UV) run --frozen --all-packages
+# uv from PATH, else the copy `make setup` installed with pip (python -m uv finds its binary).
+UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN = $(UV) run --frozen --all-packages
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 export PYTHONHASHSEED := 0
 FULL ?=
@@ -17,8 +18,10 @@ help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
 
 setup: ## Install uv if missing (pip --user), then uv sync --all-packages --frozen
-	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || $(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
-	$(eval UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv))
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+	  $(PYTHON) -m pip install --quiet --user uv || \
+	  $(PYTHON) -m pip install --quiet --user --break-system-packages uv || \
+	  $(PYTHON) -m pip install --quiet uv
 	$(UV) sync --all-packages --frozen
 
 test: setup ## Run the whole test suite (installs first)
