@@ -1,13 +1,9 @@
 """perfkit.parallel: identical results for any worker count and executor; LPT order; keyed RNG."""
 
-import sys
-from pathlib import Path
-
 import pytest
 from perfkit.parallel import Task, lpt_order, map_tasks, rng_for, seed_for, worker_utilisation
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _tasks import draw, fail_on
+from tests.perfkit._tasks import draw, fail_on
 
 TASKS = [Task(key=f"item-{i}", payload=(42, f"item-{i}", 5), cost=(i * 7) % 11) for i in range(9)]
 
@@ -22,7 +18,8 @@ def serial_values():
 
 
 @pytest.mark.parametrize(
-    ("executor", "workers"), [("threads", 1), ("threads", 2), ("threads", 4), ("processes", 2)]
+    ("executor", "workers"),
+    [("threads", 1), ("threads", 2), ("threads", 4), ("processes", 2), ("processes", 4)],
 )
 def test_results_identical_for_any_workers_and_executor(serial_values, executor, workers):
     results = map_tasks(draw, TASKS, executor=executor, workers=workers)
