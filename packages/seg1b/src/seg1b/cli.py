@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from perfkit.clitools import common_options, handle_errors
 
 from seg1b.errors import Seg1bError
 
@@ -70,10 +71,16 @@ def _split_keys(_ctx, _param, value: str | None) -> list[str] | None:
 @click.option("--executor", type=click.Choice(EXECUTORS), default="processes", show_default=True)
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
 @click.option(
+    "--max-unit-cells",
+    type=int,
+    default=None,
+    help="Split countries into row bands of at most about this many cells (default: total/48).",
+)
+@click.option(
     "--cost-history",
     type=click.Path(dir_okay=False),
     default=None,
-    help="JSON file of measured per-unit costs, read to order units and updated after the run.",
+    help="JSON file of measured per-unit seconds: read to order units, updated after the run.",
 )
 @click.option(
     "--cache-dir",
@@ -81,21 +88,8 @@ def _split_keys(_ctx, _param, value: str | None) -> list[str] | None:
     default=None,
     help="Mask cache directory (keyed by geometry digest, grid and rule).",
 )
-@click.option("--workers", type=int, default=None, help="Parallel workers (default: CPU count).")
-@click.option(
-    "--report-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Where run_report.json goes (default: OUT).",
-)
-@click.option(
-    "--profile",
-    "profile_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="cProfile the run to this .pstats path.",
-)
-@click.option("--quiet", is_flag=True, help="No progress bar or summary line.")
+@common_options
+@handle_errors(bad_input=(Seg1bError,))
 def s1_command(**opts) -> None:
     """Enumerate the grid cells of every country and write the tile index dataset.
 
@@ -103,11 +97,6 @@ def s1_command(**opts) -> None:
     """
     from seg1b.s1 import S1Params, run_s1  # imported here: keeps `seg1b --help` fast
 
-    try:
-        params = S1Params.from_cli(opts)
-        summary = run_s1(params)
-    except Seg1bError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(2) from None
+    summary = run_s1(S1Params.from_cli(opts))
     if not opts["quiet"]:
         click.echo(summary)

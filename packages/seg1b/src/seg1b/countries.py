@@ -36,6 +36,7 @@ class Countries:
     source: str
     key_field: str
     dropped_empty: list[str] = field(default_factory=list)
+    key_digests: dict[str, str] = field(default_factory=dict)  # per country: the mask cache key
 
     def __len__(self) -> int:
         return len(self.geometries)
@@ -125,10 +126,12 @@ def load_countries(
         geometries[k] = g
     if not geometries:
         raise Seg1bError(f"no polygonal country geometries in {path}")
+    key_digests = {k: _key_digest(k, g) for k, g in geometries.items()}
     return Countries(
         geometries=geometries,
         repaired=repaired,
-        digest=geometry_digest(geometries),
+        digest=_combine(key_digests),
+        key_digests=key_digests,
         source=source,
         key_field=key if fallback is None else f"{key}|{fallback}",
         dropped_empty=dropped,
@@ -136,12 +139,19 @@ def load_countries(
 
 
 def geometry_digest(geometries: dict[str, shapely.Geometry]) -> str:
-    """blake2b-256 of the keys in sorted order, each followed by its geometry's little-endian 2D WKB."""
+    """blake2b-256 over the keys in sorted order, each with the digest of its little-endian 2D WKB."""
+    return _combine({k: _key_digest(k, g) for k, g in geometries.items()})
+
+
+def _key_digest(key: str, geometry: shapely.Geometry) -> str:
+    wkb = shapely.to_wkb(geometry, byte_order=1, output_dimension=2, include_srid=False)
+    return hashlib.blake2b(key.encode() + b"\0" + wkb, digest_size=32).hexdigest()
+
+
+def _combine(key_digests: dict[str, str]) -> str:
     h = hashlib.blake2b(digest_size=32)
-    for k in sorted(geometries):
-        kb = k.encode()
-        wkb = shapely.to_wkb(geometries[k], byte_order=1, output_dimension=2, include_srid=False)
-        h.update(len(kb).to_bytes(4, "little") + kb + len(wkb).to_bytes(8, "little") + wkb)
+    for k in sorted(key_digests):
+        h.update(k.encode() + b"\0" + bytes.fromhex(key_digests[k]))
     return "blake2b-256:" + h.hexdigest()
 
 

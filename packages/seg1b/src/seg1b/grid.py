@@ -10,8 +10,8 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
-from rasterio.transform import Affine
 from pyproj import Geod
+from rasterio.transform import Affine
 
 from seg1b.errors import Seg1bError
 
@@ -64,15 +64,13 @@ class Grid:
 
     @cached_property
     def lon_centers(self) -> np.ndarray:
-        """float64 (ncols,): the midpoint of each column's two edges."""
-        e = self.lon_edges
-        return 0.5 * (e[:-1] + e[1:])
+        """float64 (ncols,): ``-180 + (c + 0.5)*res_deg``, what ``rasterio.transform.xy`` gives for a centre."""
+        return -180.0 + (np.arange(self.ncols, dtype=np.float64) + 0.5) * self.res_deg
 
     @cached_property
     def lat_centers(self) -> np.ndarray:
-        """float64 (nrows,): the midpoint of each row's two edges."""
-        e = self.lat_edges
-        return 0.5 * (e[:-1] + e[1:])
+        """float64 (nrows,): ``90 - (r + 0.5)*res_deg``, what ``rasterio.transform.xy`` gives for a centre."""
+        return 90.0 - (np.arange(self.nrows, dtype=np.float64) + 0.5) * self.res_deg
 
     @cached_property
     def row_area_m2(self) -> np.ndarray:

@@ -1,0 +1,437 @@
+"""S1 orchestration: countries -> work units (row bands, LPT by cost) -> Parquet dataset + run report.
+
+Flow: load and validate everything (bad input fails before anything is written) -> plan units (a country,
+or a row band of a heavy one, each with an estimated cell count, refined by ``--cost-history``) ->
+``perfkit.parallel.map_tasks`` runs :func:`run_unit` on each (mask runs from the cache or rasterio, cells,
+columns, one Parquet file) into a temporary dataset directory -> content receipt -> rename to ``OUT/tiles``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from perfkit.clitools import atomic_path, profiling, progress
+from perfkit.determinism import digest_parquet
+from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
+
+import perfkit
+from seg1b.countries import Countries, load_countries
+from seg1b.errors import Seg1bError
+from seg1b.grid import Grid
+from seg1b.rasterize import RULES, PartWindows, band_runs, estimate_cells, part_windows, to_pixel_space
+from seg1b.tiles import runs_cell_count, runs_to_cells, split_runs, tile_table
+from seg1b.tiles_io import (
+    COMPRESSIONS,
+    cache_path,
+    open_writer,
+    part_name,
+    read_cached_runs,
+    write_cached_runs,
+)
+
+MIN_UNIT_CELLS = 250_000  # below this a band is not worth its rasterisation and file overhead
+UNITS_PER_WORLD = 48  # a heavy country is cut so that no unit exceeds ~1/48 of the estimated total
+
+
+@dataclass(frozen=True)
+class S1Params:
+    """Everything that defines an S1 run (recorded verbatim as the report's config)."""
+
+    out: str
+    countries: str = "ne10m"
+    key: str | None = None
+    resolution_arcsec: int = 30
+    rule: str = "center"
+    only: tuple[str, ...] | None = None
+    include_antarctica: bool = False
+    row_group_size: int = 1 << 20
+    compression: str = "zstd"
+    mode: str = "fast"
+    executor: str = "processes"
+    scheduler: str | None = None
+    workers: int = 1
+    max_unit_cells: int | None = None
+    cost_history: str | None = None
+    cache_dir: str | None = None
+    report_dir: str | None = None
+    profile: str | None = None
+    quiet: bool = False
+
+    @classmethod
+    def from_cli(cls, opts: dict) -> S1Params:
+        names = {f for f in cls.__dataclass_fields__}
+        kw = {k: (str(v) if hasattr(v, "__fspath__") else v) for k, v in opts.items() if k in names}
+        if kw.get("only") is not None:
+            kw["only"] = tuple(kw["only"])
+        return cls(**kw)
+
+    def validate(self) -> None:
+        if self.rule not in RULES:
+            raise Seg1bError(f"unknown rule {self.rule!r} (choose center or any)")
+        if self.compression not in COMPRESSIONS:
+            raise Seg1bError(f"unknown compression {self.compression!r} (choose {', '.join(COMPRESSIONS)})")
+        if self.mode not in ("fast", "legacy"):
+            raise Seg1bError(f"unknown mode {self.mode!r} (choose fast or legacy)")
+        if self.executor not in EXECUTORS:
+            raise Seg1bError(f"unknown executor {self.executor!r} (choose {', '.join(EXECUTORS)})")
+        if self.scheduler and self.executor != "dask":
+            raise Seg1bError("--scheduler needs --executor dask")
+        if self.workers < 1:
+            raise Seg1bError(f"--workers must be at least 1, got {self.workers}")
+        if self.row_group_size < 1:
+            raise Seg1bError(f"--row-group-size must be positive, got {self.row_group_size}")
+        if self.max_unit_cells is not None and self.max_unit_cells < 1:
+            raise Seg1bError(f"--max-unit-cells must be positive, got {self.max_unit_cells}")
+
+
+@dataclass
+class UnitSpec:
+    """One work unit, as shipped to a worker: rows [b0, b1) of one country's polygon parts."""
+
+    key: str
+    country: str
+    chunk: int
+    band: tuple[int, int]
+    parts: PartWindows
+    resolution_arcsec: int
+    rule: str
+    fallback: bool  # the country's only unit: fall back to ``any`` here when ``center`` gives no cell
+    out_dir: str
+    row_group_size: int
+    compression: str
+    cache_dir: str | None
+    key_digest: str
+    est_cells: float
+    mode: str = "fast"
+    history_key: str = ""
+
+
+@dataclass
+class UnitResult:
+    key: str
+    country: str
+    tiles: int
+    rule_used: str
+    files: list[tuple[str, int]] = field(default_factory=list)
+    cache_hit: bool | None = None
+    mask_s: float = 0.0
+    write_s: float = 0.0
+
+
+@lru_cache(maxsize=4)
+def grid_for(resolution_arcsec: int) -> Grid:
+    """One Grid (and its edge/area arrays) per process and resolution."""
+    return Grid(resolution_arcsec)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# planning
+
+
+def plan_units(countries: Countries, grid: Grid, params: S1Params, out_dir: str, history: dict) -> list[Task]:
+    """Units for every country, costed by estimated cells (or measured seconds from ``history``)."""
+    specs: list[UnitSpec] = []
+    pixel = {k: to_pixel_space(g, grid) for k, g in countries.geometries.items()}
+    est = {k: estimate_cells(g, params.rule) for k, g in pixel.items()}
+    cap = params.max_unit_cells or max(MIN_UNIT_CELLS, math.ceil(sum(est.values()) / UNITS_PER_WORLD))
+    if params.mode == "legacy":
+        cap = math.inf  # the legacy path is one whole-country window per country, by design
+    for country, pg in pixel.items():
+        pw = part_windows(pg, grid)
+        bands = split_bands(pw, est[country], cap)
+        for chunk, band in enumerate(bands):
+            sub = _parts_in_band(pw, band)
+            share = est[country] * _band_share(pw, band)
+            specs.append(
+                UnitSpec(
+                    key=f"{country}-{chunk:04d}",
+                    country=country,
+                    chunk=chunk,
+                    band=band,
+                    parts=sub,
+                    resolution_arcsec=grid.resolution_arcsec,
+                    rule=params.rule,
+                    fallback=len(bands) == 1,
+                    out_dir=out_dir,
+                    row_group_size=params.row_group_size,
+                    compression=params.compression,
+                    cache_dir=params.cache_dir,
+                    key_digest=countries.key_digests[country],
+                    est_cells=share,
+                    mode=params.mode,
+                    history_key=f"{params.mode}/{grid.resolution_arcsec}/{params.rule}/{country}/{band[0]}-{band[1]}",
+                )
+            )
+    costs = unit_costs(specs, history)
+    return [Task(key=s.key, payload=s, cost=c) for s, c in zip(specs, costs, strict=True)]
+
+
+def split_bands(pw: PartWindows, est_cells: float, cap: float) -> list[tuple[int, int]]:
+    """Row bands of about equal estimated cells, as many as ``est_cells / cap`` needs (one if light)."""
+    r0, r1 = pw.row_span
+    n = min(max(1, math.ceil(est_cells / cap)), r1 - r0)
+    if n == 1:
+        return [(r0, r1)]
+    # spread each part's window cells evenly over its rows: a cheap per-row weight profile of the country
+    w = pw.windows
+    rows = np.zeros(r1 - r0 + 1, dtype=np.float64)
+    density = (w[:, 3] - w[:, 2]).astype(np.float64)
+    np.add.at(rows, w[:, 0] - r0, density)
+    np.add.at(rows, w[:, 1] - r0, -density)
+    per_row = np.cumsum(rows)[:-1]
+    cum = np.cumsum(per_row)
+    targets = cum[-1] * np.arange(1, n) / n
+    cuts = np.searchsorted(cum, targets) + r0 + 1
+    edges = np.unique(np.concatenate([[r0], cuts, [r1]]))
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+
+
+def _parts_in_band(pw: PartWindows, band: tuple[int, int]) -> PartWindows:
+    sel = (pw.windows[:, 0] < band[1]) & (pw.windows[:, 1] > band[0])
+    return PartWindows(pw.parts[sel], pw.windows[sel])
+
+
+def _band_share(pw: PartWindows, band: tuple[int, int]) -> float:
+    """The fraction of the country's window rows x cols that fall in ``band`` (cost split only)."""
+    w = pw.windows
+    width = (w[:, 3] - w[:, 2]).astype(np.float64)
+    total = ((w[:, 1] - w[:, 0]) * width).sum()
+    inside = ((np.minimum(w[:, 1], band[1]) - np.maximum(w[:, 0], band[0])).clip(0) * width).sum()
+    return float(inside / total) if total else 1.0
+
+
+def unit_costs(specs: list[UnitSpec], history: dict) -> list[float]:
+    """Estimated cells, or measured seconds from a previous run scaled into cells where known."""
+    est = np.array([s.est_cells for s in specs], dtype=np.float64)
+    secs = np.array([history.get(s.history_key, np.nan) for s in specs], dtype=np.float64)
+    known = np.isfinite(secs) & (secs > 0)
+    if not known.any():
+        return est.tolist()
+    cells_per_s = float(np.median(est[known] / secs[known]))
+    return np.where(known, secs * cells_per_s, est).tolist()
+
+
+def read_history(path: str | None) -> dict:
+    if not path or not os.path.exists(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return {str(k): float(v) for k, v in data.get("unit_seconds", {}).items()}
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise Seg1bError(f"cannot read --cost-history {path}: {exc}") from None
+
+
+def write_history(path: str, old: dict, measured: dict) -> None:
+    merged = {**old, **measured}
+    perfkit.write_json_atomic(path, {"version": 1, "unit_seconds": dict(sorted(merged.items()))})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the worker
+
+
+def run_unit(spec: UnitSpec) -> UnitResult:
+    """Cells of one unit -> one Parquet file (none when the unit has no cell). Runs in a worker."""
+    grid = grid_for(spec.resolution_arcsec)
+    t0 = time.perf_counter()
+    runs, hit = unit_runs(spec, spec.rule)
+    rule_used = spec.rule
+    if spec.fallback and spec.rule == "center" and len(runs) == 0:
+        runs, hit2 = unit_runs(spec, "any")
+        hit = hit and hit2
+        rule_used = "any"
+    t1 = time.perf_counter()
+    n = runs_cell_count(runs)
+    result = UnitResult(spec.key, spec.country, n, rule_used, cache_hit=hit, mask_s=t1 - t0)
+    if n:
+        name = part_name(spec.country, spec.chunk)
+        writer = open_writer(os.path.join(spec.out_dir, name), spec.compression)
+        try:
+            if spec.mode == "legacy":
+                from seg1b.legacy import legacy_table
+
+                writer.write_table(legacy_table(grid, spec.country, runs), row_group_size=spec.row_group_size)
+            else:
+                # whole row groups: every batch but the last holds exactly row_group_size cells
+                for batch in split_runs(runs, spec.row_group_size):
+                    rows, cols = runs_to_cells(batch)
+                    table = tile_table(grid, spec.country, rows, cols)
+                    writer.write_table(table, row_group_size=spec.row_group_size)
+        finally:
+            writer.close()
+        result.files.append((name, n))
+    result.write_s = time.perf_counter() - t1
+    return result
+
+
+def unit_runs(spec: UnitSpec, rule: str) -> tuple[np.ndarray, bool | None]:
+    """The unit's cell runs under ``rule``: from the mask cache when it has them, else rasterised."""
+    path = None
+    if spec.cache_dir:
+        path = cache_path(spec.cache_dir, spec.resolution_arcsec, rule, spec.key_digest, spec.band)
+        cached = read_cached_runs(path)
+        if cached is not None:
+            return cached, True
+    if spec.mode == "legacy":
+        from seg1b.legacy import legacy_runs
+
+        runs = legacy_runs(spec.parts, rule, spec.band)
+    else:
+        runs = band_runs(spec.parts, rule, spec.band)
+    if path is not None:
+        write_cached_runs(path, runs)
+        return runs, False
+    return runs, None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the run
+
+
+def check_output_dir(out: Path) -> None:
+    """Bad input, before any work: the output directory must be creatable and writable."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".seg1b-write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise Seg1bError(f"cannot write output directory {out}: {exc.strerror or exc}") from None
+
+
+def run_s1(params: S1Params) -> str:
+    """Run S1 end to end; returns a one-line summary. Raises :class:`Seg1bError` for bad input."""
+    params.validate()
+    grid = Grid(params.resolution_arcsec)
+    t_load = time.perf_counter()
+    countries = load_countries(
+        params.countries, params.key, params.include_antarctica, list(params.only) if params.only else None
+    )
+    load_s = time.perf_counter() - t_load
+    history = read_history(params.cost_history)
+    out = Path(params.out)
+    check_output_dir(out)
+    report_dir = Path(params.report_dir) if params.report_dir else out
+    if params.report_dir:
+        check_output_dir(report_dir)
+
+    config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()}
+    config.update(ncols=grid.ncols, nrows=grid.nrows, countries_loaded=len(countries))
+    with profiling(params.profile), perfkit.Run("seg1b", report_dir, config=config) as run:
+        run.metric("load_countries_s", load_s)
+        run.result("input_geometry_digest", countries.digest)
+        run.result("repaired_geometries", countries.repaired)
+        run.result("key_field", countries.key_field)
+        with atomic_path(out / "tiles") as tmp:
+            tmp.mkdir()
+            with run.stage("plan"):
+                tasks = plan_units(countries, grid, params, str(tmp), history)
+            results = _run_units(run, tasks, params)
+            with run.stage("receipt"):
+                receipt = digest_parquet(tmp)
+        run.receipt("tiles", receipt)
+        summary = _report(run, params, countries, tasks, results, receipt)
+        if params.cost_history:
+            write_history(
+                params.cost_history,
+                history,
+                {t.payload.history_key: results[t.key][0].elapsed_s for t in tasks},
+            )
+    return summary
+
+
+def _run_units(run, tasks: list[Task], params: S1Params) -> dict:
+    """map_tasks over the units (and a second ``any`` pass for split countries with no centre cell)."""
+    out: dict = {}
+    t0 = time.perf_counter()
+    with run.stage("tiles"), progress(len(tasks), "S1 units", quiet=params.quiet) as bar:
+
+        def on_result(r) -> None:
+            run.add_item(r.key, elapsed_s=r.elapsed_s, worker=r.worker, tiles=r.value.tiles)
+            bar.advance()
+
+        res = map_tasks(
+            run_unit,
+            tasks,
+            executor=params.executor,
+            workers=params.workers,
+            scheduler=params.scheduler,
+            on_result=on_result,
+        )
+    wall = time.perf_counter() - t0
+    out = {k: (r, wall) for k, r in res.items()}
+    per_country = defaultdict(int)
+    for r in res.values():
+        per_country[r.value.country] += r.value.tiles
+    empty = {c for c, n in per_country.items() if n == 0}
+    retry = [t for t in tasks if t.payload.country in empty and params.rule == "center"]
+    if retry:
+        with run.stage("fallback"):
+            redo = [Task(t.key, _with_rule(t.payload, "any"), t.cost) for t in retry]
+            again = map_tasks(run_unit, redo, executor="serial", workers=1)
+        for k, r in again.items():
+            out[k] = (r, wall)
+    return out
+
+
+def _with_rule(spec: UnitSpec, rule: str) -> UnitSpec:
+    d = dict(spec.__dict__)
+    d.update(rule=rule, fallback=False)
+    return UnitSpec(**d)
+
+
+def _report(run, params: S1Params, countries: Countries, tasks, results: dict, receipt: str) -> str:
+    values = [r.value for r, _ in results.values()]
+    task_results = [r for r, _ in results.values()]
+    wall = next(iter(results.values()))[1] if results else 0.0
+    per_country: dict[str, int] = {k: 0 for k in countries.geometries}
+    fallback: set[str] = set()
+    for v in values:
+        per_country[v.country] += v.tiles
+        if v.rule_used != params.rule:
+            fallback.add(v.country)
+    total = sum(per_country.values())
+    run.count("tiles", total)
+    run.count("countries", len(per_country))
+    run.count("files", sum(len(v.files) for v in values))
+    run.result("per_country_tiles", dict(sorted(per_country.items())))
+    run.result("fallback_to_any", sorted(fallback))
+    run.histogram("rows_per_file", [n for v in values for _, n in v.files] or [0])
+
+    util = worker_utilisation(task_results, wall, 1 if params.executor == "serial" else params.workers)
+    by_worker: dict[str, dict] = defaultdict(lambda: {"tiles": 0, "busy_s": 0.0, "units": 0})
+    for r in task_results:
+        w = by_worker[r.worker]
+        w["tiles"] += r.value.tiles
+        w["busy_s"] += r.elapsed_s
+        w["units"] += 1
+    for w in by_worker.values():
+        w["tiles_per_s"] = w["tiles"] / w["busy_s"] if w["busy_s"] else 0.0
+    rates = [r.value.tiles / r.elapsed_s for r in task_results if r.elapsed_s > 0 and r.value.tiles]
+    hits = [v.cache_hit for v in values if v.cache_hit is not None]
+    run.metric("tiles_per_s", total / wall if wall else 0.0)
+    run.metric("units_wall_s", wall)
+    run.metric("units", len(tasks))
+    run.metric("per_worker", dict(sorted(by_worker.items())))
+    run.metric("worker_idle_s", util["idle_s"])
+    run.metric("worker_idle_fraction", util["idle_fraction"])
+    run.metric("peak_unit_tiles_per_s", max(rates, default=0.0))
+    run.metric("mask_s", sum(v.mask_s for v in values))
+    run.metric("write_s", sum(v.write_s for v in values))
+    if params.cache_dir:
+        run.metric("mask_cache_hit_ratio", sum(hits) / len(hits) if hits else 0.0)
+    return (
+        f"seg1b s1: {total:,} tiles, {len(per_country)} countries, {len(tasks)} units, "
+        f"{wall:.2f} s for the units ({total / wall if wall else 0:,.0f} tiles/s), idle "
+        f"{100 * util['idle_fraction']:.1f} %, receipt {receipt}"
+    )

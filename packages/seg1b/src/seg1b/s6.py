@@ -1,0 +1,554 @@
+"""S6: place every planned site at a random point of its tile that lies inside its country.
+
+``run_s6`` reads and checks the plan, groups the sites by country (heavy countries split into chunks of
+contiguous tile ranges), runs the units through ``perfkit.parallel.map_tasks`` (LPT, any executor), checks
+the RNG budget, writes ``OUT/sites/`` sorted by ``site_id`` and the run report. Each unit checks its tiles
+against the tile index, then jitters (:func:`seg1b.jitter.jitter_country`, or the legacy loop of
+:mod:`seg1b.s6_reference`). Every draw is keyed by (seed, site_id, attempt), so the output does not depend
+on chunking, worker count, executor or order. Bad input raises :class:`Seg1bError` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
+from perfkit.clitools import profiling, progress
+from perfkit.determinism import digest_table
+from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
+
+from perfkit import Run, atomic_path
+from seg1b.errors import Seg1bError
+from seg1b.grid import Grid
+from seg1b.jitter import STATUS_FALLBACK, STATUS_NAMES, JitterResult, jitter_country
+from seg1b.philox import seed_key
+from seg1b.s6_reference import jitter_legacy
+from seg1b.s6_tiles import TileFile, TileIndex, open_tile_index, read_tile_bounds, read_tile_ids
+from seg1b.sites import Plan, read_plan
+
+MAX_ATTEMPTS_LIMIT = np.iinfo(np.int16).max
+MIN_CHUNK_SITES = 50_000
+ROWS_PER_FILE = 1 << 22
+ROW_GROUP_SIZE = 1 << 20
+COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
+
+SITES_SCHEMA = pa.schema(
+    [
+        ("site_id", pa.int64()),
+        ("country_iso", pa.dictionary(pa.int32(), pa.string())),
+        ("tile_id", pa.int64()),
+        ("lon", pa.float64()),
+        ("lat", pa.float64()),
+        ("attempts", pa.int16()),
+        ("status", pa.dictionary(pa.int8(), pa.string())),
+    ]
+)
+
+
+class S6BudgetError(RuntimeError):
+    """The RNG budget or the site count does not add up: a bug, never bad input."""
+
+
+@dataclass
+class S6Params:
+    tiles: str
+    sites: str
+    seed: int
+    out: str
+    max_attempts: int = 64
+    workers: int | None = None
+    mode: str = "fast"
+    executor: str | None = None  # None: serial for one worker, processes otherwise
+    scheduler: str | None = None
+    countries: str = "ne10m"
+    key: str | None = None
+    chunk_sites: int | None = None
+    compression: str = "zstd"
+    report_dir: str | None = None
+    profile: str | None = None
+    quiet: bool = True
+
+    @classmethod
+    def from_cli(cls, opts: dict) -> S6Params:
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in opts.items() if k in names})
+
+    def resolved(self) -> S6Params:
+        """Checked parameters with defaults filled in (raises Seg1bError on bad values)."""
+        seed_key(self.seed)
+        if not 1 <= int(self.max_attempts) <= MAX_ATTEMPTS_LIMIT:
+            raise Seg1bError(f"--max-attempts must be in 1..{MAX_ATTEMPTS_LIMIT}, got {self.max_attempts}")
+        workers = self.workers if self.workers is not None else (os.cpu_count() or 1)
+        if workers < 1:
+            raise Seg1bError(f"--workers must be >= 1, got {workers}")
+        if self.mode not in ("fast", "legacy"):
+            raise Seg1bError(f"--mode must be fast or legacy, got {self.mode!r}")
+        executor = self.executor or ("serial" if workers == 1 else "processes")
+        if executor not in EXECUTORS:
+            raise Seg1bError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        if self.chunk_sites is not None and self.chunk_sites < 1:
+            raise Seg1bError(f"--chunk-sites must be >= 1, got {self.chunk_sites}")
+        if self.compression not in COMPRESSIONS:
+            raise Seg1bError(f"--compression must be one of {', '.join(COMPRESSIONS)}")
+        return S6Params(**{**asdict(self), "workers": workers, "executor": executor})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the work unit (runs in a worker)
+
+
+@dataclass
+class UnitPayload:
+    country: str
+    part: int
+    geom: shapely.Geometry
+    resolution_arcsec: int
+    files: list[TileFile]
+    site_id: np.ndarray  # int64, sorted by tile_id within the unit
+    tile_id: np.ndarray  # int64, sorted
+    seed: int
+    max_attempts: int
+    mode: str
+
+
+def run_unit(p: UnitPayload) -> dict:
+    """Check the unit's tiles against the index, then jitter its sites. Module-level: picklable."""
+    t0 = time.perf_counter()
+    grid = Grid(p.resolution_arcsec)
+    n = p.site_id.size
+    new = np.ones(n, dtype=bool)
+    new[1:] = p.tile_id[1:] != p.tile_id[:-1]
+    tiles = p.tile_id[new]
+    tix = np.cumsum(new) - 1
+    known = read_tile_ids(p.files, int(tiles[0]), int(tiles[-1]))
+    pos = np.minimum(np.searchsorted(known, tiles), max(known.size - 1, 0))
+    found = known[pos] == tiles if known.size else np.zeros(tiles.size, dtype=bool)
+    t_read = time.perf_counter() - t0
+    if not found.all():
+        bad = tiles[~found]
+        hit = np.isin(p.tile_id, bad)
+        first = int(np.argmin(np.where(hit, p.site_id, np.iinfo(np.int64).max)))
+        return {
+            "bad_tiles": np.array([p.tile_id[first]]),
+            "bad_site": int(p.site_id[first]),
+            "n_bad_tiles": int(bad.size),
+        }
+    if p.mode == "fast":
+        res = jitter_country(p.geom, grid, p.site_id, tix, tiles, seed_key(p.seed), p.max_attempts)
+    else:
+        b = read_tile_bounds(p.files, tiles)
+        if b is None:  # the index changed under us: report as unknown tiles
+            first = int(np.argmin(p.site_id))
+            return {
+                "bad_tiles": np.array([p.tile_id[first]]),
+                "bad_site": int(p.site_id[first]),
+                "n_bad_tiles": 1,
+            }
+        res = jitter_legacy(
+            p.geom, p.site_id, b["west"][tix], b["south"][tix], b["east"][tix], b["north"][tix],
+            p.seed, p.max_attempts,
+        )  # fmt: skip
+    return {
+        "result": res,
+        "tiles": int(tiles.size),
+        "index_rows_read": int(known.size),
+        "read_s": t_read,
+        "jitter_s": time.perf_counter() - t0 - t_read,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# planning the units
+
+
+def group_order(plan: Plan, ncells: int) -> np.ndarray:
+    """Permutation of plan rows sorted by (country, tile_id, row): one packed-integer sort when it fits."""
+    n = len(plan)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    cbits = max(1, (len(plan.countries) - 1).bit_length())
+    tbits = max(1, (ncells - 1).bit_length())
+    ibits = max(1, (n - 1).bit_length())
+    if cbits + tbits + ibits <= 63:
+        key = plan.code.astype(np.int64) << (tbits + ibits)
+        key |= plan.tile_id << ibits
+        key |= np.arange(n, dtype=np.int64)
+        key.sort()
+        key &= (1 << ibits) - 1
+        return key
+    return np.lexsort((np.arange(n), plan.tile_id, plan.code))
+
+
+def default_chunk_sites(total: int, workers: int) -> int:
+    return max(MIN_CHUNK_SITES, math.ceil(total / max(1, workers * 8)))
+
+
+def _unit_cost(sites: int, rows_read: int, vertices: int) -> float:
+    # site-equivalents: ~0.35 us per site, ~3 ns per index row read, ~0.2 us per boundary vertex
+    return sites + rows_read / 100.0 + vertices / 2.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the run
+
+
+def run_s6(params: S6Params) -> dict:
+    """Run S6; returns a summary dict (also in the run report). Raises Seg1bError on bad input."""
+    p = params.resolved()
+    out = Path(p.out)
+    made_parents = _missing_parents(out)
+    try:
+        with profiling(p.profile):
+            return _run(p, out)
+    except BaseException:
+        for d in made_parents:  # nothing written: not even the parent folders atomic_path created
+            try:
+                d.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _missing_parents(out: Path) -> list[Path]:
+    made = []
+    parent = out.absolute().parent
+    while not parent.exists():
+        made.append(parent)
+        parent = parent.parent
+    return made  # innermost first
+
+
+def _run(p: S6Params, out: Path) -> dict:
+    t_start = time.perf_counter()
+    plan = read_plan(p.sites)
+    index = open_tile_index(p.tiles)
+    grid = index.grid
+    no_tiles = [c for c in plan.countries if c not in index.files]
+    if no_tiles:
+        raise Seg1bError(
+            f"site plan names countries with no tiles in {p.tiles}: {', '.join(no_tiles[:10])}"
+            + (" ..." if len(no_tiles) > 10 else "")
+        )
+    bad = (plan.tile_id < 0) | (plan.tile_id >= grid.ncells)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise Seg1bError(
+            f"site plan: site_id {int(plan.site_id[i])} has unknown tile_id {int(plan.tile_id[i])} "
+            f"(not a cell of the {grid.resolution_arcsec} arc-second grid)"
+        )
+    from seg1b.countries import load_countries
+
+    countries = load_countries(p.countries, p.key, include_antarctica=True)
+    no_geom = [c for c in plan.countries if c not in countries.geometries]
+    if no_geom:
+        raise Seg1bError(
+            f"site plan names countries not in {p.countries}: {', '.join(no_geom[:10])}"
+            + (" ..." if len(no_geom) > 10 else "")
+        )
+    t_load = time.perf_counter() - t_start
+    try:
+        ctx = atomic_path(out)
+        tmp = ctx.__enter__()
+    except OSError as exc:
+        raise Seg1bError(f"cannot write output {out}: {exc.strerror or exc}") from None
+    try:
+        report_dir = Path(p.report_dir) if p.report_dir else tmp
+        summary = _run_units(p, plan, index, countries, tmp, report_dir, t_start, t_load)
+    except BaseException as exc:
+        ctx.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    ctx.__exit__(None, None, None)
+    summary["out"] = str(out)
+    return summary
+
+
+def _config(p: S6Params, plan: Plan, index: TileIndex, countries) -> dict:
+    return {
+        "tiles": str(p.tiles),
+        "sites": str(p.sites),
+        "seed": int(p.seed),
+        "max_attempts": int(p.max_attempts),
+        "mode": p.mode,
+        "workers": int(p.workers),
+        "executor": p.executor,
+        "scheduler": p.scheduler,
+        "countries": p.countries,
+        "key": countries.key_field,
+        "geometry_digest": countries.digest,
+        "repaired_geometries": countries.repaired,
+        "chunk_sites": p.chunk_sites,
+        "compression": p.compression,
+        "resolution_arcsec": index.grid.resolution_arcsec,
+        "planned_sites": len(plan),
+        "plan_countries": len(plan.countries),
+        "rng": "philox4x64-10 key=(seed lo, seed hi) counter=(site_id, attempt, 0, 0); u,v = words 0,1 >> 11 * 2^-53",
+    }
+
+
+def _run_units(
+    p, plan: Plan, index: TileIndex, countries, tmp: Path, report_dir: Path, t_start: float, t_load: float
+) -> dict:
+    n = len(plan)
+    grid = index.grid
+    with Run("seg1b", report_dir, config=_config(p, plan, index, countries)) as run:
+        run.metric("load_s", t_load)
+        with run.stage("group"):
+            order = group_order(plan, grid.ncells)
+            counts = np.bincount(plan.code, minlength=len(plan.countries))
+            starts = np.zeros(len(counts) + 1, dtype=np.int64)
+            np.cumsum(counts, out=starts[1:])
+            sorted_sites = plan.site_id[order]
+            sorted_tiles = plan.tile_id[order]
+        chunk = p.chunk_sites or default_chunk_sites(n, p.workers)
+        tasks: list[Task] = []
+        spans: dict[str, tuple[str, int, int]] = {}
+        with run.stage("plan_units"):
+            for ci, country in enumerate(plan.countries):
+                a, b = int(starts[ci]), int(starts[ci + 1])
+                if a == b:
+                    continue
+                geom = countries.geometries[country]
+                verts = int(shapely.get_num_coordinates(geom))
+                parts = max(1, math.ceil((b - a) / chunk))
+                edges = np.linspace(a, b, parts + 1).round().astype(np.int64)
+                for j in range(parts):
+                    lo, hi = int(edges[j]), int(edges[j + 1])
+                    key = country if parts == 1 else f"{country}#{j:04d}"
+                    rows = index.row_range_rows(country, int(sorted_tiles[lo]), int(sorted_tiles[hi - 1]))
+                    payload = UnitPayload(
+                        country=country,
+                        part=j,
+                        geom=geom,
+                        resolution_arcsec=grid.resolution_arcsec,
+                        files=index.files[country],
+                        site_id=sorted_sites[lo:hi],
+                        tile_id=sorted_tiles[lo:hi],
+                        seed=int(p.seed),
+                        max_attempts=int(p.max_attempts),
+                        mode=p.mode,
+                    )
+                    tasks.append(Task(key=key, payload=payload, cost=_unit_cost(hi - lo, rows, verts)))
+                    spans[key] = (country, lo, hi)
+        run.metric("units", len(tasks))
+        run.metric("chunk_sites", chunk)
+
+        lon_s = np.empty(n, dtype=np.float64)
+        lat_s = np.empty(n, dtype=np.float64)
+        att_s = np.empty(n, dtype=np.int16)
+        st_s = np.empty(n, dtype=np.int8)
+        per_country: dict[str, dict] = {}
+        errors: list[tuple[str, dict]] = []
+        totals = {"rng_events": 0, "interior_tiles": 0, "border_tiles": 0, "polygon_tests": 0,
+                  "centre_tests": 0, "index_rows_read": 0, "read_s": 0.0, "jitter_s": 0.0}  # fmt: skip
+        with progress(n, "s6 sites", quiet=p.quiet) as bar:
+
+            def on_result(tr) -> None:
+                country, lo, hi = spans[tr.key]
+                v = tr.value
+                if "bad_tiles" in v:
+                    errors.append((country, v))
+                    return
+                res: JitterResult = v["result"]
+                lon_s[lo:hi] = res.lon
+                lat_s[lo:hi] = res.lat
+                att_s[lo:hi] = res.attempts
+                st_s[lo:hi] = res.status
+                c = per_country.setdefault(
+                    country, {"elapsed_s": 0.0, "workers": set(), "units": 0, "rng_events": 0, "written": 0}
+                )
+                c["elapsed_s"] += tr.elapsed_s
+                c["workers"].add(tr.worker)
+                c["units"] += 1
+                c["rng_events"] += res.rng_events
+                c["written"] += res.lon.size
+                for name in ("interior_tiles", "border_tiles", "polygon_tests", "centre_tests"):
+                    totals[name] += getattr(res, name)
+                totals["rng_events"] += res.rng_events
+                totals["index_rows_read"] += v["index_rows_read"]
+                totals["read_s"] += v["read_s"]
+                totals["jitter_s"] += v["jitter_s"]
+                bar.advance(hi - lo)
+
+            t0 = time.perf_counter()
+            with run.stage("jitter"):
+                results = map_tasks(
+                    run_unit, tasks, executor=p.executor, workers=p.workers, scheduler=p.scheduler,
+                    on_result=on_result,
+                )  # fmt: skip
+            jitter_wall = time.perf_counter() - t0
+        if errors:
+            raise _bad_tiles_error(errors, index, p.tiles)
+
+        with run.stage("assemble"):
+            lon = np.empty(n, dtype=np.float64)
+            lat = np.empty(n, dtype=np.float64)
+            att = np.empty(n, dtype=np.int16)
+            st = np.empty(n, dtype=np.int8)
+            lon[order] = lon_s
+            lat[order] = lat_s
+            att[order] = att_s
+            st[order] = st_s
+            site_id, code, tile_id = plan.site_id, plan.code, plan.tile_id
+            if n > 1 and not (np.diff(site_id) > 0).all():
+                perm = np.argsort(site_id, kind="stable")
+                site_id, code, tile_id = site_id[perm], code[perm], tile_id[perm]
+                lon, lat, att, st = lon[perm], lat[perm], att[perm], st[perm]
+
+        # the budget check: every drawn block is an attempt, every planned site is written
+        written = sum(c["written"] for c in per_country.values())
+        attempts_total = int(att.sum(dtype=np.int64))
+        if totals["rng_events"] != attempts_total or written != n:
+            raise S6BudgetError(
+                f"RNG budget check failed: {totals['rng_events']} RNG events vs {attempts_total} attempts, "
+                f"{written} written vs {n} planned"
+            )
+
+        with run.stage("write"):
+            table = pa.table(
+                [
+                    pa.array(site_id),
+                    pa.DictionaryArray.from_arrays(
+                        pa.array(code.astype(np.int32, copy=False)),
+                        pa.array(plan.countries, type=pa.string()),
+                    ),
+                    pa.array(tile_id),
+                    pa.array(lon),
+                    pa.array(lat),
+                    pa.array(att),
+                    pa.DictionaryArray.from_arrays(
+                        pa.array(st), pa.array(list(STATUS_NAMES), type=pa.string())
+                    ),
+                ],
+                schema=SITES_SCHEMA,
+            )
+            receipt = _write_sites(table, tmp / "sites", p.compression)
+        run.receipt("sites", receipt)
+
+        fallback_mask = st == STATUS_FALLBACK
+        fallback = int(fallback_mask.sum())
+        run.count("planned_sites", n)
+        run.count("written_sites", written)
+        run.count("rng_events", totals["rng_events"])
+        run.count("attempts", attempts_total)
+        run.count("accepted", n - fallback)
+        run.count("fallback", fallback)
+        run.histogram("attempts", att, bins=np.arange(1, p.max_attempts + 2), result=True)
+        hist, planned_by, fallback_by = _per_country_facts(plan, code, att, fallback_mask, p.max_attempts)
+        for country in plan.countries:
+            c = per_country[country]
+            run.add_item(
+                country,
+                c["elapsed_s"],
+                worker=",".join(sorted(c["workers"])),
+                planned=planned_by[country],
+                written=c["written"],
+                rng_events=c["rng_events"],
+                fallback=fallback_by[country],
+            )
+        run.result("attempts_histogram", hist)
+        run.result("fallback_sites", {k: v for k, v in fallback_by.items() if v})
+        times = np.array([c["elapsed_s"] for c in per_country.values()])
+        slowest = sorted(per_country.items(), key=lambda kv: (-kv[1]["elapsed_s"], kv[0]))[:10]
+        wall = time.perf_counter() - t_start
+        run.metric("slowest_countries", [
+            {"country": k, "elapsed_s": round(v["elapsed_s"], 6), "sites": v["written"], "units": v["units"]}
+            for k, v in slowest
+        ])  # fmt: skip
+        run.metric("per_country_max_s", float(times.max()) if times.size else 0.0)
+        run.metric("per_country_median_s", float(np.median(times)) if times.size else 0.0)
+        run.metric("jitter_wall_s", jitter_wall)
+        run.metric("sites_per_s", n / wall if wall > 0 else None)
+        run.metric("jitter_sites_per_s", n / jitter_wall if jitter_wall > 0 else None)
+        for name in ("interior_tiles", "border_tiles", "polygon_tests", "centre_tests", "index_rows_read"):
+            run.metric(name, totals[name])
+        run.metric("unit_read_s", totals["read_s"])
+        run.metric("unit_jitter_s", totals["jitter_s"])
+        run.metric("utilisation", worker_utilisation(results.values(), jitter_wall, p.workers))
+        summary = {
+            "sites": n,
+            "countries": len(plan.countries),
+            "units": len(tasks),
+            "fallback": fallback,
+            "rng_events": totals["rng_events"],
+            "receipt": receipt,
+            "wall_s": wall,
+            "sites_per_s": n / wall if wall > 0 else None,
+            "per_country_max_s": float(times.max()) if times.size else 0.0,
+            "per_country_median_s": float(np.median(times)) if times.size else 0.0,
+            "slowest": [k for k, _ in slowest],
+        }
+    summary["report"] = str(report_dir / "run_report.json")
+    summary["peak_rss_bytes"] = (run.report or {}).get("peak_rss_bytes")
+    return summary
+
+
+def _per_country_facts(plan: Plan, code, att, fallback_mask, max_attempts):
+    k = len(plan.countries)
+    planned = np.bincount(code, minlength=k)
+    fb = np.bincount(code[fallback_mask], minlength=k)
+    width = max_attempts + 1
+    flat = np.bincount(code.astype(np.int64) * width + att, minlength=k * width).reshape(k, width)
+    hist = {}
+    for i, country in enumerate(plan.countries):
+        nz = np.flatnonzero(flat[i])
+        hist[country] = {str(int(a)): int(flat[i, a]) for a in nz}
+    return (
+        hist,
+        {c: int(planned[i]) for i, c in enumerate(plan.countries)},
+        {c: int(fb[i]) for i, c in enumerate(plan.countries)},
+    )
+
+
+def _write_sites(table: pa.Table, dest: Path, compression: str) -> str:
+    """Write ``table`` as ``dest/part-NNNNN.parquet`` files (in parallel threads); return its receipt."""
+    dest.mkdir(parents=True)
+    n = table.num_rows
+    nfiles = max(1, math.ceil(n / ROWS_PER_FILE))
+    codec = None if compression == "none" else compression
+
+    def write(i: int) -> None:
+        part = table.slice(i * ROWS_PER_FILE, ROWS_PER_FILE)
+        pq.write_table(
+            part, dest / f"part-{i:05d}.parquet", compression=codec, row_group_size=ROW_GROUP_SIZE,
+            use_dictionary=["country_iso", "status"],
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=min(nfiles, os.cpu_count() or 1) + 1) as pool:
+        futures = [pool.submit(write, i) for i in range(nfiles)]
+        receipt = digest_table(table)
+        for f in futures:
+            f.result()
+    return receipt
+
+
+def _bad_tiles_error(errors, index: TileIndex, tiles_dir) -> Seg1bError:
+    country, v = min(errors, key=lambda e: e[1]["bad_site"])
+    tile = int(v["bad_tiles"][0])
+    total = sum(e[1]["n_bad_tiles"] for e in errors)
+    owners = []
+    for other in index.countries:
+        if other == country:
+            continue
+        ids = read_tile_ids(index.files[other], tile, tile)
+        if ids.size:
+            owners.append(other)
+    what = f"a tile of {', '.join(owners)}, not of {country}" if owners else "an unknown tile_id"
+    return Seg1bError(
+        f"site plan: site_id {v['bad_site']} ({country}) has tile_id {tile}, {what} in {tiles_dir}"
+        + (f" ({total} bad tile ids in all)" if total > 1 else "")
+    )
+
+
+def format_summary(s: dict) -> str:
+    return (
+        f"s6: {s['sites']:,} sites in {s['countries']} countries ({s['units']} units), {s['fallback']} fallback, "
+        f"{s['wall_s']:.2f} s ({(s['sites_per_s'] or 0):,.0f} sites/s); receipt {s['receipt']} -> {s['out']}"
+    )

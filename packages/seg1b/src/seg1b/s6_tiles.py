@@ -1,0 +1,229 @@
+"""Reading the S1 tile dataset for S6: which files hold which country, the grid, and tile-id lookups.
+
+S6 never loads the whole tile index (221 million rows at 30 arc-seconds). It needs, per work unit, only the
+``tile_id`` column of its country's row groups that overlap the unit's tile-id range (to check every planned
+tile really is a tile of that country); tile bounds come from the grid's exact edge arrays, the same floats S1
+writes (checked on a sample when the index is opened; the legacy path reads the bound columns themselves).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from seg1b.errors import Seg1bError
+from seg1b.grid import Grid
+
+REQUIRED_TILE_COLUMNS = ("tile_id", "country_iso", "west", "south", "east", "north")
+_SAMPLE_ROWS = 4096
+
+
+@dataclass
+class TileFile:
+    """One Parquet file of the dataset and what its footer says about ``tile_id`` per row group."""
+
+    path: str
+    country: str
+    rg_min: np.ndarray  # int64 per row group (tile_id statistics); -inf/+inf sentinels when unknown
+    rg_max: np.ndarray
+    rg_rows: np.ndarray
+    # files holding several countries are read whole once: (tile ids of this country, sorted)
+    ids: np.ndarray | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.rg_rows.sum())
+
+
+@dataclass
+class TileIndex:
+    """The S1 tile dataset at ``DIR/tiles`` (or ``DIR`` itself when it holds the Parquet files)."""
+
+    root: str
+    grid: Grid
+    files: dict[str, list[TileFile]] = field(default_factory=dict)
+
+    @property
+    def countries(self) -> list[str]:
+        return sorted(self.files)
+
+    def tile_count(self, country: str) -> int:
+        return sum(f.rows if f.ids is None else int(f.ids.size) for f in self.files.get(country, ()))
+
+    def row_range_rows(self, country: str, lo: int, hi: int) -> int:
+        """Rows of the country's row groups overlapping tile ids [lo, hi] (the read cost of a unit)."""
+        n = 0
+        for f in self.files.get(country, ()):
+            if f.ids is not None:
+                n += int(np.searchsorted(f.ids, hi, "right") - np.searchsorted(f.ids, lo, "left"))
+            else:
+                sel = (f.rg_max >= lo) & (f.rg_min <= hi)
+                n += int(f.rg_rows[sel].sum())
+        return n
+
+
+def _stat_value(stats, attr: str):
+    try:
+        if stats is None or not stats.has_min_max:
+            return None
+        return getattr(stats, attr)
+    except Exception:  # some writers leave statistics pyarrow cannot decode
+        return None
+
+
+def _file_country_from_stats(md: pq.FileMetaData, col: int) -> str | None:
+    """The one country of a file when every row group's country_iso statistics say min == max == it."""
+    seen = set()
+    for i in range(md.num_row_groups):
+        st = md.row_group(i).column(col).statistics
+        lo, hi = _stat_value(st, "min"), _stat_value(st, "max")
+        if lo is None or lo != hi:
+            return None
+        seen.add(lo.decode() if isinstance(lo, bytes) else str(lo))
+    return seen.pop() if len(seen) == 1 else None
+
+
+def open_tile_index(tiles_dir: str | os.PathLike) -> TileIndex:
+    """Open the tile dataset: file -> country map from footers, the grid, and a bounds check on a sample."""
+    root = Path(tiles_dir)
+    if not root.exists():
+        raise Seg1bError(f"tiles directory not found: {root}")
+    base = root / "tiles" if (root / "tiles").is_dir() else root
+    paths = sorted(p for p in base.glob("*.parquet") if p.is_file())
+    if not paths:
+        raise Seg1bError(f"no tile dataset in {root} (expected {root}/tiles/part-*.parquet from `seg1b s1`)")
+    files: dict[str, list[TileFile]] = {}
+    sample: pa.Table | None = None
+    for p in paths:
+        try:
+            pf = pq.ParquetFile(p)
+        except Exception as exc:
+            raise Seg1bError(f"cannot read tile file {p}: {' '.join(str(exc).split())}") from None
+        names = pf.schema_arrow.names
+        missing = [c for c in REQUIRED_TILE_COLUMNS if c not in names]
+        if missing:
+            raise Seg1bError(
+                f"tile file {p} lacks column(s) {', '.join(missing)} (is it an S1 tile dataset?)"
+            )
+        md = pf.metadata
+        if md.num_rows == 0:
+            continue
+        col_tile = names.index("tile_id")
+        col_country = names.index("country_iso")
+        nrg = md.num_row_groups
+        rg_min = np.full(nrg, np.iinfo(np.int64).min, dtype=np.int64)
+        rg_max = np.full(nrg, np.iinfo(np.int64).max, dtype=np.int64)
+        rg_rows = np.array([md.row_group(i).num_rows for i in range(nrg)], dtype=np.int64)
+        for i in range(nrg):
+            st = md.row_group(i).column(col_tile).statistics
+            lo, hi = _stat_value(st, "min"), _stat_value(st, "max")
+            if lo is not None and hi is not None:
+                rg_min[i], rg_max[i] = int(lo), int(hi)
+        country = _file_country_from_stats(md, col_country)
+        if country is not None:
+            files.setdefault(country, []).append(TileFile(str(p), country, rg_min, rg_max, rg_rows))
+        else:  # no usable statistics, or several countries in one file: read the two columns once
+            t = pf.read(columns=["tile_id", "country_iso"])
+            ids = t.column("tile_id").to_numpy()
+            cc = t.column("country_iso")
+            cc = cc.cast(pa.string()) if not pa.types.is_dictionary(cc.type) else pc.cast(cc, pa.string())
+            keys = np.asarray(cc.to_numpy(zero_copy_only=False), dtype=object)
+            for k in sorted(set(keys.tolist())):
+                sel = np.sort(ids[keys == k])
+                files.setdefault(k, []).append(
+                    TileFile(str(p), k, rg_min[:0], rg_max[:0], rg_rows[:0], ids=sel)
+                )
+        if sample is None:
+            sample = next(pf.iter_batches(batch_size=_SAMPLE_ROWS, columns=list(REQUIRED_TILE_COLUMNS)))
+            sample = pa.Table.from_batches([sample])
+    if not files or sample is None:
+        raise Seg1bError(f"the tile dataset in {root} has no rows")
+    grid = _grid_from_sample(sample, base)
+    return TileIndex(str(base), grid, files)
+
+
+def _grid_from_sample(sample: pa.Table, where: Path) -> Grid:
+    """The grid whose edge arrays reproduce the sample's bounds exactly (S6 derives bounds from it)."""
+    west = sample.column("west").to_numpy()
+    east = sample.column("east").to_numpy()
+    south = sample.column("south").to_numpy()
+    north = sample.column("north").to_numpy()
+    ids = sample.column("tile_id").to_numpy()
+    res_arcsec = round(float(east[0] - west[0]) * 3600)
+    try:
+        grid = Grid(res_arcsec)
+    except Seg1bError as exc:
+        raise Seg1bError(f"tile dataset {where}: cells are not a regular grid ({exc})") from None
+    r, c = grid.row_col(ids)
+    ok = (r >= 0) & (r < grid.nrows) & (c >= 0) & (c < grid.ncols)
+    if not ok.all():
+        raise Seg1bError(f"tile dataset {where}: tile ids outside a {res_arcsec} arc-second grid")
+    lon, lat = grid.lon_edges, grid.lat_edges
+    same = (
+        np.array_equal(lon[c], west)
+        and np.array_equal(lon[c + 1], east)
+        and np.array_equal(lat[r], north)
+        and np.array_equal(lat[r + 1], south)
+    )
+    if not same:
+        raise Seg1bError(
+            f"tile dataset {where}: tile bounds do not match the {res_arcsec} arc-second grid edges "
+            "(-180 + c*res, 90 - r*res)"
+        )
+    return grid
+
+
+def read_tile_ids(files: list[TileFile], lo: int, hi: int) -> np.ndarray:
+    """Sorted tile ids of one country within [lo, hi], reading only the overlapping row groups."""
+    parts = []
+    for f in files:
+        if f.ids is not None:
+            parts.append(f.ids[np.searchsorted(f.ids, lo, "left") : np.searchsorted(f.ids, hi, "right")])
+            continue
+        rgs = np.flatnonzero((f.rg_max >= lo) & (f.rg_min <= hi)).tolist()
+        if not rgs:
+            continue
+        t = pq.ParquetFile(f.path).read_row_groups(rgs, columns=["tile_id"], use_threads=False)
+        ids = t.column("tile_id").to_numpy()
+        parts.append(ids[(ids >= lo) & (ids <= hi)])
+    if not parts:
+        return np.empty(0, dtype=np.int64)
+    ids = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    ids = ids.astype(np.int64, copy=False)
+    if ids.size > 1 and not (ids[1:] >= ids[:-1]).all():
+        ids = np.sort(ids)
+    return ids
+
+
+def read_tile_bounds(files: list[TileFile], tiles: np.ndarray) -> dict[str, np.ndarray] | None:
+    """west/south/east/north of sorted ``tiles`` read from the dataset's own columns (the legacy path)."""
+    if tiles.size == 0:
+        return {k: np.empty(0) for k in ("west", "south", "east", "north")}
+    lo, hi = int(tiles[0]), int(tiles[-1])
+    cols = ["tile_id", "west", "south", "east", "north"]
+    tables = []
+    for f in files:
+        pf = pq.ParquetFile(f.path)
+        if f.ids is not None:
+            rgs = list(range(pf.metadata.num_row_groups))
+        else:
+            rgs = np.flatnonzero((f.rg_max >= lo) & (f.rg_min <= hi)).tolist()
+        if rgs:
+            tables.append(pf.read_row_groups(rgs, columns=cols, use_threads=False))
+    if not tables:
+        return None
+    t = pa.concat_tables(tables)
+    ids = t.column("tile_id").to_numpy()
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    pos = np.searchsorted(ids, tiles)
+    pos = np.minimum(pos, ids.size - 1)
+    if not np.array_equal(ids[pos], tiles):
+        return None
+    return {k: t.column(k).to_numpy()[order][pos] for k in ("west", "south", "east", "north")}

@@ -1,0 +1,254 @@
+"""Site plans for S6: ``seg1b sites`` generates one; :func:`read_plan` reads and checks one.
+
+A plan is a Parquet file ``site_id int64, country_iso string, tile_id int64``, sorted by ``site_id``.
+
+The generated plan is realistic in the ways that matter for S6's speed: the allocation across countries is
+heavy-tailed (Zipf over a seeded ranking, with a few named countries pinned at the top -- the US, the small
+dense NLD and QAT among them -- and island states present), and within a country the sites go to tiles drawn
+by weight (the tile's ``area_m2``), so dense small countries get many sites per tile. Per-country counts may
+instead come from a CSV (``country_iso,count``). Every draw comes from ``perfkit.rng_for(seed, ...)`` keyed by
+the country, so a plan depends only on the seed, the counts and the tile index.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from perfkit import atomic_path, rng_for
+from seg1b.errors import Seg1bError
+
+PLAN_SCHEMA = pa.schema([("site_id", pa.int64()), ("country_iso", pa.string()), ("tile_id", pa.int64())])
+PLAN_COLUMNS = tuple(PLAN_SCHEMA.names)
+
+# Pinned at the top of the ranking (when present): very many sites, two of them small and dense.
+HEAVY = ("USA", "NLD", "QAT", "IND", "CHN", "BRA", "DEU", "GBR", "JPN", "RUS")
+ZIPF_EXPONENT = 1.0
+
+
+@dataclass
+class Plan:
+    """A site plan in memory: codes index ``countries`` (sorted distinct keys)."""
+
+    site_id: np.ndarray  # int64
+    code: np.ndarray  # int32 index into countries
+    tile_id: np.ndarray  # int64
+    countries: list[str]
+
+    def __len__(self) -> int:
+        return int(self.site_id.size)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reading
+
+
+def read_plan(path: str | os.PathLike) -> Plan:
+    """Read a plan and check it: required columns and types, no nulls, no duplicate ``site_id``."""
+    path = Path(path)
+    if not path.exists():
+        raise Seg1bError(f"site plan not found: {path}")
+    try:
+        schema = pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
+    except Exception as exc:
+        raise Seg1bError(f"cannot read site plan {path}: {' '.join(str(exc).split())}") from None
+    missing = [c for c in PLAN_COLUMNS if c not in schema.names]
+    if missing:
+        raise Seg1bError(
+            f"site plan {path} lacks column(s) {', '.join(missing)} (expected {', '.join(PLAN_COLUMNS)})"
+        )
+    for name in ("site_id", "tile_id"):
+        if not pa.types.is_integer(schema.field(name).type):
+            raise Seg1bError(
+                f"site plan {path}: column {name} must be integer, not {schema.field(name).type}"
+            )
+    ctype = schema.field("country_iso").type
+    value_type = ctype.value_type if pa.types.is_dictionary(ctype) else ctype
+    if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
+        raise Seg1bError(f"site plan {path}: column country_iso must be a string, not {ctype}")
+    try:
+        t = pq.read_table(path, columns=list(PLAN_COLUMNS), read_dictionary=["country_iso"])
+    except Exception as exc:
+        raise Seg1bError(f"cannot read site plan {path}: {' '.join(str(exc).split())}") from None
+    for name in PLAN_COLUMNS:
+        if t.column(name).null_count:
+            raise Seg1bError(f"site plan {path}: column {name} has {t.column(name).null_count} null value(s)")
+    site_id = t.column("site_id").to_numpy().astype(np.int64, copy=False)
+    tile_id = t.column("tile_id").to_numpy().astype(np.int64, copy=False)
+    cc = t.column("country_iso")
+    if not pa.types.is_dictionary(cc.type):
+        cc = pc.dictionary_encode(cc)
+    cc = pa.chunked_array(cc.chunks if isinstance(cc, pa.ChunkedArray) else [cc], type=cc.type)
+    cc = pa.table({"c": cc}).unify_dictionaries().column("c")
+    if cc.num_chunks:
+        dict_values = [str(v) for v in cc.chunk(0).dictionary.to_pylist()]
+        indices = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in cc.chunks]).astype(
+            np.int64
+        )
+    else:
+        dict_values, indices = [], np.empty(0, dtype=np.int64)
+    # canonical codes: the index into the sorted distinct keys
+    countries = sorted(set(dict_values))
+    remap = np.array([countries.index(v) for v in dict_values], dtype=np.int32)
+    code = remap[indices] if indices.size else np.empty(0, dtype=np.int32)
+    check_unique_site_ids(site_id, path)
+    used = np.unique(code)
+    countries_used = [countries[i] for i in used]
+    if len(countries_used) != len(countries):
+        code = np.searchsorted(used, code).astype(np.int32)
+        countries = countries_used
+    return Plan(site_id=site_id, code=code, tile_id=tile_id, countries=countries)
+
+
+def check_unique_site_ids(site_id: np.ndarray, where) -> None:
+    if site_id.size < 2:
+        return
+    d = np.diff(site_id)
+    if (d > 0).all():
+        return
+    s = np.sort(site_id)
+    dup = np.flatnonzero(s[1:] == s[:-1])
+    if dup.size:
+        raise Seg1bError(f"site plan {where}: duplicate site_id {int(s[dup[0]])} ({dup.size} duplicate(s))")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# generating
+
+
+def read_counts(path: str | os.PathLike) -> dict[str, int]:
+    """Per-country counts from a CSV with columns ``country_iso,count`` (header required)."""
+    path = Path(path)
+    if not path.is_file():
+        raise Seg1bError(f"counts file not found: {path}")
+    out: dict[str, int] = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        fields = [f.strip() for f in (reader.fieldnames or [])]
+        if "country_iso" not in fields or "count" not in fields:
+            raise Seg1bError(f"counts file {path} needs a header with columns country_iso,count")
+        for lineno, row in enumerate(reader, start=2):
+            row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            key, raw = row.get("country_iso", ""), row.get("count", "")
+            try:
+                n = int(raw)
+            except ValueError:
+                raise Seg1bError(
+                    f"counts file {path}, line {lineno}: count {raw!r} is not an integer"
+                ) from None
+            if n < 0 or not key:
+                raise Seg1bError(f"counts file {path}, line {lineno}: need a country and a count >= 0")
+            if key in out:
+                raise Seg1bError(f"counts file {path}, line {lineno}: country {key} appears twice")
+            out[key] = n
+    return out
+
+
+def allocate(countries: list[str], total: int, seed: int) -> dict[str, int]:
+    """Heavy-tailed per-country counts summing to ``total``: Zipf weights over a ranking that puts the
+    ``HEAVY`` countries first (in that order) and the rest in a seeded random order; every country gets at
+    least one site when ``total`` allows it (largest remainders for the rest)."""
+    countries = sorted(countries)
+    if total < 0:
+        raise Seg1bError(f"--count must be >= 0, got {total}")
+    heavy = [c for c in HEAVY if c in countries]
+    rest = [c for c in countries if c not in heavy]
+    perm = rng_for(seed, "sites", "ranking").permutation(len(rest))
+    ranked = heavy + [rest[i] for i in perm]
+    n = len(ranked)
+    if n == 0:
+        return {}
+    base = 1 if total >= n else 0
+    remaining = total - base * n
+    w = 1.0 / np.arange(1, n + 1, dtype=np.float64) ** ZIPF_EXPONENT
+    share = w / w.sum() * remaining
+    counts = np.floor(share).astype(np.int64)
+    short = remaining - int(counts.sum())
+    if short:
+        order = np.lexsort((np.arange(n), -(share - counts)))  # largest remainder, then rank
+        counts[order[:short]] += 1
+    return {c: int(base + k) for c, k in zip(ranked, counts.tolist(), strict=True)}
+
+
+def _country_tiles(tile_index, country: str) -> tuple[np.ndarray, np.ndarray]:
+    """(tile_id, area_m2) of one country, sorted by tile_id."""
+    ids, areas = [], []
+    for f in tile_index.files[country]:
+        t = pq.read_table(f.path, columns=["tile_id", "country_iso", "area_m2"])
+        if f.ids is not None:  # a multi-country file
+            keep = pc.equal(pc.cast(t.column("country_iso"), pa.string()), country)
+            t = t.filter(keep)
+        ids.append(t.column("tile_id").to_numpy())
+        areas.append(t.column("area_m2").to_numpy())
+    ids_a = np.concatenate(ids)
+    areas_a = np.concatenate(areas)
+    order = np.argsort(ids_a, kind="stable")
+    return ids_a[order], areas_a[order]
+
+
+def generate_plan(
+    tiles_dir: str | os.PathLike,
+    count: int | None,
+    seed: int,
+    out: str | os.PathLike,
+    counts_file: str | os.PathLike | None = None,
+) -> dict:
+    """Write a plan to ``out`` (Parquet, sorted by site_id); returns a summary dict."""
+    from seg1b.s6_tiles import open_tile_index
+
+    if (count is None) == (counts_file is None):
+        raise Seg1bError("give exactly one of --count N or --counts FILE")
+    if seed < 0:
+        raise Seg1bError(f"--seed must be >= 0, got {seed}")
+    index = open_tile_index(tiles_dir)
+    countries = index.countries
+    if counts_file is not None:
+        counts = read_counts(counts_file)
+        unknown = sorted(set(counts) - set(countries))
+        if unknown:
+            raise Seg1bError(
+                f"counts file names countries with no tiles in {tiles_dir}: {', '.join(unknown)}"
+            )
+    else:
+        counts = allocate(countries, int(count), seed)
+    keys = sorted(k for k, n in counts.items() if n > 0)
+    total = int(sum(counts[k] for k in keys))
+
+    code_parts, tile_parts = [], []
+    for code, key in enumerate(keys):
+        ids, area = _country_tiles(index, key)
+        rng = rng_for(seed, "sites", "tiles", key)
+        cdf = np.cumsum(area)
+        draws = rng.random(counts[key]) * cdf[-1]
+        pick = np.minimum(np.searchsorted(cdf, draws, side="right"), ids.size - 1)
+        tile_parts.append(ids[np.sort(pick)])
+        code_parts.append(np.full(counts[key], code, dtype=np.int32))
+    code = np.concatenate(code_parts) if code_parts else np.empty(0, dtype=np.int32)
+    tiles = np.concatenate(tile_parts) if tile_parts else np.empty(0, dtype=np.int64)
+    # site ids: a seeded permutation, so countries interleave in site_id order as real plans do
+    site_of_row = rng_for(seed, "sites", "ids").permutation(total).astype(np.int64)
+    order = np.argsort(site_of_row)
+    table = pa.table(
+        {
+            "site_id": pa.array(np.arange(total, dtype=np.int64)),
+            "country_iso": pa.DictionaryArray.from_arrays(
+                pa.array(code[order]), pa.array(keys, type=pa.string())
+            ).cast(pa.string()),
+            "tile_id": pa.array(tiles[order]),
+        },
+        schema=PLAN_SCHEMA,
+    )
+    out = Path(out)
+    try:
+        with atomic_path(out) as tmp:
+            pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20)
+    except OSError as exc:
+        raise Seg1bError(f"cannot write site plan {out}: {exc.strerror or exc}") from None
+    return {"sites": total, "countries": len(keys), "counts": {k: counts[k] for k in keys}, "out": str(out)}

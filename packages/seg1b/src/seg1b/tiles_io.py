@@ -1,0 +1,63 @@
+"""Parquet output of the tile index and the on-disk mask cache (I/O only; the kernels live in tiles.py)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from seg1b.tiles import TILE_SCHEMA
+
+COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
+# Coordinates repeat (a few thousand distinct values per column in a row group): dictionary-encode them.
+# tile_id/row/col are nearly sequential: delta encoding beats a dictionary that would overflow anyway.
+_DELTA = {"tile_id": "DELTA_BINARY_PACKED", "row": "DELTA_BINARY_PACKED", "col": "DELTA_BINARY_PACKED"}
+_DICTIONARY = ["country_iso", "centroid_lon", "centroid_lat", "west", "south", "east", "north", "area_m2"]
+
+
+def part_name(country: str, chunk: int) -> str:
+    """``part-<country>-<chunk>.parquet``: the country key made filename-safe, the chunk zero-padded."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", country)
+    return f"part-{safe}-{chunk:04d}.parquet"
+
+
+def open_writer(path: str | os.PathLike, compression: str) -> pq.ParquetWriter:
+    """One writer per output file, with the exact tile schema."""
+    return pq.ParquetWriter(
+        str(path),
+        TILE_SCHEMA,
+        compression=None if compression == "none" else compression,
+        use_dictionary=_DICTIONARY,
+        column_encoding=_DELTA,
+        write_statistics=["tile_id", "row", "col"],
+    )
+
+
+def cache_path(
+    cache_dir: str | os.PathLike, resolution_arcsec: int, rule: str, key_digest: str, band
+) -> Path:
+    """Mask cache entry of one country band: keyed by its geometry digest, the grid and the rule."""
+    b0, b1 = band
+    return Path(cache_dir) / f"s1-{resolution_arcsec}as-{rule}-{key_digest[:32]}-{b0}-{b1}.npy"
+
+
+def read_cached_runs(path: Path) -> np.ndarray | None:
+    try:
+        runs = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, ValueError, OSError):
+        return None
+    if runs.ndim != 2 or runs.shape[1] != 3 or runs.dtype != np.int32:
+        return None
+    return runs
+
+
+def write_cached_runs(path: Path, runs: np.ndarray) -> None:
+    """Write through a temporary file and a rename: concurrent workers never see half an entry."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, runs, allow_pickle=False)
+    os.replace(tmp, path)
