@@ -1,0 +1,116 @@
+"""Keys: a 32-byte key file (``qyn1 keygen``) or a passphrase through Argon2id, and the per-package subkey.
+
+* key file: 32 random bytes (raw), or the same as 64 hex digits; written with mode 0600.
+* passphrase: ``master = Argon2id(passphrase, salt, opslimit, memlimit)`` (PyNaCl ``pwhash.argon2id``);
+  the parameters travel in the (authenticated) container header.
+* subkey: ``BLAKE2b-256(key=master, salt=package salt, person="qyn1-subkey-v1")`` -- every package gets a
+  fresh random 16-byte salt, so chunk nonces (a counter) are never reused under one key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from nacl import pwhash
+
+from qyn1.errors import KeyError_
+
+KEY_SIZE = 32
+SALT_SIZE = 16
+KDF_KEYFILE = 1
+KDF_ARGON2ID = 2
+# Argon2id "interactive" limits by default: ~64 MiB, well under a second.
+DEFAULT_OPSLIMIT = pwhash.argon2id.OPSLIMIT_INTERACTIVE
+DEFAULT_MEMLIMIT = pwhash.argon2id.MEMLIMIT_INTERACTIVE
+_MAX_OPSLIMIT = pwhash.argon2id.OPSLIMIT_MAX
+_MAX_MEMLIMIT = min(pwhash.argon2id.MEMLIMIT_MAX, 4 << 30)
+
+
+def generate_key() -> bytes:
+    return secrets.token_bytes(KEY_SIZE)
+
+
+def write_key_file(path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write a fresh random key to ``path`` (mode 0600); refuses to overwrite unless ``force``."""
+    path = Path(path)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise KeyError_(f"key file {str(path)!r} already exists (use --force to overwrite)") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(generate_key())
+    os.chmod(path, 0o600)
+    return path
+
+
+def read_key_file(path: str | os.PathLike) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise KeyError_(f"cannot read key file {str(path)!r}: {e.strerror}") from None
+    if len(data) == KEY_SIZE:
+        return data
+    text = data.strip()
+    if len(text) == 2 * KEY_SIZE:
+        try:
+            return bytes.fromhex(text.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            pass
+    raise KeyError_(f"key file {str(path)!r} is not a 32-byte key (raw or 64 hex digits)")
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where the master key comes from: exactly one of ``key`` (key file bytes) or ``passphrase``."""
+
+    key: bytes | None = None
+    passphrase: bytes | None = None
+    opslimit: int = DEFAULT_OPSLIMIT
+    memlimit: int = DEFAULT_MEMLIMIT
+
+    def __post_init__(self):
+        if (self.key is None) == (self.passphrase is None):
+            raise KeyError_("give exactly one of a key file or a passphrase")
+        if self.key is not None and len(self.key) != KEY_SIZE:
+            raise KeyError_("a key must be 32 bytes")
+
+    @property
+    def kdf(self) -> int:
+        return KDF_KEYFILE if self.key is not None else KDF_ARGON2ID
+
+    @classmethod
+    def from_file(cls, path) -> KeySource:
+        return cls(key=read_key_file(path))
+
+    @classmethod
+    def from_passphrase(cls, passphrase: str | bytes, **kw) -> KeySource:
+        if isinstance(passphrase, str):
+            passphrase = passphrase.encode("utf-8")
+        if not passphrase:
+            raise KeyError_("empty passphrase")
+        return cls(passphrase=passphrase, **kw)
+
+    def master(self, kdf: int, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+        """The master key for a package whose header says ``kdf``/``opslimit``/``memlimit``."""
+        if kdf != self.kdf:
+            want = "a key file" if kdf == KDF_KEYFILE else "a passphrase"
+            raise KeyError_(f"this package was made with {want}")
+        if self.key is not None:
+            return self.key
+        if not (pwhash.argon2id.OPSLIMIT_MIN <= opslimit <= _MAX_OPSLIMIT) or not (
+            pwhash.argon2id.MEMLIMIT_MIN <= memlimit <= _MAX_MEMLIMIT
+        ):
+            raise KeyError_("Argon2id parameters in the header are out of range")
+        return pwhash.argon2id.kdf(KEY_SIZE, self.passphrase, salt, opslimit=opslimit, memlimit=memlimit)
+
+
+def derive_subkey(master: bytes, salt: bytes) -> bytes:
+    """The per-package key: BLAKE2b-256 keyed with the master key, salted with the package salt."""
+    return hashlib.blake2b(
+        b"qyn1 package key", digest_size=32, key=master, salt=salt, person=b"qyn1-subkey-v1"
+    ).digest()

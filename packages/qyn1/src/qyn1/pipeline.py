@@ -1,0 +1,313 @@
+"""Orchestration: collect sources -> encode (workers) -> encrypt + write the container; and back.
+
+Workers receive paths (never ASTs, never big pickles) and return encoded chunk payloads; the parent
+encrypts and writes them in sorted path order, so the package is identical for any worker count (given
+the same salt). Work is submitted in batches of at most ``BATCH_BYTES`` of source, which bounds the
+memory held by results in flight; within a batch ``perfkit.parallel.map_tasks`` schedules heaviest first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import secrets
+import stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from perfkit.parallel import Task, map_tasks
+
+from qyn1 import codec, container, keys
+from qyn1.errors import Qyn1Error, UnsafePathError
+
+BATCH_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    arcpath: str
+    source: str
+    size: int
+    mode: int
+
+
+@dataclass
+class EncodedFile:
+    size: int
+    mode: int
+    digest: bytes
+    chunks: list[tuple[bytes, int]]
+    codecs: dict[str, int] = field(default_factory=dict)
+    encode_s: float = 0.0
+
+
+def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
+    """Regular files under each source (a directory contributes paths that start with its own name, a
+    file its base name), sorted by archive path. Symlinks are not followed; ``exclude`` globs match any
+    path component or the whole archive path."""
+    specs: dict[str, FileSpec] = {}
+
+    def excluded(arc: str) -> bool:
+        return any(
+            fnmatch.fnmatch(arc, g) or any(fnmatch.fnmatch(p, g) for p in arc.split("/")) for g in exclude
+        )
+
+    def add(arc: str, p: Path) -> None:
+        if excluded(arc):
+            return
+        st = p.lstat()
+        if not stat.S_ISREG(st.st_mode):
+            return
+        container.check_path(arc)
+        if arc in specs:
+            raise Qyn1Error(f"two sources map to the same package path {arc!r}")
+        specs[arc] = FileSpec(arc, str(p), st.st_size, stat.S_IMODE(st.st_mode))
+
+    for src in sources:
+        src = Path(src)
+        if not src.exists() and not src.is_symlink():
+            raise Qyn1Error(f"no such file or directory: {str(src)!r}")
+        name = src.resolve().name if src.name in ("", ".", "..") else src.name
+        if src.is_dir() and not src.is_symlink():
+            for dirpath, dirnames, filenames in os.walk(src):
+                dirnames.sort()
+                rel = Path(dirpath).relative_to(src)
+                for fn in sorted(filenames):
+                    arc = "/".join((name, *rel.parts, fn))
+                    add(arc, Path(dirpath, fn))
+        else:
+            add(name, src)
+    return [specs[k] for k in sorted(specs)]
+
+
+def encode_bytes(
+    data: bytes, chunk_size: int, *, python: bool | None = None, arcpath: str = ""
+) -> EncodedFile:
+    """Encode one file's bytes into chunk payloads (no encryption)."""
+    t0 = time.perf_counter()
+    if python is None:
+        python = is_python_candidate(arcpath, data)
+    chunks = []
+    codecs: dict[str, int] = {}
+    for piece in codec.split_chunks(data, chunk_size):
+        payload = codec.encode_chunk(piece, python=python)
+        name = codec.codec_of(payload)
+        codecs[name] = codecs.get(name, 0) + 1
+        chunks.append((payload, len(piece)))
+    return EncodedFile(len(data), 0o644, container.digest(data), chunks, codecs, time.perf_counter() - t0)
+
+
+_TEXT_SUFFIXES = (".py", ".pyi", ".pyw")
+
+
+def is_python_candidate(arcpath: str, data: bytes) -> bool:
+    """Python source by name, or any file starting with a python shebang; binary files never."""
+    if b"\0" in data[:8192]:
+        return False
+    return arcpath.endswith(_TEXT_SUFFIXES) or (data.startswith(b"#!") and b"python" in data[:128])
+
+
+def _encode_task(payload) -> EncodedFile:
+    source, arcpath, chunk_size, mode = payload
+    try:
+        data = Path(source).read_bytes()
+    except OSError as e:
+        raise Qyn1Error(f"cannot read {source!r}: {e.strerror}") from None
+    ef = encode_bytes(data, chunk_size, arcpath=arcpath)
+    ef.mode = mode
+    return ef
+
+
+def encode_project(
+    specs: list[FileSpec],
+    *,
+    chunk_size: int,
+    workers: int = 1,
+    executor: str = "processes",
+    on_file: Callable[[FileSpec, EncodedFile], None] | None = None,
+) -> Iterator[tuple[FileSpec, EncodedFile]]:
+    """Encode every file through ``perfkit.parallel.map_tasks``; yields ``(spec, encoded)`` in ``specs``
+    order, batch by batch. The result does not depend on ``workers`` or ``executor``."""
+    if workers <= 1:
+        executor = "serial"
+    batch: list[FileSpec] = []
+    size = 0
+
+    def run(batch):
+        tasks = [
+            Task(key=s.arcpath, payload=(s.source, s.arcpath, chunk_size, s.mode), cost=max(s.size, 1))
+            for s in batch
+        ]
+        res = map_tasks(_encode_task, tasks, executor=executor, workers=workers)
+        for s in batch:
+            ef = res[s.arcpath].value
+            if on_file is not None:
+                on_file(s, ef)
+            yield s, ef
+
+    for s in specs:
+        batch.append(s)
+        size += s.size
+        if size >= BATCH_BYTES:
+            yield from run(batch)
+            batch, size = [], 0
+    if batch:
+        yield from run(batch)
+
+
+@dataclass
+class PackStats:
+    files: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    chunks: int = 0
+    codecs: dict[str, int] = field(default_factory=dict)
+    encode_cpu_s: float = 0.0
+    wall_s: float = 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.bytes_in / self.bytes_out if self.bytes_out else float("inf")
+
+
+def pack(
+    specs: list[FileSpec],
+    out: str | os.PathLike,
+    key_source: keys.KeySource,
+    *,
+    chunk_size: int,
+    workers: int = 1,
+    executor: str = "processes",
+    salt: bytes | None = None,
+    on_file: Callable[[FileSpec, EncodedFile], None] | None = None,
+) -> PackStats:
+    """Write a package atomically (temp file + rename). ``salt`` is for reproducible tests only."""
+    from perfkit import atomic_path
+
+    t0 = time.perf_counter()
+    st = PackStats()
+    out = Path(out)
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        w = container.Writer(f, key_source, chunk_size, salt=salt)
+        for spec, ef in encode_project(
+            specs, chunk_size=chunk_size, workers=workers, executor=executor, on_file=on_file
+        ):
+            w.add_file(spec.arcpath, ef.mode, ef.size, ef.digest, ef.chunks)
+            st.files += 1
+            st.bytes_in += ef.size
+            st.chunks += len(ef.chunks)
+            st.encode_cpu_s += ef.encode_s
+            for k, v in ef.codecs.items():
+                st.codecs[k] = st.codecs.get(k, 0) + v
+        w.close()
+        st.bytes_out = w.offset
+    st.wall_s = time.perf_counter() - t0
+    return st
+
+
+def open_package(path: str | os.PathLike, key_source: keys.KeySource):
+    """(file object, container.Reader); the caller closes the file."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 -- returned to the caller
+    except OSError as e:
+        raise Qyn1Error(f"cannot open {str(path)!r}: {e.strerror}") from None
+    try:
+        return f, container.Reader(f, key_source)
+    except BaseException:
+        f.close()
+        raise
+
+
+def _safe_target(outdir_real: str, path: str) -> str:
+    container.check_path(path)
+    target = os.path.join(outdir_real, *path.split("/"))
+    parent = os.path.dirname(target)
+    # every existing component must resolve inside the output directory (no escaping symlinks)
+    real_parent = os.path.realpath(parent)
+    if os.path.commonpath([real_parent, outdir_real]) != outdir_real:
+        raise UnsafePathError(f"{path}: a link in the output directory would take it outside")
+    if os.path.islink(target) and os.path.isdir(target):
+        raise UnsafePathError(f"{path}: the target is a link to a directory")
+    return target
+
+
+def _decode_task(payload):
+    archive, key, header_bytes, entry, tmp = payload
+    n = 0
+    with open(archive, "rb") as f, open(tmp, "xb") as out:
+        for data in container.decrypt_entry_chunks(f, key, header_bytes, entry):
+            out.write(data)
+            n += len(data)
+    return n
+
+
+def unpack(
+    archive: str | os.PathLike,
+    outdir: str | os.PathLike,
+    key_source: keys.KeySource,
+    *,
+    workers: int = 1,
+    executor: str = "processes",
+    paths: list[str] | None = None,
+) -> PackStats:
+    """Decrypt, verify and write every file under ``outdir``. Each file goes to a temp file beside its
+    target and is renamed into place only after every file has been authenticated and its digest
+    checked; on any error all temp files are removed and nothing is renamed."""
+    t0 = time.perf_counter()
+    f, r = open_package(archive, key_source)
+    with f:
+        entries = r.entries if paths is None else [r.entry(p) for p in paths]
+    os.makedirs(outdir, exist_ok=True)
+    outdir_real = os.path.realpath(outdir)
+    targets = [_safe_target(outdir_real, e.path) for e in entries]  # all checked before anything is written
+    tmps: list[str] = []
+    ok = False
+    try:
+        tasks = []
+        for e, target in zip(entries, targets, strict=True):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if os.path.commonpath([os.path.realpath(os.path.dirname(target)), outdir_real]) != outdir_real:
+                raise UnsafePathError(f"{e.path}: a link in the output directory would take it outside")
+            tmp = os.path.join(
+                os.path.dirname(target), f".{os.path.basename(target)}.qyn1-{secrets.token_hex(6)}"
+            )
+            tmps.append(tmp)
+            tasks.append(
+                Task(key=e.path, payload=(str(archive), r.key, r.header_bytes, e, tmp), cost=max(e.size, 1))
+            )
+        map_tasks(_decode_task, tasks, executor="serial" if workers <= 1 else executor, workers=workers)
+        for e, tmp, target in zip(entries, tmps, targets, strict=True):
+            os.chmod(tmp, e.mode & 0o777)
+            os.replace(tmp, target)
+        ok = True
+    finally:
+        if not ok:
+            for tmp in tmps:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+    st = PackStats(
+        files=len(entries),
+        bytes_in=sum(e.size for e in entries),
+        bytes_out=sum(e.stored_size for e in entries),
+    )
+    st.wall_s = time.perf_counter() - t0
+    return st
+
+
+def verify(archive: str | os.PathLike, key_source: keys.KeySource) -> PackStats:
+    """Authenticate and decode every chunk and check every digest, writing nothing."""
+    t0 = time.perf_counter()
+    f, r = open_package(archive, key_source)
+    st = PackStats()
+    with f:
+        for e in r.entries:
+            for data in r.iter_chunks(e):
+                st.bytes_in += len(data)
+            st.files += 1
+            st.chunks += len(e.chunks)
+            st.bytes_out += e.stored_size
+    st.wall_s = time.perf_counter() - t0
+    return st

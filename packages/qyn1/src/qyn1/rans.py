@@ -1,0 +1,352 @@
+"""Static-model rANS entropy coder (Numba).
+
+* 32-bit state ``x`` kept in ``[2**23, 2**31)``, byte-wise renormalisation (ryg_rans "byte" variant);
+* two interleaved states (symbol ``i`` uses state ``i & 1``) so the two dependency chains overlap;
+* frequencies quantised to ``2**scale_bits`` (12..15 bits) with every symbol at least 1;
+* context models: a stream is coded with one table per context, the context of symbol ``i`` being
+  ``ext[i] * o1n + o1map[previous symbol]`` (``ext`` comes from streams the decoder already has, ``o1map``
+  gives an order-1 model on the stream itself; either may be trivial);
+* tables are built once (trained tables ship as package data) and cached as :class:`Model` objects, never
+  rebuilt per chunk.
+
+Wire format of one coded stream: ``u32 n_symbols`` is kept by the caller; the payload is the rANS byte
+stream (8 bytes of final state followed by renormalisation bytes in decoding order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from qyn1.errors import CodecError
+
+RANS_L = 1 << 23
+MIN_SCALE, MAX_SCALE = 10, 15
+
+
+def quantize(counts: np.ndarray, scale_bits: int) -> np.ndarray:
+    """Quantise a 2-D array of (non-negative) counts, one row per context, to rows summing to
+    ``2**scale_bits`` with every entry >= 1. Rows of all zeros become uniform."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim == 1:
+        return quantize(counts[None, :], scale_bits)[0]
+    nctx, nsym = counts.shape
+    total = 1 << scale_bits
+    if nsym > total:
+        raise ValueError(f"alphabet of {nsym} symbols does not fit a {scale_bits}-bit scale")
+    out = np.empty((nctx, nsym), dtype=np.int64)
+    for r in range(nctx):
+        c = counts[r]
+        s = c.sum()
+        if s <= 0:
+            c = np.ones(nsym)
+            s = float(nsym)
+        # reserve one slot per symbol, share the rest proportionally
+        spare = total - nsym
+        f = np.floor(c * (spare / s)).astype(np.int64) + 1
+        rest = total - int(f.sum())
+        if rest > 0:
+            # give the remainder to the largest fractional parts (ties -> lowest index)
+            frac = c * (spare / s) - np.floor(c * (spare / s))
+            order = np.lexsort((np.arange(nsym), -frac))
+            f[order[:rest]] += 1
+        elif rest < 0:  # cannot happen with floor, but keep the invariant explicit
+            order = np.argsort(-f, kind="stable")
+            i = 0
+            while rest < 0:
+                j = order[i % nsym]
+                if f[j] > 1:
+                    f[j] -= 1
+                    rest += 1
+                i += 1
+        out[r] = f
+    return out
+
+
+class Model:
+    """A cached set of quantised tables: ``freq``/``cum`` of shape (nctx, nsym) and a slot->symbol LUT."""
+
+    __slots__ = ("_dtab", "cum", "freq", "name", "nctx", "nsym", "o1map", "o1n", "scale_bits")
+
+    def __init__(self, freq: np.ndarray, scale_bits: int, o1map: np.ndarray | None = None, name: str = ""):
+        freq = np.ascontiguousarray(freq, dtype=np.uint32)
+        if freq.ndim == 1:
+            freq = freq[None, :]
+        if not MIN_SCALE <= scale_bits <= MAX_SCALE:
+            raise ValueError("scale_bits must be in 10..15")
+        if not np.all(freq.sum(axis=1) == (1 << scale_bits)) or freq.min() < 1:
+            raise ValueError("each table row must sum to 2**scale_bits with entries >= 1")
+        self.name = name
+        self.freq = freq
+        self.scale_bits = scale_bits
+        self.nctx, self.nsym = freq.shape
+        cum = np.zeros((self.nctx, self.nsym + 1), dtype=np.uint32)
+        np.cumsum(freq, axis=1, out=cum[:, 1:])
+        self.cum = cum
+        self._dtab = None
+        if o1map is None:
+            o1map = np.zeros(max(self.nsym, 1), dtype=np.int32)
+        self.o1map = np.ascontiguousarray(o1map, dtype=np.int32)
+        self.o1n = int(self.o1map.max()) + 1 if len(self.o1map) else 1
+
+    @property
+    def dtab(self) -> np.ndarray:
+        """Decoding table, built on first use: ``symbol << 32 | freq << 16 | (slot - cum)`` per slot."""
+        if self._dtab is None:
+            size = 1 << self.scale_bits
+            dtab = np.empty((self.nctx, size), dtype=np.uint64)
+            sym_ids = np.arange(self.nsym, dtype=np.int64)
+            slots = np.arange(size, dtype=np.uint64)
+            for r in range(self.nctx):
+                f = self.freq[r].astype(np.int64)
+                sym = np.repeat(sym_ids, f)
+                start = self.cum[r, :-1].astype(np.uint64)[sym]
+                dtab[r] = (
+                    (sym.astype(np.uint64) << np.uint64(32))
+                    | (f[sym].astype(np.uint64) << np.uint64(16))
+                    | (slots - start)
+                )
+            self._dtab = dtab
+        return self._dtab
+
+    @classmethod
+    def from_counts(cls, counts, scale_bits: int = 12, o1map=None, name: str = "") -> Model:
+        return cls(quantize(counts, scale_bits), scale_bits, o1map, name)
+
+    def contexts(self, syms: np.ndarray, ext: np.ndarray | None) -> np.ndarray:
+        """The context index of every symbol (the encoder knows all symbols in advance)."""
+        n = len(syms)
+        ctx = np.zeros(n, dtype=np.int32) if ext is None else ext.astype(np.int32) * self.o1n
+        if self.o1n > 1 and n:
+            prev = np.empty(n, dtype=np.int64)
+            prev[0] = 0
+            prev[1:] = syms[:-1]
+            ctx += self.o1map[prev]
+        return ctx
+
+    def cost_bits(self, syms: np.ndarray, ext: np.ndarray | None = None) -> float:
+        """Ideal code length in bits (for model selection and reports)."""
+        syms = np.asarray(syms, dtype=np.int64)
+        ctx = self.contexts(syms, ext)
+        f = self.freq[ctx, syms].astype(np.float64)
+        return float(len(syms) * self.scale_bits - np.log2(f).sum())
+
+
+@njit(cache=True, nogil=True)
+def _encode_kernel(syms, ext, o1n, o1map, freq, cum, scale_bits, out):
+    """Encode backwards into ``out``; returns the start offset, or -1 for an out-of-range symbol/context."""
+    n = syms.shape[0]
+    nctx, nsym = freq.shape
+    x0 = np.uint64(RANS_L)
+    x1 = np.uint64(RANS_L)
+    pos = out.shape[0]
+    bound = np.uint64((RANS_L >> scale_bits) << 8)
+    sb = np.uint64(scale_bits)
+    have_ext = ext.shape[0] > 0
+    for i in range(n - 1, -1, -1):
+        s = syms[i]
+        if s < 0 or s >= nsym:
+            return -1
+        c = 0
+        if i > 0:
+            p = syms[i - 1]
+            if p < 0 or p >= nsym:
+                return -1
+            c = o1map[p]
+        else:
+            c = o1map[0]
+        if have_ext:
+            c += ext[i] * o1n
+        if c < 0 or c >= nctx:
+            return -1
+        f = np.uint64(freq[c, s])
+        st = np.uint64(cum[c, s])
+        x_max = bound * f
+        x = x1 if i & 1 else x0
+        while x >= x_max:
+            pos -= 1
+            out[pos] = np.uint8(x & np.uint64(0xFF))
+            x >>= np.uint64(8)
+        q = x // f
+        x = (q << sb) + (x - q * f) + st
+        if i & 1:
+            x1 = x
+        else:
+            x0 = x
+    # final states: x0 first in decoding order, big-endian
+    for x in (x1, x0):
+        for k in range(4):
+            pos -= 1
+            out[pos] = np.uint8((x >> np.uint64(8 * k)) & np.uint64(0xFF))
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def _decode_kernel(buf, n, ext, o1n, o1map, dtab, scale_bits, out):
+    """Decode ``n`` symbols; returns the number of input bytes consumed or -1 on malformed input.
+
+    ``dtab[c, slot]`` packs ``symbol << 32 | freq << 16 | (slot - cum)`` so one load serves a symbol."""
+    m = buf.shape[0]
+    if m < 8:
+        return -1
+    x0 = np.uint64(0)
+    x1 = np.uint64(0)
+    for k in range(4):
+        x0 = (x0 << np.uint64(8)) | np.uint64(buf[k])
+    for k in range(4):
+        x1 = (x1 << np.uint64(8)) | np.uint64(buf[4 + k])
+    pos = 8
+    L = np.uint64(RANS_L)
+    mask = np.uint64((1 << scale_bits) - 1)
+    sb = np.uint64(scale_bits)
+    m16 = np.uint64(0xFFFF)
+    have_ext = ext.shape[0] > 0
+    prev = 0
+    nctx = dtab.shape[0]
+    i = 0
+    while i < n:
+        # state 0
+        c = o1map[prev]
+        if have_ext:
+            c += ext[i] * o1n
+            if c < 0 or c >= nctx:
+                return -1
+        e = dtab[c, x0 & mask]
+        x0 = ((e >> np.uint64(16)) & m16) * (x0 >> sb) + (e & m16)
+        while x0 < L:
+            if pos >= m:
+                return -1
+            x0 = (x0 << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
+        prev = np.int64(e >> np.uint64(32))
+        out[i] = prev
+        i += 1
+        if i >= n:
+            break
+        # state 1
+        c = o1map[prev]
+        if have_ext:
+            c += ext[i] * o1n
+            if c < 0 or c >= nctx:
+                return -1
+        e = dtab[c, x1 & mask]
+        x1 = ((e >> np.uint64(16)) & m16) * (x1 >> sb) + (e & m16)
+        while x1 < L:
+            if pos >= m:
+                return -1
+            x1 = (x1 << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
+        prev = np.int64(e >> np.uint64(32))
+        out[i] = prev
+        i += 1
+    if x0 != L or x1 != L:
+        return -1
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def _decode_ext_kernel(buf, n, ext, dtab, scale_bits, out):
+    """Decoder for models without an order-1 part: contexts come only from ``ext`` (or are all 0), so the
+    two interleaved states are independent and decoded two symbols per iteration."""
+    m = buf.shape[0]
+    if m < 8:
+        return -1
+    x0 = np.uint64(0)
+    x1 = np.uint64(0)
+    for k in range(4):
+        x0 = (x0 << np.uint64(8)) | np.uint64(buf[k])
+    for k in range(4):
+        x1 = (x1 << np.uint64(8)) | np.uint64(buf[4 + k])
+    pos = 8
+    L = np.uint64(RANS_L)
+    mask = np.uint64((1 << scale_bits) - 1)
+    sb = np.uint64(scale_bits)
+    m16 = np.uint64(0xFFFF)
+    have_ext = ext.shape[0] > 0
+    nctx = dtab.shape[0]
+    c0 = 0
+    c1 = 0
+    for i in range(0, n - 1, 2):
+        if have_ext:
+            c0 = ext[i]
+            c1 = ext[i + 1]
+            if c0 < 0 or c0 >= nctx or c1 < 0 or c1 >= nctx:
+                return -1
+        e0 = dtab[c0, x0 & mask]
+        e1 = dtab[c1, x1 & mask]
+        x0 = ((e0 >> np.uint64(16)) & m16) * (x0 >> sb) + (e0 & m16)
+        x1 = ((e1 >> np.uint64(16)) & m16) * (x1 >> sb) + (e1 & m16)
+        while x0 < L:
+            if pos >= m:
+                return -1
+            x0 = (x0 << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
+        while x1 < L:
+            if pos >= m:
+                return -1
+            x1 = (x1 << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
+        out[i] = e0 >> np.uint64(32)
+        out[i + 1] = e1 >> np.uint64(32)
+    if n & 1:
+        i = n - 1
+        if have_ext:
+            c0 = ext[i]
+            if c0 < 0 or c0 >= nctx:
+                return -1
+        e0 = dtab[c0, x0 & mask]
+        x0 = ((e0 >> np.uint64(16)) & m16) * (x0 >> sb) + (e0 & m16)
+        while x0 < L:
+            if pos >= m:
+                return -1
+            x0 = (x0 << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
+        out[i] = e0 >> np.uint64(32)
+    if x0 != L or x1 != L:
+        return -1
+    return pos
+
+
+_EMPTY_I32 = np.zeros(0, dtype=np.int32)
+
+
+def _ext_array(ext, n: int) -> np.ndarray:
+    if ext is None:
+        return _EMPTY_I32
+    e = np.ascontiguousarray(ext, dtype=np.int32)
+    if len(e) != n:
+        raise CodecError("context stream length mismatch")
+    return e
+
+
+def encode(model: Model, syms, ext=None) -> bytes:
+    """Encode a symbol array with ``model``; ``ext`` is the optional external context per symbol."""
+    syms = np.ascontiguousarray(syms)
+    if syms.dtype.kind not in "iu":
+        raise TypeError("symbols must be integers")
+    n = len(syms)
+    if n == 0:
+        return b""
+    out = np.empty(2 * n + 16, dtype=np.uint8)
+    pos = _encode_kernel(
+        syms, _ext_array(ext, n), model.o1n, model.o1map, model.freq, model.cum, model.scale_bits, out
+    )
+    if pos < 0:
+        raise ValueError(f"symbol or context out of range for model {model.name!r}")
+    return out[pos:].tobytes()
+
+
+def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
+    """Decode ``n`` symbols. Raises :class:`CodecError` on malformed or trailing input."""
+    out = np.empty(n, dtype=dtype)
+    if n == 0:
+        if len(data):
+            raise CodecError("trailing bytes after an empty rANS stream")
+        return out
+    buf = np.frombuffer(data, dtype=np.uint8)
+    used = _decode_kernel(
+        buf, n, _ext_array(ext, n), model.o1n, model.o1map, model.dtab, model.scale_bits, out
+    )
+    if used < 0 or used != len(buf):
+        raise CodecError(f"malformed rANS stream for model {model.name!r}")
+    return out

@@ -1,0 +1,65 @@
+"""Shipped, versioned model tables (package data ``qyn1/data/tables-v<N>.npz``), loaded once per process.
+
+Every entry ``<name>.freq`` is a quantised frequency table (rows sum to ``2**scale``), with optional
+``<name>.o1map`` (order-1 context map) and ``<name>.scale``; ``vocab.*`` entries hold the morpheme and word
+lists. Built by ``python -m qyn1.train`` from the training half of the stdlib corpus (see ``qyn1.corpus``).
+A package records the tables version in its header; decoding needs the same version.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import numpy as np
+
+from qyn1 import rans
+from qyn1.errors import FormatError
+
+TABLES_VERSION = 1
+_FILE = f"tables-v{TABLES_VERSION}.npz"
+
+
+@functools.lru_cache(maxsize=1)
+def arrays() -> dict[str, np.ndarray]:
+    """All arrays of the shipped tables (empty dict when the package was built without them)."""
+    ref = resources.files("qyn1") / "data" / _FILE
+    if not ref.is_file():
+        return {}
+    with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def available() -> bool:
+    return bool(arrays())
+
+
+_MODELS: dict[str, rans.Model] = {}
+
+
+def model(name: str) -> rans.Model:
+    """The cached rANS model ``name`` from the shipped tables."""
+    m = _MODELS.get(name)
+    if m is None:
+        a = arrays()
+        if f"{name}.freq" not in a:
+            raise FormatError(f"model table {name!r} is missing from qyn1 tables v{TABLES_VERSION}")
+        o1 = a.get(f"{name}.o1map")
+        m = rans.Model(a[f"{name}.freq"], int(a[f"{name}.scale"]), o1, name=name)
+        _MODELS[name] = m
+    return m
+
+
+def vocab(name: str) -> list[str]:
+    """A word list (morphemes, keywords...) stored as one NUL-separated UTF-8 blob."""
+    return _vocab(name)
+
+
+@functools.cache
+def _vocab(name: str) -> list[str]:
+    a = arrays()
+    key = f"vocab.{name}"
+    if key not in a:
+        raise FormatError(f"vocabulary {name!r} is missing from qyn1 tables v{TABLES_VERSION}")
+    blob = a[key].tobytes().decode("utf-8")
+    return blob.split("\0") if blob else []
