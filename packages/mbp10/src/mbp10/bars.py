@@ -1,0 +1,76 @@
+"""bar5s orchestration: feed record chunks through the kernel and assemble the silver table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from mbp10.bar_columns import DIST_COLUMN, FLOAT_COLUMNS, INT_COLUMNS
+from mbp10.kernels import bar5s_chunk, bar5s_finish, new_output, new_state
+from mbp10.records import RecordColumns
+from mbp10.schema import BAR_NS
+
+
+class BarAccumulator:
+    """Streaming bar5s: `update(chunk)` for each chunk of ts-sorted records, then `finish()`."""
+
+    def __init__(self, capacity: int = 20_000):
+        self.state = new_state()
+        self.bar_start, self.oi, self.of = new_output(capacity)
+        self.records = 0
+
+    def _ensure(self, chunk: RecordColumns) -> None:
+        # Rows this chunk can open: bars spanned by its timestamps (sorted), plus the open row.
+        n_rows = int(self.state[0][1])
+        need = n_rows + int((chunk.ts_event[-1] - chunk.ts_event[0]) // BAR_NS) + 2
+        cap = len(self.bar_start)
+        if need > cap:
+            new_cap = max(need, 2 * cap)
+            bs, oi, of = new_output(new_cap)
+            bs[:n_rows], oi[:n_rows], of[:n_rows] = self.bar_start[:n_rows], self.oi[:n_rows], self.of[:n_rows]
+            self.bar_start, self.oi, self.of = bs, oi, of
+
+    def update(self, chunk: RecordColumns) -> None:
+        if len(chunk) == 0:
+            return
+        self._ensure(chunk)
+        bar5s_chunk(*chunk, *self.state, self.bar_start, self.oi, self.of)
+        self.records += len(chunk)
+
+    def finish(self) -> pa.Table:
+        st, lb, _, _ = self.state
+        n = bar5s_finish(st, lb, self.oi, self.of)
+        cols = {"bar_start_ns": pa.array(self.bar_start[:n])}
+        for j, name in enumerate(INT_COLUMNS):
+            cols[name] = pa.array(self.oi[:n, j])
+        for j, name in enumerate(FLOAT_COLUMNS):
+            cols[name] = pa.array(self.of[:n, j])
+        return pa.table(cols)
+
+
+def compute_bars(columns: RecordColumns) -> pa.Table:
+    """bar5s of ts-sorted records in memory (without the level-distance column)."""
+    acc = BarAccumulator()
+    acc.update(columns)
+    return acc.finish()
+
+
+def add_level_distance(bars: pa.Table, level_prices: np.ndarray, valid_from_ns: np.ndarray) -> pa.Table:
+    """Append the signed distance (points) from end-of-bar mid to the nearest level valid at bar end.
+
+    A level counts once `bar_end >= valid_from_ns` (levels that form intraday, like the opening range, do
+    not leak into earlier bars). Ties go to the lower level. NaN without a mid or without a valid level.
+    """
+    mid = bars.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False)
+    bar_end = bars.column("bar_start_ns").to_numpy() + BAR_NS
+    dist = np.full(len(mid), np.nan)
+    if len(level_prices):
+        order = np.lexsort((valid_from_ns, level_prices))
+        lv, vf = np.asarray(level_prices, np.float64)[order], np.asarray(valid_from_ns)[order]
+        delta = mid[:, None] - lv[None, :]  # bars x levels (a day has ~17k bars and tens of levels)
+        valid = bar_end[:, None] >= vf[None, :]
+        absd = np.where(valid, np.abs(delta), np.inf)
+        best = np.argmin(absd, axis=1)
+        ok = np.isfinite(absd[np.arange(len(mid)), best]) & ~np.isnan(mid)
+        dist[ok] = delta[np.arange(len(mid)), best][ok]
+    return bars.append_column(DIST_COLUMN, pa.array(dist))

@@ -1,0 +1,164 @@
+"""DBN files <-> numpy: the metadata header through `databento_dbn`, the records as a zero-copy view.
+
+A DBN stream is `b"DBN" + version + u32 metadata length + metadata + records`; MBP-10 records are fixed
+368-byte structs, so after one zstd decompression the whole body is viewed as a structured numpy array
+(`schema.MBP10_DTYPE`) without touching a record in Python. `databento_dbn.Metadata` parses and writes the
+header, so the files are what `databento.DBNStore` reads.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import databento_dbn as dbn
+import numpy as np
+import zstandard
+
+from mbp10.errors import Mbp10Error
+from mbp10.schema import MBP10_DTYPE, RECORD_SIZE, RTYPE_MBP10
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+DBN_MAGIC = b"DBN"
+
+
+@dataclass(frozen=True)
+class DbnFile:
+    """A decoded MBP-10 DBN file: its header and its records (a read-only view over the decompressed bytes)."""
+
+    metadata: dbn.Metadata
+    records: np.ndarray  # MBP10_DTYPE, shape (n,)
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self.metadata.symbols)
+
+
+def _decompress(raw: bytes, path: Path) -> bytes:
+    """Decompress every zstd frame of a file; a single frame with a known size decodes in one allocation."""
+    dctx = zstandard.ZstdDecompressor()
+    try:
+        size = zstandard.frame_content_size(raw)
+        if size > 0:
+            out = dctx.decompress(raw, max_output_size=size)
+            if _first_frame_len(raw) == len(raw):
+                return out
+        return dctx.stream_reader(raw, read_across_frames=True).readall()
+    except zstandard.ZstdError as e:
+        raise Mbp10Error(f"{path}: truncated or corrupt zstd stream ({e})") from None
+
+
+def _first_frame_len(raw: bytes) -> int:
+    """Compressed length of the first zstd frame (walks block headers; no decompression)."""
+    pos = zstandard.frame_header_size(raw)
+    params = zstandard.get_frame_parameters(raw)
+    while True:
+        if pos + 3 > len(raw):
+            raise zstandard.ZstdError("frame cut short")
+        bh = int.from_bytes(raw[pos : pos + 3], "little")
+        last, btype, bsize = bh & 1, (bh >> 1) & 3, bh >> 3
+        pos += 3 + (1 if btype == 1 else bsize)
+        if last:
+            break
+    return pos + (4 if params.has_checksum else 0)
+
+
+def read_dbn_bytes(path: str | os.PathLike) -> bytes:
+    """The uncompressed DBN stream of a `.dbn` or `.dbn.zst` file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise Mbp10Error(f"{p}: cannot read ({e.strerror})") from None
+    if raw[:4] == ZSTD_MAGIC:
+        raw = _decompress(raw, p)
+    return raw
+
+
+def decode(raw: bytes, source: str = "<bytes>") -> DbnFile:
+    """Decode an uncompressed DBN stream of MBP-10 records; anything else raises Mbp10Error."""
+    if raw[:3] != DBN_MAGIC or len(raw) < 8:
+        raise Mbp10Error(f"{source}: not a DBN file (no DBN header)")
+    version = raw[3]
+    if version not in (1, 2, 3):
+        raise Mbp10Error(f"{source}: unsupported DBN version {version}")
+    meta_len = int.from_bytes(raw[4:8], "little")
+    body_start = 8 + meta_len
+    if len(raw) < body_start:
+        raise Mbp10Error(f"{source}: truncated DBN file (metadata cut short)")
+    try:
+        metadata = dbn.Metadata.decode(raw[:body_start])
+    except Exception as e:  # databento_dbn raises its own error types for a bad header
+        raise Mbp10Error(f"{source}: corrupt DBN metadata ({e})") from None
+    schema = metadata.schema
+    if schema is not None and str(schema) != "mbp-10":
+        raise Mbp10Error(f"{source}: schema is {schema}, expected mbp-10")
+    if metadata.ts_out:
+        raise Mbp10Error(f"{source}: records with ts_out are not supported")
+    body = len(raw) - body_start
+    if body % RECORD_SIZE:
+        raise Mbp10Error(
+            f"{source}: truncated DBN file ({body} record bytes is not a multiple of {RECORD_SIZE})"
+        )
+    records = np.frombuffer(raw, dtype=MBP10_DTYPE, offset=body_start, count=body // RECORD_SIZE)
+    if len(records):
+        bad = (records["rtype"] != RTYPE_MBP10) | (records["length"] != RECORD_SIZE // 4)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise Mbp10Error(
+                f"{source}: record {i} has rtype {int(records['rtype'][i]):#04x}, expected MBP-10 (0x0a)"
+            )
+    return DbnFile(metadata, records)
+
+
+def read_dbn(path: str | os.PathLike) -> DbnFile:
+    """Read a `.dbn` / `.dbn.zst` MBP-10 file into a zero-copy record view."""
+    return decode(read_dbn_bytes(path), str(path))
+
+
+def encode_metadata(
+    *, dataset: str, symbol: str, start_ns: int, end_ns: int, instrument_id: int
+) -> bytes:
+    """A DBN v3 metadata header for one instrument's MBP-10 records."""
+    import datetime as dt
+
+    start_date = dt.datetime.fromtimestamp(start_ns / 1e9, dt.UTC).date()
+    end_date = dt.datetime.fromtimestamp(end_ns / 1e9, dt.UTC).date() + dt.timedelta(days=1)
+    mapping = _Mapping(symbol, [_Interval(start_date, end_date, str(instrument_id))])
+    meta = dbn.Metadata(
+        dataset=dataset,
+        start=int(start_ns),
+        stype_in=dbn.SType.RAW_SYMBOL,
+        stype_out=dbn.SType.INSTRUMENT_ID,
+        schema=dbn.Schema.MBP_10,
+        symbols=[symbol],
+        mappings=[mapping],
+        end=int(end_ns),
+    )
+    return bytes(meta)
+
+
+@dataclass
+class _Interval:
+    start_date: object
+    end_date: object
+    symbol: str
+
+
+@dataclass
+class _Mapping:
+    raw_symbol: str
+    intervals: list
+
+
+def write_dbn(path: str | os.PathLike, header: bytes, records: np.ndarray, *, level: int = 3) -> None:
+    """Write header + records as one zstd frame (with its content size) to `path` (not atomic: callers are)."""
+    body = memoryview(np.ascontiguousarray(records).view(np.uint8).reshape(-1))
+    total = len(header) + len(body)
+    cctx = zstandard.ZstdCompressor(level=level, write_content_size=True)
+    with open(path, "wb") as fh, cctx.stream_writer(fh, size=total, closefd=False) as w:
+        w.write(header)
+        chunk = 1 << 24
+        for off in range(0, len(body), chunk):
+            w.write(body[off : off + chunk])

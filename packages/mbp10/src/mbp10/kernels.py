@@ -1,0 +1,369 @@
+"""The bar5s kernel: one pass over MBP-10 records -> per-bar features (pure: no I/O).
+
+Records arrive in chunks (a streaming DBN decode hands over one decompressed block at a time); all
+cross-record state lives in small arrays the caller keeps between calls, so the output does not depend on
+where chunks split. Definitions of every feature: docs/mbp10/features.md; the per-record Python twin is
+`mbp10.reference.bars_reference`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from mbp10.bar_columns import (
+    F_ASK0,
+    F_BID0,
+    F_FIRST,
+    F_HIGH,
+    F_IMB1,
+    F_IMB10,
+    F_LASTPX,
+    F_LOW,
+    F_MICRO,
+    F_MID,
+    F_SPREAD,
+    F_VWAP,
+    F_WALL_ASK,
+    F_WALL_BID,
+    I_ADD,
+    I_AGGBUY,
+    I_AGGSELL,
+    I_ASK_L1,
+    I_ASK_L5,
+    I_ASK_L10,
+    I_BID_L1,
+    I_BID_L5,
+    I_BID_L10,
+    I_CANCEL,
+    I_CLEAR,
+    I_EVENT,
+    I_FILL,
+    I_FILL_VOL,
+    I_FLOW_ASK,
+    I_FLOW_BID,
+    I_MODIFY,
+    I_MSG,
+    I_OFI1,
+    I_OFI10,
+    I_TRADE_CNT,
+    I_TRADE_SIGNED,
+    I_TRADE_VOL,
+    I_WALL_ASK_LVL,
+    I_WALL_BID_LVL,
+    NF,
+    NI,
+)
+from mbp10.schema import (
+    ACT_ADD,
+    ACT_CANCEL,
+    ACT_CLEAR,
+    ACT_MODIFY,
+    ACT_TRADE,
+    BAR_NS,
+    F_LAST,
+    N_BANDS,
+    N_LEVELS,
+    PRICE_SCALE,
+    SIDE_ASK,
+    SIDE_BID,
+    SIDE_NONE,
+    UNDEF_PRICE,
+)
+
+#: Pending trades remembered inside one event while their passive fills arrive.
+MAX_PENDING = 16
+BAND_HI = (1 * PRICE_SCALE, 2 * PRICE_SCALE, 3 * PRICE_SCALE, 5 * PRICE_SCALE, 10 * PRICE_SCALE)
+BID_FLOOR = np.iinfo(np.int64).min  # an empty bid level compares as -inf in OFI
+
+# Indices into the int64 state vector.
+S_CUR_BAR = 0  # bar id (ts_event // BAR_NS) of the open row, or -1
+S_NOUT = 1  # rows written (the open row included)
+S_HAVE_LB = 2  # 1 once an F_LAST book was seen
+S_NPEND = 3  # pending trades in the current event
+S_HAVE_PREV = 4  # 1 once any record was seen (prev-record book valid)
+S_SIZE = 5
+
+
+def new_state():
+    """Fresh kernel state: (state int64[S_SIZE], last F_LAST book int64[4,10], previous record book
+    int64[4,10], pending trades int64[3, MAX_PENDING]). Book rows: bid_px, ask_px, bid_sz, ask_sz."""
+    st = np.zeros(S_SIZE, np.int64)
+    st[S_CUR_BAR] = -1
+    return st, np.zeros((4, N_LEVELS), np.int64), np.zeros((4, N_LEVELS), np.int64), np.zeros(
+        (3, MAX_PENDING), np.int64
+    )
+
+
+def new_output(capacity):
+    return np.zeros(capacity, np.int64), np.zeros((capacity, NI), np.int64), np.full((capacity, NF), np.nan)
+
+
+@njit(cache=True, inline="always")
+def _size_at(px_row, sz_row, price):
+    for k in range(N_LEVELS):
+        if px_row[k] == price:
+            return sz_row[k]
+    return 0
+
+
+@njit(cache=True)
+def _wall(px, sz):
+    """(max z-score of the non-empty level sizes, its 0-based level) or (nan, -1)."""
+    n = 0
+    s = 0.0
+    for k in range(N_LEVELS):
+        if px[k] != UNDEF_PRICE:
+            n += 1
+            s += sz[k]
+    if n < 2:
+        return np.nan, -1
+    mean = s / n
+    v = 0.0
+    for k in range(N_LEVELS):
+        if px[k] != UNDEF_PRICE:
+            d = sz[k] - mean
+            v += d * d
+    v /= n
+    if v <= 0.0:
+        return np.nan, -1
+    sd = np.sqrt(v)
+    best = -np.inf
+    lvl = -1
+    for k in range(N_LEVELS):
+        if px[k] != UNDEF_PRICE:
+            z = (sz[k] - mean) / sd
+            if z > best:
+                best = z
+                lvl = k
+    return best, lvl
+
+
+@njit(cache=True)
+def _close_bar(row, lb, have_lb, oi, of):
+    """Write the end-of-bar book features of row from the last F_LAST book."""
+    if have_lb == 0:
+        oi[row, I_WALL_BID_LVL] = -1
+        oi[row, I_WALL_ASK_LVL] = -1
+        return
+    bpx = lb[0, 0]
+    apx = lb[1, 0]
+    bsz = lb[2, 0]
+    asz = lb[3, 0]
+    d5b = 0
+    d10b = 0
+    d5a = 0
+    d10a = 0
+    for k in range(N_LEVELS):
+        d10b += lb[2, k]
+        d10a += lb[3, k]
+        if k < 5:
+            d5b += lb[2, k]
+            d5a += lb[3, k]
+    oi[row, I_BID_L1] = bsz
+    oi[row, I_ASK_L1] = asz
+    oi[row, I_BID_L5] = d5b
+    oi[row, I_BID_L10] = d10b
+    oi[row, I_ASK_L5] = d5a
+    oi[row, I_ASK_L10] = d10a
+    if bpx != UNDEF_PRICE:
+        of[row, F_BID0] = bpx / PRICE_SCALE
+    if apx != UNDEF_PRICE:
+        of[row, F_ASK0] = apx / PRICE_SCALE
+    if bpx != UNDEF_PRICE and apx != UNDEF_PRICE:
+        b = bpx / PRICE_SCALE
+        a = apx / PRICE_SCALE
+        of[row, F_SPREAD] = a - b
+        of[row, F_MID] = 0.5 * (a + b)
+        if bsz + asz > 0:
+            of[row, F_MICRO] = (b * asz + a * bsz) / (bsz + asz)
+    if bsz + asz > 0:
+        of[row, F_IMB1] = (bsz - asz) / (bsz + asz)
+    if d10b + d10a > 0:
+        of[row, F_IMB10] = (d10b - d10a) / (d10b + d10a)
+    z, lvl = _wall(lb[0], lb[2])
+    of[row, F_WALL_BID] = z
+    oi[row, I_WALL_BID_LVL] = lvl
+    z, lvl = _wall(lb[1], lb[3])
+    of[row, F_WALL_ASK] = z
+    oi[row, I_WALL_ASK_LVL] = lvl
+
+
+@njit(cache=True)
+def bar5s_chunk(ts, price, size, action, side, flags, bid_px, ask_px, bid_sz, ask_sz, st, lb, pb, pend, bar_start, oi, of):
+    """Fold one chunk of records (sorted by ts_event, continuing the previous chunk) into the bar rows.
+
+    Parameters
+    ----------
+    ts : int64 (n,) ts_event in ns. price : int64 (n,) record price (1e-9 units). size : uint32 (n,).
+    action, side, flags : uint8 (n,) ASCII action and side, DBN flags.
+    bid_px, ask_px : int64 (n, 10); bid_sz, ask_sz : uint32 (n, 10) -- the book after each record.
+    st, lb, pb, pend : the state from `new_state()` (updated in place).
+    bar_start : int64 (cap,) out, bar start ns per row. oi : int64 (cap, NI), of : float64 (cap, NF) out;
+        `of` must start as NaN. cap must exceed the rows this chunk can open.
+
+    The last row stays open (its end-of-bar book is written by `bar5s_finish`).
+    """
+    cur = st[S_CUR_BAR]
+    row = st[S_NOUT] - 1
+    have_lb = st[S_HAVE_LB]
+    npend = st[S_NPEND]
+    have_prev = st[S_HAVE_PREV]
+    n = ts.shape[0]
+    for i in range(n):
+        b = ts[i] // BAR_NS
+        if b != cur:
+            if row >= 0:
+                _close_bar(row, lb, have_lb, oi, of)
+            row += 1
+            cur = b
+            bar_start[row] = b * BAR_NS
+        a = action[i]
+        s = side[i]
+        p = price[i]
+        q = np.int64(size[i])
+        oi[row, I_MSG] += 1
+        if a == ACT_TRADE:
+            oi[row, I_TRADE_CNT] += 1
+            oi[row, I_TRADE_VOL] += q
+            if s == SIDE_BID:
+                oi[row, I_TRADE_SIGNED] += q
+                oi[row, I_AGGBUY] += q
+                ps = SIDE_ASK
+            elif s == SIDE_ASK:
+                oi[row, I_TRADE_SIGNED] -= q
+                oi[row, I_AGGSELL] += q
+                ps = SIDE_BID
+            else:
+                ps = SIDE_NONE
+            px = p / PRICE_SCALE
+            if np.isnan(of[row, F_FIRST]):
+                of[row, F_FIRST] = px
+                of[row, F_HIGH] = px
+                of[row, F_LOW] = px
+                of[row, F_VWAP] = 0.0
+            of[row, F_HIGH] = max(of[row, F_HIGH], px)
+            of[row, F_LOW] = min(of[row, F_LOW], px)
+            of[row, F_LASTPX] = px
+            of[row, F_VWAP] += px * q
+            # Remember the trade so the passive fills that follow in this event are not read as cancels.
+            found = False
+            for k in range(npend):
+                if pend[0, k] == p and pend[1, k] == ps:
+                    pend[2, k] += q
+                    found = True
+                    break
+            if not found and npend < MAX_PENDING:
+                pend[0, npend] = p
+                pend[1, npend] = ps
+                pend[2, npend] = q
+                npend += 1
+        elif a == ACT_ADD or a == ACT_CANCEL or a == ACT_MODIFY:
+            is_bid = s == SIDE_BID
+            if a == ACT_ADD:
+                oi[row, I_ADD] += 1
+                net = q
+            else:
+                # Change of displayed size at this price (an M carries the order's new size, not a delta).
+                if is_bid:
+                    after = np.int64(_size_at(bid_px[i], bid_sz[i], p))
+                    before = _size_at(pb[0], pb[2], p) if (i == 0 and have_prev == 1) else (
+                        np.int64(_size_at(bid_px[i - 1], bid_sz[i - 1], p)) if i > 0 else 0)
+                else:
+                    after = np.int64(_size_at(ask_px[i], ask_sz[i], p))
+                    before = _size_at(pb[1], pb[3], p) if (i == 0 and have_prev == 1) else (
+                        np.int64(_size_at(ask_px[i - 1], ask_sz[i - 1], p)) if i > 0 else 0)
+                net = -q if a == ACT_CANCEL else after - before
+                fill = -1
+                for k in range(npend):
+                    if pend[0, k] == p and pend[2, k] > 0 and (pend[1, k] == s or pend[1, k] == SIDE_NONE):
+                        fill = k
+                        break
+                if fill >= 0:
+                    fq = q if a == ACT_CANCEL else max(before - after, np.int64(0))
+                    pend[2, fill] = max(pend[2, fill] - fq, np.int64(0))
+                    oi[row, I_FILL] += 1
+                    oi[row, I_FILL_VOL] += fq
+                    net = 0
+                    s = SIDE_NONE  # fills are executions: no net-flow attribution
+                elif a == ACT_CANCEL:
+                    oi[row, I_CANCEL] += 1
+                else:
+                    oi[row, I_MODIFY] += 1
+            if have_lb == 1 and (s == SIDE_BID or s == SIDE_ASK) and p != UNDEF_PRICE:
+                touch = lb[0, 0] if s == SIDE_BID else lb[1, 0]
+                if touch != UNDEF_PRICE:
+                    dist = (touch - p) if s == SIDE_BID else (p - touch)
+                    base = I_FLOW_BID if s == SIDE_BID else I_FLOW_ASK
+                    for k in range(N_BANDS):
+                        if dist < BAND_HI[k]:
+                            oi[row, base + k] += net
+                            break
+        elif a == ACT_CLEAR:
+            oi[row, I_CLEAR] += 1
+            npend = 0
+        if flags[i] & F_LAST:
+            oi[row, I_EVENT] += 1
+            npend = 0
+            # Order-flow imbalance (Cont, Kukanov & Stoikov 2014) between consecutive consistent books,
+            # per level m (empty bid levels as -inf, empty ask levels as +inf via UNDEF_PRICE).
+            e1 = np.int64(0)
+            e10 = np.int64(0)
+            for k in range(N_LEVELS):
+                nb = bid_px[i, k]
+                if nb == UNDEF_PRICE:
+                    nb = BID_FLOOR
+                na = ask_px[i, k]
+                nbs = np.int64(bid_sz[i, k])
+                nas = np.int64(ask_sz[i, k])
+                if have_lb == 1:
+                    ob = lb[0, k]
+                    if ob == UNDEF_PRICE:
+                        ob = BID_FLOOR
+                    e = np.int64(0)
+                    if nb >= ob:
+                        e += nbs
+                    if nb <= ob:
+                        e -= lb[2, k]
+                    if na <= lb[1, k]:
+                        e -= nas
+                    if na >= lb[1, k]:
+                        e += lb[3, k]
+                    if k == 0:
+                        e1 = e
+                    e10 += e
+                lb[0, k] = bid_px[i, k]
+                lb[1, k] = na
+                lb[2, k] = nbs
+                lb[3, k] = nas
+            if have_lb == 1:
+                oi[row, I_OFI1] += e1
+                oi[row, I_OFI10] += e10
+            have_lb = 1
+    if n > 0:
+        for k in range(N_LEVELS):
+            pb[0, k] = bid_px[n - 1, k]
+            pb[1, k] = ask_px[n - 1, k]
+            pb[2, k] = bid_sz[n - 1, k]
+            pb[3, k] = ask_sz[n - 1, k]
+        have_prev = 1
+    st[S_CUR_BAR] = cur
+    st[S_NOUT] = row + 1
+    st[S_HAVE_LB] = have_lb
+    st[S_NPEND] = npend
+    st[S_HAVE_PREV] = have_prev
+
+
+@njit(cache=True)
+def bar5s_finish(st, lb, oi, of):
+    """Close the open row and turn the VWAP numerators into prices; returns the number of rows."""
+    nrows = st[S_NOUT]
+    if nrows > 0:
+        _close_bar(nrows - 1, lb, st[S_HAVE_LB], oi, of)
+    for r in range(nrows):
+        v = oi[r, I_TRADE_VOL]
+        if v > 0:
+            of[r, F_VWAP] = of[r, F_VWAP] / v
+        else:
+            of[r, F_VWAP] = np.nan
+    return nrows

@@ -1,0 +1,124 @@
+"""`mbp10 synth`: a deterministic, realistic ES-like MBP-10 day written as a DBN v3 file.
+
+The book dynamics live in `synth_kernel.simulate`; this module lays out the day: event times from a
+U-shaped intraday intensity (busy at the RTH open and close, quiet overnight, nothing during the
+17:00-18:00 ET halt, which ends with an R clear and a book snapshot), timestamps and sequence numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from mbp10.schema import MBP10_DTYPE, PRICE_SCALE, RECORD_SIZE, RTYPE_MBP10
+from mbp10.synth_kernel import CENTER, simulate
+
+ET = ZoneInfo("America/New_York")
+TICK_UNITS = PRICE_SCALE // 4  # ES tick 0.25 points
+DEFAULT_RECORDS = 1_900_000
+DATASET = "GLBX.MDP3"
+SYMBOL = "ESH4"
+INSTRUMENT_ID = 4242
+PUBLISHER_ID = 1
+
+
+def day_bounds_ns(date: dt.date) -> tuple[int, int]:
+    """The synthetic day covers the UTC calendar date [00:00, 24:00)."""
+    start = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
+    s = int(start.timestamp()) * 1_000_000_000
+    return s, s + 86_400 * 1_000_000_000
+
+
+def et_ns(date: dt.date, hh: int, mm: int) -> int:
+    """Nanoseconds since the epoch of a New York wall-clock time on `date`."""
+    t = dt.datetime(date.year, date.month, date.day, hh, mm, tzinfo=ET)
+    return int(t.timestamp()) * 1_000_000_000
+
+
+def intensity(date: dt.date, grid_s: np.ndarray) -> np.ndarray:
+    """Records per second (relative) at seconds since 00:00 UTC: overnight 1, RTH U-shape, halt 0."""
+    day0, _ = day_bounds_ns(date)
+    open_s = (et_ns(date, 9, 30) - day0) / 1e9
+    close_s = (et_ns(date, 16, 0) - day0) / 1e9
+    halt0 = (et_ns(date, 17, 0) - day0) / 1e9
+    halt1 = (et_ns(date, 18, 0) - day0) / 1e9
+    lam = np.ones_like(grid_s, dtype=np.float64)
+    rth = (grid_s >= open_s) & (grid_s < close_s)
+    tau = 1800.0
+    u_shape = 4.0 + 10.0 * np.exp(-(grid_s - open_s) / tau) + 8.0 * np.exp(-(close_s - grid_s) / tau)
+    lam[rth] = u_shape[rth]
+    lam[(grid_s >= halt0) & (grid_s < halt1)] = 0.0
+    return lam
+
+
+def anchor_price_units(date: dt.date, rng: np.random.Generator) -> int:
+    """The day's anchor: a slow deterministic wave over calendar days plus a little noise, on the tick grid."""
+    pts = 4800.0 + 120.0 * np.sin(date.toordinal() / 9.0) + rng.normal(0.0, 8.0)
+    return int(round(pts * 4)) * TICK_UNITS
+
+
+def _event_times(lam: np.ndarray, u: np.ndarray, day0: int, lo_s: float, hi_s: float) -> np.ndarray:
+    """Stratified inverse-CDF sampling of len(u) sorted event times within [lo_s, hi_s) seconds."""
+    cdf = np.concatenate([[0.0], np.cumsum(lam)])
+    grid = np.arange(len(cdf), dtype=np.float64)
+    c_lo, c_hi = np.interp([lo_s, hi_s], grid, cdf)
+    q = c_lo + (np.arange(len(u)) + u) / len(u) * (c_hi - c_lo)
+    secs = np.interp(q, cdf, grid)
+    return day0 + np.floor(secs * 1e9).astype(np.int64)
+
+
+def synth_day(date: dt.date, n_records: int = DEFAULT_RECORDS, seed: int = 1) -> np.ndarray:
+    """The records of one synthetic day (MBP10_DTYPE, sorted by ts_event, events end with F_LAST)."""
+    from perfkit.parallel import rng_for, seed_for
+
+    if n_records < 40:
+        raise ValueError("a synthetic day needs at least 40 records")
+    key = date.isoformat()
+    rng = rng_for(seed, "mbp10-synth", key)
+    buf = np.zeros(n_records, dtype=MBP10_DTYPE)
+    raw = buf.view(np.uint8).reshape(n_records, RECORD_SIZE)
+    w64 = raw.view(np.int64)
+    w32 = raw.view(np.uint32)
+    event_id = np.empty(n_records, dtype=np.int64)
+    state = np.array([seed_for(seed, "mbp10-synth-book", key)], dtype=np.uint64)
+
+    day0, day1 = day_bounds_ns(date)
+    grid_s = np.arange(86_400, dtype=np.float64)
+    lam = intensity(date, grid_s)
+    halt0_s = (et_ns(date, 17, 0) - day0) / 1e9
+    halt1_s = (et_ns(date, 18, 0) - day0) / 1e9
+    frac_before_halt = lam[: int(halt0_s)].sum() / lam.sum()
+    p0 = anchor_price_units(date, rng) - 0 * CENTER
+    n_events, clear_event = simulate(
+        w64, w32, raw, event_id, state, p0, TICK_UNITS, int(frac_before_halt * n_records), 0.22, 2e-6
+    )
+    # Event times: events before the R clear fill [00:00, halt start), the rest [halt end, 24:00).
+    n_before = clear_event if clear_event >= 0 else n_events
+    u = rng.random(n_events)
+    t_event = np.empty(n_events, dtype=np.int64)
+    t_event[:n_before] = _event_times(lam, u[:n_before], day0, 0.0, halt0_s if clear_event >= 0 else 86_400.0)
+    if clear_event >= 0:
+        t_event[n_before:] = _event_times(lam, u[n_before:], day0, halt1_s, 86_400.0)
+    ts_event = t_event[event_id]
+    latency = rng.integers(20_000, 400_000, n_records)
+    ts_recv = np.maximum.accumulate(ts_event + latency)
+    buf["length"] = RECORD_SIZE // 4
+    buf["rtype"] = RTYPE_MBP10
+    buf["publisher_id"] = PUBLISHER_ID
+    buf["instrument_id"] = INSTRUMENT_ID
+    buf["ts_event"] = ts_event
+    buf["ts_recv"] = ts_recv
+    buf["ts_in_delta"] = rng.integers(5_000, 30_000, n_records).astype(np.int32)
+    buf["sequence"] = 1_000_000 + np.cumsum(rng.integers(1, 4, n_records)).astype(np.uint32)
+    assert ts_event[-1] < day1
+    return buf
+
+
+def synth_header(date: dt.date, records: np.ndarray) -> bytes:
+    """The DBN v3 metadata header for a synthetic day."""
+    from mbp10.dbn import encode_metadata
+
+    day0, day1 = day_bounds_ns(date)
+    return encode_metadata(dataset=DATASET, symbol=SYMBOL, start_ns=day0, end_ns=day1, instrument_id=INSTRUMENT_ID)
