@@ -108,7 +108,7 @@ def window_runs(parts, rule: str, r0: int, r1: int, c0: int, c1: int) -> np.ndar
     if r1 <= r0 or c1 <= c0:
         return empty_runs()
     mask = features.rasterize(
-        [(p, 1) for p in parts],
+        [(_geojson(p), 1) for p in parts],
         out_shape=(r1 - r0, c1 - c0),
         transform=pixel_transform(r0, c0),
         fill=0,
@@ -116,3 +116,10 @@ def window_runs(parts, rule: str, r0: int, r1: int, c0: int, c1: int) -> np.ndar
         dtype="uint8",
     )
     return mask_runs(mask, r0, c0)
+
+
+def _geojson(polygon: shapely.Polygon) -> dict:
+    """GeoJSON-like mapping with numpy rings: shapely's ``__geo_interface__`` builds tuples point by point."""
+    rings = [shapely.get_coordinates(polygon.exterior)]
+    rings += [shapely.get_coordinates(r) for r in polygon.interiors]
+    return {"type": "Polygon", "coordinates": rings}

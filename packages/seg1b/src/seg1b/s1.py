@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from perfkit.clitools import atomic_path, profiling, progress
-from perfkit.determinism import digest_parquet
+from perfkit.determinism import TableDigester
 from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
 
 import perfkit
@@ -28,10 +28,11 @@ from seg1b.countries import Countries, load_countries
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
 from seg1b.rasterize import RULES, PartWindows, band_runs, estimate_cells, part_windows, to_pixel_space
-from seg1b.tiles import runs_cell_count, runs_to_cells, split_runs, tile_table
+from seg1b.tiles import TILE_SCHEMA, runs_cell_count, runs_to_cells, split_runs, tile_table
 from seg1b.tiles_io import (
     COMPRESSIONS,
     cache_path,
+    combine_receipts,
     open_writer,
     part_name,
     read_cached_runs,
@@ -121,7 +122,7 @@ class UnitResult:
     country: str
     tiles: int
     rule_used: str
-    files: list[tuple[str, int]] = field(default_factory=list)
+    files: list[tuple[str, int, str]] = field(default_factory=list)  # name, rows, perfkit receipt
     cache_hit: bool | None = None
     mask_s: float = 0.0
     write_s: float = 0.0
@@ -142,9 +143,9 @@ def plan_units(countries: Countries, grid: Grid, params: S1Params, out_dir: str,
     specs: list[UnitSpec] = []
     pixel = {k: to_pixel_space(g, grid) for k, g in countries.geometries.items()}
     est = {k: estimate_cells(g, params.rule) for k, g in pixel.items()}
+    # the cap depends on the input only (never on --workers or --mode): the same run always gives the
+    # same files, so legacy and fast outputs compare file by file
     cap = params.max_unit_cells or max(MIN_UNIT_CELLS, math.ceil(sum(est.values()) / UNITS_PER_WORLD))
-    if params.mode == "legacy":
-        cap = math.inf  # the legacy path is one whole-country window per country, by design
     for country, pg in pixel.items():
         pw = part_windows(pg, grid)
         bands = split_bands(pw, est[country], cap)
@@ -256,20 +257,25 @@ def run_unit(spec: UnitSpec) -> UnitResult:
     if n:
         name = part_name(spec.country, spec.chunk)
         writer = open_writer(os.path.join(spec.out_dir, name), spec.compression)
+        # the file's receipt, hashed from the batches as they are written
+        digester = TableDigester(TILE_SCHEMA)
         try:
             if spec.mode == "legacy":
                 from seg1b.legacy import legacy_table
 
-                writer.write_table(legacy_table(grid, spec.country, runs), row_group_size=spec.row_group_size)
+                tables = [legacy_table(grid, spec.country, runs)]
             else:
                 # whole row groups: every batch but the last holds exactly row_group_size cells
-                for batch in split_runs(runs, spec.row_group_size):
-                    rows, cols = runs_to_cells(batch)
-                    table = tile_table(grid, spec.country, rows, cols)
-                    writer.write_table(table, row_group_size=spec.row_group_size)
+                tables = (
+                    tile_table(grid, spec.country, *runs_to_cells(b))
+                    for b in split_runs(runs, spec.row_group_size)
+                )
+            for table in tables:
+                writer.write_table(table, row_group_size=spec.row_group_size)
+                digester.update(table)
         finally:
             writer.close()
-        result.files.append((name, n))
+        result.files.append((name, n, digester.hexdigest()))
     result.write_s = time.perf_counter() - t1
     return result
 
@@ -337,8 +343,7 @@ def run_s1(params: S1Params) -> str:
             with run.stage("plan"):
                 tasks = plan_units(countries, grid, params, str(tmp), history)
             results = _run_units(run, tasks, params)
-            with run.stage("receipt"):
-                receipt = digest_parquet(tmp)
+            receipt = combine_receipts({f[0]: f[2] for r, _ in results.values() for f in r.value.files})
         run.receipt("tiles", receipt)
         summary = _report(run, params, countries, tasks, results, receipt)
         if params.cost_history:
@@ -406,7 +411,7 @@ def _report(run, params: S1Params, countries: Countries, tasks, results: dict, r
     run.count("files", sum(len(v.files) for v in values))
     run.result("per_country_tiles", dict(sorted(per_country.items())))
     run.result("fallback_to_any", sorted(fallback))
-    run.histogram("rows_per_file", [n for v in values for _, n in v.files] or [0])
+    run.histogram("rows_per_file", [f[1] for v in values for f in v.files] or [0])
 
     util = worker_utilisation(task_results, wall, 1 if params.executor == "serial" else params.workers)
     by_worker: dict[str, dict] = defaultdict(lambda: {"tiles": 0, "busy_s": 0.0, "units": 0})

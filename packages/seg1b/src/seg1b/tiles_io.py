@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+from perfkit.determinism import ALGORITHM, DIGEST_VERSION, digest_parquet
 
 from seg1b.tiles import TILE_SCHEMA
 
@@ -34,6 +36,25 @@ def open_writer(path: str | os.PathLike, compression: str) -> pq.ParquetWriter:
         column_encoding=_DELTA,
         write_statistics=["tile_id", "row", "col"],
     )
+
+
+def combine_receipts(file_receipts: dict[str, str]) -> str:
+    """The dataset receipt: blake2b-256 over the per-file perfkit receipts, in sorted file-name order.
+
+    Each file's receipt is ``perfkit.determinism`` content (names, types, values in row order; independent of
+    row groups and codec), hashed by the worker while it writes, so the dataset never has to be read back.
+    """
+    h = hashlib.blake2b(digest_size=32)
+    h.update(b"seg1b-tiles-dataset")
+    for name in sorted(file_receipts):
+        h.update(file_receipts[name].encode() + b"\n")
+    return f"{ALGORITHM}/v{DIGEST_VERSION}:{h.hexdigest()}"
+
+
+def dataset_receipt(tiles_dir: str | os.PathLike) -> str:
+    """Recompute the dataset receipt from the files on disk (``perfkit.digest_parquet`` per file)."""
+    files = sorted(Path(tiles_dir).glob("part-*.parquet"))
+    return combine_receipts({f.name: digest_parquet(f) for f in files})
 
 
 def cache_path(
