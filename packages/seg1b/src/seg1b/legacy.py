@@ -36,8 +36,8 @@ def legacy_table(grid: Grid, country: str, runs: np.ndarray) -> pa.Table:
     records: dict[str, list] = {name: [] for name in TILE_SCHEMA.names}
     for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
         lon, lat = rasterio.transform.xy(transform, r, c, offset="center")
-        west, north = transform * (c, r)
-        east, south = transform * (c + 1, r + 1)
+        west, north = transform @ (c, r)
+        east, south = transform @ (c + 1, r + 1)
         area, _ = _WGS84.polygon_area_perimeter(
             [0.0, grid.res_deg, grid.res_deg, 0.0], [south, south, north, north]
         )
