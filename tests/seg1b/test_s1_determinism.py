@@ -14,7 +14,6 @@ BASE = ("--countries", "ne110m", "--only", SAMPLE, "--resolution-arcsec", "3600"
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     from click.testing import CliRunner
-
     from seg1b.cli import main
 
     out = tmp_path_factory.mktemp("legacy")

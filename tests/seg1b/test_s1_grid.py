@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 from pyproj import Geod
-
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
 

@@ -6,7 +6,6 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
 from seg1b.grid import Grid
 from seg1b.tiles import (
     TILE_SCHEMA,

@@ -8,7 +8,6 @@ import pytest
 import shapely
 from pyproj import Geod
 from rasterio import features
-
 from seg1b.countries import load_countries
 from seg1b.grid import Grid
 from seg1b.tiles import TILE_SCHEMA
@@ -20,7 +19,6 @@ RES = 1800  # half-degree cells: the whole 1:110m world in about a second
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     from click.testing import CliRunner
-
     from seg1b.cli import main
 
     out = tmp_path_factory.mktemp("world")
