@@ -100,3 +100,6 @@ def s1_command(**opts) -> None:
     summary = run_s1(S1Params.from_cli(opts))
     if not opts["quiet"]:
         click.echo(summary)
+
+
+from seg1b import s6_cli  # noqa: E402, F401  (registers the S6 commands `sites` and `s6`)

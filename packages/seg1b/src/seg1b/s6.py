@@ -267,6 +267,9 @@ def _run(p: S6Params, out: Path) -> dict:
         raise
     ctx.__exit__(None, None, None)
     summary["out"] = str(out)
+    summary["report"] = str(
+        Path(p.report_dir) / "run_report.json" if p.report_dir else out / "run_report.json"
+    )
     return summary
 
 
@@ -485,7 +488,6 @@ def _run_units(
             "per_country_median_s": float(np.median(times)) if times.size else 0.0,
             "slowest": [k for k, _ in slowest],
         }
-    summary["report"] = str(report_dir / "run_report.json")
     summary["peak_rss_bytes"] = (run.report or {}).get("peak_rss_bytes")
     return summary
 

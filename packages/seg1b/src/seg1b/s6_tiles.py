@@ -77,16 +77,33 @@ def _stat_value(stats, attr: str):
         return None
 
 
-def _file_country_from_stats(md: pq.FileMetaData, col: int) -> str | None:
-    """The one country of a file when every row group's country_iso statistics say min == max == it."""
-    seen = set()
+def _file_countries(pf: pq.ParquetFile, col: int) -> list[str]:
+    """The distinct country keys of a file.
+
+    From the column statistics when every row group has min == max; otherwise from the ``country_iso`` column
+    itself, read as a dictionary: S1 writes one country per file, so each chunk's dictionary has one value and
+    its run-length-encoded indices decode in microseconds.
+    """
+    md = pf.metadata
+    seen: set[str] = set()
     for i in range(md.num_row_groups):
         st = md.row_group(i).column(col).statistics
         lo, hi = _stat_value(st, "min"), _stat_value(st, "max")
         if lo is None or lo != hi:
-            return None
+            break
         seen.add(lo.decode() if isinstance(lo, bytes) else str(lo))
-    return seen.pop() if len(seen) == 1 else None
+    else:
+        return sorted(seen)
+    seen = set()
+    column = pf.read(columns=["country_iso"], use_threads=False).column("country_iso")
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            if len(chunk.dictionary) == 1 and chunk.null_count == 0:
+                seen.add(str(chunk.dictionary[0].as_py()))
+                continue
+            chunk = chunk.cast(chunk.type.value_type)
+        seen.update(str(v) for v in pc.unique(chunk).to_pylist() if v is not None)
+    return sorted(seen)
 
 
 def open_tile_index(tiles_dir: str | os.PathLike) -> TileIndex:
@@ -125,10 +142,11 @@ def open_tile_index(tiles_dir: str | os.PathLike) -> TileIndex:
             lo, hi = _stat_value(st, "min"), _stat_value(st, "max")
             if lo is not None and hi is not None:
                 rg_min[i], rg_max[i] = int(lo), int(hi)
-        country = _file_country_from_stats(md, col_country)
-        if country is not None:
+        in_file = _file_countries(pf, col_country)
+        if len(in_file) == 1:
+            country = in_file[0]
             files.setdefault(country, []).append(TileFile(str(p), country, rg_min, rg_max, rg_rows))
-        else:  # no usable statistics, or several countries in one file: read the two columns once
+        else:  # several countries in one file (not S1's layout): read the two columns once
             t = pf.read(columns=["tile_id", "country_iso"])
             ids = t.column("tile_id").to_numpy()
             cc = t.column("country_iso")
@@ -179,6 +197,25 @@ def _grid_from_sample(sample: pa.Table, where: Path) -> Grid:
     return grid
 
 
+def column_numpy(column: pa.ChunkedArray | pa.Array, dtype=np.int64) -> np.ndarray:
+    """A null-free fixed-width Arrow column as numpy, straight from its buffers.
+
+    (``to_numpy`` makes pyarrow import pandas, seconds of a worker's first unit; this needs nothing.)
+    """
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = []
+    for c in chunks:
+        if c.null_count:
+            raise ValueError("column_numpy: nulls")
+        width = np.dtype(dtype).itemsize
+        if c.type.byte_width != width:
+            raise TypeError(f"column_numpy: {c.type} is not {np.dtype(dtype)}")
+        parts.append(np.frombuffer(c.buffers()[1], dtype=dtype, count=len(c), offset=c.offset * width))
+    if not parts:
+        return np.empty(0, dtype=dtype)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
 def read_tile_ids(files: list[TileFile], lo: int, hi: int) -> np.ndarray:
     """Sorted tile ids of one country within [lo, hi], reading only the overlapping row groups."""
     parts = []
@@ -190,7 +227,7 @@ def read_tile_ids(files: list[TileFile], lo: int, hi: int) -> np.ndarray:
         if not rgs:
             continue
         t = pq.ParquetFile(f.path).read_row_groups(rgs, columns=["tile_id"], use_threads=False)
-        ids = t.column("tile_id").to_numpy()
+        ids = column_numpy(t.column("tile_id").cast(pa.int64()))
         parts.append(ids[(ids >= lo) & (ids <= hi)])
     if not parts:
         return np.empty(0, dtype=np.int64)

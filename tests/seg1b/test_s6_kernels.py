@@ -1,0 +1,149 @@
+"""S6 kernels: the point arithmetic (numba == legacy Python, inside the tile), the interior-tile decision
+(never claims a border tile), and a chi-square check that accepted points are uniform over a tile's area."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+import shapely
+from seg1b.countries import load_countries
+from seg1b.grid import Grid
+from seg1b.jitter import (
+    STATUS_ACCEPTED,
+    boundary_cells,
+    classify_tiles,
+    draw_point_scalar,
+    jitter_country,
+    tile_bounds,
+    tile_boxes_interior,
+)
+from seg1b.philox import seed_key
+from seg1b.s6_reference import jitter_legacy, legacy_point
+
+FIXTURE_COUNTRIES = ["USA", "RUS", "FJI", "GRC", "VUT", "BHS", "TTO", "QAT", "NLD"]
+
+
+@pytest.fixture(scope="module")
+def countries():
+    return load_countries("ne110m", only=FIXTURE_COUNTRIES)
+
+
+def test_numba_point_equals_legacy_python_point():
+    rng = np.random.default_rng(1)
+    seed = 424242
+    k0, k1 = (np.uint64(w) for w in seed_key(seed))
+    for res in (30, 150, 600, 3600):
+        g = Grid(res)
+        rows = rng.integers(0, g.nrows, 200)
+        cols = rng.integers(0, g.ncols, 200)
+        tiles = g.tile_id(rows, cols)
+        w, s, e, n = tile_bounds(g, tiles)
+        for i in range(tiles.size):
+            sid = int(rng.integers(-(2**62), 2**62))
+            att = int(rng.integers(0, 64))
+            fast = draw_point_scalar(sid, att, k0, k1, w[i], e[i], s[i], n[i])
+            slow = legacy_point(seed, sid, att, float(w[i]), float(s[i]), float(e[i]), float(n[i]))
+            assert fast == slow  # bit for bit
+            assert w[i] <= fast[0] <= e[i] and s[i] <= fast[1] <= n[i]
+
+
+def test_points_at_the_poles_stay_in_their_tile():
+    g = Grid(3600)
+    k0, k1 = np.uint64(1), np.uint64(0)
+    for tile in (g.tile_id(0, 10), g.tile_id(g.nrows - 1, 20)):
+        w, s, e, n = (float(a[0]) for a in tile_bounds(g, np.array([tile])))
+        for sid in range(2000):
+            lon, lat = draw_point_scalar(sid, 0, k0, k1, w, e, s, n)
+            assert w <= lon <= e and s <= lat <= n
+
+
+@pytest.mark.parametrize("res", [150, 600, 3600])
+def test_interior_decision_is_conservative(countries, res):
+    """classify_tiles says interior only where contains_properly of the closed tile box holds."""
+    g = Grid(res)
+    rng = np.random.default_rng(res)
+    for key, geom in countries.geometries.items():
+        shapely.prepare(geom)
+        x0, y0, x1, y1 = geom.bounds
+        c0, c1 = g.col_range(x0, x1)
+        r0, r1 = g.row_range(y0, y1)
+        tiles = np.unique(g.tile_id(rng.integers(r0, r1, 20000), rng.integers(c0, c1, 20000)))
+        interior, _ = classify_tiles(geom, g, tiles)
+        truth = tile_boxes_interior(geom, *tile_bounds(g, tiles))
+        assert not (interior & ~truth).any(), key
+        # and it is not lazy: it finds (nearly) every interior tile
+        assert interior.sum() >= 0.95 * truth.sum(), key
+
+
+def test_boundary_cells_cover_every_cell_the_boundary_touches(countries):
+    g = Grid(600)
+    geom = countries.geometries["GRC"]
+    marked = boundary_cells(geom, g)
+    x0, y0, x1, y1 = geom.bounds
+    c0, c1 = g.col_range(x0, x1)
+    r0, r1 = g.row_range(y0, y1)
+    rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
+    tiles = g.tile_id(rr.ravel(), cc.ravel())
+    boxes = shapely.box(*tile_bounds(g, tiles))
+    touched = tiles[shapely.intersects(geom.boundary, boxes)]
+    assert np.isin(touched, marked).all()
+
+
+def test_fast_kernel_equals_legacy_on_border_tiles(countries):
+    """Every site in a border-heavy sample: same points, attempts and statuses as the per-site loop."""
+    g = Grid(600)
+    geom = countries.geometries["GRC"]
+    x0, y0, x1, y1 = geom.bounds
+    c0, c1 = g.col_range(x0, x1)
+    r0, r1 = g.row_range(y0, y1)
+    rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
+    tiles = g.tile_id(rr.ravel(), cc.ravel())
+    keep = shapely.intersects(geom, shapely.box(*tile_bounds(g, tiles)))
+    tiles = tiles[keep]
+    tix = np.repeat(np.arange(tiles.size), 5)
+    site_id = np.arange(tix.size, dtype=np.int64) * 7919
+    for max_attempts in (1, 8):
+        fast = jitter_country(geom, g, site_id, tix, tiles, seed_key(11), max_attempts)
+        w, s, e, n = tile_bounds(g, tiles[tix])
+        slow = jitter_legacy(geom, site_id, w, s, e, n, 11, max_attempts)
+        np.testing.assert_array_equal(fast.lon, slow.lon)
+        np.testing.assert_array_equal(fast.lat, slow.lat)
+        np.testing.assert_array_equal(fast.attempts, slow.attempts)
+        np.testing.assert_array_equal(fast.status, slow.status)
+        assert fast.rng_events == slow.rng_events == int(fast.attempts.sum())
+        if max_attempts == 1:
+            assert (fast.status != STATUS_ACCEPTED).any()  # border tiles do reject: fallbacks exercised
+
+
+def _chi2_critical(df: int, alpha: float) -> float:
+    """Wilson-Hilferty approximation of the chi-square upper quantile (no scipy here)."""
+    z = NormalDist().inv_cdf(1.0 - alpha)
+    return df * (1.0 - 2.0 / (9.0 * df) + z * math.sqrt(2.0 / (9.0 * df))) ** 3
+
+
+def test_accepted_points_uniform_over_an_interior_tile_area(countries):
+    """Chi-square: 40,000 sites in one 1-degree interior tile of Russia, 10 x 10 equal-area bins."""
+    g = Grid(3600)
+    geom = countries.geometries["RUS"]
+    row, col = 90 - 63, 100 + 180  # 62..63 N, 100..101 E: deep in Siberia
+    tiles = np.array([g.tile_id(row, col)], dtype=np.int64)
+    interior, _ = classify_tiles(geom, g, tiles)
+    assert interior[0]
+    n = 40_000
+    res = jitter_country(
+        geom, g, np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64), tiles, seed_key(5), 64
+    )
+    assert (res.attempts == 1).all() and res.rng_events == n
+    w, s, e, nn = (float(a[0]) for a in tile_bounds(g, tiles))
+    k = 10
+    # equal-area bins: equal steps in lon, equal steps in sin(lat)
+    bx = np.minimum(((res.lon - w) / (e - w) * k).astype(int), k - 1)
+    ss, sn = math.sin(math.radians(s)), math.sin(math.radians(nn))
+    by = np.minimum(((np.sin(np.radians(res.lat)) - ss) / (sn - ss) * k).astype(int), k - 1)
+    counts = np.bincount(bx * k + by, minlength=k * k)
+    expected = n / (k * k)
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    assert chi2 < _chi2_critical(k * k - 1, 1e-4), chi2
