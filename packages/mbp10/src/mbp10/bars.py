@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from mbp10.io import np_to_arrow
 from mbp10.bar_columns import DIST_COLUMN, FLOAT_COLUMNS, INT_COLUMNS
 from mbp10.kernels import bar5s_chunk, bar5s_finish, new_output, new_state
-from mbp10.records import RecordColumns
+from mbp10.records import RecordColumns, from_records
 from mbp10.schema import BAR_NS
 
 
@@ -40,11 +41,11 @@ class BarAccumulator:
     def finish(self) -> pa.Table:
         st, lb, _, _ = self.state
         n = bar5s_finish(st, lb, self.oi, self.of)
-        cols = {"bar_start_ns": pa.array(self.bar_start[:n])}
+        cols = {"bar_start_ns": np_to_arrow(self.bar_start[:n])}
         for j, name in enumerate(INT_COLUMNS):
-            cols[name] = pa.array(self.oi[:n, j])
+            cols[name] = np_to_arrow(self.oi[:n, j])
         for j, name in enumerate(FLOAT_COLUMNS):
-            cols[name] = pa.array(self.of[:n, j])
+            cols[name] = np_to_arrow(self.of[:n, j])
         return pa.table(cols)
 
 
@@ -73,4 +74,20 @@ def add_level_distance(bars: pa.Table, level_prices: np.ndarray, valid_from_ns: 
         best = np.argmin(absd, axis=1)
         ok = np.isfinite(absd[np.arange(len(mid)), best]) & ~np.isnan(mid)
         dist[ok] = delta[np.arange(len(mid)), best][ok]
-    return bars.append_column(DIST_COLUMN, pa.array(dist))
+    return bars.append_column(DIST_COLUMN, np_to_arrow(dist))
+
+
+class BarsConsumer:
+    """`scan_dbn` consumer computing bar5s from record blocks."""
+
+    def __init__(self) -> None:
+        self.acc = BarAccumulator()
+
+    def update(self, rec: np.ndarray) -> None:
+        self.acc.update(from_records(rec))
+
+    def reset(self) -> None:
+        self.acc = BarAccumulator()
+
+    def finish(self) -> pa.Table:
+        return self.acc.finish()

@@ -1,11 +1,378 @@
-# TEAM NOTE (delete this comment once read): before writing code here, read /work/main/TEAM_NOTES.md
-# (ownership + git commit rules, perfkit API in docs/perfkit.md, test-time budget, 20:30 UTC report deadline).
-"""Command line for mbp10 (skeleton: the pipeline's own issue fills it)."""
+"""Command line for mbp10: synth, ingest, bars, levels, episodes, approach, vectors, similar, run."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+import tempfile
+import time
+from pathlib import Path
 
 import click
+import numpy as np
+import perfkit
+from perfkit.clitools import common_options, handle_errors, profiling
+
+from mbp10.errors import Mbp10Error
+
+PIPELINE = "mbp10"
+
+
+@contextlib.contextmanager
+def _report(report_dir: Path, config: dict, quiet: bool):
+    """A perfkit.Run whose report lands in `report_dir` unless the input was bad (then nothing is written)."""
+    report_dir = Path(report_dir)
+    report_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".mbp10-report.", dir=report_dir.parent))
+    bad_input = False
+    try:
+        with perfkit.Run(PIPELINE, tmp, config) as run:
+            try:
+                yield run
+            except Mbp10Error:
+                bad_input = True
+                raise
+    finally:
+        if bad_input:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            report_dir.mkdir(parents=True, exist_ok=True)
+            for name in ("run_report.json", "events.jsonl"):
+                if (tmp / name).exists():
+                    (tmp / name).replace(report_dir / name)
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not quiet:
+                click.echo(f"report: {report_dir / 'run_report.json'}", err=True)
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise Mbp10Error(f"bad date {value!r}: expected YYYY-MM-DD") from None
+
+
+def _existing(path: Path) -> Path:
+    if not Path(path).exists():
+        raise Mbp10Error(f"{path}: no such file")
+    return Path(path)
+
+
+def _read_parquet(path: Path, required: tuple[str, ...], what: str):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _existing(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise Mbp10Error(f"{path}: not a readable Parquet file ({e})") from None
+    missing = [c for c in required if c not in table.column_names]
+    if missing:
+        raise Mbp10Error(f"{path}: missing columns {', '.join(missing[:5])} (not a {what} table)")
+    return table
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mbp10")
 def main() -> None:
-    """mbp10 pipeline."""
+    """MBP-10 ticks -> 5-second bars -> level episodes -> approach features -> setup vectors."""
+
+
+@main.command()
+@click.option("--date", "date_s", required=True, help="Trading date, YYYY-MM-DD.")
+@click.option("--records", type=click.IntRange(min=40), default=1_900_000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="FILE.dbn.zst")
+@common_options
+@handle_errors(bad_input=(Mbp10Error,))
+def synth(date_s, records, seed, out, profile, report_dir, workers, quiet):
+    """Write a deterministic synthetic ES-like MBP-10 day as a DBN v3 file.
+
+    Example: mbp10 synth --date 2024-01-02 --records 300000 --seed 1 --out day.dbn.zst
+    """
+    from mbp10.dbn import write_dbn
+    from mbp10.synth import synth_day, synth_header
+
+    date = _date(date_s)
+    config = {"command": "synth", "date": date_s, "records": records, "seed": seed}
+    with _report(report_dir or out.parent, config, quiet) as run, profiling(profile):
+        with run.stage("simulate"):
+            rec = synth_day(date, records, seed)
+        with run.stage("write"), perfkit.atomic_path(out) as tmp:
+            write_dbn(tmp, synth_header(date, rec), rec)
+        run.count("records", len(rec))
+        run.receipt("records", perfkit.digest_array(rec.view(np.uint8)))
+    if not quiet:
+        click.echo(f"wrote {len(rec):,} records to {out}")
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".dbn.zst", ".dbn", ".parquet"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+@main.command()
+@click.argument("input_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="bronze directory")
+@common_options
+@handle_errors(bad_input=(Mbp10Error,))
+def ingest(input_path, out, profile, report_dir, workers, quiet):
+    """DBN (.dbn, .dbn.zst) or Parquet -> bronze Parquet (zstd 3), sorted by ts_event.
+
+    Example: mbp10 ingest day.dbn.zst --out bronze/
+    """
+    from mbp10.ingest import ingest_file
+    from mbp10.io import input_kind
+
+    input_kind(_existing(input_path))
+    dest = out / f"{_stem(input_path)}.parquet"
+    config = {"command": "ingest", "input": str(input_path)}
+    with _report(report_dir or out, config, quiet) as run, profiling(profile):
+        with run.stage("ingest"), perfkit.atomic_path(dest) as tmp:
+            out.mkdir(parents=True, exist_ok=True)
+            stats = ingest_file(input_path, tmp)
+        run.count("records", stats.records)
+        run.count("out_of_order_records", stats.out_of_order)
+        run.receipt("bronze", perfkit.digest_parquet(dest))
+    if not quiet:
+        click.echo(f"wrote {stats.records:,} records to {dest} ({stats.out_of_order} out of order, sorted)")
+
+
+@main.command()
+@click.argument("input_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--levels", "levels_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="levels Parquet for the distance column (default: round numbers every 50 points)")
+@common_options
+@handle_errors(bad_input=(Mbp10Error,))
+def bars(input_path, out, levels_path, profile, report_dir, workers, quiet):
+    """DBN file or bronze Parquet -> silver bar5s Parquet (one row per non-empty 5-s bar).
+
+    Example: mbp10 bars day.dbn.zst -o bars.parquet
+    """
+    from mbp10.bars import add_level_distance
+    from mbp10.io import input_kind
+    from mbp10.levels import round_number_levels
+    from mbp10.pipeline import day_bars, write_parquet
+
+    input_kind(_existing(input_path))
+    levels = _read_parquet(levels_path, ("level_price", "valid_from_ns"), "levels") if levels_path else None
+    config = {"command": "bars", "input": str(input_path), "levels": str(levels_path) if levels_path else None}
+    with _report(report_dir or out.parent, config, quiet) as run, profiling(profile):
+        t0 = time.perf_counter()
+        with run.stage("decode+bar5s"):
+            table, stats = day_bars(input_path)
+        elapsed = time.perf_counter() - t0
+        with run.stage("level_distance"):
+            if levels is not None:
+                prices, valid = levels.column("level_price").to_numpy(), levels.column("valid_from_ns").to_numpy()
+            else:
+                prices, valid = round_number_levels(table)
+            table = add_level_distance(table, prices, valid)
+        with run.stage("write"):
+            write_parquet(table, out)
+        run.count("records", stats.records)
+        run.count("out_of_order_records", stats.out_of_order)
+        run.count("bars", table.num_rows)
+        run.metric("records_per_s", stats.records / elapsed if elapsed > 0 else None)
+        run.receipt("bar5s", perfkit.digest_parquet(out))
+    if not quiet:
+        click.echo(f"{stats.records:,} records -> {table.num_rows:,} bars in {out} "
+                   f"({stats.out_of_order} out of order, sorted)")
+
+
+BARS_REQUIRED = ("bar_start_ns", "bar5s_book_mid_px_eob", "bar5s_trade_high_px", "bar5s_trade_low_px",
+                 "bar5s_trade_last_px")
+
+
+@main.command()
+@click.option("--bars", "bars_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--date", "date_s", required=True)
+@click.option("--prev-bars", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--prev-date", "prev_date_s", default=None, help="date of --prev-bars (default: the day before)")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@common_options
+@handle_errors(bad_input=(Mbp10Error,))
+def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, workers, quiet):
+    """Levels of a date: prior-day H/L/C, overnight H/L, opening range H/L, round numbers.
+
+    Example: mbp10 levels --bars d2.parquet --prev-bars d1.parquet --date 2024-01-03 -o levels.parquet
+    """
+    from mbp10.levels import compute_levels
+    from mbp10.pipeline import write_parquet
+
+    date = _date(date_s)
+    bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
+    prev_t = _read_parquet(prev_bars, BARS_REQUIRED, "bar5s") if prev_bars else None
+    prev_date = _date(prev_date_s) if prev_date_s else date - dt.timedelta(days=1)
+    with _report(report_dir or out.parent, {"command": "levels", "date": date_s}, quiet) as run, profiling(profile):
+        with run.stage("levels"):
+            table = compute_levels(date, bars_t, prev_t, prev_date if prev_t is not None else None)
+        write_parquet(table, out)
+        run.count("levels", table.num_rows)
+        run.receipt("levels", perfkit.digest_parquet(out))
+    if not quiet:
+        click.echo(f"{table.num_rows} levels -> {out}")
+
+
+def episode_options(fn):
+    from mbp10.episodes import EpisodeParams
+
+    d = EpisodeParams()
+    for name, typ in reversed(
+        [("approach_pts", float), ("reset_pts", float), ("break_pts", float), ("bounce_pts", float),
+         ("horizon_bars", int), ("window_before", int), ("window_after", int)]
+    ):
+        fn = click.option(f"--{name.replace('_', '-')}", name, type=typ, default=getattr(d, name), show_default=True)(fn)
+    return fn
+
+
+@main.command()
+@click.option("--bars", "bars_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--levels", "levels_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--windows-out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@episode_options
+@common_options
+@handle_errors(bad_input=(Mbp10Error,))
+def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, workers, quiet, **params):
+    """Level touches (touch_id, window, outcome break/bounce/chop) of one date's bars.
+
+    Example: mbp10 episodes --bars bars.parquet --levels levels.parquet -o episodes.parquet
+    """
+    from mbp10.episodes import EpisodeParams, compute_episodes
+    from mbp10.pipeline import write_parquet
+
+    bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
+    lv = _read_parquet(levels_path, ("date", "level_kind", "level_price", "valid_from_ns"), "levels")
+    date_iso = lv.column("date")[0].as_py() if lv.num_rows else "1970-01-01"
+    p = EpisodeParams(**params)
+    with _report(report_dir or out.parent, {"command": "episodes", **p.to_dict()}, quiet) as run, profiling(profile):
+        with run.stage("episodes"):
+            ep, win = compute_episodes(date_iso, bars_t, lv, p)
+        write_parquet(ep, out)
+        if windows_out:
+            write_parquet(win, windows_out)
+        run.count("touches", ep.num_rows)
+        run.receipt("episodes", perfkit.digest_parquet(out))
+    if not quiet:
+        click.echo(f"{ep.num_rows} touches -> {out}")
+
+
+@main.command()
+@click.option("--bars", "bars_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--episodes", "episodes_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--signature-out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@common_options
+@handle_errors(bad_input=(Mbp10Error,))
+def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, workers, quiet):
+    """Approach features per touch and window bar, and the per-touch setup signature.
+
+    Example: mbp10 approach --bars b.parquet --episodes e.parquet -o a.parquet --signature-out s.parquet
+    """
+    from mbp10.approach import FLOW, compute_approach
+    from mbp10.pipeline import write_parquet
+
+    bars_t = _read_parquet(bars_path, BARS_REQUIRED + tuple(FLOW.values()), "bar5s")
+    ep = _read_parquet(episodes_path, ("touch_id", "touch_bar", "level_price", "direction"), "episodes")
+    with _report(report_dir or out.parent, {"command": "approach"}, quiet) as run, profiling(profile):
+        with run.stage("approach"):
+            ap, sig = compute_approach(bars_t, ep)
+        write_parquet(ap, out)
+        write_parquet(sig, signature_out)
+        run.receipt("approach", perfkit.digest_parquet(out))
+    if not quiet:
+        click.echo(f"{ep.num_rows} touches -> {out}, {signature_out}")
+
+
+@main.command()
+@click.option("--bars", "bars_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--episodes", "episodes_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--approach", "approach_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--signature", "signature_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--reset-pts", type=float, default=4.0, show_default=True)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@common_options
+@handle_errors(bad_input=(Mbp10Error,))
+def vectors(bars_path, episodes_path, approach_path, signature_path, reset_pts, out, profile, report_dir,
+            workers, quiet):
+    """Gold setup vectors: one float32 vector per touch with its outcome.
+
+    Example: mbp10 vectors --bars b.parquet --episodes e.parquet --approach a.parquet --signature s.parquet -o v.parquet
+    """
+    from mbp10.pipeline import write_parquet
+    from mbp10.vectors import compute_vectors
+
+    bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
+    ep = _read_parquet(episodes_path, ("touch_id", "outcome"), "episodes")
+    ap = _read_parquet(approach_path, ("touch_id", "rel_bar", "dist_pts"), "approach")
+    sig = _read_parquet(signature_path, ("touch_id", "sig_dist_start"), "approach signature")
+    with _report(report_dir or out.parent, {"command": "vectors"}, quiet) as run, profiling(profile):
+        with run.stage("vectors"):
+            table = compute_vectors(bars_t, ep, ap, sig, reset_pts)
+        write_parquet(table, out)
+        run.receipt("vectors", perfkit.digest_parquet(out))
+    if not quiet:
+        click.echo(f"{table.num_rows} vectors -> {out}")
+
+
+@main.command()
+@click.option("--vectors", "vectors_path", type=click.Path(path_type=Path), required=True,
+              help="a gold vectors Parquet file or directory (e.g. OUT/gold/vectors)")
+@click.option("--touch-id", type=int, required=True)
+@click.option("--k", type=click.IntRange(min=1), default=10, show_default=True)
+@handle_errors(bad_input=(Mbp10Error,))
+def similar(vectors_path, touch_id, k):
+    """The k historical setups nearest to a touch.
+
+    Example: mbp10 similar --vectors out/gold/vectors --touch-id 2024010200003 --k 10
+    """
+    import pyarrow.parquet as pq
+
+    from mbp10.vectors import nearest
+
+    _existing(vectors_path)
+    library = pq.read_table(vectors_path)
+    try:
+        hits = nearest(library, touch_id, k)
+    except KeyError:
+        raise Mbp10Error(f"touch_id {touch_id} is not in {vectors_path}") from None
+    click.echo(f"{'touch_id':>15} {'date':>10} {'level':>6} {'price':>9} {'dir':>3} {'outcome':>7} {'distance':>9}")
+    for r in hits.to_pylist():
+        click.echo(f"{r['touch_id']:>15} {r['date']:>10} {r['level_kind']:>6} {r['level_price']:>9.2f} "
+                   f"{r['direction']:>3} {r['outcome']:>7} {r['distance']:>9.3f}")
+
+
+@main.command()
+@click.option("--input-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--dates", "dates_s", required=True, help="YYYY-MM-DD..YYYY-MM-DD (inclusive)")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--executor", type=click.Choice(["serial", "threads", "processes", "dask"]), default=None,
+              help="default: serial for 1 worker, processes otherwise")
+@click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask)")
+@click.option("--bronze/--no-bronze", default=False, show_default=True, help="also write bronze Parquet")
+@episode_options
+@common_options
+@handle_errors(bad_input=(Mbp10Error,))
+def run(input_dir, dates_s, out, executor, scheduler, bronze, profile, report_dir, workers, quiet, **params):
+    """All stages for many dates, dates in parallel; receipts identical for any worker count.
+
+    Example: mbp10 run --input-dir days/ --dates 2024-01-02..2024-01-05 --workers 2 --out out/
+    """
+    from mbp10.episodes import EpisodeParams
+    from mbp10.pipeline import run_dates
+
+    p = EpisodeParams(**params)
+    with profiling(profile):
+        summary = run_dates(input_dir, dates_s, out, workers=workers, executor=executor, scheduler=scheduler,
+                            bronze=bronze, params=p, report_dir=report_dir, quiet=quiet,
+                            report_cm=lambda rd, cfg: _report(rd, cfg, quiet))
+    if not quiet:
+        click.echo(f"{summary['dates']} dates, {summary['records']:,} records, {summary['touches']} touches "
+                   f"in {summary['wall_s']:.2f} s -> {out}")

@@ -212,3 +212,83 @@ def bars_reference(records: np.ndarray) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         out["bar5s_trade_vwap"] = np.where(vol > 0, num / np.maximum(vol, 1), np.nan)
     return out
+
+
+def approach_reference(bars, episodes) -> tuple[dict[str, list], dict[str, list]]:
+    """Approach features and signatures with one Python loop per touch and per window bar."""
+    from mbp10.approach import DIFF_LAGS, FLOW, RATE, STATE, WINDOW
+
+    start = bars.column("bar_start_ns").to_pylist()
+    by_bar = {}
+    t0 = start[0] if start else 0
+    for r, s in enumerate(start):
+        by_bar[(s - t0) // BAR_NS] = r
+    n_grid = (start[-1] - t0) // BAR_NS + 1 if start else 0
+    flow = {k: bars.column(c).to_pylist() for k, c in FLOW.items()}
+    state = {k: bars.column(c).to_pylist() for k, c in STATE.items()}
+
+    def flow_at(name, g):
+        return float(flow[name][by_bar[g]]) if g in by_bar else 0.0
+
+    def state_at(name, g):
+        # last non-NaN value at or before grid bar g
+        while g >= 0:
+            if g in by_bar and not math.isnan(state[name][by_bar[g]]):
+                return state[name][by_bar[g]]
+            g -= 1
+        return math.nan
+
+    def inside(g):
+        return 0 <= g < n_grid
+
+    rows: dict[str, list] = {}
+    sigs: dict[str, list] = {}
+    for ep in episodes.to_pylist():
+        t, level, d = ep["touch_bar"], ep["level_price"], float(ep["direction"])
+
+        def dist(g, level=level, d=d):
+            return (state_at("mid", g) - level) * d if inside(g) else math.nan
+
+        cum = {name: 0.0 for name in FLOW}
+        dists, walls_b, walls_a, count = [], [], [], 0
+        for r in range(-(WINDOW - 1), 1):
+            g = t + r
+            row = {"touch_id": ep["touch_id"], "rel_bar": r, "bar_start_ns": t0 + g * BAR_NS}
+            row["dist_pts"] = dist(g)
+            for name in FLOW:
+                if inside(g):
+                    cum[name] += flow_at(name, g)
+                row[f"{name}_cum"] = cum[name] if g >= 0 else math.nan
+                if name in RATE:
+                    for k in DIFF_LAGS:
+                        total = sum(flow_at(name, j) for j in range(g - k + 1, g + 1) if inside(j))
+                        row[f"{name}_rate_{k}"] = total / (k * BAR_NS / 1e9) if g >= 0 else math.nan
+            for k in DIFF_LAGS:
+                x0, x1, x2 = dist(g), dist(g - k), dist(g - 2 * k)
+                row[f"dist_pts_d1_{k}"], row[f"dist_pts_d2_{k}"] = x0 - x1, x0 - 2 * x1 + x2
+                i0, i1, i2 = (state_at("imbal_l1", j) if inside(j) else math.nan for j in (g, g - k, g - 2 * k))
+                row[f"imbal_l1_d1_{k}"], row[f"imbal_l1_d2_{k}"] = i0 - i1, i0 - 2 * i1 + i2
+            for key, value in row.items():
+                rows.setdefault(key, []).append(value)
+            dists.append(row["dist_pts"])
+            if inside(g):
+                walls_b.append(state_at("wall_bid_maxz", g))
+                walls_a.append(state_at("wall_ask_maxz", g))
+                count += g in by_bar
+        finite = [x for x in dists if not math.isnan(x)]
+        sig = {
+            "touch_id": ep["touch_id"],
+            "sig_direction": int(d),
+            "sig_dist_start": dists[0],
+            "sig_dist_min": min(finite) if finite else math.nan,
+            "sig_dist_max": max(finite) if finite else math.nan,
+        }
+        for name in FLOW:
+            sig[f"sig_{name}_total"] = rows[f"{name}_cum"][-1]
+        for key, walls in (("wall_bid_maxz", walls_b), ("wall_ask_maxz", walls_a)):
+            w = [x for x in walls if not math.isnan(x)]
+            sig[f"sig_{key}_max"] = max(w) if w else math.nan
+        sig["sig_bar_count"] = count
+        for key, value in sig.items():
+            sigs.setdefault(key, []).append(value)
+    return rows, sigs

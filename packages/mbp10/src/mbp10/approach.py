@@ -1,0 +1,126 @@
+"""Approach features of each touch: grouped array operations over a (touches x window) index matrix.
+
+For touch i at grid bar t_i the approach window is the W bars ending at t_i (rel_bar -(W-1)..0). Per bar:
+cumulative sums of the flow features from the window start, rates (rolling sums over k in {3, 12, 36}
+bars, per second), first and second differences over k bars of the approach-signed distance and the L1
+imbalance. Per touch: the setup signature (start/min/max distance, flow totals, wall maxima, bar count).
+No per-touch Python loop: day-level prefix sums are gathered with one fancy index. The per-touch loop
+twin is `mbp10.reference.approach_reference`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from mbp10.bar_columns import SIDES
+from mbp10.episodes import DenseBars, gather
+from mbp10.io import np_to_arrow
+from mbp10.schema import BANDS, BAR_NS
+
+WINDOW = 36
+DIFF_LAGS = (3, 12, 36)
+BAR_SECONDS = BAR_NS / 1e9
+
+#: Per-bar flow features (zero in empty bars): short name -> bar5s column.
+FLOW = {
+    "trade_vol": "bar5s_trade_vol_sum",
+    "trade_cnt": "bar5s_trade_cnt_sum",
+    "signed_vol": "bar5s_trade_signed_vol_sum",
+    "aggbuy_vol": "bar5s_trade_aggbuy_vol_sum",
+    "aggsell_vol": "bar5s_trade_aggsell_vol_sum",
+    "msg_cnt": "bar5s_meta_msg_cnt_sum",
+    "add_cnt": "bar5s_meta_add_cnt_sum",
+    "cancel_cnt": "bar5s_meta_cancel_cnt_sum",
+    "fill_cnt": "bar5s_meta_fill_cnt_sum",
+    "ofi_l1": "bar5s_ofi_l1_sum",
+    "ofi_l10": "bar5s_ofi_l10_sum",
+    **{f"flow_{s}_{b}": f"bar5s_flow_net_vol_{s}_{b}_sum" for s in SIDES for b, _, _ in BANDS},
+}
+#: Book-state features (carried forward over empty bars).
+STATE = {
+    "mid": "bar5s_book_mid_px_eob",
+    "imbal_l1": "bar5s_depth_imbal_l1_eob",
+    "wall_bid_maxz": "bar5s_wall_bid_maxz_eob",
+    "wall_ask_maxz": "bar5s_wall_ask_maxz_eob",
+}
+RATE = ("trade_vol", "msg_cnt", "signed_vol", "ofi_l1")
+DIFF = ("dist_pts", "imbal_l1")
+
+
+def day_series(bars: pa.Table) -> tuple[DenseBars, dict[str, np.ndarray]]:
+    """The day's per-bar series on the dense grid."""
+    dense = DenseBars.from_bars(bars)
+    out = {}
+    for short, col in FLOW.items():
+        out[short] = dense.zero_filled(bars.column(col).to_numpy(zero_copy_only=False).astype(np.float64))
+    for short, col in STATE.items():
+        out[short] = dense.carried(bars.column(col).to_numpy(zero_copy_only=False))
+    out["has_records"] = (dense.row >= 0).astype(np.float64)
+    return dense, out
+
+
+def _nan_reduce(x: np.ndarray, fn) -> np.ndarray:
+    """Row-wise min/max ignoring NaN (NaN when a row is all NaN), without RuntimeWarnings."""
+    fill = np.inf if fn is np.min else -np.inf
+    r = fn(np.where(np.isnan(x), fill, x), axis=1)
+    return np.where(np.isinf(r), np.nan, r)
+
+
+def compute_approach(bars: pa.Table, episodes: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """(approach per touch x window bar, signature per touch) for one date's episodes."""
+    dense, s = day_series(bars)
+    t = episodes.column("touch_bar").to_numpy()
+    level = episodes.column("level_price").to_numpy()
+    direction = episodes.column("direction").to_numpy().astype(np.float64)
+    ids = episodes.column("touch_id").to_numpy()
+    n = len(t)
+    rel = np.arange(-(WINDOW - 1), 1)
+    idx = t[:, None] + rel[None, :]  # touches x W
+    w0 = t - (WINDOW - 1)
+    cols: dict[str, np.ndarray] = {
+        "touch_id": np.repeat(ids, WINDOW),
+        "rel_bar": np.tile(rel, n).astype(np.int32),
+        "bar_start_ns": (dense.t0_ns + idx * BAR_NS).ravel(),
+    }
+    dist_series = None
+    dist = (gather(s["mid"], idx) - level[:, None]) * direction[:, None]
+    cols["dist_pts"] = dist.ravel()
+    for short in FLOW:
+        pref = np.concatenate([[0.0], np.cumsum(s[short])])  # pref[j] = sum of bars < j
+        hi = np.clip(idx + 1, 0, len(pref) - 1)
+        lo = np.clip(w0, 0, len(pref) - 1)[:, None]
+        cols[f"{short}_cum"] = np.where(idx >= 0, pref[hi] - pref[lo], np.nan).ravel()
+        if short in RATE:
+            for k in DIFF_LAGS:
+                lo_k = np.clip(idx + 1 - k, 0, len(pref) - 1)
+                cols[f"{short}_rate_{k}"] = np.where(idx >= 0, (pref[hi] - pref[lo_k]) / (k * BAR_SECONDS), np.nan).ravel()
+    for h in DIFF:
+        for k in DIFF_LAGS:
+            if h == "dist_pts":
+                x0 = dist
+                x1 = (gather(s["mid"], idx - k) - level[:, None]) * direction[:, None]
+                x2 = (gather(s["mid"], idx - 2 * k) - level[:, None]) * direction[:, None]
+            else:
+                x0, x1, x2 = gather(s[h], idx), gather(s[h], idx - k), gather(s[h], idx - 2 * k)
+            cols[f"{h}_d1_{k}"] = (x0 - x1).ravel()
+            cols[f"{h}_d2_{k}"] = (x0 - 2 * x1 + x2).ravel()
+    del dist_series
+    approach = pa.table({k: np_to_arrow(np.ascontiguousarray(v)) for k, v in cols.items()})
+
+    sig = {
+        "touch_id": ids,
+        "sig_direction": direction.astype(np.int8),
+        "sig_dist_start": dist[:, 0] if n else np.empty(0),
+        "sig_dist_min": _nan_reduce(dist, np.min) if n else np.empty(0),
+        "sig_dist_max": _nan_reduce(dist, np.max) if n else np.empty(0),
+    }
+    for short in FLOW:
+        sig[f"sig_{short}_total"] = cols[f"{short}_cum"].reshape(n, WINDOW)[:, -1] if n else np.empty(0)
+    for short in ("wall_bid_maxz", "wall_ask_maxz"):
+        sig[f"sig_{short}_max"] = _nan_reduce(gather(s[short], idx), np.max) if n else np.empty(0)
+    sig["sig_bar_count"] = (np.nan_to_num(gather(s["has_records"], idx)).sum(axis=1) if n else np.empty(0)).astype(
+        np.int32
+    )
+    signature = pa.table({k: np_to_arrow(np.ascontiguousarray(v)) for k, v in sig.items()})
+    return approach, signature

@@ -1,0 +1,188 @@
+"""Level episodes: touches of a level with hysteresis, their windows and outcomes -- vectorised masks.
+
+The bars are laid on a dense 5-second grid (empty bars carry the last mid forward). For every level at
+once (a levels x bars matrix) a bar is *far* when |mid - level| > reset_pts and *near* when
+|mid - level| <= approach_pts; a touch begins at a near bar whose last non-neutral bar before it was far.
+The outcome looks `horizon` bars ahead on the approach-signed distance: *break* when price gets
+`break_pts` through the level first, *bounce* when it gets `bounce_pts` back on the approach side first,
+*chop* otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from mbp10.schema import BAR_NS
+
+
+@dataclass(frozen=True)
+class EpisodeParams:
+    approach_pts: float = 1.0
+    reset_pts: float = 4.0
+    break_pts: float = 2.0
+    bounce_pts: float = 4.0
+    horizon_bars: int = 120
+    window_before: int = 36
+    window_after: int = 36
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+OUTCOMES = ("break", "bounce", "chop")
+
+
+@dataclass
+class DenseBars:
+    """The day's bars on a dense 5-s grid: `row[t]` is the bar row at grid t or -1."""
+
+    t0_ns: int
+    row: np.ndarray
+
+    @classmethod
+    def from_bars(cls, bars: pa.Table) -> DenseBars:
+        start = bars.column("bar_start_ns").to_numpy()
+        if len(start) == 0:
+            return cls(0, np.empty(0, np.int64))
+        t = (start - start[0]) // BAR_NS
+        row = np.full(int(t[-1]) + 1, -1, np.int64)
+        row[t] = np.arange(len(start))
+        return cls(int(start[0]), row)
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    @property
+    def start_ns(self) -> np.ndarray:
+        return self.t0_ns + np.arange(len(self.row), dtype=np.int64) * BAR_NS
+
+    def zero_filled(self, values: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(self.row), np.float64)
+        has = self.row >= 0
+        out[has] = values[self.row[has]]
+        return out
+
+    def carried(self, values: np.ndarray) -> np.ndarray:
+        """Last non-NaN value at or before each grid bar (NaN before the first)."""
+        v = np.full(len(self.row), np.nan)
+        has = self.row >= 0
+        v[has] = values[self.row[has]]
+        idx = np.where(~np.isnan(v), np.arange(len(v)), -1)
+        idx = np.maximum.accumulate(idx) if len(idx) else idx
+        out = np.where(idx >= 0, v[np.maximum(idx, 0)], np.nan)
+        return out
+
+
+EPISODE_SCHEMA = pa.schema(
+    [
+        ("touch_id", pa.int64()),
+        ("date", pa.string()),
+        ("level_kind", pa.string()),
+        ("level_price", pa.float64()),
+        ("direction", pa.int8()),
+        ("touch_bar", pa.int64()),
+        ("touch_bar_start_ns", pa.int64()),
+        ("window_start_ns", pa.int64()),
+        ("window_end_ns", pa.int64()),
+        ("outcome", pa.string()),
+        ("outcome_bars", pa.int32()),
+    ]
+)
+
+
+def touch_id_base(date_iso: str) -> int:
+    """touch_id = yyyymmdd * 100000 + the touch's index within the date (deterministic, worker-free)."""
+    return int(date_iso.replace("-", "")) * 100_000
+
+
+def find_touches(mid: np.ndarray, bar_end_ns: np.ndarray, levels: pa.Table, p: EpisodeParams):
+    """(level index, grid bar, direction) of every touch, sorted by (bar, level price, level kind)."""
+    price = levels.column("level_price").to_numpy()
+    valid_from = levels.column("valid_from_ns").to_numpy()
+    if len(price) == 0 or len(mid) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8)
+    dist = mid[None, :] - price[:, None]  # levels x bars
+    valid = (bar_end_ns[None, :] >= valid_from[:, None]) & ~np.isnan(dist)
+    absd = np.abs(dist)
+    code = np.where(valid & (absd > p.reset_pts), 1, np.where(valid & (absd <= p.approach_pts), 2, 0))
+    grid = np.broadcast_to(np.arange(len(mid)), code.shape)
+    last = np.maximum.accumulate(np.where(code > 0, grid, -1), axis=1)  # last non-neutral bar at or before t
+    prev = np.full_like(last, -1)
+    prev[:, 1:] = last[:, :-1]
+    prev_code = np.where(prev >= 0, np.take_along_axis(code, np.maximum(prev, 0), axis=1), 0)
+    touch = (code == 2) & (prev_code == 1)
+    lvl, bar = np.nonzero(touch)
+    prev_dist = dist[lvl, prev[lvl, bar]]
+    direction = np.where(prev_dist > 0, 1, -1).astype(np.int8)  # +1: came down from above
+    kinds = np.asarray(levels.column("level_kind").to_pylist(), dtype=object)
+    order = np.lexsort((kinds[lvl].astype(str), price[lvl], bar))
+    return lvl[order], bar[order], direction[order]
+
+
+def outcomes(signed: np.ndarray, p: EpisodeParams) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome code (0 break, 1 bounce, 2 chop) and bars to it (-1 for chop) from approach-signed
+    distances of the horizon bars (touches x horizon, NaN past the end of the day)."""
+    brk = signed <= -p.break_pts
+    bnc = signed >= p.bounce_pts
+    h = signed.shape[1]
+    first_brk = np.where(brk.any(axis=1), brk.argmax(axis=1), h)
+    first_bnc = np.where(bnc.any(axis=1), bnc.argmax(axis=1), h)
+    code = np.where((first_brk < first_bnc), 0, np.where(first_bnc < first_brk, 1, 2))
+    bars_to = np.where(code == 0, first_brk + 1, np.where(code == 1, first_bnc + 1, -1))
+    return code.astype(np.int8), bars_to.astype(np.int32)
+
+
+def gather(series: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """series[idx] with NaN where idx falls outside the series."""
+    ok = (idx >= 0) & (idx < len(series))
+    return np.where(ok, series[np.clip(idx, 0, max(len(series) - 1, 0))], np.nan) if len(series) else np.full(
+        idx.shape, np.nan
+    )
+
+
+def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: EpisodeParams):
+    """(episodes table, episode-bars table) of one date."""
+    dense = DenseBars.from_bars(bars)
+    mid = dense.carried(bars.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False))
+    start = dense.start_ns
+    lvl, bar, direction = find_touches(mid, start + BAR_NS, levels, p)
+    n = len(lvl)
+    price = levels.column("level_price").to_numpy()[lvl] if n else np.empty(0)
+    kinds = [levels.column("level_kind")[int(i)].as_py() for i in lvl]
+    ahead = bar[:, None] + 1 + np.arange(p.horizon_bars)[None, :]
+    signed = (gather(mid, ahead) - price[:, None]) * direction[:, None]
+    code, bars_to = outcomes(signed, p)
+    touch_ids = touch_id_base(date_iso) + np.arange(n, dtype=np.int64)
+    episodes = pa.table(
+        {
+            "touch_id": touch_ids,
+            "date": [date_iso] * n,
+            "level_kind": kinds,
+            "level_price": price,
+            "direction": direction,
+            "touch_bar": bar.astype(np.int64),
+            "touch_bar_start_ns": start[bar] if n else np.empty(0, np.int64),
+            "window_start_ns": dense.t0_ns + (bar - p.window_before) * BAR_NS,
+            "window_end_ns": dense.t0_ns + (bar + p.window_after) * BAR_NS,
+            "outcome": [OUTCOMES[c] for c in code],
+            "outcome_bars": bars_to,
+        },
+        schema=EPISODE_SCHEMA,
+    )
+    rel = np.arange(-p.window_before, p.window_after + 1)
+    idx = bar[:, None] + rel[None, :]
+    dist = (gather(mid, idx) - price[:, None]) * direction[:, None]
+    inside = (idx >= 0) & (idx < len(mid))
+    windows = pa.table(
+        {
+            "touch_id": np.repeat(touch_ids, len(rel))[inside.ravel()],
+            "rel_bar": np.tile(rel, n).astype(np.int32)[inside.ravel()],
+            "bar_start_ns": (dense.t0_ns + idx * BAR_NS).ravel()[inside.ravel()],
+            "has_records": (gather(dense.row.astype(np.float64), idx) >= 0).ravel()[inside.ravel()],
+            "dist_pts": dist.ravel()[inside.ravel()],
+        }
+    )
+    return episodes, windows

@@ -1,0 +1,237 @@
+"""Reading MBP-10 inputs (DBN streams, bronze Parquet) and writing Parquet outputs atomically.
+
+The DBN fast path streams: zstd decompresses into one reused buffer a few MB at a time and each block of
+whole records is handed on as a zero-copy `MBP10_DTYPE` view (valid until the next block). Decompressing into
+a warm buffer runs ~3x faster than materialising the whole day (page faults on ~700 MB) and keeps the peak
+RSS flat. Input that is out of ts_event order falls back to a full decode and a stable sort.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import databento_dbn as dbn
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+
+from mbp10.dbn import DBN_MAGIC, ZSTD_MAGIC, decode, read_dbn
+from mbp10.errors import Mbp10Error
+from mbp10.records import RecordColumns, from_records, out_of_order_count
+from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, N_LEVELS, RECORD_SIZE, RTYPE_MBP10
+
+CHUNK_RECORDS = 11_400  # ~4 MB of records per streamed block: stays in cache between decode and kernel
+PARQUET_COMPRESSION = ("zstd", 3)
+#: Dictionary encoding only where values repeat (prices, sizes, codes); never for timestamps/sequences.
+NO_DICTIONARY = ("ts_event", "ts_recv", "sequence", "ts_in_delta")
+
+
+def input_kind(path: str | os.PathLike) -> str:
+    """'dbn' or 'parquet', from the file's first bytes (not its name)."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(4)
+    except OSError as e:
+        raise Mbp10Error(f"{p}: cannot read ({e.strerror})") from None
+    if head == b"PAR1":
+        return "parquet"
+    if head == ZSTD_MAGIC or head[:3] == DBN_MAGIC:
+        return "dbn"
+    raise Mbp10Error(f"{p}: not a DBN file or Parquet file")
+
+
+def _read_exact(reader, n: int, source: str) -> bytes:
+    out = bytearray()
+    while len(out) < n:
+        b = reader.read(n - len(out))
+        if not b:
+            raise Mbp10Error(f"{source}: truncated DBN file (header cut short)")
+        out += b
+    return bytes(out)
+
+
+@dataclass
+class DbnStream:
+    """An open MBP-10 DBN file: `metadata`, then iterate for blocks of records (views into one buffer)."""
+
+    path: Path
+    chunk_records: int = CHUNK_RECORDS
+    metadata: dbn.Metadata = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._fh = open(self.path, "rb")
+        magic = self._fh.read(4)
+        self._fh.seek(0)
+        if magic == ZSTD_MAGIC:
+            self._reader = zstandard.ZstdDecompressor().stream_reader(self._fh, read_across_frames=True)
+        else:
+            self._reader = self._fh
+        try:
+            head = _read_exact(self._reader, 8, str(self.path))
+            if head[:3] != DBN_MAGIC:
+                raise Mbp10Error(f"{self.path}: not a DBN file (no DBN header)")
+            meta_len = int.from_bytes(head[4:8], "little")
+            header = head + _read_exact(self._reader, meta_len, str(self.path))
+        except zstandard.ZstdError as e:
+            self.close()
+            raise Mbp10Error(f"{self.path}: truncated or corrupt zstd stream ({e})") from None
+        except Mbp10Error:
+            self.close()
+            raise
+        try:
+            self.metadata = decode(header, str(self.path)).metadata
+        except Mbp10Error:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> DbnStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        buf = np.empty(self.chunk_records * RECORD_SIZE, np.uint8)
+        view = memoryview(buf)
+        carry = 0
+        while True:
+            try:
+                got = self._reader.readinto(view[carry:])
+            except zstandard.ZstdError as e:
+                raise Mbp10Error(f"{self.path}: truncated or corrupt zstd stream ({e})") from None
+            if not got:
+                if carry:
+                    raise Mbp10Error(f"{self.path}: truncated DBN file ({carry} bytes of a partial record)")
+                return
+            total = carry + got
+            whole = total - total % RECORD_SIZE
+            if whole:
+                rec = buf[:whole].view(MBP10_DTYPE)
+                bad = (rec["rtype"] != RTYPE_MBP10) | (rec["length"] != RECORD_SIZE // 4)
+                if bad.any():
+                    i = int(np.argmax(bad))
+                    raise Mbp10Error(
+                        f"{self.path}: record has rtype {int(rec['rtype'][i]):#04x}, expected MBP-10 (0x0a)"
+                    )
+                yield rec
+            carry = total - whole
+            if carry:
+                buf[:carry] = buf[whole:total]
+
+
+# -- bronze Parquet ----------------------------------------------------------------------------------------
+
+
+def np_to_arrow(a: np.ndarray) -> pa.Array:
+    """Wrap a 1-D numeric numpy array as an Arrow array without a copy (contiguous input) and without
+    `pa.array`, whose pandas probe costs seconds on a cold import."""
+    a = np.ascontiguousarray(a)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(a.dtype), len(a), [None, pa.py_buffer(a)])
+
+
+def records_to_arrow(rec: np.ndarray) -> pa.RecordBatch:
+    """A bronze batch from MBP10_DTYPE records (copies each field into its own column)."""
+    arrays = []
+    for name, dtype in BRONZE_COLUMNS:
+        col = rec[name]
+        if name in ("action", "side"):
+            col = col.view(np.uint8)
+        arrays.append(np_to_arrow(col.astype(dtype, copy=False)))
+    return pa.RecordBatch.from_arrays(arrays, names=[n for n, _ in BRONZE_COLUMNS])
+
+
+BRONZE_SCHEMA = pa.schema([(n, pa.from_numpy_dtype(np.dtype(t))) for n, t in BRONZE_COLUMNS])
+KERNEL_COLUMNS = ("ts_event", "price", "size", "action", "side", "flags") + tuple(
+    f"{k}_{i:02d}" for k in ("bid_px", "ask_px", "bid_sz", "ask_sz") for i in range(N_LEVELS)
+)
+
+
+def read_bronze(path: str | os.PathLike, columns=KERNEL_COLUMNS) -> pa.Table:
+    """Read (some columns of) a bronze Parquet file; missing columns raise Mbp10Error."""
+    p = Path(path)
+    try:
+        schema = pq.read_schema(p)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise Mbp10Error(f"{p}: not a readable Parquet file ({e})") from None
+    missing = [c for c in columns if c not in schema.names]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise Mbp10Error(f"{p}: missing columns {shown} (not a bronze MBP-10 table)")
+    return pq.read_table(p, columns=list(columns))
+
+
+def table_to_columns(table: pa.Table) -> RecordColumns:
+    def col(name, dtype):
+        return table.column(name).to_numpy().astype(dtype, copy=False)
+
+    def block(kind, dtype):
+        return np.ascontiguousarray(np.column_stack([col(f"{kind}_{i:02d}", dtype) for i in range(N_LEVELS)]))
+
+    return RecordColumns(
+        ts_event=col("ts_event", np.int64),
+        price=col("price", np.int64),
+        size=col("size", np.uint32),
+        action=col("action", np.uint8),
+        side=col("side", np.uint8),
+        flags=col("flags", np.uint8),
+        bid_px=block("bid_px", np.int64),
+        ask_px=block("ask_px", np.int64),
+        bid_sz=block("bid_sz", np.uint32),
+        ask_sz=block("ask_sz", np.uint32),
+    )
+
+
+def sorted_records_full(path: Path) -> tuple[np.ndarray, int]:
+    """The whole DBN file, stably sorted by ts_event, and how many records were out of order."""
+    rec = read_dbn(path).records
+    ts = rec["ts_event"].astype(np.int64)
+    n_bad = out_of_order_count(ts)
+    if n_bad:
+        rec = rec[np.argsort(ts, kind="stable")]
+    return rec, n_bad
+
+
+@dataclass
+class ScanStats:
+    records: int = 0
+    out_of_order: int = 0
+    streamed: bool = True
+    symbols: tuple[str, ...] = ()
+
+
+def scan_dbn(path: str | os.PathLike, consumers: list) -> ScanStats:
+    """Feed the records of a DBN file, in ts_event order, to each consumer's `update(records)`.
+
+    Streams block by block while the input is sorted (the normal case). At the first record out of order
+    every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
+    """
+    p = Path(path)
+    stats = ScanStats()
+    with DbnStream(p) as stream:
+        stats.symbols = tuple(stream.metadata.symbols)
+        last = np.iinfo(np.int64).min
+        for rec in stream:
+            ts = rec["ts_event"].view(np.int64)
+            if ts[0] < last or (len(ts) > 1 and bool((ts[1:] < ts[:-1]).any())):
+                break
+            last = ts[-1]
+            for c in consumers:
+                c.update(rec)
+            stats.records += len(rec)
+        else:
+            return stats
+    for c in consumers:
+        c.reset()
+    rec, stats.out_of_order = sorted_records_full(p)
+    stats.records, stats.streamed = len(rec), False
+    for c in consumers:
+        c.update(rec)
+    return stats

@@ -1,0 +1,100 @@
+"""Reference price levels of a date: prior-day high/low/close, overnight and opening-range extremes, round numbers.
+
+Each level carries `valid_from_ns`: prior-day levels and round numbers hold from the start of the day, the
+overnight high/low from the RTH open (09:30 New York), the opening range from 10:00. Features never see a
+level before it exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+
+from mbp10.schema import BAR_NS
+
+ET = ZoneInfo("America/New_York")
+ROUND_STEP_PTS = 50.0
+ROUND_MARGIN_PTS = 100.0
+LEVELS_SCHEMA = pa.schema(
+    [("date", pa.string()), ("level_kind", pa.string()), ("level_price", pa.float64()), ("valid_from_ns", pa.int64())]
+)
+
+
+def et_ns(date: dt.date, hh: int, mm: int) -> int:
+    t = dt.datetime(date.year, date.month, date.day, hh, mm, tzinfo=ET)
+    return int(t.timestamp()) * 1_000_000_000
+
+
+def day_start_ns(date: dt.date) -> int:
+    return int(dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp()) * 1_000_000_000
+
+
+def _col(bars: pa.Table, name: str) -> np.ndarray:
+    return bars.column(name).to_numpy(zero_copy_only=False)
+
+
+def _extremes(bars: pa.Table, mask: np.ndarray) -> tuple[float, float, float] | None:
+    """(high, low, last) of trade prices in the masked bars; the end-of-bar mid where there are no trades."""
+    if not mask.any():
+        return None
+    hi, lo, last = _col(bars, "bar5s_trade_high_px")[mask], _col(bars, "bar5s_trade_low_px")[mask], _col(
+        bars, "bar5s_trade_last_px"
+    )[mask]
+    if np.isnan(hi).all():
+        mid = _col(bars, "bar5s_book_mid_px_eob")[mask]
+        if np.isnan(mid).all():
+            return None
+        hi = lo = last = mid
+    ok = ~np.isnan(last)
+    return float(np.nanmax(hi)), float(np.nanmin(lo)), float(last[ok][-1])
+
+
+def compute_levels(date: dt.date, bars: pa.Table, prev_bars: pa.Table | None, prev_date: dt.date | None) -> pa.Table:
+    """The levels of `date` from its own bars (overnight, opening range, round-number span) and the
+    previous date's bars (prior-day high/low/close, RTH bars where present, else the whole day)."""
+    rows: list[tuple[str, float, int]] = []
+    d0 = day_start_ns(date)
+    if prev_bars is not None and prev_bars.num_rows and prev_date is not None:
+        start = _col(prev_bars, "bar_start_ns")
+        rth = (start >= et_ns(prev_date, 9, 30)) & (start < et_ns(prev_date, 16, 0))
+        ext = _extremes(prev_bars, rth) or _extremes(prev_bars, np.ones(len(start), bool))
+        if ext is not None:
+            rows += [("pdh", ext[0], d0), ("pdl", ext[1], d0), ("pdc", ext[2], d0)]
+    if bars.num_rows:
+        start = _col(bars, "bar_start_ns")
+        t_open, t_or = et_ns(date, 9, 30), et_ns(date, 10, 0)
+        on = _extremes(bars, start + BAR_NS <= t_open)
+        if on is not None:
+            rows += [("onh", on[0], t_open), ("onl", on[1], t_open)]
+        orng = _extremes(bars, (start >= t_open) & (start + BAR_NS <= t_or))
+        if orng is not None:
+            rows += [("orh", orng[0], t_or), ("orl", orng[1], t_or)]
+        mid = _col(bars, "bar5s_book_mid_px_eob")
+        if not np.isnan(mid).all():
+            lo = np.floor((np.nanmin(mid) - ROUND_MARGIN_PTS) / ROUND_STEP_PTS) * ROUND_STEP_PTS
+            hi = np.nanmax(mid) + ROUND_MARGIN_PTS
+            rows += [("round", float(p), d0) for p in np.arange(lo, hi + 1e-9, ROUND_STEP_PTS) if p > 0]
+    rows.sort(key=lambda r: (r[1], r[0]))
+    return pa.table(
+        {
+            "date": [date.isoformat()] * len(rows),
+            "level_kind": [r[0] for r in rows],
+            "level_price": np.array([r[1] for r in rows], dtype=np.float64),
+            "valid_from_ns": np.array([r[2] for r in rows], dtype=np.int64),
+        },
+        schema=LEVELS_SCHEMA,
+    )
+
+
+def round_number_levels(bars: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Round numbers only (what `mbp10 bars` uses without a levels file): prices and valid_from (0)."""
+    mid = _col(bars, "bar5s_book_mid_px_eob") if bars.num_rows else np.array([np.nan])
+    if np.isnan(mid).all():
+        return np.empty(0), np.empty(0, np.int64)
+    lo = np.floor((np.nanmin(mid) - ROUND_MARGIN_PTS) / ROUND_STEP_PTS) * ROUND_STEP_PTS
+    prices = np.arange(lo, np.nanmax(mid) + ROUND_MARGIN_PTS + 1e-9, ROUND_STEP_PTS)
+    prices = prices[prices > 0]
+    return prices, np.zeros(len(prices), np.int64)

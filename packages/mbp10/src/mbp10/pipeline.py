@@ -1,0 +1,252 @@
+"""The mbp10 flow, one date at a time and over many dates.
+
+  DBN / bronze Parquet --(decode, bar5s kernel)--> silver bar5s
+  previous date's bars + this date's bars --> levels --> bar distance to level, episodes, approach features
+  --> gold setup vectors
+
+`run_dates` runs two passes through `perfkit.parallel.map_tasks`: bars of every date (independent), then the
+level-dependent stages of every date (each needs its previous date's bars). Outputs are one Parquet file per
+date and stage, so receipts do not depend on the worker count or completion order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from perfkit import atomic_path
+
+from mbp10.approach import compute_approach
+from mbp10.bars import BarsConsumer, add_level_distance, compute_bars
+from mbp10.episodes import EpisodeParams, compute_episodes
+from mbp10.errors import Mbp10Error
+from mbp10.io import PARQUET_COMPRESSION, ScanStats, input_kind, read_bronze, scan_dbn, table_to_columns
+from mbp10.levels import compute_levels
+from mbp10.records import out_of_order_count
+from mbp10.vectors import compute_vectors
+
+STAGE_DIRS = {
+    "bar5s": "silver/bar5s",
+    "levels": "silver/levels",
+    "episodes": "silver/episodes",
+    "episode_bars": "silver/episode_bars",
+    "approach": "silver/approach",
+    "approach_signature": "silver/approach_signature",
+    "vectors": "gold/vectors",
+}
+STAGING = "_staging/bar5s_core"
+
+
+def write_parquet(table: pa.Table, path: str | os.PathLike) -> None:
+    """Write atomically (temp file + rename), zstd level 3."""
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression=PARQUET_COMPRESSION[0], compression_level=PARQUET_COMPRESSION[1])
+
+
+def day_bars(path: str | os.PathLike, bronze_out: Path | None = None) -> tuple[pa.Table, ScanStats]:
+    """bar5s (without the level distance) of one input file; optionally the bronze Parquet in the same pass."""
+    if input_kind(path) == "parquet":
+        table = read_bronze(path)
+        cols = table_to_columns(table)
+        n_bad = out_of_order_count(cols.ts_event)
+        if n_bad:
+            cols = cols.take(np.argsort(cols.ts_event, kind="stable"))
+        if bronze_out is not None:
+            from mbp10.ingest import ingest_file
+
+            with atomic_path(bronze_out) as tmp:
+                ingest_file(path, tmp)
+        return compute_bars(cols), ScanStats(records=len(cols), out_of_order=n_bad, streamed=False)
+    consumer = BarsConsumer()
+    if bronze_out is not None:
+        from mbp10.ingest import ingest_file
+
+        with atomic_path(bronze_out) as tmp:
+            stats = ingest_file(path, tmp, extra_consumers=(consumer,))
+    else:
+        stats = scan_dbn(path, [consumer])
+    return consumer.finish(), stats
+
+
+@dataclass
+class DayOutputs:
+    bars: pa.Table
+    levels: pa.Table
+    episodes: pa.Table
+    episode_bars: pa.Table
+    approach: pa.Table
+    approach_signature: pa.Table
+    vectors: pa.Table
+
+    def tables(self) -> dict[str, pa.Table]:
+        return {
+            "bar5s": self.bars,
+            "levels": self.levels,
+            "episodes": self.episodes,
+            "episode_bars": self.episode_bars,
+            "approach": self.approach,
+            "approach_signature": self.approach_signature,
+            "vectors": self.vectors,
+        }
+
+
+def day_features(
+    date: dt.date, bars: pa.Table, prev_bars: pa.Table | None, prev_date: dt.date | None, params: EpisodeParams
+) -> DayOutputs:
+    """Every level-dependent stage of one date."""
+    levels = compute_levels(date, bars, prev_bars, prev_date)
+    bars = add_level_distance(bars, levels.column("level_price").to_numpy(), levels.column("valid_from_ns").to_numpy())
+    episodes, windows = compute_episodes(date.isoformat(), bars, levels, params)
+    approach, signature = compute_approach(bars, episodes)
+    vectors = compute_vectors(bars, episodes, approach, signature, params.reset_pts)
+    return DayOutputs(bars, levels, episodes, windows, approach, signature, vectors)
+
+
+# -- many dates ------------------------------------------------------------------------------------------
+
+_DATE_RE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+
+
+def parse_date_range(text: str) -> list[dt.date]:
+    """'2024-01-02..2024-01-05' (inclusive) or a single date."""
+    try:
+        if ".." in text:
+            a, b = (dt.date.fromisoformat(x.strip()) for x in text.split("..", 1))
+        else:
+            a = b = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise Mbp10Error(f"bad --dates {text!r}: expected YYYY-MM-DD..YYYY-MM-DD") from None
+    if b < a:
+        raise Mbp10Error(f"bad --dates {text!r}: end before start")
+    return [a + dt.timedelta(days=i) for i in range((b - a).days + 1)]
+
+
+def find_inputs(input_dir: Path, dates: list[dt.date]) -> dict[dt.date, Path]:
+    """The input file of each date: a .dbn/.dbn.zst/.parquet whose name holds the date (YYYY-MM-DD or YYYYMMDD)."""
+    if not input_dir.is_dir():
+        raise Mbp10Error(f"{input_dir}: input directory does not exist")
+    wanted = set(dates)
+    found: dict[dt.date, Path] = {}
+    for p in sorted(input_dir.iterdir()):
+        if not (p.name.endswith((".dbn", ".dbn.zst", ".parquet")) and p.is_file()):
+            continue
+        m = _DATE_RE.search(p.name)
+        if not m:
+            continue
+        try:
+            d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            continue
+        if d in wanted:
+            if d in found:
+                raise Mbp10Error(f"two inputs for {d}: {found[d].name} and {p.name}")
+            found[d] = p
+    return found
+
+
+def bars_task(payload: tuple) -> dict:
+    """Pass 1 (one date): decode + bar5s core into the staging area; optional bronze."""
+    date_iso, src, out_dir, bronze = payload
+    out = Path(out_dir)
+    bronze_out = out / "bronze" / f"{date_iso}.parquet" if bronze else None
+    bars, stats = day_bars(src, bronze_out)
+    write_parquet(bars, out / STAGING / f"{date_iso}.parquet")
+    return {"records": stats.records, "out_of_order": stats.out_of_order, "bars": bars.num_rows}
+
+
+def features_task(payload: tuple) -> dict:
+    """Pass 2 (one date): levels from the previous date's bars, then every later stage."""
+    date_iso, prev_iso, out_dir, params = payload
+    out = Path(out_dir)
+    bars = pq.read_table(out / STAGING / f"{date_iso}.parquet")
+    prev = pq.read_table(out / STAGING / f"{prev_iso}.parquet") if prev_iso else None
+    date = dt.date.fromisoformat(date_iso)
+    prev_date = dt.date.fromisoformat(prev_iso) if prev_iso else None
+    res = day_features(date, bars, prev, prev_date, EpisodeParams(**params))
+    counts = {}
+    for stage, table in res.tables().items():
+        write_parquet(table, out / STAGE_DIRS[stage] / f"{date_iso}.parquet")
+        counts[f"{stage}_rows"] = table.num_rows
+    outcomes = res.episodes.column("outcome").to_pylist()
+    for o in ("break", "bounce", "chop"):
+        counts[f"touches_{o}"] = outcomes.count(o)
+    return counts
+
+
+def cleanup_staging(out: Path) -> None:
+    shutil.rmtree(out / "_staging", ignore_errors=True)
+
+
+def run_dates(input_dir, dates_text, out, *, workers=1, executor=None, scheduler=None, bronze=False,
+              params: EpisodeParams | None = None, report_dir=None, quiet=True, report_cm=None) -> dict:
+    """Every stage for every date with an input in `input_dir`; writes OUT/<layer>/<stage>/<date>.parquet
+    and a run report (its receipts digest each stage's directory)."""
+    import time
+
+    import perfkit
+    from perfkit.clitools import progress
+    from perfkit.parallel import Task, map_tasks
+
+    params = params or EpisodeParams()
+    dates = parse_date_range(dates_text)
+    inputs = find_inputs(Path(input_dir), dates)
+    if not inputs:
+        raise Mbp10Error(f"{input_dir}: no input files for {dates_text}")
+    for src in inputs.values():
+        input_kind(src)
+    out = Path(out)
+    executor = executor or ("serial" if workers == 1 else "processes")
+    config = {"command": "run", "dates": dates_text, "input_dir": str(input_dir), "bronze": bronze,
+              **params.to_dict()}
+    report_cm = report_cm or (lambda rd, cfg: perfkit.Run("mbp10", rd, cfg))
+    t0 = time.perf_counter()
+    with report_cm(report_dir or out, config) as run:
+        run.metric("workers", workers)
+        run.metric("executor", executor)
+        run.count("dates_missing", len(dates) - len(inputs))
+        todo = sorted(inputs)
+        cost = {d: inputs[d].stat().st_size for d in todo}
+        with run.stage("bars"), progress(len(todo), "bars", quiet=quiet) as bar:
+            def on_bars(r):
+                bar.advance()
+            res1 = map_tasks(
+                bars_task,
+                [Task(key=d.isoformat(), payload=(d.isoformat(), str(inputs[d]), str(out), bronze), cost=cost[d])
+                 for d in todo],
+                executor=executor, workers=workers, scheduler=scheduler, on_result=on_bars,
+            )
+        prev_of = {d: (todo[i - 1].isoformat() if i > 0 and (d - todo[i - 1]).days <= 4 else None)
+                   for i, d in enumerate(todo)}
+        with run.stage("features"), progress(len(todo), "features", quiet=quiet) as bar:
+            res2 = map_tasks(
+                features_task,
+                [Task(key=d.isoformat(), payload=(d.isoformat(), prev_of[d], str(out), params.to_dict()),
+                      cost=res1[d.isoformat()].value["bars"]) for d in todo],
+                executor=executor, workers=workers, scheduler=scheduler, on_result=lambda r: bar.advance(),
+            )
+        cleanup_staging(out)
+        totals = {"records": 0, "touches": 0}
+        for d in todo:
+            k = d.isoformat()
+            r1, r2 = res1[k], res2[k]
+            counters = {**r1.value, **r2.value}
+            run.add_item(k, elapsed_s=r1.elapsed_s + r2.elapsed_s, worker=r1.worker, **counters)
+            for name, v in counters.items():
+                run.count(name, v)
+            totals["records"] += r1.value["records"]
+            totals["touches"] += r2.value["episodes_rows"]
+        with run.stage("receipts"):
+            for stage, sub in STAGE_DIRS.items():
+                run.receipt(stage, perfkit.digest_parquet(out / sub))
+            if bronze:
+                run.receipt("bronze", perfkit.digest_parquet(out / "bronze"))
+        wall = time.perf_counter() - t0
+        run.metric("records_per_s", totals["records"] / wall if wall > 0 else None)
+    return {"dates": len(todo), "wall_s": wall, **totals}
