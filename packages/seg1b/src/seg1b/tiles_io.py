@@ -14,10 +14,17 @@ from perfkit.determinism import ALGORITHM, DIGEST_VERSION, digest_parquet
 from seg1b.tiles import TILE_SCHEMA
 
 COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
-# Coordinates repeat (a few thousand distinct values per column in a row group): dictionary-encode them.
-# tile_id/row/col are nearly sequential: delta encoding beats a dictionary that would overflow anyway.
-_DELTA = {"tile_id": "DELTA_BINARY_PACKED", "row": "DELTA_BINARY_PACKED", "col": "DELTA_BINARY_PACKED"}
-_DICTIONARY = ["country_iso", "centroid_lon", "centroid_lat", "west", "south", "east", "north", "area_m2"]
+# Measured on a 1M-row Russian band (docs/perf/seg1b.md): the float columns are smooth sequences, so
+# BYTE_STREAM_SPLIT + zstd level 1 writes them fastest and smallest (~10x smaller than dictionaries);
+# tile_id/row/col are near-sequential, so delta encoding; only the country column is a dictionary.
+_FLOATS = ["centroid_lon", "centroid_lat", "west", "south", "east", "north", "area_m2"]
+_ENCODING = {
+    "tile_id": "DELTA_BINARY_PACKED",
+    "row": "DELTA_BINARY_PACKED",
+    "col": "DELTA_BINARY_PACKED",
+    **{c: "BYTE_STREAM_SPLIT" for c in _FLOATS},
+}
+ZSTD_LEVEL = 1
 
 
 def part_name(country: str, chunk: int) -> str:
@@ -32,8 +39,9 @@ def open_writer(path: str | os.PathLike, compression: str) -> pq.ParquetWriter:
         str(path),
         TILE_SCHEMA,
         compression=None if compression == "none" else compression,
-        use_dictionary=_DICTIONARY,
-        column_encoding=_DELTA,
+        compression_level=ZSTD_LEVEL if compression == "zstd" else None,
+        use_dictionary=["country_iso"],
+        column_encoding=_ENCODING,
         write_statistics=["tile_id", "row", "col"],
     )
 
