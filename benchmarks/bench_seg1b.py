@@ -69,8 +69,9 @@ def bench_sample(repeats: int) -> dict:
 
 
 def bench_world(resolution: int, out: Path, workers: int) -> dict:
+    exe = shutil.which("seg1b") or str(Path(sys.executable).with_name("seg1b"))
     cmd = [
-        "seg1b",
+        exe,
         "s1",
         "--countries",
         "ne10m",
