@@ -1,6 +1,552 @@
+"""The `perfkit` command: view, compare and verify run reports; profile commands; benchmark history.
+
+Each command is a few lines over the library (`perfkit.reports`, `perfkit.diff`, `perfkit.views`,
+`perfkit.html`, `perfkit.history`, `perfkit.determinism`, `perfkit.profiling`). Bad input — a missing or
+invalid report, another schema_version, an unknown pipeline — is one line `error: ...` on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import runpy
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import click
+from rich.console import Console
+
+from perfkit.clitools import handle_errors
+from perfkit.reports import KNOWN_PIPELINES, PerfkitError, check_pipeline, load_json, load_report
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+# Everything after the options (or after `--`) is the command to run, its own options included.
+COMMAND_CONTEXT = {**CONTEXT, "ignore_unknown_options": True, "allow_interspersed_args": False}
 
 
-@click.group()
+def _console() -> Console:
+    # The terminal's width on a terminal; when piped (files, CI logs, tests) a fixed 140 columns, so the
+    # output does not depend on whatever COLUMNS the environment happens to carry.
+    return Console(width=None if sys.stdout.isatty() else 140, soft_wrap=False, highlight=False)
+
+
+# Bad input -> `error: ...` on stderr, exit 2; anything unexpected -> `internal error: ...`, exit 1.
+_errors = handle_errors(bad_input=(PerfkitError,))
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="perfkit")
 def main() -> None:
-    """perfkit."""
+    """perfkit: run reports, receipts, profiles and benchmark history for the four pipelines."""
+
+
+# --- reports -----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("report", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--html",
+    "html_out",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a self-contained HTML page (charts, no JavaScript) instead of terminal tables. "
+    "Without a value: beside the report, as <report>.html.",
+)
+@_errors
+def show(report: Path | None, html_out: Path | None) -> None:
+    """Render a run report (a run_report.json or the run's output directory).
+
+    Example: perfkit show reports/seg1b/run_report.json --html reports/seg1b.html
+    """
+    if report is None:
+        # `perfkit show --html REPORT`: click hands REPORT to --html; take it as the report.
+        if not html_out or str(html_out) == ".":
+            raise PerfkitError("missing REPORT: perfkit show REPORT [--html OUT.html]")
+        report, html_out = html_out, Path("")
+    data = load_report(report)
+    if html_out is None:
+        from perfkit.views import render_report
+
+        render_report(data, _console())
+        return
+    from perfkit.html import write_html
+
+    if str(html_out) in ("", "."):
+        base = report / "run_report.json" if report.is_dir() else report
+        html_out = base.with_suffix(".html")
+    write_html(data, html_out)
+    click.echo(f"wrote {html_out}")
+
+
+@main.command()
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+@click.option("--limit", default=50, show_default=True, help="Differences listed per section (0 = all).")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@_errors
+def diff(a: Path, b: Path, limit: int, as_json: bool) -> None:
+    """Compare two run reports. Exit 1 when any result differs (receipts, counters, results, item keys and
+    counters, result histograms, status); 0 when only performance figures differ.
+
+    Example: perfkit diff before/run_report.json after/run_report.json
+    """
+    from perfkit.diff import diff_reports
+
+    ra, rb = load_report(a), load_report(b)
+    d = diff_reports(ra, rb)
+    if as_json:
+        click.echo(json.dumps({"a": str(a), "b": str(b), **d.to_dict()}, indent=2, default=str))
+    else:
+        click.echo(f"A: {a}\nB: {b}")
+        for line in d.format_lines(limit=None if limit <= 0 else limit):
+            click.echo(line)
+    sys.exit(1 if d.results_differ else 0)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print {path, digest} as JSON.")
+@_errors
+def digest(path: Path, as_json: bool) -> None:
+    """Print the determinism receipt of a Parquet file or dataset directory, an Arrow IPC file or a .npy file.
+
+    Example: perfkit digest out/tiles.parquet
+    """
+    if not path.exists():
+        raise PerfkitError(f"not found: {path}")
+    from perfkit.determinism import digest_path
+
+    try:
+        value = digest_path(path)
+    except (OSError, ValueError, TypeError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise PerfkitError(f"cannot digest {path}: {exc}") from exc
+    click.echo(json.dumps({"path": str(path), "digest": value}) if as_json else f"{value}  {path}")
+
+
+@main.command()
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+@_errors
+def verify(a: Path, b: Path) -> None:
+    """Compare the determinism receipts of two run reports; exit 1 when any differs or is missing on one side.
+
+    Example: perfkit verify run1/run_report.json run2/run_report.json
+    """
+    from perfkit.views import render_verify
+
+    ra, rb = load_report(a).get("receipts") or {}, load_report(b).get("receipts") or {}
+    if not ra and not rb:
+        raise PerfkitError(f"neither {a} nor {b} holds any receipts: nothing to verify")
+
+    def dig(r: Any) -> Any:
+        return r.get("digest") if isinstance(r, dict) else r
+
+    rows = []
+    for name in sorted(set(ra) | set(rb)):
+        da, db = dig(ra.get(name)), dig(rb.get(name))
+        if name not in ra:
+            status = "only in B"
+        elif name not in rb:
+            status = "only in A"
+        else:
+            status = "match" if da == db else "MISMATCH"
+        rows.append({"name": name, "status": status, "a": da, "b": db})
+    render_verify(rows, _console())
+    bad = [r for r in rows if r["status"] != "match"]
+    click.echo(f"{len(rows) - len(bad)}/{len(rows)} receipts match" + (f"; {len(bad)} differ" if bad else ""))
+    sys.exit(1 if bad else 0)
+
+
+# --- benchmarks --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("pipeline")
+@click.option(
+    "--results-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where <pipeline>.jsonl lives [default: $PERFKIT_RESULTS_DIR or ./benchmarks/results].",
+)
+@click.option(
+    "--threshold", default=0.1, show_default=True, help="Relative change that counts as a regression."
+)
+@click.option("--window", default=5, show_default=True, help="Previous runs whose median is the baseline.")
+@click.option("--fail-on-regression", is_flag=True, help="Exit 1 when any figure regressed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the series as JSON.")
+@_errors
+def history(
+    pipeline: str,
+    results_dir: Path | None,
+    threshold: float,
+    window: int,
+    fail_on_regression: bool,
+    as_json: bool,
+) -> None:
+    """Show a pipeline's benchmark trend and flag regressions beyond a noise threshold.
+
+    Example: perfkit history seg1b --threshold 0.15
+    """
+    from perfkit.history import load_history
+    from perfkit.views import render_history
+
+    h = load_history(pipeline, results_dir, threshold=threshold, window=window)
+    if as_json:
+        click.echo(json.dumps(h.to_dict(), indent=2, default=str))
+    else:
+        render_history(h, _console())
+    if fail_on_regression and h.regressions:
+        sys.exit(1)
+
+
+@main.command("bench-summary")
+@click.argument("pipelines", nargs=-1)
+@click.option(
+    "--summary-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where <pipeline>.json rows live [default: $PERFKIT_SUMMARY_DIR or ./reports/bench-summary].",
+)
+@_errors
+def bench_summary(pipelines: tuple[str, ...], summary_dir: Path | None) -> None:
+    """Print the rows `perfkit.bench.summary_row` wrote, as one table (all four pipelines by default).
+
+    Example: perfkit bench-summary seg1b mbp10 qyn1 batted_ball
+    """
+    from perfkit.views import render_bench_summary
+
+    names = [check_pipeline(p) for p in pipelines] or list(KNOWN_PIPELINES)
+    directory = summary_dir or Path(
+        os.environ.get("PERFKIT_SUMMARY_DIR", Path.cwd() / "reports" / "bench-summary")
+    )
+    entries: list[dict[str, Any]] = []
+    for name in names:
+        path = directory / f"{name}.json"
+        if not path.exists():
+            entries.append({"pipeline": name, "rows": None})
+            continue
+        try:  # one unreadable file must not hide the other pipelines' rows
+            doc = load_json(path, what="benchmark summary")
+            if not isinstance(doc, dict) or not isinstance(doc.get("rows", []), list):
+                raise PerfkitError(f"{path} is not a benchmark summary (expected an object with a rows list)")
+        except PerfkitError as exc:
+            entries.append({"pipeline": name, "error": str(exc)})
+            continue
+        rows = [r for r in doc.get("rows", []) if isinstance(r, dict)]
+        entries.append({"pipeline": name, "rows": rows, "updated": doc.get("updated")})
+    render_bench_summary(entries, _console())
+
+
+# --- profiling ---------------------------------------------------------------------------------------
+
+_PYTHON_NAMES = {"python", "python3", f"python3.{sys.version_info.minor}"}
+
+
+def _python_target(args: list[str]) -> tuple[str, Callable[[], Any]]:
+    """`python -m mod ...`, `python -c code ...` or `python script.py ...` -> (description, runner)."""
+    if not args:
+        raise PerfkitError("perfkit profile needs `python -m MODULE`, `python -c CODE` or `python SCRIPT.py`")
+    if args[0] == "-m" and len(args) > 1:
+        module, rest = args[1], args[2:]
+
+        def run_module() -> Any:
+            sys.argv = [module, *rest]
+            return runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+        return f"python -m {module}", run_module
+    if args[0] == "-c" and len(args) > 1:
+        code, rest = args[1], args[2:]
+
+        def run_code() -> Any:
+            sys.argv = ["-c", *rest]
+            exec(compile(code, "<string>", "exec"), {"__name__": "__main__"})
+
+        return "python -c", run_code
+    if args[0].startswith("-"):
+        raise PerfkitError(
+            f"perfkit profile does not support the python option {args[0]!r} (use -m, -c or a script)"
+        )
+    return _script_target(args[0], args[1:])
+
+
+def _script_target(script: str, rest: list[str]) -> tuple[str, Callable[[], Any]]:
+    if not Path(script).is_file():
+        raise PerfkitError(f"script not found: {script}")
+
+    def run_script() -> Any:
+        sys.argv = [script, *rest]
+        return runpy.run_path(script, run_name="__main__")
+
+    return script, run_script
+
+
+def _resolve_in_process(command: tuple[str, ...]) -> tuple[str, Callable[[], Any]]:
+    """Map a command line to a callable that runs it in this interpreter (so cProfile sees it)."""
+    argv0, rest = command[0], list(command[1:])
+    base = Path(argv0).name
+    if base in _PYTHON_NAMES or os.path.abspath(argv0) == os.path.abspath(sys.executable):
+        return _python_target(rest)
+    if argv0.endswith(".py"):
+        return _script_target(argv0, rest)
+    matches = importlib.metadata.entry_points(group="console_scripts", name=base)
+    if not matches:
+        raise PerfkitError(
+            f"{argv0!r} is not a console script of this environment nor a python command; perfkit profile runs "
+            "those in-process (use `perfkit pyspy` for other programs)"
+        )
+    entry = next(iter(matches))
+    func = entry.load()
+
+    def run_entry_point() -> Any:
+        sys.argv = [argv0, *rest]
+        return func()
+
+    return f"{base} ({entry.value})", run_entry_point
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    click.echo(str(exc.code), err=True)
+    return 1
+
+
+@main.command(context_settings=COMMAND_CONTEXT)
+@click.option(
+    "-o",
+    "--output",
+    default="profile.pstats",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option("--top", default=30, show_default=True, help="Functions in the table and profile_top.json.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@_errors
+def profile(output: Path, top: int, command: tuple[str, ...]) -> None:
+    """Run a console script or python command under cProfile, in this process: writes OUTPUT (.pstats) and
+    profile_top.json beside it, and prints the top functions by cumulative time. Exits with the command's code.
+
+    Example: perfkit profile -o reports/p.pstats -- batted-ball game --seed 1
+    """
+    from perfkit.profiling import profile as cprofile
+    from perfkit.profiling import top_functions
+
+    if top < 1:
+        raise PerfkitError(f"--top must be >= 1, got {top}")
+    description, run = _resolve_in_process(command)
+    saved_argv, code, failure = list(sys.argv), 0, None
+    try:
+        with cprofile(output, n=top):
+            try:
+                run()
+            except SystemExit as exc:
+                code = _exit_code(exc)
+            except Exception as exc:  # the command's failure is reported; its profile is still written
+                code, failure = 1, exc
+    finally:
+        sys.argv = saved_argv
+    import pstats
+
+    from perfkit.views import render_profile_top
+
+    rows = top_functions(pstats.Stats(str(output)), top)
+    render_profile_top(rows, _console(), title=f"top {len(rows)} functions by cumulative time: {description}")
+    click.echo(f"wrote {output} and {output.parent / 'profile_top.json'}", err=True)
+    if failure is not None:
+        click.echo(f"error: command failed: {type(failure).__name__}: {failure}", err=True)
+    sys.exit(code)
+
+
+def _find_pyspy() -> str:
+    explicit = os.environ.get("PERFKIT_PYSPY")
+    if explicit:
+        if not (Path(explicit).is_file() and os.access(explicit, os.X_OK)):
+            raise PerfkitError(f"py-spy not found at PERFKIT_PYSPY={explicit}")
+        return explicit
+    found = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if not found:
+        raise PerfkitError("py-spy not found on PATH (it is a perfkit dependency: run `make setup`)")
+    return found
+
+
+def _pyspy_reason(log: str) -> str:
+    """py-spy's error and its first cause on one line (it prints an anyhow chain and a backtrace)."""
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip() and not ln.strip().startswith("py-spy>")]
+    error = next((ln.removeprefix("Error:").strip() for ln in lines if ln.startswith("Error")), None)
+    try:
+        cause = lines[lines.index("Caused by:") + 1].split(":", 1)[1].strip()
+    except (ValueError, IndexError):
+        cause = None
+    parts = [p for p in (error, cause) if p]
+    return ": ".join(parts) if parts else (lines[0] if lines else "no message")
+
+
+def _pyspy_error(reason: str) -> PerfkitError:
+    return PerfkitError(
+        f"py-spy cannot attach here ({reason}): ptrace is not permitted for this process — in a container run "
+        "with --cap-add SYS_PTRACE, or use `perfkit profile` (cProfile, needs no ptrace)"
+    )
+
+
+# A short busy loop: py-spy records only while the target runs Python code.
+_PROBE = "import time\nt = time.perf_counter()\nwhile time.perf_counter() - t < 0.3:\n    pass\n"
+
+# py-spy spawns this interpreter, which points stdout/stderr back at the terminal (fds inherited from
+# perfkit) and runs the Python command in-process; py-spy's own messages go to a log. (Exec'ing the
+# command instead would lose the samples: py-spy does not follow an exec.)
+_SHIM = """\
+import os, runpy, sys
+for fd, std in ((int(sys.argv[1]), 1), (int(sys.argv[2]), 2)):
+    os.dup2(fd, std)
+    os.close(fd)
+status_file, kind, target, args = sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
+code = 1
+try:
+    if kind == "module":
+        sys.argv = [target, *args]
+        runpy.run_module(target, run_name="__main__", alter_sys=True)
+    elif kind == "code":
+        sys.argv = ["-c", *args]
+        exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
+    else:
+        sys.argv = [target, *args]
+        sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
+        runpy.run_path(target, run_name="__main__")
+    code = 0
+except SystemExit as exc:
+    code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
+    raise
+finally:
+    with open(status_file, "w") as fh:
+        fh.write(str(code))
+"""
+
+
+def _is_python_script(path: str) -> bool:
+    if path.endswith(".py"):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(256)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and b"python" in first
+
+
+def _pyspy_plan(command: tuple[str, ...]) -> tuple[list[str], list[str] | None]:
+    """(argv to run directly, shim arguments or None): Python commands run through the shim."""
+    argv0, rest = command[0], list(command[1:])
+    if Path(argv0).name in _PYTHON_NAMES or os.path.abspath(argv0) == os.path.abspath(sys.executable):
+        direct = [sys.executable, *rest]
+        if rest[:1] == ["-m"] and len(rest) > 1:
+            return direct, ["module", rest[1], *rest[2:]]
+        if rest[:1] == ["-c"] and len(rest) > 1:
+            return direct, ["code", rest[1], *rest[2:]]
+        if rest and not rest[0].startswith("-"):
+            if not Path(rest[0]).is_file():
+                raise PerfkitError(f"script not found: {rest[0]}")
+            return direct, ["path", rest[0], *rest[1:]]
+        return direct, None
+    found = argv0 if os.sep in argv0 and Path(argv0).is_file() else None
+    found = found or shutil.which(argv0) or shutil.which(argv0, path=str(Path(sys.executable).parent))
+    if not found:
+        raise PerfkitError(f"command not found: {argv0}")
+    return [found, *rest], (["path", found, *rest] if _is_python_script(found) else None)
+
+
+@main.command(context_settings=COMMAND_CONTEXT)
+@click.option(
+    "-o",
+    "--output",
+    default="profile.speedscope.json",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option("--rate", default=100, show_default=True, help="Samples per second.")
+@click.option("--subprocesses", is_flag=True, help="Also sample child processes (process/Dask workers).")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@_errors
+def pyspy(output: Path, rate: int, subprocesses: bool, command: tuple[str, ...]) -> None:
+    """Sample a command with py-spy and write a speedscope file (open it at https://www.speedscope.app).
+    Exits with the command's code.
+
+    py-spy reads the target's memory with ptrace; where that is not permitted (containers without
+    SYS_PTRACE) this fails with one line and exit 2, before running the command.
+
+    Example: perfkit pyspy -o reports/seg1b.speedscope.json -- seg1b s1 --countries ne110m
+    """
+    exe = _find_pyspy()
+    direct, shim_args = _pyspy_plan(command)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".pyspy-", dir=output.parent) as tmp:
+        # Probe on a throwaway interpreter first: a refusal costs 0.3 s and runs nothing of the user's.
+        probe_out = Path(tmp) / "probe.json"
+        probe = subprocess.run(
+            [exe, "record", "--format", "speedscope", "-o", str(probe_out), "--rate", "50", "--",
+             sys.executable, "-c", _PROBE],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        if probe.returncode != 0 or not probe_out.exists():
+            raise _pyspy_error(_pyspy_reason(probe.stderr + probe.stdout))
+        tmp_out = Path(tmp) / "out.speedscope.json"
+        argv = [exe, "record", "--format", "speedscope", "-o", str(tmp_out), "--rate", str(rate)]
+        if subprocesses:
+            argv.append("--subprocesses")
+        if shim_args is None:  # not Python we can host: py-spy spawns it directly and shares our terminal
+            code, log = subprocess.run([*argv, "--", *direct], check=False).returncode, ""
+        else:
+            code, log = _run_in_shim(argv, shim_args, Path(tmp))
+        if not tmp_out.exists():
+            if _looks_like_attach_failure(log):
+                raise _pyspy_error(_pyspy_reason(log))
+            raise PerfkitError(f"py-spy wrote no profile (exit {code}): {_pyspy_reason(log)}")
+        os.replace(tmp_out, output)
+    click.echo(f"wrote {output} (speedscope; open at https://www.speedscope.app)", err=True)
+    sys.exit(code)
+
+
+def _looks_like_attach_failure(log: str) -> bool:
+    low = log.lower()
+    return any(w in low for w in ("permission denied", "not permitted", "eperm", "ptrace", "os error 1)"))
+
+
+def _std_fd(stream: Any, default: int) -> int:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stream (CliRunner): the process's own fd
+        return default
+
+
+def _run_in_shim(pyspy_argv: list[str], shim_args: list[str], tmp: Path) -> tuple[int, str]:
+    """Run the shim under py-spy: (the command's exit code, py-spy's log)."""
+    log_path, status_path = tmp / "py-spy.log", tmp / "status"
+    out_fd, err_fd = os.dup(_std_fd(sys.stdout, 1)), os.dup(_std_fd(sys.stderr, 2))
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with open(log_path, "w", encoding="utf-8") as log:
+            proc = subprocess.run(
+                [*pyspy_argv, "--", sys.executable, "-c", _SHIM, str(out_fd), str(err_fd), str(status_path),
+                 *shim_args],
+                stdout=log, stderr=subprocess.STDOUT, pass_fds=(out_fd, err_fd), check=False,
+            )  # fmt: skip
+    finally:
+        os.close(out_fd)
+        os.close(err_fd)
+    # py-spy exits 0 whatever the command did; the shim leaves the command's own exit code behind.
+    try:
+        code = int(status_path.read_text())
+    except (OSError, ValueError):
+        code = proc.returncode or 1
+    return code, log_path.read_text(encoding="utf-8", errors="replace")

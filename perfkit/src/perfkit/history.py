@@ -1,0 +1,185 @@
+"""Benchmark history: read `benchmarks/results/<pipeline>.jsonl`, show each figure's trend, flag regressions.
+
+`perfkit.bench.record` appends one line per benchmark run: `{"timestamp", "pipeline", "name", "git_revision",
+"host", "data"}` where `data` is usually `Comparison.to_dict()` (reference/fast medians, `ratio` =
+reference/fast) plus whatever figures the pipeline adds. Each numeric figure of `data` (one level of nesting,
+e.g. `fast.median_s`) becomes a series per benchmark name.
+
+Regression rule: the latest value is compared with the *median of the previous `window` values* (a median
+baseline is robust to one noisy run on a shared machine). A figure whose name says lower is better (times
+`*_s`, memory `*_bytes`) regresses when it rises by more than `threshold` (relative); one whose name says
+higher is better (`ratio`, `speedup`, rates `*_per_s`) regresses when it falls by more than `threshold`.
+Figures whose direction is unknown get a trend but are never flagged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perfkit.reports import PerfkitError, check_pipeline, is_number
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "DEFAULT_WINDOW",
+    "History",
+    "Series",
+    "default_results_dir",
+    "direction",
+    "load_history",
+]
+
+DEFAULT_THRESHOLD = 0.1
+DEFAULT_WINDOW = 5
+# Raw samples and bookkeeping, not headline figures.
+_SKIP = {"times", "pair_ratios", "repeats", "units", "iqr_s", "min_s", "warmup_s", "unit_name", "name"}
+
+
+def default_results_dir() -> Path:
+    """Same location `perfkit.bench.record` writes to: $PERFKIT_RESULTS_DIR or ./benchmarks/results."""
+    return Path(os.environ.get("PERFKIT_RESULTS_DIR", Path.cwd() / "benchmarks" / "results"))
+
+
+def direction(figure: str) -> int:
+    """-1 when lower is better, +1 when higher is better, 0 when the name does not say."""
+    leaf = figure.rsplit(".", 1)[-1].lower()
+    if leaf.endswith("per_s") or any(w in leaf for w in ("ratio", "speedup", "throughput", "rate")):
+        return 1
+    if leaf.endswith("_s") or leaf.endswith("_bytes") or leaf in ("seconds", "wall", "rss"):
+        return -1
+    return 0
+
+
+@dataclass
+class Series:
+    """One figure of one benchmark over time (oldest first)."""
+
+    name: str
+    figure: str
+    values: list[float] = field(default_factory=list)
+    timestamps: list[str] = field(default_factory=list)
+    revisions: list[str | None] = field(default_factory=list)
+    baseline: float | None = None
+    change: float | None = None  # relative change of the latest value vs the baseline
+    status: str = "new"  # new | ok | REGRESSION | improved | changed
+
+    @property
+    def latest(self) -> float:
+        return self.values[-1]
+
+
+@dataclass
+class History:
+    pipeline: str
+    path: Path
+    records: int
+    skipped_lines: int
+    series: list[Series]
+    threshold: float
+    window: int
+
+    @property
+    def regressions(self) -> list[Series]:
+        return [s for s in self.series if s.status == "REGRESSION"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pipeline": self.pipeline,
+            "path": str(self.path),
+            "records": self.records,
+            "skipped_lines": self.skipped_lines,
+            "threshold": self.threshold,
+            "window": self.window,
+            "series": [s.__dict__ for s in self.series],
+        }
+
+
+def _figures(data: Any) -> dict[str, float]:
+    """Numeric headline figures of one record's `data` (top level and one level down)."""
+    out: dict[str, float] = {}
+    if not isinstance(data, dict):
+        return out
+    for key, value in data.items():
+        if key in _SKIP:
+            continue
+        if is_number(value):
+            out[key] = float(value)
+        elif isinstance(value, dict):
+            for sub, v in value.items():
+                if sub not in _SKIP and is_number(v):
+                    out[f"{key}.{sub}"] = float(v)
+    return out
+
+
+def load_history(
+    pipeline: str,
+    results_dir: str | Path | None = None,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    window: int = DEFAULT_WINDOW,
+) -> History:
+    """Read a pipeline's history and classify the latest value of every figure against its baseline."""
+    pipeline = check_pipeline(pipeline)
+    if threshold < 0:
+        raise PerfkitError(f"threshold must be >= 0, got {threshold}")
+    if window < 1:
+        raise PerfkitError(f"window must be >= 1, got {window}")
+    directory = Path(results_dir) if results_dir is not None else default_results_dir()
+    path = directory / f"{pipeline}.jsonl"
+    if not path.exists():
+        raise PerfkitError(
+            f"no benchmark history for {pipeline}: {path} does not exist (run `make bench-{pipeline.replace('_', '-')}`)"
+        )
+    series: dict[tuple[str, str], Series] = {}
+    records = skipped = 0
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                skipped += 1  # a torn last line from an interrupted run must not hide the rest
+                continue
+            if not isinstance(rec, dict):
+                skipped += 1
+                continue
+            records += 1
+            name = str(rec.get("name", "?"))
+            for figure, value in _figures(rec.get("data")).items():
+                s = series.setdefault((name, figure), Series(name, figure))
+                s.values.append(value)
+                s.timestamps.append(str(rec.get("timestamp", "")))
+                s.revisions.append(rec.get("git_revision"))
+    if records == 0:
+        raise PerfkitError(f"no benchmark history for {pipeline}: {path} holds no records")
+    for s in series.values():
+        _classify(s, threshold, window)
+    ordered = sorted(series.values(), key=lambda s: (s.name, s.figure))
+    return History(pipeline, path, records, skipped, ordered, threshold, window)
+
+
+def _classify(s: Series, threshold: float, window: int) -> None:
+    previous = s.values[:-1][-window:]
+    if not previous:
+        s.status = "new"
+        return
+    s.baseline = statistics.median(previous)
+    if s.baseline == 0:
+        s.change = None
+        s.status = "ok" if s.latest == 0 else "changed"
+        return
+    s.change = (s.latest - s.baseline) / abs(s.baseline)
+    sign = direction(s.figure)
+    if sign == 0:
+        s.status = "changed" if abs(s.change) > threshold else "ok"
+    elif s.change * sign < -threshold:
+        s.status = "REGRESSION"
+    elif s.change * sign > threshold:
+        s.status = "improved"
+    else:
+        s.status = "ok"

@@ -1,0 +1,353 @@
+"""Terminal views (rich) of run reports, receipts comparisons, profiles and benchmark summaries.
+
+Functions here only render: the loading and checking lives in `perfkit.reports`, the comparisons in
+`perfkit.diff` / `perfkit.history`. Every renderer takes a `rich.console.Console` so tests can capture output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from perfkit.reports import is_number
+
+__all__ = [
+    "fmt_bytes",
+    "fmt_seconds",
+    "fmt_value",
+    "render_bench_summary",
+    "render_history",
+    "render_profile_top",
+    "render_report",
+    "render_verify",
+    "sparkline",
+]
+
+_SPARK = "▁▂▃▄▅▆▇█"
+
+
+def fmt_seconds(s: Any) -> str:
+    """Human time: 812 µs, 45.2 ms, 3.10 s, 2 m 05 s, 1 h 02 m."""
+    if not is_number(s):
+        return "-" if s is None else str(s)
+    if s < 0.001:
+        return f"{s * 1e6:.0f} µs"
+    if s < 1:
+        return f"{s * 1e3:.1f} ms"
+    if s < 120:
+        return f"{s:.2f} s"
+    if s < 7200:
+        return f"{int(s // 60)} m {int(s % 60):02d} s"
+    return f"{int(s // 3600)} h {int((s % 3600) // 60):02d} m"
+
+
+def fmt_bytes(n: Any) -> str:
+    if not is_number(n):
+        return "-" if n is None else str(n)
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def fmt_value(v: Any, width: int = 80) -> str:
+    """Compact text for a JSON value: numbers with 6 significant digits, containers as short JSON."""
+    if isinstance(v, bool) or v is None:
+        return json.dumps(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    text = v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def sparkline(values: Iterable[Any], *, from_zero: bool = True) -> str:
+    """Unicode block sparkline; `from_zero=False` scales min..max (trends), else 0..max (counts)."""
+    xs = [float(c) if is_number(c) else 0.0 for c in values]
+    if not xs:
+        return ""
+    lo = 0.0 if from_zero else min(xs)
+    span = max(xs) - lo
+    if span <= 0:
+        return (_SPARK[0] if from_zero and max(xs) <= 0 else _SPARK[3]) * len(xs)
+    top = len(_SPARK) - 1
+    return "".join(_SPARK[min(top, round((x - lo) / span * top))] for x in xs)
+
+
+def _kv_table(title: str, mapping: Mapping[str, Any], value_header: str = "value") -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("name", style="cyan")
+    table.add_column(value_header, overflow="fold")
+    for key in sorted(mapping, key=str):
+        table.add_row(str(key), fmt_value(mapping[key], width=120))
+    return table
+
+
+def _counters_text(counters: Any) -> str:
+    if not isinstance(counters, dict) or not counters:
+        return ""
+    return ", ".join(f"{k}={fmt_value(v)}" for k, v in sorted(counters.items()))
+
+
+def render_report(report: Mapping[str, Any], console: Console) -> None:
+    """Print a run report as tables: summary, stages, top items, quantiles, counters, results,
+    histograms, metrics, receipts."""
+    status = str(report.get("status"))
+    colour = "green" if status == "ok" else "red"
+    head = Table(box=box.ROUNDED, show_header=False, title=f"perfkit run report: {report.get('pipeline')}")
+    head.add_column("field", style="bold")
+    head.add_column("value", overflow="fold")
+    head.add_row("status", f"[{colour}]{status}[/{colour}]")
+    if report.get("error"):
+        head.add_row("error", f"[red]{fmt_value(report['error'], width=300)}[/red]")
+    head.add_row("started", str(report.get("started", "-")))
+    head.add_row("finished", str(report.get("finished", "-")))
+    head.add_row("wall", fmt_seconds(report.get("wall_s")))
+    rss = fmt_bytes(report.get("peak_rss_bytes"))
+    if report.get("peak_rss_children_bytes"):
+        rss += f" (children {fmt_bytes(report['peak_rss_children_bytes'])})"
+    head.add_row("peak RSS", rss)
+    host = report.get("host") or {}
+    if host:
+        head.add_row("host", ", ".join(f"{k} {v}" for k, v in host.items()))
+    head.add_row("git revision", str(report.get("git_revision") or "-"))
+    config = report.get("config") or {}
+    if config:
+        head.add_row("config", fmt_value(config, width=300))
+    console.print(head)
+
+    stages = report.get("stages") or {}
+    if stages:
+        total_wall = sum(s.get("wall_s", 0) or 0 for s in stages.values() if isinstance(s, dict))
+        table = Table(title="stages", box=box.SIMPLE_HEAVY, title_justify="left")
+        for col, justify in (("stage", "left"), ("wall", "right"), ("cpu", "right"), ("cpu/wall", "right")):
+            table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column("calls", justify="right")
+        table.add_column("share of stage time", justify="left")
+        for name, s in stages.items():
+            s = s if isinstance(s, dict) else {}
+            wall, cpu = s.get("wall_s"), s.get("cpu_s")
+            ratio = f"{cpu / wall:.0%}" if is_number(wall) and is_number(cpu) and wall > 0 else "-"
+            share = (wall / total_wall) if is_number(wall) and total_wall > 0 else 0.0
+            bar = "█" * round(share * 30)
+            table.add_row(
+                str(name),
+                fmt_seconds(wall),
+                fmt_seconds(cpu),
+                ratio,
+                fmt_value(s.get("calls", "-")),
+                f"{bar} {share:.0%}",
+            )
+        console.print(table)
+
+    top = report.get("top_items") or []
+    if top:
+        table = Table(
+            title=f"top {len(top)} items (slowest first)", box=box.SIMPLE_HEAVY, title_justify="left"
+        )
+        table.add_column("#", justify="right")
+        table.add_column("item")
+        table.add_column("elapsed", justify="right")
+        table.add_column("worker")
+        table.add_column("counters", overflow="fold")
+        for i, it in enumerate(top, 1):
+            it = it if isinstance(it, dict) else {}
+            table.add_row(
+                str(i),
+                str(it.get("key")),
+                fmt_seconds(it.get("elapsed_s")),
+                str(it.get("worker") or "-"),
+                _counters_text(it.get("counters")),
+            )
+        console.print(table)
+
+    q = report.get("item_time_quantiles") or {}
+    items = report.get("items") or {}
+    if q or items:
+        table = Table(title="item times", box=box.SIMPLE_HEAVY, title_justify="left")
+        for col in ("items", "median", "p90", "max"):
+            table.add_column(col, justify="right")
+        table.add_row(
+            fmt_value(q.get("count", len(items))),
+            fmt_seconds(q.get("median_s")),
+            fmt_seconds(q.get("p90_s")),
+            fmt_seconds(q.get("max_s")),
+        )
+        console.print(table)
+
+    if report.get("counters"):
+        console.print(_kv_table("counters (result)", report["counters"]))
+    if report.get("results"):
+        console.print(_kv_table("results", report["results"]))
+
+    hists = report.get("histograms") or {}
+    if hists:
+        table = Table(title="histograms", box=box.SIMPLE_HEAVY, title_justify="left")
+        table.add_column("name", style="cyan")
+        table.add_column("kind")
+        for col in ("count", "min", "median", "p90", "max"):
+            table.add_column(col, justify="right")
+        table.add_column("distribution")
+        for name, h in sorted(hists.items()):
+            h = h if isinstance(h, dict) else {}
+            table.add_row(
+                str(name),
+                "result" if h.get("result") else "perf",
+                *(fmt_value(h.get(k, "-")) for k in ("count", "min", "median", "p90", "max")),
+                sparkline(h.get("counts") or []),
+            )
+        console.print(table)
+
+    if report.get("metrics"):
+        console.print(_kv_table("metrics (performance)", report["metrics"]))
+
+    receipts = report.get("receipts") or {}
+    if receipts:
+        table = Table(title="receipts", box=box.SIMPLE_HEAVY, title_justify="left")
+        table.add_column("name", style="cyan")
+        table.add_column("digest", overflow="fold")
+        table.add_column("digest_version", justify="right")
+        for name, r in sorted(receipts.items()):
+            digest = r.get("digest") if isinstance(r, dict) else r
+            version = r.get("digest_version", "-") if isinstance(r, dict) else "-"
+            table.add_row(str(name), str(digest), str(version))
+        console.print(table)
+
+
+def render_verify(rows: list[dict[str, Any]], console: Console) -> None:
+    """Rows from `perfkit.cli` verify: name, a, b, status (match / MISMATCH / only in A / only in B)."""
+    table = Table(title="receipts", box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("name", style="cyan")
+    table.add_column("status")
+    table.add_column("A", overflow="fold")
+    table.add_column("B", overflow="fold")
+    for row in rows:
+        style = "green" if row["status"] == "match" else "red"
+        table.add_row(
+            row["name"], f"[{style}]{row['status']}[/{style}]", str(row["a"] or "-"), str(row["b"] or "-")
+        )
+    console.print(table)
+
+
+def render_profile_top(rows: list[dict[str, Any]], console: Console, title: str = "top functions") -> None:
+    """Rows with function (file:line:function), calls, tottime, cumtime (seconds)."""
+    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("calls", justify="right")
+    table.add_column("tottime", justify="right")
+    table.add_column("cumtime", justify="right")
+    table.add_column("function (file:line:function)", overflow="fold")
+    for i, r in enumerate(rows, 1):
+        table.add_row(
+            str(i),
+            fmt_value(r.get("calls")),
+            f"{r.get('tottime_s', 0):.4f}",
+            f"{r.get('cumtime_s', 0):.4f}",
+            _short_location(r),
+        )
+    console.print(table)
+
+
+def _short_location(row: dict[str, Any], width: int = 70) -> str:
+    """`file:line:function` with the file trimmed (site-packages prefix, then from the left) to fit."""
+    file, line, name = row.get("file"), row.get("line"), row.get("name")
+    if file is None or name is None:
+        return str(row.get("function"))
+    file = str(file)
+    if "site-packages/" in file:
+        file = file.split("site-packages/", 1)[1]
+    elif os.path.isabs(file):
+        with contextlib.suppress(ValueError):  # ValueError: another drive (Windows)
+            rel = os.path.relpath(file)
+            file = file if rel.startswith("..") else rel
+    room = max(10, width - len(f":{line}:{name}"))
+    if len(file) > room:
+        file = "…" + file[-(room - 1) :]
+    return f"{file}:{line}:{name}"
+
+
+def render_bench_summary(entries: list[dict[str, Any]], console: Console) -> None:
+    """One table: pipeline, benchmark row, figures, updated. Entries: pipeline, rows (or None = not built)."""
+    table = Table(title="benchmark summary", box=box.ROUNDED, title_justify="left", show_lines=True)
+    table.add_column("pipeline", style="bold cyan")
+    table.add_column("benchmark")
+    table.add_column("figures", overflow="fold")
+    table.add_column("updated")
+    for entry in entries:
+        if entry.get("error"):
+            table.add_row(entry["pipeline"], "[red]unreadable[/red]", str(entry["error"]), "-")
+            continue
+        rows = entry.get("rows")
+        if not rows:
+            table.add_row(entry["pipeline"], "[yellow]not built yet[/yellow]", "", "-")
+            continue
+        for row in rows:
+            figures = "\n".join(f"{k}: {_fmt_figure(k, v)}" for k, v in row.items() if k != "name")
+            table.add_row(
+                entry["pipeline"], str(row.get("name", "-")), figures, str(entry.get("updated") or "-")
+            )
+    console.print(table)
+
+
+def _fmt_figure(name: str, v: Any) -> str:
+    if is_number(v) and (name.endswith("_s") or name == "seconds"):
+        return fmt_seconds(v)
+    if is_number(v) and name.endswith("_bytes"):
+        return fmt_bytes(v)
+    return fmt_value(v)
+
+
+def render_history(history: Any, console: Console, last: int = 12) -> None:
+    """A `perfkit.history.History`: one row per (benchmark, figure) with trend, baseline, latest, status."""
+    from perfkit.history import direction  # local: history imports nothing from views, keep it that way
+
+    table = Table(
+        title=(
+            f"{history.pipeline}: {history.records} run(s) from {history.path} — latest vs median of previous "
+            f"{history.window}, threshold {history.threshold:.0%}"
+        ),
+        box=box.SIMPLE_HEAVY,
+        title_justify="left",
+    )
+    table.add_column("benchmark", style="cyan")
+    table.add_column("figure")
+    table.add_column("better", justify="center")
+    table.add_column("runs", justify="right")
+    table.add_column(f"trend (last {last})")
+    table.add_column("baseline", justify="right")
+    table.add_column("latest", justify="right")
+    table.add_column("change", justify="right")
+    table.add_column("status")
+    styles = {"REGRESSION": "bold red", "improved": "green", "changed": "yellow", "new": "dim", "ok": ""}
+    for s in history.series:
+        fmt = fmt_seconds if s.figure.endswith("_s") and not s.figure.endswith("per_s") else fmt_value
+        sign = direction(s.figure)
+        style = styles.get(s.status, "")
+        table.add_row(
+            s.name,
+            s.figure,
+            {1: "higher", -1: "lower", 0: "?"}[sign],
+            str(len(s.values)),
+            sparkline(s.values[-last:], from_zero=False),
+            fmt(s.baseline) if s.baseline is not None else "-",
+            fmt(s.latest),
+            f"{s.change:+.1%}" if s.change is not None else "-",
+            f"[{style}]{s.status}[/{style}]" if style else s.status,
+        )
+    console.print(table)
+    if history.skipped_lines:
+        console.print(
+            f"[yellow]skipped {history.skipped_lines} unreadable line(s) in {history.path}[/yellow]"
+        )
+    n = len(history.regressions)
+    console.print(f"[bold red]{n} regression(s)[/bold red]" if n else "no regressions beyond the threshold")

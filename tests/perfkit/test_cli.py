@@ -1,0 +1,167 @@
+"""perfkit CLI: digest, verify, bench-summary, and help text for every command."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import click
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from perfkit.cli import main
+
+import perfkit
+from perfkit import bench
+
+from ._cli_helpers import REPORT_A, REPORT_C_RESULT, REPORT_FAILED, invoke, load, one_error_line, write
+
+# --- digest ------------------------------------------------------------------------------------------
+
+
+def test_digest_npy_prints_the_library_receipt(tmp_path):
+    arr = np.arange(1000, dtype=np.int32).reshape(100, 10)
+    np.save(tmp_path / "a.npy", arr)
+    result = invoke("digest", tmp_path / "a.npy")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{perfkit.digest_array(arr)}  {tmp_path / 'a.npy'}\n"
+    doc = json.loads(invoke("digest", "--json", tmp_path / "a.npy").stdout)
+    assert doc["digest"].startswith("blake2b-256/v1:")
+
+
+def test_digest_parquet_ignores_row_groups_and_codec_but_not_values(tmp_path):
+    table = pa.table({"tile_id": np.arange(5000, dtype=np.int64), "x": np.linspace(0, 1, 5000)})
+    pq.write_table(table, tmp_path / "one.parquet", row_group_size=5000, compression="snappy")
+    (tmp_path / "split").mkdir()
+    pq.write_table(
+        table.slice(0, 1200), tmp_path / "split" / "part-0.parquet", row_group_size=300, compression="zstd"
+    )
+    pq.write_table(table.slice(1200), tmp_path / "split" / "part-1.parquet", compression="none")
+    changed = table.set_column(1, "x", pa.array(np.r_[np.linspace(0, 1, 5000)[:-1], 2.0]))
+    pq.write_table(changed, tmp_path / "changed.parquet")
+    one = invoke("digest", tmp_path / "one.parquet").stdout.split()[0]
+    split = invoke("digest", tmp_path / "split").stdout.split()[0]
+    other = invoke("digest", tmp_path / "changed.parquet").stdout.split()[0]
+    assert one == split != other
+
+
+def test_digest_bad_input_one_line_exit_2(tmp_path):
+    result = invoke("digest", tmp_path / "absent.parquet")
+    assert result.exit_code == 2 and "not found" in one_error_line(result)
+    (tmp_path / "notes.txt").write_text("hello")
+    result = invoke("digest", tmp_path / "notes.txt")
+    assert result.exit_code == 2 and "unsupported file type" in one_error_line(result)
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    result = invoke("digest", tmp_path / "broken.parquet")
+    assert result.exit_code == 2 and "cannot digest" in one_error_line(result)
+
+
+# --- verify ------------------------------------------------------------------------------------------
+
+
+def test_verify_matching_receipts_exit_0():
+    result = invoke("verify", REPORT_A, REPORT_A)
+    assert result.exit_code == 0
+    assert "2/2 receipts match" in result.stdout
+
+
+def test_verify_mismatch_exit_1():
+    result = invoke("verify", REPORT_A, REPORT_C_RESULT)
+    assert result.exit_code == 1
+    assert "MISMATCH" in result.stdout and "1/2 receipts match; 1 differ" in result.stdout
+
+
+def test_verify_missing_receipt_is_a_failure(tmp_path):
+    b = load(REPORT_A)
+    del b["receipts"]["sites"]
+    result = invoke("verify", REPORT_A, write(tmp_path / "b.json", b))
+    assert result.exit_code == 1 and "only in A" in result.stdout
+
+
+def test_verify_real_runs(tmp_path):
+    def run(out, values):
+        with perfkit.Run("qyn1", out, config={}) as r:
+            r.receipt("container", perfkit.digest_array(np.asarray(values)))
+        return out / "run_report.json"
+
+    a, b, c = run(tmp_path / "a", [1, 2, 3]), run(tmp_path / "b", [1, 2, 3]), run(tmp_path / "c", [1, 2, 4])
+    assert invoke("verify", a, b).exit_code == 0
+    assert invoke("verify", a, c).exit_code == 1
+
+
+def test_verify_without_receipts_is_an_error():
+    result = invoke("verify", REPORT_FAILED, REPORT_FAILED)
+    assert result.exit_code == 2 and "nothing to verify" in one_error_line(result)
+
+
+# --- bench-summary -----------------------------------------------------------------------------------
+
+
+def test_bench_summary_reads_summary_rows_and_marks_missing_pipelines(tmp_path):
+    bench.summary_row("seg1b", "s1 index", summary_dir=tmp_path, ratio=41.7, fast_median_s=0.021, tiles=2886)
+    bench.summary_row("seg1b", "s6 jitter", summary_dir=tmp_path, ratio=12.0)
+    bench.summary_row("seg1b", "s1 index", summary_dir=tmp_path, ratio=42.5, fast_median_s=0.02, tiles=2886)
+    result = invoke("bench-summary", "seg1b", "mbp10", "qyn1", "batted_ball", "--summary-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "benchmark summary" in out
+    assert "s1 index" in out and "s6 jitter" in out and "42.5" in out and "41.7" not in out  # row replaced
+    assert "20.0 ms" in out  # *_s figures shown as times
+    assert out.count("not built yet") == 3
+
+
+def test_bench_summary_defaults_to_all_pipelines_and_env_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERFKIT_SUMMARY_DIR", str(tmp_path))
+    bench.summary_row("qyn1", "pack", ratio=3.0)
+    result = invoke("bench-summary")
+    assert result.exit_code == 0
+    assert result.stdout.count("not built yet") == 3 and "pack" in result.stdout
+
+
+def test_bench_summary_unreadable_file_does_not_hide_the_rest(tmp_path):
+    (tmp_path / "mbp10.json").write_text("{not json")
+    bench.summary_row("seg1b", "s1", summary_dir=tmp_path, ratio=2.0)
+    result = invoke("bench-summary", "seg1b", "mbp10", "--summary-dir", tmp_path)
+    assert result.exit_code == 0
+    assert "unreadable" in result.stdout and "s1" in result.stdout
+
+
+def test_bench_summary_unknown_pipeline_one_line_exit_2(tmp_path):
+    result = invoke("bench-summary", "seg1b", "nope", "--summary-dir", tmp_path)
+    assert result.exit_code == 2
+    assert "unknown pipeline 'nope'" in one_error_line(result)
+
+
+# --- every command -----------------------------------------------------------------------------------
+
+COMMANDS = sorted(main.commands)
+
+
+def test_the_documented_commands_exist():
+    assert set(COMMANDS) == {
+        "bench-summary",
+        "diff",
+        "digest",
+        "history",
+        "profile",
+        "pyspy",
+        "show",
+        "verify",
+    }
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_help_with_an_example(name):
+    result = invoke(name, "--help")
+    assert result.exit_code == 0
+    assert "Example: perfkit " + name in " ".join(result.stdout.split())
+    assert isinstance(main.commands[name], click.Command)
+
+
+def test_show_tolerates_an_odd_top_items_entry(tmp_path):
+    # a top_items list holding a non-object is odd but valid JSON: the view shows the rest
+    report = load(REPORT_A)
+    report["top_items"] = [*copy.deepcopy(report["top_items"]), "junk"]
+    result = invoke("show", write(tmp_path / "r.json", report))
+    assert result.exit_code == 0, result.output

@@ -1,0 +1,225 @@
+"""perfkit profile (cProfile, in-process) and perfkit pyspy (py-spy, needs ptrace)."""
+
+from __future__ import annotations
+
+import ctypes.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ._cli_helpers import REPORT_A, invoke, one_error_line
+
+HOT_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+
+    def hot_loop_function(n):
+        total = 0
+        for i in range(n):
+            total += i * i
+        return total
+
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < {seconds}:
+        hot_loop_function(10_000)
+    with open(sys.argv[1], "w") as fh:  # proves the command ran, with its own arguments
+        fh.write(" ".join(sys.argv[2:]))
+    print("script stdout")
+    print("script stderr", file=sys.stderr)
+    sys.exit({code})
+    """
+)
+
+
+def _script(tmp_path: Path, seconds: float = 0.3, code: int = 0) -> Path:
+    path = tmp_path / "hot.py"
+    path.write_text(HOT_SCRIPT.format(seconds=seconds, code=code))
+    return path
+
+
+# --- perfkit profile ---------------------------------------------------------------------------------
+
+
+def test_profile_python_script_names_the_hot_function(tmp_path):
+    script, marker = _script(tmp_path), tmp_path / "ran.txt"
+    out = tmp_path / "prof" / "run.pstats"
+    result = invoke("profile", "-o", out, "--top", "15", "--", "python", script, marker, "--flag", "x")
+    assert result.exit_code == 0, result.output
+    assert marker.read_text() == "--flag x"  # the script's own options were passed through untouched
+    assert out.stat().st_size > 0
+    top = json.loads((out.parent / "profile_top.json").read_text())
+    assert 0 < len(top) <= 15
+    hot = [r for r in top if r["name"] == "hot_loop_function"]
+    assert hot and hot[0]["calls"] > 10 and hot[0]["file"] == str(script)
+    assert "hot_loop_function" in result.stdout and "cumtime" in result.stdout
+
+
+def test_profile_console_script_in_process(tmp_path):
+    """A console script of this environment (perfkit itself) runs under the profiler in this process."""
+    out = tmp_path / "show.pstats"
+    result = invoke("profile", "-o", out, "--", "perfkit", "show", REPORT_A)
+    assert result.exit_code == 0, result.output
+    assert "top 10 items" in result.stdout  # the profiled command's own output
+    names = {r["name"] for r in json.loads((tmp_path / "profile_top.json").read_text())}
+    assert "render_report" in names
+
+
+def test_profile_python_module(tmp_path):
+    result = invoke("profile", "-o", tmp_path / "m.pstats", "--", "python", "-m", "json.tool", REPORT_A)
+    assert result.exit_code == 0, result.output
+    assert '"pipeline": "seg1b"' in result.stdout
+    assert any("json" in r["file"] for r in json.loads((tmp_path / "profile_top.json").read_text()))
+
+
+def test_profile_keeps_the_command_exit_code_and_still_writes(tmp_path):
+    result = invoke(
+        "profile", "-o", tmp_path / "p.pstats", "--", "python", _script(tmp_path, code=3), tmp_path / "m"
+    )
+    assert result.exit_code == 3
+    assert (tmp_path / "p.pstats").exists() and (tmp_path / "profile_top.json").exists()
+
+
+def test_profile_command_that_raises_exits_1_with_one_line(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("raise ValueError('no such tile')\n")
+    result = invoke("profile", "-o", tmp_path / "p.pstats", "--", "python", bad)
+    assert result.exit_code == 1
+    assert "error: command failed: ValueError: no such tile" in result.stderr
+    assert (tmp_path / "p.pstats").exists()
+
+
+def test_profile_unknown_command_is_one_line_exit_2(tmp_path):
+    result = invoke("profile", "-o", tmp_path / "p.pstats", "--", "definitely-not-a-command", "x")
+    assert result.exit_code == 2
+    assert "not a console script of this environment" in one_error_line(result)
+    assert not (tmp_path / "p.pstats").exists()
+
+
+# --- perfkit pyspy -----------------------------------------------------------------------------------
+
+PERFKIT = str(Path(sys.executable).parent / "perfkit")
+PYSPY = str(Path(sys.executable).parent / "py-spy")
+BUSY = "import time\nt = time.perf_counter()\nwhile time.perf_counter() - t < 0.3:\n    pass\n"
+
+
+def _pyspy_can_attach_here(tmp_path: Path) -> bool:
+    """Ask py-spy itself, independently of perfkit, whether it can sample a child on this machine."""
+    out = tmp_path / "direct.json"
+    proc = subprocess.run(
+        [PYSPY, "record", "--format", "speedscope", "-o", str(out), "--", sys.executable, "-c", BUSY],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return proc.returncode == 0 and out.exists()
+
+
+def _run(argv: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False, **kw)
+
+
+def test_pyspy_on_this_machine(tmp_path):
+    """Whatever this machine allows: a speedscope profile naming the hot function, or one line + exit 2."""
+    script, marker, out = (
+        _script(tmp_path, seconds=1.0, code=0),
+        tmp_path / "ran.txt",
+        tmp_path / "p.speedscope.json",
+    )
+    proc = _run([PERFKIT, "pyspy", "-o", str(out), "--", "python", str(script), str(marker), "a"])
+    if _pyspy_can_attach_here(tmp_path):
+        assert proc.returncode == 0, proc.stderr
+        assert marker.read_text() == "a" and "script stdout" in proc.stdout and "script stderr" in proc.stderr
+        assert (
+            "py-spy>" not in proc.stdout + proc.stderr
+        )  # py-spy's chatter stays out of the command's output
+        doc = json.loads(out.read_text())
+        assert "speedscope" in doc["$schema"]
+        assert "hot_loop_function" in {f["name"] for f in doc["shared"]["frames"]}
+        assert sum(len(p["samples"]) for p in doc["profiles"]) > 10
+    else:
+        assert proc.returncode == 2
+        assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+        assert proc.stderr.startswith("error: py-spy cannot attach")
+        assert not out.exists() and not marker.exists()
+
+
+def test_pyspy_passes_the_command_exit_code(tmp_path):
+    if not _pyspy_can_attach_here(tmp_path):
+        pytest.skip("py-spy cannot attach on this machine; test_pyspy_on_this_machine covers the refusal")
+    out = tmp_path / "p.json"
+    proc = _run(
+        [
+            PERFKIT,
+            "pyspy",
+            "-o",
+            str(out),
+            "--",
+            "python",
+            str(_script(tmp_path, code=4)),
+            str(tmp_path / "m"),
+        ]
+    )
+    assert proc.returncode == 4 and out.exists(), proc.stderr
+
+
+_DENY_PTRACE = textwrap.dedent(
+    """
+    # Install the seccomp rule a container's default profile applies without CAP_SYS_PTRACE (ptrace and
+    # process_vm_readv fail with EPERM), then exec the command: py-spy genuinely cannot attach under it.
+    import ctypes, errno, os, sys
+    lib = ctypes.CDLL(sys.argv[1])
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+    lib.seccomp_load.argtypes = [ctypes.c_void_p]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    ctx = lib.seccomp_init(0x7FFF0000)  # SCMP_ACT_ALLOW
+    for name in (b"ptrace", b"process_vm_readv"):
+        assert lib.seccomp_rule_add(ctx, 0x00050000 | errno.EPERM, lib.seccomp_syscall_resolve_name(name), 0) == 0
+    assert lib.seccomp_load(ctx) == 0
+    os.execv(sys.argv[2], sys.argv[2:])
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp is Linux-only")
+def test_pyspy_where_ptrace_is_denied_fails_with_one_line(tmp_path):
+    libseccomp = ctypes.util.find_library("seccomp")
+    if libseccomp is None:
+        pytest.skip("libseccomp is not installed, so a ptrace denial cannot be set up here")
+    launcher = tmp_path / "deny_ptrace.py"
+    launcher.write_text(_DENY_PTRACE)
+    marker, out = tmp_path / "ran.txt", tmp_path / "p.speedscope.json"
+    proc = _run(
+        [sys.executable, str(launcher), libseccomp, PERFKIT, "pyspy", "-o", str(out), "--", "python",
+         str(_script(tmp_path)), str(marker)]
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: py-spy cannot attach here"), proc.stderr
+    assert "SYS_PTRACE" in lines[0]
+    assert not out.exists() and not marker.exists()  # refused before running anything of the user's
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_pyspy_missing_binary_is_one_line_exit_2(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERFKIT_PYSPY", str(tmp_path / "no-py-spy"))
+    result = invoke("pyspy", "-o", tmp_path / "p.json", "--", "python", "-c", "pass")
+    assert result.exit_code == 2
+    assert "py-spy not found" in one_error_line(result)
+
+
+def test_pyspy_unknown_command_is_one_line_exit_2(tmp_path):
+    result = invoke("pyspy", "-o", tmp_path / "p.json", "--", "definitely-not-a-command")
+    assert result.exit_code == 2
+    assert one_error_line(result) == "error: command not found: definitely-not-a-command"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="py-spy record spawns POSIX processes here")
+def test_pyspy_help_mentions_ptrace():
+    assert "SYS_PTRACE" in invoke("pyspy", "--help").stdout

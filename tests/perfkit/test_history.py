@@ -1,0 +1,126 @@
+"""perfkit history: trends from what perfkit.bench.record wrote, regressions beyond the noise threshold."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from perfkit.history import direction, load_history
+
+from perfkit import bench
+
+from ._cli_helpers import invoke, one_error_line
+
+
+def _comparison(ref_s: float, fast_s: float) -> dict:
+    """A bench.compare result with the given steady-state medians (real Comparison, fixed times)."""
+    comp = bench.Comparison(
+        "s1_index",
+        reference=bench.Timing([ref_s] * 3, [ref_s * 2]),
+        fast=bench.Timing([fast_s] * 3, [fast_s * 5]),
+        units=1000,
+        unit_name="tiles",
+    )
+    return comp.to_dict()
+
+
+def _record_series(results_dir, fast_times, ref_s=1.0, pipeline="seg1b"):
+    for fast_s in fast_times:
+        bench.record(pipeline, "s1_index", _comparison(ref_s, fast_s), results_dir=results_dir)
+
+
+def test_steady_history_has_no_regression(tmp_path):
+    _record_series(tmp_path, [0.100, 0.103, 0.098, 0.101, 0.102])
+    h = load_history("seg1b", tmp_path)
+    assert h.records == 5 and h.regressions == []
+    fast = next(s for s in h.series if s.figure == "fast.median_s")
+    assert fast.values == pytest.approx([0.100, 0.103, 0.098, 0.101, 0.102])
+    assert fast.baseline == pytest.approx(0.1005)  # median of the four previous runs
+    assert fast.status == "ok"
+    # raw samples and warm-up are not headline figures
+    assert not any(s.figure.endswith(("times", "iqr_s", "min_s")) or "warmup" in s.figure for s in h.series)
+
+
+def test_slower_latest_run_is_flagged(tmp_path):
+    _record_series(tmp_path, [0.100, 0.101, 0.099, 0.100, 0.130])  # +30 % on the fast path
+    h = load_history("seg1b", tmp_path, threshold=0.1)
+    flagged = {s.figure for s in h.regressions}
+    # fast median rose, the speed-up ratio and the fast rate fell; the reference did not move
+    assert flagged == {"fast.median_s", "ratio", "fast.tiles_per_s"}
+    assert next(s for s in h.series if s.figure == "fast.median_s").change == pytest.approx(0.3)
+    # a looser threshold absorbs it
+    assert load_history("seg1b", tmp_path, threshold=0.5).regressions == []
+
+
+def test_faster_latest_run_is_an_improvement(tmp_path):
+    _record_series(tmp_path, [0.100, 0.100, 0.070])
+    h = load_history("seg1b", tmp_path)
+    assert h.regressions == []
+    assert next(s for s in h.series if s.figure == "fast.median_s").status == "improved"
+
+
+def test_one_noisy_old_run_does_not_move_the_baseline(tmp_path):
+    # the median baseline ignores the single 0.5 s outlier among earlier runs
+    _record_series(tmp_path, [0.100, 0.500, 0.100, 0.100, 0.105])
+    h = load_history("seg1b", tmp_path)
+    fast = next(s for s in h.series if s.figure == "fast.median_s")
+    assert fast.baseline == pytest.approx(0.100) and fast.status == "ok"
+
+
+def test_direction_from_names():
+    assert direction("fast.median_s") == -1 and direction("peak_rss_bytes") == -1
+    assert direction("ratio") == 1 and direction("fast.tiles_per_s") == 1
+    assert direction("tiles") == 0
+
+
+def test_cli_history_table_and_exit_codes(tmp_path):
+    _record_series(tmp_path, [0.100, 0.100, 0.100, 0.140])
+    result = invoke("history", "seg1b", "--results-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (
+        "s1_index" in result.stdout and "REGRESSION" in result.stdout and "3 regression(s)" in result.stdout
+    )
+    result = invoke("history", "seg1b", "--results-dir", tmp_path, "--fail-on-regression")
+    assert result.exit_code == 1
+    result = invoke(
+        "history", "seg1b", "--results-dir", tmp_path, "--threshold", "0.5", "--fail-on-regression"
+    )
+    assert result.exit_code == 0 and "no regressions beyond the threshold" in result.stdout
+    doc = json.loads(invoke("history", "seg1b", "--results-dir", tmp_path, "--json").stdout)
+    assert doc["records"] == 4 and {s["status"] for s in doc["series"]} >= {"REGRESSION", "ok"}
+
+
+def test_cli_history_default_dir_is_where_record_writes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PERFKIT_RESULTS_DIR", raising=False)
+    bench.record("qyn1", "pack", _comparison(1.0, 0.2))
+    result = invoke("history", "qyn1")
+    assert result.exit_code == 0, result.output
+    assert "pack" in result.stdout and "new" in result.stdout
+
+
+def test_torn_line_is_skipped_and_reported(tmp_path):
+    _record_series(tmp_path, [0.1, 0.1])
+    with open(tmp_path / "seg1b.jsonl", "a") as fh:
+        fh.write('{"timestamp": "2026-11-21T19:00:00Z", "name": "s1_in')  # an interrupted append
+    result = invoke("history", "seg1b", "--results-dir", tmp_path)
+    assert result.exit_code == 0
+    assert "skipped 1 unreadable line(s)" in result.stdout
+
+
+def test_unknown_pipeline_is_one_line_exit_2(tmp_path):
+    result = invoke("history", "seg2b", "--results-dir", tmp_path)
+    assert result.exit_code == 2
+    assert (
+        one_error_line(result) == "error: unknown pipeline 'seg2b' (known: seg1b, mbp10, qyn1, batted_ball)"
+    )
+
+
+def test_no_history_is_one_line_exit_2(tmp_path):
+    result = invoke("history", "batted-ball", "--results-dir", tmp_path)
+    assert result.exit_code == 2
+    line = one_error_line(result)
+    assert "no benchmark history for batted_ball" in line and "make bench-batted-ball" in line
+    (tmp_path / "mbp10.jsonl").write_text("\n")
+    result = invoke("history", "mbp10", "--results-dir", tmp_path)
+    assert result.exit_code == 2 and "holds no records" in one_error_line(result)

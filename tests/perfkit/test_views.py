@@ -1,0 +1,233 @@
+"""perfkit show: terminal tables (rich) and the self-contained HTML page."""
+
+from __future__ import annotations
+
+import io
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from perfkit.html import item_time_bins, render_html
+from perfkit.views import fmt_bytes, fmt_seconds, render_report, sparkline
+from rich.console import Console
+
+import perfkit
+
+from ._cli_helpers import (
+    REPORT_A,
+    REPORT_FAILED,
+    REPORT_SCHEMA2,
+    REPORT_TRUNCATED,
+    invoke,
+    load,
+    one_error_line,
+    write,
+)
+
+
+def _render(report: dict) -> str:
+    buf = io.StringIO()
+    render_report(report, Console(file=buf, width=160, color_system=None))
+    return buf.getvalue()
+
+
+def test_show_prints_every_section():
+    result = invoke("show", REPORT_A)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for title in (
+        "stages",
+        "top 10 items",
+        "item times",
+        "counters",
+        "results",
+        "histograms",
+        "metrics",
+        "receipts",
+    ):
+        assert title in out
+    report = load(REPORT_A)
+    # each of the ten slowest items, slowest first, and not the two fastest
+    positions = [out.index(f" {t['key']} ") for t in report["top_items"]]
+    assert positions == sorted(positions)
+    assert " MCO " not in out and " LUX " not in out
+    for r in report["receipts"].values():
+        assert r["digest"] in out
+    assert "index" in out and "16.90 s" in out and "31.20 s" in out  # stage wall and CPU
+    assert "700.0 MiB" in out  # peak RSS
+
+
+def test_show_failed_report_shows_status_and_error():
+    out = _render(load(REPORT_FAILED))
+    assert "failed" in out
+    assert "Seg1bError: country 'XXX' has no geometry" in out
+
+
+def test_show_real_run_report(tmp_path):
+    with perfkit.Run("mbp10", tmp_path, config={"date": "2024-01-02"}) as run:
+        with run.stage("bronze"):
+            values = np.arange(100)
+        for day in ("2024-01-02", "2024-01-03"):
+            with run.item(day, bars=0) as item:
+                item["bars"] += 4680
+        run.histogram("spread_ticks", values % 7)
+        run.receipt("bars", perfkit.digest_array(values))
+    result = invoke("show", tmp_path)  # the run's directory
+    assert result.exit_code == 0, result.output
+    assert "mbp10" in result.stdout and "bronze" in result.stdout and "2024-01-03" in result.stdout
+    assert "spread_ticks" in result.stdout and perfkit.digest_array(values) in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        (REPORT_SCHEMA2, "has schema_version 2; this perfkit reads schema_version 1"),
+        (REPORT_TRUNCATED, "is not valid JSON (line 2"),
+    ],
+)
+def test_show_bad_report_one_line_exit_2(path, message):
+    result = invoke("show", path)
+    assert result.exit_code == 2
+    assert message in one_error_line(result)
+    assert result.stdout == ""
+
+
+def test_show_missing_report_and_empty_dir(tmp_path):
+    result = invoke("show", tmp_path / "nope.json")
+    assert result.exit_code == 2
+    assert one_error_line(result) == f"error: report not found: {tmp_path / 'nope.json'}"
+    result = invoke("show", tmp_path)
+    assert result.exit_code == 2
+    assert "no run_report.json in directory" in one_error_line(result)
+
+
+def test_show_not_a_report(tmp_path):
+    for text, message in (("[1, 2]", "not a JSON object"), ('{"a": 1}', "no schema_version")):
+        path = tmp_path / "r.json"
+        path.write_text(text)
+        result = invoke("show", path)
+        assert result.exit_code == 2 and message in one_error_line(result)
+    bad = load(REPORT_A)
+    bad["stages"] = [1, 2]
+    result = invoke("show", write(tmp_path / "r.json", bad))
+    assert result.exit_code == 2 and "section 'stages' should be an object" in one_error_line(result)
+
+
+# --- HTML --------------------------------------------------------------------------------------------
+
+VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "wbr", "source"}
+SVG_LEAF = {"rect", "line", "path", "circle"}
+
+
+class _Checker(HTMLParser):
+    """Checks tags are balanced and collects what the page references."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.tags: list[str] = []
+        self.errors: list[str] = []
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.refs += [v for k, v in attrs if k in ("src", "href") and v]
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> with open {self.stack[-3:]}")
+        else:
+            self.stack.pop()
+
+
+def _check(page: str) -> _Checker:
+    checker = _Checker()
+    checker.feed(page)
+    checker.close()
+    assert checker.errors == [] and checker.stack == []
+    return checker
+
+
+def test_html_page_is_self_contained_and_well_formed():
+    report = load(REPORT_A)
+    page = render_html(report)
+    checker = _check(page)
+    assert "script" not in checker.tags
+    assert checker.refs == []  # no external CSS, JS, images or fonts
+    # the only URL is the SVG namespace identifier, which is never fetched
+    assert set(re.findall(r"https?://[^\s\"'<]+", page)) == {"http://www.w3.org/2000/svg"}
+    assert checker.tags.count("svg") >= 3 + len(report["histograms"])  # stages, items, top items, histograms
+
+
+def test_html_charts_hold_the_report_values():
+    report = load(REPORT_A)
+    page = render_html(report)
+    # per-stage chart: a wall and a CPU bar per stage, with the exact value as hover text
+    for name, stage in report["stages"].items():
+        assert f"<title>{name}: {fmt_seconds(stage['wall_s'])}</title>" in page
+        assert f"<title>{name}: {fmt_seconds(stage['cpu_s'])}</title>" in page
+    # top items chart: one bar per top item
+    for item in report["top_items"]:
+        assert f"<title>{item['key']}: {fmt_seconds(item['elapsed_s'])}</title>" in page
+    # distribution chart counts every item exactly once
+    bin_counts = [
+        int(m)
+        for m in re.findall(r"\): (\d+)</title></rect>", page.split("Per-item time")[1].split("<h2>")[0])
+    ]
+    assert sum(bin_counts) == len(report["items"])
+    assert "median" in page and "p90" in page
+
+
+def test_html_escapes_report_text():
+    report = load(REPORT_A)
+    report["config"]["note"] = "<script>alert(1)</script>"
+    report["error"] = "bad & <b>worse</b>"
+    page = render_html(report)
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page and "bad &amp; &lt;b&gt;worse&lt;/b&gt;" in page
+    _check(page)
+
+
+def test_html_for_failed_and_empty_reports():
+    page = render_html(load(REPORT_FAILED))
+    _check(page)
+    assert "failed" in page and "no items recorded" in page
+
+
+def test_show_html_cli_forms(tmp_path):
+    report = write(tmp_path / "run_report.json", load(REPORT_A))
+    out = tmp_path / "page.html"
+    result = invoke("show", report, "--html", out)
+    assert result.exit_code == 0 and out.read_text().startswith("<!DOCTYPE html>")
+    # the issue's form: `perfkit show --html REPORT` writes <report>.html beside the report
+    result = invoke("show", "--html", report)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run_report.html").read_text() == out.read_text()
+    # a bad report writes nothing
+    result = invoke("show", REPORT_SCHEMA2, "--html", tmp_path / "bad.html")
+    assert result.exit_code == 2 and not (tmp_path / "bad.html").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left
+
+
+def test_item_time_bins_count_everything():
+    edges, counts = item_time_bins([0.0, 0.5, 1.0, 1.0, 2.0], bins=4)
+    assert sum(counts) == 5 and len(edges) == len(counts) + 1 and edges[-1] == 2.0
+    assert item_time_bins([]) == ([], [])
+
+
+def test_formatters():
+    assert fmt_seconds(0.0000123) == "12 µs"
+    assert fmt_seconds(0.0451) == "45.1 ms"
+    assert fmt_seconds(3.1) == "3.10 s"
+    assert fmt_seconds(125) == "2 m 05 s"
+    assert fmt_bytes(1536) == "1.5 KiB"
+    assert sparkline([0, 5, 10]) == "▁▅█"
+    assert sparkline([1.0, 1.0]) == "██"  # counts: scaled from zero
+    assert sparkline([1.0, 1.0], from_zero=False) == "▄▄"  # a flat trend sits mid-height
+    assert sparkline([2.0, 3.0, 4.0], from_zero=False) == "▁▅█"
