@@ -263,6 +263,76 @@ def tile_bounds(grid, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return lon[c], lat[r + 1], lon[c + 1], lat[r]
 
 
+@nb.njit(cache=True)
+def advance_attempts(
+    site_id, tix, start, max_attempts, west, east, south, north, sin_s, sin_n, box_start, boxes, k0, k1
+):
+    """For each site, draw attempts ``start[i], start[i]+1, ...`` until a point falls in one of its tile's
+    candidate boxes (``boxes[box_start[t]:box_start[t+1]]``, closed); that point still needs the polygon test.
+
+    A point outside every candidate box is outside the country (the boxes hold every part of the country that
+    can reach the tile), so the legacy loop rejects it too: skipping its polygon test changes nothing.
+    Returns the attempt reached per site (``max_attempts`` when none qualified), its point, and the number
+    of blocks drawn (every attempt draws exactly one).
+    """
+    n = site_id.shape[0]
+    k_out = np.empty(n, dtype=np.int64)
+    lon = np.empty(n, dtype=np.float64)
+    lat = np.empty(n, dtype=np.float64)
+    draws = 0
+    for i in range(n):
+        t = tix[i]
+        b0 = box_start[t]
+        b1 = box_start[t + 1]
+        k = start[i]
+        lon[i] = np.nan
+        lat[i] = np.nan
+        while k < max_attempts:
+            x, y = _point(
+                site_id[i], np.uint64(k), k0, k1, west[t], east[t], south[t], north[t], sin_s[t], sin_n[t]
+            )
+            draws += 1
+            hit = False
+            for b in range(b0, b1):
+                if boxes[b, 0] <= x <= boxes[b, 2] and boxes[b, 1] <= y <= boxes[b, 3]:
+                    hit = True
+                    break
+            if hit:
+                lon[i] = x
+                lat[i] = y
+                break
+            k += 1
+        k_out[i] = k
+    return k_out, lon, lat, draws
+
+
+def candidate_boxes(geom, west, south, east, north) -> tuple[np.ndarray, np.ndarray]:
+    """Per tile, the boxes that can hold country points: each polygon part whose bounding box meets the closed
+    tile, as (part bounds ∩ tile). CSR layout: ``box_start`` (tiles + 1), ``boxes`` (m, 4) xmin ymin xmax ymax.
+
+    Bounds are min/max of the part's own coordinates (exact), the clip is a min/max too: no rounding anywhere.
+    For a small island in a large tile the boxes cover a sliver of the tile, so almost every hopeless draw is
+    rejected in the kernel without a polygon test.
+    """
+    nt = west.size
+    if nt == 0:
+        return np.zeros(1, dtype=np.int64), np.empty((0, 4), dtype=np.float64)
+    parts = shapely.get_parts(geom)
+    pb = shapely.bounds(parts)
+    tree = shapely.STRtree(shapely.box(pb[:, 0], pb[:, 1], pb[:, 2], pb[:, 3]))
+    ti, pi = tree.query(shapely.box(west, south, east, north))
+    order = np.lexsort((pi, ti))
+    ti, pi = ti[order], pi[order]
+    boxes = np.empty((ti.size, 4), dtype=np.float64)
+    boxes[:, 0] = np.maximum(pb[pi, 0], west[ti])
+    boxes[:, 1] = np.maximum(pb[pi, 1], south[ti])
+    boxes[:, 2] = np.minimum(pb[pi, 2], east[ti])
+    boxes[:, 3] = np.minimum(pb[pi, 3], north[ti])
+    box_start = np.zeros(nt + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ti, minlength=nt), out=box_start[1:])
+    return box_start, boxes
+
+
 def jitter_country(
     geom,
     grid,
@@ -276,6 +346,10 @@ def jitter_country(
 
     ``tiles`` are the sorted distinct tile ids of the chunk, ``tix`` the index of each site's tile in them.
     ``geom`` is the country geometry; it is prepared here (in place; preparing twice is a no-op).
+
+    Interior-tile sites take their first draw. Border-tile sites advance, in the kernel, to their next draw
+    that lands in a candidate box of their tile; those points go to ``shapely.intersects_xy`` in one batch;
+    the rejects advance again from the next attempt, and so on: one batch per round, only rejects retried.
     """
     n = site_id.shape[0]
     k0, k1 = np.uint64(key[0]), np.uint64(key[1])
@@ -287,34 +361,53 @@ def jitter_country(
     shapely.prepare(geom)
     interior, centre_tests = classify_tiles(geom, grid, tiles)
 
-    lon, lat = draw_points(site_id, 0, tix, west, east, south, north, sin_s, sin_n, k0, k1)
-    rng_events = n
+    lon = np.empty(n, dtype=np.float64)
+    lat = np.empty(n, dtype=np.float64)
     attempts = np.ones(n, dtype=np.int16)
     status = np.zeros(n, dtype=np.int8)
-    pending = np.flatnonzero(~interior[tix])
+    inner = interior[tix]
+    first = np.flatnonzero(inner)
+    lon[first], lat[first] = draw_points(
+        site_id[first], 0, tix[first], west, east, south, north, sin_s, sin_n, k0, k1
+    )
+    rng_events = first.size
+    pending = np.flatnonzero(~inner)
     polygon_tests = 0
-    k = 0
-    while pending.size and k < max_attempts:
-        if k > 0:
-            plon, plat = draw_points(
-                site_id[pending], k, tix[pending], west, east, south, north, sin_s, sin_n, k0, k1
-            )
-            rng_events += pending.size
-        else:
-            plon, plat = lon[pending], lat[pending]
-        ok = shapely.intersects_xy(geom, plon, plat)
-        polygon_tests += pending.size
-        done = pending[ok]
-        lon[done] = plon[ok]
-        lat[done] = plat[ok]
-        attempts[done] = k + 1
-        pending = pending[~ok]
-        k += 1
-    for i in pending:  # fallbacks: rare, one Shapely intersection each
-        t = tix[i]
-        lon[i], lat[i] = fallback_point(geom, west[t], south[t], east[t], north[t])
-        attempts[i] = max_attempts
-        status[i] = STATUS_FALLBACK
+    fallbacks = []
+    if pending.size:
+        # candidate boxes only for the border tiles that have sites (interior ones get an empty slot)
+        border = np.flatnonzero(~interior)
+        bs, bx = candidate_boxes(geom, west[border], south[border], east[border], north[border])
+        counts = np.zeros(tiles.size, dtype=np.int64)
+        counts[border] = np.diff(bs)
+        box_start = np.zeros(tiles.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=box_start[1:])
+        start = np.zeros(pending.size, dtype=np.int64)
+        while pending.size:
+            k, plon, plat, draws = advance_attempts(
+                site_id[pending], tix[pending], start, max_attempts,
+                west, east, south, north, sin_s, sin_n, box_start, bx, k0, k1,
+            )  # fmt: skip
+            rng_events += draws
+            live = k < max_attempts
+            fallbacks.append(pending[~live])
+            cand, k, plon, plat = pending[live], k[live], plon[live], plat[live]
+            ok = shapely.intersects_xy(geom, plon, plat)
+            polygon_tests += cand.size
+            done = cand[ok]
+            lon[done] = plon[ok]
+            lat[done] = plat[ok]
+            attempts[done] = k[ok] + 1
+            pending = cand[~ok]
+            start = k[~ok] + 1
+    fb = np.concatenate(fallbacks) if fallbacks else np.empty(0, dtype=np.int64)
+    if fb.size:  # one Shapely intersection per distinct tile: the point depends on the tile only
+        fb_tiles, inverse = np.unique(tix[fb], return_inverse=True)
+        pts = np.array([fallback_point(geom, west[t], south[t], east[t], north[t]) for t in fb_tiles])
+        lon[fb] = pts[inverse, 0]
+        lat[fb] = pts[inverse, 1]
+        attempts[fb] = max_attempts
+        status[fb] = STATUS_FALLBACK
     n_interior = int(interior.sum())
     return JitterResult(
         lon=lon,

@@ -381,6 +381,7 @@ def _run_units(
                 bar.advance(hi - lo)
 
             t0 = time.perf_counter()
+            t0_unix = time.time()
             with run.stage("jitter"):
                 results = map_tasks(
                     run_unit, tasks, executor=p.executor, workers=p.workers, scheduler=p.scheduler,
@@ -475,6 +476,13 @@ def _run_units(
         run.metric("unit_read_s", totals["read_s"])
         run.metric("unit_jitter_s", totals["jitter_s"])
         run.metric("utilisation", worker_utilisation(results.values(), jitter_wall, p.workers))
+        starts: dict[str, float] = {}
+        ends: dict[str, float] = {}
+        for r in results.values():
+            starts[r.worker] = min(starts.get(r.worker, math.inf), r.started_s - t0_unix)
+            ends[r.worker] = max(ends.get(r.worker, -math.inf), r.finished_s - t0_unix)
+        run.metric("worker_first_start_s", dict(sorted(starts.items())))
+        run.metric("worker_last_finish_s", dict(sorted(ends.items())))
         summary = {
             "sites": n,
             "countries": len(plan.countries),
