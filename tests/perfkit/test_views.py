@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from html.parser import HTMLParser
 
@@ -216,9 +217,22 @@ def test_show_html_cli_forms(tmp_path):
 
 
 def test_item_time_bins_count_everything():
-    edges, counts = item_time_bins([0.0, 0.5, 1.0, 1.0, 2.0], bins=4)
-    assert sum(counts) == 5 and len(edges) == len(counts) + 1 and edges[-1] == 2.0
-    assert item_time_bins([]) == ([], [])
+    edges, counts, log_bins = item_time_bins([0.0, 0.5, 1.0, 1.0, 2.0], bins=4)
+    assert sum(counts) == 5 and len(edges) == len(counts) + 1 and edges[-1] == 2.0 and not log_bins
+    assert item_time_bins([]) == ([], [], False)
+
+
+def test_item_time_bins_go_logarithmic_over_decades():
+    times = [0.001, 0.002, 0.01, 0.05, 0.3, 2.0, 40.0, 0.0]
+    edges, counts, log_bins = item_time_bins(times, bins=5)
+    assert log_bins and sum(counts) == len(times)
+    assert edges[0] == 0.001 and edges[-1] == 40.0
+    ratios = [b / a for a, b in itertools.pairwise(edges)]
+    assert max(ratios) / min(ratios) < 1.0001  # equal ratios: log-spaced
+    page = render_html({"schema_version": 1, "pipeline": "seg1b", "status": "ok",
+                        "items": {str(i): {"elapsed_s": t} for i, t in enumerate(times)}})  # fmt: skip
+    assert "log-spaced bins" in page
+    _check(page)
 
 
 def test_formatters():

@@ -85,59 +85,100 @@ def _hbars(rows: Sequence[tuple[str, Sequence[float]]], colours: Sequence[str], 
 
 
 def _columns(
-    edges: Sequence[float], counts: Sequence[float], marks: Mapping[str, float] | None = None, fmt=fmt_value
+    edges: Sequence[float],
+    counts: Sequence[float],
+    marks: Mapping[str, float] | None = None,
+    fmt=fmt_value,
+    y_label: str = "count",
+    log_bins: bool = False,
 ) -> str:
     """Column chart of a histogram (len(edges) == len(counts) + 1), optional vertical marker lines."""
     if not counts:
         return '<p class="muted">no values</p>'
-    left, width, height, bottom = 50, 760, 180, 30
-    top = max(float(c) for c in counts) or 1.0
+    left, width, top_pad, height, bottom = 60, 760, 18, 200, 34
+    peak = max(float(c) for c in counts) or 1.0
     lo, hi = float(edges[0]), float(edges[-1])
-    span = (hi - lo) or 1.0
     col_w = width / len(counts)
+    plot_h = height - top_pad
+
+    def x_of(v: float) -> float:
+        # Position by bin, then within the bin: right for equal-width and for log-spaced bins alike.
+        v = float(v)
+        for i in range(len(counts)):
+            a, b = float(edges[i]), float(edges[i + 1])
+            if a <= v <= b:
+                if log_bins and a > 0:
+                    frac = math.log(v / a) / math.log(b / a) if b > a else 0.0
+                else:
+                    frac = (v - a) / (b - a) if b > a else 0.0
+                return left + (i + frac) * col_w
+        return left + (0 if v < lo else width)
+
     parts = [
-        f'<svg role="img" width="{left + width + 20}" height="{height + bottom + 10}" xmlns="http://www.w3.org/2000/svg">'
+        f'<svg role="img" width="{left + width + 40}" height="{height + bottom}" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<line x1="{left}" y1="{height}" x2="{left + width}" y2="{height}" stroke="#999"/>',
+        f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end">{_esc(fmt_value(peak))}</text>',
+        f'<text x="{left - 6}" y="{height}" text-anchor="end">0</text>',
+        f'<text x="12" y="{top_pad + plot_h / 2:.0f}" transform="rotate(-90 12 {top_pad + plot_h / 2:.0f})" '
+        f'text-anchor="middle" fill="#555">{_esc(y_label)}</text>',
     ]
-    parts.append(f'<line x1="{left}" y1="{height}" x2="{left + width}" y2="{height}" stroke="#999"/>')
-    parts.append(f'<text x="{left - 6}" y="12" text-anchor="end">{_esc(fmt_value(top))}</text>')
-    parts.append(f'<text x="{left - 6}" y="{height}" text-anchor="end">0</text>')
     for i, c in enumerate(counts):
-        h = float(c) / top * (height - 10)
+        h = float(c) / peak * plot_h
         x = left + i * col_w
         parts.append(
             f'<rect x="{x + 1:.1f}" y="{height - h:.1f}" width="{max(col_w - 2, 1):.1f}" height="{h:.1f}" '
             f'fill="{_ITEM}"><title>[{_esc(fmt(edges[i]))}, {_esc(fmt(edges[i + 1]))}): '
             f"{_esc(fmt_value(c))}</title></rect>"
         )
-    parts.append(f'<text x="{left}" y="{height + 18}">{_esc(fmt(lo))}</text>')
-    parts.append(f'<text x="{left + width}" y="{height + 18}" text-anchor="end">{_esc(fmt(hi))}</text>')
+    # x ticks at bin edges: all of them when there are few bins, else about six
+    step = 1 if len(edges) <= 12 else math.ceil((len(edges) - 1) / 5)
+    for k in sorted({*range(0, len(edges), step), len(edges) - 1}):
+        t, x = edges[k], left + k * col_w
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{height}" x2="{x:.1f}" y2="{height + 4}" stroke="#999"/>'
+            f'<text x="{x:.1f}" y="{height + 17}" text-anchor="middle">{_esc(fmt(t))}</text>'
+        )
     for name, value in (marks or {}).items():
         if is_number(value) and lo <= value <= hi:
-            x = left + (value - lo) / span * width
+            x = x_of(value)
             parts.append(
-                f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height}" stroke="{_MARK}" stroke-dasharray="4 3">'
-                f"<title>{_esc(name)} {_esc(fmt(value))}</title></line>"
-                f'<text x="{x + 3:.1f}" y="{height + 18}" fill="{_MARK}">{_esc(name)}</text>'
+                f'<line x1="{x:.1f}" y1="{top_pad - 4}" x2="{x:.1f}" y2="{height}" stroke="{_MARK}" '
+                f'stroke-dasharray="4 3"><title>{_esc(name)} {_esc(fmt(value))}</title></line>'
+                f'<text x="{x + 3:.1f}" y="{top_pad - 6}" fill="{_MARK}">{_esc(name)} {_esc(fmt(value))}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def item_time_bins(times: Sequence[float], bins: int = 20) -> tuple[list[float], list[int]]:
-    """Equal-width bins from 0 to the slowest item: (edges, counts), every time counted once."""
+def item_time_bins(times: Sequence[float], bins: int = 20) -> tuple[list[float], list[int], bool]:
+    """Bins for the per-item time chart: (edges, counts, log_spaced), every time counted once.
+
+    Item times often span decades (a micro-state next to Russia), so when the slowest is more than 100x
+    the fastest the bins are log-spaced; otherwise equal-width from zero.
+    """
     xs = [float(t) for t in times if is_number(t)]
     if not xs:
-        return [], []
+        return [], [], False
     hi = max(xs)
     if hi <= 0:
-        return [0.0, 1.0], [len(xs)]
+        return [0.0, 1.0], [len(xs)], False
     n = max(1, min(bins, len(xs)))
+    positive = [x for x in xs if x > 0]
+    lo = min(positive)
+    if hi / lo > 100:
+        edges = [lo * (hi / lo) ** (i / n) for i in range(n)] + [hi]
+        counts = [0] * n
+        for x in xs:
+            i = 0 if x <= lo else min(n - 1, math.floor(math.log(x / lo) / math.log(hi / lo) * n))
+            counts[i] += 1
+        return edges, counts, True
     width = hi / n
     edges = [i * width for i in range(n)] + [hi]
     counts = [0] * n
     for x in xs:
         counts[min(n - 1, max(0, math.floor(x / width)))] += 1
-    return edges, counts
+    return edges, counts, False
 
 
 def render_html(report: Mapping[str, Any], title: str | None = None) -> str:
@@ -209,10 +250,12 @@ def render_html(report: Mapping[str, Any], title: str | None = None) -> str:
     q = report.get("item_time_quantiles") or {}
     out.append(f"<h2>Per-item time distribution ({len(items)} items)</h2>")
     times = [it.get("elapsed_s") for it in items.values() if isinstance(it, dict)]
-    edges, counts = item_time_bins(times)
+    edges, counts, log_bins = item_time_bins(times)
     if counts:
         marks = {"median": q.get("median_s"), "p90": q.get("p90_s")}
-        out.append(_columns(edges, counts, marks, fmt=fmt_seconds))
+        if log_bins:
+            out.append('<p class="muted">log-spaced bins: item times span more than two decades</p>')
+        out.append(_columns(edges, counts, marks, fmt=fmt_seconds, y_label="items", log_bins=log_bins))
         out.append(
             _table(
                 ["items", "median", "p90", "max"],

@@ -37,7 +37,9 @@ def fmt_seconds(s: Any) -> str:
     """Human time: 812 µs, 45.2 ms, 3.10 s, 2 m 05 s, 1 h 02 m."""
     if not is_number(s):
         return "-" if s is None else str(s)
-    if s < 0.001:
+    if s == 0:
+        return "0 s"
+    if abs(s) < 0.001:
         return f"{s * 1e6:.0f} µs"
     if s < 1:
         return f"{s * 1e3:.1f} ms"
