@@ -1,0 +1,462 @@
+"""Public physics API: batted balls (one or a batch) and pitches, over the Numba kernels.
+
+These wrappers validate input, build the initial state in Nathan's frame (see ``kernels``) and call
+the jitted kernels. The game calls the kernels directly with prepared arguments (``FlightArgs``)
+to keep per-ball overhead to one call.
+"""
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..errors import BattedBallError
+from . import kernels
+from .constants import (
+    CD0,
+    CD_SPIN,
+    MPH_TO_FTS,
+    PLATE_FRONT_Y_FT,
+    RPM_TO_RAD_S,
+    RUBBER_TO_PLATE_FT,
+)
+from .environment import Environment, SimulationMode
+
+#: Contact point of a batted ball: over the plate, 3 ft up (the reference cases' x0, y0, z0).
+DEFAULT_CONTACT = (0.0, 0.0, 3.0)
+#: Give up on a flight after this long (a 120 mph pop-up straight up stays up < 9 s).
+MAX_FLIGHT_S = 15.0
+MAX_PITCH_S = 3.0
+_NO_FENCE = np.empty(0)
+#: Limits of the default (fitted) backspin, rpm.
+BACKSPIN_CLAMP_RPM = (-2500.0, 4500.0)
+SIDESPIN_CLAMP_RPM = 3000.0
+_NO_PATH = np.empty((0, 4))
+
+
+def statcast_average_spin_rpm(launch_angle_deg, spray_angle_deg, batter_hand="R"):
+    """Backspin and sidespin (rpm) of an average MLB batted ball, from Nathan's sheet.
+
+    Sheet cells G4 and G5 (fits to Statcast spin measurements): backspin = -763 + 120 LA + 21 phi s,
+    sidespin = -849 s - 94 phi, with phi the spray angle (deg, + toward right field) and s = +1 for
+    a right-handed batter, -1 for a left-handed one. Works on scalars and arrays.
+    """
+    sign = np.where(np.char.upper(np.asarray(batter_hand, dtype=str)) == "L", -1.0, 1.0)
+    # The fit is linear in LA; outside the launch angles it was fitted on it is clamped to the
+    # range of measured batted-ball backspin (topped grounders to pop-ups).
+    backspin = np.clip(-763.0 + 120.0 * launch_angle_deg + 21.0 * spray_angle_deg * sign, *BACKSPIN_CLAMP_RPM)
+    sidespin = np.clip(-849.0 * sign - 94.0 * spray_angle_deg, -SIDESPIN_CLAMP_RPM, SIDESPIN_CLAMP_RPM)
+    return backspin, sidespin
+
+
+def batted_ball_state(
+    exit_velo_mph, launch_angle_deg, spray_angle_deg, backspin_rpm, sidespin_rpm, contact=None
+):
+    """Initial ``(x, y, z, vx, vy, vz, wx, wy, wz)`` of a batted ball (sheet cells D7-D12, gyro = 0).
+
+    Works on scalars or equal-shape arrays (returns a tuple of 9 of them). Positive sidespin (the
+    sheet's convention) curves the ball toward the left-field side (-x): a right-handed batter's
+    slice toward right field has negative sidespin.
+    """
+    x0, y0, z0 = DEFAULT_CONTACT if contact is None else contact
+    th = np.radians(launch_angle_deg)
+    ph = np.radians(spray_angle_deg)
+    v0 = np.asarray(exit_velo_mph, dtype=float) * MPH_TO_FTS
+    cth, sth, cph, sph = np.cos(th), np.sin(th), np.cos(ph), np.sin(ph)
+    wb = np.asarray(backspin_rpm, dtype=float) * RPM_TO_RAD_S
+    ws = np.asarray(sidespin_rpm, dtype=float) * RPM_TO_RAD_S
+    return (
+        x0 + 0.0 * v0,
+        y0 + 0.0 * v0,
+        z0 + 0.0 * v0,
+        v0 * cth * sph,
+        v0 * cth * cph,
+        v0 * sth,
+        wb * cph - ws * sth * sph,
+        -wb * sph - ws * sth * cph,
+        ws * cth,
+    )
+
+
+def _check_range(name, value, lo, hi, unit):
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise BattedBallError(f"{name} must be a finite number")
+    if np.any(arr < lo) or np.any(arr > hi):
+        bad = float(arr[(arr < lo) | (arr > hi)].flat[0]) if arr.ndim else float(arr)
+        raise BattedBallError(f"{name} {bad:g} {unit} is out of range ({lo:g} to {hi:g} {unit})")
+
+
+def check_batted_ball(exit_velo_mph, launch_angle_deg, spray_angle_deg, backspin_rpm, sidespin_rpm):
+    """Raise :class:`BattedBallError` on a physically meaningless batted ball."""
+    ev = np.asarray(exit_velo_mph, dtype=float)
+    if np.any(ev <= 0.0):
+        raise BattedBallError(
+            f"exit velocity must be positive, got {float(ev[ev <= 0].flat[0]) if ev.ndim else float(ev):g} mph"
+        )
+    _check_range("exit velocity", ev, 0.0, 150.0, "mph")
+    _check_range("launch angle", launch_angle_deg, -90.0, 90.0, "deg")
+    _check_range("spray angle", spray_angle_deg, -90.0, 90.0, "deg")
+    _check_range("backspin", backspin_rpm, -6000.0, 6000.0, "rpm")
+    _check_range("sidespin", sidespin_rpm, -6000.0, 6000.0, "rpm")
+
+
+@dataclass(frozen=True)
+class FlightArgs:
+    """Everything a kernel call needs besides the ball's own state, prepared once per environment."""
+
+    c0: float
+    inv_tau: float
+    wind_x: float
+    wind_y: float
+    wind_h: float
+    dt: float
+    cd0: float = CD0
+    cdspin: float = CD_SPIN
+
+    @classmethod
+    def of(cls, env: Environment, mode: SimulationMode) -> "FlightArgs":
+        wx, wy = env.wind_xy_fts
+        return cls(env.c0, env.inv_tau, wx, wy, env.wind_height_ft, SimulationMode.parse(mode).dt_s)
+
+
+@dataclass
+class BattedBallResult:
+    """Where and when a batted ball comes down, in Nathan's frame (ft, s, degrees)."""
+
+    exit_velo_mph: float
+    launch_angle_deg: float
+    spray_angle_deg: float
+    backspin_rpm: float
+    sidespin_rpm: float
+    mode: str
+    distance_ft: float
+    hang_time_s: float
+    apex_ft: float
+    landing_x_ft: float
+    landing_y_ft: float
+    bearing_deg: float
+    landing_speed_mph: float
+    air_density_kg_m3: float
+    trajectory: np.ndarray | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        traj = d.pop("trajectory")
+        if traj is not None:
+            d["trajectory"] = {
+                k: np.round(traj[:, i], 4).tolist() for i, k in enumerate(("t_s", "x_ft", "y_ft", "z_ft"))
+            }
+        return d
+
+
+def simulate_batted_ball(
+    exit_velo_mph: float,
+    launch_angle_deg: float,
+    spray_angle_deg: float = 0.0,
+    backspin_rpm: float | None = None,
+    sidespin_rpm: float | None = None,
+    *,
+    spin_rpm: float | None = None,
+    spin_axis_deg: float | None = None,
+    batter_hand: str = "R",
+    env: Environment | None = None,
+    mode: SimulationMode | str = SimulationMode.ACCURATE,
+    contact: tuple[float, float, float] | None = None,
+    record_path: bool = False,
+) -> BattedBallResult:
+    """Fly one batted ball and report distance, hang time, apex and landing point.
+
+    Spin is given as backspin/sidespin, or as ``spin_rpm`` with ``spin_axis_deg`` (0 = pure
+    backspin, +90 = pure sidespin in the sheet's sign: curving toward left field); missing spin
+    components default to Nathan's Statcast-average spin for the launch and spray angles.
+    """
+    env = env or Environment()
+    mode = SimulationMode.parse(mode)
+    if spin_rpm is not None:
+        if backspin_rpm is not None or sidespin_rpm is not None:
+            raise BattedBallError("give either backspin/sidespin or spin rate + axis, not both")
+        axis = math.radians(spin_axis_deg or 0.0)
+        backspin_rpm, sidespin_rpm = spin_rpm * math.cos(axis), spin_rpm * math.sin(axis)
+    if batter_hand.upper() not in ("R", "L"):
+        raise BattedBallError(f"batter hand must be R or L, got {batter_hand!r}")
+    avg_back, avg_side = statcast_average_spin_rpm(launch_angle_deg, spray_angle_deg, batter_hand)
+    backspin_rpm = float(avg_back if backspin_rpm is None else backspin_rpm)
+    sidespin_rpm = float(avg_side if sidespin_rpm is None else sidespin_rpm)
+    check_batted_ball(exit_velo_mph, launch_angle_deg, spray_angle_deg, backspin_rpm, sidespin_rpm)
+    state = [
+        float(v)
+        for v in batted_ball_state(
+            exit_velo_mph, launch_angle_deg, spray_angle_deg, backspin_rpm, sidespin_rpm, contact
+        )
+    ]
+    a = FlightArgs.of(env, mode)
+    path = np.empty((int(MAX_FLIGHT_S / a.dt) + 2, 4)) if record_path else _NO_PATH
+    r = kernels.fly(
+        *state,
+        a.c0,
+        a.cd0,
+        a.cdspin,
+        a.inv_tau,
+        a.wind_x,
+        a.wind_y,
+        a.wind_h,
+        a.dt,
+        0.0,
+        MAX_FLIGHT_S,
+        _NO_FENCE,
+        _NO_FENCE,
+        path,
+    )
+    hang, lx, ly, apex, lvx, lvy, lvz = r[:7]
+    return BattedBallResult(
+        exit_velo_mph=float(exit_velo_mph),
+        launch_angle_deg=float(launch_angle_deg),
+        spray_angle_deg=float(spray_angle_deg),
+        backspin_rpm=backspin_rpm,
+        sidespin_rpm=sidespin_rpm,
+        mode=mode.name.lower(),
+        distance_ft=math.hypot(lx, ly),
+        hang_time_s=hang,
+        apex_ft=apex,
+        landing_x_ft=lx,
+        landing_y_ft=ly,
+        bearing_deg=math.degrees(math.atan2(lx, ly)),
+        landing_speed_mph=math.sqrt(lvx * lvx + lvy * lvy + lvz * lvz) / MPH_TO_FTS,
+        air_density_kg_m3=env.air_density_kg_m3,
+        trajectory=path[: r[-1]].copy() if record_path else None,
+    )
+
+
+def simulate_batted_balls(
+    exit_velo_mph,
+    launch_angle_deg,
+    spray_angle_deg=0.0,
+    backspin_rpm=None,
+    sidespin_rpm=None,
+    *,
+    batter_hand="R",
+    env: Environment | None = None,
+    c0=None,
+    mode: SimulationMode | str = SimulationMode.ACCURATE,
+    fence: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Fly a batch of batted balls in parallel (Numba ``prange``); arrays broadcast together.
+
+    ``c0`` (per ball, 1/ft) overrides ``env``'s air density, so one batch can mix parks and weather.
+    Returns a dict of float64 arrays: the kernel's :data:`kernels.FLY_FIELDS` plus ``distance_ft``
+    and ``bearing_deg``.
+    """
+    env = env or Environment()
+    mode = SimulationMode.parse(mode)
+    ev, la, sp = np.broadcast_arrays(
+        np.asarray(exit_velo_mph, float),
+        np.asarray(launch_angle_deg, float),
+        np.asarray(spray_angle_deg, float),
+    )
+    avg_back, avg_side = statcast_average_spin_rpm(la, sp, batter_hand)
+    back = avg_back if backspin_rpm is None else np.broadcast_to(np.asarray(backspin_rpm, float), ev.shape)
+    side = avg_side if sidespin_rpm is None else np.broadcast_to(np.asarray(sidespin_rpm, float), ev.shape)
+    check_batted_ball(ev, la, sp, back, side)
+    init = np.ascontiguousarray(np.stack(batted_ball_state(ev, la, sp, back, side), axis=-1).reshape(-1, 9))
+    n = init.shape[0]
+    a = FlightArgs.of(env, mode)
+    c0_arr = np.ascontiguousarray(
+        np.broadcast_to(np.asarray(a.c0 if c0 is None else c0, float), ev.shape).ravel()
+    )
+    fd, fh = (
+        (_NO_FENCE, _NO_FENCE)
+        if fence is None
+        else (np.asarray(fence[0], float), np.asarray(fence[1], float))
+    )
+    out = np.empty((n, kernels.N_FLY))
+    kernels.fly_batch(
+        init,
+        c0_arr,
+        a.cd0,
+        a.cdspin,
+        a.inv_tau,
+        a.wind_x,
+        a.wind_y,
+        a.wind_h,
+        a.dt,
+        0.0,
+        MAX_FLIGHT_S,
+        fd,
+        fh,
+        out,
+    )
+    res = {name: out[:, j].reshape(ev.shape) for j, name in enumerate(kernels.FLY_FIELDS)}
+    res["distance_ft"] = np.hypot(res["landing_x_ft"], res["landing_y_ft"])
+    res["bearing_deg"] = np.degrees(np.arctan2(res["landing_x_ft"], res["landing_y_ft"]))
+    return res
+
+
+# ----------------------------------------------------------------------------------------------- pitches
+
+
+def pitch_spin_vector(v_dir, spin_rpm, spin_axis_deg, active_spin):
+    """Spin vector (rad/s) of a pitch moving along unit vector ``v_dir``.
+
+    ``spin_axis_deg`` is Statcast's: the direction of the spin-induced movement seen from the
+    catcher is ``(sin a, -cos a)`` in (x toward first base, z up) — 180 = pure backspin (rise),
+    0 = topspin, 90 = movement toward first base. ``active_spin`` is the fraction of the spin
+    transverse to the flight; the rest is gyro spin along the velocity (no Magnus force).
+    """
+    a = math.radians(spin_axis_deg)
+    # Transverse unit vector for flight along -y, made exactly perpendicular to v_dir.
+    tx, ty, tz = math.cos(a), 0.0, math.sin(a)
+    dot = tx * v_dir[0] + ty * v_dir[1] + tz * v_dir[2]
+    tx, ty, tz = tx - dot * v_dir[0], ty - dot * v_dir[1], tz - dot * v_dir[2]
+    norm = math.sqrt(tx * tx + ty * ty + tz * tz)
+    w = spin_rpm * RPM_TO_RAD_S
+    act = w * active_spin / norm
+    gyro = w * math.sqrt(max(0.0, 1.0 - active_spin * active_spin))
+    return act * tx + gyro * v_dir[0], act * ty + gyro * v_dir[1], act * tz + gyro * v_dir[2]
+
+
+def pitch_velocity(velo_mph, vertical_angle_deg, horizontal_angle_deg):
+    """Release velocity (ft/s) toward the plate (-y); angles + up and + toward first base."""
+    v = velo_mph * MPH_TO_FTS
+    th = math.radians(vertical_angle_deg)
+    ps = math.radians(horizontal_angle_deg)
+    return v * math.cos(th) * math.sin(ps), -v * math.cos(th) * math.cos(ps), v * math.sin(th)
+
+
+def check_pitch(velo_mph, spin_rpm, active_spin, extension_ft, release_z_ft):
+    if velo_mph <= 0:
+        raise BattedBallError(f"pitch speed must be positive, got {velo_mph:g} mph")
+    _check_range("pitch speed", velo_mph, 30.0, 110.0, "mph")
+    _check_range("spin rate", spin_rpm, 0.0, 4500.0, "rpm")
+    _check_range("active spin fraction", active_spin, 0.0, 1.0, "")
+    _check_range("extension", extension_ft, 3.0, 9.0, "ft")
+    _check_range("release height", release_z_ft, 1.0, 8.0, "ft")
+
+
+@dataclass
+class PitchResult:
+    velo_mph: float
+    spin_rpm: float
+    spin_axis_deg: float
+    active_spin: float
+    vertical_angle_deg: float
+    horizontal_angle_deg: float
+    mode: str
+    plate_time_s: float
+    plate_x_ft: float
+    plate_z_ft: float
+    plate_speed_mph: float
+    ivb_in: float
+    hb_in: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _fly_pitch(
+    velo_mph, spin_rpm, spin_axis_deg, active_spin, release, vang, hang, a: FlightArgs, with_break
+):
+    vx, vy, vz = pitch_velocity(velo_mph, vang, hang)
+    v = velo_mph * MPH_TO_FTS
+    wx, wy, wz = pitch_spin_vector((vx / v, vy / v, vz / v), spin_rpm, spin_axis_deg, active_spin)
+    return kernels.pitch(
+        release[0],
+        release[1],
+        release[2],
+        vx,
+        vy,
+        vz,
+        wx,
+        wy,
+        wz,
+        a.c0,
+        a.cd0,
+        a.cdspin,
+        a.inv_tau,
+        a.dt,
+        PLATE_FRONT_Y_FT,
+        MAX_PITCH_S,
+        with_break,
+    )
+
+
+def aim_pitch(
+    velo_mph,
+    spin_rpm,
+    spin_axis_deg,
+    active_spin,
+    release,
+    target_x_ft,
+    target_z_ft,
+    a: FlightArgs,
+    iterations=4,
+):
+    """Release angles (vertical, horizontal; deg) that put the pitch on the target at the plate."""
+    dy = release[1] - PLATE_FRONT_Y_FT
+    vang = math.degrees(math.atan2(target_z_ft - release[2], dy))
+    hang = math.degrees(math.atan2(target_x_ft - release[0], dy))
+    for _ in range(iterations):
+        r = _fly_pitch(velo_mph, spin_rpm, spin_axis_deg, active_spin, release, vang, hang, a, False)
+        # Small-angle correction: a miss of d ft at the plate needs d / distance radians.
+        vang += math.degrees((target_z_ft - r[2]) / dy)
+        hang += math.degrees((target_x_ft - r[1]) / dy)
+    return vang, hang
+
+
+def simulate_pitch(
+    velo_mph: float,
+    spin_rpm: float = 2200.0,
+    spin_axis_deg: float = 180.0,
+    active_spin: float = 1.0,
+    *,
+    release_x_ft: float = -2.0,
+    release_z_ft: float = 6.0,
+    extension_ft: float = 6.5,
+    vertical_angle_deg: float | None = None,
+    horizontal_angle_deg: float | None = None,
+    target_x_ft: float = 0.0,
+    target_z_ft: float = 2.5,
+    env: Environment | None = None,
+    mode: SimulationMode | str = SimulationMode.ACCURATE,
+    cd0: float = CD0,
+) -> PitchResult:
+    """Fly one pitch from the release point to the front of home plate.
+
+    Without release angles the pitch is aimed (a few iterations of the flight) at the target. The
+    release point is ``(release_x_ft, 60.5 - extension_ft, release_z_ft)``.
+    """
+    env = env or Environment()
+    mode = SimulationMode.parse(mode)
+    check_pitch(velo_mph, spin_rpm, active_spin, extension_ft, release_z_ft)
+    a = FlightArgs.of(env, mode)
+    if cd0 != CD0:
+        a = FlightArgs(a.c0, a.inv_tau, a.wind_x, a.wind_y, a.wind_h, a.dt, cd0=cd0)
+    release = (release_x_ft, RUBBER_TO_PLATE_FT - extension_ft, release_z_ft)
+    if vertical_angle_deg is None or horizontal_angle_deg is None:
+        vang, hang = aim_pitch(
+            velo_mph, spin_rpm, spin_axis_deg, active_spin, release, target_x_ft, target_z_ft, a
+        )
+        vang = vang if vertical_angle_deg is None else vertical_angle_deg
+        hang = hang if horizontal_angle_deg is None else horizontal_angle_deg
+    else:
+        vang, hang = vertical_angle_deg, horizontal_angle_deg
+    t, x, z, vx, vy, vz, ok, hb, ivb = _fly_pitch(
+        velo_mph, spin_rpm, spin_axis_deg, active_spin, release, vang, hang, a, True
+    )
+    if not ok:
+        raise BattedBallError("the pitch never reached home plate")
+    return PitchResult(
+        velo_mph=float(velo_mph),
+        spin_rpm=float(spin_rpm),
+        spin_axis_deg=float(spin_axis_deg),
+        active_spin=float(active_spin),
+        vertical_angle_deg=vang,
+        horizontal_angle_deg=hang,
+        mode=mode.name.lower(),
+        plate_time_s=t,
+        plate_x_ft=x,
+        plate_z_ft=z,
+        plate_speed_mph=math.sqrt(vx * vx + vy * vy + vz * vz) / MPH_TO_FTS,
+        ivb_in=12.0 * ivb,
+        hb_in=12.0 * hb,
+    )
