@@ -19,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import shapely
+import shapely.affinity
 from perfkit.clitools import atomic_path, profiling, progress
 from perfkit.determinism import TableDigester
 from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
@@ -39,6 +41,7 @@ from seg1b.tiles_io import (
     write_cached_runs,
 )
 
+PROFILE_FACTOR = 16  # the band profile burns the country at 16x coarser cells
 MIN_UNIT_CELLS = 250_000  # below this a band is not worth its rasterisation and file overhead
 UNITS_PER_WORLD = 48  # a heavy country is cut so that no unit exceeds ~1/48 of the estimated total
 
@@ -148,10 +151,9 @@ def plan_units(countries: Countries, grid: Grid, params: S1Params, out_dir: str,
     cap = params.max_unit_cells or max(MIN_UNIT_CELLS, math.ceil(sum(est.values()) / UNITS_PER_WORLD))
     for country, pg in pixel.items():
         pw = part_windows(pg, grid)
-        bands = split_bands(pw, est[country], cap)
-        for chunk, band in enumerate(bands):
+        bands, shares = split_bands(pw, est[country], cap, params.rule)
+        for chunk, (band, share) in enumerate(zip(bands, shares, strict=True)):
             sub = _parts_in_band(pw, band)
-            share = est[country] * _band_share(pw, band)
             specs.append(
                 UnitSpec(
                     key=f"{country}-{chunk:04d}",
@@ -167,7 +169,7 @@ def plan_units(countries: Countries, grid: Grid, params: S1Params, out_dir: str,
                     compression=params.compression,
                     cache_dir=params.cache_dir,
                     key_digest=countries.key_digests[country],
-                    est_cells=share,
+                    est_cells=est[country] * share,
                     mode=params.mode,
                     history_key=f"{params.mode}/{grid.resolution_arcsec}/{params.rule}/{country}/{band[0]}-{band[1]}",
                 )
@@ -176,38 +178,42 @@ def plan_units(countries: Countries, grid: Grid, params: S1Params, out_dir: str,
     return [Task(key=s.key, payload=s, cost=c) for s, c in zip(specs, costs, strict=True)]
 
 
-def split_bands(pw: PartWindows, est_cells: float, cap: float) -> list[tuple[int, int]]:
-    """Row bands of about equal estimated cells, as many as ``est_cells / cap`` needs (one if light)."""
+def split_bands(
+    pw: PartWindows, est_cells: float, cap: float, rule: str
+) -> tuple[list[tuple[int, int]], list[float]]:
+    """Row bands of about equal cell counts, as many as ``est_cells / cap`` needs, and each band's share.
+
+    The per-row profile comes from one coarse burn of the country (``PROFILE_FACTOR`` x coarser cells, a
+    whole-world window of a few MB), so Russia's bands hold about equal tiles, not equal rows.
+    """
     r0, r1 = pw.row_span
     n = min(max(1, math.ceil(est_cells / cap)), r1 - r0)
     if n == 1:
-        return [(r0, r1)]
-    # spread each part's window cells evenly over its rows: a cheap per-row weight profile of the country
-    w = pw.windows
-    rows = np.zeros(r1 - r0 + 1, dtype=np.float64)
-    density = (w[:, 3] - w[:, 2]).astype(np.float64)
-    np.add.at(rows, w[:, 0] - r0, density)
-    np.add.at(rows, w[:, 1] - r0, -density)
-    per_row = np.cumsum(rows)[:-1]
+        return [(r0, r1)], [1.0]
+    f = PROFILE_FACTOR
+    coarse = np.array(
+        [shapely.affinity.scale(p, 1 / f, 1 / f, origin=(0, 0)) for p in pw.parts], dtype=object
+    )
+    cb = shapely.bounds(coarse)
+    windows = np.column_stack(
+        [np.floor(cb[:, 1]) - 1, np.ceil(cb[:, 3]) + 1, np.floor(cb[:, 0]) - 1, np.ceil(cb[:, 2]) + 1]
+    )
+    windows = windows.clip(0).astype(np.int64)
+    nrows_coarse = int(windows[:, 1].max()) + 1
+    runs = band_runs(PartWindows(coarse, windows), rule, (0, nrows_coarse))
+    per_coarse_row = np.bincount(runs[:, 0], weights=runs[:, 2] - runs[:, 1], minlength=nrows_coarse + 1)
+    per_row = np.repeat(per_coarse_row / f, f)[r0:r1] + 1e-9  # spread each coarse row over its f fine rows
     cum = np.cumsum(per_row)
-    targets = cum[-1] * np.arange(1, n) / n
-    cuts = np.searchsorted(cum, targets) + r0 + 1
+    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, n) / n) + r0 + 1
     edges = np.unique(np.concatenate([[r0], cuts, [r1]]))
-    return [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+    bands = [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+    shares = [float(per_row[a - r0 : b - r0].sum() / cum[-1]) for a, b in bands]
+    return bands, shares
 
 
 def _parts_in_band(pw: PartWindows, band: tuple[int, int]) -> PartWindows:
     sel = (pw.windows[:, 0] < band[1]) & (pw.windows[:, 1] > band[0])
     return PartWindows(pw.parts[sel], pw.windows[sel])
-
-
-def _band_share(pw: PartWindows, band: tuple[int, int]) -> float:
-    """The fraction of the country's window rows x cols that fall in ``band`` (cost split only)."""
-    w = pw.windows
-    width = (w[:, 3] - w[:, 2]).astype(np.float64)
-    total = ((w[:, 1] - w[:, 0]) * width).sum()
-    inside = ((np.minimum(w[:, 1], band[1]) - np.maximum(w[:, 0], band[0])).clip(0) * width).sum()
-    return float(inside / total) if total else 1.0
 
 
 def unit_costs(specs: list[UnitSpec], history: dict) -> list[float]:
