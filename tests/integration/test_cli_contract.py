@@ -1,0 +1,49 @@
+"""Every console command: has help text, answers --help, and takes perfkit's common options."""
+
+from importlib.metadata import entry_points
+
+import click
+import pytest
+from click.testing import CliRunner
+
+PIPELINES = ["seg1b", "mbp10", "qyn1", "batted-ball"]
+COMMON = {"--profile", "--report-dir", "--workers", "--quiet"}
+
+
+def _group(name: str) -> click.Group:
+    (ep,) = [ep for ep in entry_points(group="console_scripts") if ep.name == name]
+    return ep.load()
+
+
+def _commands(name: str):
+    group = _group(name)
+    return [(cmd_name, group.commands[cmd_name]) for cmd_name in sorted(group.commands)]
+
+
+ALL = [(p, n, c) for p in [*PIPELINES, "perfkit"] for n, c in _commands(p)]
+
+
+@pytest.mark.parametrize(("prog", "name", "command"), ALL, ids=[f"{p} {n}" for p, n, _ in ALL])
+def test_command_has_help(prog, name, command):
+    assert (command.help or command.short_help or "").strip(), f"{prog} {name} has no help text"
+    result = CliRunner().invoke(_group(prog), [name, "--help"])
+    assert result.exit_code == 0, result.output
+
+
+# Quick look-ups that run no pipeline work (nothing to profile, parallelise or report on).
+LOOKUPS = {("qyn1", "keygen"), ("qyn1", "list"), ("qyn1", "cat"), ("qyn1", "presets"), ("mbp10", "similar")}
+PIPELINE_COMMANDS = [(p, n, c) for p, n, c in ALL if p in PIPELINES and (p, n) not in LOOKUPS]
+
+
+@pytest.mark.parametrize(
+    ("prog", "name", "command"), PIPELINE_COMMANDS, ids=[f"{p} {n}" for p, n, _ in PIPELINE_COMMANDS]
+)
+def test_pipeline_command_takes_common_options(prog, name, command):
+    options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    missing = COMMON - options
+    assert not missing, f"{prog} {name} lacks {sorted(missing)}"
+
+
+@pytest.mark.parametrize("prog", PIPELINES)
+def test_every_pipeline_has_commands(prog):
+    assert _commands(prog), f"{prog} has no commands"
