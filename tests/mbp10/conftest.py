@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from mbp10.synth import synth_day, synth_header
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from .testdata import DATABENTO, ES_REAL, shared_file
-
 from mbp10.bar_columns import FLOAT_COLUMNS, INT_COLUMNS
 from mbp10.bars import BarAccumulator, compute_bars
 from mbp10.dbn import read_dbn
 from mbp10.records import from_records
 from mbp10.reference import bars_reference
+
+from .testdata import DATABENTO, ES_REAL, shared_file
 
 
 def assert_bars_equal(fast, ref) -> None:

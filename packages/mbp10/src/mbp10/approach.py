@@ -94,7 +94,9 @@ def compute_approach(bars: pa.Table, episodes: pa.Table) -> tuple[pa.Table, pa.T
         if short in RATE:
             for k in DIFF_LAGS:
                 lo_k = np.clip(idx + 1 - k, 0, len(pref) - 1)
-                cols[f"{short}_rate_{k}"] = np.where(idx >= 0, (pref[hi] - pref[lo_k]) / (k * BAR_SECONDS), np.nan).ravel()
+                cols[f"{short}_rate_{k}"] = np.where(
+                    idx >= 0, (pref[hi] - pref[lo_k]) / (k * BAR_SECONDS), np.nan
+                ).ravel()
     for h in DIFF:
         for k in DIFF_LAGS:
             if h == "dist_pts":
@@ -119,8 +121,8 @@ def compute_approach(bars: pa.Table, episodes: pa.Table) -> tuple[pa.Table, pa.T
         sig[f"sig_{short}_total"] = cols[f"{short}_cum"].reshape(n, WINDOW)[:, -1] if n else np.empty(0)
     for short in ("wall_bid_maxz", "wall_ask_maxz"):
         sig[f"sig_{short}_max"] = _nan_reduce(gather(s[short], idx), np.max) if n else np.empty(0)
-    sig["sig_bar_count"] = (np.nan_to_num(gather(s["has_records"], idx)).sum(axis=1) if n else np.empty(0)).astype(
-        np.int32
-    )
+    sig["sig_bar_count"] = (
+        np.nan_to_num(gather(s["has_records"], idx)).sum(axis=1) if n else np.empty(0)
+    ).astype(np.int32)
     signature = pa.table({k: np_to_arrow(np.ascontiguousarray(v)) for k, v in sig.items()})
     return approach, signature

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from mbp10.io import np_to_arrow
 from mbp10.bar_columns import DIST_COLUMN, FLOAT_COLUMNS, INT_COLUMNS
+from mbp10.io import np_to_arrow
 from mbp10.kernels import bar5s_chunk, bar5s_finish, new_output, new_state
 from mbp10.records import RecordColumns, from_records
 from mbp10.schema import BAR_NS
@@ -28,7 +28,11 @@ class BarAccumulator:
         if need > cap:
             new_cap = max(need, 2 * cap)
             bs, oi, of = new_output(new_cap)
-            bs[:n_rows], oi[:n_rows], of[:n_rows] = self.bar_start[:n_rows], self.oi[:n_rows], self.of[:n_rows]
+            bs[:n_rows], oi[:n_rows], of[:n_rows] = (
+                self.bar_start[:n_rows],
+                self.oi[:n_rows],
+                self.of[:n_rows],
+            )
             self.bar_start, self.oi, self.of = bs, oi, of
 
     def update(self, chunk: RecordColumns) -> None:

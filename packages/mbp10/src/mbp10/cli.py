@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 import numpy as np
-import perfkit
 from perfkit.clitools import common_options, handle_errors, profiling
 
+import perfkit
 from mbp10.errors import Mbp10Error
 
 PIPELINE = "mbp10"
@@ -118,7 +118,9 @@ def _stem(path: Path) -> str:
 
 @main.command()
 @click.argument("input_path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="bronze directory")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="bronze directory"
+)
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
 def ingest(input_path, out, profile, report_dir, workers, quiet):
@@ -146,8 +148,13 @@ def ingest(input_path, out, profile, report_dir, workers, quiet):
 @main.command()
 @click.argument("input_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--levels", "levels_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="levels Parquet for the distance column (default: round numbers every 50 points)")
+@click.option(
+    "--levels",
+    "levels_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="levels Parquet for the distance column (default: round numbers every 50 points)",
+)
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
 def bars(input_path, out, levels_path, profile, report_dir, workers, quiet):
@@ -162,7 +169,11 @@ def bars(input_path, out, levels_path, profile, report_dir, workers, quiet):
 
     input_kind(_existing(input_path))
     levels = _read_parquet(levels_path, ("level_price", "valid_from_ns"), "levels") if levels_path else None
-    config = {"command": "bars", "input": str(input_path), "levels": str(levels_path) if levels_path else None}
+    config = {
+        "command": "bars",
+        "input": str(input_path),
+        "levels": str(levels_path) if levels_path else None,
+    }
     with _report(report_dir or out.parent, config, quiet) as run, profiling(profile):
         t0 = time.perf_counter()
         with run.stage("decode+bar5s"):
@@ -170,7 +181,10 @@ def bars(input_path, out, levels_path, profile, report_dir, workers, quiet):
         elapsed = time.perf_counter() - t0
         with run.stage("level_distance"):
             if levels is not None:
-                prices, valid = levels.column("level_price").to_numpy(), levels.column("valid_from_ns").to_numpy()
+                prices, valid = (
+                    levels.column("level_price").to_numpy(),
+                    levels.column("valid_from_ns").to_numpy(),
+                )
             else:
                 prices, valid = round_number_levels(table)
             table = add_level_distance(table, prices, valid)
@@ -182,19 +196,28 @@ def bars(input_path, out, levels_path, profile, report_dir, workers, quiet):
         run.metric("records_per_s", stats.records / elapsed if elapsed > 0 else None)
         run.receipt("bar5s", perfkit.digest_parquet(out))
     if not quiet:
-        click.echo(f"{stats.records:,} records -> {table.num_rows:,} bars in {out} "
-                   f"({stats.out_of_order} out of order, sorted)")
+        click.echo(
+            f"{stats.records:,} records -> {table.num_rows:,} bars in {out} "
+            f"({stats.out_of_order} out of order, sorted)"
+        )
 
 
-BARS_REQUIRED = ("bar_start_ns", "bar5s_book_mid_px_eob", "bar5s_trade_high_px", "bar5s_trade_low_px",
-                 "bar5s_trade_last_px")
+BARS_REQUIRED = (
+    "bar_start_ns",
+    "bar5s_book_mid_px_eob",
+    "bar5s_trade_high_px",
+    "bar5s_trade_low_px",
+    "bar5s_trade_last_px",
+)
 
 
 @main.command()
 @click.option("--bars", "bars_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--date", "date_s", required=True)
 @click.option("--prev-bars", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--prev-date", "prev_date_s", default=None, help="date of --prev-bars (default: the day before)")
+@click.option(
+    "--prev-date", "prev_date_s", default=None, help="date of --prev-bars (default: the day before)"
+)
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
@@ -210,7 +233,10 @@ def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, 
     bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
     prev_t = _read_parquet(prev_bars, BARS_REQUIRED, "bar5s") if prev_bars else None
     prev_date = _date(prev_date_s) if prev_date_s else date - dt.timedelta(days=1)
-    with _report(report_dir or out.parent, {"command": "levels", "date": date_s}, quiet) as run, profiling(profile):
+    with (
+        _report(report_dir or out.parent, {"command": "levels", "date": date_s}, quiet) as run,
+        profiling(profile),
+    ):
         with run.stage("levels"):
             table = compute_levels(date, bars_t, prev_t, prev_date if prev_t is not None else None)
         write_parquet(table, out)
@@ -225,10 +251,19 @@ def episode_options(fn):
 
     d = EpisodeParams()
     for name, typ in reversed(
-        [("approach_pts", float), ("reset_pts", float), ("break_pts", float), ("bounce_pts", float),
-         ("horizon_bars", int), ("window_before", int), ("window_after", int)]
+        [
+            ("approach_pts", float),
+            ("reset_pts", float),
+            ("break_pts", float),
+            ("bounce_pts", float),
+            ("horizon_bars", int),
+            ("window_before", int),
+            ("window_after", int),
+        ]
     ):
-        fn = click.option(f"--{name.replace('_', '-')}", name, type=typ, default=getattr(d, name), show_default=True)(fn)
+        fn = click.option(
+            f"--{name.replace('_', '-')}", name, type=typ, default=getattr(d, name), show_default=True
+        )(fn)
     return fn
 
 
@@ -252,7 +287,10 @@ def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, work
     lv = _read_parquet(levels_path, ("date", "level_kind", "level_price", "valid_from_ns"), "levels")
     date_iso = lv.column("date")[0].as_py() if lv.num_rows else "1970-01-01"
     p = EpisodeParams(**params)
-    with _report(report_dir or out.parent, {"command": "episodes", **p.to_dict()}, quiet) as run, profiling(profile):
+    with (
+        _report(report_dir or out.parent, {"command": "episodes", **p.to_dict()}, quiet) as run,
+        profiling(profile),
+    ):
         with run.stage("episodes"):
             ep, win = compute_episodes(date_iso, bars_t, lv, p)
         write_parquet(ep, out)
@@ -300,8 +338,18 @@ def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, 
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
-def vectors(bars_path, episodes_path, approach_path, signature_path, reset_pts, out, profile, report_dir,
-            workers, quiet):
+def vectors(
+    bars_path,
+    episodes_path,
+    approach_path,
+    signature_path,
+    reset_pts,
+    out,
+    profile,
+    report_dir,
+    workers,
+    quiet,
+):
     """Gold setup vectors: one float32 vector per touch with its outcome.
 
     Example: mbp10 vectors --bars b.parquet --episodes e.parquet --approach a.parquet --signature s.parquet -o v.parquet
@@ -323,8 +371,13 @@ def vectors(bars_path, episodes_path, approach_path, signature_path, reset_pts, 
 
 
 @main.command()
-@click.option("--vectors", "vectors_path", type=click.Path(path_type=Path), required=True,
-              help="a gold vectors Parquet file or directory (e.g. OUT/gold/vectors)")
+@click.option(
+    "--vectors",
+    "vectors_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="a gold vectors Parquet file or directory (e.g. OUT/gold/vectors)",
+)
 @click.option("--touch-id", type=int, required=True)
 @click.option("--k", type=click.IntRange(min=1), default=10, show_default=True)
 @handle_errors(bad_input=(Mbp10Error,))
@@ -343,18 +396,26 @@ def similar(vectors_path, touch_id, k):
         hits = nearest(library, touch_id, k)
     except KeyError:
         raise Mbp10Error(f"touch_id {touch_id} is not in {vectors_path}") from None
-    click.echo(f"{'touch_id':>15} {'date':>10} {'level':>6} {'price':>9} {'dir':>3} {'outcome':>7} {'distance':>9}")
+    click.echo(
+        f"{'touch_id':>15} {'date':>10} {'level':>6} {'price':>9} {'dir':>3} {'outcome':>7} {'distance':>9}"
+    )
     for r in hits.to_pylist():
-        click.echo(f"{r['touch_id']:>15} {r['date']:>10} {r['level_kind']:>6} {r['level_price']:>9.2f} "
-                   f"{r['direction']:>3} {r['outcome']:>7} {r['distance']:>9.3f}")
+        click.echo(
+            f"{r['touch_id']:>15} {r['date']:>10} {r['level_kind']:>6} {r['level_price']:>9.2f} "
+            f"{r['direction']:>3} {r['outcome']:>7} {r['distance']:>9.3f}"
+        )
 
 
 @main.command()
 @click.option("--input-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--dates", "dates_s", required=True, help="YYYY-MM-DD..YYYY-MM-DD (inclusive)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--executor", type=click.Choice(["serial", "threads", "processes", "dask"]), default=None,
-              help="default: serial for 1 worker, processes otherwise")
+@click.option(
+    "--executor",
+    type=click.Choice(["serial", "threads", "processes", "dask"]),
+    default=None,
+    help="default: serial for 1 worker, processes otherwise",
+)
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask)")
 @click.option("--bronze/--no-bronze", default=False, show_default=True, help="also write bronze Parquet")
 @episode_options
@@ -370,9 +431,21 @@ def run(input_dir, dates_s, out, executor, scheduler, bronze, profile, report_di
 
     p = EpisodeParams(**params)
     with profiling(profile):
-        summary = run_dates(input_dir, dates_s, out, workers=workers, executor=executor, scheduler=scheduler,
-                            bronze=bronze, params=p, report_dir=report_dir, quiet=quiet,
-                            report_cm=lambda rd, cfg: _report(rd, cfg, quiet))
+        summary = run_dates(
+            input_dir,
+            dates_s,
+            out,
+            workers=workers,
+            executor=executor,
+            scheduler=scheduler,
+            bronze=bronze,
+            params=p,
+            report_dir=report_dir,
+            quiet=quiet,
+            report_cm=lambda rd, cfg: _report(rd, cfg, quiet),
+        )
     if not quiet:
-        click.echo(f"{summary['dates']} dates, {summary['records']:,} records, {summary['touches']} touches "
-                   f"in {summary['wall_s']:.2f} s -> {out}")
+        click.echo(
+            f"{summary['dates']} dates, {summary['records']:,} records, {summary['touches']} touches "
+            f"in {summary['wall_s']:.2f} s -> {out}"
+        )

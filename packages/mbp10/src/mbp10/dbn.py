@@ -117,9 +117,7 @@ def read_dbn(path: str | os.PathLike) -> DbnFile:
     return decode(read_dbn_bytes(path), str(path))
 
 
-def encode_metadata(
-    *, dataset: str, symbol: str, start_ns: int, end_ns: int, instrument_id: int
-) -> bytes:
+def encode_metadata(*, dataset: str, symbol: str, start_ns: int, end_ns: int, instrument_id: int) -> bytes:
     """A DBN v3 metadata header for one instrument's MBP-10 records."""
     import datetime as dt
 

@@ -138,8 +138,10 @@ def outcomes(signed: np.ndarray, p: EpisodeParams) -> tuple[np.ndarray, np.ndarr
 def gather(series: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """series[idx] with NaN where idx falls outside the series."""
     ok = (idx >= 0) & (idx < len(series))
-    return np.where(ok, series[np.clip(idx, 0, max(len(series) - 1, 0))], np.nan) if len(series) else np.full(
-        idx.shape, np.nan
+    return (
+        np.where(ok, series[np.clip(idx, 0, max(len(series) - 1, 0))], np.nan)
+        if len(series)
+        else np.full(idx.shape, np.nan)
     )
 
 

@@ -34,8 +34,11 @@ class BronzeWriter:
 
     def _open(self) -> None:
         self.writer = pq.ParquetWriter(
-            self.path, BRONZE_SCHEMA, compression=PARQUET_COMPRESSION[0],
-            compression_level=PARQUET_COMPRESSION[1], use_dictionary=DICTIONARY_COLUMNS,
+            self.path,
+            BRONZE_SCHEMA,
+            compression=PARQUET_COMPRESSION[0],
+            compression_level=PARQUET_COMPRESSION[1],
+            use_dictionary=DICTIONARY_COLUMNS,
         )
         self.pending: list[pa.RecordBatch] = []
         self.pending_rows = 0
@@ -68,14 +71,17 @@ class BronzeWriter:
 def ingest_file(src: str | os.PathLike, dest: Path, extra_consumers: tuple = ()) -> ScanStats:
     """Write the bronze Parquet of one input file to `dest` (callers pass a temporary path)."""
     if input_kind(src) == "parquet":
-        table = read_bronze(src, columns=[n for n, _ in BRONZE_SCHEMA])
+        table = read_bronze(src, columns=BRONZE_SCHEMA.names)
         ts = table.column("ts_event").to_numpy()
         n_bad = out_of_order_count(ts)
         if n_bad:
             table = table.take(pa.array(np.argsort(ts, kind="stable")))
         pq.write_table(
-            table.cast(BRONZE_SCHEMA), dest, compression=PARQUET_COMPRESSION[0],
-            compression_level=PARQUET_COMPRESSION[1], row_group_size=ROW_GROUP_ROWS,
+            table.cast(BRONZE_SCHEMA),
+            dest,
+            compression=PARQUET_COMPRESSION[0],
+            compression_level=PARQUET_COMPRESSION[1],
+            row_group_size=ROW_GROUP_ROWS,
             use_dictionary=DICTIONARY_COLUMNS,
         )
         return ScanStats(records=table.num_rows, out_of_order=n_bad, streamed=False)

@@ -21,7 +21,7 @@ import zstandard
 
 from mbp10.dbn import DBN_MAGIC, ZSTD_MAGIC, decode, read_dbn
 from mbp10.errors import Mbp10Error
-from mbp10.records import RecordColumns, from_records, out_of_order_count
+from mbp10.records import RecordColumns, out_of_order_count
 from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, N_LEVELS, RECORD_SIZE, RTYPE_MBP10
 
 CHUNK_RECORDS = 11_400  # ~4 MB of records per streamed block: stays in cache between decode and kernel
@@ -64,7 +64,7 @@ class DbnStream:
     metadata: dbn.Metadata = field(init=False)
 
     def __post_init__(self) -> None:
-        self._fh = open(self.path, "rb")
+        self._fh = open(self.path, "rb")  # noqa: SIM115 -- closed by close() / __exit__
         magic = self._fh.read(4)
         self._fh.seek(0)
         if magic == ZSTD_MAGIC:
@@ -149,8 +149,14 @@ def records_to_arrow(rec: np.ndarray) -> pa.RecordBatch:
 
 
 BRONZE_SCHEMA = pa.schema([(n, pa.from_numpy_dtype(np.dtype(t))) for n, t in BRONZE_COLUMNS])
-KERNEL_COLUMNS = ("ts_event", "price", "size", "action", "side", "flags") + tuple(
-    f"{k}_{i:02d}" for k in ("bid_px", "ask_px", "bid_sz", "ask_sz") for i in range(N_LEVELS)
+KERNEL_COLUMNS = (
+    "ts_event",
+    "price",
+    "size",
+    "action",
+    "side",
+    "flags",
+    *tuple(f"{k}_{i:02d}" for k in ("bid_px", "ask_px", "bid_sz", "ask_sz") for i in range(N_LEVELS)),
 )
 
 

@@ -90,8 +90,11 @@ def new_state():
     int64[4,10], pending trades int64[3, MAX_PENDING]). Book rows: bid_px, ask_px, bid_sz, ask_sz."""
     st = np.zeros(S_SIZE, np.int64)
     st[S_CUR_BAR] = -1
-    return st, np.zeros((4, N_LEVELS), np.int64), np.zeros((4, N_LEVELS), np.int64), np.zeros(
-        (3, MAX_PENDING), np.int64
+    return (
+        st,
+        np.zeros((4, N_LEVELS), np.int64),
+        np.zeros((4, N_LEVELS), np.int64),
+        np.zeros((3, MAX_PENDING), np.int64),
     )
 
 
@@ -190,7 +193,9 @@ def _close_bar(row, lb, have_lb, oi, of):
 
 
 @njit(cache=True)
-def bar5s_chunk(ts, price, size, action, side, flags, bid_px, ask_px, bid_sz, ask_sz, st, lb, pb, pend, bar_start, oi, of):
+def bar5s_chunk(
+    ts, price, size, action, side, flags, bid_px, ask_px, bid_sz, ask_sz, st, lb, pb, pend, bar_start, oi, of
+):
     """Fold one chunk of records (sorted by ts_event, continuing the previous chunk) into the bar rows.
 
     Parameters
@@ -258,7 +263,7 @@ def bar5s_chunk(ts, price, size, action, side, flags, bid_px, ask_px, bid_sz, as
                 pend[1, npend] = ps
                 pend[2, npend] = q
                 npend += 1
-        elif a == ACT_ADD or a == ACT_CANCEL or a == ACT_MODIFY:
+        elif a in (ACT_ADD, ACT_CANCEL, ACT_MODIFY):
             is_bid = s == SIDE_BID
             if a == ACT_ADD:
                 oi[row, I_ADD] += 1
@@ -267,12 +272,18 @@ def bar5s_chunk(ts, price, size, action, side, flags, bid_px, ask_px, bid_sz, as
                 # Change of displayed size at this price (an M carries the order's new size, not a delta).
                 if is_bid:
                     after = np.int64(_size_at(bid_px[i], bid_sz[i], p))
-                    before = _size_at(pb[0], pb[2], p) if (i == 0 and have_prev == 1) else (
-                        np.int64(_size_at(bid_px[i - 1], bid_sz[i - 1], p)) if i > 0 else 0)
+                    before = (
+                        _size_at(pb[0], pb[2], p)
+                        if (i == 0 and have_prev == 1)
+                        else (np.int64(_size_at(bid_px[i - 1], bid_sz[i - 1], p)) if i > 0 else 0)
+                    )
                 else:
                     after = np.int64(_size_at(ask_px[i], ask_sz[i], p))
-                    before = _size_at(pb[1], pb[3], p) if (i == 0 and have_prev == 1) else (
-                        np.int64(_size_at(ask_px[i - 1], ask_sz[i - 1], p)) if i > 0 else 0)
+                    before = (
+                        _size_at(pb[1], pb[3], p)
+                        if (i == 0 and have_prev == 1)
+                        else (np.int64(_size_at(ask_px[i - 1], ask_sz[i - 1], p)) if i > 0 else 0)
+                    )
                 net = -q if a == ACT_CANCEL else after - before
                 fill = -1
                 for k in range(npend):
@@ -290,7 +301,7 @@ def bar5s_chunk(ts, price, size, action, side, flags, bid_px, ask_px, bid_sz, as
                     oi[row, I_CANCEL] += 1
                 else:
                     oi[row, I_MODIFY] += 1
-            if have_lb == 1 and (s == SIDE_BID or s == SIDE_ASK) and p != UNDEF_PRICE:
+            if have_lb == 1 and (s in (SIDE_BID, SIDE_ASK)) and p != UNDEF_PRICE:
                 touch = lb[0, 0] if s == SIDE_BID else lb[1, 0]
                 if touch != UNDEF_PRICE:
                     dist = (touch - p) if s == SIDE_BID else (p - touch)

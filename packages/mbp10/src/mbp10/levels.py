@@ -19,7 +19,12 @@ ET = ZoneInfo("America/New_York")
 ROUND_STEP_PTS = 50.0
 ROUND_MARGIN_PTS = 100.0
 LEVELS_SCHEMA = pa.schema(
-    [("date", pa.string()), ("level_kind", pa.string()), ("level_price", pa.float64()), ("valid_from_ns", pa.int64())]
+    [
+        ("date", pa.string()),
+        ("level_kind", pa.string()),
+        ("level_price", pa.float64()),
+        ("valid_from_ns", pa.int64()),
+    ]
 )
 
 
@@ -40,9 +45,11 @@ def _extremes(bars: pa.Table, mask: np.ndarray) -> tuple[float, float, float] | 
     """(high, low, last) of trade prices in the masked bars; the end-of-bar mid where there are no trades."""
     if not mask.any():
         return None
-    hi, lo, last = _col(bars, "bar5s_trade_high_px")[mask], _col(bars, "bar5s_trade_low_px")[mask], _col(
-        bars, "bar5s_trade_last_px"
-    )[mask]
+    hi, lo, last = (
+        _col(bars, "bar5s_trade_high_px")[mask],
+        _col(bars, "bar5s_trade_low_px")[mask],
+        _col(bars, "bar5s_trade_last_px")[mask],
+    )
     if np.isnan(hi).all():
         mid = _col(bars, "bar5s_book_mid_px_eob")[mask]
         if np.isnan(mid).all():
@@ -52,7 +59,9 @@ def _extremes(bars: pa.Table, mask: np.ndarray) -> tuple[float, float, float] | 
     return float(np.nanmax(hi)), float(np.nanmin(lo)), float(last[ok][-1])
 
 
-def compute_levels(date: dt.date, bars: pa.Table, prev_bars: pa.Table | None, prev_date: dt.date | None) -> pa.Table:
+def compute_levels(
+    date: dt.date, bars: pa.Table, prev_bars: pa.Table | None, prev_date: dt.date | None
+) -> pa.Table:
     """The levels of `date` from its own bars (overnight, opening range, round-number span) and the
     previous date's bars (prior-day high/low/close, RTH bars where present, else the whole day)."""
     rows: list[tuple[str, float, int]] = []

@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from perfkit import atomic_path
 
 from mbp10.approach import compute_approach
 from mbp10.bars import BarsConsumer, add_level_distance, compute_bars
@@ -31,6 +30,7 @@ from mbp10.io import PARQUET_COMPRESSION, ScanStats, input_kind, read_bronze, sc
 from mbp10.levels import compute_levels
 from mbp10.records import out_of_order_count
 from mbp10.vectors import compute_vectors
+from perfkit import atomic_path
 
 STAGE_DIRS = {
     "bar5s": "silver/bar5s",
@@ -47,7 +47,9 @@ STAGING = "_staging/bar5s_core"
 def write_parquet(table: pa.Table, path: str | os.PathLike) -> None:
     """Write atomically (temp file + rename), zstd level 3."""
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression=PARQUET_COMPRESSION[0], compression_level=PARQUET_COMPRESSION[1])
+        pq.write_table(
+            table, tmp, compression=PARQUET_COMPRESSION[0], compression_level=PARQUET_COMPRESSION[1]
+        )
 
 
 def day_bars(path: str | os.PathLike, bronze_out: Path | None = None) -> tuple[pa.Table, ScanStats]:
@@ -98,11 +100,17 @@ class DayOutputs:
 
 
 def day_features(
-    date: dt.date, bars: pa.Table, prev_bars: pa.Table | None, prev_date: dt.date | None, params: EpisodeParams
+    date: dt.date,
+    bars: pa.Table,
+    prev_bars: pa.Table | None,
+    prev_date: dt.date | None,
+    params: EpisodeParams,
 ) -> DayOutputs:
     """Every level-dependent stage of one date."""
     levels = compute_levels(date, bars, prev_bars, prev_date)
-    bars = add_level_distance(bars, levels.column("level_price").to_numpy(), levels.column("valid_from_ns").to_numpy())
+    bars = add_level_distance(
+        bars, levels.column("level_price").to_numpy(), levels.column("valid_from_ns").to_numpy()
+    )
     episodes, windows = compute_episodes(date.isoformat(), bars, levels, params)
     approach, signature = compute_approach(bars, episodes)
     vectors = compute_vectors(bars, episodes, approach, signature, params.reset_pts)
@@ -184,15 +192,28 @@ def cleanup_staging(out: Path) -> None:
     shutil.rmtree(out / "_staging", ignore_errors=True)
 
 
-def run_dates(input_dir, dates_text, out, *, workers=1, executor=None, scheduler=None, bronze=False,
-              params: EpisodeParams | None = None, report_dir=None, quiet=True, report_cm=None) -> dict:
+def run_dates(
+    input_dir,
+    dates_text,
+    out,
+    *,
+    workers=1,
+    executor=None,
+    scheduler=None,
+    bronze=False,
+    params: EpisodeParams | None = None,
+    report_dir=None,
+    quiet=True,
+    report_cm=None,
+) -> dict:
     """Every stage for every date with an input in `input_dir`; writes OUT/<layer>/<stage>/<date>.parquet
     and a run report (its receipts digest each stage's directory)."""
     import time
 
-    import perfkit
     from perfkit.clitools import progress
     from perfkit.parallel import Task, map_tasks
+
+    import perfkit
 
     params = params or EpisodeParams()
     dates = parse_date_range(dates_text)
@@ -203,8 +224,13 @@ def run_dates(input_dir, dates_text, out, *, workers=1, executor=None, scheduler
         input_kind(src)
     out = Path(out)
     executor = executor or ("serial" if workers == 1 else "processes")
-    config = {"command": "run", "dates": dates_text, "input_dir": str(input_dir), "bronze": bronze,
-              **params.to_dict()}
+    config = {
+        "command": "run",
+        "dates": dates_text,
+        "input_dir": str(input_dir),
+        "bronze": bronze,
+        **params.to_dict(),
+    }
     report_cm = report_cm or (lambda rd, cfg: perfkit.Run("mbp10", rd, cfg))
     t0 = time.perf_counter()
     with report_cm(report_dir or out, config) as run:
@@ -214,22 +240,46 @@ def run_dates(input_dir, dates_text, out, *, workers=1, executor=None, scheduler
         todo = sorted(inputs)
         cost = {d: inputs[d].stat().st_size for d in todo}
         with run.stage("bars"), progress(len(todo), "bars", quiet=quiet) as bar:
+
             def on_bars(r):
                 bar.advance()
+
             res1 = map_tasks(
                 bars_task,
-                [Task(key=d.isoformat(), payload=(d.isoformat(), str(inputs[d]), str(out), bronze), cost=cost[d])
-                 for d in todo],
-                executor=executor, workers=workers, scheduler=scheduler, on_result=on_bars,
+                [
+                    Task(
+                        key=d.isoformat(),
+                        payload=(d.isoformat(), str(inputs[d]), str(out), bronze),
+                        cost=cost[d],
+                    )
+                    for d in todo
+                ],
+                executor=executor,
+                workers=workers,
+                scheduler=scheduler,
+                on_result=on_bars,
             )
-        prev_of = {d: (todo[i - 1].isoformat() if i > 0 and (d - todo[i - 1]).days <= 4 else None)
-                   for i, d in enumerate(todo)}
+        prev_of = {
+            d: (todo[i - 1].isoformat() if i > 0 and (d - todo[i - 1]).days <= 4 else None)
+            for i, d in enumerate(todo)
+        }
+        # Pass 2 is light (tens of ms a date): threads avoid a second round of process start-up.
+        executor2 = "threads" if executor == "processes" else executor
         with run.stage("features"), progress(len(todo), "features", quiet=quiet) as bar:
             res2 = map_tasks(
                 features_task,
-                [Task(key=d.isoformat(), payload=(d.isoformat(), prev_of[d], str(out), params.to_dict()),
-                      cost=res1[d.isoformat()].value["bars"]) for d in todo],
-                executor=executor, workers=workers, scheduler=scheduler, on_result=lambda r: bar.advance(),
+                [
+                    Task(
+                        key=d.isoformat(),
+                        payload=(d.isoformat(), prev_of[d], str(out), params.to_dict()),
+                        cost=res1[d.isoformat()].value["bars"],
+                    )
+                    for d in todo
+                ],
+                executor=executor2,
+                workers=workers,
+                scheduler=scheduler,
+                on_result=lambda r: bar.advance(),
             )
         cleanup_staging(out)
         totals = {"records": 0, "touches": 0}

@@ -266,7 +266,9 @@ def approach_reference(bars, episodes) -> tuple[dict[str, list], dict[str, list]
             for k in DIFF_LAGS:
                 x0, x1, x2 = dist(g), dist(g - k), dist(g - 2 * k)
                 row[f"dist_pts_d1_{k}"], row[f"dist_pts_d2_{k}"] = x0 - x1, x0 - 2 * x1 + x2
-                i0, i1, i2 = (state_at("imbal_l1", j) if inside(j) else math.nan for j in (g, g - k, g - 2 * k))
+                i0, i1, i2 = (
+                    state_at("imbal_l1", j) if inside(j) else math.nan for j in (g, g - k, g - 2 * k)
+                )
                 row[f"imbal_l1_d1_{k}"], row[f"imbal_l1_d2_{k}"] = i0 - i1, i0 - 2 * i1 + i2
             for key, value in row.items():
                 rows.setdefault(key, []).append(value)

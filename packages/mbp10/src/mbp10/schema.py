@@ -115,8 +115,14 @@ BRONZE_SCALAR_COLUMNS = (
     ("price", "int64"),
     ("size", "uint32"),
 )
-LEVEL_KINDS = (("bid_px", "int64"), ("ask_px", "int64"), ("bid_sz", "uint32"), ("ask_sz", "uint32"),
-               ("bid_ct", "uint32"), ("ask_ct", "uint32"))
+LEVEL_KINDS = (
+    ("bid_px", "int64"),
+    ("ask_px", "int64"),
+    ("bid_sz", "uint32"),
+    ("ask_sz", "uint32"),
+    ("bid_ct", "uint32"),
+    ("ask_ct", "uint32"),
+)
 BRONZE_COLUMNS = BRONZE_SCALAR_COLUMNS + tuple(
     (f"{kind}_{i:02d}", dt) for kind, dt in LEVEL_KINDS for i in range(N_LEVELS)
 )

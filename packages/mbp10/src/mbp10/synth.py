@@ -56,7 +56,7 @@ def intensity(date: dt.date, grid_s: np.ndarray) -> np.ndarray:
 def anchor_price_units(date: dt.date, rng: np.random.Generator) -> int:
     """The day's anchor: a slow deterministic wave over calendar days plus a little noise, on the tick grid."""
     pts = 4800.0 + 120.0 * np.sin(date.toordinal() / 9.0) + rng.normal(0.0, 8.0)
-    return int(round(pts * 4)) * TICK_UNITS
+    return round(pts * 4) * TICK_UNITS
 
 
 def _event_times(lam: np.ndarray, u: np.ndarray, day0: int, lo_s: float, hi_s: float) -> np.ndarray:
@@ -121,4 +121,6 @@ def synth_header(date: dt.date, records: np.ndarray) -> bytes:
     from mbp10.dbn import encode_metadata
 
     day0, day1 = day_bounds_ns(date)
-    return encode_metadata(dataset=DATASET, symbol=SYMBOL, start_ns=day0, end_ns=day1, instrument_id=INSTRUMENT_ID)
+    return encode_metadata(
+        dataset=DATASET, symbol=SYMBOL, start_ns=day0, end_ns=day1, instrument_id=INSTRUMENT_ID
+    )

@@ -59,7 +59,9 @@ def _level_size(state):
 
 
 @njit(cache=True)
-def _emit(w64, w32, b8, n, action, side, price_units, size, depth, flags, bsz, bct, asz, act, bb, ba, p0, tick):
+def _emit(
+    w64, w32, b8, n, action, side, price_units, size, depth, flags, bsz, bct, asz, act, bb, ba, p0, tick
+):
     """Write record n: its header fields and the top-10 book after it."""
     w64[n, 2] = price_units
     w32[n, 6] = size
@@ -200,8 +202,26 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
                 i = bb - lvl if is_bid else ba + lvl
                 fl = F_SNAPSHOT | (FLAG_LAST if (k == 19 or rec == n - 1) else 0)
                 sz = bsz[i] if is_bid else asz[i]
-                _emit(w64, w32, b8, rec, 65, 66 if is_bid else 65, p0 + (i - CENTER) * tick, sz, lvl, fl,
-                      bsz, bct, asz, act, bb, ba, p0, tick)
+                _emit(
+                    w64,
+                    w32,
+                    b8,
+                    rec,
+                    65,
+                    66 if is_bid else 65,
+                    p0 + (i - CENTER) * tick,
+                    sz,
+                    lvl,
+                    fl,
+                    bsz,
+                    bct,
+                    asz,
+                    act,
+                    bb,
+                    ba,
+                    p0,
+                    tick,
+                )
                 event_id[rec] = ev
                 rec += 1
             ev += 1
@@ -212,7 +232,9 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
             for j in range(GRID):
                 bsz[j] = 0
                 asz[j] = 0
-            _emit(w64, w32, b8, rec, 82, 78, UNDEF_PRICE, 0, 0, FLAG_LAST, bsz, bct, asz, act, bb, ba, p0, tick)
+            _emit(
+                w64, w32, b8, rec, 82, 78, UNDEF_PRICE, 0, 0, FLAG_LAST, bsz, bct, asz, act, bb, ba, p0, tick
+            )
             event_id[rec] = ev
             clear_event = ev
             rec += 1
@@ -244,7 +266,26 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
                     break
                 tq = min(q, avail)
                 px = p0 + (i - CENTER) * tick
-                _emit(w64, w32, b8, rec, 84, 66 if buy else 65, px, tq, 0, 0, bsz, bct, asz, act, bb, ba, p0, tick)
+                _emit(
+                    w64,
+                    w32,
+                    b8,
+                    rec,
+                    84,
+                    66 if buy else 65,
+                    px,
+                    tq,
+                    0,
+                    0,
+                    bsz,
+                    bct,
+                    asz,
+                    act,
+                    bb,
+                    ba,
+                    p0,
+                    tick,
+                )
                 event_id[rec] = ev
                 rec += 1
                 rem = tq
@@ -269,9 +310,26 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
                     left = asz[i] if buy else bsz[i]
                     # A partial fill of the last order shows as M (its new, smaller size); others as C.
                     is_mod = rem == 0 and left > 0 and _uniform(state) < 0.3
-                    _emit(w64, w32, b8, rec, 77 if is_mod else 67, 65 if buy else 66, px,
-                          (1 + left % 5) if is_mod else f, 0, FLAG_LAST if last else 0,
-                          bsz, bct, asz, act, bb, ba, p0, tick)
+                    _emit(
+                        w64,
+                        w32,
+                        b8,
+                        rec,
+                        77 if is_mod else 67,
+                        65 if buy else 66,
+                        px,
+                        (1 + left % 5) if is_mod else f,
+                        0,
+                        FLAG_LAST if last else 0,
+                        bsz,
+                        bct,
+                        asz,
+                        act,
+                        bb,
+                        ba,
+                        p0,
+                        tick,
+                    )
                     event_id[rec] = ev
                     rec += 1
                 q -= tq
@@ -305,8 +363,26 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
                 dep = _depth_of(asz, ba, i, False)
             if dep >= 10:
                 continue  # beyond the 10 visible levels: no MBP-10 record
-            _emit(w64, w32, b8, rec, 65, 66 if is_bid else 65, p0 + (i - CENTER) * tick, q, dep, FLAG_LAST,
-                  bsz, bct, asz, act, bb, ba, p0, tick)
+            _emit(
+                w64,
+                w32,
+                b8,
+                rec,
+                65,
+                66 if is_bid else 65,
+                p0 + (i - CENTER) * tick,
+                q,
+                dep,
+                FLAG_LAST,
+                bsz,
+                bct,
+                asz,
+                act,
+                bb,
+                ba,
+                p0,
+                tick,
+            )
             event_id[rec] = ev
             rec += 1
             ev += 1
@@ -341,8 +417,26 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
             bb = _best_bid(bsz, bb)
         else:
             ba = _best_ask(asz, ba)
-        _emit(w64, w32, b8, rec, 67 if is_cancel else 77, 66 if is_bid else 65, p0 + (i - CENTER) * tick,
-              new_size, lvl, FLAG_LAST, bsz, bct, asz, act, bb, ba, p0, tick)
+        _emit(
+            w64,
+            w32,
+            b8,
+            rec,
+            67 if is_cancel else 77,
+            66 if is_bid else 65,
+            p0 + (i - CENTER) * tick,
+            new_size,
+            lvl,
+            FLAG_LAST,
+            bsz,
+            bct,
+            asz,
+            act,
+            bb,
+            ba,
+            p0,
+            tick,
+        )
         event_id[rec] = ev
         rec += 1
         ev += 1

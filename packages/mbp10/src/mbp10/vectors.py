@@ -14,8 +14,16 @@ import pyarrow as pa
 from mbp10.approach import FLOW, WINDOW, day_series
 
 LAST_BARS = 12
-BAR_FEATURES = ("dist_pts", "signed_vol", "trade_vol", "ofi_l1", "ofi_l10", "imbal_l1", "flow_bid_p0_1",
-                "flow_ask_p0_1")
+BAR_FEATURES = (
+    "dist_pts",
+    "signed_vol",
+    "trade_vol",
+    "ofi_l1",
+    "ofi_l10",
+    "imbal_l1",
+    "flow_bid_p0_1",
+    "flow_ask_p0_1",
+)
 DIM = LAST_BARS * len(BAR_FEATURES) + 3 + len(FLOW) + 2 + 2
 
 
@@ -36,8 +44,9 @@ def slog(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-def compute_vectors(bars: pa.Table, episodes: pa.Table, approach: pa.Table, signature: pa.Table,
-                    reset_pts: float) -> pa.Table:
+def compute_vectors(
+    bars: pa.Table, episodes: pa.Table, approach: pa.Table, signature: pa.Table, reset_pts: float
+) -> pa.Table:
     _, series = day_series(bars)
     stats = _day_stats(series)
     n = episodes.num_rows
@@ -53,13 +62,17 @@ def compute_vectors(bars: pa.Table, episodes: pa.Table, approach: pa.Table, sign
             x = _per_bar(bars, series, last, name)
             x = (x - stats[name][0]) / stats[name][1]
         blocks.append(x.reshape(n, LAST_BARS))
-    bar_part = np.stack(blocks, axis=2).reshape(n, -1)  # touches x (bar, feature)
-    sig = [signature.column(c).to_numpy().astype(np.float64) / reset_pts
-           for c in ("sig_dist_start", "sig_dist_min", "sig_dist_max")]
+    bar_part = np.stack(blocks, axis=2).reshape(n, LAST_BARS * len(BAR_FEATURES))  # touches x (bar, feature)
+    sig = [
+        signature.column(c).to_numpy().astype(np.float64) / reset_pts
+        for c in ("sig_dist_start", "sig_dist_min", "sig_dist_max")
+    ]
     sig += [slog(signature.column(f"sig_{k}_total").to_numpy()) for k in FLOW]
     sig += [signature.column(c).to_numpy() for c in ("sig_wall_bid_maxz_max", "sig_wall_ask_maxz_max")]
-    sig += [signature.column("sig_bar_count").to_numpy() / WINDOW,
-            signature.column("sig_direction").to_numpy().astype(np.float64)]
+    sig += [
+        signature.column("sig_bar_count").to_numpy() / WINDOW,
+        signature.column("sig_direction").to_numpy().astype(np.float64),
+    ]
     vec = np.concatenate([bar_part, np.stack(sig, axis=1) if n else np.empty((0, len(sig)))], axis=1)
     vec = np.nan_to_num(vec, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
     assert vec.shape[1] == DIM or n == 0
@@ -94,7 +107,14 @@ def nearest(library: pa.Table, touch_id: int, k: int = 10) -> pa.Table:
     hit = np.nonzero(ids == touch_id)[0]
     if len(hit) == 0:
         raise KeyError(touch_id)
-    vec = library.column("vector").combine_chunks().flatten().to_numpy().reshape(len(ids), -1).astype(np.float64)
+    vec = (
+        library.column("vector")
+        .combine_chunks()
+        .flatten()
+        .to_numpy()
+        .reshape(len(ids), -1)
+        .astype(np.float64)
+    )
     mean, sd = vec.mean(axis=0), vec.std(axis=0)
     z = (vec - mean) / np.where(sd > 0, sd, 1.0)
     d = np.sqrt(((z - z[hit[0]]) ** 2).sum(axis=1))

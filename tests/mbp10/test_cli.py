@@ -1,0 +1,220 @@
+"""The mbp10 command line: every stage end to end on small synthetic days, and bad input -> exit 2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import databento_dbn as dbn
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from mbp10.cli import main
+from mbp10.dbn import write_dbn
+from mbp10.synth import synth_day, synth_header
+
+from .testdata import ES_REAL, shared_file
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_every_command_has_help_with_an_example():
+    for name, cmd in main.commands.items():
+        assert cmd.help and "Example:" in cmd.help, name
+        assert invoke(name, "--help").exit_code == 0
+
+
+def test_synth_ingest_bars_round_trip(tmp_path, small_day_file):
+    r = invoke("ingest", small_day_file, "--out", tmp_path / "bronze", "--quiet")
+    assert r.exit_code == 0, r.output
+    bronze = tmp_path / "bronze" / "2024-01-02.parquet"
+    t = pq.read_table(bronze)
+    assert t.num_rows == 30_000 and t.schema.field("price").type == "int64"
+    assert pq.ParquetFile(bronze).metadata.row_group(0).column(0).compression == "ZSTD"
+    for src, name in ((small_day_file, "a"), (bronze, "b")):
+        r = invoke("bars", src, "-o", tmp_path / f"{name}.parquet", "--quiet")
+        assert r.exit_code == 0, r.output
+    a, b = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
+    assert a.num_rows > 1000 and a.column_names == b.column_names
+    for c in a.column_names:
+        np.testing.assert_array_equal(a[c].to_numpy(), b[c].to_numpy(), err_msg=c)
+    report = json.loads((tmp_path / "run_report.json").read_text())
+    assert report["status"] == "ok" and report["counters"]["records"] == 30_000
+    assert report["receipts"]["bar5s"]["digest"].startswith("blake2b-256")
+    starts = a["bar_start_ns"].to_numpy()
+    assert (np.diff(starts) > 0).all() and (starts % 5_000_000_000 == 0).all()
+
+
+def test_out_of_order_input_is_sorted_and_counted(tmp_path, small_day):
+    rec = small_day[:5_000].copy()
+    rec[[10, 3_000]] = rec[[3_000, 10]]
+    src = tmp_path / "shuffled.dbn.zst"
+    write_dbn(src, synth_header(dt.date(2024, 1, 2), rec), rec)
+    r = invoke("bars", src, "-o", tmp_path / "bars.parquet", "--report-dir", tmp_path / "rep", "--quiet")
+    assert r.exit_code == 0, r.output
+    report = json.loads((tmp_path / "rep" / "run_report.json").read_text())
+    assert report["counters"]["out_of_order_records"] > 0
+
+
+def _trades_file(path):
+    meta = dbn.Metadata(
+        dataset="GLBX.MDP3",
+        start=0,
+        stype_in=dbn.SType.RAW_SYMBOL,
+        stype_out=dbn.SType.INSTRUMENT_ID,
+        schema=dbn.Schema.TRADES,
+        symbols=["ESH4"],
+        end=10,
+    )
+    msg = dbn.TradeMsg(
+        publisher_id=1,
+        instrument_id=1,
+        ts_event=1,
+        price=1,
+        size=1,
+        action=dbn.Action.TRADE,
+        side=dbn.Side.BID,
+        depth=0,
+        ts_recv=2,
+        flags=128,
+    )
+    path.write_bytes(bytes(meta) + bytes(msg))
+    return path
+
+
+def _bad_inputs(tmp_path, small_day_file):
+    not_dbn = tmp_path / "notes.dbn"
+    not_dbn.write_text("hello, this is not DBN\n")
+    raw = small_day_file.read_bytes()
+    cut_zst = tmp_path / "cut.dbn.zst"
+    cut_zst.write_bytes(raw[: len(raw) // 2])
+    plain = tmp_path / "plain.dbn"
+    rec = synth_day(dt.date(2024, 1, 2), 100, seed=1)
+    plain.write_bytes(synth_header(dt.date(2024, 1, 2), rec) + rec.tobytes()[:-100])
+    missing_cols = tmp_path / "thin.parquet"
+    pq.write_table(
+        pq.read_table(_any_parquet(tmp_path, small_day_file)).select(["ts_event", "price"]), missing_cols
+    )
+    return {
+        "not DBN": not_dbn,
+        "trades schema": _trades_file(tmp_path / "trades.dbn"),
+        "truncated zst": cut_zst,
+        "truncated record": plain,
+        "missing columns": missing_cols,
+        "no such file": tmp_path / "absent.dbn.zst",
+    }
+
+
+def _any_parquet(tmp_path, small_day_file):
+    out = tmp_path / "bronze-src"
+    invoke("ingest", small_day_file, "--out", out, "--quiet")
+    return out / "2024-01-02.parquet"
+
+
+@pytest.mark.parametrize("command", ["bars", "ingest"])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, small_day_file, command):
+    for what, path in _bad_inputs(tmp_path, small_day_file).items():
+        out = tmp_path / f"out-{command}-{what.replace(' ', '-')}"
+        args = [
+            command,
+            path,
+            "-o" if command == "bars" else "--out",
+            out / "x.parquet" if command == "bars" else out,
+        ]
+        r = CliRunner().invoke(main, [str(a) for a in args])
+        assert r.exit_code == 2, (what, r.output)
+        lines = [x for x in r.output.splitlines() if x.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: "), (what, r.output)
+        assert not out.exists() or not any(out.iterdir()), what
+
+
+@pytest.mark.shared
+def test_mbo_schema_is_rejected(tmp_path):
+    mbo = shared_file(ES_REAL / "esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+    r = CliRunner().invoke(main, ["bars", str(mbo), "-o", str(tmp_path / "o" / "b.parquet")])
+    assert r.exit_code == 2 and "schema is mbo" in r.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture(scope="module")
+def three_days(tmp_path_factory):
+    d = tmp_path_factory.mktemp("days")
+    for day in (2, 3, 5):
+        date = dt.date(2024, 1, day)
+        rec = synth_day(date, 25_000, seed=11)
+        write_dbn(d / f"ES-{date:%Y%m%d}.dbn.zst", synth_header(date, rec), rec)
+    return d
+
+
+@pytest.mark.slow
+def test_run_receipts_do_not_depend_on_workers(tmp_path, three_days):
+    reports = {}
+    for workers, executor in ((1, "serial"), (2, "processes")):
+        out = tmp_path / f"w{workers}"
+        r = invoke(
+            "run",
+            "--input-dir",
+            three_days,
+            "--dates",
+            "2024-01-01..2024-01-05",
+            "--workers",
+            workers,
+            "--executor",
+            executor,
+            "--out",
+            out,
+            "--quiet",
+        )
+        assert r.exit_code == 0, r.output
+        reports[workers] = json.loads((out / "run_report.json").read_text())
+        assert not (out / "_staging").exists()
+    a, b = reports[1], reports[2]
+    assert a["receipts"] == b["receipts"] and a["counters"] == b["counters"]
+    assert set(a["items"]) == {"2024-01-02", "2024-01-03", "2024-01-05"}
+    assert a["counters"]["dates_missing"] == 2 and a["counters"]["records"] == 75_000
+    assert set(a["receipts"]) >= {"bar5s", "levels", "episodes", "approach", "vectors"}
+    # levels: the first date has no previous bars, later dates have prior-day levels
+    lv = pq.read_table(tmp_path / "w1" / "silver" / "levels").to_pydict()
+    kinds = {(d, k) for d, k in zip(lv["date"], lv["level_kind"], strict=True)}
+    assert ("2024-01-02", "pdh") not in kinds and ("2024-01-03", "pdh") in kinds
+    vec = pq.read_table(tmp_path / "w1" / "gold" / "vectors")
+    assert vec.num_rows == a["counters"]["episodes_rows"] > 0
+    tid = vec["touch_id"][0].as_py()
+    r = invoke("similar", "--vectors", tmp_path / "w1" / "gold" / "vectors", "--touch-id", tid, "--k", 3)
+    assert r.exit_code == 0 and len(r.output.splitlines()) == 1 + min(3, vec.num_rows - 1)
+    assert str(tid) not in r.output.splitlines()[1]
+
+
+def test_stage_commands_chain(tmp_path, small_day_file):
+    b = tmp_path / "bars.parquet"
+    assert invoke("bars", small_day_file, "-o", b, "--quiet").exit_code == 0
+    lv = tmp_path / "levels.parquet"
+    assert invoke("levels", "--bars", b, "--date", "2024-01-02", "-o", lv, "--quiet").exit_code == 0
+    ep = tmp_path / "ep.parquet"
+    r = invoke(
+        "episodes",
+        "--bars",
+        b,
+        "--levels",
+        lv,
+        "-o",
+        ep,
+        "--quiet",
+        "--approach-pts",
+        "2",
+        "--reset-pts",
+        "3",
+    )
+    assert r.exit_code == 0, r.output
+    ap, sig = tmp_path / "ap.parquet", tmp_path / "sig.parquet"
+    r = invoke("approach", "--bars", b, "--episodes", ep, "-o", ap, "--signature-out", sig, "--quiet")
+    assert r.exit_code == 0, r.output
+    v = tmp_path / "v.parquet"
+    r = invoke(
+        "vectors", "--bars", b, "--episodes", ep, "--approach", ap, "--signature", sig, "-o", v, "--quiet"
+    )
+    assert r.exit_code == 0, r.output
+    assert pq.read_table(v).num_rows == pq.read_table(ep).num_rows

@@ -1,0 +1,109 @@
+"""DBN decoding and the synthetic day: field offsets, DBNStore round trip, determinism, realism."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import databento
+import databento_dbn
+import numpy as np
+import pytest
+from mbp10.dbn import read_dbn
+from mbp10.io import DbnStream
+from mbp10.records import from_records
+from mbp10.schema import F_LAST, F_SNAPSHOT, MBP10_DTYPE, PRICE_SCALE, UNDEF_PRICE
+from mbp10.synth import synth_day
+
+from .testdata import DATABENTO, ES_REAL, shared_file
+
+
+def test_dtype_matches_databento_dbn_layout():
+    theirs = np.dtype([(n, t) for n, t in databento_dbn.MBP10Msg._dtypes])
+    assert theirs.names == MBP10_DTYPE.names
+    for name in MBP10_DTYPE.names:
+        assert theirs.fields[name][1] == MBP10_DTYPE.fields[name][1], name
+        assert theirs.fields[name][0].itemsize == MBP10_DTYPE.fields[name][0].itemsize, name
+
+
+# databento's to_df() still calls DataFrame.set_index(inplace=True), deprecated in pandas 3.1.
+PANDAS_INPLACE = pytest.mark.filterwarnings("ignore:The inplace keyword:Warning")
+
+
+@PANDAS_INPLACE
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    "path",
+    [
+        DATABENTO / "GLBX.MDP3__test_data.mbp-10.dbn.zst",
+        DATABENTO / "IFEU.IMPACT__test_data.mbp-10.dbn.zst",
+        ES_REAL / "esh4-glbx-mdp3-20231225.mbp-10.derived.dbn.zst",
+    ],
+    ids=["ESH1", "BRN", "ESH4"],
+)
+def test_decode_matches_dbnstore_on_real_samples(path):
+    ours = read_dbn(shared_file(path))
+    store = databento.DBNStore.from_file(path)
+    theirs = store.to_ndarray()
+    assert len(ours.records) == len(theirs)
+    for name in MBP10_DTYPE.names:
+        np.testing.assert_array_equal(ours.records[name], theirs[name], err_msg=name)
+    cols = from_records(ours.records)
+    np.testing.assert_array_equal(cols.ts_event, theirs["ts_event"].astype(np.int64))
+    np.testing.assert_array_equal(cols.bid_px[:, 9], theirs["bid_px_09"])
+    np.testing.assert_array_equal(cols.ask_sz[:, 4], theirs["ask_sz_04"])
+    np.testing.assert_array_equal(cols.action, theirs["action"].view(np.uint8))
+    # Prices are exact integers: the DataFrame view is the same number / 1e9.
+    df = store.to_df(price_type="fixed", pretty_ts=False, map_symbols=False)
+    np.testing.assert_array_equal(df["price"].to_numpy(), ours.records["price"])
+
+
+@PANDAS_INPLACE
+def test_synth_file_reads_in_dbnstore(small_day, small_day_file):
+    store = databento.DBNStore.from_file(small_day_file)
+    assert store.metadata.version == 3
+    assert str(store.metadata.schema) == "mbp-10"
+    assert store.symbology["symbols"] == ["ESH4"]
+    theirs = store.to_ndarray()
+    np.testing.assert_array_equal(theirs.view(np.uint8), small_day.view(np.uint8))
+    assert len(store.to_df()) == len(small_day)
+
+
+def test_streaming_blocks_equal_the_whole_file(small_day, small_day_file):
+    with DbnStream(small_day_file, chunk_records=1_001) as s:
+        blocks = [b.copy() for b in s]
+    assert [len(b) for b in blocks[:-1]] == [1_001] * (len(blocks) - 1)
+    np.testing.assert_array_equal(np.concatenate(blocks).view(np.uint8), small_day.view(np.uint8))
+
+
+def test_synth_is_deterministic_and_seeded():
+    a = synth_day(dt.date(2024, 3, 5), 5_000, seed=3)
+    b = synth_day(dt.date(2024, 3, 5), 5_000, seed=3)
+    c = synth_day(dt.date(2024, 3, 5), 5_000, seed=4)
+    assert a.tobytes() == b.tobytes()
+    assert a.tobytes() != c.tobytes()
+
+
+def test_synth_day_is_realistic(small_day):
+    r = small_day
+    ts = r["ts_event"].astype(np.int64)
+    assert (np.diff(ts) >= 0).all()
+    acts = {k.decode(): int(v) for k, v in zip(*np.unique(r["action"], return_counts=True), strict=True)}
+    assert set(acts) == {"A", "C", "M", "T", "R"} and acts["R"] == 1
+    assert acts["T"] > 0.03 * len(r)
+    assert r["flags"][-1] & F_LAST and (r["flags"][:40] & F_SNAPSHOT).any()
+    # Prices on the 0.25 tick; books at F_LAST are never crossed.
+    px = r["price"][r["price"] != UNDEF_PRICE]
+    assert (px % (PRICE_SCALE // 4) == 0).all()
+    last = (r["flags"] & F_LAST) != 0
+    both = last & (r["bid_px_00"] != UNDEF_PRICE) & (r["ask_px_00"] != UNDEF_PRICE)
+    assert (r["bid_px_00"][both] < r["ask_px_00"][both]).all()
+    # Every trade is followed in its event by a fill at the same price on the passive side.
+    t_idx = np.nonzero(r["action"] == b"T")[0]
+    for i in t_idx[:200]:
+        if i + 1 < len(r):
+            assert r["action"][i + 1] in (b"C", b"M") and r["price"][i + 1] == r["price"][i]
+            assert r["side"][i + 1] != r["side"][i]
+    # Activity is U-shaped: the first RTH half hour is busier than the overnight hours.
+    day0 = ts[0] - ts[0] % 86_400_000_000_000
+    hour = (ts - day0) // 3_600_000_000_000
+    assert (hour == 14).sum() > 2 * (hour == 3).sum()

@@ -1,0 +1,108 @@
+"""Episodes (hysteresis, outcomes) on hand-made price paths; approach features equal the per-touch loop."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from mbp10.approach import compute_approach
+from mbp10.bars import compute_bars
+from mbp10.episodes import EpisodeParams, compute_episodes, find_touches
+from mbp10.levels import compute_levels
+from mbp10.records import from_records
+from mbp10.reference import approach_reference
+from mbp10.synth import synth_day
+
+P = EpisodeParams(approach_pts=1.0, reset_pts=4.0, break_pts=2.0, bounce_pts=4.0, horizon_bars=5)
+
+
+def one_level(price=100.0, valid_from=0):
+    return pa.table(
+        {
+            "date": ["2024-01-02"],
+            "level_kind": ["round"],
+            "level_price": [price],
+            "valid_from_ns": [valid_from],
+        }
+    )
+
+
+def test_touch_needs_a_reset_between_touches():
+    mid = np.array([110, 103, 100.5, 99.5, 100.8, 102, 100.2, 106, 101, 100.9, 99, 95], dtype=float)
+    ends = np.arange(len(mid), dtype=np.int64) * 5_000_000_000 + 5_000_000_000
+    lvl, bar, direction = find_touches(mid, ends, one_level(), P)
+    # bar 2 touches after being far (110); 3, 4, 6 are still the same touch; 8 re-touches after 106 (far)
+    assert bar.tolist() == [2, 8] and direction.tolist() == [1, 1] and lvl.tolist() == [0, 0]
+
+
+def test_touch_from_below_and_level_validity():
+    mid = np.array([90, 95, 99.5, 93, 99.2], dtype=float)
+    ends = np.arange(1, 6, dtype=np.int64) * 5_000_000_000
+    _, bar, direction = find_touches(mid, ends, one_level(), P)
+    assert bar.tolist() == [2, 4] and direction.tolist() == [-1, -1]
+    # a level valid only from bar 3's end: the earlier approach does not exist yet
+    _, bar, _ = find_touches(mid, ends, one_level(valid_from=int(ends[3])), P)
+    assert bar.tolist() == [4]
+
+
+def _bars_from_mids(mids):
+    n = len(mids)
+    cols = {
+        "bar_start_ns": np.arange(n, dtype=np.int64) * 5_000_000_000,
+        "bar5s_book_mid_px_eob": np.asarray(mids, dtype=float),
+    }
+    return pa.table(cols)
+
+
+@pytest.mark.parametrize(
+    "path, outcome",
+    [
+        ([110, 100.5, 99, 97.5, 97], "break"),
+        ([110, 100.5, 101, 104.5, 90], "bounce"),
+        ([110, 100.5, 101, 99, 100.1, 100], "chop"),
+    ],
+)
+def test_outcomes(path, outcome):
+    ep, windows = compute_episodes("2024-01-02", _bars_from_mids(path), one_level(), P)
+    assert ep.column("outcome").to_pylist() == [outcome]
+    assert ep.column("touch_id").to_pylist() == [20240102_00000]
+    assert windows.column("touch_id").to_pylist().count(20240102_00000) == len(path)
+
+
+@pytest.fixture(scope="module")
+def day_with_touches():
+    rec = synth_day(dt.date(2024, 1, 3), 40_000, seed=5)
+    bars = compute_bars(from_records(rec))
+    levels = compute_levels(dt.date(2024, 1, 3), bars, None, None)
+    # tight parameters so a short synthetic day has plenty of touches
+    p = EpisodeParams(approach_pts=0.5, reset_pts=1.5, break_pts=1.0, bounce_pts=1.5)
+    mid = bars.column("bar5s_book_mid_px_eob").to_numpy()
+    extra = pa.table(
+        {
+            "date": ["2024-01-03"] * 3,
+            "level_kind": ["test"] * 3,
+            "level_price": np.nanpercentile(mid, [25, 50, 75]).round(),
+            "valid_from_ns": np.zeros(3, np.int64),
+        }
+    )
+    levels = pa.concat_tables([levels, extra])
+    episodes, _ = compute_episodes("2024-01-03", bars, levels, p)
+    return bars, episodes
+
+
+def test_approach_equals_per_touch_loop(day_with_touches):
+    bars, episodes = day_with_touches
+    assert episodes.num_rows >= 5
+    approach, signature = compute_approach(bars, episodes)
+    rows, sigs = approach_reference(bars, episodes)
+    assert sorted(approach.column_names) == sorted(rows) and signature.column_names == list(sigs)
+    for name, ref in rows.items():
+        np.testing.assert_allclose(
+            approach[name].to_numpy(), np.asarray(ref, dtype=float), rtol=1e-9, err_msg=name
+        )
+    for name, ref in sigs.items():
+        np.testing.assert_allclose(
+            signature[name].to_numpy(), np.asarray(ref, dtype=float), rtol=1e-9, err_msg=name
+        )
