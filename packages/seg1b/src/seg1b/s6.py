@@ -196,6 +196,47 @@ def _unit_cost(sites: int, rows_read: int, vertices: int) -> float:
     return sites + rows_read / 100.0 + vertices / 2.0
 
 
+def build_units(p: S6Params, plan: Plan, index: TileIndex, countries, chunk: int):
+    """The work units: each country's sites sorted by tile, heavy countries cut into ``chunk``-site pieces
+    (contiguous tile ranges). Returns (tasks, key -> (country, lo, hi) span of the sorted order, order)."""
+    grid = index.grid
+    order = group_order(plan, grid.ncells)
+    counts = np.bincount(plan.code, minlength=len(plan.countries))
+    starts = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    sorted_sites = plan.site_id[order]
+    sorted_tiles = plan.tile_id[order]
+    tasks: list[Task] = []
+    spans: dict[str, tuple[str, int, int]] = {}
+    for ci, country in enumerate(plan.countries):
+        a, b = int(starts[ci]), int(starts[ci + 1])
+        if a == b:
+            continue
+        geom = countries.geometries[country]
+        verts = int(shapely.get_num_coordinates(geom))
+        parts = max(1, math.ceil((b - a) / chunk))
+        edges = np.linspace(a, b, parts + 1).round().astype(np.int64)
+        for j in range(parts):
+            lo, hi = int(edges[j]), int(edges[j + 1])
+            key = country if parts == 1 else f"{country}#{j:04d}"
+            rows = index.row_range_rows(country, int(sorted_tiles[lo]), int(sorted_tiles[hi - 1]))
+            payload = UnitPayload(
+                country=country,
+                part=j,
+                geom=geom,
+                resolution_arcsec=grid.resolution_arcsec,
+                files=index.files[country],
+                site_id=sorted_sites[lo:hi],
+                tile_id=sorted_tiles[lo:hi],
+                seed=int(p.seed),
+                max_attempts=int(p.max_attempts),
+                mode=p.mode,
+            )
+            tasks.append(Task(key=key, payload=payload, cost=_unit_cost(hi - lo, rows, verts)))
+            spans[key] = (country, lo, hi)
+    return tasks, spans, order
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the run
 
@@ -228,25 +269,27 @@ def _missing_parents(out: Path) -> list[Path]:
 
 def _run(p: S6Params, out: Path) -> dict:
     t_start = time.perf_counter()
-    plan = read_plan(p.sites)
-    index = open_tile_index(p.tiles)
-    grid = index.grid
-    no_tiles = [c for c in plan.countries if c not in index.files]
-    if no_tiles:
-        raise Seg1bError(
-            f"site plan names countries with no tiles in {p.tiles}: {', '.join(no_tiles[:10])}"
-            + (" ..." if len(no_tiles) > 10 else "")
-        )
-    bad = (plan.tile_id < 0) | (plan.tile_id >= grid.ncells)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise Seg1bError(
-            f"site plan: site_id {int(plan.site_id[i])} has unknown tile_id {int(plan.tile_id[i])} "
-            f"(not a cell of the {grid.resolution_arcsec} arc-second grid)"
-        )
     from seg1b.countries import load_countries
 
-    countries = load_countries(p.countries, p.key, include_antarctica=True)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the polygons load while the plan and index are read
+        loading = pool.submit(load_countries, p.countries, p.key, include_antarctica=True)
+        plan = read_plan(p.sites)
+        index = open_tile_index(p.tiles)
+        grid = index.grid
+        no_tiles = [c for c in plan.countries if c not in index.files]
+        if no_tiles:
+            raise Seg1bError(
+                f"site plan names countries with no tiles in {p.tiles}: {', '.join(no_tiles[:10])}"
+                + (" ..." if len(no_tiles) > 10 else "")
+            )
+        bad = (plan.tile_id < 0) | (plan.tile_id >= grid.ncells)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise Seg1bError(
+                f"site plan: site_id {int(plan.site_id[i])} has unknown tile_id {int(plan.tile_id[i])} "
+                f"(not a cell of the {grid.resolution_arcsec} arc-second grid)"
+            )
+        countries = loading.result()
     no_geom = [c for c in plan.countries if c not in countries.geometries]
     if no_geom:
         raise Seg1bError(
@@ -300,53 +343,19 @@ def _run_units(
     p, plan: Plan, index: TileIndex, countries, tmp: Path, report_dir: Path, t_start: float, t_load: float
 ) -> dict:
     n = len(plan)
-    grid = index.grid
     with Run("seg1b", report_dir, config=_config(p, plan, index, countries)) as run:
         run.metric("load_s", t_load)
-        with run.stage("group"):
-            order = group_order(plan, grid.ncells)
-            counts = np.bincount(plan.code, minlength=len(plan.countries))
-            starts = np.zeros(len(counts) + 1, dtype=np.int64)
-            np.cumsum(counts, out=starts[1:])
-            sorted_sites = plan.site_id[order]
-            sorted_tiles = plan.tile_id[order]
-        chunk = p.chunk_sites or default_chunk_sites(n, p.workers)
-        tasks: list[Task] = []
-        spans: dict[str, tuple[str, int, int]] = {}
         with run.stage("plan_units"):
-            for ci, country in enumerate(plan.countries):
-                a, b = int(starts[ci]), int(starts[ci + 1])
-                if a == b:
-                    continue
-                geom = countries.geometries[country]
-                verts = int(shapely.get_num_coordinates(geom))
-                parts = max(1, math.ceil((b - a) / chunk))
-                edges = np.linspace(a, b, parts + 1).round().astype(np.int64)
-                for j in range(parts):
-                    lo, hi = int(edges[j]), int(edges[j + 1])
-                    key = country if parts == 1 else f"{country}#{j:04d}"
-                    rows = index.row_range_rows(country, int(sorted_tiles[lo]), int(sorted_tiles[hi - 1]))
-                    payload = UnitPayload(
-                        country=country,
-                        part=j,
-                        geom=geom,
-                        resolution_arcsec=grid.resolution_arcsec,
-                        files=index.files[country],
-                        site_id=sorted_sites[lo:hi],
-                        tile_id=sorted_tiles[lo:hi],
-                        seed=int(p.seed),
-                        max_attempts=int(p.max_attempts),
-                        mode=p.mode,
-                    )
-                    tasks.append(Task(key=key, payload=payload, cost=_unit_cost(hi - lo, rows, verts)))
-                    spans[key] = (country, lo, hi)
+            chunk = p.chunk_sites or default_chunk_sites(n, p.workers)
+            tasks, spans, order = build_units(p, plan, index, countries, chunk)
         run.metric("units", len(tasks))
         run.metric("chunk_sites", chunk)
 
-        lon_s = np.empty(n, dtype=np.float64)
-        lat_s = np.empty(n, dtype=np.float64)
-        att_s = np.empty(n, dtype=np.int16)
-        st_s = np.empty(n, dtype=np.int8)
+        # results land straight in plan-row order as units complete (the main thread is idle meanwhile)
+        lon = np.empty(n, dtype=np.float64)
+        lat = np.empty(n, dtype=np.float64)
+        att = np.zeros(n, dtype=np.int16)
+        st = np.empty(n, dtype=np.int8)
         per_country: dict[str, dict] = {}
         errors: list[tuple[str, dict]] = []
         totals = {"rng_events": 0, "interior_tiles": 0, "border_tiles": 0, "polygon_tests": 0,
@@ -360,10 +369,11 @@ def _run_units(
                     errors.append((country, v))
                     return
                 res: JitterResult = v["result"]
-                lon_s[lo:hi] = res.lon
-                lat_s[lo:hi] = res.lat
-                att_s[lo:hi] = res.attempts
-                st_s[lo:hi] = res.status
+                rows = order[lo:hi]
+                lon[rows] = res.lon
+                lat[rows] = res.lat
+                att[rows] = res.attempts
+                st[rows] = res.status
                 c = per_country.setdefault(
                     country, {"elapsed_s": 0.0, "workers": set(), "units": 0, "rng_events": 0, "written": 0}
                 )
@@ -392,16 +402,8 @@ def _run_units(
             raise _bad_tiles_error(errors, index, p.tiles)
 
         with run.stage("assemble"):
-            lon = np.empty(n, dtype=np.float64)
-            lat = np.empty(n, dtype=np.float64)
-            att = np.empty(n, dtype=np.int16)
-            st = np.empty(n, dtype=np.int8)
-            lon[order] = lon_s
-            lat[order] = lat_s
-            att[order] = att_s
-            st[order] = st_s
             site_id, code, tile_id = plan.site_id, plan.code, plan.tile_id
-            if n > 1 and not (np.diff(site_id) > 0).all():
+            if n > 1 and not (site_id[1:] > site_id[:-1]).all():
                 perm = np.argsort(site_id, kind="stable")
                 site_id, code, tile_id = site_id[perm], code[perm], tile_id[perm]
                 lon, lat, att, st = lon[perm], lat[perm], att[perm], st[perm]

@@ -110,8 +110,7 @@ def read_plan(path: str | os.PathLike) -> Plan:
 def check_unique_site_ids(site_id: np.ndarray, where) -> None:
     if site_id.size < 2:
         return
-    d = np.diff(site_id)
-    if (d > 0).all():
+    if (site_id[1:] > site_id[:-1]).all():
         return
     s = np.sort(site_id)
     dup = np.flatnonzero(s[1:] == s[:-1])
