@@ -68,7 +68,7 @@ def encode_chunk(data: bytes, *, python: bool = True) -> bytes:
     if not data:
         return best
     candidates = []
-    if python and tables.available():
+    if python and tables.has_python():
         from qyn1 import encode as pyenc  # local import: heavy module, only for text
 
         body = pyenc.encode_text(data)
@@ -112,9 +112,10 @@ def codec_of(payload: bytes) -> str:
     return NAMES.get(payload[0], "?") if payload else "?"
 
 
-def split_chunks(data: bytes, chunk_size: int) -> list[bytes]:
-    """Split into chunks of at most ``chunk_size`` bytes, cutting after a newline where one exists in the
-    second half of the window (keeps tokens and UTF-8 sequences whole for the structural codec)."""
+def split_chunks(data: bytes, chunk_size: int, *, at_lines: bool = True) -> list[bytes]:
+    """Split into chunks of at most ``chunk_size`` bytes; with ``at_lines``, cut after a newline where one
+    exists in the second half of the window (keeps tokens and UTF-8 sequences whole for the structural
+    codec), else at exact multiples of ``chunk_size``."""
     if len(data) <= chunk_size:
         return [data]
     out = []
@@ -122,7 +123,7 @@ def split_chunks(data: bytes, chunk_size: int) -> list[bytes]:
     n = len(data)
     while pos < n:
         end = min(pos + chunk_size, n)
-        if end < n:
+        if end < n and at_lines:
             cut = data.rfind(b"\n", pos + chunk_size // 2, end)
             if cut >= 0:
                 end = cut + 1

@@ -39,7 +39,7 @@ MAGIC = b"QYN1"
 END_MAGIC = b"QYN1END\x00"
 VERSION = 1
 _HEADER = struct.Struct("<4sBBHII16sHI10x")
-_TRAILER = struct.Struct("<QI4x8s")
+_TRAILER = struct.Struct("<QII8s")
 HEADER_SIZE = _HEADER.size
 TRAILER_SIZE = _TRAILER.size
 TAG_SIZE = 16
@@ -240,7 +240,7 @@ class Writer:
             table_aad(self.header_bytes, table_offset),
         )
         self._write(ct)
-        self._write(_TRAILER.pack(table_offset, len(ct), END_MAGIC))
+        self._write(_TRAILER.pack(table_offset, len(ct), 0, END_MAGIC))
 
 
 class Reader:
@@ -257,8 +257,8 @@ class Reader:
         self.header_bytes = f.read(HEADER_SIZE)
         self.header = Header.unpack(self.header_bytes)
         f.seek(size - TRAILER_SIZE)
-        table_offset, table_len, end = _TRAILER.unpack(f.read(TRAILER_SIZE))
-        if end != END_MAGIC:
+        table_offset, table_len, pad, end = _TRAILER.unpack(f.read(TRAILER_SIZE))
+        if end != END_MAGIC or pad != 0:
             raise FormatError("no qyn1 trailer at the end of the package (truncated or extended?)")
         if (
             table_offset < HEADER_SIZE

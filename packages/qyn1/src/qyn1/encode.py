@@ -1,13 +1,1002 @@
-"""Structural encoder (placeholder until the token model lands)."""
+"""Structural encoder for Python source: a lossless lexer, homogeneous streams, context-conditioned rANS.
+
+Why a regex lexer rather than ``ast``/``tokenize``: ``ast`` drops comments and layout, and ``tokenize`` is
+slow (pure Python), rejects some files and needs exact position bookkeeping to be lossless. The lexer here
+uses ``tokenize``'s token classes (names, numbers, strings with prefixes, comments, operators, newlines)
+in one compiled pattern whose alternatives cover every character, so the token texts concatenate back to
+the input by construction -- any text "parses", deliberately invalid files included. Each chunk is still
+decoded once by the encoder and compared with its input before the structural form is accepted; a file
+that is not UTF-8 (or fails that check) takes the byte-level path.
+
+Streams (each rANS-coded with a shipped table; see ``qyn1.tables``):
+
+* ``kinds``: one symbol per token (keywords, operators, newline flavours and the 64 most frequent names
+  are their own kinds; NAME, NUMBER, STRING, COMMENT, ERR, EOF otherwise), order-2 context
+  (previous kind, class of the kind before it).
+* ``ws_mid``/``ws_line``: the whitespace before every token. Mid-line: a space count given (class of
+  previous kind, class of next kind, inside brackets). Line start: the indentation change against the
+  previous code line given (previous line ended with ':', inside brackets, blank/comment/code line).
+* ``strkind``: prefix and quote of each string given the previous kind's class.
+* ``text0/1/2``: bodies of single-quoted strings, triple-quoted strings and comments: UTF-8 bytes with an
+  order-1 model, where every ASCII word is replaced by a WORD marker and coded as a name (below).
+* ``names``: every identifier, number and text word, in order, against a move-to-front cache of the names
+  already seen in the chunk: rank buckets (+ raw extra bits) or NEW, given the previous kind (or the text
+  mode). NEW names are spelled in ``morph_*`` through the *morpheme table*: the whole name if it is in
+  the table, else its snake_case/camelCase parts by index, unknown parts spelled byte by byte (``spell``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from numba import njit
+
+from qyn1 import rans, tables, varint
+from qyn1.errors import CodecError
+
+# ---------------------------------------------------------------- lexer
+_SQ = r"'[^\n'\\]*(?:\\[\s\S][^\n'\\]*)*'"
+_DQ = r'"[^\n"\\]*(?:\\[\s\S][^\n"\\]*)*"'
+_TSQ = r"'''[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''"
+_TDQ = r'"""[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""'
+_OPS = r"\*\*=?|//=?|<<=?|>>=?|->|\.\.\.|!=|[-+*/%&|^@<>=:]=?|[()\[\]{},;.~]"
+# Alternatives ordered by frequency; the last one takes any single character, so the token texts always
+# concatenate back to the input.
+LEX = re.compile(
+    r"(?:[ \t\f]|\\(?:\r\n|\n|\r))+"
+    r"|(?![rRbBuUfF]{1,2}['\"])[^\W\d]\w*"
+    rf"|{_OPS}"
+    r"|\r\n|\n|\r"
+    rf"|[rRbBuUfF]{{0,2}}(?:{_TDQ}|{_TSQ}|{_DQ}|{_SQ})"
+    r"|\.?\d(?:[\w.]|(?<=[eE])[-+])*"
+    r"|#[^\r\n]*"
+    r"|[\s\S]"
+)
+_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)")
+_PARTS = re.compile(r"_+|[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+|[^_A-Za-z0-9]+")
+
+# ---------------------------------------------------------------- kinds (part of the format: never reorder)
+KEYWORDS = (
+    "False None True and as assert async await break class continue def del elif else except finally for "
+    "from global if import in is lambda nonlocal not or pass raise return try while with yield"
+).split()
+OPERATORS = (
+    "!= % %= & &= ( ) * ** **= *= + += , - -= -> . ... / // //= /= : := ; < << <<= <= = == > >= >> >>= @ @= "
+    "[ ] ^ ^= { | |= } ~"
+).split()
+NEWLINES = ("\n", "\r\n", "\r")
+EOF, NAME, NUMBER, STRING, COMMENT, ERR = range(6)
+WS = -2  # lexer-internal: whitespace never becomes a kind
+_N_SPECIAL = 6
+N_FREQ_NAMES = 64
+NL_KINDS = (_N_SPECIAL, _N_SPECIAL + 1, _N_SPECIAL + 2)
+_FIXED = [*NEWLINES, *KEYWORDS, *OPERATORS]
+FIRST_FREQ = _N_SPECIAL + len(_FIXED)
+N_KINDS = FIRST_FREQ + N_FREQ_NAMES
+
+STR_PREFIXES = ["", *"rRbBuUfF", *(a + b for a in "rRbBuUfF" for b in "rRbBuUfF")]
+STR_QUOTES = ["'", '"', "'''", '"""']
+STR_KINDS = [(p, q) for p in STR_PREFIXES for q in STR_QUOTES]
+_STR_KIND_ID = {pq: i for i, pq in enumerate(STR_KINDS)}
+
+# name contexts: the previous kind for code names, then these
+CTX_NUMBER, CTX_TEXT0, CTX_TEXT1, CTX_TEXT2 = N_KINDS, N_KINDS + 1, N_KINDS + 2, N_KINDS + 3
+N_NAME_CTX = N_KINDS + 4
+# name symbols: 0 NEW, 1..16 rank 0..15, then two buckets per power of two (+ raw extra bits)
+N_NAME_SYMS = 17 + 2 * 20
+# text symbols: 0 END, 1 WORD, 2.. byte + 2 ; spell symbols: 0 END, 1.. byte + 1
+T_END, T_WORD = 0, 1
+# morpheme symbols: 0 END, 1 ESC, 2.. table index + 2
+M_END, M_ESC = 0, 1
+# whitespace: mid-line 0..31 spaces, 32 ESC; line start: 0..80 spaces delta -40..40, 81..161 tabs, 162 ESC
+WS_MID_ESC = 32
+N_WS_MID = 33
+WS_DELTA = 40
+WS_LINE_TABS = 2 * WS_DELTA + 1
+WS_LINE_ESC = 2 * WS_LINE_TABS
+N_WS_LINE = WS_LINE_ESC + 1
 
 
-def encode_text(data: bytes):
+def _kind_class_table() -> np.ndarray:
+    """A coarse class per kind for context modelling (layout, string kinds, order-2 structure)."""
+    cls = np.zeros(N_KINDS, dtype=np.int32)
+    named = {
+        "(": 1, "[": 2, "{": 3, ")": 4, "]": 5, "}": 6, ",": 7, ":": 8, ".": 9, "=": 10, ";": 11, "->": 12,
+        "*": 13, "**": 14, "@": 15, "-": 16, "+": 16, "~": 17, "...": 18, ":=": 19,
+        "def": 20, "class": 20, "return": 21, "import": 22, "from": 22, "if": 23, "elif": 23, "while": 23,
+        "for": 24, "in": 25, "not": 26, "lambda": 27, "is": 28, "and": 28, "or": 28, "else": 29, "try": 29,
+        "finally": 29, "except": 30, "with": 30, "as": 30, "None": 31, "True": 31, "False": 31,
+    }
+    for i, t in enumerate(_FIXED):
+        k = _N_SPECIAL + i
+        if t in named:
+            cls[k] = named[t]
+        elif t in NEWLINES:
+            cls[k] = 32
+        elif t in KEYWORDS:
+            cls[k] = 33
+        elif t.endswith("=") and t not in ("==", "!=", "<=", ">="):
+            cls[k] = 34  # augmented assignment
+        elif t in ("==", "!=", "<", ">", "<=", ">="):
+            cls[k] = 35
+        else:
+            cls[k] = 36  # other binary operators
+    cls[EOF], cls[NAME], cls[NUMBER], cls[STRING], cls[COMMENT], cls[ERR] = 0, 37, 38, 39, 40, 41
+    cls[FIRST_FREQ:] = 42
+    return cls
+
+
+KIND_CLASS = _kind_class_table()
+N_KIND_CLASS = int(KIND_CLASS.max()) + 1
+
+
+class Vocab:
+    """The trained vocabularies: frequent names (kinds) and the morpheme table."""
+
+    def __init__(self, freq_names: list[str], morphemes: list[str]):
+        if len(freq_names) != N_FREQ_NAMES:
+            raise ValueError("need exactly N_FREQ_NAMES frequent names")
+        self.freq_names = freq_names
+        self.morphemes = morphemes
+        self.fixed = {t: _N_SPECIAL + i for i, t in enumerate(_FIXED)}
+        for j, nm in enumerate(freq_names):
+            self.fixed[nm] = FIRST_FREQ + j
+        self.kind_text = [""] * N_KINDS
+        for t, k in self.fixed.items():
+            self.kind_text[k] = t
+        self.morph_id = {m: i + 2 for i, m in enumerate(morphemes)}
+        self.n_morph_syms = len(morphemes) + 2
+        # order-1 class of the previous morpheme symbol
+        o1 = np.zeros(self.n_morph_syms, dtype=np.int32)
+        o1[M_ESC] = 1
+        for i, m in enumerate(morphemes):
+            o1[i + 2] = _morph_class(m)
+        self.morph_o1 = o1
+
+
+def _morph_class(m: str) -> int:
+    if m.startswith("_"):
+        return 2
+    if m.isdigit():
+        return 3
+    if m.isupper():
+        return 4
+    if m[:1].isupper():
+        return 5
+    if m.islower():
+        return 6
+    return 7
+
+
+_VOCAB: Vocab | None = None
+
+
+def vocab() -> Vocab:
+    global _VOCAB
+    if _VOCAB is None:
+        _VOCAB = Vocab(tables.vocab("freq_names"), tables.vocab("morphemes"))
+    return _VOCAB
+
+
+# ---------------------------------------------------------------- numba kernels
+@njit(cache=True, nogil=True)
+def _mtf_ranks(ids):
+    """Move-to-front ranks of local name ids (ids are numbered by first occurrence); -1 = new name."""
+    n = ids.shape[0]
+    order = np.empty(n + 1, dtype=np.int32)
+    size = 0
+    out = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        v = ids[i]
+        if v == size:
+            out[i] = -1
+            j = size
+            size += 1
+        else:
+            j = 0
+            while order[j] != v:
+                j += 1
+            out[i] = j
+        while j > 0:
+            order[j] = order[j - 1]
+            j -= 1
+        order[0] = v
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _mtf_ids(ranks):
+    """Inverse of :func:`_mtf_ranks`; returns -2 at the first invalid rank."""
+    n = ranks.shape[0]
+    order = np.empty(n + 1, dtype=np.int32)
+    size = 0
+    out = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        r = ranks[i]
+        if r < 0:
+            v = size
+            j = size
+            size += 1
+        else:
+            if r >= size:
+                out[i] = -2
+                return out
+            v = order[r]
+            j = r
+        out[i] = v
+        while j > 0:
+            order[j] = order[j - 1]
+            j -= 1
+        order[0] = v
+    return out
+
+
+def _rank_symbols(ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """rank -> (symbol, extra value, extra bit count); rank -1 -> NEW (symbol 0)."""
+    r = ranks.astype(np.int64)
+    sym = np.zeros(len(r), dtype=np.int32)
+    extra = np.zeros(len(r), dtype=np.int64)
+    nbits = np.zeros(len(r), dtype=np.int64)
+    small = (r >= 0) & (r < 16)
+    sym[small] = 1 + r[small]
+    big = r >= 16
+    if big.any():
+        rb = r[big]
+        b = np.floor(np.log2(rb)).astype(np.int64)
+        b = np.where((1 << b) > rb, b - 1, b)
+        b = np.where((1 << (b + 1)) <= rb, b + 1, b)
+        half = (rb >> (b - 1)) & 1
+        sym[big] = 17 + (b - 4) * 2 + half
+        nbits[big] = b - 1
+        extra[big] = rb & ((1 << (b - 1)) - 1)
+    return sym, extra, nbits
+
+
+def _symbol_ranks(sym: np.ndarray, extra_vals: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_rank_symbols` given the extra values of the big-rank symbols in order."""
+    s = sym.astype(np.int64)
+    r = np.full(len(s), -1, dtype=np.int64)
+    small = (s >= 1) & (s <= 16)
+    r[small] = s[small] - 1
+    big = s >= 17
+    if big.any():
+        k = s[big] - 17
+        b = k // 2 + 4
+        half = k & 1
+        r[big] = (1 << b) + (half << (b - 1)) + extra_vals
+    return r
+
+
+def _extra_nbits(sym: np.ndarray) -> np.ndarray:
+    k = sym[sym >= 17].astype(np.int64) - 17
+    return k // 2 + 3
+
+
+def _pack_bits(vals: np.ndarray, nbits: np.ndarray) -> bytes:
+    """Concatenate ``nbits[i]`` low bits of ``vals[i]`` (MSB first) into bytes."""
+    if len(vals) == 0:
+        return b""
+    total = int(nbits.sum())
+    bits = np.zeros(total, dtype=np.uint8)
+    starts = np.concatenate(([0], np.cumsum(nbits)[:-1]))
+    for k in range(int(nbits.max())):
+        sel = nbits > k
+        # bit k counted from the most significant of each value
+        shift = nbits[sel] - 1 - k
+        bits[starts[sel] + k] = (vals[sel] >> shift) & 1
+    return np.packbits(bits).tobytes()
+
+
+def _unpack_bits(data: bytes, nbits: np.ndarray) -> np.ndarray:
+    total = int(nbits.sum())
+    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+    if len(bits) < total or len(data) != (total + 7) // 8:
+        raise CodecError("extra-bits stream has the wrong length")
+    vals = np.zeros(len(nbits), dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(nbits)[:-1])) if len(nbits) else np.zeros(0, dtype=np.int64)
+    for k in range(int(nbits.max()) if len(nbits) else 0):
+        sel = nbits > k
+        vals[sel] = (vals[sel] << 1) | bits[starts[sel] + k]
+    return vals
+
+
+# ---------------------------------------------------------------- analysis (encoder side)
+def _classify(t: str) -> int:
+    c = t[0]
+    if c in " \t\f" or (c == "\\" and len(t) > 1):
+        return WS
+    if c == "#":
+        return COMMENT
+    if len(t) >= 2 and t[-1] in "'\"":
+        return STRING
+    if c.isdigit() or c == ".":
+        return NUMBER
+    if len(t) == 1 and not (c == "_" or c.isalnum()):
+        return ERR
+    return NAME
+
+
+def _split_string(t: str) -> tuple[int, str] | None:
+    i = 0
+    while i < 2 and i < len(t) and t[i] in "rRbBuUfF":
+        i += 1
+    rest = t[i:]
+    for q in ('"""', "'''", '"', "'"):
+        if rest.startswith(q) and rest.endswith(q) and len(rest) >= 2 * len(q):
+            return _STR_KIND_ID[(t[:i], q)], rest[len(q) : len(rest) - len(q)]
     return None
 
 
+def split_name(name: str) -> list[str]:
+    """snake_case/camelCase parts; the parts concatenate back to the name."""
+    return _PARTS.findall(name)
+
+
+_WS_LOOKUP: dict[str, int] = {}
+for _n in range(1, 129):
+    _WS_LOOKUP[" " * _n] = WS
+    _WS_LOOKUP["\t" * _n] = WS
+del _n
+
+
+def _ws_class(w: str) -> tuple[int, int]:
+    """(type, length): type 0 all spaces (or empty), 1 all tabs, 2 anything else."""
+    if w == " " * len(w):
+        return 0, len(w)
+    if w == "\t" * len(w):
+        return 1, len(w)
+    return 2, len(w)
+
+
+@njit(cache=True, nogil=True)
+def _ws_symbols(line_start, line_kind, wtype, wlen):
+    """Whitespace symbols for both layout streams; ``esc[i]`` marks tokens whose whitespace is spelled."""
+    n = line_start.shape[0]
+    line = np.empty(n, dtype=np.int32)
+    mid = np.empty(n, dtype=np.int32)
+    esc = np.zeros(n, dtype=np.bool_)
+    nl = 0
+    nm = 0
+    indent = 0
+    for i in range(n):
+        t = wtype[i]
+        ln = wlen[i]
+        if line_start[i]:
+            base = 0 if line_kind[i] == 0 else indent
+            d = ln - base
+            if t == 0 and -WS_DELTA <= d <= WS_DELTA:
+                line[nl] = WS_DELTA + d
+            elif t == 1 and -WS_DELTA <= d <= WS_DELTA:
+                line[nl] = WS_LINE_TABS + WS_DELTA + d
+            else:
+                line[nl] = WS_LINE_ESC
+                esc[i] = True
+            if line_kind[i] == 2:
+                indent = ln
+            nl += 1
+        else:
+            if t == 0 and ln < WS_MID_ESC:
+                mid[nm] = ln
+            else:
+                mid[nm] = WS_MID_ESC
+                esc[i] = True
+            nm += 1
+    return line[:nl], mid[:nm], esc
+
+
+@njit(cache=True, nogil=True)
+def _ws_lengths(line_start, line_kind, line_syms, mid_syms, esc_len):
+    """Inverse of :func:`_ws_symbols`: (type, length) per token; -1 type on invalid input.
+
+    ``esc_len`` holds the lengths of the spelled whitespace items, in token order."""
+    n = line_start.shape[0]
+    wtype = np.zeros(n, dtype=np.int32)
+    wlen = np.zeros(n, dtype=np.int64)
+    nl = 0
+    nm = 0
+    ne = 0
+    indent = 0
+    for i in range(n):
+        if line_start[i]:
+            s = line_syms[nl]
+            nl += 1
+            base = 0 if line_kind[i] == 0 else indent
+            if s < WS_LINE_TABS:
+                wtype[i] = 0
+                wlen[i] = base + s - WS_DELTA
+            elif s < WS_LINE_ESC:
+                wtype[i] = 1
+                wlen[i] = base + s - WS_LINE_TABS - WS_DELTA
+            else:
+                if ne >= esc_len.shape[0]:
+                    wtype[0] = -1
+                    return wtype, wlen
+                wtype[i] = 2
+                wlen[i] = esc_len[ne]
+                ne += 1
+            if wlen[i] < 0:
+                wtype[0] = -1
+                return wtype, wlen
+            if line_kind[i] == 2:
+                indent = wlen[i]
+        else:
+            s = mid_syms[nm]
+            nm += 1
+            if s < WS_MID_ESC:
+                wtype[i] = 0
+                wlen[i] = s
+            else:
+                if ne >= esc_len.shape[0]:
+                    wtype[0] = -1
+                    return wtype, wlen
+                wtype[i] = 2
+                wlen[i] = esc_len[ne]
+                ne += 1
+    return wtype, wlen
+
+
+_IS_WORD = np.zeros(256, dtype=np.bool_)
+for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789":
+    _IS_WORD[_c] = True
+_IS_DIGIT = np.zeros(256, dtype=np.bool_)
+_IS_DIGIT[48:58] = True
+del _c
+
+
+def _text_symbols(bodies: list[str]) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """Text stream of the bodies (bytes + 2, WORD markers, END after each body), the words, the body
+    index of each word and its position within the body. A word is a maximal run of ASCII letters,
+    digits and '_' that does not start with a digit."""
+    if not bodies:
+        return np.zeros(0, dtype=np.int32), [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    enc = [b.encode("utf-8") for b in bodies]
+    lens = np.fromiter((len(e) for e in enc), dtype=np.int64, count=len(enc))
+    arr = np.frombuffer(b"".join(enc), dtype=np.uint8)
+    n = len(arr)
+    starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
+    isw = _IS_WORD[arr]
+    run_start = isw.copy()
+    run_start[1:] &= ~isw[:-1]
+    body_first = np.zeros(n + 1, dtype=np.bool_)
+    body_first[starts] = True
+    body_first = body_first[:n]
+    run_start |= isw & body_first
+    run_id = np.cumsum(run_start) - 1  # run index of each word byte
+    word_run = run_start & ~_IS_DIGIT[arr]  # runs starting with a digit stay bytes
+    keep_run = np.zeros(int(run_start.sum()), dtype=np.bool_)
+    keep_run[run_id[run_start]] = word_run[run_start]
+    if len(keep_run):
+        in_word = isw & keep_run[np.maximum(run_id, 0)] & (run_id >= 0)
+    else:
+        in_word = np.zeros(n, dtype=np.bool_)
+    wstart = np.flatnonzero(in_word & run_start)
+    # word end: next position that is not inside the same run
+    run_len = np.bincount(run_id[isw], minlength=len(keep_run))
+    wend = wstart + run_len[run_id[wstart]]
+    syms = arr.astype(np.int32) + 2
+    syms[wstart] = T_WORD
+    keep = ~in_word | run_start
+    body_of_byte = np.repeat(np.arange(len(bodies)), lens)
+    # assemble: kept symbols, then END after each body (np.insert at the kept-prefix counts)
+    kept = syms[keep]
+    kept_counts = np.bincount(body_of_byte[keep], minlength=len(bodies)) if n else np.zeros(len(bodies), int)
+    ins_at = np.cumsum(kept_counts)
+    out = np.insert(kept, ins_at, T_END)
+    raw = arr.tobytes()
+    words = [raw[a:b].decode("ascii") for a, b in zip(wstart.tolist(), wend.tolist(), strict=True)]
+    wbody = body_of_byte[wstart]
+    wsub = wstart - starts[wbody]
+    return out.astype(np.int32), words, wbody, wsub
+
+
+def analyze(text: str, v: Vocab):
+    """Tokenise and split ``text`` into symbol streams: dict stream -> (symbols, ext contexts)."""
+    toks = LEX.findall(text)
+    fixed = v.fixed
+    wsl = _WS_LOOKUP
+    kind_all = [fixed.get(t) or wsl.get(t, -1) for t in toks]
+    ka = np.array(kind_all, dtype=np.int32)
+    miss = np.flatnonzero(ka == -1)
+    if len(miss):
+        ka[miss] = [_classify(toks[i]) for i in miss.tolist()]
+    is_ws = ka == WS
+    tok_pos = np.flatnonzero(~is_ws)
+    kinds = np.concatenate((ka[tok_pos], [EOF])).astype(np.int32)
+    ntok = len(kinds)
+    pos = np.concatenate((tok_pos, [len(toks)]))
+    has_ws = np.zeros(ntok, dtype=np.bool_)
+    has_ws[pos > 0] = is_ws[pos[pos > 0] - 1]
+    ws_idx = np.flatnonzero(has_ws)
+    ws_strs = [toks[i] for i in (pos[ws_idx] - 1).tolist()]
+    cls = {w: _ws_class(w) for w in set(ws_strs)}
+    wtype = np.zeros(ntok, dtype=np.int32)
+    wlen = np.zeros(ntok, dtype=np.int64)
+    if ws_strs:
+        tl = [cls[w] for w in ws_strs]
+        wtype[ws_idx] = [t for t, _ in tl]
+        wlen[ws_idx] = [ln for _, ln in tl]
+    line_start, line_kind, ctx_line, ctx_mid = _layout_contexts(kinds)
+    ws_line, ws_mid, esc = _ws_symbols(line_start, line_kind, wtype, wlen)
+    ws_of = dict(zip(ws_idx.tolist(), ws_strs, strict=True))
+    spell_items = [ws_of.get(i, "").encode("utf-8") for i in np.flatnonzero(esc).tolist()]
+    texts = [toks[i] for i in tok_pos.tolist()]
+    texts.append("")
+    prevk = np.concatenate(([EOF], kinds[:-1]))
+    # code names and numbers
+    is_name = kinds == NAME
+    name_tok = np.flatnonzero(is_name | (kinds == NUMBER))
+    code_names = [texts[i] for i in name_tok.tolist()]
+    code_ctx = np.where(is_name[name_tok], prevk[name_tok], CTX_NUMBER).astype(np.int32)
+    # strings and comments
+    str_tok = np.flatnonzero(kinds == STRING)
+    strkind = np.zeros(len(str_tok), dtype=np.int32)
+    str_mode = np.zeros(len(str_tok), dtype=np.int32)
+    bodies: list[list[str]] = [[], [], []]
+    for j, i in enumerate(str_tok.tolist()):
+        sp = _split_string(texts[i])
+        if sp is None:
+            raise CodecError("string token does not split")  # cannot happen with LEX
+        strkind[j] = sp[0]
+        mode = 1 if len(STR_KINDS[sp[0]][1]) == 3 else 0
+        str_mode[j] = mode
+        bodies[mode].append(sp[1])
+    com_tok = np.flatnonzero(kinds == COMMENT)
+    bodies[2] = [texts[i][1:] for i in com_tok.tolist()]
+    body_tok = [str_tok[str_mode == 0], str_tok[str_mode == 1], com_tok]
+    text_streams = []
+    occ_tok = [name_tok]
+    occ_sub = [np.zeros(len(name_tok), dtype=np.int64)]
+    occ_ctx = [code_ctx]
+    names = list(code_names)
+    for m in range(3):
+        syms, words, wbody, wsub = _text_symbols(bodies[m])
+        text_streams.append(syms)
+        occ_tok.append(body_tok[m][wbody])
+        occ_sub.append(wsub + 1)
+        occ_ctx.append(np.full(len(words), CTX_TEXT0 + m, dtype=np.int32))
+        names.extend(words)
+    order = np.lexsort((np.concatenate(occ_sub), np.concatenate(occ_tok)))
+    name_ctx = np.concatenate(occ_ctx)[order]
+    names = [names[i] for i in order.tolist()]
+    # move-to-front over first-occurrence ids
+    local: dict[str, int] = {}
+    ids = np.fromiter((local.setdefault(nm, len(local)) for nm in names), dtype=np.int32, count=len(names))
+    ranks = _mtf_ranks(ids) if len(ids) else np.zeros(0, dtype=np.int32)
+    nsym, extra, nbits = _rank_symbols(ranks)
+    new_pos = np.flatnonzero(ranks < 0)
+    new_names = list(local)  # dicts keep first-occurrence order
+    new_ctx = name_ctx[new_pos].tolist()
+    morph: list[list[int]] = [[], [], []]
+    morph_spell: list[list[bytes]] = [[], [], []]  # spelled parts, consumed group by group
+    mid_of = v.morph_id
+    for nm, c in zip(new_names, new_ctx, strict=True):
+        g = 0 if c < N_KINDS else (1 if c == CTX_NUMBER else 2)
+        out = morph[g]
+        mid = mid_of.get(nm)
+        if mid is not None:
+            out.append(mid)
+        else:
+            for part in _PARTS.findall(nm):
+                mid = mid_of.get(part)
+                if mid is None:
+                    out.append(M_ESC)
+                    morph_spell[g].append(part.encode("utf-8"))
+                else:
+                    out.append(mid)
+        out.append(M_END)
+    spell_items.extend(texts[i].encode("utf-8") for i in np.flatnonzero(kinds == ERR).tolist())
+    for g in range(3):
+        spell_items.extend(morph_spell[g])
+    if spell_items:
+        blob = np.frombuffer(b"\0".join(spell_items) + b"\0", dtype=np.uint8).astype(np.int32) + 1
+        ends = np.cumsum([len(s) + 1 for s in spell_items]) - 1
+        blob[ends] = 0
+    else:
+        blob = np.zeros(0, dtype=np.int32)
+    return {
+        "kinds": (kinds, None),
+        "ws_line": (ws_line, ctx_line[line_start]),
+        "ws_mid": (ws_mid, ctx_mid[~line_start]),
+        "strkind": (strkind, KIND_CLASS[prevk[str_tok]]),
+        "text0": (text_streams[0], None),
+        "text1": (text_streams[1], None),
+        "text2": (text_streams[2], None),
+        "names": (nsym, name_ctx),
+        "morph0": (np.array(morph[0], dtype=np.int32), None),
+        "morph1": (np.array(morph[1], dtype=np.int32), None),
+        "morph2": (np.array(morph[2], dtype=np.int32), None),
+        "spell": (blob, None),
+        "_extra": (extra[nbits > 0], nbits[nbits > 0]),
+    }
+
+
+def _layout_contexts(kinds: np.ndarray):
+    """Per token: line-start flag, line kind (0 blank/EOF, 1 comment, 2 code) and both layout contexts."""
+    n = len(kinds)
+    k = kinds.astype(np.int64)
+    opens = np.isin(k, _OPEN_KINDS)
+    closes = np.isin(k, _CLOSE_KINDS)
+    depth = np.cumsum(opens.astype(np.int64) - closes.astype(np.int64))
+    depth_before = np.concatenate(([0], depth[:-1]))
+    in_br = (depth_before > 0).astype(np.int64)
+    is_nl = np.isin(k, NL_KINDS)
+    prev = np.concatenate(([EOF], k[:-1]))
+    line_start = np.isin(prev, NL_KINDS)
+    line_start[0] = True
+    prev2 = np.concatenate(([EOF, EOF], k[:-2]))[:n]
+    after_colon = (prev2 == _COLON).astype(np.int64)
+    line_kind = np.where(is_nl | (k == EOF), 0, np.where(k == COMMENT, 1, 2)).astype(np.int32)
+    ctx_line = (after_colon * 2 + in_br) * 3 + line_kind
+    ctx_mid = (KIND_CLASS[prev].astype(np.int64) * N_KIND_CLASS + KIND_CLASS[k]) * 2 + in_br
+    return line_start, line_kind, ctx_line, ctx_mid
+
+
+_OPEN_KINDS = [_N_SPECIAL + _FIXED.index(b) for b in "([{"]
+_CLOSE_KINDS = [_N_SPECIAL + _FIXED.index(b) for b in ")]}"]
+_COLON = _N_SPECIAL + _FIXED.index(":")
+N_WS_LINE_CTX = 12
+N_WS_MID_CTX = N_KIND_CLASS * N_KIND_CLASS * 2
+
+
+STREAMS = ("kinds", "ws_line", "ws_mid", "strkind", "text0", "text1", "text2", "names", "morph0", "morph1",
+           "morph2", "spell")
+
+
+# ---------------------------------------------------------------- models
+def model_shapes(v: Vocab) -> dict[str, dict]:
+    """How each stream's model is shaped: alphabet size, scale, context maps / number of ext contexts."""
+    kind_o1 = np.arange(N_KINDS, dtype=np.int32)
+    text_o1 = np.arange(258, dtype=np.int32)
+    spell_o1 = np.arange(257, dtype=np.int32)
+    return {
+        "kinds": dict(nsym=N_KINDS, scale=15, o1map=kind_o1, o2map=KIND_CLASS.copy(), next_=1),
+        "ws_line": dict(nsym=N_WS_LINE, scale=12, next_=N_WS_LINE_CTX),
+        "ws_mid": dict(nsym=N_WS_MID, scale=12, next_=N_WS_MID_CTX),
+        "strkind": dict(nsym=len(STR_KINDS), scale=12, next_=N_KIND_CLASS),
+        "text0": dict(nsym=258, scale=12, o1map=text_o1, next_=1),
+        "text1": dict(nsym=258, scale=12, o1map=text_o1, next_=1),
+        "text2": dict(nsym=258, scale=12, o1map=text_o1, next_=1),
+        "names": dict(nsym=N_NAME_SYMS, scale=12, next_=N_NAME_CTX),
+        "morph0": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
+        "morph1": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
+        "morph2": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
+        "spell": dict(nsym=257, scale=12, o1map=spell_o1, next_=1),
+    }
+
+
+def _models() -> dict[str, rans.Model]:
+    return {name: tables.model(f"py.{name}") for name in STREAMS}
+
+
+# ---------------------------------------------------------------- chunk codec
+def encode_text(data: bytes, *, verify: bool = True) -> bytes | None:
+    """Structural encoding of one chunk, or None when it is not UTF-8 text (or does not round-trip)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    v = vocab()
+    models = _models()
+    st = analyze(text, v)
+    out = bytearray()
+    for name in STREAMS:
+        syms, ext = st[name]
+        enc = rans.encode(models[name], syms, ext)
+        varint.put(out, len(syms))
+        varint.put(out, len(enc))
+        out += enc
+    extra, nbits = st["_extra"]
+    out += _pack_bits(extra, nbits)
+    body = bytes(out)
+    if verify:
+        try:
+            ok = decode_text(body) == data
+        except CodecError:
+            ok = False
+        if not ok:
+            return None
+    return body
+
+
 def decode_text(body: bytes) -> bytes:
-    raise NotImplementedError
+    try:
+        return _decode_text(body)
+    except CodecError:
+        raise
+    except (IndexError, ValueError, KeyError, UnicodeError, OverflowError) as e:
+        raise CodecError(f"malformed python stream: {type(e).__name__}") from None
 
 
-def train_tables(datas) -> dict:
-    return {}
+def _decode_text(body: bytes) -> bytes:
+    v = vocab()
+    models = _models()
+    r = varint.Reader(body)
+    raw = {}
+    for name in STREAMS:
+        n = r.varint(1 << 28)
+        blob = r.take(r.varint(1 << 30))
+        raw[name] = (n, blob)
+    extra_blob = body[r.pos :]
+
+    def dec(name, ext=None, expect=None):
+        n, blob = raw[name]
+        if expect is not None and n != expect:
+            raise CodecError(f"{name} stream length mismatch")
+        return rans.decode(models[name], blob, n, ext)
+
+    kinds = dec("kinds")
+    ntok = len(kinds)
+    if ntok == 0 or kinds[-1] != EOF or (kinds[:-1] == EOF).any():
+        raise CodecError("bad kind stream")
+    line_start, line_kind, ctx_line, ctx_mid = _layout_contexts(kinds)
+    n_line = int(line_start.sum())
+    ws_line = dec("ws_line", ctx_line[line_start], n_line)
+    ws_mid = dec("ws_mid", ctx_mid[~line_start], ntok - n_line)
+    prevk = np.concatenate(([EOF], kinds[:-1]))
+    str_tok = np.flatnonzero(kinds == STRING)
+    strkind = dec("strkind", KIND_CLASS[prevk[str_tok]], len(str_tok))
+    str_mode = (_STR_QLEN[strkind] == 3).astype(np.int32)
+    com_tok = np.flatnonzero(kinds == COMMENT)
+    body_tok = [str_tok[str_mode == 0], str_tok[str_mode == 1], com_tok]
+    # text streams: word occurrences and their order among the names
+    is_name = kinds == NAME
+    name_tok = np.flatnonzero(is_name | (kinds == NUMBER))
+    occ_tok = [name_tok]
+    occ_sub = [np.zeros(len(name_tok), dtype=np.int64)]
+    occ_ctx = [np.where(is_name[name_tok], prevk[name_tok], CTX_NUMBER).astype(np.int32)]
+    texts = []
+    for m in range(3):
+        t = dec(f"text{m}")
+        ends = np.flatnonzero(t == T_END)
+        if len(ends) != len(body_tok[m]) or (len(t) and ends[-1] != len(t) - 1):
+            raise CodecError("text stream does not match its tokens")
+        wpos = np.flatnonzero(t == T_WORD)
+        wbody = np.searchsorted(ends, wpos)
+        texts.append((t, ends, wpos))
+        occ_tok.append(body_tok[m][wbody])
+        occ_sub.append(wpos + 1)  # any increasing order within a body will do
+        occ_ctx.append(np.full(len(wpos), CTX_TEXT0 + m, dtype=np.int32))
+    order = np.lexsort((np.concatenate(occ_sub), np.concatenate(occ_tok)))
+    name_ctx = np.concatenate(occ_ctx)[order]
+    n_names = len(name_ctx)
+    nsym = dec("names", name_ctx, n_names)
+    extra = _unpack_bits(extra_blob, _extra_nbits(nsym))
+    ranks = _symbol_ranks(nsym, extra)
+    if n_names and ranks.max() > n_names:
+        raise CodecError("bad name rank")
+    ids = _mtf_ids(ranks.astype(np.int32)) if n_names else np.zeros(0, dtype=np.int32)
+    if (ids == -2).any():
+        raise CodecError("bad name rank")
+    # spell items: layout literals (token order), error characters, unknown morphemes
+    spell = dec("spell")
+    s_ends = np.flatnonzero(spell == 0)
+    if len(spell) and (len(s_ends) == 0 or s_ends[-1] != len(spell) - 1):
+        raise CodecError("spell stream does not end with END")
+    sbytes = (spell - 1).astype(np.uint8).tobytes()
+    s_starts = np.concatenate(([0], s_ends[:-1] + 1)).tolist() if len(s_ends) else []
+    items = [sbytes[a:b].decode("utf-8") for a, b in zip(s_starts, s_ends.tolist(), strict=True)]
+    item_len = np.fromiter((len(s) for s in items), dtype=np.int64, count=len(items))
+    wtype, wlen = _ws_lengths(line_start, line_kind, ws_line, ws_mid, item_len)
+    if ntok and wtype[0] < 0:
+        raise CodecError("bad layout stream")
+    esc_idx = np.flatnonzero(wtype == 2)
+    n_esc = len(esc_idx)
+    err_tok = np.flatnonzero(kinds == ERR)
+    if len(items) < n_esc + len(err_tok):
+        raise CodecError("spell stream exhausted")
+    # new names from the morpheme streams
+    new_ctx = name_ctx[ranks < 0]
+    grp = np.where(new_ctx < N_KINDS, 0, np.where(new_ctx == CTX_NUMBER, 1, 2))
+    spell_i = n_esc + len(err_tok)
+    mtab = v.morphemes
+    per_group: list[list[str]] = []
+    for g in range(3):
+        seq = dec(f"morph{g}")
+        m_ends = np.flatnonzero(seq == M_END)
+        if len(m_ends) != int((grp == g).sum()) or (len(seq) and m_ends[-1] != len(seq) - 1):
+            raise CodecError("morpheme stream does not match the new names")
+        sl = seq.tolist()
+        names_g = []
+        parts: list[str] = []
+        for s in sl:
+            if s == M_END:
+                names_g.append("".join(parts))
+                parts = []
+            elif s == M_ESC:
+                if spell_i >= len(items):
+                    raise CodecError("spell stream exhausted")
+                parts.append(items[spell_i])
+                spell_i += 1
+            else:
+                parts.append(mtab[s - 2])
+        per_group.append(names_g)
+    if spell_i != len(items):
+        raise CodecError("unused spell items")
+    new_names: list[str] = []
+    gpos = [0, 0, 0]
+    for g in grp.tolist():
+        new_names.append(per_group[g][gpos[g]])
+        gpos[g] += 1
+    names_in_order = [new_names[i] for i in ids.tolist()]
+    names_arr = np.empty(n_names, dtype=object)
+    names_arr[order] = names_in_order  # back to (code names, words of text0, text1, text2)
+    # token texts
+    tok = _KIND_TEXT_CACHE.get(id(v))
+    if tok is None:
+        tok = np.array(v.kind_text, dtype=object)
+        _KIND_TEXT_CACHE[id(v)] = tok
+    out_tok = tok[kinds]
+    nn = len(name_tok)
+    out_tok[name_tok] = names_arr[:nn]
+    k0 = nn
+    bodies_txt = []
+    for m in range(3):
+        t, ends, wpos = texts[m]
+        nw = len(wpos)
+        words = names_arr[k0 : k0 + nw].tolist()
+        k0 += nw
+        bodies_txt.append(_text_bodies(t, ends, words))
+    if len(str_tok):
+        qs = _STR_PQ[strkind]
+        sb = np.empty(len(str_tok), dtype=object)
+        sb[str_mode == 0] = bodies_txt[0] if bodies_txt[0] else []
+        sb[str_mode == 1] = bodies_txt[1] if bodies_txt[1] else []
+        out_tok[str_tok] = [p + q + b + q for (p, q), b in zip(qs.tolist(), sb.tolist(), strict=True)]
+    if len(com_tok):
+        out_tok[com_tok] = ["#" + b for b in bodies_txt[2]]
+    if len(err_tok):
+        out_tok[err_tok] = items[n_esc : n_esc + len(err_tok)]
+    # whitespace
+    ws = np.empty(ntok, dtype=object)
+    sp = wtype == 0
+    ws[sp] = _SPACES[np.minimum(wlen[sp], len(_SPACES) - 1)]
+    if (wlen[sp] >= len(_SPACES) - 1).any():
+        ws[sp] = [" " * n for n in wlen[sp].tolist()]
+    tb = wtype == 1
+    if tb.any():
+        ws[tb] = ["\t" * n for n in wlen[tb].tolist()]
+    if n_esc:
+        ws[esc_idx] = items[:n_esc]
+    inter = np.empty(2 * ntok, dtype=object)
+    inter[0::2] = ws
+    inter[1::2] = out_tok
+    return "".join(inter.tolist()).encode("utf-8")
+
+
+_KIND_TEXT_CACHE: dict[int, np.ndarray] = {}
+_SPACES = np.array([" " * i for i in range(129)], dtype=object)
+_STR_QLEN = np.array([len(q) for _, q in STR_KINDS], dtype=np.int64)
+_STR_PQ = np.empty(len(STR_KINDS), dtype=object)
+_STR_PQ[:] = STR_KINDS
+
+
+def _text_bodies(t: np.ndarray, ends: np.ndarray, words: list[str]) -> list[str]:
+    """Rebuild the bodies of one text stream, substituting its words for the WORD markers."""
+    if len(t) == 0:
+        return []
+    raw = (t - 2).astype(np.uint8).tobytes()  # marker positions hold junk bytes, never used
+    marks = np.flatnonzero(t < 2).tolist()
+    out = []
+    pieces: list[str] = []
+    a = 0
+    wi = 0
+    tl = t
+    for mpos in marks:
+        if mpos > a:
+            pieces.append(raw[a:mpos].decode("utf-8"))
+        if tl[mpos] == T_WORD:
+            pieces.append(words[wi])
+            wi += 1
+        else:
+            out.append("".join(pieces))
+            pieces = []
+        a = mpos + 1
+    return out
+
+
+# ---------------------------------------------------------------- training
+def train_tables(datas: list[bytes], n_morphemes: int = 6000) -> dict[str, np.ndarray]:
+    """Build the vocabularies and every stream's table from training files (see ``qyn1.train``)."""
+    from collections import Counter
+
+    texts = []
+    for d in datas:
+        try:
+            texts.append(d.decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+    # 1. frequent names become kinds
+    base = Vocab([f"\0{i}" for i in range(N_FREQ_NAMES)], [])
+    name_counts: Counter = Counter()
+    for t in texts:
+        for tok in LEX.findall(t):
+            if tok not in base.fixed and _classify(tok) == NAME:
+                name_counts[tok] += 1
+    freq_names = [nm for nm, _ in name_counts.most_common(N_FREQ_NAMES)]
+    # 2. morpheme table from first occurrences per file (names, numbers, words)
+    v0 = Vocab(freq_names, [])
+    whole: Counter = Counter()
+    parts: Counter = Counter()
+    for t in texts:
+        for nm in _first_names(t, v0):
+            whole[nm] += 1
+            for p in split_name(nm):
+                parts[p] += 1
+    cand = Counter()
+    for p, c in parts.items():
+        cand[p] += c
+    for nm, c in whole.items():
+        if len(split_name(nm)) > 1 and c >= 3:
+            cand[nm] += c * (len(split_name(nm)) - 1)  # saving of coding it as one symbol
+    morphemes = [m for m, _ in cand.most_common(n_morphemes)]
+    v = Vocab(freq_names, morphemes)
+    # 3. count every stream with its contexts
+    shapes = model_shapes(v)
+    counts = {}
+    for name, sh in shapes.items():
+        o1n = int(sh.get("o1map", np.zeros(1, dtype=np.int32)).max()) + 1
+        o2n = int(sh.get("o2map", np.zeros(1, dtype=np.int32)).max()) + 1
+        counts[name] = np.zeros((sh["next_"] * o2n * o1n, sh["nsym"]), dtype=np.float64)
+    for t in texts:
+        st = analyze(t, v)
+        for name, sh in shapes.items():
+            syms, ext = st[name]
+            if len(syms) == 0:
+                continue
+            ctx = _contexts(sh, syms, ext)
+            np.add.at(counts[name], (ctx, syms), 1)
+    out: dict[str, np.ndarray] = {}
+    for name, sh in shapes.items():
+        c = counts[name]
+        # smoothing: a little of the stream's overall distribution plus a floor
+        overall = c.sum(axis=0) + 1
+        c = c + 0.02 + 0.5 * overall / overall.sum()
+        out[f"py.{name}.freq"] = rans.quantize(c, sh["scale"]).astype(np.uint16)
+        out[f"py.{name}.scale"] = np.array(sh["scale"])
+        if "o1map" in sh:
+            out[f"py.{name}.o1map"] = sh["o1map"].astype(np.int32)
+        if "o2map" in sh:
+            out[f"py.{name}.o2map"] = sh["o2map"].astype(np.int32)
+    out["vocab.freq_names"] = np.frombuffer("\0".join(freq_names).encode("utf-8"), dtype=np.uint8)
+    out["vocab.morphemes"] = np.frombuffer("\0".join(morphemes).encode("utf-8"), dtype=np.uint8)
+    return out
+
+
+def _contexts(sh: dict, syms: np.ndarray, ext) -> np.ndarray:
+    o1 = sh.get("o1map")
+    o2 = sh.get("o2map")
+    o1n = int(o1.max()) + 1 if o1 is not None else 1
+    o2n = int(o2.max()) + 1 if o2 is not None else 1
+    n = len(syms)
+    ctx = np.zeros(n, dtype=np.int64) if ext is None else np.asarray(ext, dtype=np.int64) * o2n
+    if o2 is not None:
+        p2 = np.zeros(n, dtype=np.int64)
+        p2[2:] = syms[:-2]
+        ctx += o2[p2]
+    ctx *= o1n
+    if o1 is not None:
+        p1 = np.zeros(n, dtype=np.int64)
+        p1[1:] = syms[:-1]
+        ctx += o1[p1]
+    return ctx
+
+
+def _first_names(text: str, v: Vocab) -> list[str]:
+    toks = LEX.findall(text)
+    seen = set()
+    out = []
+    for tok in toks:
+        if tok in v.fixed:
+            continue
+        k = _classify(tok)
+        cands = []
+        if k in (NAME, NUMBER):
+            cands = [tok]
+        elif k == STRING or k == COMMENT:
+            cands = _WORD.findall(tok)
+        for c in cands:
+            if c not in seen:
+                seen.add(c)
+                out.append(c)
+    return out

@@ -92,7 +92,7 @@ def encode_bytes(
         python = is_python_candidate(arcpath, data)
     chunks = []
     codecs: dict[str, int] = {}
-    for piece in codec.split_chunks(data, chunk_size):
+    for piece in codec.split_chunks(data, chunk_size, at_lines=python):
         payload = codec.encode_chunk(piece, python=python)
         name = codec.codec_of(payload)
         codecs[name] = codecs.get(name, 0) + 1

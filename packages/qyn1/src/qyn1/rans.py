@@ -66,9 +66,10 @@ def quantize(counts: np.ndarray, scale_bits: int) -> np.ndarray:
 class Model:
     """A cached set of quantised tables: ``freq``/``cum`` of shape (nctx, nsym) and a slot->symbol LUT."""
 
-    __slots__ = ("_dtab", "cum", "freq", "name", "nctx", "nsym", "o1map", "o1n", "scale_bits")
+    __slots__ = ("_dtab", "cum", "freq", "name", "nctx", "nsym", "o1map", "o1n", "o2map", "o2n", "scale_bits")
 
-    def __init__(self, freq: np.ndarray, scale_bits: int, o1map: np.ndarray | None = None, name: str = ""):
+    def __init__(self, freq: np.ndarray, scale_bits: int, o1map: np.ndarray | None = None, name: str = "",
+                 o2map: np.ndarray | None = None):
         freq = np.ascontiguousarray(freq, dtype=np.uint32)
         if freq.ndim == 1:
             freq = freq[None, :]
@@ -88,6 +89,10 @@ class Model:
             o1map = np.zeros(max(self.nsym, 1), dtype=np.int32)
         self.o1map = np.ascontiguousarray(o1map, dtype=np.int32)
         self.o1n = int(self.o1map.max()) + 1 if len(self.o1map) else 1
+        if o2map is None:
+            o2map = np.zeros(max(self.nsym, 1), dtype=np.int32)
+        self.o2map = np.ascontiguousarray(o2map, dtype=np.int32)
+        self.o2n = int(self.o2map.max()) + 1 if len(self.o2map) else 1
 
     @property
     def dtab(self) -> np.ndarray:
@@ -110,16 +115,19 @@ class Model:
         return self._dtab
 
     @classmethod
-    def from_counts(cls, counts, scale_bits: int = 12, o1map=None, name: str = "") -> Model:
-        return cls(quantize(counts, scale_bits), scale_bits, o1map, name)
+    def from_counts(cls, counts, scale_bits: int = 12, o1map=None, name: str = "", o2map=None) -> Model:
+        return cls(quantize(counts, scale_bits), scale_bits, o1map, name, o2map)
 
     def contexts(self, syms: np.ndarray, ext: np.ndarray | None) -> np.ndarray:
         """The context index of every symbol (the encoder knows all symbols in advance)."""
         n = len(syms)
-        ctx = np.zeros(n, dtype=np.int32) if ext is None else ext.astype(np.int32) * self.o1n
-        if self.o1n > 1 and n:
-            prev = np.empty(n, dtype=np.int64)
-            prev[0] = 0
+        ctx = np.zeros(n, dtype=np.int64) if ext is None else ext.astype(np.int64) * self.o2n
+        if n:
+            prev2 = np.zeros(n, dtype=np.int64)
+            prev2[2:] = syms[:-2]
+            ctx += self.o2map[prev2]
+            ctx *= self.o1n
+            prev = np.zeros(n, dtype=np.int64)
             prev[1:] = syms[:-1]
             ctx += self.o1map[prev]
         return ctx
@@ -133,7 +141,7 @@ class Model:
 
 
 @njit(cache=True, nogil=True)
-def _encode_kernel(syms, ext, o1n, o1map, freq, cum, scale_bits, out):
+def _encode_kernel(syms, ext, o1n, o1map, o2n, o2map, freq, cum, scale_bits, out):
     """Encode backwards into ``out``; returns the start offset, or -1 for an out-of-range symbol/context."""
     n = syms.shape[0]
     nctx, nsym = freq.shape
@@ -147,16 +155,20 @@ def _encode_kernel(syms, ext, o1n, o1map, freq, cum, scale_bits, out):
         s = syms[i]
         if s < 0 or s >= nsym:
             return -1
-        c = 0
+        p1 = 0
+        p2 = 0
         if i > 0:
-            p = syms[i - 1]
-            if p < 0 or p >= nsym:
+            p1 = syms[i - 1]
+            if p1 < 0 or p1 >= nsym:
                 return -1
-            c = o1map[p]
-        else:
-            c = o1map[0]
+        if i > 1:
+            p2 = syms[i - 2]
+            if p2 < 0 or p2 >= nsym:
+                return -1
+        c = o2map[p2]
         if have_ext:
-            c += ext[i] * o1n
+            c += ext[i] * o2n
+        c = c * o1n + o1map[p1]
         if c < 0 or c >= nctx:
             return -1
         f = np.uint64(freq[c, s])
@@ -182,7 +194,7 @@ def _encode_kernel(syms, ext, o1n, o1map, freq, cum, scale_bits, out):
 
 
 @njit(cache=True, nogil=True)
-def _decode_kernel(buf, n, ext, o1n, o1map, dtab, scale_bits, out):
+def _decode_kernel(buf, n, ext, o1n, o1map, o2n, o2map, dtab, scale_bits, out):
     """Decode ``n`` symbols; returns the number of input bytes consumed or -1 on malformed input.
 
     ``dtab[c, slot]`` packs ``symbol << 32 | freq << 16 | (slot - cum)`` so one load serves a symbol."""
@@ -202,15 +214,17 @@ def _decode_kernel(buf, n, ext, o1n, o1map, dtab, scale_bits, out):
     m16 = np.uint64(0xFFFF)
     have_ext = ext.shape[0] > 0
     prev = 0
+    prev2 = 0
     nctx = dtab.shape[0]
     i = 0
     while i < n:
         # state 0
-        c = o1map[prev]
+        c = o2map[prev2]
         if have_ext:
-            c += ext[i] * o1n
-            if c < 0 or c >= nctx:
-                return -1
+            c += ext[i] * o2n
+        c = c * o1n + o1map[prev]
+        if c < 0 or c >= nctx:
+            return -1
         e = dtab[c, x0 & mask]
         x0 = ((e >> np.uint64(16)) & m16) * (x0 >> sb) + (e & m16)
         while x0 < L:
@@ -218,17 +232,19 @@ def _decode_kernel(buf, n, ext, o1n, o1map, dtab, scale_bits, out):
                 return -1
             x0 = (x0 << np.uint64(8)) | np.uint64(buf[pos])
             pos += 1
+        prev2 = prev
         prev = np.int64(e >> np.uint64(32))
         out[i] = prev
         i += 1
         if i >= n:
             break
         # state 1
-        c = o1map[prev]
+        c = o2map[prev2]
         if have_ext:
-            c += ext[i] * o1n
-            if c < 0 or c >= nctx:
-                return -1
+            c += ext[i] * o2n
+        c = c * o1n + o1map[prev]
+        if c < 0 or c >= nctx:
+            return -1
         e = dtab[c, x1 & mask]
         x1 = ((e >> np.uint64(16)) & m16) * (x1 >> sb) + (e & m16)
         while x1 < L:
@@ -236,6 +252,7 @@ def _decode_kernel(buf, n, ext, o1n, o1map, dtab, scale_bits, out):
                 return -1
             x1 = (x1 << np.uint64(8)) | np.uint64(buf[pos])
             pos += 1
+        prev2 = prev
         prev = np.int64(e >> np.uint64(32))
         out[i] = prev
         i += 1
@@ -307,6 +324,66 @@ def _decode_ext_kernel(buf, n, ext, dtab, scale_bits, out):
     return pos
 
 
+@njit(cache=True, nogil=True)
+def _decode_search_kernel(buf, n, ext, o1n, o1map, o2n, o2map, freq, cum, scale_bits, out):
+    """Like :func:`_decode_kernel` but finds the symbol by binary search in ``cum`` instead of a slot
+    table: for models with many contexts, where slot tables would cost too much memory."""
+    m = buf.shape[0]
+    if m < 8:
+        return -1
+    x0 = np.uint64(0)
+    x1 = np.uint64(0)
+    for k in range(4):
+        x0 = (x0 << np.uint64(8)) | np.uint64(buf[k])
+    for k in range(4):
+        x1 = (x1 << np.uint64(8)) | np.uint64(buf[4 + k])
+    pos = 8
+    L = np.uint64(RANS_L)
+    mask = np.uint64((1 << scale_bits) - 1)
+    sb = np.uint64(scale_bits)
+    have_ext = ext.shape[0] > 0
+    nctx, nsym = freq.shape
+    prev = 0
+    prev2 = 0
+    for i in range(n):
+        c = o2map[prev2]
+        if have_ext:
+            c += ext[i] * o2n
+        c = c * o1n + o1map[prev]
+        if c < 0 or c >= nctx:
+            return -1
+        x = x1 if i & 1 else x0
+        slot = x & mask
+        lo = 0
+        hi = nsym  # cum[c, lo] <= slot < cum[c, hi]
+        while hi - lo > 1:
+            mid = (lo + hi) >> 1
+            if np.uint64(cum[c, mid]) <= slot:
+                lo = mid
+            else:
+                hi = mid
+        s = lo
+        x = np.uint64(freq[c, s]) * (x >> sb) + slot - np.uint64(cum[c, s])
+        while x < L:
+            if pos >= m:
+                return -1
+            x = (x << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
+        if i & 1:
+            x1 = x
+        else:
+            x0 = x
+        out[i] = s
+        prev2 = prev
+        prev = s
+    if x0 != L or x1 != L:
+        return -1
+    return pos
+
+
+DTAB_MAX_ENTRIES = 1 << 21  # beyond this (16 MiB of slot table) decode by binary search
+
+
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 
 
@@ -329,7 +406,8 @@ def encode(model: Model, syms, ext=None) -> bytes:
         return b""
     out = np.empty(2 * n + 16, dtype=np.uint8)
     pos = _encode_kernel(
-        syms, _ext_array(ext, n), model.o1n, model.o1map, model.freq, model.cum, model.scale_bits, out
+        syms, _ext_array(ext, n), model.o1n, model.o1map, model.o2n, model.o2map, model.freq, model.cum,
+        model.scale_bits, out,
     )
     if pos < 0:
         raise ValueError(f"symbol or context out of range for model {model.name!r}")
@@ -344,9 +422,18 @@ def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
             raise CodecError("trailing bytes after an empty rANS stream")
         return out
     buf = np.frombuffer(data, dtype=np.uint8)
-    used = _decode_kernel(
-        buf, n, _ext_array(ext, n), model.o1n, model.o1map, model.dtab, model.scale_bits, out
-    )
+    e = _ext_array(ext, n)
+    if model.nctx << model.scale_bits > DTAB_MAX_ENTRIES:
+        used = _decode_search_kernel(
+            buf, n, e, model.o1n, model.o1map, model.o2n, model.o2map, model.freq, model.cum,
+            model.scale_bits, out,
+        )
+    elif model.o1n == 1 and model.o2n == 1:
+        used = _decode_ext_kernel(buf, n, e, model.dtab, model.scale_bits, out)
+    else:
+        used = _decode_kernel(
+            buf, n, e, model.o1n, model.o1map, model.o2n, model.o2map, model.dtab, model.scale_bits, out
+        )
     if used < 0 or used != len(buf):
         raise CodecError(f"malformed rANS stream for model {model.name!r}")
     return out

@@ -34,6 +34,10 @@ def available() -> bool:
     return bool(arrays())
 
 
+def has_python() -> bool:
+    return "py.kinds.freq" in arrays()
+
+
 _MODELS: dict[str, rans.Model] = {}
 
 
@@ -44,8 +48,8 @@ def model(name: str) -> rans.Model:
         a = arrays()
         if f"{name}.freq" not in a:
             raise FormatError(f"model table {name!r} is missing from qyn1 tables v{TABLES_VERSION}")
-        o1 = a.get(f"{name}.o1map")
-        m = rans.Model(a[f"{name}.freq"], int(a[f"{name}.scale"]), o1, name=name)
+        m = rans.Model(a[f"{name}.freq"], int(a[f"{name}.scale"]), a.get(f"{name}.o1map"), name=name,
+                       o2map=a.get(f"{name}.o2map"))
         _MODELS[name] = m
     return m
 

@@ -1,0 +1,54 @@
+"""Small deterministic projects and package-building helpers for the qyn1 tests."""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+from qyn1 import container, keys, pipeline
+
+KEY = bytes(range(32))
+SALT = bytes(range(100, 116))
+
+
+def key_source(key: bytes = KEY) -> keys.KeySource:
+    return keys.KeySource(key=key)
+
+
+def make_project(root: Path) -> Path:
+    """A little tree: Python modules, a non-UTF-8 file, a binary blob, an empty file, a syntax error."""
+    proj = root / "proj"
+    (proj / "pkg" / "sub").mkdir(parents=True)
+    (proj / "pkg" / "__init__.py").write_text('"""Package docstring."""\nfrom .core import run\n')
+    (proj / "pkg" / "core.py").write_text(
+        "import os\n\n\ndef run(argv=None):\n    # say hello\n    name = os.environ.get('USER', \"world\")\n"
+        "    return f'hello {name}!'  # trailing comment\n\r\nclass Thing:\n\tx = 0x1F + 1.5e3j\n"
+    )
+    (proj / "pkg" / "sub" / "broken.py").write_text("def f(:\n    return 'unterminated\n")
+    (proj / "pkg" / "latin1.py").write_bytes("# -*- coding: latin-1 -*-\ns = 'caf\xe9'\n".encode("latin-1"))
+    rng = random.Random(5)
+    (proj / "data.bin").write_bytes(bytes(rng.randrange(256) for _ in range(5000)))
+    (proj / "empty.txt").write_bytes(b"")
+    (proj / "README.md").write_text("# proj\n\nSome text.\n" * 20)
+    big = "".join(f"def func_{i}(a, b):\n    return a * {i} + b  # {i}\n\n" for i in range(3000))
+    (proj / "pkg" / "big.py").write_text(big)
+    return proj
+
+
+def pack_bytes(files: dict[str, bytes], *, chunk_size: int = 64 * 1024, key: bytes = KEY,
+               salt: bytes = SALT, python: bool | None = None) -> bytes:
+    """Build a package in memory from ``{path: content}`` (no file system, deterministic)."""
+    f = io.BytesIO()
+    w = container.Writer(f, key_source(key), chunk_size, salt=salt)
+    for path in sorted(files):
+        data = files[path]
+        ef = pipeline.encode_bytes(data, chunk_size, python=python, arcpath=path)
+        w.add_file(path, 0o644, ef.size, ef.digest, ef.chunks)
+    w.close()
+    return f.getvalue()
+
+
+def read_all(blob: bytes, key: bytes = KEY) -> dict[str, bytes]:
+    r = container.Reader(io.BytesIO(blob), key_source(key))
+    return {e.path: r.read(e) for e in r.entries}

@@ -1,0 +1,82 @@
+"""Fuzzing the container parser (hypothesis): whatever the bytes, only qyn1's own clean errors."""
+
+from __future__ import annotations
+
+import io
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qyn1 import codec, container
+from qyn1.errors import Qyn1Error
+
+from ._helpers import key_source, pack_bytes
+
+VALID = pack_bytes({"m.py": b"def f(x):\n    return x + 1  # one\n" * 30, "z.bin": bytes(range(200)) * 3},
+                   chunk_size=1024)
+KS = key_source()
+
+mutation = st.one_of(
+    st.tuples(st.just("flip"), st.integers(0, len(VALID) - 1), st.integers(1, 255)),
+    st.tuples(st.just("cut"), st.integers(0, len(VALID)), st.just(0)),
+    st.tuples(st.just("insert"), st.integers(0, len(VALID)), st.integers(0, 255)),
+    st.tuples(st.just("delete"), st.integers(0, len(VALID) - 1), st.integers(1, 64)),
+    st.tuples(st.just("dup"), st.integers(0, len(VALID) - 1), st.integers(1, 64)),
+)
+
+
+def _apply(blob: bytearray, m) -> bytearray:
+    kind, pos, arg = m
+    if kind == "flip" and pos < len(blob):
+        blob[pos] ^= arg
+    elif kind == "cut":
+        del blob[pos:]
+    elif kind == "insert":
+        blob[pos:pos] = bytes([arg])
+    elif kind == "delete":
+        del blob[pos : pos + arg]
+    elif kind == "dup":
+        blob[pos:pos] = blob[pos : pos + arg]
+    return blob
+
+
+def _read(blob: bytes) -> None:
+    r = container.Reader(io.BytesIO(blob), KS)
+    for e in r.entries:
+        r.read(e)
+
+
+@settings(max_examples=10_000, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(mutation, min_size=1, max_size=4))
+def test_mutated_packages_fail_cleanly(mutations):
+    blob = bytearray(VALID)
+    for m in mutations:
+        blob = _apply(blob, m)
+    if bytes(blob) == VALID:
+        _read(bytes(blob))
+        return
+    try:
+        _read(bytes(blob))
+    except Qyn1Error:
+        return
+    raise AssertionError("a modified package was accepted")
+
+
+@settings(max_examples=1500, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(st.binary(max_size=400), st.integers(0, 1 << 20))
+def test_table_parser_only_raises_format_errors(raw, table_offset):
+    # the table parser only ever sees authenticated bytes, but must still never crash on any input
+    try:
+        container._decode_table(raw, table_offset)
+    except Qyn1Error:
+        pass
+
+
+@settings(max_examples=1500, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from([0, 1, 2, 3]), st.binary(max_size=300), st.integers(0, 2000))
+def test_chunk_decoder_only_raises_codec_errors(codec_id, body, n):
+    try:
+        out = codec.decode_chunk(bytes([codec_id]) + body, n)
+    except Qyn1Error:
+        return
+    assert len(out) == n
