@@ -119,6 +119,16 @@ def test_bench_summary_defaults_to_all_pipelines_and_env_dir(tmp_path, monkeypat
     assert result.stdout.count("not built yet") == 3 and "pack" in result.stdout
 
 
+def test_bench_summary_default_dir_is_where_summary_row_writes(tmp_path, monkeypatch):
+    """`make bench` runs both from the repo root: ./reports/bench-summary."""
+    monkeypatch.delenv("PERFKIT_SUMMARY_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    bench.summary_row("mbp10", "bars 1 day", ratio=8.5)
+    assert (tmp_path / "reports" / "bench-summary" / "mbp10.json").exists()
+    result = invoke("bench-summary", "seg1b", "mbp10", "qyn1", "batted_ball")
+    assert result.exit_code == 0 and "bars 1 day" in result.stdout and "8.5" in result.stdout
+
+
 def test_bench_summary_unreadable_file_does_not_hide_the_rest(tmp_path):
     (tmp_path / "mbp10.json").write_text("{not json")
     bench.summary_row("seg1b", "s1", summary_dir=tmp_path, ratio=2.0)
