@@ -70,6 +70,8 @@ def test_one_noisy_old_run_does_not_move_the_baseline(tmp_path):
 def test_direction_from_names():
     assert direction("fast.median_s") == -1 and direction("peak_rss_bytes") == -1
     assert direction("ratio") == 1 and direction("fast.tiles_per_s") == 1
+    assert direction("tiles_per_s_end_to_end") == 1 and direction("worker_idle_fraction") == -1
+    assert direction("peak_rss_main_mb") == -1
     assert direction("tiles") == 0
 
 
@@ -124,3 +126,36 @@ def test_no_history_is_one_line_exit_2(tmp_path):
     (tmp_path / "mbp10.jsonl").write_text("\n")
     result = invoke("history", "mbp10", "--results-dir", tmp_path)
     assert result.exit_code == 2 and "holds no records" in one_error_line(result)
+
+
+def test_only_runs_with_the_same_workload_form_the_baseline(tmp_path):
+    """A run at another resolution is not a regression: it is a different benchmark."""
+    for res, tiles, wall in [
+        (90, 212_676, 0.20),
+        (90, 212_676, 0.21),
+        (30, 387_361, 0.60),
+        (30, 387_361, 0.62),
+    ]:
+        bench.record(
+            "seg1b", "s1", {"resolution_arcsec": res, "tiles": tiles, "wall_s": wall}, results_dir=tmp_path
+        )
+    h = load_history("seg1b", tmp_path)
+    wall = next(s for s in h.series if s.figure == "wall_s")
+    assert wall.comparable == 1 and wall.baseline == pytest.approx(0.60) and wall.status == "ok"
+    assert {s.figure for s in h.series if s.workload} == {"resolution_arcsec", "tiles"}
+    # the first run at a new workload has nothing to compare with
+    bench.record(
+        "seg1b", "s1", {"resolution_arcsec": 10, "tiles": 3_486_249, "wall_s": 5.0}, results_dir=tmp_path
+    )
+    wall = next(s for s in load_history("seg1b", tmp_path).series if s.figure == "wall_s")
+    assert wall.status == "new workload" and wall.baseline is None
+
+
+def test_comparison_units_are_part_of_the_workload(tmp_path):
+    small = bench.Comparison("k", bench.Timing([1.0] * 3), bench.Timing([0.1] * 3), units=1000)
+    big = bench.Comparison("k", bench.Timing([10.0] * 3), bench.Timing([1.0] * 3), units=10_000)
+    for comp in (small, small, big):
+        bench.record("mbp10", "k", comp.to_dict(), results_dir=tmp_path)
+    h = load_history("mbp10", tmp_path)
+    assert h.regressions == []  # 10x the time for 10x the units is not a regression
+    assert next(s for s in h.series if s.figure == "fast.median_s").status == "new workload"

@@ -5,11 +5,15 @@
 reference/fast) plus whatever figures the pipeline adds. Each numeric figure of `data` (one level of nesting,
 e.g. `fast.median_s`) becomes a series per benchmark name.
 
-Regression rule: the latest value is compared with the *median of the previous `window` values* (a median
-baseline is robust to one noisy run on a shared machine). A figure whose name says lower is better (times
-`*_s`, memory `*_bytes`) regresses when it rises by more than `threshold` (relative); one whose name says
-higher is better (`ratio`, `speedup`, rates `*_per_s`) regresses when it falls by more than `threshold`.
-Figures whose direction is unknown get a trend but are never flagged.
+Like with like: a figure with no performance direction and a whole-number value (`tiles`, `records`,
+`resolution_arcsec`, a Comparison's `units`) describes the *workload*. Only earlier runs of the same
+benchmark with the same workload are a baseline — a run at another resolution is not slower, it is different.
+
+Regression rule: the latest value is compared with the *median of the previous `window` comparable values*
+(a median baseline is robust to one noisy run on a shared machine). A figure whose name says lower is better
+(times `*_s`, memory `*_bytes` / `rss`) regresses when it rises by more than `threshold` (relative); one
+whose name says higher is better (`ratio`, `speedup`, rates `*_per_s`) regresses when it falls by more than
+`threshold`. Other figures get a trend but are never flagged.
 """
 
 from __future__ import annotations
@@ -47,11 +51,15 @@ def default_results_dir() -> Path:
 def direction(figure: str) -> int:
     """-1 when lower is better, +1 when higher is better, 0 when the name does not say."""
     leaf = figure.rsplit(".", 1)[-1].lower()
-    if leaf.endswith("per_s") or any(w in leaf for w in ("ratio", "speedup", "throughput", "rate")):
+    if "per_s" in leaf or any(w in leaf for w in ("ratio", "speedup", "throughput", "rate")):
         return 1
-    if leaf.endswith("_s") or leaf.endswith("_bytes") or leaf in ("seconds", "wall", "rss"):
+    if leaf.endswith(("_s", "_bytes")) or leaf in ("seconds", "wall") or "rss" in leaf or "idle" in leaf:
         return -1
     return 0
+
+
+def _is_workload(figure: str, value: float) -> bool:
+    return direction(figure) == 0 and float(value).is_integer()
 
 
 @dataclass
@@ -63,9 +71,12 @@ class Series:
     values: list[float] = field(default_factory=list)
     timestamps: list[str] = field(default_factory=list)
     revisions: list[str | None] = field(default_factory=list)
+    workloads: list[tuple] = field(default_factory=list)  # the run's workload signature, per value
+    workload: bool = False  # this figure is itself part of the workload (not a performance figure)
+    comparable: int = 0  # earlier runs with the latest run's workload
     baseline: float | None = None
     change: float | None = None  # relative change of the latest value vs the baseline
-    status: str = "new"  # new | ok | REGRESSION | improved | changed
+    status: str = "new"  # new | new workload | ok | REGRESSION | improved | changed | workload
 
     @property
     def latest(self) -> float:
@@ -94,7 +105,7 @@ class History:
             "skipped_lines": self.skipped_lines,
             "threshold": self.threshold,
             "window": self.window,
-            "series": [s.__dict__ for s in self.series],
+            "series": [{k: v for k, v in s.__dict__.items() if k != "workloads"} for s in self.series],
         }
 
 
@@ -150,9 +161,15 @@ def load_history(
                 continue
             records += 1
             name = str(rec.get("name", "?"))
-            for figure, value in _figures(rec.get("data")).items():
+            figures = _figures(rec.get("data"))
+            units = rec.get("data", {}).get("units") if isinstance(rec.get("data"), dict) else None
+            signature = tuple(sorted((f, v) for f, v in figures.items() if _is_workload(f, v)))
+            if is_number(units):
+                signature += (("units", float(units)),)
+            for figure, value in figures.items():
                 s = series.setdefault((name, figure), Series(name, figure))
                 s.values.append(value)
+                s.workloads.append(signature)
                 s.timestamps.append(str(rec.get("timestamp", "")))
                 s.revisions.append(rec.get("git_revision"))
     if records == 0:
@@ -164,9 +181,15 @@ def load_history(
 
 
 def _classify(s: Series, threshold: float, window: int) -> None:
-    previous = s.values[:-1][-window:]
+    if _is_workload(s.figure, s.latest) and all(_is_workload(s.figure, v) for v in s.values):
+        s.workload, s.status = True, "workload"
+        return
+    latest_workload = s.workloads[-1]
+    comparable = [v for v, w in zip(s.values[:-1], s.workloads[:-1], strict=True) if w == latest_workload]
+    s.comparable = len(comparable)
+    previous = comparable[-window:]
     if not previous:
-        s.status = "new"
+        s.status = "new" if len(s.values) == 1 else "new workload"
         return
     s.baseline = statistics.median(previous)
     if s.baseline == 0:

@@ -315,22 +315,31 @@ def render_history(history: Any, console: Console, last: int = 12) -> None:
 
     table = Table(
         title=(
-            f"{history.pipeline}: {history.records} run(s) from {history.path} — latest vs median of previous "
-            f"{history.window}, threshold {history.threshold:.0%}"
+            f"{history.pipeline}: {history.records} run(s) from {history.path} — latest vs the median of up to "
+            f"{history.window} earlier runs with the same workload, threshold {history.threshold:.0%}; "
+            f"trend: last {last} runs"
         ),
         box=box.SIMPLE_HEAVY,
         title_justify="left",
     )
-    table.add_column("benchmark", style="cyan")
-    table.add_column("figure")
+    table.add_column("benchmark", style="cyan", no_wrap=True)
+    table.add_column("figure", no_wrap=True)
     table.add_column("better", justify="center")
-    table.add_column("runs", justify="right")
-    table.add_column(f"trend (last {last})")
+    table.add_column("comparable", justify="right")
+    table.add_column("trend")
     table.add_column("baseline", justify="right")
     table.add_column("latest", justify="right")
     table.add_column("change", justify="right")
     table.add_column("status")
-    styles = {"REGRESSION": "bold red", "improved": "green", "changed": "yellow", "new": "dim", "ok": ""}
+    styles = {
+        "REGRESSION": "bold red",
+        "improved": "green",
+        "changed": "yellow",
+        "new": "dim",
+        "new workload": "dim",
+        "workload": "dim",
+        "ok": "",
+    }
     for s in history.series:
         fmt = fmt_seconds if s.figure.endswith("_s") and not s.figure.endswith("per_s") else fmt_value
         sign = direction(s.figure)
@@ -338,8 +347,8 @@ def render_history(history: Any, console: Console, last: int = 12) -> None:
         table.add_row(
             s.name,
             s.figure,
-            {1: "higher", -1: "lower", 0: "?"}[sign],
-            str(len(s.values)),
+            "workload" if s.workload else {1: "higher", -1: "lower", 0: "?"}[sign],
+            f"{s.comparable + 1} of {len(s.values)}" if not s.workload else "-",
             sparkline(s.values[-last:], from_zero=False),
             fmt(s.baseline) if s.baseline is not None else "-",
             fmt(s.latest),
