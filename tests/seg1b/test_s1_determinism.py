@@ -45,9 +45,16 @@ def test_workers(s1, reference, workers):
     assert s1(*BASE, "--executor", "processes", "--workers", str(workers)).receipt == reference[0]
 
 
-@pytest.mark.parametrize("executor", ["threads", "dask"])
-def test_executors(s1, reference, executor):
-    assert s1(*BASE, "--executor", executor, "--workers", "2").receipt == reference[0]
+def test_threads(s1, reference):
+    assert s1(*BASE, "--executor", "threads", "--workers", "2").receipt == reference[0]
+
+
+def test_dask_cluster_by_scheduler_address(s1, reference):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        run = s1(*BASE, "--executor", "dask", "--scheduler", cluster.scheduler_address, "--workers", "2")
+    assert run.receipt == reference[0]
 
 
 @pytest.mark.parametrize("codec", ["snappy", "lz4", "none"])
