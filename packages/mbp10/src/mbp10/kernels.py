@@ -215,14 +215,20 @@ def bar5s_chunk(
     npend = st[S_NPEND]
     have_prev = st[S_HAVE_PREV]
     n = ts.shape[0]
+    # The open bar's [lo, hi) in ns: one compare per record instead of a 64-bit division.
+    lo = cur * BAR_NS if cur >= 0 else np.int64(1)
+    hi = lo + BAR_NS if cur >= 0 else np.int64(0)
     for i in range(n):
-        b = ts[i] // BAR_NS
-        if b != cur:
+        t = ts[i]
+        if t >= hi or t < lo:
+            b = t // BAR_NS
             if row >= 0:
                 _close_bar(row, lb, have_lb, oi, of)
             row += 1
             cur = b
-            bar_start[row] = b * BAR_NS
+            lo = b * BAR_NS
+            hi = lo + BAR_NS
+            bar_start[row] = lo
         a = action[i]
         s = side[i]
         p = price[i]
@@ -270,20 +276,32 @@ def bar5s_chunk(
                 net = q
             else:
                 # Change of displayed size at this price (an M carries the order's new size, not a delta).
+                after = np.int64(0)
+                before = np.int64(0)
                 if is_bid:
-                    after = np.int64(_size_at(bid_px[i], bid_sz[i], p))
-                    before = (
-                        _size_at(pb[0], pb[2], p)
-                        if (i == 0 and have_prev == 1)
-                        else (np.int64(_size_at(bid_px[i - 1], bid_sz[i - 1], p)) if i > 0 else 0)
-                    )
+                    for k in range(N_LEVELS):
+                        if bid_px[i, k] == p:
+                            after = np.int64(bid_sz[i, k])
+                            break
+                    if i > 0:
+                        for k in range(N_LEVELS):
+                            if bid_px[i - 1, k] == p:
+                                before = np.int64(bid_sz[i - 1, k])
+                                break
+                    elif have_prev == 1:
+                        before = _size_at(pb[0], pb[2], p)
                 else:
-                    after = np.int64(_size_at(ask_px[i], ask_sz[i], p))
-                    before = (
-                        _size_at(pb[1], pb[3], p)
-                        if (i == 0 and have_prev == 1)
-                        else (np.int64(_size_at(ask_px[i - 1], ask_sz[i - 1], p)) if i > 0 else 0)
-                    )
+                    for k in range(N_LEVELS):
+                        if ask_px[i, k] == p:
+                            after = np.int64(ask_sz[i, k])
+                            break
+                    if i > 0:
+                        for k in range(N_LEVELS):
+                            if ask_px[i - 1, k] == p:
+                                before = np.int64(ask_sz[i - 1, k])
+                                break
+                    elif have_prev == 1:
+                        before = _size_at(pb[1], pb[3], p)
                 net = -q if a == ACT_CANCEL else after - before
                 fill = -1
                 for k in range(npend):
@@ -322,19 +340,21 @@ def bar5s_chunk(
             e10 = np.int64(0)
             for k in range(N_LEVELS):
                 nb = bid_px[i, k]
-                if nb == UNDEF_PRICE:
-                    nb = BID_FLOOR
                 na = ask_px[i, k]
                 nbs = np.int64(bid_sz[i, k])
                 nas = np.int64(ask_sz[i, k])
+                # An unchanged level contributes 0 and needs no copy: most events touch one or two levels.
+                if nb == lb[0, k] and na == lb[1, k] and nbs == lb[2, k] and nas == lb[3, k]:
+                    continue
                 if have_lb == 1:
                     ob = lb[0, k]
                     if ob == UNDEF_PRICE:
                         ob = BID_FLOOR
+                    nbf = BID_FLOOR if nb == UNDEF_PRICE else nb
                     e = np.int64(0)
-                    if nb >= ob:
+                    if nbf >= ob:
                         e += nbs
-                    if nb <= ob:
+                    if nbf <= ob:
                         e -= lb[2, k]
                     if na <= lb[1, k]:
                         e -= nas
@@ -343,7 +363,7 @@ def bar5s_chunk(
                     if k == 0:
                         e1 = e
                     e10 += e
-                lb[0, k] = bid_px[i, k]
+                lb[0, k] = nb
                 lb[1, k] = na
                 lb[2, k] = nbs
                 lb[3, k] = nas

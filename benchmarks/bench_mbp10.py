@@ -1,0 +1,228 @@
+"""mbp10 benchmark: bar5s kernel vs the per-record reference, kernel throughput, JIT compile time, one
+~1.9M-record synthetic day end to end, and (--full) 20 synthetic days on 2 workers.
+
+    make bench-mbp10            # kernel vs reference on a slice, compile time, one day end to end
+    make bench-mbp10 FULL=1     # ... and 20 days through `mbp10 run --workers 2`
+
+Synthetic days are generated once into reports/bench-mbp10/days/ (deterministic, seed 1) and reused.
+Figures go to benchmarks/results/mbp10.jsonl (perfkit.bench.record) and the `make bench` summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from mbp10.bars import compute_bars
+from mbp10.dbn import read_dbn, write_dbn
+from mbp10.episodes import EpisodeParams
+from mbp10.ingest import ingest_file
+from mbp10.pipeline import day_bars, day_features
+from mbp10.records import from_records
+from mbp10.reference import bars_reference
+from mbp10.synth import synth_day, synth_header
+
+from perfkit import bench
+
+REPO = Path(__file__).resolve().parents[1]
+WORK = REPO / "reports" / "bench-mbp10"
+DAY_RECORDS = 1_900_000
+FIRST_DATE = dt.date(2024, 1, 2)
+
+COLD_COMPILE = """
+import json, time, numpy as np
+t0 = time.perf_counter()
+from mbp10.bars import compute_bars
+from mbp10.records import from_records
+from mbp10.synth import synth_day
+import datetime as dt
+rec = synth_day(dt.date(2024, 1, 2), 200, seed=1)
+t1 = time.perf_counter()
+compute_bars(from_records(rec))
+t2 = time.perf_counter()
+compute_bars(from_records(rec))
+t3 = time.perf_counter()
+print(json.dumps({"synth_first_s": t1 - t0, "bar5s_first_call_s": t2 - t1, "bar5s_second_call_s": t3 - t2}))
+"""
+
+
+def day_file(date: dt.date, records: int = DAY_RECORDS) -> Path:
+    path = WORK / "days" / f"ES-{date.isoformat()}.dbn.zst"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rec = synth_day(date, records, seed=1)
+        tmp = path.with_suffix(".tmp")
+        write_dbn(tmp, synth_header(date, rec), rec)
+        tmp.replace(path)
+    return path
+
+
+def compile_times() -> dict:
+    """First-call time of the kernels in fresh interpreters: with an empty Numba cache (JIT compile) and
+    again with that cache populated (cache load)."""
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="mbp10-numba-") as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("cold", "cached"):
+            r = subprocess.run(
+                [sys.executable, "-c", COLD_COMPILE], env=env, capture_output=True, text=True, check=True
+            )
+            out[label] = json.loads(r.stdout.strip().splitlines()[-1])
+    return out
+
+
+def bench_kernel_vs_reference(rec: np.ndarray, n_slice: int, repeats: int) -> dict:
+    part = np.ascontiguousarray(rec[500_000 : 500_000 + n_slice])
+    cols = from_records(part)
+    cmp = bench.compare(
+        lambda: bars_reference(part),
+        lambda: compute_bars(cols),
+        warmup=1,
+        repeats=repeats,
+        name=f"bar5s reference vs kernel, {n_slice:,}-record slice",
+        units=n_slice,
+        unit_name="records",
+    )
+    print(cmp.line())
+    return cmp.to_dict()
+
+
+def bench_kernel_throughput(rec: np.ndarray, repeats: int) -> dict:
+    cols = from_records(rec)  # zero-copy strided views over the decoded day
+    t = bench.measure(
+        lambda: compute_bars(cols), warmup=1, repeats=repeats, units=len(rec), unit_name="records"
+    )
+    d = t.to_dict(len(rec), "records")
+    print(
+        f"bar5s kernel, whole day in memory ({len(rec):,} records): median {t.median_s:.3f} s, "
+        f"{d['records_per_s'] / 1e6:.1f} M records/s"
+    )
+    return d
+
+
+def one_day(path: Path, repeats: int) -> dict:
+    """Every stage of one day from its .dbn.zst on one core: decode + bar5s, levels, distance, episodes,
+    approach, vectors (warm: kernels compiled and cached, file in the page cache)."""
+    date = FIRST_DATE
+    params = EpisodeParams()
+    stages: dict[str, list[float]] = {"decode+bar5s": [], "levels..vectors": [], "total": []}
+    touches = 0
+    for i in range(repeats + 1):
+        t0 = time.perf_counter()
+        bars, stats = day_bars(path)
+        t1 = time.perf_counter()
+        res = day_features(date, bars, None, None, params)
+        t2 = time.perf_counter()
+        touches = res.episodes.num_rows
+        if i:  # the first pass is the warm-up
+            stages["decode+bar5s"].append(t1 - t0)
+            stages["levels..vectors"].append(t2 - t1)
+            stages["total"].append(t2 - t0)
+    med = {k: float(np.median(v)) for k, v in stages.items()}
+    print(
+        f"one day end to end ({stats.records:,} records -> {bars.num_rows:,} bars, {touches} touches): "
+        f"{med['total']:.3f} s (decode+bar5s {med['decode+bar5s']:.3f} s, levels..vectors "
+        f"{med['levels..vectors']:.3f} s), {stats.records / med['decode+bar5s'] / 1e6:.1f} M records/s decoded"
+    )
+    with tempfile.TemporaryDirectory(prefix="mbp10-bronze-") as tmp:
+        t0 = time.perf_counter()
+        ingest_file(path, Path(tmp) / "bronze.parquet")
+        bronze_s = time.perf_counter() - t0
+    print(f"bronze ingest (separate stage, zstd-3 Parquet): {bronze_s:.2f} s")
+    return {
+        "records": stats.records,
+        "bars": bars.num_rows,
+        "touches": touches,
+        "median_s": med,
+        "times": stages,
+        "bronze_ingest_s": bronze_s,
+    }
+
+
+def twenty_days(workers: int) -> dict:
+    dates = [FIRST_DATE + dt.timedelta(days=i) for i in range(20)]
+    for d in dates:
+        day_file(d)
+    out = WORK / "run20"
+    cmd = [
+        str(Path(sys.executable).with_name("mbp10")),
+        "run",
+        "--input-dir",
+        str(WORK / "days"),
+        "--dates",
+        f"{dates[0]}..{dates[-1]}",
+        "--workers",
+        str(workers),
+        "--executor",
+        "processes",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    wall = time.perf_counter() - t0
+    report = json.loads((out / "run_report.json").read_text())
+    peak = report.get("peak_rss_bytes")
+    children = report.get("peak_rss_children_bytes")
+    print(
+        f"20 days on {workers} workers: {wall:.1f} s wall (report {report['wall_s']:.1f} s), "
+        f"{report['counters']['records']:,} records, peak RSS parent {peak / 2**30:.2f} GiB, "
+        f"largest child {children / 2**30 if children else float('nan'):.2f} GiB"
+    )
+    return {
+        "wall_s": wall,
+        "report_wall_s": report["wall_s"],
+        "records": report["counters"]["records"],
+        "peak_rss_bytes": peak,
+        "peak_rss_children_bytes": children,
+        "stages": report["stages"],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--full", action="store_true", help="also run 20 synthetic days on 2 workers")
+    ap.add_argument("--slice", type=int, default=10_000, help="records in the kernel-vs-reference slice")
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+
+    path = day_file(FIRST_DATE)
+    rec = read_dbn(path).records
+    results: dict = {"day_records": len(rec)}
+    results["compile"] = compile_times()
+    c = results["compile"]
+    print(
+        f"JIT compile (empty cache): synth {c['cold']['synth_first_s']:.1f} s, bar5s first call "
+        f"{c['cold']['bar5s_first_call_s']:.1f} s; from the cache: {c['cached']['bar5s_first_call_s']:.2f} s"
+    )
+    results["kernel_vs_reference"] = bench_kernel_vs_reference(rec, args.slice, max(3, args.repeats // 2))
+    results["kernel"] = bench_kernel_throughput(rec, args.repeats)
+    del rec
+    results["one_day"] = one_day(path, args.repeats)
+    if args.full:
+        results["twenty_days"] = twenty_days(2)
+    bench.record("mbp10", "full" if args.full else "default", results)
+    kv = results["kernel_vs_reference"]
+    figures = {
+        "kernel_vs_reference": f"{kv['ratio']:.0f}x",
+        "kernel_Mrec_per_s": round(results["kernel"]["records_per_s"] / 1e6, 1),
+        "compile_s": round(c["cold"]["bar5s_first_call_s"], 1),
+        "day_end_to_end_s": round(results["one_day"]["median_s"]["total"], 2),
+    }
+    if args.full:
+        figures["20_days_2_workers_s"] = round(results["twenty_days"]["wall_s"], 1)
+    bench.summary_row("mbp10", "full" if args.full else "default", **figures)
+    print("summary:", figures)
+
+
+if __name__ == "__main__":
+    main()
