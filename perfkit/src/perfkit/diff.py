@@ -136,6 +136,8 @@ def diff_reports(a: dict[str, Any], b: dict[str, Any]) -> ReportDiff:
             perf_hists.append((name, ha, hb))
 
     # --- performance and context ----------------------------------------------------------------------
+    # Two different pipelines are reported first: every other line of the diff follows from it.
+    _scalar(a.get("pipeline"), b.get("pipeline"), "pipeline", PERFORMANCE, perf)
     for key in ("wall_s", "peak_rss_bytes", "peak_rss_children_bytes"):
         _scalar(a.get(key, MISSING), b.get(key, MISSING), key, PERFORMANCE, perf)
     _deep(a.get("stages") or {}, b.get("stages") or {}, "stages", PERFORMANCE, perf)
