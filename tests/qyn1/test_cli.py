@@ -1,0 +1,148 @@
+"""The qyn1 command line: every command, exit codes, and unpack's refusal to write unsafe or unverified
+files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qyn1 import container, pipeline
+from qyn1.cli import main
+
+from ._helpers import KEY, key_source, make_project
+
+
+def run(*args, ok=True):
+    r = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    if ok:
+        assert r.exit_code == 0, r.output
+    return r
+
+
+@pytest.fixture
+def packed(tmp_path):
+    proj = make_project(tmp_path)
+    key = tmp_path / "k.key"
+    run("keygen", key)
+    out = tmp_path / "p.qyn"
+    run("pack", proj, "-o", out, "--key", key, "--workers", "1", "--preset", "small")
+    return proj, key, out
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_pack_list_cat_verify_unpack(packed, tmp_path):
+    proj, key, out = packed
+    assert (tmp_path / "p.qyn.report" / "run_report.json").is_file()
+    listing = run("list", out, "--key", key).output.splitlines()
+    assert len(listing) == len(_tree(proj))
+    assert any(line.endswith("proj/pkg/core.py") for line in listing)
+    cat = run("cat", out, "proj/pkg/core.py", "--key", key)
+    assert cat.stdout_bytes == (proj / "pkg" / "core.py").read_bytes()
+    assert "ok:" in run("verify", out, "--key", key).output
+    dest = tmp_path / "restored"
+    run("unpack", out, "-o", dest, "--key", key, "--workers", "1")
+    assert _tree(dest / "proj") == _tree(proj)
+    assert os.stat(dest / "proj" / "pkg" / "core.py").st_mode & 0o777 == os.stat(proj / "pkg" / "core.py").st_mode & 0o777
+
+
+def test_passphrase_and_presets(tmp_path, monkeypatch):
+    proj = make_project(tmp_path)
+    (proj / "pyproject.toml").write_text('[tool.qyn1]\npreset = "small"\nchunk_size = 4096\n')
+    monkeypatch.setenv("QYN1_PW", "hunter22")
+    out = tmp_path / "p.qyn"
+    run("pack", proj, "-o", out, "--passphrase-env", "QYN1_PW", "--quiet")
+    f, r = pipeline.open_package(out, __import__("qyn1.keys").keys.KeySource.from_passphrase("hunter22"))
+    with f:
+        assert r.header.chunk_size == 4096
+        assert max(len(e.chunks) for e in r.entries) > 1
+    bad = run("list", out, "--key", tmp_path / "nokey", ok=False)
+    assert bad.exit_code == 2
+    assert "python-web" in run("presets").output
+
+
+def test_wrong_key_exit_2(packed, tmp_path):
+    _, _, out = packed
+    other = tmp_path / "other.key"
+    run("keygen", other)
+    r = run("verify", out, "--key", other, ok=False)
+    assert r.exit_code == 2 and "wrong key" in r.stderr
+    assert run("keygen", other, ok=False).exit_code == 2  # refuses to overwrite
+
+
+def test_tampered_unpack_writes_nothing(packed, tmp_path):
+    _, key, out = packed
+    f, r = pipeline.open_package(out, key_source(Path(key).read_bytes()))
+    with f:
+        e = r.entries[-1]  # the last file: every other file verifies before this one fails
+    blob = bytearray(out.read_bytes())
+    blob[e.chunks[0][0] + 3] ^= 0x80
+    out.write_bytes(bytes(blob))
+    dest = tmp_path / "dest"
+    res = run("unpack", out, "-o", dest, "--key", key, "--workers", "1", ok=False)
+    assert res.exit_code == 2
+    assert f"{e.path}: chunk 0 of {len(e.chunks)}" in res.stderr
+    assert [p for p in dest.rglob("*") if p.is_file()] == []
+
+
+def test_truncated_and_extended_exit_2(packed, tmp_path):
+    _, key, out = packed
+    blob = out.read_bytes()
+    for variant in (blob[:-1], blob + b"x", blob[: len(blob) // 2]):
+        out.write_bytes(variant)
+        assert run("verify", out, "--key", key, ok=False).exit_code == 2
+    out.write_bytes(b"not a package at all, just text that is long enough to have a trailer region")
+    assert run("list", out, "--key", key, ok=False).exit_code == 2
+
+
+def _evil_package(tmp_path, path: str) -> Path:
+    out = tmp_path / "evil.qyn"
+    real = container.check_path
+    container.check_path = lambda p: None  # build what a hostile writer would
+    try:
+        with open(out, "wb") as f:
+            w = container.Writer(f, key_source(KEY), 1024)
+            ef = pipeline.encode_bytes(b"owned\n", 1024, arcpath="x.txt")
+            w.add_file(path, 0o644, ef.size, ef.digest, ef.chunks)
+            w.close()
+    finally:
+        container.check_path = real
+    return out
+
+
+@pytest.mark.parametrize("path", ["/tmp/qyn1-evil-abs.txt", "../qyn1-evil.txt", "a/../../qyn1-evil.txt"])
+def test_unpack_refuses_escaping_paths(tmp_path, path):
+    out = _evil_package(tmp_path, path)
+    key = tmp_path / "k.key"
+    key.write_bytes(KEY)
+    dest = tmp_path / "d" / "dest"
+    r = run("unpack", out, "-o", dest, "--key", key, ok=False)
+    assert r.exit_code == 2 and "unsafe path" in r.stderr
+    assert not Path("/tmp/qyn1-evil-abs.txt").exists()
+    assert not (tmp_path / "d" / "qyn1-evil.txt").exists() and not (tmp_path / "qyn1-evil.txt").exists()
+
+
+def test_unpack_refuses_links_out_of_the_output_dir(tmp_path):
+    out = _evil_package(tmp_path, "link/escape.txt")
+    key = tmp_path / "k.key"
+    key.write_bytes(KEY)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "link").symlink_to(outside)
+    r = run("unpack", out, "-o", dest, "--key", key, ok=False)
+    assert r.exit_code == 2
+    assert list(outside.iterdir()) == []
+
+
+def test_every_command_has_help_and_docs():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "qyn1.md").read_text()
+    for name, cmd in main.commands.items():
+        assert cmd.help and "Example:" in cmd.help, name
+        assert f"qyn1 {name}" in doc, name

@@ -1,0 +1,55 @@
+"""encode_project through perfkit.parallel: identical output for any worker count and executor."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from qyn1 import pipeline
+
+from ._helpers import SALT, key_source, make_project
+
+
+def _pack(tmp_path, proj, workers, executor, name):
+    out = tmp_path / f"{name}.qyn"
+    specs = pipeline.collect_sources([proj])
+    pipeline.pack(specs, out, key_source(), chunk_size=8192, workers=workers, executor=executor, salt=SALT)
+    return hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_same_package_for_any_worker_count(tmp_path):
+    proj = make_project(tmp_path)
+    ref = _pack(tmp_path, proj, 1, "serial", "serial")
+    assert _pack(tmp_path, proj, 2, "threads", "threads2") == ref
+    assert _pack(tmp_path, proj, 4, "threads", "threads4") == ref
+
+
+@pytest.mark.slow
+def test_same_package_with_process_workers(tmp_path):
+    proj = make_project(tmp_path)
+    assert _pack(tmp_path, proj, 2, "processes", "proc") == _pack(tmp_path, proj, 1, "serial", "serial")
+
+
+def test_unpack_with_workers_round_trips(tmp_path):
+    proj = make_project(tmp_path)
+    specs = pipeline.collect_sources([proj])
+    out = tmp_path / "p.qyn"
+    pipeline.pack(specs, out, key_source(), chunk_size=8192, workers=1, executor="serial")
+    dest = tmp_path / "d"
+    st = pipeline.unpack(out, dest, key_source(), workers=2, executor="threads")
+    assert st.files == len(specs)
+    for s in specs:
+        assert (dest / s.arcpath).read_bytes() == open(s.source, "rb").read()
+
+
+def test_collect_sources_rejects_collisions_and_missing(tmp_path):
+    from qyn1.errors import Qyn1Error
+
+    proj = make_project(tmp_path)
+    with pytest.raises(Qyn1Error):
+        pipeline.collect_sources([proj, proj])
+    with pytest.raises(Qyn1Error):
+        pipeline.collect_sources([tmp_path / "missing"])
+    specs = pipeline.collect_sources([proj], exclude=("*.bin",))
+    assert not any(s.arcpath.endswith(".bin") for s in specs)
