@@ -27,7 +27,8 @@ h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;bo
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem} td,th{padding:.25rem .6rem;text-align:left;
 border-bottom:1px solid #eee;vertical-align:top} th{background:#f6f6f6} td.num{text-align:right;
 font-variant-numeric:tabular-nums} code{font-size:.85rem;word-break:break-all}
-.ok{color:#1d7a3a;font-weight:600} .failed{color:#b3362f;font-weight:600} .muted{color:#777}
+.ok{color:#1d7a3a;font-weight:600} .failed{color:#b3362f;font-weight:600;white-space:pre-wrap}
+.muted{color:#777}
 svg text{font-family:inherit;font-size:12px} .legend span{display:inline-block;width:.8rem;height:.8rem;
 margin:0 .3rem 0 1rem;vertical-align:middle}
 """
@@ -198,7 +199,8 @@ def render_html(report: Mapping[str, Any], title: str | None = None) -> str:
         f" · started {_esc(report.get('started', '-'))}</p>",
     ]
     if report.get("error"):
-        out.append(f'<p class="failed">error: {_esc(report["error"])}</p>')
+        # <pre>: with PERFKIT_TRACEBACK=1 the error carries a multi-line traceback
+        out.append(f'<pre class="failed">error: {_esc(report["error"])}</pre>')
 
     summary = [
         ("pipeline", pipeline),
