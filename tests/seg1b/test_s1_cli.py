@@ -135,3 +135,30 @@ def test_report_contents(s1):
         assert name in m
     assert rep["histograms"]["rows_per_file"]["count"] == rep["counters"]["files"]
     assert os.path.exists(run.out / "events.jsonl")
+
+
+def test_split_country_with_no_cell_centre_falls_back_to_any(s1, tmp_path):
+    # a 0.1-degree-wide sliver between two columns of 1-degree cell centres, cut into several row bands
+    sliver = [[[10.6, 0.2], [10.7, 0.2], [10.7, 20.2], [10.6, 20.2], [10.6, 0.2]]]
+    feature = {
+        "type": "Feature",
+        "properties": {"ADM0_A3": "SLV"},
+        "geometry": {"type": "Polygon", "coordinates": sliver},
+    }
+    src = tmp_path / "sliver.geojson"
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    run = s1(
+        "--countries",
+        str(src),
+        "--resolution-arcsec",
+        "3600",
+        "--max-unit-cells",
+        "1",
+        "--executor",
+        "serial",
+    )
+    rep = run.report
+    assert len(rep["items"]) > 1
+    assert rep["results"]["fallback_to_any"] == ["SLV"]
+    assert rep["results"]["per_country_tiles"] == {"SLV": 21}  # rows 69..89, one column
+    assert sum(item["counters"]["tiles"] for item in rep["items"].values()) == 21

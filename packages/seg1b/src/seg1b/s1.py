@@ -14,7 +14,7 @@ import math
 import os
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import shapely
 import shapely.affinity
 from perfkit.clitools import atomic_path, profiling, progress
 from perfkit.determinism import TableDigester
-from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
+from perfkit.parallel import EXECUTORS, Task, TaskResult, map_tasks, worker_utilisation
 
 import perfkit
 from seg1b.countries import Countries, load_countries
@@ -348,30 +348,32 @@ def run_s1(params: S1Params) -> str:
             tmp.mkdir()
             with run.stage("plan"):
                 tasks = plan_units(countries, grid, params, str(tmp), history)
-            results = _run_units(run, tasks, params)
-            receipt = combine_receipts({f[0]: f[2] for r, _ in results.values() for f in r.value.files})
+            results, wall = _run_units(run, tasks, params)
+            receipt = combine_receipts({f[0]: f[2] for r in results.values() for f in r.value.files})
         run.receipt("tiles", receipt)
-        summary = _report(run, params, countries, tasks, results, receipt)
+        summary = _report(run, params, countries, len(tasks), results, wall, receipt)
         if params.cost_history:
             write_history(
                 params.cost_history,
                 history,
-                {t.payload.history_key: results[t.key][0].elapsed_s for t in tasks},
+                {t.payload.history_key: results[t.key].elapsed_s for t in tasks},
             )
     return summary
 
 
-def _run_units(run, tasks: list[Task], params: S1Params) -> dict:
-    """map_tasks over the units (and a second ``any`` pass for split countries with no centre cell)."""
-    out: dict = {}
-    t0 = time.perf_counter()
+def _run_units(run, tasks: list[Task], params: S1Params) -> tuple[dict[str, TaskResult], float]:
+    """map_tasks over the units (then an ``any`` pass for split countries with no centre cell at all).
+
+    Returns the results by unit key and the wall seconds of the parallel stage.
+    """
     with run.stage("tiles"), progress(len(tasks), "S1 units", quiet=params.quiet) as bar:
 
-        def on_result(r) -> None:
+        def on_result(r: TaskResult) -> None:
             run.add_item(r.key, elapsed_s=r.elapsed_s, worker=r.worker, tiles=r.value.tiles)
             bar.advance()
 
-        res = map_tasks(
+        t0 = time.perf_counter()
+        results = map_tasks(
             run_unit,
             tasks,
             executor=params.executor,
@@ -379,32 +381,24 @@ def _run_units(run, tasks: list[Task], params: S1Params) -> dict:
             scheduler=params.scheduler,
             on_result=on_result,
         )
-    wall = time.perf_counter() - t0
-    out = {k: (r, wall) for k, r in res.items()}
-    per_country = defaultdict(int)
-    for r in res.values():
+        wall = time.perf_counter() - t0
+    per_country: dict[str, int] = defaultdict(int)
+    for r in results.values():
         per_country[r.value.country] += r.value.tiles
-    empty = {c for c, n in per_country.items() if n == 0}
-    retry = [t for t in tasks if t.payload.country in empty and params.rule == "center"]
+    retry = [t for t in tasks if params.rule == "center" and per_country[t.payload.country] == 0]
     if retry:
         with run.stage("fallback"):
-            redo = [Task(t.key, _with_rule(t.payload, "any"), t.cost) for t in retry]
-            again = map_tasks(run_unit, redo, executor="serial", workers=1)
-        for k, r in again.items():
-            out[k] = (r, wall)
-    return out
+            redo = [Task(t.key, replace(t.payload, rule="any", fallback=False), t.cost) for t in retry]
+            results.update(map_tasks(run_unit, redo, executor="serial", on_result=on_result))
+    return results, wall
 
 
-def _with_rule(spec: UnitSpec, rule: str) -> UnitSpec:
-    d = dict(spec.__dict__)
-    d.update(rule=rule, fallback=False)
-    return UnitSpec(**d)
-
-
-def _report(run, params: S1Params, countries: Countries, tasks, results: dict, receipt: str) -> str:
-    values = [r.value for r, _ in results.values()]
-    task_results = [r for r, _ in results.values()]
-    wall = next(iter(results.values()))[1] if results else 0.0
+def _report(
+    run, params: S1Params, countries: Countries, n_units: int, results: dict, wall: float, receipt: str
+) -> str:
+    """Per-country counts, fallbacks and telemetry into the run report; returns the summary line."""
+    task_results = list(results.values())
+    values = [r.value for r in task_results]
     per_country: dict[str, int] = {k: 0 for k in countries.geometries}
     fallback: set[str] = set()
     for v in values:
@@ -432,7 +426,7 @@ def _report(run, params: S1Params, countries: Countries, tasks, results: dict, r
     hits = [v.cache_hit for v in values if v.cache_hit is not None]
     run.metric("tiles_per_s", total / wall if wall else 0.0)
     run.metric("units_wall_s", wall)
-    run.metric("units", len(tasks))
+    run.metric("units", n_units)
     run.metric("per_worker", dict(sorted(by_worker.items())))
     run.metric("worker_idle_s", util["idle_s"])
     run.metric("worker_idle_fraction", util["idle_fraction"])
@@ -442,7 +436,7 @@ def _report(run, params: S1Params, countries: Countries, tasks, results: dict, r
     if params.cache_dir:
         run.metric("mask_cache_hit_ratio", sum(hits) / len(hits) if hits else 0.0)
     return (
-        f"seg1b s1: {total:,} tiles, {len(per_country)} countries, {len(tasks)} units, "
+        f"seg1b s1: {total:,} tiles, {len(per_country)} countries, {n_units} units, "
         f"{wall:.2f} s for the units ({total / wall if wall else 0:,.0f} tiles/s), idle "
         f"{100 * util['idle_fraction']:.1f} %, receipt {receipt}"
     )
