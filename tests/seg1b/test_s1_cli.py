@@ -131,7 +131,14 @@ def test_report_contents(s1):
     assert rep["receipts"]["tiles"]["digest"].startswith("blake2b-256/v1:")
     assert sum(item["counters"]["tiles"] for item in rep["items"].values()) == rep["counters"]["tiles"]
     m = rep["metrics"]
-    for name in ("tiles_per_s", "per_worker", "worker_idle_s", "peak_unit_tiles_per_s", "units"):
+    for name in (
+        "tiles_per_s",
+        "per_worker",
+        "worker_idle_s",
+        "peak_tiles_per_s",
+        "peak_unit_tiles_per_s",
+        "units",
+    ):
         assert name in m
     assert rep["histograms"]["rows_per_file"]["count"] == rep["counters"]["files"]
     assert os.path.exists(run.out / "events.jsonl")

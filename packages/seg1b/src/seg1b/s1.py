@@ -393,6 +393,22 @@ def _run_units(run, tasks: list[Task], params: S1Params) -> tuple[dict[str, Task
     return results, wall
 
 
+def peak_rate(results: list[TaskResult], window_s: float = 1.0) -> float:
+    """Highest aggregate tiles/s over any ``window_s`` bin, each unit's tiles spread evenly over its run."""
+    spans = [(r.started_s, r.finished_s, r.value.tiles) for r in results if r.value.tiles]
+    if not spans:
+        return 0.0
+    t0 = min(a for a, _, _ in spans)
+    nbins = int((max(b for _, b, _ in spans) - t0) / window_s) + 1
+    bins = np.zeros(nbins + 1)
+    for a, b, n in spans:
+        lo, hi = (a - t0) / window_s, max((b - t0) / window_s, (a - t0) / window_s + 1e-9)
+        edges = np.arange(int(lo), int(hi) + 1)
+        overlap = np.minimum(edges + 1, hi) - np.maximum(edges, lo)
+        bins[edges] += n * overlap / (hi - lo)
+    return float(bins.max() / window_s)
+
+
 def _report(
     run, params: S1Params, countries: Countries, n_units: int, results: dict, wall: float, receipt: str
 ) -> str:
@@ -431,6 +447,7 @@ def _report(
     run.metric("worker_idle_s", util["idle_s"])
     run.metric("worker_idle_fraction", util["idle_fraction"])
     run.metric("peak_unit_tiles_per_s", max(rates, default=0.0))
+    run.metric("peak_tiles_per_s", peak_rate(task_results))
     run.metric("mask_s", sum(v.mask_s for v in values))
     run.metric("write_s", sum(v.write_s for v in values))
     if params.cache_dir:
