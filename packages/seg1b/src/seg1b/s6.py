@@ -31,7 +31,14 @@ from seg1b.grid import Grid
 from seg1b.jitter import STATUS_FALLBACK, STATUS_NAMES, JitterResult, jitter_country
 from seg1b.philox import seed_key
 from seg1b.s6_reference import jitter_legacy
-from seg1b.s6_tiles import TileFile, TileIndex, open_tile_index, read_tile_bounds, read_tile_ids
+from seg1b.s6_tiles import (
+    TileFile,
+    TileIndex,
+    find_tiles,
+    open_tile_index,
+    read_tile_bounds,
+    read_tile_ids,
+)
 from seg1b.sites import Plan, read_plan
 
 MAX_ATTEMPTS_LIMIT = np.iinfo(np.int16).max
@@ -122,15 +129,14 @@ class UnitPayload:
 def run_unit(p: UnitPayload) -> dict:
     """Check the unit's tiles against the index, then jitter its sites. Module-level: picklable."""
     t0 = time.perf_counter()
+    c0 = time.thread_time()
     grid = Grid(p.resolution_arcsec)
     n = p.site_id.size
     new = np.ones(n, dtype=bool)
     new[1:] = p.tile_id[1:] != p.tile_id[:-1]
     tiles = p.tile_id[new]
     tix = np.cumsum(new) - 1
-    known = read_tile_ids(p.files, int(tiles[0]), int(tiles[-1]))
-    pos = np.minimum(np.searchsorted(known, tiles), max(known.size - 1, 0))
-    found = known[pos] == tiles if known.size else np.zeros(tiles.size, dtype=bool)
+    found, rows_read = find_tiles(p.files, tiles)
     t_read = time.perf_counter() - t0
     if not found.all():
         bad = tiles[~found]
@@ -159,9 +165,10 @@ def run_unit(p: UnitPayload) -> dict:
     return {
         "result": res,
         "tiles": int(tiles.size),
-        "index_rows_read": int(known.size),
+        "index_rows_read": int(rows_read),
         "read_s": t_read,
         "jitter_s": time.perf_counter() - t0 - t_read,
+        "cpu_s": time.thread_time() - c0,
     }
 
 
@@ -359,7 +366,7 @@ def _run_units(
         per_country: dict[str, dict] = {}
         errors: list[tuple[str, dict]] = []
         totals = {"rng_events": 0, "interior_tiles": 0, "border_tiles": 0, "polygon_tests": 0,
-                  "centre_tests": 0, "index_rows_read": 0, "read_s": 0.0, "jitter_s": 0.0}  # fmt: skip
+                  "centre_tests": 0, "index_rows_read": 0, "read_s": 0.0, "jitter_s": 0.0, "cpu_s": 0.0}  # fmt: skip
         with progress(n, "s6 sites", quiet=p.quiet) as bar:
 
             def on_result(tr) -> None:
@@ -378,6 +385,7 @@ def _run_units(
                     country, {"elapsed_s": 0.0, "workers": set(), "units": 0, "rng_events": 0, "written": 0}
                 )
                 c["elapsed_s"] += tr.elapsed_s
+                c["cpu_s"] = c.get("cpu_s", 0.0) + v["cpu_s"]
                 c["workers"].add(tr.worker)
                 c["units"] += 1
                 c["rng_events"] += res.rng_events
@@ -388,6 +396,7 @@ def _run_units(
                 totals["index_rows_read"] += v["index_rows_read"]
                 totals["read_s"] += v["read_s"]
                 totals["jitter_s"] += v["jitter_s"]
+                totals["cpu_s"] += v["cpu_s"]
                 bar.advance(hi - lo)
 
             t0 = time.perf_counter()
@@ -465,7 +474,8 @@ def _run_units(
         slowest = sorted(per_country.items(), key=lambda kv: (-kv[1]["elapsed_s"], kv[0]))[:10]
         wall = time.perf_counter() - t_start
         run.metric("slowest_countries", [
-            {"country": k, "elapsed_s": round(v["elapsed_s"], 6), "sites": v["written"], "units": v["units"]}
+            {"country": k, "elapsed_s": round(v["elapsed_s"], 6), "cpu_s": round(v["cpu_s"], 6),
+             "sites": v["written"], "units": v["units"]}
             for k, v in slowest
         ])  # fmt: skip
         run.metric("per_country_max_s", float(times.max()) if times.size else 0.0)
@@ -477,6 +487,10 @@ def _run_units(
             run.metric(name, totals[name])
         run.metric("unit_read_s", totals["read_s"])
         run.metric("unit_jitter_s", totals["jitter_s"])
+        run.metric("unit_cpu_s", totals["cpu_s"])
+        cpu_times = np.array([c["cpu_s"] for c in per_country.values()])
+        run.metric("per_country_cpu_max_s", float(cpu_times.max()) if cpu_times.size else 0.0)
+        run.metric("per_country_cpu_median_s", float(np.median(cpu_times)) if cpu_times.size else 0.0)
         run.metric("utilisation", worker_utilisation(results.values(), jitter_wall, p.workers))
         starts: dict[str, float] = {}
         ends: dict[str, float] = {}

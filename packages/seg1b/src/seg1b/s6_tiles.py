@@ -9,6 +9,7 @@ writes (checked on a sample when the index is opened; the legacy path reads the 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,6 +107,32 @@ def _file_countries(pf: pq.ParquetFile, col: int) -> list[str]:
     return sorted(seen)
 
 
+def _file_info(p: Path):
+    """(ParquetFile, countries, tile_id min/max/rows per row group) of one file; None when it has no rows."""
+    try:
+        pf = pq.ParquetFile(p)
+    except Exception as exc:
+        raise Seg1bError(f"cannot read tile file {p}: {' '.join(str(exc).split())}") from None
+    names = pf.schema_arrow.names
+    missing = [c for c in REQUIRED_TILE_COLUMNS if c not in names]
+    if missing:
+        raise Seg1bError(f"tile file {p} lacks column(s) {', '.join(missing)} (is it an S1 tile dataset?)")
+    md = pf.metadata
+    if md.num_rows == 0:
+        return None
+    col_tile = names.index("tile_id")
+    nrg = md.num_row_groups
+    rg_min = np.full(nrg, np.iinfo(np.int64).min, dtype=np.int64)
+    rg_max = np.full(nrg, np.iinfo(np.int64).max, dtype=np.int64)
+    rg_rows = np.array([md.row_group(i).num_rows for i in range(nrg)], dtype=np.int64)
+    for i in range(nrg):
+        st = md.row_group(i).column(col_tile).statistics
+        lo, hi = _stat_value(st, "min"), _stat_value(st, "max")
+        if lo is not None and hi is not None:
+            rg_min[i], rg_max[i] = int(lo), int(hi)
+    return pf, _file_countries(pf, names.index("country_iso")), rg_min, rg_max, rg_rows
+
+
 def open_tile_index(tiles_dir: str | os.PathLike) -> TileIndex:
     """Open the tile dataset: file -> country map from footers, the grid, and a bounds check on a sample."""
     root = Path(tiles_dir)
@@ -116,42 +143,23 @@ def open_tile_index(tiles_dir: str | os.PathLike) -> TileIndex:
     if not paths:
         raise Seg1bError(f"no tile dataset in {root} (expected {root}/tiles/part-*.parquet from `seg1b s1`)")
     files: dict[str, list[TileFile]] = {}
+    # footers and country columns of all files, read in threads (pyarrow decodes without the GIL)
+    with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 1))) as pool:
+        infos = list(pool.map(_file_info, paths))
     sample: pa.Table | None = None
-    for p in paths:
-        try:
-            pf = pq.ParquetFile(p)
-        except Exception as exc:
-            raise Seg1bError(f"cannot read tile file {p}: {' '.join(str(exc).split())}") from None
-        names = pf.schema_arrow.names
-        missing = [c for c in REQUIRED_TILE_COLUMNS if c not in names]
-        if missing:
-            raise Seg1bError(
-                f"tile file {p} lacks column(s) {', '.join(missing)} (is it an S1 tile dataset?)"
-            )
-        md = pf.metadata
-        if md.num_rows == 0:
+    for p, info in zip(paths, infos, strict=True):
+        if info is None:
             continue
-        col_tile = names.index("tile_id")
-        col_country = names.index("country_iso")
-        nrg = md.num_row_groups
-        rg_min = np.full(nrg, np.iinfo(np.int64).min, dtype=np.int64)
-        rg_max = np.full(nrg, np.iinfo(np.int64).max, dtype=np.int64)
-        rg_rows = np.array([md.row_group(i).num_rows for i in range(nrg)], dtype=np.int64)
-        for i in range(nrg):
-            st = md.row_group(i).column(col_tile).statistics
-            lo, hi = _stat_value(st, "min"), _stat_value(st, "max")
-            if lo is not None and hi is not None:
-                rg_min[i], rg_max[i] = int(lo), int(hi)
-        in_file = _file_countries(pf, col_country)
+        pf, in_file, rg_min, rg_max, rg_rows = info
         if len(in_file) == 1:
             country = in_file[0]
             files.setdefault(country, []).append(TileFile(str(p), country, rg_min, rg_max, rg_rows))
         else:  # several countries in one file (not S1's layout): read the two columns once
             t = pf.read(columns=["tile_id", "country_iso"])
-            ids = t.column("tile_id").to_numpy()
+            ids = column_numpy(t.column("tile_id").cast(pa.int64()))
             cc = t.column("country_iso")
-            cc = cc.cast(pa.string()) if not pa.types.is_dictionary(cc.type) else pc.cast(cc, pa.string())
-            keys = np.asarray(cc.to_numpy(zero_copy_only=False), dtype=object)
+            cc = pc.cast(cc, pa.string())
+            keys = np.asarray(cc.to_pylist(), dtype=object)
             for k in sorted(set(keys.tolist())):
                 sel = np.sort(ids[keys == k])
                 files.setdefault(k, []).append(
@@ -216,8 +224,47 @@ def column_numpy(column: pa.ChunkedArray | pa.Array, dtype=np.int64) -> np.ndarr
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
+def find_tiles(files: list[TileFile], tiles: np.ndarray) -> tuple[np.ndarray, int]:
+    """Which of the sorted distinct ``tiles`` are tiles of this country: (found mask, index rows read).
+
+    Streams the country's row groups one at a time (only those whose tile_id range holds one of ``tiles``)
+    and looks the tiles of each range up in that row group alone: nothing bigger than a row group is ever
+    materialised, so a unit of Russia at 30" reads its tens of millions of ids without a big array.
+    """
+    found = np.zeros(tiles.size, dtype=bool)
+    rows = 0
+    if tiles.size == 0:
+        return found, 0
+    for f in files:
+        if f.ids is not None:
+            if f.ids.size:
+                pos = np.minimum(np.searchsorted(f.ids, tiles), f.ids.size - 1)
+                found |= f.ids[pos] == tiles
+            continue
+        a_all = np.searchsorted(tiles, f.rg_min, "left")
+        b_all = np.searchsorted(tiles, f.rg_max, "right")
+        pf = None
+        for rg in np.flatnonzero(b_all > a_all).tolist():
+            a, b = int(a_all[rg]), int(b_all[rg])
+            if found[a:b].all():
+                continue
+            if pf is None:
+                pf = pq.ParquetFile(f.path)
+            col = pf.read_row_group(rg, columns=["tile_id"], use_threads=False).column(0)
+            ids = column_numpy(col.cast(pa.int64()) if col.type != pa.int64() else col)
+            rows += ids.size
+            if ids.size == 0:
+                continue
+            if not (ids[1:] >= ids[:-1]).all():
+                ids = np.sort(ids)
+            sub = tiles[a:b]
+            pos = np.minimum(np.searchsorted(ids, sub), ids.size - 1)
+            found[a:b] |= ids[pos] == sub
+    return found, rows
+
+
 def read_tile_ids(files: list[TileFile], lo: int, hi: int) -> np.ndarray:
-    """Sorted tile ids of one country within [lo, hi], reading only the overlapping row groups."""
+    """Sorted tile ids of one country within [lo, hi] (the error path and tests; units use find_tiles)."""
     parts = []
     for f in files:
         if f.ids is not None:
@@ -231,10 +278,7 @@ def read_tile_ids(files: list[TileFile], lo: int, hi: int) -> np.ndarray:
         parts.append(ids[(ids >= lo) & (ids <= hi)])
     if not parts:
         return np.empty(0, dtype=np.int64)
-    ids = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    ids = ids.astype(np.int64, copy=False)
-    if ids.size > 1 and not (ids[1:] >= ids[:-1]).all():
-        ids = np.sort(ids)
+    ids = np.sort(np.concatenate(parts))
     return ids
 
 
