@@ -58,7 +58,10 @@ def test_unwritable_output(s1, tmp_path):
 
 
 def test_scheduler_needs_dask(s1):
-    _assert_bad_input(s1(*SMALL, "--scheduler", "tcp://127.0.0.1:1", check=False), "--executor dask")
+    _assert_bad_input(
+        s1("--countries", "ne110m", "--executor", "threads", "--scheduler", "tcp://127.0.0.1:1", check=False),
+        "--executor dask",
+    )
 
 
 def test_vector_file_with_key_invalid_geometry_and_shared_keys(s1, tmp_path):

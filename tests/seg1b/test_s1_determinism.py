@@ -40,7 +40,7 @@ def test_fast_equals_legacy(s1, reference):
     assert run.report["results"]["per_country_tiles"] == reference[2]["results"]["per_country_tiles"]
 
 
-@pytest.mark.parametrize("workers", [1, 2, 4])
+@pytest.mark.parametrize("workers", [1, 2, pytest.param(4, marks=pytest.mark.slow)])
 def test_workers(s1, reference, workers):
     assert s1(*BASE, "--executor", "processes", "--workers", str(workers)).receipt == reference[0]
 

@@ -68,7 +68,13 @@ def _split_keys(_ctx, _param, value: str | None) -> list[str] | None:
     show_default=True,
     help="legacy: the slow per-tile reference path (parity tests, speed ratio).",
 )
-@click.option("--executor", type=click.Choice(EXECUTORS), default="processes", show_default=True)
+@click.option(
+    "--executor",
+    type=click.Choice(["auto", *EXECUTORS]),
+    default="auto",
+    show_default=True,
+    help="auto: serial for one worker or under 2M estimated cells, else processes.",
+)
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
 @click.option(
     "--max-unit-cells",

@@ -43,7 +43,8 @@ from seg1b.tiles_io import (
 
 PROFILE_FACTOR = 16  # the band profile burns the country at 16x coarser cells
 MIN_UNIT_CELLS = 250_000  # below this a band is not worth its rasterisation and file overhead
-UNITS_PER_WORLD = 48  # a heavy country is cut so that no unit exceeds ~1/48 of the estimated total
+UNITS_PER_WORLD = 48
+AUTO_SERIAL_CELLS = 2_000_000  # below this, spawning worker processes costs more than it saves  # a heavy country is cut so that no unit exceeds ~1/48 of the estimated total
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class S1Params:
     row_group_size: int = 1 << 20
     compression: str = "zstd"
     mode: str = "fast"
-    executor: str = "processes"
+    executor: str = "auto"
     scheduler: str | None = None
     workers: int = 1
     max_unit_cells: int | None = None
@@ -85,9 +86,9 @@ class S1Params:
             raise Seg1bError(f"unknown compression {self.compression!r} (choose {', '.join(COMPRESSIONS)})")
         if self.mode not in ("fast", "legacy"):
             raise Seg1bError(f"unknown mode {self.mode!r} (choose fast or legacy)")
-        if self.executor not in EXECUTORS:
-            raise Seg1bError(f"unknown executor {self.executor!r} (choose {', '.join(EXECUTORS)})")
-        if self.scheduler and self.executor != "dask":
+        if self.executor not in ("auto", *EXECUTORS):
+            raise Seg1bError(f"unknown executor {self.executor!r} (choose auto, {', '.join(EXECUTORS)})")
+        if self.scheduler and self.executor not in ("dask", "auto"):
             raise Seg1bError("--scheduler needs --executor dask")
         if self.workers < 1:
             raise Seg1bError(f"--workers must be at least 1, got {self.workers}")
@@ -310,6 +311,16 @@ def unit_runs(spec: UnitSpec, rule: str) -> tuple[np.ndarray, bool | None]:
 # the run
 
 
+def resolve_executor(params: S1Params, est_cells: float) -> S1Params:
+    """``--executor auto``: dask with a scheduler, serial for one worker or a small grid, else processes."""
+    if params.executor != "auto":
+        return params
+    if params.scheduler:
+        return replace(params, executor="dask")
+    small = params.workers == 1 or est_cells < AUTO_SERIAL_CELLS
+    return replace(params, executor="serial" if small else "processes")
+
+
 def check_output_dir(out: Path) -> None:
     """Bad input, before any work: the output directory must be creatable and writable."""
     try:
@@ -348,6 +359,8 @@ def run_s1(params: S1Params) -> str:
             tmp.mkdir()
             with run.stage("plan"):
                 tasks = plan_units(countries, grid, params, str(tmp), history)
+            params = resolve_executor(params, sum(t.payload.est_cells for t in tasks))
+            run.metric("executor", params.executor)
             results, wall = _run_units(run, tasks, params)
             receipt = combine_receipts({f[0]: f[2] for r in results.values() for f in r.value.files})
         run.receipt("tiles", receipt)
