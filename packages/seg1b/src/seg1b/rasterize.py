@@ -8,8 +8,11 @@ burn is a union, so shared cells count once), and the runs of all windows are me
 Geometries are first moved into *grid pixel space* (x = column, y = row, both as floats):
 ``x = (lon + 180) * k``, ``y = (90 - lat) * k`` with ``k = 3600 / resolution_arcsec`` a whole number. A
 border on a whole degree then lands exactly on a cell edge, and a window's offset (a whole number of cells)
-is subtracted exactly, so which cells a polygon touches never depends on where its window starts: the
-per-part windows, a row band, and one whole-world window all give the same cells.
+is subtracted exactly. Under ``center`` a cell could only depend on where its window starts if a border
+passed within ~1e-12 cells of its centre (the tests check every 1:110m country against one whole-world
+burn). Under ``any``
+(GDAL's all-touched burn) a cell that an edge only grazes can still come out either way at the last bit of
+an intersection, so a whole-world burn may differ from the per-part windows by such boundary cells.
 """
 
 from __future__ import annotations
