@@ -23,3 +23,13 @@ def small_day_file(tmp_path_factory, small_day) -> Path:
     path = tmp_path_factory.mktemp("dbn") / "2024-01-02.dbn.zst"
     write_dbn(path, synth_header(dt.date(2024, 1, 2), small_day), small_day)
     return path
+
+
+@pytest.fixture(scope="session")
+def small_day_bars(small_day):
+    """(fast bars table, reference bars dict) of the small synthetic day, computed once."""
+    from mbp10.bars import compute_bars
+    from mbp10.records import from_records
+    from mbp10.reference import bars_reference
+
+    return compute_bars(from_records(small_day)), bars_reference(small_day)

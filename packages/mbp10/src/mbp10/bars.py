@@ -15,7 +15,7 @@ from mbp10.schema import BAR_NS
 class BarAccumulator:
     """Streaming bar5s: `update(chunk)` for each chunk of ts-sorted records, then `finish()`."""
 
-    def __init__(self, capacity: int = 20_000):
+    def __init__(self, capacity: int = 64):
         self.state = new_state()
         self.bar_start, self.oi, self.of = new_output(capacity)
         self.records = 0
