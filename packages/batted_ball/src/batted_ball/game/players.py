@@ -1,0 +1,227 @@
+"""Players, repertoires and teams: generated deterministically from a seed, or loaded from JSON.
+
+Ratings are z-scores (0 = league average, +-1 = one standard deviation) except where a unit is in
+the name. A pitcher's release angles for each of his pitches are solved once (aimed at the middle
+of the zone with the full flight model) and reused for every pitch he throws.
+"""
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BattedBallError
+from ..parks import PARKS
+from ..physics import Environment, FlightArgs, SimulationMode, aim_pitch
+from ..physics.constants import MPH_TO_FTS, RUBBER_TO_PLATE_FT
+from ..physics.flight import pitch_spin_vector, pitch_velocity
+
+POSITIONS = ("C", "1B", "2B", "3B", "SS", "LF", "CF", "RF", "DH")
+
+#: Pitch types: (speed below the pitcher's fastball mph, spin rpm, Statcast spin axis for a
+#: right-hander, active-spin fraction, whiff propensity (logit), launch-angle shift deg).
+#: Typical MLB values (Baseball Savant pitch-type averages, rounded).
+PITCH_TYPES = {
+    "FF": (0.0, 2300.0, 210.0, 0.92, 0.00, 2.0),
+    "SI": (0.8, 2150.0, 230.0, 0.88, -0.25, -6.0),
+    "SL": (8.0, 2450.0, 80.0, 0.35, 0.45, -1.0),
+    "CH": (8.5, 1750.0, 235.0, 0.90, 0.35, -3.0),
+    "CU": (13.0, 2550.0, 30.0, 0.75, 0.40, -2.0),
+}
+#: Aim point the release angles are solved for (middle of the zone), ft.
+ZONE_CENTER_Z_FT = 2.5
+
+
+@dataclass
+class Pitch:
+    kind: str
+    speed_mph: float
+    spin_rpm: float
+    spin_axis_deg: float
+    active_spin: float
+    usage: float
+    # Solved once: release angles to the middle of the zone, spin vector (rad/s).
+    vang_deg: float = 0.0
+    hang_deg: float = 0.0
+    spin_vec: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+@dataclass
+class Pitcher:
+    name: str
+    throws: str
+    role: str  # SP or RP
+    control: float
+    stuff: float
+    stamina_pitches: float
+    extension_ft: float
+    release_z_ft: float
+    pitches: list[Pitch] = field(default_factory=list)
+
+    @property
+    def release(self) -> tuple[float, float, float]:
+        x = -2.0 if self.throws == "R" else 2.0
+        return (x, RUBBER_TO_PLATE_FT - self.extension_ft, self.release_z_ft)
+
+    def prepare(self) -> None:
+        """Solve each pitch's release angles to the zone centre at standard air (once per pitcher)."""
+        args = FlightArgs.of(Environment(), SimulationMode.FAST)
+        for p in self.pitches:
+            p.vang_deg, p.hang_deg = aim_pitch(
+                p.speed_mph,
+                p.spin_rpm,
+                p.spin_axis_deg,
+                p.active_spin,
+                self.release,
+                0.0,
+                ZONE_CENTER_Z_FT,
+                args,
+            )
+            vx, vy, vz = pitch_velocity(p.speed_mph, p.vang_deg, p.hang_deg)
+            v = p.speed_mph * MPH_TO_FTS
+            p.spin_vec = pitch_spin_vector(
+                (vx / v, vy / v, vz / v), p.spin_rpm, p.spin_axis_deg, p.active_spin
+            )
+
+
+@dataclass
+class Batter:
+    name: str
+    position: str
+    bats: str  # R, L or S
+    contact: float
+    power: float
+    eye: float
+    speed_fts: float
+    launch_deg: float
+    fielding: float
+    arm: float
+
+
+@dataclass
+class Team:
+    code: str
+    name: str
+    lineup: list[Batter]
+    rotation: list[Pitcher]
+    bullpen: list[Pitcher]
+
+    @property
+    def park_code(self) -> str:
+        return self.code if self.code in PARKS else "OAK"
+
+    def prepare(self) -> None:
+        for p in self.rotation + self.bullpen:
+            p.prepare()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _pitcher(rng: np.random.Generator, name: str, role: str) -> Pitcher:
+    throws = "R" if rng.random() < 0.72 else "L"
+    fb = float(rng.normal(93.3 if role == "SP" else 94.3, 2.2))
+    kinds = ["FF" if rng.random() < 0.7 else "SI"]
+    second = ["SL", "CH", "CU"]
+    rng.shuffle(second)
+    kinds += second[: 2 if role == "SP" or rng.random() < 0.4 else 1]
+    usage = rng.dirichlet([5.0] + [2.5] * (len(kinds) - 1))
+    pitches = []
+    for kind, u in zip(kinds, usage, strict=True):
+        dv, spin, axis, active, _, _ = PITCH_TYPES[kind]
+        axis = axis if throws == "R" else 360.0 - axis
+        pitches.append(
+            Pitch(
+                kind,
+                fb - dv,
+                float(spin * rng.normal(1.0, 0.06)),
+                float(axis + rng.normal(0, 8)),
+                float(min(1.0, active * rng.normal(1.0, 0.05))),
+                float(u),
+            )
+        )
+    return Pitcher(
+        name=name,
+        throws=throws,
+        role=role,
+        control=float(rng.normal()),
+        stuff=float(rng.normal()),
+        stamina_pitches=float(rng.normal(96, 8) if role == "SP" else rng.normal(26, 5)),
+        extension_ft=float(rng.normal(6.4, 0.3)),
+        release_z_ft=float(rng.normal(5.8, 0.3)),
+        pitches=pitches,
+    )
+
+
+def _batter(rng: np.random.Generator, name: str, position: str) -> Batter:
+    u = rng.random()
+    return Batter(
+        name=name,
+        position=position,
+        bats="R" if u < 0.58 else ("L" if u < 0.9 else "S"),
+        contact=float(rng.normal()),
+        power=float(rng.normal()),
+        eye=float(rng.normal()),
+        speed_fts=float(rng.normal(27.0, 1.1)),
+        launch_deg=float(rng.normal(0.0, 4.0)),
+        fielding=float(rng.normal()),
+        arm=float(rng.normal()),
+    )
+
+
+def generate_team(code: str, rng: np.random.Generator) -> Team:
+    lineup = [_batter(rng, f"{code} {pos}", pos) for pos in POSITIONS]
+    rotation = [_pitcher(rng, f"{code} SP{i + 1}", "SP") for i in range(5)]
+    bullpen = [_pitcher(rng, f"{code} RP{i + 1}", "RP") for i in range(8)]
+    # Bullpen best first: the closer is the best reliever.
+    bullpen.sort(key=lambda p: -(p.stuff + 0.5 * p.control))
+    return Team(code, PARKS[code].name, lineup, rotation, bullpen)
+
+
+def generate_league(seed: int) -> list[Team]:
+    """30 teams (one per park), each from its own stream keyed by (seed, team code)."""
+    from perfkit.parallel import rng_for
+
+    teams = [generate_team(code, rng_for(seed, "team", i)) for i, code in enumerate(sorted(PARKS))]
+    for t in teams:
+        t.prepare()
+    return teams
+
+
+def load_teams(path: str | Path) -> list[Team]:
+    """Teams from a JSON file (a list of ``Team.to_dict()`` objects); raises on a malformed roster."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BattedBallError(f"cannot read roster {path}: {exc}") from None
+    try:
+        teams = []
+        for t in raw:
+            lineup = [Batter(**b) for b in t["lineup"]]
+            rotation = [
+                Pitcher(**{**p, "pitches": [Pitch(**q) for q in p["pitches"]]}) for p in t["rotation"]
+            ]
+            bullpen = [Pitcher(**{**p, "pitches": [Pitch(**q) for q in p["pitches"]]}) for p in t["bullpen"]]
+            teams.append(Team(t["code"], t.get("name", t["code"]), lineup, rotation, bullpen))
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise BattedBallError(f"malformed roster {path}: {exc}") from None
+    for t in teams:
+        if len(t.lineup) != 9 or not t.rotation or not t.bullpen:
+            raise BattedBallError(
+                f"malformed roster {path}: team {t.code} needs 9 batters, starters and relievers"
+            )
+        if t.code not in PARKS:
+            raise BattedBallError(f"malformed roster {path}: unknown team/park code {t.code!r}")
+        for p in t.rotation + t.bullpen:
+            if (
+                not p.pitches
+                or any(q.kind not in PITCH_TYPES for q in p.pitches)
+                or p.throws not in ("R", "L")
+            ):
+                raise BattedBallError(f"malformed roster {path}: pitcher {p.name!r} has a bad repertoire")
+            if any(not (50 <= q.speed_mph <= 105) or not math.isfinite(q.usage) for q in p.pitches):
+                raise BattedBallError(f"malformed roster {path}: pitcher {p.name!r} has a bad pitch speed")
+        t.prepare()
+    return teams

@@ -1,0 +1,200 @@
+"""A season: schedule, one task per game (seeded by the game, not the worker), any executor, league line.
+
+Game ``i`` of a season with seed ``S`` draws from ``perfkit.parallel.rng_for(S, "game", i)`` and
+its teams from ``generate_league(S)``, so its result is the same whichever worker runs it, with any
+worker count or executor — and the same as ``batted-ball game --seed S --game-index i``.
+"""
+
+import functools
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+from perfkit.parallel import Task, map_tasks, rng_for
+
+from .game import Game, Team, generate_league
+from .physics import SimulationMode
+
+GAMES_PER_SEASON = 2430
+TEAM_FIELDS = ("R", "PA", "AB", "H", "2B", "3B", "HR", "BB", "HBP", "SO", "SF", "LOB", "E", "pitches")
+
+#: MLB league line, mean of the 2023 and 2024 seasons, from Retrosheet game logs
+#: (``retrosheet_league_totals_2021_2024.json`` in the shared reference data); pitches per PA from
+#: issue 7 (MLB 2023-2024: 3.9). Tolerances are the issue's.
+MLB_LINE = {
+    "R_per_team_game": (0.5 * (4.6156378600823045 + 4.393371757925072), 0.3),
+    "BA": (0.5 * (0.2483852132978141 + 0.24328749381441409), 0.010),
+    "OBP": (0.5 * (0.32013465592469725 + 0.312110700011545), 0.012),
+    "SLG": (0.5 * (0.4141578172706151 + 0.3992192416013489), 0.020),
+    "HR_per_team_game": (0.5 * (1.2074074074074075 + 1.122478386167147), 0.15),
+    "K_pct": (0.5 * (0.22727914656933038 + 0.2258000865995429), 0.020),
+    "BB_pct": (0.5 * (0.0859242602007561 + 0.08182560605977561), 0.015),
+    "BABIP": (0.5 * (0.2965227197571585 + 0.29053745625454364), 0.015),
+    "PA_per_team_game": (0.5 * (37.88148148148148 + 37.55640181144504), 1.5),
+    "pitches_per_PA": (3.9, 0.2),
+}
+
+
+def schedule(n_games: int, n_teams: int = 30) -> list[tuple[int, int, int, int]]:
+    """``(home, away, home_game_number, away_game_number)`` for the first ``n_games`` of a season.
+
+    Circle-method round robin, 15 games a day; home and away swap each pass through the 29
+    rounds, so over 2,430 games every team plays 162 (81 at home).
+    """
+    teams = list(range(n_teams))
+    played = [0] * n_teams
+    out = []
+    day = 0
+    while len(out) < n_games:
+        rnd = day % (n_teams - 1)
+        flip = (day // (n_teams - 1)) % 2 == 1
+        ring = [teams[0]] + teams[1:][rnd:] + teams[1:][:rnd]
+        for k in range(n_teams // 2):
+            a, b = ring[k], ring[n_teams - 1 - k]
+            home, away = (a, b) if (k + day) % 2 == 0 else (b, a)
+            if flip:
+                home, away = away, home
+            out.append((home, away, played[home], played[away]))
+            played[home] += 1
+            played[away] += 1
+            if len(out) == n_games:
+                break
+        day += 1
+    return out
+
+
+_league_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=4)
+def _league_cached(seed: int) -> tuple[Team, ...]:
+    return tuple(generate_league(seed))
+
+
+def league(seed: int) -> tuple[Team, ...]:
+    with _league_lock:
+        return _league_cached(seed)
+
+
+def play_game(seed: int, game_index: int, mode: str = "fast", pbp: bool = False) -> dict:
+    """Game ``game_index`` of the season ``seed``: its box score (plus the game's keys)."""
+    teams = league(seed)
+    home, away, home_n, away_n = schedule(game_index + 1)[game_index]
+    game = Game(
+        teams[home],
+        teams[away],
+        rng_for(seed, "game", game_index),
+        mode=mode,
+        home_starter=home_n,
+        away_starter=away_n,
+        pbp=pbp,
+    )
+    box = game.run()
+    box["game_index"] = game_index
+    box["seed"] = seed
+    return box
+
+
+def game_row(box: dict) -> dict:
+    """One flat row per game for ``games.parquet``."""
+    row = {
+        "game_index": box["game_index"],
+        "home": box["home"]["team"],
+        "away": box["away"]["team"],
+        "home_runs": box["home"]["runs"],
+        "away_runs": box["away"]["runs"],
+        "innings": box["innings"],
+        "park": box["park"],
+        "temp_f": round(box["temp_f"], 3),
+        "batted_balls": box["batted_balls"],
+    }
+    for side in ("home", "away"):
+        s = box[side]
+        t = s["totals"]
+        vals = {
+            "R": s["runs"],
+            "LOB": s["lob"],
+            "E": s["errors"],
+            "pitches": box[("away" if side == "home" else "home")]["pitches"],
+        }
+        for k in TEAM_FIELDS:
+            row[f"{side}_{k}"] = int(vals.get(k, t.get(k, 0)))
+    return row
+
+
+def _task(payload: tuple) -> dict:
+    seed, game_index, mode = payload
+    return game_row(play_game(seed, game_index, mode))
+
+
+def run_games(
+    n_games: int,
+    seed: int,
+    *,
+    workers: int = 1,
+    executor: str = "serial",
+    mode: str = "fast",
+    on_result: Callable | None = None,
+) -> pa.Table:
+    """Play games ``0..n_games-1``; the table is sorted by game index whatever the execution."""
+    mode = SimulationMode.parse(mode).name.lower()
+    league(seed)  # build (and aim) the teams once in this process before threads start
+    tasks = [Task(key=f"game-{i:05d}", payload=(seed, i, mode), cost=1.0) for i in range(n_games)]
+    results = map_tasks(_task, tasks, executor=executor, workers=workers, on_result=on_result)
+    rows = [results[t.key].value for t in tasks]
+    return pa.Table.from_pylist(rows)
+
+
+def league_line(table: pa.Table) -> dict[str, float]:
+    """The league batting line of a table of games (pitches are per PA of the batting side)."""
+    tot = {
+        k: int(np.sum(table.column(f"home_{k}").to_numpy()) + np.sum(table.column(f"away_{k}").to_numpy()))
+        for k in TEAM_FIELDS
+    }
+    team_games = 2 * table.num_rows
+    singles = tot["H"] - tot["2B"] - tot["3B"] - tot["HR"]
+    return {
+        "R_per_team_game": tot["R"] / team_games,
+        "BA": tot["H"] / tot["AB"],
+        "OBP": (tot["H"] + tot["BB"] + tot["HBP"]) / (tot["AB"] + tot["BB"] + tot["HBP"] + tot["SF"]),
+        "SLG": (singles + 2 * tot["2B"] + 3 * tot["3B"] + 4 * tot["HR"]) / tot["AB"],
+        "HR_per_team_game": tot["HR"] / team_games,
+        "K_pct": tot["SO"] / tot["PA"],
+        "BB_pct": tot["BB"] / tot["PA"],
+        "BABIP": (tot["H"] - tot["HR"]) / (tot["AB"] - tot["SO"] - tot["HR"] + tot["SF"]),
+        "PA_per_team_game": tot["PA"] / team_games,
+        "pitches_per_PA": tot["pitches"] / tot["PA"],
+    }
+
+
+def calibration_table(line: dict[str, float]) -> list[dict]:
+    return [
+        {
+            "stat": k,
+            "simulated": line[k],
+            "mlb": mlb,
+            "difference": line[k] - mlb,
+            "tolerance": tol,
+            "within": abs(line[k] - mlb) <= tol,
+        }
+        for k, (mlb, tol) in MLB_LINE.items()
+    ]
+
+
+def standings(table: pa.Table) -> list[dict]:
+    wins: dict[str, list[int]] = {}
+    for h, a, hr, ar in zip(
+        *(table.column(c).to_pylist() for c in ("home", "away", "home_runs", "away_runs")), strict=True
+    ):
+        for team in (h, a):
+            wins.setdefault(team, [0, 0, 0, 0])
+        winner, loser = (h, a) if hr > ar else (a, h)
+        wins[winner][0] += 1
+        wins[loser][1] += 1
+        wins[h][2] += hr
+        wins[h][3] += ar
+        wins[a][2] += ar
+        wins[a][3] += hr
+    rows = [{"team": t, "W": w, "L": lo, "RS": rs, "RA": ra} for t, (w, lo, rs, ra) in wins.items()]
+    return sorted(rows, key=lambda r: (-r["W"], r["L"], r["team"]))
