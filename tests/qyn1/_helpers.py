@@ -36,8 +36,14 @@ def make_project(root: Path) -> Path:
     return proj
 
 
-def pack_bytes(files: dict[str, bytes], *, chunk_size: int = 64 * 1024, key: bytes = KEY,
-               salt: bytes = SALT, python: bool | None = None) -> bytes:
+def pack_bytes(
+    files: dict[str, bytes],
+    *,
+    chunk_size: int = 64 * 1024,
+    key: bytes = KEY,
+    salt: bytes = SALT,
+    python: bool | None = None,
+) -> bytes:
     """Build a package in memory from ``{path: content}`` (no file system, deterministic)."""
     f = io.BytesIO()
     w = container.Writer(f, key_source(key), chunk_size, salt=salt)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from qyn1 import container, pipeline
 from qyn1.cli import main
 
@@ -48,7 +47,10 @@ def test_pack_list_cat_verify_unpack(packed, tmp_path):
     dest = tmp_path / "restored"
     run("unpack", out, "-o", dest, "--key", key, "--workers", "1")
     assert _tree(dest / "proj") == _tree(proj)
-    assert os.stat(dest / "proj" / "pkg" / "core.py").st_mode & 0o777 == os.stat(proj / "pkg" / "core.py").st_mode & 0o777
+    assert (
+        os.stat(dest / "proj" / "pkg" / "core.py").st_mode & 0o777
+        == os.stat(proj / "pkg" / "core.py").st_mode & 0o777
+    )
 
 
 def test_passphrase_and_presets(tmp_path, monkeypatch):

@@ -6,7 +6,6 @@ import io
 import struct
 
 import pytest
-
 from qyn1 import container
 from qyn1.errors import AuthenticationError, FormatError, KeyError_, Qyn1Error, UnsafePathError
 
@@ -52,7 +51,7 @@ def _chunked():
 
 
 def test_every_bit_flip_in_header_table_or_chunk_is_caught():
-    data, blob = _chunked()
+    _data, blob = _chunked()
     for pos in list(range(0, container.HEADER_SIZE)) + list(range(container.HEADER_SIZE, len(blob), 97)):
         bad = bytearray(blob)
         bad[pos] ^= 0x04
@@ -61,7 +60,7 @@ def test_every_bit_flip_in_header_table_or_chunk_is_caught():
 
 
 def test_chunk_errors_name_file_and_chunk():
-    data, blob = _chunked()
+    _data, blob = _chunked()
     r = container.Reader(io.BytesIO(blob), key_source())
     e = r.entry("f2")
     off = e.chunks[2][0]
@@ -134,11 +133,15 @@ def test_passphrase_package():
     r = container.Reader(io.BytesIO(f.getvalue()), ks)
     assert r.read(r.entries[0]) == b"x = 1\n"
     with pytest.raises(AuthenticationError):
-        container.Reader(io.BytesIO(f.getvalue()), keys.KeySource.from_passphrase("wrong", opslimit=1,
-                                                                                  memlimit=8192 * 1024))
+        container.Reader(
+            io.BytesIO(f.getvalue()),
+            keys.KeySource.from_passphrase("wrong", opslimit=1, memlimit=8192 * 1024),
+        )
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a\\b", "C:/x", "a/.", ""])
+@pytest.mark.parametrize(
+    "path", ["/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a\\b", "C:/x", "a/.", ""]
+)
 def test_unsafe_paths_rejected(path):
     with pytest.raises(UnsafePathError):
         container.check_path(path)

@@ -7,7 +7,6 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from qyn1.crypto import fast, reference
 from qyn1.errors import AuthenticationError
 
@@ -81,8 +80,12 @@ def test_wycheproof(wycheproof, path):
 
 
 @settings(max_examples=60, deadline=None, database=None)
-@given(key=st.binary(min_size=32, max_size=32), nonce=st.binary(min_size=12, max_size=12),
-       pt=st.binary(max_size=300), aad=st.binary(max_size=40))
+@given(
+    key=st.binary(min_size=32, max_size=32),
+    nonce=st.binary(min_size=12, max_size=12),
+    pt=st.binary(max_size=300),
+    aad=st.binary(max_size=40),
+)
 def test_fast_matches_reference(key, nonce, pt, aad):
     sealed = fast.aead_encrypt(key, nonce, pt, aad)
     assert sealed == reference.aead_encrypt(key, nonce, pt, aad)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from qyn1 import codec, container
 from qyn1.errors import Qyn1Error
 
 from ._helpers import key_source, pack_bytes
 
-VALID = pack_bytes({"m.py": b"def f(x):\n    return x + 1  # one\n" * 30, "z.bin": bytes(range(200)) * 3},
-                   chunk_size=1024)
+VALID = pack_bytes(
+    {"m.py": b"def f(x):\n    return x + 1  # one\n" * 30, "z.bin": bytes(range(200)) * 3}, chunk_size=1024
+)
 KS = key_source()
 
 KINDS = ("flip", "cut", "insert", "delete", "dup")
@@ -72,10 +73,8 @@ def test_mutated_packages_fail_cleanly(raw):
 @given(st.binary(max_size=400), st.integers(0, 1 << 20))
 def test_table_parser_only_raises_format_errors(raw, table_offset):
     # the table parser only ever sees authenticated bytes, but must still never crash on any input
-    try:
+    with contextlib.suppress(Qyn1Error):
         container._decode_table(raw, table_offset)
-    except Qyn1Error:
-        pass
 
 
 @settings(max_examples=1500, deadline=None, database=None, suppress_health_check=list(HealthCheck))

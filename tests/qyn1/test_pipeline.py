@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
-
 from qyn1 import pipeline
 
 from ._helpers import SALT, key_source, make_project
@@ -40,7 +40,7 @@ def test_unpack_with_workers_round_trips(tmp_path):
     st = pipeline.unpack(out, dest, key_source(), workers=2, executor="threads")
     assert st.files == len(specs)
     for s in specs:
-        assert (dest / s.arcpath).read_bytes() == open(s.source, "rb").read()
+        assert (dest / s.arcpath).read_bytes() == Path(s.source).read_bytes()
 
 
 def test_collect_sources_rejects_collisions_and_missing(tmp_path):

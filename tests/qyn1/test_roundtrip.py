@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
 from qyn1 import codec, corpus, pipeline
 
 from ._helpers import key_source
@@ -11,8 +12,13 @@ from ._helpers import key_source
 ROOT = corpus.stdlib_root()
 FILES = corpus.corpus_files()
 # the awkward ones: not UTF-8, deliberately invalid Python, BOMs, CRLF
-AWKWARD = [p for p in FILES if p.relative_to(ROOT).as_posix().startswith(("lib2to3/tests/data/", "test/tokenizedata/",
-                                                                          "test/encoded_modules/"))]
+AWKWARD = [
+    p
+    for p in FILES
+    if p.relative_to(ROOT)
+    .as_posix()
+    .startswith(("lib2to3/tests/data/", "test/tokenizedata/", "test/encoded_modules/"))
+]
 
 
 def test_corpus_is_there():
@@ -30,24 +36,28 @@ def test_awkward_and_sampled_files_single(tmp_path):
 
 
 def test_sampled_project_pack_unpack(tmp_path):
-    specs = [pipeline.FileSpec(p.relative_to(ROOT).as_posix(), str(p), p.stat().st_size, 0o644)
-             for p in AWKWARD + FILES[7::60]]
+    specs = [
+        pipeline.FileSpec(p.relative_to(ROOT).as_posix(), str(p), p.stat().st_size, 0o644)
+        for p in AWKWARD + FILES[7::60]
+    ]
     out = tmp_path / "lib.qyn"
     pipeline.pack(specs, out, key_source(), chunk_size=128 * 1024, workers=1, executor="serial")
     dest = tmp_path / "d"
     pipeline.unpack(out, dest, key_source(), workers=1)
     for s in specs:
-        assert (dest / s.arcpath).read_bytes() == open(s.source, "rb").read(), s.arcpath
+        assert (dest / s.arcpath).read_bytes() == Path(s.source).read_bytes(), s.arcpath
 
 
 @pytest.mark.slow
 def test_whole_stdlib_as_one_project(tmp_path):
-    specs = [pipeline.FileSpec(p.relative_to(ROOT).as_posix(), str(p), p.stat().st_size, 0o644) for p in FILES]
+    specs = [
+        pipeline.FileSpec(p.relative_to(ROOT).as_posix(), str(p), p.stat().st_size, 0o644) for p in FILES
+    ]
     out = tmp_path / "stdlib.qyn"
     st = pipeline.pack(specs, out, key_source(), chunk_size=128 * 1024, workers=2, executor="processes")
     assert st.files == len(FILES)
     dest = tmp_path / "d"
     pipeline.unpack(out, dest, key_source(), workers=2, executor="processes")
-    bad = [s.arcpath for s in specs if (dest / s.arcpath).read_bytes() != open(s.source, "rb").read()]
+    bad = [s.arcpath for s in specs if (dest / s.arcpath).read_bytes() != Path(s.source).read_bytes()]
     assert bad == []
     assert st.ratio > 4.0

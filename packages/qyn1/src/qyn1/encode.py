@@ -57,14 +57,92 @@ _WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)")
 _PARTS = re.compile(r"_+|[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+|[^_A-Za-z0-9]+")
 
 # ---------------------------------------------------------------- kinds (part of the format: never reorder)
-KEYWORDS = (
-    "False None True and as assert async await break class continue def del elif else except finally for "
-    "from global if import in is lambda nonlocal not or pass raise return try while with yield"
-).split()
-OPERATORS = (
-    "!= % %= & &= ( ) * ** **= *= + += , - -= -> . ... / // //= /= : := ; < << <<= <= = == > >= >> >>= @ @= "
-    "[ ] ^ ^= { | |= } ~"
-).split()
+KEYWORDS = [
+    "False",
+    "None",
+    "True",
+    "and",
+    "as",
+    "assert",
+    "async",
+    "await",
+    "break",
+    "class",
+    "continue",
+    "def",
+    "del",
+    "elif",
+    "else",
+    "except",
+    "finally",
+    "for",
+    "from",
+    "global",
+    "if",
+    "import",
+    "in",
+    "is",
+    "lambda",
+    "nonlocal",
+    "not",
+    "or",
+    "pass",
+    "raise",
+    "return",
+    "try",
+    "while",
+    "with",
+    "yield",
+]
+OPERATORS = [
+    "!=",
+    "%",
+    "%=",
+    "&",
+    "&=",
+    "(",
+    ")",
+    "*",
+    "**",
+    "**=",
+    "*=",
+    "+",
+    "+=",
+    ",",
+    "-",
+    "-=",
+    "->",
+    ".",
+    "...",
+    "/",
+    "//",
+    "//=",
+    "/=",
+    ":",
+    ":=",
+    ";",
+    "<",
+    "<<",
+    "<<=",
+    "<=",
+    "=",
+    "==",
+    ">",
+    ">=",
+    ">>",
+    ">>=",
+    "@",
+    "@=",
+    "[",
+    "]",
+    "^",
+    "^=",
+    "{",
+    "|",
+    "|=",
+    "}",
+    "~",
+]
 NEWLINES = ("\n", "\r\n", "\r")
 EOF, NAME, NUMBER, STRING, COMMENT, ERR = range(6)
 WS = -2  # lexer-internal: whitespace never becomes a kind
@@ -102,11 +180,50 @@ def _kind_class_table() -> np.ndarray:
     """A coarse class per kind for context modelling (layout, string kinds, order-2 structure)."""
     cls = np.zeros(N_KINDS, dtype=np.int32)
     named = {
-        "(": 1, "[": 2, "{": 3, ")": 4, "]": 5, "}": 6, ",": 7, ":": 8, ".": 9, "=": 10, ";": 11, "->": 12,
-        "*": 13, "**": 14, "@": 15, "-": 16, "+": 16, "~": 17, "...": 18, ":=": 19,
-        "def": 20, "class": 20, "return": 21, "import": 22, "from": 22, "if": 23, "elif": 23, "while": 23,
-        "for": 24, "in": 25, "not": 26, "lambda": 27, "is": 28, "and": 28, "or": 28, "else": 29, "try": 29,
-        "finally": 29, "except": 30, "with": 30, "as": 30, "None": 31, "True": 31, "False": 31,
+        "(": 1,
+        "[": 2,
+        "{": 3,
+        ")": 4,
+        "]": 5,
+        "}": 6,
+        ",": 7,
+        ":": 8,
+        ".": 9,
+        "=": 10,
+        ";": 11,
+        "->": 12,
+        "*": 13,
+        "**": 14,
+        "@": 15,
+        "-": 16,
+        "+": 16,
+        "~": 17,
+        "...": 18,
+        ":=": 19,
+        "def": 20,
+        "class": 20,
+        "return": 21,
+        "import": 22,
+        "from": 22,
+        "if": 23,
+        "elif": 23,
+        "while": 23,
+        "for": 24,
+        "in": 25,
+        "not": 26,
+        "lambda": 27,
+        "is": 28,
+        "and": 28,
+        "or": 28,
+        "else": 29,
+        "try": 29,
+        "finally": 29,
+        "except": 30,
+        "with": 30,
+        "as": 30,
+        "None": 31,
+        "True": 31,
+        "False": 31,
     }
     for i, t in enumerate(_FIXED):
         k = _N_SPECIAL + i
@@ -639,8 +756,20 @@ N_WS_LINE_CTX = 12
 N_WS_MID_CTX = N_KIND_CLASS * N_KIND_CLASS * 2
 
 
-STREAMS = ("kinds", "ws_line", "ws_mid", "strkind", "text0", "text1", "text2", "names", "morph0", "morph1",
-           "morph2", "spell")
+STREAMS = (
+    "kinds",
+    "ws_line",
+    "ws_mid",
+    "strkind",
+    "text0",
+    "text1",
+    "text2",
+    "names",
+    "morph0",
+    "morph1",
+    "morph2",
+    "spell",
+)
 
 
 # ---------------------------------------------------------------- models
@@ -993,7 +1122,7 @@ def _first_names(text: str, v: Vocab) -> list[str]:
         cands = []
         if k in (NAME, NUMBER):
             cands = [tok]
-        elif k == STRING or k == COMMENT:
+        elif k in (STRING, COMMENT):
             cands = _WORD.findall(tok)
         for c in cands:
             if c not in seen:

@@ -68,8 +68,14 @@ class Model:
 
     __slots__ = ("_dtab", "cum", "freq", "name", "nctx", "nsym", "o1map", "o1n", "o2map", "o2n", "scale_bits")
 
-    def __init__(self, freq: np.ndarray, scale_bits: int, o1map: np.ndarray | None = None, name: str = "",
-                 o2map: np.ndarray | None = None):
+    def __init__(
+        self,
+        freq: np.ndarray,
+        scale_bits: int,
+        o1map: np.ndarray | None = None,
+        name: str = "",
+        o2map: np.ndarray | None = None,
+    ):
         freq = np.ascontiguousarray(freq, dtype=np.uint32)
         if freq.ndim == 1:
             freq = freq[None, :]
@@ -406,8 +412,16 @@ def encode(model: Model, syms, ext=None) -> bytes:
         return b""
     out = np.empty(2 * n + 16, dtype=np.uint8)
     pos = _encode_kernel(
-        syms, _ext_array(ext, n), model.o1n, model.o1map, model.o2n, model.o2map, model.freq, model.cum,
-        model.scale_bits, out,
+        syms,
+        _ext_array(ext, n),
+        model.o1n,
+        model.o1map,
+        model.o2n,
+        model.o2map,
+        model.freq,
+        model.cum,
+        model.scale_bits,
+        out,
     )
     if pos < 0:
         raise ValueError(f"symbol or context out of range for model {model.name!r}")
@@ -425,8 +439,17 @@ def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
     e = _ext_array(ext, n)
     if model.nctx << model.scale_bits > DTAB_MAX_ENTRIES:
         used = _decode_search_kernel(
-            buf, n, e, model.o1n, model.o1map, model.o2n, model.o2map, model.freq, model.cum,
-            model.scale_bits, out,
+            buf,
+            n,
+            e,
+            model.o1n,
+            model.o1map,
+            model.o2n,
+            model.o2map,
+            model.freq,
+            model.cum,
+            model.scale_bits,
+            out,
         )
     elif model.o1n == 1 and model.o2n == 1:
         used = _decode_ext_kernel(buf, n, e, model.dtab, model.scale_bits, out)

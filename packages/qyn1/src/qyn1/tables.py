@@ -48,8 +48,13 @@ def model(name: str) -> rans.Model:
         a = arrays()
         if f"{name}.freq" not in a:
             raise FormatError(f"model table {name!r} is missing from qyn1 tables v{TABLES_VERSION}")
-        m = rans.Model(a[f"{name}.freq"], int(a[f"{name}.scale"]), a.get(f"{name}.o1map"), name=name,
-                       o2map=a.get(f"{name}.o2map"))
+        m = rans.Model(
+            a[f"{name}.freq"],
+            int(a[f"{name}.scale"]),
+            a.get(f"{name}.o1map"),
+            name=name,
+            o2map=a.get(f"{name}.o2map"),
+        )
         _MODELS[name] = m
     return m
 

@@ -1,0 +1,309 @@
+"""qyn1 benchmark: pack + unpack the stdlib corpus, per-file peers, stage throughputs, crypto fast vs reference.
+
+    uv run --frozen python benchmarks/bench_qyn1.py          # peers on a deterministic held-out sample
+    uv run --frozen python benchmarks/bench_qyn1.py --full   # peers on every held-out file
+
+Everything is printed side by side from one run. Ratios are per file (every file compressed on its own) on
+the *held-out* half of the corpus (files not used to build qyn1's tables, see ``qyn1.corpus``). qyn1's
+per-file size is what the package stores for the file (chunk ciphertexts with their 16-byte tags and the
+codec byte); the package-level ratio (header and encrypted file table included) is printed too.
+The peer baseline over the whole held-out half takes minutes (lzma-9 and brotli-11 are slow), so by
+default it runs on every 4th held-out file; ``--full`` runs all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import lzma
+import os
+import shutil
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+from qyn1 import corpus, keys, pipeline, rans, tables
+from qyn1 import encode as pe
+from qyn1.crypto import fast, reference
+
+from perfkit import bench
+
+
+def _peers():
+    import brotli
+    import zstandard
+
+    zc = zstandard.ZstdCompressor(level=19)
+    zd = zstandard.ZstdDecompressor()
+    return {
+        "zlib-9": (lambda b: zlib.compress(b, 9), zlib.decompress),
+        "lzma-9": (lambda b: lzma.compress(b, preset=9), lzma.decompress),
+        "zstd-19": (zc.compress, zd.decompress),
+        "brotli-11": (lambda b: brotli.compress(b, quality=11), brotli.decompress),
+    }
+
+
+def peer_table(datas: list[bytes]) -> dict[str, dict]:
+    out = {}
+    total = sum(map(len, datas))
+    for name, (comp, decomp) in _peers().items():
+        t0 = time.perf_counter()
+        blobs = [comp(d) for d in datas]
+        tc = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for b in blobs:
+            decomp(b)
+        td = time.perf_counter() - t0
+        size = sum(map(len, blobs))
+        out[name] = {
+            "ratio": total / size,
+            "compress_mb_s": total / 1e6 / tc,
+            "decompress_mb_s": total / 1e6 / td,
+            "bytes": size,
+        }
+    return out
+
+
+def stage_throughputs(sample: list[bytes]) -> dict:
+    """Encoder (lexing + stream split), compressor (rANS on those streams), decoder, per core."""
+    v = pe.vocab()
+    models = pe._models()
+    total = sum(map(len, sample))
+    texts = [d.decode("utf-8") for d in sample]
+    pe.analyze(texts[0], v)
+    t0 = time.perf_counter()
+    streams = [pe.analyze(t, v) for t in texts]
+    t_an = time.perf_counter() - t0
+    nsyms = 0
+    t0 = time.perf_counter()
+    encoded = []
+    for st in streams:
+        row = {}
+        for name in pe.STREAMS:
+            syms, ext = st[name]
+            nsyms += len(syms)
+            row[name] = (rans.encode(models[name], syms, ext), len(syms), ext)
+        encoded.append(row)
+    t_enc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for row in encoded:
+        for name, (blob, n, ext) in row.items():
+            rans.decode(models[name], blob, n, ext)
+    t_dec = time.perf_counter() - t0
+    bodies = [pe.encode_text(d, verify=False) for d in sample]
+    t0 = time.perf_counter()
+    for b in bodies:
+        pe.decode_text(b)
+    t_full_dec = time.perf_counter() - t0
+    return {
+        "source_mb": total / 1e6,
+        "encoder_mb_s": total / 1e6 / t_an,
+        "rans_encode_source_mb_s": total / 1e6 / t_enc,
+        "rans_decode_source_mb_s": total / 1e6 / t_dec,
+        "rans_encode_msym_s": nsyms / 1e6 / t_enc,
+        "rans_decode_msym_s": nsyms / 1e6 / t_dec,
+        "structural_decode_mb_s": total / 1e6 / t_full_dec,
+    }
+
+
+def rans_raw_throughput(data: bytes) -> dict:
+    """The coder on bytes (one symbol per byte): order-0 and the shipped order-1 byte model."""
+    a = np.frombuffer(data, dtype=np.uint8)
+    out = {}
+    models = {
+        "order0": rans.Model.from_counts(np.bincount(a, minlength=256) + 1, 12),
+        "order1": tables.model("bytes_o1"),
+    }
+    for name, m in models.items():
+        enc = rans.encode(m, a)
+        rans.decode(m, enc, len(a), dtype=np.uint8)
+        e = bench.measure(lambda m=m: rans.encode(m, a), warmup=1, repeats=5)
+        d = bench.measure(
+            lambda m=m, enc=enc: rans.decode(m, enc, len(a), dtype=np.uint8), warmup=1, repeats=5
+        )
+        out[name] = {
+            "encode_mb_s": len(a) / 1e6 / e.median_s,
+            "decode_mb_s": len(a) / 1e6 / d.median_s,
+            "bits_per_byte": 8 * len(enc) / len(a),
+        }
+    return out
+
+
+def crypto_figures() -> dict:
+    from nacl import bindings
+
+    key, nonce, aad = bytes(range(32)), bytes(12), b"header"
+    chunk = os.urandom(64 * 1024)
+    raw = bench.compare(
+        lambda: bindings.crypto_aead_chacha20poly1305_ietf_encrypt(chunk, aad, nonce, key),
+        lambda: fast.aead_encrypt(key, nonce, chunk, aad),
+        warmup=3,
+        repeats=30,
+        name="fast vs raw libsodium, 64 KiB",
+        units=len(chunk) / 1e6,
+        unit_name="MB",
+    )
+    small = os.urandom(4096)
+    ref = bench.compare(
+        lambda: reference.aead_encrypt(key, nonce, small, aad),
+        lambda: fast.aead_encrypt(key, nonce, small, aad),
+        warmup=1,
+        repeats=3,
+        name="reference vs fast, 4 KiB",
+        units=len(small) / 1e6,
+        unit_name="MB",
+    )
+    return {
+        "fast_vs_libsodium": raw.to_dict(),
+        "reference_vs_fast": ref.to_dict(),
+        "fast_share_of_libsodium": 1 / raw.ratio,
+        "fast_over_reference": ref.ratio,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--full", action="store_true", help="peers on every held-out file (slow)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--chunk-size", type=int, default=128 * 1024)
+    args = ap.parse_args()
+    root = corpus.stdlib_root()
+    files = corpus.corpus_files()
+    held = [p for p in files if not corpus.is_training(p.relative_to(root).as_posix())]
+    peer_files = held if args.full else held[::4]
+    total = sum(p.stat().st_size for p in files)
+    print(
+        f"corpus: {root} -- {len(files)} files, {total / 1e6:.1f} MB; held out {len(held)} files; "
+        f"peers on {len(peer_files)} held-out files{' (--full)' if args.full else ' (every 4th; --full for all)'}"
+    )
+
+    # 1. pack + unpack the whole corpus as one project
+    specs = [
+        pipeline.FileSpec(p.relative_to(root).as_posix(), str(p), p.stat().st_size, 0o644) for p in files
+    ]
+    ks = keys.KeySource(key=keys.generate_key())
+    tmp = Path(tempfile.mkdtemp(prefix="qyn1-bench-"))
+    try:
+        pkg = tmp / "stdlib.qyn"
+        t0 = time.perf_counter()
+        st = pipeline.pack(
+            specs, pkg, ks, chunk_size=args.chunk_size, workers=args.workers, executor="processes"
+        )
+        pack_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pipeline.unpack(pkg, tmp / "out", ks, workers=args.workers, executor="processes")
+        unpack_s = time.perf_counter() - t0
+        bad = sum((tmp / "out" / s.arcpath).read_bytes() != Path(s.source).read_bytes() for s in specs)
+        f, r = pipeline.open_package(pkg, ks)
+        with f:
+            stored = {e.path: e.stored_size for e in r.entries}
+        pkg_size = pkg.stat().st_size
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    held_rel = [p.relative_to(root).as_posix() for p in held]
+    peer_rel = [p.relative_to(root).as_posix() for p in peer_files]
+    held_in = sum(p.stat().st_size for p in held)
+    q_held = held_in / sum(stored[k] for k in held_rel)
+    peer_in = sum(p.stat().st_size for p in peer_files)
+    q_peer = peer_in / sum(stored[k] for k in peer_rel)
+    print(
+        f"\nqyn1 pack  : {pack_s:6.2f} s  {total / 1e6 / pack_s:6.2f} MB/s  ({args.workers} workers, "
+        f"codecs {st.codecs})"
+    )
+    print(
+        f"qyn1 unpack: {unpack_s:6.2f} s  {total / 1e6 / unpack_s:6.2f} MB/s  byte-exact: "
+        f"{'yes' if bad == 0 else f'NO ({bad} files differ)'}"
+    )
+    print(f"package ratio (whole corpus incl. header/table): {total / pkg_size:.3f}")
+
+    # 2. per-file peers on the held-out sample
+    datas = [p.read_bytes() for p in peer_files]
+    peers = peer_table(datas)
+    print(f"\nper-file ratio on {len(peer_files)} held-out files ({peer_in / 1e6:.1f} MB):")
+    print(f"  {'codec':<10} {'ratio':>7} {'comp MB/s':>10} {'decomp MB/s':>12}")
+    print(
+        f"  {'qyn1':<10} {q_peer:7.3f} {total / 1e6 / pack_s:10.2f} {total / 1e6 / unpack_s:12.2f}"
+        f"   (pack/unpack of the whole corpus, {args.workers} workers, incl. encryption)"
+    )
+    for name, row in peers.items():
+        print(f"  {name:<10} {row['ratio']:7.3f} {row['compress_mb_s']:10.2f} {row['decompress_mb_s']:12.2f}")
+    print(f"  qyn1 on all {len(held)} held-out files: {q_held:.3f}")
+
+    # 3. stage throughputs (one core)
+    sample = [p.read_bytes() for p in held[::8]]
+    sample = [d for d in sample if pipeline.is_python_candidate("x.py", d)]
+    sample = [d for d in sample if _utf8(d)]
+    stages = stage_throughputs(sample)
+    raw = rans_raw_throughput(b"".join(sample)[: 4 << 20])
+    print(f"\nstages, one core, {stages['source_mb']:.1f} MB of held-out source:")
+    print(f"  encoder (lex + streams)      {stages['encoder_mb_s']:8.2f} MB/s of source")
+    print(
+        f"  rANS encode structural       {stages['rans_encode_source_mb_s']:8.2f} MB/s of source "
+        f"({stages['rans_encode_msym_s']:.1f} M symbols/s)"
+    )
+    print(
+        f"  rANS decode structural       {stages['rans_decode_source_mb_s']:8.2f} MB/s of source "
+        f"({stages['rans_decode_msym_s']:.1f} M symbols/s)"
+    )
+    print(f"  structural decode (all)      {stages['structural_decode_mb_s']:8.2f} MB/s of source")
+    for name, row in raw.items():
+        print(
+            f"  rANS bytes {name:<8}         {row['encode_mb_s']:8.1f} MB/s encode, {row['decode_mb_s']:8.1f} MB/s "
+            f"decode ({row['bits_per_byte']:.2f} bits/byte)"
+        )
+
+    # 4. crypto
+    cr = crypto_figures()
+    fvl = cr["fast_vs_libsodium"]
+    print("\ncrypto (ChaCha20-Poly1305):")
+    print(
+        f"  fast path / raw libsodium, 64 KiB chunks: {cr['fast_share_of_libsodium'] * 100:.1f} % of the speed "
+        f"({fvl['fast']['median_s'] * 1e6:.1f} us vs {fvl['reference']['median_s'] * 1e6:.1f} us)"
+    )
+    print(f"  fast / pure-Python reference, 4 KiB: {cr['fast_over_reference']:.0f}x")
+
+    figures = {
+        "ratio_held_out": round(q_held, 3),
+        "ratio_peer_sample": round(q_peer, 3),
+        **{f"ratio_{k}": round(v["ratio"], 3) for k, v in peers.items()},
+        "pack_s": round(pack_s, 2),
+        "unpack_s": round(unpack_s, 2),
+        "rans_o0_dec_mb_s": round(raw["order0"]["decode_mb_s"], 1),
+        "crypto_fast_vs_ref": round(cr["fast_over_reference"]),
+    }
+    bench.summary_row("qyn1", "stdlib corpus", **figures)
+    bench.record(
+        "qyn1",
+        "stdlib",
+        {
+            "full": args.full,
+            "figures": figures,
+            "peers": peers,
+            "stages": stages,
+            "rans_bytes": raw,
+            "crypto": cr,
+            "codecs": st.codecs,
+            "package_ratio": total / pkg_size,
+            "files": len(files),
+        },
+    )
+    ok = bad == 0
+    print(
+        f"\n{'OK' if ok else 'FAILED'}: round trip {'byte-exact' if ok else 'broken'}; "
+        f"recorded to benchmarks/results/qyn1.jsonl"
+    )
+    if not ok:
+        raise SystemExit(1)
+
+
+def _utf8(d: bytes) -> bool:
+    try:
+        d.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+if __name__ == "__main__":
+    main()
