@@ -273,5 +273,69 @@ def presets_() -> None:
         )
 
 
+@main.command()
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("reports/profile-qyn1.json"),
+    show_default=True,
+    help="JSON report (top functions + stage times); the .pstats goes beside it.",
+)
+@click.option(
+    "--module",
+    default="typing.py",
+    show_default=True,
+    help="Stdlib module (path relative to the stdlib) to profile.",
+)
+@click.option("--repeats", type=int, default=5, show_default=True)
+@_bad_input
+def profile(out: Path, module: str, repeats: int) -> None:
+    """cProfile encoder -> compressor -> encryptor on a representative module; JSON report via perfkit.
+
+    Example: qyn1 profile --out reports/profile-qyn1.json --module json/decoder.py
+    """
+    from qyn1 import profiling as qprof
+
+    report = qprof.profile_module(corpus_module(module), out, repeats=repeats)
+    for stage, secs in report["stages_s"].items():
+        click.echo(f"{stage:<12} {secs * 1e3:9.2f} ms")
+    click.echo(f"wrote {out}")
+
+
+def corpus_module(module: str) -> Path:
+    from qyn1 import corpus
+
+    p = corpus.stdlib_root() / module
+    if not p.is_file():
+        raise Qyn1Error(f"no module {module!r} in {corpus.stdlib_root()}")
+    return p
+
+
+@main.command("bench")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--every", type=int, default=8, show_default=True, help="Without PATHS: every N-th held-out stdlib file."
+)
+@_bad_input
+def bench_(paths, every: int) -> None:
+    """Per-file ratio and MB/s of qyn1 vs zlib-9, lzma-9, zstd-19, brotli-11 (those installed).
+
+    Example: qyn1 bench --every 16
+    """
+    from qyn1 import profiling as qprof
+
+    if not paths:
+        from qyn1 import corpus
+
+        _, held = corpus.split()
+        paths = held[::every]
+    rows = qprof.compare_codecs([Path(p).read_bytes() for p in paths])
+    click.echo(f"{len(paths)} files, {rows['qyn1']['bytes_in'] / 1e6:.2f} MB, each compressed on its own")
+    click.echo(f"{'codec':<10} {'ratio':>7} {'comp MB/s':>10} {'decomp MB/s':>12}")
+    for name, r in rows.items():
+        click.echo(f"{name:<10} {r['ratio']:7.3f} {r['compress_mb_s']:10.2f} {r['decompress_mb_s']:12.2f}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,120 @@
+"""``qyn1 profile`` and ``qyn1 bench``: stage timings under cProfile and a per-file codec comparison."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import perfkit
+from qyn1 import codec, keys, rans
+from qyn1 import encode as pe
+from qyn1.crypto import fast
+
+
+def _stages(data: bytes) -> dict[str, float]:
+    """Run encoder -> compressor -> encryptor once on ``data``; seconds per stage."""
+    v = pe.vocab()
+    models = pe._models()
+    t0 = time.perf_counter()
+    st = pe.analyze(data.decode("utf-8"), v)
+    t1 = time.perf_counter()
+    blobs = [rans.encode(models[name], *st[name]) for name in pe.STREAMS]
+    t2 = time.perf_counter()
+    key = keys.generate_key()
+    for i, b in enumerate(blobs):
+        fast.aead_encrypt(key, i.to_bytes(12, "little"), b, b"aad")
+    t3 = time.perf_counter()
+    return {"encoder": t1 - t0, "compressor": t2 - t1, "encryptor": t3 - t2}
+
+
+def profile_module(path: Path, out: Path, repeats: int = 5) -> dict:
+    data = Path(path).read_bytes()
+    _stages(data)  # warm-up: tables, JIT caches
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pstats_path = out.with_suffix(".pstats")
+    totals = {"encoder": 0.0, "compressor": 0.0, "encryptor": 0.0}
+    with perfkit.profile(pstats_path):
+        for _ in range(repeats):
+            for k, v in _stages(data).items():
+                totals[k] += v
+    top_path = pstats_path.parent / "profile_top.json"
+    top = json.loads(top_path.read_text()) if top_path.is_file() else None
+    report = {
+        "module": str(path),
+        "bytes": len(data),
+        "repeats": repeats,
+        "stages_s": {k: v / repeats for k, v in totals.items()},
+        "stage_mb_s": {k: len(data) / 1e6 / (v / repeats) for k, v in totals.items() if v > 0},
+        "pstats": str(pstats_path),
+        "top": top,
+    }
+    perfkit.write_json_atomic(out, report)
+    return report
+
+
+def compare_codecs(datas: list[bytes]) -> dict[str, dict]:
+    """qyn1 (encode + encrypt per chunk, as stored in a package) vs general-purpose per-file peers."""
+    import lzma
+    import zlib
+
+    peers = {
+        "zlib-9": (lambda b: zlib.compress(b, 9), zlib.decompress),
+        "lzma-9": (lambda b: lzma.compress(b, preset=9), lzma.decompress),
+    }
+    try:
+        import zstandard
+
+        zc, zd = zstandard.ZstdCompressor(level=19), zstandard.ZstdDecompressor()
+        peers["zstd-19"] = (zc.compress, zd.decompress)
+    except ImportError:  # pragma: no cover - dev dependency
+        pass
+    try:
+        import brotli
+
+        peers["brotli-11"] = (lambda b: brotli.compress(b, quality=11), brotli.decompress)
+    except ImportError:  # pragma: no cover - dev dependency
+        pass
+    total = sum(map(len, datas))
+    rows = {"qyn1": _qyn1_row(datas, total)}
+    for name, (comp, decomp) in peers.items():
+        t0 = time.perf_counter()
+        blobs = [comp(d) for d in datas]
+        tc = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for b in blobs:
+            decomp(b)
+        td = time.perf_counter() - t0
+        rows[name] = {
+            "bytes_in": total,
+            "ratio": total / sum(map(len, blobs)),
+            "compress_mb_s": total / 1e6 / tc,
+            "decompress_mb_s": total / 1e6 / td,
+        }
+    return rows
+
+
+def _qyn1_row(datas: list[bytes], total: int) -> dict:
+    key = keys.generate_key()
+    t0 = time.perf_counter()
+    stored = []
+    for d in datas:
+        for c in codec.split_chunks(d, 128 * 1024):
+            nonce = len(stored).to_bytes(12, "little")
+            stored.append((nonce, fast.aead_encrypt(key, nonce, codec.encode_chunk(c), b""), len(c)))
+    tc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for nonce, ct, n in stored:
+        codec.decode_chunk(fast.aead_decrypt(key, nonce, ct, b""), n)
+    td = time.perf_counter() - t0
+    size = sum(len(ct) for _, ct, _ in stored)
+    return {
+        "bytes_in": total,
+        "ratio": total / size,
+        "compress_mb_s": total / 1e6 / tc,
+        "decompress_mb_s": total / 1e6 / td,
+    }
+
+
+__all__ = ["compare_codecs", "profile_module"]
