@@ -217,3 +217,141 @@ def validate(data_dir, as_json, profile, report_dir, workers, quiet):
         click.echo(f"{n_pass}/{len(checks)} passed, {n_skip} skipped")
     if any(c.passed is False for c in checks):
         sys.exit(1)
+
+
+def _format_box(box: dict) -> str:
+    lines = []
+    n = max(len(box["away"]["line"]), len(box["home"]["line"]))
+    head = "      " + " ".join(f"{i + 1:>2}" for i in range(n)) + "    R  H  E"
+    lines.append(head)
+    for side in ("away", "home"):
+        s = box[side]
+        cells = [f"{r:>2}" for r in s["line"]] + ["  "] * (n - len(s["line"]))
+        if side == "home" and len(s["line"]) < n:
+            cells[-1] = " x"
+        lines.append(
+            f"{s['team']:<5} " + " ".join(cells) + f"   {s['runs']:>2} {s['hits']:>2} {s['errors']:>2}"
+        )
+    lines.append("")
+    for side in ("away", "home"):
+        s = box[side]
+        lines.append(f"{s['team']} batting            PA AB  R  H 2B 3B HR RBI BB SO")
+        for b in s["batting"]:
+            lines.append(
+                f"  {b['name']:<18} "
+                + " ".join(f"{b[k]:>2}" for k in ("PA", "AB", "R", "H", "2B", "3B", "HR"))
+                + f" {b['RBI']:>3} {b['BB']:>2} {b['SO']:>2}"
+            )
+        lines.append(f"{s['team']} pitching           IP  H  R BB SO HR   P")
+        for p in s["pitching"]:
+            ip = f"{p['outs'] // 3}.{p['outs'] % 3}"
+            lines.append(
+                f"  {p['name']:<18} {ip:>4} "
+                + " ".join(f"{p[k]:>2}" for k in ("H", "R", "BB", "SO", "HR"))
+                + f" {p['pitches']:>3}"
+            )
+        lines.append("")
+    lines.append(
+        f"park {box['park']}, {box['temp_f']:.0f} F, {box['innings']} innings, {box['pitches']} pitches"
+    )
+    return "\n".join(lines)
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--seed", type=int, required=True, help="Season seed: teams and the game's random stream.")
+@click.option("--game-index", type=int, default=0, show_default=True, help="Which game of the season.")
+@click.option("--mode", type=str, default="fast", show_default=True)
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Teams from a JSON roster instead of generated ones (with --home/--away codes).",
+)
+@click.option("--home", type=str, default=None)
+@click.option("--away", type=str, default=None)
+@click.option("--pbp", is_flag=True, help="Include the play-by-play log.")
+@click.option("--json", "as_json", is_flag=True, help="Print the box score as JSON.")
+@common_options
+@_errors
+def game(seed, game_index, mode, roster, home, away, pbp, as_json, profile, report_dir, workers, quiet):
+    """Simulate one game pitch by pitch and print its box score.
+
+    Example: batted-ball game --seed 1 --json
+    """
+    from perfkit.parallel import rng_for
+
+    from .game import Game, load_teams
+    from .physics import SimulationMode
+    from .season import play_game
+
+    SimulationMode.parse(mode)
+    if game_index < 0:
+        raise BattedBallError(f"--game-index must be >= 0, got {game_index}")
+    with profiling(profile), _maybe_run(report_dir, "game", {"seed": seed, "game_index": game_index}) as run:
+        if roster is not None:
+            teams = {t.code: t for t in load_teams(roster)}
+            codes = list(teams)
+            h, a = home or codes[0], away or codes[1 % len(codes)]
+            if h not in teams or a not in teams or h == a:
+                raise BattedBallError(
+                    f"--home/--away must be two different teams of the roster ({', '.join(codes)})"
+                )
+            box = Game(teams[h], teams[a], rng_for(seed, "game", game_index), mode=mode, pbp=pbp).run()
+        else:
+            box = play_game(seed, game_index, mode, pbp=pbp)
+        if run is not None:
+            run.result(
+                "score", {box["away"]["team"]: box["away"]["runs"], box["home"]["team"]: box["home"]["runs"]}
+            )
+    if as_json:
+        click.echo(json.dumps(box, indent=1))
+    else:
+        click.echo(_format_box(box))
+        if pbp:
+            click.echo("\n".join(box["play_by_play"]))
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--games", "n_games", type=click.IntRange(min=1), default=2430, show_default=True)
+@click.option("--seed", type=int, required=True)
+@click.option(
+    "--executor",
+    type=click.Choice(["serial", "threads", "processes", "dask"]),
+    default="threads",
+    show_default=True,
+)
+@click.option("--mode", type=str, default="fast", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@common_options
+@_errors
+def season(n_games, seed, executor, mode, out_dir, profile, report_dir, workers, quiet):
+    """Play a season in parallel; write games.parquet, league.json, standings.json and a run report.
+
+    Example: batted-ball season --games 162 --seed 1 --workers 2 --executor threads --out out/season
+    """
+    from .physics import SimulationMode
+    from .season import write_season
+
+    SimulationMode.parse(mode)
+    with profiling(profile):
+        result = write_season(
+            n_games,
+            seed,
+            out_dir,
+            workers=workers,
+            executor=executor,
+            mode=mode,
+            report_dir=report_dir,
+            quiet=quiet,
+        )
+    if not quiet:
+        click.echo(f"{'stat':>18} {'simulated':>10} {'MLB':>8} {'diff':>8}  tolerance")
+        for r in result["calibration"]:
+            click.echo(
+                f"{r['stat']:>18} {r['simulated']:>10.4f} {r['mlb']:>8.4f} {r['difference']:>+8.4f}  "
+                f"{r['tolerance']:g} {'ok' if r['within'] else 'OUTSIDE'}"
+            )
+        click.echo(
+            f"{n_games} games in {result['wall_s']:.1f} s ({executor}, {workers} workers); "
+            f"receipt {result['receipt']}; wrote {out_dir}"
+        )

@@ -39,22 +39,25 @@ MLB_LINE = {
 def schedule(n_games: int, n_teams: int = 30) -> list[tuple[int, int, int, int]]:
     """``(home, away, home_game_number, away_game_number)`` for the first ``n_games`` of a season.
 
-    Circle-method round robin, 15 games a day; home and away swap each pass through the 29
-    rounds, so over 2,430 games every team plays 162 (81 at home).
+    Circle-method round robin, 15 games a day (so over 2,430 games every team plays 162); home
+    goes to the side that has hosted fewer games so far, which keeps every team at 81 +- 1 at home.
     """
     teams = list(range(n_teams))
     played = [0] * n_teams
+    at_home = [0] * n_teams
     out = []
     day = 0
     while len(out) < n_games:
         rnd = day % (n_teams - 1)
-        flip = (day // (n_teams - 1)) % 2 == 1
-        ring = [teams[0]] + teams[1:][rnd:] + teams[1:][:rnd]
+        ring = [teams[0], *teams[1:][rnd:], *teams[1:][:rnd]]
         for k in range(n_teams // 2):
             a, b = ring[k], ring[n_teams - 1 - k]
-            home, away = (a, b) if (k + day) % 2 == 0 else (b, a)
-            if flip:
-                home, away = away, home
+            # Home goes to whichever side has been at home less often (ties alternate by day).
+            if at_home[a] != at_home[b]:
+                home, away = (a, b) if at_home[a] < at_home[b] else (b, a)
+            else:
+                home, away = (a, b) if (k + day) % 2 == 0 else (b, a)
+            at_home[home] += 1
             out.append((home, away, played[home], played[away]))
             played[home] += 1
             played[away] += 1
@@ -62,6 +65,17 @@ def schedule(n_games: int, n_teams: int = 30) -> list[tuple[int, int, int, int]]
                 break
         day += 1
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _schedule_cached(n_games: int) -> tuple[tuple[int, int, int, int], ...]:
+    return tuple(schedule(n_games))
+
+
+def schedule_entry(game_index: int) -> tuple[int, int, int, int]:
+    """Game ``game_index`` of the schedule (computed once per season length, then cached)."""
+    n = GAMES_PER_SEASON * (game_index // GAMES_PER_SEASON + 1)
+    return _schedule_cached(n)[game_index]
 
 
 _league_lock = threading.Lock()
@@ -80,7 +94,7 @@ def league(seed: int) -> tuple[Team, ...]:
 def play_game(seed: int, game_index: int, mode: str = "fast", pbp: bool = False) -> dict:
     """Game ``game_index`` of the season ``seed``: its box score (plus the game's keys)."""
     teams = league(seed)
-    home, away, home_n, away_n = schedule(game_index + 1)[game_index]
+    home, away, home_n, away_n = schedule_entry(game_index)
     game = Game(
         teams[home],
         teams[away],
@@ -168,6 +182,38 @@ def league_line(table: pa.Table) -> dict[str, float]:
     }
 
 
+def _game_totals(table: pa.Table) -> dict[str, np.ndarray]:
+    return {
+        k: table.column(f"home_{k}").to_numpy() + table.column(f"away_{k}").to_numpy() for k in TEAM_FIELDS
+    }
+
+
+def league_line_se(table: pa.Table) -> dict[str, float]:
+    """Standard errors of the league line from game-to-game variation (games are the independent
+    units): per-team-game stats from the spread of per-game values, ratios by linearisation."""
+    g = _game_totals(table)
+    n = table.num_rows
+    line = league_line(table)
+    singles = g["H"] - g["2B"] - g["3B"] - g["HR"]
+    tb = singles + 2 * g["2B"] + 3 * g["3B"] + 4 * g["HR"]
+    ratios = {
+        "BA": (g["H"], g["AB"]),
+        "OBP": (g["H"] + g["BB"] + g["HBP"], g["AB"] + g["BB"] + g["HBP"] + g["SF"]),
+        "SLG": (tb, g["AB"]),
+        "K_pct": (g["SO"], g["PA"]),
+        "BB_pct": (g["BB"], g["PA"]),
+        "BABIP": (g["H"] - g["HR"], g["AB"] - g["SO"] - g["HR"] + g["SF"]),
+        "pitches_per_PA": (g["pitches"], g["PA"]),
+    }
+    se = {}
+    for k, (num, den) in ratios.items():
+        resid = num - line[k] * den
+        se[k] = float(np.sqrt(np.sum(resid.astype(float) ** 2)) / np.sum(den))
+    for k, col in (("R_per_team_game", "R"), ("HR_per_team_game", "HR"), ("PA_per_team_game", "PA")):
+        se[k] = float(np.std(g[col] / 2.0, ddof=1) / np.sqrt(n))
+    return se
+
+
 def calibration_table(line: dict[str, float]) -> list[dict]:
     return [
         {
@@ -198,3 +244,67 @@ def standings(table: pa.Table) -> list[dict]:
         wins[a][3] += hr
     rows = [{"team": t, "W": w, "L": lo, "RS": rs, "RA": ra} for t, (w, lo, rs, ra) in wins.items()]
     return sorted(rows, key=lambda r: (-r["W"], r["L"], r["team"]))
+
+
+def write_season(
+    n_games: int,
+    seed: int,
+    out_dir,
+    *,
+    workers: int = 1,
+    executor: str = "threads",
+    mode: str = "fast",
+    report_dir=None,
+    quiet: bool = True,
+) -> dict:
+    """Run a season and write ``games.parquet``, ``league.json``, ``standings.json`` and the run report.
+
+    Outputs are written to temporary names and renamed, so a failed run leaves no complete-looking file.
+    """
+    import json
+    import time
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+    from perfkit.clitools import atomic_path, progress
+
+    import perfkit
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = {"games": n_games, "seed": seed, "workers": workers, "executor": executor, "mode": mode}
+    with perfkit.Run("batted_ball", report_dir or out_dir, config=config) as run:
+        t0 = time.perf_counter()
+        with run.stage("teams"):
+            league(seed)
+        with run.stage("games"), progress(n_games, "games", quiet=quiet) as bar:
+
+            def done(r):
+                run.add_item(r.key, r.elapsed_s, r.worker, runs=r.value["home_R"] + r.value["away_R"])
+                bar.advance()
+
+            table = run_games(n_games, seed, workers=workers, executor=executor, mode=mode, on_result=done)
+        wall = time.perf_counter() - t0
+        with run.stage("write"):
+            line = league_line(table)
+            calib = calibration_table(line)
+            with atomic_path(out_dir / "games.parquet") as tmp:
+                pq.write_table(table, tmp)
+            with atomic_path(out_dir / "league.json") as tmp:
+                Path(tmp).write_text(
+                    json.dumps({**line, "games": n_games, "seed": seed, "calibration": calib}, indent=2)
+                )
+            stand = standings(table)
+            with atomic_path(out_dir / "standings.json") as tmp:
+                Path(tmp).write_text(json.dumps(stand, indent=2))
+        receipt = perfkit.digest_table(table)
+        run.receipt("games", receipt)
+        run.result("league_line", line)
+        run.result("standings", stand)
+        run.count("games", n_games)
+        run.count(
+            "pitches", int(sum(table.column(c).to_numpy().sum() for c in ("home_pitches", "away_pitches")))
+        )
+        run.metric("games_per_s", n_games / wall)
+        run.metric("wall_s_games", wall)
+    return {"line": line, "calibration": calib, "receipt": receipt, "wall_s": wall, "table": table}

@@ -67,7 +67,9 @@ class Pitcher:
 
     def prepare(self) -> None:
         """Solve each pitch's release angles to the zone centre at standard air (once per pitcher)."""
-        args = FlightArgs.of(Environment(), SimulationMode.FAST)
+        args = FlightArgs.of(
+            Environment(), SimulationMode.EXTREME
+        )  # a solve: the 10 ms flight agrees to 1e-5 ft
         for p in self.pitches:
             p.vang_deg, p.hang_deg = aim_pitch(
                 p.speed_mph,
@@ -78,6 +80,7 @@ class Pitcher:
                 0.0,
                 ZONE_CENTER_Z_FT,
                 args,
+                iterations=3,
             )
             vx, vy, vz = pitch_velocity(p.speed_mph, p.vang_deg, p.hang_deg)
             v = p.speed_mph * MPH_TO_FTS

@@ -1,0 +1,108 @@
+"""The game: determinism, box-score bookkeeping, game rules, rosters, the game CLI."""
+
+import json
+
+import pytest
+from batted_ball.cli import main
+from batted_ball.errors import BattedBallError
+from batted_ball.game import load_teams
+from batted_ball.season import league, play_game, schedule
+from click.testing import CliRunner
+
+SEED = 11
+
+
+@pytest.fixture(scope="module")
+def boxes():
+    return [play_game(SEED, i) for i in range(40)]
+
+
+def test_same_seed_same_game_and_seeds_differ():
+    a, b = play_game(SEED, 3), play_game(SEED, 3)
+    assert a == b
+    assert play_game(SEED, 4) != a
+
+
+def test_box_scores_add_up(boxes):
+    for box in boxes:
+        for side in ("home", "away"):
+            s = box[side]
+            t = s["totals"]
+            assert sum(s["line"]) == s["runs"] == t["R"]
+            assert t["H"] == s["hits"]
+            assert t["PA"] == t["AB"] + t["BB"] + t["HBP"] + t["SF"]
+            assert t["H"] >= t["2B"] + t["3B"] + t["HR"]
+            other = box["away" if side == "home" else "home"]
+            assert sum(p["outs"] for p in other["pitching"]) >= 3 * (len(s["line"]) - 1)
+            assert sum(p["R"] for p in other["pitching"]) == s["runs"]
+            assert sum(p["pitches"] for p in other["pitching"]) == other["pitches"]
+        assert box["home"]["runs"] != box["away"]["runs"]
+        assert box["pitches"] == box["home"]["pitches"] + box["away"]["pitches"]
+
+
+def test_game_rules(boxes):
+    for box in boxes:
+        home, away = box["home"], box["away"]
+        assert len(away["line"]) == box["innings"] >= 9
+        if len(home["line"]) < len(away["line"]):  # home team did not need its last turn
+            assert home["runs"] > away["runs"] and box["innings"] == 9
+        if box["innings"] > 9:  # extra innings were tied after every complete inning before the last
+            assert sum(home["line"][:-1]) == sum(away["line"][:-1])
+    assert any(b["innings"] > 9 for b in boxes), "40 games with no extra innings is very unlikely"
+    assert any(len(b["home"]["pitching"]) > 1 and len(b["away"]["pitching"]) > 1 for b in boxes)
+
+
+def test_walk_off_stops_the_game(boxes):
+    for box in boxes:
+        home, away = box["home"], box["away"]
+        if len(home["line"]) == box["innings"] and home["runs"] > away["runs"]:
+            before = sum(home["line"][:-1])
+            # The winning half-inning ends once the home side leads (a home run may bring in more).
+            assert before <= sum(away["line"])
+            assert home["runs"] - sum(away["line"]) <= 4
+
+
+def test_schedule_is_a_balanced_season():
+    games = schedule(2430)
+    played, home = [0] * 30, [0] * 30
+    for h, a, _, _ in games:
+        played[h] += 1
+        played[a] += 1
+        home[h] += 1
+        assert h != a
+    assert set(played) == {162} and set(home) == {81}
+
+
+def test_roster_round_trip_and_malformed_roster(tmp_path):
+    teams = league(SEED)[:2]
+    path = tmp_path / "roster.json"
+    path.write_text(json.dumps([t.to_dict() for t in teams]))
+    loaded = load_teams(path)
+    assert [t.code for t in loaded] == [t.code for t in teams]
+    bad = tmp_path / "bad.json"
+    raw = [t.to_dict() for t in teams]
+    del raw[0]["lineup"][0]["speed_fts"]
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(BattedBallError, match="malformed roster"):
+        load_teams(bad)
+    r = CliRunner().invoke(main, ["game", "--seed", "1", "--roster", str(bad)])
+    assert r.exit_code == 2 and r.output.startswith("error: malformed roster")
+    r = CliRunner().invoke(main, ["game", "--seed", "1", "--roster", str(path), "--json", "--pbp"])
+    assert r.exit_code == 0, r.output
+    box = json.loads(r.output)
+    assert {box["home"]["team"], box["away"]["team"]} == {t.code for t in teams}
+    assert len(box["play_by_play"]) > 60
+
+
+def test_game_cli_json_matches_the_season_game():
+    r = CliRunner().invoke(main, ["game", "--seed", str(SEED), "--game-index", "3", "--json"])
+    assert r.exit_code == 0, r.output
+    box = json.loads(r.output)
+    assert box == json.loads(json.dumps(play_game(SEED, 3)))
+    text = CliRunner().invoke(main, ["game", "--seed", str(SEED)])
+    assert text.exit_code == 0 and " R  H  E" in text.output
+
+
+def test_game_cli_bad_mode():
+    r = CliRunner().invoke(main, ["game", "--seed", "1", "--mode", "warp"])
+    assert r.exit_code == 2 and r.output.startswith("error: unknown mode")
