@@ -344,7 +344,7 @@ def bar5s_chunk(
                 nbs = np.int64(bid_sz[i, k])
                 nas = np.int64(ask_sz[i, k])
                 # An unchanged level contributes 0 and needs no copy: most events touch one or two levels.
-                if nb == lb[0, k] and na == lb[1, k] and nbs == lb[2, k] and nas == lb[3, k]:
+                if (nb == lb[0, k]) & (na == lb[1, k]) & (nbs == lb[2, k]) & (nas == lb[3, k]):
                     continue
                 if have_lb == 1:
                     ob = lb[0, k]
