@@ -209,6 +209,21 @@ def test_plan_row_order_does_not_matter(fast, fixture_dir, tmp_path):
     assert s["receipt"] == fast["receipt"]
 
 
+def test_one_file_holding_every_country_gives_the_same_receipt(fast, fixture_dir, tmp_path):
+    """Not S1's layout (one country per file): a single file, several countries, small row groups."""
+    t = pq.read_table(fixture_dir / "tiles_out" / "tiles")
+    (tmp_path / "tiles").mkdir()
+    pq.write_table(t, tmp_path / "tiles" / "all.parquet", row_group_size=5000)
+    for mode in ("fast", "legacy"):
+        s = run_s6(
+            S6Params(
+                tiles=str(tmp_path), sites=str(fixture_dir / "plan.parquet"), seed=SEED,
+                out=str(tmp_path / f"o-{mode}"), countries="ne110m", workers=1, mode=mode,
+            )
+        )  # fmt: skip
+        assert s["receipt"] == fast["receipt"]
+
+
 def test_rng_budget_failure_is_loud(fixture_dir, tmp_path, monkeypatch):
     import seg1b.s6 as s6
 
@@ -293,6 +308,7 @@ def test_bad_plan_exit_2_nothing_written(fixture_dir, tmp_path, case):
         ["--tiles", "/nonexistent/tiles"],
         ["--sites", "/nonexistent/plan.parquet"],
         ["--countries", "/nonexistent/countries.gpkg"],
+        ["--scheduler", "tcp://127.0.0.1:1", "--executor", "threads"],
     ],
 )
 def test_bad_arguments_exit_2(fixture_dir, tmp_path, args):
