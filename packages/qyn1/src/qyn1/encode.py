@@ -161,8 +161,9 @@ _STR_KIND_ID = {pq: i for i, pq in enumerate(STR_KINDS)}
 # name contexts: the previous kind for code names, then these
 CTX_NUMBER, CTX_TEXT0, CTX_TEXT1, CTX_TEXT2 = N_KINDS, N_KINDS + 1, N_KINDS + 2, N_KINDS + 3
 N_NAME_CTX = N_KINDS + 4
-# name symbols: 0 NEW, 1..16 rank 0..15, then two buckets per power of two (+ raw extra bits)
-N_NAME_SYMS = 17 + 2 * 20
+# name symbols: 0 NEW, 1..32 rank 0..31, then four buckets per power of two (+ raw extra bits)
+RANK_DIRECT = 32
+N_NAME_SYMS = 1 + RANK_DIRECT + 4 * 24
 # text symbols: 0 END, 1 WORD, 2.. byte + 2 ; spell symbols: 0 END, 1.. byte + 1
 T_END, T_WORD = 0, 1
 # morpheme symbols: 0 END, 1 ESC, 2.. table index + 2
@@ -355,18 +356,18 @@ def _rank_symbols(ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     sym = np.zeros(len(r), dtype=np.int32)
     extra = np.zeros(len(r), dtype=np.int64)
     nbits = np.zeros(len(r), dtype=np.int64)
-    small = (r >= 0) & (r < 16)
+    small = (r >= 0) & (r < RANK_DIRECT)
     sym[small] = 1 + r[small]
-    big = r >= 16
+    big = r >= RANK_DIRECT
     if big.any():
         rb = r[big]
         b = np.floor(np.log2(rb)).astype(np.int64)
         b = np.where((1 << b) > rb, b - 1, b)
         b = np.where((1 << (b + 1)) <= rb, b + 1, b)
-        half = (rb >> (b - 1)) & 1
-        sym[big] = 17 + (b - 4) * 2 + half
-        nbits[big] = b - 1
-        extra[big] = rb & ((1 << (b - 1)) - 1)
+        q = (rb >> (b - 2)) & 3
+        sym[big] = 1 + RANK_DIRECT + (b - 5) * 4 + q
+        nbits[big] = b - 2
+        extra[big] = rb & ((1 << (b - 2)) - 1)
     return sym, extra, nbits
 
 
@@ -374,20 +375,20 @@ def _symbol_ranks(sym: np.ndarray, extra_vals: np.ndarray) -> np.ndarray:
     """Inverse of :func:`_rank_symbols` given the extra values of the big-rank symbols in order."""
     s = sym.astype(np.int64)
     r = np.full(len(s), -1, dtype=np.int64)
-    small = (s >= 1) & (s <= 16)
+    small = (s >= 1) & (s <= RANK_DIRECT)
     r[small] = s[small] - 1
-    big = s >= 17
+    big = s > RANK_DIRECT
     if big.any():
-        k = s[big] - 17
-        b = k // 2 + 4
-        half = k & 1
-        r[big] = (1 << b) + (half << (b - 1)) + extra_vals
+        k = s[big] - 1 - RANK_DIRECT
+        b = k // 4 + 5
+        q = k & 3
+        r[big] = (1 << b) + (q << (b - 2)) + extra_vals
     return r
 
 
 def _extra_nbits(sym: np.ndarray) -> np.ndarray:
-    k = sym[sym >= 17].astype(np.int64) - 17
-    return k // 2 + 3
+    k = sym[sym > RANK_DIRECT].astype(np.int64) - 1 - RANK_DIRECT
+    return k // 4 + 3
 
 
 def _pack_bits(vals: np.ndarray, nbits: np.ndarray) -> bytes:
@@ -765,11 +766,11 @@ STREAMS = (
     "text1",
     "text2",
     "names",
+    "spell",
     "morph0",
     "morph1",
     "morph2",
-    "spell",
-)
+)  # the decoding order; all share one rANS state
 
 
 # ---------------------------------------------------------------- models
@@ -790,8 +791,26 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
         "morph0": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
         "morph1": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
         "morph2": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
-        "spell": dict(nsym=257, scale=12, o1map=spell_o1, next_=1),
+        "spell": dict(nsym=257, scale=12, o1map=spell_o1, o2map=_SPELL_O2, next_=1),
     }
+
+
+def _spell_o2() -> np.ndarray:
+    """Class of the byte two back in the spell stream: start, lower, upper, digit/_, other."""
+    cls = np.full(257, 4, dtype=np.int32)
+    cls[0] = 0
+    for c in range(256):
+        ch = chr(c)
+        if "a" <= ch <= "z":
+            cls[c + 1] = 1
+        elif "A" <= ch <= "Z":
+            cls[c + 1] = 2
+        elif "0" <= ch <= "9" or ch == "_":
+            cls[c + 1] = 3
+    return cls
+
+
+_SPELL_O2 = _spell_o2()
 
 
 def _models() -> dict[str, rans.Model]:
@@ -810,11 +829,10 @@ def encode_text(data: bytes, *, verify: bool = True) -> bytes | None:
     st = analyze(text, v)
     out = bytearray()
     for name in STREAMS:
-        syms, ext = st[name]
-        enc = rans.encode(models[name], syms, ext)
-        varint.put(out, len(syms))
-        varint.put(out, len(enc))
-        out += enc
+        varint.put(out, len(st[name][0]))
+    blob = rans.encode_streams([(models[name], *st[name]) for name in STREAMS])
+    varint.put(out, len(blob))
+    out += blob
     extra, nbits = st["_extra"]
     out += _pack_bits(extra, nbits)
     body = bytes(out)
@@ -841,18 +859,15 @@ def _decode_text(body: bytes) -> bytes:
     v = vocab()
     models = _models()
     r = varint.Reader(body)
-    raw = {}
-    for name in STREAMS:
-        n = r.varint(1 << 28)
-        blob = r.take(r.varint(1 << 30))
-        raw[name] = (n, blob)
+    counts = {name: r.varint(1 << 28) for name in STREAMS}
+    rd = rans.StreamDecoder(r.take(r.varint(1 << 30)))
     extra_blob = body[r.pos :]
 
     def dec(name, ext=None, expect=None):
-        n, blob = raw[name]
+        n = counts[name]
         if expect is not None and n != expect:
             raise CodecError(f"{name} stream length mismatch")
-        return rans.decode(models[name], blob, n, ext)
+        return rd.decode(models[name], n, ext)
 
     kinds = dec("kinds")
     ntok = len(kinds)
@@ -940,6 +955,7 @@ def _decode_text(body: bytes) -> bytes:
             else:
                 parts.append(mtab[s - 2])
         per_group.append(names_g)
+    rd.finish()
     if spell_i != len(items):
         raise CodecError("unused spell items")
     new_names: list[str] = []
@@ -1025,7 +1041,7 @@ def _text_bodies(t: np.ndarray, ends: np.ndarray, words: list[str]) -> list[str]
 
 
 # ---------------------------------------------------------------- training
-def train_tables(datas: list[bytes], n_morphemes: int = 6000) -> dict[str, np.ndarray]:
+def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.ndarray]:
     """Build the vocabularies and every stream's table from training files (see ``qyn1.train``)."""
     from collections import Counter
 

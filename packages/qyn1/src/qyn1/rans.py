@@ -147,36 +147,36 @@ class Model:
 
 
 @njit(cache=True, nogil=True)
-def _encode_kernel(syms, ext, o1n, o1map, o2n, o2map, freq, cum, scale_bits, out):
-    """Encode backwards into ``out``; returns the start offset, or -1 for an out-of-range symbol/context."""
+def _encode_kernel(syms, ext, o1n, o1map, o2n, o2map, freq, cum, scale_bits, out, pos, x0_in, x1_in):
+    """Encode backwards into ``out`` below ``pos``, continuing from states ``x0_in``/``x1_in``; returns
+    (new start offset, x0, x1), the offset being -1 for an out-of-range symbol or context."""
     n = syms.shape[0]
     nctx, nsym = freq.shape
-    x0 = np.uint64(RANS_L)
-    x1 = np.uint64(RANS_L)
-    pos = out.shape[0]
+    x0 = np.uint64(x0_in)
+    x1 = np.uint64(x1_in)
     bound = np.uint64((RANS_L >> scale_bits) << 8)
     sb = np.uint64(scale_bits)
     have_ext = ext.shape[0] > 0
     for i in range(n - 1, -1, -1):
         s = syms[i]
         if s < 0 or s >= nsym:
-            return -1
+            return -1, x0, x1
         p1 = 0
         p2 = 0
         if i > 0:
             p1 = syms[i - 1]
             if p1 < 0 or p1 >= nsym:
-                return -1
+                return -1, x0, x1
         if i > 1:
             p2 = syms[i - 2]
             if p2 < 0 or p2 >= nsym:
-                return -1
+                return -1, x0, x1
         c = o2map[p2]
         if have_ext:
             c += ext[i] * o2n
         c = c * o1n + o1map[p1]
         if c < 0 or c >= nctx:
-            return -1
+            return -1, x0, x1
         f = np.uint64(freq[c, s])
         st = np.uint64(cum[c, s])
         x_max = bound * f
@@ -191,29 +191,17 @@ def _encode_kernel(syms, ext, o1n, o1map, o2n, o2map, freq, cum, scale_bits, out
             x1 = x
         else:
             x0 = x
-    # final states: x0 first in decoding order, big-endian
-    for x in (x1, x0):
-        for k in range(4):
-            pos -= 1
-            out[pos] = np.uint8((x >> np.uint64(8 * k)) & np.uint64(0xFF))
-    return pos
+    return pos, x0, x1
 
 
 @njit(cache=True, nogil=True)
-def _decode_kernel(buf, n, ext, o1n, o1map, o2n, o2map, dtab, scale_bits, out):
+def _decode_kernel(buf, pos, x0_in, x1_in, n, ext, o1n, o1map, o2n, o2map, dtab, scale_bits, out):
     """Decode ``n`` symbols; returns the number of input bytes consumed or -1 on malformed input.
 
     ``dtab[c, slot]`` packs ``symbol << 32 | freq << 16 | (slot - cum)`` so one load serves a symbol."""
     m = buf.shape[0]
-    if m < 8:
-        return -1
-    x0 = np.uint64(0)
-    x1 = np.uint64(0)
-    for k in range(4):
-        x0 = (x0 << np.uint64(8)) | np.uint64(buf[k])
-    for k in range(4):
-        x1 = (x1 << np.uint64(8)) | np.uint64(buf[4 + k])
-    pos = 8
+    x0 = np.uint64(x0_in)
+    x1 = np.uint64(x1_in)
     L = np.uint64(RANS_L)
     mask = np.uint64((1 << scale_bits) - 1)
     sb = np.uint64(scale_bits)
@@ -230,12 +218,12 @@ def _decode_kernel(buf, n, ext, o1n, o1map, o2n, o2map, dtab, scale_bits, out):
             c += ext[i] * o2n
         c = c * o1n + o1map[prev]
         if c < 0 or c >= nctx:
-            return -1
+            return -1, x0, x1
         e = dtab[c, x0 & mask]
         x0 = ((e >> np.uint64(16)) & m16) * (x0 >> sb) + (e & m16)
         while x0 < L:
             if pos >= m:
-                return -1
+                return -1, x0, x1
             x0 = (x0 << np.uint64(8)) | np.uint64(buf[pos])
             pos += 1
         prev2 = prev
@@ -250,37 +238,28 @@ def _decode_kernel(buf, n, ext, o1n, o1map, o2n, o2map, dtab, scale_bits, out):
             c += ext[i] * o2n
         c = c * o1n + o1map[prev]
         if c < 0 or c >= nctx:
-            return -1
+            return -1, x0, x1
         e = dtab[c, x1 & mask]
         x1 = ((e >> np.uint64(16)) & m16) * (x1 >> sb) + (e & m16)
         while x1 < L:
             if pos >= m:
-                return -1
+                return -1, x0, x1
             x1 = (x1 << np.uint64(8)) | np.uint64(buf[pos])
             pos += 1
         prev2 = prev
         prev = np.int64(e >> np.uint64(32))
         out[i] = prev
         i += 1
-    if x0 != L or x1 != L:
-        return -1
-    return pos
+    return pos, x0, x1
 
 
 @njit(cache=True, nogil=True)
-def _decode_ext_kernel(buf, n, ext, dtab, scale_bits, out):
+def _decode_ext_kernel(buf, pos, x0_in, x1_in, n, ext, dtab, scale_bits, out):
     """Decoder for models without an order-1 part: contexts come only from ``ext`` (or are all 0), so the
     two interleaved states are independent and decoded two symbols per iteration."""
     m = buf.shape[0]
-    if m < 8:
-        return -1
-    x0 = np.uint64(0)
-    x1 = np.uint64(0)
-    for k in range(4):
-        x0 = (x0 << np.uint64(8)) | np.uint64(buf[k])
-    for k in range(4):
-        x1 = (x1 << np.uint64(8)) | np.uint64(buf[4 + k])
-    pos = 8
+    x0 = np.uint64(x0_in)
+    x1 = np.uint64(x1_in)
     L = np.uint64(RANS_L)
     mask = np.uint64((1 << scale_bits) - 1)
     sb = np.uint64(scale_bits)
@@ -294,19 +273,19 @@ def _decode_ext_kernel(buf, n, ext, dtab, scale_bits, out):
             c0 = ext[i]
             c1 = ext[i + 1]
             if c0 < 0 or c0 >= nctx or c1 < 0 or c1 >= nctx:
-                return -1
+                return -1, x0, x1
         e0 = dtab[c0, x0 & mask]
         e1 = dtab[c1, x1 & mask]
         x0 = ((e0 >> np.uint64(16)) & m16) * (x0 >> sb) + (e0 & m16)
         x1 = ((e1 >> np.uint64(16)) & m16) * (x1 >> sb) + (e1 & m16)
         while x0 < L:
             if pos >= m:
-                return -1
+                return -1, x0, x1
             x0 = (x0 << np.uint64(8)) | np.uint64(buf[pos])
             pos += 1
         while x1 < L:
             if pos >= m:
-                return -1
+                return -1, x0, x1
             x1 = (x1 << np.uint64(8)) | np.uint64(buf[pos])
             pos += 1
         out[i] = e0 >> np.uint64(32)
@@ -316,34 +295,25 @@ def _decode_ext_kernel(buf, n, ext, dtab, scale_bits, out):
         if have_ext:
             c0 = ext[i]
             if c0 < 0 or c0 >= nctx:
-                return -1
+                return -1, x0, x1
         e0 = dtab[c0, x0 & mask]
         x0 = ((e0 >> np.uint64(16)) & m16) * (x0 >> sb) + (e0 & m16)
         while x0 < L:
             if pos >= m:
-                return -1
+                return -1, x0, x1
             x0 = (x0 << np.uint64(8)) | np.uint64(buf[pos])
             pos += 1
         out[i] = e0 >> np.uint64(32)
-    if x0 != L or x1 != L:
-        return -1
-    return pos
+    return pos, x0, x1
 
 
 @njit(cache=True, nogil=True)
-def _decode_search_kernel(buf, n, ext, o1n, o1map, o2n, o2map, freq, cum, scale_bits, out):
+def _decode_search_kernel(buf, pos, x0_in, x1_in, n, ext, o1n, o1map, o2n, o2map, freq, cum, scale_bits, out):
     """Like :func:`_decode_kernel` but finds the symbol by binary search in ``cum`` instead of a slot
     table: for models with many contexts, where slot tables would cost too much memory."""
     m = buf.shape[0]
-    if m < 8:
-        return -1
-    x0 = np.uint64(0)
-    x1 = np.uint64(0)
-    for k in range(4):
-        x0 = (x0 << np.uint64(8)) | np.uint64(buf[k])
-    for k in range(4):
-        x1 = (x1 << np.uint64(8)) | np.uint64(buf[4 + k])
-    pos = 8
+    x0 = np.uint64(x0_in)
+    x1 = np.uint64(x1_in)
     L = np.uint64(RANS_L)
     mask = np.uint64((1 << scale_bits) - 1)
     sb = np.uint64(scale_bits)
@@ -357,7 +327,7 @@ def _decode_search_kernel(buf, n, ext, o1n, o1map, o2n, o2map, freq, cum, scale_
             c += ext[i] * o2n
         c = c * o1n + o1map[prev]
         if c < 0 or c >= nctx:
-            return -1
+            return -1, x0, x1
         x = x1 if i & 1 else x0
         slot = x & mask
         lo = 0
@@ -372,7 +342,7 @@ def _decode_search_kernel(buf, n, ext, o1n, o1map, o2n, o2map, freq, cum, scale_
         x = np.uint64(freq[c, s]) * (x >> sb) + slot - np.uint64(cum[c, s])
         while x < L:
             if pos >= m:
-                return -1
+                return -1, x0, x1
             x = (x << np.uint64(8)) | np.uint64(buf[pos])
             pos += 1
         if i & 1:
@@ -382,9 +352,7 @@ def _decode_search_kernel(buf, n, ext, o1n, o1map, o2n, o2map, freq, cum, scale_
         out[i] = s
         prev2 = prev
         prev = s
-    if x0 != L or x1 != L:
-        return -1
-    return pos
+    return pos, x0, x1
 
 
 DTAB_MAX_ENTRIES = 1 << 21  # beyond this (16 MiB of slot table) decode by binary search
@@ -402,46 +370,30 @@ def _ext_array(ext, n: int) -> np.ndarray:
     return e
 
 
-def encode(model: Model, syms, ext=None) -> bytes:
-    """Encode a symbol array with ``model``; ``ext`` is the optional external context per symbol."""
+def _check_syms(syms) -> np.ndarray:
     syms = np.ascontiguousarray(syms)
     if syms.dtype.kind not in "iu":
         raise TypeError("symbols must be integers")
-    n = len(syms)
-    if n == 0:
-        return b""
-    out = np.empty(2 * n + 16, dtype=np.uint8)
-    pos = _encode_kernel(
-        syms,
-        _ext_array(ext, n),
-        model.o1n,
-        model.o1map,
-        model.o2n,
-        model.o2map,
-        model.freq,
-        model.cum,
-        model.scale_bits,
-        out,
-    )
-    if pos < 0:
-        raise ValueError(f"symbol or context out of range for model {model.name!r}")
-    return out[pos:].tobytes()
+    return syms
 
 
-def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
-    """Decode ``n`` symbols. Raises :class:`CodecError` on malformed or trailing input."""
-    out = np.empty(n, dtype=dtype)
-    if n == 0:
-        if len(data):
-            raise CodecError("trailing bytes after an empty rANS stream")
-        return out
-    buf = np.frombuffer(data, dtype=np.uint8)
-    e = _ext_array(ext, n)
-    if model.nctx << model.scale_bits > DTAB_MAX_ENTRIES:
-        used = _decode_search_kernel(
-            buf,
-            n,
-            e,
+def encode_streams(streams) -> bytes:
+    """Encode several streams into ONE rANS byte stream sharing the coder state (8 bytes of final state in
+    all, not per stream). ``streams`` is a sequence of ``(model, symbols, ext-or-None)`` in decoding order;
+    the decoder must ask for them in the same order (:class:`StreamDecoder`). Contexts of a later stream
+    may depend on earlier ones, since the decoder has those first."""
+    streams = [(m, _check_syms(sy), ext) for m, sy, ext in streams]
+    total = sum(len(sy) for _, sy, _ in streams)
+    out = np.empty(2 * total + 16, dtype=np.uint8)
+    pos = out.shape[0]
+    x0 = x1 = RANS_L
+    for model, syms, ext in reversed(streams):  # rANS is last-in first-out
+        n = len(syms)
+        if n == 0:
+            continue
+        pos, x0, x1 = _encode_kernel(
+            syms,
+            _ext_array(ext, n),
             model.o1n,
             model.o1map,
             model.o2n,
@@ -450,13 +402,79 @@ def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
             model.cum,
             model.scale_bits,
             out,
+            pos,
+            x0,
+            x1,
         )
-    elif model.o1n == 1 and model.o2n == 1:
-        used = _decode_ext_kernel(buf, n, e, model.dtab, model.scale_bits, out)
-    else:
-        used = _decode_kernel(
-            buf, n, e, model.o1n, model.o1map, model.o2n, model.o2map, model.dtab, model.scale_bits, out
-        )
-    if used < 0 or used != len(buf):
-        raise CodecError(f"malformed rANS stream for model {model.name!r}")
+        if pos < 0:
+            raise ValueError(f"symbol or context out of range for model {model.name!r}")
+    if total == 0:
+        return b""
+    head = int(x0).to_bytes(4, "big") + int(x1).to_bytes(4, "big")
+    return head + out[pos:].tobytes()
+
+
+class StreamDecoder:
+    """Decodes the streams of :func:`encode_streams`, in order; :meth:`finish` checks nothing is left."""
+
+    def __init__(self, data):
+        self.buf = np.frombuffer(data, dtype=np.uint8)
+        if len(self.buf) == 0:
+            self.pos, self.x0, self.x1 = 0, RANS_L, RANS_L
+        elif len(self.buf) < 8:
+            raise CodecError("rANS stream shorter than its state")
+        else:
+            self.x0 = int.from_bytes(bytes(self.buf[:4]), "big")
+            self.x1 = int.from_bytes(bytes(self.buf[4:8]), "big")
+            self.pos = 8
+        if not (RANS_L <= self.x0 < RANS_L << 8 and RANS_L <= self.x1 < RANS_L << 8):
+            raise CodecError("bad rANS state")
+
+    def decode(self, model: Model, n: int, ext=None, dtype=np.int32) -> np.ndarray:
+        out = np.empty(n, dtype=dtype)
+        if n == 0:
+            return out
+        if len(self.buf) == 0:
+            raise CodecError("empty rANS stream")
+        e = _ext_array(ext, n)
+        args = (self.buf, self.pos, self.x0, self.x1, n, e)
+        if model.nctx << model.scale_bits > DTAB_MAX_ENTRIES:
+            r = _decode_search_kernel(
+                *args,
+                model.o1n,
+                model.o1map,
+                model.o2n,
+                model.o2map,
+                model.freq,
+                model.cum,
+                model.scale_bits,
+                out,
+            )
+        elif model.o1n == 1 and model.o2n == 1:
+            r = _decode_ext_kernel(*args, model.dtab, model.scale_bits, out)
+        else:
+            r = _decode_kernel(
+                *args, model.o1n, model.o1map, model.o2n, model.o2map, model.dtab, model.scale_bits, out
+            )
+        pos, x0, x1 = r
+        if pos < 0:
+            raise CodecError(f"malformed rANS stream for model {model.name!r}")
+        self.pos, self.x0, self.x1 = int(pos), int(x0), int(x1)
+        return out
+
+    def finish(self) -> None:
+        if self.pos != len(self.buf) or self.x0 != RANS_L or self.x1 != RANS_L:
+            raise CodecError("rANS stream has trailing or missing bytes")
+
+
+def encode(model: Model, syms, ext=None) -> bytes:
+    """Encode one symbol array with ``model``; ``ext`` is the optional external context per symbol."""
+    return encode_streams([(model, syms, ext)])
+
+
+def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
+    """Decode ``n`` symbols of a single-stream encoding. Raises :class:`CodecError` on malformed input."""
+    d = StreamDecoder(data)
+    out = d.decode(model, n, ext, dtype)
+    d.finish()
     return out
