@@ -41,7 +41,21 @@ STAGE_DIRS = {
     "approach_signature": "silver/approach_signature",
     "vectors": "gold/vectors",
 }
-STAGING = "_staging/bar5s_core"
+STAGING = "_staging/bar5s_core"  # Arrow IPC between the passes: no encode/decode cost, memory-mapped reads
+
+
+def write_staging(table: pa.Table, path: Path) -> None:
+    with (
+        atomic_path(path) as tmp,
+        pa.OSFile(str(tmp), "wb") as sink,
+        pa.ipc.new_file(sink, table.schema) as w,
+    ):
+        w.write_table(table)
+
+
+def read_staging(path: Path) -> pa.Table:
+    with pa.memory_map(str(path), "r") as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 def write_parquet(table: pa.Table, path: str | os.PathLike) -> None:
@@ -165,7 +179,7 @@ def bars_task(payload: tuple) -> dict:
     out = Path(out_dir)
     bronze_out = out / "bronze" / f"{date_iso}.parquet" if bronze else None
     bars, stats = day_bars(src, bronze_out)
-    write_parquet(bars, out / STAGING / f"{date_iso}.parquet")
+    write_staging(bars, out / STAGING / f"{date_iso}.arrow")
     return {"records": stats.records, "out_of_order": stats.out_of_order, "bars": bars.num_rows}
 
 
@@ -173,8 +187,8 @@ def features_task(payload: tuple) -> dict:
     """Pass 2 (one date): levels from the previous date's bars, then every later stage."""
     date_iso, prev_iso, out_dir, params = payload
     out = Path(out_dir)
-    bars = pq.read_table(out / STAGING / f"{date_iso}.parquet")
-    prev = pq.read_table(out / STAGING / f"{prev_iso}.parquet") if prev_iso else None
+    bars = read_staging(out / STAGING / f"{date_iso}.arrow")
+    prev = read_staging(out / STAGING / f"{prev_iso}.arrow") if prev_iso else None
     date = dt.date.fromisoformat(date_iso)
     prev_date = dt.date.fromisoformat(prev_iso) if prev_iso else None
     res = day_features(date, bars, prev, prev_date, EpisodeParams(**params))
