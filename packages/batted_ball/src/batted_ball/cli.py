@@ -355,3 +355,7 @@ def season(n_games, seed, executor, mode, out_dir, profile, report_dir, workers,
             f"{n_games} games in {result['wall_s']:.1f} s ({executor}, {workers} workers); "
             f"receipt {result['receipt']}; wrote {out_dir}"
         )
+
+
+if __name__ == "__main__":
+    main()

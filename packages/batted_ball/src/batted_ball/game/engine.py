@@ -14,7 +14,7 @@ import numpy as np
 from ..parks import PARKS
 from ..physics import Environment, FlightArgs, SimulationMode, kernels
 from ..physics.constants import MPH_TO_FTS, PLATE_FRONT_Y_FT
-from ..physics.flight import MAX_FLIGHT_S, MAX_PITCH_S, statcast_average_spin_rpm
+from ..physics.flight import MAX_FLIGHT_S, MAX_PITCH_S, average_spin_rpm
 from .fielding import field_ground_ball
 from .players import PITCH_TYPES, ZONE_CENTER_Z_FT, Batter, Pitcher, Team
 
@@ -193,6 +193,7 @@ class Game:
         )
         self._pitch_args = (a.c0, a.cd0, a.cdspin, a.inv_tau, a.dt, PLATE_FRONT_Y_FT, MAX_PITCH_S, False)
         self.pbp: list[str] | None = [] if pbp else None
+        self._facts: dict[str, tuple] = {}
         self.total_pitches = 0
         self.batted_balls = 0
         #: Optional pitch-level counters (calibration diagnostics); None in normal runs.
@@ -210,7 +211,8 @@ class Game:
     def _throw(self, pitcher: Pitcher, fatigue: float, balls: int, strikes: int):
         d = self.dice
         ps = pitcher.pitches
-        r = d.u() * sum(p.usage for p in ps)
+        total, rel = self._pitcher_facts(pitcher)
+        r = d.u() * total
         pitch = ps[-1]
         for p in ps:
             r -= p.usage
@@ -237,7 +239,6 @@ class Game:
         tx += sd * d.n()
         tz += sd * d.n()
         speed = pitch.speed_mph - 2.0 * fatigue + 0.7 * d.n()
-        rel = pitcher.release
         dy = rel[1] - PLATE_FRONT_Y_FT
         vang = math.radians(pitch.vang_deg) + (tz - ZONE_CENTER_Z_FT) / dy
         hang = math.radians(pitch.hang_deg) + tx / dy
@@ -257,6 +258,13 @@ class Game:
             *self._pitch_args,
         )
         return pitch, res[1], res[2], speed
+
+    def _pitcher_facts(self, pitcher: Pitcher) -> tuple[float, tuple[float, float, float]]:
+        """Total usage weight and release point of a pitcher (looked up once per game)."""
+        facts = self._facts.get(pitcher.name)
+        if facts is None:
+            facts = self._facts[pitcher.name] = (sum(p.usage for p in pitcher.pitches), pitcher.release)
+        return facts
 
     # ------------------------------------------------------------------------ plate appearance
     def plate_appearance(self, bat: _Side, fld: _Side) -> str:
@@ -472,7 +480,7 @@ class Game:
         pull = -t["spray_pull_deg"] if hand == "R" else t["spray_pull_deg"]
         spray = pull * (1.0 + 0.5 * (la < 10)) + t["spray_sd_deg"] * d.n()
         spray = min(max(spray, -85.0), 85.0)
-        back, side = statcast_average_spin_rpm(la, spray, hand)
+        back, side = average_spin_rpm(la, spray, hand == "R")
         th = math.radians(la)
         ph = math.radians(spray)
         v = ev * MPH_TO_FTS

@@ -49,6 +49,17 @@ def statcast_average_spin_rpm(launch_angle_deg, spray_angle_deg, batter_hand="R"
     return backspin, sidespin
 
 
+def average_spin_rpm(
+    launch_angle_deg: float, spray_angle_deg: float, right_handed: bool
+) -> tuple[float, float]:
+    """Scalar :func:`statcast_average_spin_rpm` for hot loops (same fit, same clamps)."""
+    sign = 1.0 if right_handed else -1.0
+    back = -763.0 + 120.0 * launch_angle_deg + 21.0 * spray_angle_deg * sign
+    side = -849.0 * sign - 94.0 * spray_angle_deg
+    lo, hi = BACKSPIN_CLAMP_RPM
+    return min(max(back, lo), hi), min(max(side, -SIDESPIN_CLAMP_RPM), SIDESPIN_CLAMP_RPM)
+
+
 def batted_ball_state(
     exit_velo_mph, launch_angle_deg, spray_angle_deg, backspin_rpm, sidespin_rpm, contact=None
 ):

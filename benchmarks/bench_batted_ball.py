@@ -1,0 +1,316 @@
+"""batted-ball benchmark: trajectories/s (fast vs reference, side by side), pitches, games, a season.
+
+    make bench-batted-ball          # trajectories, aero-table probe, games on one core, 162- and 2,430-game seasons
+    make bench-batted-ball FULL=1   # also the 2,430-game season on threads and dask, more repeats
+
+Per-core figures run with one Numba thread. The reference path (plain Python/NumPy) and the Numba
+kernel fly the same balls in the same process, interleaved (``perfkit.bench.compare``). Seasons run
+as the real command (``batted-ball season`` in a subprocess), timed end to end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+from batted_ball.physics import Environment, SimulationMode, kernels, reference, simulate_batted_balls
+from batted_ball.physics.constants import BALL_RADIUS_FT, CD0, CD_SPIN, CL0, CL1, CL2, RAD_S_TO_RPM
+from batted_ball.physics.flight import FlightArgs, batted_ball_state, statcast_average_spin_rpm
+from batted_ball.season import play_game
+from numba import njit
+
+from perfkit import bench
+
+REPO = Path(__file__).resolve().parents[1]
+_NO = np.empty(0)
+_NO_PATH = np.empty((0, 4))
+
+
+def fly_balls(n: int, seed: int = 2026):
+    """Fly balls: 90-110 mph, 20-40 deg, +-40 deg spray, Statcast-average spin (hang 4-6.5 s)."""
+    rng = np.random.default_rng(seed)
+    ev, la, sp = rng.uniform(90, 110, n), rng.uniform(20, 40, n), rng.uniform(-40, 40, n)
+    back, side = statcast_average_spin_rpm(la, sp)
+    return ev, la, sp, np.stack(batted_ball_state(ev, la, sp, back, side), axis=-1)
+
+
+def bench_trajectories(repeats: int) -> dict:
+    out = {}
+    env = Environment()
+    numba.set_num_threads(1)
+    for mode, n_ref in ((SimulationMode.ACCURATE, 3), (SimulationMode.EXTREME, 12)):
+        a = FlightArgs.of(env, mode)
+        ev, la, sp, state = fly_balls(max(n_ref, 2048))
+        ref_rows = state[:n_ref]
+
+        def ref_fn(rows=ref_rows, a=a):
+            for r in rows:
+                reference.fly(r[:6], r[6:], a.c0, a.dt)
+
+        def single_fn(rows=ref_rows, a=a):
+            for r in rows:
+                kernels.fly(
+                    *r, a.c0, a.cd0, a.cdspin, a.inv_tau, 0.0, 0.0, 0.0, a.dt, 0.0, 15.0, _NO, _NO, _NO_PATH
+                )
+
+        cmp = bench.compare(
+            ref_fn,
+            single_fn,
+            warmup=1,
+            repeats=repeats,
+            name=f"fly {mode.name}",
+            units=n_ref,
+            unit_name="trajectories",
+        )
+        print(cmp.line())
+        # Throughput per core: the single-trajectory kernel and the SIMD-lane batch, one Numba thread.
+        rows = [tuple(float(v) for v in r) for r in state[:512]]
+
+        def singles(rows=rows, a=a):
+            for r in rows:
+                kernels.fly(
+                    *r, a.c0, a.cd0, a.cdspin, a.inv_tau, 0.0, 0.0, 0.0, a.dt, 0.0, 15.0, _NO, _NO, _NO_PATH
+                )
+
+        single = bench.measure(singles, warmup=1, repeats=repeats, units=len(rows))
+        batch = bench.measure(
+            lambda ev=ev, la=la, sp=sp, m=mode: simulate_batted_balls(ev, la, sp, mode=m),
+            warmup=1,
+            repeats=repeats,
+            units=len(ev),
+        )
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        batch_all = bench.measure(
+            lambda ev=ev, la=la, sp=sp, m=mode: simulate_batted_balls(ev, la, sp, mode=m),
+            warmup=1,
+            repeats=repeats,
+            units=len(ev),
+        )
+        numba.set_num_threads(1)
+        rates = {
+            "reference_per_s": n_ref / cmp.reference.median_s,
+            "single_kernel_per_s_core": len(rows) / single.median_s,
+            "batch_per_s_core": len(ev) / batch.median_s,
+            f"batch_per_s_{numba.config.NUMBA_NUM_THREADS}_threads": len(ev) / batch_all.median_s,
+            "single_vs_reference": cmp.ratio,
+            "batch_core_vs_reference": (len(ev) / batch.median_s) / (n_ref / cmp.reference.median_s),
+        }
+        print(f"  {mode.name}: " + ", ".join(f"{k} {v:,.1f}" for k, v in rates.items()))
+        out[mode.name.lower()] = {"compare": cmp.to_dict(), **rates}
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return out
+
+
+# --------------------------------------------------------------------------- aerodynamic lookup table probe
+# Issue 7 asks for a bilinear (speed, spin) table of the aerodynamic coefficients only if it helps.
+# The exact coefficients are Cd = cd0 + cdspin * rpm / 1000 and CL = CL2 S / (CL0 + CL1 S): one
+# division. This probe measures a table against them for accuracy and speed on the same inputs.
+_V_GRID = np.linspace(20.0, 180.0, 81)  # ft/s
+_W_GRID = np.linspace(0.0, 600.0, 61)  # rad/s
+
+
+def _exact_cl(v, w):
+    s = BALL_RADIUS_FT * w / v
+    return CL2 * s / (CL0 + CL1 * s)
+
+
+CL_TABLE = np.array([[_exact_cl(v, w) for w in _W_GRID] for v in _V_GRID])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sum_exact(v, w):
+    acc = 0.0
+    for i in range(v.shape[0]):
+        s = BALL_RADIUS_FT * w[i] / v[i]
+        acc += CL2 * s / (CL0 + CL1 * s) + CD0 + CD_SPIN * w[i] * RAD_S_TO_RPM / 1000.0
+    return acc
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _table(v, w, table, v0, dv, w0, dw):
+    fi = (v - v0) / dv
+    fj = (w - w0) / dw
+    i = min(max(int(fi), 0), table.shape[0] - 2)
+    j = min(max(int(fj), 0), table.shape[1] - 2)
+    a = fi - i
+    b = fj - j
+    return (1 - a) * ((1 - b) * table[i, j] + b * table[i, j + 1]) + a * (
+        (1 - b) * table[i + 1, j] + b * table[i + 1, j + 1]
+    )
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sum_table(v, w, table, v0, dv, w0, dw):
+    acc = 0.0
+    for i in range(v.shape[0]):
+        acc += _table(v[i], w[i], table, v0, dv, w0, dw) + CD0 + CD_SPIN * w[i] * RAD_S_TO_RPM / 1000.0
+    return acc
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _table_many(v, w, table, v0, dv, w0, dw, out):
+    for i in range(v.shape[0]):
+        out[i] = _table(v[i], w[i], table, v0, dv, w0, dw)
+
+
+def bench_aero_table(repeats: int) -> dict:
+    rng = np.random.default_rng(5)
+    n = 2_000_000
+    v = rng.uniform(40.0, 165.0, n)
+    w = rng.uniform(50.0, 500.0, n)  # ~500-4800 rpm
+    args = (CL_TABLE, _V_GRID[0], _V_GRID[1] - _V_GRID[0], _W_GRID[0], _W_GRID[1] - _W_GRID[0])
+    approx = np.empty(n)
+    _table_many(v, w, *args, approx)
+    exact = _exact_cl(v, w)
+    rel = np.abs(approx - exact) / exact
+    cmp = bench.compare(
+        lambda: _sum_exact(v, w),
+        lambda: _sum_table(v, w, *args),
+        warmup=1,
+        repeats=repeats,
+        name="aero coefficients: exact (reference) vs bilinear table (fast)",
+        units=n,
+        unit_name="evaluations",
+    )
+    print(cmp.line())
+    res = {
+        "cl_mean_rel_error": float(rel.mean()),
+        "cl_max_rel_error": float(rel.max()),
+        "table_speedup": cmp.ratio,
+        "compare": cmp.to_dict(),
+        "kept": bool(cmp.ratio > 1.1),
+    }
+    print(
+        f"  table CL error: mean {res['cl_mean_rel_error']:.2%}, max {res['cl_max_rel_error']:.2%}; "
+        f"table {'kept' if res['kept'] else 'not kept'} (speed ratio exact/table {cmp.ratio:.2f})"
+    )
+    return res
+
+
+# ------------------------------------------------------------------------------------------------ games
+def bench_games(n_games: int, repeats: int) -> dict:
+    numba.set_num_threads(1)
+    play_game(1, 0)  # teams and JIT cache
+
+    def games():
+        for i in range(n_games):
+            play_game(1, i)
+
+    t = bench.measure(games, warmup=0, repeats=repeats, units=n_games)
+    cpu0 = time.thread_time()
+    games()
+    cpu = (time.thread_time() - cpu0) / n_games
+    per_game = t.median_s / n_games
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    res = {
+        "ms_per_game_wall": 1000 * per_game,
+        "ms_per_game_cpu": 1000 * cpu,
+        "games_per_hour_core": 3600.0 / per_game,
+        "games": n_games,
+    }
+    print(
+        f"games (FAST, one core): {res['ms_per_game_wall']:.1f} ms/game wall, {res['ms_per_game_cpu']:.1f} ms CPU, "
+        f"{res['games_per_hour_core']:,.0f} games/hour/core"
+    )
+    return res
+
+
+def run_season(n_games: int, executor: str, workers: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bb-season-") as tmp:
+        cmd = [
+            sys.executable,
+            "-m",
+            "batted_ball.cli",
+            "season",
+            "--games",
+            str(n_games),
+            "--seed",
+            "2026",
+            "--workers",
+            str(workers),
+            "--executor",
+            executor,
+            "--out",
+            tmp,
+            "--quiet",
+        ]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        wall = time.perf_counter() - t0
+        league = json.loads((Path(tmp) / "league.json").read_text())
+        report = json.loads((Path(tmp) / "run_report.json").read_text())
+    res = {
+        "games": n_games,
+        "executor": executor,
+        "workers": workers,
+        "wall_s_end_to_end": wall,
+        "wall_s_games": report["metrics"]["wall_s_games"],
+        "receipt": report["receipts"]["games"]["digest"],
+        "league": {k: v for k, v in league.items() if k != "calibration"},
+        "calibration": league["calibration"],
+    }
+    print(
+        f"season {n_games} games, {executor} x{workers}: {wall:.1f} s end to end "
+        f"({res['wall_s_games']:.1f} s playing); receipt {res['receipt'][-16:]}"
+    )
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--full", action="store_true")
+    args = ap.parse_args()
+    repeats = 7 if args.full else 5
+    results = {
+        "trajectories": bench_trajectories(repeats),
+        "aero_table": bench_aero_table(repeats),
+        "games": bench_games(60, 3 if not args.full else 5),
+    }
+    seasons = [run_season(162, "threads", 2), run_season(2430, "processes", 2)]
+    if args.full:
+        seasons += [run_season(2430, "threads", 2), run_season(2430, "dask", 2)]
+    results["seasons"] = seasons
+    receipts = {s["receipt"] for s in seasons if s["games"] == 2430}
+    results["season_receipts_identical"] = len(receipts) == 1
+    full = next(s for s in seasons if s["games"] == 2430)
+    print("\nleague line, 2,430 games:")
+    for r in full["calibration"]:
+        print(
+            f"  {r['stat']:>18} {r['simulated']:>9.4f} MLB {r['mlb']:>8.4f} diff {r['difference']:>+8.4f} "
+            f"(tol {r['tolerance']:g}) {'ok' if r['within'] else 'OUTSIDE'}"
+        )
+    bench.record("batted_ball", "bench", results)
+    acc, ext = results["trajectories"]["accurate"], results["trajectories"]["extreme"]
+    bench.summary_row(
+        "batted_ball",
+        "trajectories",
+        accurate_per_s_core=round(acc["batch_per_s_core"]),
+        extreme_per_s_core=round(ext["batch_per_s_core"]),
+        single_accurate_per_s_core=round(acc["single_kernel_per_s_core"]),
+        ratio_vs_reference=round(acc["single_vs_reference"], 1),
+    )
+    bench.summary_row(
+        "batted_ball",
+        "games",
+        ms_per_game=round(results["games"]["ms_per_game_wall"], 2),
+        games_per_hour_core=round(results["games"]["games_per_hour_core"]),
+    )
+    bench.summary_row(
+        "batted_ball",
+        "season",
+        season_162_s=round(seasons[0]["wall_s_end_to_end"], 2),
+        season_2430_s=round(full["wall_s_end_to_end"], 2),
+        within_mlb=sum(r["within"] for r in full["calibration"]),
+    )
+
+
+if __name__ == "__main__":
+    main()
