@@ -94,12 +94,6 @@ class Grid:
         """The rasterio affine transform of the whole grid (pixel (col, row) -> lon, lat of its corner)."""
         return Affine(self.res_deg, 0.0, -180.0, 0.0, -self.res_deg, 90.0)
 
-    def window_transform(self, row0: int, col0: int) -> Affine:
-        """The transform of a window whose top-left cell is (row0, col0), with exact grid edges."""
-        return Affine(
-            self.res_deg, 0.0, float(self.lon_edges[col0]), 0.0, -self.res_deg, float(self.lat_edges[row0])
-        )
-
     def tile_id(self, row, col):
         """``row * ncols + col`` (int64; scalars or arrays)."""
         return np.asarray(row, dtype=np.int64) * self.ncols + np.asarray(col, dtype=np.int64)
@@ -107,15 +101,3 @@ class Grid:
     def row_col(self, tile_id):
         """The inverse of :meth:`tile_id`: ``(row, col)``."""
         return np.divmod(np.asarray(tile_id, dtype=np.int64), self.ncols)
-
-    def col_range(self, west: float, east: float) -> tuple[int, int]:
-        """Columns [c0, c1) whose cells overlap the lon interval [west, east], clipped to the grid."""
-        c0 = int(np.floor((west + 180.0) / self.res_deg))
-        c1 = int(np.ceil((east + 180.0) / self.res_deg))
-        return max(c0, 0), min(max(c1, c0 + 1), self.ncols)
-
-    def row_range(self, south: float, north: float) -> tuple[int, int]:
-        """Rows [r0, r1) whose cells overlap the lat interval [south, north], clipped to the grid."""
-        r0 = int(np.floor((90.0 - north) / self.res_deg))
-        r1 = int(np.ceil((90.0 - south) / self.res_deg))
-        return max(r0, 0), min(max(r1, r0 + 1), self.nrows)

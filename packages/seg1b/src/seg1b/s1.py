@@ -355,6 +355,8 @@ def run_s1(params: S1Params) -> str:
         run.result("input_geometry_digest", countries.digest)
         run.result("repaired_geometries", countries.repaired)
         run.result("key_field", countries.key_field)
+        if countries.dropped_empty:
+            run.result("dropped_no_polygon", countries.dropped_empty)
         with atomic_path(out / "tiles") as tmp:
             tmp.mkdir()
             with run.stage("plan"):
