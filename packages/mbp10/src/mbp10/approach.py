@@ -83,7 +83,6 @@ def compute_approach(bars: pa.Table, episodes: pa.Table) -> tuple[pa.Table, pa.T
         "rel_bar": np.tile(rel, n).astype(np.int32),
         "bar_start_ns": (dense.t0_ns + idx * BAR_NS).ravel(),
     }
-    dist_series = None
     dist = (gather(s["mid"], idx) - level[:, None]) * direction[:, None]
     cols["dist_pts"] = dist.ravel()
     for short in FLOW:
@@ -107,7 +106,6 @@ def compute_approach(bars: pa.Table, episodes: pa.Table) -> tuple[pa.Table, pa.T
                 x0, x1, x2 = gather(s[h], idx), gather(s[h], idx - k), gather(s[h], idx - 2 * k)
             cols[f"{h}_d1_{k}"] = (x0 - x1).ravel()
             cols[f"{h}_d2_{k}"] = (x0 - 2 * x1 + x2).ravel()
-    del dist_series
     approach = pa.table({k: np_to_arrow(np.ascontiguousarray(v)) for k, v in cols.items()})
 
     sig = {

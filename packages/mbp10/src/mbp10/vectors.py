@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mbp10.approach import FLOW, WINDOW, day_series
+from mbp10.episodes import gather
+from mbp10.schema import BAR_NS
 
 LAST_BARS = 12
 BAR_FEATURES = (
@@ -47,20 +50,19 @@ def slog(x: np.ndarray) -> np.ndarray:
 def compute_vectors(
     bars: pa.Table, episodes: pa.Table, approach: pa.Table, signature: pa.Table, reset_pts: float
 ) -> pa.Table:
-    _, series = day_series(bars)
+    dense, series = day_series(bars)
     stats = _day_stats(series)
     n = episodes.num_rows
-    last = approach.filter(pa.compute.greater(approach.column("rel_bar"), -LAST_BARS))
+    last = approach.filter(pc.greater(approach.column("rel_bar"), -LAST_BARS))
+    # grid bar of each of the last LAST_BARS approach rows (approach rows are touch-major, rel_bar ascending)
+    g = (last.column("bar_start_ns").to_numpy() - dense.t0_ns) // BAR_NS
     blocks = []
     for name in BAR_FEATURES:
         if name == "dist_pts":
             x = last.column("dist_pts").to_numpy() / reset_pts
-        elif name == "imbal_l1":
-            x = _per_bar(bars, series, last, name)
-            x = (x - stats[name][0]) / stats[name][1]
         else:
-            x = _per_bar(bars, series, last, name)
-            x = (x - stats[name][0]) / stats[name][1]
+            mean, sd = stats[name]
+            x = (gather(series[name], g) - mean) / sd
         blocks.append(x.reshape(n, LAST_BARS))
     bar_part = np.stack(blocks, axis=2).reshape(n, LAST_BARS * len(BAR_FEATURES))  # touches x (bar, feature)
     sig = [
@@ -88,16 +90,6 @@ def compute_vectors(
             "vector": pa.FixedSizeListArray.from_arrays(flat, DIM),
         }
     )
-
-
-def _per_bar(bars, series, last, name) -> np.ndarray:
-    """The day series value at each approach row's bar (NaN outside the day)."""
-    from mbp10.episodes import DenseBars
-
-    dense = DenseBars.from_bars(bars)
-    g = (last.column("bar_start_ns").to_numpy() - dense.t0_ns) // (5_000_000_000)
-    ok = (g >= 0) & (g < len(dense))
-    return np.where(ok, series[name][np.clip(g, 0, max(len(dense) - 1, 0))], np.nan)
 
 
 def nearest(library: pa.Table, touch_id: int, k: int = 10) -> pa.Table:
