@@ -161,6 +161,7 @@ _STR_KIND_ID = {pq: i for i, pq in enumerate(STR_KINDS)}
 # name contexts: the previous kind for code names, then these
 CTX_NUMBER, CTX_TEXT0, CTX_TEXT1, CTX_TEXT2 = N_KINDS, N_KINDS + 1, N_KINDS + 2, N_KINDS + 3
 N_NAME_CTX = N_KINDS + 4
+N_NEXT = 8  # class of the token after a code name: other ( . = , )] : newline
 # name symbols: 0 NEW, 1..32 rank 0..31, then four buckets per power of two (+ raw extra bits)
 RANK_DIRECT = 32
 N_NAME_SYMS = 1 + RANK_DIRECT + 4 * 24
@@ -676,6 +677,7 @@ def analyze(text: str, v: Vocab):
         names.extend(words)
     order = np.lexsort((np.concatenate(occ_sub), np.concatenate(occ_tok)))
     name_ctx = np.concatenate(occ_ctx)[order]
+    name_mctx = _name_model_ctx(name_ctx, np.concatenate(occ_tok)[order], kinds)
     names = [names[i] for i in order.tolist()]
     # move-to-front over first-occurrence ids
     local: dict[str, int] = {}
@@ -720,7 +722,7 @@ def analyze(text: str, v: Vocab):
         "text0": (text_streams[0], None),
         "text1": (text_streams[1], None),
         "text2": (text_streams[2], None),
-        "names": (nsym, name_ctx),
+        "names": (nsym, name_mctx),
         "morph0": (np.array(morph[0], dtype=np.int32), None),
         "morph1": (np.array(morph[1], dtype=np.int32), None),
         "morph2": (np.array(morph[2], dtype=np.int32), None),
@@ -757,6 +759,26 @@ N_WS_LINE_CTX = 12
 N_WS_MID_CTX = N_KIND_CLASS * N_KIND_CLASS * 2
 
 
+def _next_class_table() -> np.ndarray:
+    t = np.zeros(N_KINDS, dtype=np.int64)
+    for tok, c in (("(", 1), (".", 2), ("=", 3), (",", 4), (")", 5), ("]", 5), (":", 6)):
+        t[_N_SPECIAL + _FIXED.index(tok)] = c
+    t[list(NL_KINDS)] = 7
+    return t
+
+
+_NEXT_CLASS = _next_class_table()
+
+
+def _name_model_ctx(name_ctx: np.ndarray, occ_tok: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Model context of each name: its context (previous kind or text mode) x class of the next token."""
+    nxt = np.zeros(len(name_ctx), dtype=np.int64)
+    code = name_ctx < CTX_TEXT0
+    if code.any():
+        nxt[code] = _NEXT_CLASS[kinds[np.minimum(occ_tok[code] + 1, len(kinds) - 1)]]
+    return (name_ctx.astype(np.int64) * N_NEXT + nxt).astype(np.int32)
+
+
 STREAMS = (
     "kinds",
     "ws_line",
@@ -784,10 +806,10 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
         "ws_line": dict(nsym=N_WS_LINE, scale=12, next_=N_WS_LINE_CTX),
         "ws_mid": dict(nsym=N_WS_MID, scale=12, next_=N_WS_MID_CTX),
         "strkind": dict(nsym=len(STR_KINDS), scale=12, next_=N_KIND_CLASS),
-        "text0": dict(nsym=258, scale=12, o1map=text_o1, next_=1),
-        "text1": dict(nsym=258, scale=12, o1map=text_o1, next_=1),
-        "text2": dict(nsym=258, scale=12, o1map=text_o1, next_=1),
-        "names": dict(nsym=N_NAME_SYMS, scale=12, next_=N_NAME_CTX),
+        "text0": dict(nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, next_=1),
+        "text1": dict(nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, next_=1),
+        "text2": dict(nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, next_=1),
+        "names": dict(nsym=N_NAME_SYMS, scale=12, next_=N_NAME_CTX * N_NEXT),
         "morph0": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
         "morph1": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
         "morph2": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
@@ -811,6 +833,21 @@ def _spell_o2() -> np.ndarray:
 
 
 _SPELL_O2 = _spell_o2()
+
+
+def _text_o2() -> np.ndarray:
+    """Class of the text symbol two back: END/start, WORD, space, newline, digits and a few punctuation
+    groups."""
+    cls = np.full(258, 15, dtype=np.int32)
+    cls[T_END], cls[T_WORD] = 0, 1
+    groups = [" ", "\n\r", ".", ",", ":;", "([{", ")]}", "'\"`", "#", "-", "=", "0123456789", "*", "/\\"]
+    for g, chars in enumerate(groups, start=2):
+        for ch in chars:
+            cls[ord(ch) + 2] = g
+    return cls
+
+
+_TEXT_O2 = _text_o2()
 
 
 def _models() -> dict[str, rans.Model]:
@@ -904,7 +941,7 @@ def _decode_text(body: bytes) -> bytes:
     order = np.lexsort((np.concatenate(occ_sub), np.concatenate(occ_tok)))
     name_ctx = np.concatenate(occ_ctx)[order]
     n_names = len(name_ctx)
-    nsym = dec("names", name_ctx, n_names)
+    nsym = dec("names", _name_model_ctx(name_ctx, np.concatenate(occ_tok)[order], kinds), n_names)
     extra = _unpack_bits(extra_blob, _extra_nbits(nsym))
     ranks = _symbol_ranks(nsym, extra)
     if n_names and ranks.max() > n_names:
