@@ -20,7 +20,7 @@ from .players import PITCH_TYPES, ZONE_CENTER_Z_FT, Batter, Pitcher, Team
 
 TUNING = {
     # Pitcher intent: probability of aiming in the zone, by count (balls, strikes) adjustments.
-    "zone_intent": 0.66,
+    "zone_intent": 0.685,
     "zone_intent_per_ball": 0.08,
     "zone_intent_per_strike": -0.09,
     "command_sd_ft": 0.5,
@@ -52,9 +52,9 @@ TUNING = {
     "spray_sd_deg": 24.0,
     # Fielding and running.
     "of_react_s": 0.5,
-    "of_route": 0.86,
+    "of_route": 0.84,
     "if_react_s": 0.45,
-    "if_speed_fts": 13.0,
+    "if_speed_fts": 12.5,
     "if_reach_ft": 2.0,
     "catch_softness_s": 0.17,
     "error_rate": 0.011,
