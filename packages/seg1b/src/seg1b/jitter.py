@@ -37,7 +37,7 @@ STATUS_FALLBACK = 1
 STATUS_NAMES = ("accepted", "fallback")
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def tile_sines(south, north):
     """sin(south), sin(north) per tile (radians via the explicit ``* D2R``), in numba like the draws."""
     n = south.shape[0]
@@ -66,7 +66,7 @@ def _point(site_id, attempt, k0, k1, west, east, south, north, sin_s, sin_n):
     return lon, lat
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def draw_points(site_id, attempt, tix, west, east, south, north, sin_s, sin_n, k0, k1):
     """Points of attempt ``attempt`` (scalar, 0-based) for sites ``site_id`` in tiles ``tix`` (indices into the
     per-tile arrays). Returns lon, lat float64 arrays."""
@@ -82,7 +82,7 @@ def draw_points(site_id, attempt, tix, west, east, south, north, sin_s, sin_n, k
     return lon, lat
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def draw_point_scalar(site_id, attempt, k0, k1, west, east, south, north):
     """One point (tests): the same arithmetic as :func:`draw_points` for a single site and attempt."""
     sin_s = math.sin(south * D2R)
@@ -130,7 +130,7 @@ def boundary_segments(geom) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), starts
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _mark_boundary_cells(xs, ys, starts, res_deg, ncols, nrows, row_lo, row_hi, eps):
     """Tile ids (with repeats) of every cell whose closed box may touch a ring segment, rows [row_lo, row_hi].
 
@@ -263,7 +263,7 @@ def tile_bounds(grid, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return lon[c], lat[r + 1], lon[c + 1], lat[r]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def advance_attempts(
     site_id, tix, start, max_attempts, west, east, south, north, sin_s, sin_n, box_start, boxes, k0, k1
 ):

@@ -87,7 +87,7 @@ def philox4x64_10(c0, c1, c2, c3, k0, k1):
     return x0, x1, x2, x3
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def philox_blocks(c0, c1, c2, c3, k0, k1):
     """Vectorised blocks for counter word arrays (uint64) and one key -> (n, 4) uint64."""
     n = c0.shape[0]

@@ -234,7 +234,9 @@ def build_units(p: S6Params, plan: Plan, index: TileIndex, countries, chunk: int
             payload = UnitPayload(
                 country=country,
                 part=j,
-                geom=geom,
+                # a unit prepares its geometry in place and GEOS builds a prepared geometry's indexes lazily,
+                # not thread-safe: the units of a split country each get their own copy
+                geom=geom if parts == 1 else shapely.from_wkb(shapely.to_wkb(geom)),
                 resolution_arcsec=grid.resolution_arcsec,
                 files=index.files[country],
                 site_id=sorted_sites[lo:hi],
