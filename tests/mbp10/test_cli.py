@@ -166,6 +166,7 @@ def test_run_receipts_do_not_depend_on_workers(tmp_path, three_days):
             executor,
             "--out",
             out,
+            "--bronze",
             "--quiet",
         )
         assert r.exit_code == 0, r.output
@@ -175,7 +176,8 @@ def test_run_receipts_do_not_depend_on_workers(tmp_path, three_days):
     assert a["receipts"] == b["receipts"] and a["counters"] == b["counters"]
     assert set(a["items"]) == {"2024-01-02", "2024-01-03", "2024-01-05"}
     assert a["counters"]["dates_missing"] == 2 and a["counters"]["records"] == 75_000
-    assert set(a["receipts"]) >= {"bar5s", "levels", "episodes", "approach", "vectors"}
+    assert set(a["receipts"]) >= {"bronze", "bar5s", "levels", "episodes", "approach", "vectors"}
+    assert pq.read_table(tmp_path / "w2" / "bronze").num_rows == 75_000
     # levels: the first date has no previous bars, later dates have prior-day levels
     lv = pq.read_table(tmp_path / "w1" / "silver" / "levels").to_pydict()
     kinds = {(d, k) for d, k in zip(lv["date"], lv["level_kind"], strict=True)}
@@ -218,3 +220,19 @@ def test_stage_commands_chain(tmp_path, small_day_file):
     )
     assert r.exit_code == 0, r.output
     assert pq.read_table(v).num_rows == pq.read_table(ep).num_rows
+
+
+def test_ingest_parquet_sorts_and_counts(tmp_path, small_day_file):
+    first = tmp_path / "b1"
+    assert invoke("ingest", small_day_file, "--out", first, "--quiet").exit_code == 0
+    table = pq.read_table(first / "2024-01-02.parquet")
+    shuffled = table.take(np.r_[np.arange(5, 100), np.arange(5), np.arange(100, table.num_rows)])
+    src = tmp_path / "shuffled-2024-01-02.parquet"
+    pq.write_table(shuffled, src)
+    r = invoke("ingest", src, "--out", tmp_path / "b2", "--report-dir", tmp_path / "rep", "--quiet")
+    assert r.exit_code == 0, r.output
+    again = pq.read_table(tmp_path / "b2" / "shuffled-2024-01-02.parquet")
+    report = json.loads((tmp_path / "rep" / "run_report.json").read_text())
+    assert report["counters"]["out_of_order_records"] == 5
+    ts = again["ts_event"].to_numpy()
+    assert (np.diff(ts) >= 0).all() and again.num_rows == table.num_rows
