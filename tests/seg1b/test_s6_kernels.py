@@ -26,6 +26,16 @@ from seg1b.s6_reference import jitter_legacy, legacy_point
 FIXTURE_COUNTRIES = ["USA", "RUS", "FJI", "GRC", "VUT", "BHS", "TTO", "QAT", "NLD"]
 
 
+def _ranges(g: Grid, geom) -> tuple[int, int, int, int]:
+    """Rows [r0, r1) and columns [c0, c1) of the cells overlapping the geometry's bounding box."""
+    x0, y0, x1, y1 = geom.bounds
+    c0 = max(int(np.floor((x0 + 180.0) / g.res_deg)), 0)
+    c1 = min(int(np.ceil((x1 + 180.0) / g.res_deg)), g.ncols)
+    r0 = max(int(np.floor((90.0 - y1) / g.res_deg)), 0)
+    r1 = min(int(np.ceil((90.0 - y0) / g.res_deg)), g.nrows)
+    return r0, max(r1, r0 + 1), c0, max(c1, c0 + 1)
+
+
 @pytest.fixture(scope="module")
 def countries():
     return load_countries("ne110m", only=FIXTURE_COUNTRIES)
@@ -67,9 +77,7 @@ def test_interior_decision_is_conservative(countries, res):
     rng = np.random.default_rng(res)
     for key, geom in countries.geometries.items():
         shapely.prepare(geom)
-        x0, y0, x1, y1 = geom.bounds
-        c0, c1 = g.col_range(x0, x1)
-        r0, r1 = g.row_range(y0, y1)
+        r0, r1, c0, c1 = _ranges(g, geom)
         tiles = np.unique(g.tile_id(rng.integers(r0, r1, 20000), rng.integers(c0, c1, 20000)))
         interior, _ = classify_tiles(geom, g, tiles)
         truth = tile_boxes_interior(geom, *tile_bounds(g, tiles))
@@ -82,9 +90,7 @@ def test_boundary_cells_cover_every_cell_the_boundary_touches(countries):
     g = Grid(600)
     geom = countries.geometries["GRC"]
     marked = boundary_cells(geom, g)
-    x0, y0, x1, y1 = geom.bounds
-    c0, c1 = g.col_range(x0, x1)
-    r0, r1 = g.row_range(y0, y1)
+    r0, r1, c0, c1 = _ranges(g, geom)
     rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
     tiles = g.tile_id(rr.ravel(), cc.ravel())
     boxes = shapely.box(*tile_bounds(g, tiles))
@@ -96,9 +102,7 @@ def test_fast_kernel_equals_legacy_on_border_tiles(countries):
     """Every site in a border-heavy sample: same points, attempts and statuses as the per-site loop."""
     g = Grid(600)
     geom = countries.geometries["GRC"]
-    x0, y0, x1, y1 = geom.bounds
-    c0, c1 = g.col_range(x0, x1)
-    r0, r1 = g.row_range(y0, y1)
+    r0, r1, c0, c1 = _ranges(g, geom)
     rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
     tiles = g.tile_id(rr.ravel(), cc.ravel())
     keep = shapely.intersects(geom, shapely.box(*tile_bounds(g, tiles)))
