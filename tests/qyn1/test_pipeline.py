@@ -53,3 +53,14 @@ def test_collect_sources_rejects_collisions_and_missing(tmp_path):
         pipeline.collect_sources([tmp_path / "missing"])
     specs = pipeline.collect_sources([proj], exclude=("*.bin",))
     assert not any(s.arcpath.endswith(".bin") for s in specs)
+
+
+def test_large_files_stream_to_the_same_package(tmp_path, monkeypatch):
+    proj = make_project(tmp_path)
+    ref = _pack(tmp_path, proj, 1, "serial", "whole")
+    monkeypatch.setattr(pipeline, "STREAM_BYTES", 1000)  # every file above 1000 bytes is streamed
+    assert _pack(tmp_path, proj, 2, "threads", "streamed") == ref
+    dest = tmp_path / "d"
+    pipeline.unpack(tmp_path / "streamed.qyn", dest, key_source(), workers=1)
+    for s in pipeline.collect_sources([proj]):
+        assert (dest / s.arcpath).read_bytes() == Path(s.source).read_bytes()

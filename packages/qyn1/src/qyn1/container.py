@@ -231,6 +231,38 @@ class Writer:
         self.entries.append(e)
         return e
 
+    def add_file_stream(self, path: str, mode: int, pieces: Iterable[bytes], encode) -> Entry:
+        """Append one file from an iterator of plaintext pieces, holding one piece (and its encoding) at a
+        time: ``encode(piece) -> payload``; size and digest are computed on the way."""
+        check_path(path)
+        if path in self.paths:
+            raise Qyn1Error(f"duplicate path in package: {path!r}")
+        self.paths.add(path)
+        idx = len(self.entries)
+        h = hashlib.blake2b(digest_size=32)
+        e = Entry(idx, path, mode & 0o7777, 0, b"")
+        it = iter(pieces)
+        cur = next(it, None)
+        j = 0
+        while cur is not None:
+            nxt = next(it, None)  # one piece of look-ahead: the last chunk carries the final flag
+            h.update(cur)
+            payload = encode(cur)
+            ct = aead.aead_encrypt(
+                self.key,
+                nonce_for(_DOMAIN_CHUNK, idx, j),
+                payload,
+                chunk_aad(self.header_bytes, idx, j, nxt is None, path),
+            )
+            e.chunks.append((self.offset, len(ct), len(cur)))
+            self._write(ct)
+            e.size += len(cur)
+            cur = nxt
+            j += 1
+        e.digest = h.digest()
+        self.entries.append(e)
+        return e
+
     def close(self) -> None:
         table_offset = self.offset
         ct = aead.aead_encrypt(

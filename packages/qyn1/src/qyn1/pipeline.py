@@ -24,6 +24,7 @@ from qyn1 import codec, container, keys
 from qyn1.errors import Qyn1Error, UnsafePathError
 
 BATCH_BYTES = 64 << 20
+STREAM_BYTES = 32 << 20  # files above this are streamed chunk by chunk in the parent (bounded memory)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,28 @@ def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
         else:
             add(name, src)
     return [specs[k] for k in sorted(specs)]
+
+
+def read_pieces(path: str, chunk_size: int, at_lines: bool) -> Iterator[bytes]:
+    """Stream a file as the same chunks :func:`qyn1.codec.split_chunks` would cut, holding at most
+    ``2 * chunk_size`` bytes at a time."""
+    with open(path, "rb") as f:
+        buf = b""
+        eof = False
+        while True:
+            while not eof and len(buf) < 2 * chunk_size:
+                more = f.read(chunk_size)
+                if not more:
+                    eof = True
+                buf += more
+            if not buf:
+                return
+            if eof and len(buf) <= chunk_size:
+                yield buf
+                return
+            head = codec.split_chunks(buf[: chunk_size + 1], chunk_size, at_lines=at_lines)[0]
+            yield head
+            buf = buf[len(head) :]
 
 
 def encode_bytes(
@@ -149,6 +172,12 @@ def encode_project(
             yield s, ef
 
     for s in specs:
+        if s.size > STREAM_BYTES:
+            if batch:
+                yield from run(batch)
+                batch, size = [], 0
+            yield s, None  # the caller streams it
+            continue
         batch.append(s)
         size += s.size
         if size >= BATCH_BYTES:
@@ -195,7 +224,12 @@ def pack(
         for spec, ef in encode_project(
             specs, chunk_size=chunk_size, workers=workers, executor=executor, on_file=on_file
         ):
-            w.add_file(spec.arcpath, ef.mode, ef.size, ef.digest, ef.chunks)
+            if ef is None:  # a large file: streamed chunk by chunk, never whole in memory
+                ef = _stream_file(w, spec, chunk_size)
+                if on_file is not None:
+                    on_file(spec, ef)
+            else:
+                w.add_file(spec.arcpath, ef.mode, ef.size, ef.digest, ef.chunks)
             st.files += 1
             st.bytes_in += ef.size
             st.chunks += len(ef.chunks)
@@ -206,6 +240,30 @@ def pack(
         st.bytes_out = w.offset
     st.wall_s = time.perf_counter() - t0
     return st
+
+
+def _stream_file(w: container.Writer, spec: FileSpec, chunk_size: int) -> EncodedFile:
+    t0 = time.perf_counter()
+    with open(spec.source, "rb") as f:
+        python = is_python_candidate(spec.arcpath, f.read(8192))
+    codecs: dict[str, int] = {}
+    stored = []
+
+    def enc(piece: bytes) -> bytes:
+        payload = codec.encode_chunk(piece, python=python)
+        name = codec.codec_of(payload)
+        codecs[name] = codecs.get(name, 0) + 1
+        stored.append(len(payload))
+        return payload
+
+    try:
+        e = w.add_file_stream(spec.arcpath, spec.mode, read_pieces(spec.source, chunk_size, python), enc)
+    except OSError as exc:
+        raise Qyn1Error(f"cannot read {spec.source!r}: {exc.strerror}") from None
+    # the chunk payloads were written already; report sizes only
+    return EncodedFile(
+        e.size, spec.mode, e.digest, [(b"", n) for n in stored], codecs, time.perf_counter() - t0
+    )
 
 
 def open_package(path: str | os.PathLike, key_source: keys.KeySource):
