@@ -26,7 +26,6 @@ from mbp10.dbn import read_dbn, write_dbn
 from mbp10.episodes import EpisodeParams
 from mbp10.ingest import ingest_file
 from mbp10.pipeline import day_bars, day_features
-from mbp10.records import from_records
 from mbp10.reference import bars_reference
 from mbp10.synth import synth_day, synth_header
 
@@ -41,14 +40,13 @@ COLD_COMPILE = """
 import json, time, numpy as np
 t0 = time.perf_counter()
 from mbp10.bars import compute_bars
-from mbp10.records import from_records
 from mbp10.synth import synth_day
 import datetime as dt
 rec = synth_day(dt.date(2024, 1, 2), 200, seed=1)
 t1 = time.perf_counter()
-compute_bars(from_records(rec))
+compute_bars(rec)
 t2 = time.perf_counter()
-compute_bars(from_records(rec))
+compute_bars(rec)
 t3 = time.perf_counter()
 print(json.dumps({"synth_first_s": t1 - t0, "bar5s_first_call_s": t2 - t1, "bar5s_second_call_s": t3 - t2}))
 """
@@ -81,10 +79,9 @@ def compile_times() -> dict:
 
 def bench_kernel_vs_reference(rec: np.ndarray, n_slice: int, repeats: int) -> dict:
     part = np.ascontiguousarray(rec[500_000 : 500_000 + n_slice])
-    cols = from_records(part)
     cmp = bench.compare(
         lambda: bars_reference(part),
-        lambda: compute_bars(cols),
+        lambda: compute_bars(part),
         warmup=1,
         repeats=repeats,
         name=f"bar5s reference vs kernel, {n_slice:,}-record slice",
@@ -96,9 +93,9 @@ def bench_kernel_vs_reference(rec: np.ndarray, n_slice: int, repeats: int) -> di
 
 
 def bench_kernel_throughput(rec: np.ndarray, repeats: int) -> dict:
-    cols = from_records(rec)  # zero-copy strided views over the decoded day
+    # the kernel reads the decoded records in place (word views over the decompressed bytes)
     t = bench.measure(
-        lambda: compute_bars(cols), warmup=1, repeats=repeats, units=len(rec), unit_name="records"
+        lambda: compute_bars(rec), warmup=1, repeats=repeats, units=len(rec), unit_name="records"
     )
     d = t.to_dict(len(rec), "records")
     print(

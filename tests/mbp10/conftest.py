@@ -29,7 +29,6 @@ def small_day_file(tmp_path_factory, small_day) -> Path:
 def small_day_bars(small_day):
     """(fast bars table, reference bars dict) of the small synthetic day, computed once."""
     from mbp10.bars import compute_bars
-    from mbp10.records import from_records
     from mbp10.reference import bars_reference
 
-    return compute_bars(from_records(small_day)), bars_reference(small_day)
+    return compute_bars(small_day), bars_reference(small_day)

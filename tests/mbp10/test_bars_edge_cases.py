@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 from mbp10.bars import compute_bars
-from mbp10.records import from_records
 from mbp10.reference import bars_reference
 
 from .test_bars_parity import assert_bars_equal, fast_bars
@@ -195,7 +194,7 @@ def test_out_of_order_records_are_sorted(small_day):
     fast = fast_bars(part)
     assert_bars_equal(fast, bars_reference(part))
     # A swap inside one bar sorts back to the same bars as the ordered input, up to the event split.
-    ordered = compute_bars(from_records(np.ascontiguousarray(small_day[:4_000])))
+    ordered = compute_bars(np.ascontiguousarray(small_day[:4_000]))
     np.testing.assert_array_equal(
         fast.column("bar5s_meta_msg_cnt_sum").to_numpy(), ordered.column("bar5s_meta_msg_cnt_sum").to_numpy()
     )

@@ -7,7 +7,6 @@ import pytest
 from mbp10.bar_columns import FLOAT_COLUMNS, INT_COLUMNS
 from mbp10.bars import BarAccumulator, compute_bars
 from mbp10.dbn import read_dbn
-from mbp10.records import from_records
 from mbp10.reference import bars_reference
 
 from .testdata import DATABENTO, ES_REAL, shared_file
@@ -25,7 +24,7 @@ def assert_bars_equal(fast, ref) -> None:
 
 def fast_bars(records: np.ndarray):
     order = np.argsort(records["ts_event"].astype(np.int64), kind="stable")
-    return compute_bars(from_records(np.ascontiguousarray(records[order])))
+    return compute_bars(np.ascontiguousarray(records[order]))
 
 
 def test_synthetic_day_matches_reference(small_day_bars):
@@ -43,9 +42,8 @@ def test_chunking_does_not_change_bars(small_day, chunk):
     part = small_day[:5_000]
     whole = fast_bars(part)
     acc = BarAccumulator(capacity=4)
-    cols = from_records(part)
     for i in range(0, len(part), chunk):
-        acc.update(type(cols)(*(c[i : i + chunk] for c in cols)))
+        acc.update(part[i : i + chunk])
     got = acc.finish()
     assert got.column_names == whole.column_names
     for name in whole.column_names:

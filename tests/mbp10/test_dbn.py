@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from mbp10.dbn import read_dbn
 from mbp10.io import DbnStream
-from mbp10.records import from_records
+from mbp10.records import record_words
 from mbp10.schema import F_LAST, F_SNAPSHOT, MBP10_DTYPE, PRICE_SCALE, UNDEF_PRICE
 from mbp10.synth import synth_day
 
@@ -47,11 +47,23 @@ def test_decode_matches_dbnstore_on_real_samples(path):
     assert len(ours.records) == len(theirs)
     for name in MBP10_DTYPE.names:
         np.testing.assert_array_equal(ours.records[name], theirs[name], err_msg=name)
-    cols = from_records(ours.records)
-    np.testing.assert_array_equal(cols.ts_event, theirs["ts_event"].astype(np.int64))
-    np.testing.assert_array_equal(cols.bid_px[:, 9], theirs["bid_px_09"])
-    np.testing.assert_array_equal(cols.ask_sz[:, 4], theirs["ask_sz_04"])
-    np.testing.assert_array_equal(cols.action, theirs["action"].view(np.uint8))
+    # the word offsets the kernel indexes
+    w64, w32, b8 = record_words(ours.records)
+    np.testing.assert_array_equal(w64[:, 1], theirs["ts_event"].astype(np.int64))
+    np.testing.assert_array_equal(w64[:, 2], theirs["price"])
+    np.testing.assert_array_equal(w32[:, 6], theirs["size"])
+    np.testing.assert_array_equal(b8[:, 28], theirs["action"].view(np.uint8))
+    np.testing.assert_array_equal(b8[:, 29], theirs["side"].view(np.uint8))
+    np.testing.assert_array_equal(b8[:, 30], theirs["flags"])
+    for k in range(10):
+        np.testing.assert_array_equal(w64[:, 6 + 4 * k], theirs[f"bid_px_{k:02d}"])
+        np.testing.assert_array_equal(w64[:, 7 + 4 * k], theirs[f"ask_px_{k:02d}"])
+        np.testing.assert_array_equal(w32[:, 16 + 8 * k], theirs[f"bid_sz_{k:02d}"])
+        np.testing.assert_array_equal(w32[:, 17 + 8 * k], theirs[f"ask_sz_{k:02d}"])
+        sizes = theirs[f"bid_sz_{k:02d}"].astype(np.int64) | (
+            theirs[f"ask_sz_{k:02d}"].astype(np.int64) << 32
+        )
+        np.testing.assert_array_equal(w64[:, 8 + 4 * k], sizes)
     # Prices are exact integers: the DataFrame view is the same number / 1e9.
     df = store.to_df(price_type="fixed", pretty_ts=False, map_symbols=False)
     np.testing.assert_array_equal(df["price"].to_numpy(), ours.records["price"])

@@ -11,7 +11,6 @@ from mbp10.approach import compute_approach
 from mbp10.bars import compute_bars
 from mbp10.episodes import EpisodeParams, compute_episodes, find_touches
 from mbp10.levels import compute_levels
-from mbp10.records import from_records
 from mbp10.reference import approach_reference
 from mbp10.synth import synth_day
 
@@ -74,7 +73,7 @@ def test_outcomes(path, outcome):
 @pytest.fixture(scope="module")
 def day_with_touches():
     rec = synth_day(dt.date(2024, 1, 3), 40_000, seed=5)
-    bars = compute_bars(from_records(rec))
+    bars = compute_bars(rec)
     levels = compute_levels(dt.date(2024, 1, 3), bars, None, None)
     # tight parameters so a short synthetic day has plenty of touches
     p = EpisodeParams(approach_pts=0.5, reset_pts=1.5, break_pts=1.0, bounce_pts=1.5)

@@ -8,7 +8,7 @@ import pyarrow as pa
 from mbp10.bar_columns import DIST_COLUMN, FLOAT_COLUMNS, INT_COLUMNS
 from mbp10.io import np_to_arrow
 from mbp10.kernels import bar5s_chunk, bar5s_finish, new_output, new_state
-from mbp10.records import RecordColumns, from_records
+from mbp10.records import record_words
 from mbp10.schema import BAR_NS
 
 
@@ -20,10 +20,10 @@ class BarAccumulator:
         self.bar_start, self.oi, self.of = new_output(capacity)
         self.records = 0
 
-    def _ensure(self, chunk: RecordColumns) -> None:
+    def _ensure(self, ts_first: int, ts_last: int) -> None:
         # Rows this chunk can open: bars spanned by its timestamps (sorted), plus the open row.
         n_rows = int(self.state[0][1])
-        need = n_rows + int((chunk.ts_event[-1] - chunk.ts_event[0]) // BAR_NS) + 2
+        need = n_rows + (ts_last - ts_first) // BAR_NS + 2
         cap = len(self.bar_start)
         if need > cap:
             new_cap = max(need, 2 * cap)
@@ -35,15 +35,17 @@ class BarAccumulator:
             )
             self.bar_start, self.oi, self.of = bs, oi, of
 
-    def update(self, chunk: RecordColumns) -> None:
-        if len(chunk) == 0:
+    def update(self, rec: np.ndarray) -> None:
+        """Fold a contiguous block of ts-sorted MBP10_DTYPE records (e.g. a view of the decode buffer)."""
+        if len(rec) == 0:
             return
-        self._ensure(chunk)
-        bar5s_chunk(*chunk, *self.state, self.bar_start, self.oi, self.of)
-        self.records += len(chunk)
+        w64, w32, b8 = record_words(rec)
+        self._ensure(int(w64[0, 1]), int(w64[-1, 1]))
+        bar5s_chunk(w64, w32, b8, *self.state, self.bar_start, self.oi, self.of)
+        self.records += len(rec)
 
     def finish(self) -> pa.Table:
-        st, lb, _, _ = self.state
+        st, lb, _, _, _ = self.state
         n = bar5s_finish(st, lb, self.oi, self.of)
         cols = {"bar_start_ns": np_to_arrow(self.bar_start[:n])}
         for j, name in enumerate(INT_COLUMNS):
@@ -53,10 +55,10 @@ class BarAccumulator:
         return pa.table(cols)
 
 
-def compute_bars(columns: RecordColumns) -> pa.Table:
-    """bar5s of ts-sorted records in memory (without the level-distance column)."""
+def compute_bars(rec: np.ndarray) -> pa.Table:
+    """bar5s of ts-sorted MBP10_DTYPE records in memory (without the level-distance column)."""
     acc = BarAccumulator()
-    acc.update(columns)
+    acc.update(rec)
     return acc.finish()
 
 
@@ -88,7 +90,7 @@ class BarsConsumer:
         self.acc = BarAccumulator()
 
     def update(self, rec: np.ndarray) -> None:
-        self.acc.update(from_records(rec))
+        self.acc.update(rec)
 
     def reset(self) -> None:
         self.acc = BarAccumulator()

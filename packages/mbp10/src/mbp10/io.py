@@ -21,7 +21,7 @@ import zstandard
 
 from mbp10.dbn import DBN_MAGIC, ZSTD_MAGIC, decode, read_dbn
 from mbp10.errors import Mbp10Error
-from mbp10.records import RecordColumns, out_of_order_count
+from mbp10.records import out_of_order_count
 from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, N_LEVELS, RECORD_SIZE, RTYPE_MBP10
 
 CHUNK_RECORDS = 11_400  # ~4 MB of records per streamed block: stays in cache between decode and kernel
@@ -172,27 +172,6 @@ def read_bronze(path: str | os.PathLike, columns=KERNEL_COLUMNS) -> pa.Table:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise Mbp10Error(f"{p}: missing columns {shown} (not a bronze MBP-10 table)")
     return pq.read_table(p, columns=list(columns))
-
-
-def table_to_columns(table: pa.Table) -> RecordColumns:
-    def col(name, dtype):
-        return table.column(name).to_numpy().astype(dtype, copy=False)
-
-    def block(kind, dtype):
-        return np.ascontiguousarray(np.column_stack([col(f"{kind}_{i:02d}", dtype) for i in range(N_LEVELS)]))
-
-    return RecordColumns(
-        ts_event=col("ts_event", np.int64),
-        price=col("price", np.int64),
-        size=col("size", np.uint32),
-        action=col("action", np.uint8),
-        side=col("side", np.uint8),
-        flags=col("flags", np.uint8),
-        bid_px=block("bid_px", np.int64),
-        ask_px=block("ask_px", np.int64),
-        bid_sz=block("bid_sz", np.uint32),
-        ask_sz=block("ask_sz", np.uint32),
-    )
 
 
 def sorted_records_full(path: Path) -> tuple[np.ndarray, int]:

@@ -1,6 +1,8 @@
 """The bar5s kernel: one pass over MBP-10 records -> per-bar features (pure: no I/O).
 
-Records arrive in chunks (a streaming DBN decode hands over one decompressed block at a time); all
+The kernel reads the records as they lie in a DBN stream: three views of one contiguous block of 368-byte
+MBP-10 records (int64 words, uint32 words, bytes; offsets in `schema.MBP10_DTYPE`), so a decompressed block
+is processed in place. Records arrive in chunks (a streaming DBN decode hands over one block at a time); all
 cross-record state lives in small arrays the caller keeps between calls, so the output does not depend on
 where chunks split. Definitions of every feature: docs/mbp10/features.md; the per-record Python twin is
 `mbp10.reference.bars_reference`.
@@ -86,13 +88,15 @@ S_SIZE = 5
 
 
 def new_state():
-    """Fresh kernel state: (state int64[S_SIZE], last F_LAST book int64[4,10], previous record book
-    int64[4,10], pending trades int64[3, MAX_PENDING]). Book rows: bid_px, ask_px, bid_sz, ask_sz."""
+    """Fresh kernel state: (state int64[S_SIZE], last F_LAST book int64[4,10], the same book as raw record
+    words int64[30] (bid_px, ask_px, bid_sz | ask_sz << 32 per level), previous record book int64[4,10],
+    pending trades int64[3, MAX_PENDING]). Book rows: bid_px, ask_px, bid_sz, ask_sz."""
     st = np.zeros(S_SIZE, np.int64)
     st[S_CUR_BAR] = -1
     return (
         st,
         np.zeros((4, N_LEVELS), np.int64),
+        np.zeros(3 * N_LEVELS, np.int64),
         np.zeros((4, N_LEVELS), np.int64),
         np.zeros((3, MAX_PENDING), np.int64),
     )
@@ -193,17 +197,16 @@ def _close_bar(row, lb, have_lb, oi, of):
 
 
 @njit(cache=True)
-def bar5s_chunk(
-    ts, price, size, action, side, flags, bid_px, ask_px, bid_sz, ask_sz, st, lb, pb, pend, bar_start, oi, of
-):
+def bar5s_chunk(w64, w32, b8, st, lb, lbw, pb, pend, bar_start, oi, of):
     """Fold one chunk of records (sorted by ts_event, continuing the previous chunk) into the bar rows.
 
     Parameters
     ----------
-    ts : int64 (n,) ts_event in ns. price : int64 (n,) record price (1e-9 units). size : uint32 (n,).
-    action, side, flags : uint8 (n,) ASCII action and side, DBN flags.
-    bid_px, ask_px : int64 (n, 10); bid_sz, ask_sz : uint32 (n, 10) -- the book after each record.
-    st, lb, pb, pend : the state from `new_state()` (updated in place).
+    w64, w32, b8 : int64 (n, 46), uint32 (n, 92), uint8 (n, 368) views of one contiguous block of MBP-10
+        records. Fields: ts_event w64[:, 1], price w64[:, 2], size w32[:, 6], action b8[:, 28], side
+        b8[:, 29], flags b8[:, 30]; level k: bid_px w64[:, 6+4k], ask_px w64[:, 7+4k], bid_sz w32[:, 16+8k],
+        ask_sz w32[:, 17+8k] (the pair of sizes is the int64 word w64[:, 8+4k]).
+    st, lb, lbw, pb, pend : the state from `new_state()` (updated in place).
     bar_start : int64 (cap,) out, bar start ns per row. oi : int64 (cap, NI), of : float64 (cap, NF) out;
         `of` must start as NaN. cap must exceed the rows this chunk can open.
 
@@ -214,12 +217,12 @@ def bar5s_chunk(
     have_lb = st[S_HAVE_LB]
     npend = st[S_NPEND]
     have_prev = st[S_HAVE_PREV]
-    n = ts.shape[0]
+    n = w64.shape[0]
     # The open bar's [lo, hi) in ns: one compare per record instead of a 64-bit division.
     lo = cur * BAR_NS if cur >= 0 else np.int64(1)
     hi = lo + BAR_NS if cur >= 0 else np.int64(0)
     for i in range(n):
-        t = ts[i]
+        t = w64[i, 1]
         if t >= hi or t < lo:
             b = t // BAR_NS
             if row >= 0:
@@ -229,10 +232,10 @@ def bar5s_chunk(
             lo = b * BAR_NS
             hi = lo + BAR_NS
             bar_start[row] = lo
-        a = action[i]
-        s = side[i]
-        p = price[i]
-        q = np.int64(size[i])
+        a = b8[i, 28]
+        s = b8[i, 29]
+        p = w64[i, 2]
+        q = np.int64(w32[i, 6])
         oi[row, I_MSG] += 1
         if a == ACT_TRADE:
             oi[row, I_TRADE_CNT] += 1
@@ -270,38 +273,27 @@ def bar5s_chunk(
                 pend[2, npend] = q
                 npend += 1
         elif a in (ACT_ADD, ACT_CANCEL, ACT_MODIFY):
-            is_bid = s == SIDE_BID
             if a == ACT_ADD:
                 oi[row, I_ADD] += 1
                 net = q
             else:
                 # Change of displayed size at this price (an M carries the order's new size, not a delta).
+                # Bid levels are words 6+4k / sizes 16+8k; ask levels 7+4k / 17+8k.
+                px0 = 6 if s == SIDE_BID else 7
+                sz0 = 16 if s == SIDE_BID else 17
                 after = np.int64(0)
                 before = np.int64(0)
-                if is_bid:
+                for k in range(N_LEVELS):
+                    if w64[i, px0 + 4 * k] == p:
+                        after = np.int64(w32[i, sz0 + 8 * k])
+                        break
+                if i > 0:
                     for k in range(N_LEVELS):
-                        if bid_px[i, k] == p:
-                            after = np.int64(bid_sz[i, k])
+                        if w64[i - 1, px0 + 4 * k] == p:
+                            before = np.int64(w32[i - 1, sz0 + 8 * k])
                             break
-                    if i > 0:
-                        for k in range(N_LEVELS):
-                            if bid_px[i - 1, k] == p:
-                                before = np.int64(bid_sz[i - 1, k])
-                                break
-                    elif have_prev == 1:
-                        before = _size_at(pb[0], pb[2], p)
-                else:
-                    for k in range(N_LEVELS):
-                        if ask_px[i, k] == p:
-                            after = np.int64(ask_sz[i, k])
-                            break
-                    if i > 0:
-                        for k in range(N_LEVELS):
-                            if ask_px[i - 1, k] == p:
-                                before = np.int64(ask_sz[i - 1, k])
-                                break
-                    elif have_prev == 1:
-                        before = _size_at(pb[1], pb[3], p)
+                elif have_prev == 1:
+                    before = _size_at(pb[px0 - 6], pb[sz0 - 14], p)
                 net = -q if a == ACT_CANCEL else after - before
                 fill = -1
                 for k in range(npend):
@@ -331,7 +323,7 @@ def bar5s_chunk(
         elif a == ACT_CLEAR:
             oi[row, I_CLEAR] += 1
             npend = 0
-        if flags[i] & F_LAST:
+        if b8[i, 30] & F_LAST:
             oi[row, I_EVENT] += 1
             npend = 0
             # Order-flow imbalance (Cont, Kukanov & Stoikov 2014) between consecutive consistent books,
@@ -339,32 +331,37 @@ def bar5s_chunk(
             e1 = np.int64(0)
             e10 = np.int64(0)
             for k in range(N_LEVELS):
-                nb = bid_px[i, k]
-                na = ask_px[i, k]
-                nbs = np.int64(bid_sz[i, k])
-                nas = np.int64(ask_sz[i, k])
-                # An unchanged level contributes 0 and needs no copy: most events touch one or two levels.
-                if (nb == lb[0, k]) & (na == lb[1, k]) & (nbs == lb[2, k]) & (nas == lb[3, k]):
+                wb = w64[i, 6 + 4 * k]
+                wa = w64[i, 7 + 4 * k]
+                ws = w64[i, 8 + 4 * k]
+                # An unchanged level (same two prices and size word) contributes 0 and needs no copy: most
+                # events touch one or two of the 20 side-levels.
+                if (wb == lbw[3 * k]) & (wa == lbw[3 * k + 1]) & (ws == lbw[3 * k + 2]):
                     continue
+                nbs = np.int64(w32[i, 16 + 8 * k])
+                nas = np.int64(w32[i, 17 + 8 * k])
                 if have_lb == 1:
                     ob = lb[0, k]
                     if ob == UNDEF_PRICE:
                         ob = BID_FLOOR
-                    nbf = BID_FLOOR if nb == UNDEF_PRICE else nb
+                    nbf = BID_FLOOR if wb == UNDEF_PRICE else wb
                     e = np.int64(0)
                     if nbf >= ob:
                         e += nbs
                     if nbf <= ob:
                         e -= lb[2, k]
-                    if na <= lb[1, k]:
+                    if wa <= lb[1, k]:
                         e -= nas
-                    if na >= lb[1, k]:
+                    if wa >= lb[1, k]:
                         e += lb[3, k]
                     if k == 0:
                         e1 = e
                     e10 += e
-                lb[0, k] = nb
-                lb[1, k] = na
+                lbw[3 * k] = wb
+                lbw[3 * k + 1] = wa
+                lbw[3 * k + 2] = ws
+                lb[0, k] = wb
+                lb[1, k] = wa
                 lb[2, k] = nbs
                 lb[3, k] = nas
             if have_lb == 1:
@@ -373,10 +370,10 @@ def bar5s_chunk(
             have_lb = 1
     if n > 0:
         for k in range(N_LEVELS):
-            pb[0, k] = bid_px[n - 1, k]
-            pb[1, k] = ask_px[n - 1, k]
-            pb[2, k] = bid_sz[n - 1, k]
-            pb[3, k] = ask_sz[n - 1, k]
+            pb[0, k] = w64[n - 1, 6 + 4 * k]
+            pb[1, k] = w64[n - 1, 7 + 4 * k]
+            pb[2, k] = w32[n - 1, 16 + 8 * k]
+            pb[3, k] = w32[n - 1, 17 + 8 * k]
         have_prev = 1
     st[S_CUR_BAR] = cur
     st[S_NOUT] = row + 1

@@ -23,12 +23,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mbp10.approach import compute_approach
-from mbp10.bars import BarsConsumer, add_level_distance, compute_bars
+from mbp10.bars import BarsConsumer, add_level_distance
 from mbp10.episodes import EpisodeParams, compute_episodes
 from mbp10.errors import Mbp10Error
-from mbp10.io import PARQUET_COMPRESSION, ScanStats, input_kind, read_bronze, scan_dbn, table_to_columns
+from mbp10.io import PARQUET_COMPRESSION, ScanStats, input_kind, read_bronze, scan_dbn
 from mbp10.levels import compute_levels
-from mbp10.records import out_of_order_count
+from mbp10.records import iter_table_records, out_of_order_count
 from mbp10.vectors import compute_vectors
 from perfkit import atomic_path
 
@@ -70,16 +70,18 @@ def day_bars(path: str | os.PathLike, bronze_out: Path | None = None) -> tuple[p
     """bar5s (without the level distance) of one input file; optionally the bronze Parquet in the same pass."""
     if input_kind(path) == "parquet":
         table = read_bronze(path)
-        cols = table_to_columns(table)
-        n_bad = out_of_order_count(cols.ts_event)
+        n_bad = out_of_order_count(table.column("ts_event").to_numpy())
         if n_bad:
-            cols = cols.take(np.argsort(cols.ts_event, kind="stable"))
+            table = table.take(np.argsort(table.column("ts_event").to_numpy(), kind="stable"))
         if bronze_out is not None:
             from mbp10.ingest import ingest_file
 
             with atomic_path(bronze_out) as tmp:
                 ingest_file(path, tmp)
-        return compute_bars(cols), ScanStats(records=len(cols), out_of_order=n_bad, streamed=False)
+        consumer = BarsConsumer()
+        for block in iter_table_records(table):
+            consumer.update(block)
+        return consumer.finish(), ScanStats(records=table.num_rows, out_of_order=n_bad, streamed=False)
     consumer = BarsConsumer()
     if bronze_out is not None:
         from mbp10.ingest import ingest_file

@@ -1,59 +1,28 @@
-"""Column views of MBP-10 records: the one shape every kernel reads, from DBN bytes or bronze Parquet.
+"""Record blocks as the kernels read them, and the bronze-table <-> record conversion.
 
-From a DBN record array the columns are strided views into the decompressed bytes (no copy); from bronze
-Parquet they are the Parquet columns (the 10-level book stacked into (n, 10) blocks).
+A block is a contiguous `MBP10_DTYPE` array; `record_words` gives the three views the kernels index
+(int64 words, uint32 words, bytes; no copy). Bronze Parquet is turned back into record blocks a chunk at a
+time, so both inputs go through the same kernel code.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Iterator
 
 import numpy as np
+import pyarrow as pa
 
-from mbp10.schema import MBP10_DTYPE, N_LEVELS, RECORD_SIZE
-
-
-class RecordColumns(NamedTuple):
-    ts_event: np.ndarray  # int64 (n,)
-    price: np.ndarray  # int64 (n,)
-    size: np.ndarray  # uint32 (n,)
-    action: np.ndarray  # uint8 (n,)
-    side: np.ndarray  # uint8 (n,)
-    flags: np.ndarray  # uint8 (n,)
-    bid_px: np.ndarray  # int64 (n, 10)
-    ask_px: np.ndarray  # int64 (n, 10)
-    bid_sz: np.ndarray  # uint32 (n, 10)
-    ask_sz: np.ndarray  # uint32 (n, 10)
-
-    def __len__(self) -> int:  # type: ignore[override]
-        return len(self.ts_event)
-
-    def take(self, index: np.ndarray) -> RecordColumns:
-        return RecordColumns(*(np.ascontiguousarray(c[index]) for c in self))
+from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, RECORD_LENGTH_WORDS, RECORD_SIZE, RTYPE_MBP10
 
 
-def from_records(rec: np.ndarray) -> RecordColumns:
-    """Strided, zero-copy column views over a contiguous MBP10_DTYPE array."""
+def record_words(rec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(int64 (n, 46), uint32 (n, 92), uint8 (n, 368)) views of a contiguous MBP10_DTYPE array."""
     if rec.dtype != MBP10_DTYPE:
         raise TypeError(f"expected MBP10_DTYPE records, got {rec.dtype}")
-    n = len(rec)
-    raw = rec.view(np.uint8).reshape(n, RECORD_SIZE)
-    w64 = raw.view(np.int64)  # (n, 46)
-    w32 = raw.view(np.uint32)  # (n, 92)
-    # Offsets: schema.MBP10_DTYPE (ts_event @8, price @16, size @24, action @28, side @29, flags @30,
-    # levels from @48 in 32-byte strides: bid_px, ask_px, bid_sz, ask_sz, bid_ct, ask_ct).
-    return RecordColumns(
-        ts_event=w64[:, 1],
-        price=w64[:, 2],
-        size=w32[:, 6],
-        action=raw[:, 28],
-        side=raw[:, 29],
-        flags=raw[:, 30],
-        bid_px=w64[:, 6 : 6 + 4 * N_LEVELS : 4],
-        ask_px=w64[:, 7 : 7 + 4 * N_LEVELS : 4],
-        bid_sz=w32[:, 16 : 16 + 8 * N_LEVELS : 8],
-        ask_sz=w32[:, 17 : 17 + 8 * N_LEVELS : 8],
-    )
+    if not rec.flags.c_contiguous:
+        rec = np.ascontiguousarray(rec)
+    raw = rec.view(np.uint8).reshape(len(rec), RECORD_SIZE)
+    return raw.view(np.int64), raw.view(np.uint32), raw
 
 
 def out_of_order_count(ts: np.ndarray) -> int:
@@ -62,3 +31,32 @@ def out_of_order_count(ts: np.ndarray) -> int:
         return 0
     run_max = np.maximum.accumulate(ts)
     return int(np.count_nonzero(ts[1:] < run_max[:-1]))
+
+
+def _np(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    return col.to_numpy(zero_copy_only=False)
+
+
+def table_records(table: pa.Table | pa.RecordBatch) -> np.ndarray:
+    """MBP10_DTYPE records from bronze columns (missing ts_in_delta/sequence/ids are zero)."""
+    rec = np.zeros(table.num_rows, MBP10_DTYPE)
+    rec["length"] = RECORD_LENGTH_WORDS
+    rec["rtype"] = RTYPE_MBP10
+    names = set(table.schema.names)
+    for name, _ in BRONZE_COLUMNS:
+        if name not in names:
+            continue
+        values = _np(table.column(name))
+        if name in ("action", "side"):
+            rec[name] = values.astype(np.uint8).view("S1")
+        else:
+            rec[name] = values
+    return rec
+
+
+def iter_table_records(table: pa.Table, chunk_rows: int = 65_536) -> Iterator[np.ndarray]:
+    """Record blocks of a bronze table, `chunk_rows` at a time."""
+    for batch in table.to_batches(max_chunksize=chunk_rows):
+        yield table_records(batch)
