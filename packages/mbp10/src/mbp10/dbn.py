@@ -121,8 +121,9 @@ def encode_metadata(*, dataset: str, symbol: str, start_ns: int, end_ns: int, in
     """A DBN v3 metadata header for one instrument's MBP-10 records."""
     import datetime as dt
 
-    start_date = dt.datetime.fromtimestamp(start_ns / 1e9, dt.UTC).date()
-    end_date = dt.datetime.fromtimestamp(end_ns / 1e9, dt.UTC).date() + dt.timedelta(days=1)
+    start_date = dt.datetime.fromtimestamp(start_ns // 1_000_000_000, dt.UTC).date()
+    # mapping intervals end exclusive: the day after the last covered nanosecond
+    end_date = dt.datetime.fromtimestamp((end_ns - 1) // 1_000_000_000, dt.UTC).date() + dt.timedelta(days=1)
     mapping = _Mapping(symbol, [_Interval(start_date, end_date, str(instrument_id))])
     meta = dbn.Metadata(
         dataset=dataset,
