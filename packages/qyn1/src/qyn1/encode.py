@@ -10,7 +10,7 @@ that is not UTF-8 (or fails that check) takes the byte-level path.
 
 Streams (each rANS-coded with a shipped table; see ``qyn1.tables``):
 
-* ``kinds``: one symbol per token (keywords, operators, newline flavours and the 64 most frequent names
+* ``kinds``: one symbol per token (keywords, operators, newline flavours and the 32 most frequent names
   are their own kinds; NAME, NUMBER, STRING, COMMENT, ERR, EOF otherwise), order-2 context
   (previous kind, class of the kind before it).
 * ``ws_mid``/``ws_line``: the whitespace before every token. Mid-line: a space count given (class of
@@ -147,7 +147,7 @@ NEWLINES = ("\n", "\r\n", "\r")
 EOF, NAME, NUMBER, STRING, COMMENT, ERR = range(6)
 WS = -2  # lexer-internal: whitespace never becomes a kind
 _N_SPECIAL = 6
-N_FREQ_NAMES = 64
+N_FREQ_NAMES = 32
 NL_KINDS = (_N_SPECIAL, _N_SPECIAL + 1, _N_SPECIAL + 2)
 _FIXED = [*NEWLINES, *KEYWORDS, *OPERATORS]
 FIRST_FREQ = _N_SPECIAL + len(_FIXED)
