@@ -212,7 +212,7 @@ def bench_world(tiles_dir: Path, sites: int, workers: int, out: Path) -> dict:
         "rng_events": c["rng_events"],
         "polygon_tests": m["polygon_tests"],
         "peak_rss_main_mb": rep["peak_rss_bytes"] / 2**20,
-        "peak_rss_worker_mb": (rep.get("peak_rss_children_bytes") or 0) / 2**20,
+        "peak_rss_worker_mb": max((m.get("worker_peak_rss_bytes") or {0: 0}).values()) / 2**20,
         "receipt": rep["receipts"]["sites"]["digest"],
     }
     print(

@@ -420,3 +420,15 @@ def jitter_country(
         polygon_tests=int(polygon_tests),
         centre_tests=centre_tests,
     )
+
+
+def warm_up() -> None:
+    """Load (or compile) every kernel once on a tiny input, so unit timings measure work, not the JIT."""
+    from seg1b.grid import Grid
+
+    geom = shapely.box(-0.1, -0.1, 1.1, 0.6)  # two interior tiles, a border tile and one it misses
+    grid = Grid(1800)
+    tiles = np.sort(grid.tile_id(np.array([170, 178, 179, 179]), np.array([360, 360, 360, 361])))
+    tix = np.repeat(np.arange(4), 2)
+    jitter_country(geom, grid, np.arange(8, dtype=np.int64), tix, tiles, (1, 0), 2)
+    draw_point_scalar(0, 0, np.uint64(1), np.uint64(0), 0.0, 1.0, 0.0, 1.0)

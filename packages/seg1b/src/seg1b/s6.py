@@ -11,6 +11,7 @@ on chunking, worker count, executor or order. Bad input raises :class:`Seg1bErro
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,7 @@ from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
 from perfkit import Run, atomic_path
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
-from seg1b.jitter import STATUS_FALLBACK, STATUS_NAMES, JitterResult, jitter_country
+from seg1b.jitter import STATUS_FALLBACK, STATUS_NAMES, JitterResult, jitter_country, warm_up
 from seg1b.philox import seed_key
 from seg1b.s6_reference import jitter_legacy
 from seg1b.s6_tiles import (
@@ -173,7 +174,29 @@ def run_unit(p: UnitPayload) -> dict:
         "read_s": t_read,
         "jitter_s": time.perf_counter() - t0 - t_read,
         "cpu_s": time.thread_time() - c0,
+        "peak_rss_bytes": _peak_rss_bytes(),
     }
+
+
+if multiprocessing.current_process().name != "MainProcess":
+    # a process or Dask worker imports this module while unpickling run_unit: load the kernels now, so its
+    # first unit's time is work (worker start-up is reported apart, as worker_first_start_s)
+    warm_up()
+
+
+def _peak_rss_bytes() -> int:
+    """This process's own peak resident set (``VmHWM``: unlike ``ru_maxrss`` it does not inherit the peak of
+    the parent a worker was forked from)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -373,6 +396,7 @@ def _run_units(
         st = np.empty(n, dtype=np.int8)
         per_country: dict[str, dict] = {}
         errors: list[tuple[str, dict]] = []
+        worker_rss: dict[str, int] = {}
         totals = {"rng_events": 0, "interior_tiles": 0, "border_tiles": 0, "polygon_tests": 0,
                   "centre_tests": 0, "index_rows_read": 0, "read_s": 0.0, "jitter_s": 0.0, "cpu_s": 0.0}  # fmt: skip
         with progress(n, "s6 sites", quiet=p.quiet) as bar:
@@ -405,8 +429,12 @@ def _run_units(
                 totals["read_s"] += v["read_s"]
                 totals["jitter_s"] += v["jitter_s"]
                 totals["cpu_s"] += v["cpu_s"]
+                worker_rss[tr.worker] = max(worker_rss.get(tr.worker, 0), v["peak_rss_bytes"])
                 bar.advance(hi - lo)
 
+            if p.executor in ("serial", "threads"):
+                with run.stage("warm_up"):
+                    warm_up()
             t0 = time.perf_counter()
             t0_unix = time.time()
             with run.stage("jitter"):
@@ -506,6 +534,7 @@ def _run_units(
             starts[r.worker] = min(starts.get(r.worker, math.inf), r.started_s - t0_unix)
             ends[r.worker] = max(ends.get(r.worker, -math.inf), r.finished_s - t0_unix)
         run.metric("worker_first_start_s", dict(sorted(starts.items())))
+        run.metric("worker_peak_rss_bytes", dict(sorted(worker_rss.items())))
         run.metric("worker_last_finish_s", dict(sorted(ends.items())))
         summary = {
             "sites": n,
