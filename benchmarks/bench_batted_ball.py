@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,17 @@ def fly_balls(n: int, seed: int = 2026):
     ev, la, sp = rng.uniform(90, 110, n), rng.uniform(20, 40, n), rng.uniform(-40, 40, n)
     back, side = statcast_average_spin_rpm(la, sp)
     return ev, la, sp, np.stack(batted_ball_state(ev, la, sp, back, side), axis=-1)
+
+
+def cpu_rate(fn, units: int, repeats: int) -> float:
+    """Units per CPU-second of this process (median of repeats; one Numba thread): per-core speed on a
+    shared machine, where wall-clock rates also count time spent waiting for a core."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn()
+        times.append(time.process_time() - t0)
+    return units / float(np.median(times))
 
 
 def bench_trajectories(repeats: int) -> dict:
@@ -87,6 +99,14 @@ def bench_trajectories(repeats: int) -> dict:
             repeats=repeats,
             units=len(ev),
         )
+        cpu = {
+            "single_kernel_per_cpu_s": cpu_rate(singles, len(rows), repeats),
+            "batch_per_cpu_s": cpu_rate(
+                lambda ev=ev, la=la, sp=sp, m=mode: simulate_batted_balls(ev, la, sp, mode=m),
+                len(ev),
+                repeats,
+            ),
+        }
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
         batch_all = bench.measure(
             lambda ev=ev, la=la, sp=sp, m=mode: simulate_batted_balls(ev, la, sp, mode=m),
@@ -96,6 +116,7 @@ def bench_trajectories(repeats: int) -> dict:
         )
         numba.set_num_threads(1)
         rates = {
+            **cpu,
             "reference_per_s": n_ref / cmp.reference.median_s,
             "single_kernel_per_s_core": len(rows) / single.median_s,
             "batch_per_s_core": len(ev) / batch.median_s,
@@ -242,9 +263,14 @@ def run_season(n_games: int, executor: str, workers: int) -> dict:
             tmp,
             "--quiet",
         ]
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
         wall = time.perf_counter() - t0
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # CPU seconds of the command and its workers: on a shared machine the wall clock also counts
+        # time spent waiting for a core, the CPU time does not.
+        cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         league = json.loads((Path(tmp) / "league.json").read_text())
         report = json.loads((Path(tmp) / "run_report.json").read_text())
     res = {
@@ -252,6 +278,7 @@ def run_season(n_games: int, executor: str, workers: int) -> dict:
         "executor": executor,
         "workers": workers,
         "wall_s_end_to_end": wall,
+        "cpu_s": cpu,
         "wall_s_games": report["metrics"]["wall_s_games"],
         "receipt": report["receipts"]["games"]["digest"],
         "league": {k: v for k, v in league.items() if k != "calibration"},
@@ -259,7 +286,7 @@ def run_season(n_games: int, executor: str, workers: int) -> dict:
     }
     print(
         f"season {n_games} games, {executor} x{workers}: {wall:.1f} s end to end "
-        f"({res['wall_s_games']:.1f} s playing); receipt {res['receipt'][-16:]}"
+        f"({res['wall_s_games']:.1f} s playing), {cpu:.1f} CPU-s in all its processes; receipt {res['receipt'][-16:]}"
     )
     return res
 
@@ -308,6 +335,7 @@ def main() -> None:
         "season",
         season_162_s=round(seasons[0]["wall_s_end_to_end"], 2),
         season_2430_s=round(full["wall_s_end_to_end"], 2),
+        season_2430_cpu_s=round(full["cpu_s"], 1),
         within_mlb=sum(r["within"] for r in full["calibration"]),
     )
 

@@ -106,3 +106,33 @@ def test_game_cli_json_matches_the_season_game():
 def test_game_cli_bad_mode():
     r = CliRunner().invoke(main, ["game", "--seed", "1", "--mode", "warp"])
     assert r.exit_code == 2 and r.output.startswith("error: unknown mode")
+
+
+def test_pitch_level_rates_are_mlb_like():
+    """Share of pitches that are balls, called strikes, whiffs, fouls and balls in play, against MLB
+    2023-24 pitch-level rates (Baseball Savant: ~36 %, 17 %, 11 %, 18 %, 17 %), on ~8,000 pitches."""
+    from collections import Counter
+
+    from batted_ball.game import Game
+    from perfkit.parallel import rng_for
+
+    teams = league(SEED)
+    tally = Counter()
+    for i in range(30):
+        g = Game(teams[i % 30], teams[(i + 1) % 30], rng_for(SEED, "tally", i))
+        g.tally = tally
+        g.run()
+    p = tally["pitch"]
+    swings = tally["swing_z"] + tally["swing_o"]
+    contact = tally["contact_z"] + tally["contact_o"]
+    rates = {
+        "ball": tally["ball"] / p,
+        "called": tally["called"] / p,
+        "whiff": (swings - contact) / p,
+        "foul": (contact - tally["in_play"]) / p,
+        "in_play": tally["in_play"] / p,
+    }
+    mlb = {"ball": 0.36, "called": 0.17, "whiff": 0.11, "foul": 0.18, "in_play": 0.17}
+    assert p > 6000
+    for k, v in mlb.items():
+        assert abs(rates[k] - v) < 0.03, (k, rates[k])

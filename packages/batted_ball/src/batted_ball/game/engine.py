@@ -127,7 +127,7 @@ class _Side:
         self.slot = 0
         self.pitcher = team.rotation[starter % len(team.rotation)]
         self.bullpen = list(team.bullpen)
-        self.closer = self.bullpen.pop(0)
+        self.closer: Pitcher | None = self.bullpen.pop(0)  # None once he has pitched
         self.pitch_count = 0
         self.runs = 0
         self.hits = 0
@@ -172,7 +172,7 @@ class Game:
         self.dice = Dice(rng)
         self.home = _Side(home, home_starter)
         self.away = _Side(away, away_starter)
-        self.park = PARKS[home.park_code]
+        self.park = PARKS[home.code]
         temp = 72.0 if self.park.roof else 72.0 + 9.0 * self.dice.n()
         self.env = Environment(temp_f=min(max(temp, 35.0), 105.0), elevation_ft=self.park.elevation_ft)
         self.mode = SimulationMode.parse(mode)
@@ -730,25 +730,21 @@ class Game:
         return "1B"
 
     # -------------------------------------------------------------------------------- innings
-    def _maybe_change_pitcher(self, fld: _Side, bat: _Side, top: bool) -> None:
+    def _maybe_change_pitcher(self, fld: _Side, bat: _Side) -> None:
+        """Closer for a save spot (9th or later, lead of 1-3, once a game); otherwise a reliever when
+        the pitcher is past his pitch limit or a starter has given up six runs."""
         p = fld.pitcher
         lead = fld.runs - bat.runs
-        tired = fld.pitch_count >= p.stamina_pitches
-        if p is fld.closer:
-            if tired and fld.bullpen:
-                fld.change_pitcher(fld.bullpen.pop(0))
-            return
-        save_spot = self.inning >= 9 and 0 < lead <= 3 and (not top or self.inning >= 9)
-        if (save_spot and fld.closer is not None and p.role == "RP") or (
-            save_spot and p.role == "SP" and tired
-        ):
+        if fld.closer is not None and self.inning >= 9 and 0 < lead <= 3:
             fld.change_pitcher(fld.closer)
+            fld.closer = None
             return
-        if tired or (p.role == "SP" and fld.pit[p.name]["R"] >= 6):
+        if fld.pitch_count >= p.stamina_pitches or (p.role == "SP" and fld.pit[p.name]["R"] >= 6):
             if fld.bullpen:
                 fld.change_pitcher(fld.bullpen.pop())
-            elif fld.closer is not None and p is not fld.closer:
+            elif fld.closer is not None:
                 fld.change_pitcher(fld.closer)
+                fld.closer = None
 
     def _half(self, bat: _Side, fld: _Side, top: bool) -> None:
         self.outs = 0
@@ -756,10 +752,10 @@ class Game:
         if self.inning > 9:  # automatic runner: the batter before this inning's leadoff man
             self.bases[1] = (bat.slot - 1) % 9
         runs_before = bat.runs
-        self._maybe_change_pitcher(fld, bat, top)
+        self._maybe_change_pitcher(fld, bat)
         while self.outs < 3:
             if fld.pitch_count > fld.pitcher.stamina_pitches + 12:
-                self._maybe_change_pitcher(fld, bat, top)
+                self._maybe_change_pitcher(fld, bat)
             self.plate_appearance(bat, fld)
             bat.slot = (bat.slot + 1) % 9
             if not top and self.inning >= 9 and self.home.runs > self.away.runs:

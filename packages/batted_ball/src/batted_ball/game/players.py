@@ -111,10 +111,6 @@ class Team:
     rotation: list[Pitcher]
     bullpen: list[Pitcher]
 
-    @property
-    def park_code(self) -> str:
-        return self.code if self.code in PARKS else "OAK"
-
     def prepare(self) -> None:
         for p in self.rotation + self.bullpen:
             p.prepare()
