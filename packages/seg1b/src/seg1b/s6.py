@@ -44,7 +44,6 @@ from seg1b.sites import Plan, read_plan
 
 MAX_ATTEMPTS_LIMIT = np.iinfo(np.int16).max
 MIN_CHUNK_SITES = 50_000
-AUTO_SERIAL_SITES = 200_000  # below this, starting worker processes costs more than it saves
 ROWS_PER_FILE = 1 << 22
 ROW_GROUP_SIZE = 1 << 20
 COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
@@ -75,7 +74,7 @@ class S6Params:
     max_attempts: int = 64
     workers: int | None = None
     mode: str = "fast"
-    executor: str | None = None  # None (auto): dask with a scheduler; serial for one worker or a small plan
+    executor: str | None = None  # None (auto): dask with a scheduler, serial for one worker, else threads
 
     scheduler: str | None = None
     countries: str = "ne10m"
@@ -101,10 +100,10 @@ class S6Params:
             raise Seg1bError(f"--workers must be >= 1, got {workers}")
         if self.mode not in ("fast", "legacy"):
             raise Seg1bError(f"--mode must be fast or legacy, got {self.mode!r}")
-        executor = self.executor or ("dask" if self.scheduler else "serial" if workers == 1 else None)
+        executor = self.executor or ("dask" if self.scheduler else "serial" if workers == 1 else "threads")
         if self.scheduler and executor != "dask":
             raise Seg1bError("--scheduler needs --executor dask")
-        if executor is not None and executor not in EXECUTORS:
+        if executor not in EXECUTORS:
             raise Seg1bError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
         if self.chunk_sites is not None and self.chunk_sites < 1:
             raise Seg1bError(f"--chunk-sites must be >= 1, got {self.chunk_sites}")
@@ -379,8 +378,6 @@ def _run_units(
     p, plan: Plan, index: TileIndex, countries, tmp: Path, report_dir: Path, t_start: float, t_load: float
 ) -> dict:
     n = len(plan)
-    if p.executor is None:
-        p = S6Params(**{**asdict(p), "executor": "serial" if n < AUTO_SERIAL_SITES else "processes"})
     with Run("seg1b", report_dir, config=_config(p, plan, index, countries)) as run:
         run.metric("load_s", t_load)
         with run.stage("plan_units"):

@@ -85,7 +85,7 @@ def sites_command(tiles, count, counts_file, seed, out, quiet) -> None:
     "--executor",
     type=click.Choice(EXECUTORS),
     default=None,
-    help="Default: dask with --scheduler; serial for 1 worker or under 200,000 sites; else processes.",
+    help="Default: dask with --scheduler, serial for 1 worker, else threads (the kernels release the GIL).",
 )
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
 @click.option("--chunk-sites", type=int, default=None, help="Sites per work unit of a heavy country.")
