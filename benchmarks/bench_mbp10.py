@@ -186,7 +186,7 @@ def twenty_days(workers: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--full", action="store_true", help="also run 20 synthetic days on 2 workers")
     ap.add_argument("--slice", type=int, default=10_000, help="records in the kernel-vs-reference slice")
     ap.add_argument("--repeats", type=int, default=5)
