@@ -119,3 +119,20 @@ def test_synth_day_is_realistic(small_day):
     day0 = ts[0] - ts[0] % 86_400_000_000_000
     hour = (ts - day0) // 3_600_000_000_000
     assert (hour == 14).sum() > 2 * (hour == 3).sum()
+
+
+def test_bronze_from_one_record_blocks_equals_the_records(tmp_path, small_day, small_day_file):
+    # Blocks of one record are views into the reused decode buffer: the writer must copy them.
+    import pyarrow.parquet as pq
+    from mbp10.ingest import BronzeWriter
+
+    writer = BronzeWriter(tmp_path / "b.parquet")
+    with DbnStream(small_day_file, chunk_records=1) as s:
+        for i, block in enumerate(s):
+            writer.update(block)
+            if i == 2_000:
+                break
+    writer.close()
+    t = pq.read_table(tmp_path / "b.parquet")
+    np.testing.assert_array_equal(t["ts_event"].to_numpy(), small_day["ts_event"][:2_001].astype(np.int64))
+    np.testing.assert_array_equal(t["bid_px_03"].to_numpy(), small_day["bid_px_03"][:2_001])

@@ -144,7 +144,8 @@ def records_to_arrow(rec: np.ndarray) -> pa.RecordBatch:
         col = rec[name]
         if name in ("action", "side"):
             col = col.view(np.uint8)
-        arrays.append(np_to_arrow(col.astype(dtype, copy=False)))
+        # Always a copy: `rec` may be a view of the stream buffer that the next block overwrites.
+        arrays.append(np_to_arrow(np.array(col, dtype=dtype)))
     return pa.RecordBatch.from_arrays(arrays, names=[n for n, _ in BRONZE_COLUMNS])
 
 
