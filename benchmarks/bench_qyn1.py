@@ -262,8 +262,10 @@ def main() -> None:
         f"({fvl['fast']['median_s'] * 1e6:.1f} us vs {fvl['reference']['median_s'] * 1e6:.1f} us)"
     )
     rvf = cr["reference_vs_fast"]
-    print(f"  fast / pure-Python reference, 64 KiB chunks: {cr['fast_over_reference']:.0f}x "
-          f"({rvf['reference']['median_s'] * 1e3:.1f} ms vs {rvf['fast']['median_s'] * 1e6:.1f} us)")
+    print(
+        f"  fast / pure-Python reference, 64 KiB chunks: {cr['fast_over_reference']:.0f}x "
+        f"({rvf['reference']['median_s'] * 1e3:.1f} ms vs {rvf['fast']['median_s'] * 1e6:.1f} us)"
+    )
 
     figures = {
         "ratio_held_out": round(q_held, 3),
