@@ -236,3 +236,31 @@ def test_ingest_parquet_sorts_and_counts(tmp_path, small_day_file):
     assert report["counters"]["out_of_order_records"] == 5
     ts = again["ts_event"].to_numpy()
     assert (np.diff(ts) >= 0).all() and again.num_rows == table.num_rows
+
+
+def test_run_with_a_truncated_day_fails_cleanly(tmp_path, three_days):
+    days = tmp_path / "days"
+    days.mkdir()
+    for f in sorted(three_days.iterdir()):
+        (days / f.name).write_bytes(f.read_bytes())
+    bad = sorted(days.iterdir())[1]
+    bad.write_bytes(bad.read_bytes()[:-5000])
+    out = tmp_path / "out"
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--input-dir",
+            str(days),
+            "--dates",
+            "2024-01-01..2024-01-05",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().startswith("error: ") and "truncated" in r.output
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]

@@ -253,51 +253,49 @@ def run_dates(
         run.metric("workers", workers)
         run.metric("executor", executor)
         run.count("dates_missing", len(dates) - len(inputs))
-        todo = sorted(inputs)
-        cost = {d: inputs[d].stat().st_size for d in todo}
-        with run.stage("bars"), progress(len(todo), "bars", quiet=quiet) as bar:
-
-            def on_bars(r):
-                bar.advance()
-
-            res1 = map_tasks(
-                bars_task,
-                [
-                    Task(
-                        key=d.isoformat(),
-                        payload=(d.isoformat(), str(inputs[d]), str(out), bronze),
-                        cost=cost[d],
-                    )
-                    for d in todo
-                ],
-                executor=executor,
-                workers=workers,
-                scheduler=scheduler,
-                on_result=on_bars,
-            )
-        prev_of = {
-            d: (todo[i - 1].isoformat() if i > 0 and (d - todo[i - 1]).days <= 4 else None)
-            for i, d in enumerate(todo)
-        }
-        # Pass 2 is light (tens of ms a date): threads avoid a second round of process start-up.
-        executor2 = "threads" if executor == "processes" else executor
-        with run.stage("features"), progress(len(todo), "features", quiet=quiet) as bar:
-            res2 = map_tasks(
-                features_task,
-                [
-                    Task(
-                        key=d.isoformat(),
-                        payload=(d.isoformat(), prev_of[d], str(out), params.to_dict()),
-                        cost=res1[d.isoformat()].value["bars"],
-                    )
-                    for d in todo
-                ],
-                executor=executor2,
-                workers=workers,
-                scheduler=scheduler,
-                on_result=lambda r: bar.advance(),
-            )
-        cleanup_staging(out)
+        try:
+            todo = sorted(inputs)
+            cost = {d: inputs[d].stat().st_size for d in todo}
+            with run.stage("bars"), progress(len(todo), "bars", quiet=quiet) as bar:
+                res1 = map_tasks(
+                    bars_task,
+                    [
+                        Task(
+                            key=d.isoformat(),
+                            payload=(d.isoformat(), str(inputs[d]), str(out), bronze),
+                            cost=cost[d],
+                        )
+                        for d in todo
+                    ],
+                    executor=executor,
+                    workers=workers,
+                    scheduler=scheduler,
+                    on_result=lambda r: bar.advance(),
+                )
+            prev_of = {
+                d: (todo[i - 1].isoformat() if i > 0 and (d - todo[i - 1]).days <= 4 else None)
+                for i, d in enumerate(todo)
+            }
+            # Pass 2 is light (tens of ms a date): threads avoid a second round of process start-up.
+            executor2 = "threads" if executor == "processes" else executor
+            with run.stage("features"), progress(len(todo), "features", quiet=quiet) as bar:
+                res2 = map_tasks(
+                    features_task,
+                    [
+                        Task(
+                            key=d.isoformat(),
+                            payload=(d.isoformat(), prev_of[d], str(out), params.to_dict()),
+                            cost=res1[d.isoformat()].value["bars"],
+                        )
+                        for d in todo
+                    ],
+                    executor=executor2,
+                    workers=workers,
+                    scheduler=scheduler,
+                    on_result=lambda r: bar.advance(),
+                )
+        finally:
+            cleanup_staging(out)  # also when a date fails: no half-made intermediate state is left
         totals = {"records": 0, "touches": 0}
         for d in todo:
             k = d.isoformat()
