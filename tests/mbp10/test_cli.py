@@ -264,3 +264,15 @@ def test_run_with_a_truncated_day_fails_cleanly(tmp_path, three_days):
     assert r.exit_code == 2, r.output
     assert r.output.strip().startswith("error: ") and "truncated" in r.output
     assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+
+
+@pytest.mark.shared
+def test_real_sample_out_of_ts_order_is_counted(tmp_path):
+    from .testdata import DATABENTO
+
+    src = shared_file(DATABENTO / "IFEU.IMPACT__test_data.mbp-10.dbn.zst")
+    r = invoke("bars", src, "-o", tmp_path / "b.parquet", "--report-dir", tmp_path / "rep", "--quiet")
+    assert r.exit_code == 0, r.output
+    report = json.loads((tmp_path / "rep" / "run_report.json").read_text())
+    # the first record's ts_event is later than the three after it
+    assert report["counters"]["out_of_order_records"] == 3 and report["counters"]["records"] == 4
