@@ -24,7 +24,7 @@ from .physics import (
     simulate_batted_balls,
     simulate_pitch,
 )
-from .physics.constants import BALL_RADIUS_FT, CL0, CL1, CL2, MPH_TO_FTS, PLATE_FRONT_Y_FT
+from .physics.constants import BALL_RADIUS_FT, MPH_TO_FTS, PLATE_FRONT_Y_FT
 from .physics.flight import FlightArgs, batted_ball_state, statcast_average_spin_rpm
 
 REFERENCE_CASES_CSV = "nathan_reference_cases.csv"
@@ -213,8 +213,7 @@ def check_sidespin() -> Check:
 def _spin_implied_ivb_in(velo_mph, spin_rpm, plate_time_s, env, plate_speed_mph):
     """Closed form: 0.5 * c0 * CL(S) * v^2 * t^2 at the mean speed of the flight, inches."""
     v = 0.5 * (velo_mph + plate_speed_mph) * MPH_TO_FTS
-    s = BALL_RADIUS_FT * spin_rpm * math.pi / 30.0 / v
-    cl = CL2 * s / (CL0 + CL1 * s)
+    cl = reference.lift_coefficient(BALL_RADIUS_FT * spin_rpm * math.pi / 30.0 / v)
     return 12.0 * 0.5 * env.c0 * cl * v * v * plate_time_s**2
 
 

@@ -594,11 +594,7 @@ class Game:
         return self._hit(bat, fld, batter, f + 6, t_ret + TUNING["of_pickup_s"], rx, ry)
 
     def _fence_at(self, bearing: float) -> tuple[float, float]:
-        dists, heights = self.park.fence_profile
-        u = min(max((bearing + 45.0) / 90.0 * (len(dists) - 1), 0.0), len(dists) - 1.0)
-        i = min(int(u), len(dists) - 2)
-        f = u - i
-        return dists[i] + f * (dists[i + 1] - dists[i]), heights[i] + f * (heights[i + 1] - heights[i])
+        return kernels.fence_at(bearing, *self.park.fence_profile)
 
     def _hit(self, bat, fld, batter, f, t_ret, x, y) -> str:
         bases = 1

@@ -28,6 +28,9 @@ DEFAULT_CONTACT = (0.0, 0.0, 3.0)
 MAX_FLIGHT_S = 15.0
 MAX_PITCH_S = 3.0
 _NO_FENCE = np.empty(0)
+#: Nathan's Statcast spin fit (sheet cells G4, G5): backspin = b0 + b_la LA + b_spray phi s,
+#: sidespin = s0 s + s_spray phi (rpm; phi spray angle in deg, s = +1 right-handed batter).
+SPIN_FIT = (-763.0, 120.0, 21.0, -849.0, -94.0)
 #: Limits of the default (fitted) backspin, rpm.
 BACKSPIN_CLAMP_RPM = (-2500.0, 4500.0)
 SIDESPIN_CLAMP_RPM = 3000.0
@@ -42,10 +45,11 @@ def statcast_average_spin_rpm(launch_angle_deg, spray_angle_deg, batter_hand="R"
     a right-handed batter, -1 for a left-handed one. Works on scalars and arrays.
     """
     sign = np.where(np.char.upper(np.asarray(batter_hand, dtype=str)) == "L", -1.0, 1.0)
+    b0, b_la, b_spray, s0, s_spray = SPIN_FIT
     # The fit is linear in LA; outside the launch angles it was fitted on it is clamped to the
     # range of measured batted-ball backspin (topped grounders to pop-ups).
-    backspin = np.clip(-763.0 + 120.0 * launch_angle_deg + 21.0 * spray_angle_deg * sign, *BACKSPIN_CLAMP_RPM)
-    sidespin = np.clip(-849.0 * sign - 94.0 * spray_angle_deg, -SIDESPIN_CLAMP_RPM, SIDESPIN_CLAMP_RPM)
+    backspin = np.clip(b0 + b_la * launch_angle_deg + b_spray * spray_angle_deg * sign, *BACKSPIN_CLAMP_RPM)
+    sidespin = np.clip(s0 * sign + s_spray * spray_angle_deg, -SIDESPIN_CLAMP_RPM, SIDESPIN_CLAMP_RPM)
     return backspin, sidespin
 
 
@@ -54,8 +58,9 @@ def average_spin_rpm(
 ) -> tuple[float, float]:
     """Scalar :func:`statcast_average_spin_rpm` for hot loops (same fit, same clamps)."""
     sign = 1.0 if right_handed else -1.0
-    back = -763.0 + 120.0 * launch_angle_deg + 21.0 * spray_angle_deg * sign
-    side = -849.0 * sign - 94.0 * spray_angle_deg
+    b0, b_la, b_spray, s0, s_spray = SPIN_FIT
+    back = b0 + b_la * launch_angle_deg + b_spray * spray_angle_deg * sign
+    side = s0 * sign + s_spray * spray_angle_deg
     lo, hi = BACKSPIN_CLAMP_RPM
     return min(max(back, lo), hi), min(max(side, -SIDESPIN_CLAMP_RPM), SIDESPIN_CLAMP_RPM)
 

@@ -156,7 +156,7 @@ def _hermite_root(p0, m0, p1, m1, dt, target):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fence_at(bearing_deg, fence_dist, fence_height):
+def fence_at(bearing_deg, fence_dist, fence_height):
     """Fence distance and height at a bearing, linear in a profile sampled evenly from -45 to +45 deg."""
     n = fence_dist.shape[0]
     if n == 1:
@@ -199,7 +199,7 @@ def _wall(x, y, z, xn, yn, zn, r_min2, fence_dist, fence_height):
     r2 = xn * xn + yn * yn
     if r2 >= r_min2:
         bearing = math.degrees(math.atan2(xn, yn))
-        fd, fh = _fence_at(bearing, fence_dist, fence_height)
+        fd, fh = fence_at(bearing, fence_dist, fence_height)
         rn = math.sqrt(r2)
         if rn >= fd:
             rp = math.sqrt(x * x + y * y)
