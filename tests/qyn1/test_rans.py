@@ -91,3 +91,17 @@ def test_malformed_streams_raise_codec_error():
         assert len(out) == len(syms)  # a flip may still decode to *something*; never crash
     with pytest.raises(ValueError):
         rans.encode(m, np.array([31]))
+
+
+def test_order2_and_nesting_contexts():
+    rng = np.random.default_rng(11)
+    nsym = 9
+    syms = rng.integers(0, nsym, size=20000)
+    dmap = np.zeros(nsym, dtype=np.int32)
+    dmap[1], dmap[2] = 1, -1  # symbol 1 opens, 2 closes; the model tracks "inside"
+    o2 = (np.arange(nsym) % 3).astype(np.int32)
+    counts = rng.integers(1, 40, size=(3 * nsym * 2, nsym))
+    m = rans.Model.from_counts(counts, 14, o1map=np.arange(nsym), o2map=o2, dmap=dmap)
+    enc = rans.encode(m, syms)
+    assert np.array_equal(rans.decode(m, enc, len(syms)), syms)
+    assert abs(m.cost_bits(syms) / 8 - len(enc)) < 0.01 * len(enc) + 16

@@ -756,6 +756,9 @@ _OPEN_KINDS = [_N_SPECIAL + _FIXED.index(b) for b in "([{"]
 _CLOSE_KINDS = [_N_SPECIAL + _FIXED.index(b) for b in ")]}"]
 _COLON = _N_SPECIAL + _FIXED.index(":")
 N_WS_LINE_CTX = 12
+_KIND_DMAP = np.zeros(N_KINDS, dtype=np.int32)  # bracket nesting: the kinds model knows "inside brackets"
+_KIND_DMAP[_OPEN_KINDS] = 1
+_KIND_DMAP[_CLOSE_KINDS] = -1
 N_WS_MID_CTX = N_KIND_CLASS * N_KIND_CLASS * 2
 
 
@@ -802,7 +805,9 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
     text_o1 = np.arange(258, dtype=np.int32)
     spell_o1 = np.arange(257, dtype=np.int32)
     return {
-        "kinds": dict(nsym=N_KINDS, scale=15, o1map=kind_o1, o2map=KIND_CLASS.copy(), next_=1),
+        "kinds": dict(
+            nsym=N_KINDS, scale=15, o1map=kind_o1, o2map=KIND_CLASS.copy(), dmap=_KIND_DMAP, next_=1
+        ),
         "ws_line": dict(nsym=N_WS_LINE, scale=12, next_=N_WS_LINE_CTX),
         "ws_mid": dict(nsym=N_WS_MID, scale=12, next_=N_WS_MID_CTX),
         "strkind": dict(nsym=len(STR_KINDS), scale=12, next_=N_KIND_CLASS),
@@ -1119,7 +1124,8 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
     for name, sh in shapes.items():
         o1n = int(sh.get("o1map", np.zeros(1, dtype=np.int32)).max()) + 1
         o2n = int(sh.get("o2map", np.zeros(1, dtype=np.int32)).max()) + 1
-        counts[name] = np.zeros((sh["next_"] * o2n * o1n, sh["nsym"]), dtype=np.float64)
+        dn = 2 if "dmap" in sh else 1
+        counts[name] = np.zeros((sh["next_"] * o2n * o1n * dn, sh["nsym"]), dtype=np.float64)
     for t in texts:
         st = analyze(t, v)
         for name, sh in shapes.items():
@@ -1140,6 +1146,8 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
             out[f"py.{name}.o1map"] = sh["o1map"].astype(np.int32)
         if "o2map" in sh:
             out[f"py.{name}.o2map"] = sh["o2map"].astype(np.int32)
+        if "dmap" in sh:
+            out[f"py.{name}.dmap"] = sh["dmap"].astype(np.int32)
     out["vocab.freq_names"] = np.frombuffer("\0".join(freq_names).encode("utf-8"), dtype=np.uint8)
     out["vocab.morphemes"] = np.frombuffer("\0".join(morphemes).encode("utf-8"), dtype=np.uint8)
     return out
@@ -1161,6 +1169,10 @@ def _contexts(sh: dict, syms: np.ndarray, ext) -> np.ndarray:
         p1 = np.zeros(n, dtype=np.int64)
         p1[1:] = syms[:-1]
         ctx += o1[p1]
+    dmap = sh.get("dmap")
+    if dmap is not None:
+        d = np.cumsum(dmap[np.asarray(syms, dtype=np.int64)])
+        ctx = ctx * 2 + (np.concatenate(([0], d[:-1])) > 0)
     return ctx
 
 

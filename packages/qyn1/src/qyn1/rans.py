@@ -66,7 +66,20 @@ def quantize(counts: np.ndarray, scale_bits: int) -> np.ndarray:
 class Model:
     """A cached set of quantised tables: ``freq``/``cum`` of shape (nctx, nsym) and a slot->symbol LUT."""
 
-    __slots__ = ("_dtab", "cum", "freq", "name", "nctx", "nsym", "o1map", "o1n", "o2map", "o2n", "scale_bits")
+    __slots__ = (
+        "_dtab",
+        "cum",
+        "dmap",
+        "freq",
+        "name",
+        "nctx",
+        "nsym",
+        "o1map",
+        "o1n",
+        "o2map",
+        "o2n",
+        "scale_bits",
+    )
 
     def __init__(
         self,
@@ -75,6 +88,7 @@ class Model:
         o1map: np.ndarray | None = None,
         name: str = "",
         o2map: np.ndarray | None = None,
+        dmap: np.ndarray | None = None,
     ):
         f64 = np.asarray(freq).astype(np.int64)
         if f64.ndim == 1:
@@ -100,6 +114,9 @@ class Model:
             o2map = np.zeros(max(self.nsym, 1), dtype=np.int32)
         self.o2map = np.ascontiguousarray(o2map, dtype=np.int32)
         self.o2n = int(self.o2map.max()) + 1 if len(self.o2map) else 1
+        # dmap: per-symbol nesting change (+1 opener, -1 closer); the innermost context bit is then
+        # "inside brackets" (running sum > 0). Only the binary-search decoder tracks it.
+        self.dmap = _EMPTY_I32 if dmap is None else np.ascontiguousarray(dmap, dtype=np.int32)
 
     @property
     def dtab(self) -> np.ndarray:
@@ -122,8 +139,18 @@ class Model:
         return self._dtab
 
     @classmethod
-    def from_counts(cls, counts, scale_bits: int = 12, o1map=None, name: str = "", o2map=None) -> Model:
-        return cls(quantize(counts, scale_bits), scale_bits, o1map, name, o2map)
+    def from_counts(
+        cls, counts, scale_bits: int = 12, o1map=None, name: str = "", o2map=None, dmap=None
+    ) -> Model:
+        return cls(quantize(counts, scale_bits), scale_bits, o1map, name, o2map, dmap)
+
+    def depth_flags(self, syms: np.ndarray) -> np.ndarray:
+        """1 where the running nesting (before the symbol) is > 0; empty when the model has no dmap."""
+        if len(self.dmap) == 0:
+            return _EMPTY_I32
+        d = np.cumsum(self.dmap[np.asarray(syms, dtype=np.int64)])
+        before = np.concatenate(([0], d[:-1])) if len(d) else d
+        return (before > 0).astype(np.int32)
 
     def contexts(self, syms: np.ndarray, ext: np.ndarray | None) -> np.ndarray:
         """The context index of every symbol (the encoder knows all symbols in advance)."""
@@ -137,6 +164,8 @@ class Model:
             prev = np.zeros(n, dtype=np.int64)
             prev[1:] = syms[:-1]
             ctx += self.o1map[prev]
+        if len(self.dmap):
+            ctx = ctx * 2 + self.depth_flags(syms)
         return ctx
 
     def cost_bits(self, syms: np.ndarray, ext: np.ndarray | None = None) -> float:
@@ -148,7 +177,7 @@ class Model:
 
 
 @njit(cache=True, nogil=True)
-def _encode_kernel(syms, ext, o1n, o1map, o2n, o2map, freq, cum, scale_bits, out, pos, x0_in, x1_in):
+def _encode_kernel(syms, ext, o1n, o1map, o2n, o2map, dflag, freq, cum, scale_bits, out, pos, x0_in, x1_in):
     """Encode backwards into ``out`` below ``pos``, continuing from states ``x0_in``/``x1_in``; returns
     (new start offset, x0, x1), the offset being -1 for an out-of-range symbol or context."""
     n = syms.shape[0]
@@ -158,6 +187,7 @@ def _encode_kernel(syms, ext, o1n, o1map, o2n, o2map, freq, cum, scale_bits, out
     bound = np.uint64((RANS_L >> scale_bits) << 8)
     sb = np.uint64(scale_bits)
     have_ext = ext.shape[0] > 0
+    have_d = dflag.shape[0] > 0
     for i in range(n - 1, -1, -1):
         s = syms[i]
         if s < 0 or s >= nsym:
@@ -176,6 +206,8 @@ def _encode_kernel(syms, ext, o1n, o1map, o2n, o2map, freq, cum, scale_bits, out
         if have_ext:
             c += ext[i] * o2n
         c = c * o1n + o1map[p1]
+        if have_d:
+            c = c * 2 + dflag[i]
         if c < 0 or c >= nctx:
             return -1, x0, x1
         f = np.uint64(freq[c, s])
@@ -309,7 +341,9 @@ def _decode_ext_kernel(buf, pos, x0_in, x1_in, n, ext, dtab, scale_bits, out):
 
 
 @njit(cache=True, nogil=True)
-def _decode_search_kernel(buf, pos, x0_in, x1_in, n, ext, o1n, o1map, o2n, o2map, freq, cum, scale_bits, out):
+def _decode_search_kernel(
+    buf, pos, x0_in, x1_in, n, ext, o1n, o1map, o2n, o2map, dmap, freq, cum, scale_bits, out
+):
     """Like :func:`_decode_kernel` but finds the symbol by binary search in ``cum`` instead of a slot
     table: for models with many contexts, where slot tables would cost too much memory."""
     m = buf.shape[0]
@@ -322,11 +356,15 @@ def _decode_search_kernel(buf, pos, x0_in, x1_in, n, ext, o1n, o1map, o2n, o2map
     nctx, nsym = freq.shape
     prev = 0
     prev2 = 0
+    have_d = dmap.shape[0] > 0
+    depth = 0
     for i in range(n):
         c = o2map[prev2]
         if have_ext:
             c += ext[i] * o2n
         c = c * o1n + o1map[prev]
+        if have_d:
+            c = c * 2 + (1 if depth > 0 else 0)
         if c < 0 or c >= nctx:
             return -1, x0, x1
         x = x1 if i & 1 else x0
@@ -353,6 +391,8 @@ def _decode_search_kernel(buf, pos, x0_in, x1_in, n, ext, o1n, o1map, o2n, o2map
         out[i] = s
         prev2 = prev
         prev = s
+        if have_d:
+            depth += dmap[s]
     return pos, x0, x1
 
 
@@ -399,6 +439,7 @@ def encode_streams(streams) -> bytes:
             model.o1map,
             model.o2n,
             model.o2map,
+            model.depth_flags(syms),
             model.freq,
             model.cum,
             model.scale_bits,
@@ -439,13 +480,14 @@ class StreamDecoder:
             raise CodecError("empty rANS stream")
         e = _ext_array(ext, n)
         args = (self.buf, self.pos, self.x0, self.x1, n, e)
-        if model.nctx << model.scale_bits > DTAB_MAX_ENTRIES:
+        if model.nctx << model.scale_bits > DTAB_MAX_ENTRIES or len(model.dmap):
             r = _decode_search_kernel(
                 *args,
                 model.o1n,
                 model.o1map,
                 model.o2n,
                 model.o2map,
+                model.dmap,
                 model.freq,
                 model.cum,
                 model.scale_bits,

@@ -54,6 +54,7 @@ def model(name: str) -> rans.Model:
             a.get(f"{name}.o1map"),
             name=name,
             o2map=a.get(f"{name}.o2map"),
+            dmap=a.get(f"{name}.dmap"),
         )
         _MODELS[name] = m
     return m
