@@ -223,19 +223,40 @@ def test_stage_commands_chain(tmp_path, small_day_file):
 
 
 def test_ingest_parquet_sorts_and_counts(tmp_path, small_day_file):
+    from mbp10.records import out_of_order_count
+
     first = tmp_path / "b1"
     assert invoke("ingest", small_day_file, "--out", first, "--quiet").exit_code == 0
     table = pq.read_table(first / "2024-01-02.parquet")
-    shuffled = table.take(np.r_[np.arange(5, 100), np.arange(5), np.arange(100, table.num_rows)])
+    # swap two records whose timestamps are unique, so a stable sort restores the original order
+    ts0 = table["ts_event"].to_numpy()
+    unique = np.nonzero((ts0[1:-1] > ts0[:-2]) & (ts0[1:-1] < ts0[2:]))[0] + 1
+    i, j = int(unique[10]), int(unique[40])
+    order = np.arange(table.num_rows)
+    order[[i, j]] = order[[j, i]]
+    shuffled = table.take(order)
+    n_bad = out_of_order_count(shuffled["ts_event"].to_numpy())
+    assert n_bad > 0
     src = tmp_path / "shuffled-2024-01-02.parquet"
     pq.write_table(shuffled, src)
     r = invoke("ingest", src, "--out", tmp_path / "b2", "--report-dir", tmp_path / "rep", "--quiet")
     assert r.exit_code == 0, r.output
     again = pq.read_table(tmp_path / "b2" / "shuffled-2024-01-02.parquet")
     report = json.loads((tmp_path / "rep" / "run_report.json").read_text())
-    assert report["counters"]["out_of_order_records"] == 5
+    assert report["counters"]["out_of_order_records"] == n_bad
     ts = again["ts_event"].to_numpy()
-    assert (np.diff(ts) >= 0).all() and again.num_rows == table.num_rows
+    assert (np.diff(ts) >= 0).all() and again.equals(table)
+    # bars straight from the shuffled Parquet equal bars from the sorted bronze
+    for src_path, name in ((src, "shuffled"), (first / "2024-01-02.parquet", "sorted")):
+        r = invoke(
+            "bars", src_path, "-o", tmp_path / f"{name}.parquet", "--report-dir", tmp_path / name, "--quiet"
+        )
+        assert r.exit_code == 0, r.output
+    a, b = pq.read_table(tmp_path / "shuffled.parquet"), pq.read_table(tmp_path / "sorted.parquet")
+    for c in a.column_names:
+        np.testing.assert_array_equal(a[c].to_numpy(), b[c].to_numpy(), err_msg=c)
+    shuffled_report = json.loads((tmp_path / "shuffled" / "run_report.json").read_text())
+    assert shuffled_report["counters"]["out_of_order_records"] == n_bad
 
 
 def test_run_with_a_truncated_day_fails_cleanly(tmp_path, three_days):
