@@ -136,3 +136,23 @@ def test_bronze_from_one_record_blocks_equals_the_records(tmp_path, small_day, s
     t = pq.read_table(tmp_path / "b.parquet")
     np.testing.assert_array_equal(t["ts_event"].to_numpy(), small_day["ts_event"][:2_001].astype(np.int64))
     np.testing.assert_array_equal(t["bid_px_03"].to_numpy(), small_day["bid_px_03"][:2_001])
+
+
+def test_uncompressed_dbn_streams_like_zstd(tmp_path, small_day, small_day_file):
+    import datetime as dt
+
+    from mbp10.bars import BarsConsumer
+    from mbp10.io import scan_dbn
+    from mbp10.synth import synth_header
+
+    plain = tmp_path / "day.dbn"
+    plain.write_bytes(synth_header(dt.date(2024, 1, 2), small_day) + small_day.tobytes())
+    assert databento.DBNStore.from_file(plain).to_ndarray().shape == small_day.shape
+    tables = []
+    for path in (plain, small_day_file):
+        consumer = BarsConsumer()
+        stats = scan_dbn(path, [consumer])
+        assert stats.streamed and stats.records == len(small_day)
+        tables.append(consumer.finish())
+    for name in tables[0].column_names:
+        np.testing.assert_array_equal(tables[0][name].to_numpy(), tables[1][name].to_numpy(), err_msg=name)
