@@ -30,6 +30,47 @@ def test_trajectory_json():
     assert {"hang_time_s", "apex_ft", "landing_x_ft", "landing_y_ft"} <= set(data)
 
 
+def test_trajectory_spin_rate_and_axis_equal_backspin_and_sidespin():
+    a = json.loads(
+        run(
+            "trajectory",
+            "--exit-velo",
+            "100",
+            "--launch-angle",
+            "28",
+            "--spin-rpm",
+            "2000",
+            "--spin-axis",
+            "30",
+            "--json",
+            "--mode",
+            "fast",
+        ).output
+    )
+    b = json.loads(
+        run(
+            "trajectory",
+            "--exit-velo",
+            "100",
+            "--launch-angle",
+            "28",
+            "--backspin",
+            str(2000 * 0.8660254037844387),
+            "--sidespin",
+            "1000",
+            "--json",
+            "--mode",
+            "fast",
+        ).output
+    )
+    assert a["distance_ft"] == pytest.approx(b["distance_ft"], abs=1e-6)
+    assert a["landing_x_ft"] < -5  # + sidespin curves toward left field
+    both = run(
+        "trajectory", "--exit-velo", "100", "--launch-angle", "28", "--spin-rpm", "2000", "--backspin", "1"
+    )
+    assert both.exit_code == 2
+
+
 def test_pitch_json():
     r = run("pitch", "--velo", "95", "--spin", "2400", "--json", "--mode", "fast")
     assert r.exit_code == 0, r.output

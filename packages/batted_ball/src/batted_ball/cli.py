@@ -56,6 +56,12 @@ def main() -> None:
 )
 @click.option("--sidespin", type=float, default=None, help="rpm, + curves toward left field (Nathan's sign).")
 @click.option(
+    "--spin-rpm", type=float, default=None, help="Total spin, with --spin-axis (instead of back/side)."
+)
+@click.option(
+    "--spin-axis", type=float, default=None, help="Degrees: 0 = pure backspin, 90 = pure + sidespin."
+)
+@click.option(
     "--batter-hand", type=str, default="R", show_default=True, help="R or L (for the default spin)."
 )
 @click.option("--temp-f", type=float, default=70.0, show_default=True)
@@ -78,6 +84,8 @@ def trajectory(
     spray_angle,
     backspin,
     sidespin,
+    spin_rpm,
+    spin_axis,
     batter_hand,
     temp_f,
     elevation_ft,
@@ -108,6 +116,8 @@ def trajectory(
             spray_angle,
             backspin,
             sidespin,
+            spin_rpm=spin_rpm,
+            spin_axis_deg=spin_axis,
             batter_hand=batter_hand,
             env=env,
             mode=mode,
