@@ -23,6 +23,8 @@ from seg1b.jitter import (
 from seg1b.philox import seed_key
 from seg1b.s6_reference import jitter_legacy, legacy_point
 
+pytestmark = pytest.mark.xdist_group("seg1b_s6")  # one worker: the kernels compile once
+
 FIXTURE_COUNTRIES = ["USA", "RUS", "FJI", "GRC", "VUT", "BHS", "TTO", "QAT", "NLD"]
 
 

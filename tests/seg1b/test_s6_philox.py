@@ -15,6 +15,8 @@ from seg1b.philox import (
     uv_for_attempt,
 )
 
+pytestmark = pytest.mark.xdist_group("seg1b_s6")  # one worker: the kernels compile once
+
 
 def _numpy_blocks(counters: np.ndarray, key: tuple[int, int]) -> np.ndarray:
     """numpy's Philox for each 256-bit counter: it increments before encrypting, so start one below."""
