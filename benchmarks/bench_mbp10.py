@@ -58,7 +58,7 @@ def day_file(date: dt.date, records: int = DAY_RECORDS) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         rec = synth_day(date, records, seed=1)
         tmp = path.with_suffix(".tmp")
-        write_dbn(tmp, synth_header(date, rec), rec)
+        write_dbn(tmp, synth_header(date), rec)
         tmp.replace(path)
     return path
 

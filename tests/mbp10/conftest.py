@@ -21,7 +21,7 @@ def small_day_file(tmp_path_factory, small_day) -> Path:
     from mbp10.dbn import write_dbn
 
     path = tmp_path_factory.mktemp("dbn") / "2024-01-02.dbn.zst"
-    write_dbn(path, synth_header(dt.date(2024, 1, 2), small_day), small_day)
+    write_dbn(path, synth_header(dt.date(2024, 1, 2)), small_day)
     return path
 
 

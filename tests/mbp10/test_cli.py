@@ -52,7 +52,7 @@ def test_out_of_order_input_is_sorted_and_counted(tmp_path, small_day):
     rec = small_day[:5_000].copy()
     rec[[10, 3_000]] = rec[[3_000, 10]]
     src = tmp_path / "shuffled.dbn.zst"
-    write_dbn(src, synth_header(dt.date(2024, 1, 2), rec), rec)
+    write_dbn(src, synth_header(dt.date(2024, 1, 2)), rec)
     r = invoke("bars", src, "-o", tmp_path / "bars.parquet", "--report-dir", tmp_path / "rep", "--quiet")
     assert r.exit_code == 0, r.output
     report = json.loads((tmp_path / "rep" / "run_report.json").read_text())
@@ -93,7 +93,7 @@ def _bad_inputs(tmp_path, small_day_file):
     cut_zst.write_bytes(raw[: len(raw) // 2])
     plain = tmp_path / "plain.dbn"
     rec = synth_day(dt.date(2024, 1, 2), 100, seed=1)
-    plain.write_bytes(synth_header(dt.date(2024, 1, 2), rec) + rec.tobytes()[:-100])
+    plain.write_bytes(synth_header(dt.date(2024, 1, 2)) + rec.tobytes()[:-100])
     missing_cols = tmp_path / "thin.parquet"
     pq.write_table(
         pq.read_table(_any_parquet(tmp_path, small_day_file)).select(["ts_event", "price"]), missing_cols
@@ -145,7 +145,7 @@ def three_days(tmp_path_factory):
     for day in (2, 3, 5):
         date = dt.date(2024, 1, day)
         rec = synth_day(date, 25_000, seed=11)
-        write_dbn(d / f"ES-{date:%Y%m%d}.dbn.zst", synth_header(date, rec), rec)
+        write_dbn(d / f"ES-{date:%Y%m%d}.dbn.zst", synth_header(date), rec)
     return d
 
 

@@ -146,7 +146,7 @@ def test_uncompressed_dbn_streams_like_zstd(tmp_path, small_day, small_day_file)
     from mbp10.synth import synth_header
 
     plain = tmp_path / "day.dbn"
-    plain.write_bytes(synth_header(dt.date(2024, 1, 2), small_day) + small_day.tobytes())
+    plain.write_bytes(synth_header(dt.date(2024, 1, 2)) + small_day.tobytes())
     assert databento.DBNStore.from_file(plain).to_ndarray().shape == small_day.shape
     tables = []
     for path in (plain, small_day_file):

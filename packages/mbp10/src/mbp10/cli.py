@@ -101,7 +101,7 @@ def synth(date_s, records, seed, out, profile, report_dir, workers, quiet):
         with run.stage("simulate"):
             rec = synth_day(date, records, seed)
         with run.stage("write"), perfkit.atomic_path(out) as tmp:
-            write_dbn(tmp, synth_header(date, rec), rec)
+            write_dbn(tmp, synth_header(date), rec)
         run.count("records", len(rec))
         run.receipt("records", perfkit.digest_array(rec.view(np.uint8)))
     if not quiet:

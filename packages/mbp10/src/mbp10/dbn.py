@@ -8,6 +8,7 @@ header, so the files are what `databento.DBNStore` reads.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,8 +120,6 @@ def read_dbn(path: str | os.PathLike) -> DbnFile:
 
 def encode_metadata(*, dataset: str, symbol: str, start_ns: int, end_ns: int, instrument_id: int) -> bytes:
     """A DBN v3 metadata header for one instrument's MBP-10 records."""
-    import datetime as dt
-
     start_date = dt.datetime.fromtimestamp(start_ns // 1_000_000_000, dt.UTC).date()
     # mapping intervals end exclusive: the day after the last covered nanosecond
     end_date = dt.datetime.fromtimestamp((end_ns - 1) // 1_000_000_000, dt.UTC).date() + dt.timedelta(days=1)

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from mbp10.dbn import encode_metadata
 from mbp10.schema import MBP10_DTYPE, PRICE_SCALE, RECORD_SIZE, RTYPE_MBP10
-from mbp10.synth_kernel import CENTER, simulate
+from mbp10.synth_kernel import simulate
 
 ET = ZoneInfo("America/New_York")
 TICK_UNITS = PRICE_SCALE // 4  # ES tick 0.25 points
@@ -90,7 +91,7 @@ def synth_day(date: dt.date, n_records: int = DEFAULT_RECORDS, seed: int = 1) ->
     halt0_s = (et_ns(date, 17, 0) - day0) / 1e9
     halt1_s = (et_ns(date, 18, 0) - day0) / 1e9
     frac_before_halt = lam[: int(halt0_s)].sum() / lam.sum()
-    p0 = anchor_price_units(date, rng) - 0 * CENTER
+    p0 = anchor_price_units(date, rng)
     n_events, clear_event = simulate(
         w64, w32, raw, event_id, state, p0, TICK_UNITS, int(frac_before_halt * n_records), 0.22, 2e-6
     )
@@ -116,10 +117,8 @@ def synth_day(date: dt.date, n_records: int = DEFAULT_RECORDS, seed: int = 1) ->
     return buf
 
 
-def synth_header(date: dt.date, records: np.ndarray) -> bytes:
+def synth_header(date: dt.date) -> bytes:
     """The DBN v3 metadata header for a synthetic day."""
-    from mbp10.dbn import encode_metadata
-
     day0, day1 = day_bounds_ns(date)
     return encode_metadata(
         dataset=DATASET, symbol=SYMBOL, start_ns=day0, end_ns=day1, instrument_id=INSTRUMENT_ID
