@@ -55,13 +55,15 @@ def cpu_rate(fn, units: int, repeats: int) -> float:
 
 
 def bench_trajectories(repeats: int) -> dict:
+    """Reference vs single-trajectory kernel and vs batch on the same balls (interleaved), then per-core
+    throughput of both kernels on larger sets, one Numba thread (wall and CPU time)."""
     out = {}
     env = Environment()
     numba.set_num_threads(1)
-    for mode, n_ref in ((SimulationMode.ACCURATE, 3), (SimulationMode.EXTREME, 12)):
+    for mode, n_ref in ((SimulationMode.ACCURATE, 24), (SimulationMode.EXTREME, 96)):
         a = FlightArgs.of(env, mode)
-        ev, la, sp, state = fly_balls(max(n_ref, 2048))
-        ref_rows = state[:n_ref]
+        ev, la, sp, state = fly_balls(2048)
+        ref_rows = [tuple(float(v) for v in r) for r in state[:n_ref]]
 
         def ref_fn(rows=ref_rows, a=a):
             for r in rows:
@@ -73,17 +75,16 @@ def bench_trajectories(repeats: int) -> dict:
                     *r, a.c0, a.cd0, a.cdspin, a.inv_tau, 0.0, 0.0, 0.0, a.dt, 0.0, 15.0, _NO, _NO, _NO_PATH
                 )
 
-        cmp = bench.compare(
-            ref_fn,
-            single_fn,
-            warmup=1,
-            repeats=repeats,
-            name=f"fly {mode.name}",
-            units=n_ref,
-            unit_name="trajectories",
+        def batch_fn(n=n_ref, ev=ev, la=la, sp=sp, m=mode):
+            simulate_batted_balls(ev[:n], la[:n], sp[:n], mode=m)
+
+        kw = {"warmup": 1, "repeats": repeats, "units": n_ref, "unit_name": "trajectories"}
+        cmp_single = bench.compare(
+            ref_fn, single_fn, name=f"fly {mode.name}: reference vs single kernel", **kw
         )
-        print(cmp.line())
-        # Throughput per core: the single-trajectory kernel and the SIMD-lane batch, one Numba thread.
+        cmp_batch = bench.compare(ref_fn, batch_fn, name=f"fly {mode.name}: reference vs batch kernel", **kw)
+        print(cmp_single.line())
+        print(cmp_batch.line())
         rows = [tuple(float(v) for v in r) for r in state[:512]]
 
         def singles(rows=rows, a=a):
@@ -92,40 +93,34 @@ def bench_trajectories(repeats: int) -> dict:
                     *r, a.c0, a.cd0, a.cdspin, a.inv_tau, 0.0, 0.0, 0.0, a.dt, 0.0, 15.0, _NO, _NO, _NO_PATH
                 )
 
+        def batch_all_balls(ev=ev, la=la, sp=sp, m=mode):
+            simulate_batted_balls(ev, la, sp, mode=m)
+
         single = bench.measure(singles, warmup=1, repeats=repeats, units=len(rows))
-        batch = bench.measure(
-            lambda ev=ev, la=la, sp=sp, m=mode: simulate_batted_balls(ev, la, sp, mode=m),
-            warmup=1,
-            repeats=repeats,
-            units=len(ev),
-        )
+        batch = bench.measure(batch_all_balls, warmup=1, repeats=repeats, units=len(ev))
         cpu = {
             "single_kernel_per_cpu_s": cpu_rate(singles, len(rows), repeats),
-            "batch_per_cpu_s": cpu_rate(
-                lambda ev=ev, la=la, sp=sp, m=mode: simulate_batted_balls(ev, la, sp, mode=m),
-                len(ev),
-                repeats,
-            ),
+            "batch_per_cpu_s": cpu_rate(batch_all_balls, len(ev), repeats),
+            "reference_per_cpu_s": cpu_rate(ref_fn, n_ref, 1),
         }
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        batch_all = bench.measure(
-            lambda ev=ev, la=la, sp=sp, m=mode: simulate_batted_balls(ev, la, sp, mode=m),
-            warmup=1,
-            repeats=repeats,
-            units=len(ev),
-        )
+        batch_threads = bench.measure(batch_all_balls, warmup=1, repeats=repeats, units=len(ev))
         numba.set_num_threads(1)
         rates = {
             **cpu,
-            "reference_per_s": n_ref / cmp.reference.median_s,
+            "reference_per_s": n_ref / cmp_single.reference.median_s,
             "single_kernel_per_s_core": len(rows) / single.median_s,
             "batch_per_s_core": len(ev) / batch.median_s,
-            f"batch_per_s_{numba.config.NUMBA_NUM_THREADS}_threads": len(ev) / batch_all.median_s,
-            "single_vs_reference": cmp.ratio,
-            "batch_core_vs_reference": (len(ev) / batch.median_s) / (n_ref / cmp.reference.median_s),
+            f"batch_per_s_{numba.config.NUMBA_NUM_THREADS}_threads": len(ev) / batch_threads.median_s,
+            "single_vs_reference": cmp_single.ratio,
+            "batch_vs_reference": cmp_batch.ratio,
         }
         print(f"  {mode.name}: " + ", ".join(f"{k} {v:,.1f}" for k, v in rates.items()))
-        out[mode.name.lower()] = {"compare": cmp.to_dict(), **rates}
+        out[mode.name.lower()] = {
+            "compare_single": cmp_single.to_dict(),
+            "compare_batch": cmp_batch.to_dict(),
+            **rates,
+        }
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     return out
 
@@ -322,7 +317,8 @@ def main() -> None:
         accurate_per_s_core=round(acc["batch_per_s_core"]),
         extreme_per_s_core=round(ext["batch_per_s_core"]),
         single_accurate_per_s_core=round(acc["single_kernel_per_s_core"]),
-        ratio_vs_reference=round(acc["single_vs_reference"], 1),
+        single_vs_reference=round(acc["single_vs_reference"], 1),
+        batch_vs_reference=round(acc["batch_vs_reference"], 1),
     )
     bench.summary_row(
         "batted_ball",

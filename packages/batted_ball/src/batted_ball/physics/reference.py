@@ -1,9 +1,10 @@
-"""The same trajectory model in plain Python/NumPy, written for clarity, not speed.
+"""The same trajectory model in plain Python, written for clarity, not speed.
 
-This is the obviously-correct twin of ``kernels``: 3-vectors as NumPy arrays, forces as functions,
-RK4 as in a textbook, the landing found by the same cubic Hermite interpolation inside the last
-step. Tests compare the kernels with it, and the benchmark measures the speed ratio against it
-(it is also roughly what the simulator this package replaces did per step).
+This is the obviously-correct twin of ``kernels``: scalar floats and the ``math`` module (what the
+simulator this package replaces did per step, at about the same speed), forces as functions, RK4 as
+in a textbook, the landing found on the same cubic Hermite interpolant inside the last step (by
+bisection here). Tests compare the kernels with it, and the benchmark measures the speed ratio
+against it.
 
 ``sheet_flight`` reproduces the spreadsheet's own integration scheme (10 ms, position
 ``x + v dt + a dt^2 / 2``, linear interpolation of the landing) so the cached spreadsheet values
@@ -11,8 +12,6 @@ can be checked exactly.
 """
 
 import math
-
-import numpy as np
 
 from .constants import BALL_RADIUS_FT, CD0, CD_SPIN, CL0, CL1, CL2, GRAVITY_FT_S2, RAD_S_TO_RPM
 
@@ -23,6 +22,14 @@ def drag_coefficient(spin_rpm: float) -> float:
 
 def lift_coefficient(spin_factor: float) -> float:
     return CL2 * spin_factor / (CL0 + CL1 * spin_factor)
+
+
+def _cross(a, b):
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def _norm(a) -> float:
+    return math.sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2])
 
 
 def acceleration(
@@ -39,28 +46,37 @@ def acceleration(
     cdspin=CD_SPIN,
 ):
     """Drag + Magnus + gravity (ft/s^2) on a ball; see ``kernels`` for the model."""
-    v_rel = velocity - np.asarray(wind) if position[2] >= wind_h else velocity
-    v = np.linalg.norm(v_rel)
-    omega_mag = np.linalg.norm(omega)
-    if transverse and v > 0:
-        omega_n = np.linalg.norm(omega - np.dot(omega, v_rel) / v**2 * v_rel)
+    if position[2] >= wind_h:
+        v_rel = (velocity[0] - wind[0], velocity[1] - wind[1], velocity[2])
     else:
-        omega_n = omega_mag
+        v_rel = tuple(velocity)
+    v = _norm(v_rel)
+    omega_mag = _norm(omega)
+    omega_n = omega_mag
+    if transverse and v > 0:
+        along = (omega[0] * v_rel[0] + omega[1] * v_rel[1] + omega[2] * v_rel[2]) / v
+        omega_n = math.sqrt(max(omega_mag * omega_mag - along * along, 0.0))
     decay = math.exp(-t * v * inv_tau) if inv_tau > 0 else 1.0
     cd = cd0 + cdspin * omega_n * decay * RAD_S_TO_RPM / 1000.0
-    a = -c0 * cd * v * v_rel + np.array([0.0, 0.0, -GRAVITY_FT_S2])
+    a = [-c0 * cd * v * v_rel[i] for i in range(3)]
+    a[2] -= GRAVITY_FT_S2
     if omega_n > 0 and v > 0:
-        s = BALL_RADIUS_FT * omega_n * decay / v
-        a = a + c0 * lift_coefficient(s) * v * np.cross(omega, v_rel) / omega_n
+        cl = lift_coefficient(BALL_RADIUS_FT * omega_n * decay / v)
+        magnus = _cross(omega, v_rel)
+        for i in range(3):
+            a[i] += c0 * cl * v * magnus[i] / omega_n
     return a
 
 
 def rk4_step(t, state, dt, deriv):
+    def add(s, k, h):
+        return [s[i] + h * k[i] for i in range(6)]
+
     k1 = deriv(t, state)
-    k2 = deriv(t + dt / 2, state + dt / 2 * k1)
-    k3 = deriv(t + dt / 2, state + dt / 2 * k2)
-    k4 = deriv(t + dt, state + dt * k3)
-    return state + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    k2 = deriv(t + dt / 2, add(state, k1, dt / 2))
+    k3 = deriv(t + dt / 2, add(state, k2, dt / 2))
+    k4 = deriv(t + dt, add(state, k3, dt))
+    return [state[i] + dt / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]) for i in range(6)]
 
 
 def hermite(s, p0, m0, p1, m1, dt):
@@ -88,12 +104,12 @@ def crossing_fraction(p0, m0, p1, m1, dt, target):
 
 def fly(state0, omega, c0, dt, wind=(0.0, 0.0, 0.0), wind_h=0.0, inv_tau=0.0, ground_z=0.0, t_max=15.0):
     """Fly a batted ball from ``state0 = (x, y, z, vx, vy, vz)``; returns a dict like the kernel's."""
-    omega = np.asarray(omega, dtype=float)
+    omega = [float(w) for w in omega]
 
     def deriv(t, s):
-        return np.concatenate([s[3:], acceleration(t, s[:3], s[3:], omega, c0, wind, wind_h, inv_tau)])
+        return [s[3], s[4], s[5], *acceleration(t, s[:3], s[3:], omega, c0, wind, wind_h, inv_tau)]
 
-    state = np.asarray(state0, dtype=float)
+    state = [float(v) for v in state0]
     t, apex = 0.0, state[2]
     while t < t_max:
         new = rk4_step(t, state, dt, deriv)
@@ -117,13 +133,12 @@ def fly(state0, omega, c0, dt, wind=(0.0, 0.0, 0.0), wind_h=0.0, inv_tau=0.0, gr
 
 def pitch(state0, omega, c0, dt, plate_y, cd0=CD0, t_max=3.0):
     """Fly a pitch to ``y = plate_y``; returns (time, x, z) at the plate."""
-    omega = np.asarray(omega, dtype=float)
+    omega = [float(w) for w in omega]
 
     def deriv(t, s):
-        a = acceleration(t, s[:3], s[3:], omega, c0, transverse=True, cd0=cd0)
-        return np.concatenate([s[3:], a])
+        return [s[3], s[4], s[5], *acceleration(t, s[:3], s[3:], omega, c0, transverse=True, cd0=cd0)]
 
-    state = np.asarray(state0, dtype=float)
+    state = [float(v) for v in state0]
     t = 0.0
     while t < t_max:
         new = rk4_step(t, state, dt, deriv)
@@ -140,12 +155,14 @@ def pitch(state0, omega, c0, dt, plate_y, cd0=CD0, t_max=3.0):
 
 def sheet_flight(state0, omega, c0, dt=0.01, ground_z=0.0):
     """The spreadsheet's scheme: x += v dt + a dt^2/2, v += a dt; linear landing interpolation."""
-    omega = np.asarray(omega, dtype=float)
-    s = np.asarray(state0, dtype=float)
+    omega = [float(w) for w in omega]
+    s = [float(v) for v in state0]
     t = 0.0
     while True:
         a = acceleration(t, s[:3], s[3:], omega, c0)
-        new = np.concatenate([s[:3] + s[3:] * dt + 0.5 * a * dt * dt, s[3:] + a * dt])
+        new = [s[i] + s[3 + i] * dt + 0.5 * a[i] * dt * dt for i in range(3)] + [
+            s[3 + i] + a[i] * dt for i in range(3)
+        ]
         if new[2] < ground_z:
             f = (new[2] - ground_z) / (new[2] - s[2])
             x, y = new[0] - f * (new[0] - s[0]), new[1] - f * (new[1] - s[1])
