@@ -136,3 +136,22 @@ def test_pitch_level_rates_are_mlb_like():
     assert p > 6000
     for k, v in mlb.items():
         assert abs(rates[k] - v) < 0.03, (k, rates[k])
+
+
+def test_csv_roster_round_trip_and_errors(tmp_path):
+    from batted_ball.game.players import save_teams_csv
+
+    teams = league(SEED)[2:4]
+    path = tmp_path / "roster.csv"
+    save_teams_csv(list(teams), path)
+    loaded = load_teams(path)
+    assert [t.to_dict() for t in loaded] == [t.to_dict() for t in teams]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(path.read_text().replace(",B,", ",X,", 1))
+    with pytest.raises(BattedBallError, match="role must be B, SP or RP"):
+        load_teams(bad)
+    bad.write_text("team,name\nNYY,someone\n")
+    with pytest.raises(BattedBallError, match="expected the columns"):
+        load_teams(bad)
+    r = CliRunner().invoke(main, ["game", "--seed", "2", "--roster", str(path), "--json"])
+    assert r.exit_code == 0, r.output

@@ -189,12 +189,137 @@ def generate_league(seed: int) -> list[Team]:
     return teams
 
 
+#: Columns of a CSV roster: one row per player; batters have role B, pitchers SP or RP. A pitcher's
+#: repertoire is ``kind/speed_mph/spin_rpm/spin_axis_deg/active_spin/usage`` items joined by ``;``.
+CSV_COLUMNS = (
+    "team",
+    "name",
+    "role",
+    "position",
+    "hand",
+    "contact",
+    "power",
+    "eye",
+    "speed_fts",
+    "launch_deg",
+    "fielding",
+    "arm",
+    "control",
+    "stuff",
+    "stamina_pitches",
+    "extension_ft",
+    "release_z_ft",
+    "pitches",
+)
+_BATTER_CSV = {
+    "position": "position",
+    "hand": "bats",
+    "contact": "contact",
+    "power": "power",
+    "eye": "eye",
+    "speed_fts": "speed_fts",
+    "launch_deg": "launch_deg",
+    "fielding": "fielding",
+    "arm": "arm",
+}
+_PITCHER_CSV = {
+    "hand": "throws",
+    "role": "role",
+    "control": "control",
+    "stuff": "stuff",
+    "stamina_pitches": "stamina_pitches",
+    "extension_ft": "extension_ft",
+    "release_z_ft": "release_z_ft",
+}
+
+
+def save_teams_csv(teams: list[Team], path: str | Path) -> None:
+    """Write teams as a CSV roster (see :data:`CSV_COLUMNS`)."""
+    import csv
+
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+        w.writeheader()
+        for t in teams:
+            for b in t.lineup:
+                w.writerow(
+                    {
+                        "team": t.code,
+                        "name": b.name,
+                        "role": "B",
+                        **{col: getattr(b, attr) for col, attr in _BATTER_CSV.items()},
+                    }
+                )
+            for p in t.rotation + t.bullpen:
+                reps = ";".join(
+                    f"{q.kind}/{q.speed_mph!r}/{q.spin_rpm!r}/{q.spin_axis_deg!r}/{q.active_spin!r}/{q.usage!r}"
+                    for q in p.pitches
+                )
+                w.writerow(
+                    {
+                        "team": t.code,
+                        "name": p.name,
+                        "pitches": reps,
+                        **{col: getattr(p, attr) for col, attr in _PITCHER_CSV.items()},
+                    }
+                )
+
+
+def _teams_from_csv(path: Path) -> list[dict]:
+    import csv
+
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or set(CSV_COLUMNS) - set(rows[0]):
+        raise BattedBallError(f"malformed roster {path}: expected the columns {', '.join(CSV_COLUMNS)}")
+    teams: dict[str, dict] = {}
+    for r in rows:
+        t = teams.setdefault(r["team"], {"code": r["team"], "lineup": [], "rotation": [], "bullpen": []})
+        if r["role"] == "B":
+            b = {attr: r[col] for col, attr in _BATTER_CSV.items()}
+            t["lineup"].append(
+                {
+                    "name": r["name"],
+                    **{k: (v if k in ("position", "bats") else float(v)) for k, v in b.items()},
+                }
+            )
+        elif r["role"] in ("SP", "RP"):
+            p = {
+                attr: (r[col] if attr in ("throws", "role") else float(r[col]))
+                for col, attr in _PITCHER_CSV.items()
+            }
+            pitches = []
+            for item in r["pitches"].split(";"):
+                kind, *nums = item.split("/")
+                speed, spin, axis, active, usage = (float(x) for x in nums)
+                pitches.append(
+                    {
+                        "kind": kind,
+                        "speed_mph": speed,
+                        "spin_rpm": spin,
+                        "spin_axis_deg": axis,
+                        "active_spin": active,
+                        "usage": usage,
+                    }
+                )
+            t["rotation" if r["role"] == "SP" else "bullpen"].append(
+                {"name": r["name"], **p, "pitches": pitches}
+            )
+        else:
+            raise BattedBallError(f"malformed roster {path}: role must be B, SP or RP, got {r['role']!r}")
+    return list(teams.values())
+
+
 def load_teams(path: str | Path) -> list[Team]:
-    """Teams from a JSON file (a list of ``Team.to_dict()`` objects); raises on a malformed roster."""
+    """Teams from a JSON file (a list of ``Team.to_dict()`` objects) or a CSV roster (:data:`CSV_COLUMNS`);
+    raises :class:`BattedBallError` on a malformed roster."""
+    path = Path(path)
     try:
-        raw = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        raw = _teams_from_csv(path) if path.suffix.lower() == ".csv" else json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BattedBallError(f"cannot read roster {path}: {exc}") from None
+    except ValueError as exc:  # a number that is not one, a repertoire item with the wrong field count
+        raise BattedBallError(f"malformed roster {path}: {exc}") from None
     try:
         teams = []
         for t in raw:
@@ -203,7 +328,15 @@ def load_teams(path: str | Path) -> list[Team]:
                 Pitcher(**{**p, "pitches": [Pitch(**q) for q in p["pitches"]]}) for p in t["rotation"]
             ]
             bullpen = [Pitcher(**{**p, "pitches": [Pitch(**q) for q in p["pitches"]]}) for p in t["bullpen"]]
-            teams.append(Team(t["code"], t.get("name", t["code"]), lineup, rotation, bullpen))
+            teams.append(
+                Team(
+                    t["code"],
+                    t.get("name") or (PARKS[t["code"]].name if t["code"] in PARKS else t["code"]),
+                    lineup,
+                    rotation,
+                    bullpen,
+                )
+            )
     except (TypeError, KeyError, AttributeError) as exc:
         raise BattedBallError(f"malformed roster {path}: {exc}") from None
     for t in teams:
