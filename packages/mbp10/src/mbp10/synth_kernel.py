@@ -59,10 +59,14 @@ def _level_size(state):
 
 
 @njit(cache=True)
-def _emit(
-    w64, w32, b8, n, action, side, price_units, size, depth, flags, bsz, bct, asz, act, bb, ba, p0, tick
-):
-    """Write record n: its header fields and the top-10 book after it."""
+def _emit(out, n, action, side, price_units, size, depth, flags, book, bb, ba, p0, tick):
+    """Write record n: its header fields and the top-10 book after it.
+
+    out = (int64, uint32, byte) views of the record buffer; book = (bid sizes, bid counts, ask sizes, ask
+    counts) on the tick grid; bb, ba = best bid / ask grid index.
+    """
+    w64, w32, b8 = out
+    bsz, bct, asz, act = book
     w64[n, 2] = price_units
     w32[n, 6] = size
     b8[n, 28] = action
@@ -178,6 +182,8 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
     ev = 0
     clear_event = -1
     need_snapshot = True
+    out = (w64, w32, b8)
+    book = (bsz, bct, asz, act)
     while rec < n:
         if need_snapshot:
             # Book (re)build: 10 adds per side flagged SNAPSHOT, the last one also LAST.
@@ -203,9 +209,7 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
                 fl = F_SNAPSHOT | (FLAG_LAST if (k == 19 or rec == n - 1) else 0)
                 sz = bsz[i] if is_bid else asz[i]
                 _emit(
-                    w64,
-                    w32,
-                    b8,
+                    out,
                     rec,
                     65,
                     66 if is_bid else 65,
@@ -213,10 +217,7 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
                     sz,
                     lvl,
                     fl,
-                    bsz,
-                    bct,
-                    asz,
-                    act,
+                    book,
                     bb,
                     ba,
                     p0,
@@ -232,9 +233,7 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
             for j in range(GRID):
                 bsz[j] = 0
                 asz[j] = 0
-            _emit(
-                w64, w32, b8, rec, 82, 78, UNDEF_PRICE, 0, 0, FLAG_LAST, bsz, bct, asz, act, bb, ba, p0, tick
-            )
+            _emit(out, rec, 82, 78, UNDEF_PRICE, 0, 0, FLAG_LAST, book, bb, ba, p0, tick)
             event_id[rec] = ev
             clear_event = ev
             rec += 1
@@ -266,26 +265,7 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
                     break
                 tq = min(q, avail)
                 px = p0 + (i - CENTER) * tick
-                _emit(
-                    w64,
-                    w32,
-                    b8,
-                    rec,
-                    84,
-                    66 if buy else 65,
-                    px,
-                    tq,
-                    0,
-                    0,
-                    bsz,
-                    bct,
-                    asz,
-                    act,
-                    bb,
-                    ba,
-                    p0,
-                    tick,
-                )
+                _emit(out, rec, 84, 66 if buy else 65, px, tq, 0, 0, book, bb, ba, p0, tick)
                 event_id[rec] = ev
                 rec += 1
                 rem = tq
@@ -311,9 +291,7 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
                     # A partial fill of the last order shows as M (its new, smaller size); others as C.
                     is_mod = rem == 0 and left > 0 and _uniform(state) < 0.3
                     _emit(
-                        w64,
-                        w32,
-                        b8,
+                        out,
                         rec,
                         77 if is_mod else 67,
                         65 if buy else 66,
@@ -321,10 +299,7 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
                         (1 + left % 5) if is_mod else f,
                         0,
                         FLAG_LAST if last else 0,
-                        bsz,
-                        bct,
-                        asz,
-                        act,
+                        book,
                         bb,
                         ba,
                         p0,
@@ -364,9 +339,7 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
             if dep >= 10:
                 continue  # beyond the 10 visible levels: no MBP-10 record
             _emit(
-                w64,
-                w32,
-                b8,
+                out,
                 rec,
                 65,
                 66 if is_bid else 65,
@@ -374,10 +347,7 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
                 q,
                 dep,
                 FLAG_LAST,
-                bsz,
-                bct,
-                asz,
-                act,
+                book,
                 bb,
                 ba,
                 p0,
@@ -418,9 +388,7 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
         else:
             ba = _best_ask(asz, ba)
         _emit(
-            w64,
-            w32,
-            b8,
+            out,
             rec,
             67 if is_cancel else 77,
             66 if is_bid else 65,
@@ -428,10 +396,7 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
             new_size,
             lvl,
             FLAG_LAST,
-            bsz,
-            bct,
-            asz,
-            act,
+            book,
             bb,
             ba,
             p0,
