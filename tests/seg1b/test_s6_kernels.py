@@ -153,3 +153,54 @@ def test_accepted_points_uniform_over_an_interior_tile_area(countries):
     expected = n / (k * k)
     chi2 = float(((counts - expected) ** 2 / expected).sum())
     assert chi2 < _chi2_critical(k * k - 1, 1e-4), chi2
+
+
+@pytest.mark.parametrize("res", [150, 600])
+def test_kernel_point_test_is_exact_or_defers(countries, res):
+    """Where the kernel decides a point, GEOS (exact, boundary inclusive) agrees; it defers the hard ones.
+
+    Random points in every border tile, plus the nastiest: ring vertices, segment midpoints, points on the
+    tile edges and points a few ulps off a vertex."""
+    from seg1b.jitter import kernel_contains, tile_references
+
+    g = Grid(res)
+    rng = np.random.default_rng(res + 1)
+    decided = deferred = 0
+    for key, geom in countries.geometries.items():
+        shapely.prepare(geom)
+        r0, r1, c0, c1 = _ranges(g, geom)
+        rr, cc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
+        tiles = g.tile_id(rr.ravel(), cc.ravel())
+        w, s, e, n = tile_bounds(g, tiles)
+        tiles = tiles[shapely.intersects(geom, shapely.box(w, s, e, n))]
+        interior, _, segs = classify_tiles(geom, g, tiles, segments=True)
+        border = np.flatnonzero(~interior)
+        w, s, e, n = tile_bounds(g, tiles)
+        refs = tile_references(geom, w, s, e, n, segs, border)
+        # random points, 20 per border tile
+        tix = np.repeat(border, 20)
+        px = w[tix] + rng.random(tix.size) * (e[tix] - w[tix])
+        py = s[tix] + rng.random(tix.size) * (n[tix] - s[tix])
+        # vertices, midpoints and near-vertices that fall in a border tile
+        vx, vy = segs.xs, segs.ys
+        specials_x = np.concatenate([vx, 0.5 * (vx[:-1] + vx[1:]), np.nextafter(vx, np.inf), vx])
+        specials_y = np.concatenate([vy, 0.5 * (vy[:-1] + vy[1:]), vy, np.nextafter(vy, -np.inf)])
+        col = np.floor((specials_x + 180.0) / g.res_deg).astype(np.int64)
+        row = np.floor((90.0 - specials_y) / g.res_deg).astype(np.int64)
+        sid = g.tile_id(np.clip(row, 0, g.nrows - 1), np.clip(col, 0, g.ncols - 1))
+        pos = np.searchsorted(tiles, sid)
+        hit = (pos < tiles.size) & (tiles[np.minimum(pos, tiles.size - 1)] == sid)
+        hit[hit] = ~interior[pos[hit]]
+        # points on the west and south edges of border tiles
+        ex = np.concatenate([w[border], w[border] + rng.random(border.size) * (e[border] - w[border])])
+        ey = np.concatenate([s[border] + rng.random(border.size) * (n[border] - s[border]), s[border]])
+        tix = np.concatenate([tix, pos[hit], border, border])
+        px = np.concatenate([px, specials_x[hit], ex[: border.size], ex[border.size :]])
+        py = np.concatenate([py, specials_y[hit], ey[: border.size], ey[border.size :]])
+        got = kernel_contains(tix, px, py, *refs, segs.seg_start, segs.seg_index, segs.xs, segs.ys)
+        truth = shapely.intersects_xy(geom, px, py)
+        sure = got >= 0
+        assert np.array_equal(got[sure] == 1, truth[sure]), key
+        decided += int(sure.sum())
+        deferred += int((~sure).sum())
+    assert decided > 20 * deferred  # the kernel decides nearly everything itself

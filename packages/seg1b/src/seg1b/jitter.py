@@ -101,8 +101,9 @@ class JitterResult:
     rng_events: int  # Philox blocks drawn, counted where they are drawn
     interior_tiles: int
     border_tiles: int
-    polygon_tests: int
-    centre_tests: int = 0
+    polygon_tests: int  # GEOS point tests
+    centre_tests: int = 0  # GEOS tests of run heads and reference points
+    kernel_tests: int = 0  # point tests decided exactly in the kernel
 
 
 def tile_boxes_interior(prepared_geom, west, south, east, north) -> np.ndarray:
@@ -131,16 +132,24 @@ def boundary_segments(geom) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @nb.njit(cache=True, nogil=True)
-def _mark_boundary_cells(xs, ys, starts, res_deg, ncols, nrows, row_lo, row_hi, eps):
+def _mark_boundary_cells(xs, ys, starts, res_deg, ncols, nrows, row_lo, row_hi, eps, tiles):
     """Tile ids (with repeats) of every cell whose closed box may touch a ring segment, rows [row_lo, row_hi].
 
     Conservative: each segment is widened by ``eps`` degrees in x and y before it is mapped to cells, which
     covers every rounding error of the cell arithmetic (~1e-13 degrees) many times over. Only cells of rows in
     the band are kept (a work unit only needs its own rows).
+
+    Also returns, for every marked cell that is one of the sorted ``tiles``, the pair (position in ``tiles``,
+    segment index): every segment that meets the closed tile is listed for it.
     """
     cap = 1024
     out = np.empty(cap, dtype=np.int64)
     n = 0
+    pcap = 1024
+    pair_tile = np.empty(pcap, dtype=np.int64)
+    pair_seg = np.empty(pcap, dtype=np.int64)
+    npairs = 0
+    nt = tiles.shape[0]
     lat_hi = 90.0 - row_lo * res_deg + eps  # north edge of the band
     lat_lo = 90.0 - (row_hi + 1) * res_deg - eps  # south edge of the band
     for ring in range(starts.shape[0] - 1):
@@ -196,54 +205,183 @@ def _mark_boundary_cells(xs, ys, starts, res_deg, ncols, nrows, row_lo, row_hi, 
                         grown = np.empty(cap, dtype=np.int64)
                         grown[:n] = out[:n]
                         out = grown
-                    out[n] = r * ncols + c
+                    cell = r * ncols + c
+                    out[n] = cell
                     n += 1
-    return out[:n]
+                    if nt:
+                        k = np.searchsorted(tiles, cell)
+                        if k < nt and tiles[k] == cell:
+                            if npairs == pcap:
+                                pcap *= 2
+                                g1 = np.empty(pcap, dtype=np.int64)
+                                g2 = np.empty(pcap, dtype=np.int64)
+                                g1[:npairs] = pair_tile[:npairs]
+                                g2[:npairs] = pair_seg[:npairs]
+                                pair_tile = g1
+                                pair_seg = g2
+                            pair_tile[npairs] = k
+                            pair_seg[npairs] = j
+                            npairs += 1
+    return out[:n], pair_tile[:npairs], pair_seg[:npairs]
 
 
 def boundary_cells(geom, grid, row_lo: int = 0, row_hi: int | None = None) -> np.ndarray:
     """Sorted distinct tile ids of the cells the country's boundary may touch (rows ``row_lo..row_hi``)."""
     xs, ys, starts = boundary_segments(geom)
     row_hi = grid.nrows - 1 if row_hi is None else row_hi
-    ids = _mark_boundary_cells(
-        xs, ys, starts, grid.res_deg, grid.ncols, grid.nrows, int(row_lo), int(row_hi), BOUNDARY_EPS_DEG
-    )
+    ids, _, _ = _mark_boundary_cells(
+        xs, ys, starts, grid.res_deg, grid.ncols, grid.nrows, int(row_lo), int(row_hi), BOUNDARY_EPS_DEG,
+        np.empty(0, dtype=np.int64),
+    )  # fmt: skip
     return np.unique(ids)
 
 
-def classify_tiles(prepared_geom, grid, tiles: np.ndarray) -> tuple[np.ndarray, int]:
+@dataclass
+class TileSegments:
+    """Ring coordinates and, per tile (CSR over the unit's tiles), the segments that meet the closed tile."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    seg_start: np.ndarray  # (tiles + 1,)
+    seg_index: np.ndarray  # segment j runs (xs[j], ys[j]) -> (xs[j+1], ys[j+1])
+
+
+def classify_tiles(prepared_geom, grid, tiles: np.ndarray, segments: bool = False):
     """Interior flags for sorted distinct ``tiles`` of one country, decided once per tile, vectorised.
 
     A tile is interior when no boundary cell is it (:func:`boundary_cells`, conservative) and it is on the
     inside of the boundary. Untouched cells of one grid row between the same two boundary cells are all
     inside or all outside, so one ``intersects_xy`` of a cell centre decides each such run. Returns the flags
-    and the number of point tests spent. Interior implies ``contains_properly`` of the closed tile box.
+    and the number of point tests spent (and, with ``segments``, the :class:`TileSegments` of the tiles).
+    Interior implies ``contains_properly`` of the closed tile box.
     """
     if tiles.size == 0:
-        return np.zeros(0, dtype=bool), 0
+        empty = TileSegments(
+            np.empty(0), np.empty(0), np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int64)
+        )
+        return (np.zeros(0, dtype=bool), 0, empty) if segments else (np.zeros(0, dtype=bool), 0)
     rows = tiles // grid.ncols
-    marked = boundary_cells(prepared_geom, grid, int(rows[0]), int(rows[-1]))
+    xs, ys, starts = boundary_segments(prepared_geom)
+    cells, pair_tile, pair_seg = _mark_boundary_cells(
+        xs, ys, starts, grid.res_deg, grid.ncols, grid.nrows, int(rows[0]), int(rows[-1]), BOUNDARY_EPS_DEG,
+        tiles if segments else np.empty(0, dtype=np.int64),
+    )  # fmt: skip
+    marked = np.unique(cells)
     pos = np.searchsorted(marked, tiles)
     touched = np.zeros(tiles.size, dtype=bool)
     inside = pos < marked.size
     touched[inside] = marked[pos[inside]] == tiles[inside]
     free = np.flatnonzero(~touched)
     interior = np.zeros(tiles.size, dtype=bool)
-    if free.size == 0:
-        return interior, 0
-    # run key: (row, number of boundary cells before the tile); tiles are sorted so equal keys are adjacent
-    run_row = rows[free]
-    run_pos = pos[free]
-    new_run = np.ones(free.size, dtype=bool)
-    new_run[1:] = (run_row[1:] != run_row[:-1]) | (run_pos[1:] != run_pos[:-1])
-    heads = free[new_run]
-    hr, hc = np.divmod(tiles[heads], grid.ncols)
-    cx = grid.lon_centers[hc]
-    cy = grid.lat_centers[hr]
-    head_inside = shapely.intersects_xy(prepared_geom, cx, cy)
-    run_id = np.cumsum(new_run) - 1
-    interior[free] = head_inside[run_id]
-    return interior, int(heads.size)
+    n_tests = 0
+    if free.size:
+        # run key: (row, number of boundary cells before the tile); tiles are sorted so equal keys are adjacent
+        run_row = rows[free]
+        run_pos = pos[free]
+        new_run = np.ones(free.size, dtype=bool)
+        new_run[1:] = (run_row[1:] != run_row[:-1]) | (run_pos[1:] != run_pos[:-1])
+        heads = free[new_run]
+        hr, hc = np.divmod(tiles[heads], grid.ncols)
+        head_inside = shapely.intersects_xy(prepared_geom, grid.lon_centers[hc], grid.lat_centers[hr])
+        run_id = np.cumsum(new_run) - 1
+        interior[free] = head_inside[run_id]
+        n_tests = int(heads.size)
+    if not segments:
+        return interior, n_tests
+    order = np.lexsort((pair_seg, pair_tile))
+    pair_tile, pair_seg = pair_tile[order], pair_seg[order]
+    keep = np.ones(pair_tile.size, dtype=bool)  # a segment can be emitted twice for one cell
+    keep[1:] = (pair_tile[1:] != pair_tile[:-1]) | (pair_seg[1:] != pair_seg[:-1])
+    pair_tile, pair_seg = pair_tile[keep], pair_seg[keep]
+    seg_start = np.zeros(tiles.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pair_tile, minlength=tiles.size), out=seg_start[1:])
+    return interior, n_tests, TileSegments(xs, ys, seg_start, pair_seg)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# exact-or-unsure point tests in the kernel
+
+_ORIENT_BOUND = (3.0 + 16.0 * 2.0**-53) * 2.0**-53  # Shewchuk's ccwerrboundA
+
+
+@nb.njit(inline="always", cache=True)
+def _orient_sign(ax, ay, bx, by, cx, cy):
+    """Sign of orient2d(a, b, c) when the double evaluation is provably right (Shewchuk's filter), else 0."""
+    detleft = (ax - cx) * (by - cy)
+    detright = (ay - cy) * (bx - cx)
+    det = detleft - detright
+    bound = _ORIENT_BOUND * (abs(detleft) + abs(detright))
+    if det > bound:
+        return 1
+    if -det > bound:
+        return -1
+    return 0
+
+
+@nb.njit(cache=True, nogil=True)
+def _crossings(t, px, py, rx, ry, seg_start, seg_index, xs, ys):
+    """Proper crossings of the segment r->p with tile t's boundary segments; -1 when any is not certain."""
+    count = 0
+    for q in range(seg_start[t], seg_start[t + 1]):
+        j = seg_index[q]
+        ax = xs[j]
+        ay = ys[j]
+        bx = xs[j + 1]
+        by = ys[j + 1]
+        # bounding boxes apart: certainly no contact (exact comparisons)
+        if max(ax, bx) < min(rx, px) or min(ax, bx) > max(rx, px):
+            continue
+        if max(ay, by) < min(ry, py) or min(ay, by) > max(ry, py):
+            continue
+        s1 = _orient_sign(ax, ay, bx, by, rx, ry)
+        s2 = _orient_sign(ax, ay, bx, by, px, py)
+        s3 = _orient_sign(rx, ry, px, py, ax, ay)
+        s4 = _orient_sign(rx, ry, px, py, bx, by)
+        if s1 == 0 or s2 == 0 or s3 == 0 or s4 == 0:
+            return -1  # touching, collinear or too close to call: GEOS decides
+        if s1 != s2 and s3 != s4:
+            count += 1
+    return count
+
+
+@nb.njit(cache=True, nogil=True)
+def reference_points(west, south, east, north, seg_start, seg_index, xs, ys, border):
+    """Per border tile, a point whose segment to any point of the tile can be tested exactly: the first of a few
+    fixed candidates (centre, then quarter points) that is not on or too near any of the tile's segments.
+    ``ok`` is False when none qualifies (that tile's points all go to GEOS)."""
+    n = border.shape[0]
+    rx = np.empty(n, dtype=np.float64)
+    ry = np.empty(n, dtype=np.float64)
+    ok = np.zeros(n, dtype=np.bool_)
+    fx = (0.5, 0.25, 0.75, 0.25, 0.75, 0.375)
+    fy = (0.5, 0.25, 0.75, 0.75, 0.25, 0.625)
+    for i in range(n):
+        t = border[i]
+        w = west[t]
+        e = east[t]
+        s = south[t]
+        nn = north[t]
+        for c in range(6):
+            x = w + fx[c] * (e - w)
+            y = s + fy[c] * (nn - s)
+            good = True
+            for q in range(seg_start[t], seg_start[t + 1]):
+                j = seg_index[q]
+                ax = xs[j]
+                ay = ys[j]
+                bx = xs[j + 1]
+                by = ys[j + 1]
+                if max(ax, bx) < x or min(ax, bx) > x or max(ay, by) < y or min(ay, by) > y:
+                    continue
+                if _orient_sign(ax, ay, bx, by, x, y) == 0:
+                    good = False
+                    break
+            if good:
+                rx[i] = x
+                ry[i] = y
+                ok[i] = True
+                break
+    return rx, ry, ok
 
 
 def fallback_point(geom, west: float, south: float, east: float, north: float) -> tuple[float, float]:
@@ -263,23 +401,35 @@ def tile_bounds(grid, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return lon[c], lat[r + 1], lon[c + 1], lat[r]
 
 
+ADVANCE_ACCEPTED = 0  # the kernel proved the point inside the country
+ADVANCE_NEEDS_TEST = 1  # the point is in a candidate box but the kernel could not decide: GEOS tests it
+ADVANCE_EXHAUSTED = 2  # every attempt up to max_attempts was rejected
+
+
 @nb.njit(cache=True, nogil=True)
 def advance_attempts(
-    site_id, tix, start, max_attempts, west, east, south, north, sin_s, sin_n, box_start, boxes, k0, k1
-):
-    """For each site, draw attempts ``start[i], start[i]+1, ...`` until a point falls in one of its tile's
-    candidate boxes (``boxes[box_start[t]:box_start[t+1]]``, closed); that point still needs the polygon test.
+    site_id, tix, start, max_attempts, west, east, south, north, sin_s, sin_n, box_start, boxes,
+    ref_x, ref_y, ref_inside, ref_ok, seg_start, seg_index, xs, ys, k0, k1,
+):  # fmt: skip
+    """For each border site, draw attempts ``start[i], start[i]+1, ...`` until one is decided or needs GEOS.
 
-    A point outside every candidate box is outside the country (the boxes hold every part of the country that
-    can reach the tile), so the legacy loop rejects it too: skipping its polygon test changes nothing.
-    Returns the attempt reached per site (``max_attempts`` when none qualified), its point, and the number
-    of blocks drawn (every attempt draws exactly one).
+    A point outside every candidate box of its tile (``boxes[box_start[t]:box_start[t+1]]``, closed) is
+    outside the country. A point in a box is tested in the kernel when its tile has a reference point: the
+    state of the reference (from GEOS) flipped once per proper crossing of reference->point with the tile's
+    boundary segments, each decided by an orientation whose sign is certain (Shewchuk's filter). Any
+    contact, collinearity or too-close call stops the site with ``ADVANCE_NEEDS_TEST``: GEOS decides that
+    point. Every decision the kernel makes is the exact one, so the legacy loop makes the same.
+
+    Returns, per site, the attempt reached (``max_attempts`` when exhausted), its point, the outcome code,
+    and the numbers of blocks drawn and of kernel point tests.
     """
     n = site_id.shape[0]
     k_out = np.empty(n, dtype=np.int64)
     lon = np.empty(n, dtype=np.float64)
     lat = np.empty(n, dtype=np.float64)
+    state = np.empty(n, dtype=np.int8)
     draws = 0
+    tests = 0
     for i in range(n):
         t = tix[i]
         b0 = box_start[t]
@@ -287,6 +437,7 @@ def advance_attempts(
         k = start[i]
         lon[i] = np.nan
         lat[i] = np.nan
+        state[i] = ADVANCE_EXHAUSTED
         while k < max_attempts:
             x, y = _point(
                 site_id[i], np.uint64(k), k0, k1, west[t], east[t], south[t], north[t], sin_s[t], sin_n[t]
@@ -298,12 +449,54 @@ def advance_attempts(
                     hit = True
                     break
             if hit:
+                if ref_ok[t]:
+                    c = _crossings(t, x, y, ref_x[t], ref_y[t], seg_start, seg_index, xs, ys)
+                    if c >= 0:
+                        tests += 1
+                        if ref_inside[t] != (c % 2 == 1):
+                            lon[i] = x
+                            lat[i] = y
+                            state[i] = ADVANCE_ACCEPTED
+                            break
+                        k += 1
+                        continue
                 lon[i] = x
                 lat[i] = y
+                state[i] = ADVANCE_NEEDS_TEST
                 break
             k += 1
         k_out[i] = k
-    return k_out, lon, lat, draws
+    return k_out, lon, lat, state, draws, tests
+
+
+def tile_references(geom, west, south, east, north, segs: TileSegments, border: np.ndarray):
+    """Reference points of the ``border`` tiles (per-tile arrays over all tiles) and their state from GEOS."""
+    nt = west.size
+    ref_x = np.zeros(nt)
+    ref_y = np.zeros(nt)
+    ref_ok = np.zeros(nt, dtype=bool)
+    ref_inside = np.zeros(nt, dtype=bool)
+    rx, ry, rok = reference_points(
+        west, south, east, north, segs.seg_start, segs.seg_index, segs.xs, segs.ys, border
+    )
+    ref_x[border], ref_y[border], ref_ok[border] = rx, ry, rok
+    ref_inside[border[rok]] = shapely.intersects_xy(geom, rx[rok], ry[rok])
+    return ref_x, ref_y, ref_inside, ref_ok
+
+
+@nb.njit(cache=True, nogil=True)
+def kernel_contains(tix, px, py, ref_x, ref_y, ref_inside, ref_ok, seg_start, seg_index, xs, ys):
+    """The kernel's point test alone (tests): 1 inside, 0 outside, -1 undecided (GEOS would be asked)."""
+    n = tix.shape[0]
+    out = np.empty(n, dtype=np.int8)
+    for i in range(n):
+        t = tix[i]
+        out[i] = -1
+        if ref_ok[t]:
+            c = _crossings(t, px[i], py[i], ref_x[t], ref_y[t], seg_start, seg_index, xs, ys)
+            if c >= 0:
+                out[i] = 1 if ref_inside[t] != (c % 2 == 1) else 0
+    return out
 
 
 def candidate_boxes(geom, west, south, east, north) -> tuple[np.ndarray, np.ndarray]:
@@ -359,7 +552,7 @@ def jitter_country(
     west, south, east, north = tile_bounds(grid, tiles)
     sin_s, sin_n = tile_sines(south, north)
     shapely.prepare(geom)
-    interior, centre_tests = classify_tiles(geom, grid, tiles)
+    interior, centre_tests, segs = classify_tiles(geom, grid, tiles, segments=True)
 
     lon = np.empty(n, dtype=np.float64)
     lat = np.empty(n, dtype=np.float64)
@@ -373,25 +566,35 @@ def jitter_country(
     rng_events = first.size
     pending = np.flatnonzero(~inner)
     polygon_tests = 0
+    kernel_tests = 0
     fallbacks = []
     if pending.size:
-        # candidate boxes only for the border tiles that have sites (interior ones get an empty slot)
+        # candidate boxes and reference points only for the border tiles (interior ones get empty slots)
         border = np.flatnonzero(~interior)
         bs, bx = candidate_boxes(geom, west[border], south[border], east[border], north[border])
         counts = np.zeros(tiles.size, dtype=np.int64)
         counts[border] = np.diff(bs)
         box_start = np.zeros(tiles.size + 1, dtype=np.int64)
         np.cumsum(counts, out=box_start[1:])
+        ref_x, ref_y, ref_inside, ref_ok = tile_references(geom, west, south, east, north, segs, border)
+        centre_tests += int(ref_ok.sum())
         start = np.zeros(pending.size, dtype=np.int64)
         while pending.size:
-            k, plon, plat, draws = advance_attempts(
+            k, plon, plat, st, draws, ktests = advance_attempts(
                 site_id[pending], tix[pending], start, max_attempts,
-                west, east, south, north, sin_s, sin_n, box_start, bx, k0, k1,
+                west, east, south, north, sin_s, sin_n, box_start, bx,
+                ref_x, ref_y, ref_inside, ref_ok, segs.seg_start, segs.seg_index, segs.xs, segs.ys, k0, k1,
             )  # fmt: skip
             rng_events += draws
-            live = k < max_attempts
-            fallbacks.append(pending[~live])
-            cand, k, plon, plat = pending[live], k[live], plon[live], plat[live]
+            kernel_tests += ktests
+            acc = st == ADVANCE_ACCEPTED
+            done = pending[acc]
+            lon[done] = plon[acc]
+            lat[done] = plat[acc]
+            attempts[done] = k[acc] + 1
+            fallbacks.append(pending[st == ADVANCE_EXHAUSTED])
+            need = st == ADVANCE_NEEDS_TEST
+            cand, k, plon, plat = pending[need], k[need], plon[need], plat[need]
             ok = shapely.intersects_xy(geom, plon, plat)
             polygon_tests += cand.size
             done = cand[ok]
@@ -419,6 +622,7 @@ def jitter_country(
         border_tiles=int(interior.size - n_interior),
         polygon_tests=int(polygon_tests),
         centre_tests=centre_tests,
+        kernel_tests=int(kernel_tests),
     )
 
 

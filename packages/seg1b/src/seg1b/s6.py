@@ -395,7 +395,7 @@ def _run_units(
         errors: list[tuple[str, dict]] = []
         worker_rss: dict[str, int] = {}
         totals = {"rng_events": 0, "interior_tiles": 0, "border_tiles": 0, "polygon_tests": 0,
-                  "centre_tests": 0, "index_rows_read": 0, "read_s": 0.0, "jitter_s": 0.0, "cpu_s": 0.0}  # fmt: skip
+                  "centre_tests": 0, "kernel_tests": 0, "index_rows_read": 0, "read_s": 0.0, "jitter_s": 0.0, "cpu_s": 0.0}  # fmt: skip
         with progress(n, "s6 sites", quiet=p.quiet) as bar:
 
             def on_result(tr) -> None:
@@ -419,7 +419,13 @@ def _run_units(
                 c["units"] += 1
                 c["rng_events"] += res.rng_events
                 c["written"] += res.lon.size
-                for name in ("interior_tiles", "border_tiles", "polygon_tests", "centre_tests"):
+                for name in (
+                    "interior_tiles",
+                    "border_tiles",
+                    "polygon_tests",
+                    "centre_tests",
+                    "kernel_tests",
+                ):
                     totals[name] += getattr(res, name)
                 totals["rng_events"] += res.rng_events
                 totals["index_rows_read"] += v["index_rows_read"]
@@ -516,7 +522,8 @@ def _run_units(
         run.metric("jitter_wall_s", jitter_wall)
         run.metric("sites_per_s", n / wall if wall > 0 else None)
         run.metric("jitter_sites_per_s", n / jitter_wall if jitter_wall > 0 else None)
-        for name in ("interior_tiles", "border_tiles", "polygon_tests", "centre_tests", "index_rows_read"):
+        for name in ("interior_tiles", "border_tiles", "polygon_tests", "centre_tests", "kernel_tests",
+                     "index_rows_read"):  # fmt: skip
             run.metric(name, totals[name])
         run.metric("unit_read_s", totals["read_s"])
         run.metric("unit_jitter_s", totals["jitter_s"])
