@@ -144,14 +144,13 @@ def crypto_figures() -> dict:
         units=len(chunk) / 1e6,
         unit_name="MB",
     )
-    small = os.urandom(4096)
     ref = bench.compare(
-        lambda: reference.aead_encrypt(key, nonce, small, aad),
-        lambda: fast.aead_encrypt(key, nonce, small, aad),
+        lambda: reference.aead_encrypt(key, nonce, chunk, aad),
+        lambda: fast.aead_encrypt(key, nonce, chunk, aad),
         warmup=1,
-        repeats=3,
-        name="reference vs fast, 4 KiB",
-        units=len(small) / 1e6,
+        repeats=5,
+        name="reference vs fast, 64 KiB",
+        units=len(chunk) / 1e6,
         unit_name="MB",
     )
     return {
@@ -159,6 +158,7 @@ def crypto_figures() -> dict:
         "reference_vs_fast": ref.to_dict(),
         "fast_share_of_libsodium": 1 / raw.ratio,
         "fast_over_reference": ref.ratio,
+        "fast_over_reference_min": ref.reference.min_s / ref.fast.min_s,
     }
 
 
@@ -263,7 +263,8 @@ def main() -> None:
     )
     rvf = cr["reference_vs_fast"]
     print(
-        f"  fast / pure-Python reference, 64 KiB chunks: {cr['fast_over_reference']:.0f}x "
+        f"  fast / pure-Python reference, 64 KiB chunks: {cr['fast_over_reference']:.0f}x median of pairs, "
+        f"{cr['fast_over_reference_min']:.0f}x of the fastest runs "
         f"({rvf['reference']['median_s'] * 1e3:.1f} ms vs {rvf['fast']['median_s'] * 1e6:.1f} us)"
     )
 

@@ -293,13 +293,29 @@ def _safe_target(outdir_real: str, path: str) -> str:
 
 
 def _decode_task(payload):
-    archive, key, header_bytes, entry, tmp = payload
+    """Decode a group of files from one open archive into their temp files (mode set before closing)."""
+    archive, key, header_bytes, items = payload
     n = 0
-    with open(archive, "rb") as f, open(tmp, "xb") as out:
-        for data in container.decrypt_entry_chunks(f, key, header_bytes, entry):
-            out.write(data)
-            n += len(data)
+    with open(archive, "rb") as f:
+        for entry, tmp in items:
+            with open(tmp, "xb") as out:
+                for data in container.decrypt_entry_chunks(f, key, header_bytes, entry):
+                    out.write(data)
+                    n += len(data)
+                os.fchmod(out.fileno(), entry.mode & 0o777)
     return n
+
+
+def _groups(entries: list, n_groups: int) -> list[list[int]]:
+    """Indices of ``entries`` in ``n_groups`` groups of similar total size (largest first, each to the
+    lightest group): fewer, balanced tasks so a worker opens the archive once per group, not per file."""
+    groups: list[list[int]] = [[] for _ in range(max(1, n_groups))]
+    load = [0] * len(groups)
+    for i in sorted(range(len(entries)), key=lambda i: (-entries[i].size, entries[i].path)):
+        g = min(range(len(groups)), key=lambda j: (load[j], j))
+        groups[g].append(i)
+        load[g] += max(entries[i].size, 1)
+    return [g for g in groups if g]
 
 
 def unpack(
@@ -324,21 +340,26 @@ def unpack(
     tmps: list[str] = []
     ok = False
     try:
-        tasks = []
+        made: set[str] = set()
         for e, target in zip(entries, targets, strict=True):
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            if os.path.commonpath([os.path.realpath(os.path.dirname(target)), outdir_real]) != outdir_real:
-                raise UnsafePathError(f"{e.path}: a link in the output directory would take it outside")
-            tmp = os.path.join(
-                os.path.dirname(target), f".{os.path.basename(target)}.qyn1-{secrets.token_hex(6)}"
+            parent = os.path.dirname(target)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                if os.path.commonpath([os.path.realpath(parent), outdir_real]) != outdir_real:
+                    raise UnsafePathError(f"{e.path}: a link in the output directory would take it outside")
+                made.add(parent)
+            tmps.append(os.path.join(parent, f".{os.path.basename(target)}.qyn1-{secrets.token_hex(6)}"))
+        n_groups = 1 if workers <= 1 else min(len(entries), 8 * workers)
+        tasks = [
+            Task(
+                key=f"group-{k}",
+                payload=(str(archive), r.key, r.header_bytes, [(entries[i], tmps[i]) for i in g]),
+                cost=sum(max(entries[i].size, 1) for i in g),
             )
-            tmps.append(tmp)
-            tasks.append(
-                Task(key=e.path, payload=(str(archive), r.key, r.header_bytes, e, tmp), cost=max(e.size, 1))
-            )
+            for k, g in enumerate(_groups(entries, n_groups))
+        ]
         map_tasks(_decode_task, tasks, executor="serial" if workers <= 1 else executor, workers=workers)
-        for e, tmp, target in zip(entries, tmps, targets, strict=True):
-            os.chmod(tmp, e.mode & 0o777)
+        for tmp, target in zip(tmps, targets, strict=True):
             os.replace(tmp, target)
         ok = True
     finally:
