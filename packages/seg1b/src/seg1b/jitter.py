@@ -12,10 +12,15 @@ fused multiply-add), so the legacy path (plain Python ``math``) computes the ver
 guards the last ulp of ``asin``: every point lies in the closed tile.
 
 The fast driver (:func:`jitter_country`) decides once per distinct tile, vectorised, whether the tile lies wholly
-inside the country (``shapely.contains_properly`` of the prepared country on the tile boxes): those sites accept
-their first draw without a polygon test. Border-tile sites are drawn in one batch per attempt and tested with
-``shapely.intersects_xy`` (boundary counts as inside) on the prepared country; only the rejects are drawn again.
-A site that fails every attempt gets ``point_on_surface(country ∩ tile)``, status ``fallback``.
+inside the country (:func:`classify_tiles`: conservative boundary-cell marking plus one cell-centre test per run
+of untouched cells; it implies ``contains_properly`` of the closed tile box): those sites accept their first
+draw without a polygon test. Border-tile sites go through :func:`advance_attempts`: draws outside the
+candidate boxes of the tile are certain rejects; the others are decided exactly in the kernel (a reference
+point per tile whose state GEOS gives, flipped per proper crossing with the tile's boundary segments, every
+orientation sign certified by Shewchuk's error bound) or, when any sign is uncertain, handed in one batch to
+``shapely.intersects_xy`` (boundary counts as inside) on the prepared country; only rejects are drawn again.
+A site that fails every attempt gets ``point_on_surface(country ∩ tile)``, status ``fallback``. The kernel
+relies on valid polygons (``load_countries`` repairs invalid ones), where the even-odd rule is the country.
 """
 
 from __future__ import annotations
