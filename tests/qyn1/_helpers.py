@@ -58,3 +58,11 @@ def pack_bytes(
 def read_all(blob: bytes, key: bytes = KEY) -> dict[str, bytes]:
     r = container.Reader(io.BytesIO(blob), key_source(key))
     return {e.path: r.read(e) for e in r.entries}
+
+
+def single_file_round_trip(path: str) -> bool:
+    """Pack one file alone in a package (in memory), read it back: True when byte-exact.
+    Module-level so process workers can run it."""
+    data = open(path, "rb").read()  # noqa: SIM115 -- tiny helper run in workers
+    name = path.rsplit("/", 1)[-1]
+    return read_all(pack_bytes({name: data}, chunk_size=128 * 1024)) == {name: data}

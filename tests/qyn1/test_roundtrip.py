@@ -61,3 +61,14 @@ def test_whole_stdlib_as_one_project(tmp_path):
     bad = [s.arcpath for s in specs if (dest / s.arcpath).read_bytes() != Path(s.source).read_bytes()]
     assert bad == []
     assert st.ratio > 4.0
+
+
+@pytest.mark.slow
+def test_every_stdlib_file_as_its_own_package():
+    from perfkit.parallel import Task, map_tasks
+
+    from ._helpers import single_file_round_trip
+
+    tasks = [Task(key=str(p), payload=str(p), cost=p.stat().st_size) for p in FILES]
+    res = map_tasks(single_file_round_trip, tasks, executor="processes", workers=2)
+    assert [k for k, r in res.items() if not r.value] == []
