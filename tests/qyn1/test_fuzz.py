@@ -12,8 +12,9 @@ from qyn1.errors import Qyn1Error
 
 from ._helpers import key_source, pack_bytes
 
+# small on purpose (a structural chunk, a stored chunk, a multi-chunk file): each case stays cheap
 VALID = pack_bytes(
-    {"m.py": b"def f(x):\n    return x + 1  # one\n" * 30, "z.bin": bytes(range(200)) * 3}, chunk_size=1024
+    {"m.py": b"def f(x):\n    return x + 1  # one\n" * 3, "z.bin": bytes(range(200)) * 2}, chunk_size=256
 )
 KS = key_source()
 
