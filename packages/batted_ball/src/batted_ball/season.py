@@ -6,12 +6,19 @@ worker count or executor — and the same as ``batted-ball game --seed S --game-
 """
 
 import functools
+import json
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
+from perfkit.clitools import atomic_path, progress
 from perfkit.parallel import Task, map_tasks, rng_for
+
+import perfkit
 
 from .game import Game, Team, generate_league
 from .physics import SimulationMode
@@ -261,15 +268,6 @@ def write_season(
 
     Outputs are written to temporary names and renamed, so a failed run leaves no complete-looking file.
     """
-    import json
-    import time
-    from pathlib import Path
-
-    import pyarrow.parquet as pq
-    from perfkit.clitools import atomic_path, progress
-
-    import perfkit
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = {"games": n_games, "seed": seed, "workers": workers, "executor": executor, "mode": mode}

@@ -99,7 +99,8 @@ def _check_range(name, value, lo, hi, unit):
     if not np.all(np.isfinite(arr)):
         raise BattedBallError(f"{name} must be a finite number")
     if np.any(arr < lo) or np.any(arr > hi):
-        bad = float(arr[(arr < lo) | (arr > hi)].flat[0]) if arr.ndim else float(arr)
+        flat = np.atleast_1d(arr)
+        bad = float(flat[(flat < lo) | (flat > hi)][0])
         raise BattedBallError(f"{name} {bad:g} {unit} is out of range ({lo:g} to {hi:g} {unit})")
 
 
@@ -107,9 +108,8 @@ def check_batted_ball(exit_velo_mph, launch_angle_deg, spray_angle_deg, backspin
     """Raise :class:`BattedBallError` on a physically meaningless batted ball."""
     ev = np.asarray(exit_velo_mph, dtype=float)
     if np.any(ev <= 0.0):
-        raise BattedBallError(
-            f"exit velocity must be positive, got {float(ev[ev <= 0].flat[0]) if ev.ndim else float(ev):g} mph"
-        )
+        bad = float(np.atleast_1d(ev)[np.atleast_1d(ev) <= 0.0][0])
+        raise BattedBallError(f"exit velocity must be positive, got {bad:g} mph")
     _check_range("exit velocity", ev, 0.0, 150.0, "mph")
     _check_range("launch angle", launch_angle_deg, -90.0, 90.0, "deg")
     _check_range("spray angle", spray_angle_deg, -90.0, 90.0, "deg")
