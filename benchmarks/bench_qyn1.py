@@ -174,6 +174,9 @@ def main() -> None:
     peer_files = held if args.full else held[::4]
     total = sum(p.stat().st_size for p in files)
     print(
+        f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (timings are wall-clock)"
+    )
+    print(
         f"corpus: {root} -- {len(files)} files, {total / 1e6:.1f} MB; held out {len(held)} files; "
         f"peers on {len(peer_files)} held-out files{' (--full)' if args.full else ' (every 4th; --full for all)'}"
     )
@@ -294,6 +297,7 @@ def main() -> None:
         },
     )
     ok = bad == 0
+    print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
     print(
         f"\n{'OK' if ok else 'FAILED'}: round trip {'byte-exact' if ok else 'broken'}; "
         f"recorded to benchmarks/results/qyn1.jsonl"
