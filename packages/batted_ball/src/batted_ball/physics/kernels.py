@@ -62,21 +62,29 @@ def _accel(t, z, vx, vy, vz, wx, wy, wz, om, transverse, c0, cd0, cdspin, inv_ta
     # vertical pop-up); it is below the last bit of any real v^2.
     v2 = rx * rx + ry * ry + rz * rz + 1e-300
     v = math.sqrt(v2)
-    wn = om
-    if transverse:
-        wv = wx * rx + wy * ry + wz * rz
-        wn = math.sqrt(max(om * om - wv * wv / v2, 0.0))
+    cx = wy * rz - wz * ry
+    cy = wz * rx - wx * rz
+    cz = wx * ry - wy * rx
     decay = 1.0
     if inv_tau > 0.0:
         decay = math.exp(-t * v * inv_tau)
-    spin_eff = wn * decay
-    drag = c0 * (cd0 + cdspin * _CDSPIN_SCALE * spin_eff) * v
-    # Magnus: c0 CL v (omega x v) / wn with CL = CL2 S / (CL0 + CL1 S), S = r spin_eff / v,
-    # folded into one division (and finite for wn = 0, where omega x v vanishes anyway).
-    m = c0 * CL2 * _R * decay * v / (CL0 * v + CL1 * _R * spin_eff)
-    ax = -drag * rx + m * (wy * rz - wz * ry)
-    ay = -drag * ry + m * (wz * rx - wx * rz)
-    az = -drag * rz + m * (wx * ry - wy * rx) - _G
+    if transverse:
+        # Pitches: only the spin across the flight lifts. |omega x v| = wn v, so with
+        # cw = |omega x v| the drag needs no division and the Magnus factor one:
+        # c0 CL v / wn = c0 CL2 r decay v^2 / (CL0 v^2 + CL1 r decay cw).
+        cw = math.sqrt(cx * cx + cy * cy + cz * cz)
+        drag = c0 * (cd0 * v + cdspin * _CDSPIN_SCALE * cw * decay)
+        m = c0 * CL2 * _R * decay * v2 / (CL0 * v2 + CL1 * _R * decay * cw)
+    else:
+        # Batted balls (the sheet's flag 0): the whole spin lifts; c0 CL v / wn with
+        # CL = CL2 S / (CL0 + CL1 S), S = r wn decay / v, folded into one division (finite for
+        # wn = 0, where omega x v vanishes anyway).
+        spin_eff = om * decay
+        drag = c0 * (cd0 + cdspin * _CDSPIN_SCALE * spin_eff) * v
+        m = c0 * CL2 * _R * decay * v / (CL0 * v + CL1 * _R * spin_eff)
+    ax = -drag * rx + m * cx
+    ay = -drag * ry + m * cy
+    az = -drag * rz + m * cz - _G
     return ax, ay, az
 
 
