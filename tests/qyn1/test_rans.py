@@ -105,3 +105,20 @@ def test_order2_and_nesting_contexts():
     enc = rans.encode(m, syms)
     assert np.array_equal(rans.decode(m, enc, len(syms)), syms)
     assert abs(m.cost_bits(syms) / 8 - len(enc)) < 0.01 * len(enc) + 16
+
+
+def test_order3_sparse_contexts():
+    rng = np.random.default_rng(12)
+    nsym = 7
+    syms = rng.integers(0, nsym, size=15000)
+    o3 = (np.arange(nsym) % 2).astype(np.int32)
+    o2 = (np.arange(nsym) % 3).astype(np.int32)
+    full = 2 * 3 * nsym  # o3n * o2n * o1n
+    ctxmap = rng.integers(0, 5, size=full)  # five shared rows
+    counts = rng.integers(1, 60, size=(5, nsym))
+    m = rans.Model(rans.quantize(counts, 13), 13, np.arange(nsym), "t", o2, o3map=o3, ctxmap=ctxmap)
+    enc = rans.encode(m, syms)
+    assert np.array_equal(rans.decode(m, enc, len(syms)), syms)
+    assert abs(m.cost_bits(syms) / 8 - len(enc)) < 0.01 * len(enc) + 16
+    with pytest.raises(ValueError):
+        rans.Model(rans.quantize(counts, 13), 13, np.arange(nsym), "t", o2, o3map=o3, ctxmap=ctxmap + 5)

@@ -799,6 +799,9 @@ STREAMS = (
 
 
 # ---------------------------------------------------------------- models
+KINDS_MIN_COUNT = 30  # an order-3 kinds context gets its own row after this many training occurrences
+
+
 def model_shapes(v: Vocab) -> dict[str, dict]:
     """How each stream's model is shaped: alphabet size, scale, context maps / number of ext contexts."""
     kind_o1 = np.arange(N_KINDS, dtype=np.int32)
@@ -806,7 +809,14 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
     spell_o1 = np.arange(257, dtype=np.int32)
     return {
         "kinds": dict(
-            nsym=N_KINDS, scale=15, o1map=kind_o1, o2map=KIND_CLASS.copy(), dmap=_KIND_DMAP, next_=1
+            nsym=N_KINDS,
+            scale=15,
+            o1map=kind_o1,
+            o2map=KIND_CLASS.copy(),
+            o3map=KIND_CLASS.copy(),
+            dmap=_KIND_DMAP,
+            sparse=KINDS_MIN_COUNT,
+            next_=1,
         ),
         "ws_line": dict(nsym=N_WS_LINE, scale=12, next_=N_WS_LINE_CTX),
         "ws_mid": dict(nsym=N_WS_MID, scale=12, next_=N_WS_MID_CTX),
@@ -1124,8 +1134,12 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
     for name, sh in shapes.items():
         o1n = int(sh.get("o1map", np.zeros(1, dtype=np.int32)).max()) + 1
         o2n = int(sh.get("o2map", np.zeros(1, dtype=np.int32)).max()) + 1
+        o3n = int(sh.get("o3map", np.zeros(1, dtype=np.int32)).max()) + 1
         dn = 2 if "dmap" in sh else 1
-        counts[name] = np.zeros((sh["next_"] * o2n * o1n * dn, sh["nsym"]), dtype=np.float64)
+        if "sparse" in sh:
+            counts[name] = []  # (full context, symbol) pairs, counted below
+        else:
+            counts[name] = np.zeros((sh["next_"] * o3n * o2n * o1n * dn, sh["nsym"]), dtype=np.float64)
     for t in texts:
         st = analyze(t, v)
         for name, sh in shapes.items():
@@ -1133,10 +1147,18 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
             if len(syms) == 0:
                 continue
             ctx = _contexts(sh, syms, ext)
-            np.add.at(counts[name], (ctx, syms), 1)
+            if "sparse" in sh:
+                counts[name].append(ctx * sh["nsym"] + syms)
+            else:
+                np.add.at(counts[name], (ctx, syms), 1)
     out: dict[str, np.ndarray] = {}
     for name, sh in shapes.items():
-        c = counts[name]
+        if "sparse" in sh:
+            c, ctxmap = _sparse_rows(sh, np.concatenate(counts[name]))
+            out[f"py.{name}.ctxmap"] = ctxmap.astype(np.uint16 if len(c) < 65536 else np.int32)
+            out[f"py.{name}.o3map"] = sh["o3map"].astype(np.int32)
+        else:
+            c = counts[name]
         # smoothing: a little of the stream's overall distribution plus a floor
         overall = c.sum(axis=0) + 1
         c = c + 0.02 + 0.5 * overall / overall.sum()
@@ -1153,13 +1175,45 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
     return out
 
 
+def _sparse_rows(sh: dict, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and context map of a sparse model: full contexts seen ``sh["sparse"]`` times get their own row;
+    the others share the row of their context without the outermost (order-3) part, or a default row."""
+    nsym = sh["nsym"]
+    o1n = int(sh["o1map"].max()) + 1
+    o2n = int(sh["o2map"].max()) + 1
+    o3n = int(sh["o3map"].max()) + 1
+    inner = o2n * o1n * (2 if "dmap" in sh else 1)
+    full = o3n * inner
+    ctx, sym = pairs // nsym, pairs % nsym
+    u, inv = np.unique(ctx, return_inverse=True)
+    cnt = np.zeros((len(u), nsym))
+    np.add.at(cnt, (inv, sym), 1)
+    ub, binv = np.unique(u % inner, return_inverse=True)
+    bcnt = np.zeros((len(ub), nsym))
+    np.add.at(bcnt, binv, cnt)
+    keep = cnt.sum(axis=1) >= sh["sparse"]
+    rows = np.concatenate((np.zeros((1, nsym)), bcnt, cnt[keep]))
+    ctxmap = np.zeros(full, dtype=np.int64)  # row 0: the default (no data: smoothing only)
+    view = ctxmap.reshape(o3n, inner)
+    view[:, ub] = 1 + np.arange(len(ub))
+    ctxmap[u[keep]] = 1 + len(ub) + np.arange(int(keep.sum()))
+    return rows, ctxmap
+
+
 def _contexts(sh: dict, syms: np.ndarray, ext) -> np.ndarray:
     o1 = sh.get("o1map")
     o2 = sh.get("o2map")
+    o3 = sh.get("o3map")
     o1n = int(o1.max()) + 1 if o1 is not None else 1
     o2n = int(o2.max()) + 1 if o2 is not None else 1
+    o3n = int(o3.max()) + 1 if o3 is not None else 1
     n = len(syms)
-    ctx = np.zeros(n, dtype=np.int64) if ext is None else np.asarray(ext, dtype=np.int64) * o2n
+    ctx = np.zeros(n, dtype=np.int64) if ext is None else np.asarray(ext, dtype=np.int64) * o3n
+    if o3 is not None:
+        p3 = np.zeros(n, dtype=np.int64)
+        p3[3:] = syms[:-3]
+        ctx += o3[p3]
+    ctx *= o2n
     if o2 is not None:
         p2 = np.zeros(n, dtype=np.int64)
         p2[2:] = syms[:-2]

@@ -68,6 +68,7 @@ class Model:
 
     __slots__ = (
         "_dtab",
+        "ctxmap",
         "cum",
         "dmap",
         "freq",
@@ -78,6 +79,8 @@ class Model:
         "o1n",
         "o2map",
         "o2n",
+        "o3map",
+        "o3n",
         "scale_bits",
     )
 
@@ -89,6 +92,8 @@ class Model:
         name: str = "",
         o2map: np.ndarray | None = None,
         dmap: np.ndarray | None = None,
+        o3map: np.ndarray | None = None,
+        ctxmap: np.ndarray | None = None,
     ):
         f64 = np.asarray(freq).astype(np.int64)
         if f64.ndim == 1:
@@ -117,6 +122,17 @@ class Model:
         # dmap: per-symbol nesting change (+1 opener, -1 closer); the innermost context bit is then
         # "inside brackets" (running sum > 0). Only the binary-search decoder tracks it.
         self.dmap = _EMPTY_I32 if dmap is None else np.ascontiguousarray(dmap, dtype=np.int32)
+        # o3map: class of the symbol three back (another context dimension, outermost after ext);
+        # ctxmap: sparse contexts -- full context index -> table row (rare contexts share backoff rows)
+        self.o3map = (
+            np.zeros(max(self.nsym, 1), dtype=np.int32)
+            if o3map is None
+            else np.ascontiguousarray(o3map, dtype=np.int32)
+        )
+        self.o3n = int(self.o3map.max()) + 1
+        self.ctxmap = _EMPTY_I32 if ctxmap is None else np.ascontiguousarray(ctxmap, dtype=np.int32)
+        if len(self.ctxmap) and (self.ctxmap.min() < 0 or self.ctxmap.max() >= self.nctx):
+            raise ValueError("ctxmap points outside the table")
 
     @property
     def dtab(self) -> np.ndarray:
@@ -153,19 +169,21 @@ class Model:
         return (before > 0).astype(np.int32)
 
     def contexts(self, syms: np.ndarray, ext: np.ndarray | None) -> np.ndarray:
-        """The context index of every symbol (the encoder knows all symbols in advance)."""
+        """The table row of every symbol (the encoder knows all symbols in advance)."""
+        syms = np.asarray(syms, dtype=np.int64)
         n = len(syms)
-        ctx = np.zeros(n, dtype=np.int64) if ext is None else ext.astype(np.int64) * self.o2n
+        ctx = np.zeros(n, dtype=np.int64) if ext is None else np.asarray(ext, dtype=np.int64) * self.o3n
         if n:
-            prev2 = np.zeros(n, dtype=np.int64)
-            prev2[2:] = syms[:-2]
-            ctx += self.o2map[prev2]
-            ctx *= self.o1n
-            prev = np.zeros(n, dtype=np.int64)
-            prev[1:] = syms[:-1]
-            ctx += self.o1map[prev]
+            p = np.zeros((3, n), dtype=np.int64)
+            for d in (1, 2, 3):
+                p[d - 1, d:] = syms[:-d] if n > d else p[d - 1, d:]
+            ctx += self.o3map[p[2]]
+            ctx = ctx * self.o2n + self.o2map[p[1]]
+            ctx = ctx * self.o1n + self.o1map[p[0]]
         if len(self.dmap):
             ctx = ctx * 2 + self.depth_flags(syms)
+        if len(self.ctxmap):
+            ctx = self.ctxmap[ctx]
         return ctx
 
     def cost_bits(self, syms: np.ndarray, ext: np.ndarray | None = None) -> float:
@@ -342,7 +360,24 @@ def _decode_ext_kernel(buf, pos, x0_in, x1_in, n, ext, dtab, scale_bits, out):
 
 @njit(cache=True, nogil=True)
 def _decode_search_kernel(
-    buf, pos, x0_in, x1_in, n, ext, o1n, o1map, o2n, o2map, dmap, freq, cum, scale_bits, out
+    buf,
+    pos,
+    x0_in,
+    x1_in,
+    n,
+    ext,
+    o1n,
+    o1map,
+    o2n,
+    o2map,
+    dmap,
+    o3n,
+    o3map,
+    ctxmap,
+    freq,
+    cum,
+    scale_bits,
+    out,
 ):
     """Like :func:`_decode_kernel` but finds the symbol by binary search in ``cum`` instead of a slot
     table: for models with many contexts, where slot tables would cost too much memory."""
@@ -356,15 +391,22 @@ def _decode_search_kernel(
     nctx, nsym = freq.shape
     prev = 0
     prev2 = 0
+    prev3 = 0
+    have_map = ctxmap.shape[0] > 0
     have_d = dmap.shape[0] > 0
     depth = 0
     for i in range(n):
-        c = o2map[prev2]
+        c = o3map[prev3]
         if have_ext:
-            c += ext[i] * o2n
+            c += ext[i] * o3n
+        c = c * o2n + o2map[prev2]
         c = c * o1n + o1map[prev]
         if have_d:
             c = c * 2 + (1 if depth > 0 else 0)
+        if have_map:
+            if c < 0 or c >= ctxmap.shape[0]:
+                return -1, x0, x1
+            c = ctxmap[c]
         if c < 0 or c >= nctx:
             return -1, x0, x1
         x = x1 if i & 1 else x0
@@ -389,6 +431,7 @@ def _decode_search_kernel(
         else:
             x0 = x
         out[i] = s
+        prev3 = prev2
         prev2 = prev
         prev = s
         if have_d:
@@ -418,6 +461,37 @@ def _check_syms(syms) -> np.ndarray:
     return syms
 
 
+@njit(cache=True, nogil=True)
+def _encode_rows_kernel(syms, rows, freq, cum, scale_bits, out, pos, x0_in, x1_in):
+    """Like :func:`_encode_kernel` with the table row of every symbol given (``Model.contexts``)."""
+    n = syms.shape[0]
+    nctx, nsym = freq.shape
+    x0 = np.uint64(x0_in)
+    x1 = np.uint64(x1_in)
+    bound = np.uint64((RANS_L >> scale_bits) << 8)
+    sb = np.uint64(scale_bits)
+    for i in range(n - 1, -1, -1):
+        s = syms[i]
+        c = rows[i]
+        if s < 0 or s >= nsym or c < 0 or c >= nctx:
+            return -1, x0, x1
+        f = np.uint64(freq[c, s])
+        st = np.uint64(cum[c, s])
+        x_max = bound * f
+        x = x1 if i & 1 else x0
+        while x >= x_max:
+            pos -= 1
+            out[pos] = np.uint8(x & np.uint64(0xFF))
+            x >>= np.uint64(8)
+        q = x // f
+        x = (q << sb) + (x - q * f) + st
+        if i & 1:
+            x1 = x
+        else:
+            x0 = x
+    return pos, x0, x1
+
+
 def encode_streams(streams) -> bytes:
     """Encode several streams into ONE rANS byte stream sharing the coder state (8 bytes of final state in
     all, not per stream). ``streams`` is a sequence of ``(model, symbols, ext-or-None)`` in decoding order;
@@ -431,6 +505,16 @@ def encode_streams(streams) -> bytes:
     for model, syms, ext in reversed(streams):  # rANS is last-in first-out
         n = len(syms)
         if n == 0:
+            continue
+        if model.o3n > 1 or len(model.ctxmap):
+            if syms.min() < 0 or syms.max() >= model.nsym:
+                raise ValueError(f"symbol out of range for model {model.name!r}")
+            rows = model.contexts(syms, ext).astype(np.int64)
+            pos, x0, x1 = _encode_rows_kernel(
+                syms, rows, model.freq, model.cum, model.scale_bits, out, pos, x0, x1
+            )
+            if pos < 0:
+                raise ValueError(f"symbol or context out of range for model {model.name!r}")
             continue
         pos, x0, x1 = _encode_kernel(
             syms,
@@ -480,7 +564,12 @@ class StreamDecoder:
             raise CodecError("empty rANS stream")
         e = _ext_array(ext, n)
         args = (self.buf, self.pos, self.x0, self.x1, n, e)
-        if model.nctx << model.scale_bits > DTAB_MAX_ENTRIES or len(model.dmap):
+        if (
+            model.nctx << model.scale_bits > DTAB_MAX_ENTRIES
+            or len(model.dmap)
+            or model.o3n > 1
+            or len(model.ctxmap)
+        ):
             r = _decode_search_kernel(
                 *args,
                 model.o1n,
@@ -488,6 +577,9 @@ class StreamDecoder:
                 model.o2n,
                 model.o2map,
                 model.dmap,
+                model.o3n,
+                model.o3map,
+                model.ctxmap,
                 model.freq,
                 model.cum,
                 model.scale_bits,

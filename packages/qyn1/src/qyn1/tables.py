@@ -55,6 +55,8 @@ def model(name: str) -> rans.Model:
             name=name,
             o2map=a.get(f"{name}.o2map"),
             dmap=a.get(f"{name}.dmap"),
+            o3map=a.get(f"{name}.o3map"),
+            ctxmap=a.get(f"{name}.ctxmap"),
         )
         _MODELS[name] = m
     return m
