@@ -65,3 +65,50 @@ def test_failed_run_still_writes_a_failed_report(tmp_path):
     assert report["error"].startswith("ZeroDivisionError")
     assert report["stages"]["compute"]["calls"] == 1
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_git_revision_is_read_from_the_checkout(tmp_path):
+    import subprocess
+
+    from perfkit._host import git_revision
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert git_revision(repo) is None or len(git_revision(repo)) == 40  # tmp may sit inside a checkout
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+        check=True,
+    )
+    head = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert git_revision(repo) == head
+    subprocess.run(["git", "-C", str(repo), "pack-refs", "--all"], check=True)
+    assert git_revision(repo) == head  # from packed-refs too
+
+
+def test_report_counts_worker_process_peak_rss(tmp_path):
+    from perfkit.parallel import Task, map_tasks
+
+    from tests.perfkit._tasks import draw
+
+    with perfkit.Run("demo", tmp_path, {}):
+        results = map_tasks(draw, [Task("a", (1, "a", 3))], executor="processes", workers=1)
+    worker_peak = results["a"].extra["peak_rss_bytes"]
+    report = _read(tmp_path / "run_report.json")
+    assert worker_peak > 10_000_000
+    assert report["peak_rss_children_bytes"] >= worker_peak

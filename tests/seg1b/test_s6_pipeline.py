@@ -332,6 +332,9 @@ def test_cli_sites_then_s6(fixture_dir, tmp_path):
                          "--out", str(tmp_path / "p.parquet")])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "3,000 sites" in res.output
+    plan_report = json.loads((tmp_path / "p.parquet.report" / "run_report.json").read_text())
+    assert plan_report["receipts"]["plan"]["digest"] == digest_parquet(tmp_path / "p.parquet")
+    assert plan_report["counters"]["sites"] == 3000 and plan_report["status"] == "ok"
     res = r.invoke(cli, ["s6", "--tiles", str(fixture_dir / "tiles_out"), "--sites", str(tmp_path / "p.parquet"),
                          "--seed", "2", "--countries", "ne110m", "--workers", "1", "--out", str(tmp_path / "o")])  # fmt: skip
     assert res.exit_code == 0, res.output

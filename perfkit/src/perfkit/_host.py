@@ -6,7 +6,6 @@ import importlib.metadata
 import os
 import platform
 import resource
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,34 +28,83 @@ def host_facts() -> dict:
     return facts
 
 
+def _git_dir(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / ".git"
+        if candidate.is_dir():
+            return candidate
+        if candidate.is_file():  # a worktree: "gitdir: <path>"
+            text = candidate.read_text(encoding="utf-8").strip()
+            if text.startswith("gitdir:"):
+                return (folder / text.split(":", 1)[1].strip()).resolve()
+    return None
+
+
 def git_revision(start: Path | None = None) -> str | None:
-    """The checkout's HEAD commit, or None outside a git work tree (e.g. an installed wheel)."""
+    """The checkout's HEAD commit, or None outside a git work tree (e.g. an installed wheel).
+
+    Read from ``.git`` directly rather than by running ``git``: a forked child would count the
+    parent's memory in its own peak RSS, which would then pollute the children's figure.
+    """
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=start or Path.cwd(),
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
+        git_dir = _git_dir((start or Path.cwd()).resolve())
+        if git_dir is None:
+            return None
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref:"):
+            return head or None
+        ref = head.split(":", 1)[1].strip()
+        common = git_dir
+        if (git_dir / "commondir").is_file():
+            common = (git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+        for base in (git_dir, common):
+            if (base / ref).is_file():
+                return (base / ref).read_text(encoding="utf-8").strip() or None
+        packed = common / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text(encoding="utf-8").splitlines():
+                sha, _, name = line.partition(" ")
+                if name == ref:
+                    return sha
+    except OSError:
         return None
-    rev = out.stdout.strip()
-    return rev if out.returncode == 0 and rev else None
+    return None  # a new repository with no commit yet
 
 
-def _maxrss_bytes(who: int) -> int:
-    # ru_maxrss is KiB on Linux, bytes on macOS.
-    rss = resource.getrusage(who).ru_maxrss
-    return int(rss if sys.platform == "darwin" else rss * 1024)
+_WORKER_PEAKS: list[int] = []
+
+
+def _vm_hwm_bytes() -> int | None:
+    """VmHWM of this process's current address space (reset by exec, unlike ru_maxrss)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def peak_rss_bytes() -> int:
     """Peak resident set size of this process so far."""
-    return _maxrss_bytes(resource.RUSAGE_SELF)
+    hwm = _vm_hwm_bytes()
+    if hwm is not None:
+        return hwm
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if sys.platform == "darwin" else rss * 1024)
+
+
+def note_worker_peak(peak_bytes: int) -> None:
+    """Remember the peak RSS a worker process reported (perfkit.parallel calls this per task)."""
+    _WORKER_PEAKS.append(int(peak_bytes))
 
 
 def peak_rss_children_bytes() -> int:
-    """Largest peak RSS among this process's waited-for children (worker processes)."""
-    return _maxrss_bytes(resource.RUSAGE_CHILDREN)
+    """Largest peak RSS reported by a worker process that ran perfkit.parallel tasks (0 if none).
+
+    Measured inside each worker (VmHWM), not with RUSAGE_CHILDREN: that one counts the parent's
+    memory at fork time in every child, so it would report the parent's peak, not the workers'.
+    """
+    return max(_WORKER_PEAKS, default=0)

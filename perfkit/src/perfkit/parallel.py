@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from perfkit._host import note_worker_peak, peak_rss_bytes
+
 EXECUTORS = ("serial", "threads", "processes", "dask")
 
 
@@ -37,7 +39,10 @@ class Task:
 
 @dataclass
 class TaskResult:
-    """What one task returned, with where and when it ran (unix seconds, comparable across processes)."""
+    """What one task returned, with where and when it ran (unix seconds, comparable across processes).
+
+    ``extra["peak_rss_bytes"]`` is the worker process's own peak RSS (process and Dask workers).
+    """
 
     key: str
     value: Any
@@ -72,7 +77,8 @@ def _run_task(fn: Callable, key: str, payload: Any, in_worker_process: bool) -> 
     value = fn(payload)
     elapsed = time.perf_counter() - t0
     worker = f"pid-{os.getpid()}" if in_worker_process else f"{os.getpid()}-{threading.current_thread().name}"
-    return TaskResult(key, value, elapsed, worker, started, started + elapsed)
+    extra = {"peak_rss_bytes": peak_rss_bytes()} if in_worker_process else {}
+    return TaskResult(key, value, elapsed, worker, started, started + elapsed, extra)
 
 
 def map_tasks(
@@ -113,6 +119,8 @@ def map_tasks(
 
     def collect(result: TaskResult) -> None:
         done[result.key] = result
+        if "peak_rss_bytes" in result.extra:
+            note_worker_peak(result.extra["peak_rss_bytes"])
         if on_result is not None:
             on_result(result)
 

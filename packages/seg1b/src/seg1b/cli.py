@@ -1,4 +1,4 @@
-"""Command line for seg1b: ``seg1b s1`` builds the global tile index (S6 adds ``sites`` and ``s6``)."""
+"""Command line for seg1b: ``s1`` builds the global tile index, ``sites`` a site plan, ``s6`` jitters sites."""
 
 from __future__ import annotations
 
@@ -108,4 +108,91 @@ def s1_command(**opts) -> None:
         click.echo(summary)
 
 
-from seg1b import s6_cli  # noqa: E402, F401  (registers the S6 commands `sites` and `s6`)
+@main.command("sites")
+@click.option(
+    "--tiles", required=True, type=click.Path(), help="S1 output directory (holds tiles/part-*.parquet)."
+)
+@click.option("--count", type=int, default=None, help="Total sites, allocated heavy-tailed across countries.")
+@click.option(
+    "--counts",
+    "counts_file",
+    type=click.Path(),
+    default=None,
+    help="CSV country_iso,count instead of --count.",
+)
+@click.option("--seed", type=int, required=True, help="Seed of every draw (allocation, tiles, site ids).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Plan Parquet file to write.")
+@common_options
+@handle_errors(bad_input=(Seg1bError,))
+def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, workers, quiet) -> None:
+    """Generate a site plan (site_id, country_iso, tile_id) over a tile index.
+
+    The run report (per-country planned sites, the plan's receipt) goes to --report-dir, by default
+    beside the plan as PLAN.report/. --workers is accepted for symmetry; plan generation is one pass.
+
+    Example: seg1b sites --tiles /tmp/tiles300 --count 100000 --seed 1 --out /tmp/plan.parquet
+    """
+    from seg1b.sites import run_sites
+
+    summary = run_sites(
+        tiles, count, seed, out, counts_file=counts_file, report_dir=report_dir, profile=profile
+    )
+    if not quiet:
+        top = sorted(summary["counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+        click.echo(
+            f"sites: {summary['sites']:,} sites in {summary['countries']} countries "
+            f"(top: {', '.join(f'{k} {v:,}' for k, v in top)}) -> {summary['out']}"
+        )
+
+
+@main.command("s6")
+@click.option(
+    "--tiles", required=True, type=click.Path(), help="S1 output directory (holds tiles/part-*.parquet)."
+)
+@click.option(
+    "--sites", required=True, type=click.Path(), help="Site plan Parquet (site_id, country_iso, tile_id)."
+)
+@click.option(
+    "--seed", type=int, required=True, help="Philox key: every draw is keyed by (seed, site_id, attempt)."
+)
+@click.option(
+    "--max-attempts", type=int, default=64, show_default=True, help="Draws per site before fallback."
+)
+@click.option(
+    "--countries",
+    default="ne10m",
+    show_default=True,
+    help="ne10m | ne110m (packaged Natural Earth sets) or a vector file path (as for s1).",
+)
+@click.option("--key", default=None, help="Field that identifies a country (as for s1).")
+@click.option(
+    "--mode",
+    type=click.Choice(["fast", "legacy"]),
+    default="fast",
+    show_default=True,
+    help="legacy: the per-site, per-attempt Shapely reference (parity tests, speed ratio).",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(EXECUTORS),
+    default=None,
+    help="Default: dask with --scheduler, serial for 1 worker, else threads (the kernels release the GIL).",
+)
+@click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
+@click.option("--chunk-sites", type=int, default=None, help="Sites per work unit of a heavy country.")
+@click.option("--compression", type=click.Choice(COMPRESSIONS), default="zstd", show_default=True)
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="Output: OUT/sites/, OUT/run_report.json."
+)
+@common_options
+@handle_errors(bad_input=(Seg1bError,))
+def s6_command(**opts) -> None:
+    """Place every planned site at a random point of its tile inside its country.
+
+    Example: seg1b s6 --tiles /tmp/tiles300 --sites /tmp/plan.parquet --seed 7 --countries ne110m --out /tmp/s6
+    """
+    from seg1b.s6 import S6Params, format_summary, run_s6
+
+    summary = run_s6(S6Params.from_cli({**opts, "profile": opts["profile"] and str(opts["profile"])}))
+    if not opts["quiet"]:
+        click.echo(format_summary(summary))

@@ -249,3 +249,41 @@ def generate_plan(
     except OSError as exc:
         raise Seg1bError(f"cannot write site plan {out}: {exc.strerror or exc}") from None
     return {"sites": total, "countries": len(keys), "counts": {k: counts[k] for k in keys}, "out": str(out)}
+
+
+def run_sites(
+    tiles_dir: str | os.PathLike,
+    count: int | None,
+    seed: int,
+    out: str | os.PathLike,
+    counts_file: str | os.PathLike | None = None,
+    report_dir: str | os.PathLike | None = None,
+    profile: str | os.PathLike | None = None,
+) -> dict:
+    """:func:`generate_plan` inside a perfkit run: per-country planned sites and the plan's receipt.
+
+    The report goes to ``report_dir`` (default ``<out>.report/``), written into a temporary directory
+    that is renamed into place only when the plan was written: bad input leaves nothing behind.
+    """
+    from perfkit.clitools import profiling
+
+    from perfkit import Run, atomic_path, digest_parquet
+
+    out = Path(out)
+    report_dir = Path(report_dir) if report_dir is not None else out.with_name(out.name + ".report")
+    config = {
+        "command": "sites",
+        "tiles": str(tiles_dir),
+        "count": count,
+        "counts_file": counts_file and str(counts_file),
+        "seed": seed,
+        "out": str(out),
+    }
+    with profiling(profile), atomic_path(report_dir) as tmp_report, Run("seg1b", tmp_report, config) as run:
+        with run.stage("generate"):
+            summary = generate_plan(tiles_dir, count, seed, out, counts_file=counts_file)
+        with run.stage("receipt"):
+            run.receipt("plan", digest_parquet(out))
+        run.count("sites", summary["sites"])
+        run.result("planned_sites_per_country", summary["counts"])
+    return summary
