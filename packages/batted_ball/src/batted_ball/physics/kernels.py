@@ -388,96 +388,79 @@ def _load_lane(st, j, init, c0, i, no_fence):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _lane_stage(st, k, j, row, t, z, vx, vy, vz, cd0, cdspin, inv_tau, wind_x, wind_y, wind_h):
+    """One RK4 stage of lane ``j``: the acceleration at the given state into ``k[row:row + 3, j]``."""
+    a = _accel(
+        t,
+        z,
+        vx,
+        vy,
+        vz,
+        st[_WX, j],
+        st[_WY, j],
+        st[_WZ, j],
+        st[_OM, j],
+        False,
+        st[_C0, j],
+        cd0,
+        cdspin,
+        inv_tau,
+        wind_x,
+        wind_y,
+        wind_h,
+    )
+    k[row, j], k[row + 1, j], k[row + 2, j] = a
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _rk4_lanes(st, k, nw, lanes, dt, cd0, cdspin, inv_tau, wind_x, wind_y, wind_h):
     """One RK4 step of every lane, stage by stage (each stage loop vectorises across lanes).
 
     Same operations in the same order as :func:`_rk4_step`, so each lane's result is identical.
     """
     h = 0.5 * dt
+    air = (cd0, cdspin, inv_tau, wind_x, wind_y, wind_h)
     for j in range(lanes):
-        a = _accel(
-            st[_T, j],
-            st[_Z, j],
-            st[_VX, j],
-            st[_VY, j],
-            st[_VZ, j],
-            st[_WX, j],
-            st[_WY, j],
-            st[_WZ, j],
-            st[_OM, j],
-            False,
-            st[_C0, j],
-            cd0,
-            cdspin,
-            inv_tau,
-            wind_x,
-            wind_y,
-            wind_h,
-        )
-        k[0, j], k[1, j], k[2, j] = a
+        _lane_stage(st, k, j, 0, st[_T, j], st[_Z, j], st[_VX, j], st[_VY, j], st[_VZ, j], *air)
     for j in range(lanes):
-        a = _accel(
+        _lane_stage(
+            st,
+            k,
+            j,
+            3,
             st[_T, j] + h,
             st[_Z, j] + h * st[_VZ, j],
             st[_VX, j] + h * k[0, j],
             st[_VY, j] + h * k[1, j],
             st[_VZ, j] + h * k[2, j],
-            st[_WX, j],
-            st[_WY, j],
-            st[_WZ, j],
-            st[_OM, j],
-            False,
-            st[_C0, j],
-            cd0,
-            cdspin,
-            inv_tau,
-            wind_x,
-            wind_y,
-            wind_h,
+            *air,
         )
-        k[3, j], k[4, j], k[5, j] = a
     for j in range(lanes):
-        a = _accel(
+        _lane_stage(
+            st,
+            k,
+            j,
+            6,
             st[_T, j] + h,
             st[_Z, j] + h * (st[_VZ, j] + h * k[2, j]),
             st[_VX, j] + h * k[3, j],
             st[_VY, j] + h * k[4, j],
             st[_VZ, j] + h * k[5, j],
-            st[_WX, j],
-            st[_WY, j],
-            st[_WZ, j],
-            st[_OM, j],
-            False,
-            st[_C0, j],
-            cd0,
-            cdspin,
-            inv_tau,
-            wind_x,
-            wind_y,
-            wind_h,
+            *air,
         )
-        k[6, j], k[7, j], k[8, j] = a
     for j in range(lanes):
-        a = _accel(
+        _lane_stage(
+            st,
+            k,
+            j,
+            9,
             st[_T, j] + dt,
             st[_Z, j] + dt * (st[_VZ, j] + h * k[5, j]),
             st[_VX, j] + dt * k[6, j],
             st[_VY, j] + dt * k[7, j],
             st[_VZ, j] + dt * k[8, j],
-            st[_WX, j],
-            st[_WY, j],
-            st[_WZ, j],
-            st[_OM, j],
-            False,
-            st[_C0, j],
-            cd0,
-            cdspin,
-            inv_tau,
-            wind_x,
-            wind_y,
-            wind_h,
+            *air,
         )
-        k[9, j], k[10, j], k[11, j] = a
     s = dt / 6.0
     for j in range(lanes):
         for c in range(3):
