@@ -162,6 +162,7 @@ _STR_KIND_ID = {pq: i for i, pq in enumerate(STR_KINDS)}
 CTX_NUMBER, CTX_TEXT0, CTX_TEXT1, CTX_TEXT2 = N_KINDS, N_KINDS + 1, N_KINDS + 2, N_KINDS + 3
 N_NAME_CTX = N_KINDS + 4
 N_NEXT = 8  # class of the token after a code name: other ( . = , )] : newline
+N_NAME_POS = 12  # log2 buckets of the position in the chunk's name sequence
 # name symbols: 0 NEW, 1..32 rank 0..31, then four buckets per power of two (+ raw extra bits)
 RANK_DIRECT = 32
 N_NAME_SYMS = 1 + RANK_DIRECT + 4 * 24
@@ -779,7 +780,10 @@ def _name_model_ctx(name_ctx: np.ndarray, occ_tok: np.ndarray, kinds: np.ndarray
     code = name_ctx < CTX_TEXT0
     if code.any():
         nxt[code] = _NEXT_CLASS[kinds[np.minimum(occ_tok[code] + 1, len(kinds) - 1)]]
-    return (name_ctx.astype(np.int64) * N_NEXT + nxt).astype(np.int32)
+    inner = name_ctx.astype(np.int64) * N_NEXT + nxt
+    # outermost: how far into the chunk (log2 of the name's index) -- early names are more often new
+    pos = np.minimum(np.log2(np.arange(len(name_ctx)) + 1).astype(np.int64), N_NAME_POS - 1)
+    return (pos * (N_NAME_CTX * N_NEXT) + inner).astype(np.int32)
 
 
 STREAMS = (
@@ -800,6 +804,7 @@ STREAMS = (
 
 # ---------------------------------------------------------------- models
 KINDS_MIN_COUNT = 30  # an order-3 kinds context gets its own row after this many training occurrences
+NAMES_MIN_COUNT = 30  # same for a (position, previous kind, next class) name context
 
 
 def model_shapes(v: Vocab) -> dict[str, dict]:
@@ -824,7 +829,13 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
         "text0": dict(nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, next_=1),
         "text1": dict(nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, next_=1),
         "text2": dict(nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, next_=1),
-        "names": dict(nsym=N_NAME_SYMS, scale=12, next_=N_NAME_CTX * N_NEXT),
+        "names": dict(
+            nsym=N_NAME_SYMS,
+            scale=12,
+            next_=N_NAME_POS * N_NAME_CTX * N_NEXT,
+            sparse=NAMES_MIN_COUNT,
+            sparse_inner=N_NAME_CTX * N_NEXT,
+        ),
         "morph0": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
         "morph1": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
         "morph2": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
@@ -1156,7 +1167,8 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
         if "sparse" in sh:
             c, ctxmap = _sparse_rows(sh, np.concatenate(counts[name]))
             out[f"py.{name}.ctxmap"] = ctxmap.astype(np.uint16 if len(c) < 65536 else np.int32)
-            out[f"py.{name}.o3map"] = sh["o3map"].astype(np.int32)
+            if "o3map" in sh:
+                out[f"py.{name}.o3map"] = sh["o3map"].astype(np.int32)
         else:
             c = counts[name]
         # smoothing: a little of the stream's overall distribution plus a floor
@@ -1179,11 +1191,15 @@ def _sparse_rows(sh: dict, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows and context map of a sparse model: full contexts seen ``sh["sparse"]`` times get their own row;
     the others share the row of their context without the outermost (order-3) part, or a default row."""
     nsym = sh["nsym"]
-    o1n = int(sh["o1map"].max()) + 1
-    o2n = int(sh["o2map"].max()) + 1
-    o3n = int(sh["o3map"].max()) + 1
-    inner = o2n * o1n * (2 if "dmap" in sh else 1)
-    full = o3n * inner
+    if "sparse_inner" in sh:  # contexts from ext only: outermost part of ext dropped for the backoff
+        inner = sh["sparse_inner"]
+        full = sh["next_"]
+    else:
+        o1n = int(sh["o1map"].max()) + 1
+        o2n = int(sh["o2map"].max()) + 1
+        o3n = int(sh["o3map"].max()) + 1
+        inner = o2n * o1n * (2 if "dmap" in sh else 1)
+        full = o3n * inner
     ctx, sym = pairs // nsym, pairs % nsym
     u, inv = np.unique(ctx, return_inverse=True)
     cnt = np.zeros((len(u), nsym))
@@ -1194,7 +1210,7 @@ def _sparse_rows(sh: dict, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep = cnt.sum(axis=1) >= sh["sparse"]
     rows = np.concatenate((np.zeros((1, nsym)), bcnt, cnt[keep]))
     ctxmap = np.zeros(full, dtype=np.int64)  # row 0: the default (no data: smoothing only)
-    view = ctxmap.reshape(o3n, inner)
+    view = ctxmap.reshape(full // inner, inner)
     view[:, ub] = 1 + np.arange(len(ub))
     ctxmap[u[keep]] = 1 + len(ub) + np.arange(int(keep.sum()))
     return rows, ctxmap
