@@ -312,22 +312,7 @@ def statcast_residuals(data_dir: Path) -> dict:
         st = [float(v) for v in batted_ball_state(ev, la, sp, float(back), float(side))]
         a = FlightArgs.of(Environment(elevation_ft=park(team).elevation_ft), SimulationMode.FAST)
         ground = CATCH_HEIGHT_FT if event in _AIR_OUTS else 0.0
-        r = kernels.fly(
-            *st,
-            a.c0,
-            a.cd0,
-            a.cdspin,
-            a.inv_tau,
-            0.0,
-            0.0,
-            0.0,
-            a.dt,
-            ground,
-            15.0,
-            np.empty(0),
-            np.empty(0),
-            np.empty((0, 4)),
-        )
+        r = kernels.fly(*st, *a.fly_tail(ground_z=ground))
         res[i] = math.hypot(r[1], r[2]) - dist
     bb = np.array([r[7] for r in rows])
     caught = np.array([r[6] in _AIR_OUTS for r in rows])

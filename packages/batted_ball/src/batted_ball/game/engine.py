@@ -14,7 +14,7 @@ import numpy as np
 from ..parks import PARKS
 from ..physics import Environment, FlightArgs, SimulationMode, kernels
 from ..physics.constants import MPH_TO_FTS, PLATE_FRONT_Y_FT
-from ..physics.flight import MAX_FLIGHT_S, MAX_PITCH_S, average_spin_rpm
+from ..physics.flight import MAX_PITCH_S, average_spin_rpm
 from .fielding import field_ground_ball
 from .players import PITCH_TYPES, ZONE_CENTER_Z_FT, Batter, Pitcher, Team
 
@@ -177,20 +177,7 @@ class Game:
         self.env = Environment(temp_f=min(max(temp, 35.0), 105.0), elevation_ft=self.park.elevation_ft)
         self.mode = SimulationMode.parse(mode)
         a = FlightArgs.of(self.env, self.mode)
-        self._fly_args = (
-            a.c0,
-            a.cd0,
-            a.cdspin,
-            a.inv_tau,
-            a.wind_x,
-            a.wind_y,
-            a.wind_h,
-            a.dt,
-            0.0,
-            MAX_FLIGHT_S,
-            *self.park.fence_profile,
-            np.empty((0, 4)),
-        )
+        self._fly_args = a.fly_tail(fence=self.park.fence_profile)
         self._pitch_args = (a.c0, a.cd0, a.cdspin, a.inv_tau, a.dt, PLATE_FRONT_Y_FT, MAX_PITCH_S, False)
         self.pbp: list[str] | None = [] if pbp else None
         self._facts: dict[str, tuple] = {}

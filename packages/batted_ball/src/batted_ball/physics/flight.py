@@ -135,6 +135,25 @@ class FlightArgs:
         wx, wy = env.wind_xy_fts
         return cls(env.c0, env.inv_tau, wx, wy, env.wind_height_ft, SimulationMode.parse(mode).dt_s)
 
+    def fly_tail(self, fence=None, path=None, ground_z: float = 0.0, t_max: float = MAX_FLIGHT_S) -> tuple:
+        """The arguments of :func:`kernels.fly` after the ball's nine state values."""
+        fd, fh = (_NO_FENCE, _NO_FENCE) if fence is None else fence
+        return (
+            self.c0,
+            self.cd0,
+            self.cdspin,
+            self.inv_tau,
+            self.wind_x,
+            self.wind_y,
+            self.wind_h,
+            self.dt,
+            ground_z,
+            t_max,
+            fd,
+            fh,
+            _NO_PATH if path is None else path,
+        )
+
 
 @dataclass
 class BattedBallResult:
@@ -208,22 +227,7 @@ def simulate_batted_ball(
     ]
     a = FlightArgs.of(env, mode)
     path = np.empty((int(MAX_FLIGHT_S / a.dt) + 2, 4)) if record_path else _NO_PATH
-    r = kernels.fly(
-        *state,
-        a.c0,
-        a.cd0,
-        a.cdspin,
-        a.inv_tau,
-        a.wind_x,
-        a.wind_y,
-        a.wind_h,
-        a.dt,
-        0.0,
-        MAX_FLIGHT_S,
-        _NO_FENCE,
-        _NO_FENCE,
-        path,
-    )
+    r = kernels.fly(*state, *a.fly_tail(path=path))
     hang, lx, ly, apex, lvx, lvy, lvz = r[:7]
     return BattedBallResult(
         exit_velo_mph=float(exit_velo_mph),
