@@ -21,7 +21,7 @@ Streams (each rANS-coded with a shipped table; see ``qyn1.tables``):
   order-1 model, where every ASCII word is replaced by a WORD marker and coded as a name (below).
 * ``names``: every identifier, number and text word, in order, against a move-to-front cache of the names
   already seen in the chunk: rank buckets (+ raw extra bits) or NEW, given the previous kind (or the text
-  mode). NEW names are spelled in ``morph_*`` through the *morpheme table*: the whole name if it is in
+  mode). NEW names are spelled in ``morph0..5`` (one stream per role) through the *morpheme table*: the whole name if it is in
   the table, else its snake_case/camelCase parts by index, unknown parts spelled byte by byte (``spell``).
 """
 
@@ -163,6 +163,21 @@ CTX_NUMBER, CTX_TEXT0, CTX_TEXT1, CTX_TEXT2 = N_KINDS, N_KINDS + 1, N_KINDS + 2,
 N_NAME_CTX = N_KINDS + 4
 N_NEXT = 8  # class of the token after a code name: other ( . = , )] : newline
 N_NAME_POS = 12  # log2 buckets of the position in the chunk's name sequence
+
+
+def _morph_groups() -> np.ndarray:
+    """Which morpheme stream spells a new name, by its context: code names (other), numbers, text words,
+    attributes (after '.'), definitions (after def/class), imports (after import/from/as)."""
+    g = np.zeros(N_NAME_CTX, dtype=np.int64)
+    g[CTX_NUMBER] = 1
+    g[CTX_TEXT0 : CTX_TEXT2 + 1] = 2
+    for tok, grp in ((".", 3), ("def", 4), ("class", 4), ("import", 5), ("from", 5), ("as", 5)):
+        g[_N_SPECIAL + _FIXED.index(tok)] = grp
+    return g
+
+
+MORPH_GROUP = _morph_groups()
+N_MORPH_GROUPS = int(MORPH_GROUP.max()) + 1
 # name symbols: 0 NEW, 1..32 rank 0..31, then four buckets per power of two (+ raw extra bits)
 RANK_DIRECT = 32
 N_NAME_SYMS = 1 + RANK_DIRECT + 4 * 24
@@ -687,12 +702,10 @@ def analyze(text: str, v: Vocab):
     nsym, extra, nbits = _rank_symbols(ranks)
     new_pos = np.flatnonzero(ranks < 0)
     new_names = list(local)  # dicts keep first-occurrence order
-    new_ctx = name_ctx[new_pos].tolist()
-    morph: list[list[int]] = [[], [], []]
-    morph_spell: list[list[bytes]] = [[], [], []]  # spelled parts, consumed group by group
+    morph: list[list[int]] = [[] for _ in range(N_MORPH_GROUPS)]
+    morph_spell: list[list[bytes]] = [[] for _ in range(N_MORPH_GROUPS)]  # consumed group by group
     mid_of = v.morph_id
-    for nm, c in zip(new_names, new_ctx, strict=True):
-        g = 0 if c < N_KINDS else (1 if c == CTX_NUMBER else 2)
+    for nm, g in zip(new_names, MORPH_GROUP[name_ctx[new_pos]].tolist(), strict=True):
         out = morph[g]
         mid = mid_of.get(nm)
         if mid is not None:
@@ -707,7 +720,7 @@ def analyze(text: str, v: Vocab):
                     out.append(mid)
         out.append(M_END)
     spell_items.extend(texts[i].encode("utf-8") for i in np.flatnonzero(kinds == ERR).tolist())
-    for g in range(3):
+    for g in range(N_MORPH_GROUPS):
         spell_items.extend(morph_spell[g])
     if spell_items:
         blob = np.frombuffer(b"\0".join(spell_items) + b"\0", dtype=np.uint8).astype(np.int32) + 1
@@ -724,9 +737,7 @@ def analyze(text: str, v: Vocab):
         "text1": (text_streams[1], None),
         "text2": (text_streams[2], None),
         "names": (nsym, name_mctx),
-        "morph0": (np.array(morph[0], dtype=np.int32), None),
-        "morph1": (np.array(morph[1], dtype=np.int32), None),
-        "morph2": (np.array(morph[2], dtype=np.int32), None),
+        **{f"morph{g}": (np.array(morph[g], dtype=np.int32), None) for g in range(N_MORPH_GROUPS)},
         "spell": (blob, None),
         "_extra": (extra[nbits > 0], nbits[nbits > 0]),
     }
@@ -799,6 +810,9 @@ STREAMS = (
     "morph0",
     "morph1",
     "morph2",
+    "morph3",
+    "morph4",
+    "morph5",
 )  # the decoding order; all share one rANS state
 
 
@@ -836,9 +850,10 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
             sparse=NAMES_MIN_COUNT,
             sparse_inner=N_NAME_CTX * N_NEXT,
         ),
-        "morph0": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
-        "morph1": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
-        "morph2": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1),
+        **{
+            f"morph{g}": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1)
+            for g in range(N_MORPH_GROUPS)
+        },
         "spell": dict(nsym=257, scale=12, o1map=spell_o1, o2map=_SPELL_O2, next_=1),
     }
 
@@ -994,11 +1009,11 @@ def _decode_text(body: bytes) -> bytes:
         raise CodecError("spell stream exhausted")
     # new names from the morpheme streams
     new_ctx = name_ctx[ranks < 0]
-    grp = np.where(new_ctx < N_KINDS, 0, np.where(new_ctx == CTX_NUMBER, 1, 2))
+    grp = MORPH_GROUP[new_ctx]
     spell_i = n_esc + len(err_tok)
     mtab = v.morphemes
     per_group: list[list[str]] = []
-    for g in range(3):
+    for g in range(N_MORPH_GROUPS):
         seq = dec(f"morph{g}")
         m_ends = np.flatnonzero(seq == M_END)
         if len(m_ends) != int((grp == g).sum()) or (len(seq) and m_ends[-1] != len(seq) - 1):
@@ -1022,7 +1037,7 @@ def _decode_text(body: bytes) -> bytes:
     if spell_i != len(items):
         raise CodecError("unused spell items")
     new_names: list[str] = []
-    gpos = [0, 0, 0]
+    gpos = [0] * N_MORPH_GROUPS
     for g in grp.tolist():
         new_names.append(per_group[g][gpos[g]])
         gpos[g] += 1
