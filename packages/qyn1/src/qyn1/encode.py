@@ -819,6 +819,7 @@ STREAMS = (
 # ---------------------------------------------------------------- models
 KINDS_MIN_COUNT = 30  # an order-3 kinds context gets its own row after this many training occurrences
 NAMES_MIN_COUNT = 30  # same for a (position, previous kind, next class) name context
+TEXT_MIN_COUNT = 30  # and for an order-3 text context
 
 
 def model_shapes(v: Vocab) -> dict[str, dict]:
@@ -840,9 +841,15 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
         "ws_line": dict(nsym=N_WS_LINE, scale=12, next_=N_WS_LINE_CTX),
         "ws_mid": dict(nsym=N_WS_MID, scale=12, next_=N_WS_MID_CTX),
         "strkind": dict(nsym=len(STR_KINDS), scale=12, next_=N_KIND_CLASS),
-        "text0": dict(nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, next_=1),
-        "text1": dict(nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, next_=1),
-        "text2": dict(nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, next_=1),
+        "text0": dict(
+            nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, o3map=_TEXT_O2, sparse=TEXT_MIN_COUNT, next_=1
+        ),
+        "text1": dict(
+            nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, o3map=_TEXT_O2, sparse=TEXT_MIN_COUNT, next_=1
+        ),
+        "text2": dict(
+            nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, o3map=_TEXT_O2, sparse=TEXT_MIN_COUNT, next_=1
+        ),
         "names": dict(
             nsym=N_NAME_SYMS,
             scale=12,
@@ -854,7 +861,15 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
             f"morph{g}": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1)
             for g in range(N_MORPH_GROUPS)
         },
-        "spell": dict(nsym=257, scale=12, o1map=spell_o1, o2map=_SPELL_O2, next_=1),
+        "spell": dict(
+            nsym=257,
+            scale=12,
+            o1map=spell_o1,
+            o2map=_SPELL_O2,
+            o3map=_SPELL_O2,
+            sparse=TEXT_MIN_COUNT,
+            next_=1,
+        ),
     }
 
 
