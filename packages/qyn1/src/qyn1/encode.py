@@ -797,6 +797,8 @@ def _name_model_ctx(name_ctx: np.ndarray, occ_tok: np.ndarray, kinds: np.ndarray
     return (pos * (N_NAME_CTX * N_NEXT) + inner).astype(np.int32)
 
 
+# symbol counts the decoder knows before it reaches the stream (not sent)
+DERIVED_COUNTS = frozenset({"ws_line", "ws_mid", "strkind", "names"})
 STREAMS = (
     "kinds",
     "ws_line",
@@ -922,7 +924,8 @@ def encode_text(data: bytes, *, verify: bool = True) -> bytes | None:
     st = analyze(text, v)
     out = bytearray()
     for name in STREAMS:
-        varint.put(out, len(st[name][0]))
+        if name not in DERIVED_COUNTS:
+            varint.put(out, len(st[name][0]))
     blob = rans.encode_streams([(models[name], *st[name]) for name in STREAMS])
     varint.put(out, len(blob))
     out += blob
@@ -952,13 +955,13 @@ def _decode_text(body: bytes) -> bytes:
     v = vocab()
     models = _models()
     r = varint.Reader(body)
-    counts = {name: r.varint(1 << 28) for name in STREAMS}
+    counts = {name: r.varint(1 << 28) for name in STREAMS if name not in DERIVED_COUNTS}
     rd = rans.StreamDecoder(r.take(r.varint(1 << 30)))
     extra_blob = body[r.pos :]
 
     def dec(name, ext=None, expect=None):
-        n = counts[name]
-        if expect is not None and n != expect:
+        n = counts.get(name, expect)
+        if n is None or (expect is not None and n != expect):
             raise CodecError(f"{name} stream length mismatch")
         return rd.decode(models[name], n, ext)
 
