@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
         profile-seg1b profile-mbp10 profile-qyn1 profile-batted-ball
 
 help: ## Show this help
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
 
 setup: ## Install uv if missing (pip --user), then uv sync --all-packages --frozen
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -41,7 +41,7 @@ bench: setup ## Run all four pipeline benchmarks on their defaults and print one
 bench-seg1b: setup ## seg1b S1/S6 fast vs legacy, then the world (FULL=1: 30 arc-second world)
 	$(RUN) python benchmarks/bench_seg1b.py $(if $(FULL),--full,)
 
-bench-mbp10: setup ## mbp10 bar5s kernel vs reference, one day end to end, 20 days on 2 workers
+bench-mbp10: setup ## mbp10 bar5s kernel vs reference, one day end to end (FULL=1: + 20 days on 2 workers)
 	$(RUN) python benchmarks/bench_mbp10.py $(if $(FULL),--full,)
 
 bench-qyn1: setup ## qyn1 pack/unpack of the stdlib corpus vs zlib/lzma/zstd/brotli, crypto fast vs reference
@@ -50,15 +50,15 @@ bench-qyn1: setup ## qyn1 pack/unpack of the stdlib corpus vs zlib/lzma/zstd/bro
 bench-batted-ball: setup ## batted-ball trajectories/s vs reference, games, a season
 	$(RUN) python benchmarks/bench_batted_ball.py $(if $(FULL),--full,)
 
-profile-seg1b: setup ## cProfile a small seg1b S1 run -> reports/profile-seg1b.pstats
-	$(RUN) perfkit profile -o reports/profile-seg1b.pstats -- seg1b s1 --countries ne110m --resolution-arcsec 300 --out reports/profile-seg1b --quiet
+profile-seg1b: setup ## cProfile a small seg1b S1 run -> reports/profile-seg1b/ (pstats + profile_top.json)
+	$(RUN) perfkit profile -o reports/profile-seg1b/run.pstats -- seg1b s1 --countries ne110m --resolution-arcsec 300 --out reports/profile-seg1b/s1 --quiet
 
-profile-mbp10: setup ## cProfile mbp10 bars on a synthetic day -> reports/profile-mbp10.pstats
+profile-mbp10: setup ## cProfile mbp10 bars on a synthetic day -> reports/profile-mbp10/
 	$(RUN) mbp10 synth --date 2024-01-02 --records 300000 --seed 1 --out reports/profile-mbp10.dbn.zst
-	$(RUN) perfkit profile -o reports/profile-mbp10.pstats -- mbp10 bars reports/profile-mbp10.dbn.zst -o reports/profile-mbp10-bars.parquet
+	$(RUN) perfkit profile -o reports/profile-mbp10/run.pstats -- mbp10 bars reports/profile-mbp10.dbn.zst -o reports/profile-mbp10-bars.parquet
 
 profile-qyn1: setup ## cProfile encoder -> compressor -> encryptor on a representative module
 	$(RUN) qyn1 profile --out reports/profile-qyn1.json
 
-profile-batted-ball: setup ## cProfile one simulated game -> reports/profile-batted-ball.pstats
-	$(RUN) perfkit profile -o reports/profile-batted-ball.pstats -- batted-ball game --seed 1
+profile-batted-ball: setup ## cProfile one simulated game -> reports/profile-batted-ball/
+	$(RUN) perfkit profile -o reports/profile-batted-ball/run.pstats -- batted-ball game --seed 1
