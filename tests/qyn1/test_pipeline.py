@@ -64,3 +64,9 @@ def test_large_files_stream_to_the_same_package(tmp_path, monkeypatch):
     pipeline.unpack(tmp_path / "streamed.qyn", dest, key_source(), workers=1)
     for s in pipeline.collect_sources([proj]):
         assert (dest / s.arcpath).read_bytes() == Path(s.source).read_bytes()
+
+
+@pytest.mark.slow
+def test_same_package_with_dask_workers(tmp_path):
+    proj = make_project(tmp_path)
+    assert _pack(tmp_path, proj, 2, "dask", "dask") == _pack(tmp_path, proj, 1, "serial", "serial")
