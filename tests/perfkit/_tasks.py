@@ -15,3 +15,18 @@ def fail_on(payload):
     if payload == "bad":
         raise ValueError("bad payload")
     return payload
+
+
+def numba_threads(n):
+    """Compile and run a parallel Numba kernel in the worker; report the worker's Numba thread count."""
+    import numba
+    import numpy as np
+
+    @numba.njit(parallel=True)
+    def total(a):
+        s = 0.0
+        for i in numba.prange(a.size):
+            s += a[i]
+        return s
+
+    return float(total(np.arange(n, dtype=np.float64))), numba.get_num_threads()

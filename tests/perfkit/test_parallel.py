@@ -79,3 +79,33 @@ def test_worker_utilisation_counts_idle_time():
     results = map_tasks(fail_on, [Task("a", 1), Task("b", 2)], executor="serial")
     stats = worker_utilisation(results.values(), wall_s=1.0, workers=2)
     assert 0.99 < stats["idle_fraction"] <= 1.0 and stats["workers"] == 2
+
+
+SCRIPT = """
+import numba  # imported by the main module first, as a pipeline CLI does: spawned workers re-import it
+from perfkit.parallel import Task, map_tasks
+from tests.perfkit._tasks import numba_threads
+
+if __name__ == "__main__":
+    for executor in ("processes", "dask"):
+        results = map_tasks(numba_threads, [Task(str(i), 100 + i) for i in range(3)], executor=executor, workers=2)
+        print(executor, sorted({r.value[1] for r in results.values()}), [r.value[0] for r in results.values()])
+"""
+
+
+@pytest.mark.xdist_group("dask")
+def test_workers_compile_numba_single_threaded_when_main_imported_numba(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "main.py"
+    script.write_text(SCRIPT)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("NUMBA_NUM_THREADS", None)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert lines == [f"{ex} [1] [4950.0, 5050.0, 5151.0]" for ex in ("processes", "dask")]

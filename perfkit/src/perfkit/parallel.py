@@ -12,9 +12,11 @@ through ``SeedSequence`` and Philox, never from a worker or batch.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -59,14 +61,37 @@ def lpt_order(tasks: Sequence[Task]) -> list[Task]:
 
 
 def _limit_numba_threads() -> None:
-    """Keep process/Dask workers to one Numba thread each so they do not oversubscribe the cores."""
-    os.environ["NUMBA_NUM_THREADS"] = "1"
-    import sys
+    """Keep a process/Dask worker to one Numba thread so workers do not oversubscribe the cores.
 
+    Numba fixes its thread count when it is imported and refuses a different ``NUMBA_NUM_THREADS``
+    afterwards, so the environment is only set while numba is not yet imported; otherwise the
+    (thread-local) count is lowered with ``numba.set_num_threads``.
+    """
     if "numba" in sys.modules:
         import numba
 
         numba.set_num_threads(1)
+    else:
+        os.environ["NUMBA_NUM_THREADS"] = "1"
+
+
+@contextlib.contextmanager
+def _child_environment(**variables: str):
+    """Set environment variables while worker processes are started, so they hold from interpreter start.
+
+    A spawned worker re-imports the parent's main module (which may import numba) before any
+    initializer runs; only the inherited environment is in place early enough.
+    """
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _run_task(fn: Callable, key: str, payload: Any, in_worker_process: bool) -> TaskResult:
@@ -79,6 +104,10 @@ def _run_task(fn: Callable, key: str, payload: Any, in_worker_process: bool) -> 
     worker = f"pid-{os.getpid()}" if in_worker_process else f"{os.getpid()}-{threading.current_thread().name}"
     extra = {"peak_rss_bytes": peak_rss_bytes()} if in_worker_process else {}
     return TaskResult(key, value, elapsed, worker, started, started + elapsed, extra)
+
+
+def _started(_: int) -> int:
+    return os.getpid()
 
 
 def map_tasks(
@@ -161,13 +190,10 @@ def _run_dask(fn, ordered: list[Task], collect, workers: int, scheduler: str | N
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            env={"NUMBA_NUM_THREADS": "1"},
-        )
+        with _child_environment(NUMBA_NUM_THREADS="1"):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
     client = Client(cluster if cluster is not None else scheduler, set_as_default=False)
     try:
         futures = {}
