@@ -30,8 +30,10 @@ def test_command_has_help(prog, name, command):
     assert result.exit_code == 0, result.output
 
 
-# Quick look-ups that run no pipeline work (nothing to profile, parallelise or report on).
+# Quick look-ups that run no pipeline work (nothing to profile, parallelise or report on), and qyn1's
+# `profile` and `bench`, which are themselves the profiler and the benchmark of the pipeline.
 LOOKUPS = {("qyn1", "keygen"), ("qyn1", "list"), ("qyn1", "cat"), ("qyn1", "presets"), ("mbp10", "similar")}
+LOOKUPS |= {("qyn1", "profile"), ("qyn1", "bench")}
 PIPELINE_COMMANDS = [(p, n, c) for p, n, c in ALL if p in PIPELINES and (p, n) not in LOOKUPS]
 
 
