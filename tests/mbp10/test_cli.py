@@ -41,7 +41,7 @@ def test_synth_ingest_bars_round_trip(tmp_path, small_day_file):
     assert a.num_rows > 1000 and a.column_names == b.column_names
     for c in a.column_names:
         np.testing.assert_array_equal(a[c].to_numpy(), b[c].to_numpy(), err_msg=c)
-    report = json.loads((tmp_path / "run_report.json").read_text())
+    report = json.loads((tmp_path / "b.parquet.report" / "run_report.json").read_text())
     assert report["status"] == "ok" and report["counters"]["records"] == 30_000
     assert report["receipts"]["bar5s"]["digest"].startswith("blake2b-256")
     starts = a["bar_start_ns"].to_numpy()

@@ -96,3 +96,23 @@ def test_chunking_never_changes_the_digest(values, chunk):
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         digest_path(tmp_path / "nope.parquet")
+
+
+def test_combined_digest_depends_on_label_items_and_order():
+    from perfkit.determinism import combine_digests
+
+    a = combine_digests(["x", "y"], "label")
+    assert a == combine_digests(iter(["x", "y"]), "label") and a.startswith("blake2b-256/v1:")
+    assert (
+        len(
+            {
+                a,
+                combine_digests(["y", "x"], "label"),
+                combine_digests(["x", "y"], "other"),
+                combine_digests(["x"], "label"),
+            }
+        )
+        == 4
+    )
+    with pytest.raises(ValueError, match="newline"):
+        combine_digests(["a\nb"], "label")

@@ -185,6 +185,23 @@ def digest_table(table: pa.Table | pa.RecordBatch) -> str:
     return d.hexdigest()
 
 
+def combine_digests(items, label: str) -> str:
+    """One receipt over an ordered list of text items (per-file receipts, ``path<TAB>digest`` lines).
+
+    For outputs made of pieces whose receipts are computed where each piece is made (a worker hashing
+    the file it writes), so the whole never has to be read back. The caller fixes the order (e.g.
+    sorted file names); the result depends on ``label``, every item and their order. Items must not
+    contain newlines.
+    """
+    h = _hasher()
+    h.update(label.encode())
+    for item in items:
+        if "\n" in item:
+            raise ValueError("combine_digests: items must not contain newlines")
+        h.update(item.encode() + b"\n")
+    return _finish(h)
+
+
 def digest_array(a: np.ndarray) -> str:
     """Receipt of a numpy array: dtype, shape and values in C order."""
     a = np.asarray(a)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import shutil
 import tempfile
 import time
@@ -19,12 +20,19 @@ from mbp10.errors import Mbp10Error
 PIPELINE = "mbp10"
 
 
+def _report_beside(out: Path) -> Path:
+    """Default report folder of a one-file output: ``OUT.report/``, so stages writing into one folder keep
+    their own reports."""
+    out = Path(out)
+    return out.with_name(out.name + ".report")
+
+
 @contextlib.contextmanager
 def _report(report_dir: Path, config: dict, quiet: bool):
     """A perfkit.Run whose report lands in `report_dir` unless the input was bad (then nothing is written)."""
     report_dir = Path(report_dir)
-    report_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".mbp10-report.", dir=report_dir.parent))
+    # Outside the output's folder: bad input must not even create that folder.
+    tmp = Path(tempfile.mkdtemp(prefix="mbp10-report."))
     bad_input = False
     try:
         with perfkit.Run(PIPELINE, tmp, config) as run:
@@ -39,8 +47,9 @@ def _report(report_dir: Path, config: dict, quiet: bool):
         else:
             report_dir.mkdir(parents=True, exist_ok=True)
             for name in ("run_report.json", "events.jsonl"):
-                if (tmp / name).exists():
-                    (tmp / name).replace(report_dir / name)
+                if (tmp / name).exists():  # copy beside, then rename: readers never see half a file
+                    shutil.copyfile(tmp / name, report_dir / f".{name}.tmp")
+                    os.replace(report_dir / f".{name}.tmp", report_dir / name)
             shutil.rmtree(tmp, ignore_errors=True)
             if not quiet:
                 click.echo(f"report: {report_dir / 'run_report.json'}", err=True)
@@ -97,7 +106,7 @@ def synth(date_s, records, seed, out, profile, report_dir, workers, quiet):
 
     date = _date(date_s)
     config = {"command": "synth", "date": date_s, "records": records, "seed": seed}
-    with _report(report_dir or out.parent, config, quiet) as run, profiling(profile):
+    with _report(report_dir or _report_beside(out), config, quiet) as run, profiling(profile):
         with run.stage("simulate"):
             rec = synth_day(date, records, seed)
         with run.stage("write"), perfkit.atomic_path(out) as tmp:
@@ -174,7 +183,7 @@ def bars(input_path, out, levels_path, profile, report_dir, workers, quiet):
         "input": str(input_path),
         "levels": str(levels_path) if levels_path else None,
     }
-    with _report(report_dir or out.parent, config, quiet) as run, profiling(profile):
+    with _report(report_dir or _report_beside(out), config, quiet) as run, profiling(profile):
         t0 = time.perf_counter()
         with run.stage("decode+bar5s"):
             table, stats = day_bars(input_path)
@@ -234,7 +243,7 @@ def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, 
     prev_t = _read_parquet(prev_bars, BARS_REQUIRED, "bar5s") if prev_bars else None
     prev_date = _date(prev_date_s) if prev_date_s else date - dt.timedelta(days=1)
     with (
-        _report(report_dir or out.parent, {"command": "levels", "date": date_s}, quiet) as run,
+        _report(report_dir or _report_beside(out), {"command": "levels", "date": date_s}, quiet) as run,
         profiling(profile),
     ):
         with run.stage("levels"):
@@ -288,7 +297,7 @@ def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, work
     date_iso = lv.column("date")[0].as_py() if lv.num_rows else "1970-01-01"
     p = EpisodeParams(**params)
     with (
-        _report(report_dir or out.parent, {"command": "episodes", **p.to_dict()}, quiet) as run,
+        _report(report_dir or _report_beside(out), {"command": "episodes", **p.to_dict()}, quiet) as run,
         profiling(profile),
     ):
         with run.stage("episodes"):
@@ -319,7 +328,10 @@ def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, 
 
     bars_t = _read_parquet(bars_path, BARS_REQUIRED + tuple(FLOW.values()), "bar5s")
     ep = _read_parquet(episodes_path, ("touch_id", "touch_bar", "level_price", "direction"), "episodes")
-    with _report(report_dir or out.parent, {"command": "approach"}, quiet) as run, profiling(profile):
+    with (
+        _report(report_dir or _report_beside(out), {"command": "approach"}, quiet) as run,
+        profiling(profile),
+    ):
         with run.stage("approach"):
             ap, sig = compute_approach(bars_t, ep)
         write_parquet(ap, out)
@@ -361,7 +373,7 @@ def vectors(
     ep = _read_parquet(episodes_path, ("touch_id", "outcome"), "episodes")
     ap = _read_parquet(approach_path, ("touch_id", "rel_bar", "dist_pts"), "approach")
     sig = _read_parquet(signature_path, ("touch_id", "sig_dist_start"), "approach signature")
-    with _report(report_dir or out.parent, {"command": "vectors"}, quiet) as run, profiling(profile):
+    with _report(report_dir or _report_beside(out), {"command": "vectors"}, quiet) as run, profiling(profile):
         with run.stage("vectors"):
             table = compute_vectors(bars_t, ep, ap, sig, reset_pts)
         write_parquet(table, out)

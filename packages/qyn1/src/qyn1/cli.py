@@ -164,12 +164,9 @@ def pack(
 
 def _content_receipt(digests) -> str:
     """Digest of (path, plaintext digest) pairs: independent of salt, workers and codec choices."""
-    import hashlib
+    from perfkit.determinism import combine_digests
 
-    h = hashlib.blake2b(digest_size=32)
-    for path, d in digests:
-        h.update(path.encode() + b"\0" + d)
-    return "blake2b-256/v1:" + h.hexdigest()
+    return combine_digests((f"{path}\t{d.hex()}" for path, d in digests), "qyn1-content")
 
 
 def _option_given(name: str) -> bool:

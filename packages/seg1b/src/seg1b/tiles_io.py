@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from perfkit.determinism import ALGORITHM, DIGEST_VERSION, digest_parquet
+from perfkit.determinism import combine_digests, digest_parquet
 
 from seg1b.tiles import TILE_SCHEMA
 
@@ -52,11 +51,7 @@ def combine_receipts(file_receipts: dict[str, str]) -> str:
     Each file's receipt is ``perfkit.determinism`` content (names, types, values in row order; independent of
     row groups and codec), hashed by the worker while it writes, so the dataset never has to be read back.
     """
-    h = hashlib.blake2b(digest_size=32)
-    h.update(b"seg1b-tiles-dataset")
-    for name in sorted(file_receipts):
-        h.update(file_receipts[name].encode() + b"\n")
-    return f"{ALGORITHM}/v{DIGEST_VERSION}:{h.hexdigest()}"
+    return combine_digests((file_receipts[name] for name in sorted(file_receipts)), "seg1b-tiles-dataset")
 
 
 def dataset_receipt(tiles_dir: str | os.PathLike) -> str:
