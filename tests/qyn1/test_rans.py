@@ -122,3 +122,50 @@ def test_order3_sparse_contexts():
     assert abs(m.cost_bits(syms) / 8 - len(enc)) < 0.01 * len(enc) + 16
     with pytest.raises(ValueError):
         rans.Model(rans.quantize(counts, 13), 13, np.arange(nsym), "t", o2, o3map=o3, ctxmap=ctxmap + 5)
+
+
+@pytest.mark.parametrize(
+    ("nsym", "scale", "n"), [(256, 12, 40001), (256, 15, 7), (300, 11, 5000), (2, 10, 1)]
+)
+def test_pure_order1_kernel_matches_generic_decoder(nsym, scale, n):
+    """The flat slot->symbol decoder of pure order-1 models gives what the binary-search decoder gives,
+    for byte (uint8 table) and wider (uint16 table) alphabets, odd and even lengths."""
+    rng = np.random.default_rng(nsym + scale + n)
+    syms = _skewed(rng, n, nsym)
+    counts = rng.integers(0, 60, size=(nsym, nsym))
+    m = rans.Model.from_counts(counts, scale, o1map=np.arange(nsym))
+    assert m.pure_order1
+    assert m.stab.dtype == (np.uint8 if nsym <= 256 else np.uint16)
+    enc = rans.encode(m, syms)
+    got = rans.decode(m, enc, n)
+    assert np.array_equal(got, syms)
+    ref = np.empty(n, dtype=np.int32)
+    buf = np.frombuffer(enc, dtype=np.uint8)
+    x0, x1 = int.from_bytes(enc[:4], "big"), int.from_bytes(enc[4:8], "big")
+    e = rans._EMPTY_I32
+    pos, *_ = rans._decode_search_kernel(
+        buf, 8, x0, x1, n, e, m.o1n, m.o1map, m.o2n, m.o2map, m.dmap, m.o3n, m.o3map, m.ctxmap,
+        m.freq, m.cum, m.scale_bits, ref,
+    )  # fmt: skip
+    assert pos == len(enc) and np.array_equal(ref, syms)
+    # a non-identity order-1 map is not "pure" and takes the generic path
+    rolled = (np.arange(nsym) + 1) % nsym
+    assert not rans.Model.from_counts(counts, scale, o1map=rolled).pure_order1
+
+
+def test_pure_order1_malformed_streams():
+    rng = np.random.default_rng(3)
+    data = _skewed(rng, 20000, 256).astype(np.uint8)
+    m = rans.Model.from_counts(rng.integers(0, 40, size=(256, 256)), 12, o1map=np.arange(256))
+    enc = rans.encode(m, data)
+    for bad in (enc[:-1], enc + b"\0", enc[:9]):
+        with pytest.raises(CodecError):
+            rans.decode(m, bad, len(data), dtype=np.uint8)
+    for i in range(0, len(enc), max(1, len(enc) // 40)):
+        flipped = bytearray(enc)
+        flipped[i] ^= 0x21
+        try:
+            out = rans.decode(m, bytes(flipped), len(data), dtype=np.uint8)
+        except CodecError:
+            continue
+        assert len(out) == len(data)

@@ -68,6 +68,7 @@ class Model:
 
     __slots__ = (
         "_dtab",
+        "_stab",
         "ctxmap",
         "cum",
         "dmap",
@@ -81,6 +82,7 @@ class Model:
         "o2n",
         "o3map",
         "o3n",
+        "pure_order1",
         "scale_bits",
     )
 
@@ -111,6 +113,7 @@ class Model:
         cum[:, 1:] = np.cumsum(f64, axis=1)
         self.cum = cum
         self._dtab = None
+        self._stab = None
         if o1map is None:
             o1map = np.zeros(max(self.nsym, 1), dtype=np.int32)
         self.o1map = np.ascontiguousarray(o1map, dtype=np.int32)
@@ -133,6 +136,7 @@ class Model:
         self.ctxmap = _EMPTY_I32 if ctxmap is None else np.ascontiguousarray(ctxmap, dtype=np.int32)
         if len(self.ctxmap) and (self.ctxmap.min() < 0 or self.ctxmap.max() >= self.nctx):
             raise ValueError("ctxmap points outside the table")
+        self.pure_order1 = self._is_pure_order1()
 
     @property
     def dtab(self) -> np.ndarray:
@@ -153,6 +157,35 @@ class Model:
                 )
             self._dtab = dtab
         return self._dtab
+
+    def _is_pure_order1(self) -> bool:
+        """True when the context is exactly the previous symbol (``o1map`` is the identity, nothing else):
+        such models decode with the flat slot->symbol table :attr:`stab` (:func:`_decode_o1_kernel`)."""
+        return (
+            self.nctx == self.nsym == self.o1n
+            and self.o2n == 1
+            and self.o3n == 1
+            and not len(self.dmap)
+            and not len(self.ctxmap)
+            and len(self.o1map) == self.nsym
+            and bool(np.array_equal(self.o1map, np.arange(self.nsym)))
+            and self.nsym <= 1 << 16
+            and self.nctx << self.scale_bits <= STAB_MAX_ENTRIES
+        )
+
+    @property
+    def stab(self) -> np.ndarray:
+        """Flat slot->symbol table, built on first use: entry ``(ctx << scale_bits) | slot`` is the symbol
+        whose cumulative-frequency interval holds ``slot`` in row ``ctx`` (uint8 for byte alphabets)."""
+        if self._stab is None:
+            dt = np.uint8 if self.nsym <= 256 else np.uint16
+            sym_ids = np.arange(self.nsym, dtype=dt)
+            stab = np.empty(self.nctx << self.scale_bits, dtype=dt)
+            size = 1 << self.scale_bits
+            for r in range(self.nctx):
+                stab[r * size : (r + 1) * size] = np.repeat(sym_ids, self.freq[r].astype(np.int64))
+            self._stab = stab
+        return self._stab
 
     @classmethod
     def from_counts(
@@ -439,7 +472,64 @@ def _decode_search_kernel(
     return pos, x0, x1
 
 
+@njit(cache=True, nogil=True)
+def _decode_o1_kernel(buf, pos, x0_in, x1_in, n, stab, freq, cum, scale_bits, out):
+    """Decoder for pure order-1 models (the context is the previous symbol, e.g. the byte model).
+
+    ``stab[(prev << scale_bits) | slot]`` gives the symbol directly from a small flat table (1 MiB for
+    bytes at 12 bits), so the chain that serialises the two interleaved states -- previous symbol ->
+    next symbol -- is a single load; frequency and start (``freq``/``cum``, contiguous uint16 rows) are
+    only needed for the state update, which the other state does not wait for. All index arithmetic
+    is unsigned (no wraparound checks)."""
+    m = buf.shape[0]
+    x0 = np.uint64(x0_in)
+    x1 = np.uint64(x1_in)
+    L = np.uint64(RANS_L)
+    sb = np.uint64(scale_bits)
+    mask = np.uint64((1 << scale_bits) - 1)
+    nsym = np.uint64(freq.shape[1])
+    ffl = freq.ravel()
+    cfl = cum.ravel()
+    ncum = np.uint64(cum.shape[1])
+    eight = np.uint64(8)
+    prev = np.uint64(0)
+    i = 0
+    while i + 1 < n:
+        slot = x0 & mask
+        s = np.uint64(stab[(prev << sb) | slot])
+        x0 = np.uint64(ffl[prev * nsym + s]) * (x0 >> sb) + slot - np.uint64(cfl[prev * ncum + s])
+        out[i] = s
+        slot = x1 & mask
+        s1 = np.uint64(stab[(s << sb) | slot])
+        x1 = np.uint64(ffl[s * nsym + s1]) * (x1 >> sb) + slot - np.uint64(cfl[s * ncum + s1])
+        out[i + 1] = s1
+        prev = s1
+        while x0 < L:
+            if pos >= m:
+                return -1, x0, x1
+            x0 = (x0 << eight) | np.uint64(buf[pos])
+            pos += 1
+        while x1 < L:
+            if pos >= m:
+                return -1, x0, x1
+            x1 = (x1 << eight) | np.uint64(buf[pos])
+            pos += 1
+        i += 2
+    if i < n:
+        slot = x0 & mask
+        s = np.uint64(stab[(prev << sb) | slot])
+        x0 = np.uint64(ffl[prev * nsym + s]) * (x0 >> sb) + slot - np.uint64(cfl[prev * ncum + s])
+        out[i] = s
+        while x0 < L:
+            if pos >= m:
+                return -1, x0, x1
+            x0 = (x0 << eight) | np.uint64(buf[pos])
+            pos += 1
+    return pos, x0, x1
+
+
 DTAB_MAX_ENTRIES = 1 << 21  # beyond this (16 MiB of slot table) decode by binary search
+STAB_MAX_ENTRIES = 1 << 24  # flat slot->symbol tables of pure order-1 models (<= 16 MiB as uint8)
 
 
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
@@ -564,7 +654,9 @@ class StreamDecoder:
             raise CodecError("empty rANS stream")
         e = _ext_array(ext, n)
         args = (self.buf, self.pos, self.x0, self.x1, n, e)
-        if (
+        if model.pure_order1 and len(e) == 0:
+            r = _decode_o1_kernel(*args[:5], model.stab, model.freq, model.cum, model.scale_bits, out)
+        elif (
             model.nctx << model.scale_bits > DTAB_MAX_ENTRIES
             or len(model.dmap)
             or model.o3n > 1
