@@ -245,3 +245,11 @@ def test_formatters():
     assert sparkline([1.0, 1.0]) == "██"  # counts: scaled from zero
     assert sparkline([1.0, 1.0], from_zero=False) == "▄▄"  # a flat trend sits mid-height
     assert sparkline([2.0, 3.0, 4.0], from_zero=False) == "▁▅█"
+
+
+def test_summary_figures_tell_rates_from_durations():
+    from perfkit.views import _fmt_figure
+
+    assert _fmt_figure("rans_o0_dec_mb_s", 160.7) == "160.7"
+    assert _fmt_figure("kernel_Mrec_per_s", 33.6) == "33.6"
+    assert "s" in _fmt_figure("pack_s", 15.98) and _fmt_figure("pack_s", 15.98) != "15.98"

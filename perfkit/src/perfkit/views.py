@@ -301,8 +301,14 @@ def render_bench_summary(entries: list[dict[str, Any]], console: Console) -> Non
     console.print(table)
 
 
+def _is_rate(name: str) -> bool:
+    """``records_per_s``, ``mb_s``, ``Mrec_per_s``: a per-second rate, not a duration."""
+    lowered = name.lower()
+    return lowered.endswith(("per_s", "_mb_s", "_gb_s", "_kb_s")) or lowered == "mb_s"
+
+
 def _fmt_figure(name: str, v: Any) -> str:
-    if is_number(v) and (name.endswith("_s") or name == "seconds"):
+    if is_number(v) and (name.endswith("_s") or name == "seconds") and not _is_rate(name):
         return fmt_seconds(v)
     if is_number(v) and name.endswith("_bytes"):
         return fmt_bytes(v)
@@ -341,7 +347,7 @@ def render_history(history: Any, console: Console, last: int = 12) -> None:
         "ok": "",
     }
     for s in history.series:
-        fmt = fmt_seconds if s.figure.endswith("_s") and not s.figure.endswith("per_s") else fmt_value
+        fmt = fmt_seconds if s.figure.endswith("_s") and not _is_rate(s.figure) else fmt_value
         sign = direction(s.figure)
         style = styles.get(s.status, "")
         table.add_row(
