@@ -8,17 +8,23 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
+import seg1b.jitter as jitter_mod
 import shapely
 from seg1b.countries import load_countries
 from seg1b.grid import Grid
 from seg1b.jitter import (
     STATUS_ACCEPTED,
     boundary_cells,
+    candidate_boxes,
     classify_tiles,
+    distinct_tiles,
     draw_point_scalar,
     jitter_country,
+    sorted_member,
     tile_bounds,
+    tile_bounds_sines,
     tile_boxes_interior,
+    tile_sines,
 )
 from seg1b.philox import seed_key
 from seg1b.s6_reference import jitter_legacy, legacy_point
@@ -202,3 +208,67 @@ def test_kernel_point_test_is_exact_or_defers(countries, res):
         decided += int(sure.sum())
         deferred += int((~sure).sum())
     assert decided > 20 * deferred  # the kernel decides nearly everything itself
+
+
+def test_bounds_and_sines_per_row_equal_per_tile():
+    rng = np.random.default_rng(5)
+    for res in (30, 600, 3600):
+        g = Grid(res)
+        tiles = np.unique(rng.integers(0, g.ncells, 5000))
+        got = tile_bounds_sines(g, tiles)
+        w, s, e, n = tile_bounds(g, tiles)
+        ss, sn = tile_sines(s, n)
+        for a, b in zip(got, (w, s, e, n, ss, sn), strict=True):
+            assert np.array_equal(a, b)
+    assert all(a.size == 0 for a in tile_bounds_sines(Grid(600), np.empty(0, dtype=np.int64)))
+
+
+def test_sorted_member_and_distinct_tiles_match_numpy():
+    rng = np.random.default_rng(6)
+    for _ in range(20):
+        ids = np.unique(rng.integers(0, 5000, rng.integers(0, 3000)))
+        sub = np.unique(rng.integers(-10, 5100, rng.integers(1, 500)))
+        found = np.zeros(sub.size, dtype=bool)
+        ids.flags.writeable = False  # as Arrow buffers come
+        assert sorted_member(ids, sub, found)
+        assert np.array_equal(found, np.isin(sub, ids))
+        if ids.size > 2:
+            shuffled = rng.permutation(ids)
+            if not (shuffled[1:] >= shuffled[:-1]).all():
+                found[:] = False
+                assert not sorted_member(shuffled, sub, found) and not found.any()
+        per_site = np.sort(rng.choice(sub, 800))
+        tiles, tix = distinct_tiles(per_site)
+        assert np.array_equal(tiles, np.unique(per_site)) and np.array_equal(tiles[tix], per_site)
+
+
+def test_candidate_boxes_without_the_tree_equal_the_tree(countries, monkeypatch):
+    g = Grid(600)
+    for iso in ("USA", "GRC", "FJI"):
+        geom = countries.geometries[iso]
+        r0, r1, c0, c1 = _ranges(g, geom)
+        rows, cols = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
+        w, s, e, n = tile_bounds(g, np.sort(g.tile_id(rows.ravel(), cols.ravel()))[:4000])
+        monkeypatch.setattr(jitter_mod, "_BRUTE_FORCE_PAIRS", 1 << 60)
+        brute = candidate_boxes(geom, w, s, e, n)
+        monkeypatch.setattr(jitter_mod, "_BRUTE_FORCE_PAIRS", -1)
+        tree = candidate_boxes(geom, w, s, e, n)
+        assert np.array_equal(brute[0], tree[0]) and np.array_equal(brute[1], tree[1])
+
+
+def test_one_test_per_run_gives_each_untouched_tile_its_own_state(countries):
+    """Every tile the boundary does not touch gets exactly the state of its own centre."""
+    g = Grid(600)
+    rng = np.random.default_rng(7)
+    for iso in FIXTURE_COUNTRIES:
+        geom = countries.geometries[iso]
+        shapely.prepare(geom)
+        r0, r1, c0, c1 = _ranges(g, geom)
+        rows, cols = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
+        all_tiles = g.tile_id(rows.ravel(), cols.ravel())
+        tiles = np.unique(rng.choice(all_tiles, min(all_tiles.size, 20000)))
+        interior, _ = classify_tiles(geom, g, tiles)
+        free = ~np.isin(tiles, boundary_cells(geom, g))
+        r, c = np.divmod(tiles[free], g.ncols)
+        assert np.array_equal(interior[free], shapely.intersects_xy(geom, g.lon_centers[c], g.lat_centers[r]))
+        assert not interior[~free].any()

@@ -88,6 +88,98 @@ def draw_points(site_id, attempt, tix, west, east, south, north, sin_s, sin_n, k
 
 
 @nb.njit(cache=True, nogil=True)
+def draw_first(site_id, tix, interior, west, east, south, north, sin_s, sin_n, k0, k1, lon, lat):
+    """Sites of interior tiles take their first draw (attempt 0, written into ``lon``/``lat`` in place);
+    returns the positions of the other (border-tile) sites. One pass over the sites, no temporaries."""
+    n = site_id.shape[0]
+    pend = np.empty(n, dtype=np.int64)
+    m = 0
+    a = np.uint64(0)
+    for i in range(n):
+        t = tix[i]
+        if interior[t]:
+            lon[i], lat[i] = _point(
+                site_id[i], a, k0, k1, west[t], east[t], south[t], north[t], sin_s[t], sin_n[t]
+            )
+        else:
+            pend[m] = i
+            m += 1
+    return pend[:m]
+
+
+@nb.njit(cache=True, nogil=True)
+def distinct_tiles(tile_id):
+    """For sorted ``tile_id`` (one per site): the distinct tiles and each site's index into them."""
+    n = tile_id.shape[0]
+    tix = np.empty(n, dtype=np.int64)
+    tiles = np.empty(n, dtype=np.int64)
+    m = -1
+    for i in range(n):
+        if m < 0 or tile_id[i] != tiles[m]:
+            m += 1
+            tiles[m] = tile_id[i]
+        tix[i] = m
+    return tiles[: m + 1].copy(), tix
+
+
+@nb.njit(cache=True, nogil=True)
+def sorted_member(ids, sub, found):
+    """``found[i] |= sub[i] in ids`` for sorted ``sub``, by one merge walk; False (nothing set) when ``ids``
+    is not sorted ascending (the caller sorts it and asks again)."""
+    m = ids.shape[0]
+    unsorted = False
+    for j in range(1, m):  # branch-free: vectorises
+        unsorted |= ids[j] < ids[j - 1]
+    if unsorted:
+        return False
+    j = 0
+    for i in range(sub.shape[0]):
+        t = sub[i]
+        while j < m and ids[j] < t:
+            j += 1
+        if j == m:
+            break
+        if ids[j] == t:
+            found[i] = True
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def tile_runs(cells, tiles, ncols):
+    """Boundary-cell membership and runs of untouched tiles, by one merge walk.
+
+    ``cells`` sorted (repeats allowed), ``tiles`` sorted distinct. A tile is touched when it is one of the
+    cells; untouched tiles of one grid row with no cell between them form a run (all inside or all outside).
+    Returns ``touched``, ``run`` (run number per tile, -1 when touched) and ``heads`` (the first tile of each
+    run, as positions in ``tiles``).
+    """
+    n = tiles.shape[0]
+    m = cells.shape[0]
+    touched = np.zeros(n, dtype=np.bool_)
+    run = np.full(n, -1, dtype=np.int64)
+    heads = np.empty(n, dtype=np.int64)
+    nh = 0
+    j = 0
+    prev_row = -1
+    prev_pos = -1
+    for i in range(n):
+        t = tiles[i]
+        while j < m and cells[j] < t:
+            j += 1
+        if j < m and cells[j] == t:
+            touched[i] = True
+            continue
+        row = t // ncols
+        if row != prev_row or j != prev_pos:
+            heads[nh] = i
+            nh += 1
+            prev_row = row
+            prev_pos = j
+        run[i] = nh - 1
+    return touched, run, heads[:nh]
+
+
+@nb.njit(cache=True, nogil=True)
 def draw_point_scalar(site_id, attempt, k0, k1, west, east, south, north):
     """One point (tests): the same arithmetic as :func:`draw_points` for a single site and attempt."""
     sin_s = math.sin(south * D2R)
@@ -265,39 +357,32 @@ def classify_tiles(prepared_geom, grid, tiles: np.ndarray, segments: bool = Fals
             np.empty(0), np.empty(0), np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int64)
         )
         return (np.zeros(0, dtype=bool), 0, empty) if segments else (np.zeros(0, dtype=bool), 0)
-    rows = tiles // grid.ncols
+    ncols = grid.ncols
     xs, ys, starts = boundary_segments(prepared_geom)
     cells, pair_tile, pair_seg = _mark_boundary_cells(
-        xs, ys, starts, grid.res_deg, grid.ncols, grid.nrows, int(rows[0]), int(rows[-1]), BOUNDARY_EPS_DEG,
-        tiles if segments else np.empty(0, dtype=np.int64),
+        xs, ys, starts, grid.res_deg, ncols, grid.nrows, int(tiles[0]) // ncols, int(tiles[-1]) // ncols,
+        BOUNDARY_EPS_DEG, tiles if segments else np.empty(0, dtype=np.int64),
     )  # fmt: skip
-    marked = np.unique(cells)
-    pos = np.searchsorted(marked, tiles)
-    touched = np.zeros(tiles.size, dtype=bool)
-    inside = pos < marked.size
-    touched[inside] = marked[pos[inside]] == tiles[inside]
-    free = np.flatnonzero(~touched)
+    cells.sort()
+    # untouched tiles of one row with no boundary cell between them share their state: one test per run
+    _touched, run, heads = tile_runs(cells, tiles, ncols)
     interior = np.zeros(tiles.size, dtype=bool)
-    n_tests = 0
-    if free.size:
-        # run key: (row, number of boundary cells before the tile); tiles are sorted so equal keys are adjacent
-        run_row = rows[free]
-        run_pos = pos[free]
-        new_run = np.ones(free.size, dtype=bool)
-        new_run[1:] = (run_row[1:] != run_row[:-1]) | (run_pos[1:] != run_pos[:-1])
-        heads = free[new_run]
-        hr, hc = np.divmod(tiles[heads], grid.ncols)
+    n_tests = int(heads.size)
+    if heads.size:
+        hr, hc = np.divmod(tiles[heads], ncols)
         head_inside = shapely.intersects_xy(prepared_geom, grid.lon_centers[hc], grid.lat_centers[hr])
-        run_id = np.cumsum(new_run) - 1
-        interior[free] = head_inside[run_id]
-        n_tests = int(heads.size)
+        free = run >= 0
+        interior[free] = head_inside[run[free]]
     if not segments:
         return interior, n_tests
-    order = np.lexsort((pair_seg, pair_tile))
-    pair_tile, pair_seg = pair_tile[order], pair_seg[order]
-    keep = np.ones(pair_tile.size, dtype=bool)  # a segment can be emitted twice for one cell
-    keep[1:] = (pair_tile[1:] != pair_tile[:-1]) | (pair_seg[1:] != pair_seg[:-1])
-    pair_tile, pair_seg = pair_tile[keep], pair_seg[keep]
+    # (tile, segment) pairs sorted by tile then segment, duplicates dropped (a segment can be emitted twice
+    # for one cell): one sort of packed keys
+    nseg = max(1, xs.size)
+    key = pair_tile * nseg + pair_seg
+    key.sort()
+    keep = np.ones(key.size, dtype=bool)
+    keep[1:] = key[1:] != key[:-1]
+    pair_tile, pair_seg = np.divmod(key[keep], nseg)
     seg_start = np.zeros(tiles.size + 1, dtype=np.int64)
     np.cumsum(np.bincount(pair_tile, minlength=tiles.size), out=seg_start[1:])
     return interior, n_tests, TileSegments(xs, ys, seg_start, pair_seg)
@@ -406,6 +491,41 @@ def tile_bounds(grid, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return lon[c], lat[r + 1], lon[c + 1], lat[r]
 
 
+@nb.njit(cache=True, nogil=True)
+def _bounds_sines(tiles, ncols, lon_edges, lat_edges):
+    n = tiles.shape[0]
+    west = np.empty(n, dtype=np.float64)
+    south = np.empty(n, dtype=np.float64)
+    east = np.empty(n, dtype=np.float64)
+    north = np.empty(n, dtype=np.float64)
+    sin_s = np.empty(n, dtype=np.float64)
+    sin_n = np.empty(n, dtype=np.float64)
+    if n == 0:
+        return west, south, east, north, sin_s, sin_n
+    r0 = tiles[0] // ncols
+    nr = tiles[n - 1] // ncols - r0 + 2
+    sin_edge = np.empty(nr, dtype=np.float64)  # sin of the lat edges of the rows spanned, once each
+    for k in range(nr):
+        sin_edge[k] = math.sin(lat_edges[r0 + k] * D2R)
+    for i in range(n):
+        r = tiles[i] // ncols
+        c = tiles[i] - r * ncols
+        west[i] = lon_edges[c]
+        east[i] = lon_edges[c + 1]
+        north[i] = lat_edges[r]
+        south[i] = lat_edges[r + 1]
+        sin_n[i] = sin_edge[r - r0]
+        sin_s[i] = sin_edge[r - r0 + 1]
+    return west, south, east, north, sin_s, sin_n
+
+
+def tile_bounds_sines(grid, tiles: np.ndarray):
+    """:func:`tile_bounds` of sorted ``tiles`` and their :func:`tile_sines` (the same ``math.sin(x * D2R)`` of
+    the same floats, taken once per grid edge of the rows spanned), in one pass."""
+    tiles = np.ascontiguousarray(tiles, dtype=np.int64)
+    return _bounds_sines(tiles, grid.ncols, grid.lon_edges, grid.lat_edges)
+
+
 ADVANCE_ACCEPTED = 0  # the kernel proved the point inside the country
 ADVANCE_NEEDS_TEST = 1  # the point is in a candidate box but the kernel could not decide: GEOS tests it
 ADVANCE_EXHAUSTED = 2  # every attempt up to max_attempts was rejected
@@ -504,6 +624,9 @@ def kernel_contains(tix, px, py, ref_x, ref_y, ref_inside, ref_ok, seg_start, se
     return out
 
 
+_BRUTE_FORCE_PAIRS = 1 << 16  # (part, tile) pairs below which candidate_boxes skips the STRtree
+
+
 def candidate_boxes(geom, west, south, east, north) -> tuple[np.ndarray, np.ndarray]:
     """Per tile, the boxes that can hold country points: each polygon part whose bounding box meets the closed
     tile, as (part bounds ∩ tile). CSR layout: ``box_start`` (tiles + 1), ``boxes`` (m, 4) xmin ymin xmax ymax.
@@ -515,12 +638,18 @@ def candidate_boxes(geom, west, south, east, north) -> tuple[np.ndarray, np.ndar
     nt = west.size
     if nt == 0:
         return np.zeros(1, dtype=np.int64), np.empty((0, 4), dtype=np.float64)
-    parts = shapely.get_parts(geom)
-    pb = shapely.bounds(parts)
-    tree = shapely.STRtree(shapely.box(pb[:, 0], pb[:, 1], pb[:, 2], pb[:, 3]))
-    ti, pi = tree.query(shapely.box(west, south, east, north))
-    order = np.lexsort((pi, ti))
-    ti, pi = ti[order], pi[order]
+    pb = shapely.bounds(shapely.get_parts(geom))
+    if pb.shape[0] * nt <= _BRUTE_FORCE_PAIRS:
+        # few parts x tiles: the closed-box overlap test on all pairs (what the tree query does per pair);
+        # nonzero lists the pairs by tile, then part
+        hit = (pb[None, :, 0] <= east[:, None]) & (pb[None, :, 2] >= west[:, None])
+        hit &= (pb[None, :, 1] <= north[:, None]) & (pb[None, :, 3] >= south[:, None])
+        ti, pi = np.nonzero(hit)
+    else:
+        tree = shapely.STRtree(shapely.box(pb[:, 0], pb[:, 1], pb[:, 2], pb[:, 3]))
+        ti, pi = tree.query(shapely.box(west, south, east, north))
+        order = np.lexsort((pi, ti))
+        ti, pi = ti[order], pi[order]
     boxes = np.empty((ti.size, 4), dtype=np.float64)
     boxes[:, 0] = np.maximum(pb[pi, 0], west[ti])
     boxes[:, 1] = np.maximum(pb[pi, 1], south[ti])
@@ -554,8 +683,7 @@ def jitter_country(
     site_id = np.ascontiguousarray(site_id, dtype=np.int64)
     tix = np.ascontiguousarray(tix, dtype=np.int64)
     tiles = np.ascontiguousarray(tiles, dtype=np.int64)
-    west, south, east, north = tile_bounds(grid, tiles)
-    sin_s, sin_n = tile_sines(south, north)
+    west, south, east, north, sin_s, sin_n = tile_bounds_sines(grid, tiles)
     shapely.prepare(geom)
     interior, centre_tests, segs = classify_tiles(geom, grid, tiles, segments=True)
 
@@ -563,13 +691,8 @@ def jitter_country(
     lat = np.empty(n, dtype=np.float64)
     attempts = np.ones(n, dtype=np.int16)
     status = np.zeros(n, dtype=np.int8)
-    inner = interior[tix]
-    first = np.flatnonzero(inner)
-    lon[first], lat[first] = draw_points(
-        site_id[first], 0, tix[first], west, east, south, north, sin_s, sin_n, k0, k1
-    )
-    rng_events = first.size
-    pending = np.flatnonzero(~inner)
+    pending = draw_first(site_id, tix, interior, west, east, south, north, sin_s, sin_n, k0, k1, lon, lat)
+    rng_events = n - pending.size
     polygon_tests = 0
     kernel_tests = 0
     fallbacks = []
@@ -641,3 +764,8 @@ def warm_up() -> None:
     tix = np.repeat(np.arange(4), 2)
     jitter_country(geom, grid, np.arange(8, dtype=np.int64), tix, tiles, (1, 0), 2)
     draw_point_scalar(0, 0, np.uint64(1), np.uint64(0), 0.0, 1.0, 0.0, 1.0)
+    ids = np.arange(3, dtype=np.int64)
+    distinct_tiles(ids)
+    sorted_member(ids, ids[1:], np.zeros(2, dtype=bool))
+    ids.flags.writeable = False  # as Arrow buffers come (find_tiles)
+    sorted_member(ids, np.arange(2, dtype=np.int64), np.zeros(2, dtype=bool))

@@ -10,6 +10,7 @@ on chunking, worker count, executor or order. Bad input raises :class:`Seg1bErro
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing
 import os
@@ -29,7 +30,14 @@ from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
 from perfkit import Run, atomic_path
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
-from seg1b.jitter import STATUS_FALLBACK, STATUS_NAMES, JitterResult, jitter_country, warm_up
+from seg1b.jitter import (
+    STATUS_FALLBACK,
+    STATUS_NAMES,
+    JitterResult,
+    distinct_tiles,
+    jitter_country,
+    warm_up,
+)
 from seg1b.philox import seed_key
 from seg1b.s6_reference import jitter_legacy
 from seg1b.s6_tiles import (
@@ -130,16 +138,18 @@ class UnitPayload:
     mode: str
 
 
+@functools.lru_cache(maxsize=4)
+def _grid(resolution_arcsec: int) -> Grid:
+    """One Grid (and its edge arrays) per process and resolution, shared by the units."""
+    return Grid(resolution_arcsec)
+
+
 def run_unit(p: UnitPayload) -> dict:
     """Check the unit's tiles against the index, then jitter its sites. Module-level: picklable."""
     t0 = time.perf_counter()
     c0 = time.thread_time()
-    grid = Grid(p.resolution_arcsec)
-    n = p.site_id.size
-    new = np.ones(n, dtype=bool)
-    new[1:] = p.tile_id[1:] != p.tile_id[:-1]
-    tiles = p.tile_id[new]
-    tix = np.cumsum(new) - 1
+    grid = _grid(p.resolution_arcsec)
+    tiles, tix = distinct_tiles(np.ascontiguousarray(p.tile_id, dtype=np.int64))
     found, rows_read = find_tiles(p.files, tiles)
     t_read = time.perf_counter() - t0
     if not found.all():
@@ -183,15 +193,22 @@ if multiprocessing.current_process().name != "MainProcess":
     warm_up()
 
 
+_STATUS_FD: dict[int, int] = {}  # pid -> open /proc/self/status (a forked worker opens its own)
+
+
 def _peak_rss_bytes() -> int:
     """This process's own peak resident set (``VmHWM``: unlike ``ru_maxrss`` it does not inherit the peak of
-    the parent a worker was forked from)."""
+    the parent a worker was forked from). The file stays open; each call re-reads it from offset 0."""
+    pid = os.getpid()
     try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
+        fd = _STATUS_FD.get(pid)
+        if fd is None:
+            fd = _STATUS_FD[pid] = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+        text = os.pread(fd, 1 << 16, 0)
+        i = text.find(b"VmHWM:")
+        if i >= 0:
+            return int(text[i + 6 : text.index(b"kB", i)]) * 1024
+    except (OSError, ValueError):
         pass
     import resource
 

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
+from seg1b.jitter import sorted_member
 
 REQUIRED_TILE_COLUMNS = ("tile_id", "country_iso", "west", "south", "east", "north")
 _SAMPLE_ROWS = 4096
@@ -36,6 +37,8 @@ class TileFile:
     rg_rows: np.ndarray
     # files holding several countries are read whole once: (tile ids of this country, sorted)
     ids: np.ndarray | None = None
+    # the footer read when the index was opened (units reopen the file without parsing it again)
+    metadata: pq.FileMetaData | None = None
 
     @property
     def rows(self) -> int:
@@ -153,7 +156,9 @@ def open_tile_index(tiles_dir: str | os.PathLike) -> TileIndex:
         pf, in_file, rg_min, rg_max, rg_rows = info
         if len(in_file) == 1:
             country = in_file[0]
-            files.setdefault(country, []).append(TileFile(str(p), country, rg_min, rg_max, rg_rows))
+            files.setdefault(country, []).append(
+                TileFile(str(p), country, rg_min, rg_max, rg_rows, metadata=pf.metadata)
+            )
         else:  # several countries in one file (not S1's layout): read the two columns once
             t = pf.read(columns=["tile_id", "country_iso"])
             ids = column_numpy(t.column("tile_id").cast(pa.int64()))
@@ -249,17 +254,17 @@ def find_tiles(files: list[TileFile], tiles: np.ndarray) -> tuple[np.ndarray, in
             if found[a:b].all():
                 continue
             if pf is None:
-                pf = pq.ParquetFile(f.path)
-            col = pf.read_row_group(rg, columns=["tile_id"], use_threads=False).column(0)
+                pf = pq.ParquetFile(f.path, metadata=f.metadata)
+            if f.rg_rows.size == 1:  # the whole column: the reader's column read skips building a table
+                col = pf.reader.read_column(pf.reader.column_name_idx("tile_id"))
+            else:
+                col = pf.read_row_group(rg, columns=["tile_id"], use_threads=False).column(0)
             ids = column_numpy(col.cast(pa.int64()) if col.type != pa.int64() else col)
             rows += ids.size
             if ids.size == 0:
                 continue
-            if not (ids[1:] >= ids[:-1]).all():
-                ids = np.sort(ids)
-            sub = tiles[a:b]
-            pos = np.minimum(np.searchsorted(ids, sub), ids.size - 1)
-            found[a:b] |= ids[pos] == sub
+            if not sorted_member(ids, tiles[a:b], found[a:b]):  # one merge walk (S1 writes ids sorted)
+                sorted_member(np.sort(ids), tiles[a:b], found[a:b])
     return found, rows
 
 
