@@ -145,38 +145,91 @@ def sorted_member(ids, sub, found):
 
 
 @nb.njit(cache=True, nogil=True)
-def tile_runs(cells, tiles, ncols):
-    """Boundary-cell membership and runs of untouched tiles, by one merge walk.
+def _find(parent, a):
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = parent[a]
+    return a
 
-    ``cells`` sorted (repeats allowed), ``tiles`` sorted distinct. A tile is touched when it is one of the
-    cells; untouched tiles of one grid row with no cell between them form a run (all inside or all outside).
-    Returns ``touched``, ``run`` (run number per tile, -1 when touched) and ``heads`` (the first tile of each
-    run, as positions in ``tiles``).
+
+@nb.njit(cache=True, nogil=True)
+def tile_regions(cells, tiles, ncols, row_lo, row_hi):
+    """Which sorted distinct ``tiles`` are touched (are ``cells``), and one head tile per connected region of
+    untouched cells, whose state (inside or outside the country) every tile of the region shares.
+
+    The untouched cells of rows ``row_lo..row_hi`` (``cells`` sorted, repeats allowed, all in those rows)
+    form intervals per row between the touched ones. Consecutive cells of an interval, and two cells one
+    above the other, share an edge no boundary segment meets (it would touch both closed cells, so both
+    would be marked): intervals of adjacent rows with a column in common are in one region, all inside or
+    all outside. Returns ``touched``, ``region`` (head number per tile, -1 when touched) and ``heads``.
     """
-    n = tiles.shape[0]
     m = cells.shape[0]
+    # distinct cells, and per band row the index of its first one
+    dc = np.empty(m, dtype=np.int64)
+    nd = 0
+    for i in range(m):
+        if nd == 0 or cells[i] != dc[nd - 1]:
+            dc[nd] = cells[i]
+            nd += 1
+    nrows = row_hi - row_lo + 1
+    row_cell = np.zeros(nrows + 1, dtype=np.int64)
+    for i in range(nd):
+        row_cell[dc[i] // ncols - row_lo + 1] += 1
+    for k in range(nrows):
+        row_cell[k + 1] += row_cell[k]
+    # row k has row_cell[k+1]-row_cell[k]+1 intervals, the first at index row_cell[k] + k
+    niv = nd + nrows
+    iv_a = np.empty(niv, dtype=np.int64)
+    iv_b = np.empty(niv, dtype=np.int64)
+    for k in range(nrows):
+        base = row_cell[k] + k
+        a = 0
+        for q in range(row_cell[k], row_cell[k + 1]):
+            col = dc[q] % ncols
+            iv_a[base] = a
+            iv_b[base] = col - 1
+            base += 1
+            a = col + 1
+        iv_a[base] = a
+        iv_b[base] = ncols - 1
+    parent = np.arange(niv)
+    for k in range(nrows - 1):
+        i = row_cell[k] + k
+        i_end = row_cell[k + 1] + k + 1
+        j = row_cell[k + 1] + k + 1
+        j_end = row_cell[k + 2] + k + 2
+        while i < i_end and j < j_end:
+            if iv_a[i] <= iv_b[i] and iv_a[j] <= iv_b[j] and iv_a[i] <= iv_b[j] and iv_a[j] <= iv_b[i]:
+                ri = _find(parent, i)
+                rj = _find(parent, j)
+                if ri != rj:
+                    parent[max(ri, rj)] = min(ri, rj)
+            if iv_b[i] < iv_b[j]:
+                i += 1
+            else:
+                j += 1
+    n = tiles.shape[0]
     touched = np.zeros(n, dtype=np.bool_)
-    run = np.full(n, -1, dtype=np.int64)
+    region = np.full(n, -1, dtype=np.int64)
     heads = np.empty(n, dtype=np.int64)
+    head_of = np.full(niv, -1, dtype=np.int64)
     nh = 0
-    j = 0
-    prev_row = -1
-    prev_pos = -1
+    q = 0
     for i in range(n):
         t = tiles[i]
-        while j < m and cells[j] < t:
-            j += 1
-        if j < m and cells[j] == t:
+        while q < nd and dc[q] < t:
+            q += 1
+        if q < nd and dc[q] == t:
             touched[i] = True
             continue
-        row = t // ncols
-        if row != prev_row or j != prev_pos:
+        k = t // ncols - row_lo
+        root = _find(parent, row_cell[k] + k + (q - row_cell[k]))
+        if head_of[root] < 0:
+            head_of[root] = nh
             heads[nh] = i
             nh += 1
-            prev_row = row
-            prev_pos = j
-        run[i] = nh - 1
-    return touched, run, heads[:nh]
+        region[i] = head_of[root]
+    return touched, region, heads[:nh]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -347,8 +400,9 @@ def classify_tiles(prepared_geom, grid, tiles: np.ndarray, segments: bool = Fals
     """Interior flags for sorted distinct ``tiles`` of one country, decided once per tile, vectorised.
 
     A tile is interior when no boundary cell is it (:func:`boundary_cells`, conservative) and it is on the
-    inside of the boundary. Untouched cells of one grid row between the same two boundary cells are all
-    inside or all outside, so one ``intersects_xy`` of a cell centre decides each such run. Returns the flags
+    inside of the boundary. Untouched cells connected through untouched cells (along a row, or one above the
+    other) are all inside or all outside (:func:`tile_regions`), so one ``intersects_xy`` of a cell centre
+    decides each such region. Returns the flags
     and the number of point tests spent (and, with ``segments``, the :class:`TileSegments` of the tiles).
     Interior implies ``contains_properly`` of the closed tile box.
     """
@@ -359,13 +413,14 @@ def classify_tiles(prepared_geom, grid, tiles: np.ndarray, segments: bool = Fals
         return (np.zeros(0, dtype=bool), 0, empty) if segments else (np.zeros(0, dtype=bool), 0)
     ncols = grid.ncols
     xs, ys, starts = boundary_segments(prepared_geom)
+    row_lo, row_hi = int(tiles[0]) // ncols, int(tiles[-1]) // ncols
     cells, pair_tile, pair_seg = _mark_boundary_cells(
-        xs, ys, starts, grid.res_deg, ncols, grid.nrows, int(tiles[0]) // ncols, int(tiles[-1]) // ncols,
-        BOUNDARY_EPS_DEG, tiles if segments else np.empty(0, dtype=np.int64),
+        xs, ys, starts, grid.res_deg, ncols, grid.nrows, row_lo, row_hi, BOUNDARY_EPS_DEG,
+        tiles if segments else np.empty(0, dtype=np.int64),
     )  # fmt: skip
     cells.sort()
-    # untouched tiles of one row with no boundary cell between them share their state: one test per run
-    _touched, run, heads = tile_runs(cells, tiles, ncols)
+    # untouched cells connected through untouched cells share their state: one test per region
+    _touched, run, heads = tile_regions(cells, tiles, ncols, row_lo, row_hi)
     interior = np.zeros(tiles.size, dtype=bool)
     n_tests = int(heads.size)
     if heads.size:
