@@ -87,23 +87,50 @@ def draw_points(site_id, attempt, tix, west, east, south, north, sin_s, sin_n, k
     return lon, lat
 
 
+_DRAW_BLOCK = 64
+
+
 @nb.njit(cache=True, nogil=True)
 def draw_first(site_id, tix, interior, west, east, south, north, sin_s, sin_n, k0, k1, lon, lat):
     """Sites of interior tiles take their first draw (attempt 0, written into ``lon``/``lat`` in place);
-    returns the positions of the other (border-tile) sites. One pass over the sites, no temporaries."""
+    returns the positions of the other (border-tile) sites. One pass over the sites, no temporaries.
+
+    The arithmetic is :func:`_point`'s, split in two phases per block of sites: the Philox blocks and
+    longitudes first (independent integer chains the CPU overlaps), then the ``asin`` calls.
+    """
     n = site_id.shape[0]
     pend = np.empty(n, dtype=np.int64)
     m = 0
     a = np.uint64(0)
-    for i in range(n):
-        t = tix[i]
-        if interior[t]:
-            lon[i], lat[i] = _point(
-                site_id[i], a, k0, k1, west[t], east[t], south[t], north[t], sin_s[t], sin_n[t]
-            )
-        else:
-            pend[m] = i
-            m += 1
+    z = np.uint64(0)
+    sh = np.uint64(11)
+    pos = np.empty(_DRAW_BLOCK, dtype=np.int64)
+    vs = np.empty(_DRAW_BLOCK, dtype=np.float64)
+    for b0 in range(0, n, _DRAW_BLOCK):
+        b1 = min(n, b0 + _DRAW_BLOCK)
+        nb_ = 0
+        for i in range(b0, b1):
+            t = tix[i]
+            if interior[t]:
+                w0, w1, _w2, _w3 = philox4x64_10(np.uint64(site_id[i]), a, z, z, k0, k1)
+                u = np.float64(w0 >> sh) * U53
+                lon[i] = west[t] + u * (east[t] - west[t])
+                pos[nb_] = i
+                vs[nb_] = np.float64(w1 >> sh) * U53
+                nb_ += 1
+            else:
+                pend[m] = i
+                m += 1
+        for j in range(nb_):
+            i = pos[j]
+            t = tix[i]
+            s = sin_s[t] + vs[j] * (sin_n[t] - sin_s[t])
+            y = math.asin(s) * R2D
+            if y < south[t]:
+                y = south[t]
+            elif y > north[t]:
+                y = north[t]
+            lat[i] = y
     return pend[:m]
 
 
