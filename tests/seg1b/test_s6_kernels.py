@@ -272,3 +272,26 @@ def test_one_test_per_run_gives_each_untouched_tile_its_own_state(countries):
         r, c = np.divmod(tiles[free], g.ncols)
         assert np.array_equal(interior[free], shapely.intersects_xy(geom, g.lon_centers[c], g.lat_centers[r]))
         assert not interior[~free].any()
+
+
+def test_points_the_kernel_defers_go_to_geos_and_match_legacy():
+    """A boundary through every reference-point candidate of a tile: the kernel cannot decide there, so its
+    in-box points go to GEOS in rounds (rejects retried); the result still equals the per-site loop."""
+    g = Grid(3600)
+    ring = [(9.5, 39.5), (10.25, 40.25), (10.75, 40.25), (10.5, 40.5), (10.375, 40.625), (10.25, 40.75),
+            (10.75, 40.75), (11.5, 41.5), (9.5, 41.5), (9.5, 39.5)]  # fmt: skip
+    geom = shapely.Polygon(ring)
+    assert geom.is_valid
+    tiles = np.sort(g.tile_id(np.array([48, 48, 49, 49, 50]), np.array([189, 190, 189, 190, 190])))
+    tix = np.repeat(np.arange(tiles.size), 400)
+    site_id = np.arange(tix.size, dtype=np.int64) * 104729
+    for max_attempts in (3, 64):
+        fast = jitter_country(geom, g, site_id, tix, tiles, seed_key(5), max_attempts)
+        w, s, e, n = tile_bounds(g, tiles[tix])
+        slow = jitter_legacy(geom, site_id, w, s, e, n, 5, max_attempts)
+        assert fast.polygon_tests > 0 and fast.kernel_tests > 0
+        np.testing.assert_array_equal(fast.lon, slow.lon)
+        np.testing.assert_array_equal(fast.lat, slow.lat)
+        np.testing.assert_array_equal(fast.attempts, slow.attempts)
+        np.testing.assert_array_equal(fast.status, slow.status)
+        assert fast.rng_events == slow.rng_events == int(fast.attempts.sum())

@@ -615,40 +615,45 @@ ADVANCE_EXHAUSTED = 2  # every attempt up to max_attempts was rejected
 
 @nb.njit(cache=True, nogil=True)
 def advance_attempts(
-    site_id, tix, start, max_attempts, west, east, south, north, sin_s, sin_n, box_start, boxes,
-    ref_x, ref_y, ref_inside, ref_ok, seg_start, seg_index, xs, ys, k0, k1,
+    pending, site_id, tix, start, max_attempts, west, east, south, north, sin_s, sin_n, box_start, boxes,
+    ref_x, ref_y, ref_inside, ref_ok, seg_start, seg_index, xs, ys, k0, k1, lon, lat, attempts,
 ):  # fmt: skip
-    """For each border site, draw attempts ``start[i], start[i]+1, ...`` until one is decided or needs GEOS.
+    """For each border site ``pending[i]``, draw attempts ``start[i], start[i]+1, ...`` until one is decided
+    or needs GEOS.
 
     A point outside every candidate box of its tile (``boxes[box_start[t]:box_start[t+1]]``, closed) is
     outside the country. A point in a box is tested in the kernel when its tile has a reference point: the
     state of the reference (from GEOS) flipped once per proper crossing of reference->point with the tile's
     boundary segments, each decided by an orientation whose sign is certain (Shewchuk's filter). Any
-    contact, collinearity or too-close call stops the site with ``ADVANCE_NEEDS_TEST``: GEOS decides that
-    point. Every decision the kernel makes is the exact one, so the legacy loop makes the same.
+    contact, collinearity or too-close call stops the site: GEOS decides that point. Every decision the
+    kernel makes is the exact one, so the legacy loop makes the same.
 
-    Returns, per site, the attempt reached (``max_attempts`` when exhausted), its point, the outcome code,
+    Accepted sites are written in place (``lon``, ``lat``, ``attempts``). Returns the sites that need a GEOS
+    test (positions, attempt, point), the exhausted sites (every attempt up to ``max_attempts`` rejected),
     and the numbers of blocks drawn and of kernel point tests.
     """
-    n = site_id.shape[0]
-    k_out = np.empty(n, dtype=np.int64)
-    lon = np.empty(n, dtype=np.float64)
-    lat = np.empty(n, dtype=np.float64)
-    state = np.empty(n, dtype=np.int8)
+    n = pending.shape[0]
+    need_pos = np.empty(n, dtype=np.int64)
+    need_k = np.empty(n, dtype=np.int64)
+    need_x = np.empty(n, dtype=np.float64)
+    need_y = np.empty(n, dtype=np.float64)
+    exhausted = np.empty(n, dtype=np.int64)
+    n_need = 0
+    n_ex = 0
     draws = 0
     tests = 0
     for i in range(n):
-        t = tix[i]
+        p = pending[i]
+        t = tix[p]
+        sid = site_id[p]
         b0 = box_start[t]
         b1 = box_start[t + 1]
         k = start[i]
-        lon[i] = np.nan
-        lat[i] = np.nan
-        state[i] = ADVANCE_EXHAUSTED
+        outcome = ADVANCE_EXHAUSTED
+        x = np.nan
+        y = np.nan
         while k < max_attempts:
-            x, y = _point(
-                site_id[i], np.uint64(k), k0, k1, west[t], east[t], south[t], north[t], sin_s[t], sin_n[t]
-            )
+            x, y = _point(sid, np.uint64(k), k0, k1, west[t], east[t], south[t], north[t], sin_s[t], sin_n[t])
             draws += 1
             hit = False
             for b in range(b0, b1):
@@ -661,19 +666,35 @@ def advance_attempts(
                     if c >= 0:
                         tests += 1
                         if ref_inside[t] != (c % 2 == 1):
-                            lon[i] = x
-                            lat[i] = y
-                            state[i] = ADVANCE_ACCEPTED
+                            outcome = ADVANCE_ACCEPTED
                             break
                         k += 1
                         continue
-                lon[i] = x
-                lat[i] = y
-                state[i] = ADVANCE_NEEDS_TEST
+                outcome = ADVANCE_NEEDS_TEST
                 break
             k += 1
-        k_out[i] = k
-    return k_out, lon, lat, state, draws, tests
+        if outcome == ADVANCE_ACCEPTED:
+            lon[p] = x
+            lat[p] = y
+            attempts[p] = k + 1
+        elif outcome == ADVANCE_NEEDS_TEST:
+            need_pos[n_need] = p
+            need_k[n_need] = k
+            need_x[n_need] = x
+            need_y[n_need] = y
+            n_need += 1
+        else:
+            exhausted[n_ex] = p
+            n_ex += 1
+    return (
+        need_pos[:n_need],
+        need_k[:n_need],
+        need_x[:n_need],
+        need_y[:n_need],
+        exhausted[:n_ex],
+        draws,
+        tests,
+    )
 
 
 def tile_references(geom, west, south, east, north, segs: TileSegments, border: np.ndarray):
@@ -790,21 +811,18 @@ def jitter_country(
         centre_tests += int(ref_ok.sum())
         start = np.zeros(pending.size, dtype=np.int64)
         while pending.size:
-            k, plon, plat, st, draws, ktests = advance_attempts(
-                site_id[pending], tix[pending], start, max_attempts,
+            cand, k, plon, plat, exhausted, draws, ktests = advance_attempts(
+                pending, site_id, tix, start, max_attempts,
                 west, east, south, north, sin_s, sin_n, box_start, bx,
                 ref_x, ref_y, ref_inside, ref_ok, segs.seg_start, segs.seg_index, segs.xs, segs.ys, k0, k1,
+                lon, lat, attempts,
             )  # fmt: skip
             rng_events += draws
             kernel_tests += ktests
-            acc = st == ADVANCE_ACCEPTED
-            done = pending[acc]
-            lon[done] = plon[acc]
-            lat[done] = plat[acc]
-            attempts[done] = k[acc] + 1
-            fallbacks.append(pending[st == ADVANCE_EXHAUSTED])
-            need = st == ADVANCE_NEEDS_TEST
-            cand, k, plon, plat = pending[need], k[need], plon[need], plat[need]
+            if exhausted.size:
+                fallbacks.append(exhausted)
+            if cand.size == 0:
+                break
             ok = shapely.intersects_xy(geom, plon, plat)
             polygon_tests += cand.size
             done = cand[ok]
