@@ -5,6 +5,7 @@ tile index it has just built (2.5 arc-minutes by default, 30 arc-seconds with FU
 both cases. Standalone:
 
     python benchmarks/seg1b_s6_bench.py --tiles reports/bench-seg1b/world-150/tiles [--sites 10000000]
+    python benchmarks/seg1b_s6_bench.py --fixture-only [--repeats 5]   # the fixture ratios alone, not recorded
 
 1. Fixture ratio: the test fixture's tile index (1:110m USA, RUS, FJI, GRC, VUT, BHS, TTO, QAT, NLD at 10
    arc-minutes) with a 200,000-site plan (the tests use 24,000). Headline: all work units (index check +
@@ -272,5 +273,12 @@ if __name__ == "__main__":
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--fixture-only", action="store_true",
+        help="only the fixture ratios, printed; nothing recorded in benchmarks/results or the summary table",
+    )  # fmt: skip
     a = ap.parse_args()
+    if a.fixture_only:
+        bench_fixture(a.repeats)
+        sys.exit(0)
     main(full=a.full, tiles_dir=a.tiles, sites=a.sites, workers=a.workers, repeats=a.repeats, out=a.out)
