@@ -139,14 +139,17 @@ def distinct_tiles(tile_id):
     """For sorted ``tile_id`` (one per site): the distinct tiles and each site's index into them."""
     n = tile_id.shape[0]
     tix = np.empty(n, dtype=np.int64)
-    tiles = np.empty(n, dtype=np.int64)
-    m = -1
-    for i in range(n):
-        if m < 0 or tile_id[i] != tiles[m]:
-            m += 1
-            tiles[m] = tile_id[i]
+    if n == 0:
+        return np.empty(0, dtype=np.int64), tix
+    m = 0
+    tix[0] = 0
+    for i in range(1, n):  # branch-free, no dependence on the output
+        m += tile_id[i] != tile_id[i - 1]
         tix[i] = m
-    return tiles[: m + 1].copy(), tix
+    tiles = np.empty(m + 1, dtype=np.int64)
+    for i in range(n):
+        tiles[tix[i]] = tile_id[i]
+    return tiles, tix
 
 
 @nb.njit(cache=True, nogil=True)
@@ -730,6 +733,26 @@ def kernel_contains(tix, px, py, ref_x, ref_y, ref_inside, ref_ok, seg_start, se
 _BRUTE_FORCE_PAIRS = 1 << 16  # (part, tile) pairs below which candidate_boxes skips the STRtree
 
 
+@nb.njit(cache=True, nogil=True)
+def _boxes_all_pairs(pb, west, south, east, north):
+    """:func:`candidate_boxes` by testing every (tile, part) pair, in (tile, part) order."""
+    nt = west.shape[0]
+    npart = pb.shape[0]
+    box_start = np.zeros(nt + 1, dtype=np.int64)
+    boxes = np.empty((nt * npart, 4), dtype=np.float64)
+    m = 0
+    for t in range(nt):
+        for q in range(npart):
+            if pb[q, 0] <= east[t] and pb[q, 2] >= west[t] and pb[q, 1] <= north[t] and pb[q, 3] >= south[t]:
+                boxes[m, 0] = max(pb[q, 0], west[t])
+                boxes[m, 1] = max(pb[q, 1], south[t])
+                boxes[m, 2] = min(pb[q, 2], east[t])
+                boxes[m, 3] = min(pb[q, 3], north[t])
+                m += 1
+        box_start[t + 1] = m
+    return box_start, boxes[:m].copy()
+
+
 def candidate_boxes(geom, west, south, east, north) -> tuple[np.ndarray, np.ndarray]:
     """Per tile, the boxes that can hold country points: each polygon part whose bounding box meets the closed
     tile, as (part bounds ∩ tile). CSR layout: ``box_start`` (tiles + 1), ``boxes`` (m, 4) xmin ymin xmax ymax.
@@ -743,16 +766,12 @@ def candidate_boxes(geom, west, south, east, north) -> tuple[np.ndarray, np.ndar
         return np.zeros(1, dtype=np.int64), np.empty((0, 4), dtype=np.float64)
     pb = shapely.bounds(shapely.get_parts(geom))
     if pb.shape[0] * nt <= _BRUTE_FORCE_PAIRS:
-        # few parts x tiles: the closed-box overlap test on all pairs (what the tree query does per pair);
-        # nonzero lists the pairs by tile, then part
-        hit = (pb[None, :, 0] <= east[:, None]) & (pb[None, :, 2] >= west[:, None])
-        hit &= (pb[None, :, 1] <= north[:, None]) & (pb[None, :, 3] >= south[:, None])
-        ti, pi = np.nonzero(hit)
-    else:
-        tree = shapely.STRtree(shapely.box(pb[:, 0], pb[:, 1], pb[:, 2], pb[:, 3]))
-        ti, pi = tree.query(shapely.box(west, south, east, north))
-        order = np.lexsort((pi, ti))
-        ti, pi = ti[order], pi[order]
+        # few parts x tiles: the closed-box overlap test on all pairs (what the tree query does per pair)
+        return _boxes_all_pairs(pb, west, south, east, north)
+    tree = shapely.STRtree(shapely.box(pb[:, 0], pb[:, 1], pb[:, 2], pb[:, 3]))
+    ti, pi = tree.query(shapely.box(west, south, east, north))
+    order = np.lexsort((pi, ti))
+    ti, pi = ti[order], pi[order]
     boxes = np.empty((ti.size, 4), dtype=np.float64)
     boxes[:, 0] = np.maximum(pb[pi, 0], west[ti])
     boxes[:, 1] = np.maximum(pb[pi, 1], south[ti])
