@@ -734,14 +734,21 @@ _BRUTE_FORCE_PAIRS = 1 << 16  # (part, tile) pairs below which candidate_boxes s
 
 
 @nb.njit(cache=True, nogil=True)
-def _boxes_all_pairs(pb, west, south, east, north):
-    """:func:`candidate_boxes` by testing every (tile, part) pair, in (tile, part) order."""
+def _boxes_all_pairs(pb, west, south, east, north, skip):
+    """:func:`candidate_boxes` by testing every (tile, part) pair, in (tile, part) order; tiles with
+    ``skip`` set (interior tiles, when given) get no boxes."""
     nt = west.shape[0]
     npart = pb.shape[0]
     box_start = np.zeros(nt + 1, dtype=np.int64)
-    boxes = np.empty((nt * npart, 4), dtype=np.float64)
+    ntest = nt
+    if skip.shape[0] == nt:
+        ntest = nt - np.count_nonzero(skip)
+    boxes = np.empty((ntest * npart, 4), dtype=np.float64)
     m = 0
     for t in range(nt):
+        if skip.shape[0] == nt and skip[t]:
+            box_start[t + 1] = m
+            continue
         for q in range(npart):
             if pb[q, 0] <= east[t] and pb[q, 2] >= west[t] and pb[q, 1] <= north[t] and pb[q, 3] >= south[t]:
                 boxes[m, 0] = max(pb[q, 0], west[t])
@@ -767,7 +774,7 @@ def candidate_boxes(geom, west, south, east, north) -> tuple[np.ndarray, np.ndar
     pb = shapely.bounds(shapely.get_parts(geom))
     if pb.shape[0] * nt <= _BRUTE_FORCE_PAIRS:
         # few parts x tiles: the closed-box overlap test on all pairs (what the tree query does per pair)
-        return _boxes_all_pairs(pb, west, south, east, north)
+        return _boxes_all_pairs(pb, west, south, east, north, np.zeros(0, dtype=np.bool_))
     tree = shapely.STRtree(shapely.box(pb[:, 0], pb[:, 1], pb[:, 2], pb[:, 3]))
     ti, pi = tree.query(shapely.box(west, south, east, north))
     order = np.lexsort((pi, ti))
@@ -821,11 +828,15 @@ def jitter_country(
     if pending.size:
         # candidate boxes and reference points only for the border tiles (interior ones get empty slots)
         border = np.flatnonzero(~interior)
-        bs, bx = candidate_boxes(geom, west[border], south[border], east[border], north[border])
-        counts = np.zeros(tiles.size, dtype=np.int64)
-        counts[border] = np.diff(bs)
-        box_start = np.zeros(tiles.size + 1, dtype=np.int64)
-        np.cumsum(counts, out=box_start[1:])
+        pb = shapely.bounds(shapely.get_parts(geom))
+        if pb.shape[0] * border.size <= _BRUTE_FORCE_PAIRS:  # straight into the per-tile layout
+            box_start, bx = _boxes_all_pairs(pb, west, south, east, north, interior)
+        else:
+            bs, bx = candidate_boxes(geom, west[border], south[border], east[border], north[border])
+            counts = np.zeros(tiles.size, dtype=np.int64)
+            counts[border] = np.diff(bs)
+            box_start = np.zeros(tiles.size + 1, dtype=np.int64)
+            np.cumsum(counts, out=box_start[1:])
         ref_x, ref_y, ref_inside, ref_ok = tile_references(geom, west, south, east, north, segs, border)
         centre_tests += int(ref_ok.sum())
         start = np.zeros(pending.size, dtype=np.int64)
