@@ -645,50 +645,77 @@ def advance_attempts(
     n_ex = 0
     draws = 0
     tests = 0
-    for i in range(n):
-        p = pending[i]
-        t = tix[p]
-        sid = site_id[p]
-        b0 = box_start[t]
-        b1 = box_start[t + 1]
-        k = start[i]
-        outcome = ADVANCE_EXHAUSTED
-        x = np.nan
-        y = np.nan
-        while k < max_attempts:
-            x, y = _point(sid, np.uint64(k), k0, k1, west[t], east[t], south[t], north[t], sin_s[t], sin_n[t])
-            draws += 1
-            hit = False
-            for b in range(b0, b1):
-                if boxes[b, 0] <= x <= boxes[b, 2] and boxes[b, 1] <= y <= boxes[b, 3]:
-                    hit = True
-                    break
-            if hit:
-                if ref_ok[t]:
-                    c = _crossings(t, x, y, ref_x[t], ref_y[t], seg_start, seg_index, xs, ys)
-                    if c >= 0:
-                        tests += 1
-                        if ref_inside[t] != (c % 2 == 1):
-                            outcome = ADVANCE_ACCEPTED
-                            break
-                        k += 1
+    z = np.uint64(0)
+    sh = np.uint64(11)
+    act = np.empty(_DRAW_BLOCK, dtype=np.int64)  # the block's undecided sites (positions in ``pending``)
+    kk = np.empty(_DRAW_BLOCK, dtype=np.int64)  # their current attempt
+    xb = np.empty(_DRAW_BLOCK, dtype=np.float64)
+    vb = np.empty(_DRAW_BLOCK, dtype=np.float64)
+    for b0 in range(0, n, _DRAW_BLOCK):
+        na = 0
+        for i in range(b0, min(n, b0 + _DRAW_BLOCK)):
+            if start[i] < max_attempts:
+                act[na] = i
+                kk[na] = start[i]
+                na += 1
+            else:
+                exhausted[n_ex] = pending[i]
+                n_ex += 1
+        # each round draws the current attempt of every undecided site of the block: the Philox blocks first
+        # (independent chains the CPU overlaps), then asin and the tests; a site's attempts stay in order
+        while na > 0:
+            for a in range(na):
+                p = pending[act[a]]
+                t = tix[p]
+                w0, w1, _w2, _w3 = philox4x64_10(np.uint64(site_id[p]), np.uint64(kk[a]), z, z, k0, k1)
+                u = np.float64(w0 >> sh) * U53
+                xb[a] = west[t] + u * (east[t] - west[t])
+                vb[a] = np.float64(w1 >> sh) * U53
+            draws += na
+            na2 = 0
+            for a in range(na):
+                i = act[a]
+                p = pending[i]
+                t = tix[p]
+                k = kk[a]
+                x = xb[a]
+                s = sin_s[t] + vb[a] * (sin_n[t] - sin_s[t])
+                y = math.asin(s) * R2D
+                if y < south[t]:
+                    y = south[t]
+                elif y > north[t]:
+                    y = north[t]
+                hit = False
+                for b in range(box_start[t], box_start[t + 1]):
+                    if boxes[b, 0] <= x <= boxes[b, 2] and boxes[b, 1] <= y <= boxes[b, 3]:
+                        hit = True
+                        break
+                if hit:
+                    c = -1
+                    if ref_ok[t]:
+                        c = _crossings(t, x, y, ref_x[t], ref_y[t], seg_start, seg_index, xs, ys)
+                    if c < 0:  # the kernel cannot decide: GEOS tests this point
+                        need_pos[n_need] = p
+                        need_k[n_need] = k
+                        need_x[n_need] = x
+                        need_y[n_need] = y
+                        n_need += 1
                         continue
-                outcome = ADVANCE_NEEDS_TEST
-                break
-            k += 1
-        if outcome == ADVANCE_ACCEPTED:
-            lon[p] = x
-            lat[p] = y
-            attempts[p] = k + 1
-        elif outcome == ADVANCE_NEEDS_TEST:
-            need_pos[n_need] = p
-            need_k[n_need] = k
-            need_x[n_need] = x
-            need_y[n_need] = y
-            n_need += 1
-        else:
-            exhausted[n_ex] = p
-            n_ex += 1
+                    tests += 1
+                    if ref_inside[t] != (c % 2 == 1):
+                        lon[p] = x
+                        lat[p] = y
+                        attempts[p] = k + 1
+                        continue
+                k += 1  # rejected: outside every candidate box, or outside by the kernel's test
+                if k < max_attempts:
+                    act[na2] = i
+                    kk[na2] = k
+                    na2 += 1
+                else:
+                    exhausted[n_ex] = p
+                    n_ex += 1
+            na = na2
     return (
         need_pos[:n_need],
         need_k[:n_need],
