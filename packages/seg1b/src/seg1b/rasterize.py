@@ -18,15 +18,21 @@ an intersection, so a whole-world burn may differ from the per-part windows by s
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from rasterio import features
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine
 
 from seg1b.grid import Grid
 from seg1b.tiles import empty_runs, mask_runs, merge_runs
+
+# rasterio hides this warning for its in-memory rasterize dataset with warnings.catch_warnings(), which is
+# not thread-safe: with thread workers it leaks out. Our windows are in grid pixel space by design.
+warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
 
 RULES = ("center", "any")
 
