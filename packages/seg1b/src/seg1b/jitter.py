@@ -55,6 +55,17 @@ def tile_sines(south, north):
 
 
 @nb.njit(inline="always", cache=True)
+def _equal_area_lat(v, sin_s, sin_n, south, north):
+    """Latitude uniform in sin(lat) between the tile's edges, clamped so the last ulp of asin stays inside."""
+    lat = math.asin(sin_s + v * (sin_n - sin_s)) * R2D
+    if lat < south:
+        return south
+    if lat > north:
+        return north
+    return lat
+
+
+@nb.njit(inline="always", cache=True)
 def _point(site_id, attempt, k0, k1, west, east, south, north, sin_s, sin_n):
     w0, w1, _w2, _w3 = philox4x64_10(
         np.uint64(site_id), np.uint64(attempt), np.uint64(0), np.uint64(0), k0, k1
@@ -62,13 +73,7 @@ def _point(site_id, attempt, k0, k1, west, east, south, north, sin_s, sin_n):
     u = np.float64(w0 >> np.uint64(11)) * U53
     v = np.float64(w1 >> np.uint64(11)) * U53
     lon = west + u * (east - west)
-    s = sin_s + v * (sin_n - sin_s)
-    lat = math.asin(s) * R2D
-    if lat < south:
-        lat = south
-    elif lat > north:
-        lat = north
-    return lon, lat
+    return lon, _equal_area_lat(v, sin_s, sin_n, south, north)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -124,13 +129,7 @@ def draw_first(site_id, tix, interior, west, east, south, north, sin_s, sin_n, k
         for j in range(nb_):
             i = pos[j]
             t = tix[i]
-            s = sin_s[t] + vs[j] * (sin_n[t] - sin_s[t])
-            y = math.asin(s) * R2D
-            if y < south[t]:
-                y = south[t]
-            elif y > north[t]:
-                y = north[t]
-            lat[i] = y
+            lat[i] = _equal_area_lat(vs[j], sin_s[t], sin_n[t], south[t], north[t])
     return pend[:m]
 
 
@@ -679,12 +678,7 @@ def advance_attempts(
                 t = tix[p]
                 k = kk[a]
                 x = xb[a]
-                s = sin_s[t] + vb[a] * (sin_n[t] - sin_s[t])
-                y = math.asin(s) * R2D
-                if y < south[t]:
-                    y = south[t]
-                elif y > north[t]:
-                    y = north[t]
+                y = _equal_area_lat(vb[a], sin_s[t], sin_n[t], south[t], north[t])
                 hit = False
                 for b in range(box_start[t], box_start[t + 1]):
                     if boxes[b, 0] <= x <= boxes[b, 2] and boxes[b, 1] <= y <= boxes[b, 3]:
