@@ -14,55 +14,24 @@ default it runs on every 4th held-out file; ``--full`` runs all of them.
 from __future__ import annotations
 
 import argparse
-import lzma
 import os
 import shutil
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 from qyn1 import corpus, keys, pipeline, rans, tables
 from qyn1 import encode as pe
 from qyn1.crypto import fast, reference
+from qyn1.profiling import measure_peer, peer_codecs
 
 from perfkit import bench
 
 
-def _peers():
-    import brotli
-    import zstandard
-
-    zc = zstandard.ZstdCompressor(level=19)
-    zd = zstandard.ZstdDecompressor()
-    return {
-        "zlib-9": (lambda b: zlib.compress(b, 9), zlib.decompress),
-        "lzma-9": (lambda b: lzma.compress(b, preset=9), lzma.decompress),
-        "zstd-19": (zc.compress, zd.decompress),
-        "brotli-11": (lambda b: brotli.compress(b, quality=11), brotli.decompress),
-    }
-
-
 def peer_table(datas: list[bytes]) -> dict[str, dict]:
-    out = {}
-    total = sum(map(len, datas))
-    for name, (comp, decomp) in _peers().items():
-        t0 = time.perf_counter()
-        blobs = [comp(d) for d in datas]
-        tc = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for b in blobs:
-            decomp(b)
-        td = time.perf_counter() - t0
-        size = sum(map(len, blobs))
-        out[name] = {
-            "ratio": total / size,
-            "compress_mb_s": total / 1e6 / tc,
-            "decompress_mb_s": total / 1e6 / td,
-            "bytes": size,
-        }
-    return out
+    """Every general-purpose peer on the same files, each compressed on its own (qyn1.profiling)."""
+    return {name: measure_peer(datas, c, d) for name, (c, d) in peer_codecs().items()}
 
 
 def stage_throughputs(sample: list[bytes]) -> dict:

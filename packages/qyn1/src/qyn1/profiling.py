@@ -54,8 +54,8 @@ def profile_module(path: Path, out: Path, repeats: int = 5) -> dict:
     return report
 
 
-def compare_codecs(datas: list[bytes]) -> dict[str, dict]:
-    """qyn1 (encode + encrypt per chunk, as stored in a package) vs general-purpose per-file peers."""
+def peer_codecs() -> dict:
+    """The general-purpose per-file peers: name -> (compress, decompress); zstd/brotli when installed."""
     import lzma
     import zlib
 
@@ -76,22 +76,35 @@ def compare_codecs(datas: list[bytes]) -> dict[str, dict]:
         peers["brotli-11"] = (lambda b: brotli.compress(b, quality=11), brotli.decompress)
     except ImportError:  # pragma: no cover - dev dependency
         pass
+    return peers
+
+
+def measure_peer(datas: list[bytes], compress, decompress) -> dict:
+    """Compress every buffer on its own, then decompress them all: sizes, ratio and MB/s each way."""
+    total = sum(map(len, datas))
+    t0 = time.perf_counter()
+    blobs = [compress(d) for d in datas]
+    tc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for b in blobs:
+        decompress(b)
+    td = time.perf_counter() - t0
+    size = sum(map(len, blobs))
+    return {
+        "bytes_in": total,
+        "bytes": size,
+        "ratio": total / size,
+        "compress_mb_s": total / 1e6 / tc,
+        "decompress_mb_s": total / 1e6 / td,
+    }
+
+
+def compare_codecs(datas: list[bytes]) -> dict[str, dict]:
+    """qyn1 (encode + encrypt per chunk, as stored in a package) vs general-purpose per-file peers."""
     total = sum(map(len, datas))
     rows = {"qyn1": _qyn1_row(datas, total)}
-    for name, (comp, decomp) in peers.items():
-        t0 = time.perf_counter()
-        blobs = [comp(d) for d in datas]
-        tc = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for b in blobs:
-            decomp(b)
-        td = time.perf_counter() - t0
-        rows[name] = {
-            "bytes_in": total,
-            "ratio": total / sum(map(len, blobs)),
-            "compress_mb_s": total / 1e6 / tc,
-            "decompress_mb_s": total / 1e6 / td,
-        }
+    for name, (comp, decomp) in peer_codecs().items():
+        rows[name] = measure_peer(datas, comp, decomp)
     return rows
 
 
