@@ -109,3 +109,47 @@ def test_workers_compile_numba_single_threaded_when_main_imported_numba(tmp_path
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.splitlines()
     assert lines == [f"{ex} [1] [4950.0, 5050.0, 5151.0]" for ex in ("processes", "dask")]
+
+
+PRELOAD_SCRIPT = """
+import os
+from perfkit.parallel import Task, map_tasks
+from tests.perfkit._preload_probe import where_imported
+
+if __name__ == "__main__":
+    tasks = [Task(str(i), i) for i in range(6)]
+    preload = ["tests.perfkit._preload_probe"]
+    first = map_tasks(where_imported, tasks, executor="processes", workers=2, preload=preload)
+    again = map_tasks(where_imported, tasks, executor="processes", workers=2, preload=preload)
+    both = (*first.values(), *again.values())
+    for r in both:
+        pid, imported_in, threads = r.value
+        m = r.extra
+        ok = 0 < m["peak_unique_bytes"] <= m["peak_pss_bytes"] <= m["peak_rss_bytes"]
+        print(pid != imported_in, imported_in != os.getpid(), threads, ok)
+    print(len({r.value[1] for r in both}))
+"""
+
+
+def test_preloaded_modules_are_imported_once_by_the_fork_server(tmp_path):
+    """Workers of both pools are forked from one server that imported the module before any task ran;
+    they keep to one Numba thread and report their unshared memory."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "main.py"
+    script.write_text(PRELOAD_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("NUMBA_NUM_THREADS", None)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert lines[:-1] == ["True True 1 True"] * 12
+    assert lines[-1] == "1"  # one fork server imported it, for both pools
+
+
+def test_preloaded_process_workers_give_identical_results(serial_values):
+    results = map_tasks(draw, TASKS, executor="processes", workers=2, preload=["tests.perfkit._tasks"])
+    assert _values(results) == serial_values

@@ -96,9 +96,62 @@ def peak_rss_bytes() -> int:
     return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
-def note_worker_peak(peak_bytes: int) -> None:
-    """Remember the peak RSS a worker process reported (perfkit.parallel calls this per task)."""
+def _smaps_rollup() -> dict[str, int] | None:
+    """``Rss``, ``Pss`` and ``Private_*`` of this process in bytes (Linux), or None."""
+    try:
+        with open("/proc/self/smaps_rollup", encoding="ascii") as fh:
+            fields = {}
+            for line in fh:
+                parts = line.split()
+                if len(parts) == 3 and parts[2] == "kB":
+                    fields[parts[0].rstrip(":")] = int(parts[1]) * 1024
+            return fields
+    except (OSError, ValueError):
+        return None
+
+
+_SHARED_AT_PEAK = {"hwm": 0, "shared": 0, "shared_pss": 0}
+
+
+def worker_memory() -> dict[str, int]:
+    """What a worker process reports after each task: its peak RSS, and the part of that peak that is
+    its own.
+
+    * ``peak_rss_bytes`` -- VmHWM: every page the worker has mapped, including pages it shares with
+      other processes (a forked worker shares the libraries, modules and tables its fork server loaded).
+    * ``peak_unique_bytes`` -- the peak minus the pages shared with other processes (USS at the peak):
+      what one more worker costs.
+    * ``peak_pss_bytes`` -- the unique part plus an equal share of the shared pages (PSS at the peak):
+      the workers' figures then add up to the memory they use together.
+
+    Reading ``smaps_rollup`` takes milliseconds, so it is re-read only when the peak has grown; the split
+    assumes the shared pages did not change since then (they are libraries and preloaded data).
+    """
+    hwm = peak_rss_bytes()
+    out = {"peak_rss_bytes": hwm}
+    if hwm > _SHARED_AT_PEAK["hwm"]:
+        rollup = _smaps_rollup()
+        if not rollup or "Rss" not in rollup:
+            return out
+        private = rollup.get("Private_Clean", 0) + rollup.get("Private_Dirty", 0)
+        shared = max(rollup["Rss"] - private, 0)
+        _SHARED_AT_PEAK.update(hwm=hwm, shared=shared, shared_pss=max(rollup.get("Pss", 0) - private, 0))
+    if _SHARED_AT_PEAK["hwm"]:
+        unique = max(hwm - _SHARED_AT_PEAK["shared"], 0)
+        out["peak_unique_bytes"] = unique
+        out["peak_pss_bytes"] = unique + _SHARED_AT_PEAK["shared_pss"]
+    return out
+
+
+_WORKER_UNIQUE_PEAKS: list[int] = []
+
+
+def note_worker_peak(peak_bytes: int, unique_bytes: int | None = None) -> None:
+    """Remember the peak RSS (and its unique part) a worker process reported; perfkit.parallel calls
+    this per task."""
     _WORKER_PEAKS.append(int(peak_bytes))
+    if unique_bytes is not None:
+        _WORKER_UNIQUE_PEAKS.append(int(unique_bytes))
 
 
 def peak_rss_children_bytes() -> int:
@@ -108,3 +161,8 @@ def peak_rss_children_bytes() -> int:
     memory at fork time in every child, so it would report the parent's peak, not the workers'.
     """
     return max(_WORKER_PEAKS, default=0)
+
+
+def peak_unique_children_bytes() -> int:
+    """Largest unique (unshared) peak memory reported by a worker process (0 if none was reported)."""
+    return max(_WORKER_UNIQUE_PEAKS, default=0)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from perfkit._host import note_worker_peak, peak_rss_bytes
+from perfkit._host import note_worker_peak, worker_memory
 
 EXECUTORS = ("serial", "threads", "processes", "dask")
 
@@ -43,7 +43,9 @@ class Task:
 class TaskResult:
     """What one task returned, with where and when it ran (unix seconds, comparable across processes).
 
-    ``extra["peak_rss_bytes"]`` is the worker process's own peak RSS (process and Dask workers).
+    Process and Dask workers add their memory to ``extra`` (see :func:`perfkit._host.worker_memory`):
+    ``peak_rss_bytes`` (the worker's own VmHWM) and, on Linux, ``peak_unique_bytes`` (the part of that
+    peak not shared with other processes) and ``peak_pss_bytes`` (proportional share).
     """
 
     key: str
@@ -94,6 +96,33 @@ def _child_environment(**variables: str):
                 os.environ[k] = v
 
 
+_FORK_SERVER_LOCK = threading.Lock()
+_fork_server_preload: tuple[str, ...] | None = None
+
+
+def start_fork_server(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
+    """The ``forkserver`` context, its server started (once per process) with ``preload`` imported.
+
+    The server is started with ``NUMBA_NUM_THREADS=1`` in its environment, so forked workers keep to
+    one Numba thread from the start. There is one fork server per process and Python reads the preload
+    list only when it starts it: a later call with other modules gets the running server, and its
+    workers import what they need on first use (correct, only without the sharing).
+    """
+    global _fork_server_preload
+    ctx = multiprocessing.get_context("forkserver")
+    with _FORK_SERVER_LOCK:
+        if _fork_server_preload is None:
+            from multiprocessing import forkserver
+
+            # "__main__": the server imports the caller's main module too (as spawned workers would,
+            # each on its own), so forked workers find it already imported and share it.
+            ctx.set_forkserver_preload(["__main__", *preload])
+            with _child_environment(NUMBA_NUM_THREADS="1"):
+                forkserver.ensure_running()
+            _fork_server_preload = tuple(preload)
+    return ctx
+
+
 def _run_task(fn: Callable, key: str, payload: Any, in_worker_process: bool) -> TaskResult:
     if in_worker_process:
         _limit_numba_threads()
@@ -102,7 +131,7 @@ def _run_task(fn: Callable, key: str, payload: Any, in_worker_process: bool) -> 
     value = fn(payload)
     elapsed = time.perf_counter() - t0
     worker = f"pid-{os.getpid()}" if in_worker_process else f"{os.getpid()}-{threading.current_thread().name}"
-    extra = {"peak_rss_bytes": peak_rss_bytes()} if in_worker_process else {}
+    extra = worker_memory() if in_worker_process else {}
     return TaskResult(key, value, elapsed, worker, started, started + elapsed, extra)
 
 
@@ -118,6 +147,7 @@ def map_tasks(
     workers: int = 1,
     scheduler: str | None = None,
     on_result: Callable[[TaskResult], None] | None = None,
+    preload: Sequence[str] = (),
 ) -> dict[str, TaskResult]:
     """Run ``fn(task.payload)`` for every task; return ``{key: TaskResult}`` in the order of ``tasks``.
 
@@ -134,6 +164,12 @@ def map_tasks(
         Parallel workers (ignored by ``serial``).
     on_result : callable, optional
         Called in the calling thread as each task completes (progress, telemetry).
+    preload : sequence of str, optional
+        Modules the ``processes`` workers need (their import may also load data and compile kernels).
+        With a preload the workers are forked from a fork server that imported them once
+        (:func:`start_fork_server`), instead of being spawned as fresh interpreters: they start in
+        milliseconds and share the preloaded pages copy-on-write, so each worker's own memory is only
+        what its tasks allocate. Without one, workers are spawned. Other executors ignore it.
     """
     tasks = list(tasks)
     keys = [t.key for t in tasks]
@@ -149,7 +185,7 @@ def map_tasks(
     def collect(result: TaskResult) -> None:
         done[result.key] = result
         if "peak_rss_bytes" in result.extra:
-            note_worker_peak(result.extra["peak_rss_bytes"])
+            note_worker_peak(result.extra["peak_rss_bytes"], result.extra.get("peak_unique_bytes"))
         if on_result is not None:
             on_result(result)
 
@@ -160,7 +196,7 @@ def map_tasks(
         with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfkit") as pool:
             _drain(pool, fn, ordered, collect, in_worker_process=False)
     elif executor == "processes":
-        ctx = multiprocessing.get_context("spawn")
+        ctx = start_fork_server(preload) if preload else multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(
             max_workers=workers, mp_context=ctx, initializer=_limit_numba_threads
         ) as pool:

@@ -19,7 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from perfkit._atomic import _jsonable, write_json_atomic, write_text_atomic
-from perfkit._host import git_revision, host_facts, peak_rss_bytes, peak_rss_children_bytes
+from perfkit._host import (
+    git_revision,
+    host_facts,
+    peak_rss_bytes,
+    peak_rss_children_bytes,
+    peak_unique_children_bytes,
+)
 
 SCHEMA_VERSION = 1
 TOP_ITEMS = 10
@@ -232,4 +238,5 @@ class Run:
             "receipts": self._receipts,
             "peak_rss_bytes": peak_rss_bytes(),
             "peak_rss_children_bytes": peak_rss_children_bytes(),
+            "peak_unique_children_bytes": peak_unique_children_bytes(),
         }

@@ -117,7 +117,10 @@ def render_report(report: Mapping[str, Any], console: Console) -> None:
     head.add_row("wall", fmt_seconds(report.get("wall_s")))
     rss = fmt_bytes(report.get("peak_rss_bytes"))
     if report.get("peak_rss_children_bytes"):
-        rss += f" (children {fmt_bytes(report['peak_rss_children_bytes'])})"
+        children = fmt_bytes(report["peak_rss_children_bytes"])
+        if report.get("peak_unique_children_bytes"):
+            children += f", {fmt_bytes(report['peak_unique_children_bytes'])} unshared"
+        rss += f" (largest worker {children})"
     head.add_row("peak RSS", rss)
     host = report.get("host") or {}
     if host:
