@@ -112,3 +112,22 @@ def test_report_counts_worker_process_peak_rss(tmp_path):
     report = _read(tmp_path / "run_report.json")
     assert worker_peak > 10_000_000
     assert report["peak_rss_children_bytes"] >= worker_peak
+
+
+def test_perfkit_names_are_importable_and_listed():
+    """The lazily imported top-level names all resolve, and __all__ lists exactly them."""
+    assert sorted(perfkit.__all__) == sorted(perfkit._EXPORTS)
+    for name in perfkit.__all__:
+        assert getattr(perfkit, name) is not None
+    with pytest.raises(AttributeError):
+        perfkit.no_such_name  # noqa: B018
+
+
+def test_worker_side_import_does_not_load_pyarrow():
+    """A process worker imports perfkit.parallel; pyarrow (~45 MB) must come only with determinism."""
+    import subprocess
+    import sys
+
+    code = "import sys, perfkit, perfkit.parallel; print('pyarrow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]

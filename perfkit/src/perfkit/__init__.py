@@ -35,7 +35,25 @@ _EXPORTS = {
     "Run": "perfkit.run",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [  # the same names as _EXPORTS, spelled out for tools that read __all__
+    "SCHEMA_VERSION",
+    "Run",
+    "Task",
+    "TaskResult",
+    "atomic_path",
+    "bench",
+    "determinism",
+    "digest_array",
+    "digest_parquet",
+    "digest_path",
+    "digest_table",
+    "map_tasks",
+    "parallel",
+    "profile",
+    "rng_for",
+    "seed_for",
+    "write_json_atomic",
+]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
