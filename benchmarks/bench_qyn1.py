@@ -193,7 +193,7 @@ def main() -> None:
         )
         pack_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        pipeline.unpack(pkg, tmp / "out", ks, workers=args.workers, executor="processes")
+        ust = pipeline.unpack(pkg, tmp / "out", ks, workers=args.workers, executor="processes")
         unpack_s = time.perf_counter() - t0
         bad = sum((tmp / "out" / s.arcpath).read_bytes() != Path(s.source).read_bytes() for s in specs)
         f, r = pipeline.open_package(pkg, ks)
@@ -217,6 +217,17 @@ def main() -> None:
         f"{'yes' if bad == 0 else f'NO ({bad} files differ)'}"
     )
     print(f"package ratio (whole corpus incl. header/table): {total / pkg_size:.3f}")
+    largest = max(s.size for s in specs)
+    print(
+        f"memory of the largest worker (workers fork from a server that preloaded qyn1.preload; largest file "
+        f"{largest / 2**20:.2f} MiB):"
+    )
+    for name, mem in (("pack", st.worker_memory), ("unpack", ust.worker_memory)):
+        print(
+            f"  {name:<6}  own (unshared) {mem.get('peak_unique_bytes', 0) / 2**20:5.1f} MiB   "
+            f"proportional (PSS) {mem.get('peak_pss_bytes', 0) / 2**20:5.1f} MiB   "
+            f"resident incl. shared pages (RSS) {mem.get('peak_rss_bytes', 0) / 2**20:5.1f} MiB"
+        )
 
     # 2. per-file peers on the held-out sample
     datas = [p.read_bytes() for p in peer_files]
@@ -282,6 +293,15 @@ def main() -> None:
         **{f"ratio_{k}": round(v["ratio"], 3) for k, v in peers.items()},
         "pack_s": round(pack_s, 2),
         "unpack_s": round(unpack_s, 2),
+        "worker_unique_mib": round(
+            max(m.get("peak_unique_bytes", 0) for m in (st.worker_memory, ust.worker_memory)) / 2**20, 1
+        ),
+        "worker_pss_mib": round(
+            max(m.get("peak_pss_bytes", 0) for m in (st.worker_memory, ust.worker_memory)) / 2**20, 1
+        ),
+        "worker_rss_mib": round(
+            max(m.get("peak_rss_bytes", 0) for m in (st.worker_memory, ust.worker_memory)) / 2**20, 1
+        ),
         "rans_o0_dec_mb_s": round(raw["order0"]["decode_mb_s"], 1),
         "rans_o1_enc_mb_s": round(raw["order1"]["encode_mb_s"], 1),
         "rans_o1_dec_mb_s": round(raw["order1"]["decode_mb_s"], 1),
@@ -300,6 +320,7 @@ def main() -> None:
             "rans_bytes": raw,
             "crypto": cr,
             "codecs": st.codecs,
+            "worker_memory": {"pack": st.worker_memory, "unpack": ust.worker_memory},
             "package_ratio": total / pkg_size,
             "files": len(files),
         },

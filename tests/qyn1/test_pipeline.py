@@ -70,3 +70,20 @@ def test_large_files_stream_to_the_same_package(tmp_path, monkeypatch):
 def test_same_package_with_dask_workers(tmp_path):
     proj = make_project(tmp_path)
     assert _pack(tmp_path, proj, 2, "dask", "dask") == _pack(tmp_path, proj, 1, "serial", "serial")
+
+
+@pytest.mark.slow
+def test_process_workers_fork_from_the_preloaded_server_and_report_memory(tmp_path):
+    """Pack and unpack with process workers: the workers share the preloaded tables and kernels, so the
+    part of their peak memory that is their own is well below their resident size."""
+    proj = make_project(tmp_path)
+    specs = pipeline.collect_sources([proj])
+    out = tmp_path / "p.qyn"
+    packed = pipeline.pack(specs, out, key_source(), chunk_size=8192, workers=2, executor="processes")
+    unpacked = pipeline.unpack(out, tmp_path / "d", key_source(), workers=2, executor="processes")
+    for st in (packed, unpacked):
+        mem = st.worker_memory
+        assert 0 < mem["peak_unique_bytes"] < mem["peak_pss_bytes"] < mem["peak_rss_bytes"]
+        assert mem["peak_unique_bytes"] < mem["peak_rss_bytes"] // 2, mem
+    for s in specs:
+        assert (tmp_path / "d" / s.arcpath).read_bytes() == Path(s.source).read_bytes()

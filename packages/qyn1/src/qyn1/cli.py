@@ -154,6 +154,8 @@ def pack(
             run.result("codecs", st.codecs)
             run.metric("ratio", st.ratio)
             run.metric("mb_per_s", st.bytes_in / 1e6 / max(st.wall_s, 1e-9))
+            if st.worker_memory:
+                run.metric("worker_memory_bytes", st.worker_memory)
             run.receipt("content", _content_receipt(digests))
     if not quiet:
         click.echo(
@@ -198,6 +200,8 @@ def unpack(
             run.count("files", st.files)
             run.count("bytes_out", st.bytes_in)
             run.metric("mb_per_s", st.bytes_in / 1e6 / max(st.wall_s, 1e-9))
+            if st.worker_memory:
+                run.metric("worker_memory_bytes", st.worker_memory)
     if not quiet:
         click.echo(f"unpacked {st.files} files, {st.bytes_in:,} bytes in {st.wall_s:.2f} s -> {output}")
 

@@ -25,6 +25,7 @@ from qyn1.errors import Qyn1Error, UnsafePathError
 
 BATCH_BYTES = 64 << 20
 STREAM_BYTES = 32 << 20  # files above this are streamed chunk by chunk in the parent (bounded memory)
+WORKER_PRELOAD = ("qyn1.preload",)  # process workers fork from a server that loaded tables and kernels once
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,16 @@ def _encode_task(payload) -> EncodedFile:
     return ef
 
 
+def _note_worker_memory(results, into: dict[str, int] | None) -> None:
+    """Keep the largest of each memory figure the workers reported (``peak_rss_bytes``,
+    ``peak_unique_bytes``, ``peak_pss_bytes``; serial and thread runs report none)."""
+    if into is None:
+        return
+    for r in results.values():
+        for k, v in r.extra.items():
+            into[k] = max(into.get(k, 0), int(v))
+
+
 def encode_project(
     specs: list[FileSpec],
     *,
@@ -151,9 +162,12 @@ def encode_project(
     workers: int = 1,
     executor: str = "processes",
     on_file: Callable[[FileSpec, EncodedFile], None] | None = None,
+    worker_memory: dict[str, int] | None = None,
 ) -> Iterator[tuple[FileSpec, EncodedFile]]:
     """Encode every file through ``perfkit.parallel.map_tasks``; yields ``(spec, encoded)`` in ``specs``
-    order, batch by batch. The result does not depend on ``workers`` or ``executor``."""
+    order, batch by batch. The result does not depend on ``workers`` or ``executor``. Process workers
+    fork from a server that preloaded :mod:`qyn1.preload`; their largest memory figures are kept in
+    ``worker_memory`` (see :func:`_note_worker_memory`)."""
     if workers <= 1:
         executor = "serial"
     batch: list[FileSpec] = []
@@ -164,7 +178,8 @@ def encode_project(
             Task(key=s.arcpath, payload=(s.source, s.arcpath, chunk_size, s.mode), cost=max(s.size, 1))
             for s in batch
         ]
-        res = map_tasks(_encode_task, tasks, executor=executor, workers=workers)
+        res = map_tasks(_encode_task, tasks, executor=executor, workers=workers, preload=WORKER_PRELOAD)
+        _note_worker_memory(res, worker_memory)
         for s in batch:
             ef = res[s.arcpath].value
             if on_file is not None:
@@ -196,6 +211,8 @@ class PackStats:
     codecs: dict[str, int] = field(default_factory=dict)
     encode_cpu_s: float = 0.0
     wall_s: float = 0.0
+    # largest per-worker figures reported by process workers (perfkit: peak_rss/unique/pss_bytes)
+    worker_memory: dict[str, int] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -222,7 +239,12 @@ def pack(
     with atomic_path(out) as tmp, open(tmp, "wb") as f:
         w = container.Writer(f, key_source, chunk_size, salt=salt)
         for spec, ef in encode_project(
-            specs, chunk_size=chunk_size, workers=workers, executor=executor, on_file=on_file
+            specs,
+            chunk_size=chunk_size,
+            workers=workers,
+            executor=executor,
+            on_file=on_file,
+            worker_memory=st.worker_memory,
         ):
             if ef is None:  # a large file: streamed chunk by chunk, never whole in memory
                 ef = _stream_file(w, spec, chunk_size)
@@ -331,6 +353,7 @@ def unpack(
     target and is renamed into place only after every file has been authenticated and its digest
     checked; on any error all temp files are removed and nothing is renamed."""
     t0 = time.perf_counter()
+    memory: dict[str, int] = {}
     f, r = open_package(archive, key_source)
     with f:
         entries = r.entries if paths is None else [r.entry(p) for p in paths]
@@ -358,7 +381,14 @@ def unpack(
             )
             for k, g in enumerate(_groups(entries, n_groups))
         ]
-        map_tasks(_decode_task, tasks, executor="serial" if workers <= 1 else executor, workers=workers)
+        res = map_tasks(
+            _decode_task,
+            tasks,
+            executor="serial" if workers <= 1 else executor,
+            workers=workers,
+            preload=WORKER_PRELOAD,
+        )
+        _note_worker_memory(res, memory)
         for tmp, target in zip(tmps, targets, strict=True):
             os.replace(tmp, target)
         ok = True
@@ -371,6 +401,7 @@ def unpack(
         files=len(entries),
         bytes_in=sum(e.size for e in entries),
         bytes_out=sum(e.stored_size for e in entries),
+        worker_memory=memory,
     )
     st.wall_s = time.perf_counter() - t0
     return st

@@ -62,6 +62,11 @@ def model(name: str) -> rans.Model:
     return m
 
 
+def load_all() -> list[rans.Model]:
+    """Every shipped model, built now (a fork server does this once for all its workers)."""
+    return [model(k.removesuffix(".freq")) for k in sorted(arrays()) if k.endswith(".freq")]
+
+
 def vocab(name: str) -> list[str]:
     """A word list (morphemes, keywords...) stored as one NUL-separated UTF-8 blob."""
     return _vocab(name)
