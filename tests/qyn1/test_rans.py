@@ -169,3 +169,165 @@ def test_pure_order1_malformed_streams():
         except CodecError:
             continue
         assert len(out) == len(data)
+
+
+# ------------------------------------------------ bucket-table decoders and the fused encoder (naive twins)
+def _naive_encode(m: rans.Model, syms, ext=None) -> bytes:
+    """The obvious rANS encoder: rows from ``Model.contexts``, Python integers, a renormalisation loop."""
+    syms = np.asarray(syms, dtype=np.int64)
+    if len(syms) == 0:
+        return b""
+    rows = m.contexts(syms, ext)
+    x = [rans.RANS_L, rans.RANS_L]
+    out = bytearray()  # reversed at the end
+    for i in range(len(syms) - 1, -1, -1):
+        f, st = int(m.freq[rows[i], syms[i]]), int(m.cum[rows[i], syms[i]])
+        x_max = ((rans.RANS_L >> m.scale_bits) << 8) * f
+        while x[i & 1] >= x_max:
+            out.append(x[i & 1] & 0xFF)
+            x[i & 1] >>= 8
+        x[i & 1] = (x[i & 1] // f << m.scale_bits) + x[i & 1] % f + st
+    return x[0].to_bytes(4, "big") + x[1].to_bytes(4, "big") + bytes(reversed(out))
+
+
+def _search_decode(m: rans.Model, enc: bytes, n: int, ext=None) -> np.ndarray:
+    """The binary-search decoder (the generic twin of the bucket-table kernels)."""
+    out = np.empty(n, dtype=np.int32)
+    buf = np.frombuffer(enc, dtype=np.uint8)
+    x0, x1 = int.from_bytes(enc[:4], "big"), int.from_bytes(enc[4:8], "big")
+    e = rans._ext_array(ext, n)
+    pos, *_ = rans._decode_search_kernel(buf, 8, x0, x1, n, e, *m.decode_args(rans._ROUTE_SEARCH), out)
+    assert pos == len(enc)
+    return out
+
+
+def _random_model(rng, nsym, scale, shape):
+    """A random model of one of the shapes the shipped tables use, with its ext contexts."""
+    n_ext = int(rng.integers(1, 5))
+    if shape == "rows":  # sparse rows from ext only (the name ranks)
+        freq = rans.quantize(rng.integers(0, 50, size=(6, nsym)), scale)
+        return rans.Model(freq, scale, ctxmap=rng.integers(0, 6, size=n_ext)), n_ext
+    if shape == "ext":  # one row per ext value (the layout streams)
+        return rans.Model(rans.quantize(rng.integers(0, 50, size=(n_ext, nsym)), scale), scale), n_ext
+    o1 = rng.integers(0, 4, size=nsym).astype(np.int32)
+    o2 = rng.integers(0, 3, size=nsym).astype(np.int32)
+    o3 = rng.integers(0, 2, size=nsym).astype(np.int32)
+    o1[0], o2[0], o3[0] = 3, 2, 1  # every map reaches its maximum
+    dmap = np.zeros(nsym, dtype=np.int32)
+    dmap[1 % nsym], dmap[2 % nsym] = 1, -1
+    full = n_ext * 2 * 3 * 4 * 2  # ext x o3 x o2 x o1 x nesting
+    ctxmap = rng.integers(0, 7, size=full)
+    freq = rans.quantize(rng.integers(0, 60, size=(7, nsym)) ** 2, scale)  # skewed rows, long tails
+    m = rans.Model(freq, scale, o1, "t", o2, dmap=dmap, o3map=o3, ctxmap=ctxmap)
+    return m, n_ext
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    nsym=st.sampled_from([2, 3, 33, 129, 258, 300, 1500]),
+    scale=st.integers(11, 15),
+    shape=st.sampled_from(["seq", "rows", "ext"]),
+    n=st.integers(0, 3000),
+)
+def test_bucket_decoders_and_encoder_match_naive_twins(seed, nsym, scale, shape, n):
+    """Encoder == the naive Python encoder byte for byte; bucket-table decoders == binary search."""
+    rng = np.random.default_rng(seed)
+    m, n_ext = _random_model(rng, nsym, scale, shape)
+    assert m.route == (rans._ROUTE_SEQ if shape == "seq" else rans._ROUTE_ROWS)
+    syms = _skewed(rng, n, nsym)
+    ext = rng.integers(0, n_ext, size=n)
+    enc = rans.encode(m, syms, ext)
+    assert enc == _naive_encode(m, syms, ext)
+    got = rans.decode(m, enc, n, ext)
+    assert np.array_equal(got, syms)
+    if n:
+        assert np.array_equal(_search_decode(m, enc, n, ext), syms)
+
+
+@pytest.mark.parametrize(
+    ("nsym", "scale", "dtype"),
+    [
+        (2, 10, np.uint8),
+        (123, 15, np.uint8),
+        (258, 12, np.uint8),
+        (292, 12, np.uint16),
+        (12002, 15, np.uint16),
+    ],
+)
+def test_bucket_table_gives_the_symbol_of_each_bucket_start(nsym, scale, dtype):
+    """btab entry = the symbol whose interval holds the bucket's first slot. A 258-symbol alphabet whose
+    symbols past 255 are rare (a byte model's tail) keeps uint8, clamped to 255 (still a lower bound);
+    one whose high symbols are common, or a wide one, gets uint16."""
+    rng = np.random.default_rng(nsym)
+    counts = rng.integers(0, 1000, size=(5, nsym)) * (rng.random((5, nsym)) < 0.3)
+    if nsym == 258:
+        counts[:, 250:] = 0  # the rare tail
+    m = rans.Model(rans.quantize(counts, scale), scale)
+    nb = 1 << m.bucket_bits
+    starts = np.arange(nb) << (scale - m.bucket_bits)
+    ref = np.stack([np.searchsorted(m.cum[r, 1:], starts, side="right") for r in range(m.nctx)]).ravel()
+    assert m.btab.dtype == dtype
+    assert np.array_equal(m.btab, np.minimum(ref, 255) if dtype == np.uint8 else ref)
+    syms = _skewed(rng, 4000, nsym)
+    syms[::97] = nsym - 1  # the clamped tail is decoded too
+    ext = rng.integers(0, 5, size=len(syms))
+    enc = rans.encode(m, syms, ext)
+    assert np.array_equal(rans.decode(m, enc, len(syms), ext), syms)
+
+
+def test_shipped_models_routes_and_table_memory():
+    """The structural models decode through the bucket tables; all of them together stay small (the
+    tables live in every worker)."""
+    from qyn1 import encode as pe
+    from qyn1 import tables
+
+    if not tables.has_python():
+        pytest.skip("qyn1 was built without its tables")
+    models = pe._models()
+    assert models["kinds"].route == rans._ROUTE_SEQ
+    assert models["names"].route == rans._ROUTE_ROWS
+    assert models["morph0"].route == rans._ROUTE_SEQ and models["morph0"].btab.dtype == np.uint16
+    assert tables.model("bytes_o1").route == rans._ROUTE_O1
+    total = sum(m.btab.nbytes for m in models.values() if m.route != rans._ROUTE_O1)
+    assert total <= 4 << 20
+
+
+def test_bucket_decoders_malformed_streams():
+    """Cut, extended and bit-flipped streams through the bucket (sequential) and rows decoders: CodecError
+    or some output of the right length, never a crash or an out-of-range symbol; bad ext -> CodecError."""
+    rng = np.random.default_rng(5)
+    for shape in ("seq", "rows"):
+        m, n_ext = _random_model(rng, 258, 12, shape)
+        syms = _skewed(rng, 6000, 258)
+        ext = rng.integers(0, n_ext, size=len(syms))
+        enc = rans.encode(m, syms, ext)
+        for bad in (enc[:-1], enc + b"\0", enc[:9], enc[:8]):
+            with pytest.raises(CodecError):
+                rans.decode(m, bad, len(syms), ext)
+        for i in range(0, len(enc), max(1, len(enc) // 60)):
+            flipped = bytearray(enc)
+            flipped[i] ^= 0x5A
+            try:
+                out = rans.decode(m, bytes(flipped), len(syms), ext)
+            except CodecError:
+                continue
+            assert len(out) == len(syms) and out.min() >= 0 and out.max() < m.nsym
+        for bad_ext in (n_ext * 1000, -1):
+            e2 = ext.copy()
+            e2[len(e2) // 2] = bad_ext
+            with pytest.raises(CodecError):
+                rans.decode(m, enc, len(syms), e2)
+        with pytest.raises(ValueError):
+            rans.encode(m, syms, np.full(len(syms), n_ext * 1000))
+
+
+def test_context_maps_are_validated():
+    """The kernels index the maps with symbols unchecked, so a short or negative map is refused."""
+    freq = rans.quantize(np.ones((4, 5)), 12)
+    with pytest.raises(ValueError):
+        rans.Model(freq, 12, o1map=np.arange(4))
+    with pytest.raises(ValueError):
+        rans.Model(freq, 12, o1map=np.array([0, 1, 2, 3, -1]))
+    with pytest.raises(ValueError):
+        rans.Model(freq, 12, o1map=np.arange(5) % 4, dmap=np.zeros(3))
