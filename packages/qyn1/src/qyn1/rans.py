@@ -27,6 +27,7 @@ from numba import njit
 from qyn1.errors import CodecError
 
 RANS_L = 1 << 23
+_RANS_H = RANS_L << 8  # states live in [RANS_L, _RANS_H)
 MIN_SCALE, MAX_SCALE = 10, 15
 
 
@@ -734,14 +735,15 @@ def encode_streams(streams) -> bytes:
         total += len(sy)
     if total == 0:
         return b""
-    out = np.empty(2 * total + 16, dtype=np.uint8)
     pos = 2 * total + 16
+    out = np.empty(pos, np.uint8)
     x0 = x1 = RANS_L
     for model, syms, ext in reversed(streams):  # rANS is last-in first-out
         n = len(syms)
         if n:
             args = model._eargs or model.encode_args()
-            pos, x0, x1 = _encode_ctx_kernel(syms, _ext_array(ext, n), *args, out, pos, x0, x1)
+            e = _EMPTY_I32 if ext is None else _ext_array(ext, n)
+            pos, x0, x1 = _encode_ctx_kernel(syms, e, *args, out, pos, x0, x1)
             if pos < 0:
                 raise ValueError(f"symbol or context out of range for model {model.name!r}")
     return ((x0 << 32) | x1).to_bytes(8, "big") + out[pos:].tobytes()
@@ -760,36 +762,39 @@ class StreamDecoder:
         self.buf = buf = np.frombuffer(data, np.uint8)
         if len(buf) == 0:
             self.pos, self.x0, self.x1 = 0, RANS_L, RANS_L
-        elif len(buf) < 8:
+            return
+        if len(buf) < 8:
             raise CodecError("rANS stream shorter than its state")
-        else:
-            head = int.from_bytes(data[:8] if type(data) is bytes else buf[:8].tobytes(), "big")
-            self.x0 = head >> 32
-            self.x1 = head & 0xFFFFFFFF
-            self.pos = 8
-        if not (RANS_L <= self.x0 < RANS_L << 8 and RANS_L <= self.x1 < RANS_L << 8):
+        head = int.from_bytes(data[:8] if type(data) is bytes else buf[:8].tobytes(), "big")
+        self.x0 = x0 = head >> 32
+        self.x1 = x1 = head & 0xFFFFFFFF
+        self.pos = 8
+        if not (RANS_L <= x0 < _RANS_H and RANS_L <= x1 < _RANS_H):
             raise CodecError("bad rANS state")
 
     def decode(self, model: Model, n: int, ext=None, dtype=np.int32) -> np.ndarray:
-        out = np.empty(n, dtype=dtype)
+        out = np.empty(n, dtype)
         if n == 0:
             return out
-        if len(self.buf) == 0:
+        buf = self.buf
+        if len(buf) == 0:
             raise CodecError("empty rANS stream")
-        e = _ext_array(ext, n)
         route = model.route
-        if route == _ROUTE_O1:
-            if len(e) == 0:
-                r = _decode_o1_kernel(self.buf, self.pos, self.x0, self.x1, n, *model.decode_args(route), out)
-            else:  # an order-1 model given external contexts after all
+        if route == _ROUTE_O1 and ext is None:
+            args = model._dargs.get(route) or model.decode_args(route)
+            r = _decode_o1_kernel(buf, self.pos, self.x0, self.x1, n, *args, out)
+        else:
+            if route == _ROUTE_O1:  # an order-1 model given external contexts after all
                 route = _ROUTE_SEARCH
-        if route != _ROUTE_O1:
-            kernel = _DECODERS[route]
-            r = kernel(self.buf, self.pos, self.x0, self.x1, n, e, *model.decode_args(route), out)
+            args = model._dargs.get(route) or model.decode_args(route)
+            e = _EMPTY_I32 if ext is None else _ext_array(ext, n)
+            r = _DECODERS[route](buf, self.pos, self.x0, self.x1, n, e, *args, out)
         pos, x0, x1 = r
         if pos < 0:
             raise CodecError(f"malformed rANS stream for model {model.name!r}")
-        self.pos, self.x0, self.x1 = pos, x0, x1
+        self.pos = pos
+        self.x0 = x0
+        self.x1 = x1
         return out
 
     def finish(self) -> None:
