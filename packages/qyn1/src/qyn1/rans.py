@@ -11,7 +11,8 @@
 * encoding computes every symbol's row on the fly in one kernel (:func:`_encode_ctx_kernel`); decoding
   looks the symbol up in a per-row bucket table (top bits of the slot -> first candidate symbol, then a
   short step through ``cum``: :func:`_decode_bucket_kernel`, or :func:`_decode_rows_kernel` for rows from
-  ``ext`` only), pure order-1 models in a flat slot->symbol table (:func:`_decode_o1_kernel`).
+  ``ext`` only), pure order-1 models in a flat slot->symbol table (:func:`_decode_o1_kernel`), order-0
+  models in a packed one (:func:`_decode_ext_kernel`).
 
 Wire format of one coded stream: ``u32 n_symbols`` is kept by the caller; the payload is the rANS byte
 stream (8 bytes of final state followed by renormalisation bytes in decoding order).
@@ -72,11 +73,13 @@ def quantize(counts: np.ndarray, scale_bits: int) -> np.ndarray:
 
 class Model:
     """A cached set of quantised tables: ``freq``/``cum`` of shape (nctx, nsym), the context maps, and the
-    decoder's lookup table built on first use (:attr:`btab`, or :attr:`stab` for pure order-1 models)."""
+    decoder's lookup table built on first use (:attr:`btab`; :attr:`stab` for pure order-1 models,
+    :attr:`dtab` for order-0 ones)."""
 
     __slots__ = (
         "_btab",
         "_dargs",
+        "_dtab",
         "_eargs",
         "_stab",
         "bucket_bits",
@@ -126,6 +129,7 @@ class Model:
         self.cum = cum
         self._stab = None
         self._btab = None
+        self._dtab = None
         self._dargs = {}
         self._eargs = None
         if o1map is None:
@@ -159,6 +163,26 @@ class Model:
         self.pure_order1 = self._is_pure_order1()
         self.bucket_bits = self._bucket_bits()
         self.route = self._pick_route()
+
+    @property
+    def dtab(self) -> np.ndarray:
+        """Decoding table, built on first use: ``symbol << 32 | freq << 16 | (slot - cum)`` per slot."""
+        if self._dtab is None:
+            size = 1 << self.scale_bits
+            dtab = np.empty((self.nctx, size), dtype=np.uint64)
+            sym_ids = np.arange(self.nsym, dtype=np.int64)
+            slots = np.arange(size, dtype=np.uint64)
+            for r in range(self.nctx):
+                f = self.freq[r].astype(np.int64)
+                sym = np.repeat(sym_ids, f)
+                start = self.cum[r, :-1].astype(np.uint64)[sym]
+                dtab[r] = (
+                    (sym.astype(np.uint64) << np.uint64(32))
+                    | (f[sym].astype(np.uint64) << np.uint64(16))
+                    | (slots - start)
+                )
+            self._dtab = dtab
+        return self._dtab
 
     def _is_pure_order1(self) -> bool:
         """True when the context is exactly the previous symbol (``o1map`` is the identity, nothing else):
@@ -222,6 +246,10 @@ class Model:
         if self.nsym > 1 << 16:
             return _ROUTE_SEARCH
         if self.o1n == 1 and self.o2n == 1 and self.o3n == 1 and not len(self.dmap):
+            if self.nctx == 1 and not len(self.ctxmap):
+                # order 0 (the bytes-o0 codec builds one per chunk): the packed slot table, one load per
+                # symbol, is small for one row (32 KiB at 12 bits) and quick to build
+                return _ROUTE_O0
             return _ROUTE_ROWS  # rows from ext (and ctxmap) only
         return _ROUTE_SEQ
 
@@ -237,6 +265,8 @@ class Model:
                 args = (self.ctxmap, self.cum, self.btab, self.bucket_bits, self.scale_bits)
             elif route == _ROUTE_O1:
                 args = (self.stab, self.freq, self.cum, self.scale_bits)
+            elif route == _ROUTE_O0:
+                args = (self.dtab, self.scale_bits)
             else:
                 args = (self.o1n, self.o1map, self.o2n, self.o2map, self.dmap, self.o3n, self.o3map)
                 args += (self.ctxmap, self.freq, self.cum, self.scale_bits)
@@ -288,6 +318,60 @@ class Model:
         ctx = self.contexts(syms, ext)
         f = self.freq[ctx, syms].astype(np.float64)
         return float(len(syms) * self.scale_bits - np.log2(f).sum())
+
+
+@njit(cache=True, nogil=True)
+def _decode_ext_kernel(buf, pos, x0_in, x1_in, n, ext, dtab, scale_bits, out):
+    """Decoder for models without an order-1 part: contexts come only from ``ext`` (or are all 0), so the
+    two interleaved states are independent and decoded two symbols per iteration."""
+    m = buf.shape[0]
+    x0 = np.uint64(x0_in)
+    x1 = np.uint64(x1_in)
+    L = np.uint64(RANS_L)
+    mask = np.uint64((1 << scale_bits) - 1)
+    sb = np.uint64(scale_bits)
+    m16 = np.uint64(0xFFFF)
+    have_ext = ext.shape[0] > 0
+    nctx = dtab.shape[0]
+    c0 = 0
+    c1 = 0
+    for i in range(0, n - 1, 2):
+        if have_ext:
+            c0 = ext[i]
+            c1 = ext[i + 1]
+            if c0 < 0 or c0 >= nctx or c1 < 0 or c1 >= nctx:
+                return -1, x0, x1
+        e0 = dtab[c0, x0 & mask]
+        e1 = dtab[c1, x1 & mask]
+        x0 = ((e0 >> np.uint64(16)) & m16) * (x0 >> sb) + (e0 & m16)
+        x1 = ((e1 >> np.uint64(16)) & m16) * (x1 >> sb) + (e1 & m16)
+        while x0 < L:
+            if pos >= m:
+                return -1, x0, x1
+            x0 = (x0 << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
+        while x1 < L:
+            if pos >= m:
+                return -1, x0, x1
+            x1 = (x1 << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
+        out[i] = e0 >> np.uint64(32)
+        out[i + 1] = e1 >> np.uint64(32)
+    if n & 1:
+        i = n - 1
+        if have_ext:
+            c0 = ext[i]
+            if c0 < 0 or c0 >= nctx:
+                return -1, x0, x1
+        e0 = dtab[c0, x0 & mask]
+        x0 = ((e0 >> np.uint64(16)) & m16) * (x0 >> sb) + (e0 & m16)
+        while x0 < L:
+            if pos >= m:
+                return -1, x0, x1
+            x0 = (x0 << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
+        out[i] = e0 >> np.uint64(32)
+    return pos, x0, x1
 
 
 @njit(cache=True, nogil=True)
@@ -627,7 +711,7 @@ BTAB_MAX_BITS = 11  # buckets per row of the bucket tables: at most 2**11
 BTAB_MAX_ENTRIES = 1 << 20  # at most 1 Mi bucket entries per model (1 MiB as uint8)
 BTAB_U8_CLAMP_SHARE = 3  # uint8 bucket tables when at most 1/2**3 of the entries are clamped to 255
 # decoders (Model.route)
-_ROUTE_O1, _ROUTE_ROWS, _ROUTE_SEQ, _ROUTE_SEARCH = range(4)
+_ROUTE_O1, _ROUTE_ROWS, _ROUTE_SEQ, _ROUTE_SEARCH, _ROUTE_O0 = range(5)
 
 
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
@@ -750,7 +834,7 @@ def encode_streams(streams) -> bytes:
 
 
 # decoder kernels by Model.route (the pure order-1 kernel takes no ext and is called apart)
-_DECODERS = (None, _decode_rows_kernel, _decode_bucket_kernel, _decode_search_kernel)
+_DECODERS = (None, _decode_rows_kernel, _decode_bucket_kernel, _decode_search_kernel, _decode_ext_kernel)
 
 
 class StreamDecoder:
