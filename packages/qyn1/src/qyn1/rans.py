@@ -141,7 +141,7 @@ class Model:
         self.o2map = np.ascontiguousarray(o2map, dtype=np.int32)
         self.o2n = int(self.o2map.max()) + 1 if len(self.o2map) else 1
         # dmap: per-symbol nesting change (+1 opener, -1 closer); the innermost context bit is then
-        # "inside brackets" (running sum > 0). Only the binary-search decoder tracks it.
+        # "inside brackets" (running sum > 0). The sequential decoders track it.
         self.dmap = _EMPTY_I32 if dmap is None else np.ascontiguousarray(dmap, dtype=np.int32)
         # o3map: class of the symbol three back (another context dimension, outermost after ext);
         # ctxmap: sparse contexts -- full context index -> table row (rare contexts share backoff rows)
