@@ -155,4 +155,3 @@ def test_preloaded_modules_are_imported_once_by_the_fork_server(tmp_path):
     assert lines[:12] == ["True True 1 True"] * 12
     assert lines[12] == "1"  # one fork server imported it, for both pools
     assert lines[13] == "True"  # the same results as a serial run
-
