@@ -178,9 +178,17 @@ def _morph_groups() -> np.ndarray:
 
 MORPH_GROUP = _morph_groups()
 N_MORPH_GROUPS = int(MORPH_GROUP.max()) + 1
-# name symbols: 0 NEW, 1..32 rank 0..31, then four buckets per power of two (+ raw extra bits)
+# name symbols: 0 NEW, 1..32 rank 0..31, then four buckets per power of two (+ raw extra bits), then SUCC1 /
+# SUCC2: the name equals the last / the one before last distinct name that followed the previous name (code
+# is full of pairs: ``self.x``, ``os.path``, ``isinstance(x, T)``, words of a repeated phrase)
 RANK_DIRECT = 32
-N_NAME_SYMS = 1 + RANK_DIRECT + 4 * 24
+N_RANK_SYMS = 1 + RANK_DIRECT + 4 * 24
+NAME_SUCC1 = N_RANK_SYMS
+N_NAME_SYMS = N_RANK_SYMS + 2
+# context flag the decoder derives from the names so far: where SUCC1's name sits in the move-to-front list
+# (no successor, rank 0, 1-3, 4-15, further) x whether a SUCC2 exists
+N_NAME_FLAG = 10
+NAME_SUCC_WINDOW = 16
 # text symbols: 0 END, 1 WORD, 2.. byte + 2 ; spell symbols: 0 END, 1.. byte + 1
 T_END, T_WORD = 0, 1
 # morpheme symbols: 0 END, 1 ESC, 2.. table index + 2
@@ -316,96 +324,69 @@ def vocab() -> Vocab:
 
 # ---------------------------------------------------------------- numba kernels
 @njit(cache=True, nogil=True)
-def _mtf_ranks(ids):
-    """Move-to-front ranks of local name ids (ids are numbered by first occurrence); -1 = new name."""
+def _name_symbols(ids):
+    """Name symbols of local name ids (numbered by first occurrence): NEW, a move-to-front rank (bucket +
+    extra bits) or SUCC1/SUCC2, and the successor flag (context) of each; the inverse is
+    :func:`qyn1.rans.decode_names`, which must compute the same flags.
+
+    Returns (symbol, flag, extra value, extra bit count, new-name flag) per name."""
     n = ids.shape[0]
     order = np.empty(n + 1, dtype=np.int32)
+    succ1 = np.full(n + 1, -1, dtype=np.int32)
+    succ2 = np.full(n + 1, -1, dtype=np.int32)
+    sym = np.empty(n, dtype=np.int32)
+    flag = np.empty(n, dtype=np.int32)
+    extra = np.zeros(n, dtype=np.int64)
+    nbits = np.zeros(n, dtype=np.int64)
+    isnew = np.zeros(n, dtype=np.bool_)
     size = 0
-    out = np.empty(n, dtype=np.int32)
+    p = -1
     for i in range(n):
         v = ids[i]
+        c1 = -1
+        c2 = -1
+        if p >= 0:
+            c1 = succ1[p]
+            c2 = succ2[p]
+        b = 0
+        if c1 >= 0:
+            b = 4
+            for j in range(min(size, NAME_SUCC_WINDOW)):
+                if order[j] == c1:
+                    b = 1 if j == 0 else (2 if j < 4 else 3)
+                    break
+        flag[i] = b * 2 + (1 if c2 >= 0 else 0)
         if v == size:
-            out[i] = -1
             j = size
             size += 1
+            isnew[i] = True
+            sym[i] = 0
         else:
             j = 0
             while order[j] != v:
                 j += 1
-            out[i] = j
+            if v == c1:
+                sym[i] = NAME_SUCC1
+            elif v == c2:
+                sym[i] = NAME_SUCC1 + 1
+            elif j < RANK_DIRECT:
+                sym[i] = 1 + j
+            else:
+                e = 5
+                while (j >> (e + 1)) > 0:
+                    e += 1
+                sym[i] = 1 + RANK_DIRECT + (e - 5) * 4 + ((j >> (e - 2)) & 3)
+                nbits[i] = e - 2
+                extra[i] = j & ((1 << (e - 2)) - 1)
         while j > 0:
             order[j] = order[j - 1]
             j -= 1
         order[0] = v
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _mtf_ids(ranks):
-    """Inverse of :func:`_mtf_ranks`; returns -2 at the first invalid rank."""
-    n = ranks.shape[0]
-    order = np.empty(n + 1, dtype=np.int32)
-    size = 0
-    out = np.empty(n, dtype=np.int32)
-    for i in range(n):
-        r = ranks[i]
-        if r < 0:
-            v = size
-            j = size
-            size += 1
-        else:
-            if r >= size:
-                out[i] = -2
-                return out
-            v = order[r]
-            j = r
-        out[i] = v
-        while j > 0:
-            order[j] = order[j - 1]
-            j -= 1
-        order[0] = v
-    return out
-
-
-def _rank_symbols(ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """rank -> (symbol, extra value, extra bit count); rank -1 -> NEW (symbol 0)."""
-    r = ranks.astype(np.int64)
-    sym = np.zeros(len(r), dtype=np.int32)
-    extra = np.zeros(len(r), dtype=np.int64)
-    nbits = np.zeros(len(r), dtype=np.int64)
-    small = (r >= 0) & (r < RANK_DIRECT)
-    sym[small] = 1 + r[small]
-    big = r >= RANK_DIRECT
-    if big.any():
-        rb = r[big]
-        b = np.floor(np.log2(rb)).astype(np.int64)
-        b = np.where((1 << b) > rb, b - 1, b)
-        b = np.where((1 << (b + 1)) <= rb, b + 1, b)
-        q = (rb >> (b - 2)) & 3
-        sym[big] = 1 + RANK_DIRECT + (b - 5) * 4 + q
-        nbits[big] = b - 2
-        extra[big] = rb & ((1 << (b - 2)) - 1)
-    return sym, extra, nbits
-
-
-def _symbol_ranks(sym: np.ndarray, extra_vals: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`_rank_symbols` given the extra values of the big-rank symbols in order."""
-    s = sym.astype(np.int64)
-    r = np.full(len(s), -1, dtype=np.int64)
-    small = (s >= 1) & (s <= RANK_DIRECT)
-    r[small] = s[small] - 1
-    big = s > RANK_DIRECT
-    if big.any():
-        k = s[big] - 1 - RANK_DIRECT
-        b = k // 4 + 5
-        q = k & 3
-        r[big] = (1 << b) + (q << (b - 2)) + extra_vals
-    return r
-
-
-def _extra_nbits(sym: np.ndarray) -> np.ndarray:
-    k = sym[sym > RANK_DIRECT].astype(np.int64) - 1 - RANK_DIRECT
-    return k // 4 + 3
+        if p >= 0 and c1 != v:
+            succ2[p] = c1
+            succ1[p] = v
+        p = v
+    return sym, flag, extra, nbits, isnew
 
 
 def _pack_bits(vals: np.ndarray, nbits: np.ndarray) -> bytes:
@@ -421,19 +402,6 @@ def _pack_bits(vals: np.ndarray, nbits: np.ndarray) -> bytes:
         shift = nbits[sel] - 1 - k
         bits[starts[sel] + k] = (vals[sel] >> shift) & 1
     return np.packbits(bits).tobytes()
-
-
-def _unpack_bits(data: bytes, nbits: np.ndarray) -> np.ndarray:
-    total = int(nbits.sum())
-    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
-    if len(bits) < total or len(data) != (total + 7) // 8:
-        raise CodecError("extra-bits stream has the wrong length")
-    vals = np.zeros(len(nbits), dtype=np.int64)
-    starts = np.concatenate(([0], np.cumsum(nbits)[:-1])) if len(nbits) else np.zeros(0, dtype=np.int64)
-    for k in range(int(nbits.max()) if len(nbits) else 0):
-        sel = nbits > k
-        vals[sel] = (vals[sel] << 1) | bits[starts[sel] + k]
-    return vals
 
 
 # ---------------------------------------------------------------- analysis (encoder side)
@@ -698,9 +666,8 @@ def analyze(text: str, v: Vocab):
     # move-to-front over first-occurrence ids
     local: dict[str, int] = {}
     ids = np.fromiter((local.setdefault(nm, len(local)) for nm in names), dtype=np.int32, count=len(names))
-    ranks = _mtf_ranks(ids) if len(ids) else np.zeros(0, dtype=np.int32)
-    nsym, extra, nbits = _rank_symbols(ranks)
-    new_pos = np.flatnonzero(ranks < 0)
+    nsym, nflag, extra, nbits, isnew = _name_symbols(ids)
+    new_pos = np.flatnonzero(isnew)
     new_names = list(local)  # dicts keep first-occurrence order
     morph: list[list[int]] = [[] for _ in range(N_MORPH_GROUPS)]
     morph_spell: list[list[bytes]] = [[] for _ in range(N_MORPH_GROUPS)]  # consumed group by group
@@ -736,10 +703,11 @@ def analyze(text: str, v: Vocab):
         "text0": (text_streams[0], None),
         "text1": (text_streams[1], None),
         "text2": (text_streams[2], None),
-        "names": (nsym, name_mctx),
+        "names": (nsym, name_mctx.astype(np.int64) * N_NAME_FLAG + nflag),
         **{f"morph{g}": (np.array(morph[g], dtype=np.int32), None) for g in range(N_MORPH_GROUPS)},
         "spell": (blob, None),
         "_extra": (extra[nbits > 0], nbits[nbits > 0]),
+        "_names": (names, name_ctx),
     }
 
 
@@ -855,9 +823,9 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
         "names": dict(
             nsym=N_NAME_SYMS,
             scale=12,
-            next_=N_NAME_POS * N_NAME_CTX * N_NEXT,
+            next_=N_NAME_POS * N_NAME_CTX * N_NEXT * N_NAME_FLAG,
             sparse=NAMES_MIN_COUNT,
-            sparse_inner=N_NAME_CTX * N_NEXT,
+            sparse_inner=N_NAME_CTX * N_NEXT * N_NAME_FLAG,
         ),
         **{
             f"morph{g}": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1)
@@ -1000,14 +968,19 @@ def _decode_text(body: bytes) -> bytes:
     order = np.lexsort((np.concatenate(occ_sub), np.concatenate(occ_tok)))
     name_ctx = np.concatenate(occ_ctx)[order]
     n_names = len(name_ctx)
-    nsym = dec("names", _name_model_ctx(name_ctx, np.concatenate(occ_tok)[order], kinds), n_names)
-    extra = _unpack_bits(extra_blob, _extra_nbits(nsym))
-    ranks = _symbol_ranks(nsym, extra)
-    if n_names and ranks.max() > n_names:
-        raise CodecError("bad name rank")
-    ids = _mtf_ids(ranks.astype(np.int32)) if n_names else np.zeros(0, dtype=np.int32)
-    if (ids == -2).any():
-        raise CodecError("bad name rank")
+    ids, isnew, nbits_used = rans.decode_names(
+        rd,
+        models["names"],
+        n_names,
+        _name_model_ctx(name_ctx, np.concatenate(occ_tok)[order], kinds),
+        N_NAME_FLAG,
+        np.unpackbits(np.frombuffer(extra_blob, dtype=np.uint8)),
+        RANK_DIRECT,
+        NAME_SUCC1,
+        NAME_SUCC_WINDOW,
+    )
+    if len(extra_blob) != (nbits_used + 7) // 8:
+        raise CodecError("extra-bits stream has the wrong length")
     # spell items: layout literals (token order), error characters, unknown morphemes
     spell = dec("spell")
     s_ends = np.flatnonzero(spell == 0)
@@ -1026,7 +999,7 @@ def _decode_text(body: bytes) -> bytes:
     if len(items) < n_esc + len(err_tok):
         raise CodecError("spell stream exhausted")
     # new names from the morpheme streams
-    new_ctx = name_ctx[ranks < 0]
+    new_ctx = name_ctx[isnew]
     grp = MORPH_GROUP[new_ctx]
     spell_i = n_esc + len(err_tok)
     mtab = v.morphemes

@@ -705,3 +705,181 @@ def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
     out = d.decode(model, n, ext, dtype)
     d.finish()
     return out
+
+
+# ---------------------------------------------------------------- move-to-front names with successors
+@njit(cache=True, nogil=True)
+def _decode_names_kernel(
+    buf,
+    pos,
+    x0_in,
+    x1_in,
+    n,
+    ext,
+    nflag,
+    ctxmap,
+    freq,
+    cum,
+    scale_bits,
+    bits,
+    rank_direct,
+    succ_sym,
+    window,
+    out,
+    isnew,
+):
+    """Decode ``n`` name symbols straight to local name ids (numbered by first occurrence), for the
+    encoder's ``qyn1.encode._name_symbols``. Symbol 0 is a new name, ``1..rank_direct`` a move-to-front
+    rank, then four buckets per power of two whose low bits come from ``bits`` (one uint8 per bit, MSB
+    first), ``succ_sym``/``succ_sym + 1`` the last/second-to-last distinct name that followed the previous
+    name. The context of name ``i`` is ``ctxmap[ext[i] * nflag + flag]``, flag = where the successor's name
+    sits in the first ``window`` entries of the move-to-front list (none, 0, 1-3, 4-15, further) x whether
+    a second successor exists: it depends on the names decoded so far, hence one sequential kernel.
+
+    Returns (bytes consumed, x0, x1, bits consumed); consumed is -1 on malformed input."""
+    m = buf.shape[0]
+    x0 = np.uint64(x0_in)
+    x1 = np.uint64(x1_in)
+    L = np.uint64(RANS_L)
+    mask = np.uint64((1 << scale_bits) - 1)
+    sb = np.uint64(scale_bits)
+    nctx, nsym = freq.shape
+    nmap = ctxmap.shape[0]
+    nbits_total = bits.shape[0]
+    order = np.empty(n + 1, dtype=np.int32)
+    succ1 = np.full(n + 1, -1, dtype=np.int32)
+    succ2 = np.full(n + 1, -1, dtype=np.int32)
+    size = 0
+    p = -1
+    bp = 0
+    for i in range(n):
+        c1 = -1
+        c2 = -1
+        if p >= 0:
+            c1 = succ1[p]
+            c2 = succ2[p]
+        b = 0
+        if c1 >= 0:
+            b = 4
+            for j in range(min(size, window)):
+                if order[j] == c1:
+                    b = 1 if j == 0 else (2 if j < 4 else 3)
+                    break
+        c = np.int64(ext[i]) * nflag + b * 2 + (1 if c2 >= 0 else 0)
+        if c < 0 or c >= nmap:
+            return -1, x0, x1, bp
+        c = ctxmap[c]
+        if c < 0 or c >= nctx:
+            return -1, x0, x1, bp
+        x = x1 if i & 1 else x0
+        slot = x & mask
+        lo = 0
+        hi = nsym
+        while hi - lo > 1:
+            mid = (lo + hi) >> 1
+            if np.uint64(cum[c, mid]) <= slot:
+                lo = mid
+            else:
+                hi = mid
+        s = lo
+        x = np.uint64(freq[c, s]) * (x >> sb) + slot - np.uint64(cum[c, s])
+        while x < L:
+            if pos >= m:
+                return -1, x0, x1, bp
+            x = (x << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
+        if i & 1:
+            x1 = x
+        else:
+            x0 = x
+        # symbol -> id and its move-to-front position j
+        if s == 0:
+            v = size
+            j = size
+            size += 1
+            isnew[i] = 1
+        else:
+            if s >= succ_sym:
+                v = c1 if s == succ_sym else c2
+                if v < 0:
+                    return -1, x0, x1, bp
+                j = 0
+                while order[j] != v:
+                    j += 1
+            else:
+                if s <= rank_direct:
+                    r = s - 1
+                else:
+                    k = s - 1 - rank_direct
+                    e = k // 4 + 5
+                    nb = e - 2
+                    if bp + nb > nbits_total:
+                        return -1, x0, x1, bp
+                    r = (1 << e) + ((k & 3) << nb)
+                    low = 0
+                    for t in range(nb):
+                        low = (low << 1) | bits[bp + t]
+                    bp += nb
+                    r += low
+                if r >= size:
+                    return -1, x0, x1, bp
+                j = r
+                v = order[j]
+        out[i] = v
+        while j > 0:
+            order[j] = order[j - 1]
+            j -= 1
+        order[0] = v
+        if p >= 0 and c1 != v:
+            succ2[p] = c1
+            succ1[p] = v
+        p = v
+    return pos, x0, x1, bp
+
+
+def decode_names(
+    dec: StreamDecoder,
+    model: Model,
+    n: int,
+    ext,
+    nflag: int,
+    bits,
+    rank_direct: int,
+    succ_sym: int,
+    window: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Decode ``n`` move-to-front names from ``dec`` (see :func:`_decode_names_kernel`); ``model`` is a
+    sparse model (``ctxmap``) over ``ext * nflag + flag``. Returns (ids, new-name flags, bits consumed)."""
+    ids = np.empty(n, dtype=np.int32)
+    isnew = np.zeros(n, dtype=np.uint8)
+    if n == 0:
+        return ids, isnew.astype(np.bool_), 0
+    if len(dec.buf) == 0:
+        raise CodecError("empty rANS stream")
+    if not len(model.ctxmap):
+        raise ValueError("decode_names needs a model with a context map")
+    e = _ext_array(ext, n)
+    bits = np.ascontiguousarray(bits, dtype=np.uint8)
+    pos, x0, x1, bp = _decode_names_kernel(
+        dec.buf,
+        dec.pos,
+        dec.x0,
+        dec.x1,
+        n,
+        e,
+        nflag,
+        model.ctxmap,
+        model.freq,
+        model.cum,
+        model.scale_bits,
+        bits,
+        rank_direct,
+        succ_sym,
+        window,
+        ids,
+        isnew,
+    )
+    if pos < 0:
+        raise CodecError(f"malformed rANS stream for model {model.name!r}")
+    dec.pos, dec.x0, dec.x1 = int(pos), int(x0), int(x1)
+    return ids, isnew.astype(np.bool_), int(bp)

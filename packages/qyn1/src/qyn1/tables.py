@@ -16,7 +16,7 @@ import numpy as np
 from qyn1 import rans
 from qyn1.errors import FormatError
 
-TABLES_VERSION = 1
+TABLES_VERSION = 2
 _FILE = f"tables-v{TABLES_VERSION}.npz"
 
 
