@@ -191,8 +191,13 @@ N_NAME_FLAG = 10
 NAME_SUCC_WINDOW = 16
 # text symbols: 0 END, 1 WORD, 2.. byte + 2 ; spell symbols: 0 END, 1.. byte + 1
 T_END, T_WORD = 0, 1
-# morpheme symbols: 0 END, 1 ESC, 2.. table index + 2
+# morpheme symbols: 0 END, 1 ESC, 2.. table index + 2 for the MORPH_DIRECT most frequent morphemes, then one
+# escape per tier of MORPH_TIER further morphemes, the index within the tier going to ``morphx`` (a 30k-entry
+# alphabet in one 15-bit table would reserve a slot per entry and cost the frequent ones ~0.6 bit each)
 M_END, M_ESC = 0, 1
+MORPH_DIRECT = 4096
+MORPH_TIER = 4096
+M_RARE_CLASS = 8  # order-1 class of a tier escape
 # whitespace: mid-line 0..31 spaces, 32 ESC; line start: 0..80 spaces delta -40..40, 81..161 tabs, 162 ESC
 WS_MID_ESC = 32
 N_WS_MID = 33
@@ -288,12 +293,22 @@ class Vocab:
         self.kind_text = [""] * N_KINDS
         for t, k in self.fixed.items():
             self.kind_text[k] = t
-        self.morph_id = {m: i + 2 for i, m in enumerate(morphemes)}
-        self.n_morph_syms = len(morphemes) + 2
+        n_direct = min(len(morphemes), MORPH_DIRECT)
+        self.n_morph_tiers = -(-(len(morphemes) - n_direct) // MORPH_TIER)
+        self.morph_tier_sym = 2 + n_direct  # symbol of tier 0
+        # morpheme -> (symbol, index within its tier or -1)
+        self.morph_sym = {
+            m: (i + 2, -1)
+            if i < MORPH_DIRECT
+            else (self.morph_tier_sym + (i - n_direct) // MORPH_TIER, (i - n_direct) % MORPH_TIER)
+            for i, m in enumerate(morphemes)
+        }
+        self.n_morph_syms = self.morph_tier_sym + self.n_morph_tiers
         # order-1 class of the previous morpheme symbol
-        o1 = np.zeros(self.n_morph_syms, dtype=np.int32)
+        o1 = np.full(self.n_morph_syms, M_RARE_CLASS, dtype=np.int32)
+        o1[M_END] = 0
         o1[M_ESC] = 1
-        for i, m in enumerate(morphemes):
+        for i, m in enumerate(morphemes[:n_direct]):
             o1[i + 2] = _morph_class(m)
         self.morph_o1 = o1
 
@@ -671,21 +686,29 @@ def analyze(text: str, v: Vocab):
     new_names = list(local)  # dicts keep first-occurrence order
     morph: list[list[int]] = [[] for _ in range(N_MORPH_GROUPS)]
     morph_spell: list[list[bytes]] = [[] for _ in range(N_MORPH_GROUPS)]  # consumed group by group
-    mid_of = v.morph_id
+    morph_rare: list[list[tuple[int, int]]] = [[] for _ in range(N_MORPH_GROUPS)]  # (tier, index in tier)
+    msym = v.morph_sym
+    tier0 = v.morph_tier_sym
     for nm, g in zip(new_names, MORPH_GROUP[name_ctx[new_pos]].tolist(), strict=True):
         out = morph[g]
-        mid = mid_of.get(nm)
-        if mid is not None:
-            out.append(mid)
+        ms = msym.get(nm)
+        if ms is not None:
+            out.append(ms[0])
+            if ms[1] >= 0:
+                morph_rare[g].append((ms[0] - tier0, ms[1]))
         else:
             for part in _PARTS.findall(nm):
-                mid = mid_of.get(part)
-                if mid is None:
+                ms = msym.get(part)
+                if ms is None:
                     out.append(M_ESC)
                     morph_spell[g].append(part.encode("utf-8"))
                 else:
-                    out.append(mid)
+                    out.append(ms[0])
+                    if ms[1] >= 0:
+                        morph_rare[g].append((ms[0] - tier0, ms[1]))
         out.append(M_END)
+    rare = [tl for g in range(N_MORPH_GROUPS) for tl in morph_rare[g]]
+    rare_arr = np.array(rare, dtype=np.int32).reshape(len(rare), 2)
     spell_items.extend(texts[i].encode("utf-8") for i in np.flatnonzero(kinds == ERR).tolist())
     for g in range(N_MORPH_GROUPS):
         spell_items.extend(morph_spell[g])
@@ -705,6 +728,7 @@ def analyze(text: str, v: Vocab):
         "text2": (text_streams[2], None),
         "names": (nsym, name_mctx.astype(np.int64) * N_NAME_FLAG + nflag),
         **{f"morph{g}": (np.array(morph[g], dtype=np.int32), None) for g in range(N_MORPH_GROUPS)},
+        "morphx": (np.ascontiguousarray(rare_arr[:, 1]), np.ascontiguousarray(rare_arr[:, 0])),
         "spell": (blob, None),
         "_extra": (extra[nbits > 0], nbits[nbits > 0]),
         "_names": (names, name_ctx),
@@ -766,7 +790,7 @@ def _name_model_ctx(name_ctx: np.ndarray, occ_tok: np.ndarray, kinds: np.ndarray
 
 
 # symbol counts the decoder knows before it reaches the stream (not sent)
-DERIVED_COUNTS = frozenset({"ws_line", "ws_mid", "strkind", "names"})
+DERIVED_COUNTS = frozenset({"ws_line", "ws_mid", "strkind", "names", "morphx"})
 STREAMS = (
     "kinds",
     "ws_line",
@@ -783,6 +807,7 @@ STREAMS = (
     "morph3",
     "morph4",
     "morph5",
+    "morphx",
 )  # the decoding order; all share one rANS state
 
 
@@ -831,6 +856,7 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
             f"morph{g}": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1)
             for g in range(N_MORPH_GROUPS)
         },
+        "morphx": dict(nsym=MORPH_TIER, scale=15, next_=max(v.n_morph_tiers, 1)),
         "spell": dict(
             nsym=257,
             scale=12,
@@ -1003,16 +1029,26 @@ def _decode_text(body: bytes) -> bytes:
     grp = MORPH_GROUP[new_ctx]
     spell_i = n_esc + len(err_tok)
     mtab = v.morphemes
-    per_group: list[list[str]] = []
+    tier0 = v.morph_tier_sym
+    seqs = []
     for g in range(N_MORPH_GROUPS):
         seq = dec(f"morph{g}")
         m_ends = np.flatnonzero(seq == M_END)
         if len(m_ends) != int((grp == g).sum()) or (len(seq) and m_ends[-1] != len(seq) - 1):
             raise CodecError("morpheme stream does not match the new names")
-        sl = seq.tolist()
+        seqs.append(seq)
+    tiers = np.concatenate(seqs)
+    tiers = (tiers[tiers >= tier0] - tier0).astype(np.int32)
+    local = dec("morphx", tiers, len(tiers))
+    rare_idx = (tier0 - 2 + tiers.astype(np.int64) * MORPH_TIER + local).tolist()
+    if rare_idx and max(rare_idx) >= len(mtab):
+        raise CodecError("morpheme index outside the table")
+    ri = 0
+    per_group: list[list[str]] = []
+    for seq in seqs:
         names_g = []
         parts: list[str] = []
-        for s in sl:
+        for s in seq.tolist():
             if s == M_END:
                 names_g.append("".join(parts))
                 parts = []
@@ -1021,8 +1057,11 @@ def _decode_text(body: bytes) -> bytes:
                     raise CodecError("spell stream exhausted")
                 parts.append(items[spell_i])
                 spell_i += 1
-            else:
+            elif s < tier0:
                 parts.append(mtab[s - 2])
+            else:
+                parts.append(mtab[rare_idx[ri]])
+                ri += 1
         per_group.append(names_g)
     rd.finish()
     if spell_i != len(items):
@@ -1110,7 +1149,10 @@ def _text_bodies(t: np.ndarray, ends: np.ndarray, words: list[str]) -> list[str]
 
 
 # ---------------------------------------------------------------- training
-def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.ndarray]:
+N_MORPHEMES = 30000
+
+
+def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str, np.ndarray]:
     """Build the vocabularies and every stream's table from training files (see ``qyn1.train``)."""
     from collections import Counter
 
@@ -1180,6 +1222,9 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
         # smoothing: a little of the stream's overall distribution plus a floor
         overall = c.sum(axis=0) + 1
         c = c + 0.02 + 0.5 * overall / overall.sum()
+        if name == "morphx":  # the last tier is shorter: its unused entries get only the 1-slot floor
+            for t in range(len(c)):
+                c[t, max(0, len(morphemes) - MORPH_DIRECT - t * MORPH_TIER) :] = 0
         out[f"py.{name}.freq"] = rans.quantize(c, sh["scale"]).astype(np.uint16)
         out[f"py.{name}.scale"] = np.array(sh["scale"])
         if "o1map" in sh:
