@@ -815,6 +815,11 @@ STREAMS = (
 KINDS_MIN_COUNT = 30  # an order-3 kinds context gets its own row after this many training occurrences
 NAMES_MIN_COUNT = 30  # same for a (position, previous kind, next class) name context
 TEXT_MIN_COUNT = 30  # and for an order-3 text context
+# match models (``rans.match_symbols``): the order k of the repeat the prediction is looked up by, per stream
+KINDS_MATCH_ORDER = 6
+TEXT0_MATCH_ORDER = 4
+TEXT_MATCH_ORDER = 6
+SPELL_MATCH_ORDER = 4
 
 
 def model_shapes(v: Vocab) -> dict[str, dict]:
@@ -831,19 +836,41 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
             o3map=KIND_CLASS.copy(),
             dmap=_KIND_DMAP,
             sparse=KINDS_MIN_COUNT,
+            match=KINDS_MATCH_ORDER,
             next_=1,
         ),
         "ws_line": dict(nsym=N_WS_LINE, scale=12, next_=N_WS_LINE_CTX),
         "ws_mid": dict(nsym=N_WS_MID, scale=12, next_=N_WS_MID_CTX),
-        "strkind": dict(nsym=len(STR_KINDS), scale=12, next_=N_KIND_CLASS),
+        "strkind": dict(nsym=len(STR_KINDS), scale=12, next_=N_KIND_CLASS, search=True),
         "text0": dict(
-            nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, o3map=_TEXT_O2, sparse=TEXT_MIN_COUNT, next_=1
+            nsym=258,
+            scale=12,
+            o1map=text_o1,
+            o2map=_TEXT_O2,
+            o3map=_TEXT_O2,
+            sparse=TEXT_MIN_COUNT,
+            match=TEXT0_MATCH_ORDER,
+            next_=1,
         ),
         "text1": dict(
-            nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, o3map=_TEXT_O2, sparse=TEXT_MIN_COUNT, next_=1
+            nsym=258,
+            scale=12,
+            o1map=text_o1,
+            o2map=_TEXT_O2,
+            o3map=_TEXT_O2,
+            sparse=TEXT_MIN_COUNT,
+            match=TEXT_MATCH_ORDER,
+            next_=1,
         ),
         "text2": dict(
-            nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, o3map=_TEXT_O2, sparse=TEXT_MIN_COUNT, next_=1
+            nsym=258,
+            scale=12,
+            o1map=text_o1,
+            o2map=_TEXT_O2,
+            o3map=_TEXT_O2,
+            sparse=TEXT_MIN_COUNT,
+            match=TEXT_MATCH_ORDER,
+            next_=1,
         ),
         "names": dict(
             nsym=N_NAME_SYMS,
@@ -853,10 +880,10 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
             sparse_inner=N_NAME_CTX * N_NEXT * N_NAME_FLAG,
         ),
         **{
-            f"morph{g}": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1)
+            f"morph{g}": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1, search=True)
             for g in range(N_MORPH_GROUPS)
         },
-        "morphx": dict(nsym=MORPH_TIER, scale=15, next_=max(v.n_morph_tiers, 1)),
+        "morphx": dict(nsym=MORPH_TIER, scale=15, next_=max(v.n_morph_tiers, 1), search=True),
         "spell": dict(
             nsym=257,
             scale=12,
@@ -864,6 +891,7 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
             o2map=_SPELL_O2,
             o3map=_SPELL_O2,
             sparse=TEXT_MIN_COUNT,
+            match=SPELL_MATCH_ORDER,
             next_=1,
         ),
     }
@@ -920,7 +948,7 @@ def encode_text(data: bytes, *, verify: bool = True) -> bytes | None:
     for name in STREAMS:
         if name not in DERIVED_COUNTS:
             varint.put(out, len(st[name][0]))
-    blob = rans.encode_streams([(models[name], *st[name]) for name in STREAMS])
+    blob = rans.encode_rows_streams([_coded(name, models[name], *st[name]) for name in STREAMS])
     varint.put(out, len(blob))
     out += blob
     extra, nbits = st["_extra"]
@@ -934,6 +962,33 @@ def encode_text(data: bytes, *, verify: bool = True) -> bytes | None:
         if not ok:
             return None
     return body
+
+
+def _coded(name: str, model: rans.Model, syms: np.ndarray, ext) -> tuple[rans.Model, np.ndarray, np.ndarray]:
+    """(model, coded symbols, table row of each) of one stream; match-model streams code MATCH where the
+    match model's prediction is right (``rans.match_symbols``)."""
+    mp = _match_params().get(name)
+    if mp is None:
+        return model, syms, model.contexts(syms, ext)
+    rowmap, k = mp
+    coded, flag = rans.match_symbols(np.ascontiguousarray(syms, dtype=np.int32), k, model.nsym - 1)
+    return model, coded, rowmap[model.contexts(syms, ext) * rans.MATCH_NFLAG + flag]
+
+
+_MATCH_PARAMS: dict[str, tuple[np.ndarray, int]] | None = None
+
+
+def _match_params() -> dict[str, tuple[np.ndarray, int]]:
+    """stream -> (row map, match order k) of the streams with a match model (from the shipped tables)."""
+    global _MATCH_PARAMS
+    if _MATCH_PARAMS is None:
+        a = tables.arrays()
+        _MATCH_PARAMS = {
+            name: (a[f"py.{name}.rowmap"].astype(np.int64), int(a[f"py.{name}.match"]))
+            for name in STREAMS
+            if f"py.{name}.match" in a
+        }
+    return _MATCH_PARAMS
 
 
 def decode_text(body: bytes) -> bytes:
@@ -953,10 +1008,15 @@ def _decode_text(body: bytes) -> bytes:
     rd = rans.StreamDecoder(r.take(r.varint(1 << 30)))
     extra_blob = body[r.pos :]
 
+    mparams = _match_params()
+
     def dec(name, ext=None, expect=None):
         n = counts.get(name, expect)
         if n is None or (expect is not None and n != expect):
             raise CodecError(f"{name} stream length mismatch")
+        if name in mparams:
+            rowmap, k = mparams[name]
+            return rans.decode_match(rd, models[name], n, rowmap, k, ext)
         return rd.decode(models[name], n, ext)
 
     kinds = dec("kinds")
@@ -1206,13 +1266,25 @@ def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str
             if len(syms) == 0:
                 continue
             ctx = _contexts(sh, syms, ext)
-            if "sparse" in sh:
+            if "match" in sh:
+                coded, flag = rans.match_symbols(
+                    np.ascontiguousarray(syms, dtype=np.int32), sh["match"], sh["nsym"]
+                )
+                counts[name].append(np.stack((ctx, flag, coded)))
+            elif "sparse" in sh:
                 counts[name].append(ctx * sh["nsym"] + syms)
             else:
                 np.add.at(counts[name], (ctx, syms), 1)
     out: dict[str, np.ndarray] = {}
     for name, sh in shapes.items():
-        if "sparse" in sh:
+        if "match" in sh:
+            c, ctxmap, rowmap = _match_rows(sh, np.concatenate(counts[name], axis=1))
+            out[f"py.{name}.ctxmap"] = ctxmap.astype(np.uint16 if len(c) < 65536 else np.int32)
+            out[f"py.{name}.rowmap"] = rowmap.astype(np.uint16 if len(c) < 65536 else np.int32)
+            out[f"py.{name}.match"] = np.array(sh["match"])
+            if "o3map" in sh:
+                out[f"py.{name}.o3map"] = sh["o3map"].astype(np.int32)
+        elif "sparse" in sh:
             c, ctxmap = _sparse_rows(sh, np.concatenate(counts[name]))
             out[f"py.{name}.ctxmap"] = ctxmap.astype(np.uint16 if len(c) < 65536 else np.int32)
             if "o3map" in sh:
@@ -1227,6 +1299,10 @@ def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str
                 c[t, max(0, len(morphemes) - MORPH_DIRECT - t * MORPH_TIER) :] = 0
         out[f"py.{name}.freq"] = rans.quantize(c, sh["scale"]).astype(np.uint16)
         out[f"py.{name}.scale"] = np.array(sh["scale"])
+        if sh.get("search"):
+            # an identity context map: the decoder takes the binary-search path instead of building a slot
+            # table (8 bytes per slot: 2.4 MB for each morpheme stream), symbols of these streams are few
+            out[f"py.{name}.ctxmap"] = np.arange(len(c), dtype=np.int32)
         if "o1map" in sh:
             out[f"py.{name}.o1map"] = sh["o1map"].astype(np.int32)
         if "o2map" in sh:
@@ -1236,6 +1312,55 @@ def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str
     out["vocab.freq_names"] = np.frombuffer("\0".join(freq_names).encode("utf-8"), dtype=np.uint8)
     out["vocab.morphemes"] = np.frombuffer("\0".join(morphemes).encode("utf-8"), dtype=np.uint8)
     return out
+
+
+def _match_rows(sh: dict, triples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, context map and row map of a match-model stream from (full context, match flag, coded symbol)
+    triples. The context map is that of :func:`_sparse_rows` (full contexts seen ``sh["sparse"]`` times keep
+    their own base row, the others share their order-2 row); a (base context, flag) pair gets its own row
+    when seen as often, else an (order-2 context, flag) row when that was, else the base row. Counts are
+    those of the symbols each row actually serves."""
+    nsym = sh["nsym"] + 1
+    nf = rans.MATCH_NFLAG
+    thr = sh["sparse"]
+    ctx, flag, sym = triples[0], triples[1], triples[2]
+    o1n = int(sh["o1map"].max()) + 1
+    o2n = int(sh["o2map"].max()) + 1
+    o3n = int(sh["o3map"].max()) + 1
+    inner = o2n * o1n * (2 if "dmap" in sh else 1)
+    full = o3n * inner
+    u, inv, ucnt = np.unique(ctx, return_inverse=True, return_counts=True)
+    ub, binv = np.unique(u % inner, return_inverse=True)
+    keep = ucnt >= thr
+    n_base = 1 + len(ub) + int(keep.sum())
+    base_of_u = np.where(keep, 1 + len(ub) + np.cumsum(keep) - 1, 1 + binv)
+    ctxmap = np.zeros(full, dtype=np.int64)  # base row 0: the default (no data: smoothing only)
+    ctxmap.reshape(full // inner, inner)[:, ub] = 1 + np.arange(len(ub))
+    ctxmap[u[keep]] = base_of_u[keep]
+    base = base_of_u[inv]
+    inner_base = (1 + binv)[inv]
+    rowmap = np.repeat(np.arange(n_base, dtype=np.int64), nf)
+    n_rows = n_base
+    k2, c2 = np.unique(inner_base * nf + flag, return_counts=True)
+    k2 = k2[c2 >= thr]
+    rowmap_inner = rowmap.copy()
+    rowmap_inner[k2] = n_rows + np.arange(len(k2))
+    n_rows += len(k2)
+    # kept base contexts fall back to their order-2 (context, flag) row
+    kb = 1 + len(ub) + np.arange(int(keep.sum()))
+    kb_inner = 1 + binv[keep]
+    for f in range(nf):
+        alt = rowmap_inner[kb_inner * nf + f]
+        rowmap_inner[kb * nf + f] = np.where(alt >= n_base, alt, kb)
+    rowmap = rowmap_inner
+    sel = base > len(ub)
+    k3, c3 = np.unique(base[sel] * nf + flag[sel], return_counts=True)
+    k3 = k3[c3 >= thr]
+    rowmap[k3] = n_rows + np.arange(len(k3))
+    n_rows += len(k3)
+    cnt = np.zeros((n_rows, nsym))
+    np.add.at(cnt, (rowmap[base * nf + flag], sym), 1)
+    return cnt, ctxmap, rowmap
 
 
 def _sparse_rows(sh: dict, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
