@@ -839,12 +839,12 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
             match=KINDS_MATCH_ORDER,
             next_=1,
         ),
-        "ws_line": dict(nsym=N_WS_LINE, scale=12, next_=N_WS_LINE_CTX),
-        "ws_mid": dict(nsym=N_WS_MID, scale=12, next_=N_WS_MID_CTX),
-        "strkind": dict(nsym=len(STR_KINDS), scale=12, next_=N_KIND_CLASS, search=True),
+        "ws_line": dict(nsym=N_WS_LINE, scale=15, next_=N_WS_LINE_CTX, search=True),
+        "ws_mid": dict(nsym=N_WS_MID, scale=15, next_=N_WS_MID_CTX),
+        "strkind": dict(nsym=len(STR_KINDS), scale=15, next_=N_KIND_CLASS, search=True),
         "text0": dict(
             nsym=258,
-            scale=12,
+            scale=15,
             o1map=text_o1,
             o2map=_TEXT_O2,
             o3map=_TEXT_O2,
@@ -854,7 +854,7 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
         ),
         "text1": dict(
             nsym=258,
-            scale=12,
+            scale=15,
             o1map=text_o1,
             o2map=_TEXT_O2,
             o3map=_TEXT_O2,
@@ -864,7 +864,7 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
         ),
         "text2": dict(
             nsym=258,
-            scale=12,
+            scale=15,
             o1map=text_o1,
             o2map=_TEXT_O2,
             o3map=_TEXT_O2,
@@ -874,7 +874,7 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
         ),
         "names": dict(
             nsym=N_NAME_SYMS,
-            scale=12,
+            scale=15,
             next_=N_NAME_POS * N_NAME_CTX * N_NEXT * N_NAME_FLAG,
             sparse=NAMES_MIN_COUNT,
             sparse_inner=N_NAME_CTX * N_NEXT * N_NAME_FLAG,
@@ -886,7 +886,7 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
         "morphx": dict(nsym=MORPH_TIER, scale=15, next_=max(v.n_morph_tiers, 1), search=True),
         "spell": dict(
             nsym=257,
-            scale=12,
+            scale=15,
             o1map=spell_o1,
             o2map=_SPELL_O2,
             o3map=_SPELL_O2,
