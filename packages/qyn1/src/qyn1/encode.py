@@ -824,6 +824,7 @@ KINDS_MATCH_ORDER = 6
 TEXT0_MATCH_ORDER = 4
 TEXT_MATCH_ORDER = 6
 SPELL_MATCH_ORDER = 4
+STRKIND_MATCH_ORDER = 3
 
 
 def model_shapes(v: Vocab) -> dict[str, dict]:
@@ -845,7 +846,13 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
         ),
         "ws_line": dict(nsym=N_WS_LINE, scale=15, next_=N_WS_LINE_CTX, search=True),
         "ws_mid": dict(nsym=N_WS_MID, scale=15, next_=N_WS_MID_CTX),
-        "strkind": dict(nsym=len(STR_KINDS), scale=15, next_=N_KIND_CLASS, search=True),
+        "strkind": dict(
+            nsym=len(STR_KINDS),
+            scale=15,
+            next_=N_KIND_CLASS,
+            sparse=KINDS_MIN_COUNT,
+            match=STRKIND_MATCH_ORDER,
+        ),
         "text0": dict(
             nsym=258,
             scale=15,
@@ -1328,14 +1335,17 @@ def _match_rows(sh: dict, triples: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     nf = rans.MATCH_NFLAG
     thr = sh["sparse"]
     ctx, flag, sym = triples[0], triples[1], triples[2]
-    o1n = int(sh["o1map"].max()) + 1
-    o2n = int(sh["o2map"].max()) + 1
-    o3n = int(sh["o3map"].max()) + 1
-    inner = o2n * o1n * (2 if "dmap" in sh else 1)
-    full = o3n * inner
+    if "o1map" in sh:
+        o1n = int(sh["o1map"].max()) + 1
+        o2n = int(sh["o2map"].max()) + 1
+        o3n = int(sh["o3map"].max()) + 1
+        inner = o2n * o1n * (2 if "dmap" in sh else 1)
+        full = o3n * inner
+    else:  # contexts from ext only: every context seen is a base row
+        inner = full = sh["next_"]
     u, inv, ucnt = np.unique(ctx, return_inverse=True, return_counts=True)
     ub, binv = np.unique(u % inner, return_inverse=True)
-    keep = ucnt >= thr
+    keep = (ucnt >= thr) & (inner < full)
     n_base = 1 + len(ub) + int(keep.sum())
     base_of_u = np.where(keep, 1 + len(ub) + np.cumsum(keep) - 1, 1 + binv)
     ctxmap = np.zeros(full, dtype=np.int64)  # base row 0: the default (no data: smoothing only)
