@@ -184,10 +184,14 @@ N_MORPH_GROUPS = int(MORPH_GROUP.max()) + 1
 RANK_DIRECT = 32
 N_RANK_SYMS = 1 + RANK_DIRECT + 4 * 24
 NAME_SUCC1 = N_RANK_SYMS
-N_NAME_SYMS = N_RANK_SYMS + 2
+# ranks count within the names of the same role (MORPH_GROUP: code, number, text word, attribute, definition,
+# import); a name not yet seen in its role is ESC + its rank among all names (attributes and words come from
+# different populations: a rank among attributes is much smaller than among all names)
+NAME_ESC = N_RANK_SYMS + 2
+N_NAME_SYMS = N_RANK_SYMS + 3
 # context flag the decoder derives from the names so far: where SUCC1's name sits in the move-to-front list
-# (no successor, rank 0, 1-3, 4-15, further) x whether a SUCC2 exists
-N_NAME_FLAG = 10
+# (no successor, rank 0, 1-3, 4-15, further) x whether a SUCC2 exists; 10: the global rank after an ESC
+N_NAME_FLAG = 11
 NAME_SUCC_WINDOW = 16
 # text symbols: 0 END, 1 WORD, 2.. byte + 2 ; spell symbols: 0 END, 1.. byte + 1
 T_END, T_WORD = 0, 1
@@ -339,25 +343,32 @@ def vocab() -> Vocab:
 
 # ---------------------------------------------------------------- numba kernels
 @njit(cache=True, nogil=True)
-def _name_symbols(ids):
-    """Name symbols of local name ids (numbered by first occurrence): NEW, a move-to-front rank (bucket +
-    extra bits) or SUCC1/SUCC2, and the successor flag (context) of each; the inverse is
-    :func:`qyn1.rans.decode_names`, which must compute the same flags.
+def _name_symbols(ids, roles):
+    """Name symbols of local name ids (numbered by first occurrence), each name with its role (``MORPH_GROUP``
+    of its context): NEW, SUCC1/SUCC2, the name's move-to-front rank among the names seen *in the same role*
+    (bucket + extra bits), or ESC followed by its rank in the move-to-front list of all names. Per symbol:
+    the successor flag (context; ``N_NAME_FLAG - 1`` for the symbol after an ESC) and the index of its name.
+    The inverse is :func:`qyn1.rans.decode_names`, which must compute the same flags.
 
-    Returns (symbol, flag, extra value, extra bit count, new-name flag) per name."""
+    Returns (symbol, flag, owner name, extra value, extra bit count) per symbol and the new-name flags."""
     n = ids.shape[0]
     order = np.empty(n + 1, dtype=np.int32)
+    rorder = np.empty((N_MORPH_GROUPS, n + 1), dtype=np.int32)
+    rsize = np.zeros(N_MORPH_GROUPS, dtype=np.int64)
     succ1 = np.full(n + 1, -1, dtype=np.int32)
     succ2 = np.full(n + 1, -1, dtype=np.int32)
-    sym = np.empty(n, dtype=np.int32)
-    flag = np.empty(n, dtype=np.int32)
-    extra = np.zeros(n, dtype=np.int64)
-    nbits = np.zeros(n, dtype=np.int64)
+    sym = np.empty(2 * n, dtype=np.int32)
+    flag = np.empty(2 * n, dtype=np.int32)
+    owner = np.empty(2 * n, dtype=np.int64)
+    extra = np.zeros(2 * n, dtype=np.int64)
+    nbits = np.zeros(2 * n, dtype=np.int64)
     isnew = np.zeros(n, dtype=np.bool_)
     size = 0
     p = -1
+    k = 0
     for i in range(n):
         v = ids[i]
+        r = roles[i]
         c1 = -1
         c2 = -1
         if p >= 0:
@@ -370,38 +381,58 @@ def _name_symbols(ids):
                 if order[j] == c1:
                     b = 1 if j == 0 else (2 if j < 4 else 3)
                     break
-        flag[i] = b * 2 + (1 if c2 >= 0 else 0)
+        flag[k] = b * 2 + (1 if c2 >= 0 else 0)
+        owner[k] = i
+        # role list position (rsize[r] when absent)
+        jr = 0
+        while jr < rsize[r] and rorder[r, jr] != v:
+            jr += 1
         if v == size:
             j = size
             size += 1
             isnew[i] = True
-            sym[i] = 0
+            sym[k] = 0
         else:
             j = 0
             while order[j] != v:
                 j += 1
             if v == c1:
-                sym[i] = NAME_SUCC1
+                sym[k] = NAME_SUCC1
             elif v == c2:
-                sym[i] = NAME_SUCC1 + 1
-            elif j < RANK_DIRECT:
-                sym[i] = 1 + j
+                sym[k] = NAME_SUCC1 + 1
             else:
-                e = 5
-                while (j >> (e + 1)) > 0:
-                    e += 1
-                sym[i] = 1 + RANK_DIRECT + (e - 5) * 4 + ((j >> (e - 2)) & 3)
-                nbits[i] = e - 2
-                extra[i] = j & ((1 << (e - 2)) - 1)
+                rank = jr
+                if jr == rsize[r]:  # not seen in this role: ESC, then the rank among all names
+                    sym[k] = NAME_ESC
+                    k += 1
+                    flag[k] = N_NAME_FLAG - 1
+                    owner[k] = i
+                    rank = j
+                if rank < RANK_DIRECT:
+                    sym[k] = 1 + rank
+                else:
+                    e = 5
+                    while (rank >> (e + 1)) > 0:
+                        e += 1
+                    sym[k] = 1 + RANK_DIRECT + (e - 5) * 4 + ((rank >> (e - 2)) & 3)
+                    nbits[k] = e - 2
+                    extra[k] = rank & ((1 << (e - 2)) - 1)
+        k += 1
         while j > 0:
             order[j] = order[j - 1]
             j -= 1
         order[0] = v
+        if jr == rsize[r]:
+            rsize[r] += 1
+        while jr > 0:
+            rorder[r, jr] = rorder[r, jr - 1]
+            jr -= 1
+        rorder[r, 0] = v
         if p >= 0 and c1 != v:
             succ2[p] = c1
             succ1[p] = v
         p = v
-    return sym, flag, extra, nbits, isnew
+    return sym[:k], flag[:k], owner[:k], extra[:k], nbits[:k], isnew
 
 
 def _pack_bits(vals: np.ndarray, nbits: np.ndarray) -> bytes:
@@ -681,7 +712,7 @@ def analyze(text: str, v: Vocab):
     # move-to-front over first-occurrence ids
     local: dict[str, int] = {}
     ids = np.fromiter((local.setdefault(nm, len(local)) for nm in names), dtype=np.int32, count=len(names))
-    nsym, nflag, extra, nbits, isnew = _name_symbols(ids)
+    nsym, nflag, nowner, extra, nbits, isnew = _name_symbols(ids, MORPH_GROUP[name_ctx])
     new_pos = np.flatnonzero(isnew)
     new_names = list(local)  # dicts keep first-occurrence order
     morph: list[list[int]] = [[] for _ in range(N_MORPH_GROUPS)]
@@ -726,7 +757,7 @@ def analyze(text: str, v: Vocab):
         "text0": (text_streams[0], None),
         "text1": (text_streams[1], None),
         "text2": (text_streams[2], None),
-        "names": (nsym, name_mctx.astype(np.int64) * N_NAME_FLAG + nflag),
+        "names": (nsym, name_mctx.astype(np.int64)[nowner] * N_NAME_FLAG + nflag),
         **{f"morph{g}": (np.array(morph[g], dtype=np.int32), None) for g in range(N_MORPH_GROUPS)},
         "morphx": (np.ascontiguousarray(rare_arr[:, 1]), np.ascontiguousarray(rare_arr[:, 0])),
         "spell": (blob, None),
@@ -1070,10 +1101,13 @@ def _decode_text(body: bytes) -> bytes:
         models["names"],
         n_names,
         _name_model_ctx(name_ctx, np.concatenate(occ_tok)[order], kinds),
+        MORPH_GROUP[name_ctx],
+        N_MORPH_GROUPS,
         N_NAME_FLAG,
         np.unpackbits(np.frombuffer(extra_blob, dtype=np.uint8)),
         RANK_DIRECT,
         NAME_SUCC1,
+        NAME_ESC,
         NAME_SUCC_WINDOW,
     )
     if len(extra_blob) != (nbits_used + 7) // 8:

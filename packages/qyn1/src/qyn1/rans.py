@@ -709,6 +709,28 @@ def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
 
 # ---------------------------------------------------------------- move-to-front names with successors
 @njit(cache=True, nogil=True)
+def _decode_rank(buf, pos, x, mask, sb, L, m, freq, cum, c):
+    """One binary-search rANS decode step in row ``c``: (symbol, new state, new position; -1 on underflow)."""
+    nsym = freq.shape[1]
+    slot = x & mask
+    lo = 0
+    hi = nsym
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if np.uint64(cum[c, mid]) <= slot:
+            lo = mid
+        else:
+            hi = mid
+    x = np.uint64(freq[c, lo]) * (x >> sb) + slot - np.uint64(cum[c, lo])
+    while x < L:
+        if pos >= m:
+            return lo, x, -1
+        x = (x << np.uint64(8)) | np.uint64(buf[pos])
+        pos += 1
+    return lo, x, pos
+
+
+@njit(cache=True, nogil=True)
 def _decode_names_kernel(
     buf,
     pos,
@@ -716,6 +738,8 @@ def _decode_names_kernel(
     x1_in,
     n,
     ext,
+    roles,
+    nroles,
     nflag,
     ctxmap,
     freq,
@@ -724,17 +748,19 @@ def _decode_names_kernel(
     bits,
     rank_direct,
     succ_sym,
+    esc_sym,
     window,
     out,
     isnew,
 ):
-    """Decode ``n`` name symbols straight to local name ids (numbered by first occurrence), for the
-    encoder's ``qyn1.encode._name_symbols``. Symbol 0 is a new name, ``1..rank_direct`` a move-to-front
-    rank, then four buckets per power of two whose low bits come from ``bits`` (one uint8 per bit, MSB
-    first), ``succ_sym``/``succ_sym + 1`` the last/second-to-last distinct name that followed the previous
-    name. The context of name ``i`` is ``ctxmap[ext[i] * nflag + flag]``, flag = where the successor's name
-    sits in the first ``window`` entries of the move-to-front list (none, 0, 1-3, 4-15, further) x whether
-    a second successor exists: it depends on the names decoded so far, hence one sequential kernel.
+    """Decode ``n`` names straight to local name ids (numbered by first occurrence), for the encoder's
+    ``qyn1.encode._name_symbols``. Symbol 0 is a new name, ``1..rank_direct`` a move-to-front rank among the
+    names seen in the same role (``roles[i]``), then four buckets per power of two whose low bits come from
+    ``bits`` (one uint8 per bit, MSB first), ``succ_sym``/``succ_sym + 1`` the last/second-to-last distinct
+    name that followed the previous name, ``esc_sym``: a rank among all names follows. The context of a
+    symbol is ``ctxmap[ext[i] * nflag + flag]``, flag = where the successor's name sits in the first
+    ``window`` entries of the move-to-front list (none, 0, 1-3, 4-15, further) x whether a second successor
+    exists, or ``nflag - 1`` after an ESC: it depends on the names decoded so far, hence one sequential kernel.
 
     Returns (bytes consumed, x0, x1, bits consumed); consumed is -1 on malformed input."""
     m = buf.shape[0]
@@ -743,16 +769,22 @@ def _decode_names_kernel(
     L = np.uint64(RANS_L)
     mask = np.uint64((1 << scale_bits) - 1)
     sb = np.uint64(scale_bits)
-    nctx, nsym = freq.shape
+    nctx = freq.shape[0]
     nmap = ctxmap.shape[0]
     nbits_total = bits.shape[0]
     order = np.empty(n + 1, dtype=np.int32)
+    rorder = np.empty((nroles, n + 1), dtype=np.int32)
+    rsize = np.zeros(nroles, dtype=np.int64)
     succ1 = np.full(n + 1, -1, dtype=np.int32)
     succ2 = np.full(n + 1, -1, dtype=np.int32)
     size = 0
     p = -1
     bp = 0
+    t = 0  # symbols decoded (the interleaved state is chosen by symbol, as in the encoder)
     for i in range(n):
+        r = roles[i]
+        if r < 0 or r >= nroles:
+            return -1, x0, x1, bp
         c1 = -1
         c2 = -1
         if p >= 0:
@@ -765,71 +797,81 @@ def _decode_names_kernel(
                 if order[j] == c1:
                     b = 1 if j == 0 else (2 if j < 4 else 3)
                     break
-        c = np.int64(ext[i]) * nflag + b * 2 + (1 if c2 >= 0 else 0)
-        if c < 0 or c >= nmap:
-            return -1, x0, x1, bp
-        c = ctxmap[c]
-        if c < 0 or c >= nctx:
-            return -1, x0, x1, bp
-        x = x1 if i & 1 else x0
-        slot = x & mask
-        lo = 0
-        hi = nsym
-        while hi - lo > 1:
-            mid = (lo + hi) >> 1
-            if np.uint64(cum[c, mid]) <= slot:
-                lo = mid
-            else:
-                hi = mid
-        s = lo
-        x = np.uint64(freq[c, s]) * (x >> sb) + slot - np.uint64(cum[c, s])
-        while x < L:
-            if pos >= m:
+        flag = b * 2 + (1 if c2 >= 0 else 0)
+        v = -1
+        in_role = True
+        for step in range(2):
+            c = np.int64(ext[i]) * nflag + flag
+            if c < 0 or c >= nmap:
                 return -1, x0, x1, bp
-            x = (x << np.uint64(8)) | np.uint64(buf[pos])
-            pos += 1
-        if i & 1:
-            x1 = x
-        else:
-            x0 = x
-        # symbol -> id and its move-to-front position j
-        if s == 0:
-            v = size
-            j = size
-            size += 1
-            isnew[i] = 1
-        else:
-            if s >= succ_sym:
+            c = ctxmap[c]
+            if c < 0 or c >= nctx:
+                return -1, x0, x1, bp
+            if t & 1:
+                s, x1, pos = _decode_rank(buf, pos, x1, mask, sb, L, m, freq, cum, c)
+            else:
+                s, x0, pos = _decode_rank(buf, pos, x0, mask, sb, L, m, freq, cum, c)
+            t += 1
+            if pos < 0:
+                return -1, x0, x1, bp
+            if step == 0 and s == 0:
+                v = size
+                size += 1
+                isnew[i] = 1
+                break
+            if step == 0 and (s == succ_sym or s == succ_sym + 1):
                 v = c1 if s == succ_sym else c2
                 if v < 0:
                     return -1, x0, x1, bp
-                j = 0
-                while order[j] != v:
-                    j += 1
+                break
+            if step == 0 and s == esc_sym:
+                in_role = False
+                flag = nflag - 1
+                continue
+            if s == 0 or s >= succ_sym:
+                return -1, x0, x1, bp
+            if s <= rank_direct:
+                rank = s - 1
             else:
-                if s <= rank_direct:
-                    r = s - 1
-                else:
-                    k = s - 1 - rank_direct
-                    e = k // 4 + 5
-                    nb = e - 2
-                    if bp + nb > nbits_total:
-                        return -1, x0, x1, bp
-                    r = (1 << e) + ((k & 3) << nb)
-                    low = 0
-                    for t in range(nb):
-                        low = (low << 1) | bits[bp + t]
-                    bp += nb
-                    r += low
-                if r >= size:
+                k = s - 1 - rank_direct
+                e = k // 4 + 5
+                nb = e - 2
+                if bp + nb > nbits_total:
                     return -1, x0, x1, bp
-                j = r
-                v = order[j]
+                rank = (1 << e) + ((k & 3) << nb)
+                low = 0
+                for q in range(nb):
+                    low = (low << 1) | bits[bp + q]
+                bp += nb
+                rank += low
+            if in_role:
+                if rank >= rsize[r]:
+                    return -1, x0, x1, bp
+                v = rorder[r, rank]
+            else:
+                if rank >= size:
+                    return -1, x0, x1, bp
+                v = order[rank]
+            break
         out[i] = v
+        j = 0
+        while j < size and order[j] != v:
+            j += 1
+        if j == size:
+            j = size - 1  # a new name: it was appended as the last id
         while j > 0:
             order[j] = order[j - 1]
             j -= 1
         order[0] = v
+        jr = 0
+        while jr < rsize[r] and rorder[r, jr] != v:
+            jr += 1
+        if jr == rsize[r]:
+            rsize[r] += 1
+        while jr > 0:
+            rorder[r, jr] = rorder[r, jr - 1]
+            jr -= 1
+        rorder[r, 0] = v
         if p >= 0 and c1 != v:
             succ2[p] = c1
             succ1[p] = v
@@ -842,10 +884,13 @@ def decode_names(
     model: Model,
     n: int,
     ext,
+    roles,
+    nroles: int,
     nflag: int,
     bits,
     rank_direct: int,
     succ_sym: int,
+    esc_sym: int,
     window: int,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Decode ``n`` move-to-front names from ``dec`` (see :func:`_decode_names_kernel`); ``model`` is a
@@ -859,6 +904,7 @@ def decode_names(
     if not len(model.ctxmap):
         raise ValueError("decode_names needs a model with a context map")
     e = _ext_array(ext, n)
+    ro = _ext_array(roles, n)
     bits = np.ascontiguousarray(bits, dtype=np.uint8)
     pos, x0, x1, bp = _decode_names_kernel(
         dec.buf,
@@ -867,6 +913,8 @@ def decode_names(
         dec.x1,
         n,
         e,
+        ro,
+        nroles,
         nflag,
         model.ctxmap,
         model.freq,
@@ -875,6 +923,7 @@ def decode_names(
         bits,
         rank_direct,
         succ_sym,
+        esc_sym,
         window,
         ids,
         isnew,
