@@ -738,7 +738,8 @@ def analyze(text: str, v: Vocab):
                     if ms[1] >= 0:
                         morph_rare[g].append((ms[0] - tier0, ms[1]))
         out.append(M_END)
-    rare = [tl for g in range(N_MORPH_GROUPS) for tl in morph_rare[g]]
+    # morphx context: the name's role x the tier
+    rare = [(g * v.n_morph_tiers + t, i) for g in range(N_MORPH_GROUPS) for t, i in morph_rare[g]]
     rare_arr = np.array(rare, dtype=np.int32).reshape(len(rare), 2)
     spell_items.extend(texts[i].encode("utf-8") for i in np.flatnonzero(kinds == ERR).tolist())
     for g in range(N_MORPH_GROUPS):
@@ -925,7 +926,9 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
             f"morph{g}": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1, search=True)
             for g in range(N_MORPH_GROUPS)
         },
-        "morphx": dict(nsym=MORPH_TIER, scale=15, next_=max(v.n_morph_tiers, 1), search=True),
+        "morphx": dict(
+            nsym=MORPH_TIER, scale=15, next_=N_MORPH_GROUPS * max(v.n_morph_tiers, 1), search=True
+        ),
         "spell": dict(
             nsym=257,
             scale=15,
@@ -1143,8 +1146,9 @@ def _decode_text(body: bytes) -> bytes:
             raise CodecError("morpheme stream does not match the new names")
         seqs.append(seq)
     tiers = np.concatenate(seqs)
+    tgroup = np.repeat(np.arange(N_MORPH_GROUPS), [len(q) for q in seqs])[tiers >= tier0]
     tiers = (tiers[tiers >= tier0] - tier0).astype(np.int32)
-    local = dec("morphx", tiers, len(tiers))
+    local = dec("morphx", tgroup * v.n_morph_tiers + tiers, len(tiers))
     rare_idx = (tier0 - 2 + tiers.astype(np.int64) * MORPH_TIER + local).tolist()
     if rare_idx and max(rare_idx) >= len(mtab):
         raise CodecError("morpheme index outside the table")
@@ -1341,7 +1345,8 @@ def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str
         c = c + 0.02 + 0.5 * overall / overall.sum()
         if name == "morphx":  # the last tier is shorter: its unused entries get only the 1-slot floor
             for t in range(len(c)):
-                c[t, max(0, len(morphemes) - MORPH_DIRECT - t * MORPH_TIER) :] = 0
+                tier = t % max(v.n_morph_tiers, 1)
+                c[t, max(0, len(morphemes) - MORPH_DIRECT - tier * MORPH_TIER) :] = 0
         out[f"py.{name}.freq"] = rans.quantize(c, sh["scale"]).astype(np.uint16)
         out[f"py.{name}.scale"] = np.array(sh["scale"])
         if sh.get("search"):
