@@ -1283,11 +1283,14 @@ def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str
     v0 = Vocab(freq_names, [])
     whole: Counter = Counter()
     parts: Counter = Counter()
-    for t in texts:
+    seen_in: list[set[str]] = [set(), set()]  # names and parts of the even / odd training files
+    for i, t in enumerate(texts):
         for nm in _first_names(t, v0):
             whole[nm] += 1
+            seen_in[i % 2].add(nm)
             for p in split_name(nm):
                 parts[p] += 1
+                seen_in[i % 2].add(p)
     cand = Counter()
     for p, c in parts.items():
         cand[p] += c
@@ -1296,6 +1299,15 @@ def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str
             cand[nm] += c * (len(split_name(nm)) - 1)  # saving of coding it as one symbol
     morphemes = [m for m, _ in cand.most_common(n_morphemes)]
     v = Vocab(freq_names, morphemes)
+    # The streams are counted as a held-out file would see them: a training file's new names are spelled with
+    # the table restricted to the morphemes the *other* half of the training files has. Every morpheme of a
+    # training file is in a table built from those files, so ESC and the spelled bytes would otherwise get
+    # far too little weight (the held-out files have unknown parts in most new names).
+    fold_vocab = []
+    for f in range(2):
+        vf = Vocab(freq_names, morphemes)
+        vf.morph_sym = {m: x for m, x in v.morph_sym.items() if m in seen_in[1 - f]}
+        fold_vocab.append(vf)
     # 3. count every stream with its contexts
     shapes = model_shapes(v)
     counts = {}
@@ -1308,8 +1320,8 @@ def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str
             counts[name] = []  # (full context, symbol) pairs, counted below
         else:
             counts[name] = np.zeros((sh["next_"] * o3n * o2n * o1n * dn, sh["nsym"]), dtype=np.float64)
-    for t in texts:
-        st = analyze(t, v)
+    for i, t in enumerate(texts):
+        st = analyze(t, fold_vocab[i % 2])
         for name, sh in shapes.items():
             syms, ext = st[name]
             if len(syms) == 0:
