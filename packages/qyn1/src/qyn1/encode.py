@@ -783,7 +783,8 @@ def _layout_contexts(kinds: np.ndarray):
     prev2 = np.concatenate(([EOF, EOF], k[:-2]))[:n]
     after_colon = (prev2 == _COLON).astype(np.int64)
     line_kind = np.where(is_nl | (k == EOF), 0, np.where(k == COMMENT, 1, 2)).astype(np.int32)
-    ctx_line = (after_colon * 2 + in_br) * 3 + line_kind
+    # the class of the line's first token says much about its indentation (else/elif/except/return...)
+    ctx_line = ((after_colon * 2 + in_br) * 3 + line_kind) * N_KIND_CLASS + KIND_CLASS[k]
     ctx_mid = (KIND_CLASS[prev].astype(np.int64) * N_KIND_CLASS + KIND_CLASS[k]) * 2 + in_br
     return line_start, line_kind, ctx_line, ctx_mid
 
@@ -791,7 +792,7 @@ def _layout_contexts(kinds: np.ndarray):
 _OPEN_KINDS = [_N_SPECIAL + _FIXED.index(b) for b in "([{"]
 _CLOSE_KINDS = [_N_SPECIAL + _FIXED.index(b) for b in ")]}"]
 _COLON = _N_SPECIAL + _FIXED.index(":")
-N_WS_LINE_CTX = 12
+N_WS_LINE_CTX = 12 * N_KIND_CLASS
 _KIND_DMAP = np.zeros(N_KINDS, dtype=np.int32)  # bracket nesting: the kinds model knows "inside brackets"
 _KIND_DMAP[_OPEN_KINDS] = 1
 _KIND_DMAP[_CLOSE_KINDS] = -1
