@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from qyn1 import container, pipeline
+from qyn1 import container, pipeline, tables
 from qyn1.cli import main
 
 from ._helpers import KEY, key_source, make_project
@@ -148,3 +148,17 @@ def test_every_command_has_help_and_docs():
     for name, cmd in main.commands.items():
         assert cmd.help and "Example:" in cmd.help, name
         assert f"qyn1 {name}" in doc, name
+
+
+def test_package_with_other_tables_version_refused(packed, tmp_path):
+    # the u16 tables version sits at header offset 32 ("QYN1", version, kdf, flags, opslimit, memlimit, salt)
+    _, key, out = packed
+    blob = bytearray(out.read_bytes())
+    assert int.from_bytes(blob[32:34], "little") == tables.TABLES_VERSION
+    blob[32:34] = (tables.TABLES_VERSION - 1).to_bytes(2, "little")
+    out.write_bytes(bytes(blob))
+    for cmd in (("verify", out), ("list", out), ("unpack", out, "-o", tmp_path / "dest")):
+        res = run(*cmd, "--key", key, ok=False)
+        assert res.exit_code == 2
+        msg = f"package uses model tables v{tables.TABLES_VERSION - 1}; this qyn1 ships v{tables.TABLES_VERSION}"
+        assert res.stderr.strip().splitlines() == [f"error: {msg}"]

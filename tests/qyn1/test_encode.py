@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from qyn1 import codec
+from qyn1 import codec, rans
 from qyn1 import encode as pe
 
 CASES = [
@@ -73,16 +73,97 @@ def test_round_trip_on_arbitrary_text(text):
     assert pe.decode_text(body) == data
 
 
-def test_split_name_and_mtf_helpers():
+def test_split_name():
     assert pe.split_name("getHTTPResponse_code2") == ["get", "HTTP", "Response", "_", "code", "2"]
     assert "".join(pe.split_name("__init__")) == "__init__"
-    ids = np.array([0, 1, 0, 2, 1, 1, 3, 0], dtype=np.int32)
-    ranks = pe._mtf_ranks(ids)
-    assert ranks.tolist() == [-1, -1, 1, -1, 2, 0, -1, 3]
-    assert pe._mtf_ids(ranks).tolist() == ids.tolist()
-    r = np.array([-1, 0, 5, 15, 16, 17, 100, 5000, 123456], dtype=np.int64)
-    sym, extra, nbits = pe._rank_symbols(r)
-    back = pe._symbol_ranks(sym, extra[nbits > 0])
-    assert back.tolist() == r.tolist()
-    packed = pe._pack_bits(extra[nbits > 0], nbits[nbits > 0])
-    assert pe._unpack_bits(packed, pe._extra_nbits(sym)).tolist() == extra[nbits > 0].tolist()
+
+
+def _naive_name_symbols(ids, roles):
+    """The slow obvious twin of ``pe._name_symbols``: Python lists as the move-to-front caches."""
+    order: list[int] = []
+    by_role: dict[int, list[int]] = {}
+    succ1: dict[int, int] = {}
+    succ2: dict[int, int] = {}
+    out, isnew = [], []
+    prev = None
+
+    def rank_sym(j):
+        if j < pe.RANK_DIRECT:
+            return 1 + j, 0, 0
+        e = j.bit_length() - 1
+        return 1 + pe.RANK_DIRECT + (e - 5) * 4 + ((j >> (e - 2)) & 3), j & ((1 << (e - 2)) - 1), e - 2
+
+    for i, (v, r) in enumerate(zip(ids, roles, strict=True)):
+        c1 = succ1.get(prev, -1) if prev is not None else -1
+        c2 = succ2.get(prev, -1) if prev is not None else -1
+        b = 0
+        if c1 >= 0:
+            top = order[: pe.NAME_SUCC_WINDOW]
+            b = 4 if c1 not in top else (1 if top.index(c1) == 0 else 2 if top.index(c1) < 4 else 3)
+        flag = b * 2 + (c2 >= 0)
+        rl = by_role.setdefault(r, [])
+        isnew.append(v not in order)
+        if v not in order:
+            out.append((0, flag, i, 0, 0))
+        elif v == c1:
+            out.append((pe.NAME_SUCC1, flag, i, 0, 0))
+        elif v == c2:
+            out.append((pe.NAME_SUCC1 + 1, flag, i, 0, 0))
+        elif v in rl:
+            sym, extra, nb = rank_sym(rl.index(v))
+            out.append((sym, flag, i, extra, nb))
+        else:
+            out.append((pe.NAME_ESC, flag, i, 0, 0))
+            sym, extra, nb = rank_sym(order.index(v))
+            out.append((sym, pe.N_NAME_FLAG - 1, i, extra, nb))
+        for lst in (order, rl):
+            if v in lst:
+                lst.remove(v)
+            lst.insert(0, v)
+        if prev is not None and c1 != v:
+            succ2[prev], succ1[prev] = c1, v
+        prev = v
+    return out, isnew
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 80), st.integers(0, 5)), min_size=0, max_size=400),
+    st.integers(0, 2**31),
+)
+def test_name_symbols_match_naive_and_decode(raw, seed):
+    # ids numbered by first occurrence, as the encoder makes them; a role per occurrence
+    local: dict[int, int] = {}
+    ids = np.array([local.setdefault(x, len(local)) for x, _ in raw], dtype=np.int32)
+    roles = np.array([r for _, r in raw], dtype=np.int64)
+    sym, flag, owner, extra, nbits, isnew = pe._name_symbols(ids, roles)
+    got = list(zip(sym.tolist(), flag.tolist(), owner.tolist(), extra.tolist(), nbits.tolist(), strict=True))
+    assert (got, isnew.tolist()) == _naive_name_symbols(ids.tolist(), roles.tolist())
+    # through rANS with a random sparse model over ext * N_NAME_FLAG + flag, back to the same ids
+    rng = np.random.default_rng(seed)
+    n_ext = 3
+    ext = rng.integers(0, n_ext, len(ids))
+    freq = rans.quantize(rng.random((4, pe.N_NAME_SYMS)) + 0.01, 12)
+    ctxmap = rng.integers(0, 4, n_ext * pe.N_NAME_FLAG).astype(np.int32)
+    model = rans.Model(freq, 12, name="t", ctxmap=ctxmap)
+    blob = rans.encode_streams([(model, sym, ext[owner] * pe.N_NAME_FLAG + flag)])
+    bits = pe._pack_bits(extra[nbits > 0], nbits[nbits > 0])
+    dec = rans.StreamDecoder(blob)
+    back, new, used = rans.decode_names(
+        dec,
+        model,
+        len(ids),
+        ext,
+        roles,
+        pe.N_MORPH_GROUPS,
+        pe.N_NAME_FLAG,
+        np.unpackbits(np.frombuffer(bits, dtype=np.uint8)),
+        pe.RANK_DIRECT,
+        pe.NAME_SUCC1,
+        pe.NAME_ESC,
+        pe.NAME_SUCC_WINDOW,
+    )
+    dec.finish()
+    assert back.tolist() == ids.tolist()
+    assert new.tolist() == isnew.tolist()
+    assert used == int(nbits.sum())

@@ -320,22 +320,22 @@ def corpus_module(module: str) -> Path:
 )
 @_bad_input
 def bench_(paths, every: int) -> None:
-    """Per-file ratio and MB/s of qyn1 vs zlib-9, lzma-9, zstd-19, brotli-11 (those installed).
+    """Per-file ratio and MB/s of qyn1 vs zlib-9, lzma-9, zstd-19, brotli-11 (those installed) and zstd-19
+    with a dictionary trained on the stdlib training split.
 
     Example: qyn1 bench --every 16
     """
+    from qyn1 import corpus
     from qyn1 import profiling as qprof
 
+    train, held = corpus.split()
     if not paths:
-        from qyn1 import corpus
-
-        _, held = corpus.split()
         paths = held[::every]
-    rows = qprof.compare_codecs([Path(p).read_bytes() for p in paths])
+    rows = qprof.compare_codecs([Path(p).read_bytes() for p in paths], [p.read_bytes() for p in train])
     click.echo(f"{len(paths)} files, {rows['qyn1']['bytes_in'] / 1e6:.2f} MB, each compressed on its own")
-    click.echo(f"{'codec':<10} {'ratio':>7} {'comp MB/s':>10} {'decomp MB/s':>12}")
+    click.echo(f"{'codec':<13} {'ratio':>7} {'comp MB/s':>10} {'decomp MB/s':>12}")
     for name, r in rows.items():
-        click.echo(f"{name:<10} {r['ratio']:7.3f} {r['compress_mb_s']:10.2f} {r['decompress_mb_s']:12.2f}")
+        click.echo(f"{name:<13} {r['ratio']:7.3f} {r['compress_mb_s']:10.2f} {r['decompress_mb_s']:12.2f}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -178,13 +178,30 @@ def _morph_groups() -> np.ndarray:
 
 MORPH_GROUP = _morph_groups()
 N_MORPH_GROUPS = int(MORPH_GROUP.max()) + 1
-# name symbols: 0 NEW, 1..32 rank 0..31, then four buckets per power of two (+ raw extra bits)
+# name symbols: 0 NEW, 1..32 rank 0..31, then four buckets per power of two (+ raw extra bits), then SUCC1 /
+# SUCC2: the name equals the last / the one before last distinct name that followed the previous name (code
+# is full of pairs: ``self.x``, ``os.path``, ``isinstance(x, T)``, words of a repeated phrase)
 RANK_DIRECT = 32
-N_NAME_SYMS = 1 + RANK_DIRECT + 4 * 24
+N_RANK_SYMS = 1 + RANK_DIRECT + 4 * 24
+NAME_SUCC1 = N_RANK_SYMS
+# ranks count within the names of the same role (MORPH_GROUP: code, number, text word, attribute, definition,
+# import); a name not yet seen in its role is ESC + its rank among all names (attributes and words come from
+# different populations: a rank among attributes is much smaller than among all names)
+NAME_ESC = N_RANK_SYMS + 2
+N_NAME_SYMS = N_RANK_SYMS + 3
+# context flag the decoder derives from the names so far: where SUCC1's name sits in the move-to-front list
+# (no successor, rank 0, 1-3, 4-15, further) x whether a SUCC2 exists; 10: the global rank after an ESC
+N_NAME_FLAG = 11
+NAME_SUCC_WINDOW = 16
 # text symbols: 0 END, 1 WORD, 2.. byte + 2 ; spell symbols: 0 END, 1.. byte + 1
 T_END, T_WORD = 0, 1
-# morpheme symbols: 0 END, 1 ESC, 2.. table index + 2
+# morpheme symbols: 0 END, 1 ESC, 2.. table index + 2 for the MORPH_DIRECT most frequent morphemes, then one
+# escape per tier of MORPH_TIER further morphemes, the index within the tier going to ``morphx`` (a 30k-entry
+# alphabet in one 15-bit table would reserve a slot per entry and cost the frequent ones ~0.6 bit each)
 M_END, M_ESC = 0, 1
+MORPH_DIRECT = 4096
+MORPH_TIER = 4096
+M_RARE_CLASS = 8  # order-1 class of a tier escape
 # whitespace: mid-line 0..31 spaces, 32 ESC; line start: 0..80 spaces delta -40..40, 81..161 tabs, 162 ESC
 WS_MID_ESC = 32
 N_WS_MID = 33
@@ -280,12 +297,22 @@ class Vocab:
         self.kind_text = [""] * N_KINDS
         for t, k in self.fixed.items():
             self.kind_text[k] = t
-        self.morph_id = {m: i + 2 for i, m in enumerate(morphemes)}
-        self.n_morph_syms = len(morphemes) + 2
+        n_direct = min(len(morphemes), MORPH_DIRECT)
+        self.n_morph_tiers = -(-(len(morphemes) - n_direct) // MORPH_TIER)
+        self.morph_tier_sym = 2 + n_direct  # symbol of tier 0
+        # morpheme -> (symbol, index within its tier or -1)
+        self.morph_sym = {
+            m: (i + 2, -1)
+            if i < MORPH_DIRECT
+            else (self.morph_tier_sym + (i - n_direct) // MORPH_TIER, (i - n_direct) % MORPH_TIER)
+            for i, m in enumerate(morphemes)
+        }
+        self.n_morph_syms = self.morph_tier_sym + self.n_morph_tiers
         # order-1 class of the previous morpheme symbol
-        o1 = np.zeros(self.n_morph_syms, dtype=np.int32)
+        o1 = np.full(self.n_morph_syms, M_RARE_CLASS, dtype=np.int32)
+        o1[M_END] = 0
         o1[M_ESC] = 1
-        for i, m in enumerate(morphemes):
+        for i, m in enumerate(morphemes[:n_direct]):
             o1[i + 2] = _morph_class(m)
         self.morph_o1 = o1
 
@@ -316,96 +343,96 @@ def vocab() -> Vocab:
 
 # ---------------------------------------------------------------- numba kernels
 @njit(cache=True, nogil=True)
-def _mtf_ranks(ids):
-    """Move-to-front ranks of local name ids (ids are numbered by first occurrence); -1 = new name."""
+def _name_symbols(ids, roles):
+    """Name symbols of local name ids (numbered by first occurrence), each name with its role (``MORPH_GROUP``
+    of its context): NEW, SUCC1/SUCC2, the name's move-to-front rank among the names seen *in the same role*
+    (bucket + extra bits), or ESC followed by its rank in the move-to-front list of all names. Per symbol:
+    the successor flag (context; ``N_NAME_FLAG - 1`` for the symbol after an ESC) and the index of its name.
+    The inverse is :func:`qyn1.rans.decode_names`, which must compute the same flags.
+
+    Returns (symbol, flag, owner name, extra value, extra bit count) per symbol and the new-name flags."""
     n = ids.shape[0]
     order = np.empty(n + 1, dtype=np.int32)
+    rorder = np.empty((N_MORPH_GROUPS, n + 1), dtype=np.int32)
+    rsize = np.zeros(N_MORPH_GROUPS, dtype=np.int64)
+    succ1 = np.full(n + 1, -1, dtype=np.int32)
+    succ2 = np.full(n + 1, -1, dtype=np.int32)
+    sym = np.empty(2 * n, dtype=np.int32)
+    flag = np.empty(2 * n, dtype=np.int32)
+    owner = np.empty(2 * n, dtype=np.int64)
+    extra = np.zeros(2 * n, dtype=np.int64)
+    nbits = np.zeros(2 * n, dtype=np.int64)
+    isnew = np.zeros(n, dtype=np.bool_)
     size = 0
-    out = np.empty(n, dtype=np.int32)
+    p = -1
+    k = 0
     for i in range(n):
         v = ids[i]
+        r = roles[i]
+        c1 = -1
+        c2 = -1
+        if p >= 0:
+            c1 = succ1[p]
+            c2 = succ2[p]
+        b = 0
+        if c1 >= 0:
+            b = 4
+            for j in range(min(size, NAME_SUCC_WINDOW)):
+                if order[j] == c1:
+                    b = 1 if j == 0 else (2 if j < 4 else 3)
+                    break
+        flag[k] = b * 2 + (1 if c2 >= 0 else 0)
+        owner[k] = i
+        # role list position (rsize[r] when absent)
+        jr = 0
+        while jr < rsize[r] and rorder[r, jr] != v:
+            jr += 1
         if v == size:
-            out[i] = -1
             j = size
             size += 1
+            isnew[i] = True
+            sym[k] = 0
         else:
             j = 0
             while order[j] != v:
                 j += 1
-            out[i] = j
+            if v == c1:
+                sym[k] = NAME_SUCC1
+            elif v == c2:
+                sym[k] = NAME_SUCC1 + 1
+            else:
+                rank = jr
+                if jr == rsize[r]:  # not seen in this role: ESC, then the rank among all names
+                    sym[k] = NAME_ESC
+                    k += 1
+                    flag[k] = N_NAME_FLAG - 1
+                    owner[k] = i
+                    rank = j
+                if rank < RANK_DIRECT:
+                    sym[k] = 1 + rank
+                else:
+                    e = 5
+                    while (rank >> (e + 1)) > 0:
+                        e += 1
+                    sym[k] = 1 + RANK_DIRECT + (e - 5) * 4 + ((rank >> (e - 2)) & 3)
+                    nbits[k] = e - 2
+                    extra[k] = rank & ((1 << (e - 2)) - 1)
+        k += 1
         while j > 0:
             order[j] = order[j - 1]
             j -= 1
         order[0] = v
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _mtf_ids(ranks):
-    """Inverse of :func:`_mtf_ranks`; returns -2 at the first invalid rank."""
-    n = ranks.shape[0]
-    order = np.empty(n + 1, dtype=np.int32)
-    size = 0
-    out = np.empty(n, dtype=np.int32)
-    for i in range(n):
-        r = ranks[i]
-        if r < 0:
-            v = size
-            j = size
-            size += 1
-        else:
-            if r >= size:
-                out[i] = -2
-                return out
-            v = order[r]
-            j = r
-        out[i] = v
-        while j > 0:
-            order[j] = order[j - 1]
-            j -= 1
-        order[0] = v
-    return out
-
-
-def _rank_symbols(ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """rank -> (symbol, extra value, extra bit count); rank -1 -> NEW (symbol 0)."""
-    r = ranks.astype(np.int64)
-    sym = np.zeros(len(r), dtype=np.int32)
-    extra = np.zeros(len(r), dtype=np.int64)
-    nbits = np.zeros(len(r), dtype=np.int64)
-    small = (r >= 0) & (r < RANK_DIRECT)
-    sym[small] = 1 + r[small]
-    big = r >= RANK_DIRECT
-    if big.any():
-        rb = r[big]
-        b = np.floor(np.log2(rb)).astype(np.int64)
-        b = np.where((1 << b) > rb, b - 1, b)
-        b = np.where((1 << (b + 1)) <= rb, b + 1, b)
-        q = (rb >> (b - 2)) & 3
-        sym[big] = 1 + RANK_DIRECT + (b - 5) * 4 + q
-        nbits[big] = b - 2
-        extra[big] = rb & ((1 << (b - 2)) - 1)
-    return sym, extra, nbits
-
-
-def _symbol_ranks(sym: np.ndarray, extra_vals: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`_rank_symbols` given the extra values of the big-rank symbols in order."""
-    s = sym.astype(np.int64)
-    r = np.full(len(s), -1, dtype=np.int64)
-    small = (s >= 1) & (s <= RANK_DIRECT)
-    r[small] = s[small] - 1
-    big = s > RANK_DIRECT
-    if big.any():
-        k = s[big] - 1 - RANK_DIRECT
-        b = k // 4 + 5
-        q = k & 3
-        r[big] = (1 << b) + (q << (b - 2)) + extra_vals
-    return r
-
-
-def _extra_nbits(sym: np.ndarray) -> np.ndarray:
-    k = sym[sym > RANK_DIRECT].astype(np.int64) - 1 - RANK_DIRECT
-    return k // 4 + 3
+        if jr == rsize[r]:
+            rsize[r] += 1
+        while jr > 0:
+            rorder[r, jr] = rorder[r, jr - 1]
+            jr -= 1
+        rorder[r, 0] = v
+        if p >= 0 and c1 != v:
+            succ2[p] = c1
+            succ1[p] = v
+        p = v
+    return sym[:k], flag[:k], owner[:k], extra[:k], nbits[:k], isnew
 
 
 def _pack_bits(vals: np.ndarray, nbits: np.ndarray) -> bytes:
@@ -421,19 +448,6 @@ def _pack_bits(vals: np.ndarray, nbits: np.ndarray) -> bytes:
         shift = nbits[sel] - 1 - k
         bits[starts[sel] + k] = (vals[sel] >> shift) & 1
     return np.packbits(bits).tobytes()
-
-
-def _unpack_bits(data: bytes, nbits: np.ndarray) -> np.ndarray:
-    total = int(nbits.sum())
-    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
-    if len(bits) < total or len(data) != (total + 7) // 8:
-        raise CodecError("extra-bits stream has the wrong length")
-    vals = np.zeros(len(nbits), dtype=np.int64)
-    starts = np.concatenate(([0], np.cumsum(nbits)[:-1])) if len(nbits) else np.zeros(0, dtype=np.int64)
-    for k in range(int(nbits.max()) if len(nbits) else 0):
-        sel = nbits > k
-        vals[sel] = (vals[sel] << 1) | bits[starts[sel] + k]
-    return vals
 
 
 # ---------------------------------------------------------------- analysis (encoder side)
@@ -698,27 +712,35 @@ def analyze(text: str, v: Vocab):
     # move-to-front over first-occurrence ids
     local: dict[str, int] = {}
     ids = np.fromiter((local.setdefault(nm, len(local)) for nm in names), dtype=np.int32, count=len(names))
-    ranks = _mtf_ranks(ids) if len(ids) else np.zeros(0, dtype=np.int32)
-    nsym, extra, nbits = _rank_symbols(ranks)
-    new_pos = np.flatnonzero(ranks < 0)
+    nsym, nflag, nowner, extra, nbits, isnew = _name_symbols(ids, MORPH_GROUP[name_ctx])
+    new_pos = np.flatnonzero(isnew)
     new_names = list(local)  # dicts keep first-occurrence order
     morph: list[list[int]] = [[] for _ in range(N_MORPH_GROUPS)]
     morph_spell: list[list[bytes]] = [[] for _ in range(N_MORPH_GROUPS)]  # consumed group by group
-    mid_of = v.morph_id
+    morph_rare: list[list[tuple[int, int]]] = [[] for _ in range(N_MORPH_GROUPS)]  # (tier, index in tier)
+    msym = v.morph_sym
+    tier0 = v.morph_tier_sym
     for nm, g in zip(new_names, MORPH_GROUP[name_ctx[new_pos]].tolist(), strict=True):
         out = morph[g]
-        mid = mid_of.get(nm)
-        if mid is not None:
-            out.append(mid)
+        ms = msym.get(nm)
+        if ms is not None:
+            out.append(ms[0])
+            if ms[1] >= 0:
+                morph_rare[g].append((ms[0] - tier0, ms[1]))
         else:
             for part in _PARTS.findall(nm):
-                mid = mid_of.get(part)
-                if mid is None:
+                ms = msym.get(part)
+                if ms is None:
                     out.append(M_ESC)
                     morph_spell[g].append(part.encode("utf-8"))
                 else:
-                    out.append(mid)
+                    out.append(ms[0])
+                    if ms[1] >= 0:
+                        morph_rare[g].append((ms[0] - tier0, ms[1]))
         out.append(M_END)
+    # morphx context: the name's role x the tier
+    rare = [(g * v.n_morph_tiers + t, i) for g in range(N_MORPH_GROUPS) for t, i in morph_rare[g]]
+    rare_arr = np.array(rare, dtype=np.int32).reshape(len(rare), 2)
     spell_items.extend(texts[i].encode("utf-8") for i in np.flatnonzero(kinds == ERR).tolist())
     for g in range(N_MORPH_GROUPS):
         spell_items.extend(morph_spell[g])
@@ -736,10 +758,12 @@ def analyze(text: str, v: Vocab):
         "text0": (text_streams[0], None),
         "text1": (text_streams[1], None),
         "text2": (text_streams[2], None),
-        "names": (nsym, name_mctx),
+        "names": (nsym, name_mctx.astype(np.int64)[nowner] * N_NAME_FLAG + nflag),
         **{f"morph{g}": (np.array(morph[g], dtype=np.int32), None) for g in range(N_MORPH_GROUPS)},
+        "morphx": (np.ascontiguousarray(rare_arr[:, 1]), np.ascontiguousarray(rare_arr[:, 0])),
         "spell": (blob, None),
         "_extra": (extra[nbits > 0], nbits[nbits > 0]),
+        "_names": (names, name_ctx),
     }
 
 
@@ -759,7 +783,8 @@ def _layout_contexts(kinds: np.ndarray):
     prev2 = np.concatenate(([EOF, EOF], k[:-2]))[:n]
     after_colon = (prev2 == _COLON).astype(np.int64)
     line_kind = np.where(is_nl | (k == EOF), 0, np.where(k == COMMENT, 1, 2)).astype(np.int32)
-    ctx_line = (after_colon * 2 + in_br) * 3 + line_kind
+    # the class of the line's first token says much about its indentation (else/elif/except/return...)
+    ctx_line = ((after_colon * 2 + in_br) * 3 + line_kind) * N_KIND_CLASS + KIND_CLASS[k]
     ctx_mid = (KIND_CLASS[prev].astype(np.int64) * N_KIND_CLASS + KIND_CLASS[k]) * 2 + in_br
     return line_start, line_kind, ctx_line, ctx_mid
 
@@ -767,7 +792,7 @@ def _layout_contexts(kinds: np.ndarray):
 _OPEN_KINDS = [_N_SPECIAL + _FIXED.index(b) for b in "([{"]
 _CLOSE_KINDS = [_N_SPECIAL + _FIXED.index(b) for b in ")]}"]
 _COLON = _N_SPECIAL + _FIXED.index(":")
-N_WS_LINE_CTX = 12
+N_WS_LINE_CTX = 12 * N_KIND_CLASS
 _KIND_DMAP = np.zeros(N_KINDS, dtype=np.int32)  # bracket nesting: the kinds model knows "inside brackets"
 _KIND_DMAP[_OPEN_KINDS] = 1
 _KIND_DMAP[_CLOSE_KINDS] = -1
@@ -798,7 +823,7 @@ def _name_model_ctx(name_ctx: np.ndarray, occ_tok: np.ndarray, kinds: np.ndarray
 
 
 # symbol counts the decoder knows before it reaches the stream (not sent)
-DERIVED_COUNTS = frozenset({"ws_line", "ws_mid", "strkind", "names"})
+DERIVED_COUNTS = frozenset({"ws_line", "ws_mid", "strkind", "names", "morphx"})
 STREAMS = (
     "kinds",
     "ws_line",
@@ -815,13 +840,24 @@ STREAMS = (
     "morph3",
     "morph4",
     "morph5",
+    "morphx",
 )  # the decoding order; all share one rANS state
 
 
 # ---------------------------------------------------------------- models
-KINDS_MIN_COUNT = 30  # an order-3 kinds context gets its own row after this many training occurrences
-NAMES_MIN_COUNT = 30  # same for a (position, previous kind, next class) name context
-TEXT_MIN_COUNT = 30  # and for an order-3 text context
+# A sparse context gets its own row after this many training occurrences (order-3 kinds, (position, previous
+# kind, next class, successor flag) names, order-3 text). Measured on the held-out files: 30 -> 6.444,
+# 50 -> 6.453, 80 -> 6.458, 130 -> 6.458, 200 -> 6.448 (a context seen a few dozen times often comes from one
+# training file and does not carry over), and fewer rows (models 30 -> 19 MB in memory).
+KINDS_MIN_COUNT = 130
+NAMES_MIN_COUNT = 130
+TEXT_MIN_COUNT = 130
+# match models (``rans.match_symbols``): the order k of the repeat the prediction is looked up by, per stream
+KINDS_MATCH_ORDER = 6
+TEXT0_MATCH_ORDER = 4
+TEXT_MATCH_ORDER = 6
+SPELL_MATCH_ORDER = 4
+STRKIND_MATCH_ORDER = 3
 
 
 def model_shapes(v: Vocab) -> dict[str, dict]:
@@ -838,38 +874,70 @@ def model_shapes(v: Vocab) -> dict[str, dict]:
             o3map=KIND_CLASS.copy(),
             dmap=_KIND_DMAP,
             sparse=KINDS_MIN_COUNT,
+            match=KINDS_MATCH_ORDER,
             next_=1,
         ),
-        "ws_line": dict(nsym=N_WS_LINE, scale=12, next_=N_WS_LINE_CTX),
-        "ws_mid": dict(nsym=N_WS_MID, scale=12, next_=N_WS_MID_CTX),
-        "strkind": dict(nsym=len(STR_KINDS), scale=12, next_=N_KIND_CLASS),
+        "ws_line": dict(nsym=N_WS_LINE, scale=15, next_=N_WS_LINE_CTX, search=True),
+        "ws_mid": dict(nsym=N_WS_MID, scale=15, next_=N_WS_MID_CTX),
+        "strkind": dict(
+            nsym=len(STR_KINDS),
+            scale=15,
+            next_=N_KIND_CLASS,
+            sparse=KINDS_MIN_COUNT,
+            match=STRKIND_MATCH_ORDER,
+        ),
         "text0": dict(
-            nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, o3map=_TEXT_O2, sparse=TEXT_MIN_COUNT, next_=1
+            nsym=258,
+            scale=15,
+            o1map=text_o1,
+            o2map=_TEXT_O2,
+            o3map=_TEXT_O2,
+            sparse=TEXT_MIN_COUNT,
+            match=TEXT0_MATCH_ORDER,
+            next_=1,
         ),
         "text1": dict(
-            nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, o3map=_TEXT_O2, sparse=TEXT_MIN_COUNT, next_=1
+            nsym=258,
+            scale=15,
+            o1map=text_o1,
+            o2map=_TEXT_O2,
+            o3map=_TEXT_O2,
+            sparse=TEXT_MIN_COUNT,
+            match=TEXT_MATCH_ORDER,
+            next_=1,
         ),
         "text2": dict(
-            nsym=258, scale=12, o1map=text_o1, o2map=_TEXT_O2, o3map=_TEXT_O2, sparse=TEXT_MIN_COUNT, next_=1
+            nsym=258,
+            scale=15,
+            o1map=text_o1,
+            o2map=_TEXT_O2,
+            o3map=_TEXT_O2,
+            sparse=TEXT_MIN_COUNT,
+            match=TEXT_MATCH_ORDER,
+            next_=1,
         ),
         "names": dict(
             nsym=N_NAME_SYMS,
-            scale=12,
-            next_=N_NAME_POS * N_NAME_CTX * N_NEXT,
+            scale=15,
+            next_=N_NAME_POS * N_NAME_CTX * N_NEXT * N_NAME_FLAG,
             sparse=NAMES_MIN_COUNT,
-            sparse_inner=N_NAME_CTX * N_NEXT,
+            sparse_inner=N_NAME_CTX * N_NEXT * N_NAME_FLAG,
         ),
         **{
-            f"morph{g}": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1)
+            f"morph{g}": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1, search=True)
             for g in range(N_MORPH_GROUPS)
         },
+        "morphx": dict(
+            nsym=MORPH_TIER, scale=15, next_=N_MORPH_GROUPS * max(v.n_morph_tiers, 1), search=True
+        ),
         "spell": dict(
             nsym=257,
-            scale=12,
+            scale=15,
             o1map=spell_o1,
             o2map=_SPELL_O2,
             o3map=_SPELL_O2,
             sparse=TEXT_MIN_COUNT,
+            match=SPELL_MATCH_ORDER,
             next_=1,
         ),
     }
@@ -926,7 +994,7 @@ def encode_text(data: bytes, *, verify: bool = True) -> bytes | None:
     for name in STREAMS:
         if name not in DERIVED_COUNTS:
             varint.put(out, len(st[name][0]))
-    blob = rans.encode_streams([(models[name], *st[name]) for name in STREAMS])
+    blob = rans.encode_rows_streams([_coded(name, models[name], *st[name]) for name in STREAMS])
     varint.put(out, len(blob))
     out += blob
     extra, nbits = st["_extra"]
@@ -940,6 +1008,33 @@ def encode_text(data: bytes, *, verify: bool = True) -> bytes | None:
         if not ok:
             return None
     return body
+
+
+def _coded(name: str, model: rans.Model, syms: np.ndarray, ext) -> tuple[rans.Model, np.ndarray, np.ndarray]:
+    """(model, coded symbols, table row of each) of one stream; match-model streams code MATCH where the
+    match model's prediction is right (``rans.match_symbols``)."""
+    mp = _match_params().get(name)
+    if mp is None:
+        return model, syms, model.contexts(syms, ext)
+    rowmap, k = mp
+    coded, flag = rans.match_symbols(np.ascontiguousarray(syms, dtype=np.int32), k, model.nsym - 1)
+    return model, coded, rowmap[model.contexts(syms, ext) * rans.MATCH_NFLAG + flag]
+
+
+_MATCH_PARAMS: dict[str, tuple[np.ndarray, int]] | None = None
+
+
+def _match_params() -> dict[str, tuple[np.ndarray, int]]:
+    """stream -> (row map, match order k) of the streams with a match model (from the shipped tables)."""
+    global _MATCH_PARAMS
+    if _MATCH_PARAMS is None:
+        a = tables.arrays()
+        _MATCH_PARAMS = {
+            name: (a[f"py.{name}.rowmap"].astype(np.int64), int(a[f"py.{name}.match"]))
+            for name in STREAMS
+            if f"py.{name}.match" in a
+        }
+    return _MATCH_PARAMS
 
 
 def decode_text(body: bytes) -> bytes:
@@ -959,10 +1054,15 @@ def _decode_text(body: bytes) -> bytes:
     rd = rans.StreamDecoder(r.take(r.varint(1 << 30)))
     extra_blob = body[r.pos :]
 
+    mparams = _match_params()
+
     def dec(name, ext=None, expect=None):
         n = counts.get(name, expect)
         if n is None or (expect is not None and n != expect):
             raise CodecError(f"{name} stream length mismatch")
+        if name in mparams:
+            rowmap, k = mparams[name]
+            return rans.decode_match(rd, models[name], n, rowmap, k, ext)
         return rd.decode(models[name], n, ext)
 
     kinds = dec("kinds")
@@ -1000,14 +1100,22 @@ def _decode_text(body: bytes) -> bytes:
     order = np.lexsort((np.concatenate(occ_sub), np.concatenate(occ_tok)))
     name_ctx = np.concatenate(occ_ctx)[order]
     n_names = len(name_ctx)
-    nsym = dec("names", _name_model_ctx(name_ctx, np.concatenate(occ_tok)[order], kinds), n_names)
-    extra = _unpack_bits(extra_blob, _extra_nbits(nsym))
-    ranks = _symbol_ranks(nsym, extra)
-    if n_names and ranks.max() > n_names:
-        raise CodecError("bad name rank")
-    ids = _mtf_ids(ranks.astype(np.int32)) if n_names else np.zeros(0, dtype=np.int32)
-    if (ids == -2).any():
-        raise CodecError("bad name rank")
+    ids, isnew, nbits_used = rans.decode_names(
+        rd,
+        models["names"],
+        n_names,
+        _name_model_ctx(name_ctx, np.concatenate(occ_tok)[order], kinds),
+        MORPH_GROUP[name_ctx],
+        N_MORPH_GROUPS,
+        N_NAME_FLAG,
+        np.unpackbits(np.frombuffer(extra_blob, dtype=np.uint8)),
+        RANK_DIRECT,
+        NAME_SUCC1,
+        NAME_ESC,
+        NAME_SUCC_WINDOW,
+    )
+    if len(extra_blob) != (nbits_used + 7) // 8:
+        raise CodecError("extra-bits stream has the wrong length")
     # spell items: layout literals (token order), error characters, unknown morphemes
     spell = dec("spell")
     s_ends = np.flatnonzero(spell == 0)
@@ -1026,20 +1134,31 @@ def _decode_text(body: bytes) -> bytes:
     if len(items) < n_esc + len(err_tok):
         raise CodecError("spell stream exhausted")
     # new names from the morpheme streams
-    new_ctx = name_ctx[ranks < 0]
+    new_ctx = name_ctx[isnew]
     grp = MORPH_GROUP[new_ctx]
     spell_i = n_esc + len(err_tok)
     mtab = v.morphemes
-    per_group: list[list[str]] = []
+    tier0 = v.morph_tier_sym
+    seqs = []
     for g in range(N_MORPH_GROUPS):
         seq = dec(f"morph{g}")
         m_ends = np.flatnonzero(seq == M_END)
         if len(m_ends) != int((grp == g).sum()) or (len(seq) and m_ends[-1] != len(seq) - 1):
             raise CodecError("morpheme stream does not match the new names")
-        sl = seq.tolist()
+        seqs.append(seq)
+    tiers = np.concatenate(seqs)
+    tgroup = np.repeat(np.arange(N_MORPH_GROUPS), [len(q) for q in seqs])[tiers >= tier0]
+    tiers = (tiers[tiers >= tier0] - tier0).astype(np.int32)
+    local = dec("morphx", tgroup * v.n_morph_tiers + tiers, len(tiers))
+    rare_idx = (tier0 - 2 + tiers.astype(np.int64) * MORPH_TIER + local).tolist()
+    if rare_idx and max(rare_idx) >= len(mtab):
+        raise CodecError("morpheme index outside the table")
+    ri = 0
+    per_group: list[list[str]] = []
+    for seq in seqs:
         names_g = []
         parts: list[str] = []
-        for s in sl:
+        for s in seq.tolist():
             if s == M_END:
                 names_g.append("".join(parts))
                 parts = []
@@ -1048,8 +1167,11 @@ def _decode_text(body: bytes) -> bytes:
                     raise CodecError("spell stream exhausted")
                 parts.append(items[spell_i])
                 spell_i += 1
-            else:
+            elif s < tier0:
                 parts.append(mtab[s - 2])
+            else:
+                parts.append(mtab[rare_idx[ri]])
+                ri += 1
         per_group.append(names_g)
     rd.finish()
     if spell_i != len(items):
@@ -1137,7 +1259,10 @@ def _text_bodies(t: np.ndarray, ends: np.ndarray, words: list[str]) -> list[str]
 
 
 # ---------------------------------------------------------------- training
-def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.ndarray]:
+N_MORPHEMES = 30000
+
+
+def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str, np.ndarray]:
     """Build the vocabularies and every stream's table from training files (see ``qyn1.train``)."""
     from collections import Counter
 
@@ -1159,11 +1284,14 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
     v0 = Vocab(freq_names, [])
     whole: Counter = Counter()
     parts: Counter = Counter()
-    for t in texts:
+    seen_in: list[set[str]] = [set(), set()]  # names and parts of the even / odd training files
+    for i, t in enumerate(texts):
         for nm in _first_names(t, v0):
             whole[nm] += 1
+            seen_in[i % 2].add(nm)
             for p in split_name(nm):
                 parts[p] += 1
+                seen_in[i % 2].add(p)
     cand = Counter()
     for p, c in parts.items():
         cand[p] += c
@@ -1172,6 +1300,15 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
             cand[nm] += c * (len(split_name(nm)) - 1)  # saving of coding it as one symbol
     morphemes = [m for m, _ in cand.most_common(n_morphemes)]
     v = Vocab(freq_names, morphemes)
+    # The streams are counted as a held-out file would see them: a training file's new names are spelled with
+    # the table restricted to the morphemes the *other* half of the training files has. Every morpheme of a
+    # training file is in a table built from those files, so ESC and the spelled bytes would otherwise get
+    # far too little weight (the held-out files have unknown parts in most new names).
+    fold_vocab = []
+    for f in range(2):
+        vf = Vocab(freq_names, morphemes)
+        vf.morph_sym = {m: x for m, x in v.morph_sym.items() if m in seen_in[1 - f]}
+        fold_vocab.append(vf)
     # 3. count every stream with its contexts
     shapes = model_shapes(v)
     counts = {}
@@ -1184,20 +1321,32 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
             counts[name] = []  # (full context, symbol) pairs, counted below
         else:
             counts[name] = np.zeros((sh["next_"] * o3n * o2n * o1n * dn, sh["nsym"]), dtype=np.float64)
-    for t in texts:
-        st = analyze(t, v)
+    for i, t in enumerate(texts):
+        st = analyze(t, fold_vocab[i % 2])
         for name, sh in shapes.items():
             syms, ext = st[name]
             if len(syms) == 0:
                 continue
             ctx = _contexts(sh, syms, ext)
-            if "sparse" in sh:
+            if "match" in sh:
+                coded, flag = rans.match_symbols(
+                    np.ascontiguousarray(syms, dtype=np.int32), sh["match"], sh["nsym"]
+                )
+                counts[name].append(np.stack((ctx, flag, coded)))
+            elif "sparse" in sh:
                 counts[name].append(ctx * sh["nsym"] + syms)
             else:
                 np.add.at(counts[name], (ctx, syms), 1)
     out: dict[str, np.ndarray] = {}
     for name, sh in shapes.items():
-        if "sparse" in sh:
+        if "match" in sh:
+            c, ctxmap, rowmap = _match_rows(sh, np.concatenate(counts[name], axis=1))
+            out[f"py.{name}.ctxmap"] = ctxmap.astype(np.uint16 if len(c) < 65536 else np.int32)
+            out[f"py.{name}.rowmap"] = rowmap.astype(np.uint16 if len(c) < 65536 else np.int32)
+            out[f"py.{name}.match"] = np.array(sh["match"])
+            if "o3map" in sh:
+                out[f"py.{name}.o3map"] = sh["o3map"].astype(np.int32)
+        elif "sparse" in sh:
             c, ctxmap = _sparse_rows(sh, np.concatenate(counts[name]))
             out[f"py.{name}.ctxmap"] = ctxmap.astype(np.uint16 if len(c) < 65536 else np.int32)
             if "o3map" in sh:
@@ -1207,8 +1356,16 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
         # smoothing: a little of the stream's overall distribution plus a floor
         overall = c.sum(axis=0) + 1
         c = c + 0.02 + 0.5 * overall / overall.sum()
+        if name == "morphx":  # the last tier is shorter: its unused entries get only the 1-slot floor
+            for t in range(len(c)):
+                tier = t % max(v.n_morph_tiers, 1)
+                c[t, max(0, len(morphemes) - MORPH_DIRECT - tier * MORPH_TIER) :] = 0
         out[f"py.{name}.freq"] = rans.quantize(c, sh["scale"]).astype(np.uint16)
         out[f"py.{name}.scale"] = np.array(sh["scale"])
+        if sh.get("search"):
+            # an identity context map: the decoder takes the binary-search path instead of building a slot
+            # table (8 bytes per slot: 2.4 MB for each morpheme stream), symbols of these streams are few
+            out[f"py.{name}.ctxmap"] = np.arange(len(c), dtype=np.int32)
         if "o1map" in sh:
             out[f"py.{name}.o1map"] = sh["o1map"].astype(np.int32)
         if "o2map" in sh:
@@ -1218,6 +1375,58 @@ def train_tables(datas: list[bytes], n_morphemes: int = 12000) -> dict[str, np.n
     out["vocab.freq_names"] = np.frombuffer("\0".join(freq_names).encode("utf-8"), dtype=np.uint8)
     out["vocab.morphemes"] = np.frombuffer("\0".join(morphemes).encode("utf-8"), dtype=np.uint8)
     return out
+
+
+def _match_rows(sh: dict, triples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, context map and row map of a match-model stream from (full context, match flag, coded symbol)
+    triples. The context map is that of :func:`_sparse_rows` (full contexts seen ``sh["sparse"]`` times keep
+    their own base row, the others share their order-2 row); a (base context, flag) pair gets its own row
+    when seen as often, else an (order-2 context, flag) row when that was, else the base row. Counts are
+    those of the symbols each row actually serves."""
+    nsym = sh["nsym"] + 1
+    nf = rans.MATCH_NFLAG
+    thr = sh["sparse"]
+    ctx, flag, sym = triples[0], triples[1], triples[2]
+    if "o1map" in sh:
+        o1n = int(sh["o1map"].max()) + 1
+        o2n = int(sh["o2map"].max()) + 1
+        o3n = int(sh["o3map"].max()) + 1
+        inner = o2n * o1n * (2 if "dmap" in sh else 1)
+        full = o3n * inner
+    else:  # contexts from ext only: every context seen is a base row
+        inner = full = sh["next_"]
+    u, inv, ucnt = np.unique(ctx, return_inverse=True, return_counts=True)
+    ub, binv = np.unique(u % inner, return_inverse=True)
+    keep = (ucnt >= thr) & (inner < full)
+    n_base = 1 + len(ub) + int(keep.sum())
+    base_of_u = np.where(keep, 1 + len(ub) + np.cumsum(keep) - 1, 1 + binv)
+    ctxmap = np.zeros(full, dtype=np.int64)  # base row 0: the default (no data: smoothing only)
+    ctxmap.reshape(full // inner, inner)[:, ub] = 1 + np.arange(len(ub))
+    ctxmap[u[keep]] = base_of_u[keep]
+    base = base_of_u[inv]
+    inner_base = (1 + binv)[inv]
+    rowmap = np.repeat(np.arange(n_base, dtype=np.int64), nf)
+    n_rows = n_base
+    k2, c2 = np.unique(inner_base * nf + flag, return_counts=True)
+    k2 = k2[c2 >= thr]
+    rowmap_inner = rowmap.copy()
+    rowmap_inner[k2] = n_rows + np.arange(len(k2))
+    n_rows += len(k2)
+    # kept base contexts fall back to their order-2 (context, flag) row
+    kb = 1 + len(ub) + np.arange(int(keep.sum()))
+    kb_inner = 1 + binv[keep]
+    for f in range(nf):
+        alt = rowmap_inner[kb_inner * nf + f]
+        rowmap_inner[kb * nf + f] = np.where(alt >= n_base, alt, kb)
+    rowmap = rowmap_inner
+    sel = base > len(ub)
+    k3, c3 = np.unique(base[sel] * nf + flag[sel], return_counts=True)
+    k3 = k3[c3 >= thr]
+    rowmap[k3] = n_rows + np.arange(len(k3))
+    n_rows += len(k3)
+    cnt = np.zeros((n_rows, nsym))
+    np.add.at(cnt, (rowmap[base * nf + flag], sym), 1)
+    return cnt, ctxmap, rowmap
 
 
 def _sparse_rows(sh: dict, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -54,8 +54,26 @@ def profile_module(path: Path, out: Path, repeats: int = 5) -> dict:
     return report
 
 
-def peer_codecs() -> dict:
-    """The general-purpose per-file peers: name -> (compress, decompress); zstd/brotli when installed."""
+# The dictionary peer: zstd level 19 with a dictionary trained on the *training* split only (the files qyn1's
+# tables come from), each file compressed on its own; the dictionary is not counted per file (nor are qyn1's
+# shipped tables). zstd's trainer (fastCOVER) optimises its k/d parameters when given none, which takes
+# minutes; the parameters it chose on this corpus are recorded per dictionary size, and training with them
+# gives the same dictionary in about a second. Sizes compared: benchmarks/zstd_dict_sizes.py.
+ZSTD_DICT_SIZE = 112_640
+ZSTD_DICT_PARAMS: dict[int, tuple[int, int]] = {}
+
+
+def zstd_dictionary(train: list[bytes], size: int = ZSTD_DICT_SIZE, *, optimise: bool = False):
+    """A zstd dictionary of ``size`` bytes trained on ``train`` (with the recorded k/d unless ``optimise``)."""
+    import zstandard
+
+    k, d = (0, 0) if optimise else ZSTD_DICT_PARAMS.get(size, (0, 0))
+    return zstandard.train_dictionary(size, train, k=k, d=d, level=19, threads=1)
+
+
+def peer_codecs(train: list[bytes] | None = None, dict_size: int = ZSTD_DICT_SIZE) -> dict:
+    """The general-purpose per-file peers: name -> (compress, decompress); zstd/brotli when installed.
+    With ``train`` (the training files), also zstd-19 with a dictionary trained on them (``zstd-19+dict``)."""
     import lzma
     import zlib
 
@@ -68,6 +86,11 @@ def peer_codecs() -> dict:
 
         zc, zd = zstandard.ZstdCompressor(level=19), zstandard.ZstdDecompressor()
         peers["zstd-19"] = (zc.compress, zd.decompress)
+        if train is not None:
+            zdict = zstd_dictionary(train, dict_size)
+            zdc = zstandard.ZstdCompressor(level=19, dict_data=zdict)
+            zdd = zstandard.ZstdDecompressor(dict_data=zdict)
+            peers["zstd-19+dict"] = (zdc.compress, zdd.decompress)
     except ImportError:  # pragma: no cover - dev dependency
         pass
     try:
@@ -99,11 +122,12 @@ def measure_peer(datas: list[bytes], compress, decompress) -> dict:
     }
 
 
-def compare_codecs(datas: list[bytes]) -> dict[str, dict]:
-    """qyn1 (encode + encrypt per chunk, as stored in a package) vs general-purpose per-file peers."""
+def compare_codecs(datas: list[bytes], train: list[bytes] | None = None) -> dict[str, dict]:
+    """qyn1 (encode + encrypt per chunk, as stored in a package) vs general-purpose per-file peers (and the
+    zstd dictionary peer trained on ``train`` when given)."""
     total = sum(map(len, datas))
     rows = {"qyn1": _qyn1_row(datas, total)}
-    for name, (comp, decomp) in peer_codecs().items():
+    for name, (comp, decomp) in peer_codecs(train).items():
         rows[name] = measure_peer(datas, comp, decomp)
     return rows
 

@@ -897,3 +897,504 @@ def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
     out = d.decode(model, n, ext, dtype)
     d.finish()
     return out
+
+
+# ---------------------------------------------------------------- move-to-front names with successors
+@njit(cache=True, nogil=True)
+def _decode_rank(buf, pos, x, mask, sb, L, m, freq, cum, c):
+    """One binary-search rANS decode step in row ``c``: (symbol, new state, new position; -1 on underflow)."""
+    nsym = freq.shape[1]
+    slot = x & mask
+    lo = 0
+    hi = nsym
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if np.uint64(cum[c, mid]) <= slot:
+            lo = mid
+        else:
+            hi = mid
+    x = np.uint64(freq[c, lo]) * (x >> sb) + slot - np.uint64(cum[c, lo])
+    while x < L:
+        if pos >= m:
+            return lo, x, -1
+        x = (x << np.uint64(8)) | np.uint64(buf[pos])
+        pos += 1
+    return lo, x, pos
+
+
+@njit(cache=True, nogil=True)
+def _decode_names_kernel(
+    buf,
+    pos,
+    x0_in,
+    x1_in,
+    n,
+    ext,
+    roles,
+    nroles,
+    nflag,
+    ctxmap,
+    freq,
+    cum,
+    scale_bits,
+    bits,
+    rank_direct,
+    succ_sym,
+    esc_sym,
+    window,
+    out,
+    isnew,
+):
+    """Decode ``n`` names straight to local name ids (numbered by first occurrence), for the encoder's
+    ``qyn1.encode._name_symbols``. Symbol 0 is a new name, ``1..rank_direct`` a move-to-front rank among the
+    names seen in the same role (``roles[i]``), then four buckets per power of two whose low bits come from
+    ``bits`` (one uint8 per bit, MSB first), ``succ_sym``/``succ_sym + 1`` the last/second-to-last distinct
+    name that followed the previous name, ``esc_sym``: a rank among all names follows. The context of a
+    symbol is ``ctxmap[ext[i] * nflag + flag]``, flag = where the successor's name sits in the first
+    ``window`` entries of the move-to-front list (none, 0, 1-3, 4-15, further) x whether a second successor
+    exists, or ``nflag - 1`` after an ESC: it depends on the names decoded so far, hence one sequential kernel.
+
+    Returns (bytes consumed, x0, x1, bits consumed); consumed is -1 on malformed input."""
+    m = buf.shape[0]
+    x0 = np.uint64(x0_in)
+    x1 = np.uint64(x1_in)
+    L = np.uint64(RANS_L)
+    mask = np.uint64((1 << scale_bits) - 1)
+    sb = np.uint64(scale_bits)
+    nctx = freq.shape[0]
+    nmap = ctxmap.shape[0]
+    nbits_total = bits.shape[0]
+    order = np.empty(n + 1, dtype=np.int32)
+    rorder = np.empty((nroles, n + 1), dtype=np.int32)
+    rsize = np.zeros(nroles, dtype=np.int64)
+    succ1 = np.full(n + 1, -1, dtype=np.int32)
+    succ2 = np.full(n + 1, -1, dtype=np.int32)
+    size = 0
+    p = -1
+    bp = 0
+    t = 0  # symbols decoded (the interleaved state is chosen by symbol, as in the encoder)
+    for i in range(n):
+        r = roles[i]
+        if r < 0 or r >= nroles:
+            return -1, x0, x1, bp
+        c1 = -1
+        c2 = -1
+        if p >= 0:
+            c1 = succ1[p]
+            c2 = succ2[p]
+        b = 0
+        if c1 >= 0:
+            b = 4
+            for j in range(min(size, window)):
+                if order[j] == c1:
+                    b = 1 if j == 0 else (2 if j < 4 else 3)
+                    break
+        flag = b * 2 + (1 if c2 >= 0 else 0)
+        v = -1
+        in_role = True
+        for step in range(2):
+            c = np.int64(ext[i]) * nflag + flag
+            if c < 0 or c >= nmap:
+                return -1, x0, x1, bp
+            c = ctxmap[c]
+            if c < 0 or c >= nctx:
+                return -1, x0, x1, bp
+            if t & 1:
+                s, x1, pos = _decode_rank(buf, pos, x1, mask, sb, L, m, freq, cum, c)
+            else:
+                s, x0, pos = _decode_rank(buf, pos, x0, mask, sb, L, m, freq, cum, c)
+            t += 1
+            if pos < 0:
+                return -1, x0, x1, bp
+            if step == 0 and s == 0:
+                v = size
+                size += 1
+                isnew[i] = 1
+                break
+            if step == 0 and (s == succ_sym or s == succ_sym + 1):
+                v = c1 if s == succ_sym else c2
+                if v < 0:
+                    return -1, x0, x1, bp
+                break
+            if step == 0 and s == esc_sym:
+                in_role = False
+                flag = nflag - 1
+                continue
+            if s == 0 or s >= succ_sym:
+                return -1, x0, x1, bp
+            if s <= rank_direct:
+                rank = s - 1
+            else:
+                k = s - 1 - rank_direct
+                e = k // 4 + 5
+                nb = e - 2
+                if bp + nb > nbits_total:
+                    return -1, x0, x1, bp
+                rank = (1 << e) + ((k & 3) << nb)
+                low = 0
+                for q in range(nb):
+                    low = (low << 1) | bits[bp + q]
+                bp += nb
+                rank += low
+            if in_role:
+                if rank >= rsize[r]:
+                    return -1, x0, x1, bp
+                v = rorder[r, rank]
+            else:
+                if rank >= size:
+                    return -1, x0, x1, bp
+                v = order[rank]
+            break
+        out[i] = v
+        j = 0
+        while j < size and order[j] != v:
+            j += 1
+        if j == size:
+            j = size - 1  # a new name: it was appended as the last id
+        while j > 0:
+            order[j] = order[j - 1]
+            j -= 1
+        order[0] = v
+        jr = 0
+        while jr < rsize[r] and rorder[r, jr] != v:
+            jr += 1
+        if jr == rsize[r]:
+            rsize[r] += 1
+        while jr > 0:
+            rorder[r, jr] = rorder[r, jr - 1]
+            jr -= 1
+        rorder[r, 0] = v
+        if p >= 0 and c1 != v:
+            succ2[p] = c1
+            succ1[p] = v
+        p = v
+    return pos, x0, x1, bp
+
+
+def decode_names(
+    dec: StreamDecoder,
+    model: Model,
+    n: int,
+    ext,
+    roles,
+    nroles: int,
+    nflag: int,
+    bits,
+    rank_direct: int,
+    succ_sym: int,
+    esc_sym: int,
+    window: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Decode ``n`` move-to-front names from ``dec`` (see :func:`_decode_names_kernel`); ``model`` is a
+    sparse model (``ctxmap``) over ``ext * nflag + flag``. Returns (ids, new-name flags, bits consumed)."""
+    ids = np.empty(n, dtype=np.int32)
+    isnew = np.zeros(n, dtype=np.uint8)
+    if n == 0:
+        return ids, isnew.astype(np.bool_), 0
+    if len(dec.buf) == 0:
+        raise CodecError("empty rANS stream")
+    if not len(model.ctxmap):
+        raise ValueError("decode_names needs a model with a context map")
+    e = _ext_array(ext, n)
+    ro = _ext_array(roles, n)
+    bits = np.ascontiguousarray(bits, dtype=np.uint8)
+    pos, x0, x1, bp = _decode_names_kernel(
+        dec.buf,
+        dec.pos,
+        dec.x0,
+        dec.x1,
+        n,
+        e,
+        ro,
+        nroles,
+        nflag,
+        model.ctxmap,
+        model.freq,
+        model.cum,
+        model.scale_bits,
+        bits,
+        rank_direct,
+        succ_sym,
+        esc_sym,
+        window,
+        ids,
+        isnew,
+    )
+    if pos < 0:
+        raise CodecError(f"malformed rANS stream for model {model.name!r}")
+    dec.pos, dec.x0, dec.x1 = int(pos), int(x0), int(x1)
+    return ids, isnew.astype(np.bool_), int(bp)
+
+
+# ---------------------------------------------------------------- match model (order-k repeat prediction)
+MATCH_HASH_BITS = 16
+MATCH_NFLAG = 8  # match flag: 0 no prediction, 1..6 how long the current match has held (see _match_flag)
+
+
+@njit(cache=True, nogil=True)
+def _match_hash(syms, end, k):
+    """Hash of ``syms[end - k + 1 .. end]`` to MATCH_HASH_BITS bits."""
+    h = np.uint64(0)
+    for t in range(k):
+        h = (h * np.uint64(0x9E3779B1) + np.uint64(syms[end - t] + 1)) & np.uint64(0xFFFFFFFF)
+    return np.int64((h * np.uint64(0x85EBCA6B) & np.uint64(0xFFFFFFFF)) >> np.uint64(32 - MATCH_HASH_BITS))
+
+
+@njit(cache=True, nogil=True)
+def _match_flag(pp, ml):
+    if pp < 0:
+        return 0
+    if ml < 2:
+        return 1
+    if ml < 6:
+        return 2
+    if ml < 10:
+        return 3
+    if ml < 18:
+        return 4
+    if ml < 26:
+        return 5
+    return 6
+
+
+@njit(cache=True, nogil=True)
+def match_symbols(syms, k, match_sym):
+    """The match model over one stream: the prediction for symbol ``i`` is the symbol that followed the last
+    earlier occurrence of the ``k`` symbols before it (found through a hash table of the last position of
+    each k-gram, then followed while it keeps matching). Returns (coded symbols: ``match_sym`` where the
+    prediction is right, else the symbol; match flag per symbol, the extra context). Mirrored by
+    :func:`_decode_match_kernel`."""
+    n = syms.shape[0]
+    table = np.full(1 << MATCH_HASH_BITS, -1, dtype=np.int64)
+    out = np.empty(n, dtype=np.int32)
+    flag = np.empty(n, dtype=np.int32)
+    pp = -1
+    ml = 0
+    for i in range(n):
+        s = syms[i]
+        flag[i] = _match_flag(pp, ml)
+        if pp >= 0 and syms[pp] == s:
+            out[i] = match_sym
+            pp += 1
+            ml += 1
+        else:
+            out[i] = s
+            pp = -1
+            ml = 0
+        if i + 1 >= k:
+            h = _match_hash(syms, i, k)
+            if pp < 0:
+                pp = table[h]
+                ml = 0
+            table[h] = i + 1
+    return out, flag
+
+
+@njit(cache=True, nogil=True)
+def _decode_match_kernel(
+    buf,
+    pos,
+    x0_in,
+    x1_in,
+    n,
+    ext,
+    o1n,
+    o1map,
+    o2n,
+    o2map,
+    dmap,
+    o3n,
+    o3map,
+    ctxmap,
+    rowmap,
+    freq,
+    cum,
+    scale_bits,
+    k,
+    match_sym,
+    out,
+):
+    """Like :func:`_decode_search_kernel` for a stream coded through :func:`match_symbols`: the row of symbol
+    ``i`` is ``rowmap[ctxmap[context] * MATCH_NFLAG + match flag]``, and ``match_sym`` stands for the
+    predicted symbol."""
+    m = buf.shape[0]
+    x0 = np.uint64(x0_in)
+    x1 = np.uint64(x1_in)
+    L = np.uint64(RANS_L)
+    mask = np.uint64((1 << scale_bits) - 1)
+    sb = np.uint64(scale_bits)
+    have_ext = ext.shape[0] > 0
+    nctx, nsym = freq.shape
+    nmap = ctxmap.shape[0]
+    nrowmap = rowmap.shape[0]
+    prev = 0
+    prev2 = 0
+    prev3 = 0
+    have_d = dmap.shape[0] > 0
+    depth = 0
+    table = np.full(1 << MATCH_HASH_BITS, -1, dtype=np.int64)
+    pp = -1
+    ml = 0
+    for i in range(n):
+        c = o3map[prev3]
+        if have_ext:
+            c += ext[i] * o3n
+        c = c * o2n + o2map[prev2]
+        c = c * o1n + o1map[prev]
+        if have_d:
+            c = c * 2 + (1 if depth > 0 else 0)
+        if c < 0 or c >= nmap:
+            return -1, x0, x1
+        c = ctxmap[c] * MATCH_NFLAG + _match_flag(pp, ml)
+        if c < 0 or c >= nrowmap:
+            return -1, x0, x1
+        c = rowmap[c]
+        if c < 0 or c >= nctx:
+            return -1, x0, x1
+        x = x1 if i & 1 else x0
+        slot = x & mask
+        lo = 0
+        hi = nsym
+        while hi - lo > 1:
+            mid = (lo + hi) >> 1
+            if np.uint64(cum[c, mid]) <= slot:
+                lo = mid
+            else:
+                hi = mid
+        s = lo
+        x = np.uint64(freq[c, s]) * (x >> sb) + slot - np.uint64(cum[c, s])
+        while x < L:
+            if pos >= m:
+                return -1, x0, x1
+            x = (x << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
+        if i & 1:
+            x1 = x
+        else:
+            x0 = x
+        if s == match_sym:
+            if pp < 0:
+                return -1, x0, x1
+            s = out[pp]
+            pp += 1
+            ml += 1
+        else:
+            if s > match_sym:
+                return -1, x0, x1
+            pp = -1
+            ml = 0
+        out[i] = s
+        if i + 1 >= k:
+            h = _match_hash(out, i, k)
+            if pp < 0:
+                pp = table[h]
+                ml = 0
+            table[h] = i + 1
+        prev3 = prev2
+        prev2 = prev
+        prev = s
+        if have_d:
+            depth += dmap[s]
+    return pos, x0, x1
+
+
+def decode_match(dec: StreamDecoder, model: Model, n: int, rowmap, k: int, ext=None) -> np.ndarray:
+    """Decode ``n`` symbols of a stream coded through :func:`match_symbols` (the model's last symbol is the
+    match symbol; its rows are ``rowmap[ctxmap[context] * MATCH_NFLAG + flag]``)."""
+    out = np.empty(n, dtype=np.int32)
+    if n == 0:
+        return out
+    if len(dec.buf) == 0:
+        raise CodecError("empty rANS stream")
+    if not len(model.ctxmap):
+        raise ValueError("decode_match needs a model with a context map")
+    e = _ext_array(ext, n)
+    pos, x0, x1 = _decode_match_kernel(
+        dec.buf,
+        dec.pos,
+        dec.x0,
+        dec.x1,
+        n,
+        e,
+        model.o1n,
+        model.o1map,
+        model.o2n,
+        model.o2map,
+        model.dmap,
+        model.o3n,
+        model.o3map,
+        model.ctxmap,
+        np.ascontiguousarray(rowmap, dtype=np.int32),
+        model.freq,
+        model.cum,
+        model.scale_bits,
+        k,
+        model.nsym - 1,
+        out,
+    )
+    if pos < 0:
+        raise CodecError(f"malformed rANS stream for model {model.name!r}")
+    dec.pos, dec.x0, dec.x1 = int(pos), int(x0), int(x1)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _encode_rows_kernel(syms, rows, freq, cum, scale_bits, out, pos, x0_in, x1_in):
+    """rANS-encode ``syms`` backwards with the table row of every symbol given (``rows``); the two states
+    alternate by symbol index. Used by :func:`encode_rows_streams` (match models, names)."""
+    n = syms.shape[0]
+    nctx, nsym = freq.shape
+    x0 = np.uint64(x0_in)
+    x1 = np.uint64(x1_in)
+    bound = np.uint64((RANS_L >> scale_bits) << 8)
+    sb = np.uint64(scale_bits)
+    for i in range(n - 1, -1, -1):
+        s = syms[i]
+        c = rows[i]
+        if s < 0 or s >= nsym or c < 0 or c >= nctx:
+            return -1, x0, x1
+        f = np.uint64(freq[c, s])
+        st = np.uint64(cum[c, s])
+        x_max = bound * f
+        x = x1 if i & 1 else x0
+        while x >= x_max:
+            pos -= 1
+            out[pos] = np.uint8(x & np.uint64(0xFF))
+            x >>= np.uint64(8)
+        q = x // f
+        x = (q << sb) + (x - q * f) + st
+        if i & 1:
+            x1 = x
+        else:
+            x0 = x
+    return pos, x0, x1
+
+
+def encode_rows_streams(streams) -> bytes:
+    """Like :func:`encode_streams` with the table row of every symbol given: ``(model, symbols, rows)`` in
+    decoding order (rows from :meth:`Model.contexts`, or any context scheme the decoder mirrors)."""
+    total = sum(len(sy) for _, sy, _ in streams)
+    out = np.empty(2 * total + 16, dtype=np.uint8)
+    pos = out.shape[0]
+    x0 = x1 = RANS_L
+    for model, syms, rows in reversed(streams):
+        if len(syms) == 0:
+            continue
+        syms = _check_syms(syms)
+        pos, x0, x1 = _encode_rows_kernel(
+            syms,
+            np.ascontiguousarray(rows, dtype=np.int64),
+            model.freq,
+            model.cum,
+            model.scale_bits,
+            out,
+            pos,
+            x0,
+            x1,
+        )
+        if pos < 0:
+            raise ValueError(f"symbol or context out of range for model {model.name!r}")
+    if total == 0:
+        return b""
+    head = int(x0).to_bytes(4, "big") + int(x1).to_bytes(4, "big")
+    return head + out[pos:].tobytes()

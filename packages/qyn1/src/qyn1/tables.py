@@ -16,7 +16,7 @@ import numpy as np
 from qyn1 import rans
 from qyn1.errors import FormatError
 
-TABLES_VERSION = 1
+TABLES_VERSION = 2
 _FILE = f"tables-v{TABLES_VERSION}.npz"
 
 
@@ -48,18 +48,29 @@ def model(name: str) -> rans.Model:
         a = arrays()
         if f"{name}.freq" not in a:
             raise FormatError(f"model table {name!r} is missing from qyn1 tables v{TABLES_VERSION}")
+        nsym = a[f"{name}.freq"].shape[-1]
+        maps = {k: _per_symbol(a.get(f"{name}.{k}"), nsym) for k in ("o1map", "o2map", "o3map", "dmap")}
         m = rans.Model(
             a[f"{name}.freq"],
             int(a[f"{name}.scale"]),
-            a.get(f"{name}.o1map"),
+            maps["o1map"],
             name=name,
-            o2map=a.get(f"{name}.o2map"),
-            dmap=a.get(f"{name}.dmap"),
-            o3map=a.get(f"{name}.o3map"),
+            o2map=maps["o2map"],
+            dmap=maps["dmap"],
+            o3map=maps["o3map"],
             ctxmap=a.get(f"{name}.ctxmap"),
         )
         _MODELS[name] = m
     return m
+
+
+def _per_symbol(cmap: np.ndarray | None, nsym: int) -> np.ndarray | None:
+    """A context map with one entry per symbol. The match models' maps stop before their last symbol,
+    MATCH, which the decoder replaces by the predicted symbol before it becomes context; the kernels index
+    maps with symbols unchecked, so ``rans.Model`` wants an entry for every symbol: pad with 0."""
+    if cmap is None or len(cmap) >= nsym:
+        return cmap
+    return np.concatenate([cmap, np.zeros(nsym - len(cmap), dtype=cmap.dtype)])
 
 
 def load_all() -> list[rans.Model]:
