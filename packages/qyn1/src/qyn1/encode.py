@@ -853,10 +853,10 @@ KINDS_MIN_COUNT = 130
 NAMES_MIN_COUNT = 130
 TEXT_MIN_COUNT = 130
 # match models (``rans.match_symbols``): the order k of the repeat the prediction is looked up by, per stream
-KINDS_MATCH_ORDER = 6
+KINDS_MATCH_ORDER = 5
 TEXT0_MATCH_ORDER = 4
 TEXT_MATCH_ORDER = 6
-SPELL_MATCH_ORDER = 4
+SPELL_MATCH_ORDER = 3
 STRKIND_MATCH_ORDER = 3
 
 
