@@ -19,7 +19,7 @@ def _stages(data: bytes) -> dict[str, float]:
     t0 = time.perf_counter()
     st = pe.analyze(data.decode("utf-8"), v)
     t1 = time.perf_counter()
-    blobs = [rans.encode(models[name], *st[name]) for name in pe.STREAMS]
+    blobs = [rans.encode_rows_streams([pe._coded(name, models[name], *st[name]) for name in pe.STREAMS])]
     t2 = time.perf_counter()
     key = keys.generate_key()
     for i, b in enumerate(blobs):
