@@ -358,6 +358,7 @@ def _name_symbols(ids, roles):
     order = np.empty(n + 1, dtype=np.int32)
     rorder = np.empty((N_MORPH_GROUPS, n + 1), dtype=np.int32)
     rsize = np.zeros(N_MORPH_GROUPS, dtype=np.int64)
+    in_role = np.zeros((N_MORPH_GROUPS, n + 1), dtype=np.bool_)  # no scan of a role list for a name not in it
     succ1 = np.full(n + 1, -1, dtype=np.int32)
     succ2 = np.full(n + 1, -1, dtype=np.int32)
     sym = np.empty(2 * n, dtype=np.int32)
@@ -387,9 +388,11 @@ def _name_symbols(ids, roles):
         flag[k] = b * 2 + (1 if c2 >= 0 else 0)
         owner[k] = i
         # role list position (rsize[r] when absent)
-        jr = 0
-        while jr < rsize[r] and rorder[r, jr] != v:
-            jr += 1
+        jr = rsize[r]
+        if in_role[r, v]:
+            jr = 0
+            while rorder[r, jr] != v:
+                jr += 1
         if v == size:
             j = size
             size += 1
@@ -427,6 +430,7 @@ def _name_symbols(ids, roles):
         order[0] = v
         if jr == rsize[r]:
             rsize[r] += 1
+            in_role[r, v] = True
         while jr > 0:
             rorder[r, jr] = rorder[r, jr - 1]
             jr -= 1

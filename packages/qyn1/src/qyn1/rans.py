@@ -775,6 +775,7 @@ def _decode_names_kernel(
     order = np.empty(n + 1, dtype=np.int32)
     rorder = np.empty((nroles, n + 1), dtype=np.int32)
     rsize = np.zeros(nroles, dtype=np.int64)
+    seen_in_role = np.zeros((nroles, n + 1), dtype=np.bool_)  # no scan of a role list for a name not in it
     succ1 = np.full(n + 1, -1, dtype=np.int32)
     succ2 = np.full(n + 1, -1, dtype=np.int32)
     size = 0
@@ -854,20 +855,24 @@ def _decode_names_kernel(
                 v = order[rank]
             break
         out[i] = v
-        j = 0
-        while j < size and order[j] != v:
-            j += 1
-        if j == size:
-            j = size - 1  # a new name: it was appended as the last id
+        if isnew[i]:
+            j = size - 1  # a new name is the last id: it goes to the front from the end
+        else:
+            j = 0
+            while order[j] != v:
+                j += 1
         while j > 0:
             order[j] = order[j - 1]
             j -= 1
         order[0] = v
-        jr = 0
-        while jr < rsize[r] and rorder[r, jr] != v:
-            jr += 1
-        if jr == rsize[r]:
+        jr = rsize[r]
+        if seen_in_role[r, v]:
+            jr = 0
+            while rorder[r, jr] != v:
+                jr += 1
+        else:
             rsize[r] += 1
+            seen_in_role[r, v] = True
         while jr > 0:
             rorder[r, jr] = rorder[r, jr - 1]
             jr -= 1
