@@ -337,11 +337,13 @@ def test_context_maps_are_validated():
 def _naive_match(syms, k, match_sym):
     """The slow obvious twin of ``rans.match_symbols`` (same hash, so the same collisions)."""
 
+    hb = min(rans.MATCH_HASH_BITS, max(10, len(syms).bit_length() + 4))
+
     def h(end):
         x = 0
         for t in range(k):
             x = (x * 0x9E3779B1 + syms[end - t] + 1) & 0xFFFFFFFF
-        return ((x * 0x85EBCA6B) & 0xFFFFFFFF) >> (32 - rans.MATCH_HASH_BITS)
+        return ((x * 0x85EBCA6B) & 0xFFFFFFFF) >> (32 - hb)
 
     table: dict[int, int] = {}
     pp, ml = -1, 0

@@ -8,21 +8,24 @@ the input by construction -- any text "parses", deliberately invalid files inclu
 decoded once by the encoder and compared with its input before the structural form is accepted; a file
 that is not UTF-8 (or fails that check) takes the byte-level path.
 
-Streams (each rANS-coded with a shipped table; see ``qyn1.tables``):
+Streams (each rANS-coded with a shipped table; see ``qyn1.tables`` and docs/qyn1.md for the contexts):
 
 * ``kinds``: one symbol per token (keywords, operators, newline flavours and the 32 most frequent names
-  are their own kinds; NAME, NUMBER, STRING, COMMENT, ERR, EOF otherwise), order-2 context
-  (previous kind, class of the kind before it).
+  are their own kinds; NAME, NUMBER, STRING, COMMENT, ERR, EOF otherwise), order-3 context (previous kind,
+  classes of the two before it, inside brackets) and a match model (``rans.match_symbols``).
 * ``ws_mid``/``ws_line``: the whitespace before every token. Mid-line: a space count given (class of
   previous kind, class of next kind, inside brackets). Line start: the indentation change against the
-  previous code line given (previous line ended with ':', inside brackets, blank/comment/code line).
-* ``strkind``: prefix and quote of each string given the previous kind's class.
+  previous code line given (previous line ended with ':', inside brackets, blank/comment/code line, class of
+  the line's first token).
+* ``strkind``: prefix and quote of each string given the previous kind's class, with a match model.
 * ``text0/1/2``: bodies of single-quoted strings, triple-quoted strings and comments: UTF-8 bytes with an
-  order-1 model, where every ASCII word is replaced by a WORD marker and coded as a name (below).
-* ``names``: every identifier, number and text word, in order, against a move-to-front cache of the names
-  already seen in the chunk: rank buckets (+ raw extra bits) or NEW, given the previous kind (or the text
-  mode). NEW names are spelled in ``morph0..5`` (one stream per role) through the *morpheme table*: the whole name if it is in
-  the table, else its snake_case/camelCase parts by index, unknown parts spelled byte by byte (``spell``).
+  order-3 model and a match model, where every ASCII word is replaced by a WORD marker and coded as a name.
+* ``names``: every identifier, number and text word, in order: NEW, SUCC1/SUCC2 (the name that followed the
+  previous name before), a move-to-front rank among the names seen in the same role, or ESC + the rank among
+  all names (``_name_symbols``; decoded by ``rans.decode_names``). NEW names are spelled in ``morph0..5`` (one
+  stream per role) through the *morpheme table*: the whole name if it is in the table, else its
+  snake_case/camelCase parts, the 4,096 most frequent entries by symbol, the rest by tier (``morphx`` holds
+  the index in the tier), unknown parts spelled byte by byte (``spell``, order 3 + match model).
 """
 
 from __future__ import annotations
@@ -355,6 +358,7 @@ def _name_symbols(ids, roles):
     order = np.empty(n + 1, dtype=np.int32)
     rorder = np.empty((N_MORPH_GROUPS, n + 1), dtype=np.int32)
     rsize = np.zeros(N_MORPH_GROUPS, dtype=np.int64)
+    in_role = np.zeros((N_MORPH_GROUPS, n + 1), dtype=np.bool_)  # no scan of a role list for a name not in it
     succ1 = np.full(n + 1, -1, dtype=np.int32)
     succ2 = np.full(n + 1, -1, dtype=np.int32)
     sym = np.empty(2 * n, dtype=np.int32)
@@ -384,9 +388,11 @@ def _name_symbols(ids, roles):
         flag[k] = b * 2 + (1 if c2 >= 0 else 0)
         owner[k] = i
         # role list position (rsize[r] when absent)
-        jr = 0
-        while jr < rsize[r] and rorder[r, jr] != v:
-            jr += 1
+        jr = rsize[r]
+        if in_role[r, v]:
+            jr = 0
+            while rorder[r, jr] != v:
+                jr += 1
         if v == size:
             j = size
             size += 1
@@ -424,6 +430,7 @@ def _name_symbols(ids, roles):
         order[0] = v
         if jr == rsize[r]:
             rsize[r] += 1
+            in_role[r, v] = True
         while jr > 0:
             rorder[r, jr] = rorder[r, jr - 1]
             jr -= 1
@@ -853,10 +860,10 @@ KINDS_MIN_COUNT = 130
 NAMES_MIN_COUNT = 130
 TEXT_MIN_COUNT = 130
 # match models (``rans.match_symbols``): the order k of the repeat the prediction is looked up by, per stream
-KINDS_MATCH_ORDER = 6
+KINDS_MATCH_ORDER = 5
 TEXT0_MATCH_ORDER = 4
 TEXT_MATCH_ORDER = 6
-SPELL_MATCH_ORDER = 4
+SPELL_MATCH_ORDER = 3
 STRKIND_MATCH_ORDER = 3
 
 
@@ -1030,7 +1037,7 @@ def _match_params() -> dict[str, tuple[np.ndarray, int]]:
     if _MATCH_PARAMS is None:
         a = tables.arrays()
         _MATCH_PARAMS = {
-            name: (a[f"py.{name}.rowmap"].astype(np.int64), int(a[f"py.{name}.match"]))
+            name: (a[f"py.{name}.rowmap"].astype(np.int32), int(a[f"py.{name}.match"]))
             for name in STREAMS
             if f"py.{name}.match" in a
         }

@@ -967,6 +967,7 @@ def _decode_names_kernel(
     order = np.empty(n + 1, dtype=np.int32)
     rorder = np.empty((nroles, n + 1), dtype=np.int32)
     rsize = np.zeros(nroles, dtype=np.int64)
+    seen_in_role = np.zeros((nroles, n + 1), dtype=np.bool_)  # no scan of a role list for a name not in it
     succ1 = np.full(n + 1, -1, dtype=np.int32)
     succ2 = np.full(n + 1, -1, dtype=np.int32)
     size = 0
@@ -1046,20 +1047,24 @@ def _decode_names_kernel(
                 v = order[rank]
             break
         out[i] = v
-        j = 0
-        while j < size and order[j] != v:
-            j += 1
-        if j == size:
-            j = size - 1  # a new name: it was appended as the last id
+        if isnew[i]:
+            j = size - 1  # a new name is the last id: it goes to the front from the end
+        else:
+            j = 0
+            while order[j] != v:
+                j += 1
         while j > 0:
             order[j] = order[j - 1]
             j -= 1
         order[0] = v
-        jr = 0
-        while jr < rsize[r] and rorder[r, jr] != v:
-            jr += 1
-        if jr == rsize[r]:
+        jr = rsize[r]
+        if seen_in_role[r, v]:
+            jr = 0
+            while rorder[r, jr] != v:
+                jr += 1
+        else:
             rsize[r] += 1
+            seen_in_role[r, v] = True
         while jr > 0:
             rorder[r, jr] = rorder[r, jr - 1]
             jr -= 1
@@ -1127,17 +1132,26 @@ def decode_names(
 
 
 # ---------------------------------------------------------------- match model (order-k repeat prediction)
-MATCH_HASH_BITS = 16
+MATCH_HASH_BITS = 16  # at most; a stream of n symbols uses min(16, max(10, bit_length(n) + 4)) bits
 MATCH_NFLAG = 8  # match flag: 0 no prediction, 1..6 how long the current match has held (see _match_flag)
 
 
 @njit(cache=True, nogil=True)
-def _match_hash(syms, end, k):
-    """Hash of ``syms[end - k + 1 .. end]`` to MATCH_HASH_BITS bits."""
+def _match_hash_bits(n):
+    """Hash table size (bits) for a stream of ``n`` symbols: small chunks do not clear a 64k-entry table."""
+    b = 0
+    while (n >> b) > 0:
+        b += 1
+    return min(MATCH_HASH_BITS, max(10, b + 4))
+
+
+@njit(cache=True, nogil=True)
+def _match_hash(syms, end, k, hb):
+    """Hash of ``syms[end - k + 1 .. end]`` to ``hb`` bits."""
     h = np.uint64(0)
     for t in range(k):
         h = (h * np.uint64(0x9E3779B1) + np.uint64(syms[end - t] + 1)) & np.uint64(0xFFFFFFFF)
-    return np.int64((h * np.uint64(0x85EBCA6B) & np.uint64(0xFFFFFFFF)) >> np.uint64(32 - MATCH_HASH_BITS))
+    return np.int64((h * np.uint64(0x85EBCA6B) & np.uint64(0xFFFFFFFF)) >> np.uint64(32 - hb))
 
 
 @njit(cache=True, nogil=True)
@@ -1165,7 +1179,8 @@ def match_symbols(syms, k, match_sym):
     prediction is right, else the symbol; match flag per symbol, the extra context). Mirrored by
     :func:`_decode_match_kernel`."""
     n = syms.shape[0]
-    table = np.full(1 << MATCH_HASH_BITS, -1, dtype=np.int64)
+    hb = _match_hash_bits(n)
+    table = np.full(1 << hb, -1, dtype=np.int32)
     out = np.empty(n, dtype=np.int32)
     flag = np.empty(n, dtype=np.int32)
     pp = -1
@@ -1182,7 +1197,7 @@ def match_symbols(syms, k, match_sym):
             pp = -1
             ml = 0
         if i + 1 >= k:
-            h = _match_hash(syms, i, k)
+            h = _match_hash(syms, i, k, hb)
             if pp < 0:
                 pp = table[h]
                 ml = 0
@@ -1232,7 +1247,8 @@ def _decode_match_kernel(
     prev3 = 0
     have_d = dmap.shape[0] > 0
     depth = 0
-    table = np.full(1 << MATCH_HASH_BITS, -1, dtype=np.int64)
+    hb = _match_hash_bits(n)
+    table = np.full(1 << hb, -1, dtype=np.int32)
     pp = -1
     ml = 0
     for i in range(n):
@@ -1285,7 +1301,7 @@ def _decode_match_kernel(
             ml = 0
         out[i] = s
         if i + 1 >= k:
-            h = _match_hash(out, i, k)
+            h = _match_hash(out, i, k, hb)
             if pp < 0:
                 pp = table[h]
                 ml = 0
