@@ -770,7 +770,6 @@ def analyze(text: str, v: Vocab):
         "morphx": (np.ascontiguousarray(rare_arr[:, 1]), np.ascontiguousarray(rare_arr[:, 0])),
         "spell": (blob, None),
         "_extra": (extra[nbits > 0], nbits[nbits > 0]),
-        "_names": (names, name_ctx),
     }
 
 
