@@ -58,16 +58,24 @@ def profile_module(path: Path, out: Path, repeats: int = 5) -> dict:
 # shipped tables). zstd's trainer (fastCOVER) optimises its k/d parameters when given none, which takes
 # minutes; the parameters it chose on this corpus are recorded per dictionary size, and training with them
 # gives the same dictionary (checked byte for byte) in a few seconds. Sizes compared: benchmarks/zstd_dict_sizes.py.
-ZSTD_DICT_SIZE = 262_144
-# size -> (k, d) chosen by zstd's optimiser on the training split (benchmarks/zstd_dict_sizes.py); held-out
-# per-file ratio at level 19: 32 KiB 5.384, 64 KiB 5.526, 112,640 (zstd's default size) 5.632,
-# 256 KiB 5.810, 1 MiB asked (the trainer returned 237,604 bytes) 5.699
+ZSTD_DICT_SIZE = 8_388_608
+# size -> (k, d): chosen by zstd's optimiser on the training split up to 768 KiB (benchmarks/zstd_dict_sizes.py),
+# set by hand above (the optimiser's 1 MiB dictionary came out at 237,604 bytes; a larger k lets the trainer
+# fill the size). Held-out per-file ratio at level 19: 32 KiB 5.384, 64 KiB 5.526, 112,640 (zstd's default
+# size) 5.632, 256 KiB 5.810, 512 KiB 5.947, 768 KiB 6.032, 1 MiB (k 290) 6.106, 2 MiB (k 290) 6.253,
+# 4 MiB (k 1000) 6.435, 8 MiB (k 4000, d 8) 6.562 -- the best; 8 MiB with k 2000/8000/16000 or d 6, 12 MiB,
+# 16 MiB and the raw training files as a 17 MB dictionary all did worse (level 19's window is 8 MiB).
 ZSTD_DICT_PARAMS: dict[int, tuple[int, int]] = {
     32_768: (50, 6),
     65_536: (146, 6),
     112_640: (98, 6),
     262_144: (146, 6),
-    1_048_576: (50, 6),
+    524_288: (194, 6),
+    786_432: (290, 8),
+    1_048_576: (290, 8),
+    2_097_152: (290, 8),
+    4_194_304: (1000, 8),
+    8_388_608: (4000, 8),
 }
 
 
