@@ -162,3 +162,13 @@ def test_package_with_other_tables_version_refused(packed, tmp_path):
         assert res.exit_code == 2
         msg = f"package uses model tables v{tables.TABLES_VERSION - 1}; this qyn1 ships v{tables.TABLES_VERSION}"
         assert res.stderr.strip().splitlines() == [f"error: {msg}"]
+
+
+def test_keygen_creates_the_folder_and_reports_unwritable_paths(tmp_path):
+    key = tmp_path / "new" / "dir" / "k.key"
+    run("keygen", key)
+    assert len(key.read_bytes()) == 32 and (key.stat().st_mode & 0o777) == 0o600
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = run("keygen", blocker / "k.key", ok=False)
+    assert r.exit_code == 2 and "cannot write key file" in r.stderr and "Traceback" not in r.output

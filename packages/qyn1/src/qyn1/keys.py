@@ -35,13 +35,22 @@ def generate_key() -> bytes:
 
 
 def write_key_file(path: str | os.PathLike, *, force: bool = False) -> Path:
-    """Write a fresh random key to ``path`` (mode 0600); refuses to overwrite unless ``force``."""
+    """Write a fresh random key to ``path`` (mode 0600), creating its folder; refuses to overwrite unless
+    ``force``."""
     path = Path(path)
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise KeyError_(f"cannot write key file {str(path)!r}: a part of its folder is a file") from None
+    except OSError as e:
+        raise KeyError_(f"cannot write key file {str(path)!r}: {e.strerror or e}") from None
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:
         raise KeyError_(f"key file {str(path)!r} already exists (use --force to overwrite)") from None
+    except OSError as e:
+        raise KeyError_(f"cannot write key file {str(path)!r}: {e.strerror}") from None
     with os.fdopen(fd, "wb") as f:
         f.write(generate_key())
     os.chmod(path, 0o600)
