@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import leading_zeros
 
 from qyn1.errors import CodecError
 
@@ -901,25 +902,70 @@ def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
 
 # ---------------------------------------------------------------- move-to-front names with successors
 @njit(cache=True, nogil=True)
-def _decode_rank(buf, pos, x, mask, sb, L, m, freq, cum, c):
-    """One binary-search rANS decode step in row ``c``: (symbol, new state, new position; -1 on underflow)."""
-    nsym = freq.shape[1]
+def _decode_rank(buf, pos, x, mask, sb, L, m, cfl, ncum, btab, bb, bshift, row):
+    """One rANS decode step in row ``row`` through the bucket table, as in :func:`_decode_bucket_kernel`
+    (the entry is a lower bound of the symbol, ``cum[row, nsym] = 2**scale_bits`` ends the step): (symbol,
+    new state, new position; -1 on underflow)."""
+    one = np.uint64(1)
     slot = x & mask
-    lo = 0
-    hi = nsym
-    while hi - lo > 1:
-        mid = (lo + hi) >> 1
-        if np.uint64(cum[c, mid]) <= slot:
-            lo = mid
-        else:
-            hi = mid
-    x = np.uint64(freq[c, lo]) * (x >> sb) + slot - np.uint64(cum[c, lo])
+    s = np.uint64(btab[(row << bb) | (slot >> bshift)])
+    base = row * ncum
+    hi = np.uint64(cfl[base + s + one])
+    while hi <= slot:
+        s += one
+        hi = np.uint64(cfl[base + s + one])
+    lo = np.uint64(cfl[base + s])
+    x = (hi - lo) * (x >> sb) + slot - lo
     while x < L:
         if pos >= m:
-            return lo, x, -1
+            return np.int64(s), x, -1
         x = (x << np.uint64(8)) | np.uint64(buf[pos])
         pos += 1
-    return lo, x, pos
+    return np.int64(s), x, pos
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _popcount64(word):
+    """Set bits of a uint64 (LLVM turns this loop into one popcnt)."""
+    c = 0
+    while word:
+        word &= word - np.uint64(1)
+        c += 1
+    return c
+
+
+@njit(cache=True, nogil=True)
+def _live_above(live, off, stamp, top_word, limit):
+    """Live stamps above ``stamp`` in the bitmap words ``live[off : off + top_word + 1]`` (nothing above the
+    current stamp is set), counted a word at a time; the count stops once it reaches ``limit``."""
+    w = (stamp + 1) >> 6
+    if w > top_word:
+        return 0
+    word = live[off + w] & (np.uint64(0xFFFFFFFFFFFFFFFF) << np.uint64((stamp + 1) & 63))
+    cnt = 0
+    while True:
+        cnt += _popcount64(word)
+        if cnt >= limit or w >= top_word:
+            return cnt
+        w += 1
+        word = live[off + w]
+
+
+@njit(cache=True, nogil=True)
+def _live_stamp(live, off, top_word, rank):
+    """The live stamp of move-to-front rank ``rank`` (0: the newest) in the bitmap words
+    ``live[off : off + top_word + 1]``, searching down a word at a time; -1 when fewer are live."""
+    w = top_word
+    while w >= 0:
+        word = live[off + w]
+        c = _popcount64(word)
+        if rank < c:
+            for _ in range(rank):  # clear the higher live stamps of the word
+                word ^= np.uint64(1) << np.uint64(63 - leading_zeros(word))
+            return (w << 6) + 63 - np.int64(leading_zeros(word))
+        rank -= c
+        w -= 1
+    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -934,8 +980,9 @@ def _decode_names_kernel(
     nroles,
     nflag,
     ctxmap,
-    freq,
     cum,
+    btab,
+    bucket_bits,
     scale_bits,
     bits,
     rank_direct,
@@ -961,15 +1008,29 @@ def _decode_names_kernel(
     L = np.uint64(RANS_L)
     mask = np.uint64((1 << scale_bits) - 1)
     sb = np.uint64(scale_bits)
-    nctx = freq.shape[0]
+    bb = np.uint64(bucket_bits)
+    bshift = np.uint64(scale_bits - bucket_bits)
+    cfl = cum.ravel()
+    ncum = np.uint64(cum.shape[1])
+    nctx = cum.shape[0]
     nmap = ctxmap.shape[0]
     nbits_total = bits.shape[0]
-    order = np.empty(n + 1, dtype=np.int32)
-    rorder = np.empty((nroles, n + 1), dtype=np.int32)
+    # The move-to-front lists are kept as time stamps instead of arrays shifted on every use (a name sat ~200
+    # places deep on average, and each use scanned and shifted that far in the list of all names and again in
+    # its role's list). Name i of the stream is stamped i; a list is the bitmap of its names' latest stamps
+    # ("live"), so a name's place is the number of live stamps above its own and the name of a rank is found
+    # by counting live stamps down from the newest, 64 per word (a stream of n names has n / 64 words).
+    nw = (n >> 6) + 1
+    nf = n + 1
+    glive = np.zeros(nw, dtype=np.uint64)  # all names
+    rlive = np.zeros(nroles * nw, dtype=np.uint64)  # role r at offset r * nw
+    glast = np.empty(nf, dtype=np.int64)  # latest stamp of each name seen
+    rlast = np.zeros(nroles * nf, dtype=np.int32)  # latest stamp + 1 of name v in role r (0: never)
+    who = np.empty(n, dtype=np.int32)  # the name of each stamp
     rsize = np.zeros(nroles, dtype=np.int64)
-    seen_in_role = np.zeros((nroles, n + 1), dtype=np.bool_)  # no scan of a role list for a name not in it
-    succ1 = np.full(n + 1, -1, dtype=np.int32)
-    succ2 = np.full(n + 1, -1, dtype=np.int32)
+    succ1 = np.full(nf, -1, dtype=np.int32)
+    succ2 = np.full(nf, -1, dtype=np.int32)
+    one = np.uint64(1)
     size = 0
     p = -1
     bp = 0
@@ -978,6 +1039,8 @@ def _decode_names_kernel(
         r = roles[i]
         if r < 0 or r >= nroles:
             return -1, x0, x1, bp
+        roff = r * nw
+        top_word = (i - 1) >> 6  # stamps 0..i-1 so far (-1 before the first)
         c1 = -1
         c2 = -1
         if p >= 0:
@@ -985,14 +1048,12 @@ def _decode_names_kernel(
             c2 = succ2[p]
         b = 0
         if c1 >= 0:
-            b = 4
-            for j in range(min(size, window)):
-                if order[j] == c1:
-                    b = 1 if j == 0 else (2 if j < 4 else 3)
-                    break
+            j = _live_above(glive, 0, glast[c1], top_word, window)  # c1's place in the list of all names
+            b = 4 if j >= window else (1 if j == 0 else (2 if j < 4 else 3))
         flag = b * 2 + (1 if c2 >= 0 else 0)
         v = -1
         in_role = True
+        isnew_i = False
         for step in range(2):
             c = np.int64(ext[i]) * nflag + flag
             if c < 0 or c >= nmap:
@@ -1000,17 +1061,18 @@ def _decode_names_kernel(
             c = ctxmap[c]
             if c < 0 or c >= nctx:
                 return -1, x0, x1, bp
+            row = np.uint64(c)
             if t & 1:
-                s, x1, pos = _decode_rank(buf, pos, x1, mask, sb, L, m, freq, cum, c)
+                s, x1, pos = _decode_rank(buf, pos, x1, mask, sb, L, m, cfl, ncum, btab, bb, bshift, row)
             else:
-                s, x0, pos = _decode_rank(buf, pos, x0, mask, sb, L, m, freq, cum, c)
+                s, x0, pos = _decode_rank(buf, pos, x0, mask, sb, L, m, cfl, ncum, btab, bb, bshift, row)
             t += 1
             if pos < 0:
                 return -1, x0, x1, bp
             if step == 0 and s == 0:
                 v = size
                 size += 1
-                isnew[i] = 1
+                isnew_i = True
                 break
             if step == 0 and (s == succ_sym or s == succ_sym + 1):
                 v = c1 if s == succ_sym else c2
@@ -1040,35 +1102,32 @@ def _decode_names_kernel(
             if in_role:
                 if rank >= rsize[r]:
                     return -1, x0, x1, bp
-                v = rorder[r, rank]
+                st = _live_stamp(rlive, roff, top_word, rank)
             else:
                 if rank >= size:
                     return -1, x0, x1, bp
-                v = order[rank]
+                st = _live_stamp(glive, 0, top_word, rank)
+            if st < 0:
+                return -1, x0, x1, bp
+            v = who[st]
             break
         out[i] = v
-        if isnew[i]:
-            j = size - 1  # a new name is the last id: it goes to the front from the end
+        who[i] = v
+        bit = one << np.uint64(i & 63)
+        if isnew_i:
+            isnew[i] = 1
         else:
-            j = 0
-            while order[j] != v:
-                j += 1
-        while j > 0:
-            order[j] = order[j - 1]
-            j -= 1
-        order[0] = v
-        jr = rsize[r]
-        if seen_in_role[r, v]:
-            jr = 0
-            while rorder[r, jr] != v:
-                jr += 1
+            st = glast[v]
+            glive[st >> 6] ^= one << np.uint64(st & 63)
+        glive[i >> 6] |= bit
+        glast[v] = i
+        st = rlast[r * nf + v] - 1
+        if st >= 0:
+            rlive[roff + (st >> 6)] ^= one << np.uint64(st & 63)
         else:
             rsize[r] += 1
-            seen_in_role[r, v] = True
-        while jr > 0:
-            rorder[r, jr] = rorder[r, jr - 1]
-            jr -= 1
-        rorder[r, 0] = v
+        rlive[roff + (i >> 6)] |= bit
+        rlast[r * nf + v] = i + 1
         if p >= 0 and c1 != v:
             succ2[p] = c1
             succ1[p] = v
@@ -1114,8 +1173,9 @@ def decode_names(
         nroles,
         nflag,
         model.ctxmap,
-        model.freq,
         model.cum,
+        model.btab,
+        model.bucket_bits,
         model.scale_bits,
         bits,
         rank_direct,
@@ -1222,24 +1282,32 @@ def _decode_match_kernel(
     o3map,
     ctxmap,
     rowmap,
-    freq,
     cum,
+    btab,
+    bucket_bits,
     scale_bits,
     k,
     match_sym,
     out,
 ):
-    """Like :func:`_decode_search_kernel` for a stream coded through :func:`match_symbols`: the row of symbol
-    ``i`` is ``rowmap[ctxmap[context] * MATCH_NFLAG + match flag]``, and ``match_sym`` stands for the
-    predicted symbol."""
+    """Like :func:`_decode_bucket_kernel` for a stream coded through :func:`match_symbols`: the row of symbol
+    ``i`` is ``rowmap[ctxmap[context] * MATCH_NFLAG + match flag]`` (range-checked), the symbol comes from the
+    bucket table ``btab`` plus a short step up through ``cum``, and ``match_sym`` stands for the predicted
+    symbol."""
     m = buf.shape[0]
     x0 = np.uint64(x0_in)
     x1 = np.uint64(x1_in)
     L = np.uint64(RANS_L)
     mask = np.uint64((1 << scale_bits) - 1)
     sb = np.uint64(scale_bits)
+    bb = np.uint64(bucket_bits)
+    bshift = np.uint64(scale_bits - bucket_bits)
+    eight = np.uint64(8)
+    one = np.uint64(1)
+    cfl = cum.ravel()
+    ncum = np.uint64(cum.shape[1])
     have_ext = ext.shape[0] > 0
-    nctx, nsym = freq.shape
+    nctx = cum.shape[0]
     nmap = ctxmap.shape[0]
     nrowmap = rowmap.shape[0]
     prev = 0
@@ -1267,27 +1335,38 @@ def _decode_match_kernel(
         c = rowmap[c]
         if c < 0 or c >= nctx:
             return -1, x0, x1
-        x = x1 if i & 1 else x0
-        slot = x & mask
-        lo = 0
-        hi = nsym
-        while hi - lo > 1:
-            mid = (lo + hi) >> 1
-            if np.uint64(cum[c, mid]) <= slot:
-                lo = mid
-            else:
-                hi = mid
-        s = lo
-        x = np.uint64(freq[c, s]) * (x >> sb) + slot - np.uint64(cum[c, s])
-        while x < L:
-            if pos >= m:
-                return -1, x0, x1
-            x = (x << np.uint64(8)) | np.uint64(buf[pos])
-            pos += 1
+        row = np.uint64(c)
+        base = row * ncum
+        # the two states written out (no select between them: that would chain their updates)
         if i & 1:
-            x1 = x
+            slot = x1 & mask
+            us = np.uint64(btab[(row << bb) | (slot >> bshift)])
+            hi = np.uint64(cfl[base + us + one])
+            while hi <= slot:
+                us += one
+                hi = np.uint64(cfl[base + us + one])
+            lo = np.uint64(cfl[base + us])
+            x1 = (hi - lo) * (x1 >> sb) + slot - lo
+            while x1 < L:
+                if pos >= m:
+                    return -1, x0, x1
+                x1 = (x1 << eight) | np.uint64(buf[pos])
+                pos += 1
         else:
-            x0 = x
+            slot = x0 & mask
+            us = np.uint64(btab[(row << bb) | (slot >> bshift)])
+            hi = np.uint64(cfl[base + us + one])
+            while hi <= slot:
+                us += one
+                hi = np.uint64(cfl[base + us + one])
+            lo = np.uint64(cfl[base + us])
+            x0 = (hi - lo) * (x0 >> sb) + slot - lo
+            while x0 < L:
+                if pos >= m:
+                    return -1, x0, x1
+                x0 = (x0 << eight) | np.uint64(buf[pos])
+                pos += 1
+        s = np.int64(us)
         if s == match_sym:
             if pp < 0:
                 return -1, x0, x1
@@ -1341,8 +1420,9 @@ def decode_match(dec: StreamDecoder, model: Model, n: int, rowmap, k: int, ext=N
         model.o3map,
         model.ctxmap,
         np.ascontiguousarray(rowmap, dtype=np.int32),
-        model.freq,
         model.cum,
+        model.btab,
+        model.bucket_bits,
         model.scale_bits,
         k,
         model.nsym - 1,
