@@ -246,6 +246,40 @@ def test_bucket_decoders_and_encoder_match_naive_twins(seed, nsym, scale, shape,
         assert np.array_equal(_search_decode(m, enc, n, ext), syms)
 
 
+def _naive_contexts(m: rans.Model, syms, ext) -> list[int]:
+    """The table row of every symbol, one symbol at a time (the twin of ``Model.contexts``)."""
+    rows, depth = [], 0
+    for i, s in enumerate(syms):
+        p1, p2, p3 = (int(syms[i - d]) if i >= d else 0 for d in (1, 2, 3))
+        c = (0 if ext is None else int(ext[i]) * m.o3n) + int(m.o3map[p3])
+        c = (c * m.o2n + int(m.o2map[p2])) * m.o1n + int(m.o1map[p1])
+        if len(m.dmap):
+            c = c * 2 + (depth > 0)
+            depth += int(m.dmap[s])
+        rows.append(int(m.ctxmap[c]) if len(m.ctxmap) else c)
+    return rows
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    nsym=st.sampled_from([2, 33, 258]),
+    shape=st.sampled_from(["seq", "rows", "ext"]),
+    n=st.integers(0, 400),
+)
+def test_contexts_match_naive(seed, nsym, shape, n):
+    rng = np.random.default_rng(seed)
+    m, n_ext = _random_model(rng, nsym, 12, shape)
+    syms = _skewed(rng, n, nsym)
+    ext = rng.integers(0, n_ext, size=n)
+    assert m.contexts(syms, ext).tolist() == _naive_contexts(m, syms, ext)
+    if shape == "seq":
+        assert m.contexts(syms, None).tolist() == _naive_contexts(m, syms, None)
+    if n:
+        with pytest.raises(IndexError):  # a symbol outside the maps (not the last) is reported, not read past
+            m.contexts(np.append(nsym + 5, syms), np.append(0, ext))
+
+
 @pytest.mark.parametrize(
     ("nsym", "scale", "dtype"),
     [

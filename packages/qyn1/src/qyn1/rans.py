@@ -299,6 +299,13 @@ class Model:
         """The table row of every symbol (the encoder knows all symbols in advance)."""
         syms = np.asarray(syms, dtype=np.int64)
         n = len(syms)
+        e = _EMPTY_I64 if ext is None else np.ascontiguousarray(ext, dtype=np.int64)
+        if syms.ndim == 1 and e.ndim == 1 and (ext is None or len(e) == n):
+            out = np.empty(n, dtype=np.int64)
+            args = (self.o1n, self.o1map, self.o2n, self.o2map, self.dmap, self.o3n, self.o3map, self.ctxmap)
+            if _contexts_kernel(np.ascontiguousarray(syms), e, ext is not None, *args, out):
+                return out
+        # the array version below: the kernel's twin, and what reports out-of-range input (IndexError)
         ctx = np.zeros(n, dtype=np.int64) if ext is None else np.asarray(ext, dtype=np.int64) * self.o3n
         if n:
             p = np.zeros((3, n), dtype=np.int64)
@@ -319,6 +326,45 @@ class Model:
         ctx = self.contexts(syms, ext)
         f = self.freq[ctx, syms].astype(np.float64)
         return float(len(syms) * self.scale_bits - np.log2(f).sum())
+
+
+@njit(cache=True, nogil=True)
+def _contexts_kernel(syms, ext, have_ext, o1n, o1map, o2n, o2map, dmap, o3n, o3map, ctxmap, out):
+    """:meth:`Model.contexts` in one pass (the rows the encoder of the match and name streams is given):
+    the table row of every symbol into ``out``. False, with ``out`` unfinished, for a symbol outside the
+    maps or a context outside ``ctxmap`` (the caller then lets the array version report it)."""
+    n = syms.shape[0]
+    lim = min(o1map.shape[0], o2map.shape[0], o3map.shape[0])
+    have_d = dmap.shape[0] > 0
+    if have_d:
+        lim = min(lim, dmap.shape[0])
+    nmap = ctxmap.shape[0]
+    have_map = nmap > 0
+    p1 = 0
+    p2 = 0
+    p3 = 0
+    depth = 0
+    for i in range(n):
+        s = syms[i]
+        if s < 0 or s >= lim:
+            return False
+        c = np.int64(o3map[p3])
+        if have_ext:
+            c += ext[i] * o3n
+        c = c * o2n + o2map[p2]
+        c = c * o1n + o1map[p1]
+        if have_d:
+            c = c * 2 + (1 if depth > 0 else 0)
+            depth += dmap[s]
+        if have_map:
+            if c < 0 or c >= nmap:
+                return False
+            c = np.int64(ctxmap[c])
+        out[i] = c
+        p3 = p2
+        p2 = p1
+        p1 = s
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -716,6 +762,7 @@ _ROUTE_O1, _ROUTE_ROWS, _ROUTE_SEQ, _ROUTE_SEARCH, _ROUTE_O0 = range(5)
 
 
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
+_EMPTY_I64 = np.zeros(0, dtype=np.int64)
 
 
 def _ext_array(ext, n: int) -> np.ndarray:
@@ -1437,13 +1484,18 @@ def decode_match(dec: StreamDecoder, model: Model, n: int, rowmap, k: int, ext=N
 @njit(cache=True, nogil=True)
 def _encode_rows_kernel(syms, rows, freq, cum, scale_bits, out, pos, x0_in, x1_in):
     """rANS-encode ``syms`` backwards with the table row of every symbol given (``rows``); the two states
-    alternate by symbol index. Used by :func:`encode_rows_streams` (match models, names)."""
+    alternate by symbol index. Used by :func:`encode_rows_streams` (match models, names). As in
+    :func:`_encode_ctx_kernel`, the two states are written out (no select chaining their divisions) and the
+    renormalisation is branch-free (both candidate bytes stored below ``pos``, which moves by the number
+    emitted; ``out`` has two bytes per symbol plus slack)."""
     n = syms.shape[0]
     nctx, nsym = freq.shape
     x0 = np.uint64(x0_in)
     x1 = np.uint64(x1_in)
     bound = np.uint64((RANS_L >> scale_bits) << 8)
     sb = np.uint64(scale_bits)
+    eight = np.uint64(8)
+    ff = np.uint64(0xFF)
     for i in range(n - 1, -1, -1):
         s = syms[i]
         c = rows[i]
@@ -1452,17 +1504,22 @@ def _encode_rows_kernel(syms, rows, freq, cum, scale_bits, out, pos, x0_in, x1_i
         f = np.uint64(freq[c, s])
         st = np.uint64(cum[c, s])
         x_max = bound * f
-        x = x1 if i & 1 else x0
-        while x >= x_max:
-            pos -= 1
-            out[pos] = np.uint8(x & np.uint64(0xFF))
-            x >>= np.uint64(8)
-        q = x // f
-        x = (q << sb) + (x - q * f) + st
         if i & 1:
-            x1 = x
+            out[pos - 1] = np.uint8(x1 & ff)
+            out[pos - 2] = np.uint8((x1 >> eight) & ff)
+            k = (1 if x1 >= x_max else 0) + (1 if x1 >= x_max << eight else 0)
+            pos -= k
+            x = x1 >> np.uint64(8 * k)
+            q = np.uint64(np.uint32(x) // np.uint32(f))  # x < 2**31, f <= 2**15: a 32-bit division
+            x1 = (q << sb) + (x - q * f) + st
         else:
-            x0 = x
+            out[pos - 1] = np.uint8(x0 & ff)
+            out[pos - 2] = np.uint8((x0 >> eight) & ff)
+            k = (1 if x0 >= x_max else 0) + (1 if x0 >= x_max << eight else 0)
+            pos -= k
+            x = x0 >> np.uint64(8 * k)
+            q = np.uint64(np.uint32(x) // np.uint32(f))  # x < 2**31, f <= 2**15: a 32-bit division
+            x0 = (q << sb) + (x - q * f) + st
     return pos, x0, x1
 
 
