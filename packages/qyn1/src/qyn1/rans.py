@@ -949,20 +949,23 @@ def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
 
 # ---------------------------------------------------------------- move-to-front names with successors
 @njit(cache=True, nogil=True)
-def _decode_rank(buf, pos, x, mask, sb, L, m, cfl, ncum, btab, bb, bshift, row):
-    """One rANS decode step in row ``row`` through the bucket table, as in :func:`_decode_bucket_kernel`
-    (the entry is a lower bound of the symbol, ``cum[row, nsym] = 2**scale_bits`` ends the step): (symbol,
-    new state, new position; -1 on underflow)."""
+def _decode_rank(buf, pos, x, mask, sb, L, m, cfl, ncum, row):
+    """One rANS decode step in row ``row`` of the flat ``cum`` (``cfl``, rows of ``ncum``): (symbol, new state,
+    new position; -1 on underflow). A binary search in the row: a bucket table was no faster here in
+    ``decode_text`` (one more cold table per symbol; docs/qyn1.md "rANS")."""
     one = np.uint64(1)
     slot = x & mask
-    s = np.uint64(btab[(row << bb) | (slot >> bshift)])
     base = row * ncum
-    hi = np.uint64(cfl[base + s + one])
-    while hi <= slot:
-        s += one
-        hi = np.uint64(cfl[base + s + one])
+    s = np.uint64(0)
+    z = ncum - one  # cum[row, s] <= slot < cum[row, z]
+    while z - s > one:
+        mid = (s + z) >> one
+        if np.uint64(cfl[base + mid]) <= slot:
+            s = mid
+        else:
+            z = mid
     lo = np.uint64(cfl[base + s])
-    x = (hi - lo) * (x >> sb) + slot - lo
+    x = (np.uint64(cfl[base + s + one]) - lo) * (x >> sb) + slot - lo
     while x < L:
         if pos >= m:
             return np.int64(s), x, -1
@@ -1028,8 +1031,6 @@ def _decode_names_kernel(
     nflag,
     ctxmap,
     cum,
-    btab,
-    bucket_bits,
     scale_bits,
     bits,
     rank_direct,
@@ -1055,8 +1056,6 @@ def _decode_names_kernel(
     L = np.uint64(RANS_L)
     mask = np.uint64((1 << scale_bits) - 1)
     sb = np.uint64(scale_bits)
-    bb = np.uint64(bucket_bits)
-    bshift = np.uint64(scale_bits - bucket_bits)
     cfl = cum.ravel()
     ncum = np.uint64(cum.shape[1])
     nctx = cum.shape[0]
@@ -1110,9 +1109,9 @@ def _decode_names_kernel(
                 return -1, x0, x1, bp
             row = np.uint64(c)
             if t & 1:
-                s, x1, pos = _decode_rank(buf, pos, x1, mask, sb, L, m, cfl, ncum, btab, bb, bshift, row)
+                s, x1, pos = _decode_rank(buf, pos, x1, mask, sb, L, m, cfl, ncum, row)
             else:
-                s, x0, pos = _decode_rank(buf, pos, x0, mask, sb, L, m, cfl, ncum, btab, bb, bshift, row)
+                s, x0, pos = _decode_rank(buf, pos, x0, mask, sb, L, m, cfl, ncum, row)
             t += 1
             if pos < 0:
                 return -1, x0, x1, bp
@@ -1221,8 +1220,6 @@ def decode_names(
         nflag,
         model.ctxmap,
         model.cum,
-        model.btab,
-        model.bucket_bits,
         model.scale_bits,
         bits,
         rank_direct,
@@ -1252,13 +1249,14 @@ def _match_hash_bits(n):
     return min(MATCH_HASH_BITS, max(10, b + 4))
 
 
-@njit(cache=True, nogil=True)
-def _match_hash(syms, end, k, hb):
-    """Hash of ``syms[end - k + 1 .. end]`` to ``hb`` bits."""
-    h = np.uint64(0)
-    for t in range(k):
-        h = (h * np.uint64(0x9E3779B1) + np.uint64(syms[end - t] + 1)) & np.uint64(0xFFFFFFFF)
-    return np.int64((h * np.uint64(0x85EBCA6B) & np.uint64(0xFFFFFFFF)) >> np.uint64(32 - hb))
+# The k-gram hash of syms[i - k + 1 .. i] (part of the format: it decides which earlier position predicts):
+# g = sum over t < k of (syms[i - t] + 1) * _MATCH_MULT**(k - 1 - t) mod 2**32, then the top hb bits of
+# g * _MATCH_FINAL mod 2**32. Both sides roll g forward one symbol at a time (drop the oldest term, divide by
+# the odd, hence invertible, multiplier, add the newest at weight _MATCH_MULT**(k - 1)) instead of
+# recomputing k terms per symbol.
+_MATCH_MULT = 0x9E3779B1
+_MATCH_MULT_INV = pow(_MATCH_MULT, -1, 1 << 32)
+_MATCH_FINAL = 0x85EBCA6B
 
 
 @njit(cache=True, nogil=True)
@@ -1290,6 +1288,15 @@ def match_symbols(syms, k, match_sym):
     table = np.full(1 << hb, -1, dtype=np.int32)
     out = np.empty(n, dtype=np.int32)
     flag = np.empty(n, dtype=np.int32)
+    # the k-gram hash, rolled forward (see _MATCH_MULT)
+    m32 = np.uint64(0xFFFFFFFF)
+    mult_k1 = np.uint64(1)
+    for _ in range(k - 1):
+        mult_k1 = (mult_k1 * np.uint64(_MATCH_MULT)) & m32
+    mult_inv = np.uint64(_MATCH_MULT_INV)
+    hfin = np.uint64(_MATCH_FINAL)
+    hshift = np.uint64(32 - hb)
+    hroll = np.uint64(0)
     pp = -1
     ml = 0
     for i in range(n):
@@ -1303,8 +1310,11 @@ def match_symbols(syms, k, match_sym):
             out[i] = s
             pp = -1
             ml = 0
+        if i >= k:
+            hroll -= np.uint64(syms[i - k] + 1)
+        hroll = ((hroll & m32) * mult_inv + np.uint64(s + 1) * mult_k1) & m32
         if i + 1 >= k:
-            h = _match_hash(syms, i, k, hb)
+            h = np.int64(((hroll * hfin) & m32) >> hshift)
             if pp < 0:
                 pp = table[h]
                 ml = 0
@@ -1330,31 +1340,26 @@ def _decode_match_kernel(
     ctxmap,
     rowmap,
     cum,
-    btab,
-    bucket_bits,
     scale_bits,
     k,
     match_sym,
     out,
 ):
-    """Like :func:`_decode_bucket_kernel` for a stream coded through :func:`match_symbols`: the row of symbol
-    ``i`` is ``rowmap[ctxmap[context] * MATCH_NFLAG + match flag]`` (range-checked), the symbol comes from the
-    bucket table ``btab`` plus a short step up through ``cum``, and ``match_sym`` stands for the predicted
-    symbol."""
+    """Like :func:`_decode_search_kernel` for a stream coded through :func:`match_symbols`: the row of symbol
+    ``i`` is ``rowmap[ctxmap[context] * MATCH_NFLAG + match flag]`` (range-checked), and ``match_sym`` stands
+    for the predicted symbol. The symbol is found by binary search in ``cum``: bucket tables (as in
+    :func:`_decode_bucket_kernel`) were faster on warm tables but slower in ``decode_text``, where these
+    models' tables are cold between streams and the bucket table is one more miss per symbol (and ~5 MiB
+    more per process for the six match models)."""
     m = buf.shape[0]
     x0 = np.uint64(x0_in)
     x1 = np.uint64(x1_in)
     L = np.uint64(RANS_L)
     mask = np.uint64((1 << scale_bits) - 1)
     sb = np.uint64(scale_bits)
-    bb = np.uint64(bucket_bits)
-    bshift = np.uint64(scale_bits - bucket_bits)
-    eight = np.uint64(8)
-    one = np.uint64(1)
-    cfl = cum.ravel()
-    ncum = np.uint64(cum.shape[1])
     have_ext = ext.shape[0] > 0
     nctx = cum.shape[0]
+    ncum = cum.shape[1]
     nmap = ctxmap.shape[0]
     nrowmap = rowmap.shape[0]
     prev = 0
@@ -1364,6 +1369,15 @@ def _decode_match_kernel(
     depth = 0
     hb = _match_hash_bits(n)
     table = np.full(1 << hb, -1, dtype=np.int32)
+    # the k-gram hash, rolled forward (see _MATCH_MULT)
+    m32 = np.uint64(0xFFFFFFFF)
+    mult_k1 = np.uint64(1)
+    for _ in range(k - 1):
+        mult_k1 = (mult_k1 * np.uint64(_MATCH_MULT)) & m32
+    mult_inv = np.uint64(_MATCH_MULT_INV)
+    hfin = np.uint64(_MATCH_FINAL)
+    hshift = np.uint64(32 - hb)
+    hroll = np.uint64(0)
     pp = -1
     ml = 0
     for i in range(n):
@@ -1382,38 +1396,27 @@ def _decode_match_kernel(
         c = rowmap[c]
         if c < 0 or c >= nctx:
             return -1, x0, x1
-        row = np.uint64(c)
-        base = row * ncum
-        # the two states written out (no select between them: that would chain their updates)
+        x = x1 if i & 1 else x0
+        slot = x & mask
+        s = 0
+        hi = ncum - 1  # cum[c, s] <= slot < cum[c, hi]
+        while hi - s > 1:
+            mid = (s + hi) >> 1
+            if np.uint64(cum[c, mid]) <= slot:
+                s = mid
+            else:
+                hi = mid
+        lo = np.uint64(cum[c, s])
+        x = (np.uint64(cum[c, s + 1]) - lo) * (x >> sb) + slot - lo
+        while x < L:
+            if pos >= m:
+                return -1, x0, x1
+            x = (x << np.uint64(8)) | np.uint64(buf[pos])
+            pos += 1
         if i & 1:
-            slot = x1 & mask
-            us = np.uint64(btab[(row << bb) | (slot >> bshift)])
-            hi = np.uint64(cfl[base + us + one])
-            while hi <= slot:
-                us += one
-                hi = np.uint64(cfl[base + us + one])
-            lo = np.uint64(cfl[base + us])
-            x1 = (hi - lo) * (x1 >> sb) + slot - lo
-            while x1 < L:
-                if pos >= m:
-                    return -1, x0, x1
-                x1 = (x1 << eight) | np.uint64(buf[pos])
-                pos += 1
+            x1 = x
         else:
-            slot = x0 & mask
-            us = np.uint64(btab[(row << bb) | (slot >> bshift)])
-            hi = np.uint64(cfl[base + us + one])
-            while hi <= slot:
-                us += one
-                hi = np.uint64(cfl[base + us + one])
-            lo = np.uint64(cfl[base + us])
-            x0 = (hi - lo) * (x0 >> sb) + slot - lo
-            while x0 < L:
-                if pos >= m:
-                    return -1, x0, x1
-                x0 = (x0 << eight) | np.uint64(buf[pos])
-                pos += 1
-        s = np.int64(us)
+            x0 = x
         if s == match_sym:
             if pp < 0:
                 return -1, x0, x1
@@ -1426,8 +1429,11 @@ def _decode_match_kernel(
             pp = -1
             ml = 0
         out[i] = s
+        if i >= k:
+            hroll -= np.uint64(out[i - k] + 1)
+        hroll = ((hroll & m32) * mult_inv + np.uint64(s + 1) * mult_k1) & m32
         if i + 1 >= k:
-            h = _match_hash(out, i, k, hb)
+            h = np.int64(((hroll * hfin) & m32) >> hshift)
             if pp < 0:
                 pp = table[h]
                 ml = 0
@@ -1468,8 +1474,6 @@ def decode_match(dec: StreamDecoder, model: Model, n: int, rowmap, k: int, ext=N
         model.ctxmap,
         np.ascontiguousarray(rowmap, dtype=np.int32),
         model.cum,
-        model.btab,
-        model.bucket_bits,
         model.scale_bits,
         k,
         model.nsym - 1,
