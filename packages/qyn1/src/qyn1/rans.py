@@ -952,18 +952,16 @@ def decode(model: Model, data, n: int, ext=None, dtype=np.int32) -> np.ndarray:
 def _decode_rank(buf, pos, x, mask, sb, L, m, cfl, ncum, row):
     """One rANS decode step in row ``row`` of the flat ``cum`` (``cfl``, rows of ``ncum``): (symbol, new state,
     new position; -1 on underflow). A binary search in the row: a bucket table was no faster here in
-    ``decode_text`` (one more cold table per symbol; docs/qyn1.md "rANS")."""
+    ``decode_text`` (one more cold table per symbol, as for :func:`_decode_match_kernel`)."""
     one = np.uint64(1)
     slot = x & mask
     base = row * ncum
     s = np.uint64(0)
-    z = ncum - one  # cum[row, s] <= slot < cum[row, z]
-    while z - s > one:
-        mid = (s + z) >> one
-        if np.uint64(cfl[base + mid]) <= slot:
-            s = mid
-        else:
-            z = mid
+    size = ncum - one  # the symbol is in s .. s + size - 1; halved without branches (no mispredictions)
+    while size > one:
+        half = size >> one
+        s = s + half if np.uint64(cfl[base + s + half]) <= slot else s
+        size -= half
     lo = np.uint64(cfl[base + s])
     x = (np.uint64(cfl[base + s + one]) - lo) * (x >> sb) + slot - lo
     while x < L:
@@ -1399,13 +1397,11 @@ def _decode_match_kernel(
         x = x1 if i & 1 else x0
         slot = x & mask
         s = 0
-        hi = ncum - 1  # cum[c, s] <= slot < cum[c, hi]
-        while hi - s > 1:
-            mid = (s + hi) >> 1
-            if np.uint64(cum[c, mid]) <= slot:
-                s = mid
-            else:
-                hi = mid
+        size = ncum - 1  # the symbol is in s .. s + size - 1; halved without branches (no mispredictions)
+        while size > 1:
+            half = size >> 1
+            s = s + half if np.uint64(cum[c, s + half]) <= slot else s
+            size -= half
         lo = np.uint64(cum[c, s])
         x = (np.uint64(cum[c, s + 1]) - lo) * (x >> sb) + slot - lo
         while x < L:
