@@ -1,5 +1,6 @@
 """Every console command: has help text, answers --help, and takes perfkit's common options."""
 
+import importlib
 from importlib.metadata import entry_points
 
 import click
@@ -11,8 +12,10 @@ COMMON = {"--profile", "--report-dir", "--workers", "--quiet"}
 
 
 def _group(name: str) -> click.Group:
+    """The click group behind a console script (entry points go through ``<package>._entry:main``)."""
     (ep,) = [ep for ep in entry_points(group="console_scripts") if ep.name == name]
-    return ep.load()
+    package = ep.value.split(".", 1)[0]
+    return importlib.import_module(f"{package}.cli").main
 
 
 def _commands(name: str):

@@ -14,7 +14,7 @@ class DomainError(Exception):
 @common_options
 @click.argument("what")
 @handle_errors(bad_input=(DomainError,))
-def cmd(what, profile, report_dir, workers, quiet):
+def cmd(what, profile, report_dir, workers, force, quiet):
     if what == "bad":
         raise DomainError("input.csv: column 'x' missing")
     if what == "boom":
@@ -31,7 +31,9 @@ def test_bad_input_is_one_line_exit_2():
 def test_internal_failure_is_one_line_exit_1():
     result = CliRunner().invoke(cmd, ["boom"])
     assert result.exit_code == 1
-    assert result.output.strip() == "internal error: RuntimeError: internal failure"
+    line = result.output.strip()
+    assert "\n" not in line
+    assert line.startswith("internal error: RuntimeError: internal failure (this is a bug; please report it")
 
 
 def test_common_options_are_passed():
@@ -41,12 +43,46 @@ def test_common_options_are_passed():
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     final = tmp_path / "out"
-    with pytest.raises(RuntimeError), atomic_path(final) as tmp:
-        tmp.mkdir()
+    with pytest.raises(RuntimeError), atomic_path(final, kind="dir") as tmp:
         (tmp / "part-0.parquet").write_text("half")
         raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
-    with atomic_path(final) as tmp:
-        tmp.mkdir()
+    with atomic_path(final, kind="dir") as tmp:
         (tmp / "part-0.parquet").write_text("whole")
     assert (final / "part-0.parquet").read_text() == "whole"
+
+
+def test_atomic_path_never_replaces_a_folder(tmp_path):
+    final = tmp_path / "out"
+    final.mkdir()
+    (final / "keep.txt").write_text("user data")
+    with pytest.raises(FileExistsError), atomic_path(final, kind="dir"):
+        pass
+    assert (final / "keep.txt").read_text() == "user data"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_atomic_path_temporary_is_private_and_short(tmp_path):
+    final = tmp_path / ("n" * 250)
+    with atomic_path(final) as tmp:
+        assert tmp.stat().st_mode & 0o777 == 0o600
+        assert len(tmp.name) < 40
+        tmp.write_text("x")
+    from perfkit._atomic import default_mode
+
+    assert final.read_text() == "x" and final.stat().st_mode & 0o777 == default_mode(False)
+
+
+def test_workers_above_the_cap_is_a_one_line_usage_error():
+    from perfkit.clitools import Group
+    from perfkit.limits import max_workers
+
+    @click.group(cls=Group)
+    def grp():
+        """A group."""
+
+    grp.add_command(cmd, "cmd")
+    result = CliRunner().invoke(grp, ["cmd", "fine", "--workers", str(max_workers() + 1)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "--workers" in lines[0] and lines[0].startswith("error: grp cmd:")

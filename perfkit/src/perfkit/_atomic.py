@@ -1,38 +1,117 @@
-"""Atomic writes: a reader never sees a half-written file or directory."""
+"""Atomic writes of one file or one new folder, through a private temporary beside the target.
+
+Temporary names are short and fixed-length (``.pk-<target hash>-<pid>-<random>.tmp``), so they never
+make a legal target name too long, they carry the pid of the run that made them, and
+:func:`sweep_stale` can remove the leftovers of a killed run (its pid gone) the next time the same
+target is written. Temporaries are created mode 0600 (files) or 0700 (folders) and get the usual
+umask-derived mode only when they are renamed into place.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+TEMP_PREFIX = ".pk-"
+
+
+def _target_tag(final: Path) -> str:
+    return hashlib.blake2b(os.fsencode(final.name), digest_size=4).hexdigest()
+
+
+def temp_path(final: Path, suffix: str = "tmp") -> Path:
+    """A fresh private temporary name beside ``final`` (not created)."""
+    return final.parent / f"{TEMP_PREFIX}{_target_tag(final)}-{os.getpid()}-{secrets.token_hex(3)}.{suffix}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file, symlink or folder tree; missing is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def sweep_stale(final: Path) -> list[Path]:
+    """Remove temporaries that a run writing ``final`` left behind when it was killed (its pid is gone)."""
+    prefix = f"{TEMP_PREFIX}{_target_tag(final)}-"
+    removed = []
+    try:
+        entries = list(os.scandir(final.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid_text = entry.name[len(prefix) :].split("-", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            remove_path(Path(entry.path))
+            removed.append(Path(entry.path))
+    return removed
+
+
+def default_mode(is_dir: bool) -> int:
+    """The mode a new file or folder gets under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if is_dir else 0o666) & ~umask
+
+
+def make_temp(final: Path, kind: str) -> Path:
+    """Create a private temporary file (mode 0600) or folder (0700) beside ``final``."""
+    tmp = temp_path(final)
+    if kind == "dir":
+        os.mkdir(tmp, 0o700)
+    else:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return tmp
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Give ``tmp`` its normal mode and rename it onto ``final`` (a file is replaced atomically)."""
+    os.chmod(tmp, default_mode(tmp.is_dir() and not tmp.is_symlink()))
+    os.replace(tmp, final)
+
 
 @contextlib.contextmanager
-def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; rename it into place only if the block succeeds.
+def atomic_path(final: str | os.PathLike, kind: str = "file") -> Iterator[Path]:
+    """Yield a private temporary beside ``final``; rename it into place only if the block succeeds.
 
-    Works for files and directories (the block decides which it creates). An existing ``final`` is
-    replaced. On failure the temporary path is removed, so no complete-looking output is left behind.
+    ``kind="file"`` creates an empty 0600 file the block overwrites; an existing file ``final`` is
+    replaced atomically. ``kind="dir"`` creates a 0700 folder the block fills; ``final`` must not exist
+    (replacing a folder is :class:`perfkit.outputs.Outputs`' job, which checks what it would remove).
+    On any failure, including an interrupt, the temporary is removed and ``final`` is untouched.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    tmp.rmdir()  # the caller creates a file or a directory here
+    sweep_stale(final)
+    if kind == "dir" and (final.exists() or final.is_symlink()):
+        raise FileExistsError(f"{final} already exists; not replacing a folder here")
+    tmp = make_temp(final, kind)
     try:
         yield tmp
-        if final.is_dir() and not final.is_symlink():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        if kind == "dir" and (final.exists() or final.is_symlink()):
+            raise FileExistsError(f"{final} appeared while it was being written")
+        publish(tmp, final)
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+        remove_path(tmp)
         raise
 
 

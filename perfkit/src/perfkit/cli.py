@@ -22,7 +22,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from perfkit.clitools import handle_errors
+from perfkit.clitools import Group, handle_errors
 from perfkit.reports import KNOWN_PIPELINES, PerfkitError, check_pipeline, load_json, load_report
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -40,7 +40,7 @@ def _console() -> Console:
 _errors = handle_errors(bad_input=(PerfkitError,))
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(package_name="perfkit")
 def main() -> None:
     """perfkit: run reports, receipts, profiles and benchmark history for the four pipelines."""

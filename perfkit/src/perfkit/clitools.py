@@ -1,8 +1,20 @@
-"""Pieces every pipeline CLI shares: common options, one-line errors, profiling, progress bars."""
+"""Pieces every pipeline CLI shares: common options, one exit-code table, one-line errors, progress bars.
+
+Exit codes, the same in every CLI (the README's table):
+
+====  ==========================================================================================
+0     ok
+2     bad input, a bad option, or an output that cannot be written (one line naming the file,
+      field or value; click usage errors too)
+130   interrupted by SIGINT (Ctrl-C); 143 by SIGTERM -- one line ``interrupted``, no traceback
+1     a bug: one line asking to report it (``PERFKIT_TRACEBACK=1`` shows the traceback)
+====  ==========================================================================================
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import sys
@@ -11,14 +23,46 @@ from pathlib import Path
 
 import click
 
+from perfkit import interrupts, limits
 from perfkit._atomic import atomic_path
+from perfkit.errors import InputError, Interrupted
 from perfkit.profiling import profile
 
-__all__ = ["Progress", "atomic_path", "common_options", "handle_errors", "profiling", "progress"]
+__all__ = [
+    "EXECUTORS",
+    "Group",
+    "Progress",
+    "atomic_path",
+    "common_options",
+    "executor_option",
+    "handle_errors",
+    "profiling",
+    "progress",
+]
+
+EXECUTORS = ("serial", "threads", "processes", "dask")
+EXIT_BAD_INPUT = 2
+EXIT_BUG = 1
+# OS errors that mean "this path cannot be read or written", i.e. the user's input, not a bug.
+_USER_OS_ERRORS = {
+    errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG,
+    errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.EDQUOT, errno.EXDEV, errno.ENOTEMPTY,
+}
+
+
+def _workers_option() -> Callable:
+    cap = limits.max_workers()
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1, max=cap),
+        default=limits.default_workers(),
+        show_default=True,
+        help=f"Parallel workers (at most {cap}: 8 per core).",
+    )
 
 
 def common_options(fn: Callable) -> Callable:
-    """Add ``--profile``, ``--report-dir``, ``--workers`` and ``--quiet`` to a click command."""
+    """Add ``--profile``, ``--report-dir``, ``--workers``, ``--force`` and ``--quiet`` to a click command."""
     options = [
         click.option(
             "--profile",
@@ -32,15 +76,11 @@ def common_options(fn: Callable) -> Callable:
             "report_dir",
             type=click.Path(file_okay=False, path_type=Path),
             default=None,
-            help="Where run_report.json and events.jsonl go (default: beside the output).",
+            help="Write run_report.json and events.jsonl here (default: inside a folder output; "
+            "commands writing single files keep no report unless this is given). Never emptied.",
         ),
-        click.option(
-            "--workers",
-            type=click.IntRange(min=1),
-            default=os.cpu_count() or 1,
-            show_default=True,
-            help="Parallel workers.",
-        ),
+        _workers_option(),
+        click.option("--force", is_flag=True, help="Replace existing outputs (atomically; never foreign files)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary, only errors."),
     ]
     for option in reversed(options):
@@ -48,35 +88,113 @@ def common_options(fn: Callable) -> Callable:
     return fn
 
 
-def handle_errors(bad_input: tuple[type[BaseException], ...] = ()) -> Callable:
-    """Turn exceptions into one line on stderr: bad input -> exit 2, anything else -> exit 1.
+def executor_option(choices=EXECUTORS, default: str = "processes") -> Callable:
+    """The ``--executor`` option, one definition for every command that runs work in parallel."""
+    return click.option(
+        "--executor",
+        type=click.Choice(list(choices)),
+        default=default,
+        show_default=True,
+        help="How work items run: " + ", ".join(choices) + ".",
+    )
 
-    ``PERFKIT_TRACEBACK=1`` re-raises instead, for debugging.
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _exit(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _interrupted(code: int) -> None:
+    interrupts.ignore_further()
+    with contextlib.suppress(Exception):
+        click.echo("interrupted", err=True)
+    sys.exit(code)
+
+
+def _os_error_line(exc: OSError) -> str:
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"error: {exc.strerror or _one_line(exc)}{where}"
+
+
+def handle_errors(bad_input: tuple[type[BaseException], ...] = ()) -> Callable:
+    """Run a command under the exit-code table: one line on stderr, never a traceback.
+
+    ``bad_input`` are the package's own exception types that mean bad input (exit 2), besides
+    :class:`perfkit.errors.InputError`. SIGTERM is turned into :class:`Interrupted` first, so cleanup
+    runs as it does for Ctrl-C. ``PERFKIT_TRACEBACK=1`` re-raises unexpected errors, for debugging.
     """
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
+            interrupts.install()
             try:
                 return fn(*args, **kwargs)
             except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
                 raise
             except KeyboardInterrupt:
-                click.echo("interrupted", err=True)
-                sys.exit(130)
+                _interrupted(130)
+            except Interrupted as exc:
+                _interrupted(exc.exit_code)
+            except (InputError, *bad_input) as exc:
+                _exit(f"error: {_one_line(exc)}", EXIT_BAD_INPUT)
+            except MemoryError:
+                _exit("error: out of memory; try a smaller size or fewer --workers", EXIT_BAD_INPUT)
+            except BrokenPipeError:
+                # stdout closed early (`| head`): the Unix convention is to stop quietly.
+                with contextlib.suppress(OSError):
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(141)
+            except OSError as exc:
+                if exc.errno in _USER_OS_ERRORS and not os.environ.get("PERFKIT_TRACEBACK"):
+                    _exit(_os_error_line(exc), EXIT_BAD_INPUT)
+                if os.environ.get("PERFKIT_TRACEBACK"):
+                    raise
+                _bug(exc)
             except Exception as exc:
                 if os.environ.get("PERFKIT_TRACEBACK"):
                     raise
-                message = " ".join(str(exc).split()) or type(exc).__name__
-                if bad_input and isinstance(exc, bad_input):
-                    click.echo(f"error: {message}", err=True)
-                    sys.exit(2)
-                click.echo(f"internal error: {type(exc).__name__}: {message}", err=True)
-                sys.exit(1)
+                _bug(exc)
 
         return wrapper
 
     return decorate
+
+
+def _bug(exc: BaseException) -> None:
+    _exit(
+        f"internal error: {type(exc).__name__}: {_one_line(exc)} (this is a bug; please report it with "
+        "the command line, or rerun with PERFKIT_TRACEBACK=1 for details)",
+        EXIT_BUG,
+    )
+
+
+class Group(click.Group):
+    """A click group whose usage errors are one line (``error: seg1b s1: Invalid value ...``), exit 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        interrupts.install()
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else (prog_name or self.name)
+            hint = f" (see '{where} --help')"
+            _exit(f"error: {where}: {_one_line(exc.format_message())}{hint}", exc.exit_code)
+        except click.ClickException as exc:
+            _exit(f"error: {_one_line(exc.format_message())}", exc.exit_code)
+        except click.Abort:
+            _interrupted(130)
+        except KeyboardInterrupt:
+            _interrupted(130)
+        except Interrupted as exc:
+            _interrupted(exc.exit_code)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 def profiling(path: str | os.PathLike | None):

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from perfkit import interrupts
 from perfkit._host import note_worker_peak, worker_memory
 
 EXECUTORS = ("serial", "threads", "processes", "dask")
@@ -123,6 +124,36 @@ def start_fork_server(preload: Sequence[str]) -> multiprocessing.context.BaseCon
     return ctx
 
 
+def _init_process_worker(parent_pid: int) -> None:
+    """Initializer of every process worker: one Numba thread, Ctrl-C left to the parent, die with it."""
+    interrupts.init_worker(parent_pid)
+    _limit_numba_threads()
+
+
+def _stop_processes(pool: cf.ProcessPoolExecutor, grace_s: float = 1.0) -> None:
+    """Stop a process pool's workers now (SIGTERM, then SIGKILL after ``grace_s``) and drop its queue.
+
+    ``shutdown(cancel_futures=True)`` alone waits for running tasks, and the queue feeder thread can
+    block interpreter exit; an interrupted run must stop within 2 s.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    deadline = time.monotonic() + grace_s
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.join(max(deadline - time.monotonic(), 0.0))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1.0)
+    queue = getattr(pool, "_call_queue", None)
+    if queue is not None:
+        with contextlib.suppress(Exception):
+            queue.cancel_join_thread()
+
+
 def _run_task(fn: Callable, key: str, payload: Any, in_worker_process: bool) -> TaskResult:
     if in_worker_process:
         _limit_numba_threads()
@@ -196,14 +227,43 @@ def map_tasks(
         with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfkit") as pool:
             _drain(pool, fn, ordered, collect, in_worker_process=False)
     elif executor == "processes":
-        ctx = start_fork_server(preload) if preload else multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_limit_numba_threads
-        ) as pool:
-            _drain(pool, fn, ordered, collect, in_worker_process=True)
+        _run_processes(fn, ordered, collect, min(workers, max(len(ordered), 1)), preload)
     else:
         _run_dask(fn, ordered, collect, workers, scheduler)
     return {k: done[k] for k in keys}
+
+
+def _run_processes(fn, ordered: list[Task], collect, workers: int, preload: Sequence[str]) -> None:
+    """The ``processes`` executor: workers that ignore Ctrl-C, die with this process, stop within 2 s."""
+    ctx = start_fork_server(preload) if preload else multiprocessing.get_context("spawn")
+    pool = None
+    try:
+        # Starting workers and queueing tasks is not cut by a signal (a half-started pool hangs at exit);
+        # a Ctrl-C meanwhile is delivered right after, inside the try, and stops the pool cleanly.
+        with interrupts.deferred():
+            pool = cf.ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=ctx,
+                initializer=_init_process_worker,
+                initargs=(os.getpid(),),
+            )
+            futures = {pool.submit(_run_task, fn, t.key, t.payload, True): t.key for t in ordered}
+        _collect_all(futures, collect)
+    except BaseException:
+        if pool is not None:
+            with interrupts.deferred():
+                _stop_processes(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _collect_all(futures: dict, collect) -> None:
+    for fut in cf.as_completed(futures):
+        try:
+            collect(fut.result())
+        except BaseException as exc:
+            exc.add_note(f"in task {futures[fut]!r}")
+            raise
 
 
 def _drain(pool: cf.Executor, fn, ordered: list[Task], collect, *, in_worker_process: bool) -> None:

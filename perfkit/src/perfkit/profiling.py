@@ -40,18 +40,24 @@ def format_top(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_profile(profiler: cProfile.Profile, path: str | os.PathLike, n: int = TOP_N) -> list[dict]:
-    """Save ``profiler`` to ``path`` (pstats) and ``profile_top.json`` beside it; return the top rows."""
+def write_profile(
+    profiler: cProfile.Profile, path: str | os.PathLike, n: int = TOP_N, top_path: str | os.PathLike | None = None
+) -> list[dict]:
+    """Save ``profiler`` to ``path`` (pstats) and the top rows to ``top_path`` (default: ``profile_top.json``
+    beside it); return the top rows."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     profiler.dump_stats(str(path))
     rows = top_functions(pstats.Stats(str(path)), n)
-    (path.parent / "profile_top.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    top_path = Path(top_path) if top_path is not None else path.parent / "profile_top.json"
+    top_path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return rows
 
 
 @contextlib.contextmanager
-def profile(path: str | os.PathLike, n: int = TOP_N) -> Iterator[cProfile.Profile]:
+def profile(
+    path: str | os.PathLike, n: int = TOP_N, top_path: str | os.PathLike | None = None
+) -> Iterator[cProfile.Profile]:
     """Profile the block with cProfile; on exit (also on failure) write ``path`` and ``profile_top.json``."""
     profiler = cProfile.Profile()
     profiler.enable()
@@ -59,4 +65,4 @@ def profile(path: str | os.PathLike, n: int = TOP_N) -> Iterator[cProfile.Profil
         yield profiler
     finally:
         profiler.disable()
-        write_profile(profiler, path, n)
+        write_profile(profiler, path, n, top_path)

@@ -67,18 +67,19 @@ class Run:
     ----------
     pipeline : str
         Pipeline name (``seg1b``, ``mbp10``, ...), recorded in the report.
-    out_dir : path
-        Where ``run_report.json`` and ``events.jsonl`` are written (created if missing).
+    out_dir : path or None
+        Where ``run_report.json`` and ``events.jsonl`` are written (created if missing); None keeps
+        the report in memory only (``run.report``), for commands whose user asked for no report.
     config : mapping
         Every parameter that defines the run; stored verbatim (must be JSON-able).
     """
 
-    def __init__(self, pipeline: str, out_dir: str | os.PathLike, config: Mapping | None = None):
+    def __init__(self, pipeline: str, out_dir: str | os.PathLike | None, config: Mapping | None = None):
         self.pipeline = pipeline
-        self.out_dir = Path(out_dir)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
         self.config = dict(config or {})
-        self.report_path = self.out_dir / "run_report.json"
-        self.events_path = self.out_dir / "events.jsonl"
+        self.report_path = self.out_dir / "run_report.json" if self.out_dir is not None else None
+        self.events_path = self.out_dir / "events.jsonl" if self.out_dir is not None else None
         self._lock = threading.RLock()
         self._stages: dict[str, dict] = {}
         self._items: dict[str, dict] = {}
@@ -95,11 +96,12 @@ class Run:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Run:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         self._started = _utc_now()
         self._t0 = time.perf_counter()
-        # A live log users can `tail -f`; rewritten atomically, whole, on exit.
-        self._live = open(self.events_path, "w", encoding="utf-8")
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            # A live log users can `tail -f`; rewritten atomically, whole, on exit.
+            self._live = open(self.events_path, "w", encoding="utf-8")
         self._event("run_start", pipeline=self.pipeline)
         return self
 
@@ -114,10 +116,11 @@ class Run:
         if self._live is not None:
             self._live.close()
             self._live = None
-        write_text_atomic(
-            self.events_path, "".join(json.dumps(e, default=_jsonable) + "\n" for e in self._events)
-        )
-        write_json_atomic(self.report_path, self.report)
+        if self.out_dir is not None:
+            write_text_atomic(
+                self.events_path, "".join(json.dumps(e, default=_jsonable) + "\n" for e in self._events)
+            )
+            write_json_atomic(self.report_path, self.report)
         return False  # never swallow the exception
 
     def _event(self, event: str, **fields) -> None:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import click
-from perfkit.clitools import common_options, handle_errors, profiling
+from perfkit.clitools import Group, common_options, handle_errors, profiling
 
 import perfkit
 
@@ -39,7 +39,7 @@ def _maybe_run(report_dir: Path | None, name: str, config: dict):
             yield run
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(package_name="batted-ball")
 def main() -> None:
     """batted-ball: physics-first baseball simulation, from one trajectory to a parallel season."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 import numpy as np
-from perfkit.clitools import common_options, handle_errors, profiling
+from perfkit.clitools import Group, common_options, handle_errors, profiling
 
 import perfkit
 from mbp10.errors import Mbp10Error
@@ -83,7 +83,7 @@ def _read_parquet(path: Path, required: tuple[str, ...], what: str):
     return table
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mbp10")
 def main() -> None:
     """MBP-10 ticks -> 5-second bars -> level episodes -> approach features -> setup vectors."""

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import click
-from perfkit.clitools import common_options, handle_errors, profiling, progress
+from perfkit.clitools import Group, common_options, handle_errors, profiling, progress
 
 import perfkit
 from qyn1 import keys, pipeline, presets
@@ -67,7 +67,7 @@ def _run(command: str, report_dir, default_dir, config: dict):
     return perfkit.Run("qyn1", out, config={"command": command, **config})
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="qyn1")
 def main() -> None:
     """qyn1: pack source trees into compact, encrypted, verifiable packages and back, byte for byte."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from perfkit.clitools import common_options, handle_errors
+from perfkit.clitools import Group, common_options, handle_errors
 
 from seg1b.errors import Seg1bError
 
@@ -11,7 +11,7 @@ COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
 EXECUTORS = ("serial", "threads", "processes", "dask")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="seg1b")
 def main() -> None:
     """seg1b pipeline: S1 global tile index, S6 site jitter."""

@@ -1,0 +1,7 @@
+"""Console entry point: SIGINT/SIGTERM handled before the CLI's heavy imports (see perfkit.launch)."""
+
+from perfkit.launch import launch
+
+
+def main() -> None:
+    launch("mbp10.cli:main")

@@ -1,0 +1,26 @@
+"""The exceptions every CLI maps to the same exit codes (see ``perfkit.clitools.handle_errors``).
+
+``InputError``: bad input, a bad option, or an output that cannot be written -> exit 2, one line.
+``Interrupted``: SIGTERM turned into an exception so ``finally`` blocks run -> exit 143.
+(SIGINT is Python's own ``KeyboardInterrupt`` -> exit 130.)
+"""
+
+from __future__ import annotations
+
+import signal
+
+
+class InputError(Exception):
+    """Bad input, a bad option, or an output that cannot be written; the message names the file or value."""
+
+
+class Interrupted(BaseException):
+    """The process was asked to stop by a signal (raised from the SIGTERM handler)."""
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

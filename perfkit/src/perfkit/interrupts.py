@@ -1,0 +1,86 @@
+"""Signals: SIGTERM as an exception, critical sections that a signal cannot cut, workers that die with their parent.
+
+* :func:`install` (every CLI, via ``handle_errors``): SIGTERM raises :class:`perfkit.errors.Interrupted`
+  in the main thread, so cleanup runs exactly as it does for Ctrl-C's ``KeyboardInterrupt``.
+* :func:`deferred`: SIGINT/SIGTERM are held while the block runs (starting worker processes,
+  renaming outputs into place) and delivered when it ends.
+* :func:`init_worker` (every worker process): Ctrl-C at the terminal reaches the whole process
+  group, but only the parent acts on it: workers ignore SIGINT, keep SIGTERM's default (die without a
+  traceback), and exit on their own within a fraction of a second when the parent process is gone,
+  even if it was SIGKILLed (a thread waiting on a pidfd of the parent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+from perfkit.errors import Interrupted
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _raise_interrupted(signum, _frame) -> None:
+    raise Interrupted(signum)
+
+
+def install() -> None:
+    """Make SIGTERM raise :class:`Interrupted` (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupted)
+
+
+def ignore_further() -> None:
+    """After an interrupt has been reported: a second Ctrl-C or SIGTERM must not print a traceback."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM for the block; a signal that arrives meanwhile is delivered at its end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _wait_for_exit(pid: int) -> None:
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])
+        os._exit(143)
+    while True:  # no pidfd (old kernel): poll
+        time.sleep(0.5)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(143)
+        except PermissionError:
+            pass
+
+
+def exit_with(pid: int) -> None:
+    """Exit this process (``os._exit``) as soon as process ``pid`` is gone."""
+    threading.Thread(target=_wait_for_exit, args=(pid,), name="perfkit-parent-watch", daemon=True).start()
+
+
+def init_worker(parent_pid: int) -> None:
+    """Set up a worker process: ignore Ctrl-C, die quietly on SIGTERM, exit when ``parent_pid`` is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    exit_with(parent_pid)

@@ -1,0 +1,33 @@
+"""Console-script entry: signals handled before the heavy imports, so Ctrl-C at start-up is one line too.
+
+A console script normally imports its CLI module (numpy, pyarrow, numba...) before any of its code
+runs; a Ctrl-C during those imports prints a long traceback. Each package's entry point calls
+:func:`launch` instead, which only needs the standard library before it installs the handlers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from perfkit import interrupts
+from perfkit.errors import Interrupted
+
+
+def _stop(code: int) -> None:
+    interrupts.ignore_further()
+    sys.stderr.write("interrupted\n")
+    sys.exit(code)
+
+
+def launch(target: str) -> None:
+    """Import ``module:attribute`` (a click group) and run it, with SIGINT/SIGTERM handled from the start."""
+    interrupts.install()
+    module, _, attribute = target.partition(":")
+    try:
+        cli = getattr(importlib.import_module(module), attribute)
+    except KeyboardInterrupt:
+        _stop(130)
+    except Interrupted as exc:
+        _stop(exc.exit_code)
+    cli()

@@ -1,0 +1,314 @@
+"""What one command writes: claimed and checked before any work, staged privately, committed at the end.
+
+The contract (``docs/perfkit.md``, "Output safety"):
+
+* an output is never an input, inside an input folder, or a folder holding an input (real paths,
+  symlinks resolved, same-file checks) -- refused before any work, naming both paths;
+* an existing output is replaced only with ``force``, and a folder only when it holds nothing but
+  what an earlier perfkit run wrote there (its ``.perfkit-output`` marker lists the entries);
+* every output is built in a private temporary beside its target and renamed into place only when
+  the command succeeds (folders are swapped with ``renameat2(RENAME_EXCHANGE)`` where the kernel has
+  it, so the old output stays whole until the new one is complete);
+* on failure or interrupt every temporary, and every parent folder the claim created, is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import os
+from pathlib import Path
+
+from perfkit._atomic import default_mode, make_temp, publish, remove_path, sweep_stale, temp_path
+from perfkit.errors import InputError
+
+MARKER = ".perfkit-output"
+REPORT_FILES = ("run_report.json", "events.jsonl")
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(os.path.abspath(path)))
+
+
+def _inside(inner: Path, outer: Path) -> bool:
+    return inner != outer and outer in inner.parents
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _marker_entries(folder: Path) -> set[str] | None:
+    """The entries an earlier perfkit run recorded writing into ``folder``, or None if it has no marker."""
+    try:
+        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+        return set(data["entries"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def is_perfkit_report(path: Path) -> bool:
+    """True if ``path`` is a run report or event log perfkit wrote (so a new run may replace it)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(1 << 16)
+    except (OSError, UnicodeDecodeError):
+        return False
+    if path.name == "run_report.json":
+        return '"schema_version"' in head and '"pipeline"' in head
+    first = head.split("\n", 1)[0]
+    try:
+        return not first or "event" in json.loads(first)
+    except (ValueError, TypeError):
+        return False
+
+
+class Output:
+    """One claimed target: its final path, its private staging path, and what kind it is."""
+
+    def __init__(self, target: Path, kind: str, staged: Path):
+        self.target = target
+        self.kind = kind
+        self.staged = staged
+
+
+class Outputs:
+    """The outputs of one command, checked against its inputs and against each other when claimed.
+
+    Claim every output (and ``--profile``, ``--report-dir``) before any work: each claim checks, sweeps
+    stale temporaries of the same target, and creates the private staging path (which also proves the
+    folder is writable). Write into :meth:`staged` paths, then :meth:`commit`; on failure :meth:`discard`.
+    """
+
+    def __init__(self, inputs=(), *, force: bool = False, owner: str = "perfkit"):
+        self.force = force
+        self.owner = owner
+        self.inputs = [(Path(p), _real(Path(p))) for p in inputs if p is not None]
+        self._outputs: list[Output] = []
+        self._created_dirs: list[Path] = []
+        self._report: tuple[Path, Path] | None = None  # (report folder, staging folder)
+        self.committed = False
+
+    # -- claiming ------------------------------------------------------------------------------
+    def _check_against_inputs(self, path: Path, real: Path, what: str) -> None:
+        for given, inp in self.inputs:
+            if real == inp or _same_file(real, inp):
+                raise InputError(f"{what} {path} is the input {given}; choose another path")
+            if _inside(real, inp):
+                raise InputError(f"{what} {path} is inside the input folder {given}; choose another path")
+            if _inside(inp, real):
+                raise InputError(f"{what} {path} would contain the input {given}; choose another path")
+
+    def _check_against_outputs(self, path: Path, real: Path, what: str) -> None:
+        for other in self._outputs:
+            r = _real(other.target)
+            if r == real or _inside(real, r) or _inside(r, real):
+                raise InputError(f"{what} {path} overlaps the output {other.target}; choose another path")
+
+    def _make_parent(self, path: Path, what: str) -> None:
+        missing = []
+        parent = path.parent
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
+        for folder in reversed(missing):
+            try:
+                folder.mkdir()
+            except OSError as exc:
+                raise InputError(f"cannot create the folder of {what} {path}: {exc.strerror}") from None
+            self._created_dirs.append(folder)
+        if not path.parent.is_dir():
+            raise InputError(f"cannot write {what} {path}: {path.parent} is not a folder")
+        name_max = os.pathconf(path.parent, "PC_NAME_MAX")
+        if len(os.fsencode(path.name)) > name_max:
+            raise InputError(f"cannot write {what} {path}: the name is longer than {name_max} bytes")
+
+    def _stage(self, path: Path, kind: str, what: str) -> Path:
+        sweep_stale(path)
+        try:
+            return make_temp(path, kind)
+        except OSError as exc:
+            raise InputError(f"cannot write {what} {path}: {exc.strerror}") from None
+
+    def _claim(self, path, kind: str, what: str) -> Path:
+        path = Path(os.path.abspath(path))
+        if not path.name or path.name in (".", ".."):
+            raise InputError(f"{what} {path} is not a usable name")
+        real = _real(path)
+        self._check_against_inputs(path, real, what)
+        self._check_against_outputs(path, real, what)
+        if path.exists() or path.is_symlink():
+            self._check_existing(path, kind, what)
+        self._make_parent(path, what)
+        staged = self._stage(path, kind, what)
+        self._outputs.append(Output(path, kind, staged))
+        return staged
+
+    def _check_existing(self, path: Path, kind: str, what: str) -> None:
+        is_dir = path.is_dir() and not path.is_symlink()
+        if kind == "file" and is_dir:
+            raise InputError(f"{what} {path} is a folder; give a file name")
+        if kind == "dir" and not is_dir:
+            raise InputError(f"{what} {path} exists and is not a folder")
+        if kind == "dir" and not any(os.scandir(path)):
+            return  # an empty folder holds nothing to lose
+        if not self.force:
+            raise InputError(f"{what} {path} exists; pass --force to replace it")
+        if kind == "dir":
+            owned = _marker_entries(path)
+            present = set(os.listdir(path)) - {MARKER}
+            foreign = sorted(present - owned) if owned is not None else sorted(present)
+            if foreign:
+                shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+                raise InputError(
+                    f"{what} {path} holds files this command did not write ({shown}); "
+                    "not replacing it, choose a new or empty folder"
+                )
+
+    def file(self, path) -> Path:
+        """Claim a one-file output; return the staging file to write (it exists, empty, mode 0600)."""
+        return self._claim(path, "file", "output")
+
+    def directory(self, path) -> Path:
+        """Claim a folder output; return the staging folder to fill (it exists, empty, mode 0700)."""
+        return self._claim(path, "dir", "output")
+
+    def profile(self, path) -> tuple[Path, Path]:
+        """Claim ``--profile PATH`` and ``profile_top.json`` beside it; return both staging paths."""
+        path = Path(path)
+        return (
+            self._claim(path, "file", "--profile"),
+            self._claim(path.parent / "profile_top.json", "file", "--profile"),
+        )
+
+    def report_dir(self, folder) -> Path:
+        """Claim ``--report-dir``: never emptied; only ``run_report.json``/``events.jsonl`` are (re)placed.
+
+        Returns a private staging folder where the run writes its report; :meth:`commit_report` moves the
+        two files into ``folder``. A folder equal to a claimed folder output returns that output's staging
+        folder instead (the report then travels with the output).
+        """
+        folder = Path(os.path.abspath(folder))
+        real = _real(folder)
+        for out in self._outputs:
+            if out.kind == "dir" and _real(out.target) == real:
+                return out.staged
+        for given, inp in self.inputs:
+            if real == inp or _inside(real, inp):
+                raise InputError(f"--report-dir {folder} is the input {given} or inside it; choose another")
+        for name in REPORT_FILES:
+            self._check_against_inputs(folder / name, real / name, "--report-dir")
+            self._check_against_outputs(folder / name, real / name, "--report-dir")
+            existing = folder / name
+            if existing.is_dir() or ((existing.exists() or existing.is_symlink()) and not is_perfkit_report(existing)):
+                raise InputError(f"--report-dir: {existing} exists and is not a perfkit report; not replacing it")
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"--report-dir {folder} exists and is not a folder")
+        self._make_parent(folder / REPORT_FILES[0], "--report-dir")
+        staged = self._stage(folder / REPORT_FILES[0], "dir", "--report-dir")
+        self._report = (folder, staged)
+        return staged
+
+    # -- results -------------------------------------------------------------------------------
+    def staged(self, target) -> Path:
+        """The staging path of a claimed target."""
+        target = Path(os.path.abspath(target))
+        for out in self._outputs:
+            if out.target == target:
+                return out.staged
+        raise KeyError(f"{target} was not claimed")
+
+    @property
+    def report_path(self) -> Path | None:
+        """Where ``run_report.json`` will be after a commit, or None when the run keeps no report."""
+        if self._report is not None:
+            return self._report[0] / REPORT_FILES[0]
+        return None
+
+    def commit(self) -> None:
+        """Rename every staged output onto its target (folders swapped whole), then the report."""
+        for out in self._outputs:
+            if out.kind == "dir":
+                self._commit_dir(out)
+            else:
+                publish(out.staged, out.target)
+        self.commit_report()
+        self.committed = True
+        self._outputs.clear()
+        self._created_dirs.clear()
+
+    def _commit_dir(self, out: Output) -> None:
+        entries = sorted(os.listdir(out.staged))
+        (out.staged / MARKER).write_text(
+            json.dumps({"owner": self.owner, "entries": entries}) + "\n", encoding="utf-8"
+        )
+        os.chmod(out.staged / MARKER, default_mode(False))
+        os.chmod(out.staged, default_mode(True))
+        if out.target.exists() and _exchange(out.staged, out.target):
+            remove_path(out.staged)  # now holds the previous output
+            return
+        if out.target.exists():
+            old = temp_path(out.target, "old")
+            os.rename(out.target, old)
+            os.rename(out.staged, out.target)
+            remove_path(old)
+        else:
+            os.rename(out.staged, out.target)
+
+    def commit_report(self) -> None:
+        """Move the staged report files into ``--report-dir`` (also after a failed run)."""
+        if self._report is None:
+            return
+        folder, staged = self._report
+        for name in REPORT_FILES:
+            if (staged / name).exists():
+                publish(staged / name, folder / name)
+        remove_path(staged)
+        if folder in self._created_dirs or any(_inside(folder, d) for d in self._created_dirs):
+            keep = {folder, *folder.parents}
+            self._created_dirs = [d for d in self._created_dirs if d not in keep]
+        self._report = None
+
+    def discard(self) -> None:
+        """Remove every staging path and every folder the claims created (deepest first)."""
+        for out in self._outputs:
+            remove_path(out.staged)
+        if self._report is not None:
+            remove_path(self._report[1])
+            self._report = None
+        for folder in reversed(self._created_dirs):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        self._outputs.clear()
+        self._created_dirs.clear()
+
+    def __enter__(self) -> Outputs:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None and not self.committed:
+            self.commit()
+        elif exc_type is not None:
+            self.discard()
+        return False
