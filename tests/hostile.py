@@ -1,0 +1,220 @@
+"""Helpers of the hostile-input suite: run a console command as a user would and check the contract.
+
+Every pipeline's ``tests/<pipeline>/test_hostile.py`` is a table of :class:`Case` rows (argv, setup,
+expected exit code, a fragment of the one stderr line) checked by :func:`check_case`; interrupt and
+orphan tests use :func:`interrupt` and :func:`group_processes`. Commands run as real subprocesses of
+the installed console scripts, in their own session, so signals and process tables are real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Case:
+    """One hostile-input row: ``argv`` run in a scratch folder after ``setup(folder)``."""
+
+    id: str
+    argv: list[str]
+    exit_code: int
+    stderr_has: str = ""
+    setup: Callable[[Path], None] | None = None
+    untouched: bool = True  # every file present before the run is byte-identical after it
+    env: dict = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def command(name: str) -> str:
+    """Path of an installed console script (``seg1b``, ``mbp10``...)."""
+    path = BIN / name
+    return str(path) if path.exists() else name
+
+
+def run(argv: list[str], cwd: Path, timeout: float = 120, env: dict | None = None) -> Result:
+    """Run ``argv`` (its first element a console-script name) in ``cwd``; never on a terminal."""
+    full_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
+    full_env.pop("PERFKIT_TRACEBACK", None)
+    proc = subprocess.run(
+        [command(argv[0]), *argv[1:]],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file and folder under ``folder``: relative path -> content digest (``<dir>`` for folders)."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = str(path.relative_to(folder))
+        if path.is_symlink():
+            out[rel] = "-> " + os.readlink(path)
+        elif path.is_dir():
+            out[rel] = "<dir>"
+        else:
+            out[rel] = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    return out
+
+
+def temporaries(folder: Path) -> list[str]:
+    """perfkit temporaries (``.pk-*``) left anywhere under ``folder``."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".pk-*"))
+
+
+def assert_one_line(stderr: str, code: int) -> str:
+    """stderr is one line and has no traceback; returns the line."""
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one stderr line, got {len(lines)}:\n{stderr}"
+    if code == 2:
+        assert lines[0].startswith("error: "), lines[0]
+    if code == 1:
+        assert lines[0].startswith("internal error: "), lines[0]
+    return lines[0]
+
+
+def check_case(case: Case, folder: Path) -> Result:
+    """Run one row and check: exit code, one stderr line containing ``stderr_has``, no traceback,
+    earlier files untouched (when ``untouched``), no perfkit temporaries left."""
+    if case.setup is not None:
+        case.setup(folder)
+    before = snapshot(folder)
+    result = run(case.argv, folder, env=case.env)
+    assert result.returncode == case.exit_code, (
+        f"{case.id}: exit {result.returncode}, expected {case.exit_code}\n{result.stderr}"
+    )
+    if case.exit_code != 0:
+        line = assert_one_line(result.stderr, case.exit_code)
+        assert case.stderr_has.lower() in line.lower(), f"{case.id}: {line!r} lacks {case.stderr_has!r}"
+    else:
+        assert "Traceback" not in result.stderr, result.stderr
+    if case.untouched:
+        after = snapshot(folder)
+        changed = {k for k in before if after.get(k) != before[k]}
+        assert not changed, f"{case.id}: changed or removed {sorted(changed)}"
+        if case.exit_code != 0:
+            assert set(after) == set(before), f"{case.id}: left {sorted(set(after) - set(before))}"
+    assert not temporaries(folder), f"{case.id}: temporaries left {temporaries(folder)}"
+    return result
+
+
+def group_processes(pgid: int) -> list[str]:
+    """Live processes of process group ``pgid`` (``pid cmd``), zombies excluded."""
+    out = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-g", str(pgid)], capture_output=True, text=True)
+    rows = []
+    for line in out.stdout.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) >= 2 and not parts[1].startswith("Z"):
+            rows.append(line.strip())
+    return rows
+
+
+@dataclass
+class Interrupted:
+    returncode: int
+    stderr: str
+    stop_s: float  # from the signal to the parent's exit
+    survivors: list[str]  # processes of the group still alive 2 s after the parent exited
+    pgid: int
+
+
+def interrupt(
+    argv: list[str],
+    cwd: Path,
+    *,
+    after_s: float,
+    sig: int = signal.SIGINT,
+    whole_group: bool = True,
+    env: dict | None = None,
+    timeout: float = 60,
+) -> Interrupted:
+    """Start ``argv`` in its own session, send ``sig`` after ``after_s`` seconds (to the whole process
+    group, as a terminal's Ctrl-C does, or to the parent only), and report how it stopped."""
+    full_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
+    proc = subprocess.Popen(
+        [command(argv[0]), *argv[1:]],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=full_env,
+        start_new_session=True,
+    )
+    time.sleep(after_s)
+    t0 = time.monotonic()
+    try:
+        if whole_group:
+            os.killpg(proc.pid, sig)
+        else:
+            os.kill(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+        err += "\n[hostile: did not stop within the timeout; killed]"
+    stop_s = time.monotonic() - t0
+    deadline = time.monotonic() + 2.0
+    survivors = group_processes(proc.pid)
+    while survivors and time.monotonic() < deadline:
+        time.sleep(0.1)
+        survivors = group_processes(proc.pid)
+    with_children_killed(proc.pid)
+    return Interrupted(proc.returncode, err, stop_s, survivors, proc.pid)
+
+
+def kill_parent(argv: list[str], cwd: Path, *, after_s: float, env: dict | None = None, wait_s: float = 5.0):
+    """SIGKILL only the parent after ``after_s``; return the group's processes still alive ``wait_s`` later."""
+    full_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
+    proc = subprocess.Popen(
+        [command(argv[0]), *argv[1:]],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=full_env,
+        start_new_session=True,
+    )
+    time.sleep(after_s)
+    before = group_processes(proc.pid)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + wait_s
+    survivors = group_processes(proc.pid)
+    while survivors and time.monotonic() < deadline:
+        time.sleep(0.2)
+        survivors = group_processes(proc.pid)
+    with_children_killed(proc.pid)
+    return before, survivors
+
+
+def with_children_killed(pgid: int) -> None:
+    """Clean up after a test that failed: SIGKILL anything left in the group."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
