@@ -8,6 +8,7 @@ the installed console scripts, in their own session, so signals and process tabl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -148,9 +149,15 @@ def interrupt(
     whole_group: bool = True,
     env: dict | None = None,
     timeout: float = 60,
+    when: Callable[[int], bool] | None = None,
 ) -> Interrupted:
-    """Start ``argv`` in its own session, send ``sig`` after ``after_s`` seconds (to the whole process
-    group, as a terminal's Ctrl-C does, or to the parent only), and report how it stopped."""
+    """Start ``argv`` in its own session, send ``sig`` (to the whole process group, as a terminal's
+    Ctrl-C does, or to the parent only) and report how it stopped.
+
+    The signal goes ``after_s`` seconds after the start, or, with ``when``, ``after_s`` seconds after
+    ``when(pgid)`` first returns True (polled every 20 ms; e.g. :func:`at_least` processes), so a moment
+    such as "worker start-up" is hit whatever the machine's load.
+    """
     full_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
     proc = subprocess.Popen(
         [command(argv[0]), *argv[1:]],
@@ -162,6 +169,10 @@ def interrupt(
         env=full_env,
         start_new_session=True,
     )
+    if when is not None:
+        deadline = time.monotonic() + timeout
+        while not when(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
     time.sleep(after_s)
     t0 = time.monotonic()
     try:
@@ -187,8 +198,23 @@ def interrupt(
     return Interrupted(proc.returncode, err, stop_s, survivors, proc.pid)
 
 
-def kill_parent(argv: list[str], cwd: Path, *, after_s: float, env: dict | None = None, wait_s: float = 5.0):
-    """SIGKILL only the parent after ``after_s``; return the group's processes still alive ``wait_s`` later."""
+def at_least(n: int) -> Callable[[int], bool]:
+    """A ``when`` condition: the process group has at least ``n`` live processes."""
+    return lambda pgid: len(group_processes(pgid)) >= n
+
+
+def kill_parent(
+    argv: list[str],
+    cwd: Path,
+    *,
+    after_s: float,
+    env: dict | None = None,
+    wait_s: float = 5.0,
+    when: Callable[[int], bool] | None = None,
+    timeout: float = 60,
+):
+    """SIGKILL only the parent ``after_s`` after the start (or after ``when(pgid)``, as in :func:`interrupt`);
+    return the group's processes just before, and those still alive ``wait_s`` later."""
     full_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
     proc = subprocess.Popen(
         [command(argv[0]), *argv[1:]],
@@ -199,6 +225,10 @@ def kill_parent(argv: list[str], cwd: Path, *, after_s: float, env: dict | None 
         env=full_env,
         start_new_session=True,
     )
+    if when is not None:
+        deadline = time.monotonic() + timeout
+        while not when(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
     time.sleep(after_s)
     before = group_processes(proc.pid)
     proc.kill()
@@ -214,7 +244,5 @@ def kill_parent(argv: list[str], cwd: Path, *, after_s: float, env: dict | None 
 
 def with_children_killed(pgid: int) -> None:
     """Clean up after a test that failed: SIGKILL anything left in the group."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -45,8 +45,18 @@ EXIT_BAD_INPUT = 2
 EXIT_BUG = 1
 # OS errors that mean "this path cannot be read or written", i.e. the user's input, not a bug.
 _USER_OS_ERRORS = {
-    errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG,
-    errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.EDQUOT, errno.EXDEV, errno.ENOTEMPTY,
+    errno.ENOENT,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOSPC,
+    errno.EROFS,
+    errno.ENAMETOOLONG,
+    errno.EISDIR,
+    errno.ENOTDIR,
+    errno.EEXIST,
+    errno.EDQUOT,
+    errno.EXDEV,
+    errno.ENOTEMPTY,
 }
 
 
@@ -80,7 +90,9 @@ def common_options(fn: Callable) -> Callable:
             "commands writing single files keep no report unless this is given). Never emptied.",
         ),
         _workers_option(),
-        click.option("--force", is_flag=True, help="Replace existing outputs (atomically; never foreign files)."),
+        click.option(
+            "--force", is_flag=True, help="Replace existing outputs (atomically; never foreign files)."
+        ),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary, only errors."),
     ]
     for option in reversed(options):

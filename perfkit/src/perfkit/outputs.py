@@ -84,6 +84,20 @@ def is_perfkit_report(path: Path) -> bool:
         return False
 
 
+def _check_name_length(path: Path, what: str) -> None:
+    """Refuse a name the file system cannot hold (checked on the nearest existing ancestor folder)."""
+    folder = path.parent
+    while not os.path.isdir(folder) and folder != folder.parent:
+        folder = folder.parent
+    try:
+        name_max = os.pathconf(folder, "PC_NAME_MAX")
+    except OSError:
+        name_max = 255
+    for part in path.parts[1:]:
+        if len(os.fsencode(part)) > name_max:
+            raise InputError(f"cannot write {what} {path}: a name is longer than {name_max} bytes")
+
+
 class Output:
     """One claimed target: its final path, its private staging path, and what kind it is."""
 
@@ -140,9 +154,6 @@ class Outputs:
             self._created_dirs.append(folder)
         if not path.parent.is_dir():
             raise InputError(f"cannot write {what} {path}: {path.parent} is not a folder")
-        name_max = os.pathconf(path.parent, "PC_NAME_MAX")
-        if len(os.fsencode(path.name)) > name_max:
-            raise InputError(f"cannot write {what} {path}: the name is longer than {name_max} bytes")
 
     def _stage(self, path: Path, kind: str, what: str) -> Path:
         sweep_stale(path)
@@ -155,6 +166,7 @@ class Outputs:
         path = Path(os.path.abspath(path))
         if not path.name or path.name in (".", ".."):
             raise InputError(f"{what} {path} is not a usable name")
+        _check_name_length(path, what)
         real = _real(path)
         self._check_against_inputs(path, real, what)
         self._check_against_outputs(path, real, what)
@@ -221,8 +233,12 @@ class Outputs:
             self._check_against_inputs(folder / name, real / name, "--report-dir")
             self._check_against_outputs(folder / name, real / name, "--report-dir")
             existing = folder / name
-            if existing.is_dir() or ((existing.exists() or existing.is_symlink()) and not is_perfkit_report(existing)):
-                raise InputError(f"--report-dir: {existing} exists and is not a perfkit report; not replacing it")
+            if existing.is_dir() or (
+                (existing.exists() or existing.is_symlink()) and not is_perfkit_report(existing)
+            ):
+                raise InputError(
+                    f"--report-dir: {existing} exists and is not a perfkit report; not replacing it"
+                )
         if folder.exists() and not folder.is_dir():
             raise InputError(f"--report-dir {folder} exists and is not a folder")
         self._make_parent(folder / REPORT_FILES[0], "--report-dir")

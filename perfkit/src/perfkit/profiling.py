@@ -41,7 +41,10 @@ def format_top(rows: list[dict]) -> str:
 
 
 def write_profile(
-    profiler: cProfile.Profile, path: str | os.PathLike, n: int = TOP_N, top_path: str | os.PathLike | None = None
+    profiler: cProfile.Profile,
+    path: str | os.PathLike,
+    n: int = TOP_N,
+    top_path: str | os.PathLike | None = None,
 ) -> list[dict]:
     """Save ``profiler`` to ``path`` (pstats) and the top rows to ``top_path`` (default: ``profile_top.json``
     beside it); return the top rows."""

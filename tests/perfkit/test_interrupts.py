@@ -1,0 +1,72 @@
+"""Interrupts and orphans through perfkit's process executor: clean stop within 2 s, no survivors.
+
+Runs ``_slow_cli.py`` (a real click CLI on ``perfkit.job`` and ``map_tasks``) as a subprocess in its own
+session; signals go to the whole process group, as a terminal's Ctrl-C does.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.hostile import at_least, interrupt, kill_parent, run, temporaries
+
+SCRIPT = str(Path(__file__).with_name("_slow_cli.py"))
+
+
+def _argv(out: str, *extra: str) -> list[str]:
+    return [sys.executable, SCRIPT, "go", out, "--workers", "2", *extra]
+
+
+@pytest.fixture
+def previous(tmp_path) -> Path:
+    """A finished earlier run whose output must survive interrupted reruns."""
+    result = run(_argv("out", "--tasks", "2", "--task-s", "0"), tmp_path)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "out" / "result.txt"
+
+
+# Moments: while importing (0.3 s after start), as the first helper process appears (pool start-up),
+# and 1 s after the workers are up (mid-run).
+MOMENTS = {"imports": (0.3, None), "start-up": (0.0, at_least(2)), "mid-run": (1.0, at_least(4))}
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
+@pytest.mark.parametrize("preload", [False, True], ids=["spawn", "forkserver"])
+def test_sigint_stops_cleanly_and_keeps_the_previous_output(tmp_path, previous, moment, preload):
+    argv = _argv("out", "--force", *(["--preload"] if preload else []))
+    after_s, when = MOMENTS[moment]
+    res = interrupt(argv, tmp_path, after_s=after_s, when=when, sig=signal.SIGINT)
+    assert res.returncode == 130, res.stderr
+    assert res.stderr.strip() == "interrupted", res.stderr
+    assert res.stop_s < 2.0
+    assert res.survivors == []
+    assert previous.read_text() == "2 tasks\n"
+    assert temporaries(tmp_path) == []
+
+
+def test_sigterm_stops_cleanly(tmp_path, previous):
+    res = interrupt(
+        _argv("out", "--force", "--preload"), tmp_path, after_s=1.0, when=at_least(4), sig=signal.SIGTERM
+    )
+    assert res.returncode == 143, res.stderr
+    assert res.stderr.strip() == "interrupted"
+    assert res.stop_s < 2.0 and res.survivors == []
+    assert previous.read_text() == "2 tasks\n"
+    assert temporaries(tmp_path) == []
+
+
+@pytest.mark.parametrize("preload", [False, True], ids=["spawn", "forkserver"])
+def test_sigkilled_parent_leaves_no_workers_and_the_next_run_sweeps_its_temporaries(tmp_path, preload):
+    argv = _argv("out", "--task-s", "30", *(["--preload"] if preload else []))
+    before, survivors = kill_parent(argv, tmp_path, after_s=1.0, when=at_least(4), wait_s=5.0)
+    assert len(before) >= 3, before  # the parent and its workers were running
+    assert survivors == [], survivors
+    assert temporaries(tmp_path), "the killed run should have left its staging folder"
+    result = run(_argv("out", "--tasks", "1", "--task-s", "0"), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert temporaries(tmp_path) == []
+    assert (tmp_path / "out" / "result.txt").read_text() == "1 tasks\n"

@@ -1,0 +1,99 @@
+"""perfkit.job: where a command's report goes, and what is left after success, bad input or a failure."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from perfkit.errors import InputError
+from perfkit.job import job
+
+
+class DomainError(Exception):
+    pass
+
+
+def _tree(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_folder_output_carries_its_report(tmp_path):
+    with job("demo", "build", config={"n": 1}, directories=[tmp_path / "out"]) as j:
+        (j.path(tmp_path / "out") / "data.txt").write_text("x")
+        j.run.count("rows", 3)
+    report = json.loads((tmp_path / "out" / "run_report.json").read_text())
+    assert report["status"] == "ok" and report["config"] == {"command": "build", "n": 1}
+    assert j.report_path == tmp_path / "out" / "run_report.json"
+    assert sorted(os.listdir(tmp_path / "out")) == [
+        ".perfkit-output",
+        "data.txt",
+        "events.jsonl",
+        "run_report.json",
+    ]
+
+
+def test_one_file_output_keeps_no_report_unless_asked(tmp_path):
+    with job("demo", "one", files=[tmp_path / "a.parquet"]) as j:
+        j.path(tmp_path / "a.parquet").write_text("a")
+    assert _tree(tmp_path) == ["a.parquet"]
+    assert j.report_path is None and j.run.report["status"] == "ok"
+    with job("demo", "one", files=[tmp_path / "b.parquet"], report_dir=tmp_path / "rep") as j:
+        j.path(tmp_path / "b.parquet").write_text("b")
+    assert _tree(tmp_path) == ["a.parquet", "b.parquet", "rep", "rep/events.jsonl", "rep/run_report.json"]
+
+
+@pytest.mark.parametrize("error", [InputError("day.dbn: bad header"), DomainError("field 'x' missing")])
+def test_bad_input_leaves_nothing_at_all(tmp_path, error):
+    with (
+        pytest.raises(type(error)),
+        job(
+            "demo",
+            "x",
+            directories=[tmp_path / "new" / "out"],
+            report_dir=tmp_path / "rep",
+            profile=tmp_path / "p.pstats",
+            bad_input=(DomainError,),
+        ) as j,
+    ):
+        (j.path(tmp_path / "new" / "out") / "half").write_text("partial")
+        raise error
+    assert _tree(tmp_path) == []
+
+
+def test_a_failed_run_keeps_the_old_output_and_reports_only_to_report_dir(tmp_path):
+    out = tmp_path / "out"
+    with job("demo", "x", directories=[out]) as j:
+        (j.path(out) / "v.txt").write_text("v1")
+    with pytest.raises(KeyboardInterrupt), job("demo", "x", directories=[out], force=True) as j:
+        (j.path(out) / "v.txt").write_text("v2-partial")
+        raise KeyboardInterrupt
+    assert (out / "v.txt").read_text() == "v1"
+    assert json.loads((out / "run_report.json").read_text())["status"] == "ok"
+    with (
+        pytest.raises(RuntimeError),
+        job("demo", "x", directories=[out], force=True, report_dir=tmp_path / "r") as j,
+    ):
+        raise RuntimeError("bug")
+    failed = json.loads((tmp_path / "r" / "run_report.json").read_text())
+    assert failed["status"] == "failed" and "bug" in failed["error"]
+    assert (out / "v.txt").read_text() == "v1"
+    assert not [p for p in tmp_path.rglob(".pk-*")]
+
+
+def test_profile_is_an_output_too(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("input")
+    with pytest.raises(InputError, match="input"), job("demo", "x", inputs=[src], profile=src):
+        pass
+    with job("demo", "x", inputs=[src], profile=tmp_path / "prof" / "run.pstats"):
+        sum(range(1000))
+    assert _tree(tmp_path / "prof") == ["profile_top.json", "run.pstats"]
+    assert src.read_text() == "input"
+
+
+def test_report_dir_equal_to_the_output_folder_reports_inside_it(tmp_path):
+    out = tmp_path / "out"
+    with job("demo", "x", directories=[out], report_dir=out) as j:
+        (j.path(out) / "d").write_text("d")
+    assert sorted(os.listdir(out)) == [".perfkit-output", "d", "events.jsonl", "run_report.json"]

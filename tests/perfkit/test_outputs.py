@@ -1,0 +1,204 @@
+"""perfkit.outputs: outputs never over inputs, replaced only with force and atomically, foreign files kept."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from perfkit.errors import InputError
+from perfkit.outputs import MARKER, Outputs
+
+
+def _tree(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_new_file_output_is_staged_privately_then_published(tmp_path):
+    out = tmp_path / "sub" / "out.parquet"
+    outputs = Outputs()
+    staged = outputs.file(out)
+    assert staged.parent == out.parent and staged.name.startswith(".pk-")
+    assert staged.stat().st_mode & 0o777 == 0o600
+    assert not out.exists()
+    staged.write_text("new")
+    outputs.commit()
+    assert out.read_text() == "new"
+    assert _tree(tmp_path) == ["sub", "sub/out.parquet"]
+
+
+@pytest.mark.parametrize("relation", ["same", "inside-input-folder", "contains-input", "symlink", "hardlink"])
+def test_output_overlapping_an_input_is_refused_before_anything_is_written(tmp_path, relation):
+    data = tmp_path / "data"
+    data.mkdir()
+    day = data / "day.dbn.zst"
+    day.write_bytes(b"input bytes")
+    inputs, target = [day], day
+    if relation == "inside-input-folder":
+        inputs, target = [data], data / "bars.parquet"
+    elif relation == "contains-input":
+        target = tmp_path
+    elif relation == "symlink":
+        (tmp_path / "link").symlink_to(data)
+        target = tmp_path / "link" / "day.dbn.zst"
+    elif relation == "hardlink":
+        os.link(day, tmp_path / "hard.dbn.zst")
+        target = tmp_path / "hard.dbn.zst"
+    before = _tree(tmp_path)
+    with pytest.raises(InputError, match="input"):
+        Outputs(inputs, force=True).file(target) if relation != "contains-input" else Outputs(
+            inputs, force=True
+        ).directory(target)
+    assert day.read_bytes() == b"input bytes"
+    assert _tree(tmp_path) == before
+
+
+def test_existing_output_needs_force_and_is_replaced_atomically(tmp_path):
+    out = tmp_path / "out.txt"
+    out.write_text("old")
+    with pytest.raises(InputError, match="--force"):
+        Outputs().file(out)
+    outputs = Outputs(force=True)
+    staged = outputs.file(out)
+    staged.write_text("new")
+    assert out.read_text() == "old"  # untouched until the commit
+    outputs.commit()
+    assert out.read_text() == "new"
+
+
+def test_folder_with_foreign_files_is_never_replaced_even_with_force(tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("years of work")
+    with pytest.raises(InputError, match="did not write"):
+        Outputs(force=True).directory(folder)
+    assert (folder / "thesis.tex").read_text() == "years of work"
+    assert _tree(tmp_path) == ["results", "results/thesis.tex"]
+
+
+def test_folder_written_by_perfkit_is_swapped_whole_with_force(tmp_path):
+    folder = tmp_path / "s1"
+    first = Outputs()
+    (first.directory(folder) / "tiles").mkdir()
+    first.commit()
+    assert sorted(os.listdir(folder)) == [MARKER, "tiles"]
+    with pytest.raises(InputError, match="--force"):
+        Outputs().directory(folder)
+    second = Outputs(force=True)
+    staged = second.directory(folder)
+    (staged / "tiles").mkdir()
+    (staged / "tiles" / "part-0").write_text("v2")
+    assert not (folder / "tiles" / "part-0").exists()  # old output whole until the commit
+    second.commit()
+    assert (folder / "tiles" / "part-0").read_text() == "v2"
+    assert [p.name for p in tmp_path.iterdir()] == ["s1"]
+
+
+def test_a_file_added_later_to_an_owned_folder_blocks_replacement(tmp_path):
+    folder = tmp_path / "s6"
+    first = Outputs()
+    (first.directory(folder) / "sites.parquet").write_text("x")
+    first.commit()
+    (folder / "notes.md").write_text("mine")
+    with pytest.raises(InputError, match=r"notes\.md"):
+        Outputs(force=True).directory(folder)
+    assert (folder / "notes.md").read_text() == "mine"
+
+
+def test_empty_existing_folder_is_used_without_force(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    outputs = Outputs()
+    (outputs.directory(folder) / "a").write_text("a")
+    outputs.commit()
+    assert (folder / "a").read_text() == "a"
+
+
+def test_discard_removes_staging_and_created_parents_only(tmp_path):
+    (tmp_path / "keep").write_text("k")
+    outputs = Outputs()
+    staged = outputs.directory(tmp_path / "new" / "deeper" / "out")
+    (staged / "half").write_text("partial")
+    outputs.discard()
+    assert _tree(tmp_path) == ["keep"]
+
+
+def test_kind_mismatches_and_bad_names_are_one_line_errors(tmp_path):
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="is a folder"):
+        Outputs(force=True).file(tmp_path / "adir")
+    with pytest.raises(InputError, match="not a folder"):
+        Outputs(force=True).directory(tmp_path / "afile")
+    with pytest.raises(InputError, match="not a folder"):
+        Outputs().file(tmp_path / "afile" / "under.parquet")
+    with pytest.raises(InputError, match="longer than 255 bytes"):
+        Outputs().file(tmp_path / ("x" * 256))
+    with pytest.raises(InputError, match="cannot"):
+        Outputs().file("/proc/perfkit-test.pstats")
+    assert _tree(tmp_path) == ["adir", "afile"]
+
+
+def test_longest_legal_name_is_writable(tmp_path):
+    out = tmp_path / ("n" * 255)
+    outputs = Outputs()
+    outputs.file(out).write_text("ok")
+    outputs.commit()
+    assert out.read_text() == "ok"
+
+
+def test_two_outputs_may_not_overlap(tmp_path):
+    outputs = Outputs()
+    outputs.directory(tmp_path / "out")
+    with pytest.raises(InputError, match="overlaps"):
+        outputs.file(tmp_path / "out" / "x.parquet")
+    outputs.discard()
+
+
+def test_stale_temporaries_of_a_dead_run_are_swept(tmp_path):
+    out = tmp_path / "big.qyn"
+    dead_pid = _dead_pid()
+    from perfkit._atomic import _target_tag
+
+    stale = tmp_path / f".pk-{_target_tag(out)}-{dead_pid}-abcdef.tmp"
+    stale.write_bytes(b"36 MB of nothing")
+    other = tmp_path / f".pk-00000000-{dead_pid}-abcdef.tmp"  # another target's: not ours to sweep
+    other.write_text("x")
+    live = tmp_path / f".pk-{_target_tag(out)}-{os.getppid()}-abcdef.tmp"  # a live run's: kept
+    live.write_text("x")
+    outputs = Outputs()
+    outputs.file(out).write_text("new")
+    outputs.commit()
+    assert not stale.exists() and other.exists() and live.exists()
+
+
+def test_report_dir_keeps_foreign_files_and_refuses_foreign_reports(tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "notes.txt").write_text("mine")
+    outputs = Outputs()
+    staged = outputs.report_dir(reports)
+    (staged / "run_report.json").write_text('{"schema_version": 1, "pipeline": "x"}')
+    (staged / "events.jsonl").write_text('{"event": "run_start"}\n')
+    outputs.commit()
+    assert sorted(os.listdir(reports)) == ["events.jsonl", "notes.txt", "run_report.json"]
+    Outputs().report_dir(reports)  # a perfkit report there may be replaced
+    (reports / "run_report.json").write_text("my own json")
+    with pytest.raises(InputError, match="not a perfkit report"):
+        Outputs().report_dir(reports)
+
+
+def test_report_dir_inside_an_input_is_refused(tmp_path):
+    s1 = tmp_path / "s1"
+    s1.mkdir()
+    with pytest.raises(InputError, match="input"):
+        Outputs([s1]).report_dir(s1)
+    with pytest.raises(InputError, match="input"):
+        Outputs([s1]).report_dir(s1 / "reports")
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
