@@ -3,19 +3,18 @@
 Every command takes perfkit's common options; bad input is one line on stderr and exit 2.
 """
 
-import contextlib
 import json
 import sys
 from pathlib import Path
 
 import click
-from perfkit.clitools import Group, common_options, handle_errors, profiling
-
-import perfkit
+from perfkit.clitools import Group, common_options, executor_option, handle_errors
+from perfkit.job import job
 
 from .errors import BattedBallError
 
-_errors = handle_errors(bad_input=(BattedBallError,))
+_BAD_INPUT = (BattedBallError,)
+_errors = handle_errors(bad_input=_BAD_INPUT)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
@@ -29,14 +28,20 @@ def _emit(data: dict, as_json: bool) -> None:
         click.echo(f"{k:>24}: {v}")
 
 
-@contextlib.contextmanager
-def _maybe_run(report_dir: Path | None, name: str, config: dict):
-    """A perfkit run report in ``report_dir`` when one is asked for (single runs write no files)."""
-    if report_dir is None:
-        yield None
-    else:
-        with perfkit.Run("batted_ball", report_dir, config={"command": name, **config}) as run:
-            yield run
+def _job(command: str, config: dict, *, profile, report_dir, inputs=(), directories=(), force=False):
+    """``perfkit.job`` for one batted-ball command: single runs write files only for ``--report-dir``
+    and ``--profile``; ``season`` claims its ``--out`` folder (the report goes inside it)."""
+    return job(
+        "batted_ball",
+        command,
+        config=config,
+        inputs=inputs,
+        directories=directories,
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+        bad_input=_BAD_INPUT,
+    )
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
@@ -100,6 +105,7 @@ def trajectory(
     profile,
     report_dir,
     workers,
+    force,
     quiet,
 ):
     """Fly one batted ball: distance, hang time, apex, landing point.
@@ -109,7 +115,7 @@ def trajectory(
     from .physics import Environment, simulate_batted_ball
 
     env = Environment(temp_f, elevation_ft, humidity, pressure_inhg, wind_mph, wind_dir, 0.0, spin_decay_s)
-    with profiling(profile), _maybe_run(report_dir, "trajectory", {"mode": mode}):
+    with _job("trajectory", {"mode": mode}, profile=profile, report_dir=report_dir):
         r = simulate_batted_ball(
             exit_velo,
             launch_angle,
@@ -163,6 +169,7 @@ def pitch(
     profile,
     report_dir,
     workers,
+    force,
     quiet,
 ):
     """Fly one pitch: time to the plate, plate location, induced vertical and horizontal break.
@@ -172,7 +179,7 @@ def pitch(
     from .physics import Environment, simulate_pitch
 
     env = Environment(temp_f, elevation_ft, humidity)
-    with profiling(profile), _maybe_run(report_dir, "pitch", {"mode": mode}):
+    with _job("pitch", {"mode": mode}, profile=profile, report_dir=report_dir):
         r = simulate_pitch(
             velo,
             spin,
@@ -199,7 +206,7 @@ def pitch(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common_options
 @_errors
-def validate(data_dir, as_json, profile, report_dir, workers, quiet):
+def validate(data_dir, as_json, profile, report_dir, workers, force, quiet):
     """Run the named physics checks; print expected, got and tolerance; exit 1 if any fails.
 
     Example: batted-ball validate
@@ -209,10 +216,10 @@ def validate(data_dir, as_json, profile, report_dir, workers, quiet):
     if data_dir is not None and not (data_dir / REFERENCE_CASES_CSV).is_file():
         raise BattedBallError(f"--data-dir {data_dir} has no {REFERENCE_CASES_CSV}")
     data_dir = data_dir or default_data_dir()
-    with profiling(profile), _maybe_run(report_dir, "validate", {"data_dir": str(data_dir)}) as run:
+    config = {"data_dir": str(data_dir)}
+    with _job("validate", config, profile=profile, report_dir=report_dir, inputs=[data_dir]) as j:
         checks = run_checks(data_dir)
-        if run is not None:
-            run.result("checks", {c.name: c.status for c in checks})
+        j.run.result("checks", {c.name: c.status for c in checks})
     if as_json:
         click.echo(json.dumps([c.to_dict() for c in checks], indent=2))
     elif not quiet:
@@ -283,7 +290,9 @@ def _format_box(box: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the box score as JSON.")
 @common_options
 @_errors
-def game(seed, game_index, mode, roster, home, away, pbp, as_json, profile, report_dir, workers, quiet):
+def game(
+    seed, game_index, mode, roster, home, away, pbp, as_json, profile, report_dir, workers, force, quiet
+):
     """Simulate one game pitch by pitch and print its box score.
 
     Example: batted-ball game --seed 1 --json
@@ -297,7 +306,8 @@ def game(seed, game_index, mode, roster, home, away, pbp, as_json, profile, repo
     SimulationMode.parse(mode)
     if game_index < 0:
         raise BattedBallError(f"--game-index must be >= 0, got {game_index}")
-    with profiling(profile), _maybe_run(report_dir, "game", {"seed": seed, "game_index": game_index}) as run:
+    config = {"seed": seed, "game_index": game_index, "mode": mode}
+    with _job("game", config, profile=profile, report_dir=report_dir, inputs=[roster]) as j:
         if roster is not None:
             teams = {t.code: t for t in load_teams(roster)}
             codes = list(teams)
@@ -309,10 +319,9 @@ def game(seed, game_index, mode, roster, home, away, pbp, as_json, profile, repo
             box = Game(teams[h], teams[a], rng_for(seed, "game", game_index), mode=mode, pbp=pbp).run()
         else:
             box = play_game(seed, game_index, mode, pbp=pbp)
-        if run is not None:
-            run.result(
-                "score", {box["away"]["team"]: box["away"]["runs"], box["home"]["team"]: box["home"]["runs"]}
-            )
+        j.run.result(
+            "score", {box["away"]["team"]: box["away"]["runs"], box["home"]["team"]: box["home"]["runs"]}
+        )
     if as_json:
         click.echo(json.dumps(box, indent=1))
     else:
@@ -324,18 +333,16 @@ def game(seed, game_index, mode, roster, home, away, pbp, as_json, profile, repo
 @main.command(context_settings=CONTEXT)
 @click.option("--games", "n_games", type=click.IntRange(min=1), default=2430, show_default=True)
 @click.option("--seed", type=int, required=True)
-@click.option(
-    "--executor",
-    type=click.Choice(["serial", "threads", "processes", "dask"]),
-    default="threads",
-    show_default=True,
-)
+@executor_option(default="threads")
 @click.option("--mode", type=str, default="fast", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @common_options
 @_errors
-def season(n_games, seed, executor, mode, out_dir, profile, report_dir, workers, quiet):
+def season(n_games, seed, executor, mode, out_dir, profile, report_dir, workers, force, quiet):
     """Play a season in parallel; write games.parquet, league.json, standings.json and a run report.
+
+    The --out folder is replaced whole, and only when the season is complete: an existing one needs
+    --force and must hold only what an earlier season run wrote there.
 
     Example: batted-ball season --games 162 --seed 1 --workers 2 --executor threads --out out/season
     """
@@ -343,15 +350,18 @@ def season(n_games, seed, executor, mode, out_dir, profile, report_dir, workers,
     from .season import write_season
 
     SimulationMode.parse(mode)
-    with profiling(profile):
+    config = {"games": n_games, "seed": seed, "workers": workers, "executor": executor, "mode": mode}
+    with _job(
+        "season", config, profile=profile, report_dir=report_dir, directories=[out_dir], force=force
+    ) as j:
         result = write_season(
             n_games,
             seed,
-            out_dir,
+            j.path(out_dir),
+            run=j.run,
             workers=workers,
             executor=executor,
             mode=mode,
-            report_dir=report_dir,
             quiet=quiet,
         )
     if not quiet:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from perfkit.clitools import atomic_path, progress
+from perfkit.clitools import progress
 from perfkit.parallel import Task, map_tasks, rng_for
 
 import perfkit
@@ -258,51 +258,51 @@ def write_season(
     seed: int,
     out_dir,
     *,
+    run: "perfkit.Run | None" = None,
     workers: int = 1,
     executor: str = "threads",
     mode: str = "fast",
-    report_dir=None,
     quiet: bool = True,
 ) -> dict:
-    """Run a season and write ``games.parquet``, ``league.json``, ``standings.json`` and the run report.
+    """Play a season and write ``games.parquet``, ``league.json`` and ``standings.json`` into ``out_dir``.
 
-    Outputs are written to temporary names and renamed, so a failed run leaves no complete-looking file.
+    ``out_dir`` is an existing folder the caller owns (``batted-ball season`` passes the private staging
+    folder of ``perfkit.job``, which swaps it into place only when the whole season is written). The
+    run's stages, one item per game, the receipt and the league line go to ``run`` (a report kept in
+    memory only when None).
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    config = {"games": n_games, "seed": seed, "workers": workers, "executor": executor, "mode": mode}
-    with perfkit.Run("batted_ball", report_dir or out_dir, config=config) as run:
-        t0 = time.perf_counter()
-        with run.stage("teams"):
-            league(seed)
-        with run.stage("games"), progress(n_games, "games", quiet=quiet) as bar:
+    if run is None:
+        with perfkit.Run("batted_ball", None, config={"games": n_games, "seed": seed}) as own:
+            return write_season(
+                n_games, seed, out_dir, run=own, workers=workers, executor=executor, mode=mode, quiet=quiet
+            )
+    t0 = time.perf_counter()
+    with run.stage("teams"):
+        league(seed)
+    with run.stage("games"), progress(n_games, "games", quiet=quiet) as bar:
 
-            def done(r):
-                run.add_item(r.key, r.elapsed_s, r.worker, runs=r.value["home_R"] + r.value["away_R"])
-                bar.advance()
+        def done(r):
+            run.add_item(r.key, r.elapsed_s, r.worker, runs=r.value["home_R"] + r.value["away_R"])
+            bar.advance()
 
-            table = run_games(n_games, seed, workers=workers, executor=executor, mode=mode, on_result=done)
-        wall = time.perf_counter() - t0
-        with run.stage("write"):
-            line = league_line(table)
-            calib = calibration_table(line)
-            with atomic_path(out_dir / "games.parquet") as tmp:
-                pq.write_table(table, tmp)
-            with atomic_path(out_dir / "league.json") as tmp:
-                Path(tmp).write_text(
-                    json.dumps({**line, "games": n_games, "seed": seed, "calibration": calib}, indent=2)
-                )
-            stand = standings(table)
-            with atomic_path(out_dir / "standings.json") as tmp:
-                Path(tmp).write_text(json.dumps(stand, indent=2))
-        receipt = perfkit.digest_table(table)
-        run.receipt("games", receipt)
-        run.result("league_line", line)
-        run.result("standings", stand)
-        run.count("games", n_games)
-        run.count(
-            "pitches", int(sum(table.column(c).to_numpy().sum() for c in ("home_pitches", "away_pitches")))
+        table = run_games(n_games, seed, workers=workers, executor=executor, mode=mode, on_result=done)
+    wall = time.perf_counter() - t0
+    with run.stage("write"):
+        line = league_line(table)
+        calib = calibration_table(line)
+        pq.write_table(table, out_dir / "games.parquet")
+        (out_dir / "league.json").write_text(
+            json.dumps({**line, "games": n_games, "seed": seed, "calibration": calib}, indent=2)
         )
-        run.metric("games_per_s", n_games / wall)
-        run.metric("wall_s_games", wall)
+        stand = standings(table)
+        (out_dir / "standings.json").write_text(json.dumps(stand, indent=2))
+    receipt = perfkit.digest_table(table)
+    run.receipt("games", receipt)
+    run.result("league_line", line)
+    run.result("standings", stand)
+    run.count("games", n_games)
+    run.count("pitches", int(sum(table.column(c).to_numpy().sum() for c in ("home_pitches", "away_pitches"))))
+    run.metric("games_per_s", n_games / wall)
+    run.metric("wall_s_games", wall)
     return {"line": line, "calibration": calib, "receipt": receipt, "wall_s": wall, "table": table}
