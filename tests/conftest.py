@@ -1,4 +1,11 @@
-"""Shared test fixtures: where the read-only reference data lives, and a skip when it is absent."""
+"""Shared test fixtures: the shipped ``fixtures/`` folder, and the reference data that cannot be shipped.
+
+``fixtures/`` (in the checkout, licence-clean, see ``fixtures/README.md``) is always there: a test that
+needs a Databento DBN sample or the RFC 8439 / Wycheproof vectors reads it from ``FIXTURES`` (or the
+``fixtures`` fixture) and never skips. ``../shared/data`` beside the checkout holds what its licence keeps
+out of the project (CME-derived ES files, Statcast, the Nathan workbook, Retrosheet); tests that need it
+ask for ``shared_data`` and skip with the reason when it is absent, as on a user's fresh clone.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,16 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = REPO_ROOT / "fixtures"
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    """The checkout's ``fixtures/`` folder (same sub-paths as ``../shared/data``: ``mbp10/databento/``, ``qyn1/``)."""
+    if not FIXTURES.is_dir():  # a broken checkout, not a reason to skip
+        raise FileNotFoundError(f"{FIXTURES} is missing; it is part of the repository")
+    return FIXTURES
 
 
 @pytest.fixture(scope="session")
