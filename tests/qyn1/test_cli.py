@@ -3,6 +3,7 @@ files."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def test_pack_list_cat_verify_unpack(packed, tmp_path):
     proj, key, out = packed
-    assert (tmp_path / "p.qyn.report" / "run_report.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.key", "p.qyn", "proj"]  # one file, no report
     listing = run("list", out, "--key", key).output.splitlines()
     assert len(listing) == len(_tree(proj))
     assert any(line.endswith("proj/pkg/core.py") for line in listing)
@@ -47,6 +48,8 @@ def test_pack_list_cat_verify_unpack(packed, tmp_path):
     dest = tmp_path / "restored"
     run("unpack", out, "-o", dest, "--key", key, "--workers", "1")
     assert _tree(dest / "proj") == _tree(proj)
+    report = json.loads((dest / "run_report.json").read_text())  # a folder output keeps the report
+    assert report["status"] == "ok" and report["counters"]["files"] == len(_tree(proj))
     assert (
         os.stat(dest / "proj" / "pkg" / "core.py").st_mode & 0o777
         == os.stat(proj / "pkg" / "core.py").st_mode & 0o777
@@ -89,7 +92,7 @@ def test_tampered_unpack_writes_nothing(packed, tmp_path):
     res = run("unpack", out, "-o", dest, "--key", key, "--workers", "1", ok=False)
     assert res.exit_code == 2
     assert f"{e.path}: chunk 0 of {len(e.chunks)}" in res.stderr
-    assert [p for p in dest.rglob("*") if p.is_file()] == []
+    assert not dest.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".pk-")] == []
 
 
 def test_truncated_and_extended_exit_2(packed, tmp_path):
@@ -138,9 +141,10 @@ def test_unpack_refuses_links_out_of_the_output_dir(tmp_path):
     dest = tmp_path / "dest"
     dest.mkdir()
     (dest / "link").symlink_to(outside)
-    r = run("unpack", out, "-o", dest, "--key", key, ok=False)
-    assert r.exit_code == 2
-    assert list(outside.iterdir()) == []
+    for force in ((), ("--force",)):  # a folder holding a file unpack did not write is never replaced
+        r = run("unpack", out, "-o", dest, "--key", key, *force, ok=False)
+        assert r.exit_code == 2
+        assert list(outside.iterdir()) == [] and [p.name for p in dest.iterdir()] == ["link"]
 
 
 def test_every_command_has_help_and_docs():
@@ -171,4 +175,16 @@ def test_keygen_creates_the_folder_and_reports_unwritable_paths(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     r = run("keygen", blocker / "k.key", ok=False)
-    assert r.exit_code == 2 and "cannot write key file" in r.stderr and "Traceback" not in r.output
+    assert r.exit_code == 2 and "is not a folder" in r.stderr and "Traceback" not in r.output
+
+
+def test_keygen_replaces_a_key_only_with_force_and_keeps_it_private(tmp_path):
+    key = tmp_path / "k.key"
+    run("keygen", key)
+    first = key.read_bytes()
+    r = run("keygen", key, ok=False)
+    assert r.exit_code == 2 and "pass --force" in r.stderr and key.read_bytes() == first
+    run("keygen", key, "--force")
+    assert key.read_bytes() != first and len(key.read_bytes()) == 32
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.key"]

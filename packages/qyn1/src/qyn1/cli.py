@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 
 import click
-from perfkit.clitools import Group, common_options, handle_errors, profiling, progress
+from perfkit.clitools import Group, common_options, executor_option, handle_errors, progress
+from perfkit.job import job
+from perfkit.outputs import MARKER, REPORT_FILES
 
-import perfkit
 from qyn1 import keys, pipeline, presets
 from qyn1.errors import Qyn1Error
 
-_bad_input = handle_errors(bad_input=(Qyn1Error, OSError))
+_BAD_INPUT = (Qyn1Error,)
+_bad_input = handle_errors(bad_input=_BAD_INPUT)
 
 
 def key_options(fn):
@@ -58,13 +60,9 @@ def _key_source(key_file, passphrase_file, passphrase_env) -> keys.KeySource:
     return keys.KeySource.from_passphrase(value)
 
 
-def _run(command: str, report_dir, default_dir, config: dict):
-    out = report_dir if report_dir is not None else default_dir
-    if out is None:
-        import contextlib
-
-        return contextlib.nullcontext(None)
-    return perfkit.Run("qyn1", out, config={"command": command, **config})
+def _key_inputs(key_file, passphrase_file) -> list:
+    """The key material a command reads: an input, so no output may be written over it."""
+    return [p for p in (key_file, passphrase_file) if p is not None]
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,14 +73,27 @@ def main() -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Overwrite an existing key file.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing key file (every package made with it is lost)."
+)
 @_bad_input
 def keygen(path: Path, force: bool) -> None:
-    """Write a new random 32-byte key file (mode 0600).
+    """Write a new random 32-byte key file (mode 0600); never over an existing file without --force.
 
     Example: qyn1 keygen project.key
     """
-    keys.write_key_file(path, force=force)
+    umask = os.umask(0o077)
+    os.umask(umask)
+    try:
+        with job(
+            "qyn1", "keygen", config={"path": str(path)}, files=[path], force=force, bad_input=_BAD_INPUT
+        ) as j:
+            # perfkit gives a published file the umask's mode: a private umask keeps the key 0600 from
+            # the rename on (the staging file is 0600 already, the folders above it were made before this).
+            os.umask(umask | 0o077)
+            keys.write_key(j.path(path))
+    finally:
+        os.umask(umask)
     click.echo(f"wrote key {path}")
 
 
@@ -92,7 +103,7 @@ def keygen(path: Path, force: bool) -> None:
 @key_options
 @click.option("--preset", default=None, help="Chunk size/workers/executor priors (see `qyn1 presets`).")
 @click.option("--chunk-size", type=int, default=None, help="Chunk size in bytes (default: from the preset).")
-@click.option("--executor", type=click.Choice(["serial", "threads", "processes", "dask"]), default=None)
+@executor_option(default=None)
 @click.option("--exclude", multiple=True, help="Glob of paths/components to leave out (repeatable).")
 @common_options
 @_bad_input
@@ -109,29 +120,44 @@ def pack(
     profile,
     report_dir,
     workers,
+    force,
     quiet,
 ) -> None:
-    """Pack files and directories into one encrypted package.
+    """Pack files and directories into one encrypted package (one file; a run report only with
+    --report-dir). An existing package is replaced only with --force.
 
     Example: qyn1 pack src/ -o src.qyn --key project.key
     """
-    ks = _key_source(key_file, passphrase_file, passphrase_env)
-    project = next((s for s in sources if Path(s).is_dir()), None)
     workers_opt = workers if _option_given("workers") else None
-    p = presets.resolve(preset, project, chunk_size=chunk_size, workers=workers_opt, executor=executor)
-    specs = pipeline.collect_sources(sources, tuple(exclude))
-    default_report = Path(str(output) + ".report") if report_dir is None else None
-    with (
-        _run("pack", report_dir, default_report, {"preset": p.to_dict(), "files": len(specs)}) as run,
-        profiling(profile),
-        progress(len(specs), "packing", quiet) as bar,
-    ):
+    config = {"sources": [str(s) for s in sources], "output": str(output), "exclude": list(exclude)}
+    with job(
+        "qyn1",
+        "pack",
+        config=config,
+        inputs=[*sources, *_key_inputs(key_file, passphrase_file)],
+        files=[output],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+        bad_input=_BAD_INPUT,
+    ) as j:
+        run = j.run
+        ks = _key_source(key_file, passphrase_file, passphrase_env)
+        project = next((s for s in sources if Path(s).is_dir()), None)
+        p = presets.resolve(preset, project, chunk_size=chunk_size, workers=workers_opt, executor=executor)
+        run.config["preset"] = p.to_dict()
+        with run.stage("collect"):
+            specs = pipeline.collect_sources(sources, tuple(exclude))
+        # imports, model tables and the kernels (compiled on the first run after an install), apart from
+        # the timed work so they do not count against the rates
+        with run.stage("warm_up"):
+            pipeline.warm_up(p.executor, p.workers)
         digests = []
+        with run.stage("pack"), progress(len(specs), "packing", quiet) as bar:
 
-        def on_file(spec, ef):
-            digests.append((spec.arcpath, ef.digest))
-            bar.advance()
-            if run is not None:
+            def on_file(spec, ef):
+                digests.append((spec.arcpath, ef.digest))
+                bar.advance()
                 run.add_item(
                     spec.arcpath,
                     ef.encode_s,
@@ -139,24 +165,23 @@ def pack(
                     bytes_out=sum(len(c) + 16 for c, _ in ef.chunks),
                 )
 
-        st = pipeline.pack(
-            specs,
-            output,
-            ks,
-            chunk_size=p.chunk_size,
-            workers=p.workers,
-            executor=p.executor,
-            on_file=on_file,
-        )
-        if run is not None:
-            run.count("files", st.files)
-            run.count("bytes_in", st.bytes_in)
-            run.result("codecs", st.codecs)
-            run.metric("ratio", st.ratio)
-            run.metric("mb_per_s", st.bytes_in / 1e6 / max(st.wall_s, 1e-9))
-            if st.worker_memory:
-                run.metric("worker_memory_bytes", st.worker_memory)
-            run.receipt("content", _content_receipt(digests))
+            st = pipeline.write_package(
+                specs,
+                j.path(output),
+                ks,
+                chunk_size=p.chunk_size,
+                workers=p.workers,
+                executor=p.executor,
+                on_file=on_file,
+            )
+        run.count("files", st.files)
+        run.count("bytes_in", st.bytes_in)
+        run.result("codecs", st.codecs)
+        run.metric("ratio", st.ratio)
+        run.metric("mb_per_s", st.bytes_in / 1e6 / max(st.wall_s, 1e-9))
+        if st.worker_memory:
+            run.metric("worker_memory_bytes", st.worker_memory)
+        run.receipt("content", _content_receipt(digests))
     if not quiet:
         click.echo(
             f"packed {st.files} files, {st.bytes_in:,} -> {st.bytes_out:,} bytes "
@@ -181,27 +206,55 @@ def _option_given(name: str) -> bool:
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False, path_type=Path))
 @key_options
-@click.option(
-    "--executor", type=click.Choice(["serial", "threads", "processes", "dask"]), default="processes"
-)
+@executor_option(default="processes")
 @common_options
 @_bad_input
 def unpack(
-    package, output, key_file, passphrase_file, passphrase_env, executor, profile, report_dir, workers, quiet
+    package,
+    output,
+    key_file,
+    passphrase_file,
+    passphrase_env,
+    executor,
+    profile,
+    report_dir,
+    workers,
+    force,
+    quiet,
 ) -> None:
-    """Verify and extract every file (nothing is renamed into place unless everything verifies).
+    """Verify and extract every file into a new folder: all or nothing (the folder appears only when every
+    file verified). An existing folder is replaced only with --force, and only if it holds nothing but an
+    earlier unpack; the run report goes inside it unless --report-dir says otherwise.
 
     Example: qyn1 unpack src.qyn -o restored/ --key project.key
     """
-    ks = _key_source(key_file, passphrase_file, passphrase_env)
-    with _run("unpack", report_dir, None, {"package": str(package)}) as run, profiling(profile):
-        st = pipeline.unpack(package, output, ks, workers=workers, executor=executor)
-        if run is not None:
-            run.count("files", st.files)
-            run.count("bytes_out", st.bytes_in)
-            run.metric("mb_per_s", st.bytes_in / 1e6 / max(st.wall_s, 1e-9))
-            if st.worker_memory:
-                run.metric("worker_memory_bytes", st.worker_memory)
+    with job(
+        "qyn1",
+        "unpack",
+        config={"package": str(package), "output": str(output), "executor": executor},
+        inputs=[package, *_key_inputs(key_file, passphrase_file)],
+        directories=[output],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+        bad_input=_BAD_INPUT,
+    ) as j:
+        run = j.run
+        ks = _key_source(key_file, passphrase_file, passphrase_env)
+        reserved = {MARKER: "perfkit's record of what it wrote"}
+        if j.report_path is not None and os.path.realpath(j.report_path.parent) == os.path.realpath(output):
+            reserved.update({name: "the run report (give --report-dir elsewhere)" for name in REPORT_FILES})
+        with run.stage("warm_up"):
+            pipeline.warm_up(executor, workers)
+        with run.stage("unpack"):
+            st = pipeline.extract(
+                package, j.path(output), ks, workers=workers, executor=executor, reserved=reserved
+            )
+        run.count("files", st.files)
+        run.count("bytes_out", st.bytes_in)
+        run.metric("mb_per_s", st.bytes_in / 1e6 / max(st.wall_s, 1e-9))
+        if st.worker_memory:
+            run.metric("worker_memory_bytes", st.worker_memory)
     if not quiet:
         click.echo(f"unpacked {st.files} files, {st.bytes_in:,} bytes in {st.wall_s:.2f} s -> {output}")
 
@@ -246,16 +299,28 @@ def cat(package, path, key_file, passphrase_file, passphrase_env) -> None:
 @key_options
 @common_options
 @_bad_input
-def verify(package, key_file, passphrase_file, passphrase_env, profile, report_dir, workers, quiet) -> None:
+def verify(
+    package, key_file, passphrase_file, passphrase_env, profile, report_dir, workers, force, quiet
+) -> None:
     """Authenticate and decode every chunk and check every file digest; writes nothing.
 
     Example: qyn1 verify src.qyn --key project.key
     """
-    ks = _key_source(key_file, passphrase_file, passphrase_env)
-    with _run("verify", report_dir, None, {"package": str(package)}) as run, profiling(profile):
-        st = pipeline.verify(package, ks)
-        if run is not None:
-            run.count("files", st.files)
+    with job(
+        "qyn1",
+        "verify",
+        config={"package": str(package)},
+        inputs=[package, *_key_inputs(key_file, passphrase_file)],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+        bad_input=_BAD_INPUT,
+    ) as j:
+        ks = _key_source(key_file, passphrase_file, passphrase_env)
+        with j.run.stage("verify"):
+            st = pipeline.verify(package, ks)
+        j.run.count("files", st.files)
+        j.run.count("chunks", st.chunks)
     if not quiet:
         click.echo(f"ok: {st.files} files, {st.chunks} chunks, {st.bytes_in:,} bytes verified")
 
@@ -281,7 +346,7 @@ def presets_() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("reports/profile-qyn1.json"),
     show_default=True,
-    help="JSON report (top functions + stage times); the .pstats goes beside it.",
+    help="JSON report (top functions + stage times); OUT.pstats and profile_top.json go beside it.",
 )
 @click.option(
     "--module",
@@ -289,16 +354,32 @@ def presets_() -> None:
     show_default=True,
     help="Stdlib module (path relative to the stdlib) to profile.",
 )
-@click.option("--repeats", type=int, default=5, show_default=True)
+@click.option("--repeats", type=click.IntRange(1, 1000), default=5, show_default=True)
+@click.option("--force", is_flag=True, help="Replace the report files of an earlier profile.")
 @_bad_input
-def profile(out: Path, module: str, repeats: int) -> None:
+def profile(out: Path, module: str, repeats: int, force: bool) -> None:
     """cProfile encoder -> compressor -> encryptor on a representative module; JSON report via perfkit.
 
     Example: qyn1 profile --out reports/profile-qyn1.json --module json/decoder.py
     """
+    import json
+
     from qyn1 import profiling as qprof
 
-    report = qprof.profile_module(corpus_module(module), out, repeats=repeats)
+    source = corpus_module(module)
+    pstats_path, top_path = out.with_suffix(".pstats"), out.parent / "profile_top.json"
+    with job(
+        "qyn1",
+        "profile",
+        config={"module": module, "repeats": repeats},
+        inputs=[source],
+        files=[out, pstats_path, top_path],
+        force=force,
+        bad_input=_BAD_INPUT,
+    ) as j:
+        report = qprof.profile_module(source, j.path(pstats_path), j.path(top_path), repeats=repeats)
+        report["pstats"] = str(pstats_path)
+        j.path(out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     for stage, secs in report["stages_s"].items():
         click.echo(f"{stage:<12} {secs * 1e3:9.2f} ms")
     click.echo(f"wrote {out}")

@@ -34,27 +34,17 @@ def generate_key() -> bytes:
     return secrets.token_bytes(KEY_SIZE)
 
 
-def write_key_file(path: str | os.PathLike, *, force: bool = False) -> Path:
-    """Write a fresh random key to ``path`` (mode 0600), creating its folder; refuses to overwrite unless
-    ``force``."""
-    path = Path(path)
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise KeyError_(f"cannot write key file {str(path)!r}: a part of its folder is a file") from None
-    except OSError as e:
-        raise KeyError_(f"cannot write key file {str(path)!r}: {e.strerror or e}") from None
-    try:
-        fd = os.open(path, flags, 0o600)
-    except FileExistsError:
-        raise KeyError_(f"key file {str(path)!r} already exists (use --force to overwrite)") from None
-    except OSError as e:
-        raise KeyError_(f"cannot write key file {str(path)!r}: {e.strerror}") from None
+def write_key(path: str | os.PathLike) -> None:
+    """Write a fresh random key into ``path`` with mode 0600 and flush it to disk.
+
+    ``path`` is a private file the caller renames into place (``qyn1 keygen`` writes to its
+    ``perfkit.job`` staging file, so an existing key is replaced only with ``--force``, atomically)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)
         f.write(generate_key())
-    os.chmod(path, 0o600)
-    return path
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def read_key_file(path: str | os.PathLike) -> bytes:

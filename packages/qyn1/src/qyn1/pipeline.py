@@ -8,18 +8,17 @@ memory held by results in flight; within a batch ``perfkit.parallel.map_tasks`` 
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import os
-import secrets
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfkit.parallel import Task, map_tasks
 
+from perfkit import atomic_path
 from qyn1 import codec, container, keys
 from qyn1.errors import Qyn1Error, UnsafePathError
 
@@ -219,9 +218,33 @@ class PackStats:
         return self.bytes_in / self.bytes_out if self.bytes_out else float("inf")
 
 
-def pack(
+def warm_up(executor: str, workers: int) -> None:
+    """Load the model tables and the compiled kernels where the work will run, before it is timed.
+
+    Process workers fork from a server that imports :mod:`qyn1.preload` (tables built, kernels loaded
+    from Numba's cache, or compiled on the first run after an install); one task through a one-worker
+    pool waits until that server is ready. Serial and thread runs load them in this process. A Dask
+    cluster's workers load them on first use.
+    """
+    if executor == "processes" and workers > 1:
+        map_tasks(
+            _ready,
+            [Task(key="warm-up", payload=None)],
+            executor="processes",
+            workers=1,
+            preload=WORKER_PRELOAD,
+        )
+    elif executor in ("serial", "threads") or workers <= 1:
+        import qyn1.preload  # noqa: F401 -- importing it does the work
+
+
+def _ready(_payload) -> bool:
+    return True
+
+
+def write_package(
     specs: list[FileSpec],
-    out: str | os.PathLike,
+    path: str | os.PathLike,
     key_source: keys.KeySource,
     *,
     chunk_size: int,
@@ -230,13 +253,12 @@ def pack(
     salt: bytes | None = None,
     on_file: Callable[[FileSpec, EncodedFile], None] | None = None,
 ) -> PackStats:
-    """Write a package atomically (temp file + rename). ``salt`` is for reproducible tests only."""
-    from perfkit import atomic_path
-
+    """Write a package to ``path`` as it goes (the caller makes that atomic: a CLI writes to its
+    ``perfkit.job`` staging file, :func:`pack` to a temporary it renames). ``salt`` is for reproducible
+    tests only."""
     t0 = time.perf_counter()
     st = PackStats()
-    out = Path(out)
-    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+    with open(path, "wb") as f:
         w = container.Writer(f, key_source, chunk_size, salt=salt)
         for spec, ef in encode_project(
             specs,
@@ -262,6 +284,13 @@ def pack(
         st.bytes_out = w.offset
     st.wall_s = time.perf_counter() - t0
     return st
+
+
+def pack(specs: list[FileSpec], out: str | os.PathLike, key_source: keys.KeySource, **kw) -> PackStats:
+    """:func:`write_package` to ``out`` atomically (a private temporary renamed into place on success),
+    for library callers; the CLI goes through ``perfkit.job`` instead."""
+    with atomic_path(out) as tmp:
+        return write_package(specs, tmp, key_source, **kw)
 
 
 def _stream_file(w: container.Writer, spec: FileSpec, chunk_size: int) -> EncodedFile:
@@ -315,12 +344,13 @@ def _safe_target(outdir_real: str, path: str) -> str:
 
 
 def _decode_task(payload):
-    """Decode a group of files from one open archive into their temp files (mode set before closing)."""
+    """Decode a group of files from one open archive straight to their targets (mode set before closing).
+    The targets are in a folder this run created (the ``perfkit.job`` staging folder), never in place."""
     archive, key, header_bytes, items = payload
     n = 0
     with open(archive, "rb") as f:
-        for entry, tmp in items:
-            with open(tmp, "xb") as out:
+        for entry, target in items:
+            with open(target, "xb") as out:
                 for data in container.decrypt_entry_chunks(f, key, header_bytes, entry):
                     out.write(data)
                     n += len(data)
@@ -340,63 +370,60 @@ def _groups(entries: list, n_groups: int) -> list[list[int]]:
     return [g for g in groups if g]
 
 
-def unpack(
+def extract(
     archive: str | os.PathLike,
-    outdir: str | os.PathLike,
+    folder: str | os.PathLike,
     key_source: keys.KeySource,
     *,
     workers: int = 1,
     executor: str = "processes",
     paths: list[str] | None = None,
+    reserved: Mapping[str, str] | None = None,
 ) -> PackStats:
-    """Decrypt, verify and write every file under ``outdir``. Each file goes to a temp file beside its
-    target and is renamed into place only after every file has been authenticated and its digest
-    checked; on any error all temp files are removed and nothing is renamed."""
+    """Decrypt, verify and write every file into ``folder``, a new folder the caller owns and renames into
+    place only if this returns (a CLI's ``perfkit.job`` staging folder; :func:`unpack` for library
+    callers). Every path is checked before anything is written; a top-level name in ``reserved`` (name ->
+    what the folder keeps there: the run report, perfkit's marker) is refused rather than overwritten."""
+    reserved = reserved or {}
     t0 = time.perf_counter()
     memory: dict[str, int] = {}
     f, r = open_package(archive, key_source)
     with f:
         entries = r.entries if paths is None else [r.entry(p) for p in paths]
-    os.makedirs(outdir, exist_ok=True)
-    outdir_real = os.path.realpath(outdir)
-    targets = [_safe_target(outdir_real, e.path) for e in entries]  # all checked before anything is written
-    tmps: list[str] = []
-    ok = False
-    try:
-        made: set[str] = set()
-        for e, target in zip(entries, targets, strict=True):
-            parent = os.path.dirname(target)
-            if parent not in made:
-                os.makedirs(parent, exist_ok=True)
-                if os.path.commonpath([os.path.realpath(parent), outdir_real]) != outdir_real:
-                    raise UnsafePathError(f"{e.path}: a link in the output directory would take it outside")
-                made.add(parent)
-            tmps.append(os.path.join(parent, f".{os.path.basename(target)}.qyn1-{secrets.token_hex(6)}"))
-        n_groups = 1 if workers <= 1 else min(len(entries), 8 * workers)
-        tasks = [
-            Task(
-                key=f"group-{k}",
-                payload=(str(archive), r.key, r.header_bytes, [(entries[i], tmps[i]) for i in g]),
-                cost=sum(max(entries[i].size, 1) for i in g),
+    folder_real = os.path.realpath(folder)
+    targets = [_safe_target(folder_real, e.path) for e in entries]  # all checked before anything is written
+    for e in entries:
+        top = e.path.split("/", 1)[0]
+        if top in reserved:
+            raise Qyn1Error(
+                f"the package holds {top!r} at its top level, where the output folder keeps {reserved[top]}"
             )
-            for k, g in enumerate(_groups(entries, n_groups))
-        ]
-        res = map_tasks(
-            _decode_task,
-            tasks,
-            executor="serial" if workers <= 1 else executor,
-            workers=workers,
-            preload=WORKER_PRELOAD,
+    made: set[str] = set()
+    for e, target in zip(entries, targets, strict=True):
+        parent = os.path.dirname(target)
+        if parent not in made:
+            try:
+                os.makedirs(parent, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise Qyn1Error(f"{e.path}: a part of its folder is a file in the package") from None
+            made.add(parent)
+    n_groups = 1 if workers <= 1 else min(len(entries), 8 * workers)
+    tasks = [
+        Task(
+            key=f"group-{k}",
+            payload=(str(archive), r.key, r.header_bytes, [(entries[i], targets[i]) for i in g]),
+            cost=sum(max(entries[i].size, 1) for i in g),
         )
-        _note_worker_memory(res, memory)
-        for tmp, target in zip(tmps, targets, strict=True):
-            os.replace(tmp, target)
-        ok = True
-    finally:
-        if not ok:
-            for tmp in tmps:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+        for k, g in enumerate(_groups(entries, n_groups))
+    ]
+    res = map_tasks(
+        _decode_task,
+        tasks,
+        executor="serial" if workers <= 1 else executor,
+        workers=workers,
+        preload=WORKER_PRELOAD,
+    )
+    _note_worker_memory(res, memory)
     st = PackStats(
         files=len(entries),
         bytes_in=sum(e.size for e in entries),
@@ -405,6 +432,15 @@ def unpack(
     )
     st.wall_s = time.perf_counter() - t0
     return st
+
+
+def unpack(
+    archive: str | os.PathLike, outdir: str | os.PathLike, key_source: keys.KeySource, **kw
+) -> PackStats:
+    """:func:`extract` into a new folder ``outdir`` (it must not exist), renamed into place only when every
+    file authenticated and matched its digest; for library callers (the CLI goes through ``perfkit.job``)."""
+    with atomic_path(outdir, kind="dir") as tmp:
+        return extract(archive, tmp, key_source, **kw)
 
 
 def verify(archive: str | os.PathLike, key_source: keys.KeySource) -> PackStats:

@@ -9,6 +9,9 @@ import tomllib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from perfkit.parallel import EXECUTORS
+
+from perfkit import limits
 from qyn1.errors import Qyn1Error
 
 KiB = 1024
@@ -92,17 +95,37 @@ def from_pyproject(project_dir: str | os.PathLike) -> dict:
     return table
 
 
+def _checked(field: str, value, where: str):
+    """A setting from the command line or ``[tool.qyn1]``, checked; the error names where it came from."""
+    if field == "executor":
+        if value not in EXECUTORS:
+            raise Qyn1Error(f"{where}: executor {value!r} is not one of {', '.join(EXECUTORS)}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Qyn1Error(f"{where}: {field} must be a whole number, got {value!r}")
+    low, high = (1 * KiB, 16 * 1024 * KiB) if field == "chunk_size" else (1, limits.max_workers())
+    if not low <= value <= high:
+        what = (
+            "chunk size must be between 1 KiB and 16 MiB"
+            if field == "chunk_size"
+            else (f"workers must be between 1 and {high} (8 per core)")
+        )
+        raise Qyn1Error(f"{where}: {what}, got {value}")
+    return value
+
+
 def resolve(preset: str | None, project_dir=None, **overrides) -> Preset:
     """Preset from the command line, else from ``[tool.qyn1]``, else the default; then overrides."""
     table = from_pyproject(project_dir) if project_dir is not None else {}
-    p = get(preset or table.get("preset", DEFAULT))
+    where_table = f"[tool.qyn1] in {Path(project_dir) / 'pyproject.toml'}" if table else ""
+    name = preset or table.get("preset", DEFAULT)
+    if not isinstance(name, str):
+        raise Qyn1Error(f"{where_table}: preset must be a name, got {name!r}")
+    p = get(name)
+    changes = {}
     for k in ("chunk_size", "workers", "executor"):
-        if k in table and overrides.get(k) is None:
-            overrides[k] = table[k]
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    if "chunk_size" in changes:
-        cs = int(changes["chunk_size"])
-        if not 1 * KiB <= cs <= 16 * 1024 * KiB:
-            raise Qyn1Error("chunk size must be between 1 KiB and 16 MiB")
-        changes["chunk_size"] = cs
+        if overrides.get(k) is not None:
+            changes[k] = _checked(k, overrides[k], "--" + k.replace("_", "-"))
+        elif k in table:
+            changes[k] = _checked(k, table[k], where_table)
     return replace(p, **changes)

@@ -10,6 +10,7 @@ import perfkit
 from qyn1 import codec, keys, rans
 from qyn1 import encode as pe
 from qyn1.crypto import fast
+from qyn1.errors import Qyn1Error
 
 
 def _stages(data: bytes) -> dict[str, float]:
@@ -27,30 +28,27 @@ def _stages(data: bytes) -> dict[str, float]:
     return {"encoder": t1 - t0, "compressor": t2 - t1, "encryptor": t3 - t2}
 
 
-def profile_module(path: Path, out: Path, repeats: int = 5) -> dict:
+def profile_module(path: Path, pstats_path: Path, top_path: Path, repeats: int = 5) -> dict:
+    """Time encoder -> compressor -> encryptor on one module ``repeats`` times under cProfile; write the
+    ``.pstats`` to ``pstats_path`` and the top functions to ``top_path``; return the report (stage
+    seconds and MB/s, the top functions). The caller writes the report and names the final paths."""
     data = Path(path).read_bytes()
+    if repeats < 1:
+        raise Qyn1Error(f"repeats must be at least 1, got {repeats}")
     _stages(data)  # warm-up: tables, JIT caches
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pstats_path = out.with_suffix(".pstats")
     totals = {"encoder": 0.0, "compressor": 0.0, "encryptor": 0.0}
-    with perfkit.profile(pstats_path):
+    with perfkit.profile(pstats_path, top_path=top_path):
         for _ in range(repeats):
             for k, v in _stages(data).items():
                 totals[k] += v
-    top_path = pstats_path.parent / "profile_top.json"
-    top = json.loads(top_path.read_text()) if top_path.is_file() else None
-    report = {
+    return {
         "module": str(path),
         "bytes": len(data),
         "repeats": repeats,
         "stages_s": {k: v / repeats for k, v in totals.items()},
         "stage_mb_s": {k: len(data) / 1e6 / (v / repeats) for k, v in totals.items() if v > 0},
-        "pstats": str(pstats_path),
-        "top": top,
+        "top": json.loads(Path(top_path).read_text()),
     }
-    perfkit.write_json_atomic(out, report)
-    return report
 
 
 # The dictionary peer: zstd level 19 with a dictionary trained on the *training* split only (the files qyn1's
