@@ -31,18 +31,24 @@ def test_synth_ingest_bars_round_trip(tmp_path, small_day_file):
     r = invoke("ingest", small_day_file, "--out", tmp_path / "bronze", "--quiet")
     assert r.exit_code == 0, r.output
     bronze = tmp_path / "bronze" / "2024-01-02.parquet"
+    # a folder output keeps its report inside
+    assert json.loads((tmp_path / "bronze" / "run_report.json").read_text())["status"] == "ok"
     t = pq.read_table(bronze)
     assert t.num_rows == 30_000 and t.schema.field("price").type == "int64"
     assert pq.ParquetFile(bronze).metadata.row_group(0).column(0).compression == "ZSTD"
-    for src, name in ((small_day_file, "a"), (bronze, "b")):
-        r = invoke("bars", src, "-o", tmp_path / f"{name}.parquet", "--quiet")
-        assert r.exit_code == 0, r.output
+    r = invoke("bars", small_day_file, "-o", tmp_path / "a.parquet", "--quiet")
+    assert r.exit_code == 0, r.output
+    # a one-file output keeps no report beside it (no `a.parquet.report/`) unless --report-dir is given
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.parquet", "bronze"]
+    r = invoke("bars", bronze, "-o", tmp_path / "b.parquet", "--report-dir", tmp_path / "rep", "--quiet")
+    assert r.exit_code == 0, r.output
     a, b = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "b.parquet")
     assert a.num_rows > 1000 and a.column_names == b.column_names
     for c in a.column_names:
         np.testing.assert_array_equal(a[c].to_numpy(), b[c].to_numpy(), err_msg=c)
-    report = json.loads((tmp_path / "b.parquet.report" / "run_report.json").read_text())
+    report = json.loads((tmp_path / "rep" / "run_report.json").read_text())
     assert report["status"] == "ok" and report["counters"]["records"] == 30_000
+    assert "compile" in report["stages"] and "decode+bar5s" in report["stages"]
     assert report["receipts"]["bar5s"]["digest"].startswith("blake2b-256")
     starts = a["bar_start_ns"].to_numpy()
     assert (np.diff(starts) > 0).all() and (starts % 5_000_000_000 == 0).all()
@@ -277,6 +283,8 @@ def test_run_with_a_truncated_day_fails_cleanly(tmp_path, three_days):
             "2024-01-01..2024-01-05",
             "--workers",
             "1",
+            "--executor",
+            "serial",
             "--out",
             str(out),
             "--quiet",

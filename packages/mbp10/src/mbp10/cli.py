@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import click
 import numpy as np
-from perfkit.clitools import Group, common_options, handle_errors, profiling
+from perfkit.clitools import EXECUTORS, Group, common_options, executor_option, handle_errors
 
 import perfkit
 from mbp10.errors import Mbp10Error
@@ -20,46 +16,35 @@ from mbp10.errors import Mbp10Error
 PIPELINE = "mbp10"
 
 
-def _report_beside(out: Path) -> Path:
-    """Default report folder of a one-file output: ``OUT.report/``, so stages writing into one folder keep
-    their own reports."""
-    out = Path(out)
-    return out.with_name(out.name + ".report")
+def _job(command: str, config: dict, *, force, report_dir, profile, inputs=(), files=(), directories=()):
+    """`perfkit.job.job` for one mbp10 command: outputs claimed and checked against the inputs before any
+    work, staged privately, committed on success; bad input (`Mbp10Error`) leaves nothing anywhere."""
+    from perfkit.job import job
+
+    return job(
+        PIPELINE,
+        command,
+        config={"command": command, **config},
+        inputs=inputs,
+        files=files,
+        directories=directories,
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+        bad_input=(Mbp10Error,),
+    )
 
 
-@contextlib.contextmanager
-def _report(report_dir: Path, config: dict, quiet: bool):
-    """A perfkit.Run whose report lands in `report_dir` unless the input was bad (then nothing is written)."""
-    report_dir = Path(report_dir)
-    # Outside the output's folder: bad input must not even create that folder.
-    tmp = Path(tempfile.mkdtemp(prefix="mbp10-report."))
-    bad_input = False
-    try:
-        with perfkit.Run(PIPELINE, tmp, config) as run:
-            try:
-                yield run
-            except Mbp10Error:
-                bad_input = True
-                raise
-    finally:
-        if bad_input:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            report_dir.mkdir(parents=True, exist_ok=True)
-            for name in ("run_report.json", "events.jsonl"):
-                if (tmp / name).exists():  # copy beside, then rename: readers never see half a file
-                    shutil.copyfile(tmp / name, report_dir / f".{name}.tmp")
-                    os.replace(report_dir / f".{name}.tmp", report_dir / name)
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not quiet:
-                click.echo(f"report: {report_dir / 'run_report.json'}", err=True)
+def _say_report(j, quiet: bool) -> None:
+    if not quiet and j.report_path is not None:
+        click.echo(f"report: {j.report_path}", err=True)
 
 
-def _date(value: str) -> dt.date:
+def _date(value: str, option: str = "--date") -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise Mbp10Error(f"bad date {value!r}: expected YYYY-MM-DD") from None
+        raise Mbp10Error(f"bad {option} {value!r}: expected a real date, YYYY-MM-DD") from None
 
 
 def _existing(path: Path) -> Path:
@@ -92,27 +77,36 @@ def main() -> None:
 @main.command()
 @click.option("--date", "date_s", required=True, help="Trading date, YYYY-MM-DD.")
 @click.option("--records", type=click.IntRange(min=40), default=1_900_000, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="FILE.dbn.zst")
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
-def synth(date_s, records, seed, out, profile, report_dir, workers, quiet):
+def synth(date_s, records, seed, out, profile, report_dir, workers, force, quiet):
     """Write a deterministic synthetic ES-like MBP-10 day as a DBN v3 file.
 
     Example: mbp10 synth --date 2024-01-02 --records 300000 --seed 1 --out day.dbn.zst
     """
+    from perfkit.limits import check_memory
+
     from mbp10.dbn import write_dbn
-    from mbp10.synth import synth_day, synth_header
+    from mbp10.synth import synth_day, synth_header, synth_memory_bytes, warm_up
 
     date = _date(date_s)
-    config = {"command": "synth", "date": date_s, "records": records, "seed": seed}
-    with _report(report_dir or _report_beside(out), config, quiet) as run, profiling(profile):
-        with run.stage("simulate"):
+    check_memory(synth_memory_bytes(records), f"--records {records:,}")
+    config = {"date": date_s, "records": records, "seed": seed}
+    with _job("synth", config, files=[out], force=force, report_dir=report_dir, profile=profile) as j:
+        with j.run.stage("compile"):  # Numba compile or cache load: kept out of the simulate rate
+            warm_up()
+        t0 = time.perf_counter()
+        with j.run.stage("simulate"):
             rec = synth_day(date, records, seed)
-        with run.stage("write"), perfkit.atomic_path(out) as tmp:
-            write_dbn(tmp, synth_header(date), rec)
-        run.count("records", len(rec))
-        run.receipt("records", perfkit.digest_array(rec.view(np.uint8)))
+        elapsed = time.perf_counter() - t0
+        with j.run.stage("write"):
+            write_dbn(j.path(out), synth_header(date), rec)
+        j.run.count("records", len(rec))
+        j.run.metric("records_per_s", len(rec) / elapsed if elapsed > 0 else None)
+        j.run.receipt("records", perfkit.digest_array(rec.view(np.uint8)))
+    _say_report(j, quiet)
     if not quiet:
         click.echo(f"wrote {len(rec):,} records to {out}")
 
@@ -128,12 +122,16 @@ def _stem(path: Path) -> str:
 @main.command()
 @click.argument("input_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="bronze directory"
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="bronze folder (new or empty; with --force, an earlier ingest's folder)",
 )
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
-def ingest(input_path, out, profile, report_dir, workers, quiet):
-    """DBN (.dbn, .dbn.zst) or Parquet -> bronze Parquet (zstd 3), sorted by ts_event.
+def ingest(input_path, out, profile, report_dir, workers, force, quiet):
+    """DBN (.dbn, .dbn.zst) or Parquet -> a bronze folder: OUT/<name>.parquet (zstd 3, sorted by ts_event)
+    and the run report.
 
     Example: mbp10 ingest day.dbn.zst --out bronze/
     """
@@ -141,17 +139,28 @@ def ingest(input_path, out, profile, report_dir, workers, quiet):
     from mbp10.io import input_kind
 
     input_kind(_existing(input_path))
-    dest = out / f"{_stem(input_path)}.parquet"
-    config = {"command": "ingest", "input": str(input_path)}
-    with _report(report_dir or out, config, quiet) as run, profiling(profile):
-        with run.stage("ingest"), perfkit.atomic_path(dest) as tmp:
-            out.mkdir(parents=True, exist_ok=True)
-            stats = ingest_file(input_path, tmp)
-        run.count("records", stats.records)
-        run.count("out_of_order_records", stats.out_of_order)
-        run.receipt("bronze", perfkit.digest_parquet(dest))
+    name = f"{_stem(input_path)}.parquet"
+    config = {"input": str(input_path)}
+    with _job(
+        "ingest",
+        config,
+        inputs=[input_path],
+        directories=[out],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+    ) as j:
+        dest = j.path(out) / name
+        with j.run.stage("ingest"):
+            stats = ingest_file(input_path, dest)
+        j.run.count("records", stats.records)
+        j.run.count("out_of_order_records", stats.out_of_order)
+        j.run.receipt("bronze", perfkit.digest_parquet(dest))
+    _say_report(j, quiet)
     if not quiet:
-        click.echo(f"wrote {stats.records:,} records to {dest} ({stats.out_of_order} out of order, sorted)")
+        click.echo(
+            f"wrote {stats.records:,} records to {out / name} ({stats.out_of_order} out of order, sorted)"
+        )
 
 
 @main.command()
@@ -166,29 +175,35 @@ def ingest(input_path, out, profile, report_dir, workers, quiet):
 )
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
-def bars(input_path, out, levels_path, profile, report_dir, workers, quiet):
+def bars(input_path, out, levels_path, profile, report_dir, workers, force, quiet):
     """DBN file or bronze Parquet -> silver bar5s Parquet (one row per non-empty 5-s bar).
 
     Example: mbp10 bars day.dbn.zst -o bars.parquet
     """
-    from mbp10.bars import add_level_distance
-    from mbp10.io import input_kind
+    from mbp10.bars import add_level_distance, warm_up
+    from mbp10.io import input_kind, write_table
     from mbp10.levels import round_number_levels
-    from mbp10.pipeline import day_bars, write_parquet
+    from mbp10.pipeline import day_bars
 
     input_kind(_existing(input_path))
     levels = _read_parquet(levels_path, ("level_price", "valid_from_ns"), "levels") if levels_path else None
-    config = {
-        "command": "bars",
-        "input": str(input_path),
-        "levels": str(levels_path) if levels_path else None,
-    }
-    with _report(report_dir or _report_beside(out), config, quiet) as run, profiling(profile):
+    config = {"input": str(input_path), "levels": str(levels_path) if levels_path else None}
+    with _job(
+        "bars",
+        config,
+        inputs=[input_path, levels_path],
+        files=[out],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+    ) as j:
+        with j.run.stage("compile"):  # Numba compile or cache load: kept out of the records rate
+            warm_up()
         t0 = time.perf_counter()
-        with run.stage("decode+bar5s"):
+        with j.run.stage("decode+bar5s"):
             table, stats = day_bars(input_path)
         elapsed = time.perf_counter() - t0
-        with run.stage("level_distance"):
+        with j.run.stage("level_distance"):
             if levels is not None:
                 prices, valid = (
                     levels.column("level_price").to_numpy(),
@@ -197,13 +212,14 @@ def bars(input_path, out, levels_path, profile, report_dir, workers, quiet):
             else:
                 prices, valid = round_number_levels(table)
             table = add_level_distance(table, prices, valid)
-        with run.stage("write"):
-            write_parquet(table, out)
-        run.count("records", stats.records)
-        run.count("out_of_order_records", stats.out_of_order)
-        run.count("bars", table.num_rows)
-        run.metric("records_per_s", stats.records / elapsed if elapsed > 0 else None)
-        run.receipt("bar5s", perfkit.digest_parquet(out))
+        with j.run.stage("write"):
+            write_table(table, j.path(out))
+        j.run.count("records", stats.records)
+        j.run.count("out_of_order_records", stats.out_of_order)
+        j.run.count("bars", table.num_rows)
+        j.run.metric("records_per_s", stats.records / elapsed if elapsed > 0 else None)
+        j.run.receipt("bar5s", perfkit.digest_parquet(j.path(out)))
+    _say_report(j, quiet)
     if not quiet:
         click.echo(
             f"{stats.records:,} records -> {table.num_rows:,} bars in {out} "
@@ -230,27 +246,33 @@ BARS_REQUIRED = (
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
-def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, workers, quiet):
+def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, workers, force, quiet):
     """Levels of a date: prior-day H/L/C, overnight H/L, opening range H/L, round numbers.
 
     Example: mbp10 levels --bars d2.parquet --prev-bars d1.parquet --date 2024-01-03 -o levels.parquet
     """
+    from mbp10.io import write_table
     from mbp10.levels import compute_levels
-    from mbp10.pipeline import write_parquet
 
     date = _date(date_s)
     bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
     prev_t = _read_parquet(prev_bars, BARS_REQUIRED, "bar5s") if prev_bars else None
-    prev_date = _date(prev_date_s) if prev_date_s else date - dt.timedelta(days=1)
-    with (
-        _report(report_dir or _report_beside(out), {"command": "levels", "date": date_s}, quiet) as run,
-        profiling(profile),
-    ):
-        with run.stage("levels"):
+    prev_date = _date(prev_date_s, "--prev-date") if prev_date_s else date - dt.timedelta(days=1)
+    with _job(
+        "levels",
+        {"date": date_s},
+        inputs=[bars_path, prev_bars],
+        files=[out],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+    ) as j:
+        with j.run.stage("levels"):
             table = compute_levels(date, bars_t, prev_t, prev_date if prev_t is not None else None)
-        write_parquet(table, out)
-        run.count("levels", table.num_rows)
-        run.receipt("levels", perfkit.digest_parquet(out))
+        write_table(table, j.path(out))
+        j.run.count("levels", table.num_rows)
+        j.run.receipt("levels", perfkit.digest_parquet(j.path(out)))
+    _say_report(j, quiet)
     if not quiet:
         click.echo(f"{table.num_rows} levels -> {out}")
 
@@ -284,29 +306,35 @@ def episode_options(fn):
 @episode_options
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
-def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, workers, quiet, **params):
+def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, workers, force, quiet, **params):
     """Level touches (touch_id, window, outcome break/bounce/chop) of one date's bars.
 
     Example: mbp10 episodes --bars bars.parquet --levels levels.parquet -o episodes.parquet
     """
     from mbp10.episodes import EpisodeParams, compute_episodes
-    from mbp10.pipeline import write_parquet
+    from mbp10.io import write_table
 
     bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
     lv = _read_parquet(levels_path, ("date", "level_kind", "level_price", "valid_from_ns"), "levels")
     date_iso = lv.column("date")[0].as_py() if lv.num_rows else "1970-01-01"
     p = EpisodeParams(**params)
-    with (
-        _report(report_dir or _report_beside(out), {"command": "episodes", **p.to_dict()}, quiet) as run,
-        profiling(profile),
-    ):
-        with run.stage("episodes"):
+    with _job(
+        "episodes",
+        p.to_dict(),
+        inputs=[bars_path, levels_path],
+        files=[out, windows_out],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+    ) as j:
+        with j.run.stage("episodes"):
             ep, win = compute_episodes(date_iso, bars_t, lv, p)
-        write_parquet(ep, out)
+        write_table(ep, j.path(out))
         if windows_out:
-            write_parquet(win, windows_out)
-        run.count("touches", ep.num_rows)
-        run.receipt("episodes", perfkit.digest_parquet(out))
+            write_table(win, j.path(windows_out))
+        j.run.count("touches", ep.num_rows)
+        j.run.receipt("episodes", perfkit.digest_parquet(j.path(out)))
+    _say_report(j, quiet)
     if not quiet:
         click.echo(f"{ep.num_rows} touches -> {out}")
 
@@ -318,25 +346,32 @@ def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, work
 @click.option("--signature-out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
-def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, workers, quiet):
+def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, workers, force, quiet):
     """Approach features per touch and window bar, and the per-touch setup signature.
 
     Example: mbp10 approach --bars b.parquet --episodes e.parquet -o a.parquet --signature-out s.parquet
     """
     from mbp10.approach import FLOW, compute_approach
-    from mbp10.pipeline import write_parquet
+    from mbp10.io import write_table
 
     bars_t = _read_parquet(bars_path, BARS_REQUIRED + tuple(FLOW.values()), "bar5s")
     ep = _read_parquet(episodes_path, ("touch_id", "touch_bar", "level_price", "direction"), "episodes")
-    with (
-        _report(report_dir or _report_beside(out), {"command": "approach"}, quiet) as run,
-        profiling(profile),
-    ):
-        with run.stage("approach"):
+    with _job(
+        "approach",
+        {},
+        inputs=[bars_path, episodes_path],
+        files=[out, signature_out],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+    ) as j:
+        with j.run.stage("approach"):
             ap, sig = compute_approach(bars_t, ep)
-        write_parquet(ap, out)
-        write_parquet(sig, signature_out)
-        run.receipt("approach", perfkit.digest_parquet(out))
+        write_table(ap, j.path(out))
+        write_table(sig, j.path(signature_out))
+        j.run.receipt("approach", perfkit.digest_parquet(j.path(out)))
+        j.run.receipt("approach_signature", perfkit.digest_parquet(j.path(signature_out)))
+    _say_report(j, quiet)
     if not quiet:
         click.echo(f"{ep.num_rows} touches -> {out}, {signature_out}")
 
@@ -360,26 +395,39 @@ def vectors(
     profile,
     report_dir,
     workers,
+    force,
     quiet,
 ):
     """Gold setup vectors: one float32 vector per touch with its outcome.
 
     Example: mbp10 vectors --bars b.parquet --episodes e.parquet --approach a.parquet --signature s.parquet -o v.parquet
     """
-    from mbp10.pipeline import write_parquet
+    from mbp10.io import write_table
     from mbp10.vectors import compute_vectors
 
     bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
     ep = _read_parquet(episodes_path, ("touch_id", "outcome"), "episodes")
     ap = _read_parquet(approach_path, ("touch_id", "rel_bar", "dist_pts"), "approach")
     sig = _read_parquet(signature_path, ("touch_id", "sig_dist_start"), "approach signature")
-    with _report(report_dir or _report_beside(out), {"command": "vectors"}, quiet) as run, profiling(profile):
-        with run.stage("vectors"):
+    with _job(
+        "vectors",
+        {"reset_pts": reset_pts},
+        inputs=[bars_path, episodes_path, approach_path, signature_path],
+        files=[out],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+    ) as j:
+        with j.run.stage("vectors"):
             table = compute_vectors(bars_t, ep, ap, sig, reset_pts)
-        write_parquet(table, out)
-        run.receipt("vectors", perfkit.digest_parquet(out))
+        write_table(table, j.path(out))
+        j.run.receipt("vectors", perfkit.digest_parquet(j.path(out)))
+    _say_report(j, quiet)
     if not quiet:
         click.echo(f"{table.num_rows} vectors -> {out}")
+
+
+VECTORS_REQUIRED = ("touch_id", "date", "level_kind", "level_price", "direction", "outcome")
 
 
 @main.command()
@@ -388,22 +436,19 @@ def vectors(
     "vectors_path",
     type=click.Path(path_type=Path),
     required=True,
-    help="a gold vectors Parquet file or directory (e.g. OUT/gold/vectors)",
+    help="a gold vectors Parquet file or folder (e.g. OUT/gold/vectors)",
 )
 @click.option("--touch-id", type=int, required=True)
 @click.option("--k", type=click.IntRange(min=1), default=10, show_default=True)
 @handle_errors(bad_input=(Mbp10Error,))
 def similar(vectors_path, touch_id, k):
-    """The k historical setups nearest to a touch.
+    """The k historical setups nearest to a touch (a look-up: writes nothing).
 
     Example: mbp10 similar --vectors out/gold/vectors --touch-id 2024010200003 --k 10
     """
-    import pyarrow.parquet as pq
-
     from mbp10.vectors import nearest
 
-    _existing(vectors_path)
-    library = pq.read_table(vectors_path)
+    library = _read_parquet(vectors_path, VECTORS_REQUIRED, "setup vectors")
     try:
         hits = nearest(library, touch_id, k)
     except KeyError:
@@ -421,41 +466,52 @@ def similar(vectors_path, touch_id, k):
 @main.command()
 @click.option("--input-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--dates", "dates_s", required=True, help="YYYY-MM-DD..YYYY-MM-DD (inclusive)")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option(
-    "--executor",
-    type=click.Choice(["serial", "threads", "processes", "dask"]),
-    default=None,
-    help="default: serial for 1 worker, processes otherwise",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="output folder (new or empty; with --force, an earlier run's folder)",
 )
+@executor_option(EXECUTORS, default="processes")
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask)")
 @click.option("--bronze/--no-bronze", default=False, show_default=True, help="also write bronze Parquet")
 @episode_options
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
-def run(input_dir, dates_s, out, executor, scheduler, bronze, profile, report_dir, workers, quiet, **params):
+def run(
+    input_dir, dates_s, out, executor, scheduler, bronze, profile, report_dir, workers, force, quiet, **params
+):
     """All stages for many dates, dates in parallel; receipts identical for any worker count.
 
     Example: mbp10 run --input-dir days/ --dates 2024-01-02..2024-01-05 --workers 2 --out out/
     """
     from mbp10.episodes import EpisodeParams
-    from mbp10.pipeline import run_dates
+    from mbp10.pipeline import plan_dates, run_dates
 
     p = EpisodeParams(**params)
-    with profiling(profile):
+    plan = plan_dates(input_dir, dates_s)
+    config = {"dates": dates_s, "input_dir": str(input_dir), "bronze": bronze, **p.to_dict()}
+    with _job(
+        "run",
+        config,
+        inputs=[input_dir, *plan.inputs.values()],
+        directories=[out],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+    ) as j:
         summary = run_dates(
-            input_dir,
-            dates_s,
-            out,
+            plan,
+            j.path(out),
+            run=j.run,
             workers=workers,
             executor=executor,
             scheduler=scheduler,
             bronze=bronze,
             params=p,
-            report_dir=report_dir,
             quiet=quiet,
-            report_cm=lambda rd, cfg: _report(rd, cfg, quiet),
         )
+    _say_report(j, quiet)
     if not quiet:
         click.echo(
             f"{summary['dates']} dates, {summary['records']:,} records, {summary['touches']} touches "

@@ -30,6 +30,11 @@ PARQUET_COMPRESSION = ("zstd", 3)
 NO_DICTIONARY = ("ts_event", "ts_recv", "sequence", "ts_in_delta")
 
 
+def write_table(table: pa.Table, path: str | os.PathLike) -> None:
+    """Write a Parquet file (zstd level 3) to `path` as is: callers pass a staging path they own."""
+    pq.write_table(table, path, compression=PARQUET_COMPRESSION[0], compression_level=PARQUET_COMPRESSION[1])
+
+
 def input_kind(path: str | os.PathLike) -> str:
     """'dbn' or 'parquet', from the file's first bytes (not its name)."""
     p = Path(path)

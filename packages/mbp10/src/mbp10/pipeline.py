@@ -4,9 +4,11 @@
   previous date's bars + this date's bars --> levels --> bar distance to level, episodes, approach features
   --> gold setup vectors
 
-`run_dates` runs two passes through `perfkit.parallel.map_tasks`: bars of every date (independent), then the
-level-dependent stages of every date (each needs its previous date's bars). Outputs are one Parquet file per
-date and stage, so receipts do not depend on the worker count or completion order.
+`plan_dates` finds the input of each date (checked before any output is claimed); `run_dates` runs two
+passes through `perfkit.parallel.map_tasks`: bars of every date (independent), then the level-dependent stages
+of every date (each needs its previous date's bars). Outputs are one Parquet file per date and stage, so
+receipts do not depend on the worker count or completion order. `run_dates` fills a folder the caller owns
+(the CLI's `perfkit.job` staging folder, renamed into place only when the whole run succeeded).
 """
 
 from __future__ import annotations
@@ -15,18 +17,18 @@ import datetime as dt
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from mbp10.approach import compute_approach
 from mbp10.bars import BarsConsumer, add_level_distance
 from mbp10.episodes import EpisodeParams, compute_episodes
 from mbp10.errors import Mbp10Error
-from mbp10.io import PARQUET_COMPRESSION, ScanStats, input_kind, read_bronze, scan_dbn
+from mbp10.io import ScanStats, input_kind, read_bronze, scan_dbn, write_table
 from mbp10.levels import compute_levels
 from mbp10.records import iter_table_records, out_of_order_count
 from mbp10.vectors import compute_vectors
@@ -61,9 +63,7 @@ def read_staging(path: Path) -> pa.Table:
 def write_parquet(table: pa.Table, path: str | os.PathLike) -> None:
     """Write atomically (temp file + rename), zstd level 3."""
     with atomic_path(path) as tmp:
-        pq.write_table(
-            table, tmp, compression=PARQUET_COMPRESSION[0], compression_level=PARQUET_COMPRESSION[1]
-        )
+        write_table(table, tmp)
 
 
 def day_bars(path: str | os.PathLike, bronze_out: Path | None = None) -> tuple[pa.Table, ScanStats]:
@@ -175,6 +175,26 @@ def find_inputs(input_dir: Path, dates: list[dt.date]) -> dict[dt.date, Path]:
     return found
 
 
+@dataclass
+class DatePlan:
+    """The dates asked for and the input file of each date that has one."""
+
+    text: str
+    dates: list[dt.date]
+    inputs: dict[dt.date, Path]
+
+
+def plan_dates(input_dir: str | os.PathLike, dates_text: str) -> DatePlan:
+    """Parse the date range and find (and sniff) every date's input; bad input raises Mbp10Error."""
+    dates = parse_date_range(dates_text)
+    inputs = find_inputs(Path(input_dir), dates)
+    if not inputs:
+        raise Mbp10Error(f"{input_dir}: no input files for {dates_text}")
+    for src in inputs.values():
+        input_kind(src)
+    return DatePlan(dates_text, dates, inputs)
+
+
 def bars_task(payload: tuple) -> dict:
     """Pass 1 (one date): decode + bar5s core into the staging area; optional bronze."""
     date_iso, src, out_dir, bronze = payload
@@ -209,108 +229,90 @@ def cleanup_staging(out: Path) -> None:
 
 
 def run_dates(
-    input_dir,
-    dates_text,
-    out,
+    plan: DatePlan,
+    out_dir: str | os.PathLike,
     *,
-    workers=1,
-    executor=None,
-    scheduler=None,
-    bronze=False,
+    run,
+    workers: int = 1,
+    executor: str = "serial",
+    scheduler: str | None = None,
+    bronze: bool = False,
     params: EpisodeParams | None = None,
-    report_dir=None,
-    quiet=True,
-    report_cm=None,
+    quiet: bool = True,
 ) -> dict:
-    """Every stage for every date with an input in `input_dir`; writes OUT/<layer>/<stage>/<date>.parquet
-    and a run report (its receipts digest each stage's directory)."""
-    import time
-
+    """Every stage for every date of `plan`: fills `out_dir` (an existing folder the caller owns) with
+    <layer>/<stage>/<date>.parquet and records stages, items, counters and receipts in `run` (a perfkit.Run).
+    """
     from perfkit.clitools import progress
     from perfkit.parallel import Task, map_tasks
 
     import perfkit
 
     params = params or EpisodeParams()
-    dates = parse_date_range(dates_text)
-    inputs = find_inputs(Path(input_dir), dates)
-    if not inputs:
-        raise Mbp10Error(f"{input_dir}: no input files for {dates_text}")
-    for src in inputs.values():
-        input_kind(src)
-    out = Path(out)
-    executor = executor or ("serial" if workers == 1 else "processes")
-    config = {
-        "command": "run",
-        "dates": dates_text,
-        "input_dir": str(input_dir),
-        "bronze": bronze,
-        **params.to_dict(),
-    }
-    report_cm = report_cm or (lambda rd, cfg: perfkit.Run("mbp10", rd, cfg))
+    out = Path(out_dir)
+    inputs = plan.inputs
     t0 = time.perf_counter()
-    with report_cm(report_dir or out, config) as run:
-        run.metric("workers", workers)
-        run.metric("executor", executor)
-        run.count("dates_missing", len(dates) - len(inputs))
-        try:
-            todo = sorted(inputs)
-            cost = {d: inputs[d].stat().st_size for d in todo}
-            with run.stage("bars"), progress(len(todo), "bars", quiet=quiet) as bar:
-                res1 = map_tasks(
-                    bars_task,
-                    [
-                        Task(
-                            key=d.isoformat(),
-                            payload=(d.isoformat(), str(inputs[d]), str(out), bronze),
-                            cost=cost[d],
-                        )
-                        for d in todo
-                    ],
-                    executor=executor,
-                    workers=workers,
-                    scheduler=scheduler,
-                    on_result=lambda r: bar.advance(),
-                )
-            prev_of = {
-                d: (todo[i - 1].isoformat() if i > 0 and (d - todo[i - 1]).days <= 4 else None)
-                for i, d in enumerate(todo)
-            }
-            # Pass 2 is light (tens of ms a date): threads avoid a second round of process start-up.
-            executor2 = "threads" if executor == "processes" else executor
-            with run.stage("features"), progress(len(todo), "features", quiet=quiet) as bar:
-                res2 = map_tasks(
-                    features_task,
-                    [
-                        Task(
-                            key=d.isoformat(),
-                            payload=(d.isoformat(), prev_of[d], str(out), params.to_dict()),
-                            cost=res1[d.isoformat()].value["bars"],
-                        )
-                        for d in todo
-                    ],
-                    executor=executor2,
-                    workers=workers,
-                    scheduler=scheduler,
-                    on_result=lambda r: bar.advance(),
-                )
-        finally:
-            cleanup_staging(out)  # also when a date fails: no half-made intermediate state is left
-        totals = {"records": 0, "touches": 0}
-        for d in todo:
-            k = d.isoformat()
-            r1, r2 = res1[k], res2[k]
-            counters = {**r1.value, **r2.value}
-            run.add_item(k, elapsed_s=r1.elapsed_s + r2.elapsed_s, worker=r1.worker, **counters)
-            for name, v in counters.items():
-                run.count(name, v)
-            totals["records"] += r1.value["records"]
-            totals["touches"] += r2.value["episodes_rows"]
-        with run.stage("receipts"):
-            for stage, sub in STAGE_DIRS.items():
-                run.receipt(stage, perfkit.digest_parquet(out / sub))
-            if bronze:
-                run.receipt("bronze", perfkit.digest_parquet(out / "bronze"))
-        wall = time.perf_counter() - t0
-        run.metric("records_per_s", totals["records"] / wall if wall > 0 else None)
+    run.metric("workers", workers)
+    run.metric("executor", executor)
+    run.count("dates_missing", len(plan.dates) - len(inputs))
+    todo = sorted(inputs)
+    try:
+        cost = {d: inputs[d].stat().st_size for d in todo}
+        with run.stage("bars"), progress(len(todo), "bars", quiet=quiet) as bar:
+            res1 = map_tasks(
+                bars_task,
+                [
+                    Task(
+                        key=d.isoformat(),
+                        payload=(d.isoformat(), str(inputs[d]), str(out), bronze),
+                        cost=cost[d],
+                    )
+                    for d in todo
+                ],
+                executor=executor,
+                workers=workers,
+                scheduler=scheduler,
+                on_result=lambda r: bar.advance(),
+            )
+        prev_of = {
+            d: (todo[i - 1].isoformat() if i > 0 and (d - todo[i - 1]).days <= 4 else None)
+            for i, d in enumerate(todo)
+        }
+        # Pass 2 is light (tens of ms a date): threads avoid a second round of process start-up.
+        executor2 = "threads" if executor == "processes" else executor
+        with run.stage("features"), progress(len(todo), "features", quiet=quiet) as bar:
+            res2 = map_tasks(
+                features_task,
+                [
+                    Task(
+                        key=d.isoformat(),
+                        payload=(d.isoformat(), prev_of[d], str(out), params.to_dict()),
+                        cost=res1[d.isoformat()].value["bars"],
+                    )
+                    for d in todo
+                ],
+                executor=executor2,
+                workers=workers,
+                scheduler=scheduler,
+                on_result=lambda r: bar.advance(),
+            )
+    finally:
+        cleanup_staging(out)  # also when a date fails: no half-made intermediate state is left
+    totals = {"records": 0, "touches": 0}
+    for d in todo:
+        k = d.isoformat()
+        r1, r2 = res1[k], res2[k]
+        counters = {**r1.value, **r2.value}
+        run.add_item(k, elapsed_s=r1.elapsed_s + r2.elapsed_s, worker=r1.worker, **counters)
+        for name, v in counters.items():
+            run.count(name, v)
+        totals["records"] += r1.value["records"]
+        totals["touches"] += r2.value["episodes_rows"]
+    wall = time.perf_counter() - t0
+    run.metric("records_per_s", totals["records"] / wall if wall > 0 else None)
+    with run.stage("receipts"):
+        for stage, sub in STAGE_DIRS.items():
+            run.receipt(stage, perfkit.digest_parquet(out / sub))
+        if bronze:
+            run.receipt("bronze", perfkit.digest_parquet(out / "bronze"))
     return {"dates": len(todo), "wall_s": wall, **totals}

@@ -117,6 +117,25 @@ def synth_day(date: dt.date, n_records: int = DEFAULT_RECORDS, seed: int = 1) ->
     return buf
 
 
+# Peak memory of `synth_day` plus writing and digesting its records, per record: the 368-byte records, the
+# per-record int64/float64 work arrays of the event times (event id, uniforms, times, latencies, sequence
+# numbers) and numpy temporaries. Measured: peak RSS grows 421-428 bytes a record over 0.5M..4M records
+# (docs/mbp10.md, "What is refused"); rounded up.
+BYTES_PER_RECORD = 450
+BASE_BYTES = 256 * 2**20  # interpreter, numpy/pyarrow/numba and the compiled kernels (measured ~170 MiB)
+
+
+def synth_memory_bytes(n_records: int) -> int:
+    """Estimated peak memory (bytes) of synthesising and writing `n_records` records."""
+    return BASE_BYTES + BYTES_PER_RECORD * int(n_records)
+
+
+def warm_up() -> None:
+    """Compile the simulation kernel, or load it from Numba's cache, on the smallest day (40 records): a
+    command times this as its own stage, so a first run's compile time stays out of its records rate."""
+    synth_day(dt.date(2024, 1, 2), 40, seed=0)
+
+
 def synth_header(date: dt.date) -> bytes:
     """The DBN v3 metadata header for a synthetic day."""
     day0, day1 = day_bounds_ns(date)
