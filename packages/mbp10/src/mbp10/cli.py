@@ -1,4 +1,9 @@
-"""Command line for mbp10: synth, ingest, bars, levels, episodes, approach, vectors, similar, run."""
+"""Command line for mbp10: synth, ingest, bars, levels, episodes, approach, vectors, similar, run.
+
+Every command that writes claims its outputs through `perfkit.job` first (checked against its inputs and
+against what exists, before any work), then imports the Numba kernels and reads its inputs inside the
+job: a refused command answers in the time of its imports, and bad input found later leaves nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 from perfkit.clitools import EXECUTORS, Group, common_options, executor_option, handle_errors
 
 import perfkit
@@ -88,13 +92,17 @@ def synth(date_s, records, seed, out, profile, report_dir, workers, force, quiet
     """
     from perfkit.limits import check_memory
 
-    from mbp10.dbn import write_dbn
-    from mbp10.synth import synth_day, synth_header, synth_memory_bytes, warm_up
+    from mbp10.synth import synth_memory_bytes
 
     date = _date(date_s)
     check_memory(synth_memory_bytes(records), f"--records {records:,}")
     config = {"date": date_s, "records": records, "seed": seed}
     with _job("synth", config, files=[out], force=force, report_dir=report_dir, profile=profile) as j:
+        import numpy as np
+
+        from mbp10.dbn import write_dbn
+        from mbp10.synth import synth_day, synth_header, warm_up
+
         with j.run.stage("compile"):  # Numba compile or cache load: kept out of the simulate rate
             warm_up()
         t0 = time.perf_counter()
@@ -135,11 +143,7 @@ def ingest(input_path, out, profile, report_dir, workers, force, quiet):
 
     Example: mbp10 ingest day.dbn.zst --out bronze/
     """
-    from mbp10.ingest import ingest_file
-    from mbp10.io import input_kind
-
-    input_kind(_existing(input_path))
-    name = f"{_stem(input_path)}.parquet"
+    name = f"{_stem(_existing(input_path))}.parquet"
     config = {"input": str(input_path)}
     with _job(
         "ingest",
@@ -150,6 +154,10 @@ def ingest(input_path, out, profile, report_dir, workers, force, quiet):
         report_dir=report_dir,
         profile=profile,
     ) as j:
+        from mbp10.ingest import ingest_file
+        from mbp10.io import input_kind
+
+        input_kind(input_path)
         dest = j.path(out) / name
         with j.run.stage("ingest"):
             stats = ingest_file(input_path, dest)
@@ -180,13 +188,7 @@ def bars(input_path, out, levels_path, profile, report_dir, workers, force, quie
 
     Example: mbp10 bars day.dbn.zst -o bars.parquet
     """
-    from mbp10.bars import add_level_distance, warm_up
-    from mbp10.io import input_kind, write_table
-    from mbp10.levels import round_number_levels
-    from mbp10.pipeline import day_bars
-
-    input_kind(_existing(input_path))
-    levels = _read_parquet(levels_path, ("level_price", "valid_from_ns"), "levels") if levels_path else None
+    _existing(input_path)
     config = {"input": str(input_path), "levels": str(levels_path) if levels_path else None}
     with _job(
         "bars",
@@ -197,6 +199,15 @@ def bars(input_path, out, levels_path, profile, report_dir, workers, force, quie
         report_dir=report_dir,
         profile=profile,
     ) as j:
+        from mbp10.bars import add_level_distance, warm_up
+        from mbp10.io import input_kind, write_table
+        from mbp10.levels import round_number_levels
+        from mbp10.pipeline import day_bars
+
+        input_kind(input_path)
+        levels = (
+            _read_parquet(levels_path, ("level_price", "valid_from_ns"), "levels") if levels_path else None
+        )
         with j.run.stage("compile"):  # Numba compile or cache load: kept out of the records rate
             warm_up()
         t0 = time.perf_counter()
@@ -251,12 +262,7 @@ def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, 
 
     Example: mbp10 levels --bars d2.parquet --prev-bars d1.parquet --date 2024-01-03 -o levels.parquet
     """
-    from mbp10.io import write_table
-    from mbp10.levels import compute_levels
-
     date = _date(date_s)
-    bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
-    prev_t = _read_parquet(prev_bars, BARS_REQUIRED, "bar5s") if prev_bars else None
     prev_date = _date(prev_date_s, "--prev-date") if prev_date_s else date - dt.timedelta(days=1)
     with _job(
         "levels",
@@ -267,6 +273,11 @@ def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, 
         report_dir=report_dir,
         profile=profile,
     ) as j:
+        from mbp10.io import write_table
+        from mbp10.levels import compute_levels
+
+        bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
+        prev_t = _read_parquet(prev_bars, BARS_REQUIRED, "bar5s") if prev_bars else None
         with j.run.stage("levels"):
             table = compute_levels(date, bars_t, prev_t, prev_date if prev_t is not None else None)
         write_table(table, j.path(out))
@@ -312,11 +323,7 @@ def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, work
     Example: mbp10 episodes --bars bars.parquet --levels levels.parquet -o episodes.parquet
     """
     from mbp10.episodes import EpisodeParams, compute_episodes
-    from mbp10.io import write_table
 
-    bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
-    lv = _read_parquet(levels_path, ("date", "level_kind", "level_price", "valid_from_ns"), "levels")
-    date_iso = lv.column("date")[0].as_py() if lv.num_rows else "1970-01-01"
     p = EpisodeParams(**params)
     with _job(
         "episodes",
@@ -327,6 +334,11 @@ def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, work
         report_dir=report_dir,
         profile=profile,
     ) as j:
+        from mbp10.io import write_table
+
+        bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
+        lv = _read_parquet(levels_path, ("date", "level_kind", "level_price", "valid_from_ns"), "levels")
+        date_iso = lv.column("date")[0].as_py() if lv.num_rows else "1970-01-01"
         with j.run.stage("episodes"):
             ep, win = compute_episodes(date_iso, bars_t, lv, p)
         write_table(ep, j.path(out))
@@ -351,11 +363,6 @@ def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, 
 
     Example: mbp10 approach --bars b.parquet --episodes e.parquet -o a.parquet --signature-out s.parquet
     """
-    from mbp10.approach import FLOW, compute_approach
-    from mbp10.io import write_table
-
-    bars_t = _read_parquet(bars_path, BARS_REQUIRED + tuple(FLOW.values()), "bar5s")
-    ep = _read_parquet(episodes_path, ("touch_id", "touch_bar", "level_price", "direction"), "episodes")
     with _job(
         "approach",
         {},
@@ -365,6 +372,11 @@ def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, 
         report_dir=report_dir,
         profile=profile,
     ) as j:
+        from mbp10.approach import FLOW, compute_approach
+        from mbp10.io import write_table
+
+        bars_t = _read_parquet(bars_path, BARS_REQUIRED + tuple(FLOW.values()), "bar5s")
+        ep = _read_parquet(episodes_path, ("touch_id", "touch_bar", "level_price", "direction"), "episodes")
         with j.run.stage("approach"):
             ap, sig = compute_approach(bars_t, ep)
         write_table(ap, j.path(out))
@@ -402,13 +414,6 @@ def vectors(
 
     Example: mbp10 vectors --bars b.parquet --episodes e.parquet --approach a.parquet --signature s.parquet -o v.parquet
     """
-    from mbp10.io import write_table
-    from mbp10.vectors import compute_vectors
-
-    bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
-    ep = _read_parquet(episodes_path, ("touch_id", "outcome"), "episodes")
-    ap = _read_parquet(approach_path, ("touch_id", "rel_bar", "dist_pts"), "approach")
-    sig = _read_parquet(signature_path, ("touch_id", "sig_dist_start"), "approach signature")
     with _job(
         "vectors",
         {"reset_pts": reset_pts},
@@ -418,6 +423,13 @@ def vectors(
         report_dir=report_dir,
         profile=profile,
     ) as j:
+        from mbp10.io import write_table
+        from mbp10.vectors import compute_vectors
+
+        bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
+        ep = _read_parquet(episodes_path, ("touch_id", "outcome"), "episodes")
+        ap = _read_parquet(approach_path, ("touch_id", "rel_bar", "dist_pts"), "approach")
+        sig = _read_parquet(signature_path, ("touch_id", "sig_dist_start"), "approach signature")
         with j.run.stage("vectors"):
             table = compute_vectors(bars_t, ep, ap, sig, reset_pts)
         write_table(table, j.path(out))
@@ -485,8 +497,8 @@ def run(
 
     Example: mbp10 run --input-dir days/ --dates 2024-01-02..2024-01-05 --workers 2 --out out/
     """
+    from mbp10.dates import plan_dates
     from mbp10.episodes import EpisodeParams
-    from mbp10.pipeline import plan_dates, run_dates
 
     p = EpisodeParams(**params)
     plan = plan_dates(input_dir, dates_s)
@@ -500,6 +512,8 @@ def run(
         report_dir=report_dir,
         profile=profile,
     ) as j:
+        from mbp10.pipeline import run_dates
+
         summary = run_dates(
             plan,
             j.path(out),

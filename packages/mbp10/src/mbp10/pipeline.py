@@ -4,7 +4,7 @@
   previous date's bars + this date's bars --> levels --> bar distance to level, episodes, approach features
   --> gold setup vectors
 
-`plan_dates` finds the input of each date (checked before any output is claimed); `run_dates` runs two
+`mbp10.dates.plan_dates` finds the input of each date (before any output is claimed); `run_dates` runs two
 passes through `perfkit.parallel.map_tasks`: bars of every date (independent), then the level-dependent stages
 of every date (each needs its previous date's bars). Outputs are one Parquet file per date and stage, so
 receipts do not depend on the worker count or completion order. `run_dates` fills a folder the caller owns
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -26,8 +25,8 @@ import pyarrow as pa
 
 from mbp10.approach import compute_approach
 from mbp10.bars import BarsConsumer, add_level_distance
+from mbp10.dates import DatePlan
 from mbp10.episodes import EpisodeParams, compute_episodes
-from mbp10.errors import Mbp10Error
 from mbp10.io import ScanStats, input_kind, read_bronze, scan_dbn, write_table
 from mbp10.levels import compute_levels
 from mbp10.records import iter_table_records, out_of_order_count
@@ -134,65 +133,6 @@ def day_features(
 
 
 # -- many dates ------------------------------------------------------------------------------------------
-
-_DATE_RE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
-
-
-def parse_date_range(text: str) -> list[dt.date]:
-    """'2024-01-02..2024-01-05' (inclusive) or a single date."""
-    try:
-        if ".." in text:
-            a, b = (dt.date.fromisoformat(x.strip()) for x in text.split("..", 1))
-        else:
-            a = b = dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise Mbp10Error(f"bad --dates {text!r}: expected YYYY-MM-DD..YYYY-MM-DD") from None
-    if b < a:
-        raise Mbp10Error(f"bad --dates {text!r}: end before start")
-    return [a + dt.timedelta(days=i) for i in range((b - a).days + 1)]
-
-
-def find_inputs(input_dir: Path, dates: list[dt.date]) -> dict[dt.date, Path]:
-    """The input file of each date: a .dbn/.dbn.zst/.parquet whose name holds the date (YYYY-MM-DD or YYYYMMDD)."""
-    if not input_dir.is_dir():
-        raise Mbp10Error(f"{input_dir}: input directory does not exist")
-    wanted = set(dates)
-    found: dict[dt.date, Path] = {}
-    for p in sorted(input_dir.iterdir()):
-        if not (p.name.endswith((".dbn", ".dbn.zst", ".parquet")) and p.is_file()):
-            continue
-        m = _DATE_RE.search(p.name)
-        if not m:
-            continue
-        try:
-            d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            continue
-        if d in wanted:
-            if d in found:
-                raise Mbp10Error(f"two inputs for {d}: {found[d].name} and {p.name}")
-            found[d] = p
-    return found
-
-
-@dataclass
-class DatePlan:
-    """The dates asked for and the input file of each date that has one."""
-
-    text: str
-    dates: list[dt.date]
-    inputs: dict[dt.date, Path]
-
-
-def plan_dates(input_dir: str | os.PathLike, dates_text: str) -> DatePlan:
-    """Parse the date range and find (and sniff) every date's input; bad input raises Mbp10Error."""
-    dates = parse_date_range(dates_text)
-    inputs = find_inputs(Path(input_dir), dates)
-    if not inputs:
-        raise Mbp10Error(f"{input_dir}: no input files for {dates_text}")
-    for src in inputs.values():
-        input_kind(src)
-    return DatePlan(dates_text, dates, inputs)
 
 
 def bars_task(payload: tuple) -> dict:

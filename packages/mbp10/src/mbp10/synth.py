@@ -14,7 +14,6 @@ import numpy as np
 
 from mbp10.dbn import encode_metadata
 from mbp10.schema import MBP10_DTYPE, PRICE_SCALE, RECORD_SIZE, RTYPE_MBP10
-from mbp10.synth_kernel import simulate
 
 ET = ZoneInfo("America/New_York")
 TICK_UNITS = PRICE_SCALE // 4  # ES tick 0.25 points
@@ -73,6 +72,8 @@ def _event_times(lam: np.ndarray, u: np.ndarray, day0: int, lo_s: float, hi_s: f
 def synth_day(date: dt.date, n_records: int = DEFAULT_RECORDS, seed: int = 1) -> np.ndarray:
     """The records of one synthetic day (MBP10_DTYPE, sorted by ts_event, events end with F_LAST)."""
     from perfkit.parallel import rng_for, seed_for
+
+    from mbp10.synth_kernel import simulate  # Numba: imported when a day is made, not to size one
 
     if n_records < 40:
         raise ValueError("a synthetic day needs at least 40 records")
