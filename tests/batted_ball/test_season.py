@@ -5,8 +5,21 @@ import json
 import pyarrow.parquet as pq
 import pytest
 from batted_ball.cli import main
-from batted_ball.season import MLB_LINE, league_line, league_line_se, run_games, write_season
+from batted_ball.season import (
+    CYCLE_DAYS,
+    GAMES_PER_DAY,
+    GAMES_PER_SEASON,
+    MLB_LINE,
+    check_season_size,
+    league_line,
+    league_line_se,
+    run_games,
+    schedule,
+    schedule_entry,
+    write_season,
+)
 from click.testing import CliRunner
+from perfkit.errors import InputError
 
 SEED = 21
 
@@ -80,3 +93,20 @@ def test_calibration_to_the_mlb_line(tmp_path):
         if abs(line[k] - mlb) > tol + 3 * se[k]
     }
     assert not misses, misses
+
+
+def test_schedule_entry_is_the_schedule_in_constant_time():
+    """Game i of any schedule long enough to hold it, without building the schedule (the 58-day cycle)."""
+    games = schedule(2 * GAMES_PER_SEASON + 7)
+    assert [schedule_entry(i) for i in range(len(games))] == games
+    cycle = CYCLE_DAYS * GAMES_PER_DAY
+    far = 99_999_999_999
+    home, away, home_n, away_n = schedule_entry(far)
+    assert (home, away) == schedule_entry(far % cycle)[:2]
+    assert home_n == away_n == far // GAMES_PER_DAY
+
+
+def test_season_size_is_checked_against_memory():
+    with pytest.raises(InputError, match=r"1,000,000,000,000 games .* needs about .* of memory"):
+        check_season_size(10**12)
+    check_season_size(GAMES_PER_SEASON)

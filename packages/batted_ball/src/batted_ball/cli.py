@@ -4,6 +4,7 @@ Every command takes perfkit's common options; bad input is one line on stderr an
 """
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -16,6 +17,25 @@ from .errors import BattedBallError
 _BAD_INPUT = (BattedBallError,)
 _errors = handle_errors(bad_input=_BAD_INPUT)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class _Finite(click.ParamType):
+    """A float option that refuses NaN and infinity (one line naming the option and the value)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+FLOAT = _Finite()
+SEED = click.IntRange(min=0)
 
 
 def _emit(data: dict, as_json: bool) -> None:
@@ -51,31 +71,31 @@ def main() -> None:
 
 
 @main.command(context_settings=CONTEXT)
-@click.option("--exit-velo", "exit_velo", type=float, required=True, help="Exit velocity, mph.")
-@click.option("--launch-angle", type=float, required=True, help="Launch angle, degrees above horizontal.")
+@click.option("--exit-velo", "exit_velo", type=FLOAT, required=True, help="Exit velocity, mph.")
+@click.option("--launch-angle", type=FLOAT, required=True, help="Launch angle, degrees above horizontal.")
 @click.option(
-    "--spray-angle", type=float, default=0.0, show_default=True, help="Degrees, + toward right field."
+    "--spray-angle", type=FLOAT, default=0.0, show_default=True, help="Degrees, + toward right field."
 )
 @click.option(
-    "--backspin", type=float, default=None, help="rpm (default: Statcast-average spin for the angles)."
+    "--backspin", type=FLOAT, default=None, help="rpm (default: Statcast-average spin for the angles)."
 )
-@click.option("--sidespin", type=float, default=None, help="rpm, + curves toward left field (Nathan's sign).")
+@click.option("--sidespin", type=FLOAT, default=None, help="rpm, + curves toward left field (Nathan's sign).")
 @click.option(
-    "--spin-rpm", type=float, default=None, help="Total spin, with --spin-axis (instead of back/side)."
+    "--spin-rpm", type=FLOAT, default=None, help="Total spin, with --spin-axis (instead of back/side)."
 )
 @click.option(
-    "--spin-axis", type=float, default=None, help="Degrees: 0 = pure backspin, 90 = pure + sidespin."
+    "--spin-axis", type=FLOAT, default=None, help="Degrees: 0 = pure backspin, 90 = pure + sidespin."
 )
 @click.option(
     "--batter-hand", type=str, default="R", show_default=True, help="R or L (for the default spin)."
 )
-@click.option("--temp-f", type=float, default=70.0, show_default=True)
-@click.option("--elevation-ft", type=float, default=0.0, show_default=True)
-@click.option("--humidity", type=float, default=50.0, show_default=True, help="Relative humidity, %.")
-@click.option("--pressure-inhg", type=float, default=29.92, show_default=True)
-@click.option("--wind-mph", type=float, default=0.0, show_default=True)
-@click.option("--wind-dir", type=float, default=0.0, show_default=True, help="Blowing toward: 0 = out to CF.")
-@click.option("--spin-decay-s", type=float, default=None, help="Spin-decay time constant at 100 mph (none).")
+@click.option("--temp-f", type=FLOAT, default=70.0, show_default=True)
+@click.option("--elevation-ft", type=FLOAT, default=0.0, show_default=True)
+@click.option("--humidity", type=FLOAT, default=50.0, show_default=True, help="Relative humidity, %.")
+@click.option("--pressure-inhg", type=FLOAT, default=29.92, show_default=True)
+@click.option("--wind-mph", type=FLOAT, default=0.0, show_default=True)
+@click.option("--wind-dir", type=FLOAT, default=0.0, show_default=True, help="Blowing toward: 0 = out to CF.")
+@click.option("--spin-decay-s", type=FLOAT, default=None, help="Spin-decay time constant at 100 mph (none).")
 @click.option(
     "--mode", type=str, default="accurate", show_default=True, help="accurate|fast|ultra_fast|extreme"
 )
@@ -133,20 +153,20 @@ def trajectory(
 
 
 @main.command(context_settings=CONTEXT)
-@click.option("--velo", type=float, required=True, help="Release speed, mph.")
-@click.option("--spin", type=float, default=2200.0, show_default=True, help="Spin rate, rpm.")
+@click.option("--velo", type=FLOAT, required=True, help="Release speed, mph.")
+@click.option("--spin", type=FLOAT, default=2200.0, show_default=True, help="Spin rate, rpm.")
 @click.option(
-    "--spin-axis", type=float, default=180.0, show_default=True, help="Statcast axis: 180 = backspin."
+    "--spin-axis", type=FLOAT, default=180.0, show_default=True, help="Statcast axis: 180 = backspin."
 )
-@click.option("--active-spin", type=float, default=1.0, show_default=True, help="Transverse fraction, 0-1.")
-@click.option("--release-x", type=float, default=-2.0, show_default=True, help="ft, + toward first base.")
-@click.option("--release-z", type=float, default=6.0, show_default=True, help="ft above the ground.")
-@click.option("--extension", type=float, default=6.5, show_default=True, help="ft in front of the rubber.")
-@click.option("--target-x", type=float, default=0.0, show_default=True, help="Aim at the plate, ft.")
-@click.option("--target-z", type=float, default=2.5, show_default=True, help="Aim at the plate, ft.")
-@click.option("--temp-f", type=float, default=70.0, show_default=True)
-@click.option("--elevation-ft", type=float, default=0.0, show_default=True)
-@click.option("--humidity", type=float, default=50.0, show_default=True)
+@click.option("--active-spin", type=FLOAT, default=1.0, show_default=True, help="Transverse fraction, 0-1.")
+@click.option("--release-x", type=FLOAT, default=-2.0, show_default=True, help="ft, + toward first base.")
+@click.option("--release-z", type=FLOAT, default=6.0, show_default=True, help="ft above the ground.")
+@click.option("--extension", type=FLOAT, default=6.5, show_default=True, help="ft in front of the rubber.")
+@click.option("--target-x", type=FLOAT, default=0.0, show_default=True, help="Aim at the plate, ft.")
+@click.option("--target-z", type=FLOAT, default=2.5, show_default=True, help="Aim at the plate, ft.")
+@click.option("--temp-f", type=FLOAT, default=70.0, show_default=True)
+@click.option("--elevation-ft", type=FLOAT, default=0.0, show_default=True)
+@click.option("--humidity", type=FLOAT, default=50.0, show_default=True)
 @click.option("--mode", type=str, default="accurate", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common_options
@@ -275,8 +295,12 @@ def _format_box(box: dict) -> str:
 
 
 @main.command(context_settings=CONTEXT)
-@click.option("--seed", type=int, required=True, help="Season seed: teams and the game's random stream.")
-@click.option("--game-index", type=int, default=0, show_default=True, help="Which game of the season.")
+@click.option(
+    "--seed", type=SEED, required=True, help="Season seed (>= 0): teams and the game's random stream."
+)
+@click.option(
+    "--game-index", type=click.IntRange(min=0), default=0, show_default=True, help="Which game of the season."
+)
 @click.option("--mode", type=str, default="fast", show_default=True)
 @click.option(
     "--roster",
@@ -297,6 +321,10 @@ def game(
 
     Example: batted-ball game --seed 1 --json
     """
+    if roster is None and (home is not None or away is not None):
+        raise BattedBallError(
+            "--home/--away choose teams of a --roster; without one the schedule picks the game's teams"
+        )
     from perfkit.parallel import rng_for
 
     from .game import Game, load_teams
@@ -304,8 +332,6 @@ def game(
     from .season import play_game
 
     SimulationMode.parse(mode)
-    if game_index < 0:
-        raise BattedBallError(f"--game-index must be >= 0, got {game_index}")
     config = {"seed": seed, "game_index": game_index, "mode": mode}
     with _job("game", config, profile=profile, report_dir=report_dir, inputs=[roster]) as j:
         if roster is not None:
@@ -332,7 +358,7 @@ def game(
 
 @main.command(context_settings=CONTEXT)
 @click.option("--games", "n_games", type=click.IntRange(min=1), default=2430, show_default=True)
-@click.option("--seed", type=int, required=True)
+@click.option("--seed", type=SEED, required=True, help="Season seed (>= 0).")
 @executor_option(default="threads")
 @click.option("--mode", type=str, default="fast", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
@@ -347,9 +373,10 @@ def season(n_games, seed, executor, mode, out_dir, profile, report_dir, workers,
     Example: batted-ball season --games 162 --seed 1 --workers 2 --executor threads --out out/season
     """
     from .physics import SimulationMode
-    from .season import write_season
+    from .season import check_season_size, write_season
 
     SimulationMode.parse(mode)
+    check_season_size(n_games)
     config = {"games": n_games, "seed": seed, "workers": workers, "executor": executor, "mode": mode}
     with _job(
         "season", config, profile=profile, report_dir=report_dir, directories=[out_dir], force=force

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from perfkit.clitools import progress
+from perfkit.limits import check_memory
 from perfkit.parallel import Task, map_tasks, rng_for
 
 import perfkit
@@ -24,6 +25,11 @@ from .game import Game, Team, generate_league
 from .physics import SimulationMode
 
 GAMES_PER_SEASON = 2430
+#: Memory a season holds per game until it is written (task, future, result row, run-report item and
+#: events, the table): ~6.7 KiB measured (peak RSS of 100 vs 1,500 games), rounded up.
+SEASON_BYTES_PER_GAME = 10 * 1024
+#: CPU seconds per game at the FAST mode (docs/perf/batted_ball.md: 13.8 ms), for the size estimate.
+CPU_S_PER_GAME = 0.014
 TEAM_FIELDS = ("R", "PA", "AB", "H", "2B", "3B", "HR", "BB", "HBP", "SO", "SF", "LOB", "E", "pitches")
 
 #: MLB league line, mean of the 2023 and 2024 seasons, from Retrosheet game logs
@@ -74,15 +80,24 @@ def schedule(n_games: int, n_teams: int = 30) -> list[tuple[int, int, int, int]]
     return out
 
 
-@functools.lru_cache(maxsize=8)
-def _schedule_cached(n_games: int) -> tuple[tuple[int, int, int, int], ...]:
-    return tuple(schedule(n_games))
+#: The schedule repeats every 58 days (two turns of the 29-round circle): after them every team has
+#: hosted exactly 29 games, so the home rule (fewer home games so far, ties by the day's parity)
+#: starts again from equal counts. Every team plays once a day, so each side's game number is the day.
+N_TEAMS = 30
+GAMES_PER_DAY = N_TEAMS // 2
+CYCLE_DAYS = 2 * (N_TEAMS - 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _cycle() -> tuple[tuple[int, int], ...]:
+    return tuple((home, away) for home, away, _, _ in schedule(CYCLE_DAYS * GAMES_PER_DAY, N_TEAMS))
 
 
 def schedule_entry(game_index: int) -> tuple[int, int, int, int]:
-    """Game ``game_index`` of the schedule (computed once per season length, then cached)."""
-    n = GAMES_PER_SEASON * (game_index // GAMES_PER_SEASON + 1)
-    return _schedule_cached(n)[game_index]
+    """Game ``game_index`` of the schedule, ``schedule(n)[game_index]`` for any ``n`` past it, in O(1)."""
+    day, slot = divmod(game_index, GAMES_PER_DAY)
+    home, away = _cycle()[(day % CYCLE_DAYS) * GAMES_PER_DAY + slot]
+    return home, away, day, day
 
 
 _league_lock = threading.Lock()
@@ -147,6 +162,15 @@ def game_row(box: dict) -> dict:
 def _task(payload: tuple) -> dict:
     seed, game_index, mode = payload
     return game_row(play_game(seed, game_index, mode))
+
+
+def check_season_size(n_games: int) -> None:
+    """Refuse (``InputError``, with the estimate) a season whose games cannot be held in memory."""
+    cpu_h = n_games * CPU_S_PER_GAME / 3600
+    check_memory(
+        SEASON_BYTES_PER_GAME * n_games + 300 * 2**20,
+        f"a season of {n_games:,} games (about {cpu_h:,.0f} CPU-hours)",
+    )
 
 
 def run_games(
@@ -271,6 +295,7 @@ def write_season(
     run's stages, one item per game, the receipt and the league line go to ``run`` (a report kept in
     memory only when None).
     """
+    check_season_size(n_games)
     out_dir = Path(out_dir)
     if run is None:
         with perfkit.Run("batted_ball", None, config={"games": n_games, "seed": seed}) as own:

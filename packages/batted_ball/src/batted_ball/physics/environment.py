@@ -17,6 +17,10 @@ from .constants import (
     STANDARD_PRESSURE_INHG,
 )
 
+#: Shortest spin-decay time constant accepted: far below any measured one (tens of seconds), and long
+#: enough that the decay rate stays a finite number.
+MIN_SPIN_DECAY_S = 0.01
+
 
 class SimulationMode(enum.Enum):
     """RK4 time step per mode; the landing is interpolated inside the last step in every mode."""
@@ -108,8 +112,8 @@ class Environment:
             ),
             (0.0 <= self.wind_mph <= 60.0, f"wind speed {self.wind_mph} mph is outside 0..60 mph"),
             (
-                self.spin_decay_tau_s is None or self.spin_decay_tau_s > 0.0,
-                f"spin decay time constant {self.spin_decay_tau_s} s must be positive",
+                self.spin_decay_tau_s is None or MIN_SPIN_DECAY_S <= self.spin_decay_tau_s < math.inf,
+                f"spin decay time constant {self.spin_decay_tau_s} s must be at least {MIN_SPIN_DECAY_S} s",
             ),
         )
         for ok, message in checks:

@@ -27,6 +27,8 @@ DEFAULT_CONTACT = (0.0, 0.0, 3.0)
 #: Give up on a flight after this long (a 120 mph pop-up straight up stays up < 9 s).
 MAX_FLIGHT_S = 15.0
 MAX_PITCH_S = 3.0
+#: An aimed pitch that crosses the plate farther than this from its target is refused (aiming diverged).
+AIM_TOLERANCE_FT = 0.1
 _NO_FENCE = np.empty(0)
 #: Nathan's Statcast spin fit (sheet cells G4, G5): backspin = b0 + b_la LA + b_spray phi s,
 #: sidespin = s0 s + s_spray phi (rpm; phi spray angle in deg, s = +1 right-handed batter).
@@ -211,6 +213,8 @@ def simulate_batted_ball(
     if spin_rpm is not None:
         if backspin_rpm is not None or sidespin_rpm is not None:
             raise BattedBallError("give either backspin/sidespin or spin rate + axis, not both")
+        _check_range("spin rate", spin_rpm, 0.0, 6000.0, "rpm")
+        _check_range("spin axis", spin_axis_deg or 0.0, -360.0, 360.0, "deg")
         axis = math.radians(spin_axis_deg or 0.0)
         backspin_rpm, sidespin_rpm = spin_rpm * math.cos(axis), spin_rpm * math.sin(axis)
     if batter_hand.upper() not in ("R", "L"):
@@ -343,14 +347,30 @@ def pitch_velocity(velo_mph, vertical_angle_deg, horizontal_angle_deg):
     return v * math.cos(th) * math.sin(ps), -v * math.cos(th) * math.cos(ps), v * math.sin(th)
 
 
-def check_pitch(velo_mph, spin_rpm, active_spin, extension_ft, release_z_ft):
+def check_pitch(
+    velo_mph,
+    spin_rpm,
+    active_spin,
+    extension_ft,
+    release_z_ft,
+    *,
+    spin_axis_deg=180.0,
+    release_x_ft=0.0,
+    target_x_ft=0.0,
+    target_z_ft=2.5,
+):
+    """Raise :class:`BattedBallError` on a pitch no pitcher could throw (or aim)."""
     if velo_mph <= 0:
         raise BattedBallError(f"pitch speed must be positive, got {velo_mph:g} mph")
     _check_range("pitch speed", velo_mph, 30.0, 110.0, "mph")
     _check_range("spin rate", spin_rpm, 0.0, 4500.0, "rpm")
+    _check_range("spin axis", spin_axis_deg, -360.0, 360.0, "deg")
     _check_range("active spin fraction", active_spin, 0.0, 1.0, "")
     _check_range("extension", extension_ft, 3.0, 9.0, "ft")
     _check_range("release height", release_z_ft, 1.0, 8.0, "ft")
+    _check_range("release side", release_x_ft, -6.0, 6.0, "ft")
+    _check_range("target side", target_x_ft, -5.0, 5.0, "ft")
+    _check_range("target height", target_z_ft, -2.0, 8.0, "ft")
 
 
 @dataclass
@@ -447,7 +467,17 @@ def simulate_pitch(
     """
     env = env or Environment()
     mode = SimulationMode.parse(mode)
-    check_pitch(velo_mph, spin_rpm, active_spin, extension_ft, release_z_ft)
+    check_pitch(
+        velo_mph,
+        spin_rpm,
+        active_spin,
+        extension_ft,
+        release_z_ft,
+        spin_axis_deg=spin_axis_deg,
+        release_x_ft=release_x_ft,
+        target_x_ft=target_x_ft,
+        target_z_ft=target_z_ft,
+    )
     a = FlightArgs.of(env, mode)
     if cd0 != CD0:
         a = FlightArgs(a.c0, a.inv_tau, a.wind_x, a.wind_y, a.wind_h, a.dt, cd0=cd0)
@@ -465,6 +495,12 @@ def simulate_pitch(
     )
     if not ok:
         raise BattedBallError("the pitch never reached home plate")
+    aimed = vertical_angle_deg is None and horizontal_angle_deg is None
+    if aimed and math.hypot(x - target_x_ft, z - target_z_ft) > AIM_TOLERANCE_FT:
+        raise BattedBallError(
+            f"cannot aim a {velo_mph:g} mph pitch at ({target_x_ft:g}, {target_z_ft:g}) ft: "
+            f"it crosses the plate at ({x:.2f}, {z:.2f}) ft"
+        )
     return PitchResult(
         velo_mph=float(velo_mph),
         spin_rpm=float(spin_rpm),
