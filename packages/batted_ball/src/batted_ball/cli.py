@@ -48,6 +48,15 @@ def _emit(data: dict, as_json: bool) -> None:
         click.echo(f"{k:>24}: {v}")
 
 
+_NOT_CONFIG = {"profile", "report_dir", "workers", "force", "quiet", "as_json", "with_path", "pbp"}
+
+
+def _config() -> dict:
+    """The current command's options that define its result, for the run report's ``config``."""
+    params = click.get_current_context().params
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in params.items() if k not in _NOT_CONFIG}
+
+
 def _job(command: str, config: dict, *, profile, report_dir, inputs=(), directories=(), force=False):
     """``perfkit.job`` for one batted-ball command: single runs write files only for ``--report-dir``
     and ``--profile``; ``season`` claims its ``--out`` folder (the report goes inside it)."""
@@ -132,10 +141,12 @@ def trajectory(
 
     Example: batted-ball trajectory --exit-velo 100 --launch-angle 28 --backspin 2000 --sidespin 0 --json
     """
-    from .physics import Environment, simulate_batted_ball
+    with _job("trajectory", _config(), profile=profile, report_dir=report_dir):
+        from .physics import Environment, simulate_batted_ball
 
-    env = Environment(temp_f, elevation_ft, humidity, pressure_inhg, wind_mph, wind_dir, 0.0, spin_decay_s)
-    with _job("trajectory", {"mode": mode}, profile=profile, report_dir=report_dir):
+        env = Environment(
+            temp_f, elevation_ft, humidity, pressure_inhg, wind_mph, wind_dir, 0.0, spin_decay_s
+        )
         r = simulate_batted_ball(
             exit_velo,
             launch_angle,
@@ -196,10 +207,10 @@ def pitch(
 
     Example: batted-ball pitch --velo 95 --spin 2400 --spin-axis 180 --json
     """
-    from .physics import Environment, simulate_pitch
+    with _job("pitch", _config(), profile=profile, report_dir=report_dir):
+        from .physics import Environment, simulate_pitch
 
-    env = Environment(temp_f, elevation_ft, humidity)
-    with _job("pitch", {"mode": mode}, profile=profile, report_dir=report_dir):
+        env = Environment(temp_f, elevation_ft, humidity)
         r = simulate_pitch(
             velo,
             spin,
@@ -332,8 +343,7 @@ def game(
     from .season import play_game
 
     SimulationMode.parse(mode)
-    config = {"seed": seed, "game_index": game_index, "mode": mode}
-    with _job("game", config, profile=profile, report_dir=report_dir, inputs=[roster]) as j:
+    with _job("game", _config(), profile=profile, report_dir=report_dir, inputs=[roster]) as j:
         if roster is not None:
             teams = {t.code: t for t in load_teams(roster)}
             codes = list(teams)
