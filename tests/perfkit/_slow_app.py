@@ -7,14 +7,18 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
-from perfkit.clitools import Group, common_options, handle_errors
+from perfkit.clitools import Group, common_options, executor_option, handle_errors
 from perfkit.job import job
 from perfkit.parallel import Task, map_tasks
 
 
-def slow_task(seconds: float) -> float:
+def slow_task(payload: tuple[float, str | None]) -> float:
+    seconds, mark = payload
+    if mark:
+        Path(mark).touch()  # tells a test that tasks are running
     time.sleep(seconds)
     return seconds
 
@@ -29,17 +33,19 @@ def main() -> None:
 @click.option("--tasks", type=int, default=6)
 @click.option("--task-s", type=float, default=3.0)
 @click.option("--preload", is_flag=True)
+@click.option("--mark", default=None, help="A file each task touches when it starts.")
+@executor_option()
 @common_options
 @handle_errors()
-def go(out, tasks, task_s, preload, profile, report_dir, workers, force, quiet):
+def go(out, tasks, task_s, preload, mark, executor, profile, report_dir, workers, force, quiet):
     """Run slow tasks and write OUT/result.txt."""
     with job(
         "slow", "go", config={}, directories=[out], force=force, report_dir=report_dir, profile=profile
     ) as j:
         results = map_tasks(
             slow_task,
-            [Task(str(i), task_s) for i in range(tasks)],
-            executor="processes",
+            [Task(str(i), (task_s, mark)) for i in range(tasks)],
+            executor=executor,
             workers=workers,
             preload=["json"] if preload else (),
         )

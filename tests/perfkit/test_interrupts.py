@@ -29,16 +29,31 @@ def previous(tmp_path) -> Path:
     return tmp_path / "out" / "result.txt"
 
 
-# Moments: while importing (0.3 s after start), as the first helper process appears (pool start-up),
-# and 1 s after the workers are up (mid-run).
-MOMENTS = {"imports": (0.3, None), "start-up": (0.0, at_least(2)), "mid-run": (1.0, at_least(4))}
+def _tasks_running(folder: Path):
+    return lambda _pgid: (folder / "running").exists()
 
 
-@pytest.mark.parametrize("moment", list(MOMENTS))
-@pytest.mark.parametrize("preload", [False, True], ids=["spawn", "forkserver"])
-def test_sigint_stops_cleanly_and_keeps_the_previous_output(tmp_path, previous, moment, preload):
-    argv = _argv("out", "--force", *(["--preload"] if preload else []))
-    after_s, when = MOMENTS[moment]
+# Moments: while importing (0.3 s after start), as the first helper process appears (pool or cluster
+# start-up), and 0.5 s after the first task started in a worker (mid-run).
+MOMENTS = ["imports", "start-up", "mid-run"]
+EXECUTORS = {
+    "spawn": ["--executor", "processes"],
+    "forkserver": ["--executor", "processes", "--preload"],
+    "dask": ["--executor", "dask"],
+}
+
+
+def _moment(name: str, folder: Path):
+    return {"imports": (0.3, None), "start-up": (0.0, at_least(2)), "mid-run": (0.5, _tasks_running(folder))}[
+        name
+    ]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+@pytest.mark.parametrize("executor", list(EXECUTORS))
+def test_sigint_stops_cleanly_and_keeps_the_previous_output(tmp_path, previous, moment, executor):
+    argv = _argv("out", "--force", "--mark", "running", *EXECUTORS[executor])
+    after_s, when = _moment(moment, tmp_path)
     res = interrupt(argv, tmp_path, after_s=after_s, when=when, sig=signal.SIGINT)
     assert res.returncode == 130, res.stderr
     assert res.stderr.strip() == "interrupted", res.stderr
@@ -48,10 +63,10 @@ def test_sigint_stops_cleanly_and_keeps_the_previous_output(tmp_path, previous, 
     assert temporaries(tmp_path) == []
 
 
-def test_sigterm_stops_cleanly(tmp_path, previous):
-    res = interrupt(
-        _argv("out", "--force", "--preload"), tmp_path, after_s=1.0, when=at_least(4), sig=signal.SIGTERM
-    )
+@pytest.mark.parametrize("executor", list(EXECUTORS))
+def test_sigterm_stops_cleanly(tmp_path, previous, executor):
+    argv = _argv("out", "--force", "--mark", "running", *EXECUTORS[executor])
+    res = interrupt(argv, tmp_path, after_s=0.5, when=_tasks_running(tmp_path), sig=signal.SIGTERM)
     assert res.returncode == 143, res.stderr
     assert res.stderr.strip() == "interrupted"
     assert res.stop_s < 2.0 and res.survivors == []
@@ -59,10 +74,10 @@ def test_sigterm_stops_cleanly(tmp_path, previous):
     assert temporaries(tmp_path) == []
 
 
-@pytest.mark.parametrize("preload", [False, True], ids=["spawn", "forkserver"])
-def test_sigkilled_parent_leaves_no_workers_and_the_next_run_sweeps_its_temporaries(tmp_path, preload):
-    argv = _argv("out", "--task-s", "30", *(["--preload"] if preload else []))
-    before, survivors = kill_parent(argv, tmp_path, after_s=1.0, when=at_least(4), wait_s=5.0)
+@pytest.mark.parametrize("executor", list(EXECUTORS))
+def test_sigkilled_parent_leaves_no_workers_and_the_next_run_sweeps_its_temporaries(tmp_path, executor):
+    argv = _argv("out", "--task-s", "30", "--mark", "running", *EXECUTORS[executor])
+    before, survivors = kill_parent(argv, tmp_path, after_s=0.5, when=_tasks_running(tmp_path), wait_s=5.0)
     assert len(before) >= 3, before  # the parent and its workers were running
     assert survivors == [], survivors
     assert temporaries(tmp_path), "the killed run should have left its staging folder"

@@ -78,6 +78,25 @@ def exit_with(pid: int) -> None:
     threading.Thread(target=_wait_for_exit, args=(pid,), name="perfkit-parent-watch", daemon=True).start()
 
 
+PARENT_PID_VARIABLE = "PERFKIT_PARENT_PID"
+
+
+def watch_parent_if_worker() -> None:
+    """In a worker process that perfkit started (its parent set ``PERFKIT_PARENT_PID`` to its own pid),
+    ignore Ctrl-C and exit with the parent, from the first import on.
+
+    Called when a console script's entry module is imported, which a spawned worker does first (it
+    re-imports the parent's main script), so the guard holds while the worker is still starting up --
+    before any initializer or Dask preload could run.
+    """
+    pid = os.environ.get(PARENT_PID_VARIABLE, "")
+    if not pid.isdigit() or int(pid) != os.getppid():
+        return
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with(int(pid))
+
+
 def init_worker(parent_pid: int) -> None:
     """Set up a worker process: ignore Ctrl-C, die quietly on SIGTERM, exit when ``parent_pid`` is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)

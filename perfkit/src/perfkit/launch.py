@@ -13,6 +13,8 @@ import sys
 from perfkit import interrupts
 from perfkit.errors import Interrupted
 
+interrupts.watch_parent_if_worker()
+
 
 def _stop(code: int) -> None:
     interrupts.ignore_further()

@@ -118,9 +118,21 @@ def start_fork_server(preload: Sequence[str]) -> multiprocessing.context.BaseCon
             # "__main__": the server imports the caller's main module too (as spawned workers would,
             # each on its own), so forked workers find it already imported and share it.
             ctx.set_forkserver_preload(["__main__", *preload])
-            with _child_environment(NUMBA_NUM_THREADS="1"):
+            # Started with SIGINT/SIGTERM held, so the server (and the resource tracker it starts) come
+            # up with them blocked: a Ctrl-C at the terminal is the parent's to handle, not theirs.
+            with (
+                interrupts.deferred(),
+                _child_environment(
+                    NUMBA_NUM_THREADS="1", **{interrupts.PARENT_PID_VARIABLE: str(os.getpid())}
+                ),
+            ):
                 forkserver.ensure_running()
             _fork_server_preload = tuple(preload)
+            # Wait for the server to finish its preload here, where a Ctrl-C is delivered at once (the
+            # pool below queues its work with signals held, so it must not wait for the preload).
+            probe = ctx.Process(target=_started, args=(0,))
+            probe.start()
+            probe.join()
     return ctx
 
 
@@ -240,7 +252,7 @@ def _run_processes(fn, ordered: list[Task], collect, workers: int, preload: Sequ
     try:
         # Starting workers and queueing tasks is not cut by a signal (a half-started pool hangs at exit);
         # a Ctrl-C meanwhile is delivered right after, inside the try, and stops the pool cleanly.
-        with interrupts.deferred():
+        with interrupts.deferred(), _child_environment(**{interrupts.PARENT_PID_VARIABLE: str(os.getpid())}):
             pool = cf.ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=ctx,
@@ -282,16 +294,27 @@ def _drain(pool: cf.Executor, fn, ordered: list[Task], collect, *, in_worker_pro
 
 
 def _run_dask(fn, ordered: list[Task], collect, workers: int, scheduler: str | None) -> None:
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
+    from distributed.deploy.spec import SpecCluster
 
-    cluster = None
-    if scheduler is None:
-        with _child_environment(NUMBA_NUM_THREADS="1"):
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-    client = Client(cluster if cluster is not None else scheduler, set_as_default=False)
+    cluster = client = None
+    existing = set(SpecCluster._instances)
     try:
+        if scheduler is None:
+            # Workers of a local cluster ignore Ctrl-C and exit when this process dies (perfkit._dask_worker).
+            with (
+                _child_environment(
+                    NUMBA_NUM_THREADS="1", **{interrupts.PARENT_PID_VARIABLE: str(os.getpid())}
+                ),
+                dask.config.set({"distributed.worker.preload": ["perfkit._dask_worker"]}),
+            ):
+                cluster = _with_signals_held(
+                    lambda: LocalCluster(
+                        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                    )
+                )
+        client = Client(cluster if cluster is not None else scheduler, set_as_default=False)
         futures = {}
         for rank, t in enumerate(ordered):
             # Higher priority runs first: keep the LPT order.
@@ -305,10 +328,72 @@ def _run_dask(fn, ordered: list[Task], collect, workers: int, scheduler: str | N
             except BaseException as exc:
                 exc.add_note(f"in task {futures[fut]!r}")
                 raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    except BaseException:
+        with interrupts.deferred():
+            # An interrupt inside LocalCluster(...) leaves a half-built cluster that was never assigned.
+            started = [c for c in SpecCluster._instances if c not in existing]
+            _abandon_dask(client, started)
+        raise
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _with_signals_held(fn: Callable[[], Any]) -> Any:
+    """``fn()`` run in a helper thread that holds SIGINT/SIGTERM, while this thread stays interruptible.
+
+    Threads and processes inherit the signal mask of the thread that starts them, so everything ``fn``
+    starts (Dask's event loop thread, its worker processes) is deaf to the terminal's Ctrl-C, which is
+    the parent's to handle; an interrupt meanwhile reaches this thread at once.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    with interrupts.deferred():
+        helper = threading.Thread(target=target, name="perfkit-start", daemon=True)
+        helper.start()
+    while helper.is_alive():
+        helper.join(0.05)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _abandon_dask(client, clusters: list) -> None:
+    """Stop a failed or interrupted Dask run now: silence distributed's shutdown noise, kill the local
+    cluster's processes (a graceful close waits on workers mid-task), then close what is left briefly."""
+    import logging
+
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    if clusters:
+        _kill_children()
+    for closable in (client, *clusters):
+        if closable is not None:
+            with contextlib.suppress(BaseException):
+                closable.close(timeout=0.5)
+    for cluster in clusters:
+        cluster.shutdown_on_close = False  # distributed's atexit close would fail on the killed workers
+
+
+def _kill_children() -> None:
+    """SIGKILL every descendant process of this one (their work is being thrown away)."""
+    from multiprocessing import resource_tracker
+
+    import psutil
+
+    # The resource tracker is left to exit on its own: killed, it is relaunched and prints errors.
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
+    children = [c for c in psutil.Process().children(recursive=True) if c.pid != tracker]
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(children, timeout=1.0)
 
 
 def worker_utilisation(results: Iterable[TaskResult], wall_s: float, workers: int) -> dict:
