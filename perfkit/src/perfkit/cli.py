@@ -61,8 +61,9 @@ def main() -> None:
     help="Write a self-contained HTML page (charts, no JavaScript) instead of terminal tables. "
     "Without a value: beside the report, as <report>.html.",
 )
+@click.option("--force", is_flag=True, help="Replace an existing output (atomically).")
 @_errors
-def show(report: Path | None, html_out: Path | None) -> None:
+def show(report: Path | None, html_out: Path | None, force: bool) -> None:
     """Render a run report (a run_report.json or the run's output directory).
 
     Example: perfkit show reports/seg1b/run_report.json --html reports/seg1b.html
@@ -79,11 +80,13 @@ def show(report: Path | None, html_out: Path | None) -> None:
         render_report(data, _console())
         return
     from perfkit.html import write_html
+    from perfkit.outputs import Outputs
 
     if str(html_out) in ("", "."):
         base = report / "run_report.json" if report.is_dir() else report
         html_out = base.with_suffix(".html")
-    write_html(data, html_out)
+    with Outputs([report], force=force, owner="perfkit show") as outputs:
+        write_html(data, outputs.file(html_out))
     click.echo(f"wrote {html_out}")
 
 
@@ -331,9 +334,10 @@ def _exit_code(exc: SystemExit) -> int:
     type=click.Path(dir_okay=False, path_type=Path),
 )
 @click.option("--top", default=30, show_default=True, help="Functions in the table and profile_top.json.")
+@click.option("--force", is_flag=True, help="Replace an existing output (atomically).")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @_errors
-def profile(output: Path, top: int, command: tuple[str, ...]) -> None:
+def profile(output: Path, top: int, force: bool, command: tuple[str, ...]) -> None:
     """Run a console script or python command under cProfile, in this process: writes OUTPUT (.pstats) and
     profile_top.json beside it, and prints the top functions by cumulative time. Exits with the command's code.
 
@@ -344,18 +348,22 @@ def profile(output: Path, top: int, command: tuple[str, ...]) -> None:
 
     if top < 1:
         raise PerfkitError(f"--top must be >= 1, got {top}")
+    from perfkit.outputs import Outputs
+
     description, run = _resolve_in_process(command)
     saved_argv, code, failure = list(sys.argv), 0, None
-    try:
-        with cprofile(output, n=top):
-            try:
-                run()
-            except SystemExit as exc:
-                code = _exit_code(exc)
-            except Exception as exc:  # the command's failure is reported; its profile is still written
-                code, failure = 1, exc
-    finally:
-        sys.argv = saved_argv
+    with Outputs(force=force, owner="perfkit profile") as outputs:
+        staged, staged_top = outputs.profile(output)
+        try:
+            with cprofile(staged, n=top, top_path=staged_top):
+                try:
+                    run()
+                except SystemExit as exc:
+                    code = _exit_code(exc)
+                except Exception as exc:  # the command's failure is reported; its profile is still written
+                    code, failure = 1, exc
+        finally:
+            sys.argv = saved_argv
     import pstats
 
     from perfkit.views import render_profile_top
@@ -475,9 +483,10 @@ def _pyspy_plan(command: tuple[str, ...]) -> tuple[list[str], list[str] | None]:
 )
 @click.option("--rate", default=100, show_default=True, help="Samples per second.")
 @click.option("--subprocesses", is_flag=True, help="Also sample child processes (process/Dask workers).")
+@click.option("--force", is_flag=True, help="Replace an existing output (atomically).")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @_errors
-def pyspy(output: Path, rate: int, subprocesses: bool, command: tuple[str, ...]) -> None:
+def pyspy(output: Path, rate: int, subprocesses: bool, force: bool, command: tuple[str, ...]) -> None:
     """Sample a command with py-spy and write a speedscope file (open it at https://www.speedscope.app).
     Exits with the command's code.
 
@@ -486,10 +495,13 @@ def pyspy(output: Path, rate: int, subprocesses: bool, command: tuple[str, ...])
 
     Example: perfkit pyspy -o reports/seg1b.speedscope.json -- seg1b s1 --countries ne110m
     """
+    from perfkit.outputs import Outputs
+
     exe = _find_pyspy()
     direct, shim_args = _pyspy_plan(command)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".pyspy-", dir=output.parent) as tmp:
+    outputs = Outputs(force=force, owner="perfkit pyspy")
+    staged = outputs.file(output)
+    with outputs, tempfile.TemporaryDirectory(prefix=".pyspy-", dir=output.parent) as tmp:
         # Probe on a throwaway interpreter first: a refusal costs 0.3 s and runs nothing of the user's.
         probe_out = Path(tmp) / "probe.json"
         probe = subprocess.run(
@@ -511,7 +523,7 @@ def pyspy(output: Path, rate: int, subprocesses: bool, command: tuple[str, ...])
             if _looks_like_attach_failure(log):
                 raise _pyspy_error(_pyspy_reason(log))
             raise PerfkitError(f"py-spy wrote no profile (exit {code}): {_pyspy_reason(log)}")
-        os.replace(tmp_out, output)
+        os.replace(tmp_out, staged)
     click.echo(f"wrote {output} (speedscope; open at https://www.speedscope.app)", err=True)
     sys.exit(code)
 
