@@ -81,6 +81,7 @@ def bench_world(resolution: int, out: Path, workers: int) -> dict:
         str(workers),
         "--out",
         str(out),
+        "--force",  # a rerun replaces the previous benchmark output (seg1b refuses an existing one otherwise)
         "--quiet",
     ]
     print("$", " ".join(cmd), flush=True)

@@ -137,7 +137,7 @@ def bench_fixture(repeats: int, sites: int = BENCH_FIXTURE_SITES) -> dict:
                 s = run_s6(
                     S6Params(
                         tiles=str(tiles), sites=str(plan_path), seed=SEED, out=str(out), mode=mode,
-                        countries="ne110m", workers=1,
+                        countries="ne110m", workers=1, force=True,
                     )
                 )  # fmt: skip
                 return s["receipt"]
@@ -174,6 +174,7 @@ def bench_world(tiles_dir: Path, sites: int, workers: int, out: Path) -> dict:
         "1",
         "--out",
         str(plan),
+        "--force",  # reruns replace the previous plan
     ]
     print("$", " ".join(cmd), flush=True)
     t0 = time.perf_counter()
@@ -182,7 +183,7 @@ def bench_world(tiles_dir: Path, sites: int, workers: int, out: Path) -> dict:
 
     s6_out = out / "s6"
     cmd = [_exe(), "s6", "--tiles", str(tiles_dir), "--sites", str(plan), "--seed", str(SEED),
-           "--workers", str(workers), "--out", str(s6_out), "--quiet"]  # fmt: skip
+           "--workers", str(workers), "--out", str(s6_out), "--force", "--quiet"]  # fmt: skip
     print("$", " ".join(cmd), flush=True)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)

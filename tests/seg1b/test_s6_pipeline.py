@@ -212,12 +212,12 @@ def test_plan_row_order_does_not_matter(fast, fixture_dir, tmp_path):
 def test_one_file_holding_every_country_gives_the_same_receipt(fast, fixture_dir, tmp_path):
     """Not S1's layout (one country per file): a single file, several countries, small row groups."""
     t = pq.read_table(fixture_dir / "tiles_out" / "tiles")
-    (tmp_path / "tiles").mkdir()
-    pq.write_table(t, tmp_path / "tiles" / "all.parquet", row_group_size=5000)
+    (tmp_path / "index" / "tiles").mkdir(parents=True)
+    pq.write_table(t, tmp_path / "index" / "tiles" / "all.parquet", row_group_size=5000)
     for mode in ("fast", "legacy"):
         s = run_s6(
             S6Params(
-                tiles=str(tmp_path), sites=str(fixture_dir / "plan.parquet"), seed=SEED,
+                tiles=str(tmp_path / "index"), sites=str(fixture_dir / "plan.parquet"), seed=SEED,
                 out=str(tmp_path / f"o-{mode}"), countries="ne110m", workers=1, mode=mode,
             )
         )  # fmt: skip
@@ -332,7 +332,12 @@ def test_cli_sites_then_s6(fixture_dir, tmp_path):
                          "--out", str(tmp_path / "p.parquet")])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "3,000 sites" in res.output
-    plan_report = json.loads((tmp_path / "p.parquet.report" / "run_report.json").read_text())
+    # a one-file output keeps no report unless --report-dir asks for one (no PLAN.report/ beside it)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"]
+    res = r.invoke(cli, ["sites", "--tiles", str(fixture_dir / "tiles_out"), "--count", "3000", "--seed", "9",
+                         "--out", str(tmp_path / "q.parquet"), "--report-dir", str(tmp_path / "rep")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    plan_report = json.loads((tmp_path / "rep" / "run_report.json").read_text())
     assert plan_report["receipts"]["plan"]["digest"] == digest_parquet(tmp_path / "p.parquet")
     assert plan_report["counters"]["sites"] == 3000 and plan_report["status"] == "ok"
     res = r.invoke(cli, ["s6", "--tiles", str(fixture_dir / "tiles_out"), "--sites", str(tmp_path / "p.parquet"),

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import click
-from perfkit.clitools import Group, common_options, handle_errors
+from perfkit.clitools import EXECUTORS, Group, common_options, executor_option, handle_errors
 
 from seg1b.errors import Seg1bError
 
 COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
-EXECUTORS = ("serial", "threads", "processes", "dask")
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,13 +67,7 @@ def _split_keys(_ctx, _param, value: str | None) -> list[str] | None:
     show_default=True,
     help="legacy: the slow per-tile reference path (parity tests, speed ratio).",
 )
-@click.option(
-    "--executor",
-    type=click.Choice(["auto", *EXECUTORS]),
-    default="auto",
-    show_default=True,
-    help="auto: serial for one worker or under 2M estimated cells, else processes.",
-)
+@executor_option(("auto", *EXECUTORS), "auto")
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
 @click.option(
     "--max-unit-cells",
@@ -124,18 +117,18 @@ def s1_command(**opts) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Plan Parquet file to write.")
 @common_options
 @handle_errors(bad_input=(Seg1bError,))
-def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, workers, quiet) -> None:
+def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, workers, force, quiet) -> None:
     """Generate a site plan (site_id, country_iso, tile_id) over a tile index.
 
-    The run report (per-country planned sites, the plan's receipt) goes to --report-dir, by default
-    beside the plan as PLAN.report/. --workers is accepted for symmetry; plan generation is one pass.
+    The plan is one file, so a run report (per-country planned sites, the plan's receipt) is written only
+    with --report-dir. --workers is accepted for symmetry; plan generation is one pass.
 
     Example: seg1b sites --tiles /tmp/tiles300 --count 100000 --seed 1 --out /tmp/plan.parquet
     """
     from seg1b.sites import run_sites
 
     summary = run_sites(
-        tiles, count, seed, out, counts_file=counts_file, report_dir=report_dir, profile=profile
+        tiles, count, seed, out, counts_file=counts_file, force=force, report_dir=report_dir, profile=profile
     )
     if not quiet:
         top = sorted(summary["counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:5]
@@ -172,12 +165,7 @@ def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, wor
     show_default=True,
     help="legacy: the per-site, per-attempt Shapely reference (parity tests, speed ratio).",
 )
-@click.option(
-    "--executor",
-    type=click.Choice(EXECUTORS),
-    default=None,
-    help="Default: dask with --scheduler, serial for 1 worker, else threads (the kernels release the GIL).",
-)
+@executor_option(("auto", *EXECUTORS), "auto")
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
 @click.option("--chunk-sites", type=int, default=None, help="Sites per work unit of a heavy country.")
 @click.option("--compression", type=click.Choice(COMPRESSIONS), default="zstd", show_default=True)

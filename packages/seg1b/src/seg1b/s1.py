@@ -1,9 +1,11 @@
 """S1 orchestration: countries -> work units (row bands, LPT by cost) -> Parquet dataset + run report.
 
-Flow: load and validate everything (bad input fails before anything is written) -> plan units (a country,
-or a row band of a heavy one, each with an estimated cell count, refined by ``--cost-history``) ->
-``perfkit.parallel.map_tasks`` runs :func:`run_unit` on each (mask runs from the cache or rasterio, cells,
-columns, one Parquet file) into a temporary dataset directory -> content receipt -> rename to ``OUT/tiles``.
+Flow: check the options -> ``perfkit.job`` claims ``OUT`` (checked against the inputs, refused if it exists
+without ``force``, staged in a private folder beside it) -> load the countries (bad input discards everything)
+-> plan units (a country, or a row band of a heavy one, each with an estimated cell count, refined by
+``--cost-history``) -> ``perfkit.parallel.map_tasks`` runs :func:`run_unit` on each (mask runs from the cache or
+rasterio, cells, columns, one Parquet file) into the staged ``OUT/tiles`` -> content receipt -> the job renames
+the staged folder (report inside) onto ``OUT``.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from pathlib import Path
 import numpy as np
 import shapely
 import shapely.affinity
-from perfkit.clitools import atomic_path, profiling, progress
+from perfkit.clitools import progress
 from perfkit.determinism import TableDigester
+from perfkit.job import job
 from perfkit.parallel import EXECUTORS, Task, TaskResult, map_tasks, worker_utilisation
 
 import perfkit
-from seg1b.countries import Countries, load_countries
+from seg1b.countries import PACKAGED, Countries, load_countries, packaged_path
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
 from seg1b.rasterize import RULES, PartWindows, band_runs, estimate_cells, part_windows, to_pixel_space
@@ -43,8 +46,8 @@ from seg1b.tiles_io import (
 
 PROFILE_FACTOR = 16  # the band profile burns the country at 16x coarser cells
 MIN_UNIT_CELLS = 250_000  # below this a band is not worth its rasterisation and file overhead
-UNITS_PER_WORLD = 48
-AUTO_SERIAL_CELLS = 2_000_000  # below this, spawning worker processes costs more than it saves  # a heavy country is cut so that no unit exceeds ~1/48 of the estimated total
+UNITS_PER_WORLD = 48  # a heavy country is cut so that no unit exceeds ~1/48 of the estimated total
+AUTO_SERIAL_CELLS = 2_000_000  # below this, spawning worker processes costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class S1Params:
     report_dir: str | None = None
     profile: str | None = None
     quiet: bool = False
+    force: bool = False
 
     @classmethod
     def from_cli(cls, opts: dict) -> S1Params:
@@ -229,14 +233,30 @@ def unit_costs(specs: list[UnitSpec], history: dict) -> list[float]:
 
 
 def read_history(path: str | None) -> dict:
-    if not path or not os.path.exists(path):
+    """Measured seconds per unit from a cost-history file; {} when it does not exist yet.
+
+    The file is rewritten after the run, so anything that is not a cost history (``{"version": 1,
+    "unit_seconds": {...}}``) is refused here rather than overwritten -- a GeoJSON file given by mistake
+    is JSON too.
+    """
+    if not path or not os.path.lexists(path):
         return {}
+    if os.path.isdir(path):
+        raise Seg1bError(f"cost history {path} is a folder; give a JSON file name")
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
-        return {str(k): float(v) for k, v in data.get("unit_seconds", {}).items()}
-    except (OSError, ValueError, AttributeError, TypeError) as exc:
-        raise Seg1bError(f"cannot read --cost-history {path}: {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise Seg1bError(f"cannot read cost history {path}: {' '.join(str(exc).split())}") from None
+    seconds = data.get("unit_seconds") if isinstance(data, dict) else None
+    if not isinstance(seconds, dict) or data.get("version") != 1:
+        raise Seg1bError(
+            f"{path} is not a seg1b cost history (no version 1 unit_seconds); not overwriting it"
+        )
+    try:
+        return {str(k): float(v) for k, v in seconds.items()}
+    except (ValueError, TypeError) as exc:
+        raise Seg1bError(f"cost history {path}: {exc}") from None
 
 
 def write_history(path: str, old: dict, measured: dict) -> None:
@@ -321,50 +341,77 @@ def resolve_executor(params: S1Params, est_cells: float) -> S1Params:
     return replace(params, executor="serial" if small else "processes")
 
 
-def check_output_dir(out: Path) -> None:
-    """Bad input, before any work: the output directory must be creatable and writable."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".seg1b-write-probe-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise Seg1bError(f"cannot write output directory {out}: {exc.strerror or exc}") from None
+def s1_inputs(params: S1Params) -> list[str]:
+    """Every path S1 reads: no output, ``--profile`` or ``--report-dir`` may be, hold or sit inside one.
+
+    The cost history and the mask cache are read and then updated in place by design (the history only
+    when it is one, see :func:`read_history`), so they count as inputs: an output never lands on them.
+    """
+    countries = packaged_path(params.countries) if params.countries in PACKAGED else params.countries
+    return [p for p in (countries, params.cost_history, params.cache_dir) if p]
+
+
+def check_cache_dir(cache_dir: str | None) -> None:
+    """Bad input, before any work: ``--cache-dir`` is a folder, or can be made one (it is created when
+    the first mask is stored)."""
+    if not cache_dir:
+        return
+    path = Path(os.path.abspath(cache_dir))
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise Seg1bError(f"cache folder {cache_dir}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise Seg1bError(f"cache folder {cache_dir}: {existing} is not writable")
 
 
 def run_s1(params: S1Params) -> str:
-    """Run S1 end to end; returns a one-line summary. Raises :class:`Seg1bError` for bad input."""
+    """Run S1 end to end through ``perfkit.job``; returns a one-line summary.
+
+    Raises :class:`Seg1bError` (or ``perfkit.errors.InputError``) for bad input, with nothing written.
+    """
     params.validate()
     grid = Grid(params.resolution_arcsec)
-    t_load = time.perf_counter()
-    countries = load_countries(
-        params.countries, params.key, params.include_antarctica, list(params.only) if params.only else None
-    )
-    load_s = time.perf_counter() - t_load
+    check_cache_dir(params.cache_dir)
     history = read_history(params.cost_history)
-    out = Path(params.out)
-    check_output_dir(out)
-    report_dir = Path(params.report_dir) if params.report_dir else out
-    if params.report_dir:
-        check_output_dir(report_dir)
-
     config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()}
-    config.update(ncols=grid.ncols, nrows=grid.nrows, countries_loaded=len(countries))
-    with profiling(params.profile), perfkit.Run("seg1b", report_dir, config=config) as run:
-        run.metric("load_countries_s", load_s)
+    config.update(ncols=grid.ncols, nrows=grid.nrows)
+    with job(
+        "seg1b",
+        "s1",
+        config=config,
+        inputs=s1_inputs(params),
+        directories=[params.out],
+        force=params.force,
+        report_dir=params.report_dir,
+        profile=params.profile,
+        bad_input=(Seg1bError,),
+    ) as j:
+        run = j.run
+        with run.stage("load_countries"):
+            t_load = time.perf_counter()
+            countries = load_countries(
+                params.countries,
+                params.key,
+                params.include_antarctica,
+                list(params.only) if params.only else None,
+            )
+        run.config["countries_loaded"] = len(countries)
+        run.metric("load_countries_s", time.perf_counter() - t_load)
         run.result("input_geometry_digest", countries.digest)
         run.result("repaired_geometries", countries.repaired)
         run.result("key_field", countries.key_field)
         if countries.dropped_empty:
             run.result("dropped_no_polygon", countries.dropped_empty)
-        with atomic_path(out / "tiles") as tmp:
-            tmp.mkdir()
-            with run.stage("plan"):
-                tasks = plan_units(countries, grid, params, str(tmp), history)
-            params = resolve_executor(params, sum(t.payload.est_cells for t in tasks))
-            run.metric("executor", params.executor)
-            results, wall = _run_units(run, tasks, params)
-            receipt = combine_receipts({f[0]: f[2] for r in results.values() for f in r.value.files})
+        tiles_dir = j.path(params.out) / "tiles"
+        tiles_dir.mkdir()
+        with run.stage("plan"):
+            tasks = plan_units(countries, grid, params, str(tiles_dir), history)
+        params = resolve_executor(params, sum(t.payload.est_cells for t in tasks))
+        run.metric("executor", params.executor)
+        results, wall = _run_units(run, tasks, params)
+        receipt = combine_receipts({f[0]: f[2] for r in results.values() for f in r.value.files})
         run.receipt("tiles", receipt)
         summary = _report(run, params, countries, len(tasks), results, wall, receipt)
         if params.cost_history:

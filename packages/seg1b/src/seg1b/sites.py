@@ -21,8 +21,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from perfkit.limits import check_memory
 
-from perfkit import atomic_path, rng_for
+from perfkit import rng_for
+from seg1b._background import background
 from seg1b.errors import Seg1bError
 
 PLAN_SCHEMA = pa.schema([("site_id", pa.int64()), ("country_iso", pa.string()), ("tile_id", pa.int64())])
@@ -156,7 +158,7 @@ def allocate(countries: list[str], total: int, seed: int) -> dict[str, int]:
     least one site when ``total`` allows it (largest remainders for the rest)."""
     countries = sorted(countries)
     if total < 0:
-        raise Seg1bError(f"--count must be >= 0, got {total}")
+        raise Seg1bError(f"count must be >= 0, got {total}")
     heavy = [c for c in HEAVY if c in countries]
     rest = [c for c in countries if c not in heavy]
     perm = rng_for(seed, "sites", "ranking").permutation(len(rest))
@@ -190,6 +192,65 @@ def _country_tiles(tile_index, country: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ids), np.concatenate(areas)
 
 
+# Memory of a plan being generated, per site (measured, docs/seg1b.md "Limits"): the tile of every site in
+# country order (8 B), the site-id permutation (8 B) and its inverse (8 B), plus the chunk being written.
+BYTES_PER_SITE = 32
+DRAW_CHUNK = 1 << 22  # sites drawn per numpy call: each call well under a second, so Ctrl-C stays prompt
+WRITE_ROWS = 1 << 20  # rows per written batch = the plan's row-group size
+
+
+def check_plan_size(total: int, what: str) -> None:
+    """Refuse (``InputError`` with the estimate) a plan whose arrays cannot fit in memory, before allocating."""
+    check_memory(total * BYTES_PER_SITE, what)
+
+
+def _draw_tiles(ids: np.ndarray, area: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` tiles drawn with probability proportional to ``area``, in tile order (file order).
+
+    The same as ``ids[np.sort(pick)]`` over one ``rng.random(n)`` call, computed in chunks: the draws
+    continue the same stream, and per-tile counts then ``np.repeat`` replace the sort.
+    """
+    cdf = np.cumsum(area)
+    hits = np.zeros(ids.size, dtype=np.int64)
+    for start in range(0, n, DRAW_CHUNK):
+        draws = rng.random(min(DRAW_CHUNK, n - start)) * cdf[-1]
+        pick = np.minimum(np.searchsorted(cdf, draws, side="right"), ids.size - 1)
+        hits += np.bincount(pick, minlength=ids.size)
+    return np.repeat(ids, hits)
+
+
+def plan_counts(
+    tiles_dir: str | os.PathLike, count: int | None, seed: int, counts_file: str | os.PathLike | None = None
+):
+    """The tile index and the per-country site counts of a plan (checked; memory checked)."""
+    from seg1b.s6_tiles import open_tile_index
+
+    if (count is None) == (counts_file is None):
+        raise Seg1bError("give exactly one of --count N or --counts FILE")
+    if seed < 0:
+        raise Seg1bError(f"--seed must be >= 0, got {seed}")
+    if count is not None:
+        if count < 0:
+            raise Seg1bError(f"--count must be >= 0, got {count}")
+        check_plan_size(count, f"--count {count:,} sites")
+    counts_in = read_counts(counts_file) if counts_file is not None else None
+    if counts_in is not None:
+        check_plan_size(
+            sum(counts_in.values()), f"counts file {counts_file}: {sum(counts_in.values()):,} sites"
+        )
+    index = open_tile_index(tiles_dir)
+    if counts_in is not None:
+        unknown = sorted(set(counts_in) - set(index.countries))
+        if unknown:
+            raise Seg1bError(
+                f"counts file names countries with no tiles in {tiles_dir}: {', '.join(unknown)}"
+            )
+        counts = counts_in
+    else:
+        counts = allocate(index.countries, int(count), seed)
+    return index, {k: counts[k] for k in sorted(counts) if counts[k] > 0}
+
+
 def generate_plan(
     tiles_dir: str | os.PathLike,
     count: int | None,
@@ -197,58 +258,52 @@ def generate_plan(
     out: str | os.PathLike,
     counts_file: str | os.PathLike | None = None,
 ) -> dict:
-    """Write a plan to ``out`` (Parquet, sorted by site_id); returns a summary dict."""
-    from seg1b.s6_tiles import open_tile_index
+    """Write a plan to ``out`` (Parquet, sorted by site_id); returns a summary dict.
 
-    if (count is None) == (counts_file is None):
-        raise Seg1bError("give exactly one of --count N or --counts FILE")
-    if seed < 0:
-        raise Seg1bError(f"--seed must be >= 0, got {seed}")
-    index = open_tile_index(tiles_dir)
-    countries = index.countries
-    if counts_file is not None:
-        counts = read_counts(counts_file)
-        unknown = sorted(set(counts) - set(countries))
-        if unknown:
-            raise Seg1bError(
-                f"counts file names countries with no tiles in {tiles_dir}: {', '.join(unknown)}"
-            )
-    else:
-        counts = allocate(countries, int(count), seed)
-    keys = sorted(k for k, n in counts.items() if n > 0)
-    total = int(sum(counts[k] for k in keys))
-
-    code_parts, tile_parts = [], []
+    ``out`` is written directly: commands pass the private staging path of a ``perfkit.job``
+    (:func:`run_sites`), which renames it into place only when the whole run succeeded.
+    """
+    index, counts = plan_counts(tiles_dir, count, seed, counts_file)
+    keys = list(counts)
+    total = int(sum(counts.values()))
+    # every site's tile, countries in key order, tiles in file order within a country
+    tiles = np.empty(total, dtype=np.int64)
+    starts = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum([counts[k] for k in keys], out=starts[1:])
     for code, key in enumerate(keys):
         ids, area = _country_tiles(index, key)
-        rng = rng_for(seed, "sites", "tiles", key)
-        cdf = np.cumsum(area)
-        draws = rng.random(counts[key]) * cdf[-1]
-        pick = np.minimum(np.searchsorted(cdf, draws, side="right"), ids.size - 1)
-        tile_parts.append(ids[np.sort(pick)])
-        code_parts.append(np.full(counts[key], code, dtype=np.int32))
-    code = np.concatenate(code_parts) if code_parts else np.empty(0, dtype=np.int32)
-    tiles = np.concatenate(tile_parts) if tile_parts else np.empty(0, dtype=np.int64)
-    # site ids: a seeded permutation, so countries interleave in site_id order as real plans do
-    site_of_row = rng_for(seed, "sites", "ids").permutation(total).astype(np.int64)
-    order = np.argsort(site_of_row)
-    table = pa.table(
-        {
-            "site_id": pa.array(np.arange(total, dtype=np.int64)),
-            "country_iso": pa.DictionaryArray.from_arrays(
-                pa.array(code[order]), pa.array(keys, type=pa.string())
-            ).cast(pa.string()),
-            "tile_id": pa.array(tiles[order]),
-        },
-        schema=PLAN_SCHEMA,
-    )
-    out = Path(out)
+        tiles[starts[code] : starts[code + 1]] = _draw_tiles(
+            ids, area, counts[key], rng_for(seed, "sites", "tiles", key)
+        )
+    # site ids: a seeded permutation, so countries interleave in site_id order as real plans do; row i of the
+    # grouped arrays becomes site site_of_row[i], so site s is row_of_site[s] (the inverse permutation)
+    # (the one numpy call that cannot be chunked without changing the plan: ~1.3 s per 10 M sites)
+    site_of_row = background(rng_for(seed, "sites", "ids").permutation, total).result()
+    row_of_site = np.empty(total, dtype=np.int64)
+    for a in range(0, total, DRAW_CHUNK):
+        b = min(a + DRAW_CHUNK, total)
+        row_of_site[site_of_row[a:b]] = np.arange(a, b, dtype=np.int64)
+    del site_of_row
+    names = pa.array(keys, type=pa.string())
     try:
-        with atomic_path(out) as tmp:
-            pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20)
+        with pq.ParquetWriter(str(out), PLAN_SCHEMA, compression="zstd") as writer:
+            for a in range(0, max(total, 1), WRITE_ROWS):
+                rows = row_of_site[a : a + WRITE_ROWS]
+                code = (np.searchsorted(starts, rows, side="right") - 1).astype(np.int32)
+                batch = pa.table(
+                    {
+                        "site_id": pa.array(np.arange(a, a + rows.size, dtype=np.int64)),
+                        "country_iso": pa.DictionaryArray.from_arrays(pa.array(code), names).cast(
+                            pa.string()
+                        ),
+                        "tile_id": pa.array(tiles[rows]),
+                    },
+                    schema=PLAN_SCHEMA,
+                )
+                writer.write_table(batch, row_group_size=WRITE_ROWS)
     except OSError as exc:
         raise Seg1bError(f"cannot write site plan {out}: {exc.strerror or exc}") from None
-    return {"sites": total, "countries": len(keys), "counts": {k: counts[k] for k in keys}, "out": str(out)}
+    return {"sites": total, "countries": len(keys), "counts": counts, "out": str(out)}
 
 
 def run_sites(
@@ -257,33 +312,48 @@ def run_sites(
     seed: int,
     out: str | os.PathLike,
     counts_file: str | os.PathLike | None = None,
+    *,
+    force: bool = False,
     report_dir: str | os.PathLike | None = None,
     profile: str | os.PathLike | None = None,
 ) -> dict:
-    """:func:`generate_plan` inside a perfkit run: per-country planned sites and the plan's receipt.
+    """:func:`generate_plan` as one ``perfkit.job``: ``out`` claimed and checked against the tile index and
+    the counts file before any work, written privately, renamed into place at the end.
 
-    The report goes to ``report_dir`` (default ``<out>.report/``), written into a temporary directory
-    that is renamed into place only when the plan was written: bad input leaves nothing behind.
+    A plan is one file, so the run keeps a report (per-country planned sites, the plan's receipt) only in
+    ``report_dir``; bad input leaves nothing anywhere.
     """
-    from perfkit.clitools import profiling
+    from perfkit.job import job
 
-    from perfkit import Run, atomic_path, digest_parquet
+    from perfkit import digest_parquet
 
-    out = Path(out)
-    report_dir = Path(report_dir) if report_dir is not None else out.with_name(out.name + ".report")
+    if count is not None and count >= 0:  # before claiming anything: a size that cannot fit is bad input
+        check_plan_size(count, f"--count {count:,} sites")
     config = {
-        "command": "sites",
         "tiles": str(tiles_dir),
         "count": count,
         "counts_file": counts_file and str(counts_file),
         "seed": seed,
         "out": str(out),
     }
-    with profiling(profile), atomic_path(report_dir) as tmp_report, Run("seg1b", tmp_report, config) as run:
-        with run.stage("generate"):
-            summary = generate_plan(tiles_dir, count, seed, out, counts_file=counts_file)
-        with run.stage("receipt"):
-            run.receipt("plan", digest_parquet(out))
-        run.count("sites", summary["sites"])
-        run.result("planned_sites_per_country", summary["counts"])
+    with job(
+        "seg1b",
+        "sites",
+        config=config,
+        inputs=[tiles_dir, counts_file],
+        files=[out],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+        bad_input=(Seg1bError,),
+    ) as j:
+        staged = j.path(out)
+        with j.run.stage("generate"):
+            summary = generate_plan(tiles_dir, count, seed, staged, counts_file=counts_file)
+        with j.run.stage("receipt"):
+            j.run.receipt("plan", digest_parquet(staged))
+        j.run.count("sites", summary["sites"])
+        j.run.result("planned_sites_per_country", summary["counts"])
+    summary["out"] = str(out)
+    summary["report"] = j.report_path and str(j.report_path)
     return summary

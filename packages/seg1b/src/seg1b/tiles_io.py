@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from perfkit.determinism import combine_digests, digest_parquet
 
+from perfkit import atomic_path
 from seg1b.tiles import TILE_SCHEMA
 
 COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
@@ -79,9 +80,7 @@ def read_cached_runs(path: Path) -> np.ndarray | None:
 
 
 def write_cached_runs(path: Path, runs: np.ndarray) -> None:
-    """Write through a temporary file and a rename: concurrent workers never see half an entry."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
+    """Write through perfkit's private temporary and a rename: concurrent workers never see half an entry,
+    and the temporary of a killed run is swept the next time the entry is written."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, runs, allow_pickle=False)
-    os.replace(tmp, path)
