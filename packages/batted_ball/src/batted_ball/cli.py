@@ -34,7 +34,24 @@ class _Finite(click.ParamType):
         return number
 
 
+#: ``physics.SimulationMode`` names (a test checks they agree).
+MODES = ("accurate", "fast", "ultra_fast", "extreme")
+
+
+class _Mode(click.ParamType):
+    """A simulation mode name, checked here so a typo costs no physics import (``physics.SimulationMode``)."""
+
+    name = "|".join(MODES)
+
+    def convert(self, value, param, ctx):
+        mode = str(value).strip().lower().replace("-", "_")
+        if mode not in MODES:
+            self.fail(f"unknown mode {value!r} (expected one of: {', '.join(MODES)})", param, ctx)
+        return mode
+
+
 FLOAT = _Finite()
+MODE = _Mode()
 SEED = click.IntRange(min=0)
 
 
@@ -105,9 +122,7 @@ def main() -> None:
 @click.option("--wind-mph", type=FLOAT, default=0.0, show_default=True)
 @click.option("--wind-dir", type=FLOAT, default=0.0, show_default=True, help="Blowing toward: 0 = out to CF.")
 @click.option("--spin-decay-s", type=FLOAT, default=None, help="Spin-decay time constant at 100 mph (none).")
-@click.option(
-    "--mode", type=str, default="accurate", show_default=True, help="accurate|fast|ultra_fast|extreme"
-)
+@click.option("--mode", type=MODE, default="accurate", show_default=True, help="RK4 step: 1, 2, 5 or 10 ms.")
 @click.option("--path", "with_path", is_flag=True, help="Include the full trajectory (t, x, y, z).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common_options
@@ -178,7 +193,7 @@ def trajectory(
 @click.option("--temp-f", type=FLOAT, default=70.0, show_default=True)
 @click.option("--elevation-ft", type=FLOAT, default=0.0, show_default=True)
 @click.option("--humidity", type=FLOAT, default=50.0, show_default=True)
-@click.option("--mode", type=str, default="accurate", show_default=True)
+@click.option("--mode", type=MODE, default="accurate", show_default=True, help="RK4 step: 1, 2, 5 or 10 ms.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common_options
 @_errors
@@ -312,7 +327,7 @@ def _format_box(box: dict) -> str:
 @click.option(
     "--game-index", type=click.IntRange(min=0), default=0, show_default=True, help="Which game of the season."
 )
-@click.option("--mode", type=str, default="fast", show_default=True)
+@click.option("--mode", type=MODE, default="fast", show_default=True, help="RK4 step of every flight.")
 @click.option(
     "--roster",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -336,14 +351,12 @@ def game(
         raise BattedBallError(
             "--home/--away choose teams of a --roster; without one the schedule picks the game's teams"
         )
-    from perfkit.parallel import rng_for
-
-    from .game import Game, load_teams
-    from .physics import SimulationMode
-    from .season import play_game
-
-    SimulationMode.parse(mode)
     with _job("game", _config(), profile=profile, report_dir=report_dir, inputs=[roster]) as j:
+        from perfkit.parallel import rng_for
+
+        from .game import Game, load_teams
+        from .season import play_game
+
         if roster is not None:
             teams = {t.code: t for t in load_teams(roster)}
             codes = list(teams)
@@ -370,7 +383,7 @@ def game(
 @click.option("--games", "n_games", type=click.IntRange(min=1), default=2430, show_default=True)
 @click.option("--seed", type=SEED, required=True, help="Season seed (>= 0).")
 @executor_option(default="threads")
-@click.option("--mode", type=str, default="fast", show_default=True)
+@click.option("--mode", type=MODE, default="fast", show_default=True, help="RK4 step of every flight.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @common_options
 @_errors
@@ -382,15 +395,13 @@ def season(n_games, seed, executor, mode, out_dir, profile, report_dir, workers,
 
     Example: batted-ball season --games 162 --seed 1 --workers 2 --executor threads --out out/season
     """
-    from .physics import SimulationMode
-    from .season import check_season_size, write_season
-
-    SimulationMode.parse(mode)
-    check_season_size(n_games)
     config = {"games": n_games, "seed": seed, "workers": workers, "executor": executor, "mode": mode}
     with _job(
         "season", config, profile=profile, report_dir=report_dir, directories=[out_dir], force=force
     ) as j:
+        from .season import check_season_size, write_season
+
+        check_season_size(n_games)
         result = write_season(
             n_games,
             seed,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .parks import park
+from .errors import BattedBallError
+from .parks import ALIASES, PARKS, park
 from .physics import (
     Environment,
     SimulationMode,
@@ -102,26 +103,73 @@ def check_sheet_cached_case() -> Check:
     )
 
 
+#: Numeric columns of the reference-case CSV that the check reads.
+REFERENCE_COLUMNS = (
+    "ev_mph",
+    "la_deg",
+    "dir_deg",
+    "backspin_rpm",
+    "sidespin_rpm",
+    "temp_f",
+    "elev_ft",
+    "rh_pct",
+    "z0_ft",
+    "y0_ft",
+    "rk4_1ms_dist_ft",
+    "rk4_1ms_hang_s",
+    "rk4_apex_ft",
+)
+STATCAST_COLUMNS = (
+    "bb_type",
+    "launch_speed",
+    "launch_angle",
+    "spray_angle_deg",
+    "hit_distance_sc",
+    "stand",
+    "home_team",
+    "events",
+)
+
+
+def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict]:
+    """The rows of a reference CSV; :class:`BattedBallError` naming the file if it is unreadable or
+    lacks one of ``columns``."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise BattedBallError(f"cannot read {path}: {exc}") from None
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise BattedBallError(f"malformed {path}: no column {', '.join(missing)}")
+    return rows
+
+
 def check_reference_cases(data_dir: Path | None) -> Check:
     name, desc = "nathan_reference_cases", "Nathan's reference cases (distance, hang time, apex) at RK4 1 ms"
     src = f"{REFERENCE_CASES_CSV} (computed from the workbook's formulas; two cases quoted by third parties)"
     if data_dir is None:
         return Check(name, desc, "-", "-", "-", None, src, "skipped: ../shared/data/batted_ball is absent")
     worst = {"distance": 0.0, "hang": 0.0, "apex": 0.0}
-    with open(data_dir / REFERENCE_CASES_CSV, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    for row in rows:
-        f = {k: float(v) for k, v in row.items() if k not in ("case", "source")}
-        env = Environment(temp_f=f["temp_f"], elevation_ft=f["elev_ft"], humidity_pct=f["rh_pct"])
-        r = simulate_batted_ball(
-            f["ev_mph"],
-            f["la_deg"],
-            f["dir_deg"],
-            f["backspin_rpm"],
-            f["sidespin_rpm"],
-            env=env,
-            contact=(0.0, f["y0_ft"], f["z0_ft"]),
-        )
+    path = data_dir / REFERENCE_CASES_CSV
+    rows = _read_rows(path, REFERENCE_COLUMNS)
+    for line, row in enumerate(rows, start=2):
+        try:
+            f = {k: float(row[k]) for k in REFERENCE_COLUMNS}
+            env = Environment(temp_f=f["temp_f"], elevation_ft=f["elev_ft"], humidity_pct=f["rh_pct"])
+            r = simulate_batted_ball(
+                f["ev_mph"],
+                f["la_deg"],
+                f["dir_deg"],
+                f["backspin_rpm"],
+                f["sidespin_rpm"],
+                env=env,
+                contact=(0.0, f["y0_ft"], f["z0_ft"]),
+            )
+        except (ValueError, TypeError) as exc:  # BattedBallError is a ValueError
+            raise BattedBallError(f"malformed {path}, line {line}: {exc}") from None
         worst["distance"] = max(worst["distance"], abs(r.distance_ft - f["rk4_1ms_dist_ft"]))
         worst["hang"] = max(worst["hang"], abs(r.hang_time_s - f["rk4_1ms_hang_s"]))
         worst["apex"] = max(worst["apex"], abs(r.apex_ft - f["rk4_apex_ft"]))
@@ -292,20 +340,28 @@ _AIR_OUTS = {
 def statcast_residuals(data_dir: Path) -> dict:
     """Simulated minus Statcast distance for the fair fly balls and line drives of the sample."""
     rows = []
-    with open(data_dir / STATCAST_CSV, newline="") as fh:
-        for r in csv.DictReader(fh):
-            if r["bb_type"] not in ("fly_ball", "line_drive"):
-                continue
-            try:
-                ev, la, sp, dist = (
-                    float(r[k])
-                    for k in ("launch_speed", "launch_angle", "spray_angle_deg", "hit_distance_sc")
-                )
-            except ValueError:
-                continue
-            if abs(sp) > 50.0 or ev <= 0:
-                continue
-            rows.append((ev, la, sp, dist, r["stand"], r["home_team"], r["events"], r["bb_type"]))
+    path = data_dir / STATCAST_CSV
+    for r in _read_rows(path, STATCAST_COLUMNS):
+        if r["bb_type"] not in ("fly_ball", "line_drive"):
+            continue
+        try:
+            ev, la, sp, dist = (
+                float(r[k]) for k in ("launch_speed", "launch_angle", "spray_angle_deg", "hit_distance_sc")
+            )
+        except (ValueError, TypeError):
+            continue
+        if (
+            not all(map(math.isfinite, (ev, la, sp, dist)))
+            or abs(sp) > 50.0
+            or not 0 < ev <= 150
+            or abs(la) > 90
+        ):
+            continue
+        if r["home_team"] not in PARKS and r["home_team"] not in ALIASES:
+            raise BattedBallError(f"malformed {path}: unknown home_team {r['home_team']!r}")
+        rows.append((ev, la, sp, dist, r["stand"], r["home_team"], r["events"], r["bb_type"]))
+    if not rows:
+        raise BattedBallError(f"{path} has no fair fly balls or line drives to compare with")
     res = np.empty(len(rows))
     for i, (ev, la, sp, dist, stand, team, event, _) in enumerate(rows):
         back, side = statcast_average_spin_rpm(la, sp, stand)
@@ -325,6 +381,8 @@ def check_statcast(data_dir: Path | None) -> Check:
     src = f"{STATCAST_CSV} (Statcast 2022-24; 70 F, park elevation, Nathan's average spin)"
     if data_dir is None:
         return Check(name, desc, "-", "-", "-", None, src, "skipped: ../shared/data/batted_ball is absent")
+    if not (data_dir / STATCAST_CSV).is_file():
+        return Check(name, desc, "-", "-", "-", None, src, f"skipped: {data_dir} has no {STATCAST_CSV}")
     r = statcast_residuals(data_dir)
     res = r["residual"]
     mean = float(res.mean())

@@ -339,6 +339,8 @@ def load_teams(path: str | Path) -> list[Team]:
             )
     except (TypeError, KeyError, AttributeError) as exc:
         raise BattedBallError(f"malformed roster {path}: {exc}") from None
+    if not teams:
+        raise BattedBallError(f"malformed roster {path}: no teams")
     for t in teams:
         if len(t.lineup) != 9 or not t.rotation or not t.bullpen:
             raise BattedBallError(

@@ -1,0 +1,299 @@
+"""Hostile input for every batted-ball command, as a careless or hostile user would type it.
+
+Each row runs the real console script in a scratch folder (``tests/hostile.py``): expected exit code,
+exactly one stderr line naming the option, file or value, no traceback, every file that was there
+before untouched, no perfkit temporaries left. Value sweeps over every numeric option of the
+one-shot commands run in process (no subprocess each), with the same one-line rule.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+import pyarrow.parquet as pq
+import pytest
+from batted_ball.cli import FLOAT, main
+from click.testing import CliRunner
+
+from tests.hostile import Case, check_case, run, snapshot, temporaries
+
+BB = "batted-ball"
+TRAJ = [BB, "trajectory", "--exit-velo", "100", "--launch-angle", "28"]
+SEASON_1 = [BB, "season", "--games", "1", "--executor", "serial", "--quiet"]
+ROOT = os.geteuid() == 0
+
+
+# -- setups ---------------------------------------------------------------------------------------
+_scratch: dict[str, Path] = {}
+
+
+def _scratch_dir() -> Path:
+    if "dir" not in _scratch:
+        _scratch["dir"] = Path(tempfile.mkdtemp(prefix="bb-hostile-"))
+    return _scratch["dir"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_scratch():
+    yield
+    if "dir" in _scratch:
+        shutil.rmtree(_scratch.pop("dir"), ignore_errors=True)
+
+
+@functools.cache
+def _prior_season() -> Path:
+    """A real ``season`` output (1 game, seed 1), written once through ``perfkit.job`` like the CLI does."""
+    from batted_ball.season import write_season
+    from perfkit.job import job
+
+    out = _scratch_dir() / "season"
+    with job("batted_ball", "season", config={"games": 1, "seed": 1}, directories=[out]) as j:
+        write_season(1, 1, j.path(out), run=j.run, executor="serial")
+    return out
+
+
+@functools.cache
+def _roster_text() -> str:
+    """Two generated teams as a JSON roster."""
+    from batted_ball.season import league
+
+    return json.dumps([t.to_dict() for t in league(1)[:2]])
+
+
+def copy_season(name: str = "s"):
+    def setup(folder: Path) -> None:
+        shutil.copytree(_prior_season(), folder / name)
+
+    return setup
+
+
+def write(name: str, data: str | bytes):
+    def setup(folder: Path) -> None:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+
+    return setup
+
+
+def roster(name: str = "r.json"):
+    def setup(folder: Path) -> None:
+        (folder / name).write_text(_roster_text())
+
+    return setup
+
+
+def both(*setups):
+    def setup(folder: Path) -> None:
+        for s in setups:
+            s(folder)
+
+    return setup
+
+
+def readonly_dir(folder: Path) -> None:
+    (folder / "ro").mkdir()
+    (folder / "ro").chmod(0o555)
+
+
+# root writes through a 0555 folder; /sys refuses new files even to root
+READONLY_PROFILE = "/sys/x.pstats" if ROOT else "ro/x.pstats"
+LONG_NAME = "p" * 240 + ".pstats"  # a legal name (255 bytes max) whose temporary must not be too long
+
+CASES = [
+    # -- values: refused by click, before any import --
+    Case("traj-spin-rpm-nan", [*TRAJ, "--spin-rpm", "nan"], 2, "'--spin-rpm': 'nan' is not a finite"),
+    Case("traj-spin-axis-inf", [*TRAJ, "--spin-rpm", "2000", "--spin-axis", "inf"], 2, "'--spin-axis': 'inf'"),
+    Case("traj-temp-overflow", [*TRAJ, "--temp-f", "1e400"], 2, "'--temp-f': '1e400' is not a finite"),
+    Case("traj-not-a-number", [BB, "trajectory", "--exit-velo", "fast", "--launch-angle", "28"], 2, "--exit-velo"),
+    Case("pitch-velo-nan", [BB, "pitch", "--velo", "nan"], 2, "'--velo': 'nan'"),
+    Case("game-seed-negative", [BB, "game", "--seed", "-1"], 2, "'--seed': -1"),
+    Case("game-index-negative", [BB, "game", "--seed", "1", "--game-index", "-1"], 2, "'--game-index': -1"),
+    Case("game-home-without-roster", [BB, "game", "--seed", "1", "--home", "NOPE"], 2, "--roster"),
+    Case("season-seed-negative", [BB, "season", "--seed", "-1", "--out", "s"], 2, "'--seed': -1"),
+    Case("season-games-zero", [BB, "season", "--seed", "1", "--games", "0", "--out", "s"], 2, "'--games': 0"),
+    Case("season-workers-10000", [*SEASON_1, "--seed", "1", "--workers", "10000", "--out", "s"], 2, "--workers"),
+    Case("season-mode-unknown", [BB, "season", "--seed", "1", "--mode", "warp", "--out", "s"], 2, "'--mode': unknown mode 'warp'"),
+    Case("season-typo-option", [BB, "season", "--gmaes", "3", "--seed", "1", "--out", "s"], 2, "--gmaes"),
+    # -- values the library refuses (one per command; the rest run in process below) --
+    Case("traj-exit-velo-negative", [BB, "trajectory", "--exit-velo", "-5", "--launch-angle", "28"], 2, "-5 mph"),
+    Case("season-games-huge", [BB, "season", "--seed", "1", "--games", "10" * 6, "--out", "s"], 2, "of memory"),
+    Case("roster-missing", [BB, "game", "--seed", "1", "--roster", "nope.json"], 2, "cannot read roster nope.json"),
+    Case("validate-data-dir-missing", [BB, "validate", "--data-dir", "nope"], 2, "nope has no"),
+    Case("validate-data-dir-garbage", [BB, "validate", "--data-dir", "d"], 2, "cannot read d/nathan", write("d/nathan_reference_cases.csv", b"\xff\xfe\x00")),
+    # -- outputs against inputs and against what is there --
+    Case("roster-as-profile", [BB, "game", "--seed", "1", "--roster", "r.json", "--profile", "r.json"], 2, "is the input", roster()),
+    Case("report-dir-is-data-dir", [BB, "validate", "--data-dir", "d", "--report-dir", "d"], 2, "is the input", write("d/nathan_reference_cases.csv", "x")),
+    Case("season-out-foreign", [*SEASON_1, "--seed", "1", "--out", "s"], 2, "exists; pass --force", write("s/notes.txt", "mine")),
+    Case("season-out-foreign-force", [*SEASON_1, "--seed", "1", "--out", "s", "--force"], 2, "did not write (notes.txt)", write("s/notes.txt", "mine")),
+    Case("season-out-existing", [*SEASON_1, "--seed", "1", "--out", "s"], 2, "pass --force", copy_season()),
+    Case("season-out-grown", [*SEASON_1, "--seed", "1", "--out", "s", "--force"], 2, "did not write (plot.png)", both(copy_season(), write("s/plot.png", b"\x89PNG"))),
+    Case("season-out-is-file", [*SEASON_1, "--seed", "1", "--out", "s"], 2, "'s' is a file", write("s", "a file")),
+    Case("season-out-under-file", [*SEASON_1, "--seed", "1", "--out", "f/s"], 2, "not a folder", write("f", "a file")),
+    Case("profile-parent-is-file", [*TRAJ, "--profile", "f/x.pstats"], 2, "not a folder", write("f", "a file")),
+    Case("profile-in-proc", [*TRAJ, "--profile", "/proc/x.pstats"], 2, "/proc/x.pstats"),
+    Case("profile-read-only", [*TRAJ, "--profile", READONLY_PROFILE], 2, "x.pstats", None if ROOT else readonly_dir),
+    Case("profile-is-folder", [*TRAJ, "--profile", "d"], 2, "'d' is a directory", write("d/x", "mine")),
+    Case("report-dir-foreign-report", [*TRAJ, "--report-dir", "d"], 2, "not a perfkit report", write("d/run_report.json", "{}")),
+    Case("report-dir-is-file", [*TRAJ, "--report-dir", "d"], 2, "'d' is a file", write("d", "a file")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile(case: Case, tmp_path: Path):
+    check_case(case, tmp_path)
+
+
+# -- hostile but legal: the command runs and touches nothing it does not own ----------------------
+def test_report_dir_with_foreign_files_and_odd_names(tmp_path: Path):
+    """``--report-dir`` is a folder with someone's files and a name full of quotes, spaces and
+    non-ASCII; ``--profile`` a 244-byte name: both written, nothing else touched or left behind."""
+    odd = "ré port ☃ 'x' \"y\" $z"
+    case = Case(
+        "report-dir-odd",
+        [*TRAJ, "--report-dir", odd, "--profile", f"{odd}/{LONG_NAME}"],
+        0,
+        setup=write(f"{odd}/notes.txt", "mine"),
+    )
+    check_case(case, tmp_path)
+    assert (tmp_path / odd / "notes.txt").read_text() == "mine"
+    assert json.loads((tmp_path / odd / "run_report.json").read_text())["status"] == "ok"
+    assert {p.name for p in (tmp_path / odd).iterdir()} == {
+        "notes.txt", "run_report.json", "events.jsonl", LONG_NAME, "profile_top.json"
+    }  # fmt: skip
+    assert [p.name for p in tmp_path.iterdir()] == [odd]  # single runs write nothing else
+
+
+def test_game_index_far_out_is_quick(tmp_path: Path):
+    """The issue's ``--game-index 99999999999`` (1.3 GB, a minute): now a normal game."""
+    result = check_case(
+        Case("game-index-huge", [BB, "game", "--seed", "1", "--game-index", "99999999999", "--json"], 0),
+        tmp_path,
+    )
+    box = json.loads(result.stdout)
+    assert box["innings"] >= 9 and not list(tmp_path.iterdir())
+
+
+def test_season_force_replaces_its_own_output(tmp_path: Path):
+    copy_season()(tmp_path)
+    old = snapshot(tmp_path / "s")
+    result = run([*SEASON_1, "--seed", "2", "--out", "s", "--force"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert snapshot(tmp_path / "s") != old
+    assert json.loads((tmp_path / "s" / "league.json").read_text())["seed"] == 2
+    assert pq.read_table(tmp_path / "s" / "games.parquet").num_rows == 1
+    assert json.loads((tmp_path / "s" / "run_report.json").read_text())["config"]["seed"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"] and not temporaries(tmp_path)
+
+
+# -- values the library refuses, in process (one import for all rows) --------------------------------
+LIBRARY = [
+    (["trajectory", "--exit-velo", "1e300", "--launch-angle", "28"], "exit velocity 1e+300 mph is out of range"),
+    ([*TRAJ[1:], "--spin-rpm", "1e9"], "spin rate 1e+09 rpm"),
+    ([*TRAJ[1:], "--spin-rpm", "-2000"], "spin rate -2000 rpm"),
+    ([*TRAJ[1:], "--spin-rpm", "2000", "--backspin", "1000"], "not both"),
+    ([*TRAJ[1:], "--spin-decay-s", "1e-320"], "spin decay time constant 1e-320"),
+    ([*TRAJ[1:], "--humidity", "-1"], "relative humidity -1.0 %"),
+    ([*TRAJ[1:], "--batter-hand", "X"], "batter hand must be R or L"),
+    (["pitch", "--velo", "95", "--target-z", "1e300"], "target height 1e+300"),
+    (["pitch", "--velo", "95", "--release-x", "-1e9"], "release side -1e+09"),
+    (["pitch", "--velo", "30", "--target-z", "8"], "cannot aim a 30 mph pitch at (0, 8) ft"),
+    (["pitch", "--velo", "95", "--spin-axis", "1e300"], "spin axis 1e+300"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "message"), LIBRARY, ids=[" ".join(a[1:]) for a, _ in LIBRARY])
+def test_library_refusals(args: list[str], message: str):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+
+
+ROSTERS = [
+    ("binary", b"\xff\x00" * 64, "cannot read roster"),
+    ("not-a-list", b'{"a": 1}', "malformed roster"),
+    ("empty-list", b"[]", "malformed roster"),
+    ("csv-garbage", b"a,b\n1,2\n", "malformed roster"),
+    ("nan-speed", None, "bad pitch speed"),
+    ("home-nope", None, "--home/--away must be two different teams of the roster ("),
+]
+
+
+@pytest.mark.parametrize(("kind", "data", "message"), ROSTERS, ids=[r[0] for r in ROSTERS])
+def test_roster_refusals(kind: str, data: bytes | None, message: str, tmp_path: Path):
+    name = "r.csv" if kind == "csv-garbage" else "r.json"
+    if kind == "nan-speed":
+        teams = json.loads(_roster_text())
+        teams[0]["rotation"][0]["pitches"][0]["speed_mph"] = float("nan")
+        data = json.dumps(teams).encode()
+    (tmp_path / name).write_bytes(data if data is not None else _roster_text().encode())
+    args = ["game", "--seed", "1", "--roster", str(tmp_path / name)]
+    if kind == "home-nope":
+        args += ["--home", "NOPE"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+
+
+def test_modes_are_the_physics_modes():
+    from batted_ball.cli import MODES
+    from batted_ball.physics import SimulationMode
+
+    assert tuple(m.name.lower() for m in SimulationMode) == MODES
+
+
+# -- every numeric option of the one-shot commands, in process --------------------------------------
+def _numeric_options(command: str) -> list[str]:
+    params = main.commands[command].params
+    return [p.opts[0] for p in params if isinstance(p, click.Option) and p.type is FLOAT]
+
+
+def test_every_float_option_refuses_nan_and_infinity():
+    """No command has a plain ``float`` option left (those accept nan and inf)."""
+    plain = [
+        f"{name} {opt}"
+        for name, cmd in main.commands.items()
+        for p in cmd.params
+        if isinstance(p, click.Option) and p.type is click.FLOAT
+        for opt in p.opts[:1]
+    ]
+    assert not plain
+
+
+SWEEP_VALUES = ["nan", "-inf", "-1e308", "-1", "0", "1e308"]
+BASE = {"trajectory": {"--exit-velo": "100", "--launch-angle": "28"}, "pitch": {"--velo": "95"}}
+SWEEP = [(cmd, opt) for cmd in BASE for opt in _numeric_options(cmd)]
+
+
+@pytest.mark.parametrize(("command", "option"), SWEEP, ids=[f"{c} {o}" for c, o in SWEEP])
+def test_numeric_option_sweep(command: str, option: str):
+    """Every value is either refused in one line (exit 2), or flies to a finite answer (exit 0):
+    never an internal error, never NaN or infinity in the output."""
+    runner = CliRunner()
+    for value in SWEEP_VALUES:
+        options = {**BASE[command], option: value}
+        if command == "trajectory" and option == "--spin-axis":
+            options["--spin-rpm"] = "2000"
+        args = [command, *(f"{k}={v}" for k, v in options.items()), "--json"]
+        result = runner.invoke(main, args)
+        where = " ".join(args)
+        assert result.exit_code in (0, 2), f"{where}: exit {result.exit_code}\n{result.output}"
+        assert "Traceback" not in result.output, where
+        if result.exit_code == 2:
+            lines = result.output.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("error: "), f"{where}: {result.output}"
+            if value in ("nan", "-inf"):
+                assert f"'{option}'" in lines[0], f"{where}: {lines[0]}"
+        else:
+            numbers = [v for v in json.loads(result.output).values() if isinstance(v, float)]
+            assert all(math.isfinite(v) for v in numbers), f"{where}: {result.output}"
