@@ -61,6 +61,7 @@ $(WARM_STAMP): $(WARM_SOURCES)
 	warm $(BIN)/batted-ball pitch --velo 95 --json; \
 	warm $(BIN)/batted-ball game --seed 1; \
 	warm $(BIN)/batted-ball season --games 2 --seed 1 --out season --quiet; \
+	warm $(BIN)/batted-ball validate; \
 	cd "$(CURDIR)"; rm -rf "$$scratch"; \
 	echo "Numba kernels compiled in $$((SECONDS - start)) s"; \
 	if [ $$failed = 0 ]; then mkdir -p "$(dir $@)" && touch "$@"; fi
