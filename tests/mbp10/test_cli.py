@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import databento_dbn as dbn
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -14,7 +13,7 @@ from mbp10.cli import main
 from mbp10.dbn import write_dbn
 from mbp10.synth import synth_day, synth_header
 
-from .testdata import ES_REAL, shared_file
+from .testdata import ES_REAL, shared_file, trades_dbn
 
 
 def invoke(*args):
@@ -65,32 +64,6 @@ def test_out_of_order_input_is_sorted_and_counted(tmp_path, small_day):
     assert report["counters"]["out_of_order_records"] > 0
 
 
-def _trades_file(path):
-    meta = dbn.Metadata(
-        dataset="GLBX.MDP3",
-        start=0,
-        stype_in=dbn.SType.RAW_SYMBOL,
-        stype_out=dbn.SType.INSTRUMENT_ID,
-        schema=dbn.Schema.TRADES,
-        symbols=["ESH4"],
-        end=10,
-    )
-    msg = dbn.TradeMsg(
-        publisher_id=1,
-        instrument_id=1,
-        ts_event=1,
-        price=1,
-        size=1,
-        action=dbn.Action.TRADE,
-        side=dbn.Side.BID,
-        depth=0,
-        ts_recv=2,
-        flags=128,
-    )
-    path.write_bytes(bytes(meta) + bytes(msg))
-    return path
-
-
 def _bad_inputs(tmp_path, small_day_file):
     not_dbn = tmp_path / "notes.dbn"
     not_dbn.write_text("hello, this is not DBN\n")
@@ -106,7 +79,7 @@ def _bad_inputs(tmp_path, small_day_file):
     )
     return {
         "not DBN": not_dbn,
-        "trades schema": _trades_file(tmp_path / "trades.dbn"),
+        "trades schema": trades_dbn(tmp_path / "trades.dbn"),
         "truncated zst": cut_zst,
         "truncated record": plain,
         "missing columns": missing_cols,

@@ -48,3 +48,32 @@ def make_records(rows: list[dict]):
                 else:
                     rec[i][f"{side}_px_{k:02d}"] = UNDEF_PRICE
     return rec
+
+
+def trades_dbn(path: Path) -> Path:
+    """A valid DBN file of the trades schema (one record): a DBN file that is not MBP-10."""
+    import databento_dbn as dbn
+
+    meta = dbn.Metadata(
+        dataset="GLBX.MDP3",
+        start=0,
+        stype_in=dbn.SType.RAW_SYMBOL,
+        stype_out=dbn.SType.INSTRUMENT_ID,
+        schema=dbn.Schema.TRADES,
+        symbols=["ESH4"],
+        end=10,
+    )
+    msg = dbn.TradeMsg(
+        publisher_id=1,
+        instrument_id=1,
+        ts_event=1,
+        price=1,
+        size=1,
+        action=dbn.Action.TRADE,
+        side=dbn.Side.BID,
+        depth=0,
+        ts_recv=2,
+        flags=128,
+    )
+    path.write_bytes(bytes(meta) + bytes(msg))
+    return path

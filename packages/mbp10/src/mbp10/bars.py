@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pyarrow as pa
 
@@ -10,6 +12,24 @@ from mbp10.io import np_to_arrow
 from mbp10.kernels import bar5s_chunk, bar5s_finish, new_output, new_state
 from mbp10.records import record_words
 from mbp10.schema import BAR_NS
+
+# Bytes of one output row: bar start + the integer and float columns.
+ROW_BYTES = 8 * (1 + len(INT_COLUMNS) + len(FLOAT_COLUMNS))
+MEMORY_CHECK_ROWS = 100_000  # ~6 days of 5-s bars; below this the rows always fit
+
+
+def _utc(ns: int) -> str:
+    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_rows_fit(rows: int, n_rows: int, ts_first: int, ts_last: int) -> None:
+    """Refuse records whose ts_event span needs more bar rows than memory holds (InputError)."""
+    from perfkit.limits import check_memory
+
+    check_memory(
+        (rows + n_rows) * ROW_BYTES,  # the grown arrays and the rows copied into them
+        f"ts_event from {_utc(ts_first)} to {_utc(ts_last)} ({rows:,} 5-s bars)",
+    )
 
 
 class BarAccumulator:
@@ -27,6 +47,8 @@ class BarAccumulator:
         cap = len(self.bar_start)
         if need > cap:
             new_cap = max(need, 2 * cap)
+            if need > MEMORY_CHECK_ROWS:  # a span of days: a hostile or mislabelled timestamp, or a real week
+                _check_rows_fit(new_cap, n_rows, ts_first, ts_last)
             bs, oi, of = new_output(new_cap)
             bs[:n_rows], oi[:n_rows], of[:n_rows] = (
                 self.bar_start[:n_rows],

@@ -63,8 +63,9 @@ def _read_parquet(path: Path, required: tuple[str, ...], what: str):
 
     _existing(path)
     try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowInvalid) as e:
+        # One file through ParquetFile: read_table goes through pyarrow.dataset, which imports pandas (~1 s).
+        table = pq.read_table(path) if Path(path).is_dir() else pq.ParquetFile(path).read()
+    except (OSError, pa.ArrowException) as e:
         raise Mbp10Error(f"{path}: not a readable Parquet file ({e})") from None
     missing = [c for c in required if c not in table.column_names]
     if missing:
@@ -155,9 +156,9 @@ def ingest(input_path, out, profile, report_dir, workers, force, quiet):
         profile=profile,
     ) as j:
         from mbp10.ingest import ingest_file
-        from mbp10.io import input_kind
+        from mbp10.io import probe
 
-        input_kind(input_path)
+        probe(input_path)
         dest = j.path(out) / name
         with j.run.stage("ingest"):
             stats = ingest_file(input_path, dest)
@@ -199,15 +200,16 @@ def bars(input_path, out, levels_path, profile, report_dir, workers, force, quie
         report_dir=report_dir,
         profile=profile,
     ) as j:
-        from mbp10.bars import add_level_distance, warm_up
-        from mbp10.io import input_kind, write_table
-        from mbp10.levels import round_number_levels
-        from mbp10.pipeline import day_bars
+        from mbp10.io import probe, write_table
 
-        input_kind(input_path)
+        probe(input_path)  # most bad input is refused before Numba is imported
         levels = (
             _read_parquet(levels_path, ("level_price", "valid_from_ns"), "levels") if levels_path else None
         )
+        from mbp10.bars import add_level_distance, warm_up
+        from mbp10.levels import round_number_levels
+        from mbp10.pipeline import day_bars
+
         with j.run.stage("compile"):  # Numba compile or cache load: kept out of the records rate
             warm_up()
         t0 = time.perf_counter()
@@ -500,6 +502,8 @@ def run(
     from mbp10.dates import plan_dates
     from mbp10.episodes import EpisodeParams
 
+    if scheduler is not None and executor != "dask":
+        raise Mbp10Error(f"--scheduler {scheduler} needs --executor dask (the executor is {executor})")
     p = EpisodeParams(**params)
     plan = plan_dates(input_dir, dates_s)
     config = {"dates": dates_s, "input_dir": str(input_dir), "bronze": bronze, **p.to_dict()}

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mbp10.errors import Mbp10Error
-from mbp10.io import input_kind
+from mbp10.io import probe
 
 _DATE_RE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
-def parse_date_range(text: str) -> list[dt.date]:
-    """'2024-01-02..2024-01-05' (inclusive) or a single date."""
+def parse_date_range(text: str) -> tuple[dt.date, dt.date]:
+    """'2024-01-02..2024-01-05' (inclusive) or a single date -> (first, last). Not expanded into a list: a
+    range of centuries costs nothing."""
     try:
         if ".." in text:
             a, b = (dt.date.fromisoformat(x.strip()) for x in text.split("..", 1))
@@ -25,14 +26,13 @@ def parse_date_range(text: str) -> list[dt.date]:
         raise Mbp10Error(f"bad --dates {text!r}: expected YYYY-MM-DD..YYYY-MM-DD") from None
     if b < a:
         raise Mbp10Error(f"bad --dates {text!r}: end before start")
-    return [a + dt.timedelta(days=i) for i in range((b - a).days + 1)]
+    return a, b
 
 
-def find_inputs(input_dir: Path, dates: list[dt.date]) -> dict[dt.date, Path]:
+def find_inputs(input_dir: Path, first: dt.date, last: dt.date) -> dict[dt.date, Path]:
     """The input file of each date: a .dbn/.dbn.zst/.parquet whose name holds the date (YYYY-MM-DD or YYYYMMDD)."""
     if not input_dir.is_dir():
         raise Mbp10Error(f"{input_dir}: input directory does not exist")
-    wanted = set(dates)
     found: dict[dt.date, Path] = {}
     for p in sorted(input_dir.iterdir()):
         if not (p.name.endswith((".dbn", ".dbn.zst", ".parquet")) and p.is_file()):
@@ -44,7 +44,7 @@ def find_inputs(input_dir: Path, dates: list[dt.date]) -> dict[dt.date, Path]:
             d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         except ValueError:
             continue
-        if d in wanted:
+        if first <= d <= last:
             if d in found:
                 raise Mbp10Error(f"two inputs for {d}: {found[d].name} and {p.name}")
             found[d] = p
@@ -53,19 +53,24 @@ def find_inputs(input_dir: Path, dates: list[dt.date]) -> dict[dt.date, Path]:
 
 @dataclass
 class DatePlan:
-    """The dates asked for and the input file of each date that has one."""
+    """The dates asked for (first..last, inclusive) and the input file of each date that has one."""
 
     text: str
-    dates: list[dt.date]
+    first: dt.date
+    last: dt.date
     inputs: dict[dt.date, Path]
+
+    @property
+    def n_dates(self) -> int:
+        return (self.last - self.first).days + 1
 
 
 def plan_dates(input_dir: str | os.PathLike, dates_text: str) -> DatePlan:
-    """Parse the date range and find (and sniff) every date's input; bad input raises Mbp10Error."""
-    dates = parse_date_range(dates_text)
-    inputs = find_inputs(Path(input_dir), dates)
+    """Parse the date range, find every date's input and check its header; bad input raises Mbp10Error."""
+    first, last = parse_date_range(dates_text)
+    inputs = find_inputs(Path(input_dir), first, last)
     if not inputs:
         raise Mbp10Error(f"{input_dir}: no input files for {dates_text}")
     for src in inputs.values():
-        input_kind(src)
-    return DatePlan(dates_text, dates, inputs)
+        probe(src)
+    return DatePlan(dates_text, first, last, inputs)

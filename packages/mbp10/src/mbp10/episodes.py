@@ -10,12 +10,17 @@ The outcome looks `horizon` bars ahead on the approach-signed distance: *break* 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from mbp10.schema import BAR_NS
+
+#: Longest horizon or window, in 5-s bars: one day. Longer ones are refused before any allocation (the
+#: window arrays are touches x bars).
+MAX_BARS = 86_400 * 1_000_000_000 // BAR_NS
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,28 @@ class EpisodeParams:
     horizon_bars: int = 120
     window_before: int = 36
     window_after: int = 36
+
+    def __post_init__(self) -> None:
+        from mbp10.errors import Mbp10Error
+
+        for name in ("approach_pts", "reset_pts", "break_pts", "bounce_pts"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise Mbp10Error(
+                    f"episode parameter {name}={value!r}: must be a positive, finite number of points"
+                )
+        if self.reset_pts < self.approach_pts:
+            raise Mbp10Error(
+                f"episode parameters reset_pts={self.reset_pts!r} < approach_pts={self.approach_pts!r}: "
+                "a touch resets only once price is farther than it approached"
+            )
+        for name, low in (("horizon_bars", 1), ("window_before", 0), ("window_after", 0)):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and low <= value <= MAX_BARS):
+                raise Mbp10Error(
+                    f"episode parameter {name}={value!r}: must be a whole number of 5-s bars "
+                    f"in {low}..{MAX_BARS} (one day)"
+                )
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -43,6 +43,8 @@ def input_kind(path: str | os.PathLike) -> str:
             head = fh.read(4)
     except OSError as e:
         raise Mbp10Error(f"{p}: cannot read ({e.strerror})") from None
+    if not head:
+        raise Mbp10Error(f"{p}: empty file (not a DBN file or Parquet file)")
     if head == b"PAR1":
         return "parquet"
     if head == ZSTD_MAGIC or head[:3] == DBN_MAGIC:
@@ -166,18 +168,36 @@ KERNEL_COLUMNS = (
 )
 
 
-def read_bronze(path: str | os.PathLike, columns=KERNEL_COLUMNS) -> pa.Table:
-    """Read (some columns of) a bronze Parquet file; missing columns raise Mbp10Error."""
-    p = Path(path)
+def _check_bronze_columns(p: Path, columns) -> None:
     try:
         schema = pq.read_schema(p)
-    except (OSError, pa.ArrowInvalid) as e:
+    except (OSError, pa.ArrowException) as e:
         raise Mbp10Error(f"{p}: not a readable Parquet file ({e})") from None
     missing = [c for c in columns if c not in schema.names]
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise Mbp10Error(f"{p}: missing columns {shown} (not a bronze MBP-10 table)")
-    return pq.read_table(p, columns=list(columns))
+
+
+def read_bronze(path: str | os.PathLike, columns=KERNEL_COLUMNS) -> pa.Table:
+    """Read (some columns of) a bronze Parquet file; missing columns raise Mbp10Error."""
+    p = Path(path)
+    _check_bronze_columns(p, columns)
+    return pq.ParquetFile(p).read(columns=list(columns))  # not read_table: its dataset layer imports pandas
+
+
+def probe(path: str | os.PathLike) -> str:
+    """'dbn' or 'parquet' after checking what is cheap to check: a DBN file's header (schema, version,
+    a cut or corrupt start), a Parquet file's columns. Refuses most bad input before any kernel is loaded;
+    a file cut or corrupt further in is found while it is read."""
+    p = Path(path)
+    kind = input_kind(p)
+    if kind == "parquet":
+        _check_bronze_columns(p, KERNEL_COLUMNS)
+    else:
+        with DbnStream(p):
+            pass
+    return kind
 
 
 def sorted_records_full(path: Path) -> tuple[np.ndarray, int]:

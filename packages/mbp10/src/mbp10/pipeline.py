@@ -22,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from perfkit.errors import InputError
 
 from mbp10.approach import compute_approach
 from mbp10.bars import BarsConsumer, add_level_distance
 from mbp10.dates import DatePlan
 from mbp10.episodes import EpisodeParams, compute_episodes
+from mbp10.errors import Mbp10Error
 from mbp10.io import ScanStats, input_kind, read_bronze, scan_dbn, write_table
 from mbp10.levels import compute_levels
 from mbp10.records import iter_table_records, out_of_order_count
@@ -67,6 +69,13 @@ def write_parquet(table: pa.Table, path: str | os.PathLike) -> None:
 
 def day_bars(path: str | os.PathLike, bronze_out: Path | None = None) -> tuple[pa.Table, ScanStats]:
     """bar5s (without the level distance) of one input file; optionally the bronze Parquet in the same pass."""
+    try:
+        return _day_bars(path, bronze_out)
+    except InputError as e:  # e.g. a ts_event span too long for memory: name the file
+        raise Mbp10Error(f"{path}: {e}") from None
+
+
+def _day_bars(path: str | os.PathLike, bronze_out: Path | None) -> tuple[pa.Table, ScanStats]:
     if input_kind(path) == "parquet":
         table = read_bronze(path)
         n_bad = out_of_order_count(table.column("ts_event").to_numpy())
@@ -194,7 +203,7 @@ def run_dates(
     t0 = time.perf_counter()
     run.metric("workers", workers)
     run.metric("executor", executor)
-    run.count("dates_missing", len(plan.dates) - len(inputs))
+    run.count("dates_missing", plan.n_dates - len(inputs))
     todo = sorted(inputs)
     try:
         cost = {d: inputs[d].stat().st_size for d in todo}

@@ -8,12 +8,15 @@ per-bar mean and standard deviation (distance in units of reset_pts), then the s
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from mbp10.approach import FLOW, WINDOW, day_series
 from mbp10.episodes import gather
+from mbp10.errors import Mbp10Error
 from mbp10.schema import BAR_NS
 
 LAST_BARS = 12
@@ -50,6 +53,8 @@ def slog(x: np.ndarray) -> np.ndarray:
 def compute_vectors(
     bars: pa.Table, episodes: pa.Table, approach: pa.Table, signature: pa.Table, reset_pts: float
 ) -> pa.Table:
+    if not (math.isfinite(reset_pts) and reset_pts > 0):
+        raise Mbp10Error(f"reset_pts={reset_pts!r}: must be a positive, finite number of points")
     dense, series = day_series(bars)
     stats = _day_stats(series)
     n = episodes.num_rows

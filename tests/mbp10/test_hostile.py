@@ -1,0 +1,488 @@
+"""mbp10 as a hostile or careless user drives it: every row runs the real `mbp10` console script in a scratch
+folder and checks the safe-runs contract (exit code, one stderr line without a traceback, files untouched,
+no `.pk-*` temporaries left). See tests/hostile.py for the helpers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.hostile import Case, check_case, run, snapshot, temporaries
+
+from .testdata import trades_dbn
+
+DAY = "day.dbn.zst"
+DATE = dt.date(2024, 1, 2)
+LONG_245 = "b" * 237 + ".parquet"  # a legal name: 245 bytes (NAME_MAX is 255)
+LONG_256 = "b" * 248 + ".parquet"
+
+
+@functools.cache
+def _day_bytes(n_records: int = 2_000, last_ts: int | None = None) -> bytes:
+    """A small synthetic day as .dbn.zst bytes (made once per test session)."""
+    import tempfile
+
+    from mbp10.dbn import write_dbn
+    from mbp10.synth import synth_day, synth_header
+
+    rec = synth_day(DATE, n_records, seed=3)
+    if last_ts is not None:
+        rec["ts_event"][-1] = last_ts
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "d.dbn.zst"
+        write_dbn(path, synth_header(DATE), rec)
+        return path.read_bytes()
+
+
+def _files(**named):
+    """A setup writing files: name -> bytes, str, or a callable(folder) -> bytes; names may hold folders."""
+
+    def setup(folder: Path) -> None:
+        for name, content in named.items():
+            path = folder / name.replace("__", "/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if callable(content):
+                content = content(path)
+            if isinstance(content, str):
+                content = content.encode()
+            if content is not None:
+                path.write_bytes(content)
+
+    return setup
+
+
+def _and(*setups):
+    def setup(folder: Path) -> None:
+        for s in setups:
+            s(folder)
+
+    return setup
+
+
+def _symlink(link: str, target: str):
+    return lambda folder: (folder / link).symlink_to(target)
+
+
+def _hardlink(link: str, target: str):
+    return lambda folder: os.link(folder / target, folder / link)
+
+
+def _truncated(path: Path) -> bytes:
+    raw = _day_bytes()
+    return raw[: len(raw) * 2 // 3]
+
+
+def _corrupt_zstd(path: Path) -> bytes:
+    raw = bytearray(_day_bytes())
+    raw[200:4000] = bytes(range(256)) * 14 + bytes(range(200))  # body of the zstd frame overwritten
+    return bytes(raw)
+
+
+def _trades(path: Path) -> None:
+    trades_dbn(path)
+
+
+def _not_vectors_parquet(path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"x": [1, 2, 3]}), path)
+
+
+day = _files(**{DAY: lambda p: _day_bytes()})
+days = _files(**{"days__ES-20240102.dbn.zst": lambda p: _day_bytes()})
+dummy = "not read: the command is refused before it reads its inputs"
+m = "mbp10"
+RUN = [m, "run", "--input-dir", "days", "--dates", "2024-01-01..2024-01-03", "--executor", "serial", "-q"]
+
+CASES = [
+    # -- an output, --profile or --report-dir that is (or holds, or sits inside) an input -----------------
+    Case("bars-out-is-input", [m, "bars", DAY, "-o", DAY], 2, f"is the input {DAY}", day),
+    Case(
+        "bars-out-is-input-via-symlink",
+        [m, "bars", "link.dbn.zst", "-o", DAY],
+        2,
+        "is the input link.dbn.zst",
+        _and(day, _symlink("link.dbn.zst", DAY)),
+    ),
+    Case(
+        "bars-out-is-input-via-hard-link",
+        [m, "bars", "hard.dbn.zst", "-o", DAY],
+        2,
+        "is the input hard.dbn.zst",
+        _and(day, _hardlink("hard.dbn.zst", DAY)),
+    ),
+    Case("bars-profile-is-input", [m, "bars", DAY, "-o", "b.parquet", "--profile", DAY], 2, "--profile", day),
+    Case(
+        "bars-levels-is-output",
+        [m, "bars", DAY, "-o", "lv.parquet", "--levels", "lv.parquet", "--force"],
+        2,
+        "is the input lv.parquet",
+        _and(day, _files(**{"lv.parquet": dummy})),
+    ),
+    Case(
+        "bars-report-dir-is-input",
+        [m, "bars", DAY, "-o", "b.parquet", "--report-dir", DAY],
+        2,
+        "is a file",
+        day,
+    ),
+    Case(
+        "bars-report-dir-dot-keeps-every-file",
+        [m, "bars", DAY, "-o", "b.parquet", "--report-dir", ".", "-q"],
+        0,
+        "",
+        _and(day, _files(**{"notes.txt": "mine", "sub__more.txt": "mine too"})),
+    ),
+    Case(
+        "bars-report-dir-holds-a-foreign-run-report",
+        [m, "bars", DAY, "-o", "b.parquet", "--report-dir", "rep"],
+        2,
+        "not a perfkit report",
+        _and(day, _files(**{"rep__run_report.json": '{"mine": true}'})),
+    ),
+    Case(
+        "bars-report-dir-inside-input",
+        [m, "bars", DAY, "-o", "b.parquet", "--report-dir", f"{DAY}/rep"],
+        2,
+        "--report-dir",
+        day,
+    ),
+    Case("run-out-is-input-dir", [*RUN, "--out", "days"], 2, "is the input days", days),
+    Case("run-out-inside-input-dir", [*RUN, "--out", "days/out"], 2, "inside the input folder days", days),
+    Case(
+        "run-report-dir-is-input-dir", [*RUN, "--out", "o", "--report-dir", "days"], 2, "--report-dir", days
+    ),
+    Case(
+        "run-report-dir-inside-input-dir",
+        [*RUN, "--out", "o", "--report-dir", "days/rep"],
+        2,
+        "--report-dir",
+        days,
+    ),
+    Case("ingest-out-holds-input", [m, "ingest", DAY, "--out", "."], 2, "would contain the input", day),
+    Case(
+        "episodes-both-outputs-one-file",
+        [
+            m,
+            "episodes",
+            "--bars",
+            "b.parquet",
+            "--levels",
+            "l.parquet",
+            "-o",
+            "e.parquet",
+            "--windows-out",
+            "e.parquet",
+        ],
+        2,
+        "overlaps the output",
+        _files(**{"b.parquet": dummy, "l.parquet": dummy}),
+    ),
+    Case(
+        "approach-signature-out-is-input",
+        [
+            m,
+            "approach",
+            "--bars",
+            "b.parquet",
+            "--episodes",
+            "e.parquet",
+            "-o",
+            "a.parquet",
+            "--signature-out",
+            "b.parquet",
+        ],
+        2,
+        "is the input b.parquet",
+        _files(**{"b.parquet": dummy, "e.parquet": dummy}),
+    ),
+    # -- outputs that cannot be written: exit 2, one line (was 1, internal error) ---------------------------
+    Case(
+        "bars-out-parent-is-a-file",
+        [m, "bars", DAY, "-o", "notes.txt/b.parquet"],
+        2,
+        "not a folder",
+        _and(day, _files(**{"notes.txt": "notes"})),
+    ),
+    Case("bars-out-in-proc", [m, "bars", DAY, "-o", "/proc/b.parquet"], 2, "/proc/b.parquet", day),
+    Case(
+        "synth-out-in-sys",
+        [m, "synth", "--date", "2024-01-02", "--out", "/sys/d.dbn.zst"],
+        2,
+        "/sys/d.dbn.zst",
+    ),
+    Case("bars-out-name-too-long", [m, "bars", DAY, "-o", LONG_256], 2, "longer than 255", day),
+    Case(
+        "bars-out-is-a-folder",
+        [m, "bars", DAY, "-o", "sub"],
+        2,
+        "is a directory",
+        _and(day, _files(sub__x="x")),
+    ),
+    Case(
+        "bars-out-exists",
+        [m, "bars", DAY, "-o", "b.parquet"],
+        2,
+        "pass --force",
+        _and(day, _files(**{"b.parquet": "old"})),
+    ),
+    Case(
+        "synth-out-exists",
+        [m, "synth", "--date", "2024-01-02", "--records", "100", "--out", DAY],
+        2,
+        "--force",
+        day,
+    ),
+    Case(
+        "run-force-over-foreign-files",
+        [*RUN, "--out", "o", "--force"],
+        2,
+        "holds files this command did not write",
+        _and(days, _files(**{"o__notes.txt": "mine", "o__silver__keep.parquet": "mine too"})),
+    ),
+    Case(
+        "ingest-out-is-a-file",
+        [m, "ingest", DAY, "--out", "notes.txt"],
+        2,
+        "is a file",
+        _and(day, _files(**{"notes.txt": "notes"})),
+    ),
+    # -- options out of range: refused before any work --------------------------------------------------------
+    Case(
+        "synth-seed-negative",
+        [m, "synth", "--date", "2024-01-02", "--seed", "-1", "--out", "d.dbn.zst"],
+        2,
+        "--seed",
+    ),
+    Case(
+        "synth-records-0",
+        [m, "synth", "--date", "2024-01-02", "--records", "0", "--out", "d.dbn.zst"],
+        2,
+        "--records",
+    ),
+    Case(
+        "synth-records-negative",
+        [m, "synth", "--date", "2024-01-02", "--records", "-5", "--out", "d.dbn.zst"],
+        2,
+        "--records",
+    ),
+    Case(
+        "synth-records-1e15",
+        [m, "synth", "--date", "2024-01-02", "--records", str(10**15), "--out", "d.dbn.zst"],
+        2,
+        "--records 1,000,000,000,000,000 needs about",
+    ),
+    Case("synth-date-feb-30", [m, "synth", "--date", "2024-02-30", "--out", "d.dbn.zst"], 2, "'2024-02-30'"),
+    Case("synth-date-garbage", [m, "synth", "--date", "garbage", "--out", "d.dbn.zst"], 2, "'garbage'"),
+    Case(
+        "bars-workers-10000", [m, "bars", DAY, "-o", "b.parquet", "--workers", "10000"], 2, "--workers", day
+    ),
+    Case("run-workers-10000", [*RUN, "--out", "o", "--workers", "10000"], 2, "--workers", days),
+    Case("run-dates-garbage", [*RUN[:5], "2024-13-01..x", "--out", "o"], 2, "bad --dates", days),
+    Case(
+        "run-dates-reversed", [*RUN[:5], "2024-01-05..2024-01-01", "--out", "o"], 2, "end before start", days
+    ),
+    Case(
+        "run-dates-without-inputs",
+        [*RUN[:5], "2030-01-01..2030-01-31", "--out", "o"],
+        2,
+        "no input files",
+        days,
+    ),
+    Case(
+        "run-scheduler-without-dask",
+        [*RUN, "--out", "o", "--scheduler", "tcp://127.0.0.1:1"],
+        2,
+        "--executor dask",
+        days,
+    ),
+    Case("run-executor-unknown", [*RUN, "--out", "o", "--executor", "gpu"], 2, "--executor", days),
+    Case(
+        "episodes-window-1e9-bars",
+        [
+            m,
+            "episodes",
+            "--bars",
+            "b.parquet",
+            "--levels",
+            "l.parquet",
+            "-o",
+            "e.parquet",
+            "--window-before",
+            "1000000000",
+        ],
+        2,
+        "window_before=1000000000",
+        _files(**{"b.parquet": dummy, "l.parquet": dummy}),
+    ),
+    Case(
+        "episodes-horizon-0",
+        [
+            m,
+            "episodes",
+            "--bars",
+            "b.parquet",
+            "--levels",
+            "l.parquet",
+            "-o",
+            "e.parquet",
+            "--horizon-bars",
+            "0",
+        ],
+        2,
+        "horizon_bars=0",
+        _files(**{"b.parquet": dummy, "l.parquet": dummy}),
+    ),
+    Case(
+        "run-approach-pts-nan",
+        [*RUN, "--out", "o", "--approach-pts", "nan"],
+        2,
+        "approach_pts=nan",
+        days,
+    ),
+    # -- bad input files: one line naming the file, nothing written, no report ------------------------------
+    Case(
+        "bars-input-missing",
+        [m, "bars", "absent.dbn.zst", "-o", "b.parquet"],
+        2,
+        "absent.dbn.zst: no such file",
+    ),
+    Case(
+        "bars-input-empty",
+        [m, "bars", "e.dbn.zst", "-o", "b.parquet"],
+        2,
+        "e.dbn.zst: empty file",
+        _files(**{"e.dbn.zst": b""}),
+    ),
+    Case(
+        "bars-input-garbage",
+        [m, "bars", "g.dbn.zst", "-o", "b.parquet"],
+        2,
+        "g.dbn.zst: not a DBN file",
+        _files(**{"g.dbn.zst": "hello, this is not market data\n" * 200}),
+    ),
+    Case(
+        "bars-input-truncated-with-report-dir",
+        [m, "bars", "t.dbn.zst", "-o", "b.parquet", "--report-dir", "rep"],
+        2,
+        "t.dbn.zst: truncated",
+        _files(**{"t.dbn.zst": _truncated}),
+    ),
+    Case(
+        "bars-input-corrupt-zstd",
+        [m, "bars", "c.dbn.zst", "-o", "b.parquet"],
+        2,
+        "c.dbn.zst: truncated or corrupt",
+        _files(**{"c.dbn.zst": _corrupt_zstd}),
+    ),
+    Case(
+        "bars-input-trades-schema",
+        [m, "bars", "t.dbn", "-o", "b.parquet"],
+        2,
+        "schema is trades",
+        _files(**{"t.dbn": _trades}),
+    ),
+    Case(
+        "bars-input-spans-72-years",
+        [m, "bars", "gap.dbn.zst", "-o", "b.parquet"],
+        2,
+        "gap.dbn.zst: ts_event from 2024-01-02",
+        _files(**{"gap.dbn.zst": lambda p: _day_bytes(100, 4 * 10**18)}),
+    ),
+    Case(
+        "ingest-input-truncated",
+        [m, "ingest", "t.dbn.zst", "--out", "bronze"],
+        2,
+        "truncated",
+        _files(**{"t.dbn.zst": _truncated}),
+    ),
+    Case(
+        "similar-vectors-not-parquet",
+        [m, "similar", "--vectors", DAY, "--touch-id", "1"],
+        2,
+        "not a readable Parquet",
+        day,
+    ),
+    Case(
+        "similar-vectors-missing",
+        [m, "similar", "--vectors", "v.parquet", "--touch-id", "1"],
+        2,
+        "no such file",
+    ),
+    Case(
+        "similar-vectors-other-table",
+        [m, "similar", "--vectors", "v.parquet", "--touch-id", "1"],
+        2,
+        "missing columns",
+        _files(**{"v.parquet": _not_vectors_parquet}),
+    ),
+    # -- odd but legal names work ----------------------------------------------------------------------------
+    Case(
+        "bars-spaces-unicode-dashes",
+        [m, "bars", "./-x my ü day.dbn.zst", "-o", "./-y bärs ☃.parquet", "-q"],
+        0,
+        "",
+        _files(**{"-x my ü day.dbn.zst": lambda p: _day_bytes()}),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile(case, tmp_path):
+    check_case(case, tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder anyway")
+def test_read_only_output_folder(tmp_path):
+    day(tmp_path)
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro").chmod(0o555)
+    try:
+        check_case(
+            Case("bars-out-read-only-folder", [m, "bars", DAY, "-o", "ro/b.parquet"], 2, "ro/b.parquet"),
+            tmp_path,
+        )
+    finally:
+        (tmp_path / "ro").chmod(0o755)
+
+
+def test_245_character_output_name(tmp_path):
+    """A legal 245-byte name works (the temporary's name does not grow with it), and nothing else is written:
+    no FILE.report/ folder beside a one-file output."""
+    day(tmp_path)
+    r = run([m, "bars", DAY, "-o", LONG_245, "-q"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([DAY, LONG_245])
+
+
+def test_force_replaces_an_output_and_keeps_everything_else(tmp_path):
+    day(tmp_path)
+    (tmp_path / "b.parquet").write_text("old")
+    (tmp_path / "notes.txt").write_text("mine")
+    r = run([m, "bars", DAY, "-o", "b.parquet", "--force", "-q"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "b.parquet").read_bytes()[:4] == b"PAR1"
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([DAY, "b.parquet", "notes.txt"])
+    assert not temporaries(tmp_path)
+
+
+def test_ingest_folder_holds_the_report_and_reruns_only_with_force(tmp_path):
+    day(tmp_path)
+    r = run([m, "ingest", DAY, "--out", "bronze", "-q"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "bronze" / "run_report.json").read_text())
+    assert report["status"] == "ok" and report["counters"]["records"] == 2_000
+    before = snapshot(tmp_path)
+    again = run([m, "ingest", DAY, "--out", "bronze", "-q"], tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr and snapshot(tmp_path) == before
+    forced = run([m, "ingest", DAY, "--out", "bronze", "-q", "--force"], tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert (tmp_path / "bronze" / "day.parquet").exists() and not temporaries(tmp_path)
