@@ -152,9 +152,32 @@ def _best_ask(asz, start):
     return j
 
 
-@njit(cache=True)
-def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_kappa):
+# cursor slots of `simulate_chunk`: where the simulation stands between two calls
+C_REC, C_EV, C_CLEAR_EVENT, C_NEED_SNAPSHOT, C_BB, C_BA = range(6)
+CHUNK_RECORDS = 200_000  # ~0.1-0.3 s a call: Ctrl-C is acted on between calls, never inside one
+
+
+def new_book() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Empty book on the tick grid: (bid sizes, bid counts, ask sizes, ask counts)."""
+    return tuple(np.zeros(GRID, np.int64) for _ in range(4))
+
+
+def new_cursor() -> tuple[np.ndarray, np.ndarray]:
+    """Start of a day: (cursor int64[6] -- record, event, clear event, snapshot pending, best bid, best ask;
+    fair value float64[1])."""
+    cursor = np.zeros(6, np.int64)
+    cursor[C_CLEAR_EVENT] = -1
+    cursor[C_NEED_SNAPSHOT] = 1
+    cursor[C_BB] = CENTER - 1
+    cursor[C_BA] = CENTER
+    return cursor, np.array([float(CENTER) - 0.5])
+
+
+def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_kappa, chunk=CHUNK_RECORDS):
     """Fill records 0..n-1 of a record buffer (int64 / uint32 / byte views of the same rows).
+
+    Runs :func:`simulate_chunk` about ``chunk`` records at a time; the output does not depend on
+    ``chunk`` (a chunk ends between two events, and every piece of state is carried over).
 
     Parameters
     ----------
@@ -171,20 +194,55 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
     (n_events, clear_event) : events written, and the event index of the R record (-1 if none).
     """
     n = w64.shape[0]
-    bsz = np.zeros(GRID, np.int64)
-    asz = np.zeros(GRID, np.int64)
-    bct = np.zeros(GRID, np.int64)
-    act = np.zeros(GRID, np.int64)
-    bb = CENTER - 1
-    ba = CENTER
-    fv = float(CENTER) - 0.5
-    rec = 0
-    ev = 0
-    clear_event = -1
-    need_snapshot = True
+    book = new_book()
+    cursor, fv = new_cursor()
+    while cursor[C_REC] < n:
+        stop = min(int(cursor[C_REC]) + chunk, n)
+        simulate_chunk(
+            w64, w32, b8, event_id, state, *book, cursor, fv, stop, p0, tick, n_clear_at, fv_sigma, fv_kappa
+        )
+    # The final record always closes its event.
+    b8[n - 1, 30] |= np.uint8(F_LAST)
+    return int(cursor[C_EV]), int(cursor[C_CLEAR_EVENT])
+
+
+@njit(cache=True)
+def simulate_chunk(
+    w64,
+    w32,
+    b8,
+    event_id,
+    state,
+    bsz,
+    bct,
+    asz,
+    act,
+    cursor,
+    fv_state,
+    stop,
+    p0,
+    tick,
+    n_clear_at,
+    fv_sigma,
+    fv_kappa,
+):
+    """Simulate whole events from record ``cursor[C_REC]`` until at least record ``stop`` is reached.
+
+    Events never stop at ``stop``: only at the end of the buffer (``w64.shape[0]``), exactly as one call
+    over the whole buffer does. The book (bsz, bct, asz, act), ``cursor``, ``fv_state`` (the fair value)
+    and ``state`` (the RNG) are updated in place for the next call.
+    """
+    n = w64.shape[0]
+    bb = cursor[C_BB]
+    ba = cursor[C_BA]
+    fv = fv_state[0]
+    rec = cursor[C_REC]
+    ev = cursor[C_EV]
+    clear_event = cursor[C_CLEAR_EVENT]
+    need_snapshot = cursor[C_NEED_SNAPSHOT] != 0
     out = (w64, w32, b8)
     book = (bsz, bct, asz, act)
-    while rec < n:
+    while rec < stop:
         if need_snapshot:
             # Book (re)build: 10 adds per side flagged SNAPSHOT, the last one also LAST.
             mid_i = int(np.floor(fv + 0.5))
@@ -405,6 +463,10 @@ def simulate(w64, w32, b8, event_id, state, p0, tick, n_clear_at, fv_sigma, fv_k
         event_id[rec] = ev
         rec += 1
         ev += 1
-    # The final record always closes its event.
-    b8[n - 1, 30] |= np.uint8(F_LAST)
-    return ev, clear_event
+    cursor[C_BB] = bb
+    cursor[C_BA] = ba
+    fv_state[0] = fv
+    cursor[C_REC] = rec
+    cursor[C_EV] = ev
+    cursor[C_CLEAR_EVENT] = clear_event
+    cursor[C_NEED_SNAPSHOT] = 1 if need_snapshot else 0
