@@ -218,25 +218,50 @@ def test_library_refusals(args: list[str], message: str):
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
 
 
+def _batter(field, value):
+    return lambda teams: teams[0]["lineup"][0].__setitem__(field, value)
+
+
+def _pitcher(field, value):
+    return lambda teams: teams[1]["rotation"][0].__setitem__(field, value)
+
+
+def _pitch(field, value):
+    return lambda teams: teams[1]["bullpen"][0]["pitches"][0].__setitem__(field, value)
+
+
 ROSTERS = [
     ("binary", b"\xff\x00" * 64, "cannot read roster"),
     ("not-a-list", b'{"a": 1}', "malformed roster"),
     ("empty-list", b"[]", "malformed roster"),
     ("csv-garbage", b"a,b\n1,2\n", "malformed roster"),
-    ("nan-speed", None, "bad pitch speed"),
+    ("device", "/dev/zero", "not a regular file"),
     ("home-nope", None, "--home/--away must be two different teams of the roster ("),
+    ("nan-rating", _batter("contact", float("nan")), "contact nan is not a number"),
+    ("string-rating", _batter("power", "strong"), "power 'strong' is not a number"),
+    ("huge-launch", _batter("launch_deg", 1e300), "launch_deg 1e+300"),
+    ("negative-stamina", _pitcher("stamina_pitches", -5), "stamina_pitches -5"),
+    ("inf-extension", _pitcher("extension_ft", float("inf")), "extension_ft inf"),
+    ("nan-pitch-speed", _pitch("speed_mph", float("nan")), "bad pitch speed"),
+    ("negative-usage", _pitch("usage", -1), "usage -1"),
 ]
 
 
 @pytest.mark.parametrize(("kind", "data", "message"), ROSTERS, ids=[r[0] for r in ROSTERS])
-def test_roster_refusals(kind: str, data: bytes | None, message: str, tmp_path: Path):
-    name = "r.csv" if kind == "csv-garbage" else "r.json"
-    if kind == "nan-speed":
+def test_roster_refusals(kind: str, data, message: str, tmp_path: Path):
+    """Every roster number is checked (NaN used to flow into the game, strings and huge values to
+    crash it with an internal error); a device such as /dev/zero is never read."""
+    path = tmp_path / ("r.csv" if kind == "csv-garbage" else "r.json")
+    if isinstance(data, str):
+        path = Path(data)
+    elif isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
         teams = json.loads(_roster_text())
-        teams[0]["rotation"][0]["pitches"][0]["speed_mph"] = float("nan")
-        data = json.dumps(teams).encode()
-    (tmp_path / name).write_bytes(data if data is not None else _roster_text().encode())
-    args = ["game", "--seed", "1", "--roster", str(tmp_path / name)]
+        if data is not None:
+            data(teams)
+        path.write_text(json.dumps(teams))
+    args = ["game", "--seed", "1", "--roster", str(path)]
     if kind == "home-nope":
         args += ["--home", "NOPE"]
     result = CliRunner().invoke(main, args)

@@ -7,6 +7,7 @@ of the zone with the full flight model) and reused for every pitch he throws.
 
 import json
 import math
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -310,10 +311,29 @@ def _teams_from_csv(path: Path) -> list[dict]:
     return list(teams.values())
 
 
+#: A roster of 30 teams is about 0.3 MB; anything far larger (or a device such as /dev/zero) is refused
+#: before it is read into memory.
+MAX_ROSTER_BYTES = 64 * 2**20
+
+
+def _check_roster_file(path: Path) -> None:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise BattedBallError(f"cannot read roster {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise BattedBallError(f"cannot read roster {path}: not a regular file")
+    if st.st_size > MAX_ROSTER_BYTES:
+        raise BattedBallError(
+            f"roster {path} is {st.st_size:,} bytes; a roster file is at most {MAX_ROSTER_BYTES:,} bytes"
+        )
+
+
 def load_teams(path: str | Path) -> list[Team]:
     """Teams from a JSON file (a list of ``Team.to_dict()`` objects) or a CSV roster (:data:`CSV_COLUMNS`);
     raises :class:`BattedBallError` on a malformed roster."""
     path = Path(path)
+    _check_roster_file(path)
     try:
         raw = _teams_from_csv(path) if path.suffix.lower() == ".csv" else json.loads(path.read_text())
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -357,5 +377,51 @@ def load_teams(path: str | Path) -> list[Team]:
                 raise BattedBallError(f"malformed roster {path}: pitcher {p.name!r} has a bad repertoire")
             if any(not (50 <= q.speed_mph <= 105) or not math.isfinite(q.usage) for q in p.pitches):
                 raise BattedBallError(f"malformed roster {path}: pitcher {p.name!r} has a bad pitch speed")
+        _check_ranges(t, path)
         t.prepare()
     return teams
+
+
+#: Ranges of a loaded roster's numbers. Generated ratings are z-scores (normal, mean 0, sd 1), the rest
+#: MLB units; a value outside these is a typo or garbage, and NaN would flow into every probability.
+BATTER_RANGES = {
+    **dict.fromkeys(("contact", "power", "eye", "fielding", "arm"), (-6.0, 6.0)),
+    "speed_fts": (15.0, 35.0),
+    "launch_deg": (-30.0, 30.0),
+}
+PITCHER_RANGES = {
+    **dict.fromkeys(("control", "stuff"), (-6.0, 6.0)),
+    "stamina_pitches": (1.0, 200.0),
+    "extension_ft": (3.0, 9.0),
+    "release_z_ft": (1.0, 8.0),
+}
+PITCH_RANGES = {
+    "speed_mph": (50.0, 105.0),
+    "spin_rpm": (0.0, 4500.0),
+    "spin_axis_deg": (-720.0, 720.0),
+    "active_spin": (0.0, 1.0),
+    "usage": (0.0, 1e6),
+}
+
+
+def _check_numbers(obj, ranges: dict, who: str, path: Path) -> None:
+    for name, (lo, hi) in ranges.items():
+        value = getattr(obj, name)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or not lo <= value <= hi:
+            raise BattedBallError(
+                f"malformed roster {path}: {who}: {name} {value!r} is not a number in {lo:g}..{hi:g}"
+            )
+
+
+def _check_ranges(team: Team, path: Path) -> None:
+    for b in team.lineup:
+        if b.bats not in ("R", "L", "S"):
+            raise BattedBallError(f"malformed roster {path}: batter {b.name!r}: bats must be R, L or S")
+        _check_numbers(b, BATTER_RANGES, f"batter {b.name!r}", path)
+    for p in team.rotation + team.bullpen:
+        _check_numbers(p, PITCHER_RANGES, f"pitcher {p.name!r}", path)
+        for q in p.pitches:
+            _check_numbers(q, PITCH_RANGES, f"pitcher {p.name!r} {q.kind}", path)
+        if sum(q.usage for q in p.pitches) <= 0:
+            raise BattedBallError(f"malformed roster {path}: pitcher {p.name!r}: pitch usage sums to 0")
