@@ -22,12 +22,13 @@ WARM_SOURCES := uv.lock $(shell grep -rlE 'njit|numba' --include='*.py' packages
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
 
-setup: ## Install uv if missing (pip --user), uv sync --all-packages --frozen, compile every Numba kernel once
+setup: ## Install uv if missing (pip --user), uv sync --all-packages --frozen, precompile bytecode and every Numba kernel
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 	  $(PYTHON) -m pip install --quiet --user uv || \
 	  $(PYTHON) -m pip install --quiet --user --break-system-packages uv || \
 	  $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --all-packages --frozen
+	$(UV) sync --all-packages --frozen --compile-bytecode
+	@$(BIN)/python -m compileall -q -j 0 perfkit/src packages/*/src >/dev/null
 	@$(BIN)/python -c 'import os, sys, sysconfig; \
 	  pth = os.path.join(sysconfig.get_paths()["purelib"], "_perf_pipelines_numba_cache.pth"); \
 	  open(pth, "w").write("import os; os.environ.setdefault(\"NUMBA_CACHE_DIR\", %r)\n" % sys.argv[1])' \
