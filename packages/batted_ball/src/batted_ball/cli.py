@@ -74,7 +74,7 @@ def _config() -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in params.items() if k not in _NOT_CONFIG}
 
 
-def _job(command: str, config: dict, *, profile, report_dir, inputs=(), directories=(), force=False):
+def _job(command: str, config: dict, *, profile, report_dir, force, inputs=(), directories=()):
     """``perfkit.job`` for one batted-ball command: single runs write files only for ``--report-dir``
     and ``--profile``; ``season`` claims its ``--out`` folder (the report goes inside it)."""
     return job(
@@ -156,7 +156,7 @@ def trajectory(
 
     Example: batted-ball trajectory --exit-velo 100 --launch-angle 28 --backspin 2000 --sidespin 0 --json
     """
-    with _job("trajectory", _config(), profile=profile, report_dir=report_dir):
+    with _job("trajectory", _config(), profile=profile, report_dir=report_dir, force=force):
         from .physics import Environment, simulate_batted_ball
 
         env = Environment(
@@ -222,7 +222,7 @@ def pitch(
 
     Example: batted-ball pitch --velo 95 --spin 2400 --spin-axis 180 --json
     """
-    with _job("pitch", _config(), profile=profile, report_dir=report_dir):
+    with _job("pitch", _config(), profile=profile, report_dir=report_dir, force=force):
         from .physics import Environment, simulate_pitch
 
         env = Environment(temp_f, elevation_ft, humidity)
@@ -263,7 +263,9 @@ def validate(data_dir, as_json, profile, report_dir, workers, force, quiet):
         raise BattedBallError(f"--data-dir {data_dir} has no {REFERENCE_CASES_CSV}")
     data_dir = data_dir or default_data_dir()
     config = {"data_dir": str(data_dir)}
-    with _job("validate", config, profile=profile, report_dir=report_dir, inputs=[data_dir]) as j:
+    with _job(
+        "validate", config, profile=profile, report_dir=report_dir, force=force, inputs=[data_dir]
+    ) as j:
         checks = run_checks(data_dir)
         j.run.result("checks", {c.name: c.status for c in checks})
     if as_json:
@@ -351,7 +353,7 @@ def game(
         raise BattedBallError(
             "--home/--away choose teams of a --roster; without one the schedule picks the game's teams"
         )
-    with _job("game", _config(), profile=profile, report_dir=report_dir, inputs=[roster]) as j:
+    with _job("game", _config(), profile=profile, report_dir=report_dir, force=force, inputs=[roster]) as j:
         from perfkit.parallel import rng_for
 
         from .game import Game, load_teams
