@@ -33,13 +33,13 @@ setup: ## Install uv if missing (pip --user), uv sync --all-packages --frozen, p
 	  pth = os.path.join(sysconfig.get_paths()["purelib"], "_perf_pipelines_numba_cache.pth"); \
 	  open(pth, "w").write("import os; os.environ.setdefault(\"NUMBA_CACHE_DIR\", %r)\n" % sys.argv[1])' \
 	  "$(NUMBA_CACHE_DIR)"
-	@$(MAKE) --no-print-directory $(WARM_STAMP)
+	@$(MAKE) --no-print-directory --silent $(WARM_STAMP)
 	@echo "ready: run the commands from this folder as .venv/bin/<command> (seg1b, mbp10, qyn1, batted-ball, perfkit),"
 	@echo "       or 'source .venv/bin/activate' once per shell and drop the .venv/bin/ prefix."
 
 warm: ## Compile and cache every Numba kernel now (setup does this when a kernel module changed)
 	@rm -f $(WARM_STAMP)
-	@$(MAKE) --no-print-directory $(WARM_STAMP)
+	@$(MAKE) --no-print-directory --silent $(WARM_STAMP)
 
 # Each CLI once on a tiny input, in a scratch folder, so every kernel is compiled with the argument types
 # real runs use; a failure is reported and the stamp not written (the next setup tries again).
