@@ -4,6 +4,7 @@ activated the environment, and exits 0 with no traceback."""
 
 from __future__ import annotations
 
+import compileall
 import os
 import re
 import shutil
@@ -62,9 +63,11 @@ def test_readme_examples_run_in_order(tmp_path: Path):
     scratch = tmp_path / "checkout"
     scratch.mkdir()
     (scratch / ".venv").symlink_to(REPO_ROOT / ".venv")
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pk-*")
+    ignore = shutil.ignore_patterns(".pk-*")  # __pycache__ kept: a checkout has it after make setup
     for rel in NEEDED:
         shutil.copytree(REPO_ROOT / rel, scratch / rel, ignore=ignore, symlinks=True)
+    # a checkout has bytecode beside the sources after `make setup` (compileall), whatever this one has
+    compileall.compile_dir(scratch / "perfkit" / "src", quiet=1)
     env = _new_shell_env()
     timings = []
     for line in readme_examples():
@@ -76,12 +79,15 @@ def test_readme_examples_run_in_order(tmp_path: Path):
         assert proc.returncode == 0, f"{line}\nexit {proc.returncode}\n{proc.stderr[-2000:]}"
         assert "Traceback" not in proc.stderr, f"{line}\n{proc.stderr[-2000:]}"
     print("\n".join(f"{t:6.1f} s  {cmd}" for t, cmd in timings))
-    # what the block promises: a byte-exact round trip of perfkit/src (restored under its last component)
+    # what the block promises: a byte-exact round trip of perfkit/src (restored under its last component),
+    # without the bytecode the example excludes
     source = scratch / "perfkit" / "src"
-    files = [p for p in source.rglob("*") if p.is_file()]
+    unpacked = scratch / "out" / "unpacked"
+    files = [p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     assert files
     for src in files:
-        restored = scratch / "out" / "unpacked" / "src" / src.relative_to(source)
+        restored = unpacked / "src" / src.relative_to(source)
         assert restored.read_bytes() == src.read_bytes(), (
             f"{src.relative_to(scratch)} not restored byte for byte"
         )
+    assert not list(unpacked.rglob("__pycache__"))
