@@ -42,11 +42,12 @@ warm: ## Compile and cache every Numba kernel now (setup does this when a kernel
 	@$(MAKE) --no-print-directory --silent $(WARM_STAMP)
 
 # Each CLI once on a tiny input, in a scratch folder, so every kernel is compiled with the argument types
-# real runs use; a failure is reported and the stamp not written (the next setup tries again).
+# real runs use; a failure is reported and the stamp not written (the next setup tries again); Ctrl-C stops it.
 $(WARM_STAMP): $(WARM_SOURCES)
 	@echo "compiling the Numba kernels into $(NUMBA_CACHE_DIR) (once; a few minutes on a fresh clone) ..."
-	@start=$$SECONDS; scratch=$$(mktemp -d); failed=0; \
-	warm() { "$$@" >"$$scratch/log" 2>&1 || { failed=1; echo "warm-up step failed: $$*"; tail -n 3 "$$scratch/log"; }; }; \
+	@start=$$SECONDS; scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; failed=0; \
+	warm() { "$$@" >"$$scratch/log" 2>&1; rc=$$?; [ $$rc -lt 128 ] || exit $$rc; [ $$rc = 0 ] || \
+	  { failed=1; echo "warm-up step failed: $$*"; tail -n 3 "$$scratch/log"; }; }; \
 	cd "$$scratch"; \
 	warm $(BIN)/seg1b s1 --countries ne110m --resolution-arcsec 3600 --out s1 --quiet; \
 	warm $(BIN)/seg1b sites --tiles s1 --count 500 --seed 1 --out plan.parquet --quiet; \
@@ -63,7 +64,7 @@ $(WARM_STAMP): $(WARM_SOURCES)
 	warm $(BIN)/batted-ball game --seed 1; \
 	warm $(BIN)/batted-ball season --games 2 --seed 1 --out season --quiet; \
 	warm $(BIN)/batted-ball validate; \
-	cd "$(CURDIR)"; rm -rf "$$scratch"; \
+	cd "$(CURDIR)"; \
 	echo "Numba kernels compiled in $$((SECONDS - start)) s"; \
 	if [ $$failed = 0 ]; then mkdir -p "$(dir $@)" && touch "$@"; fi
 
