@@ -47,8 +47,15 @@ class EncodedFile:
 
 def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
     """Regular files under each source (a directory contributes paths that start with its own name, a
-    file its base name), sorted by archive path. Symlinks are not followed; ``exclude`` globs match any
-    path component or the whole archive path."""
+    file its base name), sorted by archive path; ``exclude`` globs match any path component or the whole
+    archive path.
+
+    A source named on the command line may be a link to a file or folder (it is followed); inside folders
+    links, named pipes, sockets and devices are skipped, never followed or read. Refused (``Qyn1Error``):
+    a source that does not exist, is a dangling or looping link or a special file; a folder that cannot be
+    listed; a name that is not UTF-8 or that a package cannot store portably (a backslash, ``c:``...); two
+    sources giving the same package path; and nothing at all to pack.
+    """
     specs: dict[str, FileSpec] = {}
 
     def excluded(arc: str) -> bool:
@@ -56,31 +63,59 @@ def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
             fnmatch.fnmatch(arc, g) or any(fnmatch.fnmatch(p, g) for p in arc.split("/")) for g in exclude
         )
 
-    def add(arc: str, p: Path) -> None:
+    def add(arc: str, p: Path, st: os.stat_result) -> None:
+        try:
+            arc.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Qyn1Error(f"cannot pack {os.fsdecode(p)!r}: its name is not valid UTF-8") from None
         if excluded(arc):
             return
-        st = p.lstat()
-        if not stat.S_ISREG(st.st_mode):
-            return
-        container.check_path(arc)
+        try:
+            container.check_path(arc)
+        except UnsafePathError:
+            raise Qyn1Error(
+                f"cannot pack {str(p)!r}: a package cannot store the name {arc!r} portably "
+                "(backslashes, drive letters like 'c:', NUL or over-long paths)"
+            ) from None
         if arc in specs:
             raise Qyn1Error(f"two sources map to the same package path {arc!r}")
         specs[arc] = FileSpec(arc, str(p), st.st_size, stat.S_IMODE(st.st_mode))
+
+    def unreadable(err: OSError) -> None:
+        raise Qyn1Error(f"cannot list folder {err.filename!r}: {err.strerror}")
 
     for src in sources:
         src = Path(src)
         if not src.exists() and not src.is_symlink():
             raise Qyn1Error(f"no such file or directory: {str(src)!r}")
+        try:
+            st = src.stat()  # a source named on the command line: its link is followed
+        except OSError as e:
+            raise Qyn1Error(f"cannot pack {str(src)!r}: a link that leads nowhere ({e.strerror})") from None
         name = src.resolve().name if src.name in ("", ".", "..") else src.name
-        if src.is_dir() and not src.is_symlink():
-            for dirpath, dirnames, filenames in os.walk(src):
+        if not name:
+            raise Qyn1Error(f"cannot pack {str(src)!r}: give a folder below the root")
+        if stat.S_ISDIR(st.st_mode):
+            for dirpath, dirnames, filenames in os.walk(src, onerror=unreadable):
                 dirnames.sort()
                 rel = Path(dirpath).relative_to(src)
                 for fn in sorted(filenames):
-                    arc = "/".join((name, *rel.parts, fn))
-                    add(arc, Path(dirpath, fn))
+                    path = Path(dirpath, fn)
+                    lst = path.lstat()
+                    if stat.S_ISREG(lst.st_mode):  # links and special files inside folders: skipped
+                        add("/".join((name, *rel.parts, fn)), path, lst)
+        elif stat.S_ISREG(st.st_mode):
+            add(name, src, st)
         else:
-            add(name, src)
+            raise Qyn1Error(
+                f"cannot pack {str(src)!r}: not a regular file or folder (a pipe, socket or device)"
+            )
+    if not specs:
+        why = " (or every file is excluded)" if exclude else ""
+        raise Qyn1Error(
+            f"nothing to pack: no regular files in {', '.join(repr(str(s)) for s in sources)}{why}; "
+            "links, pipes and devices inside folders are skipped"
+        )
     return [specs[k] for k in sorted(specs)]
 
 

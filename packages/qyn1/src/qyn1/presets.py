@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from perfkit.parallel import EXECUTORS
+from perfkit.clitools import EXECUTORS
 
 from perfkit import limits
 from qyn1.errors import Qyn1Error

@@ -1,0 +1,425 @@
+"""Hostile input for every qyn1 command that writes, as a careless or hostile user would type it.
+
+Each row runs the real ``qyn1`` console script in a scratch folder (``tests/hostile.py``): expected exit
+code, exactly one stderr line naming the path or value, no traceback, every file that was there before
+untouched, no perfkit temporaries left. The scratch folder always holds ``k.key`` (a key file),
+``a.py``, ``src/`` (two files) and ``p.qyn`` (a package of ``src/`` made with ``k.key``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+import pytest
+from qyn1 import pipeline
+
+import tests.hostile
+from tests.hostile import Case, check_case, run, snapshot, temporaries
+
+from ._helpers import KEY, key_source, pack_bytes
+
+ROOT = os.geteuid() == 0
+SRC = {"src/a.py": b"import os\n\n\ndef f(x):\n    return os.sep + x\n", "src/b.txt": b"plain text\n"}
+K = ["--key", "k.key"]
+PACK = ["qyn1", "pack", "src", *K, "--workers", "1", "--quiet"]
+UNPACK = ["qyn1", "unpack", "p.qyn", *K, "--workers", "1", "--quiet"]
+
+
+# -- setups ---------------------------------------------------------------------------------------
+_scratch: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_scratch():
+    yield
+    if "dir" in _scratch:
+        shutil.rmtree(_scratch.pop("dir"), ignore_errors=True)
+
+
+@functools.cache
+def _package(files: tuple[tuple[str, bytes], ...] = tuple(SRC.items())) -> bytes:
+    return pack_bytes(dict(files))
+
+
+@functools.cache
+def _prior_unpack() -> Path:
+    """A real earlier ``unpack`` output (with its perfkit marker), written once through ``perfkit.job``."""
+    from perfkit.job import job
+
+    _scratch.setdefault("dir", Path(tempfile.mkdtemp(prefix="qyn1-hostile-")))
+    pkg = _scratch["dir"] / "p.qyn"
+    pkg.write_bytes(_package())
+    out = _scratch["dir"] / "out"
+    with job("qyn1", "unpack", inputs=[pkg], directories=[out]) as j:
+        pipeline.extract(pkg, j.path(out), key_source(), workers=1)
+    return out
+
+
+def base(folder: Path) -> None:
+    (folder / "k.key").write_bytes(KEY)
+    (folder / "a.py").write_text("print('a')\n")
+    for name, data in SRC.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    (folder / "p.qyn").write_bytes(_package())
+
+
+def with_(*steps):
+    """The base scratch folder, then each ``step(folder)``."""
+
+    def setup(folder: Path) -> None:
+        base(folder)
+        for step in steps:
+            step(folder)
+
+    return setup
+
+
+def write(name: str, data: bytes | str):
+    def step(folder: Path) -> None:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+
+    return step
+
+
+def mkdir(name: str, mode: int | None = None):
+    def step(folder: Path) -> None:
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        if mode is not None:
+            os.chmod(folder / name, mode)
+
+    return step
+
+
+def fifo(name: str):
+    return lambda folder: os.mkfifo(folder / name)
+
+
+def symlink(name: str, target: str):
+    return lambda folder: os.symlink(target, folder / name)
+
+
+def chmod(name: str, mode: int):
+    return lambda folder: os.chmod(folder / name, mode)
+
+
+def prior_unpack(name: str):
+    return lambda folder: shutil.copytree(_prior_unpack(), folder / name, symlinks=True)
+
+
+def truncated(folder: Path) -> None:
+    (folder / "p.qyn").write_bytes(_package()[:-40])
+
+
+def garbage(folder: Path) -> None:
+    (folder / "p.qyn").write_bytes(os.urandom(3000))
+
+
+def other_key(folder: Path) -> None:
+    (folder / "other.key").write_bytes(bytes(range(1, 33)))
+
+
+def reserved_name(folder: Path) -> None:
+    (folder / "p.qyn").write_bytes(_package((("run_report.json", b"{}\n"),)))
+
+
+CASES = [
+    # outputs against inputs: refused before any work, naming both paths
+    Case("pack-output-inside-input", [*PACK, "-o", "src/x.qyn"], 2, "inside the input folder", with_()),
+    Case(
+        "pack-output-is-input",
+        ["qyn1", "pack", "a.py", "-o", "a.py", *K, "--force"],
+        2,
+        "is the input",
+        with_(),
+    ),
+    Case("pack-output-is-key", [*PACK, "-o", "k.key", "--force"], 2, "is the input k.key", with_()),
+    Case(
+        "pack-output-is-passphrase-file",
+        ["qyn1", "pack", "src", "-o", "pw.txt", "--passphrase-file", "pw.txt", "--force"],
+        2,
+        "is the input pw.txt",
+        with_(write("pw.txt", "hunter22\n")),
+    ),
+    Case("pack-output-is-a-folder", [*PACK, "-o", "."], 2, "is a directory", with_()),
+    Case("pack-profile-is-input", [*PACK, "-o", "x.qyn", "--profile", "src/a.py"], 2, "--profile", with_()),
+    Case(
+        "pack-profile-is-key", [*PACK, "-o", "x.qyn", "--profile", "k.key"], 2, "is the input k.key", with_()
+    ),
+    Case(
+        "pack-report-dir-is-input", [*PACK, "-o", "x.qyn", "--report-dir", "src"], 2, "--report-dir", with_()
+    ),
+    Case("unpack-into-cwd-holding-package", [*UNPACK, "-o", "."], 2, "would contain the input", with_()),
+    Case(
+        "unpack-into-folder-holding-package",
+        ["qyn1", "unpack", "d/p.qyn", *K, "-o", "d", "--force"],
+        2,
+        "would contain the input",
+        with_(mkdir("d"), lambda f: shutil.copy(f / "p.qyn", f / "d" / "p.qyn")),
+    ),
+    Case(
+        "unpack-output-is-key-folder",
+        ["qyn1", "unpack", "p.qyn", "--key", "kd/k.key", "-o", "kd", "--force"],
+        2,
+        "would contain the input",
+        with_(mkdir("kd"), lambda f: shutil.copy(f / "k.key", f / "kd" / "k.key")),
+    ),
+    # existing outputs
+    Case("pack-existing-output-no-force", [*PACK, "-o", "p.qyn"], 2, "pass --force", with_()),
+    Case("keygen-existing-key-no-force", ["qyn1", "keygen", "k.key"], 2, "pass --force", with_()),
+    Case("keygen-into-a-folder", ["qyn1", "keygen", "src", "--force"], 2, "is a directory", with_()),
+    Case(
+        "unpack-existing-output-no-force",
+        [*UNPACK, "-o", "out"],
+        2,
+        "pass --force",
+        with_(prior_unpack("out")),
+    ),
+    Case("unpack-foreign-folder-no-force", [*UNPACK, "-o", "src"], 2, "pass --force", with_()),
+    Case("unpack-foreign-folder-force", [*UNPACK, "-o", "src", "--force"], 2, "did not write (a.py", with_()),
+    Case(
+        "unpack-prior-output-plus-foreign-file",
+        [*UNPACK, "-o", "out", "--force"],
+        2,
+        "did not write (mine.txt)",
+        with_(prior_unpack("out"), write("out/mine.txt", "keep me\n")),
+    ),
+    Case("pack-over-a-fifo", [*PACK, "-o", "ff", "--force"], 2, "pipe, socket or device", with_(fifo("ff"))),
+    # bad packages and keys
+    Case(
+        "unpack-wrong-key",
+        ["qyn1", "unpack", "p.qyn", "--key", "other.key", "-o", "out"],
+        2,
+        "wrong key",
+        with_(other_key),
+    ),
+    Case("unpack-truncated-package", [*UNPACK, "-o", "out"], 2, "truncated", with_(truncated)),
+    Case("unpack-garbage-package", [*UNPACK, "-o", "out"], 2, "not a qyn1 package", with_(garbage)),
+    Case(
+        "unpack-key-is-not-a-key",
+        ["qyn1", "unpack", "p.qyn", "--key", "a.py", "-o", "out"],
+        2,
+        "not a 32-byte key",
+        with_(),
+    ),
+    Case("unpack-package-holds-report-name", [*UNPACK, "-o", "out"], 2, "run report", with_(reserved_name)),
+    # bad sources
+    Case(
+        "pack-empty-folder",
+        [*PACK[:2], "empty", *PACK[3:], "-o", "x.qyn"],
+        2,
+        "nothing to pack",
+        with_(mkdir("empty")),
+    ),
+    Case(
+        "pack-fifo-source",
+        [*PACK[:2], "ff", *PACK[3:], "-o", "x.qyn"],
+        2,
+        "not a regular file",
+        with_(fifo("ff")),
+    ),
+    Case(
+        "pack-symlink-loop",
+        [*PACK[:2], "l1", *PACK[3:], "-o", "x.qyn"],
+        2,
+        "leads nowhere",
+        with_(symlink("l1", "l2"), symlink("l2", "l1")),
+    ),
+    Case(
+        "pack-unreadable-file",
+        [*PACK[:2], "src", "/proc/self/mem", *PACK[3:], "-o", "x.qyn"],
+        2,
+        "cannot read '/proc/self/mem'",
+        with_(),
+    ),
+    Case(
+        "pack-non-utf8-name",
+        [*PACK, "-o", "x.qyn"],
+        2,
+        "not valid UTF-8",
+        with_(lambda f: (f / "src" / os.fsdecode(b"bad\xff.py")).write_text("x = 1\n")),
+    ),
+    Case(
+        "pack-backslash-name", [*PACK, "-o", "x.qyn"], 2, "portably", with_(write("src/a\\b.py", "x = 1\n"))
+    ),
+    # bad output places and options
+    Case("pack-output-parent-is-a-file", [*PACK, "-o", "a.py/x.qyn"], 2, "not a folder", with_()),
+    Case("pack-output-in-proc", [*PACK, "-o", "/proc/x.qyn"], 2, "/proc/x.qyn", with_()),
+    Case("unpack-output-in-proc", [*UNPACK, "-o", "/proc/qyn1-out"], 2, "/proc/qyn1-out", with_()),
+    Case("pack-workers-10000", [*PACK[:-3], "--workers", "10000", "-o", "x.qyn"], 2, "--workers", with_()),
+    Case(
+        "pack-pyproject-workers-10000",
+        [*PACK[:-3], "-o", "x.qyn"],
+        2,
+        "workers must be between",
+        with_(write("src/pyproject.toml", "[tool.qyn1]\nworkers = 10000\n")),
+    ),
+    Case("pack-chunk-size-0", [*PACK, "-o", "x.qyn", "--chunk-size", "0"], 2, "--chunk-size", with_()),
+]
+NOT_AS_ROOT = [
+    Case(
+        "pack-unreadable-file-mode-000", [*PACK, "-o", "x.qyn"], 2, "cannot read", with_(chmod("src/a.py", 0))
+    ),
+    Case(
+        "pack-unlistable-folder",
+        [*PACK, "-o", "x.qyn"],
+        2,
+        "cannot list folder",
+        with_(mkdir("src/locked", 0)),
+    ),
+    Case(
+        "pack-read-only-folder", [*PACK, "-o", "ro/x.qyn"], 2, "permission denied", with_(mkdir("ro", 0o555))
+    ),
+]
+# perfkit: a worker's error during a process pool run makes the resource tracker print "leaked semaphore"
+# warnings (3 more stderr lines) -- reported to perfkit; passes once the pool is cleaned up on that path
+PERFKIT_GAPS = [
+    Case(
+        "pack-unreadable-file-2-workers",
+        [
+            "qyn1",
+            "pack",
+            "src",
+            "/proc/self/mem",
+            *K,
+            "--workers",
+            "2",
+            "--executor",
+            "processes",
+            "-o",
+            "x.qyn",
+        ],
+        2,
+        "cannot read '/proc/self/mem'",
+        with_(),
+    ),
+]
+
+
+def _snapshot_without_reading_pipes(folder: Path) -> dict[str, str]:
+    """``tests.hostile.snapshot``, except that a named pipe is recorded, not read (reading one blocks
+    until a writer comes: the shared helper hangs on the FIFO rows; reported, to be fixed there)."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = str(path.relative_to(folder))
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            out[rel] = "-> " + os.readlink(path)
+        elif stat.S_ISDIR(mode):
+            out[rel] = "<dir>"
+        elif not stat.S_ISREG(mode):
+            out[rel] = f"<special {stat.S_IFMT(mode):o}>"
+        else:
+            out[rel] = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _fifo_safe_snapshot(monkeypatch):
+    monkeypatch.setattr(tests.hostile, "snapshot", _snapshot_without_reading_pipes)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile(case, tmp_path):
+    check_case(case, tmp_path)
+
+
+@pytest.mark.skipif(ROOT, reason="permission bits do not stop root")
+@pytest.mark.parametrize("case", NOT_AS_ROOT, ids=[c.id for c in NOT_AS_ROOT])
+def test_hostile_permissions(case, tmp_path):
+    try:
+        check_case(case, tmp_path)
+    finally:
+        for path in tmp_path.rglob("*"):
+            if not path.is_symlink():
+                os.chmod(path, 0o700)
+
+
+@pytest.mark.xfail(
+    reason="perfkit process pool: 'leaked semaphore' warnings after a worker's error", strict=True
+)
+@pytest.mark.parametrize("case", PERFKIT_GAPS, ids=[c.id for c in PERFKIT_GAPS])
+def test_hostile_perfkit_gaps(case, tmp_path):
+    check_case(case, tmp_path)
+
+
+def _entries(pkg: Path) -> dict[str, bytes]:
+    f, r = pipeline.open_package(pkg, key_source())
+    with f:
+        return {e.path: r.read(e) for e in r.entries}
+
+
+def test_folder_source_packs_only_its_regular_files(tmp_path):
+    """Inside a folder source, pipes and links (a loop, one to the parent) are skipped, never read."""
+    case = Case(
+        "pack-folder-with-fifo-and-links",
+        [*PACK, "-o", "x.qyn"],
+        0,
+        "",
+        with_(fifo("src/ff"), symlink("src/l1", "l2"), symlink("src/l2", "l1"), symlink("src/up", "..")),
+    )
+    check_case(case, tmp_path)
+    assert _entries(tmp_path / "x.qyn") == SRC
+
+
+ODD_NAMES = [
+    "a" * 240 + ".py",  # 243 bytes: the longest name a run's temporaries used to push over the limit
+    "b" * 255,  # the longest legal name
+    "-n.py",
+    "two words.py",
+    "line\nbreak.py",
+    "caf\u00e9 \u6587\u4ef6.py",
+    "c:d",  # not at the top: only a leading drive letter is unportable
+    ".hidden",
+]
+
+
+def test_odd_names_pack_and_unpack(tmp_path):
+    (tmp_path / "k.key").write_bytes(KEY)
+    files = {f"src/{name}": f"x = {i}\n".encode() for i, name in enumerate(ODD_NAMES)}
+    for name, data in files.items():
+        (tmp_path / "odd" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "odd" / name).write_bytes(data)
+    res = run(["qyn1", "pack", "odd/src", "-o", "odd.qyn", *K, "--workers", "1", "--quiet"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    res = run(["qyn1", "unpack", "odd.qyn", "-o", "back", *K, "--workers", "1", "--quiet"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert {
+        str(p.relative_to(tmp_path / "back")): p.read_bytes() for p in (tmp_path / "back" / "src").iterdir()
+    } == (files)
+    assert not temporaries(tmp_path)
+
+
+def test_unpack_over_an_earlier_unpack_needs_force_and_replaces_it_whole(tmp_path):
+    base(tmp_path)
+    shutil.copytree(_prior_unpack(), tmp_path / "out", symlinks=True)
+    before = snapshot(tmp_path)
+    (tmp_path / "q.qyn").write_bytes(_package((("new/c.py", b"c = 3\n"),)))
+    res = run(["qyn1", "unpack", "q.qyn", *K, "-o", "out", "--quiet"], tmp_path)
+    assert res.returncode == 2 and "pass --force" in res.stderr
+    assert snapshot(tmp_path) == {**before, "q.qyn": snapshot(tmp_path)["q.qyn"]}
+    res = run(["qyn1", "unpack", "q.qyn", *K, "-o", "out", "--force", "--quiet"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "out"
+    assert (out / "new" / "c.py").read_bytes() == b"c = 3\n"
+    assert not (out / "src").exists()  # the earlier unpack is gone, not merged
+    assert (out / "run_report.json").is_file()  # the report of a folder output is kept inside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "k.key", "out", "p.qyn", "q.qyn", "src"]
+    assert not temporaries(tmp_path)
+
+
+def test_pack_with_force_replaces_the_package_and_writes_one_file(tmp_path):
+    base(tmp_path)
+    old = (tmp_path / "p.qyn").read_bytes()
+    res = run([*PACK, "-o", "p.qyn", "--force"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "p.qyn").read_bytes() != old and _entries(tmp_path / "p.qyn") == SRC
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "k.key", "p.qyn", "src"]  # no report folder
