@@ -95,14 +95,14 @@ bench-batted-ball: setup ## batted-ball trajectories/s vs reference, games, a se
 	$(RUN) python benchmarks/bench_batted_ball.py $(if $(FULL),--full,)
 
 profile-seg1b: setup ## cProfile a small seg1b S1 run -> reports/profile-seg1b/ (pstats + profile_top.json)
-	$(RUN) perfkit profile -o reports/profile-seg1b/run.pstats -- seg1b s1 --countries ne110m --resolution-arcsec 300 --out reports/profile-seg1b/s1 --quiet
+	$(RUN) perfkit profile --force -o reports/profile-seg1b/run.pstats -- seg1b s1 --countries ne110m --resolution-arcsec 300 --out reports/profile-seg1b/s1 --force --quiet
 
 profile-mbp10: setup ## cProfile mbp10 bars on a synthetic day -> reports/profile-mbp10/
-	$(RUN) mbp10 synth --date 2024-01-02 --records 300000 --seed 1 --out reports/profile-mbp10.dbn.zst
-	$(RUN) perfkit profile -o reports/profile-mbp10/run.pstats -- mbp10 bars reports/profile-mbp10.dbn.zst -o reports/profile-mbp10-bars.parquet
+	$(RUN) mbp10 synth --date 2024-01-02 --records 300000 --seed 1 --out reports/profile-mbp10.dbn.zst --force
+	$(RUN) perfkit profile --force -o reports/profile-mbp10/run.pstats -- mbp10 bars reports/profile-mbp10.dbn.zst -o reports/profile-mbp10-bars.parquet --force
 
 profile-qyn1: setup ## cProfile encoder -> compressor -> encryptor on a representative module
-	$(RUN) qyn1 profile --out reports/profile-qyn1.json
+	$(RUN) qyn1 profile --out reports/profile-qyn1.json --force
 
 profile-batted-ball: setup ## cProfile one simulated game -> reports/profile-batted-ball/
-	$(RUN) perfkit profile -o reports/profile-batted-ball/run.pstats -- batted-ball game --seed 1
+	$(RUN) perfkit profile --force -o reports/profile-batted-ball/run.pstats -- batted-ball game --seed 1

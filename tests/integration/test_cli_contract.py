@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 PIPELINES = ["seg1b", "mbp10", "qyn1", "batted-ball"]
-COMMON = {"--profile", "--report-dir", "--workers", "--quiet"}
+COMMON = {"--profile", "--report-dir", "--workers", "--force", "--quiet"}
 
 
 def _group(name: str) -> click.Group:
