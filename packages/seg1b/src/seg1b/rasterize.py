@@ -88,13 +88,14 @@ def estimate_cells(pixel_geometry: shapely.Geometry, rule: str) -> float:
     return float(cells) + 1.0
 
 
-def band_runs(pw: PartWindows, rule: str, band: tuple[int, int]) -> np.ndarray:
-    """Runs of the cells of rows ``band`` = [b0, b1) that belong to the country under ``rule``."""
+def band_windows(pw: PartWindows, band: tuple[int, int]) -> list[tuple[np.ndarray, int, int, int, int]]:
+    """The windows burned for rows ``band`` = [b0, b1): (part indices, r0, r1, c0, c1), one per cluster of
+    parts with overlapping column ranges."""
     b0, b1 = band
     w = pw.windows
     sel = np.flatnonzero((w[:, 0] < b1) & (w[:, 1] > b0))
     if len(sel) == 0:
-        return empty_runs()
+        return []
     # clusters of parts with overlapping column ranges: sorted by c0, a new cluster starts where c0 reaches
     # the running maximum c1 of the parts before it
     sel = sel[np.argsort(w[sel, 2], kind="stable")]
@@ -102,13 +103,20 @@ def band_runs(pw: PartWindows, rule: str, band: tuple[int, int]) -> np.ndarray:
     new = np.ones(len(sel), dtype=bool)
     new[1:] = c0[1:] >= np.maximum.accumulate(c1)[:-1]
     starts = [*np.flatnonzero(new).tolist(), len(sel)]
-    chunks = []
+    out = []
     for i, j in itertools.pairwise(starts):
         idx = sel[i:j]
         r0 = max(int(w[idx, 0].min()), b0)
         r1 = min(int(w[idx, 1].max()), b1)
-        col0, col1 = int(w[idx, 2].min()), int(w[idx, 3].max())
-        chunks.append(window_runs(pw.parts[idx], rule, r0, r1, col0, col1))
+        out.append((idx, r0, r1, int(w[idx, 2].min()), int(w[idx, 3].max())))
+    return out
+
+
+def band_runs(pw: PartWindows, rule: str, band: tuple[int, int]) -> np.ndarray:
+    """Runs of the cells of rows ``band`` = [b0, b1) that belong to the country under ``rule``."""
+    chunks = [
+        window_runs(pw.parts[idx], rule, r0, r1, c0, c1) for idx, r0, r1, c0, c1 in band_windows(pw, band)
+    ]
     return merge_runs(chunks)
 
 

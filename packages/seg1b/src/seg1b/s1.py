@@ -26,13 +26,22 @@ import shapely.affinity
 from perfkit.clitools import progress
 from perfkit.determinism import TableDigester
 from perfkit.job import job
+from perfkit.limits import check_memory
 from perfkit.parallel import EXECUTORS, Task, TaskResult, map_tasks, worker_utilisation
 
 import perfkit
 from seg1b.countries import PACKAGED, Countries, load_countries, packaged_path
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
-from seg1b.rasterize import RULES, PartWindows, band_runs, estimate_cells, part_windows, to_pixel_space
+from seg1b.rasterize import (
+    RULES,
+    PartWindows,
+    band_runs,
+    band_windows,
+    estimate_cells,
+    part_windows,
+    to_pixel_space,
+)
 from seg1b.tiles import TILE_SCHEMA, runs_cell_count, runs_to_cells, split_runs, tile_table
 from seg1b.tiles_io import (
     COMPRESSIONS,
@@ -47,6 +56,16 @@ from seg1b.tiles_io import (
 PROFILE_FACTOR = 16  # the band profile burns the country at 16x coarser cells
 MIN_UNIT_CELLS = 250_000  # below this a band is not worth its rasterisation and file overhead
 UNITS_PER_WORLD = 48  # a heavy country is cut so that no unit exceeds ~1/48 of the estimated total
+# ... and never, by default, more than this many cells: below ~15" the 1/48 rule alone would give units whose
+# burn windows need gigabytes (30" and coarser are unaffected, so their files and receipts are too)
+MAX_DEFAULT_UNIT_CELLS = 32_000_000
+MAX_ROW_GROUP_SIZE = (1 << 31) - 1
+# Memory of a unit in a worker (measured on 1:110m RUS/USA units at 30"/60", docs/seg1b.md "Limits"): the burn
+# window as rasterio's uint8 mask plus mask_runs' padded int8 copy, one written batch of cells (row/col int64,
+# the table's columns, Arrow's copies: ~94 B a cell measured) and the writer's and hasher's fixed buffers.
+MASK_BYTES_PER_CELL = 2
+BATCH_BYTES_PER_CELL = 100
+UNIT_FIXED_BYTES = 96 << 20
 AUTO_SERIAL_CELLS = 2_000_000  # below this, spawning worker processes costs more than it saves
 
 
@@ -96,8 +115,10 @@ class S1Params:
             raise Seg1bError("--scheduler needs --executor dask")
         if self.workers < 1:
             raise Seg1bError(f"--workers must be at least 1, got {self.workers}")
-        if self.row_group_size < 1:
-            raise Seg1bError(f"--row-group-size must be positive, got {self.row_group_size}")
+        if not 1 <= self.row_group_size <= MAX_ROW_GROUP_SIZE:
+            raise Seg1bError(
+                f"--row-group-size must be in 1..{MAX_ROW_GROUP_SIZE:,}, got {self.row_group_size}"
+            )
         if self.max_unit_cells is not None and self.max_unit_cells < 1:
             raise Seg1bError(f"--max-unit-cells must be positive, got {self.max_unit_cells}")
 
@@ -153,7 +174,9 @@ def plan_units(countries: Countries, grid: Grid, params: S1Params, out_dir: str,
     est = {k: estimate_cells(g, params.rule) for k, g in pixel.items()}
     # the cap depends on the input only (never on --workers or --mode): the same run always gives the
     # same files, so legacy and fast outputs compare file by file
-    cap = params.max_unit_cells or max(MIN_UNIT_CELLS, math.ceil(sum(est.values()) / UNITS_PER_WORLD))
+    cap = params.max_unit_cells or min(
+        MAX_DEFAULT_UNIT_CELLS, max(MIN_UNIT_CELLS, math.ceil(sum(est.values()) / UNITS_PER_WORLD))
+    )
     for country, pg in pixel.items():
         pw = part_windows(pg, grid)
         bands, shares = split_bands(pw, est[country], cap, params.rule)
@@ -219,6 +242,28 @@ def split_bands(
 def _parts_in_band(pw: PartWindows, band: tuple[int, int]) -> PartWindows:
     sel = (pw.windows[:, 0] < band[1]) & (pw.windows[:, 1] > band[0])
     return PartWindows(pw.parts[sel], pw.windows[sel])
+
+
+def unit_memory_bytes(spec: UnitSpec) -> float:
+    """Peak memory of one unit in its worker: the largest burn window and one written batch."""
+    windows = band_windows(spec.parts, spec.band)
+    window = max(((r1 - r0) * (c1 - c0) for _, r0, r1, c0, c1 in windows), default=0)
+    batch = min(spec.row_group_size, 1.1 * spec.est_cells + 1)
+    return MASK_BYTES_PER_CELL * window + BATCH_BYTES_PER_CELL * batch + UNIT_FIXED_BYTES
+
+
+def check_unit_memory(tasks: list[Task], params: S1Params) -> None:
+    """Refuse (``InputError``, with the estimate) a run whose largest concurrent units cannot fit in memory:
+    the user sets the sizes (resolution, ``--max-unit-cells``, ``--row-group-size``, ``--workers``)."""
+    if not tasks:
+        return
+    need = sorted((unit_memory_bytes(t.payload) for t in tasks), reverse=True)
+    concurrent = 1 if params.executor == "serial" else min(params.workers, len(tasks))
+    check_memory(
+        sum(need[:concurrent]),
+        f"{params.resolution_arcsec} arc-second cells with units of up to "
+        f"{max(t.payload.est_cells for t in tasks):,.0f} cells, {concurrent} at a time,",
+    )
 
 
 def unit_costs(specs: list[UnitSpec], history: dict) -> list[float]:
@@ -409,6 +454,7 @@ def run_s1(params: S1Params) -> str:
         with run.stage("plan"):
             tasks = plan_units(countries, grid, params, str(tiles_dir), history)
         params = resolve_executor(params, sum(t.payload.est_cells for t in tasks))
+        check_unit_memory(tasks, params)
         run.metric("executor", params.executor)
         results, wall = _run_units(run, tasks, params)
         receipt = combine_receipts({f[0]: f[2] for r in results.values() for f in r.value.files})

@@ -141,6 +141,8 @@ def open_tile_index(tiles_dir: str | os.PathLike) -> TileIndex:
     root = Path(tiles_dir)
     if not root.exists():
         raise Seg1bError(f"tiles directory not found: {root}")
+    if not root.is_dir():
+        raise Seg1bError(f"tiles {root} is a file; give the folder `seg1b s1` wrote (it holds tiles/)")
     base = root / "tiles" if (root / "tiles").is_dir() else root
     paths = sorted(p for p in base.glob("*.parquet") if p.is_file())
     if not paths:

@@ -127,28 +127,34 @@ def check_unique_site_ids(site_id: np.ndarray, where) -> None:
 def read_counts(path: str | os.PathLike) -> dict[str, int]:
     """Per-country counts from a CSV with columns ``country_iso,count`` (header required)."""
     path = Path(path)
+    if path.is_dir():
+        raise Seg1bError(f"counts file {path} is a folder; give a CSV file")
     if not path.is_file():
         raise Seg1bError(f"counts file not found: {path}")
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return _parse_counts(csv.DictReader(fh), path)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise Seg1bError(f"counts file {path} is not a UTF-8 CSV: {' '.join(str(exc).split())}") from None
+
+
+def _parse_counts(reader: csv.DictReader, path: Path) -> dict[str, int]:
     out: dict[str, int] = {}
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        fields = [f.strip() for f in (reader.fieldnames or [])]
-        if "country_iso" not in fields or "count" not in fields:
-            raise Seg1bError(f"counts file {path} needs a header with columns country_iso,count")
-        for lineno, row in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-            key, raw = row.get("country_iso", ""), row.get("count", "")
-            try:
-                n = int(raw)
-            except ValueError:
-                raise Seg1bError(
-                    f"counts file {path}, line {lineno}: count {raw!r} is not an integer"
-                ) from None
-            if n < 0 or not key:
-                raise Seg1bError(f"counts file {path}, line {lineno}: need a country and a count >= 0")
-            if key in out:
-                raise Seg1bError(f"counts file {path}, line {lineno}: country {key} appears twice")
-            out[key] = n
+    fields = [f.strip() for f in (reader.fieldnames or [])]
+    if "country_iso" not in fields or "count" not in fields:
+        raise Seg1bError(f"counts file {path} needs a header with columns country_iso,count")
+    for lineno, row in enumerate(reader, start=2):
+        row = {k.strip(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+        key, raw = row.get("country_iso", ""), row.get("count", "")
+        try:
+            n = int(raw)
+        except ValueError:
+            raise Seg1bError(f"counts file {path}, line {lineno}: count {raw!r} is not an integer") from None
+        if n < 0 or not key:
+            raise Seg1bError(f"counts file {path}, line {lineno}: need a country and a count >= 0")
+        if key in out:
+            raise Seg1bError(f"counts file {path}, line {lineno}: country {key} appears twice")
+        out[key] = n
     return out
 
 
@@ -227,8 +233,8 @@ def plan_counts(
 
     if (count is None) == (counts_file is None):
         raise Seg1bError("give exactly one of --count N or --counts FILE")
-    if seed < 0:
-        raise Seg1bError(f"--seed must be >= 0, got {seed}")
+    if not 0 <= seed < 1 << 128:  # the same range as S6's Philox key
+        raise Seg1bError(f"--seed must be in [0, 2**128), got {seed}")
     if count is not None:
         if count < 0:
             raise Seg1bError(f"--count must be >= 0, got {count}")
