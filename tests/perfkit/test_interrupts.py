@@ -85,3 +85,23 @@ def test_sigkilled_parent_leaves_no_workers_and_the_next_run_sweeps_its_temporar
     assert result.returncode == 0, result.stderr
     assert temporaries(tmp_path) == []
     assert (tmp_path / "out" / "result.txt").read_text() == "1 tasks\n"
+
+
+def test_pool_start_up_keeps_signals_held_even_when_the_resource_tracker_starts():
+    """multiprocessing's resource tracker unblocks SIGINT/SIGTERM when it starts; perfkit starts it first,
+    so the workers of a pool are never spawned with Ctrl-C live (they would print a traceback)."""
+    code = (
+        "import signal, perfkit.parallel as p, multiprocessing as mp, concurrent.futures as cf\n"
+        "p._start_resource_tracker()\n"
+        "from perfkit import interrupts\n"
+        "with interrupts.deferred():\n"
+        "    pool = cf.ProcessPoolExecutor(1, mp_context=mp.get_context('spawn'))\n"
+        "    pool.submit(int, 1).result()\n"
+        "    print(sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])))\n"
+        "pool.shutdown()\n"
+    )
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(sorted([int(signal.SIGINT), int(signal.SIGTERM)]))

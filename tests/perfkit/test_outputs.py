@@ -202,3 +202,29 @@ def _dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
+
+
+def test_pipes_and_devices_are_never_replaced_even_with_force(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="device, pipe or socket"):
+        Outputs(force=True).file(fifo)
+    with pytest.raises(InputError, match="device, pipe or socket"):
+        Outputs(force=True).file("/dev/null")
+    assert fifo.is_fifo()
+
+
+def test_the_current_folder_is_not_a_folder_output(tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with pytest.raises(InputError, match="current folder"):
+        Outputs(force=True).directory(".")
+    with pytest.raises(InputError, match="current folder"):
+        Outputs(force=True).directory(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["work"]
+
+
+def test_unwritable_report_dir_is_named(tmp_path):
+    with pytest.raises(InputError, match=r"--report-dir /proc/perfkit-test: "):
+        Outputs().report_dir("/proc/perfkit-test")

@@ -19,6 +19,7 @@ import ctypes
 import errno
 import json
 import os
+import stat
 from pathlib import Path
 
 from perfkit._atomic import default_mode, make_temp, publish, remove_path, sweep_stale, temp_path
@@ -178,6 +179,9 @@ class Outputs:
         return staged
 
     def _check_existing(self, path: Path, kind: str, what: str) -> None:
+        mode = os.lstat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            raise InputError(f"{what} {path} is a device, pipe or socket; not replacing it")
         is_dir = path.is_dir() and not path.is_symlink()
         if kind == "file" and is_dir:
             raise InputError(f"{what} {path} is a folder; give a file name")
@@ -203,7 +207,14 @@ class Outputs:
         return self._claim(path, "file", "output")
 
     def directory(self, path) -> Path:
-        """Claim a folder output; return the staging folder to fill (it exists, empty, mode 0700)."""
+        """Claim a folder output; return the staging folder to fill (it exists, empty, mode 0700).
+
+        The current folder (or one holding it) is refused: swapping it would leave the shell in a
+        deleted folder.
+        """
+        real, cwd = _real(Path(path)), _real(Path.cwd())
+        if real == cwd or _inside(cwd, real):
+            raise InputError(f"output {path} is the current folder or holds it; choose a new folder")
         return self._claim(path, "dir", "output")
 
     def profile(self, path) -> tuple[Path, Path]:
@@ -241,8 +252,16 @@ class Outputs:
                 )
         if folder.exists() and not folder.is_dir():
             raise InputError(f"--report-dir {folder} exists and is not a folder")
-        self._make_parent(folder / REPORT_FILES[0], "--report-dir")
-        staged = self._stage(folder / REPORT_FILES[0], "dir", "--report-dir")
+        try:
+            self._make_parent(folder / REPORT_FILES[0], "--report-dir")
+        except InputError as exc:
+            reason = str(exc).rsplit(": ", 1)[-1]
+            raise InputError(f"cannot create --report-dir {folder}: {reason}") from None
+        sweep_stale(folder / REPORT_FILES[0])
+        try:
+            staged = make_temp(folder / REPORT_FILES[0], "dir")
+        except OSError as exc:
+            raise InputError(f"cannot write --report-dir {folder}: {exc.strerror}") from None
         self._report = (folder, staged)
         return staged
 

@@ -113,6 +113,7 @@ def start_fork_server(preload: Sequence[str]) -> multiprocessing.context.BaseCon
     ctx = multiprocessing.get_context("forkserver")
     with _FORK_SERVER_LOCK:
         if _fork_server_preload is None:
+            _start_resource_tracker()
             from multiprocessing import forkserver
 
             # "__main__": the server imports the caller's main module too (as spawned workers would,
@@ -134,6 +135,17 @@ def start_fork_server(preload: Sequence[str]) -> multiprocessing.context.BaseCon
             probe.start()
             probe.join()
     return ctx
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker now, outside any ``interrupts.deferred()`` block.
+
+    Its ``ensure_running`` unblocks SIGINT/SIGTERM when it starts the tracker, which would undo a
+    deferred block and let workers start with Ctrl-C live; once it runs, later calls leave the mask alone.
+    """
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
 
 
 def _init_process_worker(parent_pid: int) -> None:
@@ -248,6 +260,7 @@ def map_tasks(
 def _run_processes(fn, ordered: list[Task], collect, workers: int, preload: Sequence[str]) -> None:
     """The ``processes`` executor: workers that ignore Ctrl-C, die with this process, stop within 2 s."""
     ctx = start_fork_server(preload) if preload else multiprocessing.get_context("spawn")
+    _start_resource_tracker()
     pool = None
     try:
         # Starting workers and queueing tasks is not cut by a signal (a half-started pool hangs at exit);
@@ -300,6 +313,7 @@ def _run_dask(fn, ordered: list[Task], collect, workers: int, scheduler: str | N
 
     cluster = client = None
     existing = set(SpecCluster._instances)
+    _start_resource_tracker()
     try:
         if scheduler is None:
             # Workers of a local cluster ignore Ctrl-C and exit when this process dies (perfkit._dask_worker).
