@@ -157,7 +157,7 @@ CASES = [
     Case(
         "pack-report-dir-is-input", [*PACK, "-o", "x.qyn", "--report-dir", "src"], 2, "--report-dir", with_()
     ),
-    Case("unpack-into-cwd-holding-package", [*UNPACK, "-o", "."], 2, "would contain the input", with_()),
+    Case("unpack-into-cwd-holding-package", [*UNPACK, "-o", "."], 2, "current folder", with_()),
     Case(
         "unpack-into-folder-holding-package",
         ["qyn1", "unpack", "d/p.qyn", *K, "-o", "d", "--force"],
@@ -192,7 +192,14 @@ CASES = [
         "did not write (mine.txt)",
         with_(prior_unpack("out"), write("out/mine.txt", "keep me\n")),
     ),
-    Case("pack-over-a-fifo", [*PACK, "-o", "ff", "--force"], 2, "pipe, socket or device", with_(fifo("ff"))),
+    Case("pack-over-a-fifo", [*PACK, "-o", "ff", "--force"], 2, "pipe", with_(fifo("ff"))),
+    Case(
+        "pack-over-a-link-to-a-fifo",  # as -o /dev/stdout is: the link must not be replaced by a file
+        [*PACK, "-o", "out", "--force"],
+        2,
+        "pipe",
+        with_(fifo("ff"), symlink("out", "ff")),
+    ),
     # bad packages and keys
     Case(
         "unpack-wrong-key",

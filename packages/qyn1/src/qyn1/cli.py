@@ -62,9 +62,10 @@ def _key_source(key_file, passphrase_file, passphrase_env) -> keys.KeySource:
 
 
 def _not_special(*paths) -> None:
-    """Refuse an output that exists as a pipe, socket or device (``-o /dev/stdout``, a FIFO): replacing it
-    with a regular file (``--force``) is never what was meant, and as root it would replace a system
-    device. (perfkit's claim does not check this yet; remove this once it does.)"""
+    """Refuse an output that is, or links to, a pipe, socket or device (``-o /dev/stdout`` is a link to
+    one): replacing it with a regular file (``--force``) is never what was meant, and as root it would
+    replace a system file. perfkit refuses the pipe or device itself, not yet a link to one (reported);
+    this check can go when it does."""
     for path in paths:
         if path is None:
             continue
