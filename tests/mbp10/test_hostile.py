@@ -166,7 +166,14 @@ CASES = [
         "--report-dir",
         days,
     ),
-    Case("ingest-out-holds-input", [m, "ingest", DAY, "--out", "."], 2, "would contain the input", day),
+    Case(
+        "ingest-out-holds-input",
+        [m, "ingest", f"in/{DAY}", "--out", "in"],
+        2,
+        f"would contain the input in/{DAY}",
+        _files(**{f"in__{DAY}": lambda p: _day_bytes()}),
+    ),
+    Case("ingest-out-is-current-folder", [m, "ingest", DAY, "--out", "."], 2, "current folder", day),
     Case(
         "episodes-both-outputs-one-file",
         [

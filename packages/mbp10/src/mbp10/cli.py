@@ -114,7 +114,8 @@ def synth(date_s, records, seed, out, profile, report_dir, workers, force, quiet
             write_dbn(j.path(out), synth_header(date), rec)
         j.run.count("records", len(rec))
         j.run.metric("records_per_s", len(rec) / elapsed if elapsed > 0 else None)
-        j.run.receipt("records", perfkit.digest_array(rec.view(np.uint8)))
+        with j.run.stage("receipt"):
+            j.run.receipt("records", perfkit.digest_array(rec.view(np.uint8)))
     _say_report(j, quiet)
     if not quiet:
         click.echo(f"wrote {len(rec):,} records to {out}")

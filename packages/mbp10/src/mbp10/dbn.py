@@ -155,8 +155,12 @@ def write_dbn(path: str | os.PathLike, header: bytes, records: np.ndarray, *, le
     body = memoryview(np.ascontiguousarray(records).view(np.uint8).reshape(-1))
     total = len(header) + len(body)
     cctx = zstandard.ZstdCompressor(level=level, write_content_size=True)
-    with open(path, "wb") as fh, cctx.stream_writer(fh, size=total, closefd=False) as w:
+    with open(path, "wb") as fh:
+        # Not `with stream_writer(...)`: on an interrupt its exit would end the frame early and raise
+        # "Src size is incorrect" over the KeyboardInterrupt. The frame is finished only when whole.
+        w = cctx.stream_writer(fh, size=total, closefd=False)
         w.write(header)
-        chunk = 1 << 24
+        chunk = 1 << 24  # 16 MiB a call: Ctrl-C is acted on between calls
         for off in range(0, len(body), chunk):
             w.write(body[off : off + chunk])
+        w.close()
