@@ -82,6 +82,8 @@ def load_countries(
         path = os.fspath(source)
         if not os.path.exists(path):
             raise Seg1bError(f"countries file not found: {path}")
+        if not (os.path.isfile(path) or os.path.isdir(path)):  # a FIFO or a device would block the reader
+            raise Seg1bError(f"countries file {path} is not a regular file")
     wkb, keys, key = _read(path, key, fallback)
 
     geoms = shapely.from_wkb(wkb)

@@ -288,6 +288,8 @@ def read_history(path: str | None) -> dict:
         return {}
     if os.path.isdir(path):
         raise Seg1bError(f"cost history {path} is a folder; give a JSON file name")
+    if not os.path.isfile(path):  # a FIFO or a device would block the read
+        raise Seg1bError(f"cost history {path} is not a regular file")
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)

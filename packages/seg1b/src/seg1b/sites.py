@@ -57,6 +57,8 @@ def read_plan(path: str | os.PathLike) -> Plan:
     path = Path(path)
     if not path.exists():
         raise Seg1bError(f"site plan not found: {path}")
+    if not (path.is_file() or path.is_dir()):
+        raise Seg1bError(f"site plan {path} is not a regular file")
     try:
         schema = pq.read_schema(path) if path.is_file() else pq.ParquetDataset(path).schema
     except Exception as exc:
@@ -129,8 +131,10 @@ def read_counts(path: str | os.PathLike) -> dict[str, int]:
     path = Path(path)
     if path.is_dir():
         raise Seg1bError(f"counts file {path} is a folder; give a CSV file")
-    if not path.is_file():
+    if not path.exists():
         raise Seg1bError(f"counts file not found: {path}")
+    if not path.is_file():
+        raise Seg1bError(f"counts file {path} is not a regular file")
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             return _parse_counts(csv.DictReader(fh), path)
