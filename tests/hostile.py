@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -69,8 +70,11 @@ def snapshot(folder: Path) -> dict[str, str]:
     out = {}
     for path in sorted(folder.rglob("*")):
         rel = str(path.relative_to(folder))
+        mode = path.lstat().st_mode
         if path.is_symlink():
             out[rel] = "-> " + os.readlink(path)
+        elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            out[rel] = f"<special {stat.S_IFMT(mode):o}>"  # a FIFO or device: never read it
         elif path.is_dir():
             out[rel] = "<dir>"
         else:

@@ -170,20 +170,11 @@ def scratch(previous: Path, tmp_path: Path) -> Path:
     return tmp_path
 
 
-# A worker spawned by ``multiprocessing`` runs ``import multiprocessing`` before perfkit's guard
-# (``perfkit.launch``, imported with the worker's main module) makes it ignore Ctrl-C; the signal mask that
-# should cover that window is lost because ``multiprocessing.resource_tracker.ensure_running()`` unblocks
-# SIGINT/SIGTERM in the parent inside ``perfkit.parallel._run_processes``' held section. A Ctrl-C in the
-# first ~0.5 s of a worker's life prints its KeyboardInterrupt traceback (10 of 15 tries). perfkit's to
-# fix (reported); remove the xfail then.
-SPAWN_WINDOW = pytest.mark.xfail(
-    strict=False, reason="perfkit: a Ctrl-C in a spawned worker's first imports prints its traceback"
-)
 CASES = [
     # id, phase, signal, not before (s), settle after the phase (s), exit code
     pytest.param(imports, signal.SIGINT, 0.3, 0.0, 130, id="sigint-imports"),
     pytest.param(teams, signal.SIGINT, 0.0, 0.0, 130, id="sigint-teams"),
-    pytest.param(workers_spawned, signal.SIGINT, 0.0, 0.0, 130, id="sigint-worker-spawn", marks=SPAWN_WINDOW),
+    pytest.param(workers_spawned, signal.SIGINT, 0.0, 0.0, 130, id="sigint-worker-spawn"),
     pytest.param(workers_spawned, signal.SIGINT, 0.0, 1.0, 130, id="sigint-worker-start-up"),
     pytest.param(mid_run, signal.SIGINT, 0.0, 0.0, 130, id="sigint-mid-run"),
     pytest.param(workers_spawned, signal.SIGTERM, 0.0, 0.0, 143, id="sigterm-worker-spawn"),

@@ -211,7 +211,10 @@ def test_pipes_and_devices_are_never_replaced_even_with_force(tmp_path):
         Outputs(force=True).file(fifo)
     with pytest.raises(InputError, match="device, pipe or socket"):
         Outputs(force=True).file("/dev/null")
-    assert fifo.is_fifo()
+    (tmp_path / "link").symlink_to(fifo)
+    with pytest.raises(InputError, match="links to"):
+        Outputs(force=True).file(tmp_path / "link")
+    assert fifo.is_fifo() and (tmp_path / "link").is_symlink()
 
 
 def test_the_current_folder_is_not_a_folder_output(tmp_path, monkeypatch):

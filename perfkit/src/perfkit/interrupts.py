@@ -44,15 +44,36 @@ def ignore_further() -> None:
 
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM for the block; a signal that arrives meanwhile is delivered at its end."""
+    """Hold SIGINT/SIGTERM for the block; a signal that arrives meanwhile is acted on when it ends.
+
+    Two layers, because Python runs its handlers in the main thread whichever OS thread the kernel
+    picked (numpy's BLAS threads, for one, leave the signals unblocked): the Python-level handlers only
+    record the signal during the block, and the main thread's mask blocks the signals so that threads and
+    processes started in the block inherit them blocked. At the end the handlers are restored and every
+    recorded signal is raised again, so it takes its normal course (``KeyboardInterrupt``, ``Interrupted``).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    received: list[int] = []
+
+    def hold(signum, _frame) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    for sig, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(sig, hold)
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in previous.items():
+            if handler is not signal.SIG_IGN:
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        for sig in dict.fromkeys(received):
+            signal.raise_signal(sig)  # pending on this thread until the mask below is restored
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
 
 def _wait_for_exit(pid: int) -> None:

@@ -85,6 +85,14 @@ def is_perfkit_report(path: Path) -> bool:
         return False
 
 
+def _target_mode(path: Path) -> int | None:
+    """The mode of what ``path`` links to (None for a dangling link)."""
+    try:
+        return os.stat(path).st_mode
+    except OSError:
+        return None
+
+
 def _check_name_length(path: Path, what: str) -> None:
     """Refuse a name the file system cannot hold (checked on the nearest existing ancestor folder)."""
     folder = path.parent
@@ -179,9 +187,9 @@ class Outputs:
         return staged
 
     def _check_existing(self, path: Path, kind: str, what: str) -> None:
-        mode = os.lstat(path).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
-            raise InputError(f"{what} {path} is a device, pipe or socket; not replacing it")
+        for mode in (os.lstat(path).st_mode, _target_mode(path)):
+            if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+                raise InputError(f"{what} {path} is (or links to) a device, pipe or socket; not replacing it")
         is_dir = path.is_dir() and not path.is_symlink()
         if kind == "file" and is_dir:
             raise InputError(f"{what} {path} is a folder; give a file name")

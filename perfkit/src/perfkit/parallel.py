@@ -73,7 +73,10 @@ def _limit_numba_threads() -> None:
     if "numba" in sys.modules:
         import numba
 
-        numba.set_num_threads(1)
+        # Only when needed: set_num_threads starts Numba's threading layer, whose named lock is then
+        # leaked (a resource-tracker warning) by a worker stopped on an interrupt.
+        if numba.config.NUMBA_NUM_THREADS > 1 and numba.get_num_threads() > 1:
+            numba.set_num_threads(1)
     else:
         os.environ["NUMBA_NUM_THREADS"] = "1"
 
@@ -265,7 +268,10 @@ def _run_processes(fn, ordered: list[Task], collect, workers: int, preload: Sequ
     try:
         # Starting workers and queueing tasks is not cut by a signal (a half-started pool hangs at exit);
         # a Ctrl-C meanwhile is delivered right after, inside the try, and stops the pool cleanly.
-        with interrupts.deferred(), _child_environment(**{interrupts.PARENT_PID_VARIABLE: str(os.getpid())}):
+        with (
+            interrupts.deferred(),
+            _child_environment(NUMBA_NUM_THREADS="1", **{interrupts.PARENT_PID_VARIABLE: str(os.getpid())}),
+        ):
             pool = cf.ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=ctx,
@@ -325,7 +331,7 @@ def _run_dask(fn, ordered: list[Task], collect, workers: int, scheduler: str | N
             ):
                 cluster = _with_signals_held(
                     lambda: LocalCluster(
-                        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
                     )
                 )
         client = Client(cluster if cluster is not None else scheduler, set_as_default=False)
@@ -379,35 +385,57 @@ def _with_signals_held(fn: Callable[[], Any]) -> Any:
 
 
 def _abandon_dask(client, clusters: list) -> None:
-    """Stop a failed or interrupted Dask run now: silence distributed's shutdown noise, kill the local
-    cluster's processes (a graceful close waits on workers mid-task), then close what is left briefly."""
+    """Stop a failed or interrupted Dask run now.
+
+    A graceful close waits on workers mid-task, so instead: silence distributed's shutdown noise, tell
+    the local clusters' nannies they are closing (else they respawn what is killed), kill every worker
+    process until no new one appears, then close the client and clusters briefly.
+    """
     import logging
+
+    from distributed.core import Status
 
     for name in ("distributed", "tornado", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    for cluster in clusters:
+        for nanny in list(getattr(cluster, "workers", {}).values()):
+            with contextlib.suppress(Exception):
+                nanny.status = Status.closing
     if clusters:
-        _kill_children()
+        _kill_children(settle_s=0.3)
     for closable in (client, *clusters):
         if closable is not None:
             with contextlib.suppress(BaseException):
                 closable.close(timeout=0.5)
+    if clusters:
+        _kill_children(settle_s=0.0)  # anything a nanny still had in flight
     for cluster in clusters:
         cluster.shutdown_on_close = False  # distributed's atexit close would fail on the killed workers
 
 
-def _kill_children() -> None:
-    """SIGKILL every descendant process of this one (their work is being thrown away)."""
+def _kill_children(settle_s: float = 0.0, limit_s: float = 1.5) -> None:
+    """SIGKILL every descendant process of this one (their work is being thrown away), again and again
+    until none has appeared for ``settle_s`` (a worker being spawned right now), for at most ``limit_s``."""
     from multiprocessing import resource_tracker
 
     import psutil
 
     # The resource tracker is left to exit on its own: killed, it is relaunched and prints errors.
     tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
-    children = [c for c in psutil.Process().children(recursive=True) if c.pid != tracker]
-    for child in children:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
-    psutil.wait_procs(children, timeout=1.0)
+    deadline = time.monotonic() + limit_s
+    quiet_since = time.monotonic()
+    while True:
+        children = [c for c in psutil.Process().children(recursive=True) if c.pid != tracker]
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        psutil.wait_procs(children, timeout=0.5)
+        now = time.monotonic()
+        if children:
+            quiet_since = now
+        if now - quiet_since >= settle_s or now >= deadline:
+            return
+        time.sleep(0.05)
 
 
 def worker_utilisation(results: Iterable[TaskResult], wall_s: float, workers: int) -> dict:
