@@ -205,7 +205,7 @@ def _country_tiles(tile_index, country: str) -> tuple[np.ndarray, np.ndarray]:
 # Memory of a plan being generated, per site (measured, docs/seg1b.md "Limits"): the tile of every site in
 # country order (8 B), the site-id permutation (8 B) and its inverse (8 B), plus the chunk being written.
 BYTES_PER_SITE = 32
-DRAW_CHUNK = 1 << 22  # sites drawn per numpy call: each call well under a second, so Ctrl-C stays prompt
+DRAW_CHUNK = 1 << 21  # sites drawn per numpy call: each call a fraction of a second, so Ctrl-C stays prompt
 WRITE_ROWS = 1 << 20  # rows per written batch = the plan's row-group size
 
 
