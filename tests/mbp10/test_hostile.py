@@ -356,6 +356,13 @@ CASES = [
     ),
     # -- bad input files: one line naming the file, nothing written, no report ------------------------------
     Case(
+        "bars-input-is-a-fifo",
+        [m, "bars", "p.dbn.zst", "-o", "b.parquet"],
+        2,
+        "p.dbn.zst: not a regular file",
+        lambda folder: os.mkfifo(folder / "p.dbn.zst"),
+    ),
+    Case(
         "bars-input-missing",
         [m, "bars", "absent.dbn.zst", "-o", "b.parquet"],
         2,

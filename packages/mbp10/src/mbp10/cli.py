@@ -52,9 +52,13 @@ def _date(value: str, option: str = "--date") -> dt.date:
 
 
 def _existing(path: Path) -> Path:
-    if not Path(path).exists():
+    path = Path(path)
+    if not path.exists():
         raise Mbp10Error(f"{path}: no such file")
-    return Path(path)
+    if not (path.is_file() or path.is_dir()):
+        # a FIFO would block the open until a writer comes, and its bytes can be read only once
+        raise Mbp10Error(f"{path}: not a regular file (a pipe, device or socket); give a file")
+    return path
 
 
 def _read_parquet(path: Path, required: tuple[str, ...], what: str):
