@@ -500,3 +500,27 @@ def test_ingest_folder_holds_the_report_and_reruns_only_with_force(tmp_path):
     forced = run([m, "ingest", DAY, "--out", "bronze", "-q", "--force"], tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert (tmp_path / "bronze" / "day.parquet").exists() and not temporaries(tmp_path)
+
+
+REAL = "GLBX.MDP3__test_data.mbp-10.dbn.zst"  # Databento's own MBP-10 sample (Apache-2.0)
+REAL_CASES = [
+    Case("real-sample-out-is-input", [m, "bars", REAL, "-o", REAL, "--force"], 2, f"is the input {REAL}"),
+    Case("real-sample-truncated", [m, "bars", "cut.dbn.zst", "-o", "b.parquet"], 2, "cut.dbn.zst: truncated"),
+    Case(
+        "real-sample-garbage-tail",
+        [m, "bars", "tail.dbn.zst", "-o", "b.parquet"],
+        2,
+        "tail.dbn.zst: truncated or corrupt zstd",
+    ),
+    Case("real-sample-bars", [m, "bars", REAL, "-o", "b.parquet", "-q"], 0),
+]
+
+
+@pytest.mark.parametrize("case", REAL_CASES, ids=[c.id for c in REAL_CASES])
+def test_hostile_real_sample(case, shared_data, tmp_path):
+    """The same contract on a real Databento file (copied: ../shared is read-only, and root would not care)."""
+    raw = (shared_data / "mbp10" / "databento" / REAL).read_bytes()
+    (tmp_path / REAL).write_bytes(raw)
+    (tmp_path / "cut.dbn.zst").write_bytes(raw[: len(raw) - 40])
+    (tmp_path / "tail.dbn.zst").write_bytes(raw + b"\x00garbage after the zstd frame")
+    check_case(case, tmp_path)
