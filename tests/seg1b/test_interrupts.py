@@ -54,6 +54,22 @@ def _earlier_output() -> Path:
     return d / "out"
 
 
+@functools.cache
+def _s6_inputs() -> Path:
+    """A plan over the earlier S1 output and an earlier S6 output, made once in-process."""
+    from seg1b.s6 import S6Params, run_s6
+    from seg1b.sites import run_sites
+
+    d = _earlier_output().parent
+    run_sites(d / "out", 20_000, 1, d / "plan.parquet")
+    run_s6(
+        S6Params(
+            tiles=str(d / "out"), sites=str(d / "plan.parquet"), seed=7, out=str(d / "s6"), countries="ne110m"
+        )
+    )
+    return d
+
+
 def _staged(folder: Path, pattern: str) -> list[Path]:
     return list(folder.glob(f".pk-*/{pattern}"))
 
@@ -135,6 +151,30 @@ def test_s1_sigkilled_leaves_no_process_and_the_rerun_sweeps_its_temporaries(tmp
     assert result.returncode == 0, result.stderr
     assert not temporaries(tmp_path), temporaries(tmp_path)  # swept: its pid is gone
     assert snapshot(tmp_path / "out") != before_out  # replaced by the rerun (FJI only)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_s6_interrupted_while_its_process_workers_start(sig, tmp_path):
+    """``s6 --executor processes``: the spawned workers import the kernels (~1-2 s) before the first unit."""
+    d = _s6_inputs()
+    for name in ("out", "s6"):
+        shutil.copytree(d / name, tmp_path / name)
+    shutil.copy(d / "plan.parquet", tmp_path / "plan.parquet")
+    before = snapshot(tmp_path)
+    argv = ["seg1b", "s6", "--tiles", "out", "--sites", "plan.parquet", "--seed", "8", "--countries", "ne110m",
+            "--executor", "processes", "--workers", "2", "--out", "s6", "--force", "--quiet"]  # fmt: skip
+    workers = Moment(at_least(3))
+    stopped = interrupt(argv, tmp_path, after_s=0.3, when=workers, sig=sig)
+    print(
+        f"s6 {signal.Signals(sig).name} at worker start-up: stopped in {stopped.stop_s:.2f} s; group {workers.group}"
+    )
+    assert sum("multiprocessing" in p for p in workers.group) >= 2, workers.group
+    assert stopped.returncode == 128 + sig, (stopped.returncode, stopped.stderr)
+    assert [line for line in stopped.stderr.splitlines() if line.strip()] == ["interrupted"], stopped.stderr
+    assert stopped.stop_s < 2.0, f"stopped {stopped.stop_s:.2f} s after the signal"
+    assert not stopped.survivors, stopped.survivors
+    assert snapshot(tmp_path) == before
+    assert not temporaries(tmp_path)
 
 
 @pytest.mark.parametrize(("after_s", "sig"), [(1.0, signal.SIGINT), (3.0, signal.SIGTERM)])

@@ -78,7 +78,16 @@ def read_plan(path: str | os.PathLike) -> Plan:
     if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
         raise Seg1bError(f"site plan {path}: column country_iso must be a string, not {ctype}")
     try:
-        t = pq.read_table(path, columns=list(PLAN_COLUMNS), read_dictionary=["country_iso"])
+        if path.is_file():  # a row group per call: each read a fraction of a second, so Ctrl-C stays prompt
+            pf = pq.ParquetFile(path, read_dictionary=["country_iso"])
+            groups = [pf.read_row_group(i, columns=list(PLAN_COLUMNS)) for i in range(pf.num_row_groups)]
+            t = (
+                pa.concat_tables(groups)
+                if groups
+                else pf.schema_arrow.empty_table().select(list(PLAN_COLUMNS))
+            )
+        else:
+            t = pq.read_table(path, columns=list(PLAN_COLUMNS), read_dictionary=["country_iso"])
     except Exception as exc:
         raise Seg1bError(f"cannot read site plan {path}: {' '.join(str(exc).split())}") from None
     for name in PLAN_COLUMNS:
