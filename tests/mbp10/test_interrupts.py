@@ -114,16 +114,10 @@ MOMENTS = {
     "mid-run": _mid_run,
     "features-pass": _features_pass,
 }
-SPAWN_RACE = pytest.mark.xfail(
-    strict=False,
-    reason="perfkit: a spawned worker takes Ctrl-C as a KeyboardInterrupt traceback while its interpreter "
-    "starts (before perfkit's guard runs; a blocked signal mask is not inherited by spawn), ~1 try in 4 at "
-    "this moment -- reported to the perfkit owner",
-)
 SIGNALS = [
     ("imports", signal.SIGINT),
     ("parent-loading-kernels", signal.SIGINT),
-    pytest.param("worker-start-up", signal.SIGINT, marks=SPAWN_RACE),
+    ("worker-start-up", signal.SIGINT),
     ("worker-start-up", signal.SIGTERM),  # SIGTERM's default action ends a starting worker quietly
     ("mid-run", signal.SIGINT),
     ("mid-run", signal.SIGTERM),

@@ -226,11 +226,10 @@ def run_dates(
                 workers=workers,
                 scheduler=scheduler,
                 on_result=lambda r: bar.advance(),
-                # Spawned workers, no fork-server preload for now: forked from a server that imported the
-                # pipeline they start faster (bars pass 1.7-1.8 s vs 2.5-2.6 s on four 400k-record days)
-                # with less memory (157 vs 210 MiB a worker), but perfkit then calls
-                # numba.set_num_threads(1) in each worker, which makes a named semaphore that a worker
-                # stopped by Ctrl-C never releases: the resource tracker prints a "leaked semaphore" warning.
+                # Spawned workers, not forked from a preloaded server: those start faster (bars pass 1.7-1.8 s
+                # vs 2.5-2.6 s on four 400k-record days) with less memory (157 vs 210 MiB a worker), but the
+                # first fork waits, with Ctrl-C held, until the server has imported the pipeline and Numba:
+                # an interrupt then took 0.5-1.2 s to act at load 4-6, and would pass 2 s on a busier machine.
             )
         prev_of = {
             d: (todo[i - 1].isoformat() if i > 0 and (d - todo[i - 1]).days <= 4 else None)
