@@ -86,3 +86,18 @@ def test_workers_above_the_cap_is_a_one_line_usage_error():
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "--workers" in lines[0] and lines[0].startswith("error: grp cmd:")
+
+
+def test_an_interrupt_wrapped_in_another_exception_still_exits_130():
+    """A Ctrl-C inside a C extension's import surfaces as SystemError caused by the KeyboardInterrupt."""
+
+    @click.command()
+    @handle_errors()
+    def wrapped():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("returned a result with an exception set") from exc
+
+    result = CliRunner().invoke(wrapped, [])
+    assert result.exit_code == 130 and result.output.strip() == "interrupted"

@@ -116,3 +116,12 @@ def test_combined_digest_depends_on_label_items_and_order():
     )
     with pytest.raises(ValueError, match="newline"):
         combine_digests(["a\nb"], "label")
+
+
+def test_array_digest_is_the_same_when_hashed_in_slices(monkeypatch):
+    import perfkit.determinism as det
+
+    a = np.arange(300_000, dtype=np.int64)
+    whole = det.digest_array(a)
+    monkeypatch.setattr(det, "_ARRAY_SLICE_BYTES", 4096)
+    assert det.digest_array(a) == whole

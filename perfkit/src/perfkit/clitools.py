@@ -152,29 +152,46 @@ def handle_errors(bad_input: tuple[type[BaseException], ...] = ()) -> Callable:
                 _interrupted(130)
             except Interrupted as exc:
                 _interrupted(exc.exit_code)
-            except (InputError, *bad_input) as exc:
-                _exit(f"error: {_one_line(exc)}", EXIT_BAD_INPUT)
-            except MemoryError:
-                _exit("error: out of memory; try a smaller size or fewer --workers", EXIT_BAD_INPUT)
-            except BrokenPipeError:
-                # stdout closed early (`| head`): the Unix convention is to stop quietly.
-                with contextlib.suppress(OSError):
-                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                sys.exit(141)
-            except OSError as exc:
-                if exc.errno in _USER_OS_ERRORS and not os.environ.get("PERFKIT_TRACEBACK"):
-                    _exit(_os_error_line(exc), EXIT_BAD_INPUT)
-                if os.environ.get("PERFKIT_TRACEBACK"):
-                    raise
-                _bug(exc)
             except Exception as exc:
-                if os.environ.get("PERFKIT_TRACEBACK"):
-                    raise
-                _bug(exc)
+                _handle_exception(exc, bad_input)
 
         return wrapper
 
     return decorate
+
+
+def _interrupt_inside(exc: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt or Interrupted an exception was raised from (a Ctrl-C inside a C extension's
+    import surfaces as ``SystemError`` caused by it), or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (KeyboardInterrupt, Interrupted)):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _handle_exception(exc: Exception, bad_input: tuple[type[BaseException], ...]) -> None:
+    """Exit under the table for an exception that is not itself an interrupt (never returns)."""
+    cause = _interrupt_inside(exc)
+    if cause is not None:
+        _interrupted(cause.exit_code if isinstance(cause, Interrupted) else 130)
+    debug = bool(os.environ.get("PERFKIT_TRACEBACK"))
+    if isinstance(exc, (InputError, *bad_input)):
+        _exit(f"error: {_one_line(exc)}", EXIT_BAD_INPUT)
+    if isinstance(exc, MemoryError):
+        _exit("error: out of memory; try a smaller size or fewer --workers", EXIT_BAD_INPUT)
+    if isinstance(exc, BrokenPipeError):
+        # stdout closed early (`| head`): the Unix convention is to stop quietly.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    if isinstance(exc, OSError) and exc.errno in _USER_OS_ERRORS and not debug:
+        _exit(_os_error_line(exc), EXIT_BAD_INPUT)
+    if debug:
+        raise exc
+    _bug(exc)
 
 
 def _bug(exc: BaseException) -> None:

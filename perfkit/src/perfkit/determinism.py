@@ -202,6 +202,9 @@ def combine_digests(items, label: str) -> str:
     return _finish(h)
 
 
+_ARRAY_SLICE_BYTES = 16 << 20
+
+
 def digest_array(a: np.ndarray) -> str:
     """Receipt of a numpy array: dtype, shape and values in C order."""
     a = np.asarray(a)
@@ -211,7 +214,11 @@ def digest_array(a: np.ndarray) -> str:
     h.update(b"perfkit-ndarray")
     h.update(a.dtype.str.encode() + repr(a.dtype.descr).encode())
     h.update(repr(a.shape).encode())
-    h.update(memoryview(np.ascontiguousarray(a)).cast("B"))
+    data = memoryview(np.ascontiguousarray(a)).cast("B")
+    # In slices: the same digest as one update, but Ctrl-C is acted on between them (a 1 GB array is
+    # otherwise one uninterruptible call of seconds).
+    for start in range(0, len(data), _ARRAY_SLICE_BYTES):
+        h.update(data[start : start + _ARRAY_SLICE_BYTES])
     return _finish(h)
 
 

@@ -139,7 +139,8 @@ class Outputs:
             if real == inp or _same_file(real, inp):
                 raise InputError(f"{what} {path} is the input {given}; choose another path")
             if _inside(real, inp):
-                raise InputError(f"{what} {path} is inside the input folder {given}; choose another path")
+                folder = "input folder" if inp.is_dir() else "input"
+                raise InputError(f"{what} {path} is inside the {folder} {given}; choose another path")
             if _inside(inp, real):
                 raise InputError(f"{what} {path} would contain the input {given}; choose another path")
 

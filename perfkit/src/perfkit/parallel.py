@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -27,6 +28,7 @@ import numpy as np
 
 from perfkit import interrupts
 from perfkit._host import note_worker_peak, worker_memory
+from perfkit.errors import Interrupted
 
 EXECUTORS = ("serial", "threads", "processes", "dask")
 
@@ -262,10 +264,10 @@ def map_tasks(
 
 def _run_processes(fn, ordered: list[Task], collect, workers: int, preload: Sequence[str]) -> None:
     """The ``processes`` executor: workers that ignore Ctrl-C, die with this process, stop within 2 s."""
-    ctx = start_fork_server(preload) if preload else multiprocessing.get_context("spawn")
-    _start_resource_tracker()
     pool = None
     try:
+        ctx = start_fork_server(preload) if preload else multiprocessing.get_context("spawn")
+        _start_resource_tracker()
         # Starting workers and queueing tasks is not cut by a signal (a half-started pool hangs at exit);
         # a Ctrl-C meanwhile is delivered right after, inside the try, and stops the pool cleanly.
         with (
@@ -280,12 +282,30 @@ def _run_processes(fn, ordered: list[Task], collect, workers: int, preload: Sequ
             )
             futures = {pool.submit(_run_task, fn, t.key, t.payload, True): t.key for t in ordered}
         _collect_all(futures, collect)
-    except BaseException:
-        if pool is not None:
-            with interrupts.deferred():
+    except BaseException as exc:
+        with interrupts.deferred():
+            if pool is not None:
                 _stop_processes(pool)
+            if preload and isinstance(exc, (KeyboardInterrupt, Interrupted)):
+                _stop_fork_server()
         raise
     pool.shutdown(wait=True)
+
+
+def _stop_fork_server() -> None:
+    """Kill the fork server now (on an interrupt): while it runs its preload it holds the GIL in compiled
+    code and would notice its parent's exit only when that code returns, seconds later."""
+    global _fork_server_preload
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    with _FORK_SERVER_LOCK:
+        _fork_server_preload = None
 
 
 def _collect_all(futures: dict, collect) -> None:
