@@ -124,8 +124,11 @@ def test_s1_interrupted(moment, sig, tmp_path):
     print(
         f"{moment} {signal.Signals(sig).name}: stopped in {stopped.stop_s:.2f} s; group {getattr(when, 'group', '')}"
     )
-    if moment in ("worker-start-up", "mid-run"):
-        assert sum("multiprocessing.spawn" in p for p in when.group) >= 1, when.group  # the right moment
+    if moment in (
+        "worker-start-up",
+        "mid-run",
+    ):  # the right moment: the parent, the resource tracker, workers
+        assert len(when.group) >= 3, when.group
     assert stopped.returncode == 128 + sig, (stopped.returncode, stopped.stderr)
     assert [line for line in stopped.stderr.splitlines() if line.strip()] == ["interrupted"], stopped.stderr
     assert stopped.stop_s < 2.0, f"stopped {stopped.stop_s:.2f} s after the signal"
@@ -168,7 +171,7 @@ def test_s6_interrupted_while_its_process_workers_start(sig, tmp_path):
     print(
         f"s6 {signal.Signals(sig).name} at worker start-up: stopped in {stopped.stop_s:.2f} s; group {workers.group}"
     )
-    assert sum("multiprocessing" in p for p in workers.group) >= 2, workers.group
+    assert len(workers.group) >= 3, workers.group  # the parent, the resource tracker, a worker being spawned
     assert stopped.returncode == 128 + sig, (stopped.returncode, stopped.stderr)
     assert [line for line in stopped.stderr.splitlines() if line.strip()] == ["interrupted"], stopped.stderr
     assert stopped.stop_s < 2.0, f"stopped {stopped.stop_s:.2f} s after the signal"

@@ -39,3 +39,23 @@ class Background:
 def background(fn: Callable[..., Any], *args: Any) -> Background:
     """Start ``fn(*args)`` in a daemon thread; ``.result()`` waits for it (Ctrl-C still works meanwhile)."""
     return Background(fn, *args)
+
+
+def preload(*modules: str) -> None:
+    """Import ``modules`` in a daemon thread now, so the main thread never runs their import.
+
+    pyarrow imports pandas on first use (``pa.array``, ``to_numpy``); a Ctrl-C that lands inside that
+    import (~1 s of C-extension module set-up) surfaces as an arbitrary error from pandas instead of
+    ``KeyboardInterrupt``. Imported in another thread, a signal only ever interrupts the main thread's
+    wait for the import lock, which raises ``KeyboardInterrupt`` cleanly.
+    """
+    import importlib
+
+    def load() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                continue
+
+    threading.Thread(target=load, name="seg1b-preload", daemon=True).start()

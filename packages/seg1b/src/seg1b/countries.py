@@ -212,10 +212,10 @@ def _read_geoparquet(path: str, key: str, fallback: str | None):
     fields = [n for n in schema.names if n != geom_col]
     key = _resolve_key(key, fields, path)
     cols = [geom_col, key] + ([fallback] if fallback and fallback in fields else [])
-    t = pq.read_table(path, columns=cols)
-    keys = _key_strings(t[key].to_numpy(zero_copy_only=False))
+    t = pq.ParquetFile(path).read(columns=cols)  # (read_table's dataset layer imports pandas)
+    keys = _key_strings(t[key].to_pylist())  # (not to_numpy: that imports pandas)
     if fallback and fallback in fields:
-        keys = np.where(keys == NE_MISSING, _key_strings(t[fallback].to_numpy(zero_copy_only=False)), keys)
+        keys = np.where(keys == NE_MISSING, _key_strings(t[fallback].to_pylist()), keys)
     return np.asarray(t[geom_col].to_pylist(), dtype=object), keys, key
 
 

@@ -30,6 +30,7 @@ from perfkit.limits import check_memory
 from perfkit.parallel import EXECUTORS, Task, TaskResult, map_tasks, worker_utilisation
 
 import perfkit
+from seg1b._background import preload
 from seg1b.countries import PACKAGED, Countries, load_countries, packaged_path
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
@@ -435,6 +436,7 @@ def run_s1(params: S1Params) -> str:
         profile=params.profile,
         bad_input=(Seg1bError,),
     ) as j:
+        preload("pandas")  # pyarrow imports it on first use: never in the main thread (see _background)
         run = j.run
         with run.stage("load_countries"):
             t_load = time.perf_counter()

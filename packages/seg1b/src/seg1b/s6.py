@@ -29,7 +29,7 @@ from perfkit.determinism import digest_table
 from perfkit.job import job
 from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
 
-from seg1b._background import background
+from seg1b._background import background, preload
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
 from seg1b.jitter import (
@@ -326,6 +326,7 @@ def run_s6(params: S6Params) -> dict:
         profile=p.profile,
         bad_input=(Seg1bError,),
     ) as j:
+        preload("pandas")  # pyarrow imports it on first use: never in the main thread (see _background)
         summary = _run(p, j.run, j.path(p.out))
     summary["out"] = str(p.out)
     summary["report"] = str(j.report_path)

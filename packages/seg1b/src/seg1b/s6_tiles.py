@@ -183,11 +183,11 @@ def open_tile_index(tiles_dir: str | os.PathLike) -> TileIndex:
 
 def _grid_from_sample(sample: pa.Table, where: Path) -> Grid:
     """The grid whose edge arrays reproduce the sample's bounds exactly (S6 derives bounds from it)."""
-    west = sample.column("west").to_numpy()
-    east = sample.column("east").to_numpy()
-    south = sample.column("south").to_numpy()
-    north = sample.column("north").to_numpy()
-    ids = sample.column("tile_id").to_numpy()
+    west = column_numpy(sample.column("west"))
+    east = column_numpy(sample.column("east"))
+    south = column_numpy(sample.column("south"))
+    north = column_numpy(sample.column("north"))
+    ids = column_numpy(sample.column("tile_id"))
     res_arcsec = round(float(east[0] - west[0]) * 3600)
     try:
         grid = Grid(res_arcsec)
@@ -212,22 +212,24 @@ def _grid_from_sample(sample: pa.Table, where: Path) -> Grid:
     return grid
 
 
-def column_numpy(column: pa.ChunkedArray | pa.Array, dtype=np.int64) -> np.ndarray:
-    """A null-free fixed-width Arrow column as numpy, straight from its buffers.
+def column_numpy(column: pa.ChunkedArray | pa.Array, dtype=None) -> np.ndarray:
+    """A null-free fixed-width Arrow column as numpy, straight from its buffers (``dtype``: the column's own).
 
-    (``to_numpy`` makes pyarrow import pandas, seconds of a worker's first unit; this needs nothing.)
+    (``to_numpy`` makes pyarrow import pandas: seconds of a worker's first unit, and a Ctrl-C that lands in
+    that import surfaces as an arbitrary error from inside pandas instead of ``KeyboardInterrupt``.)
     """
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     parts = []
     for c in chunks:
         if c.null_count:
             raise ValueError("column_numpy: nulls")
-        width = np.dtype(dtype).itemsize
+        dt = np.dtype(dtype if dtype is not None else c.type.to_pandas_dtype())
+        width = dt.itemsize
         if c.type.byte_width != width:
-            raise TypeError(f"column_numpy: {c.type} is not {np.dtype(dtype)}")
-        parts.append(np.frombuffer(c.buffers()[1], dtype=dtype, count=len(c), offset=c.offset * width))
+            raise TypeError(f"column_numpy: {c.type} is not {dt}")
+        parts.append(np.frombuffer(c.buffers()[1], dtype=dt, count=len(c), offset=c.offset * width))
     if not parts:
-        return np.empty(0, dtype=dtype)
+        return np.empty(0, dtype=dtype if dtype is not None else column.type.to_pandas_dtype())
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 

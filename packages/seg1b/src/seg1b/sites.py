@@ -24,8 +24,9 @@ import pyarrow.parquet as pq
 from perfkit.limits import check_memory
 
 from perfkit import rng_for
-from seg1b._background import background
+from seg1b._background import background, preload
 from seg1b.errors import Seg1bError
+from seg1b.s6_tiles import column_numpy
 
 PLAN_SCHEMA = pa.schema([("site_id", pa.int64()), ("country_iso", pa.string()), ("tile_id", pa.int64())])
 PLAN_COLUMNS = tuple(PLAN_SCHEMA.names)
@@ -93,8 +94,8 @@ def read_plan(path: str | os.PathLike) -> Plan:
     for name in PLAN_COLUMNS:
         if t.column(name).null_count:
             raise Seg1bError(f"site plan {path}: column {name} has {t.column(name).null_count} null value(s)")
-    site_id = t.column("site_id").to_numpy().astype(np.int64, copy=False)
-    tile_id = t.column("tile_id").to_numpy().astype(np.int64, copy=False)
+    site_id = column_numpy(t.column("site_id")).astype(np.int64, copy=False)
+    tile_id = column_numpy(t.column("tile_id")).astype(np.int64, copy=False)
     cc = t.column("country_iso")
     if not pa.types.is_dictionary(cc.type):
         cc = pc.dictionary_encode(cc)
@@ -102,9 +103,7 @@ def read_plan(path: str | os.PathLike) -> Plan:
     cc = pa.table({"c": cc}).unify_dictionaries().column("c")
     if cc.num_chunks:
         dict_values = [str(v) for v in cc.chunk(0).dictionary.to_pylist()]
-        indices = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in cc.chunks]).astype(
-            np.int64
-        )
+        indices = np.concatenate([column_numpy(c.indices) for c in cc.chunks]).astype(np.int64)
     else:
         dict_values, indices = [], np.empty(0, dtype=np.int64)
     # canonical codes: the index into the sorted distinct keys
@@ -201,13 +200,15 @@ def _country_tiles(tile_index, country: str) -> tuple[np.ndarray, np.ndarray]:
     """(tile_id, area_m2) of one country, in file-name then file order (deterministic; no sort needed)."""
     ids, areas = [], []
     for f in tile_index.files[country]:
+        # ParquetFile.read, not pq.read_table: the dataset layer behind read_table imports pandas (seconds, and
+        # a Ctrl-C inside that import surfaces as an arbitrary error instead of KeyboardInterrupt)
         if f.ids is not None:  # a multi-country file
-            t = pq.read_table(f.path, columns=["tile_id", "country_iso", "area_m2"])
+            t = pq.ParquetFile(f.path).read(columns=["tile_id", "country_iso", "area_m2"])
             t = t.filter(pc.equal(pc.cast(t.column("country_iso"), pa.string()), country))
         else:
-            t = pq.read_table(f.path, columns=["tile_id", "area_m2"])
-        ids.append(t.column("tile_id").to_numpy())
-        areas.append(t.column("area_m2").to_numpy())
+            t = pq.ParquetFile(f.path).read(columns=["tile_id", "area_m2"])
+        ids.append(column_numpy(t.column("tile_id").cast(pa.int64()), np.int64))
+        areas.append(column_numpy(t.column("area_m2").cast(pa.float64()), np.float64))
     return np.concatenate(ids), np.concatenate(areas)
 
 
@@ -215,6 +216,7 @@ def _country_tiles(tile_index, country: str) -> tuple[np.ndarray, np.ndarray]:
 # country order (8 B), the site-id permutation (8 B) and its inverse (8 B), plus the chunk being written.
 BYTES_PER_SITE = 32
 DRAW_CHUNK = 1 << 21  # sites drawn per numpy call: each call a fraction of a second, so Ctrl-C stays prompt
+SCATTER_CHUNK = 1 << 19  # random writes into the inverse permutation: slow per element (cache misses)
 WRITE_ROWS = 1 << 20  # rows per written batch = the plan's row-group size
 
 
@@ -223,19 +225,24 @@ def check_plan_size(total: int, what: str) -> None:
     check_memory(total * BYTES_PER_SITE, what)
 
 
-def _draw_tiles(ids: np.ndarray, area: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` tiles drawn with probability proportional to ``area``, in tile order (file order).
+def _draw_tiles(ids: np.ndarray, area: np.ndarray, rng: np.random.Generator, out: np.ndarray) -> None:
+    """Fill ``out`` with tiles drawn with probability proportional to ``area``, in tile (file) order.
 
-    The same as ``ids[np.sort(pick)]`` over one ``rng.random(n)`` call, computed in chunks: the draws
-    continue the same stream, and per-tile counts then ``np.repeat`` replace the sort.
+    The same as ``ids[np.sort(pick)]`` over one ``rng.random(out.size)`` call, computed in chunks (the
+    draws continue the same stream; per-tile counts replace the sort): no numpy call over the whole
+    country, so a signal is handled within a chunk's time.
     """
+    n = out.size
     cdf = np.cumsum(area)
     hits = np.zeros(ids.size, dtype=np.int64)
     for start in range(0, n, DRAW_CHUNK):
         draws = rng.random(min(DRAW_CHUNK, n - start)) * cdf[-1]
         pick = np.minimum(np.searchsorted(cdf, draws, side="right"), ids.size - 1)
         hits += np.bincount(pick, minlength=ids.size)
-    return np.repeat(ids, hits)
+    ends = np.cumsum(hits)  # site p of the country is on the first tile whose end is beyond p
+    for start in range(0, n, DRAW_CHUNK):
+        stop = min(start + DRAW_CHUNK, n)
+        out[start:stop] = ids[np.searchsorted(ends, np.arange(start, stop), side="right")]
 
 
 def plan_counts(
@@ -291,16 +298,16 @@ def generate_plan(
     np.cumsum([counts[k] for k in keys], out=starts[1:])
     for code, key in enumerate(keys):
         ids, area = _country_tiles(index, key)
-        tiles[starts[code] : starts[code + 1]] = _draw_tiles(
-            ids, area, counts[key], rng_for(seed, "sites", "tiles", key)
-        )
+        _draw_tiles(ids, area, rng_for(seed, "sites", "tiles", key), tiles[starts[code] : starts[code + 1]])
     # site ids: a seeded permutation, so countries interleave in site_id order as real plans do; row i of the
     # grouped arrays becomes site site_of_row[i], so site s is row_of_site[s] (the inverse permutation)
     # (the one numpy call that cannot be chunked without changing the plan: ~1.3 s per 10 M sites)
     site_of_row = background(rng_for(seed, "sites", "ids").permutation, total).result()
     row_of_site = np.empty(total, dtype=np.int64)
-    for a in range(0, total, DRAW_CHUNK):
-        b = min(a + DRAW_CHUNK, total)
+    for a in range(0, total, DRAW_CHUNK):  # its pages touched in order first: random first touches are slow
+        row_of_site[a : a + DRAW_CHUNK] = 0
+    for a in range(0, total, SCATTER_CHUNK):
+        b = min(a + SCATTER_CHUNK, total)
         row_of_site[site_of_row[a:b]] = np.arange(a, b, dtype=np.int64)
     del site_of_row
     names = pa.array(keys, type=pa.string())
@@ -366,6 +373,7 @@ def run_sites(
         profile=profile,
         bad_input=(Seg1bError,),
     ) as j:
+        preload("pandas")  # pyarrow imports it on first use: never in the main thread (see _background)
         staged = j.path(out)
         with j.run.stage("generate"):
             summary = generate_plan(tiles_dir, count, seed, staged, counts_file=counts_file)
