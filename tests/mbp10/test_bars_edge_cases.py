@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 from mbp10.bars import compute_bars
 from mbp10.reference import bars_reference
 
@@ -33,7 +32,6 @@ def test_all_levels_empty():
     assert math.isnan(bars["bar5s_wall_bid_maxz_eob"][0]) and bars["bar5s_wall_bid_maxz_level_eob"] == [-1]
 
 
-@pytest.mark.shared
 def test_brn_sample_all_levels_empty():
     from mbp10.dbn import read_dbn
 

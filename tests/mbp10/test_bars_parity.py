@@ -50,7 +50,6 @@ def test_chunking_does_not_change_bars(small_day, chunk):
         np.testing.assert_array_equal(got[name].to_numpy(), whole[name].to_numpy(), err_msg=name)
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize(
     "path",
     [
@@ -59,7 +58,7 @@ def test_chunking_does_not_change_bars(small_day, chunk):
         DATABENTO / "NDEX.IMPACT__test_data.mbp-10.dbn.zst",
         DATABENTO / "XNAS.ITCH__test_data.mbp-10.dbn.zst",
         DATABENTO / "test_data.mbp-10.v3.dbn.zst",
-        ES_REAL / "esh4-glbx-mdp3-20231225.mbp-10.derived.dbn.zst",
+        pytest.param(ES_REAL / "esh4-glbx-mdp3-20231225.mbp-10.derived.dbn.zst", marks=pytest.mark.shared),
     ],
     ids=lambda p: p.name.split("__")[0].split(".dbn")[0],
 )

@@ -268,7 +268,6 @@ def test_run_with_a_truncated_day_fails_cleanly(tmp_path, three_days):
     assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
 
 
-@pytest.mark.shared
 def test_real_sample_out_of_ts_order_is_counted(tmp_path):
     from .testdata import DATABENTO
 

@@ -30,13 +30,12 @@ PANDAS_INPLACE = pytest.mark.filterwarnings("ignore:The inplace keyword:Warning"
 
 
 @PANDAS_INPLACE
-@pytest.mark.shared
 @pytest.mark.parametrize(
     "path",
     [
         DATABENTO / "GLBX.MDP3__test_data.mbp-10.dbn.zst",
         DATABENTO / "IFEU.IMPACT__test_data.mbp-10.dbn.zst",
-        ES_REAL / "esh4-glbx-mdp3-20231225.mbp-10.derived.dbn.zst",
+        pytest.param(ES_REAL / "esh4-glbx-mdp3-20231225.mbp-10.derived.dbn.zst", marks=pytest.mark.shared),
     ],
     ids=["ESH1", "BRN", "ESH4"],
 )

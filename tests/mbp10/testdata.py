@@ -1,4 +1,5 @@
-"""Paths and helpers shared by the mbp10 tests (the real Databento samples live in ../shared)."""
+"""Paths and helpers shared by the mbp10 tests: Databento's own samples ship in fixtures/ (Apache-2.0); the
+CME-derived ES files stay in ../shared (internal testing only)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data" / "mbp10"
-DATABENTO = SHARED / "databento"
+DATABENTO = REPO / "fixtures" / "mbp10" / "databento"
 ES_REAL = SHARED / "es_real"
 
 

@@ -18,16 +18,15 @@ def _hx(s: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def rfc(shared_data):
-    return json.loads((shared_data / "qyn1" / "rfc8439_vectors.json").read_text())
+def rfc(fixtures):
+    return json.loads((fixtures / "qyn1" / "rfc8439_vectors.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def wycheproof(shared_data):
-    return json.loads((shared_data / "qyn1" / "chacha20_poly1305_test.json").read_text())
+def wycheproof(fixtures):
+    return json.loads((fixtures / "qyn1" / "chacha20_poly1305_test.json").read_text())
 
 
-@pytest.mark.shared
 def test_rfc8439_primitives(rfc):
     for v in rfc["quarter_round"]:
         out = reference.quarter_round(*(int(x, 16) for x in v["in"]))
@@ -48,7 +47,6 @@ def test_rfc8439_primitives(rfc):
     assert len(rfc["poly1305"]) >= 10 and len(rfc["chacha20_block"]) >= 5
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize("path", PATHS)
 def test_rfc8439_aead(rfc, path):
     impl = PATHS[path]
@@ -59,7 +57,6 @@ def test_rfc8439_aead(rfc, path):
         assert impl.aead_decrypt(key, nonce, sealed, aad) == pt
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize("path", PATHS)
 def test_wycheproof(wycheproof, path):
     impl = PATHS[path]

@@ -350,9 +350,6 @@ def test_hostile_permissions(case, tmp_path):
                 os.chmod(path, 0o700)
 
 
-@pytest.mark.xfail(
-    reason="perfkit process pool: 'leaked semaphore' warnings after a worker's error", strict=True
-)
 @pytest.mark.parametrize("case", PERFKIT_GAPS, ids=[c.id for c in PERFKIT_GAPS])
 def test_hostile_perfkit_gaps(case, tmp_path):
     check_case(case, tmp_path)
