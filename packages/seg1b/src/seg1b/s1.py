@@ -61,7 +61,7 @@ UNITS_PER_WORLD = 48  # a heavy country is cut so that no unit exceeds ~1/48 of 
 # burn windows need gigabytes (30" and coarser are unaffected, so their files and receipts are too)
 MAX_DEFAULT_UNIT_CELLS = 32_000_000
 MAX_ROW_GROUP_SIZE = (1 << 31) - 1
-# Memory of a unit in a worker (measured on 1:110m RUS/USA units at 30"/60", docs/seg1b.md "Limits"): the burn
+# Memory of a unit in a worker (measured on 1:110m RUS/USA units at 30"/60", docs/seg1b.md "Running safely"): the burn
 # window as rasterio's uint8 mask plus mask_runs' padded int8 copy, one written batch of cells (row/col int64,
 # the table's columns, Arrow's copies: ~94 B a cell measured) and the writer's and hasher's fixed buffers.
 MASK_BYTES_PER_CELL = 2

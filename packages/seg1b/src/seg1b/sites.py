@@ -212,17 +212,20 @@ def _country_tiles(tile_index, country: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ids), np.concatenate(areas)
 
 
-# Memory of a plan being generated, per site (measured, docs/seg1b.md "Limits"): the tile of every site in
-# country order (8 B), the site-id permutation (8 B) and its inverse (8 B), plus the chunk being written.
+# Memory of a plan being generated, per site (measured: 2.5 GB at 100 M sites; docs/seg1b.md "Running
+# safely"): the tile of every site in country order (8 B), the site-id permutation (8 B) and its inverse
+# (8 B), plus the chunk being written; and per tile of the largest country, while its tiles are drawn: ids,
+# areas, their cumulative sum, per-tile hits and their ends (5 x 8 B) and the Arrow columns read (16 B).
 BYTES_PER_SITE = 32
+BYTES_PER_TILE = 56
 DRAW_CHUNK = 1 << 21  # sites drawn per numpy call: each call a fraction of a second, so Ctrl-C stays prompt
 SCATTER_CHUNK = 1 << 19  # random writes into the inverse permutation: slow per element (cache misses)
 WRITE_ROWS = 1 << 20  # rows per written batch = the plan's row-group size
 
 
-def check_plan_size(total: int, what: str) -> None:
+def check_plan_size(total: int, what: str, largest_country_tiles: int = 0) -> None:
     """Refuse (``InputError`` with the estimate) a plan whose arrays cannot fit in memory, before allocating."""
-    check_memory(total * BYTES_PER_SITE, what)
+    check_memory(total * BYTES_PER_SITE + largest_country_tiles * BYTES_PER_TILE, what)
 
 
 def _draw_tiles(ids: np.ndarray, area: np.ndarray, rng: np.random.Generator, out: np.ndarray) -> None:
@@ -274,7 +277,10 @@ def plan_counts(
         counts = counts_in
     else:
         counts = allocate(index.countries, int(count), seed)
-    return index, {k: counts[k] for k in sorted(counts) if counts[k] > 0}
+    counts = {k: counts[k] for k in sorted(counts) if counts[k] > 0}
+    total = sum(counts.values())
+    check_plan_size(total, f"{total:,} sites", max((index.tile_count(k) for k in counts), default=0))
+    return index, counts
 
 
 def generate_plan(
