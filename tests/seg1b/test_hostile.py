@@ -111,13 +111,12 @@ def symlink(name: str, target: str):
     return lambda folder: os.symlink(target, folder / name)
 
 
-def fifo() -> str:
-    """A FIFO outside the scratch folder (``tests.hostile.snapshot`` would block reading one inside it)."""
-    d = _scratch.setdefault("dir", Path(tempfile.mkdtemp(prefix="seg1b-hostile-")))
-    path = d / f"fifo-{os.getpid()}"
+def outside_fifo(folder: Path) -> None:
+    """A FIFO beside the scratch folder, as ``../in.fifo`` (``tests.hostile.snapshot`` would block reading one
+    inside it)."""
+    path = folder.parent / "in.fifo"
     if not path.exists():
         os.mkfifo(path)
-    return str(path)
 
 
 def copy(src: str, dst: str):
@@ -128,7 +127,7 @@ def prior_s6(name: str):
     return lambda folder: shutil.copytree(_fixture() / "s6", folder / name)
 
 
-FIFO = fifo()
+FIFO = "../in.fifo"
 LONG_250 = "é" * 100 + "x" * 42 + ".parquet"  # 250 bytes in UTF-8: a legal name
 LONG_256 = "a" * 256
 
@@ -321,15 +320,21 @@ CASES = [
     ),
     Case("s1-countries-garbage", s1("--out", "o", countries="mine.txt"), 2, "cannot read countries", with_()),
     # a FIFO would block the reader forever (s1 --countries did hang)
-    Case("s1-countries-fifo", s1("--out", "o", countries=FIFO), 2, "not a regular file", with_()),
-    Case("s1-cost-history-fifo", s1("--out", "o", "--cost-history", FIFO), 2, "not a regular file", with_()),
-    Case("s6-sites-fifo", s6("--out", "o", sites=FIFO), 2, "not a regular file", with_()),
+    Case("s1-countries-fifo", s1("--out", "o", countries=FIFO), 2, "not a regular file", with_(outside_fifo)),
+    Case(
+        "s1-cost-history-fifo",
+        s1("--out", "o", "--cost-history", FIFO),
+        2,
+        "not a regular file",
+        with_(outside_fifo),
+    ),
+    Case("s6-sites-fifo", s6("--out", "o", sites=FIFO), 2, "not a regular file", with_(outside_fifo)),
     Case(
         "sites-counts-fifo",
         sites("--counts", FIFO, "--out", "p.parquet", count=None),
         2,
         "not a regular",
-        with_(),
+        with_(outside_fifo),
     ),
 ]
 
