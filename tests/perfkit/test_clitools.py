@@ -1,5 +1,7 @@
 """perfkit.clitools: one-line errors with the right exit codes; atomic outputs."""
 
+import contextlib
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -8,6 +10,20 @@ from perfkit.clitools import atomic_path, common_options, handle_errors
 
 class DomainError(Exception):
     pass
+
+
+@pytest.fixture(autouse=True)
+def _keep_signal_handlers():
+    """An interrupted command ignores further signals; keep that from leaking into the test process."""
+    import signal
+
+    from perfkit import interrupts
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+    interrupts._received.clear()
 
 
 @click.command()
@@ -100,4 +116,23 @@ def test_an_interrupt_wrapped_in_another_exception_still_exits_130():
             raise SystemError("returned a result with an exception set") from exc
 
     result = CliRunner().invoke(wrapped, [])
+    assert result.exit_code == 130 and result.output.strip() == "interrupted"
+
+
+def test_a_failure_after_a_stop_signal_is_reported_as_the_interrupt():
+    """A signal that lands inside a C extension can surface as an unrelated error (a half-imported module's
+    AttributeError); once a stop signal has arrived, the failure is reported as the interrupt."""
+    import signal
+
+    from perfkit import interrupts
+
+    @click.command()
+    @handle_errors()
+    def half_imported():
+        with contextlib.suppress(KeyboardInterrupt):  # swallowed by someone else's code
+            signal.raise_signal(signal.SIGINT)
+        raise AttributeError("partially initialized module 'pandas' has no attribute 'DataFrame'")
+
+    result = CliRunner().invoke(half_imported, [])
+    assert interrupts.received() == signal.SIGINT
     assert result.exit_code == 130 and result.output.strip() == "interrupted"

@@ -177,6 +177,9 @@ def _handle_exception(exc: Exception, bad_input: tuple[type[BaseException], ...]
     cause = _interrupt_inside(exc)
     if cause is not None:
         _interrupted(cause.exit_code if isinstance(cause, Interrupted) else 130)
+    signum = interrupts.received()
+    if signum is not None:
+        _interrupted(128 + signum)
     debug = bool(os.environ.get("PERFKIT_TRACEBACK"))
     if isinstance(exc, (InputError, *bad_input)):
         _exit(f"error: {_one_line(exc)}", EXIT_BAD_INPUT)

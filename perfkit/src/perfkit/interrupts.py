@@ -25,14 +25,36 @@ from perfkit.errors import Interrupted
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+_received: list[int] = []
+
+
 def _raise_interrupted(signum, _frame) -> None:
+    _received.append(signum)
     raise Interrupted(signum)
 
 
+def _raise_keyboard_interrupt(signum, _frame) -> None:
+    _received.append(signum)
+    raise KeyboardInterrupt
+
+
 def install() -> None:
-    """Make SIGTERM raise :class:`Interrupted` (main thread only; elsewhere a no-op)."""
+    """SIGTERM raises :class:`Interrupted`, SIGINT ``KeyboardInterrupt``, and both are remembered
+    (:func:`received`); main thread only, elsewhere a no-op. An ignored SIGINT stays ignored."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_interrupted)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+
+
+def received() -> int | None:
+    """The first stop signal this process received, or None.
+
+    An interrupt raised inside a C extension (a lazy import, a callback) can reach the CLI wrapped in
+    another exception (``SystemError``, a half-imported module's ``AttributeError``); once a signal has
+    arrived, whatever failure follows is reported as the interrupt it is.
+    """
+    return _received[0] if _received else None
 
 
 def ignore_further() -> None:

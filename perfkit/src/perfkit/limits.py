@@ -56,6 +56,6 @@ def check_memory(needed_bytes: float, what: str, *, fraction: float = 0.8) -> No
     available = available_memory()
     if needed_bytes > fraction * available:
         raise InputError(
-            f"{what} needs about {format_bytes(needed_bytes)} of memory; "
-            f"{format_bytes(available)} is available. Use a smaller size"
+            f"{what} needs about {format_bytes(needed_bytes)} of memory, more than {fraction:.0%} of the "
+            f"{format_bytes(available)} available; use a smaller size"
         )
