@@ -32,3 +32,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data not available: {SHARED_DATA} is absent (a fresh clone has no ../shared)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _restore_signal_handlers():
+    """A CLI run in-process (click's CliRunner) that reports an interrupt ignores further signals, and that
+    disposition would be inherited by every subprocess a later test starts in the same worker (a Ctrl-C
+    test would then see its command ignore SIGINT). Put the handlers back after every test."""
+    import signal
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        if handler is not None:
+            signal.signal(sig, handler)
+    from perfkit import interrupts
+
+    interrupts._received.clear()

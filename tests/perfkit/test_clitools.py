@@ -12,20 +12,6 @@ class DomainError(Exception):
     pass
 
 
-@pytest.fixture(autouse=True)
-def _keep_signal_handlers():
-    """An interrupted command ignores further signals; keep that from leaking into the test process."""
-    import signal
-
-    from perfkit import interrupts
-
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for sig, handler in saved.items():
-        signal.signal(sig, handler)
-    interrupts._received.clear()
-
-
 @click.command()
 @common_options
 @click.argument("what")

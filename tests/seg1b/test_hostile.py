@@ -111,12 +111,9 @@ def symlink(name: str, target: str):
     return lambda folder: os.symlink(target, folder / name)
 
 
-def outside_fifo(folder: Path) -> None:
-    """A FIFO beside the scratch folder, as ``../in.fifo`` (``tests.hostile.snapshot`` would block reading one
-    inside it)."""
-    path = folder.parent / "in.fifo"
-    if not path.exists():
-        os.mkfifo(path)
+def a_fifo(folder: Path) -> None:
+    """A FIFO in the scratch folder (``tests.hostile.snapshot`` records it without reading it)."""
+    os.mkfifo(folder / "in.fifo")
 
 
 def copy(src: str, dst: str):
@@ -127,7 +124,7 @@ def prior_s6(name: str):
     return lambda folder: shutil.copytree(_fixture() / "s6", folder / name)
 
 
-FIFO = "../in.fifo"
+FIFO = "in.fifo"
 LONG_250 = "é" * 100 + "x" * 42 + ".parquet"  # 250 bytes in UTF-8: a legal name
 LONG_256 = "a" * 256
 
@@ -320,21 +317,21 @@ CASES = [
     ),
     Case("s1-countries-garbage", s1("--out", "o", countries="mine.txt"), 2, "cannot read countries", with_()),
     # a FIFO would block the reader forever (s1 --countries did hang)
-    Case("s1-countries-fifo", s1("--out", "o", countries=FIFO), 2, "not a regular file", with_(outside_fifo)),
+    Case("s1-countries-fifo", s1("--out", "o", countries=FIFO), 2, "not a regular file", with_(a_fifo)),
     Case(
         "s1-cost-history-fifo",
         s1("--out", "o", "--cost-history", FIFO),
         2,
         "not a regular file",
-        with_(outside_fifo),
+        with_(a_fifo),
     ),
-    Case("s6-sites-fifo", s6("--out", "o", sites=FIFO), 2, "not a regular file", with_(outside_fifo)),
+    Case("s6-sites-fifo", s6("--out", "o", sites=FIFO), 2, "not a regular file", with_(a_fifo)),
     Case(
         "sites-counts-fifo",
         sites("--counts", FIFO, "--out", "p.parquet", count=None),
         2,
         "not a regular",
-        with_(outside_fifo),
+        with_(a_fifo),
     ),
 ]
 
