@@ -126,7 +126,9 @@ def check_case(case: Case, folder: Path) -> Result:
 
 def group_processes(pgid: int) -> list[str]:
     """Live processes of process group ``pgid`` (``pid cmd``), zombies excluded."""
-    out = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-g", str(pgid)], capture_output=True, text=True)
+    out = subprocess.run(
+        ["ps", "-ww", "-o", "pid=,stat=,args=", "-g", str(pgid)], capture_output=True, text=True
+    )
     rows = []
     for line in out.stdout.splitlines():
         parts = line.split(None, 2)

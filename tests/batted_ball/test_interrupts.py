@@ -257,7 +257,8 @@ def test_game_interrupted_keeps_a_failed_report_only_in_report_dir(tmp_path: Pat
 
     proc = _start(["batted-ball", "game", "--seed", "3", "--report-dir", "R"], tmp_path)
     try:
-        _wait_for(proc, tmp_path, lambda folder, _pgid: bool(temporaries(folder)))
+        # the run has started: its staged report folder holds the live event log
+        _wait_for(proc, tmp_path, lambda folder, _pgid: any(folder.rglob(".pk-*/events.jsonl")))
         t0 = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=30)

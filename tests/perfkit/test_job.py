@@ -97,3 +97,20 @@ def test_report_dir_equal_to_the_output_folder_reports_inside_it(tmp_path):
     with job("demo", "x", directories=[out], report_dir=out) as j:
         (j.path(out) / "d").write_text("d")
     assert sorted(os.listdir(out)) == [".perfkit-output", "d", "events.jsonl", "run_report.json"]
+
+
+def test_a_swallowed_interrupt_never_lets_the_outputs_be_committed(tmp_path):
+    """A Ctrl-C raised where Python can only print it (a weakref callback, ``__del__``) is lost as an
+    exception; the signal is remembered, and the job refuses to commit after it."""
+    import contextlib
+    import signal
+
+    from perfkit import interrupts
+
+    interrupts.install()
+    out = tmp_path / "out.txt"
+    with pytest.raises(KeyboardInterrupt), job("demo", "x", files=[out]) as j:
+        j.path(out).write_text("complete-looking")
+        with contextlib.suppress(KeyboardInterrupt):  # someone else's code swallows it
+            signal.raise_signal(signal.SIGINT)
+    assert not out.exists() and not list(tmp_path.iterdir())

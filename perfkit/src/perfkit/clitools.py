@@ -145,7 +145,9 @@ def handle_errors(bad_input: tuple[type[BaseException], ...] = ()) -> Callable:
         def wrapper(*args, **kwargs):
             interrupts.install()
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
+                interrupts.raise_if_received()  # an interrupt that something swallowed still ends the command
+                return result
             except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
                 raise
             except KeyboardInterrupt:

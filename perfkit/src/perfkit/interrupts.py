@@ -16,6 +16,7 @@ import contextlib
 import os
 import select
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -45,6 +46,29 @@ def install() -> None:
         signal.signal(signal.SIGTERM, _raise_interrupted)
         if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+        sys.unraisablehook = _quiet_unraisable
+
+
+def _quiet_unraisable(unraisable) -> None:
+    """An interrupt raised where Python can only print it (a weakref callback, ``__del__``) is not printed:
+    it is remembered by the handler and acted on at the next checkpoint (:func:`raise_if_received`)."""
+    if isinstance(unraisable.exc_value, (KeyboardInterrupt, Interrupted)):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def raise_if_received() -> None:
+    """Raise the interrupt for a stop signal this process received earlier, if any.
+
+    A checkpoint for the places where a swallowed interrupt must not let work go on: before outputs are
+    committed, between work items, before a command reports success.
+    """
+    signum = received()
+    if signum is None:
+        return
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Interrupted(signum)
 
 
 def received() -> int | None:

@@ -27,6 +27,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+from perfkit import interrupts
 from perfkit.errors import InputError
 from perfkit.interrupts import deferred
 from perfkit.outputs import REPORT_FILES, Outputs
@@ -102,6 +103,7 @@ def job(
         raise
     with deferred():
         try:
+            interrupts.raise_if_received()  # an interrupt something swallowed: never commit after one
             outputs.commit()
         except BaseException:
             outputs.discard()

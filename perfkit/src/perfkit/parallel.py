@@ -251,6 +251,7 @@ def map_tasks(
 
     if executor == "serial":
         for t in ordered:
+            interrupts.raise_if_received()
             collect(_run_task(fn, t.key, t.payload, False))
     elif executor == "threads":
         with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfkit") as pool:
@@ -310,6 +311,7 @@ def _stop_fork_server() -> None:
 
 def _collect_all(futures: dict, collect) -> None:
     for fut in cf.as_completed(futures):
+        interrupts.raise_if_received()
         try:
             collect(fut.result())
         except BaseException as exc:
@@ -321,6 +323,7 @@ def _drain(pool: cf.Executor, fn, ordered: list[Task], collect, *, in_worker_pro
     futures = {pool.submit(_run_task, fn, t.key, t.payload, in_worker_process): t.key for t in ordered}
     try:
         for fut in cf.as_completed(futures):
+            interrupts.raise_if_received()
             try:
                 collect(fut.result())
             except BaseException as exc:
