@@ -20,6 +20,7 @@ import errno
 import json
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from perfkit._atomic import default_mode, make_temp, publish, remove_path, sweep_stale, temp_path
@@ -107,13 +108,13 @@ def _check_name_length(path: Path, what: str) -> None:
             raise InputError(f"cannot write {what} {path}: a name is longer than {name_max} bytes")
 
 
+@dataclass(frozen=True)
 class Output:
-    """One claimed target: its final path, its private staging path, and what kind it is."""
+    """One claimed target: its final path, what kind it is (``file``/``dir``), its private staging path."""
 
-    def __init__(self, target: Path, kind: str, staged: Path):
-        self.target = target
-        self.kind = kind
-        self.staged = staged
+    target: Path
+    kind: str
+    staged: Path
 
 
 class Outputs:
