@@ -137,6 +137,39 @@ def group_processes(pgid: int) -> list[str]:
     return rows
 
 
+def _start(argv: list[str], cwd: Path, env: dict | None, *, stderr) -> subprocess.Popen:
+    """Start a console command in its own session (its own process group), as a user's shell would."""
+    return subprocess.Popen(
+        [command(argv[0]), *argv[1:]],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})},
+        start_new_session=True,
+    )
+
+
+def _wait_until(proc: subprocess.Popen, when: Callable[[int], bool] | None, timeout: float) -> None:
+    """Poll ``when(pgid)`` every 20 ms until it holds, the process ends, or ``timeout`` passes."""
+    if when is None:
+        return
+    deadline = time.monotonic() + timeout
+    while not when(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _survivors_after(pgid: int, wait_s: float) -> list[str]:
+    """The group's live processes, waiting up to ``wait_s`` for stragglers to exit."""
+    deadline = time.monotonic() + wait_s
+    survivors = group_processes(pgid)
+    while survivors and time.monotonic() < deadline:
+        time.sleep(0.1)
+        survivors = group_processes(pgid)
+    return survivors
+
+
 @dataclass
 class Interrupted:
     returncode: int
@@ -164,21 +197,8 @@ def interrupt(
     ``when(pgid)`` first returns True (polled every 20 ms; e.g. :func:`at_least` processes), so a moment
     such as "worker start-up" is hit whatever the machine's load.
     """
-    full_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
-    proc = subprocess.Popen(
-        [command(argv[0]), *argv[1:]],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=full_env,
-        start_new_session=True,
-    )
-    if when is not None:
-        deadline = time.monotonic() + timeout
-        while not when(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+    proc = _start(argv, cwd, env, stderr=subprocess.PIPE)
+    _wait_until(proc, when, timeout)
     time.sleep(after_s)
     t0 = time.monotonic()
     try:
@@ -195,11 +215,7 @@ def interrupt(
         _, err = proc.communicate()
         err += "\n[hostile: did not stop within the timeout; killed]"
     stop_s = time.monotonic() - t0
-    deadline = time.monotonic() + 2.0
-    survivors = group_processes(proc.pid)
-    while survivors and time.monotonic() < deadline:
-        time.sleep(0.1)
-        survivors = group_processes(proc.pid)
+    survivors = _survivors_after(proc.pid, 2.0)
     with_children_killed(proc.pid)
     return Interrupted(proc.returncode, err, stop_s, survivors, proc.pid)
 
@@ -221,29 +237,13 @@ def kill_parent(
 ):
     """SIGKILL only the parent ``after_s`` after the start (or after ``when(pgid)``, as in :func:`interrupt`);
     return the group's processes just before, and those still alive ``wait_s`` later."""
-    full_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
-    proc = subprocess.Popen(
-        [command(argv[0]), *argv[1:]],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        env=full_env,
-        start_new_session=True,
-    )
-    if when is not None:
-        deadline = time.monotonic() + timeout
-        while not when(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+    proc = _start(argv, cwd, env, stderr=subprocess.DEVNULL)
+    _wait_until(proc, when, timeout)
     time.sleep(after_s)
     before = group_processes(proc.pid)
     proc.kill()
     proc.wait()
-    deadline = time.monotonic() + wait_s
-    survivors = group_processes(proc.pid)
-    while survivors and time.monotonic() < deadline:
-        time.sleep(0.2)
-        survivors = group_processes(proc.pid)
+    survivors = _survivors_after(proc.pid, wait_s)
     with_children_killed(proc.pid)
     return before, survivors
 

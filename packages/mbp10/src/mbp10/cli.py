@@ -28,7 +28,7 @@ def _job(command: str, config: dict, *, force, report_dir, profile, inputs=(), f
     return job(
         PIPELINE,
         command,
-        config={"command": command, **config},
+        config=config,
         inputs=inputs,
         files=files,
         directories=directories,
