@@ -75,12 +75,15 @@ lint: setup ## ruff check + format check
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 
+# Every benchmark runs even when one fails; the summary marks the failed ones and rows older than this run
+# (stale), and a failure fails `make bench` after the table is printed. Ctrl-C stops at once.
 bench: setup ## Run all four pipeline benchmarks on their defaults and print one summary table
-	-$(MAKE) --no-print-directory bench-seg1b
-	-$(MAKE) --no-print-directory bench-mbp10
-	-$(MAKE) --no-print-directory bench-qyn1
-	-$(MAKE) --no-print-directory bench-batted-ball
-	$(RUN) perfkit bench-summary seg1b mbp10 qyn1 batted_ball
+	@since=$$(date -u +%Y-%m-%dT%H:%M:%SZ); failed=(); \
+	for p in seg1b mbp10 qyn1 batted-ball; do \
+	  $(MAKE) --no-print-directory bench-$$p; rc=$$?; [ $$rc -lt 128 ] || exit $$rc; \
+	  [ $$rc = 0 ] || failed+=(--failed $$p); \
+	done; \
+	$(RUN) perfkit bench-summary seg1b mbp10 qyn1 batted_ball --since $$since "$${failed[@]}"
 
 bench-seg1b: setup ## seg1b S1/S6 fast vs legacy, then the world (FULL=1: 30 arc-second world)
 	$(RUN) python benchmarks/bench_seg1b.py $(if $(FULL),--full,)

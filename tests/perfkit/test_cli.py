@@ -175,3 +175,31 @@ def test_show_tolerates_an_odd_top_items_entry(tmp_path):
     report["top_items"] = [*copy.deepcopy(report["top_items"]), "junk"]
     result = invoke("show", write(tmp_path / "r.json", report))
     assert result.exit_code == 0, result.output
+
+
+def test_bench_summary_rows_carry_their_own_time_and_commit_and_old_rows_are_stale(tmp_path):
+    old = {"name": "old row", "ratio": 9.0, "timestamp": "2026-01-01T00:00:00Z", "git_revision": "a" * 40}
+    (tmp_path / "mbp10.json").write_text(
+        json.dumps({"pipeline": "mbp10", "updated": "2026-12-06T00:00:00Z", "rows": [old]})
+    )
+    bench.summary_row("mbp10", "new row", summary_dir=tmp_path, ratio=8.0)
+    row = json.loads((tmp_path / "mbp10.json").read_text())["rows"][-1]
+    assert row["timestamp"].endswith("Z") and set(row) >= {"git_revision", "timestamp"}
+    result = invoke("bench-summary", "mbp10", "--summary-dir", tmp_path, "--since", "2026-06-01T00:00:00Z")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "2026-01-01T00:00:00Z" in out and "aaaaaaaaaaaa" in out  # the old row's own stamp, not "updated"
+    assert out.count("stale") == 1 and out.index("old row") < out.index("stale") < out.index("new row")
+    assert row["timestamp"] in out
+
+
+def test_bench_summary_failed_pipeline_is_shown_and_exits_1(tmp_path):
+    bench.summary_row("qyn1", "pack", summary_dir=tmp_path, ratio=3.0)
+    result = invoke(
+        "bench-summary", "qyn1", "--summary-dir", tmp_path, "--failed", "qyn1", "--failed", "seg1b"
+    )
+    assert result.exit_code == 1
+    assert result.stdout.count("FAILED in this run") == 2
+    assert "benchmark(s) failed: qyn1, seg1b" in result.stderr
+    bad = invoke("bench-summary", "--summary-dir", tmp_path, "--since", "yesterday")
+    assert bad.exit_code == 2 and "--since" in one_error_line(bad)

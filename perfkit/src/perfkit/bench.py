@@ -179,7 +179,9 @@ def summary_row(pipeline: str, name: str, summary_dir: str | os.PathLike | None 
     if path.exists():
         with contextlib.suppress(json.JSONDecodeError):
             doc = json.loads(path.read_text(encoding="utf-8"))
-    rows = [r for r in doc.get("rows", []) if r.get("name") != name]
-    rows.append({"name": name, **figures})
+    rows = [r for r in doc.get("rows", []) if isinstance(r, dict) and r.get("name") != name]
+    # Each row carries its own time and commit: a row another run wrote earlier keeps its own stamp, so the
+    # summary can tell it from the rows this run wrote (see `perfkit bench-summary --since`).
+    rows.append({"name": name, **figures, "timestamp": _now(), "git_revision": git_revision()})
     write_json_atomic(path, {"pipeline": pipeline, "updated": _now(), "rows": rows})
     return path

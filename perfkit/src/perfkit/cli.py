@@ -219,15 +219,32 @@ def history(
     default=None,
     help="Where <pipeline>.json rows live [default: $PERFKIT_SUMMARY_DIR or ./reports/bench-summary].",
 )
+@click.option(
+    "--since",
+    default=None,
+    help="UTC time (YYYY-MM-DDTHH:MM:SSZ) this bench run started: older rows are shown as stale, not current.",
+)
+@click.option(
+    "--failed",
+    multiple=True,
+    help="A pipeline whose benchmark failed in this run (repeatable): shown as FAILED; exit 1.",
+)
 @_errors
-def bench_summary(pipelines: tuple[str, ...], summary_dir: Path | None) -> None:
-    """Print the rows `perfkit.bench.summary_row` wrote, as one table (all four pipelines by default).
+def bench_summary(
+    pipelines: tuple[str, ...], summary_dir: Path | None, since: str | None, failed: tuple[str, ...]
+) -> None:
+    """Print the rows `perfkit.bench.summary_row` wrote, as one table (all four pipelines by default). Each
+    row shows its own time and commit; with --since, rows written before that time are marked stale.
 
-    Example: perfkit bench-summary seg1b mbp10 qyn1 batted_ball
+    Example: perfkit bench-summary seg1b mbp10 qyn1 batted_ball --since 2026-12-06T12:00:00Z
     """
     from perfkit.views import render_bench_summary
 
+    if since is not None and not _is_utc_stamp(since):
+        raise PerfkitError(f"--since must look like 2026-12-06T12:00:00Z, got {since!r}")
+    failed_names = {check_pipeline(p) for p in failed}
     names = [check_pipeline(p) for p in pipelines] or list(KNOWN_PIPELINES)
+    names += sorted(failed_names - set(names))
     directory = summary_dir or Path(
         os.environ.get("PERFKIT_SUMMARY_DIR", Path.cwd() / "reports" / "bench-summary")
     )
@@ -246,7 +263,22 @@ def bench_summary(pipelines: tuple[str, ...], summary_dir: Path | None) -> None:
             continue
         rows = [r for r in doc.get("rows", []) if isinstance(r, dict)]
         entries.append({"pipeline": name, "rows": rows, "updated": doc.get("updated")})
-    render_bench_summary(entries, _console())
+    for entry in entries:
+        entry["failed"] = entry["pipeline"] in failed_names
+    render_bench_summary(entries, _console(), since=since)
+    if failed_names:
+        click.echo(f"benchmark(s) failed: {', '.join(sorted(failed_names))}", err=True)
+        sys.exit(1)
+
+
+def _is_utc_stamp(text: str) -> bool:
+    import datetime as dt
+
+    try:
+        dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    return True
 
 
 # --- profiling ---------------------------------------------------------------------------------------

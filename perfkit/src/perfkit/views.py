@@ -281,26 +281,42 @@ def _short_location(row: dict[str, Any], width: int = 70) -> str:
     return f"{file}:{line}:{name}"
 
 
-def render_bench_summary(entries: list[dict[str, Any]], console: Console) -> None:
-    """One table: pipeline, benchmark row, figures, updated. Entries: pipeline, rows (or None = not built)."""
-    table = Table(title="benchmark summary", box=box.ROUNDED, title_justify="left", show_lines=True)
+def render_bench_summary(entries: list[dict[str, Any]], console: Console, since: str | None = None) -> None:
+    """One table: pipeline, benchmark row, figures, and each row's own time and commit.
+
+    Entries: pipeline, rows (None = not built), error, failed (this run's benchmark failed). A row written
+    before `since` (the start of this `make bench`) is an earlier run's figure: shown as stale, not current.
+    """
+    title = "benchmark summary" + (f" (this run started {since})" if since else "")
+    table = Table(title=title, box=box.ROUNDED, title_justify="left", show_lines=True)
     table.add_column("pipeline", style="bold cyan")
     table.add_column("benchmark")
     table.add_column("figures", overflow="fold")
-    table.add_column("updated")
+    table.add_column("measured (UTC) / commit")
     for entry in entries:
+        pipeline = entry["pipeline"]
+        if entry.get("failed"):
+            table.add_row(pipeline, "[bold red]FAILED in this run[/bold red]", "see the log above", "-")
         if entry.get("error"):
-            table.add_row(entry["pipeline"], "[red]unreadable[/red]", str(entry["error"]), "-")
+            table.add_row(pipeline, "[red]unreadable[/red]", str(entry["error"]), "-")
             continue
         rows = entry.get("rows")
         if not rows:
-            table.add_row(entry["pipeline"], "[yellow]not built yet[/yellow]", "", "-")
+            if not entry.get("failed"):
+                table.add_row(pipeline, "[yellow]not built yet[/yellow]", "", "-")
             continue
         for row in rows:
-            figures = "\n".join(f"{k}: {_fmt_figure(k, v)}" for k, v in row.items() if k != "name")
-            table.add_row(
-                entry["pipeline"], str(row.get("name", "-")), figures, str(entry.get("updated") or "-")
-            )
+            skip = ("name", "timestamp", "git_revision")
+            figures = "\n".join(f"{k}: {_fmt_figure(k, v)}" for k, v in row.items() if k not in skip)
+            stamp = row.get("timestamp")
+            commit = str(row.get("git_revision") or "-")[:12]
+            when = f"{stamp or 'unknown time'}\n{commit}"
+            stale = since is not None and (not stamp or str(stamp) < since)
+            name = str(row.get("name", "-"))
+            if stale:
+                name += "\n[yellow]stale: from an earlier run[/yellow]"
+                when = f"[yellow]{when}[/yellow]"
+            table.add_row(pipeline, name, figures, when)
     console.print(table)
 
 
