@@ -30,3 +30,27 @@ def numba_threads(n):
         return s
 
     return float(total(np.arange(n, dtype=np.float64))), numba.get_num_threads()
+
+
+def survive(payload):
+    """A task that announces its start (a file named after key and pid) and may kill its own worker.
+
+    ``mode``: ``ok``; ``slow`` (0.4 s); ``die-once`` (SIGKILL itself on the first start only);
+    ``die-always``; ``raise`` (a ValueError, deterministic).
+    """
+    import signal
+    import time
+    from pathlib import Path
+
+    i, mode, folder = payload
+    folder = Path(folder)
+    first = not list(folder.glob(f"started-k{i}-*"))
+    (folder / f"started-k{i}-{os.getpid()}").touch()
+    if (mode == "die-once" and first) or mode == "die-always":
+        time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGKILL)
+    if mode == "raise":
+        raise ValueError(f"task k{i} raised")
+    if mode == "slow":
+        time.sleep(0.4)
+    return i * i

@@ -25,7 +25,7 @@ import click
 
 from perfkit import interrupts, limits
 from perfkit._atomic import atomic_path
-from perfkit.errors import InputError, Interrupted
+from perfkit.errors import InputError, Interrupted, WorkerLost
 from perfkit.profiling import profile
 
 __all__ = [
@@ -185,6 +185,8 @@ def _handle_exception(exc: Exception, bad_input: tuple[type[BaseException], ...]
     debug = bool(os.environ.get("PERFKIT_TRACEBACK"))
     if isinstance(exc, (InputError, *bad_input)):
         _exit(f"error: {_one_line(exc)}", EXIT_BAD_INPUT)
+    if isinstance(exc, WorkerLost):
+        _exit(f"error: {_one_line(exc)}", EXIT_BUG)
     if isinstance(exc, MemoryError):
         _exit("error: out of memory; try a smaller size or fewer --workers", EXIT_BAD_INPUT)
     if isinstance(exc, BrokenPipeError):

@@ -1,6 +1,7 @@
 """The exceptions every CLI maps to the same exit codes (see ``perfkit.clitools.handle_errors``).
 
 ``InputError``: bad input, a bad option, or an output that cannot be written -> exit 2, one line.
+``WorkerLost``: a work item's worker died more often than the retry limit -> exit 1, one line.
 ``Interrupted``: SIGTERM turned into an exception so ``finally`` blocks run -> exit 143.
 (SIGINT is Python's own ``KeyboardInterrupt`` -> exit 130.)
 """
@@ -12,6 +13,13 @@ import signal
 
 class InputError(Exception):
     """Bad input, a bad option, or an output that cannot be written; the message names the file or value."""
+
+
+class WorkerLost(Exception):
+    """A work item lost its worker process more times than allowed (killed, out of memory, node lost).
+
+    Not bad input and not a bug in the caller: the CLI prints one line and exits 1.
+    """
 
 
 class Interrupted(BaseException):

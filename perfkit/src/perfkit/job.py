@@ -31,6 +31,7 @@ from perfkit import interrupts
 from perfkit.errors import InputError
 from perfkit.interrupts import deferred
 from perfkit.outputs import REPORT_FILES, Outputs
+from perfkit.parallel import reporting_to
 from perfkit.profiling import profile as _profile
 from perfkit.run import Run
 
@@ -88,8 +89,11 @@ def job(
         outputs.discard()
         raise
     run = Run(pipeline, run_dir, {"command": command, **dict(config or {})})
+    # What every worker of a remote Dask cluster must see: the inputs, and the staged outputs.
+    shared = [(p, False) for p in _present(inputs)]
+    shared += [(staged, kind == "dir") for staged, kind in outputs.staged_outputs()]
     try:
-        with run:
+        with run, reporting_to(run, shared):
             if profile_paths is not None:
                 with _profile(profile_paths[0], top_path=profile_paths[1]):
                     yield Job(outputs, run, report_path)

@@ -284,6 +284,10 @@ class Outputs:
                 return out.staged
         raise KeyError(f"{target} was not claimed")
 
+    def staged_outputs(self) -> list[tuple[Path, str]]:
+        """``(staging path, kind)`` of every claimed output, kind ``"file"`` or ``"dir"``."""
+        return [(out.staged, out.kind) for out in self._outputs]
+
     @property
     def report_path(self) -> Path | None:
         """Where ``run_report.json`` will be after a commit, or None when the run keeps no report."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import contextvars
 import hashlib
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +29,11 @@ import numpy as np
 
 from perfkit import interrupts
 from perfkit._host import note_worker_peak, worker_memory
-from perfkit.errors import Interrupted
+from perfkit.errors import InputError, Interrupted, WorkerLost
 
 EXECUTORS = ("serial", "threads", "processes", "dask")
+# How often a task may lose its worker process before the run gives up (see map_tasks).
+MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ class TaskResult:
 
     Process and Dask workers add their memory to ``extra`` (see :func:`perfkit._host.worker_memory`):
     ``peak_rss_bytes`` (the worker's own VmHWM) and, on Linux, ``peak_unique_bytes`` (the part of that
-    peak not shared with other processes) and ``peak_pss_bytes`` (proportional share).
+    peak not shared with other processes) and ``peak_pss_bytes`` (proportional share). ``attempts`` is
+    how often the task was started: more than 1 when a worker running it died and it was retried.
     """
 
     key: str
@@ -58,6 +62,34 @@ class TaskResult:
     started_s: float
     finished_s: float
     extra: dict = field(default_factory=dict)
+    attempts: int = 1
+
+
+# The Run of the command being executed (set by perfkit.job) and the items retried so far in it.
+_active_run: contextvars.ContextVar = contextvars.ContextVar("perfkit_active_run", default=None)
+
+
+@contextlib.contextmanager
+def reporting_to(run, shared_paths: Sequence[tuple[os.PathLike | str, bool]] = ()) -> Iterator[None]:
+    """Inside the block, :func:`map_tasks` records retried items in ``run``'s metrics, and a run on a
+    remote Dask cluster first checks that every worker sees ``shared_paths``: ``(path, writable)``
+    pairs, the inputs (read) and the staged outputs (folders written by workers)."""
+    token = _active_run.set((run, {}, tuple((os.path.abspath(p), bool(w)) for p, w in shared_paths)))
+    try:
+        yield
+    finally:
+        _active_run.reset(token)
+
+
+def _record_retries(done: dict[str, TaskResult]) -> None:
+    """Record tasks that ran more than once in the active Run's ``retried_items`` metric (key -> attempts)."""
+    active = _active_run.get()
+    retried = {k: r.attempts for k, r in done.items() if r.attempts > 1}
+    if active is None or not retried:
+        return
+    run, so_far, _ = active
+    so_far.update(retried)
+    run.metric("retried_items", dict(so_far))
 
 
 def lpt_order(tasks: Sequence[Task]) -> list[Task]:
@@ -153,10 +185,16 @@ def _start_resource_tracker() -> None:
     resource_tracker.ensure_running()
 
 
-def _init_process_worker(parent_pid: int) -> None:
+# The write end of the pipe a process worker announces each task start on (see _ProcessRound).
+_start_pipe = None
+
+
+def _init_process_worker(parent_pid: int, start_pipe=None) -> None:
     """Initializer of every process worker: one Numba thread, Ctrl-C left to the parent, die with it."""
+    global _start_pipe
     interrupts.init_worker(parent_pid)
     _limit_numba_threads()
+    _start_pipe = start_pipe
 
 
 def _stop_processes(pool: cf.ProcessPoolExecutor, grace_s: float = 1.0) -> None:
@@ -183,9 +221,15 @@ def _stop_processes(pool: cf.ProcessPoolExecutor, grace_s: float = 1.0) -> None:
             queue.cancel_join_thread()
 
 
-def _run_task(fn: Callable, key: str, payload: Any, in_worker_process: bool) -> TaskResult:
+def _run_task(
+    fn: Callable, key: str, payload: Any, in_worker_process: bool, token: int | None = None
+) -> TaskResult:
     if in_worker_process:
         _limit_numba_threads()
+    if token is not None and _start_pipe is not None:
+        # One small write on a pipe is atomic, so workers share it without a lock (a lock held by a
+        # worker killed mid-write would block the others).
+        _start_pipe.send_bytes(b"%d %d" % (os.getpid(), token))
     started = time.time()
     t0 = time.perf_counter()
     value = fn(payload)
@@ -208,6 +252,7 @@ def map_tasks(
     scheduler: str | None = None,
     on_result: Callable[[TaskResult], None] | None = None,
     preload: Sequence[str] = (),
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> dict[str, TaskResult]:
     """Run ``fn(task.payload)`` for every task; return ``{key: TaskResult}`` in the order of ``tasks``.
 
@@ -230,6 +275,11 @@ def map_tasks(
         (:func:`start_fork_server`), instead of being spawned as fresh interpreters: they start in
         milliseconds and share the preloaded pages copy-on-write, so each worker's own memory is only
         what its tasks allocate. Without one, workers are spawned. Other executors ignore it.
+    max_attempts : int
+        How often a task may be started on a ``processes`` or ``dask`` worker that then dies (killed,
+        out of memory, node lost) before the run fails with :class:`perfkit.errors.WorkerLost`. The
+        task is retried on a fresh worker meanwhile; ``TaskResult.attempts`` says how often it ran.
+        An exception raised by the task itself is never retried: it is deterministic.
     """
     tasks = list(tasks)
     keys = [t.key for t in tasks]
@@ -257,15 +307,80 @@ def map_tasks(
         with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfkit") as pool:
             _drain(pool, fn, ordered, collect, in_worker_process=False)
     elif executor == "processes":
-        _run_processes(fn, ordered, collect, min(workers, max(len(ordered), 1)), preload)
+        _run_processes(fn, ordered, collect, min(workers, max(len(ordered), 1)), preload, max_attempts)
     else:
-        _run_dask(fn, ordered, collect, workers, scheduler)
+        _run_dask(fn, ordered, collect, workers, scheduler, max_attempts)
+    _record_retries(done)
     return {k: done[k] for k in keys}
 
 
-def _run_processes(fn, ordered: list[Task], collect, workers: int, preload: Sequence[str]) -> None:
-    """The ``processes`` executor: workers that ignore Ctrl-C, die with this process, stop within 2 s."""
+def _run_processes(
+    fn, ordered: list[Task], collect, workers: int, preload: Sequence[str], max_attempts: int
+) -> None:
+    """The ``processes`` executor: workers that ignore Ctrl-C, die with this process, stop within 2 s.
+
+    A worker that dies mid-task breaks the whole ``ProcessPoolExecutor``; then the tasks not yet
+    collected run again in a fresh pool. Each task announces its start (worker pid) on a pipe, so the
+    task that was running on the dead worker is charged an attempt; the others were only stopped by
+    the broken pool and are not. A task charged ``max_attempts`` times ends the run (``WorkerLost``).
+    """
+    lost: dict[int, int] = {}
+    done_tokens: set[int] = set()
+
+    def collect_once(result: TaskResult, token: int) -> None:
+        done_tokens.add(token)
+        result.attempts = lost.get(token, 0) + 1
+        collect(result)
+
+    remaining = list(enumerate(ordered))
+    while remaining:
+        broken = _process_round(fn, remaining, collect_once, workers, preload)
+        if broken is None:
+            return
+        started, exit_codes = broken
+        in_flight = {tok: pid for tok, pid in started.items() if tok not in done_tokens}
+        culprits = {tok for tok, pid in in_flight.items() if _died_on_its_own(exit_codes.get(pid))}
+        for tok in culprits or in_flight:
+            lost[tok] = lost.get(tok, 0) + 1
+        if not in_flight:
+            raise WorkerLost("the worker processes died before running any task (see the messages above)")
+        given_up = sorted(tok for tok in in_flight if lost.get(tok, 0) >= max_attempts)
+        if given_up:
+            names = ", ".join(repr(ordered[tok].key) for tok in given_up)
+            codes = sorted({_exit_text(exit_codes.get(in_flight[tok])) for tok in given_up})
+            raise WorkerLost(
+                f"task {names} lost its worker process {max_attempts} times ({', '.join(codes)}); giving up"
+            )
+        remaining = [(tok, t) for tok, t in remaining if tok not in done_tokens]
+
+
+def _died_on_its_own(exit_code: int | None) -> bool:
+    """True for a worker that died by itself (killed, crashed), not one the broken pool stopped (SIGTERM)."""
+    return exit_code is not None and exit_code != -signal.SIGTERM
+
+
+def _exit_text(exit_code: int | None) -> str:
+    if exit_code is not None and exit_code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-exit_code).name}"
+    return f"exit code {exit_code}"
+
+
+def _process_round(fn, tasks: list[tuple[int, Task]], collect, workers: int, preload: Sequence[str]):
+    """Run ``tasks`` (``(token, Task)``, heaviest first) in one process pool.
+
+    Returns None when every task was collected, or, when a worker died, ``(started, exit_codes)``:
+    the pid each task last started on, and the exit code of every pool process.
+    """
     pool = None
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    started: dict[int, int] = {}
+
+    def read_starts() -> None:
+        while receiver.poll():
+            pid, token = receiver.recv_bytes().split()
+            started[int(token)] = int(pid)
+
     try:
         ctx = start_fork_server(preload) if preload else multiprocessing.get_context("spawn")
         _start_resource_tracker()
@@ -279,10 +394,36 @@ def _run_processes(fn, ordered: list[Task], collect, workers: int, preload: Sequ
                 max_workers=workers,
                 mp_context=ctx,
                 initializer=_init_process_worker,
-                initargs=(os.getpid(),),
+                initargs=(os.getpid(), sender),
             )
-            futures = {pool.submit(_run_task, fn, t.key, t.payload, True): t.key for t in ordered}
-        _collect_all(futures, collect)
+            futures = {
+                pool.submit(_run_task, fn, t.key, t.payload, True, token): (token, t.key)
+                for token, t in tasks
+            }
+            processes = dict(getattr(pool, "_processes", None) or {})
+        try:
+            for fut in cf.as_completed(futures):
+                interrupts.raise_if_received()
+                read_starts()
+                token, key = futures[fut]
+                try:
+                    result = fut.result()
+                except cf.process.BrokenProcessPool:
+                    raise
+                except BaseException as exc:
+                    exc.add_note(f"in task {key!r}")
+                    raise
+                collect(result, token)
+        except cf.process.BrokenProcessPool:
+            processes.update(getattr(pool, "_processes", None) or {})
+            pool.shutdown(wait=True, cancel_futures=True)
+            read_starts()
+            exit_codes = {}
+            for pid, proc in processes.items():
+                with contextlib.suppress(Exception):
+                    proc.join(1.0)
+                    exit_codes[pid] = proc.exitcode
+            return started, exit_codes
     except BaseException as exc:
         with interrupts.deferred():
             if pool is not None:
@@ -290,7 +431,11 @@ def _run_processes(fn, ordered: list[Task], collect, workers: int, preload: Sequ
             if preload and isinstance(exc, (KeyboardInterrupt, Interrupted)):
                 _stop_fork_server()
         raise
+    finally:
+        receiver.close()
+        sender.close()
     pool.shutdown(wait=True)
+    return None
 
 
 def _stop_fork_server() -> None:
@@ -309,16 +454,6 @@ def _stop_fork_server() -> None:
         _fork_server_preload = None
 
 
-def _collect_all(futures: dict, collect) -> None:
-    for fut in cf.as_completed(futures):
-        interrupts.raise_if_received()
-        try:
-            collect(fut.result())
-        except BaseException as exc:
-            exc.add_note(f"in task {futures[fut]!r}")
-            raise
-
-
 def _drain(pool: cf.Executor, fn, ordered: list[Task], collect, *, in_worker_process: bool) -> None:
     futures = {pool.submit(_run_task, fn, t.key, t.payload, in_worker_process): t.key for t in ordered}
     try:
@@ -335,13 +470,26 @@ def _drain(pool: cf.Executor, fn, ordered: list[Task], collect, *, in_worker_pro
         raise
 
 
-def _run_dask(fn, ordered: list[Task], collect, workers: int, scheduler: str | None) -> None:
+def _run_dask(
+    fn, ordered: list[Task], collect, workers: int, scheduler: str | None, max_attempts: int = MAX_ATTEMPTS
+) -> None:
+    """The ``dask`` executor: a local cluster of ``workers`` processes, or the cluster at ``scheduler``.
+
+    Dask moves a task whose worker died to another worker; each start is logged as an event on a topic
+    of this run's own, so the attempts per task are known afterwards. A local cluster gives up after
+    ``max_attempts`` starts (the scheduler's ``allowed-failures``); a remote scheduler uses its own
+    setting. Either way the loss ends as one :class:`WorkerLost`.
+    """
+    import uuid
+
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
+    from distributed import KilledWorker
     from distributed.deploy.spec import SpecCluster
 
     cluster = client = None
     existing = set(SpecCluster._instances)
+    topic = f"perfkit-start-{uuid.uuid4().hex}"
     _start_resource_tracker()
     try:
         if scheduler is None:
@@ -350,27 +498,46 @@ def _run_dask(fn, ordered: list[Task], collect, workers: int, scheduler: str | N
                 _child_environment(
                     NUMBA_NUM_THREADS="1", **{interrupts.PARENT_PID_VARIABLE: str(os.getpid())}
                 ),
-                dask.config.set({"distributed.worker.preload": ["perfkit._dask_worker"]}),
+                dask.config.set(
+                    {
+                        "distributed.worker.preload": ["perfkit._dask_worker"],
+                        "distributed.scheduler.allowed-failures": max_attempts - 1,
+                    }
+                ),
             ):
                 cluster = _with_signals_held(
                     lambda: LocalCluster(
                         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
                     )
                 )
-        client = Client(cluster if cluster is not None else scheduler, set_as_default=False)
+            client = Client(cluster, set_as_default=False)
+        else:
+            client = _connect(scheduler)
         futures = {}
         for rank, t in enumerate(ordered):
             # Higher priority runs first: keep the LPT order.
             fut = client.submit(
-                _run_task, fn, t.key, t.payload, True, priority=len(ordered) - rank, pure=False
+                _run_dask_task, topic, fn, t.key, t.payload, priority=len(ordered) - rank, pure=False
             )
             futures[fut] = t.key
+        results = []
         for fut in as_completed(list(futures), loop=client.loop):
             try:
-                collect(fut.result())
+                result = fut.result()
+            except KilledWorker as exc:
+                raise WorkerLost(
+                    f"task {futures[fut]!r} lost its Dask worker too many times ({_one_line(exc)}); giving up"
+                ) from None
             except BaseException as exc:
                 exc.add_note(f"in task {futures[fut]!r}")
                 raise
+            results.append(result)
+            collect(result)
+        starts: dict[str, int] = {}
+        for _, key in client.get_events(topic):
+            starts[key] = starts.get(key, 0) + 1
+        for result in results:
+            result.attempts = max(starts.get(result.key, 1), 1)
     except BaseException:
         with interrupts.deferred():
             # An interrupt inside LocalCluster(...) leaves a half-built cluster that was never assigned.
@@ -380,6 +547,57 @@ def _run_dask(fn, ordered: list[Task], collect, workers: int, scheduler: str | N
     client.close()
     if cluster is not None:
         cluster.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _run_dask_task(topic: str, fn: Callable, key: str, payload: Any) -> TaskResult:
+    """A task on a Dask worker: announce the start (for the retry count), then run it."""
+    from distributed import get_worker
+
+    get_worker().log_event(topic, key)
+    return _run_task(fn, key, payload, True)
+
+
+def _connect(scheduler: str, timeout_s: float = 10.0):
+    """A client of the cluster at ``scheduler``, with at least one worker that sees the run's paths."""
+    from dask.distributed import Client
+
+    try:
+        client = Client(scheduler, set_as_default=False, timeout=timeout_s)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {_one_line(exc)}") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except (TimeoutError, OSError):
+        client.close()
+        raise InputError(
+            f"the Dask scheduler at {scheduler} has no workers (waited {timeout_s:g} s)"
+        ) from None
+    active = _active_run.get()
+    paths = active[2] if active is not None else ()
+    if paths:
+        unseen = client.run(_unseen_paths, list(paths))
+        for worker, missing in sorted(unseen.items()):
+            if missing:
+                client.close()
+                raise InputError(
+                    f"Dask worker {worker} cannot see {missing[0]}: a cluster run needs the inputs and "
+                    "outputs on a filesystem every worker mounts at the same path"
+                )
+    return client
+
+
+def _unseen_paths(paths: list[tuple[str, bool]]) -> list[str]:
+    """The paths this worker cannot use: missing or unreadable inputs, output folders it cannot write."""
+    missing = []
+    for path, writable in paths:
+        need = os.R_OK | (os.W_OK if writable else 0) | (os.X_OK if os.path.isdir(path) else 0)
+        if not os.path.exists(path) or not os.access(path, need):
+            missing.append(path)
+    return missing
 
 
 def _with_signals_held(fn: Callable[[], Any]) -> Any:
