@@ -231,3 +231,16 @@ def test_the_current_folder_is_not_a_folder_output(tmp_path, monkeypatch):
 def test_unwritable_report_dir_is_named(tmp_path):
     with pytest.raises(InputError, match=r"--report-dir /proc/perfkit-test: "):
         Outputs().report_dir("/proc/perfkit-test")
+
+
+def test_temporaries_a_dead_worker_left_in_a_folder_output_are_not_committed(tmp_path):
+    out = tmp_path / "out"
+    outputs = Outputs()
+    staged = outputs.directory(out)
+    (staged / "part").mkdir()
+    (staged / "part" / "a.parquet").write_text("a")
+    # What a worker SIGKILLed mid-write leaves (its task is retried and writes the file again).
+    (staged / "part" / ".pk-1a2b3c4d-99999-0f0f.tmp").write_text("half")
+    (staged / ".pk-1a2b3c4d-99999-0e0e.tmp").mkdir()
+    outputs.commit()
+    assert _tree(out) == [MARKER, "part", "part/a.parquet"]

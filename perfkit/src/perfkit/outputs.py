@@ -23,7 +23,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfkit._atomic import default_mode, make_temp, publish, remove_path, sweep_stale, temp_path
+from perfkit._atomic import TEMP_PREFIX, default_mode, make_temp, publish, remove_path, sweep_stale, temp_path
 from perfkit.errors import InputError
 
 MARKER = ".perfkit-output"
@@ -115,6 +115,19 @@ class Output:
     target: Path
     kind: str
     staged: Path
+
+
+def _drop_temporaries(folder: Path) -> None:
+    """Remove perfkit temporaries anywhere under a finished staging folder.
+
+    Every task has finished when a folder is committed, so a ``.pk-*`` temporary still there was
+    left by a worker that died mid-write (its task was retried and wrote the file again).
+    """
+    for root, dirs, files in os.walk(folder):
+        for name in [*files, *dirs]:
+            if name.startswith(TEMP_PREFIX):
+                remove_path(Path(root) / name)
+        dirs[:] = [d for d in dirs if not d.startswith(TEMP_PREFIX)]
 
 
 class Outputs:
@@ -308,6 +321,7 @@ class Outputs:
         self._created_dirs.clear()
 
     def _commit_dir(self, out: Output) -> None:
+        _drop_temporaries(out.staged)
         entries = sorted(os.listdir(out.staged))
         (out.staged / MARKER).write_text(
             json.dumps({"owner": self.owner, "entries": entries}) + "\n", encoding="utf-8"
