@@ -5,7 +5,14 @@ import contextlib
 import click
 import pytest
 from click.testing import CliRunner
-from perfkit.clitools import atomic_path, common_options, handle_errors
+from perfkit.clitools import (
+    atomic_path,
+    common_options,
+    executor_for,
+    executor_option,
+    handle_errors,
+    scheduler_option,
+)
 
 
 class DomainError(Exception):
@@ -122,3 +129,30 @@ def test_a_failure_after_a_stop_signal_is_reported_as_the_interrupt():
     result = CliRunner().invoke(half_imported, [])
     assert interrupts.received() == signal.SIGINT
     assert result.exit_code == 130 and result.output.strip() == "interrupted"
+
+
+@click.command()
+@executor_option(default="processes")
+@scheduler_option()
+@handle_errors()
+def _cluster_cmd(executor, scheduler):
+    click.echo(f"{executor_for(executor, scheduler)} {scheduler}")
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        ([], {}, (0, "processes None")),
+        (["--scheduler", "tcp://h:8786"], {}, (0, "dask tcp://h:8786")),
+        ([], {"DASK_SCHEDULER_ADDRESS": "tcp://e:1"}, (0, "dask tcp://e:1")),
+        (["--executor", "dask", "--scheduler", "tcp://h:8786"], {}, (0, "dask tcp://h:8786")),
+        (
+            ["--executor", "threads", "--scheduler", "tcp://h:8786"],
+            {},
+            (2, "cannot be used with --executor threads"),
+        ),
+    ],
+)
+def test_scheduler_option_implies_dask_and_reads_the_environment(argv, env, expected):
+    result = CliRunner().invoke(_cluster_cmd, argv, env=env)
+    assert (result.exit_code, expected[1] in result.output) == (expected[0], True), result.output

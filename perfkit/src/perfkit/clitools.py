@@ -111,6 +111,43 @@ def executor_option(choices=EXECUTORS, default: str = "processes") -> Callable:
     )
 
 
+SCHEDULER_VARIABLE = "DASK_SCHEDULER_ADDRESS"
+
+
+def scheduler_option() -> Callable:
+    """The ``--scheduler`` option (or ``DASK_SCHEDULER_ADDRESS``): run the work on an existing Dask cluster.
+
+    Pass the value through :func:`executor_for` with the command's ``--executor``.
+    """
+    return click.option(
+        "--scheduler",
+        envvar=SCHEDULER_VARIABLE,
+        default=None,
+        metavar="ADDRESS",
+        help=f"Run the work on the Dask cluster at this scheduler (tcp://host:8786; or ${SCHEDULER_VARIABLE}). "
+        "Inputs and outputs must be on a filesystem every worker sees. Implies --executor dask.",
+    )
+
+
+def executor_for(executor: str, scheduler: str | None) -> str:
+    """The executor to use: ``dask`` when a scheduler is given, unless another one was asked for by name.
+
+    ``--scheduler`` with an explicit ``--executor processes`` (say) is a contradiction: InputError.
+    """
+    if not scheduler:
+        return executor
+    ctx = click.get_current_context(silent=True)
+    explicit = ctx is not None and ctx.get_parameter_source("executor") not in (
+        None,
+        click.core.ParameterSource.DEFAULT,
+    )
+    if explicit and executor != "dask":
+        raise InputError(
+            f"--scheduler {scheduler} runs on a Dask cluster; it cannot be used with --executor {executor}"
+        )
+    return "dask"
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
