@@ -30,45 +30,64 @@ def test_trajectory_json():
     assert {"hang_time_s", "apex_ft", "landing_x_ft", "landing_y_ft"} <= set(data)
 
 
+def _traj(*extra: str) -> dict:
+    r = run("trajectory", "--exit-velo", "100", "--launch-angle", "28", "--mode", "fast", "--json", *extra)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output)
+
+
 def test_trajectory_spin_rate_and_axis_equal_backspin_and_sidespin():
-    a = json.loads(
-        run(
-            "trajectory",
-            "--exit-velo",
-            "100",
-            "--launch-angle",
-            "28",
-            "--spin-rpm",
-            "2000",
-            "--spin-axis",
-            "30",
-            "--json",
-            "--mode",
-            "fast",
-        ).output
-    )
-    b = json.loads(
-        run(
-            "trajectory",
-            "--exit-velo",
-            "100",
-            "--launch-angle",
-            "28",
-            "--backspin",
-            str(2000 * 0.8660254037844387),
-            "--sidespin",
-            "1000",
-            "--json",
-            "--mode",
-            "fast",
-        ).output
-    )
+    """Axis 210 (Statcast's clock): the spin pushes the ball toward (sin 210, -cos 210) = (-1/2, +0.87),
+    i.e. up and toward left field: backspin 2000 cos 30 and + sidespin 1000 (Nathan's sign)."""
+    a = _traj("--spin-rpm", "2000", "--spin-axis", "210")
+    b = _traj("--backspin", str(2000 * 0.8660254037844387), "--sidespin", "1000")
+    assert a["spin_source"] == "rate_axis" and b["spin_source"] == "given"
     assert a["distance_ft"] == pytest.approx(b["distance_ft"], abs=1e-6)
     assert a["landing_x_ft"] < -5  # + sidespin curves toward left field
     both = run(
         "trajectory", "--exit-velo", "100", "--launch-angle", "28", "--spin-rpm", "2000", "--backspin", "1"
     )
     assert both.exit_code == 2
+
+
+def test_explicit_backspin_alone_means_no_sidespin():
+    """The README's command: --backspin 2000 alone flies Nathan's 408.6 ft straight away (it used to add
+    the Statcast-average sidespin -849 and land 400.5 ft at 6.5 deg); no spin at all is the average."""
+    given = _traj("--backspin", "2000")
+    assert given["sidespin_rpm"] == 0.0 and given["spin_source"] == "given"
+    assert given["distance_ft"] == pytest.approx(408.6, abs=0.5) and abs(given["bearing_deg"]) < 1e-9
+    side_only = _traj("--sidespin", "-500")
+    assert side_only["backspin_rpm"] == 0.0
+    average = _traj()
+    assert average["spin_source"] == "statcast_average_RHB"
+    assert average["backspin_rpm"] == -763 + 120 * 28 and average["sidespin_rpm"] == -849  # sheet G4/G5
+    lefty = _traj("--batter-hand", "L")
+    assert lefty["spin_source"] == "statcast_average_LHB" and lefty["sidespin_rpm"] == 849
+
+
+@pytest.mark.parametrize(("axis", "side"), [(90, 1), (270, -1), (180, 0)])
+def test_one_spin_axis_convention_for_batted_balls_and_pitches(axis, side):
+    """The same --spin-axis moves a pitch and a batted ball the same way across the field (x toward the
+    first-base / right-field side): 90 toward first base, 270 toward third, 180 neither (pure lift)."""
+    ball = _traj("--spin-rpm", "2000", "--spin-axis", str(axis))
+    r = run("pitch", "--velo", "90", "--spin", "2000", "--spin-axis", str(axis), "--json")
+    assert r.exit_code == 0, r.output
+    pitch = json.loads(r.output)
+    if side == 0:
+        assert ball["landing_x_ft"] == 0.0 and abs(pitch["hb_in"]) < 0.5 and pitch["ivb_in"] > 10
+    else:
+        assert side * ball["landing_x_ft"] > 20 and side * pitch["hb_in"] > 10
+
+
+def test_path_without_json_is_a_table():
+    r = run("trajectory", "--exit-velo", "100", "--launch-angle", "28", "--backspin", "2000", "--path")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    head = lines.index(next(ln for ln in lines if ln.split() == ["t_s", "x_ft", "y_ft", "z_ft"]))
+    rows = [[float(x) for x in ln.split()] for ln in lines[head + 1 :]]
+    assert 50 <= len(rows) <= 60 and len(r.output) < 5000  # one row per 0.1 s of a 5.3 s flight
+    assert rows[0] == [0.0, 0.0, 0.0, 3.0] and rows[-1][3] == 0.0
+    assert rows[-1][2] == pytest.approx(408.56, abs=0.01)
 
 
 def test_pitch_json():

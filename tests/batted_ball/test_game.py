@@ -5,7 +5,7 @@ import json
 import pytest
 from batted_ball.cli import main
 from batted_ball.errors import BattedBallError
-from batted_ball.game import load_teams
+from batted_ball.io import load_teams
 from batted_ball.season import league, play_game, schedule
 from click.testing import CliRunner
 
@@ -105,7 +105,7 @@ def test_game_cli_json_matches_the_season_game():
 
 def test_game_cli_bad_mode():
     r = CliRunner().invoke(main, ["game", "--seed", "1", "--mode", "warp"])
-    assert r.exit_code == 2 and "--mode': unknown mode 'warp'" in r.output
+    assert r.exit_code == 2 and "'--mode': 'warp' is not one of 'accurate'" in r.output
 
 
 def test_pitch_level_rates_are_mlb_like():
@@ -139,7 +139,7 @@ def test_pitch_level_rates_are_mlb_like():
 
 
 def test_csv_roster_round_trip_and_errors(tmp_path):
-    from batted_ball.game.players import save_teams_csv
+    from batted_ball.io import save_teams_csv
 
     teams = league(SEED)[2:4]
     path = tmp_path / "roster.csv"

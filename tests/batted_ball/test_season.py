@@ -76,7 +76,7 @@ def test_season_bad_input(tmp_path):
     r = CliRunner().invoke(
         main, ["season", "--games", "5", "--seed", "1", "--mode", "warp", "--out", str(tmp_path)]
     )
-    assert r.exit_code == 2 and "--mode': unknown mode 'warp'" in r.output
+    assert r.exit_code == 2 and "'--mode': 'warp' is not one of 'accurate'" in r.output
     assert not (tmp_path / "games.parquet").exists()
 
 

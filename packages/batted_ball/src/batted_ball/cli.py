@@ -36,23 +36,20 @@ class _Finite(click.ParamType):
 
 #: ``physics.SimulationMode`` names (a test checks they agree).
 MODES = ("accurate", "fast", "ultra_fast", "extreme")
-
-
-class _Mode(click.ParamType):
-    """A simulation mode name, checked here so a typo costs no physics import (``physics.SimulationMode``)."""
-
-    name = "|".join(MODES)
-
-    def convert(self, value, param, ctx):
-        mode = str(value).strip().lower().replace("-", "_")
-        if mode not in MODES:
-            self.fail(f"unknown mode {value!r} (expected one of: {', '.join(MODES)})", param, ctx)
-        return mode
+#: ``--mode``: checked here (no physics import for a typo), in any case.
+MODE = click.Choice(MODES, case_sensitive=False)
 
 
 FLOAT = _Finite()
-MODE = _Mode()
 SEED = click.IntRange(min=0)
+
+
+def single_run_options(fn):
+    """perfkit's common options without ``--workers``: a command that runs one thing has nothing to
+    spread over workers, so the option is not offered (click then refuses it as unknown)."""
+    fn = common_options(fn)
+    fn.__click_params__ = [p for p in fn.__click_params__ if p.name != "workers"]
+    return fn
 
 
 def _emit(data: dict, as_json: bool) -> None:
@@ -60,12 +57,27 @@ def _emit(data: dict, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, sort_keys=False))
         return
     for k, v in data.items():
+        if k == "trajectory":
+            continue
         if isinstance(v, float):
             v = f"{v:.4f}"
         click.echo(f"{k:>24}: {v}")
+    if "trajectory" in data:
+        _emit_path(data["trajectory"])
 
 
-_NOT_CONFIG = {"profile", "report_dir", "workers", "force", "quiet", "as_json", "with_path", "pbp"}
+def _emit_path(path: dict, every_s: float = 0.1) -> None:
+    """The trajectory as a table, one row every ``every_s`` seconds and the landing (``--json`` has all)."""
+    t = path["t_s"]
+    click.echo(f"\n{'t_s':>8} {'x_ft':>9} {'y_ft':>9} {'z_ft':>9}")
+    next_t = 0.0
+    for i, ti in enumerate(t):
+        if ti + 1e-9 >= next_t or i == len(t) - 1:
+            click.echo(f"{ti:>8.3f} {path['x_ft'][i]:>9.2f} {path['y_ft'][i]:>9.2f} {path['z_ft'][i]:>9.2f}")
+            next_t += every_s * max(1, int((ti + 1e-9 - next_t) / every_s) + 1)
+
+
+_NOT_CONFIG = {"profile", "report_dir", "workers", "force", "quiet", "as_json", "with_path", "pbp", "out_dir"}
 
 
 def _config() -> dict:
@@ -103,14 +115,25 @@ def main() -> None:
     "--spray-angle", type=FLOAT, default=0.0, show_default=True, help="Degrees, + toward right field."
 )
 @click.option(
-    "--backspin", type=FLOAT, default=None, help="rpm (default: Statcast-average spin for the angles)."
+    "--backspin",
+    type=FLOAT,
+    default=None,
+    help="rpm (0 if only --sidespin is given; with no spin option: the Statcast-average spin).",
 )
-@click.option("--sidespin", type=FLOAT, default=None, help="rpm, + curves toward left field (Nathan's sign).")
+@click.option(
+    "--sidespin",
+    type=FLOAT,
+    default=None,
+    help="rpm, + curves toward left field (Nathan's sign); 0 if only --backspin is given.",
+)
 @click.option(
     "--spin-rpm", type=FLOAT, default=None, help="Total spin, with --spin-axis (instead of back/side)."
 )
 @click.option(
-    "--spin-axis", type=FLOAT, default=None, help="Degrees: 0 = pure backspin, 90 = pure + sidespin."
+    "--spin-axis",
+    type=FLOAT,
+    default=None,
+    help="Statcast's axis, as for pitches: 180 = pure backspin (default), 270 = + sidespin, 90 = - sidespin.",
 )
 @click.option(
     "--batter-hand", type=str, default="R", show_default=True, help="R or L (for the default spin)."
@@ -123,9 +146,11 @@ def main() -> None:
 @click.option("--wind-dir", type=FLOAT, default=0.0, show_default=True, help="Blowing toward: 0 = out to CF.")
 @click.option("--spin-decay-s", type=FLOAT, default=None, help="Spin-decay time constant at 100 mph (none).")
 @click.option("--mode", type=MODE, default="accurate", show_default=True, help="RK4 step: 1, 2, 5 or 10 ms.")
-@click.option("--path", "with_path", is_flag=True, help="Include the full trajectory (t, x, y, z).")
+@click.option(
+    "--path", "with_path", is_flag=True, help="Include the trajectory (t, x, y, z; every step with --json)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@common_options
+@single_run_options
 @_errors
 def trajectory(
     exit_velo,
@@ -148,13 +173,15 @@ def trajectory(
     as_json,
     profile,
     report_dir,
-    workers,
     force,
     quiet,
 ):
     """Fly one batted ball: distance, hang time, apex, landing point.
 
-    Example: batted-ball trajectory --exit-velo 100 --launch-angle 28 --backspin 2000 --sidespin 0 --json
+    Spin: --backspin and/or --sidespin (a missing one is 0), or --spin-rpm with --spin-axis; with
+    none of them, the Statcast-average spin for the angles and --batter-hand (spin_source says which).
+
+    Example: batted-ball trajectory --exit-velo 100 --launch-angle 28 --backspin 2000 --json
     """
     with _job("trajectory", _config(), profile=profile, report_dir=report_dir, force=force):
         from .physics import Environment, simulate_batted_ball
@@ -182,7 +209,11 @@ def trajectory(
 @click.option("--velo", type=FLOAT, required=True, help="Release speed, mph.")
 @click.option("--spin", type=FLOAT, default=2200.0, show_default=True, help="Spin rate, rpm.")
 @click.option(
-    "--spin-axis", type=FLOAT, default=180.0, show_default=True, help="Statcast axis: 180 = backspin."
+    "--spin-axis",
+    type=FLOAT,
+    default=180.0,
+    show_default=True,
+    help="Statcast axis: 180 = backspin (rise), 90 = movement toward first base.",
 )
 @click.option("--active-spin", type=FLOAT, default=1.0, show_default=True, help="Transverse fraction, 0-1.")
 @click.option("--release-x", type=FLOAT, default=-2.0, show_default=True, help="ft, + toward first base.")
@@ -195,7 +226,7 @@ def trajectory(
 @click.option("--humidity", type=FLOAT, default=50.0, show_default=True)
 @click.option("--mode", type=MODE, default="accurate", show_default=True, help="RK4 step: 1, 2, 5 or 10 ms.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@common_options
+@single_run_options
 @_errors
 def pitch(
     velo,
@@ -214,7 +245,6 @@ def pitch(
     as_json,
     profile,
     report_dir,
-    workers,
     force,
     quiet,
 ):
@@ -250,9 +280,9 @@ def pitch(
     help="Folder with the reference CSVs (default: ../shared/data/batted_ball if present).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@common_options
+@single_run_options
 @_errors
-def validate(data_dir, as_json, profile, report_dir, workers, force, quiet):
+def validate(data_dir, as_json, profile, report_dir, force, quiet):
     """Run the named physics checks; print expected, got and tolerance; exit 1 if any fails.
 
     Example: batted-ball validate
@@ -327,49 +357,61 @@ def _format_box(box: dict) -> str:
     "--seed", type=SEED, required=True, help="Season seed (>= 0): teams and the game's random stream."
 )
 @click.option(
-    "--game-index", type=click.IntRange(min=0), default=0, show_default=True, help="Which game of the season."
+    "--game-index",
+    type=click.IntRange(min=0, max=2**63 - 1),
+    default=0,
+    show_default=True,
+    help="Which game of the season (any, the schedule repeats).",
 )
 @click.option("--mode", type=MODE, default="fast", show_default=True, help="RK4 step of every flight.")
 @click.option(
     "--roster",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Teams from a JSON roster instead of generated ones (with --home/--away codes).",
+    help="Teams from a JSON or CSV roster instead of the season's generated league.",
 )
-@click.option("--home", type=str, default=None)
-@click.option("--away", type=str, default=None)
-@click.option("--pbp", is_flag=True, help="Include the play-by-play log.")
+@click.option("--home", type=str, default=None, help="Home team, code or name (default: the schedule's).")
+@click.option("--away", type=str, default=None, help="Away team, code or name (default: the schedule's).")
+@click.option("--pbp", is_flag=True, help="Print the play-by-play log too.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the play-by-play as data here: pitches.parquet, balls_in_play.parquet.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the box score as JSON.")
-@common_options
+@single_run_options
 @_errors
 def game(
-    seed, game_index, mode, roster, home, away, pbp, as_json, profile, report_dir, workers, force, quiet
+    seed, game_index, mode, roster, home, away, pbp, out_dir, as_json, profile, report_dir, force, quiet
 ):
     """Simulate one game pitch by pitch and print its box score.
 
-    Example: batted-ball game --seed 1 --json
+    Example: batted-ball game --seed 1 --home NYY --away BOS --out out/game
     """
-    if roster is None and (home is not None or away is not None):
-        raise BattedBallError(
-            "--home/--away choose teams of a --roster; without one the schedule picks the game's teams"
-        )
-    with _job("game", _config(), profile=profile, report_dir=report_dir, force=force, inputs=[roster]) as j:
-        from perfkit.parallel import rng_for
+    with _job(
+        "game",
+        _config(),
+        profile=profile,
+        report_dir=report_dir,
+        force=force,
+        inputs=[roster],
+        directories=[out_dir] if out_dir is not None else (),
+    ) as j:
+        from perfkit.determinism import digest_table
 
-        from .game import Game, load_teams
+        from .io import load_teams, write_play_by_play
         from .season import play_game
 
-        if roster is not None:
-            teams = {t.code: t for t in load_teams(roster)}
-            codes = list(teams)
-            h, a = home or codes[0], away or codes[1 % len(codes)]
-            if h not in teams or a not in teams or h == a:
-                raise BattedBallError(
-                    f"--home/--away must be two different teams of the roster ({', '.join(codes)})"
-                )
-            box = Game(teams[h], teams[a], rng_for(seed, "game", game_index), mode=mode, pbp=pbp).run()
-        else:
-            box = play_game(seed, game_index, mode, pbp=pbp)
+        teams = load_teams(roster) if roster is not None else None
+        box = play_game(
+            seed, game_index, mode, pbp=pbp, record=out_dir is not None, home=home, away=away, teams=teams
+        )
+        if out_dir is not None:
+            logs = write_play_by_play(j.path(out_dir), [box.pop("pitch_table")], [box.pop("bip_table")])
+            for name, log in logs.items():
+                j.run.receipt(name.removesuffix(".parquet"), digest_table(log))
         j.run.result(
             "score", {box["away"]["team"]: box["away"]["runs"], box["home"]["team"]: box["home"]["runs"]}
         )
@@ -387,10 +429,14 @@ def game(
 @executor_option(default="threads")
 @click.option("--mode", type=MODE, default="fast", show_default=True, help="RK4 step of every flight.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option(
+    "--pbp", is_flag=True, help="Also write the play-by-play as data: pitches.parquet, balls_in_play.parquet."
+)
 @common_options
 @_errors
-def season(n_games, seed, executor, mode, out_dir, profile, report_dir, workers, force, quiet):
-    """Play a season in parallel; write games.parquet, league.json, standings.json and a run report.
+def season(n_games, seed, executor, mode, out_dir, pbp, profile, report_dir, workers, force, quiet):
+    """Play a season in parallel; write games.parquet, league.json, standings.json and a run report
+    (with --pbp also pitches.parquet and balls_in_play.parquet).
 
     The --out folder is replaced whole, and only when the season is complete: an existing one needs
     --force and must hold only what an earlier season run wrote there.
@@ -398,12 +444,14 @@ def season(n_games, seed, executor, mode, out_dir, profile, report_dir, workers,
     Example: batted-ball season --games 162 --seed 1 --workers 2 --executor threads --out out/season
     """
     config = {"games": n_games, "seed": seed, "workers": workers, "executor": executor, "mode": mode}
+    if pbp:
+        config["pbp"] = True
     with _job(
         "season", config, profile=profile, report_dir=report_dir, directories=[out_dir], force=force
     ) as j:
         from .season import check_season_size, write_season
 
-        check_season_size(n_games)
+        check_season_size(n_games, pbp)
         result = write_season(
             n_games,
             seed,
@@ -413,6 +461,7 @@ def season(n_games, seed, executor, mode, out_dir, profile, report_dir, workers,
             executor=executor,
             mode=mode,
             quiet=quiet,
+            pbp=pbp,
         )
     if not quiet:
         click.echo(f"{'stat':>18} {'simulated':>10} {'MLB':>8} {'diff':>8}  tolerance")

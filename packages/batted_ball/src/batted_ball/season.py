@@ -6,7 +6,6 @@ worker count or executor — and the same as ``batted-ball game --seed S --game-
 """
 
 import functools
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -14,20 +13,24 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from perfkit.clitools import progress
 from perfkit.limits import check_memory
 from perfkit.parallel import Task, map_tasks, rng_for
 
 import perfkit
 
-from .game import Game, Team, generate_league
+from . import io
+from .errors import BattedBallError
+from .game import Game, Team, find_team, generate_league
 from .physics import SimulationMode
 
 GAMES_PER_SEASON = 2430
 #: Memory a season holds per game until it is written (task, future, result row, run-report item and
 #: events, the table): ~6.7 KiB measured (peak RSS of 100 vs 1,500 games), rounded up.
 SEASON_BYTES_PER_GAME = 10 * 1024
+#: Play-by-play a season holds per game until written (about 290 pitches and 60 flown balls as Arrow
+#: tables, strings included): measured ~40 KiB a game (peak RSS of 200 games with and without), rounded up.
+PBP_BYTES_PER_GAME = 64 * 1024
 #: CPU seconds per game at the FAST mode (docs/perf/batted_ball.md: 13.8 ms), for the size estimate.
 CPU_S_PER_GAME = 0.014
 TEAM_FIELDS = ("R", "PA", "AB", "H", "2B", "3B", "HR", "BB", "HBP", "SO", "SF", "LOB", "E", "pitches")
@@ -113,22 +116,47 @@ def league(seed: int) -> tuple[Team, ...]:
         return _league_cached(seed)
 
 
-def play_game(seed: int, game_index: int, mode: str = "fast", pbp: bool = False) -> dict:
-    """Game ``game_index`` of the season ``seed``: its box score (plus the game's keys)."""
-    teams = league(seed)
-    home, away, home_n, away_n = schedule_entry(game_index)
+def play_game(
+    seed: int,
+    game_index: int,
+    mode: str = "fast",
+    pbp: bool = False,
+    *,
+    record: bool = False,
+    home: str | None = None,
+    away: str | None = None,
+    teams: list[Team] | None = None,
+) -> dict:
+    """Game ``game_index`` of the season ``seed``: its box score (plus the game's keys).
+
+    ``home``/``away`` (a code or a name) replace the schedule's teams for this game, from ``teams``
+    (a roster) or the season's generated league; the game keeps its random stream and starters.
+    With ``record`` the box score carries the play-by-play as Arrow tables under ``"pitch_table"`` and
+    ``"bip_table"`` (``io.PITCH_SCHEMA``, ``io.BIP_SCHEMA``).
+    """
+    pool = league(seed) if teams is None else tuple(teams)
+    h, a, home_n, away_n = schedule_entry(game_index)
+    if teams is not None:  # a roster: its first two teams unless chosen, their first starters
+        h, a, home_n, away_n = 0, 1 % len(pool), 0, 0
+    home_team = find_team(pool, home, "--home") if home is not None else pool[h]
+    away_team = find_team(pool, away, "--away") if away is not None else pool[a]
+    if home_team is away_team:
+        raise BattedBallError(f"--home and --away are the same team ({home_team.code}); choose two teams")
     game = Game(
-        teams[home],
-        teams[away],
+        home_team,
+        away_team,
         rng_for(seed, "game", game_index),
         mode=mode,
         home_starter=home_n,
         away_starter=away_n,
         pbp=pbp,
+        record=record,
     )
     box = game.run()
     box["game_index"] = game_index
     box["seed"] = seed
+    if record:
+        box["pitch_table"], box["bip_table"] = io.play_by_play_tables(game, game_index)
     return box
 
 
@@ -159,16 +187,21 @@ def game_row(box: dict) -> dict:
     return row
 
 
-def _task(payload: tuple) -> dict:
-    seed, game_index, mode = payload
-    return game_row(play_game(seed, game_index, mode))
+def _task(payload: tuple) -> tuple:
+    """One game: its ``games.parquet`` row, and its play-by-play tables when recorded (else None)."""
+    seed, game_index, mode, record = payload
+    box = play_game(seed, game_index, mode, record=record)
+    if record:
+        return game_row(box), box["pitch_table"], box["bip_table"]
+    return game_row(box), None, None
 
 
-def check_season_size(n_games: int) -> None:
+def check_season_size(n_games: int, pbp: bool = False) -> None:
     """Refuse (``InputError``, with the estimate) a season whose games cannot be held in memory."""
     cpu_h = n_games * CPU_S_PER_GAME / 3600
+    per_game = SEASON_BYTES_PER_GAME + (PBP_BYTES_PER_GAME if pbp else 0)
     check_memory(
-        SEASON_BYTES_PER_GAME * n_games + 300 * 2**20,
+        per_game * n_games + 300 * 2**20,
         f"a season of {n_games:,} games (about {cpu_h:,.0f} CPU-hours)",
     )
 
@@ -181,14 +214,21 @@ def run_games(
     executor: str = "serial",
     mode: str = "fast",
     on_result: Callable | None = None,
-) -> pa.Table:
-    """Play games ``0..n_games-1``; the table is sorted by game index whatever the execution."""
+    pbp: bool = False,
+) -> pa.Table | tuple[pa.Table, list[pa.Table], list[pa.Table]]:
+    """Play games ``0..n_games-1``; the table is sorted by game index whatever the execution.
+
+    With ``pbp``: ``(games, pitch tables, ball-in-play tables)``, the per-game tables in game order.
+    """
     mode = SimulationMode.parse(mode).name.lower()
     league(seed)  # build (and aim) the teams once in this process before threads start
-    tasks = [Task(key=f"game-{i:05d}", payload=(seed, i, mode), cost=1.0) for i in range(n_games)]
+    tasks = [Task(key=f"game-{i:05d}", payload=(seed, i, mode, pbp), cost=1.0) for i in range(n_games)]
     results = map_tasks(_task, tasks, executor=executor, workers=workers, on_result=on_result)
-    rows = [results[t.key].value for t in tasks]
-    return pa.Table.from_pylist(rows)
+    values = [results[t.key].value for t in tasks]
+    games = pa.Table.from_pylist([v[0] for v in values])
+    if not pbp:
+        return games
+    return games, [v[1] for v in values], [v[2] for v in values]
 
 
 def league_line(table: pa.Table) -> dict[str, float]:
@@ -287,20 +327,31 @@ def write_season(
     executor: str = "threads",
     mode: str = "fast",
     quiet: bool = True,
+    pbp: bool = False,
 ) -> dict:
-    """Play a season and write ``games.parquet``, ``league.json`` and ``standings.json`` into ``out_dir``.
+    """Play a season and write ``games.parquet``, ``league.json`` and ``standings.json`` into ``out_dir``
+    (with ``pbp`` also ``pitches.parquet`` and ``balls_in_play.parquet``, see :mod:`batted_ball.io`).
 
     ``out_dir`` is an existing folder the caller owns (``batted-ball season`` passes the private staging
     folder of ``perfkit.job``, which swaps it into place only when the whole season is written). The
     run's stages, one item per game, the receipt and the league line go to ``run`` (a report kept in
     memory only when None).
     """
-    check_season_size(n_games)
+    check_season_size(n_games, pbp)
     out_dir = Path(out_dir)
     if run is None:
-        with perfkit.Run("batted_ball", None, config={"games": n_games, "seed": seed}) as own:
+        config = {"games": n_games, "seed": seed, "pbp": pbp}
+        with perfkit.Run("batted_ball", None, config=config) as own:
             return write_season(
-                n_games, seed, out_dir, run=own, workers=workers, executor=executor, mode=mode, quiet=quiet
+                n_games,
+                seed,
+                out_dir,
+                run=own,
+                workers=workers,
+                executor=executor,
+                mode=mode,
+                quiet=quiet,
+                pbp=pbp,
             )
     t0 = time.perf_counter()
     with run.stage("teams"):
@@ -308,22 +359,29 @@ def write_season(
     with run.stage("games"), progress(n_games, "games", quiet=quiet) as bar:
 
         def done(r):
-            run.add_item(r.key, r.elapsed_s, r.worker, runs=r.value["home_R"] + r.value["away_R"])
+            row = r.value[0]
+            run.add_item(r.key, r.elapsed_s, r.worker, runs=row["home_R"] + row["away_R"])
             bar.advance()
 
-        table = run_games(n_games, seed, workers=workers, executor=executor, mode=mode, on_result=done)
+        played = run_games(
+            n_games, seed, workers=workers, executor=executor, mode=mode, on_result=done, pbp=pbp
+        )
+    table = played[0] if pbp else played
     wall = time.perf_counter() - t0
     with run.stage("write"):
         line = league_line(table)
         calib = calibration_table(line)
-        pq.write_table(table, out_dir / "games.parquet")
-        (out_dir / "league.json").write_text(
-            json.dumps({**line, "games": n_games, "seed": seed, "calibration": calib}, indent=2)
-        )
         stand = standings(table)
-        (out_dir / "standings.json").write_text(json.dumps(stand, indent=2))
+        io.write_season_files(
+            out_dir, table, {**line, "games": n_games, "seed": seed, "calibration": calib}, stand
+        )
+        logs = io.write_play_by_play(out_dir, played[1], played[2]) if pbp else {}
     receipt = perfkit.digest_table(table)
     run.receipt("games", receipt)
+    for name, log in logs.items():  # (the "pitches" counter below already counts the pitch rows)
+        run.receipt(name.removesuffix(".parquet"), perfkit.digest_table(log))
+    if pbp:
+        run.count("balls_in_play", logs[io.BIP_FILE].num_rows)
     run.result("league_line", line)
     run.result("standings", stand)
     run.count("games", n_games)

@@ -1,7 +1,7 @@
 """The game: teams from a seed, plate appearances pitch by pitch, fielding, base running, box scores."""
 
 from .engine import TUNING, Game
-from .players import Batter, Pitch, Pitcher, Team, generate_league, generate_team, load_teams
+from .players import Batter, Pitch, Pitcher, Team, find_team, generate_league, generate_team
 
 __all__ = [
     "TUNING",
@@ -10,7 +10,7 @@ __all__ = [
     "Pitch",
     "Pitcher",
     "Team",
+    "find_team",
     "generate_league",
     "generate_team",
-    "load_teams",
 ]

@@ -90,6 +90,79 @@ BASE_XY = ((0.0, 0.0), (63.64, 63.64), (0.0, 127.28), (-63.64, 63.64))  # home, 
 ZONE_HALF_WIDTH_FT = 0.83  # 17 in plate / 2 + ball radius
 ZONE_BOTTOM_FT, ZONE_TOP_FT = 1.5, 3.5
 
+#: One row per pitch of a game run with ``record=True`` (``Game.pitch_log``; types in ``io.PITCH_SCHEMA``).
+#: Counts and outs are before the pitch; ``description`` is what became of it (Statcast's words).
+PITCH_FIELDS = (
+    "inning",
+    "top",
+    "pa_index",
+    "pitch_index",
+    "pitch_of_pa",
+    "batting_team",
+    "batter",
+    "bat_side",
+    "pitcher",
+    "p_throws",
+    "balls",
+    "strikes",
+    "outs",
+    "pitch_type",
+    "release_speed_mph",
+    "spin_rpm",
+    "spin_axis_deg",
+    "plate_x_ft",
+    "plate_z_ft",
+    "in_zone",
+    "description",
+)
+#: One row per batted ball that flew (fair or foul; ``Game.bip_log``; types in ``io.BIP_SCHEMA``).
+BIP_FIELDS = (
+    "inning",
+    "top",
+    "pa_index",
+    "pitch_index",
+    "batting_team",
+    "batter",
+    "bat_side",
+    "pitcher",
+    "exit_velo_mph",
+    "launch_angle_deg",
+    "spray_angle_deg",
+    "backspin_rpm",
+    "sidespin_rpm",
+    "landing_x_ft",
+    "landing_y_ft",
+    "distance_ft",
+    "hang_time_s",
+    "apex_ft",
+    "bb_type",
+    "fielder",
+    "outcome",
+)
+#: ``_ball_in_play`` results in Statcast's ``events`` words.
+OUTCOMES = {
+    "HR": "home_run",
+    "1B": "single",
+    "2B": "double",
+    "3B": "triple",
+    "out": "field_out",
+    "SF": "sac_fly",
+    "DP": "double_play",
+    "FC": "force_out",
+    "ROE": "field_error",
+    "foul": "foul",
+}
+
+
+def bb_type(launch_angle_deg: float) -> str:
+    """Statcast's batted-ball type by launch angle: < 10 ground ball, 10-25 liner, 25-50 fly, > 50 popup."""
+    if launch_angle_deg < 10.0:
+        return "ground_ball"
+    if launch_angle_deg < 25.0:
+        return "line_drive"
+    return "fly_ball" if launch_angle_deg <= 50.0 else "popup"
+
+
 BAT_FIELDS = ("PA", "AB", "R", "H", "2B", "3B", "HR", "RBI", "BB", "SO", "HBP", "SF")
 PIT_FIELDS = ("outs", "BF", "H", "R", "BB", "SO", "HR", "HBP", "pitches")
 
@@ -168,6 +241,7 @@ class Game:
         home_starter: int = 0,
         away_starter: int = 0,
         pbp: bool = False,
+        record: bool = False,
     ):
         self.dice = Dice(rng)
         self.home = _Side(home, home_starter)
@@ -180,6 +254,12 @@ class Game:
         self._fly_args = a.fly_tail(fence=self.park.fence_profile)
         self._pitch_args = (a.c0, a.cd0, a.cdspin, a.inv_tau, a.dt, PLATE_FRONT_Y_FT, MAX_PITCH_S, False)
         self.pbp: list[str] | None = [] if pbp else None
+        #: Play-by-play as data (``record=True``): tuples in :data:`PITCH_FIELDS` / :data:`BIP_FIELDS` order.
+        self.pitch_log: list[tuple] | None = [] if record else None
+        self.bip_log: list[tuple] | None = [] if record else None
+        self.pa_count = 0
+        self._pitch_key: tuple = ()
+        self._fielder: int | None = None
         self._facts: dict[str, tuple] = {}
         self.total_pitches = 0
         self.batted_balls = 0
@@ -265,6 +345,9 @@ class Game:
         hand = batter.bats if batter.bats != "S" else ("L" if pitcher.throws == "R" else "R")
         pl["BF"] += 1
         bl["PA"] += 1
+        self.pa_count += 1
+        rec = self.pitch_log
+        n_pa = 0
         while True:
             fatigue = max(0.0, fld.pitch_count / pitcher.stamina_pitches - 0.8)
             fld.pitch_count += 1
@@ -272,11 +355,35 @@ class Game:
             self.total_pitches += 1
             pitch, px, pz, speed = self._throw(pitcher, fatigue, balls, strikes)
             dist_out = max(abs(px) - ZONE_HALF_WIDTH_FT, ZONE_BOTTOM_FT - pz, pz - ZONE_TOP_FT)
+            if rec is not None:
+                n_pa += 1
+                self._pitch_key = (self.inning, bat is self.away, self.pa_count, self.total_pitches)
+                row = (
+                    *self._pitch_key,
+                    n_pa,
+                    bat.team.code,
+                    batter.name,
+                    hand,
+                    pitcher.name,
+                    pitcher.throws,
+                    balls,
+                    strikes,
+                    self.outs,
+                    pitch.kind,
+                    speed,
+                    pitch.spin_rpm,
+                    pitch.spin_axis_deg,
+                    px,
+                    pz,
+                    dist_out <= 0,
+                )
             tally = self.tally
             if tally is not None:
                 tally["pitch"] += 1
                 tally["zone"] += dist_out <= 0
             if dist_out > 0.8 and (px < 0.0) == (hand == "R") and d.u() < t["hbp_inside"]:
+                if rec is not None:
+                    rec.append((*row, "hit_by_pitch"))
                 return self._walk(bat, fld, batter, "HBP")  # inside, into the batter
             # Swing decision.
             x = (
@@ -296,6 +403,8 @@ class Game:
             if not swing:
                 # Take: the umpire calls the zone with a soft edge.
                 called = d.u() < _logistic(-dist_out / 0.07)
+                if rec is not None:
+                    rec.append((*row, "called_strike" if called else "ball"))
                 if tally is not None:
                     tally["called" if called else "ball"] += 1
                 if called:
@@ -322,15 +431,21 @@ class Game:
             if tally is not None:
                 tally["contact_z" if dist_out <= 0 else "contact_o"] += contact
             if not contact:
+                if rec is not None:
+                    rec.append((*row, "swinging_strike"))
                 strikes += 1
                 if strikes == 3:
                     return self._strikeout(bat, fld, batter, "swinging")
                 continue
             if d.u() < t["foul_back"]:
+                if rec is not None:
+                    rec.append((*row, "foul"))
                 if strikes < 2:
                     strikes += 1
                 continue
             result = self._ball_in_play(bat, fld, batter, pitch, pz)
+            if rec is not None:
+                rec.append((*row, "foul" if result == "foul" else "hit_into_play"))
             if tally is not None:
                 tally["foul_fly" if result == "foul" else "in_play"] += 1
             if result == "foul":
@@ -491,13 +606,38 @@ class Game:
         bearing = math.degrees(math.atan2(lx, ly))
         dist = math.hypot(lx, ly)
         fair = abs(bearing) <= 45.0
+        self._fielder = None
         if not math.isnan(wall_z) and abs(wall_b) <= 45.0 and wall_z > wall_h:
-            return self._home_run(bat, fld, batter, dist)
-        if la < 10.0 and dist < 160.0:
-            if not fair:
-                return "foul"
-            return self._ground_ball(bat, fld, batter, lx, ly, hang, lvx, lvy)
-        return self._air_ball(bat, fld, batter, lx, ly, hang, apex, dist, fair, wall_z, la, lvx, lvy)
+            result = self._home_run(bat, fld, batter, dist)
+        elif la < 10.0 and dist < 160.0:
+            result = self._ground_ball(bat, fld, batter, lx, ly, hang, lvx, lvy) if fair else "foul"
+        else:
+            result = self._air_ball(bat, fld, batter, lx, ly, hang, apex, dist, fair, wall_z, la, lvx, lvy)
+        if self.bip_log is not None:
+            f = self._fielder
+            self.bip_log.append(
+                (
+                    *self._pitch_key,
+                    bat.team.code,
+                    batter.name,
+                    hand,
+                    fld.pitcher.name,
+                    ev,
+                    la,
+                    spray,
+                    back,
+                    side,
+                    lx,
+                    ly,
+                    dist,
+                    hang,
+                    apex,
+                    bb_type(la),
+                    None if f is None else FIELD_POS[f],
+                    OUTCOMES[result],
+                )
+            )
+        return result
 
     def _home_run(self, bat: _Side, fld: _Side, batter: Batter, dist: float) -> str:
         scored = [s for s in self.bases if s is not None] + [bat.slot]
@@ -544,6 +684,7 @@ class Game:
         off_wall = not math.isnan(wall_z)
         p_catch = 0.0 if off_wall else _logistic(best_margin / t["catch_softness_s"])
         if d.u() < p_catch:
+            self._fielder = best_f
             if d.u() < t["error_rate"] * (1.0 - 0.3 * fld.f_glove[best_f]) * 0.6:
                 return self._reach_on_error(bat, fld, batter)
             if not fair:
@@ -584,6 +725,7 @@ class Game:
         return kernels.fence_at(bearing, *self.park.fence_profile)
 
     def _hit(self, bat, fld, batter, f, t_ret, x, y) -> str:
+        self._fielder = f
         bases = 1
         for k in (2, 3):
             t_run = self._runner_time(bat.slot, bat, k, 0.85)
@@ -656,6 +798,7 @@ class Game:
             0.02,
             self._fence_at(math.degrees(math.atan2(lx, ly)))[0] - 3.0,
         )
+        self._fielder = f
         if f >= 6:  # through the infield
             return self._hit(bat, fld, batter, f, t_f + 0.3, bx, by)
         if d.u() < t["error_rate"] * (1.0 - 0.3 * fld.f_glove[f]):

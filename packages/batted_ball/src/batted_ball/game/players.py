@@ -5,9 +5,7 @@ the name. A pitcher's release angles for each of his pitches are solved once (ai
 of the zone with the full flight model) and reused for every pitch he throws.
 """
 
-import json
 import math
-import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -190,198 +188,6 @@ def generate_league(seed: int) -> list[Team]:
     return teams
 
 
-#: Columns of a CSV roster: one row per player; batters have role B, pitchers SP or RP. A pitcher's
-#: repertoire is ``kind/speed_mph/spin_rpm/spin_axis_deg/active_spin/usage`` items joined by ``;``.
-CSV_COLUMNS = (
-    "team",
-    "name",
-    "role",
-    "position",
-    "hand",
-    "contact",
-    "power",
-    "eye",
-    "speed_fts",
-    "launch_deg",
-    "fielding",
-    "arm",
-    "control",
-    "stuff",
-    "stamina_pitches",
-    "extension_ft",
-    "release_z_ft",
-    "pitches",
-)
-_BATTER_CSV = {
-    "position": "position",
-    "hand": "bats",
-    "contact": "contact",
-    "power": "power",
-    "eye": "eye",
-    "speed_fts": "speed_fts",
-    "launch_deg": "launch_deg",
-    "fielding": "fielding",
-    "arm": "arm",
-}
-_PITCHER_CSV = {
-    "hand": "throws",
-    "role": "role",
-    "control": "control",
-    "stuff": "stuff",
-    "stamina_pitches": "stamina_pitches",
-    "extension_ft": "extension_ft",
-    "release_z_ft": "release_z_ft",
-}
-
-
-def save_teams_csv(teams: list[Team], path: str | Path) -> None:
-    """Write teams as a CSV roster (see :data:`CSV_COLUMNS`)."""
-    import csv
-
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
-        w.writeheader()
-        for t in teams:
-            for b in t.lineup:
-                w.writerow(
-                    {
-                        "team": t.code,
-                        "name": b.name,
-                        "role": "B",
-                        **{col: getattr(b, attr) for col, attr in _BATTER_CSV.items()},
-                    }
-                )
-            for p in t.rotation + t.bullpen:
-                reps = ";".join(
-                    f"{q.kind}/{q.speed_mph!r}/{q.spin_rpm!r}/{q.spin_axis_deg!r}/{q.active_spin!r}/{q.usage!r}"
-                    for q in p.pitches
-                )
-                w.writerow(
-                    {
-                        "team": t.code,
-                        "name": p.name,
-                        "pitches": reps,
-                        **{col: getattr(p, attr) for col, attr in _PITCHER_CSV.items()},
-                    }
-                )
-
-
-def _teams_from_csv(path: Path) -> list[dict]:
-    import csv
-
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or set(CSV_COLUMNS) - set(rows[0]):
-        raise BattedBallError(f"malformed roster {path}: expected the columns {', '.join(CSV_COLUMNS)}")
-    teams: dict[str, dict] = {}
-    for r in rows:
-        t = teams.setdefault(r["team"], {"code": r["team"], "lineup": [], "rotation": [], "bullpen": []})
-        if r["role"] == "B":
-            b = {attr: r[col] for col, attr in _BATTER_CSV.items()}
-            t["lineup"].append(
-                {
-                    "name": r["name"],
-                    **{k: (v if k in ("position", "bats") else float(v)) for k, v in b.items()},
-                }
-            )
-        elif r["role"] in ("SP", "RP"):
-            p = {
-                attr: (r[col] if attr in ("throws", "role") else float(r[col]))
-                for col, attr in _PITCHER_CSV.items()
-            }
-            pitches = []
-            for item in r["pitches"].split(";"):
-                kind, *nums = item.split("/")
-                speed, spin, axis, active, usage = (float(x) for x in nums)
-                pitches.append(
-                    {
-                        "kind": kind,
-                        "speed_mph": speed,
-                        "spin_rpm": spin,
-                        "spin_axis_deg": axis,
-                        "active_spin": active,
-                        "usage": usage,
-                    }
-                )
-            t["rotation" if r["role"] == "SP" else "bullpen"].append(
-                {"name": r["name"], **p, "pitches": pitches}
-            )
-        else:
-            raise BattedBallError(f"malformed roster {path}: role must be B, SP or RP, got {r['role']!r}")
-    return list(teams.values())
-
-
-#: A roster of 30 teams is about 0.3 MB; anything far larger (or a device such as /dev/zero) is refused
-#: before it is read into memory.
-MAX_ROSTER_BYTES = 64 * 2**20
-
-
-def _check_roster_file(path: Path) -> None:
-    try:
-        st = path.stat()
-    except OSError as exc:
-        raise BattedBallError(f"cannot read roster {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise BattedBallError(f"cannot read roster {path}: not a regular file")
-    if st.st_size > MAX_ROSTER_BYTES:
-        raise BattedBallError(
-            f"roster {path} is {st.st_size:,} bytes; a roster file is at most {MAX_ROSTER_BYTES:,} bytes"
-        )
-
-
-def load_teams(path: str | Path) -> list[Team]:
-    """Teams from a JSON file (a list of ``Team.to_dict()`` objects) or a CSV roster (:data:`CSV_COLUMNS`);
-    raises :class:`BattedBallError` on a malformed roster."""
-    path = Path(path)
-    _check_roster_file(path)
-    try:
-        raw = _teams_from_csv(path) if path.suffix.lower() == ".csv" else json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BattedBallError(f"cannot read roster {path}: {exc}") from None
-    except ValueError as exc:  # a number that is not one, a repertoire item with the wrong field count
-        raise BattedBallError(f"malformed roster {path}: {exc}") from None
-    try:
-        teams = []
-        for t in raw:
-            lineup = [Batter(**b) for b in t["lineup"]]
-            rotation = [
-                Pitcher(**{**p, "pitches": [Pitch(**q) for q in p["pitches"]]}) for p in t["rotation"]
-            ]
-            bullpen = [Pitcher(**{**p, "pitches": [Pitch(**q) for q in p["pitches"]]}) for p in t["bullpen"]]
-            teams.append(
-                Team(
-                    t["code"],
-                    t.get("name") or (PARKS[t["code"]].name if t["code"] in PARKS else t["code"]),
-                    lineup,
-                    rotation,
-                    bullpen,
-                )
-            )
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise BattedBallError(f"malformed roster {path}: {exc}") from None
-    if not teams:
-        raise BattedBallError(f"malformed roster {path}: no teams")
-    for t in teams:
-        if len(t.lineup) != 9 or not t.rotation or not t.bullpen:
-            raise BattedBallError(
-                f"malformed roster {path}: team {t.code} needs 9 batters, starters and relievers"
-            )
-        if t.code not in PARKS:
-            raise BattedBallError(f"malformed roster {path}: unknown team/park code {t.code!r}")
-        for p in t.rotation + t.bullpen:
-            if (
-                not p.pitches
-                or any(q.kind not in PITCH_TYPES for q in p.pitches)
-                or p.throws not in ("R", "L")
-            ):
-                raise BattedBallError(f"malformed roster {path}: pitcher {p.name!r} has a bad repertoire")
-            if any(not (50 <= q.speed_mph <= 105) or not math.isfinite(q.usage) for q in p.pitches):
-                raise BattedBallError(f"malformed roster {path}: pitcher {p.name!r} has a bad pitch speed")
-        _check_ranges(t, path)
-        t.prepare()
-    return teams
-
-
 #: Ranges of a loaded roster's numbers. Generated ratings are z-scores (normal, mean 0, sd 1), the rest
 #: MLB units; a value outside these is a typo or garbage, and NaN would flow into every probability.
 BATTER_RANGES = {
@@ -425,3 +231,38 @@ def _check_ranges(team: Team, path: Path) -> None:
             _check_numbers(q, PITCH_RANGES, f"pitcher {p.name!r} {q.kind}", path)
         if sum(q.usage for q in p.pitches) <= 0:
             raise BattedBallError(f"malformed roster {path}: pitcher {p.name!r}: pitch usage sums to 0")
+
+
+def check_teams(teams: list[Team], source: Path | str) -> None:
+    """Refuse (``BattedBallError`` naming ``source``) teams a game cannot be played with, then aim them."""
+    path = source
+    if not teams:
+        raise BattedBallError(f"malformed roster {path}: no teams")
+    for t in teams:
+        if len(t.lineup) != 9 or not t.rotation or not t.bullpen:
+            raise BattedBallError(
+                f"malformed roster {path}: team {t.code} needs 9 batters, starters and relievers"
+            )
+        if t.code not in PARKS:
+            raise BattedBallError(f"malformed roster {path}: unknown team/park code {t.code!r}")
+        for p in t.rotation + t.bullpen:
+            if (
+                not p.pitches
+                or any(q.kind not in PITCH_TYPES for q in p.pitches)
+                or p.throws not in ("R", "L")
+            ):
+                raise BattedBallError(f"malformed roster {path}: pitcher {p.name!r} has a bad repertoire")
+            if any(not (50 <= q.speed_mph <= 105) or not math.isfinite(q.usage) for q in p.pitches):
+                raise BattedBallError(f"malformed roster {path}: pitcher {p.name!r} has a bad pitch speed")
+        _check_ranges(t, path)
+        t.prepare()
+
+
+def find_team(teams, query: str, option: str) -> Team:
+    """The team whose code or name (any case) is ``query``; else ``BattedBallError`` listing the codes."""
+    q = query.strip().lower()
+    for t in teams:
+        if q in (t.code.lower(), t.name.lower()):
+            return t
+    codes = ", ".join(t.code for t in teams)
+    raise BattedBallError(f"{option} {query!r} is not a team here (codes or names of: {codes})")

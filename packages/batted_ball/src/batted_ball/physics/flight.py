@@ -67,6 +67,24 @@ def average_spin_rpm(
     return min(max(back, lo), hi), min(max(side, -SIDESPIN_CLAMP_RPM), SIDESPIN_CLAMP_RPM)
 
 
+#: The spin axis of pure backspin (the ball lifts), batted ball or pitch.
+SPIN_AXIS_BACKSPIN_DEG = 180.0
+
+
+def spin_from_axis(spin_rpm, spin_axis_deg):
+    """Backspin and sidespin (rpm, the sheet's signs) of a batted ball with spin rate and axis.
+
+    One axis convention for batted balls and pitches, Statcast's: the spin pushes the ball toward
+    ``(sin a, -cos a)`` in (x toward the first-base / right-field side, z up), as seen from behind
+    home plate. 180 = pure backspin (lift), 0 = topspin, 90 = toward right field (negative sidespin:
+    a right-handed batter's slice), 270 = toward left field (positive sidespin). The same axis on
+    a pitch (:func:`pitch_spin_vector`) pushes the pitch the same way.
+    """
+    a = np.radians(spin_axis_deg)
+    # Rounded to 1e-9 rpm so that 180 deg is exactly (rpm, 0), not a sidespin of -2e-13.
+    return np.round(-spin_rpm * np.cos(a), 9) + 0.0, np.round(-spin_rpm * np.sin(a), 9) + 0.0
+
+
 def batted_ball_state(
     exit_velo_mph, launch_angle_deg, spray_angle_deg, backspin_rpm, sidespin_rpm, contact=None
 ):
@@ -166,6 +184,7 @@ class BattedBallResult:
     spray_angle_deg: float
     backspin_rpm: float
     sidespin_rpm: float
+    spin_source: str
     mode: str
     distance_ft: float
     hang_time_s: float
@@ -204,24 +223,33 @@ def simulate_batted_ball(
 ) -> BattedBallResult:
     """Fly one batted ball and report distance, hang time, apex and landing point.
 
-    Spin is given as backspin/sidespin, or as ``spin_rpm`` with ``spin_axis_deg`` (0 = pure
-    backspin, +90 = pure sidespin in the sheet's sign: curving toward left field); missing spin
-    components default to Nathan's Statcast-average spin for the launch and spray angles.
+    Spin is given as backspin/sidespin, or as ``spin_rpm`` with ``spin_axis_deg`` (the one axis
+    convention of the package, Statcast's: see :func:`spin_from_axis`). A spin component that is
+    not given is 0 when the other one is; only a ball given no spin at all gets Nathan's
+    Statcast-average spin for its launch and spray angles (``spin_source`` says which was used).
     """
     env = env or Environment()
     mode = SimulationMode.parse(mode)
+    if batter_hand.upper() not in ("R", "L"):
+        raise BattedBallError(f"batter hand must be R or L, got {batter_hand!r}")
     if spin_rpm is not None:
         if backspin_rpm is not None or sidespin_rpm is not None:
             raise BattedBallError("give either backspin/sidespin or spin rate + axis, not both")
         _check_range("spin rate", spin_rpm, 0.0, 6000.0, "rpm")
-        _check_range("spin axis", spin_axis_deg or 0.0, -360.0, 360.0, "deg")
-        axis = math.radians(spin_axis_deg or 0.0)
-        backspin_rpm, sidespin_rpm = spin_rpm * math.cos(axis), spin_rpm * math.sin(axis)
-    if batter_hand.upper() not in ("R", "L"):
-        raise BattedBallError(f"batter hand must be R or L, got {batter_hand!r}")
-    avg_back, avg_side = statcast_average_spin_rpm(launch_angle_deg, spray_angle_deg, batter_hand)
-    backspin_rpm = float(avg_back if backspin_rpm is None else backspin_rpm)
-    sidespin_rpm = float(avg_side if sidespin_rpm is None else sidespin_rpm)
+        axis = SPIN_AXIS_BACKSPIN_DEG if spin_axis_deg is None else spin_axis_deg
+        _check_range("spin axis", axis, -360.0, 360.0, "deg")
+        backspin_rpm, sidespin_rpm = spin_from_axis(spin_rpm, axis)
+        source = "rate_axis"
+    elif spin_axis_deg is not None:
+        raise BattedBallError("a spin axis needs a spin rate (spin_rpm)")
+    elif backspin_rpm is None and sidespin_rpm is None:
+        avg_back, avg_side = statcast_average_spin_rpm(launch_angle_deg, spray_angle_deg, batter_hand)
+        backspin_rpm, sidespin_rpm = avg_back, avg_side
+        source = f"statcast_average_{batter_hand.upper()}HB"
+    else:
+        source = "given"
+    backspin_rpm = float(0.0 if backspin_rpm is None else backspin_rpm)
+    sidespin_rpm = float(0.0 if sidespin_rpm is None else sidespin_rpm)
     check_batted_ball(exit_velo_mph, launch_angle_deg, spray_angle_deg, backspin_rpm, sidespin_rpm)
     state = [
         float(v)
@@ -239,6 +267,7 @@ def simulate_batted_ball(
         spray_angle_deg=float(spray_angle_deg),
         backspin_rpm=backspin_rpm,
         sidespin_rpm=sidespin_rpm,
+        spin_source=source,
         mode=mode.name.lower(),
         distance_ft=math.hypot(lx, ly),
         hang_time_s=hang,
@@ -267,6 +296,8 @@ def simulate_batted_balls(
 ) -> dict[str, np.ndarray]:
     """Fly a batch of batted balls in parallel (Numba ``prange``); arrays broadcast together.
 
+    Spin as for one ball: without backspin and sidespin the Statcast average; a component not given is 0.
+
     ``c0`` (per ball, 1/ft) overrides ``env``'s air density, so one batch can mix parks and weather.
     Returns a dict of float64 arrays: the kernel's :data:`kernels.FLY_FIELDS` plus ``distance_ft``
     and ``bearing_deg``.
@@ -278,9 +309,13 @@ def simulate_batted_balls(
         np.asarray(launch_angle_deg, float),
         np.asarray(spray_angle_deg, float),
     )
-    avg_back, avg_side = statcast_average_spin_rpm(la, sp, batter_hand)
-    back = avg_back if backspin_rpm is None else np.broadcast_to(np.asarray(backspin_rpm, float), ev.shape)
-    side = avg_side if sidespin_rpm is None else np.broadcast_to(np.asarray(sidespin_rpm, float), ev.shape)
+    if backspin_rpm is None and sidespin_rpm is None:  # no spin given: the Statcast average
+        back, side = statcast_average_spin_rpm(la, sp, batter_hand)
+    else:  # a component not given is 0, as for one ball
+        back, side = (
+            np.broadcast_to(np.asarray(0.0 if s is None else s, float), ev.shape)
+            for s in (backspin_rpm, sidespin_rpm)
+        )
     check_batted_ball(ev, la, sp, back, side)
     init = np.ascontiguousarray(np.stack(batted_ball_state(ev, la, sp, back, side), axis=-1).reshape(-1, 9))
     n = init.shape[0]

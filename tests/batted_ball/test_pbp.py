@@ -1,0 +1,110 @@
+"""Play-by-play as data: ``pitches.parquet`` and ``balls_in_play.parquet`` from ``game --out`` and
+``season --pbp`` — typed, one row per pitch / flown ball, consistent with the box scores, and the same
+bytes for any worker count and executor."""
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from batted_ball.cli import main
+from batted_ball.io import BIP_SCHEMA, PITCH_SCHEMA
+from batted_ball.season import write_season
+from click.testing import CliRunner
+
+from perfkit import digest_table
+
+GAMES = 6
+
+
+@pytest.fixture(scope="module")
+def serial_season(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    result = write_season(GAMES, 3, out, executor="serial", pbp=True)
+    return out, result
+
+
+def test_tables_are_typed_and_agree_with_the_box_scores(serial_season):
+    out, _ = serial_season
+    games = pq.read_table(out / "games.parquet").to_pylist()
+    pitches = pq.read_table(out / "pitches.parquet")
+    balls = pq.read_table(out / "balls_in_play.parquet")
+    assert pitches.schema.equals(PITCH_SCHEMA) and balls.schema.equals(BIP_SCHEMA)
+    p = pitches.to_pandas()
+    b = balls.to_pandas()
+    for g in games:
+        gp, gb = p[p.game_index == g["game_index"]], b[b.game_index == g["game_index"]]
+        # every pitch of the game, numbered 1..n in order; counts per side as in games.parquet
+        assert list(gp.pitch_index) == list(range(1, len(gp) + 1))
+        assert (gp.top.sum(), (~gp.top).sum()) == (g["away_pitches"], g["home_pitches"])
+        assert len(gb) == g["batted_balls"]
+        # plate appearances: one per PA of the box score, each ending on its last pitch
+        assert gp.pa_index.nunique() == g["home_PA"] + g["away_PA"]
+        ends = gp.groupby("pa_index").description.last()
+        assert (ends == "hit_by_pitch").sum() == g["home_HBP"] + g["away_HBP"]
+        hits = gb[gb.outcome.isin(["single", "double", "triple", "home_run"])]
+        assert len(hits) == g["home_H"] + g["away_H"]
+        assert (gb.outcome == "home_run").sum() == g["home_HR"] + g["away_HR"]
+        # a flown ball is a pitch hit into play or fouled in the air, at the same key
+        keyed = gp.set_index("pitch_index").description
+        assert set(keyed[gb.pitch_index]) <= {"hit_into_play", "foul"}
+        assert (keyed == "hit_into_play").sum() == (gb.outcome != "foul").sum()
+    assert set(p.description) <= {
+        "ball",
+        "called_strike",
+        "swinging_strike",
+        "foul",
+        "hit_by_pitch",
+        "hit_into_play",
+    }
+    assert (b.bb_type == "ground_ball").eq(b.launch_angle_deg < 10).all()
+    assert (
+        b.fielder[b.outcome == "field_out"].notna().all() and b.fielder[b.outcome == "home_run"].isna().all()
+    )
+    assert (
+        abs(b.distance_ft**2 - b.landing_x_ft**2 - b.landing_y_ft**2) < 1e-6 * b.distance_ft**2 + 1e-9
+    ).all()
+
+
+def test_receipts_cover_the_play_by_play(serial_season):
+    out, result = serial_season
+    report = json.loads((out / "run_report.json").read_text()) if (out / "run_report.json").exists() else None
+    assert report is None  # write_season without a perfkit.job keeps its report in memory
+    pitches = pq.read_table(out / "pitches.parquet")
+    r = CliRunner().invoke(main, ["season", "--games", str(GAMES), "--seed", "3", "--pbp", "--quiet",
+                                  "--executor", "serial", "--out", str(out.parent / "cli")])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    report = json.loads((out.parent / "cli" / "run_report.json").read_text())
+    assert report["receipts"]["pitches"]["digest"] == digest_table(pitches)
+    assert report["receipts"]["balls_in_play"]["digest"] == digest_table(
+        pq.read_table(out / "balls_in_play.parquet")
+    )
+    assert report["receipts"]["games"]["digest"] == result["receipt"]
+    assert report["counters"]["pitches"] == pitches.num_rows
+    assert report["counters"]["balls_in_play"] == pq.read_metadata(out / "balls_in_play.parquet").num_rows
+
+
+@pytest.mark.parametrize(("executor", "workers"), [("threads", 2), ("processes", 2)])
+def test_same_bytes_for_any_worker_count(serial_season, tmp_path, executor, workers):
+    out, _ = serial_season
+    write_season(GAMES, 3, tmp_path, executor=executor, workers=workers, pbp=True)
+    for name in ("games.parquet", "pitches.parquet", "balls_in_play.parquet"):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_game_out_is_the_seasons_game(serial_season, tmp_path):
+    """``game --seed S --game-index i --out`` writes exactly game i's rows of the season's tables."""
+    out, _ = serial_season
+    r = CliRunner().invoke(main, ["game", "--seed", "3", "--game-index", "4", "--out", str(tmp_path / "g")])
+    assert r.exit_code == 0, r.output
+    for name in ("pitches.parquet", "balls_in_play.parquet"):
+        season = pq.read_table(out / name).to_pandas()
+        one = pq.read_table(tmp_path / "g" / name).to_pandas()
+        expected = season[season.game_index == 4].reset_index(drop=True)
+        assert len(one) > 0 and one.equals(expected), name
+
+
+def test_home_away_without_roster_are_honoured():
+    r = CliRunner().invoke(main, ["game", "--seed", "1", "--home", "nyy", "--away", "Fenway Park", "--json"])
+    assert r.exit_code == 0, r.output
+    box = json.loads(r.output)
+    assert (box["home"]["team"], box["away"]["team"], box["park"]) == ("NYY", "BOS", "NYY")
