@@ -84,6 +84,32 @@ def _corrupt_zstd(path: Path) -> bytes:
     return bytes(raw)
 
 
+@functools.cache
+def _cut_stream(records: int = 20_000, kept: int = 10_000) -> bytes:
+    """The issue's cut stream: the header and `kept` of `records` records compressed, a block flushed, the
+    frame's end (last block, checksum) left off. zstandard decodes it without an error."""
+    import zstandard
+    from mbp10.synth import synth_day, synth_header
+
+    rec = synth_day(DATE, records, seed=3)
+    c = zstandard.ZstdCompressor(level=3).compressobj()
+    out = c.compress(synth_header(DATE) + rec[:kept].tobytes())
+    return out + c.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+
+
+def _two_instruments(path: Path) -> bytes:
+    import tempfile
+
+    from mbp10.dbn import write_dbn
+    from mbp10.synth import synth_header, synth_instruments
+
+    symbols = ("ESH4", "ESM4")
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "two.dbn.zst"
+        write_dbn(p, synth_header(DATE, symbols), synth_instruments(DATE, 2_000, 3, symbols))
+        return p.read_bytes()
+
+
 def _trades(path: Path) -> None:
     trades_dbn(path)
 
@@ -102,6 +128,60 @@ m = "mbp10"
 RUN = [m, "run", "--input-dir", "days", "--dates", "2024-01-01..2024-01-03", "--executor", "serial", "-q"]
 
 CASES = [
+    Case(
+        "bars-input-cut-zstd-stream",
+        [m, "bars", "cut.dbn.zst", "-o", "b.parquet"],
+        2,
+        "cut.dbn.zst: truncated or corrupt zstd stream",
+        _files(**{"cut.dbn.zst": lambda p: _cut_stream()}),
+    ),
+    Case(
+        "ingest-input-cut-zstd-stream",
+        [m, "ingest", "cut.dbn.zst", "--out", "bronze"],
+        2,
+        "cut.dbn.zst: truncated or corrupt zstd stream",
+        _files(**{"cut.dbn.zst": lambda p: _cut_stream()}),
+    ),
+    Case(
+        "bars-unknown-symbol",
+        [m, "bars", "two.dbn.zst", "-o", "b.parquet", "--symbol", "ESZ9"],
+        2,
+        "--symbol ESZ9 has no records in the file (symbols: ESH4, ESM4)",
+        _files(**{"two.dbn.zst": _two_instruments}),
+    ),
+    Case(
+        "bars-unknown-instrument-id",
+        [m, "bars", "two.dbn.zst", "-o", "b.parquet", "--instrument-id", "7"],
+        2,
+        "--instrument-id 7 has no records in the file (ids: 4242, 4243)",
+        _files(**{"two.dbn.zst": _two_instruments}),
+    ),
+    Case(
+        "bars-negative-instrument-id",
+        [m, "bars", "two.dbn.zst", "-o", "b.parquet", "--instrument-id", "-1"],
+        2,
+        "--instrument-id",
+        _files(**{"two.dbn.zst": _two_instruments}),
+    ),
+    Case(
+        "synth-same-symbol-twice",
+        [
+            m,
+            "synth",
+            "--date",
+            "2024-01-02",
+            "--records",
+            "100",
+            "--symbol",
+            "ESH4",
+            "--symbol",
+            "ESH4",
+            "--out",
+            "d.dbn.zst",
+        ],
+        2,
+        "--symbol given twice",
+    ),
     # -- an output, --profile or --report-dir that is (or holds, or sits inside) an input -----------------
     Case("bars-out-is-input", [m, "bars", DAY, "-o", DAY], 2, f"is the input {DAY}", day),
     Case(

@@ -32,6 +32,10 @@ INT_COLUMNS = (
     "bar5s_depth_ask_l10_eob",
     "bar5s_wall_bid_maxz_level_eob",
     "bar5s_wall_ask_maxz_level_eob",
+    # Integrity flags: events in the bar whose consistent (F_LAST) book ended crossed (bid > ask) or locked
+    # (bid == ask); a normal CME book is neither (docs/mbp10.md, "Integrity").
+    "bar5s_flag_crossed_cnt_sum",
+    "bar5s_flag_locked_cnt_sum",
 )
 #: Float features (prices in points, ratios); NaN where undefined.
 FLOAT_COLUMNS = (
@@ -84,6 +88,8 @@ I_ASK_L5 = _I["bar5s_depth_ask_l5_eob"]
 I_ASK_L10 = _I["bar5s_depth_ask_l10_eob"]
 I_WALL_BID_LVL = _I["bar5s_wall_bid_maxz_level_eob"]
 I_WALL_ASK_LVL = _I["bar5s_wall_ask_maxz_level_eob"]
+I_CROSSED = _I["bar5s_flag_crossed_cnt_sum"]
+I_LOCKED = _I["bar5s_flag_locked_cnt_sum"]
 
 F_VWAP = _F["bar5s_trade_vwap"]
 F_FIRST = _F["bar5s_trade_first_px"]

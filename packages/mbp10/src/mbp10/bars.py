@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -11,7 +12,8 @@ from mbp10.bar_columns import DIST_COLUMN, FLOAT_COLUMNS, INT_COLUMNS
 from mbp10.io import np_to_arrow
 from mbp10.kernels import bar5s_chunk, bar5s_finish, new_output, new_state
 from mbp10.records import record_words
-from mbp10.schema import BAR_NS
+from mbp10.schema import BAR_NS, F_BAD_TS_RECV, F_MAYBE_BAD_BOOK
+from mbp10.symbology import Selection, SymbolMap, is_spread
 
 # Bytes of one output row: bar start + the integer and float columns.
 ROW_BYTES = 8 * (1 + len(INT_COLUMNS) + len(FLOAT_COLUMNS))
@@ -115,17 +117,129 @@ def add_level_distance(bars: pa.Table, level_prices: np.ndarray, valid_from_ns: 
     return bars.append_column(DIST_COLUMN, np_to_arrow(dist))
 
 
-class BarsConsumer:
-    """`scan_dbn` consumer computing bar5s from record blocks."""
+@dataclass
+class Integrity:
+    """What the decode pass counted about the feed (docs/mbp10.md, "Integrity"): reported, not refused."""
 
-    def __init__(self) -> None:
-        self.acc = BarAccumulator()
+    ts_recv_backwards: int = 0  # records whose ts_recv is earlier than the record before them in the file
+    sequence_backwards: int = 0  # records whose sequence is below their instrument's previous record's
+    maybe_bad_book: int = 0  # records flagged F_MAYBE_BAD_BOOK by the publisher
+    bad_ts_recv: int = 0  # records flagged F_BAD_TS_RECV
+    last_recv: int = -1
+    last_seq: dict = field(default_factory=dict)
+
+    def update(self, rec: np.ndarray, groups: list[tuple[int, np.ndarray]]) -> None:
+        recv = rec["ts_recv"].view(np.int64)
+        if len(recv):
+            self.ts_recv_backwards += int(recv[0] < self.last_recv) + int(
+                np.count_nonzero(recv[1:] < recv[:-1])
+            )
+            self.last_recv = int(recv[-1])
+        flags = rec["flags"]
+        self.maybe_bad_book += int(np.count_nonzero(flags & F_MAYBE_BAD_BOOK))
+        self.bad_ts_recv += int(np.count_nonzero(flags & F_BAD_TS_RECV))
+        for iid, block in groups:
+            seq = block["sequence"].astype(np.int64)
+            prev = self.last_seq.get(iid, -1)
+            self.sequence_backwards += int(seq[0] < prev) + int(np.count_nonzero(seq[1:] < seq[:-1]))
+            self.last_seq[iid] = int(seq[-1])
+
+    def counters(self) -> dict[str, int]:
+        return {
+            "ts_recv_backwards_records": self.ts_recv_backwards,
+            "sequence_backwards_records": self.sequence_backwards,
+            "maybe_bad_book_records": self.maybe_bad_book,
+            "bad_ts_recv_records": self.bad_ts_recv,
+        }
+
+
+def split_instruments(rec: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(instrument_id, its records in input order) for a block: the block itself when it holds one instrument
+    (the usual case, no copy), else one stable argsort and a gather."""
+    ids = rec["instrument_id"]
+    first = ids[0]
+    if bool((ids == first).all()):
+        return [(int(first), rec)]
+    order = np.argsort(ids, kind="stable")
+    grouped = rec[order]
+    sid = ids[order]
+    cuts = np.flatnonzero(sid[1:] != sid[:-1]) + 1
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [len(sid)]])
+    return [(int(sid[a]), grouped[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=False)]
+
+
+class BarsConsumer:
+    """`scan_dbn` consumer computing bar5s per instrument_id from record blocks (books never mix)."""
+
+    def __init__(self, symmap: SymbolMap | None = None, selection: Selection | None = None) -> None:
+        self.symmap = symmap or SymbolMap()
+        self.selection = selection or Selection()
+        self.reset()
+
+    def start(self, metadata) -> None:
+        """The DBN header, before the first block: instrument symbols come from its mappings."""
+        self.symmap = SymbolMap.from_metadata(metadata)
 
     def update(self, rec: np.ndarray) -> None:
-        self.acc.update(rec)
+        if len(rec) == 0:
+            return
+        groups = split_instruments(rec)
+        self.integrity.update(rec, groups)
+        for iid, block in groups:
+            self.seen.add(iid)
+            acc = self.acc.get(iid)
+            if acc is None:
+                if iid in self.skipped or not self.selection.keeps(self.symmap, iid):
+                    self.skipped.add(iid)
+                    continue
+                acc = self.acc[iid] = BarAccumulator()
+            acc.update(block)
 
     def reset(self) -> None:
-        self.acc = BarAccumulator()
+        self.acc: dict[int, BarAccumulator] = {}
+        self.skipped: set[int] = set()
+        self.seen: set[int] = set()
+        self.integrity = Integrity()
 
-    def finish(self) -> pa.Table:
-        return self.acc.finish()
+    def finish(self, source: str = "<records>") -> pa.Table:
+        """One table: the bars of every kept instrument, sorted by (instrument_id, bar_start_ns), with
+        `instrument_id` and `symbol` first; with front-month, only the most traded outright."""
+        self.selection.check_found(self.symmap, self.seen, source)
+        tables = {iid: self.acc[iid].finish() for iid in sorted(self.acc)}
+        if self.selection.front_month and tables:
+            chosen = front_month(self.symmap, tables)
+            tables = {chosen: tables[chosen]}
+        return concat_instruments(
+            [
+                with_instrument(t, iid, self.symmap.symbols_for(iid, t.column("bar_start_ns").to_numpy()))
+                for iid, t in tables.items()
+            ]
+        )
+
+
+def front_month(symmap: SymbolMap, tables: dict[int, pa.Table]) -> int:
+    """The outright with the largest traded volume in these bars (ties: the lower instrument id)."""
+    best = None
+    for iid, t in tables.items():
+        if any(is_spread(s) for s in symmap.symbols_of(iid)):
+            continue
+        vol = int(np.sum(t.column("bar5s_trade_vol_sum").to_numpy()))
+        if best is None or vol > best[0]:
+            best = (vol, iid)
+    return best[1] if best else min(tables)
+
+
+def with_instrument(table: pa.Table, instrument_id: int, symbols: list[str | None]) -> pa.Table:
+    """`table` with `instrument_id` (uint32) and `symbol` (string, null where the header has no mapping)
+    as its first two columns."""
+    n = table.num_rows
+    table = table.add_column(0, "symbol", pa.array(symbols, pa.string()))
+    return table.add_column(0, "instrument_id", pa.array(np.full(n, instrument_id, np.uint32)))
+
+
+def concat_instruments(tables: list[pa.Table]) -> pa.Table:
+    if not tables:
+        empty = BarAccumulator().finish()
+        return with_instrument(empty, 0, [])
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]

@@ -77,6 +77,38 @@ def _read_parquet(path: Path, required: tuple[str, ...], what: str):
     return table
 
 
+def selection_options(fn):
+    """--symbol (repeatable), --instrument-id (repeatable), --spreads, --front-month."""
+    fn = click.option(
+        "--front-month",
+        is_flag=True,
+        help="keep only the outright with the largest traded volume in each input file (one a date)",
+    )(fn)
+    fn = click.option(
+        "--spreads/--no-spreads",
+        default=False,
+        show_default=True,
+        help="with no --symbol/--instrument-id: also compute calendar spreads (symbols with '-')",
+    )(fn)
+    fn = click.option(
+        "--instrument-id", "instrument_ids", type=click.IntRange(min=0), multiple=True, help="repeatable"
+    )(fn)
+    return click.option(
+        "--symbol", "symbols", multiple=True, help="raw symbol from the DBN header, e.g. ESH4 (repeatable)"
+    )(fn)
+
+
+def _selection(symbols, instrument_ids, spreads, front_month):
+    from mbp10.symbology import Selection
+
+    return Selection(tuple(symbols), tuple(instrument_ids), spreads, front_month)
+
+
+def _count_integrity(run, stats) -> None:
+    for name, value in stats.integrity.items():
+        run.count(name, value)
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mbp10")
 def main() -> None:
@@ -88,34 +120,54 @@ def main() -> None:
 @click.option("--records", type=click.IntRange(min=40), default=1_900_000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="FILE.dbn.zst")
+@click.option(
+    "--symbol",
+    "symbols",
+    multiple=True,
+    help="instrument raw symbol, repeatable (default ESH4); a '-' makes a calendar spread (ESH4-ESM4)",
+)
+@click.option(
+    "--parent", default=None, help="write a parent pull's header (e.g. ES.FUT) with one mapping a symbol"
+)
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
-def synth(date_s, records, seed, out, profile, report_dir, workers, force, quiet):
-    """Write a deterministic synthetic ES-like MBP-10 day as a DBN v3 file.
+def synth(date_s, records, seed, out, symbols, parent, profile, report_dir, workers, force, quiet):
+    """Write a deterministic synthetic ES-like MBP-10 day as a DBN v3 file (one or several instruments,
+    interleaved by ts_recv).
 
     Example: mbp10 synth --date 2024-01-02 --records 300000 --seed 1 --out day.dbn.zst
     """
+    from mbp10.synth import SYMBOL
+
+    symbols = tuple(symbols) or (SYMBOL,)
+    if len(set(symbols)) != len(symbols):
+        raise Mbp10Error(f"--symbol given twice: {', '.join(symbols)}")
+    if records < 40 * len(symbols):
+        raise Mbp10Error(f"--records {records} is below 40 a symbol ({len(symbols)} symbols)")
     from perfkit.limits import check_memory
 
     from mbp10.synth import synth_memory_bytes
 
     date = _date(date_s)
     check_memory(synth_memory_bytes(records), f"--records {records:,}")
-    config = {"date": date_s, "records": records, "seed": seed}
+    config = {"date": date_s, "records": records, "seed": seed, "symbols": list(symbols), "parent": parent}
     with _job("synth", config, files=[out], force=force, report_dir=report_dir, profile=profile) as j:
         import numpy as np
 
         from mbp10.dbn import write_dbn
-        from mbp10.synth import synth_day, synth_header, warm_up
+        from mbp10.synth import synth_day, synth_header, synth_instruments, warm_up
 
         with j.run.stage("compile"):  # Numba compile or cache load: kept out of the simulate rate
             warm_up()
         t0 = time.perf_counter()
         with j.run.stage("simulate"):
-            rec = synth_day(date, records, seed)
+            if len(symbols) == 1 and symbols[0] == SYMBOL:
+                rec = synth_day(date, records, seed)
+            else:
+                rec = synth_instruments(date, records, seed, symbols)
         elapsed = time.perf_counter() - t0
         with j.run.stage("write"):
-            write_dbn(j.path(out), synth_header(date), rec)
+            write_dbn(j.path(out), synth_header(date, symbols, parent), rec)
         j.run.count("records", len(rec))
         j.run.metric("records_per_s", len(rec) / elapsed if elapsed > 0 else None)
         with j.run.stage("receipt"):
@@ -187,15 +239,34 @@ def ingest(input_path, out, profile, report_dir, workers, force, quiet):
     default=None,
     help="levels Parquet for the distance column (default: round numbers every 50 points)",
 )
+@selection_options
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
-def bars(input_path, out, levels_path, profile, report_dir, workers, force, quiet):
-    """DBN file or bronze Parquet -> silver bar5s Parquet (one row per non-empty 5-s bar).
+def bars(
+    input_path,
+    out,
+    levels_path,
+    symbols,
+    instrument_ids,
+    spreads,
+    front_month,
+    profile,
+    report_dir,
+    workers,
+    force,
+    quiet,
+):
+    """DBN file or bronze Parquet -> silver bar5s Parquet (one row per instrument and non-empty 5-s bar).
 
-    Example: mbp10 bars day.dbn.zst -o bars.parquet
+    Example: mbp10 bars day.dbn.zst -o bars.parquet --symbol ESH4
     """
     _existing(input_path)
-    config = {"input": str(input_path), "levels": str(levels_path) if levels_path else None}
+    selection = _selection(symbols, instrument_ids, spreads, front_month)
+    config = {
+        "input": str(input_path),
+        "levels": str(levels_path) if levels_path else None,
+        **selection.to_dict(),
+    }
     with _job(
         "bars",
         config,
@@ -209,31 +280,27 @@ def bars(input_path, out, levels_path, profile, report_dir, workers, force, quie
 
         probe(input_path)  # most bad input is refused before Numba is imported
         levels = (
-            _read_parquet(levels_path, ("level_price", "valid_from_ns"), "levels") if levels_path else None
+            _read_parquet(levels_path, ("instrument_id", "level_price", "valid_from_ns"), "levels")
+            if levels_path
+            else None
         )
-        from mbp10.bars import add_level_distance, warm_up
-        from mbp10.levels import round_number_levels
+        from mbp10.bars import warm_up
+        from mbp10.instruments import level_distance_all
         from mbp10.pipeline import day_bars
 
         with j.run.stage("compile"):  # Numba compile or cache load: kept out of the records rate
             warm_up()
         t0 = time.perf_counter()
         with j.run.stage("decode+bar5s"):
-            table, stats = day_bars(input_path)
+            table, stats = day_bars(input_path, selection=selection)
         elapsed = time.perf_counter() - t0
         with j.run.stage("level_distance"):
-            if levels is not None:
-                prices, valid = (
-                    levels.column("level_price").to_numpy(),
-                    levels.column("valid_from_ns").to_numpy(),
-                )
-            else:
-                prices, valid = round_number_levels(table)
-            table = add_level_distance(table, prices, valid)
+            table = level_distance_all(table, levels)
         with j.run.stage("write"):
             write_table(table, j.path(out))
         j.run.count("records", stats.records)
         j.run.count("out_of_order_records", stats.out_of_order)
+        _count_integrity(j.run, stats)
         j.run.count("bars", table.num_rows)
         j.run.metric("records_per_s", stats.records / elapsed if elapsed > 0 else None)
         j.run.receipt("bar5s", perfkit.digest_parquet(j.path(out)))
@@ -246,6 +313,7 @@ def bars(input_path, out, levels_path, profile, report_dir, workers, force, quie
 
 
 BARS_REQUIRED = (
+    "instrument_id",
     "bar_start_ns",
     "bar5s_book_mid_px_eob",
     "bar5s_trade_high_px",
@@ -280,13 +348,13 @@ def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, 
         report_dir=report_dir,
         profile=profile,
     ) as j:
+        from mbp10.instruments import levels_all
         from mbp10.io import write_table
-        from mbp10.levels import compute_levels
 
         bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
         prev_t = _read_parquet(prev_bars, BARS_REQUIRED, "bar5s") if prev_bars else None
         with j.run.stage("levels"):
-            table = compute_levels(date, bars_t, prev_t, prev_date if prev_t is not None else None)
+            table = levels_all(date, bars_t, prev_t, prev_date if prev_t is not None else None)
         write_table(table, j.path(out))
         j.run.count("levels", table.num_rows)
         j.run.receipt("levels", perfkit.digest_parquet(j.path(out)))
@@ -329,7 +397,8 @@ def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, work
 
     Example: mbp10 episodes --bars bars.parquet --levels levels.parquet -o episodes.parquet
     """
-    from mbp10.episodes import EpisodeParams, compute_episodes
+    from mbp10.episodes import EpisodeParams
+    from mbp10.instruments import episodes_all
 
     p = EpisodeParams(**params)
     with _job(
@@ -344,10 +413,12 @@ def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, work
         from mbp10.io import write_table
 
         bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
-        lv = _read_parquet(levels_path, ("date", "level_kind", "level_price", "valid_from_ns"), "levels")
+        lv = _read_parquet(
+            levels_path, ("instrument_id", "date", "level_kind", "level_price", "valid_from_ns"), "levels"
+        )
         date_iso = lv.column("date")[0].as_py() if lv.num_rows else "1970-01-01"
         with j.run.stage("episodes"):
-            ep, win = compute_episodes(date_iso, bars_t, lv, p)
+            ep, win = episodes_all(date_iso, bars_t, lv, p)
         write_table(ep, j.path(out))
         if windows_out:
             write_table(win, j.path(windows_out))
@@ -379,13 +450,16 @@ def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, 
         report_dir=report_dir,
         profile=profile,
     ) as j:
-        from mbp10.approach import FLOW, compute_approach
+        from mbp10.approach import FLOW
+        from mbp10.instruments import approach_all
         from mbp10.io import write_table
 
         bars_t = _read_parquet(bars_path, BARS_REQUIRED + tuple(FLOW.values()), "bar5s")
-        ep = _read_parquet(episodes_path, ("touch_id", "touch_bar", "level_price", "direction"), "episodes")
+        ep = _read_parquet(
+            episodes_path, ("instrument_id", "touch_id", "touch_bar", "level_price", "direction"), "episodes"
+        )
         with j.run.stage("approach"):
-            ap, sig = compute_approach(bars_t, ep)
+            ap, sig = approach_all(bars_t, ep)
         write_table(ap, j.path(out))
         write_table(sig, j.path(signature_out))
         j.run.receipt("approach", perfkit.digest_parquet(j.path(out)))
@@ -430,15 +504,17 @@ def vectors(
         report_dir=report_dir,
         profile=profile,
     ) as j:
+        from mbp10.instruments import vectors_all
         from mbp10.io import write_table
-        from mbp10.vectors import compute_vectors
 
         bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
-        ep = _read_parquet(episodes_path, ("touch_id", "outcome"), "episodes")
-        ap = _read_parquet(approach_path, ("touch_id", "rel_bar", "dist_pts"), "approach")
-        sig = _read_parquet(signature_path, ("touch_id", "sig_dist_start"), "approach signature")
+        ep = _read_parquet(episodes_path, ("instrument_id", "touch_id", "outcome"), "episodes")
+        ap = _read_parquet(approach_path, ("instrument_id", "touch_id", "rel_bar", "dist_pts"), "approach")
+        sig = _read_parquet(
+            signature_path, ("instrument_id", "touch_id", "sig_dist_start"), "approach signature"
+        )
         with j.run.stage("vectors"):
-            table = compute_vectors(bars_t, ep, ap, sig, reset_pts)
+            table = vectors_all(bars_t, ep, ap, sig, reset_pts)
         write_table(table, j.path(out))
         j.run.receipt("vectors", perfkit.digest_parquet(j.path(out)))
     _say_report(j, quiet)
@@ -494,11 +570,27 @@ def similar(vectors_path, touch_id, k):
 @executor_option(EXECUTORS, default="processes")
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask)")
 @click.option("--bronze/--no-bronze", default=False, show_default=True, help="also write bronze Parquet")
+@selection_options
 @episode_options
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
 def run(
-    input_dir, dates_s, out, executor, scheduler, bronze, profile, report_dir, workers, force, quiet, **params
+    input_dir,
+    dates_s,
+    out,
+    executor,
+    scheduler,
+    bronze,
+    symbols,
+    instrument_ids,
+    spreads,
+    front_month,
+    profile,
+    report_dir,
+    workers,
+    force,
+    quiet,
+    **params,
 ):
     """All stages for many dates, dates in parallel; receipts identical for any worker count.
 
@@ -511,7 +603,14 @@ def run(
         raise Mbp10Error(f"--scheduler {scheduler} needs --executor dask (the executor is {executor})")
     p = EpisodeParams(**params)
     plan = plan_dates(input_dir, dates_s)
-    config = {"dates": dates_s, "input_dir": str(input_dir), "bronze": bronze, **p.to_dict()}
+    selection = _selection(symbols, instrument_ids, spreads, front_month)
+    config = {
+        "dates": dates_s,
+        "input_dir": str(input_dir),
+        "bronze": bronze,
+        **p.to_dict(),
+        **selection.to_dict(),
+    }
     with _job(
         "run",
         config,
@@ -532,6 +631,7 @@ def run(
             scheduler=scheduler,
             bronze=bronze,
             params=p,
+            selection=selection,
             quiet=quiet,
         )
     _say_report(j, quiet)

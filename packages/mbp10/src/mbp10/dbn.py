@@ -65,6 +65,62 @@ def _first_frame_len(raw: bytes) -> int:
     return pos + (4 if params.has_checksum else 0)
 
 
+SKIPPABLE_MAGIC_MASK = 0xFFFFFFF0
+SKIPPABLE_MAGIC = 0x184D2A50
+
+
+def check_zstd_frames(path: str | os.PathLike) -> int:
+    """Walk every zstd frame's block headers (seeks, no decompression) and return the frame count.
+
+    A stream cut after a flushed block decodes without any error from `zstandard` (the decoder just runs out
+    of input): only the frame structure shows that the last block or the checksum is missing. Refuses a
+    frame cut short, and bytes after the last frame that are not another frame (Mbp10Error)."""
+    p = Path(path)
+    size = p.stat().st_size
+    frames = 0
+    with open(p, "rb") as fh:
+        pos = 0
+        while pos < size:
+            fh.seek(pos)
+            head = fh.read(18)  # the longest frame header
+            magic = int.from_bytes(head[:4], "little") if len(head) >= 4 else -1
+            if magic & SKIPPABLE_MAGIC_MASK == SKIPPABLE_MAGIC and len(head) >= 8:
+                pos += 8 + int.from_bytes(head[4:8], "little")
+                continue
+            if head[:4] != ZSTD_MAGIC:
+                where = "after the last zstd frame" if frames else "at the start"
+                raise Mbp10Error(
+                    f"{p}: truncated or corrupt zstd stream (no zstd frame at byte {pos:,}, {where})"
+                )
+            try:
+                params = zstandard.get_frame_parameters(head)
+                pos += zstandard.frame_header_size(head)
+            except zstandard.ZstdError as e:
+                raise Mbp10Error(
+                    f"{p}: truncated or corrupt zstd stream (frame header at byte {pos:,}: {e})"
+                ) from None
+            while True:
+                fh.seek(pos)
+                bh = fh.read(3)
+                if len(bh) < 3:
+                    raise Mbp10Error(
+                        f"{p}: truncated or corrupt zstd stream (frame {frames + 1} ends at byte {size:,} "
+                        "without a last block: cut short or corrupt)"
+                    )
+                word = int.from_bytes(bh, "little")
+                last, btype, bsize = word & 1, (word >> 1) & 3, word >> 3
+                pos += 3 + (1 if btype == 1 else bsize)
+                if last:
+                    break
+            pos += 4 if params.has_checksum else 0
+            if pos > size:
+                raise Mbp10Error(
+                    f"{p}: truncated or corrupt zstd stream (frame {frames + 1} cut inside its last block)"
+                )
+            frames += 1
+    return frames
+
+
 def read_dbn_bytes(path: str | os.PathLike) -> bytes:
     """The uncompressed DBN stream of a `.dbn` or `.dbn.zst` file."""
     p = Path(path)
@@ -73,6 +129,7 @@ def read_dbn_bytes(path: str | os.PathLike) -> bytes:
     except OSError as e:
         raise Mbp10Error(f"{p}: cannot read ({e.strerror})") from None
     if raw[:4] == ZSTD_MAGIC:
+        check_zstd_frames(p)
         raw = _decompress(raw, p)
     return raw
 
@@ -118,20 +175,33 @@ def read_dbn(path: str | os.PathLike) -> DbnFile:
     return decode(read_dbn_bytes(path), str(path))
 
 
-def encode_metadata(*, dataset: str, symbol: str, start_ns: int, end_ns: int, instrument_id: int) -> bytes:
-    """A DBN v3 metadata header for one instrument's MBP-10 records."""
+def encode_metadata(
+    *,
+    dataset: str,
+    symbol: str | None = None,
+    start_ns: int,
+    end_ns: int,
+    instrument_id: int | None = None,
+    instruments: list[tuple[str, int]] | None = None,
+    parent: str | None = None,
+) -> bytes:
+    """A DBN v3 metadata header for MBP-10 records of one instrument (`symbol`, `instrument_id`) or several
+    (`instruments`: (raw symbol, id) pairs). With `parent` (e.g. "ES.FUT") the header is that of a parent
+    pull: `stype_in` parent, the parent as the requested symbol, and one mapping per contract (raw symbol ->
+    instrument id over the covered UTC dates), which is how the symbol of each instrument is found."""
     start_date = dt.datetime.fromtimestamp(start_ns // 1_000_000_000, dt.UTC).date()
     # mapping intervals end exclusive: the day after the last covered nanosecond
     end_date = dt.datetime.fromtimestamp((end_ns - 1) // 1_000_000_000, dt.UTC).date() + dt.timedelta(days=1)
-    mapping = _Mapping(symbol, [_Interval(start_date, end_date, str(instrument_id))])
+    pairs = instruments if instruments is not None else [(symbol, instrument_id)]
+    mappings = [_Mapping(sym, [_Interval(start_date, end_date, str(iid))]) for sym, iid in pairs]
     meta = dbn.Metadata(
         dataset=dataset,
         start=int(start_ns),
-        stype_in=dbn.SType.RAW_SYMBOL,
+        stype_in=dbn.SType.PARENT if parent else dbn.SType.RAW_SYMBOL,
         stype_out=dbn.SType.INSTRUMENT_ID,
         schema=dbn.Schema.MBP_10,
-        symbols=[symbol],
-        mappings=[mapping],
+        symbols=[parent] if parent else [sym for sym, _ in pairs],
+        mappings=mappings,
         end=int(end_ns),
     )
     return bytes(meta)

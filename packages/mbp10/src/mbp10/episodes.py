@@ -172,8 +172,9 @@ def gather(series: np.ndarray, idx: np.ndarray) -> np.ndarray:
     )
 
 
-def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: EpisodeParams):
-    """(episodes table, episode-bars table) of one date."""
+def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: EpisodeParams, first_index: int = 0):
+    """(episodes table, episode-bars table) of one date and one instrument; touch ids start at
+    `first_index` within the date (touches of the date's earlier instruments come before)."""
     dense = DenseBars.from_bars(bars)
     mid = dense.carried(bars.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False))
     start = dense.start_ns
@@ -184,7 +185,7 @@ def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: Episode
     ahead = bar[:, None] + 1 + np.arange(p.horizon_bars)[None, :]
     signed = (gather(mid, ahead) - price[:, None]) * direction[:, None]
     code, bars_to = outcomes(signed, p)
-    touch_ids = touch_id_base(date_iso) + np.arange(n, dtype=np.int64)
+    touch_ids = touch_id_base(date_iso) + first_index + np.arange(n, dtype=np.int64)
     episodes = pa.table(
         {
             "touch_id": touch_ids,

@@ -16,10 +16,12 @@ from mbp10.io import (
     ScanStats,
     input_kind,
     read_bronze,
+    read_symbology,
     records_to_arrow,
     scan_dbn,
 )
 from mbp10.records import out_of_order_count
+from mbp10.symbology import PARQUET_KEY
 
 ROW_GROUP_ROWS = 262_144
 DICTIONARY_COLUMNS = [n for n in BRONZE_SCHEMA.names if n not in NO_DICTIONARY]
@@ -28,14 +30,15 @@ DICTIONARY_COLUMNS = [n for n in BRONZE_SCHEMA.names if n not in NO_DICTIONARY]
 class BronzeWriter:
     """`scan_dbn` consumer: converts each block to Arrow while it is in cache, writes ~256k-row groups."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, schema: pa.Schema = BRONZE_SCHEMA):
         self.path = path
+        self.schema = schema
         self._open()
 
     def _open(self) -> None:
         self.writer = pq.ParquetWriter(
             self.path,
-            BRONZE_SCHEMA,
+            self.schema,
             compression=PARQUET_COMPRESSION[0],
             compression_level=PARQUET_COMPRESSION[1],
             use_dictionary=DICTIONARY_COLUMNS,
@@ -54,7 +57,8 @@ class BronzeWriter:
 
     def _flush(self) -> None:
         if self.pending:
-            self.writer.write_table(pa.Table.from_batches(self.pending), row_group_size=self.pending_rows)
+            table = pa.Table.from_batches(self.pending).replace_schema_metadata(self.schema.metadata)
+            self.writer.write_table(table, row_group_size=self.pending_rows)
             self.rows += self.pending_rows
             self.pending, self.pending_rows = [], 0
 
@@ -69,7 +73,10 @@ class BronzeWriter:
 
 
 def ingest_file(src: str | os.PathLike, dest: Path, extra_consumers: tuple = ()) -> ScanStats:
-    """Write the bronze Parquet of one input file to `dest` (callers pass a temporary path)."""
+    """Write the bronze Parquet of one input file to `dest` (callers pass a temporary path); the DBN
+    header's symbology goes into the schema metadata, so bars from bronze name their instruments too."""
+    symmap = read_symbology(src)
+    schema = BRONZE_SCHEMA.with_metadata({PARQUET_KEY: symmap.to_json()})
     if input_kind(src) == "parquet":
         table = read_bronze(src, columns=BRONZE_SCHEMA.names)
         ts = table.column("ts_event").to_numpy()
@@ -77,7 +84,7 @@ def ingest_file(src: str | os.PathLike, dest: Path, extra_consumers: tuple = ())
         if n_bad:
             table = table.take(pa.array(np.argsort(ts, kind="stable")))
         pq.write_table(
-            table.cast(BRONZE_SCHEMA),
+            table.cast(BRONZE_SCHEMA).replace_schema_metadata(schema.metadata),
             dest,
             compression=PARQUET_COMPRESSION[0],
             compression_level=PARQUET_COMPRESSION[1],
@@ -85,7 +92,7 @@ def ingest_file(src: str | os.PathLike, dest: Path, extra_consumers: tuple = ())
             use_dictionary=DICTIONARY_COLUMNS,
         )
         return ScanStats(records=table.num_rows, out_of_order=n_bad, streamed=False)
-    writer = BronzeWriter(dest)
+    writer = BronzeWriter(dest, schema)
     try:
         stats = scan_dbn(src, [writer, *extra_consumers])
     finally:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
-from mbp10.dbn import DBN_MAGIC, ZSTD_MAGIC, decode, read_dbn
+from mbp10.dbn import DBN_MAGIC, ZSTD_MAGIC, check_zstd_frames, decode, read_dbn
 from mbp10.errors import Mbp10Error
 from mbp10.records import out_of_order_count
 from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, N_LEVELS, RECORD_SIZE, RTYPE_MBP10
@@ -75,6 +75,11 @@ class DbnStream:
         magic = self._fh.read(4)
         self._fh.seek(0)
         if magic == ZSTD_MAGIC:
+            try:
+                check_zstd_frames(self.path)  # a stream cut after a flushed block decodes without an error
+            except Mbp10Error:
+                self.close()
+                raise
             self._reader = zstandard.ZstdDecompressor().stream_reader(self._fh, read_across_frames=True)
         else:
             self._reader = self._fh
@@ -159,6 +164,9 @@ def records_to_arrow(rec: np.ndarray) -> pa.RecordBatch:
 BRONZE_SCHEMA = pa.schema([(n, pa.from_numpy_dtype(np.dtype(t))) for n, t in BRONZE_COLUMNS])
 KERNEL_COLUMNS = (
     "ts_event",
+    "ts_recv",
+    "instrument_id",
+    "sequence",
     "price",
     "size",
     "action",
@@ -186,6 +194,22 @@ def read_bronze(path: str | os.PathLike, columns=KERNEL_COLUMNS) -> pa.Table:
     return pq.ParquetFile(p).read(columns=list(columns))  # not read_table: its dataset layer imports pandas
 
 
+def read_metadata(path: str | os.PathLike) -> dbn.Metadata:
+    """The DBN header of a file (nothing past it is decompressed)."""
+    with DbnStream(Path(path)) as stream:
+        return stream.metadata
+
+
+def read_symbology(path: str | os.PathLike):
+    """The instrument symbols of an input: a DBN header's mappings, or a bronze file's copy of them."""
+    from mbp10.symbology import SymbolMap
+
+    p = Path(path)
+    if input_kind(p) == "parquet":
+        return SymbolMap.from_parquet_metadata(pq.read_schema(p).metadata)
+    return SymbolMap.from_metadata(read_metadata(p))
+
+
 def probe(path: str | os.PathLike) -> str:
     """'dbn' or 'parquet' after checking what is cheap to check: a DBN file's header (schema, version,
     a cut or corrupt start), a Parquet file's columns. Refuses most bad input before any kernel is loaded;
@@ -201,11 +225,13 @@ def probe(path: str | os.PathLike) -> str:
 
 
 def sorted_records_full(path: Path) -> tuple[np.ndarray, int]:
-    """The whole DBN file, stably sorted by ts_event, and how many records were out of order."""
+    """The whole DBN file, stably sorted by ts_event, and how many records were out of order within their
+    instrument (instruments interleaved by ts_recv may disagree on ts_event order without being disordered)."""
     rec = read_dbn(path).records
     ts = rec["ts_event"].astype(np.int64)
-    n_bad = out_of_order_count(ts)
-    if n_bad:
+    ids = rec["instrument_id"]
+    n_bad = sum(out_of_order_count(ts[ids == i]) for i in np.unique(ids)) if len(ids) else 0
+    if out_of_order_count(ts):
         rec = rec[np.argsort(ts, kind="stable")]
     return rec, n_bad
 
@@ -216,24 +242,50 @@ class ScanStats:
     out_of_order: int = 0
     streamed: bool = True
     symbols: tuple[str, ...] = ()
+    integrity: dict = field(default_factory=dict)
+
+
+class _InstrumentOrder:
+    """Checks, block by block, that every instrument's records come in ts_event order."""
+
+    def __init__(self) -> None:
+        self.last: dict[int, int] = {}
+
+    def ok(self, rec: np.ndarray) -> bool:
+        ts = rec["ts_event"].view(np.int64)
+        ids = rec["instrument_id"]
+        if bool((ids == ids[0]).all()):
+            groups = [(int(ids[0]), ts)]
+        else:  # several instruments in the block: order within each, after a stable grouping
+            order = np.argsort(ids, kind="stable")
+            sid, sts = ids[order], ts[order]
+            cuts = np.flatnonzero(sid[1:] != sid[:-1]) + 1
+            groups = [(int(g[0]), t) for g, t in zip(np.split(sid, cuts), np.split(sts, cuts), strict=False)]
+        for iid, t in groups:
+            if t[0] < self.last.get(iid, t[0]) or (len(t) > 1 and bool((t[1:] < t[:-1]).any())):
+                return False
+            self.last[iid] = int(t[-1])
+        return True
 
 
 def scan_dbn(path: str | os.PathLike, consumers: list) -> ScanStats:
-    """Feed the records of a DBN file, in ts_event order, to each consumer's `update(records)`.
+    """Feed the records of a DBN file to each consumer's `update(records)`, each instrument's records in
+    ts_event order. Consumers with a `start(metadata)` get the header first.
 
-    Streams block by block while the input is sorted (the normal case). At the first record out of order
-    every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
+    Streams block by block while every instrument is in order (the normal case). At the first record out of
+    order every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
     """
     p = Path(path)
     stats = ScanStats()
     with DbnStream(p) as stream:
         stats.symbols = tuple(stream.metadata.symbols)
-        last = np.iinfo(np.int64).min
+        for c in consumers:
+            if hasattr(c, "start"):
+                c.start(stream.metadata)
+        order = _InstrumentOrder()
         for rec in stream:
-            ts = rec["ts_event"].view(np.int64)
-            if ts[0] < last or (len(ts) > 1 and bool((ts[1:] < ts[:-1]).any())):
+            if not order.ok(rec):
                 break
-            last = ts[-1]
             for c in consumers:
                 c.update(rec)
             stats.records += len(rec)

@@ -39,11 +39,13 @@ from mbp10.bar_columns import (
     I_BID_L10,
     I_CANCEL,
     I_CLEAR,
+    I_CROSSED,
     I_EVENT,
     I_FILL,
     I_FILL_VOL,
     I_FLOW_ASK,
     I_FLOW_BID,
+    I_LOCKED,
     I_MODIFY,
     I_MSG,
     I_OFI1,
@@ -368,6 +370,11 @@ def bar5s_chunk(w64, w32, b8, st, lb, lbw, pb, pend, bar_start, oi, of):
                 oi[row, I_OFI1] += e1
                 oi[row, I_OFI10] += e10
             have_lb = 1
+            if lb[0, 0] != UNDEF_PRICE and lb[1, 0] != UNDEF_PRICE:
+                if lb[0, 0] > lb[1, 0]:
+                    oi[row, I_CROSSED] += 1
+                elif lb[0, 0] == lb[1, 0]:
+                    oi[row, I_LOCKED] += 1
     if n > 0:
         for k in range(N_LEVELS):
             pb[0, k] = w64[n - 1, 6 + 4 * k]

@@ -24,15 +24,14 @@ import numpy as np
 import pyarrow as pa
 from perfkit.errors import InputError
 
-from mbp10.approach import compute_approach
-from mbp10.bars import BarsConsumer, add_level_distance, warm_up
+from mbp10.bars import BarsConsumer, warm_up
 from mbp10.dates import DatePlan
-from mbp10.episodes import EpisodeParams, compute_episodes
+from mbp10.episodes import EpisodeParams
 from mbp10.errors import Mbp10Error
-from mbp10.io import ScanStats, input_kind, read_bronze, scan_dbn, write_table
-from mbp10.levels import compute_levels
+from mbp10.instruments import approach_all, episodes_all, level_distance_all, levels_all, vectors_all
+from mbp10.io import ScanStats, input_kind, read_bronze, read_symbology, scan_dbn, write_table
 from mbp10.records import iter_table_records, out_of_order_count
-from mbp10.vectors import compute_vectors
+from mbp10.symbology import Selection
 from perfkit import atomic_path
 
 STAGE_DIRS = {
@@ -67,38 +66,52 @@ def write_parquet(table: pa.Table, path: str | os.PathLike) -> None:
         write_table(table, tmp)
 
 
-def day_bars(path: str | os.PathLike, bronze_out: Path | None = None) -> tuple[pa.Table, ScanStats]:
-    """bar5s (without the level distance) of one input file; optionally the bronze Parquet in the same pass."""
+def day_bars(
+    path: str | os.PathLike, bronze_out: Path | None = None, selection: Selection | None = None
+) -> tuple[pa.Table, ScanStats]:
+    """bar5s (without the level distance) of one input file, per instrument (`selection` says which:
+    default every outright); optionally the bronze Parquet in the same pass. `stats.integrity` holds the
+    feed's integrity counters."""
     try:
-        return _day_bars(path, bronze_out)
+        return _day_bars(path, bronze_out, selection)
     except InputError as e:  # e.g. a ts_event span too long for memory: name the file
         raise Mbp10Error(f"{path}: {e}") from None
 
 
-def _day_bars(path: str | os.PathLike, bronze_out: Path | None) -> tuple[pa.Table, ScanStats]:
+def _day_bars(path, bronze_out: Path | None, selection: Selection | None) -> tuple[pa.Table, ScanStats]:
+    consumer = BarsConsumer(selection=selection)
     if input_kind(path) == "parquet":
+        consumer.symmap = read_symbology(path)
         table = read_bronze(path)
-        n_bad = out_of_order_count(table.column("ts_event").to_numpy())
-        if n_bad:
-            table = table.take(np.argsort(table.column("ts_event").to_numpy(), kind="stable"))
+        ts = table.column("ts_event").to_numpy().view(np.int64)
+        ids = table.column("instrument_id").to_numpy()
+        n_bad = sum(out_of_order_count(ts[ids == i]) for i in np.unique(ids))
+        if out_of_order_count(ts):
+            table = table.take(np.argsort(ts, kind="stable"))
         if bronze_out is not None:
             from mbp10.ingest import ingest_file
 
             with atomic_path(bronze_out) as tmp:
                 ingest_file(path, tmp)
-        consumer = BarsConsumer()
         for block in iter_table_records(table):
             consumer.update(block)
-        return consumer.finish(), ScanStats(records=table.num_rows, out_of_order=n_bad, streamed=False)
-    consumer = BarsConsumer()
-    if bronze_out is not None:
+        stats = ScanStats(records=table.num_rows, out_of_order=n_bad, streamed=False)
+    elif bronze_out is not None:
         from mbp10.ingest import ingest_file
 
         with atomic_path(bronze_out) as tmp:
             stats = ingest_file(path, tmp, extra_consumers=(consumer,))
     else:
         stats = scan_dbn(path, [consumer])
-    return consumer.finish(), stats
+    bars = consumer.finish(str(path))
+    stats.integrity = {
+        **consumer.integrity.counters(),
+        "books_crossed_events": int(np.sum(bars.column("bar5s_flag_crossed_cnt_sum").to_numpy())),
+        "books_locked_events": int(np.sum(bars.column("bar5s_flag_locked_cnt_sum").to_numpy())),
+        "instruments_in_file": len(consumer.seen),
+        "instruments_kept": len(np.unique(bars.column("instrument_id").to_numpy())),
+    }
+    return bars, stats
 
 
 @dataclass
@@ -130,14 +143,12 @@ def day_features(
     prev_date: dt.date | None,
     params: EpisodeParams,
 ) -> DayOutputs:
-    """Every level-dependent stage of one date."""
-    levels = compute_levels(date, bars, prev_bars, prev_date)
-    bars = add_level_distance(
-        bars, levels.column("level_price").to_numpy(), levels.column("valid_from_ns").to_numpy()
-    )
-    episodes, windows = compute_episodes(date.isoformat(), bars, levels, params)
-    approach, signature = compute_approach(bars, episodes)
-    vectors = compute_vectors(bars, episodes, approach, signature, params.reset_pts)
+    """Every level-dependent stage of one date, each instrument on its own (`mbp10.instruments`)."""
+    levels = levels_all(date, bars, prev_bars, prev_date)
+    bars = level_distance_all(bars, levels)
+    episodes, windows = episodes_all(date.isoformat(), bars, levels, params)
+    approach, signature = approach_all(bars, episodes)
+    vectors = vectors_all(bars, episodes, approach, signature, params.reset_pts)
     return DayOutputs(bars, levels, episodes, windows, approach, signature, vectors)
 
 
@@ -146,15 +157,16 @@ def day_features(
 
 def bars_task(payload: tuple) -> dict:
     """Pass 1 (one date): decode + bar5s core into the staging area; optional bronze."""
-    date_iso, src, out_dir, bronze = payload
+    date_iso, src, out_dir, bronze, selection = payload
     out = Path(out_dir)
     bronze_out = out / "bronze" / f"{date_iso}.parquet" if bronze else None
     t0 = time.perf_counter()
     warm_up()  # the worker's first task loads (or compiles) the kernels: timed apart, kept out of the rate
     compile_s = time.perf_counter() - t0
-    bars, stats = day_bars(src, bronze_out)
+    bars, stats = day_bars(src, bronze_out, Selection(**selection))
     write_staging(bars, out / STAGING / f"{date_iso}.arrow")
     counts = {"records": stats.records, "out_of_order": stats.out_of_order, "bars": bars.num_rows}
+    counts.update(stats.integrity)
     return {**counts, "compile_s": compile_s}
 
 
@@ -191,6 +203,7 @@ def run_dates(
     scheduler: str | None = None,
     bronze: bool = False,
     params: EpisodeParams | None = None,
+    selection: Selection | None = None,
     quiet: bool = True,
 ) -> dict:
     """Every stage for every date of `plan`: fills `out_dir` (an existing folder the caller owns) with
@@ -202,6 +215,7 @@ def run_dates(
     import perfkit
 
     params = params or EpisodeParams()
+    sel = (selection or Selection()).to_dict()
     out = Path(out_dir)
     inputs = plan.inputs
     t0 = time.perf_counter()
@@ -217,7 +231,7 @@ def run_dates(
                 [
                     Task(
                         key=d.isoformat(),
-                        payload=(d.isoformat(), str(inputs[d]), str(out), bronze),
+                        payload=(d.isoformat(), str(inputs[d]), str(out), bronze, sel),
                         cost=cost[d],
                     )
                     for d in todo

@@ -69,15 +69,26 @@ def _event_times(lam: np.ndarray, u: np.ndarray, day0: int, lo_s: float, hi_s: f
     return day0 + np.floor(secs * 1e9).astype(np.int64)
 
 
-def synth_day(date: dt.date, n_records: int = DEFAULT_RECORDS, seed: int = 1) -> np.ndarray:
-    """The records of one synthetic day (MBP10_DTYPE, sorted by ts_event, events end with F_LAST)."""
+def synth_day(
+    date: dt.date,
+    n_records: int = DEFAULT_RECORDS,
+    seed: int = 1,
+    *,
+    stream: str = "",
+    instrument_id: int = INSTRUMENT_ID,
+    anchor_offset_pts: float = 0.0,
+) -> np.ndarray:
+    """The records of one synthetic instrument-day (MBP10_DTYPE, sorted by ts_event, events end with F_LAST).
+
+    `stream` keys the random streams of a second instrument (empty: the first, as before instruments);
+    `anchor_offset_pts` moves its price level."""
     from perfkit.parallel import rng_for, seed_for
 
     from mbp10.synth_kernel import simulate  # Numba: imported when a day is made, not to size one
 
     if n_records < 40:
         raise ValueError("a synthetic day needs at least 40 records")
-    key = date.isoformat()
+    key = date.isoformat() + (f"/{stream}" if stream else "")
     rng = rng_for(seed, "mbp10-synth", key)
     buf = np.zeros(n_records, dtype=MBP10_DTYPE)
     raw = buf.view(np.uint8).reshape(n_records, RECORD_SIZE)
@@ -92,7 +103,7 @@ def synth_day(date: dt.date, n_records: int = DEFAULT_RECORDS, seed: int = 1) ->
     halt0_s = (et_ns(date, 17, 0) - day0) / 1e9
     halt1_s = (et_ns(date, 18, 0) - day0) / 1e9
     frac_before_halt = lam[: int(halt0_s)].sum() / lam.sum()
-    p0 = anchor_price_units(date, rng)
+    p0 = anchor_price_units(date, rng) + round(anchor_offset_pts * 4) * TICK_UNITS
     n_events, clear_event = simulate(
         w64, w32, raw, event_id, state, p0, TICK_UNITS, int(frac_before_halt * n_records), 0.22, 2e-6
     )
@@ -109,13 +120,49 @@ def synth_day(date: dt.date, n_records: int = DEFAULT_RECORDS, seed: int = 1) ->
     buf["length"] = RECORD_SIZE // 4
     buf["rtype"] = RTYPE_MBP10
     buf["publisher_id"] = PUBLISHER_ID
-    buf["instrument_id"] = INSTRUMENT_ID
+    buf["instrument_id"] = instrument_id
     buf["ts_event"] = ts_event
     buf["ts_recv"] = ts_recv
     buf["ts_in_delta"] = rng.integers(5_000, 30_000, n_records).astype(np.int32)
     buf["sequence"] = 1_000_000 + np.cumsum(rng.integers(1, 4, n_records)).astype(np.uint32)
     assert ts_event[-1] < day1
     return buf
+
+
+def instrument_ids(symbols: tuple[str, ...]) -> list[int]:
+    """Synthetic instrument ids: INSTRUMENT_ID, INSTRUMENT_ID + 1, ... in the order given."""
+    return [INSTRUMENT_ID + k for k in range(len(symbols))]
+
+
+def synth_instruments(date: dt.date, n_records: int, seed: int, symbols: tuple[str, ...]) -> np.ndarray:
+    """Several instruments' days interleaved by ts_recv, as a Databento multi-instrument file is.
+
+    The first symbol is exactly `synth_day` (same records as a one-instrument file); each later one gets
+    its own random stream and half the records of the one before (at least 40). Outrights are priced 60
+    points apart (deferred months above), calendar spreads (a '-' in the symbol) around 60 points."""
+    from mbp10.symbology import is_spread
+
+    shares = np.array([0.5**k for k in range(len(symbols))])
+    counts = np.maximum(40, np.floor(n_records * shares / shares.sum()).astype(np.int64))
+    parts = []
+    outright = 0
+    for k, (sym, iid) in enumerate(zip(symbols, instrument_ids(symbols), strict=True)):
+        if is_spread(sym):
+            offset = 60.0 - anchor_price_units(date, np.random.default_rng(0)) / PRICE_SCALE
+        else:
+            offset, outright = 60.0 * outright, outright + 1
+        parts.append(
+            synth_day(
+                date,
+                int(counts[k]),
+                seed,
+                stream=sym if k else "",
+                instrument_id=iid,
+                anchor_offset_pts=offset,
+            )
+        )
+    rec = np.concatenate(parts)
+    return rec[np.argsort(rec["ts_recv"], kind="stable")]
 
 
 # Peak memory of `synth_day` plus writing and digesting its records, per record: the 368-byte records, the
@@ -137,9 +184,9 @@ def warm_up() -> None:
     synth_day(dt.date(2024, 1, 2), 40, seed=0)
 
 
-def synth_header(date: dt.date) -> bytes:
-    """The DBN v3 metadata header for a synthetic day."""
+def synth_header(date: dt.date, symbols: tuple[str, ...] = (SYMBOL,), parent: str | None = None) -> bytes:
+    """The DBN v3 metadata header for a synthetic day: one mapping per symbol (raw symbol -> instrument
+    id for the day); with `parent`, a parent pull's header (e.g. ES.FUT)."""
     day0, day1 = day_bounds_ns(date)
-    return encode_metadata(
-        dataset=DATASET, symbol=SYMBOL, start_ns=day0, end_ns=day1, instrument_id=INSTRUMENT_ID
-    )
+    pairs = list(zip(symbols, instrument_ids(symbols), strict=True))
+    return encode_metadata(dataset=DATASET, start_ns=day0, end_ns=day1, instruments=pairs, parent=parent)

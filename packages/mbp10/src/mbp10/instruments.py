@@ -1,0 +1,128 @@
+"""Every level-dependent stage, one instrument at a time: split the tables by `instrument_id`, run the
+single-book stage on each part, tag its output with `instrument_id` and `symbol`, concatenate.
+
+Books never mix: levels, touches, approach features and vectors of an instrument are computed from that
+instrument's bars only (and its own bars of the previous date). Parts are in ascending instrument id, so the
+output does not depend on the input's row order; touch ids of a date count across instruments in that order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+
+from mbp10.approach import compute_approach
+from mbp10.bars import add_level_distance
+from mbp10.episodes import EpisodeParams, compute_episodes
+from mbp10.levels import compute_levels, round_number_levels
+from mbp10.vectors import compute_vectors
+
+ID, SYMBOL = "instrument_id", "symbol"
+
+
+def split(table: pa.Table | None) -> dict[int, pa.Table]:
+    """instrument_id -> that instrument's rows (in their order), ascending ids; {} for None."""
+    if table is None or table.num_rows == 0:
+        return {}
+    ids = table.column(ID).to_numpy()
+    out = {}
+    for iid in np.unique(ids):
+        rows = np.flatnonzero(ids == iid)
+        if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # contiguous (the usual case): a slice
+            out[int(iid)] = table.slice(int(rows[0]), len(rows))
+        else:
+            out[int(iid)] = table.take(pa.array(rows))
+    return out
+
+
+def symbol_of(bars: pa.Table) -> str | None:
+    """The instrument's symbol in these bars (its last one, if it changed within them)."""
+    if SYMBOL not in bars.column_names or bars.num_rows == 0:
+        return None
+    return bars.column(SYMBOL)[bars.num_rows - 1].as_py()
+
+
+def tag(table: pa.Table, instrument_id: int, symbol: str | None) -> pa.Table:
+    """`table` with `instrument_id` (uint32) and `symbol` (string) as its first two columns."""
+    for name in (ID, SYMBOL):
+        if name in table.column_names:
+            table = table.drop_columns([name])
+    n = table.num_rows
+    table = table.add_column(0, SYMBOL, pa.array([symbol] * n, pa.string()))
+    return table.add_column(0, ID, pa.array(np.full(n, instrument_id, np.uint32)))
+
+
+def _concat(parts: list[pa.Table], empty: pa.Table) -> pa.Table:
+    parts = [p for p in parts if p.num_rows] or [empty]
+    return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+
+
+def levels_all(date: dt.date, bars: pa.Table, prev_bars: pa.Table | None, prev_date: dt.date | None):
+    """`compute_levels` per instrument (prior-day levels from the same instrument's previous bars)."""
+    prev = split(prev_bars)
+    parts = [
+        tag(compute_levels(date, b, prev.get(iid), prev_date), iid, symbol_of(b))
+        for iid, b in split(bars).items()
+    ]
+    empty = tag(compute_levels(date, bars.slice(0, 0), None, None), 0, None)
+    return _concat(parts, empty)
+
+
+def level_distance_all(bars: pa.Table, levels: pa.Table | None) -> pa.Table:
+    """`add_level_distance` per instrument, from its own levels (round numbers only when `levels` is None)."""
+    lv = split(levels)
+    parts = []
+    for iid, b in split(bars).items():
+        if levels is None:
+            prices, valid = round_number_levels(b)
+        else:
+            mine = lv.get(iid)
+            prices = mine.column("level_price").to_numpy() if mine is not None else np.empty(0)
+            valid = mine.column("valid_from_ns").to_numpy() if mine is not None else np.empty(0, np.int64)
+        parts.append(add_level_distance(b, prices, valid))
+    return _concat(parts, add_level_distance(bars.slice(0, 0), np.empty(0), np.empty(0, np.int64)))
+
+
+def episodes_all(date_iso: str, bars: pa.Table, levels: pa.Table, p: EpisodeParams):
+    """(episodes, episode bars) per instrument; touch ids of the date run on across instruments."""
+    lv = split(levels)
+    eps, wins = [], []
+    first = 0
+    for iid, b in split(bars).items():
+        mine = lv.get(iid, levels.slice(0, 0))
+        ep, win = compute_episodes(date_iso, b, mine, p, first_index=first)
+        first += ep.num_rows
+        eps.append(tag(ep, iid, symbol_of(b)))
+        wins.append(tag(win, iid, symbol_of(b)))
+    e0, w0 = compute_episodes(date_iso, bars.slice(0, 0), levels.slice(0, 0), p)
+    return _concat(eps, tag(e0, 0, None)), _concat(wins, tag(w0, 0, None))
+
+
+def approach_all(bars: pa.Table, episodes: pa.Table):
+    """(approach rows, signatures) per instrument."""
+    ep = split(episodes)
+    aps, sigs = [], []
+    for iid, b in split(bars).items():
+        if iid not in ep:
+            continue
+        ap, sig = compute_approach(b, ep[iid])
+        aps.append(tag(ap, iid, symbol_of(b)))
+        sigs.append(tag(sig, iid, symbol_of(b)))
+    a0, s0 = compute_approach(bars.slice(0, 0), episodes.slice(0, 0))
+    return _concat(aps, tag(a0, 0, None)), _concat(sigs, tag(s0, 0, None))
+
+
+def vectors_all(bars, episodes, approach, signature, reset_pts: float) -> pa.Table:
+    """Gold vectors per instrument (each standardised by its own instrument's day)."""
+    ep, ap, sg = split(episodes), split(approach), split(signature)
+    parts = []
+    for iid, b in split(bars).items():
+        if iid not in ep:
+            continue
+        parts.append(tag(compute_vectors(b, ep[iid], ap[iid], sg[iid], reset_pts), iid, symbol_of(b)))
+    empty = compute_vectors(
+        bars.slice(0, 0), episodes.slice(0, 0), approach.slice(0, 0), signature.slice(0, 0), reset_pts
+    )
+    return _concat(parts, tag(empty, 0, None))
