@@ -49,21 +49,28 @@ def remove_path(path: Path) -> None:
             path.unlink()
 
 
-def sweep_stale(final: Path) -> list[Path]:
-    """Remove temporaries that a run writing ``final`` left behind when it was killed (its pid is gone)."""
+def stale_temporaries(final: Path) -> list[Path]:
+    """Temporaries beside ``final`` that a killed run writing it left behind (their pid is gone)."""
     prefix = f"{TEMP_PREFIX}{_target_tag(final)}-"
-    removed = []
     try:
         entries = list(os.scandir(final.parent))
     except OSError:
-        return removed
+        return []
+    stale = []
     for entry in entries:
         if not entry.name.startswith(prefix):
             continue
         pid_text = entry.name[len(prefix) :].split("-", 1)[0]
         if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
-            remove_path(Path(entry.path))
-            removed.append(Path(entry.path))
+            stale.append(Path(entry.path))
+    return stale
+
+
+def sweep_stale(final: Path) -> list[Path]:
+    """Remove temporaries that a run writing ``final`` left behind when it was killed (its pid is gone)."""
+    removed = stale_temporaries(final)
+    for path in removed:
+        remove_path(path)
     return removed
 
 

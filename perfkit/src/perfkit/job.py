@@ -33,6 +33,7 @@ from perfkit.interrupts import deferred
 from perfkit.outputs import REPORT_FILES, Outputs
 from perfkit.parallel import reporting_to
 from perfkit.profiling import profile as _profile
+from perfkit.resume import Journal, output_options
 from perfkit.run import Run
 
 
@@ -66,14 +67,27 @@ def job(
     report_dir: str | os.PathLike | None = None,
     profile: str | os.PathLike | None = None,
     bad_input: tuple[type[BaseException], ...] = (),
+    resumable: bool = False,
+    resume: bool = False,
 ) -> Iterator[Job]:
-    """Claim outputs, run the block inside a :class:`Run` (and cProfile), then commit or discard."""
+    """Claim outputs, run the block inside a :class:`Run` (and cProfile), then commit or discard.
+
+    ``resumable``: the first folder output keeps a journal of finished tasks (``map_tasks(...,
+    phase=...)``) while the run goes on, so that after a crash or ``kill -9`` a rerun with ``resume``
+    (``--resume``) keeps them and runs only the rest (:mod:`perfkit.resume`).
+    """
     directories, files = _present(directories), _present(files)
+    if resume and not (resumable and directories):
+        raise InputError(f"{pipeline} {command} cannot resume (it writes no resumable folder)")
+    options = output_options({"command": command, **dict(config or {})})
     outputs = Outputs(_present(inputs), force=force, owner=f"{pipeline} {command}")
+    journal = None
     try:
         with deferred():
-            for folder in directories:
-                outputs.directory(folder)
+            for i, folder in enumerate(directories):
+                staged = outputs.directory(folder, resume_options=options if (resume and i == 0) else None)
+                if resumable and i == 0:
+                    journal = Journal(staged, options)
             for file in files:
                 outputs.file(file)
             profile_paths = outputs.profile(profile) if profile is not None else None
@@ -93,7 +107,7 @@ def job(
     shared = [(p, False) for p in _present(inputs)]
     shared += [(staged, kind == "dir") for staged, kind in outputs.staged_outputs()]
     try:
-        with run, reporting_to(run, shared):
+        with run, reporting_to(run, shared, journal):
             if profile_paths is not None:
                 with _profile(profile_paths[0], top_path=profile_paths[1]):
                     yield Job(outputs, run, report_path)

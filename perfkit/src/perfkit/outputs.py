@@ -23,8 +23,18 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfkit._atomic import TEMP_PREFIX, default_mode, make_temp, publish, remove_path, sweep_stale, temp_path
+from perfkit._atomic import (
+    TEMP_PREFIX,
+    default_mode,
+    make_temp,
+    publish,
+    remove_path,
+    stale_temporaries,
+    sweep_stale,
+    temp_path,
+)
 from perfkit.errors import InputError
+from perfkit.resume import JOURNAL, differing_options, recorded_options
 
 MARKER = ".perfkit-output"
 REPORT_FILES = ("run_report.json", "events.jsonl")
@@ -145,6 +155,8 @@ class Outputs:
         self._outputs: list[Output] = []
         self._created_dirs: list[Path] = []
         self._report: tuple[Path, Path] | None = None  # (report folder, staging folder)
+        self._resume_options: dict | None = None
+        self.resumed_from: Path | None = None  # the killed run's staging folder a --resume adopted
         self.committed = False
 
     # -- claiming ------------------------------------------------------------------------------
@@ -180,7 +192,10 @@ class Outputs:
             raise InputError(f"cannot write {what} {path}: {path.parent} is not a folder")
 
     def _stage(self, path: Path, kind: str, what: str) -> Path:
+        adopted = self._adopt(path) if self._resume_options is not None else None
         sweep_stale(path)
+        if adopted is not None:
+            return adopted
         try:
             return make_temp(path, kind)
         except OSError as exc:
@@ -229,16 +244,39 @@ class Outputs:
         """Claim a one-file output; return the staging file to write (it exists, empty, mode 0600)."""
         return self._claim(path, "file", "output")
 
-    def directory(self, path) -> Path:
+    def directory(self, path, *, resume_options: dict | None = None) -> Path:
         """Claim a folder output; return the staging folder to fill (it exists, empty, mode 0700).
 
         The current folder (or one holding it) is refused: swapping it would leave the shell in a
-        deleted folder.
+        deleted folder. With ``resume_options`` (``--resume``), the staging folder a killed run of the
+        same target left behind is adopted instead of a new one, if its journal recorded the same
+        options (:mod:`perfkit.resume`); other options are refused and the partial folder kept.
         """
         real, cwd = _real(Path(path)), _real(Path.cwd())
         if real == cwd or _inside(cwd, real):
             raise InputError(f"output {path} is the current folder or holds it; choose a new folder")
-        return self._claim(path, "dir", "output")
+        self._resume_options = resume_options
+        try:
+            return self._claim(path, "dir", "output")
+        finally:
+            self._resume_options = None
+
+    def _adopt(self, path: Path) -> Path | None:
+        """The staging folder of a killed run of ``path``, renamed to this run's, or None if there is none."""
+        partials = [p for p in stale_temporaries(path) if p.is_dir() and recorded_options(p) is not None]
+        if not partials:
+            return None
+        newest = max(partials, key=lambda p: p.stat().st_mtime_ns)
+        differing = differing_options(recorded_options(newest), self._resume_options)
+        if differing:
+            raise InputError(
+                f"--resume: the interrupted run of {path} used other options ({', '.join(differing)}); "
+                "rerun with those options, or without --resume to start again"
+            )
+        staged = temp_path(path)
+        os.rename(newest, staged)
+        self.resumed_from = newest
+        return staged
 
     def profile(self, path) -> tuple[Path, Path]:
         """Claim ``--profile PATH`` and ``profile_top.json`` beside it; return both staging paths."""
@@ -322,6 +360,7 @@ class Outputs:
 
     def _commit_dir(self, out: Output) -> None:
         _drop_temporaries(out.staged)
+        remove_path(out.staged / JOURNAL)
         entries = sorted(os.listdir(out.staged))
         (out.staged / MARKER).write_text(
             json.dumps({"owner": self.owner, "entries": entries}) + "\n", encoding="utf-8"

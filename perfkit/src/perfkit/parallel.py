@@ -38,11 +38,16 @@ MAX_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work: ``fn(payload)`` is run for it; ``cost`` orders the schedule (heaviest first)."""
+    """One unit of work: ``fn(payload)`` is run for it; ``cost`` orders the schedule (heaviest first).
+
+    ``files``: the files the task writes into a resumable folder output, relative to it; a resumed run
+    keeps the task only if they are unchanged (see :mod:`perfkit.resume`).
+    """
 
     key: str
     payload: Any = None
     cost: float = 1.0
+    files: tuple[str, ...] = ()  # what it writes, relative to the resumable output folder (see phase)
 
 
 @dataclass
@@ -65,31 +70,49 @@ class TaskResult:
     attempts: int = 1
 
 
-# The Run of the command being executed (set by perfkit.job) and the items retried so far in it.
-_active_run: contextvars.ContextVar = contextvars.ContextVar("perfkit_active_run", default=None)
+@dataclass
+class _CommandContext:
+    """What :func:`perfkit.job.job` tells :func:`map_tasks` about the command being run."""
+
+    run: Any
+    shared_paths: tuple[tuple[str, bool], ...] = ()
+    journal: Any = None  # perfkit.resume.Journal of a resumable folder output
+    retried: dict[str, int] = field(default_factory=dict)
+    resumed: int = 0
+
+
+_active: contextvars.ContextVar[_CommandContext | None] = contextvars.ContextVar(
+    "perfkit_command", default=None
+)
 
 
 @contextlib.contextmanager
-def reporting_to(run, shared_paths: Sequence[tuple[os.PathLike | str, bool]] = ()) -> Iterator[None]:
-    """Inside the block, :func:`map_tasks` records retried items in ``run``'s metrics, and a run on a
-    remote Dask cluster first checks that every worker sees ``shared_paths``: ``(path, writable)``
-    pairs, the inputs (read) and the staged outputs (folders written by workers)."""
-    token = _active_run.set((run, {}, tuple((os.path.abspath(p), bool(w)) for p, w in shared_paths)))
+def reporting_to(
+    run, shared_paths: Sequence[tuple[os.PathLike | str, bool]] = (), journal=None
+) -> Iterator[None]:
+    """Tell :func:`map_tasks` about the command it runs in (:func:`perfkit.job.job` does this).
+
+    Retried and resumed items are recorded in ``run``'s metrics; a run on a remote Dask cluster first
+    checks that every worker sees ``shared_paths`` (``(path, writable)``: the inputs, and the staged
+    outputs the workers write); with a ``journal``, ``map_tasks(..., phase=...)`` skips tasks a killed
+    run already finished and records the ones it finishes.
+    """
+    paths = tuple((os.path.abspath(p), bool(w)) for p, w in shared_paths)
+    token = _active.set(_CommandContext(run, paths, journal))
     try:
         yield
     finally:
-        _active_run.reset(token)
+        _active.reset(token)
 
 
 def _record_retries(done: dict[str, TaskResult]) -> None:
     """Record tasks that ran more than once in the active Run's ``retried_items`` metric (key -> attempts)."""
-    active = _active_run.get()
+    context = _active.get()
     retried = {k: r.attempts for k, r in done.items() if r.attempts > 1}
-    if active is None or not retried:
+    if context is None or not retried:
         return
-    run, so_far, _ = active
-    so_far.update(retried)
-    run.metric("retried_items", dict(so_far))
+    context.retried.update(retried)
+    context.run.metric("retried_items", dict(context.retried))
 
 
 def lpt_order(tasks: Sequence[Task]) -> list[Task]:
@@ -253,6 +276,7 @@ def map_tasks(
     on_result: Callable[[TaskResult], None] | None = None,
     preload: Sequence[str] = (),
     max_attempts: int = MAX_ATTEMPTS,
+    phase: str | None = None,
 ) -> dict[str, TaskResult]:
     """Run ``fn(task.payload)`` for every task; return ``{key: TaskResult}`` in the order of ``tasks``.
 
@@ -280,6 +304,12 @@ def map_tasks(
         out of memory, node lost) before the run fails with :class:`perfkit.errors.WorkerLost`. The
         task is retried on a fresh worker meanwhile; ``TaskResult.attempts`` says how often it ran.
         An exception raised by the task itself is never retried: it is deterministic.
+    phase : str, optional
+        Makes the tasks resumable inside a command whose folder output keeps a journal
+        (``perfkit.job.job(..., resumable=True)``): tasks a killed run finished (their files unchanged)
+        are not run again but come back with their recorded value (``worker="resumed"``,
+        ``attempts=0``), and each task finished now is recorded. Names the call, so two calls in one
+        command may use the same keys. Values must be picklable.
     """
     tasks = list(tasks)
     keys = [t.key for t in tasks]
@@ -289,16 +319,34 @@ def map_tasks(
         raise ValueError(f"unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    ordered = lpt_order(tasks)
+    context = _active.get()
+    journal = context.journal if (context is not None and phase is not None) else None
+    files = {t.key: t.files for t in tasks}
     done: dict[str, TaskResult] = {}
 
     def collect(result: TaskResult) -> None:
+        if journal is not None and result.attempts > 0:
+            journal.record(phase, result.key, result.value, files[result.key])
         done[result.key] = result
         if "peak_rss_bytes" in result.extra:
             note_worker_peak(result.extra["peak_rss_bytes"], result.extra.get("peak_unique_bytes"))
         if on_result is not None:
             on_result(result)
 
+    if journal is not None:
+        for key, value in journal.finished(phase, keys).items():
+            now = time.time()
+            collect(TaskResult(key, value, 0.0, "resumed", now, now, attempts=0))
+        context.resumed += len(done)
+        context.run.metric("resumed_items", context.resumed)
+    ordered = lpt_order([t for t in tasks if t.key not in done])
+    if ordered:
+        _execute(fn, ordered, collect, executor, workers, scheduler, preload, max_attempts)
+    _record_retries(done)
+    return {k: done[k] for k in keys}
+
+
+def _execute(fn, ordered: list[Task], collect, executor, workers, scheduler, preload, max_attempts) -> None:
     if executor == "serial":
         for t in ordered:
             interrupts.raise_if_received()
@@ -307,11 +355,9 @@ def map_tasks(
         with cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfkit") as pool:
             _drain(pool, fn, ordered, collect, in_worker_process=False)
     elif executor == "processes":
-        _run_processes(fn, ordered, collect, min(workers, max(len(ordered), 1)), preload, max_attempts)
+        _run_processes(fn, ordered, collect, min(workers, len(ordered)), preload, max_attempts)
     else:
         _run_dask(fn, ordered, collect, workers, scheduler, max_attempts)
-    _record_retries(done)
-    return {k: done[k] for k in keys}
 
 
 def _run_processes(
@@ -576,8 +622,8 @@ def _connect(scheduler: str, timeout_s: float = 10.0):
         raise InputError(
             f"the Dask scheduler at {scheduler} has no workers (waited {timeout_s:g} s)"
         ) from None
-    active = _active_run.get()
-    paths = active[2] if active is not None else ()
+    context = _active.get()
+    paths = context.shared_paths if context is not None else ()
     if paths:
         unseen = client.run(_unseen_paths, list(paths))
         for worker, missing in sorted(unseen.items()):
