@@ -149,6 +149,10 @@ CASES = [
     Case("profile-is-folder", [*TRAJ, "--profile", "d"], 2, "'d' is a directory", write("d/x", "mine")),
     Case("report-dir-foreign-report", [*TRAJ, "--report-dir", "d"], 2, "not a perfkit report", write("d/run_report.json", "{}")),
     Case("report-dir-is-file", [*TRAJ, "--report-dir", "d"], 2, "'d' is a file", write("d", "a file")),
+    Case("plot-out-exists", [BB, "plot", "trajectory", "--ball", "100,28", "--out", "t.png"], 2, "pass --force", write("t.png", b"\x89PNG mine")),
+    Case("plot-out-not-a-picture", [BB, "plot", "trajectory", "--ball", "100,28", "--out", "t.pdf"], 2, "a picture is .png or .svg"),
+    Case("plot-from-over-out", [BB, "plot", "ev-la", "--from", "b.parquet", "--out", "b.parquet"], 2, "a picture is .png or .svg", write("b.parquet", "x")),
+    Case("plot-ball-inf", [BB, "plot", "trajectory", "--ball", "100,inf", "--out", "t.png"], 2, "--ball '100,inf': 'inf' is not a finite number"),
 ]  # fmt: skip
 
 

@@ -77,7 +77,18 @@ def _emit_path(path: dict, every_s: float = 0.1) -> None:
             next_t += every_s * max(1, int((ti + 1e-9 - next_t) / every_s) + 1)
 
 
-_NOT_CONFIG = {"profile", "report_dir", "workers", "force", "quiet", "as_json", "with_path", "pbp", "out_dir"}
+_NOT_CONFIG = {
+    "profile",
+    "report_dir",
+    "workers",
+    "force",
+    "quiet",
+    "as_json",
+    "with_path",
+    "pbp",
+    "out_dir",
+    "out_path",
+}
 
 
 def _config() -> dict:
@@ -474,6 +485,151 @@ def season(n_games, seed, executor, mode, out_dir, pbp, profile, report_dir, wor
             f"{n_games} games in {result['wall_s']:.1f} s ({executor}, {workers} workers); "
             f"receipt {result['receipt']}; wrote {out_dir}"
         )
+
+
+# ------------------------------------------------------------------------------------------- plot
+_PLOT_OUT = click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="A .png or .svg.",
+)
+_PARK = click.option("--park", type=str, default=None, help="Draw this park's fence (code or name).")
+
+
+def _park(query: str | None):
+    from .parks import ALIASES, PARKS
+
+    if query is None:
+        return None
+    q = ALIASES.get(query.strip().upper(), query.strip().upper())
+    for p in PARKS.values():
+        if q in (p.code, p.name.upper()):
+            return p
+    raise BattedBallError(f"--park {query!r} is not a park (codes: {', '.join(sorted(PARKS))})")
+
+
+def _plot_job(command: str, out_path: Path, profile, report_dir, force, inputs=()):
+    from .plots import plot_format
+
+    plot_format(out_path)  # a bad suffix is refused before anything is claimed
+    return job(
+        "batted_ball",
+        f"plot {command}",
+        config=_config(),
+        inputs=inputs,
+        files=[out_path],
+        force=force,
+        report_dir=report_dir,
+        profile=profile,
+        bad_input=_BAD_INPUT,
+    )
+
+
+@main.group(cls=Group, context_settings=CONTEXT)
+def plot():
+    """Pictures: trajectories (side and top), a spray chart, exit velocity against launch angle.
+
+    Example: batted-ball plot trajectory --ball 100,28 --ball 105,32,-20 --park NYY --out flights.png
+    """
+
+
+@plot.command("trajectory", context_settings=CONTEXT)
+@click.option(
+    "--ball",
+    "balls",
+    multiple=True,
+    required=True,
+    help="EV_MPH,LA_DEG[,SPRAY_DEG[,BACKSPIN,SIDESPIN]] (repeat for several balls; spin as for trajectory).",
+)
+@_PARK
+@click.option("--mode", type=MODE, default="accurate", show_default=True, help="RK4 step: 1, 2, 5 or 10 ms.")
+@_PLOT_OUT
+@single_run_options
+@_errors
+def plot_trajectory(balls, park, mode, out_path, profile, report_dir, force, quiet):
+    """Fly balls at a park's elevation and draw them from the side and from above, with its fence.
+
+    Example: batted-ball plot trajectory --ball 100,28,0,2000,0 --ball 110,25,-25 --park COL --out coors.svg
+    """
+    where = _park(park)
+    parsed = [_ball_spec(b) for b in balls]
+    with _plot_job("trajectory", out_path, profile, report_dir, force) as j:
+        from .physics import Environment, simulate_batted_ball
+        from .plots import plot_format, plot_trajectories
+
+        env = Environment(elevation_ft=where.elevation_ft) if where else Environment()
+        results = [simulate_batted_ball(*b, env=env, mode=mode, record_path=True) for b in parsed]
+        plot_trajectories(results, j.path(out_path), where, fmt=plot_format(out_path))
+        j.run.result("distances_ft", [round(r.distance_ft, 4) for r in results])
+    if not quiet:
+        click.echo(f"wrote {out_path}: " + ", ".join(f"{r.distance_ft:.1f} ft" for r in results))
+
+
+def _ball_spec(spec: str) -> tuple:
+    """``EV,LA[,SPRAY[,BACKSPIN,SIDESPIN]]`` -> arguments of ``simulate_batted_ball``."""
+    parts = spec.split(",")
+    try:
+        numbers = [FLOAT.convert(p.strip(), None, None) for p in parts]
+    except click.BadParameter as exc:
+        raise BattedBallError(f"--ball {spec!r}: {exc.message}") from None
+    if len(numbers) not in (2, 3, 5):
+        raise BattedBallError(f"--ball {spec!r}: give EV,LA or EV,LA,SPRAY or EV,LA,SPRAY,BACKSPIN,SIDESPIN")
+    return tuple(numbers)
+
+
+_FROM = click.option(
+    "--from",
+    "source",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="balls_in_play.parquet, or a folder holding one (game --out, season --pbp).",
+)
+
+
+@plot.command("spray", context_settings=CONTEXT)
+@_FROM
+@_PARK
+@_PLOT_OUT
+@single_run_options
+@_errors
+def plot_spray_chart(source, park, out_path, profile, report_dir, force, quiet):
+    """Where batted balls came down, over a field diagram, coloured by outcome.
+
+    Example: batted-ball plot spray --from out/season --park NYY --out spray.png
+    """
+    where = _park(park)
+    with _plot_job("spray", out_path, profile, report_dir, force, inputs=[source]) as j:
+        from .io import read_balls_in_play
+        from .plots import plot_format, plot_spray
+
+        balls = read_balls_in_play(source, ["landing_x_ft", "landing_y_ft", "outcome"])
+        counts = plot_spray(balls.to_pydict(), j.path(out_path), where, fmt=plot_format(out_path))
+        j.run.result("outcomes", counts)
+    if not quiet:
+        click.echo(f"wrote {out_path}: {sum(counts.values()):,} batted balls")
+
+
+@plot.command("ev-la", context_settings=CONTEXT)
+@_FROM
+@_PLOT_OUT
+@single_run_options
+@_errors
+def plot_ev_la_chart(source, out_path, profile, report_dir, force, quiet):
+    """Exit velocity against launch angle, coloured by outcome.
+
+    Example: batted-ball plot ev-la --from out/season --out ev_la.svg
+    """
+    with _plot_job("ev-la", out_path, profile, report_dir, force, inputs=[source]) as j:
+        from .io import read_balls_in_play
+        from .plots import plot_ev_la, plot_format
+
+        balls = read_balls_in_play(source, ["exit_velo_mph", "launch_angle_deg", "outcome"])
+        counts = plot_ev_la(balls.to_pydict(), j.path(out_path), fmt=plot_format(out_path))
+        j.run.result("outcomes", counts)
+    if not quiet:
+        click.echo(f"wrote {out_path}: {sum(counts.values()):,} batted balls")
 
 
 if __name__ == "__main__":

@@ -285,6 +285,24 @@ def write_play_by_play(out_dir: Path, pitches: list[pa.Table], balls: list[pa.Ta
     return out
 
 
+def read_balls_in_play(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """``balls_in_play.parquet``, or the one inside a ``game --out`` / ``season --pbp`` folder."""
+    path = Path(path)
+    file = path / BIP_FILE if path.is_dir() else path
+    if not file.is_file():
+        raise BattedBallError(f"cannot read balls in play from {path}: no such file (or no {BIP_FILE} in it)")
+    try:
+        table = pq.read_table(file, columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        raise BattedBallError(
+            f"cannot read balls in play from {file}: {' '.join(str(exc).split())}"
+        ) from None
+    missing = set(columns or BIP_SCHEMA.names) - set(table.column_names)
+    if missing:
+        raise BattedBallError(f"{file} is not a balls_in_play table (no {', '.join(sorted(missing))})")
+    return table
+
+
 # ------------------------------------------------------------------------------------------ season
 def write_season_files(out_dir: Path, games: pa.Table, league: dict, standings: list[dict]) -> None:
     """``games.parquet``, ``league.json`` (the line, games, seed, calibration) and ``standings.json``."""

@@ -1,0 +1,147 @@
+"""Pictures (matplotlib): trajectories side and top, a spray chart over a field, EV/LA by outcome.
+
+Figures are drawn on ``matplotlib.figure.Figure`` objects (no pyplot state, safe in threads) and saved
+as PNG or SVG (by the file's suffix unless ``fmt`` says), without a date in the file (same inputs, same bytes).
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BattedBallError
+from .parks import FENCE_BEARINGS_DEG, Park
+
+FORMATS = ("png", "svg")
+#: Outcome colours: hits warm (by bases), outs cool, fouls grey.
+OUTCOME_COLOURS = {
+    "single": "#f4a259",
+    "double": "#e76f51",
+    "triple": "#b5179e",
+    "home_run": "#d00000",
+    "field_out": "#457b9d",
+    "force_out": "#1d3557",
+    "double_play": "#14213d",
+    "sac_fly": "#8ecae6",
+    "field_error": "#2a9d8f",
+    "foul": "#adb5bd",
+}
+#: A field drawn when no park is given: 330 ft lines, 375 ft gaps, 400 ft to centre, 8 ft walls.
+GENERIC_PARK = Park("GEN", "a generic park", 0.0, (330, 375, 400, 375, 330), (8, 8, 8))
+BASE_DISTANCE_FT = 90.0
+
+
+def plot_format(path: Path) -> str:
+    """``png`` or ``svg`` from the file's suffix; anything else is refused (``BattedBallError``)."""
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise BattedBallError(f"{path}: a picture is .png or .svg, not {Path(path).suffix or 'no suffix'!r}")
+    return fmt
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=110, layout="constrained")
+
+
+def _save(fig, path: Path, fmt: str | None) -> None:
+    fmt = fmt or plot_format(path)
+    import matplotlib
+
+    # SVG element ids come from a hash salted with this (not a random one); no date in either format.
+    with matplotlib.rc_context({"svg.hashsalt": "batted-ball"}):
+        meta = {"Date": None} if fmt == "svg" else {"Software": None}
+        fig.savefig(path, format=fmt, metadata=meta)
+
+
+def draw_field(ax, park: Park | None = None) -> None:
+    """Foul lines, the infield diamond and the outfield fence of ``park`` (top view, ft; home at 0, 0)."""
+    park = park or GENERIC_PARK
+    dist, _ = park.fence_profile
+    b = np.radians(FENCE_BEARINGS_DEG)
+    ax.plot(dist * np.sin(b), dist * np.cos(b), color="#2d6a4f", lw=2.0, label=f"fence: {park.name}")
+    for side in (-1, 1):
+        end = dist[0 if side < 0 else -1]
+        ax.plot([0, side * end * np.sin(np.pi / 4)], [0, end * np.cos(np.pi / 4)], color="0.4", lw=0.8)
+    d = BASE_DISTANCE_FT / np.sqrt(2.0)
+    ax.plot([0, d, 0, -d, 0], [0, d, 2 * d, d, 0], color="#9c6644", lw=1.0)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x, ft (+ toward right field)")
+    ax.set_ylabel("y, ft (toward centre field)")
+
+
+def plot_trajectories(
+    results: list, path: Path, park: Park | None = None, title: str = "", fmt: str | None = None
+) -> None:
+    """Side view (distance along the ground vs height) and top view over the field, one line per ball.
+
+    ``results`` are :class:`physics.BattedBallResult` flown with ``record_path=True``.
+    """
+    fig = _figure(11.0, 5.0)
+    side, top = fig.subplots(1, 2, width_ratios=(1.6, 1.0))
+    park = park or GENERIC_PARK
+    dist, height = park.fence_profile
+    for r in results:
+        t = r.trajectory
+        label = (
+            f"{r.exit_velo_mph:g} mph, {r.launch_angle_deg:g}°, spray {r.spray_angle_deg:g}°: "
+            f"{r.distance_ft:.0f} ft, {r.hang_time_s:.1f} s"
+        )
+        side.plot(np.hypot(t[:, 1], t[:, 2]), t[:, 3], lw=1.5, label=label)
+        top.plot(t[:, 1], t[:, 2], lw=1.5)
+    # The wall in the side view at each ball's bearing would differ per ball: show centre field's.
+    centre = len(dist) // 2
+    side.plot([dist[centre]] * 2, [0, height[centre]], color="#2d6a4f", lw=3, label="centre-field wall")
+    side.set_xlabel("distance from home plate, ft")
+    side.set_ylabel("height, ft")
+    side.set_ylim(bottom=0)
+    side.set_xlim(left=0)
+    side.legend(fontsize=7, loc="upper left")
+    side.set_title(title or "trajectories, side view")
+    draw_field(top, park)
+    top.set_title("top view")
+    top.legend(fontsize=7, loc="lower center")
+    _save(fig, path, fmt)
+
+
+def plot_spray(balls, path: Path, park: Park | None = None, title: str = "", fmt: str | None = None) -> dict:
+    """Landing points of batted balls over a field, coloured by outcome (``balls_in_play`` columns).
+
+    Every ball is drawn at its first landing point (a ground ball's roll is not stored). Returns the
+    counts per outcome.
+    """
+    fig = _figure(7.0, 7.0)
+    ax = fig.subplots()
+    draw_field(ax, park)
+    counts = _scatter_by_outcome(ax, balls, "landing_x_ft", "landing_y_ft", size=9)
+    ax.set_title(title or f"spray chart: {sum(counts.values()):,} batted balls")
+    ax.legend(fontsize=7, loc="lower right", markerscale=1.5)
+    _save(fig, path, fmt)
+    return counts
+
+
+def plot_ev_la(balls, path: Path, title: str = "", fmt: str | None = None) -> dict:
+    """Exit velocity against launch angle, coloured by outcome: the barrel zone shows as red."""
+    fig = _figure(8.0, 6.0)
+    ax = fig.subplots()
+    counts = _scatter_by_outcome(ax, balls, "launch_angle_deg", "exit_velo_mph", size=7)
+    for la in (10, 25, 50):  # Statcast's batted-ball types by launch angle
+        ax.axvline(la, color="0.7", lw=0.7, ls="--")
+    ax.set_xlabel("launch angle, degrees")
+    ax.set_ylabel("exit velocity, mph")
+    ax.set_title(title or f"exit velocity and launch angle: {sum(counts.values()):,} batted balls")
+    ax.legend(fontsize=7, loc="lower left", markerscale=1.5)
+    _save(fig, path, fmt)
+    return counts
+
+
+def _scatter_by_outcome(ax, balls, x: str, y: str, size: float) -> dict:
+    outcome = np.asarray(balls["outcome"], dtype=object)
+    xs, ys = np.asarray(balls[x], float), np.asarray(balls[y], float)
+    counts = {}
+    for name, colour in OUTCOME_COLOURS.items():
+        sel = outcome == name
+        if sel.any():
+            counts[name] = int(sel.sum())
+            ax.scatter(xs[sel], ys[sel], s=size, c=colour, alpha=0.7, lw=0, label=f"{name} ({sel.sum():,})")
+    return counts

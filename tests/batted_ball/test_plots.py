@@ -1,0 +1,77 @@
+"""``batted-ball plot``: trajectories, spray chart, EV/LA chart — PNG and SVG, same bytes for the same
+inputs, claimed through perfkit.job, bad inputs refused in one line."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from batted_ball.cli import main
+from batted_ball.season import write_season
+from click.testing import CliRunner
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def season_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("season")
+    write_season(2, 5, out, executor="serial", pbp=True)
+    return out
+
+
+def _run(*args):
+    return CliRunner().invoke(main, ["plot", *map(str, args)])
+
+
+def _check_picture(path, fmt):
+    data = path.read_bytes()
+    if fmt == "png":
+        assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+    else:
+        root = ET.fromstring(data)
+        assert root.tag.endswith("svg") and b"<dc:date>" not in data
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_every_plot_in_both_formats_same_bytes_twice(season_dir, tmp_path, fmt):
+    commands = {
+        "traj": ["trajectory", "--ball", "100,28,0,2000,0", "--ball", "105,32,-20", "--park", "NYY", "--mode", "fast"],
+        "spray": ["spray", "--from", season_dir, "--park", "Fenway Park"],
+        "evla": ["ev-la", "--from", season_dir / "balls_in_play.parquet"],
+    }  # fmt: skip
+    for name, args in commands.items():
+        first, second = tmp_path / f"{name}.{fmt}", tmp_path / f"{name}2.{fmt}"
+        for out in (first, second):
+            r = _run(*args, "--out", out)
+            assert r.exit_code == 0, r.output
+        _check_picture(first, fmt)
+        assert first.read_bytes() == second.read_bytes(), name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"{n}{k}.{fmt}" for n in commands for k in ("", "2")
+    )  # nothing else written, no temporaries
+
+
+def test_trajectory_plot_reports_the_flights(tmp_path):
+    r = _run("trajectory", "--ball", "100,28,0,2000,0", "--out", tmp_path / "t.png")
+    assert r.exit_code == 0 and "408.6 ft" in r.output, r.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trajectory", "--ball", "100,28", "--out", "t.jpg"], "a picture is .png or .svg, not '.jpg'"),
+        (["trajectory", "--ball", "100", "--out", "t.png"], "give EV,LA"),
+        (["trajectory", "--ball", "100,nan", "--out", "t.png"], "'nan' is not a finite number"),
+        (["trajectory", "--ball", "300,28", "--out", "t.png"], "exit velocity 300 mph is out of range"),
+        (["trajectory", "--ball", "100,28", "--park", "XYZ", "--out", "t.png"], "--park 'XYZ' is not a park"),
+        (["spray", "--from", "nope", "--out", "s.png"], "no such file"),
+        (["ev-la", "--from", "bad.parquet", "--out", "s.png"], "cannot read balls in play from bad.parquet"),
+    ],
+)
+def test_bad_plot_input_is_one_line(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    r = CliRunner().invoke(main, ["plot", *args])
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.parquet"]
