@@ -149,7 +149,10 @@ def test_bronze_from_one_record_blocks_equals_the_records(tmp_path, small_day, s
                 break
     writer.close()
     t = pq.read_table(tmp_path / "b.parquet")
-    np.testing.assert_array_equal(t["ts_event"].to_numpy(), small_day["ts_event"][:2_001].astype(np.int64))
+    np.testing.assert_array_equal(
+        t["ts_event"].cast("int64").to_numpy(), small_day["ts_event"][:2_001].astype(np.int64)
+    )
+    assert t["action"].to_pylist() == [a.decode() for a in small_day["action"][:2_001]]
     np.testing.assert_array_equal(t["bid_px_03"].to_numpy(), small_day["bid_px_03"][:2_001])
 
 

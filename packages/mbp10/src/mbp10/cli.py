@@ -74,7 +74,9 @@ def _read_parquet(path: Path, required: tuple[str, ...], what: str):
     missing = [c for c in required if c not in table.column_names]
     if missing:
         raise Mbp10Error(f"{path}: missing columns {', '.join(missing[:5])} (not a {what} table)")
-    return table
+    from mbp10.io import plain
+
+    return plain(table)
 
 
 def selection_options(fn):

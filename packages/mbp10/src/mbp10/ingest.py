@@ -20,7 +20,7 @@ from mbp10.io import (
     records_to_arrow,
     scan_dbn,
 )
-from mbp10.records import out_of_order_count
+from mbp10.records import out_of_order_count, table_records
 from mbp10.symbology import PARQUET_KEY
 
 ROW_GROUP_ROWS = 262_144
@@ -78,20 +78,17 @@ def ingest_file(src: str | os.PathLike, dest: Path, extra_consumers: tuple = ())
     symmap = read_symbology(src)
     schema = BRONZE_SCHEMA.with_metadata({PARQUET_KEY: symmap.to_json()})
     if input_kind(src) == "parquet":
-        table = read_bronze(src, columns=BRONZE_SCHEMA.names)
-        ts = table.column("ts_event").to_numpy()
+        rec = table_records(read_bronze(src, columns=BRONZE_SCHEMA.names))
+        ts = rec["ts_event"].astype(np.int64)
         n_bad = out_of_order_count(ts)
         if n_bad:
-            table = table.take(pa.array(np.argsort(ts, kind="stable")))
-        pq.write_table(
-            table.cast(BRONZE_SCHEMA).replace_schema_metadata(schema.metadata),
-            dest,
-            compression=PARQUET_COMPRESSION[0],
-            compression_level=PARQUET_COMPRESSION[1],
-            row_group_size=ROW_GROUP_ROWS,
-            use_dictionary=DICTIONARY_COLUMNS,
-        )
-        return ScanStats(records=table.num_rows, out_of_order=n_bad, streamed=False)
+            rec = rec[np.argsort(ts, kind="stable")]
+        writer = BronzeWriter(dest, schema)
+        try:
+            writer.update(rec)
+        finally:
+            writer.close()
+        return ScanStats(records=len(rec), out_of_order=n_bad, streamed=False)
     writer = BronzeWriter(dest, schema)
     try:
         stats = scan_dbn(src, [writer, *extra_consumers])

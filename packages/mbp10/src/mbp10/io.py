@@ -16,6 +16,7 @@ from pathlib import Path
 import databento_dbn as dbn
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import zstandard
 
@@ -30,9 +31,53 @@ PARQUET_COMPRESSION = ("zstd", 3)
 NO_DICTIONARY = ("ts_event", "ts_recv", "sequence", "ts_in_delta")
 
 
+UTC_NS = pa.timestamp("ns", tz="UTC")
+#: Integer nanosecond columns that are instants (written as timestamp[ns, UTC]); `*_ns` columns are too.
+TIME_COLUMNS = ("ts_event", "ts_recv")
+
+
+def _is_instant(name: str) -> bool:
+    return name in TIME_COLUMNS or name.endswith("_ns")
+
+
+def typed(table: pa.Table) -> pa.Table:
+    """The table as users read it: instants as timestamp[ns, UTC], `date` as date32, NaN as null.
+
+    The stages compute on plain int64 nanoseconds, ISO date strings and NaN (numpy); this is the one place
+    they become what databento's `to_df`, polars and pandas expect, so nothing downstream needs a cast."""
+    cols = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        t = col.type
+        if _is_instant(name) and pa.types.is_integer(t):
+            col = col.cast(pa.int64()).cast(UTC_NS)
+        elif name == "date" and pa.types.is_string(t):
+            col = col.cast(pa.date32())
+        elif pa.types.is_floating(t):
+            col = pc.if_else(pc.is_nan(col), pa.scalar(None, t), col)
+        cols.append(col)
+    return pa.table(cols, names=table.column_names, metadata=table.schema.metadata)
+
+
+def plain(table: pa.Table) -> pa.Table:
+    """The inverse of `typed` for a table read back in (a stage's input): int64 ns, ISO strings, NaN."""
+    cols = []
+    for col in table.columns:
+        t = col.type
+        if pa.types.is_timestamp(t):
+            col = col.cast(pa.timestamp("ns")).cast(pa.int64())
+        elif pa.types.is_date32(t):
+            col = col.cast(pa.string())
+        elif pa.types.is_floating(t) and col.null_count:
+            col = pc.fill_null(col, pa.scalar(float("nan"), t))
+        cols.append(col)
+    return pa.table(cols, names=table.column_names, metadata=table.schema.metadata)
+
+
 def write_table(table: pa.Table, path: str | os.PathLike) -> None:
-    """Write a Parquet file (zstd level 3) to `path` as is: callers pass a staging path they own."""
-    pq.write_table(table, path, compression=PARQUET_COMPRESSION[0], compression_level=PARQUET_COMPRESSION[1])
+    """Write a Parquet file (zstd level 3, `typed` columns) to `path`: callers pass a staging path they own."""
+    pq.write_table(
+        typed(table), path, compression=PARQUET_COMPRESSION[0], compression_level=PARQUET_COMPRESSION[1]
+    )
 
 
 def input_kind(path: str | os.PathLike) -> str:
@@ -149,19 +194,36 @@ def np_to_arrow(a: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.from_numpy_dtype(a.dtype), len(a), [None, pa.py_buffer(a)])
 
 
+def chars_to_arrow(col: np.ndarray) -> pa.Array:
+    """One-character strings (Databento's action/side characters) from an S1 column, built from buffers."""
+    data = np.array(col, dtype="S1").view(np.uint8)  # a copy: `col` may view the stream buffer
+    offsets = np.arange(len(data) + 1, dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _bronze_type(name: str, dtype: str) -> pa.DataType:
+    if name in TIME_COLUMNS:
+        return UTC_NS
+    if name in ("action", "side"):
+        return pa.string()
+    return pa.from_numpy_dtype(np.dtype(dtype))
+
+
 def records_to_arrow(rec: np.ndarray) -> pa.RecordBatch:
-    """A bronze batch from MBP10_DTYPE records (copies each field into its own column)."""
+    """A bronze batch from MBP10_DTYPE records (copies each field into its own column): times as
+    timestamp[ns, UTC], action/side as Databento's characters, the rest as their integer types."""
     arrays = []
     for name, dtype in BRONZE_COLUMNS:
-        col = rec[name]
         if name in ("action", "side"):
-            col = col.view(np.uint8)
+            arrays.append(chars_to_arrow(rec[name]))
+            continue
         # Always a copy: `rec` may be a view of the stream buffer that the next block overwrites.
-        arrays.append(np_to_arrow(np.array(col, dtype=dtype)))
+        a = np_to_arrow(np.array(rec[name], dtype=dtype))
+        arrays.append(a.view(UTC_NS) if name in TIME_COLUMNS else a)
     return pa.RecordBatch.from_arrays(arrays, names=[n for n, _ in BRONZE_COLUMNS])
 
 
-BRONZE_SCHEMA = pa.schema([(n, pa.from_numpy_dtype(np.dtype(t))) for n, t in BRONZE_COLUMNS])
+BRONZE_SCHEMA = pa.schema([(n, _bronze_type(n, t)) for n, t in BRONZE_COLUMNS])
 KERNEL_COLUMNS = (
     "ts_event",
     "ts_recv",

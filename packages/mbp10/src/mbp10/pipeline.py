@@ -83,7 +83,7 @@ def _day_bars(path, bronze_out: Path | None, selection: Selection | None) -> tup
     if input_kind(path) == "parquet":
         consumer.symmap = read_symbology(path)
         table = read_bronze(path)
-        ts = table.column("ts_event").to_numpy().view(np.int64)
+        ts = table.column("ts_event").cast(pa.int64()).to_numpy()
         ids = table.column("instrument_id").to_numpy()
         n_bad = sum(out_of_order_count(ts[ids == i]) for i in np.unique(ids))
         if out_of_order_count(ts):

@@ -34,9 +34,27 @@ def out_of_order_count(ts: np.ndarray) -> int:
 
 
 def _np(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A bronze column as the record field's numbers: timestamps as int64 ns, one-character strings (or the
+    uint8 codes of older bronze files) as bytes."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
+    if pa.types.is_timestamp(col.type):
+        col = col.view(pa.int64())
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return np.array(col.to_pylist(), dtype="S1") if col.null_count else _chars(col)
     return col.to_numpy(zero_copy_only=False)
+
+
+def _chars(col: pa.Array) -> np.ndarray:
+    """The bytes of a string array whose every value is one character (else each value's first byte)."""
+    offsets = np.frombuffer(col.buffers()[1], np.int32 if pa.types.is_string(col.type) else np.int64)
+    offsets = offsets[col.offset : col.offset + len(col) + 1]
+    data = np.frombuffer(col.buffers()[2], np.uint8)
+    if len(col) and offsets[-1] - offsets[0] == len(col):
+        return data[offsets[0] : offsets[-1]].copy().view("S1")
+    return np.array(col.to_pylist(), dtype="S1")
 
 
 def table_records(table: pa.Table | pa.RecordBatch) -> np.ndarray:
@@ -49,7 +67,7 @@ def table_records(table: pa.Table | pa.RecordBatch) -> np.ndarray:
         if name not in names:
             continue
         values = _np(table.column(name))
-        if name in ("action", "side"):
+        if name in ("action", "side") and values.dtype != np.dtype("S1"):
             rec[name] = values.astype(np.uint8).view("S1")
         else:
             rec[name] = values
