@@ -131,3 +131,33 @@ def test_worker_side_import_does_not_load_pyarrow():
     code = "import sys, perfkit, perfkit.parallel; print('pyarrow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def spin_cpu(seconds):
+    """A task that burns `seconds` of CPU in its worker (module level: process workers import it)."""
+    import time
+
+    t0 = time.process_time()
+    while time.process_time() - t0 < seconds:
+        pass
+    return seconds
+
+
+def test_stage_counts_worker_process_cpu_and_logs_each_task(tmp_path):
+    """A stage whose work runs in worker processes reports the workers' CPU (the parent's is near 0), and
+    events.jsonl holds one task event per task with its worker and start/end times."""
+    import json
+
+    from perfkit.parallel import Task, map_tasks
+
+    with perfkit.Run("demo", tmp_path) as run, run.stage("work"):
+        results = map_tasks(spin_cpu, [Task(str(i), 0.3) for i in range(4)], executor="processes", workers=2)
+    stage = run.report["stages"]["work"]
+    assert stage["worker_cpu_s"] >= 4 * 0.3 * 0.8  # each task burns ~0.3 s of CPU
+    assert stage["cpu_s"] < stage["worker_cpu_s"]
+    tasks = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    tasks = [e for e in tasks if e["event"] == "task"]
+    assert sorted(e["key"] for e in tasks) == ["0", "1", "2", "3"]
+    assert {e["worker"] for e in tasks} == {r.worker for r in results.values()}
+    assert all(e["finished"] >= e["started"] and e["task_in_worker"] >= 1 for e in tasks)
+    assert sorted(e["task_in_worker"] for e in tasks if e["worker"] == tasks[0]["worker"])[0] == 1

@@ -30,6 +30,7 @@ import numpy as np
 from perfkit import interrupts
 from perfkit._host import note_worker_peak, worker_memory
 from perfkit.errors import InputError, Interrupted, WorkerLost
+from perfkit.run import note_task
 
 EXECUTORS = ("serial", "threads", "processes", "dask")
 # How often a task may lose its worker process before the run gives up (see map_tasks).
@@ -254,12 +255,19 @@ def _run_task(
         # worker killed mid-write would block the others).
         _start_pipe.send_bytes(b"%d %d" % (os.getpid(), token))
     started = time.time()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     value = fn(payload)
     elapsed = time.perf_counter() - t0
     worker = f"pid-{os.getpid()}" if in_worker_process else f"{os.getpid()}-{threading.current_thread().name}"
     extra = worker_memory() if in_worker_process else {}
+    if in_worker_process:  # telemetry: the worker's CPU in this task, and its first task (carries start-up)
+        global _tasks_in_this_process
+        _tasks_in_this_process += 1
+        extra.update(cpu_s=time.process_time() - c0, task_in_worker=_tasks_in_this_process)
     return TaskResult(key, value, elapsed, worker, started, started + elapsed, extra)
+
+
+_tasks_in_this_process = 0
 
 
 def _started(_: int) -> int:
@@ -330,6 +338,7 @@ def map_tasks(
         done[result.key] = result
         if "peak_rss_bytes" in result.extra:
             note_worker_peak(result.extra["peak_rss_bytes"], result.extra.get("peak_unique_bytes"))
+        note_task(result)  # telemetry for the run report (worker CPU per stage, the worker timeline)
         if on_result is not None:
             on_result(result)
 

@@ -56,6 +56,22 @@ def summarise_values(values, bins=None) -> dict:
     }
 
 
+# Runs open in this process: `perfkit.parallel` reports every finished task here (`note_task`), so a run
+# knows its workers' CPU seconds and when each task ran in which worker, without the pipelines passing it on.
+_ACTIVE: list[Run] = []
+_ACTIVE_LOCK = threading.Lock()
+
+
+def note_task(result) -> None:
+    """Record a `perfkit.parallel.TaskResult` in every open run: a `task` event (key, worker, start/end
+    unix seconds, worker CPU seconds, which task of its worker it was) and the worker CPU of the stage."""
+    cpu = result.extra.get("cpu_s") if isinstance(getattr(result, "extra", None), dict) else None
+    with _ACTIVE_LOCK:
+        runs = list(_ACTIVE)
+    for run in runs:
+        run._note_task(result, cpu)
+
+
 class ItemCounters(dict):
     """The counters of one item; ``item["tiles"] += n`` inside ``with run.item(...) as item``."""
 
@@ -90,6 +106,7 @@ class Run:
         self._receipts: dict[str, dict] = {}
         self._events: list[dict] = []
         self._live = None
+        self._worker_cpu_s = 0.0  # CPU seconds of worker processes in tasks, summed (see note_task)
         self._t0 = 0.0
         self._started = ""
         self.report: dict | None = None
@@ -103,10 +120,14 @@ class Run:
             # A live log users can `tail -f`; rewritten atomically, whole, on exit.
             self._live = open(self.events_path, "w", encoding="utf-8")
         self._event("run_start", pipeline=self.pipeline)
+        with _ACTIVE_LOCK:
+            _ACTIVE.append(self)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         wall_s = time.perf_counter() - self._t0
+        with _ACTIVE_LOCK, contextlib.suppress(ValueError):
+            _ACTIVE.remove(self)
         status = "ok" if exc is None else "failed"
         error = None if exc is None else f"{exc_type.__name__}: {exc}"
         self._event("run_complete", status=status, wall_s=wall_s)
@@ -136,17 +157,35 @@ class Run:
     def stage(self, name: str) -> Iterator[None]:
         """Time a named stage (wall and CPU seconds); repeated names accumulate."""
         self._event("stage_start", stage=name)
-        w0, c0 = time.perf_counter(), time.process_time()
+        w0, c0, k0 = time.perf_counter(), time.process_time(), self._worker_cpu_s
         try:
             yield
         finally:
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+            worker_cpu = self._worker_cpu_s - k0
             with self._lock:
                 s = self._stages.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0, "calls": 0})
                 s["wall_s"] += wall
-                s["cpu_s"] += cpu
+                s["cpu_s"] += cpu  # this process only
                 s["calls"] += 1
-            self._event("stage_complete", stage=name, elapsed_s=wall, cpu_s=cpu)
+                if worker_cpu > 0:  # worker processes' CPU in their tasks (perfkit.parallel)
+                    s["worker_cpu_s"] = s.get("worker_cpu_s", 0.0) + worker_cpu
+            self._event("stage_complete", stage=name, elapsed_s=wall, cpu_s=cpu, worker_cpu_s=worker_cpu)
+
+    def _note_task(self, result, cpu_s: float | None) -> None:
+        with self._lock:
+            self._worker_cpu_s += cpu_s or 0.0
+        extra = result.extra
+        self._event(
+            "task",
+            key=str(result.key),
+            worker=result.worker,
+            started=result.started_s,
+            finished=result.finished_s,
+            elapsed_s=result.elapsed_s,
+            cpu_s=cpu_s,
+            task_in_worker=extra.get("task_in_worker"),
+        )
 
     @contextlib.contextmanager
     def item(self, key: str, **counters) -> Iterator[ItemCounters]:
