@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,11 +13,16 @@ from seg1b.countries import load_countries
 from seg1b.errors import Seg1bError
 
 
-def test_ne110m_keys_fall_back_to_name_where_iso_is_missing():
+def test_ne110m_keys_are_iso_a3_codes_where_iso_is_missing_too():
+    # the 1:110m set has iso_a3 = -99 for France, Norway, Kosovo, N. Cyprus, Somaliland: keys were their names
     c = load_countries("ne110m")
-    assert {"France", "Norway", "Kosovo", "RUS", "FJI"} <= set(c.geometries)
+    assert {"FRA", "NOR", "KOS", "CYN", "SOL", "RUS", "FJI"} <= set(c.geometries)
+    assert all(re.fullmatch("[A-Z]{3}", k) for k in c.geometries), sorted(c.geometries)
     assert "-99" not in c.geometries and "ATA" not in c.geometries
-    assert c.key_field == "iso_a3|name" and c.source == "ne110m"
+    assert c.key_field == "iso_a3|ADM0_A3" and c.source == "ne110m"
+    # the same keys as the 1:10m set for the countries both have under an ISO code
+    ne10m = set(load_countries("ne10m").geometries)
+    assert {"FRA", "NOR", "KOS"} <= ne10m
     assert all(g.geom_type in ("Polygon", "MultiPolygon") and g.is_valid for g in c.geometries.values())
 
 

@@ -14,9 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 import shapely
 from click.testing import CliRunner
-from perfkit.determinism import digest_parquet
+from perfkit.determinism import digest_parquet, digest_table
 from seg1b.cli import main as cli
 from seg1b.countries import load_countries
+from seg1b.geoparquet import attribute_digest
 from seg1b.s6 import SITES_SCHEMA, S6BudgetError, S6Params, run_s6
 from seg1b.sites import allocate, generate_plan, read_plan
 
@@ -107,6 +108,8 @@ def test_every_point_inside_its_tile_and_country(fast, fixture_dir, geoms):
 def test_output_schema_order_and_receipt(fast, fixture_dir):
     sites = Path(fast["out"]) / "sites"
     t = pq.read_table(sites)
+    assert t.schema.names == [*SITES_SCHEMA.names, "geometry", "bbox"]  # GeoParquet: point + covering
+    t = t.select(SITES_SCHEMA.names)
     assert t.schema.remove_metadata() == SITES_SCHEMA
     assert t.num_rows == SITES
     sid = t.column("site_id").to_numpy()
@@ -114,7 +117,8 @@ def test_output_schema_order_and_receipt(fast, fixture_dir):
     plan = read_plan(fixture_dir / "plan.parquet")
     np.testing.assert_array_equal(sid, plan.site_id)
     np.testing.assert_array_equal(t.column("tile_id").to_numpy(), plan.tile_id)
-    assert fast["receipt"] == digest_parquet(sites)
+    # the receipt hashes the site columns (the geometry follows from lon/lat): as before GeoParquet
+    assert fast["receipt"] == digest_table(t) == attribute_digest(sites)
     assert _report(fast)["receipts"]["sites"]["digest"] == fast["receipt"]
 
 
@@ -338,7 +342,7 @@ def test_cli_sites_then_s6(fixture_dir, tmp_path):
                          "--out", str(tmp_path / "q.parquet"), "--report-dir", str(tmp_path / "rep")])  # fmt: skip
     assert res.exit_code == 0, res.output
     plan_report = json.loads((tmp_path / "rep" / "run_report.json").read_text())
-    assert plan_report["receipts"]["plan"]["digest"] == digest_parquet(tmp_path / "p.parquet")
+    assert plan_report["receipts"]["plan"]["digest"] == attribute_digest(tmp_path / "p.parquet")
     assert plan_report["counters"]["sites"] == 3000 and plan_report["status"] == "ok"
     res = r.invoke(cli, ["s6", "--tiles", str(fixture_dir / "tiles_out"), "--sites", str(tmp_path / "p.parquet"),
                          "--seed", "2", "--countries", "ne110m", "--workers", "1", "--out", str(tmp_path / "o")])  # fmt: skip

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 from perfkit.clitools import EXECUTORS, Group, common_options, executor_option, handle_errors
 
 from seg1b.errors import Seg1bError
-
-COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
+from seg1b.options import COMPRESSIONS, GEOMETRY_CHOICES, MODES
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,11 +17,22 @@ def main() -> None:
     """seg1b pipeline: S1 global tile index, S6 site jitter."""
 
 
-def _split_keys(_ctx, _param, value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    keys = [k.strip() for k in value.split(",") if k.strip()]
-    return keys or None
+FLAGS = {"counts_file": "--counts"}  # library parameter -> flag, where the flag is not --<name-with-dashes>
+
+
+def cli_errors(command):
+    """Library errors name library parameters (``max_attempts``); on the command line they name the flag."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except Seg1bError as exc:
+            if not exc.params:
+                raise
+            raise Seg1bError(exc.for_cli(FLAGS)) from None
+
+    return wrapper
 
 
 @main.command("s1")
@@ -47,7 +59,7 @@ def _split_keys(_ctx, _param, value: str | None) -> list[str] | None:
     show_default=True,
     help="center: cell centre inside the country; any: any overlap (all-touched).",
 )
-@click.option("--only", callback=_split_keys, default=None, help="Comma-separated country keys to run.")
+@click.option("--only", default=None, help="Comma-separated country keys to run.")
 @click.option("--include-antarctica", is_flag=True, help="Keep Antarctica (ATA), excluded by default.")
 @click.option(
     "--out",
@@ -62,10 +74,17 @@ def _split_keys(_ctx, _param, value: str | None) -> list[str] | None:
 @click.option("--compression", type=click.Choice(COMPRESSIONS), default="zstd", show_default=True)
 @click.option(
     "--mode",
-    type=click.Choice(["fast", "legacy"]),
+    type=click.Choice(MODES),
     default="fast",
     show_default=True,
-    help="legacy: the slow per-tile reference path (parity tests, speed ratio).",
+    help="reference (alias legacy): the slow per-tile reference path (parity tests, speed ratio).",
+)
+@click.option(
+    "--geometry",
+    type=click.Choice(GEOMETRY_CHOICES),
+    default="none",
+    show_default=True,
+    help="polygons: also write each cell's polygon as GeoParquet geometry (a bbox column is always written).",
 )
 @executor_option(("auto", *EXECUTORS), "auto")
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
@@ -89,6 +108,7 @@ def _split_keys(_ctx, _param, value: str | None) -> list[str] | None:
 )
 @common_options
 @handle_errors(bad_input=(Seg1bError,))
+@cli_errors
 def s1_command(**opts) -> None:
     """Enumerate the grid cells of every country and write the tile index dataset.
 
@@ -117,6 +137,7 @@ def s1_command(**opts) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Plan Parquet file to write.")
 @common_options
 @handle_errors(bad_input=(Seg1bError,))
+@cli_errors
 def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, workers, force, quiet) -> None:
     """Generate a site plan (site_id, country_iso, tile_id) over a tile index.
 
@@ -153,17 +174,16 @@ def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, wor
 )
 @click.option(
     "--countries",
-    default="ne10m",
-    show_default=True,
-    help="ne10m | ne110m (packaged Natural Earth sets) or a vector file path (as for s1).",
+    default=None,
+    help="ne10m | ne110m | a vector file path (default: the set the tile index was built from).",
 )
 @click.option("--key", default=None, help="Field that identifies a country (as for s1).")
 @click.option(
     "--mode",
-    type=click.Choice(["fast", "legacy"]),
+    type=click.Choice(MODES),
     default="fast",
     show_default=True,
-    help="legacy: the per-site, per-attempt Shapely reference (parity tests, speed ratio).",
+    help="reference (alias legacy): the per-site, per-attempt Shapely reference (parity tests, speed ratio).",
 )
 @executor_option(("auto", *EXECUTORS), "auto")
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
@@ -174,6 +194,7 @@ def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, wor
 )
 @common_options
 @handle_errors(bad_input=(Seg1bError,))
+@cli_errors
 def s6_command(**opts) -> None:
     """Place every planned site at a random point of its tile inside its country.
 
@@ -184,3 +205,45 @@ def s6_command(**opts) -> None:
     summary = run_s6(S6Params.from_cli({**opts, "profile": opts["profile"] and str(opts["profile"])}))
     if not opts["quiet"]:
         click.echo(format_summary(summary))
+
+
+@main.command("map")
+@click.option(
+    "--tiles", required=True, type=click.Path(), help="S1 output directory (the grid and countries)."
+)
+@click.option(
+    "--sites", default=None, type=click.Path(), help="S6 output directory: draw site density instead."
+)
+@click.option("--only", default=None, help="Comma-separated country keys: draw (and zoom to) these only.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option(
+    "--cog", default=None, type=click.Path(dir_okay=False), help="Also write the country-id raster (GeoTIFF)."
+)
+@click.option("--countries", default=None, help="Outlines (default: the set the tile index was built from).")
+@click.option("--key", default=None, help="Field that identifies a country (as for s1).")
+@common_options
+@handle_errors(bad_input=(Seg1bError,))
+@cli_errors
+def map_command(
+    tiles, sites, only, out, cog, countries, key, profile, report_dir, workers, force, quiet
+) -> None:
+    """Render a PNG quick-look: tiles per country of an S1 index, or site density of an S6 output.
+
+    With --cog, also write the grid's country-id raster as a Cloud-Optimised GeoTIFF (0 = no country,
+    i = the i-th key in the band's country_keys tag). A report is written only with --report-dir.
+
+    Example: seg1b map --tiles /tmp/tiles300 --out /tmp/tiles.png --cog /tmp/countries.tif
+    """
+    from seg1b.quicklook import run_map
+
+    summary = run_map(
+        tiles, out, sites=sites, only=only, cog=cog, countries=countries, key=key,
+        force=force, report_dir=report_dir, profile=profile,
+    )  # fmt: skip
+    if not quiet:
+        shown = ", ".join(
+            f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
+            for k, v in summary.items()
+            if k not in ("out", "cog")
+        )
+        click.echo(f"map: {shown} -> {summary['out']}" + (f", {summary['cog']}" if summary["cog"] else ""))

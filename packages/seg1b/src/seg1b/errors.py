@@ -1,5 +1,26 @@
 """The seg1b domain exception: bad input the user can fix (the CLI prints one line, exit code 2)."""
 
+from __future__ import annotations
+
+import re
+
 
 class Seg1bError(Exception):
-    """Bad input: a missing file, an unknown key field, an impossible resolution, an unwritable output."""
+    """Bad input: a missing file, an unknown key field, an impossible resolution, an unwritable output.
+
+    Library messages name library parameters (``max_attempts``, ``only``); ``params`` lists the ones a
+    message names, so the CLI can say ``--max-attempts`` instead (:meth:`for_cli`) without the library
+    knowing its flags.
+    """
+
+    def __init__(self, message: str, *, params: tuple[str, ...] | str = ()):
+        super().__init__(message)
+        self.params = (params,) if isinstance(params, str) else tuple(params)
+
+    def for_cli(self, flags: dict[str, str] | None = None) -> str:
+        """The message with each named parameter replaced by its command-line flag."""
+        text = str(self)
+        for name in self.params:
+            flag = (flags or {}).get(name, "--" + name.replace("_", "-"))
+            text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", flag, text)
+        return text

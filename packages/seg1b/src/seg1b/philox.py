@@ -43,7 +43,7 @@ def seed_key(seed: int) -> tuple[int, int]:
     """The Philox key words (low, high) for an integer seed in [0, 2**128)."""
     seed = int(seed)
     if seed < 0 or seed >= 1 << 128:
-        raise Seg1bError(f"seed must be an integer in [0, 2**128), got {seed}")
+        raise Seg1bError(f"seed must be an integer in [0, 2**128), got {seed}", params="seed")
     return seed & MASK64, seed >> 64
 
 

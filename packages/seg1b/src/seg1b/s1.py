@@ -31,9 +31,11 @@ from perfkit.parallel import EXECUTORS, Task, TaskResult, map_tasks, worker_util
 
 import perfkit
 from seg1b._background import preload
-from seg1b.countries import PACKAGED, Countries, load_countries, packaged_path
+from seg1b.countries import PACKAGED, Countries, as_keys, load_countries, packaged_path
 from seg1b.errors import Seg1bError
+from seg1b.geoparquet import with_tile_geometry
 from seg1b.grid import Grid
+from seg1b.options import COMPRESSIONS, GEOMETRY_CHOICES, MODES
 from seg1b.rasterize import (
     RULES,
     PartWindows,
@@ -45,9 +47,9 @@ from seg1b.rasterize import (
 )
 from seg1b.tiles import TILE_SCHEMA, runs_cell_count, runs_to_cells, split_runs, tile_table
 from seg1b.tiles_io import (
-    COMPRESSIONS,
     cache_path,
     combine_receipts,
+    file_schema,
     open_writer,
     part_name,
     read_cached_runs,
@@ -83,6 +85,7 @@ class S1Params:
     include_antarctica: bool = False
     row_group_size: int = 1 << 20
     compression: str = "zstd"
+    geometry: str = "none"
     mode: str = "fast"
     executor: str = "auto"
     scheduler: str | None = None
@@ -95,33 +98,50 @@ class S1Params:
     quiet: bool = False
     force: bool = False
 
+    def __post_init__(self) -> None:
+        # the library API takes "FRA,NOR" as well as ["FRA", "NOR"] (a string is not a sequence of keys)
+        object.__setattr__(self, "only", as_keys(self.only))
+        if self.mode == "legacy":
+            object.__setattr__(self, "mode", "reference")
+
     @classmethod
     def from_cli(cls, opts: dict) -> S1Params:
         names = {f for f in cls.__dataclass_fields__}
         kw = {k: (str(v) if hasattr(v, "__fspath__") else v) for k, v in opts.items() if k in names}
-        if kw.get("only") is not None:
-            kw["only"] = tuple(kw["only"])
         return cls(**kw)
 
     def validate(self) -> None:
         if self.rule not in RULES:
-            raise Seg1bError(f"unknown rule {self.rule!r} (choose center or any)")
+            raise Seg1bError(f"unknown rule {self.rule!r} (choose center or any)", params="rule")
         if self.compression not in COMPRESSIONS:
-            raise Seg1bError(f"unknown compression {self.compression!r} (choose {', '.join(COMPRESSIONS)})")
-        if self.mode not in ("fast", "legacy"):
-            raise Seg1bError(f"unknown mode {self.mode!r} (choose fast or legacy)")
+            raise Seg1bError(
+                f"unknown compression {self.compression!r} (choose {', '.join(COMPRESSIONS)})",
+                params="compression",
+            )
+        if self.mode not in MODES:
+            raise Seg1bError(f"unknown mode {self.mode!r} (choose {', '.join(MODES)})", params="mode")
+        if self.geometry not in GEOMETRY_CHOICES:
+            raise Seg1bError(
+                f"unknown geometry {self.geometry!r} (choose {', '.join(GEOMETRY_CHOICES)})",
+                params="geometry",
+            )
         if self.executor not in ("auto", *EXECUTORS):
-            raise Seg1bError(f"unknown executor {self.executor!r} (choose auto, {', '.join(EXECUTORS)})")
+            raise Seg1bError(
+                f"unknown executor {self.executor!r} (choose auto, {', '.join(EXECUTORS)})", params="executor"
+            )
         if self.scheduler and self.executor not in ("dask", "auto"):
-            raise Seg1bError("--scheduler needs --executor dask")
+            raise Seg1bError("scheduler needs executor dask", params=("scheduler", "executor"))
         if self.workers < 1:
-            raise Seg1bError(f"--workers must be at least 1, got {self.workers}")
+            raise Seg1bError(f"workers must be at least 1, got {self.workers}", params="workers")
         if not 1 <= self.row_group_size <= MAX_ROW_GROUP_SIZE:
             raise Seg1bError(
-                f"--row-group-size must be in 1..{MAX_ROW_GROUP_SIZE:,}, got {self.row_group_size}"
+                f"row_group_size must be in 1..{MAX_ROW_GROUP_SIZE:,}, got {self.row_group_size}",
+                params="row_group_size",
             )
         if self.max_unit_cells is not None and self.max_unit_cells < 1:
-            raise Seg1bError(f"--max-unit-cells must be positive, got {self.max_unit_cells}")
+            raise Seg1bError(
+                f"max_unit_cells must be positive, got {self.max_unit_cells}", params="max_unit_cells"
+            )
 
 
 @dataclass
@@ -144,6 +164,8 @@ class UnitSpec:
     est_cells: float
     mode: str = "fast"
     history_key: str = ""
+    geometry: str = "none"
+    manifest: dict | None = None
 
 
 @dataclass
@@ -171,6 +193,7 @@ def grid_for(resolution_arcsec: int) -> Grid:
 def plan_units(countries: Countries, grid: Grid, params: S1Params, out_dir: str, history: dict) -> list[Task]:
     """Units for every country, costed by estimated cells (or measured seconds from ``history``)."""
     specs: list[UnitSpec] = []
+    manifest = index_manifest(countries, grid, params)
     pixel = {k: to_pixel_space(g, grid) for k, g in countries.geometries.items()}
     est = {k: estimate_cells(g, params.rule) for k, g in pixel.items()}
     # the cap depends on the input only (never on --workers or --mode): the same run always gives the
@@ -200,11 +223,29 @@ def plan_units(countries: Countries, grid: Grid, params: S1Params, out_dir: str,
                     key_digest=countries.key_digests[country],
                     est_cells=est[country] * share,
                     mode=params.mode,
+                    geometry=params.geometry,
+                    manifest=manifest,
                     history_key=f"{params.mode}/{grid.resolution_arcsec}/{params.rule}/{country}/{band[0]}-{band[1]}",
                 )
             )
     costs = unit_costs(specs, history)
     return [Task(key=s.key, payload=s, cost=c) for s, c in zip(specs, costs, strict=True)]
+
+
+def index_manifest(countries: Countries, grid: Grid, params: S1Params) -> dict:
+    """What S6 and ``sites`` need to know about how the index was built (written into every file's footer).
+
+    A countries file is recorded by its absolute path, so ``s6`` finds it from any folder.
+    """
+    source = params.countries if params.countries in PACKAGED else os.path.abspath(params.countries)
+    return {
+        "countries": source,
+        "key": params.key,
+        "key_field": countries.key_field,
+        "geometry_digest": countries.digest,
+        "resolution_arcsec": grid.resolution_arcsec,
+        "rule": params.rule,
+    }
 
 
 def split_bands(
@@ -331,11 +372,12 @@ def run_unit(spec: UnitSpec) -> UnitResult:
     result = UnitResult(spec.key, spec.country, n, rule_used, cache_hit=hit, mask_s=t1 - t0)
     if n:
         name = part_name(spec.country, spec.chunk)
-        writer = open_writer(os.path.join(spec.out_dir, name), spec.compression)
+        schema = file_schema(spec.geometry, spec.manifest)
+        writer = open_writer(os.path.join(spec.out_dir, name), spec.compression, schema)
         # the file's receipt, hashed from the batches as they are written
         digester = TableDigester(TILE_SCHEMA)
         try:
-            if spec.mode == "legacy":
+            if spec.mode == "reference":
                 from seg1b.legacy import legacy_table
 
                 tables = [legacy_table(grid, spec.country, runs)]
@@ -346,8 +388,8 @@ def run_unit(spec: UnitSpec) -> UnitResult:
                     for b in split_runs(runs, spec.row_group_size)
                 )
             for table in tables:
-                writer.write_table(table, row_group_size=spec.row_group_size)
-                digester.update(table)
+                writer.write_table(with_tile_geometry(table, schema), row_group_size=spec.row_group_size)
+                digester.update(table)  # the receipt: the tile columns only (bbox/geometry follow from them)
         finally:
             writer.close()
         result.files.append((name, n, digester.hexdigest()))
@@ -363,7 +405,7 @@ def unit_runs(spec: UnitSpec, rule: str) -> tuple[np.ndarray, bool | None]:
         cached = read_cached_runs(path)
         if cached is not None:
             return cached, True
-    if spec.mode == "legacy":
+    if spec.mode == "reference":
         from seg1b.legacy import legacy_runs
 
         runs = legacy_runs(spec.parts, rule, spec.band)
@@ -478,11 +520,14 @@ def _run_units(run, tasks: list[Task], params: S1Params) -> tuple[dict[str, Task
 
     Returns the results by unit key and the wall seconds of the parallel stage.
     """
-    with run.stage("tiles"), progress(len(tasks), "S1 units", quiet=params.quiet) as bar:
+    # progress in estimated cells, not units: one heavy band is worth hundreds of small islands, so a bar
+    # that counts units sits near 0 while the heavy bands run and its ETA is wrong
+    weights = {t.key: t.payload.est_cells for t in tasks}
+    with run.stage("tiles"), progress(sum(weights.values()), "S1 cells (est.)", quiet=params.quiet) as bar:
 
         def on_result(r: TaskResult) -> None:
             run.add_item(r.key, elapsed_s=r.elapsed_s, worker=r.worker, tiles=r.value.tiles)
-            bar.advance()
+            bar.advance(weights.pop(r.key, 0.0))  # a fallback rerun of a unit adds nothing
 
         t0 = time.perf_counter()
         results = map_tasks(

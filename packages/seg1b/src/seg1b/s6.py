@@ -31,6 +31,7 @@ from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
 
 from seg1b._background import background, preload
 from seg1b.errors import Seg1bError
+from seg1b.geoparquet import point_schema, with_points
 from seg1b.grid import Grid
 from seg1b.jitter import (
     STATUS_FALLBACK,
@@ -40,6 +41,7 @@ from seg1b.jitter import (
     jitter_country,
     warm_up,
 )
+from seg1b.options import COMPRESSIONS, MODES
 from seg1b.philox import seed_key
 from seg1b.s6_reference import jitter_legacy
 from seg1b.s6_tiles import (
@@ -51,12 +53,12 @@ from seg1b.s6_tiles import (
     read_tile_ids,
 )
 from seg1b.sites import Plan, read_plan
+from seg1b.tiles_io import read_manifest
 
 MAX_ATTEMPTS_LIMIT = np.iinfo(np.int16).max
 MIN_CHUNK_SITES = 50_000
 ROWS_PER_FILE = 1 << 22
 ROW_GROUP_SIZE = 1 << 20
-COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
 
 SITES_SCHEMA = pa.schema(
     [
@@ -86,7 +88,7 @@ class S6Params:
     mode: str = "fast"
     executor: str | None = None  # None/"auto": dask with a scheduler, serial for one worker, else threads
     scheduler: str | None = None
-    countries: str = "ne10m"
+    countries: str | None = None  # None: the set the tile index was built from (its manifest), else ne10m
     key: str | None = None
     chunk_sites: int | None = None
     compression: str = "zstd"
@@ -104,26 +106,46 @@ class S6Params:
         """Checked parameters with defaults filled in (raises Seg1bError on bad values)."""
         seed_key(self.seed)
         if not 1 <= int(self.max_attempts) <= MAX_ATTEMPTS_LIMIT:
-            raise Seg1bError(f"--max-attempts must be in 1..{MAX_ATTEMPTS_LIMIT}, got {self.max_attempts}")
+            raise Seg1bError(
+                f"max_attempts must be in 1..{MAX_ATTEMPTS_LIMIT}, got {self.max_attempts}",
+                params="max_attempts",
+            )
         workers = self.workers if self.workers is not None else (os.cpu_count() or 1)
         if workers < 1:
-            raise Seg1bError(f"--workers must be >= 1, got {workers}")
-        if self.mode not in ("fast", "legacy"):
-            raise Seg1bError(f"--mode must be fast or legacy, got {self.mode!r}")
+            raise Seg1bError(f"workers must be >= 1, got {workers}", params="workers")
+        if self.mode not in MODES:
+            raise Seg1bError(f"mode must be fast or reference, got {self.mode!r}", params="mode")
         executor = (
             self.executor
             if self.executor not in (None, "auto")
             else ("dask" if self.scheduler else "serial" if workers == 1 else "threads")
         )
         if self.scheduler and executor != "dask":
-            raise Seg1bError("--scheduler needs --executor dask")
+            raise Seg1bError("scheduler needs executor dask", params=("scheduler", "executor"))
         if executor not in EXECUTORS:
-            raise Seg1bError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+            raise Seg1bError(
+                f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}", params="executor"
+            )
         if self.chunk_sites is not None and self.chunk_sites < 1:
-            raise Seg1bError(f"--chunk-sites must be >= 1, got {self.chunk_sites}")
+            raise Seg1bError(f"chunk_sites must be >= 1, got {self.chunk_sites}", params="chunk_sites")
         if self.compression not in COMPRESSIONS:
-            raise Seg1bError(f"--compression must be one of {', '.join(COMPRESSIONS)}")
-        return S6Params(**{**asdict(self), "workers": workers, "executor": executor})
+            raise Seg1bError(f"compression must be one of {', '.join(COMPRESSIONS)}", params="compression")
+        mode = "reference" if self.mode == "legacy" else self.mode  # legacy: the old name
+        countries, key = self.countries, self.key
+        if countries is None:
+            built = read_manifest(self.tiles) or {}
+            countries = built.get("countries", "ne10m")
+            key = key if key is not None else built.get("key")
+        return S6Params(
+            **{
+                **asdict(self),
+                "workers": workers,
+                "executor": executor,
+                "mode": mode,
+                "countries": countries,
+                "key": key,
+            }
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -360,9 +382,17 @@ def _run(p: S6Params, run, staged: Path) -> dict:
         countries = loading.result()
     no_geom = [c for c in plan.countries if c not in countries.geometries]
     if no_geom:
+        built = (read_manifest(p.tiles) or {}).get("countries")
+        hint = (
+            f" (the tile index was built from {built}: use that countries set)"
+            if built != p.countries
+            else ""
+        )
         raise Seg1bError(
             f"site plan names countries not in {p.countries}: {', '.join(no_geom[:10])}"
             + (" ..." if len(no_geom) > 10 else "")
+            + hint,
+            params="countries",
         )
     run.config.update(_config(p, plan, index, countries))
     return _run_units(p, run, plan, index, countries, staged, t_start, time.perf_counter() - t_start)
@@ -613,18 +643,24 @@ def _write_sites(table: pa.Table, dest: Path, compression: str) -> str:
     codec = None if compression == "none" else compression
     stop = threading.Event()
 
+    schema = point_schema(
+        table.schema
+    )  # GeoParquet: + WKB points and their bbox, after the receipt's columns
+
     def write(i: int) -> None:
         part = table.slice(i * ROWS_PER_FILE, ROWS_PER_FILE)
         with pq.ParquetWriter(
             dest / f"part-{i:05d}.parquet",
-            part.schema,
+            schema,
             compression=codec,
             use_dictionary=["country_iso", "status"],
         ) as writer:
             for start in range(0, max(part.num_rows, 1), ROW_GROUP_SIZE):
                 if stop.is_set():
                     return
-                writer.write_table(part.slice(start, ROW_GROUP_SIZE), row_group_size=ROW_GROUP_SIZE)
+                rows = part.slice(start, ROW_GROUP_SIZE)
+                geo = with_points(rows, rows.column("lon").to_numpy(), rows.column("lat").to_numpy(), schema)
+                writer.write_table(geo, row_group_size=ROW_GROUP_SIZE)
 
     pool = ThreadPoolExecutor(max_workers=min(nfiles, os.cpu_count() or 1) + 1)
     try:

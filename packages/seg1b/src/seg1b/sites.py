@@ -1,6 +1,8 @@
 """Site plans for S6: ``seg1b sites`` generates one; :func:`read_plan` reads and checks one.
 
-A plan is a Parquet file ``site_id int64, country_iso string, tile_id int64``, sorted by ``site_id``.
+A plan is a Parquet file ``site_id int64, country_iso string, tile_id int64``, sorted by ``site_id``. A
+generated plan is also GeoParquet 1.1: each site's tile centre as its point ``geometry`` and a ``bbox``
+covering (read_plan needs only the three plan columns; the receipt hashes only them).
 
 The generated plan is realistic in the ways that matter for S6's speed: the allocation across countries is
 heavy-tailed (Zipf over a seeded ranking, with a few named countries pinned at the top -- the US, the small
@@ -21,11 +23,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from perfkit.determinism import TableDigester
 from perfkit.limits import check_memory
 
 from perfkit import rng_for
 from seg1b._background import background, preload
 from seg1b.errors import Seg1bError
+from seg1b.geoparquet import point_schema, with_points
 from seg1b.s6_tiles import column_numpy
 
 PLAN_SCHEMA = pa.schema([("site_id", pa.int64()), ("country_iso", pa.string()), ("tile_id", pa.int64())])
@@ -255,13 +259,13 @@ def plan_counts(
     from seg1b.s6_tiles import open_tile_index
 
     if (count is None) == (counts_file is None):
-        raise Seg1bError("give exactly one of --count N or --counts FILE")
+        raise Seg1bError("give exactly one of count or counts_file", params=("count", "counts_file"))
     if not 0 <= seed < 1 << 128:  # the same range as S6's Philox key
-        raise Seg1bError(f"--seed must be in [0, 2**128), got {seed}")
+        raise Seg1bError(f"seed must be in [0, 2**128), got {seed}", params="seed")
     if count is not None:
         if count < 0:
-            raise Seg1bError(f"--count must be >= 0, got {count}")
-        check_plan_size(count, f"--count {count:,} sites")
+            raise Seg1bError(f"count must be >= 0, got {count}", params="count")
+        check_plan_size(count, f"a plan of {count:,} sites")
     counts_in = read_counts(counts_file) if counts_file is not None else None
     if counts_in is not None:
         check_plan_size(
@@ -317,8 +321,11 @@ def generate_plan(
         row_of_site[site_of_row[a:b]] = np.arange(a, b, dtype=np.int64)
     del site_of_row
     names = pa.array(keys, type=pa.string())
+    schema = point_schema(PLAN_SCHEMA)
+    digester = TableDigester(PLAN_SCHEMA)
+    grid = index.grid
     try:
-        with pq.ParquetWriter(str(out), PLAN_SCHEMA, compression="zstd") as writer:
+        with pq.ParquetWriter(str(out), schema, compression="zstd") as writer:
             for a in range(0, max(total, 1), WRITE_ROWS):
                 rows = row_of_site[a : a + WRITE_ROWS]
                 code = (np.searchsorted(starts, rows, side="right") - 1).astype(np.int32)
@@ -332,10 +339,19 @@ def generate_plan(
                     },
                     schema=PLAN_SCHEMA,
                 )
-                writer.write_table(batch, row_group_size=WRITE_ROWS)
+                digester.update(batch)
+                row, col = np.divmod(tiles[rows], grid.ncols)  # the point: the tile's centre
+                geo = with_points(batch, grid.lon_centers[col], grid.lat_centers[row], schema)
+                writer.write_table(geo, row_group_size=WRITE_ROWS)
     except OSError as exc:
         raise Seg1bError(f"cannot write site plan {out}: {exc.strerror or exc}") from None
-    return {"sites": total, "countries": len(keys), "counts": counts, "out": str(out)}
+    return {
+        "sites": total,
+        "countries": len(keys),
+        "counts": counts,
+        "out": str(out),
+        "receipt": digester.hexdigest(),
+    }
 
 
 def run_sites(
@@ -357,10 +373,8 @@ def run_sites(
     """
     from perfkit.job import job
 
-    from perfkit import digest_parquet
-
     if count is not None and count >= 0:  # before claiming anything: a size that cannot fit is bad input
-        check_plan_size(count, f"--count {count:,} sites")
+        check_plan_size(count, f"a plan of {count:,} sites")
     config = {
         "tiles": str(tiles_dir),
         "count": count,
@@ -383,8 +397,7 @@ def run_sites(
         staged = j.path(out)
         with j.run.stage("generate"):
             summary = generate_plan(tiles_dir, count, seed, staged, counts_file=counts_file)
-        with j.run.stage("receipt"):
-            j.run.receipt("plan", digest_parquet(staged))
+        j.run.receipt("plan", summary.pop("receipt"))  # the plan columns, hashed as written
         j.run.count("sites", summary["sites"])
         j.run.result("planned_sites_per_country", summary["counts"])
     summary["out"] = str(out)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
-from perfkit.determinism import combine_digests, digest_parquet
+from perfkit.determinism import combine_digests
 
 from perfkit import atomic_path
+from seg1b.geoparquet import BBOX, attribute_digest, tile_schema
 from seg1b.tiles import TILE_SCHEMA
 
-COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
+MANIFEST_KEY = b"seg1b"  # footer key: how the index was built (countries, key, grid), read by sites/s6
+_BBOX_FIELDS = [f"{BBOX}.{k}" for k in ("xmin", "ymin", "xmax", "ymax")]
 # Measured on a 1M-row Russian band (docs/perf/seg1b.md): the float columns are smooth sequences, so
 # BYTE_STREAM_SPLIT + zstd level 1 writes them fastest and smallest (~10x smaller than dictionaries);
 # tile_id/row/col are near-sequential, so delta encoding; only the country column is a dictionary.
@@ -22,7 +26,7 @@ _ENCODING = {
     "tile_id": "DELTA_BINARY_PACKED",
     "row": "DELTA_BINARY_PACKED",
     "col": "DELTA_BINARY_PACKED",
-    **{c: "BYTE_STREAM_SPLIT" for c in _FLOATS},
+    **{c: "BYTE_STREAM_SPLIT" for c in _FLOATS + _BBOX_FIELDS},
 }
 ZSTD_LEVEL = 1
 
@@ -33,17 +37,44 @@ def part_name(country: str, chunk: int) -> str:
     return f"part-{safe}-{chunk:04d}.parquet"
 
 
-def open_writer(path: str | os.PathLike, compression: str) -> pq.ParquetWriter:
-    """One writer per output file, with the exact tile schema."""
+def file_schema(geometry: str, manifest: dict | None = None) -> pa.Schema:
+    """The schema of a tile file: the tile columns, ``bbox`` (+ cell polygons), the manifest in the footer."""
+    schema = TILE_SCHEMA
+    if manifest is not None:
+        schema = schema.with_metadata({MANIFEST_KEY: json.dumps(manifest, sort_keys=True).encode()})
+    return tile_schema(schema, geometry)
+
+
+def open_writer(path: str | os.PathLike, compression: str, schema) -> pq.ParquetWriter:
+    """One writer per output file, with the exact tile schema (:func:`file_schema`).
+
+    Row-group statistics on ``tile_id``/``row``/``col`` (S6's lookups) and on the ``bbox`` fields (a bbox
+    filter skips row groups, the point of the GeoParquet 1.1 covering).
+    """
     return pq.ParquetWriter(
         str(path),
-        TILE_SCHEMA,
+        schema,
         compression=None if compression == "none" else compression,
         compression_level=ZSTD_LEVEL if compression == "zstd" else None,
         use_dictionary=["country_iso"],
         column_encoding=_ENCODING,
-        write_statistics=["tile_id", "row", "col"],
+        write_statistics=["tile_id", "row", "col", *_BBOX_FIELDS],
     )
+
+
+def read_manifest(tiles_dir: str | os.PathLike) -> dict | None:
+    """The manifest S1 wrote into its files' footers (the first file's), or None (an older index, no files)."""
+    root = Path(tiles_dir)
+    if (root / "tiles").is_dir():
+        root = root / "tiles"
+    try:
+        first = min(root.glob("part-*.parquet"), default=None)
+        if first is None or not first.is_file():
+            return None
+        meta = pq.read_schema(first).metadata or {}
+        return json.loads(meta[MANIFEST_KEY]) if MANIFEST_KEY in meta else None
+    except (OSError, ValueError, KeyError):
+        return None  # not readable here: the reader of the index reports it properly
 
 
 def combine_receipts(file_receipts: dict[str, str]) -> str:
@@ -56,9 +87,10 @@ def combine_receipts(file_receipts: dict[str, str]) -> str:
 
 
 def dataset_receipt(tiles_dir: str | os.PathLike) -> str:
-    """Recompute the dataset receipt from the files on disk (``perfkit.digest_parquet`` per file)."""
+    """Recompute the dataset receipt from the files on disk (the tile columns of each file: bbox and
+    geometry follow from them, see :func:`seg1b.geoparquet.attribute_digest`)."""
     files = sorted(Path(tiles_dir).glob("part-*.parquet"))
-    return combine_receipts({f.name: digest_parquet(f) for f in files})
+    return combine_receipts({f.name: attribute_digest(f) for f in files})
 
 
 def cache_path(
