@@ -290,23 +290,62 @@ def pitch(
     default=None,
     help="Folder with the reference CSVs (default: ../shared/data/batted_ball if present).",
 )
+@click.option(
+    "--statcast",
+    is_flag=True,
+    help="Compare simulated balls in play with the Statcast sample instead (distributions, hit rates, residuals).",
+)
+@click.option(
+    "--games",
+    "n_games",
+    type=click.IntRange(1, 2430),
+    default=240,
+    show_default=True,
+    help="With --statcast.",
+)
+@click.option(
+    "--seed", type=SEED, default=2026, show_default=True, help="With --statcast: the season played."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --statcast: write statcast.json and statcast.png here.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @single_run_options
 @_errors
-def validate(data_dir, as_json, profile, report_dir, force, quiet):
+def validate(data_dir, statcast, n_games, seed, out_dir, as_json, profile, report_dir, force, quiet):
     """Run the named physics checks; print expected, got and tolerance; exit 1 if any fails.
 
-    Example: batted-ball validate
-    """
-    from .validation import REFERENCE_CASES_CSV, default_data_dir, run_checks
+    With --statcast: simulated games against the Statcast sample (KS statistics of EV, LA and distance,
+    hits per ball in play by type and EV, the distance residual to the ground); exit 1 if any is
+    outside its tolerance.
 
+    Example: batted-ball validate --statcast --games 240 --out out/statcast
+    """
+    from .validation import REFERENCE_CASES_CSV, STATCAST_CSV, default_data_dir
+
+    if not statcast and (out_dir is not None or n_games != 240 or seed != 2026):
+        raise BattedBallError("--games, --seed and --out go with --statcast")
     if data_dir is not None and not (data_dir / REFERENCE_CASES_CSV).is_file():
         raise BattedBallError(f"--data-dir {data_dir} has no {REFERENCE_CASES_CSV}")
     data_dir = data_dir or default_data_dir()
+    if statcast and (data_dir is None or not (data_dir / STATCAST_CSV).is_file()):
+        raise BattedBallError(
+            f"--statcast needs {STATCAST_CSV} (in --data-dir or ../shared/data/batted_ball)"
+        )
+    if statcast:
+        return _validate_statcast(
+            data_dir, n_games, seed, out_dir, as_json, profile, report_dir, force, quiet
+        )
     config = {"data_dir": str(data_dir)}
     with _job(
         "validate", config, profile=profile, report_dir=report_dir, force=force, inputs=[data_dir]
     ) as j:
+        from .validation import run_checks
+
         checks = run_checks(data_dir)
         j.run.result("checks", {c.name: c.status for c in checks})
     if as_json:
@@ -323,6 +362,66 @@ def validate(data_dir, as_json, profile, report_dir, force, quiet):
         click.echo(f"{n_pass}/{len(checks)} passed, {n_skip} skipped")
     if any(c.passed is False for c in checks):
         sys.exit(1)
+
+
+def _validate_statcast(data_dir, n_games, seed, out_dir, as_json, profile, report_dir, force, quiet):
+    config = {"data_dir": str(data_dir), "statcast": True, "games": n_games, "seed": seed}
+    with _job(
+        "validate",
+        config,
+        profile=profile,
+        report_dir=report_dir,
+        force=force,
+        inputs=[data_dir],
+        directories=[out_dir] if out_dir is not None else (),
+    ) as j:
+        from .statcast import compare, plot_comparison
+
+        report, sim, real, residual = compare(data_dir, n_games, seed)
+        j.run.result("statcast", report["verdict"])
+        if out_dir is not None:
+            staged = j.path(out_dir)
+            (staged / "statcast.json").write_text(json.dumps(report, indent=2))
+            plot_comparison(report, sim, real, residual, staged / "statcast.png", "png")
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    elif not quiet:
+        click.echo(_format_statcast(report))
+    if not report["verdict"]["passed"]:
+        sys.exit(1)
+
+
+def _format_statcast(report: dict) -> str:
+    ok = {True: "ok", False: "OUTSIDE", None: "not judged"}
+    n = report["balls_in_play"]
+    lines = [
+        f"{n['simulated']:,} simulated balls in play ({report['games']} games) vs {n['statcast']:,} Statcast"
+    ]
+    for d in report["distributions"]:
+        lines.append(
+            f"  KS {d['quantity']:<24} D = {d['ks_statistic']:.3f} (tolerance {d['tolerance']:g}) "
+            f"{ok[d['within']]:<8} means {d['mean_simulated']:.1f} vs {d['mean_statcast']:.1f}"
+        )
+    lines.append("  hits per ball in play    simulated  Statcast   (n sim / n Statcast)")
+    for c in report["hit_rate_by_cell"]:
+        if c["n_statcast"] and c["n_simulated"]:
+            ev = f"{c['ev_mph'][0]:.0f}-{c['ev_mph'][1]:.0f}" if c["ev_mph"][1] else f"{c['ev_mph'][0]:.0f}+"
+            lines.append(
+                f"    {c['bb_type']:<11} {ev:>7} mph {c['hit_rate_simulated']:>8.3f} {c['hit_rate_statcast']:>9.3f}"
+                f"   ({c['n_simulated']:,} / {c['n_statcast']:,}) {ok[c['within']]}"
+            )
+    r = report["ground_residual"]
+    lines.append(
+        f"  distance residual to the ground (fly balls and liners): mean {r['mean_ft']:+.1f} ft, "
+        f"sd {r['sd_ft']:.1f}, median {r['median_ft']:+.1f}, n={r['n']} (tolerance {r['tolerance_ft']:g} ft) "
+        f"{ok[r['within']]}"
+    )
+    v = report["verdict"]
+    lines.append(
+        f"{v['distributions_within']}/{v['distributions']} distributions, {v['cells_within']}/{v['cells_judged']} "
+        f"cells, ground residual {ok[v['ground_residual_within']]}: {'PASS' if v['passed'] else 'FAIL'}"
+    )
+    return "\n".join(lines)
 
 
 def _format_box(box: dict) -> str:

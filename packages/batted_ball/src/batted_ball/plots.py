@@ -38,13 +38,13 @@ def plot_format(path: Path) -> str:
     return fmt
 
 
-def _figure(width: float, height: float):
+def new_figure(width: float, height: float):
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=110, layout="constrained")
 
 
-def _save(fig, path: Path, fmt: str | None) -> None:
+def save_figure(fig, path: Path, fmt: str | None) -> None:
     fmt = fmt or plot_format(path)
     import matplotlib
 
@@ -77,7 +77,7 @@ def plot_trajectories(
 
     ``results`` are :class:`physics.BattedBallResult` flown with ``record_path=True``.
     """
-    fig = _figure(11.0, 5.0)
+    fig = new_figure(11.0, 5.0)
     side, top = fig.subplots(1, 2, width_ratios=(1.6, 1.0))
     park = park or GENERIC_PARK
     dist, height = park.fence_profile
@@ -101,7 +101,7 @@ def plot_trajectories(
     draw_field(top, park)
     top.set_title("top view")
     top.legend(fontsize=7, loc="lower center")
-    _save(fig, path, fmt)
+    save_figure(fig, path, fmt)
 
 
 def plot_spray(balls, path: Path, park: Park | None = None, title: str = "", fmt: str | None = None) -> dict:
@@ -110,19 +110,19 @@ def plot_spray(balls, path: Path, park: Park | None = None, title: str = "", fmt
     Every ball is drawn at its first landing point (a ground ball's roll is not stored). Returns the
     counts per outcome.
     """
-    fig = _figure(7.0, 7.0)
+    fig = new_figure(7.0, 7.0)
     ax = fig.subplots()
     draw_field(ax, park)
     counts = _scatter_by_outcome(ax, balls, "landing_x_ft", "landing_y_ft", size=9)
     ax.set_title(title or f"spray chart: {sum(counts.values()):,} batted balls")
     ax.legend(fontsize=7, loc="lower right", markerscale=1.5)
-    _save(fig, path, fmt)
+    save_figure(fig, path, fmt)
     return counts
 
 
 def plot_ev_la(balls, path: Path, title: str = "", fmt: str | None = None) -> dict:
     """Exit velocity against launch angle, coloured by outcome: the barrel zone shows as red."""
-    fig = _figure(8.0, 6.0)
+    fig = new_figure(8.0, 6.0)
     ax = fig.subplots()
     counts = _scatter_by_outcome(ax, balls, "launch_angle_deg", "exit_velo_mph", size=7)
     for la in (10, 25, 50):  # Statcast's batted-ball types by launch angle
@@ -131,7 +131,7 @@ def plot_ev_la(balls, path: Path, title: str = "", fmt: str | None = None) -> di
     ax.set_ylabel("exit velocity, mph")
     ax.set_title(title or f"exit velocity and launch angle: {sum(counts.values()):,} batted balls")
     ax.legend(fontsize=7, loc="lower left", markerscale=1.5)
-    _save(fig, path, fmt)
+    save_figure(fig, path, fmt)
     return counts
 
 

@@ -337,8 +337,9 @@ _AIR_OUTS = {
 }
 
 
-def statcast_residuals(data_dir: Path) -> dict:
-    """Simulated minus Statcast distance for the fair fly balls and line drives of the sample."""
+def statcast_residuals(data_dir: Path, catch_height_ft: float = CATCH_HEIGHT_FT) -> dict:
+    """Simulated minus Statcast distance for the fair fly balls and line drives of the sample; a ball
+    caught in the air is flown down to ``catch_height_ft`` (0: every ball to the ground)."""
     rows = []
     path = data_dir / STATCAST_CSV
     for r in _read_rows(path, STATCAST_COLUMNS):
@@ -367,7 +368,7 @@ def statcast_residuals(data_dir: Path) -> dict:
         back, side = statcast_average_spin_rpm(la, sp, stand)
         st = [float(v) for v in batted_ball_state(ev, la, sp, float(back), float(side))]
         a = FlightArgs.of(Environment(elevation_ft=park(team).elevation_ft), SimulationMode.FAST)
-        ground = CATCH_HEIGHT_FT if event in _AIR_OUTS else 0.0
+        ground = catch_height_ft if event in _AIR_OUTS else 0.0
         r = kernels.fly(*st, *a.fly_tail(ground_z=ground))
         res[i] = math.hypot(r[1], r[2]) - dist
     bb = np.array([r[7] for r in rows])
