@@ -42,6 +42,10 @@ def s1(*extra: str, countries="ne110m", only: str | None = "FJI", workers: str |
             *(["--only", only] if only else []), *(["--workers", workers] if workers else []), *extra]  # fmt: skip
 
 
+def qmap(*extra: str, tiles="s1") -> list[str]:
+    return ["seg1b", "map", "--tiles", tiles, "--quiet", *extra]
+
+
 POLYGON = {
     "type": "FeatureCollection",
     "features": [
@@ -333,6 +337,15 @@ CASES = [
         "not a regular",
         with_(a_fifo),
     ),
+    # --- map (issue 15): its PNG and GeoTIFF are claimed like every output -----------------------------
+    Case("map-out-inside-the-index", qmap("--out", "s1/tiles/m.png"), 2, "inside", with_()),
+    Case("map-cog-over-the-plan", qmap("--out", "m.png", "--cog", "plan.parquet"), 2, ".tif", with_()),
+    Case("map-cog-inside-the-index", qmap("--out", "m.png", "--cog", "s1/c.tif"), 2, "inside", with_()),
+    Case("map-out-not-png", qmap("--out", "mine.txt"), 2, "--out must name a .png", with_()),
+    Case("map-out-exists", qmap("--out", "m.png"), 2, "pass --force", with_(write("m.png", "mine"))),
+    Case("map-only-unknown", qmap("--out", "m.png", "--only", "XXX"), 2, "--only names countries", with_()),
+    Case("map-sites-is-a-plan", qmap("--out", "m.png", "--sites", "plan.parquet"), 2, "no S6 sites", with_()),
+    Case("s1-geometry-unknown", s1("--out", "o", "--geometry", "points"), 2, "--geometry", with_()),
 ]
 
 
