@@ -154,19 +154,30 @@ def test_run_receipts_do_not_depend_on_workers(tmp_path, three_days):
     a, b = reports[1], reports[2]
     assert a["receipts"] == b["receipts"] and a["counters"] == b["counters"]
     assert set(a["items"]) == {"2024-01-02", "2024-01-03", "2024-01-05"}
-    assert a["counters"]["dates_missing"] == 2 and a["counters"]["records"] == 75_000
+    # 2024-01-01 is a holiday (no CME session): of the sessions 01-02..01-05 only 01-04 is missing
+    assert a["counters"]["sessions_expected"] == 4 and a["counters"]["sessions_missing"] == 1
+    assert a["metrics"]["missing_sessions"] == ["2024-01-04"] and a["counters"]["records"] == 75_000
     assert set(a["receipts"]) >= {"bronze", "bar5s", "levels", "episodes", "approach", "vectors"}
     assert pq.read_table(tmp_path / "w2" / "bronze").num_rows == 75_000
     # levels: the first date has no previous bars, later dates have prior-day levels
     lv = pq.read_table(tmp_path / "w1" / "silver" / "levels").to_pydict()
     kinds = {(d.isoformat(), k) for d, k in zip(lv["date"], lv["level_kind"], strict=True)}
     assert ("2024-01-02", "pdh") not in kinds and ("2024-01-03", "pdh") in kinds
+    assert (
+        "2024-01-05",
+        "pdh",
+    ) not in kinds  # its previous session (01-04) is missing: no older day's levels
     vec = pq.read_table(tmp_path / "w1" / "gold" / "vectors")
     assert vec.num_rows == a["counters"]["episodes_rows"] > 0
-    tid = vec["touch_id"][0].as_py()
-    r = invoke("similar", "--vectors", tmp_path / "w1" / "gold" / "vectors", "--touch-id", tid, "--k", 3)
-    assert r.exit_code == 0 and len(r.output.splitlines()) == 1 + min(3, vec.num_rows - 1)
-    assert str(tid) not in r.output.splitlines()[1]
+    # the last touch, with the cut at its decision time: every other touch decided by then is a candidate
+    last = max(vec.to_pylist(), key=lambda v: (v["decision_ns"], v["touch_id"]))
+    before = sum(v["decision_ns"] <= last["decision_ns"] for v in vec.to_pylist()) - 1
+    as_of = last["decision_ns"].isoformat()
+    vectors = tmp_path / "w1" / "gold" / "vectors"
+    r = invoke("similar", "--vectors", vectors, "--touch-id", last["touch_id"], "--k", 3, "--as-of", as_of)
+    assert r.exit_code == 0, r.output
+    assert len(r.output.splitlines()) == 1 + min(3, before)
+    assert all(str(last["touch_id"]) not in line for line in r.output.splitlines()[1:])
 
 
 def test_stage_commands_chain(tmp_path, small_day_file):

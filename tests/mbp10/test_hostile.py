@@ -110,6 +110,20 @@ def _two_instruments(path: Path) -> bytes:
         return p.read_bytes()
 
 
+def _bars_file(path: Path) -> bytes:
+    """A real bar5s Parquet file of DATE (from the small synthetic day)."""
+    import tempfile
+
+    from mbp10.io import write_table
+    from mbp10.pipeline import day_bars
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "d.dbn.zst", Path(tmp) / "b.parquet"
+        src.write_bytes(_day_bytes())
+        write_table(day_bars(src)[0], out)
+        return out.read_bytes()
+
+
 def _trades(path: Path) -> None:
     trades_dbn(path)
 
@@ -162,6 +176,26 @@ CASES = [
         2,
         "--instrument-id",
         _files(**{"two.dbn.zst": _two_instruments}),
+    ),
+    Case(
+        "levels-date-absent-from-bars",
+        [m, "levels", "--bars", "b.parquet", "--date", "2024-01-05", "-o", "l.parquet"],
+        2,
+        "b.parquet: no bars in the 2024-01-05 session; bars span 2024-01-02",
+        _files(**{"b.parquet": _bars_file}),
+    ),
+    Case(
+        "levels-date-is-a-holiday",
+        [m, "levels", "--bars", "b.parquet", "--date", "2024-01-01", "-o", "l.parquet"],
+        2,
+        "no bars in the 2024-01-01 day (not a CME trading session)",
+        _files(**{"b.parquet": _bars_file}),
+    ),
+    Case(
+        "similar-as-of-not-a-time",
+        [m, "similar", "--vectors", "v.parquet", "--touch-id", "1", "--as-of", "yesterday"],
+        2,
+        "bad --as-of 'yesterday'",
     ),
     Case(
         "synth-same-symbol-twice",

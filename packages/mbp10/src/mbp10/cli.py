@@ -340,7 +340,7 @@ def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, 
     Example: mbp10 levels --bars d2.parquet --prev-bars d1.parquet --date 2024-01-03 -o levels.parquet
     """
     date = _date(date_s)
-    prev_date = _date(prev_date_s, "--prev-date") if prev_date_s else date - dt.timedelta(days=1)
+    prev_date = _date(prev_date_s, "--prev-date") if prev_date_s else None
     with _job(
         "levels",
         {"date": date_s},
@@ -350,11 +350,15 @@ def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, 
         report_dir=report_dir,
         profile=profile,
     ) as j:
+        from mbp10.calendar import previous_session
         from mbp10.instruments import levels_all
         from mbp10.io import write_table
 
         bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
+        check_date_in_bars(bars_t, date, bars_path)
         prev_t = _read_parquet(prev_bars, BARS_REQUIRED, "bar5s") if prev_bars else None
+        if prev_t is not None and prev_date is None:
+            prev_date = previous_session(date) or date - dt.timedelta(days=1)
         with j.run.stage("levels"):
             table = levels_all(date, bars_t, prev_t, prev_date if prev_t is not None else None)
         write_table(table, j.path(out))
@@ -363,6 +367,27 @@ def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, 
     _say_report(j, quiet)
     if not quiet:
         click.echo(f"{table.num_rows} levels -> {out}")
+
+
+def check_date_in_bars(bars, date: dt.date, path: Path) -> None:
+    """Refuse levels for a date whose session (CME_Equity calendar; the UTC day when the date has no
+    session) holds none of the bars: they would be round numbers only, from another day's prices."""
+    import numpy as np
+
+    from mbp10.calendar import session_window_ns
+
+    window = session_window_ns(date)
+    day0 = (date - dt.date(1970, 1, 1)).days * 86_400 * 10**9
+    lo, hi = window if window is not None else (day0, day0 + 86_400 * 10**9)
+    start = bars.column("bar_start_ns").to_numpy()
+    if not np.any((start >= lo) & (start < hi)):
+        span = f"bars span {_day(start.min())}..{_day(start.max())}" if len(start) else "the file has no bars"
+        what = "session" if window is not None else "day (not a CME trading session)"
+        raise Mbp10Error(f"{path}: no bars in the {date} {what}; {span}")
+
+
+def _day(ns) -> str:
+    return dt.datetime.fromtimestamp(int(ns) / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def episode_options(fn):
@@ -524,7 +549,32 @@ def vectors(
         click.echo(f"{table.num_rows} vectors -> {out}")
 
 
-VECTORS_REQUIRED = ("touch_id", "date", "level_kind", "level_price", "direction", "outcome")
+VECTORS_REQUIRED = (
+    "touch_id",
+    "instrument_id",
+    "symbol",
+    "date",
+    "level_kind",
+    "level_price",
+    "direction",
+    "outcome",
+    "decision_ns",
+    "outcome_known_ns",
+    "vector",
+)
+
+
+def _instant(value: str, option: str) -> int:
+    """UTC nanoseconds of 'YYYY-MM-DD' (midnight UTC) or an ISO date-time (UTC unless it names a zone)."""
+    try:
+        t = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Mbp10Error(
+            f"bad {option} {value!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
+        ) from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return (t - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1) * 1000
 
 
 @main.command()
@@ -537,26 +587,54 @@ VECTORS_REQUIRED = ("touch_id", "date", "level_kind", "level_price", "direction"
 )
 @click.option("--touch-id", type=int, required=True)
 @click.option("--k", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="cut (UTC date or ISO time, not after the touch's decision time); default: neighbours only from "
+    "sessions before the touch's",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="one JSON object: the query, the cut and the neighbours"
+)
 @handle_errors(bad_input=(Mbp10Error,))
-def similar(vectors_path, touch_id, k):
-    """The k historical setups nearest to a touch (a look-up: writes nothing).
+def similar(vectors_path, touch_id, k, as_of, as_json):
+    """The k setups nearest to a touch, point in time (a look-up: writes nothing). Outcomes not yet known
+    at the cut are shown as '?' (null in --json).
 
-    Example: mbp10 similar --vectors out/gold/vectors --touch-id 2024010200003 --k 10
+    Example: mbp10 similar --vectors out/gold/vectors --touch-id 2024010300004 --k 10 --json
     """
+    import json
+
     from mbp10.vectors import nearest
 
+    as_of_ns = _instant(as_of, "--as-of") if as_of is not None else None
     library = _read_parquet(vectors_path, VECTORS_REQUIRED, "setup vectors")
     try:
-        hits = nearest(library, touch_id, k)
+        hits = nearest(library, touch_id, k, as_of_ns)
     except KeyError:
         raise Mbp10Error(f"touch_id {touch_id} is not in {vectors_path}") from None
-    click.echo(
-        f"{'touch_id':>15} {'date':>10} {'level':>6} {'price':>9} {'dir':>3} {'outcome':>7} {'distance':>9}"
-    )
-    for r in hits.to_pylist():
+    rows = hits.to_pylist()
+    if as_json:
+        import pyarrow.compute as pc
+
+        query = library.filter(pc.equal(library.column("touch_id"), touch_id))
+        query = query.drop_columns(["vector", "outcome", "outcome_known_ns"])  # not known at its decision
         click.echo(
-            f"{r['touch_id']:>15} {r['date']:>10} {r['level_kind']:>6} {r['level_price']:>9.2f} "
-            f"{r['direction']:>3} {r['outcome']:>7} {r['distance']:>9.3f}"
+            json.dumps(
+                {"query": query.to_pylist()[0], "as_of_ns": as_of_ns, "k": k, "neighbours": rows},
+                default=str,
+            )
+        )
+        return
+    click.echo(
+        f"{'touch_id':>15} {'symbol':>10} {'date':>10} {'level':>6} {'price':>9} {'dir':>3} {'outcome':>7} "
+        f"{'distance':>9}"
+    )
+    for r in rows:
+        click.echo(
+            f"{r['touch_id']:>15} {r['symbol'] or '':>10} {r['date']:>10} {r['level_kind']:>6} "
+            f"{r['level_price']:>9.2f} {r['direction']:>3} {r['outcome'] or '?':>7} {r['distance']:>9.3f}"
         )
 
 

@@ -116,6 +116,8 @@ EPISODE_SCHEMA = pa.schema(
         ("window_end_ns", pa.int64()),
         ("outcome", pa.string()),
         ("outcome_bars", pa.int32()),
+        ("decision_ns", pa.int64()),
+        ("outcome_known_ns", pa.int64()),
     ]
 )
 
@@ -186,6 +188,7 @@ def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: Episode
     signed = (gather(mid, ahead) - price[:, None]) * direction[:, None]
     code, bars_to = outcomes(signed, p)
     touch_ids = touch_id_base(date_iso) + first_index + np.arange(n, dtype=np.int64)
+    decision = (start[bar] + BAR_NS) if n else np.empty(0, np.int64)
     episodes = pa.table(
         {
             "touch_id": touch_ids,
@@ -199,6 +202,11 @@ def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: Episode
             "window_end_ns": dense.t0_ns + (bar + p.window_after) * BAR_NS,
             "outcome": [OUTCOMES[c] for c in code],
             "outcome_bars": bars_to,
+            # Point in time: the touch is known when its bar ends; its outcome once the break/bounce bar
+            # ends, a chop once the whole horizon has passed.
+            "decision_ns": decision,
+            "outcome_known_ns": decision
+            + np.where(bars_to > 0, bars_to, p.horizon_bars).astype(np.int64) * BAR_NS,
         },
         schema=EPISODE_SCHEMA,
     )

@@ -17,7 +17,9 @@ from mbp10.schema import BAR_NS
 
 ET = ZoneInfo("America/New_York")
 ROUND_STEP_PTS = 50.0
-ROUND_MARGIN_PTS = 100.0
+#: Round numbers span the day's first mid +- 10% (ES has not moved 10% in a session since 2020): fixed at
+#: the first bar, so the set of levels never depends on prices later in the day (point in time).
+ROUND_SPAN = 0.10
 LEVELS_SCHEMA = pa.schema(
     [
         ("date", pa.string()),
@@ -81,11 +83,7 @@ def compute_levels(
         orng = _extremes(bars, (start >= t_open) & (start + BAR_NS <= t_or))
         if orng is not None:
             rows += [("orh", orng[0], t_or), ("orl", orng[1], t_or)]
-        mid = _col(bars, "bar5s_book_mid_px_eob")
-        if not np.isnan(mid).all():
-            lo = np.floor((np.nanmin(mid) - ROUND_MARGIN_PTS) / ROUND_STEP_PTS) * ROUND_STEP_PTS
-            hi = np.nanmax(mid) + ROUND_MARGIN_PTS
-            rows += [("round", float(p), d0) for p in np.arange(lo, hi + 1e-9, ROUND_STEP_PTS) if p > 0]
+        rows += [("round", float(p), d0) for p in _round_prices(_col(bars, "bar5s_book_mid_px_eob"))]
     rows.sort(key=lambda r: (r[1], r[0]))
     return pa.table(
         {
@@ -98,12 +96,18 @@ def compute_levels(
     )
 
 
+def _round_prices(mid: np.ndarray) -> np.ndarray:
+    """Multiples of ROUND_STEP_PTS within ROUND_SPAN of the first defined mid (none without a mid)."""
+    ok = np.flatnonzero(~np.isnan(mid))
+    if len(ok) == 0:
+        return np.empty(0)
+    first = float(mid[ok[0]])
+    lo = np.ceil(first * (1 - ROUND_SPAN) / ROUND_STEP_PTS) * ROUND_STEP_PTS
+    prices = np.arange(lo, first * (1 + ROUND_SPAN) + 1e-9, ROUND_STEP_PTS)
+    return prices[prices > 0]
+
+
 def round_number_levels(bars: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     """Round numbers only (what `mbp10 bars` uses without a levels file): prices and valid_from (0)."""
-    mid = _col(bars, "bar5s_book_mid_px_eob") if bars.num_rows else np.array([np.nan])
-    if np.isnan(mid).all():
-        return np.empty(0), np.empty(0, np.int64)
-    lo = np.floor((np.nanmin(mid) - ROUND_MARGIN_PTS) / ROUND_STEP_PTS) * ROUND_STEP_PTS
-    prices = np.arange(lo, np.nanmax(mid) + ROUND_MARGIN_PTS + 1e-9, ROUND_STEP_PTS)
-    prices = prices[prices > 0]
+    prices = _round_prices(_col(bars, "bar5s_book_mid_px_eob") if bars.num_rows else np.array([np.nan]))
     return prices, np.zeros(len(prices), np.int64)

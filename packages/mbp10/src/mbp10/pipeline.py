@@ -25,6 +25,7 @@ import pyarrow as pa
 from perfkit.errors import InputError
 
 from mbp10.bars import BarsConsumer, warm_up
+from mbp10.calendar import previous_session, sessions
 from mbp10.dates import DatePlan
 from mbp10.episodes import EpisodeParams
 from mbp10.errors import Mbp10Error
@@ -189,6 +190,11 @@ def features_task(payload: tuple) -> dict:
     return counts
 
 
+def _previous_input(date: dt.date, inputs: dict) -> str | None:
+    prev = previous_session(date)
+    return prev.isoformat() if prev in inputs else None
+
+
 def cleanup_staging(out: Path) -> None:
     shutil.rmtree(out / "_staging", ignore_errors=True)
 
@@ -221,7 +227,12 @@ def run_dates(
     t0 = time.perf_counter()
     run.metric("workers", workers)
     run.metric("executor", executor)
-    run.count("dates_missing", plan.n_dates - len(inputs))
+    expected = sessions(plan.first, plan.last)
+    missing = [d.isoformat() for d in expected if d not in inputs]
+    run.count("sessions_expected", len(expected))
+    run.count("sessions_missing", len(missing))
+    run.count("inputs_outside_sessions", len(set(inputs) - set(expected)))  # e.g. a holiday's file
+    run.metric("missing_sessions", missing)
     todo = sorted(inputs)
     try:
         cost = {d: inputs[d].stat().st_size for d in todo}
@@ -245,10 +256,9 @@ def run_dates(
                 # first fork waits, with Ctrl-C held, until the server has imported the pipeline and Numba:
                 # an interrupt then took 0.5-1.2 s to act at load 4-6, and would pass 2 s on a busier machine.
             )
-        prev_of = {
-            d: (todo[i - 1].isoformat() if i > 0 and (d - todo[i - 1]).days <= 4 else None)
-            for i, d in enumerate(todo)
-        }
+        # Prior-day levels come from the previous trading session (CME_Equity calendar) when its input is
+        # in this run; a missing previous session gives none (never an older day's).
+        prev_of = {d: _previous_input(d, inputs) for d in todo}
         # Pass 2 is light (0.1-0.2 s a date, most of it Parquet writes): it runs in this process's main thread,
         # which avoids a second round of process start-up, and a Ctrl-C stops it at once (a thread pool
         # would first finish its running dates: 3.6 s measured under load). Measured on four 400k-record

@@ -33,17 +33,19 @@ BAR_FEATURES = (
 DIM = LAST_BARS * len(BAR_FEATURES) + 3 + len(FLOW) + 2 + 2
 
 
-def _day_stats(series: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
-    out = {}
-    for name in BAR_FEATURES:
-        if name == "dist_pts":
-            continue
-        x = series[name]
-        x = x[~np.isnan(x)]
-        mean = float(x.mean()) if len(x) else 0.0
-        sd = float(x.std()) if len(x) else 0.0
-        out[name] = (mean, sd if sd > 0 else 1.0)
-    return out
+def _expanding_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the non-NaN values of `x[0..t]` for every t (sd 1 where it is 0 or
+    undefined): a touch at bar t is standardised with what was known when bar t ended, never the whole day."""
+    ok = ~np.isnan(x)
+    v = np.where(ok, x, 0.0)
+    n = np.cumsum(ok)
+    s1 = np.cumsum(v)
+    s2 = np.cumsum(v * v)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, s1 / np.maximum(n, 1), 0.0)
+        var = np.where(n > 0, s2 / np.maximum(n, 1) - mean * mean, 0.0)
+    sd = np.sqrt(np.maximum(var, 0.0))
+    return mean, np.where(sd > 1e-12, sd, 1.0)
 
 
 def slog(x: np.ndarray) -> np.ndarray:
@@ -56,8 +58,8 @@ def compute_vectors(
     if not (math.isfinite(reset_pts) and reset_pts > 0):
         raise Mbp10Error(f"reset_pts={reset_pts!r}: must be a positive, finite number of points")
     dense, series = day_series(bars)
-    stats = _day_stats(series)
     n = episodes.num_rows
+    t = episodes.column("touch_bar").to_numpy()
     last = approach.filter(pc.greater(approach.column("rel_bar"), -LAST_BARS))
     # grid bar of each of the last LAST_BARS approach rows (approach rows are touch-major, rel_bar ascending)
     g = (last.column("bar_start_ns").to_numpy() - dense.t0_ns) // BAR_NS
@@ -66,8 +68,9 @@ def compute_vectors(
         if name == "dist_pts":
             x = last.column("dist_pts").to_numpy() / reset_pts
         else:
-            mean, sd = stats[name]
-            x = (gather(series[name], g) - mean) / sd
+            mean, sd = _expanding_stats(series[name])
+            at = np.repeat(t, LAST_BARS)  # every bar of a touch's window scaled by the stats at its touch bar
+            x = (gather(series[name], g) - mean[at]) / sd[at] if len(at) else np.empty(0)
         blocks.append(x.reshape(n, LAST_BARS))
     bar_part = np.stack(blocks, axis=2).reshape(n, LAST_BARS * len(BAR_FEATURES))  # touches x (bar, feature)
     sig = [
@@ -92,30 +95,69 @@ def compute_vectors(
             "level_price": episodes.column("level_price"),
             "direction": episodes.column("direction"),
             "outcome": episodes.column("outcome"),
+            "decision_ns": episodes.column("decision_ns"),
+            "outcome_known_ns": episodes.column("outcome_known_ns"),
             "vector": pa.FixedSizeListArray.from_arrays(flat, DIM),
         }
     )
 
 
-def nearest(library: pa.Table, touch_id: int, k: int = 10) -> pa.Table:
-    """The k touches nearest to `touch_id` (itself excluded) by Euclidean distance after standardising
-    each dimension over the library; ties broken by touch_id."""
+def _matrix(library: pa.Table) -> np.ndarray:
+    col = library.column("vector")
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    return col.flatten().to_numpy().reshape(library.num_rows, -1).astype(np.float64)
+
+
+def nearest(library: pa.Table, touch_id: int, k: int = 10, as_of_ns: int | None = None) -> pa.Table:
+    """The k setups nearest to `touch_id`, point in time.
+
+    Candidates are only touches decided by the cut: by default the start of the query's session (its
+    `date`: neighbours come from strictly earlier sessions), or `as_of_ns`, which may not be later than the
+    query's own decision time (the end of its touch bar); outcomes count as known at the query's decision
+    time, or at `as_of_ns`. Each dimension is standardised over those
+    candidates alone (not the whole library, which holds later days), Euclidean distance, ties by touch_id.
+    An outcome not yet known at the cut is null (`outcome_known` false). Columns: the library's (without
+    the vector), `distance`, `outcome_known`.
+    """
     ids = library.column("touch_id").to_numpy()
     hit = np.nonzero(ids == touch_id)[0]
     if len(hit) == 0:
         raise KeyError(touch_id)
-    vec = (
-        library.column("vector")
-        .combine_chunks()
-        .flatten()
-        .to_numpy()
-        .reshape(len(ids), -1)
-        .astype(np.float64)
-    )
-    mean, sd = vec.mean(axis=0), vec.std(axis=0)
+    q = int(hit[0])
+    decision = library.column("decision_ns").to_numpy()
+    dates = np.asarray(library.column("date").to_pylist(), dtype=object)
+    if as_of_ns is None:
+        session = dates[q]
+        pool = np.array([d < session for d in dates], dtype=bool)
+        cut = int(decision[q])  # outcomes known when the query is decided
+    else:
+        if as_of_ns > decision[q]:
+            raise Mbp10Error(
+                f"--as-of is after touch {touch_id}'s decision time ({_iso(int(decision[q]))}): "
+                "that would look ahead"
+            )
+        pool = decision <= as_of_ns
+        cut = as_of_ns
+    pool[q] = False
+    cand = np.flatnonzero(pool)
+    vec = _matrix(library)
+    ref = vec[cand] if len(cand) else vec[[q]]
+    mean, sd = ref.mean(axis=0), ref.std(axis=0)
     z = (vec - mean) / np.where(sd > 0, sd, 1.0)
-    d = np.sqrt(((z - z[hit[0]]) ** 2).sum(axis=1))
-    d[hit[0]] = np.inf
-    order = np.lexsort((ids, d))[: min(k, len(ids) - 1)]
-    out = library.take(pa.array(order)).drop_columns(["vector"])
-    return out.append_column("distance", pa.array(d[order]))
+    d = np.sqrt(((z[cand] - z[q]) ** 2).sum(axis=1))
+    pick = np.lexsort((ids[cand], d))[:k]
+    out = library.take(pa.array(cand[pick], pa.int64())).drop_columns(["vector"])
+    known = out.column("outcome_known_ns").to_numpy() <= cut
+    outcome = pa.array(
+        [o if ok else None for o, ok in zip(out.column("outcome").to_pylist(), known, strict=True)],
+        pa.string(),
+    )
+    out = out.set_column(out.column_names.index("outcome"), "outcome", outcome)
+    out = out.append_column("outcome_known", pa.array(known, pa.bool_()))
+    return out.append_column("distance", pa.array(d[pick], pa.float64()))
+
+
+def _iso(ns: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
