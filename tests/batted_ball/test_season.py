@@ -81,12 +81,12 @@ def test_season_bad_input(tmp_path):
 
 
 def test_calibration_to_the_mlb_line(tmp_path):
-    """240 games (1/10 of a season). Each stat must sit within the issue's tolerance of the MLB line
-    plus three standard errors of a 240-game sample (from game-to-game variation): the full-season
-    table, where the sampling error is ~3x smaller, is in docs/perf/batted_ball.md."""
+    """A smoke check on 240 games (1/10 of a season): each stat within the issue's tolerance of the MLB
+    line plus three standard errors of a 240-game sample (from game-to-game variation) — looser than
+    the stated tolerances. The check at the stated tolerances, on a full 2,430-game season, is in
+    ``make bench-batted-ball`` (``calibration_all_within``) and docs/perf/batted_ball.md."""
     result = write_season(240, SEED, tmp_path, executor="serial")
     line, se = result["line"], league_line_se(result["table"])
-    assert line == league_line(result["table"])
     misses = {
         k: (round(line[k], 4), mlb, tol, round(3 * se[k], 4))
         for k, (mlb, tol) in MLB_LINE.items()
@@ -110,3 +110,41 @@ def test_season_size_is_checked_against_memory():
     with pytest.raises(InputError, match=r"1,000,000,000,000 games .* needs about .* of memory"):
         check_season_size(10**12)
     check_season_size(GAMES_PER_SEASON)
+
+
+def test_league_line_formulas_against_hand_computed_totals():
+    """One game, its two sides' totals typed in by hand, every rate worked out on paper:
+    H 10+8=18, AB 35+33=68, 2B 2+1=3, 3B 0+1=1, HR 1+2=3 (singles 11, total bases 11+6+3+12=32),
+    BB 3+4=7, HBP 1+0=1, SF 1+0=1, SO 8+10=18, PA 41+37=78, R 5+4=9, pitches seen 150+140=290."""
+    import pyarrow as pa
+
+    home = {
+        "R": 5,
+        "PA": 41,
+        "AB": 35,
+        "H": 10,
+        "2B": 2,
+        "3B": 0,
+        "HR": 1,
+        "BB": 3,
+        "HBP": 1,
+        "SO": 8,
+        "SF": 1,
+        "LOB": 7,
+        "E": 0,
+        "pitches": 150,
+    }
+    away = {"R": 4, "PA": 37, "AB": 33, "H": 8, "2B": 1, "3B": 1, "HR": 2, "BB": 4, "HBP": 0, "SO": 10,
+            "SF": 0, "LOB": 5, "E": 1, "pitches": 140}  # fmt: skip
+    row = {**{f"home_{k}": [v] for k, v in home.items()}, **{f"away_{k}": [v] for k, v in away.items()}}
+    line = league_line(pa.table(row))
+    assert line["BA"] == pytest.approx(18 / 68)
+    assert line["OBP"] == pytest.approx(26 / 77)  # (18 + 7 + 1) / (68 + 7 + 1 + 1)
+    assert line["SLG"] == pytest.approx(32 / 68)
+    assert line["R_per_team_game"] == pytest.approx(4.5)  # 9 runs, 2 team-games
+    assert line["HR_per_team_game"] == pytest.approx(1.5)
+    assert line["K_pct"] == pytest.approx(18 / 78)
+    assert line["BB_pct"] == pytest.approx(7 / 78)
+    assert line["BABIP"] == pytest.approx(15 / 48)  # (18 - 3) / (68 - 18 - 3 + 1)
+    assert line["PA_per_team_game"] == pytest.approx(39.0)
+    assert line["pitches_per_PA"] == pytest.approx(290 / 78)

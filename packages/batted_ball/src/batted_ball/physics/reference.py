@@ -1,10 +1,10 @@
 """The same trajectory model in plain Python, written for clarity, not speed.
 
-This is the obviously-correct twin of ``kernels``: scalar floats and the ``math`` module (what the
-simulator this package replaces did per step, at about the same speed), forces as functions, RK4 as
-in a textbook, the landing found on the same cubic Hermite interpolant inside the last step (by
-bisection here). Tests compare the kernels with it, and the benchmark measures the speed ratio
-against it.
+This is the obviously-correct twin of ``kernels``: a fair scalar-Python implementation — floats and
+the ``math`` module, one plain function for the forces returning a tuple, RK4 as in a textbook with
+its four stages written out (no closures, lists or comprehensions inside the step), the landing found
+on the same cubic Hermite interpolant inside the last step (by bisection here, once per flight).
+Tests compare the kernels with it, and the benchmark measures the speed ratio against it.
 
 ``sheet_flight`` reproduces the spreadsheet's own integration scheme (10 ms, position
 ``x + v dt + a dt^2 / 2``, linear interpolation of the landing) so the cached spreadsheet values
@@ -24,59 +24,59 @@ def lift_coefficient(spin_factor: float) -> float:
     return CL2 * spin_factor / (CL0 + CL1 * spin_factor)
 
 
-def _cross(a, b):
-    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
-
-
-def _norm(a) -> float:
-    return math.sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2])
-
-
 def acceleration(
-    t,
-    position,
-    velocity,
-    omega,
-    c0,
-    wind=(0.0, 0.0, 0.0),
-    wind_h=0.0,
-    inv_tau=0.0,
-    transverse=False,
-    cd0=CD0,
-    cdspin=CD_SPIN,
-):
-    """Drag + Magnus + gravity (ft/s^2) on a ball; see ``kernels`` for the model."""
-    if position[2] >= wind_h:
-        v_rel = (velocity[0] - wind[0], velocity[1] - wind[1], velocity[2])
+    t, z, vx, vy, vz, wx, wy, wz, c0, wind_x=0.0, wind_y=0.0, wind_h=0.0, inv_tau=0.0, transverse=False,
+    cd0=CD0, cdspin=CD_SPIN,
+):  # fmt: skip
+    """Drag + Magnus + gravity (ft/s^2) on a ball at height ``z`` moving at ``(vx, vy, vz)`` with spin
+    ``(wx, wy, wz)`` rad/s, written as the model reads (see ``kernels``): scalars in, a 3-tuple out."""
+    if z >= wind_h:
+        rx, ry = vx - wind_x, vy - wind_y
     else:
-        v_rel = tuple(velocity)
-    v = _norm(v_rel)
-    omega_mag = _norm(omega)
-    omega_n = omega_mag
-    if transverse and v > 0:
-        along = (omega[0] * v_rel[0] + omega[1] * v_rel[1] + omega[2] * v_rel[2]) / v
-        omega_n = math.sqrt(max(omega_mag * omega_mag - along * along, 0.0))
+        rx, ry = vx, vy
+    rz = vz
+    v = math.sqrt(rx * rx + ry * ry + rz * rz)
+    omega = math.sqrt(wx * wx + wy * wy + wz * wz)
+    omega_n = omega  # batted balls: the whole spin lifts (the sheet's flag = 0)
+    if transverse and v > 0:  # pitches: only the spin across the flight
+        along = (wx * rx + wy * ry + wz * rz) / v
+        omega_n = math.sqrt(max(omega * omega - along * along, 0.0))
     decay = math.exp(-t * v * inv_tau) if inv_tau > 0 else 1.0
     cd = cd0 + cdspin * omega_n * decay * RAD_S_TO_RPM / 1000.0
-    a = [-c0 * cd * v * v_rel[i] for i in range(3)]
-    a[2] -= GRAVITY_FT_S2
+    ax = -c0 * cd * v * rx
+    ay = -c0 * cd * v * ry
+    az = -c0 * cd * v * rz - GRAVITY_FT_S2
     if omega_n > 0 and v > 0:
         cl = lift_coefficient(BALL_RADIUS_FT * omega_n * decay / v)
-        magnus = _cross(omega, v_rel)
-        for i in range(3):
-            a[i] += c0 * cl * v * magnus[i] / omega_n
-    return a
+        k = c0 * cl * v / omega_n
+        ax += k * (wy * rz - wz * ry)
+        ay += k * (wz * rx - wx * rz)
+        az += k * (wx * ry - wy * rx)
+    return ax, ay, az
 
 
-def rk4_step(t, state, dt, deriv):
-    def add(s, k, h):
-        return [s[i] + h * k[i] for i in range(6)]
-
-    k1 = deriv(t, state)
-    k2 = deriv(t + dt / 2, add(state, k1, dt / 2))
-    k3 = deriv(t + dt / 2, add(state, k2, dt / 2))
-    k4 = deriv(t + dt, add(state, k3, dt))
-    return [state[i] + dt / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]) for i in range(6)]
+def rk4_step(t, state, spin, dt, forces):
+    """One classical RK4 step of ``state = (x, y, z, vx, vy, vz)``; ``forces`` are the arguments of
+    :func:`acceleration` after the spin, as a tuple. Plain scalars, one acceleration call per stage."""
+    x, y, z, vx, vy, vz = state
+    wx, wy, wz = spin
+    h = 0.5 * dt
+    a1x, a1y, a1z = acceleration(t, z, vx, vy, vz, wx, wy, wz, *forces)
+    v2x, v2y, v2z = vx + h * a1x, vy + h * a1y, vz + h * a1z
+    a2x, a2y, a2z = acceleration(t + h, z + h * vz, v2x, v2y, v2z, wx, wy, wz, *forces)
+    v3x, v3y, v3z = vx + h * a2x, vy + h * a2y, vz + h * a2z
+    a3x, a3y, a3z = acceleration(t + h, z + h * v2z, v3x, v3y, v3z, wx, wy, wz, *forces)
+    v4x, v4y, v4z = vx + dt * a3x, vy + dt * a3y, vz + dt * a3z
+    a4x, a4y, a4z = acceleration(t + dt, z + dt * v3z, v4x, v4y, v4z, wx, wy, wz, *forces)
+    sixth = dt / 6.0
+    return (
+        x + sixth * (vx + 2.0 * v2x + 2.0 * v3x + v4x),
+        y + sixth * (vy + 2.0 * v2y + 2.0 * v3y + v4y),
+        z + sixth * (vz + 2.0 * v2z + 2.0 * v3z + v4z),
+        vx + sixth * (a1x + 2.0 * a2x + 2.0 * a3x + a4x),
+        vy + sixth * (a1y + 2.0 * a2y + 2.0 * a3y + a4y),
+        vz + sixth * (a1z + 2.0 * a2z + 2.0 * a3z + a4z),
+    )
 
 
 def hermite(s, p0, m0, p1, m1, dt):
@@ -104,20 +104,18 @@ def crossing_fraction(p0, m0, p1, m1, dt, target):
 
 def fly(state0, omega, c0, dt, wind=(0.0, 0.0, 0.0), wind_h=0.0, inv_tau=0.0, ground_z=0.0, t_max=15.0):
     """Fly a batted ball from ``state0 = (x, y, z, vx, vy, vz)``; returns a dict like the kernel's."""
-    omega = [float(w) for w in omega]
-
-    def deriv(t, s):
-        return [s[3], s[4], s[5], *acceleration(t, s[:3], s[3:], omega, c0, wind, wind_h, inv_tau)]
-
-    state = [float(v) for v in state0]
+    spin = tuple(float(w) for w in omega)
+    forces = (c0, wind[0], wind[1], wind_h, inv_tau)
+    state = tuple(float(v) for v in state0)
     t, apex = 0.0, state[2]
     while t < t_max:
-        new = rk4_step(t, state, dt, deriv)
-        if state[5] > 0 >= new[5]:
-            apex = max(apex, hermite(state[5] / (state[5] - new[5]), state[2], state[5], new[2], new[5], dt))
-        apex = max(apex, new[2])
-        if new[2] <= ground_z and new[5] < 0:
-            s = crossing_fraction(state[2], state[5], new[2], new[5], dt, ground_z)
+        new = rk4_step(t, state, spin, dt, forces)
+        z0, vz0, z1, vz1 = state[2], state[5], new[2], new[5]
+        if vz0 > 0 >= vz1:
+            apex = max(apex, hermite(vz0 / (vz0 - vz1), z0, vz0, z1, vz1, dt))
+        apex = max(apex, z1)
+        if z1 <= ground_z and vz1 < 0:
+            s = crossing_fraction(z0, vz0, z1, vz1, dt, ground_z)
             x = hermite(s, state[0], state[3], new[0], new[3], dt)
             y = hermite(s, state[1], state[4], new[1], new[4], dt)
             return {
@@ -133,15 +131,12 @@ def fly(state0, omega, c0, dt, wind=(0.0, 0.0, 0.0), wind_h=0.0, inv_tau=0.0, gr
 
 def pitch(state0, omega, c0, dt, plate_y, cd0=CD0, t_max=3.0):
     """Fly a pitch to ``y = plate_y``; returns (time, x, z) at the plate."""
-    omega = [float(w) for w in omega]
-
-    def deriv(t, s):
-        return [s[3], s[4], s[5], *acceleration(t, s[:3], s[3:], omega, c0, transverse=True, cd0=cd0)]
-
-    state = [float(v) for v in state0]
+    spin = tuple(float(w) for w in omega)
+    forces = (c0, 0.0, 0.0, 0.0, 0.0, True, cd0)
+    state = tuple(float(v) for v in state0)
     t = 0.0
     while t < t_max:
-        new = rk4_step(t, state, dt, deriv)
+        new = rk4_step(t, state, spin, dt, forces)
         if new[1] <= plate_y:
             s = crossing_fraction(state[1], state[4], new[1], new[4], dt, plate_y)
             return (
@@ -155,16 +150,18 @@ def pitch(state0, omega, c0, dt, plate_y, cd0=CD0, t_max=3.0):
 
 def sheet_flight(state0, omega, c0, dt=0.01, ground_z=0.0):
     """The spreadsheet's scheme: x += v dt + a dt^2/2, v += a dt; linear landing interpolation."""
-    omega = [float(w) for w in omega]
-    s = [float(v) for v in state0]
+    wx, wy, wz = (float(w) for w in omega)
+    x, y, z, vx, vy, vz = (float(v) for v in state0)
     t = 0.0
     while True:
-        a = acceleration(t, s[:3], s[3:], omega, c0)
-        new = [s[i] + s[3 + i] * dt + 0.5 * a[i] * dt * dt for i in range(3)] + [
-            s[3 + i] + a[i] * dt for i in range(3)
-        ]
-        if new[2] < ground_z:
-            f = (new[2] - ground_z) / (new[2] - s[2])
-            x, y = new[0] - f * (new[0] - s[0]), new[1] - f * (new[1] - s[1])
-            return {"distance_ft": math.hypot(x, y), "hang_time_s": t + dt - f * dt}
-        s, t = new, t + dt
+        ax, ay, az = acceleration(t, z, vx, vy, vz, wx, wy, wz, c0)
+        nx, ny, nz = (
+            x + vx * dt + 0.5 * ax * dt * dt,
+            y + vy * dt + 0.5 * ay * dt * dt,
+            z + vz * dt + 0.5 * az * dt * dt,
+        )
+        if nz < ground_z:
+            f = (nz - ground_z) / (nz - z)
+            lx, ly = nx - f * (nx - x), ny - f * (ny - y)
+            return {"distance_ft": math.hypot(lx, ly), "hang_time_s": t + dt - f * dt}
+        x, y, z, vx, vy, vz, t = nx, ny, nz, vx + ax * dt, vy + ay * dt, vz + az * dt, t + dt
