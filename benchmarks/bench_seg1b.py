@@ -68,6 +68,72 @@ def bench_sample(repeats: int) -> dict:
     return {"tiles": tiles, "countries": SAMPLE, "resolution_arcsec": SAMPLE_RES, **cmp.to_dict()}
 
 
+GEOMETRY_SAMPLE = "FRA"  # one 30" country band for the cost of the bbox covering and of cell polygons
+
+
+def bench_geometry(repeats: int) -> dict:
+    """Cost of GeoParquet in the tile index, in one process: the tile columns written as before (no bbox),
+    with the ``bbox`` covering (the default, ``--geometry none``) and with cell polygons (``--geometry
+    polygons``), interleaved; time and bytes on disk per variant, one 30" country."""
+    import pyarrow.parquet as pq
+    from seg1b.geoparquet import with_tile_geometry
+    from seg1b.rasterize import band_runs
+    from seg1b.tiles import TILE_SCHEMA, runs_to_cells, split_runs, tile_table
+    from seg1b.tiles_io import _ENCODING, ZSTD_LEVEL, file_schema
+
+    grid = Grid(SAMPLE_RES)
+    countries = load_countries("ne10m", only=[GEOMETRY_SAMPLE])
+    params = S1Params(out="unused", resolution_arcsec=SAMPLE_RES, executor="serial")
+    (task,) = [t for t in plan_units(countries, grid, params, "unused", {})][:1]
+    spec = task.payload
+    runs = band_runs(spec.parts, spec.rule, spec.band)
+    tables = [tile_table(grid, spec.country, *runs_to_cells(b)) for b in split_runs(runs, 1 << 20)]
+    tiles = sum(t.num_rows for t in tables)
+
+    def writer_for(geometry: str | None, path: Path):
+        schema = TILE_SCHEMA if geometry is None else file_schema(geometry)
+
+        def run() -> None:
+            with pq.ParquetWriter(
+                str(path), schema, compression="zstd", compression_level=ZSTD_LEVEL,
+                use_dictionary=["country_iso"],
+                column_encoding={k: v for k, v in _ENCODING.items() if k.split(".")[0] in schema.names},
+            ) as w:  # fmt: skip
+                for t in tables:
+                    w.write_table(t if geometry is None else with_tile_geometry(t, schema))
+
+        return run
+
+    with tempfile.TemporaryDirectory(prefix="seg1b-geo-") as tmp:
+        paths = {v: Path(tmp) / f"{v}.parquet" for v in ("plain", "bbox", "polygons")}
+        plain = writer_for(None, paths["plain"])
+        bbox = writer_for("none", paths["bbox"])
+        polygons = writer_for("polygons", paths["polygons"])
+        c1 = bench.compare(plain, bbox, warmup=1, repeats=repeats, name="tiles: no bbox vs bbox",
+                           units=tiles, unit_name="tiles")  # fmt: skip
+        c2 = bench.compare(bbox, polygons, warmup=1, repeats=repeats, name="tiles: bbox vs polygons",
+                           units=tiles, unit_name="tiles")  # fmt: skip
+        sizes = {v: p.stat().st_size for v, p in paths.items()}
+    out = {
+        "country": GEOMETRY_SAMPLE,
+        "resolution_arcsec": SAMPLE_RES,
+        "tiles": tiles,
+        "plain_median_s": c1.reference.median_s,
+        "bbox_median_s": c1.fast.median_s,
+        "polygons_median_s": c2.fast.median_s,
+        "bbox_vs_plain": c1.fast.median_s / c1.reference.median_s,
+        "polygons_vs_bbox": c2.fast.median_s / c2.reference.median_s,
+        "bytes": sizes,
+        "bytes_per_tile": {v: n / tiles for v, n in sizes.items()},
+    }
+    print(
+        f'geometry cost, {GEOMETRY_SAMPLE} at {SAMPLE_RES}" ({tiles:,} tiles, write only): no bbox '
+        f"{out['plain_median_s']:.2f} s, bbox {out['bbox_median_s']:.2f} s, polygons {out['polygons_median_s']:.2f} s; "
+        + ", ".join(f"{v} {n / tiles:.1f} B/tile" for v, n in sizes.items())
+    )
+    return out
+
+
 def bench_world(resolution: int, out: Path, workers: int) -> dict:
     exe = shutil.which("seg1b") or str(Path(sys.executable).with_name("seg1b"))
     cmd = [
@@ -119,12 +185,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="world at 30 arc-seconds instead of 2.5 arc-minutes")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument(
+        "--geometry-only", action="store_true", help="stop after the sample and the geometry cost"
+    )
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--out", type=Path, default=REPO / "reports" / "bench-seg1b")
     args = ap.parse_args()
 
     sample = bench_sample(args.repeats)
     bench.record("seg1b", "s1_sample_legacy_vs_fast", sample)
+    bench.record("seg1b", "s1_geometry_cost", bench_geometry(max(args.repeats, 3)))
+    if args.geometry_only:
+        return
     resolution = 30 if args.full else 150
     world_dir = args.out / f"world-{resolution}"
     world = bench_world(resolution, world_dir, args.workers)
