@@ -6,7 +6,7 @@ import io
 import random
 from pathlib import Path
 
-from qyn1 import container, keys, pipeline
+from qyn1 import codec, container, keys, pipeline
 
 KEY = bytes(range(32))
 SALT = bytes(range(100, 116))
@@ -43,12 +43,28 @@ def pack_bytes(
     key: bytes = KEY,
     salt: bytes = SALT,
     python: bool | None = None,
+    solid: bool = False,
+    exact_chunks: bool = False,
 ) -> bytes:
-    """Build a package in memory from ``{path: content}`` (no file system, deterministic)."""
+    """Build a package in memory from ``{path: content}`` (no file system, deterministic): each file a
+    block of its own, or with ``solid`` the blocks ``qyn1 pack`` plans (small files grouped); with
+    ``exact_chunks`` every file is cut at exactly ``chunk_size`` whatever its kind (many small chunks)."""
     f = io.BytesIO()
     w = container.Writer(f, key_source(key), chunk_size, salt=salt)
-    for path in sorted(files):
+    if solid:
+        specs = [pipeline.FileSpec(p, p, len(d), 0o644) for p, d in sorted(files.items())]
+        for b in pipeline.plan_blocks(specs, chunk_size):
+            eb = pipeline.encode_block([files[s.arcpath] for s in b.files], b.python, chunk_size)
+            w.add_block(
+                [(s.arcpath, 0o644, n, d) for s, (n, d) in zip(b.files, eb.files, strict=True)], eb.chunks
+            )
+    for path in [] if solid else sorted(files):
         data = files[path]
+        if exact_chunks:
+            pieces = codec.split_chunks(data, chunk_size, at_lines=False) if data else []
+            chunks = [(codec.encode_chunk(c, python=False), len(c)) for c in pieces]
+            w.add_file(path, 0o644, len(data), container.digest(data), chunks)
+            continue
         ef = pipeline.encode_bytes(data, chunk_size, python=python, arcpath=path)
         w.add_file(path, 0o644, ef.size, ef.digest, ef.chunks)
     w.close()

@@ -32,6 +32,9 @@ def packed(tmp_path):
     return proj, key, out
 
 
+_REPORT = ("run_report.json", "events.jsonl", ".perfkit-output")
+
+
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -40,19 +43,24 @@ def test_pack_list_cat_verify_unpack(packed, tmp_path):
     proj, key, out = packed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.key", "p.qyn", "proj"]  # one file, no report
     listing = run("list", out, "--key", key).output.splitlines()
-    assert len(listing) == len(_tree(proj))
-    assert any(line.endswith("proj/pkg/core.py") for line in listing)
-    cat = run("cat", out, "proj/pkg/core.py", "--key", key)
+    assert listing[0].split() == ["mode", "size", "stored", "chunks", "codecs", "path"]
+    assert len(listing) == 1 + len(_tree(proj))
+    assert any(line.endswith(" pkg/core.py") for line in listing)  # relative to the source given
+    rows = json.loads(run("list", out, "--key", key, "--json").output)
+    assert {r["path"]: r["size"] for r in rows} == {k: len(v) for k, v in _tree(proj).items()}
+    assert all(
+        set(r["codecs"]) <= {"stored", "bytes-o0", "bytes-o1", "python", "zstd", "brotli"} for r in rows
+    )
+    cat = run("cat", out, "pkg/core.py", "--key", key)
     assert cat.stdout_bytes == (proj / "pkg" / "core.py").read_bytes()
     assert "ok:" in run("verify", out, "--key", key).output
     dest = tmp_path / "restored"
     run("unpack", out, "-o", dest, "--key", key, "--workers", "1")
-    assert _tree(dest / "proj") == _tree(proj)
+    assert _tree(dest) == {**_tree(proj), **{k: v for k, v in _tree(dest).items() if k in _REPORT}}
     report = json.loads((dest / "run_report.json").read_text())  # a folder output keeps the report
     assert report["status"] == "ok" and report["counters"]["files"] == len(_tree(proj))
     assert (
-        os.stat(dest / "proj" / "pkg" / "core.py").st_mode & 0o777
-        == os.stat(proj / "pkg" / "core.py").st_mode & 0o777
+        os.stat(dest / "pkg" / "core.py").st_mode & 0o777 == os.stat(proj / "pkg" / "core.py").st_mode & 0o777
     )
 
 
@@ -84,14 +92,15 @@ def test_tampered_unpack_writes_nothing(packed, tmp_path):
     _, key, out = packed
     f, r = pipeline.open_package(out, key_source(Path(key).read_bytes()))
     with f:
-        e = r.entries[-1]  # the last file: every other file verifies before this one fails
+        e = r.entries[-1]  # the last block: every other block verifies before this one fails
+        sharing = [x.path for x in r.entries if x.block == e.block]  # the first of them names the chunk
     blob = bytearray(out.read_bytes())
     blob[e.chunks[0][0] + 3] ^= 0x80
     out.write_bytes(bytes(blob))
     dest = tmp_path / "dest"
     res = run("unpack", out, "-o", dest, "--key", key, "--workers", "1", ok=False)
     assert res.exit_code == 2
-    assert f"{e.path}: chunk 0 of {len(e.chunks)}" in res.stderr
+    assert f"{sharing[0]}: chunk 0 of {len(e.chunks)} failed authentication" in res.stderr
     assert not dest.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".pk-")] == []
 
 

@@ -47,7 +47,7 @@ def _chunked():
 
     rng = random.Random(1)
     data = {p: bytes(rng.randrange(256) for _ in range(4096)) for p in ("f1", "f2")}
-    return data, pack_bytes(data, chunk_size=1024)
+    return data, pack_bytes(data, chunk_size=1024, exact_chunks=True)
 
 
 def test_every_bit_flip_in_header_table_or_chunk_is_caught():
@@ -85,7 +85,9 @@ def test_swapped_and_moved_chunks_fail():
     moved[p0 : p0 + l0] = blob[o0 : o0 + l0]
     with pytest.raises(AuthenticationError, match="f2: chunk 0"):
         read_all(bytes(moved))
-    other = pack_bytes(data, chunk_size=1024, salt=bytes(16))  # a chunk from another package
+    other = pack_bytes(
+        data, chunk_size=1024, salt=bytes(16), exact_chunks=True
+    )  # a chunk from another package
     spliced = bytearray(blob)
     spliced[o0 : o0 + l0] = other[o0 : o0 + l0]
     with pytest.raises(AuthenticationError, match="f1: chunk 0"):

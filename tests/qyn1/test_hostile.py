@@ -26,6 +26,7 @@ from ._helpers import KEY, key_source, pack_bytes
 
 ROOT = os.geteuid() == 0
 SRC = {"src/a.py": b"import os\n\n\ndef f(x):\n    return os.sep + x\n", "src/b.txt": b"plain text\n"}
+PACKED_SRC = {k.removeprefix("src/"): v for k, v in SRC.items()}  # `pack src`: paths relative to src
 K = ["--key", "k.key"]
 PACK = ["qyn1", "pack", "src", *K, "--workers", "1", "--quiet"]
 UNPACK = ["qyn1", "unpack", "p.qyn", *K, "--workers", "1", "--quiet"]
@@ -131,7 +132,133 @@ def reserved_name(folder: Path) -> None:
     (folder / "p.qyn").write_bytes(_package((("run_report.json", b"{}\n"),)))
 
 
+def _crafted(files: list[tuple[str, bytes]]) -> bytes:
+    """A package whose table lists ``files`` in exactly this order, each a block of its own (what a
+    hostile writer could make: qyn1's own pack refuses clashes before writing)."""
+    import io
+
+    from qyn1 import container
+
+    f = io.BytesIO()
+    w = container.Writer(f, key_source(), 65536)
+    for path, data in files:
+        ef = pipeline.encode_bytes(data, 65536, arcpath=path)
+        w.add_file(path, 0o644, ef.size, ef.digest, ef.chunks)
+    w.close()
+    return f.getvalue()
+
+
+def crafted(*files: tuple[str, bytes]):
+    return lambda folder: (folder / "p.qyn").write_bytes(_crafted(list(files)))
+
+
+def _passphrase_package(folder: Path, opslimit: int | None = None, version: int | None = None) -> None:
+    """``p.qyn`` made with the passphrase ``pw`` (cheap Argon2id), its header's opslimit (bytes 8-11) or
+    container version (byte 4) then overwritten as a forger would."""
+    import io
+
+    from qyn1 import container, keys
+
+    f = io.BytesIO()
+    w = container.Writer(f, keys.KeySource.from_passphrase("pw", opslimit=1, memlimit=8 << 20), 65536)
+    ef = pipeline.encode_bytes(b"x = 1\n", 65536, arcpath="x.py")
+    w.add_file("x.py", 0o644, ef.size, ef.digest, ef.chunks)
+    w.close()
+    blob = bytearray(f.getvalue())
+    if opslimit is not None:
+        blob[8:12] = opslimit.to_bytes(4, "little")
+    if version is not None:
+        blob[4] = version
+    (folder / "p.qyn").write_bytes(bytes(blob))
+
+
+PW = ["--passphrase-env", "QPW"]
 CASES = [
+    # packages that could not be unpacked are refused at pack (issue 13)
+    Case(
+        "pack-file-and-folder-of-the-same-name",
+        ["qyn1", "pack", "s1", "s2", *K, "-o", "x.qyn"],
+        2,
+        "would be a file and a folder",
+        with_(write("s1/a", "x\n"), write("s2/a/b.py", "y = 1\n")),
+    ),
+    Case(
+        "pack-stdin-as-source", [*PACK[:2], "-", *PACK[3:], "-o", "x.qyn"], 2, "not standard input", with_()
+    ),
+    Case("unpack-to-stdout", [*UNPACK, "-o", "-"], 2, "not standard output", with_()),
+    # crafted packages: refused before anything is written, no folder left behind
+    Case(
+        "unpack-crafted-file-inside-a-file",
+        [*UNPACK, "-o", "out"],
+        2,
+        "cannot be unpacked",
+        with_(crafted(("a/b.py", b"b = 1\n"), ("a", b"a\n"))),
+    ),
+    Case(
+        "unpack-crafted-name-too-long",
+        [*UNPACK, "-o", "out"],
+        2,
+        "longer than this file system allows",
+        with_(crafted(("d/" + "n" * 300, b"x\n"))),
+    ),
+    Case(
+        "unpack-crafted-reserved-marker",
+        [*UNPACK, "-o", "out"],
+        2,
+        "perfkit's record",
+        with_(crafted((".perfkit-output", b"{}\n"))),
+    ),
+    # passphrase parameters bounded before any key derivation (0xFFFFFFFF used to spin for hours)
+    Case(
+        "verify-absurd-opslimit",
+        ["qyn1", "verify", "p.qyn", *PW],
+        2,
+        "opslimit 4294967295",
+        with_(lambda f: _passphrase_package(f, opslimit=0xFFFFFFFF)),
+        env={"QPW": "pw"},
+    ),
+    Case(
+        "list-absurd-opslimit",
+        ["qyn1", "list", "p.qyn", *PW],
+        2,
+        "damaged or foreign package",
+        with_(lambda f: _passphrase_package(f, opslimit=1 << 20)),
+        env={"QPW": "pw"},
+    ),
+    Case(
+        "list-previous-container-format",
+        ["qyn1", "list", "p.qyn", *PW],
+        2,
+        "format version 1",
+        with_(lambda f: _passphrase_package(f, version=1)),
+        env={"QPW": "pw"},
+    ),
+    # keys from the environment; messages in words, never errno text
+    Case("key-env-unset", ["qyn1", "list", "p.qyn", "--key-env", "QK_UNSET"], 2, "not set", with_()),
+    Case(
+        "key-env-not-a-key",
+        ["qyn1", "list", "p.qyn", "--key-env", "QK"],
+        2,
+        "does not hold a 32-byte key",
+        with_(),
+        env={"QK": "00ff" * 8},
+    ),
+    Case(
+        "key-and-key-env",
+        ["qyn1", "list", "p.qyn", *K, "--key-env", "QK"],
+        2,
+        "exactly one of",
+        with_(),
+        env={"QK": KEY.hex()},
+    ),
+    Case(
+        "passphrase-file-missing",
+        ["qyn1", "list", "p.qyn", "--passphrase-file", "nope.txt"],
+        2,
+        "nope.txt': No such file or directory",
+        with_(),
+    ),
+    Case("list-missing-package", ["qyn1", "list", "nope.qyn", *K], 2, "nope.qyn': No such file", with_()),
     # outputs against inputs: refused before any work, naming both paths
     Case("pack-output-inside-input", [*PACK, "-o", "src/x.qyn"], 2, "inside the input folder", with_()),
     Case(
@@ -336,7 +463,8 @@ def _fifo_safe_snapshot(monkeypatch):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile(case, tmp_path):
-    check_case(case, tmp_path)
+    res = check_case(case, tmp_path)
+    assert "[Errno" not in res.stderr  # messages in words
 
 
 @pytest.mark.skipif(ROOT, reason="permission bits do not stop root")
@@ -371,7 +499,7 @@ def test_folder_source_packs_only_its_regular_files(tmp_path):
         with_(fifo("src/ff"), symlink("src/l1", "l2"), symlink("src/l2", "l1"), symlink("src/up", "..")),
     )
     check_case(case, tmp_path)
-    assert _entries(tmp_path / "x.qyn") == SRC
+    assert _entries(tmp_path / "x.qyn") == PACKED_SRC
 
 
 ODD_NAMES = [
@@ -388,7 +516,7 @@ ODD_NAMES = [
 
 def test_odd_names_pack_and_unpack(tmp_path):
     (tmp_path / "k.key").write_bytes(KEY)
-    files = {f"src/{name}": f"x = {i}\n".encode() for i, name in enumerate(ODD_NAMES)}
+    files = {f"src/sub/{name}": f"x = {i}\n".encode() for i, name in enumerate(ODD_NAMES)}
     for name, data in files.items():
         (tmp_path / "odd" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "odd" / name).write_bytes(data)
@@ -396,9 +524,8 @@ def test_odd_names_pack_and_unpack(tmp_path):
     assert res.returncode == 0, res.stderr
     res = run(["qyn1", "unpack", "odd.qyn", "-o", "back", *K, "--workers", "1", "--quiet"], tmp_path)
     assert res.returncode == 0, res.stderr
-    assert {
-        str(p.relative_to(tmp_path / "back")): p.read_bytes() for p in (tmp_path / "back" / "src").iterdir()
-    } == (files)
+    back = {p.name: p.read_bytes() for p in (tmp_path / "back" / "sub").iterdir()}
+    assert back == {k.removeprefix("src/sub/"): v for k, v in files.items()}
     assert not temporaries(tmp_path)
 
 
@@ -425,5 +552,5 @@ def test_pack_with_force_replaces_the_package_and_writes_one_file(tmp_path):
     old = (tmp_path / "p.qyn").read_bytes()
     res = run([*PACK, "-o", "p.qyn", "--force"], tmp_path)
     assert res.returncode == 0, res.stderr
-    assert (tmp_path / "p.qyn").read_bytes() != old and _entries(tmp_path / "p.qyn") == SRC
+    assert (tmp_path / "p.qyn").read_bytes() != old and _entries(tmp_path / "p.qyn") == PACKED_SRC
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "k.key", "p.qyn", "src"]  # no report folder

@@ -19,6 +19,7 @@ tracker), the previous package byte-identical, no ``.pk-*`` temporary left.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -41,8 +42,21 @@ from ._helpers import KEY, pack_bytes
 
 SLICE = ("idlelib", "unittest", "lib2to3", "tkinter", "asyncio", "email", "xml", "multiprocessing")
 SOURCES = [str(corpus.stdlib_root() / d) for d in SLICE if (corpus.stdlib_root() / d).is_dir()]
-PACK = ["qyn1", "pack", *SOURCES, "--exclude", "__pycache__", "-o", "big.qyn", "--key", "k.key"]
+# one folder holding a copy of the slice (made once per module, below): paths in a package are relative to
+# each source given, so the eight folders named one by one would clash on their own __init__.py
+PACK = ["qyn1", "pack", "<slice>", "--exclude", "__pycache__", "-o", "big.qyn", "--key", "k.key"]
 PACK += ["--workers", "2", "--executor", "processes", "--force", "--quiet"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _slice_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("slice")
+    for src in SOURCES:
+        shutil.copytree(src, root / Path(src).name, ignore=shutil.ignore_patterns("__pycache__"))
+    PACK[2] = str(root)
+    yield
+    shutil.rmtree(root, ignore_errors=True)
+
 
 pytestmark = pytest.mark.skipif(
     sum(p.stat().st_size for s in SOURCES for p in Path(s).rglob("*.py")) < 3_000_000,

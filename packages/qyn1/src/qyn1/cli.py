@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import stat
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -13,13 +16,19 @@ from perfkit.job import job
 from perfkit.outputs import MARKER, REPORT_FILES
 
 from qyn1 import keys, presets
-from qyn1.errors import Qyn1Error
+from qyn1.errors import Qyn1Error, words
 
 _BAD_INPUT = (Qyn1Error,)
 _bad_input = handle_errors(bad_input=_BAD_INPUT)
 
 
 def key_options(fn):
+    fn = click.option(
+        "--key-env",
+        metavar="VAR",
+        default=None,
+        help="Read the 32-byte key from this environment variable (64 hex digits or base64).",
+    )(fn)
     fn = click.option(
         "--passphrase-env",
         metavar="VAR",
@@ -43,17 +52,29 @@ def key_options(fn):
     return fn
 
 
-def _key_source(key_file, passphrase_file, passphrase_env) -> keys.KeySource:
-    given = [x is not None for x in (key_file, passphrase_file, passphrase_env)]
+def _key_source(key_file, passphrase_file, passphrase_env, key_env=None) -> keys.KeySource:
+    given = [x is not None for x in (key_file, passphrase_file, passphrase_env, key_env)]
     if sum(given) != 1:
-        raise Qyn1Error("give exactly one of --key, --passphrase-file or --passphrase-env")
+        raise Qyn1Error("give exactly one of --key, --key-env, --passphrase-file or --passphrase-env")
     if key_file is not None:
         return keys.KeySource.from_file(key_file)
+    if key_env is not None:
+        value = os.environ.get(key_env)
+        if not value:
+            raise Qyn1Error(f"environment variable {key_env} is not set or empty")
+        key = keys.key_from_text(value)
+        if key is None:
+            raise Qyn1Error(
+                f"environment variable {key_env} does not hold a 32-byte key (64 hex digits or base64)"
+            )
+        return keys.KeySource(key=key)
     if passphrase_file is not None:
         try:
             text = passphrase_file.read_text("utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as e:
-            raise Qyn1Error(f"cannot read passphrase file {str(passphrase_file)!r}: {e}") from None
+        except OSError as e:
+            raise Qyn1Error(f"cannot read passphrase file {str(passphrase_file)!r}: {words(e)}") from None
+        except UnicodeDecodeError:
+            raise Qyn1Error(f"passphrase file {str(passphrase_file)!r} is not UTF-8 text") from None
         return keys.KeySource.from_passphrase(text[0] if text else "")
     value = os.environ.get(passphrase_env)
     if not value:
@@ -125,10 +146,19 @@ def keygen(path: Path, force: bool) -> None:
 
 @main.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The package file, or - for standard output.",
+)
 @key_options
 @click.option("--preset", default=None, help="Chunk size/workers/executor priors (see `qyn1 presets`).")
-@click.option("--chunk-size", type=int, default=None, help="Chunk size in bytes (default: from the preset).")
+@click.option(
+    "--chunk-size", type=int, default=None, help="Chunk size of Python text in bytes (default: the preset's)."
+)
 @executor_option(default=None)
 @click.option("--exclude", multiple=True, help="Glob of paths/components to leave out (repeatable).")
 @common_options
@@ -139,6 +169,7 @@ def pack(
     key_file,
     passphrase_file,
     passphrase_env,
+    key_env,
     preset,
     chunk_size,
     executor,
@@ -149,27 +180,33 @@ def pack(
     force,
     quiet,
 ) -> None:
-    """Pack files and directories into one encrypted package (one file; a run report only with
-    --report-dir). An existing package is replaced only with --force.
+    """Pack files and folders into one encrypted package (one file, or standard output with -o -; a run
+    report only with --report-dir). Paths in the package are relative to each source given (like
+    `tar -C SRC .`); a file source keeps its base name. An existing package is replaced only with --force.
 
     Example: qyn1 pack src/ -o src.qyn --key project.key
     """
     workers_opt = workers if _option_given("workers") else None
+    to_stdout = str(output) == "-"
     config = {"sources": [str(s) for s in sources], "output": str(output), "exclude": list(exclude)}
-    _not_special(output, profile)
+    if to_stdout and sys.stdout.isatty():
+        raise Qyn1Error(
+            "not writing a binary package to a terminal: redirect standard output or give -o FILE"
+        )
+    _not_special(None if to_stdout else output, profile)
     with job(
         "qyn1",
         "pack",
         config=config,
         inputs=[*sources, *_key_inputs(key_file, passphrase_file)],
-        files=[output],
+        files=[] if to_stdout else [output],
         force=force,
         report_dir=report_dir,
         profile=profile,
         bad_input=_BAD_INPUT,
     ) as j:
         run = j.run
-        ks = _key_source(key_file, passphrase_file, passphrase_env)
+        ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
         pipeline = _pipeline()
         project = next((s for s in sources if Path(s).is_dir()), None)
         p = presets.resolve(preset, project, chunk_size=chunk_size, workers=workers_opt, executor=executor)
@@ -183,26 +220,28 @@ def pack(
         digests = []
         with run.stage("pack"), progress(len(specs), "packing", quiet) as bar:
 
-            def on_file(spec, ef):
-                digests.append((spec.arcpath, ef.digest))
+            def on_file(spec, size, digest, stored, encode_s):
+                digests.append((spec.arcpath, digest))
                 bar.advance()
-                run.add_item(
-                    spec.arcpath,
-                    ef.encode_s,
-                    bytes_in=ef.size,
-                    bytes_out=sum(len(c) + 16 for c, _ in ef.chunks),
-                )
+                run.add_item(spec.arcpath, encode_s, bytes_in=size, bytes_out=stored)
 
-            st = pipeline.write_package(
-                specs,
-                j.path(output),
-                ks,
-                chunk_size=p.chunk_size,
-                workers=p.workers,
-                executor=p.executor,
-                on_file=on_file,
-            )
+            try:
+                st = pipeline.write_package(
+                    specs,
+                    sys.stdout.buffer if to_stdout else j.path(output),
+                    ks,
+                    chunk_size=p.chunk_size,
+                    workers=p.workers,
+                    executor=p.executor,
+                    on_file=on_file,
+                )
+                if to_stdout:
+                    sys.stdout.buffer.flush()
+            except BrokenPipeError:
+                _silence_stdout()
+                raise Qyn1Error("standard output was closed before the package was complete") from None
         run.count("files", st.files)
+        run.count("blocks", st.blocks)
         run.count("bytes_in", st.bytes_in)
         run.result("codecs", st.codecs)
         run.metric("ratio", st.ratio)
@@ -213,18 +252,26 @@ def pack(
     if not quiet:
         click.echo(
             f"packed {st.files} files, {st.bytes_in:,} -> {st.bytes_out:,} bytes "
-            f"(ratio {st.ratio:.2f}) in {st.wall_s:.2f} s -> {output}"
+            f"(ratio {st.ratio:.2f}) in {st.wall_s:.2f} s -> {'standard output' if to_stdout else output}",
+            err=to_stdout,
         )
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader is gone, so the interpreter's last flush stays quiet."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def _content_receipt(digests) -> str:
-    """Digest of (path, plaintext digest) pairs: independent of salt, workers and codec choices."""
+    """Digest of (path, plaintext digest) pairs, in path order: independent of salt, workers, codec
+    choices and of how files are grouped into blocks."""
     from perfkit.determinism import combine_digests
 
     # a name may hold a newline (legal on POSIX): escaped, so each item stays one line and distinct
     # (backslashes never reach a package, and names without a newline give the same receipt as before)
     return combine_digests(
-        (path.replace("\n", "\\n") + "\t" + d.hex() for path, d in digests), "qyn1-content"
+        (path.replace("\n", "\\n") + "\t" + d.hex() for path, d in sorted(digests)), "qyn1-content"
     )
 
 
@@ -232,6 +279,29 @@ def _option_given(name: str) -> bool:
     ctx = click.get_current_context()
     src = ctx.get_parameter_source(name)
     return src is not None and src.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _is_stdin(package: Path) -> bool:
+    return str(package) == "-"
+
+
+@contextlib.contextmanager
+def _package_file(package: Path):
+    """The package as a path: itself, or for ``-`` a private (0600) temporary copy of standard input,
+    removed afterwards (a package is read by random access, which a pipe cannot give)."""
+    if not _is_stdin(package):
+        yield package
+        return
+    if sys.stdin is None or sys.stdin.isatty():
+        raise Qyn1Error("no package on standard input (it is a terminal): pipe one in or give a path")
+    with tempfile.NamedTemporaryFile(prefix="qyn1-stdin-", suffix=".qyn") as tmp:
+        shutil.copyfileobj(sys.stdin.buffer, tmp, 1 << 20)
+        tmp.flush()
+        yield Path(tmp.name)
+
+
+def _inputs(package: Path, key_file, passphrase_file) -> list:
+    return [*([] if _is_stdin(package) else [package]), *_key_inputs(key_file, passphrase_file)]
 
 
 @main.command()
@@ -247,6 +317,7 @@ def unpack(
     key_file,
     passphrase_file,
     passphrase_env,
+    key_env,
     executor,
     profile,
     report_dir,
@@ -255,17 +326,20 @@ def unpack(
     quiet,
 ) -> None:
     """Verify and extract every file into a new folder: all or nothing (the folder appears only when every
-    file verified). An existing folder is replaced only with --force, and only if it holds nothing but an
-    earlier unpack; the run report goes inside it unless --report-dir says otherwise.
+    file verified). PACKAGE may be - (standard input). An existing folder is replaced only with --force,
+    and only if it holds nothing but an earlier unpack; the run report goes inside it unless --report-dir
+    says otherwise.
 
     Example: qyn1 unpack src.qyn -o restored/ --key project.key
     """
+    if str(output) == "-":
+        raise Qyn1Error("unpack writes a folder, not standard output: give -o DIR (one file: qyn1 cat)")
     _not_special(profile)
     with job(
         "qyn1",
         "unpack",
         config={"package": str(package), "output": str(output), "executor": executor},
-        inputs=[package, *_key_inputs(key_file, passphrase_file)],
+        inputs=_inputs(package, key_file, passphrase_file),
         directories=[output],
         force=force,
         report_dir=report_dir,
@@ -273,16 +347,16 @@ def unpack(
         bad_input=_BAD_INPUT,
     ) as j:
         run = j.run
-        ks = _key_source(key_file, passphrase_file, passphrase_env)
+        ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
         pipeline = _pipeline()
         reserved = {MARKER: "perfkit's record of what it wrote"}
         if j.report_path is not None and os.path.realpath(j.report_path.parent) == os.path.realpath(output):
             reserved.update({name: "the run report (give --report-dir elsewhere)" for name in REPORT_FILES})
         with run.stage("warm_up"):
             pipeline.warm_up(executor, workers)
-        with run.stage("unpack"):
+        with run.stage("unpack"), _package_file(package) as pkg:
             st = pipeline.extract(
-                package, j.path(output), ks, workers=workers, executor=executor, reserved=reserved
+                pkg, j.path(output), ks, workers=workers, executor=executor, reserved=reserved
             )
         run.count("files", st.files)
         run.count("bytes_out", st.bytes_in)
@@ -296,17 +370,46 @@ def unpack(
 @main.command("list")
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
 @key_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (a JSON array).")
 @_bad_input
-def list_(package, key_file, passphrase_file, passphrase_env) -> None:
-    """List the files of a package: mode, size, stored size, chunks, path.
+def list_(package, key_file, passphrase_file, passphrase_env, key_env, as_json) -> None:
+    """List the files of a package (sorted by path): mode, size, stored size (a file in a solid block
+    gets its share by size), chunks read to get it, codecs, path. PACKAGE may be - (standard input).
 
-    Example: qyn1 list src.qyn --key project.key
+    Example: qyn1 list src.qyn --key project.key --json
     """
-    ks = _key_source(key_file, passphrase_file, passphrase_env)
-    f, r = _pipeline().open_package(package, ks)
-    with f:
-        for e in r.entries:
-            click.echo(f"{e.mode:04o} {e.size:>10} {e.stored_size:>10} {len(e.chunks):>4} {e.path}")
+    ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
+    with _package_file(package) as pkg:
+        f, r = _pipeline().open_package(pkg, ks)
+        with f:
+            rows = [_list_row(e) for e in sorted(r.entries, key=lambda e: e.path)]
+    if as_json:
+        import json
+
+        click.echo(json.dumps(rows, indent=1))
+        return
+    click.echo(f"{'mode':<5} {'size':>10} {'stored':>10} {'chunks':>6} {'codecs':<14} path")
+    for row in rows:
+        click.echo(
+            f"{row['mode']:<5} {row['size']:>10} {row['stored_size']:>10} {row['chunks']:>6} "
+            f"{'+'.join(row['codecs']) or '-':<14} {row['path']}"
+        )
+
+
+def _list_row(e) -> dict:
+    from qyn1 import codec
+
+    span = e.chunk_span()
+    return {
+        "path": e.path,
+        "mode": f"{e.mode:04o}",
+        "size": e.size,
+        "stored_size": e.stored_size,
+        "block": e.block,
+        "shared_block": e.shared,
+        "chunks": len(span),
+        "codecs": sorted({codec.NAMES[e.codecs[j]] for j in span}),
+    }
 
 
 @main.command()
@@ -314,16 +417,18 @@ def list_(package, key_file, passphrase_file, passphrase_env) -> None:
 @click.argument("path")
 @key_options
 @_bad_input
-def cat(package, path, key_file, passphrase_file, passphrase_env) -> None:
-    """Write one file of a package to stdout (random access: other files are not decrypted).
+def cat(package, path, key_file, passphrase_file, passphrase_env, key_env) -> None:
+    """Write one file of a package to stdout (random access: only the chunks that hold it are decrypted).
+    PACKAGE may be - (standard input).
 
-    Example: qyn1 cat src.qyn src/app.py --key project.key
+    Example: qyn1 cat src.qyn app.py --key project.key
     """
-    ks = _key_source(key_file, passphrase_file, passphrase_env)
-    f, r = _pipeline().open_package(package, ks)
-    with f:
-        e = r.entry(path)
-        data = r.read(e)  # whole file authenticated and digest-checked before anything is written
+    ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
+    with _package_file(package) as pkg:
+        f, r = _pipeline().open_package(pkg, ks)
+        with f:
+            e = r.entry(path)
+            data = r.read(e)  # whole file authenticated and digest-checked before anything is written
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
 
@@ -334,9 +439,9 @@ def cat(package, path, key_file, passphrase_file, passphrase_env) -> None:
 @common_options
 @_bad_input
 def verify(
-    package, key_file, passphrase_file, passphrase_env, profile, report_dir, workers, force, quiet
+    package, key_file, passphrase_file, passphrase_env, key_env, profile, report_dir, workers, force, quiet
 ) -> None:
-    """Authenticate and decode every chunk and check every file digest; writes nothing.
+    """Authenticate and decode every chunk and check every file digest; writes nothing. PACKAGE may be -.
 
     Example: qyn1 verify src.qyn --key project.key
     """
@@ -345,15 +450,15 @@ def verify(
         "qyn1",
         "verify",
         config={"package": str(package)},
-        inputs=[package, *_key_inputs(key_file, passphrase_file)],
+        inputs=_inputs(package, key_file, passphrase_file),
         force=force,
         report_dir=report_dir,
         profile=profile,
         bad_input=_BAD_INPUT,
     ) as j:
-        ks = _key_source(key_file, passphrase_file, passphrase_env)
-        with j.run.stage("verify"):
-            st = _pipeline().verify(package, ks)
+        ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
+        with j.run.stage("verify"), _package_file(package) as pkg:
+            st = _pipeline().verify(pkg, ks)
         j.run.count("files", st.files)
         j.run.count("chunks", st.chunks)
     if not quiet:

@@ -1,23 +1,31 @@
-"""The ``QYN1`` binary container: streamed writing, random-access reading, everything authenticated.
+"""The ``QYN1`` binary container (version 2): streamed writing, random-access reading, everything
+authenticated.
 
 Layout (all integers little-endian)::
 
-    header  48 bytes  magic "QYN1", u8 version=1, u8 kdf (1 key file, 2 Argon2id), u16 flags=0,
+    header  48 bytes  magic "QYN1", u8 version=2, u8 kdf (1 key file, 2 Argon2id), u16 flags=0,
                       u32 opslimit, u32 memlimit, 16-byte salt, u16 tables version, u32 chunk size, 10 zero
-    chunks            ChaCha20-Poly1305 ciphertext+tag of each chunk payload, file by file, in table order
+    chunks            ChaCha20-Poly1305 ciphertext+tag of each chunk payload, block by block, in table order
     table             ChaCha20-Poly1305 of the file table (below)
     trailer 24 bytes  u64 table offset, u32 table length, 4 zero, magic "QYN1END\\0"
 
-File table (plaintext): ``u32 n_files``, then per file ``u16 path length, UTF-8 path, u32 mode,
-u64 size, 32-byte BLAKE2b-256 of the plaintext, u32 n_chunks`` and per chunk ``u32 stored length,
-u32 plaintext length``. Chunk offsets are implied: chunks tile ``[48, table offset)`` exactly, which the
-reader checks, so an inserted, dropped or extended byte range is caught before any decryption.
+A **block** is the concatenation of one or more files (a large file alone, or a solid group of small files
+that share compression context), cut into chunks that are coded and encrypted on their own; reading one file
+decodes only the chunks of its block that overlap it. File table (plaintext): ``u32 n_blocks``, per block
+``u32 n_chunks`` and per chunk ``u32 stored length, u32 plaintext length``; then ``u32 n_files`` and per file
+``u16 path length, UTF-8 path, u32 mode, u64 size, 32-byte BLAKE2b-256 of the plaintext, u32 block``. A
+file's offset in its block is implied (the files of a block follow each other in table order), and the
+files of each block must add up to exactly its plaintext; chunk offsets are implied too: chunks tile
+``[48, table offset)`` exactly, which the reader checks, so an inserted, dropped or extended byte range is
+caught before any decryption.
 
-Keys and nonces: subkey = BLAKE2b(master, package salt) (``qyn1.keys``); the nonce of chunk ``j`` of file
+Keys and nonces: subkey = BLAKE2b(master, package salt) (``qyn1.keys``); the nonce of chunk ``j`` of block
 ``i`` is ``(1, i, j)`` as three u32, the table's ``(2, 0, 0)`` -- unique under a per-package subkey.
-Associated data binds the whole header, the file index, the chunk index, a final-chunk flag and the path
-(chunks), or the header and the table offset (table): a chunk cannot be reordered, dropped, truncated
-or moved to another file or package without failing authentication.
+Associated data binds the whole header, the block index, the chunk index and a final-chunk flag (chunks),
+or the header and the table offset (table); the authenticated table binds paths to blocks and digests: a
+chunk cannot be reordered, dropped, truncated or moved to another block or package without failing.
+
+Version 1 (one block per file, paths in the chunk associated data) is refused with a one-line message.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from qyn1.tables import TABLES_VERSION
 
 MAGIC = b"QYN1"
 END_MAGIC = b"QYN1END\x00"
-VERSION = 1
+VERSION = 2
 _HEADER = struct.Struct("<4sBBHII16sHI10x")
 _TRAILER = struct.Struct("<QII8s")
 HEADER_SIZE = _HEADER.size
@@ -48,12 +56,12 @@ MAX_PATH = 4096
 _DOMAIN_CHUNK, _DOMAIN_TABLE = 1, 2
 
 
-def nonce_for(domain: int, file_index: int, chunk_index: int) -> bytes:
-    return struct.pack("<III", domain, file_index, chunk_index)
+def nonce_for(domain: int, block_index: int, chunk_index: int) -> bytes:
+    return struct.pack("<III", domain, block_index, chunk_index)
 
 
-def chunk_aad(header: bytes, file_index: int, chunk_index: int, final: bool, path: str) -> bytes:
-    return header + struct.pack("<IIB", file_index, chunk_index, 1 if final else 0) + path.encode("utf-8")
+def chunk_aad(header: bytes, block_index: int, chunk_index: int, final: bool) -> bytes:
+    return header + struct.pack("<IIB", block_index, chunk_index, 1 if final else 0) + b"block"
 
 
 def table_aad(header: bytes, table_offset: int) -> bytes:
@@ -65,19 +73,57 @@ def digest(data: bytes) -> bytes:
 
 
 @dataclass
+class Block:
+    """Chunks of one block: ``(package offset, stored length, plaintext length)`` each."""
+
+    index: int
+    chunks: list[tuple[int, int, int]] = field(default_factory=list)
+    codecs: list[int] = field(default_factory=list)  # the codec id of each chunk (qyn1.codec)
+
+    @property
+    def size(self) -> int:
+        return sum(c[2] for c in self.chunks)
+
+    @property
+    def stored_size(self) -> int:
+        return sum(c[1] for c in self.chunks)
+
+
+@dataclass
 class Entry:
-    """One file of a package."""
+    """One file of a package: ``offset`` bytes into block ``block``; ``chunks`` are its block's chunks."""
 
     index: int
     path: str
     mode: int
     size: int
     digest: bytes
-    chunks: list[tuple[int, int, int]] = field(default_factory=list)  # (offset, stored length, plain length)
+    block: int = 0
+    offset: int = 0
+    chunks: list[tuple[int, int, int]] = field(default_factory=list)
+    codecs: list[int] = field(default_factory=list)
+    shared: bool = False  # other files share the block
 
     @property
     def stored_size(self) -> int:
-        return sum(c[1] for c in self.chunks)
+        """Stored bytes of its block; a file in a shared block gets its share by size (rounded)."""
+        total = sum(c[1] for c in self.chunks)
+        if not self.shared:
+            return total
+        plain = sum(c[2] for c in self.chunks)
+        return round(total * self.size / plain) if plain else 0
+
+    def chunk_span(self) -> range:
+        """Indices of the chunks of its block that hold a byte of this file (empty for an empty file)."""
+        first, pos = None, 0
+        end = self.offset + self.size
+        for j, (_, _, plain) in enumerate(self.chunks):
+            if first is None and pos + plain > self.offset:
+                first = j
+            pos += plain
+            if pos >= end and first is not None:
+                return range(first, j + 1)
+        return range(0)
 
 
 @dataclass(frozen=True)
@@ -110,7 +156,10 @@ class Header:
         if magic != MAGIC:
             raise FormatError("not a qyn1 package: bad magic")
         if version != VERSION:
-            raise FormatError(f"unsupported qyn1 container version {version} (this qyn1 reads {VERSION})")
+            raise FormatError(
+                f"package is in qyn1 container format version {version}; this qyn1 reads only version "
+                f"{VERSION} (unpack it with the qyn1 that made it)"
+            )
         if kdf not in (keys.KDF_KEYFILE, keys.KDF_ARGON2ID) or flags != 0 or raw[38:HEADER_SIZE] != bytes(10):
             raise FormatError("corrupted qyn1 header")
         if tv != TABLES_VERSION:
@@ -118,70 +167,101 @@ class Header:
         return cls(kdf, ops, mem, salt, tv, cs)
 
 
-def _encode_table(entries: list[Entry]) -> bytes:
-    out = bytearray(struct.pack("<I", len(entries)))
+def _encode_table(blocks: list[Block], entries: list[Entry]) -> bytes:
+    out = bytearray(struct.pack("<I", len(blocks)))
+    for b in blocks:
+        out += struct.pack("<I", len(b.chunks))
+        for (_, clen, plen), cid in zip(b.chunks, b.codecs, strict=True):
+            out += struct.pack("<IIB", clen, plen, cid)
+    out += struct.pack("<I", len(entries))
     for e in entries:
         p = e.path.encode("utf-8")
         out += struct.pack("<H", len(p)) + p
-        out += struct.pack("<IQ", e.mode, e.size) + e.digest + struct.pack("<I", len(e.chunks))
-        for _, clen, plen in e.chunks:
-            out += struct.pack("<II", clen, plen)
+        out += struct.pack("<IQ", e.mode, e.size) + e.digest + struct.pack("<I", e.block)
     return bytes(out)
 
 
-def _decode_table(raw: bytes, table_offset: int) -> list[Entry]:
-    pos = 0
-    n = len(raw)
+class _Cursor:
+    """Bounds-checked reads from the (authenticated) table bytes."""
 
-    def take(k: int) -> bytes:
-        nonlocal pos
-        if pos + k > n:
+    def __init__(self, raw: bytes):
+        self.raw, self.pos = raw, 0
+
+    def take(self, k: int) -> bytes:
+        if self.pos + k > len(self.raw):
             raise FormatError("file table is truncated")
-        v = raw[pos : pos + k]
-        pos += k
+        v = self.raw[self.pos : self.pos + k]
+        self.pos += k
         return v
 
-    (count,) = struct.unpack("<I", take(4))
-    if count > n // 47:  # the smallest possible entry is 2+1+4+8+32+4 bytes
+    def u32(self) -> int:
+        return struct.unpack("<I", self.take(4))[0]
+
+    def left(self) -> int:
+        return len(self.raw) - self.pos
+
+
+def _decode_table(raw: bytes, table_offset: int) -> tuple[list[Block], list[Entry]]:
+    c = _Cursor(raw)
+    n_blocks = c.u32()
+    if n_blocks > c.left() // 4:
+        raise FormatError("file table: implausible block count")
+    blocks = []
+    offset = HEADER_SIZE
+    for b in range(n_blocks):
+        nch = c.u32()
+        if nch > c.left() // 9:
+            raise FormatError(f"file table: implausible chunk count in block {b}")
+        block = Block(b)
+        for _ in range(nch):
+            clen, plain, cid = struct.unpack("<IIB", c.take(9))
+            if clen < TAG_SIZE + 1 or clen > MAX_CHUNK + 1024 or plain > MAX_CHUNK or plain == 0:
+                raise FormatError(f"file table: bad chunk length in block {b}")
+            if cid not in codec.NAMES:
+                raise FormatError(f"file table: unknown codec {cid} in block {b}")
+            block.chunks.append((offset, clen, plain))
+            block.codecs.append(cid)
+            offset += clen
+        blocks.append(block)
+    if offset != table_offset:
+        raise FormatError("chunks do not tile the data region (bytes inserted, removed or reordered)")
+    count = c.u32()
+    if count > c.left() // 51:  # the smallest possible entry is 2+1+4+8+32+4 bytes
         raise FormatError("file table: implausible file count")
     entries = []
-    offset = HEADER_SIZE
+    filled = [0] * n_blocks
+    users = [0] * n_blocks
     seen = set()
     for i in range(count):
-        (plen,) = struct.unpack("<H", take(2))
+        (plen,) = struct.unpack("<H", c.take(2))
         try:
-            path = take(plen).decode("utf-8")
+            path = c.take(plen).decode("utf-8")
         except UnicodeDecodeError:
             raise FormatError("file table: path is not UTF-8") from None
         if path in seen:
             raise FormatError(f"file table: duplicate path {path!r}")
         seen.add(path)
-        mode, size = struct.unpack("<IQ", take(12))
-        dig = take(32)
-        (nch,) = struct.unpack("<I", take(4))
-        if nch > (n - pos) // 8:
-            raise FormatError(f"file table: implausible chunk count for {path!r}")
-        e = Entry(i, path, mode, size, dig)
-        total = 0
-        for _ in range(nch):
-            clen, plain = struct.unpack("<II", take(8))
-            if clen < TAG_SIZE + 1 or clen > MAX_CHUNK + 1024 or plain > MAX_CHUNK:
-                raise FormatError(f"file table: bad chunk length in {path!r}")
-            e.chunks.append((offset, clen, plain))
-            offset += clen
-            total += plain
-        if total != size or (size > 0 and nch == 0):
-            raise FormatError(f"file table: chunk sizes of {path!r} do not add up")
+        mode, size = struct.unpack("<IQ", c.take(12))
+        dig = c.take(32)
+        b = c.u32()
+        if b >= n_blocks:
+            raise FormatError(f"file table: {path!r} names block {b} of {n_blocks}")
+        e = Entry(i, path, mode, size, dig, b, filled[b], blocks[b].chunks, blocks[b].codecs)
+        filled[b] += size
+        users[b] += 1
         entries.append(e)
-    if pos != n:
+    if c.left():
         raise FormatError("file table has trailing bytes")
-    if offset != table_offset:
-        raise FormatError("chunks do not tile the data region (bytes inserted, removed or reordered)")
-    return entries
+    for b, block in enumerate(blocks):
+        if filled[b] != block.size or users[b] == 0:
+            raise FormatError(f"file table: the files of block {b} do not add up to its contents")
+    for e in entries:
+        e.shared = users[e.block] > 1
+    return blocks, entries
 
 
 class Writer:
-    """Streamed package writer: header first, chunks as they come, the encrypted table and trailer last."""
+    """Streamed package writer: header first, blocks as they come, the encrypted table and trailer last."""
 
     def __init__(
         self, f: BinaryIO, key_source: keys.KeySource, chunk_size: int, *, salt: bytes | None = None
@@ -196,6 +276,7 @@ class Writer:
         self.header = Header(key_source.kdf, ops, mem, salt, TABLES_VERSION, chunk_size)
         self.header_bytes = self.header.pack()
         self.key = keys.derive_subkey(key_source.master(key_source.kdf, salt, ops, mem), salt)
+        self.blocks: list[Block] = []
         self.entries: list[Entry] = []
         self.paths: set[str] = set()
         self.offset = 0
@@ -205,70 +286,82 @@ class Writer:
         self.f.write(b)
         self.offset += len(b)
 
-    def add_file(
-        self, path: str, mode: int, size: int, file_digest: bytes, payloads: Iterable[tuple[bytes, int]]
+    def _add_entry(
+        self, path: str, mode: int, size: int, file_digest: bytes, block: Block, offset: int
     ) -> Entry:
-        """Append one file; ``payloads`` yields ``(codec payload, plaintext length)`` per chunk."""
         check_path(path)
         if path in self.paths:
             raise Qyn1Error(f"duplicate path in package: {path!r}")
         self.paths.add(path)
-        idx = len(self.entries)
-        e = Entry(idx, path, mode & 0o7777, size, file_digest)
-        payloads = list(payloads) if not isinstance(payloads, list) else payloads
-        n = len(payloads)
-        for j, (payload, plain) in enumerate(payloads):
-            ct = aead.aead_encrypt(
-                self.key,
-                nonce_for(_DOMAIN_CHUNK, idx, j),
-                payload,
-                chunk_aad(self.header_bytes, idx, j, j == n - 1, path),
-            )
-            e.chunks.append((self.offset, len(ct), plain))
-            self._write(ct)
-        if sum(c[2] for c in e.chunks) != size:
-            raise Qyn1Error(f"internal: chunk sizes of {path!r} do not add up")
+        e = Entry(
+            len(self.entries), path, mode & 0o7777, size, file_digest, block.index, offset, block.chunks
+        )
+        e.codecs = block.codecs
         self.entries.append(e)
         return e
 
+    def _encrypt(self, block: Block, j: int, payload: bytes, plain: int, final: bool) -> None:
+        ct = aead.aead_encrypt(
+            self.key,
+            nonce_for(_DOMAIN_CHUNK, block.index, j),
+            payload,
+            chunk_aad(self.header_bytes, block.index, j, final),
+        )
+        block.chunks.append((self.offset, len(ct), plain))
+        block.codecs.append(payload[0] if payload else codec.STORED)
+        self._write(ct)
+
+    def add_block(
+        self, files: list[tuple[str, int, int, bytes]], payloads: list[tuple[bytes, int]]
+    ) -> list[Entry]:
+        """Append one block: ``files`` are ``(path, mode, size, digest)`` in block order, ``payloads``
+        ``(codec payload, plaintext length)`` per chunk; the sizes must add up."""
+        if sum(f[2] for f in files) != sum(p[1] for p in payloads) or not files:
+            raise Qyn1Error("internal: the files of a block do not add up to its chunks")
+        for path, *_ in files:
+            check_path(path)
+        block = Block(len(self.blocks))
+        self.blocks.append(block)
+        for j, (payload, plain) in enumerate(payloads):
+            self._encrypt(block, j, payload, plain, j == len(payloads) - 1)
+        entries, offset = [], 0
+        for path, mode, size, dig in files:
+            entries.append(self._add_entry(path, mode, size, dig, block, offset))
+            offset += size
+        return entries
+
+    def add_file(
+        self, path: str, mode: int, size: int, file_digest: bytes, payloads: Iterable[tuple[bytes, int]]
+    ) -> Entry:
+        """Append one file as a block of its own."""
+        return self.add_block([(path, mode, size, file_digest)], list(payloads))[0]
+
     def add_file_stream(self, path: str, mode: int, pieces: Iterable[bytes], encode) -> Entry:
-        """Append one file from an iterator of plaintext pieces, holding one piece (and its encoding) at a
-        time: ``encode(piece) -> payload``; size and digest are computed on the way."""
+        """Append one file as a block of its own from an iterator of plaintext pieces, holding one piece
+        (and its encoding) at a time: ``encode(piece) -> payload``; size and digest computed on the way."""
         check_path(path)
-        if path in self.paths:
-            raise Qyn1Error(f"duplicate path in package: {path!r}")
-        self.paths.add(path)
-        idx = len(self.entries)
+        block = Block(len(self.blocks))
+        self.blocks.append(block)
         h = hashlib.blake2b(digest_size=32)
-        e = Entry(idx, path, mode & 0o7777, 0, b"")
+        size = 0
         it = iter(pieces)
         cur = next(it, None)
         j = 0
         while cur is not None:
             nxt = next(it, None)  # one piece of look-ahead: the last chunk carries the final flag
             h.update(cur)
-            payload = encode(cur)
-            ct = aead.aead_encrypt(
-                self.key,
-                nonce_for(_DOMAIN_CHUNK, idx, j),
-                payload,
-                chunk_aad(self.header_bytes, idx, j, nxt is None, path),
-            )
-            e.chunks.append((self.offset, len(ct), len(cur)))
-            self._write(ct)
-            e.size += len(cur)
+            self._encrypt(block, j, encode(cur), len(cur), nxt is None)
+            size += len(cur)
             cur = nxt
             j += 1
-        e.digest = h.digest()
-        self.entries.append(e)
-        return e
+        return self._add_entry(path, mode, size, h.digest(), block, 0)
 
     def close(self) -> None:
         table_offset = self.offset
         ct = aead.aead_encrypt(
             self.key,
             nonce_for(_DOMAIN_TABLE, 0, 0),
-            _encode_table(self.entries),
+            _encode_table(self.blocks, self.entries),
             table_aad(self.header_bytes, table_offset),
         )
         self._write(ct)
@@ -313,7 +406,7 @@ class Reader:
             raise AuthenticationError(
                 "the file table failed authentication: wrong key or passphrase, or the header/table was modified"
             ) from None
-        self.entries = _decode_table(table, table_offset)
+        self.blocks, self.entries = _decode_table(table, table_offset)
         self.by_path = {e.path: e for e in self.entries}
 
     def entry(self, path: str) -> Entry:
@@ -323,38 +416,63 @@ class Reader:
             raise Qyn1Error(f"no file {path!r} in the package") from None
 
     def iter_chunks(self, e: Entry) -> Iterator[bytes]:
-        """Decrypted, authenticated and decoded chunks of one file, in order (digest checked at the end)."""
-        yield from decrypt_entry_chunks(self.f, self.key, self.header_bytes, e)
+        """The file's bytes, piece by piece, from only the chunks of its block that overlap it
+        (authenticated, decoded, digest checked at the end)."""
+        return entry_pieces(self.f, self.key, self.header_bytes, e, ChunkCache())
 
     def read(self, e: Entry) -> bytes:
         return b"".join(self.iter_chunks(e))
 
 
-def decrypt_entry_chunks(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry) -> Iterator[bytes]:
-    h = hashlib.blake2b(digest_size=32)
+class ChunkCache:
+    """The last decoded chunk, so consecutive files of one solid block decode a shared chunk once."""
+
+    def __init__(self):
+        self.key: tuple[int, int] | None = None
+        self.data = b""
+
+
+def _decrypt_chunk(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, j: int) -> bytes:
+    """Chunk ``j`` of ``e``'s block, authenticated and decoded; errors name ``e`` (a file that needs it)."""
     n = len(e.chunks)
-    for j, (offset, clen, plain) in enumerate(e.chunks):
-        f.seek(offset)
-        ct = f.read(clen)
-        if len(ct) != clen:
-            raise FormatError(f"{e.path}: chunk {j} is truncated")
-        try:
-            payload = aead.aead_decrypt(
-                key,
-                nonce_for(_DOMAIN_CHUNK, e.index, j),
-                ct,
-                chunk_aad(header_bytes, e.index, j, j == n - 1, e.path),
-            )
-        except AuthenticationError:
-            raise AuthenticationError(
-                f"{e.path}: chunk {j} of {n} failed authentication (modified, reordered, moved or truncated)"
-            ) from None
-        try:
-            data = codec.decode_chunk(payload, plain)
-        except CodecError as exc:
-            raise CodecError(f"{e.path}: chunk {j} of {n} does not decode: {exc}") from None
-        h.update(data)
-        yield data
+    offset, clen, plain = e.chunks[j]
+    f.seek(offset)
+    ct = f.read(clen)
+    if len(ct) != clen:
+        raise FormatError(f"{e.path}: chunk {j} is truncated")
+    try:
+        payload = aead.aead_decrypt(
+            key, nonce_for(_DOMAIN_CHUNK, e.block, j), ct, chunk_aad(header_bytes, e.block, j, j == n - 1)
+        )
+    except AuthenticationError:
+        raise AuthenticationError(
+            f"{e.path}: chunk {j} of {n} failed authentication (modified, reordered, moved or truncated)"
+        ) from None
+    try:
+        if not payload or payload[0] != e.codecs[j]:
+            raise CodecError("its codec differs from the file table's")
+        return codec.decode_chunk(payload, plain)
+    except CodecError as exc:
+        raise CodecError(f"{e.path}: chunk {j} of {n} does not decode: {exc}") from None
+
+
+def entry_pieces(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, cache: ChunkCache):
+    """Yield the bytes of one file from the chunks of its block that hold them (each decrypted and decoded
+    once per ``cache``: pass one cache to files of a block read in order); the digest is checked at the end
+    (AuthenticationError), so a caller that consumed every piece has verified the file."""
+    h = hashlib.blake2b(digest_size=32)
+    span = e.chunk_span()
+    start = sum(c[2] for c in e.chunks[: span.start]) if span else 0
+    for j in span:
+        if cache.key != (e.block, j):
+            cache.key, cache.data = None, b""
+            cache.data = _decrypt_chunk(f, key, header_bytes, e, j)
+            cache.key = (e.block, j)
+        data = cache.data
+        piece = data[max(e.offset - start, 0) : min(e.offset + e.size - start, len(data))]
+        start += len(data)
+        h.update(piece)
+        yield piece
     if h.digest() != e.digest:
         raise AuthenticationError(f"{e.path}: content digest mismatch after decoding")
 

@@ -23,3 +23,8 @@ class KeyError_(Qyn1Error):
 
 class CodecError(Qyn1Error):
     """A compressed stream is malformed (only reachable after authentication, i.e. a bug or a forged key)."""
+
+
+def words(e: OSError) -> str:
+    """An OS error in words (``No such file or directory``), not Python's ``[Errno 2] ...: 'x'`` form."""
+    return e.strerror or type(e).__name__

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 import secrets
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from nacl import pwhash
 
-from qyn1.errors import KeyError_
+from qyn1.errors import KeyError_, words
 
 KEY_SIZE = 32
 SALT_SIZE = 16
@@ -26,8 +28,12 @@ KDF_ARGON2ID = 2
 # Argon2id "interactive" limits by default: ~64 MiB, well under a second.
 DEFAULT_OPSLIMIT = pwhash.argon2id.OPSLIMIT_INTERACTIVE
 DEFAULT_MEMLIMIT = pwhash.argon2id.MEMLIMIT_INTERACTIVE
-_MAX_OPSLIMIT = pwhash.argon2id.OPSLIMIT_MAX
-_MAX_MEMLIMIT = min(pwhash.argon2id.MEMLIMIT_MAX, 4 << 30)
+# Bounds on what a package header may ask for, checked before any Argon2id work: the header is
+# authenticated only by the key the KDF produces, so a tampered header could otherwise make `list` or
+# `verify` spin for hours (opslimit 2^32-1) or allocate terabytes. libsodium's "sensitive" level
+# (4 passes, 1 GiB) is the most any qyn1 writes or accepts.
+MAX_OPSLIMIT = pwhash.argon2id.OPSLIMIT_SENSITIVE
+MAX_MEMLIMIT = pwhash.argon2id.MEMLIMIT_SENSITIVE
 
 
 def generate_key() -> bytes:
@@ -51,16 +57,34 @@ def read_key_file(path: str | os.PathLike) -> bytes:
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise KeyError_(f"cannot read key file {str(path)!r}: {e.strerror}") from None
+        raise KeyError_(f"cannot read key file {str(path)!r}: {words(e)}") from None
     if len(data) == KEY_SIZE:
         return data
-    text = data.strip()
+    key = key_from_text(data)
+    if key is None:
+        raise KeyError_(f"key file {str(path)!r} is not a 32-byte key (raw, 64 hex digits or base64)")
+    return key
+
+
+def key_from_text(text: bytes | str) -> bytes | None:
+    """A 32-byte key written as 64 hex digits or as base64 (44 characters, padding optional); None if
+    ``text`` is neither."""
+    if isinstance(text, str):
+        try:
+            text = text.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+    text = text.strip()
     if len(text) == 2 * KEY_SIZE:
         try:
             return bytes.fromhex(text.decode("ascii"))
         except (UnicodeDecodeError, ValueError):
             pass
-    raise KeyError_(f"key file {str(path)!r} is not a 32-byte key (raw or 64 hex digits)")
+    try:
+        raw = base64.b64decode(text + b"=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == KEY_SIZE else None
 
 
 @dataclass(frozen=True)
@@ -101,11 +125,22 @@ class KeySource:
             raise KeyError_(f"this package was made with {want}")
         if self.key is not None:
             return self.key
-        if not (pwhash.argon2id.OPSLIMIT_MIN <= opslimit <= _MAX_OPSLIMIT) or not (
-            pwhash.argon2id.MEMLIMIT_MIN <= memlimit <= _MAX_MEMLIMIT
-        ):
-            raise KeyError_("Argon2id parameters in the header are out of range")
+        check_kdf_limits(opslimit, memlimit)
         return pwhash.argon2id.kdf(KEY_SIZE, self.passphrase, salt, opslimit=opslimit, memlimit=memlimit)
+
+
+def check_kdf_limits(opslimit: int, memlimit: int) -> None:
+    """Refuse Argon2id parameters outside what qyn1 writes, before any key derivation is attempted."""
+    if not pwhash.argon2id.OPSLIMIT_MIN <= opslimit <= MAX_OPSLIMIT:
+        raise KeyError_(
+            f"the package header asks for Argon2id opslimit {opslimit} (qyn1 accepts "
+            f"{pwhash.argon2id.OPSLIMIT_MIN}-{MAX_OPSLIMIT}): a damaged or foreign package"
+        )
+    if not pwhash.argon2id.MEMLIMIT_MIN <= memlimit <= MAX_MEMLIMIT:
+        raise KeyError_(
+            f"the package header asks for Argon2id memlimit {memlimit} bytes (qyn1 accepts "
+            f"{pwhash.argon2id.MEMLIMIT_MIN}-{MAX_MEMLIMIT}): a damaged or foreign package"
+        )
 
 
 def derive_subkey(master: bytes, salt: bytes) -> bytes:

@@ -1,9 +1,14 @@
-"""Orchestration: collect sources -> encode (workers) -> encrypt + write the container; and back.
+"""Orchestration: collect sources -> plan blocks -> encode (workers) -> encrypt + write the container;
+and back.
 
-Workers receive paths (never ASTs, never big pickles) and return encoded chunk payloads; the parent
-encrypts and writes them in sorted path order, so the package is identical for any worker count (given
-the same salt). Work is submitted in batches of at most ``BATCH_BYTES`` of source, which bounds the
-memory held by results in flight; within a batch ``perfkit.parallel.map_tasks`` schedules heaviest first.
+Files are planned into blocks (:func:`plan_blocks`): a large file is a block of its own; small files
+are concatenated into solid groups (Python files in path order up to one chunk, other files by extension
+then path up to ``GROUP_BYTES``) so that they share compression context the way ``tar | zstd`` does,
+while reading one file still decodes only the chunk(s) that hold it. Workers receive paths (never ASTs,
+never big pickles) and return encoded chunk payloads; the parent encrypts and writes them in plan order,
+so the package is identical for any worker count (given the same salt). Work is submitted in batches of
+at most ``BATCH_BYTES`` of source, which bounds the memory held by results in flight; within a batch
+``perfkit.parallel.map_tasks`` schedules heaviest first.
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from perfkit.parallel import Task, map_tasks
 
 from perfkit import atomic_path
 from qyn1 import codec, container, keys
-from qyn1.errors import Qyn1Error, UnsafePathError
+from qyn1.errors import Qyn1Error, UnsafePathError, words
 
 BATCH_BYTES = 64 << 20
+GROUP_BYTES = 1 << 20  # a solid group of small non-Python files: one zstd/brotli chunk
+GENERAL_CHUNK = 4 << 20  # chunk size of non-Python blocks (the general coders' window)
 STREAM_BYTES = 32 << 20  # files above this are streamed chunk by chunk in the parent (bounded memory)
 WORKER_PRELOAD = ("qyn1.preload",)  # process workers fork from a server that loaded tables and kernels once
 
@@ -46,15 +54,16 @@ class EncodedFile:
 
 
 def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
-    """Regular files under each source (a directory contributes paths that start with its own name, a
-    file its base name), sorted by archive path; ``exclude`` globs match any path component or the whole
-    archive path.
+    """Regular files under each source, sorted by archive path. Archive paths are relative to each source
+    given (like ``tar -C DIR .``): a folder ``src`` contributes ``a.py``, ``pkg/b.py``, ...; a file its base
+    name. ``exclude`` globs match any path component or the whole archive path.
 
     A source named on the command line may be a link to a file or folder (it is followed); inside folders
-    links, named pipes, sockets and devices are skipped, never followed or read. Refused (``Qyn1Error``):
-    a source that does not exist, is a dangling or looping link or a special file; a folder that cannot be
-    listed; a name that is not UTF-8 or that a package cannot store portably (a backslash, ``c:``...); two
-    sources giving the same package path; and nothing at all to pack.
+    links, named pipes, sockets and devices are skipped, never followed or read. Refused (``Qyn1Error``),
+    so that everything packed can also be unpacked: a source that does not exist, is a dangling or looping
+    link or a special file; a folder that cannot be listed; a name that is not UTF-8 or that a package
+    cannot store portably (a backslash, ``c:``...); two sources giving the same package path, or a file in
+    one source where another has a folder of that name; and nothing at all to pack.
     """
     specs: dict[str, FileSpec] = {}
 
@@ -78,23 +87,24 @@ def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
                 "(backslashes, drive letters like 'c:', NUL or over-long paths)"
             ) from None
         if arc in specs:
-            raise Qyn1Error(f"two sources map to the same package path {arc!r}")
+            raise Qyn1Error(
+                f"two sources give the same package path {arc!r} ({specs[arc].source!r} and {str(p)!r})"
+            )
         specs[arc] = FileSpec(arc, str(p), st.st_size, stat.S_IMODE(st.st_mode))
 
     def unreadable(err: OSError) -> None:
-        raise Qyn1Error(f"cannot list folder {err.filename!r}: {err.strerror}")
+        raise Qyn1Error(f"cannot list folder {err.filename!r}: {words(err)}")
 
     for src in sources:
         src = Path(src)
+        if str(src) == "-":
+            raise Qyn1Error("pack reads files and folders, not standard input ('-'); give a path")
         if not src.exists() and not src.is_symlink():
-            raise Qyn1Error(f"no such file or directory: {str(src)!r}")
+            raise Qyn1Error(f"no such file or folder: {str(src)!r}")
         try:
             st = src.stat()  # a source named on the command line: its link is followed
         except OSError as e:
-            raise Qyn1Error(f"cannot pack {str(src)!r}: a link that leads nowhere ({e.strerror})") from None
-        name = src.resolve().name if src.name in ("", ".", "..") else src.name
-        if not name:
-            raise Qyn1Error(f"cannot pack {str(src)!r}: give a folder below the root")
+            raise Qyn1Error(f"cannot pack {str(src)!r}: a link that leads nowhere ({words(e)})") from None
         if stat.S_ISDIR(st.st_mode):
             for dirpath, dirnames, filenames in os.walk(src, onerror=unreadable):
                 dirnames.sort()
@@ -103,8 +113,9 @@ def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
                     path = Path(dirpath, fn)
                     lst = path.lstat()
                     if stat.S_ISREG(lst.st_mode):  # links and special files inside folders: skipped
-                        add("/".join((name, *rel.parts, fn)), path, lst)
+                        add("/".join((*rel.parts, fn)), path, lst)
         elif stat.S_ISREG(st.st_mode):
+            name = src.resolve().name if src.name in ("", ".", "..") else src.name
             add(name, src, st)
         else:
             raise Qyn1Error(
@@ -116,7 +127,80 @@ def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
             f"nothing to pack: no regular files in {', '.join(repr(str(s)) for s in sources)}{why}; "
             "links, pipes and devices inside folders are skipped"
         )
+    clash = file_folder_clash(specs)
+    if clash:
+        f, inside = clash
+        raise Qyn1Error(
+            f"cannot pack both the file {specs[f].source!r} and {specs[inside].source!r}: in the package "
+            f"{f!r} would be a file and a folder (unpack could not recreate both)"
+        )
     return [specs[k] for k in sorted(specs)]
+
+
+def file_folder_clash(paths) -> tuple[str, str] | None:
+    """``(file, path inside it)`` when some archive path is also a folder of another path, else None."""
+    folders: dict[str, str] = {}
+    for p in paths:
+        parts = p.split("/")
+        for i in range(1, len(parts)):
+            folders.setdefault("/".join(parts[:i]), p)
+    for p in paths:
+        if p in folders:
+            return p, folders[p]
+    return None
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """Files stored one after the other in one block; ``python`` picks the chunking and codecs tried."""
+
+    files: tuple[FileSpec, ...]
+    python: bool
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+_PY_SUFFIXES = (".py", ".pyi", ".pyw")
+
+
+def chunk_size_for(python: bool, chunk_size: int) -> int:
+    """Python text is cut at ``chunk_size`` (the structural models' unit); anything else at
+    ``GENERAL_CHUNK`` or more, so zstd and brotli see long windows."""
+    return chunk_size if python else max(chunk_size, GENERAL_CHUNK)
+
+
+def plan_blocks(specs: list[FileSpec], chunk_size: int) -> list[BlockSpec]:
+    """Blocks in the order they are written: Python files (by name) in path order, files smaller than a
+    chunk grouped while the group stays within one chunk; then every other file ordered by extension and
+    path (similar files side by side), grouped up to ``GROUP_BYTES``. A larger file is a block alone (its
+    codecs decided from its content). Deterministic: depends on names and sizes only."""
+
+    def ext(s: FileSpec) -> str:
+        name = s.arcpath.rsplit("/", 1)[-1]
+        return name.rsplit(".", 1)[-1] if "." in name[1:] else ""
+
+    py = [s for s in specs if s.arcpath.endswith(_PY_SUFFIXES)]
+    other = sorted(
+        (s for s in specs if not s.arcpath.endswith(_PY_SUFFIXES)), key=lambda s: (ext(s), s.arcpath)
+    )
+    blocks: list[BlockSpec] = []
+    for files, python, limit in ((py, True, chunk_size), (other, False, GROUP_BYTES)):
+        group: list[FileSpec] = []
+        size = 0
+        for s in files:
+            if s.size >= limit:
+                blocks.append(BlockSpec((s,), python))
+                continue
+            if group and size + s.size > limit:
+                blocks.append(BlockSpec(tuple(group), python))
+                group, size = [], 0
+            group.append(s)
+            size += s.size
+        if group:
+            blocks.append(BlockSpec(tuple(group), python))
+    return blocks
 
 
 def read_pieces(path: str, chunk_size: int, at_lines: bool) -> Iterator[bytes]:
@@ -141,42 +225,65 @@ def read_pieces(path: str, chunk_size: int, at_lines: bool) -> Iterator[bytes]:
             buf = buf[len(head) :]
 
 
-def encode_bytes(
-    data: bytes, chunk_size: int, *, python: bool | None = None, arcpath: str = ""
-) -> EncodedFile:
-    """Encode one file's bytes into chunk payloads (no encryption)."""
-    t0 = time.perf_counter()
-    if python is None:
-        python = is_python_candidate(arcpath, data)
+def _encode_chunks(data: bytes, chunk_size: int, python: bool) -> tuple[list[tuple[bytes, int]], dict]:
     chunks = []
     codecs: dict[str, int] = {}
-    for piece in codec.split_chunks(data, chunk_size, at_lines=python):
+    for piece in codec.split_chunks(data, chunk_size, at_lines=python) if data else ():  # empty: no chunk
         payload = codec.encode_chunk(piece, python=python)
         name = codec.codec_of(payload)
         codecs[name] = codecs.get(name, 0) + 1
         chunks.append((payload, len(piece)))
+    return chunks, codecs
+
+
+def encode_bytes(
+    data: bytes, chunk_size: int, *, python: bool | None = None, arcpath: str = ""
+) -> EncodedFile:
+    """Encode one file's bytes on their own, as a block of its own (no encryption): the chunking and
+    codecs ``qyn1 pack`` uses for a file too large to share a block."""
+    t0 = time.perf_counter()
+    if python is None:
+        python = is_python_candidate(arcpath, data)
+    chunks, codecs = _encode_chunks(data, chunk_size_for(python, chunk_size), python)
     return EncodedFile(len(data), 0o644, container.digest(data), chunks, codecs, time.perf_counter() - t0)
-
-
-_TEXT_SUFFIXES = (".py", ".pyi", ".pyw")
 
 
 def is_python_candidate(arcpath: str, data: bytes) -> bool:
     """Python source by name, or any file starting with a python shebang; binary files never."""
     if b"\0" in data[:8192]:
         return False
-    return arcpath.endswith(_TEXT_SUFFIXES) or (data.startswith(b"#!") and b"python" in data[:128])
+    return arcpath.endswith(_PY_SUFFIXES) or (data.startswith(b"#!") and b"python" in data[:128])
 
 
-def _encode_task(payload) -> EncodedFile:
-    source, arcpath, chunk_size, mode = payload
+@dataclass
+class EncodedBlock:
+    files: list[tuple[int, bytes]]  # (size, digest) per file, in block order
+    chunks: list[tuple[bytes, int]]
+    codecs: dict[str, int] = field(default_factory=dict)
+    encode_s: float = 0.0
+
+
+def _read(source: str) -> bytes:
     try:
-        data = Path(source).read_bytes()
+        return Path(source).read_bytes()
     except OSError as e:
-        raise Qyn1Error(f"cannot read {source!r}: {e.strerror}") from None
-    ef = encode_bytes(data, chunk_size, arcpath=arcpath)
-    ef.mode = mode
-    return ef
+        raise Qyn1Error(f"cannot read {source!r}: {words(e)}") from None
+
+
+def _encode_task(payload) -> EncodedBlock:
+    sources, python, chunk_size = payload
+    return encode_block([_read(src) for src in sources], python, chunk_size)
+
+
+def encode_block(datas: list[bytes], python: bool, chunk_size: int) -> EncodedBlock:
+    """Encode the files of one block (their contents in block order, concatenated): what a worker does."""
+    t0 = time.perf_counter()
+    data = b"".join(datas)
+    if len(datas) == 1 and not python:  # a file alone: a python shebang makes it Python after all
+        python = is_python_candidate("", data)
+    chunks, codecs = _encode_chunks(data, chunk_size_for(python, chunk_size), python)
+    files = [(len(d), container.digest(d)) for d in datas]
+    return EncodedBlock(files, chunks, codecs, time.perf_counter() - t0)
 
 
 def _note_worker_memory(results, into: dict[str, int] | None) -> None:
@@ -195,40 +302,40 @@ def encode_project(
     chunk_size: int,
     workers: int = 1,
     executor: str = "processes",
-    on_file: Callable[[FileSpec, EncodedFile], None] | None = None,
     worker_memory: dict[str, int] | None = None,
-) -> Iterator[tuple[FileSpec, EncodedFile]]:
-    """Encode every file through ``perfkit.parallel.map_tasks``; yields ``(spec, encoded)`` in ``specs``
-    order, batch by batch. The result does not depend on ``workers`` or ``executor``. Process workers
-    fork from a server that preloaded :mod:`qyn1.preload`; their largest memory figures are kept in
-    ``worker_memory`` (see :func:`_note_worker_memory`)."""
+) -> Iterator[tuple[BlockSpec, EncodedBlock | None]]:
+    """Plan the blocks and encode each through ``perfkit.parallel.map_tasks``; yields ``(block, encoded)``
+    in plan order, batch by batch (``encoded`` is None for a file above ``STREAM_BYTES``: the caller streams
+    it). The result does not depend on ``workers`` or ``executor``. Process workers fork from a server that
+    preloaded :mod:`qyn1.preload`; their largest memory figures are kept in ``worker_memory``."""
     if workers <= 1:
         executor = "serial"
-    batch: list[FileSpec] = []
+    batch: list[BlockSpec] = []
     size = 0
 
     def run(batch):
         tasks = [
-            Task(key=s.arcpath, payload=(s.source, s.arcpath, chunk_size, s.mode), cost=max(s.size, 1))
-            for s in batch
+            Task(
+                key=str(i),
+                payload=([f.source for f in b.files], b.python, chunk_size),
+                cost=max(b.size, 1),
+            )
+            for i, b in enumerate(batch)
         ]
         res = map_tasks(_encode_task, tasks, executor=executor, workers=workers, preload=WORKER_PRELOAD)
         _note_worker_memory(res, worker_memory)
-        for s in batch:
-            ef = res[s.arcpath].value
-            if on_file is not None:
-                on_file(s, ef)
-            yield s, ef
+        for i, b in enumerate(batch):
+            yield b, res[str(i)].value
 
-    for s in specs:
-        if s.size > STREAM_BYTES:
+    for b in plan_blocks(specs, chunk_size):
+        if b.size > STREAM_BYTES and len(b.files) == 1:
             if batch:
                 yield from run(batch)
                 batch, size = [], 0
-            yield s, None  # the caller streams it
+            yield b, None
             continue
-        batch.append(s)
-        size += s.size
+        batch.append(b)
+        size += b.size
         if size >= BATCH_BYTES:
             yield from run(batch)
             batch, size = [], 0
@@ -242,6 +349,7 @@ class PackStats:
     bytes_in: int = 0
     bytes_out: int = 0
     chunks: int = 0
+    blocks: int = 0
     codecs: dict[str, int] = field(default_factory=dict)
     encode_cpu_s: float = 0.0
     wall_s: float = 0.0
@@ -251,6 +359,10 @@ class PackStats:
     @property
     def ratio(self) -> float:
         return self.bytes_in / self.bytes_out if self.bytes_out else float("inf")
+
+    def add_codecs(self, codecs: dict[str, int]) -> None:
+        for k, v in codecs.items():
+            self.codecs[k] = self.codecs.get(k, 0) + v
 
 
 def warm_up(executor: str, workers: int) -> None:
@@ -277,46 +389,58 @@ def _ready(_payload) -> bool:
     return True
 
 
+# called per file as it is written: (spec, size, digest, stored bytes (its share of the block), encode s)
+OnFile = Callable[[FileSpec, int, bytes, int, float], None]
+
+
 def write_package(
     specs: list[FileSpec],
-    path: str | os.PathLike,
+    path: str | os.PathLike | BinaryIO,
     key_source: keys.KeySource,
     *,
     chunk_size: int,
     workers: int = 1,
     executor: str = "processes",
     salt: bytes | None = None,
-    on_file: Callable[[FileSpec, EncodedFile], None] | None = None,
+    on_file: OnFile | None = None,
 ) -> PackStats:
-    """Write a package to ``path`` as it goes (the caller makes that atomic: a CLI writes to its
-    ``perfkit.job`` staging file, :func:`pack` to a temporary it renames). ``salt`` is for reproducible
-    tests only."""
+    """Write a package to ``path`` (or an open binary file: ``pack -o -`` gives stdout) as it goes; the
+    caller makes a path atomic (a CLI writes to its ``perfkit.job`` staging file, :func:`pack` to a
+    temporary it renames). ``salt`` is for reproducible tests only."""
+    if not isinstance(path, (str, os.PathLike)):
+        return _write_to(path, specs, key_source, chunk_size, workers, executor, salt, on_file)
+    with open(path, "wb") as f:
+        return _write_to(f, specs, key_source, chunk_size, workers, executor, salt, on_file)
+
+
+def _write_to(f, specs, key_source, chunk_size, workers, executor, salt, on_file) -> PackStats:
     t0 = time.perf_counter()
     st = PackStats()
-    with open(path, "wb") as f:
-        w = container.Writer(f, key_source, chunk_size, salt=salt)
-        for spec, ef in encode_project(
-            specs,
-            chunk_size=chunk_size,
-            workers=workers,
-            executor=executor,
-            on_file=on_file,
-            worker_memory=st.worker_memory,
-        ):
-            if ef is None:  # a large file: streamed chunk by chunk, never whole in memory
-                ef = _stream_file(w, spec, chunk_size)
-                if on_file is not None:
-                    on_file(spec, ef)
-            else:
-                w.add_file(spec.arcpath, ef.mode, ef.size, ef.digest, ef.chunks)
+    w = container.Writer(f, key_source, chunk_size, salt=salt)
+    for b, eb in encode_project(
+        specs, chunk_size=chunk_size, workers=workers, executor=executor, worker_memory=st.worker_memory
+    ):
+        if eb is None:  # a large file: streamed chunk by chunk, never whole in memory
+            eb = _stream_file(w, b.files[0], chunk_size)
+            entries = w.entries[-1:]
+        else:
+            files = [
+                (spec.arcpath, spec.mode, size, dig)
+                for spec, (size, dig) in zip(b.files, eb.files, strict=True)
+            ]
+            entries = w.add_block(files, eb.chunks)
+        st.blocks += 1
+        st.chunks += len(entries[0].chunks)
+        st.encode_cpu_s += eb.encode_s
+        st.add_codecs(eb.codecs)
+        total = max(sum(e.size for e in entries), 1)
+        for spec, e in zip(b.files, entries, strict=True):
             st.files += 1
-            st.bytes_in += ef.size
-            st.chunks += len(ef.chunks)
-            st.encode_cpu_s += ef.encode_s
-            for k, v in ef.codecs.items():
-                st.codecs[k] = st.codecs.get(k, 0) + v
-        w.close()
-        st.bytes_out = w.offset
+            st.bytes_in += e.size
+            if on_file is not None:
+                on_file(spec, e.size, e.digest, e.stored_size, eb.encode_s * max(e.size, 1) / total)
+    w.close()
+    st.bytes_out = w.offset
     st.wall_s = time.perf_counter() - t0
     return st
 
@@ -328,36 +452,39 @@ def pack(specs: list[FileSpec], out: str | os.PathLike, key_source: keys.KeySour
         return write_package(specs, tmp, key_source, **kw)
 
 
-def _stream_file(w: container.Writer, spec: FileSpec, chunk_size: int) -> EncodedFile:
+def _stream_file(w: container.Writer, spec: FileSpec, chunk_size: int) -> EncodedBlock:
     t0 = time.perf_counter()
-    with open(spec.source, "rb") as f:
-        python = is_python_candidate(spec.arcpath, f.read(8192))
+    try:
+        with open(spec.source, "rb") as f:
+            python = is_python_candidate(spec.arcpath, f.read(8192))
+    except OSError as exc:
+        raise Qyn1Error(f"cannot read {spec.source!r}: {words(exc)}") from None
     codecs: dict[str, int] = {}
-    stored = []
 
     def enc(piece: bytes) -> bytes:
         payload = codec.encode_chunk(piece, python=python)
         name = codec.codec_of(payload)
         codecs[name] = codecs.get(name, 0) + 1
-        stored.append(len(payload))
         return payload
 
+    size = chunk_size_for(python, chunk_size)
     try:
-        e = w.add_file_stream(spec.arcpath, spec.mode, read_pieces(spec.source, chunk_size, python), enc)
+        e = w.add_file_stream(spec.arcpath, spec.mode, read_pieces(spec.source, size, python), enc)
     except OSError as exc:
-        raise Qyn1Error(f"cannot read {spec.source!r}: {exc.strerror}") from None
+        raise Qyn1Error(f"cannot read {spec.source!r}: {words(exc)}") from None
     # the chunk payloads were written already; report sizes only
-    return EncodedFile(
-        e.size, spec.mode, e.digest, [(b"", n) for n in stored], codecs, time.perf_counter() - t0
-    )
+    return EncodedBlock([(e.size, e.digest)], [], codecs, time.perf_counter() - t0)
 
 
-def open_package(path: str | os.PathLike, key_source: keys.KeySource):
-    """(file object, container.Reader); the caller closes the file."""
+def open_package(path: str | os.PathLike | BinaryIO, key_source: keys.KeySource):
+    """(file object, container.Reader); the caller closes the file. ``path`` may be an open, seekable
+    binary file (standard input spooled to a temporary file)."""
+    if not isinstance(path, (str, os.PathLike)):
+        return path, container.Reader(path, key_source)
     try:
         f = open(path, "rb")  # noqa: SIM115 -- returned to the caller
     except OSError as e:
-        raise Qyn1Error(f"cannot open {str(path)!r}: {e.strerror}") from None
+        raise Qyn1Error(f"cannot open {str(path)!r}: {words(e)}") from None
     try:
         return f, container.Reader(f, key_source)
     except BaseException:
@@ -365,8 +492,41 @@ def open_package(path: str | os.PathLike, key_source: keys.KeySource):
         raise
 
 
+def _targets(entries: list, folder_real: str, reserved: Mapping[str, str]) -> list[str]:
+    """The path each file will have in ``folder_real``, after every check that can be made before writing:
+    safe paths, no escaping links, no file that is also a folder of another (in any table order), names
+    the file system can hold, no top-level name the output folder keeps for itself."""
+    targets = []
+    for e in entries:
+        container.check_path(e.path)
+        top = e.path.split("/", 1)[0]
+        if top in reserved:
+            raise Qyn1Error(
+                f"the package holds {top!r} at its top level, where the output folder keeps {reserved[top]}"
+            )
+        targets.append(_safe_target(folder_real, e.path))
+    clash = file_folder_clash([e.path for e in entries])
+    if clash:
+        raise Qyn1Error(
+            f"the package holds a file {clash[0]!r} and also {clash[1]!r} inside a folder of that name; "
+            "it cannot be unpacked"
+        )
+    try:
+        name_max = os.pathconf(folder_real, "PC_NAME_MAX")
+        path_max = os.pathconf(folder_real, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    for e, t in zip(entries, targets, strict=True):
+        if max(len(p.encode("utf-8")) for p in e.path.split("/")) > name_max:
+            raise Qyn1Error(
+                f"{e.path!r}: a name in it is longer than this file system allows ({name_max} bytes)"
+            )
+        if len(os.fsencode(t)) >= path_max:
+            raise Qyn1Error(f"{e.path!r}: its path in the output folder would exceed {path_max} bytes")
+    return targets
+
+
 def _safe_target(outdir_real: str, path: str) -> str:
-    container.check_path(path)
     target = os.path.join(outdir_real, *path.split("/"))
     parent = os.path.dirname(target)
     # every existing component must resolve inside the output directory (no escaping symlinks)
@@ -378,31 +538,39 @@ def _safe_target(outdir_real: str, path: str) -> str:
     return target
 
 
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
 def _decode_task(payload):
-    """Decode a group of files from one open archive straight to their targets (mode set before closing).
-    The targets are in a folder this run created (the ``perfkit.job`` staging folder), never in place."""
+    """Decode groups of whole blocks from one open archive straight to their targets. Each file is created
+    mode 0600 (plaintext is never readable by others while it is written; a killed run leaves nothing
+    readable) and gets its stored mode only once its digest matched. The targets are in a folder this run
+    created (the ``perfkit.job`` staging folder), never in place."""
     archive, key, header_bytes, items = payload
     n = 0
+    cache = container.ChunkCache()
     with open(archive, "rb") as f:
         for entry, target in items:
-            with open(target, "xb") as out:
-                for data in container.decrypt_entry_chunks(f, key, header_bytes, entry):
+            fd = os.open(target, _CREATE, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                for data in container.entry_pieces(f, key, header_bytes, entry, cache):
                     out.write(data)
                     n += len(data)
                 os.fchmod(out.fileno(), entry.mode & 0o777)
     return n
 
 
-def _groups(entries: list, n_groups: int) -> list[list[int]]:
-    """Indices of ``entries`` in ``n_groups`` groups of similar total size (largest first, each to the
-    lightest group): fewer, balanced tasks so a worker opens the archive once per group, not per file."""
+def _groups(blocks: list[list], n_groups: int) -> list[list[int]]:
+    """Indices of ``blocks`` (lists of entries) in ``n_groups`` groups of similar total size (largest first,
+    each to the lightest group): few, balanced tasks, so a worker opens the archive once per group."""
     groups: list[list[int]] = [[] for _ in range(max(1, n_groups))]
     load = [0] * len(groups)
-    for i in sorted(range(len(entries)), key=lambda i: (-entries[i].size, entries[i].path)):
+    size = [sum(e.size for e in b) for b in blocks]
+    for i in sorted(range(len(blocks)), key=lambda i: (-size[i], i)):
         g = min(range(len(groups)), key=lambda j: (load[j], j))
         groups[g].append(i)
-        load[g] += max(entries[i].size, 1)
-    return [g for g in groups if g]
+        load[g] += max(size[i], 1)
+    return [sorted(g) for g in groups if g]
 
 
 def extract(
@@ -417,39 +585,29 @@ def extract(
 ) -> PackStats:
     """Decrypt, verify and write every file into ``folder``, a new folder the caller owns and renames into
     place only if this returns (a CLI's ``perfkit.job`` staging folder; :func:`unpack` for library
-    callers). Every path is checked before anything is written; a top-level name in ``reserved`` (name ->
-    what the folder keeps there: the run report, perfkit's marker) is refused rather than overwritten."""
-    reserved = reserved or {}
+    callers). Every path is checked before anything is written (:func:`_targets`); a top-level name in
+    ``reserved`` (name -> what the folder keeps there: the run report, perfkit's marker) is refused rather
+    than overwritten."""
     t0 = time.perf_counter()
     memory: dict[str, int] = {}
     f, r = open_package(archive, key_source)
     with f:
         entries = r.entries if paths is None else [r.entry(p) for p in paths]
-    folder_real = os.path.realpath(folder)
-    targets = [_safe_target(folder_real, e.path) for e in entries]  # all checked before anything is written
-    for e in entries:
-        top = e.path.split("/", 1)[0]
-        if top in reserved:
-            raise Qyn1Error(
-                f"the package holds {top!r} at its top level, where the output folder keeps {reserved[top]}"
-            )
-    made: set[str] = set()
-    for e, target in zip(entries, targets, strict=True):
-        parent = os.path.dirname(target)
-        if parent not in made:
-            try:
-                os.makedirs(parent, exist_ok=True)
-            except (FileExistsError, NotADirectoryError):
-                raise Qyn1Error(f"{e.path}: a part of its folder is a file in the package") from None
-            made.add(parent)
-    n_groups = 1 if workers <= 1 else min(len(entries), 8 * workers)
+    targets = _targets(entries, os.path.realpath(folder), reserved or {})
+    for parent in sorted({os.path.dirname(t) for t in targets}):
+        os.makedirs(parent, exist_ok=True)
+    by_block: dict[int, list] = {}
+    for e, t in zip(entries, targets, strict=True):
+        by_block.setdefault(e.block, []).append((e, t))
+    blocks = list(by_block.values())
+    n_groups = 1 if workers <= 1 else min(len(blocks), 8 * workers)
     tasks = [
         Task(
             key=f"group-{k}",
-            payload=(str(archive), r.key, r.header_bytes, [(entries[i], targets[i]) for i in g]),
-            cost=sum(max(entries[i].size, 1) for i in g),
+            payload=(str(archive), r.key, r.header_bytes, [item for i in g for item in blocks[i]]),
+            cost=sum(max(e.size, 1) for i in g for e, _ in blocks[i]),
         )
-        for k, g in enumerate(_groups(entries, n_groups))
+        for k, g in enumerate(_groups([[e for e, _ in b] for b in blocks], n_groups))
     ]
     res = map_tasks(
         _decode_task,
@@ -463,6 +621,7 @@ def extract(
         files=len(entries),
         bytes_in=sum(e.size for e in entries),
         bytes_out=sum(e.stored_size for e in entries),
+        blocks=len(blocks),
         worker_memory=memory,
     )
     st.wall_s = time.perf_counter() - t0
@@ -478,17 +637,17 @@ def unpack(
         return extract(archive, tmp, key_source, **kw)
 
 
-def verify(archive: str | os.PathLike, key_source: keys.KeySource) -> PackStats:
+def verify(archive: str | os.PathLike | BinaryIO, key_source: keys.KeySource) -> PackStats:
     """Authenticate and decode every chunk and check every digest, writing nothing."""
     t0 = time.perf_counter()
     f, r = open_package(archive, key_source)
-    st = PackStats()
+    st = PackStats(blocks=len(r.blocks), chunks=sum(len(b.chunks) for b in r.blocks))
+    cache = container.ChunkCache()
     with f:
         for e in r.entries:
-            for data in r.iter_chunks(e):
+            for data in container.entry_pieces(f, r.key, r.header_bytes, e, cache):
                 st.bytes_in += len(data)
             st.files += 1
-            st.chunks += len(e.chunks)
-            st.bytes_out += e.stored_size
+        st.bytes_out = sum(b.stored_size for b in r.blocks)
     st.wall_s = time.perf_counter() - t0
     return st

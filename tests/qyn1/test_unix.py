@@ -1,0 +1,158 @@
+"""Unix conventions of the qyn1 command line (issue 13): ``-`` for standard input/output, a quiet exit when
+the reader of a pipe goes away, keys from the environment, ``list`` with a header and ``--json``, paths
+relative to each source, links never followed by ``keygen --force``, private plaintext while unpacking."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import subprocess
+
+from qyn1 import container, pipeline
+
+from tests.hostile import command, temporaries
+
+from ._helpers import KEY, key_source, pack_bytes
+
+ENV = {**os.environ, "PYTHONHASHSEED": "0"}
+
+
+def _sh(script: str, cwd, **env) -> subprocess.CompletedProcess:
+    """Run a shell pipeline with ``qyn1`` resolved to the installed console script."""
+    return subprocess.run(
+        ["bash", "-c", "set -o pipefail; " + script.replace("qyn1 ", command("qyn1") + " ")],
+        cwd=cwd,
+        capture_output=True,
+        env={**ENV, **env},
+        timeout=120,
+    )
+
+
+def _project(tmp_path, n=3):
+    src = tmp_path / "src"
+    (src / "pkg").mkdir(parents=True)
+    for i in range(n):
+        (src / "pkg" / f"m{i}.py").write_text(f"def f{i}(x):\n    return x + {i}\n")
+    (src / "README.md").write_text("# readme\n")
+    (tmp_path / "k.key").write_bytes(KEY)
+    return src
+
+
+def _tree(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_stdout_stdin_round_trip_and_cat(tmp_path):
+    src = _project(tmp_path)
+    res = _sh(
+        "qyn1 pack src -o - --key k.key --workers 1 | qyn1 unpack - -o out --key k.key --workers 1 "
+        "--report-dir reports --quiet",
+        tmp_path,
+    )
+    assert res.returncode == 0, res.stderr
+    assert _tree(tmp_path / "out") == {
+        **_tree(src),
+        ".perfkit-output": (tmp_path / "out/.perfkit-output").read_bytes(),
+    }
+    assert b"packed 4 files" in res.stderr  # the summary goes to stderr when stdout carries the package
+    res = _sh(
+        "qyn1 pack src -o - --key k.key --workers 1 --quiet | qyn1 cat - pkg/m1.py --key k.key", tmp_path
+    )
+    assert res.returncode == 0 and res.stdout == (src / "pkg/m1.py").read_bytes(), res.stderr
+    assert not (tmp_path / "-").exists() and not temporaries(tmp_path)
+
+
+def test_list_into_a_closed_pipe_exits_quietly(tmp_path):
+    _project(tmp_path, n=3000)  # a listing far larger than a pipe buffer
+    assert _sh("qyn1 pack src -o p.qyn --key k.key --workers 1 --quiet", tmp_path).returncode == 0
+    res = _sh("qyn1 list p.qyn --key k.key | head -1", tmp_path)
+    assert res.stderr == b"" and res.stdout.split() == [
+        b"mode",
+        b"size",
+        b"stored",
+        b"chunks",
+        b"codecs",
+        b"path",
+    ]
+    assert res.returncode in (0, 141)  # 141: like any Unix tool stopped by SIGPIPE, silently
+
+
+def test_key_from_the_environment_hex_or_base64(tmp_path):
+    _project(tmp_path)
+    assert _sh("qyn1 pack src -o p.qyn --key k.key --workers 1 --quiet", tmp_path).returncode == 0
+    for value in (
+        KEY.hex(),
+        KEY.hex().upper(),
+        base64.b64encode(KEY).decode(),
+        base64.b64encode(KEY).decode()[:-1],
+    ):
+        res = _sh("qyn1 list p.qyn --key-env QK --json", tmp_path, QK=value)
+        assert res.returncode == 0, (value, res.stderr)
+        rows = json.loads(res.stdout)
+        assert sorted(r["path"] for r in rows) == ["README.md", "pkg/m0.py", "pkg/m1.py", "pkg/m2.py"]
+        assert all(r["codecs"] for r in rows)
+
+
+def test_paths_are_relative_to_each_source_like_tar_C(tmp_path):
+    _project(tmp_path)
+    (tmp_path / "extra.txt").write_text("extra\n")
+    res = _sh(
+        "qyn1 pack src extra.txt -o p.qyn --key k.key --workers 1 --quiet && "
+        "qyn1 unpack p.qyn -o out --key k.key --workers 1 --report-dir rep --quiet && "
+        "rm out/.perfkit-output && rm extra.txt && diff -r src/pkg out/pkg",
+        tmp_path,
+    )
+    assert res.returncode == 0, res.stderr + res.stdout
+    assert (tmp_path / "out" / "extra.txt").read_text() == "extra\n"
+
+
+def test_keygen_force_replaces_a_link_not_its_target(tmp_path):
+    (tmp_path / "target.bin").write_bytes(b"precious")
+    os.symlink("target.bin", tmp_path / "link.bin")
+    res = _sh("qyn1 keygen --force link.bin", tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "target.bin").read_bytes() == b"precious"
+    assert not (tmp_path / "link.bin").is_symlink() and len((tmp_path / "link.bin").read_bytes()) == 32
+    assert stat.S_IMODE((tmp_path / "link.bin").stat().st_mode) == 0o600
+
+
+def test_unpacked_plaintext_is_private_until_verified(tmp_path, monkeypatch):
+    """Every piece is written into a file of mode 0600; the stored mode (here 0644) comes after its digest
+    matched. Checked inside the decode task, at each write."""
+    files = {"a.py": b"a = 1\n" * 100, "big.bin": os.urandom(3000)}
+    pkg = tmp_path / "p.qyn"
+    pkg.write_bytes(pack_bytes(files, solid=True))
+    f, r = pipeline.open_package(pkg, key_source())
+    f.close()
+    (tmp_path / "d").mkdir()
+    items = [(e, str(tmp_path / "d" / e.path)) for e in r.entries]
+    seen = []
+    real = container.entry_pieces
+
+    def spy(f, key, header, e, cache):
+        for piece in real(f, key, header, e, cache):
+            seen.append(stat.S_IMODE(os.stat(tmp_path / "d" / e.path).st_mode))
+            yield piece
+
+    monkeypatch.setattr(container, "entry_pieces", spy)
+    pipeline._decode_task((str(pkg), r.key, r.header_bytes, items))
+    assert seen and set(seen) == {0o600}
+    assert {e.path: stat.S_IMODE(os.stat(t).st_mode) for e, t in items} == {"a.py": 0o644, "big.bin": 0o644}
+
+
+def test_failed_unpacks_leave_nothing(tmp_path):
+    """Bit flips anywhere after the header: exit 2, no output folder, no empty folders, no temporaries."""
+    src = _project(tmp_path, n=5)
+    (src / "deep" / "er").mkdir(parents=True)
+    (src / "deep" / "er" / "x.py").write_text("x = 1\n")
+    assert _sh("qyn1 pack src -o p.qyn --key k.key --workers 1 --quiet", tmp_path).returncode == 0
+    blob = (tmp_path / "p.qyn").read_bytes()
+    for pos in range(container.HEADER_SIZE, len(blob), max(1, len(blob) // 6)):
+        bad = bytearray(blob)
+        bad[pos] ^= 0x10
+        (tmp_path / "bad.qyn").write_bytes(bytes(bad))
+        res = _sh("qyn1 unpack bad.qyn -o out --key k.key --workers 1 --quiet", tmp_path)
+        assert res.returncode == 2 and len(res.stderr.splitlines()) == 1, (pos, res.stderr)
+        assert not (tmp_path / "out").exists() and not temporaries(tmp_path), pos
