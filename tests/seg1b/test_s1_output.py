@@ -31,17 +31,45 @@ def world(tmp_path_factory):
     return out, json.loads((out / "run_report.json").read_text())
 
 
-def test_counts_equal_an_independent_world_rasterize(world):
-    _out, report = world
+def _tiles_by_country(tiles_dir) -> dict[str, np.ndarray]:
+    t = pq.read_table(tiles_dir, columns=["tile_id", "country_iso"])
+    ids = t.column("tile_id").to_numpy()
+    keys = np.asarray(t.column("country_iso").cast(pa.string()).to_pylist())
+    return {k: np.sort(ids[keys == k]) for k in np.unique(keys)}
+
+
+def test_cells_equal_an_independent_world_rasterize(world):
+    """Exact cell sets (not only counts): every country burned alone into the whole-world grid by rasterio."""
+    out, report = world
     counts = report["results"]["per_country_tiles"]
+    mine = _tiles_by_country(out / "tiles")
     countries = load_countries("ne110m")
     g = Grid(RES)
-    assert set(counts) == set(countries.geometries)
+    assert set(counts) == set(countries.geometries) == set(mine)
     for key, geom in countries.geometries.items():
         ref = features.rasterize(
             [(geom, 1)], out_shape=(g.nrows, g.ncols), transform=g.transform, dtype="uint8"
         )
-        assert counts[key] == int(ref.sum()), key
+        if ref.any():  # (a country with no centre falls back to `any`: test_every_country_gets_a_tile...)
+            assert np.array_equal(mine[key], np.flatnonzero(ref.ravel())), key
+        assert counts[key] == mine[key].size, key
+
+
+@pytest.mark.parametrize("key", ["CHL", "NOR", "IDN", "FJI", "CHE", "RUS", "FRA"])
+def test_cells_equal_a_shapely_centre_test_in_degrees(world, key):
+    """A second independent rasterisation: GEOS tests every grid centre of the country's bounding box, in
+    lon/lat (no pixel space, no GDAL), for fjords, archipelagos, the antimeridian and a landlocked state."""
+    out, _ = world
+    geom = load_countries("ne110m", only=[key]).geometries[key]
+    g = Grid(RES)
+    x0, y0, x1, y1 = geom.bounds
+    cols = np.arange(max(0, int((x0 + 180) / g.res_deg) - 1), min(g.ncols, int((x1 + 180) / g.res_deg) + 2))
+    rows = np.arange(max(0, int((90 - y1) / g.res_deg) - 1), min(g.nrows, int((90 - y0) / g.res_deg) + 2))
+    rr, cc = np.meshgrid(rows, cols, indexing="ij")
+    inside = shapely.contains_xy(geom, g.lon_centers[cc.ravel()], g.lat_centers[rr.ravel()])
+    expected = np.sort((rr.ravel() * g.ncols + cc.ravel())[inside])
+    assert expected.size > 0
+    assert np.array_equal(_tiles_by_country(out / "tiles")[key], expected), key
 
 
 def test_any_rule_counts_match_up_to_touching_boundary_cells(s1):
