@@ -10,9 +10,22 @@ import pyarrow as pa
 
 from mbp10.bar_columns import DIST_COLUMN, FLOAT_COLUMNS, INT_COLUMNS
 from mbp10.io import np_to_arrow
-from mbp10.kernels import bar5s_chunk, bar5s_finish, new_output, new_state
+from mbp10.kernels import (
+    BF_BAD_TS_RECV,
+    BF_FIRST_ID,
+    BF_LAST_RECV,
+    BF_MAYBE_BAD_BOOK,
+    BF_MIXED,
+    BF_RECV_BACK,
+    BF_SEQ_BACK,
+    bar5s_chunk,
+    bar5s_finish,
+    block_facts,
+    new_output,
+    new_state,
+)
 from mbp10.records import record_words
-from mbp10.schema import BAR_NS, F_BAD_TS_RECV, F_MAYBE_BAD_BOOK
+from mbp10.schema import BAR_NS
 from mbp10.symbology import Selection, SymbolMap, is_spread
 
 # Bytes of one output row: bar start + the integer and float columns.
@@ -117,6 +130,12 @@ def add_level_distance(bars: pa.Table, level_prices: np.ndarray, valid_from_ns: 
     return bars.append_column(DIST_COLUMN, np_to_arrow(dist))
 
 
+def facts_of(rec: np.ndarray, last_recv: int) -> np.ndarray:
+    """`kernels.block_facts` of a block of records (one pass over their headers)."""
+    w64, w32, b8 = record_words(rec)
+    return block_facts(w64, w32, b8, last_recv)
+
+
 @dataclass
 class Integrity:
     """What the decode pass counted about the feed (docs/mbp10.md, "Integrity"): reported, not refused."""
@@ -125,23 +144,22 @@ class Integrity:
     sequence_backwards: int = 0  # records whose sequence is below their instrument's previous record's
     maybe_bad_book: int = 0  # records flagged F_MAYBE_BAD_BOOK by the publisher
     bad_ts_recv: int = 0  # records flagged F_BAD_TS_RECV
-    last_recv: int = -1
+    last_recv: int = np.iinfo(np.int64).min
     last_seq: dict = field(default_factory=dict)
 
-    def update(self, rec: np.ndarray, groups: list[tuple[int, np.ndarray]]) -> None:
-        recv = rec["ts_recv"].view(np.int64)
-        if len(recv):
-            self.ts_recv_backwards += int(recv[0] < self.last_recv) + int(
-                np.count_nonzero(recv[1:] < recv[:-1])
-            )
-            self.last_recv = int(recv[-1])
-        flags = rec["flags"]
-        self.maybe_bad_book += int(np.count_nonzero(flags & F_MAYBE_BAD_BOOK))
-        self.bad_ts_recv += int(np.count_nonzero(flags & F_BAD_TS_RECV))
+    def update(self, facts: np.ndarray, groups: list[tuple[int, np.ndarray]]) -> None:
+        self.ts_recv_backwards += int(facts[BF_RECV_BACK])
+        self.maybe_bad_book += int(facts[BF_MAYBE_BAD_BOOK])
+        self.bad_ts_recv += int(facts[BF_BAD_TS_RECV])
+        self.last_recv = int(facts[BF_LAST_RECV])
+        if not facts[BF_MIXED]:
+            self.sequence_backwards += int(facts[BF_SEQ_BACK])
         for iid, block in groups:
-            seq = block["sequence"].astype(np.int64)
-            prev = self.last_seq.get(iid, -1)
-            self.sequence_backwards += int(seq[0] < prev) + int(np.count_nonzero(seq[1:] < seq[:-1]))
+            seq = block["sequence"]
+            if facts[BF_MIXED]:
+                s64 = seq.astype(np.int64)
+                self.sequence_backwards += int(np.count_nonzero(s64[1:] < s64[:-1]))
+            self.sequence_backwards += int(int(seq[0]) < self.last_seq.get(iid, -1))
             self.last_seq[iid] = int(seq[-1])
 
     def counters(self) -> dict[str, int]:
@@ -153,12 +171,14 @@ class Integrity:
         }
 
 
-def split_instruments(rec: np.ndarray) -> list[tuple[int, np.ndarray]]:
+def split_instruments(rec: np.ndarray, facts: np.ndarray | None = None) -> list[tuple[int, np.ndarray]]:
     """(instrument_id, its records in input order) for a block: the block itself when it holds one instrument
     (the usual case, no copy), else one stable argsort and a gather."""
+    if facts is not None and not facts[BF_MIXED]:
+        return [(int(facts[BF_FIRST_ID]), rec)]
     ids = rec["instrument_id"]
     first = ids[0]
-    if bool((ids == first).all()):
+    if facts is None and bool((ids == first).all()):
         return [(int(first), rec)]
     order = np.argsort(ids, kind="stable")
     grouped = rec[order]
@@ -166,11 +186,13 @@ def split_instruments(rec: np.ndarray) -> list[tuple[int, np.ndarray]]:
     cuts = np.flatnonzero(sid[1:] != sid[:-1]) + 1
     starts = np.concatenate([[0], cuts])
     ends = np.concatenate([cuts, [len(sid)]])
-    return [(int(sid[a]), grouped[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=False)]
+    return [(int(sid[a]), grouped[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
 
 
 class BarsConsumer:
     """`scan_dbn` consumer computing bar5s per instrument_id from record blocks (books never mix)."""
+
+    takes_facts = True  # scan_dbn hands over the block's `block_facts`, computed once for every check
 
     def __init__(self, symmap: SymbolMap | None = None, selection: Selection | None = None) -> None:
         self.symmap = symmap or SymbolMap()
@@ -181,11 +203,13 @@ class BarsConsumer:
         """The DBN header, before the first block: instrument symbols come from its mappings."""
         self.symmap = SymbolMap.from_metadata(metadata)
 
-    def update(self, rec: np.ndarray) -> None:
+    def update(self, rec: np.ndarray, facts: np.ndarray | None = None) -> None:
         if len(rec) == 0:
             return
-        groups = split_instruments(rec)
-        self.integrity.update(rec, groups)
+        if facts is None:
+            facts = facts_of(rec, self.integrity.last_recv)
+        groups = split_instruments(rec, facts)
+        self.integrity.update(facts, groups)
         for iid, block in groups:
             self.seen.add(iid)
             acc = self.acc.get(iid)

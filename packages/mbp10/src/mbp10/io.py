@@ -289,13 +289,22 @@ def probe(path: str | os.PathLike) -> str:
 def sorted_records_full(path: Path) -> tuple[np.ndarray, int]:
     """The whole DBN file, stably sorted by ts_event, and how many records were out of order within their
     instrument (instruments interleaved by ts_recv may disagree on ts_event order without being disordered)."""
-    rec = read_dbn(path).records
+    rec, _, n_bad = _sorted(read_dbn(path).records)
+    return rec, n_bad
+
+
+def _sorted(rec: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(records stably sorted by ts_event, the file-order records' block facts, records out of order within
+    their instrument)."""
+    from mbp10.bars import facts_of
+
+    facts = facts_of(rec, np.iinfo(np.int64).min) if len(rec) else None
     ts = rec["ts_event"].astype(np.int64)
     ids = rec["instrument_id"]
     n_bad = sum(out_of_order_count(ts[ids == i]) for i in np.unique(ids)) if len(ids) else 0
     if out_of_order_count(ts):
         rec = rec[np.argsort(ts, kind="stable")]
-    return rec, n_bad
+    return rec, facts, n_bad
 
 
 @dataclass
@@ -313,30 +322,48 @@ class _InstrumentOrder:
     def __init__(self) -> None:
         self.last: dict[int, int] = {}
 
-    def ok(self, rec: np.ndarray) -> bool:
+    def ok(self, rec: np.ndarray, facts: np.ndarray) -> bool:
+        from mbp10.kernels import BF_FIRST_ID, BF_MIXED, BF_SORTED
+
         ts = rec["ts_event"].view(np.int64)
-        ids = rec["instrument_id"]
-        if bool((ids == ids[0]).all()):
-            groups = [(int(ids[0]), ts)]
-        else:  # several instruments in the block: order within each, after a stable grouping
-            order = np.argsort(ids, kind="stable")
-            sid, sts = ids[order], ts[order]
-            cuts = np.flatnonzero(sid[1:] != sid[:-1]) + 1
-            groups = [(int(g[0]), t) for g, t in zip(np.split(sid, cuts), np.split(sts, cuts), strict=False)]
-        for iid, t in groups:
+        if not facts[BF_MIXED]:
+            iid = int(facts[BF_FIRST_ID])
+            if not facts[BF_SORTED] or ts[0] < self.last.get(iid, ts[0]):
+                return False
+            self.last[iid] = int(ts[-1])
+            return True
+        ids = rec[
+            "instrument_id"
+        ]  # several instruments in the block: order within each, after a stable grouping
+        order = np.argsort(ids, kind="stable")
+        sid, sts = ids[order], ts[order]
+        cuts = np.flatnonzero(sid[1:] != sid[:-1]) + 1
+        for g, t in zip(np.split(sid, cuts), np.split(sts, cuts), strict=True):
+            iid = int(g[0])
             if t[0] < self.last.get(iid, t[0]) or (len(t) > 1 and bool((t[1:] < t[:-1]).any())):
                 return False
             self.last[iid] = int(t[-1])
         return True
 
 
+def _feed(consumers: list, rec: np.ndarray, facts) -> None:
+    for c in consumers:
+        if getattr(c, "takes_facts", False):
+            c.update(rec, facts)
+        else:
+            c.update(rec)
+
+
 def scan_dbn(path: str | os.PathLike, consumers: list) -> ScanStats:
     """Feed the records of a DBN file to each consumer's `update(records)`, each instrument's records in
-    ts_event order. Consumers with a `start(metadata)` get the header first.
+    ts_event order. Consumers with a `start(metadata)` get the header first; those with `takes_facts` get
+    the block's `kernels.block_facts` too (one pass over the headers serves every check).
 
     Streams block by block while every instrument is in order (the normal case). At the first record out of
     order every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
     """
+    from mbp10.bars import facts_of  # Numba: loaded once the input has passed the cheap checks
+
     p = Path(path)
     stats = ScanStats()
     with DbnStream(p) as stream:
@@ -345,18 +372,19 @@ def scan_dbn(path: str | os.PathLike, consumers: list) -> ScanStats:
             if hasattr(c, "start"):
                 c.start(stream.metadata)
         order = _InstrumentOrder()
+        last_recv = np.iinfo(np.int64).min
         for rec in stream:
-            if not order.ok(rec):
+            facts = facts_of(rec, last_recv)
+            if not order.ok(rec, facts):
                 break
-            for c in consumers:
-                c.update(rec)
+            last_recv = int(facts[-1])
+            _feed(consumers, rec, facts)
             stats.records += len(rec)
         else:
             return stats
     for c in consumers:
         c.reset()
-    rec, stats.out_of_order = sorted_records_full(p)
+    rec, facts, stats.out_of_order = _sorted(read_dbn(p).records)
     stats.records, stats.streamed = len(rec), False
-    for c in consumers:
-        c.update(rec)
+    _feed(consumers, rec, facts)
     return stats

@@ -65,7 +65,9 @@ from mbp10.schema import (
     ACT_MODIFY,
     ACT_TRADE,
     BAR_NS,
+    F_BAD_TS_RECV,
     F_LAST,
+    F_MAYBE_BAD_BOOK,
     N_BANDS,
     N_LEVELS,
     PRICE_SCALE,
@@ -402,3 +404,62 @@ def bar5s_finish(st, lb, oi, of):
         else:
             of[r, F_VWAP] = np.nan
     return nrows
+
+
+# Indices into `block_facts`'s result.
+BF_MIXED = 0  # 1 when the block holds more than one instrument_id
+BF_FIRST_ID = 1
+BF_SORTED = 2  # 1 when ts_event never decreases inside the block
+BF_RECV_BACK = 3  # records whose ts_recv is below the record before them (the previous block's last too)
+BF_MAYBE_BAD_BOOK = 4
+BF_BAD_TS_RECV = 5
+BF_SEQ_BACK = 6  # records whose sequence is below the record before them in the block
+BF_LAST_RECV = 7
+BF_SIZE = 8
+
+
+@njit(cache=True)
+def block_facts(w64, w32, b8, last_recv):
+    """One pass over the record headers of a block (the first 48 bytes of each record, already in cache
+    after the decode): which instruments, ts_event order, and the integrity counts. `last_recv` is the
+    previous block's last ts_recv (int64 min for the first). Returns int64[BF_SIZE] (indices BF_*)."""
+    out = np.zeros(BF_SIZE, np.int64)
+    n = w64.shape[0]
+    if n == 0:
+        out[BF_SORTED] = 1
+        out[BF_LAST_RECV] = last_recv
+        return out
+    first = w32[0, 1]
+    mixed = 0
+    ordered = 1
+    recv_back = 0
+    maybe_bad = 0
+    bad_recv = 0
+    seq_back = 0
+    prev_recv = last_recv
+    for i in range(n):
+        if w32[i, 1] != first:
+            mixed = 1
+        if i > 0:
+            if w64[i, 1] < w64[i - 1, 1]:
+                ordered = 0
+            if w32[i, 11] < w32[i - 1, 11]:
+                seq_back += 1
+        r = w64[i, 4]
+        if r < prev_recv:
+            recv_back += 1
+        prev_recv = r
+        f = b8[i, 30]
+        if f & F_MAYBE_BAD_BOOK:
+            maybe_bad += 1
+        if f & F_BAD_TS_RECV:
+            bad_recv += 1
+    out[BF_MIXED] = mixed
+    out[BF_FIRST_ID] = first
+    out[BF_SORTED] = ordered
+    out[BF_RECV_BACK] = recv_back
+    out[BF_MAYBE_BAD_BOOK] = maybe_bad
+    out[BF_BAD_TS_RECV] = bad_recv
+    out[BF_SEQ_BACK] = seq_back
+    out[BF_LAST_RECV] = prev_recv
+    return out
