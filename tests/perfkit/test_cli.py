@@ -153,6 +153,7 @@ def test_the_documented_commands_exist():
         "bench-summary",
         "diff",
         "digest",
+        "gate",
         "history",
         "profile",
         "pyspy",

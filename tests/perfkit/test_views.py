@@ -9,11 +9,12 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from perfkit.html import item_time_bins, render_html
+from perfkit.html import SECTIONS, item_time_bins, render_html
 from perfkit.views import fmt_bytes, fmt_seconds, render_report, sparkline
 from rich.console import Console
 
 import perfkit
+from perfkit import charts
 
 from ._cli_helpers import (
     REPORT_A,
@@ -161,28 +162,45 @@ def test_html_page_is_self_contained_and_well_formed():
     checker = _check(page)
     assert "script" not in checker.tags
     assert checker.refs == []  # no external CSS, JS, images or fonts
-    # the only URL is the SVG namespace identifier, which is never fetched
-    assert set(re.findall(r"https?://[^\s\"'<]+", page)) == {"http://www.w3.org/2000/svg"}
-    assert checker.tags.count("svg") >= 3 + len(report["histograms"])  # stages, items, top items, histograms
+    # the only URLs are XML namespace identifiers, which are never fetched
+    assert set(re.findall(r"https?://[^\s\"'<]+", page)) <= {
+        "http://www.w3.org/2000/svg",
+        "http://www.w3.org/1999/xlink",
+    }
+    assert checker.tags.count("svg") >= 3 + len(report["histograms"])  # stages, items, memory, histograms
+    # every section, in order, summary first
+    positions = [page.index(f'<section id="{key}">') for key in SECTIONS]
+    assert positions == sorted(positions) and SECTIONS[0] == "summary"
 
 
-def test_html_charts_hold_the_report_values():
+def test_html_holds_the_report_values():
     report = load(REPORT_A)
     page = render_html(report)
-    # per-stage chart: a wall and a CPU bar per stage, with the exact value as hover text
+    summary = page.split('<section id="summary">')[1].split("</section>")[0]
+    assert f"<b>{fmt_seconds(report['wall_s'])}</b>" in summary
+    for r in report["receipts"].values():
+        assert r["digest"] in summary  # receipts in the summary, before any chart
+    stages = page.split('<section id="stages">')[1].split("</section>")[0]
     for name, stage in report["stages"].items():
-        assert f"<title>{name}: {fmt_seconds(stage['wall_s'])}</title>" in page
-        assert f"<title>{name}: {fmt_seconds(stage['cpu_s'])}</title>" in page
-    # top items chart: one bar per top item
-    for item in report["top_items"]:
-        assert f"<title>{item['key']}: {fmt_seconds(item['elapsed_s'])}</title>" in page
-    # distribution chart counts every item exactly once
-    bin_counts = [
-        int(m)
-        for m in re.findall(r"\): (\d+)</title></rect>", page.split("Per-item time")[1].split("<h2>")[0])
-    ]
-    assert sum(bin_counts) == len(report["items"])
-    assert "median" in page and "p90" in page
+        assert f"<td>{name}</td>" in stages
+        assert f'<td class="num">{fmt_seconds(stage["wall_s"])}</td>' in stages
+        assert f'<td class="num">{fmt_seconds(stage["cpu_s"])}</td>' in stages
+    items = page.split('<section id="items">')[1].split("</section>")[0]
+    slowest = sorted(report["items"].items(), key=lambda kv: -kv[1]["elapsed_s"])[:10]
+    positions = [items.index(f"<td>{key}</td>") for key, _ in slowest]
+    assert positions == sorted(positions)  # slowest first
+    q = report["item_time_quantiles"]
+    assert (
+        f"median {charts.seconds_label(q['median_s'])}" in items
+        and f"p90 {charts.seconds_label(q['p90_s'])}" in items
+    )
+    # text in the charts stays text (searchable, measurable in a browser), with round tick labels
+    assert "<text" in items and "<path" in items
+
+
+def test_html_charts_are_the_same_for_the_same_report():
+    report = load(REPORT_A)
+    assert render_html(report) == render_html(report)
 
 
 def test_html_escapes_report_text():

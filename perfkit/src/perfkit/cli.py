@@ -61,10 +61,17 @@ def main() -> None:
     help="Write a self-contained HTML page (charts, no JavaScript) instead of terminal tables. "
     "Without a value: beside the report, as <report>.html.",
 )
+@click.option(
+    "--speedscope",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A py-spy speedscope file (`perfkit pyspy`) to link from the HTML page (repeatable).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output (atomically).")
 @_errors
-def show(report: Path | None, html_out: Path | None, force: bool) -> None:
-    """Render a run report (a run_report.json or the run's output directory).
+def show(report: Path | None, html_out: Path | None, speedscope: tuple[Path, ...], force: bool) -> None:
+    """Render a run report (a run_report.json or the run's output directory). The worker timeline comes from
+    the events.jsonl beside the report, the profile from the .pstats the run wrote with --profile.
 
     Example: perfkit show reports/seg1b/run_report.json --html reports/seg1b.html
     """
@@ -76,8 +83,9 @@ def show(report: Path | None, html_out: Path | None, force: bool) -> None:
     data = load_report(report)
     if html_out is None:
         from perfkit.views import render_report
+        from perfkit.workers import load_events
 
-        render_report(data, _console())
+        render_report(data, _console(), events=load_events(report))
         return
     from perfkit.html import write_html
     from perfkit.outputs import Outputs
@@ -86,7 +94,7 @@ def show(report: Path | None, html_out: Path | None, force: bool) -> None:
         base = report / "run_report.json" if report.is_dir() else report
         html_out = base.with_suffix(".html")
     with Outputs([report], force=force, owner="perfkit show") as outputs:
-        write_html(data, outputs.file(html_out))
+        write_html(data, outputs.file(html_out), report_path=report, speedscope=speedscope)
     click.echo(f"wrote {html_out}")
 
 
@@ -594,3 +602,63 @@ def _run_in_shim(pyspy_argv: list[str], shim_args: list[str], tmp: Path) -> tupl
     except (OSError, ValueError):
         code = proc.returncode or 1
     return code, log_path.read_text(encoding="utf-8", errors="replace")
+
+
+# --- the CI gate -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--workloads",
+    default="benchmarks/gate/workloads.json",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--baseline",
+    default="benchmarks/gate/baseline.json",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--threshold", default=0.03, show_default=True, help="Relative instruction increase that fails."
+)
+@click.option("--only", multiple=True, help="Count only this workload (repeatable).")
+@click.option("--jobs", default=2, show_default=True, help="Workloads counted at a time (one core each).")
+@click.option("--update", is_flag=True, help="Write the counts as the new baseline (on purpose; commit it).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@_errors
+def gate(
+    workloads: Path,
+    baseline: Path,
+    threshold: float,
+    only: tuple[str, ...],
+    jobs: int,
+    update: bool,
+    as_json: bool,
+) -> None:
+    """Count the instructions of each pipeline's gate workload under valgrind (callgrind) and compare them
+    with the committed baseline: exit 1 when one needs more than THRESHOLD more instructions.
+
+    Example: perfkit gate --only mbp10
+    """
+    from perfkit import gate as g
+    from perfkit.views import render_gate
+
+    if threshold <= 0:
+        raise PerfkitError(f"--threshold must be > 0, got {threshold}")
+    old = g.read_baseline(baseline)
+    results = g.compare(g.run_gate(workloads, list(only), jobs), old, threshold)
+    if as_json:
+        rows = [{**r.__dict__, "change": r.change} for r in results]
+        click.echo(json.dumps({"threshold": threshold, "results": rows}, indent=2))
+    else:
+        render_gate(results, threshold, _console())
+    if update:
+        g.write_baseline(baseline, results, old)
+        click.echo(f"wrote {baseline}: commit it with the change that explains the new counts", err=True)
+        return
+    missing = [r.name for r in results if r.baseline is None]
+    if missing:
+        click.echo(f"no baseline for {', '.join(missing)}: run with --update and commit it", err=True)
+    sys.exit(1 if any(r.status == "FAIL" for r in results) else 0)

@@ -13,10 +13,23 @@ from pathlib import Path
 TOP_N = 30
 
 
-def top_functions(stats: pstats.Stats, n: int = TOP_N) -> list[dict]:
-    """The ``n`` functions with the largest cumulative time: location, calls, tottime, cumtime."""
+SORTS = ("cumulative", "own")
+
+
+def top_functions(
+    stats: pstats.Stats, n: int = TOP_N, *, sort: str = "cumulative", wrappers: bool = False
+) -> list[dict]:
+    """The ``n`` functions with the largest cumulative (or own: ``sort="own"``) time: location, calls, tottime,
+    cumtime. Wrapper frames (click, runpy, cProfile, perfkit's CLI plumbing; see `perfkit.flame.is_wrapper`)
+    are left out unless ``wrappers`` is true: they hold the whole run's cumulative time and say nothing."""
+    from perfkit.flame import is_wrapper
+
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
     rows = []
     for (filename, line, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():
+        if not wrappers and is_wrapper((filename, line, func)):
+            continue
         rows.append(
             {
                 "function": f"{filename}:{line}:{func}",
@@ -28,7 +41,8 @@ def top_functions(stats: pstats.Stats, n: int = TOP_N) -> list[dict]:
                 "cumtime_s": cumtime,
             }
         )
-    rows.sort(key=lambda r: (-r["cumtime_s"], r["function"]))
+    key = "tottime_s" if sort == "own" else "cumtime_s"
+    rows.sort(key=lambda r: (-r[key], r["function"]))
     return rows[:n]
 
 

@@ -61,16 +61,37 @@ def fmt_bytes(n: Any) -> str:
     raise AssertionError("unreachable")
 
 
+def fmt_number(v: Any) -> str:
+    """A number for a reader: thousands separators, no exponent below 1e15, four significant digits for
+    fractions (1,781,460 / 461,559 / 0.9069 / 12.35)."""
+    if isinstance(v, bool) or not is_number(v):
+        return "-" if v is None else str(v)
+    if isinstance(v, int) or (float(v).is_integer() and abs(v) < 1e15):
+        return f"{int(v):,}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}" if abs(v) >= 1e5 else f"{v:,.1f}"
+    return f"{v:.4g}" if abs(v) >= 1e-3 else f"{v:.3g}"
+
+
 def fmt_value(v: Any, width: int = 80) -> str:
-    """Compact text for a JSON value: numbers with 6 significant digits, containers as short JSON."""
+    """Compact text for a JSON value: numbers with thousands separators, containers as short JSON."""
     if isinstance(v, bool) or v is None:
         return json.dumps(v)
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        return f"{v:.6g}"
+    if is_number(v):
+        return fmt_number(v)
     text = v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def fmt_named(name: str, v: Any) -> str:
+    """A figure formatted by what its name says: `*_s` seconds, `*_bytes` bytes, rates and others as numbers."""
+    if is_number(v) and (name.endswith("_s") or name == "seconds") and not _is_rate(name):
+        return fmt_seconds(v)
+    if is_number(v) and (name.endswith("_bytes") or name.endswith("rss")):
+        return fmt_bytes(v)
+    if is_number(v) and name.endswith("fraction"):
+        return f"{v:.1%}"
+    return fmt_value(v, width=120)
 
 
 def sparkline(values: Iterable[Any], *, from_zero: bool = True) -> str:
@@ -89,9 +110,22 @@ def sparkline(values: Iterable[Any], *, from_zero: bool = True) -> str:
 def _kv_table(title: str, mapping: Mapping[str, Any], value_header: str = "value") -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("name", style="cyan")
-    table.add_column(value_header, overflow="fold")
+    table.add_column(value_header, overflow="fold", justify="right")
     for key in sorted(mapping, key=str):
-        table.add_row(str(key), fmt_value(mapping[key], width=120))
+        table.add_row(str(key), fmt_named(str(key), mapping[key]))
+    return table
+
+
+def _nested_table(title: str, rows: Mapping[str, Any]) -> Table:
+    """A metric whose value maps names to objects of figures (per_worker): one row per name."""
+    columns = sorted({c for r in rows.values() if isinstance(r, dict) for c in r})
+    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("name", style="cyan")
+    for c in columns:
+        table.add_column(c, justify="right")
+    for name, r in sorted(rows.items()):
+        r = r if isinstance(r, dict) else {}
+        table.add_row(str(name), *(fmt_named(c, r.get(c)) if c in r else "-" for c in columns))
     return table
 
 
@@ -101,20 +135,30 @@ def _counters_text(counters: Any) -> str:
     return ", ".join(f"{k}={fmt_value(v)}" for k, v in sorted(counters.items()))
 
 
-def render_report(report: Mapping[str, Any], console: Console) -> None:
-    """Print a run report as tables: summary, stages, top items, quantiles, counters, results,
-    histograms, metrics, receipts."""
+def _config_text(config: Mapping[str, Any]) -> str:
+    """`key=value` for the options that are set (None and False left out), in the report's order."""
+    parts = [f"{k}={fmt_value(v, 60)}" for k, v in config.items() if v is not None and v is not False]
+    return "  ".join(parts)
+
+
+def _head(report: Mapping[str, Any], console: Console) -> None:
     status = str(report.get("status"))
     colour = "green" if status == "ok" else "red"
-    head = Table(box=box.ROUNDED, show_header=False, title=f"perfkit run report: {report.get('pipeline')}")
+    config = report.get("config") or {}
+    what = f"{report.get('pipeline')} {config.get('command', '')}".strip()
+    head = Table(box=box.ROUNDED, show_header=False, title=f"perfkit run report: {what}")
     head.add_column("field", style="bold")
     head.add_column("value", overflow="fold")
     head.add_row("status", f"[{colour}]{status}[/{colour}]")
     if report.get("error"):
         head.add_row("error", f"[red]{fmt_value(report['error'], width=300)}[/red]")
-    head.add_row("started", str(report.get("started", "-")))
-    head.add_row("finished", str(report.get("finished", "-")))
     head.add_row("wall", fmt_seconds(report.get("wall_s")))
+    items = report.get("items") or {}
+    if items:
+        head.add_row("items", f"{len(items):,}")
+    rates = [(k, v) for k, v in sorted((report.get("metrics") or {}).items()) if is_number(v) and _is_rate(k)]
+    if rates:
+        head.add_row("throughput", ", ".join(f"{fmt_number(v)} {k}" for k, v in rates))
     rss = fmt_bytes(report.get("peak_rss_bytes"))
     if report.get("peak_rss_children_bytes"):
         children = fmt_bytes(report["peak_rss_children_bytes"])
@@ -122,62 +166,124 @@ def render_report(report: Mapping[str, Any], console: Console) -> None:
             children += f", {fmt_bytes(report['peak_unique_children_bytes'])} unshared"
         rss += f" (largest worker {children})"
     head.add_row("peak RSS", rss)
+    head.add_row("started", f"{report.get('started', '-')} (finished {report.get('finished', '-')})")
     host = report.get("host") or {}
     if host:
         head.add_row("host", ", ".join(f"{k} {v}" for k, v in host.items()))
     head.add_row("git revision", str(report.get("git_revision") or "-"))
-    config = report.get("config") or {}
     if config:
-        head.add_row("config", fmt_value(config, width=300))
+        head.add_row("config", _config_text(config))
     console.print(head)
 
+
+def _stage_table(stages: Mapping[str, Any], console: Console) -> None:
+    total_wall = sum(s.get("wall_s", 0) or 0 for s in stages.values() if isinstance(s, dict))
+    workers = any(isinstance(s, dict) and "worker_cpu_s" in s for s in stages.values())
+    table = Table(title="stages", box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("stage")
+    for col in ("wall", "CPU (this process)", *(("CPU (workers)",) if workers else ()), "CPU/wall", "calls"):
+        table.add_column(col, justify="right")
+    table.add_column("share of stage time")
+    for name, s in stages.items():
+        s = s if isinstance(s, dict) else {}
+        wall, cpu, wcpu = s.get("wall_s"), s.get("cpu_s"), s.get("worker_cpu_s")
+        all_cpu = (cpu if is_number(cpu) else 0) + (wcpu if is_number(wcpu) else 0)
+        ratio = f"{all_cpu / wall:.0%}" if is_number(wall) and wall > 0 else "-"
+        share = (wall / total_wall) if is_number(wall) and total_wall > 0 else 0.0
+        cells = [fmt_seconds(wall), fmt_seconds(cpu)]
+        if workers:
+            cells.append(fmt_seconds(wcpu) if is_number(wcpu) else "-")
+        table.add_row(
+            str(name), *cells, ratio, fmt_value(s.get("calls", "-")), f"{'█' * round(share * 30)} {share:.0%}"
+        )
+    console.print(table)
+    if workers:
+        console.print(
+            "[dim]CPU/wall counts this process and its worker processes (CPU inside their tasks).[/dim]"
+        )
+
+
+def _worker_tables(report: Mapping[str, Any], events: list[dict[str, Any]], console: Console) -> set[str]:
+    """Per-worker table and the start-up each worker's first task carried; returns those first items' keys."""
+    from perfkit.workers import first_task_keys, tasks_from_events, worker_stats
+
+    tasks = tasks_from_events(events)
+    stats = worker_stats(tasks)
+    if len(stats) < 1 or not tasks:
+        per_worker = (report.get("metrics") or {}).get("per_worker")
+        if isinstance(per_worker, dict) and per_worker:
+            console.print(_nested_table("per worker", per_worker))
+        return set()
+    wall = report.get("wall_s")
+    table = Table(title="per worker (from events.jsonl)", box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("worker", style="cyan")
+    for col in (
+        "tasks",
+        "busy",
+        "busy/wall",
+        "CPU",
+        "first task (incl. start-up)",
+        "typical task",
+        "start-up",
+    ):
+        table.add_column(col, justify="right")
+    for w in stats:
+        table.add_row(
+            w.worker,
+            f"{w.tasks:,}",
+            fmt_seconds(w.busy_s),
+            f"{w.busy_s / wall:.0%}" if is_number(wall) and wall > 0 else "-",
+            fmt_seconds(w.cpu_s) if w.cpu_s is not None else "-",
+            f"{w.first_key} {fmt_seconds(w.first_task_s)}" if w.first_key else "-",
+            fmt_seconds(w.typical_s) if w.typical_s is not None else "-",
+            fmt_seconds(w.startup_s) if w.startup_s is not None else "-",
+        )
+    console.print(table)
+    console.print(
+        "[dim]start-up = first task - the worker's median later task: imports on first use, Numba cache "
+        "loads; the slowest-items table leaves these first tasks out.[/dim]"
+    )
+    return first_task_keys(tasks)
+
+
+def render_report(
+    report: Mapping[str, Any], console: Console, events: list[dict[str, Any]] | None = None
+) -> None:
+    """Print a run report as tables: summary, stages (with worker CPU), per worker (start-up apart), the
+    slowest items by their own time, quantiles, counters, results, histograms, metrics, receipts.
+    `events` (from events.jsonl) feed the per-worker table."""
+    _head(report, console)
     stages = report.get("stages") or {}
     if stages:
-        total_wall = sum(s.get("wall_s", 0) or 0 for s in stages.values() if isinstance(s, dict))
-        table = Table(title="stages", box=box.SIMPLE_HEAVY, title_justify="left")
-        for col, justify in (("stage", "left"), ("wall", "right"), ("cpu", "right"), ("cpu/wall", "right")):
-            table.add_column(col, justify=justify)  # type: ignore[arg-type]
-        table.add_column("calls", justify="right")
-        table.add_column("share of stage time", justify="left")
-        for name, s in stages.items():
-            s = s if isinstance(s, dict) else {}
-            wall, cpu = s.get("wall_s"), s.get("cpu_s")
-            ratio = f"{cpu / wall:.0%}" if is_number(wall) and is_number(cpu) and wall > 0 else "-"
-            share = (wall / total_wall) if is_number(wall) and total_wall > 0 else 0.0
-            bar = "█" * round(share * 30)
-            table.add_row(
-                str(name),
-                fmt_seconds(wall),
-                fmt_seconds(cpu),
-                ratio,
-                fmt_value(s.get("calls", "-")),
-                f"{bar} {share:.0%}",
-            )
-        console.print(table)
+        _stage_table(stages, console)
+    first = _worker_tables(report, events or [], console)
 
-    top = report.get("top_items") or []
-    if top:
+    items = {k: v for k, v in (report.get("items") or {}).items() if isinstance(v, dict)}
+    source = items or {str(it.get("key")): it for it in report.get("top_items") or [] if isinstance(it, dict)}
+    ranked = sorted(
+        ((k, v) for k, v in source.items() if k not in first),
+        key=lambda kv: -(kv[1].get("elapsed_s") if is_number(kv[1].get("elapsed_s")) else 0),
+    )[:10]
+    if ranked:
+        note = " (without each worker's first item)" if first else ""
         table = Table(
-            title=f"top {len(top)} items (slowest first)", box=box.SIMPLE_HEAVY, title_justify="left"
+            title=f"top {len(ranked)} items by own time, slowest first{note}",
+            box=box.SIMPLE_HEAVY,
+            title_justify="left",
         )
         table.add_column("#", justify="right")
         table.add_column("item")
-        table.add_column("elapsed", justify="right")
+        table.add_column("time", justify="right")
         table.add_column("worker")
         table.add_column("counters", overflow="fold")
-        for i, it in enumerate(top, 1):
-            it = it if isinstance(it, dict) else {}
+        for i, (key, it) in enumerate(ranked, 1):
             table.add_row(
-                str(i),
-                str(it.get("key")),
-                fmt_seconds(it.get("elapsed_s")),
-                str(it.get("worker") or "-"),
+                str(i), key, fmt_seconds(it.get("elapsed_s")), str(it.get("worker") or "-"),
                 _counters_text(it.get("counters")),
-            )
+            )  # fmt: skip
         console.print(table)
 
     q = report.get("item_time_quantiles") or {}
-    items = report.get("items") or {}
     if q or items:
         table = Table(title="item times", box=box.SIMPLE_HEAVY, title_justify="left")
         for col in ("items", "median", "p90", "max"):
@@ -213,8 +319,13 @@ def render_report(report: Mapping[str, Any], console: Console) -> None:
             )
         console.print(table)
 
-    if report.get("metrics"):
-        console.print(_kv_table("metrics (performance)", report["metrics"]))
+    metrics = report.get("metrics") or {}
+    flat = {k: v for k, v in metrics.items() if not _is_table(v)}
+    if flat:
+        console.print(_kv_table("metrics (performance)", flat))
+    for name, value in sorted(metrics.items()):
+        if _is_table(value) and not (name == "per_worker" and first):
+            console.print(_nested_table(f"metrics: {name}", value))
 
     receipts = report.get("receipts") or {}
     if receipts:
@@ -227,6 +338,10 @@ def render_report(report: Mapping[str, Any], console: Console) -> None:
             version = r.get("digest_version", "-") if isinstance(r, dict) else "-"
             table.add_row(str(name), str(digest), str(version))
         console.print(table)
+
+
+def _is_table(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and all(isinstance(v, dict) for v in value.values())
 
 
 def render_verify(rows: list[dict[str, Any]], console: Console) -> None:
@@ -387,3 +502,28 @@ def render_history(history: Any, console: Console, last: int = 12) -> None:
         )
     n = len(history.regressions)
     console.print(f"[bold red]{n} regression(s)[/bold red]" if n else "no regressions beyond the threshold")
+
+
+def render_gate(results: list[Any], threshold: float, console: Console) -> None:
+    """`perfkit gate` results: instructions now and in the baseline, change, verdict."""
+    table = Table(
+        title=f"perf gate: instructions per workload (callgrind), fail above +{threshold:.1%}",
+        box=box.SIMPLE_HEAVY,
+        title_justify="left",
+    )
+    for col in ("workload", "instructions", "baseline", "change", "status", "wall"):
+        table.add_column(col, justify="left" if col in ("workload", "status") else "right")
+    styles = {"FAIL": "bold red", "improved": "green", "ok": "", "new": "yellow"}
+    for r in results:
+        style = styles.get(r.status, "")
+        table.add_row(
+            r.name,
+            f"{r.instructions:,}",
+            f"{r.baseline:,}" if r.baseline else "-",
+            f"{r.change:+.3%}" if r.change is not None else "-",
+            f"[{style}]{r.status}[/{style}]" if style else r.status,
+            fmt_seconds(r.wall_s),
+        )
+    console.print(table)
+    failed = [r.name for r in results if r.status == "FAIL"]
+    console.print(f"[bold red]gate FAILED: {', '.join(failed)}[/bold red]" if failed else "gate passed")

@@ -1,0 +1,278 @@
+"""The CI performance gate: instructions, not seconds, of a small fixed workload per pipeline.
+
+Wall-clock time on a shared CI machine moves 10-40% from run to run; the number of instructions a program
+executes does not (valgrind counts them on a synthetic CPU). `perfkit gate` runs each workload of
+`benchmarks/gate/workloads.json` under callgrind and compares the count with `benchmarks/gate/baseline.json`:
+a workload that needs more than `threshold` (3%) more instructions fails the gate.
+
+Only the workload is counted, and only it runs instrumented. valgrind starts with instrumentation off
+(`--instr-atstart=no`: about 5x slower than native instead of 50-100x); the probe imports everything and
+runs the command once (imports, lazy imports, Numba cache loads, first-call set-up), then switches
+instrumentation and collection on with callgrind client requests, runs the command again, and switches
+collection off. The commands run in-process through their console entry points, with one worker, one Numba
+thread and PYTHONHASHSEED=0, so the count does not depend on scheduling.
+
+The client requests are valgrind's documented "special instruction" sequence (valgrind.h, amd64), written
+to an executable page and called with ctypes, so no compiler or header is needed; outside valgrind the
+sequence does nothing and returns 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perfkit.reports import PerfkitError, load_json
+
+__all__ = ["DEFAULT_THRESHOLD", "GateResult", "compare", "count_instructions", "load_workloads", "run_gate"]
+
+DEFAULT_THRESHOLD = 0.03
+# Same environment for the native warm-up and the counted run: one thread everywhere, fixed hashing.
+_ENV = {
+    "PYTHONHASHSEED": "0",
+    "NUMBA_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PERFKIT_GATE": "1",
+}
+_TOTALS = re.compile(r"^(?:totals|summary):\s+(\d+)", re.MULTILINE)
+
+
+@dataclass
+class GateResult:
+    """One workload: instructions counted now, the baseline's, and the verdict."""
+
+    name: str
+    instructions: int
+    baseline: int | None
+    wall_s: float
+    status: str = "new"  # ok | FAIL | improved | new
+
+    @property
+    def change(self) -> float | None:
+        if not self.baseline:
+            return None
+        return self.instructions / self.baseline - 1
+
+
+def load_workloads(path: str | Path) -> dict[str, dict[str, Any]]:
+    """`{"workloads": {name: {"setup": [argv, ...], "command": argv}}}`; `{tmp}` and `{out}` are filled in,
+    `{repo}` is the folder holding `benchmarks/`, `{stdlib}` this Python's standard library."""
+    doc = load_json(path, what="gate workloads")
+    workloads = doc.get("workloads") if isinstance(doc, dict) else None
+    if not isinstance(workloads, dict) or not workloads:
+        raise PerfkitError(f"{path}: expected an object with a non-empty 'workloads' object")
+    for name, spec in workloads.items():
+        command = spec.get("command") if isinstance(spec, dict) else None
+        if not (isinstance(command, list) and command and all(isinstance(a, str) for a in command)):
+            raise PerfkitError(f"{path}: workload {name!r} needs a 'command' list of strings")
+    return workloads
+
+
+def _fill(argv: list[str], **places: str) -> list[str]:
+    return [a.format(**places) for a in argv]
+
+
+def _entry_point(script: str):
+    matches = importlib.metadata.entry_points(group="console_scripts", name=script)
+    if not matches:
+        raise PerfkitError(f"{script!r} is not a console script of this environment")
+    return next(iter(matches)).load()
+
+
+def _call(argv: list[str]) -> int:
+    """Run a console script in this process with stdout/stderr sent to /dev/null; its exit code."""
+    main = _entry_point(argv[0])
+    saved = sys.argv
+    sys.argv = list(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    null = os.open(os.devnull, os.O_WRONLY)
+    out, err = os.dup(1), os.dup(2)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    try:
+        main()
+        return 0
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        for fd in (null, out, err):
+            os.close(fd)
+        sys.argv = saved
+
+
+# amd64 System V: rdi = pointer to the request words, rsi = default result. valgrind reads the request from
+# rax and answers in rdx; the four rotations of rdi add up to 128 bits (a no-op) and mark the request.
+_CLIENT_REQUEST_AMD64 = bytes.fromhex(
+    "4889f8"  # mov rax, rdi
+    "4889f2"  # mov rdx, rsi
+    "48c1c703" "48c1c70d" "48c1c73d" "48c1c733"  # rol rdi, 3 / 13 / 61 / 51
+    "4887db"  # xchg rbx, rbx
+    "4889d0"  # mov rax, rdx
+    "c3"  # ret
+)  # fmt: skip
+_RUNNING_ON_VALGRIND = 0x1001
+_CALLGRIND = (ord("C") << 24) | (ord("T") << 16)  # VG_USERREQ_TOOL_BASE('C', 'T'), callgrind.h
+_TOGGLE_COLLECT, _START_INSTRUMENTATION = _CALLGRIND + 2, _CALLGRIND + 4
+_request_page: list[Any] = []  # keeps the executable page alive
+
+
+def _client_request(code: int) -> int:
+    """Issue a valgrind client request (no arguments); 0 outside valgrind."""
+    import mmap
+    import platform
+
+    if platform.machine() not in ("x86_64", "AMD64"):
+        raise PerfkitError(f"perfkit gate issues valgrind requests for x86-64 only, not {platform.machine()}")
+    if not _request_page:
+        page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        page.write(_CLIENT_REQUEST_AMD64)
+        address = ctypes.addressof(ctypes.c_char.from_buffer(page))
+        kind = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong), ctypes.c_ulong)
+        _request_page.extend([page, kind(address)])
+    words = (ctypes.c_ulong * 6)(code, 0, 0, 0, 0, 0)
+    return int(_request_page[1](words, 0))
+
+
+def probe(argv: list[str], scratch: str) -> None:
+    """Inside valgrind (or natively, to warm up): run the command once uncounted, then once counted.
+
+    `argv` holds `{out}`, filled with `scratch/a` for the first call and `scratch/b` for the counted one
+    (same length, so the two calls handle the same strings).
+    """
+    first = _fill(argv, out=os.path.join(scratch, "a"))
+    code = _call(first)
+    if code != 0:
+        raise SystemExit(f"gate workload failed (exit {code}): {' '.join(first)}")
+    counted = _fill(argv, out=os.path.join(scratch, "b"))
+    under_valgrind = _client_request(_RUNNING_ON_VALGRIND) > 0
+    if under_valgrind:
+        _client_request(_START_INSTRUMENTATION)
+        _client_request(_TOGGLE_COLLECT)
+    code = _call(counted)
+    if under_valgrind:
+        _client_request(_TOGGLE_COLLECT)
+    if code != 0:
+        raise SystemExit(f"gate workload failed (exit {code}): {' '.join(counted)}")
+
+
+def count_instructions(
+    name: str, spec: dict[str, Any], repo: Path, valgrind: str = "valgrind"
+) -> tuple[int, float]:
+    """Set up, warm natively, then count the workload's instructions under callgrind: (count, wall seconds)."""
+    env = {**os.environ, **_ENV}
+    with tempfile.TemporaryDirectory(prefix=f"perfkit-gate-{name}-") as tmp:
+        places = {"tmp": tmp, "repo": str(repo), "stdlib": sysconfig.get_paths()["stdlib"]}
+        for step in spec.get("setup", []):
+            argv = _fill(step, **places)
+            argv[0] = shutil.which(argv[0], path=str(Path(sys.executable).parent)) or argv[0]
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise PerfkitError(f"gate workload {name}: set-up step failed: {' '.join(argv)}: "
+                                   f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")  # fmt: skip
+        command = json.dumps(_fill(spec["command"], **places, out="{out}"))
+        t0 = time.perf_counter()
+        for pass_name in ("native", "valgrind"):
+            scratch = os.path.join(tmp, pass_name)
+            os.mkdir(scratch)
+            code = f"import json, perfkit.gate as g; g.probe(json.loads({command!r}), {scratch!r})"
+            argv = [sys.executable, "-c", code]
+            out_file = os.path.join(tmp, "callgrind.out")
+            if pass_name == "valgrind":
+                argv = [valgrind, "--tool=callgrind", "--collect-atstart=no", "--instr-atstart=no",
+                        f"--callgrind-out-file={out_file}", *argv]  # fmt: skip
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
+                raise PerfkitError(
+                    f"gate workload {name} failed ({pass_name}, exit {done.returncode}): {tail}"
+                )
+        wall = time.perf_counter() - t0
+        totals = _TOTALS.findall(Path(out_file).read_text(encoding="utf-8", errors="replace"))
+        if not totals:
+            raise PerfkitError(f"gate workload {name}: callgrind wrote no instruction total")
+        return int(totals[-1]), wall
+
+
+def compare(
+    counts: dict[str, tuple[int, float]], baseline: dict[str, int], threshold: float
+) -> list[GateResult]:
+    """Verdict per workload: FAIL above `threshold` more instructions; improved below the same margin."""
+    out = []
+    for name, (n, wall) in counts.items():
+        r = GateResult(name, n, baseline.get(name), wall)
+        if r.change is not None:
+            r.status = "FAIL" if r.change > threshold else "improved" if r.change < -threshold else "ok"
+        out.append(r)
+    return out
+
+
+def read_baseline(path: Path) -> dict[str, int]:
+    if not path.exists():
+        return {}
+    doc = load_json(path, what="gate baseline")
+    counts = doc.get("instructions") if isinstance(doc, dict) else None
+    if not isinstance(counts, dict) or not all(isinstance(v, int) for v in counts.values()):
+        raise PerfkitError(f"{path}: expected an object with an 'instructions' object of integers")
+    return counts
+
+
+def write_baseline(path: Path, results: list[GateResult], old: dict[str, int]) -> None:
+    from perfkit._atomic import write_json_atomic
+    from perfkit._host import git_revision, host_facts
+
+    counts = {**old, **{r.name: r.instructions for r in results}}
+    doc = {
+        "comment": "Instructions per gate workload (callgrind Ir); update on purpose: make perf-gate UPDATE=1",
+        "git_revision": git_revision(),
+        "host": host_facts(),
+        "valgrind": _valgrind_version(),
+        "instructions": dict(sorted(counts.items())),
+    }
+    write_json_atomic(path, doc)
+
+
+def _valgrind_version(valgrind: str = "valgrind") -> str | None:
+    with contextlib.suppress(OSError):
+        return subprocess.run(
+            [valgrind, "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    return None
+
+
+def run_gate(
+    workloads_path: Path, only: list[str] | None = None, jobs: int = 2
+) -> dict[str, tuple[int, float]]:
+    """Count every (or the `only`) workload, `jobs` at a time: {name: (instructions, wall seconds)}."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise PerfkitError("valgrind not found on PATH (Debian: apt-get install valgrind)")
+    workloads = load_workloads(workloads_path)
+    names = only or list(workloads)
+    unknown = [n for n in names if n not in workloads]
+    if unknown:
+        raise PerfkitError(f"unknown gate workload(s) {', '.join(unknown)} (known: {', '.join(workloads)})")
+    repo = Path(workloads_path).resolve().parent.parent.parent
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {n: pool.submit(count_instructions, n, workloads[n], repo, valgrind) for n in names}
+        return {n: f.result() for n, f in futures.items()}
