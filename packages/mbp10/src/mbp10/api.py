@@ -1,0 +1,98 @@
+"""The Python API: the same stages as the command line, returning typed Arrow tables (or polars frames).
+
+    import mbp10.api as mb
+    bars = mb.bars("ES-2024-01-02.dbn.zst", symbols=["ESH4"])          # one file
+    days = mb.features({date: path, ...})                              # many dates, every stage
+    near = mb.neighbours(days["vectors"], touch_id, k=5)               # point in time
+
+Tables are what the commands write (`mbp10.io.typed`: timestamp[ns, UTC] instants, date32 dates, nulls);
+`polars=True` returns polars DataFrames instead. Examples: docs/mbp10.md, "Python API" (executed by a test).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping
+
+import pyarrow as pa
+
+from mbp10.calendar import previous_session
+from mbp10.episodes import EpisodeParams
+from mbp10.io import plain, typed
+from mbp10.symbology import Selection
+
+
+def _out(table: pa.Table, polars: bool):
+    table = typed(table)
+    if polars:
+        import polars as pl
+
+        return pl.from_arrow(table)
+    return table
+
+
+def _selection(symbols, instrument_ids, spreads, front_month) -> Selection:
+    return Selection(tuple(symbols), tuple(int(i) for i in instrument_ids), spreads, front_month)
+
+
+def bars(
+    path: str | os.PathLike,
+    *,
+    symbols: Iterable[str] = (),
+    instrument_ids: Iterable[int] = (),
+    spreads: bool = False,
+    front_month: bool = False,
+    polars: bool = False,
+):
+    """bar5s of one DBN or bronze file, per instrument (default: every outright), with the distance to the
+    nearest round number (like `mbp10 bars` without `--levels`)."""
+    from mbp10.instruments import level_distance_all
+    from mbp10.pipeline import day_bars
+
+    table, _ = day_bars(path, selection=_selection(symbols, instrument_ids, spreads, front_month))
+    return _out(level_distance_all(table, None), polars)
+
+
+def features(
+    inputs: Mapping[dt.date, str | os.PathLike],
+    *,
+    params: EpisodeParams | None = None,
+    symbols: Iterable[str] = (),
+    instrument_ids: Iterable[int] = (),
+    spreads: bool = False,
+    front_month: bool = False,
+    polars: bool = False,
+) -> dict:
+    """Every stage for many dates ({trading date: input file}), in this process, dates in order: prior-day
+    levels come from the previous CME session's bars when that date is among the inputs. Returns
+    {"bar5s", "levels", "episodes", "episode_bars", "approach", "approach_signature", "vectors"} -> one
+    table each, all dates concatenated."""
+    from mbp10.pipeline import day_bars, day_features
+
+    sel = _selection(symbols, instrument_ids, spreads, front_month)
+    params = params or EpisodeParams()
+    raw: dict[dt.date, pa.Table] = {}
+    parts: dict[str, list[pa.Table]] = {}
+    for date in sorted(inputs):
+        raw[date], _ = day_bars(inputs[date], selection=sel)
+        prev = previous_session(date)
+        res = day_features(date, raw[date], raw.get(prev), prev if prev in raw else None, params)
+        for name, table in res.tables().items():
+            parts.setdefault(name, []).append(table)
+    return {name: _out(pa.concat_tables(tables), polars) for name, tables in parts.items()}
+
+
+def neighbours(
+    vectors, touch_id: int, k: int = 10, as_of: dt.datetime | None = None, *, polars: bool = False
+):
+    """The k nearest setups to `touch_id`, point in time (`mbp10.vectors.nearest`): from earlier sessions
+    by default, or decided by `as_of` (a timezone-aware datetime, not after the touch's decision time)."""
+    from mbp10.vectors import nearest
+
+    if not isinstance(vectors, pa.Table):  # a polars frame from `features(..., polars=True)`
+        vectors = vectors.to_arrow()
+    as_of_ns = None
+    if as_of is not None:
+        as_of_ns = (as_of - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1) * 1000
+    return _out(nearest(plain(vectors), touch_id, k, as_of_ns), polars)
