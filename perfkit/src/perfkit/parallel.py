@@ -545,6 +545,7 @@ def _run_dask(
     cluster = client = None
     existing = set(SpecCluster._instances)
     topic = f"perfkit-start-{uuid.uuid4().hex}"
+    cwd = os.getcwd()
     _start_resource_tracker()
     try:
         if scheduler is None:
@@ -572,7 +573,7 @@ def _run_dask(
         for rank, t in enumerate(ordered):
             # Higher priority runs first: keep the LPT order.
             fut = client.submit(
-                _run_dask_task, topic, fn, t.key, t.payload, priority=len(ordered) - rank, pure=False
+                _run_dask_task, topic, cwd, fn, t.key, t.payload, priority=len(ordered) - rank, pure=False
             )
             futures[fut] = t.key
         results = []
@@ -608,11 +609,18 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _run_dask_task(topic: str, fn: Callable, key: str, payload: Any) -> TaskResult:
-    """A task on a Dask worker: announce the start (for the retry count), then run it."""
+def _run_dask_task(topic: str, cwd: str, fn: Callable, key: str, payload: Any) -> TaskResult:
+    """A task on a Dask worker: announce the start (for the retry count), then run it in ``cwd``.
+
+    ``cwd`` is the submitting process's folder, so relative paths in a payload mean on a worker what
+    they mean on the machine the command was typed on, as for process workers (on a cluster the folder
+    is on the shared filesystem; :func:`_connect` checked that every worker sees it).
+    """
     from distributed import get_worker
 
     get_worker().log_event(topic, key)
+    if os.getcwd() != cwd:
+        os.chdir(cwd)
     return _run_task(fn, key, payload, True)
 
 
@@ -634,6 +642,7 @@ def _connect(scheduler: str, timeout_s: float = 10.0):
     context = _active.get()
     paths = context.shared_paths if context is not None else ()
     if paths:
+        paths = ((os.getcwd(), False), *paths)
         unseen = client.run(_unseen_paths, list(paths))
         for worker, missing in sorted(unseen.items()):
             if missing:

@@ -1,0 +1,117 @@
+"""Long commands against a real Dask cluster on this machine (``dask scheduler`` + two ``dask worker``
+processes, see tests/cluster.py): the receipts equal the local run's, also when a worker is killed in
+the middle of the run. Only the commands that take ``--scheduler`` today are here (docs/cluster.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cluster import dask_cluster
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
+BIN = Path(sys.executable).parent
+
+
+def _run(argv, cwd, **kwargs):
+    return subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=cwd, capture_output=True, text=True, **kwargs)
+
+
+def _receipts(folder: Path) -> dict:
+    report = json.loads((folder / "run_report.json").read_text())
+    assert report["status"] == "ok"
+    return {name: r["digest"] for name, r in report["receipts"].items()}
+
+
+def _days(folder: Path, dates: list[str], records: int) -> None:
+    folder.mkdir()
+    for i, date in enumerate(dates):
+        out = folder / f"{date}.dbn.zst"
+        done = _run(
+            [
+                "mbp10",
+                "synth",
+                "--date",
+                date,
+                "--records",
+                str(records),
+                "--seed",
+                str(i + 1),
+                "--out",
+                str(out),
+                "--quiet",
+            ],
+            folder,
+        )
+        assert done.returncode == 0, done.stderr
+
+
+DATES = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]
+
+
+def test_seg1b_s1_and_mbp10_run_on_a_cluster_give_the_local_receipts(tmp_path):
+    s1 = ["seg1b", "s1", "--countries", "ne110m", "--resolution-arcsec", "1800", "--quiet"]
+    local_s1 = _run([*s1, "--out", "s1-local"], tmp_path)
+    assert local_s1.returncode == 0, local_s1.stderr
+    _days(tmp_path / "days", DATES, 20_000)
+    run = ["mbp10", "run", "--input-dir", "days", "--dates", f"{DATES[0]}..{DATES[-1]}", "--quiet"]
+    local_run = _run([*run, "--out", "run-local"], tmp_path)
+    assert local_run.returncode == 0, local_run.stderr
+    with dask_cluster(tmp_path, workers=2) as cluster:
+        env = dict(os.environ, DASK_SCHEDULER_ADDRESS=cluster.address)
+        on_s1 = _run(
+            [*s1, "--executor", "dask", "--scheduler", cluster.address, "--out", "s1-cluster"], tmp_path
+        )
+        on_run = _run(
+            [*run, "--executor", "dask", "--out", "run-cluster", "--scheduler", cluster.address],
+            tmp_path,
+            env=env,
+        )
+    assert on_s1.returncode == 0, on_s1.stderr
+    assert on_run.returncode == 0, on_run.stderr
+    assert _receipts(tmp_path / "s1-cluster") == _receipts(tmp_path / "s1-local")
+    assert _receipts(tmp_path / "run-cluster") == _receipts(tmp_path / "run-local")
+
+
+def test_mbp10_run_survives_a_worker_killed_mid_run(tmp_path):
+    dates = [f"2024-01-{d:02d}" for d in (2, 3, 4, 5, 8, 9)]
+    _days(tmp_path / "days", dates, 100_000)
+    run = ["mbp10", "run", "--input-dir", "days", "--dates", f"{dates[0]}..{dates[-1]}", "--quiet"]
+    local = _run([*run, "--out", "local"], tmp_path)
+    assert local.returncode == 0, local.stderr
+    with dask_cluster(tmp_path, workers=2) as cluster:
+        argv = [
+            str(BIN / "mbp10"),
+            *run[1:],
+            "--executor",
+            "dask",
+            "--scheduler",
+            cluster.address,
+            "--out",
+            "killed",
+        ]
+        proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Kill worker 0 once the run has finished its first item (its events log is in the staging folder).
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            logs = list(tmp_path.glob(".pk-*/events.jsonl"))
+            if logs and '"item_complete"' in logs[0].read_text():
+                cluster.kill_worker(0)
+                break
+            time.sleep(0.05)
+        _, err = proc.communicate(timeout=300)
+        killed = cluster.workers[0].poll() is not None
+    assert proc.returncode == 0, err
+    assert killed, "the run ended before a worker could be killed"
+    assert _receipts(tmp_path / "killed") == _receipts(tmp_path / "local")
+    report = json.loads((tmp_path / "killed" / "run_report.json").read_text())
+    # Worker 0 was busy when it was killed unless the run was in its last item: then nothing is retried.
+    retried = report["metrics"].get("retried_items") or {}
+    assert all(n == 2 for n in retried.values()), retried
+    (tmp_path.parent / "retried.json").write_text(json.dumps(retried))
