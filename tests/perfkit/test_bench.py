@@ -39,4 +39,6 @@ def test_summary_row_replaces_rows_by_name(tmp_path):
     bench.summary_row("mbp10", "bars", summary_dir=tmp_path, ratio=12)
     bench.summary_row("mbp10", "day", summary_dir=tmp_path, seconds=1.5)
     doc = json.loads((tmp_path / "mbp10.json").read_text())
+    stamps = [{k: r.pop(k) for k in ("timestamp", "git_revision")} for r in doc["rows"]]
     assert doc["rows"] == [{"name": "bars", "ratio": 12}, {"name": "day", "seconds": 1.5}]
+    assert all(s["timestamp"].endswith("Z") for s in stamps)  # each row stamped when it was written

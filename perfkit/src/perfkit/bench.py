@@ -20,6 +20,7 @@ import numpy as np
 
 from perfkit._atomic import _jsonable, write_json_atomic
 from perfkit._host import git_revision, host_facts
+from perfkit.machine import describe
 
 
 @dataclass
@@ -164,6 +165,7 @@ def record(pipeline: str, name: str, data: dict, results_dir: str | os.PathLike 
         "name": name,
         "git_revision": git_revision(),
         "host": host_facts(),
+        "machine": describe(),  # the fingerprint history compares within (perfkit.machine)
         "data": data,
     }
     with open(path, "a", encoding="utf-8") as fh:

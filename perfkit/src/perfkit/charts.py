@@ -210,10 +210,18 @@ def series(points: Sequence[tuple[str, float]], *, title: str, ylabel: str, seco
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: seconds_label(v)))
         else:
             ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.4g}"))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: number_label(v)))
         ax.set_title(title, loc="left")
         ax.set_ylabel(ylabel)
         return _svg(fig)
+
+
+def number_label(v: float) -> str:
+    """Tick label for a plain number: 850, 12.5 k, 4.5 M, 1.2 G (no exponents)."""
+    for scale, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if abs(v) >= scale:
+            return f"{v / scale:g}{suffix}"
+    return f"{v:g}"
 
 
 def as_float(v: Any) -> float:

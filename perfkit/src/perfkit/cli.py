@@ -181,7 +181,7 @@ def verify(a: Path, b: Path) -> None:
 
 
 @main.command()
-@click.argument("pipeline")
+@click.argument("pipelines", nargs=-1)
 @click.option(
     "--results-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -189,33 +189,57 @@ def verify(a: Path, b: Path) -> None:
     help="Where <pipeline>.jsonl lives [default: $PERFKIT_RESULTS_DIR or ./benchmarks/results].",
 )
 @click.option(
-    "--threshold", default=0.1, show_default=True, help="Relative change that counts as a regression."
+    "--threshold",
+    default=0.05,
+    show_default=True,
+    help="Smallest relative effect flagged (it must also be outside the measured noise).",
 )
-@click.option("--window", default=5, show_default=True, help="Previous runs whose median is the baseline.")
+@click.option("--window", default=10, show_default=True, help="Previous runs whose median is the baseline.")
 @click.option("--fail-on-regression", is_flag=True, help="Exit 1 when any figure regressed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the series as JSON.")
+@click.option(
+    "--html",
+    "html_out",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a self-contained HTML page: each benchmark figure across commits, per machine.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing --html output (atomically).")
 @_errors
 def history(
-    pipeline: str,
+    pipelines: tuple[str, ...],
     results_dir: Path | None,
     threshold: float,
     window: int,
     fail_on_regression: bool,
     as_json: bool,
+    html_out: Path | None,
+    force: bool,
 ) -> None:
-    """Show a pipeline's benchmark trend and flag regressions beyond a noise threshold.
+    """Show benchmark trends per machine and flag regressions outside the measured run-to-run noise
+    (all four pipelines by default).
 
-    Example: perfkit history seg1b --threshold 0.15
+    Example: perfkit history mbp10 --html reports/history.html
     """
     from perfkit.history import load_history
     from perfkit.views import render_history
 
-    h = load_history(pipeline, results_dir, threshold=threshold, window=window)
-    if as_json:
-        click.echo(json.dumps(h.to_dict(), indent=2, default=str))
+    names = list(pipelines) or list(KNOWN_PIPELINES)
+    histories = [load_history(p, results_dir, threshold=threshold, window=window) for p in names]
+    if html_out is not None:
+        from perfkit.history_html import write_history_html
+        from perfkit.outputs import Outputs
+
+        with Outputs([h.path for h in histories], force=force, owner="perfkit history") as outputs:
+            write_history_html(histories, outputs.file(html_out))
+        click.echo(f"wrote {html_out}")
+    elif as_json:
+        doc = [h.to_dict() for h in histories]
+        click.echo(json.dumps(doc[0] if len(doc) == 1 else doc, indent=2, default=str))
     else:
-        render_history(h, _console())
-    if fail_on_regression and h.regressions:
+        for h in histories:
+            render_history(h, _console())
+    if fail_on_regression and any(h.regressions for h in histories):
         sys.exit(1)
 
 

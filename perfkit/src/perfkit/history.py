@@ -9,22 +9,32 @@ Like with like: a figure with no performance direction and a whole-number value 
 `resolution_arcsec`, a Comparison's `units`) describes the *workload*. Only earlier runs of the same
 benchmark with the same workload are a baseline — a run at another resolution is not slower, it is different.
 
-Regression rule: the latest value is compared with the *median of the previous `window` comparable values*
-(a median baseline is robust to one noisy run on a shared machine). A figure whose name says lower is better
-(times `*_s`, memory `*_bytes` / `rss`) regresses when it rises by more than `threshold` (relative); one
-whose name says higher is better (`ratio`, `speedup`, rates `*_per_s`) regresses when it falls by more than
-`threshold`. Other figures get a trend but are never flagged.
+Like machine with like machine: each record carries a machine fingerprint (`perfkit.machine`); series are
+kept per machine and never compared across machines. Records without one (written before fingerprints)
+form one machine, `unknown/legacy`.
+
+Regression rule (noise-aware): the baseline is the median of the previous `window` comparable values
+(same benchmark, workload and machine). With fewer than `MIN_RUNS` of them the run-to-run noise is unknown
+and nothing is flagged ("too few runs"). Otherwise the effect — the latest value's relative change against
+the baseline, signed so that positive is better — gets a 95% bootstrap interval that holds both the
+baseline's uncertainty (the median of a resample of the previous runs) and one run's own noise (a previous
+run's deviation from the baseline, drawn at random, applied to the latest value). A figure regresses when
+the whole interval is on the worse side of zero and the effect is larger than `threshold`; it improved in
+the mirror case; otherwise its change is within the noise. Figures whose name does not say which way is
+better (`direction` 0) get a trend but no verdict.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perfkit.machine import LEGACY, machine_id, machine_label
 from perfkit.reports import PerfkitError, check_pipeline, is_number
 
 __all__ = [
@@ -37,8 +47,10 @@ __all__ = [
     "load_history",
 ]
 
-DEFAULT_THRESHOLD = 0.1
-DEFAULT_WINDOW = 5
+DEFAULT_THRESHOLD = 0.05
+DEFAULT_WINDOW = 10
+MIN_RUNS = 3  # previous comparable runs needed before the noise is known
+BOOTSTRAP = 2000
 # Raw samples and bookkeeping, not headline figures.
 _SKIP = {"times", "pair_ratios", "repeats", "units", "iqr_s", "min_s", "warmup_s", "unit_name", "name"}
 
@@ -72,11 +84,17 @@ class Series:
     timestamps: list[str] = field(default_factory=list)
     revisions: list[str | None] = field(default_factory=list)
     workloads: list[tuple] = field(default_factory=list)  # the run's workload signature, per value
+    machine: str = LEGACY  # machine id (perfkit.machine); series never mix machines
     workload: bool = False  # this figure is itself part of the workload (not a performance figure)
     comparable: int = 0  # earlier runs with the latest run's workload
     baseline: float | None = None
     change: float | None = None  # relative change of the latest value vs the baseline
-    status: str = "new"  # new | new workload | ok | REGRESSION | improved | changed | workload
+    effect: float | None = None  # the change signed so that positive is better
+    interval: tuple[float, float] | None = None  # 95% bootstrap interval of `effect`
+    noise: float | None = None  # run-to-run noise: median absolute relative deviation of the previous runs
+    status: str = (
+        "new"  # new | new workload | too few runs | within noise | REGRESSION | improved | changed | workload
+    )
 
     @property
     def latest(self) -> float:
@@ -92,6 +110,7 @@ class History:
     series: list[Series]
     threshold: float
     window: int
+    machines: dict[str, str] = field(default_factory=dict)  # id -> label
 
     @property
     def regressions(self) -> list[Series]:
@@ -105,6 +124,7 @@ class History:
             "skipped_lines": self.skipped_lines,
             "threshold": self.threshold,
             "window": self.window,
+            "machines": self.machines,
             "series": [{k: v for k, v in s.__dict__.items() if k != "workloads"} for s in self.series],
         }
 
@@ -145,7 +165,8 @@ def load_history(
         raise PerfkitError(
             f"no benchmark history for {pipeline}: {path} does not exist (run `make bench-{pipeline.replace('_', '-')}`)"
         )
-    series: dict[tuple[str, str], Series] = {}
+    series: dict[tuple[str, str, str], Series] = {}
+    machines: dict[str, str] = {}
     records = skipped = 0
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -161,13 +182,16 @@ def load_history(
                 continue
             records += 1
             name = str(rec.get("name", "?"))
+            facts = rec.get("machine") if isinstance(rec.get("machine"), dict) else None
+            machine = machine_id(facts)
+            machines.setdefault(machine, machine_label(facts))
             figures = _figures(rec.get("data"))
             units = rec.get("data", {}).get("units") if isinstance(rec.get("data"), dict) else None
             signature = tuple(sorted((f, v) for f, v in figures.items() if _is_workload(f, v)))
             if is_number(units):
                 signature += (("units", float(units)),)
             for figure, value in figures.items():
-                s = series.setdefault((name, figure), Series(name, figure))
+                s = series.setdefault((machine, name, figure), Series(name, figure, machine=machine))
                 s.values.append(value)
                 s.workloads.append(signature)
                 s.timestamps.append(str(rec.get("timestamp", "")))
@@ -176,8 +200,8 @@ def load_history(
         raise PerfkitError(f"no benchmark history for {pipeline}: {path} holds no records")
     for s in series.values():
         _classify(s, threshold, window)
-    ordered = sorted(series.values(), key=lambda s: (s.name, s.figure))
-    return History(pipeline, path, records, skipped, ordered, threshold, window)
+    ordered = sorted(series.values(), key=lambda s: (s.machine == LEGACY, s.machine, s.name, s.figure))
+    return History(pipeline, path, records, skipped, ordered, threshold, window, machines)
 
 
 def _classify(s: Series, threshold: float, window: int) -> None:
@@ -193,16 +217,44 @@ def _classify(s: Series, threshold: float, window: int) -> None:
         return
     s.baseline = statistics.median(previous)
     if s.baseline == 0:
-        s.change = None
-        s.status = "ok" if s.latest == 0 else "changed"
+        s.status = "within noise" if s.latest == 0 else "changed"
         return
     s.change = (s.latest - s.baseline) / abs(s.baseline)
+    s.noise = statistics.median(abs(v - s.baseline) / abs(s.baseline) for v in previous)
     sign = direction(s.figure)
     if sign == 0:
-        s.status = "changed" if abs(s.change) > threshold else "ok"
-    elif s.change * sign < -threshold:
+        s.status = "changed" if abs(s.change) > threshold else "within noise"
+        return
+    s.effect = sign * s.change
+    if len(previous) < MIN_RUNS:
+        s.status = "too few runs"
+        return
+    s.interval = effect_interval(previous, s.latest, sign)
+    lo, hi = s.interval
+    if hi < 0 and -s.effect > threshold:
         s.status = "REGRESSION"
-    elif s.change * sign > threshold:
+    elif lo > 0 and s.effect > threshold:
         s.status = "improved"
     else:
-        s.status = "ok"
+        s.status = "within noise"
+
+
+def effect_interval(previous: list[float], latest: float, sign: int, *, seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap interval of the signed relative effect of `latest` against the median of `previous`.
+
+    Each resample draws the baseline (median of `previous` resampled with replacement) and one run's noise
+    (a previous run's relative deviation from the median, drawn at random and taken off the latest value),
+    so a latest run is "outside the noise" only when it lies beyond what the previous runs themselves spread
+    over. A fixed seed makes the verdict reproducible.
+    """
+    rng = random.Random(seed)
+    centre = statistics.median(previous)
+    deviations = [v / centre - 1 for v in previous]
+    n = len(previous)
+    effects = []
+    for _ in range(BOOTSTRAP):
+        base = statistics.median(rng.choices(previous, k=n))
+        value = latest / (1 + rng.choice(deviations))
+        effects.append(sign * (value - base) / abs(base))
+    effects.sort()
+    return effects[int(0.025 * BOOTSTRAP)], effects[int(0.975 * BOOTSTRAP) - 1]

@@ -449,59 +449,72 @@ def _fmt_figure(name: str, v: Any) -> str:
     return fmt_value(v)
 
 
-def render_history(history: Any, console: Console, last: int = 12) -> None:
-    """A `perfkit.history.History`: one row per (benchmark, figure) with trend, baseline, latest, status."""
-    from perfkit.history import direction  # local: history imports nothing from views, keep it that way
+def fmt_full(v: Any) -> str:
+    """A history value in full: all significant digits a float carries (no ellipsis, no rounding to 4)."""
+    if isinstance(v, float) and not v.is_integer():
+        return f"{v:,.10g}"
+    return fmt_value(v)
 
-    table = Table(
-        title=(
-            f"{history.pipeline}: {history.records} run(s) from {history.path} — latest vs the median of up to "
-            f"{history.window} earlier runs with the same workload, threshold {history.threshold:.0%}; "
-            f"trend: last {last} runs"
-        ),
-        box=box.SIMPLE_HEAVY,
-        title_justify="left",
+
+def render_history(history: Any, console: Console, last: int = 12) -> None:
+    """A `perfkit.history.History`: per machine, one row per (benchmark, figure) with trend, baseline,
+    latest, effect with its bootstrap interval, the measured run-to-run noise and the verdict."""
+    from perfkit.history import MIN_RUNS, direction  # local: history imports nothing from views
+
+    styles = {"REGRESSION": "bold red", "improved": "green", "changed": "yellow", "too few runs": "dim",
+              "new": "dim", "new workload": "dim", "workload": "dim"}  # fmt: skip
+    console.print(
+        f"[bold]{history.pipeline}[/bold]: {history.records} run(s) from {history.path}. Compared only within "
+        f"one machine: latest vs the median of up to {history.window} earlier runs with the same workload; "
+        f"flagged when the 95% bootstrap interval of the effect excludes 0 and the effect exceeds "
+        f"{history.threshold:.0%} (needs {MIN_RUNS}+ earlier runs). Effect: + is better."
     )
-    table.add_column("benchmark", style="cyan", no_wrap=True)
-    table.add_column("figure", no_wrap=True)
-    table.add_column("better", justify="center")
-    table.add_column("comparable", justify="right")
-    table.add_column("trend")
-    table.add_column("baseline", justify="right")
-    table.add_column("latest", justify="right")
-    table.add_column("change", justify="right")
-    table.add_column("status")
-    styles = {
-        "REGRESSION": "bold red",
-        "improved": "green",
-        "changed": "yellow",
-        "new": "dim",
-        "new workload": "dim",
-        "workload": "dim",
-        "ok": "",
-    }
-    for s in history.series:
-        fmt = fmt_seconds if s.figure.endswith("_s") and not _is_rate(s.figure) else fmt_value
-        sign = direction(s.figure)
-        style = styles.get(s.status, "")
-        table.add_row(
-            s.name,
-            s.figure,
-            "workload" if s.workload else {1: "higher", -1: "lower", 0: "?"}[sign],
-            f"{s.comparable + 1} of {len(s.values)}" if not s.workload else "-",
-            sparkline(s.values[-last:], from_zero=False),
-            fmt(s.baseline) if s.baseline is not None else "-",
-            fmt(s.latest),
-            f"{s.change:+.1%}" if s.change is not None else "-",
-            f"[{style}]{s.status}[/{style}]" if style else s.status,
+    for machine, label in history.machines.items():
+        rows = [s for s in history.series if s.machine == machine]
+        if not rows:
+            continue
+        table = Table(title=f"machine {label}", box=box.SIMPLE_HEAVY, title_justify="left")
+        table.add_column("benchmark", style="cyan", overflow="fold")
+        table.add_column("figure (↑/↓ better)", overflow="fold")
+        table.add_column("runs", justify="right")
+        table.add_column("trend")
+        table.add_column("baseline", justify="right")
+        table.add_column("latest", justify="right")
+        table.add_column("effect", justify="right")
+        table.add_column("95% interval", justify="right", no_wrap=True)
+        table.add_column("noise", justify="right")
+        table.add_column("status")
+        for s in rows:
+            seconds = s.figure.endswith("_s") and not _is_rate(s.figure)
+            fmt = fmt_seconds if seconds else fmt_full
+            style = styles.get(s.status, "")
+            effect = f"{s.effect:+.1%}" if s.effect is not None else "-"
+            interval = f"[{s.interval[0]:+.1%}, {s.interval[1]:+.1%}]" if s.interval is not None else "-"
+            arrow = "" if s.workload else {1: " ↑", -1: " ↓", 0: ""}[direction(s.figure)]
+            table.add_row(
+                s.name,
+                s.figure + arrow,
+                f"{s.comparable + 1} of {len(s.values)}" if not s.workload else "-",
+                sparkline(s.values[-last:], from_zero=False),
+                fmt(s.baseline) if s.baseline is not None else "-",
+                fmt(s.latest),
+                effect,
+                interval,
+                f"±{s.noise:.1%}" if s.noise is not None else "-",
+                f"[{style}]{s.status}[/{style}]" if style else s.status,
+            )
+        console.print(table)
+    if "unknown/legacy" in history.machines:
+        console.print(
+            "[yellow]unknown/legacy: records written before machine fingerprints; they are compared only "
+            "with each other, as if from one machine.[/yellow]"
         )
-    console.print(table)
     if history.skipped_lines:
         console.print(
             f"[yellow]skipped {history.skipped_lines} unreadable line(s) in {history.path}[/yellow]"
         )
     n = len(history.regressions)
-    console.print(f"[bold red]{n} regression(s)[/bold red]" if n else "no regressions beyond the threshold")
+    console.print(f"[bold red]{n} regression(s)[/bold red]" if n else "no regressions outside the noise")
 
 
 def render_gate(results: list[Any], threshold: float, console: Console) -> None:
