@@ -119,14 +119,19 @@ def bench_trajectories(repeats: int) -> dict:
             "single_vs_reference": cmp_single.ratio,
             "batch_vs_reference": cmp_batch.ratio,
         }
+        # Threads side by side: the same 2,048 balls on all Numba threads against one (wall clock).
+        threads_rate = rates[f"batch_per_s_{numba.config.NUMBA_NUM_THREADS}_threads"]
+        rates["batch_threads_vs_one"] = threads_rate / rates["batch_per_s_core"]
         if mode is SimulationMode.ACCURATE:
             rates["single_vs_plan_58_8"] = rates["single_kernel_per_s_core"] / PLAN_BASELINE_PER_S
             rates["batch_vs_plan_58_8"] = rates["batch_per_s_core"] / PLAN_BASELINE_PER_S
+            # Per CPU-second: what the other tenants of a shared machine do not inflate.
+            rates["single_cpu_vs_plan_58_8"] = rates["single_kernel_per_cpu_s"] / PLAN_BASELINE_PER_S
             met = rates["single_vs_plan_58_8"] >= PLAN_TARGET_RATIO
             print(
                 f"  single kernel vs the plan's {PLAN_BASELINE_PER_S}/s: {rates['single_vs_plan_58_8']:.1f}x "
-                f"(target >= {PLAN_TARGET_RATIO:g}x: {'met' if met else 'NOT met'}); batch "
-                f"{rates['batch_vs_plan_58_8']:.1f}x"
+                f"(target >= {PLAN_TARGET_RATIO:g}x: {'met' if met else 'NOT met'}); per CPU-second "
+                f"{rates['single_cpu_vs_plan_58_8']:.1f}x; batch {rates['batch_vs_plan_58_8']:.1f}x"
             )
         print(f"  {mode.name}: " + ", ".join(f"{k} {v:,.1f}" for k, v in rates.items()))
         out[mode.name.lower()] = {
@@ -315,6 +320,7 @@ def main() -> None:
         run_season(162, "threads", 2),
         run_season(162, "threads", 2, pbp=True),
         run_season(2430, "processes", 2),
+        run_season(162, "threads", 1),
     ]
     if args.full:
         seasons += [run_season(2430, "threads", 2), run_season(2430, "dask", 2)]
@@ -323,6 +329,9 @@ def main() -> None:
     results["season_receipts_identical"] = len(receipts) == 1
     results["pbp_receipt_unchanged"] = seasons[0]["receipt"] == seasons[1]["receipt"]
     results["pbp_overhead_ratio"] = seasons[1]["wall_s_end_to_end"] / seasons[0]["wall_s_end_to_end"]
+    # Threads side by side: 162 games on 2 threads against 1 (playing time, excluding start-up).
+    results["season_threads_2_vs_1"] = seasons[3]["wall_s_games"] / seasons[0]["wall_s_games"]
+    print(f"season 162 games, threads x2 vs x1 (playing): {results['season_threads_2_vs_1']:.2f}x")
     full = next(s for s in seasons if s["games"] == 2430)
     results["calibration_all_within"] = all(r["within"] for r in full["calibration"])
     results["load_average_end"] = list(os.getloadavg())

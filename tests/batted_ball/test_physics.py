@@ -87,6 +87,14 @@ def test_batch_does_not_depend_on_thread_count():
         np.testing.assert_array_equal(one[k], many[k])
 
 
+def test_a_batch_is_spread_over_every_thread():
+    """A 2,048-ball batch used to be one prange unit (the second thread idle): now about two per thread."""
+    assert kernels.chunk_size(2048, 1) == kernels.CHUNK
+    for threads in (2, 3, 4, 8):
+        size = kernels.chunk_size(2048, threads)
+        assert size % kernels.LANES == 0 and -(-2048 // size) >= min(2 * threads, 2048 // (2 * kernels.LANES))
+
+
 def test_pitch_kernel_matches_the_reference_twin():
     a = FlightArgs.of(Environment(), SimulationMode.ACCURATE)
     st_ = [float(v) for v in batted_ball_state(93, -2.5, 181, 1800, 1200, contact=(-1.8, 54.0, 5.9))]

@@ -37,6 +37,7 @@ def test_every_plot_in_both_formats_same_bytes_twice(season_dir, tmp_path, fmt):
         "traj": ["trajectory", "--ball", "100,28,0,2000,0", "--ball", "105,32,-20", "--park", "NYY", "--mode", "fast"],
         "spray": ["spray", "--from", season_dir, "--park", "Fenway Park"],
         "evla": ["ev-la", "--from", season_dir / "balls_in_play.parquet"],
+        "axis": ["spin-axis"],
     }  # fmt: skip
     for name, args in commands.items():
         first, second = tmp_path / f"{name}.{fmt}", tmp_path / f"{name}2.{fmt}"

@@ -678,6 +678,23 @@ def _ball_spec(spec: str) -> tuple:
     return tuple(numbers)
 
 
+@plot.command("spin-axis", context_settings=CONTEXT)
+@_PLOT_OUT
+@single_run_options
+@_errors
+def plot_spin_axis_figure(out_path, profile, report_dir, force, quiet):
+    """The spin-axis convention (one for batted balls and pitches) as a figure.
+
+    Example: batted-ball plot spin-axis --out spin_axis.svg
+    """
+    with _plot_job("spin-axis", out_path, profile, report_dir, force) as j:
+        from .plots import plot_format, plot_spin_axis
+
+        plot_spin_axis(j.path(out_path), fmt=plot_format(out_path))
+    if not quiet:
+        click.echo(f"wrote {out_path}")
+
+
 _FROM = click.option(
     "--from",
     "source",

@@ -145,3 +145,30 @@ def _scatter_by_outcome(ax, balls, x: str, y: str, size: float) -> dict:
             counts[name] = int(sel.sum())
             ax.scatter(xs[sel], ys[sel], s=size, c=colour, alpha=0.7, lw=0, label=f"{name} ({sel.sum():,})")
     return counts
+
+
+def plot_spin_axis(path: Path, fmt: str | None = None) -> None:
+    """The one spin-axis convention (batted balls and pitches), drawn as seen from behind home plate."""
+    fig = new_figure(5.5, 5.5)
+    ax = fig.subplots()
+    t = np.linspace(0, 2 * np.pi, 200)
+    ax.plot(np.cos(t), np.sin(t), color="0.5", lw=1)
+    notes = {
+        0: "0: topspin (dives)",
+        90: "90: toward 1B / right field\n(batted ball: sidespin < 0)",
+        180: "180: backspin (lift)",
+        270: "270: toward 3B / left field\n(batted ball: sidespin > 0)",
+    }
+    for a_deg, text in notes.items():
+        a = np.radians(a_deg)
+        dx, dz = np.sin(a), -np.cos(a)  # the push: (sin a, -cos a) in (x toward first base, z up)
+        ax.annotate("", xy=(0.9 * dx, 0.9 * dz), xytext=(0, 0), arrowprops={"arrowstyle": "->", "lw": 2})
+        ax.text(1.18 * dx, 1.18 * dz, text, ha="center", va="center", fontsize=8)
+    ax.text(0, -0.12, "spin axis a: the spin pushes the ball toward (sin a, -cos a)", ha="center", fontsize=7)
+    ax.set_xlim(-1.9, 1.9)
+    ax.set_ylim(-1.6, 1.6)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x: toward first base / right field (seen from behind home plate)")
+    ax.set_ylabel("z: up")
+    ax.set_title("--spin-axis, the same for batted balls and pitches (Statcast's)", fontsize=9)
+    save_figure(fig, path, fmt)

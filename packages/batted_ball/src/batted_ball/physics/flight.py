@@ -8,6 +8,7 @@ to keep per-ball overhead to one call.
 import math
 from dataclasses import asdict, dataclass, field
 
+import numba
 import numpy as np
 
 from ..errors import BattedBallError
@@ -344,6 +345,7 @@ def simulate_batted_balls(
         fd,
         fh,
         out,
+        kernels.chunk_size(n, numba.get_num_threads()),
     )
     res = {name: out[:, j].reshape(ev.shape) for j, name in enumerate(kernels.FLY_FIELDS)}
     res["distance_ft"] = np.hypot(res["landing_x_ft"], res["landing_y_ft"])

@@ -361,9 +361,23 @@ def fly(
 #: RK4 chain is bound by the latency of its square root and division; across lanes the stage
 #: loops have no dependencies, so LLVM vectorises them (SIMD) and the CPU overlaps them.
 LANES = 128
-#: Balls per ``prange`` work unit. Results never depend on it (nor on the thread count): every
-#: ball goes through exactly the arithmetic of :func:`fly`, so it is bit-identical to a single call.
+#: Most balls per ``prange`` work unit. With one thread a batch of up to ``CHUNK`` balls is one unit
+#: (lanes refilled to the end, the least idle tail); with T threads it is cut into about 2T units of
+#: at least two lane groups, so a 2,048-ball batch keeps every thread busy (one 2,048-ball unit left
+#: the second thread idle). Results never depend on it (nor on the thread count): every ball goes
+#: through exactly the arithmetic of :func:`fly`, so it is bit-identical to a single call.
 CHUNK = 2048
+
+
+def chunk_size(n: int, threads: int) -> int:
+    """Balls per ``prange`` unit for ``n`` balls on ``threads`` threads (see :data:`CHUNK`); the caller
+    passes it to :func:`fly_batch` (a thread count read inside a jitted function defeats its cache)."""
+    if threads <= 1:
+        return CHUNK
+    per = (n + 2 * threads - 1) // (2 * threads)
+    per = (per + LANES - 1) // LANES * LANES
+    return min(CHUNK, max(2 * LANES, per))
+
 
 # Rows of the lane state array.
 _T, _X, _Y, _Z, _VX, _VY, _VZ, _WX, _WY, _WZ, _OM, _C0, _APEX, _WALLZ, _WALLH, _WALLB, _CROSSED = range(17)
@@ -567,9 +581,23 @@ def _fly_chunk(
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def fly_batch(
-    init, c0, cd0, cdspin, inv_tau, wind_x, wind_y, wind_h, dt, ground_z, t_max, fence_dist, fence_height, out
+    init,
+    c0,
+    cd0,
+    cdspin,
+    inv_tau,
+    wind_x,
+    wind_y,
+    wind_h,
+    dt,
+    ground_z,
+    t_max,
+    fence_dist,
+    fence_height,
+    out,
+    size,
 ):
-    """Fly many batted balls: ``prange`` over fixed chunks, SIMD lanes within each chunk.
+    """Fly many batted balls: ``prange`` over chunks of ``size`` balls, SIMD lanes within each chunk.
 
     Parameters
     ----------
@@ -579,9 +607,11 @@ def fly_batch(
         Air factor per ball (lets one batch mix parks and weather).
     out : float64[n, N_FLY]
         Filled with the :data:`FLY_FIELDS` of each ball — bit-identical to :func:`fly` per ball.
+    size : int
+        Balls per ``prange`` unit (:func:`chunk_size`); any value gives the same results.
     """
     n = init.shape[0]
-    n_chunks = (n + CHUNK - 1) // CHUNK
+    n_chunks = (n + size - 1) // size
     for c in prange(n_chunks):
         _fly_chunk(
             init,
@@ -598,8 +628,8 @@ def fly_batch(
             fence_dist,
             fence_height,
             out,
-            c * CHUNK,
-            min(n, (c + 1) * CHUNK),
+            c * size,
+            min(n, (c + 1) * size),
         )
 
 
