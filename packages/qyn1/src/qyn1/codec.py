@@ -13,9 +13,12 @@ keeping the smallest; ``stored`` bounds the worst case at +1 byte. The id in eac
 * 4 ``zstd``: a zstandard frame (level 19, long-distance matching, window up to the chunk size).
 * 5 ``brotli``: a brotli stream (quality 11, 16 MiB window).
 
-The general coders are skipped for a chunk the structural codec already shrinks more than
-``PYTHON_GOOD_RATIO`` times: neither comes near that on Python source (brotli-11 averages 5.3 on the
-held-out stdlib, zstd-19 4.6, ``docs/perf/qyn1.md``), and brotli-11 runs at ~1 MB/s.
+On a chunk the structural codec takes, the slow general coders (brotli-11 runs at well under 1 MB/s) are
+tried only when a fast probe says they may win: zstd level ``PROBE_LEVEL`` (hundreds of MB/s) coming within
+``PROBE_MARGIN`` of the structural size. On ordinary code they never win (the structural codec averages
+~6.6x on the held-out stdlib, brotli-11 ~5.3x), but on data written as Python -- tables of codes, unicode
+data, long literal lists -- LZ matching wins by far (rich's ``_unicode_data`` chunk: structural 16 KB,
+brotli 3 KB), and the probe finds those.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ NAMES = {
     BROTLI: "brotli",
 }
 _O0_SCALE = 12
-PYTHON_GOOD_RATIO = 6.0
+PROBE_LEVEL = 3
+PROBE_MARGIN = 1.35  # zstd-19/brotli-11 are rarely more than ~25 % smaller than zstd-3
 ZSTD_LEVEL = 19
 BROTLI_QUALITY = 11
 BROTLI_LGWIN = 24
@@ -56,6 +60,10 @@ def _decode_zstd(body: bytes, n: int) -> bytes:
         return zstandard.ZstdDecompressor().decompress(body, max_output_size=n)
     except zstandard.ZstdError as e:
         raise CodecError(f"bad zstd chunk: {e}") from None
+
+
+def _probe(data: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=PROBE_LEVEL).compress(data)
 
 
 def _encode_brotli(data: bytes) -> bytes:
@@ -126,14 +134,15 @@ def encode_chunk(data: bytes, *, python: bool = True, general: bool = True) -> b
         body = pyenc.encode_text(data)
         if body is not None:
             candidates.append(bytes([PYTHON]) + body)
-    if not candidates or len(candidates[0]) * PYTHON_GOOD_RATIO > len(data):
+    structural = len(candidates[0]) if candidates else None
+    if structural is None or structural > len(data) // 3:  # cheap byte models: as before container v2
         if tables.available():
             candidates.append(bytes([BYTES_O1]) + _encode_o1(data))
         if len(data) > 64:
             candidates.append(bytes([BYTES_O0]) + _encode_o0(data))
-        if general:
-            candidates.append(bytes([ZSTD]) + _encode_zstd(data))
-            candidates.append(bytes([BROTLI]) + _encode_brotli(data))
+    if general and (structural is None or len(_probe(data)) < PROBE_MARGIN * structural):
+        candidates.append(bytes([ZSTD]) + _encode_zstd(data))
+        candidates.append(bytes([BROTLI]) + _encode_brotli(data))
     for c in candidates:
         if len(c) < len(best):
             best = c

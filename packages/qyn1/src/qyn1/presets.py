@@ -1,5 +1,9 @@
-"""Per-language/domain priors: chunk size, workers, executor. Selected with ``--preset`` or a
-``[tool.qyn1]`` table (``preset``, ``chunk_size``, ``workers``, ``executor``) in the packed project's
+"""Per-project priors: chunk size (of Python text), workers, executor. Codecs are chosen per chunk whatever
+the preset (``qyn1.codec``); the ``js-bundle`` and ``rust-cpp`` presets of container v1 were removed in v2:
+they only changed the chunk size of the byte-level path, which never selected a model for those languages
+(and non-Python files now use ``pipeline.GENERAL_CHUNK``-sized chunks whatever the preset).
+
+Selected with ``--preset`` or a ``[tool.qyn1]`` table (``preset``, ``chunk_size``, ``workers``, ``executor``) in the packed project's
 ``pyproject.toml``; explicit command-line options win over both."""
 
 from __future__ import annotations
@@ -56,16 +60,6 @@ PRESETS: dict[str, Preset] = {
             min(2, _cpus()),
             "processes",
             "Python data/ML: large modules and notebooks-as-scripts, 128-192 KiB streaming chunks",
-        ),
-        Preset(
-            "js-bundle",
-            128 * KiB,
-            max(1, int(_cpus() / 1.25)),
-            "processes",
-            "JS bundles: byte-level path, one worker per 1-1.5 vCPU",
-        ),
-        Preset(
-            "rust-cpp", 112 * KiB, _cpus(), "processes", "Rust/C++ trees: byte-level path, 96-128 KiB chunks"
         ),
         Preset("small", 64 * KiB, 1, "serial", "tiny projects and tests: in-process, 64 KiB chunks"),
     )
