@@ -21,6 +21,7 @@ from mbp10.kernels import (
     bar5s_chunk,
     bar5s_finish,
     block_facts,
+    group_rows,
     new_output,
     new_state,
 )
@@ -171,22 +172,16 @@ class Integrity:
         }
 
 
-def split_instruments(rec: np.ndarray, facts: np.ndarray | None = None) -> list[tuple[int, np.ndarray]]:
+def split_instruments(rec: np.ndarray, facts: np.ndarray) -> list[tuple[int, np.ndarray]]:
     """(instrument_id, its records in input order) for a block: the block itself when it holds one instrument
-    (the usual case, no copy), else one stable argsort and a gather."""
-    if facts is not None and not facts[BF_MIXED]:
+    (the usual case, no copy), else a counting sort of whole rows (`kernels.group_rows`)."""
+    if not facts[BF_MIXED]:
         return [(int(facts[BF_FIRST_ID]), rec)]
-    ids = rec["instrument_id"]
-    first = ids[0]
-    if facts is None and bool((ids == first).all()):
-        return [(int(first), rec)]
-    order = np.argsort(ids, kind="stable")
-    grouped = rec[order]
-    sid = ids[order]
-    cuts = np.flatnonzero(sid[1:] != sid[:-1]) + 1
-    starts = np.concatenate([[0], cuts])
-    ends = np.concatenate([cuts, [len(sid)]])
-    return [(int(sid[a]), grouped[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    ids = np.ascontiguousarray(rec["instrument_id"])
+    uniq = np.unique(ids)
+    rows, bounds = group_rows(record_words(rec)[0], ids, uniq)
+    grouped = rows.view(rec.dtype).reshape(len(rec))
+    return [(int(uniq[j]), grouped[bounds[j] : bounds[j + 1]]) for j in range(len(uniq))]
 
 
 class BarsConsumer:
@@ -203,12 +198,14 @@ class BarsConsumer:
         """The DBN header, before the first block: instrument symbols come from its mappings."""
         self.symmap = SymbolMap.from_metadata(metadata)
 
-    def update(self, rec: np.ndarray, facts: np.ndarray | None = None) -> None:
+    def update(self, rec: np.ndarray, facts: np.ndarray | None = None, groups: list | None = None) -> None:
+        """Fold a block; `facts` and `groups` (from `scan_dbn`, computed once a block) are found if absent."""
         if len(rec) == 0:
             return
         if facts is None:
             facts = facts_of(rec, self.integrity.last_recv)
-        groups = split_instruments(rec, facts)
+        if groups is None:
+            groups = split_instruments(rec, facts)
         self.integrity.update(facts, groups)
         for iid, block in groups:
             self.seen.add(iid)

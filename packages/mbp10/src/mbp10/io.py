@@ -322,34 +322,22 @@ class _InstrumentOrder:
     def __init__(self) -> None:
         self.last: dict[int, int] = {}
 
-    def ok(self, rec: np.ndarray, facts: np.ndarray) -> bool:
-        from mbp10.kernels import BF_FIRST_ID, BF_MIXED, BF_SORTED
+    def ok(self, groups: list[tuple[int, np.ndarray]], facts: np.ndarray) -> bool:
+        from mbp10.kernels import BF_MIXED, BF_SORTED
 
-        ts = rec["ts_event"].view(np.int64)
-        if not facts[BF_MIXED]:
-            iid = int(facts[BF_FIRST_ID])
-            if not facts[BF_SORTED] or ts[0] < self.last.get(iid, ts[0]):
+        for iid, block in groups:
+            ts = block["ts_event"].view(np.int64)
+            inside = bool(facts[BF_SORTED]) if not facts[BF_MIXED] else not bool((ts[1:] < ts[:-1]).any())
+            if not inside or ts[0] < self.last.get(iid, ts[0]):
                 return False
             self.last[iid] = int(ts[-1])
-            return True
-        ids = rec[
-            "instrument_id"
-        ]  # several instruments in the block: order within each, after a stable grouping
-        order = np.argsort(ids, kind="stable")
-        sid, sts = ids[order], ts[order]
-        cuts = np.flatnonzero(sid[1:] != sid[:-1]) + 1
-        for g, t in zip(np.split(sid, cuts), np.split(sts, cuts), strict=True):
-            iid = int(g[0])
-            if t[0] < self.last.get(iid, t[0]) or (len(t) > 1 and bool((t[1:] < t[:-1]).any())):
-                return False
-            self.last[iid] = int(t[-1])
         return True
 
 
-def _feed(consumers: list, rec: np.ndarray, facts) -> None:
+def _feed(consumers: list, rec: np.ndarray, facts, groups=None) -> None:
     for c in consumers:
         if getattr(c, "takes_facts", False):
-            c.update(rec, facts)
+            c.update(rec, facts, groups)
         else:
             c.update(rec)
 
@@ -357,12 +345,12 @@ def _feed(consumers: list, rec: np.ndarray, facts) -> None:
 def scan_dbn(path: str | os.PathLike, consumers: list) -> ScanStats:
     """Feed the records of a DBN file to each consumer's `update(records)`, each instrument's records in
     ts_event order. Consumers with a `start(metadata)` get the header first; those with `takes_facts` get
-    the block's `kernels.block_facts` too (one pass over the headers serves every check).
+    the block's `kernels.block_facts` and its instrument groups too (computed once a block).
 
     Streams block by block while every instrument is in order (the normal case). At the first record out of
     order every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
     """
-    from mbp10.bars import facts_of  # Numba: loaded once the input has passed the cheap checks
+    from mbp10.bars import facts_of, split_instruments  # Numba: loaded once the input passed the cheap checks
 
     p = Path(path)
     stats = ScanStats()
@@ -375,10 +363,11 @@ def scan_dbn(path: str | os.PathLike, consumers: list) -> ScanStats:
         last_recv = np.iinfo(np.int64).min
         for rec in stream:
             facts = facts_of(rec, last_recv)
-            if not order.ok(rec, facts):
+            groups = split_instruments(rec, facts)  # one grouping serves the order check and the bars
+            if not order.ok(groups, facts):
                 break
             last_recv = int(facts[-1])
-            _feed(consumers, rec, facts)
+            _feed(consumers, rec, facts, groups)
             stats.records += len(rec)
         else:
             return stats

@@ -463,3 +463,36 @@ def block_facts(w64, w32, b8, last_recv):
     out[BF_SEQ_BACK] = seq_back
     out[BF_LAST_RECV] = prev_recv
     return out
+
+
+@njit(cache=True)
+def group_rows(raw, ids, uniq):
+    """Rows of `raw` (int64 (n, 46): whole records as words) grouped by instrument, input order kept inside each
+    group (a counting sort: one pass to count, one to copy). `uniq` are the sorted distinct ids. Returns
+    (grouped rows, int64[len(uniq) + 1] group bounds)."""
+    n = raw.shape[0]
+    m = uniq.shape[0]
+    which = np.empty(n, np.int64)
+    bounds = np.zeros(m + 1, np.int64)
+    for i in range(n):
+        lo = 0
+        hi = m - 1
+        while lo < hi:  # binary search: a parent pull has tens of instruments
+            mid = (lo + hi) // 2
+            if uniq[mid] < ids[i]:
+                lo = mid + 1
+            else:
+                hi = mid
+        which[i] = lo
+        bounds[lo + 1] += 1
+    for j in range(m):
+        bounds[j + 1] += bounds[j]
+    pos = bounds[:m].copy()
+    out = np.empty_like(raw)
+    width = raw.shape[1]
+    for i in range(n):
+        p = pos[which[i]]
+        for k in range(width):  # word by word: a row slice assignment costs a view per record
+            out[p, k] = raw[i, k]
+        pos[which[i]] = p + 1
+    return out, bounds

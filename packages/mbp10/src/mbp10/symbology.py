@@ -86,14 +86,9 @@ class SymbolMap:
 
     def symbols_for(self, instrument_id: int, start_ns: np.ndarray) -> list[str | None]:
         """The symbol of `instrument_id` at each timestamp (by its UTC date)."""
-        days = np.asarray(start_ns, np.int64) // DAY_NS
-        cache: dict[int, str | None] = {}
-        out = []
-        for d in days.tolist():
-            if d not in cache:
-                cache[d] = self.symbol(instrument_id, d)
-            out.append(cache[d])
-        return out
+        days, where = np.unique(np.asarray(start_ns, np.int64) // DAY_NS, return_inverse=True)
+        names = [self.symbol(instrument_id, int(d)) for d in days]
+        return [names[i] for i in where.tolist()]
 
 
 @dataclass(frozen=True)
