@@ -22,7 +22,7 @@ from pathlib import Path
 
 from seg1b.countries import load_countries
 from seg1b.grid import Grid
-from seg1b.s1 import S1Params, plan_units, run_unit
+from seg1b.s1.pipeline import S1Params, plan_units, run_unit
 
 from perfkit import bench
 
@@ -77,9 +77,8 @@ def bench_geometry(repeats: int) -> dict:
     polygons``), interleaved; time and bytes on disk per variant, one 30" country."""
     import pyarrow.parquet as pq
     from seg1b.geoparquet import with_tile_geometry
-    from seg1b.rasterize import band_runs
-    from seg1b.tiles import TILE_SCHEMA, runs_to_cells, split_runs, tile_table
-    from seg1b.tiles_io import _ENCODING, ZSTD_LEVEL, file_schema
+    from seg1b.s1.io import _ENCODING, ZSTD_LEVEL, file_schema
+    from seg1b.s1.kernels import TILE_SCHEMA, band_runs, runs_to_cells, split_runs, tile_table
 
     grid = Grid(SAMPLE_RES)
     countries = load_countries("ne10m", only=[GEOMETRY_SAMPLE])

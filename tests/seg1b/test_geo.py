@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from seg1b.cli import main as cli
 from seg1b.countries import packaged_path
 from seg1b.errors import Seg1bError
-from seg1b.s1 import S1Params, run_s1
-from seg1b.s6 import S6Params, run_s6
+from seg1b.s1.pipeline import S1Params, run_s1
+from seg1b.s6.pipeline import S6Params, run_s6
 from seg1b.sites import run_sites
 
 COUNTRIES = ("FRA", "NLD", "CHL", "FJI", "NZL")  # FRA: iso_a3 is -99 in ne110m
@@ -139,7 +139,7 @@ def test_library_api_takes_lists_and_strings_and_names_parameters():
 
 
 def test_s1_progress_is_weighted_by_estimated_cells(tmp_path, monkeypatch):
-    import seg1b.s1 as s1mod
+    import seg1b.s1.pipeline as s1mod
 
     seen = {}
 

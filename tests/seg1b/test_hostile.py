@@ -69,8 +69,8 @@ def _remove_scratch():
 @functools.cache
 def _fixture() -> Path:
     """A real S1 output, a plan over it and an S6 output, made once in-process (through perfkit.job)."""
-    from seg1b.s1 import S1Params, run_s1
-    from seg1b.s6 import S6Params, run_s6
+    from seg1b.s1.pipeline import S1Params, run_s1
+    from seg1b.s6.pipeline import S6Params, run_s6
     from seg1b.sites import run_sites
 
     d = _scratch.setdefault("dir", Path(tempfile.mkdtemp(prefix="seg1b-hostile-")))

@@ -43,7 +43,7 @@ def _remove_scratch():
 @functools.cache
 def _earlier_output() -> Path:
     """A real earlier S1 output (1-degree cells, FJI and NLD; with its perfkit marker), made once in-process."""
-    from seg1b.s1 import S1Params, run_s1
+    from seg1b.s1.pipeline import S1Params, run_s1
 
     d = _scratch.setdefault("dir", Path(tempfile.mkdtemp(prefix="seg1b-interrupts-")))
     run_s1(
@@ -57,7 +57,7 @@ def _earlier_output() -> Path:
 @functools.cache
 def _s6_inputs() -> Path:
     """A plan over the earlier S1 output and an earlier S6 output, made once in-process."""
-    from seg1b.s6 import S6Params, run_s6
+    from seg1b.s6.pipeline import S6Params, run_s6
     from seg1b.sites import run_sites
 
     d = _earlier_output().parent

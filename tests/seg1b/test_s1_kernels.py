@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from seg1b.grid import Grid
-from seg1b.tiles import (
+from seg1b.s1.kernels import (
     TILE_SCHEMA,
     mask_runs,
     merge_runs,

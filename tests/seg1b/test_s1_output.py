@@ -11,8 +11,8 @@ from pyproj import Geod
 from rasterio import features
 from seg1b.countries import load_countries
 from seg1b.grid import Grid
-from seg1b.tiles import TILE_SCHEMA
-from seg1b.tiles_io import dataset_receipt
+from seg1b.s1.io import dataset_receipt
+from seg1b.s1.kernels import TILE_SCHEMA
 
 RES = 1800  # half-degree cells: the whole 1:110m world in about a second
 

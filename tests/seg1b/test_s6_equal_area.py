@@ -19,8 +19,8 @@ import pytest
 from scipy import stats
 from seg1b.grid import Grid
 from seg1b.philox import philox_blocks, seed_key
-from seg1b.s1 import S1Params, run_s1
-from seg1b.s6 import S6Params, run_s6
+from seg1b.s1.pipeline import S1Params, run_s1
+from seg1b.s6.pipeline import S6Params, run_s6
 
 RES = 3600
 SEED = 11

@@ -8,11 +8,12 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-import seg1b.jitter as jitter_mod
+import seg1b.s6.kernels as jitter_mod
 import shapely
 from seg1b.countries import load_countries
 from seg1b.grid import Grid
-from seg1b.jitter import (
+from seg1b.philox import seed_key
+from seg1b.s6.kernels import (
     STATUS_ACCEPTED,
     boundary_cells,
     candidate_boxes,
@@ -26,8 +27,7 @@ from seg1b.jitter import (
     tile_boxes_interior,
     tile_sines,
 )
-from seg1b.philox import seed_key
-from seg1b.s6_reference import jitter_legacy, legacy_point
+from seg1b.s6.reference import jitter_legacy, legacy_point
 
 pytestmark = pytest.mark.xdist_group("seg1b_s6")  # one worker: the kernels compile once
 
@@ -167,7 +167,7 @@ def test_kernel_point_test_is_exact_or_defers(countries, res):
 
     Random points in every border tile, plus the nastiest: ring vertices, segment midpoints, points on the
     tile edges and points a few ulps off a vertex."""
-    from seg1b.jitter import kernel_contains, tile_references
+    from seg1b.s6.kernels import kernel_contains, tile_references
 
     g = Grid(res)
     rng = np.random.default_rng(res + 1)

@@ -18,7 +18,7 @@ from perfkit.determinism import digest_parquet, digest_table
 from seg1b.cli import main as cli
 from seg1b.countries import load_countries
 from seg1b.geoparquet import attribute_digest
-from seg1b.s6 import SITES_SCHEMA, S6BudgetError, S6Params, run_s6
+from seg1b.s6.pipeline import SITES_SCHEMA, S6BudgetError, S6Params, run_s6
 from seg1b.sites import allocate, generate_plan, read_plan
 
 pytestmark = pytest.mark.xdist_group("seg1b_s6")
@@ -31,7 +31,7 @@ SEED = 20261121
 
 @pytest.fixture(scope="module")
 def fixture_dir(tmp_path_factory) -> Path:
-    from seg1b.s1 import S1Params, run_s1
+    from seg1b.s1.pipeline import S1Params, run_s1
 
     d = tmp_path_factory.mktemp("s6fixture")
     run_s1(
@@ -229,7 +229,7 @@ def test_one_file_holding_every_country_gives_the_same_receipt(fast, fixture_dir
 
 
 def test_rng_budget_failure_is_loud(fixture_dir, tmp_path, monkeypatch):
-    import seg1b.s6 as s6
+    import seg1b.s6.pipeline as s6
 
     real = s6.jitter_country
 

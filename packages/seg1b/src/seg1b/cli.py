@@ -114,7 +114,7 @@ def s1_command(**opts) -> None:
 
     Example: seg1b s1 --countries ne110m --resolution-arcsec 300 --out /tmp/tiles300
     """
-    from seg1b.s1 import S1Params, run_s1  # imported here: keeps `seg1b --help` fast
+    from seg1b.s1.pipeline import S1Params, run_s1  # imported here: keeps `seg1b --help` fast
 
     summary = run_s1(S1Params.from_cli(opts))
     if not opts["quiet"]:
@@ -200,7 +200,7 @@ def s6_command(**opts) -> None:
 
     Example: seg1b s6 --tiles /tmp/tiles300 --sites /tmp/plan.parquet --seed 7 --countries ne110m --out /tmp/s6
     """
-    from seg1b.s6 import S6Params, format_summary, run_s6
+    from seg1b.s6.pipeline import S6Params, format_summary, run_s6
 
     summary = run_s6(S6Params.from_cli({**opts, "profile": opts["profile"] and str(opts["profile"])}))
     if not opts["quiet"]:

@@ -196,8 +196,8 @@ def run_map(
     """Render the quick-look PNG (and the COG) as one ``perfkit.job``: both outputs claimed up front."""
     from perfkit.job import job
 
-    from seg1b.s6_tiles import open_tile_index
-    from seg1b.tiles_io import read_manifest
+    from seg1b.s1.io import read_manifest
+    from seg1b.tile_index import open_tile_index
 
     only = as_keys(only)
     if not str(out).lower().endswith(".png"):

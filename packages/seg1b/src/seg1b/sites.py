@@ -30,7 +30,7 @@ from perfkit import rng_for
 from seg1b._background import background, preload
 from seg1b.errors import Seg1bError
 from seg1b.geoparquet import point_schema, with_points
-from seg1b.s6_tiles import column_numpy
+from seg1b.tile_index import column_numpy
 
 PLAN_SCHEMA = pa.schema([("site_id", pa.int64()), ("country_iso", pa.string()), ("tile_id", pa.int64())])
 PLAN_COLUMNS = tuple(PLAN_SCHEMA.names)
@@ -256,7 +256,7 @@ def plan_counts(
     tiles_dir: str | os.PathLike, count: int | None, seed: int, counts_file: str | os.PathLike | None = None
 ):
     """The tile index and the per-country site counts of a plan (checked; memory checked)."""
-    from seg1b.s6_tiles import open_tile_index
+    from seg1b.tile_index import open_tile_index
 
     if (count is None) == (counts_file is None):
         raise Seg1bError("give exactly one of count or counts_file", params=("count", "counts_file"))

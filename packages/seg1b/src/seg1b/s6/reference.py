@@ -3,7 +3,7 @@
 This is the reference the fast path must match bit for bit (identical receipt) and the baseline of the speed
 ratio. It shares nothing with the fast path's kernels: the block comes from ``numpy.random.Philox`` (one bit
 generator per attempt, see :func:`seg1b.philox.numpy_block`), the point arithmetic is plain Python ``math`` in
-the order documented in :mod:`seg1b.jitter`, the tile bounds are the dataset's own columns, and the country
+the order documented in :mod:`seg1b.s6.kernels`, the tile bounds are the dataset's own columns, and the country
 test is an unprepared ``intersects`` of a ``Point`` (boundary counts as inside). Only the fallback point --
 ``point_on_surface`` of country ∩ tile -- is the same function, by definition.
 """
@@ -16,8 +16,8 @@ import numpy as np
 import shapely
 from shapely.geometry import Point
 
-from seg1b.jitter import D2R, R2D, STATUS_ACCEPTED, STATUS_FALLBACK, JitterResult, fallback_point
 from seg1b.philox import numpy_uv
+from seg1b.s6.kernels import D2R, R2D, STATUS_ACCEPTED, STATUS_FALLBACK, JitterResult, fallback_point
 
 
 def legacy_point(seed: int, site_id: int, attempt: int, west: float, south: float, east: float, north: float):

@@ -36,17 +36,8 @@ from seg1b.errors import Seg1bError
 from seg1b.geoparquet import with_tile_geometry
 from seg1b.grid import Grid
 from seg1b.options import COMPRESSIONS, GEOMETRY_CHOICES, MODES
-from seg1b.rasterize import (
-    RULES,
-    PartWindows,
-    band_runs,
-    band_windows,
-    estimate_cells,
-    part_windows,
-    to_pixel_space,
-)
-from seg1b.tiles import TILE_SCHEMA, runs_cell_count, runs_to_cells, split_runs, tile_table
-from seg1b.tiles_io import (
+from seg1b.s1 import kernels, reference
+from seg1b.s1.io import (
     cache_path,
     combine_receipts,
     file_schema,
@@ -54,6 +45,20 @@ from seg1b.tiles_io import (
     part_name,
     read_cached_runs,
     write_cached_runs,
+)
+from seg1b.s1.kernels import (
+    RULES,
+    TILE_SCHEMA,
+    PartWindows,
+    band_runs,
+    band_windows,
+    estimate_cells,
+    part_windows,
+    runs_cell_count,
+    runs_to_cells,
+    split_runs,
+    tile_table,
+    to_pixel_space,
 )
 
 PROFILE_FACTOR = 16  # the band profile burns the country at 16x coarser cells
@@ -378,9 +383,7 @@ def run_unit(spec: UnitSpec) -> UnitResult:
         digester = TableDigester(TILE_SCHEMA)
         try:
             if spec.mode == "reference":
-                from seg1b.legacy import legacy_table
-
-                tables = [legacy_table(grid, spec.country, runs)]
+                tables = [reference.runs_table(grid, spec.country, runs)]
             else:
                 # whole row groups: every batch but the last holds exactly row_group_size cells
                 tables = (
@@ -405,12 +408,8 @@ def unit_runs(spec: UnitSpec, rule: str) -> tuple[np.ndarray, bool | None]:
         cached = read_cached_runs(path)
         if cached is not None:
             return cached, True
-    if spec.mode == "reference":
-        from seg1b.legacy import legacy_runs
-
-        runs = legacy_runs(spec.parts, rule, spec.band)
-    else:
-        runs = band_runs(spec.parts, rule, spec.band)
+    impl = reference if spec.mode == "reference" else kernels  # the same function names in both
+    runs = impl.band_runs(spec.parts, rule, spec.band)
     if path is not None:
         write_cached_runs(path, runs)
         return runs, False

@@ -14,7 +14,7 @@ from perfkit.determinism import combine_digests
 
 from perfkit import atomic_path
 from seg1b.geoparquet import BBOX, attribute_digest, tile_schema
-from seg1b.tiles import TILE_SCHEMA
+from seg1b.s1.kernels import TILE_SCHEMA
 
 MANIFEST_KEY = b"seg1b"  # footer key: how the index was built (countries, key, grid), read by sites/s6
 _BBOX_FIELDS = [f"{BBOX}.{k}" for k in ("xmin", "ymin", "xmax", "ymax")]

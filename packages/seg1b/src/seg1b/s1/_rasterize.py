@@ -28,7 +28,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine
 
 from seg1b.grid import Grid
-from seg1b.tiles import empty_runs, mask_runs, merge_runs
+from seg1b.s1._cells import empty_runs, mask_runs, merge_runs
 
 # rasterio hides this warning for its in-memory rasterize dataset with warnings.catch_warnings(), which is
 # not thread-safe: with thread workers it leaks out. Our windows are in grid pixel space by design.

@@ -3,8 +3,8 @@
 ``run_s6`` reads and checks the plan, groups the sites by country (heavy countries split into chunks of
 contiguous tile ranges), runs the units through ``perfkit.parallel.map_tasks`` (LPT, any executor), checks
 the RNG budget, writes ``OUT/sites/`` sorted by ``site_id`` and the run report. Each unit checks its tiles
-against the tile index, then jitters (:func:`seg1b.jitter.jitter_country`, or the legacy loop of
-:mod:`seg1b.s6_reference`). Every draw is keyed by (seed, site_id, attempt), so the output does not depend
+against the tile index, then jitters (:func:`seg1b.s6.kernels.jitter_country`, or the legacy loop of
+:mod:`seg1b.s6.reference`). Every draw is keyed by (seed, site_id, attempt), so the output does not depend
 on chunking, worker count, executor or order. Bad input raises :class:`Seg1bError` and writes nothing.
 """
 
@@ -14,26 +14,25 @@ import functools
 import math
 import multiprocessing
 import os
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import shapely
 from perfkit.clitools import progress
-from perfkit.determinism import digest_table
 from perfkit.job import job
 from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
 
 from seg1b._background import background, preload
 from seg1b.errors import Seg1bError
-from seg1b.geoparquet import point_schema, with_points
 from seg1b.grid import Grid
-from seg1b.jitter import (
+from seg1b.options import COMPRESSIONS, MODES
+from seg1b.philox import seed_key
+from seg1b.s1.io import read_manifest
+from seg1b.s6.io import SITES_SCHEMA, write_sites
+from seg1b.s6.kernels import (
     STATUS_FALLBACK,
     STATUS_NAMES,
     JitterResult,
@@ -41,10 +40,9 @@ from seg1b.jitter import (
     jitter_country,
     warm_up,
 )
-from seg1b.options import COMPRESSIONS, MODES
-from seg1b.philox import seed_key
-from seg1b.s6_reference import jitter_legacy
-from seg1b.s6_tiles import (
+from seg1b.s6.reference import jitter_legacy
+from seg1b.sites import Plan, read_plan
+from seg1b.tile_index import (
     TileFile,
     TileIndex,
     find_tiles,
@@ -52,25 +50,9 @@ from seg1b.s6_tiles import (
     read_tile_bounds,
     read_tile_ids,
 )
-from seg1b.sites import Plan, read_plan
-from seg1b.tiles_io import read_manifest
 
 MAX_ATTEMPTS_LIMIT = np.iinfo(np.int16).max
 MIN_CHUNK_SITES = 50_000
-ROWS_PER_FILE = 1 << 22
-ROW_GROUP_SIZE = 1 << 20
-
-SITES_SCHEMA = pa.schema(
-    [
-        ("site_id", pa.int64()),
-        ("country_iso", pa.dictionary(pa.int32(), pa.string())),
-        ("tile_id", pa.int64()),
-        ("lon", pa.float64()),
-        ("lat", pa.float64()),
-        ("attempts", pa.int16()),
-        ("status", pa.dictionary(pa.int8(), pa.string())),
-    ]
-)
 
 
 class S6BudgetError(RuntimeError):
@@ -538,7 +520,7 @@ def _run_units(
             ],
             schema=SITES_SCHEMA,
         )
-        receipt = _write_sites(table, staged / "sites", p.compression)
+        receipt = write_sites(table, staged / "sites", p.compression)
     run.receipt("sites", receipt)
 
     fallback_mask = st == STATUS_FALLBACK
@@ -629,51 +611,6 @@ def _per_country_facts(plan: Plan, code, att, fallback_mask, max_attempts):
         {c: int(planned[i]) for i, c in enumerate(plan.countries)},
         {c: int(fb[i]) for i, c in enumerate(plan.countries)},
     )
-
-
-def _write_sites(table: pa.Table, dest: Path, compression: str) -> str:
-    """Write ``table`` as ``dest/part-NNNNN.parquet`` files (in parallel threads); return its receipt.
-
-    Each thread writes its file a row group at a time and stops at the next row group once the run is
-    interrupted, so a Ctrl-C waits for one row group, not for whole files.
-    """
-    dest.mkdir(parents=True)
-    n = table.num_rows
-    nfiles = max(1, math.ceil(n / ROWS_PER_FILE))
-    codec = None if compression == "none" else compression
-    stop = threading.Event()
-
-    schema = point_schema(
-        table.schema
-    )  # GeoParquet: + WKB points and their bbox, after the receipt's columns
-
-    def write(i: int) -> None:
-        part = table.slice(i * ROWS_PER_FILE, ROWS_PER_FILE)
-        with pq.ParquetWriter(
-            dest / f"part-{i:05d}.parquet",
-            schema,
-            compression=codec,
-            use_dictionary=["country_iso", "status"],
-        ) as writer:
-            for start in range(0, max(part.num_rows, 1), ROW_GROUP_SIZE):
-                if stop.is_set():
-                    return
-                rows = part.slice(start, ROW_GROUP_SIZE)
-                geo = with_points(rows, rows.column("lon").to_numpy(), rows.column("lat").to_numpy(), schema)
-                writer.write_table(geo, row_group_size=ROW_GROUP_SIZE)
-
-    pool = ThreadPoolExecutor(max_workers=min(nfiles, os.cpu_count() or 1) + 1)
-    try:
-        futures = [pool.submit(write, i) for i in range(nfiles)]
-        receipt = digest_table(table)
-        for f in futures:
-            f.result()
-    except BaseException:
-        stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    return receipt
 
 
 def _bad_tiles_error(errors, index: TileIndex, tiles_dir) -> Seg1bError:

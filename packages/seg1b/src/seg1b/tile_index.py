@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
-from seg1b.jitter import sorted_member
+from seg1b.s6.kernels import sorted_member
 
 REQUIRED_TILE_COLUMNS = ("tile_id", "country_iso", "west", "south", "east", "north")
 _SAMPLE_ROWS = 4096

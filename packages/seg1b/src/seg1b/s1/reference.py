@@ -20,8 +20,7 @@ import shapely
 from pyproj import Geod
 
 from seg1b.grid import Grid
-from seg1b.rasterize import PartWindows, window_runs
-from seg1b.tiles import TILE_SCHEMA, empty_runs, runs_to_cells
+from seg1b.s1.kernels import TILE_SCHEMA, PartWindows, empty_runs, runs_to_cells, window_runs
 
 _WGS84 = Geod(ellps="WGS84")
 
@@ -64,7 +63,7 @@ def cells_to_runs(cells: np.ndarray) -> np.ndarray:
     return np.column_stack([rows[first], cols[first], cols[last] + 1]).astype(np.int32)
 
 
-def legacy_runs(pw: PartWindows, rule: str, band: tuple[int, int]) -> np.ndarray:
+def band_runs(pw: PartWindows, rule: str, band: tuple[int, int]) -> np.ndarray:
     """The unit's cells: a shapely centre test per cell (``center``), or all parts burned all-touched into one
     window, the country's whole bounding box clipped to ``band`` (``any``, GDAL's definition)."""
     if rule == "center":
@@ -75,7 +74,7 @@ def legacy_runs(pw: PartWindows, rule: str, band: tuple[int, int]) -> np.ndarray
     return window_runs(pw.parts, rule, r0, r1, c0, c1)
 
 
-def legacy_table(grid: Grid, country: str, runs: np.ndarray) -> pa.Table:
+def runs_table(grid: Grid, country: str, runs: np.ndarray) -> pa.Table:
     """One row per tile, computed tile by tile (slow by design)."""
     rows, cols = runs_to_cells(runs)
     transform = grid.transform
