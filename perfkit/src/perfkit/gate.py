@@ -30,6 +30,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -68,6 +69,37 @@ class GateResult:
         if not self.baseline:
             return None
         return self.instructions / self.baseline - 1
+
+
+# Child processes running now (set-up, native warm-up, valgrind): an interrupt or a failed workload kills
+# them all, so Ctrl-C stops the gate at once instead of after the running counts finish.
+_RUNNING: set[subprocess.Popen] = set()
+_LOCK = threading.Lock()
+_STOP = threading.Event()
+
+
+def _run(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run a child process (tracked, killable by `_stop_all`): (exit code, its output)."""
+    with _LOCK:
+        if _STOP.is_set():
+            raise PerfkitError("gate stopped")
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        _RUNNING.add(proc)
+    try:
+        out, _ = proc.communicate()
+    finally:
+        with _LOCK:
+            _RUNNING.discard(proc)
+    return proc.returncode, out
+
+
+def _stop_all() -> None:
+    with _LOCK:
+        _STOP.set()
+        procs = list(_RUNNING)
+    for proc in procs:
+        with contextlib.suppress(OSError):
+            proc.kill()
 
 
 def load_workloads(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -186,10 +218,10 @@ def count_instructions(
         for step in spec.get("setup", []):
             argv = _fill(step, **places)
             argv[0] = shutil.which(argv[0], path=str(Path(sys.executable).parent)) or argv[0]
-            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                raise PerfkitError(f"gate workload {name}: set-up step failed: {' '.join(argv)}: "
-                                   f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")  # fmt: skip
+            code, log = _run(argv, env)
+            if code != 0:
+                tail = log.strip().splitlines()[-1:]
+                raise PerfkitError(f"gate workload {name}: set-up step failed: {' '.join(argv)}: {tail}")
         command = json.dumps(_fill(spec["command"], **places, out="{out}"))
         t0 = time.perf_counter()
         for pass_name in ("native", "valgrind"):
@@ -201,12 +233,10 @@ def count_instructions(
             if pass_name == "valgrind":
                 argv = [valgrind, "--tool=callgrind", "--collect-atstart=no", "--instr-atstart=no",
                         f"--callgrind-out-file={out_file}", *argv]  # fmt: skip
-            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
-                raise PerfkitError(
-                    f"gate workload {name} failed ({pass_name}, exit {done.returncode}): {tail}"
-                )
+            code, log = _run(argv, env)
+            if code != 0:
+                tail = log.strip().splitlines()[-1:]
+                raise PerfkitError(f"gate workload {name} failed ({pass_name}, exit {code}): {tail}")
         wall = time.perf_counter() - t0
         totals = _TOTALS.findall(Path(out_file).read_text(encoding="utf-8", errors="replace"))
         if not totals:
@@ -273,6 +303,13 @@ def run_gate(
     if unknown:
         raise PerfkitError(f"unknown gate workload(s) {', '.join(unknown)} (known: {', '.join(workloads)})")
     repo = Path(workloads_path).resolve().parent.parent.parent
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    _STOP.clear()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         futures = {n: pool.submit(count_instructions, n, workloads[n], repo, valgrind) for n in names}
         return {n: f.result() for n, f in futures.items()}
+    except BaseException:  # a failed workload, Ctrl-C, SIGTERM: stop the others now
+        _stop_all()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
