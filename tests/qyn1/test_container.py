@@ -150,3 +150,45 @@ def test_unsafe_paths_rejected(path):
     w = container.Writer(io.BytesIO(), key_source(KEY), 1024)
     with pytest.raises(UnsafePathError):
         w.add_file(path, 0o644, 0, container.digest(b""), [])
+
+
+def test_solid_groups_round_trip_and_one_file_decrypts_one_chunk(monkeypatch):
+    """Small files share blocks (cross-file context); reading one decrypts only the chunk holding it."""
+    files = {f"pkg/m{i:02d}.py": f"def f{i}(x):\n    return x * {i}\n".encode() * (i + 1) for i in range(30)}
+    files |= {f"data/t{i}.json": b'{"key": %d, "values": [1, 2, 3]}\n' % i for i in range(20)}
+    files["empty.txt"] = b""
+    blob = pack_bytes(files, solid=True)
+    assert read_all(blob) == files
+    r = container.Reader(io.BytesIO(blob), key_source())
+    assert len(r.blocks) < len(files) // 10 and any(e.shared for e in r.entries)
+    calls = []
+    real = container.aead.aead_decrypt
+    monkeypatch.setattr(container.aead, "aead_decrypt", lambda *a: calls.append(1) or real(*a))
+    assert r.read(r.entry("pkg/m17.py")) == files["pkg/m17.py"]
+    assert len(calls) == 1
+    assert sum(e.stored_size for e in r.entries) == pytest.approx(
+        sum(b.stored_size for b in r.blocks), abs=60
+    )
+
+
+def test_table_parser_refuses_blocks_that_do_not_add_up():
+    """The parser alone (its input is authenticated): files must tile their block exactly, name a block that
+    exists, and every block must be used."""
+    blk = container.Block(0, [(container.HEADER_SIZE, 40, 10)], [0])
+    end = container.HEADER_SIZE + 40
+
+    def entry(path, size, block=0):
+        return container.Entry(0, path, 0o644, size, bytes(32), block)
+
+    for entries, message in (
+        ([entry("a", 4)], "do not add up"),
+        ([entry("a", 10), entry("b", 1)], "do not add up"),
+        ([entry("a", 10, block=1)], "names block"),
+        ([], "do not add up"),
+    ):
+        with pytest.raises(FormatError, match=message):
+            container._decode_table(container._encode_table([blk], entries), end)
+    _, entries = container._decode_table(
+        container._encode_table([blk], [entry("a", 3), entry("b", 7)]), end
+    )
+    assert [(e.path, e.offset, e.shared) for e in entries] == [("a", 0, True), ("b", 3, True)]
