@@ -223,3 +223,27 @@ def test_pyspy_unknown_command_is_one_line_exit_2(tmp_path):
 @pytest.mark.skipif(os.name != "posix", reason="py-spy record spawns POSIX processes here")
 def test_pyspy_help_mentions_ptrace():
     assert "SYS_PTRACE" in invoke("pyspy", "--help").stdout
+
+
+def test_profile_leaves_wrappers_out_sorts_by_own_time_and_exports_speedscope(tmp_path):
+    """Through the real console script (click + perfkit's entry point): the table starts at the script's own
+    hot function, not at click's dispatch; --sort own ranks by tottime; the speedscope file is valid."""
+    script = _script(tmp_path, seconds=0.4)
+    out, scope = tmp_path / "p.pstats", tmp_path / "p.speedscope.json"
+    argv = [str(Path(sys.executable).parent / "perfkit"), "profile", "--top", "5", "--speedscope", str(scope),
+            "-o", str(out), "--", sys.executable, str(script), str(tmp_path / "ran")]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = [ln for ln in done.stdout.split("function (file:line:function)")[1].splitlines() if ":" in ln]
+    assert "hot_loop_function" in rows[0]  # own time: the hot loop first
+    assert not any("click/" in r or "perfkit/cli.py" in r or "runpy" in r for r in rows)
+    assert "by own time" in done.stdout and "wrapper frames left out" in done.stdout
+    doc = json.loads(scope.read_text())
+    frames = [f["name"] for f in doc["shared"]["frames"]]
+    assert "hot_loop_function" in frames and not any(f in ("main", "invoke") for f in frames[:1])
+    events = doc["profiles"][0]["events"]
+    depth = 0
+    for e in events:  # balanced open/close events, never closing before opening, times ordered
+        depth += 1 if e["type"] == "O" else -1
+        assert depth >= 0
+    assert depth == 0 and [e["at"] for e in events] == sorted(e["at"] for e in events)

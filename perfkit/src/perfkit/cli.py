@@ -398,14 +398,42 @@ def _exit_code(exc: SystemExit) -> int:
     type=click.Path(dir_okay=False, path_type=Path),
 )
 @click.option("--top", default=30, show_default=True, help="Functions in the table and profile_top.json.")
+@click.option(
+    "--sort",
+    type=click.Choice(["own", "cumulative"]),
+    default="own",
+    show_default=True,
+    help="Rank functions by their own time (tottime) or by the time below them (cumtime).",
+)
+@click.option(
+    "--wrappers",
+    is_flag=True,
+    help="Keep click/runpy/cProfile/perfkit CLI frames in the table (left out by default).",
+)
+@click.option(
+    "--speedscope",
+    "speedscope_out",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the call tree as a speedscope file (open at https://www.speedscope.app).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output (atomically).")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @_errors
-def profile(output: Path, top: int, force: bool, command: tuple[str, ...]) -> None:
+def profile(
+    output: Path,
+    top: int,
+    sort: str,
+    wrappers: bool,
+    speedscope_out: Path | None,
+    force: bool,
+    command: tuple[str, ...],
+) -> None:
     """Run a console script or python command under cProfile, in this process: writes OUTPUT (.pstats) and
-    profile_top.json beside it, and prints the top functions by cumulative time. Exits with the command's code.
+    profile_top.json beside it, and prints the top functions by own (or cumulative) time, without the
+    click and perfkit wrapper frames. Exits with the command's code.
 
-    Example: perfkit profile -o reports/p.pstats -- batted-ball game --seed 1
+    Example: perfkit profile --sort own --speedscope p.speedscope.json -o p.pstats -- batted-ball game --seed 1
     """
     from perfkit.profiling import profile as cprofile
     from perfkit.profiling import top_functions
@@ -432,9 +460,19 @@ def profile(output: Path, top: int, force: bool, command: tuple[str, ...]) -> No
 
     from perfkit.views import render_profile_top
 
-    rows = top_functions(pstats.Stats(str(output)), top)
-    render_profile_top(rows, _console(), title=f"top {len(rows)} functions by cumulative time: {description}")
+    stats = pstats.Stats(str(output))
+    rows = top_functions(stats, top, sort=sort, wrappers=wrappers)
+    title = f"top {len(rows)} functions by {'own' if sort == 'own' else 'cumulative'} time: {description}"
+    if not wrappers:
+        title += " (click/perfkit wrapper frames left out)"
+    render_profile_top(rows, _console(), title=title)
     click.echo(f"wrote {output} and {output.parent / 'profile_top.json'}", err=True)
+    if speedscope_out is not None:
+        from perfkit.flame import write_speedscope
+
+        with Outputs(force=force, owner="perfkit profile") as outputs:
+            write_speedscope(stats, outputs.file(speedscope_out), description)
+        click.echo(f"wrote {speedscope_out} (speedscope; open at https://www.speedscope.app)", err=True)
     if failure is not None:
         click.echo(f"error: command failed: {type(failure).__name__}: {failure}", err=True)
     sys.exit(code)

@@ -24,7 +24,13 @@ __all__ = ["Node", "call_tree", "icicle_boxes", "is_wrapper", "label", "speedsco
 Func = tuple[str, int, str]  # (file, line, function) as pstats keys them
 
 _WRAPPER_DIRS = (f"{os.sep}click{os.sep}", f"{os.sep}runpy.py", f"{os.sep}cProfile.py", f"{os.sep}profile.py")
-_WRAPPER_FILES = ("perfkit/cli.py", "perfkit/clitools.py", "perfkit/profiling.py", "perfkit/_entry.py")
+_WRAPPER_FILES = (
+    "perfkit/cli.py",
+    "perfkit/clitools.py",
+    "perfkit/profiling.py",
+    "perfkit/launch.py",
+    "_entry.py",
+)
 
 
 def is_wrapper(func: Func) -> bool:
@@ -33,11 +39,9 @@ def is_wrapper(func: Func) -> bool:
     path = file.replace("\\", "/")
     if file == "~":  # built-ins such as <method 'enable' of '_lsprof.Profiler' objects>
         return "_lsprof" in name
-    return (
-        any(d.replace(os.sep, "/") in path for d in _WRAPPER_DIRS)
-        or path.endswith(_WRAPPER_FILES)
-        or (path.endswith("/_entry.py"))
-    )
+    if path in ("<frozen runpy>", "<string>"):  # runpy is frozen in 3.11+; <string>: `python -c` shims
+        return True
+    return any(d.replace(os.sep, "/") in path for d in _WRAPPER_DIRS) or path.endswith(_WRAPPER_FILES)
 
 
 def label(func: Func) -> str:
