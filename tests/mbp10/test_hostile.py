@@ -98,6 +98,11 @@ def _cut_stream(records: int = 20_000, kept: int = 10_000) -> bytes:
 
 
 def _two_instruments(path: Path) -> bytes:
+    return _two_instruments_bytes()
+
+
+@functools.cache
+def _two_instruments_bytes() -> bytes:
     import tempfile
 
     from mbp10.dbn import write_dbn
@@ -112,6 +117,11 @@ def _two_instruments(path: Path) -> bytes:
 
 def _bars_file(path: Path) -> bytes:
     """A real bar5s Parquet file of DATE (from the small synthetic day)."""
+    return _bars_bytes()
+
+
+@functools.cache
+def _bars_bytes() -> bytes:
     import tempfile
 
     from mbp10.io import write_table
