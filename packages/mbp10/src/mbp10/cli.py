@@ -8,6 +8,7 @@ job: a refused command answers in the time of its imports, and bad input found l
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from pathlib import Path
 
@@ -79,8 +80,14 @@ def _read_parquet(path: Path, required: tuple[str, ...], what: str):
     return plain(table)
 
 
-def selection_options(fn):
-    """--symbol (repeatable), --instrument-id (repeatable), --spreads, --front-month."""
+def selection_options(command):
+    """--symbol (repeatable), --instrument-id (repeatable), --spreads, --front-month: the command gets them
+    as one `selection` (`mbp10.symbology.Selection`)."""
+
+    @functools.wraps(command)
+    def fn(*args, symbols, instrument_ids, spreads, front_month, **kwargs):
+        return command(*args, selection=_selection(symbols, instrument_ids, spreads, front_month), **kwargs)
+
     fn = click.option(
         "--front-month",
         is_flag=True,
@@ -244,26 +251,12 @@ def ingest(input_path, out, profile, report_dir, workers, force, quiet):
 @selection_options
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))
-def bars(
-    input_path,
-    out,
-    levels_path,
-    symbols,
-    instrument_ids,
-    spreads,
-    front_month,
-    profile,
-    report_dir,
-    workers,
-    force,
-    quiet,
-):
+def bars(input_path, out, levels_path, selection, profile, report_dir, workers, force, quiet):
     """DBN file or bronze Parquet -> silver bar5s Parquet (one row per instrument and non-empty 5-s bar).
 
     Example: mbp10 bars day.dbn.zst -o bars.parquet --symbol ESH4
     """
     _existing(input_path)
-    selection = _selection(symbols, instrument_ids, spreads, front_month)
     config = {
         "input": str(input_path),
         "levels": str(levels_path) if levels_path else None,
@@ -661,10 +654,7 @@ def run(
     executor,
     scheduler,
     bronze,
-    symbols,
-    instrument_ids,
-    spreads,
-    front_month,
+    selection,
     profile,
     report_dir,
     workers,
@@ -683,7 +673,6 @@ def run(
         raise Mbp10Error(f"--scheduler {scheduler} needs --executor dask (the executor is {executor})")
     p = EpisodeParams(**params)
     plan = plan_dates(input_dir, dates_s)
-    selection = _selection(symbols, instrument_ids, spreads, front_month)
     config = {
         "dates": dates_s,
         "input_dir": str(input_dir),
