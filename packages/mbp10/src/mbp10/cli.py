@@ -246,7 +246,7 @@ def ingest(input_path, out, profile, report_dir, workers, force, quiet):
     "levels_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="levels Parquet for the distance column (default: round numbers every 50 points)",
+    help="levels Parquet for the distance column (default: round numbers, every 50 points within 10% of the first mid)",
 )
 @selection_options
 @common_options

@@ -1,9 +1,10 @@
 """Gold setup vectors: one fixed-length float32 vector per touch, and nearest-neighbour search over them.
 
-vector = [the last LAST_BARS bars of the approach window, each with BAR_FEATURES standardised by the day's
-per-bar mean and standard deviation (distance in units of reset_pts), then the signature aggregates
-(distances / reset_pts, flow totals as sign(x) * log1p(|x|), wall maxima, bar count / W, direction)].
-`similar` re-standardises each dimension over the whole library before the Euclidean distance.
+vector = [the last LAST_BARS bars of the approach window, each with BAR_FEATURES standardised by the mean and
+standard deviation of the day's bars up to the touch bar (distance in units of reset_pts), then the signature
+aggregates (distances / reset_pts, flow totals as sign(x) * log1p(|x|), wall maxima, bar count / W,
+direction)]. Point in time: nothing after the touch bar enters a vector, and `nearest` sees only candidates
+decided by its cut, standardised over themselves.
 """
 
 from __future__ import annotations
