@@ -151,3 +151,36 @@ def test_integrity_counters_and_flags_by_hand(tmp_path):
     assert stats.integrity["ts_recv_backwards_records"] == 1
     assert stats.integrity["maybe_bad_book_records"] == 1
     assert table.column("symbol").to_pylist() == ["ESH4", "ESH4"]
+
+
+def test_prior_day_levels_end_at_an_early_close():
+    """2023-11-24 (day after Thanksgiving): CME equity futures close at 13:00 New York (18:00 UTC); a 17:00
+    UTC bar is regular hours, a 19:00 UTC one is not (its 4900 high is not the prior-day high)."""
+    prev = bars(
+        [
+            (
+                int(dt.datetime(2023, 11, 24, 15, tzinfo=dt.UTC).timestamp()) * 10**9,
+                4560.0,
+                4550.0,
+                4555.0,
+                4555.0,
+            ),
+            (
+                int(dt.datetime(2023, 11, 24, 17, tzinfo=dt.UTC).timestamp()) * 10**9,
+                4565.0,
+                4552.0,
+                4560.0,
+                4560.0,
+            ),
+            (
+                int(dt.datetime(2023, 11, 24, 19, tzinfo=dt.UTC).timestamp()) * 10**9,
+                4900.0,
+                4899.0,
+                4899.0,
+                4899.0,
+            ),
+        ]
+    )
+    lv = compute_levels(dt.date(2023, 11, 27), prev.slice(0, 0), prev, dt.date(2023, 11, 24)).to_pylist()
+    got = {r["level_kind"]: r["level_price"] for r in lv}
+    assert (got["pdh"], got["pdl"], got["pdc"]) == (4565.0, 4550.0, 4560.0)

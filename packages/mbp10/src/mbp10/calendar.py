@@ -22,22 +22,24 @@ def _calendar():
 
 
 @functools.cache
-def _schedule(first: dt.date, last: dt.date):
-    return _calendar().schedule(first.isoformat(), last.isoformat())
+def _year(year: int) -> dict[dt.date, tuple[int, int]]:
+    """Trading date -> (open, close) in UTC ns for every session labelled in `year` (one schedule a year)."""
+    sched = _calendar().schedule(f"{year}-01-01", f"{year}-12-31")
+    pairs = zip(sched.index, sched["market_open"], sched["market_close"], strict=True)
+    return {ts.date(): (int(o.value), int(c.value)) for ts, o, c in pairs}  # Timestamp.value: UTC ns
 
 
 def sessions(first: dt.date, last: dt.date) -> list[dt.date]:
     """Trading dates of the sessions labelled first..last (inclusive)."""
-    return [ts.date() for ts in _schedule(first, last).index]
+    out = []
+    for year in range(first.year, last.year + 1):
+        out += [d for d in _year(year) if first <= d <= last]
+    return out
 
 
 def session_window_ns(date: dt.date) -> tuple[int, int] | None:
     """[open, close) of the session labelled `date` in UTC ns, or None when there is no session."""
-    sched = _schedule(date - dt.timedelta(days=7), date + dt.timedelta(days=7))
-    rows = sched[sched.index.date == date]
-    if rows.empty:
-        return None
-    return int(rows["market_open"].iloc[0].value), int(rows["market_close"].iloc[0].value)
+    return _year(date.year).get(date)
 
 
 def previous_session(date: dt.date) -> dt.date | None:

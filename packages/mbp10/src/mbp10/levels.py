@@ -1,6 +1,7 @@
 """Reference price levels of a date: prior-day high/low/close, overnight and opening-range extremes, round numbers.
 
-Each level carries `valid_from_ns`: prior-day levels and round numbers hold from the start of the day, the
+Prior-day levels use the previous session's regular hours, 09:30 to 16:00 New York or its early close (CME_Equity
+calendar). Each level carries `valid_from_ns`: prior-day levels and round numbers hold from the start of the day, the
 overnight high/low from the RTH open (09:30 New York), the opening range from 10:00. Features never see a
 level before it exists.
 """
@@ -33,6 +34,15 @@ LEVELS_SCHEMA = pa.schema(
 def et_ns(date: dt.date, hh: int, mm: int) -> int:
     t = dt.datetime(date.year, date.month, date.day, hh, mm, tzinfo=ET)
     return int(t.timestamp()) * 1_000_000_000
+
+
+def rth_close_ns(date: dt.date) -> int:
+    """16:00 New York, or the session's earlier close on an early-close day (CME_Equity calendar)."""
+    from mbp10.calendar import session_window_ns
+
+    window = session_window_ns(date)
+    close = et_ns(date, 16, 0)
+    return min(close, window[1]) if window is not None else close
 
 
 def day_start_ns(date: dt.date) -> int:
@@ -70,7 +80,7 @@ def compute_levels(
     d0 = day_start_ns(date)
     if prev_bars is not None and prev_bars.num_rows and prev_date is not None:
         start = _col(prev_bars, "bar_start_ns")
-        rth = (start >= et_ns(prev_date, 9, 30)) & (start < et_ns(prev_date, 16, 0))
+        rth = (start >= et_ns(prev_date, 9, 30)) & (start < rth_close_ns(prev_date))
         ext = _extremes(prev_bars, rth) or _extremes(prev_bars, np.ones(len(start), bool))
         if ext is not None:
             rows += [("pdh", ext[0], d0), ("pdl", ext[1], d0), ("pdc", ext[2], d0)]
