@@ -18,13 +18,16 @@ GAMES = 6
 
 @pytest.fixture(scope="module")
 def serial_season(tmp_path_factory):
-    out = tmp_path_factory.mktemp("serial")
-    result = write_season(GAMES, 3, out, executor="serial", pbp=True)
-    return out, result
+    """``season --pbp`` as the CLI runs it (serial), with its run report."""
+    out = tmp_path_factory.mktemp("serial") / "s"
+    args = ["season", "--games", str(GAMES), "--seed", "3", "--pbp", "--quiet", "--executor", "serial"]
+    r = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    return out
 
 
 def test_tables_are_typed_and_agree_with_the_box_scores(serial_season):
-    out, _ = serial_season
+    out = serial_season
     games = pq.read_table(out / "games.parquet").to_pylist()
     pitches = pq.read_table(out / "pitches.parquet")
     balls = pq.read_table(out / "balls_in_play.parquet")
@@ -66,26 +69,21 @@ def test_tables_are_typed_and_agree_with_the_box_scores(serial_season):
 
 
 def test_receipts_cover_the_play_by_play(serial_season):
-    out, result = serial_season
-    report = json.loads((out / "run_report.json").read_text()) if (out / "run_report.json").exists() else None
-    assert report is None  # write_season without a perfkit.job keeps its report in memory
+    out = serial_season
+    report = json.loads((out / "run_report.json").read_text())
     pitches = pq.read_table(out / "pitches.parquet")
-    r = CliRunner().invoke(main, ["season", "--games", str(GAMES), "--seed", "3", "--pbp", "--quiet",
-                                  "--executor", "serial", "--out", str(out.parent / "cli")])  # fmt: skip
-    assert r.exit_code == 0, r.output
-    report = json.loads((out.parent / "cli" / "run_report.json").read_text())
     assert report["receipts"]["pitches"]["digest"] == digest_table(pitches)
     assert report["receipts"]["balls_in_play"]["digest"] == digest_table(
         pq.read_table(out / "balls_in_play.parquet")
     )
-    assert report["receipts"]["games"]["digest"] == result["receipt"]
+    assert report["receipts"]["games"]["digest"] == digest_table(pq.read_table(out / "games.parquet"))
     assert report["counters"]["pitches"] == pitches.num_rows
     assert report["counters"]["balls_in_play"] == pq.read_metadata(out / "balls_in_play.parquet").num_rows
 
 
 @pytest.mark.parametrize(("executor", "workers"), [("threads", 2), ("processes", 2)])
 def test_same_bytes_for_any_worker_count(serial_season, tmp_path, executor, workers):
-    out, _ = serial_season
+    out = serial_season
     write_season(GAMES, 3, tmp_path, executor=executor, workers=workers, pbp=True)
     for name in ("games.parquet", "pitches.parquet", "balls_in_play.parquet"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
@@ -93,7 +91,7 @@ def test_same_bytes_for_any_worker_count(serial_season, tmp_path, executor, work
 
 def test_game_out_is_the_seasons_game(serial_season, tmp_path):
     """``game --seed S --game-index i --out`` writes exactly game i's rows of the season's tables."""
-    out, _ = serial_season
+    out = serial_season
     r = CliRunner().invoke(main, ["game", "--seed", "3", "--game-index", "4", "--out", str(tmp_path / "g")])
     assert r.exit_code == 0, r.output
     for name in ("pitches.parquet", "balls_in_play.parquet"):
