@@ -184,6 +184,7 @@ def test_table_parser_refuses_blocks_that_do_not_add_up():
         ([entry("a", 4)], "do not add up"),
         ([entry("a", 10), entry("b", 1)], "do not add up"),
         ([entry("a", 10, block=1)], "names block"),
+        ([entry("a", 5), entry("a", 5)], "duplicate path"),
         ([], "do not add up"),
     ):
         with pytest.raises(FormatError, match=message):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from qyn1 import rans
+from qyn1 import rans, reference
 from qyn1.errors import CodecError
 
 
@@ -171,36 +171,7 @@ def test_pure_order1_malformed_streams():
         assert len(out) == len(data)
 
 
-# ------------------------------------------------ bucket-table decoders and the fused encoder (naive twins)
-def _naive_encode(m: rans.Model, syms, ext=None) -> bytes:
-    """The obvious rANS encoder: rows from ``Model.contexts``, Python integers, a renormalisation loop."""
-    syms = np.asarray(syms, dtype=np.int64)
-    if len(syms) == 0:
-        return b""
-    rows = m.contexts(syms, ext)
-    x = [rans.RANS_L, rans.RANS_L]
-    out = bytearray()  # reversed at the end
-    for i in range(len(syms) - 1, -1, -1):
-        f, st = int(m.freq[rows[i], syms[i]]), int(m.cum[rows[i], syms[i]])
-        x_max = ((rans.RANS_L >> m.scale_bits) << 8) * f
-        while x[i & 1] >= x_max:
-            out.append(x[i & 1] & 0xFF)
-            x[i & 1] >>= 8
-        x[i & 1] = (x[i & 1] // f << m.scale_bits) + x[i & 1] % f + st
-    return x[0].to_bytes(4, "big") + x[1].to_bytes(4, "big") + bytes(reversed(out))
-
-
-def _search_decode(m: rans.Model, enc: bytes, n: int, ext=None) -> np.ndarray:
-    """The binary-search decoder (the generic twin of the bucket-table kernels)."""
-    out = np.empty(n, dtype=np.int32)
-    buf = np.frombuffer(enc, dtype=np.uint8)
-    x0, x1 = int.from_bytes(enc[:4], "big"), int.from_bytes(enc[4:8], "big")
-    e = rans._ext_array(ext, n)
-    pos, *_ = rans._decode_search_kernel(buf, 8, x0, x1, n, e, *m.decode_args(rans._ROUTE_SEARCH), out)
-    assert pos == len(enc)
-    return out
-
-
+# ------------------------------------ bucket-table decoders and the fused encoder (naive twins: qyn1.reference)
 def _random_model(rng, nsym, scale, shape):
     """A random model of one of the shapes the shipped tables use, with its ext contexts."""
     n_ext = int(rng.integers(1, 5))
@@ -239,25 +210,11 @@ def test_bucket_decoders_and_encoder_match_naive_twins(seed, nsym, scale, shape,
     syms = _skewed(rng, n, nsym)
     ext = rng.integers(0, n_ext, size=n)
     enc = rans.encode(m, syms, ext)
-    assert enc == _naive_encode(m, syms, ext)
+    assert enc == reference.encode(m, syms, ext)
     got = rans.decode(m, enc, n, ext)
     assert np.array_equal(got, syms)
     if n:
-        assert np.array_equal(_search_decode(m, enc, n, ext), syms)
-
-
-def _naive_contexts(m: rans.Model, syms, ext) -> list[int]:
-    """The table row of every symbol, one symbol at a time (the twin of ``Model.contexts``)."""
-    rows, depth = [], 0
-    for i, s in enumerate(syms):
-        p1, p2, p3 = (int(syms[i - d]) if i >= d else 0 for d in (1, 2, 3))
-        c = (0 if ext is None else int(ext[i]) * m.o3n) + int(m.o3map[p3])
-        c = (c * m.o2n + int(m.o2map[p2])) * m.o1n + int(m.o1map[p1])
-        if len(m.dmap):
-            c = c * 2 + (depth > 0)
-            depth += int(m.dmap[s])
-        rows.append(int(m.ctxmap[c]) if len(m.ctxmap) else c)
-    return rows
+        assert np.array_equal(reference.decode(m, enc, n, ext), syms)
 
 
 @settings(max_examples=40, deadline=None, database=None)
@@ -272,9 +229,9 @@ def test_contexts_match_naive(seed, nsym, shape, n):
     m, n_ext = _random_model(rng, nsym, 12, shape)
     syms = _skewed(rng, n, nsym)
     ext = rng.integers(0, n_ext, size=n)
-    assert m.contexts(syms, ext).tolist() == _naive_contexts(m, syms, ext)
+    assert m.contexts(syms, ext).tolist() == reference.contexts(m, syms, ext)
     if shape == "seq":
-        assert m.contexts(syms, None).tolist() == _naive_contexts(m, syms, None)
+        assert m.contexts(syms, None).tolist() == reference.contexts(m, syms, None)
     if n:
         with pytest.raises(IndexError):  # a symbol outside the maps (not the last) is reported, not read past
             m.contexts(np.append(nsym + 5, syms), np.append(0, ext))
@@ -368,38 +325,6 @@ def test_context_maps_are_validated():
         rans.Model(freq, 12, o1map=np.arange(5) % 4, dmap=np.zeros(3))
 
 
-def _naive_match(syms, k, match_sym):
-    """The slow obvious twin of ``rans.match_symbols`` (same hash, so the same collisions)."""
-
-    hb = min(rans.MATCH_HASH_BITS, max(10, len(syms).bit_length() + 4))
-
-    def h(end):
-        x = 0
-        for t in range(k):
-            x = (x * 0x9E3779B1 + syms[end - t] + 1) & 0xFFFFFFFF
-        return ((x * 0x85EBCA6B) & 0xFFFFFFFF) >> (32 - hb)
-
-    table: dict[int, int] = {}
-    pp, ml = -1, 0
-    out, flags = [], []
-    for i, s in enumerate(syms):
-        if pp < 0:
-            flags.append(0)
-        else:
-            flags.append(next(f for f, lim in enumerate((2, 6, 10, 18, 26, 1 << 62), start=1) if ml < lim))
-        if pp >= 0 and syms[pp] == s:
-            out.append(match_sym)
-            pp, ml = pp + 1, ml + 1
-        else:
-            out.append(s)
-            pp, ml = -1, 0
-        if i + 1 >= k:
-            if pp < 0:
-                pp, ml = table.get(h(i), -1), 0
-            table[h(i)] = i + 1
-    return out, flags
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.integers(0, 5), min_size=1, max_size=30),
@@ -411,7 +336,7 @@ def test_match_model_matches_naive_and_decodes(motif, noise, k, seed):
     nsym = 41
     syms = np.array((motif * 5 + noise + motif * 3)[:600], dtype=np.int32)
     coded, flag = rans.match_symbols(syms, k, nsym)
-    assert (coded.tolist(), flag.tolist()) == _naive_match(syms.tolist(), k, nsym)
+    assert (coded.tolist(), flag.tolist()) == reference.match_symbols(syms.tolist(), k, nsym)
     # a random order-1 model through a context map and a row map, as the shipped match models are
     rng = np.random.default_rng(seed)
     n_base, n_rows = 5, 9
