@@ -55,11 +55,13 @@ def seconds_label(s: float) -> str:
     """Tick label for seconds: 0, 250 ms, 1.5 s, 2 m."""
     if s == 0:
         return "0"
+    if abs(s) < 1e-3:
+        return f"{s * 1e6:.3g} µs"
     if abs(s) < 1:
-        return f"{s * 1e3:g} ms"
+        return f"{s * 1e3:.3g} ms"
     if abs(s) < 120:
-        return f"{s:g} s"
-    return f"{s / 60:g} m"
+        return f"{s:.3g} s"
+    return f"{s / 60:.3g} m"
 
 
 def _seconds_axis(axis) -> None:

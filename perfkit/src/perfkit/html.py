@@ -372,6 +372,7 @@ def write_html(
     *,
     report_path: str | Path | None = None,
     speedscope: Sequence[str | Path] = (),
+    pstats_path: str | Path | None = None,
 ) -> Path:
     """Write the page atomically (temp file + rename): a reader never sees half a page. With `report_path`,
     the events and the profile the run left beside it are drawn too; `speedscope` files are linked."""
@@ -384,7 +385,8 @@ def write_html(
     for f in speedscope:
         rel = os.path.relpath(Path(f).resolve(), path.resolve().parent)
         links.append((f"py-spy profile: {Path(f).name}", rel))
-    page = render_html(report, title, events=events, pstats_path=find_profile(report, rp), links=links)
+    profile = Path(pstats_path) if pstats_path is not None else find_profile(report, rp)
+    page = render_html(report, title, events=events, pstats_path=profile, links=links)
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return path
