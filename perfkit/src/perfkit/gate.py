@@ -103,16 +103,20 @@ def _stop_all() -> None:
 
 
 def load_workloads(path: str | Path) -> dict[str, dict[str, Any]]:
-    """`{"workloads": {name: {"setup": [argv, ...], "command": argv}}}`; `{tmp}` and `{out}` are filled in,
-    `{repo}` is the folder holding `benchmarks/`, `{stdlib}` this Python's standard library."""
+    """`{"workloads": {name: {"setup": [argv, ...], "command": argv}}}` (a console script run in-process) or
+    `{name: {"call": "FILE.py:FUNCTION"}}` (FUNCTION() builds inputs and returns the work); `{tmp}` and `{out}`
+    are filled in, `{repo}` is the folder holding `benchmarks/`, `{stdlib}` this Python's standard library."""
     doc = load_json(path, what="gate workloads")
     workloads = doc.get("workloads") if isinstance(doc, dict) else None
     if not isinstance(workloads, dict) or not workloads:
         raise PerfkitError(f"{path}: expected an object with a non-empty 'workloads' object")
     for name, spec in workloads.items():
+        if isinstance(spec, dict) and isinstance(spec.get("call"), str) and ":" in spec["call"]:
+            file, function = spec["call"].rsplit(":", 1)
+            spec["command"] = ["@call", file, function]
         command = spec.get("command") if isinstance(spec, dict) else None
         if not (isinstance(command, list) and command and all(isinstance(a, str) for a in command)):
-            raise PerfkitError(f"{path}: workload {name!r} needs a 'command' list of strings")
+            raise PerfkitError(f"{path}: workload {name!r} needs a 'command' list of strings or a 'call'")
     return workloads
 
 
@@ -186,26 +190,49 @@ def _client_request(code: int) -> int:
     return int(_request_page[1](words, 0))
 
 
-def probe(argv: list[str], scratch: str) -> None:
-    """Inside valgrind (or natively, to warm up): run the command once uncounted, then once counted.
+def _function_workload(path: str, name: str):
+    """`name()` from the Python file `path`: it builds its inputs and returns the zero-argument work."""
+    import importlib.util
 
-    `argv` holds `{out}`, filled with `scratch/a` for the first call and `scratch/b` for the counted one
-    (same length, so the two calls handle the same strings).
+    spec = importlib.util.spec_from_file_location(f"_perfkit_gate_{Path(path).stem}", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"gate workload: cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)()
+
+
+def probe(argv: list[str], scratch: str) -> None:
+    """Inside valgrind (or natively, to warm up): run the workload once uncounted, then once counted.
+
+    A command `argv` holds `{out}`, filled with `scratch/a` for the first call and `scratch/b` for the
+    counted one (same length, so the two calls handle the same strings). `["@call", FILE, FUNCTION]` is a
+    function workload: FUNCTION() builds its inputs (uncounted) and returns the work, called twice.
     """
-    first = _fill(argv, out=os.path.join(scratch, "a"))
-    code = _call(first)
-    if code != 0:
-        raise SystemExit(f"gate workload failed (exit {code}): {' '.join(first)}")
-    counted = _fill(argv, out=os.path.join(scratch, "b"))
+    if argv[0] == "@call":
+        work = _function_workload(argv[1], argv[2])
+
+        def run(_: str) -> int:
+            work()
+            return 0
+    else:
+
+        def run(out: str) -> int:
+            code = _call(_fill(argv, out=os.path.join(scratch, out)))
+            if code != 0:
+                raise SystemExit(f"gate workload failed (exit {code}): {' '.join(argv)}")
+            return code
+
+    run("a")
     under_valgrind = _client_request(_RUNNING_ON_VALGRIND) > 0
     if under_valgrind:
         _client_request(_START_INSTRUMENTATION)
         _client_request(_TOGGLE_COLLECT)
-    code = _call(counted)
-    if under_valgrind:
-        _client_request(_TOGGLE_COLLECT)
-    if code != 0:
-        raise SystemExit(f"gate workload failed (exit {code}): {' '.join(counted)}")
+    try:
+        run("b")
+    finally:
+        if under_valgrind:
+            _client_request(_TOGGLE_COLLECT)
 
 
 def count_instructions(
