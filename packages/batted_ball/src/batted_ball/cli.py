@@ -113,6 +113,13 @@ def _job(command: str, config: dict, *, profile, report_dir, force, inputs=(), d
     )
 
 
+def _out_folder(help_text: str):
+    """An optional ``--out DIR`` folder output (claimed through ``perfkit.job`` by the command)."""
+    return click.option(
+        "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=help_text
+    )
+
+
 @click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(package_name="batted-ball")
 def main() -> None:
@@ -306,13 +313,7 @@ def pitch(
 @click.option(
     "--seed", type=SEED, default=2026, show_default=True, help="With --statcast: the season played."
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="With --statcast: write statcast.json and statcast.png here.",
-)
+@_out_folder("With --statcast: write statcast.json and statcast.png here.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @single_run_options
 @_errors
@@ -483,13 +484,7 @@ def _format_box(box: dict) -> str:
 @click.option("--home", type=str, default=None, help="Home team, code or name (default: the schedule's).")
 @click.option("--away", type=str, default=None, help="Away team, code or name (default: the schedule's).")
 @click.option("--pbp", is_flag=True, help="Print the play-by-play log too.")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Write the play-by-play as data here: pitches.parquet, balls_in_play.parquet.",
-)
+@_out_folder("Write the play-by-play as data here: pitches.parquet, balls_in_play.parquet.")
 @click.option("--json", "as_json", is_flag=True, help="Print the box score as JSON.")
 @single_run_options
 @_errors
