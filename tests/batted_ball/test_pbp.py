@@ -106,3 +106,7 @@ def test_home_away_without_roster_are_honoured():
     assert r.exit_code == 0, r.output
     box = json.loads(r.output)
     assert (box["home"]["team"], box["away"]["team"], box["park"]) == ("NYY", "BOS", "NYY")
+    # Game 0 of season 1 is WSH at ATL: naming only one side keeps the other, or swaps if it is the same team.
+    r = CliRunner().invoke(main, ["game", "--seed", "1", "--away", "ATL", "--json"])
+    box = json.loads(r.output)
+    assert (box["home"]["team"], box["away"]["team"]) == ("WSH", "ATL")

@@ -29,8 +29,9 @@ GAMES_PER_SEASON = 2430
 #: events, the table): ~6.7 KiB measured (peak RSS of 100 vs 1,500 games), rounded up.
 SEASON_BYTES_PER_GAME = 10 * 1024
 #: Play-by-play a season holds per game until written (about 290 pitches and 60 flown balls as Arrow
-#: tables, strings included): measured ~40 KiB a game (peak RSS of 200 games with and without), rounded up.
-PBP_BYTES_PER_GAME = 64 * 1024
+#: tables, ~45 KiB a game, plus the concatenated copy written at the end): peak RSS of 400 serial games
+#: measured 257 MB without ``--pbp`` and 308 MB with, ~128 KiB a game; rounded up.
+PBP_BYTES_PER_GAME = 160 * 1024
 #: CPU seconds per game at the FAST mode (docs/perf/batted_ball.md: 13.8 ms), for the size estimate.
 CPU_S_PER_GAME = 0.014
 TEAM_FIELDS = ("R", "PA", "AB", "H", "2B", "3B", "HR", "BB", "HBP", "SO", "SF", "LOB", "E", "pitches")
@@ -138,8 +139,13 @@ def play_game(
     h, a, home_n, away_n = schedule_entry(game_index)
     if teams is not None:  # a roster: its first two teams unless chosen, their first starters
         h, a, home_n, away_n = 0, 1 % len(pool), 0, 0
-    home_team = find_team(pool, home, "--home") if home is not None else pool[h]
-    away_team = find_team(pool, away, "--away") if away is not None else pool[a]
+    home_team = find_team(pool, home, "--home") if home is not None else None
+    away_team = find_team(pool, away, "--away") if away is not None else None
+    # A side not chosen is the schedule's (or roster's) team, or the other one if that is the chosen side.
+    if home_team is None:
+        home_team = pool[h] if pool[h] is not away_team else pool[a]
+    if away_team is None:
+        away_team = pool[a] if pool[a] is not home_team else pool[h]
     if home_team is away_team:
         raise BattedBallError(f"--home and --away are the same team ({home_team.code}); choose two teams")
     game = Game(
