@@ -204,3 +204,16 @@ def test_bench_summary_failed_pipeline_is_shown_and_exits_1(tmp_path):
     assert "benchmark(s) failed: qyn1, seg1b" in result.stderr
     bad = invoke("bench-summary", "--summary-dir", tmp_path, "--since", "yesterday")
     assert bad.exit_code == 2 and "--since" in one_error_line(bad)
+
+
+def test_verify_names_config_differences_before_the_receipts(tmp_path):
+    a, b = load(REPORT_A), load(REPORT_C_RESULT)
+    b["config"] = {**(a.get("config") or {}), "seed": 2}
+    result = invoke("verify", REPORT_A, write(tmp_path / "b.json", b))
+    assert result.exit_code == 1
+    out = result.stdout
+    assert out.startswith("config: the runs were asked for different things") and "config.seed" in out
+    assert out.index("config.seed") < out.index("receipts")
+    assert "the runs' configs differ" in out.splitlines()[-1]
+    same = invoke("verify", REPORT_A, REPORT_C_RESULT).stdout
+    assert "config" not in same.splitlines()[0] and "configs differ" not in same

@@ -21,6 +21,7 @@ from ._cli_helpers import (
     invoke,
     load,
     one_error_line,
+    write,
 )
 
 
@@ -192,3 +193,18 @@ def test_failed_real_run_differs_from_ok_run(tmp_path):
     assert result.exit_code == 1
     assert 'status: "ok" -> "failed"' in result.stdout
     assert "RuntimeError: disk full" in result.stdout
+
+
+def test_config_differences_are_named_first(tmp_path):
+    a = load(REPORT_A)
+    b = copy.deepcopy(load(REPORT_C_RESULT))
+    b["config"] = {**(a.get("config") or {}), "resolution_arcsec": 600, "out": "/elsewhere"}
+    result = invoke("diff", REPORT_A, write(tmp_path / "b.json", b))
+    lines = result.stdout.splitlines()[2:]  # after the A:/B: lines
+    assert lines[0].startswith("config: the runs were asked for different things (1 option(s))")
+    assert "config.resolution_arcsec" in lines[1] and "-> 600" in lines[1]
+    assert lines[2].startswith("config, where/how the runs reported") and "config.out" in lines[3]
+    assert "the configs differ" in lines[-1] and result.exit_code == 1
+    doc = json.loads(invoke("diff", "--json", REPORT_A, tmp_path / "b.json").stdout)
+    assert doc["config_differs"] and {c["path"] for c in doc["config"]} >= {"config.resolution_arcsec"}
+    assert not any(c["path"].startswith("config") for c in doc["performance"])

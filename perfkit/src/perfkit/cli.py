@@ -167,9 +167,14 @@ def verify(a: Path, b: Path) -> None:
 
     Example: perfkit verify run1/run_report.json run2/run_report.json
     """
+    from perfkit.diff import config_changes, config_lines
     from perfkit.views import render_verify
 
-    ra, rb = load_report(a).get("receipts") or {}, load_report(b).get("receipts") or {}
+    report_a, report_b = load_report(a), load_report(b)
+    ra, rb = report_a.get("receipts") or {}, report_b.get("receipts") or {}
+    config = config_changes(report_a, report_b)
+    for line in config_lines(config):  # first: a mismatch between differently configured runs is expected
+        click.echo(line)
     if not ra and not rb:
         raise PerfkitError(f"neither {a} nor {b} holds any receipts: nothing to verify")
 
@@ -188,7 +193,10 @@ def verify(a: Path, b: Path) -> None:
         rows.append({"name": name, "status": status, "a": da, "b": db})
     render_verify(rows, _console())
     bad = [r for r in rows if r["status"] != "match"]
-    click.echo(f"{len(rows) - len(bad)}/{len(rows)} receipts match" + (f"; {len(bad)} differ" if bad else ""))
+    verdict = f"{len(rows) - len(bad)}/{len(rows)} receipts match" + (f"; {len(bad)} differ" if bad else "")
+    if bad and any(line.startswith("config: the runs were asked") for line in config_lines(config)):
+        verdict += " (the runs' configs differ, listed first: compare runs of the same config)"
+    click.echo(verdict)
     sys.exit(1 if bad else 0)
 
 

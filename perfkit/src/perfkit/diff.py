@@ -15,10 +15,11 @@ from typing import Any
 
 from perfkit.reports import is_number
 
-__all__ = ["MISSING", "Change", "ReportDiff", "diff_reports"]
+__all__ = ["MISSING", "Change", "ReportDiff", "config_changes", "config_lines", "diff_reports"]
 
 RESULT = "result"
 PERFORMANCE = "performance"
+CONFIG = "config"
 
 
 class _Missing:
@@ -58,12 +59,25 @@ class Change:
         return d
 
 
+# Config keys that say where and how a run reported, not what it computed.
+REPORTING_KEYS = frozenset(
+    {"out", "output", "report_dir", "profile", "force", "quiet", "cost_history", "cache_dir"}
+)
+
+
 @dataclass
 class ReportDiff:
-    """All differences between report A and report B, split by kind."""
+    """All differences between report A and report B, split by kind; `config` lists what the two runs were
+    asked to do differently (shown first: result differences often follow from it)."""
 
     result: list[Change] = field(default_factory=list)
     performance: list[Change] = field(default_factory=list)
+    config: list[Change] = field(default_factory=list)
+
+    @property
+    def config_differs(self) -> bool:
+        """Options other than where/how the run reported differ (`REPORTING_KEYS` aside)."""
+        return any(c.path.split(".")[1].split("[")[0] not in REPORTING_KEYS for c in self.config)
 
     @property
     def results_differ(self) -> bool:
@@ -72,13 +86,15 @@ class ReportDiff:
     def to_dict(self) -> dict[str, Any]:
         return {
             "results_differ": self.results_differ,
+            "config_differs": self.config_differs,
+            "config": [c.to_dict() for c in self.config],
             "result": [c.to_dict() for c in self.result],
             "performance": [c.to_dict() for c in self.performance],
         }
 
     def format_lines(self, limit: int | None = 50) -> list[str]:
         """Plain-text description: result section, performance section, then the verdict line."""
-        lines: list[str] = []
+        lines = config_lines(self.config)
         for title, note, changes in (
             ("results", "these fail the diff", self.result),
             ("performance", "reported only", self.performance),
@@ -92,12 +108,36 @@ class ReportDiff:
             if len(shown) < len(changes):
                 lines.append(f"  ... and {len(changes) - len(shown)} more (use --limit 0 to show all)")
         if self.results_differ:
-            lines.append(f"verdict: RESULTS DIFFER ({len(self.result)} result difference(s))")
+            why = "; the configs differ (above)" if self.config_differs else ""
+            lines.append(f"verdict: RESULTS DIFFER ({len(self.result)} result difference(s){why})")
         elif self.performance:
             lines.append("verdict: same results; only performance figures differ")
         else:
             lines.append("verdict: identical")
         return lines
+
+
+def config_lines(changes: list[Change]) -> list[str]:
+    """The config differences, options that define the run first, then where/how it reported."""
+    if not changes:
+        return []
+    defining = [c for c in changes if c.path.split(".")[1].split("[")[0] not in REPORTING_KEYS]
+    reporting = [c for c in changes if c not in defining]
+    lines = []
+    if defining:
+        lines.append(f"config: the runs were asked for different things ({len(defining)} option(s)):")
+        lines.extend(f"  {c.describe()}" for c in defining)
+    if reporting:
+        lines.append("config, where/how the runs reported (does not change results):")
+        lines.extend(f"  {c.describe()}" for c in reporting)
+    return lines
+
+
+def config_changes(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
+    """The differences between two reports' configs."""
+    out: list[Change] = []
+    _deep(a.get("config") or {}, b.get("config") or {}, "config", CONFIG, out)
+    return out
 
 
 def diff_reports(a: dict[str, Any], b: dict[str, Any]) -> ReportDiff:
@@ -151,7 +191,7 @@ def diff_reports(a: dict[str, Any], b: dict[str, Any]) -> ReportDiff:
         PERFORMANCE,
         perf,
     )
-    _deep(a.get("config") or {}, b.get("config") or {}, "config", PERFORMANCE, perf)
+    _deep(a.get("config") or {}, b.get("config") or {}, "config", CONFIG, out.config)
     _deep(a.get("host") or {}, b.get("host") or {}, "host", PERFORMANCE, perf)
     _scalar(a.get("git_revision"), b.get("git_revision"), "git_revision", PERFORMANCE, perf)
     return out
