@@ -271,3 +271,16 @@ def test_summary_figures_tell_rates_from_durations():
     assert _fmt_figure("rans_o0_dec_mb_s", 160.7) == "160.7"
     assert _fmt_figure("kernel_Mrec_per_s", 33.6) == "33.6"
     assert "s" in _fmt_figure("pack_s", 15.98) and _fmt_figure("pack_s", 15.98) != "15.98"
+
+
+def test_html_links_py_spy_files_beside_the_report(tmp_path):
+    (tmp_path / "run").mkdir()
+    report = write(tmp_path / "run" / "run_report.json", load(REPORT_A))
+    (tmp_path / "run" / "run.speedscope.json").write_text("{}")
+    other = tmp_path / "elsewhere.speedscope.json"
+    other.write_text("{}")
+    out = tmp_path / "page.html"
+    result = invoke("show", report, "--html", out, "--speedscope", other)
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert 'href="elsewhere.speedscope.json"' in page and 'href="run/run.speedscope.json"' in page

@@ -382,6 +382,12 @@ def write_html(
     rp = Path(report_path) if report_path is not None else None
     events = load_events(rp) if rp is not None else []
     links = []
+    if rp is not None:  # a `perfkit pyspy -o` file left beside the report is linked too
+        folder = rp if rp.is_dir() else rp.parent
+        speedscope = [
+            *speedscope,
+            *(f for f in sorted(folder.glob("*.speedscope.json")) if f not in speedscope),
+        ]
     for f in speedscope:
         rel = os.path.relpath(Path(f).resolve(), path.resolve().parent)
         links.append((f"py-spy profile: {Path(f).name}", rel))
