@@ -66,6 +66,9 @@ def test_ground_residual_is_measured_to_the_ground(bb_data, comparison):
     assert f"n={ground['n']}," in glove.got
     assert ground["mean_ft"] > float(glove.got.split()[0])
     assert ground["by_group"]["not_caught"]["n"] + ground["by_group"]["caught"]["n"] == ground["n"]
+    assert sum(b["n"] for b in ground["by_launch_angle"]) == ground["n"]
+    weighted = sum(b["n"] * b["mean_ft"] for b in ground["by_launch_angle"]) / ground["n"]
+    assert weighted == pytest.approx(ground["mean_ft"])
 
 
 def test_cli_writes_json_and_picture_and_exits_on_the_verdict(bb_data, tmp_path):

@@ -417,6 +417,14 @@ def _format_statcast(report: dict) -> str:
         f"sd {r['sd_ft']:.1f}, median {r['median_ft']:+.1f}, n={r['n']} (tolerance {r['tolerance_ft']:g} ft) "
         f"{ok[r['within']]}"
     )
+    lines.append(
+        "    by launch angle: "
+        + ", ".join(
+            f"{b['launch_angle_deg'][0]:g}-{b['launch_angle_deg'][1]:g}° {b['mean_ft']:+.1f}"
+            for b in r["by_launch_angle"]
+        )
+        + f"; home runs {r['by_group']['home_run']['mean_ft']:+.1f} (n={r['by_group']['home_run']['n']})"
+    )
     v = report["verdict"]
     lines.append(
         f"{v['distributions_within']}/{v['distributions']} distributions, {v['cells_within']}/{v['cells_judged']} "

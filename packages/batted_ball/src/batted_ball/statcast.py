@@ -31,6 +31,8 @@ MIN_CELL_BALLS = 30
 #: Mean distance residual (simulated - measured) of the sample's fly balls and liners, to the ground.
 GROUND_RESIDUAL_TOLERANCE_FT = 10.0
 EV_EDGES_MPH = (0.0, 85.0, 95.0, 105.0, math.inf)
+#: Launch-angle bins of the residual breakdown (where along the angles the model and Statcast part).
+RESIDUAL_LA_EDGES_DEG = (-90.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 50.0, 90.0)
 BB_TYPES = ("ground_ball", "line_drive", "fly_ball", "popup")
 AIR_TYPES = ("line_drive", "fly_ball", "popup")
 HITS = ("single", "double", "triple", "home_run")
@@ -132,7 +134,14 @@ def _residual_summary(res: dict) -> dict:
         "line_drive": res["bb_type"] == "line_drive",
         "caught": res["caught"],
         "not_caught": ~res["caught"],
+        "home_run": res["home_run"],
     }
+    la = res["launch_angle_deg"]
+    by_angle = []
+    for lo, hi in itertools.pairwise(RESIDUAL_LA_EDGES_DEG):
+        m = (la >= lo) & (la < hi)
+        if m.any():
+            by_angle.append({"launch_angle_deg": [lo, hi], "n": int(m.sum()), "mean_ft": float(r[m].mean())})
     mean = float(r.mean())
     return {
         "n": int(r.size),
@@ -142,6 +151,7 @@ def _residual_summary(res: dict) -> dict:
         "p10_ft": float(np.percentile(r, 10)),
         "p90_ft": float(np.percentile(r, 90)),
         "by_group": {k: {"n": int(m.sum()), "mean_ft": float(r[m].mean())} for k, m in groups.items()},
+        "by_launch_angle": by_angle,
         "tolerance_ft": GROUND_RESIDUAL_TOLERANCE_FT,
         "within": bool(abs(mean) <= GROUND_RESIDUAL_TOLERANCE_FT),
     }

@@ -373,7 +373,9 @@ def statcast_residuals(data_dir: Path, catch_height_ft: float = CATCH_HEIGHT_FT)
         res[i] = math.hypot(r[1], r[2]) - dist
     bb = np.array([r[7] for r in rows])
     caught = np.array([r[6] in _AIR_OUTS for r in rows])
-    return {"residual": res, "bb_type": bb, "caught": caught}
+    la = np.array([r[1] for r in rows])
+    home_run = np.array([r[6] == "home_run" for r in rows])
+    return {"residual": res, "bb_type": bb, "caught": caught, "launch_angle_deg": la, "home_run": home_run}
 
 
 def check_statcast(data_dir: Path | None) -> Check:
