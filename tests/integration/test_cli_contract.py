@@ -45,7 +45,9 @@ PIPELINE_COMMANDS = [(p, n, c) for p, n, c in ALL if p in PIPELINES and (p, n) n
 )
 def test_pipeline_command_takes_common_options(prog, name, command):
     options = {opt for param in command.params for opt in getattr(param, "opts", [])}
-    missing = COMMON - options
+    # --workers only where there is work to spread (a single trajectory or game has none).
+    required = COMMON if "--executor" in options else COMMON - {"--workers"}
+    missing = required - options
     assert not missing, f"{prog} {name} lacks {sorted(missing)}"
 
 

@@ -71,8 +71,14 @@ def _workers_option() -> Callable:
     )
 
 
-def common_options(fn: Callable) -> Callable:
-    """Add ``--profile``, ``--report-dir``, ``--workers``, ``--force`` and ``--quiet`` to a click command."""
+def common_options(fn: Callable | None = None, *, workers: bool = True) -> Callable:
+    """Add ``--profile``, ``--report-dir``, ``--workers``, ``--force`` and ``--quiet`` to a click command.
+
+    ``@common_options(workers=False)`` leaves ``--workers`` out, for a command that runs one thing
+    (nothing to spread over workers, so the option is not offered and click refuses it).
+    """
+    if fn is None:
+        return lambda f: common_options(f, workers=workers)
     options = [
         click.option(
             "--profile",
@@ -89,7 +95,7 @@ def common_options(fn: Callable) -> Callable:
             help="Write run_report.json and events.jsonl here (default: inside a folder output; "
             "commands writing single files keep no report unless this is given). Never emptied.",
         ),
-        _workers_option(),
+        *([_workers_option()] if workers else []),
         click.option(
             "--force", is_flag=True, help="Replace existing outputs (atomically; never foreign files)."
         ),
