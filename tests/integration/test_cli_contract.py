@@ -19,8 +19,13 @@ def _group(name: str) -> click.Group:
 
 
 def _commands(name: str):
-    group = _group(name)
-    return [(cmd_name, group.commands[cmd_name]) for cmd_name in sorted(group.commands)]
+    """``(name, command)`` of every command, subcommands of a command group as ``"group sub"``."""
+    found = []
+    for cmd_name, command in sorted(_group(name).commands.items()):
+        found.append((cmd_name, command))
+        if isinstance(command, click.Group):
+            found += [(f"{cmd_name} {sub}", command.commands[sub]) for sub in sorted(command.commands)]
+    return found
 
 
 ALL = [(p, n, c) for p in [*PIPELINES, "perfkit"] for n, c in _commands(p)]
@@ -29,7 +34,7 @@ ALL = [(p, n, c) for p in [*PIPELINES, "perfkit"] for n, c in _commands(p)]
 @pytest.mark.parametrize(("prog", "name", "command"), ALL, ids=[f"{p} {n}" for p, n, _ in ALL])
 def test_command_has_help(prog, name, command):
     assert (command.help or command.short_help or "").strip(), f"{prog} {name} has no help text"
-    result = CliRunner().invoke(_group(prog), [name, "--help"])
+    result = CliRunner().invoke(_group(prog), [*name.split(), "--help"])
     assert result.exit_code == 0, result.output
 
 
@@ -37,7 +42,11 @@ def test_command_has_help(prog, name, command):
 # `profile` and `bench`, which are themselves the profiler and the benchmark of the pipeline.
 LOOKUPS = {("qyn1", "keygen"), ("qyn1", "list"), ("qyn1", "cat"), ("qyn1", "presets"), ("mbp10", "similar")}
 LOOKUPS |= {("qyn1", "profile"), ("qyn1", "bench")}
-PIPELINE_COMMANDS = [(p, n, c) for p, n, c in ALL if p in PIPELINES and (p, n) not in LOOKUPS]
+PIPELINE_COMMANDS = [
+    (p, n, c)
+    for p, n, c in ALL
+    if p in PIPELINES and (p, n) not in LOOKUPS and not isinstance(c, click.Group)
+]
 
 
 @pytest.mark.parametrize(
