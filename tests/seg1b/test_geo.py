@@ -194,3 +194,19 @@ def test_map_png_and_cloud_optimised_geotiff(runs, tmp_path):
     for code, key in enumerate(keys, start=1):
         assert np.array_equal(np.flatnonzero(flat == code), np.sort(ids[country == key])), key
     assert (flat == 0).sum() == flat.size - ids.size
+
+
+def test_s6_with_another_country_set_says_which_set_the_index_used(tmp_path):
+    """SOL (Somaliland) is a key of ne110m but not of the packaged 1:10m view: s6 --countries ne10m on an ne110m
+    index names the set the index was built from (it used to say only that the key is missing)."""
+    run_s1(
+        S1Params(out=str(tmp_path / "s1"), countries="ne110m", resolution_arcsec=1800, only="SOL", workers=1)
+    )
+    run_sites(tmp_path / "s1", 50, 1, tmp_path / "plan.parquet")
+    res = CliRunner().invoke(cli, ["s6", "--tiles", str(tmp_path / "s1"), "--sites", str(tmp_path / "plan.parquet"),
+                                   "--seed", "1", "--countries", "ne10m", "--out", str(tmp_path / "o"), "--quiet"])  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert (
+        "keys not in ne10m: SOL (the tile index was built from ne110m; set --countries to it)" in res.stderr
+    ), res.stderr
+    assert not (tmp_path / "o").exists()

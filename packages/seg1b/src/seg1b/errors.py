@@ -18,9 +18,10 @@ class Seg1bError(Exception):
         self.params = (params,) if isinstance(params, str) else tuple(params)
 
     def for_cli(self, flags: dict[str, str] | None = None) -> str:
-        """The message with each named parameter replaced by its command-line flag."""
+        """The message with each named parameter replaced by its command-line flag (its first mention: a
+        message names a parameter once, as a word, and may use the same word in prose only after that)."""
         text = str(self)
         for name in self.params:
             flag = (flags or {}).get(name, "--" + name.replace("_", "-"))
-            text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", flag, text)
+            text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", flag, text, count=1)
         return text

@@ -366,12 +366,10 @@ def _run(p: S6Params, run, staged: Path) -> dict:
     if no_geom:
         built = (read_manifest(p.tiles) or {}).get("countries")
         hint = (
-            f" (the tile index was built from {built}: use that countries set)"
-            if built != p.countries
-            else ""
+            f" (the tile index was built from {built}; set countries to it)" if built != p.countries else ""
         )
         raise Seg1bError(
-            f"site plan names countries not in {p.countries}: {', '.join(no_geom[:10])}"
+            f"site plan names keys not in {p.countries}: {', '.join(no_geom[:10])}"
             + (" ..." if len(no_geom) > 10 else "")
             + hint,
             params="countries",
