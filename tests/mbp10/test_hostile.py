@@ -97,6 +97,22 @@ def _cut_stream(records: int = 20_000, kept: int = 10_000) -> bytes:
     return out + c.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
 
 
+@functools.cache
+def _foreign_record() -> bytes:
+    """A valid-looking MBP-10 day whose record 1,500 is a trade message's type (rtype 0x00)."""
+    import tempfile
+
+    from mbp10.dbn import write_dbn
+    from mbp10.synth import synth_day, synth_header
+
+    rec = synth_day(DATE, 2_000, seed=3)
+    rec["rtype"][1_500] = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "f.dbn.zst"
+        write_dbn(out, synth_header(DATE), rec)
+        return out.read_bytes()
+
+
 def _two_instruments(path: Path) -> bytes:
     return _two_instruments_bytes()
 
@@ -165,6 +181,20 @@ CASES = [
         2,
         "cut.dbn.zst: truncated or corrupt zstd stream",
         _files(**{"cut.dbn.zst": lambda p: _cut_stream()}),
+    ),
+    Case(
+        "bars-input-foreign-record-mid-stream",
+        [m, "bars", "f.dbn.zst", "-o", "b.parquet"],
+        2,
+        "f.dbn.zst: record has rtype 0x00, expected MBP-10",
+        _files(**{"f.dbn.zst": lambda p: _foreign_record()}),
+    ),
+    Case(
+        "ingest-input-foreign-record-mid-stream",
+        [m, "ingest", "f.dbn.zst", "--out", "bronze"],
+        2,
+        "f.dbn.zst: record has rtype 0x00, expected MBP-10",
+        _files(**{"f.dbn.zst": lambda p: _foreign_record()}),
     ),
     Case(
         "bars-unknown-symbol",

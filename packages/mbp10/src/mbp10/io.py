@@ -107,12 +107,19 @@ def _read_exact(reader, n: int, source: str) -> bytes:
     return bytes(out)
 
 
+def bad_record(path, rec: np.ndarray, i: int) -> Mbp10Error:
+    return Mbp10Error(f"{path}: record has rtype {int(rec['rtype'][i]):#04x}, expected MBP-10 (0x0a)")
+
+
 @dataclass
 class DbnStream:
     """An open MBP-10 DBN file: `metadata`, then iterate for blocks of records (views into one buffer)."""
 
     path: Path
     chunk_records: int = CHUNK_RECORDS
+    #: Check every record's rtype/length here (NumPy); `scan_dbn` turns it off and checks in `block_facts`,
+    #: the one pass it makes over the headers anyway.
+    check_records: bool = True
     metadata: dbn.Metadata = field(init=False)
 
     def __post_init__(self) -> None:
@@ -172,12 +179,10 @@ class DbnStream:
             whole = total - total % RECORD_SIZE
             if whole:
                 rec = buf[:whole].view(MBP10_DTYPE)
-                bad = (rec["rtype"] != RTYPE_MBP10) | (rec["length"] != RECORD_SIZE // 4)
-                if bad.any():
-                    i = int(np.argmax(bad))
-                    raise Mbp10Error(
-                        f"{self.path}: record has rtype {int(rec['rtype'][i]):#04x}, expected MBP-10 (0x0a)"
-                    )
+                if self.check_records:
+                    bad = (rec["rtype"] != RTYPE_MBP10) | (rec["length"] != RECORD_SIZE // 4)
+                    if bad.any():
+                        raise bad_record(self.path, rec, int(np.argmax(bad)))
                 yield rec
             carry = total - whole
             if carry:
@@ -351,10 +356,11 @@ def scan_dbn(path: str | os.PathLike, consumers: list) -> ScanStats:
     order every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
     """
     from mbp10.bars import facts_of, split_instruments  # Numba: loaded once the input passed the cheap checks
+    from mbp10.kernels import BF_BAD_RECORD, BF_LAST_RECV
 
     p = Path(path)
     stats = ScanStats()
-    with DbnStream(p) as stream:
+    with DbnStream(p, check_records=False) as stream:
         stats.symbols = tuple(stream.metadata.symbols)
         for c in consumers:
             if hasattr(c, "start"):
@@ -363,10 +369,12 @@ def scan_dbn(path: str | os.PathLike, consumers: list) -> ScanStats:
         last_recv = np.iinfo(np.int64).min
         for rec in stream:
             facts = facts_of(rec, last_recv)
+            if facts[BF_BAD_RECORD] >= 0:
+                raise bad_record(p, rec, int(facts[BF_BAD_RECORD]))
             groups = split_instruments(rec, facts)  # one grouping serves the order check and the bars
             if not order.ok(groups, facts):
                 break
-            last_recv = int(facts[-1])
+            last_recv = int(facts[BF_LAST_RECV])
             _feed(consumers, rec, facts, groups)
             stats.records += len(rec)
         else:

@@ -71,6 +71,8 @@ from mbp10.schema import (
     N_BANDS,
     N_LEVELS,
     PRICE_SCALE,
+    RECORD_LENGTH_WORDS,
+    RTYPE_MBP10,
     SIDE_ASK,
     SIDE_BID,
     SIDE_NONE,
@@ -415,19 +417,21 @@ BF_MAYBE_BAD_BOOK = 4
 BF_BAD_TS_RECV = 5
 BF_SEQ_BACK = 6  # records whose sequence is below the record before them in the block
 BF_LAST_RECV = 7
-BF_SIZE = 8
+BF_BAD_RECORD = 8  # index of the first record that is not MBP-10 (rtype 0x0a, length 92 words), or -1
+BF_SIZE = 9
 
 
 @njit(cache=True)
 def block_facts(w64, w32, b8, last_recv):
     """One pass over the record headers of a block (the first 48 bytes of each record, already in cache
-    after the decode): which instruments, ts_event order, and the integrity counts. `last_recv` is the
+    after the decode): record type and length, which instruments, ts_event order, and the integrity counts. `last_recv` is the
     previous block's last ts_recv (int64 min for the first). Returns int64[BF_SIZE] (indices BF_*)."""
     out = np.zeros(BF_SIZE, np.int64)
     n = w64.shape[0]
     if n == 0:
         out[BF_SORTED] = 1
         out[BF_LAST_RECV] = last_recv
+        out[BF_BAD_RECORD] = -1
         return out
     first = w32[0, 1]
     mixed = 0
@@ -437,7 +441,10 @@ def block_facts(w64, w32, b8, last_recv):
     bad_recv = 0
     seq_back = 0
     prev_recv = last_recv
+    bad = -1
     for i in range(n):
+        if bad < 0 and (b8[i, 0] != RECORD_LENGTH_WORDS or b8[i, 1] != RTYPE_MBP10):
+            bad = i
         if w32[i, 1] != first:
             mixed = 1
         if i > 0:
@@ -462,6 +469,7 @@ def block_facts(w64, w32, b8, last_recv):
     out[BF_BAD_TS_RECV] = bad_recv
     out[BF_SEQ_BACK] = seq_back
     out[BF_LAST_RECV] = prev_recv
+    out[BF_BAD_RECORD] = bad
     return out
 
 
