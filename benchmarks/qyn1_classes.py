@@ -185,19 +185,22 @@ def main() -> None:
     ap.add_argument("--packages", default="rich,numba", help="installed packages to pack whole")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-classes", action="store_true")
+    ap.add_argument("--only", default="", help="only the classes whose name starts with this")
     ap.add_argument("--no-record", action="store_true", help="print only (trial runs)")
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     result: dict = {"max_mb": args.max_mb, "classes": {}, "packages": {}}
     if not args.skip_classes:
         train, _ = corpus.split()
-        zdict = zstandard.train_dictionary(profiling.ZSTD_DICT_SIZE, [p.read_bytes() for p in train])
+        zdict = profiling.zstd_dictionary([p.read_bytes() for p in train])  # as `make bench-qyn1` trains it
         print("\nper file, each file on its own (ratio = bytes in / bytes out; MB/s per core of source)")
         print(
             f"{'class':<30} {'files':>5} {'MB':>6}  {'qyn1':>6} {'brotli':>6} {'zstd19':>6} {'+dict':>6}  "
             f"{'q/brotli':>8} {'q/zstd':>6}   qyn1 MB/s comp/decomp   brotli   zstd"
         )
         for name, paths in classes(int(args.max_mb * 1e6)).items():
+            if not name.startswith(args.only):
+                continue
             row = per_file(paths, zdict if name.startswith("python") else None)
             result["classes"][name] = row
             q, b, z = row["qyn1"], row["brotli-11"], row["zstd-19"]
