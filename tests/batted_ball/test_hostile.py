@@ -153,11 +153,26 @@ CASES = [
     Case("plot-out-not-a-picture", [BB, "plot", "trajectory", "--ball", "100,28", "--out", "t.pdf"], 2, "a picture is .png or .svg"),
     Case("plot-from-over-out", [BB, "plot", "ev-la", "--from", "b.parquet", "--out", "b.parquet"], 2, "a picture is .png or .svg", write("b.parquet", "x")),
     Case("plot-ball-inf", [BB, "plot", "trajectory", "--ball", "100,inf", "--out", "t.png"], 2, "--ball '100,inf': 'inf' is not a finite number"),
+    # -- a Dask cluster named where it cannot be used (refused before anything is claimed) --
+    Case("season-scheduler-with-threads", [BB, "season", "--seed", "1", "--executor", "threads", "--scheduler", "tcp://127.0.0.1:1", "--out", "s"], 2, "--scheduler tcp://127.0.0.1:1 runs on a Dask cluster; it cannot be used with --executor threads"),
+    Case("season-scheduler-env-with-threads", [BB, "season", "--seed", "1", "--executor", "threads", "--out", "s"], 2, "it cannot be used with --executor threads", env={"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:1"}),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile(case: Case, tmp_path: Path):
+    check_case(case, tmp_path)
+
+
+# Rows that wait for a timeout (perfkit gives a scheduler 10 s to answer).
+SLOW_CASES = [
+    Case("season-scheduler-unreachable", [BB, "season", "--games", "1", "--seed", "1", "--scheduler", "tcp://127.0.0.1:1", "--out", "s"], 2, "cannot reach the Dask scheduler at tcp://127.0.0.1:1"),
+]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SLOW_CASES, ids=[c.id for c in SLOW_CASES])
+def test_hostile_slow(case: Case, tmp_path: Path):
     check_case(case, tmp_path)
 
 

@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 import click
-from perfkit.clitools import Group, common_options, executor_option, handle_errors
+from perfkit.clitools import (
+    Group,
+    common_options,
+    executor_for,
+    executor_option,
+    handle_errors,
+    scheduler_option,
+)
 from perfkit.job import job
 
 from .errors import BattedBallError
@@ -42,14 +49,6 @@ MODE = click.Choice(MODES, case_sensitive=False)
 
 FLOAT = _Finite()
 SEED = click.IntRange(min=0)
-
-
-def single_run_options(fn):
-    """perfkit's common options without ``--workers``: a command that runs one thing has nothing to
-    spread over workers, so the option is not offered (click then refuses it as unknown)."""
-    fn = common_options(fn)
-    fn.__click_params__ = [p for p in fn.__click_params__ if p.name != "workers"]
-    return fn
 
 
 def _emit(data: dict, as_json: bool) -> None:
@@ -97,9 +96,11 @@ def _config() -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in params.items() if k not in _NOT_CONFIG}
 
 
-def _job(command: str, config: dict, *, profile, report_dir, force, inputs=(), directories=()):
+def _job(command: str, config: dict, *, profile, report_dir, force, inputs=(), directories=(), resume=None):
     """``perfkit.job`` for one batted-ball command: single runs write files only for ``--report-dir``
-    and ``--profile``; ``season`` claims its ``--out`` folder (the report goes inside it)."""
+    and ``--profile``; ``season`` claims its ``--out`` folder (the report goes inside it), which keeps
+    a journal of finished games so that ``--resume`` can continue a killed season (``resume`` not None).
+    """
     return job(
         "batted_ball",
         command,
@@ -110,6 +111,8 @@ def _job(command: str, config: dict, *, profile, report_dir, force, inputs=(), d
         report_dir=report_dir,
         profile=profile,
         bad_input=_BAD_INPUT,
+        resumable=resume is not None,
+        resume=bool(resume),
     )
 
 
@@ -168,7 +171,7 @@ def main() -> None:
     "--path", "with_path", is_flag=True, help="Include the trajectory (t, x, y, z; every step with --json)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@single_run_options
+@common_options(workers=False)
 @_errors
 def trajectory(
     exit_velo,
@@ -244,7 +247,7 @@ def trajectory(
 @click.option("--humidity", type=FLOAT, default=50.0, show_default=True)
 @click.option("--mode", type=MODE, default="accurate", show_default=True, help="RK4 step: 1, 2, 5 or 10 ms.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@single_run_options
+@common_options(workers=False)
 @_errors
 def pitch(
     velo,
@@ -315,7 +318,7 @@ def pitch(
 )
 @_out_folder("With --statcast: write statcast.json and statcast.png here.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@single_run_options
+@common_options(workers=False)
 @_errors
 def validate(data_dir, statcast, n_games, seed, out_dir, as_json, profile, report_dir, force, quiet):
     """Run the named physics checks; print expected, got and tolerance; exit 1 if any fails.
@@ -494,7 +497,7 @@ def _format_box(box: dict) -> str:
 @click.option("--pbp", is_flag=True, help="Print the play-by-play log too.")
 @_out_folder("Write the play-by-play as data here: pitches.parquet, balls_in_play.parquet.")
 @click.option("--json", "as_json", is_flag=True, help="Print the box score as JSON.")
-@single_run_options
+@common_options(workers=False)
 @_errors
 def game(
     seed, game_index, mode, roster, home, away, pbp, out_dir, as_json, profile, report_dir, force, quiet
@@ -540,27 +543,60 @@ def game(
 @click.option("--games", "n_games", type=click.IntRange(min=1), default=2430, show_default=True)
 @click.option("--seed", type=SEED, required=True, help="Season seed (>= 0).")
 @executor_option(default="threads")
+@scheduler_option()
 @click.option("--mode", type=MODE, default="fast", show_default=True, help="RK4 step of every flight.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option(
     "--pbp", is_flag=True, help="Also write the play-by-play as data: pitches.parquet, balls_in_play.parquet."
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the season a killed run (kill -9, a lost machine) left unfinished for --out: keep its "
+    "finished games, play the rest. --games, --seed, --mode and --pbp must be the same.",
+)
 @common_options
 @_errors
-def season(n_games, seed, executor, mode, out_dir, pbp, profile, report_dir, workers, force, quiet):
+def season(
+    n_games,
+    seed,
+    executor,
+    scheduler,
+    mode,
+    out_dir,
+    pbp,
+    resume,
+    profile,
+    report_dir,
+    workers,
+    force,
+    quiet,
+):
     """Play a season in parallel; write games.parquet, league.json, standings.json and a run report
     (with --pbp also pitches.parquet and balls_in_play.parquet).
 
     The --out folder is replaced whole, and only when the season is complete: an existing one needs
-    --force and must hold only what an earlier season run wrote there.
+    --force and must hold only what an earlier season run wrote there. --scheduler runs the games on
+    a Dask cluster; --resume continues a killed run (docs/cluster.md).
 
     Example: batted-ball season --games 162 --seed 1 --workers 2 --executor threads --out out/season
     """
-    config = {"games": n_games, "seed": seed, "workers": workers, "executor": executor, "mode": mode}
+    executor = executor_for(executor, scheduler)
+    # What defines the output, then execution options perfkit leaves out of --resume's comparison.
+    config = {"games": n_games, "seed": seed, "mode": mode}
     if pbp:
         config["pbp"] = True
+    config.update(workers=workers, executor=executor)
+    if scheduler:
+        config["scheduler"] = scheduler
     with _job(
-        "season", config, profile=profile, report_dir=report_dir, directories=[out_dir], force=force
+        "season",
+        config,
+        profile=profile,
+        report_dir=report_dir,
+        directories=[out_dir],
+        force=force,
+        resume=resume,
     ) as j:
         from .season import check_season_size, write_season
 
@@ -572,6 +608,7 @@ def season(n_games, seed, executor, mode, out_dir, pbp, profile, report_dir, wor
             run=j.run,
             workers=workers,
             executor=executor,
+            scheduler=scheduler,
             mode=mode,
             quiet=quiet,
             pbp=pbp,
@@ -583,8 +620,10 @@ def season(n_games, seed, executor, mode, out_dir, pbp, profile, report_dir, wor
                 f"{r['stat']:>18} {r['simulated']:>10.4f} {r['mlb']:>8.4f} {r['difference']:>+8.4f}  "
                 f"{r['tolerance']:g} {'ok' if r['within'] else 'OUTSIDE'}"
             )
+        where = f"dask at {scheduler}" if scheduler else f"{executor}, {workers} workers"
+        resumed = f", {result['resumed']} resumed" if result["resumed"] else ""
         click.echo(
-            f"{n_games} games in {result['wall_s']:.1f} s ({executor}, {workers} workers); "
+            f"{n_games} games{resumed} in {result['wall_s']:.1f} s ({where}); "
             f"receipt {result['receipt']}; wrote {out_dir}"
         )
 
@@ -648,7 +687,7 @@ def plot():
 @_PARK
 @click.option("--mode", type=MODE, default="accurate", show_default=True, help="RK4 step: 1, 2, 5 or 10 ms.")
 @_PLOT_OUT
-@single_run_options
+@common_options(workers=False)
 @_errors
 def plot_trajectory(balls, park, mode, out_path, profile, report_dir, force, quiet):
     """Fly balls at a park's elevation and draw them from the side and from above, with its fence.
@@ -683,7 +722,7 @@ def _ball_spec(spec: str) -> tuple:
 
 @plot.command("spin-axis", context_settings=CONTEXT)
 @_PLOT_OUT
-@single_run_options
+@common_options(workers=False)
 @_errors
 def plot_spin_axis_figure(out_path, profile, report_dir, force, quiet):
     """The spin-axis convention (one for batted balls and pitches) as a figure.
@@ -711,7 +750,7 @@ _FROM = click.option(
 @_FROM
 @_PARK
 @_PLOT_OUT
-@single_run_options
+@common_options(workers=False)
 @_errors
 def plot_spray_chart(source, park, out_path, profile, report_dir, force, quiet):
     """Where batted balls came down, over a field diagram, coloured by outcome.
@@ -733,7 +772,7 @@ def plot_spray_chart(source, park, out_path, profile, report_dir, force, quiet):
 @plot.command("ev-la", context_settings=CONTEXT)
 @_FROM
 @_PLOT_OUT
-@single_run_options
+@common_options(workers=False)
 @_errors
 def plot_ev_la_chart(source, out_path, profile, report_dir, force, quiet):
     """Exit velocity against launch angle, coloured by outcome.

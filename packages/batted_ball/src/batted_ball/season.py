@@ -218,6 +218,7 @@ def run_games(
     *,
     workers: int = 1,
     executor: str = "serial",
+    scheduler: str | None = None,
     mode: str = "fast",
     on_result: Callable | None = None,
     pbp: bool = False,
@@ -225,11 +226,22 @@ def run_games(
     """Play games ``0..n_games-1``; the table is sorted by game index whatever the execution.
 
     With ``pbp``: ``(games, pitch tables, ball-in-play tables)``, the per-game tables in game order.
+    ``scheduler``: a Dask scheduler's address (``executor="dask"``). The games are the resumable
+    phase ``"games"``: inside a ``perfkit.job(..., resumable=True)`` each finished game's row (and
+    tables) is journaled, and a resumed run takes the games a killed run finished from the journal.
     """
     mode = SimulationMode.parse(mode).name.lower()
     league(seed)  # build (and aim) the teams once in this process before threads start
     tasks = [Task(key=f"game-{i:05d}", payload=(seed, i, mode, pbp), cost=1.0) for i in range(n_games)]
-    results = map_tasks(_task, tasks, executor=executor, workers=workers, on_result=on_result)
+    results = map_tasks(
+        _task,
+        tasks,
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        on_result=on_result,
+        phase="games",
+    )
     values = [results[t.key].value for t in tasks]
     games = pa.Table.from_pylist([v[0] for v in values])
     if not pbp:
@@ -331,6 +343,7 @@ def write_season(
     run: "perfkit.Run | None" = None,
     workers: int = 1,
     executor: str = "threads",
+    scheduler: str | None = None,
     mode: str = "fast",
     quiet: bool = True,
     pbp: bool = False,
@@ -355,6 +368,7 @@ def write_season(
                 run=own,
                 workers=workers,
                 executor=executor,
+                scheduler=scheduler,
                 mode=mode,
                 quiet=quiet,
                 pbp=pbp,
@@ -362,15 +376,25 @@ def write_season(
     t0 = time.perf_counter()
     with run.stage("teams"):
         league(seed)
+    resumed = 0
     with run.stage("games"), progress(n_games, "games", quiet=quiet) as bar:
 
         def done(r):
+            nonlocal resumed
             row = r.value[0]
             run.add_item(r.key, r.elapsed_s, r.worker, runs=row["home_R"] + row["away_R"])
+            resumed += r.attempts == 0  # taken from the journal of a killed run (--resume)
             bar.advance()
 
         played = run_games(
-            n_games, seed, workers=workers, executor=executor, mode=mode, on_result=done, pbp=pbp
+            n_games,
+            seed,
+            workers=workers,
+            executor=executor,
+            scheduler=scheduler,
+            mode=mode,
+            on_result=done,
+            pbp=pbp,
         )
     table = played[0] if pbp else played
     wall = time.perf_counter() - t0
@@ -394,4 +418,11 @@ def write_season(
     run.count("pitches", int(sum(table.column(c).to_numpy().sum() for c in ("home_pitches", "away_pitches"))))
     run.metric("games_per_s", n_games / wall)
     run.metric("wall_s_games", wall)
-    return {"line": line, "calibration": calib, "receipt": receipt, "wall_s": wall, "table": table}
+    return {
+        "line": line,
+        "calibration": calib,
+        "receipt": receipt,
+        "wall_s": wall,
+        "table": table,
+        "resumed": resumed,
+    }
