@@ -150,6 +150,7 @@ def whole_package(folder: Path, workers: int) -> dict:
         unpack_s = time.perf_counter() - t0
         bad = sum((tmp / "out" / s.arcpath).read_bytes() != Path(s.source).read_bytes() for s in specs)
         qyn1_bytes = pkg.stat().st_size
+        kinds = _by_kind(pkg, ks, folder)
         names = tmp / "names"
         names.write_bytes(b"".join(s.arcpath.encode() + b"\0" for s in specs))  # the same files, no pycache
         t0 = time.perf_counter()
@@ -175,8 +176,40 @@ def whole_package(folder: Path, workers: int) -> dict:
         "tar_zstd_mb_s": size / 1e6 / tar_s,
         "codecs": st.codecs,
         "blocks": st.blocks,
+        "by_kind": kinds,
         "byte_exact": bad == 0,
     }
+
+
+def _by_kind(pkg: Path, ks, folder: Path) -> dict:
+    """Stored bytes per kind of block (``py``, or the extension of a non-Python block's first file, with
+    ``(alone)`` for a file in a block of its own) against zstd -19 --long=27 of the same files concatenated."""
+    f, r = pipeline.open_package(pkg, ks)
+    with f:
+        members: dict[int, list] = {}
+        for e in r.entries:
+            members.setdefault(e.block, []).append(e.path)
+        kinds: dict[str, dict] = {}
+        for b in r.blocks:
+            paths = members[b.index]
+            first = paths[0].rsplit("/", 1)[-1]
+            kind = (
+                "py"
+                if first.endswith((".py", ".pyi", ".pyw"))
+                else (first.rsplit(".", 1)[-1] if "." in first[1:] else "-")
+            )
+            kind += " (alone)" if len(paths) == 1 and kind != "py" else ""
+            k = kinds.setdefault(kind, {"bytes": 0, "qyn1_bytes": 0, "paths": []})
+            k["bytes"] += b.size
+            k["qyn1_bytes"] += b.stored_size
+            k["paths"] += paths
+    for k in kinds.values():
+        data = b"".join((folder / p).read_bytes() for p in k.pop("paths"))
+        z = subprocess.run(
+            ["zstd", "-19", "--long=27", "-T1", "-c"], input=data, capture_output=True, check=True
+        )
+        k["zstd19_long_bytes"] = len(z.stdout)
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1]["bytes"]))
 
 
 def main() -> None:
@@ -230,6 +263,12 @@ def main() -> None:
             f"MB/s/core, tar|zstd {row['tar_zstd_mb_s']:.2f} MB/s  byte-exact {row['byte_exact']}",
             flush=True,
         )
+        for kind, k in row["by_kind"].items():
+            if k["bytes"] >= 100_000:
+                print(
+                    f"    {kind:<14} {k['bytes'] / 1e6:7.2f} MB  qyn1 {k['qyn1_bytes']:>11,}  "
+                    f"zstd -19 --long of the same files {k['zstd19_long_bytes']:>11,}"
+                )
     result["load_end"] = os.getloadavg()[0]
     if not args.no_record:
         bench.record("qyn1", "classes", result)
