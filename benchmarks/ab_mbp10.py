@@ -5,8 +5,8 @@
 The earlier commit's `packages/mbp10` is exported (`git archive`) to a temporary folder; each round runs one
 fresh process of the base and one of this checkout, alternating (A B A B ...), on the same day file from
 `bench_mbp10.py`. Each process times, in CPU seconds of its own (less sensitive than wall time to the other
-users of the cores), the best of 3: `day_bars` (decode + bar5s, streamed from the .dbn.zst) and the bar5s
-kernel over the whole day in memory. Medians over rounds and the new/base ratios go to
+users of the cores), the best of 3: `day_bars` (decode + bar5s, streamed from the .dbn.zst), the bar5s
+kernel over the whole day in memory, and the reference loop on a 5,000-record slice. Medians over rounds and the new/base ratios go to
 benchmarks/results/mbp10.jsonl (name "ab").
 """
 
@@ -41,8 +41,14 @@ path = sys.argv[2]
 day_bars(path)
 rec = np.array(read_dbn(path).records)
 compute_bars(rec[:1000])
+from mbp10.reference import bars_reference
+part = np.ascontiguousarray(rec[500_000:505_000])
 out = {"module": mbp10.__file__}
-for name, f in (("day_bars_cpu_s", lambda: day_bars(path)), ("kernel_cpu_s", lambda: compute_bars(rec))):
+for name, f in (
+    ("day_bars_cpu_s", lambda: day_bars(path)),
+    ("kernel_cpu_s", lambda: compute_bars(rec)),
+    ("reference_5k_cpu_s", lambda: bars_reference(part)),
+):
     times = []
     for _ in range(3):
         t = time.process_time()
@@ -85,7 +91,10 @@ def main() -> None:
             runs["new"].append(one("", new_cache))
     assert all(r["module"].startswith(tmp) for r in runs["base"])
     med = {
-        side: {k: float(np.median([r[k] for r in rs])) for k in ("day_bars_cpu_s", "kernel_cpu_s")}
+        side: {
+            k: float(np.median([r[k] for r in rs]))
+            for k in ("day_bars_cpu_s", "kernel_cpu_s", "reference_5k_cpu_s")
+        }
         for side, rs in runs.items()
     }
     ratio = {k: med["new"][k] / med["base"][k] for k in med["new"]}
