@@ -5,6 +5,7 @@ pinned bar5s feature names unchanged."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -108,3 +109,36 @@ def test_stage_commands_read_their_typed_inputs(run_out, tmp_path):
     mine = pq.read_table(tmp_path / "l.parquet")
     theirs = pq.read_table(run_out / "silver" / "levels" / "2024-01-03.parquet")
     assert mine.equals(theirs)
+
+
+def test_run_front_month_keeps_one_outright_a_date(tmp_path):
+    days = tmp_path / "days"
+    days.mkdir()
+    symbols = ("ESH4", "ESM4", "ESH4-ESM4")
+    front = {}
+    for d in (2, 3):
+        date = dt.date(2024, 1, d)
+        rec = synth_instruments(date, 12_000, 4, symbols)
+        write_dbn(days / f"ES-{date}.dbn.zst", synth_header(date, symbols), rec)
+        trades = rec[rec["action"] == b"T"]
+        volume = {
+            s: int(trades["size"][trades["instrument_id"] == 4242 + k].sum())
+            for k, s in enumerate(symbols[:2])
+        }
+        front[date.isoformat()] = max(
+            volume, key=volume.get
+        )  # the outrights' traded volume, from the records
+    out = tmp_path / "out"
+    r = invoke(
+        "run", "--input-dir", days, "--dates", "2024-01-02..2024-01-03", "--executor", "serial", "--workers", 1,
+        "--out", out, "--front-month", "--quiet",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    for d in ("2024-01-02", "2024-01-03"):
+        bars = pl.read_parquet(out / "silver" / "bar5s" / f"{d}.parquet")
+        assert bars["symbol"].unique().to_list() == [front[d]]
+    report = json.loads((out / "run_report.json").read_text())
+    assert (
+        report["config"]["front_month"] is True and report["counters"]["instruments_kept"] == 2
+    )  # one a date
+    assert report["counters"]["instruments_in_file"] == 6
