@@ -10,6 +10,7 @@ numpy, and `synth_instruments` (each instrument simulated on its own stream, the
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import numpy as np
 import pytest
@@ -178,3 +179,28 @@ def _params():
     from mbp10.episodes import EpisodeParams
 
     return EpisodeParams()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "GLBX.MDP3__test_data.mbp-10.dbn.zst",
+        "IFEU.IMPACT__test_data.mbp-10.dbn.zst",
+        "NDEX.IMPACT__test_data.mbp-10.dbn.zst",
+        "XNAS.ITCH__test_data.mbp-10.dbn.zst",
+    ],
+)
+def test_symbols_match_databento_on_its_own_samples(name):
+    """Our symbol of each instrument is the one `databento`'s `to_df()` maps it to (Databento's real headers)."""
+    import databento as db
+
+    from .testdata import DATABENTO
+
+    path = DATABENTO / name
+    with warnings.catch_warnings():  # databento's to_df uses a pandas keyword pandas 3.1 deprecates
+        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+        df = db.DBNStore.from_file(path).to_df()
+    theirs = set(zip(df["instrument_id"].astype(int), df["symbol"].astype(str), strict=True))
+    bars, _ = day_bars(path, selection=Selection(spreads=True))
+    ours = set(zip(bars.column("instrument_id").to_pylist(), bars.column("symbol").to_pylist(), strict=True))
+    assert ours == theirs
