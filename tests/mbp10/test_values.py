@@ -7,6 +7,8 @@ import datetime as dt
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
 from mbp10.approach import WINDOW
 from mbp10.dbn import encode_metadata, write_dbn
 from mbp10.episodes import EpisodeParams
@@ -21,6 +23,10 @@ NAN = float("nan")
 
 def utc(day: int, hh: int, mm: int = 0) -> int:
     return int(dt.datetime(2024, 1, day, hh, mm, tzinfo=dt.UTC).timestamp()) * 1_000_000_000
+
+
+def utc_ns(y: int, m: int, d: int, hh: int) -> int:
+    return int(dt.datetime(y, m, d, hh, tzinfo=dt.UTC).timestamp()) * 1_000_000_000
 
 
 def bars(rows: list[tuple[int, float, float, float, float]]) -> pa.Table:
@@ -184,3 +190,16 @@ def test_prior_day_levels_end_at_an_early_close():
     lv = compute_levels(dt.date(2023, 11, 27), prev.slice(0, 0), prev, dt.date(2023, 11, 24)).to_pylist()
     got = {r["level_kind"]: r["level_price"] for r in lv}
     assert (got["pdh"], got["pdl"], got["pdc"]) == (4565.0, 4550.0, 4560.0)
+
+
+@pytest.mark.shared
+def test_real_es_file_crosses_only_in_the_pre_open():
+    """The real ESH4 file (2023-12-25) has crossed consistent books only in CME's pre-open (17:39-17:59
+    New York), none once the 18:00 session has opened: the flag marks auction books, not trading."""
+    from .testdata import ES_REAL, shared_file
+
+    table, stats = day_bars(shared_file(ES_REAL / "esh4-glbx-mdp3-20231225.mbp-10.derived.dbn.zst"))
+    crossed = table.filter(pc.greater(table.column("bar5s_flag_crossed_cnt_sum"), 0))
+    start = crossed.column("bar_start_ns").to_numpy()
+    assert stats.integrity["books_crossed_events"] > 0 and len(start) > 0
+    assert start.max() < utc_ns(2023, 12, 25, 23)  # 18:00 New York
