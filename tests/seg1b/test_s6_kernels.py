@@ -8,7 +8,7 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-import seg1b.s6.kernels as jitter_mod
+import seg1b.s6._border as border_mod
 import shapely
 from seg1b.countries import load_countries
 from seg1b.grid import Grid
@@ -249,9 +249,9 @@ def test_candidate_boxes_without_the_tree_equal_the_tree(countries, monkeypatch)
         r0, r1, c0, c1 = _ranges(g, geom)
         rows, cols = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
         w, s, e, n = tile_bounds(g, np.sort(g.tile_id(rows.ravel(), cols.ravel()))[:4000])
-        monkeypatch.setattr(jitter_mod, "_BRUTE_FORCE_PAIRS", 1 << 60)
+        monkeypatch.setattr(border_mod, "_BRUTE_FORCE_PAIRS", 1 << 60)
         brute = candidate_boxes(geom, w, s, e, n)
-        monkeypatch.setattr(jitter_mod, "_BRUTE_FORCE_PAIRS", -1)
+        monkeypatch.setattr(border_mod, "_BRUTE_FORCE_PAIRS", -1)
         tree = candidate_boxes(geom, w, s, e, n)
         assert np.array_equal(brute[0], tree[0]) and np.array_equal(brute[1], tree[1])
 
