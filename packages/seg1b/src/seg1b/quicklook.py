@@ -5,7 +5,7 @@ The picture is matplotlib (through geopandas' plotting for the choropleth): coun
 count on a log scale, or a log-scaled 2-D histogram of site positions, always with a colour bar and the country
 outlines; ``only`` zooms to the named countries. The GeoTIFF is written with rasterio's ``COG`` driver (tiled,
 overviews, DEFLATE), one uint16 band: 0 = no country, ``i + 1`` = the i-th country key in sorted order (the
-keys are in the band's ``country_keys`` tag and in a ``.csv`` beside it is not needed: QGIS shows the tag).
+keys are in the band's ``country_keys`` tag, which QGIS and ``gdalinfo`` show).
 Everything is read from the outputs themselves: the tile index footers, the sites' lon/lat columns.
 """
 
