@@ -113,6 +113,19 @@ def _foreign_record() -> bytes:
         return out.read_bytes()
 
 
+def _old_episodes() -> bytes:
+    """An episodes table as written before decision times existed (no touch_bar/decision_ns/...)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    table = pa.table({"instrument_id": pa.array([4242], pa.uint32()), "touch_id": [1], "outcome": ["break"]})
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
 def _two_instruments(path: Path) -> bytes:
     return _two_instruments_bytes()
 
@@ -231,6 +244,26 @@ CASES = [
         "no bars in the 2024-01-01 day (not a CME trading session)",
         _files(**{"b.parquet": _bars_file}),
     ),
+    Case(
+        "vectors-episodes-without-decision-times",
+        [
+            m,
+            "vectors",
+            "--bars",
+            "b.parquet",
+            "--episodes",
+            "e.parquet",
+            "--approach",
+            "e.parquet",
+            "--signature",
+            "e.parquet",
+            "-o",
+            "v.parquet",
+        ],
+        2,
+        "e.parquet: missing columns touch_bar, decision_ns, outcome_known_ns",
+        _files(**{"b.parquet": _bars_file, "e.parquet": lambda p: _old_episodes()}),
+    ),  # fmt: skip
     Case(
         "similar-as-of-not-a-time",
         [m, "similar", "--vectors", "v.parquet", "--touch-id", "1", "--as-of", "yesterday"],

@@ -528,7 +528,11 @@ def vectors(
         from mbp10.io import write_table
 
         bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
-        ep = _read_parquet(episodes_path, ("instrument_id", "touch_id", "outcome"), "episodes")
+        ep = _read_parquet(
+            episodes_path,
+            ("instrument_id", "touch_id", "touch_bar", "outcome", "decision_ns", "outcome_known_ns"),
+            "episodes",
+        )
         ap = _read_parquet(approach_path, ("instrument_id", "touch_id", "rel_bar", "dist_pts"), "approach")
         sig = _read_parquet(
             signature_path, ("instrument_id", "touch_id", "sig_dist_start"), "approach signature"
