@@ -263,7 +263,7 @@ CASES = [
         2,
         "e.parquet: missing columns touch_bar, decision_ns, outcome_known_ns",
         _files(**{"b.parquet": _bars_file, "e.parquet": lambda p: _old_episodes()}),
-    ),  # fmt: skip
+    ),
     Case(
         "similar-as-of-not-a-time",
         [m, "similar", "--vectors", "v.parquet", "--touch-id", "1", "--as-of", "yesterday"],
