@@ -282,20 +282,28 @@ def profiling(path: str | os.PathLike | None):
 
 
 class Progress:
-    """A rich progress bar (done/total, rate, ETA), or nothing when quiet or not on a terminal."""
+    """A rich progress bar (done/total, rate, ETA), or nothing when quiet or not on a terminal.
 
-    def __init__(self, total: float | None, description: str, quiet: bool = False):
+    Totals may be weighted (estimated cells, records): counts are shown rounded, with thousands
+    separators and ``unit`` ("tiles", "games"), never as raw floats.
+    """
+
+    def __init__(self, total: float | None, description: str, quiet: bool = False, unit: str = ""):
         self.enabled = not quiet and sys.stdout.isatty()
         self._bar = None
         self._task = None
         self.total = total
         self.description = description
+        self.unit = f" {unit}" if unit else ""
+
+    def _counts(self, done: float) -> str:
+        total = "?" if self.total is None else f"{self.total:,.0f}"
+        return f"{done:,.0f}/{total}{self.unit}"
 
     def __enter__(self) -> Progress:
         if self.enabled:
             from rich.progress import (
                 BarColumn,
-                MofNCompleteColumn,
                 TaskProgressColumn,
                 TextColumn,
                 TimeElapsedColumn,
@@ -306,7 +314,7 @@ class Progress:
             self._bar = RichProgress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"),
                 TaskProgressColumn(),
                 TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
@@ -314,14 +322,21 @@ class Progress:
                 transient=False,
             )
             self._bar.__enter__()
-            self._task = self._bar.add_task(self.description, total=self.total, rate="")
+            self._task = self._bar.add_task(
+                self.description, total=self.total, rate="", counts=self._counts(0)
+            )
         return self
 
     def advance(self, n: float = 1) -> None:
         if self._bar is not None:
             self._bar.advance(self._task, n)
-            speed = self._bar.tasks[0].speed
-            self._bar.update(self._task, rate=f"{speed:,.1f}/s" if speed else "")
+            task = self._bar.tasks[0]
+            speed = task.speed
+            self._bar.update(
+                self._task,
+                rate=f"{speed:,.0f}{self.unit}/s" if speed else "",
+                counts=self._counts(task.completed),
+            )
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
@@ -329,7 +344,9 @@ class Progress:
 
 
 @contextlib.contextmanager
-def progress(total: float | None, description: str, quiet: bool = False) -> Iterator[Progress]:
+def progress(
+    total: float | None, description: str, quiet: bool = False, unit: str = ""
+) -> Iterator[Progress]:
     """Context manager form of :class:`Progress`."""
-    with Progress(total, description, quiet) as bar:
+    with Progress(total, description, quiet, unit) as bar:
         yield bar
