@@ -21,25 +21,27 @@ from .test_cli import invoke
 SYMBOLS = ("ESH4", "ESM4")
 
 
-@pytest.fixture(scope="module")
-def run_out(tmp_path_factory):
-    root = tmp_path_factory.mktemp("typed")
+def two_day_run(root, symbols, records: int, seed: int, *flags) -> tuple:
+    """`mbp10 run` over two synthetic multi-instrument days: (output folder, {date: records})."""
     days = root / "days"
     days.mkdir()
+    made = {}
     for d in (2, 3):
         date = dt.date(2024, 1, d)
-        write_dbn(
-            days / f"ES-{date}.dbn.zst",
-            synth_header(date, SYMBOLS),
-            synth_instruments(date, 30_000, 3, SYMBOLS),
-        )
+        made[date.isoformat()] = rec = synth_instruments(date, records, seed, symbols)
+        write_dbn(days / f"ES-{date}.dbn.zst", synth_header(date, symbols), rec)
     out = root / "out"
     r = invoke(
         "run", "--input-dir", days, "--dates", "2024-01-02..2024-01-03", "--executor", "serial", "--workers", 1,
-        "--out", out, "--bronze", "--quiet",
+        "--out", out, "--quiet", *flags,
     )  # fmt: skip
     assert r.exit_code == 0, r.output
-    return out
+    return out, made
+
+
+@pytest.fixture(scope="module")
+def run_out(tmp_path_factory):
+    return two_day_run(tmp_path_factory.mktemp("typed"), SYMBOLS, 30_000, 3, "--bronze")[0]
 
 
 def outputs(out):
@@ -112,28 +114,16 @@ def test_stage_commands_read_their_typed_inputs(run_out, tmp_path):
 
 
 def test_run_front_month_keeps_one_outright_a_date(tmp_path):
-    days = tmp_path / "days"
-    days.mkdir()
     symbols = ("ESH4", "ESM4", "ESH4-ESM4")
+    out, made = two_day_run(tmp_path, symbols, 12_000, 4, "--front-month")
     front = {}
-    for d in (2, 3):
-        date = dt.date(2024, 1, d)
-        rec = synth_instruments(date, 12_000, 4, symbols)
-        write_dbn(days / f"ES-{date}.dbn.zst", synth_header(date, symbols), rec)
+    for d, rec in made.items():  # the outrights' traded volume, counted from the records
         trades = rec[rec["action"] == b"T"]
         volume = {
             s: int(trades["size"][trades["instrument_id"] == 4242 + k].sum())
             for k, s in enumerate(symbols[:2])
         }
-        front[date.isoformat()] = max(
-            volume, key=volume.get
-        )  # the outrights' traded volume, from the records
-    out = tmp_path / "out"
-    r = invoke(
-        "run", "--input-dir", days, "--dates", "2024-01-02..2024-01-03", "--executor", "serial", "--workers", 1,
-        "--out", out, "--front-month", "--quiet",
-    )  # fmt: skip
-    assert r.exit_code == 0, r.output
+        front[d] = max(volume, key=volume.get)
     for d in ("2024-01-02", "2024-01-03"):
         bars = pl.read_parquet(out / "silver" / "bar5s" / f"{d}.parquet")
         assert bars["symbol"].unique().to_list() == [front[d]]
