@@ -156,3 +156,11 @@ def _cluster_cmd(executor, scheduler):
 def test_scheduler_option_implies_dask_and_reads_the_environment(argv, env, expected):
     result = CliRunner().invoke(_cluster_cmd, argv, env=env)
     assert (result.exit_code, expected[1] in result.output) == (expected[0], True), result.output
+
+
+def test_progress_counts_are_rounded_with_separators_and_a_unit():
+    from perfkit.clitools import Progress
+
+    bar = Progress(1_234_567.5, "tiles", unit="tiles")
+    assert bar._counts(6000.3) == "6,000/1,234,568 tiles"
+    assert Progress(None, "games")._counts(3) == "3/?"
