@@ -98,8 +98,9 @@ def test_season_on_a_cluster_equals_the_local_run_also_with_a_worker_killed(tmp_
     """Two seasons on a two-worker cluster: one untouched, one whose worker 0 is SIGKILLed once the
     first game is done. Both give the local receipts. What the second can guarantee: the run completes
     on the remaining worker with the same receipts, and any game Dask ran again is reported with 2
-    attempts. It cannot guarantee that a game was retried: worker 0 may be between games (or already
-    idle) when it dies, and then Dask only moves the games queued on it, which are not re-runs."""
+    attempts. It cannot say which games are retried, so it does not assert that any is: the game worker 0
+    was playing if it was mid-game (it may be between games), and today also games it had finished,
+    whose results Dask recomputes because perfkit keeps every future until the run ends."""
     with dask_cluster(tmp_path, workers=2) as cluster:
         plain = run(
             [*SEASON, "--scheduler", cluster.address, "--out", "cluster"], tmp_path, timeout=TIMEOUT_S

@@ -18,6 +18,7 @@ from perfkit.limits import check_memory
 from perfkit.parallel import Task, map_tasks, rng_for
 
 import perfkit
+from perfkit import interrupts
 
 from . import io
 from .errors import BattedBallError
@@ -218,6 +219,7 @@ def _task(payload: tuple) -> list[tuple]:
     seed, start, stop, mode, record = payload
     out = []
     for game_index in range(start, stop):
+        interrupts.raise_if_received()  # a thread worker stops at the next game on Ctrl-C, not the chunk's end
         t0 = time.perf_counter()
         box = play_game(seed, game_index, mode, record=record)
         tables = (box["pitch_table"], box["bip_table"]) if record else (None, None)
