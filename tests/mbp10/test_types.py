@@ -52,6 +52,7 @@ def test_every_output_has_typed_columns_in_polars(run_out):
     files = outputs(run_out)
     assert len(files) == 2 * 8  # bronze + seven stages, two dates
     for f in files:
+        assert pq.read_schema(f).metadata[b"mbp10.format"] == b"2", f
         df = pl.read_parquet(f)
         for name, dtype in df.schema.items():
             if name.endswith("_ns") or name in ("ts_event", "ts_recv"):

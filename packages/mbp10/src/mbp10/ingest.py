@@ -76,7 +76,7 @@ def ingest_file(src: str | os.PathLike, dest: Path, extra_consumers: tuple = ())
     """Write the bronze Parquet of one input file to `dest` (callers pass a temporary path); the DBN
     header's symbology goes into the schema metadata, so bars from bronze name their instruments too."""
     symmap = read_symbology(src)
-    schema = BRONZE_SCHEMA.with_metadata({PARQUET_KEY: symmap.to_json()})
+    schema = BRONZE_SCHEMA.with_metadata({**BRONZE_SCHEMA.metadata, PARQUET_KEY: symmap.to_json()})
     if input_kind(src) == "parquet":
         rec = table_records(read_bronze(src, columns=BRONZE_SCHEMA.names))
         ts = rec["ts_event"].astype(np.int64)

@@ -32,6 +32,9 @@ NO_DICTIONARY = ("ts_event", "ts_recv", "sequence", "ts_in_delta")
 
 
 UTC_NS = pa.timestamp("ns", tz="UTC")
+#: Version of the written tables (schema metadata `mbp10.format`): 2 = per instrument (`instrument_id`,
+#: `symbol`), typed columns, crossed/locked flags, decision times (issue 14); 1 (unmarked) = before.
+FORMAT_KEY, FORMAT_VERSION = b"mbp10.format", b"2"
 #: Integer nanosecond columns that are instants (written as timestamp[ns, UTC]); `*_ns` columns are too.
 TIME_COLUMNS = ("ts_event", "ts_recv")
 
@@ -55,7 +58,8 @@ def typed(table: pa.Table) -> pa.Table:
         elif pa.types.is_floating(t):
             col = pc.if_else(pc.is_nan(col), pa.scalar(None, t), col)
         cols.append(col)
-    return pa.table(cols, names=table.column_names, metadata=table.schema.metadata)
+    metadata = {**(table.schema.metadata or {}), FORMAT_KEY: FORMAT_VERSION}
+    return pa.table(cols, names=table.column_names, metadata=metadata)
 
 
 def plain(table: pa.Table) -> pa.Table:
@@ -228,7 +232,9 @@ def records_to_arrow(rec: np.ndarray) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=[n for n, _ in BRONZE_COLUMNS])
 
 
-BRONZE_SCHEMA = pa.schema([(n, _bronze_type(n, t)) for n, t in BRONZE_COLUMNS])
+BRONZE_SCHEMA = pa.schema(
+    [(n, _bronze_type(n, t)) for n, t in BRONZE_COLUMNS], metadata={FORMAT_KEY: FORMAT_VERSION}
+)
 KERNEL_COLUMNS = (
     "ts_event",
     "ts_recv",
