@@ -21,7 +21,8 @@ import psutil
 import pytest
 
 from tests.cluster import dask_cluster
-from tests.hostile import assert_one_line, command, run, temporaries, with_children_killed
+from tests.hostile import _start as start_command
+from tests.hostile import assert_one_line, run, temporaries, with_children_killed
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 GAMES = 40
@@ -62,17 +63,8 @@ def _completed(folder: Path) -> list[dict]:
 
 
 def _start(argv: list[str], cwd: Path, **env: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONHASHSEED": "0", **env}
-    return subprocess.Popen(
-        [command(argv[0]), *argv[1:]],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    """The command in its own session, stderr kept (``tests.hostile``'s launcher)."""
+    return start_command(argv, cwd, env, stderr=subprocess.PIPE)
 
 
 def _wait_for_games(proc: subprocess.Popen, folder: Path, n: int) -> list[dict]:
