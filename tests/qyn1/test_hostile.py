@@ -397,7 +397,15 @@ CASES = [
         with_(write("src/pyproject.toml", "[tool.qyn1]\nworkers = 10000\n")),
     ),
     Case("pack-chunk-size-0", [*PACK, "-o", "x.qyn", "--chunk-size", "0"], 2, "--chunk-size", with_()),
-]
+    # -- a Dask cluster named where it cannot be used: refused before anything is claimed or contacted --
+    Case("pack-scheduler-with-processes", [*PACK, "-o", "x.qyn", "--executor", "processes", "--scheduler", "tcp://127.0.0.1:1"], 2, "--scheduler tcp://127.0.0.1:1 runs on a Dask cluster; it cannot be used with --executor processes", with_()),
+    Case("unpack-scheduler-env-with-threads", [*UNPACK, "-o", "out", "--executor", "threads"], 2, "it cannot be used with --executor threads", with_(), env={"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:1"}),
+    Case("unpack-stdin-on-a-cluster", ["qyn1", "unpack", "-", *K, "-o", "out", "--scheduler", "tcp://127.0.0.1:1"], 2, "cannot come from standard input", with_()),
+]  # fmt: skip
+# Rows that wait for a timeout (perfkit gives a scheduler 10 s to answer).
+SLOW_CASES = [
+    Case("pack-scheduler-unreachable", [*PACK, "-o", "x.qyn", "--scheduler", "tcp://127.0.0.1:1"], 2, "cannot reach the Dask scheduler at tcp://127.0.0.1:1", with_()),
+]  # fmt: skip
 NOT_AS_ROOT = [
     Case(
         "pack-unreadable-file-mode-000", [*PACK, "-o", "x.qyn"], 2, "cannot read", with_(chmod("src/a.py", 0))
@@ -465,6 +473,12 @@ def _fifo_safe_snapshot(monkeypatch):
 def test_hostile(case, tmp_path):
     res = check_case(case, tmp_path)
     assert "[Errno" not in res.stderr  # messages in words
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SLOW_CASES, ids=[c.id for c in SLOW_CASES])
+def test_hostile_slow(case, tmp_path):
+    check_case(case, tmp_path)
 
 
 @pytest.mark.skipif(ROOT, reason="permission bits do not stop root")

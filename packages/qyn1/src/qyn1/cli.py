@@ -11,7 +11,15 @@ import tempfile
 from pathlib import Path
 
 import click
-from perfkit.clitools import Group, common_options, executor_option, handle_errors, progress
+from perfkit.clitools import (
+    Group,
+    common_options,
+    executor_for,
+    executor_option,
+    handle_errors,
+    progress,
+    scheduler_option,
+)
 from perfkit.job import job
 from perfkit.outputs import MARKER, REPORT_FILES
 
@@ -160,6 +168,7 @@ def keygen(path: Path, force: bool) -> None:
     "--chunk-size", type=int, default=None, help="Chunk size of Python text in bytes (default: the preset's)."
 )
 @executor_option(default=None)
+@scheduler_option()
 @click.option("--exclude", multiple=True, help="Glob of paths/components to leave out (repeatable).")
 @common_options
 @_bad_input
@@ -173,6 +182,7 @@ def pack(
     preset,
     chunk_size,
     executor,
+    scheduler,
     exclude,
     profile,
     report_dir,
@@ -184,11 +194,16 @@ def pack(
     report only with --report-dir). Paths in the package are relative to each source given (like
     `tar -C SRC .`); a file source keeps its base name. An existing package is replaced only with --force.
 
+    --scheduler encodes the blocks on a Dask cluster (docs/cluster.md); the package is written here.
+
     Example: qyn1 pack src/ -o src.qyn --key project.key
     """
+    executor = executor_for(executor, scheduler)
     workers_opt = workers if _option_given("workers") else None
     to_stdout = str(output) == "-"
     config = {"sources": [str(s) for s in sources], "output": str(output), "exclude": list(exclude)}
+    if scheduler:
+        config["scheduler"] = scheduler
     if to_stdout and sys.stdout.isatty():
         raise Qyn1Error(
             "not writing a binary package to a terminal: redirect standard output or give -o FILE"
@@ -233,6 +248,7 @@ def pack(
                     chunk_size=p.chunk_size,
                     workers=p.workers,
                     executor=p.executor,
+                    scheduler=scheduler,
                     on_file=on_file,
                 )
                 if to_stdout:
@@ -309,6 +325,7 @@ def _inputs(package: Path, key_file, passphrase_file) -> list:
 @click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False, path_type=Path))
 @key_options
 @executor_option(default="processes")
+@scheduler_option()
 @common_options
 @_bad_input
 def unpack(
@@ -319,6 +336,7 @@ def unpack(
     passphrase_env,
     key_env,
     executor,
+    scheduler,
     profile,
     report_dir,
     workers,
@@ -328,17 +346,29 @@ def unpack(
     """Verify and extract every file into a new folder: all or nothing (the folder appears only when every
     file verified). PACKAGE may be - (standard input). An existing folder is replaced only with --force,
     and only if it holds nothing but an earlier unpack; the run report goes inside it unless --report-dir
-    says otherwise.
+    says otherwise. --scheduler decodes on a Dask cluster whose workers read PACKAGE and write the files
+    (docs/cluster.md).
 
     Example: qyn1 unpack src.qyn -o restored/ --key project.key
     """
+    executor = executor_for(executor, scheduler)
     if str(output) == "-":
         raise Qyn1Error("unpack writes a folder, not standard output: give -o DIR (one file: qyn1 cat)")
+    if scheduler and _is_stdin(package):
+        raise Qyn1Error(
+            f"--scheduler {scheduler}: the cluster's workers read the package by path, so it cannot come "
+            "from standard input; give its path on a filesystem every worker mounts"
+        )
     _not_special(profile)
     with job(
         "qyn1",
         "unpack",
-        config={"package": str(package), "output": str(output), "executor": executor},
+        config={
+            "package": str(package),
+            "output": str(output),
+            "executor": executor,
+            **({"scheduler": scheduler} if scheduler else {}),
+        },
         inputs=_inputs(package, key_file, passphrase_file),
         directories=[output],
         force=force,
@@ -356,7 +386,13 @@ def unpack(
             pipeline.warm_up(executor, workers)
         with run.stage("unpack"), _package_file(package) as pkg:
             st = pipeline.extract(
-                pkg, j.path(output), ks, workers=workers, executor=executor, reserved=reserved
+                pkg,
+                j.path(output),
+                ks,
+                workers=workers,
+                executor=executor,
+                scheduler=scheduler,
+                reserved=reserved,
             )
         run.count("files", st.files)
         run.count("bytes_out", st.bytes_in)

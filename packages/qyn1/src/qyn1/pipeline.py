@@ -14,6 +14,7 @@ at most ``BATCH_BYTES`` of source, which bounds the memory held by results in fl
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import stat
 import time
@@ -302,14 +303,15 @@ def encode_project(
     chunk_size: int,
     workers: int = 1,
     executor: str = "processes",
+    scheduler: str | None = None,
     worker_memory: dict[str, int] | None = None,
 ) -> Iterator[tuple[BlockSpec, EncodedBlock | None]]:
     """Plan the blocks and encode each through ``perfkit.parallel.map_tasks``; yields ``(block, encoded)``
     in plan order, batch by batch (``encoded`` is None for a file above ``STREAM_BYTES``: the caller streams
-    it). The result does not depend on ``workers`` or ``executor``. Process workers fork from a server that
-    preloaded :mod:`qyn1.preload`; their largest memory figures are kept in ``worker_memory``."""
-    if workers <= 1:
-        executor = "serial"
+    it). The result does not depend on ``workers``, ``executor`` or ``scheduler`` (a Dask scheduler's address:
+    the blocks are encoded on that cluster, whose workers read the sources by path). Process workers fork from
+    a server that preloaded :mod:`qyn1.preload`; their largest memory figures are kept in ``worker_memory``."""
+    executor = _executor(executor, workers, scheduler)
     batch: list[BlockSpec] = []
     size = 0
 
@@ -322,7 +324,14 @@ def encode_project(
             )
             for i, b in enumerate(batch)
         ]
-        res = map_tasks(_encode_task, tasks, executor=executor, workers=workers, preload=WORKER_PRELOAD)
+        res = map_tasks(
+            _encode_task,
+            tasks,
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            preload=WORKER_PRELOAD,
+        )
         _note_worker_memory(res, worker_memory)
         for i, b in enumerate(batch):
             yield b, res[str(i)].value
@@ -341,6 +350,11 @@ def encode_project(
             batch, size = [], 0
     if batch:
         yield from run(batch)
+
+
+def _executor(executor: str, workers: int, scheduler: str | None) -> str:
+    """One worker runs in this process (``serial``), unless the work goes to a Dask cluster's scheduler."""
+    return executor if scheduler is not None or workers > 1 else "serial"
 
 
 @dataclass
@@ -401,25 +415,34 @@ def write_package(
     chunk_size: int,
     workers: int = 1,
     executor: str = "processes",
+    scheduler: str | None = None,
     salt: bytes | None = None,
     on_file: OnFile | None = None,
 ) -> PackStats:
     """Write a package to ``path`` (or an open binary file: ``pack -o -`` gives stdout) as it goes; the
     caller makes a path atomic (a CLI writes to its ``perfkit.job`` staging file, :func:`pack` to a
-    temporary it renames). ``salt`` is for reproducible tests only."""
+    temporary it renames). ``scheduler``: encode on that Dask cluster (see :func:`encode_project`); the
+    package is written here either way. ``salt`` is for reproducible tests only."""
+    run = functools.partial(
+        _write_to,
+        specs=specs,
+        key_source=key_source,
+        chunk_size=chunk_size,
+        salt=salt,
+        on_file=on_file,
+        parallel={"workers": workers, "executor": executor, "scheduler": scheduler},
+    )
     if not isinstance(path, (str, os.PathLike)):
-        return _write_to(path, specs, key_source, chunk_size, workers, executor, salt, on_file)
+        return run(path)
     with open(path, "wb") as f:
-        return _write_to(f, specs, key_source, chunk_size, workers, executor, salt, on_file)
+        return run(f)
 
 
-def _write_to(f, specs, key_source, chunk_size, workers, executor, salt, on_file) -> PackStats:
+def _write_to(f, *, specs, key_source, chunk_size, salt, on_file, parallel) -> PackStats:
     t0 = time.perf_counter()
     st = PackStats()
     w = container.Writer(f, key_source, chunk_size, salt=salt)
-    for b, eb in encode_project(
-        specs, chunk_size=chunk_size, workers=workers, executor=executor, worker_memory=st.worker_memory
-    ):
+    for b, eb in encode_project(specs, chunk_size=chunk_size, worker_memory=st.worker_memory, **parallel):
         if eb is None:  # a large file: streamed chunk by chunk, never whole in memory
             eb = _stream_file(w, b.files[0], chunk_size)
             entries = w.entries[-1:]
@@ -580,6 +603,7 @@ def extract(
     *,
     workers: int = 1,
     executor: str = "processes",
+    scheduler: str | None = None,
     paths: list[str] | None = None,
     reserved: Mapping[str, str] | None = None,
 ) -> PackStats:
@@ -587,7 +611,8 @@ def extract(
     place only if this returns (a CLI's ``perfkit.job`` staging folder; :func:`unpack` for library
     callers). Every path is checked before anything is written (:func:`_targets`); a top-level name in
     ``reserved`` (name -> what the folder keeps there: the run report, perfkit's marker) is refused rather
-    than overwritten."""
+    than overwritten. With a Dask ``scheduler`` the cluster's workers read ``archive`` and write the targets
+    themselves (both on a filesystem they all mount), in at most ``8 * workers`` groups of blocks."""
     t0 = time.perf_counter()
     memory: dict[str, int] = {}
     f, r = open_package(archive, key_source)
@@ -600,7 +625,8 @@ def extract(
     for e, t in zip(entries, targets, strict=True):
         by_block.setdefault(e.block, []).append((e, t))
     blocks = list(by_block.values())
-    n_groups = 1 if workers <= 1 else min(len(blocks), 8 * workers)
+    executor = _executor(executor, workers, scheduler)
+    n_groups = 1 if executor == "serial" else min(len(blocks), 8 * workers)
     tasks = [
         Task(
             key=f"group-{k}",
@@ -612,8 +638,9 @@ def extract(
     res = map_tasks(
         _decode_task,
         tasks,
-        executor="serial" if workers <= 1 else executor,
+        executor=executor,
         workers=workers,
+        scheduler=scheduler,
         preload=WORKER_PRELOAD,
     )
     _note_worker_memory(res, memory)
