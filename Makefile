@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 WARM_STAMP := $(NUMBA_CACHE_DIR)/.warm-stamp
 WARM_SOURCES := uv.lock $(shell grep -rlE 'njit|numba' --include='*.py' packages/*/src perfkit/src 2>/dev/null)
 
-.PHONY: help setup warm test lint bench bench-seg1b bench-mbp10 bench-qyn1 bench-batted-ball \
+.PHONY: help setup warm test lint bench bench-seg1b bench-mbp10 bench-qyn1 bench-qyn1-classes bench-batted-ball perf-gate \
         profile-seg1b profile-mbp10 profile-qyn1 profile-batted-ball
 
 help: ## Show this help
@@ -85,6 +85,12 @@ bench: setup ## Run all four pipeline benchmarks on their defaults and print one
 	done; \
 	$(RUN) perfkit bench-summary seg1b mbp10 qyn1 batted_ball --since $$since "$${failed[@]}"
 
+# Instructions, not seconds: each pipeline's small fixed workload under valgrind (callgrind), compared with
+# benchmarks/gate/baseline.json; fails when one needs > 3% more. UPDATE=1 rewrites the baseline (commit it
+# with the change that explains it). The Numba cache is warm (setup), and imports are not counted.
+perf-gate: setup ## CI gate: instruction counts of a fixed workload per pipeline vs the committed baseline (UPDATE=1: rewrite it)
+	$(RUN) perfkit gate $(if $(UPDATE),--update,)
+
 bench-seg1b: setup ## seg1b S1/S6 fast vs legacy, then the world (FULL=1: 30 arc-second world)
 	$(RUN) python benchmarks/bench_seg1b.py $(if $(FULL),--full,)
 
@@ -93,6 +99,9 @@ bench-mbp10: setup ## mbp10 bar5s kernel vs reference, one day end to end (FULL=
 
 bench-qyn1: setup ## qyn1 pack/unpack of the stdlib corpus vs zlib/lzma/zstd/brotli, crypto fast vs reference
 	$(RUN) python benchmarks/bench_qyn1.py $(if $(FULL),--full,)
+
+bench-qyn1-classes: setup ## qyn1 vs brotli-11/zstd-19 per file kind, and whole packages vs tar | zstd -19 --long
+	$(RUN) python benchmarks/qyn1_classes.py --max-mb 3 --packages rich,numba,pandas
 
 bench-batted-ball: setup ## batted-ball trajectories/s vs reference, games, a season
 	$(RUN) python benchmarks/bench_batted_ball.py $(if $(FULL),--full,)

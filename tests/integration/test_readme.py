@@ -79,14 +79,14 @@ def test_readme_examples_run_in_order(tmp_path: Path):
         assert proc.returncode == 0, f"{line}\nexit {proc.returncode}\n{proc.stderr[-2000:]}"
         assert "Traceback" not in proc.stderr, f"{line}\n{proc.stderr[-2000:]}"
     print("\n".join(f"{t:6.1f} s  {cmd}" for t, cmd in timings))
-    # what the block promises: a byte-exact round trip of perfkit/src (restored under its last component),
-    # without the bytecode the example excludes
+    # what the block promises: a byte-exact round trip of perfkit/src (paths stored relative to it, like
+    # tar -C), without the bytecode the example excludes
     source = scratch / "perfkit" / "src"
     unpacked = scratch / "out" / "unpacked"
     files = [p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     assert files
     for src in files:
-        restored = unpacked / "src" / src.relative_to(source)
+        restored = unpacked / src.relative_to(source)
         assert restored.read_bytes() == src.read_bytes(), (
             f"{src.relative_to(scratch)} not restored byte for byte"
         )
