@@ -318,11 +318,11 @@ def encode_project(
     def run(batch):
         tasks = [
             Task(
-                key=str(i),
+                key=_block_key(b),
                 payload=([f.source for f in b.files], b.python, chunk_size),
                 cost=max(b.size, 1),
             )
-            for i, b in enumerate(batch)
+            for b in batch
         ]
         res = map_tasks(
             _encode_task,
@@ -333,8 +333,8 @@ def encode_project(
             preload=WORKER_PRELOAD,
         )
         _note_worker_memory(res, worker_memory)
-        for i, b in enumerate(batch):
-            yield b, res[str(i)].value
+        for b in batch:
+            yield b, res[_block_key(b)].value
 
     for b in plan_blocks(specs, chunk_size):
         if b.size > STREAM_BYTES and len(b.files) == 1:
@@ -350,6 +350,12 @@ def encode_project(
             batch, size = [], 0
     if batch:
         yield from run(batch)
+
+
+def _block_key(b: BlockSpec) -> str:
+    """A block's task key, named after its first file (unique: a file is in one block), so that a run
+    report's retried items (``metrics.retried_items``) say which files were encoded again."""
+    return b.files[0].arcpath + (f" (+{len(b.files) - 1} files)" if len(b.files) > 1 else "")
 
 
 def _executor(executor: str, workers: int, scheduler: str | None) -> str:
