@@ -346,11 +346,29 @@ CASES = [
     Case("map-only-unknown", qmap("--out", "m.png", "--only", "XXX"), 2, "--only names countries", with_()),
     Case("map-sites-is-a-plan", qmap("--out", "m.png", "--sites", "plan.parquet"), 2, "no S6 sites", with_()),
     Case("s1-geometry-unknown", s1("--out", "o", "--geometry", "points"), 2, "--geometry", with_()),
-]
+    # --- a Dask cluster named where it cannot be used, --resume over a finished output (issue 17) -------
+    Case("s1-scheduler-with-processes", s1("--out", "o", "--executor", "processes", "--scheduler", "tcp://127.0.0.1:1"), 2, "--scheduler tcp://127.0.0.1:1 runs on a Dask cluster; it cannot be used with --executor processes", with_()),
+    Case("s6-scheduler-with-processes", s6("--out", "o", "--executor", "processes", "--scheduler", "tcp://127.0.0.1:1"), 2, "it cannot be used with --executor processes", with_()),
+    Case("s1-scheduler-env-with-threads", s1("--out", "o", "--executor", "threads"), 2, "--scheduler tcp://127.0.0.1:1 runs on a Dask cluster; it cannot be used with --executor threads", with_(), env={"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:1"}),
+    Case("s1-resume-over-a-finished-output", s1("--out", "s1", "--resume"), 2, "pass --force", with_()),
+    Case("s6-resume-over-a-finished-output", s6("--out", "s6", "--resume"), 2, "pass --force", with_(prior_s6("s6"))),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile(case: Case, tmp_path: Path):
+    check_case(case, tmp_path)
+
+
+# Rows that wait for a timeout (perfkit gives a scheduler 10 s to answer).
+SLOW_CASES = [
+    Case("s1-scheduler-unreachable", s1("--out", "o", "--scheduler", "tcp://127.0.0.1:1"), 2, "cannot reach the Dask scheduler at tcp://127.0.0.1:1", with_()),
+]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SLOW_CASES, ids=[c.id for c in SLOW_CASES])
+def test_hostile_slow(case: Case, tmp_path: Path):
     check_case(case, tmp_path)
 
 

@@ -60,7 +60,7 @@ def test_unwritable_output(s1, tmp_path):
 def test_scheduler_needs_dask(s1):
     _assert_bad_input(
         s1("--countries", "ne110m", "--executor", "threads", "--scheduler", "tcp://127.0.0.1:1", check=False),
-        "--executor dask",
+        "--scheduler tcp://127.0.0.1:1 runs on a Dask cluster; it cannot be used with --executor threads",
     )
 
 

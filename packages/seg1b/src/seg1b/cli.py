@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import click
-from perfkit.clitools import EXECUTORS, Group, common_options, executor_option, handle_errors
+from perfkit.clitools import (
+    EXECUTORS,
+    Group,
+    common_options,
+    executor_for,
+    executor_option,
+    handle_errors,
+    scheduler_option,
+)
 
 from seg1b.errors import Seg1bError
 from seg1b.options import COMPRESSIONS, GEOMETRY_CHOICES, MODES
@@ -33,6 +42,27 @@ def cli_errors(command):
             raise Seg1bError(exc.for_cli(FLAGS)) from None
 
     return wrapper
+
+
+def resume_option(what: str) -> Callable:
+    """``--resume``: continue the run a ``kill -9`` (or a lost machine) left unfinished for ``--out``."""
+    return click.option(
+        "--resume",
+        is_flag=True,
+        help=f"Continue the run a kill -9 (or a lost machine) left unfinished for --out: keep its finished "
+        f"units, compute the rest. {what} must be the same; --workers/--executor/--scheduler may change "
+        "(docs/cluster.md).",
+    )
+
+
+def with_executor(opts: dict) -> dict:
+    """``--scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) implies dask, also for ``--executor auto`` given by
+    name; another executor named with a scheduler is refused in one line (perfkit's ``executor_for``)."""
+    executor, scheduler = opts["executor"], opts["scheduler"]
+    return {
+        **opts,
+        "executor": "dask" if scheduler and executor == "auto" else executor_for(executor, scheduler),
+    }
 
 
 @main.command("s1")
@@ -87,7 +117,8 @@ def cli_errors(command):
     help="polygons: also write each cell's polygon as GeoParquet geometry (a bbox column is always written).",
 )
 @executor_option(("auto", *EXECUTORS), "auto")
-@click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
+@scheduler_option()
+@resume_option("--countries, --resolution-arcsec, --rule, --only and the other output options")
 @click.option(
     "--max-unit-cells",
     type=int,
@@ -116,7 +147,7 @@ def s1_command(**opts) -> None:
     """
     from seg1b.s1.pipeline import S1Params, run_s1  # imported here: keeps `seg1b --help` fast
 
-    summary = run_s1(S1Params.from_cli(opts))
+    summary = run_s1(S1Params.from_cli(with_executor(opts)))
     if not opts["quiet"]:
         click.echo(summary)
 
@@ -186,7 +217,8 @@ def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, wor
     help="reference (alias legacy): the per-site, per-attempt Shapely reference (parity tests, speed ratio).",
 )
 @executor_option(("auto", *EXECUTORS), "auto")
-@click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask).")
+@scheduler_option()
+@resume_option("--tiles, --sites, --seed, --max-attempts, --countries and the other output options")
 @click.option("--chunk-sites", type=int, default=None, help="Sites per work unit of a heavy country.")
 @click.option("--compression", type=click.Choice(COMPRESSIONS), default="zstd", show_default=True)
 @click.option(
@@ -202,6 +234,7 @@ def s6_command(**opts) -> None:
     """
     from seg1b.s6.pipeline import S6Params, format_summary, run_s6
 
+    opts = with_executor(opts)
     summary = run_s6(S6Params.from_cli({**opts, "profile": opts["profile"] and str(opts["profile"])}))
     if not opts["quiet"]:
         click.echo(format_summary(summary))

@@ -102,6 +102,7 @@ class S1Params:
     profile: str | None = None
     quiet: bool = False
     force: bool = False
+    resume: bool = False  # keep the finished units of a killed run of the same options (perfkit.resume)
 
     def __post_init__(self) -> None:
         # the library API takes "FRA,NOR" as well as ["FRA", "NOR"] (a string is not a sequence of keys)
@@ -135,7 +136,11 @@ class S1Params:
                 f"unknown executor {self.executor!r} (choose auto, {', '.join(EXECUTORS)})", params="executor"
             )
         if self.scheduler and self.executor not in ("dask", "auto"):
-            raise Seg1bError("scheduler needs executor dask", params=("scheduler", "executor"))
+            raise Seg1bError(
+                f"scheduler {self.scheduler} runs on a Dask cluster; it cannot be used with executor "
+                f"{self.executor}",
+                params=("scheduler", "executor"),
+            )
         if self.workers < 1:
             raise Seg1bError(f"workers must be at least 1, got {self.workers}", params="workers")
         if not 1 <= self.row_group_size <= MAX_ROW_GROUP_SIZE:
@@ -234,7 +239,24 @@ def plan_units(countries: Countries, grid: Grid, params: S1Params, out_dir: str,
                 )
             )
     costs = unit_costs(specs, history)
-    return [Task(key=s.key, payload=s, cost=c) for s, c in zip(specs, costs, strict=True)]
+    return [
+        Task(key=s.key, payload=s, cost=c, files=(unit_file(s),)) for s, c in zip(specs, costs, strict=True)
+    ]
+
+
+def unit_file(spec: UnitSpec) -> str:
+    """The file a unit writes (when it has cells), relative to the output folder: what ``--resume`` checks."""
+    return f"tiles/{part_name(spec.country, spec.chunk)}"
+
+
+def drop_strays(tiles_dir: Path, tasks: list[Task]) -> None:
+    """Remove files of ``tiles_dir`` that no planned unit writes. A fresh staging folder is empty; an adopted
+    one (``--resume``) holds the files of the same plan, unless the countries file changed meanwhile: then
+    its units are all recomputed (the phases are named by the geometry digest) and old bands must go."""
+    planned = {Path(f).name for t in tasks for f in t.files}
+    for path in tiles_dir.iterdir():
+        if path.name not in planned:
+            path.unlink()
 
 
 def index_manifest(countries: Countries, grid: Grid, params: S1Params) -> dict:
@@ -465,7 +487,6 @@ def run_s1(params: S1Params) -> str:
     check_cache_dir(params.cache_dir)
     history = read_history(params.cost_history)
     config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()}
-    config.update(ncols=grid.ncols, nrows=grid.nrows)
     with job(
         "seg1b",
         "s1",
@@ -476,9 +497,12 @@ def run_s1(params: S1Params) -> str:
         report_dir=params.report_dir,
         profile=params.profile,
         bad_input=(Seg1bError,),
+        resumable=True,
+        resume=params.resume,
     ) as j:
         preload("pandas")  # pyarrow imports it on first use: never in the main thread (see _background)
         run = j.run
+        run.config.update(ncols=grid.ncols, nrows=grid.nrows)  # follow from the resolution (not compared)
         with run.stage("load_countries"):
             t_load = time.perf_counter()
             countries = load_countries(
@@ -495,13 +519,14 @@ def run_s1(params: S1Params) -> str:
         if countries.dropped_empty:
             run.result("dropped_no_polygon", countries.dropped_empty)
         tiles_dir = j.path(params.out) / "tiles"
-        tiles_dir.mkdir()
+        tiles_dir.mkdir(exist_ok=True)  # exists in the folder of a killed run that --resume adopted
         with run.stage("plan"):
             tasks = plan_units(countries, grid, params, str(tiles_dir), history)
+        drop_strays(tiles_dir, tasks)
         params = resolve_executor(params, sum(t.payload.est_cells for t in tasks))
         check_unit_memory(tasks, params)
         run.metric("executor", params.executor)
-        results, wall = _run_units(run, tasks, params)
+        results, wall = _run_units(run, tasks, params, countries.digest)
         receipt = combine_receipts({f[0]: f[2] for r in results.values() for f in r.value.files})
         run.receipt("tiles", receipt)
         summary = _report(run, params, countries, len(tasks), results, wall, receipt)
@@ -509,16 +534,22 @@ def run_s1(params: S1Params) -> str:
             write_history(
                 params.cost_history,
                 history,
-                {t.payload.history_key: results[t.key].elapsed_s for t in tasks},
+                {t.payload.history_key: results[t.key].elapsed_s for t in tasks if results[t.key].attempts},
             )
     return summary
 
 
-def _run_units(run, tasks: list[Task], params: S1Params) -> tuple[dict[str, TaskResult], float]:
+def _run_units(
+    run, tasks: list[Task], params: S1Params, geometry_digest: str
+) -> tuple[dict[str, TaskResult], float]:
     """map_tasks over the units (then an ``any`` pass for split countries with no centre cell at all).
 
+    Both passes are resumable phases, named by the countries' geometry digest: ``--resume`` keeps a
+    killed run's finished units only if the polygons are the same ones (the options are checked by
+    perfkit). A resumed unit comes back with its recorded result and ``worker="resumed"``.
     Returns the results by unit key and the wall seconds of the parallel stage.
     """
+    digest = geometry_digest[:16]
     # progress in estimated cells, not units: one heavy band is worth hundreds of small islands, so a bar
     # that counts units sits near 0 while the heavy bands run and its ETA is wrong
     weights = {t.key: t.payload.est_cells for t in tasks}
@@ -536,6 +567,7 @@ def _run_units(run, tasks: list[Task], params: S1Params) -> tuple[dict[str, Task
             workers=params.workers,
             scheduler=params.scheduler,
             on_result=on_result,
+            phase=f"units-{digest}",
         )
         wall = time.perf_counter() - t0
     per_country: dict[str, int] = defaultdict(int)
@@ -544,8 +576,10 @@ def _run_units(run, tasks: list[Task], params: S1Params) -> tuple[dict[str, Task
     retry = [t for t in tasks if params.rule == "center" and per_country[t.payload.country] == 0]
     if retry:
         with run.stage("fallback"):
-            redo = [Task(t.key, replace(t.payload, rule="any", fallback=False), t.cost) for t in retry]
-            results.update(map_tasks(run_unit, redo, executor="serial", on_result=on_result))
+            redo = [replace(t, payload=replace(t.payload, rule="any", fallback=False)) for t in retry]
+            results.update(
+                map_tasks(run_unit, redo, executor="serial", on_result=on_result, phase=f"any-{digest}")
+            )
     return results, wall
 
 
@@ -603,13 +637,15 @@ def _report(
     run.metric("worker_idle_s", util["idle_s"])
     run.metric("worker_idle_fraction", util["idle_fraction"])
     run.metric("peak_unit_tiles_per_s", max(rates, default=0.0))
-    run.metric("peak_tiles_per_s", peak_rate(task_results))
+    run.metric("peak_tiles_per_s", peak_rate([r for r in task_results if r.attempts]))  # not the resumed
     run.metric("mask_s", sum(v.mask_s for v in values))
     run.metric("write_s", sum(v.write_s for v in values))
     if params.cache_dir:
         run.metric("mask_cache_hit_ratio", sum(hits) / len(hits) if hits else 0.0)
+    resumed = sum(r.attempts == 0 for r in task_results)
     return (
-        f"seg1b s1: {total:,} tiles, {len(per_country)} countries, {n_units} units, "
-        f"{wall:.2f} s for the units ({total / wall if wall else 0:,.0f} tiles/s), idle "
+        f"seg1b s1: {total:,} tiles, {len(per_country)} countries, {n_units} units"
+        + (f" ({resumed} resumed)" if resumed else "")
+        + f", {wall:.2f} s for the units ({total / wall if wall else 0:,.0f} tiles/s), idle "
         f"{100 * util['idle_fraction']:.1f} %, receipt {receipt}"
     )

@@ -11,6 +11,7 @@ on chunking, worker count, executor or order. Bad input raises :class:`Seg1bErro
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import multiprocessing
 import os
@@ -78,6 +79,7 @@ class S6Params:
     profile: str | None = None
     quiet: bool = True
     force: bool = False
+    resume: bool = False  # keep the finished units of a killed run of the same options (perfkit.resume)
 
     @classmethod
     def from_cli(cls, opts: dict) -> S6Params:
@@ -103,7 +105,10 @@ class S6Params:
             else ("dask" if self.scheduler else "serial" if workers == 1 else "threads")
         )
         if self.scheduler and executor != "dask":
-            raise Seg1bError("scheduler needs executor dask", params=("scheduler", "executor"))
+            raise Seg1bError(
+                f"scheduler {self.scheduler} runs on a Dask cluster; it cannot be used with executor {executor}",
+                params=("scheduler", "executor"),
+            )
         if executor not in EXECUTORS:
             raise Seg1bError(
                 f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}", params="executor"
@@ -299,6 +304,19 @@ def build_units(p: S6Params, plan: Plan, index: TileIndex, countries, chunk: int
     return tasks, spans, order
 
 
+def units_phase(tasks: list[Task], geometry_digest: str) -> str:
+    """The resumable phase of the units, named by what they compute: their sites and tiles (the plan and
+    the chunking, which follows ``--workers`` unless ``--chunk-sites`` is given) and the polygons. A resumed
+    run keeps a killed run's unit results (workers write no files: the values are journaled) only when all
+    of that is the same; the options that define the output are checked by perfkit."""
+    h = hashlib.blake2b(geometry_digest.encode(), digest_size=8)
+    for t in tasks:
+        h.update(t.key.encode() + b"\0")
+        h.update(np.ascontiguousarray(t.payload.site_id, dtype=np.int64))
+        h.update(np.ascontiguousarray(t.payload.tile_id, dtype=np.int64))
+    return f"jitter-{h.hexdigest()}"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the run
 
@@ -329,6 +347,8 @@ def run_s6(params: S6Params) -> dict:
         report_dir=p.report_dir,
         profile=p.profile,
         bad_input=(Seg1bError,),
+        resumable=True,
+        resume=p.resume,
     ) as j:
         preload("pandas")  # pyarrow imports it on first use: never in the main thread (see _background)
         summary = _run(p, j.run, j.path(p.out))
@@ -465,7 +485,8 @@ def _run_units(
             totals["read_s"] += v["read_s"]
             totals["jitter_s"] += v["jitter_s"]
             totals["cpu_s"] += v["cpu_s"]
-            worker_rss[tr.worker] = max(worker_rss.get(tr.worker, 0), v["peak_rss_bytes"])
+            if tr.attempts:  # not a unit resumed from a killed run's journal
+                worker_rss[tr.worker] = max(worker_rss.get(tr.worker, 0), v["peak_rss_bytes"])
             bar.advance(hi - lo)
 
         warm_up_s = 0.0  # processes/dask workers load the kernels as they start (worker_first_start_s)
@@ -480,7 +501,7 @@ def _run_units(
         with run.stage("jitter"):
             results = map_tasks(
                 run_unit, tasks, executor=p.executor, workers=p.workers, scheduler=p.scheduler,
-                on_result=on_result,
+                on_result=on_result, phase=units_phase(tasks, countries.digest),
             )  # fmt: skip
         jitter_wall = time.perf_counter() - t0
     if errors:
@@ -581,6 +602,7 @@ def _run_units(
         "sites": n,
         "countries": len(plan.countries),
         "units": len(tasks),
+        "resumed": sum(r.attempts == 0 for r in results.values()),  # kept from a killed run (--resume)
         "fallback": fallback,
         "rng_events": totals["rng_events"],
         "receipt": receipt,
@@ -632,7 +654,9 @@ def _bad_tiles_error(errors, index: TileIndex, tiles_dir) -> Seg1bError:
 def format_summary(s: dict) -> str:
     warm = f"numba warm-up {s['warm_up_s']:.2f} s, " if s.get("warm_up_s") else ""
     return (
-        f"s6: {s['sites']:,} sites in {s['countries']} countries ({s['units']} units), {s['fallback']} fallback, "
+        f"s6: {s['sites']:,} sites in {s['countries']} countries ({s['units']} units"
+        + (f", {s['resumed']} resumed" if s.get("resumed") else "")
+        + f"), {s['fallback']} fallback, "
         f"{s['wall_s']:.2f} s ({warm}{(s['sites_per_s'] or 0):,.0f} sites/s without it); receipt {s['receipt']} "
         f"-> {s['out']}"
     )
