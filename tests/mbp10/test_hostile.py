@@ -490,12 +490,28 @@ CASES = [
         "no input files",
         days,
     ),
+    # -- a Dask cluster named where it cannot be used (refused before anything is claimed) --
     Case(
-        "run-scheduler-without-dask",
+        "run-scheduler-with-serial",
         [*RUN, "--out", "o", "--scheduler", "tcp://127.0.0.1:1"],
         2,
-        "--executor dask",
+        "--scheduler tcp://127.0.0.1:1 runs on a Dask cluster; it cannot be used with --executor serial",
         days,
+    ),
+    Case(
+        "run-scheduler-with-threads",
+        [*RUN[:6], "--executor", "threads", "--scheduler", "tcp://127.0.0.1:1", "--out", "o"],
+        2,
+        "it cannot be used with --executor threads",
+        days,
+    ),
+    Case(
+        "run-scheduler-env-with-threads",
+        [*RUN[:6], "--executor", "threads", "--out", "o"],
+        2,
+        "it cannot be used with --executor threads",
+        days,
+        env={"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:1"},
     ),
     Case("run-executor-unknown", [*RUN, "--out", "o", "--executor", "gpu"], 2, "--executor", days),
     Case(
@@ -637,6 +653,24 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile(case, tmp_path):
+    check_case(case, tmp_path)
+
+
+# Rows that wait for a timeout (perfkit gives a scheduler 10 s to answer).
+SLOW_CASES = [
+    Case(
+        "run-scheduler-unreachable",
+        [*RUN[:6], "--scheduler", "tcp://127.0.0.1:1", "--out", "o"],
+        2,
+        "cannot reach the Dask scheduler at tcp://127.0.0.1:1",
+        days,
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SLOW_CASES, ids=[c.id for c in SLOW_CASES])
+def test_hostile_slow(case, tmp_path):
     check_case(case, tmp_path)
 
 

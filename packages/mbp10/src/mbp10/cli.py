@@ -13,7 +13,15 @@ import time
 from pathlib import Path
 
 import click
-from perfkit.clitools import EXECUTORS, Group, common_options, executor_option, handle_errors
+from perfkit.clitools import (
+    EXECUTORS,
+    Group,
+    common_options,
+    executor_for,
+    executor_option,
+    handle_errors,
+    scheduler_option,
+)
 
 import perfkit
 from mbp10.errors import Mbp10Error
@@ -21,9 +29,22 @@ from mbp10.errors import Mbp10Error
 PIPELINE = "mbp10"
 
 
-def _job(command: str, config: dict, *, force, report_dir, profile, inputs=(), files=(), directories=()):
+def _job(
+    command: str,
+    config: dict,
+    *,
+    force,
+    report_dir,
+    profile,
+    inputs=(),
+    files=(),
+    directories=(),
+    resume: bool | None = None,
+):
     """`perfkit.job.job` for one mbp10 command: outputs claimed and checked against the inputs before any
-    work, staged privately, committed on success; bad input (`Mbp10Error`) leaves nothing anywhere."""
+    work, staged privately, committed on success; bad input (`Mbp10Error`) leaves nothing anywhere.
+    `resume` not None: the folder output keeps a journal of finished dates, and True continues the run a
+    `kill -9` left unfinished (`mbp10 run --resume`)."""
     from perfkit.job import job
 
     return job(
@@ -37,6 +58,8 @@ def _job(command: str, config: dict, *, force, report_dir, profile, inputs=(), f
         report_dir=report_dir,
         profile=profile,
         bad_input=(Mbp10Error,),
+        resumable=resume is not None,
+        resume=bool(resume),
     )
 
 
@@ -645,8 +668,14 @@ def similar(vectors_path, touch_id, k, as_of, as_json):
     help="output folder (new or empty; with --force, an earlier run's folder)",
 )
 @executor_option(EXECUTORS, default="processes")
-@click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask)")
+@scheduler_option()
 @click.option("--bronze/--no-bronze", default=False, show_default=True, help="also write bronze Parquet")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="continue the run a kill -9 (or a lost machine) left unfinished for --out: keep its finished dates, "
+    "compute the rest; every option but --workers/--executor/--scheduler must be the same",
+)
 @selection_options
 @episode_options
 @common_options
@@ -658,6 +687,7 @@ def run(
     executor,
     scheduler,
     bronze,
+    resume,
     selection,
     profile,
     report_dir,
@@ -668,22 +698,29 @@ def run(
 ):
     """All stages for many dates, dates in parallel; receipts identical for any worker count.
 
+    --scheduler runs the dates on a Dask cluster; --resume continues a killed run (docs/cluster.md).
+
     Example: mbp10 run --input-dir days/ --dates 2024-01-02..2024-01-05 --workers 2 --out out/
     """
     from mbp10.dates import plan_dates
     from mbp10.episodes import EpisodeParams
 
-    if scheduler is not None and executor != "dask":
-        raise Mbp10Error(f"--scheduler {scheduler} needs --executor dask (the executor is {executor})")
+    executor = executor_for(executor, scheduler)
     p = EpisodeParams(**params)
     plan = plan_dates(input_dir, dates_s)
+    # What defines the output (a --resume must match it), then execution options perfkit leaves out of that
+    # comparison (perfkit.resume.EXECUTION_OPTIONS).
     config = {
         "dates": dates_s,
         "input_dir": str(input_dir),
         "bronze": bronze,
         **p.to_dict(),
         **selection.to_dict(),
+        "workers": workers,
+        "executor": executor,
     }
+    if scheduler:
+        config["scheduler"] = scheduler
     with _job(
         "run",
         config,
@@ -692,6 +729,7 @@ def run(
         force=force,
         report_dir=report_dir,
         profile=profile,
+        resume=resume,
     ) as j:
         from mbp10.pipeline import run_dates
 
@@ -709,7 +747,8 @@ def run(
         )
     _say_report(j, quiet)
     if not quiet:
+        kept = f" ({summary['resumed']} of {2 * summary['dates']} date passes resumed)" if resume else ""
         click.echo(
             f"{summary['dates']} dates, {summary['records']:,} records, {summary['touches']} touches "
-            f"in {summary['wall_s']:.2f} s -> {out}"
+            f"in {summary['wall_s']:.2f} s{kept} -> {out}"
         )
