@@ -109,3 +109,11 @@ def test_dask_worker_that_cannot_see_the_input_is_named_and_refused(tmp_path):
 def test_dask_scheduler_that_cannot_be_reached_is_one_input_error():
     with pytest.raises(InputError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"):
         map_tasks(_tasks.fail_on, [Task("a", 1)], executor="dask", scheduler="tcp://127.0.0.1:9")
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:notaport", "nonsense", "tcp://host-without-port"])
+def test_malformed_scheduler_address_is_one_input_error_at_once(address):
+    t0 = time.monotonic()
+    with pytest.raises(InputError, match="bad Dask scheduler address"):
+        map_tasks(_tasks.fail_on, [Task("a", 1)], executor="dask", scheduler=address)
+    assert time.monotonic() - t0 < 5

@@ -578,15 +578,19 @@ def _run_dask(
             futures[fut] = t.key
         results = []
         for fut in as_completed(list(futures), loop=client.loop):
+            key = futures.pop(fut)
             try:
                 result = fut.result()
             except KilledWorker as exc:
                 raise WorkerLost(
-                    f"task {futures[fut]!r} lost its Dask worker too many times ({_one_line(exc)}); giving up"
+                    f"task {key!r} lost its Dask worker too many times ({_one_line(exc)}); giving up"
                 ) from None
             except BaseException as exc:
-                exc.add_note(f"in task {futures[fut]!r}")
+                exc.add_note(f"in task {key!r}")
                 raise
+            # Let the cluster forget the result now: a worker that dies later would otherwise have
+            # its finished results computed again.
+            fut.release()
             results.append(result)
             collect(result)
         starts: dict[str, int] = {}
@@ -627,7 +631,17 @@ def _run_dask_task(topic: str, cwd: str, fn: Callable, key: str, payload: Any) -
 def _connect(scheduler: str, timeout_s: float = 10.0):
     """A client of the cluster at ``scheduler``, with at least one worker that sees the run's paths."""
     from dask.distributed import Client
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
 
+    try:
+        protocol, location = parse_address(scheduler)
+        if protocol in ("tcp", "tls", "ucx", "ws", "wss"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise InputError(
+            f"bad Dask scheduler address {scheduler!r}: {_one_line(exc)} (expected tcp://host:port)"
+        ) from None
     try:
         client = Client(scheduler, set_as_default=False, timeout=timeout_s)
     except (OSError, TimeoutError, ValueError) as exc:

@@ -81,8 +81,12 @@ class Journal:
     def record(self, phase: str, key: str, value: Any, files: Iterable[str] = ()) -> None:
         """Note that task ``key`` of ``phase`` finished with ``value`` and wrote ``files`` (relative paths)."""
         entry = {"key": key, "value": value, "files": {f: self._stat(f) for f in files}}
-        with atomic_path(self._entry(phase, key)) as tmp:
-            tmp.write_bytes(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+        final = self._entry(phase, key)
+        # The journal folder is private to this run: a plain temporary + rename, no sweep of the folder
+        # (atomic_path's sweep would scan every entry on every record).
+        tmp = final.with_name(f"{final.name}.{os.getpid()}.part")
+        tmp.write_bytes(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, final)
 
     def finished(self, phase: str, keys: Iterable[str]) -> dict[str, Any]:
         """``{key: value}`` of the tasks among ``keys`` whose entry exists and whose files are unchanged."""
