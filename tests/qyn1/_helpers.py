@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import io
+import os
 import random
+import subprocess
 from pathlib import Path
 
 from qyn1 import codec, container, keys, pipeline
 
+from tests.hostile import command
+
 KEY = bytes(range(32))
 SALT = bytes(range(100, 116))
+
+
+def start(argv: list[str], cwd: Path) -> subprocess.Popen:
+    """An installed console script (``argv[0]``) started in ``cwd`` in a session of its own (the caller
+    kills the group when done: ``tests.hostile.with_children_killed``); stderr piped, no stdin, no terminal."""
+    return subprocess.Popen(
+        [command(argv[0]), *argv[1:]],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        start_new_session=True,
+    )
 
 
 def key_source(key: bytes = KEY) -> keys.KeySource:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import subprocess
 import time
 from pathlib import Path
 
@@ -23,9 +22,9 @@ from qyn1 import container, pipeline
 from qyn1.crypto import fast as aead
 
 from tests.cluster import dask_cluster
-from tests.hostile import command, run, with_children_killed
+from tests.hostile import run, with_children_killed
 
-from ._helpers import KEY, SALT, key_source
+from ._helpers import KEY, SALT, key_source, start
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 TIMEOUT_S = 180.0
@@ -144,15 +143,7 @@ def test_pack_survives_a_worker_killed_mid_run(local, tmp_path):
 
     with dask_cluster(tmp_path, workers=2) as cluster:
         argv = [*PACK, "--scheduler", cluster.address, "-o", "killed.qyn", "--report-dir", "rk"]
-        proc = subprocess.Popen(
-            [command(argv[0]), *argv[1:]],
-            cwd=local,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            start_new_session=True,
-        )
+        proc = start(argv, local)
         try:
             with Client(cluster.address, timeout=30, set_as_default=False) as client:
                 w0 = next(a for a, w in client.scheduler_info()["workers"].items() if w["name"] == "w0")

@@ -189,7 +189,5 @@ def test_table_parser_refuses_blocks_that_do_not_add_up():
     ):
         with pytest.raises(FormatError, match=message):
             container._decode_table(container._encode_table([blk], entries), end)
-    _, entries = container._decode_table(
-        container._encode_table([blk], [entry("a", 3), entry("b", 7)]), end
-    )
+    _, entries = container._decode_table(container._encode_table([blk], [entry("a", 3), entry("b", 7)]), end)
     assert [(e.path, e.offset, e.shared) for e in entries] == [("a", 0, True), ("b", 3, True)]

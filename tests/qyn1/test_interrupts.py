@@ -38,7 +38,7 @@ from tests.hostile import (
     with_children_killed,
 )
 
-from ._helpers import KEY, pack_bytes
+from ._helpers import KEY, pack_bytes, start
 
 SLICE = ("idlelib", "unittest", "lib2to3", "tkinter", "asyncio", "email", "xml", "multiprocessing")
 SOURCES = [str(corpus.stdlib_root() / d) for d in SLICE if (corpus.stdlib_root() / d).is_dir()]
@@ -106,16 +106,7 @@ def signal_when(
 ) -> Interrupted:
     """``tests.hostile.interrupt``, with the signal sent when ``moment`` is reached (plus its delay)."""
     ready, delay_s = MOMENTS[moment]
-    proc = subprocess.Popen(
-        [command(argv[0]), *argv[1:]],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-        start_new_session=True,
-    )
+    proc = start(argv, cwd)
     try:
         deadline = time.monotonic() + timeout
         while not ready(proc, cwd):

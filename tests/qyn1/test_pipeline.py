@@ -87,3 +87,29 @@ def test_process_workers_fork_from_the_preloaded_server_and_report_memory(tmp_pa
         assert mem["peak_unique_bytes"] < mem["peak_rss_bytes"] // 2, mem
     for s in specs:
         assert (tmp_path / "d" / s.arcpath).read_bytes() == Path(s.source).read_bytes()
+
+
+def test_unpack_task_run_again_rewrites_its_files(tmp_path, monkeypatch):
+    """A decode task may run twice (its worker died mid-task, or Dask recomputes a finished task whose
+    worker was lost): the second run finds the first one's files, also ones already given a read-only
+    stored mode, and must rewrite them."""
+    from perfkit import parallel
+
+    proj = make_project(tmp_path)
+    for p in proj.rglob("*.py"):
+        p.chmod(0o444)
+    specs = pipeline.collect_sources([proj])
+    out = tmp_path / "p.qyn"
+    pipeline.pack(specs, out, key_source(), chunk_size=8192, workers=1, executor="serial")
+
+    def twice(fn, tasks, **kw):
+        tasks = list(tasks)
+        parallel.map_tasks(fn, tasks, executor="serial")
+        return parallel.map_tasks(fn, tasks, executor="serial")
+
+    monkeypatch.setattr(pipeline, "map_tasks", twice)
+    dest = tmp_path / "d"
+    pipeline.unpack(out, dest, key_source(), workers=2, executor="threads")
+    for s in specs:
+        assert (dest / s.arcpath).read_bytes() == Path(s.source).read_bytes()
+        assert (dest / s.arcpath).stat().st_mode & 0o777 == s.mode & 0o777

@@ -13,6 +13,7 @@ at most ``BATCH_BYTES`` of source, which bounds the memory held by results in fl
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
 import os
@@ -574,12 +575,16 @@ def _decode_task(payload):
     """Decode groups of whole blocks from one open archive straight to their targets. Each file is created
     mode 0600 (plaintext is never readable by others while it is written; a killed run leaves nothing
     readable) and gets its stored mode only once its digest matched. The targets are in a folder this run
-    created (the ``perfkit.job`` staging folder), never in place."""
+    created (the ``perfkit.job`` staging folder), never in place. A task may run again (its worker died, or
+    Dask recomputes a finished task whose worker was lost): what is at a target then is this task's own
+    earlier attempt (or :func:`extract`'s placeholder), removed and written anew."""
     archive, key, header_bytes, items = payload
     n = 0
     cache = container.ChunkCache()
     with open(archive, "rb") as f:
         for entry, target in items:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
             fd = os.open(target, _CREATE, 0o600)
             with os.fdopen(fd, "wb") as out:
                 for data in container.entry_pieces(f, key, header_bytes, entry, cache):
@@ -627,6 +632,10 @@ def extract(
     targets = _targets(entries, os.path.realpath(folder), reserved or {})
     for parent in sorted({os.path.dirname(t) for t in targets}):
         os.makedirs(parent, exist_ok=True)
+    # Every file created (empty, 0600) before any task runs: two paths that are one file here (a
+    # case-insensitive file system) are refused now, so a task may later replace whatever is at its targets.
+    for t in targets:
+        os.close(os.open(t, _CREATE, 0o600))
     by_block: dict[int, list] = {}
     for e, t in zip(entries, targets, strict=True):
         by_block.setdefault(e.block, []).append((e, t))
