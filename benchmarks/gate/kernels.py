@@ -18,3 +18,18 @@ def mbp10_bar5s():
 
     records = synth_day(dt.date(2024, 1, 2), 100_000, seed=1)
     return lambda: compute_bars(records)
+
+
+def qyn1_encode_encrypt():
+    """qyn1's per-chunk work on one fixed Python file (textwrap.py of this interpreter): the smallest codec
+    of encode_chunk, then ChaCha20-Poly1305 with a fixed key and nonce. (The `qyn1 pack` command counts
+    differed by 46% between two runs of one snapshot, so qyn1 is gated at this level.)"""
+    import sysconfig
+    from pathlib import Path
+
+    from qyn1.codec import encode_chunk
+    from qyn1.crypto.fast import aead_encrypt
+
+    data = (Path(sysconfig.get_paths()["stdlib"]) / "textwrap.py").read_bytes()
+    key, nonce = bytes(range(32)), bytes(12)
+    return lambda: aead_encrypt(key, nonce, encode_chunk(data))

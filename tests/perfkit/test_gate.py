@@ -65,7 +65,8 @@ def test_the_workloads_of_the_repository_name_real_console_scripts():
 
     workloads = gate.load_workloads(Path(__file__).parents[2] / "benchmarks" / "gate" / "workloads.json")
     scripts = {e.name for e in entry_points(group="console_scripts")}
-    assert set(workloads) >= {"seg1b", "mbp10", "qyn1", "batted_ball"}  # one command per pipeline at least
+    for pipeline in ("seg1b", "mbp10", "qyn1", "batted_ball"):  # every pipeline is gated
+        assert any(name.startswith(pipeline) for name in workloads)
     for spec in workloads.values():
         if "call" in spec:  # a kernel workload: a function in benchmarks/gate/
             file, function = spec["call"].replace("{repo}", str(Path(__file__).parents[2])).rsplit(":", 1)
