@@ -1,6 +1,6 @@
 """`mbp10 run` after a `kill -9` (resumed with `--resume`) and with a process-pool worker SIGKILLed mid-date.
 
-Every run is the installed console script in a scratch folder over the same five small synthetic days, and
+Every run is the installed console script in a scratch folder over the same six small synthetic days, and
 every result is compared with one uninterrupted serial run: the receipts (and counters) of the run report
 must be equal. Kills are timed by what the run has visibly finished (its journal entries, its live event
 log in the staging folder), not by fixed delays, so they land mid-run whatever the machine's load. Runs on
@@ -25,9 +25,9 @@ from tests.hostile import _start as start_command
 from tests.hostile import assert_one_line, run, temporaries, with_children_killed
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
-DATES = [dt.date(2024, 1, d) for d in (2, 3, 4, 5, 8)]
+DATES = [dt.date(2024, 1, d) for d in (2, 3, 4, 5, 8, 9)]
 RECORDS = 60_000  # a date's bars take ~0.1-0.5 s: there is a mid-run to kill in
-ALL = "2024-01-02..2024-01-08"
+ALL = "2024-01-02..2024-01-09"
 TIMEOUT_S = 180.0
 
 
@@ -104,7 +104,8 @@ def _finish(proc: subprocess.Popen) -> str:
 
 def test_killed_run_resumes_with_the_uninterrupted_receipts(folder, local):
     """kill -9 of `mbp10 run` once two dates' bars are journaled leaves its staging folder. A rerun with
-    --resume and another --horizon-bars, or other --dates, is refused in one line and keeps that work; a
+    --resume and another --horizon-bars, other --dates or a touched input is refused in one line and keeps
+    that work; a
     rerun with the same options (another executor) computes only the rest and gives the uninterrupted
     receipts and counters, without the journal or the staging area in the output."""
     proc = start_command(
@@ -122,12 +123,22 @@ def test_killed_run_resumes_with_the_uninterrupted_receipts(folder, local):
     same = ("--executor", "serial", "--out", "out", "--resume")
     for argv, named in (
         (_run_argv(*same, "--horizon-bars", "60"), "(horizon_bars)"),
-        (_run_argv(*same, dates="2024-01-02..2024-01-05"), "(dates)"),
+        (_run_argv(*same, dates="2024-01-02..2024-01-05"), "(dates, input_files)"),  # one input fewer
     ):
         refused = run(argv, folder, timeout=TIMEOUT_S)
         line = assert_one_line(refused.stderr, 2)
         assert "--resume: the interrupted run of" in line and named in line, line
         assert _journaled(folder) == journaled and not (folder / "out").exists()
+    # An input touched since the killed run (as a re-download would) counts as another option too.
+    touched = next((folder / "days").iterdir())
+    st = touched.stat()
+    os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    try:
+        refused = run(_run_argv(*same), folder, timeout=TIMEOUT_S)
+    finally:
+        os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert "(input_files)" in assert_one_line(refused.stderr, 2)
+    assert _journaled(folder) == journaled
 
     again = _run_argv("--executor", "threads", "--workers", "2", "--out", "out", "--resume")
     resumed = run(again, folder, timeout=TIMEOUT_S)
@@ -150,7 +161,7 @@ def test_process_pool_worker_killed_mid_run_is_retried(folder, local):
     proc = start_command(argv, folder, None, stderr=subprocess.PIPE)
     try:
         _wait(proc, lambda: any(e["worker"].startswith("pid-") for e in _task_events(folder)))
-        events = _task_events(folder)
+        events = [e for e in _task_events(folder) if e["worker"].startswith("pid-")]
         children = {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
         workers = sorted({int(e["worker"].removeprefix("pid-")) for e in events} & children)
         assert workers, f"no pool worker found among {children} ({len(events)} dates done)"

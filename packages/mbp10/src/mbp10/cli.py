@@ -713,6 +713,7 @@ def run(
     config = {
         "dates": dates_s,
         "input_dir": str(input_dir),
+        "input_files": plan.fingerprint(),
         "bronze": bronze,
         **p.to_dict(),
         **selection.to_dict(),

@@ -64,6 +64,17 @@ class DatePlan:
     def n_dates(self) -> int:
         return (self.last - self.first).days + 1
 
+    def fingerprint(self) -> str:
+        """A digest of every input's date, name, size and modification time: a run resumed with `--resume`
+        must find the inputs the killed run read (an input replaced meanwhile would give a mix)."""
+        import hashlib
+
+        h = hashlib.blake2b(digest_size=16)
+        for date, path in sorted(self.inputs.items()):
+            st = path.stat()
+            h.update(f"{date.isoformat()}\0{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return h.hexdigest()
+
 
 def plan_dates(input_dir: str | os.PathLike, dates_text: str) -> DatePlan:
     """Parse the date range, find every date's input and check its header; bad input raises Mbp10Error."""
