@@ -130,44 +130,63 @@ def _executing(dask_worker) -> int:
     return len(dask_worker.state.executing)
 
 
-def test_pack_survives_a_worker_killed_mid_run(local, tmp_path):
-    """Worker w0 is SIGKILLed while it runs an encoding task (seen through the scheduler a few ms before;
-    a first task also loads qyn1 and its kernels on the worker, so w0 is busy within a second or two).
-
-    What this guarantees: the pack completes on the remaining worker, with the local content receipt,
-    the same package contents and a byte-exact round trip, and every item Dask ran again is reported with
-    2 attempts. It does not assert which blocks are retried: the task w0 was running (unless it ended in
-    the moment between the look and the kill), and also blocks w0 had finished whose results it still
-    held (perfkit keeps its futures until the run ends, so Dask recomputes them)."""
+def _run_killing_w0(cluster, argv: list[str], cwd: Path) -> tuple[bool, int, str]:
+    """Run ``argv`` against ``cluster``; SIGKILL worker w0 as soon as it is seen running a task. Returns
+    (w0 was seen busy and killed, exit code, stderr)."""
     from distributed import Client
 
+    proc = start([*argv, "--scheduler", cluster.address], cwd)
+    busy = False
+    try:
+        with Client(cluster.address, timeout=30, set_as_default=False) as client:
+            w0 = next(a for a, w in client.scheduler_info()["workers"].items() if w["name"] == "w0")
+            deadline = time.monotonic() + TIMEOUT_S
+            while not busy and proc.poll() is None and time.monotonic() < deadline:
+                busy = client.run(_executing, workers=[w0]).get(w0, 0) > 0
+                if not busy:
+                    time.sleep(0.02)
+            if busy:
+                cluster.kill_worker(0)
+        _, err = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        with_children_killed(proc.pid)
+    return busy, proc.returncode, err
+
+
+@pytest.mark.parametrize("command", ["pack", "unpack"])
+def test_a_worker_killed_mid_run(local, tmp_path, command):
+    """Worker w0 is SIGKILLed while it runs a task (seen through the scheduler a few ms before; its first
+    task also loads qyn1 and its kernels on the fresh worker, so w0 is busy for a second or more). pack
+    encodes the tree; unpack decodes the local package, its workers writing the files themselves.
+
+    What this guarantees: the run completes on the remaining worker -- pack with the local content receipt
+    and the same package contents, unpack with every file byte for byte -- and every item Dask ran again is
+    reported with 2 attempts. It does not assert which items are retried: the task w0 was running (unless
+    it ended in the moment between the look and the kill), and also items w0 had finished whose results it
+    still held (perfkit keeps its futures until the run ends, so Dask recomputes them; a decode task run
+    again rewrites its files). Nor that any is reported: an attempt counts once its start announcement
+    (a Dask event) reaches the scheduler, and a worker killed while it unpickles the task (importing qyn1)
+    never sends it -- seen here for unpack: w0 killed mid-task, nothing reported retried."""
+    if command == "pack":
+        argv, report = [*PACK, "-o", "killed.qyn", "--report-dir", "rk"], local / "rk"
+    else:
+        out = tmp_path / "unpacked"
+        argv, report = ["qyn1", "unpack", "local.qyn", "--key", "k.key", "-o", str(out), "--quiet"], out
     with dask_cluster(tmp_path, workers=2) as cluster:
-        argv = [*PACK, "--scheduler", cluster.address, "-o", "killed.qyn", "--report-dir", "rk"]
-        proc = start(argv, local)
-        try:
-            with Client(cluster.address, timeout=30, set_as_default=False) as client:
-                w0 = next(a for a, w in client.scheduler_info()["workers"].items() if w["name"] == "w0")
-                deadline = time.monotonic() + TIMEOUT_S
-                busy = False
-                while not busy and proc.poll() is None and time.monotonic() < deadline:
-                    busy = client.run(_executing, workers=[w0]).get(w0, 0) > 0
-                    if not busy:
-                        time.sleep(0.02)
-                if busy:
-                    cluster.kill_worker(0)
-            _, err = proc.communicate(timeout=TIMEOUT_S)
-        finally:
-            with_children_killed(proc.pid)
-    assert busy, "the pack ended before worker w0 was seen running a task"
-    assert proc.returncode == 0, err
-    assert _receipts(local / "rk") == _receipts(local / "rl")
-    assert _contents(local / "killed.qyn") == _contents(local / "local.qyn")
-    retried = _report(local / "rk")["metrics"].get("retried_items") or {}
+        busy, code, err = _run_killing_w0(cluster, argv, local)
+    assert busy, "the run ended before worker w0 was seen running a task"
+    assert code == 0, err
+    retried = _report(report)["metrics"].get("retried_items") or {}
     assert all(n == 2 for n in retried.values()), retried
+    (tmp_path / "retried.json").write_text(json.dumps(retried))
+    if command == "unpack":
+        assert _tree_files(out) == _tree_files(local / "tree")
+        return
+    assert _receipts(report) == _receipts(local / "rl")
+    assert _contents(local / "killed.qyn") == _contents(local / "local.qyn")
     out = tmp_path / "out"
     unpacked = run(
         ["qyn1", "unpack", "killed.qyn", "--key", "k.key", "-o", str(out), "--workers", "1", "--quiet"], local
     )
     assert unpacked.returncode == 0, unpacked.stderr
     assert _tree_files(out) == _tree_files(local / "tree")
-    (tmp_path / "retried.json").write_text(json.dumps(retried))
