@@ -15,6 +15,7 @@ import hashlib
 import math
 import multiprocessing
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -539,6 +540,8 @@ def _run_units(
             ],
             schema=SITES_SCHEMA,
         )
+        if (staged / "sites").exists():  # a killed run's partial write, in the folder --resume adopted
+            shutil.rmtree(staged / "sites")
         receipt = write_sites(table, staged / "sites", p.compression)
     run.receipt("sites", receipt)
 
