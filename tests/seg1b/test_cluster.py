@@ -17,6 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.cluster import dask_cluster
@@ -132,6 +133,29 @@ def test_s1_and_s6_on_a_cluster_equal_the_local_runs_also_with_a_worker_killed(t
         retried = report["metrics"].get("retried_items") or {}
         assert all(n == 2 for n in retried.values()), retried
     assert not temporaries(tmp_path)
+
+
+def test_s1_process_pool_retries_the_unit_of_a_killed_worker(tmp_path, world):
+    """A spawned pool worker of s1 is SIGKILLed once the first unit is journaled: perfkit restarts the pool,
+    charges the unit that was running on the dead worker (or, if it was between units, those then running
+    on the other one, stopped with the broken pool) one lost attempt and runs it again; the receipts are the
+    local run's."""
+    units = _report(world / "s1")["metrics"]["units"]
+    proc = _start([*S1, "--executor", "processes", "--workers", "2", "--out", "out"], tmp_path)
+    try:
+        seen = _wait_for_units(proc, tmp_path, "units", 1)
+        workers = [
+            c for c in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(c.cmdline())
+        ]  # not the resource tracker
+        assert workers, "no pool worker found"
+        workers[0].send_signal(signal.SIGKILL)
+    finally:
+        err = _finish(proc)
+    assert proc.returncode == 0, err
+    assert 1 <= seen < units, f"the kill did not land mid-run ({seen} of {units} units done)"
+    assert _receipts(tmp_path / "out") == _receipts(world / "s1")
+    retried = _report(tmp_path / "out")["metrics"].get("retried_items") or {}
+    assert retried and all(n == 2 for n in retried.values()), retried
 
 
 def _killed_then_resumed(tmp_path, argv, phase, units, after, other, again) -> tuple[int, dict]:
