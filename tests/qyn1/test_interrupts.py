@@ -31,7 +31,6 @@ from qyn1 import corpus
 
 from tests.hostile import (
     Interrupted,
-    command,
     group_processes,
     run,
     temporaries,
@@ -199,14 +198,7 @@ def test_sigkill_parent_leaves_no_process_and_the_next_run_sweeps_its_temporary(
 
 def _kill_parent_mid_run(folder: Path) -> tuple[list[str], list[str]]:
     """``tests.hostile.kill_parent``, with the kill sent mid-run (workers up), not after a fixed delay."""
-    proc = subprocess.Popen(
-        [command(PACK[0]), *PACK[1:]],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start(PACK, folder)
     try:
         deadline = time.monotonic() + 120
         while not _pool_busy(proc.pid):
