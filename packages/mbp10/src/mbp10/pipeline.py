@@ -300,8 +300,9 @@ def run_dates(
                 on_result=lambda r: bar.advance(),
                 phase="features",
             )
-    finally:
+    except BaseException:
         cleanup_staging(out)  # also when a date fails: no half-made intermediate state is left
+        raise
     totals = {"records": 0, "touches": 0, "resumed": 0}
     compile_s = {}  # worker -> seconds its first task spent loading the kernels
     computed = 0  # records decoded by this run (not kept from a killed one): the rate's numerator
@@ -330,4 +331,6 @@ def run_dates(
             run.receipt(stage, perfkit.digest_parquet(out / sub))
         if bronze:
             run.receipt("bronze", perfkit.digest_parquet(out / "bronze"))
+    # Only now: a run killed while digesting a year of outputs keeps the bars its resume needs.
+    cleanup_staging(out)
     return {"dates": len(todo), "wall_s": wall, **totals}
