@@ -65,11 +65,9 @@ def test_seg1b_s1_and_mbp10_run_on_a_cluster_give_the_local_receipts(tmp_path):
     assert local_run.returncode == 0, local_run.stderr
     with dask_cluster(tmp_path, workers=2) as cluster:
         env = dict(os.environ, DASK_SCHEDULER_ADDRESS=cluster.address)
-        on_s1 = _run(
-            [*s1, "--executor", "dask", "--scheduler", cluster.address, "--out", "s1-cluster"], tmp_path
-        )
+        on_s1 = _run([*s1, "--scheduler", cluster.address, "--out", "s1-cluster"], tmp_path)
         on_run = _run(
-            [*run, "--executor", "dask", "--out", "run-cluster", "--scheduler", cluster.address],
+            [*run, "--out", "run-cluster"],
             tmp_path,
             env=env,
         )
@@ -97,11 +95,12 @@ def test_mbp10_run_survives_a_worker_killed_mid_run(tmp_path):
             "killed",
         ]
         proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # Kill worker 0 once the run has finished its first item (its events log is in the staging folder).
+        # Kill worker 0 once the first task (a date's bars) has finished: mid-run (the events log is in the
+        # staging folder; mbp10 logs its items only after both passes).
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
             logs = list(tmp_path.glob(".pk-*/events.jsonl"))
-            if logs and '"item_complete"' in logs[0].read_text():
+            if logs and '"task"' in logs[0].read_text():
                 cluster.kill_worker(0)
                 break
             time.sleep(0.05)

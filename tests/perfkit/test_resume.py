@@ -86,3 +86,14 @@ def test_resume_with_nothing_to_resume_runs_everything(tmp_path):
     assert done.returncode == 0, done.stderr
     assert len(log.read_text().split()) == 3
     assert json.loads((out / "run_report.json").read_text())["metrics"]["resumed_items"] == 0
+
+
+def test_a_task_file_recorded_absent_counts_as_unchanged_while_absent(tmp_path):
+    from perfkit.resume import Journal
+
+    journal = Journal(tmp_path, {})
+    journal.record("p", "empty", 1, ["tiles/none.parquet"])
+    assert journal.finished("p", ["empty"]) == {"empty": 1}
+    (tmp_path / "tiles").mkdir()
+    (tmp_path / "tiles" / "none.parquet").write_bytes(b"appeared")
+    assert journal.finished("p", ["empty"]) == {}

@@ -78,6 +78,11 @@ class Journal:
             return None
         return st.st_size, st.st_mtime_ns
 
+    def _unchanged(self, relative: str, recorded: tuple[int, int] | None) -> bool:
+        """True if a task's file is as recorded (a file the task did not write must still be absent)."""
+        now = self._stat(relative)
+        return now == (None if recorded is None else tuple(recorded))
+
     def record(self, phase: str, key: str, value: Any, files: Iterable[str] = ()) -> None:
         """Note that task ``key`` of ``phase`` finished with ``value`` and wrote ``files`` (relative paths)."""
         entry = {"key": key, "value": value, "files": {f: self._stat(f) for f in files}}
@@ -98,6 +103,6 @@ class Journal:
                 continue
             if entry.get("key") != key:
                 continue
-            if all(st is not None and self._stat(f) == tuple(st) for f, st in entry["files"].items()):
+            if all(self._unchanged(f, st) for f, st in entry["files"].items()):
                 done[key] = entry["value"]
         return done
