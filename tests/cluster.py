@@ -145,3 +145,15 @@ def dask_cluster(tmp_path: Path, workers: int = 2, *, hidden: Path | None = None
                 proc.wait(5)
         for log in logs:
             log.close()
+
+
+def run_report(folder: Path) -> dict:
+    """The run report of a finished folder output; the run must have succeeded."""
+    report = json.loads((folder / "run_report.json").read_text())
+    assert report["status"] == "ok", report.get("error")
+    return report
+
+
+def receipts(folder: Path) -> dict[str, str]:
+    """``{output: digest}`` of a finished folder output's run report."""
+    return {name: r["digest"] for name, r in run_report(folder)["receipts"].items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import signal
 import stat
@@ -149,6 +150,33 @@ def _start(argv: list[str], cwd: Path, env: dict | None, *, stderr) -> subproces
         env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})},
         start_new_session=True,
     )
+
+
+def start(argv: list[str], cwd: Path, **env: str) -> subprocess.Popen:
+    """Start a console command in its own session with stderr kept, for a test that acts while it runs."""
+    return _start(argv, cwd, env, stderr=subprocess.PIPE)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
+    """Wait for a command started with :func:`start`; return its stderr; leave nothing of its group."""
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    finally:
+        with_children_killed(proc.pid)
+    return err
+
+
+def logged_events(folder: Path, event: str) -> list[dict]:
+    """The ``event`` records logged so far by a run staging its folder output in ``folder``."""
+    records = []
+    for log in folder.glob(".pk-*/events.jsonl"):
+        with contextlib.suppress(OSError):
+            for line in log.read_text().splitlines():
+                with contextlib.suppress(ValueError):
+                    record = json.loads(line)
+                    if record.get("event") == event:
+                        records.append(record)
+    return records
 
 
 def _wait_until(proc: subprocess.Popen, when: Callable[[int], bool] | None, timeout: float) -> None:

@@ -9,8 +9,6 @@ staging folder), not by fixed delays, so they land mid-run whatever the machine'
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -20,24 +18,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.cluster import dask_cluster
-from tests.hostile import _start as start_command
-from tests.hostile import assert_one_line, run, temporaries, with_children_killed
+from tests.cluster import dask_cluster, receipts, run_report
+from tests.hostile import assert_one_line, finish, logged_events, run, start, temporaries
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 GAMES = 40
 SEASON = ["batted-ball", "season", "--games", str(GAMES), "--seed", "7", "--quiet"]
 TIMEOUT_S = 180.0
-
-
-def _receipts(folder: Path) -> dict:
-    report = json.loads((folder / "run_report.json").read_text())
-    assert report["status"] == "ok"
-    return {name: r["digest"] for name, r in report["receipts"].items()}
-
-
-def _report(folder: Path) -> dict:
-    return json.loads((folder / "run_report.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -46,25 +33,12 @@ def local(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("local")
     done = run([*SEASON, "--executor", "serial", "--out", "season"], folder, timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr
-    return _receipts(folder / "season")
+    return receipts(folder / "season")
 
 
 def _completed(folder: Path) -> list[dict]:
     """The ``item_complete`` events logged so far by the run writing into ``folder``."""
-    events = []
-    for log in folder.glob(".pk-*/events.jsonl"):
-        with contextlib.suppress(OSError):
-            for line in log.read_text().splitlines():
-                with contextlib.suppress(ValueError):
-                    record = json.loads(line)
-                    if record.get("event") == "item_complete":
-                        events.append(record)
-    return events
-
-
-def _start(argv: list[str], cwd: Path, **env: str) -> subprocess.Popen:
-    """The command in its own session, stderr kept (``tests.hostile``'s launcher)."""
-    return start_command(argv, cwd, env, stderr=subprocess.PIPE)
+    return logged_events(folder, "item_complete")
 
 
 def _wait_for_games(proc: subprocess.Popen, folder: Path, n: int) -> list[dict]:
@@ -78,36 +52,27 @@ def _wait_for_games(proc: subprocess.Popen, folder: Path, n: int) -> list[dict]:
     return _completed(folder)
 
 
-def _finish(proc: subprocess.Popen) -> str:
-    try:
-        _, err = proc.communicate(timeout=TIMEOUT_S)
-    finally:
-        with_children_killed(proc.pid)
-    return err
-
-
 def test_season_on_a_cluster_equals_the_local_run_also_with_a_worker_killed(tmp_path, local):
     """Two seasons on a two-worker cluster: one untouched, one whose worker 0 is SIGKILLed once the
     first game is done. Both give the local receipts. What the second can guarantee: the run completes
     on the remaining worker with the same receipts, and any game Dask ran again is reported with 2
     attempts. It cannot say which games are retried, so it does not assert that any is: the game worker 0
-    was playing if it was mid-game (it may be between games), and today also games it had finished,
-    whose results Dask recomputes because perfkit keeps every future until the run ends."""
+    was playing if it was mid-game (it may be between games)."""
     with dask_cluster(tmp_path, workers=2) as cluster:
         plain = run(
             [*SEASON, "--scheduler", cluster.address, "--out", "cluster"], tmp_path, timeout=TIMEOUT_S
         )
         assert plain.returncode == 0, plain.stderr
         # The address from the environment this time, as a user of a cluster would set it once.
-        proc = _start([*SEASON, "--out", "killed"], tmp_path, DASK_SCHEDULER_ADDRESS=cluster.address)
+        proc = start([*SEASON, "--out", "killed"], tmp_path, DASK_SCHEDULER_ADDRESS=cluster.address)
         events = _wait_for_games(proc, tmp_path, 1)
         cluster.kill_worker(0)
-        err = _finish(proc)
+        err = finish(proc, TIMEOUT_S)
     assert proc.returncode == 0, err
     assert 1 <= len(events) < GAMES, "the kill did not land mid-run"
-    assert _receipts(tmp_path / "cluster") == local
-    assert _receipts(tmp_path / "killed") == local
-    report = _report(tmp_path / "killed")
+    assert receipts(tmp_path / "cluster") == local
+    assert receipts(tmp_path / "killed") == local
+    report = run_report(tmp_path / "killed")
     assert report["config"]["executor"] == "dask" and report["config"]["scheduler"] == cluster.address
     retried = report["metrics"].get("retried_items") or {}
     assert all(n == 2 for n in retried.values()), retried
@@ -117,7 +82,7 @@ def test_process_pool_season_retries_the_game_of_a_killed_worker(tmp_path, local
     """A pool worker (a child of the season process that has completed a game) is SIGKILLed while the
     season runs: the pool is restarted, the game it was playing is charged one lost attempt and run
     again, and the season gives the local receipts."""
-    proc = _start([*SEASON, "--executor", "processes", "--workers", "2", "--out", "season"], tmp_path)
+    proc = start([*SEASON, "--executor", "processes", "--workers", "2", "--out", "season"], tmp_path)
     try:
         events = _wait_for_games(proc, tmp_path, 1)
         children = {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
@@ -125,13 +90,13 @@ def test_process_pool_season_retries_the_game_of_a_killed_worker(tmp_path, local
         assert workers, f"no pool worker found among {children} ({len(events)} games done)"
         os.kill(workers[0], signal.SIGKILL)
     finally:
-        err = _finish(proc)
+        err = finish(proc, TIMEOUT_S)
     assert proc.returncode == 0, err
     assert len(events) < GAMES, "the kill did not land mid-run"
-    assert _receipts(tmp_path / "season") == local
+    assert receipts(tmp_path / "season") == local
     # The pool charges the game that was running on the dead worker (it announced its start); if that
     # worker was between games, the games then running on the other one (stopped with the broken pool).
-    retried = _report(tmp_path / "season")["metrics"].get("retried_items") or {}
+    retried = run_report(tmp_path / "season")["metrics"].get("retried_items") or {}
     assert retried and all(n == 2 for n in retried.values()), retried
 
 
@@ -141,12 +106,12 @@ def test_killed_season_resumes_with_the_uninterrupted_receipts(tmp_path, local):
     with the same options (another executor may be chosen) plays only the rest and gives the receipts of
     the uninterrupted run."""
     argv = [*SEASON, "--executor", "serial", "--out", "season"]
-    proc = _start(argv, tmp_path)
+    proc = start(argv, tmp_path)
     try:
         events = _wait_for_games(proc, tmp_path, 8)
         proc.send_signal(signal.SIGKILL)
     finally:
-        _finish(proc)
+        finish(proc, TIMEOUT_S)
     assert 8 <= len(events) < GAMES, "the kill did not land mid-run"
     partial = [p for p in tmp_path.glob(".pk-*") if p.is_dir()]
     assert len(partial) == 1 and not (tmp_path / "season").exists()
@@ -162,8 +127,8 @@ def test_killed_season_resumes_with_the_uninterrupted_receipts(tmp_path, local):
     again = [*SEASON, "--executor", "threads", "--workers", "2", "--out", "season", "--resume"]
     resumed = run(again, tmp_path, timeout=TIMEOUT_S)
     assert resumed.returncode == 0, resumed.stderr
-    assert _receipts(tmp_path / "season") == local
-    report = _report(tmp_path / "season")
+    assert receipts(tmp_path / "season") == local
+    report = run_report(tmp_path / "season")
     assert report["metrics"]["resumed_items"] == len(journaled) < GAMES
     assert sum(item["worker"] == "resumed" for item in report["items"].values()) == len(journaled)
     assert not temporaries(tmp_path) and not (tmp_path / "season" / ".perfkit-journal").exists()

@@ -9,9 +9,7 @@ a real Dask cluster are in tests/integration/test_cluster_runs.py.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
 import os
 import signal
 import subprocess
@@ -21,8 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.hostile import _start as start_command
-from tests.hostile import assert_one_line, run, temporaries, with_children_killed
+from tests.cluster import run_report
+from tests.hostile import assert_one_line, finish, logged_events, run, start, temporaries
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 DATES = [dt.date(2024, 1, d) for d in (2, 3, 4, 5, 8, 9)]
@@ -49,12 +47,6 @@ def folder(tmp_path_factory) -> Path:
     return root
 
 
-def _report(out: Path) -> dict:
-    report = json.loads((out / "run_report.json").read_text())
-    assert report["status"] == "ok"
-    return report
-
-
 def _receipts(report: dict) -> dict:
     return {name: r["digest"] for name, r in report["receipts"].items()}
 
@@ -64,7 +56,7 @@ def local(folder) -> dict:
     """The report of an uninterrupted serial run, the reference every other run must equal."""
     done = run(_run_argv("--executor", "serial", "--out", "local"), folder, timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr
-    return _report(folder / "local")
+    return run_report(folder / "local")
 
 
 def _partials(folder: Path) -> list[Path]:
@@ -77,15 +69,7 @@ def _journaled(folder: Path) -> list[str]:
 
 def _task_events(folder: Path) -> list[dict]:
     """The ``task`` events (one a finished date pass) logged so far by the run staged in ``folder``."""
-    events = []
-    for log in folder.glob(".pk-*/events.jsonl"):
-        with contextlib.suppress(OSError):
-            for line in log.read_text().splitlines():
-                with contextlib.suppress(ValueError):
-                    record = json.loads(line)
-                    if record.get("event") == "task":
-                        events.append(record)
-    return events
+    return logged_events(folder, "task")
 
 
 def _wait(proc: subprocess.Popen, ready) -> None:
@@ -94,28 +78,18 @@ def _wait(proc: subprocess.Popen, ready) -> None:
         time.sleep(0.02)
 
 
-def _finish(proc: subprocess.Popen) -> str:
-    try:
-        _, err = proc.communicate(timeout=TIMEOUT_S)
-    finally:
-        with_children_killed(proc.pid)
-    return err
-
-
 def test_killed_run_resumes_with_the_uninterrupted_receipts(folder, local):
     """kill -9 of `mbp10 run` once two dates' bars are journaled leaves its staging folder. A rerun with
     --resume and another --horizon-bars, other --dates or a touched input is refused in one line and keeps
     that work; a
     rerun with the same options (another executor) computes only the rest and gives the uninterrupted
     receipts and counters, without the journal or the staging area in the output."""
-    proc = start_command(
-        _run_argv("--executor", "serial", "--out", "out"), folder, None, stderr=subprocess.PIPE
-    )
+    proc = start(_run_argv("--executor", "serial", "--out", "out"), folder)
     try:
         _wait(proc, lambda: sum(name.startswith("bars-") for name in _journaled(folder)) >= 2)
         proc.send_signal(signal.SIGKILL)
     finally:
-        _finish(proc)
+        finish(proc, TIMEOUT_S)
     journaled = _journaled(folder)
     assert 2 <= len(journaled) < 2 * len(DATES), f"the kill did not land mid-run: {journaled}"
     assert len(_partials(folder)) == 1 and not (folder / "out").exists()
@@ -143,7 +117,7 @@ def test_killed_run_resumes_with_the_uninterrupted_receipts(folder, local):
     again = _run_argv("--executor", "threads", "--workers", "2", "--out", "out", "--resume")
     resumed = run(again, folder, timeout=TIMEOUT_S)
     assert resumed.returncode == 0, resumed.stderr
-    report = _report(folder / "out")
+    report = run_report(folder / "out")
     assert _receipts(report) == _receipts(local)
     assert report["counters"] == local["counters"]
     assert report["metrics"]["resumed_items"] == len(journaled)
@@ -158,7 +132,7 @@ def test_process_pool_worker_killed_mid_run_is_retried(folder, local):
     pool is restarted, the date it was running is charged a lost attempt and run again, and the run gives
     the uninterrupted receipts."""
     argv = _run_argv("--executor", "processes", "--workers", "2", "--out", "pool")
-    proc = start_command(argv, folder, None, stderr=subprocess.PIPE)
+    proc = start(argv, folder)
     try:
         _wait(proc, lambda: any(e["worker"].startswith("pid-") for e in _task_events(folder)))
         events = [e for e in _task_events(folder) if e["worker"].startswith("pid-")]
@@ -167,10 +141,10 @@ def test_process_pool_worker_killed_mid_run_is_retried(folder, local):
         assert workers, f"no pool worker found among {children} ({len(events)} dates done)"
         os.kill(workers[0], signal.SIGKILL)
     finally:
-        err = _finish(proc)
+        err = finish(proc, TIMEOUT_S)
     assert proc.returncode == 0, err
     assert len(events) < len(DATES), "the kill did not land mid-run"
-    report = _report(folder / "pool")
+    report = run_report(folder / "pool")
     assert _receipts(report) == _receipts(local)
     assert report["counters"] == local["counters"]
     # The pool charges the date that was running on the dead worker (it announced its start); if that

@@ -10,8 +10,6 @@ command as each unit's result arrives), not by fixed delays, so they land mid-ru
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
 import time
@@ -20,8 +18,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.cluster import dask_cluster
-from tests.hostile import assert_one_line, command, run, temporaries, with_children_killed
+from tests.cluster import dask_cluster, receipts, run_report
+from tests.hostile import assert_one_line, finish, run, start, temporaries
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 TIMEOUT_S = 180.0
@@ -32,16 +30,6 @@ SITES = 200_000
 def s6(world: Path) -> list[str]:
     return ["seg1b", "s6", "--tiles", str(world / "s1"), "--sites", str(world / "plan.parquet"),
             "--seed", "7", "--countries", "ne110m", "--quiet"]  # fmt: skip
-
-
-def _report(folder: Path) -> dict:
-    report = json.loads((folder / "run_report.json").read_text())
-    assert report["status"] == "ok"
-    return report
-
-
-def _receipts(folder: Path) -> dict:
-    return {name: r["digest"] for name, r in _report(folder)["receipts"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -65,19 +53,6 @@ def _journaled(folder: Path, phase: str) -> list[Path]:
     return sorted(folder.glob(f".pk-*/.perfkit-journal/{phase}-*.pkl"))
 
 
-def _start(argv: list[str], cwd: Path, **env: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [command(argv[0]), *argv[1:]],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONHASHSEED": "0", **env},
-        start_new_session=True,
-    )
-
-
 def _wait_for_units(proc: subprocess.Popen, folder: Path, phase: str, n: int) -> int:
     """Wait until the run has journaled at least ``n`` units (or ended); return how many it had."""
     deadline = time.monotonic() + TIMEOUT_S
@@ -89,21 +64,13 @@ def _wait_for_units(proc: subprocess.Popen, folder: Path, phase: str, n: int) ->
     return len(_journaled(folder, phase))
 
 
-def _finish(proc: subprocess.Popen) -> str:
-    try:
-        _, err = proc.communicate(timeout=TIMEOUT_S)
-    finally:
-        with_children_killed(proc.pid)
-    return err
-
-
 def _kill_worker_mid_run(cluster, index: int, argv: list[str], cwd: Path, phase: str, units: int) -> None:
     """Run ``argv`` on the cluster, SIGKILL worker ``index`` once the first unit is journaled; the run
     must complete (exit 0) and the kill must have landed before its last unit."""
-    proc = _start(argv, cwd, DASK_SCHEDULER_ADDRESS=cluster.address)
+    proc = start(argv, cwd, DASK_SCHEDULER_ADDRESS=cluster.address)
     seen = _wait_for_units(proc, cwd, phase, 1)
     cluster.kill_worker(index)
-    err = _finish(proc)
+    err = finish(proc, TIMEOUT_S)
     assert proc.returncode == 0, err
     assert 1 <= seen < units, f"the kill did not land mid-run ({seen} of {units} units done)"
 
@@ -116,8 +83,8 @@ def test_s1_and_s6_on_a_cluster_equal_the_local_runs_also_with_a_worker_killed(t
     workers with the same receipts, and a unit Dask ran again is reported with 2 attempts. They cannot
     guarantee that a unit was retried: the worker may be between units (or idle) when it dies, and then
     Dask only moves the units queued on it, which are not re-runs."""
-    s1_units = _report(world / "s1")["metrics"]["units"]
-    s6_units = _report(world / "s6")["metrics"]["units"]
+    s1_units = run_report(world / "s1")["metrics"]["units"]
+    s6_units = run_report(world / "s6")["metrics"]["units"]
     with dask_cluster(tmp_path, workers=3) as cluster:
         done = run(
             [*s6(world), "--scheduler", cluster.address, "--out", "s6-cluster"], tmp_path, timeout=TIMEOUT_S
@@ -125,10 +92,10 @@ def test_s1_and_s6_on_a_cluster_equal_the_local_runs_also_with_a_worker_killed(t
         assert done.returncode == 0, done.stderr
         _kill_worker_mid_run(cluster, 0, [*S1, "--out", "s1-killed"], tmp_path, "units", s1_units)
         _kill_worker_mid_run(cluster, 1, [*s6(world), "--out", "s6-killed"], tmp_path, "jitter", s6_units)
-    assert _receipts(tmp_path / "s6-cluster") == _receipts(world / "s6")
+    assert receipts(tmp_path / "s6-cluster") == receipts(world / "s6")
     for name in ("s1", "s6"):
-        assert _receipts(tmp_path / f"{name}-killed") == _receipts(world / name)
-        report = _report(tmp_path / f"{name}-killed")
+        assert receipts(tmp_path / f"{name}-killed") == receipts(world / name)
+        report = run_report(tmp_path / f"{name}-killed")
         assert report["config"]["executor"] == "dask" and report["config"]["scheduler"] == cluster.address
         retried = report["metrics"].get("retried_items") or {}
         assert all(n == 2 for n in retried.values()), retried
@@ -140,8 +107,8 @@ def test_s1_process_pool_retries_the_unit_of_a_killed_worker(tmp_path, world):
     charges the unit that was running on the dead worker (or, if it was between units, those then running
     on the other one, stopped with the broken pool) one lost attempt and runs it again; the receipts are the
     local run's."""
-    units = _report(world / "s1")["metrics"]["units"]
-    proc = _start([*S1, "--executor", "processes", "--workers", "2", "--out", "out"], tmp_path)
+    units = run_report(world / "s1")["metrics"]["units"]
+    proc = start([*S1, "--executor", "processes", "--workers", "2", "--out", "out"], tmp_path)
     try:
         seen = _wait_for_units(proc, tmp_path, "units", 1)
         workers = [
@@ -150,11 +117,11 @@ def test_s1_process_pool_retries_the_unit_of_a_killed_worker(tmp_path, world):
         assert workers, "no pool worker found"
         workers[0].send_signal(signal.SIGKILL)
     finally:
-        err = _finish(proc)
+        err = finish(proc, TIMEOUT_S)
     assert proc.returncode == 0, err
     assert 1 <= seen < units, f"the kill did not land mid-run ({seen} of {units} units done)"
-    assert _receipts(tmp_path / "out") == _receipts(world / "s1")
-    retried = _report(tmp_path / "out")["metrics"].get("retried_items") or {}
+    assert receipts(tmp_path / "out") == receipts(world / "s1")
+    retried = run_report(tmp_path / "out")["metrics"].get("retried_items") or {}
     assert retried and all(n == 2 for n in retried.values()), retried
 
 
@@ -162,12 +129,12 @@ def _killed_then_resumed(tmp_path, argv, phase, units, after, other, again) -> t
     """kill -9 of ``argv`` after ``after`` journaled units; ``other`` (a --resume with another output
     option) must be refused in one line naming the option ``other[0]``, the journal kept; ``again`` (a --resume
     with the same options) must complete. Returns the journaled count and the resumed run's report."""
-    proc = _start([*argv, "--out", "out"], tmp_path)
+    proc = start([*argv, "--out", "out"], tmp_path)
     try:
         seen = _wait_for_units(proc, tmp_path, phase, after)
         proc.send_signal(signal.SIGKILL)
     finally:
-        _finish(proc)
+        finish(proc, TIMEOUT_S)
     assert after <= seen < units, f"the kill did not land mid-run ({seen} of {units} units done)"
     partial = [p for p in tmp_path.glob(".pk-*") if p.is_dir()]
     assert len(partial) == 1 and not (tmp_path / "out").exists()
@@ -184,19 +151,19 @@ def _killed_then_resumed(tmp_path, argv, phase, units, after, other, again) -> t
     resumed = run([*argv, *again, "--out", "out", "--resume"], tmp_path, timeout=TIMEOUT_S)
     assert resumed.returncode == 0, resumed.stderr
     assert not temporaries(tmp_path) and not (tmp_path / "out" / ".perfkit-journal").exists()
-    return len(journaled), _report(tmp_path / "out")
+    return len(journaled), run_report(tmp_path / "out")
 
 
 def test_killed_s1_resumes_with_the_uninterrupted_receipts(tmp_path, world):
     """kill -9 of a serial s1 after 40 units: a --resume with another --resolution-arcsec is refused and
     keeps the partial work; a --resume on two process workers computes only the units not journaled
     (each kept unit's Parquet file is checked by size and mtime) and gives the local receipts."""
-    units = _report(world / "s1")["metrics"]["units"]
+    units = run_report(world / "s1")["metrics"]["units"]
     kept, report = _killed_then_resumed(
         tmp_path, [*S1, "--executor", "serial"], "units", units, 40,
         ["--resolution-arcsec", "1200"], ["--executor", "processes", "--workers", "2"],
     )  # fmt: skip
-    assert report["receipts"] == _report(world / "s1")["receipts"]
+    assert report["receipts"] == run_report(world / "s1")["receipts"]
     assert report["metrics"]["resumed_items"] == kept
     assert sum(item["worker"] == "resumed" for item in report["items"].values()) == kept
     recomputed = sum(item["worker"] != "resumed" for item in report["items"].values())
@@ -207,10 +174,10 @@ def test_killed_s6_resumes_with_the_uninterrupted_receipts(tmp_path, world):
     """kill -9 of a serial s6 after 20 units (workers write no files: each unit's result is journaled
     whole): a --resume with another --seed is refused and keeps the partial work; a --resume on two
     threads jitters only the units not journaled and gives the local receipts."""
-    units = _report(world / "s6")["metrics"]["units"]
+    units = run_report(world / "s6")["metrics"]["units"]
     kept, report = _killed_then_resumed(
         tmp_path, [*s6(world), "--executor", "serial"], "jitter", units, 20,
         ["--seed", "8"], ["--executor", "threads", "--workers", "2"],
     )  # fmt: skip
-    assert report["receipts"] == _report(world / "s6")["receipts"]
+    assert report["receipts"] == run_report(world / "s6")["receipts"]
     assert report["metrics"]["resumed_items"] == kept < units
