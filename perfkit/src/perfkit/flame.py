@@ -126,13 +126,18 @@ def speedscope(root: Node, name: str) -> dict[str, Any]:
             frames.append({"name": fname, "file": file, "line": line} if file != "~" else {"name": fname})
         return index[func]
 
+    def add(kind: str, f: int, at: float) -> None:
+        # Sums of float seconds can step back by an ulp (a child's total rounds past its parent's);
+        # speedscope needs the event times in order.
+        events.append({"type": kind, "frame": f, "at": max(at, events[-1]["at"]) if events else at})
+
     def walk(node: Node, start: float) -> None:
         x = start
         for child in node.children:
             f = frame(child.func)
-            events.append({"type": "O", "frame": f, "at": x})
+            add("O", f, x)
             walk(child, x)
-            events.append({"type": "C", "frame": f, "at": x + child.seconds})
+            add("C", f, x + child.seconds)
             x += child.seconds
 
     walk(root, 0.0)
