@@ -26,6 +26,7 @@ import click
 from perfkit import interrupts, limits
 from perfkit._atomic import atomic_path
 from perfkit.errors import InputError, Interrupted, WorkerLost
+from perfkit.errors import one_line as _one_line
 from perfkit.profiling import profile
 
 __all__ = [
@@ -152,10 +153,6 @@ def executor_for(executor: str, scheduler: str | None) -> str:
             f"--scheduler {scheduler} runs on a Dask cluster; it cannot be used with --executor {executor}"
         )
     return "dask"
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _exit(message: str, code: int) -> None:

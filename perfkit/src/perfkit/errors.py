@@ -32,3 +32,8 @@ class Interrupted(BaseException):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (whitespace runs collapsed), or its type name if it has none."""
+    return " ".join(str(exc).split()) or type(exc).__name__

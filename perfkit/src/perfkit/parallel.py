@@ -30,6 +30,7 @@ import numpy as np
 from perfkit import interrupts
 from perfkit._host import note_worker_peak, worker_memory
 from perfkit.errors import InputError, Interrupted, WorkerLost
+from perfkit.errors import one_line as _one_line
 from perfkit.run import note_task
 
 EXECUTORS = ("serial", "threads", "processes", "dask")
@@ -607,10 +608,6 @@ def _run_dask(
     client.close()
     if cluster is not None:
         cluster.close()
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _run_dask_task(topic: str, cwd: str, fn: Callable, key: str, payload: Any) -> TaskResult:
