@@ -164,7 +164,7 @@ def decode_chunk(payload: bytes, n: int) -> bytes:
     elif codec == PYTHON:
         from qyn1 import encode as pyenc
 
-        out = pyenc.decode_text(body)
+        out = pyenc.decode_text(body, n)
     elif codec == ZSTD:
         out = _decode_zstd(body, n)
     elif codec == BROTLI:

@@ -318,6 +318,9 @@ class Vocab:
         for i, m in enumerate(morphemes[:n_direct]):
             o1[i + 2] = _morph_class(m)
         self.morph_o1 = o1
+        # UTF-8 byte pools the decoder writes from
+        self.kind_pool = _byte_pool(self.kind_text)
+        self.morph_pool = _byte_pool(morphemes)
 
 
 def _morph_class(m: str) -> int:
@@ -775,23 +778,32 @@ def analyze(text: str, v: Vocab):
 
 def _layout_contexts(kinds: np.ndarray):
     """Per token: line-start flag, line kind (0 blank/EOF, 1 comment, 2 code) and both layout contexts."""
-    n = len(kinds)
-    k = kinds.astype(np.int64)
-    opens = np.isin(k, _OPEN_KINDS)
-    closes = np.isin(k, _CLOSE_KINDS)
-    depth = np.cumsum(opens.astype(np.int64) - closes.astype(np.int64))
-    depth_before = np.concatenate(([0], depth[:-1]))
-    in_br = (depth_before > 0).astype(np.int64)
-    is_nl = np.isin(k, NL_KINDS)
-    prev = np.concatenate(([EOF], k[:-1]))
-    line_start = np.isin(prev, NL_KINDS)
-    line_start[0] = True
-    prev2 = np.concatenate(([EOF, EOF], k[:-2]))[:n]
-    after_colon = (prev2 == _COLON).astype(np.int64)
-    line_kind = np.where(is_nl | (k == EOF), 0, np.where(k == COMMENT, 1, 2)).astype(np.int32)
-    # the class of the line's first token says much about its indentation (else/elif/except/return...)
-    ctx_line = ((after_colon * 2 + in_br) * 3 + line_kind) * N_KIND_CLASS + KIND_CLASS[k]
-    ctx_mid = (KIND_CLASS[prev].astype(np.int64) * N_KIND_CLASS + KIND_CLASS[k]) * 2 + in_br
+    return _layout_kernel(np.ascontiguousarray(kinds, dtype=np.int32), _KIND_DMAP, _IS_NL_KIND, KIND_CLASS)
+
+
+@njit(cache=True, nogil=True)
+def _layout_kernel(kinds, dmap, is_nl, kind_class):
+    n = kinds.shape[0]
+    line_start = np.empty(n, dtype=np.bool_)
+    line_kind = np.empty(n, dtype=np.int32)
+    ctx_line = np.empty(n, dtype=np.int64)
+    ctx_mid = np.empty(n, dtype=np.int64)
+    depth = 0
+    prev = EOF
+    prev2 = EOF
+    for i in range(n):
+        k = kinds[i]
+        in_br = 1 if depth > 0 else 0
+        line_start[i] = i == 0 or is_nl[prev]
+        lk = 0 if is_nl[k] or k == EOF else (1 if k == COMMENT else 2)
+        line_kind[i] = lk
+        after_colon = 1 if prev2 == _COLON else 0
+        # the class of the line's first token says much about its indentation (else/elif/except/return...)
+        ctx_line[i] = ((after_colon * 2 + in_br) * 3 + lk) * N_KIND_CLASS + kind_class[k]
+        ctx_mid[i] = (kind_class[prev] * N_KIND_CLASS + kind_class[k]) * 2 + in_br
+        depth += dmap[k]
+        prev2 = prev
+        prev = k
     return line_start, line_kind, ctx_line, ctx_mid
 
 
@@ -802,6 +814,8 @@ N_WS_LINE_CTX = 12 * N_KIND_CLASS
 _KIND_DMAP = np.zeros(N_KINDS, dtype=np.int32)  # bracket nesting: the kinds model knows "inside brackets"
 _KIND_DMAP[_OPEN_KINDS] = 1
 _KIND_DMAP[_CLOSE_KINDS] = -1
+_IS_NL_KIND = np.zeros(N_KINDS, dtype=np.bool_)
+_IS_NL_KIND[list(NL_KINDS)] = True
 N_WS_MID_CTX = N_KIND_CLASS * N_KIND_CLASS * 2
 
 
@@ -1026,16 +1040,17 @@ def _match_params() -> dict[str, tuple[np.ndarray, int]]:
     return _MATCH_PARAMS
 
 
-def decode_text(body: bytes) -> bytes:
+def decode_text(body: bytes, limit: int | None = None) -> bytes:
+    """The chunk ``body`` encodes; ``limit``: its known length (refused when longer; output buffer sized)."""
     try:
-        return _decode_text(body)
+        return _decode_text(body, limit)
     except CodecError:
         raise
     except (IndexError, ValueError, KeyError, UnicodeError, OverflowError) as e:
         raise CodecError(f"malformed python stream: {type(e).__name__}") from None
 
 
-def _decode_text(body: bytes) -> bytes:
+def _decode_text(body: bytes, limit: int | None) -> bytes:
     v = vocab()
     models = _models()
     r = varint.Reader(body)
@@ -1055,46 +1070,31 @@ def _decode_text(body: bytes) -> bytes:
         return rd.decode(models[name], n, ext)
 
     kinds = dec("kinds")
-    ntok = len(kinds)
-    if ntok == 0 or kinds[-1] != EOF or (kinds[:-1] == EOF).any():
+    line_start, line_kind, ctx_line, ctx_mid, str_ctx, ok = _kind_contexts(
+        kinds, _KIND_DMAP, _IS_NL_KIND, KIND_CLASS
+    )
+    if not ok:
         raise CodecError("bad kind stream")
-    line_start, line_kind, ctx_line, ctx_mid = _layout_contexts(kinds)
-    n_line = int(line_start.sum())
-    ws_line = dec("ws_line", ctx_line[line_start], n_line)
-    ws_mid = dec("ws_mid", ctx_mid[~line_start], ntok - n_line)
-    prevk = np.concatenate(([EOF], kinds[:-1]))
-    str_tok = np.flatnonzero(kinds == STRING)
-    strkind = dec("strkind", KIND_CLASS[prevk[str_tok]], len(str_tok))
-    str_mode = (_STR_QLEN[strkind] == 3).astype(np.int32)
-    com_tok = np.flatnonzero(kinds == COMMENT)
-    body_tok = [str_tok[str_mode == 0], str_tok[str_mode == 1], com_tok]
-    # text streams: word occurrences and their order among the names
-    is_name = kinds == NAME
-    name_tok = np.flatnonzero(is_name | (kinds == NUMBER))
-    occ_tok = [name_tok]
-    occ_sub = [np.zeros(len(name_tok), dtype=np.int64)]
-    occ_ctx = [np.where(is_name[name_tok], prevk[name_tok], CTX_NUMBER).astype(np.int32)]
-    texts = []
-    for m in range(3):
-        t = dec(f"text{m}")
-        ends = np.flatnonzero(t == T_END)
-        if len(ends) != len(body_tok[m]) or (len(t) and ends[-1] != len(t) - 1):
-            raise CodecError("text stream does not match its tokens")
-        wpos = np.flatnonzero(t == T_WORD)
-        wbody = np.searchsorted(ends, wpos)
-        texts.append((t, ends, wpos))
-        occ_tok.append(body_tok[m][wbody])
-        occ_sub.append(wpos + 1)  # any increasing order within a body will do
-        occ_ctx.append(np.full(len(wpos), CTX_TEXT0 + m, dtype=np.int32))
-    order = np.lexsort((np.concatenate(occ_sub), np.concatenate(occ_tok)))
-    name_ctx = np.concatenate(occ_ctx)[order]
-    n_names = len(name_ctx)
+    ws_line = dec("ws_line", ctx_line, len(ctx_line))
+    ws_mid = dec("ws_mid", ctx_mid, len(ctx_mid))
+    strkind = dec("strkind", str_ctx, len(str_ctx))
+    if len(strkind) and strkind.max() >= len(STR_KINDS):
+        raise CodecError("bad string kind stream")
+    texts = [dec(f"text{m}") for m in range(3)]
+    text_off = np.cumsum([0] + [len(t) for t in texts])
+    texts = np.concatenate(texts)
+    # every name occurrence (code names, numbers, words of the texts) in coding order
+    order, name_mctx, roles, word_off, ok = _name_occurrences(
+        kinds, _STR_QLEN[strkind] == 3, texts, text_off, MORPH_GROUP, _NEXT_CLASS
+    )
+    if not ok:
+        raise CodecError("text stream does not match its tokens")
     ids, isnew, nbits_used = rans.decode_names(
         rd,
         models["names"],
-        n_names,
-        _name_model_ctx(name_ctx, np.concatenate(occ_tok)[order], kinds),
-        MORPH_GROUP[name_ctx],
+        len(order),
+        name_mctx,
+        roles,
         N_MORPH_GROUPS,
         N_NAME_FLAG,
         np.unpackbits(np.frombuffer(extra_blob, dtype=np.uint8)),
@@ -1106,145 +1106,473 @@ def _decode_text(body: bytes) -> bytes:
     if len(extra_blob) != (nbits_used + 7) // 8:
         raise CodecError("extra-bits stream has the wrong length")
     # spell items: layout literals (token order), error characters, unknown morphemes
-    spell = dec("spell")
-    s_ends = np.flatnonzero(spell == 0)
-    if len(spell) and (len(s_ends) == 0 or s_ends[-1] != len(spell) - 1):
+    sbytes, s_start, s_end, item_len, ok = _spell_items(dec("spell"))
+    if not ok:
         raise CodecError("spell stream does not end with END")
-    sbytes = (spell - 1).astype(np.uint8).tobytes()
-    s_starts = np.concatenate(([0], s_ends[:-1] + 1)).tolist() if len(s_ends) else []
-    items = [sbytes[a:b].decode("utf-8") for a, b in zip(s_starts, s_ends.tolist(), strict=True)]
-    item_len = np.fromiter((len(s) for s in items), dtype=np.int64, count=len(items))
     wtype, wlen = _ws_lengths(line_start, line_kind, ws_line, ws_mid, item_len)
-    if ntok and wtype[0] < 0:
+    if wtype[0] < 0:
         raise CodecError("bad layout stream")
-    esc_idx = np.flatnonzero(wtype == 2)
-    n_esc = len(esc_idx)
-    err_tok = np.flatnonzero(kinds == ERR)
-    if len(items) < n_esc + len(err_tok):
+    n_esc = int((wtype == 2).sum())
+    n_err = int((kinds == ERR).sum())
+    if len(s_end) < n_esc + n_err:
         raise CodecError("spell stream exhausted")
     # new names from the morpheme streams
-    new_ctx = name_ctx[isnew]
-    grp = MORPH_GROUP[new_ctx]
-    spell_i = n_esc + len(err_tok)
-    mtab = v.morphemes
     tier0 = v.morph_tier_sym
-    seqs = []
-    for g in range(N_MORPH_GROUPS):
-        seq = dec(f"morph{g}")
-        m_ends = np.flatnonzero(seq == M_END)
-        if len(m_ends) != int((grp == g).sum()) or (len(seq) and m_ends[-1] != len(seq) - 1):
-            raise CodecError("morpheme stream does not match the new names")
-        seqs.append(seq)
-    tiers = np.concatenate(seqs)
-    tgroup = np.repeat(np.arange(N_MORPH_GROUPS), [len(q) for q in seqs])[tiers >= tier0]
-    tiers = (tiers[tiers >= tier0] - tier0).astype(np.int32)
+    seqs = [dec(f"morph{g}") for g in range(N_MORPH_GROUPS)]
+    seq = np.concatenate(seqs)
+    rare = seq >= tier0
+    tgroup = np.repeat(np.arange(N_MORPH_GROUPS), [len(q) for q in seqs])[rare]
+    tiers = (seq[rare] - tier0).astype(np.int32)
     local = dec("morphx", tgroup * v.n_morph_tiers + tiers, len(tiers))
-    rare_idx = (tier0 - 2 + tiers.astype(np.int64) * MORPH_TIER + local).tolist()
-    if rare_idx and max(rare_idx) >= len(mtab):
-        raise CodecError("morpheme index outside the table")
-    ri = 0
-    per_group: list[list[str]] = []
-    for seq in seqs:
-        names_g = []
-        parts: list[str] = []
-        for s in seq.tolist():
-            if s == M_END:
-                names_g.append("".join(parts))
-                parts = []
-            elif s == M_ESC:
-                if spell_i >= len(items):
-                    raise CodecError("spell stream exhausted")
-                parts.append(items[spell_i])
-                spell_i += 1
-            elif s < tier0:
-                parts.append(mtab[s - 2])
-            else:
-                parts.append(mtab[rare_idx[ri]])
-                ri += 1
-        per_group.append(names_g)
+    rare_idx = tier0 - 2 + tiers.astype(np.int64) * MORPH_TIER + local
+    group_len = np.array([len(q) for q in seqs], dtype=np.int64)
+    mpool, moff = v.morph_pool
+    npool, nstart, nend, err = _new_names_kernel(
+        seq, group_len, roles[isnew], mpool, moff, tier0, rare_idx, sbytes, s_start, s_end, n_esc + n_err
+    )
+    if err:
+        raise CodecError(_NAMES_ERRORS[err])
     rd.finish()
-    if spell_i != len(items):
-        raise CodecError("unused spell items")
-    new_names: list[str] = []
-    gpos = [0] * N_MORPH_GROUPS
-    for g in grp.tolist():
-        new_names.append(per_group[g][gpos[g]])
-        gpos[g] += 1
-    names_in_order = [new_names[i] for i in ids.tolist()]
-    names_arr = np.empty(n_names, dtype=object)
-    names_arr[order] = names_in_order  # back to (code names, words of text0, text1, text2)
-    # token texts
-    tok = _KIND_TEXT_CACHE.get(id(v))
-    if tok is None:
-        tok = np.array(v.kind_text, dtype=object)
-        _KIND_TEXT_CACHE[id(v)] = tok
-    out_tok = tok[kinds]
-    nn = len(name_tok)
-    out_tok[name_tok] = names_arr[:nn]
-    k0 = nn
-    bodies_txt = []
-    for m in range(3):
-        t, ends, wpos = texts[m]
-        nw = len(wpos)
-        words = names_arr[k0 : k0 + nw].tolist()
-        k0 += nw
-        bodies_txt.append(_text_bodies(t, ends, words))
-    if len(str_tok):
-        qs = _STR_PQ[strkind]
-        sb = np.empty(len(str_tok), dtype=object)
-        sb[str_mode == 0] = bodies_txt[0] if bodies_txt[0] else []
-        sb[str_mode == 1] = bodies_txt[1] if bodies_txt[1] else []
-        out_tok[str_tok] = [p + q + b + q for (p, q), b in zip(qs.tolist(), sb.tolist(), strict=True)]
-    if len(com_tok):
-        out_tok[com_tok] = ["#" + b for b in bodies_txt[2]]
-    if len(err_tok):
-        out_tok[err_tok] = items[n_esc : n_esc + len(err_tok)]
-    # whitespace
-    ws = np.empty(ntok, dtype=object)
-    sp = wtype == 0
-    ws[sp] = _SPACES[np.minimum(wlen[sp], len(_SPACES) - 1)]
-    if (wlen[sp] >= len(_SPACES) - 1).any():
-        ws[sp] = [" " * n for n in wlen[sp].tolist()]
-    tb = wtype == 1
-    if tb.any():
-        ws[tb] = ["\t" * n for n in wlen[tb].tolist()]
-    if n_esc:
-        ws[esc_idx] = items[:n_esc]
-    inter = np.empty(2 * ntok, dtype=object)
-    inter[0::2] = ws
-    inter[1::2] = out_tok
-    return "".join(inter.tolist()).encode("utf-8")
+    if len(ids) and (ids.min() < 0 or ids.max() >= len(nstart)):
+        raise CodecError("name index outside the new names")
+    occ_new = np.empty(len(ids), dtype=np.int64)
+    occ_new[order] = ids  # per occurrence (code names, words of text0, text1, text2): its new-name index
+    kpool, koff = v.kind_pool
+    out, n_out = _assemble_kernel(
+        kinds,
+        wtype,
+        wlen,
+        kpool,
+        koff,
+        npool,
+        nstart,
+        nend,
+        occ_new,
+        word_off,
+        strkind,
+        *_STR_POOL,
+        texts,
+        text_off,
+        sbytes,
+        s_start,
+        s_end,
+        n_esc,
+        -1 if limit is None else limit,
+    )
+    if n_out < 0:
+        raise CodecError("decoded text does not have its chunk's length")
+    data = out.tobytes()
+    data.decode("utf-8")  # the structural codec carries UTF-8 text only
+    return data
 
 
-_KIND_TEXT_CACHE: dict[int, np.ndarray] = {}
-_SPACES = np.array([" " * i for i in range(129)], dtype=object)
+# ---------------------------------------------------------------- detokenising kernels (decoder)
+# The decoder writes the chunk's bytes straight from the decoded streams: token texts, names and morphemes
+# live in UTF-8 byte pools (start offsets), so no Python string is made per token.
+_NAMES_ERRORS = {
+    1: "morpheme stream does not match the new names",
+    2: "spell stream exhausted",
+    3: "morpheme index outside the table",
+    4: "unused spell items",
+}
+
+
+def _byte_pool(strs) -> tuple[np.ndarray, np.ndarray]:
+    """UTF-8 bytes of ``strs`` one after the other, and their start offsets (one more: the end)."""
+    enc = [s.encode("utf-8") for s in strs]
+    off = np.zeros(len(enc) + 1, dtype=np.int64)
+    off[1:] = np.cumsum([len(e) for e in enc])
+    return np.frombuffer(b"".join(enc), dtype=np.uint8).copy(), off
+
+
+_STR_POOL = (*_byte_pool(p for p, _ in STR_KINDS), *_byte_pool(q for _, q in STR_KINDS))
 _STR_QLEN = np.array([len(q) for _, q in STR_KINDS], dtype=np.int64)
-_STR_PQ = np.empty(len(STR_KINDS), dtype=object)
-_STR_PQ[:] = STR_KINDS
 
 
-def _text_bodies(t: np.ndarray, ends: np.ndarray, words: list[str]) -> list[str]:
-    """Rebuild the bodies of one text stream, substituting its words for the WORD markers."""
-    if len(t) == 0:
-        return []
-    raw = (t - 2).astype(np.uint8).tobytes()  # marker positions hold junk bytes, never used
-    marks = np.flatnonzero(t < 2).tolist()
-    out = []
-    pieces: list[str] = []
-    a = 0
-    wi = 0
-    tl = t
-    for mpos in marks:
-        if mpos > a:
-            pieces.append(raw[a:mpos].decode("utf-8"))
-        if tl[mpos] == T_WORD:
-            pieces.append(words[wi])
-            wi += 1
+@njit(cache=True, nogil=True, inline="always")
+def _copy(out, o, src, a, b, write):
+    """``src[a:b]`` to ``out[o:]`` when ``write`` (else only counted); the new ``o``. A plain loop: the pieces
+    are a few bytes long."""
+    if write:
+        for j in range(a, b):
+            out[o] = src[j]
+            o += 1
+        return o
+    return o + b - a
+
+
+@njit(cache=True, nogil=True)
+def _new_names_kernel(seq, group_len, grp, mpool, moff, tier0, rare_idx, sbytes, s_start, s_end, spell_i0):
+    """Spell the new names from the morpheme streams (``seq``: the groups' streams one after the other).
+
+    Returns (pool, start, end, error): the names' UTF-8 bytes in new-name order (``grp`` is each new name's
+    group), error 0 or a key of ``_NAMES_ERRORS``."""
+    n_new = grp.shape[0]
+    ng = group_len.shape[0]
+    n_morph = moff.shape[0] - 1
+    n_items = s_start.shape[0]
+    none = np.zeros(0, dtype=np.int64)
+    gbase = np.zeros(ng + 1, dtype=np.int64)
+    for i in range(n_new):
+        gbase[grp[i] + 1] += 1
+    for g in range(ng):
+        gbase[g + 1] += gbase[g]
+    # pass 1: check every stream against its names, size the pool
+    total = 0
+    ri = 0
+    si = spell_i0
+    j = 0
+    for g in range(ng):
+        ends = 0
+        for _ in range(group_len[g]):
+            s = seq[j]
+            j += 1
+            if s == M_END:
+                ends += 1
+            elif s == M_ESC:
+                if si >= n_items:
+                    return mpool[:0], none, none, 2
+                total += s_end[si] - s_start[si]
+                si += 1
+            elif s < tier0:
+                total += moff[s - 1] - moff[s - 2]
+            else:
+                m = rare_idx[ri]
+                ri += 1
+                if m < 0 or m >= n_morph:
+                    return mpool[:0], none, none, 3
+                total += moff[m + 1] - moff[m]
+        if ends != gbase[g + 1] - gbase[g] or (group_len[g] > 0 and seq[j - 1] != M_END):
+            return mpool[:0], none, none, 1
+    if si != n_items:
+        return mpool[:0], none, none, 4
+    # pass 2: write them, group by group
+    pool = np.empty(total, dtype=np.uint8)
+    gstart = np.empty(n_new, dtype=np.int64)
+    gend = np.empty(n_new, dtype=np.int64)
+    o = 0
+    ri = 0
+    si = spell_i0
+    j = 0
+    for g in range(ng):
+        k = gbase[g]
+        a = o
+        for _ in range(group_len[g]):
+            s = seq[j]
+            j += 1
+            if s == M_END:
+                gstart[k] = a
+                gend[k] = o
+                k += 1
+                a = o
+                continue
+            if s == M_ESC:
+                p, q = s_start[si], s_end[si]
+                si += 1
+                src = sbytes
+            elif s < tier0:
+                p, q = moff[s - 2], moff[s - 1]
+                src = mpool
+            else:
+                p, q = moff[rare_idx[ri]], moff[rare_idx[ri] + 1]
+                ri += 1
+                src = mpool
+            pool[o : o + q - p] = src[p:q]
+            o += q - p
+    # back to new-name order: the i-th new name is the next one of its group
+    start = np.empty(n_new, dtype=np.int64)
+    end = np.empty(n_new, dtype=np.int64)
+    for i in range(n_new):
+        g = grp[i]
+        k = gbase[g]
+        gbase[g] += 1
+        start[i] = gstart[k]
+        end[i] = gend[k]
+    return pool, start, end, 0
+
+
+@njit(cache=True, nogil=True)
+def _assemble_pass(
+    out,
+    write,
+    kinds,
+    wtype,
+    wlen,
+    kpool,
+    koff,
+    npool,
+    nstart,
+    nend,
+    occ_new,
+    word_off,
+    strkind,
+    ppool,
+    poff,
+    qpool,
+    qoff,
+    texts,
+    text_off,
+    sbytes,
+    s_start,
+    s_end,
+    n_esc,
+):
+    """The chunk's bytes, token by token: its whitespace (spaces, tabs or a spelled item), then its text
+    (a fixed kind's text, a name, prefix + quote + text body + quote, '#' + comment body, a spelled error
+    character). Names are ``occ_new`` (new-name index per occurrence: code names, then each text stream's
+    words from ``word_off[m]``). Writes into ``out`` when ``write``, else only counts; returns the length."""
+    o = 0
+    ci = 0
+    si = 0
+    ei = 0
+    ri = n_esc
+    tp = text_off[:3].copy()
+    wc = word_off[:3].copy()
+    for i in range(kinds.shape[0]):
+        t = wtype[i]
+        if t == 2:
+            o = _copy(out, o, sbytes, s_start[ei], s_end[ei], write)
+            ei += 1
+        elif write:
+            ch = 32 if t == 0 else 9
+            for _ in range(wlen[i]):
+                out[o] = ch
+                o += 1
         else:
-            out.append("".join(pieces))
-            pieces = []
-        a = mpos + 1
-    return out
+            o += wlen[i]
+        k = kinds[i]
+        if k in (NAME, NUMBER):
+            nm = occ_new[ci]
+            ci += 1
+            o = _copy(out, o, npool, nstart[nm], nend[nm], write)
+        elif k in (STRING, COMMENT):
+            sk = 0
+            if k == STRING:
+                sk = strkind[si]
+                si += 1
+                m = 1 if qoff[sk + 1] - qoff[sk] == 3 else 0
+                o = _copy(out, o, ppool, poff[sk], poff[sk + 1], write)
+                o = _copy(out, o, qpool, qoff[sk], qoff[sk + 1], write)
+            else:
+                m = 2
+                if write:
+                    out[o] = 35  # '#'
+                o += 1
+            p = tp[m]
+            while True:
+                s = texts[p]
+                p += 1
+                if s == T_END:
+                    break
+                if s == T_WORD:
+                    nm = occ_new[wc[m]]
+                    wc[m] += 1
+                    o = _copy(out, o, npool, nstart[nm], nend[nm], write)
+                else:
+                    if write:
+                        out[o] = (s - 2) & 0xFF
+                    o += 1
+            tp[m] = p
+            if k == STRING:
+                o = _copy(out, o, qpool, qoff[sk], qoff[sk + 1], write)
+        elif k == ERR:
+            o = _copy(out, o, sbytes, s_start[ri], s_end[ri], write)
+            ri += 1
+        else:
+            o = _copy(out, o, kpool, koff[k], koff[k + 1], write)
+    return o
+
+
+@njit(cache=True, nogil=True)
+def _assemble_kernel(
+    kinds,
+    wtype,
+    wlen,
+    kpool,
+    koff,
+    npool,
+    nstart,
+    nend,
+    occ_new,
+    word_off,
+    strkind,
+    ppool,
+    poff,
+    qpool,
+    qoff,
+    texts,
+    text_off,
+    sbytes,
+    s_start,
+    s_end,
+    n_esc,
+    limit,
+):
+    """Size the output (:func:`_assemble_pass` counting), then write it; (bytes, length), length -1 and
+    nothing written when it is not ``limit`` (the chunk's known length; -1: unknown)."""
+    args = (kinds, wtype, wlen, kpool, koff, npool, nstart, nend, occ_new, word_off, strkind, ppool, poff)
+    more = (qpool, qoff, texts, text_off, sbytes, s_start, s_end, n_esc)
+    n = _assemble_pass(kpool[:0], False, *args, *more)
+    if limit >= 0 and n != limit:
+        return kpool[:0], -1
+    out = np.empty(n, dtype=np.uint8)
+    _assemble_pass(out, True, *args, *more)
+    return out, n
+
+
+@njit(cache=True, nogil=True)
+def _kind_contexts(kinds, dmap, is_nl, kind_class):
+    """Decoder side of the kinds stream: checks it (one EOF, last; known kinds), then the layout streams'
+    contexts as those streams need them (:func:`_layout_contexts`, line starts / the other tokens) and each
+    string's context (class of the kind before it). ``ok`` False on a bad stream."""
+    n = kinds.shape[0]
+    ok = n > 0 and kinds[n - 1] == EOF
+    for i in range(n):
+        k = kinds[i]
+        if k < 0 or k >= N_KINDS or (k == EOF and i < n - 1):
+            ok = False
+    if not ok:
+        kinds = kinds[:0]
+    line_start, line_kind, ctx_line, ctx_mid = _layout_kernel(kinds, dmap, is_nl, kind_class)
+    n = kinds.shape[0]
+    n_line = 0
+    n_str = 0
+    for i in range(n):
+        n_line += line_start[i]
+        n_str += kinds[i] == STRING
+    cl = np.empty(n_line, dtype=np.int64)
+    cm = np.empty(n - n_line, dtype=np.int64)
+    sctx = np.empty(n_str, dtype=np.int64)
+    a = 0
+    b = 0
+    c = 0
+    for i in range(n):
+        if line_start[i]:
+            cl[a] = ctx_line[i]
+            a += 1
+        else:
+            cm[b] = ctx_mid[i]
+            b += 1
+        if kinds[i] == STRING:
+            sctx[c] = kind_class[kinds[i - 1]] if i > 0 else kind_class[EOF]
+            c += 1
+    return line_start, line_kind, cl, cm, sctx, ok
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _name_pos(j):
+    """Outermost name context (as ``_name_model_ctx``): log2 of the name's index, capped -- early names are
+    more often new."""
+    pos = 0
+    while pos < N_NAME_POS - 1 and (j + 1) >> (pos + 1) > 0:
+        pos += 1
+    return pos * (N_NAME_CTX * N_NEXT)
+
+
+@njit(cache=True, nogil=True)
+def _name_occurrences(kinds, str_mode, texts, text_off, morph_group, next_class):
+    """Every name occurrence in the order the names stream codes them: code names and numbers at their
+    token, text words inside their string or comment body. Returns (order: occurrence index per coded name
+    -- code names 0.., then the words of text0, text1, text2 --, model context as ``_name_model_ctx``,
+    role, first occurrence index of each text stream's words, ok: the text streams match their tokens)."""
+    n = kinds.shape[0]
+    nw = np.zeros(3, dtype=np.int64)
+    nb = np.zeros(3, dtype=np.int64)
+    ok = True
+    for m in range(3):
+        for p in range(text_off[m], text_off[m + 1]):
+            nw[m] += texts[p] == T_WORD
+            nb[m] += texts[p] == T_END
+        if text_off[m + 1] > text_off[m] and texts[text_off[m + 1] - 1] != T_END:
+            ok = False
+    nn = 0
+    ntok = np.zeros(3, dtype=np.int64)
+    si = 0
+    for i in range(n):
+        k = kinds[i]
+        if k in (NAME, NUMBER):
+            nn += 1
+        elif k == STRING:
+            ntok[1 if str_mode[si] else 0] += 1
+            si += 1
+        elif k == COMMENT:
+            ntok[2] += 1
+    word_off = np.empty(3, dtype=np.int64)
+    word_off[0] = nn
+    word_off[1] = nn + nw[0]
+    word_off[2] = nn + nw[0] + nw[1]
+    total = nn + nw[0] + nw[1] + nw[2]
+    if not ok or nb[0] != ntok[0] or nb[1] != ntok[1] or nb[2] != ntok[2]:
+        total = 0
+        ok = False
+    order = np.empty(total, dtype=np.int64)
+    mctx = np.empty(total, dtype=np.int32)
+    role = np.empty(total, dtype=np.int32)
+    if not ok:
+        return order, mctx, role, word_off, ok
+    wc = word_off.copy()
+    tp = text_off[:3].copy()
+    j = 0
+    ci = 0
+    si = 0
+    prev = EOF
+    for i in range(n):
+        k = kinds[i]
+        if k in (NAME, NUMBER):
+            c = prev if k == NAME else CTX_NUMBER
+            order[j] = ci
+            ci += 1
+            mctx[j] = _name_pos(j) + c * N_NEXT + next_class[kinds[min(i + 1, n - 1)]]
+            role[j] = morph_group[c]
+            j += 1
+        elif k in (STRING, COMMENT):
+            m = 2
+            if k == STRING:
+                m = 1 if str_mode[si] else 0
+                si += 1
+            c = CTX_TEXT0 + m
+            p = tp[m]
+            while texts[p] != T_END:
+                if texts[p] == T_WORD:
+                    order[j] = wc[m]
+                    wc[m] += 1
+                    mctx[j] = _name_pos(j) + c * N_NEXT
+                    role[j] = morph_group[c]
+                    j += 1
+                p += 1
+            tp[m] = p + 1
+        prev = k
+    return order, mctx, role, word_off, ok
+
+
+@njit(cache=True, nogil=True)
+def _spell_items(spell):
+    """The spell stream's items (layout literals, error characters, unknown morphemes; each ends with END):
+    (bytes, start, end, length in characters -- an escaped indentation counts characters --, ok)."""
+    n = spell.shape[0]
+    sbytes = np.empty(n, dtype=np.uint8)
+    n_items = 0
+    for p in range(n):
+        sbytes[p] = (spell[p] - 1) & 0xFF
+        n_items += spell[p] == 0
+    ok = n == 0 or spell[n - 1] == 0
+    start = np.empty(n_items, dtype=np.int64)
+    end = np.empty(n_items, dtype=np.int64)
+    chars = np.empty(n_items, dtype=np.int64)
+    a = 0
+    c = 0
+    it = 0
+    for p in range(n):
+        if spell[p] == 0:
+            start[it] = a
+            end[it] = p
+            chars[it] = c
+            it += 1
+            a = p + 1
+            c = 0
+        elif (sbytes[p] & 0xC0) != 0x80:  # a UTF-8 lead byte
+            c += 1
+    return sbytes, start, end, chars, ok
 
 
 # ---------------------------------------------------------------- training

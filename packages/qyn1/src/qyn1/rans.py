@@ -1396,12 +1396,15 @@ def _decode_match_kernel(
             return -1, x0, x1
         x = x1 if i & 1 else x0
         slot = x & mask
-        s = 0
-        size = ncum - 1  # the symbol is in s .. s + size - 1; halved without branches (no mispredictions)
-        while size > 1:
-            half = size >> 1
-            s = s + half if np.uint64(cum[c, s + half]) <= slot else s
-            size -= half
+        if np.uint64(cum[c, match_sym]) <= slot:  # the match symbol is the last one: one look when it holds
+            s = match_sym
+        else:
+            s = 0
+            size = ncum - 2  # the symbol is in s .. s + size - 1; halved without branches
+            while size > 1:
+                half = size >> 1
+                s = s + half if np.uint64(cum[c, s + half]) <= slot else s
+                size -= half
         lo = np.uint64(cum[c, s])
         x = (np.uint64(cum[c, s + 1]) - lo) * (x >> sb) + slot - lo
         while x < L:
