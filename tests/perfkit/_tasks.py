@@ -35,7 +35,8 @@ def numba_threads(n):
 def survive(payload):
     """A task that announces its start (a file named after key and pid) and may kill its own worker.
 
-    ``mode``: ``ok``; ``slow`` (0.4 s); ``die-once`` (SIGKILL itself on the first start only);
+    ``mode``: ``ok``; ``slow`` (0.4 s, and while a file ``hold`` exists in the folder, so a test can
+    kill a worker that is surely mid-task); ``die-once`` (SIGKILL itself on the first start only);
     ``die-always``; ``raise`` (a ValueError, deterministic).
     """
     import signal
@@ -53,4 +54,7 @@ def survive(payload):
         raise ValueError(f"task k{i} raised")
     if mode == "slow":
         time.sleep(0.4)
+        deadline = time.monotonic() + 60
+        while (folder / "hold").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
     return i * i

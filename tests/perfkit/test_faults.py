@@ -68,13 +68,19 @@ def test_dask_cluster_of_separate_processes_gives_the_local_result_and_survives_
             marker.unlink()
         victim = cluster.workers[0].pid
 
+        hold = tmp_path / "hold"  # slow tasks wait while it exists: the victim is mid-task when killed
+        hold.touch()
+
         def kill_when_busy():
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                if list(tmp_path.glob(f"started-*-{victim}")):
-                    cluster.kill_worker(0)
-                    return
-                time.sleep(0.02)
+            try:
+                while time.monotonic() < deadline:
+                    if list(tmp_path.glob(f"started-*-{victim}")):
+                        cluster.kill_worker(0)
+                        return
+                    time.sleep(0.02)
+            finally:
+                hold.unlink()
 
         killer = threading.Thread(target=kill_when_busy)
         killer.start()

@@ -17,6 +17,7 @@ import contextlib
 import errno
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -164,7 +165,7 @@ def _interrupted(code: int) -> None:
     interrupts.ignore_further()
     with contextlib.suppress(Exception):
         click.echo("interrupted", err=True)
-    sys.exit(code)
+    interrupts.exit_interrupted(code)
 
 
 def _os_error_line(exc: OSError) -> str:
@@ -249,8 +250,27 @@ def _bug(exc: BaseException) -> None:
     )
 
 
+@contextlib.contextmanager
+def _past_click() -> Iterator[None]:
+    """Ctrl-C as :class:`Interrupted`, which click lets through: click catches ``KeyboardInterrupt``
+    itself and prints a blank line before re-raising it as ``Abort``, so ``interrupted`` would not be
+    the one line on stderr."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        raise Interrupted(signal.SIGINT) from exc
+
+
 class Group(click.Group):
     """A click group whose usage errors are one line (``error: seg1b s1: Invalid value ...``), exit 2."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with _past_click():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx):
+        with _past_click():
+            return super().invoke(ctx)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:

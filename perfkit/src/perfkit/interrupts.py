@@ -8,10 +8,13 @@
   group, but only the parent acts on it: workers ignore SIGINT, keep SIGTERM's default (die without a
   traceback), and exit on their own within a fraction of a second when the parent process is gone,
   even if it was SIGKILLed (a thread waiting on a pidfd of the parent).
+* :func:`exit_interrupted` (the CLIs, once an interrupt is reported): a command's own process ends
+  within a fraction of a second, whatever threads a library left waiting.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import select
@@ -20,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import NoReturn
 
 from perfkit.errors import Interrupted
 
@@ -79,6 +83,55 @@ def received() -> int | None:
     arrived, whatever failure follows is reported as the interrupt it is.
     """
     return _received[0] if _received else None
+
+
+_command_process = False
+
+
+@contextlib.contextmanager
+def owning_process() -> Iterator[None]:
+    """While the block runs, this process is a command's own (the console-script entry runs the CLI in
+    it): after an interrupt it may end itself at once (:func:`exit_interrupted`). A CLI invoked
+    in-process -- by a test, a notebook, ``perfkit profile`` under a test runner -- leaves the flag as
+    it was when it returns."""
+    global _command_process
+    before, _command_process = _command_process, True
+    try:
+        yield
+    finally:
+        _command_process = before
+
+
+def exit_interrupted(code: int, grace_s: float = 1.0) -> NoReturn:
+    """Exit with ``code`` once an interrupt has been handled and reported (outputs discarded, workers
+    stopped).
+
+    In a command's own process the exit is short: ``atexit`` handlers run, then ``os._exit``. The
+    interpreter's normal exit would also join every thread -- a library thread left waiting on a lock
+    the interrupted main thread never released hangs it there -- and tear down numba, pyarrow and the
+    rest module by module, about a second under load. A daemon thread ends the process after
+    ``grace_s`` should an ``atexit`` handler hang. Elsewhere this is ``sys.exit(code)``.
+    """
+    if not _command_process:
+        sys.exit(code)
+
+    def force() -> None:
+        time.sleep(grace_s)
+        _flush()
+        os._exit(code)
+
+    threading.Thread(target=force, name="perfkit-exit-watchdog", daemon=True).start()
+    _flush()
+    with contextlib.suppress(BaseException):
+        atexit._run_exitfuncs()
+    _flush()
+    os._exit(code)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 def ignore_further() -> None:

@@ -19,17 +19,18 @@ interrupts.watch_parent_if_worker()
 def _stop(code: int) -> None:
     interrupts.ignore_further()
     sys.stderr.write("interrupted\n")
-    sys.exit(code)
+    interrupts.exit_interrupted(code)
 
 
 def launch(target: str) -> None:
     """Import ``module:attribute`` (a click group) and run it, with SIGINT/SIGTERM handled from the start."""
     interrupts.install()
     module, _, attribute = target.partition(":")
-    try:
-        cli = getattr(importlib.import_module(module), attribute)
-    except KeyboardInterrupt:
-        _stop(130)
-    except Interrupted as exc:
-        _stop(exc.exit_code)
-    cli()
+    with interrupts.owning_process():
+        try:
+            cli = getattr(importlib.import_module(module), attribute)
+        except KeyboardInterrupt:
+            _stop(130)
+        except Interrupted as exc:
+            _stop(exc.exit_code)
+        cli()

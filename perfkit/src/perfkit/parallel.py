@@ -222,11 +222,13 @@ def _init_process_worker(parent_pid: int, start_pipe=None) -> None:
     _start_pipe = start_pipe
 
 
-def _stop_processes(pool: cf.ProcessPoolExecutor, grace_s: float = 1.0) -> None:
+def _stop_processes(pool: cf.ProcessPoolExecutor, grace_s: float = 0.3) -> None:
     """Stop a process pool's workers now (SIGTERM, then SIGKILL after ``grace_s``) and drop its queue.
 
     ``shutdown(cancel_futures=True)`` alone waits for running tasks, and the queue feeder thread can
-    block interpreter exit; an interrupted run must stop within 2 s.
+    block interpreter exit; an interrupted run must stop within 2 s. A worker mid-task dies at once on
+    SIGTERM; one still starting up has the stop signals blocked until its initializer runs, so the
+    grace is short: its files are temporaries the command discards anyway.
     """
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
@@ -244,6 +246,23 @@ def _stop_processes(pool: cf.ProcessPoolExecutor, grace_s: float = 1.0) -> None:
     if queue is not None:
         with contextlib.suppress(Exception):
             queue.cancel_join_thread()
+
+
+def _completed(futures: dict[cf.Future, Any], poll_s: float = 0.1) -> Iterator[cf.Future]:
+    """The futures as they complete (those completing together in submission order), like
+    ``cf.as_completed``, but Ctrl-C never lands inside concurrent.futures' own locking.
+
+    ``as_completed`` takes every future's lock on entry; a ``KeyboardInterrupt`` between two of those
+    acquisitions leaves locks held forever, and the pool's manager thread -- which interpreter exit
+    joins -- then blocks on them: the command printed ``interrupted`` and hung. Here each short wait
+    runs with the stop signals held, and a signal that arrived meanwhile is raised between waits.
+    """
+    submitted = {fut: i for i, fut in enumerate(futures)}
+    pending = set(futures)
+    while pending:
+        with interrupts.deferred():
+            done, pending = cf.wait(pending, timeout=poll_s, return_when=cf.FIRST_COMPLETED)
+        yield from sorted(done, key=submitted.__getitem__)
 
 
 def _run_task(
@@ -458,7 +477,7 @@ def _process_round(fn, tasks: list[tuple[int, Task]], collect, workers: int, pre
             }
             processes = dict(getattr(pool, "_processes", None) or {})
         try:
-            for fut in cf.as_completed(futures):
+            for fut in _completed(futures):
                 interrupts.raise_if_received()
                 read_starts()
                 token, key = futures[fut]
@@ -513,7 +532,7 @@ def _stop_fork_server() -> None:
 def _drain(pool: cf.Executor, fn, ordered: list[Task], collect, *, in_worker_process: bool) -> None:
     futures = {pool.submit(_run_task, fn, t.key, t.payload, in_worker_process): t.key for t in ordered}
     try:
-        for fut in cf.as_completed(futures):
+        for fut in _completed(futures):
             interrupts.raise_if_received()
             try:
                 collect(fut.result())
