@@ -60,7 +60,9 @@ def test_explicit_backspin_alone_means_no_sidespin():
     assert side_only["backspin_rpm"] == 0.0
     average = _traj()
     assert average["spin_source"] == "statcast_average_RHB"
-    assert average["backspin_rpm"] == -763 + 120 * 28 and average["sidespin_rpm"] == -849  # sheet G4/G5
+    # Backspin: the refit to Statcast distances (docs "Against the real game"; the sheet's G4 gives
+    # -763 + 120 LA); sidespin: the sheet's G5.
+    assert average["backspin_rpm"] == -1410 + 132 * 28 and average["sidespin_rpm"] == -849
     lefty = _traj("--batter-hand", "L")
     assert lefty["spin_source"] == "statcast_average_LHB" and lefty["sidespin_rpm"] == 849
 

@@ -66,6 +66,10 @@ def test_ground_residual_is_measured_to_the_ground(bb_data, comparison):
     assert f"n={ground['n']}," in glove.got
     assert ground["mean_ft"] > float(glove.got.split()[0])
     assert ground["by_group"]["not_caught"]["n"] + ground["by_group"]["caught"]["n"] == ground["n"]
+    # The average spin was fitted on the even game_pk half; the other half is judged on its own too.
+    fit, val = ground["by_group"]["spin_fit_half"], ground["by_group"]["validation_half"]
+    assert fit["n"] + val["n"] == ground["n"] and min(fit["n"], val["n"]) > 400
+    assert abs(val["mean_ft"]) <= ground["tolerance_ft"]
     assert sum(b["n"] for b in ground["by_launch_angle"]) == ground["n"]
     weighted = sum(b["n"] * b["mean_ft"] for b in ground["by_launch_angle"]) / ground["n"]
     assert weighted == pytest.approx(ground["mean_ft"])

@@ -428,6 +428,11 @@ def _format_statcast(report: dict) -> str:
         )
         + f"; home runs {r['by_group']['home_run']['mean_ft']:+.1f} (n={r['by_group']['home_run']['n']})"
     )
+    fit, val = r["by_group"]["spin_fit_half"], r["by_group"]["validation_half"]
+    lines.append(
+        f"    spin fit's half (even game_pk) {fit['mean_ft']:+.1f} ft (n={fit['n']}), "
+        f"validation half (odd) {val['mean_ft']:+.1f} ft (n={val['n']})"
+    )
     v = report["verdict"]
     lines.append(
         f"{v['distributions_within']}/{v['distributions']} distributions, {v['cells_within']}/{v['cells_judged']} "

@@ -135,6 +135,9 @@ def _residual_summary(res: dict) -> dict:
         "caught": res["caught"],
         "not_caught": ~res["caught"],
         "home_run": res["home_run"],
+        # The spin fit (flight.SPIN_FIT) was made on the even game_pk half; the odd half validates it.
+        "spin_fit_half": res["fit_half"],
+        "validation_half": ~res["fit_half"],
     }
     la = res["launch_angle_deg"]
     by_angle = []

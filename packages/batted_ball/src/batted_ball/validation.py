@@ -337,9 +337,11 @@ _AIR_OUTS = {
 }
 
 
-def statcast_residuals(data_dir: Path, catch_height_ft: float = CATCH_HEIGHT_FT) -> dict:
+def statcast_residuals(data_dir: Path, catch_height_ft: float = CATCH_HEIGHT_FT, spin_fit=None) -> dict:
     """Simulated minus Statcast distance for the fair fly balls and line drives of the sample; a ball
-    caught in the air is flown down to ``catch_height_ft`` (0: every ball to the ground)."""
+    caught in the air is flown down to ``catch_height_ft`` (0: every ball to the ground). Spin: the
+    average fit (``flight.SPIN_FIT``, or ``spin_fit``). ``fit_half`` marks the balls of even
+    ``game_pk``, the half the spin fit was made on (the other half validates it)."""
     rows = []
     path = data_dir / STATCAST_CSV
     for r in _read_rows(path, STATCAST_COLUMNS):
@@ -360,14 +362,18 @@ def statcast_residuals(data_dir: Path, catch_height_ft: float = CATCH_HEIGHT_FT)
             continue
         if r["home_team"] not in PARKS and r["home_team"] not in ALIASES:
             raise BattedBallError(f"malformed {path}: unknown home_team {r['home_team']!r}")
-        rows.append((ev, la, sp, dist, r["stand"], r["home_team"], r["events"], r["bb_type"]))
+        even = r.get("game_pk", "").isdigit() and int(r["game_pk"]) % 2 == 0
+        rows.append((ev, la, sp, dist, r["stand"], r["home_team"], r["events"], r["bb_type"], even))
     if not rows:
         raise BattedBallError(f"{path} has no fair fly balls or line drives to compare with")
     res = np.empty(len(rows))
-    for i, (ev, la, sp, dist, stand, team, event, _) in enumerate(rows):
-        back, side = statcast_average_spin_rpm(la, sp, stand)
+    args = {}
+    for i, (ev, la, sp, dist, stand, team, event, *_) in enumerate(rows):
+        back, side = statcast_average_spin_rpm(la, sp, stand, spin_fit)
         st = [float(v) for v in batted_ball_state(ev, la, sp, float(back), float(side))]
-        a = FlightArgs.of(Environment(elevation_ft=park(team).elevation_ft), SimulationMode.FAST)
+        if team not in args:
+            args[team] = FlightArgs.of(Environment(elevation_ft=park(team).elevation_ft), SimulationMode.FAST)
+        a = args[team]
         ground = catch_height_ft if event in _AIR_OUTS else 0.0
         r = kernels.fly(*st, *a.fly_tail(ground_z=ground))
         res[i] = math.hypot(r[1], r[2]) - dist
@@ -375,13 +381,23 @@ def statcast_residuals(data_dir: Path, catch_height_ft: float = CATCH_HEIGHT_FT)
     caught = np.array([r[6] in _AIR_OUTS for r in rows])
     la = np.array([r[1] for r in rows])
     home_run = np.array([r[6] == "home_run" for r in rows])
-    return {"residual": res, "bb_type": bb, "caught": caught, "launch_angle_deg": la, "home_run": home_run}
+    fit_half = np.array([r[8] for r in rows])
+    return {
+        "residual": res,
+        "bb_type": bb,
+        "caught": caught,
+        "launch_angle_deg": la,
+        "home_run": home_run,
+        "fit_half": fit_half,
+    }
 
 
 def check_statcast(data_dir: Path | None) -> Check:
     name = "statcast_distance_residual"
     desc = "Statcast sample, fair fly balls and line drives: mean of simulated minus measured distance"
-    src = f"{STATCAST_CSV} (Statcast 2022-24; 70 F, park elevation, Nathan's average spin)"
+    src = (
+        f"{STATCAST_CSV} (Statcast 2022-24; 70 F, park elevation, average spin refitted on the even game_pk)"
+    )
     if data_dir is None:
         return Check(name, desc, "-", "-", "-", None, src, "skipped: ../shared/data/batted_ball is absent")
     if not (data_dir / STATCAST_CSV).is_file():
@@ -396,6 +412,8 @@ def check_statcast(data_dir: Path | None) -> Check:
             ("liner", r["bb_type"] == "line_drive"),
             ("caught", r["caught"]),
             ("not caught", ~r["caught"]),
+            ("spin fit's half", r["fit_half"]),
+            ("validation half", ~r["fit_half"]),
         )
     )
     return Check(
