@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -18,16 +19,26 @@ from mbp10.kernels import (
     BF_MIXED,
     BF_RECV_BACK,
     BF_SEQ_BACK,
+    BF_SORTED,
+    G_SEQ_BACK,
+    G_SEQ_FIRST,
+    G_SEQ_LAST,
+    G_SORTED,
+    G_TS_FIRST,
+    G_TS_LAST,
     bar5s_chunk,
     bar5s_finish,
     block_facts,
-    group_rows,
+    group_index,
     new_output,
     new_state,
 )
 from mbp10.records import record_words
 from mbp10.schema import BAR_NS
 from mbp10.symbology import Selection, SymbolMap, is_spread
+
+#: `rows` of a block read whole (one instrument): the kernel then reads every row in order.
+EVERY_ROW = np.empty(0, np.int64)
 
 # Bytes of one output row: bar start + the integer and float columns.
 ROW_BYTES = 8 * (1 + len(INT_COLUMNS) + len(FLOAT_COLUMNS))
@@ -73,23 +84,30 @@ class BarAccumulator:
             )
             self.bar_start, self.oi, self.of = bs, oi, of
 
-    def update(self, rec: np.ndarray) -> None:
-        """Fold a contiguous block of ts-sorted MBP10_DTYPE records (e.g. a view of the decode buffer)."""
-        if len(rec) == 0:
+    def update(self, rec: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Fold a contiguous block of MBP10_DTYPE records (e.g. a view of the decode buffer), ts-sorted, or
+        only its `rows` (int64, ts-sorted: one instrument's records of a mixed block, read in place)."""
+        if len(rec) == 0 or (rows is not None and len(rows) == 0):
             return
         w64, w32, b8 = record_words(rec)
-        self._ensure(int(w64[0, 1]), int(w64[-1, 1]))
-        bar5s_chunk(w64, w32, b8, *self.state, self.bar_start, self.oi, self.of)
-        self.records += len(rec)
+        if rows is None:
+            rows, first, last = EVERY_ROW, 0, len(rec) - 1
+        else:
+            first, last = rows[0], rows[-1]
+        self._ensure(int(w64[first, 1]), int(w64[last, 1]))
+        bar5s_chunk(w64, w32, b8, rows, *self.state, self.bar_start, self.oi, self.of)
+        self.records += len(rows) or len(rec)
 
     def finish(self) -> pa.Table:
         st, lb, _, _, _ = self.state
         n = bar5s_finish(st, lb, self.oi, self.of)
+        # One transposing copy each, so every column below is a contiguous row (no copy per column).
+        oi, of = np.ascontiguousarray(self.oi[:n].T), np.ascontiguousarray(self.of[:n].T)
         cols = {"bar_start_ns": np_to_arrow(self.bar_start[:n])}
         for j, name in enumerate(INT_COLUMNS):
-            cols[name] = np_to_arrow(self.oi[:n, j])
+            cols[name] = np_to_arrow(oi[j])
         for j, name in enumerate(FLOAT_COLUMNS):
-            cols[name] = np_to_arrow(self.of[:n, j])
+            cols[name] = np_to_arrow(of[j])
         return pa.table(cols)
 
 
@@ -148,20 +166,14 @@ class Integrity:
     last_recv: int = np.iinfo(np.int64).min
     last_seq: dict = field(default_factory=dict)
 
-    def update(self, facts: np.ndarray, groups: list[tuple[int, np.ndarray]]) -> None:
+    def update(self, facts: np.ndarray, groups: list[Group]) -> None:
         self.ts_recv_backwards += int(facts[BF_RECV_BACK])
         self.maybe_bad_book += int(facts[BF_MAYBE_BAD_BOOK])
         self.bad_ts_recv += int(facts[BF_BAD_TS_RECV])
         self.last_recv = int(facts[BF_LAST_RECV])
-        if not facts[BF_MIXED]:
-            self.sequence_backwards += int(facts[BF_SEQ_BACK])
-        for iid, block in groups:
-            seq = block["sequence"]
-            if facts[BF_MIXED]:
-                s64 = seq.astype(np.int64)
-                self.sequence_backwards += int(np.count_nonzero(s64[1:] < s64[:-1]))
-            self.sequence_backwards += int(int(seq[0]) < self.last_seq.get(iid, -1))
-            self.last_seq[iid] = int(seq[-1])
+        for g in groups:
+            self.sequence_backwards += g.seq_back + (g.seq_first < self.last_seq.get(g.iid, -1))
+            self.last_seq[g.iid] = g.seq_last
 
     def counters(self) -> dict[str, int]:
         return {
@@ -172,16 +184,39 @@ class Integrity:
         }
 
 
-def split_instruments(rec: np.ndarray, facts: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """(instrument_id, its records in input order) for a block: the block itself when it holds one instrument
-    (the usual case, no copy), else a counting sort of whole rows (`kernels.group_rows`)."""
+class Group(NamedTuple):
+    """One instrument's records in a block: which rows (None: all of them), and what the order and
+    integrity checks need of them."""
+
+    iid: int
+    rows: np.ndarray | None
+    ts_sorted: bool  # ts_event never decreases inside the block
+    ts_first: int
+    ts_last: int
+    seq_back: int  # records whose sequence is below the record before them (same instrument, this block)
+    seq_first: int
+    seq_last: int
+
+
+def split_instruments(rec: np.ndarray, facts: np.ndarray) -> list[Group]:
+    """The instruments of a block, by instrument_id: the whole block when it holds one (the usual case),
+    else each instrument's row numbers from a counting sort (`kernels.group_index`; no record is copied)."""
+    w64, w32, _ = record_words(rec)
     if not facts[BF_MIXED]:
-        return [(int(facts[BF_FIRST_ID]), rec)]
-    ids = np.ascontiguousarray(rec["instrument_id"])
-    uniq = np.unique(ids)
-    rows, bounds = group_rows(record_words(rec)[0], ids, uniq)
-    grouped = rows.view(rec.dtype).reshape(len(rec))
-    return [(int(uniq[j]), grouped[bounds[j] : bounds[j + 1]]) for j in range(len(uniq))]
+        return [
+            Group(
+                int(facts[BF_FIRST_ID]), None, bool(facts[BF_SORTED]), int(w64[0, 1]), int(w64[-1, 1]),
+                int(facts[BF_SEQ_BACK]), int(w32[0, 11]), int(w32[-1, 11]),
+            )
+        ]  # fmt: skip
+    uniq, rows, bounds, gf = group_index(w64, w32)
+    return [
+        Group(
+            int(uniq[j]), rows[bounds[j] : bounds[j + 1]], bool(gf[j, G_SORTED]), int(gf[j, G_TS_FIRST]),
+            int(gf[j, G_TS_LAST]), int(gf[j, G_SEQ_BACK]), int(gf[j, G_SEQ_FIRST]), int(gf[j, G_SEQ_LAST]),
+        )
+        for j in range(len(uniq))
+    ]  # fmt: skip
 
 
 class BarsConsumer:
@@ -207,7 +242,8 @@ class BarsConsumer:
         if groups is None:
             groups = split_instruments(rec, facts)
         self.integrity.update(facts, groups)
-        for iid, block in groups:
+        for g in groups:
+            iid = g.iid
             self.seen.add(iid)
             acc = self.acc.get(iid)
             if acc is None:
@@ -215,7 +251,7 @@ class BarsConsumer:
                     self.skipped.add(iid)
                     continue
                 acc = self.acc[iid] = BarAccumulator()
-            acc.update(block)
+            acc.update(rec, g.rows)
 
     def reset(self) -> None:
         self.acc: dict[int, BarAccumulator] = {}
@@ -251,11 +287,13 @@ def front_month(symmap: SymbolMap, tables: dict[int, pa.Table]) -> int:
     return best[1] if best else min(tables)
 
 
-def with_instrument(table: pa.Table, instrument_id: int, symbols: list[str | None]) -> pa.Table:
+def with_instrument(table: pa.Table, instrument_id: int, symbols: pa.Array | list[str | None]) -> pa.Table:
     """`table` with `instrument_id` (uint32) and `symbol` (string, null where the header has no mapping)
     as its first two columns."""
     n = table.num_rows
-    table = table.add_column(0, "symbol", pa.array(symbols, pa.string()))
+    if not isinstance(symbols, pa.Array):
+        symbols = pa.array(symbols, pa.string())
+    table = table.add_column(0, "symbol", symbols)
     return table.add_column(0, "instrument_id", pa.array(np.full(n, instrument_id, np.uint32)))
 
 

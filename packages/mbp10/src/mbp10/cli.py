@@ -159,7 +159,7 @@ def main() -> None:
     help="instrument raw symbol, repeatable (default ESH4); a '-' makes a calendar spread (ESH4-ESM4)",
 )
 @click.option(
-    "--parent", default=None, help="write a parent pull's header (e.g. ES.FUT) with one mapping a symbol"
+    "--parent", default=None, help="write a parent pull's header (e.g. ES.FUT) with one mapping per symbol"
 )
 @common_options
 @handle_errors(bad_input=(Mbp10Error,))

@@ -202,8 +202,8 @@ def _close_bar(row, lb, have_lb, oi, of):
     oi[row, I_WALL_ASK_LVL] = lvl
 
 
-@njit(cache=True)
-def bar5s_chunk(w64, w32, b8, st, lb, lbw, pb, pend, bar_start, oi, of):
+@njit(cache=True, nogil=True)
+def bar5s_chunk(w64, w32, b8, rows, st, lb, lbw, pb, pend, bar_start, oi, of):
     """Fold one chunk of records (sorted by ts_event, continuing the previous chunk) into the bar rows.
 
     Parameters
@@ -212,6 +212,8 @@ def bar5s_chunk(w64, w32, b8, st, lb, lbw, pb, pend, bar_start, oi, of):
         records. Fields: ts_event w64[:, 1], price w64[:, 2], size w32[:, 6], action b8[:, 28], side
         b8[:, 29], flags b8[:, 30]; level k: bid_px w64[:, 6+4k], ask_px w64[:, 7+4k], bid_sz w32[:, 16+8k],
         ask_sz w32[:, 17+8k] (the pair of sizes is the int64 word w64[:, 8+4k]).
+    rows : int64 (m,) the rows of this instrument's records in the block, in order (from `group_index`), or
+        empty for every row (a block of one instrument): the records of a mixed block are read in place.
     st, lb, lbw, pb, pend : the state from `new_state()` (updated in place).
     bar_start : int64 (cap,) out, bar start ns per row. oi : int64 (cap, NI), of : float64 (cap, NF) out;
         `of` must start as NaN. cap must exceed the rows this chunk can open.
@@ -223,11 +225,14 @@ def bar5s_chunk(w64, w32, b8, st, lb, lbw, pb, pend, bar_start, oi, of):
     have_lb = st[S_HAVE_LB]
     npend = st[S_NPEND]
     have_prev = st[S_HAVE_PREV]
-    n = w64.shape[0]
+    every = rows.shape[0] == 0
+    n = w64.shape[0] if every else rows.shape[0]
+    ip = -1  # row of the previous record of this instrument in the block
     # The open bar's [lo, hi) in ns: one compare per record instead of a 64-bit division.
     lo = cur * BAR_NS if cur >= 0 else np.int64(1)
     hi = lo + BAR_NS if cur >= 0 else np.int64(0)
-    for i in range(n):
+    for j in range(n):
+        i = j if every else rows[j]
         t = w64[i, 1]
         if t >= hi or t < lo:
             b = t // BAR_NS
@@ -293,10 +298,10 @@ def bar5s_chunk(w64, w32, b8, st, lb, lbw, pb, pend, bar_start, oi, of):
                     if w64[i, px0 + 4 * k] == p:
                         after = np.int64(w32[i, sz0 + 8 * k])
                         break
-                if i > 0:
+                if ip >= 0:
                     for k in range(N_LEVELS):
-                        if w64[i - 1, px0 + 4 * k] == p:
-                            before = np.int64(w32[i - 1, sz0 + 8 * k])
+                        if w64[ip, px0 + 4 * k] == p:
+                            before = np.int64(w32[ip, sz0 + 8 * k])
                             break
                 elif have_prev == 1:
                     before = _size_at(pb[px0 - 6], pb[sz0 - 14], p)
@@ -379,12 +384,13 @@ def bar5s_chunk(w64, w32, b8, st, lb, lbw, pb, pend, bar_start, oi, of):
                     oi[row, I_CROSSED] += 1
                 elif lb[0, 0] == lb[1, 0]:
                     oi[row, I_LOCKED] += 1
+        ip = i
     if n > 0:
         for k in range(N_LEVELS):
-            pb[0, k] = w64[n - 1, 6 + 4 * k]
-            pb[1, k] = w64[n - 1, 7 + 4 * k]
-            pb[2, k] = w32[n - 1, 16 + 8 * k]
-            pb[3, k] = w32[n - 1, 17 + 8 * k]
+            pb[0, k] = w64[ip, 6 + 4 * k]
+            pb[1, k] = w64[ip, 7 + 4 * k]
+            pb[2, k] = w32[ip, 16 + 8 * k]
+            pb[3, k] = w32[ip, 17 + 8 * k]
         have_prev = 1
     st[S_CUR_BAR] = cur
     st[S_NOUT] = row + 1
@@ -421,7 +427,7 @@ BF_BAD_RECORD = 8  # index of the first record that is not MBP-10 (rtype 0x0a, l
 BF_SIZE = 9
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def block_facts(w64, w32, b8, last_recv):
     """One pass over the record headers of a block (the first 48 bytes of each record, already in cache
     after the decode): record type and length, which instruments, ts_event order, and the integrity counts. `last_recv` is the
@@ -473,34 +479,69 @@ def block_facts(w64, w32, b8, last_recv):
     return out
 
 
-@njit(cache=True)
-def group_rows(raw, ids, uniq):
-    """Rows of `raw` (int64 (n, 46): whole records as words) grouped by instrument, input order kept inside each
-    group (a counting sort: one pass to count, one to copy). `uniq` are the sorted distinct ids. Returns
-    (grouped rows, int64[len(uniq) + 1] group bounds)."""
-    n = raw.shape[0]
-    m = uniq.shape[0]
-    which = np.empty(n, np.int64)
+# Columns of `group_index`'s per-instrument facts.
+G_SORTED = 0  # 1 when the instrument's ts_event never decreases inside the block
+G_SEQ_BACK = 1  # its records whose sequence is below its record before them in the block
+G_TS_FIRST = 2
+G_TS_LAST = 3
+G_SEQ_FIRST = 4
+G_SEQ_LAST = 5
+G_SIZE = 6
+
+
+@njit(cache=True, nogil=True)
+def group_index(w64, w32):
+    """The rows of a block of several instruments grouped by instrument_id, input order kept inside each
+    group (a counting sort of row numbers: the records stay where they are). Returns (sorted distinct ids
+    uint32[m], rows int64[n], group bounds int64[m + 1], per-instrument facts int64[m, G_SIZE])."""
+    n = w64.shape[0]
+    seen = np.empty(n, np.uint32)  # distinct ids in order of appearance (a parent pull has tens)
+    slot = np.empty(n, np.int64)
+    m = 0
+    last = -1
+    for i in range(n):
+        iid = w32[i, 1]
+        if last >= 0 and seen[last] == iid:
+            slot[i] = last
+            continue
+        k = 0
+        while k < m and seen[k] != iid:
+            k += 1
+        if k == m:
+            seen[m] = iid
+            m += 1
+        slot[i] = k
+        last = k
+    order = np.argsort(seen[:m])
+    rank = np.empty(m, np.int64)
+    for j in range(m):
+        rank[order[j]] = j
+    uniq = seen[:m][order]
     bounds = np.zeros(m + 1, np.int64)
     for i in range(n):
-        lo = 0
-        hi = m - 1
-        while lo < hi:  # binary search: a parent pull has tens of instruments
-            mid = (lo + hi) // 2
-            if uniq[mid] < ids[i]:
-                lo = mid + 1
-            else:
-                hi = mid
-        which[i] = lo
-        bounds[lo + 1] += 1
+        bounds[rank[slot[i]] + 1] += 1
     for j in range(m):
         bounds[j + 1] += bounds[j]
     pos = bounds[:m].copy()
-    out = np.empty_like(raw)
-    width = raw.shape[1]
+    rows = np.empty(n, np.int64)
+    facts = np.zeros((m, G_SIZE), np.int64)
+    for j in range(m):
+        facts[j, G_SORTED] = 1
     for i in range(n):
-        p = pos[which[i]]
-        for k in range(width):  # word by word: a row slice assignment costs a view per record
-            out[p, k] = raw[i, k]
-        pos[which[i]] = p + 1
-    return out, bounds
+        g = rank[slot[i]]
+        p = pos[g]
+        rows[p] = i
+        pos[g] = p + 1
+        t = w64[i, 1]
+        q = np.int64(w32[i, 11])
+        if p == bounds[g]:
+            facts[g, G_TS_FIRST] = t
+            facts[g, G_SEQ_FIRST] = q
+        else:
+            if t < facts[g, G_TS_LAST]:
+                facts[g, G_SORTED] = 0
+            if q < facts[g, G_SEQ_LAST]:
+                facts[g, G_SEQ_BACK] += 1
+        facts[g, G_TS_LAST] = t
+        facts[g, G_SEQ_LAST] = q
+    return uniq, rows, bounds, facts

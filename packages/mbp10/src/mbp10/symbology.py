@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import databento_dbn as dbn
 import numpy as np
+import pyarrow as pa
 
 from mbp10.errors import Mbp10Error
 
@@ -84,11 +85,11 @@ class SymbolMap:
     def ids_of(self, symbol: str) -> set[int]:
         return {iid for iid, ivs in self.intervals.items() if any(s == symbol for _, _, s in ivs)}
 
-    def symbols_for(self, instrument_id: int, start_ns: np.ndarray) -> list[str | None]:
-        """The symbol of `instrument_id` at each timestamp (by its UTC date)."""
+    def symbols_for(self, instrument_id: int, start_ns: np.ndarray) -> pa.Array:
+        """The symbol of `instrument_id` at each timestamp (by its UTC date; null without a mapping)."""
         days, where = np.unique(np.asarray(start_ns, np.int64) // DAY_NS, return_inverse=True)
-        names = [self.symbol(instrument_id, int(d)) for d in days]
-        return [names[i] for i in where.tolist()]
+        names = pa.array([self.symbol(instrument_id, int(d)) for d in days], pa.string())
+        return names.take(pa.array(where.reshape(-1)))
 
 
 @dataclass(frozen=True)
