@@ -78,7 +78,7 @@ def bench_geometry(repeats: int) -> dict:
     import pyarrow.parquet as pq
     from seg1b.geoparquet import with_tile_geometry
     from seg1b.s1.io import _ENCODING, ZSTD_LEVEL, file_schema
-    from seg1b.s1.kernels import TILE_SCHEMA, band_runs, runs_to_cells, split_runs, tile_table
+    from seg1b.s1.kernels import TILE_SCHEMA, band_runs, runs_table, split_runs
 
     grid = Grid(SAMPLE_RES)
     countries = load_countries("ne10m", only=[GEOMETRY_SAMPLE])
@@ -86,7 +86,7 @@ def bench_geometry(repeats: int) -> dict:
     (task,) = [t for t in plan_units(countries, grid, params, "unused", {})][:1]
     spec = task.payload
     runs = band_runs(spec.parts, spec.rule, spec.band)
-    tables = [tile_table(grid, spec.country, *runs_to_cells(b)) for b in split_runs(runs, 1 << 20)]
+    tables = [runs_table(grid, spec.country, b) for b in split_runs(runs, 1 << 20)]
     tiles = sum(t.num_rows for t in tables)
 
     def writer_for(geometry: str | None, path: Path):

@@ -73,8 +73,8 @@ def test_geo_metadata_is_geoparquet_1_1_with_a_bbox_covering(runs):
         assert geo["version"] == "1.1.0" and col["encoding"] == "WKB" and col["geometry_types"] == ["Point"]
         assert col["crs"]["id"] == {"authority": "OGC", "code": "CRS84"}
         assert col["covering"]["bbox"]["xmin"] == ["bbox", "xmin"]
-        assert schema.field("bbox").type == pa.struct(
-            [(k, pa.float64()) for k in ("xmin", "ymin", "xmax", "ymax")]
+        assert schema.field("bbox").type == pa.struct(  # required doubles: no row lacks a bbox
+            [pa.field(k, pa.float64(), nullable=False) for k in ("xmin", "ymin", "xmax", "ymax")]
         )
 
 

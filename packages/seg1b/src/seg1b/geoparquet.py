@@ -24,7 +24,10 @@ _WKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f
 _WKB_BOX = np.dtype(
     [("order", "u1"), ("type", "<u4"), ("rings", "<u4"), ("npoints", "<u4"), ("xy", "<f8", (10,))]
 )
-BBOX_TYPE = pa.struct([(n, pa.float64()) for n in ("xmin", "ymin", "xmax", "ymax")])
+# required (non-null) fields: the Parquet writer writes no definition levels for them (see s1/_cells.py)
+BBOX_TYPE = pa.struct([pa.field(n, pa.float64(), nullable=False) for n in ("xmin", "ymin", "xmax", "ymax")])
+_BBOX_FIELD = pa.field(BBOX, BBOX_TYPE, nullable=False)
+_GEOMETRY_FIELD = pa.field(GEOMETRY, pa.binary(), nullable=False)
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +86,7 @@ def geo_metadata(geometry_types: list[str]) -> bytes:
 
 def point_schema(schema: pa.Schema) -> pa.Schema:
     """``schema`` + ``geometry`` (WKB points) + ``bbox``, with the ``geo`` metadata."""
-    out = schema.append(pa.field(GEOMETRY, pa.binary())).append(pa.field(BBOX, BBOX_TYPE))
+    out = schema.append(_GEOMETRY_FIELD).append(_BBOX_FIELD)
     return out.with_metadata({**(schema.metadata or {}), b"geo": geo_metadata(["Point"])})
 
 
@@ -97,10 +100,10 @@ def with_points(table: pa.Table, lon: np.ndarray, lat: np.ndarray, schema: pa.Sc
 
 def tile_schema(schema: pa.Schema, geometry: str) -> pa.Schema:
     """The tile index schema: ``bbox`` always; ``geometry`` (cell polygons) and ``geo`` with ``polygons``."""
-    out = schema.append(pa.field(BBOX, BBOX_TYPE))
+    out = schema.append(_BBOX_FIELD)
     if geometry == "none":
         return out
-    out = out.append(pa.field(GEOMETRY, pa.binary()))
+    out = out.append(_GEOMETRY_FIELD)
     return out.with_metadata({**(schema.metadata or {}), b"geo": geo_metadata(["Polygon"])})
 
 

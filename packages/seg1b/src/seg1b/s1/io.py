@@ -1,4 +1,4 @@
-"""Parquet output of the tile index and the on-disk mask cache (I/O only; the kernels live in tiles.py)."""
+"""Parquet output of the tile index and the on-disk mask cache (I/O only; the kernels live in s1/kernels.py)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,20 @@ from seg1b.s1.kernels import TILE_SCHEMA
 
 MANIFEST_KEY = b"seg1b"  # footer key: how the index was built (countries, key, grid), read by sites/s6
 _BBOX_FIELDS = [f"{BBOX}.{k}" for k in ("xmin", "ymin", "xmax", "ymax")]
-# Measured on a 1M-row Russian band (docs/perf/seg1b.md): the float columns are smooth sequences, so
-# BYTE_STREAM_SPLIT + zstd level 1 writes them fastest and smallest (~10x smaller than dictionaries);
-# tile_id/row/col are near-sequential, so delta encoding; only the country column is a dictionary.
-_FLOATS = ["centroid_lon", "centroid_lat", "west", "south", "east", "north", "area_m2"]
+# Measured per column on a 1M-row Chinese band (docs/perf/seg1b.md, "S1 encoding"): tile_id and col rise by
+# one along a run, so delta encoding; the longitudes are smooth sequences, so BYTE_STREAM_SPLIT; the columns
+# that are constant along a grid row (row, the latitudes, area_m2, bbox.ymin/ymax) are long runs of one value,
+# which PLAIN + the codec stores as small and writes fastest; only the country column is a dictionary.
+_ROW_CONSTANT = ["row", "centroid_lat", "south", "north", "area_m2", f"{BBOX}.ymin", f"{BBOX}.ymax"]
 _ENCODING = {
     "tile_id": "DELTA_BINARY_PACKED",
-    "row": "DELTA_BINARY_PACKED",
     "col": "DELTA_BINARY_PACKED",
-    **{c: "BYTE_STREAM_SPLIT" for c in _FLOATS + _BBOX_FIELDS},
+    **{c: "BYTE_STREAM_SPLIT" for c in ["centroid_lon", "west", "east", f"{BBOX}.xmin", f"{BBOX}.xmax"]},
+    **{c: "PLAIN" for c in _ROW_CONSTANT},
 }
 ZSTD_LEVEL = 1
+# rows the writer encodes per internal batch (Arrow's default is 1,024): fewer, longer calls per page
+WRITE_BATCH_ROWS = 1 << 16
 
 
 def part_name(country: str, chunk: int) -> str:
@@ -59,6 +62,7 @@ def open_writer(path: str | os.PathLike, compression: str, schema) -> pq.Parquet
         use_dictionary=["country_iso"],
         column_encoding=_ENCODING,
         write_statistics=["tile_id", "row", "col", *_BBOX_FIELDS],
+        write_batch_size=WRITE_BATCH_ROWS,
     )
 
 

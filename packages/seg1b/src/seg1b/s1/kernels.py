@@ -11,9 +11,9 @@ from seg1b.s1._cells import (
     mask_runs,
     merge_runs,
     runs_cell_count,
+    runs_table,
     runs_to_cells,
     split_runs,
-    tile_table,
 )
 from seg1b.s1._rasterize import (
     RULES,
@@ -40,9 +40,9 @@ __all__ = [
     "part_windows",
     "pixel_transform",
     "runs_cell_count",
+    "runs_table",
     "runs_to_cells",
     "split_runs",
-    "tile_table",
     "to_pixel_space",
     "window_runs",
 ]

@@ -55,9 +55,8 @@ from seg1b.s1.kernels import (
     estimate_cells,
     part_windows,
     runs_cell_count,
-    runs_to_cells,
+    runs_table,
     split_runs,
-    tile_table,
     to_pixel_space,
 )
 
@@ -89,7 +88,7 @@ class S1Params:
     only: tuple[str, ...] | None = None
     include_antarctica: bool = False
     row_group_size: int = 1 << 20
-    compression: str = "zstd"
+    compression: str = "lz4"  # the fastest codec to write (docs/perf/seg1b.md); zstd is ~half the bytes
     geometry: str = "none"
     mode: str = "fast"
     executor: str = "auto"
@@ -408,10 +407,7 @@ def run_unit(spec: UnitSpec) -> UnitResult:
                 tables = [reference.runs_table(grid, spec.country, runs)]
             else:
                 # whole row groups: every batch but the last holds exactly row_group_size cells
-                tables = (
-                    tile_table(grid, spec.country, *runs_to_cells(b))
-                    for b in split_runs(runs, spec.row_group_size)
-                )
+                tables = (runs_table(grid, spec.country, b) for b in split_runs(runs, spec.row_group_size))
             for table in tables:
                 writer.write_table(with_tile_geometry(table, schema), row_group_size=spec.row_group_size)
                 digester.update(table)  # the receipt: the tile columns only (bbox/geometry follow from them)
