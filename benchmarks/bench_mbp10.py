@@ -122,6 +122,36 @@ def multi_instrument_day(path: Path, repeats: int) -> dict:
             "records_per_s": rate, "records_per_cpu_s": stats.records / med["total_cpu"]}  # fmt: skip
 
 
+def decode_thread_ab(paths: dict[str, Path], repeats: int) -> dict:
+    """`day_bars` with the decode on its own thread and in the caller's thread, alternating (A B A B ...):
+    the thread helps only when a core is free, so the same-run ratio says what it did at this load."""
+    import mbp10.io
+
+    sel = Selection(spreads=True)
+    out = {}
+    for label, path in paths.items():
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for i in range(repeats + 1):
+            for prefetch in (True, False):
+                mbp10.io.PREFETCH = prefetch
+                t0 = time.perf_counter()
+                day_bars(path, selection=sel)
+                if i:
+                    times[prefetch].append(time.perf_counter() - t0)
+        mbp10.io.PREFETCH = True
+        on, off = float(np.median(times[True])), float(np.median(times[False]))
+        print(
+            f"decode thread, {label}: decode+bar5s {on:.3f} s with it, {off:.3f} s without (x{off / on:.2f})"
+        )
+        out[label] = {
+            "with_s": on,
+            "without_s": off,
+            "times_with": times[True],
+            "times_without": times[False],
+        }
+    return out
+
+
 def compile_times() -> dict:
     """First-call time of the kernels in fresh interpreters: with an empty Numba cache (JIT compile) and
     again with that cache populated (cache load)."""
@@ -311,6 +341,9 @@ def main() -> None:
     results["kernel_in_pipeline"] = kernel_in_pipeline(path, args.repeats)
     results["one_day"] = one_day(path, args.repeats)
     results["multi_day"] = multi_instrument_day(multi_day_file(FIRST_DATE), max(2, args.repeats // 2))
+    results["decode_thread"] = decode_thread_ab(
+        {"one instrument": path, "multi-instrument": multi_day_file(FIRST_DATE)}, max(2, args.repeats // 2)
+    )
     if args.full:
         results["twenty_days"] = twenty_days(2)
     results["load_average_end"] = os.getloadavg()
