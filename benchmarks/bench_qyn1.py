@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 from qyn1 import corpus, keys, pipeline, profiling, rans, tables
-from qyn1 import encode as pe
 from qyn1.crypto import fast, reference
 from qyn1.profiling import measure_peer, peer_codecs
+from qyn1.python import pipeline as pe
 
 from perfkit import bench
 
@@ -43,9 +43,9 @@ def peer_table(datas: list[bytes], train: list[bytes]) -> dict[str, dict]:
 def _coder_clock():
     """Seconds spent inside the rANS coder while the structural codec runs, and the symbols it coded.
 
-    Encode: ``encode._coded`` (table rows of every symbol: contexts, match model) and
-    ``rans.encode_rows_streams``. Decode: ``StreamDecoder.decode``, ``rans.decode_match`` and
-    ``rans.decode_names`` (each decodes its stream's symbols, contexts included). Everything else in
+    Encode: ``pipeline._coded`` (table rows of every symbol: contexts, match model) and
+    ``rans.encode_rows_streams``. Decode: ``StreamDecoder.decode``, ``match.decode_match`` and
+    ``names.decode_names`` (each decodes its stream's symbols, contexts included). Everything else in
     ``encode_text``/``decode_text`` -- lexing, stream split, detokenising -- is outside these calls.
     """
     clock = {"enc_s": 0.0, "enc_syms": 0, "dec_s": 0.0, "dec_syms": 0}
@@ -68,8 +68,8 @@ def _coder_clock():
     wrap(pe, "_coded", "enc", lambda a: len(a[2]))  # (name, model, syms, ext)
     wrap(rans, "encode_rows_streams", "enc", lambda a: 0)
     wrap(rans.StreamDecoder, "decode", "dec", lambda a: int(a[2]))  # (self, model, n, ...)
-    wrap(rans, "decode_match", "dec", lambda a: int(a[2]))  # (dec, model, n, ...)
-    wrap(rans, "decode_names", "dec", lambda a: int(a[2]))  # (dec, model, n, ...)
+    wrap(pe, "decode_match", "dec", lambda a: int(a[2]))  # (dec, model, n, ...), as the pipeline calls it
+    wrap(pe, "decode_names", "dec", lambda a: int(a[2]))  # (dec, model, n, ...)
     try:
         yield clock
     finally:

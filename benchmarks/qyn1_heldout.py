@@ -22,7 +22,7 @@ import numpy as np
 
 def _work(task: tuple[list[str], bool]) -> tuple[int, int, dict[str, float]]:
     from qyn1 import codec, corpus, pipeline
-    from qyn1 import encode as pe
+    from qyn1.python import pipeline as pe
 
     paths, streams = task
     root = corpus.stdlib_root()

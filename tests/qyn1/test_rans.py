@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from qyn1 import rans, reference
+from qyn1 import match, rans, reference
 from qyn1.errors import CodecError
+from qyn1.rans import kernels
+from qyn1.rans import model as rmodel
 
 
 def _skewed(rng, n, nsym):
@@ -142,8 +144,8 @@ def test_pure_order1_kernel_matches_generic_decoder(nsym, scale, n):
     ref = np.empty(n, dtype=np.int32)
     buf = np.frombuffer(enc, dtype=np.uint8)
     x0, x1 = int.from_bytes(enc[:4], "big"), int.from_bytes(enc[4:8], "big")
-    e = rans._EMPTY_I32
-    pos, *_ = rans._decode_search_kernel(
+    e = rmodel._EMPTY_I32
+    pos, *_ = kernels._decode_search_kernel(
         buf, 8, x0, x1, n, e, m.o1n, m.o1map, m.o2n, m.o2map, m.dmap, m.o3n, m.o3map, m.ctxmap,
         m.freq, m.cum, m.scale_bits, ref,
     )  # fmt: skip
@@ -205,8 +207,8 @@ def test_bucket_decoders_and_encoder_match_naive_twins(seed, nsym, scale, shape,
     """Encoder == the naive Python encoder byte for byte; bucket-table decoders == binary search."""
     rng = np.random.default_rng(seed)
     m, n_ext = _random_model(rng, nsym, scale, shape)
-    route = {"seq": rans._ROUTE_SEQ, "rows": rans._ROUTE_ROWS, "ext": rans._ROUTE_ROWS}[shape]
-    assert m.route == (rans._ROUTE_O0 if m.nctx == 1 and shape == "ext" else route)
+    route = {"seq": rmodel._ROUTE_SEQ, "rows": rmodel._ROUTE_ROWS, "ext": rmodel._ROUTE_ROWS}[shape]
+    assert m.route == (rmodel._ROUTE_O0 if m.nctx == 1 and shape == "ext" else route)
     syms = _skewed(rng, n, nsym)
     ext = rng.integers(0, n_ext, size=n)
     enc = rans.encode(m, syms, ext)
@@ -271,17 +273,17 @@ def test_bucket_table_gives_the_symbol_of_each_bucket_start(nsym, scale, dtype):
 def test_shipped_models_routes_and_table_memory():
     """The structural models decode through the bucket tables; all of them together stay small (the
     tables live in every worker)."""
-    from qyn1 import encode as pe
     from qyn1 import tables
+    from qyn1.python import pipeline
 
     if not tables.has_python():
         pytest.skip("qyn1 was built without its tables")
-    models = pe._models()
-    assert models["kinds"].route == rans._ROUTE_SEQ
-    assert models["names"].route == rans._ROUTE_ROWS
-    assert models["morph0"].route == rans._ROUTE_SEQ and models["morph0"].btab.dtype == np.uint16
-    assert tables.model("bytes_o1").route == rans._ROUTE_O1
-    total = sum(m.btab.nbytes for m in models.values() if m.route != rans._ROUTE_O1)
+    models = pipeline._models()
+    assert models["kinds"].route == rmodel._ROUTE_SEQ
+    assert models["names"].route == rmodel._ROUTE_ROWS
+    assert models["morph0"].route == rmodel._ROUTE_SEQ and models["morph0"].btab.dtype == np.uint16
+    assert tables.model("bytes_o1").route == rmodel._ROUTE_O1
+    total = sum(m.btab.nbytes for m in models.values() if m.route != rmodel._ROUTE_O1)
     assert total <= 8 << 20  # 5.4 MiB with tables v2 (more models, 15-bit text and names tables)
 
 
@@ -335,19 +337,19 @@ def test_context_maps_are_validated():
 def test_match_model_matches_naive_and_decodes(motif, noise, k, seed):
     nsym = 41
     syms = np.array((motif * 5 + noise + motif * 3)[:600], dtype=np.int32)
-    coded, flag = rans.match_symbols(syms, k, nsym)
+    coded, flag = match.match_symbols(syms, k, nsym)
     assert (coded.tolist(), flag.tolist()) == reference.match_symbols(syms.tolist(), k, nsym)
     # a random order-1 model through a context map and a row map, as the shipped match models are
     rng = np.random.default_rng(seed)
     n_base, n_rows = 5, 9
     freq = rans.quantize(rng.random((n_rows, nsym + 1)) + 0.01, 12)
     ctxmap = rng.integers(0, n_base, nsym).astype(np.int32)
-    rowmap = rng.integers(0, n_rows, n_base * rans.MATCH_NFLAG).astype(np.int64)
+    rowmap = rng.integers(0, n_rows, n_base * match.MATCH_NFLAG).astype(np.int64)
     # the match symbol never becomes context (the decoder replaces it first); its map entry is padding
     o1map = np.append(np.arange(nsym, dtype=np.int32), 0)
     model = rans.Model(freq, 12, o1map, name="t", ctxmap=ctxmap)
-    rows = rowmap[model.contexts(syms, None) * rans.MATCH_NFLAG + flag]
+    rows = rowmap[model.contexts(syms, None) * match.MATCH_NFLAG + flag]
     blob = rans.encode_rows_streams([(model, coded, rows)])
     dec = rans.StreamDecoder(blob)
-    assert rans.decode_match(dec, model, len(syms), rowmap, k).tolist() == syms.tolist()
+    assert match.decode_match(dec, model, len(syms), rowmap, k).tolist() == syms.tolist()
     dec.finish()

@@ -9,7 +9,7 @@ keeping the smallest; ``stored`` bounds the worst case at +1 byte. The id in eac
 * 0 ``stored``: the bytes as they are.
 * 1 ``bytes-o0``: order-0 rANS, the table (present-symbol bitmap + 12-bit frequencies) sent in the chunk.
 * 2 ``bytes-o1``: order-1 rANS with the shipped byte model trained on Python source (no table sent).
-* 3 ``python``: the structural encoder (``qyn1.encode``) -- token streams with context-conditioned models.
+* 3 ``python``: the structural encoder (``qyn1.python``) -- token streams with context-conditioned models.
 * 4 ``zstd``: a zstandard frame (level 19, long-distance matching, window up to the chunk size).
 * 5 ``brotli``: a brotli stream (quality 11, 16 MiB window).
 
@@ -129,7 +129,7 @@ def encode_chunk(data: bytes, *, python: bool = True, general: bool = True) -> b
         return best
     candidates = []
     if python and tables.has_python():
-        from qyn1 import encode as pyenc  # local import: heavy module, only for text
+        from qyn1 import python as pyenc  # local import: heavy module, only for text
 
         body = pyenc.encode_text(data)
         if body is not None:
@@ -162,7 +162,7 @@ def decode_chunk(payload: bytes, n: int) -> bytes:
     elif codec == BYTES_O1:
         out = _decode_o1(body, n)
     elif codec == PYTHON:
-        from qyn1 import encode as pyenc
+        from qyn1 import python as pyenc
 
         out = pyenc.decode_text(body, n)
     elif codec == ZSTD:

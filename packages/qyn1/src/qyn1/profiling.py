@@ -8,9 +8,9 @@ from pathlib import Path
 
 import perfkit
 from qyn1 import codec, keys, rans
-from qyn1 import encode as pe
 from qyn1.crypto import fast
 from qyn1.errors import Qyn1Error
+from qyn1.python import pipeline as pe
 
 
 def _stages(data: bytes) -> dict[str, float]:

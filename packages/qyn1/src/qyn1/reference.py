@@ -6,7 +6,7 @@ one symbol at a time, no tables built for speed.
   the rows :func:`contexts` gives; byte-identical to ``rans.encode``.
 * :func:`decode` -- the binary-search decoder (the generic kernel the bucket-table decoders replace).
 * :func:`contexts` -- the table row of every symbol (``rans.Model.contexts``).
-* :func:`match_symbols` -- the match model's symbols and flags (``rans.match_symbols``; same hash, so the
+* :func:`match_symbols` -- the match model's symbols and flags (``qyn1.match.match_symbols``; same hash, so the
   same collisions).
 """
 
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from qyn1 import rans
+from qyn1 import match, rans
+from qyn1.rans import coder, kernels, model
 
 
 def contexts(m: rans.Model, syms, ext) -> list[int]:
@@ -54,17 +55,17 @@ def decode(m: rans.Model, enc: bytes, n: int, ext=None) -> np.ndarray:
     out = np.empty(n, dtype=np.int32)
     buf = np.frombuffer(enc, dtype=np.uint8)
     x0, x1 = int.from_bytes(enc[:4], "big"), int.from_bytes(enc[4:8], "big")
-    e = rans._ext_array(ext, n)
-    pos, *_ = rans._decode_search_kernel(buf, 8, x0, x1, n, e, *m.decode_args(rans._ROUTE_SEARCH), out)
+    e = coder._ext_array(ext, n)
+    pos, *_ = kernels._decode_search_kernel(buf, 8, x0, x1, n, e, *m.decode_args(model._ROUTE_SEARCH), out)
     if pos != len(enc):
         raise ValueError("the stream has bytes the symbols did not use")
     return out
 
 
 def match_symbols(syms, k, match_sym):
-    """The slow obvious twin of ``rans.match_symbols`` (same hash, so the same collisions)."""
+    """The slow obvious twin of ``qyn1.match.match_symbols`` (same hash, so the same collisions)."""
 
-    hb = min(rans.MATCH_HASH_BITS, max(10, len(syms).bit_length() + 4))
+    hb = min(match.MATCH_HASH_BITS, max(10, len(syms).bit_length() + 4))
 
     def h(end):
         x = 0

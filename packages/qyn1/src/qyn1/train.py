@@ -37,7 +37,7 @@ def build(root: Path | None = None) -> dict[str, np.ndarray]:
     out["bytes_o1.o1map"] = np.arange(256, dtype=np.int32)
     out["bytes_o1.scale"] = np.array(12)
     try:
-        from qyn1 import encode as pyenc
+        from qyn1.python import train as pyenc
     except ImportError:  # pragma: no cover - during bootstrap
         return out
     out.update(pyenc.train_tables(datas))

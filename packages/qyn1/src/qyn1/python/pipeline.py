@@ -1,0 +1,501 @@
+"""The Python structural codec of one chunk: :func:`analyze` (lexer -> streams), :func:`encode_text`
+(every stream coded with its shipped model into one rANS stream, the chunk verified by decoding it) and
+:func:`decode_text`; the stream order, each stream's model shape and match orders.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qyn1 import rans, tables, varint
+from qyn1.errors import CodecError
+from qyn1.match import MATCH_NFLAG, decode_match, match_symbols
+from qyn1.python.assemble import assemble
+from qyn1.python.layout import _kind_contexts, _layout_contexts, _ws_class, _ws_lengths, _ws_symbols
+from qyn1.python.names import (
+    _NAMES_ERRORS,
+    _name_model_ctx,
+    _name_occurrences,
+    _name_symbols,
+    _new_names_kernel,
+    _pack_bits,
+    _spell_items,
+    decode_names,
+)
+from qyn1.python.text import _text_symbols
+from qyn1.python.tokens import (
+    _IS_NL_KIND,
+    _KIND_DMAP,
+    _NEXT_CLASS,
+    _PARTS,
+    _STR_POOL,
+    _STR_QLEN,
+    _WS_LOOKUP,
+    COMMENT,
+    CTX_NUMBER,
+    CTX_TEXT0,
+    EOF,
+    ERR,
+    KIND_CLASS,
+    LEX,
+    M_END,
+    M_ESC,
+    MORPH_GROUP,
+    MORPH_TIER,
+    N_KIND_CLASS,
+    N_KINDS,
+    N_MORPH_GROUPS,
+    N_NAME_CTX,
+    N_NAME_FLAG,
+    N_NAME_POS,
+    N_NAME_SYMS,
+    N_NEXT,
+    N_WS_LINE,
+    N_WS_LINE_CTX,
+    N_WS_MID,
+    N_WS_MID_CTX,
+    NAME,
+    NAME_ESC,
+    NAME_SUCC1,
+    NAME_SUCC_WINDOW,
+    NUMBER,
+    RANK_DIRECT,
+    STR_KINDS,
+    STRING,
+    T_END,
+    T_WORD,
+    WS,
+    Vocab,
+    _classify,
+    _split_string,
+    vocab,
+)
+
+
+def analyze(text: str, v: Vocab):
+    """Tokenise and split ``text`` into symbol streams: dict stream -> (symbols, ext contexts)."""
+    toks = LEX.findall(text)
+    fixed = v.fixed
+    wsl = _WS_LOOKUP
+    kind_all = [fixed.get(t) or wsl.get(t, -1) for t in toks]
+    ka = np.array(kind_all, dtype=np.int32)
+    miss = np.flatnonzero(ka == -1)
+    if len(miss):
+        ka[miss] = [_classify(toks[i]) for i in miss.tolist()]
+    is_ws = ka == WS
+    tok_pos = np.flatnonzero(~is_ws)
+    kinds = np.concatenate((ka[tok_pos], [EOF])).astype(np.int32)
+    ntok = len(kinds)
+    pos = np.concatenate((tok_pos, [len(toks)]))
+    has_ws = np.zeros(ntok, dtype=np.bool_)
+    has_ws[pos > 0] = is_ws[pos[pos > 0] - 1]
+    ws_idx = np.flatnonzero(has_ws)
+    ws_strs = [toks[i] for i in (pos[ws_idx] - 1).tolist()]
+    cls = {w: _ws_class(w) for w in set(ws_strs)}
+    wtype = np.zeros(ntok, dtype=np.int32)
+    wlen = np.zeros(ntok, dtype=np.int64)
+    if ws_strs:
+        tl = [cls[w] for w in ws_strs]
+        wtype[ws_idx] = [t for t, _ in tl]
+        wlen[ws_idx] = [ln for _, ln in tl]
+    line_start, line_kind, ctx_line, ctx_mid = _layout_contexts(kinds)
+    ws_line, ws_mid, esc = _ws_symbols(line_start, line_kind, wtype, wlen)
+    ws_of = dict(zip(ws_idx.tolist(), ws_strs, strict=True))
+    spell_items = [ws_of.get(i, "").encode("utf-8") for i in np.flatnonzero(esc).tolist()]
+    texts = [toks[i] for i in tok_pos.tolist()]
+    texts.append("")
+    prevk = np.concatenate(([EOF], kinds[:-1]))
+    # code names and numbers
+    is_name = kinds == NAME
+    name_tok = np.flatnonzero(is_name | (kinds == NUMBER))
+    code_names = [texts[i] for i in name_tok.tolist()]
+    code_ctx = np.where(is_name[name_tok], prevk[name_tok], CTX_NUMBER).astype(np.int32)
+    # strings and comments
+    str_tok = np.flatnonzero(kinds == STRING)
+    strkind = np.zeros(len(str_tok), dtype=np.int32)
+    str_mode = np.zeros(len(str_tok), dtype=np.int32)
+    bodies: list[list[str]] = [[], [], []]
+    for j, i in enumerate(str_tok.tolist()):
+        sp = _split_string(texts[i])
+        if sp is None:
+            raise CodecError("string token does not split")  # cannot happen with LEX
+        strkind[j] = sp[0]
+        mode = 1 if len(STR_KINDS[sp[0]][1]) == 3 else 0
+        str_mode[j] = mode
+        bodies[mode].append(sp[1])
+    com_tok = np.flatnonzero(kinds == COMMENT)
+    bodies[2] = [texts[i][1:] for i in com_tok.tolist()]
+    body_tok = [str_tok[str_mode == 0], str_tok[str_mode == 1], com_tok]
+    text_streams = []
+    occ_tok = [name_tok]
+    occ_sub = [np.zeros(len(name_tok), dtype=np.int64)]
+    occ_ctx = [code_ctx]
+    names = list(code_names)
+    for m in range(3):
+        syms, words, wbody, wsub = _text_symbols(bodies[m])
+        text_streams.append(syms)
+        occ_tok.append(body_tok[m][wbody])
+        occ_sub.append(wsub + 1)
+        occ_ctx.append(np.full(len(words), CTX_TEXT0 + m, dtype=np.int32))
+        names.extend(words)
+    order = np.lexsort((np.concatenate(occ_sub), np.concatenate(occ_tok)))
+    name_ctx = np.concatenate(occ_ctx)[order]
+    name_mctx = _name_model_ctx(name_ctx, np.concatenate(occ_tok)[order], kinds)
+    names = [names[i] for i in order.tolist()]
+    # move-to-front over first-occurrence ids
+    local: dict[str, int] = {}
+    ids = np.fromiter((local.setdefault(nm, len(local)) for nm in names), dtype=np.int32, count=len(names))
+    nsym, nflag, nowner, extra, nbits, isnew = _name_symbols(ids, MORPH_GROUP[name_ctx])
+    new_pos = np.flatnonzero(isnew)
+    new_names = list(local)  # dicts keep first-occurrence order
+    morph: list[list[int]] = [[] for _ in range(N_MORPH_GROUPS)]
+    morph_spell: list[list[bytes]] = [[] for _ in range(N_MORPH_GROUPS)]  # consumed group by group
+    morph_rare: list[list[tuple[int, int]]] = [[] for _ in range(N_MORPH_GROUPS)]  # (tier, index in tier)
+    msym = v.morph_sym
+    tier0 = v.morph_tier_sym
+    for nm, g in zip(new_names, MORPH_GROUP[name_ctx[new_pos]].tolist(), strict=True):
+        out = morph[g]
+        ms = msym.get(nm)
+        if ms is not None:
+            out.append(ms[0])
+            if ms[1] >= 0:
+                morph_rare[g].append((ms[0] - tier0, ms[1]))
+        else:
+            for part in _PARTS.findall(nm):
+                ms = msym.get(part)
+                if ms is None:
+                    out.append(M_ESC)
+                    morph_spell[g].append(part.encode("utf-8"))
+                else:
+                    out.append(ms[0])
+                    if ms[1] >= 0:
+                        morph_rare[g].append((ms[0] - tier0, ms[1]))
+        out.append(M_END)
+    # morphx context: the name's role x the tier
+    rare = [(g * v.n_morph_tiers + t, i) for g in range(N_MORPH_GROUPS) for t, i in morph_rare[g]]
+    rare_arr = np.array(rare, dtype=np.int32).reshape(len(rare), 2)
+    spell_items.extend(texts[i].encode("utf-8") for i in np.flatnonzero(kinds == ERR).tolist())
+    for g in range(N_MORPH_GROUPS):
+        spell_items.extend(morph_spell[g])
+    if spell_items:
+        blob = np.frombuffer(b"\0".join(spell_items) + b"\0", dtype=np.uint8).astype(np.int32) + 1
+        ends = np.cumsum([len(s) + 1 for s in spell_items]) - 1
+        blob[ends] = 0
+    else:
+        blob = np.zeros(0, dtype=np.int32)
+    return {
+        "kinds": (kinds, None),
+        "ws_line": (ws_line, ctx_line[line_start]),
+        "ws_mid": (ws_mid, ctx_mid[~line_start]),
+        "strkind": (strkind, KIND_CLASS[prevk[str_tok]]),
+        "text0": (text_streams[0], None),
+        "text1": (text_streams[1], None),
+        "text2": (text_streams[2], None),
+        "names": (nsym, name_mctx.astype(np.int64)[nowner] * N_NAME_FLAG + nflag),
+        **{f"morph{g}": (np.array(morph[g], dtype=np.int32), None) for g in range(N_MORPH_GROUPS)},
+        "morphx": (np.ascontiguousarray(rare_arr[:, 1]), np.ascontiguousarray(rare_arr[:, 0])),
+        "spell": (blob, None),
+        "_extra": (extra[nbits > 0], nbits[nbits > 0]),
+    }
+
+
+# symbol counts the decoder knows before it reaches the stream (not sent)
+DERIVED_COUNTS = frozenset({"ws_line", "ws_mid", "strkind", "names", "morphx"})
+STREAMS = (
+    "kinds",
+    "ws_line",
+    "ws_mid",
+    "strkind",
+    "text0",
+    "text1",
+    "text2",
+    "names",
+    "spell",
+    "morph0",
+    "morph1",
+    "morph2",
+    "morph3",
+    "morph4",
+    "morph5",
+    "morphx",
+)  # the decoding order; all share one rANS state
+
+
+# ---------------------------------------------------------------- models
+# A sparse context gets its own row after this many training occurrences (order-3 kinds, (position, previous
+# kind, next class, successor flag) names, order-3 text). Measured on the held-out files: 30 -> 6.444,
+# 50 -> 6.453, 80 -> 6.458, 130 -> 6.458, 200 -> 6.448 (a context seen a few dozen times often comes from one
+# training file and does not carry over), and fewer rows (models 30 -> 19 MB in memory).
+KINDS_MIN_COUNT = 130
+NAMES_MIN_COUNT = 130
+TEXT_MIN_COUNT = 130
+# match models (``match_symbols``): the order k of the repeat the prediction is looked up by, per stream
+KINDS_MATCH_ORDER = 5
+TEXT0_MATCH_ORDER = 4
+TEXT_MATCH_ORDER = 6
+SPELL_MATCH_ORDER = 3
+STRKIND_MATCH_ORDER = 3
+
+
+def model_shapes(v: Vocab) -> dict[str, dict]:
+    """How each stream's model is shaped: alphabet size, scale, context maps / number of ext contexts."""
+    kind_o1 = np.arange(N_KINDS, dtype=np.int32)
+    text_o1 = np.arange(258, dtype=np.int32)
+    spell_o1 = np.arange(257, dtype=np.int32)
+    return {
+        "kinds": dict(
+            nsym=N_KINDS,
+            scale=15,
+            o1map=kind_o1,
+            o2map=KIND_CLASS.copy(),
+            o3map=KIND_CLASS.copy(),
+            dmap=_KIND_DMAP,
+            sparse=KINDS_MIN_COUNT,
+            match=KINDS_MATCH_ORDER,
+            next_=1,
+        ),
+        "ws_line": dict(nsym=N_WS_LINE, scale=15, next_=N_WS_LINE_CTX, search=True),
+        "ws_mid": dict(nsym=N_WS_MID, scale=15, next_=N_WS_MID_CTX),
+        "strkind": dict(
+            nsym=len(STR_KINDS),
+            scale=15,
+            next_=N_KIND_CLASS,
+            sparse=KINDS_MIN_COUNT,
+            match=STRKIND_MATCH_ORDER,
+        ),
+        **{
+            f"text{m}": dict(  # bodies of single-quoted strings (m = 0), triple-quoted strings (1), comments (2)
+                nsym=258,
+                scale=15,
+                o1map=text_o1,
+                o2map=_TEXT_O2,
+                o3map=_TEXT_O2,
+                sparse=TEXT_MIN_COUNT,
+                match=TEXT0_MATCH_ORDER if m == 0 else TEXT_MATCH_ORDER,
+                next_=1,
+            )
+            for m in range(3)
+        },
+        "names": dict(
+            nsym=N_NAME_SYMS,
+            scale=15,
+            next_=N_NAME_POS * N_NAME_CTX * N_NEXT * N_NAME_FLAG,
+            sparse=NAMES_MIN_COUNT,
+            sparse_inner=N_NAME_CTX * N_NEXT * N_NAME_FLAG,
+        ),
+        **{
+            f"morph{g}": dict(nsym=v.n_morph_syms, scale=15, o1map=v.morph_o1, next_=1, search=True)
+            for g in range(N_MORPH_GROUPS)
+        },
+        "morphx": dict(
+            nsym=MORPH_TIER, scale=15, next_=N_MORPH_GROUPS * max(v.n_morph_tiers, 1), search=True
+        ),
+        "spell": dict(
+            nsym=257,
+            scale=15,
+            o1map=spell_o1,
+            o2map=_SPELL_O2,
+            o3map=_SPELL_O2,
+            sparse=TEXT_MIN_COUNT,
+            match=SPELL_MATCH_ORDER,
+            next_=1,
+        ),
+    }
+
+
+def _spell_o2() -> np.ndarray:
+    """Class of the byte two back in the spell stream: start, lower, upper, digit/_, other."""
+    cls = np.full(257, 4, dtype=np.int32)
+    cls[0] = 0
+    for c in range(256):
+        ch = chr(c)
+        if "a" <= ch <= "z":
+            cls[c + 1] = 1
+        elif "A" <= ch <= "Z":
+            cls[c + 1] = 2
+        elif "0" <= ch <= "9" or ch == "_":
+            cls[c + 1] = 3
+    return cls
+
+
+_SPELL_O2 = _spell_o2()
+
+
+def _text_o2() -> np.ndarray:
+    """Class of the text symbol two back: END/start, WORD, space, newline, digits and a few punctuation
+    groups."""
+    cls = np.full(258, 15, dtype=np.int32)
+    cls[T_END], cls[T_WORD] = 0, 1
+    groups = [" ", "\n\r", ".", ",", ":;", "([{", ")]}", "'\"`", "#", "-", "=", "0123456789", "*", "/\\"]
+    for g, chars in enumerate(groups, start=2):
+        for ch in chars:
+            cls[ord(ch) + 2] = g
+    return cls
+
+
+_TEXT_O2 = _text_o2()
+
+
+def _models() -> dict[str, rans.Model]:
+    return {name: tables.model(f"py.{name}") for name in STREAMS}
+
+
+# ---------------------------------------------------------------- chunk codec
+def encode_text(data: bytes, *, verify: bool = True) -> bytes | None:
+    """Structural encoding of one chunk, or None when it is not UTF-8 text (or does not round-trip)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    v = vocab()
+    models = _models()
+    st = analyze(text, v)
+    out = bytearray()
+    for name in STREAMS:
+        if name not in DERIVED_COUNTS:
+            varint.put(out, len(st[name][0]))
+    blob = rans.encode_rows_streams([_coded(name, models[name], *st[name]) for name in STREAMS])
+    varint.put(out, len(blob))
+    out += blob
+    extra, nbits = st["_extra"]
+    out += _pack_bits(extra, nbits)
+    body = bytes(out)
+    if verify:
+        try:
+            ok = decode_text(body) == data
+        except CodecError:
+            ok = False
+        if not ok:
+            return None
+    return body
+
+
+def _coded(name: str, model: rans.Model, syms: np.ndarray, ext) -> tuple[rans.Model, np.ndarray, np.ndarray]:
+    """(model, coded symbols, table row of each) of one stream; match-model streams code MATCH where the
+    match model's prediction is right (``match_symbols``)."""
+    mp = _match_params().get(name)
+    if mp is None:
+        return model, syms, model.contexts(syms, ext)
+    rowmap, k = mp
+    coded, flag = match_symbols(np.ascontiguousarray(syms, dtype=np.int32), k, model.nsym - 1)
+    return model, coded, rowmap[model.contexts(syms, ext) * MATCH_NFLAG + flag]
+
+
+_MATCH_PARAMS: dict[str, tuple[np.ndarray, int]] | None = None
+
+
+def _match_params() -> dict[str, tuple[np.ndarray, int]]:
+    """stream -> (row map, match order k) of the streams with a match model (from the shipped tables)."""
+    global _MATCH_PARAMS
+    if _MATCH_PARAMS is None:
+        a = tables.arrays()
+        _MATCH_PARAMS = {
+            name: (a[f"py.{name}.rowmap"].astype(np.int32), int(a[f"py.{name}.match"]))
+            for name in STREAMS
+            if f"py.{name}.match" in a
+        }
+    return _MATCH_PARAMS
+
+
+def decode_text(body: bytes, limit: int | None = None) -> bytes:
+    """The chunk ``body`` encodes; ``limit``: its known length (refused when longer; output buffer sized)."""
+    try:
+        return _decode_text(body, limit)
+    except CodecError:
+        raise
+    except (IndexError, ValueError, KeyError, UnicodeError, OverflowError) as e:
+        raise CodecError(f"malformed python stream: {type(e).__name__}") from None
+
+
+def _decode_text(body: bytes, limit: int | None) -> bytes:
+    v = vocab()
+    models = _models()
+    r = varint.Reader(body)
+    counts = {name: r.varint(1 << 28) for name in STREAMS if name not in DERIVED_COUNTS}
+    rd = rans.StreamDecoder(r.take(r.varint(1 << 30)))
+    extra_blob = body[r.pos :]
+
+    mparams = _match_params()
+
+    def dec(name, ext=None, expect=None):
+        n = counts.get(name, expect)
+        if n is None or (expect is not None and n != expect):
+            raise CodecError(f"{name} stream length mismatch")
+        if name in mparams:
+            rowmap, k = mparams[name]
+            return decode_match(rd, models[name], n, rowmap, k, ext)
+        return rd.decode(models[name], n, ext)
+
+    kinds = dec("kinds")
+    line_start, line_kind, ctx_line, ctx_mid, str_ctx, ok = _kind_contexts(
+        kinds, _KIND_DMAP, _IS_NL_KIND, KIND_CLASS
+    )
+    if not ok:
+        raise CodecError("bad kind stream")
+    ws_line = dec("ws_line", ctx_line, len(ctx_line))
+    ws_mid = dec("ws_mid", ctx_mid, len(ctx_mid))
+    strkind = dec("strkind", str_ctx, len(str_ctx))
+    if len(strkind) and strkind.max() >= len(STR_KINDS):
+        raise CodecError("bad string kind stream")
+    texts = [dec(f"text{m}") for m in range(3)]
+    text_off = np.cumsum([0] + [len(t) for t in texts])
+    texts = np.concatenate(texts)
+    # every name occurrence (code names, numbers, words of the texts) in coding order
+    order, name_mctx, roles, word_off, ok = _name_occurrences(
+        kinds, _STR_QLEN[strkind] == 3, texts, text_off, MORPH_GROUP, _NEXT_CLASS
+    )
+    if not ok:
+        raise CodecError("text stream does not match its tokens")
+    ids, isnew, nbits_used = decode_names(
+        rd,
+        models["names"],
+        len(order),
+        name_mctx,
+        roles,
+        N_MORPH_GROUPS,
+        N_NAME_FLAG,
+        np.unpackbits(np.frombuffer(extra_blob, dtype=np.uint8)),
+        RANK_DIRECT,
+        NAME_SUCC1,
+        NAME_ESC,
+        NAME_SUCC_WINDOW,
+    )
+    if len(extra_blob) != (nbits_used + 7) // 8:
+        raise CodecError("extra-bits stream has the wrong length")
+    # spell items: layout literals (token order), error characters, unknown morphemes
+    sbytes, s_start, s_end, item_len, ok = _spell_items(dec("spell"))
+    if not ok:
+        raise CodecError("spell stream does not end with END")
+    wtype, wlen = _ws_lengths(line_start, line_kind, ws_line, ws_mid, item_len)
+    if wtype[0] < 0:
+        raise CodecError("bad layout stream")
+    n_esc = int((wtype == 2).sum())
+    n_err = int((kinds == ERR).sum())
+    if len(s_end) < n_esc + n_err:
+        raise CodecError("spell stream exhausted")
+    # new names from the morpheme streams
+    tier0 = v.morph_tier_sym
+    seqs = [dec(f"morph{g}") for g in range(N_MORPH_GROUPS)]
+    seq = np.concatenate(seqs)
+    rare = seq >= tier0
+    tgroup = np.repeat(np.arange(N_MORPH_GROUPS), [len(q) for q in seqs])[rare]
+    tiers = (seq[rare] - tier0).astype(np.int32)
+    local = dec("morphx", tgroup * v.n_morph_tiers + tiers, len(tiers))
+    rare_idx = tier0 - 2 + tiers.astype(np.int64) * MORPH_TIER + local
+    group_len = np.array([len(q) for q in seqs], dtype=np.int64)
+    mpool, moff = v.morph_pool
+    npool, nstart, nend, err = _new_names_kernel(
+        seq, group_len, roles[isnew], mpool, moff, tier0, rare_idx, sbytes, s_start, s_end, n_esc + n_err
+    )
+    if err:
+        raise CodecError(_NAMES_ERRORS[err])
+    rd.finish()
+    if len(ids) and (ids.min() < 0 or ids.max() >= len(nstart)):
+        raise CodecError("name index outside the new names")
+    occ_new = np.empty(len(ids), dtype=np.int64)
+    occ_new[order] = ids  # per occurrence (code names, words of text0, text1, text2): its new-name index
+    kpool, koff = v.kind_pool
+    args = (kinds, wtype, wlen, kpool, koff, npool, nstart, nend, occ_new, word_off, strkind, *_STR_POOL)
+    data = assemble((*args, texts, text_off, sbytes, s_start, s_end, n_esc), limit)
+    data.decode("utf-8")  # the structural codec carries UTF-8 text only
+    return data
