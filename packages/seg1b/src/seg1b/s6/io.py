@@ -17,17 +17,25 @@ from seg1b.geoparquet import point_schema, with_points
 ROWS_PER_FILE = 1 << 22
 ROW_GROUP_SIZE = 1 << 20
 
+# Every column required (no nulls): the writer writes no definition levels (as for the tile index).
 SITES_SCHEMA = pa.schema(
     [
-        ("site_id", pa.int64()),
-        ("country_iso", pa.dictionary(pa.int32(), pa.string())),
-        ("tile_id", pa.int64()),
-        ("lon", pa.float64()),
-        ("lat", pa.float64()),
-        ("attempts", pa.int16()),
-        ("status", pa.dictionary(pa.int8(), pa.string())),
+        pa.field(name, dtype, nullable=False)
+        for name, dtype in [
+            ("site_id", pa.int64()),
+            ("country_iso", pa.dictionary(pa.int32(), pa.string())),
+            ("tile_id", pa.int64()),
+            ("lon", pa.float64()),
+            ("lat", pa.float64()),
+            ("attempts", pa.int16()),
+            ("status", pa.dictionary(pa.int8(), pa.string())),
+        ]
     ]
 )
+# site_id ascends (the output is sorted by it): delta encoding stores it in a few bits a row, and writes it
+# ~5x faster than PLAIN; the rest is PLAIN (random tiles and coordinates) or a dictionary
+_ENCODING = {"site_id": "DELTA_BINARY_PACKED"}
+WRITE_BATCH_ROWS = 1 << 16
 
 
 def write_sites(table: pa.Table, dest: Path, compression: str) -> str:
@@ -53,6 +61,8 @@ def write_sites(table: pa.Table, dest: Path, compression: str) -> str:
             schema,
             compression=codec,
             use_dictionary=["country_iso", "status"],
+            column_encoding=_ENCODING,
+            write_batch_size=WRITE_BATCH_ROWS,
         ) as writer:
             for start in range(0, max(part.num_rows, 1), ROW_GROUP_SIZE):
                 if stop.is_set():

@@ -75,7 +75,7 @@ class S6Params:
     countries: str | None = None  # None: the set the tile index was built from (its manifest), else ne10m
     key: str | None = None
     chunk_sites: int | None = None
-    compression: str = "zstd"
+    compression: str = "lz4"  # the fastest codec to write (docs/perf/seg1b.md)
     report_dir: str | None = None
     profile: str | None = None
     quiet: bool = True
