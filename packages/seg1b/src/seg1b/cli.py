@@ -17,7 +17,7 @@ from perfkit.clitools import (
 )
 
 from seg1b.errors import Seg1bError
-from seg1b.options import COMPRESSIONS, GEOMETRY_CHOICES, MODES
+from seg1b.options import COMPRESSIONS, DEFAULT_COMPRESSION, GEOMETRY_CHOICES, MODES
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,6 +52,17 @@ def resume_option(what: str) -> Callable:
         help=f"Continue the run a kill -9 (or a lost machine) left unfinished for --out: keep its finished "
         f"units, compute the rest. {what} must be the same; --workers/--executor/--scheduler may change "
         "(docs/cluster.md).",
+    )
+
+
+def compression_option(what: str) -> Callable:
+    """``--compression`` of S1's and S6's Parquet files: lz4 by default, the fastest codec to write."""
+    return click.option(
+        "--compression",
+        type=click.Choice(COMPRESSIONS),
+        default=DEFAULT_COMPRESSION,
+        show_default=True,
+        help=f"Parquet codec of the {what}; lz4 writes fastest.",
     )
 
 
@@ -101,13 +112,7 @@ def with_executor(opts: dict) -> dict:
 @click.option(
     "--row-group-size", type=int, default=1 << 20, show_default=True, help="Parquet rows per row group."
 )
-@click.option(
-    "--compression",
-    type=click.Choice(COMPRESSIONS),
-    default="lz4",
-    show_default=True,
-    help="Parquet codec of the tile files (lz4 writes fastest; zstd level 1 about half the bytes).",
-)
+@compression_option("tile files (zstd level 1: about half the bytes)")
 @click.option(
     "--mode",
     type=click.Choice(MODES),
@@ -226,13 +231,7 @@ def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, wor
 @scheduler_option()
 @resume_option("--tiles, --sites, --seed, --max-attempts, --countries and the other output options")
 @click.option("--chunk-sites", type=int, default=None, help="Sites per work unit of a heavy country.")
-@click.option(
-    "--compression",
-    type=click.Choice(COMPRESSIONS),
-    default="lz4",
-    show_default=True,
-    help="Parquet codec of the site files (lz4 writes fastest; the coordinates hardly compress).",
-)
+@compression_option("site files (the coordinates hardly compress)")
 @click.option(
     "--out", required=True, type=click.Path(file_okay=False), help="Output: OUT/sites/, OUT/run_report.json."
 )

@@ -35,7 +35,7 @@ from seg1b.countries import PACKAGED, Countries, as_keys, load_countries, packag
 from seg1b.errors import Seg1bError
 from seg1b.geoparquet import with_tile_geometry
 from seg1b.grid import Grid
-from seg1b.options import COMPRESSIONS, GEOMETRY_CHOICES, MODES
+from seg1b.options import COMPRESSIONS, DEFAULT_COMPRESSION, GEOMETRY_CHOICES, MODES
 from seg1b.s1 import kernels, reference
 from seg1b.s1.io import (
     cache_path,
@@ -88,7 +88,7 @@ class S1Params:
     only: tuple[str, ...] | None = None
     include_antarctica: bool = False
     row_group_size: int = 1 << 20
-    compression: str = "lz4"  # the fastest codec to write (docs/perf/seg1b.md); zstd is ~half the bytes
+    compression: str = DEFAULT_COMPRESSION
     geometry: str = "none"
     mode: str = "fast"
     executor: str = "auto"

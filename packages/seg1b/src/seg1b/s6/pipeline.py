@@ -30,7 +30,7 @@ from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
 from seg1b._background import background, preload
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
-from seg1b.options import COMPRESSIONS, MODES
+from seg1b.options import COMPRESSIONS, DEFAULT_COMPRESSION, MODES
 from seg1b.philox import seed_key
 from seg1b.s1.io import read_manifest
 from seg1b.s6.io import SITES_SCHEMA, write_sites
@@ -75,7 +75,7 @@ class S6Params:
     countries: str | None = None  # None: the set the tile index was built from (its manifest), else ne10m
     key: str | None = None
     chunk_sites: int | None = None
-    compression: str = "lz4"  # the fastest codec to write (docs/perf/seg1b.md)
+    compression: str = DEFAULT_COMPRESSION
     report_dir: str | None = None
     profile: str | None = None
     quiet: bool = True
