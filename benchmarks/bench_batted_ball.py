@@ -4,14 +4,16 @@
     make bench-batted-ball FULL=1   # also the 2,430-game season on threads and dask, more repeats
 
 Per-core figures run with one Numba thread. The reference path (plain Python/NumPy) and the Numba
-kernel fly the same balls in the same process, interleaved (``perfkit.bench.compare``). Seasons run
-as the real command (``batted-ball season`` in a subprocess), timed end to end.
+kernel fly the same balls in the same process, interleaved (``perfkit.bench.compare``); so do the batch
+kernel on one thread and on all. Seasons run as the real command (``batted-ball season`` in a
+subprocess), timed end to end; the 162-game seasons on 2 threads and on 1 run one after the other.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -26,7 +28,7 @@ from batted_ball.physics import Environment, SimulationMode, kernels, reference,
 from batted_ball.physics.constants import BALL_RADIUS_FT, CD0, CD_SPIN, CL0, CL1, CL2, RAD_S_TO_RPM
 from batted_ball.physics.flight import FlightArgs, batted_ball_state, statcast_average_spin_rpm
 from batted_ball.season import play_game
-from numba import njit
+from numba import njit, prange
 
 from perfkit import bench
 
@@ -107,21 +109,41 @@ def bench_trajectories(repeats: int) -> dict:
             "batch_per_cpu_s": cpu_rate(batch_all_balls, len(ev), repeats),
             "reference_per_cpu_s": cpu_rate(ref_fn, n_ref, 1),
         }
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        batch_threads = bench.measure(batch_all_balls, warmup=1, repeats=repeats, units=len(ev))
+        # Threads side by side: the same 2,048 balls on one Numba thread and on all of them, interleaved
+        # (A B A B ...) so that a shared machine's load drifts over both alike; the CPU seconds per call
+        # say whether the threads add work (false sharing, serialisation) or only wait for a core.
+        n_threads = numba.config.NUMBA_NUM_THREADS
+        threads_cpu = {1: [], n_threads: []}
+
+        def batch_on(k, fn=batch_all_balls, cpu=threads_cpu):
+            numba.set_num_threads(k)
+            c0 = time.process_time()
+            fn()
+            cpu[k].append(time.process_time() - c0)
+
+        cmp_threads = bench.compare(
+            lambda: batch_on(1),
+            lambda k=n_threads: batch_on(k),
+            warmup=1,
+            repeats=repeats,
+            name=f"fly {mode.name}: batch kernel, 1 thread vs {n_threads} threads",
+            units=len(ev),
+            unit_name="trajectories",
+        )
+        print(cmp_threads.line())
         numba.set_num_threads(1)
         rates = {
             **cpu,
             "reference_per_s": n_ref / cmp_single.reference.median_s,
             "single_kernel_per_s_core": len(rows) / single.median_s,
             "batch_per_s_core": len(ev) / batch.median_s,
-            f"batch_per_s_{numba.config.NUMBA_NUM_THREADS}_threads": len(ev) / batch_threads.median_s,
+            f"batch_per_s_{n_threads}_threads": len(ev) / cmp_threads.fast.median_s,
             "single_vs_reference": cmp_single.ratio,
             "batch_vs_reference": cmp_batch.ratio,
+            # Interleaved with one thread (above): the median time on one thread over that on all.
+            "batch_threads_vs_one": cmp_threads.ratio,
+            "batch_threads_cpu_s_per_call": {str(k): float(np.median(v)) for k, v in threads_cpu.items()},
         }
-        # Threads side by side: the same 2,048 balls on all Numba threads against one (wall clock).
-        threads_rate = rates[f"batch_per_s_{numba.config.NUMBA_NUM_THREADS}_threads"]
-        rates["batch_threads_vs_one"] = threads_rate / rates["batch_per_s_core"]
         if mode is SimulationMode.ACCURATE:
             rates["single_vs_plan_58_8"] = rates["single_kernel_per_s_core"] / PLAN_BASELINE_PER_S
             rates["batch_vs_plan_58_8"] = rates["batch_per_s_core"] / PLAN_BASELINE_PER_S
@@ -133,14 +155,69 @@ def bench_trajectories(repeats: int) -> dict:
                 f"(target >= {PLAN_TARGET_RATIO:g}x: {'met' if met else 'NOT met'}); per CPU-second "
                 f"{rates['single_cpu_vs_plan_58_8']:.1f}x; batch {rates['batch_vs_plan_58_8']:.1f}x"
             )
-        print(f"  {mode.name}: " + ", ".join(f"{k} {v:,.1f}" for k, v in rates.items()))
+        print(
+            f"  {mode.name}: "
+            + ", ".join(f"{k} {v:,.1f}" for k, v in rates.items() if not isinstance(v, dict))
+        )
         out[mode.name.lower()] = {
             "compare_single": cmp_single.to_dict(),
             "compare_batch": cmp_batch.to_dict(),
+            "compare_threads": cmp_threads.to_dict(),
             **rates,
         }
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     return out
+
+
+# ------------------------------------------------------------------------------ can threads scale here?
+@njit(cache=True, nogil=True, parallel=True)
+def _burn(n_units, work):
+    """Independent floating-point work in ``n_units`` prange units: scales with threads on free cores."""
+    out = np.zeros(n_units)
+    for u in prange(n_units):
+        s = 0.0
+        for i in range(work):
+            s += math.sqrt(i + u)
+        out[u] = s
+    return out
+
+
+def bench_thread_control(repeats: int) -> dict:
+    """A control for every thread ratio of this benchmark: a trivial prange loop (no memory traffic, no
+    shared state) on one thread and on all, interleaved. On free cores it runs ~2x faster on two
+    threads; on a shared machine with Linux's autogroup scheduling (each session gets one share of the
+    CPUs however many threads it runs) it does not, and then no thread ratio measured here means
+    anything about the code."""
+    n = numba.config.NUMBA_NUM_THREADS
+    cpu = {1: [], n: []}
+
+    def burn_on(k):
+        numba.set_num_threads(k)
+        c0 = time.process_time()
+        _burn(2 * n, 10_000_000)
+        cpu[k].append(time.process_time() - c0)
+
+    cmp = bench.compare(
+        lambda: burn_on(1),
+        lambda k=n: burn_on(k),
+        warmup=1,
+        repeats=repeats,
+        name=f"control: trivial prange loop, 1 thread vs {n} threads",
+    )
+    numba.set_num_threads(n)
+    autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    res = {
+        "ratio": cmp.ratio,
+        "cpu_s_per_call": {str(k): float(np.median(v)) for k, v in cpu.items()},
+        "sched_autogroup": autogroup.read_text().strip() if autogroup.exists() else None,
+        "compare": cmp.to_dict(),
+    }
+    print(cmp.line())
+    print(
+        f"  CPU-s per call {res['cpu_s_per_call']}, sched_autogroup_enabled {res['sched_autogroup']}: "
+        f"{'threads can scale here' if cmp.ratio >= 1.6 else 'this machine gives this process no second core now'}"
+    )
+    return res
 
 
 # --------------------------------------------------------------------------- aerodynamic lookup table probe
@@ -312,25 +389,27 @@ def main() -> None:
     repeats = 7 if args.full else 5
     results = {
         "load_average_start": list(os.getloadavg()),
+        "thread_control": bench_thread_control(repeats),
         "trajectories": bench_trajectories(repeats),
         "aero_table": bench_aero_table(repeats),
         "games": bench_games(60, 3 if not args.full else 5),
     }
+    # The two 162-game thread runs one after the other, so the load drifts little between them.
     seasons = [
         run_season(162, "threads", 2),
+        run_season(162, "threads", 1),
         run_season(162, "threads", 2, pbp=True),
         run_season(2430, "processes", 2),
-        run_season(162, "threads", 1),
     ]
     if args.full:
         seasons += [run_season(2430, "threads", 2), run_season(2430, "dask", 2)]
     results["seasons"] = seasons
     receipts = {s["receipt"] for s in seasons if s["games"] == 2430}
     results["season_receipts_identical"] = len(receipts) == 1
-    results["pbp_receipt_unchanged"] = seasons[0]["receipt"] == seasons[1]["receipt"]
-    results["pbp_overhead_ratio"] = seasons[1]["wall_s_end_to_end"] / seasons[0]["wall_s_end_to_end"]
+    results["pbp_receipt_unchanged"] = seasons[0]["receipt"] == seasons[2]["receipt"]
+    results["pbp_overhead_ratio"] = seasons[2]["wall_s_end_to_end"] / seasons[0]["wall_s_end_to_end"]
     # Threads side by side: 162 games on 2 threads against 1 (playing time, excluding start-up).
-    results["season_threads_2_vs_1"] = seasons[3]["wall_s_games"] / seasons[0]["wall_s_games"]
+    results["season_threads_2_vs_1"] = seasons[1]["wall_s_games"] / seasons[0]["wall_s_games"]
     print(f"season 162 games, threads x2 vs x1 (playing): {results['season_threads_2_vs_1']:.2f}x")
     full = next(s for s in seasons if s["games"] == 2430)
     results["calibration_all_within"] = all(r["within"] for r in full["calibration"])
