@@ -109,28 +109,15 @@ def bench_trajectories(repeats: int) -> dict:
             "batch_per_cpu_s": cpu_rate(batch_all_balls, len(ev), repeats),
             "reference_per_cpu_s": cpu_rate(ref_fn, n_ref, 1),
         }
-        # Threads side by side: the same 2,048 balls on one Numba thread and on all of them, interleaved
-        # (A B A B ...) so that a shared machine's load drifts over both alike; the CPU seconds per call
-        # say whether the threads add work (false sharing, serialisation) or only wait for a core.
+        # Threads side by side: the same 2,048 balls on one Numba thread and on all of them.
         n_threads = numba.config.NUMBA_NUM_THREADS
-        threads_cpu = {1: [], n_threads: []}
-
-        def batch_on(k, fn=batch_all_balls, cpu=threads_cpu):
-            numba.set_num_threads(k)
-            c0 = time.process_time()
-            fn()
-            cpu[k].append(time.process_time() - c0)
-
-        cmp_threads = bench.compare(
-            lambda: batch_on(1),
-            lambda k=n_threads: batch_on(k),
-            warmup=1,
-            repeats=repeats,
-            name=f"fly {mode.name}: batch kernel, 1 thread vs {n_threads} threads",
+        cmp_threads, threads_cpu = threads_compare(
+            batch_all_balls,
+            f"fly {mode.name}: batch kernel",
+            repeats,
             units=len(ev),
             unit_name="trajectories",
         )
-        print(cmp_threads.line())
         numba.set_num_threads(1)
         rates = {
             **cpu,
@@ -142,7 +129,7 @@ def bench_trajectories(repeats: int) -> dict:
             "batch_vs_reference": cmp_batch.ratio,
             # Interleaved with one thread (above): the median time on one thread over that on all.
             "batch_threads_vs_one": cmp_threads.ratio,
-            "batch_threads_cpu_s_per_call": {str(k): float(np.median(v)) for k, v in threads_cpu.items()},
+            "batch_threads_cpu_s_per_call": threads_cpu,
         }
         if mode is SimulationMode.ACCURATE:
             rates["single_vs_plan_58_8"] = rates["single_kernel_per_s_core"] / PLAN_BASELINE_PER_S
@@ -182,6 +169,32 @@ def _burn(n_units, work):
     return out
 
 
+def threads_compare(fn, name: str, repeats: int, **units) -> tuple[bench.Comparison, dict[str, float]]:
+    """``fn`` on one Numba thread and on all, interleaved (A B A B ...) so that a shared machine's load
+    drifts over both alike, and the median CPU seconds per call of each: whether the threads add work
+    (false sharing, serialisation) or only wait for a core. Leaves all threads on."""
+    n = numba.config.NUMBA_NUM_THREADS
+    cpu: dict[int, list[float]] = {1: [], n: []}
+
+    def on(k):
+        numba.set_num_threads(k)
+        c0 = time.process_time()
+        fn()
+        cpu[k].append(time.process_time() - c0)
+
+    cmp = bench.compare(
+        lambda: on(1),
+        lambda: on(n),
+        warmup=1,
+        repeats=repeats,
+        name=f"{name}, 1 thread vs {n} threads",
+        **units,
+    )
+    numba.set_num_threads(n)
+    print(cmp.line())
+    return cmp, {str(k): float(np.median(v[1:])) for k, v in cpu.items()}  # v[0]: the warm-up
+
+
 def bench_thread_control(repeats: int) -> dict:
     """A control for every thread ratio of this benchmark: a trivial prange loop (no memory traffic, no
     shared state) on one thread and on all, interleaved. On free cores it runs ~2x faster on two
@@ -189,30 +202,14 @@ def bench_thread_control(repeats: int) -> dict:
     CPUs however many threads it runs) it does not, and then no thread ratio measured here means
     anything about the code."""
     n = numba.config.NUMBA_NUM_THREADS
-    cpu = {1: [], n: []}
-
-    def burn_on(k):
-        numba.set_num_threads(k)
-        c0 = time.process_time()
-        _burn(2 * n, 10_000_000)
-        cpu[k].append(time.process_time() - c0)
-
-    cmp = bench.compare(
-        lambda: burn_on(1),
-        lambda k=n: burn_on(k),
-        warmup=1,
-        repeats=repeats,
-        name=f"control: trivial prange loop, 1 thread vs {n} threads",
-    )
-    numba.set_num_threads(n)
+    cmp, cpu = threads_compare(lambda: _burn(2 * n, 10_000_000), "control: trivial prange loop", repeats)
     autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
     res = {
         "ratio": cmp.ratio,
-        "cpu_s_per_call": {str(k): float(np.median(v)) for k, v in cpu.items()},
+        "cpu_s_per_call": cpu,
         "sched_autogroup": autogroup.read_text().strip() if autogroup.exists() else None,
         "compare": cmp.to_dict(),
     }
-    print(cmp.line())
     print(
         f"  CPU-s per call {res['cpu_s_per_call']}, sched_autogroup_enabled {res['sched_autogroup']}: "
         f"{'threads can scale here' if cmp.ratio >= 1.6 else 'this machine gives this process no second core now'}"
