@@ -129,6 +129,9 @@ def _layout_contexts(kinds: np.ndarray):
 
 @njit(cache=True, nogil=True)
 def _layout_kernel(kinds, dmap, is_nl, kind_class):
+    """:func:`_layout_contexts` in one pass: the nesting depth before each token, its line start and kind,
+    the line context (after ':', inside brackets, line kind, class of the line's first token) and the
+    mid-line one (classes of the previous and this kind, inside brackets)."""
     n = kinds.shape[0]
     line_start = np.empty(n, dtype=np.bool_)
     line_kind = np.empty(n, dtype=np.int32)
