@@ -45,9 +45,21 @@ def test_statcast_side_read_independently(bb_data, comparison):
     assert ev_ks["mean_statcast"] == pytest.approx(ev.mean())
 
 
-def test_cells_partition_the_balls(comparison):
+def test_cells_partition_the_balls(bb_data, comparison):
     report, sim, real, _ = comparison
     cells = report["hit_rate_by_cell"]
+    # The sample's balls are typed by launch angle like the game's (< 10 ground, < 25 liner, <= 50 fly),
+    # not by Statcast's own bb_type column; counted here from the CSV.
+    with open(bb_data / "statcast_batted_balls_sample.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["events"] != "sac_bunt"]
+    la = np.array([float(r["launch_angle"]) for r in rows])
+    ev = np.array([float(r["launch_speed"]) for r in rows])
+    kind = np.where(
+        la < 10, "ground_ball", np.where(la < 25, "line_drive", np.where(la <= 50, "fly_ball", "popup"))
+    )
+    for c in cells:
+        hi = c["ev_mph"][1] if c["ev_mph"][1] is not None else np.inf
+        assert c["n_statcast"] == np.sum((kind == c["bb_type"]) & (ev >= c["ev_mph"][0]) & (ev < hi))
     assert sum(c["n_simulated"] for c in cells) == sim["ev"].size == report["balls_in_play"]["simulated"]
     assert sum(c["n_statcast"] for c in cells) == real["ev"].size
     judged = [c for c in cells if c["judged"]]
