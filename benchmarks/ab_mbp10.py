@@ -8,7 +8,7 @@ fresh process of the base and one of this checkout, alternating (A B A B ...), o
 users of the cores), the best of 3: `day_bars` (decode + bar5s, streamed from the .dbn.zst), the same for
 the 15-instrument parent-pull day (every instrument, spreads too), the bar5s kernel over the whole day in
 memory, and the reference loop on a 5,000-record slice; the two `day_bars` are also timed in wall seconds
-(best of 3: the decode may run on a second thread). Medians over rounds and the new/base ratios go to
+(best of 3). Medians over rounds and the new/base ratios go to
 benchmarks/results/mbp10.jsonl (name "ab").
 """
 

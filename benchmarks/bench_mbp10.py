@@ -6,8 +6,8 @@ are also given against 159k ticks/s, the best rate of the plan this project grew
 The kernel is timed two ways: over a whole day held in memory (~700 MB of records: bounded by memory
 bandwidth, which the other users of the machine share) and inside the streaming pipeline (`day_bars`), where
 each call gets a block the decoder has just written (in cache): the sum of the kernel calls' own time, one
-thread. End-to-end figures give wall time and the process's CPU time (both threads: the decode runs on its
-own thread), and the load average before and after, since the machine is shared.
+thread. End-to-end figures give wall time and the process's CPU time, and the load average before and after,
+since the machine is shared.
 
     make bench-mbp10            # kernel vs reference on a slice, compile time, one day end to end
     make bench-mbp10 FULL=1     # ... and 20 days through `mbp10 run --workers 2`
@@ -95,7 +95,7 @@ def multi_day_file(date: dt.date, records: int = DAY_RECORDS) -> Path:
 
 def multi_instrument_day(path: Path, repeats: int) -> dict:
     """A parent-pull day: decode + bar5s of every instrument (books split by instrument_id), then every
-    later stage per instrument. Warm; the decode on its own thread."""
+    later stage per instrument. Warm, one core."""
     sel = Selection(spreads=True)
     times: dict[str, list[float]] = {"decode+bar5s": [], "levels..vectors": [], "total": [], "total_cpu": []}
     for i in range(repeats + 1):
@@ -120,36 +120,6 @@ def multi_instrument_day(path: Path, repeats: int) -> dict:
     )
     return {"records": stats.records, "instruments": len(MULTI_SYMBOLS), "median_s": med, "times": times,
             "records_per_s": rate, "records_per_cpu_s": stats.records / med["total_cpu"]}  # fmt: skip
-
-
-def decode_thread_ab(paths: dict[str, Path], repeats: int) -> dict:
-    """`day_bars` with the decode on its own thread and in the caller's thread, alternating (A B A B ...):
-    the thread helps only when a core is free, so the same-run ratio says what it did at this load."""
-    import mbp10.io
-
-    sel = Selection(spreads=True)
-    out = {}
-    for label, path in paths.items():
-        times: dict[bool, list[float]] = {True: [], False: []}
-        for i in range(repeats + 1):
-            for prefetch in (True, False):
-                mbp10.io.PREFETCH = prefetch
-                t0 = time.perf_counter()
-                day_bars(path, selection=sel)
-                if i:
-                    times[prefetch].append(time.perf_counter() - t0)
-        mbp10.io.PREFETCH = True
-        on, off = float(np.median(times[True])), float(np.median(times[False]))
-        print(
-            f"decode thread, {label}: decode+bar5s {on:.3f} s with it, {off:.3f} s without (x{off / on:.2f})"
-        )
-        out[label] = {
-            "with_s": on,
-            "without_s": off,
-            "times_with": times[True],
-            "times_without": times[False],
-        }
-    return out
 
 
 def compile_times() -> dict:
@@ -341,9 +311,6 @@ def main() -> None:
     results["kernel_in_pipeline"] = kernel_in_pipeline(path, args.repeats)
     results["one_day"] = one_day(path, args.repeats)
     results["multi_day"] = multi_instrument_day(multi_day_file(FIRST_DATE), max(2, args.repeats // 2))
-    results["decode_thread"] = decode_thread_ab(
-        {"one instrument": path, "multi-instrument": multi_day_file(FIRST_DATE)}, max(2, args.repeats // 2)
-    )
     if args.full:
         results["twenty_days"] = twenty_days(2)
     results["load_average_end"] = os.getloadavg()

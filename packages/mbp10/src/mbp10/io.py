@@ -1,16 +1,14 @@
 """Reading MBP-10 inputs (DBN streams, bronze Parquet) and writing Parquet outputs atomically.
 
-The DBN fast path streams: zstd decompresses, on a second thread, into a few reused buffers a few MB at a time
-and each block of whole records is handed on as a zero-copy `MBP10_DTYPE` view (valid until the next block).
-Decompressing into warm buffers runs ~3x faster than materialising the whole day (page faults on ~700 MB) and
-keeps the peak RSS flat. Input that is out of ts_event order falls back to a full decode and a stable sort.
+The DBN fast path streams: zstd decompresses into one reused buffer a few MB at a time and each block of
+whole records is handed on as a zero-copy `MBP10_DTYPE` view (valid until the next block). Decompressing into
+a warm buffer runs ~3x faster than materialising the whole day (page faults on ~700 MB) and keeps the peak
+RSS flat. Input that is out of ts_event order falls back to a full decode and a stable sort.
 """
 
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,7 +125,6 @@ class DbnStream:
     #: the one pass it makes over the headers anyway.
     check_records: bool = True
     metadata: dbn.Metadata = field(init=False)
-    _producer: _Prefetch | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._fh = open(self.path, "rb")  # noqa: SIM115 -- closed by close() / __exit__
@@ -161,8 +158,6 @@ class DbnStream:
             raise
 
     def close(self) -> None:
-        if self._producer is not None:
-            self._producer.stop()
         self._fh.close()
 
     def __enter__(self) -> DbnStream:
@@ -172,29 +167,12 @@ class DbnStream:
         self.close()
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        """Blocks of whole records, each a view valid until the next block is asked for. A second thread
-        decompresses the next block while the caller works on this one (zstandard and the Numba kernels
-        release the GIL): on a free core the decode and the kernels overlap."""
-        if not PREFETCH:
-            yield from _inline(self._blocks, self.chunk_records * RECORD_SIZE)
-            return
-        self._producer = _Prefetch(self._blocks, self.chunk_records * RECORD_SIZE)
-        try:
-            yield from self._producer
-        finally:
-            self._producer.stop()
-
-    def _blocks(self, buffers: Iterator[np.ndarray | None]) -> Iterator[tuple[np.ndarray, int]]:
-        """(buffer, bytes of whole records in it) for each block, each decompressed into the next free
-        buffer; a partial record at a block's end is carried to the start of the next buffer. Ends when
-        `buffers` gives None (the consumer stopped)."""
-        buf = next(buffers)
-        if buf is None:
-            return
+        buf = np.empty(self.chunk_records * RECORD_SIZE, np.uint8)
+        view = memoryview(buf)
         carry = 0
         while True:
             try:
-                got = self._reader.readinto(memoryview(buf)[carry:])
+                got = self._reader.readinto(view[carry:])
             except zstandard.ZstdError as e:
                 raise Mbp10Error(f"{self.path}: truncated or corrupt zstd stream ({e})") from None
             if not got:
@@ -203,87 +181,16 @@ class DbnStream:
                 return
             total = carry + got
             whole = total - total % RECORD_SIZE
-            carry = total - whole
-            if not whole:
-                continue
-            nxt = next(buffers)  # a free buffer (never the one just filled) takes the partial record
-            if nxt is None:
-                return
-            nxt[:carry] = buf[whole:total]
-            if self.check_records:
+            if whole:
                 rec = buf[:whole].view(MBP10_DTYPE)
-                bad = (rec["rtype"] != RTYPE_MBP10) | (rec["length"] != RECORD_SIZE // 4)
-                if bad.any():
-                    raise bad_record(self.path, rec, int(np.argmax(bad)))
-            yield buf, whole
-            buf = nxt
-
-
-#: Decode on a second thread (`_Prefetch`). `run` turns it off in its workers when they already fill every
-#: core: a second thread per worker then only adds hand-offs (docs/perf/mbp10.md).
-PREFETCH = True
-
-
-def _inline(produce, chunk_bytes: int) -> Iterator[np.ndarray]:
-    """The blocks of `produce` decoded in the caller's thread, into two buffers used in turn."""
-    bufs = [np.empty(chunk_bytes, np.uint8) for _ in range(2)]
-
-    def buffers() -> Iterator[np.ndarray]:
-        while True:
-            yield from bufs
-
-    for buf, whole in produce(buffers()):
-        yield buf[:whole].view(MBP10_DTYPE)
-
-
-class _Prefetch:
-    """Run a block producer in a daemon thread over a small pool of reused buffers: iterating yields each
-    block's records (MBP10_DTYPE view); a buffer goes back to the pool when the next block is asked for.
-    An error in the producer is raised here, in the caller's thread; `stop()` ends the thread early."""
-
-    BUFFERS = 3  # one being read by the caller, one being filled, one spare
-
-    def __init__(self, produce, chunk_bytes: int = CHUNK_RECORDS * RECORD_SIZE) -> None:
-        self._free: queue.Queue = queue.Queue()
-        self._full: queue.Queue = queue.Queue()
-        self._stopped = threading.Event()
-        for _ in range(self.BUFFERS):
-            self._free.put(np.empty(chunk_bytes, np.uint8))
-        self._thread = threading.Thread(target=self._run, args=(produce,), name="dbn-decode", daemon=True)
-        self._thread.start()
-
-    def _buffers(self) -> Iterator[np.ndarray | None]:
-        while True:
-            buf = self._free.get()
-            yield None if self._stopped.is_set() else buf
-
-    def _run(self, produce) -> None:
-        try:
-            for item in produce(self._buffers()):
-                if self._stopped.is_set():
-                    return
-                self._full.put(item)
-            self._full.put(None)
-        except BaseException as e:  # handed to the caller's thread, which raises it
-            self._full.put(e)
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        while True:
-            item = self._full.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            buf, whole = item
-            yield buf[:whole].view(MBP10_DTYPE)
-            self._free.put(buf)
-
-    def stop(self) -> None:
-        """Stop the producer (it may be waiting for a free buffer) and wait for it: the file it reads can
-        then be closed."""
-        self._stopped.set()
-        self._free.put(None)
-        self._thread.join()
+                if self.check_records:
+                    bad = (rec["rtype"] != RTYPE_MBP10) | (rec["length"] != RECORD_SIZE // 4)
+                    if bad.any():
+                        raise bad_record(self.path, rec, int(np.argmax(bad)))
+                yield rec
+            carry = total - whole
+            if carry:
+                buf[:carry] = buf[whole:total]
 
 
 # -- bronze Parquet ----------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ import numpy as np
 import pyarrow as pa
 from perfkit.errors import InputError
 
-from mbp10 import io
 from mbp10.bars import BarsConsumer, warm_up
 from mbp10.calendar import previous_session, sessions
 from mbp10.dates import DatePlan
@@ -165,8 +164,7 @@ def day_features(
 
 def bars_task(payload: tuple) -> dict:
     """Pass 1 (one date): decode + bar5s core into the staging area; optional bronze."""
-    date_iso, src, out_dir, bronze, selection, prefetch = payload
-    io.PREFETCH = prefetch  # this worker process's (or thread pool's) decode thread: see run_dates
+    date_iso, src, out_dir, bronze, selection = payload
     out = Path(out_dir)
     bronze_out = out / "bronze" / f"{date_iso}.parquet" if bronze else None
     t0 = time.perf_counter()
@@ -252,8 +250,6 @@ def run_dates(
     run.count("inputs_outside_sessions", len(set(inputs) - set(expected)))  # e.g. a holiday's file
     run.metric("missing_sessions", missing)
     todo = sorted(inputs)
-    # A decode thread per worker only when the workers leave a core free (or the dates run one at a time).
-    prefetch = executor == "serial" or workers < (os.cpu_count() or 1)
     try:
         cost = {d: inputs[d].stat().st_size for d in todo}
         with run.stage("bars"), progress(len(todo), "bars", quiet=quiet) as bar:
@@ -262,7 +258,7 @@ def run_dates(
                 [
                     Task(
                         key=d.isoformat(),
-                        payload=(d.isoformat(), str(inputs[d]), str(out), bronze, sel, prefetch),
+                        payload=(d.isoformat(), str(inputs[d]), str(out), bronze, sel),
                         cost=cost[d],
                         files=bars_files(d.isoformat(), bronze),
                     )
