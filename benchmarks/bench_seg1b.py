@@ -133,6 +133,56 @@ def bench_geometry(repeats: int) -> dict:
     return out
 
 
+def bench_codecs(repeats: int) -> dict:
+    """S1's writer (``seg1b.s1.io.open_writer``: the real encodings, statistics and bbox covering) with zstd
+    level 1 against lz4, the default since issue 15, interleaved in one process; time and bytes per tile on
+    one 30" country, the same sample as the geometry cost."""
+    from seg1b.geoparquet import with_tile_geometry
+    from seg1b.s1.io import file_schema, open_writer
+    from seg1b.s1.kernels import band_runs, runs_table, split_runs
+
+    grid = Grid(SAMPLE_RES)
+    countries = load_countries("ne10m", only=[GEOMETRY_SAMPLE])
+    params = S1Params(out="unused", resolution_arcsec=SAMPLE_RES, executor="serial")
+    spec = plan_units(countries, grid, params, "unused", {})[0].payload
+    runs = band_runs(spec.parts, spec.rule, spec.band)
+    schema = file_schema("none")
+    tables = [
+        with_tile_geometry(runs_table(grid, spec.country, b), schema) for b in split_runs(runs, 1 << 20)
+    ]
+    tiles = sum(t.num_rows for t in tables)
+
+    def writer_for(codec: str, path: Path):
+        def run() -> None:
+            w = open_writer(path, codec, schema)
+            for t in tables:
+                w.write_table(t, row_group_size=1 << 20)
+            w.close()
+
+        return run
+
+    with tempfile.TemporaryDirectory(prefix="seg1b-codec-") as tmp:
+        paths = {c: Path(tmp) / f"{c}.parquet" for c in ("zstd", "lz4")}
+        cmp = bench.compare(writer_for("zstd", paths["zstd"]), writer_for("lz4", paths["lz4"]), warmup=1,
+                            repeats=repeats, name="tiles: zstd-1 vs lz4", units=tiles, unit_name="tiles")  # fmt: skip
+        sizes = {c: p.stat().st_size for c, p in paths.items()}
+    out = {
+        "country": GEOMETRY_SAMPLE,
+        "resolution_arcsec": SAMPLE_RES,
+        "tiles": tiles,
+        "zstd_median_s": cmp.reference.median_s,
+        "lz4_median_s": cmp.fast.median_s,
+        "zstd_vs_lz4": cmp.ratio,
+        "bytes_per_tile": {c: n / tiles for c, n in sizes.items()},
+    }
+    print(
+        f'codec, {GEOMETRY_SAMPLE} at {SAMPLE_RES}" ({tiles:,} tiles, S1 writer): zstd-1 {out["zstd_median_s"]:.3f} s, '
+        f"lz4 {out['lz4_median_s']:.3f} s ({cmp.ratio:.2f}x); "
+        + ", ".join(f"{c} {b:.2f} B/tile" for c, b in out["bytes_per_tile"].items())
+    )
+    return out
+
+
 def bench_world(resolution: int, out: Path, workers: int) -> dict:
     exe = shutil.which("seg1b") or str(Path(sys.executable).with_name("seg1b"))
     cmd = [
@@ -185,7 +235,7 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="world at 30 arc-seconds instead of 2.5 arc-minutes")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument(
-        "--geometry-only", action="store_true", help="stop after the sample and the geometry cost"
+        "--geometry-only", action="store_true", help="stop after the sample, the geometry and the codec cost"
     )
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--out", type=Path, default=REPO / "reports" / "bench-seg1b")
@@ -194,6 +244,7 @@ def main() -> None:
     sample = bench_sample(args.repeats)
     bench.record("seg1b", "s1_sample_legacy_vs_fast", sample)
     bench.record("seg1b", "s1_geometry_cost", bench_geometry(max(args.repeats, 3)))
+    bench.record("seg1b", "s1_codec_cost", bench_codecs(max(args.repeats, 5)))
     if args.geometry_only:
         return
     resolution = 30 if args.full else 150

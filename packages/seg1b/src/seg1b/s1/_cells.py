@@ -12,8 +12,9 @@ import pyarrow as pa
 
 from seg1b.grid import Grid
 
-# Every column is required (never null): the Parquet writer then writes no definition levels, ~30 % of its time
-# on these columns (docs/perf/seg1b.md); receipts hash names, types and values only, so they are unchanged.
+# Every column is required (never null): the Parquet writer then writes no definition levels (a large share of
+# its time on these columns, docs/perf/seg1b.md "Speed work"); receipts hash names, types and values only, so they
+# are unchanged.
 TILE_SCHEMA = pa.schema(
     [
         pa.field(name, dtype, nullable=False)
@@ -108,8 +109,8 @@ def runs_table(grid: Grid, country: str, runs: np.ndarray) -> pa.Table:
     Built per run, not per cell where a column allows it: the four columns that are constant along a grid row
     are each run's value repeated, the three longitude columns one ``np.take`` of the column index, tile_id
     the column index plus each run's row offset. Every value is a copy of the grid's edge, centre or area
-    arrays, so the floats are exactly the reference's. ~35 ns a tile, where expanding (row, col) per cell and
-    gathering every column by it took ~90 (docs/perf/seg1b.md).
+    arrays, so the floats are exactly the reference's. Cheaper than expanding (row, col) per cell and gathering
+    every column by it, as before (docs/perf/seg1b.md, "Speed work").
     """
     lengths = (runs[:, 2] - runs[:, 1]).astype(np.intp)
     n = int(lengths.sum())

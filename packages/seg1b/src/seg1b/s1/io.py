@@ -18,10 +18,10 @@ from seg1b.s1.kernels import TILE_SCHEMA
 
 MANIFEST_KEY = b"seg1b"  # footer key: how the index was built (countries, key, grid), read by sites/s6
 _BBOX_FIELDS = [f"{BBOX}.{k}" for k in ("xmin", "ymin", "xmax", "ymax")]
-# Measured per column on a 1M-row Chinese band (docs/perf/seg1b.md, "S1 encoding"): tile_id and col rise by
-# one along a run, so delta encoding; the longitudes are smooth sequences, so BYTE_STREAM_SPLIT; the columns
-# that are constant along a grid row (row, the latitudes, area_m2, bbox.ymin/ymax) are long runs of one value,
-# which PLAIN + the codec stores as small and writes fastest; only the country column is a dictionary.
+# Chosen per column by timing each on a 1M-row Chinese band (docs/perf/seg1b.md, "Speed work"): tile_id and
+# col rise by one along a run, so delta encoding; the longitudes are smooth sequences, so BYTE_STREAM_SPLIT; the
+# columns that are constant along a grid row (row, the latitudes, area_m2, bbox.ymin/ymax) are long runs of one
+# value, which PLAIN + the codec stores as small and writes fastest; only the country column is a dictionary.
 _ROW_CONSTANT = ["row", "centroid_lat", "south", "north", "area_m2", f"{BBOX}.ymin", f"{BBOX}.ymax"]
 _ENCODING = {
     "tile_id": "DELTA_BINARY_PACKED",
