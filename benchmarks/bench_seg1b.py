@@ -71,6 +71,18 @@ def bench_sample(repeats: int) -> dict:
 GEOMETRY_SAMPLE = "FRA"  # one 30" country band for the cost of the bbox covering and of cell polygons
 
 
+def sample_tables() -> list:
+    """The tile columns of one 30" unit of ``GEOMETRY_SAMPLE``, in 1 Mi-row batches (the writer benchmarks)."""
+    from seg1b.s1.kernels import band_runs, runs_table, split_runs
+
+    grid = Grid(SAMPLE_RES)
+    countries = load_countries("ne10m", only=[GEOMETRY_SAMPLE])
+    params = S1Params(out="unused", resolution_arcsec=SAMPLE_RES, executor="serial")
+    spec = plan_units(countries, grid, params, "unused", {})[0].payload
+    runs = band_runs(spec.parts, spec.rule, spec.band)
+    return [runs_table(grid, spec.country, b) for b in split_runs(runs, 1 << 20)]
+
+
 def bench_geometry(repeats: int) -> dict:
     """Cost of GeoParquet in the tile index, in one process: the tile columns written as before (no bbox),
     with the ``bbox`` covering (the default, ``--geometry none``) and with cell polygons (``--geometry
@@ -78,15 +90,9 @@ def bench_geometry(repeats: int) -> dict:
     import pyarrow.parquet as pq
     from seg1b.geoparquet import with_tile_geometry
     from seg1b.s1.io import _ENCODING, ZSTD_LEVEL, file_schema
-    from seg1b.s1.kernels import TILE_SCHEMA, band_runs, runs_table, split_runs
+    from seg1b.s1.kernels import TILE_SCHEMA
 
-    grid = Grid(SAMPLE_RES)
-    countries = load_countries("ne10m", only=[GEOMETRY_SAMPLE])
-    params = S1Params(out="unused", resolution_arcsec=SAMPLE_RES, executor="serial")
-    (task,) = [t for t in plan_units(countries, grid, params, "unused", {})][:1]
-    spec = task.payload
-    runs = band_runs(spec.parts, spec.rule, spec.band)
-    tables = [runs_table(grid, spec.country, b) for b in split_runs(runs, 1 << 20)]
+    tables = sample_tables()
     tiles = sum(t.num_rows for t in tables)
 
     def writer_for(geometry: str | None, path: Path):
@@ -139,17 +145,9 @@ def bench_codecs(repeats: int) -> dict:
     one 30" country, the same sample as the geometry cost."""
     from seg1b.geoparquet import with_tile_geometry
     from seg1b.s1.io import file_schema, open_writer
-    from seg1b.s1.kernels import band_runs, runs_table, split_runs
 
-    grid = Grid(SAMPLE_RES)
-    countries = load_countries("ne10m", only=[GEOMETRY_SAMPLE])
-    params = S1Params(out="unused", resolution_arcsec=SAMPLE_RES, executor="serial")
-    spec = plan_units(countries, grid, params, "unused", {})[0].payload
-    runs = band_runs(spec.parts, spec.rule, spec.band)
     schema = file_schema("none")
-    tables = [
-        with_tile_geometry(runs_table(grid, spec.country, b), schema) for b in split_runs(runs, 1 << 20)
-    ]
+    tables = [with_tile_geometry(t, schema) for t in sample_tables()]
     tiles = sum(t.num_rows for t in tables)
 
     def writer_for(codec: str, path: Path):
