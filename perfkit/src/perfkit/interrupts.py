@@ -158,6 +158,7 @@ def deferred() -> Iterator[None]:
 
     def hold(signum, _frame) -> None:
         received.append(signum)
+        _received.append(signum)  # seen by raise_if_received() even if the block's end is cut short
 
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     for sig, handler in previous.items():
@@ -167,12 +168,15 @@ def deferred() -> Iterator[None]:
     try:
         yield
     finally:
+        # The mask first: an interrupt raised anywhere below must never leave the stop signals blocked
+        # (a signal landing in that gap raised KeyboardInterrupt before the mask was restored, and the
+        # main thread ignored Ctrl-C from then on). Signals that were pending are taken by ``hold``.
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         for sig, handler in previous.items():
             if handler is not signal.SIG_IGN:
                 signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         for sig in dict.fromkeys(received):
-            signal.raise_signal(sig)  # pending on this thread until the mask below is restored
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+            signal.raise_signal(sig)  # now handled as it normally is (KeyboardInterrupt, Interrupted)
 
 
 def _wait_for_exit(pid: int) -> None:

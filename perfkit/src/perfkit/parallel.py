@@ -262,6 +262,7 @@ def _completed(futures: dict[cf.Future, Any], poll_s: float = 0.1) -> Iterator[c
     while pending:
         with interrupts.deferred():
             done, pending = cf.wait(pending, timeout=poll_s, return_when=cf.FIRST_COMPLETED)
+        interrupts.raise_if_received()  # a stop signal recorded meanwhile, whatever became of its exception
         yield from sorted(done, key=submitted.__getitem__)
 
 

@@ -172,6 +172,12 @@ class Run:
                     s["worker_cpu_s"] = s.get("worker_cpu_s", 0.0) + worker_cpu
             self._event("stage_complete", stage=name, elapsed_s=wall, cpu_s=cpu, worker_cpu_s=worker_cpu)
 
+    def stage_wall_s(self, name: str) -> float:
+        """The wall seconds recorded so far for stage ``name`` (0.0 if it never ran): the same number the
+        report's ``stages`` gives, for a metric that must equal it."""
+        with self._lock:
+            return self._stages.get(name, {}).get("wall_s", 0.0)
+
     def _note_task(self, result, cpu_s: float | None) -> None:
         with self._lock:
             self._worker_cpu_s += cpu_s or 0.0

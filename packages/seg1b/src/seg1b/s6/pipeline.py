@@ -496,7 +496,7 @@ def _run_units(
             # the metric is the stage's own recorded time (one clock reading, not a second one around it)
             with run.stage("warm_up"):
                 warm_up()
-            warm_up_s = run._stages["warm_up"]["wall_s"]  # perfkit.Run has no public stage accessor yet
+            warm_up_s = run.stage_wall_s("warm_up")
         t0 = time.perf_counter()
         t0_unix = time.time()
         with run.stage("jitter"):
