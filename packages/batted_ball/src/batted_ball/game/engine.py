@@ -41,22 +41,30 @@ TUNING = {
     # Of contact: share fouled straight back (tips, back-net fouls) before any flight.
     "foul_back": 0.46,
     # Batted balls.
-    "ev_mean_mph": 92.2,
-    "ev_sd_mph": 12.5,
+    # EV and LA fitted to the Statcast sample (even game_pk half; docs/batted_ball.md "Against the real game").
+    "ev_mean_mph": 98.5,
+    "ev_sd_mph": 9.5,
     "ev_power": 2.6,
-    "la_mean_deg": 11.0,
+    "la_mean_deg": 14.5,
     "la_sd_deg": 25.0,
     "la_per_ft_height": 7.0,
-    "ev_la_penalty": 0.00011,
+    "ev_la_penalty": 0.00016,
     "spray_pull_deg": 9.0,
     "spray_sd_deg": 24.0,
+    # The average spin is Nathan's fit by Statcast's spray angle, i.e. where the ball was fielded; a ball
+    # hooks or slices away from its launch direction, so its spin is taken at this multiple of the launch
+    # spray (fitted with the EV/LA constants above on the sample's even game_pk half).
+    "spin_spray_factor": 2.0,
     # Fielding and running.
     "of_react_s": 0.5,
     "of_route": 0.84,
     "if_react_s": 0.45,
     "if_speed_fts": 12.5,
-    "if_reach_ft": 2.0,
+    "if_reach_ft": 2.4,
     "catch_softness_s": 0.17,
+    # A ball that reaches the wall is caught (leaping, at the track) with this share of the
+    # reach-time catch probability of a ball in the open; it was never caught before.
+    "wall_catch": 0.5,
     "error_rate": 0.011,
     "throw_fts": 118.0,
     "of_throw_fts": 92.0,
@@ -582,7 +590,7 @@ class Game:
         pull = -t["spray_pull_deg"] if hand == "R" else t["spray_pull_deg"]
         spray = pull * (1.0 + 0.5 * (la < 10)) + t["spray_sd_deg"] * d.n()
         spray = min(max(spray, -85.0), 85.0)
-        back, side = average_spin_rpm(la, spray, hand == "R")
+        back, side = average_spin_rpm(la, t["spin_spray_factor"] * spray, hand == "R")
         th = math.radians(la)
         ph = math.radians(spray)
         v = ev * MPH_TO_FTS
@@ -682,7 +690,7 @@ class Game:
             if margin > best_margin:
                 best_f, best_margin = f, margin
         off_wall = not math.isnan(wall_z)
-        p_catch = 0.0 if off_wall else _logistic(best_margin / t["catch_softness_s"])
+        p_catch = _logistic(best_margin / t["catch_softness_s"]) * (t["wall_catch"] if off_wall else 1.0)
         if d.u() < p_catch:
             self._fielder = best_f
             if d.u() < t["error_rate"] * (1.0 - 0.3 * fld.f_glove[best_f]) * 0.6:
