@@ -66,11 +66,17 @@ def test_geopandas_opens_plan_sites_and_tile_index(runs):
 
 
 def test_geo_metadata_is_geoparquet_1_1_with_a_bbox_covering(runs):
-    for path in (runs / "plan.parquet", *sorted((runs / "s6" / "sites").glob("*.parquet"))):
+    sites = sorted((runs / "s6" / "sites").glob("*.parquet"))
+    for path, encoding in [(runs / "plan.parquet", "WKB"), *((p, "point") for p in sites)]:
         schema = pq.read_schema(path)
         geo = json.loads(schema.metadata[b"geo"])
         col = geo["columns"][geo["primary_column"]]
-        assert geo["version"] == "1.1.0" and col["encoding"] == "WKB" and col["geometry_types"] == ["Point"]
+        assert (
+            geo["version"] == "1.1.0" and col["encoding"] == encoding and col["geometry_types"] == ["Point"]
+        )
+        # WKB: binary; GeoArrow's native point: a struct of x and y doubles (GeoParquet 1.1 "Native encodings")
+        xy = pa.struct([pa.field(k, pa.float64(), nullable=False) for k in ("x", "y")])
+        assert schema.field("geometry").type == (pa.binary() if encoding == "WKB" else xy)
         assert col["crs"]["id"] == {"authority": "OGC", "code": "CRS84"}
         assert col["covering"]["bbox"]["xmin"] == ["bbox", "xmin"]
         assert schema.field("bbox").type == pa.struct(  # required doubles: no row lacks a bbox

@@ -24,6 +24,7 @@ from seg1b.s6.kernels import sorted_member
 
 REQUIRED_TILE_COLUMNS = ("tile_id", "country_iso", "west", "south", "east", "north")
 _SAMPLE_ROWS = 4096
+FIND_BATCH_ROWS = 1 << 16  # tile ids per batch read by find_tiles (see there)
 
 
 @dataclass
@@ -236,9 +237,11 @@ def column_numpy(column: pa.ChunkedArray | pa.Array, dtype=None) -> np.ndarray:
 def find_tiles(files: list[TileFile], tiles: np.ndarray) -> tuple[np.ndarray, int]:
     """Which of the sorted distinct ``tiles`` are tiles of this country: (found mask, index rows read).
 
-    Streams the country's row groups one at a time (only those whose tile_id range holds one of ``tiles``)
-    and looks the tiles of each range up in that row group alone: nothing bigger than a row group is ever
-    materialised, so a unit of Russia at 30" reads its tens of millions of ids without a big array.
+    Streams the country's row groups (only those whose tile_id range holds one of ``tiles``) in batches of
+    ``FIND_BATCH_ROWS`` ids and looks up, per batch, the tiles within that batch's id range: a unit of Russia
+    at 30" reads its tens of millions of ids without a big array. Small batches stay in the CPU cache and
+    reuse the same memory: reading whole 1 Mi-row groups instead cost ~3x the CPU (a fresh 8 MB array per
+    row group, page-faulted in; measured over the 30" world's 221 M ids: 2.1 s vs 0.75 s).
     """
     found = np.zeros(tiles.size, dtype=bool)
     rows = 0
@@ -259,17 +262,30 @@ def find_tiles(files: list[TileFile], tiles: np.ndarray) -> tuple[np.ndarray, in
                 continue
             if pf is None:
                 pf = pq.ParquetFile(f.path, metadata=f.metadata)
-            if f.rg_rows.size == 1:  # the whole column: the reader's column read skips building a table
-                col = pf.reader.read_column(pf.reader.column_name_idx("tile_id"))
-            else:
-                col = pf.read_row_group(rg, columns=["tile_id"], use_threads=False).column(0)
-            ids = column_numpy(col.cast(pa.int64()) if col.type != pa.int64() else col)
-            rows += ids.size
-            if ids.size == 0:
-                continue
-            if not sorted_member(ids, tiles[a:b], found[a:b]):  # one merge walk (S1 writes ids sorted)
-                sorted_member(np.sort(ids), tiles[a:b], found[a:b])
+            batches = pf.iter_batches(
+                batch_size=FIND_BATCH_ROWS, row_groups=[rg], columns=["tile_id"], use_threads=False
+            )
+            for batch in batches:
+                col = batch.column(0)
+                ids = column_numpy(col.cast(pa.int64()) if col.type != pa.int64() else col)
+                rows += ids.size
+                if ids.size:
+                    _lookup(ids, tiles, found)
     return found, rows
+
+
+def _lookup(ids: np.ndarray, tiles: np.ndarray, found: np.ndarray) -> None:
+    """``found |= tiles in ids`` for the sorted ``tiles``: one merge walk over ``ids`` when it is sorted (S1
+    writes it so), else over a sorted copy."""
+    if not _member_in_range(ids, tiles, found):
+        _member_in_range(np.sort(ids), tiles, found)
+
+
+def _member_in_range(ids: np.ndarray, tiles: np.ndarray, found: np.ndarray) -> bool:
+    """The merge walk over the tiles between ids' first and last value; False when ``ids`` is not sorted."""
+    a = int(np.searchsorted(tiles, ids[0], "left"))
+    b = int(np.searchsorted(tiles, ids[-1], "right"))
+    return sorted_member(ids, tiles[a:b], found[a:b])
 
 
 def read_tile_ids(files: list[TileFile], lo: int, hi: int) -> np.ndarray:
