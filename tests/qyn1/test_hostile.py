@@ -233,6 +233,14 @@ CASES = [
         with_(lambda f: _passphrase_package(f, version=1)),
         env={"QPW": "pw"},
     ),
+    Case(
+        "list-container-format-2-before-cm",
+        ["qyn1", "list", "p.qyn", *PW],
+        2,
+        "format version 2",
+        with_(lambda f: _passphrase_package(f, version=2)),
+        env={"QPW": "pw"},
+    ),
     # keys from the environment; messages in words, never errno text
     Case("key-env-unset", ["qyn1", "list", "p.qyn", "--key-env", "QK_UNSET"], 2, "not set", with_()),
     Case(

@@ -12,6 +12,9 @@ keeping the smallest; ``stored`` bounds the worst case at +1 byte. The id in eac
 * 3 ``python``: the structural encoder (``qyn1.python``) -- token streams with context-conditioned models.
 * 4 ``zstd``: a zstandard frame (level 19, long-distance matching, window up to the chunk size).
 * 5 ``brotli``: a brotli stream (quality 11, 16 MiB window).
+* 6 ``cm``: the context-mixing bit coder (``qyn1.cm``): hashed order-1..6, word and column contexts and a
+  match model mixed per bit, started from a model primed with shipped text of the other source kinds
+  (JavaScript, C/C++, Rust, JSON, Markdown). Symmetric: decoding costs what encoding does.
 
 On a chunk the structural codec takes, the slow general coders (brotli-11 runs at well under 1 MB/s) are
 tried only when a fast probe says they may win: zstd level ``PROBE_LEVEL`` (hundreds of MB/s) coming within
@@ -27,10 +30,10 @@ import brotli
 import numpy as np
 import zstandard
 
-from qyn1 import rans, tables, varint
+from qyn1 import cm, rans, tables, varint
 from qyn1.errors import CodecError
 
-STORED, BYTES_O0, BYTES_O1, PYTHON, ZSTD, BROTLI = 0, 1, 2, 3, 4, 5
+STORED, BYTES_O0, BYTES_O1, PYTHON, ZSTD, BROTLI, CM = 0, 1, 2, 3, 4, 5, 6
 NAMES = {
     STORED: "stored",
     BYTES_O0: "bytes-o0",
@@ -38,6 +41,7 @@ NAMES = {
     PYTHON: "python",
     ZSTD: "zstd",
     BROTLI: "brotli",
+    CM: "cm",
 }
 _O0_SCALE = 12
 PROBE_LEVEL = 3
@@ -122,7 +126,7 @@ def _decode_o1(body: bytes, n: int) -> bytes:
 
 def encode_chunk(data: bytes, *, python: bool = True, general: bool = True) -> bytes:
     """Encode one chunk with the smallest of the codecs that apply (ties: the lower codec id);
-    ``python=False`` skips the structural codec, ``general=False`` zstd and brotli."""
+    ``python=False`` skips the structural codec, ``general=False`` zstd, brotli and the cm coder."""
     data = bytes(data)
     best = bytes([STORED]) + data
     if not data:
@@ -143,6 +147,9 @@ def encode_chunk(data: bytes, *, python: bool = True, general: bool = True) -> b
     if general and (structural is None or len(_probe(data)) < PROBE_MARGIN * structural):
         candidates.append(bytes([ZSTD]) + _encode_zstd(data))
         candidates.append(bytes([BROTLI]) + _encode_brotli(data))
+        body = cm.encode(data)
+        if body is not None:
+            candidates.append(bytes([CM]) + body)
     for c in candidates:
         if len(c) < len(best):
             best = c
@@ -169,6 +176,8 @@ def decode_chunk(payload: bytes, n: int) -> bytes:
         out = _decode_zstd(body, n)
     elif codec == BROTLI:
         out = _decode_brotli(body, n)
+    elif codec == CM:
+        out = cm.decode(body, n)
     else:
         raise CodecError(f"unknown chunk codec {codec}")
     if len(out) != n:
