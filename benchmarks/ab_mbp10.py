@@ -1,15 +1,21 @@
 """A/B of mbp10's one-instrument speed against an earlier commit, on a noisy shared machine.
 
     .venv/bin/python benchmarks/ab_mbp10.py --base d0f3fc4 --rounds 5
+    .venv/bin/python benchmarks/ab_mbp10.py --base df5781b --rounds 5   # the first round's code: host vs code
 
 The earlier commit's `packages/mbp10` is exported (`git archive`) to a temporary folder; each round runs one
 fresh process of the base and one of this checkout, alternating (A B A B ...), on the same day file from
 `bench_mbp10.py`. Each process times, in CPU seconds of its own (less sensitive than wall time to the other
 users of the cores), the best of 3: `day_bars` (decode + bar5s, streamed from the .dbn.zst), the same for
-the 15-instrument parent-pull day (every instrument, spreads too), the bar5s kernel over the whole day in
+the 15-instrument parent-pull day (every instrument, spreads too; left out when the base predates
+instrument selection), the bar5s kernel over the whole day in
 memory, and the reference loop on a 5,000-record slice; the two `day_bars` are also timed in wall seconds
 (best of 3). Medians over rounds and the new/base ratios go to
 benchmarks/results/mbp10.jsonl (name "ab").
+
+`--twenty` instead times the 20-day run of `bench_mbp10.py --full` (`mbp10 run --workers 2 --executor
+processes`, process start to exit), base and this checkout alternating; the base runs with its own perfkit
+too (both exported), so a base from before today's perfkit changes runs as it was. Recorded as "ab_twenty".
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +50,12 @@ import mbp10
 from mbp10.bars import compute_bars
 from mbp10.dbn import read_dbn
 from mbp10.pipeline import day_bars
-from mbp10.symbology import Selection
 path, multi = sys.argv[2], sys.argv[3]
-every = Selection(spreads=True)
+try:
+    from mbp10.symbology import Selection
+    every = Selection(spreads=True)
+except ImportError:  # a base from before instrument selection (e.g. df5781b): no parent-pull day
+    every = None
 day_bars(path)
 rec = np.array(read_dbn(path).records)
 compute_bars(rec[:1000])
@@ -53,7 +64,7 @@ part = np.ascontiguousarray(rec[500_000:505_000])
 out = {"module": mbp10.__file__}
 for name, f in (
     ("day_bars", lambda: day_bars(path)),
-    ("multi_day_bars", lambda: day_bars(multi, selection=every)),
+    *((("multi_day_bars", lambda: day_bars(multi, selection=every)),) if every else ()),
     ("kernel", lambda: compute_bars(rec)),
     ("reference_5k", lambda: bars_reference(part)),
 ):
@@ -82,20 +93,64 @@ def one(src: str, cache: str) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def export(commit: str, paths: list[str], into: str) -> None:
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", commit, *paths], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", into], input=archive.stdout, check=True)
+
+
+RUN_BASE = "import sys; from mbp10.cli import main; sys.argv[0] = 'mbp10'; main()"
+
+
+def twenty(base: str, rounds: int) -> None:
+    """`mbp10 run` over the 20 benchmark days on 2 workers, base and new alternating (wall, process start to
+    exit; the run report's stages)."""
+    days = REPO / "reports" / "bench-mbp10" / "days"
+    if len(list(days.glob("ES-*.dbn.zst"))) < 20:
+        sys.exit(f"{days} lacks the 20 days: run `make bench-mbp10 FULL=1` once first")
+    args = ["run", "--input-dir", str(days), "--dates", "2024-01-02..2024-01-21", "--workers", "2",
+            "--executor", "processes", "--quiet"]  # fmt: skip
+    runs: dict[str, list[dict]] = {"base": [], "new": []}
+    with tempfile.TemporaryDirectory(prefix="mbp10-ab20-") as tmp:
+        export(base, ["packages/mbp10/src", "perfkit/src"], tmp)
+        base_env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba"),
+                    "PYTHONPATH": f"{tmp}/packages/mbp10/src:{tmp}/perfkit/src"}  # fmt: skip
+        sides = {
+            "base": ([sys.executable, "-c", RUN_BASE, *args], base_env),
+            "new": ([str(Path(sys.executable).with_name("mbp10")), *args], dict(os.environ)),
+        }
+        for i in range(rounds + 1):  # round 0 compiles the base's kernels into its cache: not counted
+            for side, (cmd, env) in sides.items():
+                out = Path(tmp) / f"{side}-{i}"
+                t0 = time.perf_counter()
+                subprocess.run([*cmd, "--out", str(out)], env=env, check=True)
+                wall = time.perf_counter() - t0
+                report = json.loads((out / "run_report.json").read_text())
+                if i:
+                    runs[side].append({"wall_s": wall, "stages": report["stages"], "load": os.getloadavg()})
+                    print(f"{side}: {wall:.1f} s, stages " + ", ".join(
+                        f"{k} {v['wall_s']:.1f} s" for k, v in report["stages"].items()) + f", load {os.getloadavg()[0]:.1f}")  # fmt: skip
+                shutil.rmtree(out)
+    med = {side: float(np.median([r["wall_s"] for r in rs])) for side, rs in runs.items()}
+    print(f"20 days on 2 workers, median wall: base {base} {med['base']:.1f} s, new {med['new']:.1f} s, "
+          f"new/base {med['new'] / med['base']:.2f}")  # fmt: skip
+    bench.record("mbp10", "ab_twenty", {"base": base, "median_wall_s": med, "runs": runs})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--base", default="d0f3fc4", help="the earlier commit")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--twenty", action="store_true", help="time the 20-day run instead (base and new)")
     args = ap.parse_args()
+    if args.twenty:
+        twenty(args.base, args.rounds)
+        return
     if not (DAY.exists() and MULTI.exists()):
         sys.exit(f"{DAY} or {MULTI} is missing: run `make bench-mbp10` once first")
     with tempfile.TemporaryDirectory(prefix="mbp10-ab-") as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", args.base, "packages/mbp10/src"],
-            capture_output=True,
-            check=True,
-        )
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        export(args.base, ["packages/mbp10/src"], tmp)
         base_src = str(Path(tmp) / "packages" / "mbp10" / "src")
         base_cache = str(Path(tmp) / "numba")
         new_cache = os.environ.get("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
@@ -105,7 +160,8 @@ def main() -> None:
             runs["base"].append(one(base_src, base_cache))
             runs["new"].append(one("", new_cache))
     assert all(r["module"].startswith(tmp) for r in runs["base"])
-    med = {side: {k: float(np.median([r[k] for r in rs])) for k in KEYS} for side, rs in runs.items()}
+    keys = [k for k in KEYS if all(k in r for rs in runs.values() for r in rs)]  # an old base lacks some
+    med = {side: {k: float(np.median([r[k] for r in rs])) for k in keys} for side, rs in runs.items()}
     ratio = {k: med["new"][k] / med["base"][k] for k in med["new"]}
     load = os.getloadavg()
     print(f"base {args.base}: {med['base']}\nnew: {med['new']}\nnew/base: {ratio}\nload average {load}")
