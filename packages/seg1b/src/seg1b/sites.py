@@ -48,6 +48,7 @@ class Plan:
     code: np.ndarray  # int32 index into countries
     tile_id: np.ndarray  # int64
     countries: list[str]
+    ascending: bool = False  # site_id strictly ascending (checked when read)
 
     def __len__(self) -> int:
         return int(self.site_id.size)
@@ -105,33 +106,31 @@ def read_plan(path: str | os.PathLike) -> Plan:
         cc = pc.dictionary_encode(cc)
     cc = pa.chunked_array(cc.chunks if isinstance(cc, pa.ChunkedArray) else [cc], type=cc.type)
     cc = pa.table({"c": cc}).unify_dictionaries().column("c")
-    if cc.num_chunks:
-        dict_values = [str(v) for v in cc.chunk(0).dictionary.to_pylist()]
-        indices = np.concatenate([column_numpy(c.indices) for c in cc.chunks]).astype(np.int64)
-    else:
-        dict_values, indices = [], np.empty(0, dtype=np.int64)
-    # canonical codes: the index into the sorted distinct keys
+    dict_values = [str(v) for v in cc.chunk(0).dictionary.to_pylist()] if cc.num_chunks else []
+    # canonical codes: the index into the sorted distinct keys, straight from each chunk's indices (one pass)
     countries = sorted(set(dict_values))
     remap = np.array([countries.index(v) for v in dict_values], dtype=np.int32)
-    code = remap[indices] if indices.size else np.empty(0, dtype=np.int32)
-    check_unique_site_ids(site_id, path)
-    used = np.unique(code)
-    countries_used = [countries[i] for i in used]
-    if len(countries_used) != len(countries):
+    parts = [remap[column_numpy(c.indices)] for c in cc.chunks]
+    code = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
+    ascending = check_unique_site_ids(site_id, path)
+    used = np.flatnonzero(np.bincount(code, minlength=len(countries)))
+    if used.size != len(countries):  # keys of the dictionary no site uses
         code = np.searchsorted(used, code).astype(np.int32)
-        countries = countries_used
-    return Plan(site_id=site_id, code=code, tile_id=tile_id, countries=countries)
+        countries = [countries[i] for i in used]
+    return Plan(site_id=site_id, code=code, tile_id=tile_id, countries=countries, ascending=ascending)
 
 
-def check_unique_site_ids(site_id: np.ndarray, where) -> None:
+def check_unique_site_ids(site_id: np.ndarray, where) -> bool:
+    """Raise on a duplicate ``site_id``; return whether the ids are strictly ascending."""
     if site_id.size < 2:
-        return
+        return True
     if (site_id[1:] > site_id[:-1]).all():
-        return
+        return True
     s = np.sort(site_id)
     dup = np.flatnonzero(s[1:] == s[:-1])
     if dup.size:
         raise Seg1bError(f"site plan {where}: duplicate site_id {int(s[dup[0]])} ({dup.size} duplicate(s))")
+    return False
 
 
 # ---------------------------------------------------------------------------------------------------------------

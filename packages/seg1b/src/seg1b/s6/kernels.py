@@ -73,6 +73,7 @@ __all__ = [  # what others import from here (the pipeline, the reference, tile_i
     "fallback_point",
     "jitter_country",
     "kernel_contains",
+    "pack_group_keys",
     "place_results",
     "sorted_member",
     "tile_bounds",
@@ -80,6 +81,7 @@ __all__ = [  # what others import from here (the pipeline, the reference, tile_i
     "tile_boxes_interior",
     "tile_references",
     "tile_sines",
+    "unpack_group_keys",
     "warm_up",
 ]
 
@@ -212,6 +214,36 @@ def place_results(rows, lon_in, lat_in, att_in, st_in, lon, lat, att, st):
         st[r] = st_in[i]
 
 
+@nb.njit(cache=True, nogil=True)
+def pack_group_keys(code, tile_id, tbits, ibits):
+    """``code << (tbits + ibits) | tile_id << ibits | row`` per plan row: one int64 whose order is (country,
+    tile, row), built in one pass (S6 groups its sites by sorting these)."""
+    n = code.shape[0]
+    key = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        key[i] = (np.int64(code[i]) << (tbits + ibits)) | (tile_id[i] << ibits) | i
+    return key
+
+
+@nb.njit(cache=True, nogil=True)
+def unpack_group_keys(key, tbits, ibits, site_id, dense):
+    """The sorted keys back to (row, site_id, tile_id) per position, in one pass; ``dense``: the site ids are
+    ``site_id[0] + row`` (no reads of ``site_id`` through the rows, which land all over it)."""
+    n = key.shape[0]
+    rows = np.empty(n, dtype=np.int64)
+    tiles = np.empty(n, dtype=np.int64)
+    sites = np.empty(n, dtype=np.int64)
+    imask = (np.int64(1) << ibits) - 1
+    tmask = (np.int64(1) << tbits) - 1
+    s0 = site_id[0] if n else 0
+    for i in range(n):
+        r = key[i] & imask
+        rows[i] = r
+        tiles[i] = (key[i] >> ibits) & tmask
+        sites[i] = s0 + r if dense else site_id[r]
+    return rows, sites, tiles
+
+
 def warm_up() -> None:
     """Load (or compile) every kernel once on a tiny input, so unit timings measure work, not the JIT."""
     from seg1b.grid import Grid
@@ -225,6 +257,7 @@ def warm_up() -> None:
                   res.lon.copy(), res.lat.copy(), res.attempts.copy(), res.status.copy())  # fmt: skip
     draw_point_scalar(0, 0, np.uint64(1), np.uint64(0), 0.0, 1.0, 0.0, 1.0)
     ids = np.arange(3, dtype=np.int64)
+    unpack_group_keys(pack_group_keys(ids.astype(np.int32), ids, 2, 2), 2, 2, ids, True)
     distinct_tiles(ids)
     sorted_member(ids, ids[1:], np.zeros(2, dtype=bool))
     ids.flags.writeable = False  # as Arrow buffers come (find_tiles)

@@ -40,7 +40,9 @@ from seg1b.s6.kernels import (
     JitterResult,
     distinct_tiles,
     jitter_country,
+    pack_group_keys,
     place_results,
+    unpack_group_keys,
     warm_up,
 )
 from seg1b.s6.reference import jitter_legacy
@@ -239,29 +241,21 @@ def _peak_rss_bytes() -> int:
 def group_order(plan: Plan, ncells: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Plan rows sorted by (country, tile_id, row): (order, site_id[order], tile_id[order]).
 
-    One sort of packed integers when they fit; the tile ids then come out of the sorted keys and, when the
-    site ids are ``s0, s0 + 1, ...`` (a generated plan), so do they: no gathers through ``order`` (10 M
-    random reads each).
+    One sort of packed integers when they fit (numba kernels pack and unpack them in one pass each; the tile
+    ids come out of the keys and, when the site ids are ``s0, s0 + 1, ...`` as in a generated plan, so do
+    they: no gathers through ``order``, 10 M random reads each).
     """
     n = len(plan)
-    if n == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, empty
     cbits = max(1, (len(plan.countries) - 1).bit_length())
     tbits = max(1, (ncells - 1).bit_length())
     ibits = max(1, (n - 1).bit_length())
     if cbits + tbits + ibits > 63:
         order = np.lexsort((np.arange(n), plan.tile_id, plan.code))
         return order, plan.site_id[order], plan.tile_id[order]
-    key = plan.code.astype(np.int64) << (tbits + ibits)
-    key |= plan.tile_id << ibits
-    key |= np.arange(n, dtype=np.int64)
+    key = pack_group_keys(plan.code, plan.tile_id, tbits, ibits)
     background(key.sort).result()  # ~1 s per 10 M sites: in a thread, so Ctrl-C is not held back
-    tiles = (key >> ibits) & ((1 << tbits) - 1)
-    key &= (1 << ibits) - 1
-    s0 = int(plan.site_id[0])
-    dense = int(plan.site_id[-1]) - s0 == n - 1 and bool((plan.site_id[1:] > plan.site_id[:-1]).all())
-    return key, (key + s0 if dense else plan.site_id[key]), tiles
+    dense = n > 0 and int(plan.site_id[-1]) - int(plan.site_id[0]) == n - 1 and plan.ascending
+    return unpack_group_keys(key, tbits, ibits, plan.site_id, dense)
 
 
 def default_chunk_sites(total: int, workers: int) -> int:
@@ -495,6 +489,9 @@ def _run_units(
                 worker_rss[tr.worker] = max(worker_rss.get(tr.worker, 0), v["peak_rss_bytes"])
             bar.advance(hi - lo)
 
+        # the phase's name hashes every unit's ids (~0.2 s per 10 M sites, blake2b without the GIL): in a
+        # thread while the kernels load
+        phase = background(units_phase, tasks, countries.digest)
         warm_up_s = 0.0  # processes/dask workers load the kernels as they start (worker_first_start_s)
         if p.executor in ("serial", "threads"):
             # the numba kernels loaded (or compiled) in this process: a stage of its own, not in the rates;
@@ -507,7 +504,7 @@ def _run_units(
         with run.stage("jitter"):
             results = map_tasks(
                 run_unit, tasks, executor=p.executor, workers=p.workers, scheduler=p.scheduler,
-                on_result=on_result, phase=units_phase(tasks, countries.digest),
+                on_result=on_result, phase=phase.result(),
             )  # fmt: skip
         jitter_wall = time.perf_counter() - t0
     if errors:
