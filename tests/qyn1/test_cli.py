@@ -49,7 +49,7 @@ def test_pack_list_cat_verify_unpack(packed, tmp_path):
     rows = json.loads(run("list", out, "--key", key, "--json").output)
     assert {r["path"]: r["size"] for r in rows} == {k: len(v) for k, v in _tree(proj).items()}
     assert all(
-        set(r["codecs"]) <= {"stored", "bytes-o0", "bytes-o1", "python", "zstd", "brotli"} for r in rows
+        set(r["codecs"]) <= {"stored", "bytes-o0", "bytes-o1", "python", "zstd", "brotli", "cm"} for r in rows
     )
     cat = run("cat", out, "pkg/core.py", "--key", key)
     assert cat.stdout_bytes == (proj / "pkg" / "core.py").read_bytes()

@@ -56,3 +56,33 @@ def test_malformed_bodies_decode_to_some_bytes_or_refuse():
             continue
         assert len(out) == len(data)
         assert v == body or out != data
+
+
+def test_python_max_lets_cm_compete_on_python_chunks():
+    """``python_cm`` (the ``python-max`` preset) adds the cm coder to a Python chunk's candidates: never a
+    larger payload than without it, and the file still round-trips through ``pipeline.encode_bytes``."""
+    from qyn1 import pipeline
+
+    data = b"".join(
+        b"TABLE_%d = {'name': 'n%d', 'weight': %d.5, 'tags': ['a', 'b']}\n" % (i, i, i) for i in range(300)
+    )
+    plain = codec.encode_chunk(data)
+    both = codec.encode_chunk(data, python_cm=True)
+    assert len(both) <= len(plain)
+    assert codec.decode_chunk(both, len(data)) == data
+    ef = pipeline.encode_bytes(data, 4096, arcpath="t.py", python_cm=True)
+    assert b"".join(codec.decode_chunk(c, n) for c, n in ef.chunks) == data
+
+
+def test_shipped_primed_model_is_its_text_primed():
+    """The shipped model is exactly what priming a fresh model with the shipped text gives (the kernel and
+    tables it was built with are the ones decoding with it), and it stays well inside the 8 MB budget."""
+    from importlib import resources
+
+    if not model.has_primer():
+        pytest.skip("qyn1 was built without the cm model")
+    shipped = model.primed(model.PRIMER_TEXT)
+    rebuilt = model.prime(shipped.buf[: shipped.start].tobytes())
+    for a, b in zip(shipped.arrays(), rebuilt.arrays(), strict=True):
+        assert np.array_equal(a, b)
+    assert (resources.files("qyn1") / "data" / model.PRIMER_FILE).stat().st_size < 3 << 20

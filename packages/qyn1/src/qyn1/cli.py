@@ -250,6 +250,7 @@ def pack(
                     executor=p.executor,
                     scheduler=scheduler,
                     on_file=on_file,
+                    python_cm=p.python_cm,
                 )
                 if to_stdout:
                     sys.stdout.buffer.flush()

@@ -124,9 +124,12 @@ def _decode_o1(body: bytes, n: int) -> bytes:
     return rans.decode(tables.model("bytes_o1"), body, n, dtype=np.uint8).tobytes()
 
 
-def encode_chunk(data: bytes, *, python: bool = True, general: bool = True) -> bytes:
+def encode_chunk(data: bytes, *, python: bool = True, general: bool = True, python_cm: bool = False) -> bytes:
     """Encode one chunk with the smallest of the codecs that apply (ties: the lower codec id);
-    ``python=False`` skips the structural codec, ``general=False`` zstd, brotli and the cm coder."""
+    ``python=False`` skips the structural codec, ``general=False`` zstd, brotli and the cm coder.
+    ``python_cm`` tries the cm coder on every chunk the structural codec takes (the ``python-max`` preset:
+    smaller packages, but a chunk cm wins decodes ~10x slower than a structural one); without it, only
+    where the zstd probe says a general coder may win."""
     data = bytes(data)
     best = bytes([STORED]) + data
     if not data:
@@ -147,6 +150,8 @@ def encode_chunk(data: bytes, *, python: bool = True, general: bool = True) -> b
     if general and (structural is None or len(_probe(data)) < PROBE_MARGIN * structural):
         candidates.append(bytes([ZSTD]) + _encode_zstd(data))
         candidates.append(bytes([BROTLI]) + _encode_brotli(data))
+        python_cm = True
+    if general and python_cm:
         body = cm.encode(data)
         if body is not None:
             candidates.append(bytes([CM]) + body)

@@ -227,11 +227,13 @@ def read_pieces(path: str, chunk_size: int, at_lines: bool) -> Iterator[bytes]:
             buf = buf[len(head) :]
 
 
-def _encode_chunks(data: bytes, chunk_size: int, python: bool) -> tuple[list[tuple[bytes, int]], dict]:
+def _encode_chunks(
+    data: bytes, chunk_size: int, python: bool, python_cm: bool = False
+) -> tuple[list[tuple[bytes, int]], dict]:
     chunks = []
     codecs: dict[str, int] = {}
     for piece in codec.split_chunks(data, chunk_size, at_lines=python) if data else ():  # empty: no chunk
-        payload = codec.encode_chunk(piece, python=python)
+        payload = codec.encode_chunk(piece, python=python, python_cm=python_cm)
         name = codec.codec_of(payload)
         codecs[name] = codecs.get(name, 0) + 1
         chunks.append((payload, len(piece)))
@@ -239,14 +241,14 @@ def _encode_chunks(data: bytes, chunk_size: int, python: bool) -> tuple[list[tup
 
 
 def encode_bytes(
-    data: bytes, chunk_size: int, *, python: bool | None = None, arcpath: str = ""
+    data: bytes, chunk_size: int, *, python: bool | None = None, arcpath: str = "", python_cm: bool = False
 ) -> EncodedFile:
     """Encode one file's bytes on their own, as a block of its own (no encryption): the chunking and
     codecs ``qyn1 pack`` uses for a file too large to share a block."""
     t0 = time.perf_counter()
     if python is None:
         python = is_python_candidate(arcpath, data)
-    chunks, codecs = _encode_chunks(data, chunk_size_for(python, chunk_size), python)
+    chunks, codecs = _encode_chunks(data, chunk_size_for(python, chunk_size), python, python_cm)
     return EncodedFile(len(data), 0o644, container.digest(data), chunks, codecs, time.perf_counter() - t0)
 
 
@@ -273,17 +275,17 @@ def _read(source: str) -> bytes:
 
 
 def _encode_task(payload) -> EncodedBlock:
-    sources, python, chunk_size = payload
-    return encode_block([_read(src) for src in sources], python, chunk_size)
+    sources, python, chunk_size, python_cm = payload
+    return encode_block([_read(src) for src in sources], python, chunk_size, python_cm)
 
 
-def encode_block(datas: list[bytes], python: bool, chunk_size: int) -> EncodedBlock:
+def encode_block(datas: list[bytes], python: bool, chunk_size: int, python_cm: bool = False) -> EncodedBlock:
     """Encode the files of one block (their contents in block order, concatenated): what a worker does."""
     t0 = time.perf_counter()
     data = b"".join(datas)
     if len(datas) == 1 and not python:  # a file alone: a python shebang makes it Python after all
         python = is_python_candidate("", data)
-    chunks, codecs = _encode_chunks(data, chunk_size_for(python, chunk_size), python)
+    chunks, codecs = _encode_chunks(data, chunk_size_for(python, chunk_size), python, python_cm)
     files = [(len(d), container.digest(d)) for d in datas]
     return EncodedBlock(files, chunks, codecs, time.perf_counter() - t0)
 
@@ -306,6 +308,7 @@ def encode_project(
     executor: str = "processes",
     scheduler: str | None = None,
     worker_memory: dict[str, int] | None = None,
+    python_cm: bool = False,
 ) -> Iterator[tuple[BlockSpec, EncodedBlock | None]]:
     """Plan the blocks and encode each through ``perfkit.parallel.map_tasks``; yields ``(block, encoded)``
     in plan order, batch by batch (``encoded`` is None for a file above ``STREAM_BYTES``: the caller streams
@@ -320,7 +323,7 @@ def encode_project(
         tasks = [
             Task(
                 key=_block_key(b),
-                payload=([f.source for f in b.files], b.python, chunk_size),
+                payload=([f.source for f in b.files], b.python, chunk_size, python_cm),
                 cost=max(b.size, 1),
             )
             for b in batch
@@ -425,6 +428,7 @@ def write_package(
     scheduler: str | None = None,
     salt: bytes | None = None,
     on_file: OnFile | None = None,
+    python_cm: bool = False,
 ) -> PackStats:
     """Write a package to ``path`` (or an open binary file: ``pack -o -`` gives stdout) as it goes; the
     caller makes a path atomic (a CLI writes to its ``perfkit.job`` staging file, :func:`pack` to a
@@ -437,6 +441,7 @@ def write_package(
         chunk_size=chunk_size,
         salt=salt,
         on_file=on_file,
+        python_cm=python_cm,
         parallel={"workers": workers, "executor": executor, "scheduler": scheduler},
     )
     if not isinstance(path, (str, os.PathLike)):
@@ -445,13 +450,16 @@ def write_package(
         return run(f)
 
 
-def _write_to(f, *, specs, key_source, chunk_size, salt, on_file, parallel) -> PackStats:
+def _write_to(f, *, specs, key_source, chunk_size, salt, on_file, python_cm, parallel) -> PackStats:
     t0 = time.perf_counter()
     st = PackStats()
     w = container.Writer(f, key_source, chunk_size, salt=salt)
-    for b, eb in encode_project(specs, chunk_size=chunk_size, worker_memory=st.worker_memory, **parallel):
+    blocks = encode_project(
+        specs, chunk_size=chunk_size, worker_memory=st.worker_memory, python_cm=python_cm, **parallel
+    )
+    for b, eb in blocks:
         if eb is None:  # a large file: streamed chunk by chunk, never whole in memory
-            eb = _stream_file(w, b.files[0], chunk_size)
+            eb = _stream_file(w, b.files[0], chunk_size, python_cm)
             entries = w.entries[-1:]
         else:
             files = [
@@ -482,7 +490,7 @@ def pack(specs: list[FileSpec], out: str | os.PathLike, key_source: keys.KeySour
         return write_package(specs, tmp, key_source, **kw)
 
 
-def _stream_file(w: container.Writer, spec: FileSpec, chunk_size: int) -> EncodedBlock:
+def _stream_file(w: container.Writer, spec: FileSpec, chunk_size: int, python_cm: bool) -> EncodedBlock:
     t0 = time.perf_counter()
     try:
         with open(spec.source, "rb") as f:
@@ -492,7 +500,7 @@ def _stream_file(w: container.Writer, spec: FileSpec, chunk_size: int) -> Encode
     codecs: dict[str, int] = {}
 
     def enc(piece: bytes) -> bytes:
-        payload = codec.encode_chunk(piece, python=python)
+        payload = codec.encode_chunk(piece, python=python, python_cm=python_cm)
         name = codec.codec_of(payload)
         codecs[name] = codecs.get(name, 0) + 1
         return payload

@@ -1,10 +1,11 @@
 """The context-mixing coder's state: allocation, priming with shipped text, and one chunk in or out.
 
 A model's state is a handful of arrays (``State``). Coding a chunk starts from a copy of a *primed* state:
-the model after it has read a priming text (``qyn1/data/cm-prime-v<N>.txt.zst``, text drawn from training
-corpora only, see ``qyn1.cm.prime``), so that a 2 KB JSON file already meets the contexts, words and
-matches of its kind instead of an empty model. The priming pass runs once per process (the fork server's
-``qyn1.preload`` does it for workers) and is kept; every chunk copies it (~30 MB, a few milliseconds).
+the model after it has read a priming text drawn from training corpora only (``qyn1.cm.prime``), so that a
+2 KB JSON file already meets the contexts, words and matches of its kind instead of an empty model. The
+primed model ships ready-made (``qyn1/data/cm-primed-v<N>.npz.zst``: the text and every array, 1.7 MB), so no
+process spends the ~1 s the priming pass takes; it is loaded once per process (the fork server's
+``qyn1.preload`` does it for workers) and every chunk copies it (~12 MB, a few milliseconds).
 
 Chunk body: ``u8 primer`` (0 none, 1 the shipped text) then the arithmetic coder's bytes.
 """
@@ -12,10 +13,12 @@ Chunk body: ``u8 primer`` (0 none, 1 the shipped text) then the arithmetic coder
 from __future__ import annotations
 
 import functools
+import io
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
+import zstandard
 
 from qyn1.cm import kernels
 from qyn1.cm.tables import N_STATES, SQUASH, STATE_P0
@@ -26,7 +29,7 @@ TABLE_BITS = 20
 MATCH_BITS = 18
 LEARNING_RATE = 6
 PRIMER_NONE, PRIMER_TEXT = 0, 1
-PRIMER_FILE = "cm-prime-v1.txt.zst"
+PRIMER_FILE = "cm-primed-v1.npz.zst"
 
 
 @dataclass
@@ -75,25 +78,48 @@ def fresh(prime_len: int = 0) -> State:
     )
 
 
-def primer_text() -> bytes:
-    """The shipped priming text (empty when the package was built without it)."""
-    import zstandard
-
-    ref = resources.files("qyn1") / "data" / PRIMER_FILE
-    if not ref.is_file():
-        return b""
-    return zstandard.ZstdDecompressor().decompress(ref.read_bytes())
+_ARRAYS = ("ht", "sm", "o0", "mm_table", "mm_sm", "mix", "apm1", "apm2", "sc")
 
 
-@functools.lru_cache(maxsize=2)
-def primed(primer: int) -> State:
-    """The model after reading the priming text (kept per process; callers copy it)."""
-    text = primer_text() if primer == PRIMER_TEXT else b""
+def prime(text: bytes) -> State:
+    """A fresh model after reading ``text`` (what :func:`primed` loads ready-made)."""
     s = fresh(len(text))
     s.buf[:] = np.frombuffer(text, np.uint8)
     if text:
         kernels.code(kernels.PRIME, s.buf, 0, len(text), s.buf[:0], s.buf[:0], *s.arrays())
     return s
+
+
+def save(state: State) -> bytes:
+    """The shipped form of a primed model: its text and arrays in one zstd-compressed ``.npz``."""
+    raw = io.BytesIO()
+    np.savez(raw, text=state.buf[: state.start], **dict(zip(_ARRAYS, state.arrays(), strict=True)))
+    return zstandard.ZstdCompressor(level=19).compress(raw.getvalue())
+
+
+def _load(packed: bytes) -> State:
+    with np.load(io.BytesIO(zstandard.ZstdDecompressor().decompress(packed)), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    text = arrays.pop("text")
+    s = State(text, len(text), **arrays)
+    if any(
+        a.shape != b.shape or a.dtype != b.dtype for a, b in zip(s.arrays(), fresh().arrays(), strict=True)
+    ):
+        raise CodecError(f"the shipped {PRIMER_FILE} does not fit this cm coder (rebuild it: qyn1.cm.prime)")
+    return s
+
+
+def has_primer() -> bool:
+    return (resources.files("qyn1") / "data" / PRIMER_FILE).is_file()
+
+
+@functools.lru_cache(maxsize=2)
+def primed(primer: int) -> State:
+    """The model a chunk starts from (kept per process; callers copy it): fresh, or the shipped primed
+    model (built by ``python -m qyn1.cm.prime``: the same as :func:`prime` of its text, which a test checks)."""
+    if primer == PRIMER_NONE:
+        return fresh()
+    return _load((resources.files("qyn1") / "data" / PRIMER_FILE).read_bytes())
 
 
 def _copy(base: State, n: int) -> State:
@@ -104,7 +130,7 @@ def _copy(base: State, n: int) -> State:
 
 def encode(data: bytes, primer: int = PRIMER_TEXT) -> bytes | None:
     """The chunk body for ``data``; None when it would not be smaller than ``data``."""
-    if primer == PRIMER_TEXT and not primer_text():
+    if primer == PRIMER_TEXT and not has_primer():
         primer = PRIMER_NONE
     s = _copy(primed(primer), len(data))
     s.buf[s.start :] = np.frombuffer(data, np.uint8)
@@ -120,7 +146,7 @@ def decode(body: bytes, n: int) -> bytes:
     digest refuses; it never reads out of bounds)."""
     if not body or body[0] not in (PRIMER_NONE, PRIMER_TEXT):
         raise CodecError("bad cm chunk: unknown primer")
-    if body[0] == PRIMER_TEXT and not primer_text():
+    if body[0] == PRIMER_TEXT and not has_primer():
         raise CodecError("cm chunk needs the priming text, which this installation lacks")
     s = _copy(primed(body[0]), n)
     src = np.frombuffer(bytearray(body[1:]), np.uint8)  # writable: one compiled signature for every mode

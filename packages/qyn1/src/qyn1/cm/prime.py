@@ -3,11 +3,13 @@
 ``python -m qyn1.cm.prime CACHE`` reads every ``*.tgz`` / ``*.tar.gz`` under ``CACHE`` (npm packages fetched
 with ``npm pack NAME``, PyPI sdists fetched with ``pip download --no-binary :all: --no-deps NAME``; see
 docs/qyn1.md for the list), never the held-out corpora (the operating system's headers, the globally installed
-npm, the stdlib). Members are classed by extension; within a class a member is a *priming* candidate when the
+npm, the stdlib's held-out half). Python text comes from the stdlib's *training* half (``qyn1.corpus``, as for
+the structural tables), every 7th training file under 20 KB in path order up to its budget. Members are classed by extension; within a class a member is a *priming* candidate when the
 first byte of BLAKE2b(archive name + member path) is even (odd ones are the tuning set,
 :func:`tuning_files`), taken in hash order until the class's byte budget is full. Minified files (lines
 longer than 1,000 bytes on average) are left out. The classes are concatenated in ``CLASSES`` order and the
-result is written zstd-compressed to ``qyn1/data/cm-prime-v1.txt.zst``. Deterministic: same archives, same text.
+model primed with it is written (text and arrays, ``qyn1.cm.model.save``) to ``qyn1/data/cm-primed-v1.npz.zst``.
+Deterministic: same archives and stdlib, same text, same model.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import tarfile
 from importlib import resources
 from pathlib import Path
 
-import zstandard
-
+from qyn1 import corpus
+from qyn1.cm import model
 from qyn1.cm.model import PRIMER_FILE
 
+PYTHON_BUDGET = 100_000
 # class -> (extensions, byte budget)
 CLASSES = {
     "rust": ((".rs",), 40_000),
@@ -58,9 +61,19 @@ def members(cache: Path) -> dict[str, list[tuple[bytes, bytes]]]:
     return out
 
 
+def python_text() -> bytes:
+    train, _ = corpus.split()
+    out = b""
+    for p in train[::7]:
+        d = p.read_bytes()
+        if len(d) < 20_000 and len(out) + len(d) <= PYTHON_BUDGET:
+            out += d
+    return out
+
+
 def build(cache: Path) -> bytes:
     by_class = members(cache)
-    parts = []
+    parts = [python_text()]
     for cls, (_, budget) in CLASSES.items():
         used = 0
         for key, data in by_class[cls]:
@@ -81,10 +94,10 @@ def main() -> None:
     ap.add_argument("cache", type=Path)
     args = ap.parse_args()
     text = build(args.cache)
-    packed = zstandard.ZstdCompressor(level=19).compress(text)
+    packed = model.save(model.prime(text))
     target = Path(str(resources.files("qyn1"))) / "data" / PRIMER_FILE
     target.write_bytes(packed)
-    print(f"{target}: {len(text):,} bytes of text, {len(packed):,} stored")
+    print(f"{target}: {len(text):,} bytes of text, primed model stored in {len(packed):,} bytes")
 
 
 if __name__ == "__main__":
