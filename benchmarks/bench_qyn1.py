@@ -248,6 +248,7 @@ def main() -> None:
     q_solid_share = peer_in / sum(stored[k] for k in peer_rel)
     q_alone = qyn1_alone(peer_files)
     q_peer = q_alone["ratio"]
+    q_max = qyn1_alone(peer_files, python_cm=True)  # the python-max preset: cm competes on every Python chunk
     print(
         f"\nqyn1 pack  : {pack_s:6.2f} s  {total / 1e6 / pack_s:6.2f} MB/s, "
         f"{total / 1e6 / pack_s / args.workers:6.2f} MB/s per core ({args.workers} workers, codecs {st.codecs})"
@@ -279,6 +280,11 @@ def main() -> None:
     print(
         f"  {'qyn1':<13} {q_peer:7.3f} {q_alone['compress_mb_s']:10.2f} {q_alone['decompress_mb_s']:12.2f}"
         f"   (each file alone, one core, no encryption; its share of the solid package: {q_solid_share:.3f})"
+    )
+    print(
+        f"  {'qyn1 max':<13} {q_max['ratio']:7.3f} {q_max['compress_mb_s']:10.2f} {q_max['decompress_mb_s']:12.2f}"
+        f"   (the same with the python-max preset: the cm coder competes on every Python chunk; codecs "
+        f"{q_max['codecs']})"
     )
     for name, row in peers.items():
         print(f"  {name:<13} {row['ratio']:7.3f} {row['compress_mb_s']:10.2f} {row['decompress_mb_s']:12.2f}")
@@ -344,6 +350,7 @@ def main() -> None:
     figures = {
         "ratio_held_out": round(q_held, 3),
         "ratio_peer_sample": round(q_peer, 3),
+        "ratio_peer_sample_python_max": round(q_max["ratio"], 3),
         **{f"ratio_{k}": round(v["ratio"], 3) for k, v in peers.items()},
         "ratio_solid_share_peer_sample": round(q_solid_share, 3),
         "pack_mb_s_per_core": round(total / 1e6 / pack_s / args.workers, 2),
@@ -392,17 +399,21 @@ def main() -> None:
         raise SystemExit(1)
 
 
-def qyn1_alone(paths: list[Path]) -> dict:
-    """qyn1 on each file alone (``pipeline.encode_bytes`` + a 16-byte tag per chunk), one core, like the peers."""
+def qyn1_alone(paths: list[Path], python_cm: bool = False) -> dict:
+    """qyn1 on each file alone (``pipeline.encode_bytes`` + a 16-byte tag per chunk), one core, like the peers;
+    ``python_cm``: as the ``python-max`` preset packs."""
     from qyn1 import codec
 
     total = out = 0
     enc_s = dec_s = 0.0
+    codecs: dict[str, int] = {}
     for p in paths:
         data = p.read_bytes()
         t0 = time.perf_counter()
-        ef = pipeline.encode_bytes(data, 128 * 1024, arcpath=p.name)
+        ef = pipeline.encode_bytes(data, 128 * 1024, arcpath=p.name, python_cm=python_cm)
         enc_s += time.perf_counter() - t0
+        for k, v in ef.codecs.items():
+            codecs[k] = codecs.get(k, 0) + v
         t0 = time.perf_counter()
         for c, n in ef.chunks:
             codec.decode_chunk(c, n)
@@ -413,6 +424,7 @@ def qyn1_alone(paths: list[Path]) -> dict:
         "ratio": total / out,
         "compress_mb_s": total / 1e6 / enc_s,
         "decompress_mb_s": total / 1e6 / dec_s,
+        "codecs": codecs,
     }
 
 

@@ -131,7 +131,7 @@ def per_file(paths: list[Path], zstd_dict=None) -> dict:
     return out
 
 
-def whole_package(folder: Path, workers: int) -> dict:
+def whole_package(folder: Path, workers: int, python_cm: bool = False) -> dict:
     """qyn1 pack of ``folder`` (paths relative to it) against tar | zstd -19 --long=27 of the same tree."""
     specs = pipeline.collect_sources([folder], ("__pycache__",))
     size = sum(s.size for s in specs)
@@ -143,7 +143,9 @@ def whole_package(folder: Path, workers: int) -> dict:
             "processes", workers
         )  # the fork server's start-up is not the rate (as in `qyn1 pack`)
         t0 = time.perf_counter()
-        st = pipeline.pack(specs, pkg, ks, chunk_size=128 * 1024, workers=workers, executor="processes")
+        st = pipeline.pack(
+            specs, pkg, ks, chunk_size=128 * 1024, workers=workers, executor="processes", python_cm=python_cm
+        )
         pack_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         pipeline.unpack(pkg, tmp / "out", ks, workers=workers, executor="processes")
@@ -212,6 +214,22 @@ def _by_kind(pkg: Path, ks, folder: Path) -> dict:
     return dict(sorted(kinds.items(), key=lambda kv: -kv[1]["bytes"]))
 
 
+def _print_package(name: str, row: dict) -> None:
+    print(
+        f"{name:<10} {row['files']:>6} files {row['bytes'] / 1e6:7.2f} MB  qyn1 {row['qyn1_bytes']:>11,} "
+        f"tar|zstd {row['tar_zstd19_long_bytes']:>11,}  qyn1 {row['qyn1_over_tar_zstd']:.3f}x smaller  "
+        f"pack {row['qyn1_pack_mb_s_per_core']:.2f} MB/s/core unpack {row['qyn1_unpack_mb_s_per_core']:.1f} "
+        f"MB/s/core, tar|zstd {row['tar_zstd_mb_s']:.2f} MB/s  byte-exact {row['byte_exact']}  {row['codecs']}",
+        flush=True,
+    )
+    for kind, k in row["by_kind"].items():
+        if k["bytes"] >= 100_000:
+            print(
+                f"    {kind:<14} {k['bytes'] / 1e6:7.2f} MB  qyn1 {k['qyn1_bytes']:>11,}  "
+                f"zstd -19 --long of the same files {k['zstd19_long_bytes']:>11,}"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--max-mb", type=float, default=3.0, help="sample size per class (MB)")
@@ -220,6 +238,9 @@ def main() -> None:
     ap.add_argument("--skip-classes", action="store_true")
     ap.add_argument("--only", default="", help="only the classes whose name starts with this")
     ap.add_argument("--no-record", action="store_true", help="print only (trial runs)")
+    ap.add_argument(
+        "--python-max", action="store_true", help="whole packages also with the python-max preset"
+    )
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     result: dict = {"max_mb": args.max_mb, "classes": {}, "packages": {}}
@@ -254,21 +275,10 @@ def main() -> None:
         if not folder.is_dir():
             print(f"{name}: not installed in {SITE}")
             continue
-        row = whole_package(folder, args.workers)
-        result["packages"][name] = row
-        print(
-            f"{name:<10} {row['files']:>6} files {row['bytes'] / 1e6:7.2f} MB  qyn1 {row['qyn1_bytes']:>11,} "
-            f"tar|zstd {row['tar_zstd19_long_bytes']:>11,}  qyn1 {row['qyn1_over_tar_zstd']:.3f}x smaller  "
-            f"pack {row['qyn1_pack_mb_s_per_core']:.2f} MB/s/core unpack {row['qyn1_unpack_mb_s_per_core']:.1f} "
-            f"MB/s/core, tar|zstd {row['tar_zstd_mb_s']:.2f} MB/s  byte-exact {row['byte_exact']}",
-            flush=True,
-        )
-        for kind, k in row["by_kind"].items():
-            if k["bytes"] >= 100_000:
-                print(
-                    f"    {kind:<14} {k['bytes'] / 1e6:7.2f} MB  qyn1 {k['qyn1_bytes']:>11,}  "
-                    f"zstd -19 --long of the same files {k['zstd19_long_bytes']:>11,}"
-                )
+        for preset in ("python", "python-max") if args.python_max else ("python",):
+            row = whole_package(folder, args.workers, python_cm=preset == "python-max")
+            result["packages"][name if preset == "python" else f"{name} (python-max)"] = row
+            _print_package(name if preset == "python" else f"{name}/max", row)
     result["load_end"] = os.getloadavg()[0]
     if not args.no_record:
         bench.record("qyn1", "classes", result)
