@@ -4,6 +4,7 @@ arc-minutes, with a tile index built by S1 and a plan from ``seg1b sites``."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 from pathlib import Path
@@ -18,8 +19,10 @@ from perfkit.determinism import digest_parquet, digest_table
 from seg1b.cli import main as cli
 from seg1b.countries import load_countries
 from seg1b.geoparquet import attribute_digest
+from seg1b.s1.io import RUNS_KEY
 from seg1b.s6.pipeline import SITES_SCHEMA, S6BudgetError, S6Params, run_s6
 from seg1b.sites import allocate, generate_plan, read_plan
+from seg1b.tile_index import open_tile_index
 
 pytestmark = pytest.mark.xdist_group("seg1b_s6")
 
@@ -213,19 +216,34 @@ def test_plan_row_order_does_not_matter(fast, fixture_dir, tmp_path):
     assert s["receipt"] == fast["receipt"]
 
 
-def test_one_file_holding_every_country_gives_the_same_receipt(fast, fixture_dir, tmp_path):
-    """Not S1's layout (one country per file): a single file, several countries, small row groups."""
-    t = pq.read_table(fixture_dir / "tiles_out" / "tiles")
-    (tmp_path / "index" / "tiles").mkdir(parents=True)
-    pq.write_table(t, tmp_path / "index" / "tiles" / "all.parquet", row_group_size=5000)
-    for mode in ("fast", "legacy"):
+def test_indexes_read_through_the_tile_id_column_give_the_same_receipt(fast, fixture_dir, tmp_path):
+    """S1's files carry their tiles as intervals in the footer, and S6 looks the plan's tiles up there (no
+    tile_id read). The other paths read the column: one file holding every country (not S1's layout, small
+    row groups), and S1's files rewritten without the intervals (an older S1) or, for one file, with
+    intervals that do not match its rows (ignored)."""
+    assert _report(fast)["metrics"]["index_rows_read"] == 0  # the fixture's S1 index: intervals only
+    src = fixture_dir / "tiles_out" / "tiles"
+    one, per = tmp_path / "one" / "tiles", tmp_path / "per" / "tiles"
+    one.mkdir(parents=True)
+    per.mkdir(parents=True)
+    pq.write_table(pq.read_table(src), one / "all.parquet", row_group_size=5000)
+    for i, f in enumerate(sorted(src.glob("*.parquet"))):
+        t = pq.read_table(f)
+        with pq.ParquetWriter(per / f.name, t.schema) as w:
+            w.write_table(t, row_group_size=2000)
+            if i == 0:  # one interval short: the footer disagrees with the rows
+                raw = pq.ParquetFile(f).metadata.metadata[RUNS_KEY]
+                w.add_key_value_metadata({RUNS_KEY: base64.b64encode(base64.b64decode(raw)[:-16])})
+    assert all(f.runs is None for files in open_tile_index(per).files.values() for f in files)
+    for index, mode in ((one.parent, "fast"), (per.parent, "legacy")):
         s = run_s6(
             S6Params(
-                tiles=str(tmp_path / "index"), sites=str(fixture_dir / "plan.parquet"), seed=SEED,
+                tiles=str(index), sites=str(fixture_dir / "plan.parquet"), seed=SEED,
                 out=str(tmp_path / f"o-{mode}"), countries="ne110m", workers=1, mode=mode,
             )
         )  # fmt: skip
         assert s["receipt"] == fast["receipt"]
+    assert _report(s)["metrics"]["index_rows_read"] > 0  # S1's files without intervals: the column read
 
 
 def test_rng_budget_failure_is_loud(fixture_dir, tmp_path, monkeypatch):

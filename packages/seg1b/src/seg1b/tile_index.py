@@ -1,13 +1,16 @@
 """Reading the S1 tile dataset for S6: which files hold which country, the grid, and tile-id lookups.
 
-S6 never loads the whole tile index (221 million rows at 30 arc-seconds). It needs, per work unit, only the
-``tile_id`` column of its country's row groups that overlap the unit's tile-id range (to check every planned
-tile really is a tile of that country); tile bounds come from the grid's exact edge arrays, the same floats S1
-writes (checked on a sample when the index is opened; the legacy path reads the bound columns themselves).
+S6 never loads the whole tile index (221 million rows at 30 arc-seconds). To check that every planned tile
+really is a tile of its country it needs, per work unit, only the tile-id intervals S1 writes in each file's
+footer (439 K intervals for the 30" world) or, for a file without them, the ``tile_id`` column of the country's
+row groups that overlap the unit's tile-id range; tile bounds come from the grid's exact edge arrays, the same
+floats S1 writes (checked on a sample when the index is opened; the legacy path reads the bound columns).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +23,8 @@ import pyarrow.parquet as pq
 
 from seg1b.errors import Seg1bError
 from seg1b.grid import Grid
-from seg1b.s6.kernels import sorted_member
+from seg1b.s1.io import RUNS_KEY
+from seg1b.s6.kernels import sorted_in_intervals, sorted_member
 
 REQUIRED_TILE_COLUMNS = ("tile_id", "country_iso", "west", "south", "east", "north")
 _SAMPLE_ROWS = 4096
@@ -40,6 +44,9 @@ class TileFile:
     ids: np.ndarray | None = None
     # the footer read when the index was opened (units reopen the file without parsing it again)
     metadata: pq.FileMetaData | None = None
+    # the file's tiles as sorted disjoint tile-id intervals [start, stop) from S1's footer (RUNS_KEY), when
+    # present and consistent with the row count and statistics: lookups need no tile_id column then
+    runs: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def rows(self) -> int:
@@ -65,6 +72,8 @@ class TileIndex:
         """Rows of the country's row groups overlapping tile ids [lo, hi] (the read cost of a unit)."""
         n = 0
         for f in self.files.get(country, ()):
+            if f.runs is not None:
+                continue  # looked up in the footer's intervals: no rows read
             if f.ids is not None:
                 n += int(np.searchsorted(f.ids, hi, "right") - np.searchsorted(f.ids, lo, "left"))
             else:
@@ -134,7 +143,32 @@ def _file_info(p: Path):
         lo, hi = _stat_value(st, "min"), _stat_value(st, "max")
         if lo is not None and hi is not None:
             rg_min[i], rg_max[i] = int(lo), int(hi)
-    return pf, _file_countries(pf, names.index("country_iso")), rg_min, rg_max, rg_rows
+    runs = _file_runs(md, rg_min, rg_max)
+    return pf, _file_countries(pf, names.index("country_iso")), rg_min, rg_max, rg_rows, runs
+
+
+def _file_runs(md: pq.FileMetaData, rg_min: np.ndarray, rg_max: np.ndarray):
+    """The footer's tile-id intervals (``seg1b.s1.io.tile_runs_value``), or None when absent or not
+    consistent with the file (sorted, disjoint, as many tiles as rows, the statistics' first and last id):
+    then lookups read the tile_id column, as for any Parquet tile file."""
+    raw = (md.metadata or {}).get(RUNS_KEY)
+    if raw is None:
+        return None
+    try:
+        pairs = np.frombuffer(base64.b64decode(raw, validate=True), dtype="<i8").astype(np.int64)
+    except (binascii.Error, ValueError):
+        return None
+    if pairs.size == 0 or pairs.size % 2:
+        return None
+    starts, stops = pairs[0::2].copy(), pairs[1::2].copy()
+    if not ((starts < stops).all() and (stops[:-1] <= starts[1:]).all()):
+        return None
+    if int((stops - starts).sum()) != md.num_rows:
+        return None
+    known = (rg_min != np.iinfo(np.int64).min) & (rg_max != np.iinfo(np.int64).max)
+    if known.all() and (starts[0] != rg_min.min() or stops[-1] - 1 != rg_max.max()):
+        return None
+    return starts, stops
 
 
 def open_tile_index(tiles_dir: str | os.PathLike) -> TileIndex:
@@ -156,11 +190,11 @@ def open_tile_index(tiles_dir: str | os.PathLike) -> TileIndex:
     for p, info in zip(paths, infos, strict=True):
         if info is None:
             continue
-        pf, in_file, rg_min, rg_max, rg_rows = info
+        pf, in_file, rg_min, rg_max, rg_rows, runs = info
         if len(in_file) == 1:
             country = in_file[0]
             files.setdefault(country, []).append(
-                TileFile(str(p), country, rg_min, rg_max, rg_rows, metadata=pf.metadata)
+                TileFile(str(p), country, rg_min, rg_max, rg_rows, metadata=pf.metadata, runs=runs)
             )
         else:  # several countries in one file (not S1's layout): read the two columns once
             t = pf.read(columns=["tile_id", "country_iso"])
@@ -237,7 +271,8 @@ def column_numpy(column: pa.ChunkedArray | pa.Array, dtype=None) -> np.ndarray:
 def find_tiles(files: list[TileFile], tiles: np.ndarray) -> tuple[np.ndarray, int]:
     """Which of the sorted distinct ``tiles`` are tiles of this country: (found mask, index rows read).
 
-    Streams the country's row groups (only those whose tile_id range holds one of ``tiles``) in batches of
+    A file written by S1 carries its tiles as intervals in its footer (``TileFile.runs``): one merge walk
+    over them, no rows read. Otherwise the file's tile_id column is read: streams the country's row groups (only those whose tile_id range holds one of ``tiles``) in batches of
     ``FIND_BATCH_ROWS`` ids and looks up, per batch, the tiles within that batch's id range: a unit of Russia
     at 30" reads its tens of millions of ids without a big array. Small batches stay in the CPU cache and
     reuse the same memory: reading whole 1 Mi-row groups instead cost ~3x the CPU (a fresh 8 MB array per
@@ -248,6 +283,9 @@ def find_tiles(files: list[TileFile], tiles: np.ndarray) -> tuple[np.ndarray, in
     if tiles.size == 0:
         return found, 0
     for f in files:
+        if f.runs is not None:
+            sorted_in_intervals(f.runs[0], f.runs[1], tiles, found)
+            continue
         if f.ids is not None:
             if f.ids.size:
                 pos = np.minimum(np.searchsorted(f.ids, tiles), f.ids.size - 1)

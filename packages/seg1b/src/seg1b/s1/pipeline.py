@@ -38,12 +38,14 @@ from seg1b.grid import Grid
 from seg1b.options import COMPRESSIONS, DEFAULT_COMPRESSION, GEOMETRY_CHOICES, MODES
 from seg1b.s1 import kernels, reference
 from seg1b.s1.io import (
+    RUNS_KEY,
     cache_path,
     combine_receipts,
     file_schema,
     open_writer,
     part_name,
     read_cached_runs,
+    tile_runs_value,
     write_cached_runs,
 )
 from seg1b.s1.kernels import (
@@ -411,6 +413,7 @@ def run_unit(spec: UnitSpec) -> UnitResult:
             for table in tables:
                 writer.write_table(with_tile_geometry(table, schema), row_group_size=spec.row_group_size)
                 digester.update(table)  # the receipt: the tile columns only (bbox/geometry follow from them)
+            writer.add_key_value_metadata({RUNS_KEY: tile_runs_value(grid, runs)})
         finally:
             writer.close()
         result.files.append((name, n, digester.hexdigest()))

@@ -52,6 +52,22 @@ def sorted_member(ids, sub, found):
 
 
 @nb.njit(cache=True, nogil=True)
+def sorted_in_intervals(starts, stops, sub, found):
+    """``found[i] |= sub[i]`` lies in one of the sorted disjoint intervals ``[starts[k], stops[k])``, for
+    sorted ``sub``: one merge walk."""
+    k = 0
+    m = starts.shape[0]
+    for i in range(sub.shape[0]):
+        t = sub[i]
+        while k < m and stops[k] <= t:
+            k += 1
+        if k == m:
+            break
+        if starts[k] <= t:
+            found[i] = True
+
+
+@nb.njit(cache=True, nogil=True)
 def _find(parent, a):
     while parent[a] != a:
         parent[a] = parent[parent[a]]

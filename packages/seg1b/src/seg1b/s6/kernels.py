@@ -54,6 +54,7 @@ from seg1b.s6._interior import (
     boundary_cells,
     classify_tiles,
     distinct_tiles,
+    sorted_in_intervals,
     sorted_member,
     tile_boxes_interior,
 )
@@ -75,6 +76,7 @@ __all__ = [  # what others import from here (the pipeline, the reference, tile_i
     "kernel_contains",
     "pack_group_keys",
     "place_results",
+    "sorted_in_intervals",
     "sorted_member",
     "tile_bounds",
     "tile_bounds_sines",
@@ -260,5 +262,6 @@ def warm_up() -> None:
     unpack_group_keys(pack_group_keys(ids.astype(np.int32), ids, 2, 2), 2, 2, ids, True)
     distinct_tiles(ids)
     sorted_member(ids, ids[1:], np.zeros(2, dtype=bool))
+    sorted_in_intervals(ids[:1], ids[1:2], ids, np.zeros(3, dtype=bool))
     ids.flags.writeable = False  # as Arrow buffers come (find_tiles)
     sorted_member(ids, np.arange(2, dtype=np.int64), np.zeros(2, dtype=bool))
