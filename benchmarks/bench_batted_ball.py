@@ -27,7 +27,8 @@ import numpy as np
 from batted_ball.physics import Environment, SimulationMode, kernels, reference, simulate_batted_balls
 from batted_ball.physics.constants import BALL_RADIUS_FT, CD0, CD_SPIN, CL0, CL1, CL2, RAD_S_TO_RPM
 from batted_ball.physics.flight import FlightArgs, batted_ball_state, statcast_average_spin_rpm
-from batted_ball.season import play_game
+from batted_ball.game.lockstep import play_together
+from batted_ball.season import new_game, play_game
 from numba import njit, prange
 
 from perfkit import bench
@@ -305,28 +306,50 @@ def bench_aero_table(repeats: int) -> dict:
 
 # ------------------------------------------------------------------------------------------------ games
 def bench_games(n_games: int, repeats: int) -> dict:
+    """Games on one core: one by one (each flight one kernel call) against the same games played together
+    as a season task plays them (``play_together``: their pitches in SIMD lanes), interleaved."""
     numba.set_num_threads(1)
     play_game(1, 0)  # teams and JIT cache
 
-    def games():
+    def alone():
         for i in range(n_games):
             play_game(1, i)
 
-    t = bench.measure(games, warmup=0, repeats=repeats, units=n_games)
-    cpu0 = time.thread_time()
-    games()
-    cpu = (time.thread_time() - cpu0) / n_games
-    per_game = t.median_s / n_games
+    def together():
+        play_together([new_game(1, i) for i in range(n_games)])
+
+    cmp = bench.compare(
+        alone,
+        together,
+        name=f"games (FAST, one core): {n_games} one by one vs together",
+        warmup=1,
+        repeats=repeats,
+        units=n_games,
+        unit_name="games",
+    )
+    print(cmp.line())
+    cpu = {}
+    for name, fn in (("alone", alone), ("together", together)):
+        cpu0 = time.thread_time()
+        fn()
+        cpu[name] = (time.thread_time() - cpu0) / n_games
+    per_game = cmp.reference.median_s / n_games
+    per_game_together = cmp.fast.median_s / n_games
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     res = {
         "ms_per_game_wall": 1000 * per_game,
-        "ms_per_game_cpu": 1000 * cpu,
+        "ms_per_game_cpu": 1000 * cpu["alone"],
         "games_per_hour_core": 3600.0 / per_game,
+        "ms_per_game_together_wall": 1000 * per_game_together,
+        "ms_per_game_together_cpu": 1000 * cpu["together"],
+        "together_vs_alone": cmp.ratio,
+        "compare": cmp.to_dict(),
         "games": n_games,
     }
     print(
-        f"games (FAST, one core): {res['ms_per_game_wall']:.1f} ms/game wall, {res['ms_per_game_cpu']:.1f} ms CPU, "
-        f"{res['games_per_hour_core']:,.0f} games/hour/core"
+        f"games (FAST, one core): one by one {res['ms_per_game_wall']:.1f} ms/game wall, "
+        f"{res['ms_per_game_cpu']:.1f} ms CPU; together {res['ms_per_game_together_wall']:.1f} ms wall, "
+        f"{res['ms_per_game_together_cpu']:.1f} ms CPU"
     )
     return res
 
@@ -389,7 +412,7 @@ def main() -> None:
         "thread_control": bench_thread_control(repeats),
         "trajectories": bench_trajectories(repeats),
         "aero_table": bench_aero_table(repeats),
-        "games": bench_games(60, 3 if not args.full else 5),
+        "games": bench_games(48, 3 if not args.full else 5),
     }
     # The two 162-game thread runs one after the other, so the load drifts little between them.
     seasons = [

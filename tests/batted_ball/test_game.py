@@ -5,8 +5,10 @@ import json
 import pytest
 from batted_ball.cli import main
 from batted_ball.errors import BattedBallError
+from batted_ball.game.lockstep import play_together
 from batted_ball.io import load_teams
-from batted_ball.season import league, play_game, schedule
+from batted_ball.physics import kernels
+from batted_ball.season import league, new_game, play_game, schedule
 from click.testing import CliRunner
 
 SEED = 11
@@ -21,6 +23,27 @@ def test_same_seed_same_game_and_seeds_differ():
     a, b = play_game(SEED, 3), play_game(SEED, 3)
     assert a == b
     assert play_game(SEED, 4) != a
+
+
+def test_games_played_together_are_the_games_played_alone(monkeypatch):
+    """Games played together (their pitches flown side by side in SIMD lanes) give the box scores,
+    play-by-play and pitch and ball-in-play logs of the same games played alone (one kernel call a
+    flight), to the bit."""
+    in_lanes = []
+
+    def pitch_lanes(init, *args):
+        in_lanes.append(len(init))
+        return lanes(init, *args)
+
+    lanes = kernels.pitch_lanes
+    monkeypatch.setattr(kernels, "pitch_lanes", pitch_lanes)
+    games = [new_game(SEED, i, pbp=True, record=True) for i in range(12)]
+    together = play_together(games)
+    assert max(in_lanes) == 12 and sum(in_lanes) > 2000  # most pitches went through the lanes
+    for i, (game, box) in enumerate(zip(games, together, strict=True)):
+        alone = new_game(SEED, i, pbp=True, record=True)
+        assert box == alone.run()
+        assert (game.pitch_log, game.bip_log) == (alone.pitch_log, alone.bip_log)
 
 
 def test_box_scores_add_up(boxes):

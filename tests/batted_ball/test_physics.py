@@ -95,6 +95,34 @@ def test_a_batch_is_spread_over_every_thread():
         assert size % kernels.LANES == 0 and -(-2048 // size) >= min(2 * threads, 2048 // (2 * kernels.LANES))
 
 
+def test_pitch_lanes_are_bit_identical_to_single_pitches():
+    """Pitches flown side by side (``pitch_lanes``, as the games of a season task fly them) land where
+    each flown alone lands, to the bit, including one that never reaches the plate in time."""
+    rng = np.random.default_rng(5)
+    n = 37  # two full groups of 16 lanes and a part-filled one
+    speed = rng.uniform(70.0, 102.0, n) * 1.467
+    init = np.column_stack(
+        [
+            rng.uniform(-3.0, 3.0, n),
+            rng.uniform(53.0, 55.0, n),
+            rng.uniform(4.5, 7.0, n),
+            rng.normal(0.0, 3.0, n),
+            -speed,
+            rng.normal(-2.0, 4.0, n),
+            rng.normal(0.0, 200.0, (n, 3)),
+        ]
+    )
+    init[0, 4] = -20.0  # a lob that is still in the air after t_max
+    c0 = rng.uniform(0.0048, 0.0058, n)
+    args = (0.3008, 0.0292, 0.0, 0.002, 17 / 12, 1.2)
+    out = np.empty((n, len(kernels.PITCH_FIELDS)))
+    kernels.pitch_lanes(init, c0, *args, out)
+    assert out[0, 6] == 0.0 and out[1:, 6].all()
+    for i in range(n):
+        one = kernels.pitch(*init[i], c0[i], *args, False)
+        np.testing.assert_array_equal(out[i], np.array(one[:7]))
+
+
 def test_pitch_kernel_matches_the_reference_twin():
     a = FlightArgs.of(Environment(), SimulationMode.ACCURATE)
     st_ = [float(v) for v in batted_ball_state(93, -2.5, 181, 1800, 1200, contact=(-1.8, 54.0, 5.9))]

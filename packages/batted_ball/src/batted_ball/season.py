@@ -23,6 +23,7 @@ from perfkit import interrupts
 from . import io
 from .errors import BattedBallError
 from .game import Game, Team, find_team, generate_league
+from .game.lockstep import play_together
 from .physics import SimulationMode
 
 GAMES_PER_SEASON = 2430
@@ -136,6 +137,22 @@ def play_game(
     With ``record`` the box score carries the play-by-play as Arrow tables under ``"pitch_table"`` and
     ``"bip_table"`` (``io.PITCH_SCHEMA``, ``io.BIP_SCHEMA``).
     """
+    game = new_game(seed, game_index, mode, pbp, record=record, home=home, away=away, teams=teams)
+    return _keyed(game.run(), game, seed, game_index)
+
+
+def new_game(
+    seed: int,
+    game_index: int,
+    mode: str = "fast",
+    pbp: bool = False,
+    *,
+    record: bool = False,
+    home: str | None = None,
+    away: str | None = None,
+    teams: list[Team] | None = None,
+) -> Game:
+    """The :class:`Game` that :func:`play_game` plays (same arguments), not yet played."""
     pool = league(seed) if teams is None else tuple(teams)
     h, a, home_n, away_n = schedule_entry(game_index)
     if teams is not None:  # a roster: its first two teams unless chosen, their first starters
@@ -149,7 +166,7 @@ def play_game(
         away_team = pool[a] if pool[a] is not home_team else pool[h]
     if home_team is away_team:
         raise BattedBallError(f"--home and --away are the same team ({home_team.code}); choose two teams")
-    game = Game(
+    return Game(
         home_team,
         away_team,
         rng_for(seed, "game", game_index),
@@ -159,10 +176,13 @@ def play_game(
         pbp=pbp,
         record=record,
     )
-    box = game.run()
+
+
+def _keyed(box: dict, game: Game, seed: int, game_index: int) -> dict:
+    """A played game's box score with its keys (and its play-by-play tables when it recorded them)."""
     box["game_index"] = game_index
     box["seed"] = seed
-    if record:
+    if game.pitch_log is not None:
         box["pitch_table"], box["bip_table"] = io.play_by_play_tables(game, game_index)
     return box
 
@@ -194,18 +214,22 @@ def game_row(box: dict) -> dict:
     return row
 
 
-#: Games per task: one each up to 400 games, then ``n // 200`` up to 12. A task of 12 games is ~170 ms
-#: of CPU at the FAST mode, so a Dask round trip and the journal entry a resumable season writes per task
-#: (``perfkit.resume``: one file, and a scan of the journal folder, per entry; 0.35 ms median over 203
-#: entries, 3.1 ms at 2,500) are small beside it, and a full season (203 tasks) still spreads evenly
-#: over many workers. It depends on the number of games only, so a resumed run (any workers, any
-#: executor) finds the same tasks.
-MAX_GAMES_PER_TASK = 12
+#: Games per task: one each below 160 games, then ``n // 20`` up to 48. A task's games play together,
+#: their pitches in SIMD lanes (:func:`play_together`), which pay from 8 games on and most from 16 to 48
+#: pitches a call. A task of 48 games is ~0.7 s of CPU at the FAST mode, so a Dask round trip and the
+#: journal entry a resumable season writes per task (``perfkit.resume``: one file, and a scan of the
+#: journal folder, per entry; 0.35 ms median over 203 entries) are small beside it, and a full season (51
+#: tasks) still spreads evenly over a few workers. It depends on the number of games only, so a resumed
+#: run (any workers, any executor) finds the same tasks.
+MAX_GAMES_PER_TASK = 48
+ONE_GAME_TASKS_BELOW = 160
 
 
 def games_per_task(n_games: int) -> int:
     """How many consecutive games one task plays in a season of ``n_games``."""
-    return min(MAX_GAMES_PER_TASK, max(1, n_games // 200))
+    if n_games < ONE_GAME_TASKS_BELOW:
+        return 1
+    return min(MAX_GAMES_PER_TASK, n_games // 20)
 
 
 def game_key(game_index: int) -> str:
@@ -215,15 +239,20 @@ def game_key(game_index: int) -> str:
 
 def _task(payload: tuple) -> list[tuple]:
     """Games ``start..stop-1``: for each, its ``games.parquet`` row, its play-by-play tables when
-    recorded (else None) and the seconds it took."""
+    recorded (else None) and its seconds. The games play together (:func:`play_together`: their
+    pitches fly side by side), so each is given an equal share of the chunk's time."""
     seed, start, stop, mode, record = payload
+    t0 = time.perf_counter()
+    indices = range(start, stop)
+    games = [new_game(seed, i, mode, record=record) for i in indices]
+    # A thread worker stops between rounds of pitches on Ctrl-C, not at the chunk's end.
+    boxes = play_together(games, poll=interrupts.raise_if_received)
+    share = (time.perf_counter() - t0) / len(games)
     out = []
-    for game_index in range(start, stop):
-        interrupts.raise_if_received()  # a thread worker stops at the next game on Ctrl-C, not the chunk's end
-        t0 = time.perf_counter()
-        box = play_game(seed, game_index, mode, record=record)
+    for game_index, game, box in zip(indices, games, boxes, strict=True):
+        box = _keyed(box, game, seed, game_index)
         tables = (box["pitch_table"], box["bip_table"]) if record else (None, None)
-        out.append((game_row(box), *tables, time.perf_counter() - t0))
+        out.append((game_row(box), *tables, share))
     return out
 
 

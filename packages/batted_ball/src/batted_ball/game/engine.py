@@ -8,6 +8,7 @@ one generator per game (keyed by the game, never the worker), drawn in blocks.
 """
 
 import math
+from collections.abc import Generator
 
 import numpy as np
 
@@ -162,6 +163,12 @@ OUTCOMES = {
 }
 
 
+#: What a game asks its driver to fly (:meth:`Game.play`): a pitch to the plate, a batted ball to the ground.
+PITCH, FLY = 0, 1
+#: A step of the game that may need flights: yields requests, is sent results, returns its value.
+Flights = Generator[tuple, tuple, object]
+
+
 def bb_type(launch_angle_deg: float) -> str:
     """Statcast's batted-ball type by launch angle: < 10 ground ball, 10-25 liner, 25-50 fly, > 50 popup."""
     if launch_angle_deg < 10.0:
@@ -259,8 +266,9 @@ class Game:
         self.env = Environment(temp_f=min(max(temp, 35.0), 105.0), elevation_ft=self.park.elevation_ft)
         self.mode = SimulationMode.parse(mode)
         a = FlightArgs.of(self.env, self.mode)
-        self._fly_args = a.fly_tail(fence=self.park.fence_profile)
-        self._pitch_args = (a.c0, a.cd0, a.cdspin, a.inv_tau, a.dt, PLATE_FRONT_Y_FT, MAX_PITCH_S, False)
+        #: The kernels' arguments after a flight's nine state values (:func:`kernels.fly`, :func:`kernels.pitch`).
+        self.fly_args = a.fly_tail(fence=self.park.fence_profile)
+        self.pitch_args = (a.c0, a.cd0, a.cdspin, a.inv_tau, a.dt, PLATE_FRONT_Y_FT, MAX_PITCH_S, False)
         self.pbp: list[str] | None = [] if pbp else None
         #: Play-by-play as data (``record=True``): tuples in :data:`PITCH_FIELDS` / :data:`BIP_FIELDS` order.
         self.pitch_log: list[tuple] | None = [] if record else None
@@ -283,7 +291,7 @@ class Game:
             self.pbp.append(text)
 
     # -------------------------------------------------------------------------------------- pitch
-    def _throw(self, pitcher: Pitcher, fatigue: float, balls: int, strikes: int):
+    def _throw(self, pitcher: Pitcher, fatigue: float, balls: int, strikes: int) -> Flights:
         d = self.dice
         ps = pitcher.pitches
         total, rel = self._pitcher_facts(pitcher)
@@ -320,17 +328,19 @@ class Game:
         v = speed * MPH_TO_FTS
         ch = math.cos(vang)
         w = pitch.spin_vec
-        res = kernels.pitch(
-            rel[0],
-            rel[1],
-            rel[2],
-            v * ch * math.sin(hang),
-            -v * ch * math.cos(hang),
-            v * math.sin(vang),
-            w[0],
-            w[1],
-            w[2],
-            *self._pitch_args,
+        res = yield (
+            PITCH,
+            (
+                rel[0],
+                rel[1],
+                rel[2],
+                v * ch * math.sin(hang),
+                -v * ch * math.cos(hang),
+                v * math.sin(vang),
+                w[0],
+                w[1],
+                w[2],
+            ),
         )
         return pitch, res[1], res[2], speed
 
@@ -342,7 +352,7 @@ class Game:
         return facts
 
     # ------------------------------------------------------------------------ plate appearance
-    def plate_appearance(self, bat: _Side, fld: _Side) -> str:
+    def plate_appearance(self, bat: _Side, fld: _Side) -> Flights:
         d = self.dice
         t = TUNING
         batter = bat.team.lineup[bat.slot]
@@ -361,7 +371,7 @@ class Game:
             fld.pitch_count += 1
             pl["pitches"] += 1
             self.total_pitches += 1
-            pitch, px, pz, speed = self._throw(pitcher, fatigue, balls, strikes)
+            pitch, px, pz, speed = yield from self._throw(pitcher, fatigue, balls, strikes)
             dist_out = max(abs(px) - ZONE_HALF_WIDTH_FT, ZONE_BOTTOM_FT - pz, pz - ZONE_TOP_FT)
             if rec is not None:
                 n_pa += 1
@@ -451,7 +461,7 @@ class Game:
                 if strikes < 2:
                     strikes += 1
                 continue
-            result = self._ball_in_play(bat, fld, batter, pitch, pz)
+            result = yield from self._ball_in_play(bat, fld, batter, pitch, pz)
             if rec is not None:
                 rec.append((*row, "foul" if result == "foul" else "hit_into_play"))
             if tally is not None:
@@ -570,7 +580,7 @@ class Game:
         return scored
 
     # ----------------------------------------------------------------------------- ball in play
-    def _ball_in_play(self, bat: _Side, fld: _Side, batter: Batter, pitch, pz: float) -> str:
+    def _ball_in_play(self, bat: _Side, fld: _Side, batter: Batter, pitch, pz: float) -> Flights:
         d = self.dice
         t = TUNING
         hand = batter.bats if batter.bats != "S" else ("L" if fld.pitcher.throws == "R" else "R")
@@ -597,17 +607,19 @@ class Game:
         cth, sth, cph, sph = math.cos(th), math.sin(th), math.cos(ph), math.sin(ph)
         wb = float(back) * math.pi / 30.0
         ws = float(side) * math.pi / 30.0
-        r = kernels.fly(
-            0.0,
-            0.0,
-            3.0,
-            v * cth * sph,
-            v * cth * cph,
-            v * sth,
-            wb * cph - ws * sth * sph,
-            -wb * sph - ws * sth * cph,
-            ws * cth,
-            *self._fly_args,
+        r = yield (
+            FLY,
+            (
+                0.0,
+                0.0,
+                3.0,
+                v * cth * sph,
+                v * cth * cph,
+                v * sth,
+                wb * cph - ws * sth * sph,
+                -wb * sph - ws * sth * cph,
+                ws * cth,
+            ),
         )
         hang, lx, ly, apex, lvx, lvy, _, wall_z, wall_h, wall_b = r[:10]
         self.batted_balls += 1
@@ -880,7 +892,7 @@ class Game:
                 fld.change_pitcher(fld.closer)
                 fld.closer = None
 
-    def _half(self, bat: _Side, fld: _Side, top: bool) -> None:
+    def _half(self, bat: _Side, fld: _Side, top: bool) -> Flights:
         self.outs = 0
         self.bases = [None, None, None]
         if self.inning > 9:  # automatic runner: the batter before this inning's leadoff man
@@ -890,7 +902,7 @@ class Game:
         while self.outs < 3:
             if fld.pitch_count > fld.pitcher.stamina_pitches + 12:
                 self._maybe_change_pitcher(fld, bat)
-            self.plate_appearance(bat, fld)
+            yield from self.plate_appearance(bat, fld)
             bat.slot = (bat.slot + 1) % 9
             if not top and self.inning >= 9 and self.home.runs > self.away.runs:
                 break  # walk-off
@@ -899,13 +911,32 @@ class Game:
         bat.line.append(bat.runs - runs_before)
 
     def run(self) -> dict:
+        """Play the game, each flight by its own kernel call (the plain path; see :meth:`play`)."""
+        gen = self.play()
+        try:
+            kind, state = next(gen)
+            while True:
+                if kind == PITCH:
+                    res = kernels.pitch(*state, *self.pitch_args)
+                else:
+                    res = kernels.fly(*state, *self.fly_args)
+                kind, state = gen.send(res)
+        except StopIteration as stop:
+            return stop.value
+
+    def play(self) -> Flights:
+        """The game as a generator: it yields ``(PITCH or FLY, state)`` for every flight it needs and is
+        sent the kernel's result (:func:`kernels.pitch` 's or :func:`kernels.fly` 's tuple, or a row
+        with the same leading values), and returns the box score. Whoever drives it decides how the
+        flights are flown — one call each (:meth:`run`) or many games' pitches together
+        (:mod:`.lockstep`); the game's draws and results are the same either way."""
         while True:
             self._log(f"-- top {self.inning}")
-            self._half(self.away, self.home, True)
+            yield from self._half(self.away, self.home, True)
             if self.inning >= 9 and self.home.runs > self.away.runs:
                 break
             self._log(f"-- bottom {self.inning}")
-            self._half(self.home, self.away, False)
+            yield from self._half(self.home, self.away, False)
             if self.inning >= 9 and self.home.runs != self.away.runs:
                 break
             self.inning += 1
