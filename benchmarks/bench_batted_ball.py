@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from batted_ball.game.lockstep import play_together
 from batted_ball.physics import Environment, SimulationMode, kernels, reference, simulate_batted_balls
 from batted_ball.physics.constants import BALL_RADIUS_FT, CD0, CD_SPIN, CL0, CL1, CL2, RAD_S_TO_RPM
 from batted_ball.physics.flight import FlightArgs, batted_ball_state, statcast_average_spin_rpm
-from batted_ball.game.lockstep import play_together
 from batted_ball.season import new_game, play_game
 from numba import njit, prange
 
