@@ -315,7 +315,9 @@ def fly(
             wind_h,
         )
         apex = _apex(apex, z, vz, zn, vzn, dt)
-        if not crossed:
+        # The distance test of _wall, done here: a call that passes the fence arrays costs about as much
+        # as the rest of a step (their reference counts), and most steps are short of the nearest fence.
+        if not crossed and xn * xn + yn * yn >= r_min2:
             crossed, wall_z, wall_h, wall_b = _wall(x, y, z, xn, yn, zn, r_min2, fence_dist, fence_height)
         if zn <= ground_z and vzn < 0.0:
             s = _hermite_root(z, vz, zn, vzn, dt, ground_z)
@@ -534,7 +536,7 @@ def _fly_chunk(
             x, y, z, vx, vy, vz = st[_X, j], st[_Y, j], st[_Z, j], st[_VX, j], st[_VY, j], st[_VZ, j]
             xn, yn, zn, vxn, vyn, vzn = nw[0, j], nw[1, j], nw[2, j], nw[3, j], nw[4, j], nw[5, j]
             st[_APEX, j] = _apex(st[_APEX, j], z, vz, zn, vzn, dt)
-            if st[_CROSSED, j] == 0.0:
+            if st[_CROSSED, j] == 0.0 and xn * xn + yn * yn >= r_min2:  # as in fly
                 crossed, wz_, wh_, wb_ = _wall(x, y, z, xn, yn, zn, r_min2, fence_dist, fence_height)
                 if crossed:
                     st[_CROSSED, j] = 1.0
