@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import numpy as np
 import pyarrow as pa
@@ -122,10 +123,13 @@ def test_schema_order_row_groups_and_receipt(world):
         assert schema.names[len(TILE_SCHEMA) :] == ["bbox"]  # --geometry none: the covering only
         ids = pf.read(columns=["tile_id"])["tile_id"].to_numpy()
         assert np.all(np.diff(ids) > 0), f.name
-        # the footer's tile-id intervals (start, stop) are exactly the file's tiles (S6 looks tiles up in them)
-        pairs = np.frombuffer(base64.b64decode(pf.metadata.metadata[b"seg1b:tile_runs"]), dtype="<i8")
+        # the footer's country and tile-id intervals (start, stop) are exactly the file's (S6 reads only them)
+        record = json.loads(pf.metadata.metadata[b"seg1b:tile_runs"])
+        pairs = np.frombuffer(base64.b64decode(record["intervals"]), dtype="<i8")
         expanded = np.concatenate([np.arange(a, b) for a, b in pairs.reshape(-1, 2)])
         assert np.array_equal(expanded, ids), f.name
+        countries = pf.read(columns=["country_iso"])["country_iso"].cast(pa.string()).unique().to_pylist()
+        assert countries == [record["country"]], f.name
         sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
         assert all(s == 2000 for s in sizes[:-1]) and sizes[-1] <= 2000
     assert dataset_receipt(out / "tiles") == report["receipts"]["tiles"]["digest"]

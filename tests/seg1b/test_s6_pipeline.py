@@ -232,8 +232,9 @@ def test_indexes_read_through_the_tile_id_column_give_the_same_receipt(fast, fix
         with pq.ParquetWriter(per / f.name, t.schema) as w:
             w.write_table(t, row_group_size=2000)
             if i == 0:  # one interval short: the footer disagrees with the rows
-                raw = pq.ParquetFile(f).metadata.metadata[RUNS_KEY]
-                w.add_key_value_metadata({RUNS_KEY: base64.b64encode(base64.b64decode(raw)[:-16])})
+                record = json.loads(pq.ParquetFile(f).metadata.metadata[RUNS_KEY])
+                short = base64.b64encode(base64.b64decode(record["intervals"])[:-16]).decode()
+                w.add_key_value_metadata({RUNS_KEY: json.dumps({**record, "intervals": short})})
     assert all(f.runs is None for files in open_tile_index(per).files.values() for f in files)
     for index, mode in ((one.parent, "fast"), (per.parent, "legacy")):
         s = run_s6(

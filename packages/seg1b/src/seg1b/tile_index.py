@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ class TileFile:
     # the footer read when the index was opened (units reopen the file without parsing it again)
     metadata: pq.FileMetaData | None = None
     # the file's tiles as sorted disjoint tile-id intervals [start, stop) from S1's footer (RUNS_KEY), when
-    # present and consistent with the row count and statistics: lookups need no tile_id column then
+    # present and consistent with the row count and statistics: lookups need no tile_id column then (and the
+    # file's country comes from the same footer record)
     runs: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -143,24 +145,28 @@ def _file_info(p: Path):
         lo, hi = _stat_value(st, "min"), _stat_value(st, "max")
         if lo is not None and hi is not None:
             rg_min[i], rg_max[i] = int(lo), int(hi)
-    runs = _file_runs(md, rg_min, rg_max)
-    return pf, _file_countries(pf, names.index("country_iso")), rg_min, rg_max, rg_rows, runs
+    footer = _file_runs(md, rg_min, rg_max)
+    if footer is not None:  # S1's own record of the file: its country and tiles, no column read
+        return pf, [footer[0]], rg_min, rg_max, rg_rows, footer[1]
+    return pf, _file_countries(pf, names.index("country_iso")), rg_min, rg_max, rg_rows, None
 
 
 def _file_runs(md: pq.FileMetaData, rg_min: np.ndarray, rg_max: np.ndarray):
-    """The footer's tile-id intervals (``seg1b.s1.io.tile_runs_value``), or None when absent or not
-    consistent with the file (sorted, disjoint, as many tiles as rows, the statistics' first and last id):
-    then lookups read the tile_id column, as for any Parquet tile file."""
+    """(country, (starts, stops)) from the footer S1 writes (``seg1b.s1.io.tile_runs_value``), or None when it
+    is absent or not consistent with the file (sorted, disjoint, as many tiles as rows, the statistics' first
+    and last id): then the file is read like any Parquet tile file (country column, tile_id column)."""
     raw = (md.metadata or {}).get(RUNS_KEY)
     if raw is None:
         return None
     try:
-        pairs = np.frombuffer(base64.b64decode(raw, validate=True), dtype="<i8").astype(np.int64)
-    except (binascii.Error, ValueError):
+        record = json.loads(raw)
+        country = record["country"]
+        pairs = np.frombuffer(base64.b64decode(record["intervals"], validate=True), dtype="<i8")
+    except (ValueError, KeyError, TypeError, binascii.Error):
         return None
-    if pairs.size == 0 or pairs.size % 2:
+    if not isinstance(country, str) or pairs.size == 0 or pairs.size % 2:
         return None
-    starts, stops = pairs[0::2].copy(), pairs[1::2].copy()
+    starts, stops = pairs[0::2].astype(np.int64), pairs[1::2].astype(np.int64)
     if not ((starts < stops).all() and (stops[:-1] <= starts[1:]).all()):
         return None
     if int((stops - starts).sum()) != md.num_rows:
@@ -168,7 +174,7 @@ def _file_runs(md: pq.FileMetaData, rg_min: np.ndarray, rg_max: np.ndarray):
     known = (rg_min != np.iinfo(np.int64).min) & (rg_max != np.iinfo(np.int64).max)
     if known.all() and (starts[0] != rg_min.min() or stops[-1] - 1 != rg_max.max()):
         return None
-    return starts, stops
+    return country, (starts, stops)
 
 
 def open_tile_index(tiles_dir: str | os.PathLike) -> TileIndex:

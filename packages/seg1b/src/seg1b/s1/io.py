@@ -18,7 +18,7 @@ from seg1b.geoparquet import BBOX, attribute_digest, tile_schema
 from seg1b.s1.kernels import TILE_SCHEMA
 
 MANIFEST_KEY = b"seg1b"  # footer key: how the index was built (countries, key, grid), read by sites/s6
-# footer key: the file's tiles as tile-id intervals (file metadata, not the Arrow schema's); see tile_runs_value
+# footer key: the file's country and its tiles as tile-id intervals (file metadata, not the Arrow schema's)
 RUNS_KEY = b"seg1b:tile_runs"
 _BBOX_FIELDS = [f"{BBOX}.{k}" for k in ("xmin", "ymin", "xmax", "ymax")]
 # Chosen per column by timing each on a 1M-row Chinese band (docs/perf/seg1b.md, "Speed work"): tile_id and
@@ -69,18 +69,21 @@ def open_writer(path: str | os.PathLike, compression: str, schema) -> pq.Parquet
     )
 
 
-def tile_runs_value(grid, runs: np.ndarray) -> bytes:
-    """The ``RUNS_KEY`` footer value of a file holding the cells of ``runs`` (row, first col, end col): base64
-    of little-endian int64 ``start, stop`` pairs, one per run, ``tile_id`` in ``[start, stop)``.
+def tile_runs_value(grid, country: str, runs: np.ndarray) -> bytes:
+    """The ``RUNS_KEY`` footer value of a file holding the cells of ``runs`` (row, first col, end col) of
+    ``country``: JSON ``{"country": ..., "intervals": base64 of little-endian int64 start, stop pairs}``, one
+    pair per run, ``tile_id`` in ``[start, stop)``.
 
-    S6 checks that a site's tile is a tile of its country against these intervals (the 30" world: 439 K
-    runs for 221 M tiles) instead of decoding every ``tile_id`` of the country's row groups.
+    S6 takes the file's country from it (no read of the ``country_iso`` column) and checks that a site's tile
+    is a tile of its country against the intervals (the 30" world: 439 K of them for 221 M tiles) instead of
+    decoding every ``tile_id`` of the country's row groups.
     """
     first = runs[:, 0].astype(np.int64) * grid.ncols
     pairs = np.empty((len(runs), 2), dtype="<i8")
     pairs[:, 0] = first + runs[:, 1]
     pairs[:, 1] = first + runs[:, 2]
-    return base64.b64encode(pairs.tobytes())
+    intervals = base64.b64encode(pairs.tobytes()).decode()
+    return json.dumps({"country": country, "intervals": intervals}).encode()
 
 
 def read_manifest(tiles_dir: str | os.PathLike) -> dict | None:

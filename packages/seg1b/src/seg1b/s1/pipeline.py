@@ -413,7 +413,7 @@ def run_unit(spec: UnitSpec) -> UnitResult:
             for table in tables:
                 writer.write_table(with_tile_geometry(table, schema), row_group_size=spec.row_group_size)
                 digester.update(table)  # the receipt: the tile columns only (bbox/geometry follow from them)
-            writer.add_key_value_metadata({RUNS_KEY: tile_runs_value(grid, runs)})
+            writer.add_key_value_metadata({RUNS_KEY: tile_runs_value(grid, spec.country, runs)})
         finally:
             writer.close()
         result.files.append((name, n, digester.hexdigest()))
