@@ -404,6 +404,37 @@ def _load_lane(st, j, init, c0, i, no_fence):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _fill_lanes(lanes, init, c0, start, stop, no_fence):
+    """Lanes for balls ``start:stop``: state, stage and new-state arrays, each lane's ball (-1: none, and
+    the lane flies a copy of the first, never read), the next ball to load and how many are loaded."""
+    st = np.empty((_N_STATE, lanes))
+    k = np.empty((12, lanes))
+    nw = np.empty((6, lanes))
+    idx = np.full(lanes, -1, np.int64)
+    nxt = start
+    for j in range(lanes):
+        if nxt < stop:
+            _load_lane(st, j, init, c0, nxt, no_fence)
+            idx[j] = nxt
+            nxt += 1
+        else:
+            _load_lane(st, j, init, c0, start, no_fence)
+    return st, k, nw, idx, nxt, nxt - start
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _refill_lane(st, j, idx, init, c0, nxt, stop, no_fence):
+    """Lane ``j`` 's ball is done: the lane takes ball ``nxt`` if there is one, else goes idle (-1).
+    Returns the next ball to load."""
+    if nxt < stop:
+        _load_lane(st, j, init, c0, nxt, no_fence)
+        idx[j] = nxt
+        return nxt + 1
+    idx[j] = -1
+    return nxt
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lane_stage(st, k, j, row, t, z, vx, vy, vz, tr, cd0, cdspin, inv_tau, wind_x, wind_y, wind_h):
     """One RK4 stage of lane ``j``: the acceleration at the given state into ``k[row:row + 3, j]``."""
     a = _accel(
@@ -510,22 +541,9 @@ def _fly_chunk(
 ):
     """Fly balls ``start:stop`` of the batch in lanes; a lane whose ball lands takes the next one."""
     lanes = min(LANES, max(8, (stop - start + 7) // 8 * 8))
-    st = np.empty((_N_STATE, lanes))
-    k = np.empty((12, lanes))
-    nw = np.empty((6, lanes))
-    idx = np.full(lanes, -1, np.int64)
     r_min2 = _min_fence2(fence_dist)
     no_fence = fence_dist.shape[0] == 0
-    nxt = start
-    active = 0
-    for j in range(lanes):
-        if nxt < stop:
-            _load_lane(st, j, init, c0, nxt, no_fence)
-            idx[j] = nxt
-            nxt += 1
-            active += 1
-        else:
-            _load_lane(st, j, init, c0, start, no_fence)  # an idle lane flies a copy, never read
+    st, k, nw, idx, nxt, active = _fill_lanes(lanes, init, c0, start, stop, no_fence)
     while active > 0:
         _rk4_lanes(st, k, nw, lanes, dt, False, cd0, cdspin, inv_tau, wind_x, wind_y, wind_h)
         for j in range(lanes):
@@ -573,13 +591,8 @@ def _fly_chunk(
                 out[i, 7] = st[_WALLZ, j]
                 out[i, 8] = st[_WALLH, j]
                 out[i, 9] = st[_WALLB, j]
-                if nxt < stop:
-                    _load_lane(st, j, init, c0, nxt, no_fence)
-                    idx[j] = nxt
-                    nxt += 1
-                else:
-                    idx[j] = -1
-                    active -= 1
+                nxt = _refill_lane(st, j, idx, init, c0, nxt, stop, no_fence)
+                active -= idx[j] < 0
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -718,20 +731,7 @@ def pitch_lanes(init, c0, cd0, cdspin, inv_tau, dt, plate_y, t_max, out):
     """
     n = init.shape[0]
     lanes = min(LANES, max(LANE_GROUP, (n + LANE_GROUP - 1) // LANE_GROUP * LANE_GROUP))
-    st = np.empty((_N_STATE, lanes))
-    k = np.empty((12, lanes))
-    nw = np.empty((6, lanes))
-    idx = np.full(lanes, -1, np.int64)
-    nxt = 0
-    active = 0
-    for j in range(lanes):
-        if nxt < n:
-            _load_lane(st, j, init, c0, nxt, True)
-            idx[j] = nxt
-            nxt += 1
-            active += 1
-        else:
-            _load_lane(st, j, init, c0, 0, True)  # an idle lane flies a copy, never read
+    st, k, nw, idx, nxt, active = _fill_lanes(lanes, init, c0, 0, n, True)
     while active > 0:
         _rk4_lanes(st, k, nw, lanes, dt, True, cd0, cdspin, inv_tau, 0.0, 0.0, 0.0)
         for j in range(lanes):
@@ -767,10 +767,5 @@ def pitch_lanes(init, c0, cd0, cdspin, inv_tau, dt, plate_y, t_max, out):
                     out[i, 6] = 0.0
                     done = True
             if done:
-                if nxt < n:
-                    _load_lane(st, j, init, c0, nxt, True)
-                    idx[j] = nxt
-                    nxt += 1
-                else:
-                    idx[j] = -1
-                    active -= 1
+                nxt = _refill_lane(st, j, idx, init, c0, nxt, n, True)
+                active -= idx[j] < 0
