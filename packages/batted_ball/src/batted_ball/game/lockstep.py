@@ -9,7 +9,7 @@ idle). Fewer than :data:`MIN_LANES` pitches go one :func:`kernels.pitch` call ea
 Batted balls are flown as they are asked for, one :func:`kernels.fly` call each. They last from under a
 second (grounders) to seven (pop-ups), and once past the nearest fence every step of a ball looks up
 the fence at its bearing, which does not vectorise; a pool of lanes refilled as balls land was tried
-and measured slower than one call a ball (docs/perf/batted_ball.md).
+and measured slower than one call a ball (docs/batted_ball.md, "Seasons and parallelism").
 
 The results are those of :meth:`Game.run` for every game, bit for bit, however the games are grouped:
 each game draws only from its own generator, in its own order, and each lane does the arithmetic of
