@@ -308,16 +308,16 @@ def build_units(p: S6Params, plan: Plan, index: TileIndex, countries, chunk: int
     return tasks, spans, order
 
 
-def units_phase(tasks: list[Task], geometry_digest: str) -> str:
-    """The resumable phase of the units, named by what they compute: their sites and tiles (the plan and
-    the chunking, which follows ``--workers`` unless ``--chunk-sites`` is given) and the polygons. A resumed
+def units_phase(plan: Plan, chunk: int, geometry_digest: str) -> str:
+    """The resumable phase of the units, named by what defines them: the plan's sites, countries and tiles,
+    the chunk size (which follows ``--workers`` unless ``--chunk-sites`` is given) and the polygons. A resumed
     run keeps a killed run's unit results (workers write no files: the values are journaled) only when all
-    of that is the same; the options that define the output are checked by perfkit."""
+    of that is the same; the options that define the output are checked by perfkit. (Hashed from the plan,
+    not the units, so it runs in a thread while the kernels load: ~0.2 s of blake2b per 10 M sites.)"""
     h = hashlib.blake2b(geometry_digest.encode(), digest_size=8)
-    for t in tasks:
-        h.update(t.key.encode() + b"\0")
-        h.update(np.ascontiguousarray(t.payload.site_id, dtype=np.int64))
-        h.update(np.ascontiguousarray(t.payload.tile_id, dtype=np.int64))
+    h.update(f"{chunk}\0{len(plan)}\0".encode() + "\0".join(plan.countries).encode() + b"\0")
+    for column in (plan.site_id, plan.code, plan.tile_id):
+        h.update(np.ascontiguousarray(column))
     return f"jitter-{h.hexdigest()}"
 
 
@@ -437,8 +437,16 @@ def _run_units(
 ) -> dict:
     n = len(plan)
     run.metric("load_s", t_load)
+    chunk = p.chunk_sites or default_chunk_sites(n, p.workers)
+    # the phase's name hashes the plan (blake2b without the GIL): in a thread while the kernels load
+    phase = background(units_phase, plan, chunk, countries.digest)
+    # the numba kernels loaded (or compiled) in this process, before planning the units (which uses two of
+    # them): a stage of its own, not in the rates; the metric is the stage's own recorded time. Process and
+    # Dask workers load them again as they start (worker_first_start_s).
+    with run.stage("warm_up"):
+        warm_up()
+    warm_up_s = run.stage_wall_s("warm_up")
     with run.stage("plan_units"):
-        chunk = p.chunk_sites or default_chunk_sites(n, p.workers)
         tasks, spans, order = build_units(p, plan, index, countries, chunk)
     run.metric("units", len(tasks))
     run.metric("chunk_sites", chunk)
@@ -489,16 +497,6 @@ def _run_units(
                 worker_rss[tr.worker] = max(worker_rss.get(tr.worker, 0), v["peak_rss_bytes"])
             bar.advance(hi - lo)
 
-        # the phase's name hashes every unit's ids (~0.2 s per 10 M sites, blake2b without the GIL): in a
-        # thread while the kernels load
-        phase = background(units_phase, tasks, countries.digest)
-        warm_up_s = 0.0  # processes/dask workers load the kernels as they start (worker_first_start_s)
-        if p.executor in ("serial", "threads"):
-            # the numba kernels loaded (or compiled) in this process: a stage of its own, not in the rates;
-            # the metric is the stage's own recorded time (one clock reading, not a second one around it)
-            with run.stage("warm_up"):
-                warm_up()
-            warm_up_s = run.stage_wall_s("warm_up")
         t0 = time.perf_counter()
         t0_unix = time.time()
         with run.stage("jitter"):
