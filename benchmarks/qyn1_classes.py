@@ -83,8 +83,9 @@ def _zstd19(data: bytes) -> bytes:
     return zstandard.ZstdCompressor(compression_params=params).compress(data)
 
 
-def per_file(paths: list[Path], zstd_dict=None) -> dict:
-    """Total bytes in/out and seconds per coder over ``paths``, each file on its own."""
+def per_file(paths: list[Path], zstd_dict=None, python_cm: bool = False) -> dict:
+    """Total bytes in/out and seconds per coder over ``paths``, each file on its own (qyn1 as the
+    ``python-max`` preset packs with ``python_cm``)."""
     rows = {name: {"out": 0, "comp_s": 0.0, "decomp_s": 0.0} for name in ("qyn1", "brotli-11", "zstd-19")}
     if zstd_dict is not None:
         rows["zstd-19+dict"] = {"out": 0, "comp_s": 0.0, "decomp_s": 0.0}
@@ -94,7 +95,7 @@ def per_file(paths: list[Path], zstd_dict=None) -> dict:
         data = p.read_bytes()
         total += len(data)
         t0 = time.perf_counter()
-        ef = pipeline.encode_bytes(data, 128 * 1024, arcpath=p.name)
+        ef = pipeline.encode_bytes(data, 128 * 1024, arcpath=p.name, python_cm=python_cm)
         rows["qyn1"]["comp_s"] += time.perf_counter() - t0
         rows["qyn1"]["out"] += sum(len(c) + TAG for c, _ in ef.chunks) or TAG
         t0 = time.perf_counter()
@@ -241,12 +242,22 @@ def main() -> None:
     ap.add_argument(
         "--python-max", action="store_true", help="whole packages also with the python-max preset"
     )
+    ap.add_argument(
+        "--per-file-python-max", action="store_true", help="qyn1 per file with the python-max preset"
+    )
+    ap.add_argument("--no-dict", action="store_true", help="no zstd dictionary peer (its training is slow)")
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-    result: dict = {"max_mb": args.max_mb, "classes": {}, "packages": {}}
+    result: dict = {
+        "max_mb": args.max_mb,
+        "per_file_preset": "python-max" if args.per_file_python_max else "python",
+        "classes": {},
+        "packages": {},
+    }
     if not args.skip_classes:
         train, _ = corpus.split()
-        zdict = profiling.zstd_dictionary([p.read_bytes() for p in train])  # as `make bench-qyn1` trains it
+        # as `make bench-qyn1` trains it
+        zdict = None if args.no_dict else profiling.zstd_dictionary([p.read_bytes() for p in train])
         print("\nper file, each file on its own (ratio = bytes in / bytes out; MB/s per core of source)")
         print(
             f"{'class':<30} {'files':>5} {'MB':>6}  {'qyn1':>6} {'brotli':>6} {'zstd19':>6} {'+dict':>6}  "
@@ -255,7 +266,9 @@ def main() -> None:
         for name, paths in classes(int(args.max_mb * 1e6)).items():
             if not name.startswith(args.only):
                 continue
-            row = per_file(paths, zdict if name.startswith("python") else None)
+            row = per_file(
+                paths, zdict if name.startswith("python") else None, python_cm=args.per_file_python_max
+            )
             result["classes"][name] = row
             q, b, z = row["qyn1"], row["brotli-11"], row["zstd-19"]
             d = row.get("zstd-19+dict", {}).get("ratio")
