@@ -86,3 +86,27 @@ def test_shipped_primed_model_is_its_text_primed():
     for a, b in zip(shipped.arrays(), rebuilt.arrays(), strict=True):
         assert np.array_equal(a, b)
     assert (resources.files("qyn1") / "data" / model.PRIMER_FILE).stat().st_size < 3 << 20
+
+
+def test_reading_one_file_decodes_its_cm_chunk_only_up_to_the_file(monkeypatch):
+    """``cat`` of a file early in a solid cm block stops the sequential decoder at the file's end (the
+    chunk is still authenticated whole, the file's digest checked); reading every file decodes whole chunks."""
+    import io
+
+    from qyn1 import container
+
+    from ._helpers import key_source, pack_bytes
+
+    files = {"a.h": CASES["c"], "b.json": CASES["json"] * 40}  # one block, .h first (ordered by extension)
+    blob = pack_bytes(files, solid=True)
+    asked = []
+    real = model.decode
+    monkeypatch.setattr(codec.cm, "decode", lambda body, n: asked.append(n) or real(body, n))
+    r = container.Reader(io.BytesIO(blob), key_source())
+    by_path = {e.path: e for e in r.entries}
+    first, second = by_path["a.h"], by_path["b.json"]
+    assert first.block == second.block and first.offset == 0 and first.codecs == [codec.CM]
+    assert r.read(first) == files["a.h"]
+    assert asked == [len(files["a.h"])]
+    assert r.read(second) == files["b.json"]
+    assert asked[-1] == len(files["a.h"]) + len(files["b.json"])

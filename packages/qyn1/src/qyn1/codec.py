@@ -161,8 +161,10 @@ def encode_chunk(data: bytes, *, python: bool = True, general: bool = True, pyth
     return best
 
 
-def decode_chunk(payload: bytes, n: int) -> bytes:
-    """Decode a chunk payload to exactly ``n`` bytes; CodecError when malformed."""
+def decode_chunk(payload: bytes, n: int, need: int | None = None) -> bytes:
+    """Decode a chunk payload to exactly ``n`` bytes; CodecError when malformed. ``need``: only the first
+    ``need`` bytes are wanted; the ``cm`` decoder, which is sequential and slow, then stops there (its output
+    is that prefix), every other codec returns all ``n``."""
     if not payload:
         raise CodecError("empty chunk payload")
     codec = payload[0]
@@ -182,6 +184,7 @@ def decode_chunk(payload: bytes, n: int) -> bytes:
     elif codec == BROTLI:
         out = _decode_brotli(body, n)
     elif codec == CM:
+        n = n if need is None else min(need, n)
         out = cm.decode(body, n)
     else:
         raise CodecError(f"unknown chunk codec {codec}")

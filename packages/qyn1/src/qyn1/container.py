@@ -419,7 +419,7 @@ class Reader:
     def iter_chunks(self, e: Entry) -> Iterator[bytes]:
         """The file's bytes, piece by piece, from only the chunks of its block that overlap it
         (authenticated, decoded, digest checked at the end)."""
-        return entry_pieces(self.f, self.key, self.header_bytes, e, ChunkCache())
+        return entry_pieces(self.f, self.key, self.header_bytes, e, ChunkCache(), prefix=True)
 
     def read(self, e: Entry) -> bytes:
         return b"".join(self.iter_chunks(e))
@@ -433,8 +433,9 @@ class ChunkCache:
         self.data = b""
 
 
-def _decrypt_chunk(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, j: int) -> bytes:
-    """Chunk ``j`` of ``e``'s block, authenticated and decoded; errors name ``e`` (a file that needs it)."""
+def _decrypt_chunk(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, j: int, need: int) -> bytes:
+    """Chunk ``j`` of ``e``'s block, authenticated and decoded (at least its first ``need`` bytes:
+    ``codec.decode_chunk``); errors name ``e`` (a file that needs it)."""
     n = len(e.chunks)
     offset, clen, plain = e.chunks[j]
     f.seek(offset)
@@ -452,26 +453,32 @@ def _decrypt_chunk(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, j: in
     try:
         if not payload or payload[0] != e.codecs[j]:
             raise CodecError("its codec differs from the file table's")
-        return codec.decode_chunk(payload, plain)
+        return codec.decode_chunk(payload, plain, need=need)
     except CodecError as exc:
         raise CodecError(f"{e.path}: chunk {j} of {n} does not decode: {exc}") from None
 
 
-def entry_pieces(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, cache: ChunkCache):
+def entry_pieces(
+    f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, cache: ChunkCache, *, prefix: bool = False
+):
     """Yield the bytes of one file from the chunks of its block that hold them (each decrypted and decoded
     once per ``cache``: pass one cache to files of a block read in order); the digest is checked at the end
-    (AuthenticationError), so a caller that consumed every piece has verified the file."""
+    (AuthenticationError), so a caller that consumed every piece has verified the file. ``prefix`` (reading
+    one file: ``cat``): a chunk only needs decoding up to the file's end, which a sequential decoder (``cm``)
+    uses to stop early; the chunk is still authenticated whole."""
     h = hashlib.blake2b(digest_size=32)
     span = e.chunk_span()
     start = sum(c[2] for c in e.chunks[: span.start]) if span else 0
     for j in span:
-        if cache.key != (e.block, j):
+        plain = e.chunks[j][2]
+        need = min(plain, e.offset + e.size - start) if prefix else plain
+        if cache.key != (e.block, j) or len(cache.data) < need:
             cache.key, cache.data = None, b""
-            cache.data = _decrypt_chunk(f, key, header_bytes, e, j)
+            cache.data = _decrypt_chunk(f, key, header_bytes, e, j, need)
             cache.key = (e.block, j)
         data = cache.data
         piece = data[max(e.offset - start, 0) : min(e.offset + e.size - start, len(data))]
-        start += len(data)
+        start += plain
         h.update(piece)
         yield piece
     if h.digest() != e.digest:
