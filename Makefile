@@ -94,7 +94,7 @@ perf-gate: setup ## CI gate: instruction counts of a fixed workload per pipeline
 bench-seg1b: setup ## seg1b S1/S6 fast vs legacy, then the world (FULL=1: 30 arc-second world)
 	$(RUN) python benchmarks/bench_seg1b.py $(if $(FULL),--full,)
 
-bench-mbp10: setup ## mbp10 bar5s kernel (in memory and in the streaming pipeline) vs the fair reference, one day and a 15-instrument ES.FUT day end to end (FULL=1: + 20 days on 2 workers)
+bench-mbp10: setup ## mbp10 bar5s kernel (in memory, with its input in cache, and in the streaming pipeline) vs the fair reference, one day and a 15-instrument ES.FUT day end to end (FULL=1: + 20 days on 2 workers)
 	$(RUN) python benchmarks/bench_mbp10.py $(if $(FULL),--full,)
 
 bench-qyn1: setup ## qyn1 pack/unpack of the stdlib corpus vs zlib/lzma/zstd/brotli, crypto fast vs reference
