@@ -17,6 +17,7 @@ CASES = {
     "run": b"\0" * 5000 + b"x" + b"\0" * 300,
     "one": b"a",
 }
+CASES["slices"] = CASES["c"] * 900  # 77 KB: two kernel calls (model.SLICE) each way
 
 
 @pytest.mark.parametrize("primer", [model.PRIMER_NONE, model.PRIMER_TEXT])

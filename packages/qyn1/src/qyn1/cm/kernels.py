@@ -37,6 +37,15 @@ M32 = 0xFFFFFFFF
 # scalar state kept between calls (``sc``)
 SC_C4, SC_C8, SC_WORD, SC_PREVWORD, SC_LINE, SC_PREVLINE, SC_MLEN, SC_MPTR, SC_MHASH, SC_LR = range(10)
 N_SCALARS = 10
+# the arithmetic coder's state between calls (``ac``)
+AC_X1, AC_X2, AC_XD, AC_OP, AC_IP, AC_FINAL = range(6)
+
+
+def coder_state() -> np.ndarray:
+    """A fresh arithmetic coder: the range [0, 2**32), nothing read or written."""
+    ac = np.zeros(6, np.int64)
+    ac[AC_X2] = M32
+    return ac
 
 
 @njit(cache=True, nogil=True)
@@ -94,10 +103,13 @@ def _is_word(c):
 
 
 @njit(cache=True, nogil=True)
-def code(mode, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2, sc):
-    """Run the model over ``buf[start:end]`` (see the module docstring for ``mode``); the model arrays and
-    the scalars ``sc`` are updated in place. Returns the number of bytes written to ``out`` (``ENCODE``;
-    -1 when ``out`` is too small), the number of bytes of ``src`` consumed (``DECODE``), else 0."""
+def code(mode, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2, sc, ac):
+    """Run the model over ``buf[start:end]`` (see the module docstring for ``mode``); the model arrays, the
+    scalars ``sc`` and the arithmetic coder's state ``ac`` (:func:`coder_state`) are updated in place, so a
+    chunk can be coded in slices (each call returns to Python, which can then act on a signal) with the same
+    bytes as in one call; ``ac[AC_FINAL]`` set makes this call flush the encoder. Returns the bytes written
+    to ``out`` so far (``ENCODE``; -1 when ``out`` is too small), the bytes of ``src`` consumed
+    (``DECODE``), else 0."""
     slot_mask = (ht.shape[1] >> SLOT_BITS) - 1
     mm_mask = mm_table.shape[0] - 1
     c4 = sc[SC_C4]
@@ -114,12 +126,12 @@ def code(mode, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1
     slot = np.zeros(N_CTX, np.int64)
     st = np.zeros(N_CTX, np.int64)
     x = np.zeros(N_IN, np.int64)
-    x1 = np.int64(0)
-    x2 = np.int64(M32)
-    xd = np.int64(0)
-    op = 0
-    ip = 0
-    if mode == DECODE:
+    x1 = ac[AC_X1]
+    x2 = ac[AC_X2]
+    xd = ac[AC_XD]
+    op = ac[AC_OP]
+    ip = ac[AC_IP]
+    if mode == DECODE and ip == 0:
         for _ in range(4):
             b = np.int64(src[ip]) if ip < src.shape[0] else np.int64(255)
             ip += 1
@@ -258,11 +270,16 @@ def code(mode, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1
                     mlen = n
                     mptr = cand
         mm_table[mh] = pos + 1
-    if mode == ENCODE:
+    if mode == ENCODE and ac[AC_FINAL]:
         if op >= out.shape[0]:
             return -1
         out[op] = x1 >> 24
         op += 1
+    ac[AC_X1] = x1
+    ac[AC_X2] = x2
+    ac[AC_XD] = xd
+    ac[AC_OP] = op
+    ac[AC_IP] = ip
     sc[SC_C4] = c4
     sc[SC_C8] = c8
     sc[SC_WORD] = word

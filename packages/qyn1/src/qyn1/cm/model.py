@@ -29,6 +29,8 @@ TABLE_BITS = 20
 MATCH_BITS = 18
 LEARNING_RATE = 6
 PRIMER_NONE, PRIMER_TEXT = 0, 1
+# bytes per kernel call: a 4 MiB chunk takes seconds, and a signal (Ctrl-C) is acted on between calls
+SLICE = 1 << 16
 PRIMER_FILE = "cm-primed-v1.npz.zst"
 
 
@@ -86,7 +88,8 @@ def prime(text: bytes) -> State:
     s = fresh(len(text))
     s.buf[:] = np.frombuffer(text, np.uint8)
     if text:
-        kernels.code(kernels.PRIME, s.buf, 0, len(text), s.buf[:0], s.buf[:0], *s.arrays())
+        ac = kernels.coder_state()
+        kernels.code(kernels.PRIME, s.buf, 0, len(text), s.buf[:0], s.buf[:0], *s.arrays(), ac)
     return s
 
 
@@ -135,10 +138,17 @@ def encode(data: bytes, primer: int = PRIMER_TEXT) -> bytes | None:
     s = _copy(primed(primer), len(data))
     s.buf[s.start :] = np.frombuffer(data, np.uint8)
     out = np.empty(len(data) + 8, np.uint8)
-    n = kernels.code(kernels.ENCODE, s.buf, s.start, len(s.buf), s.buf[:0], out, *s.arrays())
-    if n < 0:
-        return None
-    return bytes([primer]) + out[:n].tobytes()
+    ac = kernels.coder_state()
+    lo = s.start
+    while True:  # slices of SLICE bytes; the last call (possibly empty) flushes the coder
+        hi = min(lo + SLICE, len(s.buf))
+        ac[kernels.AC_FINAL] = hi == len(s.buf)
+        n = kernels.code(kernels.ENCODE, s.buf, lo, hi, s.buf[:0], out, *s.arrays(), ac)
+        if n < 0:
+            return None
+        if hi == len(s.buf):
+            return bytes([primer]) + out[:n].tobytes()
+        lo = hi
 
 
 def decode(body: bytes, n: int) -> bytes:
@@ -150,5 +160,7 @@ def decode(body: bytes, n: int) -> bytes:
         raise CodecError("cm chunk needs the priming text, which this installation lacks")
     s = _copy(primed(body[0]), n)
     src = np.frombuffer(bytearray(body[1:]), np.uint8)  # writable: one compiled signature for every mode
-    kernels.code(kernels.DECODE, s.buf, s.start, len(s.buf), src, s.buf[:0], *s.arrays())
+    ac = kernels.coder_state()
+    for lo in range(s.start, len(s.buf), SLICE):
+        kernels.code(kernels.DECODE, s.buf, lo, min(lo + SLICE, len(s.buf)), src, s.buf[:0], *s.arrays(), ac)
     return s.buf[s.start :].tobytes()
