@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 WARM_STAMP := $(NUMBA_CACHE_DIR)/.warm-stamp
 WARM_SOURCES := uv.lock $(shell grep -rlE 'njit|numba' --include='*.py' packages/*/src perfkit/src 2>/dev/null)
 
-.PHONY: help setup warm test lint bench bench-seg1b bench-mbp10 bench-qyn1 bench-qyn1-classes bench-batted-ball perf-gate \
+.PHONY: help setup warm test lint bench bench-seg1b bench-mbp10 bench-qyn1 bench-qyn1-classes bench-qyn1-cm bench-batted-ball perf-gate \
         profile-seg1b profile-mbp10 profile-qyn1 profile-batted-ball
 
 help: ## Show this help
@@ -101,7 +101,10 @@ bench-qyn1: setup ## qyn1 pack/unpack of the stdlib corpus vs zlib/lzma/zstd/bro
 	$(RUN) python benchmarks/bench_qyn1.py $(if $(FULL),--full,)
 
 bench-qyn1-classes: setup ## qyn1 vs brotli-11/zstd-19 per file kind, and whole packages vs tar | zstd -19 --long
-	$(RUN) python benchmarks/qyn1_classes.py --max-mb 3 --packages rich,numba,pandas
+	$(RUN) python benchmarks/qyn1_classes.py --max-mb 3 --packages rich,numba,pandas --python-max
+
+bench-qyn1-cm: setup ## what the cm coder adds on Python chunks (ratio) and what it costs (decode time)
+	$(RUN) python benchmarks/qyn1_cm_choice.py
 
 bench-batted-ball: setup ## batted-ball trajectories/s vs reference, games, a season
 	$(RUN) python benchmarks/bench_batted_ball.py $(if $(FULL),--full,)
