@@ -4,8 +4,9 @@ the ``geo`` key, CRS OGC:CRS84 (lon/lat on WGS84) as PROJJSON.
 
 Built with numpy straight into Arrow buffers (a WKB point is 21 bytes, a cell polygon 93): no shapely objects,
 so adding geometry to 10 M sites costs one pass over the coordinates. The native encoding writes two plain
-double columns instead of a binary one: ~1 CPU-second less per 10 M sites (docs/perf/seg1b.md). The columns are added after the receipt
-is taken: receipts hash the attribute columns only, and the geometry is a function of them (see docs/seg1b.md).
+double columns instead of a binary one: ~1 CPU-second less per 10 M sites (a one-off A/B of the writer on the
+30" 10 M-site output, at load ~5; not a recorded benchmark). The columns are added after the receipt is
+taken: receipts hash the attribute columns only, and the geometry is a function of them (see docs/seg1b.md).
 Spec: https://geoparquet.org/releases/v1.1.0/ ("covering", "bbox").
 """
 
