@@ -52,8 +52,9 @@ def write_sites(table: pa.Table, dest: Path, compression: str) -> str:
     """Write ``table`` as ``dest/part-NNNNN.parquet`` files of equal size, in threads; return its receipt.
 
     The receipt is computed in this thread meanwhile. One thread per file up to one more than the cores (10 M
-    sites: three files of 3.3 M rows); equal files let the threads finish at about the same time. Each thread writes its file a row group at a time and stops at the next row group once the run is
-    interrupted, so a Ctrl-C waits for one row group, not for whole files.
+    sites: three files of 3.3 M rows); equal files let the threads finish at about the same time. Each thread
+    writes its file a row group at a time and stops at the next row group once the run is interrupted, so a
+    Ctrl-C waits for one row group, not for whole files.
     """
     dest.mkdir(parents=True)
     n = table.num_rows
