@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import atexit
 import time
 from pathlib import Path
 
@@ -34,11 +35,14 @@ def main() -> None:
 @click.option("--task-s", type=float, default=3.0)
 @click.option("--preload", is_flag=True)
 @click.option("--mark", default=None, help="A file each task touches when it starts.")
+@click.option("--exit-mark", default=None, help="A file an atexit handler writes when the process ends.")
 @executor_option()
 @common_options
 @handle_errors()
-def go(out, tasks, task_s, preload, mark, executor, profile, report_dir, workers, force, quiet):
-    """Run slow tasks and write OUT/result.txt."""
+def go(out, tasks, task_s, preload, mark, exit_mark, executor, profile, report_dir, workers, force, quiet):
+    """Run slow tasks and write OUT/result.txt; print (buffered, not flushed) how many ran."""
+    if exit_mark:
+        atexit.register(Path(exit_mark).write_text, "atexit ran\n")
     with job(
         "slow", "go", config={}, directories=[out], force=force, report_dir=report_dir, profile=profile
     ) as j:
@@ -50,3 +54,4 @@ def go(out, tasks, task_s, preload, mark, executor, profile, report_dir, workers
             preload=["json"] if preload else (),
         )
         (j.path(out) / "result.txt").write_text(f"{len(results)} tasks\n")
+    print(f"{len(results)} tasks done")

@@ -6,7 +6,9 @@ session; signals go to the whole process group, as a terminal's Ctrl-C does.
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -87,6 +89,42 @@ def test_sigkilled_parent_leaves_no_workers_and_the_next_run_sweeps_its_temporar
     assert (tmp_path / "out" / "result.txt").read_text() == "1 tasks\n"
 
 
+def _buffered(argv: list[str], cwd: Path, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+    """Run ``_slow_cli.py`` with stdout block-buffered, as Python has it on a pipe or file by default
+    (``PYTHONUNBUFFERED``, set on some machines, would hide what happens to the last buffered bytes)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, SCRIPT, "go", *argv], cwd=cwd, env=env, stdout=stdout, stderr=subprocess.PIPE,
+        text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_finished_command_ends_its_process_with_atexit_run_and_stdout_flushed(tmp_path):
+    """A command's own process ends with ``os._exit`` once the command returns (no interpreter
+    teardown): ``atexit`` handlers still run and buffered stdout still arrives."""
+    proc = _buffered(
+        ["out", "--tasks", "2", "--task-s", "0", "--workers", "2", "--exit-mark", "exit.txt"], tmp_path
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout == "2 tasks done\n"
+    assert (tmp_path / "exit.txt").read_text() == "atexit ran\n"
+    assert (tmp_path / "out" / "result.txt").read_text() == "2 tasks\n"
+
+
+def test_a_finished_command_whose_stdout_was_closed_stops_quietly(tmp_path):
+    """Its reader gone (``| head``), the command's last buffered output cannot be written: no traceback,
+    no "Exception ignored" from the interpreter's exit (which would then exit 120), the Unix status 141."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = _buffered(
+            ["out", "--tasks", "1", "--task-s", "0", "--executor", "serial", "--quiet"], tmp_path, write_end
+        )
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (141, "")
+
+
 def test_pool_start_up_keeps_signals_held_even_when_the_resource_tracker_starts():
     """multiprocessing's resource tracker unblocks SIGINT/SIGTERM when it starts; perfkit starts it first,
     so the workers of a pool are never spawned with Ctrl-C live (they would print a traceback)."""
@@ -100,8 +138,6 @@ def test_pool_start_up_keeps_signals_held_even_when_the_resource_tracker_starts(
         "    print(sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])))\n"
         "pool.shutdown()\n"
     )
-    import subprocess
-
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(sorted([int(signal.SIGINT), int(signal.SIGTERM)]))

@@ -22,6 +22,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from perfkit import interrupts
 from perfkit.clitools import Group, handle_errors
 from perfkit.reports import KNOWN_PIPELINES, PerfkitError, check_pipeline, load_json, load_report
 
@@ -398,7 +399,8 @@ def _resolve_in_process(command: tuple[str, ...]) -> tuple[str, Callable[[], Any
 
     def run_entry_point() -> Any:
         sys.argv = [argv0, *rest]
-        return func()
+        with interrupts.hosted():
+            return func()
 
     return f"{base} ({entry.value})", run_entry_point
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perfkit import interrupts
 from perfkit.reports import PerfkitError, load_json
 
 __all__ = ["DEFAULT_THRESHOLD", "GateResult", "compare", "count_instructions", "load_workloads", "run_gate"]
@@ -148,7 +149,8 @@ def _call(argv: list[str]) -> int:
     os.dup2(null, 1)
     os.dup2(null, 2)
     try:
-        main()
+        with interrupts.hosted():
+            main()
         return 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -9,7 +9,8 @@
   traceback), and exit on their own within a fraction of a second when the parent process is gone,
   even if it was SIGKILLed (a thread waiting on a pidfd of the parent).
 * :func:`exit_interrupted` (the CLIs, once an interrupt is reported): a command's own process ends
-  within a fraction of a second, whatever threads a library left waiting.
+  within a fraction of a second, whatever threads a library left waiting; :func:`exit_command` ends
+  it as quickly once the command has returned.
 """
 
 from __future__ import annotations
@@ -86,52 +87,101 @@ def received() -> int | None:
 
 
 _command_process = False
+_hosted = False
 
 
 @contextlib.contextmanager
 def owning_process() -> Iterator[None]:
     """While the block runs, this process is a command's own (the console-script entry runs the CLI in
-    it): after an interrupt it may end itself at once (:func:`exit_interrupted`). A CLI invoked
-    in-process -- by a test, a notebook, ``perfkit profile`` under a test runner -- leaves the flag as
-    it was when it returns."""
+    it): it may end itself at once when the command is done or interrupted (:func:`exit_command`,
+    :func:`exit_interrupted`) -- unless the command is :func:`hosted`. The flag is restored on return."""
     global _command_process
-    before, _command_process = _command_process, True
+    before, _command_process = _command_process, not _hosted
     try:
         yield
     finally:
         _command_process = before
 
 
+@contextlib.contextmanager
+def hosted() -> Iterator[None]:
+    """A console script runs inside this process for another program (``perfkit profile``, the perf
+    gate, a test): while the block runs, the command raises ``SystemExit`` when it is done instead of
+    ending the process, so its host can go on."""
+    global _command_process, _hosted
+    before = _command_process, _hosted
+    _command_process, _hosted = False, True
+    try:
+        yield
+    finally:
+        _command_process, _hosted = before
+
+
 def exit_interrupted(code: int, grace_s: float = 1.0) -> NoReturn:
     """Exit with ``code`` once an interrupt has been handled and reported (outputs discarded, workers
     stopped).
 
-    In a command's own process the exit is short: ``atexit`` handlers run, then ``os._exit``. The
-    interpreter's normal exit would also join every thread -- a library thread left waiting on a lock
-    the interrupted main thread never released hangs it there -- and tear down numba, pyarrow and the
-    rest module by module, about a second under load. A daemon thread ends the process after
-    ``grace_s`` should an ``atexit`` handler hang. Elsewhere this is ``sys.exit(code)``.
+    In a command's own process the exit is short (:func:`_end_process`): the interpreter's normal exit
+    would also join every thread -- a library thread left waiting on a lock the interrupted main thread
+    never released hangs it there. A daemon thread ends the process after ``grace_s`` should an
+    ``atexit`` handler hang. Elsewhere this is ``sys.exit(code)``.
     """
     if not _command_process:
         sys.exit(code)
+    _end_process(code, grace_s)
 
-    def force() -> None:
-        time.sleep(grace_s)
-        _flush()
-        os._exit(code)
 
-    threading.Thread(target=force, name="perfkit-exit-watchdog", daemon=True).start()
-    _flush()
+def exit_command(code: int) -> NoReturn:
+    """Exit with ``code`` once a command has returned (its outputs committed and closed, its workers
+    joined).
+
+    In a command's own process ``atexit`` handlers run (Dask clients, multiprocessing, temporary
+    folders), then ``os._exit``: the interpreter's module-by-module teardown of numba, LLVM and pyarrow
+    adds 0.2-0.7 s to every command and does nothing a finished command needs. Elsewhere this is
+    ``sys.exit(code)``.
+    """
+    if not _command_process:
+        sys.exit(code)
+    _end_process(code, None)
+
+
+def _end_process(code: int, grace_s: float | None) -> NoReturn:
+    """``atexit`` handlers, standard streams flushed, ``os._exit(code)``; with ``grace_s``, a watchdog
+    thread ends the process after that long whatever a handler does. A standard output that cannot take
+    its last bytes is reported as Python's own exit would (closed early: quiet, 141; full disk: one
+    line, 1), never as success."""
+    if grace_s is not None:
+
+        def force() -> None:
+            time.sleep(grace_s)
+            _flush()
+            os._exit(code)
+
+        threading.Thread(target=force, name="perfkit-exit-watchdog", daemon=True).start()
+    code = _flush(code)
     with contextlib.suppress(BaseException):
         atexit._run_exitfuncs()
-    _flush()
+    code = _flush(code)
     os._exit(code)
 
 
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
+def _flush(code: int = 0) -> int:
+    """Flush stdout and stderr; the exit code to use (``code`` unless stdout failed on a success)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141 if code == 0 else code
+    except (OSError, ValueError) as exc:
         with contextlib.suppress(Exception):
-            stream.flush()
+            sys.stderr.write(
+                f"error: cannot write standard output: {getattr(exc, 'strerror', None) or exc}\n"
+            )
+        code = 1 if code == 0 else code
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    return code
 
 
 def ignore_further() -> None:

@@ -2,7 +2,9 @@
 
 A console script normally imports its CLI module (numpy, pyarrow, numba...) before any of its code
 runs; a Ctrl-C during those imports prints a long traceback. Each package's entry point calls
-:func:`launch` instead, which only needs the standard library before it installs the handlers.
+:func:`launch` instead, which only needs the standard library before it installs the handlers. When
+the command has returned, the process ends without the interpreter's slow teardown
+(:func:`perfkit.interrupts.exit_command`).
 """
 
 from __future__ import annotations
@@ -33,4 +35,18 @@ def launch(target: str) -> None:
             _stop(130)
         except Interrupted as exc:
             _stop(exc.exit_code)
-        cli()
+        try:
+            cli()
+        except SystemExit as exc:
+            interrupts.exit_command(_status(exc.code))
+
+
+def _status(code: object) -> int:
+    """The exit status ``sys.exit(code)`` would give: None is 0, an int itself, anything else is printed
+    to stderr and gives 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write(f"{code}\n")
+    return 1
