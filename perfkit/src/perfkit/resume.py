@@ -90,7 +90,8 @@ class Journal:
         # The journal folder is private to this run: a plain temporary + rename, no sweep of the folder
         # (atomic_path's sweep would scan every entry on every record).
         tmp = final.with_name(f"{final.name}.{os.getpid()}.part")
-        tmp.write_bytes(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+        with open(tmp, "wb") as fh:  # streamed: no in-memory copy of a large value (10 M sites: ~190 MB)
+            pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, final)
 
     def finished(self, phase: str, keys: Iterable[str]) -> dict[str, Any]:
