@@ -2,7 +2,8 @@
 
 `mbp10 run --workers 2 --executor processes` over three synthetic days, interrupted at each phase of its life:
 interpreter imports, the parent loading its kernels (outputs claimed, Run started), worker start-up (spawned
-workers importing), mid-run (bars pass: one date done, workers busy) and the features pass. The moments are
+workers importing), mid-run (bars pass: one date done, workers busy) and once a date's features are written
+(the parent runs them while the workers decode later dates). The moments are
 found by watching the run -- its live event log in the staging folder, the process group, the staging files
 (``tests.hostile.interrupt(when=...)``) -- not by fixed sleeps, so they hold under load. Phases measured on
 the 2 shared cores (load 4-7, three 200k-300k-record days): imports 0.3-1.8 s, parent loading Numba to
@@ -88,9 +89,10 @@ def _mid_run(folder: Path, pgid: int) -> bool:
 
 
 def _features_pass(folder: Path, pgid: int) -> bool:
-    # One date through every stage (its gold vectors written), the others still to go. Not the very start of
-    # the pass: the parent's first pyarrow-to-numpy call then imports pandas, and a Ctrl-C inside that import
-    # surfaces as a SystemError (exit 1) -- a perfkit.clitools.handle_errors gap, reported to its owner.
+    # One date through every stage (its gold vectors written), the others still to go: the parent is then
+    # in a later date's features, or waiting for the workers' next bars. Not the very first features: the
+    # parent's first pyarrow-to-numpy call then imports pandas, and a Ctrl-C inside that import surfaces as
+    # a SystemError (exit 1) -- a perfkit.clitools.handle_errors gap, reported to its owner.
     return bool(_staged(folder, "gold/vectors/*.parquet"))
 
 
@@ -121,7 +123,7 @@ SIGNALS = [
     ("worker-start-up", signal.SIGTERM),  # SIGTERM's default action ends a starting worker quietly
     ("mid-run", signal.SIGINT),
     ("mid-run", signal.SIGTERM),
-    pytest.param("features-pass", signal.SIGINT, marks=pytest.mark.slow),  # the whole bars pass first
+    pytest.param("features-pass", signal.SIGINT, marks=pytest.mark.slow),
 ]
 
 

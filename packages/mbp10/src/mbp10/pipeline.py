@@ -4,17 +4,19 @@
   previous date's bars + this date's bars --> levels --> bar distance to level, episodes, approach features
   --> gold setup vectors
 
-`mbp10.dates.plan_dates` finds the input of each date (before any output is claimed); `run_dates` runs two
-passes through `perfkit.parallel.map_tasks`: bars of every date (independent), then the level-dependent stages
-of every date (each needs its previous date's bars). Outputs are one Parquet file per date and stage, so
-receipts do not depend on the worker count or completion order. `run_dates` fills a folder the caller owns
-(the CLI's `perfkit.job` staging folder, renamed into place only when the whole run succeeded).
+`mbp10.dates.plan_dates` finds the input of each date (before any output is claimed); `run_dates` maps the
+bars of every date (independent: the heavy decode) over the workers through `perfkit.parallel.map_tasks`, and
+runs the level-dependent stages of a date (which need its previous session's bars) in the calling process as
+soon as both are in, while the workers decode later dates; each date's files are digested into the receipts
+once every earlier date's are. Outputs are one Parquet file per date and stage, so receipts do not depend on
+the worker count or completion order. `run_dates` fills a folder the caller owns (the CLI's `perfkit.job`
+staging folder, renamed into place only when the whole run succeeded).
 
-Both passes are resumable phases (`map_tasks(phase=...)`, "bars" then "features"): each task names the files
+Both steps are resumable phases (`map_tasks(phase=...)`, "bars" and "features"): each task names the files
 it writes, so inside a `perfkit.job(..., resumable=True)` a rerun of a killed run (`mbp10 run --resume`) keeps
 every date whose files and counters are journaled and recomputes only the rest. A kept "bars" date keeps its
-staging file too, which is all the "features" pass reads of it (its own bars, and its next date's prior-day
-levels), so a resumed date feeds the next pass exactly as a recomputed one would.
+staging file too, which is all the "features" step reads of it (its own bars, and its next date's prior-day
+levels), so a resumed date feeds the next step exactly as a recomputed one would.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from perfkit.errors import InputError
 
 from mbp10.bars import BarsConsumer, warm_up
@@ -215,6 +218,50 @@ def cleanup_staging(out: Path) -> None:
     shutil.rmtree(out / "_staging", ignore_errors=True)
 
 
+class StageReceipts:
+    """Receipts of the per-date stage folders, digested date by date as the dates are finished.
+
+    The same bytes as ``perfkit.digest_parquet(folder)`` once every date is in: that digest reads a
+    folder's files in sorted name order (``<date>.parquet``: date order) as one stream, so the files of
+    each date are fed, read back from disk, as soon as every earlier date is in too. A run thus digests
+    while its workers still decode later dates instead of after them.
+    """
+
+    def __init__(self, out: Path, dates: list[str]):
+        from perfkit.determinism import TableDigester
+
+        self._digester = TableDigester
+        self.out = out
+        self.waiting = sorted(dates)
+        self.finished: set[str] = set()
+        self.digests: dict[str, object] = dict.fromkeys(STAGE_DIRS)
+
+    def date_done(self, date_iso: str) -> None:
+        self.finished.add(date_iso)
+        while self.waiting and self.waiting[0] in self.finished:
+            d = self.waiting.pop(0)
+            for stage, sub in STAGE_DIRS.items():
+                self._add(stage, pq.ParquetFile(self.out / sub / f"{d}.parquet"))
+
+    def _add(self, stage: str, pf) -> None:
+        if self.digests[stage] is None:
+            self.digests[stage] = self._digester(pf.schema_arrow)
+        for batch in pf.iter_batches(batch_size=1 << 20):
+            self.digests[stage].update(batch)
+
+    def receipts(self) -> dict[str, str]:
+        """Every stage's receipt; a folder holding any other file than the dates' is digested whole."""
+        import perfkit
+
+        done = sorted(self.finished)
+        out = {}
+        for stage, sub in STAGE_DIRS.items():
+            files = sorted(p.name for p in (self.out / sub).rglob("*.parquet"))
+            same = not self.waiting and files == [f"{d}.parquet" for d in done]
+            out[stage] = self.digests[stage].hexdigest() if same else perfkit.digest_parquet(self.out / sub)
+        return out
+
+
 def run_dates(
     plan: DatePlan,
     out_dir: str | os.PathLike,
@@ -250,55 +297,84 @@ def run_dates(
     run.count("inputs_outside_sessions", len(set(inputs) - set(expected)))  # e.g. a holiday's file
     run.metric("missing_sessions", missing)
     todo = sorted(inputs)
+    keys = [d.isoformat() for d in todo]
+    # Prior-day levels come from the previous trading session (CME_Equity calendar) when its input is in
+    # this run; a missing previous session gives none (never an older day's).
+    prev_of = {d.isoformat(): _previous_input(d, inputs) for d in todo}
+    needed_by: dict[str, list[str]] = {}  # date -> the dates whose features wait for its bars
+    for k in keys:
+        for dep in (k, prev_of[k]):
+            if dep is not None:
+                needed_by.setdefault(dep, []).append(k)
+    bars_done: set[str] = set()
+    res1: dict = {}
+    res2: dict = {}
+    receipts = StageReceipts(out, keys)
+
+    def features(ready: list[str]) -> None:
+        """The level-dependent stages of `ready` dates, in date order, in this process's main thread.
+
+        Light (0.1-0.2 s a date, most of it Parquet writes), so the parent does them between the
+        workers' results: no second round of worker start-up, and a Ctrl-C stops them at once (a thread
+        pool would first finish its running dates: 3.6 s measured under load). Each date is its own
+        resumable "features" task; its files are then digested into the receipts.
+        """
+        for k in ready:
+            with run.stage("features"):
+                res2.update(
+                    map_tasks(
+                        features_task,
+                        [
+                            Task(
+                                key=k,
+                                payload=(k, prev_of[k], str(out), params.to_dict()),
+                                files=features_files(k),
+                            )
+                        ],
+                        phase="features",
+                    )
+                )
+            with run.stage("receipts"):
+                receipts.date_done(k)
+            bar.advance()
+
+    def bars_finished(r) -> None:
+        bar.advance()
+        bars_done.add(r.key)
+        waiting = needed_by.get(r.key, ())
+        features(
+            sorted(
+                k
+                for k in waiting
+                if k not in res2 and k in bars_done and (prev_of[k] is None or prev_of[k] in bars_done)
+            )
+        )
+
     try:
-        cost = {d: inputs[d].stat().st_size for d in todo}
-        with run.stage("bars"), progress(len(todo), "bars", quiet=quiet) as bar:
+        with run.stage("bars"), progress(2 * len(todo), "bars, features", quiet=quiet) as bar:
             res1 = map_tasks(
                 bars_task,
                 [
+                    # In date order (the highest cost first), not by size: each date's features can run as
+                    # soon as its bars and its previous session's are in, and its receipts when every
+                    # earlier date's are.
                     Task(
-                        key=d.isoformat(),
-                        payload=(d.isoformat(), str(inputs[d]), str(out), bronze, sel),
-                        cost=cost[d],
-                        files=bars_files(d.isoformat(), bronze),
+                        key=k,
+                        payload=(k, str(inputs[d]), str(out), bronze, sel),
+                        cost=len(todo) - i,
+                        files=bars_files(k, bronze),
                     )
-                    for d in todo
+                    for i, (d, k) in enumerate(zip(todo, keys, strict=True))
                 ],
                 executor=executor,
                 workers=workers,
                 scheduler=scheduler,
-                on_result=lambda r: bar.advance(),
+                on_result=bars_finished,
                 phase="bars",
                 # Spawned workers, not forked from a preloaded server: those start faster (bars pass 1.7-1.8 s
                 # vs 2.5-2.6 s on four 400k-record days) with less memory (157 vs 210 MiB a worker), but the
                 # first fork waits, with Ctrl-C held, until the server has imported the pipeline and Numba:
                 # an interrupt then took 0.5-1.2 s to act at load 4-6, and would pass 2 s on a busier machine.
-            )
-        # Prior-day levels come from the previous trading session (CME_Equity calendar) when its input is
-        # in this run; a missing previous session gives none (never an older day's).
-        prev_of = {d: _previous_input(d, inputs) for d in todo}
-        # Pass 2 is light (0.1-0.2 s a date, most of it Parquet writes): it runs in this process's main thread,
-        # which avoids a second round of process start-up, and a Ctrl-C stops it at once (a thread pool
-        # would first finish its running dates: 3.6 s measured under load). Measured on four 400k-record
-        # days: serial 0.82 s, two threads 0.70-1.04 s.
-        executor2 = "dask" if executor == "dask" else "serial"
-        with run.stage("features"), progress(len(todo), "features", quiet=quiet) as bar:
-            res2 = map_tasks(
-                features_task,
-                [
-                    Task(
-                        key=d.isoformat(),
-                        payload=(d.isoformat(), prev_of[d], str(out), params.to_dict()),
-                        cost=res1[d.isoformat()].value["bars"],
-                        files=features_files(d.isoformat()),
-                    )
-                    for d in todo
-                ],
-                executor=executor2,
-                workers=workers,
-                scheduler=scheduler,
-                on_result=lambda r: bar.advance(),
-                phase="features",
             )
     except BaseException:
         cleanup_staging(out)  # also when a date fails: no half-made intermediate state is left
@@ -327,8 +403,8 @@ def run_dates(
     busy = wall - slowest_compile
     run.metric("records_per_s", computed / busy if busy > 0 else None)
     with run.stage("receipts"):
-        for stage, sub in STAGE_DIRS.items():
-            run.receipt(stage, perfkit.digest_parquet(out / sub))
+        for stage, digest in receipts.receipts().items():
+            run.receipt(stage, digest)
         if bronze:
             run.receipt("bronze", perfkit.digest_parquet(out / "bronze"))
     # Only now: a run killed while digesting a year of outputs keeps the bars its resume needs.
