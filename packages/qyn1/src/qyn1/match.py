@@ -13,6 +13,7 @@ from qyn1.errors import CodecError
 from qyn1.rans.coder import StreamDecoder, _ext_array
 from qyn1.rans.kernels import RANS_L
 from qyn1.rans.model import Model
+from qyn1.rans.prefetch import prefetch
 
 # ---------------------------------------------------------------- match model (order-k repeat prediction)
 MATCH_HASH_BITS = 16  # at most; a stream of n symbols uses min(16, max(10, bit_length(n) + 4)) bits
@@ -139,6 +140,7 @@ def _decode_match_kernel(
     have_ext = ext.shape[0] > 0
     nctx = cum.shape[0]
     ncum = cum.shape[1]
+    cfl = cum.ravel()
     nmap = ctxmap.shape[0]
     nrowmap = rowmap.shape[0]
     prev = 0
@@ -175,6 +177,10 @@ def _decode_match_kernel(
         c = rowmap[c]
         if c < 0 or c >= nctx:
             return -1, x0, x1
+        base = c * ncum
+        for j in range(0, ncum, 32):  # the row's cache lines, fetched together (see qyn1.rans.prefetch)
+            prefetch(cfl, base + j)
+        prefetch(cfl, base + ncum - 1)
         x = x1 if i & 1 else x0
         slot = x & mask
         if np.uint64(cum[c, match_sym]) <= slot:  # the match symbol is the last one: one look when it holds

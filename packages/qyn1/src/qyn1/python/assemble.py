@@ -15,8 +15,11 @@ from qyn1.python.tokens import COMMENT, ERR, NAME, NUMBER, STRING, T_END, T_WORD
 @njit(cache=True, nogil=True, inline="always")
 def _copy(out, o, src, a, b, write):
     """``src[a:b]`` to ``out[o:]`` when ``write`` (else only counted); the new ``o``. A plain loop: the pieces
-    are a few bytes long."""
+    are a few bytes long. A piece that does not fit ``out`` is not written and the new ``o`` is past the end
+    (the chunk is longer than its buffer: the caller refuses it)."""
     if write:
+        if o + b - a > out.shape[0]:
+            return out.shape[0] + 1
         for j in range(a, b):
             out[o] = src[j]
             o += 1
@@ -53,7 +56,9 @@ def _assemble_pass(
     """The chunk's bytes, token by token: its whitespace (spaces, tabs or a spelled item), then its text
     (a fixed kind's text, a name, prefix + quote + text body + quote, '#' + comment body, a spelled error
     character). Names are ``occ_new`` (new-name index per occurrence: code names, then each text stream's
-    words from ``word_off[m]``). Writes into ``out`` when ``write``, else only counts; returns the length."""
+    words from ``word_off[m]``). Writes into ``out`` when ``write``, else only counts; returns the length,
+    or more than ``len(out)`` when writing and the text does not fit ``out`` (nothing is written past it)."""
+    cap = out.shape[0]
     o = 0
     ci = 0
     si = 0
@@ -68,6 +73,8 @@ def _assemble_pass(
             ei += 1
         elif write:
             ch = 32 if t == 0 else 9
+            if o + wlen[i] > cap:
+                return cap + 1
             for _ in range(wlen[i]):
                 out[o] = ch
                 o += 1
@@ -89,6 +96,8 @@ def _assemble_pass(
             else:
                 m = 2
                 if write:
+                    if o >= cap:
+                        return cap + 1
                     out[o] = 35  # '#'
                 o += 1
             p = tp[m]
@@ -103,6 +112,8 @@ def _assemble_pass(
                     o = _copy(out, o, npool, nstart[nm], nend[nm], write)
                 else:
                     if write:
+                        if o >= cap:
+                            return cap + 1
                         out[o] = (s - 2) & 0xFF
                     o += 1
             tp[m] = p
@@ -117,14 +128,13 @@ def _assemble_pass(
 
 
 def assemble(args: tuple, limit: int | None) -> bytes:
-    """The chunk's bytes from ``args`` (:func:`_assemble_pass`'s arguments after ``write``): sized by a
-    counting pass, refused when that is not ``limit`` (the chunk's known length) before anything is
-    allocated, then written."""
-    n = _assemble_pass(_NO_BYTES, False, *args)
-    if limit is not None and n != limit:
-        raise CodecError("decoded text does not have its chunk's length")
+    """The chunk's bytes from ``args`` (:func:`_assemble_pass`'s arguments after ``write``): written into a
+    buffer of ``limit`` bytes (the chunk's known length) and refused when they do not fill it exactly; without
+    ``limit``, sized by a counting pass first."""
+    n = limit if limit is not None else _assemble_pass(_NO_BYTES, False, *args)
     out = np.empty(n, dtype=np.uint8)
-    _assemble_pass(out, True, *args)
+    if _assemble_pass(out, True, *args) != n:
+        raise CodecError("decoded text does not have its chunk's length")
     return out.tobytes()
 
 

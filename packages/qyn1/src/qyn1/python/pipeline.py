@@ -10,6 +10,7 @@ import numpy as np
 from qyn1 import rans, tables, varint
 from qyn1.errors import CodecError
 from qyn1.match import MATCH_NFLAG, decode_match, match_symbols
+from qyn1.python import decode as fused
 from qyn1.python.assemble import assemble
 from qyn1.python.layout import _kind_contexts, _layout_contexts, _ws_class, _ws_lengths, _ws_symbols
 from qyn1.python.names import (
@@ -398,7 +399,28 @@ def _match_params() -> dict[str, tuple[np.ndarray, int]]:
 
 
 def decode_text(body: bytes, limit: int | None = None) -> bytes:
-    """The chunk ``body`` encodes; ``limit``: its known length (refused when longer; output buffer sized)."""
+    """The chunk ``body`` encodes; ``limit``: its known length (refused when it differs; output buffer
+    sized). The fused decoder (``qyn1.python.decode``: one Numba call per chunk), or the staged one when the
+    tables do not fit it."""
+    t = fused.tables()
+    if t is None:
+        return decode_text_staged(body, limit)
+    out, err = fused._decode_chunk_kernel(
+        np.frombuffer(body, dtype=np.uint8), -1 if limit is None else limit, *t
+    )
+    if err:
+        raise CodecError(fused.message(err, STREAMS))
+    data = out.tobytes()
+    try:
+        data.decode("utf-8")  # the structural codec carries UTF-8 text only
+    except UnicodeError:
+        raise CodecError("malformed python stream: UnicodeDecodeError") from None
+    return data
+
+
+def decode_text_staged(body: bytes, limit: int | None = None) -> bytes:
+    """:func:`decode_text` stream by stream, each kernel called from Python: the reference the fused decoder
+    is tested against (``tests/qyn1/test_decode_fused.py``), and its fallback."""
     try:
         return _decode_text(body, limit)
     except CodecError:
