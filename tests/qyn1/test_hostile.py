@@ -234,11 +234,11 @@ CASES = [
         env={"QPW": "pw"},
     ),
     Case(
-        "list-container-format-2-before-cm",
+        "list-container-format-3-before-xz",
         ["qyn1", "list", "p.qyn", *PW],
         2,
-        "format version 2",
-        with_(lambda f: _passphrase_package(f, version=2)),
+        "format version 3; this qyn1 reads only version 4",
+        with_(lambda f: _passphrase_package(f, version=3)),
         env={"QPW": "pw"},
     ),
     # keys from the environment; messages in words, never errno text

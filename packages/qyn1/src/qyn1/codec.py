@@ -15,6 +15,11 @@ keeping the smallest; ``stored`` bounds the worst case at +1 byte. The id in eac
 * 6 ``cm``: the context-mixing bit coder (``qyn1.cm``): hashed order-1..6, word and column contexts and a
   match model mixed per bit, started from a model primed with shipped text of the other source kinds
   (JavaScript, C/C++, Rust, JSON, Markdown). Symmetric: decoding costs what encoding does.
+* 7 ``xz``: one byte naming a filter chain (``XZ_FILTERS``), then a raw LZMA2 stream (Python's ``lzma``,
+  i.e. liblzma: preset 9e, dictionary the chunk's size). Tried only on chunks holding a NUL byte (binaries:
+  never text), with the x86 branch-call-jump filter first, which turns relative call/jump targets into
+  absolute ones so that repeated calls of one function become repeated bytes (each ``.so`` file of numba
+  alone: 8 % smaller than zstd -19 --long, 4 % smaller than brotli-11; of pandas: 13 % smaller than zstd).
 
 On a chunk the structural codec takes, the slow general coders (brotli-11 runs at well under 1 MB/s) are
 tried only when a fast probe says they may win: zstd level ``PROBE_LEVEL`` (hundreds of MB/s) coming within
@@ -26,6 +31,8 @@ brotli 3 KB), and the probe finds those.
 
 from __future__ import annotations
 
+import lzma
+
 import brotli
 import numpy as np
 import zstandard
@@ -33,7 +40,7 @@ import zstandard
 from qyn1 import cm, rans, tables, varint
 from qyn1.errors import CodecError
 
-STORED, BYTES_O0, BYTES_O1, PYTHON, ZSTD, BROTLI, CM = 0, 1, 2, 3, 4, 5, 6
+STORED, BYTES_O0, BYTES_O1, PYTHON, ZSTD, BROTLI, CM, XZ = 0, 1, 2, 3, 4, 5, 6, 7
 NAMES = {
     STORED: "stored",
     BYTES_O0: "bytes-o0",
@@ -42,6 +49,7 @@ NAMES = {
     ZSTD: "zstd",
     BROTLI: "brotli",
     CM: "cm",
+    XZ: "xz",
 }
 _O0_SCALE = 12
 PROBE_LEVEL = 3
@@ -49,6 +57,10 @@ PROBE_MARGIN = 1.35  # zstd-19/brotli-11 are rarely more than ~25 % smaller than
 ZSTD_LEVEL = 19
 BROTLI_QUALITY = 11
 BROTLI_LGWIN = 24
+# the xz body's first byte -> the filters before LZMA2 and LZMA2's literal/position options; 1 = x86 code
+# (no literal context: machine code's previous byte says little about the next one)
+XZ_FILTERS = {0: ((), {}), 1: ((lzma.FILTER_X86,), {"lc": 1, "lp": 0, "pb": 0})}
+XZ_TRIED = (1,)  # variants the encoder tries (on chunks with a NUL byte); the decoder reads every one above
 
 
 def _encode_zstd(data: bytes) -> bytes:
@@ -82,6 +94,33 @@ def _decode_brotli(body: bytes, n: int) -> bytes:
         raise CodecError(f"bad brotli chunk: {e}") from None
     if len(out) != n or not d.is_finished():
         raise CodecError("brotli chunk does not hold exactly the stated length")
+    return out
+
+
+def _xz_filters(variant: int, n: int, encode: bool) -> list[dict]:
+    pre, opts = XZ_FILTERS[variant]
+    lz = {"id": lzma.FILTER_LZMA2, "dict_size": max(4096, n), **opts}
+    if encode:
+        lz["preset"] = 9 | lzma.PRESET_EXTREME
+    return [{"id": f} for f in pre] + [lz]
+
+
+def _encode_xz(data: bytes, variant: int) -> bytes:
+    return bytes([variant]) + lzma.compress(
+        data, format=lzma.FORMAT_RAW, filters=_xz_filters(variant, len(data), True)
+    )
+
+
+def _decode_xz(body: bytes, n: int) -> bytes:
+    if not body or body[0] not in XZ_FILTERS:
+        raise CodecError("unknown xz filter chain")
+    d = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_xz_filters(body[0], n, False))
+    try:
+        out = d.decompress(body[1:], max_length=n + 1)
+    except lzma.LZMAError as e:
+        raise CodecError(f"bad xz chunk: {e}") from None
+    if len(out) != n or not d.eof or d.unused_data:
+        raise CodecError("xz chunk does not hold exactly the stated length")
     return out
 
 
@@ -126,7 +165,7 @@ def _decode_o1(body: bytes, n: int) -> bytes:
 
 def encode_chunk(data: bytes, *, python: bool = True, general: bool = True, python_cm: bool = False) -> bytes:
     """Encode one chunk with the smallest of the codecs that apply (ties: the lower codec id);
-    ``python=False`` skips the structural codec, ``general=False`` zstd, brotli and the cm coder.
+    ``python=False`` skips the structural codec, ``general=False`` zstd, brotli, xz and the cm coder.
     ``python_cm`` tries the cm coder on every chunk the structural codec takes (the ``python-max`` preset:
     smaller packages, but a chunk cm wins decodes ~10x slower than a structural one); without it, only
     where the zstd probe says a general coder may win."""
@@ -151,6 +190,8 @@ def encode_chunk(data: bytes, *, python: bool = True, general: bool = True, pyth
         candidates.append(bytes([ZSTD]) + _encode_zstd(data))
         candidates.append(bytes([BROTLI]) + _encode_brotli(data))
         python_cm = True
+        if b"\0" in data:  # binary (machine code, data files): never text, so never Python
+            candidates += [bytes([XZ]) + _encode_xz(data, v) for v in XZ_TRIED]
     if general and python_cm:
         body = cm.encode(data)
         if body is not None:
@@ -186,6 +227,8 @@ def decode_chunk(payload: bytes, n: int, need: int | None = None) -> bytes:
     elif codec == CM:
         n = n if need is None else min(need, n)
         out = cm.decode(body, n)
+    elif codec == XZ:
+        out = _decode_xz(body, n)
     else:
         raise CodecError(f"unknown chunk codec {codec}")
     if len(out) != n:

@@ -1,9 +1,9 @@
-"""The ``QYN1`` binary container (version 3): streamed writing, random-access reading, everything
+"""The ``QYN1`` binary container (version 4): streamed writing, random-access reading, everything
 authenticated.
 
 Layout (all integers little-endian)::
 
-    header  48 bytes  magic "QYN1", u8 version=3, u8 kdf (1 key file, 2 Argon2id), u16 flags=0,
+    header  48 bytes  magic "QYN1", u8 version=4, u8 kdf (1 key file, 2 Argon2id), u16 flags=0,
                       u32 opslimit, u32 memlimit, 16-byte salt, u16 tables version, u32 chunk size, 10 zero
     chunks            ChaCha20-Poly1305 ciphertext+tag of each chunk payload, block by block, in table order
     table             ChaCha20-Poly1305 of the file table (below)
@@ -26,7 +26,8 @@ or the header and the table offset (table); the authenticated table binds paths 
 chunk cannot be reordered, dropped, truncated or moved to another block or package without failing.
 
 Earlier versions are refused with a one-line message naming the version: 1 (one block per file, paths in
-the chunk associated data), 2 (the same layout as 3, without the ``cm`` chunk codec, ``qyn1.codec``).
+the chunk associated data), 2 (the same layout as 4, without the ``cm`` and ``xz`` chunk codecs,
+``qyn1.codec``), 3 (without ``xz``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from qyn1.tables import TABLES_VERSION
 
 MAGIC = b"QYN1"
 END_MAGIC = b"QYN1END\x00"
-VERSION = 3
+VERSION = 4
 _HEADER = struct.Struct("<4sBBHII16sHI10x")
 _TRAILER = struct.Struct("<QII8s")
 HEADER_SIZE = _HEADER.size
