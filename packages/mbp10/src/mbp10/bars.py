@@ -9,8 +9,8 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from mbp10.bar_columns import DIST_COLUMN, FLOAT_COLUMNS, INT_COLUMNS
-from mbp10.io import np_to_arrow
+from mbp10.bar_columns import FLOAT_COLUMNS, INT_COLUMNS
+from mbp10.io import arrow_to_np, np_to_arrow, strings_to_arrow
 from mbp10.kernels import (
     BF_BAD_TS_RECV,
     BF_FIRST_ID,
@@ -124,27 +124,6 @@ def warm_up() -> None:
     acc = BarAccumulator()
     acc.update(rec, np.arange(2, dtype=np.int64))
     acc.finish()
-
-
-def add_level_distance(bars: pa.Table, level_prices: np.ndarray, valid_from_ns: np.ndarray) -> pa.Table:
-    """Append the signed distance (points) from end-of-bar mid to the nearest level valid at bar end.
-
-    A level counts once `bar_end >= valid_from_ns` (levels that form intraday, like the opening range, do
-    not leak into earlier bars). Ties go to the lower level. NaN without a mid or without a valid level.
-    """
-    mid = bars.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False)
-    bar_end = bars.column("bar_start_ns").to_numpy() + BAR_NS
-    dist = np.full(len(mid), np.nan)
-    if len(level_prices):
-        order = np.lexsort((valid_from_ns, level_prices))
-        lv, vf = np.asarray(level_prices, np.float64)[order], np.asarray(valid_from_ns)[order]
-        delta = mid[:, None] - lv[None, :]  # bars x levels (a day has ~17k bars and tens of levels)
-        valid = bar_end[:, None] >= vf[None, :]
-        absd = np.where(valid, np.abs(delta), np.inf)
-        best = np.argmin(absd, axis=1)
-        ok = np.isfinite(absd[np.arange(len(mid)), best]) & ~np.isnan(mid)
-        dist[ok] = delta[np.arange(len(mid)), best][ok]
-    return bars.append_column(DIST_COLUMN, np_to_arrow(dist))
 
 
 def facts_of(rec: np.ndarray, last_recv: int) -> np.ndarray:
@@ -267,7 +246,7 @@ class BarsConsumer:
             tables = {chosen: tables[chosen]}
         return concat_instruments(
             [
-                with_instrument(t, iid, self.symmap.symbols_for(iid, t.column("bar_start_ns").to_numpy()))
+                with_instrument(t, iid, self.symmap.symbols_for(iid, arrow_to_np(t.column("bar_start_ns"))))
                 for iid, t in tables.items()
             ]
         )
@@ -279,7 +258,7 @@ def front_month(symmap: SymbolMap, tables: dict[int, pa.Table]) -> int:
     for iid, t in tables.items():
         if any(is_spread(s) for s in symmap.symbols_of(iid)):
             continue
-        vol = int(np.sum(t.column("bar5s_trade_vol_sum").to_numpy()))
+        vol = int(np.sum(arrow_to_np(t.column("bar5s_trade_vol_sum"))))
         if best is None or vol > best[0]:
             best = (vol, iid)
     return best[1] if best else min(tables)
@@ -290,9 +269,9 @@ def with_instrument(table: pa.Table, instrument_id: int, symbols: pa.Array | lis
     as its first two columns."""
     n = table.num_rows
     if not isinstance(symbols, pa.Array):
-        symbols = pa.array(symbols, pa.string())
+        symbols = strings_to_arrow(symbols)
     table = table.add_column(0, "symbol", symbols)
-    return table.add_column(0, "instrument_id", pa.array(np.full(n, instrument_id, np.uint32)))
+    return table.add_column(0, "instrument_id", np_to_arrow(np.full(n, instrument_id, np.uint32)))
 
 
 def concat_instruments(tables: list[pa.Table]) -> pa.Table:

@@ -14,9 +14,8 @@ import numpy as np
 import pyarrow as pa
 
 from mbp10.approach import compute_approach
-from mbp10.bars import add_level_distance
 from mbp10.episodes import EpisodeParams, compute_episodes
-from mbp10.levels import compute_levels, round_number_levels
+from mbp10.levels import add_level_distance, compute_levels, round_number_levels
 from mbp10.vectors import compute_vectors
 
 ID, SYMBOL = "instrument_id", "symbol"

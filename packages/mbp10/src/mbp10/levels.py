@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 
+from mbp10.bar_columns import DIST_COLUMN
+from mbp10.io import np_to_arrow
 from mbp10.schema import BAR_NS
 
 ET = ZoneInfo("America/New_York")
@@ -121,3 +123,24 @@ def round_number_levels(bars: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     """Round numbers only (what `mbp10 bars` uses without a levels file): prices and valid_from (0)."""
     prices = _round_prices(_col(bars, "bar5s_book_mid_px_eob") if bars.num_rows else np.array([np.nan]))
     return prices, np.zeros(len(prices), np.int64)
+
+
+def add_level_distance(bars: pa.Table, level_prices: np.ndarray, valid_from_ns: np.ndarray) -> pa.Table:
+    """Append the signed distance (points) from end-of-bar mid to the nearest level valid at bar end.
+
+    A level counts once `bar_end >= valid_from_ns` (levels that form intraday, like the opening range, do
+    not leak into earlier bars). Ties go to the lower level. NaN without a mid or without a valid level.
+    """
+    mid = bars.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False)
+    bar_end = bars.column("bar_start_ns").to_numpy() + BAR_NS
+    dist = np.full(len(mid), np.nan)
+    if len(level_prices):
+        order = np.lexsort((valid_from_ns, level_prices))
+        lv, vf = np.asarray(level_prices, np.float64)[order], np.asarray(valid_from_ns)[order]
+        delta = mid[:, None] - lv[None, :]  # bars x levels (a day has ~17k bars and tens of levels)
+        valid = bar_end[:, None] >= vf[None, :]
+        absd = np.where(valid, np.abs(delta), np.inf)
+        best = np.argmin(absd, axis=1)
+        ok = np.isfinite(absd[np.arange(len(mid)), best]) & ~np.isnan(mid)
+        dist[ok] = delta[np.arange(len(mid)), best][ok]
+    return bars.append_column(DIST_COLUMN, np_to_arrow(dist))

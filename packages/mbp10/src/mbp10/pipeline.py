@@ -21,9 +21,12 @@ levels), so a resumed date feeds the next step exactly as a recomputed one would
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import multiprocessing
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +36,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from perfkit.errors import InputError
 
-from mbp10.bars import BarsConsumer, warm_up
 from mbp10.calendar import previous_session, sessions
 from mbp10.dates import DatePlan
 from mbp10.episodes import EpisodeParams
 from mbp10.errors import Mbp10Error
 from mbp10.instruments import approach_all, episodes_all, level_distance_all, levels_all, vectors_all
-from mbp10.io import ScanStats, input_kind, read_bronze, read_symbology, scan_dbn, write_table
+from mbp10.io import ScanStats, arrow_to_np, input_kind, read_bronze, read_symbology, scan_dbn, write_table
 from mbp10.records import iter_table_records, out_of_order_count
 from mbp10.symbology import Selection
 from perfkit import atomic_path
@@ -89,6 +91,8 @@ def day_bars(
 
 
 def _day_bars(path, bronze_out: Path | None, selection: Selection | None) -> tuple[pa.Table, ScanStats]:
+    from mbp10.bars import BarsConsumer  # Numba: not imported by a `run` parent, which only runs the features
+
     consumer = BarsConsumer(selection=selection)
     if input_kind(path) == "parquet":
         consumer.symmap = read_symbology(path)
@@ -116,10 +120,10 @@ def _day_bars(path, bronze_out: Path | None, selection: Selection | None) -> tup
     bars = consumer.finish(str(path))
     stats.integrity = {
         **consumer.integrity.counters(),
-        "books_crossed_events": int(np.sum(bars.column("bar5s_flag_crossed_cnt_sum").to_numpy())),
-        "books_locked_events": int(np.sum(bars.column("bar5s_flag_locked_cnt_sum").to_numpy())),
+        "books_crossed_events": int(np.sum(arrow_to_np(bars.column("bar5s_flag_crossed_cnt_sum")))),
+        "books_locked_events": int(np.sum(arrow_to_np(bars.column("bar5s_flag_locked_cnt_sum")))),
         "instruments_in_file": len(consumer.seen),
-        "instruments_kept": len(np.unique(bars.column("instrument_id").to_numpy())),
+        "instruments_kept": len(np.unique(arrow_to_np(bars.column("instrument_id")))),
     }
     return bars, stats
 
@@ -165,12 +169,40 @@ def day_features(
 # -- many dates ------------------------------------------------------------------------------------------
 
 
+def _exit_without_teardown() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+_worker_exit_set = False
+
+
+def end_worker_without_teardown() -> None:
+    """In a process-pool worker, end the process with `os._exit(0)` once it has finished normally.
+
+    multiprocessing has then closed the worker's queues and run its finalizers; what is left is the
+    interpreter's module-by-module teardown of numba, LLVM and pyarrow, 0.46-0.79 s a worker (measured, a
+    spawned process after one day's bars, at load 3-4; 0.02 s with this), which the parent's pool shutdown
+    waits for at the end of every run. A worker stopped by a signal never gets here (its exit code stays
+    the signal's). Not in the command's own process (perfkit.launch ends that itself) nor on a Dask worker.
+    """
+    global _worker_exit_set
+    if _worker_exit_set or multiprocessing.parent_process() is None or "distributed" in sys.modules:
+        return
+    atexit.register(_exit_without_teardown)
+    _worker_exit_set = True
+
+
 def bars_task(payload: tuple) -> dict:
     """Pass 1 (one date): decode + bar5s core into the staging area; optional bronze."""
     date_iso, src, out_dir, bronze, selection = payload
+    end_worker_without_teardown()
     out = Path(out_dir)
     bronze_out = out / "bronze" / f"{date_iso}.parquet" if bronze else None
     t0 = time.perf_counter()
+    from mbp10.bars import warm_up
+
     warm_up()  # the worker's first task loads (or compiles) the kernels: timed apart, kept out of the rate
     compile_s = time.perf_counter() - t0
     bars, stats = day_bars(src, bronze_out, Selection(**selection))
@@ -290,22 +322,9 @@ def run_dates(
     t0 = time.perf_counter()
     run.metric("workers", workers)
     run.metric("executor", executor)
-    expected = sessions(plan.first, plan.last)
-    missing = [d.isoformat() for d in expected if d not in inputs]
-    run.count("sessions_expected", len(expected))
-    run.count("sessions_missing", len(missing))
-    run.count("inputs_outside_sessions", len(set(inputs) - set(expected)))  # e.g. a holiday's file
-    run.metric("missing_sessions", missing)
     todo = sorted(inputs)
     keys = [d.isoformat() for d in todo]
-    # Prior-day levels come from the previous trading session (CME_Equity calendar) when its input is in
-    # this run; a missing previous session gives none (never an older day's).
-    prev_of = {d.isoformat(): _previous_input(d, inputs) for d in todo}
-    needed_by: dict[str, list[str]] = {}  # date -> the dates whose features wait for its bars
-    for k in keys:
-        for dep in (k, prev_of[k]):
-            if dep is not None:
-                needed_by.setdefault(dep, []).append(k)
+    prev_of: dict[str, str | None] = {}
     bars_done: set[str] = set()
     res1: dict = {}
     res2: dict = {}
@@ -341,13 +360,17 @@ def run_dates(
     def bars_finished(r) -> None:
         bar.advance()
         bars_done.add(r.key)
-        waiting = needed_by.get(r.key, ())
+        if not prev_of:
+            # Prior-day levels come from the previous trading session (CME_Equity calendar) when its input
+            # is in this run; a missing previous session gives none (never an older day's). Looked up at
+            # the first result, not before the workers start: the calendar imports pandas (~0.8 s).
+            prev_of.update({d.isoformat(): _previous_input(d, inputs) for d in todo})
         features(
-            sorted(
+            [
                 k
-                for k in waiting
+                for k in keys
                 if k not in res2 and k in bars_done and (prev_of[k] is None or prev_of[k] in bars_done)
-            )
+            ]
         )
 
     try:
@@ -379,6 +402,12 @@ def run_dates(
     except BaseException:
         cleanup_staging(out)  # also when a date fails: no half-made intermediate state is left
         raise
+    expected = sessions(plan.first, plan.last)
+    missing = [d.isoformat() for d in expected if d not in inputs]
+    run.count("sessions_expected", len(expected))
+    run.count("sessions_missing", len(missing))
+    run.count("inputs_outside_sessions", len(set(inputs) - set(expected)))  # e.g. a holiday's file
+    run.metric("missing_sessions", missing)
     totals = {"records": 0, "touches": 0, "resumed": 0}
     compile_s = {}  # worker -> seconds its first task spent loading the kernels
     computed = 0  # records decoded by this run (not kept from a killed one): the rate's numerator

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from mbp10.errors import Mbp10Error
+from mbp10.io import np_to_arrow, strings_to_arrow
 
 DAY_NS = 86_400 * 1_000_000_000
 EPOCH = dt.date(1970, 1, 1)
@@ -88,8 +89,8 @@ class SymbolMap:
     def symbols_for(self, instrument_id: int, start_ns: np.ndarray) -> pa.Array:
         """The symbol of `instrument_id` at each timestamp (by its UTC date; null without a mapping)."""
         days, where = np.unique(np.asarray(start_ns, np.int64) // DAY_NS, return_inverse=True)
-        names = pa.array([self.symbol(instrument_id, int(d)) for d in days], pa.string())
-        return names.take(pa.array(where.reshape(-1)))
+        names = strings_to_arrow([self.symbol(instrument_id, int(d)) for d in days])
+        return names.take(np_to_arrow(where.reshape(-1)))
 
 
 @dataclass(frozen=True)
