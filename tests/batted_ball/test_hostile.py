@@ -296,10 +296,12 @@ def test_roster_refusals(kind: str, data, message: str, tmp_path: Path):
 
 
 def test_modes_are_the_physics_modes():
-    from batted_ball.cli import MODES
+    from batted_ball.cli import GAME_MODE, MODES
+    from batted_ball.game.engine import GAME_MODE as ENGINE_GAME_MODE
     from batted_ball.physics import SimulationMode
 
     assert tuple(m.name.lower() for m in SimulationMode) == MODES
+    assert ENGINE_GAME_MODE.name.lower() == GAME_MODE
 
 
 # -- every numeric option of the one-shot commands, in process --------------------------------------

@@ -43,6 +43,8 @@ class _Finite(click.ParamType):
 
 #: ``physics.SimulationMode`` names (a test checks they agree).
 MODES = ("accurate", "fast", "ultra_fast", "extreme")
+#: The games' mode (``game.engine.GAME_MODE``, written out here: no physics import for ``--help``).
+GAME_MODE = "extreme"
 #: ``--mode``: checked here (no physics import for a typo), in any case.
 MODE = click.Choice(MODES, case_sensitive=False)
 
@@ -490,7 +492,7 @@ def _format_box(box: dict) -> str:
     show_default=True,
     help="Which game of the season (any, the schedule repeats).",
 )
-@click.option("--mode", type=MODE, default="fast", show_default=True, help="RK4 step of every flight.")
+@click.option("--mode", type=MODE, default=GAME_MODE, show_default=True, help="RK4 step of every flight.")
 @click.option(
     "--roster",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -549,7 +551,7 @@ def game(
 @click.option("--seed", type=SEED, required=True, help="Season seed (>= 0).")
 @executor_option(default="threads")
 @scheduler_option()
-@click.option("--mode", type=MODE, default="fast", show_default=True, help="RK4 step of every flight.")
+@click.option("--mode", type=MODE, default=GAME_MODE, show_default=True, help="RK4 step of every flight.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option(
     "--pbp", is_flag=True, help="Also write the play-by-play as data: pitches.parquet, balls_in_play.parquet."

@@ -23,6 +23,7 @@ from perfkit import interrupts
 from . import io
 from .errors import BattedBallError
 from .game import Game, Team, find_team, generate_league
+from .game.engine import GAME_MODE
 from .game.lockstep import play_together
 from .physics import SimulationMode
 
@@ -34,8 +35,9 @@ SEASON_BYTES_PER_GAME = 10 * 1024
 #: tables, ~45 KiB a game, plus the concatenated copy written at the end): peak RSS of 400 serial games
 #: measured 257 MB without ``--pbp`` and 308 MB with, ~128 KiB a game; rounded up.
 PBP_BYTES_PER_GAME = 160 * 1024
-#: CPU seconds per game at the FAST mode (docs/perf/batted_ball.md: 13.8 ms), for the size estimate.
-CPU_S_PER_GAME = 0.014
+#: CPU seconds per game at :data:`GAME_MODE` (about 10 ms measured, docs/perf/batted_ball.md), for the
+#: size estimate.
+CPU_S_PER_GAME = 0.010
 TEAM_FIELDS = ("R", "PA", "AB", "H", "2B", "3B", "HR", "BB", "HBP", "SO", "SF", "LOB", "E", "pitches")
 
 #: MLB league line, mean of the 2023 and 2024 seasons, from Retrosheet game logs
@@ -122,7 +124,7 @@ def league(seed: int) -> tuple[Team, ...]:
 def play_game(
     seed: int,
     game_index: int,
-    mode: str = "fast",
+    mode: str = GAME_MODE.name.lower(),
     pbp: bool = False,
     *,
     record: bool = False,
@@ -144,7 +146,7 @@ def play_game(
 def new_game(
     seed: int,
     game_index: int,
-    mode: str = "fast",
+    mode: str = GAME_MODE.name.lower(),
     pbp: bool = False,
     *,
     record: bool = False,
@@ -216,7 +218,7 @@ def game_row(box: dict) -> dict:
 
 #: Games per task: one each below 160 games, then ``n // 20`` up to 48. A task's games play together,
 #: their pitches in SIMD lanes (:func:`play_together`), which pay from 8 games on and most from 16 to 48
-#: pitches a call. A task of 48 games is ~0.7 s of CPU at the FAST mode, so a Dask round trip and the
+#: pitches a call. A task of 48 games is ~0.5 s of CPU at :data:`GAME_MODE`, so a Dask round trip and the
 #: journal entry a resumable season writes per task (``perfkit.resume``: one file, and a scan of the
 #: journal folder, per entry; 0.35 ms median over 203 entries) are small beside it, and a full season (51
 #: tasks) still spreads evenly over a few workers. It depends on the number of games only, so a resumed
@@ -273,7 +275,7 @@ def run_games(
     workers: int = 1,
     executor: str = "serial",
     scheduler: str | None = None,
-    mode: str = "fast",
+    mode: str = GAME_MODE.name.lower(),
     on_result: Callable | None = None,
     pbp: bool = False,
 ) -> pa.Table | tuple[pa.Table, list[pa.Table], list[pa.Table]]:
@@ -404,7 +406,7 @@ def write_season(
     workers: int = 1,
     executor: str = "threads",
     scheduler: str | None = None,
-    mode: str = "fast",
+    mode: str = GAME_MODE.name.lower(),
     quiet: bool = True,
     pbp: bool = False,
 ) -> dict:
@@ -466,7 +468,16 @@ def write_season(
         calib = calibration_table(line)
         stand = standings(table)
         io.write_season_files(
-            out_dir, table, {**line, "games": n_games, "seed": seed, "calibration": calib}, stand
+            out_dir,
+            table,
+            {
+                **line,
+                "games": n_games,
+                "seed": seed,
+                "mode": SimulationMode.parse(mode).name.lower(),
+                "calibration": calib,
+            },
+            stand,
         )
         logs = io.write_play_by_play(out_dir, played[1], played[2]) if pbp else {}
     receipt = perfkit.digest_table(table)
