@@ -103,6 +103,11 @@ _POLAR = (
 )
 FIELDER_XY = np.array([(r * math.sin(math.radians(b)), r * math.cos(math.radians(b))) for r, b in _POLAR])
 FIELDER_XY[1] = (0.0, -3.0)
+#: The same as Python floats, for the scalar code of a ball in play (NumPy scalars cost several times a
+#: float's arithmetic; the values and every result are the same), and the columns the kernels take.
+_FIELDER_XY = tuple((float(x), float(y)) for x, y in FIELDER_XY)
+_FX, _FY = FIELDER_XY[:, 0], FIELDER_XY[:, 1]
+_FX_OF, _FY_OF = FIELDER_XY[6:, 0], FIELDER_XY[6:, 1]
 FIELD_POS = ("P", "C", "1B", "2B", "3B", "SS", "LF", "CF", "RF")
 BASE_XY = ((0.0, 0.0), (63.64, 63.64), (0.0, 127.28), (-63.64, 63.64))  # home, 1B, 2B, 3B
 ZONE_HALF_WIDTH_FT = 0.83  # 17 in plate / 2 + ball radius
@@ -245,6 +250,10 @@ class _Side:
         self.f_react = np.array([TUNING["if_react_s"]] * 6 + [TUNING["of_react_s"]] * 3)
         self.f_arm = np.array([1.0] + [1.0 + 0.06 * fielders[p].arm for p in FIELD_POS[1:]])
         self.f_glove = np.array([0.0] + [fielders[p].fielding for p in FIELD_POS[1:]])
+        # As Python floats for the scalar code (see _FIELDER_XY); the outfielders' for the kernels.
+        self.speed, self.react = self.f_speed.tolist(), self.f_react.tolist()
+        self.arm, self.glove = self.f_arm.tolist(), self.f_glove.tolist()
+        self.f_speed_of, self.f_react_of = self.f_speed[6:], self.f_react[6:]
 
     def change_pitcher(self, new: Pitcher) -> None:
         self.pitcher = new
@@ -532,7 +541,7 @@ class Game:
     def _throw_time(self, fld: _Side, f: int, x: float, y: float, base: int) -> float:
         bx, by = BASE_XY[base]
         dist = math.hypot(bx - x, by - y)
-        speed = (TUNING["of_throw_fts"] if f >= 6 else TUNING["throw_fts"]) * fld.f_arm[f]
+        speed = (TUNING["of_throw_fts"] if f >= 6 else TUNING["throw_fts"]) * fld.arm[f]
         if dist > 200.0:  # relay
             speed *= 0.9
         return (TUNING["of_transfer_s"] if f >= 6 else TUNING["if_transfer_s"]) + dist / speed
@@ -694,7 +703,7 @@ class Game:
         ux, uy = (lx / dist, ly / dist) if dist > 0 else (0.0, 1.0)
         best_f, best_margin = -1, -1e9
         for f in range(9):
-            fx, fy = FIELDER_XY[f]
+            fx, fy = _FIELDER_XY[f]
             along = fx * ux + fy * uy
             if la < 20.0 and 0.0 < along < dist and f in (2, 3, 4, 5, 0):
                 # A liner past an infielder: catchable where it passes him below his reach.
@@ -702,19 +711,19 @@ class Game:
                 z_pass = 3.0 * (1.0 - u) + 4.0 * (apex - 1.5) * u * (1.0 - u)
                 if z_pass < 8.5:
                     lateral = abs(fx * uy - fy * ux)
-                    margin = hang * u - fld.f_react[f] - max(0.0, lateral - 2.5) / fld.f_speed[f]
+                    margin = hang * u - fld.react[f] - max(0.0, lateral - 2.5) / fld.speed[f]
                     if margin > best_margin:
                         best_f, best_margin = f, margin
                 continue
             run = math.hypot(fx - lx, fy - ly)
-            margin = hang - fld.f_react[f] - run / fld.f_speed[f]
+            margin = hang - fld.react[f] - run / fld.speed[f]
             if margin > best_margin:
                 best_f, best_margin = f, margin
         off_wall = not math.isnan(wall_z)
         p_catch = _logistic(best_margin / t["catch_softness_s"]) * (t["wall_catch"] if off_wall else 1.0)
         if d.u() < p_catch:
             self._fielder = best_f
-            if d.u() < t["error_rate"] * (1.0 - 0.3 * fld.f_glove[best_f]) * 0.6:
+            if d.u() < t["error_rate"] * (1.0 - 0.3 * fld.glove[best_f]) * 0.6:
                 return self._reach_on_error(bat, fld, batter)
             if not fair:
                 bat.bat[bat.slot]["AB"] += 1
@@ -738,10 +747,10 @@ class Game:
             hang,
             lvx,
             lvy,
-            FIELDER_XY[6:, 0],
-            FIELDER_XY[6:, 1],
-            fld.f_speed[6:],
-            fld.f_react[6:],
+            _FX_OF,
+            _FY_OF,
+            fld.f_speed_of,
+            fld.f_react_of,
             t["if_reach_ft"],
             keep,
             t["of_roll_decel"],
@@ -817,8 +826,8 @@ class Game:
             hang,
             lvx,
             lvy,
-            FIELDER_XY[:, 0],
-            FIELDER_XY[:, 1],
+            _FX,
+            _FY,
             fld.f_speed,
             fld.f_react,
             t["if_reach_ft"],
@@ -830,7 +839,7 @@ class Game:
         self._fielder = f
         if f >= 6:  # through the infield
             return self._hit(bat, fld, batter, f, t_f + 0.3, bx, by)
-        if d.u() < t["error_rate"] * (1.0 - 0.3 * fld.f_glove[f]):
+        if d.u() < t["error_rate"] * (1.0 - 0.3 * fld.glove[f]):
             return self._reach_on_error(bat, fld, batter)
         bl = bat.bat[bat.slot]
         t_batter = self._runner_time(bat.slot, bat, 1, 1.0)
