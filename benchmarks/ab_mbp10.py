@@ -121,7 +121,7 @@ RUN_BASE = "import sys; from mbp10.cli import main; sys.argv[0] = 'mbp10'; main(
 
 def twenty(base: str, rounds: int) -> None:
     """`mbp10 run` over the 20 benchmark days on 2 workers, base and new alternating (wall, process start to
-    exit; the run report's stages)."""
+    exit; its CPU seconds, workers included; the run report's stages)."""
     days = REPO / "reports" / "bench-mbp10" / "days"
     if len(list(days.glob("ES-*.dbn.zst"))) < 20:
         sys.exit(f"{days} lacks the 20 days: run `make bench-mbp10 FULL=1` once first")
@@ -139,19 +139,33 @@ def twenty(base: str, rounds: int) -> None:
         for i in range(rounds + 1):  # round 0 compiles the base's kernels into its cache: not counted
             for side, (cmd, env) in sides.items():
                 out = Path(tmp) / f"{side}-{i}"
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), _children_cpu_s()
                 subprocess.run([*cmd, "--out", str(out)], env=env, check=True)
-                wall = time.perf_counter() - t0
+                wall, cpu = time.perf_counter() - t0, _children_cpu_s() - c0
                 report = json.loads((out / "run_report.json").read_text())
                 if i:
-                    runs[side].append({"wall_s": wall, "stages": report["stages"], "load": os.getloadavg()})
-                    print(f"{side}: {wall:.1f} s, stages " + ", ".join(
+                    runs[side].append(
+                        {"wall_s": wall, "cpu_s": cpu, "stages": report["stages"], "load": os.getloadavg()}
+                    )
+                    print(f"{side}: {wall:.1f} s (CPU {cpu:.1f} s), stages " + ", ".join(
                         f"{k} {v['wall_s']:.1f} s" for k, v in report["stages"].items()) + f", load {os.getloadavg()[0]:.1f}")  # fmt: skip
                 shutil.rmtree(out)
     med = {side: float(np.median([r["wall_s"] for r in rs])) for side, rs in runs.items()}
+    cpu = {side: float(np.median([r["cpu_s"] for r in rs])) for side, rs in runs.items()}
     print(f"20 days on 2 workers, median wall: base {base} {med['base']:.1f} s, new {med['new']:.1f} s, "
-          f"new/base {med['new'] / med['base']:.2f}")  # fmt: skip
-    bench.record("mbp10", "ab_twenty", {"base": base, "median_wall_s": med, "runs": runs})
+          f"new/base {med['new'] / med['base']:.2f}; median CPU (parent and workers): base {cpu['base']:.1f} s, "
+          f"new {cpu['new']:.1f} s, new/base {cpu['new'] / cpu['base']:.2f}")  # fmt: skip
+    bench.record(
+        "mbp10", "ab_twenty", {"base": base, "median_wall_s": med, "median_cpu_s": cpu, "runs": runs}
+    )
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of the finished child processes (their own workers included: reaped)."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def main() -> None:

@@ -128,23 +128,29 @@ def touch_id_base(date_iso: str) -> int:
 
 
 def find_touches(mid: np.ndarray, bar_end_ns: np.ndarray, levels: pa.Table, p: EpisodeParams):
-    """(level index, grid bar, direction) of every touch, sorted by (bar, level price, level kind)."""
+    """(level index, grid bar, direction) of every touch, sorted by (bar, level price, level kind).
+
+    Per level, each grid bar is far (|mid - level| > reset_pts), near (<= approach_pts) or neither (also
+    before the level exists and without a mid); a touch is a near bar whose previous far-or-near bar of
+    the same level was far, coming from that bar's side. On the levels x bars matrix, but only its far
+    and near cells are walked: in row-major order, consecutive ones of one row are a level's sequence.
+    """
     price = levels.column("level_price").to_numpy()
     valid_from = levels.column("valid_from_ns").to_numpy()
-    if len(price) == 0 or len(mid) == 0:
+    n = len(mid)
+    if len(price) == 0 or n == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8)
-    dist = mid[None, :] - price[:, None]  # levels x bars
-    valid = (bar_end_ns[None, :] >= valid_from[:, None]) & ~np.isnan(dist)
+    dist = mid[None, :] - price[:, None]  # levels x bars (NaN where there is no mid)
+    exists = bar_end_ns[None, :] >= valid_from[:, None]
     absd = np.abs(dist)
-    code = np.where(valid & (absd > p.reset_pts), 1, np.where(valid & (absd <= p.approach_pts), 2, 0))
-    grid = np.broadcast_to(np.arange(len(mid)), code.shape)
-    last = np.maximum.accumulate(np.where(code > 0, grid, -1), axis=1)  # last non-neutral bar at or before t
-    prev = np.full_like(last, -1)
-    prev[:, 1:] = last[:, :-1]
-    prev_code = np.where(prev >= 0, np.take_along_axis(code, np.maximum(prev, 0), axis=1), 0)
-    touch = (code == 2) & (prev_code == 1)
-    lvl, bar = np.nonzero(touch)
-    prev_dist = dist[lvl, prev[lvl, bar]]
+    near = (absd <= p.approach_pts) & exists  # NaN compares False: no mid, neither near nor far
+    far = (absd > p.reset_pts) & exists
+    cells = np.flatnonzero(near | far)  # row-major: by level, then bar
+    is_near = near.ravel()[cells]
+    row = cells // n
+    after = np.flatnonzero(is_near[1:] & ~is_near[:-1] & (row[1:] == row[:-1])) + 1
+    lvl, bar = row[after], cells[after] % n
+    prev_dist = dist.ravel()[cells[after - 1]]
     direction = np.where(prev_dist > 0, 1, -1).astype(np.int8)  # +1: came down from above
     kinds = np.asarray(levels.column("level_kind").to_pylist(), dtype=object)
     order = np.lexsort((kinds[lvl].astype(str), price[lvl], bar))
