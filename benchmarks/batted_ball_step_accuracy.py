@@ -5,9 +5,9 @@
 Plays games ``0..N-1`` of season 2026 (FAST) and keeps every flight they ask for: the batted balls
 (with their park's fence) and the pitches. Each is flown again at every mode's step and at a much
 finer one (0.25 ms for balls, 0.1 ms for pitches), and the largest differences from the fine flight
-are reported: landing distance, hang time, apex, the ball's height where it reaches the fence (the one
-value interpolated linearly inside a step), whether it reaches the fence at all, and the pitch's plate
-location and time. Then the same games are played at every mode and compared with FAST's box scores.
+are reported: landing distance, hang time, apex, the ball's height where it reaches the fence (found
+inside the step with the fence at the step end's bearing), whether it reaches the fence at all, and the
+pitch's plate location and time. Then the same games are played at every mode and compared with FAST's box scores.
 This is what ``game.engine.GAME_MODE`` (the step games fly) rests on. Appends one line to
 ``benchmarks/results/batted_ball_step_accuracy.jsonl``.
 """
@@ -58,6 +58,7 @@ def ball_errors(balls: list[tuple], dt: float, fine: np.ndarray) -> dict:
         "hang_time_s": float(np.abs(r[:, 0] - fine[:, 0]).max()),
         "apex_ft": float(np.abs(r[:, 3] - fine[:, 3]).max()),
         "wall_height_ft": float(np.abs(r[both, 7] - fine[both, 7]).max()),
+        "wall_height_ft_median": float(np.median(np.abs(r[both, 7] - fine[both, 7]))),
         "wall_reached_differs": int((np.isnan(r[:, 7]) != np.isnan(fine[:, 7])).sum()),
     }
 
@@ -104,6 +105,7 @@ def main() -> None:
         print(
             f"{mode.name:>10} ({mode.dt_s * 1e3:g} ms): balls distance {b['distance_ft']:.1e} ft, hang "
             f"{b['hang_time_s']:.1e} s, apex {b['apex_ft']:.1e} ft, height at the fence {b['wall_height_ft']:.1e} ft "
+            f"(median {b['wall_height_ft_median']:.1e}) "
             f"({b['wall_reached_differs']} reach it or not unlike the fine flight); pitches plate x "
             f"{p['plate_x_ft']:.1e} ft, z {p['plate_z_ft']:.1e} ft, time {p['plate_time_s']:.1e} s; "
             f"box scores unlike FAST's {m['games_differ']}/{args.games}"

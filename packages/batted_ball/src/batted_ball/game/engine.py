@@ -21,9 +21,10 @@ from .players import PITCH_TYPES, ZONE_CENTER_Z_FT, Batter, Pitcher, Team
 
 #: The RK4 step of a game's flights unless asked otherwise (``--mode``): EXTREME, 10 ms. RK4 of this
 #: smooth model is far more accurate than its step suggests: against 0.25 ms (0.1 ms for pitches) the
-#: balls of 48 games land within 4e-9 ft at 10 ms and the pitches cross the plate within 1.3e-10 ft
+#: balls of 48 games land within 4e-9 ft at 10 ms and the pitches cross the plate within 1.5e-10 ft
 #: (``benchmarks/batted_ball_step_accuracy.py``); the one coarser quantity is the ball's height at the
-#: fence, interpolated linearly inside the step (0.04 ft at 10 ms, 0.009 ft at 2 ms). Until 2026-12-06
+#: fence, found inside the step with the fence of the step end's bearing (first order in the step:
+#: 0.039 ft at 10 ms, 0.009 ft at 2 ms, at most, over 2,822 balls). Until 2026-12-06
 #: games flew at FAST (2 ms), five times the steps for no accuracy a game can see; ``--mode fast``
 #: still plays those games (docs/batted_ball.md, "Which step the games fly").
 GAME_MODE = SimulationMode.EXTREME
