@@ -203,3 +203,24 @@ def test_real_es_file_crosses_only_in_the_pre_open():
     start = crossed.column("bar_start_ns").to_numpy()
     assert stats.integrity["books_crossed_events"] > 0 and len(start) > 0
     assert start.max() < utc_ns(2023, 12, 25, 23)  # 18:00 New York
+
+
+def test_pandas_free_arrow_helpers_match_pyarrow():
+    """`io.arrow_to_np` / `io.strings_to_arrow` (the bars path's pandas-free conversions) give what
+    pyarrow's own `to_numpy` / `pa.array` give: sliced and chunked columns, nulls, non-ASCII, empty."""
+    from mbp10.io import arrow_to_np, strings_to_arrow
+
+    col = pa.chunked_array([pa.array([1, 2, 3], pa.int64()), pa.array([4, 5], pa.int64())])
+    assert arrow_to_np(col).tolist() == [1, 2, 3, 4, 5]
+    sliced = pa.array([0.5, 1.5, 2.5, 3.5]).slice(1, 2)
+    assert arrow_to_np(sliced).tolist() == [1.5, 2.5]
+    stamps = pa.array([7, 9], pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
+    assert (
+        arrow_to_np(stamps).tolist() == [7, 9] and arrow_to_np(pa.array([], pa.uint32())).dtype == np.uint32
+    )
+    with pytest.raises(TypeError):
+        arrow_to_np(pa.array([1, None]))
+    values = ["ESH4", None, "", "ÉSM4-ESU4", None]
+    built = strings_to_arrow(values)
+    assert built.equals(pa.array(values, pa.string())) and built.null_count == 2
+    assert strings_to_arrow([]).equals(pa.array([], pa.string()))
