@@ -16,8 +16,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from qyn1 import match
 from qyn1 import tables as shipped
 from qyn1.match import _decode_match_kernel
+from qyn1.python import assemble, kernel_cache, layout, names, tokens
 from qyn1.python.assemble import _assemble_pass
 from qyn1.python.layout import _kind_contexts, _ws_lengths
 from qyn1.python.names import (
@@ -45,24 +47,15 @@ from qyn1.python.tokens import (
     RANK_DIRECT,
     vocab,
 )
+from qyn1.rans import kernels, prefetch
 from qyn1.rans.kernels import _RANS_H, RANS_L, _decode_bucket_kernel, _decode_rows_kernel
 from qyn1.rans.model import _ROUTE_ROWS, _ROUTE_SEQ
 
-# the streams whose symbol counts the chunk sends, in the order it sends them (pipeline.STREAMS without
-# the derived ones); their index here is the ``stream`` of an error code
-SENT = (
-    "kinds",
-    "text0",
-    "text1",
-    "text2",
-    "spell",
-    "morph0",
-    "morph1",
-    "morph2",
-    "morph3",
-    "morph4",
-    "morph5",
+# the fused kernel holds the compiled code of the kernels it calls: its cache entries depend on their files
+kernel_cache.depend_on(
+    __file__, [m.__file__ for m in (match, names, layout, assemble, tokens, kernels, prefetch)]
 )
+
 # error codes of the kernel: 1.. a fixed message, 100 + i the rANS stream STREAMS[i] is malformed,
 # 200 + k the new-name error k of names._NAMES_ERRORS
 _MESSAGES = {

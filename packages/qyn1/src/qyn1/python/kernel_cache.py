@@ -1,0 +1,53 @@
+"""Numba's on-disk cache for a module whose kernels call kernels of other modules: its cache entries are
+keyed on the sources of those modules too.
+
+Why: Numba keys a cached function on its own source file only, yet a cached caller holds the compiled code
+of every kernel it calls. ``qyn1.python.decode`` calls the kernels of ``match``, ``names``, ``layout``,
+``assemble`` and ``rans.kernels``; after an edit there, a persistent ``NUMBA_CACHE_DIR`` would keep serving
+the fused decoder built from the old code. :func:`depend_on` registers, for the functions of one source
+file, Numba's own locators with a stamp that also hashes the listed files, so such an edit recompiles it.
+If Numba's internals ever change shape, nothing is registered (then the fused decoder's test against the
+staged one is the guard).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+
+def depend_on(source: str, deps: list[str]) -> None:
+    """Key the Numba cache of the functions defined in ``source`` (call before they are decorated) on the
+    contents of ``source`` and of every file in ``deps``."""
+    from numba.core import caching
+
+    def find(name):  # public names in Numba >= 0.61, with a leading underscore before
+        return getattr(caching, name, None) or getattr(caching, "_" + name, None)
+
+    impl = find("CacheImpl")
+    bases = [find(n) for n in ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")]
+    if impl is None or not isinstance(getattr(impl, "_locator_classes", None), list) or None in bases:
+        return
+    source = os.path.abspath(source)
+    files = [source, *(os.path.abspath(d) for d in deps)]
+    classes = [_locator(base, source, files) for base in bases]
+    impl._locator_classes = [*classes, *impl._locator_classes]
+
+
+def _locator(base, source: str, files: list[str]):
+    class Locator(base):
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if os.path.abspath(py_file) != source:
+                return None
+            return super().from_function(py_func, py_file)
+
+        def get_source_stamp(self):
+            h = hashlib.sha256()
+            for f in files:
+                with open(f, "rb") as fh:
+                    h.update(fh.read())
+            return h.digest()
+
+    Locator.__name__ = f"DependentSources{base.__name__}"
+    return Locator
