@@ -26,10 +26,14 @@ def split(table: pa.Table | None) -> dict[int, pa.Table]:
     if table is None or table.num_rows == 0:
         return {}
     ids = table.column(ID).to_numpy()
+    if np.all(ids[1:] >= ids[:-1]):  # sorted (every stage's output): one slice per run of an id
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        ends = np.r_[starts[1:], len(ids)]
+        return {int(ids[a]): table.slice(int(a), int(b - a)) for a, b in zip(starts, ends, strict=True)}
     out = {}
     for iid in np.unique(ids):
         rows = np.flatnonzero(ids == iid)
-        if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # contiguous (the usual case): a slice
+        if rows[-1] - rows[0] + 1 == len(rows):  # contiguous: a slice
             out[int(iid)] = table.slice(int(rows[0]), len(rows))
         else:
             out[int(iid)] = table.take(pa.array(rows))
