@@ -81,12 +81,13 @@ class BarAccumulator:
             )
             self.bar_start, self.oi, self.of = bs, oi, of
 
-    def update(self, rec: np.ndarray, rows: np.ndarray | None = None) -> None:
+    def update(self, rec: np.ndarray, rows: np.ndarray | None = None, words: tuple | None = None) -> None:
         """Fold a contiguous block of MBP10_DTYPE records (e.g. a view of the decode buffer), ts-sorted, or
-        only its `rows` (int64, ts-sorted: one instrument's records of a mixed block, read in place)."""
+        only its `rows` (int64, ts-sorted: one instrument's records of a mixed block, read in place).
+        `words`: the block's `record_words`, when the caller has them (once a block, not per instrument)."""
         if len(rec) == 0 or (rows is not None and len(rows) == 0):
             return
-        w64, w32, b8 = record_words(rec)
+        w64, w32, b8 = words if words is not None else record_words(rec)
         first, last = (0, len(rec) - 1) if rows is None else (rows[0], rows[-1])
         self._ensure(int(w64[first, 1]), int(w64[last, 1]))
         bar5s_chunk(w64, w32, b8, rows, *self.state, self.bar_start, self.oi, self.of)
@@ -219,6 +220,7 @@ class BarsConsumer:
         if groups is None:
             groups = split_instruments(rec, facts)
         self.integrity.update(facts, groups)
+        words = record_words(rec)
         for g in groups:
             iid = g.iid
             self.seen.add(iid)
@@ -228,7 +230,7 @@ class BarsConsumer:
                     self.skipped.add(iid)
                     continue
                 acc = self.acc[iid] = BarAccumulator()
-            acc.update(rec, g.rows)
+            acc.update(rec, g.rows, words)
 
     def reset(self) -> None:
         self.acc: dict[int, BarAccumulator] = {}
