@@ -191,3 +191,21 @@ def test_table_parser_refuses_blocks_that_do_not_add_up():
             container._decode_table(container._encode_table([blk], entries), end)
     _, entries = container._decode_table(container._encode_table([blk], [entry("a", 3), entry("b", 7)]), end)
     assert [(e.path, e.offset, e.shared) for e in entries] == [("a", 0, True), ("b", 3, True)]
+
+
+def test_file_table_is_compressed_and_a_table_that_does_not_decompress_is_refused(monkeypatch):
+    """Paths repeat their folders, so the table is stored brotli-compressed: smaller than its plaintext, and
+    a table that is not a brotli stream (or decompresses past ``MAX_TABLE``) is one FormatError."""
+    files = {f"pkg/sub/module_{i:03d}.py": b"x = %d\n" % i for i in range(60)}
+    blob = pack_bytes(files)
+    r = container.Reader(io.BytesIO(blob), key_source())
+    raw = container._encode_table(r.blocks, r.entries)
+    stored = struct.unpack("<QII8s", blob[-container.TRAILER_SIZE :])[1] - container.TAG_SIZE
+    assert stored < len(raw) * 0.6
+    assert container._decompress_table(container._compress_table(raw)) == raw
+    for bad in (raw, container._compress_table(raw)[:-3], container._compress_table(raw) + b"\0"):
+        with pytest.raises(FormatError, match="file table does not decompress"):
+            container._decompress_table(bad)
+    monkeypatch.setattr(container, "MAX_TABLE", len(raw) - 1)
+    with pytest.raises(FormatError, match="at most"):
+        container._decompress_table(container._compress_table(raw))

@@ -79,7 +79,7 @@ def test_table_parser_only_raises_format_errors(raw, table_offset):
 
 
 @settings(max_examples=1500, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-@given(st.sampled_from([0, 1, 2, 3, 6]), st.binary(max_size=300), st.integers(0, 2000))
+@given(st.sampled_from([0, 1, 2, 3, 6, 7]), st.binary(max_size=300), st.integers(0, 2000))
 def test_chunk_decoder_only_raises_codec_errors(codec_id, body, n):
     try:
         out = codec.decode_chunk(bytes([codec_id]) + body, n)

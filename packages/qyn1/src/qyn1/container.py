@@ -6,14 +6,16 @@ Layout (all integers little-endian)::
     header  48 bytes  magic "QYN1", u8 version=4, u8 kdf (1 key file, 2 Argon2id), u16 flags=0,
                       u32 opslimit, u32 memlimit, 16-byte salt, u16 tables version, u32 chunk size, 10 zero
     chunks            ChaCha20-Poly1305 ciphertext+tag of each chunk payload, block by block, in table order
-    table             ChaCha20-Poly1305 of the file table (below)
+    table             ChaCha20-Poly1305 of the brotli-compressed file table (below)
     trailer 24 bytes  u64 table offset, u32 table length, 4 zero, magic "QYN1END\\0"
 
 A **block** is the concatenation of one or more files (a large file alone, or a solid group of small files
 that share compression context), cut into chunks that are coded and encrypted on their own; reading one file
 decodes only the chunks of its block that overlap it. File table (plaintext): ``u32 n_blocks``, per block
 ``u32 n_chunks`` and per chunk ``u32 stored length, u32 plaintext length``; then ``u32 n_files`` and per file
-``u16 path length, UTF-8 path, u32 mode, u64 size, 32-byte BLAKE2b-256 of the plaintext, u32 block``. A
+``u16 path length, UTF-8 path, u32 mode, u64 size, 32-byte BLAKE2b-256 of the plaintext, u32 block``,
+compressed with brotli (quality 11; paths repeat their folders: 40-50 % smaller for installed packages, ~1 %
+of a whole package; decompressed after authentication, at most ``MAX_TABLE`` bytes). A
 file's offset in its block is implied (the files of a block follow each other in table order), and the
 files of each block must add up to exactly its plaintext; chunk offsets are implied too: chunks tile
 ``[48, table offset)`` exactly, which the reader checks, so an inserted, dropped or extended byte range is
@@ -40,6 +42,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import brotli
+
 from qyn1 import codec, keys
 from qyn1.crypto import fast as aead
 from qyn1.errors import AuthenticationError, CodecError, FormatError, Qyn1Error, UnsafePathError
@@ -55,6 +59,7 @@ TRAILER_SIZE = _TRAILER.size
 TAG_SIZE = 16
 MAX_CHUNK = 64 << 20
 MAX_PATH = 4096
+MAX_TABLE = 256 << 20  # decompressed file table: ~2.5 million files of ordinary path lengths
 _DOMAIN_CHUNK, _DOMAIN_TABLE = 1, 2
 
 
@@ -181,6 +186,21 @@ def _encode_table(blocks: list[Block], entries: list[Entry]) -> bytes:
         out += struct.pack("<H", len(p)) + p
         out += struct.pack("<IQ", e.mode, e.size) + e.digest + struct.pack("<I", e.block)
     return bytes(out)
+
+
+def _compress_table(raw: bytes) -> bytes:
+    return brotli.compress(raw, quality=11)
+
+
+def _decompress_table(body: bytes) -> bytes:
+    d = brotli.Decompressor()
+    try:
+        raw = d.process(body, output_buffer_limit=MAX_TABLE + 1)
+    except brotli.error:
+        raise FormatError("file table does not decompress") from None
+    if len(raw) > MAX_TABLE or not d.is_finished():
+        raise FormatError(f"file table does not decompress to at most {MAX_TABLE} bytes")
+    return raw
 
 
 class _Cursor:
@@ -363,7 +383,7 @@ class Writer:
         ct = aead.aead_encrypt(
             self.key,
             nonce_for(_DOMAIN_TABLE, 0, 0),
-            _encode_table(self.blocks, self.entries),
+            _compress_table(_encode_table(self.blocks, self.entries)),
             table_aad(self.header_bytes, table_offset),
         )
         self._write(ct)
@@ -408,7 +428,7 @@ class Reader:
             raise AuthenticationError(
                 "the file table failed authentication: wrong key or passphrase, or the header/table was modified"
             ) from None
-        self.blocks, self.entries = _decode_table(table, table_offset)
+        self.blocks, self.entries = _decode_table(_decompress_table(table), table_offset)
         self.by_path = {e.path: e for e in self.entries}
 
     def entry(self, path: str) -> Entry:
