@@ -3,7 +3,7 @@ and back.
 
 Files are planned into blocks (:func:`plan_blocks`): a large file is a block of its own; small files
 are concatenated into solid groups (Python files in path order up to one chunk, other files by extension
-then path up to ``GROUP_BYTES``) so that they share compression context the way ``tar | zstd`` does,
+then path up to ``GROUP_BYTES``, machine code up to ``GENERAL_CHUNK``) so that they share compression context the way ``tar | zstd`` does,
 while reading one file still decodes only the chunk(s) that hold it. Workers receive paths (never ASTs,
 never big pickles) and return encoded chunk payloads; the parent encrypts and writes them in plan order,
 so the package is identical for any worker count (given the same salt). Work is submitted in batches of
@@ -17,6 +17,7 @@ import contextlib
 import fnmatch
 import functools
 import os
+import re
 import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -31,7 +32,7 @@ from qyn1 import codec, container, keys
 from qyn1.errors import Qyn1Error, UnsafePathError, words
 
 BATCH_BYTES = 64 << 20
-GROUP_BYTES = 1 << 20  # a solid group of small non-Python files: one zstd/brotli chunk
+GROUP_BYTES = 1 << 20  # a solid group of small non-Python text files: one zstd/brotli/cm chunk
 GENERAL_CHUNK = 4 << 20  # chunk size of non-Python blocks (the general coders' window)
 STREAM_BYTES = 32 << 20  # files above this are streamed chunk by chunk in the parent (bounded memory)
 WORKER_PRELOAD = ("qyn1.preload",)  # process workers fork from a server that loaded tables and kernels once
@@ -165,6 +166,7 @@ class BlockSpec:
 
 
 _PY_SUFFIXES = (".py", ".pyi", ".pyw")
+_MACHINE_CODE = re.compile(r"\.(so|pyd|dll|dylib|o|a|lib|node|exe)(\.[0-9]+)*$")
 
 
 def chunk_size_for(python: bool, chunk_size: int) -> int:
@@ -173,22 +175,35 @@ def chunk_size_for(python: bool, chunk_size: int) -> int:
     return chunk_size if python else max(chunk_size, GENERAL_CHUNK)
 
 
+def is_machine_code(arcpath: str) -> bool:
+    """Compiled code by name (``.so``, ``.so.1.2``, ``.pyd``, ``.dll``, ``.dylib``, ``.o``, ``.a``, ...)."""
+    return _MACHINE_CODE.search(arcpath.rsplit("/", 1)[-1]) is not None
+
+
 def plan_blocks(specs: list[FileSpec], chunk_size: int) -> list[BlockSpec]:
     """Blocks in the order they are written: Python files (by name) in path order, files smaller than a
     chunk grouped while the group stays within one chunk; then every other file ordered by extension and
-    path (similar files side by side), grouped up to ``GROUP_BYTES``. A larger file is a block alone (its
-    codecs decided from its content). Deterministic: depends on names and sizes only."""
+    path (similar files side by side), grouped up to ``GROUP_BYTES``, or up to ``GENERAL_CHUNK`` for
+    machine code (:func:`is_machine_code`: the shared objects of one package share much of their code and
+    tables, and one xz window over all of them finds it: numba's 14 ``.so`` files, 4.2 MB, take 18 % less
+    in one xz stream than one by one; reading one file then decodes up to 4 MiB of xz, ~0.1 s). A larger
+    file is a block alone (its codecs decided from its content). Deterministic: depends on names and sizes
+    only."""
 
     def ext(s: FileSpec) -> str:
         name = s.arcpath.rsplit("/", 1)[-1]
         return name.rsplit(".", 1)[-1] if "." in name[1:] else ""
 
     py = [s for s in specs if s.arcpath.endswith(_PY_SUFFIXES)]
-    other = sorted(
-        (s for s in specs if not s.arcpath.endswith(_PY_SUFFIXES)), key=lambda s: (ext(s), s.arcpath)
-    )
+    rest = [s for s in specs if not s.arcpath.endswith(_PY_SUFFIXES)]
+    text = sorted((s for s in rest if not is_machine_code(s.arcpath)), key=lambda s: (ext(s), s.arcpath))
+    code = sorted((s for s in rest if is_machine_code(s.arcpath)), key=lambda s: (ext(s), s.arcpath))
     blocks: list[BlockSpec] = []
-    for files, python, limit in ((py, True, chunk_size), (other, False, GROUP_BYTES)):
+    for files, python, limit in (
+        (py, True, chunk_size),
+        (text, False, GROUP_BYTES),
+        (code, False, GENERAL_CHUNK),
+    ):
         group: list[FileSpec] = []
         size = 0
         for s in files:
