@@ -52,7 +52,7 @@ def test_fused_equals_staged_on_damaged_chunks():
     srcs = _sources()[:4]
     bodies = [pipeline.encode_text(d, verify=False) for d in srcs]
     seen = {"same bytes": 0, "both refused": 0}
-    for k in range(400):
+    for k in range(240):
         data = srcs[k % 4]
         body = bytearray(bodies[k % 4])
         op = k % 3
@@ -69,7 +69,7 @@ def test_fused_equals_staged_on_damaged_chunks():
         staged = _outcome(pipeline.decode_text_staged, body, limit)
         assert fused == staged, (k, op)
         seen["both refused" if fused is CodecError else "same bytes"] += 1
-    assert seen["both refused"] > 300
+    assert seen["both refused"] > 180
 
 
 def test_fused_cache_entries_depend_on_the_kernels_it_calls(tmp_path):
