@@ -170,6 +170,8 @@ def day_features(
 
 
 def _exit_without_teardown() -> None:
+    if "logging" in sys.modules:  # what logging's own exit handler, registered before this one, would do
+        sys.modules["logging"].shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
@@ -179,16 +181,21 @@ _worker_exit_set = False
 
 
 def end_worker_without_teardown() -> None:
-    """In a process-pool worker, end the process with `os._exit(0)` once it has finished normally.
+    """In a perfkit process-pool worker, end the process with `os._exit(0)` once it has exited normally.
 
     multiprocessing has then closed the worker's queues and run its finalizers; what is left is the
     interpreter's module-by-module teardown of numba, LLVM and pyarrow, 0.46-0.79 s a worker (measured, a
     spawned process after one day's bars, at load 3-4; 0.02 s with this), which the parent's pool shutdown
     waits for at the end of every run. A worker stopped by a signal never gets here (its exit code stays
-    the signal's). Not in the command's own process (perfkit.launch ends that itself) nor on a Dask worker.
+    the signal's). Only in a worker perfkit started (`PERFKIT_PARENT_PID` is its parent), not on a Dask
+    worker, nor in the command's own process (perfkit.launch ends that itself).
     """
+    from perfkit.interrupts import PARENT_PID_VARIABLE
+
     global _worker_exit_set
-    if _worker_exit_set or multiprocessing.parent_process() is None or "distributed" in sys.modules:
+    if _worker_exit_set or "distributed" in sys.modules:
+        return
+    if multiprocessing.parent_process() is None or os.environ.get(PARENT_PID_VARIABLE) != str(os.getppid()):
         return
     atexit.register(_exit_without_teardown)
     _worker_exit_set = True
