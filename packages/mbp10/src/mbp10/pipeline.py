@@ -267,9 +267,6 @@ class StageReceipts:
     """
 
     def __init__(self, out: Path, dates: list[str]):
-        from perfkit.determinism import TableDigester
-
-        self._digester = TableDigester
         self.out = out
         self.waiting = sorted(dates)
         self.finished: set[str] = set()
@@ -280,13 +277,23 @@ class StageReceipts:
         while self.waiting and self.waiting[0] in self.finished:
             d = self.waiting.pop(0)
             for stage, sub in STAGE_DIRS.items():
-                self._add(stage, pq.ParquetFile(self.out / sub / f"{d}.parquet"))
+                self._add(stage, self.out / sub / f"{d}.parquet")
 
-    def _add(self, stage: str, pf) -> None:
-        if self.digests[stage] is None:
-            self.digests[stage] = self._digester(pf.schema_arrow)
+    def _add(self, stage: str, file: Path) -> None:
+        """`digest_parquet`'s step for one file, with its check that every file has the first one's schema."""
+        from perfkit.determinism import TableDigester, type_token
+
+        pf = pq.ParquetFile(file)
+        schema = pf.schema_arrow
+        digester = self.digests[stage]
+        if digester is None:
+            digester = self.digests[stage] = TableDigester(schema)
+        elif [(f.name, type_token(f.type)) for f in schema] != [
+            (f.name, type_token(f.type)) for f in digester.schema
+        ]:
+            raise ValueError(f"{file}: schema differs from the dataset's first file")
         for batch in pf.iter_batches(batch_size=1 << 20):
-            self.digests[stage].update(batch)
+            digester.update(batch)
 
     def receipts(self) -> dict[str, str]:
         """Every stage's receipt; a folder holding any other file than the dates' is digested whole."""
@@ -295,7 +302,9 @@ class StageReceipts:
         done = sorted(self.finished)
         out = {}
         for stage, sub in STAGE_DIRS.items():
-            files = sorted(p.name for p in (self.out / sub).rglob("*.parquet"))
+            files = sorted(
+                p.relative_to(self.out / sub).as_posix() for p in (self.out / sub).rglob("*.parquet")
+            )
             same = not self.waiting and files == [f"{d}.parquet" for d in done]
             out[stage] = self.digests[stage].hexdigest() if same else perfkit.digest_parquet(self.out / sub)
         return out
