@@ -15,7 +15,8 @@ and the installed packages in this checkout's ``.venv`` (every file, binaries in
 deterministic sample (every k-th file in path order) of at most ``--max-mb`` MB.
 
 Whole packages (solid): qyn1 ``pipeline.pack`` of the folder (2 process workers; its small files are grouped
-into solid blocks) against ``tar -C DIR -cf - . | zstd -19 --long=27`` (the zstd command line, one thread).
+into solid blocks; the default preset's chunk size and codecs, and with ``--python-max`` also that preset's)
+against ``tar -C DIR -cf - . | zstd -19 --long=27`` (the zstd command line, one thread).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import brotli
 import zstandard
-from qyn1 import codec, corpus, keys, pipeline, profiling
+from qyn1 import codec, corpus, keys, pipeline, presets, profiling
 
 from perfkit import bench
 
@@ -83,9 +84,10 @@ def _zstd19(data: bytes) -> bytes:
     return zstandard.ZstdCompressor(compression_params=params).compress(data)
 
 
-def per_file(paths: list[Path], zstd_dict=None, python_cm: bool = False) -> dict:
-    """Total bytes in/out and seconds per coder over ``paths``, each file on its own (qyn1 as the
-    ``python-max`` preset packs with ``python_cm``)."""
+def per_file(paths: list[Path], zstd_dict=None, preset: str = "python") -> dict:
+    """Total bytes in/out and seconds per coder over ``paths``, each file on its own (qyn1 with ``preset``'s
+    chunk size and codecs)."""
+    pre = presets.get(preset)
     rows = {name: {"out": 0, "comp_s": 0.0, "decomp_s": 0.0} for name in ("qyn1", "brotli-11", "zstd-19")}
     if zstd_dict is not None:
         rows["zstd-19+dict"] = {"out": 0, "comp_s": 0.0, "decomp_s": 0.0}
@@ -95,7 +97,7 @@ def per_file(paths: list[Path], zstd_dict=None, python_cm: bool = False) -> dict
         data = p.read_bytes()
         total += len(data)
         t0 = time.perf_counter()
-        ef = pipeline.encode_bytes(data, 128 * 1024, arcpath=p.name, python_cm=python_cm)
+        ef = pipeline.encode_bytes(data, pre.chunk_size, arcpath=p.name, python_cm=pre.python_cm)
         rows["qyn1"]["comp_s"] += time.perf_counter() - t0
         rows["qyn1"]["out"] += sum(len(c) + TAG for c, _ in ef.chunks) or TAG
         t0 = time.perf_counter()
@@ -132,8 +134,10 @@ def per_file(paths: list[Path], zstd_dict=None, python_cm: bool = False) -> dict
     return out
 
 
-def whole_package(folder: Path, workers: int, python_cm: bool = False) -> dict:
-    """qyn1 pack of ``folder`` (paths relative to it) against tar | zstd -19 --long=27 of the same tree."""
+def whole_package(folder: Path, workers: int, preset: str = "python") -> dict:
+    """qyn1 pack of ``folder`` (paths relative to it) with ``preset``'s chunk size and codecs against
+    tar | zstd -19 --long=27 of the same tree."""
+    p = presets.get(preset)
     specs = pipeline.collect_sources([folder], ("__pycache__",))
     size = sum(s.size for s in specs)
     tmp = Path(tempfile.mkdtemp(prefix="qyn1-classes-"))
@@ -145,7 +149,13 @@ def whole_package(folder: Path, workers: int, python_cm: bool = False) -> dict:
         )  # the fork server's start-up is not the rate (as in `qyn1 pack`)
         t0 = time.perf_counter()
         st = pipeline.pack(
-            specs, pkg, ks, chunk_size=128 * 1024, workers=workers, executor="processes", python_cm=python_cm
+            specs,
+            pkg,
+            ks,
+            chunk_size=p.chunk_size,
+            workers=workers,
+            executor="processes",
+            python_cm=p.python_cm,
         )
         pack_s = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -167,6 +177,8 @@ def whole_package(folder: Path, workers: int, python_cm: bool = False) -> dict:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {
+        "preset": preset,
+        "chunk_size": p.chunk_size,
         "files": len(specs),
         "bytes": size,
         "qyn1_bytes": qyn1_bytes,
@@ -267,7 +279,9 @@ def main() -> None:
             if not name.startswith(args.only):
                 continue
             row = per_file(
-                paths, zdict if name.startswith("python") else None, python_cm=args.per_file_python_max
+                paths,
+                zdict if name.startswith("python") else None,
+                "python-max" if args.per_file_python_max else "python",
             )
             result["classes"][name] = row
             q, b, z = row["qyn1"], row["brotli-11"], row["zstd-19"]
@@ -289,7 +303,7 @@ def main() -> None:
             print(f"{name}: not installed in {SITE}")
             continue
         for preset in ("python", "python-max") if args.python_max else ("python",):
-            row = whole_package(folder, args.workers, python_cm=preset == "python-max")
+            row = whole_package(folder, args.workers, preset)
             result["packages"][name if preset == "python" else f"{name} (python-max)"] = row
             _print_package(name if preset == "python" else f"{name}/max", row)
     result["load_end"] = os.getloadavg()[0]
