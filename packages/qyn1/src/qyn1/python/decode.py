@@ -327,59 +327,13 @@ def _decode_chunk_kernel(
             return none, 12
         occ_new[order[j]] = ids[j]
     # the bytes: into a buffer of the known length (refused when they do not fill it), else sized first
+    names_args = (kpool, koff, npool, nstart, nend, occ_new, word_off)
+    text_args = (strkind, ppool, poff, qpool, qoff, texts, text_off, sbytes, s_start, s_end, n_esc)
     n = limit
     if n < 0:
-        n = _assemble_pass(
-            none,
-            False,
-            kinds,
-            wtype,
-            wlen,
-            kpool,
-            koff,
-            npool,
-            nstart,
-            nend,
-            occ_new,
-            word_off,
-            strkind,
-            ppool,
-            poff,
-            qpool,
-            qoff,
-            texts,
-            text_off,
-            sbytes,
-            s_start,
-            s_end,
-            n_esc,
-        )
+        n = _assemble_pass(none, False, kinds, wtype, wlen, *names_args, *text_args)
     out = np.empty(n, dtype=np.uint8)
-    w = _assemble_pass(
-        out,
-        True,
-        kinds,
-        wtype,
-        wlen,
-        kpool,
-        koff,
-        npool,
-        nstart,
-        nend,
-        occ_new,
-        word_off,
-        strkind,
-        ppool,
-        poff,
-        qpool,
-        qoff,
-        texts,
-        text_off,
-        sbytes,
-        s_start,
-        s_end,
-        n_esc,
-    )
+    w = _assemble_pass(out, True, kinds, wtype, wlen, *names_args, *text_args)
     if w != n:
         return none, 13
     return out, 0
