@@ -58,3 +58,28 @@ def survive(payload):
         while (folder / "hold").exists() and time.monotonic() < deadline:
             time.sleep(0.02)
     return i * i
+
+
+class _TeardownMark:
+    """Writes a file when the interpreter's module teardown collects it (a worker's normal Python exit)."""
+
+    def __init__(self, path):
+        # Bound now: by the time the teardown collects this object, builtins such as open are gone.
+        self.path, self._open, self._close, self._flags = path, os.open, os.close, os.O_CREAT | os.O_WRONLY
+
+    def __del__(self):
+        self._close(self._open(self.path, self._flags, 0o600))
+
+
+_kept = []
+
+
+def exit_marks(folder):
+    """Register an atexit handler and a teardown-time object in this worker; report its Numba threads."""
+    import atexit
+    from pathlib import Path
+
+    pid = os.getpid()
+    atexit.register(Path(folder, f"atexit-{pid}").write_text, "ran")
+    _kept.append(_TeardownMark(os.path.join(folder, f"teardown-{pid}")))
+    return os.environ.get("NUMBA_NUM_THREADS")

@@ -3,7 +3,7 @@
 import pytest
 from perfkit.parallel import Task, lpt_order, map_tasks, rng_for, seed_for, worker_utilisation
 
-from tests.perfkit._tasks import draw, fail_on
+from tests.perfkit._tasks import draw, exit_marks, fail_on
 
 TASKS = [Task(key=f"item-{i}", payload=(42, f"item-{i}", 5), cost=(i * 7) % 11) for i in range(9)]
 
@@ -27,9 +27,15 @@ def test_results_identical_for_any_workers_and_executor(serial_values, executor,
     assert _values(results) == serial_values
 
 
-def test_process_workers_run_numba_single_threaded():
-    results = map_tasks(draw, TASKS[:2], executor="processes", workers=2)
-    assert {r.value[1] for r in results.values()} == {"1"}
+def test_process_workers_run_numba_single_threaded_and_end_without_teardown(tmp_path):
+    tasks = [Task(key=f"k{i}", payload=str(tmp_path)) for i in range(2)]
+    results = map_tasks(exit_marks, tasks, executor="processes", workers=2)
+    assert {r.value for r in results.values()} == {"1"}
+    pids = {r.worker for r in results.values()}
+    # Spawned workers end once the pool stops them: their atexit handlers ran, the module teardown did not.
+    ran = sorted(p.name for p in tmp_path.glob("atexit-*"))
+    assert ran and len(ran) == len(pids)
+    assert not list(tmp_path.glob("teardown-*"))
 
 
 @pytest.mark.xdist_group("dask")

@@ -145,6 +145,13 @@ def exit_command(code: int) -> NoReturn:
     _end_process(code, None)
 
 
+def end_process(code: int) -> NoReturn:
+    """End this process now the way a finished command does: ``atexit`` handlers, standard streams
+    flushed, ``os._exit(code)``, without the interpreter's module teardown (used by process-pool
+    workers once their work loop has ended)."""
+    _end_process(code, None)
+
+
 def _end_process(code: int, grace_s: float | None) -> NoReturn:
     """``atexit`` handlers, standard streams flushed, ``os._exit(code)``; with ``grace_s``, a watchdog
     thread ends the process after that long whatever a handler does. A standard output that cannot take
