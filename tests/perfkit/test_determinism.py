@@ -7,7 +7,14 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from perfkit.determinism import TableDigester, digest_array, digest_parquet, digest_path, digest_table
+from perfkit.determinism import (
+    ParquetDatasetDigester,
+    TableDigester,
+    digest_array,
+    digest_parquet,
+    digest_path,
+    digest_table,
+)
 
 
 def _table(n=5000, seed=0):
@@ -42,6 +49,23 @@ def test_same_digest_across_chunks_row_groups_codecs_and_file_splits(tmp_path):
     assert digest_path(dataset) == expected
     feather.write_feather(table, tmp_path / "t.arrow", chunksize=999)
     assert digest_path(tmp_path / "t.arrow") == expected
+
+
+def test_dataset_digested_file_by_file_matches_the_folder_and_checks_schemas(tmp_path):
+    table = _table(4000, seed=2)
+    files = []
+    for i, start in enumerate(range(0, len(table), 900)):
+        files.append(tmp_path / f"{i:02d}.parquet")
+        pq.write_table(table.slice(start, 900), files[-1], row_group_size=300)
+    digester = ParquetDatasetDigester(batch_rows=128)
+    for file in files:
+        digester.add_file(file)
+    assert digester.hexdigest() == digest_parquet(tmp_path) == digest_table(table)
+    pq.write_table(table.drop_columns(["vec"]).slice(0, 10), tmp_path / "other.parquet")
+    with pytest.raises(ValueError, match=r"other\.parquet: schema differs"):
+        digester.add_file(tmp_path / "other.parquet")
+    with pytest.raises(ValueError, match="no file"):
+        ParquetDatasetDigester().hexdigest()
 
 
 def test_streaming_digester_matches_whole_table():

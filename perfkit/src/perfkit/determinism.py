@@ -235,20 +235,41 @@ def parquet_files(path: str | os.PathLike) -> list[Path]:
     raise FileNotFoundError(f"{path}: no such file or directory")
 
 
-def digest_parquet(path: str | os.PathLike, batch_rows: int = _BATCH_ROWS) -> str:
-    """Receipt of a Parquet file or of a dataset directory read as one table (files in sorted order)."""
-    digester = None
-    for file in parquet_files(path):
+class ParquetDatasetDigester:
+    """The receipt of a Parquet dataset built file by file, in the order the files are added.
+
+    Adding a dataset's files in sorted order gives :func:`digest_parquet`'s receipt of the folder, so a
+    pipeline can digest each file as soon as it is written (overlapped with work still running) instead of
+    reading the whole folder back at the end. Every file must have the first one's schema.
+    """
+
+    def __init__(self, batch_rows: int = _BATCH_ROWS):
+        self.batch_rows = batch_rows
+        self._digester: TableDigester | None = None
+
+    def add_file(self, file: str | os.PathLike) -> None:
         pf = pq.ParquetFile(file)
         schema = pf.schema_arrow
-        if digester is None:
-            digester = TableDigester(schema)
+        if self._digester is None:
+            self._digester = TableDigester(schema)
         elif [(f.name, type_token(f.type)) for f in schema] != [
-            (f.name, type_token(f.type)) for f in digester.schema
+            (f.name, type_token(f.type)) for f in self._digester.schema
         ]:
             raise ValueError(f"{file}: schema differs from the dataset's first file")
-        for batch in pf.iter_batches(batch_size=batch_rows):
-            digester.update(batch)
+        for batch in pf.iter_batches(batch_size=self.batch_rows):
+            self._digester.update(batch)
+
+    def hexdigest(self) -> str:
+        if self._digester is None:
+            raise ValueError("no file was added to the dataset digest")
+        return self._digester.hexdigest()
+
+
+def digest_parquet(path: str | os.PathLike, batch_rows: int = _BATCH_ROWS) -> str:
+    """Receipt of a Parquet file or of a dataset directory read as one table (files in sorted order)."""
+    digester = ParquetDatasetDigester(batch_rows)
+    for file in parquet_files(path):
+        digester.add_file(file)
     return digester.hexdigest()
 
 
