@@ -13,7 +13,7 @@ from qyn1.errors import CodecError
 
 
 def _machine_code() -> bytes:
-    """48 KiB of a real x86-64 shared object: the interpreter's own ``_lzma`` extension module."""
+    """16 KiB of a real x86-64 shared object: the interpreter's own ``_lzma`` extension module."""
     import _lzma
 
     data = Path(_lzma.__file__).read_bytes()
