@@ -65,12 +65,12 @@ PRESETS: dict[str, Preset] = {
         Preset("small", 64 * KiB, 1, "serial", "tiny projects and tests: in-process, 64 KiB chunks"),
         Preset(
             "python-max",
-            512 * KiB,
+            1024 * KiB,
             min(4, _cpus()),
             "processes",
-            "smallest packages: 512 KiB Python chunks (solid groups of 4x more files) and the cm coder also "
+            "smallest packages: 1 MiB Python chunks (solid groups of 8x more files) and the cm coder also "
             "competes on Python chunks (pack ~2x slower; a chunk cm wins unpacks ~10x slower, reading one "
-            "file decodes up to 512 KiB)",
+            "file decodes up to 1 MiB: ~1 s)",
             python_cm=True,
         ),
     )
