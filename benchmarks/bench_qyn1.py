@@ -401,8 +401,10 @@ def main() -> None:
 
 def qyn1_alone(paths: list[Path], python_cm: bool = False) -> dict:
     """qyn1 on each file alone (``pipeline.encode_bytes`` + a 16-byte tag per chunk), one core, like the peers;
-    ``python_cm``: as the ``python-max`` preset packs."""
-    from qyn1 import codec
+    ``python_cm``: as the ``python-max`` preset packs (its chunk size and codecs)."""
+    from qyn1 import codec, presets
+
+    chunk = presets.get("python-max" if python_cm else "python").chunk_size
 
     total = out = 0
     enc_s = dec_s = 0.0
@@ -410,7 +412,7 @@ def qyn1_alone(paths: list[Path], python_cm: bool = False) -> dict:
     for p in paths:
         data = p.read_bytes()
         t0 = time.perf_counter()
-        ef = pipeline.encode_bytes(data, 128 * 1024, arcpath=p.name, python_cm=python_cm)
+        ef = pipeline.encode_bytes(data, chunk, arcpath=p.name, python_cm=python_cm)
         enc_s += time.perf_counter() - t0
         for k, v in ef.codecs.items():
             codecs[k] = codecs.get(k, 0) + v
