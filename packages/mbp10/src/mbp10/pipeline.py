@@ -21,19 +21,15 @@ levels), so a resumed date feeds the next step exactly as a recomputed one would
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
-import multiprocessing
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from perfkit.errors import InputError
 
 from mbp10.calendar import previous_session, sessions
@@ -169,42 +165,9 @@ def day_features(
 # -- many dates ------------------------------------------------------------------------------------------
 
 
-def _exit_without_teardown() -> None:
-    if "logging" in sys.modules:  # what logging's own exit handler, registered before this one, would do
-        sys.modules["logging"].shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
-
-
-_worker_exit_set = False
-
-
-def end_worker_without_teardown() -> None:
-    """In a perfkit process-pool worker, end the process with `os._exit(0)` once it has exited normally.
-
-    multiprocessing has then closed the worker's queues and run its finalizers; what is left is the
-    interpreter's module-by-module teardown of numba, LLVM and pyarrow, 0.46-0.79 s a worker (measured, a
-    spawned process after one day's bars, at load 3-4; 0.02 s with this), which the parent's pool shutdown
-    waits for at the end of every run. A worker stopped by a signal never gets here (its exit code stays
-    the signal's). Only in a worker perfkit started (`PERFKIT_PARENT_PID` is its parent), not on a Dask
-    worker, nor in the command's own process (perfkit.launch ends that itself).
-    """
-    from perfkit.interrupts import PARENT_PID_VARIABLE
-
-    global _worker_exit_set
-    if _worker_exit_set or "distributed" in sys.modules:
-        return
-    if multiprocessing.parent_process() is None or os.environ.get(PARENT_PID_VARIABLE) != str(os.getppid()):
-        return
-    atexit.register(_exit_without_teardown)
-    _worker_exit_set = True
-
-
 def bars_task(payload: tuple) -> dict:
     """Pass 1 (one date): decode + bar5s core into the staging area; optional bronze."""
     date_iso, src, out_dir, bronze, selection = payload
-    end_worker_without_teardown()
     out = Path(out_dir)
     bronze_out = out / "bronze" / f"{date_iso}.parquet" if bronze else None
     t0 = time.perf_counter()
@@ -267,33 +230,19 @@ class StageReceipts:
     """
 
     def __init__(self, out: Path, dates: list[str]):
+        from perfkit.determinism import ParquetDatasetDigester
+
         self.out = out
         self.waiting = sorted(dates)
         self.finished: set[str] = set()
-        self.digests: dict[str, object] = dict.fromkeys(STAGE_DIRS)
+        self.digests = {stage: ParquetDatasetDigester() for stage in STAGE_DIRS}
 
     def date_done(self, date_iso: str) -> None:
         self.finished.add(date_iso)
         while self.waiting and self.waiting[0] in self.finished:
             d = self.waiting.pop(0)
             for stage, sub in STAGE_DIRS.items():
-                self._add(stage, self.out / sub / f"{d}.parquet")
-
-    def _add(self, stage: str, file: Path) -> None:
-        """`digest_parquet`'s step for one file, with its check that every file has the first one's schema."""
-        from perfkit.determinism import TableDigester, type_token
-
-        pf = pq.ParquetFile(file)
-        schema = pf.schema_arrow
-        digester = self.digests[stage]
-        if digester is None:
-            digester = self.digests[stage] = TableDigester(schema)
-        elif [(f.name, type_token(f.type)) for f in schema] != [
-            (f.name, type_token(f.type)) for f in digester.schema
-        ]:
-            raise ValueError(f"{file}: schema differs from the dataset's first file")
-        for batch in pf.iter_batches(batch_size=1 << 20):
-            digester.update(batch)
+                self.digests[stage].add_file(self.out / sub / f"{d}.parquet")
 
     def receipts(self) -> dict[str, str]:
         """Every stage's receipt; a folder holding any other file than the dates' is digested whole."""
