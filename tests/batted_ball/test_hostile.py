@@ -127,6 +127,7 @@ CASES = [
     Case("season-games-zero", [BB, "season", "--seed", "1", "--games", "0", "--out", "s"], 2, "'--games': 0"),
     Case("season-workers-10000", [*SEASON_1, "--seed", "1", "--workers", "10000", "--out", "s"], 2, "--workers"),
     Case("season-mode-unknown", [BB, "season", "--seed", "1", "--mode", "warp", "--out", "s"], 2, "'--mode': 'warp' is not one of"),
+    Case("game-mode-unknown", [BB, "game", "--seed", "1", "--mode", "warp"], 2, "'--mode': 'warp' is not one of"),
     Case("season-typo-option", [BB, "season", "--gmaes", "3", "--seed", "1", "--out", "s"], 2, "--gmaes"),
     # -- values the library refuses (one per command; the rest run in process below) --
     Case("traj-exit-velo-negative", [BB, "trajectory", "--exit-velo", "-5", "--launch-angle", "28"], 2, "-5 mph"),
