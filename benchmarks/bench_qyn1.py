@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from qyn1 import corpus, keys, pipeline, profiling, rans, tables
+from qyn1 import corpus, extraction, keys, pipeline, profiling, rans, tables
 from qyn1.crypto import fast, reference
 from qyn1.profiling import measure_peer, peer_codecs
 from qyn1.python import pipeline as pe
@@ -231,10 +231,10 @@ def main() -> None:
         )
         pack_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        ust = pipeline.unpack(pkg, tmp / "out", ks, workers=args.workers, executor="processes")
+        ust = extraction.unpack(pkg, tmp / "out", ks, workers=args.workers, executor="processes")
         unpack_s = time.perf_counter() - t0
         bad = sum((tmp / "out" / s.arcpath).read_bytes() != Path(s.source).read_bytes() for s in specs)
-        f, r = pipeline.open_package(pkg, ks)
+        f, r = extraction.open_package(pkg, ks)
         with f:
             stored = {e.path: e.stored_size for e in r.entries}
         pkg_size = pkg.stat().st_size

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import brotli
 import zstandard
-from qyn1 import codec, corpus, keys, pipeline, presets, profiling
+from qyn1 import codec, corpus, extraction, keys, pipeline, presets, profiling
 
 from perfkit import bench
 
@@ -159,7 +159,7 @@ def whole_package(folder: Path, workers: int, preset: str = "python") -> dict:
         )
         pack_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        pipeline.unpack(pkg, tmp / "out", ks, workers=workers, executor="processes")
+        extraction.unpack(pkg, tmp / "out", ks, workers=workers, executor="processes")
         unpack_s = time.perf_counter() - t0
         bad = sum((tmp / "out" / s.arcpath).read_bytes() != Path(s.source).read_bytes() for s in specs)
         qyn1_bytes = pkg.stat().st_size
@@ -199,7 +199,7 @@ def whole_package(folder: Path, workers: int, preset: str = "python") -> dict:
 def _by_kind(pkg: Path, ks, folder: Path) -> dict:
     """Stored bytes per kind of block (``py``, or the extension of a non-Python block's first file, with
     ``(alone)`` for a file in a block of its own) against zstd -19 --long=27 of the same files concatenated."""
-    f, r = pipeline.open_package(pkg, ks)
+    f, r = extraction.open_package(pkg, ks)
     with f:
         members: dict[int, list] = {}
         for e in r.entries:

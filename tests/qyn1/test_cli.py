@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from qyn1 import container, pipeline, tables
+from qyn1 import container, extraction, pipeline, tables
 from qyn1.cli import main
 
 from ._helpers import KEY, key_source, make_project
@@ -70,7 +70,7 @@ def test_passphrase_and_presets(tmp_path, monkeypatch):
     monkeypatch.setenv("QYN1_PW", "hunter22")
     out = tmp_path / "p.qyn"
     run("pack", proj, "-o", out, "--passphrase-env", "QYN1_PW", "--quiet")
-    f, r = pipeline.open_package(out, __import__("qyn1.keys").keys.KeySource.from_passphrase("hunter22"))
+    f, r = extraction.open_package(out, __import__("qyn1.keys").keys.KeySource.from_passphrase("hunter22"))
     with f:
         assert r.header.chunk_size == 4096
         assert max(len(e.chunks) for e in r.entries) > 1
@@ -90,7 +90,7 @@ def test_wrong_key_exit_2(packed, tmp_path):
 
 def test_tampered_unpack_writes_nothing(packed, tmp_path):
     _, key, out = packed
-    f, r = pipeline.open_package(out, key_source(Path(key).read_bytes()))
+    f, r = extraction.open_package(out, key_source(Path(key).read_bytes()))
     with f:
         e = r.entries[-1]  # the last block: every other block verifies before this one fails
         sharing = [x.path for x in r.entries if x.block == e.block]  # the first of them names the chunk

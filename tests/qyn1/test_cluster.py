@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from qyn1 import container, pipeline
+from qyn1 import container, extraction, pipeline
 from qyn1.crypto import fast as aead
 
 from tests.cluster import dask_cluster
@@ -61,7 +61,7 @@ def _contents(package: Path) -> dict:
     """Everything in a package but its salt and what the salt changes: the header's other fields, the file
     table (paths, modes, sizes, digests, blocks, chunk offsets and lengths, codecs) and every chunk's
     encoded payload, decrypted (equal payloads mean equal plaintext sent to the cipher)."""
-    f, r = pipeline.open_package(package, key_source())
+    f, r = extraction.open_package(package, key_source())
     with f:
         payloads = []
         for b in r.blocks:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from qyn1 import pipeline
+from qyn1 import extraction, pipeline
 
 import tests.hostile
 from tests.hostile import Case, check_case, run, snapshot, temporaries
@@ -58,7 +58,7 @@ def _prior_unpack() -> Path:
     pkg.write_bytes(_package())
     out = _scratch["dir"] / "out"
     with job("qyn1", "unpack", inputs=[pkg], directories=[out]) as j:
-        pipeline.extract(pkg, j.path(out), key_source(), workers=1)
+        extraction.extract(pkg, j.path(out), key_source(), workers=1)
     return out
 
 
@@ -506,7 +506,7 @@ def test_hostile_perfkit_gaps(case, tmp_path):
 
 
 def _entries(pkg: Path) -> dict[str, bytes]:
-    f, r = pipeline.open_package(pkg, key_source())
+    f, r = extraction.open_package(pkg, key_source())
     with f:
         return {e.path: r.read(e) for e in r.entries}
 

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from qyn1 import pipeline
+from qyn1 import extraction, pipeline
 
 from ._helpers import SALT, key_source, make_project
 
@@ -37,7 +37,7 @@ def test_unpack_with_workers_round_trips(tmp_path):
     out = tmp_path / "p.qyn"
     pipeline.pack(specs, out, key_source(), chunk_size=8192, workers=1, executor="serial")
     dest = tmp_path / "d"
-    st = pipeline.unpack(out, dest, key_source(), workers=2, executor="threads")
+    st = extraction.unpack(out, dest, key_source(), workers=2, executor="threads")
     assert st.files == len(specs)
     for s in specs:
         assert (dest / s.arcpath).read_bytes() == Path(s.source).read_bytes()
@@ -61,7 +61,7 @@ def test_large_files_stream_to_the_same_package(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "STREAM_BYTES", 1000)  # every file above 1000 bytes is streamed
     assert _pack(tmp_path, proj, 2, "threads", "streamed") == ref
     dest = tmp_path / "d"
-    pipeline.unpack(tmp_path / "streamed.qyn", dest, key_source(), workers=1)
+    extraction.unpack(tmp_path / "streamed.qyn", dest, key_source(), workers=1)
     for s in pipeline.collect_sources([proj]):
         assert (dest / s.arcpath).read_bytes() == Path(s.source).read_bytes()
 
@@ -80,7 +80,7 @@ def test_process_workers_fork_from_the_preloaded_server_and_report_memory(tmp_pa
     specs = pipeline.collect_sources([proj])
     out = tmp_path / "p.qyn"
     packed = pipeline.pack(specs, out, key_source(), chunk_size=8192, workers=2, executor="processes")
-    unpacked = pipeline.unpack(out, tmp_path / "d", key_source(), workers=2, executor="processes")
+    unpacked = extraction.unpack(out, tmp_path / "d", key_source(), workers=2, executor="processes")
     for st in (packed, unpacked):
         mem = st.worker_memory
         assert 0 < mem["peak_unique_bytes"] < mem["peak_pss_bytes"] < mem["peak_rss_bytes"]
@@ -109,7 +109,7 @@ def test_unpack_task_run_again_rewrites_its_files(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pipeline, "map_tasks", twice)
     dest = tmp_path / "d"
-    pipeline.unpack(out, dest, key_source(), workers=2, executor="threads")
+    extraction.unpack(out, dest, key_source(), workers=2, executor="threads")
     for s in specs:
         assert (dest / s.arcpath).read_bytes() == Path(s.source).read_bytes()
         assert (dest / s.arcpath).stat().st_mode & 0o777 == s.mode & 0o777

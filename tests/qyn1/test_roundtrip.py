@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from qyn1 import codec, corpus, pipeline
+from qyn1 import codec, corpus, extraction, pipeline
 
 from ._helpers import key_source
 
@@ -43,7 +43,7 @@ def test_sampled_project_pack_unpack(tmp_path):
     out = tmp_path / "lib.qyn"
     pipeline.pack(specs, out, key_source(), chunk_size=128 * 1024, workers=1, executor="serial")
     dest = tmp_path / "d"
-    pipeline.unpack(out, dest, key_source(), workers=1)
+    extraction.unpack(out, dest, key_source(), workers=1)
     for s in specs:
         assert (dest / s.arcpath).read_bytes() == Path(s.source).read_bytes(), s.arcpath
 
@@ -57,7 +57,7 @@ def test_whole_stdlib_as_one_project(tmp_path):
     st = pipeline.pack(specs, out, key_source(), chunk_size=128 * 1024, workers=2, executor="processes")
     assert st.files == len(FILES)
     dest = tmp_path / "d"
-    pipeline.unpack(out, dest, key_source(), workers=2, executor="processes")
+    extraction.unpack(out, dest, key_source(), workers=2, executor="processes")
     bad = [s.arcpath for s in specs if (dest / s.arcpath).read_bytes() != Path(s.source).read_bytes()]
     assert bad == []
     assert st.ratio > 4.0

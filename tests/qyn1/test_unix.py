@@ -10,7 +10,7 @@ import os
 import stat
 import subprocess
 
-from qyn1 import container, pipeline
+from qyn1 import container, extraction
 
 from tests.hostile import command, temporaries
 
@@ -118,7 +118,7 @@ def test_unpacked_plaintext_is_private_until_verified(tmp_path, monkeypatch):
     files = {"a.py": b"a = 1\n" * 100, "big.bin": os.urandom(3000)}
     pkg = tmp_path / "p.qyn"
     pkg.write_bytes(pack_bytes(files, solid=True))
-    f, r = pipeline.open_package(pkg, key_source())
+    f, r = extraction.open_package(pkg, key_source())
     f.close()
     (tmp_path / "d").mkdir()
     items = [(e, str(tmp_path / "d" / e.path)) for e in r.entries]
@@ -131,7 +131,7 @@ def test_unpacked_plaintext_is_private_until_verified(tmp_path, monkeypatch):
             yield piece
 
     monkeypatch.setattr(container, "entry_pieces", spy)
-    pipeline._decode_task((str(pkg), r.key, r.header_bytes, items))
+    extraction._decode_task((str(pkg), r.key, r.header_bytes, items))
     assert seen and set(seen) == {0o600}
     assert {e.path: stat.S_IMODE(os.stat(t).st_mode) for e, t in items} == {"a.py": 0o644, "big.bin": 0o644}
 

@@ -107,11 +107,18 @@ def _not_special(*paths) -> None:
 
 
 def _pipeline():
-    """:mod:`qyn1.pipeline`, imported by the commands that do the work, after their outputs are claimed: it
-    loads numba and the kernels (~1.5 s of CPU), which a refused command line never needs."""
+    """:mod:`qyn1.pipeline` (pack), imported by the commands that do the work, after their outputs are
+    claimed: it loads numba and the kernels (~1.5 s of CPU), which a refused command line never needs."""
     from qyn1 import pipeline
 
     return pipeline
+
+
+def _extraction():
+    """:mod:`qyn1.extraction` (unpack, verify, list), imported late for the same reason as :func:`_pipeline`."""
+    from qyn1 import extraction
+
+    return extraction
 
 
 def _key_inputs(key_file, passphrase_file) -> list:
@@ -379,14 +386,14 @@ def unpack(
     ) as j:
         run = j.run
         ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
-        pipeline = _pipeline()
+        pipeline, extraction = _pipeline(), _extraction()
         reserved = {MARKER: "perfkit's record of what it wrote"}
         if j.report_path is not None and os.path.realpath(j.report_path.parent) == os.path.realpath(output):
             reserved.update({name: "the run report (give --report-dir elsewhere)" for name in REPORT_FILES})
         with run.stage("warm_up"):
             pipeline.warm_up(executor, workers)
         with run.stage("unpack"), _package_file(package) as pkg:
-            st = pipeline.extract(
+            st = extraction.extract(
                 pkg,
                 j.path(output),
                 ks,
@@ -417,7 +424,7 @@ def list_(package, key_file, passphrase_file, passphrase_env, key_env, as_json) 
     """
     ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
     with _package_file(package) as pkg:
-        f, r = _pipeline().open_package(pkg, ks)
+        f, r = _extraction().open_package(pkg, ks)
         with f:
             rows = [_list_row(e) for e in sorted(r.entries, key=lambda e: e.path)]
     if as_json:
@@ -462,7 +469,7 @@ def cat(package, path, key_file, passphrase_file, passphrase_env, key_env) -> No
     """
     ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
     with _package_file(package) as pkg:
-        f, r = _pipeline().open_package(pkg, ks)
+        f, r = _extraction().open_package(pkg, ks)
         with f:
             e = r.entry(path)
             data = r.read(e)  # whole file authenticated and digest-checked before anything is written
@@ -495,7 +502,7 @@ def verify(
     ) as j:
         ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
         with j.run.stage("verify"), _package_file(package) as pkg:
-            st = _pipeline().verify(pkg, ks)
+            st = _extraction().verify(pkg, ks)
         j.run.count("files", st.files)
         j.run.count("chunks", st.chunks)
     if not quiet:

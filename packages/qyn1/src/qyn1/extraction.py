@@ -1,0 +1,210 @@
+"""Unpack and verify: authenticate and decode a package's chunks and write its files, all or nothing.
+
+The way back of :mod:`qyn1.pipeline`: every target path is checked before anything is written
+(:func:`_targets`), files are created 0600 inside a folder this run owns, and blocks are decoded in a few
+balanced groups per worker (:func:`_groups`), each group opening the archive once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Mapping
+from typing import BinaryIO
+
+from perfkit.parallel import Task, map_tasks
+
+from perfkit import atomic_path
+from qyn1 import container, keys
+from qyn1.errors import Qyn1Error, UnsafePathError, words
+from qyn1.pipeline import WORKER_PRELOAD, PackStats, choose_executor, file_folder_clash, note_worker_memory
+
+
+def open_package(path: str | os.PathLike | BinaryIO, key_source: keys.KeySource):
+    """(file object, container.Reader); the caller closes the file. ``path`` may be an open, seekable
+    binary file (standard input spooled to a temporary file)."""
+    if not isinstance(path, (str, os.PathLike)):
+        return path, container.Reader(path, key_source)
+    try:
+        f = open(path, "rb")  # noqa: SIM115 -- returned to the caller
+    except OSError as e:
+        raise Qyn1Error(f"cannot open {str(path)!r}: {words(e)}") from None
+    try:
+        return f, container.Reader(f, key_source)
+    except BaseException:
+        f.close()
+        raise
+
+
+def _targets(entries: list, folder_real: str, reserved: Mapping[str, str]) -> list[str]:
+    """The path each file will have in ``folder_real``, after every check that can be made before writing:
+    safe paths, no escaping links, no file that is also a folder of another (in any table order), names
+    the file system can hold, no top-level name the output folder keeps for itself."""
+    targets = []
+    for e in entries:
+        container.check_path(e.path)
+        top = e.path.split("/", 1)[0]
+        if top in reserved:
+            raise Qyn1Error(
+                f"the package holds {top!r} at its top level, where the output folder keeps {reserved[top]}"
+            )
+        targets.append(_safe_target(folder_real, e.path))
+    clash = file_folder_clash([e.path for e in entries])
+    if clash:
+        raise Qyn1Error(
+            f"the package holds a file {clash[0]!r} and also {clash[1]!r} inside a folder of that name; "
+            "it cannot be unpacked"
+        )
+    try:
+        name_max = os.pathconf(folder_real, "PC_NAME_MAX")
+        path_max = os.pathconf(folder_real, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    for e, t in zip(entries, targets, strict=True):
+        if max(len(p.encode("utf-8")) for p in e.path.split("/")) > name_max:
+            raise Qyn1Error(
+                f"{e.path!r}: a name in it is longer than this file system allows ({name_max} bytes)"
+            )
+        if len(os.fsencode(t)) >= path_max:
+            raise Qyn1Error(f"{e.path!r}: its path in the output folder would exceed {path_max} bytes")
+    return targets
+
+
+def _safe_target(outdir_real: str, path: str) -> str:
+    target = os.path.join(outdir_real, *path.split("/"))
+    parent = os.path.dirname(target)
+    # every existing component must resolve inside the output directory (no escaping symlinks)
+    real_parent = os.path.realpath(parent)
+    if os.path.commonpath([real_parent, outdir_real]) != outdir_real:
+        raise UnsafePathError(f"{path}: a link in the output directory would take it outside")
+    if os.path.islink(target) and os.path.isdir(target):
+        raise UnsafePathError(f"{path}: the target is a link to a directory")
+    return target
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _decode_task(payload):
+    """Decode groups of whole blocks from one open archive straight to their targets. Each file is created
+    mode 0600 (plaintext is never readable by others while it is written; a killed run leaves nothing
+    readable) and gets its stored mode only once its digest matched. The targets are in a folder this run
+    created (the ``perfkit.job`` staging folder), never in place. A task may run again (its worker died, or
+    Dask recomputes a finished task whose worker was lost): what is at a target then is this task's own
+    earlier attempt (or :func:`extract`'s placeholder), removed and written anew."""
+    archive, key, header_bytes, items = payload
+    n = 0
+    cache = container.ChunkCache()
+    with open(archive, "rb") as f:
+        for entry, target in items:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
+            fd = os.open(target, _CREATE, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                for data in container.entry_pieces(f, key, header_bytes, entry, cache):
+                    out.write(data)
+                    n += len(data)
+                os.fchmod(out.fileno(), entry.mode & 0o777)
+    return n
+
+
+def _groups(blocks: list[list], n_groups: int) -> list[list[int]]:
+    """Indices of ``blocks`` (lists of entries) in ``n_groups`` groups of similar total size (largest first,
+    each to the lightest group): few, balanced tasks, so a worker opens the archive once per group."""
+    groups: list[list[int]] = [[] for _ in range(max(1, n_groups))]
+    load = [0] * len(groups)
+    size = [sum(e.size for e in b) for b in blocks]
+    for i in sorted(range(len(blocks)), key=lambda i: (-size[i], i)):
+        g = min(range(len(groups)), key=lambda j: (load[j], j))
+        groups[g].append(i)
+        load[g] += max(size[i], 1)
+    return [sorted(g) for g in groups if g]
+
+
+def extract(
+    archive: str | os.PathLike,
+    folder: str | os.PathLike,
+    key_source: keys.KeySource,
+    *,
+    workers: int = 1,
+    executor: str = "processes",
+    scheduler: str | None = None,
+    paths: list[str] | None = None,
+    reserved: Mapping[str, str] | None = None,
+) -> PackStats:
+    """Decrypt, verify and write every file into ``folder``, a new folder the caller owns and renames into
+    place only if this returns (a CLI's ``perfkit.job`` staging folder; :func:`unpack` for library
+    callers). Every path is checked before anything is written (:func:`_targets`); a top-level name in
+    ``reserved`` (name -> what the folder keeps there: the run report, perfkit's marker) is refused rather
+    than overwritten. With a Dask ``scheduler`` the cluster's workers read ``archive`` and write the targets
+    themselves (both on a filesystem they all mount), in at most ``8 * workers`` groups of blocks."""
+    t0 = time.perf_counter()
+    memory: dict[str, int] = {}
+    f, r = open_package(archive, key_source)
+    with f:
+        entries = r.entries if paths is None else [r.entry(p) for p in paths]
+    targets = _targets(entries, os.path.realpath(folder), reserved or {})
+    for parent in sorted({os.path.dirname(t) for t in targets}):
+        os.makedirs(parent, exist_ok=True)
+    # Every file created (empty, 0600) before any task runs: two paths that are one file here (a
+    # case-insensitive file system) are refused now, so a task may later replace whatever is at its targets.
+    for t in targets:
+        os.close(os.open(t, _CREATE, 0o600))
+    by_block: dict[int, list] = {}
+    for e, t in zip(entries, targets, strict=True):
+        by_block.setdefault(e.block, []).append((e, t))
+    blocks = list(by_block.values())
+    executor = choose_executor(executor, workers, scheduler)
+    n_groups = 1 if executor == "serial" else min(len(blocks), 8 * workers)
+    tasks = [
+        Task(
+            key=f"group-{k}",
+            payload=(str(archive), r.key, r.header_bytes, [item for i in g for item in blocks[i]]),
+            cost=sum(max(e.size, 1) for i in g for e, _ in blocks[i]),
+        )
+        for k, g in enumerate(_groups([[e for e, _ in b] for b in blocks], n_groups))
+    ]
+    res = map_tasks(
+        _decode_task,
+        tasks,
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        preload=WORKER_PRELOAD,
+    )
+    note_worker_memory(res, memory)
+    st = PackStats(
+        files=len(entries),
+        bytes_in=sum(e.size for e in entries),
+        bytes_out=sum(e.stored_size for e in entries),
+        blocks=len(blocks),
+        worker_memory=memory,
+    )
+    st.wall_s = time.perf_counter() - t0
+    return st
+
+
+def unpack(
+    archive: str | os.PathLike, outdir: str | os.PathLike, key_source: keys.KeySource, **kw
+) -> PackStats:
+    """:func:`extract` into a new folder ``outdir`` (it must not exist), renamed into place only when every
+    file authenticated and matched its digest; for library callers (the CLI goes through ``perfkit.job``)."""
+    with atomic_path(outdir, kind="dir") as tmp:
+        return extract(archive, tmp, key_source, **kw)
+
+
+def verify(archive: str | os.PathLike | BinaryIO, key_source: keys.KeySource) -> PackStats:
+    """Authenticate and decode every chunk and check every digest, writing nothing."""
+    t0 = time.perf_counter()
+    f, r = open_package(archive, key_source)
+    st = PackStats(blocks=len(r.blocks), chunks=sum(len(b.chunks) for b in r.blocks))
+    cache = container.ChunkCache()
+    with f:
+        for e in r.entries:
+            for data in container.entry_pieces(f, r.key, r.header_bytes, e, cache):
+                st.bytes_in += len(data)
+            st.files += 1
+        st.bytes_out = sum(b.stored_size for b in r.blocks)
+    st.wall_s = time.perf_counter() - t0
+    return st
