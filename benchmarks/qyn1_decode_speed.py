@@ -6,11 +6,12 @@
 
 The files are the held-out stdlib sample of ``make bench-qyn1``'s stage figures (every 8th held-out file
 that is UTF-8 Python). Every 128 KiB chunk the ``python`` codec takes is encoded once (the format is the
-same in both trees, so both decode the same payloads), then ``codec.decode_chunk`` decodes them all, pass
-after pass, in one process on one core: MB/s of source, median over the passes, by wall clock and by the
-thread's CPU time (the CPU figure is the steadier one on a shared machine). With ``--compare`` the other
-tree runs in a subprocess of its own, alternating with this one, ``--rounds`` times: compare the medians of
-the same run only.
+same in both trees, so both decode the same payloads), then they are all decoded, pass after pass, in one
+process on one core: ``--batch`` chunks per ``qyn1.python.decode_texts`` call (stream-major), and this
+tree again one ``codec.decode_chunk`` call per chunk (so does a tree without ``decode_texts``). MB/s of
+source, median over the passes, by wall clock and by the thread's CPU time (the CPU figure is the steadier
+one on a shared machine). With ``--compare`` the other tree runs in a subprocess of its own, alternating
+with this one, ``--rounds`` times: compare the medians of the same run only.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import sys
 import time
 
 
-def measure(every: int, passes: int) -> dict:
+def measure(every: int, passes: int, batch: int) -> dict:
     from qyn1 import codec, corpus, pipeline
+    from qyn1 import python as pyenc
 
     root = corpus.stdlib_root()
     held = [p for p in corpus.corpus_files() if not corpus.is_training(p.relative_to(root).as_posix())]
@@ -39,16 +41,30 @@ def measure(every: int, passes: int) -> dict:
             if codec.codec_of(payload) == "python":
                 chunks.append((payload, len(piece)))
     total = sum(n for _, n in chunks)
-    for payload, n in chunks:  # warm-up: tables built, kernels loaded
-        codec.decode_chunk(payload, n)
+    batched = batch > 1 and hasattr(pyenc, "decode_texts")  # a tree before the batch decoder: one by one
+    batches = [
+        ([p[1:] for p, _ in chunks[i : i + batch]], [n for _, n in chunks[i : i + batch]])
+        for i in range(0, len(chunks), batch)
+    ]
+
+    def one_pass():
+        if batched:
+            for bodies, limits in batches:
+                for out, n in zip(pyenc.decode_texts(bodies, limits), limits, strict=True):
+                    assert len(out) == n
+        else:
+            for payload, n in chunks:
+                codec.decode_chunk(payload, n)
+
+    one_pass()  # warm-up: tables built, kernels loaded
     wall, cpu = [], []
     for _ in range(passes):
         t0, c0 = time.perf_counter(), time.thread_time()
-        for payload, n in chunks:
-            codec.decode_chunk(payload, n)
+        one_pass()
         wall.append(time.perf_counter() - t0)
         cpu.append(time.thread_time() - c0)
     return {
+        "batch": batch if batched else 1,
         "chunks": len(chunks),
         "source_mb": total / 1e6,
         "wall_mb_s": total / 1e6 / statistics.median(wall),
@@ -56,12 +72,22 @@ def measure(every: int, passes: int) -> dict:
     }
 
 
-def _child(src: str | None, every: int, passes: int) -> dict:
+def _child(src: str | None, every: int, passes: int, batch: int) -> dict:
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src
     out = subprocess.run(
-        [sys.executable, __file__, "--child", "--every", str(every), "--passes", str(passes)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            "--every",
+            str(every),
+            "--passes",
+            str(passes),
+            "--batch",
+            str(batch),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -76,19 +102,26 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--every", type=int, default=8)
     ap.add_argument("--passes", type=int, default=5)
+    ap.add_argument(
+        "--batch", type=int, default=64, help="python chunks per decode_texts call (1: one at a time)"
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(measure(args.every, args.passes)))
+        print(json.dumps(measure(args.every, args.passes, args.batch)))
         return
     from perfkit import bench
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    runs: dict[str, list[dict]] = {"this tree": [], **({args.compare: []} if args.compare else {})}
+    this = f"this tree, batches of {args.batch}"
+    trees = {this: (None, args.batch), "this tree, one chunk a call": (None, 1)}
+    if args.compare:
+        trees[args.compare] = (args.compare, 1)
+    runs: dict[str, list[dict]] = {name: [] for name in trees}
     for _ in range(args.rounds if args.compare else 1):
-        for name in runs:
-            runs[name].append(_child(None if name == "this tree" else name, args.every, args.passes))
-    first = runs["this tree"][0]
+        for name, (src, batch) in trees.items():
+            runs[name].append(_child(src, args.every, args.passes, batch))
+    first = runs[this][0]
     print(
         f"structural decode, one core: {first['chunks']} chunks, {first['source_mb']:.2f} MB of held-out source"
     )
@@ -99,11 +132,13 @@ def main() -> None:
             f"  {name:<40} {med[name]['wall_mb_s']:7.2f} MB/s wall  {med[name]['cpu_mb_s']:7.2f} MB/s CPU"
             f"  (median of {len(rs)} runs x {args.passes} passes)"
         )
-    if args.compare:
-        r = med["this tree"]["cpu_mb_s"] / med[args.compare]["cpu_mb_s"]
-        print(f"  this tree / other tree, CPU time: {r:.2f}x")
+    for name in list(trees)[1:]:
+        r = med[this]["cpu_mb_s"] / med[name]["cpu_mb_s"]
+        print(f"  batches / {name}, CPU time: {r:.2f}x")
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
-    bench.record("qyn1", "decode_speed", {"runs": runs, "medians": med, "every": args.every})
+    bench.record(
+        "qyn1", "decode_speed", {"runs": runs, "medians": med, "every": args.every, "batch": args.batch}
+    )
     print("recorded to benchmarks/results/qyn1.jsonl")
 
 

@@ -75,13 +75,13 @@ def test_fused_equals_staged_on_damaged_chunks():
 def test_fused_cache_entries_depend_on_the_kernels_it_calls(tmp_path):
     """The fused kernel holds the compiled code of other modules' kernels: its Numba cache stamp covers
     their files, so an edit there recompiles it instead of serving the old code from NUMBA_CACHE_DIR."""
-    locator = decode._decode_chunk_kernel._cache._impl.locator
+    locator = decode._decode_batch_kernel._cache._impl.locator
     assert type(locator).__name__.startswith("DependentSources")
     src, dep = tmp_path / "a.py", tmp_path / "b.py"
     src.write_text("x = 1\n")
     dep.write_text("y = 1\n")
     cls = kernel_cache._locator(type(locator).__mro__[1], str(src), [str(src), str(dep)])
-    loc = cls(decode._decode_chunk_kernel.py_func, str(src))  # (from_function would make a cache folder)
+    loc = cls(decode._decode_batch_kernel.py_func, str(src))  # (from_function would make a cache folder)
     before = loc.get_source_stamp()
     dep.write_text("y = 2\n")
     assert loc.get_source_stamp() != before

@@ -33,6 +33,6 @@ Modules, one per stream with its encoder beside its decoder: ``tokens`` (lexer, 
 ``train`` (the tables).
 """
 
-from qyn1.python.pipeline import decode_text, encode_text
+from qyn1.python.pipeline import decode_text, decode_texts, encode_text
 
-__all__ = ["decode_text", "encode_text"]
+__all__ = ["decode_text", "decode_texts", "encode_text"]

@@ -1,11 +1,17 @@
-"""The fused decoder of one structural chunk: the header, every stream, every check between them and the
-detokeniser in ONE Numba call (:func:`_decode_chunk_kernel`), the kernels it calls being those of the
-stage-by-stage decoder (``pipeline.decode_text_staged``, the reference it is tested against).
+"""The fused decoder of structural chunks: the header, every stream, every check between them and the
+detokeniser of a batch of chunks in ONE Numba call (:func:`_decode_batch_kernel`), the kernels it calls
+being those of the stage-by-stage decoder (``pipeline.decode_text_staged``, the reference it is tested
+against).
 
-Why: a chunk holds 16 streams and six derived passes; called from Python one by one, each kernel call,
-each small NumPy step between them and the context look-ups cost ~230 us per chunk (the stdlib's chunks
-average ~20 KB, ~1.1 ms of decoding each: a fifth of the time). Here Python parses nothing: it hands over
-the body and the tables (one tuple per stream, built once per process) and gets the bytes back.
+Why one call: a chunk holds 16 streams and six derived passes; called from Python one by one, each kernel
+call, each small NumPy step between them and the context look-ups cost ~230 us per chunk (the stdlib's
+chunks average ~20 KB, ~1.1 ms of decoding each: a fifth of the time). Here Python parses nothing: it hands
+over the bodies and the tables (one tuple per stream, built once per process) and gets the bytes back.
+
+Why a batch, stream-major: the rANS decoders are bound by the latency of loads into ~12.5 MB of tables,
+and one chunk's 16 streams evict each other's rows from L2 in turn. Decoding each stream for every chunk
+of a batch before the next stream keeps one model's hot rows cached across the chunks
+(docs/perf/qyn1-decode.md). A single chunk is a batch of one (``decode_text``).
 
 The tables tuple is only built when every stream's model takes the kernel route the fused decoder calls
 for it (see :func:`tables`); otherwise ``decode_text`` keeps to the staged decoder.
@@ -77,7 +83,7 @@ _MESSAGES = {
 
 
 def message(code: int, streams: tuple[str, ...]) -> str:
-    """The CodecError message of a nonzero error code of :func:`_decode_chunk_kernel`."""
+    """The CodecError message of a nonzero error code of :func:`_decode_batch_kernel`."""
     if code >= 200:
         return _NAMES_ERRORS[code - 200]
     if code >= 100:
@@ -133,210 +139,382 @@ def _rows(buf, pos, x0, x1, ext, t, out):
 
 
 @njit(cache=True, nogil=True)
-def _decode_chunk_kernel(
-    body, limit, t_kinds, t_ws_line, t_ws_mid, t_strkind, t_text, t_names, t_spell, t_morph, t_morphx, t_voc
+def _decode_batch_kernel(
+    data,
+    starts,
+    limits,
+    t_kinds,
+    t_ws_line,
+    t_ws_mid,
+    t_strkind,
+    t_text,
+    t_names,
+    t_spell,
+    t_morph,
+    t_morphx,
+    t_voc,
 ):
-    """Decode the structural chunk ``body``: (bytes, 0), or (empty, error code) -- see :data:`_MESSAGES`.
-    ``limit``: the chunk's known length (-1: unknown). The steps and checks are those of
-    ``pipeline.decode_text_staged``, in the same order."""
+    """Decode the structural chunks ``data[starts[c] : starts[c + 1]]``: (list of bytes arrays, error codes),
+    chunk ``c``'s array empty when its code is nonzero (see :data:`_MESSAGES`). ``limits[c]``: its known
+    length (-1: unknown). The steps and checks are those of ``pipeline.decode_text_staged``, in the same
+    order for each chunk, but **stream-major**: each stream is decoded for every chunk of the batch before
+    the next stream, so that one model's table rows stay in the cache across the chunks (the chunks are
+    independent; within a chunk the streams share one rANS state, carried in ``rp``/``x0``/``x1``)."""
     dmap, is_nl, kind_class, qlen, morph_group, next_class, mpool, moff, kpool, koff = t_voc[:10]
     ppool, poff, qpool, qoff, tier0, n_tiers = t_voc[10:]
+    nc = limits.shape[0]
     none = np.zeros(0, dtype=np.uint8)
-    # header: the sent counts, the rANS blob, the extra bits after it
-    counts = np.empty(11, dtype=np.int64)
-    pos = 0
-    for j in range(11):
-        v, pos = _varint(body, pos, 1 << 28)
-        if pos < 0:
-            return none, 1
-        counts[j] = v
-    blen, pos = _varint(body, pos, 1 << 30)
-    if pos < 0 or pos + blen > body.shape[0]:
-        return none, 1
-    buf = body[pos : pos + blen]
-    extra = body[pos + blen :]
+    i32 = np.zeros(0, dtype=np.int32)
+    i64 = np.zeros(0, dtype=np.int64)
+    b1 = np.zeros(0, dtype=np.bool_)
+    empty_ext = i64
     lo = np.uint64(RANS_L)
-    x0 = lo
-    x1 = lo
-    rp = 0
-    if blen > 0:
-        if blen < 8:
-            return none, 2
-        x0 = np.uint64(0)
-        x1 = np.uint64(0)
-        for j in range(4):
-            x0 = (x0 << np.uint64(8)) | np.uint64(buf[j])
-            x1 = (x1 << np.uint64(8)) | np.uint64(buf[4 + j])
-        if not (lo <= x0 < np.uint64(_RANS_H) and lo <= x1 < np.uint64(_RANS_H)):
-            return none, 3
-        rp = 8
-    empty_ext = np.zeros(0, dtype=np.int64)
-    # kinds, then the layout and string-kind streams given the contexts the kinds define
-    kinds = np.empty(counts[0], dtype=np.int32)
-    rp, x0, x1 = _match(buf, rp, x0, x1, empty_ext, t_kinds, kinds)
-    if rp < 0:
-        return none, 100
-    line_start, line_kind, ctx_line, ctx_mid, str_ctx, ok = _kind_contexts(kinds, dmap, is_nl, kind_class)
-    if not ok:
-        return none, 4
-    ws_line = np.empty(ctx_line.shape[0], dtype=np.int32)
-    rp, x0, x1 = _rows(buf, rp, x0, x1, ctx_line, t_ws_line, ws_line)
-    if rp < 0:
-        return none, 101
-    ws_mid = np.empty(ctx_mid.shape[0], dtype=np.int32)
-    rp, x0, x1 = _rows(buf, rp, x0, x1, ctx_mid, t_ws_mid, ws_mid)
-    if rp < 0:
-        return none, 102
-    strkind = np.empty(str_ctx.shape[0], dtype=np.int32)
-    rp, x0, x1 = _match(buf, rp, x0, x1, str_ctx, t_strkind, strkind)
-    if rp < 0:
-        return none, 103
-    str_mode = np.empty(strkind.shape[0], dtype=np.bool_)
-    for j in range(strkind.shape[0]):
-        if strkind[j] < 0 or strkind[j] >= qlen.shape[0]:
-            return none, 5
-        str_mode[j] = qlen[strkind[j]] == 3
-    # the three text streams, one after the other in one array
-    text_off = np.zeros(4, dtype=np.int64)
-    for m in range(3):
-        text_off[m + 1] = text_off[m] + counts[1 + m]
-    texts = np.empty(text_off[3], dtype=np.int32)
-    for m in range(3):
-        rp, x0, x1 = _match(buf, rp, x0, x1, empty_ext, t_text[m], texts[text_off[m] : text_off[m + 1]])
-        if rp < 0:
-            return none, 104 + m
-    # every name occurrence, then the names stream
-    order, name_mctx, roles, word_off, ok = _name_occurrences(
-        kinds, str_mode, texts, text_off, morph_group, next_class
-    )
-    if not ok:
-        return none, 6
-    nn = order.shape[0]
-    ids = np.empty(nn, dtype=np.int32)
-    isnew = np.zeros(nn, dtype=np.uint8)
-    bits = np.empty(extra.shape[0] * 8, dtype=np.uint8)
-    for j in range(extra.shape[0]):
-        for q in range(8):
-            bits[j * 8 + q] = (extra[j] >> (7 - q)) & 1
-    nbits_used = 0
-    if nn > 0:
-        if buf.shape[0] == 0:
-            return none, 14
-        ctxmap, cum, scale_bits = t_names
-        rp, x0, x1, nbits_used = _decode_names_kernel(
-            buf,
-            rp,
-            x0,
-            x1,
-            nn,
-            name_mctx,
-            roles,
-            N_MORPH_GROUPS,
-            N_NAME_FLAG,
-            ctxmap,
-            cum,
-            scale_bits,
-            bits,
-            RANK_DIRECT,
-            NAME_SUCC1,
-            NAME_ESC,
-            NAME_SUCC_WINDOW,
-            ids,
-            isnew,
+    err = np.zeros(nc, dtype=np.int64)
+    counts = np.zeros((nc, 11), dtype=np.int64)
+    bs = starts[
+        :-1
+    ].copy()  # chunk c's rANS blob is data[bs[c] : be[c]], its extra bits data[be[c] : starts[c + 1]]
+    be = starts[:-1].copy()
+    rp = np.zeros(nc, dtype=np.int64)
+    x0 = np.full(nc, lo, dtype=np.uint64)
+    x1 = np.full(nc, lo, dtype=np.uint64)
+    # header: the sent counts, the rANS blob, the extra bits after it
+    for c in range(nc):
+        body = data[starts[c] : starts[c + 1]]
+        pos = 0
+        for j in range(11):
+            v, pos = _varint(body, pos, 1 << 28)
+            if pos < 0:
+                break
+            counts[c, j] = v
+        if pos < 0:
+            err[c] = 1
+            continue
+        blen, pos = _varint(body, pos, 1 << 30)
+        if pos < 0 or pos + blen > body.shape[0]:
+            err[c] = 1
+            continue
+        buf = body[pos : pos + blen]
+        bs[c] = starts[c] + pos
+        be[c] = starts[c] + pos + blen
+        if blen > 0:
+            if blen < 8:
+                err[c] = 2
+                continue
+            a = np.uint64(0)
+            b = np.uint64(0)
+            for j in range(4):
+                a = (a << np.uint64(8)) | np.uint64(buf[j])
+                b = (b << np.uint64(8)) | np.uint64(buf[4 + j])
+            if not (lo <= a < np.uint64(_RANS_H) and lo <= b < np.uint64(_RANS_H)):
+                err[c] = 3
+                continue
+            x0[c] = a
+            x1[c] = b
+            rp[c] = 8
+    # kinds, then the contexts they define for the layout and string-kind streams
+    kinds_l = [i32 for _ in range(nc)]
+    line_start_l = [b1 for _ in range(nc)]
+    line_kind_l = [i32 for _ in range(nc)]
+    ctx_line_l = [i64 for _ in range(nc)]
+    ctx_mid_l = [i64 for _ in range(nc)]
+    str_ctx_l = [i64 for _ in range(nc)]
+    for c in range(nc):
+        if err[c]:
+            continue
+        kinds = np.empty(counts[c, 0], dtype=np.int32)
+        rp[c], x0[c], x1[c] = _match(data[bs[c] : be[c]], rp[c], x0[c], x1[c], empty_ext, t_kinds, kinds)
+        if rp[c] < 0:
+            err[c] = 100
+            continue
+        line_start, line_kind, ctx_line, ctx_mid, str_ctx, ok = _kind_contexts(kinds, dmap, is_nl, kind_class)
+        if not ok:
+            err[c] = 4
+            continue
+        kinds_l[c] = kinds
+        line_start_l[c] = line_start
+        line_kind_l[c] = line_kind
+        ctx_line_l[c] = ctx_line
+        ctx_mid_l[c] = ctx_mid
+        str_ctx_l[c] = str_ctx
+    ws_line_l = [i32 for _ in range(nc)]
+    for c in range(nc):
+        if err[c]:
+            continue
+        ws_line = np.empty(ctx_line_l[c].shape[0], dtype=np.int32)
+        rp[c], x0[c], x1[c] = _rows(
+            data[bs[c] : be[c]], rp[c], x0[c], x1[c], ctx_line_l[c], t_ws_line, ws_line
         )
-        if rp < 0:
-            return none, 107
-    if extra.shape[0] != (nbits_used + 7) // 8:
-        return none, 7
+        if rp[c] < 0:
+            err[c] = 101
+        ws_line_l[c] = ws_line
+    ws_mid_l = [i32 for _ in range(nc)]
+    for c in range(nc):
+        if err[c]:
+            continue
+        ws_mid = np.empty(ctx_mid_l[c].shape[0], dtype=np.int32)
+        rp[c], x0[c], x1[c] = _rows(data[bs[c] : be[c]], rp[c], x0[c], x1[c], ctx_mid_l[c], t_ws_mid, ws_mid)
+        if rp[c] < 0:
+            err[c] = 102
+        ws_mid_l[c] = ws_mid
+    strkind_l = [i32 for _ in range(nc)]
+    str_mode_l = [b1 for _ in range(nc)]
+    for c in range(nc):
+        if err[c]:
+            continue
+        strkind = np.empty(str_ctx_l[c].shape[0], dtype=np.int32)
+        rp[c], x0[c], x1[c] = _match(
+            data[bs[c] : be[c]], rp[c], x0[c], x1[c], str_ctx_l[c], t_strkind, strkind
+        )
+        if rp[c] < 0:
+            err[c] = 103
+            continue
+        str_mode = np.empty(strkind.shape[0], dtype=np.bool_)
+        for j in range(strkind.shape[0]):
+            if strkind[j] < 0 or strkind[j] >= qlen.shape[0]:
+                err[c] = 5
+                break
+            str_mode[j] = qlen[strkind[j]] == 3
+        strkind_l[c] = strkind
+        str_mode_l[c] = str_mode
+    # the three text streams, one after the other in one array per chunk
+    texts_l = [i32 for _ in range(nc)]
+    text_off_l = [i64 for _ in range(nc)]
+    for c in range(nc):
+        if err[c]:
+            continue
+        text_off = np.zeros(4, dtype=np.int64)
+        for m in range(3):
+            text_off[m + 1] = text_off[m] + counts[c, 1 + m]
+        texts_l[c] = np.empty(text_off[3], dtype=np.int32)
+        text_off_l[c] = text_off
+    for m in range(3):
+        for c in range(nc):
+            if err[c]:
+                continue
+            t = texts_l[c][text_off_l[c][m] : text_off_l[c][m + 1]]
+            rp[c], x0[c], x1[c] = _match(data[bs[c] : be[c]], rp[c], x0[c], x1[c], empty_ext, t_text[m], t)
+            if rp[c] < 0:
+                err[c] = 104 + m
+    # every name occurrence, then the names stream
+    order_l = [i64 for _ in range(nc)]
+    roles_l = [i32 for _ in range(nc)]
+    word_off_l = [i64 for _ in range(nc)]
+    ids_l = [i32 for _ in range(nc)]
+    isnew_l = [none for _ in range(nc)]
+    ctxmap, cum, scale_bits = t_names
+    for c in range(nc):
+        if err[c]:
+            continue
+        order, name_mctx, roles, word_off, ok = _name_occurrences(
+            kinds_l[c], str_mode_l[c], texts_l[c], text_off_l[c], morph_group, next_class
+        )
+        if not ok:
+            err[c] = 6
+            continue
+        extra = data[be[c] : starts[c + 1]]
+        nn = order.shape[0]
+        ids = np.empty(nn, dtype=np.int32)
+        isnew = np.zeros(nn, dtype=np.uint8)
+        bits = np.empty(extra.shape[0] * 8, dtype=np.uint8)
+        for j in range(extra.shape[0]):
+            for q in range(8):
+                bits[j * 8 + q] = (extra[j] >> (7 - q)) & 1
+        nbits_used = 0
+        if nn > 0:
+            if data[bs[c] : be[c]].shape[0] == 0:
+                err[c] = 14
+                continue
+            rp[c], x0[c], x1[c], nbits_used = _decode_names_kernel(
+                data[bs[c] : be[c]],
+                rp[c],
+                x0[c],
+                x1[c],
+                nn,
+                name_mctx,
+                roles,
+                N_MORPH_GROUPS,
+                N_NAME_FLAG,
+                ctxmap,
+                cum,
+                scale_bits,
+                bits,
+                RANK_DIRECT,
+                NAME_SUCC1,
+                NAME_ESC,
+                NAME_SUCC_WINDOW,
+                ids,
+                isnew,
+            )
+            if rp[c] < 0:
+                err[c] = 107
+                continue
+        if extra.shape[0] != (nbits_used + 7) // 8:
+            err[c] = 7
+            continue
+        order_l[c] = order
+        roles_l[c] = roles
+        word_off_l[c] = word_off
+        ids_l[c] = ids
+        isnew_l[c] = isnew
     # spell items: layout literals (token order), error characters, unknown morphemes
-    spell = np.empty(counts[4], dtype=np.int32)
-    rp, x0, x1 = _match(buf, rp, x0, x1, empty_ext, t_spell, spell)
-    if rp < 0:
-        return none, 108
-    sbytes, s_start, s_end, item_len, ok = _spell_items(spell)
-    if not ok:
-        return none, 8
-    wtype, wlen = _ws_lengths(line_start, line_kind, ws_line, ws_mid, item_len)
-    if wtype[0] < 0:
-        return none, 9
-    n_esc = 0
-    for j in range(wtype.shape[0]):
-        n_esc += wtype[j] == 2
-    n_err = 0
-    for j in range(kinds.shape[0]):
-        n_err += kinds[j] == ERR
-    if s_end.shape[0] < n_esc + n_err:
-        return none, 10
-    # new names from the morpheme streams (one array, group after group) and the tier indices
-    group_len = np.empty(N_MORPH_GROUPS, dtype=np.int64)
-    nseq = 0
+    sbytes_l = [none for _ in range(nc)]
+    s_start_l = [i64 for _ in range(nc)]
+    s_end_l = [i64 for _ in range(nc)]
+    wtype_l = [i32 for _ in range(nc)]
+    wlen_l = [i64 for _ in range(nc)]
+    n_esc = np.zeros(nc, dtype=np.int64)
+    n_err = np.zeros(nc, dtype=np.int64)
+    for c in range(nc):
+        if err[c]:
+            continue
+        spell = np.empty(counts[c, 4], dtype=np.int32)
+        rp[c], x0[c], x1[c] = _match(data[bs[c] : be[c]], rp[c], x0[c], x1[c], empty_ext, t_spell, spell)
+        if rp[c] < 0:
+            err[c] = 108
+            continue
+        sbytes, s_start, s_end, item_len, ok = _spell_items(spell)
+        if not ok:
+            err[c] = 8
+            continue
+        wtype, wlen = _ws_lengths(line_start_l[c], line_kind_l[c], ws_line_l[c], ws_mid_l[c], item_len)
+        if wtype[0] < 0:
+            err[c] = 9
+            continue
+        for j in range(wtype.shape[0]):
+            n_esc[c] += wtype[j] == 2
+        kinds = kinds_l[c]
+        for j in range(kinds.shape[0]):
+            n_err[c] += kinds[j] == ERR
+        if s_end.shape[0] < n_esc[c] + n_err[c]:
+            err[c] = 10
+            continue
+        sbytes_l[c] = sbytes
+        s_start_l[c] = s_start
+        s_end_l[c] = s_end
+        wtype_l[c] = wtype
+        wlen_l[c] = wlen
+    # new names from the morpheme streams (one array per chunk, group after group), then the tier indices
+    seq_l = [i32 for _ in range(nc)]
+    for c in range(nc):
+        if not err[c]:
+            seq_l[c] = np.empty(counts[c, 5 : 5 + N_MORPH_GROUPS].sum(), dtype=np.int32)
     for g in range(N_MORPH_GROUPS):
-        group_len[g] = counts[5 + g]
-        nseq += counts[5 + g]
-    seq = np.empty(nseq, dtype=np.int32)
-    a = 0
-    for g in range(N_MORPH_GROUPS):
-        b = a + group_len[g]
-        if b > a:
-            if buf.shape[0] == 0:
-                return none, 14
-            rp, x0, x1 = _decode_bucket_kernel(buf, rp, x0, x1, b - a, empty_ext, *t_morph[g], seq[a:b])
-            if rp < 0:
-                return none, 109 + g
-        a = b
-    nr = 0
-    for j in range(nseq):
-        nr += seq[j] >= tier0
-    tiers = np.empty(nr, dtype=np.int64)
-    tctx = np.empty(nr, dtype=np.int64)
-    r = 0
-    a = 0
-    for g in range(N_MORPH_GROUPS):
-        for j in range(a, a + group_len[g]):
-            if seq[j] >= tier0:
-                tiers[r] = seq[j] - tier0
-                tctx[r] = g * n_tiers + tiers[r]
+        for c in range(nc):
+            if err[c]:
+                continue
+            a = counts[c, 5 : 5 + g].sum()
+            b = a + counts[c, 5 + g]
+            if b > a:
+                if data[bs[c] : be[c]].shape[0] == 0:
+                    err[c] = 14
+                    continue
+                rp[c], x0[c], x1[c] = _decode_bucket_kernel(
+                    data[bs[c] : be[c]], rp[c], x0[c], x1[c], b - a, empty_ext, *t_morph[g], seq_l[c][a:b]
+                )
+                if rp[c] < 0:
+                    err[c] = 109 + g
+    rare_l = [i64 for _ in range(nc)]
+    for c in range(nc):
+        if err[c]:
+            continue
+        seq = seq_l[c]
+        nr = 0
+        for j in range(seq.shape[0]):
+            nr += seq[j] >= tier0
+        tiers = np.empty(nr, dtype=np.int64)
+        tctx = np.empty(nr, dtype=np.int64)
+        r = 0
+        a = 0
+        for g in range(N_MORPH_GROUPS):
+            for j in range(a, a + counts[c, 5 + g]):
+                if seq[j] >= tier0:
+                    tiers[r] = seq[j] - tier0
+                    tctx[r] = g * n_tiers + tiers[r]
+                    r += 1
+            a += counts[c, 5 + g]
+        local = np.empty(nr, dtype=np.int32)
+        rp[c], x0[c], x1[c] = _rows(data[bs[c] : be[c]], rp[c], x0[c], x1[c], tctx, t_morphx, local)
+        if rp[c] < 0:
+            err[c] = 115
+            continue
+        rare_idx = np.empty(nr, dtype=np.int64)
+        for j in range(nr):
+            rare_idx[j] = tier0 - 2 + tiers[j] * MORPH_TIER + local[j]
+        rare_l[c] = rare_idx
+    # the names spelled, the last checks, and the bytes: into a buffer of the known length (refused when they
+    # do not fill it), else sized first
+    outs = [none for _ in range(nc)]
+    for c in range(nc):
+        if err[c]:
+            continue
+        isnew = isnew_l[c]
+        roles = roles_l[c]
+        ids = ids_l[c]
+        order = order_l[c]
+        nn = order.shape[0]
+        n_new = 0
+        for j in range(nn):
+            n_new += isnew[j]
+        grp = np.empty(n_new, dtype=np.int32)
+        r = 0
+        for j in range(nn):
+            if isnew[j]:
+                grp[r] = roles[j]
                 r += 1
-        a += group_len[g]
-    local = np.empty(nr, dtype=np.int32)
-    rp, x0, x1 = _rows(buf, rp, x0, x1, tctx, t_morphx, local)
-    if rp < 0:
-        return none, 115
-    rare_idx = np.empty(nr, dtype=np.int64)
-    for j in range(nr):
-        rare_idx[j] = tier0 - 2 + tiers[j] * MORPH_TIER + local[j]
-    n_new = 0
-    for j in range(nn):
-        n_new += isnew[j]
-    grp = np.empty(n_new, dtype=np.int32)
-    r = 0
-    for j in range(nn):
-        if isnew[j]:
-            grp[r] = roles[j]
-            r += 1
-    npool, nstart, nend, err = _new_names_kernel(
-        seq, group_len, grp, mpool, moff, tier0, rare_idx, sbytes, s_start, s_end, n_esc + n_err
-    )
-    if err:
-        return none, 200 + err
-    if rp != buf.shape[0] or x0 != lo or x1 != lo:
-        return none, 11
-    occ_new = np.empty(nn, dtype=np.int64)
-    for j in range(nn):
-        if ids[j] < 0 or ids[j] >= nstart.shape[0]:
-            return none, 12
-        occ_new[order[j]] = ids[j]
-    # the bytes: into a buffer of the known length (refused when they do not fill it), else sized first
-    names_args = (kpool, koff, npool, nstart, nend, occ_new, word_off)
-    text_args = (strkind, ppool, poff, qpool, qoff, texts, text_off, sbytes, s_start, s_end, n_esc)
-    n = limit
-    if n < 0:
-        n = _assemble_pass(none, False, kinds, wtype, wlen, *names_args, *text_args)
-    out = np.empty(n, dtype=np.uint8)
-    w = _assemble_pass(out, True, kinds, wtype, wlen, *names_args, *text_args)
-    if w != n:
-        return none, 13
-    return out, 0
+        sbytes, s_start, s_end = sbytes_l[c], s_start_l[c], s_end_l[c]
+        npool, nstart, nend, e = _new_names_kernel(
+            seq_l[c],
+            counts[c, 5 : 5 + N_MORPH_GROUPS],
+            grp,
+            mpool,
+            moff,
+            tier0,
+            rare_l[c],
+            sbytes,
+            s_start,
+            s_end,
+            n_esc[c] + n_err[c],
+        )
+        if e:
+            err[c] = 200 + e
+            continue
+        if rp[c] != data[bs[c] : be[c]].shape[0] or x0[c] != lo or x1[c] != lo:
+            err[c] = 11
+            continue
+        occ_new = np.empty(nn, dtype=np.int64)
+        for j in range(nn):
+            if ids[j] < 0 or ids[j] >= nstart.shape[0]:
+                err[c] = 12
+                break
+            occ_new[order[j]] = ids[j]
+        if err[c]:
+            continue
+        kinds = kinds_l[c]
+        names_args = (kpool, koff, npool, nstart, nend, occ_new, word_off_l[c])
+        text_args = (
+            strkind_l[c],
+            ppool,
+            poff,
+            qpool,
+            qoff,
+            texts_l[c],
+            text_off_l[c],
+            sbytes,
+            s_start,
+            s_end,
+            n_esc[c],
+        )
+        n = limits[c]
+        if n < 0:
+            n = _assemble_pass(none, False, kinds, wtype_l[c], wlen_l[c], *names_args, *text_args)
+        out = np.empty(n, dtype=np.uint8)
+        w = _assemble_pass(out, True, kinds, wtype_l[c], wlen_l[c], *names_args, *text_args)
+        if w != n:
+            err[c] = 13
+            continue
+        outs[c] = out
+    return outs, err
 
 
 _TABLES: list = []
@@ -344,7 +522,7 @@ _TABLES: list = []
 
 def tables() -> tuple | None:
     """The fused decoder's arguments after ``limit`` (built once per process), or None when a stream's model
-    does not take the route :func:`_decode_chunk_kernel` decodes it with (then the staged decoder runs)."""
+    does not take the route :func:`_decode_batch_kernel` decodes it with (then the staged decoder runs)."""
     if not _TABLES:
         _TABLES.append(_build_tables())
     return _TABLES[0]

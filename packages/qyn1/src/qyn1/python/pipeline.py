@@ -400,22 +400,49 @@ def _match_params() -> dict[str, tuple[np.ndarray, int]]:
 
 def decode_text(body: bytes, limit: int | None = None) -> bytes:
     """The chunk ``body`` encodes; ``limit``: its known length (refused when it differs; output buffer
-    sized). The fused decoder (``qyn1.python.decode``: one Numba call per chunk), or the staged one when the
-    tables do not fit it."""
+    sized). The fused decoder (``qyn1.python.decode``: one Numba call), or the staged one when the tables do
+    not fit it."""
+    out = decode_texts([body], [-1 if limit is None else limit])[0]
+    if isinstance(out, CodecError):
+        raise out
+    return out
+
+
+def decode_texts(bodies: list[bytes], limits: list[int]) -> list[bytes | CodecError]:
+    """Decode several chunks at once: per chunk its bytes, or the CodecError :func:`decode_text` raises for it
+    (``limits[i]``: its known length, or -1). The fused decoder decodes them **stream-major** in one Numba
+    call that releases the GIL: each stream for every chunk before the next stream, so each model's table
+    rows stay in the cache across the batch (``qyn1.python.decode``); the staged decoder one by one when the
+    tables do not fit it. Memory: the bodies, their output and the decoded streams of the whole batch."""
     t = fused.tables()
     if t is None:
-        return decode_text_staged(body, limit)
-    out, err = fused._decode_chunk_kernel(
-        np.frombuffer(body, dtype=np.uint8), -1 if limit is None else limit, *t
-    )
-    if err:
-        raise CodecError(fused.message(err, STREAMS))
-    data = out.tobytes()
+        return [
+            _outcome(decode_text_staged, b, None if n < 0 else n) for b, n in zip(bodies, limits, strict=True)
+        ]
+    starts = np.zeros(len(bodies) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in bodies], out=starts[1:])
+    data = np.frombuffer(b"".join(bodies), dtype=np.uint8)
+    outs, errs = fused._decode_batch_kernel(data, starts, np.asarray(limits, dtype=np.int64), *t)
+    res: list[bytes | CodecError] = []
+    for out, err in zip(outs, errs, strict=True):
+        if err:
+            res.append(CodecError(fused.message(int(err), STREAMS)))
+            continue
+        b = out.tobytes()
+        try:
+            b.decode("utf-8")  # the structural codec carries UTF-8 text only
+        except UnicodeError:
+            res.append(CodecError("malformed python stream: UnicodeDecodeError"))
+            continue
+        res.append(b)
+    return res
+
+
+def _outcome(fn, *args) -> bytes | CodecError:
     try:
-        data.decode("utf-8")  # the structural codec carries UTF-8 text only
-    except UnicodeError:
-        raise CodecError("malformed python stream: UnicodeDecodeError") from None
-    return data
+        return fn(*args)
+    except CodecError as e:
+        return e
 
 
 def decode_text_staged(body: bytes, limit: int | None = None) -> bytes:
