@@ -3,7 +3,7 @@
 import pytest
 from perfkit.parallel import Task, lpt_order, map_tasks, rng_for, seed_for, worker_utilisation
 
-from tests.perfkit._tasks import draw, exit_marks, fail_on
+from tests.perfkit._tasks import draw, exit_marks, fail_on, survive
 
 TASKS = [Task(key=f"item-{i}", payload=(42, f"item-{i}", 5), cost=(i * 7) % 11) for i in range(9)]
 
@@ -36,6 +36,41 @@ def test_process_workers_run_numba_single_threaded_and_end_without_teardown(tmp_
     ran = sorted(p.name for p in tmp_path.glob("atexit-*"))
     assert ran and len(ran) == len(pids)
     assert not list(tmp_path.glob("teardown-*"))
+
+
+def test_a_stopped_process_pool_finalizes_its_semaphores_in_the_stopping_thread(tmp_path, monkeypatch):
+    """An interrupted pool's queue semaphores are unlinked *and* unregistered by the thread that stops it.
+
+    Left to the pool's manager or feeder thread as it ends, the finalizer raced the command's exit: cut
+    between the two steps, the resource tracker warned of a "leaked" semaphore (an interrupt test failed
+    on that in CI). Before the fix every finalizer ran in the ending manager thread."""
+    import concurrent.futures as cf
+    import threading
+    import time
+    import weakref
+    from multiprocessing import synchronize
+
+    from perfkit import parallel
+
+    finalized_in = []
+    cleanup = synchronize.SemLock._cleanup
+    monkeypatch.setattr(
+        synchronize.SemLock,
+        "_cleanup",
+        staticmethod(lambda name: (finalized_in.append(threading.get_ident()), cleanup(name))),
+    )
+    (tmp_path / "hold").touch()  # the task runs until the pool is stopped
+    pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=parallel._SPAWN)
+    pool.submit(survive, (0, "slow", str(tmp_path)))
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("started-k0-*")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    threads = [weakref.ref(pool._executor_manager_thread), weakref.ref(pool._call_queue._thread)]
+    parallel._stop_processes(pool)
+    deadline = time.monotonic() + 10  # (the old code's threads ended on their own, later)
+    while any(t() is not None for t in threads) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert finalized_in and set(finalized_in) == {threading.get_ident()}, finalized_in
 
 
 @pytest.mark.xdist_group("dask")

@@ -249,15 +249,24 @@ def _init_process_worker(parent_pid: int, start_pipe=None) -> None:
     _start_pipe = start_pipe
 
 
-def _stop_processes(pool: cf.ProcessPoolExecutor, grace_s: float = 0.3) -> None:
-    """Stop a process pool's workers now (SIGTERM, then SIGKILL after ``grace_s``) and drop its queue.
+def _stop_processes(pool: cf.ProcessPoolExecutor, grace_s: float = 0.3, join_s: float = 0.5) -> None:
+    """Stop a process pool's workers now (SIGTERM, then SIGKILL after ``grace_s``) and let its threads end.
 
     ``shutdown(cancel_futures=True)`` alone waits for running tasks, and the queue feeder thread can
     block interpreter exit; an interrupted run must stop within 2 s. A worker mid-task dies at once on
     SIGTERM; one still starting up has the stop signals blocked until its initializer runs, so the
     grace is short: its files are temporaries the command discards anyway.
+
+    The pool's manager thread and its queue's feeder thread hold the last references to the queues'
+    semaphores once ``shutdown`` has dropped the pool's own. Were they left to end on their own, the
+    semaphores' finalizer (unlink, then tell the resource tracker) would run in whichever thread ends
+    last, racing this process's exit: cut between the two steps, the tracker later warns of a "leaked"
+    semaphore that is already gone. So both threads are joined here (each for at most ``join_s``) and the
+    references are dropped in this thread, where the finalizers then run to the end.
     """
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    call_queue = getattr(pool, "_call_queue", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
         with contextlib.suppress(Exception):
@@ -269,10 +278,13 @@ def _stop_processes(pool: cf.ProcessPoolExecutor, grace_s: float = 0.3) -> None:
             if proc.is_alive():
                 proc.kill()
                 proc.join(1.0)
-    queue = getattr(pool, "_call_queue", None)
-    if queue is not None:
+    if call_queue is not None:
         with contextlib.suppress(Exception):
-            queue.cancel_join_thread()
+            call_queue.cancel_join_thread()  # the manager thread's join of the feeder must not block
+    for thread in (manager, getattr(call_queue, "_thread", None)):
+        if thread is not None:
+            with contextlib.suppress(Exception):
+                thread.join(join_s)
 
 
 def _completed(futures: dict[cf.Future, Any], poll_s: float = 0.1) -> Iterator[cf.Future]:
