@@ -25,10 +25,16 @@ def test_same_seed_same_game_and_seeds_differ():
     assert play_game(SEED, 4) != a
 
 
-def test_games_played_together_are_the_games_played_alone(monkeypatch):
-    """Games played together (their pitches flown side by side in SIMD lanes) give the box scores,
-    play-by-play and pitch and ball-in-play logs of the same games played alone (one kernel call a
-    flight), to the bit."""
+def test_kernel_games_are_the_reference_games_played_together(monkeypatch):
+    """The twins agree game by game, to the bit: the reference :class:`Game` (plain Python), its
+    games played together (their pitches flown side by side in SIMD lanes), gives the box scores,
+    play-by-play, pitch and ball-in-play logs and pitch tallies of the :class:`KernelGame` (its pitch
+    loop in the ``nogil`` kernel) played alone; one kernel game returns every pitch separately."""
+    from collections import Counter
+
+    from batted_ball.game import Game
+    from batted_ball.game import kernels as game_kernels
+
     in_lanes = []
 
     def pitch_lanes(init, *args):
@@ -37,13 +43,22 @@ def test_games_played_together_are_the_games_played_alone(monkeypatch):
 
     lanes = kernels.pitch_lanes
     monkeypatch.setattr(kernels, "pitch_lanes", pitch_lanes)
-    games = [new_game(SEED, i, pbp=True, record=True) for i in range(12)]
+    games = [new_game(SEED, i, pbp=True, record=True, game_class=Game) for i in range(12)]
+    for g in games:
+        g.tally = Counter()
     together = play_together(games)
     assert max(in_lanes) == 12 and sum(in_lanes) > 2000  # most pitches went through the lanes
+    refills = 0
     for i, (game, box) in enumerate(zip(games, together, strict=True)):
+        # Game 0 with one pitch row a kernel call: every pitch returns to Python (ROWS_FULL).
+        monkeypatch.setattr(game_kernels, "MAX_ROWS", 1 if i == 0 else 64)
         alone = new_game(SEED, i, pbp=True, record=True)
+        assert type(alone).__name__ == "KernelGame"
+        alone.tally = Counter()
         assert box == alone.run()
-        assert (game.pitch_log, game.bip_log) == (alone.pitch_log, alone.bip_log)
+        assert (game.pitch_log, game.bip_log, game.tally) == (alone.pitch_log, alone.bip_log, alone.tally)
+        refills += alone.dice.ub.shape[0] > 2048 or alone.dice.nb.shape[0] > 2048
+    assert refills  # a kernel found a block empty mid-pitch and replayed the pitch
 
 
 def test_box_scores_add_up(boxes):
@@ -136,13 +151,13 @@ def test_pitch_level_rates_are_mlb_like():
     2023-24 pitch-level rates (Baseball Savant: ~36 %, 17 %, 11 %, 18 %, 17 %), on ~8,000 pitches."""
     from collections import Counter
 
-    from batted_ball.game import Game
+    from batted_ball.game.fast import KernelGame
     from perfkit.parallel import rng_for
 
     teams = league(SEED)
     tally = Counter()
     for i in range(30):
-        g = Game(teams[i % 30], teams[(i + 1) % 30], rng_for(SEED, "tally", i))
+        g = KernelGame(teams[i % 30], teams[(i + 1) % 30], rng_for(SEED, "tally", i))
         g.tally = tally
         g.run()
     p = tally["pitch"]

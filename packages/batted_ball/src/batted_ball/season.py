@@ -24,6 +24,7 @@ from . import io
 from .errors import BattedBallError
 from .game import Game, Team, find_team, generate_league
 from .game.engine import GAME_MODE
+from .game.fast import KernelGame
 from .game.lockstep import play_together
 from .physics import SimulationMode
 
@@ -153,8 +154,11 @@ def new_game(
     home: str | None = None,
     away: str | None = None,
     teams: list[Team] | None = None,
+    game_class: type[Game] = KernelGame,
 ) -> Game:
-    """The :class:`Game` that :func:`play_game` plays (same arguments), not yet played."""
+    """The :class:`Game` that :func:`play_game` plays (same arguments), not yet played: a
+    :class:`KernelGame` (its pitch loop in a ``nogil`` kernel) unless ``game_class`` is the reference
+    twin, :class:`Game`, which plays the same game."""
     pool = league(seed) if teams is None else tuple(teams)
     h, a, home_n, away_n = schedule_entry(game_index)
     if teams is not None:  # a roster: its first two teams unless chosen, their first starters
@@ -168,7 +172,7 @@ def new_game(
         away_team = pool[a] if pool[a] is not home_team else pool[h]
     if home_team is away_team:
         raise BattedBallError(f"--home and --away are the same team ({home_team.code}); choose two teams")
-    return Game(
+    return game_class(
         home_team,
         away_team,
         rng_for(seed, "game", game_index),

@@ -265,6 +265,9 @@ class _Side:
 class Game:
     """Simulate one game; ``run()`` returns the box score as a dict."""
 
+    #: Where the game's draws come from (:class:`.fast.KernelGame` takes the same draws from arrays).
+    dice_class = Dice
+
     def __init__(
         self,
         home: Team,
@@ -277,7 +280,7 @@ class Game:
         pbp: bool = False,
         record: bool = False,
     ):
-        self.dice = Dice(rng)
+        self.dice = self.dice_class(rng)
         self.home = _Side(home, home_starter)
         self.away = _Side(away, away_starter)
         self.park = PARKS[home.code]
@@ -640,6 +643,11 @@ class Game:
                 ws * cth,
             ),
         )
+        return self._bip_outcome(bat, fld, batter, hand, ev, la, spray, back, side, r)
+
+    def _bip_outcome(self, bat, fld, batter, hand, ev, la, spray, back, side, r) -> str:
+        """What the fielders and runners make of a batted ball that flew (``r``: :func:`kernels.fly` 's
+        results); logs it when recording. Shared by both twins (:mod:`.fast` flies the ball in a kernel)."""
         hang, lx, ly, apex, lvx, lvy, _, wall_z, wall_h, wall_b = r[:10]
         self.batted_balls += 1
         bearing = math.degrees(math.atan2(lx, ly))
