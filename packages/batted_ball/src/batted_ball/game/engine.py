@@ -972,9 +972,13 @@ class Game:
         return self.box_score()
 
     # ------------------------------------------------------------------------------ box score
+    def _totals(self, s: _Side) -> tuple[dict, int]:
+        """A side's batting totals and the pitches its pitchers threw."""
+        return {k: sum(b[k] for b in s.bat) for k in BAT_FIELDS}, sum(p["pitches"] for p in s.pit.values())
+
     def box_score(self) -> dict:
         def side(s: _Side) -> dict:
-            totals = {k: sum(b[k] for b in s.bat) for k in BAT_FIELDS}
+            totals, pitches = self._totals(s)
             return {
                 "team": s.team.code,
                 "runs": s.runs,
@@ -985,7 +989,7 @@ class Game:
                 "batting": [{"name": s.team.lineup[i].name, **b} for i, b in enumerate(s.bat)],
                 "pitching": [{"name": n, **p} for n, p in s.pit.items()],
                 "totals": totals,
-                "pitches": sum(p["pitches"] for p in s.pit.values()),
+                "pitches": pitches,
             }
 
         out = {

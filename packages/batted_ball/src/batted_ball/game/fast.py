@@ -1,21 +1,31 @@
-"""The game the commands play: :class:`Game` with its pitch loop in the ``nogil`` kernel of :mod:`.kernels`.
+"""The game the commands play: :class:`KernelGame`, the engine's game played by one ``nogil`` kernel.
 
-:class:`KernelGame` is :class:`~batted_ball.game.engine.Game` (the reference twin, plain Python) with
-:meth:`plate_appearance` calling :func:`kernels.pa_pitches`: the pitches, the swing decisions and the
-flights run in Numba without the GIL; what follows a strikeout, a walk or a ball in play (fielding,
-running, the box score, the logs) is the engine's own code. Its draws come from :class:`ArrayDice`,
-the engine's ``Dice`` on arrays a kernel can read, so both twins draw the same values in the same
-order and play the same game bit for bit (``tests/batted_ball/test_game.py``).
+:class:`KernelGame` is :class:`~batted_ball.game.engine.Game` (the reference twin, plain Python) whose
+:meth:`play` hands the whole game to :func:`game_kernel.play_game`: the pitches, swings, flights,
+fielding, running and pitching changes run in Numba without the GIL, so threads play games side by
+side. Before, it builds the kernel's arrays (a team's once, :func:`team_arrays`); after, it writes the
+counters back into the engine's sides and builds the engine's box score, play-by-play strings and
+pitch and ball-in-play tuples from the kernel's rows. Its draws come from :class:`ArrayDice`, the
+engine's ``Dice`` on arrays the kernel reads and refills, so both twins draw the same values in the
+same order and play the same game bit for bit (``tests/batted_ball/test_game.py``).
 
-Its flights never leave the kernel, so :meth:`play` yields nothing: :func:`lockstep.play_together`
-plays such games one after the other, and threads play them side by side.
+A game whose rows outgrow their arrays (none in practice) or a team with two pitchers of one name (the
+engine keys pitching lines by name) is played again by the engine from the same generator state.
 """
+
+import threading
 
 import numpy as np
 
 from ..physics.flight import BACKSPIN_CLAMP_RPM, MAX_PITCH_S, SIDESPIN_CLAMP_RPM, SPIN_FIT
+from . import game_kernel as gm
 from . import kernels as gk
 from .engine import (
+    BAT_FIELDS,
+    FIELD_POS,
+    FIELDER_XY,
+    OUTCOMES,
+    PIT_FIELDS,
     PITCH_TYPES,
     TUNING,
     ZONE_BOTTOM_FT,
@@ -24,57 +34,55 @@ from .engine import (
     ZONE_TOP_FT,
     Flights,
     Game,
-    _Side,
+    bb_type,
 )
-from .players import Batter, Pitcher
+from .players import Team
 
-#: Values of a draw block (the engine's ``Dice`` draws 2,048 at a time).
-BLOCK = 2048
-#: Pitch descriptions (Statcast's words) of the kernel's row codes.
-_DESCRIPTION = {
-    gk.BALL: "ball",
-    gk.CALLED: "called_strike",
-    gk.SWINGING: "swinging_strike",
-    gk.FOUL_BACK: "foul",
-    gk.HIT_BY_PITCH: "hit_by_pitch",
-}
+BLOCK = gm.BLOCK
+#: Rows a game's arrays hold: events (a game has ~100), pitches (~290), balls in play (~60).
+MAX_EVENTS, MAX_PITCHES, MAX_BIP = 2048, 4096, 1024
+_FXY = np.ascontiguousarray(FIELDER_XY)
+_HITS = ("single", "double", "triple")
+_DESCRIPTION = (
+    "ball",
+    "called_strike",
+    "swinging_strike",
+    "foul",
+    "hit_by_pitch",
+    "",
+    "foul",
+    "hit_into_play",
+)
+_RESULTS = gm.RESULTS
 
 
 class ArrayDice:
     """The engine's ``Dice`` on arrays: draws are taken from the end of a block, a new block is drawn
-    when one is empty. ``left[0]``/``left[1]`` count the uniforms/normals not yet taken.
-
-    A kernel that finds a block empty asks for :meth:`refill` before it has drawn anything a pitch
-    keeps; the new block goes in front of what is left (taken after it), exactly as the engine's
-    ``Dice`` would draw it when the last value is gone, so the generator's stream is the same.
-    """
+    when one is empty and put in front of what is left (:func:`game_kernel.refill`, which the kernel
+    calls the same way). ``left[0]``/``left[1]`` count the uniforms/normals not yet taken."""
 
     __slots__ = ("left", "nb", "rng", "ub")
 
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
-        self.ub = np.empty(0)
-        self.nb = np.empty(0)
+        self.ub = np.empty(2 * BLOCK)
+        self.nb = np.empty(2 * BLOCK)
         self.left = [0, 0]
 
-    def refill(self, which: int) -> None:
-        """A new block of uniforms (0) or normals (1) in front of those left."""
-        if which == 0:
-            self.ub = np.concatenate((self.rng.random(BLOCK), self.ub[: self.left[0]]))
-            self.left[0] = self.ub.shape[0]
-        else:
-            self.nb = np.concatenate((self.rng.standard_normal(BLOCK), self.nb[: self.left[1]]))
-            self.left[1] = self.nb.shape[0]
+    def _refill(self, buf: np.ndarray, left: int, normal: bool) -> int:
+        buf[BLOCK : BLOCK + left] = buf[:left]
+        buf[:BLOCK] = self.rng.standard_normal(BLOCK) if normal else self.rng.random(BLOCK)
+        return left + BLOCK
 
     def u(self) -> float:
         if not self.left[0]:
-            self.refill(0)
+            self.left[0] = self._refill(self.ub, 0, False)
         self.left[0] -= 1
         return float(self.ub[self.left[0]])
 
     def n(self) -> float:
         if not self.left[1]:
-            self.refill(1)
+            self.left[1] = self._refill(self.nb, 0, True)
         self.left[1] -= 1
         return float(self.nb[self.left[1]])
 
@@ -111,148 +119,249 @@ def kernel_params(game: Game) -> np.ndarray:
     return np.array([TUNING[k] if k in TUNING else extra[k] for k in gk.PARAMS], dtype=np.float64)
 
 
-def pitcher_arrays(p: Pitcher) -> tuple[np.ndarray, np.ndarray]:
-    """A pitcher's repertoire table and facts in the kernel's layout (see :mod:`.kernels`)."""
-    ptab = np.array(
-        [
-            (q.usage, q.speed_mph, q.vang_deg, q.hang_deg, *q.spin_vec, *PITCH_TYPES[q.kind][4:6])
-            for q in p.pitches
-        ],
-        dtype=np.float64,
-    )
-    pf = np.array(
-        (sum(q.usage for q in p.pitches), *p.release, p.control, p.stuff, p.stamina_pitches), dtype=np.float64
-    )
-    return ptab, pf
+_TEAMS: dict[int, tuple] = {}
+_TEAMS_LOCK = threading.Lock()
 
 
-def batter_array(b: Batter, right: bool) -> np.ndarray:
-    return np.array((b.eye, b.contact, b.power, b.launch_deg, 1.0 if right else 0.0), dtype=np.float64)
+def team_arrays(team: Team) -> tuple:
+    """A team's pitchers (list), ``ptab``, ``pf``, ``nk``, ``bat`` and ``bfa`` rows (the kernel's
+    layout, :mod:`.game_kernel`), built once per team object."""
+    hit = _TEAMS.get(id(team))
+    if hit is not None and hit[0] is team:
+        return hit[1]
+    pitchers = team.rotation + team.bullpen
+    n_kinds = max(len(p.pitches) for p in pitchers)
+    ptab = np.zeros((len(pitchers), n_kinds, 9))
+    pf = np.zeros((len(pitchers), gm.PF_COLS))
+    nk = np.array([len(p.pitches) for p in pitchers], dtype=np.int64)
+    for i, p in enumerate(pitchers):
+        for j, q in enumerate(p.pitches):
+            ptab[i, j] = (
+                q.usage,
+                q.speed_mph,
+                q.vang_deg,
+                q.hang_deg,
+                *q.spin_vec,
+                *PITCH_TYPES[q.kind][4:6],
+            )
+        pf[i] = (
+            sum(q.usage for q in p.pitches),
+            *p.release,
+            p.control,
+            p.stuff,
+            p.stamina_pitches,
+            p.throws == "R",
+            p.role == "SP",
+        )
+    codes = {"R": 0, "L": 1, "S": 2}
+    bat = np.array(
+        [(b.eye, b.contact, b.power, b.launch_deg, codes[b.bats], b.speed_fts) for b in team.lineup]
+    )
+    bfa = np.zeros((len(team.lineup), 2, 5))
+    bfa[:, :, :4] = bat[:, None, :4]
+    bfa[:, 0, 4] = 1.0  # hitting right-handed
+    arrays = (pitchers, ptab, pf, nk, bat, bfa)
+    with _TEAMS_LOCK:
+        _TEAMS[id(team)] = (team, arrays)
+    return arrays
+
+
+def _stack(a: np.ndarray, b: np.ndarray, fill=0) -> np.ndarray:
+    """``a`` and ``b`` as one array of two, the smaller padded."""
+    if a.shape == b.shape:
+        return np.stack((a, b))
+    shape = tuple(max(x, y) for x, y in zip(a.shape, b.shape, strict=True))
+    out = np.full((2, *shape), fill, dtype=a.dtype)
+    out[0][tuple(slice(0, n) for n in a.shape)] = a
+    out[1][tuple(slice(0, n) for n in b.shape)] = b
+    return out
 
 
 class KernelGame(Game):
-    """:class:`Game` whose plate appearances pitch in :func:`kernels.pa_pitches` (same arguments, same
-    games)."""
+    """:class:`Game` played by :func:`game_kernel.play_game` (same arguments, same games)."""
 
     dice_class = ArrayDice
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._par = kernel_params(self)
-        self._ist = np.zeros(6, dtype=np.int64)
-        self._rows = np.zeros((gk.MAX_ROWS, gk.ROW_WIDTH))
-        self._bip = np.zeros(17)
-        self._pitchers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._batters: dict[tuple[str, bool], np.ndarray] = {}
-        self._n_pa = 0
-        self._last_row: tuple = ()
+    def __init__(self, home: Team, away: Team, rng: np.random.Generator, **kwargs):
+        self._rng_state = rng.bit_generator.state  # to replay the game in the engine if need be
+        self._args = (home, away, rng, kwargs)
+        super().__init__(home, away, rng, **kwargs)
 
-    def _pitcher_arrays(self, p: Pitcher) -> tuple[np.ndarray, np.ndarray]:
-        arrays = self._pitchers.get(p.name)
-        if arrays is None:
-            arrays = self._pitchers[p.name] = pitcher_arrays(p)
-        return arrays
-
-    def _batter_array(self, b: Batter, right: bool) -> np.ndarray:
-        array = self._batters.get((b.name, right))
-        if array is None:
-            array = self._batters[b.name, right] = batter_array(b, right)
-        return array
-
-    def plate_appearance(self, bat: _Side, fld: _Side) -> Flights:
-        """The engine's plate appearance, its pitch loop in the kernel (yields nothing)."""
-        if False:  # a generator, as the engine's: its value is the result
+    def play(self) -> Flights:
+        """The game, played by the kernel at the first ``send``; yields nothing (its flights are the
+        kernel's), returns the box score."""
+        if False:  # a generator, as the engine's
             yield
-        batter = bat.team.lineup[bat.slot]
-        pitcher = fld.pitcher
-        pl = fld.pit[pitcher.name]
-        bl = bat.bat[bat.slot]
-        hand = batter.bats if batter.bats != "S" else ("L" if pitcher.throws == "R" else "R")
-        pl["BF"] += 1
-        bl["PA"] += 1
-        self.pa_count += 1
-        ptab, pf = self._pitcher_arrays(pitcher)
-        bf = self._batter_array(batter, hand == "R")
-        d = self.dice
-        ist, rows, bip = self._ist, self._rows, self._bip
-        ist[gk.BALLS] = ist[gk.STRIKES] = 0
-        self._n_pa = 0
-        fence_dist, fence_height, path = self.fly_args[10:13]
-        while True:
-            ist[gk.PITCH_COUNT] = fld.pitch_count
-            ist[gk.N_ROWS] = 0
-            ist[gk.U_LEFT], ist[gk.N_LEFT] = d.left
-            code = gk.pa_pitches(
-                d.ub, d.nb, ist, ptab, pf, bf, self._par, fence_dist, fence_height, path, rows, bip
-            )
-            d.left[0], d.left[1] = int(ist[gk.U_LEFT]), int(ist[gk.N_LEFT])
-            n = int(ist[gk.PITCH_COUNT]) - fld.pitch_count  # the pitches it kept
-            fld.pitch_count += n
-            pl["pitches"] += n
-            first = self.total_pitches
-            self.total_pitches += n
-            if self.pitch_log is not None or self.tally is not None:
-                self._pitch_rows(bat, batter, hand, pitcher, first, rows[:n].tolist())
-            if code == gk.NEED_U or code == gk.NEED_N:
-                d.refill(0 if code == gk.NEED_U else 1)
-                continue
-            if code == gk.ROWS_FULL:
-                continue
-            if code == gk.K_LOOKING:
-                return self._strikeout(bat, fld, batter, "looking")
-            if code == gk.K_SWINGING:
-                return self._strikeout(bat, fld, batter, "swinging")
-            if code == gk.WALK:
-                return self._walk(bat, fld, batter, "BB")
-            if code == gk.HBP:
-                return self._walk(bat, fld, batter, "HBP")
-            ev, la, spray, back, side, *r = bip.tolist()
-            result = self._bip_outcome(bat, fld, batter, hand, ev, la, spray, back, side, r)
-            if self.pitch_log is not None:
-                self.pitch_log.append((*self._last_row, "foul" if result == "foul" else "hit_into_play"))
-            if self.tally is not None:
-                self.tally["foul_fly" if result == "foul" else "in_play"] += 1
-            if result == "foul":
-                if ist[gk.STRIKES] < 2:
-                    ist[gk.STRIKES] += 1
-                continue
-            return result
+        return self._play()
 
-    def _pitch_rows(
-        self, bat: _Side, batter: Batter, hand: str, pitcher: Pitcher, first: int, rows: list
-    ) -> None:
-        """The engine's pitch-log rows and tally counts of pitches ``first + 1 ...`` (kernel rows)."""
+    def run(self) -> dict:
+        return self._play()
+
+    def _play(self) -> dict:
+        sides = (self.away, self.home)
+        teams = [team_arrays(s.team) for s in sides]
+        if any(len({p.name for p in t[0]}) < len(t[0]) for t in teams):
+            return self._replay()
+        index = [{id(p): i for i, p in enumerate(t[0])} for t in teams]
+        ptab = _stack(teams[0][1], teams[1][1])
+        pf = _stack(teams[0][2], teams[1][2])
+        nk = _stack(teams[0][3], teams[1][3])
+        bat = np.stack((teams[0][4], teams[1][4]))
+        bfa = np.stack((teams[0][5], teams[1][5]))
+        fld = np.array([(s.f_speed, s.f_react, s.f_arm, s.f_glove) for s in sides])
+        n_p = ptab.shape[1]
+        bullpen = np.zeros((2, max(1, max(len(s.bullpen) for s in sides))), dtype=np.int64)
+        ss = np.zeros((2, gm.SS_COLS), dtype=np.int64)
+        order = np.zeros((2, n_p), dtype=np.int64)
+        for k, s in enumerate(sides):
+            ix = index[k]
+            bullpen[k, : len(s.bullpen)] = [ix[id(p)] for p in s.bullpen]
+            ss[k, gm.PIT] = order[k, 0] = ix[id(s.pitcher)]
+            ss[k, gm.CLOSER] = -1 if s.closer is None else ix[id(s.closer)]
+            ss[k, gm.NBP] = len(s.bullpen)
+            ss[k, gm.NPIT] = 1
+        record = self.pitch_log is not None or self.tally is not None
+        gs = np.zeros(gm.GS_COLS, dtype=np.int64)
+        gs[gm.INNING] = 1
+        gs[gm.RECORD] = record
+        gs[gm.B1 : gm.B3 + 1] = -1
+        bst = np.zeros((2, 9, len(BAT_FIELDS)), dtype=np.int64)
+        pst = np.zeros((2, n_p, len(PIT_FIELDS)), dtype=np.int64)
+        line = np.zeros((2, 64), dtype=np.int64)
+        ev = np.zeros((MAX_EVENTS, gm.EV_COLS))
+        prow = np.zeros((MAX_PITCHES if record else 1, gm.PITCH_COLS))
+        brow = np.zeros((MAX_BIP if record else 1, gm.BIP_COLS))
+        d = self.dice
+        ist = np.zeros(6, dtype=np.int64)
+        ist[gk.U_LEFT], ist[gk.N_LEFT] = d.left
+        tn = np.array([TUNING[k] for k in gm.TUNE])
+        fence_dist, fence_height, path = self.fly_args[10:13]
+        gm.play_game(
+            gs, ss, bat, fld, bst, pst, ptab, pf, nk, bfa, bullpen, order, line, kernel_params(self), tn,
+            _FXY, fence_dist, fence_height, path, d.ub, d.nb, ist, d.rng, ev, prow, brow,
+            np.zeros((gk.MAX_ROWS, gk.ROW_WIDTH)), np.zeros(17),
+        )  # fmt: skip
+        if gs[gm.OVERFLOW]:
+            return self._replay()
+        d.left = [int(ist[gk.U_LEFT]), int(ist[gk.N_LEFT])]
+        self._write_back(sides, teams, gs, ss, bst, pst, order, line)
+        self._sums = bst.sum(axis=1).tolist(), pst[:, :, gm.P_PITCHES].sum(axis=1).tolist()
+        if self.pbp is not None:
+            self.pbp = self._strings(ev[: gs[gm.N_EVENTS]].tolist())
+        if record:
+            self._logs(teams, prow[: gs[gm.N_PITCHES]].tolist(), brow[: gs[gm.N_BIP]].tolist())
+        return self.box_score()
+
+    def _totals(self, s) -> tuple[dict, int]:
+        """The engine's totals, summed from the kernel's arrays."""
+        bat, pitches = self._sums
+        k = 0 if s is self.away else 1
+        return dict(zip(BAT_FIELDS, bat[k], strict=True)), pitches[k]
+
+    def _replay(self) -> dict:
+        """The same game played by the engine, from the generator state this game started with."""
+        home, away, rng, kwargs = self._args
+        rng.bit_generator.state = self._rng_state
+        ref = Game(home, away, rng, **kwargs)
+        ref.tally = self.tally
+        box = ref.run()
+        self.pitch_log, self.bip_log, self.pbp = ref.pitch_log, ref.bip_log, ref.pbp
+        return box
+
+    def _write_back(self, sides, teams, gs, ss, bst, pst, order, line) -> None:
+        """The kernel's counters into the engine's sides and game (what ``box_score`` reads)."""
+        self.inning = int(gs[gm.INNING])
+        self.outs = int(gs[gm.OUTS])
+        self.pa_count = int(gs[gm.PA_COUNT])
+        self.total_pitches = int(gs[gm.TOTAL_PITCHES])
+        self.batted_balls = int(gs[gm.BATTED_BALLS])
+        for k, s in enumerate(sides):
+            pitchers = teams[k][0]
+            c = ss[k].tolist()
+            s.slot, s.pitch_count = c[gm.SLOT], c[gm.PC]
+            s.runs, s.hits, s.errors, s.lob = c[gm.RUNS], c[gm.HITS], c[gm.ERRORS], c[gm.LOB]
+            s.pitcher = pitchers[c[gm.PIT]]
+            s.closer = None if c[gm.CLOSER] == -1 else pitchers[c[gm.CLOSER]]
+            s.bullpen = s.bullpen[: c[gm.NBP]]
+            s.line = line[k, : c[gm.NLINE]].tolist()
+            s.bat = [dict(zip(BAT_FIELDS, row, strict=True)) for row in bst[k].tolist()]
+            rows = pst[k].tolist()
+            s.pit = {
+                pitchers[i].name: dict(zip(PIT_FIELDS, rows[i], strict=True)) for i in order[k, : c[gm.NPIT]]
+            }
+
+    def _strings(self, events: list) -> list[str]:
+        """The engine's play-by-play lines of the kernel's events."""
+        sides = (self.away, self.home)
+        out = []
+        for code, side, slot, f, number, dist in events:
+            code, number = int(code), int(number)
+            if code == gm.E_TOP or code == gm.E_BOTTOM:
+                out.append(f"-- {'top' if code == gm.E_TOP else 'bottom'} {number}")
+                continue
+            name = sides[int(side)].team.lineup[int(slot)].name
+            pos = FIELD_POS[int(f)] if f >= 0 else ""
+            if code == gm.E_HR:
+                text = f"home run, {dist:.0f} ft"
+            elif code == gm.E_HIT:
+                n = number % 10
+                text = f"{_HITS[number // 10 - 1]} to {pos}" + (f", {n} score" if n else "")
+            else:
+                text = {
+                    gm.E_K_LOOKING: "strikes out looking",
+                    gm.E_K_SWINGING: "strikes out swinging",
+                    gm.E_BB: "walk",
+                    gm.E_HBP: "hit by pitch",
+                    gm.E_FOUL_OUT: f"foul out to {pos}",
+                    gm.E_SF: f"sacrifice fly to {pos}",
+                    gm.E_FLY_OUT: f"flies out to {pos}",
+                    gm.E_ROE: "reaches on an error",
+                    gm.E_DP: f"grounds into a double play, {pos}",
+                    gm.E_FC: f"forced out, {pos}",
+                    gm.E_GROUND_OUT: f"grounds out, {pos}",
+                    gm.E_INFIELD_HIT: f"infield single, {pos}",
+                }[code]
+            out.append(f"{name}: {text}")
+        return out
+
+    def _logs(self, teams, pitches: list, balls: list) -> None:
+        """The engine's pitch-log and ball-in-play tuples (and tally) of the kernel's rows."""
+        sides = (self.away, self.home)
         rec, tally = self.pitch_log, self.tally
-        for i, (k, speed, px, pz, dist_out, balls, strikes, desc) in enumerate(rows):
+        for (
+            inning,
+            top,
+            pa,
+            idx,
+            n_pa,
+            bs,
+            slot,
+            right,
+            p,
+            balls_,
+            strikes,
+            outs,
+            k,
+            speed,
+            px,
+            pz,
+            dout,
+            desc,
+        ) in pitches:
             desc = int(desc)
-            in_zone = dist_out <= 0
+            in_zone = dout <= 0
             if rec is not None:
-                self._n_pa += 1
+                side = sides[int(bs)]
+                pitcher = teams[int(bs) ^ 1][0][int(p)]
                 q = pitcher.pitches[int(k)]
-                self._pitch_key = (self.inning, bat is self.away, self.pa_count, first + i + 1)
-                row = (
-                    *self._pitch_key,
-                    self._n_pa,
-                    bat.team.code,
-                    batter.name,
-                    hand,
-                    pitcher.name,
-                    pitcher.throws,
-                    int(balls),
-                    int(strikes),
-                    self.outs,
-                    q.kind,
-                    speed,
-                    q.spin_rpm,
-                    q.spin_axis_deg,
-                    px,
-                    pz,
-                    in_zone,
-                )
-                if desc == gk.IN_PLAY_ROW:
-                    self._last_row = row  # its description follows the fielding
-                else:
-                    rec.append((*row, _DESCRIPTION[desc]))
+                rec.append(
+                    (
+                        int(inning), top == 1.0, int(pa), int(idx), int(n_pa), side.team.code,
+                        side.team.lineup[int(slot)].name, "R" if right else "L", pitcher.name, pitcher.throws,
+                        int(balls_), int(strikes), int(outs), q.kind, speed, q.spin_rpm, q.spin_axis_deg,
+                        px, pz, in_zone, _DESCRIPTION[desc],
+                    )
+                )  # fmt: skip
             if tally is not None:
                 tally["pitch"] += 1
                 tally["zone"] += in_zone
@@ -263,3 +372,18 @@ class KernelGame(Game):
                         tally["called" if desc == gk.CALLED else "ball"] += 1
                     else:
                         tally["contact_z" if in_zone else "contact_o"] += desc != gk.SWINGING
+                    if desc >= gm.FOUL_FLY:
+                        tally["foul_fly" if desc == gm.FOUL_FLY else "in_play"] += 1
+        if self.bip_log is None:
+            return
+        for row in balls:
+            inning, top, pa, idx, bs, slot, right, p = row[:8]
+            f, result = int(row[18]), _RESULTS[int(row[19])]
+            side = sides[int(bs)]
+            self.bip_log.append(
+                (
+                    int(inning), top == 1.0, int(pa), int(idx), side.team.code,
+                    side.team.lineup[int(slot)].name, "R" if right else "L", teams[int(bs) ^ 1][0][int(p)].name,
+                    *row[8:18], bb_type(row[9]), None if f < 0 else FIELD_POS[f], OUTCOMES[result],
+                )
+            )  # fmt: skip

@@ -47,7 +47,9 @@ def _fly_pitches(games: list[Game], batch: list[tuple[int, tuple]]) -> list:
 def play_together(games: list[Game], poll: Callable[[], None] | None = None) -> list[dict]:
     """Play ``games`` to the end together; their box scores in the same order.
 
-    ``poll`` is called between rounds of pitches (a place to stop on an interrupt).
+    ``poll`` is called before each game starts and between rounds of pitches (a place to stop on an
+    interrupt). A :class:`~.fast.KernelGame` asks for no flights (its kernel flies them): it plays to
+    its end when started, so such games play one after the other.
     """
     plays = [g.play() for g in games]
     boxes: list[dict | None] = [None] * len(games)
@@ -66,6 +68,8 @@ def play_together(games: list[Game], poll: Callable[[], None] | None = None) -> 
         pitches.append((i, state))
 
     for i in range(len(games)):
+        if poll is not None:  # a KernelGame plays to its end in advance(): stop between games
+            poll()
         advance(i, None)
     while pitches:
         if poll is not None:
