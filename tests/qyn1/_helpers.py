@@ -73,7 +73,9 @@ def pack_bytes(
     if solid:
         specs = [pipeline.FileSpec(p, p, len(d), 0o644) for p, d in sorted(files.items())]
         for b in pipeline.plan_blocks(specs, chunk_size):
-            eb = pipeline.encode_block([files[s.arcpath] for s in b.files], b.python, chunk_size)
+            eb = pipeline.encode_block(
+                [files[s.arcpath] for s in b.files], b.python, chunk_size, machine=b.machine
+            )
             w.add_block(
                 [(s.arcpath, 0o644, n, d) for s, (n, d) in zip(b.files, eb.files, strict=True)], eb.chunks
             )

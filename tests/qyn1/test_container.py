@@ -6,8 +6,8 @@ import io
 import struct
 
 import pytest
-from qyn1 import container
-from qyn1.errors import AuthenticationError, FormatError, KeyError_, Qyn1Error, UnsafePathError
+from qyn1 import codec, container
+from qyn1.errors import AuthenticationError, CodecError, FormatError, KeyError_, Qyn1Error, UnsafePathError
 
 from ._helpers import KEY, key_source, pack_bytes, read_all
 
@@ -27,6 +27,20 @@ def test_round_trip_and_random_access():
     assert r.read(r.entry("a/two.py")) == FILES["a/two.py"]
     with pytest.raises(Qyn1Error, match="no file"):
         r.entry("nope")
+
+
+def test_payloads_decrypted_apart_then_decoded_together():
+    """``decrypt_payload`` (authenticated, codec byte checked against the table) then ``codec.decode_chunks``
+    gives what ``Reader.read`` does; a payload whose codec differs from the table's is refused."""
+    blob = pack_bytes(FILES)
+    r = container.Reader(io.BytesIO(blob), key_source())
+    entries = [e for e in r.entries if e.chunks]
+    items = [(container.decrypt_payload(r.f, r.key, r.header_bytes, e, 0), e.chunks[0][2]) for e in entries]
+    assert codec.decode_chunks(items) == [FILES[e.path] for e in entries]
+    e = entries[0]
+    e.codecs = [e.codecs[0] ^ 1]
+    with pytest.raises(CodecError, match="codec differs"):
+        container.decrypt_payload(r.f, r.key, r.header_bytes, e, 0)
 
 
 def test_deterministic_given_salt_and_random_otherwise():

@@ -115,12 +115,14 @@ def test_unpack_task_run_again_rewrites_its_files(tmp_path, monkeypatch):
         assert (dest / s.arcpath).stat().st_mode & 0o777 == s.mode & 0o777
 
 
-def test_machine_code_is_grouped_up_to_a_general_chunk_and_text_up_to_a_group():
-    """Shared objects (by name) go last, in groups of up to ``GENERAL_CHUNK`` (one xz window over related
-    binaries); other non-Python files in groups of up to ``GROUP_BYTES``; names and sizes decide alone."""
+def test_machine_code_is_grouped_up_to_a_machine_chunk_and_text_up_to_a_group():
+    """Shared objects (by name) go last, in groups of up to ``MACHINE_CHUNK`` (one xz window over related
+    binaries), cut into chunks of that size; other non-Python files in groups of up to ``GROUP_BYTES``,
+    cut at ``GENERAL_CHUNK``; names and sizes decide alone."""
     mib = 1 << 20
-    names = {"a/x.so": 1500_000, "b/y.so": 1500_000, "c/z.so.1.2": 900_000, "lib/w.dll": 4 * mib}
-    names |= {"d/t.txt": 700_000, "e/u.txt": 700_000, "m.py": 10, "notes.so.txt": 10, "v.o": 3 * mib}
+    assert pipeline.MACHINE_CHUNK == 8 * mib and pipeline.GENERAL_CHUNK == 4 * mib
+    names = {"a/x.so": 1500_000, "b/y.so": 1500_000, "c/z.so.1.2": 900_000, "lib/w.dll": 8 * mib}
+    names |= {"d/t.txt": 700_000, "e/u.txt": 700_000, "m.py": 10, "notes.so.txt": 10, "v.o": 7_000_000}
     specs = [pipeline.FileSpec(p, p, n, 0o644) for p, n in sorted(names.items())]
     assert [p for p in sorted(names) if pipeline.is_machine_code(p)] == [
         "a/x.so",
@@ -129,12 +131,16 @@ def test_machine_code_is_grouped_up_to_a_general_chunk_and_text_up_to_a_group():
         "lib/w.dll",
         "v.o",
     ]
-    blocks = [[f.arcpath for f in b.files] for b in pipeline.plan_blocks(specs, 128 * 1024)]
-    assert blocks == [
+    plan = pipeline.plan_blocks(specs, 128 * 1024)
+    assert [[f.arcpath for f in b.files] for b in plan] == [
         ["m.py"],
         ["d/t.txt"],  # text: 1 MiB groups, by extension then path
         ["e/u.txt", "notes.so.txt"],
-        ["lib/w.dll"],  # GENERAL_CHUNK or more: a block alone
-        ["c/z.so.1.2", "v.o"],  # extensions "2", "o": 3.9 MB, within one 4 MiB group
+        ["lib/w.dll"],  # MACHINE_CHUNK or more: a block alone
+        ["c/z.so.1.2", "v.o"],  # extensions "2", "o": 7.9 MB, within one 8 MiB group
         ["a/x.so", "b/y.so"],
     ]
+    assert [b.machine for b in plan] == [False] * 3 + [True] * 3
+    assert [pipeline.chunk_size_for(b.python, 128 * 1024, b.machine) for b in plan] == [128 * 1024] + [
+        4 * mib
+    ] * 2 + [8 * mib] * 3

@@ -123,14 +123,14 @@ def test_unpacked_plaintext_is_private_until_verified(tmp_path, monkeypatch):
     (tmp_path / "d").mkdir()
     items = [(e, str(tmp_path / "d" / e.path)) for e in r.entries]
     seen = []
-    real = container.entry_pieces
+    real = extraction._pieces  # the decode task's pieces of one file (batch decoding, 6371a79)
 
-    def spy(f, key, header, e, cache):
-        for piece in real(f, key, header, e, cache):
+    def spy(e, chunks):
+        for piece in real(e, chunks):
             seen.append(stat.S_IMODE(os.stat(tmp_path / "d" / e.path).st_mode))
             yield piece
 
-    monkeypatch.setattr(container, "entry_pieces", spy)
+    monkeypatch.setattr(extraction, "_pieces", spy)
     extraction._decode_task((str(pkg), r.key, r.header_bytes, items))
     assert seen and set(seen) == {0o600}
     assert {e.path: stat.S_IMODE(os.stat(t).st_mode) for e, t in items} == {"a.py": 0o644, "big.bin": 0o644}

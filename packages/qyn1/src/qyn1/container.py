@@ -454,11 +454,12 @@ class ChunkCache:
         self.data = b""
 
 
-def _decrypt_chunk(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, j: int, need: int) -> bytes:
-    """Chunk ``j`` of ``e``'s block, authenticated and decoded (at least its first ``need`` bytes:
-    ``codec.decode_chunk``); errors name ``e`` (a file that needs it)."""
+def decrypt_payload(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, j: int) -> bytes:
+    """Chunk ``j`` of ``e``'s block, authenticated and decrypted but not decoded: its codec payload, whose
+    codec byte is checked against the file table's (decode it with ``codec.decode_chunk``, or several at once
+    with ``codec.decode_chunks``); errors name ``e`` (a file that needs it)."""
     n = len(e.chunks)
-    offset, clen, plain = e.chunks[j]
+    offset, clen, _ = e.chunks[j]
     f.seek(offset)
     ct = f.read(clen)
     if len(ct) != clen:
@@ -471,12 +472,21 @@ def _decrypt_chunk(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, j: in
         raise AuthenticationError(
             f"{e.path}: chunk {j} of {n} failed authentication (modified, reordered, moved or truncated)"
         ) from None
+    if not payload or payload[0] != e.codecs[j]:
+        raise CodecError(
+            f"{e.path}: chunk {j} of {n} does not decode: its codec differs from the file table's"
+        )
+    return payload
+
+
+def _decrypt_chunk(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, j: int, need: int) -> bytes:
+    """Chunk ``j`` of ``e``'s block, authenticated and decoded (at least its first ``need`` bytes:
+    ``codec.decode_chunk``); errors name ``e`` (a file that needs it)."""
+    payload = decrypt_payload(f, key, header_bytes, e, j)
     try:
-        if not payload or payload[0] != e.codecs[j]:
-            raise CodecError("its codec differs from the file table's")
-        return codec.decode_chunk(payload, plain, need=need)
+        return codec.decode_chunk(payload, e.chunks[j][2], need=need)
     except CodecError as exc:
-        raise CodecError(f"{e.path}: chunk {j} of {n} does not decode: {exc}") from None
+        raise CodecError(f"{e.path}: chunk {j} of {len(e.chunks)} does not decode: {exc}") from None
 
 
 def entry_pieces(
