@@ -1,12 +1,13 @@
 """batted-ball benchmark: trajectories/s (fast vs reference, side by side), pitches, games, a season.
 
     make bench-batted-ball          # trajectories, aero-table probe, games on one core, 162- and 2,430-game seasons
-    make bench-batted-ball FULL=1   # also the 2,430-game season on threads and dask, more repeats
+    make bench-batted-ball FULL=1   # also the 2,430-game season on dask, more repeats
 
 Per-core figures run with one Numba thread. The reference path (plain Python/NumPy) and the Numba
 kernel fly the same balls in the same process, interleaved (``perfkit.bench.compare``); so do the batch
 kernel on one thread and on all. Seasons run as the real command (``batted-ball season`` in a
-subprocess), timed end to end; the 162-game seasons on 2 threads and on 1 run one after the other.
+subprocess), timed end to end; the seasons on 2 threads and on 1 (162 and 2,430 games) run one after
+the other.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
-from batted_ball.game.engine import GAME_MODE
+from batted_ball.game.engine import GAME_MODE, Game
 from batted_ball.game.lockstep import play_together
 from batted_ball.physics import Environment, SimulationMode, kernels, reference, simulate_batted_balls
 from batted_ball.physics.constants import BALL_RADIUS_FT, CD0, CD_SPIN, CL0, CL1, CL2, RAD_S_TO_RPM
@@ -111,13 +112,21 @@ def bench_trajectories(repeats: int) -> dict:
             "batch_per_cpu_s": cpu_rate(batch_all_balls, len(ev), repeats),
             "reference_per_cpu_s": cpu_rate(ref_fn, n_ref, 1),
         }
-        # Threads side by side: the same 2,048 balls on one Numba thread and on all of them.
+        # Threads side by side: the same balls on one Numba thread and on all of them, about 0.4 s of one
+        # core a call in either mode (2,048 balls at ACCURATE, ten times as many at EXTREME): a call of
+        # 2,048 EXTREME balls lasted ~25 ms on two threads, within a time slice of the other tenants'
+        # processes, so a thread preempted for one slice can hold up the whole call (1.1-1.8x run to run).
         n_threads = numba.config.NUMBA_NUM_THREADS
+        t_ev, t_la, t_sp = (ev, la, sp) if mode is SimulationMode.ACCURATE else fly_balls(10 * len(ev))[:3]
+
+        def batch_threads(ev=t_ev, la=t_la, sp=t_sp, m=mode):
+            simulate_batted_balls(ev, la, sp, mode=m)
+
         cmp_threads, threads_cpu = threads_compare(
-            batch_all_balls,
-            f"fly {mode.name}: batch kernel",
+            batch_threads,
+            f"fly {mode.name}: batch kernel ({len(t_ev):,} balls)",
             repeats,
-            units=len(ev),
+            units=len(t_ev),
             unit_name="trajectories",
         )
         numba.set_num_threads(1)
@@ -126,7 +135,8 @@ def bench_trajectories(repeats: int) -> dict:
             "reference_per_s": n_ref / cmp_single.reference.median_s,
             "single_kernel_per_s_core": len(rows) / single.median_s,
             "batch_per_s_core": len(ev) / batch.median_s,
-            f"batch_per_s_{n_threads}_threads": len(ev) / cmp_threads.fast.median_s,
+            f"batch_per_s_{n_threads}_threads": len(t_ev) / cmp_threads.fast.median_s,
+            "batch_threads_balls": len(t_ev),
             "single_vs_reference": cmp_single.ratio,
             "batch_vs_reference": cmp_batch.ratio,
             # Interleaved with one thread (above): the median time on one thread over that on all.
@@ -307,22 +317,23 @@ def bench_aero_table(repeats: int) -> dict:
 
 # ------------------------------------------------------------------------------------------------ games
 def bench_games(n_games: int, repeats: int) -> dict:
-    """Games on one core: one by one (each flight one kernel call) against the same games played together
-    as a season task plays them (``play_together``: their pitches in SIMD lanes), interleaved."""
+    """Games on one core: the Python engine (``Game``, the reference twin, its games played together as
+    a season task played them until 2026-12-07: pitches in SIMD lanes) against the whole-game kernel
+    (``KernelGame``, what seasons play now), the same games, interleaved; the box scores must agree."""
     numba.set_num_threads(1)
     play_game(1, 0)  # teams and JIT cache
 
-    def alone():
-        for i in range(n_games):
-            play_game(1, i)
+    def engine():
+        return play_together([new_game(1, i, game_class=Game) for i in range(n_games)])
 
-    def together():
-        play_together([new_game(1, i) for i in range(n_games)])
+    def kernel():
+        return play_together([new_game(1, i) for i in range(n_games)])
 
+    twins_identical = engine() == kernel()
     cmp = bench.compare(
-        alone,
-        together,
-        name=f"games ({GAME_MODE.name}, one core): {n_games} one by one vs together",
+        engine,
+        kernel,
+        name=f"games ({GAME_MODE.name}, one core): {n_games} by the Python engine vs the game kernel",
         warmup=1,
         repeats=repeats,
         units=n_games,
@@ -330,27 +341,27 @@ def bench_games(n_games: int, repeats: int) -> dict:
     )
     print(cmp.line())
     cpu = {}
-    for name, fn in (("alone", alone), ("together", together)):
+    for name, fn in (("engine", engine), ("kernel", kernel)):
         cpu0 = time.thread_time()
         fn()
         cpu[name] = (time.thread_time() - cpu0) / n_games
-    per_game = cmp.reference.median_s / n_games
-    per_game_together = cmp.fast.median_s / n_games
+    per_game = cmp.fast.median_s / n_games
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     res = {
         "ms_per_game_wall": 1000 * per_game,
-        "ms_per_game_cpu": 1000 * cpu["alone"],
+        "ms_per_game_cpu": 1000 * cpu["kernel"],
         "games_per_hour_core": 3600.0 / per_game,
-        "ms_per_game_together_wall": 1000 * per_game_together,
-        "ms_per_game_together_cpu": 1000 * cpu["together"],
-        "together_vs_alone": cmp.ratio,
+        "ms_per_game_engine_wall": 1000 * cmp.reference.median_s / n_games,
+        "ms_per_game_engine_cpu": 1000 * cpu["engine"],
+        "kernel_vs_engine": cmp.ratio,
+        "twins_identical": twins_identical,
         "compare": cmp.to_dict(),
         "games": n_games,
     }
     print(
-        f"games ({GAME_MODE.name}, one core): one by one {res['ms_per_game_wall']:.1f} ms/game wall, "
-        f"{res['ms_per_game_cpu']:.1f} ms CPU; together {res['ms_per_game_together_wall']:.1f} ms wall, "
-        f"{res['ms_per_game_together_cpu']:.1f} ms CPU"
+        f"games ({GAME_MODE.name}, one core): kernel {res['ms_per_game_wall']:.1f} ms/game wall, "
+        f"{res['ms_per_game_cpu']:.1f} ms CPU; Python engine {res['ms_per_game_engine_wall']:.1f} ms wall, "
+        f"{res['ms_per_game_engine_cpu']:.1f} ms CPU; box scores identical: {twins_identical}"
     )
     return res
 
@@ -429,9 +440,12 @@ def main() -> None:
         run_season(2430, "processes", 2),
         # The same season at the step games flew until 2026-12-06 (its receipt is the earlier records').
         run_season(2430, "processes", 2, mode="fast"),
+        # Threads side by side on the whole season too (the 162-game seasons play for about a second).
+        run_season(2430, "threads", 2),
+        run_season(2430, "threads", 1),
     ]
     if args.full:
-        seasons += [run_season(2430, "threads", 2), run_season(2430, "dask", 2)]
+        seasons += [run_season(2430, "dask", 2)]
     results["seasons"] = seasons
     receipts = {s["receipt"] for s in seasons if s["games"] == 2430 and s["mode"] == GAME_MODE.name.lower()}
     results["season_receipts_identical"] = len(receipts) == 1
@@ -440,6 +454,9 @@ def main() -> None:
     # Threads side by side: 162 games on 2 threads against 1 (playing time, excluding start-up).
     results["season_threads_2_vs_1"] = seasons[1]["wall_s_games"] / seasons[0]["wall_s_games"]
     print(f"season 162 games, threads x2 vs x1 (playing): {results['season_threads_2_vs_1']:.2f}x")
+    results["season_2430_threads_2_vs_1"] = seasons[6]["wall_s_games"] / seasons[5]["wall_s_games"]
+    results["season_2430_threads_2_vs_1_cpu"] = seasons[6]["cpu_s"] / seasons[5]["cpu_s"]
+    print(f"season 2,430 games, threads x2 vs x1 (playing): {results['season_2430_threads_2_vs_1']:.2f}x")
     full = next(s for s in seasons if s["games"] == 2430)
     fast = next(s for s in seasons if s["games"] == 2430 and s["mode"] == "fast")
     results["season_2430_fast_vs_game_mode"] = fast["wall_s_end_to_end"] / full["wall_s_end_to_end"]
