@@ -1,0 +1,283 @@
+"""What bounds the bar5s kernel on this host (issue 14 item 7): the kernel against a ceiling, in one run.
+
+    .venv/bin/python benchmarks/probe_mbp10.py                    # timings, in cache, alternating
+    .venv/bin/python benchmarks/probe_mbp10.py --base 6d697d4     # ... and the kernel of an earlier commit
+    .venv/bin/python benchmarks/probe_mbp10.py --base HEAD --base /tmp/no_ofi.py   # ... or files (ablations)
+    .venv/bin/python benchmarks/probe_mbp10.py --count            # instructions per record (valgrind)
+    .venv/bin/python benchmarks/probe_mbp10.py --decode           # a day's floor: its decode alone
+
+On the benchmark's one-instrument day (reports/bench-mbp10/days, from bench_mbp10.py), in 2,000-record
+blocks (736 KB, inside one core's L2), each block read once untimed and then timed (thread CPU time), the
+variants alternating block by block so the host's swings hit them alike:
+
+- `kernel`: `bar5s_chunk` as the pipeline calls it (every check, counter and output of the real kernel);
+- each `--base`: the same from another commit's kernels.py, or from a file (an ablation: a copy of
+  kernels.py with one part taken out), named by the commit or the file's stem; a commit must give the same
+  bars as `kernel`, value for value (a file may not). The slot matters by a few per cent on this host (the
+  same code measured 0.92-0.94x as a base as in the `kernel` slot): compare bases with each other;
+- `read`: a ceiling: a Numba loop that only reads the bytes the kernel reads from the same records (the
+  header fields and the 30 book words of every record) and folds them into one word: memory/cache cost with
+  no work;
+- `header`: the header fields only (ts_event, price, size, action, side, flags).
+
+`--count` runs this script under valgrind (callgrind, instrumentation switched on only around each variant's
+pass over the first 100,000 records, by the client requests of perfkit's gate) and prints, per record, the
+instructions, the conditional branches and how many of them valgrind's simulated branch predictor missed
+(`--branch-sim=yes`: a simple model, not the host's predictor; the host has no hardware counters here).
+`--decode` times, alternating, in the process's CPU seconds (best of 3 per round): the pipeline's decode
+alone (`io.DbnStream`: zstd into its reused buffer, block by block, nothing done with the blocks) and
+`day_bars` (decode + every check + bar5s), for the one-instrument day and the 15-instrument parent-pull
+day (every instrument): the decode is the floor under the records/s of a day on one core.
+Measurements, not benchmark records: nothing is written to benchmarks/results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+REPO = Path(__file__).resolve().parents[1]
+DAY = REPO / "reports" / "bench-mbp10" / "days" / "ES-2024-01-02.dbn.zst"
+MULTI = REPO / "reports" / "bench-mbp10" / "multi-15" / "ES.FUT-2024-01-02.dbn.zst"
+BLOCK = 2_000
+COUNT_RECORDS = 100_000
+
+
+@njit(cache=True, nogil=True)
+def read_all(w64, w32, b8):
+    """Every byte the kernel reads from a record (header fields, 10 levels of prices and sizes), folded."""
+    acc = np.int64(0)
+    for i in range(w64.shape[0]):
+        acc ^= w64[i, 1] + w64[i, 2] + np.int64(w32[i, 6]) + np.int64(b8[i, 28] ^ b8[i, 29] ^ b8[i, 30])
+        for k in range(10):
+            acc ^= w64[i, 6 + 4 * k] + w64[i, 7 + 4 * k] + w64[i, 8 + 4 * k]
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def read_header(w64, w32, b8):
+    """The header fields only: ts_event, price, size, action, side, flags."""
+    acc = np.int64(0)
+    for i in range(w64.shape[0]):
+        acc ^= w64[i, 1] + w64[i, 2] + np.int64(w32[i, 6]) + np.int64(b8[i, 28] ^ b8[i, 29] ^ b8[i, 30])
+    return acc
+
+
+def load_kernels(rev: str | None):
+    """mbp10.kernels of this checkout, or kernels.py of commit `rev` (or the file `rev`, e.g. an ablation)
+    loaded as a module of its own."""
+    if rev is None:
+        import mbp10.kernels
+
+        return mbp10.kernels
+    if rev.endswith(".py"):
+        src, rev = Path(rev).read_text(), Path(rev).stem
+    else:
+        src = subprocess.run(["git", "show", f"{rev}:packages/mbp10/src/mbp10/kernels.py"], cwd=REPO,
+                             check=True, capture_output=True, text=True).stdout  # fmt: skip
+    folder = Path(tempfile.gettempdir()) / f"mbp10-probe-{rev}"
+    folder.mkdir(exist_ok=True)
+    name = f"kernels_base_{rev}"
+    path = folder / f"{name}.py"
+    if not path.exists() or path.read_text() != src:
+        path.write_text(src)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # Numba's cache finds the kernels' module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+class KernelPass:
+    """One kernel's state and output over the day, fed block by block (a scratch copy first, untimed)."""
+
+    def __init__(self, kernels, rows: int):
+        self.k = kernels
+        self.state = kernels.new_state()
+        self.out = kernels.new_output(rows)
+        self.scratch = kernels.new_output(rows)
+
+    def warm(self, words):
+        self.k.bar5s_chunk(*words, None, *[a.copy() for a in self.state], *self.scratch)
+
+    def __call__(self, words):
+        self.k.bar5s_chunk(*words, None, *self.state, *self.out)
+
+    def result(self):
+        n = self.k.bar5s_finish(self.state[0], self.state[1], self.out[1], self.out[2])
+        return n, self.out[1][:n], self.out[2][:n]
+
+
+def variants(rec, bases):
+    from mbp10.bars import compute_bars
+
+    rows = compute_bars(rec).num_rows + 1
+    out = {"kernel": KernelPass(load_kernels(None), rows)}
+    for rev in bases:
+        out[Path(rev).stem if rev.endswith(".py") else rev] = KernelPass(load_kernels(rev), rows)
+    out["read"] = lambda words: read_all(*words)
+    out["header"] = lambda words: read_header(*words)
+    return out
+
+
+def variants_names(bases):
+    return ["kernel", *(Path(rev).stem if rev.endswith(".py") else rev for rev in bases)]
+
+
+def time_in_cache(rec, bases, rounds):
+    from mbp10.records import record_words
+
+    w64, w32, b8 = record_words(rec)
+    runs = variants(rec, bases)
+    cpu = {name: [] for name in runs}
+    for r in range(rounds):
+        spent = dict.fromkeys(runs, 0.0)
+        order = list(runs)[::-1] if r % 2 else list(runs)  # each variant first in every other round
+        fresh = {name: (KernelPass(runs[name].k, len(runs[name].out[0])) if isinstance(runs[name], KernelPass)
+                        else runs[name]) for name in order}  # fmt: skip
+        for s in range(0, len(rec), BLOCK):
+            words = (w64[s : s + BLOCK], w32[s : s + BLOCK], b8[s : s + BLOCK])
+            for name, f in fresh.items():
+                if isinstance(f, KernelPass):
+                    f.warm(words)
+                else:
+                    f(words)
+                c = time.thread_time()
+                f(words)
+                spent[name] += time.thread_time() - c
+        for name in runs:
+            cpu[name].append(spent[name])
+        results = [fresh[name].result() for name in runs if isinstance(fresh[name], KernelPass)]
+        for rev, (n, oi, of) in zip(bases, results[1:], strict=True):  # a commit: the same bars
+            same = n == results[0][0] and np.array_equal(oi, results[0][1])
+            same = same and np.array_equal(of, results[0][2], equal_nan=True)
+            assert same or rev.endswith(".py"), f"the kernel of {rev} gave other bars"
+            if not same and r == 0:
+                print(f"{rev} gives other bars (an ablation)")
+    return cpu
+
+
+def count_child(rec, bases):
+    """Inside valgrind: each variant over the first COUNT_RECORDS records, in blocks, counted alone."""
+    from mbp10.records import record_words
+    from perfkit.gate import _START_INSTRUMENTATION, _TOGGLE_COLLECT, _client_request
+
+    w64, w32, b8 = record_words(rec)
+    blocks = [(w64[s : s + BLOCK], w32[s : s + BLOCK], b8[s : s + BLOCK]) for s in range(0, len(rec), BLOCK)]
+    runs = variants(rec, bases)
+    name = os.environ["PROBE_VARIANT"]
+    f = runs[name]
+    for words in blocks[:1]:  # compile / load from the cache, outside the count
+        f.warm(words) if isinstance(f, KernelPass) else f(words)
+    _client_request(_START_INSTRUMENTATION)
+    _client_request(_TOGGLE_COLLECT)
+    for words in blocks:
+        f(words)
+    _client_request(_TOGGLE_COLLECT)
+
+
+def count(bases, ceilings=True):
+    names = [*variants_names(bases), *(["read", "header"] if ceilings else [])]
+    env = {**os.environ, "NUMBA_CPU_NAME": "haswell", "NUMBA_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+    per = {}
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix="mbp10-probe-") as tmp:
+            out = os.path.join(tmp, "cg.out")
+            argv = [sys.executable, __file__, "--child-count", *[x for rev in bases for x in ("--base", rev)]]
+            subprocess.run(argv, env={**env, "PROBE_VARIANT": name}, check=True)  # native: fill Numba's cache
+            subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no", "--instr-atstart=no",
+                            "--branch-sim=yes", f"--callgrind-out-file={out}", *argv],
+                           env={**env, "PROBE_VARIANT": name}, check=True, capture_output=True)  # fmt: skip
+            lines = Path(out).read_text().splitlines()
+            events = next(ln for ln in lines if ln.startswith("events:")).split()[1:]
+            total = [ln for ln in lines if ln.startswith(("totals:", "summary:"))][-1].split()[1:]
+            per[name] = {e: int(v) / COUNT_RECORDS for e, v in zip(events, total, strict=False)}
+            print(f"{name}: per record {per[name]['Ir']:.0f} instructions, {per[name]['Bc']:.0f} conditional "
+                  f"branches, {per[name]['Bcm']:.2f} of them mispredicted by valgrind's simulated predictor "
+                  f"(callgrind --branch-sim=yes, NUMBA_CPU_NAME=haswell)")  # fmt: skip
+    return per
+
+
+def decode_floor(rounds):
+    """CPU seconds of the decode alone against decode + bar5s, for both days, alternating."""
+    from mbp10.io import DbnStream
+    from mbp10.pipeline import day_bars
+    from mbp10.symbology import Selection
+
+    def decode(path):
+        n = 0
+        with DbnStream(path, check_records=False) as stream:
+            for rec in stream:
+                n += len(rec)
+        return n
+
+    def bars(path, sel):
+        return day_bars(path, selection=sel)[1].records
+
+    steps = {
+        "one day: decode": lambda: decode(DAY),
+        "one day: day_bars": lambda: bars(DAY, None),
+        "15 instruments: decode": lambda: decode(MULTI),
+        "15 instruments: day_bars": lambda: bars(MULTI, Selection(spreads=True)),
+    }
+    records = {name: f() for name, f in steps.items()}  # warm: imports, kernels, page cache
+    cpu = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, f in steps.items():
+            best = np.inf
+            for _ in range(3):
+                c = time.process_time()
+                f()
+                best = min(best, time.process_time() - c)
+            cpu[name].append(best)
+    for name, v in cpu.items():
+        med = float(np.median(v))
+        print(f"{name}: median {med:.3f} CPU-s = {records[name] / med / 1e6:.1f} M records per CPU-second "
+              f"(runs {', '.join(f'{x:.3f}' for x in v)})")  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--base", action="append", default=[], help="also time kernels.py of this commit (or file)"
+    )
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--count", action="store_true", help="instructions per record under valgrind")
+    ap.add_argument("--no-ceilings", action="store_true", help="--count: the kernels only")
+    ap.add_argument("--decode", action="store_true", help="a day's decode alone against day_bars")
+    ap.add_argument("--child-count", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    from mbp10.dbn import read_dbn
+
+    rec = read_dbn(DAY).records
+    if args.child_count:
+        count_child(np.ascontiguousarray(rec[:COUNT_RECORDS]), args.base)
+        return
+    if args.count:
+        print(json.dumps(count(args.base, not args.no_ceilings)))
+        return
+    load = os.getloadavg()[0]
+    if args.decode:
+        decode_floor(args.rounds)
+        print(f"load {load:.2f} -> {os.getloadavg()[0]:.2f}; {args.rounds} rounds")
+        return
+    cpu = time_in_cache(rec, args.base, args.rounds)
+    med = {name: float(np.median(v)) for name, v in cpu.items()}
+    for name, v in med.items():
+        print(f"{name}: median {v:.4f} CPU-s over {len(rec):,} records = {len(rec) / v / 1e6:.1f} M records/s "
+              f"(runs {', '.join(f'{x:.4f}' for x in cpu[name])})")  # fmt: skip
+    print(f"load {load:.2f} -> {os.getloadavg()[0]:.2f}; {args.rounds} rounds, {BLOCK:,}-record blocks")
+
+
+if __name__ == "__main__":
+    main()
