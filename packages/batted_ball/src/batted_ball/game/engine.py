@@ -222,6 +222,21 @@ def _logistic(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+def fielding(team: Team) -> np.ndarray:
+    """A team's fielders, by position (``FIELD_POS``): speed (ft/s), reaction (s), arm and glove factors."""
+    fielders = {b.position: b for b in team.lineup}
+    sprint = np.array([25.0] + [fielders[p].speed_fts - (3.0 if p == "C" else 0.0) for p in FIELD_POS[1:]])
+    # Outfielders cover ground at a fraction of their sprint speed (reaction, acceleration, route);
+    # infielders (and the pitcher) move laterally from a set stance, slower still.
+    f_speed = TUNING["of_route"] * sprint
+    f_speed[0] = TUNING["if_speed_fts"]
+    f_speed[2:6] = TUNING["if_speed_fts"] + 0.5 * (sprint[2:6] - 27.0)
+    f_react = np.array([TUNING["if_react_s"]] * 6 + [TUNING["of_react_s"]] * 3)
+    f_arm = np.array([1.0] + [1.0 + 0.06 * fielders[p].arm for p in FIELD_POS[1:]])
+    f_glove = np.array([0.0] + [fielders[p].fielding for p in FIELD_POS[1:]])
+    return np.array((f_speed, f_react, f_arm, f_glove))
+
+
 class _Side:
     """One team in one game: lineup slot, pitcher in the game, stats."""
 
@@ -239,18 +254,7 @@ class _Side:
         self.line: list[int] = []
         self.bat = [dict.fromkeys(BAT_FIELDS, 0) for _ in team.lineup]
         self.pit: dict[str, dict] = {self.pitcher.name: dict.fromkeys(PIT_FIELDS, 0)}
-        fielders = {b.position: b for b in team.lineup}
-        sprint = np.array(
-            [25.0] + [fielders[p].speed_fts - (3.0 if p == "C" else 0.0) for p in FIELD_POS[1:]]
-        )
-        # Outfielders cover ground at a fraction of their sprint speed (reaction, acceleration, route);
-        # infielders (and the pitcher) move laterally from a set stance, slower still.
-        self.f_speed = TUNING["of_route"] * sprint
-        self.f_speed[0] = TUNING["if_speed_fts"]
-        self.f_speed[2:6] = TUNING["if_speed_fts"] + 0.5 * (sprint[2:6] - 27.0)
-        self.f_react = np.array([TUNING["if_react_s"]] * 6 + [TUNING["of_react_s"]] * 3)
-        self.f_arm = np.array([1.0] + [1.0 + 0.06 * fielders[p].arm for p in FIELD_POS[1:]])
-        self.f_glove = np.array([0.0] + [fielders[p].fielding for p in FIELD_POS[1:]])
+        self.f_speed, self.f_react, self.f_arm, self.f_glove = fielding(team)
         # As Python floats for the scalar code (see _FIELDER_XY); the outfielders' for the kernels.
         self.speed, self.react = self.f_speed.tolist(), self.f_react.tolist()
         self.arm, self.glove = self.f_arm.tolist(), self.f_glove.tolist()
@@ -267,6 +271,8 @@ class Game:
 
     #: Where the game's draws come from (:class:`.fast.KernelGame` takes the same draws from arrays).
     dice_class = Dice
+    #: A team in the game (:class:`.fast.KernelGame` keeps its counters in the kernel's arrays).
+    side_class = _Side
 
     def __init__(
         self,
@@ -281,8 +287,8 @@ class Game:
         record: bool = False,
     ):
         self.dice = self.dice_class(rng)
-        self.home = _Side(home, home_starter)
-        self.away = _Side(away, away_starter)
+        self.home = self.side_class(home, home_starter)
+        self.away = self.side_class(away, away_starter)
         self.park = PARKS[home.code]
         temp = 72.0 if self.park.roof else 72.0 + 9.0 * self.dice.n()
         self.env = Environment(temp_f=min(max(temp, 35.0), 105.0), elevation_ft=self.park.elevation_ft)
@@ -972,13 +978,16 @@ class Game:
         return self.box_score()
 
     # ------------------------------------------------------------------------------ box score
-    def _totals(self, s: _Side) -> tuple[dict, int]:
-        """A side's batting totals and the pitches its pitchers threw."""
-        return {k: sum(b[k] for b in s.bat) for k in BAT_FIELDS}, sum(p["pitches"] for p in s.pit.values())
+    def _lines(self, s: _Side) -> tuple[list, list, dict, int]:
+        """A side's batting and pitching lines, batting totals and the pitches its pitchers threw."""
+        batting = [{"name": s.team.lineup[i].name, **b} for i, b in enumerate(s.bat)]
+        pitching = [{"name": n, **p} for n, p in s.pit.items()]
+        totals = {k: sum(b[k] for b in s.bat) for k in BAT_FIELDS}
+        return batting, pitching, totals, sum(p["pitches"] for p in s.pit.values())
 
     def box_score(self) -> dict:
         def side(s: _Side) -> dict:
-            totals, pitches = self._totals(s)
+            batting, pitching, totals, pitches = self._lines(s)
             return {
                 "team": s.team.code,
                 "runs": s.runs,
@@ -986,8 +995,8 @@ class Game:
                 "errors": s.errors,
                 "lob": s.lob,
                 "line": s.line,
-                "batting": [{"name": s.team.lineup[i].name, **b} for i, b in enumerate(s.bat)],
-                "pitching": [{"name": n, **p} for n, p in s.pit.items()],
+                "batting": batting,
+                "pitching": pitching,
                 "totals": totals,
                 "pitches": pitches,
             }

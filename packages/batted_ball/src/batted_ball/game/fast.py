@@ -3,7 +3,7 @@
 :class:`KernelGame` is :class:`~batted_ball.game.engine.Game` (the reference twin, plain Python) whose
 :meth:`play` hands the whole game to :func:`game_kernel.play_game`: the pitches, swings, flights,
 fielding, running and pitching changes run in Numba without the GIL, so threads play games side by
-side. Before, it builds the kernel's arrays (a team's once, :func:`team_arrays`); after, it writes the
+side. Before, it builds the kernel's arrays (a pair of teams' once, :func:`match_arrays`); after, it writes the
 counters back into the engine's sides and builds the engine's box score, play-by-play strings and
 pitch and ball-in-play tuples from the kernel's rows. Its draws come from :class:`ArrayDice`, the
 engine's ``Dice`` on arrays the kernel reads and refills, so both twins draw the same values in the
@@ -34,7 +34,9 @@ from .engine import (
     ZONE_TOP_FT,
     Flights,
     Game,
+    _Side,
     bb_type,
+    fielding,
 )
 from .players import Team
 
@@ -119,14 +121,20 @@ def kernel_params(game: Game) -> np.ndarray:
     return np.array([TUNING[k] if k in TUNING else extra[k] for k in gk.PARAMS], dtype=np.float64)
 
 
-_TEAMS: dict[int, tuple] = {}
-_TEAMS_LOCK = threading.Lock()
+_TEAMS: dict[tuple, tuple] = {}
+_MATCHES: dict[tuple, tuple] = {}
+_LOCK = threading.Lock()
+#: The tuning the fielders' arrays depend on (:func:`engine.fielding`): part of a match's cache key.
+_FIELDING_TUNING = ("of_route", "if_speed_fts", "if_react_s", "of_react_s")
+_BAT_KEYS = ("name", *BAT_FIELDS)
+_PIT_KEYS = ("name", *PIT_FIELDS)
 
 
-def team_arrays(team: Team) -> tuple:
-    """A team's pitchers (list), ``ptab``, ``pf``, ``nk``, ``bat`` and ``bfa`` rows (the kernel's
-    layout, :mod:`.game_kernel`), built once per team object."""
-    hit = _TEAMS.get(id(team))
+def _team_arrays(team: Team) -> tuple:
+    """A team's pitchers (list), ``ptab``, ``pf``, ``nk``, ``bat`` and ``bfa`` (the kernel's layout,
+    :mod:`.game_kernel`) and fielders (:func:`engine.fielding`), built once per team object (and tuning)."""
+    key = (id(team), *(TUNING[k] for k in _FIELDING_TUNING))
+    hit = _TEAMS.get(key)
     if hit is not None and hit[0] is team:
         return hit[1]
     pitchers = team.rotation + team.bullpen
@@ -160,9 +168,9 @@ def team_arrays(team: Team) -> tuple:
     bfa = np.zeros((len(team.lineup), 2, 5))
     bfa[:, :, :4] = bat[:, None, :4]
     bfa[:, 0, 4] = 1.0  # hitting right-handed
-    arrays = (pitchers, ptab, pf, nk, bat, bfa)
-    with _TEAMS_LOCK:
-        _TEAMS[id(team)] = (team, arrays)
+    arrays = (pitchers, ptab, pf, nk, bat, bfa, fielding(team))
+    with _LOCK:
+        _TEAMS[key] = (team, arrays)
     return arrays
 
 
@@ -177,10 +185,46 @@ def _stack(a: np.ndarray, b: np.ndarray, fill=0) -> np.ndarray:
     return out
 
 
+def match_arrays(away: Team, home: Team) -> tuple:
+    """The kernel's arrays of two teams (away first), built once per pair of team objects (and tuning):
+    ``(pitchers, index, ptab, pf, nk, bat, bfa, fld, unique)`` — per side the pitchers and their index
+    by ``id``; ``unique``: no team has two pitchers of one name."""
+    key = (id(away), id(home), *(TUNING[k] for k in _FIELDING_TUNING))
+    hit = _MATCHES.get(key)
+    if hit is not None and hit[0] is away and hit[1] is home:
+        return hit[2]
+    t = [_team_arrays(away), _team_arrays(home)]
+    pitchers = (t[0][0], t[1][0])
+    arrays = (
+        pitchers,
+        tuple({id(p): i for i, p in enumerate(ps)} for ps in pitchers),
+        *(_stack(t[0][i], t[1][i]) for i in range(1, 4)),
+        *(np.stack((t[0][i], t[1][i])) for i in range(4, 7)),
+        all(len({p.name for p in ps}) == len(ps) for ps in pitchers),
+    )
+    with _LOCK:
+        _MATCHES[key] = (away, home, arrays)
+    return arrays
+
+
+class _KernelSide(_Side):
+    """A side whose counters the kernel keeps (:meth:`KernelGame._write_back` sets them after the game)."""
+
+    def __init__(self, team: Team, starter: int):
+        self.team = team
+        self.slot = 0
+        self.pitcher = team.rotation[starter % len(team.rotation)]
+        self.bullpen = list(team.bullpen)
+        self.closer = self.bullpen.pop(0)
+        self.pitch_count = self.runs = self.hits = self.errors = self.lob = 0
+        self.line = []
+
+
 class KernelGame(Game):
     """:class:`Game` played by :func:`game_kernel.play_game` (same arguments, same games)."""
 
     dice_class = ArrayDice
+    side_class = _KernelSide
 
     def __init__(self, home: Team, away: Team, rng: np.random.Generator, **kwargs):
         self._rng_state = rng.bit_generator.state  # to replay the game in the engine if need be
@@ -199,16 +243,9 @@ class KernelGame(Game):
 
     def _play(self) -> dict:
         sides = (self.away, self.home)
-        teams = [team_arrays(s.team) for s in sides]
-        if any(len({p.name for p in t[0]}) < len(t[0]) for t in teams):
+        pitchers, index, ptab, pf, nk, bat, bfa, fld, unique = match_arrays(self.away.team, self.home.team)
+        if not unique:
             return self._replay()
-        index = [{id(p): i for i, p in enumerate(t[0])} for t in teams]
-        ptab = _stack(teams[0][1], teams[1][1])
-        pf = _stack(teams[0][2], teams[1][2])
-        nk = _stack(teams[0][3], teams[1][3])
-        bat = np.stack((teams[0][4], teams[1][4]))
-        bfa = np.stack((teams[0][5], teams[1][5]))
-        fld = np.array([(s.f_speed, s.f_react, s.f_arm, s.f_glove) for s in sides])
         n_p = ptab.shape[1]
         bullpen = np.zeros((2, max(1, max(len(s.bullpen) for s in sides))), dtype=np.int64)
         ss = np.zeros((2, gm.SS_COLS), dtype=np.int64)
@@ -244,19 +281,12 @@ class KernelGame(Game):
         if gs[gm.OVERFLOW]:
             return self._replay()
         d.left = [int(ist[gk.U_LEFT]), int(ist[gk.N_LEFT])]
-        self._write_back(sides, teams, gs, ss, bst, pst, order, line)
-        self._sums = bst.sum(axis=1).tolist(), pst[:, :, gm.P_PITCHES].sum(axis=1).tolist()
+        self._write_back(sides, pitchers, gs, ss, bst, pst, order, line)
         if self.pbp is not None:
             self.pbp = self._strings(ev[: gs[gm.N_EVENTS]].tolist())
         if record:
-            self._logs(teams, prow[: gs[gm.N_PITCHES]].tolist(), brow[: gs[gm.N_BIP]].tolist())
+            self._logs(pitchers, prow[: gs[gm.N_PITCHES]].tolist(), brow[: gs[gm.N_BIP]].tolist())
         return self.box_score()
-
-    def _totals(self, s) -> tuple[dict, int]:
-        """The engine's totals, summed from the kernel's arrays."""
-        bat, pitches = self._sums
-        k = 0 if s is self.away else 1
-        return dict(zip(BAT_FIELDS, bat[k], strict=True)), pitches[k]
 
     def _replay(self) -> dict:
         """The same game played by the engine, from the generator state this game started with."""
@@ -268,27 +298,34 @@ class KernelGame(Game):
         self.pitch_log, self.bip_log, self.pbp = ref.pitch_log, ref.bip_log, ref.pbp
         return box
 
-    def _write_back(self, sides, teams, gs, ss, bst, pst, order, line) -> None:
-        """The kernel's counters into the engine's sides and game (what ``box_score`` reads)."""
+    def _write_back(self, sides, pitchers, gs, ss, bst, pst, order, line) -> None:
+        """The kernel's counters into the engine's sides and game; the lines for :meth:`_lines`."""
         self.inning = int(gs[gm.INNING])
         self.outs = int(gs[gm.OUTS])
         self.pa_count = int(gs[gm.PA_COUNT])
         self.total_pitches = int(gs[gm.TOTAL_PITCHES])
         self.batted_balls = int(gs[gm.BATTED_BALLS])
+        totals, pitches = bst.sum(axis=1).tolist(), pst[:, :, gm.P_PITCHES].sum(axis=1).tolist()
         for k, s in enumerate(sides):
-            pitchers = teams[k][0]
+            ps = pitchers[k]
             c = ss[k].tolist()
             s.slot, s.pitch_count = c[gm.SLOT], c[gm.PC]
             s.runs, s.hits, s.errors, s.lob = c[gm.RUNS], c[gm.HITS], c[gm.ERRORS], c[gm.LOB]
-            s.pitcher = pitchers[c[gm.PIT]]
-            s.closer = None if c[gm.CLOSER] == -1 else pitchers[c[gm.CLOSER]]
+            s.pitcher = ps[c[gm.PIT]]
+            s.closer = None if c[gm.CLOSER] == -1 else ps[c[gm.CLOSER]]
             s.bullpen = s.bullpen[: c[gm.NBP]]
             s.line = line[k, : c[gm.NLINE]].tolist()
-            s.bat = [dict(zip(BAT_FIELDS, row, strict=True)) for row in bst[k].tolist()]
             rows = pst[k].tolist()
-            s.pit = {
-                pitchers[i].name: dict(zip(PIT_FIELDS, rows[i], strict=True)) for i in order[k, : c[gm.NPIT]]
-            }
+            s.lines = (
+                [dict(zip(_BAT_KEYS, (b.name, *r), strict=True)) for b, r in zip(s.team.lineup, bst[k].tolist(), strict=True)],
+                [dict(zip(_PIT_KEYS, (ps[i].name, *rows[i]), strict=True)) for i in order[k, : c[gm.NPIT]].tolist()],
+                dict(zip(BAT_FIELDS, totals[k], strict=True)),
+                pitches[k],
+            )  # fmt: skip
+
+    def _lines(self, s) -> tuple[list, list, dict, int]:
+        """The engine's lines, from the kernel's arrays (:meth:`_write_back`)."""
+        return s.lines
 
     def _strings(self, events: list) -> list[str]:
         """The engine's play-by-play lines of the kernel's events."""
@@ -324,7 +361,7 @@ class KernelGame(Game):
             out.append(f"{name}: {text}")
         return out
 
-    def _logs(self, teams, pitches: list, balls: list) -> None:
+    def _logs(self, pitchers, pitches: list, balls: list) -> None:
         """The engine's pitch-log and ball-in-play tuples (and tally) of the kernel's rows."""
         sides = (self.away, self.home)
         rec, tally = self.pitch_log, self.tally
@@ -352,7 +389,7 @@ class KernelGame(Game):
             in_zone = dout <= 0
             if rec is not None:
                 side = sides[int(bs)]
-                pitcher = teams[int(bs) ^ 1][0][int(p)]
+                pitcher = pitchers[int(bs) ^ 1][int(p)]
                 q = pitcher.pitches[int(k)]
                 rec.append(
                     (
@@ -383,7 +420,7 @@ class KernelGame(Game):
             self.bip_log.append(
                 (
                     int(inning), top == 1.0, int(pa), int(idx), side.team.code,
-                    side.team.lineup[int(slot)].name, "R" if right else "L", teams[int(bs) ^ 1][0][int(p)].name,
+                    side.team.lineup[int(slot)].name, "R" if right else "L", pitchers[int(bs) ^ 1][int(p)].name,
                     *row[8:18], bb_type(row[9]), None if f < 0 else FIELD_POS[f], OUTCOMES[result],
                 )
             )  # fmt: skip
