@@ -1,23 +1,22 @@
-"""The pitches of a plate appearance as one Numba ``nogil`` kernel: the game logic that held the GIL.
+"""The pitches of a plate appearance as a Numba ``nogil`` kernel (called by :mod:`.game_kernel`).
 
 :func:`pa_pitches` is :meth:`Game.plate_appearance 's <batted_ball.game.engine.Game.plate_appearance>`
 pitch loop — the pitch chosen and aimed (``_throw``), flown to the plate, the hit-by-pitch, swing,
 take, contact and foul-back decisions — and, when the ball is put in play, its exit velocity, launch
-angle, spray and spin drawn and the ball flown (the start of ``_ball_in_play``). It returns to Python
-when the plate appearance ends without a ball in play (strikeout, walk, hit by pitch) or after a
-ball in play has flown (Python fields it; a foul comes back for the next pitch). Two thirds of a
-game's pitches and all its flights thus run without the GIL, so threads can play games side by side.
+angle, spray and spin drawn and the ball flown (the start of ``_ball_in_play``). It returns when the
+plate appearance ends without a ball in play (strikeout, walk, hit by pitch) or after a ball in play
+has flown (the caller fields it; a foul comes back for the next pitch).
 
-Every draw comes from the game's :class:`~batted_ball.game.fast.ArrayDice` buffers in the order the
-Python loop takes them, and the arithmetic is written as Python evaluates it (left to right, Python's
-``max``/``min`` on ties, ``x * (pi / 180)`` for ``math.radians``; no fastmath), so a game is the
-same bit for bit (``tests/batted_ball/test_game.py`` plays both twins game by game).
+Every draw comes from the game's draw buffers (the engine's ``Dice`` blocks on arrays) in the order the
+Python loop takes them, and the arithmetic is written as CPython evaluates it (left to right, Python's
+``max``/``min`` on ties, ``x * (pi / 180)`` for ``math.radians``, libm's ``pow`` for ``** 2``; no
+fastmath), so a game is the same bit for bit (``tests/batted_ball/test_game.py`` plays both twins).
 
-Buffers are refilled by Python (a Generator costs ~9 us to pass to a kernel): when a draw finds its
-buffer empty, the pitch being played is dropped (nothing of it is kept) and the kernel returns
-:data:`NEED_U` or :data:`NEED_N`; the caller puts a new block in front of what is left and calls
-again, which replays the pitch with the same draws. Blocks are drawn in the order the Python ``Dice``
-draws them, so the generator's stream is the same.
+The buffers are refilled by the caller (:func:`game_kernel.refill`): when a draw finds its buffer empty,
+the pitch being played is dropped (nothing of it is kept) and the kernel returns :data:`NEED_U` or
+:data:`NEED_N`; the caller puts a new block in front of what is left and calls again, which replays the
+pitch with the same draws. Blocks are drawn in the order the engine's ``Dice`` draws them, so the
+generator's stream is the same.
 """
 
 import math
