@@ -1,7 +1,8 @@
 """Per-project priors: chunk size (of Python text), workers, executor. Codecs are chosen per chunk whatever
 the preset (``qyn1.codec``); the ``js-bundle`` and ``rust-cpp`` presets of container v1 were removed in v2:
 they only changed the chunk size of the byte-level path, which never selected a model for those languages
-(and non-Python files now use ``pipeline.GENERAL_CHUNK``-sized chunks whatever the preset).
+(and non-Python files now use ``pipeline.GENERAL_CHUNK``-sized chunks, machine code
+``pipeline.MACHINE_CHUNK``-sized ones, whatever the preset).
 
 Selected with ``--preset`` or a ``[tool.qyn1]`` table (``preset``, ``chunk_size``, ``workers``, ``executor``) in the packed project's
 ``pyproject.toml``; explicit command-line options win over both."""
