@@ -13,7 +13,8 @@ lines of at least ``--min-match`` bytes found in an earlier chunk are cut out of
 copies coded once as a dictionary; references counted at 5 bytes each), whose residual chunks and
 dictionary are coded by the structural coder. On the package's machine code (``pipeline.is_machine_code``,
 in plan order): xz with the x86 filter (``codec._encode_xz``) over windows of 4, 8 and 16 MiB and one
-window over all. Sizes are exact; the chunk work runs on ``--workers`` processes.
+window over all, and the time to decode the first window (what reading one file of it costs at most).
+Sizes are exact; the chunk work runs on ``--workers`` processes.
 """
 
 from __future__ import annotations
@@ -145,8 +146,17 @@ def machine_windows(folder: Path, mib: list[int]) -> dict:
     for m in [*mib, 0]:
         size = m << 20 if m else max(len(data), 1)
         t0 = time.perf_counter()
-        n = sum(len(codec._encode_xz(data[i : i + size], 1)) for i in range(0, len(data), size))
-        row[f"xz_{m}MiB" if m else "xz_one_window"] = {"bytes": n, "s": round(time.perf_counter() - t0, 1)}
+        bodies = [codec._encode_xz(data[i : i + size], 1) for i in range(0, len(data), size)]
+        encode_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        first = codec._decode_xz(bodies[0], min(size, len(data))) if bodies else b""
+        decode_s = time.perf_counter() - t0  # what reading one file of the first window costs at most
+        row[f"xz_{m}MiB" if m else "xz_one_window"] = {
+            "bytes": sum(map(len, bodies)),
+            "encode_s": round(encode_s, 1),
+            "decode_first_window_s": round(decode_s, 3),
+            "first_window_bytes": len(first),
+        }
     return row
 
 
