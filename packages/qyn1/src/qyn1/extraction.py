@@ -21,8 +21,7 @@ from perfkit.parallel import Task, map_tasks
 
 from perfkit import atomic_path
 from qyn1 import codec, container, keys
-from qyn1.crypto import fast as aead
-from qyn1.errors import AuthenticationError, CodecError, FormatError, Qyn1Error, UnsafePathError, words
+from qyn1.errors import AuthenticationError, CodecError, Qyn1Error, UnsafePathError, words
 from qyn1.pipeline import WORKER_PRELOAD, PackStats, choose_executor, file_folder_clash, note_worker_memory
 
 
@@ -115,18 +114,19 @@ def _decode_task(payload):
 
 
 BATCH_CHUNKS = 64  # chunks decoded together (python ones stream-major in one call) ...
-BATCH_SOURCE = 2 << 20  # ... holding at most this many bytes of source (more only for one chunk alone)
+BATCH_SOURCE = 1 << 20  # ... holding at most this many bytes of source (more only for one chunk alone)
 
 
 class _Batches:
     """The chunks that ``entries`` (read in this order) need, each authenticated and decoded once, a batch
     at a time: up to :data:`BATCH_CHUNKS` chunks and :data:`BATCH_SOURCE` bytes of their plaintext are
-    decrypted, their ``python`` chunks decoded stream-major in one call (``qyn1.python.decode_texts``,
-    1.4-1.5x faster than one by one: docs/perf/qyn1-decode.md), the others one by one. Memory: one batch's
-    payloads and plaintext (<= 2 MB, or one larger chunk), and while the python call runs its decoded
-    streams (a few times the python chunks' source). If anything in a batch fails, its chunks are
-    decoded again one by one through ``container`` so that the error raised is exactly the one reading
-    these files chunk by chunk meets first (the same message, naming the first file that needs the chunk)."""
+    decrypted (``container.decrypt_payload``), their ``python`` chunks decoded stream-major in one call
+    (``qyn1.python.decode_texts``: docs/perf/qyn1-decode.md), the others one by one. Memory: one batch's
+    payloads and plaintext (<= 1 MB, or one larger chunk), and while the python call runs its decoded
+    streams (a few times the python chunks' source: ~4 MB more per worker than one chunk at a time). If
+    anything in a batch fails, its chunks are decoded again one by one (``container._decrypt_chunk``) so
+    that the error raised is exactly the one reading these files chunk by chunk meets first (the same
+    message, naming the first file that needs the chunk)."""
 
     def __init__(self, f, key: bytes, header_bytes: bytes, entries: list):
         self.f, self.key, self.header_bytes = f, key, header_bytes
@@ -168,7 +168,7 @@ class _Batches:
     def _decode(self, batch: list[tuple]) -> dict[tuple[int, int], bytes]:
         from qyn1 import python  # heavy: only when chunks are decoded (preloaded in workers)
 
-        payloads = [self._open(e, j) for e, j in batch]
+        payloads = [container.decrypt_payload(self.f, self.key, self.header_bytes, e, j) for e, j in batch]
         plain = [e.chunks[j][2] for e, j in batch]
         py = [i for i, p in enumerate(payloads) if p[0] == codec.PYTHON]
         texts = python.decode_texts([payloads[i][1:] for i in py], [plain[i] for i in py]) if py else []
@@ -181,25 +181,6 @@ class _Batches:
             (e.block, j): out[i] if i in out else codec.decode_chunk(payloads[i], plain[i])
             for i, (e, j) in enumerate(batch)
         }
-
-    def _open(self, e, j: int) -> bytes:
-        """Chunk ``j``'s payload, authenticated, with the file table's codec (errors: any Qyn1Error; the
-        messages are ``container._decrypt_chunk``'s, raised by the one-by-one pass above)."""
-        offset, clen, _ = e.chunks[j]
-        self.f.seek(offset)
-        ct = self.f.read(clen)
-        if len(ct) != clen:
-            raise FormatError("truncated chunk")
-        last = j == len(e.chunks) - 1
-        payload = aead.aead_decrypt(
-            self.key,
-            container.nonce_for(container._DOMAIN_CHUNK, e.block, j),
-            ct,
-            container.chunk_aad(self.header_bytes, e.block, j, last),
-        )
-        if not payload or payload[0] != e.codecs[j]:
-            raise CodecError("its codec differs from the file table's")
-        return payload
 
 
 def _pieces(e, chunks: _Batches):
