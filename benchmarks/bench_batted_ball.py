@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from batted_ball.game import game_kernel
 from batted_ball.game.engine import GAME_MODE, Game
 from batted_ball.game.lockstep import play_together
 from batted_ball.physics import Environment, SimulationMode, kernels, reference, simulate_batted_balls
@@ -316,6 +317,43 @@ def bench_aero_table(repeats: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ games
+def gil_share(n_games: int) -> dict:
+    """CPU time of a kernel game that holds the GIL: building the game (``new_game``) and the Python
+    around the ``play_game`` call (arrays in, box score out), against the call itself (nogil), from
+    ``time.thread_time`` — a property of the code, unlike a thread ratio on a shared machine."""
+    inner = game_kernel.play_game
+    in_kernel = [0]
+
+    def timed(*args):
+        t0 = time.thread_time_ns()
+        inner(*args)
+        in_kernel[0] += time.thread_time_ns() - t0
+
+    build = play = 0
+    game_kernel.play_game = timed
+    try:
+        for i in range(n_games):
+            t0 = time.thread_time_ns()
+            game = new_game(1, i)
+            t1 = time.thread_time_ns()
+            game.run()
+            build, play = build + t1 - t0, play + time.thread_time_ns() - t1
+    finally:
+        game_kernel.play_game = inner
+    res = {
+        "ms_per_game_build": build / n_games / 1e6,
+        "ms_per_game_python_around_kernel": (play - in_kernel[0]) / n_games / 1e6,
+        "ms_per_game_in_kernel": in_kernel[0] / n_games / 1e6,
+        "gil_share": (build + play - in_kernel[0]) / (build + play),
+    }
+    print(
+        f"  GIL held (thread CPU time): building {res['ms_per_game_build']:.2f} ms + around the kernel "
+        f"{res['ms_per_game_python_around_kernel']:.2f} ms of {(build + play) / n_games / 1e6:.2f} ms a game "
+        f"({res['gil_share']:.1%}); in the nogil kernel {res['ms_per_game_in_kernel']:.2f} ms"
+    )
+    return res
+
+
 def bench_games(n_games: int, repeats: int) -> dict:
     """Games on one core: the Python engine (``Game``, the reference twin, its games played together as
     a season task played them until 2026-12-07: pitches in SIMD lanes) against the whole-game kernel
@@ -346,8 +384,10 @@ def bench_games(n_games: int, repeats: int) -> dict:
         fn()
         cpu[name] = (time.thread_time() - cpu0) / n_games
     per_game = cmp.fast.median_s / n_games
+    gil = gil_share(n_games)
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     res = {
+        **gil,
         "ms_per_game_wall": 1000 * per_game,
         "ms_per_game_cpu": 1000 * cpu["kernel"],
         "games_per_hour_core": 3600.0 / per_game,
