@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/probe_mbp10.py                    # timings, in cache, alternating
     .venv/bin/python benchmarks/probe_mbp10.py --base 6d697d4     # ... and the kernel of an earlier commit
-    .venv/bin/python benchmarks/probe_mbp10.py --base HEAD --base /tmp/no_ofi.py   # ... or files (ablations)
+    .venv/bin/python benchmarks/probe_mbp10.py --base HEAD --ablate no_ofi   # ... or ablations (see ABLATIONS)
     .venv/bin/python benchmarks/probe_mbp10.py --count            # instructions per record (valgrind)
     .venv/bin/python benchmarks/probe_mbp10.py --decode           # a day's floor: its decode alone
 
@@ -11,10 +11,13 @@ blocks (736 KB, inside one core's L2), each block read once untimed and then tim
 variants alternating block by block so the host's swings hit them alike:
 
 - `kernel`: `bar5s_chunk` as the pipeline calls it (every check, counter and output of the real kernel);
-- each `--base`: the same from another commit's kernels.py, or from a file (an ablation: a copy of
-  kernels.py with one part taken out), named by the commit or the file's stem; a commit must give the same
-  bars as `kernel`, value for value (a file may not). The slot matters by a few per cent on this host (the
-  same code measured 0.92-0.94x as a base as in the `kernel` slot): compare bases with each other;
+- each `--base`: the same from another commit's kernels.py, or from a file (e.g. a change being tried),
+  named by the commit or the file's stem; each `--ablate NAME`: this checkout's kernels.py with one part of
+  its work taken out (`ABLATIONS`), named NAME. A commit must give the same bars as `kernel`, value for
+  value (a file or an ablation may not: said once). The module matters on this host: the same source took
+  0.89-0.98x the `kernel` slot's time when loaded from a file (two file copies agree within 1-2.5%, in
+  every run of 2026-12-07): compare a change as a file against the code as it is loaded as a file too
+  (e.g. `--base HEAD --base /tmp/changed.py`);
 - `read`: a ceiling: a Numba loop that only reads the bytes the kernel reads from the same records (the
   header fields and the 30 book words of every record) and folds them into one word: memory/cache cost with
   no work;
@@ -71,6 +74,33 @@ def read_header(w64, w32, b8):
     for i in range(w64.shape[0]):
         acc ^= w64[i, 1] + w64[i, 2] + np.int64(w32[i, 6]) + np.int64(b8[i, 28] ^ b8[i, 29] ^ b8[i, 30])
     return acc
+
+
+#: Ablations of this checkout's kernels.py (`--ablate NAME`): text to find -> what replaces it. Each takes one
+#: part of the kernel's work out (other bars; timing and counting only). A find that fails says the kernel
+#: changed and the ablation must be updated.
+ABLATIONS = {
+    "no_ofi": [("            for k in range(N_LEVELS):\n                wb = w64[i, 6 + 4 * k]",
+                "            for k in range(0):\n                wb = w64[i, 6 + 4 * k]")],
+    "no_lookup": [("                for k in range(N_LEVELS):\n                    if w64[i, px0 + 4 * k] == p:",
+                   "                for k in range(0):\n                    if w64[i, px0 + 4 * k] == p:"),
+                  ("                    for k in range(N_LEVELS):\n                        if w64[ip, px0",
+                   "                    for k in range(0):\n                        if w64[ip, px0")],
+    "no_flow": [("            if have_lb == 1 and (s in (SIDE_BID, SIDE_ASK)) and p != UNDEF_PRICE:",
+                 "            if have_lb == 7 and (s in (SIDE_BID, SIDE_ASK)) and p != UNDEF_PRICE:")],
+}  # fmt: skip
+
+
+def ablation_file(name: str) -> str:
+    """This checkout's kernels.py with one ablation, written to a temporary file (its path)."""
+    src = (REPO / "packages" / "mbp10" / "src" / "mbp10" / "kernels.py").read_text()
+    for find, replace in ABLATIONS[name]:
+        if find not in src:
+            raise SystemExit(f"ablation {name}: kernels.py no longer holds {find.strip()[:60]!r}")
+        src = src.replace(find, replace)
+    path = Path(tempfile.gettempdir()) / f"{name}.py"
+    path.write_text(src)
+    return str(path)
 
 
 def load_kernels(rev: str | None):
@@ -253,12 +283,15 @@ def main() -> None:
     )
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--count", action="store_true", help="instructions per record under valgrind")
+    ap.add_argument("--ablate", action="append", default=[], choices=sorted(ABLATIONS),
+                    help="also time this checkout's kernel with one part taken out")  # fmt: skip
     ap.add_argument("--no-ceilings", action="store_true", help="--count: the kernels only")
     ap.add_argument("--decode", action="store_true", help="a day's decode alone against day_bars")
     ap.add_argument("--child-count", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     from mbp10.dbn import read_dbn
 
+    args.base += [ablation_file(name) for name in args.ablate]
     rec = read_dbn(DAY).records
     if args.child_count:
         count_child(np.ascontiguousarray(rec[:COUNT_RECORDS]), args.base)
