@@ -21,7 +21,9 @@ variants alternating block by block so the host's swings hit them alike:
 - `read`: a ceiling: a Numba loop that only reads the bytes the kernel reads from the same records (the
   header fields and the 30 book words of every record) and folds them into one word: memory/cache cost with
   no work;
-- `header`: the header fields only (ts_event, price, size, action, side, flags).
+- `header`: the header fields only (ts_event, price, size, action, side, flags);
+- `clock`: a chain of dependent multiply + xor steps (4 cycles each) beside each block: the core's clock in
+  the same run, which turns each variant's time into cycles a record.
 
 `--count` runs this script under valgrind (callgrind, instrumentation switched on only around each variant's
 pass over the first 100,000 records, by the client requests of perfkit's gate) and prints, per record, the
@@ -103,6 +105,17 @@ def ablation_file(name: str) -> str:
     return str(path)
 
 
+CLOCK_STEPS = 50_000  # per block: ~0.07 ms
+
+
+@njit(cache=True, nogil=True)
+def clock_chain(n, x):
+    """n dependent steps of a 64-bit multiply (3 cycles) and a xor (1 cycle): 4n cycles at any load."""
+    for i in range(n):
+        x = (x * x) ^ i
+    return x
+
+
 def load_kernels(rev: str | None):
     """mbp10.kernels of this checkout, or kernels.py of commit `rev` (or the file `rev`, e.g. an ablation)
     loaded as a module of its own."""
@@ -157,6 +170,7 @@ def variants(rec, bases):
         out[Path(rev).stem if rev.endswith(".py") else rev] = KernelPass(load_kernels(rev), rows)
     out["read"] = lambda words: read_all(*words)
     out["header"] = lambda words: read_header(*words)
+    out["clock"] = lambda words: clock_chain(CLOCK_STEPS, len(words[0]))
     return out
 
 
@@ -306,9 +320,14 @@ def main() -> None:
         return
     cpu = time_in_cache(rec, args.base, args.rounds)
     med = {name: float(np.median(v)) for name, v in cpu.items()}
+    blocks = -(-len(rec) // BLOCK)
+    ghz = 4 * CLOCK_STEPS * blocks / med.pop("clock") / 1e9
     for name, v in med.items():
-        print(f"{name}: median {v:.4f} CPU-s over {len(rec):,} records = {len(rec) / v / 1e6:.1f} M records/s "
-              f"(runs {', '.join(f'{x:.4f}' for x in cpu[name])})")  # fmt: skip
+        print(f"{name}: median {v:.4f} CPU-s over {len(rec):,} records = {len(rec) / v / 1e6:.1f} M records/s, "
+              f"{v * ghz * 1e9 / len(rec):.0f} cycles a record (runs {', '.join(f'{x:.4f}' for x in cpu[name])})")  # fmt: skip
+    print(
+        f"clock: {ghz:.2f} GHz (a chain of dependent multiply + xor, 4 cycles a step, timed beside each block)"
+    )
     print(f"load {load:.2f} -> {os.getloadavg()[0]:.2f}; {args.rounds} rounds, {BLOCK:,}-record blocks")
 
 
