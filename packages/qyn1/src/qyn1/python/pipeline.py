@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from itertools import accumulate
+
 import numpy as np
 
 from qyn1 import rans, tables, varint
@@ -419,10 +421,9 @@ def decode_texts(bodies: list[bytes], limits: list[int]) -> list[bytes | CodecEr
         return [
             _outcome(decode_text_staged, b, None if n < 0 else n) for b, n in zip(bodies, limits, strict=True)
         ]
-    starts = np.zeros(len(bodies) + 1, dtype=np.int64)
-    np.cumsum([len(b) for b in bodies], out=starts[1:])
+    starts = np.fromiter(accumulate(map(len, bodies), initial=0), dtype=np.int64, count=len(bodies) + 1)
     data = np.frombuffer(b"".join(bodies), dtype=np.uint8)
-    outs, errs = fused._decode_batch_kernel(data, starts, np.asarray(limits, dtype=np.int64), *t)
+    outs, errs = fused._decode_batch_kernel(data, starts, np.array(limits, dtype=np.int64), *t)
     res: list[bytes | CodecError] = []
     for out, err in zip(outs, errs, strict=True):
         if err:
