@@ -120,7 +120,7 @@ def test_machine_code_is_grouped_up_to_a_machine_chunk_and_text_up_to_a_group():
     binaries), cut into chunks of that size; other non-Python files in groups of up to ``GROUP_BYTES``,
     cut at ``GENERAL_CHUNK``; names and sizes decide alone."""
     mib = 1 << 20
-    assert (pipeline.MACHINE_CHUNK, pipeline.GENERAL_CHUNK) == (8 * mib, 4 * mib)
+    assert (8 * mib, 4 * mib) == (pipeline.MACHINE_CHUNK, pipeline.GENERAL_CHUNK)
     names = {"a/x.so": 1500_000, "b/y.so": 1500_000, "c/z.so.1.2": 900_000, "lib/w.dll": 8 * mib}
     names |= {"d/t.txt": 700_000, "e/u.txt": 700_000, "m.py": 10, "notes.so.txt": 10, "v.o": 7_000_000}
     specs = [pipeline.FileSpec(p, p, n, 0o644) for p, n in sorted(names.items())]
