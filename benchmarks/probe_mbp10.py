@@ -214,7 +214,7 @@ def time_in_cache(rec, bases, rounds):
 def count_child(rec, bases):
     """Inside valgrind: each variant over the first COUNT_RECORDS records, in blocks, counted alone."""
     from mbp10.records import record_words
-    from perfkit.gate import _START_INSTRUMENTATION, _TOGGLE_COLLECT, _client_request
+    from perfkit.gate import counted
 
     w64, w32, b8 = record_words(rec)
     blocks = [(w64[s : s + BLOCK], w32[s : s + BLOCK], b8[s : s + BLOCK]) for s in range(0, len(rec), BLOCK)]
@@ -223,11 +223,9 @@ def count_child(rec, bases):
     f = runs[name]
     for words in blocks[:1]:  # compile / load from the cache, outside the count
         f.warm(words) if isinstance(f, KernelPass) else f(words)
-    _client_request(_START_INSTRUMENTATION)
-    _client_request(_TOGGLE_COLLECT)
-    for words in blocks:
-        f(words)
-    _client_request(_TOGGLE_COLLECT)
+    with counted():
+        for words in blocks:
+            f(words)
 
 
 def count(bases, ceilings=True):

@@ -32,6 +32,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +198,24 @@ def _client_request(code: int) -> int:
     return int(_request_page[1](words, 0))
 
 
+@contextlib.contextmanager
+def counted() -> Iterator[bool]:
+    """Count the block's instructions and nothing else, when this process runs under callgrind started with
+    ``--instr-atstart=no --collect-atstart=no`` (as :func:`count_instructions` starts it): instrumentation
+    and collection are switched on for the block and collection off after it. Yields whether the process
+    runs under valgrind; outside it the block simply runs. For benchmarks that count a kernel's
+    instructions per record as well as the gate's workloads."""
+    under_valgrind = _client_request(_RUNNING_ON_VALGRIND) > 0
+    if under_valgrind:
+        _client_request(_START_INSTRUMENTATION)
+        _client_request(_TOGGLE_COLLECT)
+    try:
+        yield under_valgrind
+    finally:
+        if under_valgrind:
+            _client_request(_TOGGLE_COLLECT)
+
+
 def _function_workload(path: str, name: str):
     """`name()` from the Python file `path`: it builds its inputs and returns the zero-argument work."""
     import importlib.util
@@ -231,15 +250,8 @@ def probe(argv: list[str], scratch: str) -> None:
             return code
 
     run("a")
-    under_valgrind = _client_request(_RUNNING_ON_VALGRIND) > 0
-    if under_valgrind:
-        _client_request(_START_INSTRUMENTATION)
-        _client_request(_TOGGLE_COLLECT)
-    try:
+    with counted():
         run("b")
-    finally:
-        if under_valgrind:
-            _client_request(_TOGGLE_COLLECT)
 
 
 def count_instructions(
