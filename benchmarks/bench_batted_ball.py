@@ -113,7 +113,7 @@ def bench_trajectories(repeats: int) -> dict:
             "batch_per_cpu_s": cpu_rate(batch_all_balls, len(ev), repeats),
             "reference_per_cpu_s": cpu_rate(ref_fn, n_ref, 1),
         }
-        # Threads side by side: the same balls on one Numba thread and on all of them, about 0.4 s of one
+        # Threads side by side: the same balls on one Numba thread and on all of them, about 0.3 s of one
         # core a call in either mode (2,048 balls at ACCURATE, ten times as many at EXTREME): a call of
         # 2,048 EXTREME balls lasted ~25 ms on two threads, within a time slice of the other tenants'
         # processes, so a thread preempted for one slice can hold up the whole call (1.1-1.8x run to run).

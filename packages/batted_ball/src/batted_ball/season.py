@@ -220,16 +220,17 @@ def game_row(box: dict) -> dict:
     return row
 
 
-#: Games per task: one each below 160 games, then ``n // 20`` up to 48. A task's games play together,
-#: their pitches in SIMD lanes (:func:`play_together`), which pay from 8 games on and most from 16 to 48
-#: pitches a call. A task of 48 games is ~0.5 s of CPU at :data:`GAME_MODE`, so a Dask round trip and the
+#: Games per task: one each below 160 games, then ``n // 20`` up to 48. (Chosen when a task's games played
+#: together, their pitches in SIMD lanes, which paid from 8 games on; the game kernel plays them one after
+#: the other, :func:`play_together`.) A task of 48 games is ~0.2 s of CPU at :data:`GAME_MODE` in the game
+#: kernel (~4 ms a game), so a Dask round trip and the
 #: journal entry a resumable season writes per task (``perfkit.resume``: one file, and a scan of the
 #: journal folder, per entry; 0.35 ms median over 203 entries) are small beside it, and a full season (51
 #: tasks) still spreads evenly over a few workers. It depends on the number of games only, so a resumed
 #: run (any workers, any executor) finds the same tasks.
 MAX_GAMES_PER_TASK = 48
 #: Executors whose games run in this process, which then builds the teams once before they start (0.6 s
-#: of CPU, about 5 % of a 2,430-game season on two cores). Process and Dask workers build their own.
+#: of CPU, about 8 % of a 2,430-game season on two threads, line 19). Process and Dask workers build their own.
 IN_PROCESS = ("serial", "threads")
 ONE_GAME_TASKS_BELOW = 160
 
@@ -248,8 +249,8 @@ def game_key(game_index: int) -> str:
 
 def _task(payload: tuple) -> list[tuple]:
     """Games ``start..stop-1``: for each, its ``games.parquet`` row, its play-by-play tables when
-    recorded (else None) and its seconds. The games play together (:func:`play_together`: their
-    pitches fly side by side), so each is given an equal share of the chunk's time."""
+    recorded (else None) and its seconds. The games are played by :func:`play_together` (kernel games one
+    after the other, stopping between them on Ctrl-C), and each is given an equal share of the chunk's time."""
     seed, start, stop, mode, record = payload
     t0 = time.perf_counter()
     indices = range(start, stop)
