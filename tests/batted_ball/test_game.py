@@ -65,6 +65,39 @@ def test_kernel_games_are_the_reference_games_played_together(monkeypatch):
         )
 
 
+def test_kernel_games_the_kernel_cannot_hold_are_replayed_by_the_engine(monkeypatch):
+    """A team with two pitchers of one name (the engine keys pitching lines by name), or a game whose
+    rows outgrow the kernel's arrays, is played by the engine from the game's starting generator state:
+    the same game as the reference twin's."""
+    import copy
+
+    from batted_ball.game import Game, fast
+
+    replays = []
+    replay = fast.KernelGame._replay
+    monkeypatch.setattr(fast.KernelGame, "_replay", lambda game: replays.append(1) or replay(game))
+    teams = [copy.deepcopy(t) for t in league(SEED)[:2]]
+    teams[0].bullpen[1].name = teams[0].bullpen[2].name
+    kernel = new_game(SEED, 0, pbp=True, record=True, teams=teams)
+    reference = new_game(SEED, 0, pbp=True, record=True, teams=teams, game_class=Game)
+    assert kernel.run() == reference.run()
+    assert (kernel.pitch_log, kernel.bip_log, kernel.pbp) == (
+        reference.pitch_log,
+        reference.bip_log,
+        reference.pbp,
+    )
+    monkeypatch.setattr(fast, "MAX_EVENTS", 5)  # an event array too small for any game
+    kernel = new_game(SEED, 1, pbp=True, record=True)
+    reference = new_game(SEED, 1, pbp=True, record=True, game_class=Game)
+    assert kernel.run() == reference.run()
+    assert (kernel.pitch_log, kernel.bip_log, kernel.pbp) == (
+        reference.pitch_log,
+        reference.bip_log,
+        reference.pbp,
+    )
+    assert len(replays) == 2
+
+
 def test_box_scores_add_up(boxes):
     for box in boxes:
         for side in ("home", "away"):
