@@ -15,6 +15,11 @@ Layout. Sides are 0 (away) and 1 (home); a lineup slot or a base is -1 when empt
 (``ptab`` kinds x 9 and ``pf`` :data:`PF_COLS` per pitcher, ``nk`` kinds each), ``bullpen`` (indices;
 the closer apart), and the counters ``ss`` (:data:`SS_COLS`), ``bst`` (9 x ``BAT_FIELDS``), ``pst``
 (pitchers x ``PIT_FIELDS``), ``order`` (pitchers in order of appearance), ``line`` (runs an inning).
+
+Numba's cache keeps :func:`play_game` compiled with the kernels it calls (:mod:`.kernels`,
+:mod:`.fielding`, ``physics.kernels``) as they were: it is checked against this file only (not even a
+``touch`` renews it). After changing one of those, delete this module's entries in ``NUMBA_CACHE_DIR``
+(``game_kernel.*``) so that it is compiled again.
 """
 
 import math

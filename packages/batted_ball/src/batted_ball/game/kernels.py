@@ -181,25 +181,25 @@ def _logistic(x):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _u(ub, left):
-    """The next uniform (the last one left, as ``list.pop``); 0.5 and ``left[2] = 1`` if none is left."""
-    if left[0] == 0:
+def _take(buf, left, k, empty):
+    """The next value of buffer ``k`` (0 uniforms, 1 normals): the last one left, as ``list.pop``; if
+    none is left, ``empty`` and ``left[2] = k + 1`` (the first buffer found empty)."""
+    if left[k] == 0:
         if left[2] == 0:
-            left[2] = 1
-        return 0.5
-    left[0] -= 1
-    return ub[left[0]]
+            left[2] = k + 1
+        return empty
+    left[k] -= 1
+    return buf[left[k]]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _u(ub, left):
+    return _take(ub, left, 0, 0.5)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _n(nb, left):
-    """The next normal; 0.0 and ``left[2] = 2`` if none is left."""
-    if left[1] == 0:
-        if left[2] == 0:
-            left[2] = 2
-        return 0.0
-    left[1] -= 1
-    return nb[left[1]]
+    return _take(nb, left, 1, 0.0)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
