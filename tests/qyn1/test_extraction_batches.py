@@ -83,3 +83,29 @@ def test_a_bad_chunk_in_a_batch_raises_the_per_chunk_error(tmp_path, small_batch
     dest = tmp_path / "d"
     unpack = _error(lambda: extraction.unpack(pkg, dest, key_source(), workers=1, executor="serial"))
     assert unpack == per_chunk and not dest.exists()
+
+
+def test_a_table_listing_a_blocks_files_apart_still_verifies(tmp_path, small_batches):
+    """A table may list one block's files with another block's files between them (the format allows any
+    order; qyn1's writer keeps a block's files together): the chunk the later file shares with the earlier
+    one was decoded in a batch long gone, and is decoded again on its own rather than missed."""
+    shared = [b"first = 1\n", b"third = 3\n"]
+    ef = pipeline.encode_bytes(b"".join(shared), 4096, arcpath="s.py")
+    f = io.BytesIO()
+    w = container.Writer(f, key_source(), 4096, salt=SALT)
+    w.add_block(
+        [(f"{n}.py", 0o644, len(d), container.digest(d)) for n, d in zip("ac", shared, strict=True)],
+        ef.chunks,
+    )
+    middle = Path(names.__file__).read_bytes()  # several chunks: the batch moves on
+    em = pipeline.encode_bytes(middle, 4096, arcpath="b.py")
+    w.add_file("b.py", 0o644, em.size, em.digest, em.chunks)
+    w.entries[1:] = [w.entries[2], w.entries[1]]  # a, b, c: block 0, block 1, block 0 again
+    w.close()
+    pkg = tmp_path / "p.qyn"
+    pkg.write_bytes(f.getvalue())
+    with open(pkg, "rb") as fh:
+        r = container.Reader(fh, key_source())
+        assert [(e.path, e.block) for e in r.entries] == [("a.py", 0), ("b.py", 1), ("c.py", 0)]
+        assert len(r.blocks[1].chunks) > extraction.BATCH_CHUNKS
+    assert extraction.verify(pkg, key_source()).files == 3

@@ -102,14 +102,18 @@ def test_unpack_task_run_again_rewrites_its_files(tmp_path, monkeypatch):
     out = tmp_path / "p.qyn"
     pipeline.pack(specs, out, key_source(), chunk_size=8192, workers=1, executor="serial")
 
+    calls = []
+
     def twice(fn, tasks, **kw):
         tasks = list(tasks)
+        calls.append(len(tasks))
         parallel.map_tasks(fn, tasks, executor="serial")
         return parallel.map_tasks(fn, tasks, executor="serial")
 
-    monkeypatch.setattr(pipeline, "map_tasks", twice)
+    monkeypatch.setattr(extraction, "map_tasks", twice)
     dest = tmp_path / "d"
     extraction.unpack(out, dest, key_source(), workers=2, executor="threads")
+    assert calls and calls[0] > 0  # the decode tasks did run twice
     for s in specs:
         assert (dest / s.arcpath).read_bytes() == Path(s.source).read_bytes()
         assert (dest / s.arcpath).stat().st_mode & 0o777 == s.mode & 0o777

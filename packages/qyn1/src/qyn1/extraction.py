@@ -142,10 +142,16 @@ class _Batches:
 
     def get(self, e, j: int) -> bytes:
         """Chunk ``j`` of ``e``'s block, decoded (chunks are asked for in reading order)."""
-        if (e.block, j) not in self.ready:
+        key = (e.block, j)
+        if key in self.ready:
+            return self.ready[key]
+        if self.next < len(self.order) and (self.order[self.next][0].block, self.order[self.next][1]) == key:
             self.ready = {}  # the previous batch is no longer needed: free it first
             self.ready = self._decode_next()
-        return self.ready[(e.block, j)]
+            return self.ready[key]
+        # Asked again after its batch was freed: a table may list a block's files apart (any order is valid;
+        # qyn1's writer keeps them together). Decoded again on its own, by the chunk-by-chunk path.
+        return container._decrypt_chunk(self.f, self.key, self.header_bytes, e, j, e.chunks[j][2])
 
     def _decode_next(self) -> dict[tuple[int, int], bytes]:
         batch: list[tuple] = []
