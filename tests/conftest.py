@@ -18,6 +18,16 @@ FIXTURES = REPO_ROOT / "fixtures"
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+def pytest_configure(config):
+    """pytest started in the background by a non-interactive shell inherits SIGINT ignored, and so would every
+    command a test starts (the Ctrl-C tests would see their command ignore it). Python's own handler
+    instead: ``exec`` resets a handler, unlike an ignored signal, to the default in the children."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture(scope="session")
 def fixtures() -> Path:
     """The checkout's ``fixtures/`` folder (same sub-paths as ``../shared/data``: ``mbp10/databento/``, ``qyn1/``)."""
