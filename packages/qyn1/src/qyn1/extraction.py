@@ -21,7 +21,7 @@ from perfkit.parallel import Task, map_tasks
 
 from perfkit import atomic_path
 from qyn1 import codec, container, keys
-from qyn1.errors import AuthenticationError, CodecError, Qyn1Error, UnsafePathError, words
+from qyn1.errors import AuthenticationError, Qyn1Error, UnsafePathError, words
 from qyn1.pipeline import WORKER_PRELOAD, PackStats, choose_executor, file_folder_clash, note_worker_memory
 
 
@@ -172,21 +172,11 @@ class _Batches:
             raise
 
     def _decode(self, batch: list[tuple]) -> dict[tuple[int, int], bytes]:
-        from qyn1 import python  # heavy: only when chunks are decoded (preloaded in workers)
-
-        payloads = [container.decrypt_payload(self.f, self.key, self.header_bytes, e, j) for e, j in batch]
-        plain = [e.chunks[j][2] for e, j in batch]
-        py = [i for i, p in enumerate(payloads) if p[0] == codec.PYTHON]
-        texts = python.decode_texts([payloads[i][1:] for i in py], [plain[i] for i in py]) if py else []
-        out: dict[int, bytes] = {}
-        for i, data in zip(py, texts, strict=True):
-            if isinstance(data, CodecError):
-                raise data
-            out[i] = data
-        return {
-            (e.block, j): out[i] if i in out else codec.decode_chunk(payloads[i], plain[i])
-            for i, (e, j) in enumerate(batch)
-        }
+        items = [
+            (container.decrypt_payload(self.f, self.key, self.header_bytes, e, j), e.chunks[j][2])
+            for e, j in batch
+        ]
+        return dict(zip([(e.block, j) for e, j in batch], codec.decode_chunks(items), strict=True))
 
 
 def _pieces(e, chunks: _Batches):
