@@ -9,7 +9,9 @@ import random
 
 import pytest
 from qyn1.errors import CodecError
-from qyn1.python import decode, kernel_cache, layout, names, pipeline, tokens
+from qyn1.python import decode, layout, names, pipeline, tokens
+
+from perfkit import numba_cache
 
 
 def _sources() -> list[bytes]:
@@ -80,7 +82,7 @@ def test_fused_cache_entries_depend_on_the_kernels_it_calls(tmp_path):
     src, dep = tmp_path / "a.py", tmp_path / "b.py"
     src.write_text("x = 1\n")
     dep.write_text("y = 1\n")
-    cls = kernel_cache._locator(type(locator).__mro__[1], str(src), [str(src), str(dep)])
+    cls = numba_cache._locator(type(locator).__mro__[1], str(src), [str(src), str(dep)])
     loc = cls(decode._decode_batch_kernel.py_func, str(src))  # (from_function would make a cache folder)
     before = loc.get_source_stamp()
     dep.write_text("y = 2\n")

@@ -16,10 +16,10 @@ Layout. Sides are 0 (away) and 1 (home); a lineup slot or a base is -1 when empt
 the closer apart), and the counters ``ss`` (:data:`SS_COLS`), ``bst`` (9 x ``BAT_FIELDS``), ``pst``
 (pitchers x ``PIT_FIELDS``), ``order`` (pitchers in order of appearance), ``line`` (runs an inning).
 
-Numba's cache keeps :func:`play_game` compiled with the kernels it calls (:mod:`.kernels`,
-:mod:`.fielding`, ``physics.kernels``) as they were: it is checked against this file only (not even a
-``touch`` renews it). After changing one of those, delete this module's entries in ``NUMBA_CACHE_DIR``
-(``game_kernel.*``) so that it is compiled again.
+Numba's cache would keep :func:`play_game` compiled with the kernels it calls (:mod:`.kernels`,
+:mod:`.fielding`, ``physics.kernels``) as they were, since it checks a function against its own file
+only: ``perfkit.numba_cache.depend_on`` keys this module's cache entries on those files too, so an edit
+there compiles it again.
 """
 
 import math
@@ -27,9 +27,19 @@ import math
 import numpy as np
 from numba import njit
 
+from perfkit import numba_cache
+
+from ..physics import constants
+from ..physics import kernels as physics_kernels
 from ..physics.kernels import fence_at
+from . import fielding
 from . import kernels as gk
 from .fielding import field_ground_ball
+
+# play_game holds the compiled code of every kernel it calls: its Numba cache entries depend on their files
+numba_cache.depend_on(
+    __file__, [gk.__file__, fielding.__file__, physics_kernels.__file__, constants.__file__]
+)
 
 # Per-batter columns: eye, contact, power, launch deg, bats (0 R, 1 L, 2 S), sprint speed ft/s.
 BAT_COLS = 6

@@ -24,8 +24,15 @@ import math
 import numpy as np
 from numba import njit
 
+from perfkit import numba_cache
+
+from ..physics import constants
+from ..physics import kernels as physics_kernels
 from ..physics.constants import MPH_TO_FTS, PLATE_FRONT_Y_FT
 from ..physics.kernels import _pitch_flight, fly
+
+# these kernels hold the compiled flight kernels and constants: their Numba cache entries depend on those files
+numba_cache.depend_on(__file__, [physics_kernels.__file__, constants.__file__])
 
 #: Results of :func:`pa_pitches`.
 K_LOOKING, K_SWINGING, WALK, HBP, IN_PLAY, NEED_U, NEED_N, ROWS_FULL = range(8)

@@ -25,7 +25,13 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from perfkit import numba_cache
+
+from . import constants
 from .constants import BALL_RADIUS_FT, CL0, CL1, CL2, GRAVITY_FT_S2, RAD_S_TO_RPM
+
+# the kernels compile the constants' values in: their Numba cache entries depend on that file too
+numba_cache.depend_on(__file__, [constants.__file__])
 
 _G = GRAVITY_FT_S2
 _R = BALL_RADIUS_FT

@@ -22,10 +22,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from perfkit import numba_cache
 from qyn1 import match
 from qyn1 import tables as shipped
 from qyn1.match import _decode_match_kernel
-from qyn1.python import assemble, kernel_cache, layout, names, tokens
+from qyn1.python import assemble, layout, names, tokens
 from qyn1.python.assemble import _assemble_pass
 from qyn1.python.layout import _kind_contexts, _ws_lengths
 from qyn1.python.names import (
@@ -58,7 +59,7 @@ from qyn1.rans.kernels import _RANS_H, RANS_L, _decode_bucket_kernel, _decode_ro
 from qyn1.rans.model import _ROUTE_ROWS, _ROUTE_SEQ
 
 # the fused kernel holds the compiled code of the kernels it calls: its cache entries depend on their files
-kernel_cache.depend_on(
+numba_cache.depend_on(
     __file__, [m.__file__ for m in (match, names, layout, assemble, tokens, kernels, prefetch)]
 )
 

@@ -1,13 +1,13 @@
-"""Numba's on-disk cache for a module whose kernels call kernels of other modules: its cache entries are
-keyed on the sources of those modules too.
+"""Numba's on-disk cache for a module whose kernels call kernels (or read constants) of other modules: its
+cache entries are keyed on the sources of those modules too.
 
 Why: Numba keys a cached function on its own source file only, yet a cached caller holds the compiled code
-of every kernel it calls. ``qyn1.python.decode`` calls the kernels of ``match``, ``names``, ``layout``,
-``assemble`` and ``rans.kernels``; after an edit there, a persistent ``NUMBA_CACHE_DIR`` would keep serving
-the fused decoder built from the old code. :func:`depend_on` registers, for the functions of one source
-file, Numba's own locators with a stamp that also hashes the listed files, so such an edit recompiles it.
-If Numba's internals ever change shape, nothing is registered (then the fused decoder's test against the
-staged one is the guard).
+of every kernel it calls and the values of the globals it reads. After an edit in a callee's module, a
+persistent ``NUMBA_CACHE_DIR`` would keep serving the caller built from the old code -- silently wrong
+results (qyn1's fused decoder, batted-ball's game kernel). :func:`depend_on` registers, for the functions
+of one source file, Numba's own locators with a stamp that also hashes the listed files, so such an edit
+recompiles them. If Numba's internals ever change shape, nothing is registered (each pipeline's test of
+its fast path against its reference is then the guard).
 """
 
 from __future__ import annotations
