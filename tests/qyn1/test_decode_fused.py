@@ -85,5 +85,5 @@ def test_fused_cache_entries_depend_on_the_kernels_it_calls(tmp_path):
     cls = numba_cache._locator(type(locator).__mro__[1], str(src), [str(src), str(dep)])
     loc = cls(decode._decode_batch_kernel.py_func, str(src))  # (from_function would make a cache folder)
     before = loc.get_source_stamp()
-    dep.write_text("y = 2\n")
+    dep.write_text("y = 22\n")  # (another size: the stamp is hashed again when size or mtime changed)
     assert loc.get_source_stamp() != before

@@ -13,12 +13,15 @@ its fast path against its reference is then the guard).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
+from collections.abc import Iterable
 
 
-def depend_on(source: str, deps: list[str]) -> None:
+def depend_on(source: str, deps: Iterable[str] = (), *, modules: Iterable[str] = ()) -> None:
     """Key the Numba cache of the functions defined in ``source`` (call before they are decorated) on the
-    contents of ``source`` and of every file in ``deps``."""
+    contents of ``source``, of every file in ``deps`` and of every module named in ``modules`` (found
+    without importing it). List what the kernels call or read, directly and through the callees."""
     from numba.core import caching
 
     def find(name):  # public names in Numba >= 0.61, with a leading underscore before
@@ -29,12 +32,28 @@ def depend_on(source: str, deps: list[str]) -> None:
     if impl is None or not isinstance(getattr(impl, "_locator_classes", None), list) or None in bases:
         return
     source = os.path.abspath(source)
-    files = [source, *(os.path.abspath(d) for d in deps)]
+    named = [importlib.util.find_spec(m).origin for m in modules]
+    files = [source, *(os.path.abspath(d) for d in [*deps, *named])]
     classes = [_locator(base, source, files) for base in bases]
     impl._locator_classes = [*classes, *impl._locator_classes]
 
 
+def _stamp(files: list[str], seen: dict) -> bytes:
+    """SHA-256 of the files' contents, hashed again only when a file's size or modification time changed
+    (every cached function of a module asks for it when its cache is loaded)."""
+    key = tuple((st.st_mtime_ns, st.st_size) for st in map(os.stat, files))
+    if seen.get("key") != key:
+        h = hashlib.sha256()
+        for f in files:
+            with open(f, "rb") as fh:
+                h.update(fh.read())
+        seen.update(key=key, digest=h.digest())
+    return seen["digest"]
+
+
 def _locator(base, source: str, files: list[str]):
+    seen: dict = {}
+
     class Locator(base):
         @classmethod
         def from_function(cls, py_func, py_file):
@@ -43,11 +62,7 @@ def _locator(base, source: str, files: list[str]):
             return super().from_function(py_func, py_file)
 
         def get_source_stamp(self):
-            h = hashlib.sha256()
-            for f in files:
-                with open(f, "rb") as fh:
-                    h.update(fh.read())
-            return h.digest()
+            return _stamp(files, seen)
 
     Locator.__name__ = f"DependentSources{base.__name__}"
     return Locator

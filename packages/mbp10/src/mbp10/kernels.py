@@ -78,6 +78,10 @@ from mbp10.schema import (
     SIDE_NONE,
     UNDEF_PRICE,
 )
+from perfkit import numba_cache
+
+# the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
+numba_cache.depend_on(__file__, modules=["mbp10.bar_columns", "mbp10.schema"])
 
 #: Pending trades remembered inside one event while their passive fills arrive.
 MAX_PENDING = 16

@@ -13,6 +13,10 @@ import numpy as np
 from numba import njit
 
 from mbp10.schema import F_LAST, F_PUBLISHER_SPECIFIC, F_SNAPSHOT, UNDEF_PRICE
+from perfkit import numba_cache
+
+# the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
+numba_cache.depend_on(__file__, modules=["mbp10.schema"])
 
 GRID = 8192
 CENTER = GRID // 2

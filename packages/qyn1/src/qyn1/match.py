@@ -9,11 +9,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from perfkit import numba_cache
 from qyn1.errors import CodecError
 from qyn1.rans.coder import StreamDecoder, _ext_array
 from qyn1.rans.kernels import RANS_L
 from qyn1.rans.model import Model
 from qyn1.rans.prefetch import prefetch
+
+# the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
+numba_cache.depend_on(
+    __file__, modules=["qyn1.rans.kernels", "qyn1.rans.prefetch", "qyn1.rans.coder", "qyn1.rans.model"]
+)
 
 # ---------------------------------------------------------------- match model (order-k repeat prediction)
 MATCH_HASH_BITS = 16  # at most; a stream of n symbols uses min(16, max(10, bit_length(n) + 4)) bits

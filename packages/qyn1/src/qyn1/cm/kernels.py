@@ -22,7 +22,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from perfkit import numba_cache
 from qyn1.cm.tables import DT, NEXT, PRIORITY, SQUASH, STRETCH
+
+# the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
+numba_cache.depend_on(__file__, modules=["qyn1.cm.tables"])
 
 PRIME, ENCODE, DECODE = 0, 1, 2
 N_CTX = 7  # hashed contexts

@@ -8,8 +8,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from perfkit import numba_cache
 from qyn1.errors import CodecError
 from qyn1.python.tokens import COMMENT, ERR, NAME, NUMBER, STRING, T_END, T_WORD
+
+# the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
+numba_cache.depend_on(__file__, modules=["qyn1.python.tokens"])
 
 
 @njit(cache=True, nogil=True, inline="always")

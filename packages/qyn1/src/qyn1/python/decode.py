@@ -60,7 +60,9 @@ from qyn1.rans.model import _ROUTE_ROWS, _ROUTE_SEQ
 
 # the fused kernel holds the compiled code of the kernels it calls: its cache entries depend on their files
 numba_cache.depend_on(
-    __file__, [m.__file__ for m in (match, names, layout, assemble, tokens, kernels, prefetch)]
+    __file__,
+    [m.__file__ for m in (match, names, layout, assemble, tokens, kernels, prefetch)],
+    modules=["qyn1.rans.coder", "qyn1.rans.model"],
 )
 
 # error codes of the kernel: 1.. a fixed message, 100 + i the rANS stream STREAMS[i] is malformed,

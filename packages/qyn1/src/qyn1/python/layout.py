@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from perfkit import numba_cache
 from qyn1.python.tokens import (
     _COLON,
     _IS_NL_KIND,
@@ -24,6 +25,9 @@ from qyn1.python.tokens import (
     WS_LINE_TABS,
     WS_MID_ESC,
 )
+
+# the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
+numba_cache.depend_on(__file__, modules=["qyn1.python.tokens"])
 
 
 def _ws_class(w: str) -> tuple[int, int]:

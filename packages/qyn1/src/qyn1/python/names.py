@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros
 
+from perfkit import numba_cache
 from qyn1.errors import CodecError
 from qyn1.python.tokens import (
     _NEXT_CLASS,
@@ -38,6 +39,11 @@ from qyn1.python.tokens import (
 from qyn1.rans.coder import StreamDecoder, _ext_array
 from qyn1.rans.kernels import RANS_L
 from qyn1.rans.model import Model
+
+# the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
+numba_cache.depend_on(
+    __file__, modules=["qyn1.python.tokens", "qyn1.rans.kernels", "qyn1.rans.coder", "qyn1.rans.model"]
+)
 
 
 # ---------------------------------------------------------------- numba kernels

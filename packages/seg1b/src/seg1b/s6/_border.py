@@ -7,9 +7,13 @@ import numba as nb
 import numpy as np
 import shapely
 
+from perfkit import numba_cache
 from seg1b.philox import U53, philox4x64_10
 from seg1b.s6._draw import _DRAW_BLOCK, _equal_area_lat
 from seg1b.s6._interior import TileSegments
+
+# the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
+numba_cache.depend_on(__file__, modules=["seg1b.philox", "seg1b.s6._draw", "seg1b.s6._interior"])
 
 # exact-or-unsure point tests in the kernel
 

@@ -8,7 +8,11 @@ import math
 import numba as nb
 import numpy as np
 
+from perfkit import numba_cache
 from seg1b.philox import U53, philox4x64_10
+
+# the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
+numba_cache.depend_on(__file__, modules=["seg1b.philox"])
 
 D2R = math.pi / 180.0
 R2D = 180.0 / math.pi

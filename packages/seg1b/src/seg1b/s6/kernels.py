@@ -32,6 +32,7 @@ import numba as nb
 import numpy as np
 import shapely
 
+from perfkit import numba_cache
 from seg1b.s6._border import (
     _BRUTE_FORCE_PAIRS,
     _boxes_all_pairs,
@@ -57,6 +58,11 @@ from seg1b.s6._interior import (
     sorted_in_intervals,
     sorted_member,
     tile_boxes_interior,
+)
+
+# the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
+numba_cache.depend_on(
+    __file__, modules=["seg1b.s6._border", "seg1b.s6._draw", "seg1b.s6._interior", "seg1b.philox"]
 )
 
 __all__ = [  # what others import from here (the pipeline, the reference, tile_index, tests, benchmarks)
