@@ -489,31 +489,40 @@ def _decrypt_chunk(f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, j: in
         raise CodecError(f"{e.path}: chunk {j} of {len(e.chunks)} does not decode: {exc}") from None
 
 
-def entry_pieces(
-    f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, cache: ChunkCache, *, prefix: bool = False
-):
-    """Yield the bytes of one file from the chunks of its block that hold them (each decrypted and decoded
-    once per ``cache``: pass one cache to files of a block read in order); the digest is checked at the end
-    (AuthenticationError), so a caller that consumed every piece has verified the file. ``prefix`` (reading
-    one file: ``cat``): a chunk only needs decoding up to the file's end, which a sequential decoder (``cm``)
-    uses to stop early; the chunk is still authenticated whole."""
+def file_pieces(e: Entry, chunk, *, prefix: bool = False):
+    """Yield the bytes of one file from the chunks of its block that hold them, ``chunk(j, need)`` giving
+    chunk ``j`` decoded (at least its first ``need`` bytes); the digest is checked at the end
+    (AuthenticationError), so a caller that consumed every piece has verified the file. ``prefix``
+    (reading one file: ``cat``): a chunk only needs decoding up to the file's end, which a sequential
+    decoder (``cm``) uses to stop early."""
     h = hashlib.blake2b(digest_size=32)
     span = e.chunk_span()
     start = sum(c[2] for c in e.chunks[: span.start]) if span else 0
     for j in span:
         plain = e.chunks[j][2]
-        need = min(plain, e.offset + e.size - start) if prefix else plain
-        if cache.key != (e.block, j) or len(cache.data) < need:
-            cache.key, cache.data = None, b""
-            cache.data = _decrypt_chunk(f, key, header_bytes, e, j, need)
-            cache.key = (e.block, j)
-        data = cache.data
+        data = chunk(j, min(plain, e.offset + e.size - start) if prefix else plain)
         piece = data[max(e.offset - start, 0) : min(e.offset + e.size - start, len(data))]
         start += plain
         h.update(piece)
         yield piece
     if h.digest() != e.digest:
         raise AuthenticationError(f"{e.path}: content digest mismatch after decoding")
+
+
+def entry_pieces(
+    f: BinaryIO, key: bytes, header_bytes: bytes, e: Entry, cache: ChunkCache, *, prefix: bool = False
+):
+    """:func:`file_pieces` with each chunk decrypted and decoded once per ``cache`` (pass one cache to files
+    of a block read in order); with ``prefix`` the chunk is still authenticated whole."""
+
+    def chunk(j: int, need: int) -> bytes:
+        if cache.key != (e.block, j) or len(cache.data) < need:
+            cache.key, cache.data = None, b""
+            cache.data = _decrypt_chunk(f, key, header_bytes, e, j, need)
+            cache.key = (e.block, j)
+        return cache.data
+
+    return file_pieces(e, chunk, prefix=prefix)
 
 
 def check_path(path: str) -> None:

@@ -11,7 +11,6 @@ chunk-by-chunk path of ``container.entry_pieces``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import time
 from collections.abc import Mapping
@@ -21,7 +20,7 @@ from perfkit.parallel import Task, map_tasks
 
 from perfkit import atomic_path
 from qyn1 import codec, container, keys
-from qyn1.errors import AuthenticationError, Qyn1Error, UnsafePathError, words
+from qyn1.errors import Qyn1Error, UnsafePathError, words
 from qyn1.pipeline import WORKER_PRELOAD, PackStats, choose_executor, file_folder_clash, note_worker_memory
 
 
@@ -180,19 +179,9 @@ class _Batches:
 
 
 def _pieces(e, chunks: _Batches):
-    """The bytes of file ``e`` piece by piece from its chunks, its digest checked at the end (as
-    ``container.entry_pieces``, the chunks coming from ``chunks``)."""
-    h = hashlib.blake2b(digest_size=32)
-    span = e.chunk_span()
-    start = sum(c[2] for c in e.chunks[: span.start]) if span else 0
-    for j in span:
-        data = chunks.get(e, j)
-        piece = data[max(e.offset - start, 0) : min(e.offset + e.size - start, len(data))]
-        start += len(data)
-        h.update(piece)
-        yield piece
-    if h.digest() != e.digest:
-        raise AuthenticationError(f"{e.path}: content digest mismatch after decoding")
+    """The bytes of file ``e`` piece by piece, its digest checked at the end (``container.file_pieces``, the
+    chunks coming from ``chunks``)."""
+    return container.file_pieces(e, lambda j, _need: chunks.get(e, j))
 
 
 def _groups(blocks: list[list], n_groups: int) -> list[list[int]]:
