@@ -36,12 +36,12 @@ def test_any_executor_gives_the_same_games(serial_table, executor, workers):
 
 
 def test_games_played_in_chunks_are_the_games_played_one_by_one(serial_table, monkeypatch):
-    """A full season plays 48 games a task (``games_per_task``), together, their pitches in SIMD lanes;
+    """A full season plays 24 games a task (``games_per_task``), together, their pitches in SIMD lanes;
     10 games in tasks of 9 (lanes while 8 or more games are on) and 1 give the table of 10 one-game tasks
     (each pitch one kernel call), and the report gets one item per game."""
     import batted_ball.season as season
 
-    assert [season.games_per_task(n) for n in (1, 159, 160, 399, 2430, 10**6)] == [1, 1, 8, 19, 48, 48]
+    assert [season.games_per_task(n) for n in (1, 159, 160, 399, 2430, 10**6)] == [1, 1, 4, 9, 24, 24]
     monkeypatch.setattr(season, "games_per_task", lambda n: 9)
     seen = []
     table = run_games(10, SEED, executor="threads", workers=2, on_result=seen.append)

@@ -220,17 +220,17 @@ def game_row(box: dict) -> dict:
     return row
 
 
-#: Games per task: one each below 160 games, then ``n // 20`` up to 48. (Chosen when a task's games played
-#: together, their pitches in SIMD lanes, which paid from 8 games on; the game kernel plays them one after
-#: the other, :func:`play_together`.) A task of 48 games is ~0.2 s of CPU at :data:`GAME_MODE` in the game
-#: kernel (~4 ms a game), so a Dask round trip and the
-#: journal entry a resumable season writes per task (``perfkit.resume``: one file, and a scan of the
-#: journal folder, per entry; 0.35 ms median over 203 entries) are small beside it, and a full season (51
-#: tasks) still spreads evenly over a few workers. It depends on the number of games only, so a resumed
-#: run (any workers, any executor) finds the same tasks.
-MAX_GAMES_PER_TASK = 48
-#: Executors whose games run in this process, which then builds the teams once before they start (0.6 s
-#: of CPU, about 8 % of a 2,430-game season on two threads, line 19). Process and Dask workers build their own.
+#: Games per task: one each below 160 games, then ``n // 40`` up to 24. A task of 24 games is ~0.1 s of CPU
+#: at :data:`GAME_MODE` in the game kernel (~4 ms a game), so a Dask round trip and the journal entry a
+#: resumable season writes per task (``perfkit.resume``: one file, and a scan of the journal folder, per
+#: entry; 0.35 ms median over 203 entries) are small beside it; and tasks are short enough for two
+#: threads to end together: the last task leaves the other thread idle for half a task on average (a
+#: 162-game season plays 41 tasks of 4 games, ~16 ms each, instead of 21 of 8; a full one 102 of 24
+#: instead of 51 of 48). It depends on the number of games only, so a resumed run (any workers, any
+#: executor) finds the same tasks.
+MAX_GAMES_PER_TASK = 24
+#: Executors whose games run in this process, which then builds the teams and loads the game kernel once
+#: before they start (:func:`start_up`). Process and Dask workers do their own.
 IN_PROCESS = ("serial", "threads")
 ONE_GAME_TASKS_BELOW = 160
 
@@ -239,7 +239,7 @@ def games_per_task(n_games: int) -> int:
     """How many consecutive games one task plays in a season of ``n_games``."""
     if n_games < ONE_GAME_TASKS_BELOW:
         return 1
-    return min(MAX_GAMES_PER_TASK, n_games // 20)
+    return min(MAX_GAMES_PER_TASK, n_games // 40)
 
 
 def game_key(game_index: int) -> str:
@@ -264,6 +264,23 @@ def _task(payload: tuple) -> list[tuple]:
         tables = (box["pitch_table"], box["bip_table"]) if record else (None, None)
         out.append((game_row(box), *tables, share))
     return out
+
+
+def start_up(seed: int, executor: str) -> None:
+    """What a season's process pays once before its games (``season`` 's "start-up" stage, before the clock
+    of ``wall_s_games``), measured in CPU seconds:
+
+    - pyarrow's first array imports pandas (~0.3 s); the games' table is built at the end of the games,
+      a ``--pbp`` season's tables in its threads;
+    - for games in this process (:data:`IN_PROCESS`; process and Dask workers do their own), the teams:
+      Numba's first use (its registries, ~0.65 s, half of it the ``scipy.linalg`` import of Numba's BLAS
+      check) and the kernels aiming the pitchers' pitches (~0.15 s, from Numba's cache) around 0.06 s of
+      building them; then the game kernel, loaded from the cache (~0.07 s) without playing a game, which
+      the threads would otherwise wait for in turn at their first game (Numba's compile lock).
+    """
+    pa.array([0])
+    if executor in IN_PROCESS:
+        new_game(seed, 0).load_kernel()  # builds the teams (``league``) first
 
 
 def check_season_size(n_games: int, pbp: bool = False) -> None:
@@ -298,7 +315,7 @@ def run_games(
     """
     mode = SimulationMode.parse(mode).name.lower()
     if executor in IN_PROCESS:
-        league(seed)  # build (and aim) the teams once in this process before threads start
+        league(seed)  # build (and aim) the teams once in this process before threads start (start_up did)
     size = games_per_task(n_games)
     tasks = [
         Task(key=f"games-{i:05d}", payload=(seed, i, min(i + size, n_games), mode, pbp), cost=1.0)
@@ -444,10 +461,9 @@ def write_season(
                 quiet=quiet,
                 pbp=pbp,
             )
+    with run.stage("start-up"):
+        start_up(seed, executor)
     t0 = time.perf_counter()
-    with run.stage("teams"):
-        if executor in IN_PROCESS:  # process and Dask workers build their own; this one would wait for it
-            league(seed)
     resumed = 0
     with run.stage("games"), progress(n_games, "games", quiet=quiet) as bar:
 

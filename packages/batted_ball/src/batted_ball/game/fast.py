@@ -15,6 +15,7 @@ engine keys pitching lines by name) is played again by the engine from the same 
 
 import threading
 
+import numba
 import numpy as np
 
 from ..physics.flight import BACKSPIN_CLAMP_RPM, MAX_PITCH_S, SIDESPIN_CLAMP_RPM, SPIN_FIT
@@ -241,11 +242,11 @@ class KernelGame(Game):
     def run(self) -> dict:
         return self._play()
 
-    def _play(self) -> dict:
+    def _kernel_args(self) -> tuple:
+        """The pitchers of each side, whether their names are unique, and :func:`game_kernel.play_game` 's
+        arguments for this game (the arrays it reads and the zeroed ones it fills)."""
         sides = (self.away, self.home)
         pitchers, index, ptab, pf, nk, bat, bfa, fld, unique = match_arrays(self.away.team, self.home.team)
-        if not unique:
-            return self._replay()
         n_p = ptab.shape[1]
         bullpen = np.zeros((2, max(1, max(len(s.bullpen) for s in sides))), dtype=np.int64)
         ss = np.zeros((2, gm.SS_COLS), dtype=np.int64)
@@ -273,11 +274,30 @@ class KernelGame(Game):
         ist[gk.U_LEFT], ist[gk.N_LEFT] = d.left
         tn = np.array([TUNING[k] for k in gm.TUNE])
         fence_dist, fence_height, path = self.fly_args[10:13]
-        gm.play_game(
+        args = (
             gs, ss, bat, fld, bst, pst, ptab, pf, nk, bfa, bullpen, order, line, kernel_params(self), tn,
             _FXY, fence_dist, fence_height, path, d.ub, d.nb, ist, d.rng, ev, prow, brow,
             np.zeros((gk.MAX_ROWS, gk.ROW_WIDTH)), np.zeros(17),
         )  # fmt: skip
+        return pitchers, unique, args
+
+    def load_kernel(self) -> None:
+        """Load (or compile) :func:`game_kernel.play_game` for this game's argument types without playing
+        it: a season does this once before its clock starts, so its threads do not wait in turn for
+        Numba's compile lock at their first game."""
+        gm.play_game.compile(tuple(numba.typeof(a) for a in self._kernel_args()[2]))
+
+    def _play(self) -> dict:
+        pitchers, unique, args = self._kernel_args()
+        if not unique:
+            return self._replay()
+        gm.play_game(*args)
+        gs, ss, bst, pst, order, line, ist, ev, prow, brow = (
+            args[i] for i in (0, 1, 4, 5, 11, 12, 21, 23, 24, 25)
+        )
+        record = bool(gs[gm.RECORD])
+        sides = (self.away, self.home)
+        d = self.dice
         if gs[gm.OVERFLOW]:
             return self._replay()
         d.left = [int(ist[gk.U_LEFT]), int(ist[gk.N_LEFT])]
