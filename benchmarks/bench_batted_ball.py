@@ -20,6 +20,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -182,6 +183,24 @@ def _burn(n_units, work):
     return out
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _simd_burn(n_units, reps):
+    """Independent multiply-adds over three 512-float arrays per unit (12 KiB, in L1): vectorised, bound
+    by the throughput of the SIMD units, as the batch kernel's lanes are, where :func:`_burn` is bound
+    by the latency of one chain of square roots. If two vCPUs share one physical core (hyperthreads),
+    the latency-bound loop still runs ~2x on two threads, this one less."""
+    out = np.zeros(n_units)
+    for u in prange(n_units):
+        a = np.full(512, 1.0 + u * 1e-9)
+        b = np.full(512, 0.999999)
+        c = np.full(512, 1e-7)
+        for _ in range(reps):
+            for i in range(512):
+                a[i] = a[i] * b[i] + c[i]
+        out[u] = a.sum()
+    return out
+
+
 def threads_compare(fn, name: str, repeats: int, **units) -> tuple[bench.Comparison, dict[str, float]]:
     """``fn`` on one Numba thread and on all, interleaved (A B A B ...) so that a shared machine's load
     drifts over both alike, and the median CPU seconds per call of each: whether the threads add work
@@ -216,12 +235,18 @@ def bench_thread_control(repeats: int) -> dict:
     anything about the code."""
     n = numba.config.NUMBA_NUM_THREADS
     cmp, cpu = threads_compare(lambda: _burn(2 * n, 10_000_000), "control: trivial prange loop", repeats)
+    simd, simd_cpu = threads_compare(
+        lambda: _simd_burn(2 * n, 400_000), "control: SIMD-throughput prange loop", repeats
+    )
     autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
     res = {
         "ratio": cmp.ratio,
         "cpu_s_per_call": cpu,
+        "ratio_simd": simd.ratio,
+        "cpu_s_per_call_simd": simd_cpu,
         "sched_autogroup": autogroup.read_text().strip() if autogroup.exists() else None,
         "compare": cmp.to_dict(),
+        "compare_simd": simd.to_dict(),
     }
     print(
         f"  CPU-s per call {res['cpu_s_per_call']}, sched_autogroup_enabled {res['sched_autogroup']}: "
@@ -354,6 +379,53 @@ def gil_share(n_games: int) -> dict:
     return res
 
 
+def kernel_threads(n_games: int, repeats: int) -> dict:
+    """The game kernel alone on one thread and on two (Python threads, half the games each), interleaved:
+    the games' arrays are built before the clock, so nothing holds the GIL between games — the bound a
+    threaded season could reach on this machine now. Against the same games played whole (``new_game``
+    and ``run``, the Python around the kernel included) on one thread and on two."""
+
+    def kernel_part(argsets):
+        for a in argsets:
+            game_kernel.play_game(*a)
+
+    def games_part(indices):
+        for i in indices:
+            new_game(1, i).run()
+
+    def threaded(fn, parts) -> float:
+        ts = [threading.Thread(target=fn, args=(p,)) for p in parts]
+        t0 = time.perf_counter()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return time.perf_counter() - t0
+
+    def built():
+        return [new_game(1, i)._kernel_args()[2] for i in range(n_games)]
+
+    times: dict[str, list[float]] = {"kernel_1": [], "kernel_2": [], "games_1": [], "games_2": []}
+    for _ in range(repeats + 1):  # the first round warms up
+        times["kernel_1"].append(threaded(kernel_part, [built()]))
+        a = built()
+        times["kernel_2"].append(threaded(kernel_part, [a[::2], a[1::2]]))
+        times["games_1"].append(threaded(games_part, [range(n_games)]))
+        times["games_2"].append(threaded(games_part, [range(0, n_games, 2), range(1, n_games, 2)]))
+    med = {k: float(np.median(v[1:])) for k, v in times.items()}
+    res = {
+        "kernel_alone_2_vs_1": med["kernel_1"] / med["kernel_2"],
+        "games_2_vs_1": med["games_1"] / med["games_2"],
+        "median_s": med,
+        "games": n_games,
+    }
+    print(
+        f"  game kernel alone, 2 threads vs 1 ({n_games} games, arrays built before): "
+        f"{res['kernel_alone_2_vs_1']:.2f}x; whole games (Python around the kernel): {res['games_2_vs_1']:.2f}x"
+    )
+    return res
+
+
 def bench_games(n_games: int, repeats: int) -> dict:
     """Games on one core: the Python engine (``Game``, the reference twin, its games played together as
     a season task played them until 2026-12-07: pitches in SIMD lanes) against the whole-game kernel
@@ -386,6 +458,7 @@ def bench_games(n_games: int, repeats: int) -> dict:
     per_game = cmp.fast.median_s / n_games
     gil = gil_share(n_games)
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    threads = kernel_threads(2 * n_games, repeats)
     res = {
         **gil,
         "ms_per_game_wall": 1000 * per_game,
@@ -395,6 +468,7 @@ def bench_games(n_games: int, repeats: int) -> dict:
         "ms_per_game_engine_cpu": 1000 * cpu["engine"],
         "kernel_vs_engine": cmp.ratio,
         "twins_identical": twins_identical,
+        "threads": threads,
         "compare": cmp.to_dict(),
         "games": n_games,
     }
@@ -448,9 +522,12 @@ def run_season(n_games: int, executor: str, workers: int, pbp: bool = False, mod
         "mode": mode or GAME_MODE.name.lower(),
         "wall_s_end_to_end": wall,
         "cpu_s": cpu,
+        # Playing: from the end of the "start-up" stage (pyarrow's pandas import; for thread seasons also
+        # Numba's first use, the teams and the game kernel's load, ~1 s of one core, serial) to the table
+        # of games; until 2026-12-07 03:00 (lines <= 22) it also counted the teams, Numba's first use
+        # and pandas' import.
         "wall_s_games": report["metrics"]["wall_s_games"],
-        # The games stage alone: wall_s_games also counts building the 30 teams in this process (the
-        # "teams" stage, ~0.6 s of one core, serial) for thread seasons, a third of a 162-game season.
+        "wall_s_start_up": report["stages"].get("start-up", {}).get("wall_s"),
         "wall_s_games_stage": report["stages"]["games"]["wall_s"],
         "receipt": report["receipts"]["games"]["digest"],
         "league": {k: v for k, v in league.items() if k != "calibration"},
@@ -507,6 +584,10 @@ def main() -> None:
             f"season {n:,} games, threads x2 vs x1 (the games stage, teams built before): {ratio:.2f}x "
             f"({seasons[two]['wall_s_games_stage']:.2f} s vs {seasons[one]['wall_s_games_stage']:.2f} s)"
         )
+        # End to end, start-up (imports, Numba's first use, the teams) included: what a user waits for.
+        ratio = seasons[one]["wall_s_end_to_end"] / seasons[two]["wall_s_end_to_end"]
+        results[f"season_{n}_threads_2_vs_1_end_to_end"] = ratio
+        print(f"season {n:,} games, threads x2 vs x1 (end to end, start-up included): {ratio:.2f}x")
     full = next(s for s in seasons if s["games"] == 2430)
     fast = next(s for s in seasons if s["games"] == 2430 and s["mode"] == "fast")
     results["season_2430_fast_vs_game_mode"] = fast["wall_s_end_to_end"] / full["wall_s_end_to_end"]
