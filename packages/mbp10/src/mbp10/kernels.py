@@ -58,6 +58,7 @@ from mbp10.bar_columns import (
     NF,
     NI,
 )
+from mbp10.ofi import BOOK_ASK, BOOK_BID, BOOK_SIZES, BOOK_WORDS, ofi_step
 from mbp10.schema import (
     ACT_ADD,
     ACT_CANCEL,
@@ -81,12 +82,11 @@ from mbp10.schema import (
 from perfkit import numba_cache
 
 # the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
-numba_cache.depend_on(__file__, modules=["mbp10.bar_columns", "mbp10.schema"])
+numba_cache.depend_on(__file__, modules=["mbp10.bar_columns", "mbp10.ofi", "mbp10.schema"])
 
 #: Pending trades remembered inside one event while their passive fills arrive.
 MAX_PENDING = 16
 BAND_HI = (1 * PRICE_SCALE, 2 * PRICE_SCALE, 3 * PRICE_SCALE, 5 * PRICE_SCALE, 10 * PRICE_SCALE)
-BID_FLOOR = np.iinfo(np.int64).min  # an empty bid level compares as -inf in OFI
 
 # Indices into the int64 state vector.
 S_CUR_BAR = 0  # bar id (ts_event // BAR_NS) of the open row, or -1
@@ -98,15 +98,16 @@ S_SIZE = 5
 
 
 def new_state():
-    """Fresh kernel state: (state int64[S_SIZE], last F_LAST book int64[4,10], the same book as raw record
-    words int64[30] (bid_px, ask_px, bid_sz | ask_sz << 32 per level), previous record book int64[4,10],
-    pending trades int64[3, MAX_PENDING]). Book rows: bid_px, ask_px, bid_sz, ask_sz."""
+    """Fresh kernel state: (state int64[S_SIZE], last F_LAST book int64[4,10] (as of the last bar close or
+    chunk end), the same book as `mbp10.ofi` keeps it int64[BOOK_WORDS] (bid prices, ask prices, size words
+    bid_sz | ask_sz << 32, 16 lanes each; always current), previous record book int64[4,10], pending trades
+    int64[3, MAX_PENDING]). Book rows: bid_px, ask_px, bid_sz, ask_sz."""
     st = np.zeros(S_SIZE, np.int64)
     st[S_CUR_BAR] = -1
     return (
         st,
         np.zeros((4, N_LEVELS), np.int64),
-        np.zeros(3 * N_LEVELS, np.int64),
+        np.zeros(BOOK_WORDS, np.int64),
         np.zeros((4, N_LEVELS), np.int64),
         np.zeros((3, MAX_PENDING), np.int64),
     )
@@ -154,6 +155,16 @@ def _wall(px, sz):
                 best = z
                 lvl = k
     return best, lvl
+
+
+@njit(cache=True)
+def _unpack_book(lbw, lb):
+    """The last F_LAST book as `ofi_step` keeps it (lbw) -> the rows _close_bar reads (lb)."""
+    for k in range(N_LEVELS):
+        lb[0, k] = lbw[BOOK_BID + k]
+        lb[1, k] = lbw[BOOK_ASK + k]
+        lb[2, k] = lbw[BOOK_SIZES + k] & 0xFFFFFFFF
+        lb[3, k] = (lbw[BOOK_SIZES + k] >> 32) & 0xFFFFFFFF
 
 
 @njit(cache=True)
@@ -241,6 +252,7 @@ def bar5s_chunk(w64, w32, b8, rows, st, lb, lbw, pb, pend, bar_start, oi, of):
         if t >= hi or t < lo:
             b = t // BAR_NS
             if row >= 0:
+                _unpack_book(lbw, lb)
                 _close_bar(row, lb, have_lb, oi, of)
             row += 1
             cur = b
@@ -327,7 +339,7 @@ def bar5s_chunk(w64, w32, b8, rows, st, lb, lbw, pb, pend, bar_start, oi, of):
                 else:
                     oi[row, I_MODIFY] += 1
             if have_lb == 1 and (s in (SIDE_BID, SIDE_ASK)) and p != UNDEF_PRICE:
-                touch = lb[0, 0] if s == SIDE_BID else lb[1, 0]
+                touch = lbw[BOOK_BID] if s == SIDE_BID else lbw[BOOK_ASK]
                 if touch != UNDEF_PRICE:
                     dist = (touch - p) if s == SIDE_BID else (p - touch)
                     base = I_FLOW_BID if s == SIDE_BID else I_FLOW_ASK
@@ -341,52 +353,17 @@ def bar5s_chunk(w64, w32, b8, rows, st, lb, lbw, pb, pend, bar_start, oi, of):
         if b8[i, 30] & F_LAST:
             oi[row, I_EVENT] += 1
             npend = 0
-            # Order-flow imbalance (Cont, Kukanov & Stoikov 2014) between consecutive consistent books,
-            # per level m (empty bid levels as -inf, empty ask levels as +inf via UNDEF_PRICE).
-            e1 = np.int64(0)
-            e10 = np.int64(0)
-            for k in range(N_LEVELS):
-                wb = w64[i, 6 + 4 * k]
-                wa = w64[i, 7 + 4 * k]
-                ws = w64[i, 8 + 4 * k]
-                # An unchanged level (same two prices and size word) contributes 0 and needs no copy: most
-                # events touch one or two of the 20 side-levels.
-                if (wb == lbw[3 * k]) & (wa == lbw[3 * k + 1]) & (ws == lbw[3 * k + 2]):
-                    continue
-                nbs = np.int64(w32[i, 16 + 8 * k])
-                nas = np.int64(w32[i, 17 + 8 * k])
-                if have_lb == 1:
-                    ob = lb[0, k]
-                    if ob == UNDEF_PRICE:
-                        ob = BID_FLOOR
-                    nbf = BID_FLOOR if wb == UNDEF_PRICE else wb
-                    e = np.int64(0)
-                    if nbf >= ob:
-                        e += nbs
-                    if nbf <= ob:
-                        e -= lb[2, k]
-                    if wa <= lb[1, k]:
-                        e -= nas
-                    if wa >= lb[1, k]:
-                        e += lb[3, k]
-                    if k == 0:
-                        e1 = e
-                    e10 += e
-                lbw[3 * k] = wb
-                lbw[3 * k + 1] = wa
-                lbw[3 * k + 2] = ws
-                lb[0, k] = wb
-                lb[1, k] = wa
-                lb[2, k] = nbs
-                lb[3, k] = nas
+            # Order-flow imbalance (Cont, Kukanov & Stoikov 2014) against the last consistent book, all 10
+            # levels at once (mbp10.ofi); lbw becomes this record's book.
+            e1, e10 = ofi_step(w64, i, lbw)
             if have_lb == 1:
                 oi[row, I_OFI1] += e1
                 oi[row, I_OFI10] += e10
             have_lb = 1
-            if lb[0, 0] != UNDEF_PRICE and lb[1, 0] != UNDEF_PRICE:
-                if lb[0, 0] > lb[1, 0]:
+            if lbw[BOOK_BID] != UNDEF_PRICE and lbw[BOOK_ASK] != UNDEF_PRICE:
+                if lbw[BOOK_BID] > lbw[BOOK_ASK]:
                     oi[row, I_CROSSED] += 1
-                elif lb[0, 0] == lb[1, 0]:
+                elif lbw[BOOK_BID] == lbw[BOOK_ASK]:
                     oi[row, I_LOCKED] += 1
         ip = i
     if n > 0:
@@ -396,6 +373,7 @@ def bar5s_chunk(w64, w32, b8, rows, st, lb, lbw, pb, pend, bar_start, oi, of):
             pb[2, k] = w32[ip, 16 + 8 * k]
             pb[3, k] = w32[ip, 17 + 8 * k]
         have_prev = 1
+    _unpack_book(lbw, lb)  # for bar5s_finish
     st[S_CUR_BAR] = cur
     st[S_NOUT] = row + 1
     st[S_HAVE_LB] = have_lb
