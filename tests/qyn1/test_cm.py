@@ -75,6 +75,26 @@ def test_python_max_lets_cm_compete_on_python_chunks():
     assert b"".join(codec.decode_chunk(c, n) for c, n in ef.chunks) == data
 
 
+def test_cm_takes_a_python_chunk_only_by_the_margin(monkeypatch):
+    """Default presets: on a chunk the structural codec codes, cm's payload wins only when it is
+    ``CM_PYTHON_MARGIN`` times smaller than the structural one (cm decodes ~20x slower); ``python_cm``
+    (``python-max``) lets it win by size alone. The cm body's length is what decides, so it is stubbed."""
+    data = b"".join(b"TABLE_%d = {'name': 'n%d', 'weight': %d.5}\n" % (i, i, i) for i in range(300))
+    structural = len(codec.encode_chunk(data, general=False))
+    assert codec.encode_chunk(data, general=False)[0] == codec.PYTHON
+    monkeypatch.setattr(codec, "_encode_zstd", lambda d: d)  # general coders out of the way
+    monkeypatch.setattr(codec, "_encode_brotli", lambda d: d)
+    monkeypatch.setattr(codec, "_probe", lambda d: b"")  # the probe always lets them try
+    just_inside = int(structural / codec.CM_PYTHON_MARGIN) - 1  # + codec byte = the bound
+    for body_len, default, python_max in (
+        (just_inside, codec.CM, codec.CM),
+        (just_inside + 1, codec.PYTHON, codec.CM),
+    ):
+        monkeypatch.setattr(codec.cm, "encode", lambda d, k=body_len: b"\1" * k)
+        assert codec.encode_chunk(data)[0] == default
+        assert codec.encode_chunk(data, python_cm=True)[0] == python_max
+
+
 def test_shipped_primed_model_is_its_text_primed():
     """The shipped model is exactly what priming a fresh model with the shipped text gives (the kernel and
     tables it was built with are the ones decoding with it), and it stays well inside the 8 MB budget."""

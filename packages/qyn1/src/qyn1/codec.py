@@ -68,6 +68,13 @@ XZ_TRIED = (1,)  # variants the encoder tries (on chunks with a NUL byte); the d
 # XZ_MARGIN of xz: on machine code it does not (pandas' .so: 1.39-1.46x xz, brotli-11 and zstd-19 7-15 %
 # larger than xz) and brotli-11 / cm are the slow, memory-hungry part of a large binary chunk
 XZ_MARGIN = 1.25
+# the default presets' rule for the cm coder on a chunk the structural codec also codes: cm takes it only when
+# its payload is at most 1/CM_PYTHON_MARGIN of the structural one. cm decodes at ~0.7-1 MB/s per core against
+# ~20 MB/s structural, and most Python chunks cm wins it wins by 1.1-1.45x (the stdlib's 38: 23 of them;
+# the other 15 -- data written as Python -- by 2.2-7.3x; numba's 13 by 1.12-1.9x; rich's 5 by 1.5-6x):
+# 1.5 sits in the stdlib's gap and keeps rich's (docs/perf/qyn1.md, "cm on Python chunks"). ``python-max``
+# (``python_cm``) lets cm compete by size alone.
+CM_PYTHON_MARGIN = 1.5
 
 
 def _encode_zstd(data: bytes) -> bytes:
@@ -173,9 +180,10 @@ def _decode_o1(body: bytes, n: int) -> bytes:
 def encode_chunk(data: bytes, *, python: bool = True, general: bool = True, python_cm: bool = False) -> bytes:
     """Encode one chunk with the smallest of the codecs that apply (ties: the lower codec id);
     ``python=False`` skips the structural codec, ``general=False`` zstd, brotli, xz and the cm coder.
-    ``python_cm`` tries the cm coder on every chunk the structural codec takes (the ``python-max`` preset:
-    smaller packages, but a chunk cm wins decodes ~10x slower than a structural one); without it, only
-    where the zstd probe says a general coder may win."""
+    ``python_cm`` tries the cm coder on every chunk the structural codec takes and lets it win by size alone
+    (the ``python-max`` preset: smaller packages, but a chunk cm wins decodes ~20x slower than a structural
+    one); without it, cm is tried only where the zstd probe says a general coder may win, and on a chunk
+    the structural codec takes it must be ``CM_PYTHON_MARGIN`` times smaller than the structural payload."""
     data = bytes(data)
     best = bytes([STORED]) + data
     if not data:
@@ -194,6 +202,7 @@ def encode_chunk(data: bytes, *, python: bool = True, general: bool = True, pyth
         if len(data) > 64:
             candidates.append(bytes([BYTES_O0]) + _encode_o0(data))
     probe = functools.cache(lambda: len(_probe(data)))
+    cm_bound = len(data) + 1 if python_cm or structural is None else structural / CM_PYTHON_MARGIN
     if general and (structural is None or probe() < PROBE_MARGIN * structural):
         lz = True
         if b"\0" in data:  # binary (machine code, data files): never text, so never Python
@@ -206,7 +215,7 @@ def encode_chunk(data: bytes, *, python: bool = True, general: bool = True, pyth
         python_cm = lz
     if general and python_cm:
         body = cm.encode(data)
-        if body is not None:
+        if body is not None and len(body) + 1 <= cm_bound:
             candidates.append(bytes([CM]) + body)
     for c in candidates:
         if len(c) < len(best):
