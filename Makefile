@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 WARM_STAMP := $(NUMBA_CACHE_DIR)/.warm-stamp
 WARM_SOURCES := uv.lock $(shell grep -rlE 'njit|numba' --include='*.py' packages/*/src perfkit/src 2>/dev/null)
 
-.PHONY: help setup warm test lint bench bench-seg1b bench-mbp10 bench-qyn1 bench-qyn1-classes bench-qyn1-cm bench-batted-ball perf-gate \
+.PHONY: help setup warm warm-qyn1 warm-others test lint bench bench-seg1b bench-mbp10 bench-qyn1 bench-qyn1-classes bench-qyn1-cm bench-batted-ball perf-gate \
         profile-seg1b profile-mbp10 profile-qyn1 profile-batted-ball
 
 help: ## Show this help
@@ -42,31 +42,40 @@ warm: ## Compile and cache every Numba kernel now (setup does this when a kernel
 	@$(MAKE) --no-print-directory --silent $(WARM_STAMP)
 
 # Each CLI once on a tiny input, in a scratch folder, so every kernel is compiled with the argument types
-# real runs use; a failure is reported and the stamp not written (the next setup tries again); Ctrl-C stops it.
+# real runs use. Two chains of about equal compile time (qyn1 alone; the other three) run side by side under
+# `make -j2`, so Ctrl-C reaches both (they stay in the foreground process group). A failed step is reported
+# and the stamp not written (the next setup tries again); an interrupted one stops the warm-up.
+WARM_STEP = [ -n "$(WARM_DIR)" ] || { echo "$@ is a part of 'make warm'; run that"; exit 2; }; \
+	  warm() { "$$@" >log 2>&1; rc=$$?; [ $$rc -lt 128 ] || exit $$rc; [ $$rc = 0 ] || \
+	  { touch ../failed; echo "warm-up step failed: $$*"; tail -n 3 log; }; }; mkdir -p "$(WARM_DIR)/$@" && cd "$(WARM_DIR)/$@"
+
 $(WARM_STAMP): $(WARM_SOURCES)
 	@echo "compiling the Numba kernels into $(NUMBA_CACHE_DIR) (once; a few minutes on a fresh clone) ..."
-	@start=$$SECONDS; scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; failed=0; \
-	warm() { "$$@" >"$$scratch/log" 2>&1; rc=$$?; [ $$rc -lt 128 ] || exit $$rc; [ $$rc = 0 ] || \
-	  { failed=1; echo "warm-up step failed: $$*"; tail -n 3 "$$scratch/log"; }; }; \
-	cd "$$scratch"; \
+	@start=$$SECONDS; scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	$(MAKE) --no-print-directory --silent -j2 WARM_DIR="$$scratch" warm-qyn1 warm-others || exit $$?; \
+	echo "Numba kernels compiled in $$((SECONDS - start)) s"; \
+	if [ ! -e "$$scratch/failed" ]; then mkdir -p "$(dir $@)" && touch "$@"; fi
+
+warm-qyn1:
+	@$(WARM_STEP); \
+	warm $(BIN)/qyn1 keygen key.bin; \
+	warm $(BIN)/qyn1 pack $(CURDIR)/perfkit/src/perfkit/errors.py $(CURDIR)/fixtures/qyn1/RFC8439_NOTICE \
+	  $(CURDIR)/fixtures/mbp10/databento/LICENSE $(CURDIR)/fixtures/mbp10/databento/XNAS.ITCH__test_data.mbp-10.dbn.zst \
+	  -o p.qyn --key key.bin --quiet; \
+	warm $(BIN)/qyn1 unpack p.qyn -o unpacked --key key.bin --quiet
+
+warm-others:
+	@$(WARM_STEP); \
 	warm $(BIN)/seg1b s1 --countries ne110m --resolution-arcsec 3600 --out s1 --quiet; \
 	warm $(BIN)/seg1b sites --tiles s1 --count 500 --seed 1 --out plan.parquet --quiet; \
 	warm $(BIN)/seg1b s6 --tiles s1 --sites plan.parquet --seed 1 --countries ne110m --out s6 --quiet; \
 	warm $(BIN)/mbp10 synth --date 2024-01-02 --records 20000 --seed 1 --out day.dbn.zst --quiet; \
 	warm $(BIN)/mbp10 bars day.dbn.zst -o bars.parquet --quiet; \
-	warm $(BIN)/qyn1 keygen key.bin; \
-	warm $(BIN)/qyn1 pack $(CURDIR)/perfkit/src/perfkit/errors.py $(CURDIR)/fixtures/qyn1/RFC8439_NOTICE \
-	  $(CURDIR)/fixtures/mbp10/databento/LICENSE $(CURDIR)/fixtures/mbp10/databento/XNAS.ITCH__test_data.mbp-10.dbn.zst \
-	  -o p.qyn --key key.bin --quiet; \
-	warm $(BIN)/qyn1 unpack p.qyn -o unpacked --key key.bin --quiet; \
 	warm $(BIN)/batted-ball trajectory --exit-velo 100 --launch-angle 28 --backspin 2000 --json; \
 	warm $(BIN)/batted-ball pitch --velo 95 --json; \
 	warm $(BIN)/batted-ball game --seed 1; \
 	warm $(BIN)/batted-ball season --games 2 --seed 1 --out season --quiet; \
-	warm $(BIN)/batted-ball validate; \
-	cd "$(CURDIR)"; \
-	echo "Numba kernels compiled in $$((SECONDS - start)) s"; \
-	if [ $$failed = 0 ]; then mkdir -p "$(dir $@)" && touch "$@"; fi
+	warm $(BIN)/batted-ball validate
 
 test: setup ## Run the whole test suite (installs first)
 	$(RUN) pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
