@@ -82,7 +82,7 @@ def read_header(w64, w32, b8):
 #: part of the kernel's work out (other bars; timing and counting only). A find that fails says the kernel
 #: changed and the ablation must be updated.
 ABLATIONS = {
-    "no_ofi": [("            e1, e10 = ofi_step(w64, i, lbw)",
+    "no_ofi": [("            e1, e10 = ofi(w64, i, lbw)",
                 "            e1, e10 = np.int64(0), np.int64(0)")],
     "no_lookup": [("                for k in range(N_LEVELS):\n                    if w64[i, px0 + 4 * k] == p:",
                    "                for k in range(0):\n                    if w64[i, px0 + 4 * k] == p:"),

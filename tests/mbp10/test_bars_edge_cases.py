@@ -7,7 +7,10 @@ import math
 
 import numpy as np
 from mbp10.bars import compute_bars
+from mbp10.ofi import BOOK_WORDS, ofi_scalar, ofi_step
 from mbp10.reference import bars_reference
+from mbp10.schema import PRICE_SCALE, UNDEF_PRICE
+from numba import njit
 
 from .test_bars_parity import assert_bars_equal, fast_bars
 from .testdata import DATABENTO, make_records, shared_file
@@ -196,3 +199,36 @@ def test_out_of_order_records_are_sorted(small_day):
     np.testing.assert_array_equal(
         fast.column("bar5s_meta_msg_cnt_sum").to_numpy(), ordered.column("bar5s_meta_msg_cnt_sum").to_numpy()
     )
+
+
+@njit(cache=True)
+def _ofi_both_ways(w64, vector_book, scalar_book):
+    out = np.empty((w64.shape[0], 4), np.int64)
+    for i in range(w64.shape[0]):
+        e1, e10 = ofi_step(w64, i, vector_book)
+        s1, s10 = ofi_scalar(w64, i, scalar_book)
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = e1, e10, s1, s10
+    return out
+
+
+def test_ofi_vector_step_equals_the_scalar_loop():
+    """The kernel's OFI step is a vector intrinsic on AVX2 targets and a scalar loop elsewhere (perfkit gate's
+    generic target): both give the same OFI and keep the same book, on books with empty levels (UNDEF_PRICE),
+    equal and crossing prices, sizes up to 2^32 - 1 and runs of unchanged levels."""
+    rng = np.random.default_rng(7)
+    n = 3_000
+    w64 = np.zeros((n, 46), np.int64)
+    prices = np.array([UNDEF_PRICE, 99 * PRICE_SCALE, 100 * PRICE_SCALE, 101 * PRICE_SCALE], np.int64)
+    for k in range(10):
+        bid, ask = rng.choice(prices, n), rng.choice(prices, n)
+        sizes = rng.choice([0, 1, 7, 2**31, 2**32 - 1], (n, 2)).astype(np.uint64)
+        same = rng.random(n) < 0.6  # most levels unchanged from the record before
+        for i in np.flatnonzero(same)[1:]:
+            bid[i], ask[i], sizes[i] = bid[i - 1], ask[i - 1], sizes[i - 1]
+        w64[:, 6 + 4 * k], w64[:, 7 + 4 * k] = bid, ask
+        w64[:, 8 + 4 * k] = (sizes[:, 0] | (sizes[:, 1] << np.uint64(32))).view(np.int64)
+    vector_book, scalar_book = np.zeros(BOOK_WORDS, np.int64), np.zeros(BOOK_WORDS, np.int64)
+    out = _ofi_both_ways(w64, vector_book, scalar_book)
+    np.testing.assert_array_equal(out[:, :2], out[:, 2:])
+    np.testing.assert_array_equal(vector_book, scalar_book)
+    assert np.count_nonzero(out[:, 1]) > n // 2  # the OFI is not trivially zero

@@ -58,7 +58,7 @@ from mbp10.bar_columns import (
     NF,
     NI,
 )
-from mbp10.ofi import BOOK_ASK, BOOK_BID, BOOK_SIZES, BOOK_WORDS, ofi_step
+from mbp10.ofi import BOOK_ASK, BOOK_BID, BOOK_SIZES, BOOK_WORDS, ofi
 from mbp10.schema import (
     ACT_ADD,
     ACT_CANCEL,
@@ -354,8 +354,8 @@ def bar5s_chunk(w64, w32, b8, rows, st, lb, lbw, pb, pend, bar_start, oi, of):
             oi[row, I_EVENT] += 1
             npend = 0
             # Order-flow imbalance (Cont, Kukanov & Stoikov 2014) against the last consistent book, all 10
-            # levels at once (mbp10.ofi); lbw becomes this record's book.
-            e1, e10 = ofi_step(w64, i, lbw)
+            # levels at once (mbp10.ofi: one vector step on AVX2 targets); lbw becomes this record's book.
+            e1, e10 = ofi(w64, i, lbw)
             if have_lb == 1:
                 oi[row, I_OFI1] += e1
                 oi[row, I_OFI10] += e10

@@ -15,14 +15,28 @@ selects and ran slower). Here the record's 40 level words are loaded at once, ea
 shuffle into 16 lanes (levels 10-15 zero), every level is computed with compares and selects, no branch, and
 the 16 lanes are summed. The stored book holds the shuffled fields, so the next step loads it as is. All is
 int64 arithmetic: the sums are exact in any order, so the OFI columns are the scalar loop's, bit for bit.
+
+`ofi` is what the kernel calls: the vector step when Numba compiles for a CPU with AVX2 (NUMBA_CPU_FEATURES,
+else the host's, as Numba itself decides), the scalar loop `ofi_scalar` otherwise (same results, same
+stored book). Without 64-bit vector compares (a generic x86-64 target, e.g. `perfkit gate`'s
+NUMBA_CPU_NAME=generic) LLVM splits the vector step into scalar pieces: 1.55x the instructions of the
+scalar loop on the gate's bar5s workload. Numba keys its cache on the CPU name and features, so each target
+keeps its own choice.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from llvmlite import ir
-from numba import types
-from numba.core import cgutils
+from numba import njit, types
+from numba.core import cgutils, config
+from numba.core.codegen import get_host_cpu_features
 from numba.extending import intrinsic
+
+from mbp10.schema import N_LEVELS, UNDEF_PRICE
+from perfkit import numba_cache
+
+numba_cache.depend_on(__file__, modules=["mbp10.schema"])
 
 #: Lanes of each field in the stored book: 10 levels and 6 zero lanes (a power of two for the vector unit).
 LANES = 16
@@ -92,3 +106,58 @@ def ofi_step(typingctx, w64, i, book):
         return context.make_tuple(builder, signature.return_type, [e0, total])
 
     return sig, codegen
+
+
+def _vector_target() -> bool:
+    """True when Numba compiles for a CPU with AVX2 (its features as Numba builds its target machine)."""
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    return "+avx2" in features.split(",")
+
+
+#: The vector step for this process's Numba target (a compile-time constant of the kernels).
+VECTOR = _vector_target()
+BID_FLOOR = np.iinfo(np.int64).min  # an empty bid level compares as -inf
+
+
+@njit(cache=True, inline="always")
+def ofi_scalar(w64, i, book):
+    """`ofi_step` as a scalar loop over the levels (for targets without vector compares): an unchanged level
+    (same two prices and size word) contributes 0 and is not copied; most events change one or two."""
+    e1 = np.int64(0)
+    e10 = np.int64(0)
+    for k in range(N_LEVELS):
+        nb = w64[i, _FIRST_WORD + 4 * k]
+        na = w64[i, _FIRST_WORD + 1 + 4 * k]
+        ns = w64[i, _FIRST_WORD + 2 + 4 * k]
+        ob = book[BOOK_BID + k]
+        oa = book[BOOK_ASK + k]
+        os_ = book[BOOK_SIZES + k]
+        if (nb == ob) & (na == oa) & (ns == os_):
+            continue
+        obf = BID_FLOOR if ob == UNDEF_PRICE else ob
+        nbf = BID_FLOOR if nb == UNDEF_PRICE else nb
+        e = np.int64(0)
+        if nbf >= obf:
+            e += ns & 0xFFFFFFFF
+        if nbf <= obf:
+            e -= os_ & 0xFFFFFFFF
+        if na <= oa:
+            e -= (ns >> 32) & 0xFFFFFFFF
+        if na >= oa:
+            e += (os_ >> 32) & 0xFFFFFFFF
+        if k == 0:
+            e1 = e
+        e10 += e
+        book[BOOK_BID + k] = nb
+        book[BOOK_ASK + k] = na
+        book[BOOK_SIZES + k] = ns
+    return e1, e10
+
+
+@njit(cache=True, inline="always")
+def ofi(w64, i, book):
+    """(OFI of level 0, OFI summed over the 10 levels) of record i against `book`, then book := record i's
+    book: `ofi_step` on an AVX2 target, else `ofi_scalar`."""
+    if VECTOR:
+        return ofi_step(w64, i, book)
+    return ofi_scalar(w64, i, book)
