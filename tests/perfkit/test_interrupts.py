@@ -141,3 +141,21 @@ def test_pool_start_up_keeps_signals_held_even_when_the_resource_tracker_starts(
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(sorted([int(signal.SIGINT), int(signal.SIGTERM)]))
+
+
+def test_ctrl_c_that_an_import_turns_into_another_error_is_still_an_interrupt(tmp_path):
+    """numpy re-raises a KeyboardInterrupt that hits its C extension's import as ``ImportError: numpy._core
+    .umath failed to import`` (seen once in this suite at 0.3 s). A module that does the same, with the
+    signal sent from inside its import so the moment is certain: the command says ``interrupted``, exit 130."""
+    (tmp_path / "wrapping_app.py").write_text(
+        "import os, signal, time\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    time.sleep(5)\n"
+        "except KeyboardInterrupt:\n"
+        "    raise ImportError('wrapping_app._core failed to import') from None\n"
+        "main = None\n"
+    )
+    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); from perfkit.launch import launch; launch('wrapping_app:main')"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert (res.returncode, res.stderr) == (130, "interrupted\n")

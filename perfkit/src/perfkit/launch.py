@@ -35,6 +35,13 @@ def launch(target: str) -> None:
             _stop(130)
         except Interrupted as exc:
             _stop(exc.exit_code)
+        except Exception:
+            # numpy turns a KeyboardInterrupt raised inside its C extension's import into
+            # "ImportError: numpy._core.umath failed to import": once a signal arrived, that is the signal.
+            signum = interrupts.received()
+            if signum is None:
+                raise
+            _stop(128 + signum)
         try:
             cli()
         except SystemExit as exc:
