@@ -5,8 +5,10 @@
 For every 128 KiB chunk of every 4th held-out stdlib file (the sample of ``make bench-qyn1``'s per-file
 table): the structural (or byte rANS) payload, and where the zstd probe lets the general coders try
 (``codec.PROBE_MARGIN``) the best of zstd-19/brotli-11 and the cm payload. Prints the per-file ratio (16-byte
-tag per chunk) under choice rules -- no cm (container v2), cm by size alone (the default), cm only when it is
-10 % or 25 % below the rest -- and the share of source bytes each rule leaves in cm chunks (which decode at
+tag per chunk) under choice rules -- no cm (container v2), cm by size alone (``python-max``), cm only when its
+payload is ``codec.CM_PYTHON_MARGIN`` times below the structural one (the default presets; ``own`` stands for
+the structural payload, also where a byte rANS one is smaller), cm only when it is 10 % or 25 % below the
+rest -- and the share of source bytes each rule leaves in cm chunks (which decode at
 ~1 MB/s per core instead of ~12 MB/s structural or hundreds of MB/s brotli/zstd). The sizes are exact and
 independent of load; then the cm coder's own speed, one core, CPU time, on the chunks it took (median of 3).
 """
@@ -17,10 +19,9 @@ import statistics
 import time
 
 from qyn1 import cm, codec, corpus, pipeline
+from qyn1_python_chunks import NONE, candidates
 
 from perfkit import bench
-
-NONE = 1 << 40  # "not tried"
 
 
 def rows() -> list[tuple[int, int, int, int, bytes]]:
@@ -31,19 +32,16 @@ def rows() -> list[tuple[int, int, int, int, bytes]]:
         data = p.read_bytes()
         py = pipeline.is_python_candidate(p.name, data)
         for piece in codec.split_chunks(data, 128 * 1024, at_lines=py) if data else []:
-            own = len(codec.encode_chunk(piece, general=False))
-            general = cm_size = NONE
-            if len(codec._probe(piece)) < codec.PROBE_MARGIN * own:
-                general = 1 + min(len(codec._encode_brotli(piece)), len(codec._encode_zstd(piece)))
-                body = cm.encode(piece)
-                cm_size = 1 + (len(body) if body is not None else len(piece))
-            out.append((len(piece), own, general, cm_size, piece))
+            out.append((*candidates(piece), piece))
     return out
 
 
 RULES = {
     "no cm (container v2)": lambda own, general, c: min(own, general),
-    "cm by size alone (default)": lambda own, general, c: min(own, general, c),
+    "cm by size alone (python-max)": lambda own, general, c: min(own, general, c),
+    "cm when 1.5x below own (default)": lambda own, general, c: (
+        c if c * codec.CM_PYTHON_MARGIN <= own and c < general else min(own, general)
+    ),
     "cm only when 10 % below the rest": lambda own, general, c: (
         c if c * 1.10 < min(own, general) else min(own, general)
     ),

@@ -80,8 +80,9 @@ def test_cm_takes_a_python_chunk_only_by_the_margin(monkeypatch):
     ``CM_PYTHON_MARGIN`` times smaller than the structural one (cm decodes ~20x slower); ``python_cm``
     (``python-max``) lets it win by size alone. The cm body's length is what decides, so it is stubbed."""
     data = b"".join(b"TABLE_%d = {'name': 'n%d', 'weight': %d.5}\n" % (i, i, i) for i in range(300))
-    structural = len(codec.encode_chunk(data, general=False))
-    assert codec.encode_chunk(data, general=False)[0] == codec.PYTHON
+    own = codec.encode_chunk(data, general=False)
+    assert own[0] == codec.PYTHON
+    structural = len(own)
     monkeypatch.setattr(codec, "_encode_zstd", lambda d: d)  # general coders out of the way
     monkeypatch.setattr(codec, "_encode_brotli", lambda d: d)
     monkeypatch.setattr(codec, "_probe", lambda d: b"")  # the probe always lets them try
