@@ -273,10 +273,10 @@ def start_up(seed: int, executor: str) -> None:
     - pyarrow's first array imports pandas (~0.3 s); the games' table is built at the end of the games,
       a ``--pbp`` season's tables in its threads;
     - for games in this process (:data:`IN_PROCESS`; process and Dask workers do their own), the teams:
-      Numba's first use (its registries, ~0.65 s, half of it the ``scipy.linalg`` import of Numba's BLAS
-      check) and the kernels aiming the pitchers' pitches (~0.15 s, from Numba's cache) around 0.06 s of
-      building them; then the game kernel, loaded from the cache (~0.07 s) without playing a game, which
-      the threads would otherwise wait for in turn at their first game (Numba's compile lock).
+      Numba's first use (its registries, ~0.65 s, a third of it the ``scipy.linalg`` import of Numba's BLAS
+      check), then the teams (~0.14 s: the kernels aiming the pitchers' pitches, from Numba's cache, and
+      0.05 s of building them) and the game kernel, loaded from the cache (~0.04 s) without playing a
+      game, which the threads would otherwise wait for in turn at their first game (Numba's compile lock).
     """
     pa.array([0])
     if executor in IN_PROCESS:
