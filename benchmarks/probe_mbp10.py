@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/probe_mbp10.py --base HEAD --ablate no_ofi   # ... or ablations (see ABLATIONS)
     .venv/bin/python benchmarks/probe_mbp10.py --count            # instructions per record (valgrind)
     .venv/bin/python benchmarks/probe_mbp10.py --decode           # a day's floor: its decode alone
+    .venv/bin/python benchmarks/probe_mbp10.py --warm             # in cache: warmed by the kernel vs by a read
 
 On the benchmark's one-instrument day (reports/bench-mbp10/days, from bench_mbp10.py), in 2,000-record
 blocks (736 KB, inside one core's L2), each block read once untimed and then timed (thread CPU time), the
@@ -33,6 +34,10 @@ instructions, the conditional branches and how many of them valgrind's simulated
 alone (`io.DbnStream`: zstd into its reused buffer, block by block, nothing done with the blocks) and
 `day_bars` (decode + every check + bar5s), for the one-instrument day and the 15-instrument parent-pull
 day (every instrument): the decode is the floor under the records/s of a day on one core.
+`--warm` times the package's kernel over the day in the same blocks, each block brought into cache untimed
+in one of three ways, alternating: by a pass of the kernel itself over it (as the benchmark's "input in cache"
+line and every variant above: the timed pass then meets records the branch predictor has just seen), by a
+read of its bytes only (`read_all`: fresh records, as in a real run), or not at all (from memory).
 Measurements, not benchmark records: nothing is written to benchmarks/results.
 """
 
@@ -288,6 +293,42 @@ def decode_floor(rounds):
               f"(runs {', '.join(f'{x:.3f}' for x in v)})")  # fmt: skip
 
 
+def warm_ways(rec, rounds):
+    """Thread CPU of the kernel over the day when each block is warmed by the kernel, by a read, or not."""
+    from mbp10 import kernels
+    from mbp10.bars import compute_bars
+    from mbp10.records import record_words
+
+    w64, w32, b8 = record_words(rec)
+    rows = compute_bars(rec).num_rows + 1
+
+    def one(way):
+        state, out, scratch = kernels.new_state(), kernels.new_output(rows), kernels.new_output(rows)
+        cpu = 0.0
+        for s in range(0, len(rec), BLOCK):
+            part = (w64[s : s + BLOCK], w32[s : s + BLOCK], b8[s : s + BLOCK], None)
+            if way == "kernel":
+                kernels.bar5s_chunk(*part, *[a.copy() for a in state], *scratch)
+            elif way == "read":
+                read_all(*part[:3])
+            c = time.thread_time()
+            kernels.bar5s_chunk(*part, *state, *out)
+            cpu += time.thread_time() - c
+        return cpu
+
+    ways = ["kernel", "read", "none"]
+    for way in ways:
+        one(way)
+    cpu = {way: [] for way in ways}
+    for r in range(rounds):
+        for way in ways[::-1] if r % 2 else ways:
+            cpu[way].append(one(way))
+    for way, v in cpu.items():
+        med = float(np.median(v))
+        print(f"warmed by {way}: median {med:.4f} CPU-s = {len(rec) / med / 1e6:.1f} M records/s "
+              f"(runs {', '.join(f'{x:.4f}' for x in v)})")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -299,6 +340,7 @@ def main() -> None:
                     help="also time this checkout's kernel with one part taken out")  # fmt: skip
     ap.add_argument("--no-ceilings", action="store_true", help="--count: the kernels only")
     ap.add_argument("--decode", action="store_true", help="a day's decode alone against day_bars")
+    ap.add_argument("--warm", action="store_true", help="in cache: warmed by the kernel, by a read, or not")
     ap.add_argument("--child-count", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     from mbp10.dbn import read_dbn
@@ -312,6 +354,10 @@ def main() -> None:
         print(json.dumps(count(args.base, not args.no_ceilings)))
         return
     load = os.getloadavg()[0]
+    if args.warm:
+        warm_ways(rec, args.rounds)
+        print(f"load {load:.2f} -> {os.getloadavg()[0]:.2f}; {args.rounds} rounds, {BLOCK:,}-record blocks")
+        return
     if args.decode:
         decode_floor(args.rounds)
         print(f"load {load:.2f} -> {os.getloadavg()[0]:.2f}; {args.rounds} rounds")
