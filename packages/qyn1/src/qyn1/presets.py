@@ -29,7 +29,9 @@ class Preset:
     workers: int
     executor: str
     description: str
-    python_cm: bool = False  # try the cm coder on Python chunks too (qyn1.codec.encode_chunk)
+    # the cm coder on every Python chunk, winning by size alone (qyn1.codec.encode_chunk); otherwise only where
+    # the zstd probe flags a chunk, and by codec.CM_PYTHON_MARGIN over the structural payload
+    python_cm: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,9 +71,9 @@ PRESETS: dict[str, Preset] = {
             1024 * KiB,
             min(4, _cpus()),
             "processes",
-            "smallest packages: 1 MiB Python chunks (solid groups of 8x more files) and the cm coder also "
-            "competes on Python chunks (pack ~2x slower; a chunk cm wins unpacks ~10x slower, reading one "
-            "file decodes up to 1 MiB: ~1 s)",
+            "smallest packages: 1 MiB Python chunks (solid groups of 8x more files) and the cm coder "
+            "competes by size alone on every Python chunk (pack ~2x slower; a chunk cm wins unpacks ~10x "
+            "slower, reading one file decodes up to 1 MiB: ~1 s)",
             python_cm=True,
         ),
     )
