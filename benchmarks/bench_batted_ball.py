@@ -552,7 +552,9 @@ def main() -> None:
         "aero_table": bench_aero_table(repeats),
         "games": bench_games(48, 3 if not args.full else 5),
     }
-    # The two 162-game thread runs one after the other, so the load drifts little between them.
+    # The two 162-game thread runs one after the other, so the load drifts little between them; the
+    # control again just before them and before the 2,430-game pair (the load moves within a run).
+    results["thread_control_162"] = bench_thread_control(repeats)
     seasons = [
         run_season(162, "threads", 2),
         run_season(162, "threads", 1),
@@ -560,6 +562,9 @@ def main() -> None:
         run_season(2430, "processes", 2),
         # The same season at the step games flew until 2026-12-06 (its receipt is the earlier records').
         run_season(2430, "processes", 2, mode="fast"),
+    ]
+    results["thread_control_2430"] = bench_thread_control(repeats)
+    seasons += [
         # Threads side by side on the whole season too (the 162-game seasons play for about a second).
         run_season(2430, "threads", 2),
         run_season(2430, "threads", 1),
