@@ -13,8 +13,8 @@ format change bumps ``qyn1.tables.TABLES_VERSION`` and re-records this list. Con
 zstd and brotli candidates: one file whose chunk they now win was re-recorded (marked); the structural payloads
 are unchanged. Container version 3 added the ``cm`` coder (``qyn1.cm``): the five chunks it wins were
 re-recorded (marked, with the payload they had before); every other payload is unchanged. The cm margin on
-structural chunks (``codec.CM_PYTHON_MARGIN``, an encoder choice: the format is unchanged) gave one of them
-back to the structural coder, with the payload it had before cm (marked).
+structural chunks (``codec.CM_PYTHON_MARGIN``, an encoder choice: the format is unchanged) leaves them to cm:
+each wins by more than the margin (one of them, marked, was structural while the margin was 1.5).
 """
 
 from __future__ import annotations
@@ -82,9 +82,9 @@ FILES = [
     ("turtledemo/bytedesign.py", "5e61ce06c9b601bb", "f2964e1a67d7e3d67d639acf4ab66444"),  # python
     ("unittest/test/test_assertions.py", "3ded993529a8c0ad", "79f31cf4ed3266a58a6ec3b0a243fc90"),  # python
     ("test/test_unicode.py", "095d34a2114ff85a", "ee20b2ac6448184dafd3834e0b849012"),  # python
-    # cm (97bee5e1..., 19,292 bytes) in container v3/v4 until the cm margin (codec.CM_PYTHON_MARGIN): 1.24x
-    # smaller than the structural payload, below the 1.5x cm needs on a structural chunk; python again
-    ("pydoc_data/topics.py", "53c2f422112cd07e", "e2e79a00941971476d990debdb0b0014"),  # python
+    # cm since container v3: 1.24x smaller than the structural payload (e2e79a00..., taken while the cm margin
+    # codec.CM_PYTHON_MARGIN was 1.5), more than the 1.1x cm needs on a structural chunk
+    ("pydoc_data/topics.py", "53c2f422112cd07e", "97bee5e15d27c3dcb3805b870c0d055f"),  # cm
     ("encodings/cp1252.py", "d11601dd77ee8ae3", "96c43aa6b3b3540b8cae1eb490344856"),  # python
     # was bytes-o1 (5fb74a6e..., 32 bytes); cm 24
     ("test/tokenizedata/badsyntax_3131.py", "9e06c866bb89bd8b", "37d31d114c2e0fe3116f45a48452b6a4"),  # cm

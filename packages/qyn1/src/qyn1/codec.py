@@ -69,12 +69,14 @@ XZ_TRIED = (1,)  # variants the encoder tries (on chunks with a NUL byte); the d
 # larger than xz) and brotli-11 / cm are the slow, memory-hungry part of a large binary chunk
 XZ_MARGIN = 1.25
 # the default presets' rule for the cm coder on a chunk the structural codec also codes: cm takes it only when
-# its payload is at most 1/CM_PYTHON_MARGIN of the structural one. cm decodes at ~0.7-1 MB/s per core against
-# ~20 MB/s structural, and most Python chunks cm wins it wins by 1.1-1.45x (the stdlib's 38: 23 of them;
-# the other 15 -- data written as Python -- by 2.2-7.3x; numba's 13 by 1.12-1.9x; rich's 5 by 1.5-6x):
-# 1.5 sits in the stdlib's gap and keeps rich's (docs/perf/qyn1.md, "cm on Python chunks"). ``python-max``
-# (``python_cm``) lets cm compete by size alone.
-CM_PYTHON_MARGIN = 1.5
+# its payload is at most 1/CM_PYTHON_MARGIN of the structural one, since cm decodes at ~0.7-1 MB/s per core
+# against ~20 MB/s structural. Most Python chunks cm wins it wins by 1.1-1.45x (pandas' 84 by 1.1-1.3x, numba's
+# 13 by 1.12-1.9x, the stdlib's 38 by 1.10-1.44x or, on data written as Python, 2.2-7.3x). A margin of 1.5
+# (round 4) made unpack 1.4-5x faster but gave back what cm won on numba and pandas: pandas fell to 0.986x
+# `tar | zstd -19 --long`, worse than the peer. 1.1 keeps every chunk cm wins on rich, numba and pandas, and
+# only refuses wins too small to pay for the slower decode (docs/perf/qyn1.md, "cm on Python chunks").
+# ``python-max`` (``python_cm``) lets cm compete by size alone.
+CM_PYTHON_MARGIN = 1.1
 
 
 def _encode_zstd(data: bytes) -> bytes:
