@@ -39,7 +39,7 @@ def rows() -> list[tuple[int, int, int, int, bytes]]:
 RULES = {
     "no cm (container v2)": lambda own, general, c: min(own, general),
     "cm by size alone (python-max)": lambda own, general, c: min(own, general, c),
-    "cm when 1.5x below own (default)": lambda own, general, c: (
+    f"cm when {codec.CM_PYTHON_MARGIN}x below own (default)": lambda own, general, c: (
         c if c * codec.CM_PYTHON_MARGIN <= own and c < general else min(own, general)
     ),
     "cm only when 10 % below the rest": lambda own, general, c: (
