@@ -74,3 +74,17 @@ def test_the_workloads_of_the_repository_name_real_console_scripts():
             continue
         assert spec["command"][0] in scripts
         assert all(step[0] in scripts for step in spec.get("setup", []))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--threshold", "nan"], "error: --threshold must be a finite number > 0, got nan"),
+        (["--threshold", "0"], "error: --threshold must be a finite number > 0, got 0.0"),
+        (["--jobs", "0"], "Invalid value for '--jobs': 0 is not in the range x>=1."),
+    ],
+)
+def test_bad_gate_options_are_one_line_exit_2_before_any_counting(tmp_path, args, message):
+    """Checked before valgrind runs: the workloads file does not even exist."""
+    result = invoke("gate", "--workloads", tmp_path / "none.json", *args)
+    assert result.exit_code == 2 and message in one_error_line(result)

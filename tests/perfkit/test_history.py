@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from perfkit.history import direction, load_history
@@ -116,6 +120,38 @@ def test_unknown_pipeline_is_one_line_exit_2(tmp_path):
     assert (
         one_error_line(result) == "error: unknown pipeline 'seg2b' (known: seg1b, mbp10, qyn1, batted_ball)"
     )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--threshold", "nan", "threshold must be a finite number >= 0, got nan"),
+        ("--threshold", "inf", "threshold must be a finite number >= 0, got inf"),
+        ("--threshold", "-0.1", "threshold must be a finite number >= 0, got -0.1"),
+        ("--window", "0", "window must be >= 1, got 0"),
+    ],
+)
+def test_bad_threshold_or_window_is_one_line_exit_2(tmp_path, option, value, message):
+    """NaN compares false with everything: unchecked it would silently flag nothing."""
+    _record_series(tmp_path, [0.1, 0.1])
+    result = invoke("history", "seg1b", "--results-dir", tmp_path, option, value)
+    assert (result.exit_code, one_error_line(result)) == (2, f"error: {message}")
+
+
+def test_a_table_cut_short_by_its_reader_stops_quietly_with_141(tmp_path):
+    """`perfkit history | head -1`: rich's console would exit 1 on the closed pipe; perfkit's commands all
+    stop the Unix way (no message, status 141)."""
+    _record_series(tmp_path, [0.1, 0.1, 0.1])
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [str(Path(sys.executable).with_name("perfkit")), "history", "seg1b", "--results-dir", str(tmp_path)],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (141, "")
 
 
 def test_no_history_is_one_line_exit_2(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import math
 import os
 import runpy
 import shutil
@@ -31,10 +32,19 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 COMMAND_CONTEXT = {**CONTEXT, "ignore_unknown_options": True, "allow_interspersed_args": False}
 
 
+class _PipedConsole(Console):
+    """rich's console, except that a closed stdout (`| head`) ends the command as every other perfkit
+    output does (quietly, exit 141, via ``handle_errors``) instead of rich's own exit 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def _console() -> Console:
     # The terminal's width on a terminal; when piped (files, CI logs, tests) a fixed 140 columns, so the
     # output does not depend on whatever COLUMNS the environment happens to carry.
-    return Console(width=None if sys.stdout.isatty() else 140, soft_wrap=False, highlight=False)
+    return _PipedConsole(width=None if sys.stdout.isatty() else 140, soft_wrap=False, highlight=False)
 
 
 # Bad input -> `error: ...` on stderr, exit 2; anything unexpected -> `internal error: ...`, exit 1.
@@ -711,7 +721,13 @@ def _run_in_shim(pyspy_argv: list[str], shim_args: list[str], tmp: Path) -> tupl
     "--threshold", default=0.03, show_default=True, help="Relative instruction increase that fails."
 )
 @click.option("--only", multiple=True, help="Count only this workload (repeatable).")
-@click.option("--jobs", default=2, show_default=True, help="Workloads counted at a time (one core each).")
+@click.option(
+    "--jobs",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Workloads counted at a time (one core each).",
+)
 @click.option("--update", is_flag=True, help="Write the counts as the new baseline (on purpose; commit it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @_errors
@@ -732,8 +748,8 @@ def gate(
     from perfkit import gate as g
     from perfkit.views import render_gate
 
-    if threshold <= 0:
-        raise PerfkitError(f"--threshold must be > 0, got {threshold}")
+    if not 0 < threshold < math.inf:
+        raise PerfkitError(f"--threshold must be a finite number > 0, got {threshold}")
     old = g.read_baseline(baseline)
     results = g.compare(g.run_gate(workloads, list(only), jobs), old, threshold)
     if as_json:

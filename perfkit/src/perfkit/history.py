@@ -27,6 +27,7 @@ better (`direction` 0) get a trend but no verdict.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import statistics
@@ -155,8 +156,8 @@ def load_history(
 ) -> History:
     """Read a pipeline's history and classify the latest value of every figure against its baseline."""
     pipeline = check_pipeline(pipeline)
-    if threshold < 0:
-        raise PerfkitError(f"threshold must be >= 0, got {threshold}")
+    if not 0 <= threshold < math.inf:
+        raise PerfkitError(f"threshold must be a finite number >= 0, got {threshold}")
     if window < 1:
         raise PerfkitError(f"window must be >= 1, got {window}")
     directory = Path(results_dir) if results_dir is not None else default_results_dir()
