@@ -132,7 +132,9 @@ def test_s6_takes_the_country_set_from_the_index_manifest(runs):
 def test_library_api_takes_lists_and_strings_and_names_parameters():
     assert S1Params(out="o", only="FRA,Norway").only == ("FRA", "Norway")  # was ('F', 'R', 'A', ...)
     assert S1Params(out="o", only=["FRA", " NOR "]).only == ("FRA", "NOR")
-    assert S1Params(out="o", only="").only is None
+    for nothing in ("", ",, ,", []):  # a selection of no country is an error, never "every country"
+        with pytest.raises(Seg1bError, match="only names no country key"):
+            S1Params(out="o", only=nothing)
     assert S1Params(out="o", mode="legacy").mode == "reference"
     for bad in (S1Params(out="o", workers=0), S1Params(out="o", row_group_size=0)):
         with pytest.raises(Seg1bError) as err:

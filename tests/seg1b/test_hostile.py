@@ -344,6 +344,12 @@ CASES = [
     Case("map-out-not-png", qmap("--out", "mine.txt"), 2, "--out must name a .png", with_()),
     Case("map-out-exists", qmap("--out", "m.png"), 2, "pass --force", with_(write("m.png", "mine"))),
     Case("map-only-unknown", qmap("--out", "m.png", "--only", "XXX"), 2, "--only names countries", with_()),
+    # a selection of no country ran the whole world (176 countries for `--only ,,,`), exit 0
+    Case("s1-only-names-nothing", s1("--out", "o", only=",, ,"), 2, "--only names no country key", with_()),
+    Case("map-only-empty", qmap("--out", "m.png", "--only", ""), 2, "--only names no country key", with_()),
+    # offered "for symmetry" and ignored: an option that does nothing is not offered
+    Case("sites-workers-not-offered", sites("--out", "p2.parquet", "--workers", "2"), 2, "No such option '--workers'", with_()),
+    Case("map-workers-not-offered", qmap("--out", "m.png", "--workers", "2"), 2, "No such option '--workers'", with_()),
     Case("map-sites-is-a-plan", qmap("--out", "m.png", "--sites", "plan.parquet"), 2, "no S6 sites", with_()),
     Case("s1-geometry-unknown", s1("--out", "o", "--geometry", "points"), 2, "--geometry", with_()),
     # --- a Dask cluster named where it cannot be used, --resume over a finished output (issue 17) -------

@@ -177,14 +177,14 @@ def s1_command(**opts) -> None:
 )
 @click.option("--seed", type=int, required=True, help="Seed of every draw (allocation, tiles, site ids).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Plan Parquet file to write.")
-@common_options
+@common_options(workers=False)
 @handle_errors(bad_input=(Seg1bError,))
 @cli_errors
-def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, workers, force, quiet) -> None:
+def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, force, quiet) -> None:
     """Generate a site plan (site_id, country_iso, tile_id) over a tile index.
 
     The plan is one file, so a run report (per-country planned sites, the plan's receipt) is written only
-    with --report-dir. --workers is accepted for symmetry; plan generation is one pass.
+    with --report-dir. Plan generation is one pass (no --workers).
 
     Example: seg1b sites --tiles /tmp/tiles300 --count 100000 --seed 1 --out /tmp/plan.parquet
     """
@@ -265,12 +265,10 @@ def s6_command(**opts) -> None:
 )
 @click.option("--countries", default=None, help="Outlines (default: the set the tile index was built from).")
 @click.option("--key", default=None, help="Field that identifies a country (as for s1).")
-@common_options
+@common_options(workers=False)
 @handle_errors(bad_input=(Seg1bError,))
 @cli_errors
-def map_command(
-    tiles, sites, only, out, cog, countries, key, profile, report_dir, workers, force, quiet
-) -> None:
+def map_command(tiles, sites, only, out, cog, countries, key, profile, report_dir, force, quiet) -> None:
     """Render a PNG quick-look: tiles per country of an S1 index, or site density of an S6 output.
 
     With --cog, also write the grid's country-id raster as a Cloud-Optimised GeoTIFF (0 = no country,

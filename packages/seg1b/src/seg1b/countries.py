@@ -64,14 +64,20 @@ def packaged_path(name: str) -> str:
 
 
 def as_keys(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...] | None:
-    """Country keys from a comma-separated string (``"FRA,NOR"``) or any iterable of keys; None when empty."""
+    """Country keys from a comma-separated string (``"FRA,NOR"``) or any iterable of keys; None (every
+    country) only when no selection is given. A selection naming no key (``""``, ``",,"``, ``[]``) is an
+    error, not "every country": an option's value that selects nothing must not run the whole world."""
     if value is None:
         return None
     items = value.split(",") if isinstance(value, str) else list(value)
     if not all(isinstance(k, str) for k in items):
         raise Seg1bError(f"only must be country keys (strings), got {value!r}", params="only")
     keys = tuple(k.strip() for k in items if k.strip())
-    return keys or None
+    if not keys:
+        raise Seg1bError(
+            f"only names no country key (got {value!r}); leave it out to run every country", params="only"
+        )
+    return keys
 
 
 def load_countries(
