@@ -244,3 +244,22 @@ def test_temporaries_a_dead_worker_left_in_a_folder_output_are_not_committed(tmp
     (staged / ".pk-1a2b3c4d-99999-0e0e.tmp").mkdir()
     outputs.commit()
     assert _tree(out) == [MARKER, "part", "part/a.parquet"]
+
+
+def test_dash_is_standard_output_never_a_file_named_dash(tmp_path, monkeypatch):
+    """`mbp10 bars day.dbn.zst -o -` wrote a Parquet file named '-' and exited 0; a Unix user meant stdout.
+    `./-` still names such a file on purpose."""
+    monkeypatch.chdir(tmp_path)
+    for claim, what in (
+        (lambda o: o.file("-"), "output"),
+        (lambda o: o.directory("-"), "output"),
+        (lambda o: o.profile("-"), "--profile"),
+        (lambda o: o.report_dir("-"), "--report-dir"),
+    ):
+        with pytest.raises(InputError, match=f"^{what} '-': this command cannot write to standard output"):
+            claim(Outputs())
+        assert _tree(tmp_path) == []
+    outputs = Outputs()
+    outputs.file("./-").write_text("on purpose")
+    outputs.commit()
+    assert (tmp_path / "-").read_text() == "on purpose"

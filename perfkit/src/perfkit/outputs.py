@@ -127,6 +127,16 @@ class Output:
     staged: Path
 
 
+def _not_standard_stream(path, what: str) -> None:
+    """``-o -`` means standard output to a Unix user; a command that writes a file or folder there would
+    make one named ``-`` instead. Commands that can stream (``qyn1 pack -o -``) handle ``-`` themselves
+    and never claim it; ``./-`` still names such a file on purpose."""
+    if os.fspath(path) == "-":
+        raise InputError(
+            f"{what} '-': this command cannot write to standard output; name a file (./- for a file named '-')"
+        )
+
+
 def _drop_temporaries(folder: Path) -> None:
     """Remove perfkit temporaries anywhere under a finished staging folder.
 
@@ -202,6 +212,7 @@ class Outputs:
             raise InputError(f"cannot write {what} {path}: {exc.strerror}") from None
 
     def _claim(self, path, kind: str, what: str) -> Path:
+        _not_standard_stream(path, what)
         path = Path(os.path.abspath(path))
         if not path.name or path.name in (".", ".."):
             raise InputError(f"{what} {path} is not a usable name")
@@ -293,6 +304,7 @@ class Outputs:
         two files into ``folder``. A folder equal to a claimed folder output returns that output's staging
         folder instead (the report then travels with the output).
         """
+        _not_standard_stream(folder, "--report-dir")
         folder = Path(os.path.abspath(folder))
         real = _real(folder)
         for out in self._outputs:
