@@ -230,3 +230,19 @@ def test_csv_roster_round_trip_and_errors(tmp_path):
         load_teams(bad)
     r = CliRunner().invoke(main, ["game", "--seed", "2", "--roster", str(path), "--json"])
     assert r.exit_code == 0, r.output
+
+
+def test_games_played_in_passes_are_the_games_played_alone():
+    """``play_games`` (a season task's way: the games' Python in passes around the kernel calls) gives
+    each game's own box score; without ``lines`` the same box score with the players' lines None."""
+    from batted_ball.game.fast import play_games
+
+    alone = [new_game(SEED, i, pbp=True).run() for i in range(3)]
+    assert play_games([new_game(SEED, i, pbp=True) for i in range(3)]) == alone
+    short = play_games([new_game(SEED, i) for i in range(3)], lines=False)
+    for box, full in zip(short, alone, strict=True):
+        for side in ("home", "away"):
+            assert box[side].pop("batting") is None and box[side].pop("pitching") is None
+            del full[side]["batting"], full[side]["pitching"]
+        del full["play_by_play"]
+        assert box == full

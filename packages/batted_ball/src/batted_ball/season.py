@@ -24,8 +24,7 @@ from . import io
 from .errors import BattedBallError
 from .game import Game, Team, find_team, generate_league
 from .game.engine import GAME_MODE
-from .game.fast import KernelGame
-from .game.lockstep import play_together
+from .game.fast import KernelGame, play_games
 from .physics import SimulationMode
 
 GAMES_PER_SEASON = 2430
@@ -249,14 +248,15 @@ def game_key(game_index: int) -> str:
 
 def _task(payload: tuple) -> list[tuple]:
     """Games ``start..stop-1``: for each, its ``games.parquet`` row, its play-by-play tables when
-    recorded (else None) and its seconds. The games are played by :func:`play_together` (kernel games one
-    after the other, stopping between them on Ctrl-C), and each is given an equal share of the chunk's time."""
+    recorded (else None) and its seconds. The games are played by :func:`play_games` (the kernel calls one
+    after the other, the games' Python in passes before and after them; stopping between games on
+    Ctrl-C), and each is given an equal share of the chunk's time."""
     seed, start, stop, mode, record = payload
     t0 = time.perf_counter()
     indices = range(start, stop)
     games = [new_game(seed, i, mode, record=record) for i in indices]
-    # A thread worker stops between rounds of pitches on Ctrl-C, not at the chunk's end.
-    boxes = play_together(games, poll=interrupts.raise_if_received)
+    # A thread worker stops between games on Ctrl-C, not at the chunk's end.
+    boxes = play_games(games, poll=interrupts.raise_if_received, lines=False)
     share = (time.perf_counter() - t0) / len(games)
     out = []
     for game_index, game, box in zip(indices, games, boxes, strict=True):

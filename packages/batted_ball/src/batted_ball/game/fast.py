@@ -14,6 +14,7 @@ engine keys pitching lines by name) is played again by the engine from the same 
 """
 
 import threading
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -74,7 +75,10 @@ class ArrayDice:
 
     def _refill(self, buf: np.ndarray, left: int, normal: bool) -> int:
         buf[BLOCK : BLOCK + left] = buf[:left]
-        buf[:BLOCK] = self.rng.standard_normal(BLOCK) if normal else self.rng.random(BLOCK)
+        if normal:  # drawn in place: the values of ``standard_normal(BLOCK)``, without a copy
+            self.rng.standard_normal(out=buf[:BLOCK])
+        else:
+            self.rng.random(out=buf[:BLOCK])
         return left + BLOCK
 
     def u(self) -> float:
@@ -90,36 +94,62 @@ class ArrayDice:
         return float(self.nb[self.left[1]])
 
 
+#: :data:`kernels.PARAMS` that are the same for every game: the zone and the spin fit.
+_CONSTANT_PARAMS = {
+    "zone_center_z": ZONE_CENTER_Z_FT,
+    "zone_half_width": ZONE_HALF_WIDTH_FT,
+    "zone_bottom": ZONE_BOTTOM_FT,
+    "zone_top": ZONE_TOP_FT,
+    **dict(zip(("spin_b0", "spin_b_la", "spin_b_spray", "spin_s0", "spin_s_spray"), SPIN_FIT, strict=True)),
+    "backspin_lo": BACKSPIN_CLAMP_RPM[0],
+    "backspin_hi": BACKSPIN_CLAMP_RPM[1],
+    "sidespin_clamp": SIDESPIN_CLAMP_RPM,
+    "pitch_t_max": MAX_PITCH_S,
+    "two": 2.0,
+}
+#: The game's air and step, by their places in :attr:`Game.pitch_args` and :attr:`Game.fly_args`.
+_PITCH_ARG_PARAMS = {"cd0": 1, "cdspin": 2, "dt": 4}
+_FLY_ARG_PARAMS = {
+    "c0": 0,
+    "inv_tau": 3,
+    "wind_x": 4,
+    "wind_y": 5,
+    "wind_h": 6,
+    "ground_z": 8,
+    "fly_t_max": 9,
+}
+
+
+#: ``(kernels.PARAMS without the game's values, the kernel's TUNE)`` by the values of :data:`TUNING` (a
+#: tuning trial may change it between games: it is read at every game).
+_TUNED: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+#: Where the game's air and step go in :data:`kernels.PARAMS`, and where they come from.
+_GAME_SLOTS = [gk.PARAMS.index(k) for k in (*_PITCH_ARG_PARAMS, *_FLY_ARG_PARAMS)]
+
+
+def _tuned() -> tuple[np.ndarray, np.ndarray]:
+    key = tuple(TUNING.values())
+    hit = _TUNED.get(key)
+    if hit is None:
+        params = {**_CONSTANT_PARAMS, **dict.fromkeys((*_PITCH_ARG_PARAMS, *_FLY_ARG_PARAMS), 0.0)}
+        hit = (
+            np.array([TUNING[k] if k in TUNING else params[k] for k in gk.PARAMS], dtype=np.float64),
+            np.array([TUNING[k] for k in gm.TUNE]),
+        )
+        with _LOCK:
+            _TUNED[key] = hit
+    return hit
+
+
 def kernel_params(game: Game) -> np.ndarray:
     """:data:`kernels.PARAMS` of a game: the tuning, the zone, the spin fit and the game's air."""
-    _, cd0, cdspin, _, dt, _, _, _ = game.pitch_args
-    c0, _, _, inv_tau, wind_x, wind_y, wind_h, _, ground_z, fly_t_max = game.fly_args[:10]
-    lo, hi = BACKSPIN_CLAMP_RPM
-    extra = {
-        "zone_center_z": ZONE_CENTER_Z_FT,
-        "zone_half_width": ZONE_HALF_WIDTH_FT,
-        "zone_bottom": ZONE_BOTTOM_FT,
-        "zone_top": ZONE_TOP_FT,
-        **dict(
-            zip(("spin_b0", "spin_b_la", "spin_b_spray", "spin_s0", "spin_s_spray"), SPIN_FIT, strict=True)
-        ),
-        "backspin_lo": lo,
-        "backspin_hi": hi,
-        "sidespin_clamp": SIDESPIN_CLAMP_RPM,
-        "c0": c0,
-        "cd0": cd0,
-        "cdspin": cdspin,
-        "inv_tau": inv_tau,
-        "wind_x": wind_x,
-        "wind_y": wind_y,
-        "wind_h": wind_h,
-        "dt": dt,
-        "ground_z": ground_z,
-        "fly_t_max": fly_t_max,
-        "pitch_t_max": MAX_PITCH_S,
-        "two": 2.0,
-    }
-    return np.array([TUNING[k] if k in TUNING else extra[k] for k in gk.PARAMS], dtype=np.float64)
+    par = _tuned()[0].copy()
+    pitch, fly = game.pitch_args, game.fly_args
+    par[_GAME_SLOTS] = [
+        *(pitch[i] for i in _PITCH_ARG_PARAMS.values()),
+        *(fly[i] for i in _FLY_ARG_PARAMS.values()),
+    ]
+    return par
 
 
 _TEAMS: dict[tuple, tuple] = {}
@@ -133,7 +163,8 @@ _PIT_KEYS = ("name", *PIT_FIELDS)
 
 def _team_arrays(team: Team) -> tuple:
     """A team's pitchers (list), ``ptab``, ``pf``, ``nk``, ``bat`` and ``bfa`` (the kernel's layout,
-    :mod:`.game_kernel`) and fielders (:func:`engine.fielding`), built once per team object (and tuning)."""
+    :mod:`.game_kernel`), fielders (:func:`engine.fielding`), the pitchers' index by ``id`` and whether
+    their names are unique, built once per team object (and tuning)."""
     key = (id(team), *(TUNING[k] for k in _FIELDING_TUNING))
     hit = _TEAMS.get(key)
     if hit is not None and hit[0] is team:
@@ -169,18 +200,23 @@ def _team_arrays(team: Team) -> tuple:
     bfa = np.zeros((len(team.lineup), 2, 5))
     bfa[:, :, :4] = bat[:, None, :4]
     bfa[:, 0, 4] = 1.0  # hitting right-handed
-    arrays = (pitchers, ptab, pf, nk, bat, bfa, fielding(team))
+    index = {id(p): i for i, p in enumerate(pitchers)}
+    unique = len({p.name for p in pitchers}) == len(pitchers)
+    arrays = (pitchers, ptab, pf, nk, bat, bfa, fielding(team), index, unique)
     with _LOCK:
         _TEAMS[key] = (team, arrays)
     return arrays
 
 
-def _stack(a: np.ndarray, b: np.ndarray, fill=0) -> np.ndarray:
-    """``a`` and ``b`` as one array of two, the smaller padded."""
-    if a.shape == b.shape:
-        return np.stack((a, b))
+def _stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a`` and ``b`` as one array of two, the smaller padded with zeros (the kernel reads a pitcher's
+    first ``nk`` kinds and a side's own pitchers only)."""
+    if a.shape == b.shape:  # every generated team's
+        out = np.empty((2, *a.shape), dtype=a.dtype)
+        out[0], out[1] = a, b
+        return out
     shape = tuple(max(x, y) for x, y in zip(a.shape, b.shape, strict=True))
-    out = np.full((2, *shape), fill, dtype=a.dtype)
+    out = np.zeros((2, *shape), dtype=a.dtype)
     out[0][tuple(slice(0, n) for n in a.shape)] = a
     out[1][tuple(slice(0, n) for n in b.shape)] = b
     return out
@@ -189,23 +225,44 @@ def _stack(a: np.ndarray, b: np.ndarray, fill=0) -> np.ndarray:
 def match_arrays(away: Team, home: Team) -> tuple:
     """The kernel's arrays of two teams (away first), built once per pair of team objects (and tuning):
     ``(pitchers, index, ptab, pf, nk, bat, bfa, fld, unique)`` — per side the pitchers and their index
-    by ``id``; ``unique``: no team has two pitchers of one name."""
+    by ``id``; ``unique``: no team has two pitchers of one name. A season meets most pairs for the first
+    time (a 162-game one each), so a pair is stacked from its teams' arrays (:func:`_team_arrays`)."""
     key = (id(away), id(home), *(TUNING[k] for k in _FIELDING_TUNING))
     hit = _MATCHES.get(key)
     if hit is not None and hit[0] is away and hit[1] is home:
         return hit[2]
-    t = [_team_arrays(away), _team_arrays(home)]
-    pitchers = (t[0][0], t[1][0])
+    a, h = _team_arrays(away), _team_arrays(home)
     arrays = (
-        pitchers,
-        tuple({id(p): i for i, p in enumerate(ps)} for ps in pitchers),
-        *(_stack(t[0][i], t[1][i]) for i in range(1, 4)),
-        *(np.stack((t[0][i], t[1][i])) for i in range(4, 7)),
-        all(len({p.name for p in ps}) == len(ps) for ps in pitchers),
+        (a[0], h[0]),
+        (a[7], h[7]),
+        *(_stack(a[i], h[i]) for i in range(1, 7)),
+        a[8] and h[8],
     )
     with _LOCK:
         _MATCHES[key] = (away, home, arrays)
     return arrays
+
+
+def play_games(
+    games: list["KernelGame"], poll: Callable[[], None] | None = None, *, lines: bool = True
+) -> list[dict]:
+    """Play kernel games one after the other; their box scores in the same order (those of
+    :meth:`KernelGame.run`, game by game; without ``lines`` their ``"batting"`` and ``"pitching"`` are
+    None: a season's rows need the totals only).
+
+    The Python of the games (holding the GIL) runs in two passes, the kernel calls (without it)
+    between them: all the games' arguments first, then the kernels, then all the box scores. Python
+    run right after a kernel runs on caches the kernel has evicted and took 2-3x the CPU time of the
+    same code run in a pass (docs/perf/batted_ball.md); time a thread holds the GIL is time the other
+    thread's game may wait for it. ``poll`` is called before each kernel (a place to stop on an interrupt).
+    """
+    for g in games:
+        g._prepare()
+    for g in games:
+        if poll is not None:
+            poll()
+        g._play_kernel()
+    return [g._finish(lines) for g in games]
 
 
 class _KernelSide(_Side):
@@ -248,16 +305,20 @@ class KernelGame(Game):
         sides = (self.away, self.home)
         pitchers, index, ptab, pf, nk, bat, bfa, fld, unique = match_arrays(self.away.team, self.home.team)
         n_p = ptab.shape[1]
-        bullpen = np.zeros((2, max(1, max(len(s.bullpen) for s in sides))), dtype=np.int64)
-        ss = np.zeros((2, gm.SS_COLS), dtype=np.int64)
-        order = np.zeros((2, n_p), dtype=np.int64)
-        for k, s in enumerate(sides):
-            ix = index[k]
-            bullpen[k, : len(s.bullpen)] = [ix[id(p)] for p in s.bullpen]
-            ss[k, gm.PIT] = order[k, 0] = ix[id(s.pitcher)]
-            ss[k, gm.CLOSER] = -1 if s.closer is None else ix[id(s.closer)]
-            ss[k, gm.NBP] = len(s.bullpen)
-            ss[k, gm.NPIT] = 1
+        n_bp = max(1, max(len(s.bullpen) for s in sides))
+        starters, counters, pens = [], [], []
+        for s, ix in zip(sides, index, strict=True):
+            starters.append([ix[id(s.pitcher)]] + [0] * (n_p - 1))
+            counters.append([0] * gm.SS_COLS)
+            c = counters[-1]
+            c[gm.PIT] = starters[-1][0]
+            c[gm.CLOSER] = -1 if s.closer is None else ix[id(s.closer)]
+            c[gm.NBP] = len(s.bullpen)
+            c[gm.NPIT] = 1
+            pens.append([ix[id(p)] for p in s.bullpen] + [0] * (n_bp - len(s.bullpen)))
+        bullpen = np.array(pens, dtype=np.int64)
+        ss = np.array(counters, dtype=np.int64)
+        order = np.array(starters, dtype=np.int64)
         record = self.pitch_log is not None or self.tally is not None
         gs = np.zeros(gm.GS_COLS, dtype=np.int64)
         gs[gm.INNING] = 1
@@ -266,13 +327,14 @@ class KernelGame(Game):
         bst = np.zeros((2, 9, len(BAT_FIELDS)), dtype=np.int64)
         pst = np.zeros((2, n_p, len(PIT_FIELDS)), dtype=np.int64)
         line = np.zeros((2, 64), dtype=np.int64)
-        ev = np.zeros((MAX_EVENTS, gm.EV_COLS))
-        prow = np.zeros((MAX_PITCHES if record else 1, gm.PITCH_COLS))
-        brow = np.zeros((MAX_BIP if record else 1, gm.BIP_COLS))
+        # Rows the kernel only writes, and only its first rows are read: not zeroed (ev is 96 KiB).
+        ev = np.empty((MAX_EVENTS, gm.EV_COLS))
+        prow = np.empty((MAX_PITCHES if record else 1, gm.PITCH_COLS))
+        brow = np.empty((MAX_BIP if record else 1, gm.BIP_COLS))
         d = self.dice
         ist = np.zeros(6, dtype=np.int64)
         ist[gk.U_LEFT], ist[gk.N_LEFT] = d.left
-        tn = np.array([TUNING[k] for k in gm.TUNE])
+        tn = _tuned()[1]
         fence_dist, fence_height, path = self.fly_args[10:13]
         args = (
             gs, ss, bat, fld, bst, pst, ptab, pf, nk, bfa, bullpen, order, line, kernel_params(self), tn,
@@ -288,10 +350,27 @@ class KernelGame(Game):
         gm.play_game.compile(tuple(numba.typeof(a) for a in self._kernel_args()[2]))
 
     def _play(self) -> dict:
-        pitchers, unique, args = self._kernel_args()
+        self._prepare()
+        self._play_kernel()
+        return self._finish()
+
+    def _prepare(self) -> None:
+        """The kernel's arguments (:meth:`_kernel_args`), kept for :meth:`_play_kernel`."""
+        self._prepared = self._kernel_args()
+
+    def _play_kernel(self) -> None:
+        """The game in the kernel (without the GIL), unless the engine must play it (:meth:`_finish`)."""
+        _, unique, args = self._prepared
+        if unique:
+            gm.play_game(*args)
+
+    def _finish(self, lines: bool = True) -> dict:
+        """The kernel's counts into the engine's game (or the engine's replay); the box score (without
+        ``lines``, its players' lines None)."""
+        pitchers, unique, args = self._prepared
+        self._prepared = None
         if not unique:
             return self._replay()
-        gm.play_game(*args)
         gs, ss, bst, pst, order, line, ist, ev, prow, brow = (
             args[i] for i in (0, 1, 4, 5, 11, 12, 21, 23, 24, 25)
         )
@@ -301,7 +380,7 @@ class KernelGame(Game):
         if gs[gm.OVERFLOW]:
             return self._replay()
         d.left = [int(ist[gk.U_LEFT]), int(ist[gk.N_LEFT])]
-        self._write_back(sides, pitchers, gs, ss, bst, pst, order, line)
+        self._write_back(sides, pitchers, gs, ss, bst, pst, order, line, lines)
         if self.pbp is not None:
             self.pbp = self._strings(ev[: gs[gm.N_EVENTS]].tolist())
         if record:
@@ -318,8 +397,9 @@ class KernelGame(Game):
         self.pitch_log, self.bip_log, self.pbp = ref.pitch_log, ref.bip_log, ref.pbp
         return box
 
-    def _write_back(self, sides, pitchers, gs, ss, bst, pst, order, line) -> None:
-        """The kernel's counters into the engine's sides and game; the lines for :meth:`_lines`."""
+    def _write_back(self, sides, pitchers, gs, ss, bst, pst, order, line, lines: bool = True) -> None:
+        """The kernel's counters into the engine's sides and game; the lines for :meth:`_lines` (the
+        players' None without ``lines``)."""
         self.inning = int(gs[gm.INNING])
         self.outs = int(gs[gm.OUTS])
         self.pa_count = int(gs[gm.PA_COUNT])
@@ -335,6 +415,9 @@ class KernelGame(Game):
             s.closer = None if c[gm.CLOSER] == -1 else ps[c[gm.CLOSER]]
             s.bullpen = s.bullpen[: c[gm.NBP]]
             s.line = line[k, : c[gm.NLINE]].tolist()
+            if not lines:
+                s.lines = (None, None, dict(zip(BAT_FIELDS, totals[k], strict=True)), pitches[k])
+                continue
             rows = pst[k].tolist()
             s.lines = (
                 [dict(zip(_BAT_KEYS, (b.name, *r), strict=True)) for b, r in zip(s.team.lineup, bst[k].tolist(), strict=True)],

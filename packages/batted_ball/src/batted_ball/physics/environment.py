@@ -96,29 +96,32 @@ class Environment:
         for name in ("temp_f", "elevation_ft", "humidity_pct", "pressure_inhg", "wind_mph", "wind_dir_deg"):
             if not math.isfinite(getattr(self, name)):
                 raise BattedBallError(f"{name} must be a finite number, got {getattr(self, name)!r}")
+        # The messages are formatted only for a value out of range (a game builds an Environment).
         checks = (
-            (-40.0 <= self.temp_f <= 130.0, f"temperature {self.temp_f} F is outside -40..130 F"),
+            (-40.0 <= self.temp_f <= 130.0, lambda: f"temperature {self.temp_f} F is outside -40..130 F"),
             (
                 -1500.0 <= self.elevation_ft <= 15000.0,
-                f"elevation {self.elevation_ft} ft is outside -1500..15000 ft",
+                lambda: f"elevation {self.elevation_ft} ft is outside -1500..15000 ft",
             ),
             (
                 0.0 <= self.humidity_pct <= 100.0,
-                f"relative humidity {self.humidity_pct} % is outside 0..100 %",
+                lambda: f"relative humidity {self.humidity_pct} % is outside 0..100 %",
             ),
             (
                 20.0 <= self.pressure_inhg <= 35.0,
-                f"pressure {self.pressure_inhg} inHg is outside 20..35 inHg",
+                lambda: f"pressure {self.pressure_inhg} inHg is outside 20..35 inHg",
             ),
-            (0.0 <= self.wind_mph <= 60.0, f"wind speed {self.wind_mph} mph is outside 0..60 mph"),
+            (0.0 <= self.wind_mph <= 60.0, lambda: f"wind speed {self.wind_mph} mph is outside 0..60 mph"),
             (
                 self.spin_decay_tau_s is None or MIN_SPIN_DECAY_S <= self.spin_decay_tau_s < math.inf,
-                f"spin decay time constant {self.spin_decay_tau_s} s must be at least {MIN_SPIN_DECAY_S} s",
+                lambda: (
+                    f"spin decay time constant {self.spin_decay_tau_s} s must be at least {MIN_SPIN_DECAY_S} s"
+                ),
             ),
         )
         for ok, message in checks:
             if not ok:
-                raise BattedBallError(message)
+                raise BattedBallError(message())
 
     @property
     def air_density_kg_m3(self) -> float:
