@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from batted_ball import season
 from batted_ball.game import game_kernel
 from batted_ball.game.engine import GAME_MODE, Game
 from batted_ball.game.lockstep import play_together
@@ -43,6 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 PLAN_BASELINE_PER_S = 58.8
 PLAN_TARGET_RATIO = 50.0
 _NO = np.empty(0)
+#: Games a season task plays (``season.games_per_task`` of a full season).
+TASK_GAMES = season.MAX_GAMES_PER_TASK
 _NO_PATH = np.empty((0, 4))
 
 
@@ -343,9 +346,12 @@ def bench_aero_table(repeats: int) -> dict:
 
 # ------------------------------------------------------------------------------------------------ games
 def gil_share(n_games: int) -> dict:
-    """CPU time of a kernel game that holds the GIL: building the game (``new_game``) and the Python
-    around the ``play_game`` call (arrays in, box score out), against the call itself (nogil), from
-    ``time.thread_time`` — a property of the code, unlike a thread ratio on a shared machine."""
+    """CPU time of kernel games that holds the GIL, against the ``play_game`` calls themselves (nogil),
+    from ``time.thread_time`` — a property of the code, unlike a thread ratio on a shared machine. Two
+    ways: one game at a time as ``batted-ball game`` plays it (``new_game`` then ``run``: building the
+    game, then the Python around the ``play_game`` call, arrays in, box score out), and as a season's
+    task plays them (``season._task``, :data:`TASK_GAMES` games: all built, the kernels, then the box
+    scores and rows, :func:`fast.play_games`)."""
     inner = game_kernel.play_game
     in_kernel = [0]
 
@@ -363,18 +369,33 @@ def gil_share(n_games: int) -> dict:
             t1 = time.thread_time_ns()
             game.run()
             build, play = build + t1 - t0, play + time.thread_time_ns() - t1
+        alone = in_kernel[0]
+        in_kernel[0] = 0
+        t0 = time.thread_time_ns()
+        for start in range(n_games, 2 * n_games, TASK_GAMES):
+            season._task((1, start, start + TASK_GAMES, GAME_MODE.name.lower(), False))
+        tasks = time.thread_time_ns() - t0
     finally:
         game_kernel.play_game = inner
     res = {
         "ms_per_game_build": build / n_games / 1e6,
-        "ms_per_game_python_around_kernel": (play - in_kernel[0]) / n_games / 1e6,
-        "ms_per_game_in_kernel": in_kernel[0] / n_games / 1e6,
-        "gil_share": (build + play - in_kernel[0]) / (build + play),
+        "ms_per_game_python_around_kernel": (play - alone) / n_games / 1e6,
+        "ms_per_game_in_kernel": alone / n_games / 1e6,
+        "gil_share": (build + play - alone) / (build + play),
+        "ms_per_game_task_outside_kernel": (tasks - in_kernel[0]) / n_games / 1e6,
+        "ms_per_game_task_in_kernel": in_kernel[0] / n_games / 1e6,
+        "gil_share_task": (tasks - in_kernel[0]) / tasks,
     }
     print(
-        f"  GIL held (thread CPU time): building {res['ms_per_game_build']:.2f} ms + around the kernel "
-        f"{res['ms_per_game_python_around_kernel']:.2f} ms of {(build + play) / n_games / 1e6:.2f} ms a game "
-        f"({res['gil_share']:.1%}); in the nogil kernel {res['ms_per_game_in_kernel']:.2f} ms"
+        f"  GIL held (thread CPU time), one game at a time: building {res['ms_per_game_build']:.2f} ms + around "
+        f"the kernel {res['ms_per_game_python_around_kernel']:.2f} ms of {(build + play) / n_games / 1e6:.2f} ms "
+        f"a game ({res['gil_share']:.1%}); in the nogil kernel {res['ms_per_game_in_kernel']:.2f} ms"
+    )
+    print(
+        f"  GIL held, as a season task plays them ({TASK_GAMES} games a task, {n_games} games): "
+        f"{res['ms_per_game_task_outside_kernel']:.2f} ms of "
+        f"{res['ms_per_game_task_outside_kernel'] + res['ms_per_game_task_in_kernel']:.2f} ms a game "
+        f"({res['gil_share_task']:.1%}); in the nogil kernel {res['ms_per_game_task_in_kernel']:.2f} ms"
     )
     return res
 
@@ -393,6 +414,10 @@ def kernel_threads(n_games: int, repeats: int) -> dict:
         for i in indices:
             new_game(1, i).run()
 
+    def tasks_part(starts):
+        for start in starts:
+            season._task((1, start, start + TASK_GAMES // 2, GAME_MODE.name.lower(), False))
+
     def threaded(fn, parts) -> float:
         ts = [threading.Thread(target=fn, args=(p,)) for p in parts]
         t0 = time.perf_counter()
@@ -405,23 +430,30 @@ def kernel_threads(n_games: int, repeats: int) -> dict:
     def built():
         return [new_game(1, i)._kernel_args()[2] for i in range(n_games)]
 
-    times: dict[str, list[float]] = {"kernel_1": [], "kernel_2": [], "games_1": [], "games_2": []}
+    times: dict[str, list[float]] = {
+        k: [] for k in ("kernel_1", "kernel_2", "games_1", "games_2", "tasks_1", "tasks_2")
+    }
+    starts = range(0, n_games, TASK_GAMES // 2)
     for _ in range(repeats + 1):  # the first round warms up
         times["kernel_1"].append(threaded(kernel_part, [built()]))
         a = built()
         times["kernel_2"].append(threaded(kernel_part, [a[::2], a[1::2]]))
         times["games_1"].append(threaded(games_part, [range(n_games)]))
         times["games_2"].append(threaded(games_part, [range(0, n_games, 2), range(1, n_games, 2)]))
+        times["tasks_1"].append(threaded(tasks_part, [starts]))
+        times["tasks_2"].append(threaded(tasks_part, [starts[::2], starts[1::2]]))
     med = {k: float(np.median(v[1:])) for k, v in times.items()}
     res = {
         "kernel_alone_2_vs_1": med["kernel_1"] / med["kernel_2"],
         "games_2_vs_1": med["games_1"] / med["games_2"],
+        "tasks_2_vs_1": med["tasks_1"] / med["tasks_2"],
         "median_s": med,
         "games": n_games,
     }
     print(
         f"  game kernel alone, 2 threads vs 1 ({n_games} games, arrays built before): "
-        f"{res['kernel_alone_2_vs_1']:.2f}x; whole games (Python around the kernel): {res['games_2_vs_1']:.2f}x"
+        f"{res['kernel_alone_2_vs_1']:.2f}x; whole games (Python around the kernel): {res['games_2_vs_1']:.2f}x; "
+        f"as season tasks ({TASK_GAMES // 2} games each): {res['tasks_2_vs_1']:.2f}x"
     )
     return res
 

@@ -234,13 +234,21 @@ def test_csv_roster_round_trip_and_errors(tmp_path):
 
 def test_games_played_in_passes_are_the_games_played_alone():
     """``play_games`` (a season task's way: the games' Python in passes around the kernel calls) gives
-    each game's own box score; without ``lines`` the same box score with the players' lines None."""
+    each game's own box score; without ``lines`` the same box score with the players' lines None, and a
+    season's row from the kernel's counts (``season.kernel_row``) is the row of its box score."""
+    from batted_ball import season
     from batted_ball.game.fast import play_games
 
     alone = [new_game(SEED, i, pbp=True).run() for i in range(3)]
-    assert play_games([new_game(SEED, i, pbp=True) for i in range(3)]) == alone
-    short = play_games([new_game(SEED, i) for i in range(3)], lines=False)
-    for box, full in zip(short, alone, strict=True):
+    games = [new_game(SEED, i, pbp=True) for i in range(3)]
+    play_games(games)
+    assert [g.finish() for g in games] == alone
+    games = [new_game(SEED, i) for i in range(3)]
+    play_games(games)
+    for i, (game, full) in enumerate(zip(games, alone, strict=True)):
+        row = season.kernel_row(game, i)
+        box = game.finish(lines=False)
+        assert row == season.game_row(season._keyed(dict(box), game, SEED, i))
         for side in ("home", "away"):
             assert box[side].pop("batting") is None and box[side].pop("pitching") is None
             del full[side]["batting"], full[side]["pitching"]

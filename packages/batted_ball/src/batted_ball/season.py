@@ -23,7 +23,7 @@ from perfkit import interrupts
 from . import io
 from .errors import BattedBallError
 from .game import Game, Team, find_team, generate_league
-from .game.engine import GAME_MODE
+from .game.engine import BAT_FIELDS, GAME_MODE
 from .game.fast import KernelGame, play_games
 from .physics import SimulationMode
 
@@ -246,24 +246,61 @@ def game_key(game_index: int) -> str:
     return f"game-{game_index:05d}"
 
 
+#: A side's columns of :func:`game_row`, in order, and where :meth:`KernelGame.counts` has each value
+#: (runs, left on base, errors, pitches its pitchers threw, then ``BAT_FIELDS``); a side's ``pitches``
+#: column is the pitches it saw, i.e. the other side's pitchers'.
+_COUNT_AT = {"R": 0, "LOB": 1, "E": 2, **{k: 4 + i for i, k in enumerate(BAT_FIELDS)}}
+_SIDE_COLUMNS = {side: tuple(f"{side}_{k}" for k in TEAM_FIELDS) for side in ("home", "away")}
+
+
+def kernel_row(game: KernelGame, game_index: int) -> dict | None:
+    """:func:`game_row` of a game played by :func:`play_games`, from its counts (no box score); None
+    for a game the engine plays (its :meth:`KernelGame.finish` then)."""
+    counts = game.counts()
+    if counts is None:
+        return None
+    away, home, innings, batted_balls = counts
+    row = {
+        "game_index": game_index,
+        "home": game.home.team.code,
+        "away": game.away.team.code,
+        "home_runs": home[0],
+        "away_runs": away[0],
+        "innings": innings,
+        "park": game.park.code,
+        "temp_f": round(game.env.temp_f, 3),
+        "batted_balls": batted_balls,
+    }
+    for side, own, other in (("home", home, away), ("away", away, home)):
+        for column, k in zip(_SIDE_COLUMNS[side], TEAM_FIELDS, strict=True):
+            row[column] = other[3] if k == "pitches" else own[_COUNT_AT[k]]
+    return row
+
+
 def _task(payload: tuple) -> list[tuple]:
     """Games ``start..stop-1``: for each, its ``games.parquet`` row, its play-by-play tables when
-    recorded (else None) and its seconds. The games are played by :func:`play_games` (the kernel calls one
-    after the other, the games' Python in passes before and after them; stopping between games on
-    Ctrl-C), and each is given an equal share of the chunk's time."""
+    recorded (else None) and its seconds. The games are played by :func:`play_games` (the kernel calls
+    one after the other, the games' Python in passes before and after them; stopping between games on
+    Ctrl-C); the rows come from the kernel's counts (:func:`kernel_row`) unless the game recorded its
+    play-by-play or the engine played it (then from its box score). Each game is given an equal share
+    of the chunk's time."""
     seed, start, stop, mode, record = payload
     t0 = time.perf_counter()
     indices = range(start, stop)
     games = [new_game(seed, i, mode, record=record) for i in indices]
     # A thread worker stops between games on Ctrl-C, not at the chunk's end.
-    boxes = play_games(games, poll=interrupts.raise_if_received, lines=False)
+    play_games(games, poll=interrupts.raise_if_received)
+    played = []
+    for game_index, game in zip(indices, games, strict=True):
+        row, tables = None if record else kernel_row(game, game_index), (None, None)
+        if row is None:
+            box = _keyed(game.finish(lines=False), game, seed, game_index)
+            row = game_row(box)
+            if record:
+                tables = (box["pitch_table"], box["bip_table"])
+        played.append((row, *tables))
     share = (time.perf_counter() - t0) / len(games)
-    out = []
-    for game_index, game, box in zip(indices, games, boxes, strict=True):
-        box = _keyed(box, game, seed, game_index)
-        tables = (box["pitch_table"], box["bip_table"]) if record else (None, None)
-        out.append((game_row(box), *tables, share))
-    return out
+    return [(*p, share) for p in played]
 
 
 def start_up(seed: int, executor: str) -> None:

@@ -243,26 +243,23 @@ def match_arrays(away: Team, home: Team) -> tuple:
     return arrays
 
 
-def play_games(
-    games: list["KernelGame"], poll: Callable[[], None] | None = None, *, lines: bool = True
-) -> list[dict]:
-    """Play kernel games one after the other; their box scores in the same order (those of
-    :meth:`KernelGame.run`, game by game; without ``lines`` their ``"batting"`` and ``"pitching"`` are
-    None: a season's rows need the totals only).
+def play_games(games: list["KernelGame"], poll: Callable[[], None] | None = None) -> None:
+    """Play kernel games one after the other, in two passes: all the games' arguments first
+    (:meth:`KernelGame.prepare`), then the kernel calls (:meth:`KernelGame.play_kernel`, without the
+    GIL); then take each game's box score (:meth:`KernelGame.finish`, the same as
+    :meth:`KernelGame.run` 's) or its counts (:meth:`KernelGame.counts`), again in a pass.
 
-    The Python of the games (holding the GIL) runs in two passes, the kernel calls (without it)
-    between them: all the games' arguments first, then the kernels, then all the box scores. Python
-    run right after a kernel runs on caches the kernel has evicted and took 2-3x the CPU time of the
-    same code run in a pass (docs/perf/batted_ball.md); time a thread holds the GIL is time the other
-    thread's game may wait for it. ``poll`` is called before each kernel (a place to stop on an interrupt).
+    Python run right after a kernel runs on caches the kernel has evicted and took 2-3x the CPU time of
+    the same code run in a pass (docs/perf/batted_ball.md), and time a thread holds the GIL is time the
+    other thread's game may wait for it. ``poll`` is called before each kernel (a place to stop on an
+    interrupt).
     """
     for g in games:
-        g._prepare()
+        g.prepare()
     for g in games:
         if poll is not None:
             poll()
-        g._play_kernel()
-    return [g._finish(lines) for g in games]
+        g.play_kernel()
 
 
 class _KernelSide(_Side):
@@ -350,23 +347,38 @@ class KernelGame(Game):
         gm.play_game.compile(tuple(numba.typeof(a) for a in self._kernel_args()[2]))
 
     def _play(self) -> dict:
-        self._prepare()
-        self._play_kernel()
-        return self._finish()
+        self.prepare()
+        self.play_kernel()
+        return self.finish()
 
-    def _prepare(self) -> None:
-        """The kernel's arguments (:meth:`_kernel_args`), kept for :meth:`_play_kernel`."""
+    def prepare(self) -> None:
+        """The kernel's arguments (:meth:`_kernel_args`), kept for :meth:`play_kernel`."""
         self._prepared = self._kernel_args()
 
-    def _play_kernel(self) -> None:
-        """The game in the kernel (without the GIL), unless the engine must play it (:meth:`_finish`)."""
+    def play_kernel(self) -> None:
+        """The game in the kernel (without the GIL), unless the engine must play it (:meth:`finish`)."""
         _, unique, args = self._prepared
         if unique:
             gm.play_game(*args)
 
-    def _finish(self, lines: bool = True) -> dict:
-        """The kernel's counts into the engine's game (or the engine's replay); the box score (without
-        ``lines``, its players' lines None)."""
+    def counts(self) -> tuple[list, list, int, int] | None:
+        """After :meth:`play_kernel`, straight from the kernel's arrays: per side (away, home) its runs,
+        left on base, errors, pitches its pitchers threw and batting totals (``BAT_FIELDS``), the
+        innings and the batted balls; None for a game the engine plays (:meth:`finish` then)."""
+        _, unique, args = self._prepared
+        gs, ss, bst, pst = args[0], args[1], args[4], args[5]
+        if not unique or gs[gm.OVERFLOW]:
+            return None
+        c, totals = ss.tolist(), bst.sum(axis=1).tolist()
+        pitches = pst[:, :, gm.P_PITCHES].sum(axis=1).tolist()
+        sides = [
+            [c[k][gm.RUNS], c[k][gm.LOB], c[k][gm.ERRORS], pitches[k], *totals[k]] for k in (0, 1)
+        ]  # fmt: skip
+        return sides[0], sides[1], int(gs[gm.INNING]), int(gs[gm.BATTED_BALLS])
+
+    def finish(self, lines: bool = True) -> dict:
+        """After :meth:`play_kernel`: the kernel's counts into the engine's game (or the engine's replay);
+        the box score (without ``lines``, its players' lines None: a season's rows need the totals)."""
         pitchers, unique, args = self._prepared
         self._prepared = None
         if not unique:
