@@ -127,10 +127,10 @@ def warm_up() -> None:
     acc.finish()
 
 
-def facts_of(rec: np.ndarray, last_recv: int, words: tuple | None = None) -> np.ndarray:
-    """`kernels.block_facts` of a block of records (one pass over their headers); `words`: the block's
-    `record_words`, when the caller has them."""
-    return block_facts(*(words or record_words(rec)), last_recv)
+def facts_of(rec: np.ndarray, last_recv: int) -> np.ndarray:
+    """`kernels.block_facts` of a block of records (one pass over their headers)."""
+    w64, w32, b8 = record_words(rec)
+    return block_facts(w64, w32, b8, last_recv)
 
 
 @dataclass
@@ -176,10 +176,10 @@ class Group(NamedTuple):
     seq_last: int
 
 
-def split_instruments(rec: np.ndarray, facts: np.ndarray, words: tuple | None = None) -> list[Group]:
+def split_instruments(rec: np.ndarray, facts: np.ndarray) -> list[Group]:
     """The instruments of a block, by instrument_id: the whole block when it holds one (the usual case),
     else each instrument's row numbers from a counting sort (`kernels.group_index`; no record is copied)."""
-    w64, w32, _ = words or record_words(rec)
+    w64, w32, _ = record_words(rec)
     if not facts[BF_MIXED]:
         return [
             Group(
@@ -211,19 +211,16 @@ class BarsConsumer:
         """The DBN header, before the first block: instrument symbols come from its mappings."""
         self.symmap = SymbolMap.from_metadata(metadata)
 
-    def update(
-        self, rec: np.ndarray, facts: np.ndarray | None = None, groups: list | None = None, words=None
-    ) -> None:
-        """Fold a block; `facts`, `groups` and `words` (from `scan_dbn`, computed once a block) are found if
-        absent."""
+    def update(self, rec: np.ndarray, facts: np.ndarray | None = None, groups: list | None = None) -> None:
+        """Fold a block; `facts` and `groups` (from `scan_dbn`, computed once a block) are found if absent."""
         if len(rec) == 0:
             return
-        words = words or record_words(rec)
         if facts is None:
-            facts = facts_of(rec, self.integrity.last_recv, words)
+            facts = facts_of(rec, self.integrity.last_recv)
         if groups is None:
-            groups = split_instruments(rec, facts, words)
+            groups = split_instruments(rec, facts)
         self.integrity.update(facts, groups)
+        words = record_words(rec)
         for g in groups:
             iid = g.iid
             self.seen.add(iid)

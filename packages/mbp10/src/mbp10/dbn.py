@@ -9,7 +9,6 @@ header, so the files are what `databento.DBNStore` reads.
 from __future__ import annotations
 
 import datetime as dt
-import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,8 +70,8 @@ SKIPPABLE_MAGIC = 0x184D2A50
 
 
 def check_zstd_frames(path: str | os.PathLike) -> int:
-    """Walk every zstd frame's block headers (through a memory map: no decompression, no read call a
-    block) and return the frame count.
+    """Walk every zstd frame's block headers (one `pread` a block, no decompression) and return the frame
+    count.
 
     A stream cut after a flushed block decodes without any error from `zstandard` (the decoder just runs out
     of input): only the frame structure shows that the last block or the checksum is missing. Refuses a
@@ -80,12 +79,11 @@ def check_zstd_frames(path: str | os.PathLike) -> int:
     p = Path(path)
     size = p.stat().st_size
     frames = 0
-    if size == 0:
-        return 0
-    with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+    with open(p, "rb", buffering=0) as fh:
+        fd = fh.fileno()
         pos = 0
         while pos < size:
-            head = raw[pos : pos + 18]  # the longest frame header
+            head = os.pread(fd, 18, pos)  # the longest frame header
             magic = int.from_bytes(head[:4], "little") if len(head) >= 4 else -1
             if magic & SKIPPABLE_MAGIC_MASK == SKIPPABLE_MAGIC and len(head) >= 8:
                 pos += 8 + int.from_bytes(head[4:8], "little")
@@ -103,7 +101,7 @@ def check_zstd_frames(path: str | os.PathLike) -> int:
                     f"{p}: truncated or corrupt zstd stream (frame header at byte {pos:,}: {e})"
                 ) from None
             while True:
-                bh = raw[pos : pos + 3]
+                bh = os.pread(fd, 3, pos)
                 if len(bh) < 3:
                     raise Mbp10Error(
                         f"{p}: truncated or corrupt zstd stream (frame {frames + 1} ends at byte {size:,} "

@@ -24,9 +24,6 @@ from mbp10.records import out_of_order_count, table_records
 from mbp10.symbology import PARQUET_KEY
 
 ROW_GROUP_ROWS = 262_144
-#: Records per streamed block when writing bronze: a row group is flushed at the first block boundary past
-#: ROW_GROUP_ROWS (23 blocks = 262,200 rows), so this fixes the Parquet file's bytes (and stays 11,400).
-BRONZE_BLOCK_RECORDS = 11_400
 DICTIONARY_COLUMNS = [n for n in BRONZE_SCHEMA.names if n not in NO_DICTIONARY]
 
 
@@ -94,7 +91,7 @@ def ingest_file(src: str | os.PathLike, dest: Path, extra_consumers: tuple = ())
         return ScanStats(records=len(rec), out_of_order=n_bad, streamed=False)
     writer = BronzeWriter(dest, schema)
     try:
-        stats = scan_dbn(src, [writer, *extra_consumers], chunk_records=BRONZE_BLOCK_RECORDS)
+        stats = scan_dbn(src, [writer, *extra_consumers])
     finally:
         writer.close()
     return stats

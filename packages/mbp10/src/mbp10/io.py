@@ -22,13 +22,10 @@ import zstandard
 
 from mbp10.dbn import DBN_MAGIC, ZSTD_MAGIC, check_zstd_frames, decode, read_dbn
 from mbp10.errors import Mbp10Error
-from mbp10.records import out_of_order_count, record_words
+from mbp10.records import out_of_order_count
 from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, N_LEVELS, RECORD_SIZE, RTYPE_MBP10
 
-#: Records per streamed block: 2,000 x 368 B = 736 KB, which stays in one core's L2 (1.25 MB here) between the
-#: decode and the passes over it (`block_facts`, the bar kernel). At 11,400 records (4 MB, in L3 only) the
-#: kernel took ~1.25x the time; below ~1,000 the per-block Python (~30 us) costs more than that saves.
-CHUNK_RECORDS = 2_000
+CHUNK_RECORDS = 11_400  # ~4 MB of records per streamed block: stays in cache between decode and kernel
 PARQUET_COMPRESSION = ("zstd", 3)
 #: Dictionary encoding only where values repeat (prices, sizes, codes); never for timestamps/sequences.
 NO_DICTIONARY = ("ts_event", "ts_recv", "sequence", "ts_in_delta")
@@ -373,19 +370,18 @@ class _InstrumentOrder:
         return True
 
 
-def _feed(consumers: list, rec: np.ndarray, facts, groups=None, words=None) -> None:
+def _feed(consumers: list, rec: np.ndarray, facts, groups=None) -> None:
     for c in consumers:
         if getattr(c, "takes_facts", False):
-            c.update(rec, facts, groups, words)
+            c.update(rec, facts, groups)
         else:
             c.update(rec)
 
 
-def scan_dbn(path: str | os.PathLike, consumers: list, chunk_records: int = CHUNK_RECORDS) -> ScanStats:
+def scan_dbn(path: str | os.PathLike, consumers: list) -> ScanStats:
     """Feed the records of a DBN file to each consumer's `update(records)`, each instrument's records in
-    ts_event order, in blocks of `chunk_records`. Consumers with a `start(metadata)` get the header first;
-    those with `takes_facts` get the block's `kernels.block_facts`, its instrument groups and its
-    `record_words` too (computed once a block).
+    ts_event order. Consumers with a `start(metadata)` get the header first; those with `takes_facts` get
+    the block's `kernels.block_facts` and its instrument groups too (computed once a block).
 
     Streams block by block while every instrument is in order (the normal case). At the first record out of
     order every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
@@ -395,7 +391,7 @@ def scan_dbn(path: str | os.PathLike, consumers: list, chunk_records: int = CHUN
 
     p = Path(path)
     stats = ScanStats()
-    with DbnStream(p, chunk_records=chunk_records, check_records=False) as stream:
+    with DbnStream(p, check_records=False) as stream:
         stats.symbols = tuple(stream.metadata.symbols)
         for c in consumers:
             if hasattr(c, "start"):
@@ -403,15 +399,14 @@ def scan_dbn(path: str | os.PathLike, consumers: list, chunk_records: int = CHUN
         order = _InstrumentOrder()
         last_recv = np.iinfo(np.int64).min
         for rec in stream:
-            words = record_words(rec)
-            facts = facts_of(rec, last_recv, words)
+            facts = facts_of(rec, last_recv)
             if facts[BF_BAD_RECORD] >= 0:
                 raise bad_record(p, rec, int(facts[BF_BAD_RECORD]))
-            groups = split_instruments(rec, facts, words)  # one grouping serves the order check and the bars
+            groups = split_instruments(rec, facts)  # one grouping serves the order check and the bars
             if not order.ok(groups):
                 break
             last_recv = int(facts[BF_LAST_RECV])
-            _feed(consumers, rec, facts, groups, words)
+            _feed(consumers, rec, facts, groups)
             stats.records += len(rec)
         else:
             return stats
