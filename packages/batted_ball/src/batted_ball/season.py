@@ -250,6 +250,8 @@ def game_key(game_index: int) -> str:
 #: (runs, left on base, errors, pitches its pitchers threw, then ``BAT_FIELDS``); a side's ``pitches``
 #: column is the pitches it saw, i.e. the other side's pitchers'.
 _COUNT_AT = {"R": 0, "LOB": 1, "E": 2, **{k: 4 + i for i, k in enumerate(BAT_FIELDS)}}
+#: Where each :data:`TEAM_FIELDS` value of a side is in its counts followed by the other side's pitches.
+_SIDE_AT = tuple(4 + len(BAT_FIELDS) if k == "pitches" else _COUNT_AT[k] for k in TEAM_FIELDS)
 _SIDE_COLUMNS = {side: tuple(f"{side}_{k}" for k in TEAM_FIELDS) for side in ("home", "away")}
 
 
@@ -272,8 +274,8 @@ def kernel_row(game: KernelGame, game_index: int) -> dict | None:
         "batted_balls": batted_balls,
     }
     for side, own, other in (("home", home, away), ("away", away, home)):
-        for column, k in zip(_SIDE_COLUMNS[side], TEAM_FIELDS, strict=True):
-            row[column] = other[3] if k == "pitches" else own[_COUNT_AT[k]]
+        values = [*own, other[3]]
+        row.update(zip(_SIDE_COLUMNS[side], [values[i] for i in _SIDE_AT], strict=True))
     return row
 
 
