@@ -6,6 +6,7 @@
     .venv/bin/python benchmarks/probe_mbp10.py --count            # instructions per record (valgrind)
     .venv/bin/python benchmarks/probe_mbp10.py --decode           # a day's floor: its decode alone
     .venv/bin/python benchmarks/probe_mbp10.py --warm             # in cache: warmed by the kernel vs by a read
+    .venv/bin/python benchmarks/probe_mbp10.py --blocks 11400 11400+read 2000   # day_bars by block size
 
 On the benchmark's one-instrument day (reports/bench-mbp10/days, from bench_mbp10.py), in 2,000-record
 blocks (736 KB, inside one core's L2), each block read once untimed and then timed (thread CPU time), the
@@ -38,6 +39,10 @@ day (every instrument): the decode is the floor under the records/s of a day on 
 in one of three ways, alternating: by a pass of the kernel itself over it (as the benchmark's "input in cache"
 line and every variant above: the timed pass then meets records the branch predictor has just seen), by a
 read of its bytes only (`read_all`: fresh records, as in a real run), or not at all (from memory).
+`--blocks N ...` runs `day_bars` on both days with the streamed block size (`io.DbnStream`'s
+`chunk_records`, 11,400 in the pipeline) set to each N in turn, alternating, and splits each run's thread
+CPU into the bar kernel's calls, `block_facts`' calls and the rest (the zstd decode and the per-block Python);
+N+read also reads each block's bytes (`read_all`) just before its kernel call, outside the kernel's time.
 Measurements, not benchmark records: nothing is written to benchmarks/results.
 """
 
@@ -329,6 +334,55 @@ def warm_ways(rec, rounds):
               f"(runs {', '.join(f'{x:.4f}' for x in v)})")  # fmt: skip
 
 
+def block_sizes(sizes, rounds):
+    """Thread CPU of `day_bars` (both days) by streamed block size: the kernel, block_facts, the rest."""
+    import functools
+
+    import mbp10.bars
+    import mbp10.io
+    from mbp10.pipeline import day_bars
+    from mbp10.symbology import Selection
+
+    stream, kernel, facts = mbp10.io.DbnStream, mbp10.bars.bar5s_chunk, mbp10.bars.block_facts
+    spent = {"kernel": 0.0, "block_facts": 0.0}
+    read_first = [False]
+
+    def timed(name, f, *args):
+        if read_first[0] and f is kernel:
+            read_all(*args[:3])
+        c = time.thread_time()
+        out = f(*args)
+        spent[name] += time.thread_time() - c
+        return out
+
+    mbp10.bars.bar5s_chunk = functools.partial(timed, "kernel", kernel)
+    mbp10.bars.block_facts = functools.partial(timed, "block_facts", facts)
+    days = {"one day": (DAY, None), "15 instruments": (MULTI, Selection(spreads=True))}
+    cpu = {(day, size): {"total": [], "kernel": [], "block_facts": []} for day in days for size in sizes}
+    records = {}
+    try:
+        for day, (path, sel) in days.items():
+            day_bars(path, selection=sel)  # warm: imports, kernels, page cache
+            for r in range(rounds):
+                for size in sizes[::-1] if r % 2 else sizes:
+                    read_first[0] = size.endswith("+read")
+                    mbp10.io.DbnStream = functools.partial(stream, chunk_records=int(size.split("+")[0]))
+                    spent.update(kernel=0.0, block_facts=0.0)
+                    c = time.thread_time()
+                    records[day] = day_bars(path, selection=sel)[1].records
+                    cpu[day, size]["total"].append(time.thread_time() - c)
+                    for name in ("kernel", "block_facts"):
+                        cpu[day, size][name].append(spent[name])
+    finally:
+        mbp10.io.DbnStream, mbp10.bars.bar5s_chunk, mbp10.bars.block_facts = stream, kernel, facts
+    for (day, size), v in cpu.items():
+        med = {name: float(np.median(x)) for name, x in v.items()}
+        print(f"{day}, {size}-record blocks: day_bars median {med['total']:.3f} CPU-s (runs "
+              f"{', '.join(f'{x:.3f}' for x in v['total'])}); kernel {med['kernel']:.4f} "
+              f"({records[day] / med['kernel'] / 1e6:.1f} M records/s), block_facts {med['block_facts']:.4f}, the rest "
+              f"{med['total'] - med['kernel'] - med['block_facts']:.3f}")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -341,6 +395,7 @@ def main() -> None:
     ap.add_argument("--no-ceilings", action="store_true", help="--count: the kernels only")
     ap.add_argument("--decode", action="store_true", help="a day's decode alone against day_bars")
     ap.add_argument("--warm", action="store_true", help="in cache: warmed by the kernel, by a read, or not")
+    ap.add_argument("--blocks", nargs="+", help="day_bars by streamed block size (N or N+read)")
     ap.add_argument("--child-count", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     from mbp10.dbn import read_dbn
@@ -357,6 +412,10 @@ def main() -> None:
     if args.warm:
         warm_ways(rec, args.rounds)
         print(f"load {load:.2f} -> {os.getloadavg()[0]:.2f}; {args.rounds} rounds, {BLOCK:,}-record blocks")
+        return
+    if args.blocks:
+        block_sizes(args.blocks, args.rounds)
+        print(f"load {load:.2f} -> {os.getloadavg()[0]:.2f}; {args.rounds} rounds")
         return
     if args.decode:
         decode_floor(args.rounds)
