@@ -1,4 +1,4 @@
-"""The context-mixing bit coder (Numba): one kernel for priming, encoding and decoding.
+"""The context-mixing bit coder (Numba): one model, compiled three times -- priming, encoding, decoding.
 
 Per byte, seven hashed contexts -- orders 1, 2, 3, 4 and 6, the current and previous word (letters, digits and
 ``_``: identifiers and keywords in source, words in prose) and the byte above in the previous line with the
@@ -14,25 +14,39 @@ Decoding runs the same model, so it is as fast as encoding. All arithmetic is on
 depend on nothing but the input and the model's starting state (``qyn1.cm.model``).
 
 Modes: ``PRIME`` updates the model over bytes without coding (the shipped priming text), ``ENCODE`` codes
-``buf[start:end]`` into ``out``, ``DECODE`` fills ``buf[start:end]`` from ``src``.
+``buf[start:end]`` into ``out``, ``DECODE`` fills ``buf[start:end]`` from ``src``. The model is written once
+(``_run``) and inlined into one compiled kernel per mode, so the mode is a constant in each and the decoder
+carries no encoder branches.
+
+Speed without changing a bit (the same bytes as the one-kernel coder before; ``benchmarks/qyn1_cm_speed.py``
+checks it): the tables are indexed flat with unsigned indices (``U``), because Numba adds a negative-index
+wrap-around to every signed index; the table sizes are constants (``code`` checks the arrays); the seven
+slots of a nibble are prefetched together before they are searched, so their cache misses overlap.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numpy import uint64 as U
 
 from perfkit import numba_cache
+from qyn1.cm.mixer import mix_dot, mix_update
 from qyn1.cm.tables import DT, NEXT, PRIORITY, SQUASH, STRETCH
+from qyn1.rans.prefetch import prefetch
 
 # the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
-numba_cache.depend_on(__file__, modules=["qyn1.cm.tables"])
+numba_cache.depend_on(__file__, modules=["qyn1.cm.mixer", "qyn1.cm.tables", "qyn1.rans.prefetch"])
 
 PRIME, ENCODE, DECODE = 0, 1, 2
 N_CTX = 7  # hashed contexts
 N_IN = N_CTX + 3  # + order 0, match, bias
 N_MIX_SETS = 4 * 256  # match state x partial byte
+TABLE_BITS = 20  # bytes per context table: 1 MiB, 65,536 slots (22 bits: 0.3-1.7 % smaller at 4x the memory)
+MATCH_BITS = 18
 SLOT_BITS = 4  # 16-byte slots
+SLOT_MASK = (1 << (TABLE_BITS - SLOT_BITS)) - 1
+MM_MASK = (1 << MATCH_BITS) - 1
 MATCH_MAX = 65535
 MATCH_VERIFY = 64
 MATCH_BUCKETS = 32
@@ -43,6 +57,7 @@ SC_C4, SC_C8, SC_WORD, SC_PREVWORD, SC_LINE, SC_PREVLINE, SC_MLEN, SC_MPTR, SC_M
 N_SCALARS = 10
 # the arithmetic coder's state between calls (``ac``)
 AC_X1, AC_X2, AC_XD, AC_OP, AC_IP, AC_FINAL = range(6)
+NEXT_FLAT = NEXT.reshape(-1)  # NEXT[s, y] at 2 * s + y
 
 
 def coder_state() -> np.ndarray:
@@ -62,32 +77,31 @@ def _hash(a, b):
 
 
 @njit(cache=True, nogil=True)
-def _find(ht, ctx, h, slot_mask):
-    """Offset of the slot for hash ``h`` in context table ``ctx``: one of two candidates holding its
-    checksum, else the one whose first state has seen fewer bits, cleared."""
+def _find(ht, i, h):
+    """Offset in the flat context tables ``ht`` of the slot for hash ``h``, whose first candidate is ``i``:
+    one of two candidates holding its checksum, else the one whose first state has seen fewer bits, cleared."""
     chk = (h >> 24) & 255
-    i = (h & slot_mask) << SLOT_BITS
-    if ht[ctx, i] == chk:
+    if ht[U(i)] == chk:
         return i
     j = i ^ 16
-    if ht[ctx, j] == chk:
+    if ht[U(j)] == chk:
         return j
-    k = i if PRIORITY[ht[ctx, i + 1]] <= PRIORITY[ht[ctx, j + 1]] else j
+    k = i if PRIORITY[ht[U(i + 1)]] <= PRIORITY[ht[U(j + 1)]] else j
     for t in range(16):
-        ht[ctx, k + t] = 0
-    ht[ctx, k] = chk
+        ht[U(k + t)] = 0
+    ht[U(k)] = chk
     return k
 
 
 @njit(cache=True, nogil=True)
 def _sm_update(sm, idx, y, limit):
-    t = np.int64(sm[idx])
+    t = np.int64(sm[U(idx)])
     n = t & 1023
     p = t >> 10
     if n < limit:
         t += 1
     t += ((((y << 22) - p) >> 3) * DT[n]) & -1024
-    sm[idx] = t & M32
+    sm[U(idx)] = t & M32
 
 
 @njit(cache=True, nogil=True)
@@ -106,16 +120,11 @@ def _is_word(c):
     return (c >= 97 and c <= 122) or (c >= 65 and c <= 90) or (c >= 48 and c <= 57) or c == 95 or c >= 128
 
 
-@njit(cache=True, nogil=True)
-def code(mode, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2, sc, ac):
-    """Run the model over ``buf[start:end]`` (see the module docstring for ``mode``); the model arrays, the
-    scalars ``sc`` and the arithmetic coder's state ``ac`` (:func:`coder_state`) are updated in place, so a
-    chunk can be coded in slices (each call returns to Python, which can then act on a signal) with the same
-    bytes as in one call; ``ac[AC_FINAL]`` set makes this call flush the encoder. Returns the bytes written
-    to ``out`` so far (``ENCODE``; -1 when ``out`` is too small), the bytes of ``src`` consumed
-    (``DECODE``), else 0."""
-    slot_mask = (ht.shape[1] >> SLOT_BITS) - 1
-    mm_mask = mm_table.shape[0] - 1
+@njit(inline="always")
+def _run(mode, buf, start, end, src, out, ht2, sm2, o0, mm_table, mm_sm, mix2, apm1, apm2, sc, ac):
+    ht = ht2.reshape(N_CTX << TABLE_BITS)
+    sm = sm2.reshape(N_CTX * 256)
+    mix = mix2.reshape(N_MIX_SETS * N_IN)
     c4 = sc[SC_C4]
     c8 = sc[SC_C8]
     word = sc[SC_WORD]
@@ -129,7 +138,7 @@ def code(mode, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1
     hh = np.zeros(N_CTX, np.int64)
     slot = np.zeros(N_CTX, np.int64)
     st = np.zeros(N_CTX, np.int64)
-    x = np.zeros(N_IN, np.int64)
+    x = np.zeros(N_IN, np.int32)
     x1 = ac[AC_X1]
     x2 = ac[AC_X2]
     xd = ac[AC_XD]
@@ -137,7 +146,7 @@ def code(mode, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1
     ip = ac[AC_IP]
     if mode == DECODE and ip == 0:
         for _ in range(4):
-            b = np.int64(src[ip]) if ip < src.shape[0] else np.int64(255)
+            b = np.int64(src[U(ip)]) if ip < src.shape[0] else np.int64(255)
             ip += 1
             xd = (xd << 8) | b
     for pos in range(start, end):
@@ -149,103 +158,103 @@ def code(mode, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1
         hh[4] = _hash(_hash(5, c4), c8 & 0xFFFF)
         hh[5] = _hash(_hash(6, word if word != 0 else c1), prevword)
         col = pos - line
-        above = np.int64(buf[prevline + col]) if prevline + col < line else np.int64(0)
+        above = np.int64(buf[U(prevline + col)]) if prevline + col < line else np.int64(0)
         hh[6] = _hash(7, above | (c1 << 8))
-        for i in range(N_CTX):
-            slot[i] = _find(ht, i, hh[i], slot_mask)
         c0 = np.int64(1)
-        for bit in range(8):
-            if bit == 4:
+        for nibble in range(2):
+            # the seven slots of this nibble: their cache lines requested together, then searched
+            for i in range(N_CTX):
+                h = hh[i] if nibble == 0 else _hash(hh[i], c0)
+                slot[i] = (i << TABLE_BITS) + ((h & SLOT_MASK) << SLOT_BITS)
+                prefetch(ht, U(slot[i]))
+                st[i] = h
+            for i in range(N_CTX):
+                slot[i] = _find(ht, slot[i], st[i])
+            j = np.int64(
+                1
+            )  # the bits of this nibble so far, behind a leading 1: the state's index in the slot
+            for bit in range(nibble * 4, nibble * 4 + 4):
+                a2 = (c0 | (c1 << 8)) * 24  # this bit's APM row (3 MB table): requested before it is needed
+                prefetch(apm2, U(a2))
+                prefetch(apm2, U(a2 + 23))
                 for i in range(N_CTX):
-                    slot[i] = _find(ht, i, _hash(hh[i], c0), slot_mask)
-            j = c0 if bit < 4 else ((1 << (bit - 4)) | (c0 & ((1 << (bit - 4)) - 1)))
-            for i in range(N_CTX):
-                s = np.int64(ht[i, slot[i] + j])
-                st[i] = s
-                x[i] = STRETCH[sm[i, s] >> 20]
-            x[N_CTX] = STRETCH[o0[c0] >> 20]
-            mctx = -1
-            if mlen > 0:
-                eb = np.int64(buf[mptr])
-                if ((eb + 256) >> (8 - bit)) == c0:
-                    mctx = _match_bucket(mlen) * 2 + ((eb >> (7 - bit)) & 1)
-                    x[N_CTX + 1] = STRETCH[mm_sm[mctx] >> 20]
-                else:
-                    mlen = 0
-            if mctx < 0:
-                x[N_CTX + 1] = 0
-            x[N_CTX + 2] = 256
-            msel = 0 if mlen == 0 else (1 if mlen < 16 else (2 if mlen < 32 else 3))
-            ws = msel * 256 + c0
-            dot = np.int64(0)
-            for k in range(N_IN):
-                dot += x[k] * mix[ws, k]
-            dot >>= 16
-            if dot > 2047:
-                dot = 2047
-            elif dot < -2047:
-                dot = -2047
-            pm = np.int64(SQUASH[dot + 2048])
-            # APM / SSE stages
-            s1 = (np.int64(STRETCH[pm]) + 2048) * 23
-            w1 = s1 & 0xFFF
-            b1 = c0 * 24 + (s1 >> 12)
-            p1 = (np.int64(apm1[b1]) * (4096 - w1) + np.int64(apm1[b1 + 1]) * w1) >> 16
-            i1 = b1 + (w1 >> 11)
-            b2 = (c0 | (c1 << 8)) * 24 + (s1 >> 12)
-            p2 = (np.int64(apm2[b2]) * (4096 - w1) + np.int64(apm2[b2 + 1]) * w1) >> 16
-            i2 = b2 + (w1 >> 11)
-            p = (pm + p1 + 2 * p2 + 2) >> 2
-            if p < 1:
-                p = 1
-            elif p > 4095:
-                p = 4095
-            # code the bit
-            if mode == DECODE:
-                xmid = x1 + ((x2 - x1) >> 12) * p
-                y = np.int64(1) if xd <= xmid else np.int64(0)
-            else:
-                y = np.int64((buf[pos] >> (7 - bit)) & 1)
-                xmid = x1 + ((x2 - x1) >> 12) * p
-            if mode != PRIME:
-                if y:
-                    x2 = xmid
-                else:
-                    x1 = xmid + 1
-                while ((x1 ^ x2) & 0xFF000000) == 0:
-                    if mode == ENCODE:
-                        if op >= out.shape[0]:
-                            return -1
-                        out[op] = x2 >> 24
-                        op += 1
+                    s = np.int64(ht[U(slot[i] + j)])
+                    st[i] = s
+                    x[i] = STRETCH[sm[U((i << 8) + s)] >> 20]
+                x[N_CTX] = STRETCH[o0[U(c0)] >> 20]
+                mctx = -1
+                if mlen > 0:
+                    eb = np.int64(buf[U(mptr)])
+                    if ((eb + 256) >> (8 - bit)) == c0:
+                        mctx = _match_bucket(mlen) * 2 + ((eb >> (7 - bit)) & 1)
+                        x[N_CTX + 1] = STRETCH[mm_sm[U(mctx)] >> 20]
                     else:
-                        b = np.int64(src[ip]) if ip < src.shape[0] else np.int64(255)
-                        ip += 1
-                        xd = ((xd << 8) & M32) | b
-                    x1 = (x1 << 8) & M32
-                    x2 = ((x2 << 8) & M32) | 255
-            # update
-            err = ((y << 12) - pm) * lr
-            for k in range(N_IN):
-                w = np.int64(mix[ws, k]) + ((x[k] * err) >> 16)
-                if w > 0x3FFFFFFF:
-                    w = 0x3FFFFFFF
-                elif w < -0x3FFFFFFF:
-                    w = -0x3FFFFFFF
-                mix[ws, k] = w
-            for i in range(N_CTX):
-                _sm_update(sm[i], st[i], y, 1023)
-                ht[i, slot[i] + j] = NEXT[st[i], y]
-            _sm_update(o0, c0, y, 255)
-            if mctx >= 0:
-                _sm_update(mm_sm, mctx, y, 1023)
-            g = (y << 16) + (y << APM_RATE) - y - y
-            apm1[i1] = np.int64(apm1[i1]) + ((g - np.int64(apm1[i1])) >> APM_RATE)
-            apm2[i2] = np.int64(apm2[i2]) + ((g - np.int64(apm2[i2])) >> APM_RATE)
-            c0 = (c0 << 1) | y
+                        mlen = 0
+                if mctx < 0:
+                    x[N_CTX + 1] = 0
+                x[N_CTX + 2] = 256
+                msel = 0 if mlen == 0 else (1 if mlen < 16 else (2 if mlen < 32 else 3))
+                ws = (msel * 256 + c0) * N_IN
+                dot = mix_dot(mix, U(ws), x) >> 16
+                if dot > 2047:
+                    dot = 2047
+                elif dot < -2047:
+                    dot = -2047
+                pm = np.int64(SQUASH[U(dot + 2048)])
+                # APM / SSE stages
+                s1 = (np.int64(STRETCH[U(pm)]) + 2048) * 23
+                w1 = s1 & 0xFFF
+                b1 = c0 * 24 + (s1 >> 12)
+                p1 = (np.int64(apm1[U(b1)]) * (4096 - w1) + np.int64(apm1[U(b1 + 1)]) * w1) >> 16
+                i1 = b1 + (w1 >> 11)
+                b2 = (c0 | (c1 << 8)) * 24 + (s1 >> 12)
+                p2 = (np.int64(apm2[U(b2)]) * (4096 - w1) + np.int64(apm2[U(b2 + 1)]) * w1) >> 16
+                i2 = b2 + (w1 >> 11)
+                p = (pm + p1 + 2 * p2 + 2) >> 2
+                if p < 1:
+                    p = 1
+                elif p > 4095:
+                    p = 4095
+                # code the bit
+                xmid = x1 + ((x2 - x1) >> 12) * p
+                if mode == DECODE:
+                    y = np.int64(1) if xd <= xmid else np.int64(0)
+                else:
+                    y = np.int64((buf[U(pos)] >> (7 - bit)) & 1)
+                if mode != PRIME:
+                    if y:
+                        x2 = xmid
+                    else:
+                        x1 = xmid + 1
+                    while ((x1 ^ x2) & 0xFF000000) == 0:
+                        if mode == ENCODE:
+                            if op >= out.shape[0]:
+                                return -1
+                            out[U(op)] = x2 >> 24
+                            op += 1
+                        else:
+                            b = np.int64(src[U(ip)]) if ip < src.shape[0] else np.int64(255)
+                            ip += 1
+                            xd = ((xd << 8) & M32) | b
+                        x1 = (x1 << 8) & M32
+                        x2 = ((x2 << 8) & M32) | 255
+                # update
+                err = ((y << 12) - pm) * lr
+                mix_update(mix, U(ws), x, err)
+                for i in range(N_CTX):
+                    _sm_update(sm, (i << 8) + st[i], y, 1023)
+                    ht[U(slot[i] + j)] = NEXT_FLAT[U(2 * st[i] + y)]
+                _sm_update(o0, c0, y, 255)
+                if mctx >= 0:
+                    _sm_update(mm_sm, mctx, y, 1023)
+                g = (y << 16) + (y << APM_RATE) - y - y
+                apm1[U(i1)] = np.int64(apm1[U(i1)]) + ((g - np.int64(apm1[U(i1)])) >> APM_RATE)
+                apm2[U(i2)] = np.int64(apm2[U(i2)]) + ((g - np.int64(apm2[U(i2)])) >> APM_RATE)
+                c0 = (c0 << 1) | y
+                j = (j << 1) | y
         c = c0 & 255
         if mode == DECODE:
-            buf[pos] = c
+            buf[U(pos)] = c
         c8 = ((c8 << 8) | (c4 >> 24)) & M32
         c4 = ((c4 << 8) | c) & M32
         if _is_word(c):
@@ -257,27 +266,30 @@ def code(mode, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1
             prevline = line
             line = pos + 1
         # match model: extend the current match or look the last ~7 bytes up
-        mh = (mh * (8 * 997) + c + 1) & mm_mask
+        mh = (mh * (8 * 997) + c + 1) & MM_MASK
         if mlen > 0:
             if mlen < MATCH_MAX:
                 mlen += 1
             mptr += 1
         else:
-            cand = np.int64(mm_table[mh])
+            cand = np.int64(mm_table[U(mh)])
             if cand > 0:
                 n = 0  # verified backwards at most MATCH_VERIFY bytes: no quadratic scans
                 while (
-                    n < MATCH_VERIFY and n <= pos and cand - n - 1 >= 0 and buf[cand - n - 1] == buf[pos - n]
+                    n < MATCH_VERIFY
+                    and n <= pos
+                    and cand - n - 1 >= 0
+                    and buf[U(cand - n - 1)] == buf[U(pos - n)]
                 ):
                     n += 1
                 if n > 0:
                     mlen = n
                     mptr = cand
-        mm_table[mh] = pos + 1
+        mm_table[U(mh)] = pos + 1
     if mode == ENCODE and ac[AC_FINAL]:
         if op >= out.shape[0]:
             return -1
-        out[op] = x1 >> 24
+        out[U(op)] = x1 >> 24
         op += 1
     ac[AC_X1] = x1
     ac[AC_X2] = x2
@@ -298,3 +310,49 @@ def code(mode, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1
     if mode == DECODE:
         return ip
     return 0
+
+
+@njit(cache=True, nogil=True)
+def _prime(buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2, sc, ac):
+    return _run(PRIME, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2, sc, ac)
+
+
+@njit(cache=True, nogil=True)
+def _encode(buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2, sc, ac):
+    return _run(ENCODE, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2, sc, ac)
+
+
+@njit(cache=True, nogil=True)
+def _decode(buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2, sc, ac):
+    return _run(DECODE, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2, sc, ac)
+
+
+_KERNELS = (_prime, _encode, _decode)
+_SHAPES = (
+    (N_CTX, 1 << TABLE_BITS),
+    (N_CTX, 256),
+    (256,),
+    (1 << MATCH_BITS,),
+    (2 * MATCH_BUCKETS,),
+    (N_MIX_SETS, N_IN),
+    (256 * 24,),
+    (65536 * 24,),
+)
+
+
+def code(mode, buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2, sc, ac):
+    """Run the model over ``buf[start:end]`` (see the module docstring for ``mode``); the model arrays, the
+    scalars ``sc`` and the arithmetic coder's state ``ac`` (:func:`coder_state`) are updated in place, so a
+    chunk can be coded in slices (each call returns to Python, which can then act on a signal) with the same
+    bytes as in one call; ``ac[AC_FINAL]`` set makes this call flush the encoder. Returns the bytes written
+    to ``out`` so far (``ENCODE``; -1 when ``out`` is too small), the bytes of ``src`` consumed
+    (``DECODE``), else 0. The kernels index without bounds checks: the arrays must have the model's shapes
+    (checked here) and ``start`` / ``end`` must lie in ``buf``."""
+    arrays = (ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2)
+    if any(a.shape != s or not a.flags.c_contiguous for a, s in zip(arrays, _SHAPES, strict=True)):
+        raise ValueError("cm model arrays of the wrong shape")
+    if not 0 <= start <= end <= buf.shape[0]:
+        raise ValueError("cm slice out of the buffer")
+    if not 0 <= sc[SC_LR] <= 256:  # the mixer's int32 update is exact up to this rate (qyn1.cm.mixer)
+        raise ValueError("cm learning rate out of range")
+    return _KERNELS[mode](buf, start, end, src, out, ht, sm, o0, mm_table, mm_sm, mix, apm1, apm2, sc, ac)

@@ -24,9 +24,9 @@ from qyn1.cm import kernels
 from qyn1.cm.tables import N_STATES, SQUASH, STATE_P0
 from qyn1.errors import CodecError
 
-# bytes per context table: 1 MiB, 65,536 slots (22 bits gave 0.3-1.7 % smaller output at 4x the memory)
-TABLE_BITS = 20
-MATCH_BITS = 18
+# bytes per context table (1 MiB) and match table entries: fixed by the kernels
+TABLE_BITS = kernels.TABLE_BITS
+MATCH_BITS = kernels.MATCH_BITS
 LEARNING_RATE = 6
 PRIMER_NONE, PRIMER_TEXT = 0, 1
 # bytes per kernel call: a 4 MiB chunk takes seconds, and a signal (Ctrl-C) is acted on between calls
