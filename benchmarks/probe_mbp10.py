@@ -100,6 +100,9 @@ ABLATIONS = {
                    "                    for k in range(0):\n                        if w64[ip, px0")],
     "no_flow": [("            if have_lb == 1 and (s in (SIDE_BID, SIDE_ASK)) and p != UNDEF_PRICE:",
                  "            if have_lb == 7 and (s in (SIDE_BID, SIDE_ASK)) and p != UNDEF_PRICE:")],
+    "no_trade": [("        if a == ACT_TRADE:\n", "        if a == ACT_TRADE and have_lb == 7:\n")],
+    "no_close": [("            if row >= 0:\n                _unpack_book(lbw, lb)\n",
+                  "            if row >= 0 and have_lb == 7:\n                _unpack_book(lbw, lb)\n")],
 }  # fmt: skip
 
 

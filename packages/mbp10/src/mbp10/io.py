@@ -25,7 +25,10 @@ from mbp10.errors import Mbp10Error
 from mbp10.records import out_of_order_count
 from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, N_LEVELS, RECORD_SIZE, RTYPE_MBP10
 
-CHUNK_RECORDS = 11_400  # ~4 MB of records per streamed block: stays in cache between decode and kernel
+#: Records per streamed block (~4 MB): in L3, not in one core's L2, when the kernel reads them. Blocks of
+#: 2,000 (736 KB) stay in L2 and the kernel takes less time, but the day takes more CPU: the decoder and
+#: per-block Python calls cost more than that saves (docs/perf/mbp10.md, "--blocks").
+CHUNK_RECORDS = 11_400
 PARQUET_COMPRESSION = ("zstd", 3)
 #: Dictionary encoding only where values repeat (prices, sizes, codes); never for timestamps/sequences.
 NO_DICTIONARY = ("ts_event", "ts_recv", "sequence", "ts_in_delta")
