@@ -54,10 +54,14 @@ PIPELINE_COMMANDS = [
 )
 def test_pipeline_command_takes_common_options(prog, name, command):
     options = {opt for param in command.params for opt in getattr(param, "opts", [])}
-    # --workers only where there is work to spread (a single trajectory or game has none).
+    # --workers exactly where there is work to spread, i.e. where an --executor runs it: a single trajectory,
+    # game, day's bars or package verification has none, and an option that is accepted but ignored lies.
     required = COMMON if "--executor" in options else COMMON - {"--workers"}
     missing = required - options
     assert not missing, f"{prog} {name} lacks {sorted(missing)}"
+    assert "--executor" in options or "--workers" not in options, (
+        f"{prog} {name} offers --workers it cannot use"
+    )
 
 
 @pytest.mark.parametrize("prog", PIPELINES)

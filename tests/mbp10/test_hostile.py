@@ -475,8 +475,52 @@ CASES = [
     ),
     Case("synth-date-feb-30", [m, "synth", "--date", "2024-02-30", "--out", "d.dbn.zst"], 2, "'2024-02-30'"),
     Case("synth-date-garbage", [m, "synth", "--date", "garbage", "--out", "d.dbn.zst"], 2, "'garbage'"),
+    # one day's bars have no work to spread: --workers was offered and ignored; now it is not offered
     Case(
-        "bars-workers-10000", [m, "bars", DAY, "-o", "b.parquet", "--workers", "10000"], 2, "--workers", day
+        "bars-workers-not-offered",
+        [m, "bars", DAY, "-o", "b.parquet", "--workers", "2"],
+        2,
+        "No such option '--workers'",
+        day,
+    ),
+    # `-o -` wrote a Parquet file named '-' and exited 0 (perfkit.outputs refuses it for every command)
+    Case("bars-out-dash", [m, "bars", DAY, "-o", "-"], 2, "cannot write to standard output", day),
+    # symbols DBN cannot store were an internal error (exit 1); empty or half spreads were written
+    Case(
+        "synth-symbol-empty",
+        [m, "synth", "--date", "2024-01-02", "--symbol", "", "--out", "d.dbn.zst"],
+        2,
+        "bad --symbol ''",
+    ),
+    Case(
+        "synth-symbol-space",
+        [m, "synth", "--date", "2024-01-02", "--symbol", "ES H4", "--out", "d.dbn.zst"],
+        2,
+        "bad --symbol 'ES H4'",
+    ),
+    Case(
+        "synth-symbol-half-spread",
+        [m, "synth", "--date", "2024-01-02", "--symbol", "ESH4-", "--out", "d.dbn.zst"],
+        2,
+        "two legs",
+    ),
+    Case(
+        "synth-symbol-too-long",
+        [m, "synth", "--date", "2024-01-02", "--symbol", "A" * 71, "--out", "d.dbn.zst"],
+        2,
+        "1-70 printable ASCII",
+    ),
+    Case(
+        "synth-symbol-not-ascii",
+        [m, "synth", "--date", "2024-01-02", "--symbol", "ÉSH4", "--out", "d.dbn.zst"],
+        2,
+        "bad --symbol",
+    ),
+    Case(
+        "synth-parent-spread",
+        [m, "synth", "--date", "2024-01-02", "--parent", "ES.FUT-X", "--out", "d.dbn.zst"],
+        2,
+        "bad --parent 'ES.FUT-X': a parent symbol is ROOT.FUT or ROOT.OPT",
     ),
     Case("run-workers-10000", [*RUN, "--out", "o", "--workers", "10000"], 2, "--workers", days),
     Case("run-dates-garbage", [*RUN[:5], "2024-13-01..x", "--out", "o"], 2, "bad --dates", days),

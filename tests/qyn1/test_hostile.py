@@ -186,6 +186,8 @@ CASES = [
         "pack-stdin-as-source", [*PACK[:2], "-", *PACK[3:], "-o", "x.qyn"], 2, "not standard input", with_()
     ),
     Case("unpack-to-stdout", [*UNPACK, "-o", "-"], 2, "not standard output", with_()),
+    # verify decodes on one core: its --workers was offered and ignored, now it is not offered
+    Case("verify-workers-not-offered", ["qyn1", "verify", "p.qyn", *K, "--workers", "2"], 2, "No such option '--workers'", with_()),
     # crafted packages: refused before anything is written, no folder left behind
     Case(
         "unpack-crafted-file-inside-a-file",

@@ -161,9 +161,9 @@ def main() -> None:
 @click.option(
     "--parent", default=None, help="write a parent pull's header (e.g. ES.FUT) with one mapping per symbol"
 )
-@common_options
+@common_options(workers=False)
 @handle_errors(bad_input=(Mbp10Error,))
-def synth(date_s, records, seed, out, symbols, parent, profile, report_dir, workers, force, quiet):
+def synth(date_s, records, seed, out, symbols, parent, profile, report_dir, force, quiet):
     """Write a deterministic synthetic ES-like MBP-10 day as a DBN v3 file (one or several instruments,
     interleaved by ts_recv).
 
@@ -172,6 +172,14 @@ def synth(date_s, records, seed, out, symbols, parent, profile, report_dir, work
     from mbp10.synth import SYMBOL
 
     symbols = tuple(symbols) or (SYMBOL,)
+    for symbol in symbols:
+        _check_symbol(symbol, "--symbol", spread_ok=True)
+    if parent is not None:
+        _check_symbol(parent, "--parent", spread_ok=False)
+        if not parent.endswith((".FUT", ".OPT")) or "-" in parent:
+            raise Mbp10Error(
+                f"bad --parent {parent!r}: a parent symbol is ROOT.FUT or ROOT.OPT (e.g. ES.FUT)"
+            )
     if len(set(symbols)) != len(symbols):
         raise Mbp10Error(f"--symbol given twice: {', '.join(symbols)}")
     if records < 40 * len(symbols):
@@ -209,6 +217,21 @@ def synth(date_s, records, seed, out, symbols, parent, profile, report_dir, work
         click.echo(f"wrote {len(rec):,} records to {out}")
 
 
+SYMBOL_MAX = 70  # DBN's symbol fields hold 71 bytes with the terminating NUL
+
+
+def _check_symbol(symbol: str, option: str, *, spread_ok: bool) -> None:
+    """A raw symbol DBN can store and Databento could have sent: 1-70 printable ASCII characters, no
+    spaces; with ``spread_ok`` a calendar spread is two such legs joined by one '-' (ESH4-ESM4)."""
+    legs = symbol.split("-") if spread_ok else [symbol]
+    printable = all(0x21 <= ord(c) <= 0x7E for c in symbol)
+    if not printable or not 1 <= len(symbol) <= SYMBOL_MAX or len(legs) > 2 or not all(legs):
+        raise Mbp10Error(
+            f"bad {option} {symbol!r}: a raw symbol is 1-{SYMBOL_MAX} printable ASCII characters without spaces"
+            + (" (a calendar spread: two legs joined by one '-', e.g. ESH4-ESM4)" if spread_ok else "")
+        )
+
+
 def _stem(path: Path) -> str:
     name = path.name
     for suffix in (".dbn.zst", ".dbn", ".parquet"):
@@ -225,9 +248,9 @@ def _stem(path: Path) -> str:
     required=True,
     help="bronze folder (new or empty; with --force, an earlier ingest's folder)",
 )
-@common_options
+@common_options(workers=False)
 @handle_errors(bad_input=(Mbp10Error,))
-def ingest(input_path, out, profile, report_dir, workers, force, quiet):
+def ingest(input_path, out, profile, report_dir, force, quiet):
     """DBN (.dbn, .dbn.zst) or Parquet -> a bronze folder: OUT/<name>.parquet (zstd 3, sorted by ts_event)
     and the run report.
 
@@ -272,9 +295,9 @@ def ingest(input_path, out, profile, report_dir, workers, force, quiet):
     help="levels Parquet for the distance column (default: round numbers, every 50 points within 10% of the first mid)",
 )
 @selection_options
-@common_options
+@common_options(workers=False)
 @handle_errors(bad_input=(Mbp10Error,))
-def bars(input_path, out, levels_path, selection, profile, report_dir, workers, force, quiet):
+def bars(input_path, out, levels_path, selection, profile, report_dir, force, quiet):
     """DBN file or bronze Parquet -> silver bar5s Parquet (one row per instrument and non-empty 5-s bar).
 
     Example: mbp10 bars day.dbn.zst -o bars.parquet --symbol ESH4
@@ -348,9 +371,9 @@ BARS_REQUIRED = (
     "--prev-date", "prev_date_s", default=None, help="date of --prev-bars (default: the day before)"
 )
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@common_options
+@common_options(workers=False)
 @handle_errors(bad_input=(Mbp10Error,))
-def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, workers, force, quiet):
+def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, force, quiet):
     """Levels of a date: prior-day H/L/C, overnight H/L, opening range H/L, round numbers.
 
     Example: mbp10 levels --bars d2.parquet --prev-bars d1.parquet --date 2024-01-03 -o levels.parquet
@@ -433,9 +456,9 @@ def episode_options(fn):
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--windows-out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @episode_options
-@common_options
+@common_options(workers=False)
 @handle_errors(bad_input=(Mbp10Error,))
-def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, workers, force, quiet, **params):
+def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, force, quiet, **params):
     """Level touches (touch_id, window, outcome break/bounce/chop) of one date's bars.
 
     Example: mbp10 episodes --bars bars.parquet --levels levels.parquet -o episodes.parquet
@@ -477,9 +500,9 @@ def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, work
 @click.option("--episodes", "episodes_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--signature-out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@common_options
+@common_options(workers=False)
 @handle_errors(bad_input=(Mbp10Error,))
-def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, workers, force, quiet):
+def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, force, quiet):
     """Approach features per touch and window bar, and the per-touch setup signature.
 
     Example: mbp10 approach --bars b.parquet --episodes e.parquet -o a.parquet --signature-out s.parquet
@@ -519,7 +542,7 @@ def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, 
 @click.option("--signature", "signature_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--reset-pts", type=float, default=4.0, show_default=True)
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@common_options
+@common_options(workers=False)
 @handle_errors(bad_input=(Mbp10Error,))
 def vectors(
     bars_path,
@@ -530,7 +553,6 @@ def vectors(
     out,
     profile,
     report_dir,
-    workers,
     force,
     quiet,
 ):

@@ -480,12 +480,13 @@ def cat(package, path, key_file, passphrase_file, passphrase_env, key_env) -> No
 @main.command()
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
 @key_options
-@common_options
+@common_options(workers=False)
 @_bad_input
 def verify(
-    package, key_file, passphrase_file, passphrase_env, key_env, profile, report_dir, workers, force, quiet
+    package, key_file, passphrase_file, passphrase_env, key_env, profile, report_dir, force, quiet
 ) -> None:
     """Authenticate and decode every chunk and check every file digest; writes nothing. PACKAGE may be -.
+    One pass on one core (no --workers).
 
     Example: qyn1 verify src.qyn --key project.key
     """
