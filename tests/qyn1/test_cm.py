@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 from qyn1 import codec
-from qyn1.cm import model
+from qyn1.cm import mixer, model
 from qyn1.errors import CodecError
 
 _RNG = np.random.default_rng(13)
@@ -131,3 +132,37 @@ def test_reading_one_file_decodes_its_cm_chunk_only_up_to_the_file(monkeypatch):
     assert asked == [len(files["a.h"])]
     assert r.read(second) == files["b.json"]
     assert asked[-1] == len(files["a.h"]) + len(files["b.json"])
+
+
+@njit(cache=True)
+def _mixer_scalar(mix, ws, x, err):  # the loops qyn1.cm.mixer replaces, as the kernel had them
+    dot = np.int64(0)
+    for k in range(10):
+        dot += np.int64(x[k]) * np.int64(mix[ws + k])
+    for k in range(10):
+        w = np.int64(mix[ws + k]) + ((np.int64(x[k]) * err) >> 16)
+        mix[ws + k] = min(max(w, -0x3FFFFFFF), 0x3FFFFFFF)
+    return dot
+
+
+@njit(cache=True)
+def _mixer_vector(mix, ws, x, err):
+    dot = mixer.mix_dot(mix, ws, x)
+    mixer.mix_update(mix, ws, x, err)
+    return dot
+
+
+def test_vector_mixer_is_the_scalar_mixer():
+    """The explicit vector mixer gives the scalar loops' dot product and weights, at the weights' bounds too
+    (inputs are stretched probabilities, |x| <= 2047; the error at most 4095 * 256)."""
+    rng = np.random.default_rng(5)
+    for t in range(2000):
+        mix = rng.integers(-0x3FFFFFFF, 0x40000000, 30).astype(np.int32)
+        if t % 2:
+            mix = rng.choice(np.array([0x3FFFFFFF, -0x3FFFFFFF, 0x3FFFFF00, -0x3FFFFF00], np.int32), 30)
+        x = rng.integers(-2047, 2048, 10).astype(np.int32)
+        err = int(rng.integers(-4095 * 256, 4095 * 256 + 1))
+        ws = int(rng.integers(0, 21))
+        a, b = mix.copy(), mix.copy()
+        assert _mixer_scalar(a, ws, x, err) == _mixer_vector(b, ws, x, err)
+        assert np.array_equal(a, b)
