@@ -105,9 +105,9 @@ def _load(packed: bytes) -> State:
         arrays = {k: z[k] for k in z.files}
     text = arrays.pop("text")
     s = State(text, len(text), **arrays)
-    if any(
-        a.shape != b.shape or a.dtype != b.dtype for a, b in zip(s.arrays(), fresh().arrays(), strict=True)
-    ):
+    pairs = zip(s.arrays(), fresh().arrays(), strict=True)
+    fits = all(a.shape == b.shape and a.dtype == b.dtype for a, b in pairs)
+    if not fits or not 0 <= s.sc[kernels.SC_LR] <= 256:  # the learning rate's bound: qyn1.cm.mixer
         raise CodecError(f"the shipped {PRIMER_FILE} does not fit this cm coder (rebuild it: qyn1.cm.prime)")
     return s
 
