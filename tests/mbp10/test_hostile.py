@@ -179,6 +179,7 @@ days = _files(**{"days__ES-20240102.dbn.zst": lambda p: _day_bytes()})
 dummy = "not read: the command is refused before it reads its inputs"
 m = "mbp10"
 RUN = [m, "run", "--input-dir", "days", "--dates", "2024-01-01..2024-01-03", "--executor", "serial", "-q"]
+SYNTH = [m, "synth", "--date", "2024-01-02", "--out", "d.dbn.zst"]
 
 CASES = [
     Case(
@@ -486,41 +487,21 @@ CASES = [
     # `-o -` wrote a Parquet file named '-' and exited 0 (perfkit.outputs refuses it for every command)
     Case("bars-out-dash", [m, "bars", DAY, "-o", "-"], 2, "cannot write to standard output", day),
     # symbols DBN cannot store were an internal error (exit 1); empty or half spreads were written
-    Case(
-        "synth-symbol-empty",
-        [m, "synth", "--date", "2024-01-02", "--symbol", "", "--out", "d.dbn.zst"],
-        2,
-        "bad --symbol ''",
-    ),
-    Case(
-        "synth-symbol-space",
-        [m, "synth", "--date", "2024-01-02", "--symbol", "ES H4", "--out", "d.dbn.zst"],
-        2,
-        "bad --symbol 'ES H4'",
-    ),
-    Case(
-        "synth-symbol-half-spread",
-        [m, "synth", "--date", "2024-01-02", "--symbol", "ESH4-", "--out", "d.dbn.zst"],
-        2,
-        "two legs",
-    ),
-    Case(
-        "synth-symbol-too-long",
-        [m, "synth", "--date", "2024-01-02", "--symbol", "A" * 71, "--out", "d.dbn.zst"],
-        2,
-        "1-70 printable ASCII",
-    ),
-    Case(
-        "synth-symbol-not-ascii",
-        [m, "synth", "--date", "2024-01-02", "--symbol", "ÉSH4", "--out", "d.dbn.zst"],
-        2,
-        "bad --symbol",
-    ),
-    Case(
-        "synth-parent-spread",
-        [m, "synth", "--date", "2024-01-02", "--parent", "ES.FUT-X", "--out", "d.dbn.zst"],
-        2,
-        "bad --parent 'ES.FUT-X': a parent symbol is ROOT.FUT or ROOT.OPT",
+    *(
+        Case(f"synth-{name}", [*SYNTH, option, value], 2, message)
+        for name, option, value, message in [
+            ("symbol-empty", "--symbol", "", "bad --symbol ''"),
+            ("symbol-space", "--symbol", "ES H4", "bad --symbol 'ES H4'"),
+            ("symbol-half-spread", "--symbol", "ESH4-", "two legs"),
+            ("symbol-too-long", "--symbol", "A" * 71, "1-70 printable ASCII"),
+            ("symbol-not-ascii", "--symbol", "ÉSH4", "bad --symbol"),
+            (
+                "parent-spread",
+                "--parent",
+                "ES.FUT-X",
+                "bad --parent 'ES.FUT-X': a parent symbol is ROOT.FUT or ROOT.OPT",
+            ),
+        ]
     ),
     Case("run-workers-10000", [*RUN, "--out", "o", "--workers", "10000"], 2, "--workers", days),
     Case("run-dates-garbage", [*RUN[:5], "2024-13-01..x", "--out", "o"], 2, "bad --dates", days),
