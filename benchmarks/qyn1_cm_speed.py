@@ -21,9 +21,10 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
+
+from tree_child import measure_in_child
 
 
 def inputs(every: int, mb: float) -> list[bytes]:
@@ -80,25 +81,6 @@ def measure(every: int, mb: float, passes: int) -> dict:
     return res
 
 
-def _child(src: str | None, every: int, mb: float, passes: int) -> dict:
-    env = dict(os.environ)
-    if src:
-        env["PYTHONPATH"] = src
-    cmd = [
-        sys.executable,
-        __file__,
-        "--child",
-        "--every",
-        str(every),
-        "--mb",
-        str(mb),
-        "--passes",
-        str(passes),
-    ]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.splitlines()[-1])
-
-
 KEYS = ("encode_cpu_mb_s", "decode_cpu_mb_s", "encode_wall_mb_s", "decode_wall_mb_s")
 
 
@@ -124,7 +106,9 @@ def main() -> None:
     runs: dict[str, list[dict]] = {name: [] for name in trees}
     for _ in range(args.rounds):
         for name, src in trees.items():
-            runs[name].append(_child(src, args.every, args.mb, args.passes))
+            runs[name].append(
+                measure_in_child(__file__, src, every=args.every, mb=args.mb, passes=args.passes)
+            )
     first = runs["this tree"][0]
     print(
         f"cm coder, one core: {first['chunks']} chunks of the stdlib, {first['source_mb']:.2f} MB of source"

@@ -20,9 +20,9 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
+
+from tree_child import measure_in_child
 
 
 def measure(every: int, passes: int, batch: int) -> dict:
@@ -72,30 +72,6 @@ def measure(every: int, passes: int, batch: int) -> dict:
     }
 
 
-def _child(src: str | None, every: int, passes: int, batch: int) -> dict:
-    env = dict(os.environ)
-    if src:
-        env["PYTHONPATH"] = src
-    out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            "--every",
-            str(every),
-            "--passes",
-            str(passes),
-            "--batch",
-            str(batch),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.splitlines()[-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--compare", metavar="SRC", help="another tree's packages/qyn1/src, measured alternately")
@@ -120,7 +96,9 @@ def main() -> None:
     runs: dict[str, list[dict]] = {name: [] for name in trees}
     for _ in range(args.rounds if args.compare else 1):
         for name, (src, batch) in trees.items():
-            runs[name].append(_child(src, args.every, args.passes, batch))
+            runs[name].append(
+                measure_in_child(__file__, src, every=args.every, passes=args.passes, batch=batch)
+            )
     first = runs[this][0]
     print(
         f"structural decode, one core: {first['chunks']} chunks, {first['source_mb']:.2f} MB of held-out source"
