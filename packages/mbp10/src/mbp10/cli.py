@@ -169,17 +169,14 @@ def synth(date_s, records, seed, out, symbols, parent, profile, report_dir, forc
 
     Example: mbp10 synth --date 2024-01-02 --records 300000 --seed 1 --out day.dbn.zst
     """
+    from mbp10.symbology import check_parent_symbol, check_raw_symbol
     from mbp10.synth import SYMBOL
 
     symbols = tuple(symbols) or (SYMBOL,)
     for symbol in symbols:
-        _check_symbol(symbol, "--symbol", spread_ok=True)
+        check_raw_symbol(symbol, "--symbol")
     if parent is not None:
-        _check_symbol(parent, "--parent", spread_ok=False)
-        if not parent.endswith((".FUT", ".OPT")) or "-" in parent:
-            raise Mbp10Error(
-                f"bad --parent {parent!r}: a parent symbol is ROOT.FUT or ROOT.OPT (e.g. ES.FUT)"
-            )
+        check_parent_symbol(parent, "--parent")
     if len(set(symbols)) != len(symbols):
         raise Mbp10Error(f"--symbol given twice: {', '.join(symbols)}")
     if records < 40 * len(symbols):
@@ -215,21 +212,6 @@ def synth(date_s, records, seed, out, symbols, parent, profile, report_dir, forc
     _say_report(j, quiet)
     if not quiet:
         click.echo(f"wrote {len(rec):,} records to {out}")
-
-
-SYMBOL_MAX = 70  # DBN's symbol fields hold 71 bytes with the terminating NUL
-
-
-def _check_symbol(symbol: str, option: str, *, spread_ok: bool) -> None:
-    """A raw symbol DBN can store and Databento could have sent: 1-70 printable ASCII characters, no
-    spaces; with ``spread_ok`` a calendar spread is two such legs joined by one '-' (ESH4-ESM4)."""
-    legs = symbol.split("-") if spread_ok else [symbol]
-    printable = all(0x21 <= ord(c) <= 0x7E for c in symbol)
-    if not printable or not 1 <= len(symbol) <= SYMBOL_MAX or len(legs) > 2 or not all(legs):
-        raise Mbp10Error(
-            f"bad {option} {symbol!r}: a raw symbol is 1-{SYMBOL_MAX} printable ASCII characters without spaces"
-            + (" (a calendar spread: two legs joined by one '-', e.g. ESH4-ESM4)" if spread_ok else "")
-        )
 
 
 def _stem(path: Path) -> str:

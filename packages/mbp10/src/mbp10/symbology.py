@@ -27,11 +27,35 @@ DAY_NS = 86_400 * 1_000_000_000
 EPOCH = dt.date(1970, 1, 1)
 #: Schema-metadata key of the symbology in bronze Parquet files.
 PARQUET_KEY = b"mbp10.symbology"
+#: The longest raw symbol: DBN's symbol fields hold 71 bytes with the terminating NUL.
+SYMBOL_MAX = 70
 
 
 def is_spread(symbol: str | None) -> bool:
     """A CME calendar spread or other combination: its raw symbol joins legs with '-' (e.g. ESH4-ESM4)."""
     return symbol is not None and "-" in symbol
+
+
+def _plain(symbol: str) -> bool:
+    """1 to SYMBOL_MAX printable ASCII characters, no spaces."""
+    return 1 <= len(symbol) <= SYMBOL_MAX and all(0x21 <= ord(c) <= 0x7E for c in symbol)
+
+
+def check_raw_symbol(symbol: str, what: str) -> None:
+    """Refuse a raw symbol DBN cannot store or Databento would not send: it is 1-70 printable ASCII
+    characters without spaces, and a spread (:func:`is_spread`) is two such legs joined by one '-'."""
+    legs = symbol.split("-")
+    if not _plain(symbol) or len(legs) > 2 or not all(legs):
+        raise Mbp10Error(
+            f"bad {what} {symbol!r}: a raw symbol is 1-{SYMBOL_MAX} printable ASCII characters without spaces"
+            " (a calendar spread: two legs joined by one '-', e.g. ESH4-ESM4)"
+        )
+
+
+def check_parent_symbol(symbol: str, what: str) -> None:
+    """Refuse anything but a parent symbol in Databento's form, ``ROOT.FUT`` or ``ROOT.OPT`` (e.g. ES.FUT)."""
+    if not _plain(symbol) or "-" in symbol or not symbol.endswith((".FUT", ".OPT")):
+        raise Mbp10Error(f"bad {what} {symbol!r}: a parent symbol is ROOT.FUT or ROOT.OPT (e.g. ES.FUT)")
 
 
 @dataclass(frozen=True)
