@@ -114,3 +114,29 @@ def test_a_swallowed_interrupt_never_lets_the_outputs_be_committed(tmp_path):
         with contextlib.suppress(KeyboardInterrupt):  # someone else's code swallows it
             signal.raise_signal(signal.SIGINT)
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_ctrl_c_while_the_run_sets_up_still_leaves_a_failed_report(tmp_path, monkeypatch):
+    """The run's live log exists before its set-up ends (a test times its Ctrl-C by that file): a SIGINT
+    landing in between left no report at all in ``--report-dir`` (seen once in CI). The signal is held until
+    the run is entered, so its exit writes the ``failed`` report."""
+    import signal
+
+    from perfkit.run import Run
+
+    from perfkit import interrupts
+
+    interrupts.install()
+    event = Run._event
+
+    def signal_at_start(self, name, **fields):
+        event(self, name, **fields)
+        if name == "run_start":
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(Run, "_event", signal_at_start)
+    out, rep = tmp_path / "out.txt", tmp_path / "rep"
+    with pytest.raises(KeyboardInterrupt), job("demo", "x", files=[out], report_dir=rep) as j:
+        j.path(out).write_text("never committed")
+    assert json.loads((rep / "run_report.json").read_text())["status"] == "failed"
+    assert _tree(tmp_path) == ["rep", "rep/events.jsonl", "rep/run_report.json"]

@@ -107,7 +107,13 @@ def job(
     shared = [(p, False) for p in _present(inputs)]
     shared += [(staged, kind == "dir") for staged, kind in outputs.staged_outputs()]
     try:
-        with run, reporting_to(run, shared, journal):
+        with contextlib.ExitStack() as entered:
+            # Entered with the stop signals held: the run's live log exists before its set-up ends, and a
+            # Ctrl-C landing in between would skip its __exit__ (no report); held, it is raised right after,
+            # inside the stack, so the run reports it.
+            with deferred():
+                entered.enter_context(run)
+                entered.enter_context(reporting_to(run, shared, journal))
             if profile_paths is not None:
                 with _profile(profile_paths[0], top_path=profile_paths[1]):
                     yield Job(outputs, run, report_path)
