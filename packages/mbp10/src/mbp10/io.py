@@ -9,6 +9,8 @@ RSS flat. Input that is out of ts_event order falls back to a full decode and a 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,11 @@ from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, N_LEVELS, RECORD_SIZE, RTY
 #: 2,000 (736 KB) stay in L2 and the kernel takes less time, but the day takes more CPU: the decoder and
 #: per-block Python calls cost more than that saves (docs/perf/mbp10.md, "--blocks").
 CHUNK_RECORDS = 11_400
+#: Blocks a reader thread decompresses ahead of the bar kernel (`DbnStream.ahead`) where one day is decoded at
+#: a time and a second core is there to take it (a one-file command, `run --executor serial`): the day then
+#: takes about max(decode, the rest) instead of their sum. 0 on one core, and `run`'s parallel workers
+#: already keep every core busy (docs/perf/mbp10.md, "read-ahead").
+READ_AHEAD = 2 if len(os.sched_getaffinity(0)) > 1 else 0
 PARQUET_COMPRESSION = ("zstd", 3)
 #: Dictionary encoding only where values repeat (prices, sizes, codes); never for timestamps/sequences.
 NO_DICTIONARY = ("ts_event", "ts_recv", "sequence", "ts_in_delta")
@@ -127,6 +134,9 @@ class DbnStream:
     #: Check every record's rtype/length here (NumPy); `scan_dbn` turns it off and checks in `block_facts`,
     #: the one pass it makes over the headers anyway.
     check_records: bool = True
+    #: Blocks decompressed ahead in a reader thread while the caller works on the current one (0: none,
+    #: the caller's thread decompresses). The reader ends when the stream is closed.
+    ahead: int = 0
     metadata: dbn.Metadata = field(init=False)
 
     def __post_init__(self) -> None:
@@ -161,6 +171,9 @@ class DbnStream:
             raise
 
     def close(self) -> None:
+        ring = getattr(self, "_ring", None)
+        if ring is not None:
+            ring.stop()  # before the file closes under its reader
         self._fh.close()
 
     def __enter__(self) -> DbnStream:
@@ -170,6 +183,9 @@ class DbnStream:
         self.close()
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        if self.ahead > 0:
+            yield from self._blocks_ahead()
+            return
         buf = np.empty(self.chunk_records * RECORD_SIZE, np.uint8)
         view = memoryview(buf)
         carry = 0
@@ -185,15 +201,101 @@ class DbnStream:
             total = carry + got
             whole = total - total % RECORD_SIZE
             if whole:
-                rec = buf[:whole].view(MBP10_DTYPE)
-                if self.check_records:
-                    bad = (rec["rtype"] != RTYPE_MBP10) | (rec["length"] != RECORD_SIZE // 4)
-                    if bad.any():
-                        raise bad_record(self.path, rec, int(np.argmax(bad)))
-                yield rec
+                yield self._records(buf[:whole])
             carry = total - whole
             if carry:
                 buf[:carry] = buf[whole:total]
+
+    def _records(self, raw: np.ndarray) -> np.ndarray:
+        rec = raw.view(MBP10_DTYPE)
+        if self.check_records:
+            bad = (rec["rtype"] != RTYPE_MBP10) | (rec["length"] != RECORD_SIZE // 4)
+            if bad.any():
+                raise bad_record(self.path, rec, int(np.argmax(bad)))
+        return rec
+
+    def _blocks_ahead(self) -> Iterator[np.ndarray]:
+        """The blocks of `__iter__`, decompressed by a reader thread into a ring of `ahead` + 1 buffers while
+        the caller works on the block before (zstd releases the GIL while it decompresses): the same blocks,
+        at most `ahead` + 1 of them in memory. The block handed out is the caller's until it asks for the
+        next; a caller that stops early (break, error, Ctrl-C) stops and joins the thread in `close`."""
+        ring = _Ring(self._reader, self.chunk_records * RECORD_SIZE, self.ahead + 1)
+        self._ring = ring
+        try:
+            while True:
+                kind, value = ring.next_block()
+                if kind == "block":
+                    yield self._records(value)
+                elif kind == "end":
+                    if value:
+                        raise Mbp10Error(
+                            f"{self.path}: truncated DBN file ({value} bytes of a partial record)"
+                        )
+                    return
+                elif isinstance(value, zstandard.ZstdError):
+                    raise Mbp10Error(f"{self.path}: truncated or corrupt zstd stream ({value})") from None
+                else:
+                    raise value
+        finally:
+            ring.stop()
+
+
+class _Ring:
+    """A reader thread filling `n` reused buffers from `reader.readinto`, in order: whole records each, a
+    partial record carried to the start of the next buffer. `next_block()` gives ("block", uint8 view) and
+    takes back the buffer it gave before; ("end", bytes of a partial record left) or ("error", exception)
+    come last."""
+
+    def __init__(self, reader, size: int, n: int) -> None:
+        self.reader = reader
+        self.bufs = [np.empty(size, np.uint8) for _ in range(n)]
+        self.free: queue.SimpleQueue = queue.SimpleQueue()  # buffers the thread may fill; None: stop
+        self.full: queue.SimpleQueue = queue.SimpleQueue()  # (kind, buffer or value, bytes)
+        for i in range(n):
+            self.free.put(i)
+        self.lent: int | None = None
+        self.stopping = False
+        self.thread = threading.Thread(target=self._fill, name="mbp10-zstd", daemon=True)
+        self.thread.start()
+
+    def _fill(self) -> None:
+        try:
+            i, carry = self.free.get(), 0
+            while i is not None and not self.stopping:
+                buf = self.bufs[i]
+                got = self.reader.readinto(memoryview(buf)[carry:])
+                if not got:
+                    self.full.put(("end", carry, 0))
+                    return
+                total = carry + got
+                whole = total - total % RECORD_SIZE
+                carry = total - whole
+                if not whole:
+                    continue
+                j = self.free.get()  # waits while every other buffer is full or lent: memory stays bounded
+                if j is not None and carry:
+                    self.bufs[j][:carry] = buf[whole:total]
+                self.full.put(("block", i, whole))
+                i = j
+        except BaseException as e:  # handed to the caller's thread, which raises it
+            self.full.put(("error", e, 0))
+
+    def next_block(self) -> tuple[str, object]:
+        if self.lent is not None:
+            self.free.put(self.lent)
+            self.lent = None
+        kind, value, n = self.full.get()
+        if kind != "block":
+            return kind, value
+        self.lent = value
+        return kind, self.bufs[value][:n]
+
+    def stop(self) -> None:
+        """Stop the thread (it ends after at most one more `readinto`) and wait for it."""
+        if not self.stopping:
+            self.stopping = True
+            self.free.put(None)
+        self.thread.join()
 
 
 # -- bronze Parquet ----------------------------------------------------------------------------------------
@@ -381,12 +483,13 @@ def _feed(consumers: list, rec: np.ndarray, facts, groups=None) -> None:
             c.update(rec)
 
 
-def scan_dbn(path: str | os.PathLike, consumers: list) -> ScanStats:
+def scan_dbn(path: str | os.PathLike, consumers: list, ahead: int = 0) -> ScanStats:
     """Feed the records of a DBN file to each consumer's `update(records)`, each instrument's records in
     ts_event order. Consumers with a `start(metadata)` get the header first; those with `takes_facts` get
     the block's `kernels.block_facts` and its instrument groups too (computed once a block).
 
-    Streams block by block while every instrument is in order (the normal case). At the first record out of
+    Streams block by block while every instrument is in order (the normal case), with `ahead` blocks
+    decompressed ahead in a reader thread (`DbnStream.ahead`). At the first record out of
     order every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
     """
     from mbp10.bars import facts_of, split_instruments  # Numba: loaded once the input passed the cheap checks
@@ -394,7 +497,7 @@ def scan_dbn(path: str | os.PathLike, consumers: list) -> ScanStats:
 
     p = Path(path)
     stats = ScanStats()
-    with DbnStream(p, check_records=False) as stream:
+    with DbnStream(p, check_records=False, ahead=ahead) as stream:
         stats.symbols = tuple(stream.metadata.symbols)
         for c in consumers:
             if hasattr(c, "start"):

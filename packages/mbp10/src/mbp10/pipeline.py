@@ -37,7 +37,16 @@ from mbp10.dates import DatePlan
 from mbp10.episodes import EpisodeParams
 from mbp10.errors import Mbp10Error
 from mbp10.instruments import approach_all, episodes_all, level_distance_all, levels_all, vectors_all
-from mbp10.io import ScanStats, arrow_to_np, input_kind, read_bronze, read_symbology, scan_dbn, write_table
+from mbp10.io import (
+    READ_AHEAD,
+    ScanStats,
+    arrow_to_np,
+    input_kind,
+    read_bronze,
+    read_symbology,
+    scan_dbn,
+    write_table,
+)
 from mbp10.records import iter_table_records, out_of_order_count
 from mbp10.symbology import Selection
 from perfkit import atomic_path
@@ -75,18 +84,24 @@ def write_parquet(table: pa.Table, path: str | os.PathLike) -> None:
 
 
 def day_bars(
-    path: str | os.PathLike, bronze_out: Path | None = None, selection: Selection | None = None
+    path: str | os.PathLike,
+    bronze_out: Path | None = None,
+    selection: Selection | None = None,
+    ahead: int = READ_AHEAD,
 ) -> tuple[pa.Table, ScanStats]:
     """bar5s (without the level distance) of one input file, per instrument (`selection` says which:
     default every outright); optionally the bronze Parquet in the same pass. `stats.integrity` holds the
-    feed's integrity counters."""
+    feed's integrity counters. `ahead`: blocks a reader thread decompresses ahead of the kernels (a DBN
+    input without bronze; 0: none)."""
     try:
-        return _day_bars(path, bronze_out, selection)
+        return _day_bars(path, bronze_out, selection, ahead)
     except InputError as e:  # e.g. a ts_event span too long for memory: name the file
         raise Mbp10Error(f"{path}: {e}") from None
 
 
-def _day_bars(path, bronze_out: Path | None, selection: Selection | None) -> tuple[pa.Table, ScanStats]:
+def _day_bars(
+    path, bronze_out: Path | None, selection: Selection | None, ahead: int
+) -> tuple[pa.Table, ScanStats]:
     from mbp10.bars import BarsConsumer  # Numba: not imported by a `run` parent, which only runs the features
 
     consumer = BarsConsumer(selection=selection)
@@ -112,7 +127,7 @@ def _day_bars(path, bronze_out: Path | None, selection: Selection | None) -> tup
         with atomic_path(bronze_out) as tmp:
             stats = ingest_file(path, tmp, extra_consumers=(consumer,))
     else:
-        stats = scan_dbn(path, [consumer])
+        stats = scan_dbn(path, [consumer], ahead)
     bars = consumer.finish(str(path))
     stats.integrity = {
         **consumer.integrity.counters(),
@@ -167,7 +182,7 @@ def day_features(
 
 def bars_task(payload: tuple) -> dict:
     """Pass 1 (one date): decode + bar5s core into the staging area; optional bronze."""
-    date_iso, src, out_dir, bronze, selection = payload
+    date_iso, src, out_dir, bronze, selection, ahead = payload
     out = Path(out_dir)
     bronze_out = out / "bronze" / f"{date_iso}.parquet" if bronze else None
     t0 = time.perf_counter()
@@ -175,7 +190,7 @@ def bars_task(payload: tuple) -> dict:
 
     warm_up()  # the worker's first task loads (or compiles) the kernels: timed apart, kept out of the rate
     compile_s = time.perf_counter() - t0
-    bars, stats = day_bars(src, bronze_out, Selection(**selection))
+    bars, stats = day_bars(src, bronze_out, Selection(**selection), ahead)
     write_staging(bars, out / STAGING / f"{date_iso}.arrow")
     counts = {"records": stats.records, "out_of_order": stats.out_of_order, "bars": bars.num_rows}
     counts.update(stats.integrity)
@@ -282,6 +297,9 @@ def run_dates(
 
     params = params or EpisodeParams()
     sel = (selection or Selection()).to_dict()
+    # One date at a time (serial): a reader thread decompresses ahead on the other core. Parallel workers
+    # already keep the cores busy, and a thread each would only contend with them.
+    ahead = READ_AHEAD if executor == "serial" else 0
     out = Path(out_dir)
     inputs = plan.inputs
     t0 = time.perf_counter()
@@ -348,7 +366,7 @@ def run_dates(
                     # earlier date's are.
                     Task(
                         key=k,
-                        payload=(k, str(inputs[d]), str(out), bronze, sel),
+                        payload=(k, str(inputs[d]), str(out), bronze, sel, ahead),
                         cost=len(todo) - i,
                         files=bars_files(k, bronze),
                     )

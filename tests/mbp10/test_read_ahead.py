@@ -1,0 +1,132 @@
+"""The reader thread of `DbnStream(ahead=N)`: the same blocks as decoding in the caller's thread, errors raised
+in the caller, and no thread left behind however the caller stops (end, break, error, Ctrl-C)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+import zstandard
+from mbp10.errors import Mbp10Error
+from mbp10.io import DbnStream, scan_dbn
+
+
+def _readers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "mbp10-zstd"]
+
+
+def _blocks(path, ahead: int, chunk: int) -> list[np.ndarray]:
+    with DbnStream(path, chunk_records=chunk, ahead=ahead) as s:
+        return [b.copy() for b in s]
+
+
+@pytest.mark.parametrize("ahead", [1, 3])
+@pytest.mark.parametrize("chunk", [37, 1_001, 40_000])
+def test_blocks_ahead_equal_blocks_in_the_callers_thread(small_day_file, ahead, chunk):
+    mine = _blocks(small_day_file, 0, chunk)
+    theirs = _blocks(small_day_file, ahead, chunk)
+    assert [len(b) for b in theirs] == [len(b) for b in mine]
+    assert b"".join(b.tobytes() for b in theirs) == b"".join(b.tobytes() for b in mine)
+    assert not _readers()
+
+
+def test_a_block_stays_valid_until_the_next_is_asked_for(small_day, small_day_file):
+    # With one block ahead the ring has two buffers: a block handed out is never refilled under its reader.
+    with DbnStream(small_day_file, chunk_records=1_000, ahead=1) as s:
+        for i, block in enumerate(s):
+            before = block.tobytes()
+            threading.Event().wait(0.002)  # give the reader time to run ahead (it must wait, not overwrite)
+            assert block.tobytes() == before == small_day[i * 1_000 : (i + 1) * 1_000].tobytes()
+
+
+def test_breaking_out_early_ends_the_reader(small_day_file):
+    with DbnStream(small_day_file, chunk_records=500, ahead=2) as s:
+        for i, _ in enumerate(s):
+            if i == 3:
+                break
+    assert not _readers()
+
+
+def test_scan_dbn_out_of_order_fallback_ends_the_reader(tmp_path, small_day):
+    import datetime as dt
+
+    from mbp10.bars import BarsConsumer
+    from mbp10.dbn import write_dbn
+    from mbp10.synth import synth_header
+
+    rec = small_day.copy()
+    rec[20_000:20_010] = rec[20_000:20_010][::-1]  # out of order after many streamed blocks
+    path = tmp_path / "swapped.dbn.zst"
+    write_dbn(path, synth_header(dt.date(2024, 1, 2)), rec)
+    stats = scan_dbn(path, [BarsConsumer()], ahead=2)
+    assert not stats.streamed and stats.records == len(rec)
+    assert not _readers()
+
+
+def test_a_corrupt_stream_is_one_error_in_the_caller(tmp_path, small_day_file):
+    raw = bytearray(small_day_file.read_bytes())
+    raw[len(raw) // 2 : len(raw) // 2 + 64] = bytes(64)  # garbage inside a block: zstd fails mid-stream
+    bad = tmp_path / "bad.dbn.zst"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(Mbp10Error, match="truncated or corrupt zstd stream"):
+        _blocks(bad, 2, 1_000)
+    assert not _readers()
+
+
+def test_a_partial_last_record_is_refused(tmp_path, small_day_file):
+    with open(small_day_file, "rb") as fh:
+        plain = zstandard.ZstdDecompressor().stream_reader(fh).read()
+    cut = tmp_path / "cut.dbn"
+    cut.write_bytes(plain[:-100])  # uncompressed: the reader thread reads the file itself
+    with pytest.raises(Mbp10Error, match="partial record"):
+        _blocks(cut, 2, 1_000)
+    assert not _readers()
+
+
+class _SlowReader:
+    """A zstd reader whose every read waits a little: the caller then waits for blocks in the ring."""
+
+    def __init__(self, reader, started: threading.Event):
+        self.reader, self.started = reader, started
+
+    def readinto(self, view):
+        self.started.set()
+        threading.Event().wait(0.01)
+        return self.reader.readinto(view)
+
+
+def test_ctrl_c_while_waiting_for_a_block_stops_the_reader(small_day_file):
+    """SIGINT reaches the main thread while it waits for the reader: KeyboardInterrupt in the caller, and
+    the reader thread is stopped and joined before the stream closes."""
+    started = threading.Event()
+    timer = None
+    try:
+        with pytest.raises(KeyboardInterrupt), DbnStream(small_day_file, chunk_records=100, ahead=2) as s:
+            s._reader = _SlowReader(s._reader, started)
+
+            def ctrl_c():
+                started.wait(5)
+                os.kill(os.getpid(), signal.SIGINT)
+
+            timer = threading.Thread(target=ctrl_c)
+            timer.start()
+            for _ in s:
+                pass
+    finally:
+        if timer is not None:
+            timer.join()
+    assert not _readers()
+
+
+def test_an_error_in_the_callers_work_stops_the_reader(small_day_file):
+    with (
+        pytest.raises(RuntimeError, match="consumer failed"),
+        DbnStream(small_day_file, chunk_records=1_000, ahead=2) as s,
+    ):
+        for i, _ in enumerate(s):
+            if i == 5:
+                raise RuntimeError("consumer failed")
+    assert not _readers()
