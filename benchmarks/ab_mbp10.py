@@ -8,10 +8,11 @@ fresh process of the base and one of this checkout, alternating (A B A B ...), o
 `bench_mbp10.py`. Each process times, in CPU seconds of its own (less sensitive than wall time to the other
 users of the cores), the best of 3: `day_bars` (decode + bar5s, streamed from the .dbn.zst), the same for
 the 15-instrument parent-pull day (every instrument, spreads too; left out when the base predates
-instrument selection), the bar5s kernel over the whole day in memory and with its input in cache
+instrument selection), both days end to end as `bench_mbp10.py` times them (`day_bars`, then `day_features`
+without a previous day; `*_e2e`), the bar5s kernel over the whole day in memory and with its input in cache
 (`kernel_cache`: 2,000-record blocks, each read once untimed, then the thread CPU of the timed
-`BarAccumulator.update` calls), and the reference loop on a 5,000-record slice; the two `day_bars` are also
-timed in wall seconds (best of 3). Medians over rounds and the new/base ratios go to
+`BarAccumulator.update` calls), and the reference loop on a 5,000-record slice; the two `day_bars` and the two
+end-to-end runs are also timed in wall seconds (best of 3). Medians over rounds and the new/base ratios go to
 benchmarks/results/mbp10.jsonl (name "ab").
 
 `--twenty` instead times the 20-day run of `bench_mbp10.py --full` (`mbp10 run --workers 2 --executor
@@ -39,7 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 DAY = REPO / "reports" / "bench-mbp10" / "days" / "ES-2024-01-02.dbn.zst"
 MULTI = REPO / "reports" / "bench-mbp10" / "multi-15" / "ES.FUT-2024-01-02.dbn.zst"
 KEYS = ("day_bars_cpu_s", "day_bars_wall_s", "multi_day_bars_cpu_s", "multi_day_bars_wall_s", "kernel_cpu_s",
-        "kernel_cache_cpu_s", "reference_5k_cpu_s")  # fmt: skip
+        "kernel_cache_cpu_s", "reference_5k_cpu_s", "day_e2e_cpu_s", "day_e2e_wall_s", "multi_day_e2e_cpu_s",
+        "multi_day_e2e_wall_s")  # fmt: skip
 
 CHILD = """
 import json, sys, time
@@ -64,6 +66,14 @@ from mbp10.reference import bars_reference
 from mbp10.bars import BarAccumulator
 part = np.ascontiguousarray(rec[500_000:505_000])
 out = {"module": mbp10.__file__}
+import datetime as dt
+from mbp10.episodes import EpisodeParams
+from mbp10.pipeline import day_features
+
+def e2e(p, sel=None):
+    # the benchmark's "end to end": decode + bar5s, then every level-dependent stage (no previous day)
+    bars, _ = day_bars(p) if sel is None else day_bars(p, selection=sel)
+    day_features(dt.date(2024, 1, 2), bars, None, None, EpisodeParams())
 
 def kernel_cache():
     # the day in 2,000-record blocks (in L2), each first fed to a twin accumulator (untimed: brings it into
@@ -81,6 +91,8 @@ out["kernel_cache_cpu_s"] = min(kernel_cache() for _ in range(3))
 for name, f in (
     ("day_bars", lambda: day_bars(path)),
     *((("multi_day_bars", lambda: day_bars(multi, selection=every)),) if every else ()),
+    ("day_e2e", lambda: e2e(path)),
+    *((("multi_day_e2e", lambda: e2e(multi, every)),) if every else ()),
     ("kernel", lambda: compute_bars(rec)),
     ("reference_5k", lambda: bars_reference(part)),
 ):
@@ -91,7 +103,7 @@ for name, f in (
         cpu.append(time.process_time() - t)
         wall.append(time.perf_counter() - w)
     out[name + "_cpu_s"] = min(cpu)
-    if name.endswith("day_bars"):
+    if name.endswith(("day_bars", "e2e")):
         out[name + "_wall_s"] = min(wall)
 print(json.dumps(out))
 """

@@ -67,9 +67,12 @@ def _nan_reduce(x: np.ndarray, fn) -> np.ndarray:
     return np.where(np.isinf(r), np.nan, r)
 
 
-def compute_approach(bars: pa.Table, episodes: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """(approach per touch x window bar, signature per touch) for one date's episodes."""
-    dense, s = day_series(bars)
+def compute_approach(
+    bars: pa.Table, episodes: pa.Table, series: tuple[DenseBars, dict] | None = None
+) -> tuple[pa.Table, pa.Table]:
+    """(approach per touch x window bar, signature per touch) for one date's episodes; `series`: the bars'
+    `day_series`, when the caller has them (the vectors need them too)."""
+    dense, s = series if series is not None else day_series(bars)
     t = episodes.column("touch_bar").to_numpy()
     level = episodes.column("level_price").to_numpy()
     direction = episodes.column("direction").to_numpy().astype(np.float64)

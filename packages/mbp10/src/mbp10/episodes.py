@@ -11,7 +11,7 @@ The outcome looks `horizon` bars ahead on the approach-signed distance: *break* 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -68,6 +68,13 @@ class DenseBars:
 
     t0_ns: int
     row: np.ndarray
+    at: np.ndarray = field(init=False)  # the grid bars that have a bar row, ascending
+    rows_at: np.ndarray = field(init=False)  # ... and their rows
+
+    def __post_init__(self) -> None:
+        # Once per day, not once per series: every series spreads the same rows over the grid.
+        self.at = np.flatnonzero(self.row >= 0)
+        self.rows_at = self.row[self.at]
 
     @classmethod
     def from_bars(cls, bars: pa.Table) -> DenseBars:
@@ -88,15 +95,13 @@ class DenseBars:
 
     def zero_filled(self, values: np.ndarray) -> np.ndarray:
         out = np.zeros(len(self.row), np.float64)
-        has = self.row >= 0
-        out[has] = values[self.row[has]]
+        out[self.at] = values[self.rows_at]
         return out
 
     def carried(self, values: np.ndarray) -> np.ndarray:
         """Last non-NaN value at or before each grid bar (NaN before the first)."""
         v = np.full(len(self.row), np.nan)
-        has = self.row >= 0
-        v[has] = values[self.row[has]]
+        v[self.at] = values[self.rows_at]
         idx = np.where(~np.isnan(v), np.arange(len(v)), -1)
         idx = np.maximum.accumulate(idx) if len(idx) else idx
         out = np.where(idx >= 0, v[np.maximum(idx, 0)], np.nan)

@@ -36,7 +36,14 @@ from mbp10.calendar import previous_session, sessions
 from mbp10.dates import DatePlan
 from mbp10.episodes import EpisodeParams
 from mbp10.errors import Mbp10Error
-from mbp10.instruments import approach_all, episodes_all, level_distance_all, levels_all, vectors_all
+from mbp10.instruments import (
+    approach_all,
+    episodes_all,
+    level_distance_all,
+    levels_all,
+    series_all,
+    vectors_all,
+)
 from mbp10.io import (
     READ_AHEAD,
     ScanStats,
@@ -172,8 +179,9 @@ def day_features(
     levels = levels_all(date, bars, prev_bars, prev_date)
     bars = level_distance_all(bars, levels)
     episodes, windows = episodes_all(date.isoformat(), bars, levels, params)
-    approach, signature = approach_all(bars, episodes)
-    vectors = vectors_all(bars, episodes, approach, signature, params.reset_pts)
+    series = series_all(bars, episodes)
+    approach, signature = approach_all(bars, episodes, series)
+    vectors = vectors_all(bars, episodes, approach, signature, params.reset_pts, series)
     return DayOutputs(bars, levels, episodes, windows, approach, signature, vectors)
 
 

@@ -34,14 +34,15 @@ BAR_FEATURES = (
 DIM = LAST_BARS * len(BAR_FEATURES) + 3 + len(FLOW) + 2 + 2
 
 
-def _expanding_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of the non-NaN values of `x[0..t]` for every t (sd 1 where it is 0 or
-    undefined): a touch at bar t is standardised with what was known when bar t ended, never the whole day."""
+def _expanding_stats(x: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the non-NaN values of `x[0..t]` for every t in `at` (sd 1 where it is
+    0 or undefined): a touch at bar t is standardised with what was known when bar t ended, never the whole
+    day."""
     ok = ~np.isnan(x)
     v = np.where(ok, x, 0.0)
-    n = np.cumsum(ok)
-    s1 = np.cumsum(v)
-    s2 = np.cumsum(v * v)
+    n = np.cumsum(ok)[at]
+    s1 = np.cumsum(v)[at]
+    s2 = np.cumsum(v * v)[at]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n > 0, s1 / np.maximum(n, 1), 0.0)
         var = np.where(n > 0, s2 / np.maximum(n, 1) - mean * mean, 0.0)
@@ -54,11 +55,18 @@ def slog(x: np.ndarray) -> np.ndarray:
 
 
 def compute_vectors(
-    bars: pa.Table, episodes: pa.Table, approach: pa.Table, signature: pa.Table, reset_pts: float
+    bars: pa.Table,
+    episodes: pa.Table,
+    approach: pa.Table,
+    signature: pa.Table,
+    reset_pts: float,
+    day: tuple | None = None,
 ) -> pa.Table:
+    """The vectors of one instrument's touches; `day`: the bars' `approach.day_series`, when the caller has
+    them."""
     if not (math.isfinite(reset_pts) and reset_pts > 0):
         raise Mbp10Error(f"reset_pts={reset_pts!r}: must be a positive, finite number of points")
-    dense, series = day_series(bars)
+    dense, series = day if day is not None else day_series(bars)
     n = episodes.num_rows
     t = episodes.column("touch_bar").to_numpy()
     last = approach.filter(pc.greater(approach.column("rel_bar"), -LAST_BARS))
@@ -69,9 +77,9 @@ def compute_vectors(
         if name == "dist_pts":
             x = last.column("dist_pts").to_numpy() / reset_pts
         else:
-            mean, sd = _expanding_stats(series[name])
             at = np.repeat(t, LAST_BARS)  # every bar of a touch's window scaled by the stats at its touch bar
-            x = (gather(series[name], g) - mean[at]) / sd[at] if len(at) else np.empty(0)
+            mean, sd = _expanding_stats(series[name], at)
+            x = (gather(series[name], g) - mean) / sd if len(at) else np.empty(0)
         blocks.append(x.reshape(n, LAST_BARS))
     bar_part = np.stack(blocks, axis=2).reshape(n, LAST_BARS * len(BAR_FEATURES))  # touches x (bar, feature)
     sig = [
