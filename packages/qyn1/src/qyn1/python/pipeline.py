@@ -13,8 +13,9 @@ from qyn1 import rans, tables, varint
 from qyn1.errors import CodecError
 from qyn1.match import MATCH_NFLAG, decode_match, match_symbols
 from qyn1.python import decode as fused
+from qyn1.python import scan
 from qyn1.python.assemble import assemble
-from qyn1.python.layout import _kind_contexts, _layout_contexts, _ws_class, _ws_lengths, _ws_symbols
+from qyn1.python.layout import _kind_contexts, _layout_contexts, _ws_lengths, _ws_symbols
 from qyn1.python.names import (
     _NAMES_ERRORS,
     _name_model_ctx,
@@ -25,24 +26,15 @@ from qyn1.python.names import (
     _spell_items,
     decode_names,
 )
-from qyn1.python.text import _text_symbols
 from qyn1.python.tokens import (
     _IS_NL_KIND,
     _KIND_DMAP,
     _NEXT_CLASS,
-    _PARTS,
     _STR_POOL,
     _STR_QLEN,
-    _WS_LOOKUP,
-    COMMENT,
-    CTX_NUMBER,
-    CTX_TEXT0,
     EOF,
     ERR,
     KIND_CLASS,
-    LEX,
-    M_END,
-    M_ESC,
     MORPH_GROUP,
     MORPH_TIER,
     N_KIND_CLASS,
@@ -57,133 +49,53 @@ from qyn1.python.tokens import (
     N_WS_LINE_CTX,
     N_WS_MID,
     N_WS_MID_CTX,
-    NAME,
     NAME_ESC,
     NAME_SUCC1,
     NAME_SUCC_WINDOW,
-    NUMBER,
     RANK_DIRECT,
     STR_KINDS,
-    STRING,
     T_END,
     T_WORD,
-    WS,
     Vocab,
-    _classify,
-    _split_string,
     vocab,
 )
 
 
 def analyze(text: str, v: Vocab):
-    """Tokenise and split ``text`` into symbol streams: dict stream -> (symbols, ext contexts)."""
-    toks = LEX.findall(text)
-    fixed = v.fixed
-    wsl = _WS_LOOKUP
-    kind_all = [fixed.get(t) or wsl.get(t, -1) for t in toks]
-    ka = np.array(kind_all, dtype=np.int32)
-    miss = np.flatnonzero(ka == -1)
-    if len(miss):
-        ka[miss] = [_classify(toks[i]) for i in miss.tolist()]
-    is_ws = ka == WS
-    tok_pos = np.flatnonzero(~is_ws)
-    kinds = np.concatenate((ka[tok_pos], [EOF])).astype(np.int32)
-    ntok = len(kinds)
-    pos = np.concatenate((tok_pos, [len(toks)]))
-    has_ws = np.zeros(ntok, dtype=np.bool_)
-    has_ws[pos > 0] = is_ws[pos[pos > 0] - 1]
-    ws_idx = np.flatnonzero(has_ws)
-    ws_strs = [toks[i] for i in (pos[ws_idx] - 1).tolist()]
-    cls = {w: _ws_class(w) for w in set(ws_strs)}
-    wtype = np.zeros(ntok, dtype=np.int32)
-    wlen = np.zeros(ntok, dtype=np.int64)
-    if ws_strs:
-        tl = [cls[w] for w in ws_strs]
-        wtype[ws_idx] = [t for t, _ in tl]
-        wlen[ws_idx] = [ln for _, ln in tl]
+    """Tokenise and split ``text`` into symbol streams: dict stream -> (symbols, ext contexts). The lexing,
+    classification, text streams, name ids and the new names' morphemes in compiled code
+    (``qyn1.python.scan``); ``qyn1.python.reference.analyze`` is the slow twin (the same streams)."""
+    if v._tables is None:
+        v._tables = scan.vocab_tables(v)
+    t = v._tables
+    cp, flags = scan.code_points(text)
+    (err, kinds, tok_a, tok_b, ws_a, wtype, wlen, strkind, str_tok, *text_streams, name_ctx, occ_tok, ids, new_a,
+     new_b) = scan.scan(cp, flags, t)  # fmt: skip
+    if err:
+        raise CodecError("string token does not split")  # cannot happen with LEX
     line_start, line_kind, ctx_line, ctx_mid = _layout_contexts(kinds)
     ws_line, ws_mid, esc = _ws_symbols(line_start, line_kind, wtype, wlen)
-    ws_of = dict(zip(ws_idx.tolist(), ws_strs, strict=True))
-    spell_items = [ws_of.get(i, "").encode("utf-8") for i in np.flatnonzero(esc).tolist()]
-    texts = [toks[i] for i in tok_pos.tolist()]
-    texts.append("")
     prevk = np.concatenate(([EOF], kinds[:-1]))
-    # code names and numbers
-    is_name = kinds == NAME
-    name_tok = np.flatnonzero(is_name | (kinds == NUMBER))
-    code_names = [texts[i] for i in name_tok.tolist()]
-    code_ctx = np.where(is_name[name_tok], prevk[name_tok], CTX_NUMBER).astype(np.int32)
-    # strings and comments
-    str_tok = np.flatnonzero(kinds == STRING)
-    strkind = np.zeros(len(str_tok), dtype=np.int32)
-    str_mode = np.zeros(len(str_tok), dtype=np.int32)
-    bodies: list[list[str]] = [[], [], []]
-    for j, i in enumerate(str_tok.tolist()):
-        sp = _split_string(texts[i])
-        if sp is None:
-            raise CodecError("string token does not split")  # cannot happen with LEX
-        strkind[j] = sp[0]
-        mode = 1 if len(STR_KINDS[sp[0]][1]) == 3 else 0
-        str_mode[j] = mode
-        bodies[mode].append(sp[1])
-    com_tok = np.flatnonzero(kinds == COMMENT)
-    bodies[2] = [texts[i][1:] for i in com_tok.tolist()]
-    body_tok = [str_tok[str_mode == 0], str_tok[str_mode == 1], com_tok]
-    text_streams = []
-    occ_tok = [name_tok]
-    occ_sub = [np.zeros(len(name_tok), dtype=np.int64)]
-    occ_ctx = [code_ctx]
-    names = list(code_names)
-    for m in range(3):
-        syms, words, wbody, wsub = _text_symbols(bodies[m])
-        text_streams.append(syms)
-        occ_tok.append(body_tok[m][wbody])
-        occ_sub.append(wsub + 1)
-        occ_ctx.append(np.full(len(words), CTX_TEXT0 + m, dtype=np.int32))
-        names.extend(words)
-    order = np.lexsort((np.concatenate(occ_sub), np.concatenate(occ_tok)))
-    name_ctx = np.concatenate(occ_ctx)[order]
-    name_mctx = _name_model_ctx(name_ctx, np.concatenate(occ_tok)[order], kinds)
-    names = [names[i] for i in order.tolist()]
-    # move-to-front over first-occurrence ids
-    local: dict[str, int] = {}
-    ids = np.fromiter((local.setdefault(nm, len(local)) for nm in names), dtype=np.int32, count=len(names))
+    name_mctx = _name_model_ctx(name_ctx, occ_tok, kinds)
     nsym, nflag, nowner, extra, nbits, isnew = _name_symbols(ids, MORPH_GROUP[name_ctx])
-    new_pos = np.flatnonzero(isnew)
-    new_names = list(local)  # dicts keep first-occurrence order
-    morph: list[list[int]] = [[] for _ in range(N_MORPH_GROUPS)]
-    morph_spell: list[list[bytes]] = [[] for _ in range(N_MORPH_GROUPS)]  # consumed group by group
-    morph_rare: list[list[tuple[int, int]]] = [[] for _ in range(N_MORPH_GROUPS)]  # (tier, index in tier)
-    msym = v.morph_sym
-    tier0 = v.morph_tier_sym
-    for nm, g in zip(new_names, MORPH_GROUP[name_ctx[new_pos]].tolist(), strict=True):
-        out = morph[g]
-        ms = msym.get(nm)
-        if ms is not None:
-            out.append(ms[0])
-            if ms[1] >= 0:
-                morph_rare[g].append((ms[0] - tier0, ms[1]))
-        else:
-            for part in _PARTS.findall(nm):
-                ms = msym.get(part)
-                if ms is None:
-                    out.append(M_ESC)
-                    morph_spell[g].append(part.encode("utf-8"))
-                else:
-                    out.append(ms[0])
-                    if ms[1] >= 0:
-                        morph_rare[g].append((ms[0] - tier0, ms[1]))
-        out.append(M_END)
-    # morphx context: the name's role x the tier
-    rare = [(g * v.n_morph_tiers + t, i) for g in range(N_MORPH_GROUPS) for t, i in morph_rare[g]]
-    rare_arr = np.array(rare, dtype=np.int32).reshape(len(rare), 2)
-    spell_items.extend(texts[i].encode("utf-8") for i in np.flatnonzero(kinds == ERR).tolist())
-    for g in range(N_MORPH_GROUPS):
-        spell_items.extend(morph_spell[g])
-    if spell_items:
-        blob = np.frombuffer(b"\0".join(spell_items) + b"\0", dtype=np.uint8).astype(np.int32) + 1
-        ends = np.cumsum([len(s) + 1 for s in spell_items]) - 1
-        blob[ends] = 0
+    grp = MORPH_GROUP[name_ctx[isnew]]
+    m_grp, m_sym, r_grp, r_sym, r_idx, s_grp, s_a, s_b = scan.morphemes(cp, new_a, new_b, grp, t)
+    # each group's symbols, tier escapes and spelled parts, in name order
+    m_order = np.argsort(m_grp, kind="stable")
+    morph = np.split(m_sym[m_order], np.cumsum(np.bincount(m_grp, minlength=N_MORPH_GROUPS))[:-1])
+    r_order = np.argsort(r_grp, kind="stable")
+    morphx_ctx = (r_grp * v.n_morph_tiers + r_sym - v.morph_tier_sym).astype(np.int32)[r_order]
+    # spell items: layout literals (token order), error characters, unknown morphemes (group by group)
+    err_tok = np.flatnonzero(kinds == ERR)
+    spans = [
+        (ws_a[esc], tok_a[esc]),
+        (tok_a[err_tok], tok_b[err_tok]),
+        (s_a[np.argsort(s_grp, kind="stable")], s_b[np.argsort(s_grp, kind="stable")]),
+    ]
+    items = [text[i:j].encode("utf-8") for a, b in spans for i, j in zip(a.tolist(), b.tolist(), strict=True)]
+    if items:
+        blob = np.frombuffer(b"\0".join(items) + b"\0", dtype=np.uint8).astype(np.int32) + 1
+        blob[np.cumsum([len(s) + 1 for s in items]) - 1] = 0
     else:
         blob = np.zeros(0, dtype=np.int32)
     return {
@@ -195,8 +107,8 @@ def analyze(text: str, v: Vocab):
         "text1": (text_streams[1], None),
         "text2": (text_streams[2], None),
         "names": (nsym, name_mctx.astype(np.int64)[nowner] * N_NAME_FLAG + nflag),
-        **{f"morph{g}": (np.array(morph[g], dtype=np.int32), None) for g in range(N_MORPH_GROUPS)},
-        "morphx": (np.ascontiguousarray(rare_arr[:, 1]), np.ascontiguousarray(rare_arr[:, 0])),
+        **{f"morph{g}": (np.ascontiguousarray(morph[g]), None) for g in range(N_MORPH_GROUPS)},
+        "morphx": (np.ascontiguousarray(r_idx[r_order]), morphx_ctx),
         "spell": (blob, None),
         "_extra": (extra[nbits > 0], nbits[nbits > 0]),
     }

@@ -295,6 +295,8 @@ class Vocab:
         # UTF-8 byte pools the decoder writes from
         self.kind_pool = _byte_pool(self.kind_text)
         self.morph_pool = _byte_pool(morphemes)
+        # the tables above as the encoder's compiled analysis reads them (``scan.vocab_tables``), built on first use
+        self._tables = None
 
 
 def _morph_class(m: str) -> int:
