@@ -26,8 +26,8 @@ from perfkit import numba_cache
 from qyn1 import match
 from qyn1 import tables as shipped
 from qyn1.match import _decode_match_kernel
-from qyn1.python import assemble, layout, names, tokens
-from qyn1.python.assemble import _assemble_pass
+from qyn1.python import assemble, bytecopy, layout, names, tokens
+from qyn1.python.assemble import COUNT, WRITE16, _assemble_pass
 from qyn1.python.layout import _kind_contexts, _ws_lengths
 from qyn1.python.names import (
     _NAMES_ERRORS,
@@ -61,7 +61,7 @@ from qyn1.rans.model import _ROUTE_ROWS, _ROUTE_SEQ
 # the fused kernel holds the compiled code of the kernels it calls: its cache entries depend on their files
 numba_cache.depend_on(
     __file__,
-    [m.__file__ for m in (match, names, layout, assemble, tokens, kernels, prefetch)],
+    [m.__file__ for m in (match, names, layout, assemble, bytecopy, tokens, kernels, prefetch)],
     modules=["qyn1.rans.coder", "qyn1.rans.model"],
 )
 
@@ -510,9 +510,9 @@ def _decode_batch_kernel(
         )
         n = limits[c]
         if n < 0:
-            n = _assemble_pass(none, False, kinds, wtype_l[c], wlen_l[c], *names_args, *text_args)
+            n = _assemble_pass(none, COUNT, kinds, wtype_l[c], wlen_l[c], *names_args, *text_args)
         out = np.empty(n, dtype=np.uint8)
-        w = _assemble_pass(out, True, kinds, wtype_l[c], wlen_l[c], *names_args, *text_args)
+        w = _assemble_pass(out, WRITE16, kinds, wtype_l[c], wlen_l[c], *names_args, *text_args)
         if w != n:
             err[c] = 13
             continue
