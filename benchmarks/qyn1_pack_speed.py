@@ -4,7 +4,7 @@ byte-equality check of the packages both trees write.
     git archive <rev> packages/qyn1/src | tar -x -C /tmp/old
     uv run --frozen python benchmarks/qyn1_pack_speed.py --compare /tmp/old/packages/qyn1/src
 
-The input is the stdlib corpus (``qyn1.corpus``) copied flat into one temporary folder (every ``--every``-th
+The input is a folder (``--source``, e.g. an installed package) or the stdlib corpus (``qyn1.corpus``) copied flat into one temporary folder (every ``--every``-th
 file; 1: all 1,790), packed serially in-process as ``docs/perf/qyn1.md`` ("Bytes unchanged") packs it:
 ``pipeline.pack(..., chunk_size=128 KiB, workers=1, salt=bytes(range(100, 116)))``, key ``bytes(range(32))``. Each
 tree runs in a subprocess of its own (``tree_child.measure_in_child``), ``--rounds`` times, alternating, with
@@ -51,7 +51,7 @@ def measure(folder: str) -> dict:
     from qyn1.python import pipeline as pe
     from qyn1.python.tokens import vocab
 
-    specs = pipeline.collect_sources([folder])
+    specs = pipeline.collect_sources([folder], ("__pycache__",))
     total = sum(s.size for s in specs)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "p.qyn"
@@ -95,7 +95,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--compare", metavar="SRC", help="another tree's packages/qyn1/src, measured alternately")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--this", metavar="SRC", help="measure this packages/qyn1/src as 'this tree' (default: the checkout)"
+    )
     ap.add_argument("--every", type=int, default=1, help="take every N-th file of the stdlib corpus")
+    ap.add_argument(
+        "--source",
+        metavar="DIR",
+        help="pack this folder instead of the stdlib corpus (e.g. an installed package)",
+    )
     ap.add_argument("--no-record", action="store_true", help="do not append to benchmarks/results/qyn1.jsonl")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
@@ -106,19 +114,20 @@ def main() -> None:
     from perfkit import bench
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    trees = {"this tree": None}
+    trees = {"this tree": args.this}
     if args.compare:
         trees[args.compare] = args.compare
     runs: dict[str, list[dict]] = {name: [] for name in trees}
     with tempfile.TemporaryDirectory() as tmp:
-        copy_corpus(Path(tmp), args.every)
+        if args.source is None:
+            copy_corpus(Path(tmp), args.every)
         for _ in range(args.rounds):
             for name, src in trees.items():
-                runs[name].append(measure_in_child(__file__, src, folder=tmp))
+                runs[name].append(measure_in_child(__file__, src, folder=args.source or tmp))
     first = runs["this tree"][0]
     mb = first["source_mb"]
     print(
-        f"qyn1 pack, one core: {first['files']} stdlib files, {mb:.2f} MB of source "
+        f"qyn1 pack, one core: {first['files']} files of {args.source or 'the stdlib'}, {mb:.2f} MB of source "
         f"({first['python_chunk_mb']:.2f} MB in Python chunks), codecs {first['codecs']}"
     )
     med = {}
