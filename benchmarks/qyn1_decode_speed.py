@@ -8,7 +8,8 @@ The files are the held-out stdlib sample of ``make bench-qyn1``'s stage figures 
 that is UTF-8 Python). Every 128 KiB chunk the ``python`` codec takes is encoded once (the format is the
 same in both trees, so both decode the same payloads), then they are all decoded, pass after pass, in one
 process on one core: ``--batch`` chunks per ``qyn1.python.decode_texts`` call (stream-major), and this
-tree again one ``codec.decode_chunk`` call per chunk (so does a tree without ``decode_texts``). MB/s of
+tree again one ``codec.decode_chunk`` call per chunk. The ``--compare`` tree decodes in batches too, or one
+chunk a call when it has no ``decode_texts`` (its line says which). MB/s of
 source, median over the passes, by wall clock and by the thread's CPU time (the CPU figure is the steadier
 one on a shared machine). With ``--compare`` the other tree runs in a subprocess of its own, alternating
 with this one, ``--rounds`` times: compare the medians of the same run only.
@@ -92,7 +93,7 @@ def main() -> None:
     this = f"this tree, batches of {args.batch}"
     trees = {this: (None, args.batch), "this tree, one chunk a call": (None, 1)}
     if args.compare:
-        trees[args.compare] = (args.compare, 1)
+        trees[args.compare] = (args.compare, args.batch)
     runs: dict[str, list[dict]] = {name: [] for name in trees}
     for _ in range(args.rounds if args.compare else 1):
         for name, (src, batch) in trees.items():
@@ -106,13 +107,17 @@ def main() -> None:
     med = {}
     for name, rs in runs.items():
         med[name] = {k: statistics.median(r[k] for r in rs) for k in ("wall_mb_s", "cpu_mb_s")}
+        label = name if name in (this, "this tree, one chunk a call") else f"{name} (batch {rs[0]['batch']})"
         print(
-            f"  {name:<40} {med[name]['wall_mb_s']:7.2f} MB/s wall  {med[name]['cpu_mb_s']:7.2f} MB/s CPU"
+            f"  {label:<40} {med[name]['wall_mb_s']:7.2f} MB/s wall  {med[name]['cpu_mb_s']:7.2f} MB/s CPU"
             f"  (median of {len(rs)} runs x {args.passes} passes)"
         )
     for name in list(trees)[1:]:
         r = med[this]["cpu_mb_s"] / med[name]["cpu_mb_s"]
-        print(f"  batches / {name}, CPU time: {r:.2f}x")
+        pairs = ", ".join(
+            f"{x['cpu_mb_s'] / y['cpu_mb_s']:.2f}" for x, y in zip(runs[this], runs[name], strict=True)
+        )
+        print(f"  batches / {name}, CPU time: {r:.2f}x (rounds {pairs})")
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     bench.record(
         "qyn1", "decode_speed", {"runs": runs, "medians": med, "every": args.every, "batch": args.batch}
