@@ -42,19 +42,20 @@ def split(table: pa.Table | None) -> dict[int, pa.Table]:
 
 def symbol_of(bars: pa.Table) -> str | None:
     """The instrument's symbol in these bars (its last one, if it changed within them)."""
-    if SYMBOL not in bars.column_names or bars.num_rows == 0:
+    i = bars.schema.get_field_index(SYMBOL)  # not `column_names`: a list of every name
+    if i < 0 or bars.num_rows == 0:
         return None
-    last = next(c for c in reversed(bars.column(SYMBOL).chunks) if len(c))  # indexing a chunk, not the
+    last = next(c for c in reversed(bars.column(i).chunks) if len(c))  # indexing a chunk, not the
     return last[len(last) - 1].as_py()  # chunked column: 1 us instead of 50
 
 
 def tag(table: pa.Table, instrument_id: int, symbol: str | None) -> pa.Table:
     """`table` with `instrument_id` (uint32) and `symbol` (string) as its first two columns."""
     for name in (ID, SYMBOL):
-        if name in table.column_names:
+        if table.schema.get_field_index(name) >= 0:
             table = table.drop_columns([name])
     n = table.num_rows
-    table = table.add_column(0, SYMBOL, pa.array([symbol] * n, pa.string()))
+    table = table.add_column(0, SYMBOL, pa.repeat(pa.scalar(symbol, pa.string()), n))
     return table.add_column(0, ID, pa.array(np.full(n, instrument_id, np.uint32)))
 
 

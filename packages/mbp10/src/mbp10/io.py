@@ -31,6 +31,9 @@ from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, N_LEVELS, RECORD_SIZE, RTY
 #: 2,000 (736 KB) stay in L2 and the kernel takes less time, but the day takes more CPU: the decoder and
 #: per-block Python calls cost more than that saves (docs/perf/mbp10.md, "--blocks").
 CHUNK_RECORDS = 11_400
+#: ... and with a reader thread (`DbnStream.ahead`): 1-MB blocks, which the kernels, on the other core, read
+#: from closer caches (docs/perf/mbp10.md, "read-ahead").
+AHEAD_CHUNK_RECORDS = 2_850
 #: Blocks a reader thread decompresses ahead of the bar kernel (`DbnStream.ahead`) where one day is decoded at
 #: a time and a second core is there to take it (a one-file command, `run --executor serial`): the day then
 #: takes about max(decode, the rest) instead of their sum. 0 on one core, and `run`'s parallel workers
@@ -497,7 +500,8 @@ def scan_dbn(path: str | os.PathLike, consumers: list, ahead: int = 0) -> ScanSt
 
     p = Path(path)
     stats = ScanStats()
-    with DbnStream(p, check_records=False, ahead=ahead) as stream:
+    chunk = AHEAD_CHUNK_RECORDS if ahead else CHUNK_RECORDS
+    with DbnStream(p, chunk, check_records=False, ahead=ahead) as stream:
         stats.symbols = tuple(stream.metadata.symbols)
         for c in consumers:
             if hasattr(c, "start"):
