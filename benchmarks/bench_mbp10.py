@@ -5,9 +5,10 @@ are also given against 159k ticks/s, the best rate of the plan this project grew
 
 The kernel is timed two ways: over a whole day held in memory (~700 MB of records: bounded by memory
 bandwidth, which the other users of the machine share) and inside the streaming pipeline (`day_bars`), where
-each call gets a block the decoder has just written (in cache): the sum of the kernel calls' own time, one
+each call gets a block the decoder has just written in the same thread (`ahead=0`, in cache): the sum of the kernel calls' own time, one
 thread. End-to-end figures give wall time and the process's CPU time, and the load average before and after,
-since the machine is shared.
+since the machine is shared; they run as the pipeline does (a reader thread decompressing `READ_AHEAD` blocks
+ahead on a second core) and, alternating in the same process, decoded in the caller's thread (`ahead=0`).
 
     make bench-mbp10            # kernel vs reference on a slice, compile time, one day end to end
     make bench-mbp10 FULL=1     # ... and 20 days through `mbp10 run --workers 2`
@@ -34,6 +35,7 @@ from mbp10.bars import compute_bars
 from mbp10.dbn import read_dbn, write_dbn
 from mbp10.episodes import EpisodeParams
 from mbp10.ingest import ingest_file
+from mbp10.io import READ_AHEAD
 from mbp10.pipeline import day_bars, day_features
 from mbp10.reference import bars_reference
 from mbp10.symbology import Selection
@@ -93,23 +95,47 @@ def multi_day_file(date: dt.date, records: int = DAY_RECORDS) -> Path:
     return path
 
 
+def end_to_end(path: Path, repeats: int, selection: Selection | None = None) -> tuple[dict, dict, tuple]:
+    """Every stage of one day from its .dbn.zst (warm: kernels compiled and cached, file in the page cache):
+    decode + bar5s (`day_bars`), then levels, distance, episodes, approach, vectors (`day_features`). As the
+    pipeline runs it (`READ_AHEAD` blocks decompressed by a reader thread) and, alternating with it in the
+    same process, decoded in the caller's thread (`ahead=0`, the code before the reader thread)."""
+    times = {
+        mode: {"decode+bar5s": [], "levels..vectors": [], "total": [], "total_cpu": []}
+        for mode in ("pipeline", "caller_thread")
+    }
+    for i in range(repeats + 1):
+        for mode in ("pipeline", "caller_thread") if i % 2 else ("caller_thread", "pipeline"):
+            ahead = READ_AHEAD if mode == "pipeline" else 0
+            t0, c0 = time.perf_counter(), time.process_time()
+            bars, stats = day_bars(path, selection=selection, ahead=ahead)
+            t1 = time.perf_counter()
+            res = day_features(FIRST_DATE, bars, None, None, EpisodeParams())
+            t2, c2 = time.perf_counter(), time.process_time()
+            if i:  # the first pass is the warm-up
+                times[mode]["decode+bar5s"].append(t1 - t0)
+                times[mode]["levels..vectors"].append(t2 - t1)
+                times[mode]["total"].append(t2 - t0)
+                times[mode]["total_cpu"].append(c2 - c0)
+    med = {mode: {k: float(np.median(v)) for k, v in t.items()} for mode, t in times.items()}
+    return med, times, (bars, stats, res)
+
+
+def caller_thread_line(med: dict, n: int) -> None:
+    c = med["caller_thread"]
+    print(
+        f"  the same, decoded in the caller's thread (ahead=0), alternating: {c['total']:.3f} s (decode+bar5s "
+        f"{c['decode+bar5s']:.3f} s), {n / c['total'] / 1e6:.1f} M records/s; CPU {c['total_cpu']:.3f} s; "
+        f"read-ahead {READ_AHEAD} / caller's thread: end to end {med['pipeline']['total'] / c['total']:.2f}x "
+        f"the time, {med['pipeline']['total_cpu'] / c['total_cpu']:.2f}x the CPU"
+    )
+
+
 def multi_instrument_day(path: Path, repeats: int) -> dict:
     """A parent-pull day: decode + bar5s of every instrument (books split by instrument_id), then every
-    later stage per instrument. Warm, one core."""
-    sel = Selection(spreads=True)
-    times: dict[str, list[float]] = {"decode+bar5s": [], "levels..vectors": [], "total": [], "total_cpu": []}
-    for i in range(repeats + 1):
-        t0, c0 = time.perf_counter(), time.process_time()
-        bars, stats = day_bars(path, selection=sel)
-        t1 = time.perf_counter()
-        res = day_features(FIRST_DATE, bars, None, None, EpisodeParams())
-        t2, c2 = time.perf_counter(), time.process_time()
-        if i:
-            times["decode+bar5s"].append(t1 - t0)
-            times["levels..vectors"].append(t2 - t1)
-            times["total"].append(t2 - t0)
-            times["total_cpu"].append(c2 - c0)
-    med = {k: float(np.median(v)) for k, v in times.items()}
+    later stage per instrument. Warm."""
+    both, times, (bars, stats, res) = end_to_end(path, repeats, Selection(spreads=True))
+    caller, med, times = both["caller_thread"], both["pipeline"], times["pipeline"]
     rate = stats.records / med["total"]
     print(
         f"multi-instrument day ({len(MULTI_SYMBOLS)} instruments, {stats.records:,} records -> "
@@ -118,8 +144,10 @@ def multi_instrument_day(path: Path, repeats: int) -> dict:
         f"{rate / 1e6:.1f} M records/s decoded, {rate / PLAN_BEST_PER_S:.0f}x the plan's 159k/s; "
         f"CPU {med['total_cpu']:.3f} s = {stats.records / med['total_cpu'] / 1e6:.1f} M records per CPU-second"
     )
+    caller_thread_line(both, stats.records)
     return {"records": stats.records, "instruments": len(MULTI_SYMBOLS), "median_s": med, "times": times,
-            "records_per_s": rate, "records_per_cpu_s": stats.records / med["total_cpu"]}  # fmt: skip
+            "records_per_s": rate, "records_per_cpu_s": stats.records / med["total_cpu"],
+            "read_ahead": READ_AHEAD, "caller_thread_median_s": caller}  # fmt: skip
 
 
 def compile_times() -> dict:
@@ -232,7 +260,7 @@ def kernel_in_pipeline(path: Path, repeats: int) -> dict:
     try:
         for i in range(repeats + 1):
             spent.update(wall=0.0, cpu=0.0)
-            _, stats = day_bars(path)
+            _, stats = day_bars(path, ahead=0)  # blocks this thread has just decoded, as before the reader
             if i:
                 runs["wall"].append(spent["wall"])
                 runs["cpu"].append(spent["cpu"])
@@ -251,31 +279,18 @@ def kernel_in_pipeline(path: Path, repeats: int) -> dict:
 
 
 def one_day(path: Path, repeats: int) -> dict:
-    """Every stage of one day from its .dbn.zst on one core: decode + bar5s, levels, distance, episodes,
-    approach, vectors (warm: kernels compiled and cached, file in the page cache)."""
-    date = FIRST_DATE
-    params = EpisodeParams()
-    stages: dict[str, list[float]] = {"decode+bar5s": [], "levels..vectors": [], "total": [], "total_cpu": []}
-    touches = 0
-    for i in range(repeats + 1):
-        t0, c0 = time.perf_counter(), time.process_time()
-        bars, stats = day_bars(path)
-        t1 = time.perf_counter()
-        res = day_features(date, bars, None, None, params)
-        t2, c2 = time.perf_counter(), time.process_time()
-        touches = res.episodes.num_rows
-        if i:  # the first pass is the warm-up
-            stages["decode+bar5s"].append(t1 - t0)
-            stages["levels..vectors"].append(t2 - t1)
-            stages["total"].append(t2 - t0)
-            stages["total_cpu"].append(c2 - c0)
-    med = {k: float(np.median(v)) for k, v in stages.items()}
+    """Every stage of one day from its .dbn.zst: decode + bar5s, levels, distance, episodes, approach,
+    vectors (`end_to_end`)."""
+    both, stages, (bars, stats, res) = end_to_end(path, repeats)
+    caller, med, stages = both["caller_thread"], both["pipeline"], stages["pipeline"]
+    touches = res.episodes.num_rows
     print(
         f"one day end to end ({stats.records:,} records -> {bars.num_rows:,} bars, {touches} touches): "
         f"{med['total']:.3f} s (decode+bar5s {med['decode+bar5s']:.3f} s, levels..vectors "
         f"{med['levels..vectors']:.3f} s), {stats.records / med['decode+bar5s'] / 1e6:.1f} M records/s decoded; "
         f"CPU {med['total_cpu']:.3f} s = {stats.records / med['total_cpu'] / 1e6:.1f} M records per CPU-second"
     )
+    caller_thread_line(both, stats.records)
     with tempfile.TemporaryDirectory(prefix="mbp10-bronze-") as tmp:
         t0 = time.perf_counter()
         ingest_file(path, Path(tmp) / "bronze.parquet")
@@ -287,6 +302,8 @@ def one_day(path: Path, repeats: int) -> dict:
         "touches": touches,
         "median_s": med,
         "times": stages,
+        "read_ahead": READ_AHEAD,
+        "caller_thread_median_s": caller,
         "bronze_ingest_s": bronze_s,
     }
 
@@ -359,7 +376,7 @@ def main() -> None:
     del rec
     results["kernel_in_pipeline"] = kernel_in_pipeline(path, args.repeats)
     results["one_day"] = one_day(path, args.repeats)
-    results["multi_day"] = multi_instrument_day(multi_day_file(FIRST_DATE), max(2, args.repeats // 2))
+    results["multi_day"] = multi_instrument_day(multi_day_file(FIRST_DATE), args.repeats)
     if args.full:
         results["twenty_days"] = twenty_days(2)
     results["load_average_end"] = os.getloadavg()
