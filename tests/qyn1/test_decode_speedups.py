@@ -56,3 +56,51 @@ def test_write16_is_the_plain_write(i, monkeypatch):
         else:
             assert w_fast == n and fast[:n].tobytes() == text  # the caller refuses a text short of its buffer
     assert assemble._assemble_pass(np.zeros(0, dtype=np.uint8), assemble.COUNT, *args) == n
+
+
+def test_count_le_is_the_binary_search():
+    """``search.count_le`` over padded rows gives the symbol the reference's binary search finds, for every
+    slot of random rows with zero-frequency symbols, single-symbol rows and rows of the shipped names model."""
+    from numba import njit
+    from qyn1 import tables as shipped
+    from qyn1.rans import search
+
+    @njit
+    def symbols(cfl, width, rows, slots):
+        out = np.empty((rows, slots.shape[0]), dtype=np.int64)
+        for r in range(rows):
+            for j in range(slots.shape[0]):
+                cnt = 0
+                for b in range(width // search.LANES):
+                    cnt += search.count_le(cfl, r * width + b * search.LANES, slots[j])
+                out[r, j] = cnt - 1
+        return out
+
+    rng = np.random.default_rng(13)
+    scale_bits = 12
+    rows = []
+    for nsym in (1, 2, 31, 32, 33, 133):
+        for _ in range(4):
+            freq = rng.integers(0, 3, nsym) * rng.integers(1, 200, nsym)  # zeros among them
+            freq[rng.integers(nsym)] += 1
+            cum = np.zeros(nsym + 1, dtype=np.int64)
+            cum[1:] = np.cumsum(freq)
+            cum = cum * (1 << scale_bits) // cum[-1]  # still non-decreasing, ends at 2**scale_bits
+            rows.append(cum)
+    slots = np.arange(1 << scale_bits, dtype=np.uint64)
+    for cum in rows:
+        padded = search.padded_rows(cum[None, :].astype(np.uint16), scale_bits)
+        got = symbols(padded.ravel(), padded.shape[1], 1, slots)[0]
+        want = np.searchsorted(cum, slots.astype(np.int64), side="right") - 1  # the largest s: cum[s] <= slot
+        assert (got == want).all()
+    names = shipped.model("py.names")
+    padded = search.padded_rows(names.cum, names.scale_bits)
+    assert padded is not None and padded.shape[1] % search.LANES == 0
+    few = np.arange(0, 1 << names.scale_bits, 97, dtype=np.uint64)
+    got = symbols(padded.ravel(), padded.shape[1], 64, few)
+    for r in range(64):
+        want = np.searchsorted(names.cum[r].astype(np.int64), few.astype(np.int64), side="right") - 1
+        assert (got[r] == want).all()
+    bad = np.array([[0, 5, 3, 1 << scale_bits]], dtype=np.uint16)  # not non-decreasing
+    assert search.padded_rows(bad, scale_bits) is None
+    assert search.padded_rows(np.array([[0, 7]], dtype=np.uint16), scale_bits) is None  # ends short

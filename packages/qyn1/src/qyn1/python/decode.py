@@ -1,7 +1,8 @@
 """The fused decoder of structural chunks: the header, every stream, every check between them and the
 detokeniser of a batch of chunks in ONE Numba call (:func:`_decode_batch_kernel`), the kernels it calls
 being those of the stage-by-stage decoder (``pipeline.decode_text_staged``, the reference it is tested
-against).
+against) except two faster twins: the names stream's decoder (``decode_names``: the rank symbols by vector
+compares over padded rows) and the detokeniser's 16-byte writes (``assemble.WRITE16``).
 
 Why one call: a chunk holds 16 streams and six derived passes; called from Python one by one, each kernel
 call, each small NumPy step between them and the context look-ups cost ~230 us per chunk (the stdlib's
@@ -26,12 +27,12 @@ from perfkit import numba_cache
 from qyn1 import match
 from qyn1 import tables as shipped
 from qyn1.match import _decode_match_kernel
-from qyn1.python import assemble, bytecopy, layout, names, tokens
+from qyn1.python import assemble, bytecopy, decode_names, layout, names, tokens
 from qyn1.python.assemble import COUNT, WRITE16, _assemble_pass
+from qyn1.python.decode_names import _decode_names_kernel
 from qyn1.python.layout import _kind_contexts, _ws_lengths
 from qyn1.python.names import (
     _NAMES_ERRORS,
-    _decode_names_kernel,
     _name_occurrences,
     _new_names_kernel,
     _spell_items,
@@ -54,14 +55,17 @@ from qyn1.python.tokens import (
     RANK_DIRECT,
     vocab,
 )
-from qyn1.rans import kernels, prefetch
+from qyn1.rans import kernels, prefetch, search
 from qyn1.rans.kernels import _RANS_H, RANS_L, _decode_bucket_kernel, _decode_rows_kernel
 from qyn1.rans.model import _ROUTE_ROWS, _ROUTE_SEQ
 
 # the fused kernel holds the compiled code of the kernels it calls: its cache entries depend on their files
 numba_cache.depend_on(
     __file__,
-    [m.__file__ for m in (match, names, layout, assemble, bytecopy, tokens, kernels, prefetch)],
+    [
+        m.__file__
+        for m in (match, names, decode_names, layout, assemble, bytecopy, tokens, kernels, prefetch, search)
+    ],
     modules=["qyn1.rans.coder", "qyn1.rans.model"],
 )
 
@@ -556,6 +560,9 @@ def _build_tables() -> tuple | None:
     if len({a[9].dtype for a in morph}) > 1:  # one tuple type for the six: widen the bucket tables alike
         morph = [(*a[:9], a[9].astype(np.uint16), *a[10:]) for a in morph]
     names = models["names"]
+    names_cum = search.padded_rows(names.cum, names.scale_bits)  # decode_names' layout
+    if names_cum is None:
+        return None
     v = vocab()
     voc = (
         _KIND_DMAP,
@@ -574,7 +581,7 @@ def _build_tables() -> tuple | None:
         models["ws_mid"].decode_args(_ROUTE_ROWS),
         match_args("strkind"),
         tuple(match_args(f"text{m}") for m in range(3)),
-        (names.ctxmap, names.cum, names.scale_bits),
+        (names.ctxmap, names_cum, names.scale_bits),
         match_args("spell"),
         tuple(morph),
         models["morphx"].decode_args(_ROUTE_ROWS),
