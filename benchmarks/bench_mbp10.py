@@ -5,10 +5,11 @@ are also given against 159k ticks/s, the best rate of the plan this project grew
 
 The kernel is timed two ways: over a whole day held in memory (~700 MB of records: bounded by memory
 bandwidth, which the other users of the machine share) and inside the streaming pipeline (`day_bars`), where
-each call gets a block the decoder has just written in the same thread (`ahead=0`, in cache): the sum of the kernel calls' own time, one
-thread. End-to-end figures give wall time and the process's CPU time, and the load average before and after,
-since the machine is shared; they run as the pipeline does (a reader thread decompressing `READ_AHEAD` blocks
-ahead on a second core) and, alternating in the same process, decoded in the caller's thread (`ahead=0`).
+each call gets a block the decoder has just written in the same thread (`ahead=0`, in cache): the sum of the
+kernel calls' own time, one thread. End-to-end figures give wall time and the process's CPU time, and the load
+average before and after, since the machine is shared; they run as the pipeline does (a reader thread
+decompressing `READ_AHEAD` blocks ahead when a core is free as the day starts) and, alternating in the same
+process, always with the reader thread and always decoded in the caller's thread (`ahead=0`).
 
     make bench-mbp10            # kernel vs reference on a slice, compile time, one day end to end
     make bench-mbp10 FULL=1     # ... and 20 days through `mbp10 run --workers 2`
@@ -95,20 +96,24 @@ def multi_day_file(date: dt.date, records: int = DAY_RECORDS) -> Path:
     return path
 
 
+MODES = {"pipeline": None, "read_ahead": READ_AHEAD, "caller_thread": 0}  # day_bars(ahead=...)
+
+
 def end_to_end(path: Path, repeats: int, selection: Selection | None = None) -> tuple[dict, dict, tuple]:
     """Every stage of one day from its .dbn.zst (warm: kernels compiled and cached, file in the page cache):
     decode + bar5s (`day_bars`), then levels, distance, episodes, approach, vectors (`day_features`). As the
-    pipeline runs it (`READ_AHEAD` blocks decompressed by a reader thread) and, alternating with it in the
-    same process, decoded in the caller's thread (`ahead=0`, the code before the reader thread)."""
+    pipeline runs it (a reader thread decompressing `READ_AHEAD` blocks ahead when a core is free as the day
+    starts: `io.read_ahead`) and, alternating with it in the same process, always with the reader thread and
+    always decoded in the caller's thread (`ahead=0`, the code before the reader thread)."""
     times = {
-        mode: {"decode+bar5s": [], "levels..vectors": [], "total": [], "total_cpu": []}
-        for mode in ("pipeline", "caller_thread")
+        mode: {"decode+bar5s": [], "levels..vectors": [], "total": [], "total_cpu": [], "read_ahead": []}
+        for mode in MODES
     }
+    order = list(MODES)
     for i in range(repeats + 1):
-        for mode in ("pipeline", "caller_thread") if i % 2 else ("caller_thread", "pipeline"):
-            ahead = READ_AHEAD if mode == "pipeline" else 0
+        for mode in order if i % 2 else order[::-1]:
             t0, c0 = time.perf_counter(), time.process_time()
-            bars, stats = day_bars(path, selection=selection, ahead=ahead)
+            bars, stats = day_bars(path, selection=selection, ahead=MODES[mode])
             t1 = time.perf_counter()
             res = day_features(FIRST_DATE, bars, None, None, EpisodeParams())
             t2, c2 = time.perf_counter(), time.process_time()
@@ -117,25 +122,37 @@ def end_to_end(path: Path, repeats: int, selection: Selection | None = None) -> 
                 times[mode]["levels..vectors"].append(t2 - t1)
                 times[mode]["total"].append(t2 - t0)
                 times[mode]["total_cpu"].append(c2 - c0)
+                times[mode]["read_ahead"].append(stats.read_ahead)
     med = {mode: {k: float(np.median(v)) for k, v in t.items()} for mode, t in times.items()}
     return med, times, (bars, stats, res)
 
 
-def caller_thread_line(med: dict, n: int) -> None:
-    c = med["caller_thread"]
+def caller_thread_line(med: dict, times: dict, n: int) -> None:
+    used = sum(1 for a in times["pipeline"]["read_ahead"] if a)
     print(
-        f"  the same, decoded in the caller's thread (ahead=0), alternating: {c['total']:.3f} s (decode+bar5s "
-        f"{c['decode+bar5s']:.3f} s), {n / c['total'] / 1e6:.1f} M records/s; CPU {c['total_cpu']:.3f} s; "
-        f"read-ahead {READ_AHEAD} / caller's thread: end to end {med['pipeline']['total'] / c['total']:.2f}x "
-        f"the time, {med['pipeline']['total_cpu'] / c['total_cpu']:.2f}x the CPU"
+        f"  (the reader thread ran in {used} of {len(times['pipeline']['read_ahead'])} of these runs: a core was free)"
+    )
+    c = med["caller_thread"]
+    for mode, label in (("read_ahead", f"always with the reader thread ({READ_AHEAD} blocks ahead)"),
+                        ("caller_thread", "decoded in the caller's thread (ahead=0)")):  # fmt: skip
+        m = med[mode]
+        print(
+            f"  the same, {label}, alternating: {m['total']:.3f} s (decode+bar5s {m['decode+bar5s']:.3f} s), "
+            f"{n / m['total'] / 1e6:.1f} M records/s; CPU {m['total_cpu']:.3f} s"
+        )
+    r = med["read_ahead"]
+    print(
+        f"  reader thread / caller's thread: end to end {r['total'] / c['total']:.2f}x the time, "
+        f"{r['total_cpu'] / c['total_cpu']:.2f}x the CPU; as the pipeline chose: "
+        f"{med['pipeline']['total'] / c['total']:.2f}x the time"
     )
 
 
 def multi_instrument_day(path: Path, repeats: int) -> dict:
     """A parent-pull day: decode + bar5s of every instrument (books split by instrument_id), then every
     later stage per instrument. Warm."""
-    both, times, (bars, stats, res) = end_to_end(path, repeats, Selection(spreads=True))
-    caller, med, times = both["caller_thread"], both["pipeline"], times["pipeline"]
+    both, every, (bars, stats, res) = end_to_end(path, repeats, Selection(spreads=True))
+    med, times = both["pipeline"], every["pipeline"]
     rate = stats.records / med["total"]
     print(
         f"multi-instrument day ({len(MULTI_SYMBOLS)} instruments, {stats.records:,} records -> "
@@ -144,10 +161,10 @@ def multi_instrument_day(path: Path, repeats: int) -> dict:
         f"{rate / 1e6:.1f} M records/s decoded, {rate / PLAN_BEST_PER_S:.0f}x the plan's 159k/s; "
         f"CPU {med['total_cpu']:.3f} s = {stats.records / med['total_cpu'] / 1e6:.1f} M records per CPU-second"
     )
-    caller_thread_line(both, stats.records)
+    caller_thread_line(both, every, stats.records)
     return {"records": stats.records, "instruments": len(MULTI_SYMBOLS), "median_s": med, "times": times,
             "records_per_s": rate, "records_per_cpu_s": stats.records / med["total_cpu"],
-            "read_ahead": READ_AHEAD, "caller_thread_median_s": caller}  # fmt: skip
+            "modes_median_s": both, "modes_times": every}  # fmt: skip
 
 
 def compile_times() -> dict:
@@ -281,8 +298,8 @@ def kernel_in_pipeline(path: Path, repeats: int) -> dict:
 def one_day(path: Path, repeats: int) -> dict:
     """Every stage of one day from its .dbn.zst: decode + bar5s, levels, distance, episodes, approach,
     vectors (`end_to_end`)."""
-    both, stages, (bars, stats, res) = end_to_end(path, repeats)
-    caller, med, stages = both["caller_thread"], both["pipeline"], stages["pipeline"]
+    both, every, (bars, stats, res) = end_to_end(path, repeats)
+    med, stages = both["pipeline"], every["pipeline"]
     touches = res.episodes.num_rows
     print(
         f"one day end to end ({stats.records:,} records -> {bars.num_rows:,} bars, {touches} touches): "
@@ -290,7 +307,7 @@ def one_day(path: Path, repeats: int) -> dict:
         f"{med['levels..vectors']:.3f} s), {stats.records / med['decode+bar5s'] / 1e6:.1f} M records/s decoded; "
         f"CPU {med['total_cpu']:.3f} s = {stats.records / med['total_cpu'] / 1e6:.1f} M records per CPU-second"
     )
-    caller_thread_line(both, stats.records)
+    caller_thread_line(both, every, stats.records)
     with tempfile.TemporaryDirectory(prefix="mbp10-bronze-") as tmp:
         t0 = time.perf_counter()
         ingest_file(path, Path(tmp) / "bronze.parquet")
@@ -302,8 +319,8 @@ def one_day(path: Path, repeats: int) -> dict:
         "touches": touches,
         "median_s": med,
         "times": stages,
-        "read_ahead": READ_AHEAD,
-        "caller_thread_median_s": caller,
+        "modes_median_s": both,
+        "modes_times": every,
         "bronze_ingest_s": bronze_s,
     }
 

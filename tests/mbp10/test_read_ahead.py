@@ -130,3 +130,35 @@ def test_an_error_in_the_callers_work_stops_the_reader(small_day_file):
             if i == 5:
                 raise RuntimeError("consumer failed")
     assert not _readers()
+
+
+@pytest.mark.parametrize(("running", "threaded"), [(1, True), (2, False), (7, False)])
+def test_day_bars_reads_ahead_only_with_a_core_to_spare(
+    monkeypatch, tmp_path, small_day_file, running, threaded
+):
+    """`day_bars(ahead=None)` (the default) starts the reader thread only when fewer threads are runnable
+    than cores (/proc/loadavg's count, the caller included); with every core busy it decodes in the caller's
+    thread. Same bars either way."""
+    from mbp10 import io
+    from mbp10.pipeline import day_bars
+
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text(f"0.50 0.40 0.30 {running}/321 4242\n")
+    monkeypatch.setattr(io, "LOADAVG", str(loadavg))
+    monkeypatch.setattr(io, "CORES", 2)
+    monkeypatch.setattr(io, "READ_AHEAD", 2)
+    started = []
+    ring = io._Ring
+    monkeypatch.setattr(io, "_Ring", lambda *a: started.append(1) or ring(*a))
+    bars, stats = day_bars(small_day_file)
+    assert bool(started) == threaded and stats.read_ahead == (2 if threaded else 0)
+    import perfkit
+
+    assert perfkit.digest_table(bars) == perfkit.digest_table(day_bars(small_day_file, ahead=0)[0])
+
+
+def test_an_unreadable_load_count_means_no_reader_thread(monkeypatch, tmp_path):
+    from mbp10 import io
+
+    monkeypatch.setattr(io, "LOADAVG", str(tmp_path / "missing"))
+    assert not io.spare_core() and io.read_ahead() == 0

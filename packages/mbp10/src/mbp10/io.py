@@ -34,11 +34,36 @@ CHUNK_RECORDS = 11_400
 #: ... and with a reader thread (`DbnStream.ahead`): 1-MB blocks, which the kernels, on the other core, read
 #: from closer caches (docs/perf/mbp10.md, "read-ahead").
 AHEAD_CHUNK_RECORDS = 2_850
+CORES = len(os.sched_getaffinity(0))
 #: Blocks a reader thread decompresses ahead of the bar kernel (`DbnStream.ahead`) where one day is decoded at
 #: a time and a second core is there to take it (a one-file command, `run --executor serial`): the day then
 #: takes about max(decode, the rest) instead of their sum. 0 on one core, and `run`'s parallel workers
 #: already keep every core busy (docs/perf/mbp10.md, "read-ahead").
-READ_AHEAD = 2 if len(os.sched_getaffinity(0)) > 1 else 0
+READ_AHEAD = 2 if CORES > 1 else 0
+
+
+LOADAVG = "/proc/loadavg"  # its 4th field: threads running or runnable now / all threads (Linux)
+
+
+def spare_core() -> bool:
+    """Whether a core is free right now besides the caller's: fewer threads running or runnable on the
+    machine (the kernel's count in /proc/loadavg, the caller included) than cores this process may use;
+    False where that count cannot be read."""
+    try:
+        with open(LOADAVG) as fh:
+            running = int(fh.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return running < CORES
+
+
+def read_ahead() -> int:
+    """`READ_AHEAD` when a core is free as the day starts, else 0. With every core taken by other work the
+    reader thread and the kernels wait on each other's time slices: one day took 1.1-1.2x as long at load
+    4-5 on 2 cores, a 15-instrument day about as long (docs/perf/mbp10.md, "read-ahead")."""
+    return READ_AHEAD if READ_AHEAD and spare_core() else 0
+
+
 PARQUET_COMPRESSION = ("zstd", 3)
 #: Dictionary encoding only where values repeat (prices, sizes, codes); never for timestamps/sequences.
 NO_DICTIONARY = ("ts_event", "ts_recv", "sequence", "ts_in_delta")
@@ -222,9 +247,10 @@ class DbnStream:
         the caller works on the block before (zstd releases the GIL while it decompresses): the same blocks,
         at most `ahead` + 1 of them in memory. The block handed out is the caller's until it asks for the
         next; a caller that stops early (break, error, Ctrl-C) stops and joins the thread in `close`."""
-        ring = _Ring(self._reader, self.chunk_records * RECORD_SIZE, self.ahead + 1)
-        self._ring = ring
+        # Known to `close` before its thread starts: a Ctrl-C landing anywhere from here on still stops it.
+        ring = self._ring = _Ring(self._reader, self.chunk_records * RECORD_SIZE, self.ahead + 1)
         try:
+            ring.thread.start()
             while True:
                 kind, value = ring.next_block()
                 if kind == "block":
@@ -258,8 +284,9 @@ class _Ring:
             self.free.put(i)
         self.lent: int | None = None
         self.stopping = False
-        self.thread = threading.Thread(target=self._fill, name="mbp10-zstd", daemon=True)
-        self.thread.start()
+        self.thread = threading.Thread(
+            target=self._fill, name="mbp10-zstd", daemon=True
+        )  # started by the caller
 
     def _fill(self) -> None:
         try:
@@ -298,7 +325,8 @@ class _Ring:
         if not self.stopping:
             self.stopping = True
             self.free.put(None)
-        self.thread.join()
+        if self.thread.ident is not None:  # started
+            self.thread.join()
 
 
 # -- bronze Parquet ----------------------------------------------------------------------------------------
@@ -460,6 +488,7 @@ class ScanStats:
     streamed: bool = True
     symbols: tuple[str, ...] = ()
     integrity: dict = field(default_factory=dict)
+    read_ahead: int = 0  # blocks decompressed ahead in a reader thread (`DbnStream.ahead`)
 
 
 class _InstrumentOrder:
@@ -499,7 +528,7 @@ def scan_dbn(path: str | os.PathLike, consumers: list, ahead: int = 0) -> ScanSt
     from mbp10.kernels import BF_BAD_RECORD, BF_LAST_RECV
 
     p = Path(path)
-    stats = ScanStats()
+    stats = ScanStats(read_ahead=ahead)
     chunk = AHEAD_CHUNK_RECORDS if ahead else CHUNK_RECORDS
     with DbnStream(p, chunk, check_records=False, ahead=ahead) as stream:
         stats.symbols = tuple(stream.metadata.symbols)

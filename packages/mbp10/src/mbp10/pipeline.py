@@ -45,10 +45,10 @@ from mbp10.instruments import (
     vectors_all,
 )
 from mbp10.io import (
-    READ_AHEAD,
     ScanStats,
     arrow_to_np,
     input_kind,
+    read_ahead,
     read_bronze,
     read_symbology,
     scan_dbn,
@@ -94,12 +94,12 @@ def day_bars(
     path: str | os.PathLike,
     bronze_out: Path | None = None,
     selection: Selection | None = None,
-    ahead: int = READ_AHEAD,
+    ahead: int | None = None,
 ) -> tuple[pa.Table, ScanStats]:
     """bar5s (without the level distance) of one input file, per instrument (`selection` says which:
     default every outright); optionally the bronze Parquet in the same pass. `stats.integrity` holds the
     feed's integrity counters. `ahead`: blocks a reader thread decompresses ahead of the kernels (a DBN
-    input without bronze; 0: none)."""
+    input without bronze; 0: none; None: `io.read_ahead()`, when a core is free)."""
     try:
         return _day_bars(path, bronze_out, selection, ahead)
     except InputError as e:  # e.g. a ts_event span too long for memory: name the file
@@ -107,7 +107,7 @@ def day_bars(
 
 
 def _day_bars(
-    path, bronze_out: Path | None, selection: Selection | None, ahead: int
+    path, bronze_out: Path | None, selection: Selection | None, ahead: int | None
 ) -> tuple[pa.Table, ScanStats]:
     from mbp10.bars import BarsConsumer  # Numba: not imported by a `run` parent, which only runs the features
 
@@ -134,7 +134,7 @@ def _day_bars(
         with atomic_path(bronze_out) as tmp:
             stats = ingest_file(path, tmp, extra_consumers=(consumer,))
     else:
-        stats = scan_dbn(path, [consumer], ahead)
+        stats = scan_dbn(path, [consumer], read_ahead() if ahead is None else ahead)
     bars = consumer.finish(str(path))
     stats.integrity = {
         **consumer.integrity.counters(),
@@ -305,9 +305,9 @@ def run_dates(
 
     params = params or EpisodeParams()
     sel = (selection or Selection()).to_dict()
-    # One date at a time (serial): a reader thread decompresses ahead on the other core. Parallel workers
-    # already keep the cores busy, and a thread each would only contend with them.
-    ahead = READ_AHEAD if executor == "serial" else 0
+    # One date at a time (serial): a reader thread decompresses ahead on a free core (`io.read_ahead`, asked
+    # per date). Parallel workers already keep the cores busy: a thread each would only contend with them.
+    ahead = None if executor == "serial" else 0
     out = Path(out_dir)
     inputs = plan.inputs
     t0 = time.perf_counter()
