@@ -30,6 +30,7 @@ Streams (each rANS-coded with a shipped table; see ``qyn1.tables`` and docs/qyn1
 Modules, one per stream with its encoder beside its decoder: ``tokens`` (lexer, kinds, vocabulary),
 ``layout`` (whitespace), ``text`` (string and comment bodies), ``names`` (names, morphemes, spelled items),
 ``assemble`` (the decoder's detokeniser), ``pipeline`` (a chunk: :func:`encode_text`, :func:`decode_text`),
+``scan`` (the encoder's analysis compiled: the lexer, kinds, texts, names), ``reference`` (its slow twin),
 ``train`` (the tables).
 """
 

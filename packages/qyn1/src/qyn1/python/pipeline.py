@@ -275,9 +275,9 @@ def encode_text(data: bytes, *, verify: bool = True) -> bytes | None:
     extra, nbits = st["_extra"]
     out += _pack_bits(extra, nbits)
     body = bytes(out)
-    if verify:
+    if verify:  # the decoder is told the length: it writes into a buffer of that size, no sizing pass
         try:
-            ok = decode_text(body) == data
+            ok = decode_text(body, len(data)) == data
         except CodecError:
             ok = False
         if not ok:
