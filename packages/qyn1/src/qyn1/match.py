@@ -14,12 +14,9 @@ from qyn1.errors import CodecError
 from qyn1.rans.coder import StreamDecoder, _ext_array
 from qyn1.rans.kernels import RANS_L
 from qyn1.rans.model import Model
-from qyn1.rans.prefetch import prefetch
 
 # the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
-numba_cache.depend_on(
-    __file__, modules=["qyn1.rans.kernels", "qyn1.rans.prefetch", "qyn1.rans.coder", "qyn1.rans.model"]
-)
+numba_cache.depend_on(__file__, modules=["qyn1.rans.kernels", "qyn1.rans.coder", "qyn1.rans.model"])
 
 # ---------------------------------------------------------------- match model (order-k repeat prediction)
 MATCH_HASH_BITS = 16  # at most; a stream of n symbols uses min(16, max(10, bit_length(n) + 4)) bits
@@ -136,7 +133,9 @@ def _decode_match_kernel(
     for the predicted symbol. The symbol is found by binary search in ``cum``: bucket tables (as in
     :func:`_decode_bucket_kernel`) were faster on warm tables but slower in ``decode_text``, where these
     models' tables are cold between streams and the bucket table is one more miss per symbol (and ~5 MiB
-    more per process for the six match models)."""
+    more per process for the six match models). No software prefetch of the row: fetching its 4-9 cache
+    lines before the match symbol's test (which decides most symbols from one line) measured 1.05-1.15x
+    slower per stream on the AMD EPYC host of 2026-12-07 (docs/perf/qyn1-decode.md, round 6)."""
     m = buf.shape[0]
     x0 = np.uint64(x0_in)
     x1 = np.uint64(x1_in)
@@ -146,7 +145,6 @@ def _decode_match_kernel(
     have_ext = ext.shape[0] > 0
     nctx = cum.shape[0]
     ncum = cum.shape[1]
-    cfl = cum.ravel()
     nmap = ctxmap.shape[0]
     nrowmap = rowmap.shape[0]
     prev = 0
@@ -183,10 +181,6 @@ def _decode_match_kernel(
         c = rowmap[c]
         if c < 0 or c >= nctx:
             return -1, x0, x1
-        base = c * ncum
-        for j in range(0, ncum, 32):  # the row's cache lines, fetched together (see qyn1.rans.prefetch)
-            prefetch(cfl, base + j)
-        prefetch(cfl, base + ncum - 1)
         x = x1 if i & 1 else x0
         slot = x & mask
         if np.uint64(cum[c, match_sym]) <= slot:  # the match symbol is the last one: one look when it holds
