@@ -34,7 +34,7 @@ CHUNK_RECORDS = 11_400
 #: ... and with a reader thread (`DbnStream.ahead`): 1-MB blocks, which the kernels, on the other core, read
 #: from closer caches (docs/perf/mbp10.md, "read-ahead").
 AHEAD_CHUNK_RECORDS = 2_850
-CORES = len(os.sched_getaffinity(0))
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 #: Blocks a reader thread decompresses ahead of the bar kernel (`DbnStream.ahead`) where one day is decoded at
 #: a time and a second core is there to take it (a one-file command, `run --executor serial`): the day then
 #: takes about max(decode, the rest) instead of their sum. 0 on one core, and `run`'s parallel workers
