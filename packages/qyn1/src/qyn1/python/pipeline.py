@@ -343,7 +343,8 @@ def decode_texts(bodies: list[bytes], limits: list[int]) -> list[bytes | CodecEr
             continue
         b = out.tobytes()
         try:
-            b.decode("utf-8")  # the structural codec carries UTF-8 text only
+            if not b.isascii():  # ASCII is UTF-8 (and 15x cheaper to check); the codec carries UTF-8 only
+                b.decode("utf-8")
         except UnicodeError:
             res.append(CodecError("malformed python stream: UnicodeDecodeError"))
             continue
