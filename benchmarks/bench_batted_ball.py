@@ -117,37 +117,50 @@ def bench_trajectories(repeats: int) -> dict:
             "batch_per_cpu_s": cpu_rate(batch_all_balls, len(ev), repeats),
             "reference_per_cpu_s": cpu_rate(ref_fn, n_ref, 1),
         }
-        # Threads side by side: the same balls on one Numba thread and on all of them, about 0.3 s of one
-        # core a call in either mode (2,048 balls at ACCURATE, ten times as many at EXTREME): a call of
-        # 2,048 EXTREME balls lasted ~25 ms on two threads, within a time slice of the other tenants'
-        # processes, so a thread preempted for one slice can hold up the whole call (1.1-1.8x run to run).
+        # Threads side by side: the same balls on one Numba thread and on all of them, interleaved, at two
+        # sizes. The small one is about 0.15 s of one core a call on the AMD EPYC host of 2026-12-07 (2,048
+        # balls at ACCURATE, ten times as many at EXTREME; ~0.3 s on the older Ice Lake host): there a
+        # call on two threads lasts ~80 ms, and each thread's unit ends with lanes going idle as its last
+        # balls land (with two 512-ball units a thread, 4 balls a lane, CPU per call rose 0.151 -> 0.177 s
+        # with the second thread, ad hoc at 10:16; `kernels.chunk_size` now makes one unit a thread).
+        # The large one (4x the balls, ~0.65 s a call; a season's
+        # balls in play are ~120,000) shows the kernel's scaling without that tail: two processes running
+        # the one-thread kernel side by side each kept their speed (0.154 vs 0.155 CPU-s a call), so the
+        # cores share nothing that the kernel needs. Both are printed and recorded.
         n_threads = numba.config.NUMBA_NUM_THREADS
-        t_ev, t_la, t_sp = (ev, la, sp) if mode is SimulationMode.ACCURATE else fly_balls(10 * len(ev))[:3]
+        thread_sizes = {}
+        for size, scale in (("", 1), ("_large", 4)):
+            per_mode = len(ev) if mode is SimulationMode.ACCURATE else 10 * len(ev)
+            t_ev, t_la, t_sp = fly_balls(scale * per_mode)[:3]
 
-        def batch_threads(ev=t_ev, la=t_la, sp=t_sp, m=mode):
-            simulate_batted_balls(ev, la, sp, mode=m)
+            def batch_threads(ev=t_ev, la=t_la, sp=t_sp, m=mode):
+                simulate_batted_balls(ev, la, sp, mode=m)
 
-        cmp_threads, threads_cpu = threads_compare(
-            batch_threads,
-            f"fly {mode.name}: batch kernel ({len(t_ev):,} balls)",
-            repeats,
-            units=len(t_ev),
-            unit_name="trajectories",
-        )
+            thread_sizes[size] = (
+                len(t_ev),
+                *threads_compare(
+                    batch_threads,
+                    f"fly {mode.name}: batch kernel ({len(t_ev):,} balls)",
+                    repeats,
+                    units=len(t_ev),
+                    unit_name="trajectories",
+                ),
+            )
         numba.set_num_threads(1)
         rates = {
             **cpu,
             "reference_per_s": n_ref / cmp_single.reference.median_s,
             "single_kernel_per_s_core": len(rows) / single.median_s,
             "batch_per_s_core": len(ev) / batch.median_s,
-            f"batch_per_s_{n_threads}_threads": len(t_ev) / cmp_threads.fast.median_s,
-            "batch_threads_balls": len(t_ev),
             "single_vs_reference": cmp_single.ratio,
             "batch_vs_reference": cmp_batch.ratio,
-            # Interleaved with one thread (above): the median time on one thread over that on all.
-            "batch_threads_vs_one": cmp_threads.ratio,
-            "batch_threads_cpu_s_per_call": threads_cpu,
         }
+        for size, (balls, cmp_threads, threads_cpu) in thread_sizes.items():
+            rates[f"batch_per_s_{n_threads}_threads{size}"] = balls / cmp_threads.fast.median_s
+            rates[f"batch_threads_balls{size}"] = balls
+            # Interleaved with one thread (above): the median time on one thread over that on all.
+            rates[f"batch_threads_vs_one{size}"] = cmp_threads.ratio
+            rates[f"batch_threads_cpu_s_per_call{size}"] = threads_cpu
         if mode is SimulationMode.ACCURATE:
             rates["single_vs_plan_58_8"] = rates["single_kernel_per_s_core"] / PLAN_BASELINE_PER_S
             rates["batch_vs_plan_58_8"] = rates["batch_per_s_core"] / PLAN_BASELINE_PER_S
@@ -166,7 +179,7 @@ def bench_trajectories(repeats: int) -> dict:
         out[mode.name.lower()] = {
             "compare_single": cmp_single.to_dict(),
             "compare_batch": cmp_batch.to_dict(),
-            "compare_threads": cmp_threads.to_dict(),
+            **{f"compare_threads{size}": c.to_dict() for size, (_, c, _) in thread_sizes.items()},
             **rates,
         }
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)

@@ -87,12 +87,19 @@ def test_batch_does_not_depend_on_thread_count():
         np.testing.assert_array_equal(one[k], many[k])
 
 
-def test_a_batch_is_spread_over_every_thread():
-    """A 2,048-ball batch used to be one prange unit (the second thread idle): now about two per thread."""
-    assert kernels.chunk_size(2048, 1) == kernels.CHUNK
-    for threads in (2, 3, 4, 8):
-        size = kernels.chunk_size(2048, threads)
-        assert size % kernels.LANES == 0 and -(-2048 // size) >= min(2 * threads, 2048 // (2 * kernels.LANES))
+def test_a_batch_is_one_unit_per_thread():
+    """Numba splits a prange statically, one equal part per thread, so a batch is cut into one unit per
+    thread (each a whole number of lane groups); one thread flies the batch as one unit. A 2,048-ball
+    batch was once one unit (the second thread idle), then two per thread (extra tails)."""
+    lanes = kernels.LANES
+    assert kernels.chunk_size(2048, 1) == 2048 and kernels.chunk_size(20_480, 1) == 20_480
+    assert kernels.chunk_size(0, 2) == lanes and kernels.chunk_size(5, 2) == lanes
+    for n in (2048, 3000, 20_480, 81_920):
+        for threads in (2, 3, 4, 8):
+            size = kernels.chunk_size(n, threads)
+            assert size % lanes == 0
+            assert -(-n // size) == threads  # every thread one unit, none idle
+            assert size - -(-n // threads) < lanes  # the units as equal as lane groups allow
 
 
 def test_pitch_lanes_are_bit_identical_to_single_pitches():
