@@ -55,8 +55,14 @@ def test_every_plot_in_both_formats(season_dir, tmp_path, fmt):
 
 
 def test_trajectory_plot_reports_the_flights(tmp_path):
-    r = _run("trajectory", "--ball", "100,28,0,2000,0", "--out", tmp_path / "t.png")
-    assert r.exit_code == 0 and "408.6 ft" in r.output, r.output
+    """Each flight with the spin it flew: as given, or the Statcast average (which curves it) named as such."""
+    r = _run("trajectory", "--ball", "100,28,0,2000,0", "--ball", "100,28", "--out", tmp_path / "t.svg")
+    assert r.exit_code == 0, r.output
+    given, default = r.output.strip().split(": ", 1)[1].split(", ", 1)
+    assert given == "408.6 ft (spin 2000/0 rpm)", r.output
+    assert default.startswith("400.") and default.endswith("rpm, Statcast avg RHB)"), r.output
+    svg = (tmp_path / "t.svg").read_text()  # the legend says the same (matplotlib keeps text as text here)
+    assert "spin 2000/0 rpm: 409 ft" in svg and "Statcast avg RHB: 400 ft" in svg
 
 
 @pytest.mark.parametrize(

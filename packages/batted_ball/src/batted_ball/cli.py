@@ -705,14 +705,18 @@ def plot_trajectory(balls, park, mode, out_path, profile, report_dir, force, qui
     parsed = [_ball_spec(b) for b in balls]
     with _plot_job("trajectory", out_path, profile, report_dir, force) as j:
         from .physics import Environment, simulate_batted_ball
-        from .plots import plot_format, plot_trajectories
+        from .plots import plot_format, plot_trajectories, spin_note
 
         env = Environment(elevation_ft=where.elevation_ft) if where else Environment()
         results = [simulate_batted_ball(*b, env=env, mode=mode, record_path=True) for b in parsed]
         plot_trajectories(results, j.path(out_path), where, fmt=plot_format(out_path))
         j.run.result("distances_ft", [round(r.distance_ft, 4) for r in results])
     if not quiet:
-        click.echo(f"wrote {out_path}: " + ", ".join(f"{r.distance_ft:.1f} ft" for r in results))
+        flights = (
+            f"{r.distance_ft:.1f} ft (spin {r.backspin_rpm:.0f}/{r.sidespin_rpm:.0f} rpm{spin_note(r.spin_source)})"
+            for r in results
+        )
+        click.echo(f"wrote {out_path}: " + ", ".join(flights))
 
 
 def _ball_spec(spec: str) -> tuple:

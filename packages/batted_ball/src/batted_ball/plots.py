@@ -70,6 +70,14 @@ def draw_field(ax, park: Park | None = None) -> None:
     ax.set_ylabel("y, ft (toward centre field)")
 
 
+def spin_note(spin_source: str) -> str:
+    """``, Statcast avg RHB`` for a spin the ball was not given (a default a user may not expect: its
+    sidespin curves the ball), nothing for a spin given on the command line."""
+    if spin_source.startswith("statcast_average_"):
+        return f", Statcast avg {spin_source.rsplit('_', 1)[1]}"
+    return ""
+
+
 def plot_trajectories(
     results: list, path: Path, park: Park | None = None, title: str = "", fmt: str | None = None
 ) -> None:
@@ -84,7 +92,8 @@ def plot_trajectories(
     for r in results:
         t = r.trajectory
         label = (
-            f"{r.exit_velo_mph:g} mph, {r.launch_angle_deg:g}°, spray {r.spray_angle_deg:g}°: "
+            f"{r.exit_velo_mph:g} mph, {r.launch_angle_deg:g}°, spray {r.spray_angle_deg:g}°, "
+            f"spin {r.backspin_rpm:.0f}/{r.sidespin_rpm:.0f} rpm{spin_note(r.spin_source)}: "
             f"{r.distance_ft:.0f} ft, {r.hang_time_s:.1f} s"
         )
         side.plot(np.hypot(t[:, 1], t[:, 2]), t[:, 3], lw=1.5, label=label)
