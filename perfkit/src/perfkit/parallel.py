@@ -591,7 +591,9 @@ def _run_dask(
     """The ``dask`` executor: a local cluster of ``workers`` processes, or the cluster at ``scheduler``.
 
     Dask moves a task whose worker died to another worker; each start is logged as an event on a topic
-    of this run's own, so the attempts per task are known afterwards. A local cluster gives up after
+    of this run's own, so the attempts per task are known afterwards (a worker killed within a few
+    milliseconds of a start, before its batched event stream is flushed, may not have reported that
+    start: the attempts are then undercounted, never the results). A local cluster gives up after
     ``max_attempts`` starts (the scheduler's ``allowed-failures``); a remote scheduler uses its own
     setting. Either way the loss ends as one :class:`WorkerLost`.
     """
