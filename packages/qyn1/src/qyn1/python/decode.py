@@ -1,8 +1,7 @@
 """The fused decoder of structural chunks: the header, every stream, every check between them and the
 detokeniser of a batch of chunks in ONE Numba call (:func:`_decode_batch_kernel`), the kernels it calls
 being those of the stage-by-stage decoder (``pipeline.decode_text_staged``, the reference it is tested
-against) except two faster twins: the names stream's decoder (``decode_names``: the rank symbols by vector
-compares over padded rows) and the detokeniser's 16-byte writes (``assemble.WRITE16``).
+against), the detokeniser writing with 16-byte stores (``assemble.WRITE16``; the staged one byte by byte).
 
 Why one call: a chunk holds 16 streams and six derived passes; called from Python one by one, each kernel
 call, each small NumPy step between them and the context look-ups cost ~230 us per chunk (the stdlib's
@@ -27,12 +26,12 @@ from perfkit import numba_cache
 from qyn1 import match
 from qyn1 import tables as shipped
 from qyn1.match import _decode_match_kernel
-from qyn1.python import assemble, bytecopy, decode_names, layout, names, tokens
+from qyn1.python import assemble, bytecopy, layout, names, tokens
 from qyn1.python.assemble import COUNT, WRITE16, _assemble_pass
-from qyn1.python.decode_names import _decode_names_kernel
 from qyn1.python.layout import _kind_contexts, _ws_lengths
 from qyn1.python.names import (
     _NAMES_ERRORS,
+    _decode_names_kernel,
     _name_occurrences,
     _new_names_kernel,
     _spell_items,
@@ -62,10 +61,7 @@ from qyn1.rans.model import _ROUTE_ROWS, _ROUTE_SEQ
 # the fused kernel holds the compiled code of the kernels it calls: its cache entries depend on their files
 numba_cache.depend_on(
     __file__,
-    [
-        m.__file__
-        for m in (match, names, decode_names, layout, assemble, bytecopy, tokens, kernels, prefetch, search)
-    ],
+    [m.__file__ for m in (match, names, layout, assemble, bytecopy, tokens, kernels, prefetch, search)],
     modules=["qyn1.rans.coder", "qyn1.rans.model"],
 )
 
@@ -560,7 +556,7 @@ def _build_tables() -> tuple | None:
     if len({a[9].dtype for a in morph}) > 1:  # one tuple type for the six: widen the bucket tables alike
         morph = [(*a[:9], a[9].astype(np.uint16), *a[10:]) for a in morph]
     names = models["names"]
-    names_cum = search.padded_rows(names.cum, names.scale_bits)  # decode_names' layout
+    names_cum = search.padded_rows(names.cum, names.scale_bits)  # names._decode_rank's layout
     if names_cum is None:
         return None
     v = vocab()

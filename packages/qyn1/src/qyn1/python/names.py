@@ -39,10 +39,18 @@ from qyn1.python.tokens import (
 from qyn1.rans.coder import StreamDecoder, _ext_array
 from qyn1.rans.kernels import RANS_L
 from qyn1.rans.model import Model
+from qyn1.rans.search import LANES, count_le, padded_rows
 
 # the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
 numba_cache.depend_on(
-    __file__, modules=["qyn1.python.tokens", "qyn1.rans.kernels", "qyn1.rans.coder", "qyn1.rans.model"]
+    __file__,
+    modules=[
+        "qyn1.python.tokens",
+        "qyn1.rans.kernels",
+        "qyn1.rans.coder",
+        "qyn1.rans.model",
+        "qyn1.rans.search",
+    ],
 )
 
 
@@ -391,20 +399,19 @@ def _spell_items(spell):
 # ---------------------------------------------------------------- move-to-front names with successors
 @njit(cache=True, nogil=True)
 def _decode_rank(buf, pos, x, mask, sb, L, m, cfl, ncum, row):
-    """One rANS decode step in row ``row`` of the flat ``cum`` (``cfl``, rows of ``ncum``): (symbol, new state,
-    new position; -1 on underflow). A binary search in the row: a bucket table was no faster here in
-    ``decode_text`` (one more cold table per symbol, as for :func:`_decode_match_kernel`)."""
-    one = np.uint64(1)
+    """One rANS decode step in row ``row`` of the flat padded ``cum`` (``cfl``, rows of ``ncum``, a multiple of
+    ``search.LANES``: :func:`qyn1.rans.search.padded_rows`): (symbol, new state, new position; -1 on
+    underflow). The symbol is the count of the row's entries at most the slot, minus one, counted by vector
+    compares (:mod:`qyn1.rans.search`): a binary search compiled to a branch per step on the data and was
+    1.3x slower on this stream, a bucket table one more cold table per symbol (docs/perf/qyn1-decode.md)."""
     slot = x & mask
     base = row * ncum
-    s = np.uint64(0)
-    size = ncum - one  # the symbol is in s .. s + size - 1; halved without branches (no mispredictions)
-    while size > one:
-        half = size >> one
-        s = s + half if np.uint64(cfl[base + s + half]) <= slot else s
-        size -= half
+    cnt = 0
+    for b in range(ncum // np.uint64(LANES)):
+        cnt += count_le(cfl, base + np.uint64(b * LANES), slot)
+    s = np.uint64(cnt - 1)
     lo = np.uint64(cfl[base + s])
-    x = (np.uint64(cfl[base + s + one]) - lo) * (x >> sb) + slot - lo
+    x = (np.uint64(cfl[base + s + np.uint64(1)]) - lo) * (x >> sb) + slot - lo
     while x < L:
         if pos >= m:
             return np.int64(s), x, -1
@@ -487,6 +494,7 @@ def _decode_names_kernel(
     symbol is ``ctxmap[ext[i] * nflag + flag]``, flag = where the successor's name sits in the first
     ``window`` entries of the move-to-front list (none, 0, 1-3, 4-15, further) x whether a second successor
     exists, or ``nflag - 1`` after an ESC: it depends on the names decoded so far, hence one sequential kernel.
+    ``cum``'s rows are padded (:func:`qyn1.rans.search.padded_rows`; see :func:`_decode_rank`).
 
     Returns (bytes consumed, x0, x1, bits consumed); consumed is -1 on malformed input."""
     m = buf.shape[0]
@@ -658,7 +666,7 @@ def decode_names(
         nroles,
         nflag,
         model.ctxmap,
-        model.cum,
+        padded_rows(model.cum, model.scale_bits),  # a Model's rows always qualify (uint16, 10..15 bits)
         model.scale_bits,
         bits,
         rank_direct,
