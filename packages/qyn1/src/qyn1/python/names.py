@@ -366,6 +366,16 @@ def _name_occurrences(kinds, str_mode, texts, text_off, morph_group, next_class)
     return order, mctx, role, word_off, ok
 
 
+def spell_stream(items: list[bytes]) -> np.ndarray:
+    """The spell stream of ``items`` (encoder side of :func:`_spell_items`): every byte + 1, each item ended
+    by 0 (END)."""
+    if not items:
+        return np.zeros(0, dtype=np.int32)
+    blob = np.frombuffer(b"\0".join(items) + b"\0", dtype=np.uint8).astype(np.int32) + 1
+    blob[np.cumsum([len(s) + 1 for s in items]) - 1] = 0
+    return blob
+
+
 @njit(cache=True, nogil=True)
 def _spell_items(spell):
     """The spell stream's items (layout literals, error characters, unknown morphemes; each ends with END):

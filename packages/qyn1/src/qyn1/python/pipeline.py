@@ -25,6 +25,7 @@ from qyn1.python.names import (
     _pack_bits,
     _spell_items,
     decode_names,
+    spell_stream,
 )
 from qyn1.python.tokens import (
     _IS_NL_KIND,
@@ -93,11 +94,6 @@ def analyze(text: str, v: Vocab):
         (s_a[np.argsort(s_grp, kind="stable")], s_b[np.argsort(s_grp, kind="stable")]),
     ]
     items = [text[i:j].encode("utf-8") for a, b in spans for i, j in zip(a.tolist(), b.tolist(), strict=True)]
-    if items:
-        blob = np.frombuffer(b"\0".join(items) + b"\0", dtype=np.uint8).astype(np.int32) + 1
-        blob[np.cumsum([len(s) + 1 for s in items]) - 1] = 0
-    else:
-        blob = np.zeros(0, dtype=np.int32)
     return {
         "kinds": (kinds, None),
         "ws_line": (ws_line, ctx_line[line_start]),
@@ -109,7 +105,7 @@ def analyze(text: str, v: Vocab):
         "names": (nsym, name_mctx.astype(np.int64)[nowner] * N_NAME_FLAG + nflag),
         **{f"morph{g}": (np.ascontiguousarray(morph[g]), None) for g in range(N_MORPH_GROUPS)},
         "morphx": (np.ascontiguousarray(r_idx[r_order]), morphx_ctx),
-        "spell": (blob, None),
+        "spell": (spell_stream(items), None),
         "_extra": (extra[nbits > 0], nbits[nbits > 0]),
     }
 

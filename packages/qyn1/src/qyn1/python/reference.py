@@ -10,7 +10,7 @@ import numpy as np
 
 from qyn1.errors import CodecError
 from qyn1.python.layout import _layout_contexts, _ws_class, _ws_symbols
-from qyn1.python.names import _name_model_ctx, _name_symbols
+from qyn1.python.names import _name_model_ctx, _name_symbols, spell_stream
 from qyn1.python.text import _text_symbols
 from qyn1.python.tokens import (
     _PARTS,
@@ -145,12 +145,6 @@ def analyze(text: str, v: Vocab):
     spell_items.extend(texts[i].encode("utf-8") for i in np.flatnonzero(kinds == ERR).tolist())
     for g in range(N_MORPH_GROUPS):
         spell_items.extend(morph_spell[g])
-    if spell_items:
-        blob = np.frombuffer(b"\0".join(spell_items) + b"\0", dtype=np.uint8).astype(np.int32) + 1
-        ends = np.cumsum([len(s) + 1 for s in spell_items]) - 1
-        blob[ends] = 0
-    else:
-        blob = np.zeros(0, dtype=np.int32)
     return {
         "kinds": (kinds, None),
         "ws_line": (ws_line, ctx_line[line_start]),
@@ -162,6 +156,6 @@ def analyze(text: str, v: Vocab):
         "names": (nsym, name_mctx.astype(np.int64)[nowner] * N_NAME_FLAG + nflag),
         **{f"morph{g}": (np.array(morph[g], dtype=np.int32), None) for g in range(N_MORPH_GROUPS)},
         "morphx": (np.ascontiguousarray(rare_arr[:, 1]), np.ascontiguousarray(rare_arr[:, 0])),
-        "spell": (blob, None),
+        "spell": (spell_stream(spell_items), None),
         "_extra": (extra[nbits > 0], nbits[nbits > 0]),
     }
