@@ -343,10 +343,11 @@ def block_sizes(sizes, rounds):
 
     import mbp10.bars
     import mbp10.io
+    import mbp10.kernels
     from mbp10.pipeline import day_bars
     from mbp10.symbology import Selection
 
-    stream, kernel, facts = mbp10.io.DbnStream, mbp10.bars.bar5s_chunk, mbp10.bars.block_facts
+    stream, kernel, facts = mbp10.io.DbnStream, mbp10.bars.bar5s_multi, mbp10.kernels.block_facts
     spent = {"kernel": 0.0, "block_facts": 0.0}
     read_first = [False]
 
@@ -358,8 +359,8 @@ def block_sizes(sizes, rounds):
         spent[name] += time.thread_time() - c
         return out
 
-    mbp10.bars.bar5s_chunk = functools.partial(timed, "kernel", kernel)
-    mbp10.bars.block_facts = functools.partial(timed, "block_facts", facts)
+    mbp10.bars.bar5s_multi = functools.partial(timed, "kernel", kernel)
+    mbp10.kernels.block_facts = functools.partial(timed, "block_facts", facts)  # scan_dbn imports it per call
     days = {"one day": (DAY, None), "15 instruments": (MULTI, Selection(spreads=True))}
     cpu = {(day, size): {"total": [], "kernel": [], "block_facts": []} for day in days for size in sizes}
     records = {}
@@ -377,7 +378,7 @@ def block_sizes(sizes, rounds):
                     for name in ("kernel", "block_facts"):
                         cpu[day, size][name].append(spent[name])
     finally:
-        mbp10.io.DbnStream, mbp10.bars.bar5s_chunk, mbp10.bars.block_facts = stream, kernel, facts
+        mbp10.io.DbnStream, mbp10.bars.bar5s_multi, mbp10.kernels.block_facts = stream, kernel, facts
     for (day, size), v in cpu.items():
         med = {name: float(np.median(x)) for name, x in v.items()}
         print(f"{day}, {size}-record blocks: day_bars median {med['total']:.3f} CPU-s (runs "

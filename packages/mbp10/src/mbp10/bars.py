@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -13,24 +12,22 @@ from mbp10.bar_columns import FLOAT_COLUMNS, INT_COLUMNS
 from mbp10.io import arrow_to_np, np_to_arrow, strings_to_arrow
 from mbp10.kernels import (
     BF_BAD_TS_RECV,
-    BF_FIRST_ID,
     BF_LAST_RECV,
     BF_MAYBE_BAD_BOOK,
-    BF_MIXED,
     BF_RECV_BACK,
-    BF_SEQ_BACK,
-    BF_SORTED,
-    G_SEQ_BACK,
-    G_SEQ_FIRST,
-    G_SEQ_LAST,
-    G_SORTED,
-    G_TS_FIRST,
-    G_TS_LAST,
+    IS_COUNT,
+    IS_OUT_OF_ORDER,
+    IS_SEQ_BACK,
+    IS_SPAN_FIRST,
+    IS_SPAN_LAST,
     bar5s_chunk,
     bar5s_finish,
+    bar5s_multi,
+    bar5s_multi_finish,
     block_facts,
-    group_index,
+    instrument_slots,
     new_output,
+    new_slot_state,
     new_state,
 )
 from mbp10.records import record_words
@@ -114,17 +111,17 @@ def compute_bars(rec: np.ndarray) -> pa.Table:
 
 
 def warm_up() -> None:
-    """Compile the bar5s kernels, or load them from Numba's cache, on a two-record block, both ways the
-    kernel reads a block (every row; some rows): a command times this as its own stage, so a first run's
-    compile time stays out of its records rate."""
+    """Compile the bar5s kernels, or load them from Numba's cache, on a two-record block, both ways a
+    block is read (one instrument in memory; a stream of several): a command times this as its own stage,
+    so a first run's compile time stays out of its records rate."""
     from mbp10.schema import MBP10_DTYPE
 
     rec = np.zeros(2, MBP10_DTYPE)
     rec["ts_event"] = [BAR_NS, BAR_NS + 1]
     compute_bars(rec)
-    acc = BarAccumulator()
-    acc.update(rec, np.arange(2, dtype=np.int64))
-    acc.finish()
+    consumer = BarsConsumer(selection=Selection(instrument_ids=(0,)))
+    consumer.update(rec)
+    consumer.finish()
 
 
 def facts_of(rec: np.ndarray, last_recv: int) -> np.ndarray:
@@ -142,16 +139,13 @@ class Integrity:
     maybe_bad_book: int = 0  # records flagged F_MAYBE_BAD_BOOK by the publisher
     bad_ts_recv: int = 0  # records flagged F_BAD_TS_RECV
     last_recv: int = np.iinfo(np.int64).min
-    last_seq: dict = field(default_factory=dict)
 
-    def update(self, facts: np.ndarray, groups: list[Group]) -> None:
+    def update(self, facts: np.ndarray, slots: Slots) -> None:
         self.ts_recv_backwards += int(facts[BF_RECV_BACK])
         self.maybe_bad_book += int(facts[BF_MAYBE_BAD_BOOK])
         self.bad_ts_recv += int(facts[BF_BAD_TS_RECV])
         self.last_recv = int(facts[BF_LAST_RECV])
-        for g in groups:
-            self.sequence_backwards += g.seq_back + (g.seq_first < self.last_seq.get(g.iid, -1))
-            self.last_seq[g.iid] = g.seq_last
+        self.sequence_backwards += slots.seq_back
 
     def counters(self) -> dict[str, int]:
         return {
@@ -162,45 +156,126 @@ class Integrity:
         }
 
 
-class Group(NamedTuple):
-    """One instrument's records in a block: which rows (None: all of them), and what the order and
-    integrity checks need of them."""
+@dataclass
+class Slots:
+    """A block's records by instrument (`Instruments.scan`), valid until the next scan."""
 
-    iid: int
-    rows: np.ndarray | None
-    ts_sorted: bool  # ts_event never decreases inside the block
-    ts_first: int
-    ts_last: int
-    seq_back: int  # records whose sequence is below the record before them (same instrument, this block)
-    seq_first: int
-    seq_last: int
+    words: tuple  # the block's `record_words`
+    slot: np.ndarray  # int64 (n,): the record's instrument slot in the file
+    ids: np.ndarray  # uint32: instrument_id per slot
+    count: int  # instruments known so far (this block's included)
+    out_of_order: int  # first record below its instrument's ts_event before it, or -1 (then partly scanned)
+    seq_back: int  # records whose sequence is below their instrument's record before them
+    span: tuple[int, int]  # the first and last ts_event of the instrument spanning the most time in the block
 
 
-def split_instruments(rec: np.ndarray, facts: np.ndarray) -> list[Group]:
-    """The instruments of a block, by instrument_id: the whole block when it holds one (the usual case),
-    else each instrument's row numbers from a counting sort (`kernels.group_index`; no record is copied)."""
-    w64, w32, _ = record_words(rec)
-    if not facts[BF_MIXED]:
-        return [
-            Group(
-                int(facts[BF_FIRST_ID]), None, bool(facts[BF_SORTED]), int(w64[0, 1]), int(w64[-1, 1]),
-                int(facts[BF_SEQ_BACK]), int(w32[0, 11]), int(w32[-1, 11]),
+class Instruments:
+    """The instruments of a file in order of first appearance, one dense slot each, with each one's last
+    ts_event and sequence: `scan` gives every record of a block its slot in one pass (`kernels.instrument_slots`),
+    which serves the order check, the sequence counter and the bars."""
+
+    def __init__(self) -> None:
+        self.ids = np.zeros(0, np.uint32)
+        self.last_ts = np.zeros(0, np.int64)
+        self.last_seq = np.zeros(0, np.int64)
+        self.count = 0
+        self._slot = np.zeros(0, np.int64)
+
+    def scan(self, rec: np.ndarray, words: tuple | None = None) -> Slots:
+        """Each record's slot; `words`: the block's `record_words`, when the caller has them."""
+        w64, w32, b8 = words if words is not None else record_words(rec)
+        n = len(rec)
+        if len(self._slot) < n:
+            self._slot = np.zeros(n, np.int64)
+        if len(self.ids) < self.count + n:  # room for every record to be a new instrument
+            cap, m = max(2 * len(self.ids), self.count + n), self.count
+            self.ids, self.last_ts, self.last_seq = (
+                np.concatenate([a[:m], np.zeros(cap - m, a.dtype)])
+                for a in (self.ids, self.last_ts, self.last_seq)
             )
-        ]  # fmt: skip
-    uniq, rows, bounds, gf = group_index(w64, w32)
-    return [
-        Group(
-            int(uniq[j]), rows[bounds[j] : bounds[j + 1]], bool(gf[j, G_SORTED]), int(gf[j, G_TS_FIRST]),
-            int(gf[j, G_TS_LAST]), int(gf[j, G_SEQ_BACK]), int(gf[j, G_SEQ_FIRST]), int(gf[j, G_SEQ_LAST]),
-        )
-        for j in range(len(uniq))
-    ]  # fmt: skip
+        slot = self._slot[:n]
+        out = instrument_slots(w64, w32, self.ids, self.last_ts, self.last_seq, self.count, slot)
+        self.count = int(out[IS_COUNT])
+        return Slots(
+            (w64, w32, b8), slot, self.ids, self.count, int(out[IS_OUT_OF_ORDER]), int(out[IS_SEQ_BACK]),
+            (int(out[IS_SPAN_FIRST]), int(out[IS_SPAN_LAST])),
+        )  # fmt: skip
+
+
+class MultiBars:
+    """Streaming bar5s of several instruments at once (`kernels.bar5s_multi`: one pass a block, in record
+    order): the rows of all instruments in one growing output, split by instrument in `tables()`."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.iids: list[int] = []  # instrument_id per state index
+        self.state = new_slot_state(0)
+        self.nout = np.zeros(1, np.int64)
+        self.bar_start, self.oi, self.of = new_output(capacity)
+        self.row_slot = np.zeros(capacity, np.int64)
+
+    def add(self, iid: int) -> int:
+        """A new instrument: its index in the state arrays."""
+        old, k = self.state, len(self.iids)
+        self.state = new_slot_state(k + 1)
+        for a, b in zip(self.state, old, strict=True):
+            a[:k] = b
+        self.iids.append(iid)
+        return k
+
+    def _grow(self) -> None:
+        n, cap = int(self.nout[0]), 2 * len(self.bar_start)
+        if cap > MEMORY_CHECK_ROWS:  # more bars than records is impossible: each record opens one at most
+            from perfkit.limits import check_memory
+
+            check_memory((cap + n) * (ROW_BYTES + 8), f"{cap:,} 5-s bars")
+        bs, oi, of = new_output(cap)
+        rs = np.zeros(cap, np.int64)
+        bs[:n], oi[:n], of[:n], rs[:n] = self.bar_start[:n], self.oi[:n], self.of[:n], self.row_slot[:n]
+        self.bar_start, self.oi, self.of, self.row_slot = bs, oi, of, rs
+
+    def update(self, words: tuple, slot: np.ndarray, keep: np.ndarray) -> None:
+        """Fold a block: `slot` (per record, its instrument slot in the file), `keep` (per file slot, the
+        state index, or -1 to skip its records)."""
+        if not self.iids:
+            return
+        w64, w32, b8 = words
+        n = len(w64)
+        ip = np.full(len(self.iids), -1, np.int64)
+        i = 0
+        while True:
+            i = bar5s_multi(
+                w64, w32, b8, i, slot, keep, ip, *self.state, self.nout,
+                self.bar_start, self.row_slot, self.oi, self.of,
+            )  # fmt: skip
+            if i == n:
+                return
+            self._grow()
+
+    def tables(self) -> dict[int, pa.Table]:
+        """The bars of each instrument (by instrument_id), rows in time order."""
+        st, lbw, _, _ = self.state
+        n = bar5s_multi_finish(st, lbw, self.nout, self.oi, self.of)
+        order = np.argsort(self.row_slot[:n], kind="stable")  # by instrument, each one's rows in order
+        bounds = np.searchsorted(self.row_slot[:n][order], np.arange(len(self.iids) + 1))
+        # One gathering, transposing copy each, so every column below is a contiguous row (no copy per column).
+        oi, of = np.ascontiguousarray(self.oi[order].T), np.ascontiguousarray(self.of[order].T)
+        bar_start = self.bar_start[order]
+        out = {}
+        for k, iid in enumerate(self.iids):
+            lo, hi = bounds[k], bounds[k + 1]
+            cols = {"bar_start_ns": np_to_arrow(bar_start[lo:hi])}
+            for j, name in enumerate(INT_COLUMNS):
+                cols[name] = np_to_arrow(oi[j, lo:hi])
+            for j, name in enumerate(FLOAT_COLUMNS):
+                cols[name] = np_to_arrow(of[j, lo:hi])
+            out[iid] = pa.table(cols)
+        return out
 
 
 class BarsConsumer:
     """`scan_dbn` consumer computing bar5s per instrument_id from record blocks (books never mix)."""
 
-    takes_facts = True  # scan_dbn hands over the block's `block_facts`, computed once for every check
+    takes_facts = True  # scan_dbn hands over the block's `block_facts` and `Slots`, computed once a block
 
     def __init__(self, symmap: SymbolMap | None = None, selection: Selection | None = None) -> None:
         self.symmap = symmap or SymbolMap()
@@ -211,30 +286,33 @@ class BarsConsumer:
         """The DBN header, before the first block: instrument symbols come from its mappings."""
         self.symmap = SymbolMap.from_metadata(metadata)
 
-    def update(self, rec: np.ndarray, facts: np.ndarray | None = None, groups: list | None = None) -> None:
-        """Fold a block; `facts` and `groups` (from `scan_dbn`, computed once a block) are found if absent."""
+    def update(self, rec: np.ndarray, facts: np.ndarray | None = None, slots: Slots | None = None) -> None:
+        """Fold a block; `facts` and `slots` (from `scan_dbn`, computed once a block, its `Instruments`
+        numbering the slots) are found here if absent (then numbered by this consumer's own `Instruments`)."""
         if len(rec) == 0:
             return
+        words = slots.words if slots is not None else record_words(rec)
         if facts is None:
-            facts = facts_of(rec, self.integrity.last_recv)
-        if groups is None:
-            groups = split_instruments(rec, facts)
-        self.integrity.update(facts, groups)
-        words = record_words(rec)
-        for g in groups:
-            iid = g.iid
-            self.seen.add(iid)
-            acc = self.acc.get(iid)
-            if acc is None:
-                if iid in self.skipped or not self.selection.keeps(self.symmap, iid):
-                    self.skipped.add(iid)
-                    continue
-                acc = self.acc[iid] = BarAccumulator()
-            acc.update(rec, g.rows, words)
+            facts = block_facts(*words, self.integrity.last_recv)
+        if slots is None:
+            slots = self.instruments.scan(rec, words)
+        self.integrity.update(facts, slots)
+        first, last = slots.span
+        if (last - first) // BAR_NS > MEMORY_CHECK_ROWS:  # a hostile or mislabelled timestamp, or a real week
+            _check_rows_fit((last - first) // BAR_NS + 2, int(self.bars.nout[0]), first, last)
+        if slots.count > len(self.keep):  # instruments seen for the first time: computed or skipped
+            for s in range(len(self.keep), slots.count):
+                iid = int(slots.ids[s])
+                self.seen.add(iid)
+                self.keep.append(self.bars.add(iid) if self.selection.keeps(self.symmap, iid) else -1)
+            self.keep_arr = np.array(self.keep, np.int64)
+        self.bars.update(words, slots.slot, self.keep_arr)
 
     def reset(self) -> None:
-        self.acc: dict[int, BarAccumulator] = {}
-        self.skipped: set[int] = set()
+        self.bars = MultiBars()
+        self.instruments = Instruments()  # numbers the slots of blocks handed over without them
+        self.keep: list[int] = []  # per slot: index in `bars`, or -1 (not computed)
+        self.keep_arr = np.zeros(0, np.int64)
         self.seen: set[int] = set()
         self.integrity = Integrity()
 
@@ -242,7 +320,8 @@ class BarsConsumer:
         """One table: the bars of every kept instrument, sorted by (instrument_id, bar_start_ns), with
         `instrument_id` and `symbol` first; with front-month, only the most traded outright."""
         self.selection.check_found(self.symmap, self.seen, source)
-        tables = {iid: self.acc[iid].finish() for iid in sorted(self.acc)}
+        bars = self.bars.tables()
+        tables = {iid: bars[iid] for iid in sorted(bars)}
         if self.selection.front_month and tables:
             chosen = front_month(self.symmap, tables)
             tables = {chosen: tables[chosen]}

@@ -24,7 +24,7 @@ import zstandard
 
 from mbp10.dbn import DBN_MAGIC, ZSTD_MAGIC, check_zstd_frames, decode, read_dbn
 from mbp10.errors import Mbp10Error
-from mbp10.records import out_of_order_count
+from mbp10.records import out_of_order_count, record_words
 from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, N_LEVELS, RECORD_SIZE, RTYPE_MBP10
 
 #: Records per streamed block (~4 MB): in L3, not in one core's L2, when the kernel reads them. Blocks of
@@ -491,26 +491,10 @@ class ScanStats:
     read_ahead: int = 0  # blocks decompressed ahead in a reader thread (`DbnStream.ahead`)
 
 
-class _InstrumentOrder:
-    """Checks, block by block, that every instrument's records come in ts_event order."""
-
-    def __init__(self) -> None:
-        self.last: dict[int, int] = {}
-
-    def ok(self, groups: list) -> bool:
-        """False at the first instrument (a `bars.Group`) out of order inside this block or against its
-        records in the blocks before."""
-        for g in groups:
-            if not g.ts_sorted or g.ts_first < self.last.get(g.iid, g.ts_first):
-                return False
-            self.last[g.iid] = g.ts_last
-        return True
-
-
-def _feed(consumers: list, rec: np.ndarray, facts, groups=None) -> None:
+def _feed(consumers: list, rec: np.ndarray, facts, slots=None) -> None:
     for c in consumers:
         if getattr(c, "takes_facts", False):
-            c.update(rec, facts, groups)
+            c.update(rec, facts, slots)
         else:
             c.update(rec)
 
@@ -518,14 +502,14 @@ def _feed(consumers: list, rec: np.ndarray, facts, groups=None) -> None:
 def scan_dbn(path: str | os.PathLike, consumers: list, ahead: int = 0) -> ScanStats:
     """Feed the records of a DBN file to each consumer's `update(records)`, each instrument's records in
     ts_event order. Consumers with a `start(metadata)` get the header first; those with `takes_facts` get
-    the block's `kernels.block_facts` and its instrument groups too (computed once a block).
+    the block's `kernels.block_facts` and `bars.Slots` (each record's instrument) too, computed once a block.
 
     Streams block by block while every instrument is in order (the normal case), with `ahead` blocks
     decompressed ahead in a reader thread (`DbnStream.ahead`). At the first record out of
     order every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
     """
-    from mbp10.bars import facts_of, split_instruments  # Numba: loaded once the input passed the cheap checks
-    from mbp10.kernels import BF_BAD_RECORD, BF_LAST_RECV
+    from mbp10.bars import Instruments  # Numba: loaded once the input passed the cheap checks
+    from mbp10.kernels import BF_BAD_RECORD, BF_LAST_RECV, block_facts
 
     p = Path(path)
     stats = ScanStats(read_ahead=ahead)
@@ -535,17 +519,19 @@ def scan_dbn(path: str | os.PathLike, consumers: list, ahead: int = 0) -> ScanSt
         for c in consumers:
             if hasattr(c, "start"):
                 c.start(stream.metadata)
-        order = _InstrumentOrder()
+        instruments = Instruments()
         last_recv = np.iinfo(np.int64).min
         for rec in stream:
-            facts = facts_of(rec, last_recv)
+            words = record_words(rec)
+            facts = block_facts(*words, last_recv)
             if facts[BF_BAD_RECORD] >= 0:
                 raise bad_record(p, rec, int(facts[BF_BAD_RECORD]))
-            groups = split_instruments(rec, facts)  # one grouping serves the order check and the bars
-            if not order.ok(groups):
+            # one numbering of the instruments serves the order check, the counters and the bars
+            slots = instruments.scan(rec, words)
+            if slots.out_of_order >= 0:
                 break
             last_recv = int(facts[BF_LAST_RECV])
-            _feed(consumers, rec, facts, groups)
+            _feed(consumers, rec, facts, slots)
             stats.records += len(rec)
         else:
             return stats

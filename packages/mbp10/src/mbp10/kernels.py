@@ -381,6 +381,239 @@ def bar5s_chunk(w64, w32, b8, rows, st, lb, lbw, pb, pend, bar_start, oi, of):
     st[S_HAVE_PREV] = have_prev
 
 
+def new_slot_state(k):
+    """`new_state()` for `k` instruments at once (`bar5s_multi`): (st int64[k, S_SIZE], lbw int64[k,
+    BOOK_WORDS], pb int64[k, 4, 10], pend int64[k, 3, MAX_PENDING]); st[:, S_NOUT] is the instrument's open
+    row in the shared output + 1 (0: none). The book the bars close on is unpacked from lbw when needed."""
+    st = np.zeros((k, S_SIZE), np.int64)
+    st[:, S_CUR_BAR] = -1
+    return (
+        st,
+        np.zeros((k, BOOK_WORDS), np.int64),
+        np.zeros((k, 4, N_LEVELS), np.int64),
+        np.zeros((k, 3, MAX_PENDING), np.int64),
+    )
+
+
+@njit(cache=True, inline="always")
+def _park(st, cur, row, have_lb, npend):
+    """Keep one instrument's scalars in its state row while `bar5s_multi` works on another."""
+    st[S_CUR_BAR] = cur
+    st[S_NOUT] = row + 1
+    st[S_HAVE_LB] = have_lb
+    st[S_NPEND] = npend
+
+
+@njit(cache=True, nogil=True)
+def bar5s_multi(w64, w32, b8, start, slot, keep, ip, st, lbw, pb, pend, nout, bar_start, row_slot, oi, of):
+    """`bar5s_chunk` for every instrument of a block in one pass, in record order: each record goes to its
+    instrument's state (one row of each per-instrument array) and its instrument's open bar row. Rows of all
+    instruments share one output, each tagged with its instrument (`row_slot`), in the order they open.
+
+    Parameters
+    ----------
+    w64, w32, b8 : the block's record views (as `bar5s_chunk`); each instrument's records in ts_event order.
+    start : the record to start at (0, or where a call before stopped for room).
+    slot : int64 (n,) each record's instrument slot in the file (`instrument_slots`).
+    keep : int64 (m,) per file slot, its index k in the state arrays, or -1 (not computed: skipped).
+    ip : int64 (K,) row of each instrument's previous record in this block; -1 at the start of a block.
+    st, lbw, pb, pend : per-instrument state from `new_slot_state(K)` (updated in place).
+    nout : int64 (1,) rows used in the output (updated).
+    bar_start, row_slot : int64 (cap,), oi : int64 (cap, NI), of : float64 (cap, NF, NaN at the start): out.
+
+    Returns the record it stopped at: n when the block is done, else the output is full (grow it and call
+    again from there). Each instrument's last row stays open (closed by `bar5s_multi_finish`).
+    """
+    n = w64.shape[0]
+    cap = bar_start.shape[0]
+    r = nout[0]
+    lb = np.empty((4, N_LEVELS), np.int64)  # scratch: the book a bar closes on
+    ins = -1  # the instrument (state index) whose scalars are in the locals below
+    cur = np.int64(-1)
+    row = np.int64(-1)
+    have_lb = np.int64(0)
+    npend = np.int64(0)
+    have_prev = np.int64(0)
+    pi = np.int64(-1)
+    lo = np.int64(1)
+    hi = np.int64(0)
+    i = start
+    while i < n:
+        kk = keep[slot[i]]
+        if kk < 0:
+            i += 1
+            continue
+        if kk != ins:  # another instrument: park this one's scalars, take up the other's
+            if ins >= 0:
+                _park(st[ins], cur, row, have_lb, npend)
+                ip[ins] = pi
+            ins = kk
+            cur, row, have_lb = st[ins, S_CUR_BAR], st[ins, S_NOUT] - 1, st[ins, S_HAVE_LB]
+            npend, have_prev, pi = st[ins, S_NPEND], st[ins, S_HAVE_PREV], ip[ins]
+            lo = cur * BAR_NS if cur >= 0 else np.int64(1)
+            hi = lo + BAR_NS if cur >= 0 else np.int64(0)
+        t = w64[i, 1]
+        if t >= hi or t < lo:
+            if r == cap:
+                break  # no room for the row this record opens
+            b = t // BAR_NS
+            if row >= 0:
+                _unpack_book(lbw[ins], lb)
+                _close_bar(row, lb, have_lb, oi, of)
+            row = r
+            r += 1
+            row_slot[row] = ins
+            cur = b
+            lo = b * BAR_NS
+            hi = lo + BAR_NS
+            bar_start[row] = lo
+        a = b8[i, 28]
+        s = b8[i, 29]
+        p = w64[i, 2]
+        q = np.int64(w32[i, 6])
+        oi[row, I_MSG] += 1
+        if a == ACT_TRADE:
+            oi[row, I_TRADE_CNT] += 1
+            oi[row, I_TRADE_VOL] += q
+            if s == SIDE_BID:
+                oi[row, I_TRADE_SIGNED] += q
+                oi[row, I_AGGBUY] += q
+                ps = SIDE_ASK
+            elif s == SIDE_ASK:
+                oi[row, I_TRADE_SIGNED] -= q
+                oi[row, I_AGGSELL] += q
+                ps = SIDE_BID
+            else:
+                ps = SIDE_NONE
+            px = p / PRICE_SCALE
+            if np.isnan(of[row, F_FIRST]):
+                of[row, F_FIRST] = px
+                of[row, F_HIGH] = px
+                of[row, F_LOW] = px
+                of[row, F_VWAP] = 0.0
+            of[row, F_HIGH] = max(of[row, F_HIGH], px)
+            of[row, F_LOW] = min(of[row, F_LOW], px)
+            of[row, F_LASTPX] = px
+            of[row, F_VWAP] += px * q
+            # Remember the trade so the passive fills that follow in this event are not read as cancels.
+            found = False
+            for k in range(npend):
+                if pend[ins, 0, k] == p and pend[ins, 1, k] == ps:
+                    pend[ins, 2, k] += q
+                    found = True
+                    break
+            if not found and npend < MAX_PENDING:
+                pend[ins, 0, npend] = p
+                pend[ins, 1, npend] = ps
+                pend[ins, 2, npend] = q
+                npend += 1
+        elif a in (ACT_ADD, ACT_CANCEL, ACT_MODIFY):
+            if a == ACT_ADD:
+                oi[row, I_ADD] += 1
+                net = q
+            else:
+                # Change of displayed size at this price (an M carries the order's new size, not a delta).
+                # Bid levels are words 6+4k / sizes 16+8k; ask levels 7+4k / 17+8k.
+                px0 = 6 if s == SIDE_BID else 7
+                sz0 = 16 if s == SIDE_BID else 17
+                after = np.int64(0)
+                before = np.int64(0)
+                for k in range(N_LEVELS):
+                    if w64[i, px0 + 4 * k] == p:
+                        after = np.int64(w32[i, sz0 + 8 * k])
+                        break
+                if pi >= 0:
+                    for k in range(N_LEVELS):
+                        if w64[pi, px0 + 4 * k] == p:
+                            before = np.int64(w32[pi, sz0 + 8 * k])
+                            break
+                elif have_prev == 1:
+                    before = _size_at(pb[ins, px0 - 6], pb[ins, sz0 - 14], p)
+                net = -q if a == ACT_CANCEL else after - before
+                fill = -1
+                for k in range(npend):
+                    if (
+                        pend[ins, 0, k] == p
+                        and pend[ins, 2, k] > 0
+                        and (pend[ins, 1, k] == s or pend[ins, 1, k] == SIDE_NONE)
+                    ):
+                        fill = k
+                        break
+                if fill >= 0:
+                    fq = q if a == ACT_CANCEL else max(before - after, np.int64(0))
+                    pend[ins, 2, fill] = max(pend[ins, 2, fill] - fq, np.int64(0))
+                    oi[row, I_FILL] += 1
+                    oi[row, I_FILL_VOL] += fq
+                    net = 0
+                    s = SIDE_NONE  # fills are executions: no net-flow attribution
+                elif a == ACT_CANCEL:
+                    oi[row, I_CANCEL] += 1
+                else:
+                    oi[row, I_MODIFY] += 1
+            if have_lb == 1 and (s in (SIDE_BID, SIDE_ASK)) and p != UNDEF_PRICE:
+                touch = lbw[ins, BOOK_BID] if s == SIDE_BID else lbw[ins, BOOK_ASK]
+                if touch != UNDEF_PRICE:
+                    dist = (touch - p) if s == SIDE_BID else (p - touch)
+                    base = I_FLOW_BID if s == SIDE_BID else I_FLOW_ASK
+                    for k in range(N_BANDS):
+                        if dist < BAND_HI[k]:
+                            oi[row, base + k] += net
+                            break
+        elif a == ACT_CLEAR:
+            oi[row, I_CLEAR] += 1
+            npend = 0
+        if b8[i, 30] & F_LAST:
+            oi[row, I_EVENT] += 1
+            npend = 0
+            # Order-flow imbalance (Cont, Kukanov & Stoikov 2014) against the last consistent book, all 10
+            # levels at once (mbp10.ofi: one vector step on AVX2 targets); lbw[ins] becomes this record's book.
+            e1, e10 = ofi(w64, i, lbw[ins])
+            if have_lb == 1:
+                oi[row, I_OFI1] += e1
+                oi[row, I_OFI10] += e10
+            have_lb = 1
+            if lbw[ins, BOOK_BID] != UNDEF_PRICE and lbw[ins, BOOK_ASK] != UNDEF_PRICE:
+                if lbw[ins, BOOK_BID] > lbw[ins, BOOK_ASK]:
+                    oi[row, I_CROSSED] += 1
+                elif lbw[ins, BOOK_BID] == lbw[ins, BOOK_ASK]:
+                    oi[row, I_LOCKED] += 1
+        pi = i
+        i += 1
+    if ins >= 0:
+        _park(st[ins], cur, row, have_lb, npend)
+        ip[ins] = pi
+    nout[0] = r
+    if i == n:  # each instrument's last record's book: the previous book of its first in the next block
+        for k in range(ip.shape[0]):
+            j = ip[k]
+            if j >= 0:
+                for q in range(N_LEVELS):
+                    pb[k, 0, q] = w64[j, 6 + 4 * q]
+                    pb[k, 1, q] = w64[j, 7 + 4 * q]
+                    pb[k, 2, q] = w32[j, 16 + 8 * q]
+                    pb[k, 3, q] = w32[j, 17 + 8 * q]
+                st[k, S_HAVE_PREV] = 1
+    return i
+
+
+@njit(cache=True)
+def bar5s_multi_finish(st, lbw, nout, oi, of):
+    """`bar5s_finish` of `bar5s_multi`'s output: close each instrument's open row, VWAP numerators to prices."""
+    lb = np.empty((4, N_LEVELS), np.int64)
+    for k in range(st.shape[0]):
+        row = st[k, S_NOUT] - 1
+        if row >= 0:
+            _unpack_book(lbw[k], lb)
+            _close_bar(row, lb, st[k, S_HAVE_LB], oi, of)
+    for r in range(nout[0]):
+        v = oi[r, I_TRADE_VOL]
+        if v > 0:
+            of[r, F_VWAP] = of[r, F_VWAP] / v
+        else:
+            of[r, F_VWAP] = np.nan
+    return nout[0]
+
+
 @njit(cache=True)
 def bar5s_finish(st, lb, oi, of):
     """Close the open row and turn the VWAP numerators into prices; returns the number of rows."""
@@ -397,49 +630,30 @@ def bar5s_finish(st, lb, oi, of):
 
 
 # Indices into `block_facts`'s result.
-BF_MIXED = 0  # 1 when the block holds more than one instrument_id
-BF_FIRST_ID = 1
-BF_SORTED = 2  # 1 when ts_event never decreases inside the block
-BF_RECV_BACK = 3  # records whose ts_recv is below the record before them (the previous block's last too)
-BF_MAYBE_BAD_BOOK = 4
-BF_BAD_TS_RECV = 5
-BF_SEQ_BACK = 6  # records whose sequence is below the record before them in the block
-BF_LAST_RECV = 7
-BF_BAD_RECORD = 8  # index of the first record that is not MBP-10 (rtype 0x0a, length 92 words), or -1
-BF_SIZE = 9
+BF_RECV_BACK = 0  # records whose ts_recv is below the record before them (the previous block's last too)
+BF_MAYBE_BAD_BOOK = 1
+BF_BAD_TS_RECV = 2
+BF_LAST_RECV = 3
+BF_BAD_RECORD = 4  # index of the first record that is not MBP-10 (rtype 0x0a, length 92 words), or -1
+BF_SIZE = 5
 
 
 @njit(cache=True, nogil=True)
 def block_facts(w64, w32, b8, last_recv):
-    """One pass over the record headers of a block (the first 48 bytes of each record, already in cache
-    after the decode): record type and length, which instruments, ts_event order, and the integrity counts. `last_recv` is the
-    previous block's last ts_recv (int64 min for the first). Returns int64[BF_SIZE] (indices BF_*)."""
+    """One pass over the record headers of a block (the first 48 bytes of each record): record type and
+    length, and the file-order integrity counts (per-instrument order and sequence: `instrument_slots`).
+    `last_recv` is the previous block's last ts_recv (int64 min for the first). Returns int64[BF_SIZE]
+    (indices BF_*)."""
     out = np.zeros(BF_SIZE, np.int64)
     n = w64.shape[0]
-    if n == 0:
-        out[BF_SORTED] = 1
-        out[BF_LAST_RECV] = last_recv
-        out[BF_BAD_RECORD] = -1
-        return out
-    first = w32[0, 1]
-    mixed = 0
-    ordered = 1
     recv_back = 0
     maybe_bad = 0
     bad_recv = 0
-    seq_back = 0
     prev_recv = last_recv
     bad = -1
     for i in range(n):
         if bad < 0 and (b8[i, 0] != RECORD_LENGTH_WORDS or b8[i, 1] != RTYPE_MBP10):
             bad = i
-        if w32[i, 1] != first:
-            mixed = 1
-        if i > 0:
-            if w64[i, 1] < w64[i - 1, 1]:
-                ordered = 0
-            if w32[i, 11] < w32[i - 1, 11]:
-                seq_back += 1
         r = w64[i, 4]
         if r < prev_recv:
             recv_back += 1
@@ -449,81 +663,76 @@ def block_facts(w64, w32, b8, last_recv):
             maybe_bad += 1
         if f & F_BAD_TS_RECV:
             bad_recv += 1
-    out[BF_MIXED] = mixed
-    out[BF_FIRST_ID] = first
-    out[BF_SORTED] = ordered
     out[BF_RECV_BACK] = recv_back
     out[BF_MAYBE_BAD_BOOK] = maybe_bad
     out[BF_BAD_TS_RECV] = bad_recv
-    out[BF_SEQ_BACK] = seq_back
     out[BF_LAST_RECV] = prev_recv
     out[BF_BAD_RECORD] = bad
     return out
 
 
-# Columns of `group_index`'s per-instrument facts.
-G_SORTED = 0  # 1 when the instrument's ts_event never decreases inside the block
-G_SEQ_BACK = 1  # its records whose sequence is below its record before them in the block
-G_TS_FIRST = 2
-G_TS_LAST = 3
-G_SEQ_FIRST = 4
-G_SEQ_LAST = 5
-G_SIZE = 6
+# Indices into `instrument_slots`'s result.
+IS_COUNT = 0
+IS_OUT_OF_ORDER = 1
+IS_SEQ_BACK = 2
+IS_SPAN_FIRST = 3
+IS_SPAN_LAST = 4
+IS_SIZE = 5
 
 
 @njit(cache=True, nogil=True)
-def group_index(w64, w32):
-    """The rows of a block of several instruments grouped by instrument_id, input order kept inside each
-    group (a counting sort of row numbers: the records stay where they are). Returns (sorted distinct ids
-    uint32[m], rows int64[n], group bounds int64[m + 1], per-instrument facts int64[m, G_SIZE])."""
+def instrument_slots(w64, w32, ids, last_ts, last_seq, m, slot):
+    """Number the instruments of a file densely, in order of first appearance, and check each record
+    against its instrument's record before it (in this block or an earlier one).
+
+    ids : uint32 (cap,) instrument_id of each slot; ids[:m] are known before this block, new ones are
+        appended (the caller keeps room for one per record of the block).
+    last_ts, last_seq : int64 (cap,) each slot's last ts_event and sequence (updated in place).
+    slot : int64 (n,) out: each record's slot.
+
+    Returns int64[IS_SIZE] (indices IS_*): the slots known now, the first record whose ts_event is below its
+    instrument's record before it (-1: none; else the records after it are not seen), the records whose
+    sequence is below their instrument's record before them, and the widest ts_event span of one instrument
+    inside the block (its first and last ts_event: what a bar row per 5 s of it would need).
+    """
     n = w64.shape[0]
-    seen = np.empty(n, np.uint32)  # distinct ids in order of appearance (a parent pull has tens)
-    slot = np.empty(n, np.int64)
-    m = 0
-    last = -1
+    first = np.empty(ids.shape[0], np.int64)  # each slot's first ts_event in this block
+    in_block = np.zeros(ids.shape[0], np.bool_)
+    out = np.zeros(IS_SIZE, np.int64)
+    out[IS_OUT_OF_ORDER] = -1
+    k = -1
+    last_id = np.uint32(0)
+    seq_back = 0
+    span = np.int64(-1)
     for i in range(n):
         iid = w32[i, 1]
-        if last >= 0 and seen[last] == iid:
-            slot[i] = last
-            continue
-        k = 0
-        while k < m and seen[k] != iid:
-            k += 1
-        if k == m:
-            seen[m] = iid
-            m += 1
+        if k < 0 or iid != last_id:
+            k = 0
+            while k < m and ids[k] != iid:
+                k += 1
+            if k == m:
+                ids[m] = iid
+                last_ts[m] = np.iinfo(np.int64).min
+                last_seq[m] = -1
+                m += 1
+            last_id = iid
         slot[i] = k
-        last = k
-    order = np.argsort(seen[:m])
-    rank = np.empty(m, np.int64)
-    for j in range(m):
-        rank[order[j]] = j
-    uniq = seen[:m][order]
-    bounds = np.zeros(m + 1, np.int64)
-    for i in range(n):
-        bounds[rank[slot[i]] + 1] += 1
-    for j in range(m):
-        bounds[j + 1] += bounds[j]
-    pos = bounds[:m].copy()
-    rows = np.empty(n, np.int64)
-    facts = np.zeros((m, G_SIZE), np.int64)
-    for j in range(m):
-        facts[j, G_SORTED] = 1
-    for i in range(n):
-        g = rank[slot[i]]
-        p = pos[g]
-        rows[p] = i
-        pos[g] = p + 1
         t = w64[i, 1]
+        if t < last_ts[k]:
+            out[IS_OUT_OF_ORDER] = i
+            break
+        last_ts[k] = t
+        if not in_block[k]:
+            in_block[k] = True
+            first[k] = t
+        if t - first[k] > span:
+            span = t - first[k]
+            out[IS_SPAN_FIRST] = first[k]
+            out[IS_SPAN_LAST] = t
         q = np.int64(w32[i, 11])
-        if p == bounds[g]:
-            facts[g, G_TS_FIRST] = t
-            facts[g, G_SEQ_FIRST] = q
-        else:
-            if t < facts[g, G_TS_LAST]:
-                facts[g, G_SORTED] = 0
-            if q < facts[g, G_SEQ_LAST]:
-                facts[g, G_SEQ_BACK] += 1
-        facts[g, G_TS_LAST] = t
-        facts[g, G_SEQ_LAST] = q
-    return uniq, rows, bounds, facts
+        if q < last_seq[k]:
+            seq_back += 1
+        last_seq[k] = q
+    out[IS_COUNT] = m
+    out[IS_SEQ_BACK] = seq_back
+    return out
