@@ -25,6 +25,7 @@ from mbp10.kernels import (
     bar5s_multi,
     bar5s_multi_finish,
     block_facts,
+    gather_columns,
     instrument_slots,
     new_output,
     new_slot_state,
@@ -258,7 +259,7 @@ class MultiBars:
         order = np.argsort(self.row_slot[:n], kind="stable")  # by instrument, each one's rows in order
         bounds = np.searchsorted(self.row_slot[:n][order], np.arange(len(self.iids) + 1))
         # One gathering, transposing copy each, so every column below is a contiguous row (no copy per column).
-        oi, of = np.ascontiguousarray(self.oi[order].T), np.ascontiguousarray(self.of[order].T)
+        oi, of = gather_columns(self.oi, order), gather_columns(self.of, order)
         bar_start = self.bar_start[order]
         out = {}
         for k, iid in enumerate(self.iids):
