@@ -29,6 +29,16 @@ tried only when a fast probe says they may win: zstd level ``PROBE_LEVEL`` (hund
 ~6.6x on the held-out stdlib, brotli-11 ~5.3x), but on data written as Python -- tables of codes, unicode
 data, long literal lists -- LZ matching wins by far (rich's ``_unicode_data`` chunk: structural 16 KB,
 brotli 3 KB), and the probe finds those.
+
+On such a chunk cm runs first, and zstd-19/brotli-11 only where they might still beat it (:func:`_lz_may_win`):
+they are skipped when cm is admitted and its body is smaller than a brotli-5 probe's (~40 MB/s; brotli-11 ~1)
+divided by ``BROTLI5_GAIN``: the largest gain of the smaller zstd-19/brotli-11 body over brotli-5 on any
+Python chunk of the stdlib's training half, plus 5 %. What that guarantees: on a chunk where zstd-19 and
+brotli-11 gain no more than that over brotli-5, the skip changes nothing (cm is smaller than either would be,
+so the exhaustive rule picks the same payload). What it does not: a chunk where they gain more could come
+out larger than brotli-11 would make it, by at most the factor of that excess (held out, rich's unicode
+tables exceed the bound by ~5 %, and cm is still ~15 % smaller there). ``benchmarks/qyn1_trial_skip.py``
+measures the gains, how often the skip fires and whether any held-out chunk or file lost (docs/perf/qyn1.md).
 """
 
 from __future__ import annotations
@@ -77,6 +87,13 @@ XZ_MARGIN = 1.25
 # only refuses wins too small to pay for the slower decode (docs/perf/qyn1.md, "cm on Python chunks").
 # ``python-max`` (``python_cm``) lets cm compete by size alone.
 CM_PYTHON_MARGIN = 1.1
+# the skip of zstd-19/brotli-11 on a chunk the structural codec takes (_lz_may_win): the largest ratio of the
+# brotli-5 body to the smaller zstd-19/brotli-11 body on the 1,073 Python chunks of the stdlib's training half
+# (packed 128 KiB blocks and each file alone: 1.330, on the encodings tables), times 1.05 (1.397), rounded up;
+# `benchmarks/qyn1_trial_skip.py --train` prints it. (The zstd-3 probe is no such bound: its frame header
+# alone is 9x the brotli body of a one-line file.)
+BROTLI5_GAIN = 1.40
+BROTLI_PROBE_QUALITY = 5
 
 
 def _encode_zstd(data: bytes) -> bytes:
@@ -100,6 +117,17 @@ def _probe(data: bytes) -> bytes:
 
 def _encode_brotli(data: bytes) -> bytes:
     return brotli.compress(data, quality=BROTLI_QUALITY, lgwin=BROTLI_LGWIN)
+
+
+def _lz_may_win(data: bytes, cm_len: int) -> bool:
+    """False when zstd-19 and brotli-11 are not worth running on ``data``: cm's body (``cm_len`` bytes) is
+    smaller than the brotli-5 body / ``BROTLI5_GAIN``, less than their bodies have been on any training chunk
+    (module docstring: what this guarantees and what it does not)."""
+    return cm_len * BROTLI5_GAIN >= len(_probe_brotli(data))
+
+
+def _probe_brotli(data: bytes) -> bytes:
+    return brotli.compress(data, quality=BROTLI_PROBE_QUALITY, lgwin=BROTLI_LGWIN)
 
 
 def _decode_brotli(body: bytes, n: int) -> bytes:
@@ -185,7 +213,9 @@ def encode_chunk(data: bytes, *, python: bool = True, general: bool = True, pyth
     ``python_cm`` tries the cm coder on every chunk the structural codec takes and lets it win by size alone
     (the ``python-max`` preset: smaller packages, but a chunk cm wins decodes ~20x slower than a structural
     one); without it, cm is tried only where the zstd probe says a general coder may win, and on a chunk
-    the structural codec takes it must be ``CM_PYTHON_MARGIN`` times smaller than the structural payload."""
+    the structural codec takes it must be ``CM_PYTHON_MARGIN`` times smaller than the structural payload.
+    On a chunk the structural codec takes, zstd-19 and brotli-11 run only when cm is not admitted or
+    :func:`_lz_may_win` says they may beat it (module docstring)."""
     data = bytes(data)
     best = bytes([STORED]) + data
     if not data:
@@ -204,19 +234,24 @@ def encode_chunk(data: bytes, *, python: bool = True, general: bool = True, pyth
         if len(data) > 64:
             candidates.append(bytes([BYTES_O0]) + _encode_o0(data))
     probe = functools.cache(lambda: len(_probe(data)))
+    cm_body = functools.cache(lambda: cm.encode(data))
     cm_bound = len(data) + 1 if python_cm or structural is None else structural / CM_PYTHON_MARGIN
     if general and (structural is None or probe() < PROBE_MARGIN * structural):
         lz = True
-        if b"\0" in data:  # binary (machine code, data files): never text, so never Python
+        binary = b"\0" in data
+        if binary:  # binary (machine code, data files): never text, so never Python
             xz = [bytes([XZ]) + _encode_xz(data, v) for v in XZ_TRIED]
             candidates += xz
             lz = probe() < XZ_MARGIN * min(map(len, xz))
+        elif structural is not None:  # cm first; the slow LZ coders only where they may still beat it
+            body = cm_body()
+            lz = body is None or len(body) + 1 > cm_bound or _lz_may_win(data, len(body))
         if lz:
             candidates.append(bytes([ZSTD]) + _encode_zstd(data))
             candidates.append(bytes([BROTLI]) + _encode_brotli(data))
-        python_cm = lz
+        python_cm = lz or (not binary and structural is not None)
     if general and python_cm:
-        body = cm.encode(data)
+        body = cm_body()
         if body is not None and len(body) + 1 <= cm_bound:
             candidates.append(bytes([CM]) + body)
     for c in candidates:
