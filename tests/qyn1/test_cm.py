@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 from numba import njit
 from qyn1 import codec
-from qyn1.cm import mixer, model
+from qyn1.cm import kernels, mixer, model, statemap, tables
 from qyn1.errors import CodecError
+
+from perfkit import numba_cache
+
+# the compiled twins below call into these modules: their cache entries must follow those files' contents
+numba_cache.depend_on(
+    __file__, modules=["qyn1.cm.kernels", "qyn1.cm.mixer", "qyn1.cm.statemap", "qyn1.cm.tables"]
+)
 
 _RNG = np.random.default_rng(13)
 CASES = {
@@ -166,3 +173,43 @@ def test_vector_mixer_is_the_scalar_mixer():
         a, b = mix.copy(), mix.copy()
         assert _mixer_scalar(a, ws, x, err) == _mixer_vector(b, ws, x, err)
         assert np.array_equal(a, b)
+
+
+@njit(cache=True)
+def _statemap_scalar(t, y, limits):  # the kernel's scalar update (qyn1.cm.kernels._sm_update) on each lane
+    out = t.copy()
+    for k in range(8):
+        kernels._sm_update(out, k, y, limits[k])
+    return out
+
+
+@njit(cache=True)
+def _statemap_vector(t, y, limits):
+    out = t.copy()
+    statemap.update8(out, y, limits)
+    return out
+
+
+def test_vector_statemap_is_the_scalar_update():
+    """The eight-lane StateMap update gives the scalar update's entries: on random 32-bit entries and on every
+    count 0..1023 (the float quotient must be the table's ``DT[n]`` for each), for both bits and both
+    limits the kernel uses, at the counts' and probabilities' extremes too."""
+    rng = np.random.default_rng(11)
+    limits = np.array([1023] * 7 + [255], np.int32)
+    counts = np.arange(1024, dtype=np.uint32)
+    extremes = np.array(
+        [0, 1023, 1022, 254, 255, 256, 0xFFFFFC00, 0xFFFFFFFF, 0x80000000, 0x7FFFFFFF], np.uint32
+    )
+    for t in range(3000):
+        if t < 128:  # every count, with random probabilities
+            v = (rng.integers(0, 1 << 22, 8).astype(np.uint32) << np.uint32(10)) | counts[t * 8 : t * 8 + 8]
+        elif t < 256:
+            v = rng.choice(extremes, 8)
+        else:
+            v = rng.integers(0, 1 << 32, 8, dtype=np.uint64).astype(np.uint32)
+        for y in (0, 1):
+            assert np.array_equal(_statemap_vector(v, y, limits), _statemap_scalar(v, y, limits))
+    # the float quotient is the table on all counts
+    assert np.array_equal(
+        np.floor(np.float32(16384) / (2 * counts.astype(np.float32) + 3)).astype(np.int64), tables.DT
+    )

@@ -19,10 +19,13 @@ all three: a kernel per mode (the mode a constant, no encoder branches in the de
 compiled in 14.8 s instead of 4.6.
 
 Speed without changing a bit (the same bytes as the one-kernel coder before; ``benchmarks/qyn1_cm_speed.py``
-checks it): the tables are indexed flat with unsigned indices (``U``), because Numba adds a negative-index
-wrap-around to every signed index; the table sizes are constants (``code`` checks the arrays); each bit's row
-of the 3 MB second APM table is prefetched as soon as the partial byte is known; the mixer's two loops are
-explicit vector code (``qyn1.cm.mixer``).
+checks it, ``tests/qyn1/test_cm_pinned.py`` pins them): the tables are indexed flat with unsigned indices
+(``U``), because Numba adds a negative-index wrap-around to every signed index; the table sizes are constants
+(``code`` checks the arrays); each bit's row of the 3 MB second APM table is prefetched as soon as the partial
+byte is known, and the second nibble's context slots (but order 1's) for both values of bit 3 while bit 3 is
+coded; the mixer's two loops are explicit vector code (``qyn1.cm.mixer``), and so are a bit's eight StateMap
+updates (``qyn1.cm.statemap``: the values read for the prediction, updated on eight lanes); the match model's
+bucket and mixer set are worked out once per byte.
 """
 
 from __future__ import annotations
@@ -33,11 +36,14 @@ from numpy import uint64 as U
 
 from perfkit import numba_cache
 from qyn1.cm.mixer import mix_dot, mix_update
+from qyn1.cm.statemap import update8
 from qyn1.cm.tables import DT, NEXT, PRIORITY, SQUASH, STRETCH
 from qyn1.rans.prefetch import prefetch
 
 # the kernels compile in what they call or read from these modules: their Numba cache entries depend on them
-numba_cache.depend_on(__file__, modules=["qyn1.cm.mixer", "qyn1.cm.tables", "qyn1.rans.prefetch"])
+numba_cache.depend_on(
+    __file__, modules=["qyn1.cm.mixer", "qyn1.cm.statemap", "qyn1.cm.tables", "qyn1.rans.prefetch"]
+)
 
 PRIME, ENCODE, DECODE = 0, 1, 2
 N_CTX = 7  # hashed contexts
@@ -139,8 +145,13 @@ def _code(mode, buf, start, end, src, out, ht2, sm2, o0, mm_table, mm_sm, mix2, 
     lr = sc[SC_LR]
     hh = np.zeros(N_CTX, np.int64)
     slot = np.zeros(N_CTX, np.int64)
+    hn = np.zeros(2 * N_CTX, np.int64)  # the second nibble's hashes (contexts 1-6), for either value of bit 3
     st = np.zeros(N_CTX, np.int64)
     x = np.zeros(N_IN, np.int32)
+    # the StateMap entries read for a bit's prediction (the seven contexts', then order 0's), updated together
+    tv = np.zeros(8, np.uint32)
+    limits = np.full(8, 1023, np.int32)
+    limits[N_CTX] = 255
     x1 = ac[AC_X1]
     x2 = ac[AC_X2]
     xd = ac[AC_XD]
@@ -162,10 +173,19 @@ def _code(mode, buf, start, end, src, out, ht2, sm2, o0, mm_table, mm_sm, mix2, 
         col = pos - line
         above = np.int64(buf[U(prevline + col)]) if prevline + col < line else np.int64(0)
         hh[6] = _hash(7, above | (c1 << 8))
+        # the match model's inputs for this byte while its prediction holds (mlen is set to 0 when it fails)
+        eb = np.int64(buf[U(mptr)]) if mlen > 0 else np.int64(0)
+        mbucket = _match_bucket(mlen) * 2
+        mselect = 1 if mlen < 16 else (2 if mlen < 32 else 3)
         c0 = np.int64(1)
         for nibble in range(2):
             for i in range(N_CTX):  # the seven slots of this nibble
-                h = hh[i] if nibble == 0 else _hash(hh[i], c0)
+                if nibble == 0:
+                    h = hh[i]
+                elif i == 0:
+                    h = _hash(hh[i], c0)
+                else:
+                    h = hn[U((c0 & 1) * N_CTX + i)]
                 slot[i] = _find(ht, (i << TABLE_BITS) + ((h & SLOT_MASK) << SLOT_BITS), h)
             # the bits of this nibble so far behind a leading 1: the state's index in the slot
             j = np.int64(1)
@@ -173,23 +193,30 @@ def _code(mode, buf, start, end, src, out, ht2, sm2, o0, mm_table, mm_sm, mix2, 
                 a2 = (c0 | (c1 << 8)) * 24  # this bit's APM row (3 MB table): requested before it is needed
                 prefetch(apm2, U(a2))
                 prefetch(apm2, U(a2 + 23))
+                if bit == 3:  # the next nibble's slots for either value of this bit, requested a bit ahead
+                    for yy in range(2):
+                        for i in range(1, N_CTX):  # order 1's few slots stay in the cache
+                            h = _hash(hh[i], (c0 << 1) | yy)
+                            hn[U(yy * N_CTX + i)] = h
+                            prefetch(ht, U((i << TABLE_BITS) + ((h & SLOT_MASK) << SLOT_BITS)))
                 for i in range(N_CTX):
                     s = np.int64(ht[U(slot[i] + j)])
                     st[i] = s
-                    x[i] = STRETCH[sm[U((i << 8) + s)] >> 20]
-                x[N_CTX] = STRETCH[o0[U(c0)] >> 20]
+                    tv[i] = sm[U((i << 8) + s)]
+                    x[i] = STRETCH[tv[i] >> 20]
+                tv[N_CTX] = o0[U(c0)]
+                x[N_CTX] = STRETCH[tv[N_CTX] >> 20]
                 mctx = -1
                 if mlen > 0:
-                    eb = np.int64(buf[U(mptr)])
                     if ((eb + 256) >> (8 - bit)) == c0:
-                        mctx = _match_bucket(mlen) * 2 + ((eb >> (7 - bit)) & 1)
+                        mctx = mbucket + ((eb >> (7 - bit)) & 1)
                         x[N_CTX + 1] = STRETCH[mm_sm[U(mctx)] >> 20]
                     else:
                         mlen = 0
                 if mctx < 0:
                     x[N_CTX + 1] = 0
                 x[N_CTX + 2] = 256
-                msel = 0 if mlen == 0 else (1 if mlen < 16 else (2 if mlen < 32 else 3))
+                msel = mselect if mlen > 0 else 0
                 ws = (msel * 256 + c0) * N_IN
                 dot = mix_dot(mix, U(ws), x) >> 16
                 if dot > 2047:
@@ -237,10 +264,11 @@ def _code(mode, buf, start, end, src, out, ht2, sm2, o0, mm_table, mm_sm, mix2, 
                 # update
                 err = ((y << 12) - pm) * lr
                 mix_update(mix, U(ws), x, err)
+                update8(tv, y, limits)
                 for i in range(N_CTX):
-                    _sm_update(sm, (i << 8) + st[i], y, 1023)
+                    sm[U((i << 8) + st[i])] = tv[i]
                     ht[U(slot[i] + j)] = NEXT_FLAT[U(2 * st[i] + y)]
-                _sm_update(o0, c0, y, 255)
+                o0[U(c0)] = tv[N_CTX]
                 if mctx >= 0:
                     _sm_update(mm_sm, mctx, y, 1023)
                 g = (y << 16) + (y << APM_RATE) - y - y
