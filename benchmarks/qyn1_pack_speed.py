@@ -93,7 +93,13 @@ def measure(folder: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--compare", metavar="SRC", help="another tree's packages/qyn1/src, measured alternately")
+    ap.add_argument(
+        "--compare",
+        metavar="SRC",
+        action="append",
+        default=[],
+        help="another tree's packages/qyn1/src, measured alternately (may be given more than once)",
+    )
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument(
         "--this", metavar="SRC", help="measure this packages/qyn1/src as 'this tree' (default: the checkout)"
@@ -115,8 +121,8 @@ def main() -> None:
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     trees = {"this tree": args.this}
-    if args.compare:
-        trees[args.compare] = args.compare
+    for src in args.compare:
+        trees[src] = src
     runs: dict[str, list[dict]] = {name: [] for name in trees}
     with tempfile.TemporaryDirectory() as tmp:
         if args.source is None:
@@ -146,13 +152,14 @@ def main() -> None:
             f"  (median of {len(rs)} runs)"
         )
     same = len({r["sha256"] for rs in runs.values() for r in rs}) == 1
-    if args.compare:
+    for other in args.compare:
+        print(f"  this tree / {other}:")
         for k, label in (
             ("pack_cpu_s", "pack"),
             ("structural_cpu_s", "structural encoder"),
             ("analysis_cpu_s", "analysis"),
         ):
-            r = [b[k] / a[k] for a, b in zip(runs["this tree"], runs[args.compare], strict=True)]
+            r = [b[k] / a[k] for a, b in zip(runs["this tree"], runs[other], strict=True)]
             print(
                 f"  this tree / other, {label} CPU: {statistics.median(r):.2f}x (pairs {', '.join(f'{x:.2f}' for x in r)})"
             )

@@ -1,7 +1,7 @@
 """The skip of zstd-19/brotli-11 on Python chunks (``codec._lz_may_win``): its bounds on training chunks, and
 how often it fires and whether it ever cost a byte on held-out ones.
 
-    uv run --frozen python benchmarks/qyn1_trial_skip.py --train      # the bound (BROTLI5_GAIN)
+    uv run --frozen python benchmarks/qyn1_trial_skip.py --train      # the bound (BROTLI5_GAIN), and the rule on training
     uv run --frozen python benchmarks/qyn1_trial_skip.py              # held out: stdlib half, rich, numba, pandas
 
 Chunks are the Python chunks ``qyn1 pack`` makes of a tree (``plan_blocks``: small files grouped into 128 KiB
@@ -13,8 +13,8 @@ coders try (``PROBE_MARGIN``), cm, zstd-19 and brotli-11 are all run and the rul
 the exhaustive one: where the skip fires, a chunk *lost* if cm's payload is not smaller than both LZ payloads
 (the exhaustive rule would then pick another payload), and the bound was *exceeded* if zstd-19/brotli-11 beat
 brotli-5 by more than ``BROTLI5_GAIN`` (the premise of the guarantee). Per file: every held-out Python file alone,
-qyn1 (16-byte tag per chunk) against brotli-11 of the whole file; files worse than brotli-11 are counted, and
-those the skip made worse (a lost chunk) apart. Sizes only, independent of load.
+qyn1 (16-byte tag per chunk) against brotli-11 of the whole file; files of 256 bytes or more worse than
+brotli-11 are counted (below, the tag alone decides), and every file the skip made worse (a lost chunk) apart. Sizes only, independent of load.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from perfkit import bench
 
 CHUNK = 128 * 1024
 TAG = 16
+TINY = 256  # files below this are left out of the per-file check: the 16-byte chunk tag alone decides them
 SITE = Path(sysconfig.get_paths()["purelib"])
 
 
@@ -124,6 +125,7 @@ def held_out(tree) -> dict:
             "lost": 0,
             "exceeded": 0,
             "worst_excess": 1.0,
+            "smallest_lead": None,
         }
         for k in ("packed", "alone")
     }
@@ -154,6 +156,8 @@ def held_out(tree) -> dict:
             if skip:
                 s["skipped"] += 1
                 s["skipped_bytes"] += len(piece)
+                lead = lz["lz"] / len(c)  # how much smaller cm's body was than the smaller LZ body
+                s["smallest_lead"] = lead if s["smallest_lead"] is None else min(s["smallest_lead"], lead)
                 if len(c) >= lz["lz"]:
                     s["lost"] += 1
                     lost_files.add(name)
@@ -165,14 +169,15 @@ def held_out(tree) -> dict:
             per_file[name] = per_file.get(name, 0) + chosen + TAG
     worse = []
     for name, q in per_file.items():
-        b = len(brotli.compress(Path(name).read_bytes(), quality=11, lgwin=24))
-        if q > b:
+        data = Path(name).read_bytes()
+        b = len(brotli.compress(data, quality=11, lgwin=24))
+        if q > b and len(data) >= TINY:
             worse.append((q / b, name, q, b))
     worse.sort(reverse=True)
     return {
         **st,
         "files": len(per_file),
-        "files_worse_than_brotli11": len(worse),
+        "files_worse_than_brotli11": len(worse),  # of TINY bytes or more
         "worst_files": [(round(r, 3), Path(n).name, q, b) for r, n, q, b in worse[:5]],
         "files_the_skip_made_worse": len(lost_files),
     }
@@ -187,24 +192,26 @@ def main() -> None:
     ap.add_argument("--no-record", action="store_true", help="do not append to benchmarks/results/qyn1.jsonl")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        if args.train:
-            result = {"train": train(trees(["train"], Path(tmp))["train"])}
-        else:
-            result = {}
-            for name, tree in trees(args.trees.split(","), Path(tmp)).items():
-                r = result[name] = held_out(tree)
-                print(f"{name}: {r['files']} Python files")
-                for kind in ("packed", "alone"):
-                    s = r[kind]
-                    print(
-                        f"  {kind:6} {s['chunks']:5} chunks, {s['gated']:4} gated ({s['gated_bytes'] / 1e6:.2f} MB): "
-                        f"skip fired on {s['skipped']} ({s['skipped_bytes'] / max(1, s['gated_bytes']):.0%} of the gated "
-                        f"bytes), lost {s['lost']}; bound exceeded on {s['exceeded']} (worst x{s['worst_excess']:.3f})"
-                    )
+        result = {}
+        names = ["train"] if args.train else args.trees.split(",")
+        for name, tree in trees(names, Path(tmp)).items():
+            if args.train:
+                result["bound"] = train(tree)
+            r = result[name] = held_out(tree)
+            print(f"{name}: {r['files']} Python files")
+            for kind in ("packed", "alone"):
+                s = r[kind]
                 print(
-                    f"  files alone worse than brotli-11: {r['files_worse_than_brotli11']} {r['worst_files']}; "
-                    f"made worse by the skip: {r['files_the_skip_made_worse']}"
+                    f"  {kind:6} {s['chunks']:5} chunks, {s['gated']:4} gated ({s['gated_bytes'] / 1e6:.2f} MB): "
+                    f"skip fired on {s['skipped']} ({s['skipped_bytes'] / max(1, s['gated_bytes']):.0%} of the "
+                    f"gated bytes), lost {s['lost']}, cm's smallest lead there x{s['smallest_lead'] or 0:.3f}; "
+                    f"bound exceeded on {s['exceeded']} (worst x{s['worst_excess']:.3f})"
                 )
+            print(
+                f"  files alone (>= {TINY} bytes) worse than brotli-11: {r['files_worse_than_brotli11']} "
+                f"{r['worst_files']}; "
+                f"made worse by the skip: {r['files_the_skip_made_worse']}"
+            )
     if not args.no_record:
         bench.record("qyn1", "trial_skip", {"bound": codec.BROTLI5_GAIN, **result})
         print("recorded to benchmarks/results/qyn1.jsonl")

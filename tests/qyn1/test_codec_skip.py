@@ -3,6 +3,7 @@ wherever they may beat cm, and where the skip fires the payload is the one tryin
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -68,8 +69,10 @@ def test_skip_only_below_the_bound(monkeypatch):
     monkeypatch.setattr(codec, "_encode_brotli", lambda d: calls.append("brotli") or d)
     probe = 1400
     monkeypatch.setattr(codec, "_probe_brotli", lambda d: b"\1" * probe)
-    assert 1000 + 1 <= structural / codec.CM_PYTHON_MARGIN  # cm admitted at these lengths
-    for cm_len, skipped in ((999, True), (1000, False), (structural, False)):
+    edge = math.ceil(probe / codec.BROTLI5_GAIN) - 1  # the longest cm body below brotli-5's / BROTLI5_GAIN
+    assert edge * codec.BROTLI5_GAIN < probe <= (edge + 1) * codec.BROTLI5_GAIN
+    assert edge + 2 <= structural / codec.CM_PYTHON_MARGIN  # cm admitted at these lengths
+    for cm_len, skipped in ((edge, True), (edge + 1, False), (structural, False)):
         calls.clear()
         monkeypatch.setattr(codec.cm, "encode", lambda d, k=cm_len: b"\1" * k)
         codec.encode_chunk(data)
