@@ -154,8 +154,10 @@ def _mixer_scalar(mix, ws, x, err):  # the loops qyn1.cm.mixer replaces, as the 
 
 @njit(cache=True)
 def _mixer_vector(mix, ws, x, err):
-    dot = mixer.mix_dot(mix, ws, x)
-    mixer.mix_update(mix, ws, x, err)
+    # the kernel hands its inputs as a tuple
+    xt = (x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9])
+    dot = mixer.mix_dot(mix, ws, xt)
+    mixer.mix_update(mix, ws, xt, err)
     return dot
 
 

@@ -23,9 +23,10 @@ checks it, ``tests/qyn1/test_cm_pinned.py`` pins them): the tables are indexed f
 (``U``), because Numba adds a negative-index wrap-around to every signed index; the table sizes are constants
 (``code`` checks the arrays); each bit's row of the 3 MB second APM table is prefetched as soon as the partial
 byte is known, and the second nibble's context slots (but order 1's) for both values of bit 3 while bit 3 is
-coded; the mixer's two loops are explicit vector code (``qyn1.cm.mixer``), and so are a bit's eight StateMap
-updates (``qyn1.cm.statemap``: the values read for the prediction, updated on eight lanes); the match model's
-bucket and mixer set are worked out once per byte.
+coded; the mixer's two loops are explicit vector code (``qyn1.cm.mixer``) on inputs handed over as a tuple
+(built in registers: stored and read back as one vector, they cannot be forwarded from the stores), and so are
+a bit's eight StateMap updates (``qyn1.cm.statemap``: the values read for the prediction, on eight lanes); the
+match model's bucket and mixer set are worked out once per byte.
 """
 
 from __future__ import annotations
@@ -147,7 +148,6 @@ def _code(mode, buf, start, end, src, out, ht2, sm2, o0, mm_table, mm_sm, mix2, 
     slot = np.zeros(N_CTX, np.int64)
     hn = np.zeros(2 * N_CTX, np.int64)  # the second nibble's hashes (contexts 1-6), for either value of bit 3
     st = np.zeros(N_CTX, np.int64)
-    x = np.zeros(N_IN, np.int32)
     # the StateMap entries read for a bit's prediction (the seven contexts', then order 0's), updated together
     tv = np.zeros(8, np.uint32)
     limits = np.full(8, 1023, np.int32)
@@ -203,19 +203,28 @@ def _code(mode, buf, start, end, src, out, ht2, sm2, o0, mm_table, mm_sm, mix2, 
                     s = np.int64(ht[U(slot[i] + j)])
                     st[i] = s
                     tv[i] = sm[U((i << 8) + s)]
-                    x[i] = STRETCH[tv[i] >> 20]
                 tv[N_CTX] = o0[U(c0)]
-                x[N_CTX] = STRETCH[tv[N_CTX] >> 20]
                 mctx = -1
+                xm = np.int32(0)
                 if mlen > 0:
                     if ((eb + 256) >> (8 - bit)) == c0:
                         mctx = mbucket + ((eb >> (7 - bit)) & 1)
-                        x[N_CTX + 1] = STRETCH[mm_sm[U(mctx)] >> 20]
+                        xm = STRETCH[mm_sm[U(mctx)] >> 20]
                     else:
                         mlen = 0
-                if mctx < 0:
-                    x[N_CTX + 1] = 0
-                x[N_CTX + 2] = 256
+                # the mixer's inputs: seven contexts, order 0, the match model, the bias
+                x = (
+                    STRETCH[tv[0] >> 20],
+                    STRETCH[tv[1] >> 20],
+                    STRETCH[tv[2] >> 20],
+                    STRETCH[tv[3] >> 20],
+                    STRETCH[tv[4] >> 20],
+                    STRETCH[tv[5] >> 20],
+                    STRETCH[tv[6] >> 20],
+                    STRETCH[tv[7] >> 20],
+                    xm,
+                    np.int32(256),
+                )
                 msel = mselect if mlen > 0 else 0
                 ws = (msel * 256 + c0) * N_IN
                 dot = mix_dot(mix, U(ws), x) >> 16
