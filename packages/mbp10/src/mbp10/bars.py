@@ -12,21 +12,20 @@ from mbp10.bar_columns import FLOAT_COLUMNS, INT_COLUMNS
 from mbp10.io import arrow_to_np, np_to_arrow, strings_to_arrow
 from mbp10.kernels import (
     BF_BAD_TS_RECV,
+    BF_COUNT,
     BF_LAST_RECV,
     BF_MAYBE_BAD_BOOK,
+    BF_OUT_OF_ORDER,
     BF_RECV_BACK,
-    IS_COUNT,
-    IS_OUT_OF_ORDER,
-    IS_SEQ_BACK,
-    IS_SPAN_FIRST,
-    IS_SPAN_LAST,
+    BF_SEQ_BACK,
+    BF_SPAN_FIRST,
+    BF_SPAN_LAST,
     bar5s_chunk,
     bar5s_finish,
     bar5s_multi,
     bar5s_multi_finish,
     block_facts,
     gather_columns,
-    instrument_slots,
     new_output,
     new_slot_state,
     new_state,
@@ -126,9 +125,8 @@ def warm_up() -> None:
 
 
 def facts_of(rec: np.ndarray, last_recv: int) -> np.ndarray:
-    """`kernels.block_facts` of a block of records (one pass over their headers)."""
-    w64, w32, b8 = record_words(rec)
-    return block_facts(w64, w32, b8, last_recv)
+    """`kernels.block_facts` of a block of records on its own (its instruments numbered from 0)."""
+    return Instruments().scan(rec, last_recv=last_recv).facts
 
 
 @dataclass
@@ -141,12 +139,14 @@ class Integrity:
     bad_ts_recv: int = 0  # records flagged F_BAD_TS_RECV
     last_recv: int = np.iinfo(np.int64).min
 
-    def update(self, facts: np.ndarray, slots: Slots) -> None:
+    def update(self, facts: np.ndarray) -> None:
+        """`facts`: the block's `block_facts`, of its records in file order (also when the file was sorted
+        before its bars: every count is of the file as written)."""
         self.ts_recv_backwards += int(facts[BF_RECV_BACK])
         self.maybe_bad_book += int(facts[BF_MAYBE_BAD_BOOK])
         self.bad_ts_recv += int(facts[BF_BAD_TS_RECV])
         self.last_recv = int(facts[BF_LAST_RECV])
-        self.sequence_backwards += slots.seq_back
+        self.sequence_backwards += int(facts[BF_SEQ_BACK])
 
     def counters(self) -> dict[str, int]:
         return {
@@ -159,21 +159,32 @@ class Integrity:
 
 @dataclass
 class Slots:
-    """A block's records by instrument (`Instruments.scan`), valid until the next scan."""
+    """A block's records by instrument, with its `kernels.block_facts` (`Instruments.scan`), valid until the
+    next scan."""
 
     words: tuple  # the block's `record_words`
     slot: np.ndarray  # int64 (n,): the record's instrument slot in the file
     ids: np.ndarray  # uint32: instrument_id per slot
-    count: int  # instruments known so far (this block's included)
-    out_of_order: int  # first record below its instrument's ts_event before it, or -1 (then partly scanned)
-    seq_back: int  # records whose sequence is below their instrument's record before them
-    span: tuple[int, int]  # the first and last ts_event of the instrument spanning the most time in the block
+    facts: np.ndarray  # int64[BF_SIZE]
+
+    @property
+    def count(self) -> int:  # instruments known so far (this block's included)
+        return int(self.facts[BF_COUNT])
+
+    @property
+    def out_of_order(self) -> int:  # first record below its instrument's ts_event before it, or -1
+        return int(self.facts[BF_OUT_OF_ORDER])
+
+    @property
+    def span(self) -> tuple[int, int]:  # first and last ts_event of the instrument spanning the most time
+        return int(self.facts[BF_SPAN_FIRST]), int(self.facts[BF_SPAN_LAST])
 
 
 class Instruments:
     """The instruments of a file in order of first appearance, one dense slot each, with each one's last
-    ts_event and sequence: `scan` gives every record of a block its slot in one pass (`kernels.instrument_slots`),
-    which serves the order check, the sequence counter and the bars."""
+    ts_event and sequence: `scan` gives every record of a block its slot in the one pass over the block's
+    headers (`kernels.block_facts`), which serves the record checks, the order check, the integrity counters
+    and the bars."""
 
     def __init__(self) -> None:
         self.ids = np.zeros(0, np.uint32)
@@ -182,8 +193,11 @@ class Instruments:
         self.count = 0
         self._slot = np.zeros(0, np.int64)
 
-    def scan(self, rec: np.ndarray, words: tuple | None = None) -> Slots:
-        """Each record's slot; `words`: the block's `record_words`, when the caller has them."""
+    def scan(
+        self, rec: np.ndarray, words: tuple | None = None, last_recv: int = np.iinfo(np.int64).min
+    ) -> Slots:
+        """The block's facts and each record's slot; `words`: its `record_words`, when the caller has them;
+        `last_recv`: the previous block's last ts_recv."""
         w64, w32, b8 = words if words is not None else record_words(rec)
         n = len(rec)
         if len(self._slot) < n:
@@ -195,12 +209,9 @@ class Instruments:
                 for a in (self.ids, self.last_ts, self.last_seq)
             )
         slot = self._slot[:n]
-        out = instrument_slots(w64, w32, self.ids, self.last_ts, self.last_seq, self.count, slot)
-        self.count = int(out[IS_COUNT])
-        return Slots(
-            (w64, w32, b8), slot, self.ids, self.count, int(out[IS_OUT_OF_ORDER]), int(out[IS_SEQ_BACK]),
-            (int(out[IS_SPAN_FIRST]), int(out[IS_SPAN_LAST])),
-        )  # fmt: skip
+        facts = block_facts(w64, w32, b8, last_recv, self.ids, self.last_ts, self.last_seq, self.count, slot)
+        self.count = int(facts[BF_COUNT])
+        return Slots((w64, w32, b8), slot, self.ids, facts)
 
 
 class MultiBars:
@@ -292,12 +303,12 @@ class BarsConsumer:
         numbering the slots) are found here if absent (then numbered by this consumer's own `Instruments`)."""
         if len(rec) == 0:
             return
-        words = slots.words if slots is not None else record_words(rec)
-        if facts is None:
-            facts = block_facts(*words, self.integrity.last_recv)
         if slots is None:
-            slots = self.instruments.scan(rec, words)
-        self.integrity.update(facts, slots)
+            slots = self.instruments.scan(rec, last_recv=self.integrity.last_recv)
+        if facts is None:
+            facts = slots.facts
+        words = slots.words
+        self.integrity.update(facts)
         first, last = slots.span
         if (last - first) // BAR_NS > MEMORY_CHECK_ROWS:  # a hostile or mislabelled timestamp, or a real week
             _check_rows_fit((last - first) // BAR_NS + 2, int(self.bars.nout[0]), first, last)

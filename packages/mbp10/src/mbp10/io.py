@@ -24,7 +24,7 @@ import zstandard
 
 from mbp10.dbn import DBN_MAGIC, ZSTD_MAGIC, check_zstd_frames, decode, read_dbn
 from mbp10.errors import Mbp10Error
-from mbp10.records import out_of_order_count, record_words
+from mbp10.records import out_of_order_count
 from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, N_LEVELS, RECORD_SIZE, RTYPE_MBP10
 
 #: Records per streamed block (~4 MB): in L3, not in one core's L2, when the kernel reads them. Blocks of
@@ -509,7 +509,7 @@ def scan_dbn(path: str | os.PathLike, consumers: list, ahead: int = 0) -> ScanSt
     order every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
     """
     from mbp10.bars import Instruments  # Numba: loaded once the input passed the cheap checks
-    from mbp10.kernels import BF_BAD_RECORD, BF_LAST_RECV, block_facts
+    from mbp10.kernels import BF_BAD_RECORD, BF_LAST_RECV
 
     p = Path(path)
     stats = ScanStats(read_ahead=ahead)
@@ -522,12 +522,12 @@ def scan_dbn(path: str | os.PathLike, consumers: list, ahead: int = 0) -> ScanSt
         instruments = Instruments()
         last_recv = np.iinfo(np.int64).min
         for rec in stream:
-            words = record_words(rec)
-            facts = block_facts(*words, last_recv)
+            # one pass over the headers: record checks, integrity counts, each record's instrument (its
+            # numbering serves the order check, the counters and the bars)
+            slots = instruments.scan(rec, last_recv=last_recv)
+            facts = slots.facts
             if facts[BF_BAD_RECORD] >= 0:
                 raise bad_record(p, rec, int(facts[BF_BAD_RECORD]))
-            # one numbering of the instruments serves the order check, the counters and the bars
-            slots = instruments.scan(rec, words)
             if slots.out_of_order >= 0:
                 break
             last_recv = int(facts[BF_LAST_RECV])

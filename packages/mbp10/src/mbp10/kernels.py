@@ -414,7 +414,7 @@ def bar5s_multi(w64, w32, b8, start, slot, keep, ip, st, lbw, pb, pend, nout, ba
     ----------
     w64, w32, b8 : the block's record views (as `bar5s_chunk`); each instrument's records in ts_event order.
     start : the record to start at (0, or where a call before stopped for room).
-    slot : int64 (n,) each record's instrument slot in the file (`instrument_slots`).
+    slot : int64 (n,) each record's instrument slot in the file (`block_facts`).
     keep : int64 (m,) per file slot, its index k in the state arrays, or -1 (not computed: skipped).
     ip : int64 (K,) row of each instrument's previous record in this block; -1 at the start of a block.
     st, lbw, pb, pend : per-instrument state from `new_slot_state(K)` (updated in place).
@@ -650,22 +650,42 @@ BF_MAYBE_BAD_BOOK = 1
 BF_BAD_TS_RECV = 2
 BF_LAST_RECV = 3
 BF_BAD_RECORD = 4  # index of the first record that is not MBP-10 (rtype 0x0a, length 92 words), or -1
-BF_SIZE = 5
+BF_COUNT = 5  # instruments known (slots numbered) after this block
+BF_OUT_OF_ORDER = 6  # first record whose ts_event is below its instrument's record before it, or -1
+BF_SEQ_BACK = 7  # records whose sequence is below their instrument's record before them
+BF_SPAN_FIRST = 8  # the first and last ts_event of the instrument spanning the most time in the block
+BF_SPAN_LAST = 9
+BF_SIZE = 10
 
 
 @njit(cache=True, nogil=True)
-def block_facts(w64, w32, b8, last_recv):
+def block_facts(w64, w32, b8, last_recv, ids, last_ts, last_seq, m, slot):
     """One pass over the record headers of a block (the first 48 bytes of each record): record type and
-    length, and the file-order integrity counts (per-instrument order and sequence: `instrument_slots`).
-    `last_recv` is the previous block's last ts_recv (int64 min for the first). Returns int64[BF_SIZE]
-    (indices BF_*)."""
+    length, the integrity counts, and each record's instrument as a dense slot, numbered in order of first
+    appearance in the file, checked against its instrument's record before it (in this block or an earlier
+    one).
+
+    last_recv : the previous block's last ts_recv (int64 min for the first).
+    ids : uint32 (cap,) instrument_id of each slot; ids[:m] are known before this block, new ones are
+        appended (the caller keeps room for one per record of the block).
+    last_ts, last_seq : int64 (cap,) each slot's last ts_event and sequence (updated in place).
+    slot : int64 (n,) out: each record's slot.
+
+    Returns int64[BF_SIZE] (indices BF_*). A record out of ts_event order within its instrument does not stop
+    the pass (every record's type is still checked); the caller then drops the block's slots and counts.
+    """
     out = np.zeros(BF_SIZE, np.int64)
     n = w64.shape[0]
+    first = np.full(ids.shape[0], -1, np.int64)  # each slot's first record in this block, or -1
     recv_back = 0
     maybe_bad = 0
     bad_recv = 0
     prev_recv = last_recv
     bad = -1
+    disorder = -1
+    seq_back = 0
+    k = -1
+    last_id = np.uint32(0)
     for i in range(n):
         if bad < 0 and (b8[i, 0] != RECORD_LENGTH_WORDS or b8[i, 1] != RTYPE_MBP10):
             bad = i
@@ -678,51 +698,9 @@ def block_facts(w64, w32, b8, last_recv):
             maybe_bad += 1
         if f & F_BAD_TS_RECV:
             bad_recv += 1
-    out[BF_RECV_BACK] = recv_back
-    out[BF_MAYBE_BAD_BOOK] = maybe_bad
-    out[BF_BAD_TS_RECV] = bad_recv
-    out[BF_LAST_RECV] = prev_recv
-    out[BF_BAD_RECORD] = bad
-    return out
-
-
-# Indices into `instrument_slots`'s result.
-IS_COUNT = 0
-IS_OUT_OF_ORDER = 1
-IS_SEQ_BACK = 2
-IS_SPAN_FIRST = 3
-IS_SPAN_LAST = 4
-IS_SIZE = 5
-
-
-@njit(cache=True, nogil=True)
-def instrument_slots(w64, w32, ids, last_ts, last_seq, m, slot):
-    """Number the instruments of a file densely, in order of first appearance, and check each record
-    against its instrument's record before it (in this block or an earlier one).
-
-    ids : uint32 (cap,) instrument_id of each slot; ids[:m] are known before this block, new ones are
-        appended (the caller keeps room for one per record of the block).
-    last_ts, last_seq : int64 (cap,) each slot's last ts_event and sequence (updated in place).
-    slot : int64 (n,) out: each record's slot.
-
-    Returns int64[IS_SIZE] (indices IS_*): the slots known now, the first record whose ts_event is below its
-    instrument's record before it (-1: none; else the records after it are not seen), the records whose
-    sequence is below their instrument's record before them, and the widest ts_event span of one instrument
-    inside the block (its first and last ts_event: what a bar row per 5 s of it would need).
-    """
-    n = w64.shape[0]
-    first = np.empty(ids.shape[0], np.int64)  # each slot's first ts_event in this block
-    in_block = np.zeros(ids.shape[0], np.bool_)
-    out = np.zeros(IS_SIZE, np.int64)
-    out[IS_OUT_OF_ORDER] = -1
-    k = -1
-    last_id = np.uint32(0)
-    seq_back = 0
-    span = np.int64(-1)
-    for i in range(n):
         iid = w32[i, 1]
-        if k < 0 or iid != last_id:
-            k = 0
+        if k < 0 or iid != last_id:  # another instrument than the record before (as is every instrument's
+            k = 0  # first record in the block)
             while k < m and ids[k] != iid:
                 k += 1
             if k == m:
@@ -730,24 +708,31 @@ def instrument_slots(w64, w32, ids, last_ts, last_seq, m, slot):
                 last_ts[m] = np.iinfo(np.int64).min
                 last_seq[m] = -1
                 m += 1
+            if first[k] < 0:
+                first[k] = i
             last_id = iid
         slot[i] = k
         t = w64[i, 1]
-        if t < last_ts[k]:
-            out[IS_OUT_OF_ORDER] = i
-            break
+        if t < last_ts[k] and disorder < 0:
+            disorder = i
         last_ts[k] = t
-        if not in_block[k]:
-            in_block[k] = True
-            first[k] = t
-        if t - first[k] > span:
-            span = t - first[k]
-            out[IS_SPAN_FIRST] = first[k]
-            out[IS_SPAN_LAST] = t
         q = np.int64(w32[i, 11])
         if q < last_seq[k]:
             seq_back += 1
         last_seq[k] = q
-    out[IS_COUNT] = m
-    out[IS_SEQ_BACK] = seq_back
+    span = np.int64(-1)
+    for k in range(m):  # an instrument's last ts_event now is its last in the block (in order)
+        j = first[k]
+        if j >= 0 and last_ts[k] - w64[j, 1] > span:
+            span = last_ts[k] - w64[j, 1]
+            out[BF_SPAN_FIRST] = w64[j, 1]
+            out[BF_SPAN_LAST] = last_ts[k]
+    out[BF_RECV_BACK] = recv_back
+    out[BF_MAYBE_BAD_BOOK] = maybe_bad
+    out[BF_BAD_TS_RECV] = bad_recv
+    out[BF_LAST_RECV] = prev_recv
+    out[BF_BAD_RECORD] = bad
+    out[BF_COUNT] = m
+    out[BF_OUT_OF_ORDER] = disorder
+    out[BF_SEQ_BACK] = seq_back
     return out
