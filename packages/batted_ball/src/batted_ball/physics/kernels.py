@@ -369,6 +369,10 @@ def fly(
 #: RK4 chain is bound by the latency of its square root and division; across lanes the stage
 #: loops have no dependencies, so LLVM vectorises them (SIMD) and the CPU overlaps them.
 LANES = 128
+#: :func:`pitch_lanes` and a chunk's tail run a multiple of this many lanes: LLVM vectorises the lane loops 16 at a time
+#: (four AVX2 registers interleaved) and leaves any remainder to scalar code (8 lanes ran no faster
+#: than 8 single calls).
+LANE_GROUP = 16
 
 
 def chunk_size(n: int, threads: int) -> int:
@@ -439,6 +443,27 @@ def _refill_lane(st, j, idx, init, c0, nxt, stop, no_fence):
         return nxt + 1
     idx[j] = -1
     return nxt
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _compact_lanes(st, idx, lanes, active):
+    """The tail of a chunk: no ball is left to load and ``active`` lanes still fly. Move them, in order,
+    to the front and return the lanes still worth stepping (``active`` rounded up to a lane group), so the
+    idle lanes stop costing a whole RK4 step each. A ball's arithmetic does not depend on its lane, so the
+    results do not change."""
+    keep = max(LANE_GROUP, (active + LANE_GROUP - 1) // LANE_GROUP * LANE_GROUP)
+    if keep >= lanes:
+        return lanes
+    dst = 0
+    for j in range(lanes):
+        if idx[j] >= 0:
+            if j != dst:
+                for r in range(_N_STATE):
+                    st[r, dst] = st[r, j]
+                idx[dst] = idx[j]
+                idx[j] = -1
+            dst += 1
+    return keep
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -600,6 +625,8 @@ def _fly_chunk(
                 out[i, 9] = st[_WALLB, j]
                 nxt = _refill_lane(st, j, idx, init, c0, nxt, stop, no_fence)
                 active -= idx[j] < 0
+        if nxt >= stop:
+            lanes = _compact_lanes(st, idx, lanes, active)
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -720,10 +747,6 @@ def pitch(x0, y0, z0, vx0, vy0, vz0, wx, wy, wz, c0, cd0, cdspin, inv_tau, dt, p
     return t, x, z, vx, vy, vz, ok, hb, ivb
 
 
-#: :func:`pitch_lanes` runs a multiple of this many lanes: LLVM vectorises the lane loops 16 at a time
-#: (four AVX2 registers interleaved) and leaves any remainder to scalar code (8 lanes ran no faster
-#: than 8 single calls).
-LANE_GROUP = 16
 #: Columns of :func:`pitch_lanes` 's output: :func:`pitch` 's first seven results.
 PITCH_FIELDS = ("plate_time_s", "plate_x_ft", "plate_z_ft", "vx_fts", "vy_fts", "vz_fts", "crossed")
 
