@@ -148,3 +148,29 @@ def test_machine_code_is_grouped_up_to_a_machine_chunk_and_text_up_to_a_group():
     assert [pipeline.chunk_size_for(b.python, 128 * 1024, b.machine) for b in plan] == [128 * 1024] + [
         4 * mib
     ] * 2 + [8 * mib] * 3
+
+
+def test_a_file_that_is_not_utf8_does_not_take_the_structural_codec_from_its_group(tmp_path):
+    """A Python block holding one latin-1 file: the file is chunked apart (``text_runs``), its UTF-8 neighbours
+    keep the structural codec, and the package unpacks byte-exact; an all-UTF-8 block is chunked as before."""
+    from qyn1 import codec
+
+    code = Path(pipeline.__file__).read_bytes()  # ordinary code: the structural codec wins it
+    latin1 = "# -*- coding: latin-1 -*-\nNAME = 'caf\u00e9'\n".encode("latin-1")
+    datas = [code, latin1, Path(codec.__file__).read_bytes()]
+    assert pipeline.text_runs(datas) == datas
+    assert pipeline.text_runs(datas[::2]) == [datas[0] + datas[2]]
+    eb = pipeline.encode_block(datas, True, 128 * 1024)
+    assert [codec.codec_of(p) for p, _ in eb.chunks][::2] == ["python", "python"]
+    assert b"".join(codec.decode_chunk(p, n) for p, n in eb.chunks) == b"".join(datas)
+    whole = pipeline.encode_block(datas[::2], True, 128 * 1024)
+    assert whole.chunks == [(codec.encode_chunk(datas[0] + datas[2]), len(datas[0]) + len(datas[2]))]
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    for i, d in enumerate(datas):
+        (proj / f"m{i}.py").write_bytes(d)
+    out = tmp_path / "p.qyn"
+    pipeline.pack(pipeline.collect_sources([proj]), out, key_source(), chunk_size=8192, workers=1, salt=SALT)
+    extraction.unpack(out, tmp_path / "out", key_source())
+    for i, d in enumerate(datas):
+        assert (tmp_path / "out" / f"m{i}.py").read_bytes() == d
