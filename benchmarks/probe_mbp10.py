@@ -343,11 +343,14 @@ def block_sizes(sizes, rounds):
 
     import mbp10.bars
     import mbp10.io
-    import mbp10.kernels
     from mbp10.pipeline import day_bars
     from mbp10.symbology import Selection
 
-    stream, kernel, facts = mbp10.io.DbnStream, mbp10.bars.bar5s_multi, mbp10.kernels.block_facts
+    chunks, kernel, facts = (
+        (mbp10.io.CHUNK_RECORDS, mbp10.io.AHEAD_CHUNK_RECORDS),
+        mbp10.bars.bar5s_multi,
+        mbp10.bars.block_facts,
+    )
     spent = {"kernel": 0.0, "block_facts": 0.0}
     read_first = [False]
 
@@ -360,7 +363,7 @@ def block_sizes(sizes, rounds):
         return out
 
     mbp10.bars.bar5s_multi = functools.partial(timed, "kernel", kernel)
-    mbp10.kernels.block_facts = functools.partial(timed, "block_facts", facts)  # scan_dbn imports it per call
+    mbp10.bars.block_facts = functools.partial(timed, "block_facts", facts)  # Instruments.scan calls it
     days = {"one day": (DAY, None), "15 instruments": (MULTI, Selection(spreads=True))}
     cpu = {(day, size): {"total": [], "kernel": [], "block_facts": []} for day in days for size in sizes}
     records = {}
@@ -370,7 +373,8 @@ def block_sizes(sizes, rounds):
             for r in range(rounds):
                 for size in sizes[::-1] if r % 2 else sizes:
                     read_first[0] = size.endswith("+read")
-                    mbp10.io.DbnStream = functools.partial(stream, chunk_records=int(size.split("+")[0]))
+                    # scan_dbn reads the block size from these at each call (it passes it to DbnStream)
+                    mbp10.io.CHUNK_RECORDS = mbp10.io.AHEAD_CHUNK_RECORDS = int(size.split("+")[0])
                     spent.update(kernel=0.0, block_facts=0.0)
                     c = time.thread_time()
                     records[day] = day_bars(path, selection=sel)[1].records
@@ -378,7 +382,8 @@ def block_sizes(sizes, rounds):
                     for name in ("kernel", "block_facts"):
                         cpu[day, size][name].append(spent[name])
     finally:
-        mbp10.io.DbnStream, mbp10.bars.bar5s_multi, mbp10.kernels.block_facts = stream, kernel, facts
+        (mbp10.io.CHUNK_RECORDS, mbp10.io.AHEAD_CHUNK_RECORDS), mbp10.bars.bar5s_multi = chunks, kernel
+        mbp10.bars.block_facts = facts
     for (day, size), v in cpu.items():
         med = {name: float(np.median(x)) for name, x in v.items()}
         print(f"{day}, {size}-record blocks: day_bars median {med['total']:.3f} CPU-s (runs "
