@@ -61,9 +61,10 @@ def measure(folder: str) -> dict:
         package = out.read_bytes()
     pieces = []
     for b in pipeline.plan_blocks(specs, CHUNK):
-        if b.python:
-            data = b"".join(Path(f.source).read_bytes() for f in b.files)
-            pieces += codec.split_chunks(data, CHUNK)
+        if b.python:  # the chunks the pack cuts (older trees: no text_runs, one run a block)
+            datas = [Path(f.source).read_bytes() for f in b.files]
+            runs = pipeline.text_runs(datas) if hasattr(pipeline, "text_runs") else [b"".join(datas)]
+            pieces += [c for run in runs for c in codec.split_chunks(run, CHUNK)]
     texts = []
     for p in pieces:
         with contextlib.suppress(UnicodeDecodeError):  # the structural codec takes UTF-8 only

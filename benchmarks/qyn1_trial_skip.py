@@ -54,8 +54,11 @@ def packed_chunks(folder: Path) -> list[tuple[str, bytes]]:
     out = []
     for b in pipeline.plan_blocks(specs, CHUNK):
         if b.python:
-            data = b"".join(Path(f.source).read_bytes() for f in b.files)
-            out += [(b.files[0].arcpath, c) for c in codec.split_chunks(data, CHUNK)]
+            datas = [Path(f.source).read_bytes() for f in b.files]
+            runs = (
+                pipeline.text_runs(datas) if hasattr(pipeline, "text_runs") else [b"".join(datas)]
+            )  # older trees
+            out += [(b.files[0].arcpath, c) for run in runs for c in codec.split_chunks(run, CHUNK)]
     return out
 
 
