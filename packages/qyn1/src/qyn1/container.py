@@ -14,7 +14,7 @@ that share compression context), cut into chunks that are coded and encrypted on
 decodes only the chunks of its block that overlap it. File table (plaintext): ``u32 n_blocks``, per block
 ``u32 n_chunks`` and per chunk ``u32 stored length, u32 plaintext length``; then ``u32 n_files`` and per file
 ``u16 path length, UTF-8 path, u32 mode, u64 size, 32-byte BLAKE2b-256 of the plaintext, u32 block``,
-compressed with brotli (quality 11; paths repeat their folders: 40-50 % smaller for installed packages, ~1 %
+compressed with brotli (quality ``TABLE_QUALITY``; paths repeat their folders: 40-50 % smaller for installed packages, ~1 %
 of a whole package; decompressed after authentication, at most ``MAX_TABLE`` bytes). A
 file's offset in its block is implied (the files of a block follow each other in table order), and the
 files of each block must add up to exactly its plaintext; chunk offsets are implied too: chunks tile
@@ -188,8 +188,15 @@ def _encode_table(blocks: list[Block], entries: list[Entry]) -> bytes:
     return bytes(out)
 
 
+# The table is compressed once, by the parent, after every block is written: a serial tail of the pack. Quality 9
+# against 11 on the stdlib's table (~138 KB, a third of it 32-byte digests that do not compress): ~27 against
+# ~420 ms; the stdlib packed on 2 workers 1.10x faster, the package 2,498 bytes (0.06 %) larger
+# (docs/perf/qyn1.md, "The file table's quality"); decoders read either.
+TABLE_QUALITY = 9
+
+
 def _compress_table(raw: bytes) -> bytes:
-    return brotli.compress(raw, quality=11)
+    return brotli.compress(raw, quality=TABLE_QUALITY)
 
 
 def _decompress_table(body: bytes) -> bytes:
