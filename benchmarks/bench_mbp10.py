@@ -230,7 +230,7 @@ def kernel_in_cache(rec: np.ndarray, block: int = 2_000, warm: str = "kernel") -
     scratch = new_output(len(acc.bar_start))
     cpu = wall = 0.0
     for s in range(0, len(rec), block):
-        part = (w64[s : s + block], w32[s : s + block], b8[s : s + block], None)
+        part = (w64[s : s + block], w32[s : s + block], b8[s : s + block])
         if warm == "kernel":
             bar5s_chunk(*part, *[a.copy() for a in acc.state], *scratch)
         else:

@@ -12,7 +12,7 @@ On the benchmark's one-instrument day (reports/bench-mbp10/days, from bench_mbp1
 blocks (736 KB, inside one core's L2), each block read once untimed and then timed (thread CPU time), the
 variants alternating block by block so the host's swings hit them alike:
 
-- `kernel`: `bar5s_chunk` as the pipeline calls it (every check, counter and output of the real kernel);
+- `kernel`: `bar5s_chunk` as `compute_bars` calls it (every check, counter and output of the real kernel);
 - each `--base`: the same from another commit's kernels.py, or from a file (e.g. a change being tried),
   named by the commit or the file's stem; each `--ablate NAME`: this checkout's kernels.py with one part of
   its work taken out (`ABLATIONS`), named NAME. A commit must give the same bars as `kernel`, value for
@@ -159,15 +159,17 @@ class KernelPass:
 
     def __init__(self, kernels, rows: int):
         self.k = kernels
+        # revisions before 2026-12-07 took a `rows` argument after the words (None: every record)
+        self.rows = (None,) if "rows" in kernels.bar5s_chunk.py_func.__code__.co_varnames[:4] else ()
         self.state = kernels.new_state()
         self.out = kernels.new_output(rows)
         self.scratch = kernels.new_output(rows)
 
     def warm(self, words):
-        self.k.bar5s_chunk(*words, None, *[a.copy() for a in self.state], *self.scratch)
+        self.k.bar5s_chunk(*words, *self.rows, *[a.copy() for a in self.state], *self.scratch)
 
     def __call__(self, words):
-        self.k.bar5s_chunk(*words, None, *self.state, *self.out)
+        self.k.bar5s_chunk(*words, *self.rows, *self.state, *self.out)
 
     def result(self):
         n = self.k.bar5s_finish(self.state[0], self.state[1], self.out[1], self.out[2])
@@ -314,11 +316,11 @@ def warm_ways(rec, rounds):
         state, out, scratch = kernels.new_state(), kernels.new_output(rows), kernels.new_output(rows)
         cpu = 0.0
         for s in range(0, len(rec), BLOCK):
-            part = (w64[s : s + BLOCK], w32[s : s + BLOCK], b8[s : s + BLOCK], None)
+            part = (w64[s : s + BLOCK], w32[s : s + BLOCK], b8[s : s + BLOCK])
             if way == "kernel":
                 kernels.bar5s_chunk(*part, *[a.copy() for a in state], *scratch)
             elif way == "read":
-                read_all(*part[:3])
+                read_all(*part)
             c = time.thread_time()
             kernels.bar5s_chunk(*part, *state, *out)
             cpu += time.thread_time() - c

@@ -78,17 +78,15 @@ class BarAccumulator:
             )
             self.bar_start, self.oi, self.of = bs, oi, of
 
-    def update(self, rec: np.ndarray, rows: np.ndarray | None = None, words: tuple | None = None) -> None:
-        """Fold a contiguous block of MBP10_DTYPE records (e.g. a view of the decode buffer), ts-sorted, or
-        only its `rows` (int64, ts-sorted: one instrument's records of a mixed block, read in place).
-        `words`: the block's `record_words`, when the caller has them (once a block, not per instrument)."""
-        if len(rec) == 0 or (rows is not None and len(rows) == 0):
+    def update(self, rec: np.ndarray) -> None:
+        """Fold a contiguous block of MBP10_DTYPE records of one instrument (e.g. a view of the decode buffer),
+        ts-sorted."""
+        if len(rec) == 0:
             return
-        w64, w32, b8 = words if words is not None else record_words(rec)
-        first, last = (0, len(rec) - 1) if rows is None else (rows[0], rows[-1])
-        self._ensure(int(w64[first, 1]), int(w64[last, 1]))
-        bar5s_chunk(w64, w32, b8, rows, *self.state, self.bar_start, self.oi, self.of)
-        self.records += len(rec) if rows is None else len(rows)
+        w64, w32, b8 = record_words(rec)
+        self._ensure(int(w64[0, 1]), int(w64[-1, 1]))
+        bar5s_chunk(w64, w32, b8, *self.state, self.bar_start, self.oi, self.of)
+        self.records += len(rec)
 
     def finish(self) -> pa.Table:
         st, lb, _, _, _ = self.state

@@ -218,8 +218,11 @@ def _close_bar(row, lb, have_lb, oi, of):
 
 
 @njit(cache=True, nogil=True)
-def bar5s_chunk(w64, w32, b8, rows, st, lb, lbw, pb, pend, bar_start, oi, of):
+def bar5s_chunk(w64, w32, b8, st, lb, lbw, pb, pend, bar_start, oi, of):
     """Fold one chunk of records (sorted by ts_event, continuing the previous chunk) into the bar rows.
+
+    The records are one instrument's (`compute_bars`, the in-memory path); a file's blocks go through
+    `bar5s_multi`, every instrument in one pass.
 
     Parameters
     ----------
@@ -227,9 +230,6 @@ def bar5s_chunk(w64, w32, b8, rows, st, lb, lbw, pb, pend, bar_start, oi, of):
         records. Fields: ts_event w64[:, 1], price w64[:, 2], size w32[:, 6], action b8[:, 28], side
         b8[:, 29], flags b8[:, 30]; level k: bid_px w64[:, 6+4k], ask_px w64[:, 7+4k], bid_sz w32[:, 16+8k],
         ask_sz w32[:, 17+8k] (the pair of sizes is the int64 word w64[:, 8+4k]).
-    rows : int64 (m,) the rows of this instrument's records in the block, in order (from `group_index`): the
-        records of a mixed block are read in place; or None for every row (a block of one instrument). None
-        compiles a loop of its own, over consecutive rows (~15% faster with the block in cache, measured).
     st, lb, lbw, pb, pend : the state from `new_state()` (updated in place).
     bar_start : int64 (cap,) out, bar start ns per row. oi : int64 (cap, NI), of : float64 (cap, NF) out;
         `of` must start as NaN. cap must exceed the rows this chunk can open.
@@ -241,13 +241,12 @@ def bar5s_chunk(w64, w32, b8, rows, st, lb, lbw, pb, pend, bar_start, oi, of):
     have_lb = st[S_HAVE_LB]
     npend = st[S_NPEND]
     have_prev = st[S_HAVE_PREV]
-    n = w64.shape[0] if rows is None else rows.shape[0]
-    ip = -1  # row of the previous record of this instrument in the block
+    n = w64.shape[0]
+    ip = -1  # row of the previous record in the block
     # The open bar's [lo, hi) in ns: one compare per record instead of a 64-bit division.
     lo = cur * BAR_NS if cur >= 0 else np.int64(1)
     hi = lo + BAR_NS if cur >= 0 else np.int64(0)
-    for j in range(n):
-        i = j if rows is None else rows[j]
+    for i in range(n):
         t = w64[i, 1]
         if t >= hi or t < lo:
             b = t // BAR_NS
