@@ -36,6 +36,48 @@ def test_process_worker_killed_mid_task_is_retried_and_recorded(tmp_path):
     assert run._metrics["retried_items"] == {"k2": 2}
 
 
+def _fake_rounds(monkeypatch, rounds):
+    """`parallel._process_round` replaced by `rounds`, one function a round: each gets the round's tasks and
+    the collector and returns what a round returns (None, or ``(started, exit_codes)`` of a broken pool)."""
+    from perfkit import parallel
+
+    calls = iter(rounds)
+    monkeypatch.setattr(
+        parallel, "_process_round", lambda fn, tasks, collect, *a: next(calls)(tasks, collect)
+    )
+
+
+def _finish(tasks, collect, n=None):
+    from perfkit.parallel import TaskResult
+
+    for tok, t in tasks[:n]:
+        collect(TaskResult(t.key, t.payload, 0.0, "w", 0.0, 0.0), tok)
+
+
+def test_a_worker_killed_between_two_tasks_reruns_the_rest(monkeypatch):
+    """The pool breaks with no task in flight (its worker died between tasks, as seg1b's fault test's kill
+    can land) after the round finished some: the rest run again, no task is charged. Until 2026-12-07 this
+    ended the run with "died before running any task"."""
+    tasks = [Task(f"k{i}", i) for i in range(4)]
+    _fake_rounds(
+        monkeypatch,
+        [
+            lambda ts, collect: (_finish(ts, collect, 2), ({0: 11, 1: 12}, {11: -9, 12: -15}))[1],
+            lambda ts, collect: _finish(ts, collect),
+        ],
+    )
+    got = map_tasks(_tasks.survive, tasks, executor="processes", workers=2)
+    assert sorted(got) == ["k0", "k1", "k2", "k3"]
+    assert all(r.attempts == 1 for r in got.values())
+
+
+def test_a_pool_that_dies_before_any_task_is_not_retried(monkeypatch):
+    tasks = [Task(f"k{i}", i) for i in range(3)]
+    _fake_rounds(monkeypatch, [lambda ts, collect: ({}, {11: 1, 12: 1})])
+    with pytest.raises(WorkerLost, match="died before running any task"):
+        map_tasks(_tasks.survive, tasks, executor="processes", workers=2)
+
+
 def test_process_task_that_always_kills_its_worker_fails_cleanly(tmp_path):
     tasks = _tasks_for(tmp_path, lambda i: "die-always" if i == 4 else "ok")
     t0 = time.monotonic()

@@ -449,6 +449,7 @@ def _run_processes(
 
     remaining = list(enumerate(ordered))
     while remaining:
+        done_before = len(done_tokens)
         broken = _process_round(fn, remaining, collect_once, workers, preload)
         if broken is None:
             return
@@ -457,7 +458,10 @@ def _run_processes(
         culprits = {tok for tok, pid in in_flight.items() if _died_on_its_own(exit_codes.get(pid))}
         for tok in culprits or in_flight:
             lost[tok] = lost.get(tok, 0) + 1
-        if not in_flight:
+        # A worker killed between two tasks breaks the pool with nothing in flight: the round still finished
+        # tasks, so the rest simply run again. Only a round that finished none and had none running failed
+        # before any work (workers that cannot start): retrying it would loop.
+        if not in_flight and len(done_tokens) == done_before:
             raise WorkerLost("the worker processes died before running any task (see the messages above)")
         given_up = sorted(tok for tok in in_flight if lost.get(tok, 0) >= max_attempts)
         if given_up:
