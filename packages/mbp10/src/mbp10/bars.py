@@ -25,10 +25,12 @@ from mbp10.kernels import (
     bar5s_multi,
     bar5s_multi_finish,
     block_facts,
-    gather_columns,
+    closed_rows,
+    keep_open_rows,
     new_output,
     new_slot_state,
     new_state,
+    take_rows,
 )
 from mbp10.records import record_words
 from mbp10.schema import BAR_NS
@@ -37,6 +39,7 @@ from mbp10.symbology import Selection, SymbolMap, is_spread
 # Bytes of one output row: bar start + the integer and float columns.
 ROW_BYTES = 8 * (1 + len(INT_COLUMNS) + len(FLOAT_COLUMNS))
 MEMORY_CHECK_ROWS = 100_000  # ~6 days of 5-s bars; below this the rows always fit
+DAY_BARS = 86_400 * 1_000_000_000 // BAR_NS  # 5-s bars in a day
 
 
 def _utc(ns: int) -> str:
@@ -212,12 +215,75 @@ class Instruments:
         return Slots((w64, w32, b8), slot, self.ids, facts)
 
 
-class MultiBars:
-    """Streaming bar5s of several instruments at once (`kernels.bar5s_multi`: one pass a block, in record
-    order): the rows of all instruments in one growing output, split by instrument in `tables()`."""
+class InstrumentRows:
+    """One instrument's final bar rows as columns (a row per feature, as Arrow wraps them without a copy),
+    appended as `MultiBars` takes them out of its output."""
 
     def __init__(self, capacity: int = 1024) -> None:
+        self.n = 0
+        self.bar_start, self.ci, self.cf = _columns(capacity)
+
+    def append(self, rows: np.ndarray, bar_start, oi, of) -> None:
+        """Rows `rows` of `bar5s_multi`'s output (`bar_start`, `oi`, `of`), in time order."""
+        need = self.n + len(rows)
+        if need > len(self.bar_start):
+            cap = self._capacity(need, int(bar_start[rows[-1]]))
+            if cap > MEMORY_CHECK_ROWS:  # more bars than records is impossible: each record opens one at most
+                from perfkit.limits import check_memory
+
+                check_memory((cap + self.n) * ROW_BYTES, f"{cap:,} 5-s bars")
+            bs, ci, cf = _columns(cap)
+            bs[: self.n], ci[:, : self.n], cf[:, : self.n] = (
+                self.bar_start[: self.n],
+                self.ci[:, : self.n],
+                self.cf[:, : self.n],
+            )
+            self.bar_start, self.ci, self.cf = bs, ci, cf
+        take_rows(rows, bar_start, oi, of, self.bar_start, self.ci, self.cf, self.n)
+        self.n = need
+
+    def _capacity(self, need: int, last_start_ns: int) -> int:
+        """Twice the rows, or within a day of the first row (a daily file), this instrument's pace over the
+        rest of the day (+10 %, at most a row a 5-s bar): grown once early, rather than doubled again (a copy)
+        as the day ends, after its last block."""
+        cap = max(need, 2 * len(self.bar_start))
+        elapsed = (last_start_ns - int(self.bar_start[0])) // BAR_NS + 1 if self.n else DAY_BARS
+        if elapsed < DAY_BARS:
+            cap = max(need, min(need + DAY_BARS - elapsed, max(cap, need * DAY_BARS * 11 // (10 * elapsed))))
+        return cap
+
+    def table(self) -> pa.Table:
+        n = self.n
+        cols = {"bar_start_ns": np_to_arrow(self.bar_start[:n])}
+        for j, name in enumerate(INT_COLUMNS):
+            cols[name] = np_to_arrow(self.ci[j, :n])
+        for j, name in enumerate(FLOAT_COLUMNS):
+            cols[name] = np_to_arrow(self.cf[j, :n])
+        return pa.table(cols)
+
+
+def _columns(capacity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        np.empty(capacity, np.int64),
+        np.empty((len(INT_COLUMNS), capacity), np.int64),
+        np.empty((len(FLOAT_COLUMNS), capacity), np.float64),
+    )
+
+
+#: Rows of `MultiBars`' output (~1.6 MB: stays in cache). When it is full, its final rows move to their
+#: instrument's columns: the per-instrument split happens while the day is read, not after its last block.
+OUTPUT_ROWS = 4096
+
+
+class MultiBars:
+    """Streaming bar5s of several instruments at once (`kernels.bar5s_multi`: one pass a block, in record
+    order): the rows of all instruments in one small output; whenever it is full, its final rows (all but
+    each instrument's open one) move to that instrument's `InstrumentRows`, so `tables()` has only the
+    last ones left to split."""
+
+    def __init__(self, capacity: int = OUTPUT_ROWS) -> None:
         self.iids: list[int] = []  # instrument_id per state index
+        self.rows: list[InstrumentRows] = []  # final rows per state index
         self.state = new_slot_state(0)
         self.nout = np.zeros(1, np.int64)
         self.bar_start, self.oi, self.of = new_output(capacity)
@@ -230,18 +296,32 @@ class MultiBars:
         for a, b in zip(self.state, old, strict=True):
             a[:k] = b
         self.iids.append(iid)
+        self.rows.append(InstrumentRows())
         return k
 
-    def _grow(self) -> None:
-        n, cap = int(self.nout[0]), 2 * len(self.bar_start)
-        if cap > MEMORY_CHECK_ROWS:  # more bars than records is impossible: each record opens one at most
-            from perfkit.limits import check_memory
+    def _take_final(self, final: bool = False) -> None:
+        """Move the final rows of the output to their instruments' columns; the open rows to its front."""
+        order, counts = closed_rows(self.state[0], self.nout, self.row_slot, self.oi, self.of, final)
+        lo = 0
+        for k, c in enumerate(counts.tolist()):
+            if c:
+                self.rows[k].append(order[lo : lo + c], self.bar_start, self.oi, self.of)
+                lo += c
+        if not final:
+            keep_open_rows(self.state[0], self.nout, self.bar_start, self.row_slot, self.oi, self.of)
 
-            check_memory((cap + n) * (ROW_BYTES + 8), f"{cap:,} 5-s bars")
-        bs, oi, of = new_output(cap)
-        rs = np.zeros(cap, np.int64)
-        bs[:n], oi[:n], of[:n], rs[:n] = self.bar_start[:n], self.oi[:n], self.of[:n], self.row_slot[:n]
-        self.bar_start, self.oi, self.of, self.row_slot = bs, oi, of, rs
+    def _make_room(self) -> None:
+        self._take_final()
+        n, cap = int(self.nout[0]), len(self.bar_start)
+        if 2 * n > cap:  # mostly open rows (many instruments): a larger output
+            if 2 * cap > MEMORY_CHECK_ROWS:
+                from perfkit.limits import check_memory
+
+                check_memory((2 * cap + n) * (ROW_BYTES + 8), f"{2 * cap:,} 5-s bars")
+            bs, oi, of = new_output(2 * cap)
+            rs = np.zeros(2 * cap, np.int64)
+            bs[:n], oi[:n], of[:n], rs[:n] = self.bar_start[:n], self.oi[:n], self.of[:n], self.row_slot[:n]
+            self.bar_start, self.oi, self.of, self.row_slot = bs, oi, of, rs
 
     def update(self, words: tuple, slot: np.ndarray, keep: np.ndarray) -> None:
         """Fold a block: `slot` (per record, its instrument slot in the file), `keep` (per file slot, the
@@ -259,27 +339,14 @@ class MultiBars:
             )  # fmt: skip
             if i == n:
                 return
-            self._grow()
+            self._make_room()
 
     def tables(self) -> dict[int, pa.Table]:
-        """The bars of each instrument (by instrument_id), rows in time order."""
+        """The bars of each instrument (by instrument_id), rows in time order (call once, at the end)."""
         st, lbw, _, _ = self.state
-        n = bar5s_multi_finish(st, lbw, self.nout, self.oi, self.of)
-        order = np.argsort(self.row_slot[:n], kind="stable")  # by instrument, each one's rows in order
-        bounds = np.searchsorted(self.row_slot[:n][order], np.arange(len(self.iids) + 1))
-        # One gathering, transposing copy each, so every column below is a contiguous row (no copy per column).
-        oi, of = gather_columns(self.oi, order), gather_columns(self.of, order)
-        bar_start = self.bar_start[order]
-        out = {}
-        for k, iid in enumerate(self.iids):
-            lo, hi = bounds[k], bounds[k + 1]
-            cols = {"bar_start_ns": np_to_arrow(bar_start[lo:hi])}
-            for j, name in enumerate(INT_COLUMNS):
-                cols[name] = np_to_arrow(oi[j, lo:hi])
-            for j, name in enumerate(FLOAT_COLUMNS):
-                cols[name] = np_to_arrow(of[j, lo:hi])
-            out[iid] = pa.table(cols)
-        return out
+        bar5s_multi_finish(st, lbw, self.nout, self.oi, self.of)
+        self._take_final(final=True)
+        return {iid: rows.table() for iid, rows in zip(self.iids, self.rows, strict=True)}
 
 
 class BarsConsumer:

@@ -614,18 +614,72 @@ def bar5s_multi_finish(st, lbw, nout, oi, of):
 
 
 @njit(cache=True, nogil=True)
-def gather_columns(a, order):
-    """a[order].T as a new C-contiguous array, in one pass: `bar5s_multi`'s rows (n, m), instrument by
-    instrument, as columns (m, n) that Arrow wraps without a copy (numpy's gather, then transpose, is two
-    passes: 2.3x the time on a 15-instrument day's 112k rows, measured)."""
-    n = order.shape[0]
-    m = a.shape[1]
-    out = np.empty((m, n), a.dtype)
-    for p in range(n):
-        r = order[p]
-        for j in range(m):
-            out[j, p] = a[r, j]
-    return out
+def closed_rows(st, nout, row_slot, oi, of, final):
+    """The rows of `bar5s_multi`'s output that are final, by instrument: every row but each instrument's
+    open one (all of them when `final`: after `bar5s_multi_finish`). Turns their VWAP numerators into prices
+    (as `bar5s_multi_finish`; not when `final`, where it did). Returns (rows grouped by instrument, each
+    one's in output order = time order; rows per instrument)."""
+    k = st.shape[0]
+    n = nout[0]
+    counts = np.zeros(k, np.int64)
+    is_open = np.zeros(n, np.bool_)
+    if not final:
+        for s in range(k):
+            r = st[s, S_NOUT] - 1
+            if r >= 0:
+                is_open[r] = True
+    for r in range(n):
+        if not is_open[r]:
+            counts[row_slot[r]] += 1
+            if not final:
+                v = oi[r, I_TRADE_VOL]
+                of[r, F_VWAP] = of[r, F_VWAP] / v if v > 0 else np.nan
+    at = np.zeros(k, np.int64)
+    for s in range(1, k):
+        at[s] = at[s - 1] + counts[s - 1]
+    order = np.empty(n - np.sum(is_open), np.int64)
+    for r in range(n):
+        if not is_open[r]:
+            s = row_slot[r]
+            order[at[s]] = r
+            at[s] += 1
+    return order, counts
+
+
+@njit(cache=True, nogil=True)
+def take_rows(rows, bar_start, oi, of, to_start, to_i, to_f, at):
+    """Copy output rows `rows` of `bar_start`/`oi`/`of` (rows) into columns `to_start`/`to_i`/`to_f` (column
+    arrays: one row per feature, as Arrow wraps them) from position `at` on: a transposing gather."""
+    for p in range(rows.shape[0]):
+        r = rows[p]
+        q = at + p
+        to_start[q] = bar_start[r]
+        for j in range(oi.shape[1]):
+            to_i[j, q] = oi[r, j]
+        for j in range(of.shape[1]):
+            to_f[j, q] = of[r, j]
+
+
+@njit(cache=True, nogil=True)
+def keep_open_rows(st, nout, bar_start, row_slot, oi, of):
+    """After `closed_rows`' rows are taken: move each instrument's open row to the front of the output (in
+    output order), renumber it in the state, and clear the rows freed (0, NaN: as `new_output`)."""
+    n = nout[0]
+    m = 0
+    for r in range(n):
+        s = row_slot[r]
+        if st[s, S_NOUT] - 1 == r:  # the open row of its instrument
+            if m != r:
+                bar_start[m] = bar_start[r]
+                row_slot[m] = s
+                oi[m] = oi[r]
+                of[m] = of[r]
+            st[s, S_NOUT] = m + 1
+            m += 1
+    for r in range(m, n):
+        oi[r] = 0
+        of[r] = np.nan
+    nout[0] = m
 
 
 @njit(cache=True)
