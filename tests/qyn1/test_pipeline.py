@@ -119,6 +119,30 @@ def test_unpack_task_run_again_rewrites_its_files(tmp_path, monkeypatch):
         assert (dest / s.arcpath).stat().st_mode & 0o777 == s.mode & 0o777
 
 
+def test_two_paths_that_are_one_file_here_refuse_the_unpack(tmp_path, monkeypatch):
+    """The tasks create the files (no placeholders made before them): where two of the package's paths are one
+    file (a case-insensitive file system, simulated by lower-casing every target), the unpack is refused once
+    the tasks are done and nothing appears; a package without such a pair is unaffected."""
+    from qyn1.errors import Qyn1Error
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "A.py").write_text("a = 1\n")
+    (proj / "a.py").write_text("b = 2\n")
+    (proj / "b.py").write_text("c = 3\n")
+    out = tmp_path / "p.qyn"
+    pipeline.pack(pipeline.collect_sources([proj]), out, key_source(), chunk_size=8192, workers=1, executor="serial")
+    real = extraction._safe_target
+    monkeypatch.setattr(extraction, "_safe_target", lambda root, path, cache: real(root, path.lower(), cache))
+    with pytest.raises(Qyn1Error, match="'A.py' and 'a.py', which are one file"):
+        extraction.unpack(out, tmp_path / "d", key_source(), workers=2, executor="threads")
+    assert not (tmp_path / "d").exists()
+    (proj / "A.py").unlink()
+    pipeline.pack(pipeline.collect_sources([proj]), out, key_source(), chunk_size=8192, workers=1, executor="serial")
+    extraction.unpack(out, tmp_path / "d", key_source(), workers=2, executor="threads")
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["a.py", "b.py"]
+
+
 def test_machine_code_is_grouped_up_to_a_machine_chunk_and_text_up_to_a_group():
     """Shared objects (by name) go last, in groups of up to ``MACHINE_CHUNK`` (one xz window over related
     binaries), cut into chunks of that size; other non-Python files in groups of up to ``GROUP_BYTES``,

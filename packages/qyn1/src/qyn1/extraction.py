@@ -45,6 +45,7 @@ def _targets(entries: list, folder_real: str, reserved: Mapping[str, str]) -> li
     safe paths, no escaping links, no file that is also a folder of another (in any table order), names
     the file system can hold, no top-level name the output folder keeps for itself."""
     targets = []
+    real_parents: dict[str, str] = {}
     for e in entries:
         container.check_path(e.path)
         top = e.path.split("/", 1)[0]
@@ -52,7 +53,7 @@ def _targets(entries: list, folder_real: str, reserved: Mapping[str, str]) -> li
             raise Qyn1Error(
                 f"the package holds {top!r} at its top level, where the output folder keeps {reserved[top]}"
             )
-        targets.append(_safe_target(folder_real, e.path))
+        targets.append(_safe_target(folder_real, e.path, real_parents))
     clash = file_folder_clash([e.path for e in entries])
     if clash:
         raise Qyn1Error(
@@ -74,11 +75,14 @@ def _targets(entries: list, folder_real: str, reserved: Mapping[str, str]) -> li
     return targets
 
 
-def _safe_target(outdir_real: str, path: str) -> str:
+def _safe_target(outdir_real: str, path: str, real_parents: dict[str, str]) -> str:
     target = os.path.join(outdir_real, *path.split("/"))
     parent = os.path.dirname(target)
-    # every existing component must resolve inside the output directory (no escaping symlinks)
-    real_parent = os.path.realpath(parent)
+    # every existing component must resolve inside the output directory (no escaping symlinks); resolved
+    # once per folder (``real_parents``), not once per file: the stdlib's 1,790 files live in ~140 folders
+    real_parent = real_parents.get(parent)
+    if real_parent is None:
+        real_parent = real_parents[parent] = os.path.realpath(parent)
     if os.path.commonpath([real_parent, outdir_real]) != outdir_real:
         raise UnsafePathError(f"{path}: a link in the output directory would take it outside")
     if os.path.islink(target) and os.path.isdir(target):
@@ -91,11 +95,12 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | 
 
 def _decode_task(payload):
     """Decode groups of whole blocks from one open archive straight to their targets. Each file is created
-    mode 0600 (plaintext is never readable by others while it is written; a killed run leaves nothing
+    here, mode 0600 (plaintext is never readable by others while it is written; a killed run leaves nothing
     readable) and gets its stored mode only once its digest matched. The targets are in a folder this run
     created (the ``perfkit.job`` staging folder), never in place. A task may run again (its worker died, or
     Dask recomputes a finished task whose worker was lost): what is at a target then is this task's own
-    earlier attempt (or :func:`extract`'s placeholder), removed and written anew."""
+    earlier attempt, removed and written anew (or, on a file system where two of the package's paths are one
+    file, another task's file: :func:`_check_one_file_each` refuses the unpack once the tasks are done)."""
     archive, key, header_bytes, items = payload
     n = 0
     with open(archive, "rb") as f:
@@ -222,10 +227,9 @@ def extract(
     targets = _targets(entries, os.path.realpath(folder), reserved or {})
     for parent in sorted({os.path.dirname(t) for t in targets}):
         os.makedirs(parent, exist_ok=True)
-    # Every file created (empty, 0600) before any task runs: two paths that are one file here (a
-    # case-insensitive file system) are refused now, so a task may later replace whatever is at its targets.
-    for t in targets:
-        os.close(os.open(t, _CREATE, 0o600))
+    # The files themselves are created by the tasks, in parallel: created here first (the placeholders
+    # before 2026-12-07) they were a serial step of ~1,800 creates for the stdlib, 0.03-1.0 s on the shared
+    # host, and every file was created twice (docs/perf/qyn1.md, "Unpack, round 8").
     by_block: dict[int, list] = {}
     for e, t in zip(entries, targets, strict=True):
         by_block.setdefault(e.block, []).append((e, t))
@@ -249,6 +253,7 @@ def extract(
         preload=WORKER_PRELOAD,
     )
     note_worker_memory(res, memory)
+    _check_one_file_each(entries, targets)
     st = PackStats(
         files=len(entries),
         bytes_in=sum(e.size for e in entries),
@@ -258,6 +263,25 @@ def extract(
     )
     st.wall_s = time.perf_counter() - t0
     return st
+
+
+def _check_one_file_each(entries: list, targets: list[str]) -> None:
+    """Refuse (``Qyn1Error``) an unpack where two of the package's paths became one file: on a case- or
+    normalization-insensitive file system ``A.py`` and ``a.py`` are one file, which one task then wrote over
+    the other's. Checked after the tasks wrote everything (one ``lstat`` a file, milliseconds) into the folder
+    the caller discards on an error: all or nothing, as when every file was created before any task ran."""
+    seen: dict[tuple[int, int], str] = {}
+    for e, t in zip(entries, targets, strict=True):
+        try:
+            st = os.lstat(t)
+        except OSError as err:
+            raise Qyn1Error(f"{e.path!r} is missing after it was written: {words(err)}") from None
+        first = seen.setdefault((st.st_dev, st.st_ino), e.path)
+        if first != e.path:
+            raise Qyn1Error(
+                f"the package holds {first!r} and {e.path!r}, which are one file on this file system "
+                "(it ignores case or Unicode normalization); it cannot be unpacked here"
+            )
 
 
 def unpack(
