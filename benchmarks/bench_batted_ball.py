@@ -13,6 +13,8 @@ the other.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import math
 import os
@@ -46,6 +48,8 @@ PLAN_TARGET_RATIO = 50.0
 _NO = np.empty(0)
 #: Games a season task plays (``season.games_per_task`` of a full season).
 TASK_GAMES = season.MAX_GAMES_PER_TASK
+#: Interleaved pairs (one thread, all threads) per batch-kernel thread comparison.
+THREAD_PAIRS = 9
 _NO_PATH = np.empty((0, 4))
 
 
@@ -120,13 +124,13 @@ def bench_trajectories(repeats: int) -> dict:
         # Threads side by side: the same balls on one Numba thread and on all of them, interleaved, at two
         # sizes. The small one is about 0.15 s of one core a call on the AMD EPYC host of 2026-12-07 (2,048
         # balls at ACCURATE, ten times as many at EXTREME; ~0.3 s on the older Ice Lake host): there a
-        # call on two threads lasts ~80 ms, and each thread's unit ends with lanes going idle as its last
-        # balls land (with two 512-ball units a thread, 4 balls a lane, CPU per call rose 0.151 -> 0.177 s
-        # with the second thread, ad hoc at 10:16; `kernels.chunk_size` now makes one unit a thread).
-        # The large one (4x the balls, ~0.65 s a call; a season's
-        # balls in play are ~120,000) shows the kernel's scaling without that tail: two processes running
-        # the one-thread kernel side by side each kept their speed (0.154 vs 0.155 CPU-s a call), so the
-        # cores share nothing that the kernel needs. Both are printed and recorded.
+        # call on two threads lasts ~80 ms. The large one (4x the balls, ~0.65 s a call; a season's
+        # balls in play are ~120,000). Each pair also runs the same balls cut as the kernel cuts them
+        # (`kernels.chunk_size`) on as many Python threads, one Numba thread each: the same work on the
+        # same cores without Numba's thread pool. Each call records how long its threads waited for a CPU
+        # (another process on the cores: the helpers' tests do not take the bench lock), and the ratio is
+        # also given over the pairs where they did not. THREAD_PAIRS pairs a size (docs/perf/batted_ball.md,
+        # line 46: one-off slow pairs otherwise move a median of five).
         n_threads = numba.config.NUMBA_NUM_THREADS
         thread_sizes = {}
         for size, scale in (("", 1), ("_large", 4)):
@@ -136,12 +140,18 @@ def bench_trajectories(repeats: int) -> dict:
             def batch_threads(ev=t_ev, la=t_la, sp=t_sp, m=mode):
                 simulate_batted_balls(ev, la, sp, mode=m)
 
+            cut = kernels.chunk_size(len(t_ev), n_threads)
+            parts = [
+                functools.partial(batch_threads, t_ev[i : i + cut], t_la[i : i + cut], t_sp[i : i + cut])
+                for i in range(0, len(t_ev), cut)
+            ]
             thread_sizes[size] = (
                 len(t_ev),
                 *threads_compare(
                     batch_threads,
                     f"fly {mode.name}: batch kernel ({len(t_ev):,} balls)",
-                    repeats,
+                    max(repeats, THREAD_PAIRS),
+                    parts=parts,
                     units=len(t_ev),
                     unit_name="trajectories",
                 ),
@@ -155,12 +165,17 @@ def bench_trajectories(repeats: int) -> dict:
             "single_vs_reference": cmp_single.ratio,
             "batch_vs_reference": cmp_batch.ratio,
         }
-        for size, (balls, cmp_threads, threads_cpu) in thread_sizes.items():
+        for size, (balls, cmp_threads, threads_cpu, contention) in thread_sizes.items():
             rates[f"batch_per_s_{n_threads}_threads{size}"] = balls / cmp_threads.fast.median_s
             rates[f"batch_threads_balls{size}"] = balls
             # Interleaved with one thread (above): the median time on one thread over that on all.
             rates[f"batch_threads_vs_one{size}"] = cmp_threads.ratio
             rates[f"batch_threads_cpu_s_per_call{size}"] = threads_cpu
+            # The same ratio over the pairs no other process competed in (None: there was none), and the
+            # same parts on Python threads (the machine's two cores on this work, without Numba's pool).
+            rates[f"batch_threads_vs_one_uncontended{size}"] = contention["ratio_uncontended"]
+            rates[f"batch_threads_pairs_uncontended{size}"] = contention["pairs_uncontended"]
+            rates[f"batch_python_threads_vs_one{size}"] = contention["ratio_python_threads"]
         if mode is SimulationMode.ACCURATE:
             rates["single_vs_plan_58_8"] = rates["single_kernel_per_s_core"] / PLAN_BASELINE_PER_S
             rates["batch_vs_plan_58_8"] = rates["batch_per_s_core"] / PLAN_BASELINE_PER_S
@@ -174,12 +189,13 @@ def bench_trajectories(repeats: int) -> dict:
             )
         print(
             f"  {mode.name}: "
-            + ", ".join(f"{k} {v:,.1f}" for k, v in rates.items() if not isinstance(v, dict))
+            + ", ".join(f"{k} {v:,.1f}" for k, v in rates.items() if isinstance(v, (int, float)))
         )
         out[mode.name.lower()] = {
             "compare_single": cmp_single.to_dict(),
             "compare_batch": cmp_batch.to_dict(),
-            **{f"compare_threads{size}": c.to_dict() for size, (_, c, _) in thread_sizes.items()},
+            **{f"compare_threads{size}": c.to_dict() for size, (_, c, _, _) in thread_sizes.items()},
+            **{f"threads_contention{size}": x for size, (_, _, _, x) in thread_sizes.items()},
             **rates,
         }
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
@@ -217,30 +233,105 @@ def _simd_burn(n_units, reps):
     return out
 
 
-def threads_compare(fn, name: str, repeats: int, **units) -> tuple[bench.Comparison, dict[str, float]]:
+#: A call counts as uncontended when the threads doing its work waited, runnable, for a CPU less than this
+#: share of its wall time: another process (a test run, a build: they do not take the bench lock) had no
+#: claim on the cores this call used. Read from /proc/self/task/*/schedstat, before and after each call.
+UNCONTENDED_WAIT_SHARE = 0.02
+
+
+def _runnable_wait_ns(tids: list[int] | None) -> int | None:
+    """Nanoseconds the process's threads (``tids``; None: all) have spent runnable but waiting for a CPU
+    (Linux schedstat, the second field); None where the kernel does not report it."""
+    try:
+        ids = tids if tids is not None else [int(t) for t in os.listdir("/proc/self/task")]
+        total = 0
+        for tid in ids:
+            # a thread that ended between listing and reading counts nothing
+            with contextlib.suppress(FileNotFoundError), open(f"/proc/self/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[1])
+        return total
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def threads_compare(
+    fn, name: str, repeats: int, parts=None, **units
+) -> tuple[bench.Comparison, dict[str, float], dict]:
     """``fn`` on one Numba thread and on all, interleaved (A B A B ...) so that a shared machine's load
-    drifts over both alike, and the median CPU seconds per call of each: whether the threads add work
-    (false sharing, serialisation) or only wait for a core. Leaves all threads on."""
+    drifts over both alike; the median CPU seconds per call of each (whether the threads add work or
+    only wait for a core); and, per call, how long the threads doing the work waited runnable for a CPU
+    (the one calling thread on one Numba thread, every thread of the process on all), so that a pair
+    another process competed in can be told from a clean one.
+
+    ``parts`` (optional): a list of callables, one per thread, that together do ``fn``'s work on one
+    Numba thread each; they run on as many Python threads as a third arm (A B C A B C ...): the same
+    split of the work on the same cores without Numba's thread pool, i.e. what two cores give this work
+    at that moment. Leaves all threads on."""
     n = numba.config.NUMBA_NUM_THREADS
-    cpu: dict[int, list[float]] = {1: [], n: []}
+    me = threading.get_native_id()
+    arms = {"one": [], "all": [], "python_threads": []}
+
+    def timed(arm, call, tids):
+        w0, c0, t0 = _runnable_wait_ns(tids), time.process_time(), time.perf_counter()
+        call()
+        wall, cpu, w1 = time.perf_counter() - t0, time.process_time() - c0, _runnable_wait_ns(tids)
+        wait = None if w0 is None or w1 is None else (w1 - w0) / 1e9
+        arms[arm].append((wall, cpu, wait))
 
     def on(k):
         numba.set_num_threads(k)
-        c0 = time.process_time()
         fn()
-        cpu[k].append(time.process_time() - c0)
 
-    cmp = bench.compare(
-        lambda: on(1),
-        lambda: on(n),
-        warmup=1,
-        repeats=repeats,
-        name=f"{name}, 1 thread vs {n} threads",
-        **units,
-    )
+    def threaded():
+        def run(part):
+            numba.set_num_threads(1)  # thread-local: this Python thread's kernel calls use one thread
+            part()
+
+        ts = [threading.Thread(target=run, args=(p,)) for p in parts]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    for _ in range(1 + repeats):  # the first round warms up
+        timed("one", lambda: on(1), [me])
+        timed("all", lambda: on(n), None)
+        if parts:
+            timed("python_threads", threaded, None)
     numba.set_num_threads(n)
+
+    def timing(arm):
+        return bench.Timing([w for w, _, _ in arms[arm][1:]], [arms[arm][0][0]])
+
+    cmp = bench.Comparison(f"{name}, 1 thread vs {n} threads", timing("one"), timing("all"), **units)
     print(cmp.line())
-    return cmp, {str(k): float(np.median(v[1:])) for k, v in cpu.items()}  # v[0]: the warm-up
+    clean = [
+        r
+        for r, a, b in zip(cmp.pair_ratios, arms["one"][1:], arms["all"][1:], strict=True)
+        if all(x[2] is not None and x[2] < UNCONTENDED_WAIT_SHARE * x[0] for x in (a, b))
+    ]
+    extra = {
+        "runnable_wait_s": {arm: [x[2] for x in v[1:]] for arm, v in arms.items() if v},
+        "pairs_uncontended": len(clean),
+        "ratio_uncontended": float(np.median(clean)) if clean else None,
+    }
+    line = (
+        f"  ratio {cmp.ratio:.2f}x over all {len(cmp.pair_ratios)} pairs; over those with no other process on "
+        f"the cores (threads waited < {UNCONTENDED_WAIT_SHARE:.0%} of the call), {len(clean)}"
+        + (f", median ratio {extra['ratio_uncontended']:.2f}x" if clean else ": none")
+    )
+    if parts:
+        py = bench.Comparison(
+            f"{name}, 1 thread vs {len(parts)} Python threads", timing("one"), timing("python_threads")
+        )
+        extra["python_threads"] = py.to_dict()
+        extra["ratio_python_threads"] = py.ratio
+        line += (
+            f"; the same {len(parts)} parts on {len(parts)} Python threads (no Numba pool): {py.ratio:.2f}x"
+        )
+    print(line)
+    cpu = {str(k): float(np.median([c for _, c, _ in arms[a][1:]])) for k, a in ((1, "one"), (n, "all"))}
+    return cmp, cpu, extra
 
 
 def bench_thread_control(repeats: int) -> dict:
@@ -250,8 +341,10 @@ def bench_thread_control(repeats: int) -> dict:
     CPUs however many threads it runs) it does not, and then no thread ratio measured here means
     anything about the code."""
     n = numba.config.NUMBA_NUM_THREADS
-    cmp, cpu = threads_compare(lambda: _burn(2 * n, 10_000_000), "control: trivial prange loop", repeats)
-    simd, simd_cpu = threads_compare(
+    cmp, cpu, contention = threads_compare(
+        lambda: _burn(2 * n, 10_000_000), "control: trivial prange loop", repeats
+    )
+    simd, simd_cpu, simd_contention = threads_compare(
         lambda: _simd_burn(2 * n, 400_000), "control: SIMD-throughput prange loop", repeats
     )
     autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
@@ -263,6 +356,8 @@ def bench_thread_control(repeats: int) -> dict:
         "sched_autogroup": autogroup.read_text().strip() if autogroup.exists() else None,
         "compare": cmp.to_dict(),
         "compare_simd": simd.to_dict(),
+        "contention": contention,
+        "contention_simd": simd_contention,
     }
     print(
         f"  CPU-s per call {res['cpu_s_per_call']}, sched_autogroup_enabled {res['sched_autogroup']}: "
