@@ -220,30 +220,35 @@ def kernel_in_cache(rec: np.ndarray, block: int = 2_000, warm: str = "kernel") -
     meets them fresh, as in a real run. The bars are checked against `compute_bars` of the whole day, so
     the timed passes did the real work."""
     from mbp10.bar_columns import FLOAT_COLUMNS, INT_COLUMNS
-    from mbp10.bars import BarAccumulator
-    from mbp10.kernels import bar5s_chunk, bar5s_finish, new_output
+    from mbp10.kernels import bar5s_multi, bar5s_multi_finish, new_output, new_slot_state
     from mbp10.records import record_words
 
     whole = compute_bars(rec)
     w64, w32, b8 = record_words(rec)
-    acc = BarAccumulator(capacity=whole.num_rows + 1)  # every row the day opens: the kernel does not grow it
-    scratch = new_output(len(acc.bar_start))
+    rows = whole.num_rows + 1  # every row the day opens: the kernel never stops for room
+    state, nout, out = new_slot_state(1), np.zeros(1, np.int64), new_output(rows)
+    scratch, row_slot = new_output(rows), np.zeros(rows, np.int64)
+    slot, keep, ip = np.zeros(block, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)
+
+    def fold(part, st, n_out, bars):  # one block of the one instrument (slot 0), as `compute_bars` folds it
+        ip[0] = -1
+        bar5s_multi(*part, 0, slot[: len(part[0])], keep, ip, *st, n_out, bars[0], row_slot, bars[1], bars[2])
+
     cpu = wall = 0.0
     for s in range(0, len(rec), block):
         part = (w64[s : s + block], w32[s : s + block], b8[s : s + block])
         if warm == "kernel":
-            bar5s_chunk(*part, *[a.copy() for a in acc.state], *scratch)
+            fold(part, [a.copy() for a in state], nout.copy(), scratch)
         else:
             np.bitwise_xor.reduce(part[0], axis=None)
         t, c = time.perf_counter(), time.thread_time()
-        bar5s_chunk(*part, *acc.state, acc.bar_start, acc.oi, acc.of)
+        fold(part, state, nout, out)
         cpu += time.thread_time() - c
         wall += time.perf_counter() - t
-    st, lb, _, _, _ = acc.state
-    n = bar5s_finish(st, lb, acc.oi, acc.of)
+    n = bar5s_multi_finish(state[0], state[1], nout, out[1], out[2])
     same = n == whole.num_rows and all(
-        np.array_equal(out[:n, j], whole.column(name).to_numpy(), equal_nan=out.dtype.kind == "f")
-        for out, names in ((acc.oi, INT_COLUMNS), (acc.of, FLOAT_COLUMNS))
+        np.array_equal(o[:n, j], whole.column(name).to_numpy(), equal_nan=o.dtype.kind == "f")
+        for o, names in ((out[1], INT_COLUMNS), (out[2], FLOAT_COLUMNS))
         for j, name in enumerate(names)
     )
     assert same, "the in-cache pass gave other bars than compute_bars"

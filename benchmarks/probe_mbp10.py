@@ -12,7 +12,8 @@ On the benchmark's one-instrument day (reports/bench-mbp10/days, from bench_mbp1
 blocks (736 KB, inside one core's L2), each block read once untimed and then timed (thread CPU time), the
 variants alternating block by block so the host's swings hit them alike:
 
-- `kernel`: `bar5s_chunk` as `compute_bars` calls it (every check, counter and output of the real kernel);
+- `kernel`: `bar5s_multi` as `compute_bars` calls it, one instrument (every check, counter and output of the
+  real kernel; `bar5s_chunk` in revisions before its fold into `bar5s_multi`);
 - each `--base`: the same from another commit's kernels.py, or from a file (e.g. a change being tried),
   named by the commit or the file's stem; each `--ablate NAME`: this checkout's kernels.py with one part of
   its work taken out (`ABLATIONS`), named NAME. A commit must give the same bars as `kernel`, value for
@@ -92,17 +93,17 @@ def read_header(w64, w32, b8):
 #: part of the kernel's work out (other bars; timing and counting only). A find that fails says the kernel
 #: changed and the ablation must be updated.
 ABLATIONS = {
-    "no_ofi": [("            e1, e10 = ofi(w64, i, lbw)",
+    "no_ofi": [("            e1, e10 = ofi(w64, i, lbw[ins])",
                 "            e1, e10 = np.int64(0), np.int64(0)")],
     "no_lookup": [("                for k in range(N_LEVELS):\n                    if w64[i, px0 + 4 * k] == p:",
                    "                for k in range(0):\n                    if w64[i, px0 + 4 * k] == p:"),
-                  ("                    for k in range(N_LEVELS):\n                        if w64[ip, px0",
-                   "                    for k in range(0):\n                        if w64[ip, px0")],
+                  ("                    for k in range(N_LEVELS):\n                        if w64[pi, px0",
+                   "                    for k in range(0):\n                        if w64[pi, px0")],
     "no_flow": [("            if have_lb == 1 and (s in (SIDE_BID, SIDE_ASK)) and p != UNDEF_PRICE:",
                  "            if have_lb == 7 and (s in (SIDE_BID, SIDE_ASK)) and p != UNDEF_PRICE:")],
     "no_trade": [("        if a == ACT_TRADE:\n", "        if a == ACT_TRADE and have_lb == 7:\n")],
-    "no_close": [("            if row >= 0:\n                _unpack_book(lbw, lb)\n",
-                  "            if row >= 0 and have_lb == 7:\n                _unpack_book(lbw, lb)\n")],
+    "no_close": [("            if row >= 0:\n                _unpack_book(lbw[ins], lb)\n",
+                  "            if row >= 0 and have_lb == 7:\n                _unpack_book(lbw[ins], lb)\n")],
 }  # fmt: skip
 
 
@@ -155,24 +156,48 @@ def load_kernels(rev: str | None):
 
 
 class KernelPass:
-    """One kernel's state and output over the day, fed block by block (a scratch copy first, untimed)."""
+    """One kernel's state and output over the day, fed block by block (a scratch copy first, untimed): the
+    one-instrument fold of `compute_bars` (`bar5s_multi`, one slot; before 2026-12-07 14:45, `bar5s_chunk`)."""
 
     def __init__(self, kernels, rows: int):
         self.k = kernels
-        # revisions before 2026-12-07 took a `rows` argument after the words (None: every record)
-        self.rows = (None,) if "rows" in kernels.bar5s_chunk.py_func.__code__.co_varnames[:4] else ()
-        self.state = kernels.new_state()
+        self.chunk = hasattr(kernels, "bar5s_chunk")  # a revision from before the fold into bar5s_multi
         self.out = kernels.new_output(rows)
         self.scratch = kernels.new_output(rows)
+        if self.chunk:
+            # revisions before 2026-12-07 took a `rows` argument after the words (None: every record)
+            self.rows = (None,) if "rows" in kernels.bar5s_chunk.py_func.__code__.co_varnames[:4] else ()
+            self.state = kernels.new_state()
+        else:
+            self.state = [*kernels.new_slot_state(1), np.zeros(1, np.int64)]  # ... and the rows used
+            self.row_slot = np.zeros(rows, np.int64)
+            self.slot, self.keep, self.ip = (
+                np.zeros(BLOCK, np.int64),
+                np.zeros(1, np.int64),
+                np.zeros(1, np.int64),
+            )
+
+    def _fold(self, words, state, out):
+        if self.chunk:
+            self.k.bar5s_chunk(*words, *self.rows, *state, *out)
+            return
+        self.ip[0] = -1
+        self.k.bar5s_multi(*words, 0, self.slot[: len(words[0])], self.keep, self.ip, *state, out[0],
+                           self.row_slot, out[1], out[2])  # fmt: skip
 
     def warm(self, words):
-        self.k.bar5s_chunk(*words, *self.rows, *[a.copy() for a in self.state], *self.scratch)
+        self._fold(words, [a.copy() for a in self.state], self.scratch)
 
     def __call__(self, words):
-        self.k.bar5s_chunk(*words, *self.rows, *self.state, *self.out)
+        self._fold(words, self.state, self.out)
 
     def result(self):
-        n = self.k.bar5s_finish(self.state[0], self.state[1], self.out[1], self.out[2])
+        if self.chunk:
+            n = self.k.bar5s_finish(self.state[0], self.state[1], self.out[1], self.out[2])
+        else:
+            n = self.k.bar5s_multi_finish(
+                self.state[0], self.state[1], self.state[4], self.out[1], self.out[2]
+            )
         return n, self.out[1][:n], self.out[2][:n]
 
 
@@ -313,16 +338,16 @@ def warm_ways(rec, rounds):
     rows = compute_bars(rec).num_rows + 1
 
     def one(way):
-        state, out, scratch = kernels.new_state(), kernels.new_output(rows), kernels.new_output(rows)
+        fold = KernelPass(kernels, rows)
         cpu = 0.0
         for s in range(0, len(rec), BLOCK):
             part = (w64[s : s + BLOCK], w32[s : s + BLOCK], b8[s : s + BLOCK])
             if way == "kernel":
-                kernels.bar5s_chunk(*part, *[a.copy() for a in state], *scratch)
+                fold.warm(part)
             elif way == "read":
                 read_all(*part)
             c = time.thread_time()
-            kernels.bar5s_chunk(*part, *state, *out)
+            fold(part)
             cpu += time.thread_time() - c
         return cpu
 

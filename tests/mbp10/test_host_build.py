@@ -33,7 +33,7 @@ from mbp10 import kernels, ofi
 from mbp10.bars import compute_bars
 
 table = compute_bars(np.load(sys.argv[1]))
-asm = "\\n".join(kernels.bar5s_chunk.inspect_asm(sig) for sig in kernels.bar5s_chunk.signatures)
+asm = "\\n".join(kernels.bar5s_multi.inspect_asm(sig) for sig in kernels.bar5s_multi.signatures)
 wide = re.findall(r"\\bvpcmp\\w*q\\b[^\\n]*[yz]mm", asm)  # vpcmpgtq (AVX2), vpcmp[n]ltq/leq/eqq (AVX-512)
 print(json.dumps({"vector": ofi.VECTOR, "wide_compares": len(wide), "receipt": perfkit.digest_table(table)}))
 """

@@ -1,6 +1,6 @@
 """The one-pass bars of a stream of several instruments (`bars.BarsConsumer` -> `kernels.bar5s_multi`) equal
-each instrument's bars computed alone (`compute_bars`, the one-instrument kernel over that instrument's
-records only), whatever the blocks: one record a block, blocks where an instrument appears mid-block, blocks
+each instrument's bars computed alone (`compute_bars`: the same kernel with that instrument's records only,
+one slot; itself checked against the per-record reference in test_bars_parity), whatever the blocks: one record a block, blocks where an instrument appears mid-block, blocks
 of one instrument, the whole file as one block, an output that must grow mid-block (the kernel stops and
 resumes), and a selection that skips some instruments. The integrity counts are those of a per-record walk.
 """

@@ -20,8 +20,6 @@ from mbp10.kernels import (
     BF_SEQ_BACK,
     BF_SPAN_FIRST,
     BF_SPAN_LAST,
-    bar5s_chunk,
-    bar5s_finish,
     bar5s_multi,
     bar5s_multi_finish,
     block_facts,
@@ -29,7 +27,6 @@ from mbp10.kernels import (
     keep_open_rows,
     new_output,
     new_slot_state,
-    new_state,
     take_rows,
 )
 from mbp10.records import record_words
@@ -56,70 +53,14 @@ def _check_rows_fit(rows: int, n_rows: int, ts_first: int, ts_last: int) -> None
     )
 
 
-class BarAccumulator:
-    """Streaming bar5s: `update(chunk)` for each chunk of ts-sorted records, then `finish()`."""
-
-    def __init__(self, capacity: int = 64):
-        self.state = new_state()
-        self.bar_start, self.oi, self.of = new_output(capacity)
-        self.records = 0
-
-    def _ensure(self, ts_first: int, ts_last: int) -> None:
-        # Rows this chunk can open: bars spanned by its timestamps (sorted), plus the open row.
-        n_rows = int(self.state[0][1])
-        need = n_rows + (ts_last - ts_first) // BAR_NS + 2
-        cap = len(self.bar_start)
-        if need > cap:
-            new_cap = max(need, 2 * cap)
-            if need > MEMORY_CHECK_ROWS:  # a span of days: a hostile or mislabelled timestamp, or a real week
-                _check_rows_fit(new_cap, n_rows, ts_first, ts_last)
-            bs, oi, of = new_output(new_cap)
-            bs[:n_rows], oi[:n_rows], of[:n_rows] = (
-                self.bar_start[:n_rows],
-                self.oi[:n_rows],
-                self.of[:n_rows],
-            )
-            self.bar_start, self.oi, self.of = bs, oi, of
-
-    def update(self, rec: np.ndarray) -> None:
-        """Fold a contiguous block of MBP10_DTYPE records of one instrument (e.g. a view of the decode buffer),
-        ts-sorted."""
-        if len(rec) == 0:
-            return
-        w64, w32, b8 = record_words(rec)
-        self._ensure(int(w64[0, 1]), int(w64[-1, 1]))
-        bar5s_chunk(w64, w32, b8, *self.state, self.bar_start, self.oi, self.of)
-        self.records += len(rec)
-
-    def finish(self) -> pa.Table:
-        st, lb, _, _, _ = self.state
-        n = bar5s_finish(st, lb, self.oi, self.of)
-        # One transposing copy each, so every column below is a contiguous row (no copy per column).
-        oi, of = np.ascontiguousarray(self.oi[:n].T), np.ascontiguousarray(self.of[:n].T)
-        cols = {"bar_start_ns": np_to_arrow(self.bar_start[:n])}
-        for j, name in enumerate(INT_COLUMNS):
-            cols[name] = np_to_arrow(oi[j])
-        for j, name in enumerate(FLOAT_COLUMNS):
-            cols[name] = np_to_arrow(of[j])
-        return pa.table(cols)
-
-
-def compute_bars(rec: np.ndarray) -> pa.Table:
-    """bar5s of ts-sorted MBP10_DTYPE records in memory (without the level-distance column)."""
-    acc = BarAccumulator()
-    acc.update(rec)
-    return acc.finish()
-
-
 def warm_up() -> None:
-    """Compile the bar5s kernels, or load them from Numba's cache, on a two-record block, both ways a
-    block is read (one instrument in memory; a stream of several): a command times this as its own stage,
-    so a first run's compile time stays out of its records rate."""
+    """Compile the bar5s kernels, or load them from Numba's cache, on a two-record block as a file's blocks
+    are read (`compute_bars` runs the same kernels): a command times this as its own stage, so a first run's
+    compile time stays out of its records rate."""
     from mbp10.schema import MBP10_DTYPE
 
     rec = np.zeros(2, MBP10_DTYPE)
     rec["ts_event"] = [BAR_NS, BAR_NS + 1]
-    compute_bars(rec)
     consumer = BarsConsumer(selection=Selection(instrument_ids=(0,)))
     consumer.update(rec)
     consumer.finish()
@@ -349,6 +290,43 @@ class MultiBars:
         return {iid: rows.table() for iid, rows in zip(self.iids, self.rows, strict=True)}
 
 
+class BarAccumulator:
+    """Streaming bar5s of one instrument: `update(chunk)` for each chunk of its ts-sorted records, then
+    `finish()` (`MultiBars` with one instrument). `rows`: the bar rows expected, when known."""
+
+    def __init__(self, capacity: int = OUTPUT_ROWS, rows: int | None = None) -> None:
+        self.bars = MultiBars(capacity)
+        self.bars.add(0)
+        if rows is not None:
+            self.bars.rows[0] = InstrumentRows(rows)
+        self.keep = np.zeros(1, np.int64)  # the one slot, state index 0
+        self.slot = np.zeros(0, np.int64)
+        self.records = 0
+
+    def update(self, rec: np.ndarray) -> None:
+        """Fold a contiguous block of MBP10_DTYPE records of one instrument (e.g. a view of the decode buffer),
+        ts-sorted."""
+        if len(rec) == 0:
+            return
+        if len(self.slot) < len(rec):
+            self.slot = np.zeros(len(rec), np.int64)
+        self.bars.update(record_words(rec), self.slot[: len(rec)], self.keep)
+        self.records += len(rec)
+
+    def finish(self) -> pa.Table:
+        return self.bars.tables()[0]
+
+
+def compute_bars(rec: np.ndarray) -> pa.Table:
+    """bar5s of ts-sorted MBP10_DTYPE records of one instrument in memory (without the level-distance
+    column)."""
+    n = len(rec)
+    span = (int(rec["ts_event"][-1]) - int(rec["ts_event"][0])) // BAR_NS + 1 if n else 0
+    acc = BarAccumulator(rows=max(1, min(n, span)))  # each record opens a row at most; one a 5-s bar
+    acc.update(rec)
+    return acc.finish()
+
+
 class BarsConsumer:
     """`scan_dbn` consumer computing bar5s per instrument_id from record blocks (books never mix)."""
 
@@ -434,6 +412,6 @@ def with_instrument(table: pa.Table, instrument_id: int, symbols: pa.Array | lis
 
 def concat_instruments(tables: list[pa.Table]) -> pa.Table:
     if not tables:
-        empty = BarAccumulator().finish()
+        empty = InstrumentRows(0).table()
         return with_instrument(empty, 0, [])
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]

@@ -97,23 +97,8 @@ S_HAVE_PREV = 4  # 1 once any record was seen (prev-record book valid)
 S_SIZE = 5
 
 
-def new_state():
-    """Fresh kernel state: (state int64[S_SIZE], last F_LAST book int64[4,10] (as of the last bar close or
-    chunk end), the same book as `mbp10.ofi` keeps it int64[BOOK_WORDS] (bid prices, ask prices, size words
-    bid_sz | ask_sz << 32, 16 lanes each; always current), previous record book int64[4,10], pending trades
-    int64[3, MAX_PENDING]). Book rows: bid_px, ask_px, bid_sz, ask_sz."""
-    st = np.zeros(S_SIZE, np.int64)
-    st[S_CUR_BAR] = -1
-    return (
-        st,
-        np.zeros((4, N_LEVELS), np.int64),
-        np.zeros(BOOK_WORDS, np.int64),
-        np.zeros((4, N_LEVELS), np.int64),
-        np.zeros((3, MAX_PENDING), np.int64),
-    )
-
-
 def new_output(capacity):
+    """`bar5s_multi`'s output for `capacity` rows: bar start ns, integer features (0), float features (NaN)."""
     return np.zeros(capacity, np.int64), np.zeros((capacity, NI), np.int64), np.full((capacity, NF), np.nan)
 
 
@@ -217,173 +202,13 @@ def _close_bar(row, lb, have_lb, oi, of):
     oi[row, I_WALL_ASK_LVL] = lvl
 
 
-@njit(cache=True, nogil=True)
-def bar5s_chunk(w64, w32, b8, st, lb, lbw, pb, pend, bar_start, oi, of):
-    """Fold one chunk of records (sorted by ts_event, continuing the previous chunk) into the bar rows.
-
-    The records are one instrument's (`compute_bars`, the in-memory path); a file's blocks go through
-    `bar5s_multi`, every instrument in one pass.
-
-    Parameters
-    ----------
-    w64, w32, b8 : int64 (n, 46), uint32 (n, 92), uint8 (n, 368) views of one contiguous block of MBP-10
-        records. Fields: ts_event w64[:, 1], price w64[:, 2], size w32[:, 6], action b8[:, 28], side
-        b8[:, 29], flags b8[:, 30]; level k: bid_px w64[:, 6+4k], ask_px w64[:, 7+4k], bid_sz w32[:, 16+8k],
-        ask_sz w32[:, 17+8k] (the pair of sizes is the int64 word w64[:, 8+4k]).
-    st, lb, lbw, pb, pend : the state from `new_state()` (updated in place).
-    bar_start : int64 (cap,) out, bar start ns per row. oi : int64 (cap, NI), of : float64 (cap, NF) out;
-        `of` must start as NaN. cap must exceed the rows this chunk can open.
-
-    The last row stays open (its end-of-bar book is written by `bar5s_finish`).
-    """
-    cur = st[S_CUR_BAR]
-    row = st[S_NOUT] - 1
-    have_lb = st[S_HAVE_LB]
-    npend = st[S_NPEND]
-    have_prev = st[S_HAVE_PREV]
-    n = w64.shape[0]
-    ip = -1  # row of the previous record in the block
-    # The open bar's [lo, hi) in ns: one compare per record instead of a 64-bit division.
-    lo = cur * BAR_NS if cur >= 0 else np.int64(1)
-    hi = lo + BAR_NS if cur >= 0 else np.int64(0)
-    for i in range(n):
-        t = w64[i, 1]
-        if t >= hi or t < lo:
-            b = t // BAR_NS
-            if row >= 0:
-                _unpack_book(lbw, lb)
-                _close_bar(row, lb, have_lb, oi, of)
-            row += 1
-            cur = b
-            lo = b * BAR_NS
-            hi = lo + BAR_NS
-            bar_start[row] = lo
-        a = b8[i, 28]
-        s = b8[i, 29]
-        p = w64[i, 2]
-        q = np.int64(w32[i, 6])
-        oi[row, I_MSG] += 1
-        if a == ACT_TRADE:
-            oi[row, I_TRADE_CNT] += 1
-            oi[row, I_TRADE_VOL] += q
-            if s == SIDE_BID:
-                oi[row, I_TRADE_SIGNED] += q
-                oi[row, I_AGGBUY] += q
-                ps = SIDE_ASK
-            elif s == SIDE_ASK:
-                oi[row, I_TRADE_SIGNED] -= q
-                oi[row, I_AGGSELL] += q
-                ps = SIDE_BID
-            else:
-                ps = SIDE_NONE
-            px = p / PRICE_SCALE
-            if np.isnan(of[row, F_FIRST]):
-                of[row, F_FIRST] = px
-                of[row, F_HIGH] = px
-                of[row, F_LOW] = px
-                of[row, F_VWAP] = 0.0
-            of[row, F_HIGH] = max(of[row, F_HIGH], px)
-            of[row, F_LOW] = min(of[row, F_LOW], px)
-            of[row, F_LASTPX] = px
-            of[row, F_VWAP] += px * q
-            # Remember the trade so the passive fills that follow in this event are not read as cancels.
-            found = False
-            for k in range(npend):
-                if pend[0, k] == p and pend[1, k] == ps:
-                    pend[2, k] += q
-                    found = True
-                    break
-            if not found and npend < MAX_PENDING:
-                pend[0, npend] = p
-                pend[1, npend] = ps
-                pend[2, npend] = q
-                npend += 1
-        elif a in (ACT_ADD, ACT_CANCEL, ACT_MODIFY):
-            if a == ACT_ADD:
-                oi[row, I_ADD] += 1
-                net = q
-            else:
-                # Change of displayed size at this price (an M carries the order's new size, not a delta).
-                # Bid levels are words 6+4k / sizes 16+8k; ask levels 7+4k / 17+8k.
-                px0 = 6 if s == SIDE_BID else 7
-                sz0 = 16 if s == SIDE_BID else 17
-                after = np.int64(0)
-                before = np.int64(0)
-                for k in range(N_LEVELS):
-                    if w64[i, px0 + 4 * k] == p:
-                        after = np.int64(w32[i, sz0 + 8 * k])
-                        break
-                if ip >= 0:
-                    for k in range(N_LEVELS):
-                        if w64[ip, px0 + 4 * k] == p:
-                            before = np.int64(w32[ip, sz0 + 8 * k])
-                            break
-                elif have_prev == 1:
-                    before = _size_at(pb[px0 - 6], pb[sz0 - 14], p)
-                net = -q if a == ACT_CANCEL else after - before
-                fill = -1
-                for k in range(npend):
-                    if pend[0, k] == p and pend[2, k] > 0 and (pend[1, k] == s or pend[1, k] == SIDE_NONE):
-                        fill = k
-                        break
-                if fill >= 0:
-                    fq = q if a == ACT_CANCEL else max(before - after, np.int64(0))
-                    pend[2, fill] = max(pend[2, fill] - fq, np.int64(0))
-                    oi[row, I_FILL] += 1
-                    oi[row, I_FILL_VOL] += fq
-                    net = 0
-                    s = SIDE_NONE  # fills are executions: no net-flow attribution
-                elif a == ACT_CANCEL:
-                    oi[row, I_CANCEL] += 1
-                else:
-                    oi[row, I_MODIFY] += 1
-            if have_lb == 1 and (s in (SIDE_BID, SIDE_ASK)) and p != UNDEF_PRICE:
-                touch = lbw[BOOK_BID] if s == SIDE_BID else lbw[BOOK_ASK]
-                if touch != UNDEF_PRICE:
-                    dist = (touch - p) if s == SIDE_BID else (p - touch)
-                    base = I_FLOW_BID if s == SIDE_BID else I_FLOW_ASK
-                    for k in range(N_BANDS):
-                        if dist < BAND_HI[k]:
-                            oi[row, base + k] += net
-                            break
-        elif a == ACT_CLEAR:
-            oi[row, I_CLEAR] += 1
-            npend = 0
-        if b8[i, 30] & F_LAST:
-            oi[row, I_EVENT] += 1
-            npend = 0
-            # Order-flow imbalance (Cont, Kukanov & Stoikov 2014) against the last consistent book, all 10
-            # levels at once (mbp10.ofi: one vector step on AVX2 targets); lbw becomes this record's book.
-            e1, e10 = ofi(w64, i, lbw)
-            if have_lb == 1:
-                oi[row, I_OFI1] += e1
-                oi[row, I_OFI10] += e10
-            have_lb = 1
-            if lbw[BOOK_BID] != UNDEF_PRICE and lbw[BOOK_ASK] != UNDEF_PRICE:
-                if lbw[BOOK_BID] > lbw[BOOK_ASK]:
-                    oi[row, I_CROSSED] += 1
-                elif lbw[BOOK_BID] == lbw[BOOK_ASK]:
-                    oi[row, I_LOCKED] += 1
-        ip = i
-    if n > 0:
-        for k in range(N_LEVELS):
-            pb[0, k] = w64[ip, 6 + 4 * k]
-            pb[1, k] = w64[ip, 7 + 4 * k]
-            pb[2, k] = w32[ip, 16 + 8 * k]
-            pb[3, k] = w32[ip, 17 + 8 * k]
-        have_prev = 1
-    _unpack_book(lbw, lb)  # for bar5s_finish
-    st[S_CUR_BAR] = cur
-    st[S_NOUT] = row + 1
-    st[S_HAVE_LB] = have_lb
-    st[S_NPEND] = npend
-    st[S_HAVE_PREV] = have_prev
-
-
 def new_slot_state(k):
-    """`new_state()` for `k` instruments at once (`bar5s_multi`): (st int64[k, S_SIZE], lbw int64[k,
-    BOOK_WORDS], pb int64[k, 4, 10], pend int64[k, 3, MAX_PENDING]); st[:, S_NOUT] is the instrument's open
-    row in the shared output + 1 (0: none). The book the bars close on is unpacked from lbw when needed."""
+    """Fresh state of `k` instruments (`bar5s_multi`), one row each: (st int64[k, S_SIZE]: the scalars below
+    `S_SIZE`, st[:, S_NOUT] the instrument's open row in the output + 1 (0: none); lbw int64[k, BOOK_WORDS]:
+    the last F_LAST book as `mbp10.ofi` keeps it (bid prices, ask prices, size words bid_sz | ask_sz << 32, 16
+    lanes each; always current), unpacked when a bar closes on it; pb int64[k, 4, 10]: the book of the
+    instrument's last record in the blocks before (rows bid_px, ask_px, bid_sz, ask_sz); pend int64[k, 3,
+    MAX_PENDING]: the pending trades of the current event)."""
     st = np.zeros((k, S_SIZE), np.int64)
     st[:, S_CUR_BAR] = -1
     return (
@@ -405,13 +230,18 @@ def _park(st, cur, row, have_lb, npend):
 
 @njit(cache=True, nogil=True)
 def bar5s_multi(w64, w32, b8, start, slot, keep, ip, st, lbw, pb, pend, nout, bar_start, row_slot, oi, of):
-    """`bar5s_chunk` for every instrument of a block in one pass, in record order: each record goes to its
-    instrument's state (one row of each per-instrument array) and its instrument's open bar row. Rows of all
-    instruments share one output, each tagged with its instrument (`row_slot`), in the order they open.
+    """Fold a block of records (continuing the blocks before) into the bar rows of their instruments, in one
+    pass in record order: each record goes to its instrument's state (one row of each per-instrument array)
+    and its instrument's open bar row. Rows of all instruments share one output, each tagged with its
+    instrument (`row_slot`), in the order they open. One instrument (`compute_bars`) is the case of one slot.
 
     Parameters
     ----------
-    w64, w32, b8 : the block's record views (as `bar5s_chunk`); each instrument's records in ts_event order.
+    w64, w32, b8 : int64 (n, 46), uint32 (n, 92), uint8 (n, 368) views of one contiguous block of MBP-10
+        records; each instrument's records in ts_event order. Fields: ts_event w64[:, 1], price w64[:, 2],
+        size w32[:, 6], action b8[:, 28], side b8[:, 29], flags b8[:, 30]; level k: bid_px w64[:, 6+4k],
+        ask_px w64[:, 7+4k], bid_sz w32[:, 16+8k], ask_sz w32[:, 17+8k] (the pair of sizes is the int64 word
+        w64[:, 8+4k]).
     start : the record to start at (0, or where a call before stopped for room).
     slot : int64 (n,) each record's instrument slot in the file (`block_facts`).
     keep : int64 (m,) per file slot, its index k in the state arrays, or -1 (not computed: skipped).
@@ -597,7 +427,8 @@ def bar5s_multi(w64, w32, b8, start, slot, keep, ip, st, lbw, pb, pend, nout, ba
 
 @njit(cache=True)
 def bar5s_multi_finish(st, lbw, nout, oi, of):
-    """`bar5s_finish` of `bar5s_multi`'s output: close each instrument's open row, VWAP numerators to prices."""
+    """The end of `bar5s_multi`'s rows: close each instrument's open row (its end-of-bar book), VWAP
+    numerators to prices for the rows in the output; returns their number."""
     lb = np.empty((4, N_LEVELS), np.int64)
     for k in range(st.shape[0]):
         row = st[k, S_NOUT] - 1
@@ -680,21 +511,6 @@ def keep_open_rows(st, nout, bar_start, row_slot, oi, of):
         oi[r] = 0
         of[r] = np.nan
     nout[0] = m
-
-
-@njit(cache=True)
-def bar5s_finish(st, lb, oi, of):
-    """Close the open row and turn the VWAP numerators into prices; returns the number of rows."""
-    nrows = st[S_NOUT]
-    if nrows > 0:
-        _close_bar(nrows - 1, lb, st[S_HAVE_LB], oi, of)
-    for r in range(nrows):
-        v = oi[r, I_TRADE_VOL]
-        if v > 0:
-            of[r, F_VWAP] = of[r, F_VWAP] / v
-        else:
-            of[r, F_VWAP] = np.nan
-    return nrows
 
 
 # Indices into `block_facts`'s result.
