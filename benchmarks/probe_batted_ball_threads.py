@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 import threading
@@ -97,12 +98,25 @@ def main() -> None:
     else:
         arms = {"1 thread": lambda: fly(0, n, 1), f"{all_threads} threads": lambda: fly(0, n, all_threads)}
     rows: dict[str, list] = {k: [] for k in arms}
+    collections: list[tuple[int, float]] = []  # (generation, seconds) of every GC pass in the timed calls
+    gc_start = [0.0]
+
+    def on_gc(phase, info):
+        if phase == "start":
+            gc_start[0] = time.perf_counter()
+        else:
+            collections.append((info["generation"], time.perf_counter() - gc_start[0]))
+
     for r in range(args.pairs + 1):  # round 0 warms up
         for name, fn in arms.items():
             s0 = sched()
+            if r:
+                gc.callbacks.append(on_gc)
             t0 = time.perf_counter()
             fn()
             wall = time.perf_counter() - t0
+            if r:
+                gc.callbacks.remove(on_gc)
             s1 = sched()
             per = [
                 (tid, v[0], (v[1] - s0.get(tid, v)[1]) / 1e6, (v[2] - s0.get(tid, v)[2]) / 1e6, v[3])
@@ -115,6 +129,10 @@ def main() -> None:
         f"context {args.context}, {args.mode} {n:,} balls, threading layer {numba.threading_layer()}, "
         f"{len(os.listdir('/proc/self/task'))} OS threads: "
         + ", ".join(f"{v[0]}" for _, v in sorted(sched().items()))
+    )
+    print(
+        f"  garbage collections during the timed calls: {len(collections)} "
+        f"(generation 2: {sum(g == 2 for g, _ in collections)}), {1e3 * sum(t for _, t in collections):.2f} ms in all"
     )
     base = np.array([w for w, _ in rows[next(iter(arms))]])
     for name, v in rows.items():
