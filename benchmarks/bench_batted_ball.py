@@ -331,6 +331,12 @@ def threads_compare(
         )
     print(line)
     cpu = {str(k): float(np.median([c for _, c, _ in arms[a][1:]])) for k, a in ((1, "one"), (n, "all"))}
+    if parts:
+        # CPU seconds of the process per call on the Python threads: with the one-thread and all-thread
+        # figures, whether two busy cores run this work slower per thread (more CPU for the same work)
+        extra["python_threads_cpu_s_per_call"] = float(
+            np.median([c for _, c, _ in arms["python_threads"][1:]])
+        )
     return cmp, cpu, extra
 
 
