@@ -131,14 +131,18 @@ def test_two_paths_that_are_one_file_here_refuse_the_unpack(tmp_path, monkeypatc
     (proj / "a.py").write_text("b = 2\n")
     (proj / "b.py").write_text("c = 3\n")
     out = tmp_path / "p.qyn"
-    pipeline.pack(pipeline.collect_sources([proj]), out, key_source(), chunk_size=8192, workers=1, executor="serial")
+    pipeline.pack(
+        pipeline.collect_sources([proj]), out, key_source(), chunk_size=8192, workers=1, executor="serial"
+    )
     real = extraction._safe_target
     monkeypatch.setattr(extraction, "_safe_target", lambda root, path, cache: real(root, path.lower(), cache))
-    with pytest.raises(Qyn1Error, match="'A.py' and 'a.py', which are one file"):
+    with pytest.raises(Qyn1Error, match=r"'A\.py' and 'a\.py', which are one file"):
         extraction.unpack(out, tmp_path / "d", key_source(), workers=2, executor="threads")
     assert not (tmp_path / "d").exists()
     (proj / "A.py").unlink()
-    pipeline.pack(pipeline.collect_sources([proj]), out, key_source(), chunk_size=8192, workers=1, executor="serial")
+    pipeline.pack(
+        pipeline.collect_sources([proj]), out, key_source(), chunk_size=8192, workers=1, executor="serial"
+    )
     extraction.unpack(out, tmp_path / "d", key_source(), workers=2, executor="threads")
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["a.py", "b.py"]
 
