@@ -152,6 +152,7 @@ def bench_trajectories(repeats: int) -> dict:
                     f"fly {mode.name}: batch kernel ({len(t_ev):,} balls)",
                     max(repeats, THREAD_PAIRS),
                     parts=parts,
+                    control=functools.partial(_simd_burn, 2 * n_threads, 100_000),
                     units=len(t_ev),
                     unit_name="trajectories",
                 ),
@@ -176,6 +177,9 @@ def bench_trajectories(repeats: int) -> dict:
             rates[f"batch_threads_vs_one_uncontended{size}"] = contention["ratio_uncontended"]
             rates[f"batch_threads_pairs_uncontended{size}"] = contention["pairs_uncontended"]
             rates[f"batch_python_threads_vs_one{size}"] = contention["ratio_python_threads"]
+            # ... and over the pairs that also had two full cores by the SIMD control run right after them
+            rates[f"batch_threads_vs_one_full_cores{size}"] = contention["ratio_two_full_cores"]
+            rates[f"batch_threads_pairs_full_cores{size}"] = contention["pairs_two_full_cores"]
         if mode is SimulationMode.ACCURATE:
             rates["single_vs_plan_58_8"] = rates["single_kernel_per_s_core"] / PLAN_BASELINE_PER_S
             rates["batch_vs_plan_58_8"] = rates["batch_per_s_core"] / PLAN_BASELINE_PER_S
@@ -237,6 +241,10 @@ def _simd_burn(n_units, reps):
 #: share of its wall time: another process (a test run, a build: they do not take the bench lock) had no
 #: claim on the cores this call used. Read from /proc/self/task/*/schedstat, before and after each call.
 UNCONTENDED_WAIT_SHARE = 0.02
+#: A pair counts as run on two full cores when, besides no wait, the SIMD-throughput control run right after
+#: it (``_simd_burn``, ~25 ms on one thread) reached this ratio on all threads against one: on free cores it
+#: reads 1.97-2.0x; on the two hyperthreads of one host core it fell to 1.02x (docs/perf/batted_ball.md, line 48).
+FULL_CORES_CONTROL = 1.9
 
 
 def _runnable_wait_ns(tids: list[int] | None) -> int | None:
@@ -255,7 +263,7 @@ def _runnable_wait_ns(tids: list[int] | None) -> int | None:
 
 
 def threads_compare(
-    fn, name: str, repeats: int, parts=None, **units
+    fn, name: str, repeats: int, parts=None, control=None, **units
 ) -> tuple[bench.Comparison, dict[str, float], dict]:
     """``fn`` on one Numba thread and on all, interleaved (A B A B ...) so that a shared machine's load
     drifts over both alike; the median CPU seconds per call of each (whether the threads add work or
@@ -266,10 +274,17 @@ def threads_compare(
     ``parts`` (optional): a list of callables, one per thread, that together do ``fn``'s work on one
     Numba thread each; they run on as many Python threads as a third arm (A B C A B C ...): the same
     split of the work on the same cores without Numba's thread pool, i.e. what two cores give this work
-    at that moment. Leaves all threads on."""
+    at that moment.
+
+    ``control`` (optional): a short prange loop run on one thread and on all right after each pair. The
+    host may run the machine's two vCPUs on one physical core's two hyperthreads at some minutes, which
+    no counter inside the machine shows (no wait, no steal) but which halves the SIMD throughput of both;
+    the adjacent control's ratio says whether the host gave this pair two full cores. Leaves all threads
+    on."""
     n = numba.config.NUMBA_NUM_THREADS
     me = threading.get_native_id()
     arms = {"one": [], "all": [], "python_threads": []}
+    controls: list[float] = []
 
     def timed(arm, call, tids):
         w0, c0, t0 = _runnable_wait_ns(tids), time.process_time(), time.perf_counter()
@@ -298,6 +313,14 @@ def threads_compare(
         timed("all", lambda: on(n), None)
         if parts:
             timed("python_threads", threaded, None)
+        if control:
+            walls = []
+            for k in (1, n):
+                numba.set_num_threads(k)
+                t0 = time.perf_counter()
+                control()
+                walls.append(time.perf_counter() - t0)
+            controls.append(walls[0] / walls[1])
     numba.set_num_threads(n)
 
     def timing(arm):
@@ -315,6 +338,20 @@ def threads_compare(
         "pairs_uncontended": len(clean),
         "ratio_uncontended": float(np.median(clean)) if clean else None,
     }
+    if control:
+        full = [
+            r
+            for r, a, b, c in zip(
+                cmp.pair_ratios, arms["one"][1:], arms["all"][1:], controls[1:], strict=True
+            )
+            if c >= FULL_CORES_CONTROL
+            and all(x[2] is not None and x[2] < UNCONTENDED_WAIT_SHARE * x[0] for x in (a, b))
+        ]
+        extra |= {
+            "control_ratio_per_pair": controls[1:],
+            "pairs_two_full_cores": len(full),
+            "ratio_two_full_cores": float(np.median(full)) if full else None,
+        }
     line = (
         f"  ratio {cmp.ratio:.2f}x over all {len(cmp.pair_ratios)} pairs; over those with no other process on "
         f"the cores (threads waited < {UNCONTENDED_WAIT_SHARE:.0%} of the call), {len(clean)}"
@@ -330,6 +367,16 @@ def threads_compare(
             f"; the same {len(parts)} parts on {len(parts)} Python threads (no Numba pool): {py.ratio:.2f}x"
         )
     print(line)
+    if control:
+        print(
+            f"  the SIMD control after each pair: {', '.join(f'{c:.2f}' for c in controls[1:])}x; pairs with no "
+            f"wait and the control >= {FULL_CORES_CONTROL}x (two full cores), {extra['pairs_two_full_cores']}"
+            + (
+                f", median ratio {extra['ratio_two_full_cores']:.2f}x"
+                if extra["pairs_two_full_cores"]
+                else ": none"
+            )
+        )
     cpu = {str(k): float(np.median([c for _, c, _ in arms[a][1:]])) for k, a in ((1, "one"), (n, "all"))}
     if parts:
         # CPU seconds of the process per call on the Python threads: with the one-thread and all-thread
