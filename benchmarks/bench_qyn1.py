@@ -261,6 +261,11 @@ def main() -> None:
         f"{total / 1e6 / unpack_s / args.workers:6.2f} MB/s per core  byte-exact: "
         f"{'yes' if bad == 0 else f'NO ({bad} files differ)'}"
     )
+    print(
+        f"  the unpack's workers: {ust.worker_cpu_s:.2f} CPU-s, {ust.worker_cpu_s / unpack_s / args.workers:.0%} of "
+        f"{args.workers} cores over its wall (well below 100 %: other processes had the cores, or the parent "
+        "held the workers up)"
+    )
     print(f"package ratio (whole corpus incl. header/table): {total / pkg_size:.3f}")
     largest = max(s.size for s in specs)
     print(
@@ -361,6 +366,7 @@ def main() -> None:
         "pack_warm_up_s": round(warm_s, 2),
         "pack_incl_warm_up_mb_s_per_core": round(total / 1e6 / (pack_s + warm_s) / args.workers, 2),
         "unpack_s": round(unpack_s, 2),
+        "unpack_worker_cpu_s": round(ust.worker_cpu_s, 2),
         "worker_unique_mib": round(
             max(m.get("peak_unique_bytes", 0) for m in (st.worker_memory, ust.worker_memory)) / 2**20, 1
         ),

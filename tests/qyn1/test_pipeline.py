@@ -75,7 +75,8 @@ def test_same_package_with_dask_workers(tmp_path):
 @pytest.mark.slow
 def test_process_workers_fork_from_the_preloaded_server_and_report_memory(tmp_path):
     """Pack and unpack with process workers: the workers share the preloaded tables and kernels, so the
-    part of their peak memory that is their own is well below their resident size."""
+    part of their peak memory that is their own is well below their resident size. The unpack reports the
+    CPU its workers spent (a thread run reports none)."""
     proj = make_project(tmp_path)
     specs = pipeline.collect_sources([proj])
     out = tmp_path / "p.qyn"
@@ -85,6 +86,9 @@ def test_process_workers_fork_from_the_preloaded_server_and_report_memory(tmp_pa
         mem = st.worker_memory
         assert 0 < mem["peak_unique_bytes"] < mem["peak_pss_bytes"] < mem["peak_rss_bytes"]
         assert mem["peak_unique_bytes"] < mem["peak_rss_bytes"] // 2, mem
+    assert unpacked.worker_cpu_s > 0
+    threads = extraction.unpack(out, tmp_path / "t", key_source(), workers=2, executor="threads")
+    assert threads.worker_cpu_s == 0
     for s in specs:
         assert (tmp_path / "d" / s.arcpath).read_bytes() == Path(s.source).read_bytes()
 

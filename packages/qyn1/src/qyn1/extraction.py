@@ -260,6 +260,7 @@ def extract(
         bytes_out=sum(e.stored_size for e in entries),
         blocks=len(blocks),
         worker_memory=memory,
+        worker_cpu_s=sum(r.extra.get("cpu_s", 0.0) for r in res.values()),
     )
     st.wall_s = time.perf_counter() - t0
     return st

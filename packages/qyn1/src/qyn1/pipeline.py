@@ -443,6 +443,9 @@ class PackStats:
     wall_s: float = 0.0
     # largest per-worker figures reported by process workers (perfkit: peak_rss/unique/pss_bytes)
     worker_memory: dict[str, int] = field(default_factory=dict)
+    # CPU seconds the process workers spent in the tasks (unpack only; 0 for serial and thread runs): with
+    # wall_s it tells a run slowed by other processes on the cores from one with more work
+    worker_cpu_s: float = 0.0
 
     @property
     def ratio(self) -> float:
