@@ -263,8 +263,8 @@ def main() -> None:
     )
     print(
         f"  the unpack's workers: {ust.worker_cpu_s:.2f} CPU-s, {ust.worker_cpu_s / unpack_s / args.workers:.0%} of "
-        f"{args.workers} cores over its wall (well below 100 %: other processes had the cores, or the parent "
-        "held the workers up)"
+        f"{args.workers} cores over its wall (100 %: they had every core all the time; less: other processes "
+        "had the cores, or the workers waited)"
     )
     print(f"package ratio (whole corpus incl. header/table): {total / pkg_size:.3f}")
     largest = max(s.size for s in specs)
