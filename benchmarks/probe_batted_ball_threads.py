@@ -12,7 +12,9 @@ all, interleaved, and print per call each OS thread's CPU time and its time runn
 CPU (``/proc/self/task/*/schedstat``) and the vCPU it ended on. ``--halves`` instead times, interleaved,
 the whole batch on one thread, its two halves one after the other on one thread, the halves on two
 Python threads (one Numba thread each) and the batch on two Numba threads: whether two cores give two
-halves' speed at that moment, with or without Numba's pool.
+halves' speed at that moment, with or without Numba's pool. ``--processes`` runs the halves in two separate
+processes (one Numba thread each), at the same time and one after the other, alternating: whether two busy
+vCPUs slow each other with no address space, thread pool or GIL shared.
 """
 
 from __future__ import annotations
@@ -47,13 +49,90 @@ def sched() -> dict[int, tuple[str, int, int, int]]:
     return out
 
 
+def _balls(mode: str, n: int):
+    """The benchmark's balls (``bench_batted_ball.fly_balls``: seed 2026)."""
+    rng = np.random.default_rng(2026)
+    return rng.uniform(90, 110, n), rng.uniform(20, 40, n), rng.uniform(-40, 40, n)
+
+
+def _half_worker(rank, mode, n, go, done, results, calls):
+    """One process flying half ``rank`` of the balls on one Numba thread each time the parent says go; puts
+    (rank, wall s, CPU s, runnable wait s) per call."""
+    from batted_ball.physics import SimulationMode, simulate_batted_balls
+
+    numba.set_num_threads(1)
+    ev, la, sp = _balls(mode, n)
+    part = slice(0, n // 2) if rank == 0 else slice(n // 2, n)
+    sim = SimulationMode[mode]
+    simulate_batted_balls(ev[part], la[part], sp[part], mode=sim)  # compile / load before the clock
+    for _ in range(calls):
+        go.wait()
+        w0 = int(Path("/proc/thread-self/schedstat").read_text().split()[1])
+        c0, t0 = time.process_time(), time.perf_counter()
+        simulate_batted_balls(ev[part], la[part], sp[part], mode=sim)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        w1 = int(Path("/proc/thread-self/schedstat").read_text().split()[1])
+        results.put((rank, wall, cpu, (w1 - w0) / 1e9))
+        done.wait()
+
+
+def processes(mode: str, n: int, rounds: int) -> None:
+    """The two halves in two processes: together, then one after the other, ``rounds`` times."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    go, done = [ctx.Barrier(2), ctx.Barrier(2)], [ctx.Barrier(2), ctx.Barrier(2)]
+    results = ctx.Queue()
+    workers = [
+        ctx.Process(target=_half_worker, args=(r, mode, n, go[r], done[r], results, 2 * rounds))
+        for r in (0, 1)
+    ]
+    for w in workers:
+        w.start()
+
+    def run(ranks):
+        for r in ranks:
+            go[r].wait()
+        got = [results.get() for _ in ranks]
+        for r in ranks:
+            done[r].wait()
+        return got
+
+    together, apart = [], []
+    for _ in range(rounds):
+        got = run((0, 1))
+        together.append((max(g[1] for g in got), sum(g[2] for g in got), sum(g[3] for g in got)))
+        got = run((0,)) + run((1,))
+        apart.append((sum(g[1] for g in got), sum(g[2] for g in got), sum(g[3] for g in got)))
+    for w in workers:
+        w.join()
+    clean = [
+        (t, a) for t, a in zip(together, apart, strict=True) if t[2] < 0.02 * t[0] and a[2] < 0.02 * a[0]
+    ]
+    use = clean or list(zip(together, apart, strict=True))
+    print(
+        f"{mode} {n:,} balls, the halves in two processes (one Numba thread each), {rounds} rounds, "
+        f"{len(clean)} with no runnable wait (< 2 %; the ratios below over {'those' if clean else 'all'}):\n"
+        f"  one after the other {1e3 * np.median([a[0] for _, a in use]):.0f} ms wall, "
+        f"{1e3 * np.median([a[1] for _, a in use]):.0f} ms CPU; at the same time "
+        f"{1e3 * np.median([t[0] for t, _ in use]):.0f} ms wall, {1e3 * np.median([t[1] for t, _ in use]):.0f} ms CPU; "
+        f"same-round ratio {np.median([a[0] / t[0] for t, a in use]):.3f}x, CPU together/apart "
+        f"{np.median([t[1] / a[1] for t, a in use]):.3f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--context", choices=("bare", "bench"), default="bare")
     ap.add_argument("--mode", choices=("ACCURATE", "EXTREME"), default="ACCURATE")
     ap.add_argument("--pairs", type=int, default=9)
     ap.add_argument("--halves", action="store_true")
+    ap.add_argument("--processes", action="store_true")
+    ap.add_argument("--balls", type=int, default=None, help="default 2,048 (ACCURATE) or 20,480 (EXTREME)")
     args = ap.parse_args()
+    if args.processes:
+        processes(args.mode, args.balls or (2048 if args.mode == "ACCURATE" else 20480), args.pairs)
+        return
 
     from batted_ball.physics import SimulationMode, simulate_batted_balls
 
@@ -72,9 +151,8 @@ def main() -> None:
             bench_module.bench_trajectories(5)  # runs up to its first thread comparison
         bench_module.threads_compare = real
     mode = SimulationMode[args.mode]
-    n = 2048 if mode is SimulationMode.ACCURATE else 20480
-    rng = np.random.default_rng(2026)  # bench_batted_ball.fly_balls' balls
-    ev, la, sp = rng.uniform(90, 110, n), rng.uniform(20, 40, n), rng.uniform(-40, 40, n)
+    n = args.balls or (2048 if mode is SimulationMode.ACCURATE else 20480)
+    ev, la, sp = _balls(args.mode, n)
     all_threads = numba.config.NUMBA_NUM_THREADS
 
     def fly(lo, hi, threads):
