@@ -204,3 +204,17 @@ def test_symbols_match_databento_on_its_own_samples(name):
     bars, _ = day_bars(path, selection=Selection(spreads=True))
     ours = set(zip(bars.column("instrument_id").to_pylist(), bars.column("symbol").to_pylist(), strict=True))
     assert ours == theirs
+
+
+def test_symbols_for_each_bar_by_its_utc_date():
+    """One date (the one-sort-free path), a mapping that changes at midnight, rows out of order, no mapping."""
+    from mbp10.symbology import DAY_NS, SymbolMap
+
+    m = SymbolMap({7: [(100, 101, "ESH4"), (101, 102, "ESM4")]})
+    one = (100 * DAY_NS + np.array([0, 5, DAY_NS - 1])).astype(np.int64)
+    assert m.symbols_for(7, one).to_pylist() == ["ESH4"] * 3
+    two = np.array([101 * DAY_NS + 1, 100 * DAY_NS, 101 * DAY_NS], np.int64)
+    assert m.symbols_for(7, two).to_pylist() == ["ESM4", "ESH4", "ESM4"]
+    assert m.symbols_for(7, np.array([102 * DAY_NS], np.int64)).to_pylist() == [None]
+    assert m.symbols_for(8, one).to_pylist() == [None] * 3
+    assert m.symbols_for(7, np.empty(0, np.int64)).to_pylist() == []
