@@ -197,3 +197,36 @@ def test_keygen_replaces_a_key_only_with_force_and_keeps_it_private(tmp_path):
     assert key.read_bytes() != first and len(key.read_bytes()) == 32
     assert key.stat().st_mode & 0o777 == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.key"]
+
+
+_NO_NUMBA_PARENT = """
+import sys
+from click.testing import CliRunner
+from qyn1 import cli, extraction, keys
+
+package, key, out = sys.argv[1:]
+r = CliRunner().invoke(cli.main, ["list", package, "--key", key])
+assert r.exit_code == 0, r.output
+f, reader = extraction.open_package(package, keys.KeySource.from_file(key))
+with f:
+    targets = extraction._targets(reader.entries, out, {})
+assert len(targets) == len(reader.entries) > 1
+loaded = sorted(m for m in ("numba", "scipy", "llvmlite", "qyn1.cm", "qyn1.rans") if m in sys.modules)
+assert not loaded, loaded
+"""
+
+
+def test_list_and_an_unpack_parent_do_not_load_numba(packed, tmp_path):
+    """``qyn1 list`` and the parent of a process-worker unpack (open the package, read its table, check
+    every target) never decode, so they must not import numba and the coders (~0.3 s of a command: docs/perf/
+    qyn1.md, "Unpack, round 9"): an import of them at the top of a module on that path fails this."""
+    import subprocess
+    import sys
+
+    _, key, out = packed
+    p = subprocess.run(
+        [sys.executable, "-c", _NO_NUMBA_PARENT, str(out), str(key), str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stderr

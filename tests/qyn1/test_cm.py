@@ -99,7 +99,7 @@ def test_cm_takes_a_python_chunk_only_by_the_margin(monkeypatch):
         (just_inside, codec.CM, codec.CM),
         (just_inside + 1, codec.PYTHON, codec.CM),
     ):
-        monkeypatch.setattr(codec.cm, "encode", lambda d, k=body_len: b"\1" * k)
+        monkeypatch.setattr("qyn1.cm.encode", lambda d, k=body_len: b"\1" * k)
         assert codec.encode_chunk(data)[0] == default
         assert codec.encode_chunk(data, python_cm=True)[0] == python_max
 
@@ -130,7 +130,7 @@ def test_reading_one_file_decodes_its_cm_chunk_only_up_to_the_file(monkeypatch):
     blob = pack_bytes(files, solid=True)
     asked = []
     real = model.decode
-    monkeypatch.setattr(codec.cm, "decode", lambda body, n: asked.append(n) or real(body, n))
+    monkeypatch.setattr("qyn1.cm.decode", lambda body, n: asked.append(n) or real(body, n))
     r = container.Reader(io.BytesIO(blob), key_source())
     by_path = {e.path: e for e in r.entries}
     first, second = by_path["a.h"], by_path["b.json"]

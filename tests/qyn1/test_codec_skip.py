@@ -74,7 +74,7 @@ def test_skip_only_below_the_bound(monkeypatch):
     assert edge + 2 <= structural / codec.CM_PYTHON_MARGIN  # cm admitted at these lengths
     for cm_len, skipped in ((edge, True), (edge + 1, False), (structural, False)):
         calls.clear()
-        monkeypatch.setattr(codec.cm, "encode", lambda d, k=cm_len: b"\1" * k)
+        monkeypatch.setattr("qyn1.cm.encode", lambda d, k=cm_len: b"\1" * k)
         codec.encode_chunk(data)
         assert calls == ([] if skipped else ["zstd", "brotli"]), cm_len
 

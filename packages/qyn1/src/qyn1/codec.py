@@ -54,8 +54,12 @@ import brotli
 import numpy as np
 import zstandard
 
-from qyn1 import cm, rans, tables, varint
+from qyn1 import varint
 from qyn1.errors import CodecError
+
+# ``qyn1.cm``, ``qyn1.rans`` and ``qyn1.tables`` are imported where they are used: they load numba (~0.3 s),
+# which a process that only reads a package's table or hands chunks to process workers (the parent of
+# ``qyn1 unpack --workers 2``, ``qyn1 list``) never needs (docs/perf/qyn1.md, "Unpack, round 9").
 
 STORED, BYTES_O0, BYTES_O1, PYTHON, ZSTD, BROTLI, CM, XZ = 0, 1, 2, 3, 4, 5, 6, 7
 NAMES = {
@@ -173,6 +177,8 @@ def _decode_xz(body: bytes, n: int) -> bytes:
 
 
 def _encode_o0(data: bytes) -> bytes:
+    from qyn1 import rans
+
     a = np.frombuffer(data, dtype=np.uint8)
     counts = np.bincount(a, minlength=256)
     present = np.flatnonzero(counts)
@@ -190,6 +196,8 @@ def _encode_o0(data: bytes) -> bytes:
 
 
 def _decode_o0(body: bytes, n: int) -> bytes:
+    from qyn1 import rans
+
     r = varint.Reader(body)
     bitmap = np.unpackbits(np.frombuffer(r.take(32), dtype=np.uint8))
     present = np.flatnonzero(bitmap)
@@ -204,10 +212,14 @@ def _decode_o0(body: bytes, n: int) -> bytes:
 
 
 def _encode_o1(data: bytes) -> bytes:
+    from qyn1 import rans, tables
+
     return rans.encode(tables.model("bytes_o1"), np.frombuffer(data, dtype=np.uint8))
 
 
 def _decode_o1(body: bytes, n: int) -> bytes:
+    from qyn1 import rans, tables
+
     return rans.decode(tables.model("bytes_o1"), body, n, dtype=np.uint8).tobytes()
 
 
@@ -220,6 +232,8 @@ def encode_chunk(data: bytes, *, python: bool = True, general: bool = True, pyth
     the structural codec takes it must be ``CM_PYTHON_MARGIN`` times smaller than the structural payload.
     On a chunk the structural codec takes, zstd-19 and brotli-11 run only when cm is not admitted or
     :func:`_lz_may_win` says they may beat it (module docstring)."""
+    from qyn1 import cm, tables
+
     data = bytes(data)
     best = bytes([STORED]) + data
     if not data:
@@ -287,6 +301,8 @@ def decode_chunk(payload: bytes, n: int, need: int | None = None) -> bytes:
     elif codec == BROTLI:
         out = _decode_brotli(body, n)
     elif codec == CM:
+        from qyn1 import cm
+
         n = n if need is None else min(need, n)
         out = cm.decode(body, n)
     elif codec == XZ:

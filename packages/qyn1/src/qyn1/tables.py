@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qyn1 import rans
 from qyn1.errors import FormatError
+
+if TYPE_CHECKING:  # imported where a model is built: it loads numba, which reading a table never needs
+    from qyn1 import rans
 
 TABLES_VERSION = 2
 _FILE = f"tables-v{TABLES_VERSION}.npz"
@@ -45,6 +48,8 @@ def model(name: str) -> rans.Model:
     """The cached rANS model ``name`` from the shipped tables."""
     m = _MODELS.get(name)
     if m is None:
+        from qyn1 import rans
+
         a = arrays()
         if f"{name}.freq" not in a:
             raise FormatError(f"model table {name!r} is missing from qyn1 tables v{TABLES_VERSION}")
