@@ -110,3 +110,28 @@ def test_home_away_without_roster_are_honoured():
     r = CliRunner().invoke(main, ["game", "--seed", "1", "--away", "ATL", "--json"])
     box = json.loads(r.output)
     assert (box["home"]["team"], box["away"]["team"]) == ("WSH", "ATL")
+
+
+@pytest.mark.parametrize(
+    ("home", "away"),
+    [("Yankees", "red sox"), ("New York Yankees", "Boston  Red Sox"), ("nyy", "BOS")],
+)
+def test_teams_by_club_name_or_nickname(home, away):
+    r = CliRunner().invoke(main, ["game", "--seed", "1", "--home", home, "--away", away, "--json"])
+    assert r.exit_code == 0, r.output
+    box = json.loads(r.output)
+    assert (box["home"]["team"], box["away"]["team"]) == ("NYY", "BOS")
+
+
+def test_older_team_codes_and_club_names_name_teams_and_parks():
+    from batted_ball.game.players import find_team
+    from batted_ball.parks import CLUBS, PARKS, park_code
+    from batted_ball.season import league
+
+    teams = league(1)
+    assert find_team(teams, "ARI", "--home").code == "AZ"  # Statcast's older code
+    assert find_team(teams, "Diamondbacks", "--home").code == "AZ"
+    assert set(CLUBS) == set(PARKS)
+    for code, (city, nickname) in CLUBS.items():
+        assert park_code(f"{city} {nickname}".lower()) == park_code(nickname) == code
+    assert park_code("Sox") is None and park_code("New York") is None

@@ -647,15 +647,14 @@ _PARK = click.option("--park", type=str, default=None, help="Draw this park's fe
 
 
 def _park(query: str | None):
-    from .parks import ALIASES, PARKS
+    from .parks import PARKS, park_code
 
     if query is None:
         return None
-    q = ALIASES.get(query.strip().upper(), query.strip().upper())
-    for p in PARKS.values():
-        if q in (p.code, p.name.upper()):
-            return p
-    raise BattedBallError(f"--park {query!r} is not a park (codes: {', '.join(sorted(PARKS))})")
+    code = park_code(query)
+    if code is None:
+        raise BattedBallError(f"--park {query!r} is not a park (codes: {', '.join(sorted(PARKS))})")
+    return PARKS[code]
 
 
 def _plot_job(command: str, out_path: Path, profile, report_dir, force, inputs=()):

@@ -83,5 +83,60 @@ ALIASES = {
 }
 
 
+#: The clubs that play in the parks: (city, nickname) by code, so that a team can be asked for as
+#: ``Yankees`` or ``New York Yankees`` as well as ``NYY`` or ``Yankee Stadium``.
+CLUBS = {
+    "LAA": ("Los Angeles", "Angels"),
+    "AZ": ("Arizona", "Diamondbacks"),
+    "ATL": ("Atlanta", "Braves"),
+    "BAL": ("Baltimore", "Orioles"),
+    "BOS": ("Boston", "Red Sox"),
+    "CWS": ("Chicago", "White Sox"),
+    "CHC": ("Chicago", "Cubs"),
+    "CIN": ("Cincinnati", "Reds"),
+    "CLE": ("Cleveland", "Guardians"),
+    "COL": ("Colorado", "Rockies"),
+    "DET": ("Detroit", "Tigers"),
+    "MIA": ("Miami", "Marlins"),
+    "HOU": ("Houston", "Astros"),
+    "KC": ("Kansas City", "Royals"),
+    "LAD": ("Los Angeles", "Dodgers"),
+    "MIL": ("Milwaukee", "Brewers"),
+    "MIN": ("Minnesota", "Twins"),
+    "NYY": ("New York", "Yankees"),
+    "NYM": ("New York", "Mets"),
+    "OAK": ("Oakland", "Athletics"),
+    "PHI": ("Philadelphia", "Phillies"),
+    "PIT": ("Pittsburgh", "Pirates"),
+    "SD": ("San Diego", "Padres"),
+    "SEA": ("Seattle", "Mariners"),
+    "SF": ("San Francisco", "Giants"),
+    "STL": ("St. Louis", "Cardinals"),
+    "TB": ("Tampa Bay", "Rays"),
+    "TEX": ("Texas", "Rangers"),
+    "TOR": ("Toronto", "Blue Jays"),
+    "WSH": ("Washington", "Nationals"),
+}
+
+
+def _names() -> dict[str, str]:
+    """Every way of naming a park's code, upper case: code, older code, park, club, nickname."""
+    names = {code: code for code in PARKS}
+    names.update(ALIASES)
+    for code, p in PARKS.items():
+        city, nickname = CLUBS[code]
+        names.update({p.name.upper(): code, f"{city} {nickname}".upper(): code, nickname.upper(): code})
+    return names
+
+
+_NAMES = _names()
+
+
+def park_code(query: str) -> str | None:
+    """The park code ``query`` names (any case: ``NYY``, ``ARI``, ``Yankee Stadium``, ``Yankees``,
+    ``New York Yankees``), or None."""
+    return _NAMES.get(" ".join(query.split()).upper())
+
+
 def park(code: str) -> Park:
     return PARKS[ALIASES.get(code, code)]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BattedBallError
-from ..parks import PARKS
+from ..parks import PARKS, park_code
 from ..physics import Environment, FlightArgs, SimulationMode, aim_pitch
 from ..physics.constants import MPH_TO_FTS, RUBBER_TO_PLATE_FT
 from ..physics.flight import pitch_spin_vector, pitch_velocity
@@ -259,10 +259,16 @@ def check_teams(teams: list[Team], source: Path | str) -> None:
 
 
 def find_team(teams, query: str, option: str) -> Team:
-    """The team whose code or name (any case) is ``query``; else ``BattedBallError`` listing the codes."""
+    """The team whose code or name (any case) is ``query``, or whose park's code, park or club name
+    it is (``parks.park_code``: ``ARI``, ``Yankees``, ``New York Yankees``); else ``BattedBallError``
+    listing the codes."""
     q = query.strip().lower()
+    code = park_code(query)
     for t in teams:
         if q in (t.code.lower(), t.name.lower()):
+            return t
+    for t in teams:
+        if code is not None and t.code == code:
             return t
     codes = ", ".join(t.code for t in teams)
     raise BattedBallError(f"{option} {query!r} is not a team here (codes or names of: {codes})")
