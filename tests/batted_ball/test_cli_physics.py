@@ -130,3 +130,12 @@ def test_validate_runs_and_passes(tmp_path):
 def test_every_command_has_help_with_an_example():
     for name, cmd in main.commands.items():
         assert cmd.help and "Example:" in cmd.help, name
+
+
+def test_serial_season_with_one_worker_says_serial(tmp_path):
+    """``--executor serial --workers 1`` is consistent (accepted); the summary names no worker count."""
+    out = tmp_path / "s"
+    args = ["season", "--games", "1", "--seed", "1", "--executor", "serial", "--workers", "1", "--out", str(out)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "(serial)" in r.output.splitlines()[-1], r.output

@@ -232,6 +232,13 @@ LIBRARY = [
     (["pitch", "--velo", "95", "--release-x", "-1e9"], "release side -1e+09"),
     (["pitch", "--velo", "30", "--target-z", "8"], "cannot aim a 30 mph pitch at (0, 8) ft"),
     (["pitch", "--velo", "95", "--spin-axis", "1e300"], "spin axis 1e+300"),
+    # options that would be ignored: refused even when the value equals the default
+    (["validate", "--seed", "2026"], "--games, --seed and --out go with --statcast"),
+    (["validate", "--games", "240"], "--games, --seed and --out go with --statcast"),
+    ([*TRAJ[1:], "--backspin", "2000", "--batter-hand", "R"], "--batter-hand only chooses the Statcast-average spin; it has no effect with --backspin"),
+    ([*TRAJ[1:], "--spin-rpm", "2000", "--batter-hand", "L"], "no effect with --spin-rpm"),
+    (["season", "--seed", "1", "--executor", "serial", "--workers", "2", "--out", "s"], "--workers 2 has no meaning with --executor serial"),
+    (["season", "--seed", "1", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2", "--out", "s"], "--workers 2 has no meaning with --scheduler tcp://127.0.0.1:1"),
 ]  # fmt: skip
 
 
@@ -270,6 +277,8 @@ ROSTERS = [
     ("inf-extension", _pitcher("extension_ft", float("inf")), "extension_ft inf"),
     ("nan-pitch-speed", _pitch("speed_mph", float("nan")), "bad pitch speed"),
     ("negative-usage", _pitch("usage", -1), "usage -1"),
+    ("one-team", lambda teams: teams.pop(), "the roster has one team (ATL); a game needs two"),
+    ("csv-empty", b"", "r.csv: expected the columns team, name"),
 ]
 
 
@@ -277,7 +286,7 @@ ROSTERS = [
 def test_roster_refusals(kind: str, data, message: str, tmp_path: Path):
     """Every roster number is checked (NaN used to flow into the game, strings and huge values to
     crash it with an internal error); a device such as /dev/zero is never read."""
-    path = tmp_path / ("r.csv" if kind == "csv-garbage" else "r.json")
+    path = tmp_path / ("r.csv" if kind.startswith("csv") else "r.json")
     if isinstance(data, str):
         path = Path(data)
     elif isinstance(data, bytes):
@@ -294,6 +303,7 @@ def test_roster_refusals(kind: str, data, message: str, tmp_path: Path):
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert lines[0].count("malformed roster") <= 1, lines[0]  # not "malformed roster r: malformed roster r"
 
 
 def test_modes_are_the_physics_modes():

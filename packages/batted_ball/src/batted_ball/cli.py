@@ -92,6 +92,14 @@ _NOT_CONFIG = {
 }
 
 
+def _given(*names: str) -> list[str]:
+    """Which of the current command's parameters the user set (command line or environment), so that
+    an option whose value equals its default is still seen as given."""
+    ctx = click.get_current_context()
+    default = (None, click.core.ParameterSource.DEFAULT)
+    return [n for n in names if ctx.get_parameter_source(n) not in default]
+
+
 def _config() -> dict:
     """The current command's options that define its result, for the run report's ``config``."""
     params = click.get_current_context().params
@@ -159,7 +167,10 @@ def main() -> None:
     help="Statcast's axis, as for pitches: 180 = pure backspin (default), 270 = + sidespin, 90 = - sidespin.",
 )
 @click.option(
-    "--batter-hand", type=str, default="R", show_default=True, help="R or L (for the default spin)."
+    "--batter-hand",
+    type=str,
+    default=None,
+    help="R or L: chooses the Statcast-average spin when no spin is given (default R).",
 )
 @click.option("--temp-f", type=FLOAT, default=70.0, show_default=True)
 @click.option("--elevation-ft", type=FLOAT, default=0.0, show_default=True)
@@ -206,6 +217,15 @@ def trajectory(
 
     Example: batted-ball trajectory --exit-velo 100 --launch-angle 28 --backspin 2000 --json
     """
+    spins = [
+        n
+        for n, v in (("backspin", backspin), ("sidespin", sidespin), ("spin-rpm", spin_rpm))
+        if v is not None
+    ]
+    if batter_hand is not None and spins:
+        raise BattedBallError(
+            f"--batter-hand only chooses the Statcast-average spin; it has no effect with --{spins[0]}"
+        )
     with _job("trajectory", _config(), profile=profile, report_dir=report_dir, force=force):
         from .physics import Environment, simulate_batted_ball
 
@@ -220,7 +240,7 @@ def trajectory(
             sidespin,
             spin_rpm=spin_rpm,
             spin_axis_deg=spin_axis,
-            batter_hand=batter_hand,
+            batter_hand=batter_hand or "R",
             env=env,
             mode=mode,
             record_path=with_path,
@@ -333,7 +353,7 @@ def validate(data_dir, statcast, n_games, seed, out_dir, as_json, profile, repor
     """
     from .validation import REFERENCE_CASES_CSV, STATCAST_CSV, default_data_dir
 
-    if not statcast and (out_dir is not None or n_games != 240 or seed != 2026):
+    if not statcast and _given("n_games", "seed", "out_dir"):
         raise BattedBallError("--games, --seed and --out go with --statcast")
     if data_dir is not None and not (data_dir / REFERENCE_CASES_CSV).is_file():
         raise BattedBallError(f"--data-dir {data_dir} has no {REFERENCE_CASES_CSV}")
@@ -589,6 +609,9 @@ def season(
     Example: batted-ball season --games 162 --seed 1 --workers 2 --executor threads --out out/season
     """
     executor = executor_for(executor, scheduler)
+    if _given("workers") and (scheduler or (executor == "serial" and workers != 1)):
+        where = f"--scheduler {scheduler} (the cluster has its own)" if scheduler else "--executor serial"
+        raise BattedBallError(f"--workers {workers} has no meaning with {where}")
     # What defines the output, then execution options perfkit leaves out of --resume's comparison.
     config = {"games": n_games, "seed": seed, "mode": mode}
     if pbp:
@@ -627,7 +650,13 @@ def season(
                 f"{r['stat']:>18} {r['simulated']:>10.4f} {r['mlb']:>8.4f} {r['difference']:>+8.4f}  "
                 f"{r['tolerance']:g} {'ok' if r['within'] else 'OUTSIDE'}"
             )
-        where = f"dask at {scheduler}" if scheduler else f"{executor}, {workers} workers"
+        where = (
+            f"dask at {scheduler}"
+            if scheduler
+            else "serial"
+            if executor == "serial"
+            else f"{executor}, {workers} workers"
+        )
         resumed = f", {result['resumed']} resumed" if result["resumed"] else ""
         click.echo(
             f"{n_games} games{resumed} in {result['wall_s']:.1f} s ({where}); "

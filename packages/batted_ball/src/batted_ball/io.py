@@ -166,6 +166,8 @@ def load_teams(path: str | Path) -> list[Team]:
         raw = _teams_from_csv(path) if path.suffix.lower() == ".csv" else json.loads(path.read_text())
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BattedBallError(f"cannot read roster {path}: {exc}") from None
+    except BattedBallError:  # already names the roster
+        raise
     except ValueError as exc:  # a number that is not one, a repertoire item with the wrong field count
         raise BattedBallError(f"malformed roster {path}: {exc}") from None
     try:

@@ -160,6 +160,8 @@ def new_game(
     twin, :class:`Game`, which plays the same game."""
     pool = league(seed) if teams is None else tuple(teams)
     h, a, home_n, away_n = schedule_entry(game_index)
+    if teams is not None and len(pool) < 2:
+        raise BattedBallError(f"the roster has one team ({pool[0].code}); a game needs two")
     if teams is not None:  # a roster: its first two teams unless chosen, their first starters
         h, a, home_n, away_n = 0, 1 % len(pool), 0, 0
     home_team = find_team(pool, home, "--home") if home is not None else None
