@@ -206,3 +206,50 @@ def test_a_file_that_is_not_utf8_does_not_take_the_structural_codec_from_its_gro
     extraction.unpack(out, tmp_path / "out", key_source())
     for i, d in enumerate(datas):
         assert (tmp_path / "out" / f"m{i}.py").read_bytes() == d
+
+
+def test_decode_preload_samples_decode_to_their_text():
+    """The decode-only preload warms the decoders with chunk payloads written into it (it has no encoder to
+    make them): each must still decode to its text, one for every codec with a Numba decoder or a shipped model.
+    On a failure the format changed: the message holds payloads made by today's encoders."""
+    from qyn1 import cm, codec, preload_decode
+    from qyn1 import python as pyenc
+
+    fresh = {
+        codec.PYTHON: lambda t: pyenc.encode_text(t),
+        codec.CM: lambda t: cm.encode(t),
+        codec.BYTES_O0: codec._encode_o0,
+        codec.BYTES_O1: codec._encode_o1,
+    }
+    seen = set()
+    for text, payload in preload_decode.SAMPLES:
+        payload = bytes.fromhex(payload)
+        hint = (bytes([payload[0]]) + fresh[payload[0]](text)).hex()
+        assert codec.decode_chunk(payload, len(text)) == text, f"regenerate: {hint}"
+        seen.add(payload[0])
+    assert seen == set(fresh)
+
+
+_DECODE_PRELOAD_ONLY = """
+from qyn1 import preload_decode
+from qyn1.cm import kernels as cm_kernels
+from qyn1.python import decode, scan
+from qyn1.rans import kernels as rans_kernels
+
+encoders = [scan._scan_kernel, scan._morph_kernel, rans_kernels._encode_ctx_kernel, rans_kernels._encode_rows_kernel]
+loaded = [k.py_func.__name__ for k in encoders if k.signatures]
+assert not loaded, f"encoder kernels loaded: {loaded}"
+decoders = [decode._decode_batch_kernel, cm_kernels._code, rans_kernels._decode_o1_kernel]
+missing = [k.py_func.__name__ for k in decoders if not k.signatures]
+assert not missing, f"decoder kernels not loaded: {missing}"
+"""
+
+
+def test_decode_preload_loads_the_decoders_and_no_encoder():
+    """What ``qyn1 unpack`` / ``verify`` workers fork from: the decoding kernels loaded, the encoder's not
+    (docs/perf/qyn1.md, "Unpack, round 9"). Fails if the decode preload runs an encoder or misses a decoder."""
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-c", _DECODE_PRELOAD_ONLY], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-2000:]

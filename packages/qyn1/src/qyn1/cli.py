@@ -391,7 +391,7 @@ def unpack(
         if j.report_path is not None and os.path.realpath(j.report_path.parent) == os.path.realpath(output):
             reserved.update({name: "the run report (give --report-dir elsewhere)" for name in REPORT_FILES})
         with run.stage("warm_up"):
-            pipeline.warm_up(executor, workers)
+            pipeline.warm_up(executor, workers, pipeline.DECODE_PRELOAD)
         with run.stage("unpack"), _package_file(package) as pkg:
             st = extraction.extract(
                 pkg,

@@ -21,7 +21,7 @@ from perfkit.parallel import Task, map_tasks
 from perfkit import atomic_path
 from qyn1 import codec, container, keys
 from qyn1.errors import Qyn1Error, UnsafePathError, words
-from qyn1.pipeline import WORKER_PRELOAD, PackStats, choose_executor, file_folder_clash, note_worker_memory
+from qyn1.pipeline import DECODE_PRELOAD, PackStats, choose_executor, file_folder_clash, note_worker_memory
 
 
 def open_package(path: str | os.PathLike | BinaryIO, key_source: keys.KeySource):
@@ -250,7 +250,7 @@ def extract(
         executor=executor,
         workers=workers,
         scheduler=scheduler,
-        preload=WORKER_PRELOAD,
+        preload=DECODE_PRELOAD,
     )
     note_worker_memory(res, memory)
     _check_one_file_each(entries, targets)

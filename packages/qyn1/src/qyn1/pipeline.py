@@ -37,6 +37,7 @@ GENERAL_CHUNK = 4 << 20  # chunk size of non-Python blocks (the general coders' 
 MACHINE_CHUNK = 8 << 20
 STREAM_BYTES = 32 << 20  # files above this are streamed chunk by chunk in the parent (bounded memory)
 WORKER_PRELOAD = ("qyn1.preload",)  # process workers fork from a server that loaded tables and kernels once
+DECODE_PRELOAD = ("qyn1.preload_decode",)  # the same for unpack and verify: the decoders only
 
 
 @dataclass(frozen=True)
@@ -456,13 +457,13 @@ class PackStats:
             self.codecs[k] = self.codecs.get(k, 0) + v
 
 
-def warm_up(executor: str, workers: int) -> None:
+def warm_up(executor: str, workers: int, preload: tuple[str, ...] = WORKER_PRELOAD) -> None:
     """Load the model tables and the compiled kernels where the work will run, before it is timed.
 
-    Process workers fork from a server that imports :mod:`qyn1.preload` (tables built, kernels loaded
-    from Numba's cache, or compiled on the first run after an install); one task through a one-worker
-    pool waits until that server is ready. Serial and thread runs load them in this process. A Dask
-    cluster's workers load them on first use.
+    Process workers fork from a server that imports ``preload`` (:data:`WORKER_PRELOAD` to pack,
+    :data:`DECODE_PRELOAD` to unpack or verify: tables built, kernels loaded from Numba's cache, or compiled
+    on the first run after an install); one task through a one-worker pool waits until that server is ready.
+    Serial and thread runs import ``preload`` in this process. A Dask cluster's workers load them on first use.
     """
     if executor == "processes" and workers > 1:
         map_tasks(
@@ -470,10 +471,13 @@ def warm_up(executor: str, workers: int) -> None:
             [Task(key="warm-up", payload=None)],
             executor="processes",
             workers=1,
-            preload=WORKER_PRELOAD,
+            preload=preload,
         )
     elif executor in ("serial", "threads") or workers <= 1:
-        import qyn1.preload  # noqa: F401 -- importing it does the work
+        import importlib
+
+        for module in preload:
+            importlib.import_module(module)  # importing it does the work
 
 
 def _ready(_payload) -> bool:

@@ -1,11 +1,11 @@
 """What qyn1's process workers load before their first task, imported once by perfkit's fork server.
 
-``pipeline.encode_project`` and ``extraction.extract`` pass ``preload=("qyn1.preload",)`` to
-``perfkit.parallel.map_tasks``: the fork server imports this module, so the model tables (~21 MB), the
-compiled rANS and encoder kernels (loaded from Numba's cache) and the numpy/numba runtime sit in the server
-once, and every worker forked from it shares those pages instead of loading its own copy. A worker's own
-memory is then what its files need, and it starts in milliseconds instead of the seconds a fresh
-interpreter takes to import numba and load the kernels.
+``pipeline.encode_project`` passes ``preload=("qyn1.preload",)`` to ``perfkit.parallel.map_tasks``
+(``extraction.extract``, which only decodes, passes :mod:`qyn1.preload_decode`): the fork server imports
+this module, so the model tables (~21 MB), the compiled rANS and encoder kernels (loaded from Numba's cache)
+and the numpy/numba runtime sit in the server once, and every worker forked from it shares those pages
+instead of loading its own copy. A worker's own memory is then what its files need, and it starts in
+milliseconds instead of the seconds a fresh interpreter takes to import numba and load the kernels.
 
 Importing this module does that work (it exists for nothing else): it builds every shipped model and runs the
 encoder and decoder once on real source (qyn1's own modules) and on bytes that are not text, which loads the cm
