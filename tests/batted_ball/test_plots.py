@@ -85,3 +85,50 @@ def test_bad_plot_input_is_one_line(tmp_path, monkeypatch, args, message):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.parquet"]
+
+
+@pytest.fixture(scope="module")
+def odd_tables(season_dir, tmp_path_factory):
+    """A table of no balls, of one ball (a home run, drawn past the fence), and a Parquet file that is
+    not a balls-in-play table, cut from the season's."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    folder = tmp_path_factory.mktemp("odd")
+    balls = pq.read_table(season_dir / "balls_in_play.parquet")
+    pq.write_table(balls.slice(0, 0), folder / "empty.parquet")
+    pq.write_table(balls.filter(pc.equal(balls["outcome"], "home_run")).slice(0, 1), folder / "one.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["spray", "ev-la"])
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_one_ball_is_a_picture(odd_tables, tmp_path, kind, fmt):
+    out = tmp_path / f"one.{fmt}"
+    r = _run(kind, "--from", odd_tables / "one.parquet", "--out", out)
+    assert r.exit_code == 0 and r.stderr == "", r.output
+    assert r.output.strip() == f"wrote {out}: 1 batted ball"
+    _check_picture(out, fmt)
+
+
+@pytest.mark.parametrize("kind", ["spray", "ev-la"])
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("empty.parquet", "empty.parquet: no batted balls to plot"),  # was exit 0, a blank chart, a warning
+        ("games.parquet", "games.parquet is not a balls_in_play table (no "),  # was Arrow's whole schema
+        ("season", "no balls_in_play.parquet in it: write one with season --pbp or game --out"),
+    ],
+)
+def test_odd_plot_sources_are_one_line(odd_tables, season_dir, tmp_path, kind, source, message):
+    path = season_dir / source if source == "games.parquet" else odd_tables / source
+    if source == "season":
+        path = tmp_path / "season"
+        path.mkdir()
+        write_season(1, 5, path, executor="serial")  # no --pbp: no balls_in_play.parquet
+    out = tmp_path / "x.png"
+    r = _run(kind, "--from", path, "--out", out)
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], r.stderr
+    assert len(lines[0]) < 300 and not out.exists()

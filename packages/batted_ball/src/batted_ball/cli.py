@@ -799,13 +799,15 @@ def plot_spray_chart(source, park, out_path, profile, report_dir, force, quiet):
     where = _park(park)
     with _plot_job("spray", out_path, profile, report_dir, force, inputs=[source]) as j:
         from .io import read_balls_in_play
-        from .plots import plot_format, plot_spray
+        from .plots import batted_balls, plot_format, plot_spray
 
         balls = read_balls_in_play(source, ["landing_x_ft", "landing_y_ft", "outcome"])
+        if balls.num_rows == 0:
+            raise BattedBallError(f"--from {source}: no batted balls to plot")
         counts = plot_spray(balls.to_pydict(), j.path(out_path), where, fmt=plot_format(out_path))
         j.run.result("outcomes", counts)
     if not quiet:
-        click.echo(f"wrote {out_path}: {sum(counts.values()):,} batted balls")
+        click.echo(f"wrote {out_path}: {batted_balls(sum(counts.values()))}")
 
 
 @plot.command("ev-la", context_settings=CONTEXT)
@@ -820,13 +822,15 @@ def plot_ev_la_chart(source, out_path, profile, report_dir, force, quiet):
     """
     with _plot_job("ev-la", out_path, profile, report_dir, force, inputs=[source]) as j:
         from .io import read_balls_in_play
-        from .plots import plot_ev_la, plot_format
+        from .plots import batted_balls, plot_ev_la, plot_format
 
         balls = read_balls_in_play(source, ["exit_velo_mph", "launch_angle_deg", "outcome"])
+        if balls.num_rows == 0:
+            raise BattedBallError(f"--from {source}: no batted balls to plot")
         counts = plot_ev_la(balls.to_pydict(), j.path(out_path), fmt=plot_format(out_path))
         j.run.result("outcomes", counts)
     if not quiet:
-        click.echo(f"wrote {out_path}: {sum(counts.values()):,} batted balls")
+        click.echo(f"wrote {out_path}: {batted_balls(sum(counts.values()))}")
 
 
 if __name__ == "__main__":

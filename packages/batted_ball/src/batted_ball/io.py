@@ -292,17 +292,20 @@ def read_balls_in_play(path: Path, columns: list[str] | None = None) -> pa.Table
     path = Path(path)
     file = path / BIP_FILE if path.is_dir() else path
     if not file.is_file():
-        raise BattedBallError(f"cannot read balls in play from {path}: no such file (or no {BIP_FILE} in it)")
+        raise BattedBallError(
+            f"cannot read balls in play from {path}: no such file (or no {BIP_FILE} in it: "
+            "write one with season --pbp or game --out)"
+        )
     try:
-        table = pq.read_table(file, columns=columns)
+        names = pq.read_schema(file).names
+        missing = set(columns or BIP_SCHEMA.names) - set(names)
+        if missing:  # checked before reading: Arrow's own error would print the whole schema
+            raise BattedBallError(f"{file} is not a balls_in_play table (no {', '.join(sorted(missing))})")
+        return pq.read_table(file, columns=columns)
     except (OSError, pa.ArrowException) as exc:
         raise BattedBallError(
             f"cannot read balls in play from {file}: {' '.join(str(exc).split())}"
         ) from None
-    missing = set(columns or BIP_SCHEMA.names) - set(table.column_names)
-    if missing:
-        raise BattedBallError(f"{file} is not a balls_in_play table (no {', '.join(sorted(missing))})")
-    return table
 
 
 # ------------------------------------------------------------------------------------------ season

@@ -123,7 +123,7 @@ def plot_spray(balls, path: Path, park: Park | None = None, title: str = "", fmt
     ax = fig.subplots()
     draw_field(ax, park)
     counts = _scatter_by_outcome(ax, balls, "landing_x_ft", "landing_y_ft", size=9)
-    ax.set_title(title or f"spray chart: {sum(counts.values()):,} batted balls")
+    ax.set_title(title or f"spray chart: {batted_balls(sum(counts.values()))}")
     ax.legend(fontsize=7, loc="lower right", markerscale=1.5)
     save_figure(fig, path, fmt)
     return counts
@@ -138,10 +138,15 @@ def plot_ev_la(balls, path: Path, title: str = "", fmt: str | None = None) -> di
         ax.axvline(la, color="0.7", lw=0.7, ls="--")
     ax.set_xlabel("launch angle, degrees")
     ax.set_ylabel("exit velocity, mph")
-    ax.set_title(title or f"exit velocity and launch angle: {sum(counts.values()):,} batted balls")
+    ax.set_title(title or f"exit velocity and launch angle: {batted_balls(sum(counts.values()))}")
     ax.legend(fontsize=7, loc="lower left", markerscale=1.5)
     save_figure(fig, path, fmt)
     return counts
+
+
+def batted_balls(n: int) -> str:
+    """``1 batted ball``, ``1,806 batted balls``."""
+    return f"{n:,} batted ball{'' if n == 1 else 's'}"
 
 
 def _scatter_by_outcome(ax, balls, x: str, y: str, size: float) -> dict:
