@@ -139,3 +139,15 @@ def test_serial_season_with_one_worker_says_serial(tmp_path):
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
     assert "(serial)" in r.output.splitlines()[-1], r.output
+
+
+def test_statcast_without_the_sample_says_where_it_is_looked_for(tmp_path):
+    from batted_ball.validation import REFERENCE_CASES_CSV
+
+    (tmp_path / REFERENCE_CASES_CSV).write_text("no statcast sample beside me\n")
+    r = run("validate", "--statcast", "--data-dir", str(tmp_path))
+    assert r.exit_code == 2, r.output
+    assert r.stderr.strip().splitlines() == [
+        "error: --statcast needs statcast_batted_balls_sample.csv "
+        "(in --data-dir, $BATTED_BALL_DATA or ../shared/data/batted_ball)"
+    ]

@@ -205,3 +205,11 @@ def test_full_trajectory_is_recorded():
     assert traj.shape[1] == 4 and traj[0, 3] == pytest.approx(3.0)
     assert traj[-1, 0] == pytest.approx(r.hang_time_s) and traj[-1, 3] == 0.0
     assert traj[:, 3].max() <= r.apex_ft + 1e-9
+
+
+def test_a_unitless_range_error_reads_cleanly():
+    from batted_ball.physics import simulate_pitch
+
+    with pytest.raises(BattedBallError) as err:
+        simulate_pitch(95, 2200, 180, 1.5)
+    assert str(err.value) == "active spin fraction 1.5 is out of range (0 to 1)"

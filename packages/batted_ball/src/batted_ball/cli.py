@@ -360,7 +360,7 @@ def validate(data_dir, statcast, n_games, seed, out_dir, as_json, profile, repor
     data_dir = data_dir or default_data_dir()
     if statcast and (data_dir is None or not (data_dir / STATCAST_CSV).is_file()):
         raise BattedBallError(
-            f"--statcast needs {STATCAST_CSV} (in --data-dir or ../shared/data/batted_ball)"
+            f"--statcast needs {STATCAST_CSV} (in --data-dir, $BATTED_BALL_DATA or ../shared/data/batted_ball)"
         )
     if statcast:
         return _validate_statcast(

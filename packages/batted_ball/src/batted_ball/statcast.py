@@ -24,7 +24,7 @@ from .validation import STATCAST_CSV, _read_rows, statcast_residuals
 #: Largest Kolmogorov-Smirnov distance accepted between simulated and Statcast distributions.
 KS_TOLERANCE = 0.10
 #: Hits per ball in play of a cell: |simulated - Statcast| within this plus 2 combined standard errors;
-#: cells with fewer than ``MIN_CELL_BALLS`` Statcast balls are shown, not judged.
+#: cells with fewer than ``MIN_CELL_BALLS`` balls on either side (Statcast or simulated) are shown, not judged.
 RATE_TOLERANCE = 0.10
 RATE_SE = 2.0
 MIN_CELL_BALLS = 30

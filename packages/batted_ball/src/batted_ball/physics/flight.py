@@ -127,7 +127,8 @@ def _check_range(name, value, lo, hi, unit):
     if np.any(arr < lo) or np.any(arr > hi):
         flat = np.atleast_1d(arr)
         bad = float(flat[(flat < lo) | (flat > hi)][0])
-        raise BattedBallError(f"{name} {bad:g} {unit} is out of range ({lo:g} to {hi:g} {unit})")
+        u = f" {unit}" if unit else ""
+        raise BattedBallError(f"{name} {bad:g}{u} is out of range ({lo:g} to {hi:g}{u})")
 
 
 def check_batted_ball(exit_velo_mph, launch_angle_deg, spray_angle_deg, backspin_rpm, sidespin_rpm):
