@@ -13,6 +13,7 @@ import datetime as dt
 import warnings
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from mbp10.bars import compute_bars
 from mbp10.dbn import encode_metadata, read_dbn, write_dbn
@@ -21,6 +22,8 @@ from mbp10.reference import bars_reference_by_instrument
 from mbp10.schema import PRICE_SCALE, UNDEF_PRICE
 from mbp10.symbology import Selection
 from mbp10.synth import INSTRUMENT_ID, synth_header, synth_instruments
+
+from perfkit import digest_table
 
 from .test_bars_parity import assert_bars_equal
 from .testdata import ES_REAL, shared_file
@@ -157,28 +160,37 @@ def test_unknown_symbol_is_bad_input(three):
 
 
 def test_features_never_mix_instruments(three):
-    """Levels, touches and vectors of each instrument equal those computed from its bars alone."""
+    """Levels, touches, approach features and vectors of each instrument equal those computed from its bars
+    alone, value for value (the stages run every instrument in one pass: a mixed-up row would show here)."""
     _, path = three
-    bars, _ = day_bars(path)
-    together = day_features(DATE, bars, None, None, _params())
+    bars, _ = day_bars(path, selection=Selection(spreads=True))
+    p = _params(approach_pts=0.25, reset_pts=1.0)  # tight: every instrument of the short day has touches
+    together = day_features(DATE, bars, None, None, p)
     ids = bars.column("instrument_id").to_numpy()
-    lv_ids = together.levels.column("instrument_id").to_numpy()
-    ep_ids = together.episodes.column("instrument_id").to_numpy()
-    for iid in np.unique(ids):
-        alone = day_features(DATE, bars.filter(ids == iid), None, None, _params())
-        mine = together.levels.filter(lv_ids == iid)
-        assert mine.column("level_price").to_pylist() == alone.levels.column("level_price").to_pylist()
-        ep = together.episodes.filter(ep_ids == iid)
-        assert ep.column("level_price").to_pylist() == alone.episodes.column("level_price").to_pylist()
-        assert ep.column("outcome").to_pylist() == alone.episodes.column("outcome").to_pylist()
     tid = together.episodes.column("touch_id").to_numpy()
-    assert len(np.unique(tid)) == len(tid)  # touch ids stay unique across instruments
+    first = 0  # touch ids of the date count on across instruments (ascending ids)
+    for iid in np.unique(ids):
+        alone = day_features(DATE, bars.filter(ids == iid), None, None, p)
+        n_touches = alone.episodes.num_rows
+        assert n_touches > 0
+        for name, table in together.tables().items():
+            mine = table.filter(table.column("instrument_id").to_numpy() == iid)
+            theirs = alone.tables()[name]
+            if "touch_id" in theirs.column_names:  # alone, this instrument's touches count from 0
+                theirs = theirs.set_column(
+                    theirs.column_names.index("touch_id"),
+                    "touch_id",
+                    pa.array(theirs.column("touch_id").to_numpy() + first),
+                )
+            assert digest_table(mine) == digest_table(theirs), (name, iid)  # NaN-aware, any chunking
+        first += n_touches
+    assert len(np.unique(tid)) == len(tid) == first  # touch ids stay unique across instruments
 
 
-def _params():
+def _params(**kw):
     from mbp10.episodes import EpisodeParams
 
-    return EpisodeParams()
+    return EpisodeParams(**kw)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from mbp10.bar_columns import SIDES
-from mbp10.episodes import DenseBars, gather
+from mbp10.episodes import DenseBars
 from mbp10.io import np_to_arrow
 from mbp10.schema import BANDS, BAR_NS
 
@@ -48,16 +48,29 @@ RATE = ("trade_vol", "msg_cnt", "signed_vol", "ofi_l1")
 DIFF = ("dist_pts", "imbal_l1")
 
 
-def day_series(bars: pa.Table) -> tuple[DenseBars, dict[str, np.ndarray]]:
-    """The day's per-bar series on the dense grid."""
-    dense = DenseBars.from_bars(bars)
-    out = {}
-    for short, col in FLOW.items():
-        out[short] = dense.zero_filled(bars.column(col).to_numpy(zero_copy_only=False).astype(np.float64))
-    for short, col in STATE.items():
-        out[short] = dense.carried(bars.column(col).to_numpy(zero_copy_only=False))
-    out["has_records"] = (dense.row >= 0).astype(np.float64)
+def day_series(parts: list[pa.Table]) -> tuple[DenseBars, dict[str, np.ndarray]]:
+    """The per-bar series of each bars table in `parts` (one instrument's day each) on its dense grid: row i
+    of every series is `parts[i]`'s day. One pass over all instruments: gathering every instrument's
+    touches at once costs one instrument's array calls, not one set per instrument."""
+    dense = DenseBars.from_starts([b.column("bar_start_ns").to_numpy() for b in parts])
+
+    def rows(col: str) -> np.ndarray:
+        cols = [b.column(col).to_numpy(zero_copy_only=False) for b in parts]
+        return np.concatenate(cols) if cols else np.empty(0)
+
+    out = {short: dense.zero_filled(rows(col).astype(np.float64)) for short, col in FLOW.items()}
+    out.update({short: dense.carried(rows(col)) for short, col in STATE.items()})
+    out["has_records"] = dense.has_records()
     return dense, out
+
+
+def gather_rows(series: np.ndarray, n: np.ndarray, inst: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """series[inst, idx] (row `inst`: an instrument's grid, `n[inst]` bars long) with NaN where idx falls
+    outside that grid: `episodes.gather` for every instrument at once (`inst` broadcasts against `idx`)."""
+    ok = (idx >= 0) & (idx < n[inst])
+    if series.size == 0:
+        return np.full(ok.shape, np.nan)
+    return np.where(ok, series[inst, np.clip(idx, 0, series.shape[1] - 1)], np.nan)
 
 
 def _nan_reduce(x: np.ndarray, fn) -> np.ndarray:
@@ -68,45 +81,56 @@ def _nan_reduce(x: np.ndarray, fn) -> np.ndarray:
 
 
 def compute_approach(
-    bars: pa.Table, episodes: pa.Table, series: tuple[DenseBars, dict] | None = None
+    bars: pa.Table,
+    episodes: pa.Table,
+    series: tuple[DenseBars, dict] | None = None,
+    inst: np.ndarray | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """(approach per touch x window bar, signature per touch) for one date's episodes; `series`: the bars'
-    `day_series`, when the caller has them (the vectors need them too)."""
-    dense, s = series if series is not None else day_series(bars)
+    """(approach per touch x window bar, signature per touch) of one date's episodes. One instrument: its
+    `bars` and `episodes`. Several at once: `series` = `day_series` of their bars and `inst` = each touch's
+    row in it (`bars` is then unused); the output rows follow the episodes' order."""
+    dense, s = series if series is not None else day_series([bars])
     t = episodes.column("touch_bar").to_numpy()
     level = episodes.column("level_price").to_numpy()
     direction = episodes.column("direction").to_numpy().astype(np.float64)
     ids = episodes.column("touch_id").to_numpy()
     n = len(t)
+    row = (np.zeros(n, np.int64) if inst is None else inst)[:, None]  # touches x 1
+    n_grid = dense.n[row]  # each touch's grid length
     rel = np.arange(-(WINDOW - 1), 1)
     idx = t[:, None] + rel[None, :]  # touches x W
     w0 = t - (WINDOW - 1)
     cols: dict[str, np.ndarray] = {
         "touch_id": np.repeat(ids, WINDOW),
         "rel_bar": np.tile(rel, n).astype(np.int32),
-        "bar_start_ns": (dense.t0_ns + idx * BAR_NS).ravel(),
+        "bar_start_ns": (dense.t0_ns[row] + idx * BAR_NS).ravel(),
     }
-    dist = (gather(s["mid"], idx) - level[:, None]) * direction[:, None]
+
+    def gather(name: str, at: np.ndarray) -> np.ndarray:
+        return gather_rows(s[name], dense.n, row, at)
+
+    dist = (gather("mid", idx) - level[:, None]) * direction[:, None]
     cols["dist_pts"] = dist.ravel()
     for short in FLOW:
-        pref = np.concatenate([[0.0], np.cumsum(s[short])])  # pref[j] = sum of bars < j
-        hi = np.clip(idx + 1, 0, len(pref) - 1)
-        lo = np.clip(w0, 0, len(pref) - 1)[:, None]
-        cols[f"{short}_cum"] = np.where(idx >= 0, pref[hi] - pref[lo], np.nan).ravel()
+        x = s[short]
+        pref = np.concatenate([np.zeros((len(x), 1)), np.cumsum(x, axis=1)], axis=1)  # [:, j] = bars < j
+        hi = np.clip(idx + 1, 0, n_grid)
+        lo = np.clip(w0[:, None], 0, n_grid)
+        cols[f"{short}_cum"] = np.where(idx >= 0, pref[row, hi] - pref[row, lo], np.nan).ravel()
         if short in RATE:
             for k in DIFF_LAGS:
-                lo_k = np.clip(idx + 1 - k, 0, len(pref) - 1)
+                lo_k = np.clip(idx + 1 - k, 0, n_grid)
                 cols[f"{short}_rate_{k}"] = np.where(
-                    idx >= 0, (pref[hi] - pref[lo_k]) / (k * BAR_SECONDS), np.nan
+                    idx >= 0, (pref[row, hi] - pref[row, lo_k]) / (k * BAR_SECONDS), np.nan
                 ).ravel()
     for h in DIFF:
         for k in DIFF_LAGS:
             if h == "dist_pts":
                 x0 = dist
-                x1 = (gather(s["mid"], idx - k) - level[:, None]) * direction[:, None]
-                x2 = (gather(s["mid"], idx - 2 * k) - level[:, None]) * direction[:, None]
+                x1 = (gather("mid", idx - k) - level[:, None]) * direction[:, None]
+                x2 = (gather("mid", idx - 2 * k) - level[:, None]) * direction[:, None]
             else:
-                x0, x1, x2 = gather(s[h], idx), gather(s[h], idx - k), gather(s[h], idx - 2 * k)
+                x0, x1, x2 = gather(h, idx), gather(h, idx - k), gather(h, idx - 2 * k)
             cols[f"{h}_d1_{k}"] = (x0 - x1).ravel()
             cols[f"{h}_d2_{k}"] = (x0 - 2 * x1 + x2).ravel()
     approach = pa.table({k: np_to_arrow(np.ascontiguousarray(v)) for k, v in cols.items()})
@@ -121,9 +145,9 @@ def compute_approach(
     for short in FLOW:
         sig[f"sig_{short}_total"] = cols[f"{short}_cum"].reshape(n, WINDOW)[:, -1] if n else np.empty(0)
     for short in ("wall_bid_maxz", "wall_ask_maxz"):
-        sig[f"sig_{short}_max"] = _nan_reduce(gather(s[short], idx), np.max) if n else np.empty(0)
+        sig[f"sig_{short}_max"] = _nan_reduce(gather(short, idx), np.max) if n else np.empty(0)
     sig["sig_bar_count"] = (
-        np.nan_to_num(gather(s["has_records"], idx)).sum(axis=1) if n else np.empty(0)
+        np.nan_to_num(gather("has_records", idx)).sum(axis=1) if n else np.empty(0)
     ).astype(np.int32)
     signature = pa.table({k: np_to_arrow(np.ascontiguousarray(v)) for k, v in sig.items()})
     return approach, signature

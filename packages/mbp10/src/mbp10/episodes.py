@@ -11,7 +11,7 @@ The outcome looks `horizon` bars ahead on the approach-signed distance: *break* 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -64,48 +64,57 @@ OUTCOMES = ("break", "bounce", "chop")
 
 @dataclass
 class DenseBars:
-    """The day's bars on a dense 5-s grid: `row[t]` is the bar row at grid t or -1."""
+    """Bars on dense 5-s grids, one row per instrument: row i is instrument i's day from its first bar
+    (`t0_ns[i]`), `n[i]` grid bars long (empty bars included), padded to the longest day (`width`). Several
+    instruments' grids side by side let a stage work on all of them in one pass of array operations; the
+    cells of a row up to its `n` are exactly those of that instrument's bars alone."""
 
-    t0_ns: int
-    row: np.ndarray
-    at: np.ndarray = field(init=False)  # the grid bars that have a bar row, ascending
-    rows_at: np.ndarray = field(init=False)  # ... and their rows
+    t0_ns: np.ndarray  # int64[k]
+    n: np.ndarray  # int64[k]
+    cell: (
+        np.ndarray
+    )  # int64: each bar row's flat index in the k x width grid (the instruments' rows in order)
 
-    def __post_init__(self) -> None:
-        # Once per day, not once per series: every series spreads the same rows over the grid.
-        self.at = np.flatnonzero(self.row >= 0)
-        self.rows_at = self.row[self.at]
+    @classmethod
+    def from_starts(cls, starts: list[np.ndarray]) -> DenseBars:
+        """From each instrument's `bar_start_ns` (ascending, as the bar tables hold them)."""
+        t = [(s - s[0]) // BAR_NS if len(s) else np.empty(0, np.int64) for s in starts]
+        n = np.array([int(x[-1]) + 1 if len(x) else 0 for x in t], np.int64)
+        width = int(n.max()) if len(n) else 0
+        cell = np.concatenate([i * width + x for i, x in enumerate(t)]) if t else np.empty(0, np.int64)
+        t0 = np.array([int(s[0]) if len(s) else 0 for s in starts], np.int64)
+        return cls(t0, n, cell)
 
     @classmethod
     def from_bars(cls, bars: pa.Table) -> DenseBars:
-        start = bars.column("bar_start_ns").to_numpy()
-        if len(start) == 0:
-            return cls(0, np.empty(0, np.int64))
-        t = (start - start[0]) // BAR_NS
-        row = np.full(int(t[-1]) + 1, -1, np.int64)
-        row[t] = np.arange(len(start))
-        return cls(int(start[0]), row)
-
-    def __len__(self) -> int:
-        return len(self.row)
+        """One instrument's bars: a single row."""
+        return cls.from_starts([bars.column("bar_start_ns").to_numpy()])
 
     @property
+    def width(self) -> int:
+        return int(self.n.max()) if len(self.n) else 0
+
     def start_ns(self) -> np.ndarray:
-        return self.t0_ns + np.arange(len(self.row), dtype=np.int64) * BAR_NS
+        return self.t0_ns[:, None] + np.arange(self.width, dtype=np.int64)[None, :] * BAR_NS
 
     def zero_filled(self, values: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(self.row), np.float64)
-        out[self.at] = values[self.rows_at]
-        return out
+        """`values` (one per bar row) on the grids, 0 in empty bars."""
+        out = np.zeros(len(self.n) * self.width, np.float64)
+        out[self.cell] = values
+        return out.reshape(len(self.n), self.width)
+
+    def has_records(self) -> np.ndarray:
+        """1.0 where a grid bar has a bar row, else 0.0."""
+        return self.zero_filled(np.ones(len(self.cell)))
 
     def carried(self, values: np.ndarray) -> np.ndarray:
-        """Last non-NaN value at or before each grid bar (NaN before the first)."""
-        v = np.full(len(self.row), np.nan)
-        v[self.at] = values[self.rows_at]
-        idx = np.where(~np.isnan(v), np.arange(len(v)), -1)
-        idx = np.maximum.accumulate(idx) if len(idx) else idx
-        out = np.where(idx >= 0, v[np.maximum(idx, 0)], np.nan)
-        return out
+        """Last non-NaN value at or before each grid bar, per row (NaN before the row's first)."""
+        v = np.full(len(self.n) * self.width, np.nan)
+        v[self.cell] = values
+        v = v.reshape(len(self.n), self.width)
+        idx = np.where(~np.isnan(v), np.arange(self.width), -1)
+        idx = np.maximum.accumulate(idx, axis=1) if idx.size else idx
+        return np.where(idx >= 0, np.take_along_axis(v, np.maximum(idx, 0), axis=1), np.nan)
 
 
 EPISODE_SCHEMA = pa.schema(
@@ -189,8 +198,9 @@ def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: Episode
     """(episodes table, episode-bars table) of one date and one instrument; touch ids start at
     `first_index` within the date (touches of the date's earlier instruments come before)."""
     dense = DenseBars.from_bars(bars)
-    mid = dense.carried(bars.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False))
-    start = dense.start_ns
+    mid = dense.carried(bars.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False))[0]
+    start = dense.start_ns()[0]
+    t0 = dense.t0_ns[0]
     lvl, bar, direction = find_touches(mid, start + BAR_NS, levels, p)
     n = len(lvl)
     price = levels.column("level_price").to_numpy()[lvl] if n else np.empty(0)
@@ -209,8 +219,8 @@ def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: Episode
             "direction": direction,
             "touch_bar": bar.astype(np.int64),
             "touch_bar_start_ns": start[bar] if n else np.empty(0, np.int64),
-            "window_start_ns": dense.t0_ns + (bar - p.window_before) * BAR_NS,
-            "window_end_ns": dense.t0_ns + (bar + p.window_after) * BAR_NS,
+            "window_start_ns": t0 + (bar - p.window_before) * BAR_NS,
+            "window_end_ns": t0 + (bar + p.window_after) * BAR_NS,
             "outcome": [OUTCOMES[c] for c in code],
             "outcome_bars": bars_to,
             # Point in time: the touch is known when its bar ends; its outcome once the break/bounce bar
@@ -229,8 +239,8 @@ def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: Episode
         {
             "touch_id": np.repeat(touch_ids, len(rel))[inside.ravel()],
             "rel_bar": np.tile(rel, n).astype(np.int32)[inside.ravel()],
-            "bar_start_ns": (dense.t0_ns + idx * BAR_NS).ravel()[inside.ravel()],
-            "has_records": (gather(dense.row.astype(np.float64), idx) >= 0).ravel()[inside.ravel()],
+            "bar_start_ns": (t0 + idx * BAR_NS).ravel()[inside.ravel()],
+            "has_records": (gather(dense.has_records()[0], idx) > 0).ravel()[inside.ravel()],
             "dist_pts": dist.ravel()[inside.ravel()],
         }
     )

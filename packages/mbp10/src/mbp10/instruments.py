@@ -9,12 +9,14 @@ output does not depend on the input's row order; touch ids of a date count acros
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from mbp10.approach import compute_approach, day_series
+from mbp10.approach import WINDOW, compute_approach, day_series
 from mbp10.episodes import EpisodeParams, compute_episodes
+from mbp10.io import np_to_arrow, strings_to_arrow
 from mbp10.levels import add_level_distance, compute_levels, round_number_levels
 from mbp10.vectors import compute_vectors
 
@@ -105,40 +107,74 @@ def episodes_all(date_iso: str, bars: pa.Table, levels: pa.Table, p: EpisodePara
     return _concat(eps, tag(e0, 0, None)), _concat(wins, tag(w0, 0, None))
 
 
-def series_all(bars: pa.Table, episodes: pa.Table) -> dict:
+def tag_rows(table: pa.Table, row: np.ndarray, ids: list[int], symbols: list[str | None]) -> pa.Table:
+    """`tag` for rows of several instruments: row r of `table` belongs to instrument `ids[row[r]]`."""
+    for name in (ID, SYMBOL):
+        if table.schema.get_field_index(name) >= 0:
+            table = table.drop_columns([name])
+    table = table.add_column(0, SYMBOL, strings_to_arrow(symbols).take(np_to_arrow(row)))
+    return table.add_column(0, ID, pa.array(np.asarray(ids, np.uint32)[row]))
+
+
+@dataclass
+class Touched:
+    """The instruments of a date that have touches, ascending, and their bars' `approach.day_series` (one
+    grid row each): the approach features and the vectors gather all their touches in one pass."""
+
+    ids: list[int]
+    symbols: list[str | None]
+    series: tuple
+
+    def rows(self, table: pa.Table) -> np.ndarray:
+        """Each row's instrument as a row of `series` (a table of these instruments, in their order)."""
+        return np.searchsorted(np.asarray(self.ids, np.int64), table.column(ID).to_numpy().astype(np.int64))
+
+
+def series_all(bars: pa.Table, episodes: pa.Table) -> Touched:
     """`approach.day_series` of every instrument with touches (the approach features and the vectors both
     read them: computed once)."""
     ep = split(episodes)
-    return {iid: day_series(b) for iid, b in split(bars).items() if iid in ep}
+    parts = {iid: b for iid, b in split(bars).items() if iid in ep}
+    return Touched(list(parts), [symbol_of(b) for b in parts.values()], day_series(list(parts.values())))
 
 
-def approach_all(bars: pa.Table, episodes: pa.Table, series: dict | None = None):
-    """(approach rows, signatures) per instrument; `series`: `series_all`'s, when the caller has them."""
-    ep = split(episodes)
-    aps, sigs = [], []
-    for iid, b in split(bars).items():
-        if iid not in ep:
-            continue
-        ap, sig = compute_approach(b, ep[iid], series.get(iid) if series else None)
-        aps.append(tag(ap, iid, symbol_of(b)))
-        sigs.append(tag(sig, iid, symbol_of(b)))
-    a0, s0 = compute_approach(bars.slice(0, 0), episodes.slice(0, 0))
-    return _concat(aps, tag(a0, 0, None)), _concat(sigs, tag(s0, 0, None))
+def _theirs(table: pa.Table, ids: list[int]) -> pa.Table:
+    """The rows of `table` whose instrument is one of `ids` (ascending), grouped by instrument in that order
+    (as concatenating per-instrument parts gives them): usually `table` itself."""
+    mine = table.column(ID).to_numpy()
+    if np.all(mine[1:] >= mine[:-1]) and np.isin(mine, ids).all():
+        return table
+    parts = split(table)
+    return _concat([parts[i] for i in ids if i in parts], table.slice(0, 0))
+
+
+def approach_all(bars: pa.Table, episodes: pa.Table, series: Touched | None = None):
+    """(approach rows, signatures) per instrument, all instruments' touches in one pass; `series`:
+    `series_all`'s, when the caller has them."""
+    touched = series or series_all(bars, episodes)
+    ep = _theirs(episodes, touched.ids)
+    row = touched.rows(ep)
+    ap, sig = compute_approach(bars.slice(0, 0), ep, touched.series, row)
+    return (
+        tag_rows(ap, np.repeat(row, WINDOW), touched.ids, touched.symbols),
+        tag_rows(sig, row, touched.ids, touched.symbols),
+    )
 
 
 def vectors_all(
-    bars, episodes, approach, signature, reset_pts: float, series: dict | None = None
+    bars, episodes, approach, signature, reset_pts: float, series: Touched | None = None
 ) -> pa.Table:
-    """Gold vectors per instrument (each standardised by its own instrument's day)."""
-    ep, ap, sg = split(episodes), split(approach), split(signature)
-    parts = []
-    for iid, b in split(bars).items():
-        if iid not in ep:
-            continue
-        day = series.get(iid) if series else None
-        vec = compute_vectors(b, ep[iid], ap[iid], sg[iid], reset_pts, day)
-        parts.append(tag(vec, iid, symbol_of(b)))
-    empty = compute_vectors(
-        bars.slice(0, 0), episodes.slice(0, 0), approach.slice(0, 0), signature.slice(0, 0), reset_pts
+    """Gold vectors per instrument (each standardised by its own instrument's day), all in one pass."""
+    touched = series or series_all(bars, episodes)
+    ep = _theirs(episodes, touched.ids)
+    row = touched.rows(ep)
+    vec = compute_vectors(
+        bars.slice(0, 0),
+        ep,
+        _theirs(approach, touched.ids),
+        _theirs(signature, touched.ids),
+        reset_pts,
+        touched.series,
+        row,
     )
-    return _concat(parts, tag(empty, 0, None))
+    return tag_rows(vec, row, touched.ids, touched.symbols)

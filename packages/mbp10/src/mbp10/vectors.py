@@ -15,8 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mbp10.approach import FLOW, WINDOW, day_series
-from mbp10.episodes import gather
+from mbp10.approach import FLOW, WINDOW, day_series, gather_rows
 from mbp10.errors import Mbp10Error
 from mbp10.schema import BAR_NS
 
@@ -34,15 +33,15 @@ BAR_FEATURES = (
 DIM = LAST_BARS * len(BAR_FEATURES) + 3 + len(FLOW) + 2 + 2
 
 
-def _expanding_stats(x: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of the non-NaN values of `x[0..t]` for every t in `at` (sd 1 where it is
-    0 or undefined): a touch at bar t is standardised with what was known when bar t ended, never the whole
-    day."""
+def _expanding_stats(x: np.ndarray, row: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the non-NaN values of `x[row, 0..t]` for every t in `at` (sd 1 where
+    it is 0 or undefined; `x`: one grid row per instrument, `row` each touch's): a touch at bar t is
+    standardised with what was known when bar t ended, never the whole day."""
     ok = ~np.isnan(x)
     v = np.where(ok, x, 0.0)
-    n = np.cumsum(ok)[at]
-    s1 = np.cumsum(v)[at]
-    s2 = np.cumsum(v * v)[at]
+    n = np.cumsum(ok, axis=1)[row, at]
+    s1 = np.cumsum(v, axis=1)[row, at]
+    s2 = np.cumsum(v * v, axis=1)[row, at]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n > 0, s1 / np.maximum(n, 1), 0.0)
         var = np.where(n > 0, s2 / np.maximum(n, 1) - mean * mean, 0.0)
@@ -61,25 +60,27 @@ def compute_vectors(
     signature: pa.Table,
     reset_pts: float,
     day: tuple | None = None,
+    inst: np.ndarray | None = None,
 ) -> pa.Table:
-    """The vectors of one instrument's touches; `day`: the bars' `approach.day_series`, when the caller has
-    them."""
+    """The vectors of one instrument's touches; several instruments' at once with `day` = `approach.day_series`
+    of their bars and `inst` = each touch's row in it (`bars` is then unused; as in `compute_approach`)."""
     if not (math.isfinite(reset_pts) and reset_pts > 0):
         raise Mbp10Error(f"reset_pts={reset_pts!r}: must be a positive, finite number of points")
-    dense, series = day if day is not None else day_series(bars)
+    dense, series = day if day is not None else day_series([bars])
     n = episodes.num_rows
     t = episodes.column("touch_bar").to_numpy()
+    row = np.repeat(np.zeros(n, np.int64) if inst is None else inst, LAST_BARS)
     last = approach.filter(pc.greater(approach.column("rel_bar"), -LAST_BARS))
     # grid bar of each of the last LAST_BARS approach rows (approach rows are touch-major, rel_bar ascending)
-    g = (last.column("bar_start_ns").to_numpy() - dense.t0_ns) // BAR_NS
+    g = (last.column("bar_start_ns").to_numpy() - dense.t0_ns[row]) // BAR_NS
     blocks = []
     for name in BAR_FEATURES:
         if name == "dist_pts":
             x = last.column("dist_pts").to_numpy() / reset_pts
         else:
             at = np.repeat(t, LAST_BARS)  # every bar of a touch's window scaled by the stats at its touch bar
-            mean, sd = _expanding_stats(series[name], at)
-            x = (gather(series[name], g) - mean) / sd if len(at) else np.empty(0)
+            mean, sd = _expanding_stats(series[name], row, at)
+            x = (gather_rows(series[name], dense.n, row, g) - mean) / sd if len(at) else np.empty(0)
         blocks.append(x.reshape(n, LAST_BARS))
     bar_part = np.stack(blocks, axis=2).reshape(n, LAST_BARS * len(BAR_FEATURES))  # touches x (bar, feature)
     sig = [
