@@ -135,7 +135,19 @@ def test_every_command_has_help_with_an_example():
 def test_serial_season_with_one_worker_says_serial(tmp_path):
     """``--executor serial --workers 1`` is consistent (accepted); the summary names no worker count."""
     out = tmp_path / "s"
-    args = ["season", "--games", "1", "--seed", "1", "--executor", "serial", "--workers", "1", "--out", str(out)]
+    args = [
+        "season",
+        "--games",
+        "1",
+        "--seed",
+        "1",
+        "--executor",
+        "serial",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
     assert "(serial)" in r.output.splitlines()[-1], r.output
@@ -151,3 +163,35 @@ def test_statcast_without_the_sample_says_where_it_is_looked_for(tmp_path):
         "error: --statcast needs statcast_batted_balls_sample.csv "
         "(in --data-dir, $BATTED_BALL_DATA or ../shared/data/batted_ball)"
     ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trajectory", "--exit-velo", "100", "--launch-angle", "28"],
+        ["pitch", "--velo", "95"],
+        ["game", "--seed", "1"],
+    ],
+)
+def test_quiet_prints_only_errors_and_json_when_asked(args):
+    """``--quiet`` ("only errors") used to change nothing for these; ``--json`` is still printed."""
+    quiet = run(*args, "--quiet")
+    assert quiet.exit_code == 0 and quiet.output == "", quiet.output
+    as_json = run(*args, "--quiet", "--json")
+    assert as_json.exit_code == 0 and json.loads(as_json.stdout), as_json.output
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["trajectory", "--exit-velo", "100", "--launch-angle", "28", "--path"], "--path"),
+        (["game", "--seed", "1", "--pbp"], "--pbp"),
+    ],
+)
+def test_quiet_with_an_option_that_only_prints_more_is_refused(args, option):
+    r = run(*args, "-q")
+    assert r.exit_code == 2 and r.stdout == "", r.output
+    assert r.stderr.strip().splitlines() == [
+        f"error: {option} prints more and --quiet prints nothing; add --json or drop one"
+    ]
+    assert run(*args, "-q", "--json").exit_code == 0

@@ -53,9 +53,19 @@ FLOAT = _Finite()
 SEED = click.IntRange(min=0)
 
 
-def _emit(data: dict, as_json: bool) -> None:
+def _quiet_conflict(quiet: bool, as_json: bool, **printouts: bool) -> None:
+    """``--quiet`` prints only errors (``--json``'s JSON excepted: asked for by name), so an option
+    whose only effect is more printout cannot go with it."""
+    asked = [name for name, on in printouts.items() if on]
+    if quiet and not as_json and asked:
+        raise BattedBallError(f"--{asked[0]} prints more and --quiet prints nothing; add --json or drop one")
+
+
+def _emit(data: dict, as_json: bool, quiet: bool = False) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=False))
+        return
+    if quiet:
         return
     for k, v in data.items():
         if k == "trajectory":
@@ -222,6 +232,7 @@ def trajectory(
         for n, v in (("backspin", backspin), ("sidespin", sidespin), ("spin-rpm", spin_rpm))
         if v is not None
     ]
+    _quiet_conflict(quiet, as_json, path=with_path)
     if batter_hand is not None and spins:
         raise BattedBallError(
             f"--batter-hand only chooses the Statcast-average spin; it has no effect with --{spins[0]}"
@@ -245,7 +256,7 @@ def trajectory(
             mode=mode,
             record_path=with_path,
         )
-    _emit(r.to_dict(), as_json)
+    _emit(r.to_dict(), as_json, quiet)
 
 
 @main.command(context_settings=CONTEXT)
@@ -312,7 +323,7 @@ def pitch(
             env=env,
             mode=mode,
         )
-    _emit(r.to_dict(), as_json)
+    _emit(r.to_dict(), as_json, quiet)
 
 
 @main.command(context_settings=CONTEXT)
@@ -533,6 +544,7 @@ def game(
 
     Example: batted-ball game --seed 1 --home NYY --away BOS --out out/game
     """
+    _quiet_conflict(quiet, as_json, pbp=pbp)
     with _job(
         "game",
         _config(),
@@ -560,7 +572,7 @@ def game(
         )
     if as_json:
         click.echo(json.dumps(box, indent=1))
-    else:
+    elif not quiet:
         click.echo(_format_box(box))
         if pbp:
             click.echo("\n".join(box["play_by_play"]))
