@@ -4,6 +4,7 @@ bytes for any worker count and executor."""
 
 import json
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from batted_ball.cli import main
@@ -135,3 +136,53 @@ def test_older_team_codes_and_club_names_name_teams_and_parks():
     for code, (city, nickname) in CLUBS.items():
         assert park_code(f"{city} {nickname}".lower()) == park_code(nickname) == code
     assert park_code("Sox") is None and park_code("New York") is None
+
+
+def test_tables_load_in_polars_and_pandas_typed_and_join_the_games_table(serial_season):
+    """What a Statcast user does first: read each table with polars and with pandas (no casts) and
+    join it to games.parquet on game_index; the batting side is the away team in the top half."""
+    import polars as pl
+
+    out = serial_season
+    games = pl.read_parquet(out / "games.parquet")
+    for name, schema in (("pitches", PITCH_SCHEMA), ("balls_in_play", BIP_SCHEMA)):
+        table = pl.read_parquet(out / f"{name}.parquet")
+        arrow = {f.name: str(f.type) for f in schema}
+        polars_of = {"int64": pl.Int64, "int32": pl.Int32, "int16": pl.Int16, "int8": pl.Int8,
+                     "double": pl.Float64, "bool": pl.Boolean, "string": pl.String}  # fmt: skip
+        assert dict(table.schema) == {k: polars_of[v] for k, v in arrow.items()}, name
+        pandas_of = {"double": "float64", "string": "object"}
+        frame = pd.read_parquet(out / f"{name}.parquet")
+        got = {
+            k: ("object" if str(v) in ("str", "object", "string") else str(v))
+            for k, v in frame.dtypes.items()
+        }
+        assert got == {k: pandas_of.get(v, v) for k, v in arrow.items()}, name
+        joined = table.join(games, on="game_index", how="left")
+        assert joined.height == table.height and joined["home"].null_count() == 0, name
+        batting = pl.when(pl.col("top")).then(pl.col("away")).otherwise(pl.col("home"))
+        assert joined.select((pl.col("batting_team") == batting).all()).item(), name
+        assert table.select(["game_index", "pitch_index"]).is_unique().all(), name
+
+
+def test_docs_list_every_column_with_its_type():
+    """docs/batted_ball.md's two column tables (and the keys' sentence) name every column, typed as stored."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "batted_ball.md").read_text()
+    section = doc[doc.index("### Play-by-play as data") : doc.index("A ball fouled straight back")]
+    doc_type = {}
+    for cells in re.findall(r"^\| (.+?) \| (\w+) \|", section, re.M):
+        for col in re.findall(r"`(\w+)`", cells[0]):
+            doc_type[col] = cells[1]
+    keys = re.search(r"Keys in both: (.+?)\n\n", section, re.S).group(1)
+    for col, typ in re.findall(r"`(\w+)` \((\w+)", keys):
+        doc_type[col] = typ
+    for col in re.findall(r"`(\w+)`", keys.split("then", 1)[1]):
+        doc_type.setdefault(col, "string")
+    doc_type.update({"pa_index": "int32"})  # "`pa_index` and `pitch_index` (int32, ...)"
+    named = {"double": "float64"}
+    for schema in (PITCH_SCHEMA, BIP_SCHEMA):
+        for f in schema:
+            assert doc_type.get(f.name) == named.get(str(f.type), str(f.type)), f.name
