@@ -227,6 +227,7 @@ LIBRARY = [
     ([*TRAJ[1:], "--spin-rpm", "2000", "--backspin", "1000"], "not both"),
     ([*TRAJ[1:], "--spin-decay-s", "1e-320"], "spin decay time constant 1e-320"),
     ([*TRAJ[1:], "--humidity", "-1"], "relative humidity -1.0 %"),
+    ([*TRAJ[1:], "--wind-mph", "10", "--wind-dir", "1e300"], "wind direction 1e+300 deg is outside -360..360 deg"),
     ([*TRAJ[1:], "--batter-hand", "X"], "batter hand must be R or L"),
     (["pitch", "--velo", "95", "--target-z", "1e300"], "target height 1e+300"),
     (["pitch", "--velo", "95", "--release-x", "-1e9"], "release side -1e+09"),

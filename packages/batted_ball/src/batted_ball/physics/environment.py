@@ -112,6 +112,10 @@ class Environment:
                 lambda: f"pressure {self.pressure_inhg} inHg is outside 20..35 inHg",
             ),
             (0.0 <= self.wind_mph <= 60.0, lambda: f"wind speed {self.wind_mph} mph is outside 0..60 mph"),
+            (  # a direction, as the spin axis: a larger number is no direction more, only lost precision
+                -360.0 <= self.wind_dir_deg <= 360.0,
+                lambda: f"wind direction {self.wind_dir_deg:g} deg is outside -360..360 deg",
+            ),
             (
                 self.spin_decay_tau_s is None or MIN_SPIN_DECAY_S <= self.spin_decay_tau_s < math.inf,
                 lambda: (
