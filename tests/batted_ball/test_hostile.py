@@ -235,6 +235,12 @@ LIBRARY = [
     (["pitch", "--velo", "95", "--spin-axis", "1e300"], "spin axis 1e+300"),
     # options that would be ignored: refused even when the value equals the default
     (["validate", "--seed", "2026"], "--games, --seed and --out go with --statcast"),
+    # a path option given another option as its value (the path forgotten): not a folder named --pbp
+    (["season", "--seed", "1", "--out", "--pbp"], "'--pbp' is an option, not a path (for a file of that name write ./--pbp)"),
+    (["game", "--seed", "1", "--out", "-q"], "'-q' is an option, not a path"),
+    (["game", "--seed", "1", "--roster", "-h"], "'-h' is an option, not a path"),
+    (["plot", "spray", "--from", "--force", "--out", "x.png"], "'--force' is an option, not a path"),
+    (["validate", "--data-dir", "--json"], "'--json' is an option, not a path"),
     (["validate", "--games", "240"], "--games, --seed and --out go with --statcast"),
     ([*TRAJ[1:], "--backspin", "2000", "--batter-hand", "R"], "--batter-hand only chooses the Statcast-average spin; it has no effect with --backspin"),
     ([*TRAJ[1:], "--spin-rpm", "2000", "--batter-hand", "L"], "no effect with --spin-rpm"),
@@ -244,12 +250,14 @@ LIBRARY = [
 
 
 @pytest.mark.parametrize(("args", "message"), LIBRARY, ids=[" ".join(a[1:]) for a, _ in LIBRARY])
-def test_library_refusals(args: list[str], message: str):
+def test_library_refusals(args: list[str], message: str, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a refusal that regressed writes its output here, not in the checkout
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert result.stdout == "" and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert not list(tmp_path.iterdir())
 
 
 def _batter(field, value):
