@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -105,3 +106,50 @@ def test_approach_equals_per_touch_loop(day_with_touches):
         np.testing.assert_allclose(
             signature[name].to_numpy(), np.asarray(ref, dtype=float), rtol=1e-9, err_msg=name
         )
+
+
+def _touches_walked(mid, n, ends, price, kind, valid_from, row, p):
+    """The touches of each level by walking its bars one by one (the obvious twin of `find_touches`)."""
+    out = []
+    for lv in range(len(price)):
+        prev = None  # distance at the level's last far-or-near bar, and whether it was near
+        for j in range(n[row[lv]]):
+            d = mid[row[lv], j] - price[lv]
+            if ends[row[lv], j] < valid_from[lv] or math.isnan(d):
+                continue
+            if abs(d) > p.reset_pts:
+                prev = (d, False)
+            elif abs(d) <= p.approach_pts:
+                if prev is not None and not prev[1]:
+                    out.append((row[lv], j, price[lv], kind[lv], lv, 1 if prev[0] > 0 else -1))
+                prev = (d, True)
+    out.sort(key=lambda t: t[:4])
+    return [t[4] for t in out], [t[1] for t in out], [t[5] for t in out]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_find_touches_equals_the_walk_per_level(seed):
+    """Several instruments' grids at once, levels that exist late, never come near, NaN or infinite, mids
+    with gaps: the same touches as walking each level's bars (the matrix leaves out levels no mid reaches)."""
+    rng = np.random.default_rng(seed)
+    k, width = 3, 400
+    n = np.array([width, 300, 350])  # rows past their grid's end hold mids that must not count
+    mid = 100 + np.cumsum(rng.choice([-0.5, 0.0, 0.5], size=(k, width)), axis=1)
+    mid[rng.random((k, width)) < 0.05] = np.nan
+    ends = (np.arange(1, width + 1) * 5_000_000_000)[None, :] + np.array([0, 7, 3])[:, None]
+    price = np.r_[np.round(rng.uniform(90, 110, 20)), 100.25, 250.0, np.nan, np.inf, -np.inf]
+    row = rng.integers(0, k, len(price))
+    valid_from = np.where(rng.random(len(price)) < 0.3, ends[0, width // 2], 0)
+    kind = [f"k{i % 3}" for i in range(len(price))]
+    levels = pa.table(
+        {
+            "level_kind": kind,
+            "level_price": price,
+            "valid_from_ns": valid_from,
+        }
+    )
+    tight = EpisodeParams(approach_pts=0.5, reset_pts=1.5)
+    lvl, bar, direction = find_touches(mid, ends, levels, tight, row, n)
+    want = _touches_walked(mid, n, ends, price, kind, valid_from, row, tight)
+    assert len(lvl) > 10
+    assert (lvl.tolist(), bar.tolist(), direction.tolist()) == want

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from mbp10.bar_columns import SIDES
-from mbp10.episodes import DenseBars
+from mbp10.episodes import DenseBars, gather_rows
 from mbp10.io import np_to_arrow
 from mbp10.schema import BANDS, BAR_NS
 
@@ -62,15 +62,6 @@ def day_series(parts: list[pa.Table]) -> tuple[DenseBars, dict[str, np.ndarray]]
     out.update({short: dense.carried(rows(col)) for short, col in STATE.items()})
     out["has_records"] = dense.has_records()
     return dense, out
-
-
-def gather_rows(series: np.ndarray, n: np.ndarray, inst: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """series[inst, idx] (row `inst`: an instrument's grid, `n[inst]` bars long) with NaN where idx falls
-    outside that grid: `episodes.gather` for every instrument at once (`inst` broadcasts against `idx`)."""
-    ok = (idx >= 0) & (idx < n[inst])
-    if series.size == 0:
-        return np.full(ok.shape, np.nan)
-    return np.where(ok, series[inst, np.clip(idx, 0, series.shape[1] - 1)], np.nan)
 
 
 def _nan_reduce(x: np.ndarray, fn) -> np.ndarray:

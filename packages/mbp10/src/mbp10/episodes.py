@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pyarrow as pa
 
+from mbp10.io import np_to_arrow
 from mbp10.schema import BAR_NS
 
 #: Longest horizon or window, in 5-s bars: one day. Longer ones are refused before any allocation (the
@@ -141,33 +142,61 @@ def touch_id_base(date_iso: str) -> int:
     return int(date_iso.replace("-", "")) * 100_000
 
 
-def find_touches(mid: np.ndarray, bar_end_ns: np.ndarray, levels: pa.Table, p: EpisodeParams):
-    """(level index, grid bar, direction) of every touch, sorted by (bar, level price, level kind).
+def find_touches(
+    mid: np.ndarray,
+    bar_end_ns: np.ndarray,
+    levels: pa.Table,
+    p: EpisodeParams,
+    level_row: np.ndarray | None = None,
+    n: np.ndarray | None = None,
+):
+    """(level index, grid bar, direction) of every touch, sorted by (instrument, bar, level price, level kind).
 
-    Per level, each grid bar is far (|mid - level| > reset_pts), near (<= approach_pts) or neither (also
-    before the level exists and without a mid); a touch is a near bar whose previous far-or-near bar of
-    the same level was far, coming from that bar's side. On the levels x bars matrix, but only its far
-    and near cells are walked: in row-major order, consecutive ones of one row are a level's sequence.
+    `mid` and `bar_end_ns` (ascending) are one grid, or one row per instrument (`DenseBars`: row i `n[i]`
+    bars long) with `level_row` each level's row. Per level, each grid bar is far (|mid - level| >
+    reset_pts), near (<= approach_pts) or neither (also before the level exists and without a mid); a touch
+    is a near bar whose previous far-or-near bar of the same level was far, coming from that bar's side. On
+    the levels x bars matrix, but only its far and near cells are walked: in row-major order, consecutive
+    ones of one row are a level's sequence. Levels that no mid of their day comes near are left out of the
+    matrix first: they have no touch, and most round numbers are such.
     """
     price = levels.column("level_price").to_numpy()
     valid_from = levels.column("valid_from_ns").to_numpy()
-    n = len(mid)
-    if len(price) == 0 or n == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8)
-    dist = mid[None, :] - price[:, None]  # levels x bars (NaN where there is no mid)
-    exists = bar_end_ns[None, :] >= valid_from[:, None]
+    mid, bar_end_ns = np.atleast_2d(mid), np.atleast_2d(bar_end_ns)
+    width = mid.shape[1]
+    n = np.full(len(mid), width) if n is None else n
+    level_row = np.zeros(len(price), np.int64) if level_row is None else level_row
+    none = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8)
+    if len(price) == 0 or width == 0:
+        return none
+    first = np.empty(len(price), np.int64)  # the first bar each level exists at (its bar end >= valid_from)
+    for r in np.unique(level_row):
+        mine = level_row == r
+        first[mine] = np.searchsorted(bar_end_ns[r, : n[r]], valid_from[mine])
+    # The highest and lowest mid from each bar on (NaN-free): fl(mid - level) grows with mid, so a level
+    # with fl(highest - level) < -approach_pts or fl(lowest - level) > approach_pts has no near bar.
+    top = np.fmax.accumulate(mid[:, ::-1], axis=1)[:, ::-1]
+    bottom = np.fmin.accumulate(mid[:, ::-1], axis=1)[:, ::-1]
+    at = np.minimum(first, width - 1)
+    reach = (first < n[level_row]) & (top[level_row, at] - price >= -p.approach_pts)
+    keep = np.flatnonzero(reach & (bottom[level_row, at] - price <= p.approach_pts))
+    if len(keep) == 0:
+        return none
+    dist = mid[level_row[keep]] - price[keep, None]  # kept levels x bars (NaN where there is no mid)
+    bars = np.arange(width)
+    exists = (bars >= first[keep, None]) & (bars < n[level_row[keep], None])
     absd = np.abs(dist)
     near = (absd <= p.approach_pts) & exists  # NaN compares False: no mid, neither near nor far
     far = (absd > p.reset_pts) & exists
     cells = np.flatnonzero(near | far)  # row-major: by level, then bar
     is_near = near.ravel()[cells]
-    row = cells // n
+    row = cells // width
     after = np.flatnonzero(is_near[1:] & ~is_near[:-1] & (row[1:] == row[:-1])) + 1
-    lvl, bar = row[after], cells[after] % n
+    lvl, bar = keep[row[after]], cells[after] % width
     prev_dist = dist.ravel()[cells[after - 1]]
     direction = np.where(prev_dist > 0, 1, -1).astype(np.int8)  # +1: came down from above
     kinds = np.asarray(levels.column("level_kind").to_pylist(), dtype=object)
-    order = np.lexsort((kinds[lvl].astype(str), price[lvl], bar))
+    order = np.lexsort((kinds[lvl].astype(str), price[lvl], bar, level_row[lvl]))
     return lvl[order], bar[order], direction[order]
 
 
@@ -184,41 +213,56 @@ def outcomes(signed: np.ndarray, p: EpisodeParams) -> tuple[np.ndarray, np.ndarr
     return code.astype(np.int8), bars_to.astype(np.int32)
 
 
-def gather(series: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """series[idx] with NaN where idx falls outside the series."""
-    ok = (idx >= 0) & (idx < len(series))
-    return (
-        np.where(ok, series[np.clip(idx, 0, max(len(series) - 1, 0))], np.nan)
-        if len(series)
-        else np.full(idx.shape, np.nan)
-    )
+def gather_rows(series: np.ndarray, n: np.ndarray, row: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """series[row, idx] (`series`: one grid row per instrument, row i `n[i]` bars long) with NaN where idx
+    falls outside its row's grid; `row` broadcasts against `idx`."""
+    ok = (idx >= 0) & (idx < n[row])
+    if series.size == 0:
+        return np.full(ok.shape, np.nan)
+    return np.where(ok, series[row, np.clip(idx, 0, series.shape[1] - 1)], np.nan)
 
 
-def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: EpisodeParams, first_index: int = 0):
-    """(episodes table, episode-bars table) of one date and one instrument; touch ids start at
-    `first_index` within the date (touches of the date's earlier instruments come before)."""
+def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: EpisodeParams):
+    """(episodes table, episode-bars table) of one date and one instrument."""
     dense = DenseBars.from_bars(bars)
-    mid = dense.carried(bars.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False))[0]
-    start = dense.start_ns()[0]
-    t0 = dense.t0_ns[0]
-    lvl, bar, direction = find_touches(mid, start + BAR_NS, levels, p)
+    mid = dense.carried(bars.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False))
+    episodes, windows, _, _ = touch_episodes(
+        date_iso, dense, mid, levels, np.zeros(levels.num_rows, np.int64), p
+    )
+    return episodes, windows
+
+
+def touch_episodes(
+    date_iso: str,
+    dense: DenseBars,
+    mid: np.ndarray,
+    levels: pa.Table,
+    level_row: np.ndarray,
+    p: EpisodeParams,
+):
+    """(episodes, episode bars, each episode's row in `dense`, each episode bar's) of one date, every
+    instrument of `dense` at once: `mid` its carried mids, `level_row` each level's row. Touches are
+    numbered in (instrument, bar, level price, level kind) order."""
+    start = dense.start_ns()
+    lvl, bar, direction = find_touches(mid, start + BAR_NS, levels, p, level_row, dense.n)
     n = len(lvl)
+    row = level_row[lvl]
     price = levels.column("level_price").to_numpy()[lvl] if n else np.empty(0)
-    kinds = [levels.column("level_kind")[int(i)].as_py() for i in lvl]
     ahead = bar[:, None] + 1 + np.arange(p.horizon_bars)[None, :]
-    signed = (gather(mid, ahead) - price[:, None]) * direction[:, None]
+    signed = (gather_rows(mid, dense.n, row[:, None], ahead) - price[:, None]) * direction[:, None]
     code, bars_to = outcomes(signed, p)
-    touch_ids = touch_id_base(date_iso) + first_index + np.arange(n, dtype=np.int64)
-    decision = (start[bar] + BAR_NS) if n else np.empty(0, np.int64)
+    touch_ids = touch_id_base(date_iso) + np.arange(n, dtype=np.int64)
+    t0 = dense.t0_ns[row]
+    decision = (t0 + bar * BAR_NS + BAR_NS) if n else np.empty(0, np.int64)
     episodes = pa.table(
         {
             "touch_id": touch_ids,
             "date": [date_iso] * n,
-            "level_kind": kinds,
+            "level_kind": levels.column("level_kind").take(np_to_arrow(lvl)),
             "level_price": price,
             "direction": direction,
             "touch_bar": bar.astype(np.int64),
-            "touch_bar_start_ns": start[bar] if n else np.empty(0, np.int64),
+            "touch_bar_start_ns": (t0 + bar * BAR_NS) if n else np.empty(0, np.int64),
             "window_start_ns": t0 + (bar - p.window_before) * BAR_NS,
             "window_end_ns": t0 + (bar + p.window_after) * BAR_NS,
             "outcome": [OUTCOMES[c] for c in code],
@@ -233,15 +277,15 @@ def compute_episodes(date_iso: str, bars: pa.Table, levels: pa.Table, p: Episode
     )
     rel = np.arange(-p.window_before, p.window_after + 1)
     idx = bar[:, None] + rel[None, :]
-    dist = (gather(mid, idx) - price[:, None]) * direction[:, None]
-    inside = (idx >= 0) & (idx < len(mid))
+    dist = (gather_rows(mid, dense.n, row[:, None], idx) - price[:, None]) * direction[:, None]
+    inside = ((idx >= 0) & (idx < dense.n[row][:, None])).ravel()
     windows = pa.table(
         {
-            "touch_id": np.repeat(touch_ids, len(rel))[inside.ravel()],
-            "rel_bar": np.tile(rel, n).astype(np.int32)[inside.ravel()],
-            "bar_start_ns": (t0 + idx * BAR_NS).ravel()[inside.ravel()],
-            "has_records": (gather(dense.has_records()[0], idx) > 0).ravel()[inside.ravel()],
-            "dist_pts": dist.ravel()[inside.ravel()],
+            "touch_id": np.repeat(touch_ids, len(rel))[inside],
+            "rel_bar": np.tile(rel, n).astype(np.int32)[inside],
+            "bar_start_ns": (t0[:, None] + idx * BAR_NS).ravel()[inside],
+            "has_records": (gather_rows(dense.has_records(), dense.n, row[:, None], idx) > 0).ravel()[inside],
+            "dist_pts": dist.ravel()[inside],
         }
     )
-    return episodes, windows
+    return episodes, windows, row, np.repeat(row, len(rel))[inside]

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from mbp10.approach import WINDOW, compute_approach, day_series
-from mbp10.episodes import EpisodeParams, compute_episodes
+from mbp10.episodes import DenseBars, EpisodeParams, touch_episodes
 from mbp10.io import np_to_arrow, strings_to_arrow
 from mbp10.levels import add_level_distance, compute_levels, round_number_levels
 from mbp10.vectors import compute_vectors
@@ -93,18 +93,18 @@ def level_distance_all(bars: pa.Table, levels: pa.Table | None) -> pa.Table:
 
 
 def episodes_all(date_iso: str, bars: pa.Table, levels: pa.Table, p: EpisodeParams):
-    """(episodes, episode bars) per instrument; touch ids of the date run on across instruments."""
-    lv = split(levels)
-    eps, wins = [], []
-    first = 0
-    for iid, b in split(bars).items():
-        mine = lv.get(iid, levels.slice(0, 0))
-        ep, win = compute_episodes(date_iso, b, mine, p, first_index=first)
-        first += ep.num_rows
-        eps.append(tag(ep, iid, symbol_of(b)))
-        wins.append(tag(win, iid, symbol_of(b)))
-    e0, w0 = compute_episodes(date_iso, bars.slice(0, 0), levels.slice(0, 0), p)
-    return _concat(eps, tag(e0, 0, None)), _concat(wins, tag(w0, 0, None))
+    """(episodes, episode bars) of every instrument in one pass (each on its own grid, from its own levels);
+    touch ids of the date run on across instruments in ascending id."""
+    parts = split(bars)
+    ids = list(parts)
+    dense = DenseBars.from_starts([b.column("bar_start_ns").to_numpy() for b in parts.values()])
+    mids = [b.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False) for b in parts.values()]
+    mid = dense.carried(np.concatenate(mids) if mids else np.empty(0))
+    mine = _theirs(levels, ids)
+    level_row = np.searchsorted(np.asarray(ids, np.int64), mine.column(ID).to_numpy().astype(np.int64))
+    ep, win, row, win_row = touch_episodes(date_iso, dense, mid, mine, level_row, p)
+    symbols = [symbol_of(b) for b in parts.values()]
+    return tag_rows(ep, row, ids, symbols), tag_rows(win, win_row, ids, symbols)
 
 
 def tag_rows(table: pa.Table, row: np.ndarray, ids: list[int], symbols: list[str | None]) -> pa.Table:

@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mbp10.approach import FLOW, WINDOW, day_series, gather_rows
+from mbp10.approach import FLOW, WINDOW, day_series
+from mbp10.episodes import gather_rows
 from mbp10.errors import Mbp10Error
 from mbp10.schema import BAR_NS
 
