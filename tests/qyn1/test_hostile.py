@@ -120,6 +120,13 @@ def truncated(folder: Path) -> None:
     (folder / "p.qyn").write_bytes(_package()[:-40])
 
 
+def flipped(folder: Path) -> None:
+    """One bit flipped in the first chunk (``a.py``'s) of ``p.qyn``."""
+    blob = bytearray(_package())
+    blob[60] ^= 1
+    (folder / "p.qyn").write_bytes(bytes(blob))
+
+
 def garbage(folder: Path) -> None:
     (folder / "p.qyn").write_bytes(os.urandom(3000))
 
@@ -186,8 +193,11 @@ CASES = [
         "pack-stdin-as-source", [*PACK[:2], "-", *PACK[3:], "-o", "x.qyn"], 2, "not standard input", with_()
     ),
     Case("unpack-to-stdout", [*UNPACK, "-o", "-"], 2, "not standard output", with_()),
-    # verify decodes on one core: its --workers was offered and ignored, now it is not offered
-    Case("verify-workers-not-offered", ["qyn1", "verify", "p.qyn", *K, "--workers", "2"], 2, "No such option '--workers'", with_()),
+    # verify decodes on --workers process workers, as unpack does (docs/perf/qyn1.md, "Unpack, round 9")
+    Case("verify-workers-zero", ["qyn1", "verify", "p.qyn", *K, "--workers", "0"], 2, "Invalid value for '--workers'", with_()),
+    Case("verify-executor-dask", ["qyn1", "verify", "p.qyn", *K, "--executor", "dask"], 2, "Invalid value for '--executor'", with_()),
+    Case("verify-two-workers", ["qyn1", "verify", "p.qyn", *K, "--workers", "2", "-q"], 0, "", with_()),
+    Case("verify-tampered-on-two-workers", ["qyn1", "verify", "p.qyn", *K, "--workers", "2"], 2, "a.py: chunk 0 of 1 failed authentication", with_(flipped)),
     # crafted packages: refused before anything is written, no folder left behind
     Case(
         "unpack-crafted-file-inside-a-file",

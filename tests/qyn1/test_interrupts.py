@@ -1,4 +1,5 @@
-"""Ctrl-C, SIGTERM and SIGKILL at every moment of a real ``qyn1 pack --workers 2`` (and once of ``unpack``).
+"""Ctrl-C, SIGTERM and SIGKILL at every moment of a real ``qyn1 pack --workers 2`` (and once of ``unpack`` and
+of ``verify``).
 
 The corpus is a slice of this interpreter's standard library (~5 MB of Python in ~450 files: a few
 seconds of work for two process workers). Each signal is sent to the whole process group, as a
@@ -9,7 +10,8 @@ machine's load changes how long each phase takes):
 * ``fork-server start-up``: the fork server exists and is importing numba and the kernels;
 * ``worker start-up``: the first worker has been forked from the server;
 * ``mid-run``: both workers of the pool are up and encoding (0.3 s after they appear);
-* ``unpacking`` (unpack): decoded files are appearing in the output's staging folder.
+* ``unpacking`` (unpack): decoded files are appearing in the output's staging folder;
+* ``verifying`` (verify): the two workers of its pool are up, decoding.
 
 The contract: exit 130 (SIGINT) or 143 (SIGTERM), exactly one stderr line ``interrupted``, the parent
 gone within 2 s of the signal, no process of the group alive 2 s later (workers, fork server, resource
@@ -97,6 +99,8 @@ MOMENTS: dict[str, tuple[Callable[[subprocess.Popen, Path], bool], float]] = {
     "worker-start-up": (lambda proc, cwd: _fork_server_processes(proc.pid) >= 2, 0.0),
     "mid-run": (lambda proc, cwd: _pool_busy(proc.pid), 0.3),
     "unpacking": (lambda proc, cwd: _staged_files(cwd) >= 1, 0.0),  # unpack's staging folder has files
+    # verify: its pool's two workers are up (the warm-up's one worker has been joined before): decoding
+    "verifying": (lambda proc, cwd: _fork_server_processes(proc.pid) >= 3, 0.05),
 }
 
 
@@ -218,8 +222,9 @@ def _kill_parent_mid_run(folder: Path) -> tuple[list[str], list[str]]:
         with_children_killed(proc.pid)
 
 
-def test_sigint_unpack_of_a_big_package(scratch):
-    """Ctrl-C while ``unpack --workers 2`` is writing files: no output folder appears, nothing is left."""
+def test_sigint_unpack_and_verify_of_a_big_package(scratch):
+    """Ctrl-C while ``unpack --workers 2`` is writing files: no output folder appears, nothing is left. Then
+    Ctrl-C while ``verify --workers 2`` decodes on its two workers: the same clean stop."""
     res = run([*PACK[:-1]], scratch)  # the whole slice, packed for real (replacing the small package)
     assert res.returncode == 0, res.stderr
     previous = (scratch / "big.qyn").read_bytes()
@@ -227,3 +232,6 @@ def test_sigint_unpack_of_a_big_package(scratch):
     r = signal_when(argv, scratch, "unpacking")
     assert_clean_stop(r, 130, scratch, previous)
     assert not (scratch / "out").exists()
+    argv = ["qyn1", "verify", "big.qyn", "--key", "k.key", "--workers", "2", "--quiet"]
+    r = signal_when(argv, scratch, "verifying")
+    assert_clean_stop(r, 130, scratch, previous)

@@ -253,3 +253,32 @@ def test_decode_preload_loads_the_decoders_and_no_encoder():
 
     p = subprocess.run([sys.executable, "-c", _DECODE_PRELOAD_ONLY], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr[-2000:]
+
+
+def test_verify_on_workers_reports_what_one_pass_reports(tmp_path):
+    """Faults in two blocks, the later one in the largest block (its task is handed out first and fails
+    first): verify on workers raises the error one serial pass meets first, for any worker count."""
+    import io
+
+    from qyn1 import container
+    from qyn1.errors import Qyn1Error
+
+    from ._helpers import pack_bytes
+
+    files = {f"m{i:02d}.py": b"value_%d = %d\n" % (i, i) * (2000 if i == 10 else 50) for i in range(12)}
+    blob = bytearray(pack_bytes(files))  # each file a block of its own
+    entries = {e.path: e for e in container.Reader(io.BytesIO(bytes(blob)), key_source()).entries}
+    for name in ("m03.py", "m10.py"):
+        blob[entries[name].chunks[0][0] + 5] ^= 1
+    path = tmp_path / "p.qyn"
+    path.write_bytes(bytes(blob))
+
+    def message(**kw) -> str:
+        with pytest.raises(Qyn1Error) as err:
+            extraction.verify(path, key_source(), **kw)
+        return str(err.value)
+
+    serial = message(workers=1)
+    assert serial.startswith("m03.py: ")
+    for workers in (2, 3):
+        assert message(workers=workers, executor="threads") == serial

@@ -480,13 +480,24 @@ def cat(package, path, key_file, passphrase_file, passphrase_env, key_env) -> No
 @main.command()
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
 @key_options
-@common_options(workers=False)
+@executor_option(choices=("serial", "threads", "processes"), default="processes")
+@common_options
 @_bad_input
 def verify(
-    package, key_file, passphrase_file, passphrase_env, key_env, profile, report_dir, force, quiet
+    package,
+    key_file,
+    passphrase_file,
+    passphrase_env,
+    key_env,
+    executor,
+    profile,
+    report_dir,
+    workers,
+    force,
+    quiet,
 ) -> None:
     """Authenticate and decode every chunk and check every file digest; writes nothing. PACKAGE may be -.
-    One pass on one core (no --workers).
+    Decodes on --workers as unpack does; a failure is reported as one pass in table order finds it.
 
     Example: qyn1 verify src.qyn --key project.key
     """
@@ -494,7 +505,7 @@ def verify(
     with job(
         "qyn1",
         "verify",
-        config={"package": str(package)},
+        config={"package": str(package), "executor": executor},
         inputs=_inputs(package, key_file, passphrase_file),
         force=force,
         report_dir=report_dir,
@@ -502,8 +513,10 @@ def verify(
         bad_input=_BAD_INPUT,
     ) as j:
         ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
+        with j.run.stage("warm_up"):
+            _pipeline().warm_up(executor, workers, _pipeline().DECODE_PRELOAD)
         with j.run.stage("verify"), _package_file(package) as pkg:
-            st = _extraction().verify(pkg, ks)
+            st = _extraction().verify(pkg, ks, workers=workers, executor=executor)
         j.run.count("files", st.files)
         j.run.count("chunks", st.chunks)
     if not quiet:
