@@ -97,6 +97,44 @@ def test_workers_above_the_cap_is_a_one_line_usage_error():
     assert len(lines) == 1 and "--workers" in lines[0] and lines[0].startswith("error: grp cmd:")
 
 
+def _group():
+    from perfkit.clitools import Group
+
+    @click.group(cls=Group)
+    def grp():
+        """A group of one command."""
+
+    grp.add_command(cmd, "cmd")
+    return grp
+
+
+def test_a_bare_group_prints_its_help_as_written_on_stderr_exit_2():
+    result = CliRunner().invoke(_group(), [])
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = [line.strip() for line in result.stderr.splitlines()]
+    assert lines[0].startswith("Usage: grp [OPTIONS] COMMAND") and "A group of one command." in lines
+    assert "Commands:" in lines and "cmd" in lines, result.stderr
+
+
+@pytest.mark.parametrize("option", ["--report-dir", "--profile"])
+@pytest.mark.parametrize("value", ["--force", "--quiet", "--workers"])
+def test_a_path_option_given_another_option_as_its_value_is_refused(tmp_path, monkeypatch, option, value):
+    """``--report-dir --force`` (the folder forgotten) must not write a folder named ``--force``."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(_group(), ["cmd", "fine", option, value])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"'{value}' is an option, not a path" in lines[0], result.output
+    assert lines[0].startswith("error: grp cmd:") and f"./{value}" in lines[0]
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_path_option_named_like_an_option_with_a_folder_is_accepted(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(_group(), ["cmd", "fine", "--report-dir", "./--force"])
+    assert result.exit_code == 0, result.output
+
+
 def test_an_interrupt_wrapped_in_another_exception_still_exits_130():
     """A Ctrl-C inside a C extension's import surfaces as SystemError caused by the KeyboardInterrupt."""
 

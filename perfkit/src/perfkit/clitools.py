@@ -73,6 +73,22 @@ def _workers_option() -> Callable:
     )
 
 
+class NotAnOptionPath(click.Path):
+    """A path whose value is not one of the command's own options: ``--report-dir --force`` (the folder
+    forgotten) would otherwise write a folder named ``--force`` and not replace the output."""
+
+    def convert(self, value, param, ctx):
+        if ctx is not None and isinstance(value, str):
+            options = {o for p in ctx.command.get_params(ctx) for o in (*p.opts, *p.secondary_opts)}
+            if value in options:
+                self.fail(
+                    f"{value!r} is an option, not a path (for a file of that name write ./{value})",
+                    param,
+                    ctx,
+                )
+        return super().convert(value, param, ctx)
+
+
 def common_options(fn: Callable | None = None, *, workers: bool = True) -> Callable:
     """Add ``--profile``, ``--report-dir``, ``--workers``, ``--force`` and ``--quiet`` to a click command.
 
@@ -85,14 +101,14 @@ def common_options(fn: Callable | None = None, *, workers: bool = True) -> Calla
         click.option(
             "--profile",
             "profile",
-            type=click.Path(dir_okay=False, path_type=Path),
+            type=NotAnOptionPath(dir_okay=False, path_type=Path),
             default=None,
             help="Write a cProfile .pstats here (and profile_top.json beside it).",
         ),
         click.option(
             "--report-dir",
             "report_dir",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=NotAnOptionPath(file_okay=False, path_type=Path),
             default=None,
             help="Write run_report.json and events.jsonl here (default: inside a folder output; "
             "commands writing single files keep no report unless this is given). Never emptied.",
@@ -278,6 +294,9 @@ class Group(click.Group):
         interrupts.install()
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # a bare group: its help as written, on stderr
+            click.echo(exc.ctx.get_help(), err=True)
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx is not None else (prog_name or self.name)
             hint = f" (see '{where} --help')"
