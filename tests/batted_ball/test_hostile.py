@@ -369,3 +369,27 @@ def test_numeric_option_sweep(command: str, option: str):
         else:
             numbers = [v for v in json.loads(result.output).values() if isinstance(v, float)]
             assert all(math.isfinite(v) for v in numbers), f"{where}: {result.output}"
+
+
+def test_out_containing_the_roster_is_refused_a_report_beside_it_is_not(tmp_path: Path, monkeypatch):
+    """As the docs state: ``--out`` may not contain an input (it is replaced whole); ``--report-dir``
+    beside the roster only adds its two files (never emptied)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    roster("sub/r.json")(tmp_path)
+    before = snapshot(tmp_path)
+    refused = CliRunner().invoke(
+        main, ["game", "--seed", "1", "--roster", "sub/r.json", "--out", "sub", "-q"]
+    )
+    assert refused.exit_code == 2 and "would contain the input sub/r.json" in refused.stderr, refused.output
+    assert snapshot(tmp_path) == before
+    beside = CliRunner().invoke(
+        main, ["game", "--seed", "1", "--roster", "sub/r.json", "--report-dir", "sub", "-q"]
+    )
+    assert beside.exit_code == 0, beside.output
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == [
+        "events.jsonl",
+        "r.json",
+        "run_report.json",
+    ]
+    assert (tmp_path / "sub" / "r.json").read_text() == _roster_text()
