@@ -112,10 +112,10 @@ class DenseBars:
         """Last non-NaN value at or before each grid bar, per row (NaN before the row's first)."""
         v = np.full(len(self.n) * self.width, np.nan)
         v[self.cell] = values
-        v = v.reshape(len(self.n), self.width)
-        idx = np.where(~np.isnan(v), np.arange(self.width), -1)
+        # flat positions: a row's running maximum never reaches another row's (earlier rows' are lower)
+        idx = np.where(np.isnan(v), -1, np.arange(len(v))).reshape(len(self.n), self.width)
         idx = np.maximum.accumulate(idx, axis=1) if idx.size else idx
-        return np.where(idx >= 0, np.take_along_axis(v, np.maximum(idx, 0), axis=1), np.nan)
+        return np.where(idx >= 0, v[np.maximum(idx, 0)], np.nan)
 
 
 EPISODE_SCHEMA = pa.schema(
@@ -183,11 +183,12 @@ def find_touches(
     if len(keep) == 0:
         return none
     dist = mid[level_row[keep]] - price[keep, None]  # kept levels x bars (NaN where there is no mid)
-    bars = np.arange(width)
-    exists = (bars >= first[keep, None]) & (bars < n[level_row[keep], None])
+    for i, (a, b) in enumerate(zip(first[keep].tolist(), n[level_row[keep]].tolist(), strict=True)):
+        dist[i, :a] = np.nan  # before the level exists
+        dist[i, b:] = np.nan  # past the end of its instrument's grid
     absd = np.abs(dist)
-    near = (absd <= p.approach_pts) & exists  # NaN compares False: no mid, neither near nor far
-    far = (absd > p.reset_pts) & exists
+    near = absd <= p.approach_pts  # NaN compares False: no mid (or no level yet), neither near nor far
+    far = absd > p.reset_pts
     cells = np.flatnonzero(near | far)  # row-major: by level, then bar
     is_near = near.ravel()[cells]
     row = cells // width
