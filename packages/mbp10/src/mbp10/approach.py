@@ -48,6 +48,12 @@ RATE = ("trade_vol", "msg_cnt", "signed_vol", "ofi_l1")
 DIFF = ("dist_pts", "imbal_l1")
 
 
+def prefix(short: str) -> str:
+    """The `day_series` key of a flow series' prefix sums: [:, j] = the sum of a row's bars before j (one
+    sequential cumsum per row: each instrument's sums are those of its own day alone)."""
+    return f"{short}_before"
+
+
 def day_series(parts: list[pa.Table]) -> tuple[DenseBars, dict[str, np.ndarray]]:
     """The per-bar series of each bars table in `parts` (one instrument's day each) on its dense grid: row i
     of every series is `parts[i]`'s day. One pass over all instruments: gathering every instrument's
@@ -59,6 +65,10 @@ def day_series(parts: list[pa.Table]) -> tuple[DenseBars, dict[str, np.ndarray]]
         return np.concatenate(cols) if cols else np.empty(0)
 
     out = {short: dense.zero_filled(rows(col).astype(np.float64)) for short, col in FLOW.items()}
+    for short in FLOW:  # the vectors' standardisation reads them too: summed once
+        out[prefix(short)] = np.concatenate(
+            [np.zeros((len(dense.n), 1)), np.cumsum(out[short], axis=1)], axis=1
+        )
     out.update({short: dense.carried(rows(col)) for short, col in STATE.items()})
     out["has_records"] = dense.has_records()
     return dense, out
@@ -103,8 +113,7 @@ def compute_approach(
     dist = (gather("mid", idx) - level[:, None]) * direction[:, None]
     cols["dist_pts"] = dist.ravel()
     for short in FLOW:
-        x = s[short]
-        pref = np.concatenate([np.zeros((len(x), 1)), np.cumsum(x, axis=1)], axis=1)  # [:, j] = bars < j
+        pref = s[prefix(short)]
         hi = np.clip(idx + 1, 0, n_grid)
         lo = np.clip(w0[:, None], 0, n_grid)
         cols[f"{short}_cum"] = np.where(idx >= 0, pref[row, hi] - pref[row, lo], np.nan).ravel()

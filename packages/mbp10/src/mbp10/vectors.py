@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mbp10.approach import FLOW, WINDOW, day_series
+from mbp10.approach import FLOW, WINDOW, day_series, prefix
 from mbp10.episodes import gather_rows
 from mbp10.errors import Mbp10Error
 from mbp10.schema import BAR_NS
@@ -34,14 +34,20 @@ BAR_FEATURES = (
 DIM = LAST_BARS * len(BAR_FEATURES) + 3 + len(FLOW) + 2 + 2
 
 
-def _expanding_stats(x: np.ndarray, row: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _expanding_stats(
+    x: np.ndarray, row: np.ndarray, at: np.ndarray, before: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of the non-NaN values of `x[row, 0..t]` for every t in `at` (sd 1 where
     it is 0 or undefined; `x`: one grid row per instrument, `row` each touch's): a touch at bar t is
-    standardised with what was known when bar t ended, never the whole day."""
+    standardised with what was known when bar t ended, never the whole day. `before`: x's prefix sums
+    (`approach.prefix`), used when x has no NaN (a flow series): the same sums, not taken twice."""
     ok = ~np.isnan(x)
-    v = np.where(ok, x, 0.0)
-    n = np.cumsum(ok, axis=1)[row, at]
-    s1 = np.cumsum(v, axis=1)[row, at]
+    if before is not None and ok.all():
+        v, n, s1 = x, at + 1, before[row, at + 1]
+    else:
+        v = np.where(ok, x, 0.0)
+        n = np.cumsum(ok, axis=1)[row, at]
+        s1 = np.cumsum(v, axis=1)[row, at]
     s2 = np.cumsum(v * v, axis=1)[row, at]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n > 0, s1 / np.maximum(n, 1), 0.0)
@@ -80,7 +86,7 @@ def compute_vectors(
             x = last.column("dist_pts").to_numpy() / reset_pts
         else:
             at = np.repeat(t, LAST_BARS)  # every bar of a touch's window scaled by the stats at its touch bar
-            mean, sd = _expanding_stats(series[name], row, at)
+            mean, sd = _expanding_stats(series[name], row, at, series.get(prefix(name)))
             x = (gather_rows(series[name], dense.n, row, g) - mean) / sd if len(at) else np.empty(0)
         blocks.append(x.reshape(n, LAST_BARS))
     bar_part = np.stack(blocks, axis=2).reshape(n, LAST_BARS * len(BAR_FEATURES))  # touches x (bar, feature)
