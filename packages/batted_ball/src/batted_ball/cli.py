@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from perfkit.clitools import (
     Group,
+    NotAnOptionPath,
     common_options,
     executor_for,
     executor_option,
@@ -39,22 +40,6 @@ class _Finite(click.ParamType):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
-
-
-class _Path(click.Path):
-    """A path option whose value is not one of the command's own options: ``--out --pbp`` (the folder
-    forgotten) would otherwise write a folder named ``--pbp`` and play no play-by-play."""
-
-    def convert(self, value, param, ctx):
-        if ctx is not None and isinstance(value, str):
-            options = {o for p in ctx.command.get_params(ctx) for o in (*p.opts, *p.secondary_opts)}
-            if value in options:
-                self.fail(
-                    f"{value!r} is an option, not a path (for a file of that name write ./{value})",
-                    param,
-                    ctx,
-                )
-        return super().convert(value, param, ctx)
 
 
 #: ``physics.SimulationMode`` names (a test checks they agree).
@@ -155,7 +140,11 @@ def _job(command: str, config: dict, *, profile, report_dir, force, inputs=(), d
 def _out_folder(help_text: str):
     """An optional ``--out DIR`` folder output (claimed through ``perfkit.job`` by the command)."""
     return click.option(
-        "--out", "out_dir", type=_Path(file_okay=False, path_type=Path), default=None, help=help_text
+        "--out",
+        "out_dir",
+        type=NotAnOptionPath(file_okay=False, path_type=Path),
+        default=None,
+        help=help_text,
     )
 
 
@@ -345,7 +334,7 @@ def pitch(
 @main.command(context_settings=CONTEXT)
 @click.option(
     "--data-dir",
-    type=_Path(file_okay=False, path_type=Path),
+    type=NotAnOptionPath(file_okay=False, path_type=Path),
     default=None,
     help="Folder with the reference CSVs (default: ../shared/data/batted_ball if present).",
 )
@@ -542,7 +531,7 @@ def _format_box(box: dict) -> str:
 @click.option("--mode", type=MODE, default=GAME_MODE, show_default=True, help="RK4 step of every flight.")
 @click.option(
     "--roster",
-    type=_Path(dir_okay=False, path_type=Path),
+    type=NotAnOptionPath(dir_okay=False, path_type=Path),
     default=None,
     help="Teams from a JSON or CSV roster instead of the season's generated league.",
 )
@@ -600,7 +589,7 @@ def game(
 @executor_option(default="threads")
 @scheduler_option()
 @click.option("--mode", type=MODE, default=GAME_MODE, show_default=True, help="RK4 step of every flight.")
-@click.option("--out", "out_dir", type=_Path(file_okay=False, path_type=Path), required=True)
+@click.option("--out", "out_dir", type=NotAnOptionPath(file_okay=False, path_type=Path), required=True)
 @click.option(
     "--pbp", is_flag=True, help="Also write the play-by-play as data: pitches.parquet, balls_in_play.parquet."
 )
@@ -696,7 +685,7 @@ def season(
 _PLOT_OUT = click.option(
     "--out",
     "out_path",
-    type=_Path(dir_okay=False, path_type=Path),
+    type=NotAnOptionPath(dir_okay=False, path_type=Path),
     required=True,
     help="A .png or .svg.",
 )
@@ -807,7 +796,7 @@ def plot_spin_axis_figure(out_path, profile, report_dir, force, quiet):
 _FROM = click.option(
     "--from",
     "source",
-    type=_Path(path_type=Path),
+    type=NotAnOptionPath(path_type=Path),
     required=True,
     help="balls_in_play.parquet, or a folder holding one (game --out, season --pbp).",
 )
