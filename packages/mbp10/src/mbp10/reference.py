@@ -1,4 +1,5 @@
-"""The slow, obvious twins of the fast paths: a per-record loop for bar5s, a per-touch loop for approach.
+"""The slow, obvious twins of the fast paths: a per-record loop for bar5s, a per-touch loop for approach, a
+per-level loop for the distance to the nearest level.
 
 Written for reading, not speed: plain Python over rows, dicts for bars. The fast kernels must equal these
 (integers exactly, floats to 1e-9 relative). Definitions: docs/mbp10/features.md.
@@ -313,3 +314,26 @@ def bars_reference_by_instrument(records: np.ndarray) -> dict[int, dict[str, np.
     """`bars_reference` of each instrument's records on their own: instrument_id -> columns."""
     ids = records["instrument_id"]
     return {int(i): bars_reference(records[ids == i]) for i in np.unique(ids)}
+
+
+def level_distance_reference(mid: np.ndarray, bar_end: np.ndarray, prices, valid_from) -> np.ndarray:
+    """`levels.level_distance` one level at a time over every bar, in (price, valid_from) order: a strictly
+    closer valid level replaces the best so far (so ties keep the lower one); a NaN distance to a valid
+    level (no mid, or a NaN level) leaves the bar NaN."""
+    dist = np.full(len(mid), np.nan)
+    best = np.full(len(mid), np.inf)
+    nan_seen = np.zeros(len(mid), bool)
+    order = np.lexsort((valid_from, prices))
+    for price, since in zip(
+        np.asarray(prices, np.float64)[order], np.asarray(valid_from)[order], strict=True
+    ):
+        with np.errstate(invalid="ignore"):  # inf - inf: NaN, as meant
+            delta = mid - price
+        absd = np.abs(delta)
+        valid = bar_end >= since
+        nan_seen |= valid & np.isnan(absd)
+        closer = valid & (absd < best)
+        best[closer] = absd[closer]
+        dist[closer] = delta[closer]
+    dist[nan_seen] = np.nan
+    return dist
