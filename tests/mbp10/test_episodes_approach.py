@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pyarrow as pa
 import pytest
-from mbp10.approach import compute_approach
+from mbp10.approach import compute_approach, sums_before
 from mbp10.bars import compute_bars
 from mbp10.episodes import EpisodeParams, compute_episodes, find_touches
 from mbp10.levels import compute_levels
@@ -153,3 +153,16 @@ def test_find_touches_equals_the_walk_per_level(seed):
     want = _touches_walked(mid, n, ends, price, kind, valid_from, row, tight)
     assert len(lvl) > 10
     assert (lvl.tolist(), bar.tolist(), direction.tolist()) == want
+
+
+def test_sums_before_are_the_float_cumsum_bit_for_bit():
+    """Integer rows summed as int64 give the float64 cumsum's bits while every partial sum is exact; past
+    that bound (2**53 + 1 + 1 rounds in float64) they are summed as floats, as the cumsum would."""
+    rng = np.random.default_rng(3)
+    small = rng.integers(-50_000, 50_000, (4, 17_280))
+    big = np.array([[2**53, 1, 1, -(2**40)], [3, 2**60, 1, 1]], np.int64)
+    floats = rng.normal(0, 1e3, (3, 500))
+    for x in (small, big, floats):
+        want = np.concatenate([np.zeros((len(x), 1)), np.cumsum(x.astype(np.float64), axis=1)], axis=1)
+        np.testing.assert_array_equal(sums_before(x), want)
+    assert sums_before(big)[0, 3] == 2.0**53  # the float sum: the two 1s are lost, as in the cumsum

@@ -54,6 +54,20 @@ def prefix(short: str) -> str:
     return f"{short}_before"
 
 
+def sums_before(x: np.ndarray) -> np.ndarray:
+    """[:, j] = the sum of row i's values before j in float64, as one sequential cumsum of the row gives it.
+    Integers below 2**52 / width in magnitude keep every partial sum of a row below 2**52, where float64
+    adds them exactly: summed as int64 then (5x faster here: no chain of floating-point add latencies),
+    the same bits. Other input is summed as float64."""
+    out = np.zeros((len(x), x.shape[1] + 1))
+    if x.dtype.kind == "i":
+        bound = 2**52 // max(x.shape[1], 1)
+        if x.size and not (-bound < x.min() and x.max() < bound):
+            x = x.astype(np.float64)
+    out[:, 1:] = np.cumsum(x, axis=1)
+    return out
+
+
 def day_series(parts: list[pa.Table]) -> tuple[DenseBars, dict[str, np.ndarray]]:
     """The per-bar series of each bars table in `parts` (one instrument's day each) on its dense grid: row i
     of every series is `parts[i]`'s day. One pass over all instruments: gathering every instrument's
@@ -64,11 +78,13 @@ def day_series(parts: list[pa.Table]) -> tuple[DenseBars, dict[str, np.ndarray]]
         cols = [b.column(col).to_numpy(zero_copy_only=False) for b in parts]
         return np.concatenate(cols) if cols else np.empty(0)
 
-    out = {short: dense.zero_filled(rows(col).astype(np.float64)) for short, col in FLOW.items()}
-    for short in FLOW:  # the vectors' standardisation reads them too: summed once
-        out[prefix(short)] = np.concatenate(
-            [np.zeros((len(dense.n), 1)), np.cumsum(out[short], axis=1)], axis=1
-        )
+    out = {}
+    for short, col in FLOW.items():
+        values = rows(col)
+        whole = values.dtype.kind == "i"  # counts and volumes (float with NaN where a file has nulls)
+        grid = dense.zero_filled(values, np.int64 if whole else np.float64)
+        out[short] = grid.astype(np.float64) if whole else grid
+        out[prefix(short)] = sums_before(grid)  # the vectors' standardisation reads them too: summed once
     out.update({short: dense.carried(rows(col)) for short, col in STATE.items()})
     out["has_records"] = dense.has_records()
     return dense, out

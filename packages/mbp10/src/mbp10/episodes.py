@@ -98,9 +98,9 @@ class DenseBars:
     def start_ns(self) -> np.ndarray:
         return self.t0_ns[:, None] + np.arange(self.width, dtype=np.int64)[None, :] * BAR_NS
 
-    def zero_filled(self, values: np.ndarray) -> np.ndarray:
+    def zero_filled(self, values: np.ndarray, dtype=np.float64) -> np.ndarray:
         """`values` (one per bar row) on the grids, 0 in empty bars."""
-        out = np.zeros(len(self.n) * self.width, np.float64)
+        out = np.zeros(len(self.n) * self.width, dtype)
         out[self.cell] = values
         return out.reshape(len(self.n), self.width)
 
