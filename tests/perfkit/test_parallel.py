@@ -1,5 +1,7 @@
 """perfkit.parallel: identical results for any worker count and executor; LPT order; keyed RNG."""
 
+import contextlib
+
 import pytest
 from perfkit.parallel import Task, lpt_order, map_tasks, rng_for, seed_for, worker_utilisation
 
@@ -196,3 +198,49 @@ def test_preloaded_modules_are_imported_once_by_the_fork_server(tmp_path):
     assert lines[:12] == ["True True 1 True"] * 12
     assert lines[12] == "1"  # one fork server imported it, for both pools
     assert lines[13] == "True"  # the same results as a serial run
+
+
+SLOW_EXIT_SCRIPT = """
+from perfkit.parallel import Task, map_tasks
+from tests.perfkit._preload_probe import where_imported
+
+if __name__ == "__main__":
+    tasks = [Task(str(i), i) for i in range(4)]
+    preload = ["tests.perfkit._preload_probe", "tests.perfkit._slow_exit_preload"]  # the latter: server only
+    done = map_tasks(where_imported, tasks, executor="processes", workers=2, preload=preload)
+    print(len(done), flush=True)
+"""
+
+
+def test_the_fork_server_does_not_hold_the_output_open_after_the_command_exits(tmp_path):
+    """A reader of a command's output (``| tee``, ``$(...)``) gets EOF when the command exits: the fork
+    server, which inherited stdout, is stopped at exit rather than left to tear its interpreter down
+    (here 30 s; the test gives it 5)."""
+    import os
+    import select
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "main.py"
+    script.write_text(SLOW_EXIT_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, env=env, start_new_session=True
+    )
+    try:
+        assert proc.wait(timeout=120) == 0
+        out = b""
+        while True:
+            ready, _, _ = select.select([proc.stdout], [], [], 5.0)
+            assert ready, f"stdout still open 5 s after the command exited (read so far: {out!r})"
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            out += chunk
+        assert out == b"4\n"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.stdout.close()
