@@ -6,7 +6,8 @@ alternated (ABBA), each run a new process as a user starts it.
 
 Each ``NAME=PYTHONPATH`` is a tree (an empty path: the installed checkout); ``NAME=PATH;VAR=VALUE`` also sets an
 environment variable for that tree's runs. A tree named ``base`` runs ``verify`` without ``--workers`` (the
-option is older than parallel verify). Per run, from the run report's ``events.jsonl`` and the process's exit:
+option is older than parallel verify); ``--workers 0`` gives no ``--workers`` at all (the command's default).
+Per run, from the run report's ``events.jsonl`` and the process's exit:
 ``to_run`` (interpreter start, imports, option parsing, until the run starts), ``to_stage`` (run start to the
 first stage: key, the parent's own imports), each stage (``warm_up``: the fork server's preload; ``unpack`` or
 ``verify``), ``exit`` (last stage to the process's exit). Standard output and error go to files, not pipes: a pipe
@@ -39,8 +40,8 @@ def one_run(command: str, name: str, spec: str, args, work: Path, i: int) -> dic
     report = work / f"report-{name}-{i}"
     argv = [QYN1, command, str(args.package), "--key", str(args.key), "-q", "--report-dir", str(report)]
     if command == "unpack":
-        argv += ["-o", str(work / f"out-{name}-{i}"), "--workers", str(args.workers)]
-    elif name != "base":
+        argv += ["-o", str(work / f"out-{name}-{i}")]
+    if args.workers and (command == "unpack" or name != "base"):
         argv += ["--workers", str(args.workers)]
     with open(work / f"stderr-{name}-{i}", "w+") as err:
         t0 = time.time()
@@ -69,7 +70,7 @@ def main() -> None:
     ap.add_argument("--key", type=Path, required=True)
     ap.add_argument("--command", choices=("unpack", "verify"), default="unpack")
     ap.add_argument("--rounds", type=int, default=6)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="0: no --workers option (the command's default)")
     args = ap.parse_args()
     trees = [t.split("=", 1) for t in args.trees]
     work = Path(tempfile.mkdtemp(prefix="qyn1-cmd-"))

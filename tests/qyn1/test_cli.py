@@ -230,3 +230,37 @@ def test_list_and_an_unpack_parent_do_not_load_numba(packed, tmp_path):
         text=True,
     )
     assert p.returncode == 0, p.stderr
+
+
+def test_unpack_and_verify_choose_one_process_for_a_small_package_unless_workers_given(packed, tmp_path):
+    """Without ``--workers`` a package quick to decode is decoded in the command's process (no fork server);
+    a ``--workers`` the user gives is kept. The run report says which (``metrics.workers_used``)."""
+    _, key, out = packed
+    for argv, used in (((), 1), (("--workers", "2"), 2)):
+        dest, reports = tmp_path / f"d{used}", tmp_path / f"r{used}"
+        run("unpack", out, "-o", dest, "--key", key, "--report-dir", reports / "u", "-q", *argv)
+        run("verify", out, "--key", key, "--report-dir", reports / "v", "-q", *argv)
+        for sub in ("u", "v"):
+            report = json.loads((reports / sub / "run_report.json").read_text())
+            assert report["metrics"]["workers_used"] == used, (argv, sub)
+
+
+def test_a_passphrase_package_runs_argon2id_once_per_command(tmp_path, monkeypatch):
+    """unpack and verify open the package twice (the table first, to choose their workers): the Argon2id
+    derivation, the expensive part of opening with a passphrase, runs once for both opens."""
+    from nacl import pwhash
+
+    from qyn1 import keys
+
+    proj = make_project(tmp_path)
+    monkeypatch.setenv("QYN1_PW", "hunter22")
+    out = tmp_path / "p.qyn"
+    run("pack", proj, "-o", out, "--passphrase-env", "QYN1_PW", "--workers", "1", "--quiet")
+    calls = []
+    real = pwhash.argon2id.kdf
+    monkeypatch.setattr(pwhash.argon2id, "kdf", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    for argv in (("unpack", out, "-o", tmp_path / "d"), ("verify", out)):
+        keys._argon2id.cache_clear()
+        calls.clear()
+        run(*argv, "--passphrase-env", "QYN1_PW", "-q")
+        assert len(calls) == 1, argv

@@ -282,3 +282,20 @@ def test_verify_on_workers_reports_what_one_pass_reports(tmp_path):
     assert serial.startswith("m03.py: ")
     for workers in (2, 3):
         assert message(workers=workers, executor="threads") == serial
+
+
+def test_a_package_quick_to_decode_is_decoded_in_one_process(tmp_path):
+    """``workers_for`` keeps the workers only where the estimated decode (by codec and length, from the table)
+    pays for a fork server: a small package gets 1, a cm-heavy table's estimate crosses the bound."""
+    from qyn1 import codec, container
+
+    proj = make_project(tmp_path)
+    out = tmp_path / "p.qyn"
+    pipeline.pack(pipeline.collect_sources([proj]), out, key_source(), chunk_size=8192, workers=1)
+    assert extraction.workers_for(out, key_source(), 2) == 1
+    assert extraction.workers_for(out, key_source(), 1) == 1
+    cm_bytes = int(extraction.SERIAL_DECODE_S * extraction._DECODE_BYTES_PER_S[codec.CM])
+    block = container.Block(0, [(0, 1, cm_bytes // 2), (1, 1, cm_bytes // 2 + 1000)], [codec.CM, codec.CM])
+    assert extraction.decode_estimate_s([block]) > extraction.SERIAL_DECODE_S
+    block.codecs = [codec.ZSTD, codec.CM]
+    assert extraction.decode_estimate_s([block]) < extraction.SERIAL_DECODE_S

@@ -355,7 +355,7 @@ def unpack(
     file verified). PACKAGE may be - (standard input). An existing folder is replaced only with --force,
     and only if it holds nothing but an earlier unpack; the run report goes inside it unless --report-dir
     says otherwise. --scheduler decodes on a Dask cluster whose workers read PACKAGE and write the files
-    (docs/cluster.md).
+    (docs/cluster.md). Without --workers, a package quick to decode is decoded in this process.
 
     Example: qyn1 unpack src.qyn -o restored/ --key project.key
     """
@@ -390,18 +390,22 @@ def unpack(
         reserved = {MARKER: "perfkit's record of what it wrote"}
         if j.report_path is not None and os.path.realpath(j.report_path.parent) == os.path.realpath(output):
             reserved.update({name: "the run report (give --report-dir elsewhere)" for name in REPORT_FILES})
-        with run.stage("warm_up"):
-            pipeline.warm_up(executor, workers, pipeline.DECODE_PRELOAD)
-        with run.stage("unpack"), _package_file(package) as pkg:
-            st = extraction.extract(
-                pkg,
-                j.path(output),
-                ks,
-                workers=workers,
-                executor=executor,
-                scheduler=scheduler,
-                reserved=reserved,
-            )
+        with _package_file(package) as pkg:
+            if scheduler is None and not _option_given("workers"):
+                workers = extraction.workers_for(pkg, ks, workers)
+            run.metric("workers_used", workers)
+            with run.stage("warm_up"):
+                pipeline.warm_up(executor, workers, pipeline.DECODE_PRELOAD)
+            with run.stage("unpack"):
+                st = extraction.extract(
+                    pkg,
+                    j.path(output),
+                    ks,
+                    workers=workers,
+                    executor=executor,
+                    scheduler=scheduler,
+                    reserved=reserved,
+                )
         run.count("files", st.files)
         run.count("bytes_out", st.bytes_in)
         run.metric("mb_per_s", st.bytes_in / 1e6 / max(st.wall_s, 1e-9))
@@ -497,7 +501,8 @@ def verify(
     quiet,
 ) -> None:
     """Authenticate and decode every chunk and check every file digest; writes nothing. PACKAGE may be -.
-    Decodes on --workers as unpack does; a failure is reported as one pass in table order finds it.
+    Decodes on --workers as unpack does (without --workers, a package quick to decode is decoded in this
+    process); a failure is reported as one pass in table order finds it.
 
     Example: qyn1 verify src.qyn --key project.key
     """
@@ -513,10 +518,15 @@ def verify(
         bad_input=_BAD_INPUT,
     ) as j:
         ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
-        with j.run.stage("warm_up"):
-            _pipeline().warm_up(executor, workers, _pipeline().DECODE_PRELOAD)
-        with j.run.stage("verify"), _package_file(package) as pkg:
-            st = _extraction().verify(pkg, ks, workers=workers, executor=executor)
+        pipeline, extraction = _pipeline(), _extraction()
+        with _package_file(package) as pkg:
+            if not _option_given("workers"):
+                workers = extraction.workers_for(pkg, ks, workers)
+            j.run.metric("workers_used", workers)
+            with j.run.stage("warm_up"):
+                pipeline.warm_up(executor, workers, pipeline.DECODE_PRELOAD)
+            with j.run.stage("verify"):
+                st = extraction.verify(pkg, ks, workers=workers, executor=executor)
         j.run.count("files", st.files)
         j.run.count("chunks", st.chunks)
     if not quiet:

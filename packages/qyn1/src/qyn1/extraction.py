@@ -202,6 +202,37 @@ def _groups(blocks: list[list], n_groups: int) -> list[list[int]]:
     return [sorted(g) for g in groups if g]
 
 
+# A package whose decode is estimated (:func:`decode_estimate_s`) under this many CPU-seconds is decoded faster
+# in the command's own process than by a fork server and its workers, whose start costs ~0.6 s more than loading
+# the decoders here (docs/perf/qyn1.md, "Unpack, round 9": a 5.3 MB package estimated at 0.30 s unpacked 0.4 s
+# faster on one process than on two, the stdlib's at 2.1 s 0.9 s slower)
+SERIAL_DECODE_S = 1.0
+# decode rate per core by codec (round 8, the stdlib package's chunks: cm 2.3 MB/s, structural 48 MB/s; liblzma
+# ~60 MB/s); zstd, brotli, the rANS byte codecs and stored chunks at ~200 MB/s or more
+_DECODE_BYTES_PER_S = {codec.CM: 2.3e6, codec.PYTHON: 48e6, codec.XZ: 60e6}
+_OTHER_BYTES_PER_S = 200e6
+
+
+def decode_estimate_s(blocks: list) -> float:
+    """Estimated seconds one core takes to decode ``blocks`` (``container.Block``), from each chunk's codec
+    and plaintext length."""
+    return sum(
+        plain / _DECODE_BYTES_PER_S.get(c, _OTHER_BYTES_PER_S)
+        for b in blocks
+        for (_, _, plain), c in zip(b.chunks, b.codecs, strict=True)
+    )
+
+
+def workers_for(archive: str | os.PathLike, key_source: keys.KeySource, workers: int) -> int:
+    """The workers worth starting to decode ``archive``: ``workers``, or 1 when its estimated decode is under
+    :data:`SERIAL_DECODE_S` (the CLI's default; a ``--workers`` the user gives is kept). Reads the table only."""
+    if workers <= 1:
+        return workers
+    f, r = open_package(archive, key_source)
+    with f:
+        return 1 if decode_estimate_s(r.blocks) < SERIAL_DECODE_S else workers
+
+
 def extract(
     archive: str | os.PathLike,
     folder: str | os.PathLike,

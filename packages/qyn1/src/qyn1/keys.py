@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 import secrets
@@ -126,7 +127,14 @@ class KeySource:
         if self.key is not None:
             return self.key
         check_kdf_limits(opslimit, memlimit)
-        return pwhash.argon2id.kdf(KEY_SIZE, self.passphrase, salt, opslimit=opslimit, memlimit=memlimit)
+        return _argon2id(self.passphrase, salt, opslimit, memlimit)
+
+
+@functools.lru_cache(maxsize=4)
+def _argon2id(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+    """Argon2id once per passphrase, salt and limits in a process: a command may open one package twice (unpack
+    and verify read the table to choose their workers, then again to decode)."""
+    return pwhash.argon2id.kdf(KEY_SIZE, passphrase, salt, opslimit=opslimit, memlimit=memlimit)
 
 
 def check_kdf_limits(opslimit: int, memlimit: int) -> None:
