@@ -203,9 +203,9 @@ def _groups(blocks: list[list], n_groups: int) -> list[list[int]]:
 
 
 # A package whose decode is estimated (:func:`decode_estimate_s`) under this many CPU-seconds is decoded faster
-# in the command's own process than by a fork server and its workers, whose start costs ~0.6 s more than loading
-# the decoders here (docs/perf/qyn1.md, "Unpack, round 9": a 5.3 MB package estimated at 0.30 s unpacked 0.4 s
-# faster on one process than on two, the stdlib's at 2.1 s 0.9 s slower)
+# in the command's own process than by a fork server and its workers, which cost more to start than loading the
+# decoders here (docs/perf/qyn1.md, "Unpack, round 9": a 5.3 MB package, estimate 0.30 s, unpacked in 1.56 s on
+# one process and 1.96 s on two; the stdlib package, estimate 2.1 s, verified in 3.42 s on one and 2.50 s on two)
 SERIAL_DECODE_S = 1.0
 # decode rate per core by codec (round 8, the stdlib package's chunks: cm 2.3 MB/s, structural 48 MB/s; liblzma
 # ~60 MB/s); zstd, brotli, the rANS byte codecs and stored chunks at ~200 MB/s or more
