@@ -391,7 +391,7 @@ def unpack(
         if j.report_path is not None and os.path.realpath(j.report_path.parent) == os.path.realpath(output):
             reserved.update({name: "the run report (give --report-dir elsewhere)" for name in REPORT_FILES})
         with _package_file(package) as pkg:
-            if scheduler is None and not _option_given("workers"):
+            if executor == "processes" and not _option_given("workers"):  # threads, Dask: as asked
                 workers = extraction.workers_for(pkg, ks, workers)
             run.metric("workers_used", workers)
             with run.stage("warm_up"):
@@ -520,7 +520,7 @@ def verify(
         ks = _key_source(key_file, passphrase_file, passphrase_env, key_env)
         pipeline, extraction = _pipeline(), _extraction()
         with _package_file(package) as pkg:
-            if not _option_given("workers"):
+            if executor == "processes" and not _option_given("workers"):
                 workers = extraction.workers_for(pkg, ks, workers)
             j.run.metric("workers_used", workers)
             with j.run.stage("warm_up"):
