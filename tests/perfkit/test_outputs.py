@@ -217,6 +217,33 @@ def test_pipes_and_devices_are_never_replaced_even_with_force(tmp_path):
     assert fifo.is_fifo() and (tmp_path / "link").is_symlink()
 
 
+@pytest.mark.parametrize("force", [False, True])
+def test_links_to_a_file_descriptor_are_never_replaced(tmp_path, force):
+    """``-o /dev/stdout`` with stdout sent to a file: the link's target is then a regular file, so only
+    following the link hop by hop shows it is a descriptor. Replacing it would replace the link (as root:
+    the system's /dev/stdout) and never reach standard output."""
+    redirected = tmp_path / "captured.txt"
+    redirected.write_text("")
+    mine = tmp_path / "mystdout"
+    mine.symlink_to("/proc/self/fd/1")
+    (tmp_path / "chain").symlink_to("mystdout")
+    (tmp_path / "fds").symlink_to("/dev/fd")
+    with open(redirected, "w") as fh:
+        saved = os.dup(1)
+        os.dup2(fh.fileno(), 1)
+        try:
+            for path in (mine, tmp_path / "chain", tmp_path / "fds" / "1", "/dev/stdout", "/proc/self/fd/1"):
+                assert os.path.isfile(path)  # what the device check sees: a regular file
+                with pytest.raises(InputError, match="open file descriptor"):
+                    Outputs(force=force).file(path)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    assert mine.is_symlink() and os.readlink(mine) == "/proc/self/fd/1"
+    assert os.readlink("/dev/stdout").endswith("/fd/1")
+    assert redirected.read_text() == ""
+
+
 def test_the_current_folder_is_not_a_folder_output(tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()

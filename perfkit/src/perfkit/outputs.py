@@ -19,6 +19,7 @@ import ctypes
 import errno
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,28 @@ def _target_mode(path: Path) -> int | None:
         return os.stat(path).st_mode
     except OSError:
         return None
+
+
+# A link to an open file descriptor: /dev/stdout, /dev/fd/1, /proc/self/fd/1, /proc/<pid>/task/<tid>/fd/1.
+_DESCRIPTOR_LINK = re.compile(
+    r"/(proc/(self|thread-self|\d+)(/task/\d+)?/fd|dev/fd)/\d+|/dev/std(in|out|err)"
+)
+
+
+def _descriptor_link(path: Path) -> str | None:
+    """The file-descriptor link ``path`` is or links through, if any (followed hop by hop, each hop's folder
+    resolved). Such a link's target is whatever the descriptor is at that moment: a terminal, a pipe, or --
+    with ``> file`` -- a regular file, so the device check alone passes and replacing the output would
+    replace the link itself (as root: the system's ``/dev/stdout``)."""
+    current = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on a chain of links
+        current = os.path.join(os.path.realpath(os.path.dirname(current)), os.path.basename(current))
+        if _DESCRIPTOR_LINK.fullmatch(current):
+            return current
+        if not os.path.islink(current):
+            return None
+        current = os.path.join(os.path.dirname(current), os.readlink(current))
+    return None
 
 
 def _check_name_length(path: Path, what: str) -> None:
@@ -231,6 +254,13 @@ class Outputs:
         for mode in (os.lstat(path).st_mode, _target_mode(path)):
             if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
                 raise InputError(f"{what} {path} is (or links to) a device, pipe or socket; not replacing it")
+        link = _descriptor_link(path)
+        if link is not None:
+            shown = "" if os.fspath(link) == os.fspath(path) else f" ({link})"
+            raise InputError(
+                f"{what} {path} is (or links to) an open file descriptor{shown}; not replacing it "
+                "(for standard output use '-' where the command takes it)"
+            )
         is_dir = path.is_dir() and not path.is_symlink()
         if kind == "file" and is_dir:
             raise InputError(f"{what} {path} is a folder; give a file name")
