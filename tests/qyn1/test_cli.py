@@ -249,7 +249,6 @@ def test_a_passphrase_package_runs_argon2id_once_per_command(tmp_path, monkeypat
     """unpack and verify open the package twice (the table first, to choose their workers): the Argon2id
     derivation, the expensive part of opening with a passphrase, runs once for both opens."""
     from nacl import pwhash
-
     from qyn1 import keys
 
     proj = make_project(tmp_path)
