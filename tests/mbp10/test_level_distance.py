@@ -29,6 +29,10 @@ def test_level_distance_equals_the_per_level_loop(seed):
     got = level_distance(mid, bar_end, prices, since)
     want = level_distance_reference(mid, bar_end, prices, since)
     np.testing.assert_array_equal(got, want)
+    shuffled = rng.permutation(n)  # bars out of time order: the same distances, bar for bar
+    np.testing.assert_array_equal(
+        level_distance(mid[shuffled], bar_end[shuffled], prices, since), want[shuffled]
+    )
     ties = np.isin(np.abs(want), [0.125, 0.375]) & ~np.isnan(want)
     assert ties.any() and np.isfinite(want).sum() > n // 3
 
