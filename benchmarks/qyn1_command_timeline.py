@@ -10,9 +10,9 @@ option is older than parallel verify); ``--workers 0`` gives no ``--workers`` at
 Per run, from the run report's ``events.jsonl`` and the process's exit:
 ``to_run`` (interpreter start, imports, option parsing, until the run starts), ``to_stage`` (run start to the
 first stage: key, the parent's own imports), each stage (``warm_up``: the fork server's preload; ``unpack`` or
-``verify``), ``exit`` (last stage to the process's exit). Standard output and error go to files, not pipes: a pipe
-stays open while the fork server lives, and a reader would wait ~0.3 s more than the command takes. Times are
-wall clock on a shared machine: compare the trees of one invocation only (the pairs' ratio is printed).
+``verify``), ``exit`` (last stage to the process's exit). Standard output and error go to files, not pipes (before
+perfkit's c1ef2f0 the fork server held a pipe open ~0.35 s after the command's exit). Times are wall clock on a
+shared machine: compare the trees of one invocation only (the pairs' ratio is printed).
 """
 
 from __future__ import annotations
