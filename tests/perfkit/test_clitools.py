@@ -202,3 +202,25 @@ def test_progress_counts_are_rounded_with_separators_and_a_unit():
     bar = Progress(1_234_567.5, "tiles", unit="tiles")
     assert bar._counts(6000.3) == "6,000/1,234,568 tiles"
     assert Progress(None, "games")._counts(3) == "3/?"
+
+
+def test_a_reader_leaving_mid_write_ends_the_command_with_141_not_0():
+    """``cmd | head -c 1``: the pending write returns short (CPython's buffered writer then drops the rest
+    and reports no error, so a plain ``sys.stdout.buffer.write`` exits 0 with its output cut);
+    ``write_stdout`` keeps writing and the broken pipe becomes the quiet 141."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": f"{here}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    launcher = "from perfkit.launch import launch; launch('_stdout_app:main')"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", launcher, "out"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert proc.stdout.read(1) == b"x"
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141, err
+    assert err == b""

@@ -312,6 +312,24 @@ class Group(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+def write_stdout(data) -> None:
+    """Write all of ``data`` (bytes) to standard output, then flush.
+
+    A write to a pipe whose reader leaves mid-write (``| head -c 1``) can return short without an error:
+    CPython's buffered writer then reports the bytes that went and drops the rest, and the command would
+    exit 0 with its output cut. So write until all is taken; the next write fails with EPIPE, and the
+    exit table turns that BrokenPipeError into the quiet 141 of the Unix convention.
+    """
+    out = sys.stdout.buffer
+    view = memoryview(data).cast("B")
+    while view:
+        taken = out.write(view)
+        if not taken:
+            raise BrokenPipeError(errno.EPIPE, "standard output took no bytes")
+        view = view[taken:]
+    out.flush()
+
+
 def profiling(path: str | os.PathLike | None):
     """``perfkit.profile(path)``, or a no-op context when ``path`` is None."""
     return profile(path) if path is not None else contextlib.nullcontext()
