@@ -166,3 +166,19 @@ def test_sums_before_are_the_float_cumsum_bit_for_bit():
         want = np.concatenate([np.zeros((len(x), 1)), np.cumsum(x.astype(np.float64), axis=1)], axis=1)
         np.testing.assert_array_equal(sums_before(x), want)
     assert sums_before(big)[0, 3] == 2.0**53  # the float sum: the two 1s are lost, as in the cumsum
+
+
+def test_expanding_stats_from_integer_sums_are_the_float_ones():
+    """The vectors' standardisation with the flow series' int64 copies (squares summed as int64 below
+    2**26, the prefix sums given) equals the plain float path bit for bit, large values included."""
+    from mbp10.vectors import _expanding_stats
+
+    rng = np.random.default_rng(4)
+    for high in (3_000, 2**27 + 1, 2**32 + 1):  # squares past 2**52, past int64: summed as floats
+        ints = rng.integers(-high, high, (3, 2_000))
+        x = ints.astype(np.float64)
+        row, at = rng.integers(0, 3, 50), rng.integers(0, 2_000, 50)
+        fast = _expanding_stats(x, row, at, sums_before(ints), ints)
+        plain = _expanding_stats(x, row, at)
+        for a, b in zip(fast, plain, strict=True):
+            np.testing.assert_array_equal(a, b)

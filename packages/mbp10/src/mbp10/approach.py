@@ -54,6 +54,11 @@ def prefix(short: str) -> str:
     return f"{short}_before"
 
 
+def integers(short: str) -> str:
+    """The `day_series` key of a flow series as int64, where its column holds integers."""
+    return f"{short}_int"
+
+
 def sums_before(x: np.ndarray) -> np.ndarray:
     """[:, j] = the sum of row i's values before j in float64, as one sequential cumsum of the row gives it.
     Integers below 2**52 / width in magnitude keep every partial sum of a row below 2**52, where float64
@@ -84,6 +89,8 @@ def day_series(parts: list[pa.Table]) -> tuple[DenseBars, dict[str, np.ndarray]]
         whole = values.dtype.kind == "i"  # counts and volumes (float with NaN where a file has nulls)
         grid = dense.zero_filled(values, np.int64 if whole else np.float64)
         out[short] = grid.astype(np.float64) if whole else grid
+        if whole:
+            out[integers(short)] = grid  # the vectors square them exactly
         out[prefix(short)] = sums_before(grid)  # the vectors' standardisation reads them too: summed once
     out.update({short: dense.carried(rows(col)) for short, col in STATE.items()})
     out["has_records"] = dense.has_records()

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mbp10.approach import FLOW, WINDOW, day_series, prefix
+from mbp10.approach import FLOW, WINDOW, day_series, integers, prefix, sums_before
 from mbp10.episodes import gather_rows
 from mbp10.errors import Mbp10Error
 from mbp10.schema import BAR_NS
@@ -35,12 +35,18 @@ DIM = LAST_BARS * len(BAR_FEATURES) + 3 + len(FLOW) + 2 + 2
 
 
 def _expanding_stats(
-    x: np.ndarray, row: np.ndarray, at: np.ndarray, before: np.ndarray | None = None
+    x: np.ndarray,
+    row: np.ndarray,
+    at: np.ndarray,
+    before: np.ndarray | None = None,
+    ints: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of the non-NaN values of `x[row, 0..t]` for every t in `at` (sd 1 where
     it is 0 or undefined; `x`: one grid row per instrument, `row` each touch's): a touch at bar t is
     standardised with what was known when bar t ended, never the whole day. `before`: x's prefix sums
-    (`approach.prefix`), used when x has no NaN (a flow series): the same sums, not taken twice."""
+    (`approach.prefix`), used when x has no NaN (a flow series): the same sums, not taken twice. `ints`: x
+    as int64 (`approach.integers`); below 2**26 in magnitude their squares are exact in float64, so their
+    sums are taken as `approach.sums_before` takes them (the same bits, without a float add chain)."""
     ok = ~np.isnan(x)
     if before is not None and ok.all():
         v, n, s1 = x, at + 1, before[row, at + 1]
@@ -48,7 +54,10 @@ def _expanding_stats(
         v = np.where(ok, x, 0.0)
         n = np.cumsum(ok, axis=1)[row, at]
         s1 = np.cumsum(v, axis=1)[row, at]
-    s2 = np.cumsum(v * v, axis=1)[row, at]
+    if ints is not None and ints.size and ints.min() > -(2**26) and ints.max() < 2**26:
+        s2 = sums_before(ints * ints)[row, at + 1]
+    else:
+        s2 = np.cumsum(v * v, axis=1)[row, at]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n > 0, s1 / np.maximum(n, 1), 0.0)
         var = np.where(n > 0, s2 / np.maximum(n, 1) - mean * mean, 0.0)
@@ -86,7 +95,9 @@ def compute_vectors(
             x = last.column("dist_pts").to_numpy() / reset_pts
         else:
             at = np.repeat(t, LAST_BARS)  # every bar of a touch's window scaled by the stats at its touch bar
-            mean, sd = _expanding_stats(series[name], row, at, series.get(prefix(name)))
+            mean, sd = _expanding_stats(
+                series[name], row, at, series.get(prefix(name)), series.get(integers(name))
+            )
             x = (gather_rows(series[name], dense.n, row, g) - mean) / sd if len(at) else np.empty(0)
         blocks.append(x.reshape(n, LAST_BARS))
     bar_part = np.stack(blocks, axis=2).reshape(n, LAST_BARS * len(BAR_FEATURES))  # touches x (bar, feature)
