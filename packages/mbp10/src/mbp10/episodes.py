@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
@@ -173,13 +174,19 @@ def find_touches(
     for r in np.unique(level_row):
         mine = level_row == r
         first[mine] = np.searchsorted(bar_end_ns[r, : n[r]], valid_from[mine])
-    # The highest and lowest mid from each bar on (NaN-free): fl(mid - level) grows with mid, so a level
-    # with fl(highest - level) < -approach_pts or fl(lowest - level) > approach_pts has no near bar.
-    top = np.fmax.accumulate(mid[:, ::-1], axis=1)[:, ::-1]
-    bottom = np.fmin.accumulate(mid[:, ::-1], axis=1)[:, ::-1]
-    at = np.minimum(first, width - 1)
-    reach = (first < n[level_row]) & (top[level_row, at] - price >= -p.approach_pts)
-    keep = np.flatnonzero(reach & (bottom[level_row, at] - price <= p.approach_pts))
+    # The highest and lowest mid from each level's first bar on (NaN-free): fl(mid - level) grows with mid,
+    # so a level with fl(highest - level) < -approach_pts or fl(lowest - level) > approach_pts has no near
+    # bar. Reduced once a stretch between the rows' distinct first bars, then from each stretch on.
+    exists = np.flatnonzero(first < n[level_row])
+    cell = level_row[exists] * width + first[exists]
+    start = np.unique(np.r_[np.arange(len(mid)) * width, cell])  # no stretch crosses a row
+    top, bottom = np.fmax.reduceat(mid.ravel(), start), np.fmin.reduceat(mid.ravel(), start)
+    for a, b in pairwise(np.searchsorted(start, np.arange(len(mid) + 1) * width).tolist()):
+        top[a:b] = np.fmax.accumulate(top[a:b][::-1])[::-1]
+        bottom[a:b] = np.fmin.accumulate(bottom[a:b][::-1])[::-1]
+    at = np.searchsorted(start, cell)
+    near_some = (top[at] - price[exists] >= -p.approach_pts) & (bottom[at] - price[exists] <= p.approach_pts)
+    keep = exists[near_some]
     if len(keep) == 0:
         return none
     dist = mid[level_row[keep]] - price[keep, None]  # kept levels x bars (NaN where there is no mid)
