@@ -244,3 +244,26 @@ def test_the_fork_server_does_not_hold_the_output_open_after_the_command_exits(t
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.stdout.close()
+
+
+def test_a_module_in_the_current_folder_never_shadows_a_real_one_in_process_workers(tmp_path):
+    """A command run from a project folder holding ``random.py``: the fork server and its workers import
+    the standard library's random, never the user's file (which would run the user's code, then fail)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "random.py").write_text("raise SystemExit('the user random.py was imported')\n")
+    (project / "coverage.py").write_text("raise SystemExit('the user coverage.py was imported')\n")
+    script = tmp_path / "main.py"
+    script.write_text(PRELOAD_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("NUMBA_NUM_THREADS", None)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300, cwd=project
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "user random.py" not in out.stderr and out.stdout.splitlines()[-1] == "True"

@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -160,6 +161,30 @@ def _child_environment(**variables: str):
                 os.environ[k] = v
 
 
+def _server_import_path() -> dict[str, str]:
+    """Environment that gives the fork server the parent's import path, never the current folder.
+
+    The server is started as ``python -c ...``, which puts the current folder first on its path (Python
+    3.11's forkserver does not use the ``sys.path`` it is handed), so a user's ``random.py`` or
+    ``coverage.py`` in the folder a command ran from was imported by the server in place of the real
+    module: ``qyn1 pack .`` in a project holding a ``random.py`` ran that file and failed with an internal
+    error. With ``PYTHONSAFEPATH`` no folder is added; ``PYTHONPATH`` carries the parent's entries that
+    come before the standard library (its script's folder, its own PYTHONPATH, a test runner's root; a
+    parent that itself imports from the current folder, ``python -c``/``-m``, keeps it).
+    """
+    version = f"python{sys.version_info.major}{sys.version_info.minor}.zip"
+    stdlib = {
+        os.path.normpath(sysconfig.get_path("stdlib")),
+        os.path.normpath(os.path.join(sysconfig.get_config_var("LIBDIR") or "", version)),
+    }
+    leading = []
+    for entry in sys.path:
+        if entry and os.path.normpath(entry) in stdlib:
+            break
+        leading.append(os.path.abspath(entry) if entry else os.getcwd())
+    return {"PYTHONSAFEPATH": "1", "PYTHONPATH": os.pathsep.join(dict.fromkeys(leading))}
+
+
 _FORK_SERVER_LOCK = threading.Lock()
 _fork_server_preload: tuple[str, ...] | None = None
 
@@ -187,7 +212,9 @@ def start_fork_server(preload: Sequence[str]) -> multiprocessing.context.BaseCon
             with (
                 interrupts.deferred(),
                 _child_environment(
-                    NUMBA_NUM_THREADS="1", **{interrupts.PARENT_PID_VARIABLE: str(os.getpid())}
+                    NUMBA_NUM_THREADS="1",
+                    **{interrupts.PARENT_PID_VARIABLE: str(os.getpid())},
+                    **_server_import_path(),
                 ),
             ):
                 forkserver.ensure_running()
@@ -246,6 +273,9 @@ _start_pipe = None
 def _init_process_worker(parent_pid: int, start_pipe=None) -> None:
     """Initializer of every process worker: one Numba thread, Ctrl-C left to the parent, die with it."""
     global _start_pipe
+    os.environ.pop(
+        "PYTHONSAFEPATH", None
+    )  # the fork server's own setting; a worker's subprocesses get the usual path
     interrupts.init_worker(parent_pid)
     _limit_numba_threads()
     _start_pipe = start_pipe
@@ -634,7 +664,9 @@ def _run_dask(
             # Workers of a local cluster ignore Ctrl-C and exit when this process dies (perfkit._dask_worker).
             with (
                 _child_environment(
-                    NUMBA_NUM_THREADS="1", **{interrupts.PARENT_PID_VARIABLE: str(os.getpid())}
+                    NUMBA_NUM_THREADS="1",
+                    **{interrupts.PARENT_PID_VARIABLE: str(os.getpid())},
+                    **_server_import_path(),
                 ),
                 dask.config.set(
                     {
