@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 
 import pyarrow as pa
 
-from mbp10.calendar import previous_session
+from mbp10.calendar import check_bars_of, previous_session
 from mbp10.episodes import EpisodeParams
 from mbp10.io import plain, typed
 from mbp10.symbology import Selection
@@ -65,7 +65,8 @@ def features(
     polars: bool = False,
 ) -> dict:
     """Every stage for many dates ({trading date: input file}), in this process, dates in order: prior-day
-    levels come from the previous CME session's bars when that date is among the inputs. Returns
+    levels come from the previous CME session's bars when that date is among the inputs; a file whose bars
+    are not of its date's session raises `Mbp10Error` (`calendar.check_bars_of`). Returns
     {"bar5s", "levels", "episodes", "episode_bars", "approach", "approach_signature", "vectors"} -> one
     table each, all dates concatenated."""
     from mbp10.pipeline import day_bars, day_features
@@ -76,6 +77,8 @@ def features(
     parts: dict[str, list[pa.Table]] = {}
     for date in sorted(inputs):
         raw[date], _ = day_bars(inputs[date], selection=sel)
+        if raw[date].num_rows:  # a file of another date than its key: refused, as `run` does
+            check_bars_of(raw[date].column("bar_start_ns").to_numpy(), date, inputs[date])
         prev = previous_session(date)
         res = day_features(date, raw[date], raw.get(prev), prev if prev in raw else None, params)
         for name, table in res.tables().items():

@@ -69,10 +69,14 @@ def _say_report(j, quiet: bool) -> None:
 
 
 def _date(value: str, option: str = "--date") -> dt.date:
+    from mbp10.calendar import check_supported
+
     try:
-        return dt.date.fromisoformat(value)
+        date = dt.date.fromisoformat(value)
     except ValueError:
         raise Mbp10Error(f"bad {option} {value!r}: expected a real date, YYYY-MM-DD") from None
+    check_supported(date, option)
+    return date
 
 
 def _existing(path: Path) -> Path:
@@ -371,15 +375,14 @@ def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, 
         report_dir=report_dir,
         profile=profile,
     ) as j:
-        from mbp10.calendar import previous_session
         from mbp10.instruments import levels_all
         from mbp10.io import write_table
 
         bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
         check_date_in_bars(bars_t, date, bars_path)
         prev_t = _read_parquet(prev_bars, BARS_REQUIRED, "bar5s") if prev_bars else None
-        if prev_t is not None and prev_date is None:
-            prev_date = previous_session(date) or date - dt.timedelta(days=1)
+        if prev_t is not None:
+            prev_date = check_prev_bars(prev_t, prev_bars, bars_path, date, prev_date)
         with j.run.stage("levels"):
             table = levels_all(date, bars_t, prev_t, prev_date if prev_t is not None else None)
         write_table(table, j.path(out))
@@ -392,23 +395,31 @@ def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, 
 
 def check_date_in_bars(bars, date: dt.date, path: Path) -> None:
     """Refuse levels for a date whose session (CME_Equity calendar; the UTC day when the date has no
-    session) holds none of the bars: they would be round numbers only, from another day's prices."""
-    import numpy as np
+    session) is not the one the bars are of (`calendar.check_bars_of`): they would be round numbers only,
+    or another day's overnight and opening range."""
+    from mbp10.calendar import check_bars_of
 
-    from mbp10.calendar import session_window_ns
-
-    window = session_window_ns(date)
-    day0 = (date - dt.date(1970, 1, 1)).days * 86_400 * 10**9
-    lo, hi = window if window is not None else (day0, day0 + 86_400 * 10**9)
-    start = bars.column("bar_start_ns").to_numpy()
-    if not np.any((start >= lo) & (start < hi)):
-        span = f"bars span {_day(start.min())}..{_day(start.max())}" if len(start) else "the file has no bars"
-        what = "session" if window is not None else "day (not a CME trading session)"
-        raise Mbp10Error(f"{path}: no bars in the {date} {what}; {span}")
+    check_bars_of(bars.column("bar_start_ns").to_numpy(), date, path)
 
 
-def _day(ns) -> str:
-    return dt.datetime.fromtimestamp(int(ns) / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+def check_prev_bars(prev, prev_path: Path, bars_path: Path, date: dt.date, prev_date: dt.date | None):
+    """The date of `--prev-bars`, checked: before `--date`, not the `--bars` file itself, and its bars of
+    that session (default: the session before `date`). Prior-day levels fall back to the whole file when
+    the session's regular hours hold no bars, so any other file would give another day's levels (or the
+    same day's: look-ahead)."""
+    from mbp10.calendar import check_bars_of, previous_session
+
+    if prev_date is not None and prev_date >= date:
+        raise Mbp10Error(f"--prev-date {prev_date} is not before --date {date}")
+    if bars_path.resolve() == prev_path.resolve() or prev_path.samefile(bars_path):
+        raise Mbp10Error(f"{prev_path}: --prev-bars is the --bars file; give the previous session's bars")
+    if prev_date is None:
+        prev_date = previous_session(date) or date - dt.timedelta(days=1)
+        what = f" (the session before --date {date})"
+    else:
+        what = " (--prev-date)"
+    check_bars_of(prev.column("bar_start_ns").to_numpy(), prev_date, prev_path, what)
+    return prev_date
 
 
 def episode_options(fn):
@@ -464,7 +475,9 @@ def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, forc
         lv = _read_parquet(
             levels_path, ("instrument_id", "date", "level_kind", "level_price", "valid_from_ns"), "levels"
         )
-        date_iso = lv.column("date")[0].as_py() if lv.num_rows else "1970-01-01"
+        from mbp10.stage_inputs import check_levels_on_bars
+
+        date_iso = check_levels_on_bars(lv, bars_t, levels_path, bars_path)
         with j.run.stage("episodes"):
             ep, win = episodes_all(date_iso, bars_t, lv, p)
         write_table(ep, j.path(out))
@@ -504,8 +517,21 @@ def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, 
 
         bars_t = _read_parquet(bars_path, BARS_REQUIRED + tuple(FLOW.values()), "bar5s")
         ep = _read_parquet(
-            episodes_path, ("instrument_id", "touch_id", "touch_bar", "level_price", "direction"), "episodes"
+            episodes_path,
+            (
+                "instrument_id",
+                "touch_id",
+                "touch_bar",
+                "level_price",
+                "direction",
+                "date",  # these two for the check that the touches are on --bars
+                "touch_bar_start_ns",
+            ),
+            "episodes",
         )
+        from mbp10.stage_inputs import check_touches_on_bars
+
+        check_touches_on_bars(ep, bars_t, episodes_path, bars_path)
         with j.run.stage("approach"):
             ap, sig = approach_all(bars_t, ep)
         write_table(ap, j.path(out))
@@ -557,13 +583,27 @@ def vectors(
         bars_t = _read_parquet(bars_path, BARS_REQUIRED, "bar5s")
         ep = _read_parquet(
             episodes_path,
-            ("instrument_id", "touch_id", "touch_bar", "outcome", "decision_ns", "outcome_known_ns"),
+            (
+                "instrument_id",
+                "touch_id",
+                "touch_bar",
+                "outcome",
+                "decision_ns",
+                "outcome_known_ns",
+                "date",  # these two for the check that the touches are on --bars
+                "touch_bar_start_ns",
+            ),
             "episodes",
         )
         ap = _read_parquet(approach_path, ("instrument_id", "touch_id", "rel_bar", "dist_pts"), "approach")
         sig = _read_parquet(
             signature_path, ("instrument_id", "touch_id", "sig_dist_start"), "approach signature"
         )
+        from mbp10.stage_inputs import check_same_touches, check_touches_on_bars
+
+        check_touches_on_bars(ep, bars_t, episodes_path, bars_path)
+        check_same_touches(ep, ap, episodes_path, approach_path)
+        check_same_touches(ep, sig, episodes_path, signature_path)
         with j.run.stage("vectors"):
             table = vectors_all(bars_t, ep, ap, sig, reset_pts)
         write_table(table, j.path(out))

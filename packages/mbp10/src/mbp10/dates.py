@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mbp10.calendar import check_supported
 from mbp10.errors import Mbp10Error
 from mbp10.io import probe
 
@@ -26,6 +27,8 @@ def parse_date_range(text: str) -> tuple[dt.date, dt.date]:
         raise Mbp10Error(f"bad --dates {text!r}: expected YYYY-MM-DD..YYYY-MM-DD") from None
     if b < a:
         raise Mbp10Error(f"bad --dates {text!r}: end before start")
+    for d in (a, b):
+        check_supported(d, "--dates")
     return a, b
 
 

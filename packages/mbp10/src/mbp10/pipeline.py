@@ -224,6 +224,18 @@ def features_task(payload: tuple) -> dict:
     return counts
 
 
+def check_input_date(out: Path, date_iso: str, src) -> None:
+    """Refuse an input whose bars are not of the session its name says (`calendar.check_bars_of`): `run`
+    finds a date's file by the date in its name, and a copy of another day's file would otherwise give that
+    day's touches under this date (only round-number levels, no counter). Reads the bar starts of the
+    date's staged bars (memory-mapped); a file without bars has nothing to check."""
+    from mbp10.calendar import check_bars_of
+
+    starts = read_staging(out / STAGING / f"{date_iso}.arrow").column("bar_start_ns").to_numpy()
+    if len(starts):
+        check_bars_of(starts, dt.date.fromisoformat(date_iso), src, " (the date in its name)")
+
+
 def _previous_input(date: dt.date, inputs: dict) -> str | None:
     prev = previous_session(date)
     return prev.isoformat() if prev in inputs else None
@@ -330,6 +342,7 @@ def run_dates(
         resumable "features" task; its files are then digested into the receipts.
         """
         for k in ready:
+            check_input_date(out, k, inputs[dt.date.fromisoformat(k)])
             with run.stage("features"):
                 res2.update(
                     map_tasks(
