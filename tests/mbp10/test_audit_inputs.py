@@ -134,3 +134,24 @@ def test_dates_outside_the_supported_range(args, days, tmp_path):
     r = invoke(*(a.format(t=tmp_path, days=days / "days") for a in args))
     refused(r, "supported dates 1970-01-01..2261-12-31")
 
+
+def test_similar_without_candidates_says_so(days):
+    import json
+
+    vec = days / "out" / "gold" / "vectors"
+    first = pq_touch(silver(days, "vectors", "2024-01-02"))  # no session before 2024-01-02 in the library
+    r = CliRunner().invoke(main, ["similar", "--vectors", str(vec), "--touch-id", str(first)])
+    assert r.exit_code == 0 and r.stdout == "", r.output
+    assert r.stderr.startswith("no candidates:") and r.stderr.count("\n") == 1, r.stderr
+    r = CliRunner().invoke(main, ["similar", "--vectors", str(vec), "--touch-id", str(first), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["neighbours"] == [], r.output
+    assert "no candidates" in r.stderr
+    later = pq_touch(silver(days, "vectors", "2024-01-03"))
+    r = CliRunner().invoke(main, ["similar", "--vectors", str(vec), "--touch-id", str(later)])
+    assert r.exit_code == 0 and r.stderr == "" and len(r.stdout.splitlines()) > 1, r.output
+
+
+def pq_touch(path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=["touch_id"]).column(0)[0].as_py()

@@ -33,7 +33,9 @@ def _out(table: pa.Table, polars: bool):
 
 
 def _selection(symbols, instrument_ids, spreads, front_month) -> Selection:
-    return Selection(tuple(symbols), tuple(int(i) for i in instrument_ids), spreads, front_month)
+    sel = Selection(tuple(symbols), tuple(int(i) for i in instrument_ids), spreads, front_month)
+    sel.check(spreads_given=spreads)  # contradictory options raise Mbp10Error, as on the command line
+    return sel
 
 
 def bars(

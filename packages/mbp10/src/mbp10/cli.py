@@ -113,18 +113,26 @@ def selection_options(command):
 
     @functools.wraps(command)
     def fn(*args, symbols, instrument_ids, spreads, front_month, **kwargs):
-        return command(*args, selection=_selection(symbols, instrument_ids, spreads, front_month), **kwargs)
+        from click.core import ParameterSource
+
+        selection = _selection(symbols, instrument_ids, spreads, front_month)
+        given = click.get_current_context().get_parameter_source("spreads") != ParameterSource.DEFAULT
+        # this wrapper runs outside the command's handle_errors: a refusal still exits 2 in one line
+        handle_errors(bad_input=(Mbp10Error,))(selection.check)(spreads_given=given)
+        return command(*args, selection=selection, **kwargs)
 
     fn = click.option(
         "--front-month",
         is_flag=True,
-        help="keep only the outright with the largest traded volume in each input file (one a date)",
+        help="keep only the outright with the largest traded volume in each input file (one a date); "
+        "not with --spreads",
     )(fn)
     fn = click.option(
         "--spreads/--no-spreads",
         default=False,
         show_default=True,
-        help="with no --symbol/--instrument-id: also compute calendar spreads (symbols with '-')",
+        help="with no --symbol/--instrument-id (refused with them): also compute calendar spreads "
+        "(symbols with '-')",
     )(fn)
     fn = click.option(
         "--instrument-id", "instrument_ids", type=click.IntRange(min=0), multiple=True, help="repeatable"
@@ -679,6 +687,11 @@ def similar(vectors_path, touch_id, k, as_of, as_json):
     except KeyError:
         raise Mbp10Error(f"touch_id {touch_id} is not in {vectors_path}") from None
     rows = hits.to_pylist()
+    if not rows:  # said on stderr: --json still prints its object, with "neighbours": []
+        cut = (
+            f"decided by --as-of {as_of}" if as_of is not None else f"of a session before touch {touch_id}'s"
+        )
+        click.echo(f"no candidates: {vectors_path} holds no other touch {cut}", err=True)
     if as_json:
         import pyarrow.compute as pc
 
@@ -690,6 +703,8 @@ def similar(vectors_path, touch_id, k, as_of, as_json):
                 default=str,
             )
         )
+        return
+    if not rows:
         return
     click.echo(
         f"{'touch_id':>15} {'symbol':>10} {'date':>10} {'level':>6} {'price':>9} {'dir':>3} {'outcome':>7} "

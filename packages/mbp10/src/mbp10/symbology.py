@@ -142,6 +142,19 @@ class Selection:
     def explicit(self) -> bool:
         return bool(self.symbols or self.instrument_ids)
 
+    def check(self, spreads_given: bool) -> None:
+        """Refuse options that contradict each other (each was silently dropped before): `--front-month`
+        keeps one outright, so no spread; `--spreads`/`--no-spreads` (`spreads_given`) choose among all of a
+        file's instruments, while `--symbol`/`--instrument-id` keep exactly the ones named, spreads or not."""
+        if self.front_month and self.spreads:
+            raise Mbp10Error("--front-month keeps one outright, so it drops every spread: not with --spreads")
+        if spreads_given and self.explicit:
+            flag = "--spreads" if self.spreads else "--no-spreads"
+            raise Mbp10Error(
+                f"{flag} applies without --symbol/--instrument-id only (those keep exactly the instruments "
+                "they name, spreads or not): give one or the other"
+            )
+
     def keeps(self, symmap: SymbolMap, instrument_id: int) -> bool:
         """Whether the bars of `instrument_id` are computed (front-month picks among these afterwards)."""
         if self.explicit:
