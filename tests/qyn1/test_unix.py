@@ -79,6 +79,29 @@ def test_list_into_a_closed_pipe_exits_quietly(tmp_path):
     assert res.returncode in (0, 141)  # 141: like any Unix tool stopped by SIGPIPE, silently
 
 
+def _first_byte_then_close(argv, cwd) -> tuple[int, bytes]:
+    """Run ``qyn1 ARGV`` with a reader that takes one byte of its output and leaves (``| head -c 1``)."""
+    proc = subprocess.Popen(
+        [command("qyn1"), *argv], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV
+    )
+    assert len(proc.stdout.read(1)) == 1
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+def test_cat_and_list_json_into_a_reader_that_leaves_exit_141(tmp_path):
+    """A write to a pipe whose reader left returns short with no error in CPython's buffered writer: a
+    plain write exited 0 with the output cut (audit Q3). Both outputs are far larger than a pipe."""
+    (tmp_path / "k.key").write_bytes(KEY)
+    files = {f"pkg/{'long_name_' * 15}{i:04d}.txt": b"x = %d\n" % i for i in range(300)}  # --json: 120 KB
+    files["big.bin"] = bytes(range(256)) * 4096  # 1 MiB
+    (tmp_path / "p.qyn").write_bytes(pack_bytes(files, solid=True))
+    for argv in (["cat", "p.qyn", "big.bin"], ["list", "p.qyn", "--json"]):
+        code, err = _first_byte_then_close([*argv, "--key", "k.key"], tmp_path)
+        assert (code, err) == (141, b""), argv
+
+
 def test_key_from_the_environment_hex_or_base64(tmp_path):
     (tmp_path / "p.qyn").write_bytes(pack_bytes({"README.md": b"# r\n", "pkg/m0.py": b"x = 0\n"}, solid=True))
     for value in (KEY.hex().upper(), base64.b64encode(KEY).decode().rstrip("=")):  # hex; base64, no padding

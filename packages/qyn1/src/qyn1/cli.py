@@ -19,6 +19,7 @@ from perfkit.clitools import (
     handle_errors,
     progress,
     scheduler_option,
+    write_stdout,
 )
 from perfkit.job import job
 from perfkit.outputs import MARKER, REPORT_FILES
@@ -250,7 +251,7 @@ def pack(
             try:
                 st = pipeline.write_package(
                     specs,
-                    sys.stdout.buffer if to_stdout else j.path(output),
+                    _WholeWrites() if to_stdout else j.path(output),
                     ks,
                     chunk_size=p.chunk_size,
                     workers=p.workers,
@@ -279,6 +280,15 @@ def pack(
             f"(ratio {st.ratio:.2f}) in {st.wall_s:.2f} s -> {'standard output' if to_stdout else output}",
             err=to_stdout,
         )
+
+
+class _WholeWrites:
+    """Standard output for ``pack -o -``: every write taken whole by :func:`write_stdout`, so a reader
+    leaving mid-write fails the next write instead of dropping its rest unseen (a cut package, exit 0)."""
+
+    def write(self, data) -> int:
+        write_stdout(data)
+        return len(data)
 
 
 def _silence_stdout() -> None:
@@ -434,14 +444,17 @@ def list_(package, key_file, passphrase_file, passphrase_env, key_env, as_json) 
     if as_json:
         import json
 
-        click.echo(json.dumps(rows, indent=1))
-        return
-    click.echo(f"{'mode':<5} {'size':>10} {'stored':>10} {'chunks':>6} {'codecs':<14} path")
-    for row in rows:
-        click.echo(
+        text = json.dumps(rows, indent=1) + "\n"
+    else:
+        lines = [f"{'mode':<5} {'size':>10} {'stored':>10} {'chunks':>6} {'codecs':<14} path"]
+        lines += [
             f"{row['mode']:<5} {row['size']:>10} {row['stored_size']:>10} {row['chunks']:>6} "
             f"{'+'.join(row['codecs']) or '-':<14} {row['path']}"
-        )
+            for row in rows
+        ]
+        text = "\n".join(lines) + "\n"
+    # one write of all of it: a reader leaving mid-write gives the quiet 141, never exit 0 with the output cut
+    write_stdout(text.encode("utf-8"))
 
 
 def _list_row(e) -> dict:
@@ -477,8 +490,7 @@ def cat(package, path, key_file, passphrase_file, passphrase_env, key_env) -> No
         with f:
             e = r.entry(path)
             data = r.read(e)  # whole file authenticated and digest-checked before anything is written
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    write_stdout(data)
 
 
 @main.command()
