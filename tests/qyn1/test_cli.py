@@ -263,3 +263,45 @@ def test_a_passphrase_package_runs_argon2id_once_per_command(tmp_path, monkeypat
         calls.clear()
         run(*argv, "--passphrase-env", "QYN1_PW", "-q")
         assert len(calls) == 1, argv
+
+
+def test_pack_counts_what_it_skips_and_follows_no_link_out_of_the_source(tmp_path):
+    """A package holds regular files only: links (to a file, a folder, outside, nowhere), fifos and empty
+    folders inside a source are left out, counted in the summary and the run report (audit Q2); an
+    excluded one is not counted, and no link is followed (nothing from outside the source is read)."""
+    outside = tmp_path / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "secret.txt").write_text("secret\n")
+    (outside / "dir" / "inner.txt").write_text("inner\n")
+    src = tmp_path / "src"
+    (src / "emptydir").mkdir(parents=True)
+    (src / "sub" / "ignored").mkdir(parents=True)
+    (src / "a.py").write_text("x = 1\n")
+    (src / "sub" / "b.py").write_text("y = 2\n")
+    os.symlink("a.py", src / "link.py")
+    os.symlink(outside / "secret.txt", src / "abs.lnk")
+    os.symlink(outside / "dir", src / "sub" / "dirlink")
+    os.symlink("nowhere", src / "dangling")
+    os.mkfifo(src / "fifo")
+    os.mkfifo(src / "sub" / "ignored" / "fifo2")  # excluded with its folder: not counted
+    key = tmp_path / "k.key"
+    key.write_bytes(KEY)
+    out, rep = tmp_path / "p.qyn", tmp_path / "rep"
+    args = ("pack", src, "-o", out, "--key", key, "--workers", "1", "--preset", "small", "--report-dir", rep)
+    res = run(*args, "--exclude", "ignored")
+    assert res.output.startswith("packed 2 files (skipped: 4 symlinks, 1 fifo, 1 empty folder), "), res.output
+    counters = json.loads((rep / "run_report.json").read_text())["counters"]
+    assert {k: v for k, v in counters.items() if k.startswith("skipped_")} == {
+        "skipped_symlinks": 4,
+        "skipped_fifos": 1,
+        "skipped_sockets": 0,
+        "skipped_devices": 0,
+        "skipped_empty_folders": 1,
+    }
+    f, r = extraction.open_package(out, key_source())
+    with f:
+        assert {e.path: r.read(e) for e in r.entries} == {"a.py": b"x = 1\n", "sub/b.py": b"y = 2\n"}
+    (src / "emptydir").rmdir()
+    for p in ("link.py", "abs.lnk", "sub/dirlink", "dangling", "fifo"):
+        (src / p).unlink()
+    assert "skipped" not in run(*args, "--force", "--exclude", "ignored").output

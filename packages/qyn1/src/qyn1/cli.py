@@ -235,7 +235,7 @@ def pack(
         p = presets.resolve(preset, project, chunk_size=chunk_size, workers=workers_opt, executor=executor)
         run.config["preset"] = p.to_dict()
         with run.stage("collect"):
-            specs = pipeline.collect_sources(sources, tuple(exclude))
+            specs, skipped = pipeline.scan_sources(sources, tuple(exclude))
         # imports, model tables and the kernels (compiled on the first run after an install), apart from
         # the timed work so they do not count against the rates
         with run.stage("warm_up"):
@@ -268,6 +268,8 @@ def pack(
         run.count("files", st.files)
         run.count("blocks", st.blocks)
         run.count("bytes_in", st.bytes_in)
+        for kind, n in skipped.items():
+            run.count("skipped_" + kind.replace(" ", "_") + "s", n)
         run.result("codecs", st.codecs)
         run.metric("ratio", st.ratio)
         run.metric("mb_per_s", st.bytes_in / 1e6 / max(st.wall_s, 1e-9))
@@ -276,10 +278,17 @@ def pack(
         run.receipt("content", _content_receipt(digests))
     if not quiet:
         click.echo(
-            f"packed {st.files} files, {st.bytes_in:,} -> {st.bytes_out:,} bytes "
+            f"packed {st.files} files{_skipped_words(skipped)}, {st.bytes_in:,} -> {st.bytes_out:,} bytes "
             f"(ratio {st.ratio:.2f}) in {st.wall_s:.2f} s -> {'standard output' if to_stdout else output}",
             err=to_stdout,
         )
+
+
+def _skipped_words(skipped: dict[str, int]) -> str:
+    """`` (skipped: 2 symlinks, 1 fifo)`` for the pack summary, or nothing when nothing was skipped: a
+    package holds regular files only, so what was left out does not come back on unpack."""
+    parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in skipped.items() if n]
+    return f" (skipped: {', '.join(parts)})" if parts else ""
 
 
 class _WholeWrites:

@@ -58,8 +58,31 @@ class EncodedFile:
     encode_s: float = 0.0
 
 
+SKIPPED_KINDS = ("symlink", "fifo", "socket", "device", "empty folder")
+
+
 def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
-    """Regular files under each source, sorted by archive path. Archive paths are relative to each source
+    """The files :func:`scan_sources` finds (what it skipped not wanted)."""
+    return scan_sources(sources, exclude)[0]
+
+
+def _skipped_kind(mode: int) -> str:
+    """What a non-regular entry inside a source folder is, in the words of the pack summary."""
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device"
+
+
+def scan_sources(sources, exclude: tuple[str, ...] = ()) -> tuple[list[FileSpec], dict[str, int]]:
+    """Regular files under each source, sorted by archive path, and how many entries of each of
+    :data:`SKIPPED_KINDS` were left out (a package stores regular files only, so an unpack cannot bring
+    them back; ``pack`` says so in its summary and run report). Excluded entries are not counted.
+    An empty folder is one with no entries at all (a folder whose entries are all skipped or excluded is
+    not recreated either; its entries are counted). Archive paths are relative to each source
     given (like ``tar -C DIR .``): a folder ``src`` contributes ``a.py``, ``pkg/b.py``, ...; a file its base
     name. ``exclude`` globs match any path component or the whole archive path.
 
@@ -71,6 +94,7 @@ def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
     one source where another has a folder of that name; and nothing at all to pack.
     """
     specs: dict[str, FileSpec] = {}
+    skipped = dict.fromkeys(SKIPPED_KINDS, 0)
 
     def excluded(arc: str) -> bool:
         return any(
@@ -114,11 +138,19 @@ def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
             for dirpath, dirnames, filenames in os.walk(src, onerror=unreadable):
                 dirnames.sort()
                 rel = Path(dirpath).relative_to(src)
-                for fn in sorted(filenames):
+                if rel.parts and not dirnames and not filenames and not excluded("/".join(rel.parts)):
+                    skipped["empty folder"] += 1
+                # os.walk lists a link to a folder among the folders and does not enter it: a link
+                for fn in sorted(
+                    filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+                ):
                     path = Path(dirpath, fn)
+                    arc = "/".join((*rel.parts, fn))
                     lst = path.lstat()
-                    if stat.S_ISREG(lst.st_mode):  # links and special files inside folders: skipped
-                        add("/".join((*rel.parts, fn)), path, lst)
+                    if stat.S_ISREG(lst.st_mode):
+                        add(arc, path, lst)
+                    elif not excluded(arc):  # links and special files inside folders: never followed or read
+                        skipped[_skipped_kind(lst.st_mode)] += 1
         elif stat.S_ISREG(st.st_mode):
             name = src.resolve().name if src.name in ("", ".", "..") else src.name
             add(name, src, st)
@@ -139,7 +171,7 @@ def collect_sources(sources, exclude: tuple[str, ...] = ()) -> list[FileSpec]:
             f"cannot pack both the file {specs[f].source!r} and {specs[inside].source!r}: in the package "
             f"{f!r} would be a file and a folder (unpack could not recreate both)"
         )
-    return [specs[k] for k in sorted(specs)]
+    return [specs[k] for k in sorted(specs)], skipped
 
 
 def file_folder_clash(paths) -> tuple[str, str] | None:
