@@ -305,3 +305,30 @@ def test_pack_counts_what_it_skips_and_follows_no_link_out_of_the_source(tmp_pat
     for p in ("link.py", "abs.lnk", "sub/dirlink", "dangling", "fifo"):
         (src / p).unlink()
     assert "skipped" not in run(*args, "--force", "--exclude", "ignored").output
+
+
+def test_list_escapes_unprintable_names_and_errors_show_undecodable_bytes_as_x(tmp_path):
+    """One file is one row of ``list`` (a newline in a name written as ``\\n``), ``--json`` keeps the exact
+    name (audit Q4); an error names the bytes of a non-UTF-8 name as ``\\xff``, never ``\\udcff`` (Q5)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "nl\nname.py").write_text("x = 1\n")
+    (src / "tab\tname.txt").write_text("t\n")
+    key = tmp_path / "k.key"
+    key.write_bytes(KEY)
+    out = tmp_path / "p.qyn"
+    run("pack", src, "-o", out, "--key", key, "--workers", "1", "--preset", "small", "--quiet")
+    listing = run("list", out, "--key", key).output.splitlines()
+    assert len(listing) == 3 and [line.split()[-1] for line in listing[1:]] == [
+        "nl\\nname.py",
+        "tab\\tname.txt",
+    ]
+    assert [r["path"] for r in json.loads(run("list", out, "--key", key, "--json").output)] == [
+        "nl\nname.py",
+        "tab\tname.txt",
+    ]
+    os.close(os.open(os.path.join(os.fsencode(src), b"\xff\xfe.py"), os.O_CREAT | os.O_WRONLY, 0o644))
+    bad = run("pack", src, "-o", tmp_path / "q.qyn", "--key", key, "--workers", "1", ok=False)
+    assert bad.exit_code == 2 and "\\xff\\xfe.py" in bad.output and "udc" not in bad.output, bad.output
+    cat = run("cat", out, os.fsdecode(b"\xff.py"), "--key", key, ok=False)
+    assert cat.exit_code == 2 and "no file '\\xff.py' in the package" in cat.output, cat.output

@@ -458,12 +458,19 @@ def list_(package, key_file, passphrase_file, passphrase_env, key_env, as_json) 
         lines = [f"{'mode':<5} {'size':>10} {'stored':>10} {'chunks':>6} {'codecs':<14} path"]
         lines += [
             f"{row['mode']:<5} {row['size']:>10} {row['stored_size']:>10} {row['chunks']:>6} "
-            f"{'+'.join(row['codecs']) or '-':<14} {row['path']}"
+            f"{'+'.join(row['codecs']) or '-':<14} {_one_row(row['path'])}"
             for row in rows
         ]
         text = "\n".join(lines) + "\n"
     # one write of all of it: a reader leaving mid-write gives the quiet 141, never exit 0 with the output cut
     write_stdout(text.encode("utf-8"))
+
+
+def _one_row(path: str) -> str:
+    """A path for the ``list`` table: a character that is not printable (a newline, a tab, ...) written as
+    Python's escape (``\\n``, ``\\t``, ``\\x7f``), so that one file is one row. Unambiguous: a package
+    path holds no backslash. ``--json`` keeps the exact path."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
 
 
 def _list_row(e) -> dict:
