@@ -5,7 +5,8 @@ they only changed the chunk size of the byte-level path, which never selected a 
 ``pipeline.MACHINE_CHUNK``-sized ones, whatever the preset).
 
 Selected with ``--preset`` or a ``[tool.qyn1]`` table (``preset``, ``chunk_size``, ``workers``, ``executor``) in the packed project's
-``pyproject.toml``; explicit command-line options win over both."""
+``pyproject.toml``; explicit command-line options win over both. Any other key in the table is refused (one
+line naming the file and the key), as is a value out of range where it is used."""
 
 from __future__ import annotations
 
@@ -81,11 +82,16 @@ PRESETS: dict[str, Preset] = {
 DEFAULT = "python"
 
 
-def get(name: str) -> Preset:
+TABLE_KEYS = ("preset", "chunk_size", "workers", "executor")
+
+
+def get(name: str, where: str = "") -> Preset:
+    """The preset of that name; an unknown name is refused, naming ``where`` it came from when given."""
     try:
         return PRESETS[name]
     except KeyError:
-        raise Qyn1Error(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})") from None
+        said = f"{where}: " if where else ""
+        raise Qyn1Error(f"{said}unknown preset {name!r} (choose from {', '.join(PRESETS)})") from None
 
 
 def from_pyproject(project_dir: str | os.PathLike) -> dict:
@@ -100,6 +106,11 @@ def from_pyproject(project_dir: str | os.PathLike) -> dict:
     table = data.get("tool", {}).get("qyn1", {})
     if not isinstance(table, dict):
         raise Qyn1Error(f"{p}: [tool.qyn1] must be a table")
+    unknown = sorted(set(table) - set(TABLE_KEYS))
+    if unknown:  # refused, not ignored: a misspelt key (chunksize) would otherwise pack with the default
+        raise Qyn1Error(
+            f"[tool.qyn1] in {p}: unknown key {unknown[0]!r} (the keys are {', '.join(TABLE_KEYS)})"
+        )
     return table
 
 
@@ -127,13 +138,14 @@ def resolve(preset: str | None, project_dir=None, **overrides) -> Preset:
     table = from_pyproject(project_dir) if project_dir is not None else {}
     where_table = f"[tool.qyn1] in {Path(project_dir) / 'pyproject.toml'}" if table else ""
     name = preset or table.get("preset", DEFAULT)
+    where = "--preset" if preset else (where_table + " key 'preset'" if "preset" in table else "")
     if not isinstance(name, str):
-        raise Qyn1Error(f"{where_table}: preset must be a name, got {name!r}")
-    p = get(name)
+        raise Qyn1Error(f"{where}: preset must be a name, got {name!r}")
+    p = get(name, where)
     changes = {}
     for k in ("chunk_size", "workers", "executor"):
         if overrides.get(k) is not None:
             changes[k] = _checked(k, overrides[k], "--" + k.replace("_", "-"))
         elif k in table:
-            changes[k] = _checked(k, table[k], where_table)
+            changes[k] = _checked(k, table[k], f"{where_table} key {k!r}")
     return replace(p, **changes)
