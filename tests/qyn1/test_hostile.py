@@ -420,6 +420,10 @@ CASES = [
     Case("pack-pyproject-unknown-preset", [*PACK, "-o", "x.qyn"], 2, "[tool.qyn1] in src/pyproject.toml key 'preset': unknown preset 'bogus'", with_(write("src/pyproject.toml", '[tool.qyn1]\npreset = "bogus"\n'))),
     Case("pack-pyproject-unknown-key", [*PACK, "-o", "x.qyn"], 2, "[tool.qyn1] in src/pyproject.toml: unknown key 'bogus_key'", with_(write("src/pyproject.toml", "[tool.qyn1]\nbogus_key = 1\n"))),
     Case("pack-pyproject-chunk-size-names-the-key", [*PACK, "-o", "x.qyn"], 2, "src/pyproject.toml key 'chunk_size': chunk size must be", with_(write("src/pyproject.toml", "[tool.qyn1]\nchunk_size = 1\n"))),
+    # overlapping sources are refused naming both, not stored twice (audit Q7)
+    Case("pack-source-inside-another", [*PACK[:2], "src", "src/sub", *PACK[3:], "-o", "x.qyn"], 2, "sources overlap: 'src/sub' is inside 'src'", with_(write("src/sub/c.py", "c = 1\n"))),
+    Case("pack-file-source-inside-a-folder-source", [*PACK[:2], "src/a.py", "src", *PACK[3:], "-o", "x.qyn"], 2, "sources overlap: 'src/a.py' is inside 'src'", with_()),
+    Case("pack-folder-given-twice", [*PACK[:2], "src", "./src", *PACK[3:], "-o", "x.qyn"], 2, "sources overlap: 'src' is given twice", with_()),
     Case("pack-chunk-size-0", [*PACK, "-o", "x.qyn", "--chunk-size", "0"], 2, "--chunk-size", with_()),
     # -- a Dask cluster named where it cannot be used: refused before anything is claimed or contacted --
     Case("pack-scheduler-with-processes", [*PACK, "-o", "x.qyn", "--executor", "processes", "--scheduler", "tcp://127.0.0.1:1"], 2, "--scheduler tcp://127.0.0.1:1 runs on a Dask cluster; it cannot be used with --executor processes", with_()),

@@ -90,8 +90,9 @@ def scan_sources(sources, exclude: tuple[str, ...] = ()) -> tuple[list[FileSpec]
     links, named pipes, sockets and devices are skipped, never followed or read. Refused (``Qyn1Error``),
     so that everything packed can also be unpacked: a source that does not exist, is a dangling or looping
     link or a special file; a folder that cannot be listed; a name that is not UTF-8 or that a package
-    cannot store portably (a backslash, ``c:``...); two sources giving the same package path, or a file in
-    one source where another has a folder of that name; and nothing at all to pack.
+    cannot store portably (a backslash, ``c:``...); overlapping sources (:func:`overlapping`); two sources
+    giving the same package path, or a file in one source where another has a folder of that name; and
+    nothing at all to pack.
     """
     specs: dict[str, FileSpec] = {}
     skipped = dict.fromkeys(SKIPPED_KINDS, 0)
@@ -130,6 +131,18 @@ def scan_sources(sources, exclude: tuple[str, ...] = ()) -> tuple[list[FileSpec]
             raise Qyn1Error("pack reads files and folders, not standard input ('-'); give a path")
         if not src.exists() and not src.is_symlink():
             raise Qyn1Error(f"no such file or folder: {str(src)!r}")
+    overlap = overlapping(sources)
+    if overlap:
+        inner, outer = overlap
+        if str(inner) == str(outer):
+            how = f"{str(inner)!r} is given twice"
+        elif os.path.realpath(inner) == os.path.realpath(outer):
+            how = f"{str(inner)!r} and {str(outer)!r} are the same folder"
+        else:
+            how = f"{str(inner)!r} is inside {str(outer)!r}"
+        raise Qyn1Error(f"sources overlap: {how} (files would be stored twice); give one of them")
+    for src in sources:
+        src = Path(src)
         try:
             st = src.stat()  # a source named on the command line: its link is followed
         except OSError as e:
@@ -172,6 +185,19 @@ def scan_sources(sources, exclude: tuple[str, ...] = ()) -> tuple[list[FileSpec]
             f"{f!r} would be a file and a folder (unpack could not recreate both)"
         )
     return [specs[k] for k in sorted(specs)], skipped
+
+
+def overlapping(sources) -> tuple[Path, Path] | None:
+    """``(inner, outer)`` when a source is a folder source or lies inside one (links on the way followed,
+    as a source's own link is), else None: ``pack src src/qyn1`` would store each file of src/qyn1 twice,
+    as ``qyn1/x.py`` and as ``x.py``; refused rather than stored twice (what tar does) or silently once."""
+    real = [(Path(s), Path(os.path.realpath(s))) for s in sources]
+    folders = [(s, r) for s, r in real if r.is_dir()]
+    for s, r in real:
+        for outer, folder in folders:
+            if outer is not s and (r == folder or folder in r.parents):
+                return s, outer
+    return None
 
 
 def file_folder_clash(paths) -> tuple[str, str] | None:
