@@ -95,7 +95,7 @@ def test_cat_and_list_json_into_a_reader_that_leaves_exit_141(tmp_path):
     plain write exited 0 with the output cut (audit Q3). Both outputs are far larger than a pipe."""
     (tmp_path / "k.key").write_bytes(KEY)
     files = {f"pkg/{'long_name_' * 15}{i:04d}.txt": b"x = %d\n" % i for i in range(300)}  # --json: 120 KB
-    files["big.bin"] = bytes(range(256)) * 4096  # 1 MiB
+    files["big.bin"] = bytes(range(256)) * 1024  # 256 KiB, 4 pipe buffers
     (tmp_path / "p.qyn").write_bytes(pack_bytes(files, solid=True))
     for argv in (["cat", "p.qyn", "big.bin"], ["list", "p.qyn", "--json"]):
         code, err = _first_byte_then_close([*argv, "--key", "k.key"], tmp_path)
