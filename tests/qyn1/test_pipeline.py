@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,10 @@ def test_collect_sources_rejects_collisions_and_missing(tmp_path):
         pipeline.collect_sources([tmp_path / "missing"])
     specs = pipeline.collect_sources([proj], exclude=("*.bin",))
     assert not any(s.arcpath.endswith(".bin") for s in specs)
+    (tmp_path / "links").mkdir()
+    os.symlink(proj / "README.md", tmp_path / "links" / "readme")
+    with pytest.raises(Qyn1Error, match=r"no regular files in .*links' \(skipped: 1 symlink\);"):
+        pipeline.collect_sources([tmp_path / "links"])
 
 
 def test_large_files_stream_to_the_same_package(tmp_path, monkeypatch):

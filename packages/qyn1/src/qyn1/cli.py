@@ -278,17 +278,10 @@ def pack(
         run.receipt("content", _content_receipt(digests))
     if not quiet:
         click.echo(
-            f"packed {st.files} files{_skipped_words(skipped)}, {st.bytes_in:,} -> {st.bytes_out:,} bytes "
+            f"packed {st.files} files{pipeline.skipped_words(skipped)}, {st.bytes_in:,} -> {st.bytes_out:,} bytes "
             f"(ratio {st.ratio:.2f}) in {st.wall_s:.2f} s -> {'standard output' if to_stdout else output}",
             err=to_stdout,
         )
-
-
-def _skipped_words(skipped: dict[str, int]) -> str:
-    """`` (skipped: 2 symlinks, 1 fifo)`` for the pack summary, or nothing when nothing was skipped: a
-    package holds regular files only, so what was left out does not come back on unpack."""
-    parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in skipped.items() if n]
-    return f" (skipped: {', '.join(parts)})" if parts else ""
 
 
 class _WholeWrites:

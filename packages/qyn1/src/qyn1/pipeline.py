@@ -174,8 +174,8 @@ def scan_sources(sources, exclude: tuple[str, ...] = ()) -> tuple[list[FileSpec]
     if not specs:
         why = " (or every file is excluded)" if exclude else ""
         raise Qyn1Error(
-            f"nothing to pack: no regular files in {', '.join(repr(str(s)) for s in sources)}{why}; "
-            "links, pipes and devices inside folders are skipped"
+            f"nothing to pack: no regular files in {', '.join(repr(str(s)) for s in sources)}{why}"
+            f"{skipped_words(skipped)}; links, pipes and devices inside folders are skipped"
         )
     clash = file_folder_clash(specs)
     if clash:
@@ -198,6 +198,13 @@ def overlapping(sources) -> tuple[Path, Path] | None:
             if outer is not s and (r == folder or folder in r.parents):
                 return s, outer
     return None
+
+
+def skipped_words(skipped: dict[str, int]) -> str:
+    """`` (skipped: 2 symlinks, 1 fifo)`` from :func:`scan_sources`' counts, or nothing when nothing was
+    skipped: a package holds regular files only, so what was left out does not come back on unpack."""
+    parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in skipped.items() if n]
+    return f" (skipped: {', '.join(parts)})" if parts else ""
 
 
 def file_folder_clash(paths) -> tuple[str, str] | None:
