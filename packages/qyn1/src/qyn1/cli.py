@@ -278,7 +278,7 @@ def pack(
         run.receipt("content", _content_receipt(digests))
     if not quiet:
         click.echo(
-            f"packed {st.files} files{pipeline.skipped_words(skipped)}, {st.bytes_in:,} -> {st.bytes_out:,} bytes "
+            f"packed {_count(st.files, 'file')}{pipeline.skipped_words(skipped)}, {st.bytes_in:,} -> {st.bytes_out:,} bytes "
             f"(ratio {st.ratio:.2f}) in {st.wall_s:.2f} s -> {'standard output' if to_stdout else output}",
             err=to_stdout,
         )
@@ -291,6 +291,11 @@ class _WholeWrites:
     def write(self, data) -> int:
         write_stdout(data)
         return len(data)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _silence_stdout() -> None:
@@ -424,7 +429,9 @@ def unpack(
         if st.worker_memory:
             run.metric("worker_memory_bytes", st.worker_memory)
     if not quiet:
-        click.echo(f"unpacked {st.files} files, {st.bytes_in:,} bytes in {st.wall_s:.2f} s -> {output}")
+        click.echo(
+            f"unpacked {_count(st.files, 'file')}, {st.bytes_in:,} bytes in {st.wall_s:.2f} s -> {output}"
+        )
 
 
 @main.command("list")
@@ -551,7 +558,9 @@ def verify(
         j.run.count("files", st.files)
         j.run.count("chunks", st.chunks)
     if not quiet:
-        click.echo(f"ok: {st.files} files, {st.chunks} chunks, {st.bytes_in:,} bytes verified")
+        click.echo(
+            f"ok: {_count(st.files, 'file')}, {_count(st.chunks, 'chunk')}, {st.bytes_in:,} bytes verified"
+        )
 
 
 @main.command("presets")
