@@ -106,7 +106,7 @@ def _busiest(workers: list[psutil.Process]) -> psutil.Process:
     """The worker that used the most CPU over the next 50 ms: the one most likely running a unit."""
     before = [sum(w.cpu_times()[:2]) for w in workers]
     time.sleep(0.05)
-    return max(zip(workers, before), key=lambda wb: sum(wb[0].cpu_times()[:2]) - wb[1])[0]
+    return max(zip(workers, before, strict=True), key=lambda wb: sum(wb[0].cpu_times()[:2]) - wb[1])[0]
 
 
 def _kill_pool_worker(tmp_path: Path, out: str) -> tuple[subprocess.Popen, str, int]:
