@@ -484,6 +484,14 @@ CASES = [
         "No such option '--workers'",
         day,
     ),
+    # the file forgotten: `-o --force` wrote a Parquet file named '--force' and exited 0 (NotAnOptionPath)
+    Case(
+        "bars-out-is-an-option",
+        [m, "bars", DAY, "-o", "--force"],
+        2,
+        "'--force' is an option, not a path",
+        day,
+    ),
     # `-o -` wrote a Parquet file named '-' and exited 0 (perfkit.outputs refuses it for every command)
     Case("bars-out-dash", [m, "bars", DAY, "-o", "-"], 2, "cannot write to standard output", day),
     # symbols DBN cannot store were an internal error (exit 1); empty or half spreads were written

@@ -296,6 +296,8 @@ CASES = [
         "is the input pw.txt",
         with_(write("pw.txt", "hunter22\n")),
     ),
+    # the file forgotten: `-o --force` wrote a package named '--force' and exited 0 (NotAnOptionPath)
+    Case("pack-output-is-an-option", [*PACK, "-o", "--force"], 2, "'--force' is an option, not a path", with_()),
     Case("pack-output-is-a-folder", [*PACK, "-o", "."], 2, "is a directory", with_()),
     Case("pack-profile-is-input", [*PACK, "-o", "x.qyn", "--profile", "src/a.py"], 2, "--profile", with_()),
     Case(

@@ -152,6 +152,8 @@ CASES = [
         "would contain the input s1/tiles",
         with_(),
     ),
+    # the folder forgotten: `--out --force` made a folder named '--force' and exited 0 (NotAnOptionPath)
+    Case("s6-out-is-an-option", s6("--out", "--force"), 2, "'--force' is an option, not a path", with_()),
     Case("s6-out-is-the-current-folder", s6("--out", ".", "--force"), 2, "current folder", with_()),
     Case(
         "s6-out-inside-symlinked-input",

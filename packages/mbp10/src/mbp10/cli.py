@@ -16,6 +16,7 @@ import click
 from perfkit.clitools import (
     EXECUTORS,
     Group,
+    NotAnOptionPath,
     common_options,
     executor_for,
     executor_option,
@@ -163,7 +164,9 @@ def main() -> None:
 @click.option("--date", "date_s", required=True, help="Trading date, YYYY-MM-DD.")
 @click.option("--records", type=click.IntRange(min=40), default=1_900_000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="FILE.dbn.zst")
+@click.option(
+    "--out", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True, help="FILE.dbn.zst"
+)
 @click.option(
     "--symbol",
     "symbols",
@@ -238,7 +241,7 @@ def _stem(path: Path) -> str:
 @click.argument("input_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=NotAnOptionPath(file_okay=False, path_type=Path),
     required=True,
     help="bronze folder (new or empty; with --force, an earlier ingest's folder)",
 )
@@ -280,11 +283,11 @@ def ingest(input_path, out, profile, report_dir, force, quiet):
 
 @main.command()
 @click.argument("input_path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("-o", "--out", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
 @click.option(
     "--levels",
     "levels_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NotAnOptionPath(dir_okay=False, path_type=Path),
     default=None,
     help="levels Parquet for the distance column (default: round numbers, every 50 points within 10% of the first mid)",
 )
@@ -358,13 +361,13 @@ BARS_REQUIRED = (
 
 
 @main.command()
-@click.option("--bars", "bars_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--bars", "bars_path", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
 @click.option("--date", "date_s", required=True)
-@click.option("--prev-bars", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--prev-bars", type=NotAnOptionPath(dir_okay=False, path_type=Path), default=None)
 @click.option(
     "--prev-date", "prev_date_s", default=None, help="date of --prev-bars (default: the day before)"
 )
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("-o", "--out", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
 @common_options(workers=False)
 @handle_errors(bad_input=(Mbp10Error,))
 def levels(bars_path, date_s, prev_bars, prev_date_s, out, profile, report_dir, force, quiet):
@@ -452,10 +455,10 @@ def episode_options(fn):
 
 
 @main.command()
-@click.option("--bars", "bars_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--levels", "levels_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--windows-out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--bars", "bars_path", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
+@click.option("--levels", "levels_path", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
+@click.option("-o", "--out", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
+@click.option("--windows-out", type=NotAnOptionPath(dir_okay=False, path_type=Path), default=None)
 @episode_options
 @common_options(workers=False)
 @handle_errors(bad_input=(Mbp10Error,))
@@ -499,10 +502,12 @@ def episodes(bars_path, levels_path, out, windows_out, profile, report_dir, forc
 
 
 @main.command()
-@click.option("--bars", "bars_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--episodes", "episodes_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--signature-out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--bars", "bars_path", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--episodes", "episodes_path", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True
+)
+@click.option("-o", "--out", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
+@click.option("--signature-out", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
 @common_options(workers=False)
 @handle_errors(bad_input=(Mbp10Error,))
 def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, force, quiet):
@@ -552,12 +557,18 @@ def approach(bars_path, episodes_path, out, signature_out, profile, report_dir, 
 
 
 @main.command()
-@click.option("--bars", "bars_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--episodes", "episodes_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--approach", "approach_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--signature", "signature_path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--bars", "bars_path", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--episodes", "episodes_path", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True
+)
+@click.option(
+    "--approach", "approach_path", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True
+)
+@click.option(
+    "--signature", "signature_path", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True
+)
 @click.option("--reset-pts", type=float, default=4.0, show_default=True)
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("-o", "--out", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
 @common_options(workers=False)
 @handle_errors(bad_input=(Mbp10Error,))
 def vectors(
@@ -653,7 +664,7 @@ def _instant(value: str, option: str) -> int:
 @click.option(
     "--vectors",
     "vectors_path",
-    type=click.Path(path_type=Path),
+    type=NotAnOptionPath(path_type=Path),
     required=True,
     help="a gold vectors Parquet file or folder (e.g. OUT/gold/vectors)",
 )
@@ -718,11 +729,11 @@ def similar(vectors_path, touch_id, k, as_of, as_json):
 
 
 @main.command()
-@click.option("--input-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--input-dir", type=NotAnOptionPath(file_okay=False, path_type=Path), required=True)
 @click.option("--dates", "dates_s", required=True, help="YYYY-MM-DD..YYYY-MM-DD (inclusive)")
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=NotAnOptionPath(file_okay=False, path_type=Path),
     required=True,
     help="output folder (new or empty; with --force, an earlier run's folder)",
 )

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from perfkit.clitools import (
     Group,
+    NotAnOptionPath,
     common_options,
     executor_for,
     executor_option,
@@ -46,7 +47,7 @@ def key_options(fn):
     )(fn)
     fn = click.option(
         "--passphrase-file",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=NotAnOptionPath(dir_okay=False, path_type=Path),
         default=None,
         help="Read the passphrase from the first line of this file (Argon2id).",
     )(fn)
@@ -54,7 +55,7 @@ def key_options(fn):
         "--key",
         "-k",
         "key_file",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=NotAnOptionPath(dir_okay=False, path_type=Path),
         default=None,
         help="32-byte key file from `qyn1 keygen`.",
     )(fn)
@@ -167,7 +168,7 @@ def keygen(path: Path, force: bool) -> None:
     "--output",
     "output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NotAnOptionPath(dir_okay=False, path_type=Path),
     help="The package file, or - for standard output.",
 )
 @key_options
@@ -347,7 +348,9 @@ def _inputs(package: Path, key_file, passphrase_file) -> list:
 
 @main.command()
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "-o", "--output", "output", required=True, type=NotAnOptionPath(file_okay=False, path_type=Path)
+)
 @key_options
 @executor_option(default="processes")
 @scheduler_option()
@@ -581,7 +584,7 @@ def presets_() -> None:
 @click.option(
     "--out",
     "out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NotAnOptionPath(dir_okay=False, path_type=Path),
     default=Path("reports/profile-qyn1.json"),
     show_default=True,
     help="JSON report (top functions + stage times); OUT.pstats and profile_top.json go beside it.",

@@ -9,6 +9,7 @@ import click
 from perfkit.clitools import (
     EXECUTORS,
     Group,
+    NotAnOptionPath,
     common_options,
     executor_for,
     executor_option,
@@ -106,7 +107,7 @@ def with_executor(opts: dict) -> dict:
     "--out",
     "out",
     required=True,
-    type=click.Path(file_okay=False),
+    type=NotAnOptionPath(file_okay=False),
     help="Output directory: OUT/tiles/ dataset and OUT/run_report.json.",
 )
 @click.option(
@@ -138,13 +139,13 @@ def with_executor(opts: dict) -> dict:
 )
 @click.option(
     "--cost-history",
-    type=click.Path(dir_okay=False),
+    type=NotAnOptionPath(dir_okay=False),
     default=None,
     help="JSON file of measured per-unit seconds: read to order units, updated after the run.",
 )
 @click.option(
     "--cache-dir",
-    type=click.Path(file_okay=False),
+    type=NotAnOptionPath(file_okay=False),
     default=None,
     help="Mask cache directory (keyed by geometry digest, grid and rule).",
 )
@@ -165,18 +166,20 @@ def s1_command(**opts) -> None:
 
 @main.command("sites")
 @click.option(
-    "--tiles", required=True, type=click.Path(), help="S1 output directory (holds tiles/part-*.parquet)."
+    "--tiles", required=True, type=NotAnOptionPath(), help="S1 output directory (holds tiles/part-*.parquet)."
 )
 @click.option("--count", type=int, default=None, help="Total sites, allocated heavy-tailed across countries.")
 @click.option(
     "--counts",
     "counts_file",
-    type=click.Path(),
+    type=NotAnOptionPath(),
     default=None,
     help="CSV country_iso,count instead of --count.",
 )
 @click.option("--seed", type=int, required=True, help="Seed of every draw (allocation, tiles, site ids).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Plan Parquet file to write.")
+@click.option(
+    "--out", required=True, type=NotAnOptionPath(dir_okay=False), help="Plan Parquet file to write."
+)
 @common_options(workers=False)
 @handle_errors(bad_input=(Seg1bError,))
 @cli_errors
@@ -203,10 +206,13 @@ def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, for
 
 @main.command("s6")
 @click.option(
-    "--tiles", required=True, type=click.Path(), help="S1 output directory (holds tiles/part-*.parquet)."
+    "--tiles", required=True, type=NotAnOptionPath(), help="S1 output directory (holds tiles/part-*.parquet)."
 )
 @click.option(
-    "--sites", required=True, type=click.Path(), help="Site plan Parquet (site_id, country_iso, tile_id)."
+    "--sites",
+    required=True,
+    type=NotAnOptionPath(),
+    help="Site plan Parquet (site_id, country_iso, tile_id).",
 )
 @click.option(
     "--seed", type=int, required=True, help="Philox key: every draw is keyed by (seed, site_id, attempt)."
@@ -233,7 +239,10 @@ def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, for
 @click.option("--chunk-sites", type=int, default=None, help="Sites per work unit of a heavy country.")
 @compression_option("site files (the coordinates hardly compress)")
 @click.option(
-    "--out", required=True, type=click.Path(file_okay=False), help="Output: OUT/sites/, OUT/run_report.json."
+    "--out",
+    required=True,
+    type=NotAnOptionPath(file_okay=False),
+    help="Output: OUT/sites/, OUT/run_report.json.",
 )
 @common_options
 @handle_errors(bad_input=(Seg1bError,))
@@ -253,15 +262,18 @@ def s6_command(**opts) -> None:
 
 @main.command("map")
 @click.option(
-    "--tiles", required=True, type=click.Path(), help="S1 output directory (the grid and countries)."
+    "--tiles", required=True, type=NotAnOptionPath(), help="S1 output directory (the grid and countries)."
 )
 @click.option(
-    "--sites", default=None, type=click.Path(), help="S6 output directory: draw site density instead."
+    "--sites", default=None, type=NotAnOptionPath(), help="S6 output directory: draw site density instead."
 )
 @click.option("--only", default=None, help="Comma-separated country keys: draw (and zoom to) these only.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option("--out", required=True, type=NotAnOptionPath(dir_okay=False), help="PNG file to write.")
 @click.option(
-    "--cog", default=None, type=click.Path(dir_okay=False), help="Also write the country-id raster (GeoTIFF)."
+    "--cog",
+    default=None,
+    type=NotAnOptionPath(dir_okay=False),
+    help="Also write the country-id raster (GeoTIFF).",
 )
 @click.option("--countries", default=None, help="Outlines (default: the set the tile index was built from).")
 @click.option("--key", default=None, help="Field that identifies a country (as for s1).")
