@@ -273,9 +273,9 @@ _start_pipe = None
 def _init_process_worker(parent_pid: int, start_pipe=None) -> None:
     """Initializer of every process worker: one Numba thread, Ctrl-C left to the parent, die with it."""
     global _start_pipe
-    os.environ.pop(
-        "PYTHONSAFEPATH", None
-    )  # the fork server's own setting; a worker's subprocesses get the usual path
+    # PYTHONSAFEPATH is the fork server's own setting (_server_import_path): a worker's subprocesses get
+    # the usual path.
+    os.environ.pop("PYTHONSAFEPATH", None)
     interrupts.init_worker(parent_pid)
     _limit_numba_threads()
     _start_pipe = start_pipe
