@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -92,22 +91,6 @@ def _key_source(key_file, passphrase_file, passphrase_env, key_env=None) -> keys
     return keys.KeySource.from_passphrase(value)
 
 
-def _not_special(*paths) -> None:
-    """Refuse an output that is, or links to, a pipe, socket or device (``-o /dev/stdout`` is a link to
-    one): replacing it with a regular file (``--force``) is never what was meant, and as root it would
-    replace a system file. perfkit refuses the pipe or device itself, not yet a link to one (reported);
-    this check can go when it does."""
-    for path in paths:
-        if path is None:
-            continue
-        try:
-            mode = os.stat(path).st_mode
-        except OSError:
-            continue
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            raise Qyn1Error(f"{path} is a pipe, socket or device, not a file; give a file name")
-
-
 def _pipeline():
     """:mod:`qyn1.pipeline` (pack), imported by the commands that do the work, after their outputs are
     claimed: it loads numba and the kernels (~1.5 s of CPU), which a refused command line never needs."""
@@ -145,7 +128,6 @@ def keygen(path: Path, force: bool) -> None:
 
     Example: qyn1 keygen project.key
     """
-    _not_special(path)
     umask = os.umask(0o077)
     os.umask(umask)
     try:
@@ -217,7 +199,6 @@ def pack(
         raise Qyn1Error(
             "not writing a binary package to a terminal: redirect standard output or give -o FILE"
         )
-    _not_special(None if to_stdout else output, profile)
     with job(
         "qyn1",
         "pack",
@@ -387,7 +368,6 @@ def unpack(
             f"--scheduler {scheduler}: the cluster's workers read the package by path, so it cannot come "
             "from standard input; give its path on a filesystem every worker mounts"
         )
-    _not_special(profile)
     with job(
         "qyn1",
         "unpack",
@@ -537,7 +517,6 @@ def verify(
 
     Example: qyn1 verify src.qyn --key project.key
     """
-    _not_special(profile)
     with job(
         "qyn1",
         "verify",
@@ -609,7 +588,6 @@ def profile(out: Path, module: str, repeats: int, force: bool) -> None:
 
     source = corpus_module(module)
     pstats_path, top_path = out.with_suffix(".pstats"), out.parent / "profile_top.json"
-    _not_special(out, pstats_path, top_path)
     with job(
         "qyn1",
         "profile",
