@@ -1,6 +1,9 @@
 """perfkit.Run: the report and event log, on success and on failure."""
 
 import json
+import random
+import subprocess
+import sys
 
 import pytest
 
@@ -161,3 +164,28 @@ def test_stage_counts_worker_process_cpu_and_logs_each_task(tmp_path):
     assert {e["worker"] for e in tasks} == {r.worker for r in results.values()}
     assert all(e["finished"] >= e["started"] and e["task_in_worker"] >= 1 for e in tasks)
     assert sorted(e["task_in_worker"] for e in tasks if e["worker"] == tasks[0]["worker"])[0] == 1
+
+
+def test_report_quantiles_are_numpys_to_the_bit():
+    """The report's task quantiles are computed without NumPy; they must be NumPy's linear quantile and median
+    exactly (odd and even counts, t below and above one half, values of many magnitudes)."""
+    import statistics
+
+    import numpy as np
+    from perfkit.run import quantile
+
+    rng = random.Random(7)
+    for n in (1, 2, 3, 4, 9, 10, 11, 57, 200):
+        for _ in range(30):
+            xs = sorted(rng.random() * 10 ** rng.randint(-6, 4) for _ in range(n))
+            for q in (0.1, 0.5, 0.9, 0.99):
+                assert quantile(xs, q) == float(np.quantile(np.array(xs), q)), (n, q)
+            assert statistics.median(xs) == float(np.median(np.array(xs))), n
+
+
+def test_the_job_harness_imports_no_numpy():
+    """Every command imports perfkit.job before it parses its options; NumPy costs ~50 ms there, so perfkit
+    imports it only where a histogram or a seed is made."""
+    code = "import sys, perfkit.job, perfkit.parallel, perfkit.run; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

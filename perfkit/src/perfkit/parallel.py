@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import hashlib
 import multiprocessing
+import numbers
 import os
 import signal
 import sys
@@ -25,15 +26,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from perfkit import interrupts
 from perfkit._host import note_worker_peak, worker_memory
 from perfkit.errors import InputError, Interrupted, WorkerLost
 from perfkit.errors import one_line as _one_line
 from perfkit.run import note_task
+
+if TYPE_CHECKING:  # NumPy is imported where a seed is made: a command that makes none starts ~50 ms sooner
+    import numpy as np
 
 EXECUTORS = ("serial", "threads", "processes", "dask")
 # How often a task may lose its worker process before the run gives up (see map_tasks).
@@ -898,7 +900,7 @@ def worker_utilisation(results: Iterable[TaskResult], wall_s: float, workers: in
 
 
 def _key_int(part: int | str | bytes) -> int:
-    if isinstance(part, (int, np.integer)):
+    if isinstance(part, numbers.Integral):  # NumPy's integers register as Integral
         if part < 0:
             raise ValueError("rng key parts must be non-negative integers or strings")
         return int(part)
@@ -908,14 +910,20 @@ def _key_int(part: int | str | bytes) -> int:
 
 def seed_sequence_for(seed: int, *key: int | str) -> np.random.SeedSequence:
     """``SeedSequence(seed, spawn_key=key)``: strings are hashed to 64-bit integers (stable across runs)."""
+    import numpy as np
+
     return np.random.SeedSequence(entropy=int(seed), spawn_key=tuple(_key_int(k) for k in key))
 
 
 def rng_for(seed: int, *key: int | str) -> np.random.Generator:
     """A Philox generator for one work item, identical whichever worker or batch runs it."""
+    import numpy as np
+
     return np.random.Generator(np.random.Philox(seed_sequence_for(seed, *key)))
 
 
 def seed_for(seed: int, *key: int | str) -> int:
     """A 64-bit integer seed for one work item (for code that seeds its own generator)."""
+    import numpy as np
+
     return int(seed_sequence_for(seed, *key).generate_state(1, np.uint64)[0])
