@@ -224,3 +224,25 @@ def test_pandas_free_arrow_helpers_match_pyarrow():
     built = strings_to_arrow(values)
     assert built.equals(pa.array(values, pa.string())) and built.null_count == 2
     assert strings_to_arrow([]).equals(pa.array([], pa.string()))
+
+
+def test_prior_day_levels_without_regular_hours_use_that_session_only():
+    """Good Friday 2024: the CME equity session ran 2024-03-28 22:00 to 03-29 13:15 UTC, before the 09:30 New
+    York open, so its regular hours hold no bars. Monday's prior-day levels then come from that session's
+    bars, not from the rest of the UTC-day file (its 14:00 and 23:00 UTC bars, 5000 and 4900, are no session's
+    prices here)."""
+
+    def at(hh: int, day: int = 29) -> int:
+        return int(dt.datetime(2024, 3, day, hh, tzinfo=dt.UTC).timestamp()) * 10**9
+
+    prev = bars(
+        [
+            (at(23, 28), 5250.0, 5240.0, 5245.0, 5245.0),
+            (at(12), 5260.0, 5235.0, 5255.0, 5255.0),
+            (at(14), 5000.0, 4990.0, 4995.0, 4995.0),
+            (at(23), 4900.0, 4890.0, 4895.0, 4895.0),
+        ]
+    )
+    lv = compute_levels(dt.date(2024, 4, 1), prev.slice(0, 0), prev, dt.date(2024, 3, 29)).to_pylist()
+    got = {r["level_kind"]: r["level_price"] for r in lv}
+    assert (got["pdh"], got["pdl"], got["pdc"]) == (5260.0, 5235.0, 5255.0)

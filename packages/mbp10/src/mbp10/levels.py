@@ -1,7 +1,7 @@
 """Reference price levels of a date: prior-day high/low/close, overnight and opening-range extremes, round numbers.
 
 Prior-day levels use the previous session's regular hours, 09:30 to 16:00 New York or its early close (CME_Equity
-calendar). Each level carries `valid_from_ns`: prior-day levels and round numbers hold from the start of the day, the
+calendar), or that session's whole window when its regular hours hold no bars. Each level carries `valid_from_ns`: prior-day levels and round numbers hold from the start of the day, the
 overnight high/low from the RTH open (09:30 New York), the opening range from 10:00. Features never see a
 level before it exists.
 """
@@ -47,6 +47,19 @@ def rth_close_ns(date: dt.date) -> int:
     return min(close, window[1]) if window is not None else close
 
 
+def _session_mask(start: np.ndarray, date: dt.date) -> np.ndarray:
+    """The bars of the session labelled `date` (its whole window, overnight included): prior-day levels when
+    its regular hours hold no bars (Good Friday 2024 closed at 09:15 New York, before the 09:30 open). Not
+    the whole file: a UTC-day file of D also holds D+1's session open (22:00-23:59 UTC). Every bar when
+    `date` has no session (a weekend or holiday file: the UTC-day rule of `calendar.check_bars_of`)."""
+    from mbp10.calendar import session_window_ns
+
+    window = session_window_ns(date)
+    if window is None:
+        return np.ones(len(start), bool)
+    return (start >= window[0]) & (start < window[1])
+
+
 def day_start_ns(date: dt.date) -> int:
     return int(dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp()) * 1_000_000_000
 
@@ -77,13 +90,13 @@ def compute_levels(
     date: dt.date, bars: pa.Table, prev_bars: pa.Table | None, prev_date: dt.date | None
 ) -> pa.Table:
     """The levels of `date` from its own bars (overnight, opening range, round-number span) and the
-    previous date's bars (prior-day high/low/close, RTH bars where present, else the whole day)."""
+    previous date's bars (prior-day high/low/close, RTH bars where present, else that session's bars)."""
     rows: list[tuple[str, float, int]] = []
     d0 = day_start_ns(date)
     if prev_bars is not None and prev_bars.num_rows and prev_date is not None:
         start = _col(prev_bars, "bar_start_ns")
         rth = (start >= et_ns(prev_date, 9, 30)) & (start < rth_close_ns(prev_date))
-        ext = _extremes(prev_bars, rth) or _extremes(prev_bars, np.ones(len(start), bool))
+        ext = _extremes(prev_bars, rth) or _extremes(prev_bars, _session_mask(start, prev_date))
         if ext is not None:
             rows += [("pdh", ext[0], d0), ("pdl", ext[1], d0), ("pdc", ext[2], d0)]
     if bars.num_rows:
