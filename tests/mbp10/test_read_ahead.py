@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,3 +163,60 @@ def test_an_unreadable_load_count_means_no_reader_thread(monkeypatch, tmp_path):
 
     monkeypatch.setattr(io, "LOADAVG", str(tmp_path / "missing"))
     assert not io.spare_core() and io.read_ahead() == 0
+
+
+def _cut_after_a_flushed_block(tmp_path, small_day) -> Path:
+    """The header and 20,000 records compressed, a block flushed, the frame's end left off: zstandard decodes
+    it without an error, only the frames' walk (`dbn.FrameWalk`) refuses it."""
+    import datetime as dt
+
+    from mbp10.synth import synth_header
+
+    c = zstandard.ZstdCompressor(level=3).compressobj()
+    raw = c.compress(synth_header(dt.date(2024, 1, 2)) + small_day[:20_000].tobytes())
+    path = tmp_path / "cut.dbn.zst"
+    path.write_bytes(raw + c.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
+    return path
+
+
+@pytest.mark.parametrize("ahead", [0, 2])
+def test_a_stream_cut_after_a_flushed_block_is_refused(tmp_path, small_day, ahead):
+    """Without a reader thread the walk comes before the first block; with one, the caller walks while it
+    waits for blocks: the same refusal either way, also over an error the caller met in a block first."""
+    cut = _cut_after_a_flushed_block(tmp_path, small_day)
+    with pytest.raises(Mbp10Error, match=r"frame 1 ends at byte .* without a last block"):
+        _blocks(cut, ahead, 1_000)
+    with (
+        pytest.raises(Mbp10Error, match="without a last block"),
+        DbnStream(cut, chunk_records=1_000, ahead=ahead) as s,
+    ):
+        for _ in s:
+            raise Mbp10Error("the caller's own error")
+    assert not _readers()
+
+
+def test_the_frames_walk_in_steps_is_the_walk_in_one_go(tmp_path, small_day):
+    """Two frames with a skippable frame between them, then (second file) bytes that are no frame: walked one
+    block header a step (as the caller of a reader thread walks them) or at once, the same count and error."""
+    from mbp10.dbn import FrameWalk, check_zstd_frames
+
+    cctx = zstandard.ZstdCompressor(level=1)
+    skippable = (0x184D2A5A).to_bytes(4, "little") + (5).to_bytes(4, "little") + b"12345"
+    good = tmp_path / "three.zst"
+    good.write_bytes(cctx.compress(small_day[:3_000].tobytes()) + skippable + cctx.compress(b"x" * 100))
+    bad = tmp_path / "tail.zst"
+    bad.write_bytes(good.read_bytes() + b"garbage!")
+
+    def in_steps(path) -> int:
+        walk = FrameWalk(path)
+        while not walk.step(1):
+            pass
+        return walk.frames
+
+    assert in_steps(good) == check_zstd_frames(good) == 2
+    messages = []
+    for walk in (in_steps, check_zstd_frames):
+        with pytest.raises(Mbp10Error, match="no zstd frame at byte") as e:
+            walk(bad)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]

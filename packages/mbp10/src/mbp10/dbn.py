@@ -76,49 +76,93 @@ def check_zstd_frames(path: str | os.PathLike) -> int:
     A stream cut after a flushed block decodes without any error from `zstandard` (the decoder just runs out
     of input): only the frame structure shows that the last block or the checksum is missing. Refuses a
     frame cut short, and bytes after the last frame that are not another frame (Mbp10Error)."""
-    p = Path(path)
-    size = p.stat().st_size
-    frames = 0
-    with open(p, "rb", buffering=0) as fh:
-        fd = fh.fileno()
-        pos = 0
-        while pos < size:
-            head = os.pread(fd, 18, pos)  # the longest frame header
-            magic = int.from_bytes(head[:4], "little") if len(head) >= 4 else -1
-            if magic & SKIPPABLE_MAGIC_MASK == SKIPPABLE_MAGIC and len(head) >= 8:
-                pos += 8 + int.from_bytes(head[4:8], "little")
-                continue
-            if head[:4] != ZSTD_MAGIC:
-                where = "after the last zstd frame" if frames else "at the start"
-                raise Mbp10Error(
-                    f"{p}: truncated or corrupt zstd stream (no zstd frame at byte {pos:,}, {where})"
-                )
-            try:
-                params = zstandard.get_frame_parameters(head)
-                pos += zstandard.frame_header_size(head)
-            except zstandard.ZstdError as e:
-                raise Mbp10Error(
-                    f"{p}: truncated or corrupt zstd stream (frame header at byte {pos:,}: {e})"
-                ) from None
-            while True:
-                bh = os.pread(fd, 3, pos)
-                if len(bh) < 3:
-                    raise Mbp10Error(
-                        f"{p}: truncated or corrupt zstd stream (frame {frames + 1} ends at byte {size:,} "
-                        "without a last block: cut short or corrupt)"
-                    )
-                word = int.from_bytes(bh, "little")
-                last, btype, bsize = word & 1, (word >> 1) & 3, word >> 3
-                pos += 3 + (1 if btype == 1 else bsize)
-                if last:
+    walk = FrameWalk(path)
+    while not walk.step():
+        pass
+    return walk.frames
+
+
+class FrameWalk:
+    """`check_zstd_frames` in steps: `step(n)` walks at most `n` more block headers and says whether the
+    walk is over, raising its Mbp10Error when it finds one. A reader thread's caller takes steps while it
+    waits for blocks (`io.DbnStream`), so the walk costs the day no time of its own. The file is open from
+    construction until the walk is over or `close()`."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.size = self.path.stat().st_size
+        self.frames = 0
+        self._pos = 0
+        self._params = None  # the frame being walked (None: at a frame's start)
+        self._fh = open(self.path, "rb", buffering=0)  # noqa: SIM115 -- closed when done or by close()
+        self._fd = self._fh.fileno()
+        self.done = False
+        self.error: Mbp10Error | None = None  # raised again by every later step
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def step(self, n: int = 1 << 62) -> bool:
+        if self.error is not None:
+            raise self.error
+        try:
+            self._walk(n)
+        except Mbp10Error as e:
+            self.error = e
+            self.close()
+            raise
+        except BaseException:
+            self.close()
+            raise
+        if self.done:
+            self.close()
+        return self.done
+
+    def _walk(self, n: int) -> None:
+        p, size, fd, pos, params = self.path, self.size, self._fd, self._pos, self._params
+        while n > 0:
+            n -= 1
+            if params is None:  # a frame's start
+                if pos >= size:
+                    self.done = True
                     break
-            pos += 4 if params.has_checksum else 0
-            if pos > size:
+                head = os.pread(fd, 18, pos)  # the longest frame header
+                magic = int.from_bytes(head[:4], "little") if len(head) >= 4 else -1
+                if magic & SKIPPABLE_MAGIC_MASK == SKIPPABLE_MAGIC and len(head) >= 8:
+                    pos += 8 + int.from_bytes(head[4:8], "little")
+                    continue
+                if head[:4] != ZSTD_MAGIC:
+                    where = "after the last zstd frame" if self.frames else "at the start"
+                    raise Mbp10Error(
+                        f"{p}: truncated or corrupt zstd stream (no zstd frame at byte {pos:,}, {where})"
+                    )
+                try:
+                    params = zstandard.get_frame_parameters(head)
+                    pos += zstandard.frame_header_size(head)
+                except zstandard.ZstdError as e:
+                    raise Mbp10Error(
+                        f"{p}: truncated or corrupt zstd stream (frame header at byte {pos:,}: {e})"
+                    ) from None
+                continue
+            bh = os.pread(fd, 3, pos)
+            if len(bh) < 3:
                 raise Mbp10Error(
-                    f"{p}: truncated or corrupt zstd stream (frame {frames + 1} cut inside its last block)"
+                    f"{p}: truncated or corrupt zstd stream (frame {self.frames + 1} ends at byte {size:,} "
+                    "without a last block: cut short or corrupt)"
                 )
-            frames += 1
-    return frames
+            word = int.from_bytes(bh, "little")
+            last, btype, bsize = word & 1, (word >> 1) & 3, word >> 3
+            pos += 3 + (1 if btype == 1 else bsize)
+            if last:
+                pos += 4 if params.has_checksum else 0
+                if pos > size:
+                    raise Mbp10Error(
+                        f"{p}: truncated or corrupt zstd stream (frame {self.frames + 1} cut inside its last "
+                        "block)"
+                    )
+                self.frames += 1
+                params = None
+        self._pos, self._params = pos, params
 
 
 def read_dbn_bytes(path: str | os.PathLike) -> bytes:

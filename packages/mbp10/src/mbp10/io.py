@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import zstandard
 
-from mbp10.dbn import DBN_MAGIC, ZSTD_MAGIC, check_zstd_frames, decode, read_dbn
+from mbp10.dbn import DBN_MAGIC, ZSTD_MAGIC, FrameWalk, decode, read_dbn
 from mbp10.errors import Mbp10Error
 from mbp10.records import out_of_order_count
 from mbp10.schema import BRONZE_COLUMNS, MBP10_DTYPE, N_LEVELS, RECORD_SIZE, RTYPE_MBP10
@@ -169,11 +169,18 @@ class DbnStream:
 
     def __post_init__(self) -> None:
         self._fh = open(self.path, "rb")  # noqa: SIM115 -- closed by close() / __exit__
+        self._walk = None
         magic = self._fh.read(4)
         self._fh.seek(0)
         if magic == ZSTD_MAGIC:
+            # A stream cut after a flushed block decodes without an error: the frames' block headers are
+            # walked (`dbn.FrameWalk`) before the first block, or, with a reader thread, by the caller while
+            # it waits for blocks; any error of the stream is then raised after the walk's own, as if the walk
+            # had come first (`_frames_first`).
             try:
-                check_zstd_frames(self.path)  # a stream cut after a flushed block decodes without an error
+                self._walk = FrameWalk(self.path)
+                if self.ahead <= 0:
+                    self._finish_walk()
             except Mbp10Error:
                 self.close()
                 raise
@@ -186,29 +193,51 @@ class DbnStream:
                 raise Mbp10Error(f"{self.path}: not a DBN file (no DBN header)")
             meta_len = int.from_bytes(head[4:8], "little")
             header = head + _read_exact(self._reader, meta_len, str(self.path))
-        except zstandard.ZstdError as e:
-            self.close()
-            raise Mbp10Error(f"{self.path}: truncated or corrupt zstd stream ({e})") from None
-        except Mbp10Error:
-            self.close()
-            raise
-        try:
             self.metadata = decode(header, str(self.path)).metadata
-        except Mbp10Error:
+        except zstandard.ZstdError as e:
+            self._frames_first(Mbp10Error(f"{self.path}: truncated or corrupt zstd stream ({e})"))
+        except Mbp10Error as e:
+            self._frames_first(e)
+
+    def _finish_walk(self) -> None:
+        walk = self._walk
+        if walk is not None and not walk.done:
+            while not walk.step():
+                pass
+
+    def _frames_first(self, error: BaseException) -> None:
+        """Close, and raise the frame walk's error if the frames are bad, else `error`."""
+        try:
+            self._finish_walk()
+        finally:
             self.close()
-            raise
+        raise error from None
 
     def close(self) -> None:
         ring = getattr(self, "_ring", None)
         if ring is not None:
             ring.stop()  # before the file closes under its reader
         self._fh.close()
+        if self._walk is not None:
+            self._walk.close()
 
     def __enter__(self) -> DbnStream:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Close; a stream whose frames were not all walked yet (a reader thread's) is walked to the end
+        first, unless the caller is interrupted: bad frames are refused as they were before the first block,
+        also over an error the caller met in the blocks."""
+        ring = getattr(self, "_ring", None)
+        if ring is not None:
+            ring.stop()
+        if exc_type is None or issubclass(exc_type, Exception):
+            try:
+                self._finish_walk()
+            finally:
+                self.close()
+        else:
+            self.close()
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self.ahead > 0:
@@ -249,24 +278,31 @@ class DbnStream:
         next; a caller that stops early (break, error, Ctrl-C) stops and joins the thread in `close`."""
         # Known to `close` before its thread starts: a Ctrl-C landing anywhere from here on still stops it.
         ring = self._ring = _Ring(self._reader, self.chunk_records * RECORD_SIZE, self.ahead + 1)
+        walk = self._walk
+        idle = (lambda: walk.step(WALK_STEP)) if walk is not None else None
         try:
             ring.thread.start()
             while True:
-                kind, value = ring.next_block()
+                kind, value = ring.next_block(None if walk is None or walk.done else idle)
                 if kind == "block":
                     yield self._records(value)
                 elif kind == "end":
+                    self._finish_walk()
                     if value:
                         raise Mbp10Error(
                             f"{self.path}: truncated DBN file ({value} bytes of a partial record)"
                         )
                     return
                 elif isinstance(value, zstandard.ZstdError):
-                    raise Mbp10Error(f"{self.path}: truncated or corrupt zstd stream ({value})") from None
+                    self._frames_first(Mbp10Error(f"{self.path}: truncated or corrupt zstd stream ({value})"))
                 else:
-                    raise value
+                    self._frames_first(value)
         finally:
             ring.stop()
+
+
+#: Block headers the caller walks (`dbn.FrameWalk.step`) each time it finds no block ready: ~50 us.
+WALK_STEP = 32
 
 
 class _Ring:
@@ -310,10 +346,14 @@ class _Ring:
         except BaseException as e:  # handed to the caller's thread, which raises it
             self.full.put(("error", e, 0))
 
-    def next_block(self) -> tuple[str, object]:
+    def next_block(self, idle=None) -> tuple[str, object]:
+        """`idle()`: work to do while no block is ready, in steps, until it returns True (done)."""
         if self.lent is not None:
             self.free.put(self.lent)
             self.lent = None
+        if idle is not None:
+            while self.full.empty() and not idle():
+                pass
         kind, value, n = self.full.get()
         if kind != "block":
             return kind, value
