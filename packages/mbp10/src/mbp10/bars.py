@@ -194,13 +194,21 @@ class InstrumentRows:
         return cap
 
     def table(self) -> pa.Table:
+        """The rows as a table (`BAR_SCHEMA`), each column wrapping its row of the column arrays (no copy)."""
         n = self.n
-        cols = {"bar_start_ns": np_to_arrow(self.bar_start[:n])}
-        for j, name in enumerate(INT_COLUMNS):
-            cols[name] = np_to_arrow(self.ci[j, :n])
-        for j, name in enumerate(FLOAT_COLUMNS):
-            cols[name] = np_to_arrow(self.cf[j, :n])
-        return pa.table(cols)
+        i64, f64 = pa.int64(), pa.float64()
+        cols = [pa.Array.from_buffers(i64, n, [None, pa.py_buffer(self.bar_start[:n])])]
+        cols += [pa.Array.from_buffers(i64, n, [None, pa.py_buffer(c[:n])]) for c in self.ci]
+        cols += [pa.Array.from_buffers(f64, n, [None, pa.py_buffer(c[:n])]) for c in self.cf]
+        return pa.Table.from_arrays(cols, schema=BAR_SCHEMA)
+
+
+#: The columns of `InstrumentRows.table` (as `pa.table` of the numpy columns names and types them).
+BAR_SCHEMA = pa.schema(
+    [("bar_start_ns", pa.int64())]
+    + [(name, pa.int64()) for name in INT_COLUMNS]
+    + [(name, pa.float64()) for name in FLOAT_COLUMNS]
+)
 
 
 def _columns(capacity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

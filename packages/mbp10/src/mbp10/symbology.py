@@ -113,10 +113,9 @@ class SymbolMap:
     def symbols_for(self, instrument_id: int, start_ns: np.ndarray) -> pa.Array:
         """The symbol of `instrument_id` at each timestamp (by its UTC date; null without a mapping)."""
         day = np.asarray(start_ns, np.int64) // DAY_NS
-        if len(day) and day.min() == day.max():  # one date (a daily file): no sort of every row's date
-            days, where = day[:1], np.zeros(len(day), np.int64)
-        else:
-            days, where = np.unique(day, return_inverse=True)
+        if len(day) and day.min() == day.max():  # one date (a daily file): its symbol repeated, no gather
+            return pa.repeat(pa.scalar(self.symbol(instrument_id, int(day[0])), pa.string()), len(day))
+        days, where = np.unique(day, return_inverse=True)
         names = strings_to_arrow([self.symbol(instrument_id, int(d)) for d in days])
         return names.take(np_to_arrow(where.reshape(-1)))
 
