@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -38,8 +39,16 @@ WRITE_BATCH_ROWS = 1 << 16
 
 
 def part_name(country: str, chunk: int) -> str:
-    """``part-<country>-<chunk>.parquet``: the country key made filename-safe, the chunk zero-padded."""
+    """``part-<country>-<chunk>.parquet``: the country key made filename-safe, the chunk zero-padded.
+
+    A key that is not already safe (``A/B``, ``Ünï``) gets ``~`` and 8 hex digits of its blake2b after the safe
+    form (``part-A_B~1a2b3c4d-0000.parquet``), so two keys never share a file (``A/B`` and ``A_B`` did: the
+    second overwrote the first). ``~`` is never in a safe key, so a plain key's name cannot be taken either;
+    plain keys keep their names.
+    """
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", country)
+    if safe != country:
+        safe += "~" + hashlib.blake2b(country.encode(), digest_size=4).hexdigest()
     return f"part-{safe}-{chunk:04d}.parquet"
 
 
