@@ -54,3 +54,27 @@ def test_keys_with_the_same_safe_name_keep_their_own_files(s1, tmp_path):
     names = sorted(f.name for f in run.tiles_dir.glob("part-*.parquet"))
     assert "part-NLD-0000.parquet" in names  # a plain key keeps its name
     assert len(names) == 3
+
+
+def test_longitudes_beyond_180_are_refused(s1, tmp_path):
+    # 0..360 data: the part east of 180 was dropped silently (a country wholly there gave 0 tiles, exit 0)
+    src = _geojson(
+        tmp_path / "e.geojson", [("NZL", _box(166, -47, 179, -34)), ("FJI", _box(177, -19, 182, -16))]
+    )
+    run = s1("--countries", src, "--key", "code", "--resolution-arcsec", "600", check=False)
+    assert run.exit_code == 2
+    line = run.stderr.strip()
+    assert "\n" not in line and "e.geojson" in line and "longitude 166..182" in line, line
+    assert not run.out.exists()
+
+
+def test_metres_without_a_crs_are_refused_in_one_line(s1, tmp_path):
+    # EPSG:3857-like coordinates in a GeoJSON with no CRS member: was exit 1 (IndexError in split_bands)
+    ring = _box(550_000, 6_600_000, 800_000, 7_100_000)
+    src = _geojson(tmp_path / "m.geojson", [("NLD", ring)], crs=False)
+    run = s1("--countries", src, "--key", "code", "--resolution-arcsec", "600", check=False)
+    assert run.exit_code == 2
+    line = run.stderr.strip()
+    assert "\n" not in line and "m.geojson" in line and "EPSG:4326" in line and "latitude 6.6e+06" in line, (
+        line
+    )

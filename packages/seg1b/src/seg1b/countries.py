@@ -26,6 +26,7 @@ ANTARCTICA = "ATA"
 NE_MISSING = "-99"  # Natural Earth's "no code" marker
 # ne110m features whose iso_a3 is -99, by name -> Natural Earth's ADM0_A3 (the key of ne10m, so both sets agree)
 NE110M_NO_ISO = {"France": "FRA", "Norway": "NOR", "Kosovo": "KOS", "N. Cyprus": "CYN", "Somaliland": "SOL"}
+_EPS = 1e-9  # degrees: rounding noise at the edges of the world is not an error
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 
@@ -126,6 +127,7 @@ def load_countries(
     geoms, keys = geoms[keep], keys[keep]
     if len(geoms) == 0:
         raise Seg1bError(f"no country geometries left in {path} after filtering")
+    _check_degrees(geoms, path)
 
     invalid = ~shapely.is_valid(geoms)
     repaired = int(invalid.sum())
@@ -269,6 +271,25 @@ def _check_crs(crs, path: str) -> None:
         return
     if not c.is_geographic:
         raise Seg1bError(f"countries file {path} is in a projected CRS ({c.name}); reproject it to EPSG:4326")
+
+
+def _check_degrees(geoms: np.ndarray, path: str) -> None:
+    """Refuse coordinates outside longitude -180..180 / latitude -90..90: the grid covers only those, so the
+    part of a country east of 180 (0..360 data) would be dropped without a word, and a file in metres with no
+    CRS (GeoJSON, a Shapefile without .prj) is not caught by :func:`_check_crs`."""
+    xmin, ymin, xmax, ymax = (float(v) for v in shapely.total_bounds(geoms))
+    if xmin >= -180 - _EPS and xmax <= 180 + _EPS and ymin >= -90 - _EPS and ymax <= 90 + _EPS:
+        return
+    found = f"longitude {xmin:.6g}..{xmax:.6g}, latitude {ymin:.6g}..{ymax:.6g}"
+    if xmin >= -180 and xmax <= 360 and ymin >= -90 and ymax <= 90:
+        raise Seg1bError(
+            f"countries file {path} has longitudes outside -180..180 ({found}): 0..360 data? "
+            "shift them to -180..180 (the grid is lon/lat -180..180)"
+        )
+    raise Seg1bError(
+        f"countries file {path} has coordinates outside lon/lat degrees ({found}): projected data without a "
+        "CRS? reproject it to EPSG:4326"
+    )
 
 
 def _one_line(exc: BaseException) -> str:
