@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
+from click.testing import CliRunner
+from seg1b.cli import main
 from seg1b.s1.io import dataset_receipt
 
 
@@ -78,3 +80,22 @@ def test_metres_without_a_crs_are_refused_in_one_line(s1, tmp_path):
     assert "\n" not in line and "m.geojson" in line and "EPSG:4326" in line and "latitude 6.6e+06" in line, (
         line
     )
+
+
+def test_s6_refuses_a_countries_file_changed_since_s1(s1, tmp_path):
+    # the manifest holds S1's geometry digest; a moved country gave "fallback" points outside it, exit 0
+    src = tmp_path / "c.geojson"
+    _geojson(src, [("AAA", _box(0, 0, 2, 1)), ("BBB", _box(10, 10, 11, 13))])
+    run = s1("--countries", str(src), "--key", "code", "--resolution-arcsec", "600")
+    plan = tmp_path / "plan.parquet"
+    sites = ["sites", "--quiet", "--tiles", str(run.out), "--count", "100", "--seed", "1", "--out", str(plan)]
+    assert CliRunner().invoke(main, sites).exit_code == 0
+    s6 = ["s6", "--quiet", "--tiles", str(run.out), "--sites", str(plan), "--seed", "1", "--workers", "1"]
+    assert CliRunner().invoke(main, [*s6, "--out", str(tmp_path / "same")]).exit_code == 0
+
+    _geojson(src, [("AAA", _box(20, 0, 22, 1)), ("BBB", _box(10, 10, 11, 13))])  # AAA moved 20 degrees east
+    res = CliRunner().invoke(main, [*s6, "--out", str(tmp_path / "moved")])
+    assert res.exit_code == 2, res.output
+    line = res.stderr.strip()
+    assert "\n" not in line and "c.geojson" in line and "rebuild the index" in line, line
+    assert not (tmp_path / "moved").exists()

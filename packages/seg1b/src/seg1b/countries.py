@@ -49,6 +49,10 @@ class Countries:
     def keys(self) -> list[str]:
         return list(self.geometries)
 
+    def digest_of(self, keys) -> str:
+        """The digest S1 records (:attr:`digest`) over ``keys`` only (a key not here is left out)."""
+        return _combine({k: self.key_digests[k] for k in keys if k in self.key_digests})
+
 
 def packaged_path(name: str) -> str:
     """Filesystem path of a packaged Natural Earth set (``ne10m`` or ``ne110m``)."""

@@ -386,9 +386,10 @@ def _run(p: S6Params, run, staged: Path) -> dict:
                 f"(not a cell of the {grid.resolution_arcsec} arc-second grid)"
             )
         countries = loading.result()
+    manifest = read_manifest(p.tiles) or {}
     no_geom = [c for c in plan.countries if c not in countries.geometries]
     if no_geom:
-        built = (read_manifest(p.tiles) or {}).get("countries")
+        built = manifest.get("countries")
         hint = (
             f" (the tile index was built from {built}; set countries to it)" if built != p.countries else ""
         )
@@ -398,8 +399,27 @@ def _run(p: S6Params, run, staged: Path) -> dict:
             + hint,
             params="countries",
         )
+    _check_same_geometries(p, index, countries, manifest)
     run.config.update(_config(p, plan, index, countries))
     return _run_units(p, run, plan, index, countries, staged, t_start, time.perf_counter() - t_start)
+
+
+def _check_same_geometries(p: S6Params, index: TileIndex, countries, manifest: dict) -> None:
+    """Refuse polygons other than those the index was built from: S1's manifest holds the digest of its
+    countries (every one of which has tiles: a country no centre falls in gets the ``any`` rule's cells), so
+    the same digest over the index's countries here says they are the same. A countries file edited since S1
+    would otherwise put the fallback points of a moved country at tile corners outside it."""
+    expected = manifest.get("geometry_digest")
+    if not expected:
+        return  # an index without a manifest (older than the digest): nothing to compare with
+    got = countries.digest_of(index.countries)
+    if got != expected:
+        raise Seg1bError(
+            f"countries {p.countries} are not the polygons the tile index {p.tiles} was built from (geometry "
+            f"digest {got.split(':')[-1][:12]}, the index's {expected.split(':')[-1][:12]}): changed since "
+            "seg1b s1? rebuild the index from them",
+            params="countries",
+        )
 
 
 def _base_config(p: S6Params) -> dict:
