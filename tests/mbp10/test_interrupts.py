@@ -55,7 +55,11 @@ def _previous_output(folder: Path) -> None:
     (out / "silver").mkdir(parents=True)
     (out / "silver" / "old.parquet").write_bytes(b"previous output")
     (out / "run_report.json").write_text('{"schema_version": 1, "pipeline": "mbp10", "status": "ok"}\n')
-    entries = {"owner": "mbp10 run", "entries": ["run_report.json", "silver"]}
+    entries = {
+        "owner": "mbp10 run",
+        "entries": ["run_report.json", "silver"],
+        "paths": ["run_report.json", "silver", "silver/old.parquet"],
+    }
     (out / MARKER).write_text(json.dumps(entries) + "\n")
 
 

@@ -290,3 +290,57 @@ def test_dash_is_standard_output_never_a_file_named_dash(tmp_path, monkeypatch):
     outputs.file("./-").write_text("on purpose")
     outputs.commit()
     assert (tmp_path / "-").read_text() == "on purpose"
+
+
+@pytest.mark.parametrize("where", ["tiles/notes.txt", "tiles/deeper/mine.gpkg", "tiles/empty-folder/"])
+def test_a_file_of_the_users_inside_a_subfolder_of_an_output_is_never_deleted(tmp_path, where):
+    """The marker records the whole tree: a file (or folder) of the user's anywhere below an earlier output
+    blocks its replacement, with --force too (a file in `tiles/` was deleted when only the top level was
+    checked)."""
+    folder = tmp_path / "s1"
+    first = Outputs()
+    tiles = first.directory(folder) / "tiles"
+    tiles.mkdir()
+    (tiles / "part-NLD-0000.parquet").write_text("tiles")
+    first.commit()
+    mine = folder / where
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    if where.endswith("/"):
+        mine.mkdir()
+    else:
+        mine.write_text("years of work")
+    with pytest.raises(InputError, match=where.rstrip("/").replace(".", r"\.")):
+        Outputs(force=True).directory(folder)
+    assert mine.is_dir() if where.endswith("/") else mine.read_text() == "years of work"
+    assert (folder / "tiles" / "part-NLD-0000.parquet").read_text() == "tiles"
+
+
+def test_a_marker_of_an_older_perfkit_does_not_vouch_for_subfolders(tmp_path):
+    """Markers written before the whole tree was recorded list only the top level: what lies below it cannot
+    be told apart from the user's files, so the folder is not replaced (and the message says why)."""
+    folder = tmp_path / "out"
+    (folder / "silver").mkdir(parents=True)
+    (folder / "silver" / "day.parquet").write_text("old output or yours?")
+    (folder / "run_report.json").write_text("{}")
+    (folder / MARKER).write_text('{"owner": "mbp10 run", "entries": ["run_report.json", "silver"]}\n')
+    with pytest.raises(InputError, match="older perfkit"):
+        Outputs(force=True).directory(folder)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "a.parquet").write_text("a")
+    (flat / MARKER).write_text('{"owner": "x", "entries": ["a.parquet"]}\n')
+    Outputs(force=True).directory(flat)  # nothing below the top level: replaceable as before
+
+
+def test_report_dir_in_another_outputs_folder_needs_force(tmp_path):
+    """`--report-dir` pointed at an earlier command's output folder would replace that output's report."""
+    folder = tmp_path / "s6"
+    first = Outputs()
+    (first.directory(folder) / "sites").mkdir()
+    first.report_dir(folder)
+    (first.staged(folder) / "run_report.json").write_text('{"schema_version": 1, "pipeline": "seg1b"}')
+    first.commit()
+    assert (folder / "run_report.json").exists()
+    with pytest.raises(InputError, match="output folder of an earlier run"):
+        Outputs().report_dir(folder)
+    Outputs(force=True).report_dir(folder)

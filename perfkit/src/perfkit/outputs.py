@@ -5,7 +5,7 @@ The contract (``docs/perfkit.md``, "Output safety"):
 * an output is never an input, inside an input folder, or a folder holding an input (real paths,
   symlinks resolved, same-file checks) -- refused before any work, naming both paths;
 * an existing output is replaced only with ``force``, and a folder only when it holds nothing but
-  what an earlier perfkit run wrote there (its ``.perfkit-output`` marker lists the entries);
+  what an earlier perfkit run wrote there (its ``.perfkit-output`` marker lists every path);
 * every output is built in a private temporary beside its target and renamed into place only when
   the command succeeds (folders are swapped with ``renameat2(RENAME_EXCHANGE)`` where the kernel has
   it, so the old output stays whole until the new one is complete);
@@ -72,13 +72,30 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _marker_entries(folder: Path) -> set[str] | None:
-    """The entries an earlier perfkit run recorded writing into ``folder``, or None if it has no marker."""
+def _marker_paths(folder: Path) -> tuple[set[str], bool] | None:
+    """What an earlier perfkit run recorded writing into ``folder``, or None if it has no marker.
+
+    Returns ``(paths, complete)``: every file, folder and link under it (relative, ``/``-joined), or, from a
+    marker written before perfkit recorded whole trees, only its top-level entries (``complete`` False).
+    """
     try:
         data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-        return set(data["entries"])
+        if "paths" in data:
+            return set(data["paths"]), True
+        return set(data["entries"]), False
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _tree_paths(folder: Path) -> set[str]:
+    """Every file, folder and link under ``folder`` (relative, ``/``-joined), the marker excluded. Links are
+    listed, never followed: what a link points to is not the folder's to replace."""
+    paths = set()
+    for root, dirs, files in os.walk(folder):
+        rel = os.path.relpath(root, folder)
+        paths.update(name if rel == "." else f"{rel}/{name}" for name in (*dirs, *files))
+    paths.discard(MARKER)
+    return paths
 
 
 def is_perfkit_report(path: Path) -> bool:
@@ -271,13 +288,16 @@ class Outputs:
         if not self.force:
             raise InputError(f"{what} {path} exists; pass --force to replace it")
         if kind == "dir":
-            owned = _marker_entries(path)
-            present = set(os.listdir(path)) - {MARKER}
-            foreign = sorted(present - owned) if owned is not None else sorted(present)
+            # Every path below the folder, not only its top level: a file of the user's inside a subfolder of
+            # an earlier output would otherwise be deleted with it.
+            recorded = _marker_paths(path)
+            owned, complete = recorded if recorded is not None else (set(), True)
+            foreign = sorted(_tree_paths(path) - owned)
             if foreign:
                 shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+                older = "" if complete else "; its marker, from an older perfkit, lists only the top level"
                 raise InputError(
-                    f"{what} {path} holds files this command did not write ({shown}); "
+                    f"{what} {path} holds files this command did not write ({shown}{older}); "
                     "not replacing it, choose a new or empty folder"
                 )
 
@@ -355,6 +375,12 @@ class Outputs:
                 )
         if folder.exists() and not folder.is_dir():
             raise InputError(f"--report-dir {folder} exists and is not a folder")
+        if (folder / MARKER).exists() and not self.force:
+            # Another command's output folder: its report and event log are part of that output.
+            raise InputError(
+                f"--report-dir {folder} is the output folder of an earlier run, whose report it would replace; "
+                "choose another folder (or pass --force)"
+            )
         try:
             self._make_parent(folder / REPORT_FILES[0], "--report-dir")
         except InputError as exc:
@@ -403,10 +429,12 @@ class Outputs:
     def _commit_dir(self, out: Output) -> None:
         _drop_temporaries(out.staged)
         remove_path(out.staged / JOURNAL)
-        entries = sorted(os.listdir(out.staged))
-        (out.staged / MARKER).write_text(
-            json.dumps({"owner": self.owner, "entries": entries}) + "\n", encoding="utf-8"
-        )
+        record = {
+            "owner": self.owner,
+            "entries": sorted(os.listdir(out.staged)),
+            "paths": sorted(_tree_paths(out.staged)),
+        }
+        (out.staged / MARKER).write_text(json.dumps(record) + "\n", encoding="utf-8")
         os.chmod(out.staged / MARKER, default_mode(False))
         os.chmod(out.staged, default_mode(True))
         if out.target.exists() and _exchange(out.staged, out.target):
