@@ -182,3 +182,34 @@ def test_expanding_stats_from_integer_sums_are_the_float_ones():
         plain = _expanding_stats(x, row, at)
         for a, b in zip(fast, plain, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_carried_is_the_last_value_of_its_row_by_a_walk():
+    """`DenseBars.carried` against a walk of each grid row: grids of several instruments, some without bars
+    or starting later, values with NaN (not carried) and infinities (carried), and an all-NaN column."""
+    from mbp10.episodes import DenseBars
+    from mbp10.schema import BAR_NS
+
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        starts = [
+            (np.sort(rng.choice(80, rng.integers(0, 12), replace=False)) + rng.integers(0, 20)) * BAR_NS
+            for _ in range(rng.integers(0, 5))
+        ]
+        dense = DenseBars.from_starts(starts)
+        values = rng.normal(size=len(dense.cell))
+        values[rng.random(len(values)) < 0.4] = np.nan
+        values[rng.random(len(values)) < 0.1] = np.inf
+        for v in (values, np.full(len(values), np.nan)):
+            want = np.full((len(dense.n), dense.width), np.nan)
+            pos = 0
+            for i, s in enumerate(starts):
+                grid = (s - s[0]) // BAR_NS if len(s) else s
+                last = np.nan
+                for j in range(dense.width):
+                    for b in np.flatnonzero(grid == j):  # at most one bar a grid cell
+                        if not np.isnan(v[pos + b]):
+                            last = v[pos + b]
+                    want[i, j] = last
+                pos += len(s)
+            assert np.array_equal(dense.carried(v), want, equal_nan=True)
