@@ -360,6 +360,11 @@ CASES = [
     Case("s1-scheduler-env-with-threads", s1("--out", "o", "--executor", "threads"), 2, "--scheduler tcp://127.0.0.1:1 runs on a Dask cluster; it cannot be used with --executor threads", with_(), env={"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:1"}),
     Case("s1-resume-over-a-finished-output", s1("--out", "s1", "--resume"), 2, "pass --force", with_()),
     Case("s6-resume-over-a-finished-output", s6("--out", "s6", "--resume"), 2, "pass --force", with_(prior_s6("s6"))),
+    # --- --layer (audit G5): a layer the countries file does not have -----------------------------------
+    Case("s1-layer-not-in-packaged", s1("--out", "o", "--layer", "countries"), 2, "--layer 'countries' given, but ne110m has one layer", with_()),
+    Case("s1-layer-unknown", s1("--out", "o", "--layer", "lakes", countries="poly.geojson"), 2, "--layer 'lakes' is not in poly.geojson (layers: poly (Polygon))", with_(write("poly.geojson", json.dumps(POLYGON)))),
+    Case("s6-layer-not-in-packaged", s6("--out", "o", "--layer", "x"), 2, "--layer 'x' given, but ne110m has one layer", with_()),
+    Case("map-layer-unknown", qmap("--out", "m.png", "--layer", "x"), 2, "--layer 'x' given, but ne110m has one layer", with_()),
 ]  # fmt: skip
 
 

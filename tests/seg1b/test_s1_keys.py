@@ -4,6 +4,7 @@ several layers. Each input is built here from boxes, independently of the code u
 from __future__ import annotations
 
 import json
+import warnings
 
 import pyarrow.parquet as pq
 from click.testing import CliRunner
@@ -99,3 +100,75 @@ def test_s6_refuses_a_countries_file_changed_since_s1(s1, tmp_path):
     line = res.stderr.strip()
     assert "\n" not in line and "c.geojson" in line and "rebuild the index" in line, line
     assert not (tmp_path / "moved").exists()
+
+
+def _gpkg(path, layers: dict[str, list]) -> str:
+    """A GeoPackage with one layer per ``name: [(key, geometry), ...]``, in the given order."""
+    import numpy as np
+    import pyogrio.raw
+    import shapely
+
+    for name, rows in layers.items():
+        geoms = [g for _k, g in rows]
+        kind = "Point" if geoms[0].geom_type == "Point" else "Polygon"
+        pyogrio.raw.write(
+            str(path), np.array(shapely.to_wkb(geoms), dtype=object), [np.array([k for k, _g in rows], dtype=object)],
+            ["code"], layer=name, driver="GPKG", geometry_type=kind, crs="EPSG:4326", append=path.exists(),
+        )  # fmt: skip
+    return str(path)
+
+
+def test_a_geopackage_with_several_layers(s1, tmp_path):
+    # pyogrio read the first layer (points here) with two warnings on stderr; there was no --layer
+    import shapely
+
+    point = [("PPP", shapely.Point(1, 1))]
+    land = [("AAA", shapely.box(0, 0, 2, 1))]
+    sea = [("SSS", shapely.box(10, 10, 11, 11))]
+    one = _gpkg(tmp_path / "one.gpkg", {"apoints": point, "land": land})
+    two = _gpkg(tmp_path / "two.gpkg", {"apoints": point, "land": land, "sea": sea})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a pyogrio warning would be an exit 1 here
+        run = s1("--countries", one, "--key", "code", "--resolution-arcsec", "600")
+        assert _rows_by_key(run.tiles_dir) == {"AAA": 72}  # the only polygon layer
+
+        refused = s1("--countries", two, "--key", "code", "--resolution-arcsec", "600", check=False)
+        assert refused.exit_code == 2
+        line = refused.stderr.strip()
+        assert "\n" not in line and "apoints (Point), land (Polygon), sea (Polygon)" in line, line
+        assert "--layer" in line
+
+        bad = s1("--countries", two, "--layer", "lakes", "--resolution-arcsec", "600", check=False)
+        assert bad.exit_code == 2 and "--layer 'lakes' is not in" in bad.stderr and "\n" not in bad.stderr.strip()
+
+        sea_run = s1("--countries", two, "--layer", "sea", "--key", "code", "--resolution-arcsec", "600")
+        assert _rows_by_key(sea_run.tiles_dir) == {"SSS": 36}
+        # s6 takes the layer from the index's manifest (the sea's polygons, same digest)
+        plan = tmp_path / "plan.parquet"
+        cmd = [
+            "sites",
+            "--quiet",
+            "--tiles",
+            str(sea_run.out),
+            "--count",
+            "10",
+            "--seed",
+            "1",
+            "--out",
+            str(plan),
+        ]
+        assert CliRunner().invoke(main, cmd).exit_code == 0
+        cmd = [
+            "s6",
+            "--quiet",
+            "--tiles",
+            str(sea_run.out),
+            "--sites",
+            str(plan),
+            "--seed",
+            "1",
+            "--workers",
+            "1",
+        ]
+        res = CliRunner().invoke(main, [*cmd, "--out", str(tmp_path / "s6")])
+        assert res.exit_code == 0, res.output

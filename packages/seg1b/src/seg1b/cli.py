@@ -67,6 +67,15 @@ def compression_option(what: str) -> Callable:
     )
 
 
+def layer_option(what: str) -> Callable:
+    """``--layer``: the layer of a countries file with several (GeoPackage, FileGDB)."""
+    return click.option(
+        "--layer",
+        default=None,
+        help=f"Layer of the countries file to read ({what}); without it a file's only polygon layer.",
+    )
+
+
 def with_executor(opts: dict) -> dict:
     """``--scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) implies dask, also for ``--executor auto`` given by
     name; another executor named with a scheduler is refused in one line (perfkit's ``executor_for``)."""
@@ -87,6 +96,7 @@ def with_executor(opts: dict) -> dict:
 @click.option(
     "--key", default=None, help="Field that identifies a country (default ADM0_A3; ne110m: iso_a3/name)."
 )
+@layer_option("recorded in the index for s6, sites and map")
 @click.option(
     "--resolution-arcsec",
     type=int,
@@ -226,6 +236,7 @@ def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, for
     help="ne10m | ne110m | a vector file path (default: the set the tile index was built from).",
 )
 @click.option("--key", default=None, help="Field that identifies a country (as for s1).")
+@layer_option("default: the index's")
 @click.option(
     "--mode",
     type=click.Choice(MODES),
@@ -277,10 +288,13 @@ def s6_command(**opts) -> None:
 )
 @click.option("--countries", default=None, help="Outlines (default: the set the tile index was built from).")
 @click.option("--key", default=None, help="Field that identifies a country (as for s1).")
+@layer_option("default: the index's")
 @common_options(workers=False)
 @handle_errors(bad_input=(Seg1bError,))
 @cli_errors
-def map_command(tiles, sites, only, out, cog, countries, key, profile, report_dir, force, quiet) -> None:
+def map_command(
+    tiles, sites, only, out, cog, countries, key, layer, profile, report_dir, force, quiet
+) -> None:
     """Render a PNG quick-look: tiles per country of an S1 index, or site density of an S6 output.
 
     With --cog, also write the grid's country-id raster as a Cloud-Optimised GeoTIFF (0 = no country,
@@ -291,7 +305,7 @@ def map_command(tiles, sites, only, out, cog, countries, key, profile, report_di
     from seg1b.quicklook import run_map
 
     summary = run_map(
-        tiles, out, sites=sites, only=only, cog=cog, countries=countries, key=key,
+        tiles, out, sites=sites, only=only, cog=cog, countries=countries, key=key, layer=layer,
         force=force, report_dir=report_dir, profile=profile,
     )  # fmt: skip
     if not quiet:

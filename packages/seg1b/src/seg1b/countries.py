@@ -90,17 +90,21 @@ def load_countries(
     key: str | None = None,
     include_antarctica: bool = False,
     only: str | list[str] | tuple[str, ...] | None = None,
+    layer: str | None = None,
 ) -> Countries:
     """Read country polygons from ``source`` (``ne10m``, ``ne110m`` or a vector file path).
 
     ``key`` names the field that identifies a country (default ``ADM0_A3``; ``ne110m``: ``iso_a3`` with
     ``name`` where it is -99). Antarctica (key ``ATA``) is left out unless ``include_antarctica`` or named
-    in ``only``. Raises :class:`Seg1bError` for a missing file, an unknown key field, unknown ``only`` keys,
-    or an empty result.
+    in ``only``. ``layer`` names the layer of a file with several (GeoPackage, FileGDB); without it such a
+    file's only polygon layer is read. Raises :class:`Seg1bError` for a missing file, an unknown key field
+    or layer, unknown ``only`` keys, or an empty result.
     """
     only = as_keys(only)
     fallback = None
     if source in PACKAGED:
+        if layer is not None:
+            raise Seg1bError(f"layer {layer!r} given, but {source} has one layer", params="layer")
         path = packaged_path(source)
         if key is None:
             key, fallback = ("ADM0_A3", None) if source == "ne10m" else ("iso_a3", "name")
@@ -110,7 +114,7 @@ def load_countries(
             raise Seg1bError(f"countries file not found: {path}")
         if not (os.path.isfile(path) or os.path.isdir(path)):  # a FIFO or a device would block the reader
             raise Seg1bError(f"countries file {path} is not a regular file")
-    wkb, keys, key = _read(path, key, fallback)
+    wkb, keys, key = _read(path, key, fallback, layer, source in PACKAGED)
 
     geoms = shapely.from_wkb(wkb)
     present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
@@ -198,21 +202,28 @@ def _polygonal(g: shapely.Geometry | None) -> shapely.Geometry | None:
     return flat[0] if len(flat) == 1 else shapely.MultiPolygon(flat)
 
 
-def _read(path: str, key: str, fallback: str | None) -> tuple[np.ndarray, np.ndarray, str]:
+def _read(
+    path: str, key: str, fallback: str | None, layer: str | None, packaged: bool
+) -> tuple[np.ndarray, np.ndarray, str]:
     """(WKB array, key array of str, resolved key field name) from a vector file."""
     if path.lower().endswith((".parquet", ".geoparquet")):
+        if layer is not None:
+            raise Seg1bError(f"layer {layer!r} given, but GeoParquet {path} has no layers", params="layer")
         return _read_geoparquet(path, key, fallback)
     import pyogrio
     import pyogrio.raw
 
     try:
-        info = pyogrio.read_info(path)
+        layer = layer if packaged else _choose_layer(path, layer)
+        info = pyogrio.read_info(path, layer=layer)
+    except Seg1bError:
+        raise
     except Exception as exc:  # pyogrio raises DataSourceError and friends with a GDAL message
         raise Seg1bError(f"cannot read countries file {path}: {_one_line(exc)}") from None
     fields = [str(f) for f in info["fields"]]
     key = _resolve_key(key, fields, path)
     columns = [key] + ([fallback] if fallback and fallback in fields else [])
-    meta, _fids, wkb, data = pyogrio.raw.read(path, columns=columns)
+    meta, _fids, wkb, data = pyogrio.raw.read(path, layer=layer, columns=columns)
     got = [str(f) for f in meta["fields"]]
     keys = _key_strings(data[got.index(key)])
     if fallback and fallback in got:
@@ -220,6 +231,28 @@ def _read(path: str, key: str, fallback: str | None) -> tuple[np.ndarray, np.nda
         keys = np.where(keys == NE_MISSING, alt, keys)
     _check_crs(meta.get("crs"), path)
     return np.asarray(wkb, dtype=object), keys, key
+
+
+def _choose_layer(path: str, layer: str | None) -> str | None:
+    """The layer to read: ``layer`` if the file has it, else None for a one-layer file, else the file's only
+    polygon layer; several candidates (or none) are refused in one line listing the layers (pyogrio would
+    read the first one, with a warning on stderr)."""
+    import pyogrio
+
+    layers = [(str(n), str(t)) for n, t in pyogrio.list_layers(path)]
+    listed = ", ".join(f"{n} ({t})" for n, t in layers[:12]) + (", ..." if len(layers) > 12 else "")
+    if layer is not None:
+        if layer not in {n for n, _t in layers}:
+            raise Seg1bError(f"layer {layer!r} is not in {path} (layers: {listed})", params="layer")
+        return layer
+    if len(layers) <= 1:
+        return None
+    polygonal = [n for n, t in layers if "polygon" in t.lower()]
+    if len(polygonal) == 1:
+        return polygonal[0]
+    raise Seg1bError(
+        f"countries file {path} has {len(layers)} layers ({listed}); choose one with layer", params="layer"
+    )
 
 
 def _read_geoparquet(path: str, key: str, fallback: str | None):

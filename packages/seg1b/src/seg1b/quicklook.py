@@ -189,6 +189,7 @@ def run_map(
     cog: str | None = None,
     countries: str | None = None,
     key: str | None = None,
+    layer: str | None = None,
     force: bool = False,
     report_dir: str | None = None,
     profile: str | None = None,
@@ -207,6 +208,7 @@ def run_map(
     built = read_manifest(tiles) or {}
     source = countries or built.get("countries", "ne10m")
     key = key if countries else built.get("key")
+    layer = layer if countries or layer is not None else built.get("layer")
     config = {
         "tiles": str(tiles),
         "sites": sites,
@@ -226,7 +228,7 @@ def run_map(
         bad_input=(Seg1bError,),
     ) as j:
         index = open_tile_index(tiles)
-        polygons = load_countries(source, key, include_antarctica=True)
+        polygons = load_countries(source, key, include_antarctica=True, layer=layer)
         if only:
             unknown = sorted(set(only) - set(index.countries))
             if unknown:

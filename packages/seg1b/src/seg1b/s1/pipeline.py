@@ -85,6 +85,7 @@ class S1Params:
     out: str
     countries: str = "ne10m"
     key: str | None = None
+    layer: str | None = None  # the layer of a countries file with several
     resolution_arcsec: int = 30
     rule: str = "center"
     only: tuple[str, ...] | None = None
@@ -266,7 +267,9 @@ def index_manifest(countries: Countries, grid: Grid, params: S1Params) -> dict:
     A countries file is recorded by its absolute path, so ``s6`` finds it from any folder.
     """
     source = params.countries if params.countries in PACKAGED else os.path.abspath(params.countries)
+    layer = {"layer": params.layer} if params.layer is not None else {}  # (absent: the manifests of old runs)
     return {
+        **layer,
         "countries": source,
         "key": params.key,
         "key_field": countries.key_field,
@@ -509,6 +512,7 @@ def run_s1(params: S1Params) -> str:
                 params.key,
                 params.include_antarctica,
                 list(params.only) if params.only else None,
+                params.layer,
             )
         run.config["countries_loaded"] = len(countries)
         run.metric("load_countries_s", time.perf_counter() - t_load)

@@ -77,6 +77,7 @@ class S6Params:
     scheduler: str | None = None
     countries: str | None = None  # None: the set the tile index was built from (its manifest), else ne10m
     key: str | None = None
+    layer: str | None = None  # None with countries None: the layer the index was built from
     chunk_sites: int | None = None
     compression: str = DEFAULT_COMPRESSION
     report_dir: str | None = None
@@ -122,11 +123,12 @@ class S6Params:
         if self.compression not in COMPRESSIONS:
             raise Seg1bError(f"compression must be one of {', '.join(COMPRESSIONS)}", params="compression")
         mode = "reference" if self.mode == "legacy" else self.mode  # legacy: the old name
-        countries, key = self.countries, self.key
+        countries, key, layer = self.countries, self.key, self.layer
         if countries is None:
             built = read_manifest(self.tiles) or {}
             countries = built.get("countries", "ne10m")
             key = key if key is not None else built.get("key")
+            layer = layer if layer is not None else built.get("layer")
         return S6Params(
             **{
                 **asdict(self),
@@ -135,6 +137,7 @@ class S6Params:
                 "mode": mode,
                 "countries": countries,
                 "key": key,
+                "layer": layer,
             }
         )
 
@@ -368,7 +371,7 @@ def _run(p: S6Params, run, staged: Path) -> dict:
 
     with run.stage("load"):
         # the polygons load in a thread while the plan and the index are read
-        loading = background(load_countries, p.countries, p.key, True)
+        loading = background(load_countries, p.countries, p.key, True, None, p.layer)
         plan = read_plan(p.sites)
         index = open_tile_index(p.tiles)
         grid = index.grid
@@ -434,6 +437,7 @@ def _base_config(p: S6Params) -> dict:
         "executor": p.executor,
         "scheduler": p.scheduler,
         "countries": p.countries,
+        **({"layer": p.layer} if p.layer is not None else {}),
         "chunk_sites": p.chunk_sites,
         "compression": p.compression,
     }
