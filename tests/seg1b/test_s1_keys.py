@@ -139,7 +139,11 @@ def test_a_geopackage_with_several_layers(s1, tmp_path):
         assert "--layer" in line
 
         bad = s1("--countries", two, "--layer", "lakes", "--resolution-arcsec", "600", check=False)
-        assert bad.exit_code == 2 and "--layer 'lakes' is not in" in bad.stderr and "\n" not in bad.stderr.strip()
+        assert (
+            bad.exit_code == 2
+            and "--layer 'lakes' is not in" in bad.stderr
+            and "\n" not in bad.stderr.strip()
+        )
 
         sea_run = s1("--countries", two, "--layer", "sea", "--key", "code", "--resolution-arcsec", "600")
         assert _rows_by_key(sea_run.tiles_dir) == {"SSS": 36}
