@@ -176,3 +176,26 @@ def test_a_geopackage_with_several_layers(s1, tmp_path):
         ]
         res = CliRunner().invoke(main, [*cmd, "--out", str(tmp_path / "s6")])
         assert res.exit_code == 0, res.output
+
+
+def test_a_key_too_long_for_a_file_name_is_refused_in_one_line(s1, tmp_path):
+    # was pyarrow's "File name too long" naming perfkit's private staging folder
+    src = _geojson(tmp_path / "k.geojson", [("x" * 300, _box(0, 0, 2, 1))])
+    run = s1("--countries", src, "--key", "code", "--resolution-arcsec", "600", check=False)
+    assert run.exit_code == 2
+    line = run.stderr.strip()
+    assert "\n" not in line and "300 characters long" in line and ".pk-" not in line, line
+
+
+def test_features_without_a_key_are_refused_unless_left_out(s1, tmp_path):
+    # a null key became '' and was written as country '' (part--0000.parquet), merged with any blank key
+    src = _geojson(
+        tmp_path / "n.geojson",
+        [(None, _box(0, 0, 2, 1)), (" ", _box(4, 0, 5, 1)), ("BBB", _box(10, 10, 11, 11))],
+    )
+    run = s1("--countries", src, "--key", "code", "--resolution-arcsec", "600", check=False)
+    assert run.exit_code == 2
+    line = run.stderr.strip()
+    assert "\n" not in line and "2 feature(s) with no code" in line and "--only" in line, line
+    kept = s1("--countries", src, "--key", "code", "--only", "BBB", "--resolution-arcsec", "600")
+    assert _rows_by_key(kept.tiles_dir) == {"BBB": 36}

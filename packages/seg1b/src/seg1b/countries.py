@@ -26,6 +26,7 @@ ANTARCTICA = "ATA"
 NE_MISSING = "-99"  # Natural Earth's "no code" marker
 # ne110m features whose iso_a3 is -99, by name -> Natural Earth's ADM0_A3 (the key of ne10m, so both sets agree)
 NE110M_NO_ISO = {"France": "FRA", "Norway": "NOR", "Kosovo": "KOS", "N. Cyprus": "CYN", "Somaliland": "SOL"}
+MAX_KEY_CHARS = 100  # a key is part of a file name (255 bytes at most), with "~" and its hash if not plain
 _EPS = 1e-9  # degrees: rounding noise at the edges of the world is not an error
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
@@ -135,6 +136,7 @@ def load_countries(
     geoms, keys = geoms[keep], keys[keep]
     if len(geoms) == 0:
         raise Seg1bError(f"no country geometries left in {path} after filtering")
+    _check_keys(keys, path, key)
     _check_degrees(geoms, path)
 
     invalid = ~shapely.is_valid(geoms)
@@ -308,6 +310,24 @@ def _check_crs(crs, path: str) -> None:
         return
     if not c.is_geographic:
         raise Seg1bError(f"countries file {path} is in a projected CRS ({c.name}); reproject it to EPSG:4326")
+
+
+def _check_keys(keys: np.ndarray, path: str, field: str) -> None:
+    """Refuse features without a key (null or blank: they became key ``''`` and were merged with each other,
+    silently) and keys too long for a file name (``part-<key>-<chunk>.parquet``: pyarrow's raw error)."""
+    blank = int(np.count_nonzero(keys == ""))
+    if blank:
+        raise Seg1bError(
+            f"countries file {path} has {blank} feature(s) with no {field} (null or blank); give them a key "
+            "or leave them out with only",
+            params="only",
+        )
+    long = next((k for k in keys.tolist() if len(k) > MAX_KEY_CHARS), None)
+    if long is not None:
+        raise Seg1bError(
+            f"country key {long[:24]!r}... in {path} is {len(long)} characters long; at most {MAX_KEY_CHARS} "
+            "(a key names the output files)"
+        )
 
 
 def _check_degrees(geoms: np.ndarray, path: str) -> None:
