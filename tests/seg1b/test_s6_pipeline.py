@@ -21,7 +21,7 @@ from seg1b.countries import load_countries
 from seg1b.geoparquet import attribute_digest
 from seg1b.s1.io import RUNS_KEY
 from seg1b.s6.pipeline import SITES_SCHEMA, S6BudgetError, S6Params, run_s6
-from seg1b.sites import allocate, generate_plan, read_plan
+from seg1b.sites import allocate, generate_plan, read_counts, read_plan
 from seg1b.tile_index import open_tile_index
 
 pytestmark = pytest.mark.xdist_group("seg1b_s6")
@@ -403,6 +403,13 @@ def test_plan_from_counts_csv(fixture_dir, tmp_path):
     res = CliRunner().invoke(cli, ["sites", "--tiles", str(fixture_dir / "tiles_out"), "--counts", str(path),
                                    "--count", "5", "--seed", "1", "--out", str(tmp_path / "x.parquet")])  # fmt: skip
     assert res.exit_code == 2 and "exactly one of" in res.stderr
+
+
+def test_counts_csv_with_a_byte_order_mark(tmp_path):
+    # Excel's "CSV UTF-8" starts with EF BB BF: the header was refused as lacking country_iso
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfcountry_iso,count\r\nNLD,10\r\nFJI,0\r\n")
+    assert read_counts(path) == {"NLD": 10, "FJI": 0}
 
 
 def test_allocation_sums_and_covers():

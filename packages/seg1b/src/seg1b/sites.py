@@ -159,7 +159,8 @@ def check_unique_site_ids(site_id: np.ndarray, where) -> bool:
 
 
 def read_counts(path: str | os.PathLike) -> dict[str, int]:
-    """Per-country counts from a CSV with columns ``country_iso,count`` (header required)."""
+    """Per-country counts from a CSV with columns ``country_iso,count`` (header required; UTF-8, with or
+    without a byte-order mark)."""
     path = Path(path)
     if path.is_dir():
         raise Seg1bError(f"counts file {path} is a folder; give a CSV file")
@@ -168,7 +169,8 @@ def read_counts(path: str | os.PathLike) -> dict[str, int]:
     if not path.is_file():
         raise Seg1bError(f"counts file {path} is not a regular file")
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, which would be part of the first name
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             return _parse_counts(csv.DictReader(fh), path)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise Seg1bError(f"counts file {path} is not a UTF-8 CSV: {' '.join(str(exc).split())}") from None
