@@ -199,3 +199,17 @@ def test_features_without_a_key_are_refused_unless_left_out(s1, tmp_path):
     assert "\n" not in line and "2 feature(s) with no code" in line and "--only" in line, line
     kept = s1("--countries", src, "--key", "code", "--only", "BBB", "--resolution-arcsec", "600")
     assert _rows_by_key(kept.tiles_dir) == {"BBB": 36}
+
+
+def test_map_refuses_outlines_that_lack_countries_of_the_index(s1, tmp_path):
+    # the countries missing from --countries were left out of the picture (exit 0)
+    src = _geojson(tmp_path / "c.geojson", [("AAA", _box(0, 0, 2, 1)), ("BBB", _box(10, 10, 11, 11))])
+    run = s1("--countries", src, "--key", "code", "--resolution-arcsec", "600")
+    fewer = _geojson(tmp_path / "fewer.geojson", [("AAA", _box(0, 0, 2, 1))])
+    cmd = ["map", "--quiet", "--tiles", str(run.out), "--out", str(tmp_path / "m.png"), "--key", "code"]
+    res = CliRunner().invoke(main, [*cmd, "--countries", fewer])
+    assert res.exit_code == 2, res.output
+    line = res.stderr.strip()
+    assert "\n" not in line and "not in" in line and "fewer.geojson: BBB" in line, line
+    assert "c.geojson" in line  # the set the index was built from
+    assert not (tmp_path / "m.png").exists()

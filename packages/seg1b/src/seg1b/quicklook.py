@@ -235,6 +235,20 @@ def run_map(
                 raise Seg1bError(
                     f"only names countries with no tiles in {tiles}: {', '.join(unknown)}", params="only"
                 )
+        drawn = only or index.countries
+        no_outline = [k for k in drawn if k not in polygons.geometries]
+        if no_outline:  # they were left out of the picture without a word
+            hint = (
+                f" (the tile index was built from {built['countries']})"
+                if built.get("countries") != source
+                else ""
+            )
+            raise Seg1bError(
+                f"tile index {tiles} has countries not in {source}: {', '.join(no_outline[:10])}"
+                + (" ..." if len(no_outline) > 10 else "")
+                + hint,
+                params="countries",
+            )
         res = index.grid.resolution_arcsec
         if sites:
             what = render_png(
