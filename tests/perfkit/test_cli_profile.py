@@ -93,6 +93,25 @@ def test_profile_command_that_raises_exits_1_with_one_line(tmp_path):
     assert (tmp_path / "p.pstats").exists()
 
 
+def test_profile_of_a_command_that_was_interrupted_writes_nothing(tmp_path):
+    """A command that handles Ctrl-C itself and exits 130 leaves no profile that looks complete, and
+    `perfkit profile` adds no line to the command's own `interrupted` (the auditor's P6)."""
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    signal.pause()\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', file=sys.stderr)\n"
+        "    sys.exit(130)\n"
+    )
+    result = invoke("profile", "-o", tmp_path / "p.pstats", "--", "python", script)
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines() == ["interrupted"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.py"]
+
+
 def test_profile_unknown_command_is_one_line_exit_2(tmp_path):
     result = invoke("profile", "-o", tmp_path / "p.pstats", "--", "definitely-not-a-command", "x")
     assert result.exit_code == 2
@@ -165,6 +184,19 @@ def test_pyspy_passes_the_command_exit_code(tmp_path):
         ]
     )
     assert proc.returncode == 4 and out.exists(), proc.stderr
+
+
+def test_pyspy_passes_the_exit_code_of_a_command_that_ends_with_os_exit(tmp_path):
+    """The pipelines' commands end with os._exit (no interpreter teardown): their exit code still comes
+    through, success and bad input alike (the auditor's P3: always 1)."""
+    if not _pyspy_can_attach_here(tmp_path):
+        pytest.skip("py-spy cannot attach on this machine; test_pyspy_on_this_machine covers the refusal")
+    for code in (0, 2):
+        script = tmp_path / f"ends_{code}.py"
+        script.write_text(BUSY + f"import os, sys\nsys.stdout.flush()\nos._exit({code})\n")
+        out = tmp_path / f"p{code}.json"
+        proc = _run([PERFKIT, "pyspy", "-o", str(out), "--", "python", str(script)])
+        assert proc.returncode == code and out.exists(), proc.stderr
 
 
 _DENY_PTRACE = textwrap.dedent(

@@ -265,3 +265,17 @@ def test_history_html_draws_each_figure_across_runs(tmp_path):
     assert '<section id="seg1b">' in page and '<section id="qyn1">' in page
     assert page.count('class="REGRESSION"') == len(h.regressions) > 0
     assert "<script" not in page
+
+
+def test_json_cut_short_by_its_reader_is_never_a_success(tmp_path):
+    """`perfkit history --json | head -c 100`: the JSON is larger than a pipe holds, so the reader leaves
+    mid-write; a short write must not end in exit 0 with the JSON cut (the auditor's P4), but in 141."""
+    _record_series(tmp_path, [0.1 + 0.001 * i for i in range(400)])
+    perfkit = Path(sys.executable).with_name("perfkit")
+    size = len(invoke("history", "seg1b", "--results-dir", tmp_path, "--json").stdout)
+    assert size > 1 << 17, size  # more than a pipe buffer holds
+    proc = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; '{perfkit}' history seg1b --results-dir '{tmp_path}' --json | head -c 100 >/dev/null"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (141, "")

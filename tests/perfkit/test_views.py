@@ -276,11 +276,59 @@ def test_summary_figures_tell_rates_from_durations():
 def test_html_links_py_spy_files_beside_the_report(tmp_path):
     (tmp_path / "run").mkdir()
     report = write(tmp_path / "run" / "run_report.json", load(REPORT_A))
-    (tmp_path / "run" / "run.speedscope.json").write_text("{}")
+    speedscope = '{"$schema": "https://www.speedscope.app/file-format-schema.json"}'
+    (tmp_path / "run" / "run.speedscope.json").write_text(speedscope)
     other = tmp_path / "elsewhere.speedscope.json"
-    other.write_text("{}")
+    other.write_text(speedscope)
     out = tmp_path / "page.html"
     result = invoke("show", report, "--html", out, "--speedscope", other)
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert 'href="elsewhere.speedscope.json"' in page and 'href="run/run.speedscope.json"' in page
+
+
+def test_show_html_never_writes_over_what_the_page_is_drawn_from(tmp_path):
+    """The events log beside a report is read for the worker timeline: `--html` over it is refused, with
+    --force too, whether REPORT is given as the file or as the folder (the auditor's P1)."""
+    report = write(tmp_path / "run_report.json", load(REPORT_A))
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"event": "run_start"}\n')
+    for given in (report, tmp_path):
+        result = invoke("show", given, "--html", events, "--force")
+        assert result.exit_code == 2 and "the input" in one_error_line(result)
+    assert events.read_text() == '{"event": "run_start"}\n'
+
+
+def test_show_html_default_stays_out_of_a_commands_output_folder(tmp_path):
+    """A page written inside an output folder would stop that output's next --force run (its marker does
+    not list it): the default page of an output folder's report goes beside the folder."""
+    from perfkit.outputs import MARKER
+
+    run = tmp_path / "s1.v2"
+    run.mkdir()
+    write(run / "run_report.json", load(REPORT_A))
+    (run / MARKER).write_text(
+        '{"owner": "seg1b s1", "entries": ["run_report.json"], "paths": ["run_report.json"]}\n'
+    )
+    result = invoke("show", run / "run_report.json", "--html")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s1.v2.html").read_text().startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in run.iterdir()) == [MARKER, "run_report.json"]
+
+
+@pytest.mark.parametrize("option", ["--pstats", "--speedscope"])
+@pytest.mark.parametrize("content", [b"\x00\x01GPKG" + bytes(range(256)) * 8, b'{"schema_version": 1}'])
+def test_show_refuses_a_profile_that_is_not_one(tmp_path, option, content):
+    report = write(tmp_path / "run_report.json", load(REPORT_A))
+    wrong = tmp_path / "wrong.bin"
+    wrong.write_bytes(content)
+    result = invoke("show", report, "--html", tmp_path / "page.html", option, wrong)
+    assert result.exit_code == 2, result.output
+    assert f"{option} {wrong} is not a" in one_error_line(result)
+    assert not (tmp_path / "page.html").exists()
+
+
+def test_standard_input_is_named_when_given_as_a_report():
+    for args in (("show", "-"), ("digest", "-"), ("diff", "-", str(REPORT_A))):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "standard input is not read" in one_error_line(result)

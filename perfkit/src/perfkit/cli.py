@@ -24,8 +24,8 @@ import click
 from rich.console import Console
 
 from perfkit import interrupts
-from perfkit.clitools import Group, handle_errors
-from perfkit.reports import KNOWN_PIPELINES, PerfkitError, check_pipeline, load_json, load_report
+from perfkit.clitools import Group, handle_errors, write_stdout
+from perfkit.reports import KNOWN_PIPELINES, STDIN_NOTE, PerfkitError, check_pipeline, load_json, load_report
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 # Everything after the options (or after `--`) is the command to run, its own options included.
@@ -51,6 +51,12 @@ def _console() -> Console:
 _errors = handle_errors(bad_input=(PerfkitError,))
 
 
+def _echo_all(text: str) -> None:
+    """Print ``text`` and a newline whole, or end as a closed pipe does (quietly, exit 141): click.echo
+    would drop what a short write to a leaving reader did not take, and exit 0 with the JSON cut."""
+    write_stdout((text + "\n").encode())
+
+
 @click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(package_name="perfkit")
 def main() -> None:
@@ -70,7 +76,8 @@ def main() -> None:
     default=None,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a self-contained HTML page (charts, no JavaScript) instead of terminal tables. "
-    "Without a value: beside the report, as <report>.html.",
+    "Without a value: beside the report, as <report>.html (beside a command's output folder, as "
+    "<folder>.html).",
 )
 @click.option(
     "--speedscope",
@@ -111,23 +118,71 @@ def show(
 
         render_report(data, _console(), events=load_events(report))
         return
-    from perfkit.html import write_html
-    from perfkit.outputs import Outputs
+    from perfkit.html import find_profile, write_html
+    from perfkit.outputs import MARKER, Outputs
+    from perfkit.workers import events_path
 
+    if pstats_path is not None:
+        _check_pstats(pstats_path)
+    for path in speedscope:
+        _check_speedscope(path)
+    folder = report if report.is_dir() else report.parent
     if str(html_out) in ("", "."):
-        base = report / "run_report.json" if report.is_dir() else report
-        html_out = base.with_suffix(".html")
-    with Outputs([report], force=force, owner="perfkit show") as outputs:
+        # Beside the report; beside the folder when that folder is a command's output, whose own files
+        # are all it may hold (a page inside it would stop its next `--force` run).
+        if (folder / MARKER).exists():
+            whole = folder.resolve()
+            html_out = whole.parent / f"{whole.name}.html"
+        else:
+            html_out = (report / "run_report.json" if report.is_dir() else report).with_suffix(".html")
+    # Everything the page is drawn from is an input, the events log and profile beside the report included.
+    drawn_from = [report, events_path(report), pstats_path or find_profile(data, report), *speedscope]
+    inputs = [p for p in drawn_from if p is not None and Path(p).exists()]
+    with Outputs(inputs, force=force, owner="perfkit show") as outputs:
         write_html(
             data, outputs.file(html_out), report_path=report, speedscope=speedscope, pstats_path=pstats_path
         )
     click.echo(f"wrote {html_out}")
 
 
+def _check_pstats(path: Path) -> None:
+    """`--pstats` must be a cProfile file: one line naming it otherwise (pstats prints to stdout and raises
+    whatever unmarshalling foreign bytes happens to raise)."""
+    import contextlib
+    import io
+    import pstats
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            stats = pstats.Stats(str(path))
+        ok = bool(stats.stats)
+    except Exception:
+        ok = False
+    if not ok:
+        raise PerfkitError(f"--pstats {path} is not a cProfile file (write one with --profile FILE.pstats)")
+
+
+def _check_speedscope(path: Path) -> None:
+    """`--speedscope` must be a speedscope JSON file (its `$schema` names the speedscope format)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            schema = json.load(fh).get("$schema", "")
+    except (OSError, ValueError, AttributeError):
+        schema = ""
+    if "speedscope" not in str(schema):
+        raise PerfkitError(f"--speedscope {path} is not a speedscope file (write one with perfkit pyspy)")
+
+
 @main.command()
 @click.argument("a", type=click.Path(path_type=Path))
 @click.argument("b", type=click.Path(path_type=Path))
-@click.option("--limit", default=50, show_default=True, help="Differences listed per section (0 = all).")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Differences listed per section (0 = all).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
 @_errors
 def diff(a: Path, b: Path, limit: int, as_json: bool) -> None:
@@ -141,7 +196,7 @@ def diff(a: Path, b: Path, limit: int, as_json: bool) -> None:
     ra, rb = load_report(a), load_report(b)
     d = diff_reports(ra, rb)
     if as_json:
-        click.echo(json.dumps({"a": str(a), "b": str(b), **d.to_dict()}, indent=2, default=str))
+        _echo_all(json.dumps({"a": str(a), "b": str(b), **d.to_dict()}, indent=2, default=str))
     else:
         click.echo(f"A: {a}\nB: {b}")
         for line in d.format_lines(limit=None if limit <= 0 else limit):
@@ -159,14 +214,14 @@ def digest(path: Path, as_json: bool) -> None:
     Example: perfkit digest out/tiles.parquet
     """
     if not path.exists():
-        raise PerfkitError(f"not found: {path}")
+        raise PerfkitError(f"not found: {path}" + STDIN_NOTE * (str(path) == "-"))
     from perfkit.determinism import digest_path
 
     try:
         value = digest_path(path)
     except (OSError, ValueError, TypeError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         raise PerfkitError(f"cannot digest {path}: {exc}") from exc
-    click.echo(json.dumps({"path": str(path), "digest": value}) if as_json else f"{value}  {path}")
+    _echo_all(json.dumps({"path": str(path), "digest": value}) if as_json else f"{value}  {path}")
 
 
 @main.command()
@@ -269,7 +324,7 @@ def history(
         click.echo(f"wrote {html_out}")
     elif as_json:
         doc = [h.to_dict() for h in histories]
-        click.echo(json.dumps(doc[0] if len(doc) == 1 else doc, indent=2, default=str))
+        _echo_all(json.dumps(doc[0] if len(doc) == 1 else doc, indent=2, default=str))
     else:
         for h in histories:
             render_history(h, _console())
@@ -489,6 +544,8 @@ def profile(
                     code = _exit_code(exc)
                 except Exception as exc:  # the command's failure is reported; its profile is still written
                     code, failure = 1, exc
+            if code in (130, 143):  # interrupted: no profile that looks complete (the command said so)
+                sys.exit(code)
         finally:
             sys.argv = saved_argv
     import pstats
@@ -557,6 +614,16 @@ for fd, std in ((int(sys.argv[1]), 1), (int(sys.argv[2]), 2)):
     os.close(fd)
 status_file, kind, target, args = sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
 code = 1
+def _write_status(c):
+    with open(status_file, "w") as fh:
+        fh.write(str(c))
+# The pipelines' commands end with os._exit (no interpreter teardown), which skips the finally below.
+_os_exit, _shim_pid = os._exit, os.getpid()
+def _exit_writing_status(c):
+    if os.getpid() == _shim_pid:  # not a forked worker's exit
+        _write_status(c)
+    _os_exit(c)
+os._exit = _exit_writing_status
 try:
     if kind == "module":
         sys.argv = [target, *args]
@@ -573,8 +640,7 @@ except SystemExit as exc:
     code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
     raise
 finally:
-    with open(status_file, "w") as fh:
-        fh.write(str(code))
+    _write_status(code)
 """
 
 
@@ -754,7 +820,7 @@ def gate(
     results = g.compare(g.run_gate(workloads, list(only), jobs), old, threshold)
     if as_json:
         rows = [{**r.__dict__, "change": r.change} for r in results]
-        click.echo(json.dumps({"threshold": threshold, "results": rows}, indent=2))
+        _echo_all(json.dumps({"threshold": threshold, "results": rows}, indent=2))
     else:
         render_gate(results, threshold, _console())
     if update:

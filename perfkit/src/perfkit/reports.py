@@ -44,6 +44,10 @@ _OBJECT_SECTIONS = (
 )
 
 
+#: Added to "not found: -": perfkit reads its inputs from files, never from standard input.
+STDIN_NOTE = " (standard input is not read: give a file)"
+
+
 class PerfkitError(Exception):
     """Bad input to a perfkit command: the message is one line, shown as `error: <message>` (exit 2)."""
 
@@ -52,7 +56,7 @@ def load_json(path: str | Path, what: str = "file") -> Any:
     """Read a JSON file; a missing file or invalid JSON becomes a one-line `PerfkitError`."""
     p = Path(path)
     if not p.exists():
-        raise PerfkitError(f"{what} not found: {p}")
+        raise PerfkitError(f"{what} not found: {p}" + STDIN_NOTE * (str(path) == "-"))
     if p.is_dir():
         raise PerfkitError(f"{what} is a directory, not a JSON file: {p}")
     try:
