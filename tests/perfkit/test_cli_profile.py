@@ -281,3 +281,14 @@ def test_profile_leaves_wrappers_out_sorts_by_own_time_and_exports_speedscope(tm
         depth += 1 if e["type"] == "O" else -1
         assert depth >= 0
     assert depth == 0 and [e["at"] for e in events] == sorted(e["at"] for e in events)
+
+
+def test_profile_never_writes_over_a_file_the_command_names(tmp_path):
+    """perfkit cannot know which of the command's arguments it reads: `-o` over any file they name is
+    refused, with --force too (the auditor's P2: a countries GeoPackage became a pstats file)."""
+    data = tmp_path / "countries.gpkg"
+    data.write_bytes(b"GPKG precious")
+    for named in (str(data), f"--countries={data}"):
+        result = invoke("profile", "--force", "-o", data, "--", "python", "-c", "print(1)", named)
+        assert result.exit_code == 2 and "-o " in one_error_line(result) and "is the input" in result.stderr
+        assert data.read_bytes() == b"GPKG precious"

@@ -534,8 +534,8 @@ def profile(
 
     description, run = _resolve_in_process(command)
     saved_argv, code, failure = list(sys.argv), 0, None
-    with Outputs(force=force, owner="perfkit profile") as outputs:
-        staged, staged_top = outputs.profile(output)
+    with Outputs(_files_named_in(command), force=force, owner="perfkit profile") as outputs:
+        staged, staged_top = outputs.profile(output, what="-o")
         try:
             with cprofile(staged, n=top, top_path=staged_top):
                 try:
@@ -562,12 +562,24 @@ def profile(
     if speedscope_out is not None:
         from perfkit.flame import write_speedscope
 
-        with Outputs(force=force, owner="perfkit profile") as outputs:
+        with Outputs(_files_named_in(command), force=force, owner="perfkit profile") as outputs:
             write_speedscope(stats, outputs.file(speedscope_out), description)
         click.echo(f"wrote {speedscope_out} (speedscope; open at https://www.speedscope.app)", err=True)
     if failure is not None:
         click.echo(f"error: command failed: {type(failure).__name__}: {failure}", err=True)
     sys.exit(code)
+
+
+def _files_named_in(command: tuple[str, ...]) -> list[Path]:
+    """The existing files the profiled command's arguments name (`ARG` or `--option=ARG`): perfkit cannot
+    know which of them the command reads, so it writes over none of them (`-o countries.gpkg` replaced the
+    command's input with a profile)."""
+    named = []
+    for arg in command:
+        for value in (arg, arg.split("=", 1)[-1]):
+            if value and Path(value).is_file():
+                named.append(Path(value))
+    return named
 
 
 def _find_pyspy() -> str:
@@ -702,7 +714,7 @@ def pyspy(output: Path, rate: int, subprocesses: bool, force: bool, command: tup
 
     exe = _find_pyspy()
     direct, shim_args = _pyspy_plan(command)
-    outputs = Outputs(force=force, owner="perfkit pyspy")
+    outputs = Outputs(_files_named_in(command), force=force, owner="perfkit pyspy")
     staged = outputs.file(output)
     with outputs, tempfile.TemporaryDirectory(prefix=".pyspy-", dir=output.parent) as tmp:
         # Probe on a throwaway interpreter first: a refusal costs 0.3 s and runs nothing of the user's.

@@ -339,12 +339,13 @@ class Outputs:
         self.resumed_from = newest
         return staged
 
-    def profile(self, path) -> tuple[Path, Path]:
-        """Claim ``--profile PATH`` and ``profile_top.json`` beside it; return both staging paths."""
+    def profile(self, path, what: str = "--profile") -> tuple[Path, Path]:
+        """Claim ``--profile PATH`` and ``profile_top.json`` beside it; return both staging paths. ``what``
+        names the option in messages (``perfkit profile`` takes it as ``-o``)."""
         path = Path(path)
         return (
-            self._claim(path, "file", "--profile"),
-            self._claim(path.parent / "profile_top.json", "file", "--profile"),
+            self._claim(path, "file", what),
+            self._claim(path.parent / "profile_top.json", "file", what),
         )
 
     def report_dir(self, folder) -> Path:
