@@ -405,6 +405,13 @@ def test_plan_from_counts_csv(fixture_dir, tmp_path):
     assert res.exit_code == 2 and "exactly one of" in res.stderr
 
 
+def test_plan_columns_are_required_like_every_other_output(fixture_dir, tmp_path):
+    # site_id, country_iso and tile_id were nullable in the plan only
+    generate_plan(fixture_dir / "tiles_out", 20, 3, tmp_path / "p.parquet")
+    schema = pq.read_schema(tmp_path / "p.parquet")
+    assert [schema.field(n).nullable for n in ("site_id", "country_iso", "tile_id")] == [False] * 3
+
+
 def test_counts_csv_with_a_byte_order_mark(tmp_path):
     # Excel's "CSV UTF-8" starts with EF BB BF: the header was refused as lacking country_iso
     path = tmp_path / "bom.csv"

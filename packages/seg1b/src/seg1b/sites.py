@@ -32,7 +32,13 @@ from seg1b.errors import Seg1bError
 from seg1b.geoparquet import point_schema, with_points
 from seg1b.tile_index import column_numpy
 
-PLAN_SCHEMA = pa.schema([("site_id", pa.int64()), ("country_iso", pa.string()), ("tile_id", pa.int64())])
+# every column required (no nulls), as in the tile index and the S6 sites
+PLAN_SCHEMA = pa.schema(
+    [
+        pa.field(n, t, nullable=False)
+        for n, t in (("site_id", pa.int64()), ("country_iso", pa.string()), ("tile_id", pa.int64()))
+    ]
+)
 PLAN_COLUMNS = tuple(PLAN_SCHEMA.names)
 
 # Pinned at the top of the ranking (when present): very many sites, two of them small and dense.
