@@ -213,3 +213,26 @@ def test_map_refuses_outlines_that_lack_countries_of_the_index(s1, tmp_path):
     assert "\n" not in line and "not in" in line and "fewer.geojson: BBB" in line, line
     assert "c.geojson" in line  # the set the index was built from
     assert not (tmp_path / "m.png").exists()
+
+
+def test_more_than_10000_bands_of_a_country_are_refused(tmp_path):
+    # part-K-10000 would sort before part-K-2000: the file names' order is no longer the tiles' order
+    import pytest
+    from seg1b.countries import load_countries
+    from seg1b.errors import Seg1bError
+    from seg1b.grid import Grid
+    from seg1b.s1.pipeline import S1Params, plan_units
+
+    src = _geojson(
+        tmp_path / "tall.geojson", [("TALL", _box(0, 0, 1, 14))]
+    )  # 14 degrees = 10,080 rows at 5" (+1 for the edge)
+    countries = load_countries(src, key="code")
+    params = S1Params(
+        out=str(tmp_path / "o"), countries=src, key="code", resolution_arcsec=5, max_unit_cells=720
+    )
+    with pytest.raises(Seg1bError, match=r"TALL needs 10,08[01] row bands .* at most 10,000"):
+        plan_units(countries, Grid(5), params, str(tmp_path / "o"), {})
+    fewer = S1Params(
+        out=str(tmp_path / "o"), countries=src, key="code", resolution_arcsec=5, max_unit_cells=800
+    )
+    assert len(plan_units(countries, Grid(5), fewer, str(tmp_path / "o"), {})) <= 10_000

@@ -202,6 +202,9 @@ def grid_for(resolution_arcsec: int) -> Grid:
 # planning
 
 
+MAX_BANDS = 10_000  # bands of one country: part-<key>-0000 .. -9999 sort in band order
+
+
 def plan_units(countries: Countries, grid: Grid, params: S1Params, out_dir: str, history: dict) -> list[Task]:
     """Units for every country, costed by estimated cells (or measured seconds from ``history``)."""
     specs: list[UnitSpec] = []
@@ -216,6 +219,13 @@ def plan_units(countries: Countries, grid: Grid, params: S1Params, out_dir: str,
     for country, pg in pixel.items():
         pw = part_windows(pg, grid)
         bands, shares = split_bands(pw, est[country], cap, params.rule)
+        if len(bands) > MAX_BANDS:
+            raise Seg1bError(
+                f"country {country} needs {len(bands):,} row bands of max_unit_cells {cap:,}; at most "
+                f"{MAX_BANDS:,} (the band number is 4 digits of its file name, whose order is the tiles' order): "
+                "raise it",
+                params="max_unit_cells",
+            )
         for chunk, (band, share) in enumerate(zip(bands, shares, strict=True)):
             sub = _parts_in_band(pw, band)
             specs.append(
