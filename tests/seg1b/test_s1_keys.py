@@ -236,3 +236,26 @@ def test_more_than_10000_bands_of_a_country_are_refused(tmp_path):
         out=str(tmp_path / "o"), countries=src, key="code", resolution_arcsec=5, max_unit_cells=800
     )
     assert len(plan_units(countries, Grid(5), fewer, str(tmp_path / "o"), {})) <= 10_000
+
+
+def test_map_only_zooms_to_a_country_across_the_antimeridian(s1, tmp_path):
+    # Fiji's parts at 177..180 and -180..-178 gave a view of the whole world's width, Fiji a few pixels
+    import shapely
+    from seg1b.quicklook import view_extent
+
+    fiji = shapely.MultiPolygon([shapely.box(177, -19, 180, -16), shapely.box(-180, -18, -178, -17)])
+    assert view_extent([fiji]) == (177.0, -19.0, 182.0, -16.0, True)
+    assert view_extent([shapely.box(3, 50, 7, 54)]) == (3.0, 50.0, 7.0, 54.0, False)
+    europe_and_alaska = [shapely.box(-10, 35, 40, 70), shapely.box(-170, 55, -140, 70)]
+    assert view_extent(europe_and_alaska)[4] is False  # moving Alaska east does not make it narrower
+
+    src = _geojson(tmp_path / "c.geojson", [("FFF", _box(177, -19, 180, -16)), ("AAA", _box(0, 0, 2, 1))])
+    fc = json.loads((tmp_path / "c.geojson").read_text())
+    fc["features"][0]["geometry"] = shapely.geometry.mapping(fiji)
+    (tmp_path / "c.geojson").write_text(json.dumps(fc))
+    run = s1("--countries", src, "--key", "code", "--resolution-arcsec", "600")
+    png = tmp_path / "f.png"
+    cmd = ["map", "--quiet", "--tiles", str(run.out), "--out", str(png), "--only", "FFF"]
+    res = CliRunner().invoke(main, cmd)
+    assert res.exit_code == 0, res.output
+    assert png.stat().st_size > 1000

@@ -66,6 +66,30 @@ def _frame(countries, values: dict[str, float] | None = None):
     return gpd.GeoDataFrame(data, geometry=list(countries.geometries.values()), crs="OGC:CRS84")
 
 
+def view_extent(geometries) -> tuple[float, float, float, float, bool]:
+    """(west, south, east, north, wrapped) to zoom to ``geometries``. A set across the antimeridian (Fiji,
+    Russia, or Alaska's Aleutians) spans the whole world's width in -180..180; when moving its parts that
+    lie west of 0 by +360 makes the extent at most half as wide, it is drawn that way (east > 180,
+    ``wrapped``)."""
+    import shapely
+
+    parts = shapely.get_parts(np.asarray(geometries, dtype=object))
+    b = shapely.bounds(parts)
+    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    west = b[:, 2] <= 0  # parts wholly in the western hemisphere
+    if west.any() and not west.all():
+        sx0 = min(b[~west, 0].min(), b[west, 0].min() + 360)
+        sx1 = max(b[~west, 2].max(), b[west, 2].max() + 360)
+        if sx1 - sx0 <= (x1 - x0) / 2:
+            return float(sx0), float(y0), float(sx1), float(y1), True
+    return float(x0), float(y0), float(x1), float(y1), False
+
+
+def _east_of_180(frame):
+    """``frame`` moved 360 degrees east (drawn beside itself when the view crosses the antimeridian)."""
+    return frame.set_geometry(frame.geometry.translate(xoff=360))
+
+
 def render_png(
     path: str | os.PathLike,
     countries,
@@ -84,13 +108,15 @@ def render_png(
 
     frame = _frame(countries, tiles)
     shown = frame[frame["key"].isin(only)] if only else frame
+    if only:
+        x0, y0, x1, y1, wrapped = view_extent(shown.geometry.values)
+    else:
+        (x0, y0, x1, y1), wrapped = (-180.0, -90.0, 180.0, 90.0), False
     fig, ax = plt.subplots(figsize=FIGSIZE, dpi=100)
     if sites is not None:
         lon, lat = sites
-        if only:
-            x0, y0, x1, y1 = shown.total_bounds
-        else:
-            x0, y0, x1, y1 = -180.0, -90.0, 180.0, 90.0
+        if wrapped:
+            lon = np.where(lon < x0, lon + 360, lon)
         step = max(x1 - x0, y1 - y0) / DENSITY_BINS_ACROSS
         nx = max(8, int(np.ceil((x1 - x0) / step)))
         ny = max(8, int(np.ceil((y1 - y0) / step)))
@@ -109,18 +135,17 @@ def render_png(
         what = {"sites": int(lon.size), "bins": [nx, ny]}
     else:
         valued = shown[shown["value"] > 0]
-        valued.plot(
-            column="value",
-            ax=ax,
-            cmap="viridis",
-            norm=LogNorm(max(1.0, float(valued["value"].min())), max(1.0, float(valued["value"].max()))),
-            legend=True,
-            legend_kwds={"label": "tiles per country", "shrink": 0.8},
-        )
+        norm = LogNorm(max(1.0, float(valued["value"].min())), max(1.0, float(valued["value"].max())))
+        style = {"column": "value", "ax": ax, "cmap": "viridis", "norm": norm}
+        valued.plot(**style, legend=True, legend_kwds={"label": "tiles per country", "shrink": 0.8})
+        if wrapped:
+            _east_of_180(valued).plot(**style)
         what = {"countries": len(valued), "tiles": int(valued["value"].sum())}
     frame.boundary.plot(ax=ax, color="0.35", linewidth=0.3, zorder=3)  # every outline, above the colours
+    if wrapped:
+        _east_of_180(frame).boundary.plot(ax=ax, color="0.35", linewidth=0.3, zorder=3)
+        ax.xaxis.set_major_formatter(lambda x, _pos: f"{x - 360 if x > 180 else x:g}")  # longitudes as such
     if only:
-        x0, y0, x1, y1 = shown.total_bounds
         pad = max(x1 - x0, y1 - y0) * 0.05 + 0.1
         ax.set_xlim(x0 - pad, x1 + pad)
         ax.set_ylim(y0 - pad, y1 + pad)
