@@ -115,6 +115,17 @@ def test_mask_cache_second_run_skips_rasterisation(s1, tmp_path):
     assert other_rule.report["metrics"]["mask_cache_hit_ratio"] < 1.0
 
 
+def test_mask_cache_inside_another_output_is_refused(s1, tmp_path):
+    # its .npy files landed in the other index's tiles/ folder: pyarrow could no longer read it as a dataset
+    first = s1(*SMALL)
+    before = sorted(p.name for p in first.tiles_dir.iterdir())
+    second = s1(*SMALL, "--cache-dir", str(first.tiles_dir), check=False)
+    assert second.exit_code == 2
+    line = second.stderr.strip()
+    assert "\n" not in line and "inside" in line and "folder of its own" in line, line
+    assert sorted(p.name for p in first.tiles_dir.iterdir()) == before
+
+
 def test_cost_history_is_written_and_reused(s1, tmp_path):
     hist = tmp_path / "costs.json"
     first = s1(*SMALL, "--cost-history", str(hist))
