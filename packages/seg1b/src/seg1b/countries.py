@@ -339,10 +339,10 @@ def _check_degrees(geoms: np.ndarray, path: str) -> None:
     if xmin >= -180 - _EPS and xmax <= 180 + _EPS and ymin >= -90 - _EPS and ymax <= 90 + _EPS:
         return
     found = f"longitude {xmin:.6g}..{xmax:.6g}, latitude {ymin:.6g}..{ymax:.6g}"
-    if xmin >= -180 and xmax <= 360 and ymin >= -90 and ymax <= 90:
+    if ymin >= -90 - _EPS and ymax <= 90 + _EPS and xmin >= -540 and xmax <= 540:
         raise Seg1bError(
             f"countries file {path} has longitudes outside -180..180 ({found}): 0..360 data? "
-            "shift them to -180..180 (the grid is lon/lat -180..180)"
+            "shift them into -180..180 (the grid is lon/lat -180..180)"
         )
     raise Seg1bError(
         f"countries file {path} has coordinates outside lon/lat degrees ({found}): projected data without a "

@@ -269,7 +269,7 @@ def run_map(
                 else ""
             )
             raise Seg1bError(
-                f"tile index {tiles} has countries not in {source}: {', '.join(no_outline[:10])}"
+                f"countries {source} lack keys of the tile index {tiles}: {', '.join(no_outline[:10])}"
                 + (" ..." if len(no_outline) > 10 else "")
                 + hint,
                 params="countries",
