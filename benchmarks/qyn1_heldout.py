@@ -36,7 +36,8 @@ def _work(task: tuple[list[str], bool]) -> tuple[int, int, dict[str, float]]:
         size_out += sum(len(c) + 16 for c, _ in ef.chunks)
         if not streams:
             continue
-        for (payload, _), piece in zip(ef.chunks, codec.split_chunks(data, 128 * 1024), strict=True):
+        for payload, n in ef.chunks:
+            piece = codec.decode_chunk(payload, n)  # the chunk's own text, however the pack cut it
             if payload[0] != codec.PYTHON:
                 costs["(byte-level chunks)"] = costs.get("(byte-level chunks)", 0.0) + len(payload)
                 continue

@@ -5,7 +5,7 @@ The decoding half of :mod:`qyn1.preload`: the model tables, the primed cm model 
 Numba's cache) sit in the server once and every worker forked from it shares them, but none of the encoder's
 kernels, which a decode never calls (the structural encoder alone takes ~0.15 s of the server's ~1 s start:
 docs/perf/qyn1.md, "Unpack, round 9"). Without an encoder there is nothing to encode samples with, so the
-samples are chunk payloads written here: small, made by the encoders of container version 4 and checked by
+samples are chunk payloads written here: small, made by the encoders of container version 4 (tables v3) and checked by
 ``tests/qyn1/test_pipeline.py`` to decode to their text (a payload that no longer decodes means the format
 changed; the test prints fresh ones).
 """
@@ -23,8 +23,8 @@ OTHER_TEXT = b'{"name": "qyn1", "codecs": ["stored", "bytes-o0", "bytes-o1", "py
 SAMPLES = (
     (
         PYTHON_TEXT,
-        "03280e15030406041900020045018fd6683669c7857ba24dbfed6fad6819e49ed01c1cf499b7028b0ec4fe404f696a4977ef4d"
-        "b6278da7d2f8b3e34d1c8a760bdff01abdff80c8aa7ec5ec2871ab92920000",
+        "03280e1503040404190002004301da565c1d8908f11ac03e9787bb409294d5bbe3156a3d7b0d618930411f5fb8816c32cb2dabee"
+        "341a8e689ab46bc87656075b15b05ee53ab71beadd00cf03c5650000",
     ),
     (
         OTHER_TEXT,

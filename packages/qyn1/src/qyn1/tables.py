@@ -19,7 +19,7 @@ from qyn1.errors import FormatError
 if TYPE_CHECKING:  # imported where a model is built: it loads numba, which reading a table never needs
     from qyn1 import rans
 
-TABLES_VERSION = 2
+TABLES_VERSION = 3
 _FILE = f"tables-v{TABLES_VERSION}.npz"
 
 

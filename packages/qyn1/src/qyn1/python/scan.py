@@ -150,12 +150,15 @@ class VocabTables(NamedTuple):
 
 def vocab_tables(v) -> VocabTables:
     fixed = list(v.fixed.items())
-    ms = [v.morph_sym[m] for m in v.morphemes]
+    # only the morphemes the vocabulary codes: training restricts ``morph_sym`` to those of the other half of
+    # the training files (``train.train_tables``), so that a file spells the others as a held-out file would
+    morphemes = [m for m in v.morphemes if m in v.morph_sym]
+    ms = [v.morph_sym[m] for m in morphemes]
     return VocabTables(
         span_table([t for t, _ in fixed]),
         np.array([k for _, k in fixed], dtype=np.int32),
         np.array([any(t[:1] == chr(c) for t, _ in fixed) for c in range(128)], dtype=np.bool_),
-        span_table(v.morphemes),
+        span_table(morphemes),
         np.array([s for s, _ in ms], dtype=np.int32),
         np.array([i for _, i in ms], dtype=np.int32),
     )

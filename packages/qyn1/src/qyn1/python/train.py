@@ -25,26 +25,37 @@ from qyn1.python.tokens import (
 )
 
 # ---------------------------------------------------------------- training
-N_MORPHEMES = 30000
+# 30k was the best with the stdlib alone (22k and 38k: less); with the PyPI training files more candidates
+# recur (held-out ratio, docs/perf/qyn1.md "Ratio, round 10": 30k 6.936, 40k 6.942, 50k 6.949, 80k 6.955)
+N_MORPHEMES = 80000
+# Every row's smoothing: a floor per symbol plus this many counts of the stream's overall distribution.
+SMOOTH_FLOOR = 0.02
+SMOOTH_OVERALL = 0.5
 
 
-def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str, np.ndarray]:
-    """Build the vocabularies and every stream's table from training files (see ``qyn1.train``)."""
+def train_tables(
+    datas: list[bytes], n_morphemes: int = N_MORPHEMES, weights: list[float] | None = None
+) -> dict[str, np.ndarray]:
+    """Build the vocabularies and every stream's table from training files (see ``qyn1.train``). A file
+    counts ``weights[i]`` times (default 1) in every count: the frequent names, the morpheme candidates, the
+    streams' rows and the sparse thresholds, so a large corpus of other projects can add what the stdlib lacks
+    without outvoting it."""
     from collections import Counter
 
-    texts = []
-    for d in datas:
+    texts, wts = [], []
+    for i, d in enumerate(datas):
         try:
             texts.append(d.decode("utf-8"))
         except UnicodeDecodeError:
             continue
+        wts.append(1.0 if weights is None else float(weights[i]))
     # 1. frequent names become kinds
     base = Vocab([f"\0{i}" for i in range(N_FREQ_NAMES)], [])
     name_counts: Counter = Counter()
-    for t in texts:
+    for t, w in zip(texts, wts, strict=True):
         for tok in LEX.findall(t):
             if tok not in base.fixed and _classify(tok) == NAME:
-                name_counts[tok] += 1
+                name_counts[tok] += w
     freq_names = [nm for nm, _ in name_counts.most_common(N_FREQ_NAMES)]
     # 2. morpheme table from first occurrences per file (names, numbers, words)
     v0 = Vocab(freq_names, [])
@@ -53,10 +64,10 @@ def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str
     seen_in: list[set[str]] = [set(), set()]  # names and parts of the even / odd training files
     for i, t in enumerate(texts):
         for nm in _first_names(t, v0):
-            whole[nm] += 1
+            whole[nm] += wts[i]
             seen_in[i % 2].add(nm)
             for p in split_name(nm):
-                parts[p] += 1
+                parts[p] += wts[i]
                 seen_in[i % 2].add(p)
     cand = Counter()
     for p, c in parts.items():
@@ -98,22 +109,28 @@ def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str
                 coded, flag = match_symbols(
                     np.ascontiguousarray(syms, dtype=np.int32), sh["match"], sh["nsym"]
                 )
-                counts[name].append(np.stack((ctx, flag, coded)))
+                counts[name].append((np.stack((ctx, flag, coded)), np.full(len(ctx), wts[i])))
             elif "sparse" in sh:
-                counts[name].append(ctx * sh["nsym"] + syms)
+                counts[name].append((ctx * sh["nsym"] + syms, np.full(len(ctx), wts[i])))
             else:
-                np.add.at(counts[name], (ctx, syms), 1)
+                np.add.at(counts[name], (ctx, syms), wts[i])
     out: dict[str, np.ndarray] = {}
     for name, sh in shapes.items():
         if "match" in sh:
-            c, ctxmap, rowmap = _match_rows(sh, np.concatenate(counts[name], axis=1))
+            c, ctxmap, rowmap = _match_rows(
+                sh,
+                np.concatenate([t for t, _ in counts[name]], axis=1),
+                np.concatenate([w for _, w in counts[name]]),
+            )
             out[f"py.{name}.ctxmap"] = ctxmap.astype(np.uint16 if len(c) < 65536 else np.int32)
             out[f"py.{name}.rowmap"] = rowmap.astype(np.uint16 if len(c) < 65536 else np.int32)
             out[f"py.{name}.match"] = np.array(sh["match"])
             if "o3map" in sh:
                 out[f"py.{name}.o3map"] = sh["o3map"].astype(np.int32)
         elif "sparse" in sh:
-            c, ctxmap = _sparse_rows(sh, np.concatenate(counts[name]))
+            c, ctxmap = _sparse_rows(
+                sh, np.concatenate([p for p, _ in counts[name]]), np.concatenate([w for _, w in counts[name]])
+            )
             out[f"py.{name}.ctxmap"] = ctxmap.astype(np.uint16 if len(c) < 65536 else np.int32)
             if "o3map" in sh:
                 out[f"py.{name}.o3map"] = sh["o3map"].astype(np.int32)
@@ -121,7 +138,7 @@ def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str
             c = counts[name]
         # smoothing: a little of the stream's overall distribution plus a floor
         overall = c.sum(axis=0) + 1
-        c = c + 0.02 + 0.5 * overall / overall.sum()
+        c = c + SMOOTH_FLOOR + SMOOTH_OVERALL * overall / overall.sum()
         if name == "morphx":  # the last tier is shorter: its unused entries get only the 1-slot floor
             for t in range(len(c)):
                 tier = t % max(v.n_morph_tiers, 1)
@@ -143,9 +160,9 @@ def train_tables(datas: list[bytes], n_morphemes: int = N_MORPHEMES) -> dict[str
     return out
 
 
-def _match_rows(sh: dict, triples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _match_rows(sh: dict, triples: np.ndarray, wts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows, context map and row map of a match-model stream from (full context, match flag, coded symbol)
-    triples. The context map is that of :func:`_sparse_rows` (full contexts seen ``sh["sparse"]`` times keep
+    triples, each counting its weight ``wts``. The context map is that of :func:`_sparse_rows` (full contexts seen ``sh["sparse"]`` times keep
     their own base row, the others share their order-2 row); a (base context, flag) pair gets its own row
     when seen as often, else an (order-2 context, flag) row when that was, else the base row. Counts are
     those of the symbols each row actually serves."""
@@ -161,7 +178,8 @@ def _match_rows(sh: dict, triples: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
         full = o3n * inner
     else:  # contexts from ext only: every context seen is a base row
         inner = full = sh["next_"]
-    u, inv, ucnt = np.unique(ctx, return_inverse=True, return_counts=True)
+    u, inv = np.unique(ctx, return_inverse=True)
+    ucnt = np.bincount(inv, weights=wts)
     ub, binv = np.unique(u % inner, return_inverse=True)
     keep = (ucnt >= thr) & (inner < full)
     n_base = 1 + len(ub) + int(keep.sum())
@@ -173,7 +191,8 @@ def _match_rows(sh: dict, triples: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     inner_base = (1 + binv)[inv]
     rowmap = np.repeat(np.arange(n_base, dtype=np.int64), nf)
     n_rows = n_base
-    k2, c2 = np.unique(inner_base * nf + flag, return_counts=True)
+    k2, i2 = np.unique(inner_base * nf + flag, return_inverse=True)
+    c2 = np.bincount(i2, weights=wts)
     k2 = k2[c2 >= thr]
     rowmap_inner = rowmap.copy()
     rowmap_inner[k2] = n_rows + np.arange(len(k2))
@@ -186,16 +205,17 @@ def _match_rows(sh: dict, triples: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
         rowmap_inner[kb * nf + f] = np.where(alt >= n_base, alt, kb)
     rowmap = rowmap_inner
     sel = base > len(ub)
-    k3, c3 = np.unique(base[sel] * nf + flag[sel], return_counts=True)
+    k3, i3 = np.unique(base[sel] * nf + flag[sel], return_inverse=True)
+    c3 = np.bincount(i3, weights=wts[sel])
     k3 = k3[c3 >= thr]
     rowmap[k3] = n_rows + np.arange(len(k3))
     n_rows += len(k3)
     cnt = np.zeros((n_rows, nsym))
-    np.add.at(cnt, (rowmap[base * nf + flag], sym), 1)
+    np.add.at(cnt, (rowmap[base * nf + flag], sym), wts)
     return cnt, ctxmap, rowmap
 
 
-def _sparse_rows(sh: dict, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sparse_rows(sh: dict, pairs: np.ndarray, wts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows and context map of a sparse model: full contexts seen ``sh["sparse"]`` times get their own row;
     the others share the row of their context without the outermost (order-3) part, or a default row."""
     nsym = sh["nsym"]
@@ -211,7 +231,7 @@ def _sparse_rows(sh: dict, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ctx, sym = pairs // nsym, pairs % nsym
     u, inv = np.unique(ctx, return_inverse=True)
     cnt = np.zeros((len(u), nsym))
-    np.add.at(cnt, (inv, sym), 1)
+    np.add.at(cnt, (inv, sym), wts)
     ub, binv = np.unique(u % inner, return_inverse=True)
     bcnt = np.zeros((len(ub), nsym))
     np.add.at(bcnt, binv, cnt)
