@@ -344,3 +344,18 @@ def test_report_dir_in_another_outputs_folder_needs_force(tmp_path):
     with pytest.raises(InputError, match="output folder of an earlier run"):
         Outputs().report_dir(folder)
     Outputs(force=True).report_dir(folder)
+
+
+@pytest.mark.parametrize("kind", ["file", "dir", "profile"])
+def test_nothing_is_written_inside_an_earlier_runs_output(tmp_path, kind):
+    """A profile or a second output inside another run's folder joins its dataset and blocks its next
+    --force (the auditor's G14: `--profile out/s1/tiles/x.pstats`)."""
+    first = Outputs()
+    (first.directory(tmp_path / "s1") / "tiles").mkdir()
+    first.commit()
+    target = tmp_path / "s1" / "tiles" / "x.pstats"
+    outputs = Outputs(force=True)
+    claim = {"file": outputs.file, "dir": outputs.directory, "profile": outputs.profile}[kind]
+    with pytest.raises(InputError, match=r"inside .*s1, the output of an earlier run"):
+        claim(target)
+    assert _tree(tmp_path) == ["s1", f"s1/{MARKER}", "s1/tiles"]

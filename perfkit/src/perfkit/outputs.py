@@ -177,6 +177,17 @@ def _not_standard_stream(path, what: str) -> None:
         )
 
 
+def _not_inside_an_earlier_output(path: Path, real: Path, what: str) -> None:
+    """Refuse a path inside another run's folder output (a folder above it holds a marker): a file there
+    joins that output's dataset (a reader of `tiles/` then fails on a stray `.json`) and blocks its next
+    ``--force``, whose marker does not list it."""
+    for folder in real.parents:
+        if (folder / MARKER).is_file():
+            raise InputError(
+                f"{what} {path} is inside {folder}, the output of an earlier run; choose a path outside it"
+            )
+
+
 def _drop_temporaries(folder: Path) -> None:
     """Remove perfkit temporaries anywhere under a finished staging folder.
 
@@ -260,6 +271,7 @@ class Outputs:
         real = _real(path)
         self._check_against_inputs(path, real, what)
         self._check_against_outputs(path, real, what)
+        _not_inside_an_earlier_output(path, real, what)
         if path.exists() or path.is_symlink():
             self._check_existing(path, kind, what)
         self._make_parent(path, what)
