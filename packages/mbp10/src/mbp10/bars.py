@@ -222,6 +222,10 @@ def _columns(capacity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 #: Rows of `MultiBars`' output (~1.6 MB: stays in cache). When it is full, its final rows move to their
 #: instrument's columns: the per-instrument split happens while the day is read, not after its last block.
 OUTPUT_ROWS = 4096
+#: ... as a file is streamed (`BarsConsumer`): half as many rows (~0.8 MB), so each move is short enough for
+#: a reader thread's read-ahead to cover it: with 4,096 rows the reader waited 11-62 ms a 15-instrument day
+#: for the caller to hand a block back, with 2,048 rows 4-51 ms (docs/perf/mbp10.md, "output rows").
+STREAM_OUTPUT_ROWS = 2048
 
 
 class MultiBars:
@@ -372,7 +376,7 @@ class BarsConsumer:
         self.bars.update(words, slots.slot, self.keep_arr)
 
     def reset(self) -> None:
-        self.bars = MultiBars()
+        self.bars = MultiBars(STREAM_OUTPUT_ROWS)
         self.instruments = Instruments()  # numbers the slots of blocks handed over without them
         self.keep: list[int] = []  # per slot: index in `bars`, or -1 (not computed)
         self.keep_arr = np.zeros(0, np.int64)
