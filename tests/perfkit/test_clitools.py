@@ -117,7 +117,7 @@ def test_a_bare_group_prints_its_help_as_written_on_stderr_exit_2():
 
 
 @pytest.mark.parametrize("option", ["--report-dir", "--profile"])
-@pytest.mark.parametrize("value", ["--force", "--quiet", "--workers"])
+@pytest.mark.parametrize("value", ["--force", "--quiet", "--workers", "--"])
 def test_a_path_option_given_another_option_as_its_value_is_refused(tmp_path, monkeypatch, option, value):
     """``--report-dir --force`` (the folder forgotten) must not write a folder named ``--force``."""
     monkeypatch.chdir(tmp_path)
@@ -224,3 +224,11 @@ def test_a_reader_leaving_mid_write_ends_the_command_with_141_not_0():
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 141, err
     assert err == b""
+
+
+def test_a_file_path_ending_in_a_slash_is_refused(tmp_path, monkeypatch):
+    """``--profile sdir/`` names a folder: writing a file ``sdir`` instead would surprise (the seg1b audit's G12)."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(_group(), ["cmd", "fine", "--profile", "sdir/"])
+    assert result.exit_code == 2, result.output
+    assert "ends with a slash" in result.output and not any(tmp_path.iterdir())

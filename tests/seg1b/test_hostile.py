@@ -365,7 +365,7 @@ CASES = [
     Case("s1-layer-unknown", s1("--out", "o", "--layer", "lakes", countries="poly.geojson"), 2, "--layer 'lakes' is not in poly.geojson (layers: poly (Polygon))", with_(write("poly.geojson", json.dumps(POLYGON)))),
     Case("s6-layer-not-in-packaged", s6("--out", "o", "--layer", "x"), 2, "--layer 'x' given, but ne110m has one layer", with_()),
     # --- "--" as a path, a file output ending in a slash (audit G11, G12) -----------------------------
-    Case("s1-out-double-dash", s1("--out", "--"), 2, "Invalid value for '--out': '--' is not a path", with_()),
+    Case("s1-out-double-dash", s1("--out", "--"), 2, "Invalid value for '--out': '--' is an option, not a path", with_()),
     Case("sites-out-trailing-slash", sites("--out", "sdir/"), 2, "'sdir/' ends with a slash, which names a folder", with_()),
     Case("map-cog-trailing-slash", qmap("--out", "m.png", "--cog", "c.tif/"), 2, "'c.tif/' ends with a slash", with_()),
     Case("map-layer-unknown", qmap("--out", "m.png", "--layer", "x"), 2, "--layer 'x' given, but ne110m has one layer", with_()),

@@ -75,17 +75,21 @@ def _workers_option() -> Callable:
 
 class NotAnOptionPath(click.Path):
     """A path whose value is not one of the command's own options: ``--report-dir --force`` (the folder
-    forgotten) would otherwise write a folder named ``--force`` and not replace the output."""
+    forgotten) would otherwise write a folder named ``--force`` and not replace the output. Nor ``--``
+    (``--out --`` made a folder named ``--``), nor, for a file, a name ending in a slash (``--out sdir/``
+    wrote a file ``sdir``)."""
 
     def convert(self, value, param, ctx):
         if ctx is not None and isinstance(value, str):
             options = {o for p in ctx.command.get_params(ctx) for o in (*p.opts, *p.secondary_opts)}
-            if value in options:
+            if value in options or value == "--":
                 self.fail(
                     f"{value!r} is an option, not a path (for a file of that name write ./{value})",
                     param,
                     ctx,
                 )
+            if not self.dir_okay and value.endswith(("/", os.sep)):
+                self.fail(f"{value!r} ends with a slash, which names a folder; give a file name", param, ctx)
         return super().convert(value, param, ctx)
 
 

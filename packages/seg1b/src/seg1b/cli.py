@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 
 import click
@@ -26,20 +25,6 @@ from seg1b.options import COMPRESSIONS, DEFAULT_COMPRESSION, GEOMETRY_CHOICES, M
 @click.version_option(package_name="seg1b")
 def main() -> None:
     """seg1b pipeline: S1 global tile index, S6 site jitter."""
-
-
-class PathOption(NotAnOptionPath):
-    """A path option's value: not one of the command's options (perfkit), not ``--`` (``--out --`` made a
-    folder named ``--``), and for a file, not a name ending in a slash (``--out sdir/`` wrote a file
-    ``sdir``). (The last two belong in perfkit's ``NotAnOptionPath``: requested in the seg1b requests.)"""
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, str):
-            if value == "--":
-                self.fail("'--' is not a path (for a file or folder of that name write ./--)", param, ctx)
-            if not self.dir_okay and value.endswith(("/", os.sep)):
-                self.fail(f"{value!r} ends with a slash, which names a folder; give a file name", param, ctx)
-        return super().convert(value, param, ctx)
 
 
 FLAGS = {"counts_file": "--counts"}  # library parameter -> flag, where the flag is not --<name-with-dashes>
@@ -132,7 +117,7 @@ def with_executor(opts: dict) -> dict:
     "--out",
     "out",
     required=True,
-    type=PathOption(file_okay=False),
+    type=NotAnOptionPath(file_okay=False),
     help="Output directory: OUT/tiles/ dataset and OUT/run_report.json.",
 )
 @click.option(
@@ -164,13 +149,13 @@ def with_executor(opts: dict) -> dict:
 )
 @click.option(
     "--cost-history",
-    type=PathOption(dir_okay=False),
+    type=NotAnOptionPath(dir_okay=False),
     default=None,
     help="JSON file of measured per-unit seconds: read to order units, updated after the run.",
 )
 @click.option(
     "--cache-dir",
-    type=PathOption(file_okay=False),
+    type=NotAnOptionPath(file_okay=False),
     default=None,
     help="Mask cache directory (keyed by geometry digest, grid and rule).",
 )
@@ -191,18 +176,20 @@ def s1_command(**opts) -> None:
 
 @main.command("sites")
 @click.option(
-    "--tiles", required=True, type=PathOption(), help="S1 output directory (holds tiles/part-*.parquet)."
+    "--tiles", required=True, type=NotAnOptionPath(), help="S1 output directory (holds tiles/part-*.parquet)."
 )
 @click.option("--count", type=int, default=None, help="Total sites, allocated heavy-tailed across countries.")
 @click.option(
     "--counts",
     "counts_file",
-    type=PathOption(),
+    type=NotAnOptionPath(),
     default=None,
     help="CSV country_iso,count instead of --count.",
 )
 @click.option("--seed", type=int, required=True, help="Seed of every draw (allocation, tiles, site ids).")
-@click.option("--out", required=True, type=PathOption(dir_okay=False), help="Plan Parquet file to write.")
+@click.option(
+    "--out", required=True, type=NotAnOptionPath(dir_okay=False), help="Plan Parquet file to write."
+)
 @common_options(workers=False)
 @handle_errors(bad_input=(Seg1bError,))
 @cli_errors
@@ -229,12 +216,12 @@ def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, for
 
 @main.command("s6")
 @click.option(
-    "--tiles", required=True, type=PathOption(), help="S1 output directory (holds tiles/part-*.parquet)."
+    "--tiles", required=True, type=NotAnOptionPath(), help="S1 output directory (holds tiles/part-*.parquet)."
 )
 @click.option(
     "--sites",
     required=True,
-    type=PathOption(),
+    type=NotAnOptionPath(),
     help="Site plan Parquet (site_id, country_iso, tile_id).",
 )
 @click.option(
@@ -265,7 +252,7 @@ def sites_command(tiles, count, counts_file, seed, out, profile, report_dir, for
 @click.option(
     "--out",
     required=True,
-    type=PathOption(file_okay=False),
+    type=NotAnOptionPath(file_okay=False),
     help="Output: OUT/sites/, OUT/run_report.json.",
 )
 @common_options
@@ -286,17 +273,17 @@ def s6_command(**opts) -> None:
 
 @main.command("map")
 @click.option(
-    "--tiles", required=True, type=PathOption(), help="S1 output directory (the grid and countries)."
+    "--tiles", required=True, type=NotAnOptionPath(), help="S1 output directory (the grid and countries)."
 )
 @click.option(
-    "--sites", default=None, type=PathOption(), help="S6 output directory: draw site density instead."
+    "--sites", default=None, type=NotAnOptionPath(), help="S6 output directory: draw site density instead."
 )
 @click.option("--only", default=None, help="Comma-separated country keys: draw (and zoom to) these only.")
-@click.option("--out", required=True, type=PathOption(dir_okay=False), help="PNG file to write.")
+@click.option("--out", required=True, type=NotAnOptionPath(dir_okay=False), help="PNG file to write.")
 @click.option(
     "--cog",
     default=None,
-    type=PathOption(dir_okay=False),
+    type=NotAnOptionPath(dir_okay=False),
     help="Also write the country-id raster (GeoTIFF).",
 )
 @click.option("--countries", default=None, help="Outlines (default: the set the tile index was built from).")
