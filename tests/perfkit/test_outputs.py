@@ -344,6 +344,8 @@ def test_report_dir_in_another_outputs_folder_needs_force(tmp_path):
     with pytest.raises(InputError, match="output folder of an earlier run"):
         Outputs().report_dir(folder)
     Outputs(force=True).report_dir(folder)
+    with pytest.raises(InputError, match="the output of an earlier run"):
+        Outputs(force=True).report_dir(folder / "sites")
 
 
 @pytest.mark.parametrize("kind", ["file", "dir", "profile"])

@@ -388,6 +388,7 @@ class Outputs:
                 )
         if folder.exists() and not folder.is_dir():
             raise InputError(f"--report-dir {folder} exists and is not a folder")
+        _not_inside_an_earlier_output(folder, real, "--report-dir")
         if (folder / MARKER).exists() and not self.force:
             # Another command's output folder: its report and event log are part of that output.
             raise InputError(
