@@ -217,3 +217,8 @@ def test_verify_names_config_differences_before_the_receipts(tmp_path):
     assert "the runs' configs differ" in out.splitlines()[-1]
     same = invoke("verify", REPORT_A, REPORT_C_RESULT).stdout
     assert "config" not in same.splitlines()[0] and "configs differ" not in same
+
+
+def test_diff_limit_below_zero_is_one_line_exit_2():
+    result = invoke("diff", REPORT_A, REPORT_A, "--limit", "-1")
+    assert result.exit_code == 2 and "--limit" in result.output and "-1" in result.output
