@@ -177,15 +177,20 @@ def _not_standard_stream(path, what: str) -> None:
         )
 
 
+def output_holding(path: Path) -> Path | None:
+    """The folder output of an earlier run that ``path`` is, or lies inside (the nearest folder at or above
+    it holding a marker), or None. Whatever is written there joins that output's dataset (a reader of
+    `tiles/` then fails on a stray `.json`) and blocks its next ``--force``, whose marker does not list it."""
+    return next((folder for folder in (path, *path.parents) if (folder / MARKER).is_file()), None)
+
+
 def _not_inside_an_earlier_output(path: Path, real: Path, what: str) -> None:
-    """Refuse a path inside another run's folder output (a folder above it holds a marker): a file there
-    joins that output's dataset (a reader of `tiles/` then fails on a stray `.json`) and blocks its next
-    ``--force``, whose marker does not list it."""
-    for folder in real.parents:
-        if (folder / MARKER).is_file():
-            raise InputError(
-                f"{what} {path} is inside {folder}, the output of an earlier run; choose a path outside it"
-            )
+    """Refuse a path inside another run's folder output (see :func:`output_holding`)."""
+    folder = output_holding(real.parent)
+    if folder is not None:
+        raise InputError(
+            f"{what} {path} is inside {folder}, the output of an earlier run; choose a path outside it"
+        )
 
 
 def _drop_temporaries(folder: Path) -> None:

@@ -27,7 +27,7 @@ from perfkit.clitools import progress
 from perfkit.determinism import TableDigester
 from perfkit.job import job
 from perfkit.limits import check_memory
-from perfkit.outputs import MARKER
+from perfkit.outputs import output_holding
 from perfkit.parallel import EXECUTORS, Task, TaskResult, map_tasks, worker_utilisation
 
 import perfkit
@@ -488,7 +488,7 @@ def check_cache_dir(cache_dir: str | None) -> None:
         raise Seg1bError(f"cache folder {cache_dir}: {existing} is not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise Seg1bError(f"cache folder {cache_dir}: {existing} is not writable")
-    owner = next((p for p in (path, *path.parents) if (p / MARKER).is_file()), None)
+    owner = output_holding(path)
     if owner is not None:  # its .npy files would join that dataset (another index's tiles/, say)
         raise Seg1bError(
             f"cache folder {cache_dir} is inside {owner}, the output of an earlier command; give the cache a "
