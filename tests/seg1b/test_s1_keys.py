@@ -187,6 +187,32 @@ def test_a_key_too_long_for_a_file_name_is_refused_in_one_line(s1, tmp_path):
     assert "\n" not in line and "300 characters long" in line and ".pk-" not in line, line
 
 
+def test_keys_that_differ_only_in_case_are_refused_unless_left_out(s1, tmp_path):
+    # part-ab-0000.parquet and part-AB-0000.parquet are one file on macOS or Windows: the second replaced the first
+    src = _geojson(
+        tmp_path / "c.geojson",
+        [
+            ("ab", _box(0, 0, 2, 1)),
+            ("AB", _box(10, 10, 11, 13)),
+            ("x/y", _box(5, 50, 6, 51)),
+            ("X/Y", _box(7, 7, 8, 8)),
+        ],
+    )
+    run = s1("--countries", src, "--key", "code", "--resolution-arcsec", "600", check=False)
+    assert run.exit_code == 2
+    line = run.stderr.strip()
+    assert (
+        "\n" not in line
+        and "'AB' and 'ab'" in line
+        and "differ in letter case alone" in line
+        and "--only" in line
+    ), line
+    # keys that are not plain carry their own hash in the file name: "x/y" and "X/Y" never share a file
+    kept = s1("--countries", src, "--key", "code", "--only", "ab,x/y,X/Y", "--resolution-arcsec", "600")
+    assert _rows_by_key(kept.tiles_dir) == {"ab": 72, "x/y": 36, "X/Y": 36}
+    assert len({f.name.lower() for f in kept.tiles_dir.glob("part-*.parquet")}) == 3
+
+
 def test_features_without_a_key_are_refused_unless_left_out(s1, tmp_path):
     # a null key became '' and was written as country '' (part--0000.parquet), merged with any blank key
     src = _geojson(

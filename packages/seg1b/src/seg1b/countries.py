@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -28,6 +29,8 @@ NE_MISSING = "-99"  # Natural Earth's "no code" marker
 # ne110m features whose iso_a3 is -99, by name -> Natural Earth's ADM0_A3 (the key of ne10m, so both sets agree)
 NE110M_NO_ISO = {"France": "FRA", "Norway": "NOR", "Kosovo": "KOS", "N. Cyprus": "CYN", "Somaliland": "SOL"}
 MAX_KEY_CHARS = 100  # a key is part of a file name (255 bytes at most), with "~" and its hash if not plain
+#: a key of only these characters is its own file name; any other gets a hash of itself (s1.io.part_name)
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9._-]+")
 _EPS = 1e-9  # degrees: rounding noise at the edges of the world is not an error
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
@@ -315,7 +318,9 @@ def _check_crs(crs, path: str) -> None:
 
 def _check_keys(keys: np.ndarray, path: str, field: str) -> None:
     """Refuse features without a key (null or blank: they became key ``''`` and were merged with each other,
-    silently) and keys too long for a file name (``part-<key>-<chunk>.parquet``: pyarrow's raw error)."""
+    silently), keys too long for a file name (``part-<key>-<chunk>.parquet``: pyarrow's raw error) and plain
+    keys that differ only in case (``ab``, ``AB``: on a case-insensitive file system, macOS's or Windows', their
+    tile files are one file, and the second would replace the first without a word)."""
     blank = int(np.count_nonzero(keys == ""))
     if blank:
         raise Seg1bError(
@@ -329,6 +334,17 @@ def _check_keys(keys: np.ndarray, path: str, field: str) -> None:
             f"country key {long[:24]!r}... in {path} is {len(long)} characters long; at most {MAX_KEY_CHARS} "
             "(a key names the output files)"
         )
+    first_of_folded: dict[str, str] = {}
+    for k in sorted(set(keys.tolist())):
+        if not _PLAIN_KEY.fullmatch(k):
+            continue  # its file name carries a hash of the key itself (s1.io.part_name)
+        other = first_of_folded.setdefault(k.lower(), k)
+        if other != k:
+            raise Seg1bError(
+                f"country keys {other!r} and {k!r} in {path} differ in letter case alone; on a case-insensitive "
+                "file system their tile files would be one file: rename one, or leave one out with only",
+                params="only",
+            )
 
 
 def _check_degrees(geoms: np.ndarray, path: str) -> None:
