@@ -192,7 +192,7 @@ def test_report_dir_with_foreign_files_and_odd_names(tmp_path: Path):
     assert (tmp_path / odd / "notes.txt").read_text() == "mine"
     assert json.loads((tmp_path / odd / "run_report.json").read_text())["status"] == "ok"
     assert {p.name for p in (tmp_path / odd).iterdir()} == {
-        "notes.txt", "run_report.json", "events.jsonl", LONG_NAME, "profile_top.json"
+        "notes.txt", "run_report.json", "events.jsonl", LONG_NAME, "p" * 240 + ".top.json"
     }  # fmt: skip
     assert [p.name for p in tmp_path.iterdir()] == [odd]  # single runs write nothing else
 

@@ -52,7 +52,7 @@ def test_profile_python_script_names_the_hot_function(tmp_path):
     assert result.exit_code == 0, result.output
     assert marker.read_text() == "--flag x"  # the script's own options were passed through untouched
     assert out.stat().st_size > 0
-    top = json.loads((out.parent / "profile_top.json").read_text())
+    top = json.loads((out.parent / "run.top.json").read_text())
     assert 0 < len(top) <= 15
     hot = [r for r in top if r["name"] == "hot_loop_function"]
     assert hot and hot[0]["calls"] > 10 and hot[0]["file"] == str(script)
@@ -65,7 +65,7 @@ def test_profile_console_script_in_process(tmp_path):
     result = invoke("profile", "-o", out, "--", "perfkit", "show", REPORT_A)
     assert result.exit_code == 0, result.output
     assert "top 10 items" in result.stdout  # the profiled command's own output
-    names = {r["name"] for r in json.loads((tmp_path / "profile_top.json").read_text())}
+    names = {r["name"] for r in json.loads((tmp_path / "show.top.json").read_text())}
     assert "render_report" in names
 
 
@@ -73,7 +73,7 @@ def test_profile_python_module(tmp_path):
     result = invoke("profile", "-o", tmp_path / "m.pstats", "--", "python", "-m", "json.tool", REPORT_A)
     assert result.exit_code == 0, result.output
     assert '"pipeline": "seg1b"' in result.stdout
-    assert any("json" in r["file"] for r in json.loads((tmp_path / "profile_top.json").read_text()))
+    assert any("json" in r["file"] for r in json.loads((tmp_path / "m.top.json").read_text()))
 
 
 def test_profile_keeps_the_command_exit_code_and_still_writes(tmp_path):
@@ -81,7 +81,19 @@ def test_profile_keeps_the_command_exit_code_and_still_writes(tmp_path):
         "profile", "-o", tmp_path / "p.pstats", "--", "python", _script(tmp_path, code=3), tmp_path / "m"
     )
     assert result.exit_code == 3
-    assert (tmp_path / "p.pstats").exists() and (tmp_path / "profile_top.json").exists()
+    assert (tmp_path / "p.pstats").exists() and (tmp_path / "p.top.json").exists()
+
+
+def test_two_profiles_share_a_folder_each_with_its_own_top_functions(tmp_path):
+    # one profile_top.json per folder refused every second profile there, and --force took the first's JSON
+    first = invoke("profile", "-o", tmp_path / "a.pstats", "--", "python", "-c", "sum(range(10))")
+    second = invoke("profile", "-o", tmp_path / "b.pstats", "--", "python", "-m", "json.tool", REPORT_A)
+    assert first.exit_code == 0 and second.exit_code == 0, (first.output, second.output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pstats", "a.top.json", "b.pstats", "b.top.json"]
+    assert any("json" in r["file"] for r in json.loads((tmp_path / "b.top.json").read_text()))
+    assert not any("json" in r["file"] for r in json.loads((tmp_path / "a.top.json").read_text()))
+    again = invoke("profile", "-o", tmp_path / "a.pstats", "--", "python", "-c", "pass")
+    assert again.exit_code == 2 and "a.pstats exists; pass --force" in one_error_line(again)
 
 
 def test_profile_command_that_raises_exits_1_with_one_line(tmp_path):

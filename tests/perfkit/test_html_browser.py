@@ -58,7 +58,7 @@ def _real_report(tmp_path: Path) -> Path:
     pstats_path = tmp_path / "run.pstats"
     config = {"command": "s1", "profile": str(pstats_path)}
     with (
-        profile(pstats_path, top_path=tmp_path / "profile_top.json"),
+        profile(pstats_path, top_path=tmp_path / "run.top.json"),
         perfkit.Run("seg1b", out, config) as run,
     ):
         with run.stage("plan"):

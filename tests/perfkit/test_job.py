@@ -88,7 +88,7 @@ def test_profile_is_an_output_too(tmp_path):
         pass
     with job("demo", "x", inputs=[src], profile=tmp_path / "prof" / "run.pstats"):
         sum(range(1000))
-    assert _tree(tmp_path / "prof") == ["profile_top.json", "run.pstats"]
+    assert _tree(tmp_path / "prof") == ["run.pstats", "run.top.json"]
     assert src.read_text() == "input"
 
 

@@ -17,7 +17,7 @@ def test_profile_names_the_hot_function(tmp_path):
         for _ in range(20):
             busy_hot_function(20_000)
     assert (tmp_path / "run.pstats").stat().st_size > 0
-    top = json.loads((tmp_path / "profile_top.json").read_text())
+    top = json.loads((tmp_path / "run.top.json").read_text())
     assert len(top) <= 30
     hot = [row for row in top if row["name"] == "busy_hot_function"]
     assert hot and hot[0]["calls"] == 20 and hot[0]["function"].endswith(":busy_hot_function")

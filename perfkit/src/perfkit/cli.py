@@ -487,7 +487,9 @@ def _exit_code(exc: SystemExit) -> int:
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
 )
-@click.option("--top", default=30, show_default=True, help="Functions in the table and profile_top.json.")
+@click.option(
+    "--top", default=30, show_default=True, help="Functions in the table and in OUTPUT's .top.json."
+)
 @click.option(
     "--sort",
     type=click.Choice(["own", "cumulative"]),
@@ -520,13 +522,13 @@ def profile(
     command: tuple[str, ...],
 ) -> None:
     """Run a console script or python command under cProfile, in this process: writes OUTPUT (.pstats) and
-    profile_top.json beside it, and prints the top functions by own (or cumulative) time, without the
+    the top functions beside it (OUTPUT's suffix replaced by .top.json), and prints the top functions by own (or cumulative) time, without the
     click and perfkit wrapper frames. Exits with the command's code.
 
     Example: perfkit profile --sort own --speedscope p.speedscope.json -o p.pstats -- batted-ball game --seed 1
     """
     from perfkit.profiling import profile as cprofile
-    from perfkit.profiling import top_functions
+    from perfkit.profiling import top_functions, top_path_for
 
     if top < 1:
         raise PerfkitError(f"--top must be >= 1, got {top}")
@@ -558,7 +560,7 @@ def profile(
     if not wrappers:
         title += " (click/perfkit wrapper frames left out)"
     render_profile_top(rows, _console(), title=title)
-    click.echo(f"wrote {output} and {output.parent / 'profile_top.json'}", err=True)
+    click.echo(f"wrote {output} and {top_path_for(output)}", err=True)
     if speedscope_out is not None:
         from perfkit.flame import write_speedscope
 

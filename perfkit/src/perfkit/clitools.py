@@ -107,7 +107,7 @@ def common_options(fn: Callable | None = None, *, workers: bool = True) -> Calla
             "profile",
             type=NotAnOptionPath(dir_okay=False, path_type=Path),
             default=None,
-            help="Write a cProfile .pstats here (and profile_top.json beside it).",
+            help="Write a cProfile .pstats here (and its top functions beside it, suffix .top.json).",
         ),
         click.option(
             "--report-dir",

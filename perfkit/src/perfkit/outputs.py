@@ -357,12 +357,15 @@ class Outputs:
         return staged
 
     def profile(self, path, what: str = "--profile") -> tuple[Path, Path]:
-        """Claim ``--profile PATH`` and ``profile_top.json`` beside it; return both staging paths. ``what``
+        """Claim ``--profile PATH`` and its top-functions JSON beside it (``PATH`` with the suffix
+        ``.top.json``: :func:`perfkit.profiling.top_path_for`); return both staging paths. ``what``
         names the option in messages (``perfkit profile`` takes it as ``-o``)."""
+        from perfkit.profiling import top_path_for
+
         path = Path(path)
         return (
             self._claim(path, "file", what),
-            self._claim(path.parent / "profile_top.json", "file", what),
+            self._claim(top_path_for(path), "file", what),
         )
 
     def report_dir(self, folder) -> Path:

@@ -54,19 +54,25 @@ def format_top(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def top_path_for(path: str | os.PathLike) -> Path:
+    """Where the top-functions JSON of the profile ``path`` goes: beside it, its suffix replaced by
+    ``.top.json`` (``run.pstats`` -> ``run.top.json``), so that several profiles can share a folder."""
+    return Path(path).with_suffix(".top.json")
+
+
 def write_profile(
     profiler: cProfile.Profile,
     path: str | os.PathLike,
     n: int = TOP_N,
     top_path: str | os.PathLike | None = None,
 ) -> list[dict]:
-    """Save ``profiler`` to ``path`` (pstats) and the top rows to ``top_path`` (default: ``profile_top.json``
-    beside it); return the top rows."""
+    """Save ``profiler`` to ``path`` (pstats) and the top rows to ``top_path`` (default: :func:`top_path_for`
+    ``path``); return the top rows."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     profiler.dump_stats(str(path))
     rows = top_functions(pstats.Stats(str(path)), n)
-    top_path = Path(top_path) if top_path is not None else path.parent / "profile_top.json"
+    top_path = Path(top_path) if top_path is not None else top_path_for(path)
     top_path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return rows
 
@@ -75,7 +81,8 @@ def write_profile(
 def profile(
     path: str | os.PathLike, n: int = TOP_N, top_path: str | os.PathLike | None = None
 ) -> Iterator[cProfile.Profile]:
-    """Profile the block with cProfile; on exit (also on failure) write ``path`` and ``profile_top.json``."""
+    """Profile the block with cProfile; on exit (also on failure) write ``path`` and its top-functions JSON
+    (:func:`top_path_for`)."""
     profiler = cProfile.Profile()
     profiler.enable()
     try:
