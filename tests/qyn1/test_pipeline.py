@@ -247,6 +247,9 @@ assert not loaded, f"encoder kernels loaded: {loaded}"
 decoders = [decode._decode_batch_kernel, cm_kernels._code, rans_kernels._decode_o1_kernel]
 missing = [k.py_func.__name__ for k in decoders if not k.signatures]
 assert not missing, f"decoder kernels not loaded: {missing}"
+from qyn1.python import tokens
+made = {"morphemes", "morph_sym"} & set(vars(tokens.vocab()))
+assert not made, f"the morphemes as str objects: {made}"
 """
 
 

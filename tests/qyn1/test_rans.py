@@ -287,6 +287,21 @@ def test_shipped_models_routes_and_table_memory():
     assert total <= 8 << 20  # 5.4 MiB with tables v2 (more models, 15-bit text and names tables)
 
 
+def test_shipped_models_share_the_loaded_tables():
+    """A shipped model reads its frequency table and context map where ``tables.arrays`` loaded them, with
+    no copy beside them (a copy cost ~10 MiB in every worker: docs/perf/qyn1.md, "Worker memory, round 11")."""
+    from qyn1 import tables
+
+    if not tables.has_python():
+        pytest.skip("qyn1 was built without its tables")
+    a = tables.arrays()
+    for name in ("py.kinds", "py.names", "py.text0", "bytes_o1"):
+        m = tables.model(name)
+        assert m.freq is a[f"{name}.freq"]
+        if f"{name}.ctxmap" in a:
+            assert m.ctxmap is a[f"{name}.ctxmap"] and m.ctxmap.dtype == np.int32
+
+
 def test_bucket_decoders_malformed_streams():
     """Cut, extended and bit-flipped streams through the bucket (sequential) and rows decoders: CodecError
     or some output of the right length, never a crash or an out-of-range symbol; bad ext -> CodecError."""

@@ -105,3 +105,29 @@ def test_real_source_gives_the_reference_streams():
         _assert_same(p.read_bytes().decode("utf-8", errors="replace"))
     raw = Path(pipeline.__file__).read_bytes()
     _assert_same(bytes(random.Random(7).sample(range(256), 256)).decode("latin-1") + raw.decode("latin-1"))
+
+
+def test_vocab_tables_from_the_byte_pool_equal_those_from_the_dict():
+    """The shipped morphemes stay one UTF-8 byte pool: ``scan.vocab_tables`` builds the encoder's look-up from it
+    without a ``str`` per morpheme or the ``str -> symbol`` dict (~15 MiB in every worker: docs/perf/qyn1.md,
+    "Worker memory, round 11"). It must equal the look-up built from the dict (training's restricted
+    vocabularies take that path), on the shipped table and on non-ASCII morphemes."""
+    from qyn1 import tables
+
+    if not tables.has_python():
+        pytest.skip("qyn1 was built without its tables")
+    names = tables.vocab("freq_names")
+    small = ["caf\u00e9", "x", "\u65e5\u672c", "Name", "\U0001f600s", "_"]
+    for morphemes in (tables.vocab("morphemes"), small):
+        blob = np.frombuffer("\0".join(morphemes).encode("utf-8"), dtype=np.uint8)
+        pooled = tokens.Vocab(names, blob)
+        fast = scan.vocab_tables(pooled)
+        assert not {"morphemes", "morph_sym"} & set(vars(pooled))  # no str objects were made
+        listed = tokens.Vocab(names, morphemes)
+        listed.morph_sym = dict(listed.morph_sym)  # as training sets it: the dict path
+        slow = scan.vocab_tables(listed)
+        for a, b in zip(fast.morph + fast[4:], slow.morph + slow[4:], strict=True):
+            assert type(a) is type(b) and np.array_equal(a, b)
+        assert np.array_equal(pooled.morph_o1, listed.morph_o1)
+        assert all(np.array_equal(x, y) for x, y in zip(pooled.morph_pool, listed.morph_pool, strict=True))
+        assert pooled.morphemes == morphemes and pooled.morph_sym == listed.morph_sym

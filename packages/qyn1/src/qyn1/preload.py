@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qyn1 import codec, pipeline, tables
+from qyn1 import codec, forkserver, pipeline, tables
 
 
 def warm_up() -> None:
@@ -38,3 +38,4 @@ def warm_up() -> None:
 
 
 warm_up()
+forkserver.settle()

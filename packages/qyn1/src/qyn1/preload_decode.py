@@ -12,7 +12,7 @@ changed; the test prints fresh ones).
 
 from __future__ import annotations
 
-from qyn1 import codec, tables
+from qyn1 import codec, forkserver, tables
 
 PYTHON_TEXT = b'''def warm(n: int, name="qyn1") -> list[str]:
     """One small function: names, strings, numbers, a comprehension."""
@@ -54,3 +54,4 @@ def warm_up() -> None:
 
 
 warm_up()
+forkserver.settle()

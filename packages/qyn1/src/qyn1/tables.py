@@ -30,7 +30,13 @@ def arrays() -> dict[str, np.ndarray]:
     if not ref.is_file():
         return {}
     with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+        return {k: _as_loaded(k, z[k]) for k in z.files}
+
+
+def _as_loaded(key: str, a: np.ndarray) -> np.ndarray:
+    """Context maps (stored uint16) as the models and kernels read them, int32: converted once here, so that
+    no model holds a second copy beside the stored one (docs/perf/qyn1.md, "Worker memory, round 11")."""
+    return a.astype(np.int32) if key.endswith((".ctxmap", ".rowmap")) else a
 
 
 def available() -> bool:
@@ -90,9 +96,14 @@ def vocab(name: str) -> list[str]:
 
 @functools.cache
 def _vocab(name: str) -> list[str]:
+    blob = vocab_blob(name).tobytes().decode("utf-8")
+    return blob.split("\0") if blob else []
+
+
+def vocab_blob(name: str) -> np.ndarray:
+    """A word list as stored: its NUL-separated UTF-8 bytes (uint8), without a ``str`` per word."""
     a = arrays()
     key = f"vocab.{name}"
     if key not in a:
         raise FormatError(f"vocabulary {name!r} is missing from qyn1 tables v{TABLES_VERSION}")
-    blob = a[key].tobytes().decode("utf-8")
-    return blob.split("\0") if blob else []
+    return a[key]

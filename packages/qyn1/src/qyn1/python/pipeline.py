@@ -301,7 +301,7 @@ def _match_params() -> dict[str, tuple[np.ndarray, int]]:
     if _MATCH_PARAMS is None:
         a = tables.arrays()
         _MATCH_PARAMS = {
-            name: (a[f"py.{name}.rowmap"].astype(np.int32), int(a[f"py.{name}.match"]))
+            name: (a[f"py.{name}.rowmap"].astype(np.int32, copy=False), int(a[f"py.{name}.match"]))
             for name in STREAMS
             if f"py.{name}.match" in a
         }

@@ -92,8 +92,22 @@ def span_table(strs: list[str]) -> SpanTable:
     pool = np.frombuffer("".join(strs).encode("utf-32-le"), dtype=np.uint32).copy()
     off = np.zeros(len(strs) + 1, dtype=np.int64)
     off[1:] = np.cumsum([len(t) for t in strs])
-    size = 1 << max(4, (4 * len(strs)).bit_length())
-    return SpanTable(pool, off, _build_slots(pool, off, size), max((len(t) for t in strs), default=0))
+    return _span_table(pool, off)
+
+
+def utf8_span_table(pool: np.ndarray, off: np.ndarray) -> SpanTable:
+    """:func:`span_table` of the strings of a UTF-8 byte pool (``tokens._byte_pool``), without making them:
+    a string's code points are its bytes that do not continue a sequence (``10xxxxxx``)."""
+    starts = np.zeros(len(pool) + 1, dtype=np.int64)
+    np.cumsum((pool & 0xC0) != 0x80, out=starts[1:])
+    cp = np.frombuffer(pool.tobytes().decode("utf-8").encode("utf-32-le"), dtype=np.uint32).copy()
+    return _span_table(cp, starts[off])
+
+
+def _span_table(pool: np.ndarray, off: np.ndarray) -> SpanTable:
+    n = len(off) - 1
+    size = 1 << max(4, (4 * n).bit_length())
+    return SpanTable(pool, off, _build_slots(pool, off, size), int(np.diff(off).max()) if n else 0)
 
 
 @njit(cache=True, nogil=True)
@@ -150,14 +164,19 @@ class VocabTables(NamedTuple):
 
 def vocab_tables(v) -> VocabTables:
     fixed = list(v.fixed.items())
+    fixed_tables = (
+        span_table([t for t, _ in fixed]),
+        np.array([k for _, k in fixed], dtype=np.int32),
+        np.array([any(t[:1] == chr(c) for t, _ in fixed) for c in range(128)], dtype=np.bool_),
+    )
+    if "morph_sym" not in vars(v):  # every morpheme is coded: the tables straight from the byte pool
+        return VocabTables(*fixed_tables, utf8_span_table(*v.morph_pool), *v.morph_symbols())
     # only the morphemes the vocabulary codes: training restricts ``morph_sym`` to those of the other half of
     # the training files (``train.train_tables``), so that a file spells the others as a held-out file would
     morphemes = [m for m in v.morphemes if m in v.morph_sym]
     ms = [v.morph_sym[m] for m in morphemes]
     return VocabTables(
-        span_table([t for t, _ in fixed]),
-        np.array([k for _, k in fixed], dtype=np.int32),
-        np.array([any(t[:1] == chr(c) for t, _ in fixed) for c in range(128)], dtype=np.bool_),
+        *fixed_tables,
         span_table(morphemes),
         np.array([s for s, _ in ms], dtype=np.int32),
         np.array([i for _, i in ms], dtype=np.int32),

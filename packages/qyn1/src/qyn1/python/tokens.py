@@ -6,6 +6,7 @@ morpheme table) with the UTF-8 byte pools the decoder writes from.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -261,42 +262,70 @@ N_KIND_CLASS = int(KIND_CLASS.max()) + 1
 
 
 class Vocab:
-    """The trained vocabularies: frequent names (kinds) and the morpheme table."""
+    """The trained vocabularies: frequent names (kinds) and the morpheme table.
 
-    def __init__(self, freq_names: list[str], morphemes: list[str]):
+    The morphemes are kept as one UTF-8 byte pool with offsets (:attr:`morph_pool`: what the decoder writes
+    from, and what ``scan.vocab_tables`` builds the encoder's compiled look-up from). The list of ``str`` and
+    the ``str -> (symbol, index in tier)`` dict (:attr:`morphemes`, :attr:`morph_sym`: training and the slow
+    reference analysis) are built on first use: for 80,000 morphemes they take ~15 MiB of Python objects in
+    every process that has them, and a pack's or unpack's workers never need them (docs/perf/qyn1.md,
+    "Worker memory, round 11"). ``morphemes`` is a list, or the shipped NUL-separated UTF-8 blob.
+    """
+
+    def __init__(self, freq_names: list[str], morphemes: list[str] | np.ndarray):
         if len(freq_names) != N_FREQ_NAMES:
             raise ValueError("need exactly N_FREQ_NAMES frequent names")
         self.freq_names = freq_names
-        self.morphemes = morphemes
+        if isinstance(morphemes, np.ndarray):
+            self._blob = morphemes
+            self.morph_pool = _blob_pool(morphemes)
+            first = _pool_strs(*self.morph_pool, MORPH_DIRECT)
+        else:
+            self.morphemes = morphemes
+            self.morph_pool = _byte_pool(morphemes)
+            first = morphemes[:MORPH_DIRECT]
+        self.n_morphemes = len(self.morph_pool[1]) - 1
         self.fixed = {t: _N_SPECIAL + i for i, t in enumerate(_FIXED)}
         for j, nm in enumerate(freq_names):
             self.fixed[nm] = FIRST_FREQ + j
         self.kind_text = [""] * N_KINDS
         for t, k in self.fixed.items():
             self.kind_text[k] = t
-        n_direct = min(len(morphemes), MORPH_DIRECT)
-        self.n_morph_tiers = -(-(len(morphemes) - n_direct) // MORPH_TIER)
+        n_direct = min(self.n_morphemes, MORPH_DIRECT)
+        self.n_morph_tiers = -(-(self.n_morphemes - n_direct) // MORPH_TIER)
         self.morph_tier_sym = 2 + n_direct  # symbol of tier 0
-        # morpheme -> (symbol, index within its tier or -1)
-        self.morph_sym = {
-            m: (i + 2, -1)
-            if i < MORPH_DIRECT
-            else (self.morph_tier_sym + (i - n_direct) // MORPH_TIER, (i - n_direct) % MORPH_TIER)
-            for i, m in enumerate(morphemes)
-        }
         self.n_morph_syms = self.morph_tier_sym + self.n_morph_tiers
         # order-1 class of the previous morpheme symbol
         o1 = np.full(self.n_morph_syms, M_RARE_CLASS, dtype=np.int32)
         o1[M_END] = 0
         o1[M_ESC] = 1
-        for i, m in enumerate(morphemes[:n_direct]):
+        for i, m in enumerate(first):
             o1[i + 2] = _morph_class(m)
         self.morph_o1 = o1
-        # UTF-8 byte pools the decoder writes from
+        # UTF-8 byte pool of the kinds' texts, which the decoder writes from
         self.kind_pool = _byte_pool(self.kind_text)
-        self.morph_pool = _byte_pool(morphemes)
         # the tables above as the encoder's compiled analysis reads them (``scan.vocab_tables``), built on first use
         self._tables = None
+
+    @functools.cached_property
+    def morphemes(self) -> list[str]:
+        blob = self._blob.tobytes().decode("utf-8")
+        return blob.split("\0") if blob else []
+
+    @functools.cached_property
+    def morph_sym(self) -> dict[str, tuple[int, int]]:
+        """morpheme -> (symbol, index within its tier or -1); training replaces it by a restricted copy."""
+        sym, idx = self.morph_symbols()
+        return dict(zip(self.morphemes, zip(sym.tolist(), idx.tolist(), strict=True), strict=True))
+
+    def morph_symbols(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per morpheme (table order): its symbol, and its index within its tier (-1: a direct symbol)."""
+        i = np.arange(self.n_morphemes, dtype=np.int32)
+        n_direct = self.morph_tier_sym - 2
+        rare = i >= MORPH_DIRECT
+        sym = np.where(rare, self.morph_tier_sym + (i - n_direct) // MORPH_TIER, i + 2).astype(np.int32)
+        idx = np.where(rare, (i - n_direct) % MORPH_TIER, -1).astype(np.int32)
+        return sym, idx
 
 
 def _morph_class(m: str) -> int:
@@ -319,7 +348,7 @@ _VOCAB: Vocab | None = None
 def vocab() -> Vocab:
     global _VOCAB
     if _VOCAB is None:
-        _VOCAB = Vocab(tables.vocab("freq_names"), tables.vocab("morphemes"))
+        _VOCAB = Vocab(tables.vocab("freq_names"), tables.vocab_blob("morphemes"))
     return _VOCAB
 
 
@@ -391,6 +420,24 @@ def _byte_pool(strs) -> tuple[np.ndarray, np.ndarray]:
     off = np.zeros(len(enc) + 1, dtype=np.int64)
     off[1:] = np.cumsum([len(e) for e in enc])
     return np.frombuffer(b"".join(enc), dtype=np.uint8).copy(), off
+
+
+def _blob_pool(blob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_byte_pool` of the strings of a NUL-separated UTF-8 blob (uint8), without making them."""
+    if not len(blob):
+        return np.zeros(0, dtype=np.uint8), np.zeros(1, dtype=np.int64)
+    nul = np.flatnonzero(blob == 0)
+    off = np.empty(len(nul) + 2, dtype=np.int64)
+    off[0] = 0
+    off[1:-1] = nul - np.arange(len(nul))
+    off[-1] = len(blob) - len(nul)
+    return blob[blob != 0], off
+
+
+def _pool_strs(pool: np.ndarray, off: np.ndarray, n: int) -> list[str]:
+    """The first ``n`` strings of a byte pool."""
+    n = min(n, len(off) - 1)
+    return [pool[off[j] : off[j + 1]].tobytes().decode("utf-8") for j in range(n)]
 
 
 _STR_POOL = (*_byte_pool(p for p, _ in STR_KINDS), *_byte_pool(q for _, q in STR_KINDS))

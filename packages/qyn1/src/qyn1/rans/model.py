@@ -91,20 +91,24 @@ class Model:
         o3map: np.ndarray | None = None,
         ctxmap: np.ndarray | None = None,
     ):
-        f64 = np.asarray(freq).astype(np.int64)
-        if f64.ndim == 1:
-            f64 = f64[None, :]
+        freq = np.asarray(freq)
+        if freq.dtype.kind not in "iu":
+            freq = freq.astype(np.int64)
+        if freq.ndim == 1:
+            freq = freq[None, :]
         if not MIN_SCALE <= scale_bits <= MAX_SCALE:
             raise ValueError("scale_bits must be in 10..15")
-        if not np.all(f64.sum(axis=1) == (1 << scale_bits)) or f64.min() < 1:
+        if not np.all(freq.sum(axis=1, dtype=np.int64) == (1 << scale_bits)) or freq.min() < 1:
             raise ValueError("each table row must sum to 2**scale_bits with entries >= 1")
         self.name = name
-        # uint16 is enough for both (cum <= 2**15): half the memory of uint32 tables in every worker
-        self.freq = np.ascontiguousarray(f64, dtype=np.uint16)
+        # uint16 is enough for both (cum <= 2**15): half the memory of uint32 tables in every worker. A
+        # uint16 table (the shipped ones) is kept as given, not copied: the model only reads it, and a copy
+        # beside the loaded tables' own would be ~9 MiB more in every process (docs/perf/qyn1.md, round 11)
+        self.freq = np.ascontiguousarray(freq, dtype=np.uint16)
         self.scale_bits = scale_bits
-        self.nctx, self.nsym = f64.shape
+        self.nctx, self.nsym = self.freq.shape
         cum = np.zeros((self.nctx, self.nsym + 1), dtype=np.uint16)
-        cum[:, 1:] = np.cumsum(f64, axis=1)
+        np.cumsum(self.freq, axis=1, dtype=np.uint16, out=cum[:, 1:])  # row sums are 2**scale_bits <= 2**15
         self.cum = cum
         self._stab = None
         self._btab = None
