@@ -71,12 +71,25 @@ def test_one_noisy_old_run_does_not_move_the_baseline(tmp_path):
     assert fast.baseline == pytest.approx(0.100) and fast.status == "within noise"
 
 
+def test_a_rate_per_cpu_second_that_falls_is_a_regression(tmp_path):
+    # records_per_cpu_s ends in "_s" like a duration: a 39 % fall was printed as hours and called "improved"
+    for rate in (44.6e6, 44.0e6, 45.1e6, 44.8e6, 27.2e6):
+        bench.record("mbp10", "kernel", {"records_per_cpu_s": rate, "cpu_s": 1.0}, results_dir=tmp_path)
+    h = load_history("mbp10", tmp_path, threshold=0.1)
+    assert {s.figure for s in h.regressions} == {"records_per_cpu_s"}
+    result = invoke("history", "mbp10", "--results-dir", tmp_path)
+    row = next(line for line in result.stdout.splitlines() if "records_per_cpu_s" in line)
+    assert "REGRESSION" in row and " h " not in row and "27,200,000" in row, row
+
+
 def test_direction_from_names():
     assert direction("fast.median_s") == -1 and direction("peak_rss_bytes") == -1
     assert direction("ratio") == 1 and direction("fast.tiles_per_s") == 1
     assert direction("tiles_per_s_end_to_end") == 1 and direction("worker_idle_fraction") == -1
     assert direction("peak_rss_main_mb") == -1
     assert direction("tiles") == 0
+    assert direction("kernel.records_per_cpu_s") == 1 and direction("pack_mb_s_per_core") == 1
+    assert direction("games_per_hour_core") == 1 and direction("kernel_cpu_s") == -1
 
 
 def test_cli_history_table_and_exit_codes(tmp_path):

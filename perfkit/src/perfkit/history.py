@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.machine import LEGACY, machine_id, machine_label
-from perfkit.reports import PerfkitError, check_pipeline, is_number
+from perfkit.reports import PerfkitError, check_pipeline, is_number, is_rate
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -64,7 +64,7 @@ def default_results_dir() -> Path:
 def direction(figure: str) -> int:
     """-1 when lower is better, +1 when higher is better, 0 when the name does not say."""
     leaf = figure.rsplit(".", 1)[-1].lower()
-    if "per_s" in leaf or any(w in leaf for w in ("ratio", "speedup", "throughput", "rate")):
+    if is_rate(leaf) or any(w in leaf for w in ("ratio", "speedup", "throughput", "rate")):
         return 1
     if leaf.endswith(("_s", "_bytes")) or leaf in ("seconds", "wall") or "rss" in leaf or "idle" in leaf:
         return -1

@@ -15,6 +15,7 @@ from typing import Any
 
 from perfkit._atomic import atomic_path
 from perfkit.history import History, Series, direction
+from perfkit.reports import is_rate
 
 __all__ = ["render_history_html", "write_history_html"]
 
@@ -42,7 +43,7 @@ def _chart(s: Series) -> str:
     from perfkit import charts
 
     points = [(_point_label(s, i), v) for i, v in enumerate(s.values)]
-    seconds = s.figure.endswith("_s") and "per_s" not in s.figure
+    seconds = s.figure.endswith("_s") and not is_rate(s.figure)
     marks = [len(s.values) - 1] if s.status == "REGRESSION" else []
     arrow = {1: "higher is better", -1: "lower is better"}[direction(s.figure)]
     return charts.series(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from perfkit._atomic import atomic_path
-from perfkit.reports import is_number
+from perfkit.reports import is_number, is_rate
 from perfkit.views import fmt_bytes, fmt_seconds, fmt_value
 
 __all__ = ["SECTIONS", "item_time_bins", "render_html", "write_html"]
@@ -110,11 +110,9 @@ def _command(report: Mapping[str, Any]) -> str:
 
 def _rates(report: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Throughput figures from the metrics: names with per_s / _mb_s (rates)."""
-    from perfkit.views import _is_rate
-
     out = []
     for name, value in sorted((report.get("metrics") or {}).items()):
-        if is_number(value) and _is_rate(name):
+        if is_number(value) and is_rate(name):
             out.append((name, f"{value:,.4g}" if value < 1000 else f"{value:,.0f}"))
     return out
 

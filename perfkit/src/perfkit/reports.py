@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,15 @@ def check_pipeline(name: str) -> str:
 def is_number(value: Any) -> bool:
     """True for int/float (not bool) values that are finite numbers."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# "per second" (of wall or CPU), "MB a second", "per hour" as a word of a figure's name
+_RATE = re.compile(r"(?:^|_)(?:per_(?:cpu_)?s|[mgk]b_s|msym_s|per_hour)(?:_|$)")
+
+
+def is_rate(name: str) -> bool:
+    """True when a figure's name says it is a rate, higher is better, not a duration: ``records_per_s``,
+    ``records_per_cpu_s``, ``pack_mb_s_per_core``, ``batch_per_s_2_threads``, ``games_per_hour_core``,
+    ``MB_per_s``. (``records_per_cpu_s`` ends in ``_s`` like a duration: shown as hours, and its fall
+    called an improvement, before this test named it.)"""
+    return _RATE.search(name.rsplit(".", 1)[-1].lower()) is not None

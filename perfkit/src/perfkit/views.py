@@ -16,7 +16,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from perfkit.reports import is_number
+from perfkit.reports import is_number, is_rate
 
 __all__ = [
     "fmt_bytes",
@@ -85,7 +85,7 @@ def fmt_value(v: Any, width: int = 80) -> str:
 
 def fmt_named(name: str, v: Any) -> str:
     """A figure formatted by what its name says: `*_s` seconds, `*_bytes` bytes, rates and others as numbers."""
-    if is_number(v) and (name.endswith("_s") or name == "seconds") and not _is_rate(name):
+    if is_number(v) and (name.endswith("_s") or name == "seconds") and not is_rate(name):
         return fmt_seconds(v)
     if is_number(v) and (name.endswith("_bytes") or name.endswith("rss")):
         return fmt_bytes(v)
@@ -156,7 +156,7 @@ def _head(report: Mapping[str, Any], console: Console) -> None:
     items = report.get("items") or {}
     if items:
         head.add_row("items", f"{len(items):,}")
-    rates = [(k, v) for k, v in sorted((report.get("metrics") or {}).items()) if is_number(v) and _is_rate(k)]
+    rates = [(k, v) for k, v in sorted((report.get("metrics") or {}).items()) if is_number(v) and is_rate(k)]
     if rates:
         head.add_row("throughput", ", ".join(f"{fmt_number(v)} {k}" for k, v in rates))
     rss = fmt_bytes(report.get("peak_rss_bytes"))
@@ -435,14 +435,8 @@ def render_bench_summary(entries: list[dict[str, Any]], console: Console, since:
     console.print(table)
 
 
-def _is_rate(name: str) -> bool:
-    """``records_per_s``, ``mb_s``, ``Mrec_per_s``: a per-second rate, not a duration."""
-    lowered = name.lower()
-    return lowered.endswith(("per_s", "_mb_s", "_gb_s", "_kb_s")) or lowered == "mb_s"
-
-
 def _fmt_figure(name: str, v: Any) -> str:
-    if is_number(v) and (name.endswith("_s") or name == "seconds") and not _is_rate(name):
+    if is_number(v) and (name.endswith("_s") or name == "seconds") and not is_rate(name):
         return fmt_seconds(v)
     if is_number(v) and name.endswith("_bytes"):
         return fmt_bytes(v)
@@ -485,7 +479,7 @@ def render_history(history: Any, console: Console, last: int = 12) -> None:
         table.add_column("noise", justify="right", no_wrap=True)
         table.add_column("status")
         for s in rows:
-            seconds = s.figure.endswith("_s") and not _is_rate(s.figure)
+            seconds = s.figure.endswith("_s") and not is_rate(s.figure)
             fmt = fmt_seconds if seconds else fmt_full
             style = styles.get(s.status, "")
             effect = f"{s.effect:+.1%}" if s.effect is not None else "-"
