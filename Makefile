@@ -118,7 +118,7 @@ bench-qyn1-cm: setup ## what the cm coder adds on Python chunks (ratio) and what
 bench-batted-ball: setup ## batted-ball trajectories/s vs reference, games, a season
 	$(RUN) python benchmarks/bench_batted_ball.py $(if $(FULL),--full,)
 
-profile-seg1b: setup ## cProfile a small seg1b S1 run -> reports/profile-seg1b/ (pstats + profile_top.json)
+profile-seg1b: setup ## cProfile a small seg1b S1 run -> reports/profile-seg1b/ (run.pstats + run.top.json)
 	$(RUN) perfkit profile --force -o reports/profile-seg1b/run.pstats -- seg1b s1 --countries ne110m --resolution-arcsec 300 --out reports/profile-seg1b/s1 --force --quiet
 
 profile-mbp10: setup ## cProfile mbp10 bars on a synthetic day -> reports/profile-mbp10/

@@ -710,7 +710,7 @@ def pyspy(output: Path, rate: int, subprocesses: bool, force: bool, command: tup
     py-spy reads the target's memory with ptrace; where that is not permitted (containers without
     SYS_PTRACE) this fails with one line and exit 2, before running the command.
 
-    Example: perfkit pyspy -o reports/seg1b.speedscope.json -- seg1b s1 --countries ne110m
+    Example: perfkit pyspy -o s1.speedscope.json -- seg1b s1 --countries ne110m --resolution-arcsec 300 --out s1
     """
     from perfkit.outputs import Outputs
 
