@@ -82,6 +82,23 @@ def test_a_rate_per_cpu_second_that_falls_is_a_regression(tmp_path):
     assert "REGRESSION" in row and " h " not in row and "27,200,000" in row, row
 
 
+def test_a_speed_ratio_rounded_to_a_whole_number_is_not_a_workload(tmp_path):
+    # qyn1's crypto_fast_vs_ref (1376, 1452, ...) and its chunk counts per coder made every run a workload of
+    # its own: no run of its main benchmark was ever compared with another
+    for i, speed in enumerate((5.0, 5.1, 4.9, 5.0, 3.0)):
+        data = {
+            "files": 1790,
+            "crypto_fast_vs_ref": 1400 + 17 * i,
+            "pack_mb_s": speed,
+            "codecs": {"cm": 36 + i},
+        }
+        bench.record("qyn1", "stdlib", data, results_dir=tmp_path)
+    h = load_history("qyn1", tmp_path, threshold=0.1)
+    pack = next(s for s in h.series if s.figure == "pack_mb_s")
+    assert pack.comparable == 4 and pack.status == "REGRESSION"
+    assert not any(s.figure.startswith("codecs") for s in h.series)
+
+
 def test_direction_from_names():
     assert direction("fast.median_s") == -1 and direction("peak_rss_bytes") == -1
     assert direction("ratio") == 1 and direction("fast.tiles_per_s") == 1
@@ -90,6 +107,8 @@ def test_direction_from_names():
     assert direction("tiles") == 0
     assert direction("kernel.records_per_cpu_s") == 1 and direction("pack_mb_s_per_core") == 1
     assert direction("games_per_hour_core") == 1 and direction("kernel_cpu_s") == -1
+    assert direction("crypto_fast_vs_ref") == 1 and direction("crypto.fast_over_reference") == 1
+    assert direction("figures.worker_pss_mib") == -1 and direction("worker_rss_mib") == -1
 
 
 def test_cli_history_table_and_exit_codes(tmp_path):

@@ -52,8 +52,20 @@ DEFAULT_THRESHOLD = 0.05
 DEFAULT_WINDOW = 10
 MIN_RUNS = 3  # previous comparable runs needed before the noise is known
 BOOTSTRAP = 2000
-# Raw samples and bookkeeping, not headline figures.
-_SKIP = {"times", "pair_ratios", "repeats", "units", "iqr_s", "min_s", "warmup_s", "unit_name", "name"}
+# Raw samples and bookkeeping, not headline figures. ("codecs": how many chunks each coder took, which moves
+# with the coder, not with the workload; as a whole-number figure it made every run a workload of its own.)
+_SKIP = {
+    "times",
+    "pair_ratios",
+    "repeats",
+    "units",
+    "iqr_s",
+    "min_s",
+    "warmup_s",
+    "unit_name",
+    "name",
+    "codecs",
+}
 
 
 def default_results_dir() -> Path:
@@ -64,9 +76,13 @@ def default_results_dir() -> Path:
 def direction(figure: str) -> int:
     """-1 when lower is better, +1 when higher is better, 0 when the name does not say."""
     leaf = figure.rsplit(".", 1)[-1].lower()
-    if is_rate(leaf) or any(w in leaf for w in ("ratio", "speedup", "throughput", "rate")):
+    if is_rate(leaf) or any(w in leaf for w in ("ratio", "speedup", "throughput", "rate", "_vs_", "_over_")):
         return 1
-    if leaf.endswith(("_s", "_bytes")) or leaf in ("seconds", "wall") or "rss" in leaf or "idle" in leaf:
+    if (
+        leaf.endswith(("_s", "_bytes", "_mib"))
+        or leaf in ("seconds", "wall")
+        or any(w in leaf for w in ("rss", "pss", "idle"))
+    ):
         return -1
     return 0
 
