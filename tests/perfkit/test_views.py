@@ -228,6 +228,10 @@ def test_show_html_cli_forms(tmp_path):
     result = invoke("show", "--html", report)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run_report.html").read_text() == out.read_text()
+    # the report's folder gives the same default page (it was refused as "inside the input folder")
+    result = invoke("show", tmp_path, "--html", "--force")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run_report.html").read_text() == out.read_text()
     # a bad report writes nothing
     result = invoke("show", REPORT_SCHEMA2, "--html", tmp_path / "bad.html")
     assert result.exit_code == 2 and not (tmp_path / "bad.html").exists()

@@ -127,6 +127,7 @@ def show(
     for path in speedscope:
         _check_speedscope(path)
     folder = report if report.is_dir() else report.parent
+    report_file = report / "run_report.json" if report.is_dir() else report
     if str(html_out) in ("", "."):
         # Beside the report; beside the folder when that folder is a command's output, whose own files
         # are all it may hold (a page inside it would stop its next `--force` run).
@@ -134,9 +135,10 @@ def show(
             whole = folder.resolve()
             html_out = whole.parent / f"{whole.name}.html"
         else:
-            html_out = (report / "run_report.json" if report.is_dir() else report).with_suffix(".html")
-    # Everything the page is drawn from is an input, the events log and profile beside the report included.
-    drawn_from = [report, events_path(report), pstats_path or find_profile(data, report), *speedscope]
+            html_out = report_file.with_suffix(".html")
+    # Everything the page is drawn from is an input, the events log and profile beside the report included
+    # (the report's file, not its folder: a page may go into a report folder, as it does by default).
+    drawn_from = [report_file, events_path(report), pstats_path or find_profile(data, report), *speedscope]
     inputs = [p for p in drawn_from if p is not None and Path(p).exists()]
     with Outputs(inputs, force=force, owner="perfkit show") as outputs:
         write_html(
