@@ -276,7 +276,7 @@ if __name__ == "__main__":
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument(
         "--fixture-only", action="store_true",
-        help="only the fixture ratios, printed; nothing recorded in benchmarks/results or the summary table",
+        help="only the fixture ratios: printed and recorded in benchmarks/results (not in the summary table)",
     )  # fmt: skip
     a = ap.parse_args()
     if a.fixture_only:  # recorded like every figure (docs/perf may quote only recorded runs)

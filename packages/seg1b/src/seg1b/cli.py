@@ -94,7 +94,9 @@ def with_executor(opts: dict) -> dict:
     help="ne10m | ne110m (packaged Natural Earth sets) or a vector file path.",
 )
 @click.option(
-    "--key", default=None, help="Field that identifies a country (default ADM0_A3; ne110m: iso_a3/name)."
+    "--key",
+    default=None,
+    help="Field that identifies a country (default ADM0_A3; ne110m: iso_a3, or ADM0_A3 where it is -99).",
 )
 @layer_option("recorded in the index for s6, sites and map")
 @click.option(
