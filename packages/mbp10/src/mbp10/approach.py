@@ -44,6 +44,8 @@ STATE = {
     "wall_bid_maxz": "bar5s_wall_bid_maxz_eob",
     "wall_ask_maxz": "bar5s_wall_ask_maxz_eob",
 }
+#: Flow series whose per-bar values are read (the vectors' bar features), not only their prefix sums.
+GRIDS = ("trade_vol", "signed_vol", "ofi_l1", "ofi_l10", "flow_bid_p0_1", "flow_ask_p0_1")
 RATE = ("trade_vol", "msg_cnt", "signed_vol", "ofi_l1")
 DIFF = ("dist_pts", "imbal_l1")
 
@@ -88,9 +90,10 @@ def day_series(parts: list[pa.Table]) -> tuple[DenseBars, dict[str, np.ndarray]]
         values = rows(col)
         whole = values.dtype.kind == "i"  # counts and volumes (float with NaN where a file has nulls)
         grid = dense.zero_filled(values, np.int64 if whole else np.float64)
-        out[short] = grid.astype(np.float64) if whole else grid
-        if whole:
-            out[integers(short)] = grid  # the vectors square them exactly
+        if short in GRIDS:
+            out[short] = grid.astype(np.float64) if whole else grid
+            if whole:
+                out[integers(short)] = grid  # the vectors square them exactly
         out[prefix(short)] = sums_before(grid)  # the vectors' standardisation reads them too: summed once
     out.update({short: dense.carried(rows(col)) for short, col in STATE.items()})
     out["has_records"] = dense.has_records()

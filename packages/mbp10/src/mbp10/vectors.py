@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mbp10.approach import FLOW, WINDOW, day_series, integers, prefix, sums_before
+from mbp10.approach import FLOW, GRIDS, STATE, WINDOW, day_series, integers, prefix, sums_before
 from mbp10.episodes import gather_rows
 from mbp10.errors import Mbp10Error
 from mbp10.schema import BAR_NS
@@ -31,6 +31,7 @@ BAR_FEATURES = (
     "flow_bid_p0_1",
     "flow_ask_p0_1",
 )
+assert set(BAR_FEATURES) <= {"dist_pts", *GRIDS, *STATE}  # `day_series` holds each of them bar by bar
 DIM = LAST_BARS * len(BAR_FEATURES) + 3 + len(FLOW) + 2 + 2
 
 
