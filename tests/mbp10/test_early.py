@@ -53,16 +53,17 @@ class Stepper:
     def update(self, rec) -> None:
         while not self.early.step():
             self.pieces += 1
-        self.levels_before_end = sum(inst.levels is not None for inst in self.early.by_index)
+        self.levels_before_end = sum(inst.levels is not None for inst in getattr(self.early, "by_index", []))
 
     def reset(self) -> None:
         pass
 
 
-def early_and_late(monkeypatch, path, params, piece, prev=None, prev_date=None):
+def early_and_late(monkeypatch, path, params, piece, prev=None, prev_date=None, quiet=True):
     monkeypatch.setattr(io_module, "CHUNK_RECORDS", 700)  # many blocks
     monkeypatch.setattr(bars_module, "STREAM_OUTPUT_ROWS", 64)  # final rows move often
     monkeypatch.setattr(early_module, "PIECE", piece)
+    monkeypatch.setattr(early_module, "_quiet", lambda: quiet)  # as on an otherwise idle machine, or not
     consumer = BarsConsumer(selection=Selection(spreads=True))
     early = EarlyFeatures(DATE, prev, prev_date, params)
     early.watch(consumer)
@@ -89,6 +90,12 @@ def test_work_during_the_read_equals_the_whole_day(monkeypatch, tmp_path, record
     assert_same(got, want)
     assert stepper.pieces > 10 and stepper.levels_before_end == len(SYMBOLS)  # the work was done early
     assert want.episodes.num_rows > (100 if params is FINE else -1)
+
+
+def test_nothing_is_done_while_another_process_wants_a_core(monkeypatch, tmp_path, records):
+    got, want, stepper = early_and_late(monkeypatch, write(tmp_path, records), FINE, 64, quiet=False)
+    assert_same(got, want)
+    assert stepper.pieces == 0 and stepper.early.finish() == {}  # the stages compute from the whole day
 
 
 def test_with_a_previous_day(monkeypatch, tmp_path, records):

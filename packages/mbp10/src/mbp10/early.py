@@ -21,13 +21,14 @@ instead of computing them from the whole day. Each piece equals what the stage c
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import numpy as np
 import pyarrow as pa
 
 from mbp10.bar_columns import FLOAT_COLUMNS
 from mbp10.episodes import EpisodeParams
-from mbp10.io import np_to_arrow
+from mbp10.io import CORES, LOADAVG, np_to_arrow
 from mbp10.levels import compute_levels, et_ns, level_distance
 from mbp10.schema import BAR_NS
 
@@ -38,6 +39,8 @@ LEVEL_COLUMNS = ("bar5s_trade_high_px", "bar5s_trade_low_px", "bar5s_trade_last_
 #: PIECE, at most 4 x PIECE (~0.1-0.3 ms, short enough for the reader thread's read-ahead to cover).
 PIECE = 2048
 NONE, NEAR, FAR = 0, 1, 2
+#: Seconds between two looks at the machine's load (`_quiet`, ~20 us each).
+CHECK_S = 0.002
 
 
 class _Instrument:
@@ -205,6 +208,18 @@ class _Instrument:
         return lvl[order], bar[order], direction[order]
 
 
+def _quiet() -> bool:
+    """Whether no thread beyond the caller's and its reader thread's runs or waits for a core now (the
+    kernel's count in /proc/loadavg; False where it cannot be read). Otherwise the work here would take its
+    time from the reader thread, the day's critical path, rather than from the caller's waits."""
+    try:
+        with open(LOADAVG) as fh:
+            running = int(fh.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return running <= CORES
+
+
 class EarlyFeatures:
     """The level-dependent work of one date (`date`, its previous session's bars `prev_bars` of `prev_date`,
     episode parameters `params`) on a `bars.BarsConsumer`'s final rows: `watch(consumer)`, then `step()` in the
@@ -225,6 +240,8 @@ class EarlyFeatures:
         self.consumer = None
         self.bars = None
         self.done = False
+        self.pieces = 0  # done while the file was read
+        self.checked, self.quiet = -CHECK_S, False
 
     def watch(self, consumer) -> None:
         self.consumer = consumer
@@ -251,13 +268,23 @@ class EarlyFeatures:
             yield self.by_index[k]
 
     def step(self) -> bool:
-        """One piece of work; True when there is none for now."""
-        return next(self._steps)
+        """One piece of work; True when there is none for now, or when another process wants a core."""
+        now = time.monotonic()
+        if now >= self.checked + CHECK_S:
+            self.checked, self.quiet = now, _quiet()
+        if not self.quiet:
+            return True
+        idle = next(self._steps)
+        self.pieces += not idle
+        return idle
 
     def finish(self) -> dict[int, _Instrument]:
         """Every instrument's work to the end of its rows (after `BarsConsumer.finish`: all are final), by
-        instrument_id."""
+        instrument_id; {} when none was done while the file was read (no reader thread, or a busy machine):
+        the stages then compute from the whole day, in one pass each, which costs less than the pieces."""
+        if not self.pieces:
+            return {}
         self.done = True
-        while not self.step():
+        while not next(self._steps):
             pass
         return {iid: inst for iid, inst in zip(self.bars.iids, self.by_index, strict=True)}
