@@ -220,3 +220,37 @@ def test_the_frames_walk_in_steps_is_the_walk_in_one_go(tmp_path, small_day):
             walk(bad)
         messages.append(str(e.value))
     assert messages[0] == messages[1]
+
+
+def test_mbp10_bars_walks_the_frames_once(monkeypatch, tmp_path, small_day, small_day_file):
+    """`probe` walks the frames before Numba is loaded; `day_bars` then takes its word for the same unchanged
+    file (one walk, not two); a file changed since is walked again, and a cut one is still refused."""
+    import shutil
+
+    from click.testing import CliRunner
+    from mbp10 import io
+    from mbp10.cli import main
+
+    walks = []
+
+    class Counted(io.FrameWalk):
+        def __init__(self, path) -> None:
+            walks.append(path)
+            super().__init__(path)
+
+    monkeypatch.setattr(io, "FrameWalk", Counted)
+    day = shutil.copy(small_day_file, tmp_path / "day.dbn.zst")
+    out = tmp_path / "bars.parquet"
+    r = CliRunner().invoke(main, ["bars", str(day), "-o", str(out), "--quiet"])
+    assert r.exit_code == 0 and out.exists()
+    assert len(walks) == 1
+    probed = io.probe(day)
+    with DbnStream(day, frames=probed.frames) as s:
+        assert s._walk is None
+    st = os.stat(day)
+    os.utime(day, ns=(st.st_atime_ns, st.st_mtime_ns + 1))  # the file changed since its probe
+    with DbnStream(day, frames=probed.frames) as s:
+        assert s._walk is not None
+    cut = _cut_after_a_flushed_block(tmp_path, small_day)
+    r = CliRunner().invoke(main, ["bars", str(cut), "-o", str(tmp_path / "cut.parquet"), "--quiet"])
+    assert r.exit_code == 2 and "without a last block" in r.output

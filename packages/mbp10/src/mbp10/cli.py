@@ -316,7 +316,7 @@ def bars(input_path, out, levels_path, selection, profile, report_dir, force, qu
     ) as j:
         from mbp10.io import probe, write_table
 
-        probe(input_path)  # most bad input is refused before Numba is imported
+        probed = probe(input_path)  # most bad input is refused before Numba is imported
         levels = (
             _read_parquet(levels_path, ("instrument_id", "level_price", "valid_from_ns"), "levels")
             if levels_path
@@ -330,7 +330,7 @@ def bars(input_path, out, levels_path, selection, profile, report_dir, force, qu
             warm_up()
         t0 = time.perf_counter()
         with j.run.stage("decode+bar5s"):
-            table, stats = day_bars(input_path, selection=selection)
+            table, stats = day_bars(input_path, selection=selection, frames=probed.frames)  # one walk
         elapsed = time.perf_counter() - t0
         with j.run.stage("level_distance"):
             table = level_distance_all(table, levels)

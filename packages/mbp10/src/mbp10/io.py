@@ -168,6 +168,9 @@ class DbnStream:
     #: Work for the caller while it waits for the reader thread's next block, in steps (`idle()` does one,
     #: True when there is none for now), after the frames' walk.
     idle: Callable[[], bool] | None = None
+    #: `Probed.frames` of this file: its frames were walked whole by `probe`; not walked again while the
+    #: file is the same (`file_identity`), else walked as usual.
+    frames: tuple | None = None
     metadata: dbn.Metadata = field(init=False)
 
     def __post_init__(self) -> None:
@@ -181,7 +184,8 @@ class DbnStream:
             # it waits for blocks; any error of the stream is then raised after the walk's own, as if the walk
             # had come first (`_frames_first`).
             try:
-                self._walk = FrameWalk(self.path)
+                if self.frames is None or file_identity(self._fh.fileno()) != self.frames:
+                    self._walk = FrameWalk(self.path)
                 if self.ahead <= 0:
                     self._finish_walk()
             except Mbp10Error:
@@ -495,18 +499,35 @@ def read_symbology(path: str | os.PathLike):
     return SymbolMap.from_metadata(read_metadata(p))
 
 
-def probe(path: str | os.PathLike) -> str:
-    """'dbn' or 'parquet' after checking what is cheap to check: a DBN file's header (schema, version,
-    a cut or corrupt start), a Parquet file's columns. Refuses most bad input before any kernel is loaded;
-    a file cut or corrupt further in is found while it is read."""
+def file_identity(fd: int) -> tuple[int, int, int, int]:
+    """(device, inode, size, mtime ns) of an open file: the same file, unchanged, while these are."""
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@dataclass(frozen=True)
+class Probed:
+    """What `probe` found: the input's `kind` ('dbn' or 'parquet') and, for a zstd DBN file, the
+    `file_identity` of the file whose frames it walked whole (`frames`; pass it on to `day_bars` so that
+    the file's frames are walked once)."""
+
+    kind: str
+    frames: tuple | None = None
+
+
+def probe(path: str | os.PathLike) -> Probed:
+    """The input's kind after checking what is cheap to check: a DBN file's header (schema, version, a cut
+    or corrupt start) and its zstd frames (a stream cut after a flushed block), a Parquet file's columns.
+    Refuses most bad input before any kernel is loaded; records cut or corrupt further in are found while
+    the file is read."""
     p = Path(path)
     kind = input_kind(p)
     if kind == "parquet":
         _check_bronze_columns(p, KERNEL_COLUMNS)
-    else:
-        with DbnStream(p):
-            pass
-    return kind
+        return Probed(kind)
+    with DbnStream(p) as stream:
+        walked = stream._walk is not None  # a zstd file, its frames walked at open (no reader thread)
+        return Probed(kind, file_identity(stream._fh.fileno()) if walked else None)
 
 
 def sorted_records_full(path: Path) -> tuple[np.ndarray, int]:
@@ -548,14 +569,16 @@ def _feed(consumers: list, rec: np.ndarray, facts, slots=None) -> None:
             c.update(rec)
 
 
-def scan_dbn(path: str | os.PathLike, consumers: list, ahead: int = 0, idle=None) -> ScanStats:
+def scan_dbn(
+    path: str | os.PathLike, consumers: list, ahead: int = 0, idle=None, frames: tuple | None = None
+) -> ScanStats:
     """Feed the records of a DBN file to each consumer's `update(records)`, each instrument's records in
     ts_event order. Consumers with a `start(metadata)` get the header first; those with `takes_facts` get
     the block's `kernels.block_facts` and `bars.Slots` (each record's instrument) too, computed once a block.
 
     Streams block by block while every instrument is in order (the normal case), with `ahead` blocks
     decompressed ahead in a reader thread (`DbnStream.ahead`; `idle`: the caller's work while it waits for
-    a block, `DbnStream.idle`). At the first record out of
+    a block, `DbnStream.idle`; `frames`: `DbnStream.frames`). At the first record out of
     order every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
     """
     from mbp10.bars import Instruments  # Numba: loaded once the input passed the cheap checks
@@ -564,7 +587,7 @@ def scan_dbn(path: str | os.PathLike, consumers: list, ahead: int = 0, idle=None
     p = Path(path)
     stats = ScanStats(read_ahead=ahead)
     chunk = AHEAD_CHUNK_RECORDS if ahead else CHUNK_RECORDS
-    with DbnStream(p, chunk, check_records=False, ahead=ahead, idle=idle) as stream:
+    with DbnStream(p, chunk, check_records=False, ahead=ahead, idle=idle, frames=frames) as stream:
         stats.symbols = tuple(stream.metadata.symbols)
         for c in consumers:
             if hasattr(c, "start"):

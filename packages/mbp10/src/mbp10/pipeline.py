@@ -97,14 +97,16 @@ def day_bars(
     selection: Selection | None = None,
     ahead: int | None = None,
     early: EarlyFeatures | None = None,
+    frames: tuple | None = None,
 ) -> tuple[pa.Table, ScanStats]:
     """bar5s (without the level distance) of one input file, per instrument (`selection` says which:
     default every outright); optionally the bronze Parquet in the same pass. `stats.integrity` holds the
     feed's integrity counters. `ahead`: blocks a reader thread decompresses ahead of the kernels (a DBN
     input without bronze; 0: none; None: `io.read_ahead()`, when a core is free). `early`: feature work
-    to do on the final rows while the caller waits for the reader thread (`day_outputs`)."""
+    to do on the final rows while the caller waits for the reader thread (`day_outputs`). `frames`:
+    `io.probe(path).frames`, when the caller probed the file (its frames are then not walked again)."""
     try:
-        return _day_bars(path, bronze_out, selection, ahead, early)
+        return _day_bars(path, bronze_out, selection, ahead, early, frames)
     except InputError as e:  # e.g. a ts_event span too long for memory: name the file
         raise Mbp10Error(f"{path}: {e}") from None
 
@@ -127,7 +129,7 @@ def day_outputs(
 
 
 def _day_bars(
-    path, bronze_out: Path | None, selection: Selection | None, ahead: int | None, early=None
+    path, bronze_out: Path | None, selection: Selection | None, ahead: int | None, early=None, frames=None
 ) -> tuple[pa.Table, ScanStats]:
     from mbp10.bars import BarsConsumer  # Numba: not imported by a `run` parent, which only runs the features
 
@@ -157,7 +159,7 @@ def _day_bars(
             stats = ingest_file(path, tmp, extra_consumers=(consumer,))
     else:
         idle = early.step if early is not None else None
-        stats = scan_dbn(path, [consumer], read_ahead() if ahead is None else ahead, idle)
+        stats = scan_dbn(path, [consumer], read_ahead() if ahead is None else ahead, idle, frames)
     bars = consumer.finish(str(path))
     stats.integrity = {
         **consumer.integrity.counters(),
