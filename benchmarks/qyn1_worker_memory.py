@@ -1,4 +1,5 @@
-"""qyn1 worker memory, this tree against another, alternated in one run: the figures ``make bench-qyn1`` prints.
+"""qyn1 worker memory and the 2-worker pack and unpack walls, this tree against others, alternated in one run:
+the figures ``make bench-qyn1`` prints.
 
     git archive <rev> packages/qyn1/src | tar -x -C /tmp/old
     uv run --frozen python benchmarks/qyn1_worker_memory.py --compare /tmp/old/packages/qyn1/src --rounds 3
@@ -8,7 +9,8 @@ first: the workers' warm-up, then a 2-worker process pack of the whole stdlib co
 chunks) and its unpack. It reports the largest worker's figures (perfkit: peak RSS, unique and PSS bytes; the
 workers fork from a server that preloaded ``qyn1.preload`` to pack, ``qyn1.preload_decode`` to unpack), the
 package's SHA-256 (fixed key and salt: it must be the same for every run of both trees) and whether the unpack
-gave back every file byte for byte.
+gave back every file byte for byte, and the pack's and the unpack's wall seconds (the pack timed after the
+warm-up, as ``bench_qyn1.py`` times it; MB/s per core = source MB / wall / workers).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from tree_child import measure_in_child
@@ -43,15 +46,26 @@ def measure(workers: int) -> dict:
     try:
         pkg = tmp / "stdlib.qyn"
         pipeline.warm_up("processes", workers)
+        t0 = time.perf_counter()
         st = pipeline.pack(
             specs, pkg, ks, chunk_size=128 * 1024, workers=workers, executor="processes", salt=SALT
         )
+        t1 = time.perf_counter()
         ust = extraction.unpack(pkg, tmp / "out", ks, workers=workers, executor="processes")
+        t2 = time.perf_counter()
         bad = sum((tmp / "out" / s.arcpath).read_bytes() != Path(s.source).read_bytes() for s in specs)
         sha = hashlib.sha256(pkg.read_bytes()).hexdigest()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"pack": st.worker_memory, "unpack": ust.worker_memory, "sha256": sha, "bad_files": bad}
+    return {
+        "pack": st.worker_memory,
+        "unpack": ust.worker_memory,
+        "sha256": sha,
+        "bad_files": bad,
+        "mb": sum(s.size for s in specs) / 1e6,
+        "pack_s": t1 - t0,
+        "unpack_s": t2 - t1,
+    }
 
 
 def main() -> None:
@@ -89,6 +103,18 @@ def main() -> None:
                     f"{k[5:-6]:>6} {statistics.median(vals):6.1f} ({' '.join(f'{v:.1f}' for v in vals)})"
                 )
             print(f"  {stage:<6} {name:<10} " + "   ".join(cells))
+    base = runs["this tree"]
+    for step in ("pack", "unpack"):
+        print(f"{step} on {args.workers} workers, MB/s of source per core (median; every run in brackets):")
+        for name, rs in runs.items():
+            vals = [r["mb"] / r[f"{step}_s"] / args.workers for r in rs]
+            line = f"  {name:<10} {statistics.median(vals):6.2f} ({' '.join(f'{v:.2f}' for v in vals)})"
+            if name != "this tree":
+                pairs = [b[f"{step}_s"] / a[f"{step}_s"] for a, b in zip(base, rs, strict=True)]
+                line += (
+                    f"   this tree {statistics.median(pairs):.2f}x ({' '.join(f'{x:.2f}' for x in pairs)})"
+                )
+            print(line)
     same = len({r["sha256"] for rs in runs.values() for r in rs}) == 1
     exact = all(r["bad_files"] == 0 for rs in runs.values() for r in rs)
     print(

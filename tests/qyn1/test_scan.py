@@ -131,3 +131,26 @@ def test_vocab_tables_from_the_byte_pool_equal_those_from_the_dict():
         assert np.array_equal(pooled.morph_o1, listed.morph_o1)
         assert all(np.array_equal(x, y) for x, y in zip(pooled.morph_pool, listed.morph_pool, strict=True))
         assert pooled.morphemes == morphemes and pooled.morph_sym == listed.morph_sym
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_name_symbols_match_the_list_version(seed):
+    """``names._name_symbols`` keeps the move-to-front lists as stamp bitmaps; it must give the symbols, flags,
+    owners and extra bits of ``reference.name_symbols`` (lists scanned and shifted): on few names (small
+    ranks, successors) and on many (ranks past the direct ones, bitmaps of many words), in every role."""
+    from qyn1.python.names import _name_symbols
+
+    rng = np.random.default_rng(seed)
+    n = [50, 400, 3000, 6000, 9000, 12000][seed]
+    distinct = [5, 40, 300, 2500, 800, 6000][seed]
+    pool = rng.integers(0, distinct, size=n)
+    back = np.arange(n) - (rng.random(n) < 0.3)  # a name again right after itself: successors, rank 0
+    pool = pool[np.maximum(back, 0)]
+    first: dict[int, int] = {}
+    ids = np.array([first.setdefault(int(x), len(first)) for x in pool], dtype=np.int32)
+    roles = rng.integers(0, tokens.N_MORPH_GROUPS, size=n).astype(np.int64)
+    roles[rng.random(n) < 0.5] = 0
+    fast = _name_symbols(ids, roles)
+    slow = reference.name_symbols(ids, roles)
+    for a, b in zip(fast, slow, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

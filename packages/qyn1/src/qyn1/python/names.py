@@ -63,12 +63,18 @@ def _name_symbols(ids, roles):
     the successor flag (context; ``N_NAME_FLAG - 1`` for the symbol after an ESC) and the index of its name.
     The inverse is :func:`qyn1.decode_names`, which must compute the same flags.
 
+    The move-to-front lists are kept as the decoder keeps them: a name's place is the stamp (occurrence
+    index) of its last occurrence, live in a bitmap (one for all names, one per role), and its rank is the
+    number of live stamps above its own, counted a word at a time (:func:`_live_above`) -- no list is scanned
+    or shifted. ``qyn1.python.reference.name_symbols`` is the list version, which gives the same symbols.
+
     Returns (symbol, flag, owner name, extra value, extra bit count) per symbol and the new-name flags."""
     n = ids.shape[0]
-    order = np.empty(n + 1, dtype=np.int32)
-    rorder = np.empty((N_MORPH_GROUPS, n + 1), dtype=np.int32)
-    rsize = np.zeros(N_MORPH_GROUPS, dtype=np.int64)
-    in_role = np.zeros((N_MORPH_GROUPS, n + 1), dtype=np.bool_)  # no scan of a role list for a name not in it
+    nw = (n >> 6) + 1
+    live = np.zeros(nw, dtype=np.uint64)  # the stamp of every name's last occurrence
+    rlive = np.zeros(N_MORPH_GROUPS * nw, dtype=np.uint64)  # per role: of its last occurrence in that role
+    stamp = np.full(n + 1, -1, dtype=np.int64)
+    rstamp = np.full((N_MORPH_GROUPS, n + 1), -1, dtype=np.int64)  # -1: not seen in that role
     succ1 = np.full(n + 1, -1, dtype=np.int32)
     succ2 = np.full(n + 1, -1, dtype=np.int32)
     sym = np.empty(2 * n, dtype=np.int32)
@@ -77,12 +83,14 @@ def _name_symbols(ids, roles):
     extra = np.zeros(2 * n, dtype=np.int64)
     nbits = np.zeros(2 * n, dtype=np.int64)
     isnew = np.zeros(n, dtype=np.bool_)
+    one = np.uint64(1)
     size = 0
     p = -1
     k = 0
     for i in range(n):
         v = ids[i]
         r = roles[i]
+        top = (i - 1) >> 6  # the highest bitmap word holding a live stamp (stamps are below i)
         c1 = -1
         c2 = -1
         if p >= 0:
@@ -90,61 +98,49 @@ def _name_symbols(ids, roles):
             c2 = succ2[p]
         b = 0
         if c1 >= 0:
-            b = 4
-            for j in range(min(size, NAME_SUCC_WINDOW)):
-                if order[j] == c1:
-                    b = 1 if j == 0 else (2 if j < 4 else 3)
-                    break
+            jc = _live_above(live, 0, stamp[c1], top, NAME_SUCC_WINDOW)  # c1's rank, up to the window
+            b = 4 if jc >= NAME_SUCC_WINDOW else (1 if jc == 0 else (2 if jc < 4 else 3))
         flag[k] = b * 2 + (1 if c2 >= 0 else 0)
         owner[k] = i
-        # role list position (rsize[r] when absent)
-        jr = rsize[r]
-        if in_role[r, v]:
-            jr = 0
-            while rorder[r, jr] != v:
-                jr += 1
+        in_role = rstamp[r, v] >= 0
         if v == size:
-            j = size
             size += 1
             isnew[i] = True
             sym[k] = 0
+        elif v == c1:
+            sym[k] = NAME_SUCC1
+        elif v == c2:
+            sym[k] = NAME_SUCC1 + 1
         else:
-            j = 0
-            while order[j] != v:
-                j += 1
-            if v == c1:
-                sym[k] = NAME_SUCC1
-            elif v == c2:
-                sym[k] = NAME_SUCC1 + 1
+            if in_role:
+                rank = _live_above(rlive, r * nw, rstamp[r, v], top, n + 1)
+            else:  # not seen in this role: ESC, then the rank among all names
+                sym[k] = NAME_ESC
+                k += 1
+                flag[k] = N_NAME_FLAG - 1
+                owner[k] = i
+                rank = _live_above(live, 0, stamp[v], top, n + 1)
+            if rank < RANK_DIRECT:
+                sym[k] = 1 + rank
             else:
-                rank = jr
-                if jr == rsize[r]:  # not seen in this role: ESC, then the rank among all names
-                    sym[k] = NAME_ESC
-                    k += 1
-                    flag[k] = N_NAME_FLAG - 1
-                    owner[k] = i
-                    rank = j
-                if rank < RANK_DIRECT:
-                    sym[k] = 1 + rank
-                else:
-                    e = 5
-                    while (rank >> (e + 1)) > 0:
-                        e += 1
-                    sym[k] = 1 + RANK_DIRECT + (e - 5) * 4 + ((rank >> (e - 2)) & 3)
-                    nbits[k] = e - 2
-                    extra[k] = rank & ((1 << (e - 2)) - 1)
+                e = 5
+                while (rank >> (e + 1)) > 0:
+                    e += 1
+                sym[k] = 1 + RANK_DIRECT + (e - 5) * 4 + ((rank >> (e - 2)) & 3)
+                nbits[k] = e - 2
+                extra[k] = rank & ((1 << (e - 2)) - 1)
         k += 1
-        while j > 0:
-            order[j] = order[j - 1]
-            j -= 1
-        order[0] = v
-        if jr == rsize[r]:
-            rsize[r] += 1
-            in_role[r, v] = True
-        while jr > 0:
-            rorder[r, jr] = rorder[r, jr - 1]
-            jr -= 1
-        rorder[r, 0] = v
+        # move to the front: the name's stamp becomes i, in the list of all names and in its role's
+        s = stamp[v]
+        if s >= 0:
+            live[s >> 6] &= ~(one << np.uint64(s & 63))
+        live[i >> 6] |= one << np.uint64(i & 63)
+        stamp[v] = i
+        s = rstamp[r, v]
+        if s >= 0:
+            rlive[r * nw + (s >> 6)] &= ~(one << np.uint64(s & 63))
+        rlive[r * nw + (i >> 6)] |= one << np.uint64(i & 63)
+        rstamp[r, v] = i
         if p >= 0 and c1 != v:
             succ2[p] = c1
             succ1[p] = v
@@ -153,18 +149,26 @@ def _name_symbols(ids, roles):
 
 
 def _pack_bits(vals: np.ndarray, nbits: np.ndarray) -> bytes:
-    """Concatenate ``nbits[i]`` low bits of ``vals[i]`` (MSB first) into bytes."""
+    """Concatenate ``nbits[i]`` low bits of ``vals[i]`` (MSB first) into bytes (the last byte padded with
+    zero bits, as ``np.packbits`` pads)."""
     if len(vals) == 0:
         return b""
-    total = int(nbits.sum())
-    bits = np.zeros(total, dtype=np.uint8)
-    starts = np.concatenate(([0], np.cumsum(nbits)[:-1]))
-    for k in range(int(nbits.max())):
-        sel = nbits > k
-        # bit k counted from the most significant of each value
-        shift = nbits[sel] - 1 - k
-        bits[starts[sel] + k] = (vals[sel] >> shift) & 1
-    return np.packbits(bits).tobytes()
+    out = np.zeros((int(nbits.sum()) + 7) >> 3, dtype=np.uint8)
+    _pack_bits_kernel(
+        np.ascontiguousarray(vals, dtype=np.int64), np.ascontiguousarray(nbits, dtype=np.int64), out
+    )
+    return out.tobytes()
+
+
+@njit(cache=True, nogil=True)
+def _pack_bits_kernel(vals, nbits, out):
+    pos = 0
+    for i in range(vals.shape[0]):
+        v = vals[i]
+        for k in range(nbits[i] - 1, -1, -1):  # bit k of the value, the most significant first
+            if (v >> k) & 1:
+                out[pos >> 3] |= np.uint8(0x80 >> (pos & 7))
+            pos += 1
 
 
 def _name_model_ctx(name_ctx: np.ndarray, occ_tok: np.ndarray, kinds: np.ndarray) -> np.ndarray:

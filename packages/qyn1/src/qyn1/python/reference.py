@@ -7,10 +7,12 @@ expression ``tokens.LEX`` and classifies, splits and numbers every token in Pyth
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
+from perfkit import numba_cache
 from qyn1.errors import CodecError
 from qyn1.python.layout import _layout_contexts, _ws_class, _ws_symbols
-from qyn1.python.names import _name_model_ctx, _name_symbols, spell_stream
+from qyn1.python.names import _name_model_ctx, spell_stream
 from qyn1.python.text import _text_symbols
 from qyn1.python.tokens import (
     _PARTS,
@@ -28,7 +30,11 @@ from qyn1.python.tokens import (
     N_MORPH_GROUPS,
     N_NAME_FLAG,
     NAME,
+    NAME_ESC,
+    NAME_SUCC1,
+    NAME_SUCC_WINDOW,
     NUMBER,
+    RANK_DIRECT,
     STR_KINDS,
     STRING,
     WS,
@@ -36,6 +42,9 @@ from qyn1.python.tokens import (
     _classify,
     _split_string,
 )
+
+# name_symbols compiles in constants of tokens: its Numba cache entry depends on them
+numba_cache.depend_on(__file__, modules=["qyn1.python.tokens"])
 
 
 def analyze(text: str, v: Vocab):
@@ -113,7 +122,7 @@ def analyze(text: str, v: Vocab):
     # move-to-front over first-occurrence ids
     local: dict[str, int] = {}
     ids = np.fromiter((local.setdefault(nm, len(local)) for nm in names), dtype=np.int32, count=len(names))
-    nsym, nflag, nowner, extra, nbits, isnew = _name_symbols(ids, MORPH_GROUP[name_ctx])
+    nsym, nflag, nowner, extra, nbits, isnew = name_symbols(ids, MORPH_GROUP[name_ctx])
     new_pos = np.flatnonzero(isnew)
     new_names = list(local)  # dicts keep first-occurrence order
     morph: list[list[int]] = [[] for _ in range(N_MORPH_GROUPS)]
@@ -159,3 +168,96 @@ def analyze(text: str, v: Vocab):
         "spell": (spell_stream(spell_items), None),
         "_extra": (extra[nbits > 0], nbits[nbits > 0]),
     }
+
+
+@njit(cache=True, nogil=True)
+def name_symbols(ids, roles):
+    """The slow twin of ``names._name_symbols`` (the encoder's code up to 2026-12-07): the same symbols, with
+    the move-to-front lists kept as arrays that are scanned for a name and shifted to move it to the front.
+    Compiled: in Python it would take seconds on one real chunk."""
+    n = ids.shape[0]
+    order = np.empty(n + 1, dtype=np.int32)
+    rorder = np.empty((N_MORPH_GROUPS, n + 1), dtype=np.int32)
+    rsize = np.zeros(N_MORPH_GROUPS, dtype=np.int64)
+    in_role = np.zeros((N_MORPH_GROUPS, n + 1), dtype=np.bool_)  # no scan of a role list for a name not in it
+    succ1 = np.full(n + 1, -1, dtype=np.int32)
+    succ2 = np.full(n + 1, -1, dtype=np.int32)
+    sym = np.empty(2 * n, dtype=np.int32)
+    flag = np.empty(2 * n, dtype=np.int32)
+    owner = np.empty(2 * n, dtype=np.int64)
+    extra = np.zeros(2 * n, dtype=np.int64)
+    nbits = np.zeros(2 * n, dtype=np.int64)
+    isnew = np.zeros(n, dtype=np.bool_)
+    size = 0
+    p = -1
+    k = 0
+    for i in range(n):
+        v = ids[i]
+        r = roles[i]
+        c1 = -1
+        c2 = -1
+        if p >= 0:
+            c1 = succ1[p]
+            c2 = succ2[p]
+        b = 0
+        if c1 >= 0:
+            b = 4
+            for j in range(min(size, NAME_SUCC_WINDOW)):
+                if order[j] == c1:
+                    b = 1 if j == 0 else (2 if j < 4 else 3)
+                    break
+        flag[k] = b * 2 + (1 if c2 >= 0 else 0)
+        owner[k] = i
+        # role list position (rsize[r] when absent)
+        jr = rsize[r]
+        if in_role[r, v]:
+            jr = 0
+            while rorder[r, jr] != v:
+                jr += 1
+        if v == size:
+            j = size
+            size += 1
+            isnew[i] = True
+            sym[k] = 0
+        else:
+            j = 0
+            while order[j] != v:
+                j += 1
+            if v == c1:
+                sym[k] = NAME_SUCC1
+            elif v == c2:
+                sym[k] = NAME_SUCC1 + 1
+            else:
+                rank = jr
+                if jr == rsize[r]:  # not seen in this role: ESC, then the rank among all names
+                    sym[k] = NAME_ESC
+                    k += 1
+                    flag[k] = N_NAME_FLAG - 1
+                    owner[k] = i
+                    rank = j
+                if rank < RANK_DIRECT:
+                    sym[k] = 1 + rank
+                else:
+                    e = 5
+                    while (rank >> (e + 1)) > 0:
+                        e += 1
+                    sym[k] = 1 + RANK_DIRECT + (e - 5) * 4 + ((rank >> (e - 2)) & 3)
+                    nbits[k] = e - 2
+                    extra[k] = rank & ((1 << (e - 2)) - 1)
+        k += 1
+        while j > 0:
+            order[j] = order[j - 1]
+            j -= 1
+        order[0] = v
+        if jr == rsize[r]:
+            rsize[r] += 1
+            in_role[r, v] = True
+        while jr > 0:
+            rorder[r, jr] = rorder[r, jr - 1]
+            jr -= 1
+        rorder[r, 0] = v
+        if p >= 0 and c1 != v:
+            succ2[p] = c1
+            succ1[p] = v
+        p = v
+    return sym[:k], flag[:k], owner[:k], extra[:k], nbits[:k], isnew
