@@ -109,6 +109,10 @@ def test_direction_from_names():
     assert direction("games_per_hour_core") == 1 and direction("kernel_cpu_s") == -1
     assert direction("crypto_fast_vs_ref") == 1 and direction("crypto.fast_over_reference") == 1
     assert direction("figures.worker_pss_mib") == -1 and direction("worker_rss_mib") == -1
+    # a ratio of two measurements goes the way its words say, else nowhere (bbox_vs_plain is a cost: the
+    # write time with the column against without; fast_vs_game_mode compares two modes)
+    assert direction("season_2430_threads_2_vs_1") == 1 and direction("pbp_overhead_ratio") == -1
+    assert direction("bbox_vs_plain") == 0 and direction("season_2430_fast_vs_game_mode") == 0
 
 
 def test_cli_history_table_and_exit_codes(tmp_path):

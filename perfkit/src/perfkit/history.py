@@ -30,6 +30,7 @@ import json
 import math
 import os
 import random
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,11 +74,32 @@ def default_results_dir() -> Path:
     return Path(os.environ.get("PERFKIT_RESULTS_DIR", Path.cwd() / "benchmarks" / "results"))
 
 
+# A speed-up by its name: the fast path against the reference, N threads against one.
+_SPEED_RATIO = re.compile(r"fast_(?:vs|over)_ref|threads_\d+_vs_\d+")
+
+
+def _compares_two(leaf: str) -> bool:
+    """``a_vs_b``, ``a_over_b``: one measurement against another, a ratio whatever its value."""
+    return "_vs_" in leaf or "_over_" in leaf
+
+
 def direction(figure: str) -> int:
-    """-1 when lower is better, +1 when higher is better, 0 when the name does not say."""
+    """-1 when lower is better, +1 when higher is better, 0 when the name does not say.
+
+    A ratio of two measurements says it only by its words: a speed-up (``speedup``, ``fast_vs_ref``,
+    ``threads_2_vs_1``) or a compression ``ratio`` is better higher, an ``overhead`` or ``cost`` lower; others
+    (``bbox_vs_plain``, a write time with a column against without; ``fast_vs_game_mode``) have no direction."""
     leaf = figure.rsplit(".", 1)[-1].lower()
-    if is_rate(leaf) or any(w in leaf for w in ("ratio", "speedup", "throughput", "rate", "_vs_", "_over_")):
+    if "overhead" in leaf or "cost" in leaf:
+        return -1
+    if (
+        is_rate(leaf)
+        or _SPEED_RATIO.search(leaf)
+        or any(w in leaf for w in ("ratio", "speedup", "throughput", "rate"))
+    ):
         return 1
+    if _compares_two(leaf):
+        return 0
     if (
         leaf.endswith(("_s", "_bytes", "_mib"))
         or leaf in ("seconds", "wall")
@@ -88,7 +110,10 @@ def direction(figure: str) -> int:
 
 
 def _is_workload(figure: str, value: float) -> bool:
-    return direction(figure) == 0 and float(value).is_integer()
+    """A whole-number figure without a direction (``tiles``, ``files``) that is not a ratio rounded to a whole
+    number (qyn1's ``crypto_fast_vs_ref``: 1376, 1452, ... made every run a workload of its own)."""
+    leaf = figure.rsplit(".", 1)[-1].lower()
+    return direction(figure) == 0 and float(value).is_integer() and not _compares_two(leaf)
 
 
 @dataclass
