@@ -219,6 +219,14 @@ def test_verify_names_config_differences_before_the_receipts(tmp_path):
     assert "config" not in same.splitlines()[0] and "configs differ" not in same
 
 
+@pytest.mark.parametrize("rate", ["0", "-5"])
+def test_pyspy_rate_below_one_is_one_line_exit_2(rate, tmp_path):
+    # --rate 0 started py-spy, which then sampled nothing and never ended
+    result = invoke("pyspy", "--rate", rate, "-o", tmp_path / "z.json", "--", "python", "-c", "1")
+    assert result.exit_code == 2 and "--rate" in result.output and rate in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_diff_limit_below_zero_is_one_line_exit_2():
     result = invoke("diff", REPORT_A, REPORT_A, "--limit", "-1")
     assert result.exit_code == 2 and "--limit" in result.output and "-1" in result.output

@@ -700,7 +700,13 @@ def _pyspy_plan(command: tuple[str, ...]) -> tuple[list[str], list[str] | None]:
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
 )
-@click.option("--rate", default=100, show_default=True, help="Samples per second.")
+@click.option(
+    "--rate",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Samples per second (at least 1).",
+)
 @click.option("--subprocesses", is_flag=True, help="Also sample child processes (process/Dask workers).")
 @click.option("--force", is_flag=True, help="Replace an existing output (atomically).")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
