@@ -213,3 +213,35 @@ def test_carried_is_the_last_value_of_its_row_by_a_walk():
                     want[i, j] = last
                 pos += len(s)
             assert np.array_equal(dense.carried(v), want, equal_nan=True)
+
+
+def test_window_sums_from_the_cells_are_the_prefix_sums_differences(day_with_touches):
+    """`compute_approach` sums most flows over each touch's window from the cells' values (`day_series` keeps
+    the values, not the day's prefix sums): the same bits as the differences of `sums_before`'s prefix sums,
+    also for a flow whose values are too large for exact sums (kept as prefix sums then) and on a grid of
+    several instruments."""
+    from mbp10.approach import FLOW, ROW_OF_CELL, day_series, prefix, values
+
+    bars, episodes = day_with_touches
+    early = [0, 1, 2, 34, 35, 36, 37, 69, 70, 71, 72, 73]  # windows and lags reaching before the grid
+    bar = np.resize(np.array(early, np.int64), episodes.num_rows)
+    episodes = episodes.set_column(episodes.schema.get_field_index("touch_bar"), "touch_bar", pa.array(bar))
+    big = bars.set_column(
+        bars.schema.get_field_index("bar5s_meta_msg_cnt_sum"),
+        "bar5s_meta_msg_cnt_sum",
+        pa.array(bars.column("bar5s_meta_msg_cnt_sum").to_numpy() * 2**45),
+    )
+    for parts in ([bars], [big], [bars.slice(0, 4_000), bars]):
+        dense, s = day_series(parts)
+        assert ROW_OF_CELL in s and (values("msg_cnt") in s) == (parts[0] is not big)
+        prefixed = {k: v for k, v in s.items() if k != ROW_OF_CELL and not k.endswith("_rows")}
+        for short in FLOW:
+            if values(short) in s:
+                prefixed[prefix(short)] = sums_before(dense.zero_filled(s[values(short)], np.int64))
+        row = np.full(episodes.num_rows, len(parts) - 1, np.int64)
+        got = compute_approach(bars, episodes, (dense, s), row)
+        want = compute_approach(bars, episodes, (dense, prefixed), row)
+        for a, b in zip(got, want, strict=True):
+            assert a.column_names == b.column_names
+            for name in a.column_names:
+                np.testing.assert_array_equal(a[name].to_numpy(), b[name].to_numpy(), err_msg=name)

@@ -61,6 +61,25 @@ def integers(short: str) -> str:
     return f"{short}_int"
 
 
+def values(short: str) -> str:
+    """The `day_series` key of a flow's values per bar row (every instrument's rows in order), kept instead of
+    its prefix sums where these would be exact (`exact_sums`): `compute_approach` sums each touch's window."""
+    return f"{short}_rows"
+
+
+#: The `day_series` key of each grid cell's bar row (an index into the `values` arrays; -1: no row).
+ROW_OF_CELL = "row_of_cell"
+#: Cells before a touch's bar (and its own) that its approach sums read: the window and the longest lag.
+SPAN = WINDOW - 1 + max(DIFF_LAGS) + 1
+
+
+def exact_sums(x: np.ndarray, width: int) -> bool:
+    """Whether `sums_before` sums `x`'s grid (width `width`) as int64: every partial sum then is an integer
+    below 2**52, exact in float64, and so is the difference of two of them (a window's sum)."""
+    bound = 2**52 // max(width, 1)
+    return x.dtype.kind == "i" and (len(x) == 0 or (-bound < x.min() and x.max() < bound))
+
+
 def sums_before(x: np.ndarray) -> np.ndarray:
     """[:, j] = the sum of row i's values before j in float64, as one sequential cumsum of the row gives it.
     Integers below 2**52 / width in magnitude keep every partial sum of a row below 2**52, where float64
@@ -87,9 +106,14 @@ def day_series(parts: list[pa.Table]) -> tuple[DenseBars, dict[str, np.ndarray]]
 
     out = {}
     for short, col in FLOW.items():
-        values = rows(col)
-        whole = values.dtype.kind == "i"  # counts and volumes (float with NaN where a file has nulls)
-        grid = dense.zero_filled(values, np.int64 if whole else np.float64)
+        values_ = rows(col)
+        if short not in GRIDS and exact_sums(values_, dense.width):
+            out[values(short)] = values_  # summed over each touch's window only (`compute_approach`)
+            if ROW_OF_CELL not in out:
+                out[ROW_OF_CELL] = dense.row_of_cell()
+            continue
+        whole = values_.dtype.kind == "i"  # counts and volumes (float with NaN where a file has nulls)
+        grid = dense.zero_filled(values_, np.int64 if whole else np.float64)
         if short in GRIDS:
             out[short] = grid.astype(np.float64) if whole else grid
             if whole:
@@ -138,7 +162,29 @@ def compute_approach(
 
     dist = (gather("mid", idx) - level[:, None]) * direction[:, None]
     cols["dist_pts"] = dist.ravel()
+    if ROW_OF_CELL in s:  # each touch's SPAN cells up to its bar: their bar rows (-1: none, or off the grid)
+        cell = t[:, None] + np.arange(1 - SPAN, 1)[None, :]
+        inside = (cell >= 0) & (cell < n_grid)
+        row_of = s[ROW_OF_CELL]
+        at = np.where(inside, row_of[row, np.clip(cell, 0, max(row_of.shape[1] - 1, 0))], -1) if n else cell
     for short in FLOW:
+        if values(short) in s:
+            # The window sums from the cells' values (int64): the differences of exact prefix sums that
+            # `sums_before` would give, the same float64 values.
+            v = s[values(short)]
+            cells = np.where(at >= 0, v[np.maximum(at, 0)], 0) if len(v) else np.zeros(at.shape, np.int64)
+            local = np.zeros((n, SPAN + 1), np.int64)  # [:, j]: the sum of the span's first j cells
+            np.cumsum(cells, axis=1, out=local[:, 1:])
+            upto = local[:, SPAN + 1 - WINDOW :].astype(np.float64)  # through each window bar
+            start = local[:, SPAN - WINDOW : SPAN + 1 - WINDOW].astype(np.float64)  # before the window
+            cols[f"{short}_cum"] = np.where(idx >= 0, upto - start, np.nan).ravel()
+            if short in RATE:
+                for k in DIFF_LAGS:
+                    lag = local[:, SPAN + 1 - WINDOW - k : SPAN + 1 - k].astype(np.float64)
+                    cols[f"{short}_rate_{k}"] = np.where(
+                        idx >= 0, (upto - lag) / (k * BAR_SECONDS), np.nan
+                    ).ravel()
+            continue
         pref = s[prefix(short)]
         hi = np.clip(idx + 1, 0, n_grid)
         lo = np.clip(w0[:, None], 0, n_grid)

@@ -105,6 +105,12 @@ class DenseBars:
         out[self.cell] = values
         return out.reshape(len(self.n), self.width)
 
+    def row_of_cell(self) -> np.ndarray:
+        """Each grid cell's bar row (the instruments' rows in order; -1 in empty bars and padding)."""
+        out = np.full(len(self.n) * self.width, -1, np.int64)
+        out[self.cell] = np.arange(len(self.cell))
+        return out.reshape(len(self.n), self.width)
+
     def has_records(self) -> np.ndarray:
         """1.0 where a grid bar has a bar row, else 0.0."""
         return self.zero_filled(np.ones(len(self.cell)))
