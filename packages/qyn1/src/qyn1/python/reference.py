@@ -1,7 +1,8 @@
 """The slow, obvious twin of the Python structural encoder's analysis: :func:`analyze` lexes with the regular
 expression ``tokens.LEX`` and classifies, splits and numbers every token in Python. The fast
 ``qyn1.python.pipeline.analyze`` (``qyn1.python.scan``: one compiled pass) must give the same streams;
-``tests/qyn1/test_scan.py`` compares the two.
+``tests/qyn1/test_scan.py`` compares the two. :func:`name_symbols` is the names stream's move-to-front coder with
+its lists as arrays, the twin of ``names._name_symbols`` (stamp bitmaps), compared in the same tests.
 """
 
 from __future__ import annotations
