@@ -325,6 +325,11 @@ CASES = [
     Case("pack-existing-output-no-force", [*PACK, "-o", "p.qyn"], 2, "pass --force", with_()),
     Case("keygen-existing-key-no-force", ["qyn1", "keygen", "k.key"], 2, "pass --force", with_()),
     Case("keygen-into-a-folder", ["qyn1", "keygen", "src", "--force"], 2, "is a directory", with_()),
+    # a path ending in "/" names a folder: keygen wrote a key FILE "k" (docs audit D29)
+    Case("keygen-path-with-a-trailing-slash", ["qyn1", "keygen", "k/"], 2, "ends with a slash", with_()),
+    # 0 was "internal error: slice step cannot be zero", exit 1; -1 walked the files backwards (D33)
+    Case("bench-every-zero", ["qyn1", "bench", "--every", "0"], 2, "Invalid value for '--every'", with_()),
+    Case("bench-every-negative", ["qyn1", "bench", "--every", "-1"], 2, "Invalid value for '--every'", with_()),
     Case(
         "unpack-existing-output-no-force",
         [*UNPACK, "-o", "out"],

@@ -118,7 +118,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=NotAnOptionPath(dir_okay=False, path_type=Path))
 @click.option(
     "--force", is_flag=True, help="Replace an existing key file (every package made with it is lost)."
 )
@@ -566,7 +566,7 @@ def presets_() -> None:
     type=NotAnOptionPath(dir_okay=False, path_type=Path),
     default=Path("reports/profile-qyn1.json"),
     show_default=True,
-    help="JSON report (top functions + stage times); OUT.pstats and profile_top.json go beside it.",
+    help="JSON report (top functions + stage times); OUT.pstats and OUT.top.json go beside it.",
 )
 @click.option(
     "--module",
@@ -587,7 +587,10 @@ def profile(out: Path, module: str, repeats: int, force: bool) -> None:
     from qyn1 import profiling as qprof
 
     source = corpus_module(module)
-    pstats_path, top_path = out.with_suffix(".pstats"), out.parent / "profile_top.json"
+    from perfkit.profiling import top_path_for
+
+    pstats_path = out.with_suffix(".pstats")
+    top_path = top_path_for(pstats_path)
     with job(
         "qyn1",
         "profile",
@@ -617,7 +620,11 @@ def corpus_module(module: str) -> Path:
 @main.command("bench")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--every", type=int, default=8, show_default=True, help="Without PATHS: every N-th held-out stdlib file."
+    "--every",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Without PATHS: every N-th held-out stdlib file.",
 )
 @_bad_input
 def bench_(paths, every: int) -> None:
