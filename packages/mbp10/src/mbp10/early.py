@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from mbp10.bar_columns import FLOAT_COLUMNS
-from mbp10.episodes import EpisodeParams
+from mbp10.episodes import MAX_BARS, EpisodeParams
 from mbp10.io import CORES, LOADAVG, np_to_arrow
 from mbp10.levels import compute_levels, et_ns, level_distance
 from mbp10.schema import BAR_NS
@@ -36,10 +36,10 @@ MID = FLOAT_COLUMNS.index("bar5s_book_mid_px_eob")
 #: The float columns `compute_levels` reads.
 LEVEL_COLUMNS = ("bar5s_trade_high_px", "bar5s_trade_low_px", "bar5s_trade_last_px", "bar5s_book_mid_px_eob")
 #: Rows (grid, distance) or grid cells (touches) a piece of work covers while the file is read: at least
-#: PIECE, at most 4 x PIECE (~0.1-0.3 ms, short enough for the reader thread's read-ahead to cover).
+#: PIECE, at most 4 x PIECE (0.1-0.5 ms, short enough for the reader thread's read-ahead to cover).
 PIECE = 2048
 NONE, NEAR, FAR = 0, 1, 2
-#: Seconds between two looks at the machine's load (`_quiet`, ~20 us each).
+#: Seconds between two looks at the machine's load (`_quiet`, ~13 us each).
 CHECK_S = 0.002
 
 
@@ -95,7 +95,7 @@ class _Instrument:
         g = (start - self.t0) // BAR_NS
         end = int(g[-1]) + 1
         if end > len(self.mid):
-            grown = np.empty(max(end, 2 * len(self.mid), 17_281))
+            grown = np.empty(max(end, 2 * len(self.mid), MAX_BARS + 1))  # a day's cells at once
             grown[: self.cells] = self.mid[: self.cells]
             self.mid = grown
         mid = rows.cf[MID, a:b]
