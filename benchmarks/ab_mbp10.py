@@ -9,7 +9,7 @@ fresh process of the base and one of this checkout, alternating (A B A B ...), o
 users of the cores), the best of 3: `day_bars` (decode + bar5s, streamed from the .dbn.zst), the same for
 the 15-instrument parent-pull day (every instrument, spreads too; left out when the base predates
 instrument selection), both days end to end as `bench_mbp10.py` times them (`day_bars`, then `day_features`
-without a previous day, through `pipeline.day_outputs` where the version has it; `*_e2e`), the bar5s kernel over the whole day in memory and with its input in cache
+without a previous day; `*_e2e`), the bar5s kernel over the whole day in memory and with its input in cache
 (`kernel_cache`: 2,000-record blocks, each read once untimed, then the thread CPU of the timed
 `BarAccumulator.update` calls), and the reference loop on a 5,000-record slice; the two `day_bars` and the two
 end-to-end runs are also timed in wall seconds (best of 3). Medians over rounds and the new/base ratios go to
@@ -70,17 +70,8 @@ import datetime as dt
 from mbp10.episodes import EpisodeParams
 from mbp10.pipeline import day_features
 
-try:
-    from mbp10.pipeline import day_outputs  # the features' early work while the file is read (mbp10.early)
-except ImportError:  # a base from before it
-    day_outputs = None
-
 def e2e(p, sel=None):
-    # the benchmark's "end to end": decode + bar5s, then every level-dependent stage (no previous day), as
-    # `day_outputs` runs them where the version has it (what bench_mbp10.py times)
-    if day_outputs is not None:
-        day_outputs(p, dt.date(2024, 1, 2), None, None, EpisodeParams(), selection=sel)
-        return
+    # the benchmark's "end to end": decode + bar5s, then every level-dependent stage (no previous day)
     bars, _ = day_bars(p) if sel is None else day_bars(p, selection=sel)
     day_features(dt.date(2024, 1, 2), bars, None, None, EpisodeParams())
 

@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 from mbp10.bars import compute_bars
 from mbp10.dbn import read_dbn, write_dbn
-from mbp10.early import EarlyFeatures
 from mbp10.episodes import EpisodeParams
 from mbp10.ingest import ingest_file
 from mbp10.io import READ_AHEAD
@@ -101,28 +100,22 @@ MODES = {"pipeline": None, "read_ahead": READ_AHEAD, "caller_thread": 0}  # day_
 
 
 def end_to_end(path: Path, repeats: int, selection: Selection | None = None) -> tuple[dict, dict, tuple]:
-    """Every stage of one day from its .dbn.zst (warm: kernels compiled and cached, file in the page cache)
-    as `pipeline.day_outputs` runs them (what `mbp10.api.features` runs): decode + bar5s (`day_bars`), the
-    features' per-instrument work on final rows in the caller's waits while no other thread wants a core
-    (`mbp10.early`), then levels, distance, episodes, approach, vectors (`day_features`: the rest). As the
+    """Every stage of one day from its .dbn.zst (warm: kernels compiled and cached, file in the page cache):
+    decode + bar5s (`day_bars`), then levels, distance, episodes, approach, vectors (`day_features`). As the
     pipeline runs it (a reader thread decompressing `READ_AHEAD` blocks ahead when a core is free as the day
     starts: `io.read_ahead`) and, alternating with it in the same process, always with the reader thread and
-    always decoded in the caller's thread (`ahead=0`, the code before the reader thread; no early work)."""
+    always decoded in the caller's thread (`ahead=0`, the code before the reader thread)."""
     times = {
-        mode: {
-            "decode+bar5s": [], "levels..vectors": [], "total": [], "total_cpu": [], "read_ahead": [],
-            "early_pieces": [],
-        }
+        mode: {"decode+bar5s": [], "levels..vectors": [], "total": [], "total_cpu": [], "read_ahead": []}
         for mode in MODES
-    }  # fmt: skip
+    }
     order = list(MODES)
     for i in range(repeats + 1):
         for mode in order if i % 2 else order[::-1]:
             t0, c0 = time.perf_counter(), time.process_time()
-            early = EarlyFeatures(FIRST_DATE, None, None, EpisodeParams())  # = day_outputs, timed apart
-            bars, stats = day_bars(path, selection=selection, ahead=MODES[mode], early=early)
+            bars, stats = day_bars(path, selection=selection, ahead=MODES[mode])
             t1 = time.perf_counter()
-            res = day_features(FIRST_DATE, bars, None, None, EpisodeParams(), early)
+            res = day_features(FIRST_DATE, bars, None, None, EpisodeParams())
             t2, c2 = time.perf_counter(), time.process_time()
             if i:  # the first pass is the warm-up
                 times[mode]["decode+bar5s"].append(t1 - t0)
@@ -130,18 +123,14 @@ def end_to_end(path: Path, repeats: int, selection: Selection | None = None) -> 
                 times[mode]["total"].append(t2 - t0)
                 times[mode]["total_cpu"].append(c2 - c0)
                 times[mode]["read_ahead"].append(stats.read_ahead)
-                times[mode]["early_pieces"].append(early.pieces)
     med = {mode: {k: float(np.median(v)) for k, v in t.items()} for mode, t in times.items()}
     return med, times, (bars, stats, res)
 
 
 def caller_thread_line(med: dict, times: dict, n: int) -> None:
     used = sum(1 for a in times["pipeline"]["read_ahead"] if a)
-    early = sum(1 for a in times["pipeline"]["early_pieces"] if a)
     print(
-        f"  (the reader thread ran in {used} of {len(times['pipeline']['read_ahead'])} of these runs: a core was free; "
-        f"feature work was done while the file was read in {early}: "
-        f"{sorted(times['pipeline']['early_pieces'])} pieces)"
+        f"  (the reader thread ran in {used} of {len(times['pipeline']['read_ahead'])} of these runs: a core was free)"
     )
     c = med["caller_thread"]
     for mode, label in (("read_ahead", f"always with the reader thread ({READ_AHEAD} blocks ahead)"),

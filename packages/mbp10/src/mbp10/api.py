@@ -71,18 +71,18 @@ def features(
     are not of its date's session raises `Mbp10Error` (`calendar.check_bars_of`). Returns
     {"bar5s", "levels", "episodes", "episode_bars", "approach", "approach_signature", "vectors"} -> one
     table each, all dates concatenated."""
-    from mbp10.pipeline import day_outputs
+    from mbp10.pipeline import day_bars, day_features
 
     sel = _selection(symbols, instrument_ids, spreads, front_month)
     params = params or EpisodeParams()
     raw: dict[dt.date, pa.Table] = {}
     parts: dict[str, list[pa.Table]] = {}
     for date in sorted(inputs):
-        prev = previous_session(date)
-        res, _ = day_outputs(inputs[date], date, raw.get(prev), prev if prev in raw else None, params, sel)
-        raw[date] = res.bars
+        raw[date], _ = day_bars(inputs[date], selection=sel)
         if raw[date].num_rows:  # a file of another date than its key: refused, as `run` does
             check_bars_of(raw[date].column("bar_start_ns").to_numpy(), date, inputs[date])
+        prev = previous_session(date)
+        res = day_features(date, raw[date], raw.get(prev), prev if prev in raw else None, params)
         for name, table in res.tables().items():
             parts.setdefault(name, []).append(table)
     return {name: _out(pa.concat_tables(tables), polars) for name, tables in parts.items()}

@@ -115,15 +115,6 @@ class DenseBars:
         """1.0 where a grid bar has a bar row, else 0.0."""
         return self.zero_filled(np.ones(len(self.cell)))
 
-    def laid(self, rows: list[np.ndarray]) -> np.ndarray:
-        """Each instrument's carried grid row (`n[i]` cells, e.g. `early`'s) as one k x width array, a row's
-        last cell over its padding: what `carried` gives of the values they were carried from."""
-        out = np.empty((len(self.n), self.width))
-        for i, r in enumerate(rows):
-            out[i, : len(r)] = r
-            out[i, len(r) :] = r[-1] if len(r) else np.nan
-        return out
-
     def carried(self, values: np.ndarray) -> np.ndarray:
         """Last non-NaN value at or before each grid bar, per row (NaN before the row's first)."""
         v = np.full(len(self.n) * self.width, np.nan)
@@ -218,13 +209,6 @@ def find_touches(
     lvl, bar = keep[row[after]], cells[after] % width
     prev_dist = dist.ravel()[cells[after - 1]]
     direction = np.where(prev_dist > 0, 1, -1).astype(np.int8)  # +1: came down from above
-    return sort_touches(levels, level_row, lvl, bar, direction)
-
-
-def sort_touches(levels: pa.Table, level_row: np.ndarray, lvl: np.ndarray, bar: np.ndarray, direction):
-    """Touches (level index, grid bar, direction; by level, then bar) sorted by (instrument, bar, level
-    price, level kind): the order of their touch ids."""
-    price = levels.column("level_price").to_numpy()
     kinds = np.asarray(levels.column("level_kind").to_pylist(), dtype=object)
     order = np.lexsort((kinds[lvl].astype(str), price[lvl], bar, level_row[lvl]))
     return lvl[order], bar[order], direction[order]
@@ -269,15 +253,12 @@ def touch_episodes(
     levels: pa.Table,
     level_row: np.ndarray,
     p: EpisodeParams,
-    touches: tuple | None = None,
 ):
     """(episodes, episode bars, each episode's row in `dense`, each episode bar's) of one date, every
-    instrument of `dense` at once: `mid` its carried mids, `level_row` each level's row; `touches`:
-    `find_touches`' when the caller has them (`mbp10.early`). Touches are numbered in (instrument, bar,
-    level price, level kind) order."""
-    if touches is None:
-        touches = find_touches(mid, dense.start_ns() + BAR_NS, levels, p, level_row, dense.n)
-    lvl, bar, direction = touches
+    instrument of `dense` at once: `mid` its carried mids, `level_row` each level's row. Touches are
+    numbered in (instrument, bar, level price, level kind) order."""
+    start = dense.start_ns()
+    lvl, bar, direction = find_touches(mid, start + BAR_NS, levels, p, level_row, dense.n)
     n = len(lvl)
     row = level_row[lvl]
     price = levels.column("level_price").to_numpy()[lvl] if n else np.empty(0)

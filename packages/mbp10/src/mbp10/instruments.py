@@ -15,8 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from mbp10.approach import WINDOW, compute_approach, day_series
-from mbp10.bar_columns import DIST_COLUMN
-from mbp10.episodes import DenseBars, EpisodeParams, sort_touches, touch_episodes
+from mbp10.episodes import DenseBars, EpisodeParams, touch_episodes
 from mbp10.io import np_to_arrow, strings_to_arrow
 from mbp10.levels import add_level_distance, compute_levels, round_number_levels
 from mbp10.vectors import compute_vectors
@@ -67,37 +66,22 @@ def _concat(parts: list[pa.Table], empty: pa.Table) -> pa.Table:
     return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
 
-def early_of(early: dict | None, iid: int, bars: pa.Table):
-    """The instrument's `mbp10.early` work when it covers exactly these bars, else None."""
-    inst = early.get(iid) if early else None
-    return inst if inst is not None and inst.laid == bars.num_rows and inst.levels is not None else None
-
-
-def levels_all(
-    date: dt.date, bars: pa.Table, prev_bars: pa.Table | None, prev_date: dt.date | None, early=None
-):
-    """`compute_levels` per instrument (prior-day levels from the same instrument's previous bars); `early`:
-    `EarlyFeatures.finish()` of these bars, when the caller has it (the same levels, computed before)."""
+def levels_all(date: dt.date, bars: pa.Table, prev_bars: pa.Table | None, prev_date: dt.date | None):
+    """`compute_levels` per instrument (prior-day levels from the same instrument's previous bars)."""
     prev = split(prev_bars)
-    parts = []
-    for iid, b in split(bars).items():
-        inst = early_of(early, iid, b)
-        lv = inst.levels if inst is not None else compute_levels(date, b, prev.get(iid), prev_date)
-        parts.append(tag(lv, iid, symbol_of(b)))
+    parts = [
+        tag(compute_levels(date, b, prev.get(iid), prev_date), iid, symbol_of(b))
+        for iid, b in split(bars).items()
+    ]
     empty = tag(compute_levels(date, bars.slice(0, 0), None, None), 0, None)
     return _concat(parts, empty)
 
 
-def level_distance_all(bars: pa.Table, levels: pa.Table | None, early=None) -> pa.Table:
-    """`add_level_distance` per instrument, from its own levels (round numbers only when `levels` is None);
-    `early`: as in `levels_all` (its distances, of these levels)."""
+def level_distance_all(bars: pa.Table, levels: pa.Table | None) -> pa.Table:
+    """`add_level_distance` per instrument, from its own levels (round numbers only when `levels` is None)."""
     lv = split(levels)
     parts = []
     for iid, b in split(bars).items():
-        inst = early_of(early, iid, b) if levels is not None else None
-        if inst is not None:
-            parts.append(b.append_column(DIST_COLUMN, np_to_arrow(inst.dist[: b.num_rows])))
-            continue
         if levels is None:
             prices, valid = round_number_levels(b)
         else:
@@ -108,29 +92,17 @@ def level_distance_all(bars: pa.Table, levels: pa.Table | None, early=None) -> p
     return _concat(parts, add_level_distance(bars.slice(0, 0), np.empty(0), np.empty(0, np.int64)))
 
 
-def episodes_all(date_iso: str, bars: pa.Table, levels: pa.Table, p: EpisodeParams, early=None):
+def episodes_all(date_iso: str, bars: pa.Table, levels: pa.Table, p: EpisodeParams):
     """(episodes, episode bars) of every instrument in one pass (each on its own grid, from its own levels);
-    touch ids of the date run on across instruments in ascending id. `early`: as in `levels_all` (its
-    grids of carried mids and touches, of these levels and `p`)."""
+    touch ids of the date run on across instruments in ascending id."""
     parts = split(bars)
     ids = list(parts)
     dense = DenseBars.from_starts([b.column("bar_start_ns").to_numpy() for b in parts.values()])
+    mids = [b.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False) for b in parts.values()]
+    mid = dense.carried(np.concatenate(mids) if mids else np.empty(0))
     mine = _theirs(levels, ids)
     level_row = np.searchsorted(np.asarray(ids, np.int64), mine.column(ID).to_numpy().astype(np.int64))
-    done = [early_of(early, iid, b) for iid, b in parts.items()]
-    if parts and all(inst is not None for inst in done):
-        mid = dense.laid([inst.mid[: inst.cells] for inst in done])
-        found = [inst.touches() for inst in done]
-        first = np.searchsorted(level_row, np.arange(len(ids)))  # each instrument's first level in `mine`
-        lvl = np.concatenate([f[0] + first[r] for r, f in enumerate(found)])
-        touches = sort_touches(
-            mine, level_row, lvl, np.concatenate([f[1] for f in found]), np.concatenate([f[2] for f in found])
-        )
-    else:
-        mids = [b.column("bar5s_book_mid_px_eob").to_numpy(zero_copy_only=False) for b in parts.values()]
-        mid = dense.carried(np.concatenate(mids) if mids else np.empty(0))
-        touches = None
-    ep, win, row, win_row = touch_episodes(date_iso, dense, mid, mine, level_row, p, touches)
+    ep, win, row, win_row = touch_episodes(date_iso, dense, mid, mine, level_row, p)
     symbols = [symbol_of(b) for b in parts.values()]
     return tag_rows(ep, row, ids, symbols), tag_rows(win, win_row, ids, symbols)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,9 +165,6 @@ class DbnStream:
     #: Blocks decompressed ahead in a reader thread while the caller works on the current one (0: none,
     #: the caller's thread decompresses). The reader ends when the stream is closed.
     ahead: int = 0
-    #: Work for the caller while it waits for the reader thread's next block, in steps (`idle()` does one,
-    #: True when there is none for now), after the frames' walk.
-    idle: Callable[[], bool] | None = None
     #: `Probed.frames` of this file: its frames were walked whole by `probe`; not walked again while the
     #: file is the same (`file_identity`), else walked as usual.
     frames: tuple | None = None
@@ -285,18 +282,12 @@ class DbnStream:
         next; a caller that stops early (break, error, Ctrl-C) stops and joins the thread in `close`."""
         # Known to `close` before its thread starts: a Ctrl-C landing anywhere from here on still stops it.
         ring = self._ring = _Ring(self._reader, self.chunk_records * RECORD_SIZE, self.ahead + 1)
-        walk, work = self._walk, self.idle
-
-        def idle() -> bool:  # the frames' walk first, then the caller's work
-            if walk is not None and not walk.done:
-                return walk.step(WALK_STEP) and work is None
-            return work()
-
+        walk = self._walk
+        idle = (lambda: walk.step(WALK_STEP)) if walk is not None else None
         try:
             ring.thread.start()
             while True:
-                waits = work is not None or (walk is not None and not walk.done)
-                kind, value = ring.next_block(idle if waits else None)
+                kind, value = ring.next_block(None if walk is None or walk.done else idle)
                 if kind == "block":
                     yield self._records(value)
                 elif kind == "end":
@@ -570,15 +561,14 @@ def _feed(consumers: list, rec: np.ndarray, facts, slots=None) -> None:
 
 
 def scan_dbn(
-    path: str | os.PathLike, consumers: list, ahead: int = 0, idle=None, frames: tuple | None = None
+    path: str | os.PathLike, consumers: list, ahead: int = 0, frames: tuple | None = None
 ) -> ScanStats:
     """Feed the records of a DBN file to each consumer's `update(records)`, each instrument's records in
     ts_event order. Consumers with a `start(metadata)` get the header first; those with `takes_facts` get
     the block's `kernels.block_facts` and `bars.Slots` (each record's instrument) too, computed once a block.
 
     Streams block by block while every instrument is in order (the normal case), with `ahead` blocks
-    decompressed ahead in a reader thread (`DbnStream.ahead`; `idle`: the caller's work while it waits for
-    a block, `DbnStream.idle`; `frames`: `DbnStream.frames`). At the first record out of
+    decompressed ahead in a reader thread (`DbnStream.ahead`; `frames`: `DbnStream.frames`). At the first record out of
     order every consumer is `reset()` and the file is decoded whole, stably sorted and fed as one block.
     """
     from mbp10.bars import Instruments  # Numba: loaded once the input passed the cheap checks
@@ -587,7 +577,7 @@ def scan_dbn(
     p = Path(path)
     stats = ScanStats(read_ahead=ahead)
     chunk = AHEAD_CHUNK_RECORDS if ahead else CHUNK_RECORDS
-    with DbnStream(p, chunk, check_records=False, ahead=ahead, idle=idle, frames=frames) as stream:
+    with DbnStream(p, chunk, check_records=False, ahead=ahead, frames=frames) as stream:
         stats.symbols = tuple(stream.metadata.symbols)
         for c in consumers:
             if hasattr(c, "start"):

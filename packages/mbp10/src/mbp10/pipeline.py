@@ -34,7 +34,6 @@ from perfkit.errors import InputError
 
 from mbp10.calendar import previous_session, sessions
 from mbp10.dates import DatePlan
-from mbp10.early import EarlyFeatures
 from mbp10.episodes import EpisodeParams
 from mbp10.errors import Mbp10Error
 from mbp10.instruments import (
@@ -96,46 +95,25 @@ def day_bars(
     bronze_out: Path | None = None,
     selection: Selection | None = None,
     ahead: int | None = None,
-    early: EarlyFeatures | None = None,
     frames: tuple | None = None,
 ) -> tuple[pa.Table, ScanStats]:
     """bar5s (without the level distance) of one input file, per instrument (`selection` says which:
     default every outright); optionally the bronze Parquet in the same pass. `stats.integrity` holds the
     feed's integrity counters. `ahead`: blocks a reader thread decompresses ahead of the kernels (a DBN
-    input without bronze; 0: none; None: `io.read_ahead()`, when a core is free). `early`: feature work
-    to do on the final rows while the caller waits for the reader thread (`day_outputs`). `frames`:
+    input without bronze; 0: none; None: `io.read_ahead()`, when a core is free). `frames`:
     `io.probe(path).frames`, when the caller probed the file (its frames are then not walked again)."""
     try:
-        return _day_bars(path, bronze_out, selection, ahead, early, frames)
+        return _day_bars(path, bronze_out, selection, ahead, frames)
     except InputError as e:  # e.g. a ts_event span too long for memory: name the file
         raise Mbp10Error(f"{path}: {e}") from None
 
 
-def day_outputs(
-    path: str | os.PathLike,
-    date: dt.date,
-    prev_bars: pa.Table | None,
-    prev_date: dt.date | None,
-    params: EpisodeParams,
-    selection: Selection | None = None,
-    ahead: int | None = None,
-) -> tuple[DayOutputs, ScanStats]:
-    """`day_bars` then `day_features` of one input file: the features' work on each instrument's final rows
-    (grid, levels, distances, touches: `mbp10.early`) is done while the file is still read, in the caller's
-    waits for the reader thread, so that after the last block only the last rows' share is left."""
-    early = EarlyFeatures(date, prev_bars, prev_date, params)
-    bars, stats = day_bars(path, selection=selection, ahead=ahead, early=early)
-    return day_features(date, bars, prev_bars, prev_date, params, early), stats
-
-
 def _day_bars(
-    path, bronze_out: Path | None, selection: Selection | None, ahead: int | None, early=None, frames=None
+    path, bronze_out: Path | None, selection: Selection | None, ahead: int | None, frames=None
 ) -> tuple[pa.Table, ScanStats]:
     from mbp10.bars import BarsConsumer  # Numba: not imported by a `run` parent, which only runs the features
 
     consumer = BarsConsumer(selection=selection)
-    if early is not None:
-        early.watch(consumer)
     if input_kind(path) == "parquet":
         consumer.symmap = read_symbology(path)
         table = read_bronze(path)
@@ -158,8 +136,7 @@ def _day_bars(
         with atomic_path(bronze_out) as tmp:
             stats = ingest_file(path, tmp, extra_consumers=(consumer,))
     else:
-        idle = early.step if early is not None else None
-        stats = scan_dbn(path, [consumer], read_ahead() if ahead is None else ahead, idle, frames)
+        stats = scan_dbn(path, [consumer], read_ahead() if ahead is None else ahead, frames)
     bars = consumer.finish(str(path))
     stats.integrity = {
         **consumer.integrity.counters(),
@@ -204,14 +181,11 @@ def day_features(
     prev_bars: pa.Table | None,
     prev_date: dt.date | None,
     params: EpisodeParams,
-    early: EarlyFeatures | None = None,
 ) -> DayOutputs:
-    """Every level-dependent stage of one date, each instrument on its own (`mbp10.instruments`); `early`:
-    the same date's `EarlyFeatures` of these bars (`day_outputs`), whose work is then not done again."""
-    done = early.finish() if early is not None else None
-    levels = levels_all(date, bars, prev_bars, prev_date, done)
-    bars = level_distance_all(bars, levels, done)
-    episodes, windows = episodes_all(date.isoformat(), bars, levels, params, done)
+    """Every level-dependent stage of one date, each instrument on its own (`mbp10.instruments`)."""
+    levels = levels_all(date, bars, prev_bars, prev_date)
+    bars = level_distance_all(bars, levels)
+    episodes, windows = episodes_all(date.isoformat(), bars, levels, params)
     series = series_all(bars, episodes)
     approach, signature = approach_all(bars, episodes, series)
     vectors = vectors_all(bars, episodes, approach, signature, params.reset_pts, series)
