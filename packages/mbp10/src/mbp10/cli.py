@@ -365,7 +365,10 @@ BARS_REQUIRED = (
 @click.option("--date", "date_s", required=True)
 @click.option("--prev-bars", type=NotAnOptionPath(dir_okay=False, path_type=Path), default=None)
 @click.option(
-    "--prev-date", "prev_date_s", default=None, help="date of --prev-bars (default: the day before)"
+    "--prev-date",
+    "prev_date_s",
+    default=None,
+    help="date of --prev-bars (default: the previous trading session)",
 )
 @click.option("-o", "--out", type=NotAnOptionPath(dir_okay=False, path_type=Path), required=True)
 @common_options(workers=False)
