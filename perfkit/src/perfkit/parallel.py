@@ -19,6 +19,7 @@ import hashlib
 import multiprocessing
 import numbers
 import os
+import queue
 import signal
 import sys
 import sysconfig
@@ -327,15 +328,26 @@ def _completed(futures: dict[cf.Future, Any], poll_s: float = 0.1) -> Iterator[c
 
     ``as_completed`` takes every future's lock on entry; a ``KeyboardInterrupt`` between two of those
     acquisitions leaves locks held forever, and the pool's manager thread -- which interpreter exit
-    joins -- then blocks on them: the command printed ``interrupted`` and hung. Here each short wait
-    runs with the stop signals held, and a signal that arrived meanwhile is raised between waits.
+    joins -- then blocks on them: the command printed ``interrupted`` and hung. Here each future tells a
+    queue once when it is done (a done-callback, registered with the stop signals held), and each short
+    wait on that queue runs with the signals held; a signal that arrived meanwhile is raised between waits.
+    (``cf.wait`` on the pending set instead took and released every pending future's lock at each
+    completion: O(n^2) for n tasks, ~0.06 s of a 268-task qyn1 pack.)
     """
     submitted = {fut: i for i, fut in enumerate(futures)}
-    pending = set(futures)
-    while pending:
-        with interrupts.deferred():
-            done, pending = cf.wait(pending, timeout=poll_s, return_when=cf.FIRST_COMPLETED)
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    with interrupts.deferred():
+        for fut in submitted:
+            fut.add_done_callback(finished.put)
+    left = len(submitted)
+    while left:
+        done = []
+        with interrupts.deferred(), contextlib.suppress(queue.Empty):
+            done.append(finished.get(timeout=poll_s))
+            while True:
+                done.append(finished.get_nowait())
         interrupts.raise_if_received()  # a stop signal recorded meanwhile, whatever became of its exception
+        left -= len(done)
         yield from sorted(done, key=submitted.__getitem__)
 
 
