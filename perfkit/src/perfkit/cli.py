@@ -524,8 +524,8 @@ def profile(
     command: tuple[str, ...],
 ) -> None:
     """Run a console script or python command under cProfile, in this process: writes OUTPUT (.pstats) and
-    the top functions beside it (OUTPUT's suffix replaced by .top.json), and prints the top functions by own (or cumulative) time, without the
-    click and perfkit wrapper frames. Exits with the command's code.
+    the top functions beside it (OUTPUT's suffix replaced by .top.json), and prints the top functions by own
+    (or cumulative) time, without the click and perfkit wrapper frames. Exits with the command's code.
 
     Example: perfkit profile --sort own --speedscope p.speedscope.json -o p.pstats -- batted-ball game --seed 1
     """
