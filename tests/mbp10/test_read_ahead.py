@@ -254,3 +254,37 @@ def test_mbp10_bars_walks_the_frames_once(monkeypatch, tmp_path, small_day, smal
     cut = _cut_after_a_flushed_block(tmp_path, small_day)
     r = CliRunner().invoke(main, ["bars", str(cut), "-o", str(tmp_path / "cut.parquet"), "--quiet"])
     assert r.exit_code == 2 and "without a last block" in r.output
+
+
+def test_mbp10_run_walks_each_dates_frames_once(monkeypatch, tmp_path):
+    """`run` probes every date's file in the parent (bad input refused before any worker starts); the bars
+    task then takes that probe's word for the same unchanged file instead of walking its frames again."""
+    import datetime as dt
+
+    from click.testing import CliRunner
+    from mbp10 import io
+    from mbp10.cli import main
+    from mbp10.dbn import write_dbn
+    from mbp10.synth import synth_header, synth_instruments
+
+    days = tmp_path / "days"
+    days.mkdir()
+    for d in (2, 3):
+        date = dt.date(2024, 1, d)
+        write_dbn(
+            days / f"ES-{date}.dbn.zst",
+            synth_header(date, ("ESH4",)),
+            synth_instruments(date, 5_000, 1, ("ESH4",)),
+        )
+    walks = []
+
+    class Counted(io.FrameWalk):
+        def __init__(self, path) -> None:
+            walks.append(Path(path).name)
+            super().__init__(path)
+
+    monkeypatch.setattr(io, "FrameWalk", Counted)
+    args = ["run", "--input-dir", str(days), "--dates", "2024-01-02..2024-01-03", "--executor", "serial"]
+    r = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "out"), "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert sorted(walks) == ["ES-2024-01-02.dbn.zst", "ES-2024-01-03.dbn.zst"]

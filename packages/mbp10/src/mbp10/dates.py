@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mbp10.calendar import check_supported
@@ -62,6 +62,9 @@ class DatePlan:
     first: dt.date
     last: dt.date
     inputs: dict[dt.date, Path]
+    #: `io.probe(path).frames` of each zstd input, from `plan_dates`: a worker whose file is still the
+    #: one probed (`io.file_identity`) does not walk its frames again.
+    frames: dict[dt.date, tuple | None] = field(default_factory=dict)
 
     @property
     def n_dates(self) -> int:
@@ -85,6 +88,5 @@ def plan_dates(input_dir: str | os.PathLike, dates_text: str) -> DatePlan:
     inputs = find_inputs(Path(input_dir), first, last)
     if not inputs:
         raise Mbp10Error(f"{input_dir}: no input files for {dates_text}")
-    for src in inputs.values():
-        probe(src)
-    return DatePlan(dates_text, first, last, inputs)
+    frames = {date: probe(src).frames for date, src in inputs.items()}
+    return DatePlan(dates_text, first, last, inputs, frames)

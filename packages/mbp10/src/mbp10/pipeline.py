@@ -197,7 +197,7 @@ def day_features(
 
 def bars_task(payload: tuple) -> dict:
     """Pass 1 (one date): decode + bar5s core into the staging area; optional bronze."""
-    date_iso, src, out_dir, bronze, selection, ahead = payload
+    date_iso, src, out_dir, bronze, selection, ahead, frames = payload
     out = Path(out_dir)
     bronze_out = out / "bronze" / f"{date_iso}.parquet" if bronze else None
     t0 = time.perf_counter()
@@ -205,7 +205,7 @@ def bars_task(payload: tuple) -> dict:
 
     warm_up()  # the worker's first task loads (or compiles) the kernels: timed apart, kept out of the rate
     compile_s = time.perf_counter() - t0
-    bars, stats = day_bars(src, bronze_out, Selection(**selection), ahead)
+    bars, stats = day_bars(src, bronze_out, Selection(**selection), ahead, frames)
     write_staging(bars, out / STAGING / f"{date_iso}.arrow")
     counts = {"records": stats.records, "out_of_order": stats.out_of_order, "bars": bars.num_rows}
     counts.update(stats.integrity)
@@ -394,7 +394,7 @@ def run_dates(
                     # earlier date's are.
                     Task(
                         key=k,
-                        payload=(k, str(inputs[d]), str(out), bronze, sel, ahead),
+                        payload=(k, str(inputs[d]), str(out), bronze, sel, ahead, plan.frames.get(d)),
                         cost=len(todo) - i,
                         files=bars_files(k, bronze),
                     )
