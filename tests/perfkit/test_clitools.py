@@ -232,3 +232,16 @@ def test_a_file_path_ending_in_a_slash_is_refused(tmp_path, monkeypatch):
     result = CliRunner().invoke(_group(), ["cmd", "fine", "--profile", "sdir/"])
     assert result.exit_code == 2, result.output
     assert "ends with a slash" in result.output and not any(tmp_path.iterdir())
+
+
+@click.command()
+@handle_errors()
+def full_disk():
+    # pyarrow's own text for a failed write: errno set, its message longer than the reason.
+    raise OSError(28, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+
+def test_a_full_disk_is_said_in_words_without_the_librarys_errno_text():
+    result = CliRunner().invoke(full_disk, [])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: No space left on device"

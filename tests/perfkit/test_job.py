@@ -140,3 +140,28 @@ def test_ctrl_c_while_the_run_sets_up_still_leaves_a_failed_report(tmp_path, mon
         j.path(out).write_text("never committed")
     assert json.loads((rep / "run_report.json").read_text())["status"] == "failed"
     assert _tree(tmp_path) == ["rep", "rep/events.jsonl", "rep/run_report.json"]
+
+
+@pytest.mark.parametrize("code", [28, 122])  # ENOSPC, EDQUOT
+def test_a_write_that_finds_no_room_names_the_output_and_leaves_nothing(tmp_path, code):
+    """write(2) names no file when the disk is full: the error that leaves the job names the output."""
+    out = tmp_path / "out"
+    with pytest.raises(OSError) as caught, job("demo", "x", directories=[out]) as j:
+        (j.path(out) / "half").write_text("partial")
+        raise OSError(code, os.strerror(code))
+    assert caught.value.errno == code and caught.value.filename == str(out)
+    assert _tree(tmp_path) == []
+
+
+def test_a_failed_run_whose_report_cannot_be_written_shows_the_runs_own_error(tmp_path, monkeypatch):
+    """On a full disk the report of the failed run fails to write too; the user sees the first error."""
+    from perfkit import run as run_module
+
+    def no_room(*args, **kwargs):
+        raise OSError(28, os.strerror(28))
+
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="the run's own failure"), job("demo", "x", directories=[out]):
+        monkeypatch.setattr(run_module, "write_text_atomic", no_room)
+        raise RuntimeError("the run's own failure")
+    assert _tree(tmp_path) == []

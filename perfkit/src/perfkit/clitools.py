@@ -57,6 +57,7 @@ _USER_OS_ERRORS = {
     errno.ENOTDIR,
     errno.EEXIST,
     errno.EDQUOT,
+    errno.EFBIG,
     errno.EXDEV,
     errno.ENOTEMPTY,
 }
@@ -189,8 +190,11 @@ def _interrupted(code: int) -> None:
 
 
 def _os_error_line(exc: OSError) -> str:
+    """``error: <reason in words>[: <file>]``, the reason from the errno: a library's own text can be
+    longer and carry the errno's digits (pyarrow: "Error writing bytes to file. Detail: [errno 28] ...")."""
     where = f": {exc.filename}" if exc.filename else ""
-    return f"error: {exc.strerror or _one_line(exc)}{where}"
+    reason = os.strerror(exc.errno) if exc.errno else exc.strerror or _one_line(exc)
+    return f"error: {reason}{where}"
 
 
 def handle_errors(bad_input: tuple[type[BaseException], ...] = ()) -> Callable:

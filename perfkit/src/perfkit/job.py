@@ -99,9 +99,9 @@ def job(
                 report_path = Path(os.path.abspath(directories[0])) / REPORT_FILES[0]
             else:
                 run_dir, report_path = None, None
-    except BaseException:
+    except BaseException as exc:
         outputs.discard()
-        raise
+        outputs.reraise(exc)
     run = Run(pipeline, run_dir, {"command": command, **dict(config or {})})
     # What every worker of a remote Dask cluster must see: the inputs, and the staged outputs.
     shared = [(p, False) for p in _present(inputs)]
@@ -124,11 +124,11 @@ def job(
             if report_dir is not None and not isinstance(exc, (InputError, *bad_input)):
                 outputs.commit_report()
             outputs.discard()
-        raise
+        outputs.reraise(exc)
     with deferred():
         try:
             interrupts.raise_if_received()  # an interrupt something swallowed: never commit after one
             outputs.commit()
-        except BaseException:
+        except BaseException as exc:
             outputs.discard()
-            raise
+            outputs.reraise(exc)

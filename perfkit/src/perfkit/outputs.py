@@ -23,6 +23,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from perfkit._atomic import (
     TEMP_PREFIX,
@@ -36,6 +37,9 @@ from perfkit._atomic import (
 )
 from perfkit.errors import InputError
 from perfkit.resume import JOURNAL, differing_options, recorded_options
+
+#: Errors of a write that found no room: the file system full, a quota, a file-size limit.
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 MARKER = ".perfkit-output"
 REPORT_FILES = ("run_report.json", "events.jsonl")
@@ -224,6 +228,7 @@ class Outputs:
         self._resume_options: dict | None = None
         self.resumed_from: Path | None = None  # the killed run's staging folder a --resume adopted
         self.committed = False
+        self._first_target: Path | None = None  # kept after a discard, to name it in a no-room error
 
     # -- claiming ------------------------------------------------------------------------------
     def _check_against_inputs(self, path: Path, real: Path, what: str) -> None:
@@ -282,6 +287,8 @@ class Outputs:
         self._make_parent(path, what)
         staged = self._stage(path, kind, what)
         self._outputs.append(Output(path, kind, staged))
+        if self._first_target is None:
+            self._first_target = path
         return staged
 
     def _check_existing(self, path: Path, kind: str, what: str) -> None:
@@ -505,4 +512,19 @@ class Outputs:
             self.commit()
         elif exc_type is not None:
             self.discard()
+            if self._no_room(exc):
+                self.reraise(exc)
         return False
+
+    def _no_room(self, exc: BaseException) -> bool:
+        """A write that found no room and names no file (write(2) has none; pyarrow's error neither)."""
+        return (
+            isinstance(exc, OSError) and exc.errno in _FULL and not exc.filename and bool(self._first_target)
+        )
+
+    def reraise(self, exc: BaseException) -> NoReturn:
+        """Raise ``exc`` again; a no-room error as the same error naming the first claimed output, so that the
+        user learns where."""
+        if self._no_room(exc):
+            raise OSError(exc.errno, os.strerror(exc.errno), str(self._first_target)) from exc
+        raise exc

@@ -150,10 +150,16 @@ class Run:
             self._live.close()
             self._live = None
         if self.out_dir is not None:
-            write_text_atomic(
-                self.events_path, "".join(json.dumps(e, default=_jsonable) + "\n" for e in self._events)
-            )
-            write_json_atomic(self.report_path, self.report)
+            try:
+                write_text_atomic(
+                    self.events_path, "".join(json.dumps(e, default=_jsonable) + "\n" for e in self._events)
+                )
+                write_json_atomic(self.report_path, self.report)
+            except OSError:
+                if exc is None:
+                    raise
+                # The run failed already, often for the same reason (a full disk): its error is the one to
+                # show, not the report's.
         return False  # never swallow the exception
 
     def _event(self, event: str, **fields) -> None:
