@@ -165,3 +165,40 @@ def test_a_failed_run_whose_report_cannot_be_written_shows_the_runs_own_error(tm
         monkeypatch.setattr(run_module, "write_text_atomic", no_room)
         raise RuntimeError("the run's own failure")
     assert _tree(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_an_output_another_run_wrote_meanwhile_is_not_replaced_without_force(tmp_path, kind):
+    """The same command started twice: the run that ends second must not silently replace the other's output."""
+    out = tmp_path / ("out.parquet" if kind == "file" else "out")
+    claims = {"files": [out]} if kind == "file" else {"directories": [out]}
+    with pytest.raises(InputError, match="written while this run ran"), job("demo", "x", **claims) as j:
+        mine = j.path(out) if kind == "file" else j.path(out) / "data.txt"
+        mine.write_text("this run's")
+        with job("demo", "x", **claims) as other:  # starts and ends while the first one runs
+            theirs = other.path(out) if kind == "file" else other.path(out) / "data.txt"
+            theirs.write_text("the other run's")
+    assert (out if kind == "file" else out / "data.txt").read_text() == "the other run's"
+    assert _tree(tmp_path) == (
+        [out.name]
+        if kind == "file"
+        else sorted(["out", "out/.perfkit-output", "out/data.txt", "out/events.jsonl", "out/run_report.json"])
+    )
+
+
+def test_with_force_an_output_written_meanwhile_is_replaced_but_never_a_users_file(tmp_path):
+    out = tmp_path / "out"
+    with job("demo", "x", directories=[out], force=True) as j:
+        (j.path(out) / "data.txt").write_text("this run's")
+        with job("demo", "x", directories=[out]) as other:
+            (other.path(out) / "data.txt").write_text("the other run's")
+    assert (out / "data.txt").read_text() == "this run's"
+    with (
+        pytest.raises(InputError, match="did not write"),
+        job("demo", "x", directories=[out], force=True) as j,
+    ):
+        (j.path(out) / "data.txt").write_text("a third run's")
+        (out / "notes.txt").write_text("the user's notes")  # put there while the run ran
+    assert (out / "notes.txt").read_text() == "the user's notes" and (
+        out / "data.txt"
+    ).read_text() == "this run's"

@@ -444,7 +444,18 @@ class Outputs:
         return None
 
     def commit(self) -> None:
-        """Rename every staged output onto its target (folders swapped whole), then the report."""
+        """Rename every staged output onto its target (folders swapped whole), then the report.
+
+        Every target is first checked again, as at its claim: another command may have written it while
+        this one ran (the same command started twice), and its output is not replaced without ``--force``
+        (nor, with it, a folder holding files no run of ours wrote).
+        """
+        for out in self._outputs:
+            if out.target.exists() or out.target.is_symlink():
+                try:
+                    self._check_existing(out.target, out.kind, "output")
+                except InputError as exc:
+                    raise InputError(f"{exc} (it was written while this run ran)") from None
         for out in self._outputs:
             if out.kind == "dir":
                 self._commit_dir(out)
