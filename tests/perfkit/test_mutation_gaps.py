@@ -1,0 +1,131 @@
+"""Cases the rest of the suite let through: each test here fails on a bug that survived every other perfkit
+test in a mutation probe (session 2026-12-07/08, /work/brief/report-tests.md), and passes on the real code.
+
+Inputs are typed in by hand; expected values come from the documented contract, not from the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from perfkit.determinism import combine_digests, digest_table
+
+from perfkit import gate
+
+from ._cli_helpers import invoke
+
+
+# -- receipts: content that differs must give different receipts -----------------------------------------
+def test_a_null_and_a_zero_have_different_receipts():
+    """A null's slot is hashed as zero, so its position must be hashed too: [1, null] is not [1, 0]."""
+    assert digest_table(pa.table({"v": pa.array([1, None], pa.int64())})) != digest_table(
+        pa.table({"v": pa.array([1, 0], pa.int64())})
+    )
+    assert digest_table(pa.table({"s": pa.array(["a", None])})) != digest_table(
+        pa.table({"s": pa.array(["a", ""])})
+    )
+
+
+def test_where_strings_and_lists_split_is_content():
+    """The same bytes cut into rows differently are different tables."""
+    assert digest_table(pa.table({"s": ["ab", "c"]})) != digest_table(pa.table({"s": ["a", "bc"]}))
+    assert digest_table(pa.table({"b": pa.array([b"ab", b"c"])})) != digest_table(
+        pa.table({"b": pa.array([b"a", b"bc"])})
+    )
+    assert digest_table(pa.table({"l": [[1], [2, 3]]})) != digest_table(pa.table({"l": [[1, 2], [3]]}))
+
+
+def test_the_same_bytes_under_another_type_are_another_receipt():
+    """int64 and float64 columns holding the same 8 bytes per row, or timestamps in s vs ms, are different data."""
+    bits = np.array([1.5, -2.0, 3.25])
+    as_float = pa.table({"v": pa.array(bits)})
+    as_int = pa.table({"v": pa.array(bits.view(np.int64))})
+    assert digest_table(as_float) != digest_table(as_int)
+    ts = np.array([1, 2, 3], dtype=np.int64)
+    assert digest_table(pa.table({"t": pa.array(ts, pa.timestamp("s"))})) != digest_table(
+        pa.table({"t": pa.array(ts, pa.timestamp("ms"))})
+    )
+
+
+def test_combined_receipt_keeps_item_boundaries():
+    """["ab"] and ["a", "b"] are different lists of per-file receipts."""
+    assert combine_digests(["ab"], "x") != combine_digests(["a", "b"], "x")
+
+
+# -- safe output: the fallback swap where renameat2(RENAME_EXCHANGE) is not available -------------------------
+def test_folder_replaced_without_an_atomic_exchange_leaves_nothing_behind(tmp_path, monkeypatch):
+    """Where the kernel or file system has no RENAME_EXCHANGE, the old output is moved aside, the new one
+    renamed in, and the old one removed: no `.pk-*` folder may remain beside the output."""
+    import perfkit.outputs as outputs_mod
+    from perfkit.outputs import MARKER, Outputs
+
+    monkeypatch.setattr(outputs_mod, "_exchange", lambda a, b: False)
+    folder = tmp_path / "out"
+    first = Outputs()
+    (first.directory(folder) / "v1.parquet").write_text("v1")
+    first.commit()
+    second = Outputs(force=True)
+    (second.directory(folder) / "v2.parquet").write_text("v2")
+    second.commit()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([MARKER, "v2.parquet"])
+
+
+def test_report_dir_refuses_a_users_run_report_json_that_perfkit_did_not_write(tmp_path):
+    """A `run_report.json` of the user's own (no perfkit schema_version) is not replaced, even if it names a
+    pipeline."""
+    from perfkit.errors import InputError
+    from perfkit.outputs import Outputs
+
+    (tmp_path / "run_report.json").write_text(json.dumps({"pipeline": "my notes"}))
+    with pytest.raises(InputError, match="not a perfkit report"):
+        Outputs(force=True).report_dir(tmp_path)
+    assert json.loads((tmp_path / "run_report.json").read_text()) == {"pipeline": "my notes"}
+
+
+# -- history: directions and the baseline window ---------------------------------------------------------
+def test_a_size_in_bytes_is_better_lower():
+    from perfkit.history import direction
+
+    assert direction("fast.output_bytes") == -1
+    assert direction("container_bytes") == -1
+
+
+def test_the_baseline_is_the_latest_runs_of_the_window_not_the_oldest(tmp_path):
+    """Ten runs at 10 s, then ten at 5 s (a speed-up merged long ago), latest 5 s: with a window of 10 the
+    baseline is the ten most recent runs (5 s), so the latest is within noise, not an 'improvement'."""
+    from perfkit.history import load_history
+
+    lines = []
+    for i, seconds in enumerate([10.0] * 10 + [5.0] * 10 + [5.0]):
+        lines.append(json.dumps({"timestamp": f"2026-01-{i + 1:02d}", "pipeline": "seg1b", "name": "s1",
+                                 "data": {"wall_s": seconds + 0.01 * (i % 3)}}))  # fmt: skip
+    (tmp_path / "seg1b.jsonl").write_text("\n".join(lines) + "\n")
+    h = load_history("seg1b", tmp_path, window=10)
+    (s,) = [s for s in h.series if s.figure == "wall_s"]
+    assert s.baseline == pytest.approx(5.01)
+    assert s.status == "within noise"
+
+
+# -- gate: the CLI's verdict and --update ------------------------------------------------------------------
+def test_gate_update_overwrites_the_old_count_of_the_same_workload(tmp_path):
+    path = tmp_path / "baseline.json"
+    gate.write_baseline(path, gate.compare({"mbp10": (123, 1.0)}, {"mbp10": 100}, 0.03), {"mbp10": 100})
+    assert gate.read_baseline(path) == {"mbp10": 123}
+
+
+@pytest.mark.parametrize(("count", "code"), [(1_100_000, 1), (1_010_000, 0)])
+def test_gate_command_exits_1_when_a_workload_needs_more_instructions(tmp_path, monkeypatch, count, code):
+    """`perfkit gate` is CI's last step: a workload 10 % over its baseline must fail it (exit 1), 1 % must not.
+    The counting (valgrind, minutes) is replaced by fixed counts."""
+    workloads = tmp_path / "benchmarks" / "gate" / "workloads.json"
+    workloads.parent.mkdir(parents=True)
+    workloads.write_text(json.dumps({"workloads": {"w": {"command": ["true"]}}}))
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"instructions": {"w": 1_000_000}}))
+    monkeypatch.setattr(gate, "run_gate", lambda *a, **k: {"w": (count, 1.0)})
+    result = invoke("gate", "--workloads", workloads, "--baseline", baseline)
+    assert result.exit_code == code, result.output
