@@ -1,0 +1,93 @@
+"""Cases the rest of the suite let through: each test here fails on a bug that survived every other mbp10
+test in a mutation probe (session 2026-12-07/08, /work/brief/report-tests.md), and passes on the real code.
+
+Inputs are typed in by hand; expected values come from docs/mbp10.md ("Integrity", `similar --as-of`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+from mbp10.dbn import encode_metadata, write_dbn
+from mbp10.pipeline import day_bars
+from mbp10.vectors import nearest
+
+from .testdata import make_records
+
+F_LAST, F_BAD_TS_RECV = 128, 8  # DBN record flags
+
+
+def _book(bid: float, ask: float) -> dict:
+    return {"bid": [(bid, 5)], "ask": [(ask, 5)]}
+
+
+def test_integrity_counts_steps_back_not_repeats_and_passes_on_bad_ts_recv(tmp_path):
+    """docs/mbp10.md "Integrity": a `sequence` *below* the instrument's previous one and a `ts_recv` *earlier*
+    than the record before count as steps back; equal values (several book updates of one venue message share
+    its sequence and receive time) do not. A record flagged F_BAD_TS_RECV is counted."""
+    s = 5_000_000_000
+    rec = make_records(
+        [
+            {"ts": s + 1, "action": "A", "side": "B", "price": 100.0, "size": 1, "book": _book(100.0, 100.25)},
+            {"ts": s + 2, "action": "A", "side": "B", "price": 99.75, "size": 1, "book": _book(100.0, 100.25)},
+            {"ts": s + 3, "action": "A", "side": "A", "price": 100.5, "size": 1, "book": _book(100.0, 100.25),
+             "flags": F_LAST | F_BAD_TS_RECV},
+            {"ts": 2 * s + 1, "action": "C", "side": "A", "price": 100.5, "size": 1, "book": _book(100.0, 100.25)},
+        ]
+    )  # fmt: skip
+    rec["sequence"] = [10, 11, 11, 12]  # a repeat, never a step back
+    rec["ts_recv"][2] = rec["ts_recv"][1]  # the same receive time twice, never earlier
+    rec["instrument_id"] = 7
+    path = tmp_path / "i.dbn"
+    write_dbn(
+        path,
+        encode_metadata(dataset="GLBX.MDP3", symbol="ESH4", start_ns=0, end_ns=3 * s, instrument_id=7),
+        rec,
+    )
+    _, stats = day_bars(path)
+    assert stats.integrity["sequence_backwards_records"] == 0
+    assert stats.integrity["ts_recv_backwards_records"] == 0
+    assert stats.integrity["bad_ts_recv_records"] == 1
+    assert stats.integrity["maybe_bad_book_records"] == 0
+
+
+def _ns(day: int, hh: int, mm: int = 0) -> int:
+    return int(dt.datetime(2024, 1, day, hh, mm, tzinfo=dt.UTC).timestamp()) * 1_000_000_000
+
+
+def test_as_of_hides_an_outcome_known_only_after_the_as_of_time():
+    """`similar --as-of T`: an outcome counts as known at T, not at the query's (later) decision time. The
+    candidate was decided on the 2nd and its outcome became known at 10:00 on the 3rd; the query is decided
+    at 15:00 on the 3rd. As of 09:00 on the 3rd that outcome was not known yet."""
+    q = 2024010300000
+    rows = [  # touch_id, date, decision, outcome, outcome known at, vector
+        (q, "2024-01-03", _ns(3, 15), "break", _ns(3, 15, 5), [0.0, 0.0]),
+        (2024010200000, "2024-01-02", _ns(2, 12), "bounce", _ns(3, 10), [1.0, 0.0]),
+        (2024010200001, "2024-01-02", _ns(2, 13), "break", _ns(2, 13, 5), [2.0, 0.0]),
+    ]
+    cols = list(zip(*rows, strict=True))
+    n = len(rows)
+    library = pa.table(
+        {
+            "touch_id": pa.array(cols[0], pa.int64()),
+            "instrument_id": pa.array([1] * n, pa.uint32()),
+            "symbol": ["ESH4"] * n,
+            "date": list(cols[1]),
+            "level_kind": ["pdh"] * n,
+            "level_price": [4800.0] * n,
+            "direction": pa.array([1] * n, pa.int8()),
+            "outcome": list(cols[3]),
+            "decision_ns": pa.array(cols[2], pa.int64()),
+            "outcome_known_ns": pa.array(cols[4], pa.int64()),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(np.ravel(cols[5]), pa.float32()), 2),
+        }
+    )
+    early = nearest(library, q, k=10, as_of_ns=_ns(3, 9)).to_pylist()
+    assert [(h["touch_id"], h["outcome"], h["outcome_known"]) for h in early] == [
+        (2024010200000, None, False),
+        (2024010200001, "break", True),
+    ]
+    later = nearest(library, q, k=10, as_of_ns=_ns(3, 11)).to_pylist()
+    assert [h["outcome"] for h in later] == ["bounce", "break"]
