@@ -51,7 +51,7 @@ def _restore_signal_handlers():
     test would then see its command ignore SIGINT). Put the handlers back after every test."""
     import signal
 
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     yield
     for sig, handler in saved.items():
         if handler is not None:

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,65 @@ def test_sigterm_stops_cleanly(tmp_path, previous, executor):
     assert res.stderr.strip() == "interrupted"
     assert res.stop_s < 2.0 and res.survivors == []
     assert previous.read_text() == "2 tasks\n"
+    assert temporaries(tmp_path) == []
+
+
+# Runs the script named by the next argument with SIGHUP's disposition set first ({} = SIG_DFL or SIG_IGN).
+_RUN_WITH_SIGHUP = (
+    "import runpy, signal, sys; signal.signal(signal.SIGHUP, signal.{}); sys.argv = sys.argv[1:]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+@pytest.mark.parametrize("executor", list(EXECUTORS))
+def test_sighup_of_a_closed_terminal_stops_cleanly(tmp_path, previous, executor):
+    """The terminal or SSH session closes: the shell sends SIGHUP to the job's process group. The run
+    stops as it does for SIGTERM (exit 129), its workers ignore the signal and are stopped by the parent,
+    and nothing is left: before, the parent died at once, leaving its staging folder and a warning."""
+    # Started with SIGHUP at its default, as from an interactive shell (pytest itself may have been started
+    # with it ignored, e.g. in the background, and an ignored SIGHUP is kept: the `nohup` case below).
+    argv = [sys.executable, "-c", _RUN_WITH_SIGHUP.format("SIG_DFL"), SCRIPT, "go", "out", "--workers", "2"]
+    argv += ["--force", "--mark", "running", *EXECUTORS[executor]]
+    res = interrupt(argv, tmp_path, after_s=0.5, when=_tasks_running(tmp_path), sig=signal.SIGHUP)
+    assert res.returncode == 129, res.stderr
+    assert res.stderr.strip() == "interrupted"
+    assert res.stop_s < 2.0 and res.survivors == []
+    assert previous.read_text() == "2 tasks\n"
+    assert temporaries(tmp_path) == []
+
+
+def test_a_run_under_nohup_keeps_running_through_sighup(tmp_path):
+    """``nohup`` starts the command with SIGHUP ignored: it must stay ignored, the run finishing normally."""
+    argv = [
+        sys.executable,
+        "-c",
+        _RUN_WITH_SIGHUP.format("SIG_IGN"),
+        SCRIPT,
+        "go",
+        "out",
+        "--workers",
+        "2",
+        "--tasks",
+        "2",
+        "--task-s",
+        "1.5",
+        "--mark",
+        "running",
+    ]
+    proc = subprocess.Popen(
+        argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "running").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGHUP)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, stderr
+    assert (tmp_path / "out" / "result.txt").read_text() == "2 tasks\n"
     assert temporaries(tmp_path) == []
 
 
@@ -140,7 +200,7 @@ def test_pool_start_up_keeps_signals_held_even_when_the_resource_tracker_starts(
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == str(sorted([int(signal.SIGINT), int(signal.SIGTERM)]))
+    assert out.stdout.strip() == str(sorted([int(signal.SIGINT), int(signal.SIGTERM), int(signal.SIGHUP)]))
 
 
 def test_ctrl_c_that_an_import_turns_into_another_error_is_still_an_interrupt(tmp_path):

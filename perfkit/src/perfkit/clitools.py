@@ -6,7 +6,7 @@ Exit codes, the same in every CLI (the README's table):
 0     ok
 2     bad input, a bad option, or an output that cannot be written (one line naming the file,
       field or value; click usage errors too)
-130   interrupted by SIGINT (Ctrl-C); 143 by SIGTERM -- one line ``interrupted``, no traceback
+130   interrupted by SIGINT (Ctrl-C); 143 by SIGTERM; 129 by SIGHUP -- one line ``interrupted``, no traceback
 1     a bug: one line asking to report it (``PERFKIT_TRACEBACK=1`` shows the traceback)
 ====  ==========================================================================================
 """

@@ -23,7 +23,7 @@ class WorkerLost(Exception):
 
 
 class Interrupted(BaseException):
-    """The process was asked to stop by a signal (raised from the SIGTERM handler)."""
+    """The process was asked to stop by a signal (raised from the SIGTERM and SIGHUP handlers)."""
 
     def __init__(self, signum: int = signal.SIGTERM):
         super().__init__(signal.Signals(signum).name)

@@ -1,11 +1,12 @@
 """Signals: SIGTERM as an exception, critical sections that a signal cannot cut, workers that die with their parent.
 
-* :func:`install` (every CLI, via ``handle_errors``): SIGTERM raises :class:`perfkit.errors.Interrupted`
-  in the main thread, so cleanup runs exactly as it does for Ctrl-C's ``KeyboardInterrupt``.
-* :func:`deferred`: SIGINT/SIGTERM are held while the block runs (starting worker processes,
+* :func:`install` (every CLI, via ``handle_errors``): SIGTERM, and SIGHUP (the terminal or SSH session
+  closed), raise :class:`perfkit.errors.Interrupted` in the main thread, so cleanup runs exactly as it does
+  for Ctrl-C's ``KeyboardInterrupt``. A signal that was ignored at start (``nohup``) stays ignored.
+* :func:`deferred`: SIGINT/SIGTERM/SIGHUP are held while the block runs (starting worker processes,
   renaming outputs into place) and delivered when it ends.
-* :func:`init_worker` (every worker process): Ctrl-C at the terminal reaches the whole process
-  group, but only the parent acts on it: workers ignore SIGINT, keep SIGTERM's default (die without a
+* :func:`init_worker` (every worker process): Ctrl-C at the terminal (and SIGHUP when it closes) reaches
+  the whole process group, but only the parent acts on it: workers ignore SIGINT and SIGHUP, keep SIGTERM's default (die without a
   traceback), and exit on their own within a fraction of a second when the parent process is gone,
   even if it was SIGKILLed (a thread waiting on a pidfd of the parent).
 * :func:`exit_interrupted` (the CLIs, once an interrupt is reported): a command's own process ends
@@ -28,7 +29,7 @@ from typing import NoReturn
 
 from perfkit.errors import Interrupted
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 _received: list[int] = []
@@ -45,12 +46,15 @@ def _raise_keyboard_interrupt(signum, _frame) -> None:
 
 
 def install() -> None:
-    """SIGTERM raises :class:`Interrupted`, SIGINT ``KeyboardInterrupt``, and both are remembered
-    (:func:`received`); main thread only, elsewhere a no-op. An ignored SIGINT stays ignored."""
+    """SIGTERM and SIGHUP raise :class:`Interrupted`, SIGINT ``KeyboardInterrupt``, and each is remembered
+    (:func:`received`); main thread only, elsewhere a no-op. An ignored SIGINT or SIGHUP stays ignored
+    (``nohup``, a shell's background job)."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_interrupted)
         if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            signal.signal(signal.SIGHUP, _raise_interrupted)
         sys.unraisablehook = _quiet_unraisable
 
 
@@ -192,7 +196,7 @@ def _flush(code: int = 0) -> int:
 
 
 def ignore_further() -> None:
-    """After an interrupt has been reported: a second Ctrl-C or SIGTERM must not print a traceback."""
+    """After an interrupt has been reported: a second Ctrl-C, SIGTERM or SIGHUP must not print a traceback."""
     if threading.current_thread() is threading.main_thread():
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
@@ -200,7 +204,7 @@ def ignore_further() -> None:
 
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM for the block; a signal that arrives meanwhile is acted on when it ends.
+    """Hold SIGINT/SIGTERM/SIGHUP for the block; a signal that arrives meanwhile is acted on when it ends.
 
     Two layers, because Python runs its handlers in the main thread whichever OS thread the kernel
     picked (numpy's BLAS threads, for one, leave the signals unblocked): the Python-level handlers only
@@ -275,12 +279,15 @@ def watch_parent_if_worker() -> None:
         return
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     exit_with(int(pid))
 
 
 def init_worker(parent_pid: int) -> None:
-    """Set up a worker process: ignore Ctrl-C, die quietly on SIGTERM, exit when ``parent_pid`` is gone."""
+    """Set up a worker process: ignore Ctrl-C and SIGHUP, die quietly on SIGTERM, exit when ``parent_pid`` is
+    gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     exit_with(parent_pid)

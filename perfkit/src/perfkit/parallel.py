@@ -263,10 +263,24 @@ def _start_resource_tracker() -> None:
 
     Its ``ensure_running`` unblocks SIGINT/SIGTERM when it starts the tracker, which would undo a
     deferred block and let workers start with Ctrl-C live; once it runs, later calls leave the mask alone.
+    The tracker ignores SIGINT/SIGTERM itself, not SIGHUP: it is started with SIGHUP ignored (kept across
+    its exec), so that a closed terminal's SIGHUP to the process group does not kill it before the parent
+    has cleaned up (it ends when the parent does).
     """
     from multiprocessing import resource_tracker
 
-    resource_tracker.ensure_running()
+    if threading.current_thread() is not threading.main_thread():
+        resource_tracker.ensure_running()
+        return
+    # Blocked first: a SIGHUP arriving meanwhile stays pending (Linux never discards a blocked signal)
+    # and reaches the restored handler when unblocked.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGHUP])
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous if previous is not None else signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 # The write end of the pipe a process worker announces each task start on (see _ProcessRound).
