@@ -129,3 +129,25 @@ def test_gate_command_exits_1_when_a_workload_needs_more_instructions(tmp_path, 
     monkeypatch.setattr(gate, "run_gate", lambda *a, **k: {"w": (count, 1.0)})
     result = invoke("gate", "--workloads", workloads, "--baseline", baseline)
     assert result.exit_code == code, result.output
+
+
+# -- exit codes: an interrupt that library code swallowed still ends the command -----------------------------
+def test_a_swallowed_ctrl_c_still_ends_a_command_that_returns_normally_with_130():
+    """Someone else's code catches the KeyboardInterrupt and the command returns as if it succeeded: the CLI
+    must still report the interrupt (exit 130, one line), not exit 0 over work that was cut short."""
+    import contextlib
+    import signal
+
+    import click
+    from click.testing import CliRunner
+    from perfkit.clitools import handle_errors
+
+    @click.command()
+    @handle_errors()
+    def swallowing():
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        click.echo("done")
+
+    result = CliRunner().invoke(swallowing, [])
+    assert result.exit_code == 130 and result.stderr.strip() == "interrupted"
