@@ -230,3 +230,45 @@ def test_pyspy_rate_below_one_is_one_line_exit_2(rate, tmp_path):
 def test_diff_limit_below_zero_is_one_line_exit_2():
     result = invoke("diff", REPORT_A, REPORT_A, "--limit", "-1")
     assert result.exit_code == 2 and "--limit" in result.output and "-1" in result.output
+
+
+# --- inputs that never end or do not fit ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["show", "/dev/zero"],
+        ["diff", "/dev/zero", str(REPORT_A)],
+        ["verify", str(REPORT_A), "/dev/zero"],
+        ["digest", "/dev/zero"],
+        ["gate", "--baseline", "/dev/zero"],
+        ["show", str(REPORT_A), "--html", "{tmp}/r.html", "--pstats", "/dev/zero"],
+        ["show", str(REPORT_A), "--html", "{tmp}/r.html", "--speedscope", "/dev/zero"],
+    ],
+)
+def test_a_device_as_an_input_is_one_line_exit_2_not_a_read_that_never_ends(argv, tmp_path):
+    """`perfkit show /dev/zero` read until the machine ran out of memory (24 GB, then the OOM killer)."""
+    result = invoke(*[a.format(tmp=tmp_path) for a in argv])
+    assert result.exit_code == 2
+    assert "/dev/zero is a device or socket, not a file" in one_error_line(result)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_report_larger_than_the_read_limit_is_refused_in_one_line(tmp_path, monkeypatch):
+    from perfkit import reports
+
+    monkeypatch.setattr(reports, "READ_LIMIT", 1 << 20)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"pad": "x" * (1 << 20)}))
+    result = invoke("show", big)
+    assert result.exit_code == 2 and "larger than 1 MiB: not a report" in one_error_line(result)
+
+
+@pytest.mark.parametrize("option", ["--pstats", "--speedscope"])
+def test_show_refuses_an_html_only_option_without_html(option, tmp_path):
+    """They were silently ignored: the user believed the profile was drawn."""
+    extra = tmp_path / "p.pstats"
+    extra.write_bytes(b"x")
+    result = invoke("show", REPORT_A, option, extra)
+    assert result.exit_code == 2 and "add --html" in one_error_line(result)

@@ -279,6 +279,16 @@ CASES = [
         with_(),
     ),
     Case("list-missing-package", ["qyn1", "list", "nope.qyn", *K], 2, "nope.qyn': No such file", with_()),
+    # a device named as a key, passphrase or bench file: was read whole (/dev/zero: 24 GB, then the OOM killer)
+    Case("pack-key-is-a-device", [*PACK[:3], "--key", "/dev/zero", "-o", "x.qyn"], 2, "is not a 32-byte key", with_()),
+    Case(
+        "pack-passphrase-file-is-a-device",
+        [*PACK[:3], "--passphrase-file", "/dev/zero", "-o", "x.qyn"],
+        2,
+        "no line break in its first 4096 bytes",
+        with_(),
+    ),
+    Case("bench-of-a-device", ["qyn1", "bench", "/dev/zero"], 2, "/dev/zero: not a regular file", with_()),
     # outputs against inputs: refused before any work, naming both paths
     Case("pack-output-inside-input", [*PACK, "-o", "src/x.qyn"], 2, "inside the input folder", with_()),
     Case(

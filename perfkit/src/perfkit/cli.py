@@ -25,7 +25,16 @@ from rich.console import Console
 
 from perfkit import interrupts
 from perfkit.clitools import Group, handle_errors, write_stdout
-from perfkit.reports import KNOWN_PIPELINES, STDIN_NOTE, PerfkitError, check_pipeline, load_json, load_report
+from perfkit.reports import (
+    KNOWN_PIPELINES,
+    STDIN_NOTE,
+    PerfkitError,
+    check_pipeline,
+    load_json,
+    load_report,
+    not_a_device,
+    read_bounded,
+)
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 # Everything after the options (or after `--`) is the command to run, its own options included.
@@ -111,6 +120,9 @@ def show(
         if not html_out or str(html_out) == ".":
             raise PerfkitError("missing REPORT: perfkit show REPORT [--html OUT.html]")
         report, html_out = html_out, Path("")
+    if html_out is None and (speedscope or pstats_path is not None):
+        given = "--pstats" if pstats_path is not None else "--speedscope"
+        raise PerfkitError(f"{given} is drawn into the HTML page only: add --html [OUT.html]")
     data = load_report(report)
     if html_out is None:
         from perfkit.views import render_report
@@ -154,6 +166,7 @@ def _check_pstats(path: Path) -> None:
     import io
     import pstats
 
+    not_a_device(path, "--pstats")
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             stats = pstats.Stats(str(path))
@@ -167,9 +180,8 @@ def _check_pstats(path: Path) -> None:
 def _check_speedscope(path: Path) -> None:
     """`--speedscope` must be a speedscope JSON file (its `$schema` names the speedscope format)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            schema = json.load(fh).get("$schema", "")
-    except (OSError, ValueError, AttributeError):
+        schema = json.loads(read_bounded(path, "--speedscope")).get("$schema", "")
+    except (ValueError, AttributeError):
         schema = ""
     if "speedscope" not in str(schema):
         raise PerfkitError(f"--speedscope {path} is not a speedscope file (write one with perfkit pyspy)")
@@ -217,6 +229,7 @@ def digest(path: Path, as_json: bool) -> None:
     """
     if not path.exists():
         raise PerfkitError(f"not found: {path}" + STDIN_NOTE * (str(path) == "-"))
+    not_a_device(path, "input")
     from perfkit.determinism import digest_path
 
     try:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -53,16 +55,46 @@ class PerfkitError(Exception):
     """Bad input to a perfkit command: the message is one line, shown as `error: <message>` (exit 2)."""
 
 
+#: The largest file a perfkit command reads whole (a run report of a million items is ~200 MB): a device such as
+#: /dev/zero, or a wrong file of many GB, is refused in one line instead of filling the machine's memory.
+READ_LIMIT = 512 << 20
+
+
+def not_a_device(path: Path, what: str) -> None:
+    """Refuse a character or block device or a socket (``/dev/zero`` never ends); a pipe is read as a file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # the read that follows names the problem
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise PerfkitError(f"{what} {path} is a device or socket, not a file")
+
+
+def read_bounded(path: Path, what: str, limit: int | None = None) -> bytes:
+    """The bytes of an input file, at most ``limit`` (`READ_LIMIT`); a device or a larger file is a one-line
+    `PerfkitError`."""
+    limit = READ_LIMIT if limit is None else limit
+    not_a_device(path, what)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise PerfkitError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise PerfkitError(f"{what} {path} is larger than {limit >> 20} MiB: not a {what}")
+    return data
+
+
 def load_json(path: str | Path, what: str = "file") -> Any:
-    """Read a JSON file; a missing file or invalid JSON becomes a one-line `PerfkitError`."""
+    """Read a JSON file; a missing file, a device, a huge file or invalid JSON becomes a one-line `PerfkitError`."""
     p = Path(path)
     if not p.exists():
         raise PerfkitError(f"{what} not found: {p}" + STDIN_NOTE * (str(path) == "-"))
     if p.is_dir():
         raise PerfkitError(f"{what} is a directory, not a JSON file: {p}")
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_bounded(p, what).decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise PerfkitError(f"cannot read {what} {p}: {exc}") from exc
     try:
         return json.loads(text)

@@ -79,12 +79,21 @@ def _key_source(key_file, passphrase_file, passphrase_env, key_env=None) -> keys
         return keys.KeySource(key=key)
     if passphrase_file is not None:
         try:
-            text = passphrase_file.read_text("utf-8").splitlines()
+            # The first line is the passphrase: the file is never read whole (a wrong path, /dev/zero).
+            with open(passphrase_file, "rb") as f:
+                head = f.read(keys.KEY_FILE_MAX + 1)
+            lines = head.splitlines()
+            if len(head) > keys.KEY_FILE_MAX and len(lines) < 2:
+                raise Qyn1Error(
+                    f"passphrase file {str(passphrase_file)!r} has no line break in its first "
+                    f"{keys.KEY_FILE_MAX} bytes: not a passphrase file"
+                )
+            passphrase = lines[0].decode("utf-8") if lines else ""
         except OSError as e:
             raise Qyn1Error(f"cannot read passphrase file {str(passphrase_file)!r}: {words(e)}") from None
         except UnicodeDecodeError:
             raise Qyn1Error(f"passphrase file {str(passphrase_file)!r} is not UTF-8 text") from None
-        return keys.KeySource.from_passphrase(text[0] if text else "")
+        return keys.KeySource.from_passphrase(passphrase)
     value = os.environ.get(passphrase_env)
     if not value:
         raise Qyn1Error(f"environment variable {passphrase_env} is not set or empty")
@@ -636,6 +645,9 @@ def bench_(paths, every: int) -> None:
     from qyn1 import corpus
     from qyn1 import profiling as qprof
 
+    for p in paths:
+        if not Path(p).is_file():
+            raise Qyn1Error(f"{p}: not a regular file (a device, pipe or socket)")
     train, held = corpus.split()
     if not paths:
         paths = held[::every]

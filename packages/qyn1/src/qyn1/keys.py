@@ -16,7 +16,6 @@ import hashlib
 import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from nacl import pwhash
 
@@ -54,14 +53,20 @@ def write_key(path: str | os.PathLike) -> None:
         os.fsync(f.fileno())
 
 
+#: More than any key file holds (32 raw bytes, 64 hex digits or base64, with whitespace): a key file is read
+#: up to this many bytes, so a wrong path (a large file, /dev/zero) is refused at once, never read whole.
+KEY_FILE_MAX = 4096
+
+
 def read_key_file(path: str | os.PathLike) -> bytes:
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(KEY_FILE_MAX + 1)
     except OSError as e:
         raise KeyError_(f"cannot read key file {str(path)!r}: {words(e)}") from None
     if len(data) == KEY_SIZE:
         return data
-    key = key_from_text(data)
+    key = key_from_text(data) if len(data) <= KEY_FILE_MAX else None
     if key is None:
         raise KeyError_(f"key file {str(path)!r} is not a 32-byte key (raw, 64 hex digits or base64)")
     return key
