@@ -33,3 +33,50 @@ def test_spin_decay_time_constant_is_at_100_mph():
     none = simulate_batted_ball(100, 28, 0, 2000, 0).distance_ft
     slow = simulate_batted_ball(100, 28, 0, 2000, 0, env=Environment(spin_decay_tau_s=10_000.0)).distance_ft
     assert math.isclose(slow, none, abs_tol=0.1) and slow < none
+
+
+def test_league_line_standard_errors_by_hand():
+    """The calibration test's allowance is three standard errors from game-to-game variation: two games typed
+    in by hand. BA 10/30 and 20/30: the ratio 30/60 = 0.5, its linearised SE sqrt((10 - 15)^2 + (20 - 15)^2) / 60;
+    runs 6 and 10 a game are 3 and 5 a team-game: sample SD sqrt(2) over sqrt(2 games) = 1."""
+    import pyarrow as pa
+    from batted_ball.season import league_line_se
+
+    def side(r, h, ab):
+        return {"R": r, "PA": ab + 4, "AB": ab, "H": h, "2B": 1, "3B": 0, "HR": 1, "BB": 3, "HBP": 1, "SO": 5,
+                "SF": 0, "LOB": 4, "E": 0, "pitches": 4 * (ab + 4)}  # fmt: skip
+
+    games = [(side(4, 6, 16), side(2, 4, 14)), (side(7, 12, 15), side(3, 8, 15))]
+    table = pa.table(
+        {
+            f"{where}_{k}": [g[i][k] for g in games]
+            for i, where in enumerate(("home", "away"))
+            for k in games[0][0]
+        }
+    )
+    se = league_line_se(table)
+    assert se["BA"] == pytest.approx(math.sqrt(50) / 60, rel=1e-12)
+    assert se["R_per_team_game"] == pytest.approx(1.0, rel=1e-12)
+    # total bases: each side's H - 2 singles, a double, a home run = H + 4: 18 and 28 over 30 AB each
+    assert se["SLG"] == pytest.approx(math.sqrt(50) / 60, rel=1e-12)
+
+
+def test_standings_and_calibration_by_hand():
+    """Three games typed in by hand: BOS beats NYY 5-3 at home and 2-1 away, NYY beats TOR 4-0 at home. Runs
+    scored/allowed count both sides of every game; the table sorts by wins, then fewer losses, then name. A
+    statistic is "within" the MLB line when its difference is at most the tolerance, not twice it."""
+    import pyarrow as pa
+    from batted_ball.season import MLB_LINE, calibration_table, standings
+
+    games = pa.table({"home": ["BOS", "NYY", "NYY"], "away": ["NYY", "BOS", "TOR"],
+                      "home_runs": [5, 1, 4], "away_runs": [3, 2, 0]})  # fmt: skip
+    assert standings(games) == [
+        {"team": "BOS", "W": 2, "L": 0, "RS": 7, "RA": 4},
+        {"team": "NYY", "W": 1, "L": 2, "RS": 8, "RA": 7},
+        {"team": "TOR", "W": 0, "L": 1, "RS": 0, "RA": 4},
+    ]
+    (stat, (mlb, tol)) = next(iter(MLB_LINE.items()))
+    line = {k: m for k, (m, _) in MLB_LINE.items()}
+    for offset, within in ((0.99 * tol, True), (1.5 * tol, False)):
+        rows = calibration_table({**line, stat: mlb + offset})
+        assert next(r for r in rows if r["stat"] == stat)["within"] is within

@@ -91,3 +91,22 @@ def test_as_of_hides_an_outcome_known_only_after_the_as_of_time():
     ]
     later = nearest(library, q, k=10, as_of_ns=_ns(3, 11)).to_pylist()
     assert [h["outcome"] for h in later] == ["bounce", "break"]
+
+
+def _bars(vol: list[int], cnt: list[int]) -> pa.Table:
+    return pa.table(
+        {"bar5s_trade_vol_sum": pa.array(vol, pa.int64()), "bar5s_trade_cnt_sum": pa.array(cnt, pa.int64())}
+    )
+
+
+def test_front_month_is_the_outright_with_the_most_contracts_traded():
+    """`--front-month` keeps "the one outright with the largest traded volume" (contracts, not trades; ties:
+    the lower instrument id); a calendar spread is never the front month however much it trades."""
+    from mbp10.bars import front_month
+    from mbp10.symbology import SymbolMap
+
+    symmap = SymbolMap({1: [(0, 99999, "ESH4")], 2: [(0, 99999, "ESM4")], 3: [(0, 99999, "ESH4-ESM4")],
+                        4: [(0, 99999, "NQH4")], 5: [(0, 99999, "NQM4")]})  # fmt: skip
+    tables = {1: _bars([5, 5], [10, 10]), 2: _bars([30], [3]), 3: _bars([100], [50])}
+    assert front_month(symmap, tables) == 2  # most contracts; ESH4 has more trades, the spread more of both
+    assert front_month(symmap, {4: _bars([7], [1]), 5: _bars([7], [1])}) == 4  # a tie: the lower id

@@ -151,3 +151,11 @@ def test_a_swallowed_ctrl_c_still_ends_a_command_that_returns_normally_with_130(
 
     result = CliRunner().invoke(swallowing, [])
     assert result.exit_code == 130 and result.stderr.strip() == "interrupted"
+
+
+def test_the_order_of_an_rng_key_is_part_of_the_stream():
+    """rng_for(seed, a, b) and rng_for(seed, b, a) are different work items."""
+    from perfkit.parallel import rng_for, seed_for
+
+    assert seed_for(7, 1, 2) != seed_for(7, 2, 1)
+    assert not (rng_for(7, "USA", 3).random(4) == rng_for(7, 3, "USA").random(4)).any()

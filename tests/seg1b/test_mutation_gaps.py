@@ -13,3 +13,39 @@ def test_every_bit_of_a_128_bit_seed_is_part_of_the_key():
     assert seed_key(2**32 + 5) == (2**32 + 5, 0)
     assert seed_key((7 << 64) | (1 << 63) | 3) == ((1 << 63) | 3, 7)
     assert not np.array_equal(numpy_block(5, 0, 0), numpy_block(2**32 + 5, 0, 0))
+
+
+def test_a_points_bbox_covering_is_the_point_itself():
+    """GeoParquet 1.1 "covering": each row's bbox must contain its geometry; for a point xmin = xmax = lon and
+    ymin = ymax = lat. A bbox filter (`--bbox`, geopandas `bbox=`) prunes row groups by these columns, so a
+    wrong bbox silently drops sites."""
+    import pyarrow as pa
+    from seg1b.geoparquet import point_schema, with_points
+
+    lon, lat = np.array([-179.5, 12.25, 100.0]), np.array([-45.0, 60.5, 1.0])
+    attrs = pa.table({"site_id": pa.array([1, 2, 3], pa.int64())})
+    for encoding in ("WKB", "point"):
+        out = with_points(attrs, lon, lat, point_schema(attrs.schema, encoding))
+        bbox = out.column("bbox").combine_chunks()
+        assert bbox.field("xmin").to_pylist() == bbox.field("xmax").to_pylist() == lon.tolist(), encoding
+        assert bbox.field("ymin").to_pylist() == bbox.field("ymax").to_pylist() == lat.tolist(), encoding
+
+
+def test_polygon_metadata_says_counterclockwise_and_the_rings_are():
+    """The `geo` key of a tile index with polygons declares `orientation: counterclockwise` (GeoParquet 1.1), and
+    each cell's WKB ring winds that way (positive shoelace area)."""
+    import json
+
+    import shapely
+    from seg1b.geoparquet import box_wkb, tile_schema
+    from seg1b.s1.kernels import TILE_SCHEMA
+
+    meta = json.loads(tile_schema(TILE_SCHEMA, "polygons").metadata[b"geo"])
+    assert meta["columns"]["geometry"]["orientation"] == "counterclockwise"
+    (ring,) = shapely.from_wkb(
+        box_wkb(np.array([10.0]), np.array([-5.0]), np.array([10.5]), np.array([-4.5])).to_numpy(
+            zero_copy_only=False
+        )
+    )
+    x, y = np.asarray(ring.exterior.coords).T
+    assert 0.5 * np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]) == 0.25
