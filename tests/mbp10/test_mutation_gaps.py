@@ -110,3 +110,41 @@ def test_front_month_is_the_outright_with_the_most_contracts_traded():
     tables = {1: _bars([5, 5], [10, 10]), 2: _bars([30], [3]), 3: _bars([100], [50])}
     assert front_month(symmap, tables) == 2  # most contracts; ESH4 has more trades, the spread more of both
     assert front_month(symmap, {4: _bars([7], [1]), 5: _bars([7], [1])}) == 4  # a tie: the lower id
+
+
+def test_an_outcome_is_known_when_its_bar_ends_a_chop_when_the_horizon_has_passed():
+    """Point in time (docs/mbp10.md): a touch is decided when its bar ends; a bounce or break is known when the
+    bar that shows it ends, a chop only once the whole horizon has passed. Bars by hand, as in test_values'
+    vector case: far above 4800, then a touch at bar 33; a bounce or a break at bar 34, or a chop over 5 bars."""
+    from mbp10.episodes import EpisodeParams
+    from mbp10.pipeline import day_features
+
+    from .test_values import NAN, _float_columns, _float_index, _int_columns, utc
+
+    t0, bar = utc(3, 16), 5_000_000_000
+
+    def episode(mids):
+        n = len(mids)
+        table = pa.table(
+            {
+                "instrument_id": pa.array([1] * n, pa.uint32()),
+                "symbol": ["ESH4"] * n,
+                "bar_start_ns": pa.array([t0 + i * bar for i in range(n)], pa.int64()),
+                **{c: pa.array([0] * n, pa.int64()) for c in _int_columns()},
+                **{c: [NAN] * n for c in _float_columns()},
+            }
+        ).set_column(_float_index("bar5s_book_mid_px_eob", n), "bar5s_book_mid_px_eob", pa.array(mids))
+        out = day_features(dt.date(2024, 1, 3), table, None, None, EpisodeParams(horizon_bars=5))
+        (ep,) = out.episodes.to_pylist()
+        return ep
+
+    approach = [4812.0] * 30 + [4808.0, 4805.0, 4802.0, 4800.5]  # the touch: bar 33, decided at its end
+    bounce = episode([*approach, 4804.0])
+    assert (bounce["outcome"], bounce["touch_bar"]) == ("bounce", 33)
+    assert bounce["decision_ns"] == t0 + 34 * bar
+    assert bounce["outcome_known_ns"] == t0 + 35 * bar  # bar 34 shows the bounce; it ends at 35
+    brk = episode([*approach, 4798.0])  # exactly break_pts (2) through the level: a break
+    assert (brk["outcome"], brk["outcome_bars"], brk["outcome_known_ns"]) == ("break", 1, t0 + 35 * bar)
+    chop = episode([*approach, *[4801.0] * 6])
+    assert chop["outcome"] == "chop"
+    assert chop["outcome_known_ns"] == t0 + (34 + 5) * bar

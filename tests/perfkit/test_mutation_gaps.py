@@ -159,3 +159,14 @@ def test_the_order_of_an_rng_key_is_part_of_the_stream():
 
     assert seed_for(7, 1, 2) != seed_for(7, 2, 1)
     assert not (rng_for(7, "USA", 3).random(4) == rng_for(7, 3, "USA").random(4)).any()
+
+
+# -- bench: the figures performance claims are made of --------------------------------------------------------
+def test_bench_ratio_is_the_median_pair_ratio_and_rates_use_the_median_time():
+    """docs: the ratio is the median of the per-pair ratios reference/fast (one slow outlier pair must not move
+    it), and a rate is units over the *median* steady-state time, not the best one."""
+    from perfkit.bench import Comparison, Timing
+
+    c = Comparison("x", Timing([1.0, 2.0, 30.0]), Timing([1.0, 1.0, 1.0]), units=8.0)
+    assert c.pair_ratios == [1.0, 2.0, 30.0] and c.ratio == 2.0
+    assert Timing([1.0, 2.0, 4.0]).to_dict(units=8.0)["items_per_s"] == 4.0
