@@ -49,3 +49,35 @@ def test_polygon_metadata_says_counterclockwise_and_the_rings_are():
     )
     x, y = np.asarray(ring.exterior.coords).T
     assert 0.5 * np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]) == 0.25
+
+
+def test_a_tile_right_after_a_run_is_not_in_it():
+    """S6 checks a site's tile against its country's tile-id intervals [start, stop): the stop itself (the first
+    tile after the run, another country's) is outside."""
+    from seg1b.s6.kernels import sorted_in_intervals
+
+    starts, stops = np.array([10, 20], np.int64), np.array([15, 25], np.int64)
+    sub = np.array([9, 10, 14, 15, 19, 20, 24, 25], np.int64)
+    found = np.zeros(sub.size, dtype=bool)
+    sorted_in_intervals(starts, stops, sub, found)
+    assert found.tolist() == [False, True, True, False, False, True, True, False]
+
+
+def test_plan_counts_give_every_country_a_site_when_there_are_just_enough():
+    """`seg1b sites`: every country gets at least one site when the total allows it -- also when the total is
+    exactly the number of countries."""
+    from seg1b.sites import allocate
+
+    assert allocate(["AAA", "BBB", "CCC"], 3, seed=1) == {"AAA": 1, "BBB": 1, "CCC": 1}
+
+
+def test_plan_tiles_are_drawn_in_proportion_to_their_area():
+    """Sites land on a country's tiles with probability proportional to `area_m2` (docs/seg1b.md): with areas 1
+    and 3, 40,000 draws put ~25 % on the first tile (a uniform draw would put 50 %; the seeded stream is fixed)."""
+    from perfkit.parallel import rng_for
+    from seg1b.sites import _draw_tiles
+
+    out = np.empty(40_000, dtype=np.int64)
+    _draw_tiles(np.array([7, 8], np.int64), np.array([1.0, 3.0]), rng_for(5, "test"), out)
+    assert 0.24 < np.mean(out == 7) < 0.26
+    assert (np.diff(out) >= 0).all()  # in tile (file) order
