@@ -245,3 +245,16 @@ def test_a_full_disk_is_said_in_words_without_the_librarys_errno_text():
     result = CliRunner().invoke(full_disk, [])
     assert result.exit_code == 2
     assert result.output.strip() == "error: No space left on device"
+
+
+@click.command()
+@handle_errors()
+def no_descriptors():
+    raise OSError(24, "Too many open files")
+
+
+def test_running_out_of_file_descriptors_is_a_limit_to_raise_not_a_bug():
+    result = CliRunner().invoke(no_descriptors, [])
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert line.startswith("error: too many open files (ulimit -n is ") and "internal error" not in line

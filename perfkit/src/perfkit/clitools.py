@@ -4,8 +4,8 @@ Exit codes, the same in every CLI (the README's table):
 
 ====  ==========================================================================================
 0     ok
-2     bad input, a bad option, or an output that cannot be written (one line naming the file,
-      field or value; click usage errors too)
+2     bad input, a bad option, an output that cannot be written, or a limit of the machine (memory,
+      disk space, open files): one line naming the file, field or value; click usage errors too
 130   interrupted by SIGINT (Ctrl-C); 143 by SIGTERM; 129 by SIGHUP -- one line ``interrupted``, no traceback
 1     a bug: one line asking to report it (``PERFKIT_TRACEBACK=1`` shows the traceback)
 ====  ==========================================================================================
@@ -197,6 +197,18 @@ def _os_error_line(exc: OSError) -> str:
     return f"error: {reason}{where}"
 
 
+def _too_many_files_line(exc: OSError) -> str:
+    """A limit of the environment, not a bug: say which and how to raise it."""
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if exc.errno == errno.ENFILE:
+        return "error: the system's table of open files is full; close other programs or use fewer --workers"
+    return (
+        f"error: too many open files (ulimit -n is {soft}); raise it (ulimit -n 4096) or use fewer --workers"
+    )
+
+
 def handle_errors(bad_input: tuple[type[BaseException], ...] = ()) -> Callable:
     """Run a command under the exit-code table: one line on stderr, never a traceback.
 
@@ -254,6 +266,8 @@ def _handle_exception(exc: Exception, bad_input: tuple[type[BaseException], ...]
         _exit(f"error: {_one_line(exc)}", EXIT_BUG)
     if isinstance(exc, MemoryError):
         _exit("error: out of memory; try a smaller size or fewer --workers", EXIT_BAD_INPUT)
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE) and not debug:
+        _exit(_too_many_files_line(exc), EXIT_BAD_INPUT)
     if isinstance(exc, BrokenPipeError):
         # stdout closed early (`| head`): the Unix convention is to stop quietly.
         with contextlib.suppress(OSError):
