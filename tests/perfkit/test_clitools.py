@@ -258,3 +258,17 @@ def test_running_out_of_file_descriptors_is_a_limit_to_raise_not_a_bug():
     assert result.exit_code == 2
     line = result.output.strip()
     assert line.startswith("error: too many open files (ulimit -n is ") and "internal error" not in line
+
+
+@click.command()
+@handle_errors()
+def no_memory_map():
+    raise OSError(12, "Memory mapping file failed: Cannot allocate memory")
+
+
+def test_a_memory_map_refused_for_lack_of_memory_is_out_of_memory_not_a_bug():
+    result = CliRunner().invoke(no_memory_map, [])
+    assert (result.exit_code, result.output.strip()) == (
+        2,
+        "error: out of memory; try a smaller size or fewer --workers",
+    )

@@ -264,7 +264,9 @@ def _handle_exception(exc: Exception, bad_input: tuple[type[BaseException], ...]
         _exit(f"error: {_one_line(exc)}", EXIT_BAD_INPUT)
     if isinstance(exc, WorkerLost):
         _exit(f"error: {_one_line(exc)}", EXIT_BUG)
-    if isinstance(exc, MemoryError):
+    if isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno == errno.ENOMEM and not debug):
+        # ENOMEM: a library's allocation or memory map that the address-space limit refused (pyarrow's
+        # "Memory mapping file failed: Cannot allocate memory" under ulimit -v).
         _exit("error: out of memory; try a smaller size or fewer --workers", EXIT_BAD_INPUT)
     if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE) and not debug:
         _exit(_too_many_files_line(exc), EXIT_BAD_INPUT)
