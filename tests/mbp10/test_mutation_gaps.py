@@ -148,3 +148,19 @@ def test_an_outcome_is_known_when_its_bar_ends_a_chop_when_the_horizon_has_passe
     chop = episode([*approach, *[4801.0] * 6])
     assert chop["outcome"] == "chop"
     assert chop["outcome_known_ns"] == t0 + (34 + 5) * bar
+
+
+def test_a_stream_cut_inside_its_checksum_is_refused(tmp_path):
+    """docs/mbp10.md "Integrity": a zstd frame without its last block *or checksum* is a cut file (exit 2). A
+    frame written with a checksum and cut 2 bytes short of its end is such a file; the whole frame passes."""
+    import pytest
+    import zstandard
+    from mbp10.dbn import check_zstd_frames
+    from mbp10.errors import Mbp10Error
+
+    whole = zstandard.ZstdCompressor(level=3, write_checksum=True).compress(b"mbp10 day bytes " * 500)
+    (tmp_path / "whole.dbn.zst").write_bytes(whole)
+    assert check_zstd_frames(tmp_path / "whole.dbn.zst") == 1
+    (tmp_path / "cut.dbn.zst").write_bytes(whole[:-2])
+    with pytest.raises(Mbp10Error, match="truncated or corrupt zstd stream"):
+        check_zstd_frames(tmp_path / "cut.dbn.zst")

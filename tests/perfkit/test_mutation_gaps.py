@@ -170,3 +170,53 @@ def test_bench_ratio_is_the_median_pair_ratio_and_rates_use_the_median_time():
     c = Comparison("x", Timing([1.0, 2.0, 30.0]), Timing([1.0, 1.0, 1.0]), units=8.0)
     assert c.pair_ratios == [1.0, 2.0, 30.0] and c.ratio == 2.0
     assert Timing([1.0, 2.0, 4.0]).to_dict(units=8.0)["items_per_s"] == 4.0
+
+
+def test_a_folder_output_is_swapped_in_with_one_atomic_exchange_where_the_kernel_has_it(
+    tmp_path, monkeypatch
+):
+    """docs/perfkit.md: an existing folder output is replaced with renameat2(RENAME_EXCHANGE) where available, so
+    no reader ever finds the output missing; the move-aside fallback is only for kernels without it."""
+    import perfkit.outputs as outputs_mod
+    from perfkit.outputs import Outputs
+
+    calls = []
+    real = outputs_mod._exchange
+
+    def spy(a, b):
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(outputs_mod, "_exchange", spy)
+    folder = tmp_path / "out"
+    first = Outputs()
+    (first.directory(folder) / "v1").write_text("1")
+    first.commit()
+    assert calls == []  # nothing to exchange with
+    second = Outputs(force=True)
+    staged = second.directory(folder)
+    (staged / "v2").write_text("2")
+    second.commit()
+    assert calls == [(staged, folder)] and (folder / "v2").read_text() == "2"
+
+
+def test_the_bootstrap_interval_is_the_central_95_percent_not_the_extremes():
+    """history's 95 % interval: a deviation drawn in ~2 % of the resamples (one odd run in fifty) lies outside
+    it. A 2x-slow outlier among 49 steady runs, latest steady: the upper bound stays near 0, not at +0.5."""
+    from perfkit.history import effect_interval
+
+    lo, hi = effect_interval([1.0] * 49 + [2.0], 1.0, -1)
+    assert lo <= 0.0 <= hi < 0.25
+
+
+def test_a_size_needing_most_of_the_free_memory_is_refused_before_allocating(monkeypatch):
+    """`check_memory` refuses work estimated above 80 % of the available memory (the rest is for the system,
+    the other stages and the estimate's error): 90 % is refused, 70 % is not."""
+    from perfkit.errors import InputError
+
+    from perfkit import limits
+
+    monkeypatch.setattr(limits, "available_memory", lambda: 1_000_000_000)
+    with pytest.raises(InputError, match="more than 80% of the"):
+        limits.check_memory(900_000_000, "--count 9")
+    limits.check_memory(700_000_000, "--count 7")
