@@ -7,6 +7,7 @@ spellings, so this difference is what priming the coder with D's state would sav
 dictionary D stored once; exact up to the chunk's end-of-file token and rounding).
 
     uv run --frozen python benchmarks/qyn1_context.py --packages pandas,numba
+    uv run --frozen python benchmarks/qyn1_context.py --packages pandas,numba --names-dict 300,1000,4000,16000
     uv run --frozen python benchmarks/qyn1_context.py --packages pandas,numba --cm --dict-kib 256,512
     uv run --frozen python benchmarks/qyn1_context.py --packages pandas --cm --python-max
 
@@ -14,6 +15,9 @@ Contexts D: ``prev1`` the previous chunk (128 KiB), ``prev4`` the previous four,
 256 KiB of the package's Python (a package dictionary of its own text). Besides, per chunk: its new names
 (first occurrence in the chunk) and how many of them occur in an earlier chunk of the package. Sizes only
 (no timing): ideal bits from the shipped models, as ``benchmarks/qyn1_heldout.py --streams``.
+
+With ``--names-dict N,...``, the brief's names dictionary: the N identifiers found in the most chunks, one per
+line, coded once, and every chunk coded after it (its name lists primed: ranks by how widespread a name is).
 
 With ``--cm``, the same question for the adaptive cm coder (``qyn1.cm``): each chunk coded by cm started from
 the shipped primed model that has also read a package dictionary (``firstN``: the package's first N KiB of
@@ -27,6 +31,7 @@ smaller than the structural payload (with how many chunks then decode through cm
 from __future__ import annotations
 
 import argparse
+import keyword
 import re
 import sysconfig
 from multiprocessing import Pool
@@ -223,6 +228,29 @@ def margin_curve(rows: list[dict], dict_cost: dict[str, int], margins=(1.0, 1.1,
     return out
 
 
+def names_dictionary(chunks: list[bytes], n: int) -> str:
+    """A package names dictionary as text the structural coder can be primed with: the ``n`` identifiers found
+    in the most chunks (at least two), one per line, the most widespread last (so the most recent in the
+    coder's move-to-front lists: ranks follow how widespread a name is in the package)."""
+    from collections import Counter
+
+    count: Counter = Counter()
+    for c in chunks:
+        count.update(set(_NAME.findall(c)))
+    common = [(k, w) for w, k in count.items() if k >= 2 and not keyword.iskeyword(w.decode())]
+    common.sort(key=lambda kw: (-kw[0], kw[1]))
+    return "".join(w.decode() + "\n" for _, w in reversed(common[:n]))
+
+
+def _names_work(task) -> dict:
+    chunk, dicts = task
+    c = chunk.decode("utf-8")
+    row = {"alone": sum(stream_costs(c).values())}
+    for key, (d, d_cost) in dicts.items():
+        row[key] = sum(stream_costs(d + c).values()) - d_cost
+    return row
+
+
 def name_reuse(chunks: list[bytes]) -> tuple[int, int, int, int]:
     """(distinct names summed over chunks, of them seen in an earlier chunk, their bytes, bytes of those seen)."""
     seen: set[bytes] = set()
@@ -251,6 +279,9 @@ def main() -> None:
         "--python-max", action="store_true", help="the python-max preset: 1 MiB chunks, cm by size"
     )
     ap.add_argument("--dict-kib", default="256,512", help="dictionary sizes (with --cm)")
+    ap.add_argument(
+        "--names-dict", default="", help="sizes of a names dictionary the structural coder reads first"
+    )
     args = ap.parse_args()
     for name in args.packages.split(","):
         chunks = package_chunks(SITE / name, (1 << 20) if args.python_max else CHUNK)
@@ -259,6 +290,32 @@ def main() -> None:
         idx = list(range(len(chunks)))
         if args.max_chunks and len(idx) > args.max_chunks:
             idx = idx[:: -(-len(idx) // args.max_chunks)]
+        if args.names_dict:
+            dicts = {f"names{k}": names_dictionary(chunks, int(k)) for k in args.names_dict.split(",")}
+            cost = {k: sum(stream_costs(d).values()) for k, d in dicts.items()}
+            with Pool(args.workers) as pool:
+                both = {k: (d, cost[k]) for k, d in dicts.items()}
+                rows = pool.map(_names_work, [(c, both) for c in chunks], chunksize=1)
+            alone = sum(r["alone"] for r in rows)
+            size = sum(map(len, chunks))
+            print(
+                f"{name}: {len(chunks)} chunks, {size:,} B of Python; structural alone {alone:,.0f} B (ideal)"
+            )
+            out = {"alone": alone}
+            for k in dicts:
+                total = cost[k] + sum(r[k] for r in rows)
+                out[k] = total
+                print(
+                    f"  primed with {k:<12} dictionary {cost[k]:10,.0f} B + chunks {total - cost[k]:12,.0f} B"
+                    f" = {total:12,.0f} B  {100 * (total / alone - 1):+6.1f} %"
+                )
+            if not args.no_record:
+                bench.record(
+                    "qyn1",
+                    "qyn1/context-names",
+                    {"package": name, "chunks": len(chunks), "bytes": size, "dictionary_cost": cost, **out},
+                )
+            continue
         if args.cm:
             dicts = dictionaries(chunks, [int(k) for k in args.dict_kib.split(",")])
             cost = {k: 0 if n else cm_size(d, primed_state(b"")) for k, (d, n) in dicts.items()}
