@@ -164,3 +164,44 @@ def test_a_stream_cut_inside_its_checksum_is_refused(tmp_path):
     (tmp_path / "cut.dbn.zst").write_bytes(whole[:-2])
     with pytest.raises(Mbp10Error, match="truncated or corrupt zstd stream"):
         check_zstd_frames(tmp_path / "cut.dbn.zst")
+
+
+def test_level_windows_at_their_exact_boundaries():
+    """Which 5-s bar belongs to which level window, at the edges (2024-01-02/03, EST = UTC-5): the overnight
+    range ends with the bar that *ends* at 09:30 ET (its high/low are known at the open, when the level
+    starts to hold); the 09:30:00 bar is the opening range's first, the 09:59:55 bar its last, the 10:00 bar is
+    in neither. The prior day's regular hours are 09:30 <= bar start < 16:00 ET: its close is the 15:59:55 bar's
+    last trade."""
+    from mbp10.levels import compute_levels
+
+    from .test_values import bars, utc
+
+    s = 5_000_000_000
+    prev = bars(
+        [
+            (utc(2, 14, 30) - s, 4900.0, 4700.0, 4800.0, 4800.0),  # 09:29:55 ET: before regular hours
+            (utc(2, 14, 30), 4810.0, 4795.0, 4800.0, 4800.0),
+            (utc(2, 21) - s, 4850.0, 4840.0, 4845.0, 4845.0),  # 15:59:55 ET: the last regular bar
+            (utc(2, 21), 4950.0, 4650.0, 4900.0, 4900.0),  # 16:00 ET: after the close
+        ]
+    )
+    today = bars(
+        [
+            (utc(3, 14, 30) - s, 4805.0, 4795.0, 4800.0, 4800.0),  # 09:29:55 ET: ends at the open
+            (utc(3, 14, 30), 4820.0, 4790.0, 4810.0, 4810.0),  # 09:30:00 ET: opening range
+            (utc(3, 15) - s, 4825.0, 4815.0, 4820.0, 4820.0),  # 09:59:55 ET: ends at 10:00
+            (utc(3, 15), 4840.0, 4780.0, 4830.0, 4830.0),  # 10:00 ET: neither
+        ]
+    )
+    lv = compute_levels(dt.date(2024, 1, 3), today, prev, dt.date(2024, 1, 2)).to_pylist()
+    got = {r["level_kind"]: (r["level_price"], r["valid_from_ns"]) for r in lv if r["level_kind"] != "round"}
+    d0 = utc(3, 0)
+    assert got == {
+        "pdh": (4850.0, d0),
+        "pdl": (4795.0, d0),
+        "pdc": (4845.0, d0),
+        "onh": (4805.0, utc(3, 14, 30)),
+        "onl": (4795.0, utc(3, 14, 30)),
+        "orh": (4825.0, utc(3, 15)),
+        "orl": (4790.0, utc(3, 15)),
+    }
