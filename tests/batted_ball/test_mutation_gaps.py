@@ -80,3 +80,20 @@ def test_standings_and_calibration_by_hand():
     for offset, within in ((0.99 * tol, True), (1.5 * tol, False)):
         rows = calibration_table({**line, stat: mlb + offset})
         assert next(r for r in rows if r["stat"] == stat)["within"] is within
+
+
+def test_fenway_fence_by_bearing():
+    """Bearings run from -45 (left-field line) to +45 (right-field line). Fenway's published dimensions: 310 ft
+    down the left-field line under the 37-ft Green Monster, 302 ft to the 5-ft right-field wall, 379 ft to
+    left-centre (-22.5), 390 ft to centre under a 17-ft wall; in between the fence is linear in bearing (the
+    kernel samples it every degree, so only bearings within one linear piece are checked exactly)."""
+    from batted_ball.parks import park
+    from batted_ball.physics.kernels import fence_at
+
+    dist, height = park("BOS").fence_profile
+    assert fence_at(-45.0, dist, height) == (310.0, 37.0)
+    assert fence_at(45.0, dist, height) == (302.0, 5.0)
+    assert fence_at(0.0, dist, height) == pytest.approx((390.0, 17.0))
+    for b in (-44.5, -33.5, -23.0):  # the left-field line to left-centre
+        left = (b + 45.0) / 22.5
+        assert fence_at(b, dist, height) == pytest.approx((310.0 + left * 69.0, 37.0 - left * 10.0)), b
