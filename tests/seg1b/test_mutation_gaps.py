@@ -81,3 +81,28 @@ def test_plan_tiles_are_drawn_in_proportion_to_their_area():
     _draw_tiles(np.array([7, 8], np.int64), np.array([1.0, 3.0]), rng_for(5, "test"), out)
     assert 0.24 < np.mean(out == 7) < 0.26
     assert (np.diff(out) >= 0).all()  # in tile (file) order
+
+
+def test_a_resumed_index_drops_band_files_the_new_plan_does_not_write(tmp_path):
+    """`--resume` adopts a killed run's folder; when the countries changed meanwhile the plan's bands differ,
+    and a file of an old band left in `tiles/` would add its tiles to the index a second time."""
+    from perfkit.parallel import Task
+    from seg1b.s1.pipeline import drop_strays
+
+    tiles = tmp_path / "tiles"
+    tiles.mkdir()
+    for name in (
+        "part-RUS-0000.parquet",
+        "part-RUS-0001.parquet",
+        "part-RUS-0002.parquet",
+        "part-FJI-0000.parquet",
+    ):
+        (tiles / name).write_bytes(b"old")
+    plan = [Task("RUS-0000", files=("tiles/part-RUS-0000.parquet",)), Task("RUS-0001", files=("tiles/part-RUS-0001.parquet",)),
+            Task("FJI-0000", files=("tiles/part-FJI-0000.parquet",))]  # fmt: skip
+    drop_strays(tiles, plan)
+    assert sorted(p.name for p in tiles.iterdir()) == [
+        "part-FJI-0000.parquet",
+        "part-RUS-0000.parquet",
+        "part-RUS-0001.parquet",
+    ]
