@@ -97,3 +97,38 @@ def test_fenway_fence_by_bearing():
     for b in (-44.5, -33.5, -23.0):  # the left-field line to left-centre
         left = (b + 45.0) / 22.5
         assert fence_at(b, dist, height) == pytest.approx((310.0 + left * 69.0, 37.0 - left * 10.0)), b
+
+
+def test_the_statcast_verdicts_can_fail():
+    """`validate --statcast` judges three things (docs/batted_ball.md, "Against the real game"); each verdict must
+    be able to say no: a KS distance above 0.10, a mean ground residual of -50 ft (too short is as wrong as too
+    long), and a cell's hit rate 0.30 apart with 100 balls a side (0.10 + 2 combined standard errors = 0.23)."""
+    import numpy as np
+    from batted_ball.statcast import _ks, _rate_cells, _residual_summary
+
+    assert _ks("ev", np.zeros(50), np.zeros(50))["within"] is True
+    assert _ks("ev", np.zeros(50), np.ones(50))["within"] is False
+
+    def residual(value):
+        n = 40
+        i = np.arange(n)  # every group of the breakdown non-empty
+        return {"residual": np.full(n, value), "bb_type": np.where(i % 2 == 0, "fly_ball", "line_drive"),
+                "caught": i % 3 == 0, "home_run": i % 5 == 0, "fit_half": i % 2 == 0,
+                "launch_angle_deg": np.full(n, 30.0)}  # fmt: skip
+
+    assert _residual_summary(residual(4.0))["within"] is True
+    assert _residual_summary(residual(-50.0))["within"] is False
+
+    def side(hits):
+        return {
+            "bb_type": np.array(["line_drive"] * 100),
+            "ev": np.full(100, 90.0),
+            "hit": np.arange(100) < hits,
+        }
+
+    def verdict(sim_hits, real_hits):
+        (cell,) = [c for c in _rate_cells(side(sim_hits), side(real_hits)) if c["judged"]]
+        return cell["within"]
+
+    assert verdict(70, 65) is True
+    assert verdict(70, 40) is False

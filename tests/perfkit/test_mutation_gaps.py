@@ -220,3 +220,16 @@ def test_a_size_needing_most_of_the_free_memory_is_refused_before_allocating(mon
     with pytest.raises(InputError, match="more than 80% of the"):
         limits.check_memory(900_000_000, "--count 9")
     limits.check_memory(700_000_000, "--count 7")
+
+
+def test_the_same_hex_under_another_digest_version_is_another_receipt():
+    """`perfkit diff` compares whole receipts: v1:<hex> and v2:<hex> were made by different definitions."""
+    from perfkit.diff import diff_reports
+
+    hexdigest = "ab" * 32
+    for v1, v2 in (
+        ({"digest": f"blake2b-256/v1:{hexdigest}"}, {"digest": f"blake2b-256/v2:{hexdigest}"}),
+        (f"blake2b-256/v1:{hexdigest}", f"blake2b-256/v2:{hexdigest}"),  # a receipt given as its digest alone
+    ):
+        a, b = ({"status": "ok", "receipts": {"tiles": r}} for r in (v1, v2))
+        assert diff_reports(a, b).results_differ and not diff_reports(a, a).results_differ
