@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from qyn1.python import assemble, pipeline
+from qyn1.python import assemble, layout, pipeline
 
 _LONG = "a_rather_long_identifier_name_of_forty_chars"
 _TEXTS = [
@@ -104,3 +104,51 @@ def test_count_le_is_the_binary_search():
     bad = np.array([[0, 5, 3, 1 << scale_bits]], dtype=np.uint16)  # not non-decreasing
     assert search.padded_rows(bad, scale_bits) is None
     assert search.padded_rows(np.array([[0, 7]], dtype=np.uint16), scale_bits) is None  # ends short
+
+
+def _kind_contexts_reference(kinds: np.ndarray):
+    """The decoder's kind contexts as the encoder derives them: ``layout._layout_kernel`` for every token, then
+    split into line starts and the other tokens, and each string's previous kind's class."""
+    from qyn1.python.tokens import _IS_NL_KIND, _KIND_DMAP, EOF, KIND_CLASS, N_KINDS, STRING
+
+    n = len(kinds)
+    ok = n > 0 and kinds[-1] == EOF and bool(((kinds >= 0) & (kinds < N_KINDS)).all())
+    ok = ok and not (kinds[:-1] == EOF).any()
+    if not ok:
+        kinds = kinds[:0]
+    line_start, line_kind, ctx_line, ctx_mid = layout._layout_kernel(
+        kinds, _KIND_DMAP, _IS_NL_KIND, KIND_CLASS
+    )
+    prev = np.concatenate([[EOF], kinds[:-1]]).astype(np.int64)
+    sctx = KIND_CLASS[prev[kinds == STRING]].astype(np.int64)
+    return line_start, line_kind, ctx_line[line_start], ctx_mid[~line_start], sctx, ok
+
+
+def _random_kinds(rng, n: int, pool: np.ndarray) -> np.ndarray:
+    from qyn1.python.tokens import EOF
+
+    return np.append(rng.choice(pool, n - 1), EOF).astype(np.int32)
+
+
+def test_kind_contexts_is_the_layout_kernel_split():
+    from qyn1.python.tokens import _COLON, _IS_NL_KIND, _KIND_DMAP, EOF, KIND_CLASS, N_KINDS, STRING
+
+    rng = np.random.default_rng(13)
+    every = np.arange(1, N_KINDS)  # every kind but EOF
+    # kinds that make the contexts move: newlines, brackets, ':', strings, comments and names
+    busy = np.array(
+        [k for k in every if _IS_NL_KIND[k] or _KIND_DMAP[k] or k in (_COLON, STRING, 1, 4)], dtype=np.int64
+    )
+    cases = [_random_kinds(rng, n, pool) for n in (1, 2, 3, 17, 400, 5000) for pool in (every, busy)]
+    first_string = _random_kinds(rng, 50, busy)
+    first_string[0] = STRING
+    cases.append(first_string)
+    bad = [np.zeros(0, np.int32), np.array([STRING], np.int32), np.array([4, EOF, 4, EOF], np.int32)]
+    bad += [np.array([4, -1, EOF], np.int32), np.array([4, N_KINDS, EOF], np.int32)]
+    for kinds in cases + bad:
+        got = layout._kind_contexts(kinds, _KIND_DMAP, _IS_NL_KIND, KIND_CLASS)
+        want = _kind_contexts_reference(kinds)
+        assert got[5] == want[5]
+        for g, w in zip(got[:5], want[:5], strict=True):
+            assert g.dtype == w.dtype and np.array_equal(g, w)
+    assert sum(_kind_contexts_reference(k)[5] for k in cases) == len(cases)
