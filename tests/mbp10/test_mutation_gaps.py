@@ -205,3 +205,56 @@ def test_level_windows_at_their_exact_boundaries():
         "orh": (4825.0, utc(3, 15)),
         "orl": (4790.0, utc(3, 15)),
     }
+
+
+def test_a_disordered_file_is_sorted_stably_records_of_one_instant_keep_their_file_order(tmp_path):
+    """docs/mbp10.md "Integrity": records out of ts_event order are sorted *stably*, so records sharing a
+    ts_event (one venue message's updates) keep their file order, as the per-record reference does: the last
+    book of the instant is the file's last. 900 records, three per instant, one record moved earlier (which
+    sends the whole file through the sort); bars must equal the reference's."""
+    from mbp10.reference import bars_reference
+
+    from .test_bars_parity import assert_bars_equal
+
+    rows = []
+    for i in range(900):
+        bid = 4800.0 + 0.25 * ((i * 7) % 13)
+        rows.append({"ts": 1_000_000_000 + (i // 3) * 50_000_000, "action": "T" if i % 5 == 0 else "A",
+                     "side": "B" if i % 2 else "A", "price": bid + 0.25 * (i % 3), "size": 1 + i % 4,
+                     "book": {"bid": [(bid, 1 + i % 9)], "ask": [(bid + 0.25 + 0.25 * (i % 2), 2 + i % 5)]}})  # fmt: skip
+    rows[400]["ts"] = rows[10]["ts"]  # one record out of order
+    rec = make_records(rows)
+    rec["instrument_id"] = 7
+    rec["sequence"] = np.arange(len(rec))
+    path = tmp_path / "d.dbn"
+    write_dbn(
+        path,
+        encode_metadata(dataset="GLBX.MDP3", symbol="ESH4", start_ns=0, end_ns=10**11, instrument_id=7),
+        rec,
+    )
+    table, stats = day_bars(path)
+    assert stats.out_of_order == 1
+    assert_bars_equal(table, bars_reference(rec))
+
+
+def test_out_of_order_counts_records_disordered_within_their_own_instrument(tmp_path):
+    """`out_of_order_records` counts records out of ts_event order *within their instrument*: two instruments
+    interleaved by receive time may disagree on ts_event order without either being disordered. Here the
+    second instrument's stamps trail the first's by 1 ms throughout, and one record of the first is moved back."""
+    rows = []
+    for i in range(40):
+        t = 1_000_000_000 + i * 100_000_000
+        for iid, ts in ((1, t), (2, t - 1_000_000)):
+            rows.append({"ts": ts, "action": "A", "side": "B", "price": 4800.0, "size": 1, "iid": iid,
+                         "book": {"bid": [(4800.0, 1)], "ask": [(4800.25, 1)]}})  # fmt: skip
+    rows[20]["ts"] = rows[2]["ts"]  # instrument 1's 11th record stamped as its 2nd: the one disorder
+    rec = make_records(rows)
+    rec["instrument_id"] = [r["iid"] for r in rows]
+    path = tmp_path / "two.dbn"
+    write_dbn(
+        path,
+        encode_metadata(dataset="GLBX.MDP3", symbol="ESH4", start_ns=0, end_ns=10**11, instrument_id=1),
+        rec,
+    )
+    _, stats = day_bars(path)
+    assert stats.out_of_order == 1
