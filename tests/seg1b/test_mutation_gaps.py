@@ -106,3 +106,31 @@ def test_a_resumed_index_drops_band_files_the_new_plan_does_not_write(tmp_path):
         "part-RUS-0000.parquet",
         "part-RUS-0001.parquet",
     ]
+
+
+def test_the_compression_asked_for_is_the_one_written(tmp_path):
+    """`--compression` is honoured by S1 and S6: receipts do not depend on the codec (so the receipt tests cannot
+    see it), the files' column chunks must."""
+    import pyarrow.parquet as pq
+    from seg1b.s1.pipeline import S1Params, run_s1
+    from seg1b.s6.pipeline import S6Params, run_s6
+    from seg1b.sites import generate_plan
+
+    def codecs(folder):
+        out = set()
+        for f in sorted(folder.glob("*.parquet")):
+            md = pq.ParquetFile(f).metadata
+            out |= {
+                md.row_group(g).column(c).compression
+                for g in range(md.num_row_groups)
+                for c in range(md.num_columns)
+            }
+        return out
+
+    run_s1(S1Params(out=str(tmp_path / "s1"), countries="ne110m", resolution_arcsec=3600, only=("FJI", "JAM"),
+                    compression="snappy", executor="serial", workers=1, quiet=True))  # fmt: skip
+    assert codecs(tmp_path / "s1" / "tiles") == {"SNAPPY"}
+    generate_plan(tmp_path / "s1", 200, 3, tmp_path / "plan.parquet")
+    run_s6(S6Params(tiles=str(tmp_path / "s1"), sites=str(tmp_path / "plan.parquet"), seed=1, out=str(tmp_path / "s6"),
+                    countries="ne110m", compression="none", workers=1, quiet=True))  # fmt: skip
+    assert codecs(tmp_path / "s6" / "sites") == {"UNCOMPRESSED"}
