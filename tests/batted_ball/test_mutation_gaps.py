@@ -132,3 +132,15 @@ def test_the_statcast_verdicts_can_fail():
 
     assert verdict(70, 65) is True
     assert verdict(70, 40) is False
+
+
+def test_a_season_plays_in_the_mode_it_is_given():
+    """`season --mode accurate` plays its games in that mode (not the default, extreme): the season's ball in
+    play is the one game `play_game` plays in that mode, distance for distance."""
+    from batted_ball.season import play_game, run_games
+
+    _, _, balls = run_games(1, 20261208, mode="accurate", pbp=True)
+    alone = play_game(20261208, 0, mode="accurate", record=True)["bip_table"]
+    extreme = play_game(20261208, 0, mode="extreme", record=True)["bip_table"]
+    assert balls[0].column("distance_ft").to_pylist() == alone.column("distance_ft").to_pylist()
+    assert balls[0].column("distance_ft").to_pylist() != extreme.column("distance_ft").to_pylist()
