@@ -258,3 +258,25 @@ def test_out_of_order_counts_records_disordered_within_their_own_instrument(tmp_
     )
     _, stats = day_bars(path)
     assert stats.out_of_order == 1
+
+
+def test_run_uses_the_episode_parameters_it_is_given(tmp_path):
+    """`mbp10 run` with episode parameters (closer approach/reset bands, 0.5-point break/bounce, a 2-bar horizon)
+    uses them: on this synthetic pair of days they give touches decided within 2 bars, where the defaults give
+    no touch at all."""
+    import pyarrow.parquet as pq
+    from mbp10.synth import synth_day, synth_header
+
+    from .test_cli import invoke
+
+    days = tmp_path / "days"
+    days.mkdir()
+    for day in (2, 3):
+        date = dt.date(2024, 1, day)
+        write_dbn(days / f"ES-{date:%Y%m%d}.dbn.zst", synth_header(date), synth_day(date, 20_000, seed=11))
+    r = invoke("run", "--input-dir", days, "--dates", "2024-01-02..2024-01-03", "--executor", "serial",
+               "--approach-pts", "2", "--reset-pts", "2.5", "--break-pts", "0.5", "--bounce-pts", "0.5",
+               "--horizon-bars", "2", "--out", tmp_path / "out", "--quiet")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    ep = pq.read_table(tmp_path / "out" / "silver" / "episodes").to_pydict()
+    assert ep["outcome_bars"] and set(ep["outcome_bars"]) <= {-1, 1, 2}
