@@ -280,3 +280,19 @@ def test_run_uses_the_episode_parameters_it_is_given(tmp_path):
     assert r.exit_code == 0, r.output
     ep = pq.read_table(tmp_path / "out" / "silver" / "episodes").to_pydict()
     assert ep["outcome_bars"] and set(ep["outcome_bars"]) <= {-1, 1, 2}
+
+
+def test_similar_returns_k_neighbours(tmp_path):
+    """`mbp10 similar --k 1` lists the one nearest setup, not the default ten (the library of
+    test_point_in_time: two candidates before the query's session)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from .test_cli import invoke
+    from .test_point_in_time import Q, library
+
+    pq.write_table(library(), tmp_path / "v.parquet")
+    r = invoke("similar", "--vectors", tmp_path / "v.parquet", "--touch-id", Q, "--k", 1, "--json")
+    assert r.exit_code == 0, r.output
+    assert [h["touch_id"] for h in json.loads(r.output)["neighbours"]] == [2024010200000]
