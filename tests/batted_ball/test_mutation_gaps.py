@@ -144,3 +144,23 @@ def test_a_season_plays_in_the_mode_it_is_given():
     extreme = play_game(20261208, 0, mode="extreme", record=True)["bip_table"]
     assert balls[0].column("distance_ft").to_pylist() == alone.column("distance_ft").to_pylist()
     assert balls[0].column("distance_ft").to_pylist() != extreme.column("distance_ft").to_pylist()
+
+
+def test_pitch_command_flies_in_the_air_it_is_given():
+    """`batted-ball pitch --elevation-ft 5190` (Coors): thinner air, less drag and less break; the command's
+    numbers are the library's pitch in that environment, not at sea level."""
+    import json
+
+    from batted_ball.cli import main
+    from batted_ball.physics import simulate_pitch
+    from click.testing import CliRunner
+
+    r = CliRunner().invoke(
+        main, ["pitch", "--velo", "95", "--spin", "2400", "--elevation-ft", "5190", "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)
+    coors = simulate_pitch(95, 2400, env=Environment(elevation_ft=5190))
+    sea = simulate_pitch(95, 2400)
+    assert got["plate_time_s"] == pytest.approx(coors.plate_time_s, abs=1e-12)
+    assert coors.plate_time_s < sea.plate_time_s
