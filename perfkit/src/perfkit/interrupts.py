@@ -6,9 +6,9 @@
 * :func:`deferred`: SIGINT/SIGTERM/SIGHUP are held while the block runs (starting worker processes,
   renaming outputs into place) and delivered when it ends.
 * :func:`init_worker` (every worker process): Ctrl-C at the terminal (and SIGHUP when it closes) reaches
-  the whole process group, but only the parent acts on it: workers ignore SIGINT and SIGHUP, keep SIGTERM's default (die without a
-  traceback), and exit on their own within a fraction of a second when the parent process is gone,
-  even if it was SIGKILLed (a thread waiting on a pidfd of the parent).
+  the whole process group, but only the parent acts on it: workers ignore SIGINT and SIGHUP, keep
+  SIGTERM's default (die without a traceback), and exit on their own within a fraction of a second when
+  the parent process is gone, even if it was SIGKILLed (a thread waiting on a pidfd of the parent).
 * :func:`exit_interrupted` (the CLIs, once an interrupt is reported): a command's own process ends
   within a fraction of a second, whatever threads a library left waiting; :func:`exit_command` ends
   it as quickly once the command has returned.
