@@ -134,3 +134,15 @@ def test_the_compression_asked_for_is_the_one_written(tmp_path):
     run_s6(S6Params(tiles=str(tmp_path / "s1"), sites=str(tmp_path / "plan.parquet"), seed=1, out=str(tmp_path / "s6"),
                     countries="ne110m", compression="none", workers=1, quiet=True))  # fmt: skip
     assert codecs(tmp_path / "s6" / "sites") == {"UNCOMPRESSED"}
+
+
+def test_every_s1_and_s6_option_reaches_its_parameters():
+    """`S1Params.from_cli`/`S6Params.from_cli` keep only options named like a parameter field, so an option whose
+    name drifted from its field (`--max-attempt` for `max_attempts`) would be dropped without a word."""
+    from seg1b.cli import main
+    from seg1b.s1.pipeline import S1Params
+    from seg1b.s6.pipeline import S6Params
+
+    for command, params in (("s1", S1Params), ("s6", S6Params)):
+        names = [p.name for p in main.commands[command].params]
+        assert [n for n in names if n not in params.__dataclass_fields__] == [], command
