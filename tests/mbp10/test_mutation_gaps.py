@@ -14,6 +14,7 @@ from mbp10.dbn import encode_metadata, write_dbn
 from mbp10.pipeline import day_bars
 from mbp10.vectors import nearest
 
+from .test_point_in_time import library as vectors_library
 from .testdata import make_records
 
 F_LAST, F_BAD_TS_RECV = 128, 8  # DBN record flags
@@ -67,23 +68,7 @@ def test_as_of_hides_an_outcome_known_only_after_the_as_of_time():
         (2024010200000, "2024-01-02", _ns(2, 12), "bounce", _ns(3, 10), [1.0, 0.0]),
         (2024010200001, "2024-01-02", _ns(2, 13), "break", _ns(2, 13, 5), [2.0, 0.0]),
     ]
-    cols = list(zip(*rows, strict=True))
-    n = len(rows)
-    library = pa.table(
-        {
-            "touch_id": pa.array(cols[0], pa.int64()),
-            "instrument_id": pa.array([1] * n, pa.uint32()),
-            "symbol": ["ESH4"] * n,
-            "date": list(cols[1]),
-            "level_kind": ["pdh"] * n,
-            "level_price": [4800.0] * n,
-            "direction": pa.array([1] * n, pa.int8()),
-            "outcome": list(cols[3]),
-            "decision_ns": pa.array(cols[2], pa.int64()),
-            "outcome_known_ns": pa.array(cols[4], pa.int64()),
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(np.ravel(cols[5]), pa.float32()), 2),
-        }
-    )
+    library = vectors_library(rows)
     early = nearest(library, q, k=10, as_of_ns=_ns(3, 9)).to_pylist()
     assert [(h["touch_id"], h["outcome"], h["outcome_known"]) for h in early] == [
         (2024010200000, None, False),

@@ -43,9 +43,10 @@ ROWS = [
 ]
 
 
-def library() -> pa.Table:
-    cols = list(zip(*ROWS, strict=True))
-    n = len(ROWS)
+def library(rows=ROWS) -> pa.Table:
+    """A vectors library of one instrument's `rows` (touch_id, date, decision, outcome, outcome known at, vector)."""
+    cols = list(zip(*rows, strict=True))
+    n = len(rows)
     return pa.table(
         {
             "touch_id": pa.array(cols[0], pa.int64()),
