@@ -26,9 +26,10 @@ import time
 from tree_child import measure_in_child
 
 
-def measure(every: int, passes: int, batch: int) -> dict:
+def held_out_python_chunks(every: int) -> list[tuple[bytes, int]]:
+    """(payload, source length) of every 128 KiB chunk of every `every`-th held-out stdlib file that the codec
+    rule sends to the structural coder."""
     from qyn1 import codec, corpus, pipeline
-    from qyn1 import python as pyenc
 
     root = corpus.stdlib_root()
     held = [p for p in corpus.corpus_files() if not corpus.is_training(p.relative_to(root).as_posix())]
@@ -41,6 +42,14 @@ def measure(every: int, passes: int, batch: int) -> dict:
             payload = codec.encode_chunk(piece, general=False)
             if codec.codec_of(payload) == "python":
                 chunks.append((payload, len(piece)))
+    return chunks
+
+
+def measure(every: int, passes: int, batch: int) -> dict:
+    from qyn1 import codec
+    from qyn1 import python as pyenc
+
+    chunks = held_out_python_chunks(every)
     total = sum(n for _, n in chunks)
     batched = batch > 1 and hasattr(pyenc, "decode_texts")  # a tree before the batch decoder: one by one
     batches = [

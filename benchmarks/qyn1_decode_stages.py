@@ -101,19 +101,10 @@ def staged_kernel(folder: str):
 
 
 def batches(every: int, size: int) -> tuple[list, int]:
-    from qyn1 import codec, corpus, pipeline
+    sys.path.insert(0, str(Path(__file__).parent))
+    from qyn1_decode_speed import held_out_python_chunks
 
-    root = corpus.stdlib_root()
-    held = [p for p in corpus.corpus_files() if not corpus.is_training(p.relative_to(root).as_posix())]
-    chunks = []
-    for p in held[::every]:
-        data = p.read_bytes()
-        if not pipeline.is_python_candidate("x.py", data):
-            continue
-        for piece in codec.split_chunks(data, 128 * 1024):
-            payload = codec.encode_chunk(piece, general=False)
-            if codec.codec_of(payload) == "python":
-                chunks.append((payload[1:], len(piece)))
+    chunks = [(payload[1:], n) for payload, n in held_out_python_chunks(every)]
     out = []
     for i in range(0, len(chunks), size):
         bodies = [b for b, _ in chunks[i : i + size]]
