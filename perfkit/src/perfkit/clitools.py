@@ -24,7 +24,7 @@ from pathlib import Path
 
 import click
 
-from perfkit import interrupts, limits
+from perfkit import interrupts, limits, stdstreams
 from perfkit._atomic import atomic_path
 from perfkit.errors import InputError, Interrupted, WorkerLost
 from perfkit.errors import one_line as _one_line
@@ -342,8 +342,12 @@ def write_stdout(data) -> None:
     A write to a pipe whose reader leaves mid-write (``| head -c 1``) can return short without an error:
     CPython's buffered writer then reports the bytes that went and drops the rest, and the command would
     exit 0 with its output cut. So write until all is taken; the next write fails with EPIPE, and the
-    exit table turns that BrokenPipeError into the quiet 141 of the Unix convention.
+    exit table turns that BrokenPipeError into the quiet 141 of the Unix convention. A standard output
+    that was closed when the command started (``>&-``) is refused rather than written to ``/dev/null``:
+    this output is the command's result (:mod:`perfkit.stdstreams`).
     """
+    if stdstreams.closed_at_start(1):
+        raise InputError("standard output is closed (the command was started with >&-): nothing written")
     out = sys.stdout.buffer
     view = memoryview(data).cast("B")
     while view:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from perfkit import interrupts
+from perfkit import interrupts, stdstreams
 from perfkit.errors import Interrupted
 
 interrupts.watch_parent_if_worker()
@@ -25,7 +25,9 @@ def _stop(code: int) -> None:
 
 
 def launch(target: str) -> None:
-    """Import ``module:attribute`` (a click group) and run it, with SIGINT/SIGTERM handled from the start."""
+    """Import ``module:attribute`` (a click group) and run it, with SIGINT/SIGTERM handled from the start
+    and closed standard streams given ``/dev/null`` before anything opens a file (:mod:`perfkit.stdstreams`)."""
+    stdstreams.repair()
     interrupts.install()
     module, _, attribute = target.partition(":")
     with interrupts.owning_process():
