@@ -192,9 +192,21 @@ def _interrupted(code: int) -> None:
 def _os_error_line(exc: OSError) -> str:
     """``error: <reason in words>[: <file>]``, the reason from the errno: a library's own text can be
     longer and carry the errno's digits (pyarrow: "Error writing bytes to file. Detail: [errno 28] ...")."""
+    if exc.errno == errno.ENOENT and not exc.filename and _cwd_gone():
+        return "error: the current folder no longer exists (it was deleted or moved); cd to one that does"
     where = f": {exc.filename}" if exc.filename else ""
     reason = os.strerror(exc.errno) if exc.errno else exc.strerror or _one_line(exc)
     return f"error: {reason}{where}"
+
+
+def _cwd_gone() -> bool:
+    """Whether the working folder was removed under the command (``os.getcwd`` then fails with ENOENT and no
+    file name, wherever a relative path is made absolute)."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return True
+    return False
 
 
 def _too_many_files_line(exc: OSError) -> str:

@@ -10,6 +10,7 @@ the command has returned, the process ends without the interpreter's slow teardo
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from perfkit import interrupts, stdstreams
@@ -28,6 +29,10 @@ def launch(target: str) -> None:
     """Import ``module:attribute`` (a click group) and run it, with SIGINT/SIGTERM handled from the start
     and closed standard streams given ``/dev/null`` before anything opens a file (:mod:`perfkit.stdstreams`)."""
     stdstreams.repair()
+    bad = _bad_environment()
+    if bad:
+        sys.stderr.write(f"error: {bad}\n")
+        raise SystemExit(2)
     interrupts.install()
     module, _, attribute = target.partition(":")
     with interrupts.owning_process():
@@ -48,6 +53,21 @@ def launch(target: str) -> None:
             cli()
         except SystemExit as exc:
             interrupts.exit_command(_status(exc.code))
+
+
+def _bad_environment() -> str | None:
+    """What is wrong with the environment a command cannot run in, or None. ``NUMBA_NUM_THREADS`` of 0 or
+    less (a common guess for "automatic") makes Numba raise ``ValueError`` from inside an import on the
+    first parallel kernel: an internal error, minutes into a run. (A value that is not a number Numba
+    ignores with a warning of its own.)"""
+    value = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+    try:
+        threads = int(value)
+    except ValueError:
+        return None
+    if threads < 1:
+        return f"NUMBA_NUM_THREADS={value}: must be a whole number >= 1 (or unset: one thread per core)"
+    return None
 
 
 def _status(code: object) -> int:
