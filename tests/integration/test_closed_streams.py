@@ -8,6 +8,7 @@ command's result is refused in one line (exit 2), and error lines with stderr cl
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -67,3 +68,21 @@ def test_stdin_closed_is_not_read_as_a_package(package):
     done = run_closed(["qyn1", "list", "-", "--key", "key.bin"], package, "<&-")
     assert done.returncode == 2
     assert done.stderr.startswith("error: no package on standard input")
+
+
+def test_an_error_line_nobody_reads_keeps_its_exit_code(package):
+    """stderr a pipe whose reader has gone (`2>&1 | grep -q ...` after its match): the line is lost, exit 2
+    stays (it was 1: the BrokenPipeError of writing the line became an internal error)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [command("qyn1"), "cat", "src.qyn", "nope.py", "--key", "key.bin"],
+            cwd=package,
+            stdout=subprocess.PIPE,
+            stderr=write_end,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stdout) == (2, b"")

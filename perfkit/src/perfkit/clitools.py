@@ -178,7 +178,10 @@ def executor_for(executor: str, scheduler: str | None) -> str:
 
 
 def _exit(message: str, code: int) -> None:
-    click.echo(message, err=True)
+    """Say ``message`` on stderr and exit with ``code``; a stderr that cannot take it (its reader gone:
+    ``2>&1 | grep -q ...``) loses the line, never the exit code."""
+    with contextlib.suppress(OSError):
+        click.echo(message, err=True)
     sys.exit(code)
 
 
