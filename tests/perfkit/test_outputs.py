@@ -218,6 +218,19 @@ def test_pipes_and_devices_are_never_replaced_even_with_force(tmp_path):
 
 
 @pytest.mark.parametrize("force", [False, True])
+def test_a_link_to_a_folder_is_named_as_a_link_and_its_folder_kept(tmp_path, force):
+    """``--out link --force`` where ``link`` points at a user's folder: refused, saying it is a link (the
+    message said the folder "is not a folder"); nothing in the folder it points to is touched."""
+    folder = tmp_path / "precious"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep")
+    (tmp_path / "link").symlink_to("precious")
+    with pytest.raises(InputError, match=r"is a symbolic link \(to precious\); not replacing it"):
+        Outputs(force=force).directory(tmp_path / "link")
+    assert (folder / "notes.txt").read_text() == "keep" and (tmp_path / "link").is_symlink()
+
+
+@pytest.mark.parametrize("force", [False, True])
 def test_links_to_a_file_descriptor_are_never_replaced(tmp_path, force):
     """``-o /dev/stdout`` with stdout sent to a file: the link's target is then a regular file, so only
     following the link hop by hop shows it is a descriptor. Replacing it would replace the link (as root:

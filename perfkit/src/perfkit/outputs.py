@@ -307,6 +307,13 @@ class Outputs:
         is_dir = path.is_dir() and not path.is_symlink()
         if kind == "file" and is_dir:
             raise InputError(f"{what} {path} is a folder; give a file name")
+        if kind == "dir" and path.is_symlink():
+            # Replacing it would replace the link, never the folder it points to: say so rather than that
+            # the folder "is not a folder".
+            raise InputError(
+                f"{what} {path} is a symbolic link (to {os.readlink(path)}); not replacing it, "
+                "give the folder itself or a new name"
+            )
         if kind == "dir" and not is_dir:
             raise InputError(f"{what} {path} exists and is not a folder")
         if kind == "dir" and not any(os.scandir(path)):
