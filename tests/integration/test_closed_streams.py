@@ -50,7 +50,10 @@ def test_help_with_stdout_closed_exits_0(cli, tmp_path):
 def test_output_that_is_the_result_is_refused_when_stdout_is_closed(package):
     done = run_closed(["qyn1", "cat", "src.qyn", "a.py", "--key", "key.bin"], package, ">&-")
     assert done.returncode == 2
-    assert done.stderr == "error: standard output is closed (the command was started with >&-): nothing written\n"
+    assert (
+        done.stderr
+        == "error: standard output is closed (the command was started with >&-): nothing written\n"
+    )
 
 
 def test_a_command_that_writes_a_file_runs_with_stdout_closed(package):

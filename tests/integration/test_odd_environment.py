@@ -25,14 +25,24 @@ WRITERS = {
 def test_a_deleted_working_folder_is_named(cli, tmp_path):
     argv = WRITERS[cli]
     done = subprocess.run(
-        ["sh", "-c", 'mkdir gone && cd gone && rmdir ../gone && exec "$@"', "sh", command(argv[0]), *argv[1:]],
+        [
+            "sh",
+            "-c",
+            'mkdir gone && cd gone && rmdir ../gone && exec "$@"',
+            "sh",
+            command(argv[0]),
+            *argv[1:],
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 2, done.stderr
-    assert done.stderr == "error: the current folder no longer exists (it was deleted or moved); cd to one that does\n"
+    assert (
+        done.stderr
+        == "error: the current folder no longer exists (it was deleted or moved); cd to one that does\n"
+    )
     assert list(tmp_path.iterdir()) == []
 
 

@@ -105,6 +105,28 @@ def test_numpy_array_digest(tmp_path):
     assert digest_array(a.reshape(4, 3)) != digest_array(a)
 
 
+def test_array_digest_is_of_values_not_byte_order(tmp_path):
+    """The same values stored big-endian (an .npy written on another machine) have the same receipt; the
+    little-endian receipt is the one pinned before this rule (no pipeline's receipt moved)."""
+    a = np.array([1, -2, 3], dtype="<i8")
+    assert (
+        digest_array(a) == "blake2b-256/v1:77d24a91eebdf0fc8a3c5113bc1a96bd5d362db91c36477322694fe2b5b24de6"
+    )
+    assert digest_array(a.astype(">i8")) == digest_array(a)
+    pairs = np.array([(1, 2.5)], dtype=[("k", "<u4"), ("v", "<f8")])
+    assert digest_array(pairs.astype([("k", ">u4"), ("v", ">f8")])) == digest_array(pairs)
+    np.save(tmp_path / "big.npy", a.astype(">i8"))
+    assert digest_path(tmp_path / "big.npy") == digest_array(a)
+    assert digest_array(a.astype(">i4")) != digest_array(a)  # a different type is still different
+
+
+def test_digest_table_names_what_it_wants():
+    import pandas as pd
+
+    with pytest.raises(TypeError, match=r"not pandas.*DataFrame \(pandas: pa.Table.from_pandas\(df\)"):
+        digest_table(pd.DataFrame({"a": [1]}))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     values=st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), min_size=1, max_size=200),

@@ -180,6 +180,11 @@ class TableDigester:
 
 def digest_table(table: pa.Table | pa.RecordBatch) -> str:
     """Receipt of an Arrow table or record batch."""
+    if not isinstance(table, (pa.Table, pa.RecordBatch)):
+        raise TypeError(
+            f"digest_table expects a pyarrow Table or RecordBatch, not {type(table).__module__}."
+            f"{type(table).__qualname__} (pandas: pa.Table.from_pandas(df); polars: df.to_arrow())"
+        )
     d = TableDigester(table.schema)
     d.update(table)
     return d.hexdigest()
@@ -206,10 +211,17 @@ _ARRAY_SLICE_BYTES = 16 << 20
 
 
 def digest_array(a: np.ndarray) -> str:
-    """Receipt of a numpy array: dtype, shape and values in C order."""
+    """Receipt of a numpy array: dtype, shape and values in C order.
+
+    Values, not their layout in memory: a big-endian array (read from a file written on another machine,
+    or made on one) has the receipt of the same values little-endian, so receipts compare across hosts.
+    """
     a = np.asarray(a)
     if a.dtype.hasobject:
         raise TypeError("perfkit.determinism: object arrays have no stable byte content")
+    little = a.dtype.newbyteorder("<")
+    if little != a.dtype:
+        a = a.astype(little)
     h = _hasher()
     h.update(b"perfkit-ndarray")
     h.update(a.dtype.str.encode() + repr(a.dtype.descr).encode())
