@@ -60,6 +60,33 @@ def test_events_log_has_item_start_and_complete(tmp_path):
     assert events[2]["key"] == "USA" and events[2]["counters"] == {"tiles": 3}
 
 
+def _strict(text: str):
+    """Parse as standard JSON: NaN and Infinity are not JSON (jq and JavaScript refuse them)."""
+
+    def refuse(name):
+        raise ValueError(f"not standard JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_reports_are_standard_json_whatever_floats_they_hold(tmp_path):
+    """A NaN (a mean of nothing) or an infinity in a result, counter or item: null in every file, so the
+    report parses anywhere (it was written as Python's NaN/Infinity)."""
+    import numpy as np
+
+    with perfkit.Run("demo", tmp_path, {"limit": float("inf")}) as run:
+        run.result("mean", float("nan"))
+        run.result("per_bar", np.array([1.0, np.nan]))
+        run.result("spread", np.float64("-inf"))
+        with run.item("day", ratio=float("nan")):
+            pass
+    report = _strict((tmp_path / "run_report.json").read_text())
+    assert report["results"]["mean"] is None and report["results"]["per_bar"] == [1.0, None]
+    assert report["results"]["spread"] is None and report["config"]["limit"] is None
+    events = [_strict(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert events[2]["counters"] == {"ratio": None}
+
+
 def test_failed_run_still_writes_a_failed_report(tmp_path):
     with pytest.raises(ZeroDivisionError), perfkit.Run("demo", tmp_path, {}) as run, run.stage("compute"):
         1 / 0  # noqa: B018

@@ -16,6 +16,7 @@ import ctypes
 import errno
 import hashlib
 import json
+import math
 import os
 import secrets
 import shutil
@@ -188,7 +189,26 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 def write_json_atomic(path: str | os.PathLike, data: object) -> None:
     """Write ``data`` as indented JSON, atomically."""
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n")
+    write_text_atomic(path, json_text(data, indent=2) + "\n")
+
+
+def json_text(data: object, indent: int | None = None) -> str:
+    """``data`` as standard JSON, which every reader parses (jq, JavaScript, Arrow): a NaN or infinite
+    float is written as null, not as Python's ``NaN``/``Infinity``, which they refuse."""
+    return json.dumps(_standard(data), indent=indent, allow_nan=False, default=_jsonable)
+
+
+def _standard(value: object) -> object:
+    """``value`` with non-finite floats (numpy's too) as None, numpy values as Python ones."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _standard(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_standard(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _standard(value.tolist())
+    return value
 
 
 def _jsonable(value: object) -> object:

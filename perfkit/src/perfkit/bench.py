@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from perfkit._atomic import _jsonable, write_json_atomic
+from perfkit._atomic import json_text, write_json_atomic
 from perfkit._host import git_revision, host_facts
 from perfkit.machine import describe
 
@@ -169,7 +169,7 @@ def record(pipeline: str, name: str, data: dict, results_dir: str | os.PathLike 
         "data": data,
     }
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(line, default=_jsonable) + "\n")
+        fh.write(json_text(line) + "\n")
     return path
 
 

@@ -7,7 +7,6 @@ A run records *results* (receipts, counters, per-item counters, result facts) an
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import statistics
 import threading
@@ -17,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from perfkit._atomic import _jsonable, write_json_atomic, write_text_atomic
+from perfkit._atomic import json_text, write_json_atomic, write_text_atomic
 from perfkit._host import (
     git_revision,
     host_facts,
@@ -151,9 +150,7 @@ class Run:
             self._live = None
         if self.out_dir is not None:
             try:
-                write_text_atomic(
-                    self.events_path, "".join(json.dumps(e, default=_jsonable) + "\n" for e in self._events)
-                )
+                write_text_atomic(self.events_path, "".join(json_text(e) + "\n" for e in self._events))
                 write_json_atomic(self.report_path, self.report)
             except OSError:
                 if exc is None:
@@ -167,7 +164,7 @@ class Run:
         with self._lock:
             self._events.append(record)
             if self._live is not None:
-                self._live.write(json.dumps(record, default=_jsonable) + "\n")
+                self._live.write(json_text(record) + "\n")
                 self._live.flush()
 
     # -- recording -------------------------------------------------------------------------------
