@@ -21,7 +21,7 @@ import perfkit
 from perfkit import interrupts
 
 from . import io
-from .errors import BattedBallError
+from .errors import BattedBallError, whole_number
 from .game import Game, Team, find_team, generate_league
 from .game.engine import BAT_FIELDS, GAME_MODE
 from .game.fast import KernelGame, play_games
@@ -158,10 +158,19 @@ def new_game(
     """The :class:`Game` that :func:`play_game` plays (same arguments), not yet played: a
     :class:`KernelGame` (its pitch loop in a ``nogil`` kernel) unless ``game_class`` is the reference
     twin, :class:`Game`, which plays the same game."""
-    pool = league(seed) if teams is None else tuple(teams)
+    seed = whole_number("seed", seed)
+    game_index = whole_number("game_index", game_index)
+    if teams is not None:  # a list of Team; a roster file's path is read by io.load_teams
+        pool = () if isinstance(teams, (str, bytes)) or not hasattr(teams, "__iter__") else tuple(teams)
+        if not all(isinstance(t, Team) for t in pool) or (not pool and teams):
+            raise BattedBallError(
+                "teams must be a list of Team (batted_ball.io.load_teams reads a roster file)"
+            )
+    pool = league(seed) if teams is None else pool
     h, a, home_n, away_n = schedule_entry(game_index)
     if teams is not None and len(pool) < 2:
-        raise BattedBallError(f"the roster has one team ({pool[0].code}); a game needs two")
+        what = f"one team ({pool[0].code})" if pool else "no team"
+        raise BattedBallError(f"the roster has {what}; a game needs two")
     if teams is not None:  # a roster: its first two teams unless chosen, their first starters
         h, a, home_n, away_n = 0, 1 % len(pool), 0, 0
     home_team = find_team(pool, home, "--home") if home is not None else None
@@ -485,8 +494,12 @@ def write_season(
     run's stages, one item per game, the receipt and the league line go to ``run`` (a report kept in
     memory only when None).
     """
+    n_games = whole_number("n_games", n_games, minimum=1)
+    seed = whole_number("seed", seed)
     check_season_size(n_games, pbp)
     out_dir = Path(out_dir)
+    if not out_dir.is_dir():  # before the games are played, not when their table is written
+        raise BattedBallError(f"out_dir {out_dir} is not an existing folder")
     if run is None:
         config = {"games": n_games, "seed": seed, "pbp": pbp}
         with perfkit.Run("batted_ball", None, config=config) as own:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BattedBallError
+from ..errors import BattedBallError, whole_number
 from ..parks import PARKS, park_code
 from ..physics import Environment, FlightArgs, SimulationMode, aim_pitch
 from ..physics.constants import MPH_TO_FTS, RUBBER_TO_PLATE_FT
@@ -182,6 +182,7 @@ def generate_league(seed: int) -> list[Team]:
     """30 teams (one per park), each from its own stream keyed by (seed, team code)."""
     from perfkit.parallel import rng_for
 
+    seed = whole_number("seed", seed)
     teams = [generate_team(code, rng_for(seed, "team", i)) for i, code in enumerate(sorted(PARKS))]
     for t in teams:
         t.prepare()

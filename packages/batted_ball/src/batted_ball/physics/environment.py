@@ -59,8 +59,19 @@ def air_density_kg_m3(
     """Air density (kg/m^3) as Nathan's sheet computes it (cell D2).
 
     ``pressure_inhg`` is the barometer reading corrected to sea level (what weather reports give);
-    the altitude enters through ``exp(-beta * elevation)``.
+    the altitude enters through ``exp(-beta * elevation)``. The weather is checked as for an
+    :class:`Environment` (a NaN, or -500 F, raises :class:`BattedBallError` instead of a density).
     """
+    env = Environment(
+        temp_f=temp_f, elevation_ft=elevation_ft, humidity_pct=humidity_pct, pressure_inhg=pressure_inhg
+    )
+    return env.air_density_kg_m3
+
+
+def _air_density_kg_m3(
+    temp_f: float, elevation_ft: float, humidity_pct: float, pressure_inhg: float
+) -> float:
+    """:func:`air_density_kg_m3` of weather already checked (an :class:`Environment`'s)."""
     temp_c = (temp_f - 32.0) * 5.0 / 9.0
     pressure_mmhg = pressure_inhg * 1000.0 / 39.37
     svp = saturation_vapour_pressure_mmhg(temp_c)
@@ -93,9 +104,25 @@ class Environment:
     spin_decay_tau_s: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("temp_f", "elevation_ft", "humidity_pct", "pressure_inhg", "wind_mph", "wind_dir_deg"):
-            if not math.isfinite(getattr(self, name)):
-                raise BattedBallError(f"{name} must be a finite number, got {getattr(self, name)!r}")
+        names = (
+            "temp_f",
+            "elevation_ft",
+            "humidity_pct",
+            "pressure_inhg",
+            "wind_mph",
+            "wind_dir_deg",
+            "wind_height_ft",
+        )
+        for name in (*names, "spin_decay_tau_s"):
+            value = getattr(self, name)
+            if value is None and name == "spin_decay_tau_s":
+                continue
+            try:  # a str, None, a list or an array of several values: TypeError
+                finite = math.isfinite(value)
+            except TypeError:
+                raise BattedBallError(f"{name} must be a number, got {value!r}") from None
+            if name in names and not finite:
+                raise BattedBallError(f"{name} must be a finite number, got {value!r}")
         # The messages are formatted only for a value out of range (a game builds an Environment).
         checks = (
             (-40.0 <= self.temp_f <= 130.0, lambda: f"temperature {self.temp_f} F is outside -40..130 F"),
@@ -129,7 +156,7 @@ class Environment:
 
     @property
     def air_density_kg_m3(self) -> float:
-        return air_density_kg_m3(self.temp_f, self.elevation_ft, self.humidity_pct, self.pressure_inhg)
+        return _air_density_kg_m3(self.temp_f, self.elevation_ft, self.humidity_pct, self.pressure_inhg)
 
     @property
     def c0(self) -> float:

@@ -52,7 +52,7 @@ def statcast_average_spin_rpm(launch_angle_deg, spray_angle_deg, batter_hand="R"
     s0 s + s_spray phi, with phi the spray angle (deg, + toward right field) and s = +1 for a
     right-handed batter, -1 for a left-handed one. Works on scalars and arrays.
     """
-    sign = np.where(np.char.upper(np.asarray(batter_hand, dtype=str)) == "L", -1.0, 1.0)
+    sign = np.where(_check_hand(batter_hand) == "L", -1.0, 1.0)
     b0, b_la, b_spray, s0, s_spray = SPIN_FIT if fit is None else fit
     # The fit is linear in LA; outside the launch angles it was fitted on it is clamped to the
     # range of measured batted-ball backspin (topped grounders to pop-ups).
@@ -120,6 +120,89 @@ def batted_ball_state(
     )
 
 
+def _number(name, value) -> float:
+    """``value`` as a float, or :class:`BattedBallError` naming the parameter (a notebook user passes a
+    string, None or an array to a one-ball function; numpy's own message would name neither)."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise BattedBallError(f"{name} must be a number, got {value!r}")
+    if np.ndim(value) != 0:
+        raise BattedBallError(f"{name} must be one number, got an array of shape {np.shape(value)}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise BattedBallError(f"{name} must be a number, got {value!r}") from None
+
+
+def _check_env(env) -> Environment:
+    if env is None:
+        return Environment()
+    if not isinstance(env, Environment):
+        raise BattedBallError(f"env must be a batted_ball.physics.Environment, got {type(env).__name__}")
+    return env
+
+
+def _check_hand(batter_hand) -> np.ndarray:
+    """Batter hands (R/L, any case) as an upper-case array; anything else is refused, not taken as R."""
+    hands = np.char.upper(np.asarray(batter_hand, dtype=str))
+    bad = hands[(hands != "R") & (hands != "L")]
+    if bad.size:
+        raise BattedBallError(f"batter hand must be R or L, got {str(bad.flat[0])!r}")
+    return hands
+
+
+def _fits(name, shape, target) -> None:
+    """Refuse an input whose shape does not broadcast to the balls' shape ``target``."""
+    try:
+        ok = np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        ok = False
+    if not ok:
+        raise BattedBallError(f"{name} has shape {shape}, which does not fit the balls' shape {target}")
+
+
+def _broadcast(*named, shape=None) -> list[np.ndarray]:
+    """Named inputs as float arrays broadcast together (or to ``shape``), or :class:`BattedBallError`."""
+    arrays = []
+    for name, value in named:
+        try:
+            arrays.append(np.asarray(value, dtype=float))
+        except (TypeError, ValueError):
+            raise BattedBallError(f"{name} must be numbers, got {value!r:.80}") from None
+    if shape is not None:
+        for (name, _), arr in zip(named, arrays, strict=True):
+            _fits(name, arr.shape, shape)
+        return [np.broadcast_to(arr, shape) for arr in arrays]
+    try:
+        return list(np.broadcast_arrays(*arrays))
+    except ValueError:
+        shapes = ", ".join(f"{name} {arr.shape}" for (name, _), arr in zip(named, arrays, strict=True))
+        raise BattedBallError(f"inputs of different shapes: {shapes}") from None
+
+
+def _check_fence(fence) -> tuple[np.ndarray, np.ndarray]:
+    """``(distances, heights)``: two 1-D float arrays of one length (both empty: no fence), finite, distances
+    > 0. The kernel reads both at the same index and does not check bounds: a shorter heights array would be
+    read past its end."""
+    if isinstance(fence, (str, bytes)) or not hasattr(fence, "__len__") or len(fence) != 2:
+        raise BattedBallError(
+            "fence must be (distances_ft, heights_ft): two arrays sampled from -45 to +45 deg"
+        )
+    arrays = []
+    for name, value in (("fence distances", fence[0]), ("fence heights", fence[1])):
+        try:
+            arrays.append(np.ascontiguousarray(value, dtype=float))
+        except (TypeError, ValueError):
+            raise BattedBallError(f"{name} must be numbers, got {value!r:.80}") from None
+    dist, height = arrays
+    if dist.ndim != 1 or dist.shape != height.shape:
+        raise BattedBallError(
+            f"fence distances and heights must be 1-D arrays of one length, got shapes {dist.shape} and {height.shape}"
+        )
+    if not (np.all(np.isfinite(dist)) and np.all(np.isfinite(height)) and np.all(dist > 0.0)):
+        raise BattedBallError("fence distances must be finite and > 0, heights finite")
+    return dist, height
+
+
 def _check_range(name, value, lo, hi, unit):
     arr = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(arr)):
@@ -129,6 +212,25 @@ def _check_range(name, value, lo, hi, unit):
         bad = float(flat[(flat < lo) | (flat > hi)][0])
         u = f" {unit}" if unit else ""
         raise BattedBallError(f"{name} {bad:g}{u} is out of range ({lo:g} to {hi:g}{u})")
+
+
+#: Where a batted ball may start (ft): over the plate's neighbourhood, on or above the ground.
+CONTACT_LIMITS_FT = ((-10.0, 10.0), (-10.0, 10.0), (0.0, 10.0))
+
+
+def _check_contact(contact):
+    """The contact point as three floats in :data:`CONTACT_LIMITS_FT` (a NaN or a point below the ground
+    would fly a ball that never lands, reported at its 15 s position as if it had)."""
+    if contact is None:
+        return None
+    if isinstance(contact, (str, bytes)) or np.shape(contact) != (3,):
+        raise BattedBallError(f"contact must be three numbers (x, y, z ft), got {contact!r}")
+    point = tuple(_number("contact", v) for v in contact)
+    for name, v, (lo, hi) in zip(
+        ("contact x", "contact y", "contact z"), point, CONTACT_LIMITS_FT, strict=True
+    ):
+        _check_range(name, v, lo, hi, "ft")
+    return point
 
 
 def check_batted_ball(exit_velo_mph, launch_angle_deg, spray_angle_deg, backspin_rpm, sidespin_rpm):
@@ -235,10 +337,23 @@ def simulate_batted_ball(
     not given is 0 when the other one is; only a ball given no spin at all gets the average spin
     (:data:`SPIN_FIT`) for its launch and spray angles (``spin_source`` says which was used).
     """
-    env = env or Environment()
+    env = _check_env(env)
     mode = SimulationMode.parse(mode)
-    if batter_hand.upper() not in ("R", "L"):
+    if not isinstance(batter_hand, str) or batter_hand.upper() not in ("R", "L"):
         raise BattedBallError(f"batter hand must be R or L, got {batter_hand!r}")
+    exit_velo_mph = _number("exit_velo_mph", exit_velo_mph)
+    launch_angle_deg = _number("launch_angle_deg", launch_angle_deg)
+    spray_angle_deg = _number("spray_angle_deg", spray_angle_deg)
+    backspin_rpm, sidespin_rpm, spin_rpm, spin_axis_deg = (
+        None if v is None else _number(n, v)
+        for n, v in (
+            ("backspin_rpm", backspin_rpm),
+            ("sidespin_rpm", sidespin_rpm),
+            ("spin_rpm", spin_rpm),
+            ("spin_axis_deg", spin_axis_deg),
+        )
+    )
+    contact = _check_contact(contact)
     if spin_rpm is not None:
         if backspin_rpm is not None or sidespin_rpm is not None:
             raise BattedBallError("give either backspin/sidespin or spin rate + axis, not both")
@@ -268,6 +383,8 @@ def simulate_batted_ball(
     path = np.empty((int(MAX_FLIGHT_S / a.dt) + 2, 4)) if record_path else _NO_PATH
     r = kernels.fly(*state, *a.fly_tail(path=path))
     hang, lx, ly, apex, lvx, lvy, lvz = r[:7]
+    if r[10] != 1.0:  # the position at MAX_FLIGHT_S is no landing point (not reached from the checked inputs)
+        raise BattedBallError(f"the ball did not come down within {MAX_FLIGHT_S:g} s")
     return BattedBallResult(
         exit_velo_mph=float(exit_velo_mph),
         launch_angle_deg=float(launch_angle_deg),
@@ -309,32 +426,30 @@ def simulate_batted_balls(
     Returns a dict of float64 arrays: the kernel's :data:`kernels.FLY_FIELDS` plus ``distance_ft``
     and ``bearing_deg``.
     """
-    env = env or Environment()
+    env = _check_env(env)
     mode = SimulationMode.parse(mode)
-    ev, la, sp = np.broadcast_arrays(
-        np.asarray(exit_velo_mph, float),
-        np.asarray(launch_angle_deg, float),
-        np.asarray(spray_angle_deg, float),
+    hands = _check_hand(batter_hand)
+    ev, la, sp = _broadcast(
+        ("exit_velo_mph", exit_velo_mph),
+        ("launch_angle_deg", launch_angle_deg),
+        ("spray_angle_deg", spray_angle_deg),
     )
     if backspin_rpm is None and sidespin_rpm is None:  # no spin given: the Statcast average
+        _fits("batter_hand", hands.shape, ev.shape)
         back, side = statcast_average_spin_rpm(la, sp, batter_hand)
     else:  # a component not given is 0, as for one ball
         back, side = (
-            np.broadcast_to(np.asarray(0.0 if s is None else s, float), ev.shape)
-            for s in (backspin_rpm, sidespin_rpm)
+            _broadcast((n, 0.0 if v is None else v), shape=ev.shape)[0]
+            for n, v in (("backspin_rpm", backspin_rpm), ("sidespin_rpm", sidespin_rpm))
         )
     check_batted_ball(ev, la, sp, back, side)
     init = np.ascontiguousarray(np.stack(batted_ball_state(ev, la, sp, back, side), axis=-1).reshape(-1, 9))
     n = init.shape[0]
     a = FlightArgs.of(env, mode)
-    c0_arr = np.ascontiguousarray(
-        np.broadcast_to(np.asarray(a.c0 if c0 is None else c0, float), ev.shape).ravel()
-    )
-    fd, fh = (
-        (_NO_FENCE, _NO_FENCE)
-        if fence is None
-        else (np.asarray(fence[0], float), np.asarray(fence[1], float))
-    )
+    c0_arr = np.ascontiguousarray(_broadcast(("c0", a.c0 if c0 is None else c0), shape=ev.shape)[0].ravel())
+    if not np.all(np.isfinite(c0_arr)) or np.any(c0_arr < 0.0):
+        raise BattedBallError("c0 (the air factor per ball, 1/ft) must be finite and >= 0")
+    fd, fh = (_NO_FENCE, _NO_FENCE) if fence is None else _check_fence(fence)
     out = np.empty((n, kernels.N_FLY))
     kernels.fly_batch(
         init,
@@ -508,8 +623,36 @@ def simulate_pitch(
     Without release angles the pitch is aimed (a few iterations of the flight) at the target. The
     release point is ``(release_x_ft, 60.5 - extension_ft, release_z_ft)``.
     """
-    env = env or Environment()
+    env = _check_env(env)
     mode = SimulationMode.parse(mode)
+    velo_mph, spin_rpm, spin_axis_deg, active_spin = (
+        _number(n, v)
+        for n, v in (
+            ("velo_mph", velo_mph),
+            ("spin_rpm", spin_rpm),
+            ("spin_axis_deg", spin_axis_deg),
+            ("active_spin", active_spin),
+        )
+    )
+    release_x_ft, release_z_ft, extension_ft, target_x_ft, target_z_ft, cd0 = (
+        _number(n, v)
+        for n, v in (
+            ("release_x_ft", release_x_ft),
+            ("release_z_ft", release_z_ft),
+            ("extension_ft", extension_ft),
+            ("target_x_ft", target_x_ft),
+            ("target_z_ft", target_z_ft),
+            ("cd0", cd0),
+        )
+    )
+    # Release angles as given (not aimed): one a pitcher could throw toward the plate.
+    for name, angle in (
+        ("vertical_angle_deg", vertical_angle_deg),
+        ("horizontal_angle_deg", horizontal_angle_deg),
+    ):
+        if angle is not None:
+            _check_range(name, _number(name, angle), -45.0, 45.0, "deg")
+    _check_range("cd0", cd0, 0.0, 2.0, "")
     check_pitch(
         velo_mph,
         spin_rpm,

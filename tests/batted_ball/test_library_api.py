@@ -1,0 +1,132 @@
+"""The library called as a careless notebook user calls it: every bad argument is a BattedBallError that
+names it, never a Numba TypingError, an out-of-bounds read, a NumPy message naming no parameter, or a
+silently wrong result (each case below did one of those before 2026-12-08)."""
+
+import numpy as np
+import pytest
+from batted_ball.errors import BattedBallError
+from batted_ball.game import generate_league
+from batted_ball.physics import (
+    Environment,
+    air_density_kg_m3,
+    simulate_batted_ball,
+    simulate_batted_balls,
+    simulate_pitch,
+    statcast_average_spin_rpm,
+)
+from batted_ball.season import new_game, write_season
+
+FENCE = (np.full(91, 400.0), np.full(91, 8.0))
+
+CASES = [
+    # one ball: a string, an array or None where one number goes (numpy's messages named no parameter)
+    ("ball: launch angle str", lambda: simulate_batted_ball(100, "28"), "launch_angle_deg must be a number"),
+    (
+        "ball: exit velo array",
+        lambda: simulate_batted_ball([100, 90], 28),
+        "exit_velo_mph must be one number",
+    ),
+    ("ball: spin str", lambda: simulate_batted_ball(100, 28, spin_rpm="2000"), "spin_rpm must be a number"),
+    (
+        "ball: hand None",
+        lambda: simulate_batted_ball(100, 28, batter_hand=None),
+        "batter hand must be R or L",
+    ),
+    ("ball: env a dict", lambda: simulate_batted_ball(100, 28, env={"temp_f": 90}), "env must be"),
+    # a contact point of NaN or far above the ground never landed: its 15 s position was reported (946.9 ft)
+    ("ball: contact NaN", lambda: simulate_batted_ball(100, 28, contact=(0, 0, np.nan)), "contact z"),
+    ("ball: contact high", lambda: simulate_batted_ball(100, 28, contact=(0, 0, 1e6)), "contact z"),
+    ("ball: contact below", lambda: simulate_batted_ball(100, 28, contact=(0, 0, -50)), "contact z"),
+    (
+        "ball: contact 2 values",
+        lambda: simulate_batted_ball(100, 28, contact=(0, 0)),
+        "contact must be three",
+    ),
+    # the batch: a fence's heights shorter than its distances were read past their end by the kernel
+    (
+        "batch: fence lengths",
+        lambda: simulate_batted_balls([100], [28], fence=(FENCE[0], np.zeros(0))),
+        "one length",
+    ),
+    (
+        "batch: fence 2-D",
+        lambda: simulate_batted_balls([100], [28], fence=(FENCE[0][:, None], FENCE[1][:, None])),
+        "1-D",
+    ),
+    (
+        "batch: fence NaN",
+        lambda: simulate_batted_balls([100], [28], fence=(FENCE[0] * np.nan, FENCE[1])),
+        "finite",
+    ),
+    ("batch: fence a code", lambda: simulate_batted_balls([100], [28], fence="NYY"), "fence must be"),
+    ("batch: hand X taken as R", lambda: simulate_batted_balls([100], [28], batter_hand="X"), "batter hand"),
+    ("batch: c0 NaN", lambda: simulate_batted_balls([100], [28], c0=np.nan), "c0"),
+    ("batch: c0 negative", lambda: simulate_batted_balls([100], [28], c0=-1.0), "c0"),
+    ("batch: lengths differ", lambda: simulate_batted_balls([100, 90, 80], [28, 20]), "exit_velo_mph (3,)"),
+    (
+        "batch: spin length",
+        lambda: simulate_batted_balls([100, 90], [28, 28], backspin_rpm=[1, 2, 3]),
+        "backspin_rpm",
+    ),
+    ("average spin: hand X", lambda: statcast_average_spin_rpm(28, 0, "X"), "batter hand"),
+    # pitches: a str cd0 reached the kernel (a 69-line TypingError); angles of NaN, inf or 1e6 degrees
+    ("pitch: cd0 str", lambda: simulate_pitch(95, cd0="0.3"), "cd0 must be a number"),
+    ("pitch: cd0 negative", lambda: simulate_pitch(95, cd0=-5), "cd0"),
+    ("pitch: velo str", lambda: simulate_pitch("95"), "velo_mph must be a number"),
+    (
+        "pitch: angle inf",
+        lambda: simulate_pitch(95, vertical_angle_deg=0, horizontal_angle_deg=np.inf),
+        "horizontal_angle_deg",
+    ),
+    (
+        "pitch: angle huge",
+        lambda: simulate_pitch(95, vertical_angle_deg=1e6, horizontal_angle_deg=0),
+        "vertical_angle_deg",
+    ),
+    # weather: a str was 'must be real number, not str' naming no field; NaN wind height was ignored
+    ("env: temp str", lambda: Environment(temp_f="90"), "temp_f must be a number"),
+    ("env: wind height NaN", lambda: Environment(wind_mph=10, wind_height_ft=np.nan), "wind_height_ft"),
+    ("env: tau str", lambda: Environment(spin_decay_tau_s="5"), "spin_decay_tau_s must be a number"),
+    ("air density: NaN", lambda: air_density_kg_m3(np.nan), "temp_f"),
+    ("air density: -500 F", lambda: air_density_kg_m3(-500), "temperature"),
+    # games and seasons: seed 1.5 played season 1 (perfkit's streams take int(seed)), "1" too
+    ("game: seed 1.5", lambda: new_game(1.5, 0), "seed must be a whole number"),
+    ("game: seed str", lambda: new_game("1", 0), "seed must be a whole number"),
+    ("game: seed -1", lambda: new_game(-1, 0), "seed must be at least 0"),
+    ("game: index 0.5", lambda: new_game(1, 0.5), "game_index must be a whole number"),
+    ("game: index -1", lambda: new_game(1, -1), "game_index must be at least 0"),
+    ("game: teams []", lambda: new_game(1, 0, teams=[]), "the roster has no team"),
+    ("game: teams a path", lambda: new_game(1, 0, teams="teams.json"), "teams must be a list of Team"),
+    ("league: seed -1", lambda: generate_league(-1), "seed must be at least 0"),
+    ("season: 0 games", lambda: write_season(0, 1, "."), "n_games must be at least 1"),
+    ("season: 2.5 games", lambda: write_season(2.5, 1, "."), "n_games must be a whole number"),
+]
+
+
+@pytest.mark.parametrize("call, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_argument_is_named(call, message):
+    with pytest.raises(BattedBallError, match=None) as err:
+        call()
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_season_checks_its_folder_before_playing(tmp_path, monkeypatch):
+    """A missing out_dir was found by pyarrow after the whole season had been played."""
+    import batted_ball.season as season
+
+    monkeypatch.setattr(season, "run_games", lambda *a, **k: pytest.fail("games played"))
+    with pytest.raises(BattedBallError, match="is not an existing folder"):
+        write_season(2, 1, tmp_path / "missing", executor="serial")
+
+
+def test_good_arguments_still_fly_the_same():
+    """The checks convert, they do not change a value: numpy scalars, ints and 0-d arrays fly as floats."""
+    base = simulate_batted_ball(100.0, 28.0, backspin_rpm=2000.0)
+    same = simulate_batted_ball(np.int64(100), np.float32(28), backspin_rpm=np.array(2000))
+    assert same.distance_ft == base.distance_ft == pytest.approx(408.56, abs=0.01)
+    batch = simulate_batted_balls(
+        [100, 100], [28, 28], backspin_rpm=2000, fence=(list(FENCE[0]), list(FENCE[1]))
+    )
+    assert batch["distance_ft"].tolist() == [base.distance_ft] * 2
+    assert new_game(np.int64(1), 4.0).home.team.code == new_game(1, 4).home.team.code
