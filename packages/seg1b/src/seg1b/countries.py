@@ -79,6 +79,10 @@ def as_keys(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...] 
     error, not "every country": an option's value that selects nothing must not run the whole world."""
     if value is None:
         return None
+    if not isinstance(value, str) and not hasattr(value, "__iter__"):
+        raise Seg1bError(
+            f"only must be country keys (a string or a list of strings), got {value!r}", params="only"
+        )
     items = value.split(",") if isinstance(value, str) else list(value)
     if not all(isinstance(k, str) for k in items):
         raise Seg1bError(f"only must be country keys (strings), got {value!r}", params="only")

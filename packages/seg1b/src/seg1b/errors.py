@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 
 
@@ -25,3 +26,16 @@ class Seg1bError(Exception):
             flag = (flags or {}).get(name, "--" + name.replace("_", "-"))
             text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", flag, text, count=1)
         return text
+
+
+def whole_number(name: str, value) -> int:
+    """``value`` as an int, or :class:`Seg1bError` naming the library parameter ``name``.
+
+    A library user's ``7.5``, ``"7"`` or ``True`` is refused: ``int()`` would make seed 7.5 the plan and
+    sites of seed 7 without a word. A float with a whole value (``1e6`` sites) is taken.
+    """
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, numbers.Real)):
+        raise Seg1bError(f"{name} must be a whole number, got {value!r}", params=name)
+    if not isinstance(value, numbers.Integral) and not float(value).is_integer():
+        raise Seg1bError(f"{name} must be a whole number, got {value!r}", params=name)
+    return int(value)

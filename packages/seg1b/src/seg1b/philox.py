@@ -28,7 +28,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from seg1b.errors import Seg1bError
+from seg1b.errors import Seg1bError, whole_number
 
 PHILOX_M0 = np.uint64(0xD2E7470EE14C6C93)
 PHILOX_M1 = np.uint64(0xCA5A826395121157)
@@ -41,7 +41,7 @@ MASK64 = (1 << 64) - 1
 
 def seed_key(seed: int) -> tuple[int, int]:
     """The Philox key words (low, high) for an integer seed in [0, 2**128)."""
-    seed = int(seed)
+    seed = whole_number("seed", seed)
     if seed < 0 or seed >= 1 << 128:
         raise Seg1bError(f"seed must be an integer in [0, 2**128), got {seed}", params="seed")
     return seed & MASK64, seed >> 64

@@ -28,7 +28,7 @@ from perfkit.limits import check_memory
 
 from perfkit import rng_for
 from seg1b._background import background, preload
-from seg1b.errors import Seg1bError
+from seg1b.errors import Seg1bError, whole_number
 from seg1b.geoparquet import point_schema, with_points
 from seg1b.tile_index import column_numpy
 
@@ -288,6 +288,8 @@ def plan_counts(
 
     if (count is None) == (counts_file is None):
         raise Seg1bError("give exactly one of count or counts_file", params=("count", "counts_file"))
+    seed = whole_number("seed", seed)
+    count = None if count is None else whole_number("count", count)
     if not 0 <= seed < 1 << 128:  # the same range as S6's Philox key
         raise Seg1bError(f"seed must be in [0, 2**128), got {seed}", params="seed")
     if count is not None:
@@ -406,7 +408,9 @@ def run_sites(
     """
     from perfkit.job import job
 
-    if count is not None and count >= 0:  # before claiming anything: a size that cannot fit is bad input
+    seed = whole_number("seed", seed)  # before claiming anything: bad input leaves nothing
+    count = None if count is None else whole_number("count", count)
+    if count is not None and count >= 0:  # a size that cannot fit is bad input too
         check_plan_size(count, f"a plan of {count:,} sites")
     config = {
         "tiles": str(tiles_dir),

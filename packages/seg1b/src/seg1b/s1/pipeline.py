@@ -33,7 +33,7 @@ from perfkit.parallel import EXECUTORS, Task, TaskResult, map_tasks, worker_util
 import perfkit
 from seg1b._background import preload
 from seg1b.countries import PACKAGED, Countries, as_keys, load_countries, packaged_path
-from seg1b.errors import Seg1bError
+from seg1b.errors import Seg1bError, whole_number
 from seg1b.geoparquet import with_tile_geometry
 from seg1b.grid import Grid
 from seg1b.options import COMPRESSIONS, DEFAULT_COMPRESSION, GEOMETRY_CHOICES, MODES
@@ -110,6 +110,10 @@ class S1Params:
     def __post_init__(self) -> None:
         # the library API takes "FRA,NOR" as well as ["FRA", "NOR"] (a string is not a sequence of keys)
         object.__setattr__(self, "only", as_keys(self.only))
+        # whole numbers (a float 1e6 is taken; 1000.5 rows a group, "2" workers or True are refused)
+        for name in ("workers", "row_group_size", "max_unit_cells"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, whole_number(name, getattr(self, name)))
         if self.mode == "legacy":
             object.__setattr__(self, "mode", "reference")
 

@@ -28,7 +28,7 @@ from perfkit.job import job
 from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
 
 from seg1b._background import background, preload
-from seg1b.errors import Seg1bError
+from seg1b.errors import Seg1bError, whole_number
 from seg1b.grid import Grid
 from seg1b.options import COMPRESSIONS, DEFAULT_COMPRESSION, MODES
 from seg1b.philox import seed_key
@@ -94,12 +94,14 @@ class S6Params:
     def resolved(self) -> S6Params:
         """Checked parameters with defaults filled in (raises Seg1bError on bad values)."""
         seed_key(self.seed)
-        if not 1 <= int(self.max_attempts) <= MAX_ATTEMPTS_LIMIT:
+        max_attempts = whole_number("max_attempts", self.max_attempts)
+        if not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT:
             raise Seg1bError(
                 f"max_attempts must be in 1..{MAX_ATTEMPTS_LIMIT}, got {self.max_attempts}",
                 params="max_attempts",
             )
-        workers = self.workers if self.workers is not None else (os.cpu_count() or 1)
+        workers = whole_number("workers", self.workers) if self.workers is not None else (os.cpu_count() or 1)
+        chunk_sites = None if self.chunk_sites is None else whole_number("chunk_sites", self.chunk_sites)
         if workers < 1:
             raise Seg1bError(f"workers must be >= 1, got {workers}", params="workers")
         if self.mode not in MODES:
@@ -118,7 +120,7 @@ class S6Params:
             raise Seg1bError(
                 f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}", params="executor"
             )
-        if self.chunk_sites is not None and self.chunk_sites < 1:
+        if chunk_sites is not None and chunk_sites < 1:
             raise Seg1bError(f"chunk_sites must be >= 1, got {self.chunk_sites}", params="chunk_sites")
         if self.compression not in COMPRESSIONS:
             raise Seg1bError(f"compression must be one of {', '.join(COMPRESSIONS)}", params="compression")
@@ -132,7 +134,10 @@ class S6Params:
         return S6Params(
             **{
                 **asdict(self),
+                "seed": whole_number("seed", self.seed),
+                "max_attempts": max_attempts,
                 "workers": workers,
+                "chunk_sites": chunk_sites,
                 "executor": executor,
                 "mode": mode,
                 "countries": countries,

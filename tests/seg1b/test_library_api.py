@@ -1,0 +1,115 @@
+"""The library as a notebook user calls it: docs/seg1b.md's Python examples run as written, and a bad argument
+is a Seg1bError naming it instead of a TypeError from deep inside, or a silently different run (seed 7.5 was
+seed 7; count 100.5 was 100; each case below did one of those before 2026-12-08)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from seg1b.errors import Seg1bError
+from seg1b.philox import seed_key
+from seg1b.quicklook import run_map
+from seg1b.s1 import S1Params, run_s1
+from seg1b.s6 import S6Params
+from seg1b.sites import run_sites
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "seg1b.md"
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+
+
+def test_library_example_runs(capsys):
+    (code,) = [b for b in _python_blocks() if "run_s1(" in b]
+    exec(compile(code, str(DOC), "exec"), {})
+    out = capsys.readouterr().out
+    assert "seg1b s1: 324 tiles, 2 countries" in out
+    assert "1000 sites, receipt blake2b-256/v1:" in out
+    assert out.rstrip().endswith("seed must be a whole number, got 7.5")
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("api") / "s1"
+    run_s1(
+        S1Params(
+            out=out, countries="ne110m", resolution_arcsec=600, only="NLD,BEL", row_group_size=10, quiet=True
+        )
+    )
+    return out
+
+
+def test_bbox_example_reads_the_window(index):
+    """The GeoParquet section's bounding-box query, on a small index (its OUT is this one)."""
+    (code,) = [b for b in _python_blocks() if "tiles_near_utrecht" in b]
+    scope: dict = {}
+    exec(compile(code.replace('"OUT/tiles"', repr(str(index / "tiles"))), str(DOC), "exec"), scope)
+    window = scope["tiles_near_utrecht"]
+    assert 0 < window.num_rows < 324
+    assert set(window.column("country_iso").to_pylist()) <= {"NLD", "BEL"}
+
+
+def _s6(**kw) -> S6Params:
+    return S6Params(
+        **{"tiles": "t", "sites": "p", "seed": 7, "out": "o", "workers": 1, "countries": "ne110m", **kw}
+    )
+
+
+CASES = [
+    ("seed 7.5 ran seed 7", lambda: seed_key(7.5), "seed must be a whole number, got 7.5"),
+    ("seed '7' ran seed 7", lambda: seed_key("7"), "seed must be a whole number"),
+    ("seed True ran seed 1", lambda: seed_key(True), "seed must be a whole number"),
+    (
+        "s6 max_attempts 64.9",
+        lambda: _s6(max_attempts=64.9).resolved(),
+        "max_attempts must be a whole number",
+    ),
+    ("s6 max_attempts str", lambda: _s6(max_attempts="64").resolved(), "max_attempts must be a whole number"),
+    ("s6 workers str", lambda: _s6(workers="1").resolved(), "workers must be a whole number"),
+    ("s6 chunk_sites 10.5", lambda: _s6(chunk_sites=10.5).resolved(), "chunk_sites must be a whole number"),
+    ("s1 workers str", lambda: S1Params(out="o", workers="2"), "workers must be a whole number"),
+    ("s1 row_group_size 1000.5", lambda: S1Params(out="o", row_group_size=1000.5), "row_group_size must be"),
+    ("s1 only an int", lambda: S1Params(out="o", only=3), "only must be country keys"),
+]
+
+
+@pytest.mark.parametrize("call, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_argument_is_named(call, message):
+    with pytest.raises(Seg1bError) as err:
+        call()
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"count": 100.5}, "count must be a whole number, got 100.5"),
+        ({"count": "100"}, "count must be a whole number"),
+        ({"seed": 1.5}, "seed must be a whole number, got 1.5"),
+        ({"seed": "1"}, "seed must be a whole number"),
+    ],
+)
+def test_sites_refuses_before_writing(index, tmp_path, kw, message):
+    with pytest.raises(Seg1bError, match=re.escape(message)):
+        run_sites(index, kw.get("count", 10), kw.get("seed", 1), tmp_path / "plan.parquet")
+    assert not any(tmp_path.iterdir())
+
+
+def test_whole_floats_and_numpy_ints_are_taken(index, tmp_path):
+    """1e3 sites and a numpy seed are the same plan as 1000 and 1 (the refusal is for fractions only)."""
+    import numpy as np
+
+    a = run_sites(index, 1000, 1, tmp_path / "a.parquet")
+    b = run_sites(index, 1e3, np.int64(1), tmp_path / "b.parquet")
+    assert a["counts"] == b["counts"]
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    assert _s6(seed=np.uint64(7), max_attempts=64.0, chunk_sites=1e5).resolved().seed == 7
+
+
+def test_map_only_not_a_list(index, tmp_path):
+    with pytest.raises(Seg1bError, match="only must be country keys"):
+        run_map(index, tmp_path / "m.png", only=3)
+    assert not any(tmp_path.iterdir())
