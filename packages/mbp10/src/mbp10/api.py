@@ -12,14 +12,18 @@ Tables are what the commands write (`mbp10.io.typed`: timestamp[ns, UTC] instant
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import os
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pyarrow as pa
 
 from mbp10.calendar import check_bars_of, previous_session
 from mbp10.episodes import EpisodeParams
+from mbp10.errors import Mbp10Error
 from mbp10.io import plain, typed
+from mbp10.schema import VECTORS_REQUIRED
 from mbp10.symbology import Selection
 
 
@@ -32,8 +36,31 @@ def _out(table: pa.Table, polars: bool):
     return table
 
 
+def _whole(value, name: str) -> int:
+    """`value` as an int if it is a whole number (a Python or numpy integer; not a bool, float or str)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number, not {type(value).__name__} {value!r}")
+    return int(value)
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):  # spreads="no" is truthy: it would keep the spreads
+        raise TypeError(f"{name} must be True or False, not {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def _selection(symbols, instrument_ids, spreads, front_month) -> Selection:
-    sel = Selection(tuple(symbols), tuple(int(i) for i in instrument_ids), spreads, front_month)
+    """The instrument options as the command line checks them. A single symbol or id is one instrument
+    (`symbols="ESM4"`, not the letters E, S, M, 4)."""
+    symbols = (symbols,) if isinstance(symbols, str) else tuple(symbols)
+    for s in symbols:
+        if not isinstance(s, str):
+            raise TypeError(f"symbols must be strings such as 'ESH4', not {type(s).__name__} {s!r}")
+    if isinstance(instrument_ids, numbers.Integral):
+        instrument_ids = (instrument_ids,)
+    ids = tuple(_whole(i, "an instrument id") for i in instrument_ids)
+    spreads, front_month = _flag(spreads, "spreads"), _flag(front_month, "front_month")
+    sel = Selection(symbols, ids, spreads, front_month)
     sel.check(spreads_given=spreads)  # contradictory options raise Mbp10Error, as on the command line
     return sel
 
@@ -73,6 +100,18 @@ def features(
     table each, all dates concatenated."""
     from mbp10.pipeline import day_bars, day_features
 
+    if not isinstance(inputs, Mapping):
+        raise TypeError(
+            f"inputs must be a mapping {{trading date: file}} such as {{dt.date(2024, 1, 2): 'ES.dbn.zst'}}, "
+            f"not {type(inputs).__name__}"
+        )
+    for date in inputs:  # a datetime is a date too, but would not match the calendar's sessions
+        if isinstance(date, dt.datetime) or not isinstance(date, dt.date):
+            raise TypeError(f"inputs' keys must be datetime.date, not {type(date).__name__} {date!r}")
+    if not inputs:
+        raise Mbp10Error("features: no inputs (give {trading date: file})")
+    if params is not None and not isinstance(params, EpisodeParams):
+        raise TypeError(f"params must be an mbp10.episodes.EpisodeParams, not {type(params).__name__}")
     sel = _selection(symbols, instrument_ids, spreads, front_month)
     params = params or EpisodeParams()
     raw: dict[dt.date, pa.Table] = {}
@@ -95,9 +134,27 @@ def neighbours(
     by default, or decided by `as_of` (a timezone-aware datetime, not after the touch's decision time)."""
     from mbp10.vectors import nearest
 
-    if not isinstance(vectors, pa.Table):  # a polars frame from `features(..., polars=True)`
+    if type(vectors).__module__.startswith("pandas"):
+        vectors = pa.Table.from_pandas(vectors, preserve_index=False)
+    elif type(vectors).__module__.startswith("polars"):  # a frame from `features(..., polars=True)`
         vectors = vectors.to_arrow()
+    if not isinstance(vectors, pa.Table):
+        raise TypeError(
+            f"vectors must be a pyarrow Table or a polars/pandas frame, not {type(vectors).__name__}"
+        )
+    missing = [c for c in VECTORS_REQUIRED if c not in vectors.column_names]
+    if missing:
+        raise Mbp10Error(f"vectors: missing columns {', '.join(missing[:5])} (not a setup vectors table)")
+    touch_id = _whole(touch_id, "touch_id")
     as_of_ns = None
     if as_of is not None:
+        if not isinstance(as_of, dt.datetime) or as_of.utcoffset() is None:
+            raise TypeError(
+                f"as_of must be a timezone-aware datetime (e.g. tzinfo=dt.UTC), not {type(as_of).__name__} "
+                f"{as_of!r}"
+            )
         as_of_ns = (as_of - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1) * 1000
-    return _out(nearest(plain(vectors), touch_id, k, as_of_ns), polars)
+    try:
+        return _out(nearest(plain(vectors), touch_id, _whole(k, "k"), as_of_ns), polars)
+    except KeyError:
+        raise Mbp10Error(f"touch_id {touch_id} is not in the vectors ({vectors.num_rows} rows)") from None

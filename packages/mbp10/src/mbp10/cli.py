@@ -635,21 +635,6 @@ def vectors(
         click.echo(f"{table.num_rows} vectors -> {out}")
 
 
-VECTORS_REQUIRED = (
-    "touch_id",
-    "instrument_id",
-    "symbol",
-    "date",
-    "level_kind",
-    "level_price",
-    "direction",
-    "outcome",
-    "decision_ns",
-    "outcome_known_ns",
-    "vector",
-)
-
-
 def _instant(value: str, option: str) -> int:
     """UTC nanoseconds of 'YYYY-MM-DD' (midnight UTC) or an ISO date-time (UTC unless it names a zone)."""
     try:
@@ -692,6 +677,7 @@ def similar(vectors_path, touch_id, k, as_of, as_json):
     """
     import json
 
+    from mbp10.schema import VECTORS_REQUIRED
     from mbp10.vectors import nearest
 
     as_of_ns = _instant(as_of, "--as-of") if as_of is not None else None

@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 from perfkit.errors import InputError
 
+from mbp10.bar_columns import DIST_COLUMN
 from mbp10.calendar import previous_session, sessions
 from mbp10.dates import DatePlan
 from mbp10.episodes import EpisodeParams
@@ -182,7 +183,20 @@ def day_features(
     prev_date: dt.date | None,
     params: EpisodeParams,
 ) -> DayOutputs:
-    """Every level-dependent stage of one date, each instrument on its own (`mbp10.instruments`)."""
+    """Every level-dependent stage of one date, each instrument on its own (`mbp10.instruments`).
+
+    `bars`/`prev_bars` as `day_bars` returns them (plain or `io.typed`). Only what costs nothing is checked
+    here (types, the order of the dates); that the bars are of `date`'s session and `prev_bars` of
+    `prev_date`'s is the caller's (`calendar.check_bars_of`, as `run` and `mbp10.api.features` do)."""
+    bars, prev_bars = _plain_bars(bars, "bars"), _plain_bars(prev_bars, "prev_bars")
+    if isinstance(date, dt.datetime) or not isinstance(date, dt.date):
+        raise TypeError(f"date must be a datetime.date, not {type(date).__name__} {date!r}")
+    if prev_bars is not None and prev_bars.num_rows and prev_date is None:  # its levels were dropped
+        raise Mbp10Error("day_features: prev_bars given without prev_date (the session they are of)")
+    if prev_date is not None and not (type(prev_date) is dt.date and prev_date < date):
+        raise Mbp10Error(f"day_features: prev_date {prev_date!r} is not a date before {date} (look-ahead)")
+    if not isinstance(params, EpisodeParams):
+        raise TypeError(f"params must be an mbp10.episodes.EpisodeParams, not {type(params).__name__}")
     levels = levels_all(date, bars, prev_bars, prev_date)
     bars = level_distance_all(bars, levels)
     episodes, windows = episodes_all(date.isoformat(), bars, levels, params)
@@ -190,6 +204,27 @@ def day_features(
     approach, signature = approach_all(bars, episodes, series)
     vectors = vectors_all(bars, episodes, approach, signature, params.reset_pts, series)
     return DayOutputs(bars, levels, episodes, windows, approach, signature, vectors)
+
+
+def _plain_bars(bars, name: str) -> pa.Table | None:
+    """A bars table as the stages compute on it: `io.plain` of a typed one (one look at a column type)."""
+    if bars is None:
+        return None
+    if not isinstance(bars, pa.Table):
+        raise TypeError(
+            f"{name} must be a pyarrow Table (from day_bars or mbp10.api.bars), not {type(bars).__name__}"
+        )
+    if "bar_start_ns" not in bars.column_names:
+        raise Mbp10Error(f"day_features: {name} has no bar_start_ns column (not a bar5s table)")
+    if (
+        DIST_COLUMN in bars.column_names
+    ):  # `mbp10.api.bars`' distance to round numbers: this day's levels' here
+        bars = bars.drop_columns([DIST_COLUMN])
+    if pa.types.is_timestamp(bars.schema.field("bar_start_ns").type):
+        from mbp10.io import plain
+
+        return plain(bars)
+    return bars
 
 
 # -- many dates ------------------------------------------------------------------------------------------

@@ -126,3 +126,18 @@ LEVEL_KINDS = (
 BRONZE_COLUMNS = BRONZE_SCALAR_COLUMNS + tuple(
     (f"{kind}_{i:02d}", dt) for kind, dt in LEVEL_KINDS for i in range(N_LEVELS)
 )
+
+# The columns `mbp10 similar` and `mbp10.api.neighbours` need of a setup vectors table.
+VECTORS_REQUIRED = (
+    "touch_id",
+    "instrument_id",
+    "symbol",
+    "date",
+    "level_kind",
+    "level_price",
+    "direction",
+    "outcome",
+    "decision_ns",
+    "outcome_known_ns",
+    "vector",
+)

@@ -10,6 +10,7 @@ decided by its cut, standardised over themselves.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import pyarrow as pa
@@ -134,7 +135,19 @@ def compute_vectors(
 def _matrix(library: pa.Table) -> np.ndarray:
     col = library.column("vector")
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    return col.flatten().to_numpy().reshape(library.num_rows, -1).astype(np.float64)
+    # flatten() leaves null vectors out, and a list column (a pandas round trip) may be ragged: either way
+    # the rows of the reshaped matrix would shift against their touch ids
+    ragged = (
+        not pa.types.is_fixed_size_list(col.type)
+        and len(col)
+        and pc.count_distinct(pc.list_value_length(col)).as_py() > 1
+    )
+    if col.null_count or ragged:
+        raise Mbp10Error(
+            f"vectors: {col.null_count} null vectors{', vectors of different lengths' if ragged else ''}; "
+            "every row needs a vector of the same length"
+        )
+    return col.flatten().to_numpy(zero_copy_only=False).reshape(library.num_rows, -1).astype(np.float64)
 
 
 def nearest(library: pa.Table, touch_id: int, k: int = 10, as_of_ns: int | None = None) -> pa.Table:
@@ -148,6 +161,12 @@ def nearest(library: pa.Table, touch_id: int, k: int = 10, as_of_ns: int | None 
     An outcome not yet known at the cut is null (`outcome_known` false). Columns: the library's (without
     the vector), `distance`, `outcome_known`.
     """
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:  # k=-3 sliced off the last 3
+        raise Mbp10Error(f"k={k!r}: the number of neighbours must be a whole number of at least 1")
+    if pa.types.is_timestamp(library.schema.field("decision_ns").type):  # a table as written (`io.typed`)
+        from mbp10.io import plain
+
+        library = plain(library)
     ids = library.column("touch_id").to_numpy()
     hit = np.nonzero(ids == touch_id)[0]
     if len(hit) == 0:

@@ -1,0 +1,180 @@
+"""`mbp10.api` and the lower-level pieces docs/mbp10.md names, called as a careless notebook user would.
+
+Each case was a silent wrong answer or an unhelpful error before (noted per test): a library call either
+gives the right answer or raises `Mbp10Error` / `TypeError` with a message naming the argument.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+from mbp10 import api as mb
+from mbp10.episodes import EpisodeParams
+from mbp10.errors import Mbp10Error
+from mbp10.io import plain, typed
+
+SYMBOLS = ("ESH4", "ESM4", "ESH4-ESM4")
+D2, D3 = dt.date(2024, 1, 2), dt.date(2024, 1, 3)
+QUIET = EpisodeParams(approach_pts=0.25, reset_pts=1.0, break_pts=0.5, bounce_pts=1.0)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    from mbp10.dbn import write_dbn
+    from mbp10.synth import synth_header, synth_instruments
+
+    folder = tmp_path_factory.mktemp("api")
+    out = {}
+    for date in (D2, D3):
+        out[date] = folder / f"ES.FUT-{date}.dbn.zst"
+        write_dbn(
+            out[date],
+            synth_header(date, SYMBOLS, parent="ES.FUT"),
+            synth_instruments(date, 30_000, 1, SYMBOLS),
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def days(files):
+    return mb.features(files, params=QUIET)
+
+
+@pytest.fixture(scope="module")
+def last(days):
+    vectors = days["vectors"]
+    assert vectors.num_rows > 5
+    return vectors.column("touch_id")[vectors.num_rows - 1].as_py()
+
+
+def test_one_symbol_as_a_string_is_that_symbol(files):
+    # before: iterated letter by letter, "--symbol E has no records in the file"
+    one = mb.bars(files[D2], symbols="ESM4")
+    assert one.equals(mb.bars(files[D2], symbols=["ESM4"]))
+    assert set(one.column("symbol").to_pylist()) == {"ESM4"}
+
+
+def test_one_instrument_id_as_an_int_is_that_id(files):
+    # before: TypeError "'int' object is not iterable"
+    assert mb.bars(files[D2], instrument_ids=4242).equals(mb.bars(files[D2], instrument_ids=[4242]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"instrument_ids": [4242.7]}, "whole number, not float 4242.7"),  # before: bars of 4242, silently
+        ({"instrument_ids": ["x"]}, "whole number, not str"),
+        ({"spreads": "no"}, "spreads must be True or False"),  # before: "no" is truthy, the spread was kept
+        ({"front_month": 1}, "front_month must be True or False"),
+        ({"symbols": [4242]}, "symbols must be strings"),
+    ],
+)
+def test_bars_refuses_wrong_types(files, kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        mb.bars(files[D2], **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "error", "match"),
+    [
+        (
+            {"2024-01-02": "f"},
+            TypeError,
+            "keys must be datetime.date, not str",
+        ),  # before: AttributeError 'year'
+        ({dt.datetime(2024, 1, 2): "f"}, TypeError, "not datetime"),  # before: date arithmetic TypeError
+        (["f"], TypeError, "inputs must be a mapping"),  # before: "list indices must be integers"
+        ({}, Mbp10Error, "no inputs"),  # before: returned {}, so days["vectors"] was a KeyError
+    ],
+)
+def test_features_refuses_wrong_inputs(inputs, error, match):
+    with pytest.raises(error, match=match):
+        mb.features(inputs)
+
+
+def test_features_refuses_params_that_are_not_episode_params(files):
+    with pytest.raises(TypeError, match="EpisodeParams, not dict"):  # before: AttributeError
+        mb.features(files, params={"approach_pts": 1.0})
+
+
+@pytest.mark.parametrize(
+    ("k", "error", "match"),
+    [
+        (-3, Mbp10Error, "at least 1"),  # before: 10 rows (a slice [:-3] of the candidates)
+        (0, Mbp10Error, "at least 1"),
+        ("5", TypeError, "k must be a whole number"),  # before: "slice indices must be integers"
+        (2.5, TypeError, "k must be a whole number"),
+    ],
+)
+def test_neighbours_refuses_a_bad_k(days, last, k, error, match):
+    with pytest.raises(error, match=match):
+        mb.neighbours(days["vectors"], last, k=k)
+
+
+def test_neighbours_bad_touch_ids_and_tables(days, last):
+    vectors = days["vectors"]
+    with pytest.raises(TypeError, match="touch_id must be a whole number"):  # before: KeyError
+        mb.neighbours(vectors, str(last))
+    with pytest.raises(Mbp10Error, match="touch_id 1 is not in the vectors"):  # before: KeyError: 1
+        mb.neighbours(vectors, 1)
+    with pytest.raises(Mbp10Error, match="not a setup vectors table"):  # before: KeyError naming one field
+        mb.neighbours(days["bar5s"], last)
+    with pytest.raises(TypeError, match="pyarrow Table or a polars/pandas frame"):
+        mb.neighbours(vectors.to_pylist(), last)
+
+
+def test_neighbours_refuses_null_vectors(days, last):
+    vectors = days["vectors"]
+    i = vectors.schema.get_field_index("vector")
+    col = vectors.column("vector").to_pylist()
+    col[0] = None  # before: flatten() dropped the null, and every later row read its neighbour's values
+    holed = vectors.set_column(i, "vector", pa.array(col, vectors.schema.field("vector").type))
+    with pytest.raises(Mbp10Error, match="1 null vectors"):
+        mb.neighbours(holed, last)
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    [dt.datetime(2024, 1, 3, 12), "2024-01-03T12:00Z", dt.date(2024, 1, 3)],
+)
+def test_neighbours_as_of_must_be_an_aware_datetime(days, last, as_of):
+    with pytest.raises(TypeError, match="timezone-aware datetime"):  # before: arithmetic TypeErrors
+        mb.neighbours(days["vectors"], last, as_of=as_of)
+
+
+def test_neighbours_of_a_pandas_frame_and_a_typed_table(days, last):
+    from mbp10.vectors import nearest
+
+    vectors = days["vectors"]
+    want = mb.neighbours(vectors, last, k=5)
+    assert want.num_rows == 5
+    from_pandas = mb.neighbours(vectors.to_pandas(), last, k=5)  # before: AttributeError "to_arrow"
+    assert from_pandas.to_pylist() == want.to_pylist()
+    # the lower-level `nearest` on a table as written (timestamps): before, a numpy UFuncTypeError
+    assert nearest(vectors, last, 5).equals(nearest(plain(vectors), last, 5))
+
+
+def test_day_features_on_typed_bars_and_refusals(files):
+    from mbp10.pipeline import day_bars, day_features
+
+    b2, _ = day_bars(files[D2])
+    b3, _ = day_bars(files[D3])
+    want = day_features(D3, b3, b2, D2, QUIET).tables()
+    # mb.bars' tables: typed, with a distance to round numbers (before: a numpy UFuncTypeError; plain ones
+    # got a second distance column)
+    got = day_features(D3, mb.bars(files[D3]), mb.bars(files[D2]), D2, QUIET).tables()
+    assert want["vectors"].num_rows > 0
+    for name in want:
+        assert typed(got[name]).equals(typed(want[name])), name  # typed: NaN as null, so NaN equals NaN
+    with pytest.raises(Mbp10Error, match="look-ahead"):  # before: the same day's levels as prior-day levels
+        day_features(D3, b3, b3, D3, QUIET)
+    with pytest.raises(
+        Mbp10Error, match="without prev_date"
+    ):  # before: the prior-day levels dropped silently
+        day_features(D3, b3, b2, None, QUIET)
+    with pytest.raises(TypeError, match="pyarrow Table"):
+        day_features(D3, b3.to_pandas(), None, None, QUIET)
+    with pytest.raises(TypeError, match="EpisodeParams"):
+        day_features(D3, b3, None, None, None)
