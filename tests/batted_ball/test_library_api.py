@@ -4,6 +4,7 @@ silently wrong result (each case below did one of those before 2026-12-08)."""
 
 import numpy as np
 import pytest
+from batted_ball import parks, plots, statcast, validation
 from batted_ball.errors import BattedBallError
 from batted_ball.game import generate_league
 from batted_ball.physics import (
@@ -99,6 +100,25 @@ CASES = [
     ("game: teams a path", lambda: new_game(1, 0, teams="teams.json"), "teams must be a list of Team"),
     ("league: seed -1", lambda: generate_league(-1), "seed must be at least 0"),
     ("season: 0 games", lambda: write_season(0, 1, "."), "n_games must be at least 1"),
+    # parks, plots, checks and the Statcast comparison: KeyError, AttributeError or ArrowInvalid before
+    ("park: lower case", lambda: parks.park("nope"), "'nope' is not a park (codes: ATL"),
+    (
+        "plot: no trajectory",
+        lambda: plots.plot_trajectories([simulate_batted_ball(100, 28)], "t.png"),
+        "record_path=True",
+    ),
+    (
+        "plot: no column",
+        lambda: plots.plot_spray({"outcome": ["single"]}, "s.png"),
+        "no 'landing_x_ft' column",
+    ),
+    ("plot: unknown park", lambda: plots.plot_spray({}, "s.png", park="Nowhere"), "is not a park"),
+    (
+        "checks: unknown name",
+        lambda: validation.run_checks(names=["nathan_408"]),
+        "no check named 'nathan_408'",
+    ),
+    ("statcast: 0 games", lambda: statcast.compare(".", 0, 1), "n_games must be at least 1"),
     ("season: 2.5 games", lambda: write_season(2.5, 1, "."), "n_games must be a whole number"),
 ]
 
@@ -130,3 +150,21 @@ def test_good_arguments_still_fly_the_same():
     )
     assert batch["distance_ft"].tolist() == [base.distance_ft] * 2
     assert new_game(np.int64(1), 4.0).home.team.code == new_game(1, 4).home.team.code
+
+
+def test_plots_take_a_park_by_name_and_any_frame(tmp_path):
+    """``park="NYY"`` (what the CLI's --park takes) was an AttributeError; a pandas frame works like Arrow."""
+    import pandas as pd
+
+    balls = {
+        "outcome": ["single", "field_out"],
+        "landing_x_ft": [10.0, -50.0],
+        "landing_y_ft": [200.0, 300.0],
+    }
+    assert plots.plot_spray(balls, tmp_path / "a.svg", park="yankees") == {"single": 1, "field_out": 1}
+    assert plots.plot_spray(pd.DataFrame(balls), tmp_path / "b.svg", park=parks.park("NYY")) == {
+        "single": 1,
+        "field_out": 1,
+    }
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+    assert parks.park("Yankee Stadium") is parks.park("NYY") is parks.PARKS["NYY"]

@@ -12,6 +12,8 @@ from functools import cached_property
 
 import numpy as np
 
+from .errors import BattedBallError
+
 #: Bearing samples of a fence profile: -45 deg (left-field line) to +45 deg (right-field line).
 FENCE_SAMPLES = 91
 FENCE_BEARINGS_DEG = np.linspace(-45.0, 45.0, FENCE_SAMPLES)
@@ -139,4 +141,9 @@ def park_code(query: str) -> str | None:
 
 
 def park(code: str) -> Park:
-    return PARKS[ALIASES.get(code, code)]
+    """The park a code or name names, as :func:`park_code` reads it (any case); else ``BattedBallError``
+    listing the codes."""
+    found = park_code(code) if isinstance(code, str) else None
+    if found is None:
+        raise BattedBallError(f"{code!r} is not a park (codes: {', '.join(sorted(PARKS))})")
+    return PARKS[found]

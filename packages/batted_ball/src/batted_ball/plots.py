@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BattedBallError
-from .parks import FENCE_BEARINGS_DEG, Park
+from .parks import FENCE_BEARINGS_DEG, Park, park
 
 FORMATS = ("png", "svg")
 #: Outcome colours: hits warm (by bases), outs cool, fouls grey.
@@ -54,9 +54,16 @@ def save_figure(fig, path: Path, fmt: str | None) -> None:
         fig.savefig(path, format=fmt, metadata=meta)
 
 
-def draw_field(ax, park: Park | None = None) -> None:
+def as_park(where: Park | str | None) -> Park:
+    """A :class:`Park`, or the park a code or name names (``"NYY"``, ``"Fenway Park"``); None: the generic one."""
+    if where is None:
+        return GENERIC_PARK
+    return where if isinstance(where, Park) else park(where)
+
+
+def draw_field(ax, park: Park | str | None = None) -> None:
     """Foul lines, the infield diamond and the outfield fence of ``park`` (top view, ft; home at 0, 0)."""
-    park = park or GENERIC_PARK
+    park = as_park(park)
     dist, _ = park.fence_profile
     b = np.radians(FENCE_BEARINGS_DEG)
     ax.plot(dist * np.sin(b), dist * np.cos(b), color="#2d6a4f", lw=2.0, label=f"fence: {park.name}")
@@ -85,9 +92,15 @@ def plot_trajectories(
 
     ``results`` are :class:`physics.BattedBallResult` flown with ``record_path=True``.
     """
+    fmt = fmt or plot_format(path)
+    park = as_park(park)
+    results = [results] if hasattr(results, "trajectory") else list(results)
+    if any(getattr(r, "trajectory", None) is None for r in results):
+        raise BattedBallError(
+            "plot_trajectories draws balls flown with record_path=True (a result has no trajectory)"
+        )
     fig = new_figure(11.0, 5.0)
     side, top = fig.subplots(1, 2, width_ratios=(1.6, 1.0))
-    park = park or GENERIC_PARK
     dist, height = park.fence_profile
     for r in results:
         t = r.trajectory
@@ -119,6 +132,8 @@ def plot_spray(balls, path: Path, park: Park | None = None, title: str = "", fmt
     Every ball is drawn at its first landing point (a ground ball's roll is not stored). Returns the
     counts per outcome.
     """
+    fmt = fmt or plot_format(path)
+    park = as_park(park)
     fig = new_figure(7.0, 7.0)
     ax = fig.subplots()
     draw_field(ax, park)
@@ -131,6 +146,7 @@ def plot_spray(balls, path: Path, park: Park | None = None, title: str = "", fmt
 
 def plot_ev_la(balls, path: Path, title: str = "", fmt: str | None = None) -> dict:
     """Exit velocity against launch angle, coloured by outcome: the barrel zone shows as red."""
+    fmt = fmt or plot_format(path)
     fig = new_figure(8.0, 6.0)
     ax = fig.subplots()
     counts = _scatter_by_outcome(ax, balls, "launch_angle_deg", "exit_velo_mph", size=7)
@@ -149,9 +165,21 @@ def batted_balls(n: int) -> str:
     return f"{n:,} batted ball{'' if n == 1 else 's'}"
 
 
+def _column(balls, name: str, dtype) -> np.ndarray:
+    """A column of ``balls`` (an Arrow table, a pandas or polars frame, a dict of lists) as a numpy array."""
+    try:
+        values = balls[name]
+    except Exception:  # KeyError (dict, pandas, Arrow) or polars' ColumnNotFoundError
+        raise BattedBallError(f"the balls have no {name!r} column (see io.BIP_SCHEMA)") from None
+    try:
+        return np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError):
+        raise BattedBallError(f"the balls' {name!r} column is not numbers") from None
+
+
 def _scatter_by_outcome(ax, balls, x: str, y: str, size: float) -> dict:
-    outcome = np.asarray(balls["outcome"], dtype=object)
-    xs, ys = np.asarray(balls[x], float), np.asarray(balls[y], float)
+    outcome = _column(balls, "outcome", object)
+    xs, ys = _column(balls, x, float), _column(balls, y, float)
     counts = {}
     for name, colour in OUTCOME_COLOURS.items():
         sel = outcome == name

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BattedBallError
+from .errors import BattedBallError, whole_number
 from .validation import STATCAST_CSV, _read_rows, statcast_residuals
 
 #: Largest Kolmogorov-Smirnov distance accepted between simulated and Statcast distributions.
@@ -169,6 +169,8 @@ def _residual_summary(res: dict) -> dict:
 
 def compare(data_dir: Path, n_games: int, seed: int) -> tuple[dict, dict, dict, np.ndarray]:
     """The report (JSON-ready), the simulated and the Statcast balls, and the ground residuals."""
+    data_dir = Path(data_dir)
+    n_games = whole_number("n_games", n_games, minimum=1)
     real = read_statcast(data_dir)
     sim = simulated_balls(n_games, seed)
     air_s, air_r = np.isin(sim["bb_type"], AIR_TYPES), np.isin(real["bb_type"], AIR_TYPES)

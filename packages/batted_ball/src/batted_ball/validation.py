@@ -446,6 +446,12 @@ _NEEDS_DATA = {"nathan_reference_cases", "statcast_distance_residual"}
 
 
 def run_checks(data_dir: Path | None = None, names: list[str] | None = None) -> list[Check]:
+    """The named checks (all of :data:`CHECKS` by default), in order; ``data_dir`` holds the reference data."""
+    names = [names] if isinstance(names, str) else names
+    unknown = [n for n in names or () if n not in CHECKS]
+    if unknown:
+        raise BattedBallError(f"no check named {unknown[0]!r} (checks: {', '.join(CHECKS)})")
+    data_dir = None if data_dir is None else Path(data_dir)
     out = []
     for name in names or list(CHECKS):
         fn = CHECKS[name]
