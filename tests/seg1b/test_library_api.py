@@ -58,6 +58,13 @@ def _s6(**kw) -> S6Params:
     )
 
 
+class _Frame:
+    """Stands for a GeoDataFrame (it has ``to_file``) without reading one."""
+
+    def to_file(self, path):  # pragma: no cover - never called
+        raise AssertionError
+
+
 CASES = [
     ("seed 7.5 ran seed 7", lambda: seed_key(7.5), "seed must be a whole number, got 7.5"),
     ("seed '7' ran seed 7", lambda: seed_key("7"), "seed must be a whole number"),
@@ -73,6 +80,14 @@ CASES = [
     ("s1 workers str", lambda: S1Params(out="o", workers="2"), "workers must be a whole number"),
     ("s1 row_group_size 1000.5", lambda: S1Params(out="o", row_group_size=1000.5), "row_group_size must be"),
     ("s1 only an int", lambda: S1Params(out="o", only=3), "only must be country keys"),
+    # a GeoDataFrame or None for a path: pandas' 'truth value is ambiguous', or a TypeError naming nothing
+    ("s1 countries a frame", lambda: S1Params(out="o", countries=_Frame()), "countries must be a path"),
+    ("s1 out None", lambda: S1Params(out=None), "out must be a path"),
+    ("s1 key an int", lambda: S1Params(out="o", key=3), "key must be a name (str), got int"),
+    ("s6 tiles None", lambda: _s6(tiles=None).resolved(), "tiles must be a path"),
+    ("s6 countries a frame", lambda: _s6(countries=_Frame()).resolved(), "gdf.to_file"),
+    ("sites tiles None", lambda: run_sites(None, 10, 1, "p.parquet"), "tiles_dir must be a path"),
+    ("map countries a frame", lambda: run_map("t", "m.png", countries=_Frame()), "countries must be a path"),
 ]
 
 

@@ -39,3 +39,20 @@ def whole_number(name: str, value) -> int:
     if not isinstance(value, numbers.Integral) and not float(value).is_integer():
         raise Seg1bError(f"{name} must be a whole number, got {value!r}", params=name)
     return int(value)
+
+
+def path_text(
+    name: str, value, *, optional: bool = False, what: str = "a path (str or pathlib.Path)"
+) -> str | None:
+    """``value`` (a ``str`` or ``os.PathLike``) as a ``str``, or :class:`Seg1bError` naming ``name``: a
+    GeoDataFrame or None given for a path used to end in pandas' 'truth value is ambiguous' or a
+    TypeError naming no parameter."""
+    if value is None and optional:
+        return None
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "__fspath__"):
+        return str(value.__fspath__())
+    frame = hasattr(value, "to_file")  # a GeoDataFrame: the run records a file's path for S6 and map
+    hint = " (write the GeoDataFrame to a file first: gdf.to_file('countries.gpkg'))" if frame else ""
+    raise Seg1bError(f"{name} must be {what}, got {type(value).__name__}{hint}", params=name)

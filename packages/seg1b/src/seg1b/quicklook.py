@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from seg1b.countries import as_keys, load_countries
-from seg1b.errors import Seg1bError
+from seg1b.errors import Seg1bError, path_text
 
 DENSITY_BINS_ACROSS = 720  # site density: 0.5 degree bins over the world, as many across a zoomed extent
 COG_BYTES_PER_CELL = 2  # uint16 country ids
@@ -225,6 +225,13 @@ def run_map(
     from seg1b.s1.io import read_manifest
     from seg1b.tile_index import open_tile_index
 
+    tiles, out = path_text("tiles", tiles), path_text("out", out)
+    sites, cog, countries = (
+        path_text(n, v, optional=True) for n, v in (("sites", sites), ("cog", cog), ("countries", countries))
+    )
+    key, layer = (
+        path_text(n, v, optional=True, what="a name (str)") for n, v in (("key", key), ("layer", layer))
+    )
     only = as_keys(only)
     if not str(out).lower().endswith(".png"):
         raise Seg1bError(f"out must name a .png file, got {out}", params="out")

@@ -28,7 +28,7 @@ from perfkit.limits import check_memory
 
 from perfkit import rng_for
 from seg1b._background import background, preload
-from seg1b.errors import Seg1bError, whole_number
+from seg1b.errors import Seg1bError, path_text, whole_number
 from seg1b.geoparquet import point_schema, with_points
 from seg1b.tile_index import column_numpy
 
@@ -408,6 +408,8 @@ def run_sites(
     """
     from perfkit.job import job
 
+    tiles_dir, out = path_text("tiles_dir", tiles_dir), path_text("out", out)
+    counts_file = path_text("counts_file", counts_file, optional=True)
     seed = whole_number("seed", seed)  # before claiming anything: bad input leaves nothing
     count = None if count is None else whole_number("count", count)
     if count is not None and count >= 0:  # a size that cannot fit is bad input too

@@ -33,7 +33,7 @@ from perfkit.parallel import EXECUTORS, Task, TaskResult, map_tasks, worker_util
 import perfkit
 from seg1b._background import preload
 from seg1b.countries import PACKAGED, Countries, as_keys, load_countries, packaged_path
-from seg1b.errors import Seg1bError, whole_number
+from seg1b.errors import Seg1bError, path_text, whole_number
 from seg1b.geoparquet import with_tile_geometry
 from seg1b.grid import Grid
 from seg1b.options import COMPRESSIONS, DEFAULT_COMPRESSION, GEOMETRY_CHOICES, MODES
@@ -110,6 +110,19 @@ class S1Params:
     def __post_init__(self) -> None:
         # the library API takes "FRA,NOR" as well as ["FRA", "NOR"] (a string is not a sequence of keys)
         object.__setattr__(self, "only", as_keys(self.only))
+        for name in (
+            "out",
+            "countries",
+            "key",
+            "layer",
+            "cost_history",
+            "cache_dir",
+            "report_dir",
+            "profile",
+        ):
+            what = "a name (str)" if name in ("key", "layer") else "a path (str or pathlib.Path)"
+            optional = name not in ("out", "countries")
+            object.__setattr__(self, name, path_text(name, getattr(self, name), optional=optional, what=what))
         # whole numbers (a float 1e6 is taken; 1000.5 rows a group, "2" workers or True are refused)
         for name in ("workers", "row_group_size", "max_unit_cells"):
             if getattr(self, name) is not None:

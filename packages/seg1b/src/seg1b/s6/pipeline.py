@@ -28,7 +28,7 @@ from perfkit.job import job
 from perfkit.parallel import EXECUTORS, Task, map_tasks, worker_utilisation
 
 from seg1b._background import background, preload
-from seg1b.errors import Seg1bError, whole_number
+from seg1b.errors import Seg1bError, path_text, whole_number
 from seg1b.grid import Grid
 from seg1b.options import COMPRESSIONS, DEFAULT_COMPRESSION, MODES
 from seg1b.philox import seed_key
@@ -93,6 +93,16 @@ class S6Params:
 
     def resolved(self) -> S6Params:
         """Checked parameters with defaults filled in (raises Seg1bError on bad values)."""
+        paths = {
+            name: path_text(
+                name,
+                getattr(self, name),
+                optional=name not in ("tiles", "sites", "out"),
+                what="a name (str)" if name in ("key", "layer") else "a path (str or pathlib.Path)",
+            )
+            for name in ("tiles", "sites", "out", "countries", "key", "layer", "report_dir", "profile")
+        }
+        self = S6Params(**{**asdict(self), **paths})  # the checks below read the paths as text
         seed_key(self.seed)
         max_attempts = whole_number("max_attempts", self.max_attempts)
         if not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT:
