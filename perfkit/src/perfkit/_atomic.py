@@ -194,8 +194,13 @@ def write_json_atomic(path: str | os.PathLike, data: object) -> None:
 
 def json_text(data: object, indent: int | None = None) -> str:
     """``data`` as standard JSON, which every reader parses (jq, JavaScript, Arrow): a NaN or infinite
-    float is written as null, not as Python's ``NaN``/``Infinity``, which they refuse."""
-    return json.dumps(_standard(data), indent=indent, allow_nan=False, default=_jsonable)
+    float is written as null, not as Python's ``NaN``/``Infinity``, which they refuse. The walk that
+    replaces them runs only when there is one: a report holds thousands of events, and the perf gate
+    counts every instruction of writing them."""
+    try:
+        return json.dumps(data, indent=indent, allow_nan=False, default=_jsonable)
+    except ValueError:  # a non-finite float somewhere
+        return json.dumps(_standard(data), indent=indent, allow_nan=False, default=_jsonable)
 
 
 def _standard(value: object) -> object:
