@@ -343,6 +343,8 @@ def split_chunks(data: bytes, chunk_size: int, *, at_lines: bool = True) -> list
     """Split into chunks of at most ``chunk_size`` bytes; with ``at_lines``, cut after a newline where one
     exists in the second half of the window (keeps tokens and UTF-8 sequences whole for the structural
     codec), else at exact multiples of ``chunk_size``."""
+    if chunk_size < 1:  # no piece would ever be cut: an endless loop of empty chunks
+        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
     if len(data) <= chunk_size:
         return [data]
     out = []

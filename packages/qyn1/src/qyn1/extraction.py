@@ -11,6 +11,7 @@ chunk-by-chunk path of ``container.entry_pieces``.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import time
 from collections.abc import Mapping
@@ -26,7 +27,10 @@ from qyn1.pipeline import DECODE_PRELOAD, PackStats, choose_executor, file_folde
 
 def open_package(path: str | os.PathLike | BinaryIO, key_source: keys.KeySource):
     """(file object, container.Reader); the caller closes the file. ``path`` may be an open, seekable
-    binary file (standard input spooled to a temporary file)."""
+    binary file (standard input spooled to a temporary file), or the package's bytes."""
+    keys.check_key_source(key_source)
+    if isinstance(path, (bytes, bytearray, memoryview)):  # a package read into memory
+        path = io.BytesIO(path)
     if not isinstance(path, (str, os.PathLike)):
         return path, container.Reader(path, key_source)
     try:

@@ -43,9 +43,16 @@ def generate_key() -> bytes:
 def write_key(path: str | os.PathLike) -> None:
     """Write a fresh random key into ``path`` with mode 0600 and flush it to disk.
 
-    ``path`` is a private file the caller renames into place (``qyn1 keygen`` writes to its
-    ``perfkit.job`` staging file, so an existing key is replaced only with ``--force``, atomically)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    ``path`` is new or empty: a private file the caller renames into place (``qyn1 keygen`` writes to its
+    ``perfkit.job`` staging file, so an existing key is replaced only with ``--force``, atomically). A file
+    that holds anything is refused (``KeyError_``), never truncated: over an existing key, every package
+    made with it would become unreadable."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    if os.fstat(fd).st_size:
+        os.close(fd)
+        raise KeyError_(
+            f"{os.fspath(path)!r} already holds data (a key?): a new key is written only to a new or empty file"
+        )
     with os.fdopen(fd, "wb") as f:
         os.fchmod(f.fileno(), 0o600)
         f.write(generate_key())
@@ -105,6 +112,13 @@ class KeySource:
     def __post_init__(self):
         if (self.key is None) == (self.passphrase is None):
             raise KeyError_("give exactly one of a key file or a passphrase")
+        for name in ("key", "passphrase"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bytes):  # a str key is not its 32 bytes
+                raise TypeError(
+                    f"KeySource {name} must be bytes, not {type(value).__name__} (hex or base64 text: "
+                    "keys.key_from_text; a passphrase as text: KeySource.from_passphrase)"
+                )
         if self.key is not None and len(self.key) != KEY_SIZE:
             raise KeyError_("a key must be 32 bytes")
 
@@ -140,6 +154,15 @@ def _argon2id(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> b
     """Argon2id once per passphrase, salt and limits in a process: a command may open one package twice (unpack
     and verify read the table to choose their workers, then again to decode)."""
     return pwhash.argon2id.kdf(KEY_SIZE, passphrase, salt, opslimit=opslimit, memlimit=memlimit)
+
+
+def check_key_source(key_source) -> None:
+    """A library caller's ``key_source`` is a :class:`KeySource` (not the key's bytes or a key file's path)."""
+    if not isinstance(key_source, KeySource):
+        raise TypeError(
+            f"key_source must be a qyn1.keys.KeySource (KeySource(key=...), KeySource.from_file(path), "
+            f"KeySource.from_passphrase(...)), not {type(key_source).__name__}"
+        )
 
 
 def check_kdf_limits(opslimit: int, memlimit: int) -> None:

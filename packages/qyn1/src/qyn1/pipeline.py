@@ -94,6 +94,8 @@ def scan_sources(sources, exclude: tuple[str, ...] = ()) -> tuple[list[FileSpec]
     giving the same package path, or a file in one source where another has a folder of that name; and
     nothing at all to pack.
     """
+    if isinstance(sources, (str, os.PathLike)):  # one source, not its characters ('s', 'r', 'c')
+        sources = [sources]
     specs: dict[str, FileSpec] = {}
     skipped = dict.fromkeys(SKIPPED_KINDS, 0)
 
@@ -570,6 +572,10 @@ def write_package(
     caller makes a path atomic (a CLI writes to its ``perfkit.job`` staging file, :func:`pack` to a
     temporary it renames). ``scheduler``: encode on that Dask cluster (see :func:`encode_project`); the
     package is written here either way. ``salt`` is for reproducible tests only."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        # 0 or below cut no chunk at all: split_chunks looped for ever, filling memory with empty chunks
+        raise Qyn1Error(f"chunk_size must be a whole number of bytes, at least 1 (not {chunk_size!r})")
+    keys.check_key_source(key_source)
     run = functools.partial(
         _write_to,
         specs=specs,
@@ -621,9 +627,31 @@ def _write_to(f, *, specs, key_source, chunk_size, salt, on_file, python_cm, par
 
 def pack(specs: list[FileSpec], out: str | os.PathLike, key_source: keys.KeySource, **kw) -> PackStats:
     """:func:`write_package` to ``out`` atomically (a private temporary renamed into place on success),
-    for library callers; the CLI goes through ``perfkit.job`` instead."""
+    for library callers; the CLI goes through ``perfkit.job`` instead. ``out`` may not be one of the files
+    packed (it would replace that input with the package)."""
+    _check_output(specs, out)
     with atomic_path(out) as tmp:
         return write_package(specs, tmp, key_source, **kw)
+
+
+def _check_output(specs: list[FileSpec], out: str | os.PathLike) -> None:
+    """Refuse (``Qyn1Error``) an output that is a folder or one of the files to pack, by identity (links
+    and other spellings of the same path included): one ``stat`` a file, nothing when ``out`` is new."""
+    try:
+        st = os.stat(out)
+    except OSError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise Qyn1Error(f"output {os.fspath(out)!r} is a folder; give a file name")
+    for spec in specs:
+        try:
+            src = os.stat(spec.source)
+        except OSError:
+            continue  # refused when it is read
+        if (src.st_dev, src.st_ino) == (st.st_dev, st.st_ino):
+            raise Qyn1Error(
+                f"output {os.fspath(out)!r} is the source file {spec.source!r}: the package would replace it"
+            )
 
 
 def _stream_file(w: container.Writer, spec: FileSpec, chunk_size: int, python_cm: bool) -> EncodedBlock:

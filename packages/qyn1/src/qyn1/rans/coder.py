@@ -35,6 +35,8 @@ def _check_syms(syms) -> np.ndarray:
     syms = np.ascontiguousarray(syms)
     if syms.dtype.kind not in "iu":
         raise TypeError("symbols must be integers")
+    if not syms.dtype.isnative:  # big-endian: the kernels' typing refused it with a long Numba TypingError
+        syms = syms.astype(syms.dtype.newbyteorder("="))
     return syms
 
 
