@@ -623,7 +623,7 @@ def season(
     --force and must hold only what an earlier season run wrote there. --scheduler runs the games on
     a Dask cluster; --resume continues a killed run (docs/cluster.md).
 
-    Example: batted-ball season --games 162 --seed 1 --workers 2 --executor threads --out out/season
+    Example: batted-ball season --games 162 --seed 1 --workers 2 --executor threads --out out/season --pbp
     """
     executor = executor_for(executor, scheduler)
     if _given("workers") and (scheduler or (executor == "serial" and workers != 1)):
