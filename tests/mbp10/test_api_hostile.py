@@ -178,3 +178,31 @@ def test_day_features_on_typed_bars_and_refusals(files):
         day_features(D3, b3.to_pandas(), None, None, QUIET)
     with pytest.raises(TypeError, match="EpisodeParams"):
         day_features(D3, b3, None, None, None)
+
+
+def test_synthetic_day_helpers_check_their_arguments(tmp_path):
+    """The helpers of the docs' Python API example (`synth_instruments`, `synth_header`, `write_dbn`)."""
+    import numpy as np
+    from mbp10.dbn import write_dbn
+    from mbp10.synth import synth_header, synth_instruments
+
+    one = synth_instruments(D2, 1_000, 1, "ESH4")  # before: four instruments E, S, H, 4
+    assert one.tobytes() == synth_instruments(D2, 1_000, 1, ("ESH4",)).tobytes()
+    assert synth_header(D2, "ESH4") == synth_header(D2, ("ESH4",))  # before: a mapping per letter
+    for args, match in [
+        ((D2, 1_000, 1, ("ESH4", "ESH4")), "twice"),  # before: accepted (the command line refuses it)
+        ((D2, 1_000, 1, ()), "one or more"),  # before: "need at least one array to concatenate"
+        ((D2, 79, 1, ("ESH4", "ESM4")), "at least 80"),  # before: 80 records whatever was asked, even -5
+        ((D2, 1_000, "1", ("ESH4",)), "seed='1'"),  # before: a str seed gave another day than the int
+    ]:
+        with pytest.raises(Mbp10Error, match=match):
+            synth_instruments(*args)
+    header = synth_header(D2)
+    for header_, records, match in [
+        (header, np.zeros(10), "MBP10_DTYPE"),  # before: a file every reader refuses ("partial record")
+        (header, [1, 2], "MBP10_DTYPE"),
+        (b"garbage", one, "DBN header"),  # before: written, then "not a DBN file" on reading
+    ]:
+        with pytest.raises(Mbp10Error, match=match):
+            write_dbn(tmp_path / "x.dbn.zst", header_, records)
+    assert not (tmp_path / "x.dbn.zst").exists()

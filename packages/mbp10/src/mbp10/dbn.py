@@ -265,7 +265,16 @@ class _Mapping:
 
 
 def write_dbn(path: str | os.PathLike, header: bytes, records: np.ndarray, *, level: int = 3) -> None:
-    """Write header + records as one zstd frame (with its content size) to `path` (not atomic: callers are)."""
+    """Write header + records as one zstd frame (with its content size) to `path` (not atomic: callers are).
+    `records` must be MBP-10 records (`schema.MBP10_DTYPE`) and `header` a DBN header (`encode_metadata`):
+    anything else made a file that `read_dbn` and every command refuse."""
+    if not isinstance(records, np.ndarray) or records.dtype != MBP10_DTYPE:
+        what = records.dtype if isinstance(records, np.ndarray) else type(records).__name__
+        raise Mbp10Error(f"write_dbn: records must be an array of MBP10_DTYPE records, not {what}")
+    if not isinstance(header, bytes) or not header.startswith(b"DBN"):
+        raise Mbp10Error(
+            "write_dbn: header must be a DBN header (bytes from synth_header or encode_metadata)"
+        )
     body = memoryview(np.ascontiguousarray(records).view(np.uint8).reshape(-1))
     total = len(header) + len(body)
     cctx = zstandard.ZstdCompressor(level=level, write_content_size=True)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from mbp10.dbn import encode_metadata
+from mbp10.errors import Mbp10Error
 from mbp10.schema import MBP10_DTYPE, PRICE_SCALE, RECORD_SIZE, RTYPE_MBP10
 
 ET = ZoneInfo("America/New_York")
@@ -129,6 +130,17 @@ def synth_day(
     return buf
 
 
+def _symbols(symbols) -> tuple[str, ...]:
+    """The symbols as a tuple, checked as `synth --symbol` checks them: one string is one symbol (not its
+    letters, each of which became an instrument), at least one, none twice (one id each)."""
+    symbols = (symbols,) if isinstance(symbols, str) else tuple(symbols)
+    if not symbols or not all(isinstance(s, str) and s for s in symbols):
+        raise Mbp10Error(f"symbols must be one or more non-empty strings such as ('ESH4',), not {symbols!r}")
+    if len(set(symbols)) < len(symbols):
+        raise Mbp10Error(f"symbols {symbols!r} name one symbol twice")
+    return symbols
+
+
 def instrument_ids(symbols: tuple[str, ...]) -> list[int]:
     """Synthetic instrument ids: INSTRUMENT_ID, INSTRUMENT_ID + 1, ... in the order given."""
     return [INSTRUMENT_ID + k for k in range(len(symbols))]
@@ -142,6 +154,13 @@ def synth_instruments(date: dt.date, n_records: int, seed: int, symbols: tuple[s
     points apart (deferred months above), calendar spreads (a '-' in the symbol) around 60 points."""
     from mbp10.symbology import is_spread
 
+    symbols = _symbols(symbols)
+    for name, value, low in (("n_records", n_records, 40 * len(symbols)), ("seed", seed, 0)):
+        # below 40 a symbol each day got 40 records anyway; a str seed gave another day than the int
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise Mbp10Error(
+                f"{name}={value!r}: must be a whole number of at least {low} ({len(symbols)} symbols)"
+            )
     shares = np.array([0.5**k for k in range(len(symbols))])
     counts = np.maximum(40, np.floor(n_records * shares / shares.sum()).astype(np.int64))
     parts = []
@@ -188,5 +207,6 @@ def synth_header(date: dt.date, symbols: tuple[str, ...] = (SYMBOL,), parent: st
     """The DBN v3 metadata header for a synthetic day: one mapping per symbol (raw symbol -> instrument
     id for the day); with `parent`, a parent pull's header (e.g. ES.FUT)."""
     day0, day1 = day_bounds_ns(date)
+    symbols = _symbols(symbols)
     pairs = list(zip(symbols, instrument_ids(symbols), strict=True))
     return encode_metadata(dataset=DATASET, start_ns=day0, end_ns=day1, instruments=pairs, parent=parent)
