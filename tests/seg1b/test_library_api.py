@@ -128,3 +128,47 @@ def test_map_only_not_a_list(index, tmp_path):
     with pytest.raises(Seg1bError, match="only must be country keys"):
         run_map(index, tmp_path / "m.png", only=3)
     assert not any(tmp_path.iterdir())
+
+
+def _unit():
+    """A 2x2-degree box over 1-degree cells: its four tiles, 20 sites."""
+    import numpy as np
+    import shapely
+    from seg1b.grid import Grid
+
+    grid = Grid(3600)
+    rows, cols = np.meshgrid([37, 38], [184, 185], indexing="ij")
+    tiles = np.sort(grid.tile_id(rows.ravel(), cols.ravel()))
+    return shapely.box(4.0, 51.0, 6.0, 53.0), grid, np.arange(20, dtype=np.int64), np.arange(20) % 4, tiles
+
+
+def _jitter(**kw):
+    from seg1b.s6.kernels import jitter_country
+
+    geom, grid, site_id, tix, tiles = _unit()
+    args = {"site_id": site_id, "tix": tix, "tiles": tiles, "key": (7, 0), "max_attempts": 64, **kw}
+    return jitter_country(geom, grid, **args)
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        # the kernels index the tiles by tix without bounds checks: these read past the arrays, silently
+        ({"tix": [0, 1, 2]}, "tix has 3 entries for 20 sites"),
+        ({"tix": [4] * 20}, "tix must index tiles (0..3), got 4..4"),
+        ({"tix": [-1] * 20}, "tix must index tiles"),
+        ({"tix": [0.5] * 20}, "tix must be a 1-D array of integers"),
+        ({"tiles": [3, 2, 1, 0]}, "tiles must be sorted distinct tile ids"),
+        ({"max_attempts": 0}, "max_attempts must be in 1..32767"),
+        ({"key": (-1, 0)}, "key must be two integers"),
+    ],
+)
+def test_jitter_country_checks_its_arrays(kw, message):
+    """``s6.kernels.jitter_country``, the face the docs name; a tix past the tiles crashed the process."""
+    with pytest.raises(Seg1bError, match=re.escape(message)):
+        _jitter(**kw)
+
+
+def test_jitter_country_still_jitters():
+    res = _jitter(tix=[0, 1, 2, 3] * 5, tiles=list(_unit()[4]))  # lists are taken as arrays
+    assert res.lon.shape == (20,) and ((res.lon >= 4.0) & (res.lon <= 6.0)).all()

@@ -26,6 +26,7 @@ relies on valid polygons (``load_countries`` repairs invalid ones), where the ev
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numba as nb
@@ -33,6 +34,7 @@ import numpy as np
 import shapely
 
 from perfkit import numba_cache
+from seg1b.errors import Seg1bError
 from seg1b.s6._border import (
     _BRUTE_FORCE_PAIRS,
     _boxes_all_pairs,
@@ -114,6 +116,34 @@ class JitterResult:
     kernel_tests: int = 0  # point tests decided exactly in the kernel
 
 
+def _int_array(name: str, values) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
+        raise Seg1bError(f"{name} must be a 1-D array of integers, got {arr.dtype} of shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _check_unit(grid, site_id, tix, tiles, key, max_attempts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`jitter_country`'s arrays as contiguous int64, checked once per call: the kernels index the tile
+    arrays by ``tix`` without bounds checks (a ``tix`` past the tiles read memory that is not theirs, or
+    crashed), and the draws need sorted distinct tiles of the grid, a 128-bit key and int16 attempts. O(n)
+    numpy, outside the kernels' loops."""
+    site_id, tix, tiles = (
+        _int_array(n, v) for n, v in (("site_id", site_id), ("tix", tix), ("tiles", tiles))
+    )
+    if tix.shape != site_id.shape:
+        raise Seg1bError(f"tix has {tix.size} entries for {site_id.size} sites; give one tile index per site")
+    if tix.size and not (tix.min() >= 0 and tix.max() < tiles.size):
+        raise Seg1bError(f"tix must index tiles (0..{tiles.size - 1}), got {tix.min()}..{tix.max()}")
+    if tiles.size and not (tiles[0] >= 0 and tiles[-1] < grid.ncells and np.all(tiles[1:] > tiles[:-1])):
+        raise Seg1bError(f'tiles must be sorted distinct tile ids of the {grid.resolution_arcsec}" grid')
+    if not (len(key) == 2 and all(isinstance(k, numbers.Integral) and 0 <= k < 1 << 64 for k in key)):
+        raise Seg1bError(f"key must be two integers in [0, 2**64) (philox.seed_key(seed)), got {key!r}")
+    if not (isinstance(max_attempts, numbers.Integral) and 1 <= max_attempts <= np.iinfo(np.int16).max):
+        raise Seg1bError(f"max_attempts must be in 1..{np.iinfo(np.int16).max}, got {max_attempts!r}")
+    return site_id, tix, tiles
+
+
 def jitter_country(
     geom,
     grid,
@@ -132,11 +162,9 @@ def jitter_country(
     that lands in a candidate box of their tile; those points go to ``shapely.intersects_xy`` in one batch;
     the rejects advance again from the next attempt, and so on: one batch per round, only rejects retried.
     """
+    site_id, tix, tiles = _check_unit(grid, site_id, tix, tiles, key, max_attempts)
     n = site_id.shape[0]
     k0, k1 = np.uint64(key[0]), np.uint64(key[1])
-    site_id = np.ascontiguousarray(site_id, dtype=np.int64)
-    tix = np.ascontiguousarray(tix, dtype=np.int64)
-    tiles = np.ascontiguousarray(tiles, dtype=np.int64)
     west, south, east, north, sin_s, sin_n = tile_bounds_sines(grid, tiles)
     shapely.prepare(geom)
     interior, centre_tests, segs = classify_tiles(geom, grid, tiles, segments=True)
