@@ -206,3 +206,21 @@ def test_synthetic_day_helpers_check_their_arguments(tmp_path):
         with pytest.raises(Mbp10Error, match=match):
             write_dbn(tmp_path / "x.dbn.zst", header_, records)
     assert not (tmp_path / "x.dbn.zst").exists()
+
+
+def test_day_bars_never_writes_its_bronze_over_the_input(files, tmp_path):
+    import shutil
+
+    from mbp10.pipeline import day_bars
+
+    day = tmp_path / "day.dbn.zst"
+    shutil.copy(files[D2], day)
+    before = day.read_bytes()
+    with pytest.raises(Mbp10Error, match="is the input"):  # before: the DBN file became its bronze Parquet
+        day_bars(day, day)
+    assert day.read_bytes() == before
+    with pytest.raises(Mbp10Error, match="is a folder"):  # before: OSError naming a temporary
+        day_bars(day, tmp_path)
+    with pytest.raises(TypeError, match="Selection, not dict"):  # before: AttributeError 'keeps'
+        day_bars(day, selection={"symbols": ["ESH4"]})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.dbn.zst"]

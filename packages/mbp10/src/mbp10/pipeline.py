@@ -103,10 +103,31 @@ def day_bars(
     feed's integrity counters. `ahead`: blocks a reader thread decompresses ahead of the kernels (a DBN
     input without bronze; 0: none; None: `io.read_ahead()`, when a core is free). `frames`:
     `io.probe(path).frames`, when the caller probed the file (its frames are then not walked again)."""
+    if selection is not None and not isinstance(selection, Selection):
+        raise TypeError(f"selection must be an mbp10.symbology.Selection, not {type(selection).__name__}")
+    if bronze_out is not None:
+        _check_bronze_out(path, bronze_out)
     try:
         return _day_bars(path, bronze_out, selection, ahead, frames)
     except InputError as e:  # e.g. a ts_event span too long for memory: name the file
         raise Mbp10Error(f"{path}: {e}") from None
+
+
+def _check_bronze_out(path, bronze_out) -> None:
+    """Refuse a bronze output that is a folder or the input file itself (`day_bars(day, day)` replaced the
+    DBN file with its bronze Parquet): one `stat`, nothing when `bronze_out` does not exist yet."""
+    try:
+        out = os.stat(bronze_out)
+    except OSError:
+        return
+    if os.path.isdir(bronze_out):
+        raise Mbp10Error(f"bronze output {bronze_out} is a folder; give a file name")
+    try:
+        src = os.stat(path)
+    except OSError:
+        return  # refused as an input below
+    if (src.st_dev, src.st_ino) == (out.st_dev, out.st_ino):
+        raise Mbp10Error(f"bronze output {bronze_out} is the input {path}: it would be replaced")
 
 
 def _day_bars(
