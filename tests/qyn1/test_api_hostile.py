@@ -122,3 +122,12 @@ def test_write_key_never_truncates_a_file_that_holds_data(tmp_path):
     empty.write_bytes(b"")
     keys.write_key(empty)
     assert len(empty.read_bytes()) == 32 and empty.read_bytes() != first
+
+
+def test_pack_takes_file_specs_and_unpack_one_path_as_a_string(src, tmp_path):
+    with pytest.raises(TypeError, match="FileSpec list of collect_sources"):  # before: AttributeError 'arcpath'
+        pipeline.pack([str(src)], tmp_path / "p.qyn", key_source(), chunk_size=4096)
+    pipeline.pack(pipeline.collect_sources([src]), tmp_path / "p.qyn", key_source(), chunk_size=4096)
+    # before: the string's characters were the paths ("no file 'a' in the package")
+    extraction.unpack(tmp_path / "p.qyn", tmp_path / "out", key_source(), paths="a.py")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.py"]

@@ -257,6 +257,8 @@ def extract(
     t0 = time.perf_counter()
     memory: dict[str, int] = {}
     f, r = open_package(archive, key_source)
+    if isinstance(paths, str):  # one path, not its characters
+        paths = [paths]
     with f:
         entries = r.entries if paths is None else [r.entry(p) for p in paths]
     targets = _targets(entries, os.path.realpath(folder), reserved or {})

@@ -576,6 +576,13 @@ def write_package(
         # 0 or below cut no chunk at all: split_chunks looped for ever, filling memory with empty chunks
         raise Qyn1Error(f"chunk_size must be a whole number of bytes, at least 1 (not {chunk_size!r})")
     keys.check_key_source(key_source)
+    bad = next((s for s in specs if not isinstance(s, FileSpec)), None)
+    if (
+        bad is not None
+    ):  # e.g. pack(["src"], ...): the paths themselves, not what collect_sources found in them
+        raise TypeError(
+            f"specs must be the FileSpec list of collect_sources(paths), not a list holding {type(bad).__name__} {bad!r}"
+        )
     run = functools.partial(
         _write_to,
         specs=specs,
