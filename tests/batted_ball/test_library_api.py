@@ -9,6 +9,8 @@ from batted_ball.errors import BattedBallError
 from batted_ball.game import generate_league
 from batted_ball.physics import (
     Environment,
+    FlightArgs,
+    aim_pitch,
     air_density_kg_m3,
     simulate_batted_ball,
     simulate_batted_balls,
@@ -18,6 +20,7 @@ from batted_ball.physics import (
 from batted_ball.season import new_game, write_season
 
 FENCE = (np.full(91, 400.0), np.full(91, 8.0))
+ARGS = FlightArgs.of(Environment(), "fast")
 
 CASES = [
     # one ball: a string, an array or None where one number goes (numpy's messages named no parameter)
@@ -84,6 +87,23 @@ CASES = [
         lambda: simulate_pitch(95, vertical_angle_deg=1e6, horizontal_angle_deg=0),
         "vertical_angle_deg",
     ),
+    # aim_pitch (exported): NaN speed aimed at (nan, nan) silently; an Environment for FlightArgs was an AttributeError
+    (
+        "aim: NaN speed",
+        lambda: aim_pitch(np.nan, 2400, 180, 1.0, (-2, 54, 6), 0, 2.5, ARGS),
+        "velo_mph must be a finite",
+    ),
+    (
+        "aim: env for args",
+        lambda: aim_pitch(95, 2400, 180, 1.0, (-2, 54, 6), 0, 2.5, Environment()),
+        "a must be FlightArgs",
+    ),
+    (
+        "aim: release 2 values",
+        lambda: aim_pitch(95, 2400, 180, 1.0, (-2, 54), 0, 2.5, ARGS),
+        "release must be three",
+    ),
+    ("flight args: env None", lambda: FlightArgs.of(None, "fast"), "env must be"),
     # weather: a str was 'must be real number, not str' naming no field; NaN wind height was ignored
     ("env: temp str", lambda: Environment(temp_f="90"), "temp_f must be a number"),
     ("env: wind height NaN", lambda: Environment(wind_mph=10, wind_height_ft=np.nan), "wind_height_ft"),

@@ -261,6 +261,8 @@ class FlightArgs:
 
     @classmethod
     def of(cls, env: Environment, mode: SimulationMode) -> "FlightArgs":
+        if not isinstance(env, Environment):
+            raise BattedBallError(f"env must be a batted_ball.physics.Environment, got {type(env).__name__}")
         wx, wy = env.wind_xy_fts
         return cls(env.c0, env.inv_tau, wx, wy, env.wind_height_ft, SimulationMode.parse(mode).dt_s)
 
@@ -590,6 +592,23 @@ def aim_pitch(
     iterations=4,
 ):
     """Release angles (vertical, horizontal; deg) that put the pitch on the target at the plate."""
+    if not isinstance(a, FlightArgs):
+        raise BattedBallError(f"a must be FlightArgs (FlightArgs.of(env, mode)), got {type(a).__name__}")
+    if isinstance(release, (str, bytes)) or np.shape(release) != (3,):
+        raise BattedBallError(f"release must be three numbers (x, y, z ft), got {release!r}")
+    named = (
+        ("velo_mph", velo_mph),
+        ("spin_rpm", spin_rpm),
+        ("spin_axis_deg", spin_axis_deg),
+        ("active_spin", active_spin),
+        ("release", release[0]),
+        ("release", release[1]),
+        ("release", release[2]),
+        ("target_x_ft", target_x_ft),
+        ("target_z_ft", target_z_ft),
+    )
+    for name, value in named:  # a NaN aimed NaN angles without a word
+        _check_range(name, _number(name, value), -math.inf, math.inf, "")
     dy = release[1] - PLATE_FRONT_Y_FT
     vang = math.degrees(math.atan2(target_z_ft - release[2], dy))
     hang = math.degrees(math.atan2(target_x_ft - release[0], dy))
