@@ -331,7 +331,9 @@ class BarAccumulator:
 
 def compute_bars(rec: np.ndarray) -> pa.Table:
     """bar5s of ts-sorted MBP10_DTYPE records of one instrument in memory (without the level-distance
-    column)."""
+    column). Neither is checked here (the kernel as benchmarks and `perfkit gate` time it): records out of
+    `ts_event` order or of several instruments give wrong bars without an error. Files go through
+    `pipeline.day_bars` / `mbp10.api.bars`, which sort a disordered file and keep instruments apart."""
     n = len(rec)
     span = (int(rec["ts_event"][-1]) - int(rec["ts_event"][0])) // BAR_NS + 1 if n else 0
     acc = BarAccumulator(rows=max(1, min(n, span)))  # each record opens a row at most; one a 5-s bar
