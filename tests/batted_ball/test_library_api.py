@@ -3,8 +3,9 @@ names it, never a Numba TypingError, an out-of-bounds read, a NumPy message nami
 silently wrong result (each case below did one of those before 2026-12-08)."""
 
 import numpy as np
+import pyarrow as pa
 import pytest
-from batted_ball import parks, plots, statcast, validation
+from batted_ball import parks, plots, season, statcast, validation
 from batted_ball.errors import BattedBallError
 from batted_ball.game import generate_league
 from batted_ball.physics import (
@@ -21,6 +22,15 @@ from batted_ball.season import new_game, write_season
 
 FENCE = (np.full(91, 400.0), np.full(91, 8.0))
 ARGS = FlightArgs.of(Environment(), "fast")
+_SIDES = ("home", "away")
+GAMES = pa.table(
+    {"home": ["NYY"], "away": ["BOS"], "home_runs": [5], "away_runs": [3]}
+    | {
+        f"{side}_{k}": [n]
+        for side in _SIDES
+        for k, n in zip(season.TEAM_FIELDS, (4, 38, 34, 9, 2, 0, 1, 3, 1, 8, 0, 7, 0, 150), strict=True)
+    }
+)
 
 CASES = [
     # one ball: a string, an array or None where one number goes (numpy's messages named no parameter)
@@ -120,6 +130,17 @@ CASES = [
     ("game: teams a path", lambda: new_game(1, 0, teams="teams.json"), "teams must be a list of Team"),
     ("league: seed -1", lambda: generate_league(-1), "seed must be at least 0"),
     ("season: 0 games", lambda: write_season(0, 1, "."), "n_games must be at least 1"),
+    # the league line and standings of a table of games: ZeroDivisionError, KeyError, AttributeError 'column'
+    (
+        "league line: no games",
+        lambda: season.league_line(GAMES.slice(0, 0)),
+        "the table of games has no rows",
+    ),
+    ("league line: a path", lambda: season.league_line("games.parquet"), "must be a pyarrow.Table"),
+    ("league line: other table", lambda: season.league_line(pa.table({"x": [1]})), "no home_R"),
+    ("standings: no games", lambda: season.standings(GAMES.slice(0, 0)), "has no rows"),
+    ("schedule: game -1", lambda: season.schedule_entry(-1), "game_index must be at least 0"),
+    ("schedule: 10 games as str", lambda: season.schedule("10"), "n_games must be a whole number"),
     # parks, plots, checks and the Statcast comparison: KeyError, AttributeError or ArrowInvalid before
     ("park: lower case", lambda: parks.park("nope"), "'nope' is not a park (codes: ATL"),
     (
@@ -188,3 +209,12 @@ def test_plots_take_a_park_by_name_and_any_frame(tmp_path):
     }
     assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
     assert parks.park("Yankee Stadium") is parks.park("NYY") is parks.PARKS["NYY"]
+
+
+def test_league_line_takes_pandas_and_polars_frames():
+    """A notebook reads games.parquet with pandas or polars: the same line (was AttributeError 'column')."""
+    import polars as pl
+
+    line = season.league_line(GAMES)
+    assert season.league_line(GAMES.to_pandas()) == line == season.league_line(pl.from_arrow(GAMES))
+    assert season.standings(GAMES.to_pandas()) == season.standings(GAMES)

@@ -63,6 +63,7 @@ def schedule(n_games: int, n_teams: int = 30) -> list[tuple[int, int, int, int]]
     Circle-method round robin, 15 games a day (so over 2,430 games every team plays 162); home
     goes to the side that has hosted fewer games so far, which keeps every team at 81 +- 1 at home.
     """
+    n_games, n_teams = whole_number("n_games", n_games), whole_number("n_teams", n_teams, minimum=2)
     teams = list(range(n_teams))
     played = [0] * n_teams
     at_home = [0] * n_teams
@@ -103,7 +104,7 @@ def _cycle() -> tuple[tuple[int, int], ...]:
 
 def schedule_entry(game_index: int) -> tuple[int, int, int, int]:
     """Game ``game_index`` of the schedule, ``schedule(n)[game_index]`` for any ``n`` past it, in O(1)."""
-    day, slot = divmod(game_index, GAMES_PER_DAY)
+    day, slot = divmod(whole_number("game_index", game_index), GAMES_PER_DAY)
     home, away = _cycle()[(day % CYCLE_DAYS) * GAMES_PER_DAY + slot]
     return home, away, day, day
 
@@ -387,8 +388,38 @@ def run_games(
     return games, [v[1] for v in values], [v[2] for v in values]
 
 
+#: The columns of a table of games that the league line reads, and that the standings read.
+LINE_COLUMNS = tuple(f"{side}_{k}" for side in ("home", "away") for k in TEAM_FIELDS)
+STANDINGS_COLUMNS = ("home", "away", "home_runs", "away_runs")
+
+
+def games_table(table, columns: tuple[str, ...] = LINE_COLUMNS) -> pa.Table:
+    """A table of games (``games.parquet``'s ``columns``) as Arrow: a ``pyarrow.Table`` as it is, a pandas or
+    polars frame converted; anything else, a table without ``columns`` or without rows is refused."""
+    if hasattr(table, "to_arrow") and not isinstance(table, pa.Table):  # polars
+        table = table.to_arrow()
+    elif (
+        hasattr(table, "columns") and hasattr(table, "to_numpy") and not isinstance(table, pa.Table)
+    ):  # pandas
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    if not isinstance(table, pa.Table):
+        raise BattedBallError(
+            "a table of games must be a pyarrow.Table or a pandas/polars frame of games.parquet, "
+            f"got {type(table).__name__}"
+        )
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        more = " ..." if len(missing) > 4 else ""
+        raise BattedBallError(f"not a table of games (games.parquet): no {', '.join(missing[:4])}{more}")
+    if table.num_rows == 0:
+        raise BattedBallError("the table of games has no rows")
+    return table
+
+
 def league_line(table: pa.Table) -> dict[str, float]:
-    """The league batting line of a table of games (pitches are per PA of the batting side)."""
+    """The league batting line of a table of games (pitches are per PA of the batting side); any frame
+    :func:`games_table` takes."""
+    table = games_table(table)
     tot = {
         k: int(np.sum(table.column(f"home_{k}").to_numpy()) + np.sum(table.column(f"away_{k}").to_numpy()))
         for k in TEAM_FIELDS
@@ -418,6 +449,7 @@ def _game_totals(table: pa.Table) -> dict[str, np.ndarray]:
 def league_line_se(table: pa.Table) -> dict[str, float]:
     """Standard errors of the league line from game-to-game variation (games are the independent
     units): per-team-game stats from the spread of per-game values, ratios by linearisation."""
+    table = games_table(table)
     g = _game_totals(table)
     n = table.num_rows
     line = league_line(table)
@@ -456,6 +488,8 @@ def calibration_table(line: dict[str, float]) -> list[dict]:
 
 
 def standings(table: pa.Table) -> list[dict]:
+    """W, L, runs scored and allowed per team, best first (any frame :func:`games_table` takes)."""
+    table = games_table(table, STANDINGS_COLUMNS)
     wins: dict[str, list[int]] = {}
     for h, a, hr, ar in zip(
         *(table.column(c).to_pylist() for c in ("home", "away", "home_runs", "away_runs")), strict=True
