@@ -79,7 +79,9 @@ def test_keys_must_be_a_key_source(src, tmp_path):
     with pytest.raises(TypeError, match="KeySource key must be bytes, not str"):  # before: accepted
         keys.KeySource(key="ab" * 16)
     specs = pipeline.collect_sources([src])
-    with pytest.raises(TypeError, match=r"key_source must be a qyn1\.keys\.KeySource"):  # AttributeError 'kdf'
+    with pytest.raises(
+        TypeError, match=r"key_source must be a qyn1\.keys\.KeySource"
+    ):  # AttributeError 'kdf'
         pipeline.pack(specs, tmp_path / "p.qyn", KEY, chunk_size=4096)
     pipeline.pack(specs, tmp_path / "p.qyn", key_source(), chunk_size=4096)
     with pytest.raises(TypeError, match="key_source must be"):
@@ -125,9 +127,34 @@ def test_write_key_never_truncates_a_file_that_holds_data(tmp_path):
 
 
 def test_pack_takes_file_specs_and_unpack_one_path_as_a_string(src, tmp_path):
-    with pytest.raises(TypeError, match="FileSpec list of collect_sources"):  # before: AttributeError 'arcpath'
+    with pytest.raises(
+        TypeError, match="FileSpec list of collect_sources"
+    ):  # before: AttributeError 'arcpath'
         pipeline.pack([str(src)], tmp_path / "p.qyn", key_source(), chunk_size=4096)
     pipeline.pack(pipeline.collect_sources([src]), tmp_path / "p.qyn", key_source(), chunk_size=4096)
     # before: the string's characters were the paths ("no file 'a' in the package")
     extraction.unpack(tmp_path / "p.qyn", tmp_path / "out", key_source(), paths="a.py")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.py"]
+
+
+def test_match_model_checks_k_and_the_row_map():
+    from qyn1 import match, rans
+
+    syms = np.array([1, 2, 3, 1, 2, 3, 1, 2, 3, 4] * 3, dtype=np.int32)
+    for k in (0, -3):  # before: the kernel read syms[i - k] past the end of the array for k < 0
+        with pytest.raises(ValueError, match="at least 1"):
+            match.match_symbols(syms, k, 9)
+    coded, flag = match.match_symbols(syms.astype(">i4"), 3, 9)  # before: a Numba TypingError
+    want = match.match_symbols(syms, 3, 9)
+    assert coded.tolist() == want[0].tolist() and flag.tolist() == want[1].tolist()
+    # decode_match's rowmap too short for the model's context rows: the kernel read past its end
+    nsym = 10
+    freq = rans.quantize(np.ones((3, nsym)), 12)
+    model = rans.Model(
+        freq, 12, np.append(np.arange(nsym - 1), 0), name="m", ctxmap=np.zeros(nsym - 1, np.int32)
+    )
+    dec = rans.StreamDecoder(rans.encode(rans.Model(np.full(16, 256), 12), np.arange(5)))  # any valid stream
+    with pytest.raises(ValueError, match="rowmap needs"):
+        match.decode_match(dec, model, 5, np.zeros(match.MATCH_NFLAG - 1, np.int32), 3)
+    with pytest.raises(ValueError, match="rowmap needs"):
+        match.decode_match(dec, model, 5, np.full(match.MATCH_NFLAG, 3, np.int32), 3)  # row 3 of 3 rows

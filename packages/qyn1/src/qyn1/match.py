@@ -59,13 +59,26 @@ def _match_flag(pp, ml):
     return 6
 
 
-@njit(cache=True, nogil=True)
-def match_symbols(syms, k, match_sym):
+def match_symbols(syms, k: int, match_sym: int):
     """The match model over one stream: the prediction for symbol ``i`` is the symbol that followed the last
     earlier occurrence of the ``k`` symbols before it (found through a hash table of the last position of
     each k-gram, then followed while it keeps matching). Returns (coded symbols: ``match_sym`` where the
     prediction is right, else the symbol; match flag per symbol, the extra context). Mirrored by
-    :func:`_decode_match_kernel`."""
+    :func:`_decode_match_kernel`. Checked here, not in the kernel: a ``k`` below 1 read past the end of
+    ``syms`` (the kernel reads ``syms[i - k]`` unchecked), big-endian symbols failed Numba's typing."""
+    syms = np.ascontiguousarray(syms)
+    if syms.ndim != 1 or syms.dtype.kind not in "iu":
+        raise TypeError(f"symbols must be a 1-D integer array, not {syms.dtype} of shape {syms.shape}")
+    if not syms.dtype.isnative:
+        syms = syms.astype(syms.dtype.newbyteorder("="))
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"match order k must be a whole number of at least 1, not {k!r}")
+    return _match_symbols(syms, k, match_sym)
+
+
+@njit(cache=True, nogil=True)
+def _match_symbols(syms, k, match_sym):
+    """:func:`match_symbols` on checked arguments."""
     n = syms.shape[0]
     hb = _match_hash_bits(n)
     table = np.full(1 << hb, -1, dtype=np.int32)
@@ -242,6 +255,16 @@ def decode_match(dec: StreamDecoder, model: Model, n: int, rowmap, k: int, ext=N
         raise CodecError("empty rANS stream")
     if not len(model.ctxmap):
         raise ValueError("decode_match needs a model with a context map")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"match order k must be a whole number of at least 1, not {k!r}")
+    rowmap = np.ascontiguousarray(rowmap, dtype=np.int32)
+    # the kernel reads rowmap[ctxmap[context] * MATCH_NFLAG + flag] and then that table row, unchecked
+    if (
+        len(rowmap) < (int(model.ctxmap.max()) + 1) * MATCH_NFLAG
+        or rowmap.min() < 0
+        or rowmap.max() >= model.nctx
+    ):
+        raise ValueError(f"rowmap needs {MATCH_NFLAG} rows of the model's table per context row")
     e = _ext_array(ext, n)
     pos, x0, x1 = _decode_match_kernel(
         dec.buf,
@@ -258,7 +281,7 @@ def decode_match(dec: StreamDecoder, model: Model, n: int, rowmap, k: int, ext=N
         model.o3n,
         model.o3map,
         model.ctxmap,
-        np.ascontiguousarray(rowmap, dtype=np.int32),
+        rowmap,
         model.cum,
         model.scale_bits,
         k,
