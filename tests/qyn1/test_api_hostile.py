@@ -158,3 +158,13 @@ def test_match_model_checks_k_and_the_row_map():
         match.decode_match(dec, model, 5, np.zeros(match.MATCH_NFLAG - 1, np.int32), 3)
     with pytest.raises(ValueError, match="rowmap needs"):
         match.decode_match(dec, model, 5, np.full(match.MATCH_NFLAG, 3, np.int32), 3)  # row 3 of 3 rows
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"), [({"memlimit": 2**40}, "memlimit"), ({"opslimit": 10**6}, "opslimit 1000000")]
+)
+def test_passphrase_limits_are_checked_when_the_key_source_is_made(kw, match):
+    # before: pack failed with struct.error ("'I' format requires ...") or called its own header
+    # "a damaged or foreign package"
+    with pytest.raises(KeyError_, match=f"Argon2id {match}.*qyn1 accepts"):
+        keys.KeySource.from_passphrase("a passphrase", **kw)

@@ -121,6 +121,15 @@ class KeySource:
                 )
         if self.key is not None and len(self.key) != KEY_SIZE:
             raise KeyError_("a key must be 32 bytes")
+        if (
+            self.passphrase is not None
+        ):  # else a pack failed with struct.error or "a damaged or foreign package"
+            for name, value, low, high in (
+                ("opslimit", self.opslimit, pwhash.argon2id.OPSLIMIT_MIN, MAX_OPSLIMIT),
+                ("memlimit", self.memlimit, pwhash.argon2id.MEMLIMIT_MIN, MAX_MEMLIMIT),
+            ):
+                if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                    raise KeyError_(f"Argon2id {name} {value!r}: qyn1 accepts whole numbers {low}-{high}")
 
     @property
     def kdf(self) -> int:
