@@ -224,3 +224,39 @@ def test_day_bars_never_writes_its_bronze_over_the_input(files, tmp_path):
     with pytest.raises(TypeError, match="Selection, not dict"):  # before: AttributeError 'keeps'
         day_bars(day, selection={"symbols": ["ESH4"]})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["day.dbn.zst"]
+
+
+def test_features_are_what_run_writes(files, days, tmp_path):
+    """`mbp10.api.features` returns "what the commands write" (its docstring, docs/mbp10.md): every table
+    equals `mbp10 run`'s files of the same inputs and parameters, read back, dates concatenated."""
+    import shutil
+
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+    from mbp10.cli import main
+
+    inputs = tmp_path / "days"
+    inputs.mkdir()
+    for date, path in files.items():
+        shutil.copy(path, inputs / f"ES-{date}.dbn.zst")
+    out = tmp_path / "out"
+    params = ["--approach-pts", "0.25", "--reset-pts", "1", "--break-pts", "0.5", "--bounce-pts", "1"]
+    args = [
+        "run",
+        "--input-dir",
+        str(inputs),
+        "--dates",
+        f"{D2}..{D3}",
+        "--executor",
+        "serial",
+        "--out",
+        str(out),
+    ]
+    r = CliRunner().invoke(main, [*args, *params, "--quiet"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    from mbp10.pipeline import STAGE_DIRS
+
+    for name, sub in STAGE_DIRS.items():
+        written = pa.concat_tables(pq.read_table(out / sub / f"{d}.parquet") for d in (D2, D3))
+        assert days[name].num_rows == written.num_rows > 0, name
+        assert days[name].column_names == written.column_names and days[name].equals(written), name
