@@ -260,3 +260,21 @@ def test_features_are_what_run_writes(files, days, tmp_path):
         written = pa.concat_tables(pq.read_table(out / sub / f"{d}.parquet") for d in (D2, D3))
         assert days[name].num_rows == written.num_rows > 0, name
         assert days[name].column_names == written.column_names and days[name].equals(written), name
+
+
+def test_bars_are_what_the_bars_command_writes(files, tmp_path):
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+    from mbp10.cli import main
+
+    for extra, kw in (
+        ([], {}),
+        (["--symbol", "ESM4"], {"symbols": "ESM4"}),
+        (["--spreads"], {"spreads": True}),
+    ):
+        out = tmp_path / f"b{len(extra)}{kw.get('spreads', '')}.parquet"
+        r = CliRunner().invoke(main, ["bars", str(files[D2]), "-o", str(out), *extra, "--quiet"])
+        assert r.exit_code == 0, r.output
+        written = pq.read_table(out)
+        got = mb.bars(files[D2], **kw)
+        assert got.num_rows > 0 and got.column_names == written.column_names and got.equals(written), extra
