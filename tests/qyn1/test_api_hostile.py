@@ -168,3 +168,12 @@ def test_passphrase_limits_are_checked_when_the_key_source_is_made(kw, match):
     # "a damaged or foreign package"
     with pytest.raises(KeyError_, match=f"Argon2id {match}.*qyn1 accepts"):
         keys.KeySource.from_passphrase("a passphrase", **kw)
+
+
+def test_one_exclude_pattern_as_a_string(src):
+    (src / "__pycache__").mkdir()
+    (src / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\x00" * 8)
+    want = ["a.py", "b.txt"]
+    assert [s.arcpath for s in pipeline.collect_sources([src], exclude=("__pycache__",))] == want
+    # before: the string's characters were the patterns, so nothing was excluded, without a word
+    assert [s.arcpath for s in pipeline.collect_sources([src], exclude="__pycache__")] == want

@@ -96,6 +96,8 @@ def scan_sources(sources, exclude: tuple[str, ...] = ()) -> tuple[list[FileSpec]
     """
     if isinstance(sources, (str, os.PathLike)):  # one source, not its characters ('s', 'r', 'c')
         sources = [sources]
+    if isinstance(exclude, str):  # one pattern: its characters excluded nothing ('_', 'p', ...), silently
+        exclude = (exclude,)
     specs: dict[str, FileSpec] = {}
     skipped = dict.fromkeys(SKIPPED_KINDS, 0)
 
