@@ -218,3 +218,27 @@ def test_league_line_takes_pandas_and_polars_frames():
     line = season.league_line(GAMES)
     assert season.league_line(GAMES.to_pandas()) == line == season.league_line(pl.from_arrow(GAMES))
     assert season.standings(GAMES.to_pandas()) == season.standings(GAMES)
+
+
+def test_read_only_fence_is_not_a_new_kernel_type():
+    """A read-only fence (a frozen array, Arrow's zero-copy to_numpy) is another Numba type: fly_batch was
+    compiled again for it, ~5 s, and a new entry cached. Now it is copied to a writable array first."""
+    from batted_ball.physics import kernels
+
+    dist, height = FENCE[0].copy(), FENCE[1].copy()
+    simulate_batted_balls([100], [28], fence=(dist, height))
+    if not hasattr(kernels.fly_batch, "signatures"):
+        pytest.skip("NUMBA_DISABLE_JIT: no compiled signatures to compare")
+    before = list(kernels.fly_batch.signatures)
+    dist.flags.writeable = height.flags.writeable = False
+    simulate_batted_balls([100], [28], fence=(dist, height))
+    assert list(kernels.fly_batch.signatures) == before
+
+
+def test_a_batch_too_big_for_memory_is_refused_before_allocating():
+    """Two 100,000-ball inputs that broadcast to 10^10 balls: refused with the estimate (perfkit's
+    check_memory, as the CLIs' sizes), not left to numpy's allocation or the OOM killer."""
+    from perfkit.errors import InputError
+
+    with pytest.raises(InputError, match="a batch of 10,000,000,000 batted balls needs about"):
+        simulate_batted_balls(np.full(100_000, 100.0), np.full((100_000, 1), 28.0))

@@ -172,3 +172,21 @@ def test_jitter_country_checks_its_arrays(kw, message):
 def test_jitter_country_still_jitters():
     res = _jitter(tix=[0, 1, 2, 3] * 5, tiles=list(_unit()[4]))  # lists are taken as arrays
     assert res.lon.shape == (20,) and ((res.lon >= 4.0) & (res.lon <= 6.0)).all()
+
+
+def test_read_only_arrays_are_not_a_new_kernel_type():
+    """Read-only arrays (Arrow's zero-copy ``to_numpy``) are another Numba type: the S6 kernels were compiled
+    again for them (~7 s) and a new entry cached. jitter_country copies them to writable arrays first."""
+    import numpy as np
+    from seg1b.s6 import _draw
+
+    *_, site_id, tix, tiles = _unit()
+    _jitter()
+    if not hasattr(_draw.draw_first, "signatures"):
+        pytest.skip("NUMBA_DISABLE_JIT: no compiled signatures to compare")
+    before = list(_draw.draw_first.signatures)
+    frozen = [np.array(a) for a in (site_id, tix, tiles)]
+    for a in frozen:
+        a.flags.writeable = False
+    _jitter(site_id=frozen[0], tix=frozen[1], tiles=frozen[2])
+    assert list(_draw.draw_first.signatures) == before

@@ -120,7 +120,8 @@ def _int_array(name: str, values) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
         raise Seg1bError(f"{name} must be a 1-D array of integers, got {arr.dtype} of shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.int64)
+    # writable too: a read-only array (Arrow's zero-copy to_numpy) is another Numba type, compiled anew (~7 s)
+    return np.require(arr, dtype=np.int64, requirements=["C", "W"])
 
 
 def _check_unit(grid, site_id, tix, tiles, key, max_attempts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
