@@ -278,3 +278,14 @@ def test_bars_are_what_the_bars_command_writes(files, tmp_path):
         written = pq.read_table(out)
         got = mb.bars(files[D2], **kw)
         assert got.num_rows > 0 and got.column_names == written.column_names and got.equals(written), extra
+
+
+def test_a_selection_of_one_symbol_or_id(files):
+    from mbp10.pipeline import day_bars
+    from mbp10.symbology import Selection
+
+    # before: "--symbol E has no records in the file" and "argument of type 'int' is not iterable"
+    assert Selection(symbols="ESM4") == Selection(symbols=("ESM4",))
+    assert Selection(instrument_ids=4243) == Selection(instrument_ids=(4243,))
+    bars, _ = day_bars(files[D2], selection=Selection(symbols="ESM4"))
+    assert set(bars.column("symbol").to_pylist()) == {"ESM4"}

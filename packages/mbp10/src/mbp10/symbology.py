@@ -129,6 +129,13 @@ class Selection:
     spreads: bool = False
     front_month: bool = False
 
+    def __post_init__(self) -> None:
+        # one symbol or id given alone is that one (Selection(symbols="ESH4") matched by substring and letter)
+        if isinstance(self.symbols, str):
+            object.__setattr__(self, "symbols", (self.symbols,))
+        if isinstance(self.instrument_ids, int):
+            object.__setattr__(self, "instrument_ids", (self.instrument_ids,))
+
     def to_dict(self) -> dict:
         return {
             "symbols": tuple(self.symbols),
