@@ -190,3 +190,17 @@ def test_read_only_arrays_are_not_a_new_kernel_type():
         a.flags.writeable = False
     _jitter(site_id=frozen[0], tix=frozen[1], tiles=frozen[2])
     assert list(_draw.draw_first.signatures) == before
+
+
+def test_plan_written_from_a_pandas_index_is_named(tmp_path):
+    """``df.set_index("site_id").to_parquet(...)`` of ids 0..n-1 stores no site_id at all (a RangeIndex is
+    metadata): the plan is refused saying so, not only that it 'lacks column(s) site_id'."""
+    import pandas as pd
+    from seg1b.sites import read_plan
+
+    plan = pd.DataFrame({"site_id": [0, 1, 2], "country_iso": ["NLD"] * 3, "tile_id": [5, 6, 7]})
+    plan.set_index("site_id").to_parquet(tmp_path / "plan.parquet")
+    with pytest.raises(Seg1bError, match=r"site_id as the pandas index .* df\.reset_index\(\)"):
+        read_plan(tmp_path / "plan.parquet")
+    plan.to_parquet(tmp_path / "ok.parquet")
+    assert len(read_plan(tmp_path / "ok.parquet")) == 3

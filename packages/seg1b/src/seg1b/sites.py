@@ -76,6 +76,15 @@ def read_plan(path: str | os.PathLike) -> Plan:
     except Exception as exc:
         raise Seg1bError(f"cannot read site plan {path}: {' '.join(str(exc).split())}") from None
     missing = [c for c in PLAN_COLUMNS if c not in schema.names]
+    pandas_index = [  # a frame's index written as metadata only (a RangeIndex): df.set_index("site_id")
+        i.get("name") if isinstance(i, dict) else i
+        for i in (schema.pandas_metadata or {}).get("index_columns", [])
+    ]
+    if set(missing) & set(pandas_index):
+        raise Seg1bError(
+            f"site plan {path} has {', '.join(sorted(set(missing) & set(pandas_index)))} as the pandas index of the "
+            "frame that wrote it, not as a column: write it with df.reset_index().to_parquet(...)"
+        )
     if missing:
         raise Seg1bError(
             f"site plan {path} lacks column(s) {', '.join(missing)} (expected {', '.join(PLAN_COLUMNS)})"
