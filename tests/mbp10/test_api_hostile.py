@@ -289,3 +289,14 @@ def test_a_selection_of_one_symbol_or_id(files):
     assert Selection(instrument_ids=4243) == Selection(instrument_ids=(4243,))
     bars, _ = day_bars(files[D2], selection=Selection(symbols="ESM4"))
     assert set(bars.column("symbol").to_pylist()) == {"ESM4"}
+
+
+def test_episode_parameters_from_numpy_numbers():
+    import json
+
+    import numpy as np
+
+    # before: "horizon_bars=60: must be a whole number of 5-s bars" for np.int64(60) (np.arange of a grid)
+    grid = [EpisodeParams(horizon_bars=h, approach_pts=np.float32(0.5)) for h in np.arange(60, 181, 60)]
+    assert grid[0] == EpisodeParams(horizon_bars=60, approach_pts=0.5)
+    assert json.loads(json.dumps(grid[-1].to_dict()))["horizon_bars"] == 180  # a run report's config

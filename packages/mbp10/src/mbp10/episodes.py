@@ -38,6 +38,12 @@ class EpisodeParams:
     def __post_init__(self) -> None:
         from mbp10.errors import Mbp10Error
 
+        for name in self.__dataclass_fields__:  # numpy numbers (np.arange, a parameter grid) as Python ones
+            value = getattr(self, name)
+            if isinstance(value, np.integer):
+                object.__setattr__(self, name, int(value))
+            elif isinstance(value, np.floating):
+                object.__setattr__(self, name, float(value))
         for name in ("approach_pts", "reset_pts", "break_pts", "bounce_pts"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
