@@ -204,3 +204,17 @@ def test_plan_written_from_a_pandas_index_is_named(tmp_path):
         read_plan(tmp_path / "plan.parquet")
     plan.to_parquet(tmp_path / "ok.parquet")
     assert len(read_plan(tmp_path / "ok.parquet")) == 3
+
+
+def test_dataset_receipt_of_out_or_its_tiles_and_nothing_else(index, tmp_path):
+    """docs/seg1b.md: ``seg1b.s1.io.dataset_receipt(OUT/tiles)`` recomputes the receipt. Given OUT, a missing
+    folder or S6's sites it returned the receipt of no files, which matches no run, without a word."""
+    import json
+
+    from seg1b.s1.io import dataset_receipt
+
+    receipt = json.loads((index / "run_report.json").read_text())["receipts"]["tiles"]["digest"]
+    assert dataset_receipt(index / "tiles") == dataset_receipt(index) == receipt
+    for wrong in (tmp_path / "missing", tmp_path, index / "run_report.json"):
+        with pytest.raises(Seg1bError, match="no S1 tile files"):
+            dataset_receipt(wrong)

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from perfkit.determinism import combine_digests
 
 from perfkit import atomic_path
+from seg1b.errors import Seg1bError
 from seg1b.geoparquet import BBOX, attribute_digest, tile_schema
 from seg1b.s1.kernels import TILE_SCHEMA
 
@@ -121,8 +122,19 @@ def combine_receipts(file_receipts: dict[str, str]) -> str:
 
 def dataset_receipt(tiles_dir: str | os.PathLike) -> str:
     """Recompute the dataset receipt from the files on disk (the tile columns of each file: bbox and
-    geometry follow from them, see :func:`seg1b.geoparquet.attribute_digest`)."""
-    files = sorted(Path(tiles_dir).glob("part-*.parquet"))
+    geometry follow from them, see :func:`seg1b.geoparquet.attribute_digest`).
+
+    ``tiles_dir`` is ``OUT/tiles`` or ``OUT``. A path with no tile files (a missing folder, a file, S6's
+    ``sites/``) is refused: it used to give the receipt of nothing, which no S1 run has (S1 always writes
+    a file)."""
+    tiles_dir = Path(tiles_dir)
+    if (tiles_dir / "tiles").is_dir():
+        tiles_dir = tiles_dir / "tiles"
+    files = sorted(tiles_dir.glob("part-*.parquet")) if tiles_dir.is_dir() else []
+    if not files or "area_m2" not in pq.read_schema(files[0]).names:
+        raise Seg1bError(
+            f"no S1 tile files in {tiles_dir} (expected tiles/part-*.parquet written by seg1b s1)"
+        )
     return combine_receipts({f.name: attribute_digest(f) for f in files})
 
 
