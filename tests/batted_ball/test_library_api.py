@@ -5,7 +5,7 @@ silently wrong result (each case below did one of those before 2026-12-08)."""
 import numpy as np
 import pyarrow as pa
 import pytest
-from batted_ball import parks, plots, season, statcast, validation
+from batted_ball import io, parks, plots, season, statcast, validation
 from batted_ball.errors import BattedBallError
 from batted_ball.game import generate_league
 from batted_ball.physics import (
@@ -141,6 +141,14 @@ CASES = [
     ("standings: no games", lambda: season.standings(GAMES.slice(0, 0)), "has no rows"),
     ("schedule: game -1", lambda: season.schedule_entry(-1), "game_index must be at least 0"),
     ("schedule: 10 games as str", lambda: season.schedule("10"), "n_games must be a whole number"),
+    # play-by-play I/O: the two lists swapped wrote the balls as pitches.parquet; an unrecorded game, TypeError
+    (
+        "io: tables swapped",
+        lambda: io.write_play_by_play(".", [io.BIP_SCHEMA.empty_table()], [io.PITCH_SCHEMA.empty_table()]),
+        "the tables for pitches.parquet do not have its schema",
+    ),
+    ("io: no record", lambda: io.play_by_play_tables(new_game(1, 0), 0), "record=True"),
+    ("park: an int", lambda: parks.park(3), "3 is not a park"),
     # parks, plots, checks and the Statcast comparison: KeyError, AttributeError or ArrowInvalid before
     ("park: lower case", lambda: parks.park("nope"), "'nope' is not a park (codes: ATL"),
     (

@@ -266,6 +266,8 @@ def _log_table(rows: list[tuple], fields: tuple, schema: pa.Schema, game_index: 
 
 def play_by_play_tables(game, game_index: int) -> tuple[pa.Table, pa.Table]:
     """``(pitches, balls_in_play)`` of a ``Game`` run with ``record=True``, keyed by ``game_index``."""
+    if getattr(game, "pitch_log", None) is None or getattr(game, "bip_log", None) is None:
+        raise BattedBallError("the game kept no play-by-play: build it with record=True and run it")
     return (
         _log_table(game.pitch_log, PITCH_FIELDS, PITCH_SCHEMA, game_index),
         _log_table(game.bip_log, BIP_FIELDS, BIP_SCHEMA, game_index),
@@ -274,6 +276,7 @@ def play_by_play_tables(game, game_index: int) -> tuple[pa.Table, pa.Table]:
 
 PITCHES_FILE = "pitches.parquet"
 BIP_FILE = "balls_in_play.parquet"
+_SCHEMA_NAMES = {PITCHES_FILE: "PITCH_SCHEMA", BIP_FILE: "BIP_SCHEMA"}
 
 
 def write_play_by_play(out_dir: Path, pitches: list[pa.Table], balls: list[pa.Table]) -> dict[str, pa.Table]:
@@ -282,6 +285,9 @@ def write_play_by_play(out_dir: Path, pitches: list[pa.Table], balls: list[pa.Ta
         PITCHES_FILE: pa.concat_tables(pitches) if pitches else PITCH_SCHEMA.empty_table(),
         BIP_FILE: pa.concat_tables(balls) if balls else BIP_SCHEMA.empty_table(),
     }
+    for (name, table), schema in zip(out.items(), (PITCH_SCHEMA, BIP_SCHEMA), strict=True):
+        if not table.schema.equals(schema):  # e.g. the two lists swapped: balls written as pitches.parquet
+            raise BattedBallError(f"the tables for {name} do not have its schema (io.{_SCHEMA_NAMES[name]})")
     for name, table in out.items():
         pq.write_table(table, Path(out_dir) / name)
     return out

@@ -136,8 +136,8 @@ _NAMES = _names()
 
 def park_code(query: str) -> str | None:
     """The park code ``query`` names (any case: ``NYY``, ``ARI``, ``Yankee Stadium``, ``Yankees``,
-    ``New York Yankees``), or None."""
-    return _NAMES.get(" ".join(query.split()).upper())
+    ``New York Yankees``), or None (also for anything that is not a string)."""
+    return _NAMES.get(" ".join(query.split()).upper()) if isinstance(query, str) else None
 
 
 def park(code: str) -> Park:
