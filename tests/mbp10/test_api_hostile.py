@@ -300,3 +300,15 @@ def test_episode_parameters_from_numpy_numbers():
     grid = [EpisodeParams(horizon_bars=h, approach_pts=np.float32(0.5)) for h in np.arange(60, 181, 60)]
     assert grid[0] == EpisodeParams(horizon_bars=60, approach_pts=0.5)
     assert json.loads(json.dumps(grid[-1].to_dict()))["horizon_bars"] == 180  # a run report's config
+
+
+def test_a_synthetic_day_larger_than_memory_is_refused_before_allocating():
+    from mbp10.synth import synth_day, synth_instruments
+
+    # before: numpy's MemoryError here, and for sizes that fit the address space (10**8 records, ~42 GiB on a
+    # 23 GiB host) the OOM killer mid-fill; now the estimate `mbp10 synth` checks (only this size is safe to
+    # try on the old code: calloc refuses it at once)
+    with pytest.raises(Mbp10Error, match=r"needs about .* of memory"):
+        synth_day(D2, 10**15, 1)
+    with pytest.raises(Mbp10Error, match=r"needs about .* of memory"):
+        synth_instruments(D2, 10**15, 1, SYMBOLS)

@@ -89,6 +89,7 @@ def synth_day(
 
     if n_records < 40:
         raise ValueError("a synthetic day needs at least 40 records")
+    _check_memory(n_records)
     key = date.isoformat() + (f"/{stream}" if stream else "")
     rng = rng_for(seed, "mbp10-synth", key)
     buf = np.zeros(n_records, dtype=MBP10_DTYPE)
@@ -161,6 +162,7 @@ def synth_instruments(date: dt.date, n_records: int, seed: int, symbols: tuple[s
             raise Mbp10Error(
                 f"{name}={value!r}: must be a whole number of at least {low} ({len(symbols)} symbols)"
             )
+    _check_memory(n_records)  # the whole file's records, before the first instrument's day is made
     shares = np.array([0.5**k for k in range(len(symbols))])
     counts = np.maximum(40, np.floor(n_records * shares / shares.sum()).astype(np.int64))
     parts = []
@@ -195,6 +197,18 @@ BASE_BYTES = 256 * 2**20  # interpreter, numpy/pyarrow/numba and the compiled ke
 def synth_memory_bytes(n_records: int) -> int:
     """Estimated peak memory (bytes) of synthesising and writing `n_records` records."""
     return BASE_BYTES + BYTES_PER_RECORD * int(n_records)
+
+
+def _check_memory(n_records: int) -> None:
+    """Refuse (`Mbp10Error`) a day larger than memory holds before allocating it, as `mbp10 synth` does: a
+    notebook asking for 10**8 records (~45 GB) was otherwise killed by the OOM killer mid-fill."""
+    from perfkit.errors import InputError
+    from perfkit.limits import check_memory
+
+    try:
+        check_memory(synth_memory_bytes(n_records), f"{n_records:,} records")
+    except InputError as e:
+        raise Mbp10Error(str(e)) from None
 
 
 def warm_up() -> None:
