@@ -305,9 +305,9 @@ def test_episode_parameters_from_numpy_numbers():
 def test_a_synthetic_day_larger_than_memory_is_refused_before_allocating():
     from mbp10.synth import synth_day, synth_instruments
 
-    # before: numpy's MemoryError here, and for sizes that fit the address space (10**8 records, ~42 GiB on a
-    # 23 GiB host) the OOM killer mid-fill; now the estimate `mbp10 synth` checks (only this size is safe to
-    # try on the old code: calloc refuses it at once)
+    # before: numpy's MemoryError here; a size the allocation accepts but the work does not (about 5*10**7
+    # records on this 23 GiB host without swap) had no check before filling memory. Only this size is safe
+    # to try on the old code: calloc refuses it at once.
     with pytest.raises(Mbp10Error, match=r"needs about .* of memory"):
         synth_day(D2, 10**15, 1)
     with pytest.raises(Mbp10Error, match=r"needs about .* of memory"):
