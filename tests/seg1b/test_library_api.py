@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from seg1b.countries import load_countries
 from seg1b.errors import Seg1bError
 from seg1b.philox import seed_key
 from seg1b.quicklook import run_map
@@ -88,6 +89,8 @@ CASES = [
     ("s6 countries a frame", lambda: _s6(countries=_Frame()).resolved(), "gdf.to_file"),
     ("sites tiles None", lambda: run_sites(None, 10, 1, "p.parquet"), "tiles_dir must be a path"),
     ("map countries a frame", lambda: run_map("t", "m.png", countries=_Frame()), "countries must be a path"),
+    ("load_countries a frame", lambda: load_countries(_Frame()), "countries must be a path"),
+    ("load_countries key int", lambda: load_countries("ne110m", key=3), "key must be a name (str), got int"),
 ]
 
 

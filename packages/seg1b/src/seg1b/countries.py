@@ -21,7 +21,7 @@ from importlib import resources
 import numpy as np
 import shapely
 
-from seg1b.errors import Seg1bError
+from seg1b.errors import Seg1bError, path_text
 
 PACKAGED = ("ne10m", "ne110m")
 ANTARCTICA = "ATA"
@@ -110,6 +110,10 @@ def load_countries(
     or layer, unknown ``only`` keys, or an empty result.
     """
     only = as_keys(only)
+    source = path_text("countries", source)  # a GeoDataFrame: 'truth value is ambiguous' before
+    key, layer = (
+        path_text(n, v, optional=True, what="a name (str)") for n, v in (("key", key), ("layer", layer))
+    )
     fallback = None
     if source in PACKAGED:
         if layer is not None:
