@@ -312,3 +312,12 @@ def test_a_synthetic_day_larger_than_memory_is_refused_before_allocating():
         synth_day(D2, 10**15, 1)
     with pytest.raises(Mbp10Error, match=r"needs about .* of memory"):
         synth_instruments(D2, 10**15, 1, SYMBOLS)
+
+
+def test_a_library_holding_the_query_twice_is_refused(days, last):
+    vectors = days["vectors"]
+    decided = vectors.column("decision_ns")[vectors.num_rows - 1].as_py()  # the query's decision time
+    twice = pa.concat_tables([vectors, vectors])  # e.g. the same dates from two runs, concatenated
+    # before: the query's own copy came back as its nearest neighbour, at distance 0
+    with pytest.raises(Mbp10Error, match=f"touch_id {last} is in the library 2 times"):
+        mb.neighbours(twice, last, k=3, as_of=decided)

@@ -171,6 +171,11 @@ def nearest(library: pa.Table, touch_id: int, k: int = 10, as_of_ns: int | None 
     hit = np.nonzero(ids == touch_id)[0]
     if len(hit) == 0:
         raise KeyError(touch_id)
+    if len(hit) > 1:  # two libraries concatenated (another run of the same date): which touch is meant?
+        raise Mbp10Error(
+            f"touch_id {touch_id} is in the library {len(hit)} times (vectors of the same date from two runs?); "
+            "a library holds each touch once"
+        )
     q = int(hit[0])
     decision = library.column("decision_ns").to_numpy()
     dates = np.asarray(library.column("date").to_pylist(), dtype=object)
