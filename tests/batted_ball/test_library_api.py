@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 from batted_ball import io, parks, plots, season, statcast, validation
 from batted_ball.errors import BattedBallError
-from batted_ball.game import generate_league
+from batted_ball.game import Game, generate_league, generate_team
 from batted_ball.physics import (
     Environment,
     FlightArgs,
@@ -19,9 +19,11 @@ from batted_ball.physics import (
     statcast_average_spin_rpm,
 )
 from batted_ball.season import new_game, write_season
+from perfkit.parallel import rng_for
 
 FENCE = (np.full(91, 400.0), np.full(91, 8.0))
 ARGS = FlightArgs.of(Environment(), "fast")
+LEAGUE = season.league(1)
 _SIDES = ("home", "away")
 GAMES = pa.table(
     {"home": ["NYY"], "away": ["BOS"], "home_runs": [5], "away_runs": [3]}
@@ -129,6 +131,11 @@ CASES = [
     ("game: teams []", lambda: new_game(1, 0, teams=[]), "the roster has no team"),
     ("game: teams a path", lambda: new_game(1, 0, teams="teams.json"), "teams must be a list of Team"),
     ("league: seed -1", lambda: generate_league(-1), "seed must be at least 0"),
+    # the Game class (exported) played a team against itself; a str team or an int rng: AttributeError
+    ("Game: same team", lambda: Game(LEAGUE[0], LEAGUE[0], rng_for(1, "game", 0)), "the same team (ATL)"),
+    ("Game: team a code", lambda: Game("NYY", LEAGUE[1], rng_for(1, "game", 0)), "must be Team objects"),
+    ("Game: rng an int", lambda: Game(LEAGUE[0], LEAGUE[1], 5), "rng must be a numpy Generator"),
+    ("team: unknown park", lambda: generate_team("NOPE", rng_for(1, "team", 0)), "'NOPE' is not a park code"),
     ("season: 0 games", lambda: write_season(0, 1, "."), "n_games must be at least 1"),
     # the league line and standings of a table of games: ZeroDivisionError, KeyError, AttributeError 'column'
     (

@@ -12,6 +12,7 @@ from collections.abc import Generator
 
 import numpy as np
 
+from ..errors import BattedBallError
 from ..parks import PARKS
 from ..physics import Environment, FlightArgs, SimulationMode, kernels
 from ..physics.constants import MPH_TO_FTS, PLATE_FRONT_Y_FT
@@ -286,6 +287,16 @@ class Game:
         pbp: bool = False,
         record: bool = False,
     ):
+        if not (isinstance(home, Team) and isinstance(away, Team)):
+            raise BattedBallError(
+                f"home and away must be Team objects, got {type(home).__name__}, {type(away).__name__}"
+            )
+        if home is away:  # season.new_game refuses it too; the class played a team against itself
+            raise BattedBallError(f"home and away are the same team ({home.code}); choose two teams")
+        if not isinstance(rng, np.random.Generator):
+            raise BattedBallError(
+                f"rng must be a numpy Generator (perfkit.rng_for(seed, 'game', i)), got {rng!r}"
+            )
         self.dice = self.dice_class(rng)
         self.home = self.side_class(home, home_starter)
         self.away = self.side_class(away, away_starter)

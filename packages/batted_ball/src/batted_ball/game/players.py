@@ -170,6 +170,14 @@ def _batter(rng: np.random.Generator, name: str, position: str) -> Batter:
 
 
 def generate_team(code: str, rng: np.random.Generator) -> Team:
+    """A team for the park ``code`` (its players drawn from ``rng``; :func:`generate_league` keys one stream
+    per team)."""
+    if code not in PARKS:  # the team is named for its park, and plays there
+        raise BattedBallError(f"{code!r} is not a park code (codes: {', '.join(sorted(PARKS))})")
+    if not isinstance(rng, np.random.Generator):
+        raise BattedBallError(
+            f"rng must be a numpy Generator (perfkit.rng_for(seed, 'team', i)), got {rng!r}"
+        )
     lineup = [_batter(rng, f"{code} {pos}", pos) for pos in POSITIONS]
     rotation = [_pitcher(rng, f"{code} SP{i + 1}", "SP") for i in range(5)]
     bullpen = [_pitcher(rng, f"{code} RP{i + 1}", "RP") for i in range(8)]
