@@ -118,6 +118,41 @@ def test_rng_streams_are_keyed_by_item_not_order():
         rng_for(1, -1)
 
 
+@pytest.mark.parametrize("seed", [1.5, "1", True, 1.0])
+def test_a_seed_that_is_not_an_integer_is_refused(seed):
+    """int(1.5) and int("1") were seed 1's stream without a word (a library caller's float seed)."""
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        rng_for(seed, "x")
+    import numpy as np
+
+    assert (rng_for(np.int64(1), "x").random(2) == rng_for(1, "x").random(2)).all()
+
+
+UNGUARDED = """
+from perfkit.parallel import Task, map_tasks
+print("body runs")
+map_tasks(abs, [Task("a", -1), Task("b", -2)], executor="processes", workers=2)
+"""
+
+
+def test_a_main_script_without_a_guard_is_refused_before_any_worker_starts(tmp_path):
+    """Workers import the main script again: unguarded, its body ran twice and ~250 lines ended in
+    WorkerLost. Now one RuntimeError naming the fix, before any process starts (the body runs once)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED)
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 1 and out.stdout == "body runs\n"
+    assert out.stderr.splitlines()[-1] == (
+        f"RuntimeError: process workers import the main script {script} again, which would run its top-level "
+        'code in each of them: put that code under `if __name__ == "__main__":` (or use threads)'
+    )
+
+
 def test_worker_utilisation_counts_idle_time():
     results = map_tasks(fail_on, [Task("a", 1), Task("b", 2)], executor="serial")
     stats = worker_utilisation(results.values(), wall_s=1.0, workers=2)

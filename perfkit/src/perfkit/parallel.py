@@ -192,6 +192,30 @@ _FORK_SERVER_LOCK = threading.Lock()
 _fork_server_preload: tuple[str, ...] | None = None
 
 
+def _check_main_script() -> None:
+    """Refuse process workers for a main script with no ``if __name__ == "__main__":`` guard.
+
+    Spawned workers and the fork server import the main script again (Python's multiprocessing rule), so a
+    script that starts the work at its top level would do all of it again in them: its earlier side effects
+    twice (files written again), then Python's bootstrapping ``RuntimeError`` and ~250 lines ending in
+    :class:`WorkerLost`. A script whose text never mentions ``__name__`` cannot be guarded; an interactive
+    session or ``python -c`` has no main file and is not concerned.
+    """
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not path:
+        return
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read(1 << 20)
+    except OSError:
+        return
+    if "__name__" not in text:
+        raise RuntimeError(
+            f"process workers import the main script {path} again, which would run its top-level code in "
+            "each of them: put that code under `if __name__ == \"__main__\":` (or use threads)"
+        )
+
+
 def start_fork_server(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
     """The ``forkserver`` context, its server started (once per process) with ``preload`` imported.
 
@@ -561,6 +585,7 @@ def _process_round(fn, tasks: list[tuple[int, Task]], collect, workers: int, pre
             started[int(token)] = int(pid)
 
     try:
+        _check_main_script()
         ctx = start_fork_server(preload) if preload else _SPAWN
         _start_resource_tracker()
         # Starting workers and queueing tasks is not cut by a signal (a half-started pool hangs at exit);
@@ -938,6 +963,8 @@ def seed_sequence_for(seed: int, *key: int | str) -> np.random.SeedSequence:
     """``SeedSequence(seed, spawn_key=key)``: strings are hashed to 64-bit integers (stable across runs)."""
     import numpy as np
 
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):  # int(1.5) would be seed 1's stream
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     return np.random.SeedSequence(entropy=int(seed), spawn_key=tuple(_key_int(k) for k in key))
 
 
