@@ -212,7 +212,7 @@ def _check_main_script() -> None:
     if "__name__" not in text:
         raise RuntimeError(
             f"process workers import the main script {path} again, which would run its top-level code in "
-            "each of them: put that code under `if __name__ == \"__main__\":` (or use threads)"
+            'each of them: put that code under `if __name__ == "__main__":` (or use threads)'
         )
 
 
