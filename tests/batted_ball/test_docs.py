@@ -1,18 +1,16 @@
 """docs/batted_ball.md: the library example runs as written, and every CLI command is documented."""
 
-import re
 from pathlib import Path
 
 from batted_ball.cli import main
+
+from tests.doc_examples import python_blocks, run_blocks
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "batted_ball.md"
 
 
 def test_library_example_runs(capsys):
-    text = DOC.read_text()
-    section = text[text.index("## Reading and writing") :]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    exec(compile(code, str(DOC), "exec"), {})
+    run_blocks("batted_ball.md", python_blocks("batted_ball.md", "## Reading and writing")[:1])
     assert "balls in play, league BA" in capsys.readouterr().out
 
 

@@ -16,16 +16,13 @@ from seg1b.s1 import S1Params, run_s1
 from seg1b.s6 import S6Params
 from seg1b.sites import run_sites
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "seg1b.md"
+from tests.doc_examples import python_blocks, run_blocks
 
-
-def _python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+PAGE = "seg1b.md"
 
 
 def test_library_example_runs(capsys):
-    (code,) = [b for b in _python_blocks() if "run_s1(" in b]
-    exec(compile(code, str(DOC), "exec"), {})
+    run_blocks(PAGE, [b for b in python_blocks(PAGE) if "run_s1(" in b])
     out = capsys.readouterr().out
     assert "seg1b s1: 324 tiles, 2 countries" in out
     assert "1000 sites, receipt blake2b-256/v1:" in out
@@ -45,9 +42,8 @@ def index(tmp_path_factory) -> Path:
 
 def test_bbox_example_reads_the_window(index):
     """The GeoParquet section's bounding-box query, on a small index (its OUT is this one)."""
-    (code,) = [b for b in _python_blocks() if "tiles_near_utrecht" in b]
-    scope: dict = {}
-    exec(compile(code.replace('"OUT/tiles"', repr(str(index / "tiles"))), str(DOC), "exec"), scope)
+    (code,) = [b for b in python_blocks(PAGE) if "tiles_near_utrecht" in b]
+    scope = run_blocks(PAGE, [code.replace('"OUT/tiles"', repr(str(index / "tiles")))])
     window = scope["tiles_near_utrecht"]
     assert 0 < window.num_rows < 324
     assert set(window.column("country_iso").to_pylist()) <= {"NLD", "BEL"}
