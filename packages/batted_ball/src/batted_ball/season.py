@@ -396,11 +396,10 @@ STANDINGS_COLUMNS = ("home", "away", "home_runs", "away_runs")
 def games_table(table, columns: tuple[str, ...] = LINE_COLUMNS) -> pa.Table:
     """A table of games (``games.parquet``'s ``columns``) as Arrow: a ``pyarrow.Table`` as it is, a pandas or
     polars frame converted; anything else, a table without ``columns`` or without rows is refused."""
-    if hasattr(table, "to_arrow") and not isinstance(table, pa.Table):  # polars
+    frame = not isinstance(table, pa.Table)
+    if frame and hasattr(table, "to_arrow"):  # polars
         table = table.to_arrow()
-    elif (
-        hasattr(table, "columns") and hasattr(table, "to_numpy") and not isinstance(table, pa.Table)
-    ):  # pandas
+    elif frame and hasattr(table, "columns") and hasattr(table, "to_numpy"):  # pandas
         table = pa.Table.from_pandas(table, preserve_index=False)
     if not isinstance(table, pa.Table):
         raise BattedBallError(

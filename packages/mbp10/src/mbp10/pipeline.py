@@ -237,9 +237,8 @@ def _plain_bars(bars, name: str) -> pa.Table | None:
         )
     if "bar_start_ns" not in bars.column_names:
         raise Mbp10Error(f"day_features: {name} has no bar_start_ns column (not a bar5s table)")
-    if (
-        DIST_COLUMN in bars.column_names
-    ):  # `mbp10.api.bars`' distance to round numbers: this day's levels' here
+    # `mbp10.api.bars`' distance to round numbers: the distances to this day's levels are made here
+    if DIST_COLUMN in bars.column_names:
         bars = bars.drop_columns([DIST_COLUMN])
     if pa.types.is_timestamp(bars.schema.field("bar_start_ns").type):
         from mbp10.io import plain

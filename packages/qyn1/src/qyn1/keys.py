@@ -121,9 +121,8 @@ class KeySource:
                 )
         if self.key is not None and len(self.key) != KEY_SIZE:
             raise KeyError_("a key must be 32 bytes")
-        if (
-            self.passphrase is not None
-        ):  # else a pack failed with struct.error or "a damaged or foreign package"
+        # Checked here: out of range, a pack failed with struct.error or "a damaged or foreign package"
+        if self.passphrase is not None:
             for name, value, low, high in (
                 ("opslimit", self.opslimit, pwhash.argon2id.OPSLIMIT_MIN, MAX_OPSLIMIT),
                 ("memlimit", self.memlimit, pwhash.argon2id.MEMLIMIT_MIN, MAX_MEMLIMIT),

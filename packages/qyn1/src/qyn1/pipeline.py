@@ -579,9 +579,7 @@ def write_package(
         raise Qyn1Error(f"chunk_size must be a whole number of bytes, at least 1 (not {chunk_size!r})")
     keys.check_key_source(key_source)
     bad = next((s for s in specs if not isinstance(s, FileSpec)), None)
-    if (
-        bad is not None
-    ):  # e.g. pack(["src"], ...): the paths themselves, not what collect_sources found in them
+    if bad is not None:  # pack(["src"], ...): the paths, not what collect_sources found in them
         raise TypeError(
             f"specs must be the FileSpec list of collect_sources(paths), not a list holding {type(bad).__name__} {bad!r}"
         )
