@@ -41,17 +41,20 @@ def test_integrity_counts_steps_back_not_repeats_and_passes_on_bad_ts_recv(tmp_p
     rec["sequence"] = [10, 11, 11, 12]  # a repeat, never a step back
     rec["ts_recv"][2] = rec["ts_recv"][1]  # the same receive time twice, never earlier
     rec["instrument_id"] = 7
-    path = tmp_path / "i.dbn"
-    write_dbn(
-        path,
-        encode_metadata(dataset="GLBX.MDP3", symbol="ESH4", start_ns=0, end_ns=3 * s, instrument_id=7),
-        rec,
-    )
-    _, stats = day_bars(path)
+    _, stats = day_bars(_dbn_file(tmp_path / "i.dbn", rec, 7, end_ns=3 * s))
     assert stats.integrity["sequence_backwards_records"] == 0
     assert stats.integrity["ts_recv_backwards_records"] == 0
     assert stats.integrity["bad_ts_recv_records"] == 1
     assert stats.integrity["maybe_bad_book_records"] == 0
+
+
+def _dbn_file(path, rec, instrument_id: int, end_ns: int = 10**11):
+    """``rec`` written to ``path`` as a GLBX.MDP3 ESH4 file whose metadata maps the symbol to ``instrument_id``."""
+    metadata = encode_metadata(
+        dataset="GLBX.MDP3", symbol="ESH4", start_ns=0, end_ns=end_ns, instrument_id=instrument_id
+    )
+    write_dbn(path, metadata, rec)
+    return path
 
 
 def _ns(day: int, hh: int, mm: int = 0) -> int:
@@ -211,13 +214,7 @@ def test_a_disordered_file_is_sorted_stably_records_of_one_instant_keep_their_fi
     rec = make_records(rows)
     rec["instrument_id"] = 7
     rec["sequence"] = np.arange(len(rec))
-    path = tmp_path / "d.dbn"
-    write_dbn(
-        path,
-        encode_metadata(dataset="GLBX.MDP3", symbol="ESH4", start_ns=0, end_ns=10**11, instrument_id=7),
-        rec,
-    )
-    table, stats = day_bars(path)
+    table, stats = day_bars(_dbn_file(tmp_path / "d.dbn", rec, 7))
     assert stats.out_of_order == 1
     assert_bars_equal(table, bars_reference(rec))
 
@@ -235,13 +232,7 @@ def test_out_of_order_counts_records_disordered_within_their_own_instrument(tmp_
     rows[20]["ts"] = rows[2]["ts"]  # instrument 1's 11th record stamped as its 2nd: the one disorder
     rec = make_records(rows)
     rec["instrument_id"] = [r["iid"] for r in rows]
-    path = tmp_path / "two.dbn"
-    write_dbn(
-        path,
-        encode_metadata(dataset="GLBX.MDP3", symbol="ESH4", start_ns=0, end_ns=10**11, instrument_id=1),
-        rec,
-    )
-    _, stats = day_bars(path)
+    _, stats = day_bars(_dbn_file(tmp_path / "two.dbn", rec, 1))
     assert stats.out_of_order == 1
 
 
